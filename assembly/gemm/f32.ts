@@ -1,0 +1,105 @@
+// float32 matrix multiplication (the "f32" family): C = A * W + bias, then clamp to [lo, hi].
+//
+// Packed weights, panels of NR = 8 columns, K-major:
+//   panel p (columns 8p .. 8p+7):  k=0: [w00 w01 .. w07]  k=1: [w10 .. w17]  ...  (K rows of 32 bytes)
+//   N padded to a multiple of 8 with zero columns; panels follow each other.
+//
+// The baseline build multiplies then adds (IEEE results, identical on every CPU); the relaxed
+// build uses f32x4.relaxed_madd, which fuses on CPUs with FMA, so its low bits may differ.
+
+@inline function madd(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(f32x4.mul(a, b), c);
+}
+
+@inline function finish(acc: v128, bias: v128, lo: v128, hi: v128): v128 {
+  return f32x4.pmin(f32x4.pmax(f32x4.add(acc, bias), lo), hi);
+}
+
+// store the first nr (1..8) lanes of [v0, v1] at p
+@inline function store8(p: usize, v0: v128, v1: v128, nr: i32): void {
+  if (nr >= 8) {
+    v128.store(p, v0);
+    v128.store(p, v1, 16);
+    return;
+  }
+  let v = v0;
+  let q = p;
+  let r = nr;
+  if (r >= 4) {
+    v128.store(q, v0);
+    v = v1;
+    q += 16;
+    r -= 4;
+  }
+  if (r > 0) store<f32>(q, f32x4.extract_lane(v, 0));
+  if (r > 1) store<f32>(q, f32x4.extract_lane(v, 1), 4);
+  if (r > 2) store<f32>(q, f32x4.extract_lane(v, 2), 8);
+}
+
+// rows [0, mr) (mr <= 4) times columns [n0, n1), n0 a multiple of 8
+@inline function gemm4x8(
+  mr: i32, n0: i32, n1: i32, k: i32, a: usize, aStride: usize, w: usize,
+  c: usize, cStride: usize, bias: usize, lo: v128, hi: v128,
+): void {
+  const a0 = a;
+  const a1 = mr > 1 ? a0 + aStride : a0;
+  const a2 = mr > 2 ? a1 + aStride : a1;
+  const a3 = mr > 3 ? a2 + aStride : a2;
+  const c0 = c;
+  const c1 = mr > 1 ? c0 + cStride : c0;
+  const c2 = mr > 2 ? c1 + cStride : c1;
+  const c3 = mr > 3 ? c2 + cStride : c2;
+  const panelBytes = <usize>k << 5;
+  for (let n = n0; n < n1; n += 8) {
+    let wp = w + <usize>(n >> 3) * panelBytes;
+    let x00 = f32x4.splat(0), x01 = f32x4.splat(0);
+    let x10 = f32x4.splat(0), x11 = f32x4.splat(0);
+    let x20 = f32x4.splat(0), x21 = f32x4.splat(0);
+    let x30 = f32x4.splat(0), x31 = f32x4.splat(0);
+    for (let kk: usize = 0; kk < (<usize>k << 2); kk += 4) {
+      const w0 = v128.load(wp);
+      const w1 = v128.load(wp, 16);
+      const v0 = v128.load32_splat(a0 + kk);
+      x00 = madd(v0, w0, x00);
+      x01 = madd(v0, w1, x01);
+      const v1 = v128.load32_splat(a1 + kk);
+      x10 = madd(v1, w0, x10);
+      x11 = madd(v1, w1, x11);
+      const v2 = v128.load32_splat(a2 + kk);
+      x20 = madd(v2, w0, x20);
+      x21 = madd(v2, w1, x21);
+      const v3 = v128.load32_splat(a3 + kk);
+      x30 = madd(v3, w0, x30);
+      x31 = madd(v3, w1, x31);
+      wp += 32;
+    }
+    const nb = <usize>n << 2;
+    const b0 = bias != 0 ? v128.load(bias + nb) : f32x4.splat(0);
+    const b1 = bias != 0 ? v128.load(bias + nb, 16) : f32x4.splat(0);
+    const nr = n1 - n;
+    // aliased rows (mr < 4) recompute a real row, so storing them again writes the same values
+    store8(c3 + nb, finish(x30, b0, lo, hi), finish(x31, b1, lo, hi), nr);
+    store8(c2 + nb, finish(x20, b0, lo, hi), finish(x21, b1, lo, hi), nr);
+    store8(c1 + nb, finish(x10, b0, lo, hi), finish(x11, b1, lo, hi), nr);
+    store8(c0 + nb, finish(x00, b0, lo, hi), finish(x01, b1, lo, hi), nr);
+  }
+}
+
+// C[m x (n0..n1)] = clamp(A[m x k] * W + bias, lo, hi); strides in bytes; bias padded to 8 or 0.
+export function f32_gemm_4x8(
+  m: i32, n0: i32, n1: i32, k: i32, a: usize, aStride: usize, w: usize,
+  c: usize, cStride: usize, bias: usize, lo: f32, hi: f32,
+): void {
+  const vlo = f32x4.splat(lo);
+  const vhi = f32x4.splat(hi);
+  let nc = (256 * 1024 / (k << 5)) << 3;
+  if (nc < 8) nc = 8;
+  for (let nb = n0; nb < n1; nb += nc) {
+    const ne = min(nb + nc, n1);
+    for (let m0 = 0; m0 < m; m0 += 4) {
+      gemm4x8(min(4, m - m0), nb, ne, k, a + <usize>m0 * aStride, aStride, w,
+        c + <usize>m0 * cStride, cStride, bias, vlo, vhi);
+    }
+  }
+}

@@ -1,0 +1,363 @@
+// INT8 x INT8 matrix multiplication with int32 accumulation (the "qs8" family).
+//
+//   acc[m][n] = sum_k A'[m][k] * W'[k][n]                    (exact, modulo 2^32)
+//   C[m][n]   = acc[m][n] + colBias[n] + colFactor[n] * rowSum[m]
+//
+// The host stages A' and packs W', and folds every zero point and offset into colBias, colFactor
+// and rowSum (see src/kernels/qs8.ts), so the kernel never sees a zero point. The epilogue then
+// writes C as int32, requantizes it to 8 bits (QLinearMatMul), or dequantizes it to float32.
+//
+// Baseline build, "c2" layout: A' is int16 (staged, zero-padded to Kp = K rounded up to 2); W' is
+// int8 in panels of NR = 8 columns, each k-pair of the panel 16 bytes:
+//
+//   panel p, k-pair j:  | c0 k0 | c0 k1 | c1 k0 | c1 k1 | ... | c7 k0 | c7 k1 |   (c = 8p + 0..7)
+//
+// so a 32-bit splat of A'[m][2j..2j+1] against the sign-extended halves of one 16-byte row gives
+// four columns each through i32x4.dot_i16x8_s. Panels are Kp * 8 bytes, one after another.
+//
+// Relaxed build, "c4" layout for 7-bit weights: A' is int8 (zero-padded to Kp = K rounded up to 4),
+// W' in [0, 127] in panels of 8 columns, each k-quad of the panel 32 bytes:
+//
+//   panel p, k-quad j:  | c0 k0..k3 | c1 k0..k3 | c2 .. | c3 .. | c4 .. | c5 .. | c6 .. | c7 .. |
+//
+// i32x4.relaxed_dot_i8x16_i7x16_add_s is the same on every engine and CPU when its second operand is
+// in [0, 127] (x86 reads it unsigned, ARM signed), so the result is exact everywhere.
+//
+// N is padded to a multiple of 8 with zero columns; colBias/colFactor (and the epilogue's per-column
+// arrays) are padded the same way. Rows are processed in strips of MR = 4; a short strip aliases its
+// missing rows to its last real row and stores only real rows.
+
+// Params block (int32 / float32 words), written by the host once per call:
+export const P_COL_BIAS: i32 = 0; //   i32[Np]
+export const P_COL_FACTOR: i32 = 4; // i32[Np] or 0 (no row-sum term)
+export const P_ROW_SUM: i32 = 8; //    i32[M]
+export const P_OUT_KIND: i32 = 12; //  0: int32, 1: uint8, 2: int8, 3: float32
+export const P_COL_SCALE: i32 = 16; // f32[Np]: requant multiplier, or dequant column scale
+export const P_OUT_ZP: i32 = 20; //    i32 output zero point (requant)
+export const P_ROW_SCALE: i32 = 24; // f32[M] dequant row scale, or 0 (1.0)
+export const P_BIAS: i32 = 28; //      f32[Np] dequant bias, or 0
+export const P_RELU: i32 = 32; //      i32: clamp dequantized output at 0
+
+const OUT_I32: i32 = 0;
+const OUT_U8: i32 = 1;
+const OUT_I8: i32 = 2;
+const OUT_F32: i32 = 3;
+
+// ---------------------------------------------------------------------------------------------
+// epilogue: one vector of 4 int32 accumulators = row m, columns n..n+3 (nr of them real)
+
+@inline function storeI32(p: usize, v: v128, nr: i32): void {
+  if (nr >= 4) {
+    v128.store(p, v);
+    return;
+  }
+  store<i32>(p, i32x4.extract_lane(v, 0));
+  if (nr > 1) store<i32>(p, i32x4.extract_lane(v, 1), 4);
+  if (nr > 2) store<i32>(p, i32x4.extract_lane(v, 2), 8);
+}
+
+@inline function store8(p: usize, v: v128, nr: i32): void {
+  if (nr >= 4) {
+    v128.store32_lane(p, v, 0);
+    return;
+  }
+  v128.store8_lane(p, v, 0);
+  if (nr > 1) v128.store8_lane(p, v, 1, 1);
+  if (nr > 2) v128.store8_lane(p, v, 2, 2);
+}
+
+// acc -> output for row m (0-based in this call), columns [n, n + nr)
+@inline function epilogue(acc: v128, prm: usize, m: i32, n: i32, nr: i32, out: usize, outStride: usize): void {
+  if (nr <= 0) return;
+  const off = <usize>n << 2;
+  let v = i32x4.add(acc, v128.load(load<usize>(prm, P_COL_BIAS) + off));
+  const colFactor = load<usize>(prm, P_COL_FACTOR);
+  if (colFactor != 0) {
+    const rs = i32x4.splat(load<i32>(load<usize>(prm, P_ROW_SUM) + (<usize>m << 2)));
+    v = i32x4.add(v, i32x4.mul(rs, v128.load(colFactor + off)));
+  }
+  const kind = load<i32>(prm, P_OUT_KIND);
+  const row = out + <usize>m * outStride;
+  if (kind == OUT_I32) {
+    storeI32(row + off, v, nr);
+  } else if (kind == OUT_F32) {
+    const rowScale = load<usize>(prm, P_ROW_SCALE);
+    const rs = rowScale != 0 ? f32x4.splat(load<f32>(rowScale + (<usize>m << 2))) : f32x4.splat(1);
+    let f = f32x4.mul(f32x4.convert_i32x4_s(v), f32x4.mul(rs, v128.load(load<usize>(prm, P_COL_SCALE) + off)));
+    const bias = load<usize>(prm, P_BIAS);
+    if (bias != 0) f = f32x4.add(f, v128.load(bias + off));
+    if (load<i32>(prm, P_RELU) != 0) f = f32x4.pmax(f, f32x4.splat(0));
+    storeI32(row + off, f, nr);
+  } else {
+    // requantize: saturate in float, round half to even, add the zero point, narrow
+    const zp = load<i32>(prm, P_OUT_ZP);
+    const signed = kind == OUT_I8;
+    const lo = f32x4.splat(<f32>((signed ? <i32>-128 : <i32>0) - zp));
+    const hi = f32x4.splat(<f32>((signed ? <i32>127 : <i32>255) - zp));
+    const f = f32x4.mul(f32x4.convert_i32x4_s(v), v128.load(load<usize>(prm, P_COL_SCALE) + off));
+    const r = i32x4.add(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.pmin(f32x4.pmax(f, lo), hi))), i32x4.splat(zp));
+    const h = i16x8.narrow_i32x4_s(r, r);
+    store8(row + <usize>n, signed ? i8x16.narrow_i16x8_s(h, h) : i8x16.narrow_i16x8_u(h, h), nr);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// baseline microkernels (c2)
+
+// rows [m0, m0 + mr) x columns [n0, n1), n0 a multiple of 8
+@inline function gemm4x8c2(
+  mr: i32, m0: i32, n0: i32, n1: i32, kp: i32, a: usize, aStride: usize, w: usize,
+  prm: usize, out: usize, outStride: usize,
+): void {
+  const a0 = a + <usize>m0 * aStride;
+  const a1 = mr > 1 ? a0 + aStride : a0;
+  const a2 = mr > 2 ? a1 + aStride : a1;
+  const a3 = mr > 3 ? a2 + aStride : a2;
+  const panelBytes = <usize>kp << 3;
+  const aBytes = <usize>kp << 1;
+  for (let n = n0; n < n1; n += 8) {
+    let wp = w + <usize>(n >> 3) * panelBytes;
+    let c00 = i32x4.splat(0), c01 = i32x4.splat(0);
+    let c10 = i32x4.splat(0), c11 = i32x4.splat(0);
+    let c20 = i32x4.splat(0), c21 = i32x4.splat(0);
+    let c30 = i32x4.splat(0), c31 = i32x4.splat(0);
+    for (let k: usize = 0; k < aBytes; k += 4) {
+      const w0 = v128.load8x8_s(wp);
+      const w1 = v128.load8x8_s(wp, 8);
+      const x0 = v128.load32_splat(a0 + k);
+      c00 = i32x4.add(c00, i32x4.dot_i16x8_s(x0, w0));
+      c01 = i32x4.add(c01, i32x4.dot_i16x8_s(x0, w1));
+      const x1 = v128.load32_splat(a1 + k);
+      c10 = i32x4.add(c10, i32x4.dot_i16x8_s(x1, w0));
+      c11 = i32x4.add(c11, i32x4.dot_i16x8_s(x1, w1));
+      const x2 = v128.load32_splat(a2 + k);
+      c20 = i32x4.add(c20, i32x4.dot_i16x8_s(x2, w0));
+      c21 = i32x4.add(c21, i32x4.dot_i16x8_s(x2, w1));
+      const x3 = v128.load32_splat(a3 + k);
+      c30 = i32x4.add(c30, i32x4.dot_i16x8_s(x3, w0));
+      c31 = i32x4.add(c31, i32x4.dot_i16x8_s(x3, w1));
+      wp += 16;
+    }
+    const nr = n1 - n;
+    epilogue(c00, prm, m0, n, nr, out, outStride);
+    epilogue(c01, prm, m0, n + 4, nr - 4, out, outStride);
+    if (mr > 1) {
+      epilogue(c10, prm, m0 + 1, n, nr, out, outStride);
+      epilogue(c11, prm, m0 + 1, n + 4, nr - 4, out, outStride);
+    }
+    if (mr > 2) {
+      epilogue(c20, prm, m0 + 2, n, nr, out, outStride);
+      epilogue(c21, prm, m0 + 2, n + 4, nr - 4, out, outStride);
+    }
+    if (mr > 3) {
+      epilogue(c30, prm, m0 + 3, n, nr, out, outStride);
+      epilogue(c31, prm, m0 + 3, n + 4, nr - 4, out, outStride);
+    }
+  }
+}
+
+// one row x columns [n0, n1): two panels per step share each A load (GEMV is memory-bound)
+@inline function gemv1x16c2(
+  m0: i32, n0: i32, n1: i32, kp: i32, a: usize, aStride: usize, w: usize, prm: usize, out: usize, outStride: usize,
+): void {
+  const a0 = a + <usize>m0 * aStride;
+  const panelBytes = <usize>kp << 3;
+  const aBytes = <usize>kp << 1;
+  let n = n0;
+  for (; n + 8 < n1; n += 16) {
+    let wp = w + <usize>(n >> 3) * panelBytes;
+    let wq = wp + panelBytes;
+    let c0 = i32x4.splat(0), c1 = i32x4.splat(0), c2 = i32x4.splat(0), c3 = i32x4.splat(0);
+    for (let k: usize = 0; k < aBytes; k += 4) {
+      const x = v128.load32_splat(a0 + k);
+      c0 = i32x4.add(c0, i32x4.dot_i16x8_s(x, v128.load8x8_s(wp)));
+      c1 = i32x4.add(c1, i32x4.dot_i16x8_s(x, v128.load8x8_s(wp, 8)));
+      c2 = i32x4.add(c2, i32x4.dot_i16x8_s(x, v128.load8x8_s(wq)));
+      c3 = i32x4.add(c3, i32x4.dot_i16x8_s(x, v128.load8x8_s(wq, 8)));
+      wp += 16;
+      wq += 16;
+    }
+    const nr = n1 - n;
+    epilogue(c0, prm, m0, n, nr, out, outStride);
+    epilogue(c1, prm, m0, n + 4, nr - 4, out, outStride);
+    epilogue(c2, prm, m0, n + 8, nr - 8, out, outStride);
+    if (nr > 12) epilogue(c3, prm, m0, n + 12, nr - 12, out, outStride);
+  }
+  if (n < n1) gemm4x8c2(1, m0, n, n1, kp, a, aStride, w, prm, out, outStride);
+}
+
+// ---------------------------------------------------------------------------------------------
+// relaxed microkernels (c4, 7-bit weights)
+
+@inline function rdot(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return i32x4.relaxed_dot_i8x16_i7x16_add_s(a, b, c);
+  unreachable();
+  return c;
+}
+
+@inline function gemm4x8c4(
+  mr: i32, m0: i32, n0: i32, n1: i32, kp: i32, a: usize, aStride: usize, w: usize,
+  prm: usize, out: usize, outStride: usize,
+): void {
+  const a0 = a + <usize>m0 * aStride;
+  const a1 = mr > 1 ? a0 + aStride : a0;
+  const a2 = mr > 2 ? a1 + aStride : a1;
+  const a3 = mr > 3 ? a2 + aStride : a2;
+  const panelBytes = <usize>kp << 3;
+  for (let n = n0; n < n1; n += 8) {
+    let wp = w + <usize>(n >> 3) * panelBytes;
+    let c00 = i32x4.splat(0), c01 = i32x4.splat(0);
+    let c10 = i32x4.splat(0), c11 = i32x4.splat(0);
+    let c20 = i32x4.splat(0), c21 = i32x4.splat(0);
+    let c30 = i32x4.splat(0), c31 = i32x4.splat(0);
+    for (let k: usize = 0; k < <usize>kp; k += 4) {
+      const w0 = v128.load(wp);
+      const w1 = v128.load(wp, 16);
+      const x0 = v128.load32_splat(a0 + k);
+      c00 = rdot(x0, w0, c00);
+      c01 = rdot(x0, w1, c01);
+      const x1 = v128.load32_splat(a1 + k);
+      c10 = rdot(x1, w0, c10);
+      c11 = rdot(x1, w1, c11);
+      const x2 = v128.load32_splat(a2 + k);
+      c20 = rdot(x2, w0, c20);
+      c21 = rdot(x2, w1, c21);
+      const x3 = v128.load32_splat(a3 + k);
+      c30 = rdot(x3, w0, c30);
+      c31 = rdot(x3, w1, c31);
+      wp += 32;
+    }
+    const nr = n1 - n;
+    epilogue(c00, prm, m0, n, nr, out, outStride);
+    epilogue(c01, prm, m0, n + 4, nr - 4, out, outStride);
+    if (mr > 1) {
+      epilogue(c10, prm, m0 + 1, n, nr, out, outStride);
+      epilogue(c11, prm, m0 + 1, n + 4, nr - 4, out, outStride);
+    }
+    if (mr > 2) {
+      epilogue(c20, prm, m0 + 2, n, nr, out, outStride);
+      epilogue(c21, prm, m0 + 2, n + 4, nr - 4, out, outStride);
+    }
+    if (mr > 3) {
+      epilogue(c30, prm, m0 + 3, n, nr, out, outStride);
+      epilogue(c31, prm, m0 + 3, n + 4, nr - 4, out, outStride);
+    }
+  }
+}
+
+@inline function gemv1x16c4(
+  m0: i32, n0: i32, n1: i32, kp: i32, a: usize, aStride: usize, w: usize, prm: usize, out: usize, outStride: usize,
+): void {
+  const a0 = a + <usize>m0 * aStride;
+  const panelBytes = <usize>kp << 3;
+  let n = n0;
+  for (; n + 8 < n1; n += 16) {
+    let wp = w + <usize>(n >> 3) * panelBytes;
+    let wq = wp + panelBytes;
+    let c0 = i32x4.splat(0), c1 = i32x4.splat(0), c2 = i32x4.splat(0), c3 = i32x4.splat(0);
+    for (let k: usize = 0; k < <usize>kp; k += 4) {
+      const x = v128.load32_splat(a0 + k);
+      c0 = rdot(x, v128.load(wp), c0);
+      c1 = rdot(x, v128.load(wp, 16), c1);
+      c2 = rdot(x, v128.load(wq), c2);
+      c3 = rdot(x, v128.load(wq, 16), c3);
+      wp += 32;
+      wq += 32;
+    }
+    const nr = n1 - n;
+    epilogue(c0, prm, m0, n, nr, out, outStride);
+    epilogue(c1, prm, m0, n + 4, nr - 4, out, outStride);
+    epilogue(c2, prm, m0, n + 8, nr - 8, out, outStride);
+    if (nr > 12) epilogue(c3, prm, m0, n + 12, nr - 12, out, outStride);
+  }
+  if (n < n1) gemm4x8c4(1, m0, n, n1, kp, a, aStride, w, prm, out, outStride);
+}
+
+// ---------------------------------------------------------------------------------------------
+// drivers: columns [n0, n1) in cache blocks of W, rows in strips of 4. A thread owns a column range.
+// a: staged A' (row stride aStride bytes); out: output (row stride outStride bytes, element size
+// by kind), both indexed from row 0 and column 0 of the whole problem.
+
+const W_BLOCK_BYTES: i32 = 256 * 1024;
+
+@inline function drive(
+  relaxed: bool, m: i32, n0: i32, n1: i32, kp: i32, a: usize, aStride: usize, w: usize,
+  prm: usize, out: usize, outStride: usize,
+): void {
+  if (m == 1) {
+    if (relaxed) gemv1x16c4(0, n0, n1, kp, a, aStride, w, prm, out, outStride);
+    else gemv1x16c2(0, n0, n1, kp, a, aStride, w, prm, out, outStride);
+    return;
+  }
+  let nc = (W_BLOCK_BYTES / (kp << 3)) << 3;
+  if (nc < 8) nc = 8;
+  for (let nb = n0; nb < n1; nb += nc) {
+    const ne = min(nb + nc, n1);
+    for (let m0 = 0; m0 < m; m0 += 4) {
+      if (relaxed) gemm4x8c4(min(4, m - m0), m0, nb, ne, kp, a, aStride, w, prm, out, outStride);
+      else gemm4x8c2(min(4, m - m0), m0, nb, ne, kp, a, aStride, w, prm, out, outStride);
+    }
+  }
+}
+
+export function qs8_gemm_4x8c2(
+  m: i32, n0: i32, n1: i32, kp: i32, a: usize, aStride: usize, w: usize, prm: usize, out: usize, outStride: usize,
+): void {
+  drive(false, m, n0, n1, kp, a, aStride, w, prm, out, outStride);
+}
+
+export function qs8_gemm_4x8c4_relaxed(
+  m: i32, n0: i32, n1: i32, kp: i32, a: usize, aStride: usize, w: usize, prm: usize, out: usize, outStride: usize,
+): void {
+  if (ASC_FEATURE_RELAXED_SIMD) drive(true, m, n0, n1, kp, a, aStride, w, prm, out, outStride);
+}
+
+// ---------------------------------------------------------------------------------------------
+// staging: 8-bit A (row stride k bytes) -> A' rows of kp elements, zero padded, plus row sums of A'.
+// c2 (baseline): A' = A - za as int16. c4 (relaxed): A' = A as int8, uint8 flipped to A - 128.
+
+export function qs8_stage_c2(m: i32, k: i32, kp: i32, a: usize, signed: bool, za: i32, out: usize, rowSum: usize): void {
+  const vza = i16x8.splat(<i16>za);
+  for (let i = 0; i < m; i++) {
+    const src = a + <usize>i * <usize>k;
+    const dst = out + <usize>i * (<usize>kp << 1);
+    let sum = i32x4.splat(0);
+    let j = 0;
+    for (; j + 8 <= k; j += 8) {
+      const x = i16x8.sub(signed ? v128.load8x8_s(src + j) : v128.load8x8_u(src + j), vza);
+      v128.store(dst + (<usize>j << 1), x);
+      sum = i32x4.add(sum, i32x4.extadd_pairwise_i16x8_s(x));
+    }
+    let s = i32x4.extract_lane(sum, 0) + i32x4.extract_lane(sum, 1) + i32x4.extract_lane(sum, 2) + i32x4.extract_lane(sum, 3);
+    for (; j < k; j++) {
+      const x = (signed ? <i32>load<i8>(src + j) : <i32>load<u8>(src + j)) - za;
+      store<i16>(dst + (<usize>j << 1), <i16>x);
+      s += x;
+    }
+    for (; j < kp; j++) store<i16>(dst + (<usize>j << 1), 0);
+    store<i32>(rowSum + (<usize>i << 2), s);
+  }
+}
+
+export function qs8_stage_c4(m: i32, k: i32, kp: i32, a: usize, signed: bool, out: usize, rowSum: usize): void {
+  const flip = i8x16.splat(signed ? 0 : -128);
+  for (let i = 0; i < m; i++) {
+    const src = a + <usize>i * <usize>k;
+    const dst = out + <usize>i * <usize>kp;
+    let sum = i32x4.splat(0);
+    let j = 0;
+    for (; j + 16 <= k; j += 16) {
+      const x = v128.xor(v128.load(src + j), flip);
+      v128.store(dst + j, x);
+      sum = i32x4.add(sum, i32x4.extadd_pairwise_i16x8_s(i16x8.extadd_pairwise_i8x16_s(x)));
+    }
+    let s = i32x4.extract_lane(sum, 0) + i32x4.extract_lane(sum, 1) + i32x4.extract_lane(sum, 2) + i32x4.extract_lane(sum, 3);
+    for (; j < k; j++) {
+      const x: i32 = signed ? <i32>load<i8>(src + j) : <i32>load<u8>(src + j) - 128;
+      store<i8>(dst + j, <i8>x);
+      s += x;
+    }
+    for (; j < kp; j++) store<i8>(dst + j, 0);
+    store<i32>(rowSum + (<usize>i << 2), s);
+  }
+}

@@ -1,0 +1,18 @@
+// lowbit kernels. One module, built twice from this source: baseline SIMD and relaxed SIMD
+// (ASC_FEATURE_RELAXED_SIMD), each with a plain and a shared imported memory.
+// Kernels are pure functions of pointers into linear memory; the host owns all allocation.
+
+export * from './gemm/qs8';
+export * from './gemm/f32';
+export * from './quant/q8';
+export * from './probe/probe';
+
+// First byte after the module's static data: the host allocator starts here.
+export function heap_base(): usize {
+  return __heap_base;
+}
+
+// 1 when this build was compiled with relaxed SIMD.
+export function build_relaxed(): i32 {
+  return ASC_FEATURE_RELAXED_SIMD ? 1 : 0;
+}

@@ -1,0 +1,15 @@
+// lowbit: low-precision neural-network inference in WebAssembly SIMD, with its error against float32.
+
+export { createRuntime, Runtime, type RuntimeOptions } from './runtime/runtime.js';
+export type { Features, SimdChoice } from './runtime/features.js';
+export type { WasmSources, WasmSource, BuildName } from './runtime/load.js';
+export {
+  LowbitError, ShapeError, DTypeError, ValueRangeError, OutOfMemoryError, FeatureError, ArgumentError, type LowbitErrorCode,
+} from './errors.js';
+export { tensor, type Tensor, type DType } from './tensor.js';
+export { OnnxOps } from './ops/onnx.js';
+export { packQs8, runQs8, Qs8Weights, refMatMulInteger, refRequantize, refDequantizeAcc, type Qs8Output } from './kernels/qs8.js';
+export { packF32, runF32, F32Weights, refGemmF32 } from './kernels/f32.js';
+export { QuantizedLinear, type LinearOptions, type ActivationScheme } from './layers/linear.js';
+export { compareTo, formatReport, type ErrorReport } from './compare/metrics.js';
+export { dynamicQuantParams } from './quant/q8.js';

@@ -1,0 +1,90 @@
+// q8: float32 <-> 8-bit conversions (QuantizeLinear / DequantizeLinear) and float min/max.
+// Wraps assembly/quant/q8.ts. Layout: [outer, channels, inner]; channels = 1 for per-tensor.
+
+import type { Runtime } from '../runtime/runtime.js';
+import { roundHalfEven } from './qs8.js';
+
+export interface Q8Axis {
+  outer: number;
+  channels: number;
+  inner: number;
+}
+
+export async function quantizeQ8(
+  rt: Runtime, x: Float32Array, axis: Q8Axis, scales: Float32Array, zps: Int32Array, signed: boolean,
+): Promise<Int8Array | Uint8Array> {
+  return rt.scoped((alloc) => {
+    const px = alloc(x.length * 4);
+    rt.view(Float32Array, px, x.length).set(x);
+    const ps = rt.put(scales);
+    const pz = rt.put(zps);
+    try {
+      const py = alloc(x.length);
+      rt.kernels.q8_quantize_f32(px, axis.outer, axis.channels, axis.inner, ps, pz, signed ? 1 : 0, py);
+      return signed ? rt.view(Int8Array, py, x.length).slice() : rt.view(Uint8Array, py, x.length).slice();
+    } finally {
+      rt.free(ps);
+      rt.free(pz);
+    }
+  });
+}
+
+export async function dequantizeQ8(
+  rt: Runtime, x: Int8Array | Uint8Array, axis: Q8Axis, scales: Float32Array, zps: Int32Array,
+): Promise<Float32Array> {
+  return rt.scoped((alloc) => {
+    const px = rt.put(x, 16);
+    const ps = rt.put(scales);
+    const pz = rt.put(zps);
+    try {
+      const py = alloc(x.length * 4);
+      rt.kernels.q8_dequantize_f32(px, axis.outer, axis.channels, axis.inner, ps, pz, x instanceof Int8Array ? 1 : 0, py);
+      return rt.view(Float32Array, py, x.length).slice();
+    } finally {
+      rt.free(px);
+      rt.free(ps);
+      rt.free(pz);
+    }
+  });
+}
+
+/** [min, max] of x; NaN if x holds a NaN; [Infinity, -Infinity] when empty. */
+export async function minMaxF32(rt: Runtime, x: Float32Array): Promise<[number, number]> {
+  return rt.scoped((alloc) => {
+    const px = alloc(x.length * 4);
+    rt.view(Float32Array, px, x.length).set(x);
+    const po = alloc(8);
+    rt.kernels.f32_minmax(px, x.length, po);
+    const r = rt.view(Float32Array, po, 2);
+    return [r[0], r[1]] as [number, number];
+  });
+}
+
+// --- scalar references ---
+
+export function refQuantize(x: ArrayLike<number>, axis: Q8Axis, scales: ArrayLike<number>, zps: ArrayLike<number>, signed: boolean): Int8Array | Uint8Array {
+  const out = signed ? new Int8Array(x.length) : new Uint8Array(x.length);
+  const qmin = signed ? -128 : 0;
+  const qmax = signed ? 127 : 255;
+  let i = 0;
+  for (let o = 0; o < axis.outer; o++) {
+    for (let c = 0; c < axis.channels; c++) {
+      for (let t = 0; t < axis.inner; t++, i++) {
+        const v = Math.fround(x[i] / scales[c]);
+        out[i] = Number.isNaN(v) ? zps[c] : Math.min(qmax, Math.max(qmin, v === Infinity ? qmax : v === -Infinity ? qmin : roundHalfEven(v) + zps[c]));
+      }
+    }
+  }
+  return out;
+}
+
+export function refDequantize(x: ArrayLike<number>, axis: Q8Axis, scales: ArrayLike<number>, zps: ArrayLike<number>): Float32Array {
+  const out = new Float32Array(x.length);
+  let i = 0;
+  for (let o = 0; o < axis.outer; o++) {
+    for (let c = 0; c < axis.channels; c++) {
+      for (let t = 0; t < axis.inner; t++, i++) out[i] = Math.fround((x[i] - zps[c]) * scales[c]);
+    }
+  }
+  return out;
+}

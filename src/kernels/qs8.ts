@@ -1,0 +1,296 @@
+// qs8: int8 x int8 -> int32 GEMM/GEMV with fused epilogues. Wraps assembly/gemm/qs8.ts: packs
+// weights, stages A, folds zero points into the params block, splits columns across threads.
+// The scalar references at the bottom define what the kernel must produce, bit for bit.
+
+import { ArgumentError } from '../errors.js';
+import type { Runtime } from '../runtime/runtime.js';
+
+export const QS8_NR = 8;
+
+export type Qs8Layout = 'c2' | 'c4';
+
+/** Weights packed for the qs8 kernels; see assembly/gemm/qs8.ts for the byte layout. */
+export class Qs8Weights {
+  private live = true;
+  constructor(
+    private readonly rt: Runtime,
+    readonly layout: Qs8Layout,
+    readonly k: number,
+    readonly n: number,
+    /** K rounded up to the layout's k-group (2 or 4) */
+    readonly kp: number,
+    /** N rounded up to 8 */
+    readonly np: number,
+    readonly ptr: number,
+    /** zero point of each column, shifted to int8 (uint8 weights are stored as W - 128); length np */
+    readonly zb: Int32Array,
+    /** c4 only: per-column offset subtracted to bring W into [0, 127], and the sum of stored values */
+    readonly offset: Int32Array | null,
+    readonly storedSum: Int32Array | null,
+  ) {}
+
+  get bytes(): number {
+    return this.kp * this.np;
+  }
+
+  dispose(): void {
+    if (!this.live) return;
+    this.live = false;
+    this.rt.free(this.ptr);
+  }
+
+  get disposed(): boolean {
+    return !this.live;
+  }
+}
+
+export interface PackQs8Options {
+  /** allow the 7-bit relaxed layout when the runtime has relaxed SIMD and the weights fit (default true) */
+  allowSevenBit?: boolean;
+}
+
+/**
+ * Packs B (K x N, row-major, int8 or uint8) with per-column zero points zb (length N, in B's type).
+ * Chooses the relaxed 7-bit layout when the runtime runs the relaxed build and every column of B
+ * spans at most 127 (max - min), which keeps the result exact; the baseline layout otherwise.
+ */
+export function packQs8(rt: Runtime, b: Int8Array | Uint8Array, k: number, n: number, zb: ArrayLike<number>, options: PackQs8Options = {}): Qs8Weights {
+  rt.check();
+  if (b.length !== k * n) throw new ArgumentError(`packQs8: B has ${b.length} elements, expected K*N = ${k}*${n}`);
+  const signed = b instanceof Int8Array;
+  const shift = signed ? 0 : 128;
+  const np = Math.ceil(n / QS8_NR) * QS8_NR;
+  const zbs = new Int32Array(np);
+  for (let j = 0; j < n; j++) zbs[j] = zb[j] - shift;
+
+  let sevenBit = false;
+  let lo: Int32Array | null = null;
+  if (rt.features.simd === 'relaxed' && options.allowSevenBit !== false) {
+    lo = new Int32Array(np);
+    const hi = new Int32Array(np);
+    lo.fill(255, 0, n);
+    hi.fill(-255, 0, n);
+    for (let i = 0; i < k; i++) {
+      const row = i * n;
+      for (let j = 0; j < n; j++) {
+        const v = b[row + j] - shift;
+        if (v < lo[j]) lo[j] = v;
+        if (v > hi[j]) hi[j] = v;
+      }
+    }
+    sevenBit = true;
+    for (let j = 0; j < n; j++) {
+      if (hi[j] - lo[j] > 127) {
+        sevenBit = false;
+        break;
+      }
+    }
+    if (k === 0) lo.fill(0);
+  }
+
+  if (sevenBit && lo) {
+    const kp = Math.ceil(k / 4) * 4;
+    const ptr = rt.alloc(kp * np);
+    const dst = rt.view(Int8Array, ptr, kp * np);
+    dst.fill(0);
+    const sum = new Int32Array(np);
+    for (let i = 0; i < k; i++) {
+      const row = i * n;
+      const kq = (i >> 2) * 32 + (i & 3);
+      for (let j = 0; j < n; j++) {
+        const v = b[row + j] - shift - lo[j];
+        const c = j & 7;
+        dst[(j >> 3) * kp * 8 + kq + (c >> 2) * 16 + (c & 3) * 4] = v;
+        sum[j] += v;
+      }
+    }
+    return new Qs8Weights(rt, 'c4', k, n, kp, np, ptr, zbs, lo, sum);
+  }
+
+  const kp = Math.ceil(k / 2) * 2;
+  const ptr = rt.alloc(kp * np);
+  const dst = rt.view(Int8Array, ptr, kp * np);
+  dst.fill(0);
+  for (let i = 0; i < k; i++) {
+    const row = i * n;
+    const kq = (i >> 1) * 16 + (i & 1);
+    for (let j = 0; j < n; j++) {
+      dst[(j >> 3) * kp * 8 + kq + (j & 7) * 2] = b[row + j] - shift;
+    }
+  }
+  return new Qs8Weights(rt, 'c2', k, n, kp, np, ptr, zbs, null, null);
+}
+
+/** What the kernel writes: int32 sums, 8-bit requantized values, or float32. */
+export type Qs8Output =
+  | { kind: 'int32' }
+  | { kind: 'uint8' | 'int8'; multiplier: Float32Array; zeroPoint: number }
+  | { kind: 'float32'; colScale: Float32Array; rowScale?: Float32Array; bias?: Float32Array; relu?: boolean };
+
+const OUT_KIND = { int32: 0, uint8: 1, int8: 2, float32: 3 } as const;
+
+function padded(src: ArrayLike<number>, np: number, ctor: Float32ArrayConstructor | Int32ArrayConstructor): Float32Array | Int32Array {
+  const out = new ctor(np);
+  for (let i = 0; i < src.length; i++) out[i] = src[i];
+  return out;
+}
+
+/**
+ * out[M x N] = epilogue((A - za) * (W - zb)), A: M x K int8/uint8 row-major, one zero point za.
+ * Returns a fresh typed array of the output kind.
+ */
+export async function runQs8(
+  rt: Runtime,
+  a: Int8Array | Uint8Array,
+  m: number,
+  za: number,
+  w: Qs8Weights,
+  output: Qs8Output,
+): Promise<Int32Array | Uint8Array | Int8Array | Float32Array> {
+  if (w.disposed) throw new ArgumentError('runQs8: the packed weights were disposed');
+  const { k, n, kp, np } = w;
+  const signed = a instanceof Int8Array;
+  const x = rt.kernels;
+  const elem = output.kind === 'int32' || output.kind === 'float32' ? 4 : 1;
+  return rt.scoped(async (alloc) => {
+    const aRaw = rt.put(a, 16);
+    try {
+      const rowSum = alloc(Math.max(m, 1) * 4);
+      const c4 = w.layout === 'c4';
+      const staged = alloc(m * kp * (c4 ? 1 : 2));
+      if (c4) x.qs8_stage_c4(m, k, kp, aRaw, signed ? 1 : 0, staged, rowSum);
+      else x.qs8_stage_c2(m, k, kp, aRaw, signed ? 1 : 0, za, staged, rowSum);
+
+      // fold zero points (see the formulas in assembly/gemm/qs8.ts)
+      const colBias = new Int32Array(np);
+      let colFactor: Int32Array | null = null;
+      if (c4) {
+        const d = signed ? -za : 128 - za;
+        const e = new Int32Array(np);
+        let any = false;
+        for (let j = 0; j < n; j++) {
+          e[j] = w.offset![j] - w.zb[j];
+          if (e[j] !== 0) any = true;
+          colBias[j] = (Math.imul(d, w.storedSum![j]) + Math.imul(Math.imul(k, d), e[j])) | 0;
+        }
+        if (any) colFactor = e;
+      } else {
+        for (let j = 0; j < n; j++) {
+          if (w.zb[j] !== 0) {
+            colFactor ??= new Int32Array(np);
+            colFactor[j] = -w.zb[j];
+          }
+        }
+      }
+      const pColBias = rt.put(colBias);
+      const pColFactor = colFactor ? rt.put(colFactor) : 0;
+      const extra: number[] = [pColBias];
+      if (pColFactor) extra.push(pColFactor);
+      try {
+        const prm = alloc(64);
+        const pv = rt.view(Int32Array, prm, 9);
+        const pf = rt.view(Float32Array, prm, 9);
+        pv.fill(0);
+        pv[0] = pColBias;
+        pv[1] = pColFactor;
+        pv[2] = rowSum;
+        pv[3] = OUT_KIND[output.kind];
+        if (output.kind === 'uint8' || output.kind === 'int8') {
+          const pm = rt.put(padded(output.multiplier, np, Float32Array));
+          extra.push(pm);
+          pv[4] = pm;
+          pv[5] = output.zeroPoint;
+        } else if (output.kind === 'float32') {
+          const pc = rt.put(padded(output.colScale, np, Float32Array));
+          extra.push(pc);
+          pv[4] = pc;
+          if (output.rowScale) {
+            const pr = rt.put(output.rowScale);
+            extra.push(pr);
+            pv[6] = pr;
+          }
+          if (output.bias) {
+            const pb = rt.put(padded(output.bias, np, Float32Array));
+            extra.push(pb);
+            pv[7] = pb;
+          }
+          pv[8] = output.relu ? 1 : 0;
+        }
+        void pf;
+        const out = alloc(Math.max(m * n * elem, 16));
+        const fn = c4 ? 'qs8_gemm_4x8c4_relaxed' : 'qs8_gemm_4x8c2';
+        const aStride = c4 ? kp : kp * 2;
+        if (m > 0 && n > 0) {
+          // GEMV streams W: give each thread at least 64 columns; GEMM splits at panel granularity
+          await rt.parallelColumns(n, QS8_NR, (n0, n1) => [fn, [m, n0, n1, kp, staged, aStride, w.ptr, prm, out, n * elem]], m === 1 ? 64 : QS8_NR);
+        }
+        switch (output.kind) {
+          case 'int32':
+            return rt.view(Int32Array, out, m * n).slice();
+          case 'float32':
+            return rt.view(Float32Array, out, m * n).slice();
+          case 'uint8':
+            return rt.view(Uint8Array, out, m * n).slice();
+          case 'int8':
+            return rt.view(Int8Array, out, m * n).slice();
+        }
+      } finally {
+        for (const p of extra) rt.free(p);
+      }
+    } finally {
+      rt.free(aRaw);
+    }
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// scalar references
+
+/** sum_k (A[m][k] - za) * (B[k][n] - zb[n]), wrapping modulo 2^32 like int32 accumulation. */
+export function refMatMulInteger(a: ArrayLike<number>, b: ArrayLike<number>, m: number, k: number, n: number, za: number, zb: ArrayLike<number>): Int32Array {
+  const out = new Int32Array(m * n);
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let t = 0; t < k; t++) s = (s + Math.imul(a[i * k + t] - za, b[t * n + j] - zb[j])) | 0;
+      out[i * n + j] = s;
+    }
+  }
+  return out;
+}
+
+/** y = saturate(roundHalfEven(float32(acc) * mult[n]) + zp), all in float32 as onnxruntime does. */
+export function refRequantize(acc: Int32Array, m: number, n: number, mult: ArrayLike<number>, zp: number, signed: boolean): Uint8Array | Int8Array {
+  const out = signed ? new Int8Array(m * n) : new Uint8Array(m * n);
+  const qmin = signed ? -128 : 0;
+  const qmax = signed ? 127 : 255;
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      const v = Math.fround(Math.fround(acc[i * n + j]) * Math.fround(mult[j]));
+      out[i * n + j] = Math.min(qmax, Math.max(qmin, roundHalfEven(v) + zp));
+    }
+  }
+  return out;
+}
+
+/** y = float32(acc) * (rowScale[m] * colScale[n]) + bias[n] (then max(y, 0)), in float32. */
+export function refDequantizeAcc(
+  acc: Int32Array, m: number, n: number, colScale: ArrayLike<number>, rowScale?: ArrayLike<number>, bias?: ArrayLike<number>, relu = false,
+): Float32Array {
+  const out = new Float32Array(m * n);
+  for (let i = 0; i < m; i++) {
+    const rs = rowScale ? rowScale[i] : 1;
+    for (let j = 0; j < n; j++) {
+      let v = Math.fround(Math.fround(acc[i * n + j]) * Math.fround(rs * colScale[j]));
+      if (bias) v = Math.fround(v + bias[j]);
+      if (relu && v < 0) v = 0;
+      out[i * n + j] = v;
+    }
+  }
+  return out;
+}
+
+export function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}

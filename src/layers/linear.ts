@@ -1,0 +1,158 @@
+// An INT8 linear layer, y = x W + b, built from float32 weights, with its float32 reference.
+//
+// Weights: symmetric, per output channel (column), int8 in [-127, 127], or 7-bit [-63, 63] which
+// the relaxed build runs through its faster 7-bit dot product (same results on every engine either
+// way; 7-bit trades ~6 dB of weight SQNR for speed). Activations: quantized at run time per tensor
+// (asymmetric uint8, ONNX DynamicQuantizeLinear's rule) or per row (symmetric int8), or statically
+// with a scale and zero point calibrated beforehand on sample inputs.
+
+import { ArgumentError, ShapeError, ValueRangeError } from '../errors.js';
+import type { Runtime } from '../runtime/runtime.js';
+import { packQs8, runQs8, type Qs8Weights } from '../kernels/qs8.js';
+import { packF32, runF32, type F32Weights } from '../kernels/f32.js';
+import { minMaxF32, quantizeQ8 } from '../kernels/q8.js';
+import { dynamicQuantParams, quantizeColumnsSymmetric, symmetricColumnScales } from '../quant/q8.js';
+import { compareTo, type ErrorReport } from '../compare/metrics.js';
+
+export type ActivationScheme = 'dynamic-per-tensor' | 'dynamic-per-row' | 'static';
+
+export interface LinearOptions {
+  /** weight precision: 8 (default) or 7 bits */
+  weightBits?: 8 | 7;
+  /** how activations are quantized (default 'dynamic-per-tensor') */
+  activations?: ActivationScheme;
+  /** for 'static': sample inputs (rows of K floats) to calibrate the activation range on */
+  calibration?: Float32Array;
+  /** weight given as [N, K] (PyTorch nn.Linear) instead of [K, N] (ONNX MatMul) */
+  transposed?: boolean;
+  /** clamp outputs at 0 */
+  relu?: boolean;
+}
+
+export interface LinearComparison {
+  error: ErrorReport;
+  quantized: Float32Array;
+  reference: Float32Array;
+}
+
+export class QuantizedLinear {
+  private constructor(
+    private readonly rt: Runtime,
+    readonly k: number,
+    readonly n: number,
+    readonly options: Required<Pick<LinearOptions, 'weightBits' | 'activations' | 'relu'>>,
+    private readonly qWeights: Qs8Weights,
+    private readonly fWeights: F32Weights,
+    readonly weightScales: Float32Array,
+    private readonly bias: Float32Array | null,
+    /** static activation parameters (uint8, asymmetric), when calibrated */
+    readonly activationParams: { scale: number; zeroPoint: number } | null,
+  ) {}
+
+  /** Builds the layer from float32 weights W ([K, N], or [N, K] with `transposed`) and optional bias [N]. */
+  static async create(rt: Runtime, weight: Float32Array, dims: readonly [number, number], bias: Float32Array | null, options: LinearOptions = {}): Promise<QuantizedLinear> {
+    rt.check();
+    if (!(weight instanceof Float32Array)) throw new ArgumentError('weight: expected a Float32Array');
+    const [d0, d1] = dims;
+    if (!Number.isInteger(d0) || !Number.isInteger(d1) || d0 < 1 || d1 < 1 || weight.length !== d0 * d1) {
+      throw new ShapeError(`weight: dims [${dims.join(', ')}] don't match its ${weight.length} elements`);
+    }
+    const [k, n] = options.transposed ? [d1, d0] : [d0, d1];
+    if (bias && (!(bias instanceof Float32Array) || bias.length !== n)) {
+      throw new ShapeError(`bias: expected a Float32Array of ${n} (one per output), got ${bias ? bias.length : 'none'}`);
+    }
+    for (let i = 0; i < weight.length; i++) {
+      if (!Number.isFinite(weight[i])) throw new ValueRangeError(`weight: element ${i} is ${weight[i]}; weights must be finite`);
+    }
+    const weightBits = options.weightBits ?? 8;
+    if (weightBits !== 8 && weightBits !== 7) throw new ArgumentError(`weightBits: expected 8 or 7, got ${String(weightBits)}`);
+    const activations = options.activations ?? 'dynamic-per-tensor';
+    if (!['dynamic-per-tensor', 'dynamic-per-row', 'static'].includes(activations)) {
+      throw new ArgumentError(`activations: expected 'dynamic-per-tensor', 'dynamic-per-row' or 'static', got ${String(activations)}`);
+    }
+    let w = weight;
+    if (options.transposed) {
+      w = new Float32Array(k * n);
+      for (let i = 0; i < n; i++) for (let j = 0; j < k; j++) w[j * n + i] = weight[i * k + j];
+    }
+    const qmax = weightBits === 8 ? 127 : 63;
+    const scales = symmetricColumnScales(w, k, n, qmax);
+    const q = quantizeColumnsSymmetric(w, k, n, scales, qmax);
+    const qWeights = packQs8(rt, q, k, n, new Int32Array(n));
+    const fWeights = packF32(rt, w, k, n);
+    let activationParams: { scale: number; zeroPoint: number } | null = null;
+    if (activations === 'static') {
+      const cal = options.calibration;
+      if (!(cal instanceof Float32Array) || cal.length === 0 || cal.length % k !== 0) {
+        throw new ArgumentError(`calibration: 'static' activations need sample inputs as a Float32Array of rows of ${k}`);
+      }
+      const [lo, hi] = await minMaxF32(rt, cal);
+      if (!Number.isFinite(lo) || !Number.isFinite(hi)) throw new ValueRangeError('calibration: contains NaN or Infinity');
+      activationParams = dynamicQuantParams(lo, hi, 0, 255);
+    }
+    return new QuantizedLinear(rt, k, n, { weightBits, activations, relu: !!options.relu }, qWeights, fWeights, scales, bias ? bias.slice() : null, activationParams);
+  }
+
+  /** which kernel layout the weights got: 'c4' (relaxed 7-bit) or 'c2' (baseline) */
+  get kernelLayout(): string {
+    return this.qWeights.layout;
+  }
+
+  /** bytes of packed int8 weights */
+  get weightBytes(): number {
+    return this.qWeights.bytes;
+  }
+
+  private rows(x: Float32Array): number {
+    if (!(x instanceof Float32Array)) throw new ArgumentError('x: expected a Float32Array of rows of K floats');
+    if (x.length % this.k !== 0) throw new ShapeError(`x: ${x.length} elements is not a whole number of rows of K = ${this.k}`);
+    return x.length / this.k;
+  }
+
+  /** y = x W + b through the int8 kernels; x holds M rows of K. */
+  async forward(x: Float32Array): Promise<Float32Array> {
+    const m = this.rows(x);
+    const rt = this.rt;
+    const common = { kind: 'float32' as const, colScale: this.weightScales, bias: this.bias ?? undefined, relu: this.options.relu };
+    if (this.options.activations === 'dynamic-per-row') {
+      // symmetric int8 per row: scale_m = max|x_m| / 127
+      const rowScale = new Float32Array(m);
+      for (let i = 0; i < m; i++) {
+        let a = 0;
+        for (let j = i * this.k; j < (i + 1) * this.k; j++) {
+          const v = Math.abs(x[j]);
+          if (v > a || Number.isNaN(v)) a = v;
+        }
+        if (!Number.isFinite(a)) throw new ValueRangeError(`x: row ${i} contains NaN or Infinity`);
+        rowScale[i] = a > 0 ? Math.fround(a / 127) : 1;
+      }
+      const q = await quantizeQ8(rt, x, { outer: 1, channels: m, inner: this.k }, rowScale, new Int32Array(m), true);
+      return (await runQs8(rt, q, m, 0, this.qWeights, { ...common, rowScale })) as Float32Array;
+    }
+    let params = this.activationParams;
+    if (!params) {
+      const [lo, hi] = await minMaxF32(rt, x);
+      if (!Number.isFinite(lo) || !Number.isFinite(hi)) throw new ValueRangeError('x: contains NaN or Infinity');
+      params = dynamicQuantParams(lo, hi, 0, 255);
+    }
+    const q = await quantizeQ8(rt, x, { outer: 1, channels: 1, inner: x.length }, Float32Array.of(params.scale), Int32Array.of(params.zeroPoint), false);
+    return (await runQs8(rt, q, m, params.zeroPoint, this.qWeights, { ...common, rowScale: new Float32Array(m).fill(params.scale) })) as Float32Array;
+  }
+
+  /** the float32 layer this one approximates: y = x W + b in float32 */
+  async forwardFloat(x: Float32Array): Promise<Float32Array> {
+    const m = this.rows(x);
+    return runF32(this.rt, x, m, this.fWeights, this.bias, this.options.relu ? 0 : -Infinity, Infinity);
+  }
+
+  /** runs both and reports the quantized output's error against the float one */
+  async compare(x: Float32Array): Promise<LinearComparison> {
+    const [quantized, reference] = [await this.forward(x), await this.forwardFloat(x)];
+    return { error: compareTo(reference, quantized), quantized, reference };
+  }
+
+  dispose(): void {
+    this.qWeights.dispose();
+    this.fWeights.dispose();
+  }
+}

@@ -1,0 +1,23 @@
+// The kernel module's exports, typed. Pointers and sizes are plain numbers (wasm32).
+
+export interface KernelExports {
+  heap_base(): number;
+  build_relaxed(): number;
+  qs8_gemm_4x8c2(m: number, n0: number, n1: number, kp: number, a: number, aStride: number, w: number, prm: number, out: number, outStride: number): void;
+  qs8_gemm_4x8c4_relaxed(m: number, n0: number, n1: number, kp: number, a: number, aStride: number, w: number, prm: number, out: number, outStride: number): void;
+  qs8_stage_c2(m: number, k: number, kp: number, a: number, signed: number, za: number, out: number, rowSum: number): void;
+  qs8_stage_c4(m: number, k: number, kp: number, a: number, signed: number, out: number, rowSum: number): void;
+  f32_gemm_4x8(m: number, n0: number, n1: number, k: number, a: number, aStride: number, w: number, c: number, cStride: number, bias: number, lo: number, hi: number): void;
+  q8_quantize_f32(x: number, outer: number, channels: number, inner: number, scales: number, zps: number, signed: number, y: number): void;
+  q8_dequantize_f32(x: number, outer: number, channels: number, inner: number, scales: number, zps: number, signed: number, y: number): void;
+  f32_minmax(x: number, n: number, out: number): void;
+  probe_relaxed_dot(a: number, b: number, acc: number, out: number, count: number): void;
+  ceiling_dot_i16x8(iters: number, seed: number): number;
+  ceiling_relaxed_dot(iters: number, seed: number): number;
+  ceiling_f32_madd(iters: number, seed: number): number;
+  ceiling_stream_read(p: number, n: number): number;
+}
+
+export type KernelName = {
+  [K in keyof KernelExports]: KernelExports[K] extends (...a: number[]) => unknown ? K : never;
+}[keyof KernelExports];

@@ -1,0 +1,130 @@
+// A pool of workers that share the runtime's linear memory. Each worker instantiates the same
+// kernel module over the same shared WebAssembly.Memory and runs lists of kernel calls it is sent;
+// the main thread takes a share of every job itself. worker_threads in Node, Web Workers elsewhere.
+
+import { FeatureError } from '../errors.js';
+
+// Runs inside each worker: plain JS, no imports, so it can be evaluated from a string anywhere.
+const WORKER_SOURCE = `
+let exportsOf = null;
+function handle(msg, post) {
+  if (msg.type === 'init') {
+    WebAssembly.instantiate(msg.module, { env: { memory: msg.memory } }).then(
+      (inst) => { exportsOf = inst.exports; post({ type: 'ready' }); },
+      (e) => post({ type: 'error', message: String(e && e.message || e) }));
+    return;
+  }
+  if (msg.type === 'run') {
+    try {
+      for (const [name, args] of msg.calls) exportsOf[name](...args);
+      post({ type: 'done', id: msg.id });
+    } catch (e) {
+      post({ type: 'done', id: msg.id, error: String(e && e.message || e) });
+    }
+  }
+}
+if (typeof require === 'function' && typeof process !== 'undefined' && process.versions && process.versions.node) {
+  const { parentPort } = require('node:worker_threads');
+  parentPort.on('message', (m) => handle(m, (r) => parentPort.postMessage(r)));
+} else {
+  self.onmessage = (e) => handle(e.data, (r) => self.postMessage(r));
+}
+`;
+
+export type KernelCall = [name: string, args: number[]];
+
+interface Port {
+  post(msg: unknown): void;
+  onMessage(f: (msg: { type: string; id?: number; error?: string; message?: string }) => void): void;
+  ref(): void;
+  unref(): void;
+  terminate(): void;
+}
+
+async function spawn(): Promise<Port> {
+  const isNode = typeof process !== 'undefined' && !!process.versions?.node;
+  if (isNode) {
+    const { Worker } = await import('node:worker_threads');
+    const w = new Worker(WORKER_SOURCE, { eval: true });
+    return {
+      post: (m) => w.postMessage(m),
+      onMessage: (f) => w.on('message', f),
+      ref: () => w.ref(),
+      unref: () => w.unref(),
+      terminate: () => void w.terminate(),
+    };
+  }
+  if (typeof Worker === 'undefined') throw new FeatureError('threads > 1 needs Web Workers, which this environment lacks');
+  const url = URL.createObjectURL(new Blob([WORKER_SOURCE], { type: 'text/javascript' }));
+  const w = new Worker(url);
+  return {
+    post: (m) => w.postMessage(m),
+    onMessage: (f) => w.addEventListener('message', (e: MessageEvent) => f(e.data)),
+    ref: () => {},
+    unref: () => {},
+    terminate: () => w.terminate(),
+  };
+}
+
+export class WorkerPool {
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+  private busy = 0;
+
+  private constructor(private readonly ports: Port[]) {
+    for (const p of ports) {
+      p.onMessage((msg) => {
+        if (msg.type !== 'done' || msg.id === undefined) return;
+        const job = this.pending.get(msg.id);
+        if (!job) return;
+        this.pending.delete(msg.id);
+        if (--this.busy === 0) for (const q of this.ports) q.unref();
+        if (msg.error) job.reject(new Error(`worker kernel failed: ${msg.error}`));
+        else job.resolve();
+      });
+    }
+  }
+
+  /** Starts `count` workers over `memory` (which must be shared) running `module`. */
+  static async create(count: number, module: WebAssembly.Module, memory: WebAssembly.Memory): Promise<WorkerPool> {
+    const ports = await Promise.all(Array.from({ length: count }, spawn));
+    await Promise.all(
+      ports.map(
+        (p) =>
+          new Promise<void>((resolve, reject) => {
+            p.onMessage((msg) => {
+              if (msg.type === 'ready') resolve();
+              else if (msg.type === 'error') reject(new FeatureError(`worker could not start the kernels: ${msg.message}`));
+            });
+            p.post({ type: 'init', module, memory });
+          }),
+      ),
+    );
+    for (const p of ports) p.unref();
+    return new WorkerPool(ports);
+  }
+
+  get size(): number {
+    return this.ports.length;
+  }
+
+  /** Sends worker i the calls in jobs[i] (empty lists are skipped); resolves when all are done. */
+  run(jobs: KernelCall[][]): Promise<void>[] {
+    const out: Promise<void>[] = [];
+    jobs.forEach((calls, i) => {
+      if (calls.length === 0) return;
+      const id = this.nextId++;
+      const port = this.ports[i];
+      if (this.busy++ === 0) for (const q of this.ports) q.ref();
+      out.push(new Promise<void>((resolve, reject) => this.pending.set(id, { resolve, reject })));
+      port.post({ type: 'run', id, calls });
+    });
+    return out;
+  }
+
+  terminate(): void {
+    for (const p of this.ports) p.terminate();
+    for (const job of this.pending.values()) job.reject(new Error('worker pool terminated'));
+    this.pending.clear();
+  }
+}

@@ -1,0 +1,188 @@
+// The runtime: one instantiated kernel module, its linear memory and allocator, and optionally a
+// worker pool sharing that memory. Everything else (kernels, ops, layers) works through it.
+
+import { ArgumentError, FeatureError, LowbitError } from '../errors.js';
+import { Allocator, WASM32_MAX_PAGES } from './memory.js';
+import { chooseBuild, engineName, type Features, type SimdChoice } from './features.js';
+import { compileBuild, type WasmSources, type BuildName } from './load.js';
+import { WorkerPool, type KernelCall } from './pool.js';
+import type { KernelExports, KernelName } from './exports.js';
+import { OnnxOps } from '../ops/onnx.js';
+import { QuantizedLinear, type LinearOptions } from '../layers/linear.js';
+
+export interface RuntimeOptions {
+  /** which wasm build: 'auto' (default) probes the engine, 'baseline' or 'relaxed' force one */
+  simd?: SimdChoice;
+  /** threads to compute with, the main thread included (default 1) */
+  threads?: number;
+  /** precompiled modules or bytes, by build name, for runtimes that can't load the package files */
+  wasm?: WasmSources;
+  /** ceiling for linear memory in 64 KiB pages (default and maximum 65536 = 4 GiB) */
+  maxMemoryPages?: number;
+  /** called with warnings (e.g. threads requested where shared memory is unavailable) */
+  onWarning?: (message: string) => void;
+}
+
+/** A typed view of part of linear memory; re-created on each access since memory may grow. */
+type ViewCtor = Int8ArrayConstructor | Uint8ArrayConstructor | Int16ArrayConstructor | Int32ArrayConstructor | Float32ArrayConstructor;
+
+export class Runtime {
+  readonly features: Features;
+  readonly kernels: KernelExports;
+  readonly heap: Allocator;
+  readonly memory: WebAssembly.Memory;
+  private readonly pool: WorkerPool | null;
+  private disposed = false;
+  private opsInstance: OnnxOps | null = null;
+
+  constructor(features: Features, kernels: KernelExports, memory: WebAssembly.Memory, heap: Allocator, pool: WorkerPool | null) {
+    this.features = features;
+    this.kernels = kernels;
+    this.memory = memory;
+    this.heap = heap;
+    this.pool = pool;
+  }
+
+  /** operators with ONNX semantics: matMulInteger, qlinearMatMul, quantizeLinear, ... */
+  get ops(): OnnxOps {
+    return (this.opsInstance ??= new OnnxOps(this));
+  }
+
+  /** An INT8 linear layer from float32 weights ([K, N], or [N, K] with transposed) and an optional bias. */
+  linear(weight: Float32Array, dims: readonly [number, number], bias: Float32Array | null = null, options: LinearOptions = {}): Promise<QuantizedLinear> {
+    return QuantizedLinear.create(this, weight, dims, bias, options);
+  }
+
+  get threads(): number {
+    return this.features.threads;
+  }
+
+  /** Throws if the runtime was disposed. */
+  check(): void {
+    if (this.disposed) throw new LowbitError('ERR_DISPOSED', 'this runtime was disposed');
+  }
+
+  view<T extends ViewCtor>(ctor: T, ptr: number, length: number): InstanceType<T> {
+    return new ctor(this.memory.buffer, ptr, length) as InstanceType<T>;
+  }
+
+  /** Copies a typed array into fresh linear memory; returns its pointer. `padBytes` extra zero bytes. */
+  put(data: ArrayBufferView, padBytes = 0): number {
+    const bytes = data.byteLength;
+    const p = this.heap.alloc(bytes + padBytes);
+    const dst = new Uint8Array(this.memory.buffer, p, bytes + padBytes);
+    dst.set(new Uint8Array(data.buffer, data.byteOffset, bytes));
+    if (padBytes) dst.fill(0, bytes);
+    return p;
+  }
+
+  alloc(bytes: number): number {
+    this.check();
+    return this.heap.alloc(bytes);
+  }
+
+  free(ptr: number): void {
+    this.heap.freeBlock(ptr);
+  }
+
+  /** Runs `fn` with a scratch allocator whose blocks are all freed afterwards. */
+  async scoped<R>(fn: (alloc: (bytes: number) => number) => Promise<R> | R): Promise<R> {
+    this.check();
+    const blocks: number[] = [];
+    try {
+      return await fn((bytes) => {
+        const p = this.heap.alloc(bytes);
+        blocks.push(p);
+        return p;
+      });
+    } finally {
+      for (const p of blocks) this.heap.freeBlock(p);
+    }
+  }
+
+  /**
+   * Splits columns [0, n) into one range per thread (multiples of `align`), runs call(n0, n1) on
+   * the main thread for the first range and on the workers for the rest.
+   */
+  async parallelColumns(n: number, align: number, call: (n0: number, n1: number) => KernelCall, minColumnsPerThread = align): Promise<void> {
+    const chunks = splitRange(n, align, this.pool ? this.threads : 1, minColumnsPerThread);
+    if (chunks.length === 1 || !this.pool) {
+      this.invoke(call(0, n));
+      return;
+    }
+    const jobs: KernelCall[][] = chunks.slice(1).map(([a, b]) => [call(a, b)]);
+    const done = this.pool.run(jobs);
+    this.invoke(call(chunks[0][0], chunks[0][1]));
+    await Promise.all(done);
+  }
+
+  invoke([name, args]: KernelCall): void {
+    (this.kernels[name as KernelName] as (...a: number[]) => unknown)(...args);
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.pool?.terminate();
+  }
+}
+
+/** [start, end) ranges covering [0, n), boundaries at multiples of `align`, at most `parts` of them. */
+export function splitRange(n: number, align: number, parts: number, minPer: number): [number, number][] {
+  const units = Math.ceil(n / align);
+  const p = Math.max(1, Math.min(parts, Math.floor(n / Math.max(minPer, 1)) || 1, units));
+  const out: [number, number][] = [];
+  let start = 0;
+  for (let i = 0; i < p; i++) {
+    const end = i === p - 1 ? n : Math.min(n, Math.round(((i + 1) * units) / p) * align);
+    if (end > start) out.push([start, end]);
+    start = end;
+  }
+  return out;
+}
+
+export async function createRuntime(options: RuntimeOptions = {}): Promise<Runtime> {
+  const simd = options.simd ?? 'auto';
+  if (!['auto', 'baseline', 'relaxed'].includes(simd)) {
+    throw new ArgumentError(`simd: expected 'auto', 'baseline' or 'relaxed', got ${String(simd)}`);
+  }
+  const requested = options.threads ?? 1;
+  if (!Number.isInteger(requested) || requested < 1 || requested > 256) {
+    throw new ArgumentError(`threads: expected an integer from 1 to 256, got ${String(options.threads)}`);
+  }
+  const maxPages = options.maxMemoryPages ?? WASM32_MAX_PAGES;
+  if (!Number.isInteger(maxPages) || maxPages < 16 || maxPages > WASM32_MAX_PAGES) {
+    throw new ArgumentError(`maxMemoryPages: expected an integer from 16 to ${WASM32_MAX_PAGES}, got ${String(maxPages)}`);
+  }
+  let threads = requested;
+  const canShare = typeof SharedArrayBuffer !== 'undefined';
+  if (threads > 1 && !canShare) {
+    (options.onWarning ?? console.warn)(
+      `lowbit: threads: ${threads} requested but SharedArrayBuffer is unavailable (browsers need cross-origin isolation); using 1 thread`,
+    );
+    threads = 1;
+  }
+  const shared = threads > 1;
+  const choice = await chooseBuild(simd, shared, options.wasm);
+  const name = `${choice.build}${shared ? '-mt' : ''}` as BuildName;
+  const module = await compileBuild(name, options.wasm);
+  const memory = new WebAssembly.Memory({ initial: 1, maximum: maxPages, shared } as WebAssembly.MemoryDescriptor);
+  const instance = (await WebAssembly.instantiate(module, { env: { memory } })) as WebAssembly.Instance;
+  const kernels = instance.exports as unknown as KernelExports;
+  if ((kernels.build_relaxed() === 1) !== (choice.build === 'relaxed')) {
+    throw new FeatureError(`the module given for build '${name}' is not that build`);
+  }
+  const heap = new Allocator(memory, kernels.heap_base(), maxPages);
+  let pool: WorkerPool | null = null;
+  if (shared) pool = await WorkerPool.create(threads - 1, module, memory);
+  const features: Features = {
+    simd: choice.build,
+    threads,
+    sharedMemory: shared,
+    relaxedSimdValid: choice.relaxedSimdValid,
+    relaxedDotExact: choice.relaxedDotExact,
+    reason: choice.reason,
+    engine: engineName(),
+  };
+  return new Runtime(features, kernels, memory, heap, pool);
+}
