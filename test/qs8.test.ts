@@ -1,0 +1,207 @@
+// qs8 kernel tester: packs seeded random data, runs the kernel, compares bit-exactly with the
+// scalar reference, over shapes that hit every remainder path of the 4x8 tiles (and the 1x16 GEMV),
+// extreme values and zero points, every epilogue, both weight layouts, and 1 vs 2 threads.
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { packQs8, runQs8, refMatMulInteger, refRequantize, refDequantizeAcc, type Runtime } from '../src/index.js';
+import { SIMD, firstMismatch, randInt8, randUint8, rng, testRuntime } from './helpers.js';
+
+interface Case {
+  m: number;
+  k: number;
+  n: number;
+  aSigned: boolean;
+  bSigned: boolean;
+  za: number;
+  /** per-column zero points, or one for all */
+  zb: number | 'random';
+  /** 7-bit weights ([-64, 63] around the zero point) — the relaxed build packs these as c4 */
+  sevenBit?: boolean;
+  /** fill with extremes instead of random values */
+  extremes?: boolean;
+  seed: number;
+}
+
+function makeData(c: Case) {
+  const r = rng(c.seed);
+  const a = c.extremes
+    ? (c.aSigned ? Int8Array.from({ length: c.m * c.k }, (_, i) => (i % 3 === 0 ? 127 : -128)) : Uint8Array.from({ length: c.m * c.k }, (_, i) => (i % 3 === 0 ? 0 : 255)))
+    : c.aSigned ? randInt8(c.m * c.k, r) : randUint8(c.m * c.k, r);
+  let b: Int8Array | Uint8Array;
+  if (c.sevenBit) {
+    // a 7-bit span per column, anywhere in the type's range
+    const lo = c.bSigned ? -128 : 0;
+    const base = Array.from({ length: c.n }, () => lo + Math.floor(r() * 129));
+    const vals = Array.from({ length: c.k * c.n }, (_, i) => base[i % c.n] + Math.floor(r() * 128));
+    if (c.extremes) for (let j = 0; j < c.n; j++) vals[j] = base[j] + 127;
+    b = c.bSigned ? Int8Array.from(vals) : Uint8Array.from(vals);
+  } else if (c.extremes) {
+    b = c.bSigned ? Int8Array.from({ length: c.k * c.n }, (_, i) => (i % 2 ? -128 : 127)) : Uint8Array.from({ length: c.k * c.n }, (_, i) => (i % 2 ? 255 : 0));
+  } else {
+    b = c.bSigned ? randInt8(c.k * c.n, r) : randUint8(c.k * c.n, r);
+  }
+  const zb = Array.from({ length: c.n }, () =>
+    c.zb === 'random' ? (c.bSigned ? -128 + Math.floor(r() * 256) : Math.floor(r() * 256)) : (c.zb as number),
+  );
+  return { a, b, zb };
+}
+
+const shapes: [number, number, number][] = [];
+for (const m of [1, 2, 3, 4, 5, 8, 13]) {
+  for (const k of [1, 2, 3, 4, 5, 8, 17, 64]) {
+    for (const n of [1, 7, 8, 9, 16, 17, 33]) shapes.push([m, k, n]);
+  }
+}
+
+let rt: Runtime;
+let rt2: Runtime;
+beforeAll(async () => {
+  rt = await testRuntime(1);
+  rt2 = await testRuntime(2);
+});
+afterAll(() => {
+  rt?.dispose();
+  rt2?.dispose();
+});
+
+async function runInt32(r: Runtime, c: Case) {
+  const { a, b, zb } = makeData(c);
+  const w = packQs8(r, b, c.k, c.n, zb);
+  try {
+    const got = (await runQs8(r, a, c.m, c.za, w, { kind: 'int32' })) as Int32Array;
+    return { got, layout: w.layout, ref: refMatMulInteger(a, b, c.m, c.k, c.n, c.za, zb) };
+  } finally {
+    w.dispose();
+  }
+}
+
+describe(`qs8 GEMM/GEMV int32 (${SIMD} build)`, () => {
+  it('matches the scalar reference on every remainder shape (u8 x s8, random zero points)', async () => {
+    let seed = 1;
+    for (const [m, k, n] of shapes) {
+      const c: Case = { m, k, n, aSigned: false, bSigned: true, za: (seed * 37) & 255, zb: 'random', seed: seed++ };
+      const { got, ref } = await runInt32(rt, c);
+      expect(firstMismatch(got, ref), `m=${m} k=${k} n=${n}`).toBeNull();
+    }
+  });
+
+  it('matches on 7-bit weights, which the relaxed build runs through the c4 relaxed-dot kernel', async () => {
+    let seed = 1000;
+    for (const [m, k, n] of shapes) {
+      for (const [aSigned, bSigned] of [[false, true], [true, true], [false, false], [true, false]]) {
+        const c: Case = { m, k, n, aSigned, bSigned, za: aSigned ? -5 : 131, zb: 'random', sevenBit: true, seed: seed++ };
+        const { got, ref, layout } = await runInt32(rt, c);
+        expect(layout).toBe(SIMD === 'relaxed' ? 'c4' : 'c2');
+        expect(firstMismatch(got, ref), `m=${m} k=${k} n=${n} aSigned=${aSigned} bSigned=${bSigned}`).toBeNull();
+      }
+    }
+  });
+
+  it('is exact on extreme values and zero points 0, 128, 255 / -128, 0, 127', async () => {
+    const cases: Partial<Case>[] = [
+      { aSigned: false, bSigned: true, za: 0, zb: 0 },
+      { aSigned: false, bSigned: true, za: 255, zb: -128 },
+      { aSigned: false, bSigned: true, za: 128, zb: 127 },
+      { aSigned: true, bSigned: true, za: -128, zb: 127 },
+      { aSigned: true, bSigned: false, za: 127, zb: 255 },
+      { aSigned: false, bSigned: false, za: 255, zb: 0 },
+      { aSigned: false, bSigned: false, za: 0, zb: 255, sevenBit: true },
+      { aSigned: true, bSigned: true, za: -128, zb: -128, sevenBit: true },
+    ];
+    let seed = 5000;
+    for (const partial of cases) {
+      for (const [m, k, n] of [[1, 1, 1], [5, 67, 9], [4, 8, 8], [13, 300, 17], [1, 1000, 40]] as const) {
+        const c = { m, k, n, extremes: true, seed: seed++, ...partial } as Case;
+        const { got, ref } = await runInt32(rt, c);
+        expect(firstMismatch(got, ref), JSON.stringify(c)).toBeNull();
+      }
+    }
+  });
+
+  it('wraps modulo 2^32 like int32 accumulation on long K', async () => {
+    // 255 * (-128 - 127) * 70000 = -4.55e9 overflows int32; onnxruntime wraps, and so must we
+    const m = 2, k = 70000, n = 3;
+    const a = new Uint8Array(m * k).fill(255);
+    const b = new Int8Array(k * n).fill(-128);
+    const zb = [127, 127, 127];
+    expect(Math.abs(255 * -255 * k)).toBeGreaterThan(2 ** 31);
+    const w = packQs8(rt, b, k, n, zb);
+    const got = await runQs8(rt, a, m, 0, w, { kind: 'int32' });
+    w.dispose();
+    expect(got[0]).toBe((255 * -255 * k) | 0);
+    expect(firstMismatch(got, refMatMulInteger(a, b, m, k, n, 0, zb))).toBeNull();
+  });
+});
+
+describe(`qs8 epilogues (${SIMD} build)`, () => {
+  it('requantizes to uint8 and int8 exactly like the float32 reference (round half to even, saturate)', async () => {
+    let seed = 9000;
+    for (const [m, k, n] of [[1, 5, 3], [3, 17, 9], [7, 64, 33], [13, 100, 17], [1, 300, 50]] as const) {
+      for (const kind of ['uint8', 'int8'] as const) {
+        for (const sevenBit of [false, true]) {
+          const c: Case = { m, k, n, aSigned: false, bSigned: true, za: 100, zb: 'random', sevenBit, seed: seed++ };
+          const { a, b, zb } = makeData(c);
+          const r = rng(seed);
+          const multiplier = Float32Array.from({ length: n }, () => 2 ** (-8 - 6 * r()));
+          const zp = kind === 'uint8' ? 128 : -3;
+          const w = packQs8(rt, b, k, n, zb);
+          const got = await runQs8(rt, a, m, c.za, w, { kind, multiplier, zeroPoint: zp });
+          w.dispose();
+          const ref = refRequantize(refMatMulInteger(a, b, m, k, n, c.za, zb), m, n, multiplier, zp, kind === 'int8');
+          expect(firstMismatch(got, ref), `${kind} m=${m} k=${k} n=${n}`).toBeNull();
+          // the test must reach both ends of the range and the middle
+          if (m * n > 100) expect(new Set(got).size).toBeGreaterThan(10);
+        }
+      }
+    }
+  });
+
+  it('rounds exact halves to even', async () => {
+    // A = [1], B = [k] so acc = k; multiplier 0.5 gives k/2: 0.5 -> 0, 1.5 -> 2, 2.5 -> 2, -0.5 -> 0, -1.5 -> -2
+    const vals = [1, 3, 5, -1, -3, 7, -7];
+    const b = Int8Array.from(vals);
+    const w = packQs8(rt, b, 1, vals.length, new Int32Array(vals.length));
+    const got = await runQs8(rt, Int8Array.of(1), 1, 0, w, { kind: 'int8', multiplier: new Float32Array(vals.length).fill(0.5), zeroPoint: 0 });
+    w.dispose();
+    expect(Array.from(got)).toEqual([0, 2, 2, 0, -2, 4, -4]);
+  });
+
+  it('dequantizes to float32 with row scale, column scale, bias and ReLU', async () => {
+    let seed = 12000;
+    for (const [m, k, n] of [[1, 9, 5], [4, 33, 16], [6, 40, 19], [1, 256, 40]] as const) {
+      for (const relu of [false, true]) {
+        const c: Case = { m, k, n, aSigned: true, bSigned: true, za: 0, zb: 0, seed: seed++ };
+        const { a, b, zb } = makeData(c);
+        const r = rng(seed);
+        const colScale = Float32Array.from({ length: n }, () => 0.001 + r() * 0.01);
+        const rowScale = Float32Array.from({ length: m }, () => 0.01 + r() * 0.1);
+        const bias = Float32Array.from({ length: n }, () => r() * 2 - 1);
+        const w = packQs8(rt, b, k, n, zb);
+        const got = await runQs8(rt, a, m, 0, w, { kind: 'float32', colScale, rowScale, bias, relu });
+        w.dispose();
+        const ref = refDequantizeAcc(refMatMulInteger(a, b, m, k, n, 0, zb), m, n, colScale, rowScale, bias, relu);
+        expect(firstMismatch(got, ref), `m=${m} k=${k} n=${n} relu=${relu}`).toBeNull();
+      }
+    }
+  });
+});
+
+describe(`qs8 threads (${SIMD} build)`, () => {
+  it('2 threads give the same bits as 1 thread', async () => {
+    let seed = 20000;
+    for (const [m, k, n] of [[1, 512, 300], [1, 64, 17], [7, 100, 129], [33, 64, 64], [128, 96, 200]] as const) {
+      for (const sevenBit of [false, true]) {
+        const c: Case = { m, k, n, aSigned: false, bSigned: true, za: 77, zb: 'random', sevenBit, seed: seed++ };
+        const { a, b, zb } = makeData(c);
+        const w1 = packQs8(rt, b, k, n, zb);
+        const w2 = packQs8(rt2, b, k, n, zb);
+        const one = await runQs8(rt, a, m, c.za, w1, { kind: 'int32' });
+        const two = await runQs8(rt2, a, m, c.za, w2, { kind: 'int32' });
+        w1.dispose();
+        w2.dispose();
+        expect(firstMismatch(two, one), `m=${m} k=${k} n=${n}`).toBeNull();
+        expect(firstMismatch(one, refMatMulInteger(a, b, m, k, n, c.za, zb))).toBeNull();
+      }
+    }
+  });
+});
