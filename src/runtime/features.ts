@@ -110,6 +110,7 @@ export async function chooseBuild(simd: SimdChoice, shared: boolean, sources?: W
   const memory = new WebAssembly.Memory({ initial: 1, maximum: 65536, shared } as WebAssembly.MemoryDescriptor);
   const inst = (await WebAssembly.instantiate(module, { env: { memory } })) as WebAssembly.Instance;
   const x = inst.exports as unknown as KernelExports;
+  if (x.build_relaxed() !== 1) throw new FeatureError(`the module given for build '${relaxedName}' is not that build`);
   const exact = probeRelaxedDot(x, memory, (x.heap_base() + 63) & ~63);
   if (!exact) {
     const why =
