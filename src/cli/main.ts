@@ -1,0 +1,42 @@
+#!/usr/bin/env node
+// The lowbit command line.
+
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { runDemo } from './demo.js';
+import { LowbitError } from '../errors.js';
+
+function positiveInt(name: string, max: number) {
+  return (v: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1 || n > max) throw new InvalidArgumentError(`${name} must be an integer from 1 to ${max}`);
+    return n;
+  };
+}
+
+const program = new Command()
+  .name('lowbit')
+  .description('low-precision neural-network inference in WebAssembly SIMD, with its error against float32');
+
+program
+  .command('demo')
+  .description('build a real-sized INT8 linear layer, run it beside float32, print its error and speed')
+  .option('-m, --rows <m>', 'rows of the input (tokens)', positiveInt('--rows', 65536), 128)
+  .option('-k, --inputs <k>', 'input features', positiveInt('--inputs', 65536), 768)
+  .option('-n, --outputs <n>', 'output features', positiveInt('--outputs', 65536), 3072)
+  .option('-t, --threads <t>', 'threads (the main thread included)', positiveInt('--threads', 64), 1)
+  .addOption(new Option('--simd <build>', 'wasm build').choices(['auto', 'baseline', 'relaxed']).default('auto'))
+  .option('-r, --runs <r>', 'timed runs per measurement', positiveInt('--runs', 1000), 15)
+  .option('--json', 'print JSON instead of a table', false)
+  .action(async (o) => {
+    await runDemo({ m: o.rows, k: o.inputs, n: o.outputs, threads: o.threads, simd: o.simd, runs: o.runs, json: o.json });
+  });
+
+program.parseAsync(process.argv).catch((e: unknown) => {
+  if (e instanceof LowbitError) {
+    console.error(`lowbit: ${e.message}`);
+    process.exitCode = 2;
+  } else {
+    console.error(e);
+    process.exitCode = 1;
+  }
+});
