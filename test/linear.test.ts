@@ -69,6 +69,15 @@ describe(`INT8 linear layer (${SIMD} build)`, () => {
     b.dispose();
   });
 
+  it('takes a float32 tensor [..., K] as well as a Float32Array', async () => {
+    const layer = await rt.linear(weight, [K, N], bias);
+    const a = await layer.forward(x);
+    const b = await layer.forward({ type: 'float32', data: x, dims: [2, M / 2, K] });
+    expect(firstMismatch(b, a)).toBeNull();
+    await expect(layer.forward({ type: 'float32', data: x, dims: [M * 2, K / 2] })).rejects.toThrow(/last dimension must be K = 256/);
+    layer.dispose();
+  });
+
   it('ReLU clamps the output at 0 in both paths', async () => {
     const layer = await rt.linear(weight, [K, N], bias, { relu: true });
     const q = await layer.forward(x);

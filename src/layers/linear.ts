@@ -13,6 +13,7 @@ import { packF32, runF32, type F32Weights } from '../kernels/f32.js';
 import { minMaxF32, quantizeQ8 } from '../kernels/q8.js';
 import { dynamicQuantParams, quantizeColumnsSymmetric, symmetricColumnScales } from '../quant/q8.js';
 import { compareTo, type ErrorReport } from '../compare/metrics.js';
+import { checkTensor, type Tensor } from '../tensor.js';
 
 export type ActivationScheme = 'dynamic-per-tensor' | 'dynamic-per-row' | 'static';
 
@@ -103,14 +104,21 @@ export class QuantizedLinear {
     return this.qWeights.bytes;
   }
 
+  private input(x: Float32Array | Tensor<'float32'>): Float32Array {
+    if (x instanceof Float32Array) return x;
+    const t = checkTensor(x, 'x', ['float32']);
+    if (t.dims[t.dims.length - 1] !== this.k) throw new ShapeError(`x: last dimension must be K = ${this.k}, got dims [${t.dims.join(', ')}]`);
+    return t.data;
+  }
+
   private rows(x: Float32Array): number {
-    if (!(x instanceof Float32Array)) throw new ArgumentError('x: expected a Float32Array of rows of K floats');
     if (x.length % this.k !== 0) throw new ShapeError(`x: ${x.length} elements is not a whole number of rows of K = ${this.k}`);
     return x.length / this.k;
   }
 
-  /** y = x W + b through the int8 kernels; x holds M rows of K. */
-  async forward(x: Float32Array): Promise<Float32Array> {
+  /** y = x W + b through the int8 kernels; x holds M rows of K (a Float32Array or a float32 tensor [..., K]). */
+  async forward(input: Float32Array | Tensor<'float32'>): Promise<Float32Array> {
+    const x = this.input(input);
     const m = this.rows(x);
     const rt = this.rt;
     const common = { kind: 'float32' as const, colScale: this.weightScales, bias: this.bias ?? undefined, relu: this.options.relu };
@@ -140,13 +148,14 @@ export class QuantizedLinear {
   }
 
   /** the float32 layer this one approximates: y = x W + b in float32 */
-  async forwardFloat(x: Float32Array): Promise<Float32Array> {
+  async forwardFloat(input: Float32Array | Tensor<'float32'>): Promise<Float32Array> {
+    const x = this.input(input);
     const m = this.rows(x);
     return runF32(this.rt, x, m, this.fWeights, this.bias, this.options.relu ? 0 : -Infinity, Infinity);
   }
 
   /** runs both and reports the quantized output's error against the float one */
-  async compare(x: Float32Array): Promise<LinearComparison> {
+  async compare(x: Float32Array | Tensor<'float32'>): Promise<LinearComparison> {
     const [quantized, reference] = [await this.forward(x), await this.forwardFloat(x)];
     return { error: compareTo(reference, quantized), quantized, reference };
   }
