@@ -189,7 +189,6 @@ export async function runQs8(
       try {
         const prm = alloc(64);
         const pv = rt.view(Int32Array, prm, 9);
-        const pf = rt.view(Float32Array, prm, 9);
         pv.fill(0);
         pv[0] = pColBias;
         pv[1] = pColFactor;
@@ -216,7 +215,6 @@ export async function runQs8(
           }
           pv[8] = output.relu ? 1 : 0;
         }
-        void pf;
         const out = alloc(Math.max(m * n * elem, 16));
         const fn = c4 ? 'qs8_gemm_4x8c4_relaxed' : 'qs8_gemm_4x8c2';
         const aStride = c4 ? kp : kp * 2;

@@ -13,10 +13,6 @@ import { dynamicQuantParams } from '../quant/q8.js';
 type Q8 = 'int8' | 'uint8';
 const Q8_TYPES: readonly Q8[] = ['int8', 'uint8'];
 
-function range(type: Q8): [number, number] {
-  return type === 'int8' ? [-128, 127] : [0, 255];
-}
-
 /** A zero point tensor: absent (0), a scalar, or (when perColumn > 0) a 1-D tensor of that length. */
 function zeroPoints(t: Tensor | undefined | null, name: string, type: Q8, perColumn: number): number[] {
   if (t === undefined || t === null) return [0];
@@ -280,5 +276,3 @@ function axisLayout(dims: readonly number[], scale: unknown, name: string, axis:
   const inner = dims.slice(ax + 1).reduce((x, y) => x * y, 1);
   return { outer, channels: dims[ax], inner };
 }
-
-export { range as q8Range };
