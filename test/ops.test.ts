@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LowbitError, refMatMulInteger, tensor, type Runtime, type Tensor } from '../src/index.js';
 import { SIMD, firstMismatch, randInt8, randNormal, randUint8, rng, testRuntime } from './helpers.js';
 import { runOrt } from './ort-oracle.js';
+import * as ort from 'onnxruntime-web';
 
 let rt: Runtime;
 beforeAll(async () => {
@@ -44,6 +45,14 @@ describe(`ONNX operators vs onnxruntime-web (${SIMD} build)`, () => {
         expect(firstMismatch(got.data, want.data), `${at}x${bt} ${ad}x${bd}`).toBeNull();
       }
     }
+  });
+
+  it('takes ort.Tensor objects as they are', async () => {
+    const r = rng(11);
+    const a = new ort.Tensor('uint8', randUint8(4 * 6, r), [4, 6]);
+    const b = new ort.Tensor('int8', randInt8(6 * 3, r), [6, 3]);
+    const got = await rt.ops.matMulInteger(a as unknown as Tensor, b as unknown as Tensor);
+    expect(firstMismatch(got.data, refMatMulInteger(a.data as Uint8Array, b.data as Int8Array, 4, 6, 3, 0, [0, 0, 0]))).toBeNull();
   });
 
   it('QLinearMatMul: uint8 and int8 outputs, per-tensor and per-column b scales', async () => {
