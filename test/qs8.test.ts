@@ -156,6 +156,26 @@ describe(`qs8 epilogues (${SIMD} build)`, () => {
     }
   });
 
+  it('requantizes with an int32 bias and a ReLU clamp at the zero point', async () => {
+    let seed = 9500;
+    for (const [m, k, n] of [[1, 30, 9], [5, 64, 17], [8, 33, 40]] as const) {
+      for (const kind of ['uint8', 'int8'] as const) {
+        const c: Case = { m, k, n, aSigned: true, bSigned: true, za: 3, zb: 0, seed: seed++ };
+        const { a, b, zb } = makeData(c);
+        const r = rng(seed);
+        const multiplier = new Float32Array(n).fill(1 / 512);
+        const bias = Int32Array.from({ length: n }, () => Math.floor((r() - 0.5) * 20000));
+        const zp = kind === 'uint8' ? 100 : -20;
+        const w = packQs8(rt, b, k, n, zb);
+        const got = await runQs8(rt, a, m, c.za, w, { kind, multiplier, zeroPoint: zp, bias, relu: true });
+        w.dispose();
+        const ref = refRequantize(refMatMulInteger(a, b, m, k, n, c.za, zb), m, n, multiplier, zp, kind === 'int8', bias, true);
+        expect(firstMismatch(got, ref), `${kind} m=${m} k=${k} n=${n}`).toBeNull();
+        expect(Math.min(...got)).toBe(zp);
+      }
+    }
+  });
+
   it('rounds exact halves to even', async () => {
     // A = [1], B = [k] so acc = k; multiplier 0.5 gives k/2: 0.5 -> 0, 1.5 -> 2, 2.5 -> 2, -0.5 -> 0, -1.5 -> -2
     const vals = [1, 3, 5, -1, -3, 7, -7];

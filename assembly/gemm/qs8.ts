@@ -37,6 +37,8 @@ export const P_OUT_ZP: i32 = 20; //    i32 output zero point (requant)
 export const P_ROW_SCALE: i32 = 24; // f32[M] dequant row scale, or 0 (1.0)
 export const P_BIAS: i32 = 28; //      f32[Np] dequant bias, or 0
 export const P_RELU: i32 = 32; //      i32: clamp dequantized output at 0
+export const P_QMIN: i32 = 36; //      i32: requantized output range [qmin, qmax] (a ReLU raises qmin to zp)
+export const P_QMAX: i32 = 40;
 
 const OUT_I32: i32 = 0;
 const OUT_U8: i32 = 1;
@@ -92,8 +94,8 @@ const OUT_F32: i32 = 3;
     // requantize: saturate in float, round half to even, add the zero point, narrow
     const zp = load<i32>(prm, P_OUT_ZP);
     const signed = kind == OUT_I8;
-    const lo = f32x4.splat(<f32>((signed ? <i32>-128 : <i32>0) - zp));
-    const hi = f32x4.splat(<f32>((signed ? <i32>127 : <i32>255) - zp));
+    const lo = f32x4.splat(<f32>(load<i32>(prm, P_QMIN) - zp));
+    const hi = f32x4.splat(<f32>(load<i32>(prm, P_QMAX) - zp));
     const f = f32x4.mul(f32x4.convert_i32x4_s(v), v128.load(load<usize>(prm, P_COL_SCALE) + off));
     const r = i32x4.add(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.pmin(f32x4.pmax(f, lo), hi))), i32x4.splat(zp));
     const h = i16x8.narrow_i32x4_s(r, r);

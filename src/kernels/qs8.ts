@@ -124,7 +124,7 @@ export function packQs8(rt: Runtime, b: Int8Array | Uint8Array, k: number, n: nu
 /** What the kernel writes: int32 sums, 8-bit requantized values, or float32. */
 export type Qs8Output =
   | { kind: 'int32' }
-  | { kind: 'uint8' | 'int8'; multiplier: Float32Array; zeroPoint: number }
+  | { kind: 'uint8' | 'int8'; multiplier: Float32Array; zeroPoint: number; bias?: Int32Array; relu?: boolean }
   | { kind: 'float32'; colScale: Float32Array; rowScale?: Float32Array; bias?: Float32Array; relu?: boolean };
 
 const OUT_KIND = { int32: 0, uint8: 1, int8: 2, float32: 3 } as const;
@@ -182,13 +182,17 @@ export async function runQs8(
           }
         }
       }
+      if ((output.kind === 'uint8' || output.kind === 'int8') && output.bias) {
+        // an int32 bias (QLinear-style, in accumulator units) folds into the column bias
+        for (let j = 0; j < n; j++) colBias[j] = (colBias[j] + output.bias[j]) | 0;
+      }
       const pColBias = rt.put(colBias);
       const pColFactor = colFactor ? rt.put(colFactor) : 0;
       const extra: number[] = [pColBias];
       if (pColFactor) extra.push(pColFactor);
       try {
         const prm = alloc(64);
-        const pv = rt.view(Int32Array, prm, 9);
+        const pv = rt.view(Int32Array, prm, 11);
         pv.fill(0);
         pv[0] = pColBias;
         pv[1] = pColFactor;
@@ -199,6 +203,9 @@ export async function runQs8(
           extra.push(pm);
           pv[4] = pm;
           pv[5] = output.zeroPoint;
+          const [qmin, qmax] = output.kind === 'int8' ? [-128, 127] : [0, 255];
+          pv[9] = output.relu ? Math.max(qmin, output.zeroPoint) : qmin;
+          pv[10] = qmax;
         } else if (output.kind === 'float32') {
           const pc = rt.put(padded(output.colScale, np, Float32Array));
           extra.push(pc);
@@ -257,14 +264,19 @@ export function refMatMulInteger(a: ArrayLike<number>, b: ArrayLike<number>, m: 
   return out;
 }
 
-/** y = saturate(roundHalfEven(float32(acc) * mult[n]) + zp), all in float32 as onnxruntime does. */
-export function refRequantize(acc: Int32Array, m: number, n: number, mult: ArrayLike<number>, zp: number, signed: boolean): Uint8Array | Int8Array {
+/**
+ * y = saturate(roundHalfEven(float32(acc + bias[n]) * mult[n]) + zp), in float32 as onnxruntime does;
+ * with relu the output is also clamped below at zp (the quantized 0).
+ */
+export function refRequantize(
+  acc: Int32Array, m: number, n: number, mult: ArrayLike<number>, zp: number, signed: boolean, bias?: ArrayLike<number>, relu = false,
+): Uint8Array | Int8Array {
   const out = signed ? new Int8Array(m * n) : new Uint8Array(m * n);
-  const qmin = signed ? -128 : 0;
+  const qmin = relu ? Math.max(zp, signed ? -128 : 0) : signed ? -128 : 0;
   const qmax = signed ? 127 : 255;
   for (let i = 0; i < m; i++) {
     for (let j = 0; j < n; j++) {
-      const v = Math.fround(Math.fround(acc[i * n + j]) * Math.fround(mult[j]));
+      const v = Math.fround(Math.fround((acc[i * n + j] + (bias ? bias[j] : 0)) | 0) * Math.fround(mult[j]));
       out[i * n + j] = Math.min(qmax, Math.max(qmin, roundHalfEven(v) + zp));
     }
   }
