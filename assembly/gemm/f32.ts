@@ -86,6 +86,34 @@
   }
 }
 
+// one row x columns [n0, n1): two panels per step share each A splat (GEMV streams W)
+@inline function gemv1x16(
+  n0: i32, n1: i32, k: i32, a: usize, w: usize, c: usize, bias: usize, lo: v128, hi: v128,
+): void {
+  const panelBytes = <usize>k << 5;
+  let n = n0;
+  for (; n + 8 < n1; n += 16) {
+    let wp = w + <usize>(n >> 3) * panelBytes;
+    let wq = wp + panelBytes;
+    let x0 = f32x4.splat(0), x1 = f32x4.splat(0), x2 = f32x4.splat(0), x3 = f32x4.splat(0);
+    for (let kk: usize = 0; kk < (<usize>k << 2); kk += 4) {
+      const v = v128.load32_splat(a + kk);
+      x0 = madd(v, v128.load(wp), x0);
+      x1 = madd(v, v128.load(wp, 16), x1);
+      x2 = madd(v, v128.load(wq), x2);
+      x3 = madd(v, v128.load(wq, 16), x3);
+      wp += 32;
+      wq += 32;
+    }
+    const nb = <usize>n << 2;
+    const zero = f32x4.splat(0);
+    const nr = n1 - n;
+    store8(c + nb, finish(x0, bias != 0 ? v128.load(bias + nb) : zero, lo, hi), finish(x1, bias != 0 ? v128.load(bias + nb, 16) : zero, lo, hi), nr);
+    store8(c + nb + 32, finish(x2, bias != 0 ? v128.load(bias + nb, 32) : zero, lo, hi), finish(x3, bias != 0 ? v128.load(bias + nb, 48) : zero, lo, hi), nr - 8);
+  }
+  if (n < n1) gemm4x8(1, n, n1, k, a, 0, w, c, 0, bias, lo, hi);
+}
+
 // C[m x (n0..n1)] = clamp(A[m x k] * W + bias, lo, hi); strides in bytes; bias padded to 8 or 0.
 export function f32_gemm_4x8(
   m: i32, n0: i32, n1: i32, k: i32, a: usize, aStride: usize, w: usize,
@@ -93,6 +121,10 @@ export function f32_gemm_4x8(
 ): void {
   const vlo = f32x4.splat(lo);
   const vhi = f32x4.splat(hi);
+  if (m == 1) {
+    gemv1x16(n0, n1, k, a, w, c, bias, vlo, vhi);
+    return;
+  }
   let nc = (256 * 1024 / (k << 5)) << 3;
   if (nc < 8) nc = 8;
   for (let nb = n0; nb < n1; nb += nc) {
