@@ -13,3 +13,4 @@ export { packF32, runF32, F32Weights, refGemmF32 } from './kernels/f32.js';
 export { QuantizedLinear, type LinearOptions, type ActivationScheme } from './layers/linear.js';
 export { compareTo, formatReport, type ErrorReport } from './compare/metrics.js';
 export { dynamicQuantParams } from './quant/q8.js';
+export { mulberry32, normalFloats } from './util/random.js';

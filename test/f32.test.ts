@@ -1,18 +1,15 @@
 // f32 GEMM tester: against a float64 reference with a stated tolerance, on remainder shapes.
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { packF32, runF32, refGemmF32, type Runtime } from '../src/index.js';
-import { SIMD, firstMismatch, randNormal, rng, testRuntime } from './helpers.js';
+import { SIMD, firstMismatch, randNormal, rng, useRuntimes } from './helpers.js';
 
+const runtimes = useRuntimes();
 let rt: Runtime;
 let rt2: Runtime;
-beforeAll(async () => {
-  rt = await testRuntime(1);
-  rt2 = await testRuntime(2);
-});
-afterAll(() => {
-  rt?.dispose();
-  rt2?.dispose();
+beforeAll(() => {
+  rt = runtimes.one();
+  rt2 = runtimes.two();
 });
 
 /** |got - ref| <= 1e-5 * (sum_k |a||w| + |bias|): a float32 dot product's rounding bound, loosened. */

@@ -1,8 +1,24 @@
 // Shared test helpers: the build under test, seeded random data.
 
-import { createRuntime, type Runtime } from '../src/index.js';
+import { afterAll, beforeAll } from 'vitest';
+import { createRuntime, normalFloats, type Runtime } from '../src/index.js';
 
 export const SIMD = (process.env.LOWBIT_TEST_SIMD ?? 'baseline') as 'baseline' | 'relaxed';
+
+/** A 1-thread and a 2-thread runtime for the tests of one file, disposed after them. */
+export function useRuntimes(): { one: () => Runtime; two: () => Runtime } {
+  let one: Runtime | undefined;
+  let two: Runtime | undefined;
+  beforeAll(async () => {
+    one = await testRuntime(1);
+    two = await testRuntime(2);
+  });
+  afterAll(() => {
+    one?.dispose();
+    two?.dispose();
+  });
+  return { one: () => one!, two: () => two! };
+}
 
 /** A runtime on the build this test project checks (relaxed must really be relaxed there). */
 export async function testRuntime(threads = 1): Promise<Runtime> {
@@ -11,17 +27,7 @@ export async function testRuntime(threads = 1): Promise<Runtime> {
   return rt;
 }
 
-/** mulberry32: small, fast, seedable. */
-export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 as rng } from '../src/index.js';
 
 export function randInt8(n: number, r: () => number, lo = -128, hi = 127): Int8Array {
   return Int8Array.from({ length: n }, () => lo + Math.floor(r() * (hi - lo + 1)));
@@ -31,9 +37,9 @@ export function randUint8(n: number, r: () => number, lo = 0, hi = 255): Uint8Ar
   return Uint8Array.from({ length: n }, () => lo + Math.floor(r() * (hi - lo + 1)));
 }
 
-/** roughly normal floats (sum of uniforms), scaled */
+/** roughly normal floats, scaled */
 export function randNormal(n: number, r: () => number, scale = 1): Float32Array {
-  return Float32Array.from({ length: n }, () => (r() + r() + r() + r() - 2) * scale * 1.7320508);
+  return normalFloats(r, n, scale);
 }
 
 export function firstMismatch(a: ArrayLike<number>, b: ArrayLike<number>): string | null {

@@ -1,19 +1,16 @@
 // The INT8 linear layer: error against its float32 reference within stated budgets, for every
 // activation scheme and weight width; same results on 1 and 2 threads; clear errors on bad input.
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { LowbitError, type Runtime } from '../src/index.js';
-import { SIMD, firstMismatch, randNormal, rng, testRuntime } from './helpers.js';
+import { SIMD, firstMismatch, randNormal, rng, useRuntimes } from './helpers.js';
 
+const runtimes = useRuntimes();
 let rt: Runtime;
 let rt2: Runtime;
-beforeAll(async () => {
-  rt = await testRuntime(1);
-  rt2 = await testRuntime(2);
-});
-afterAll(() => {
-  rt?.dispose();
-  rt2?.dispose();
+beforeAll(() => {
+  rt = runtimes.one();
+  rt2 = runtimes.two();
 });
 
 // BERT-like: weights ~ N(0, 0.02), activations ~ N(0, 1)

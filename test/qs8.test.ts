@@ -1,10 +1,10 @@
 // qs8 kernel tester: packs seeded random data, runs the kernel, compares bit-exactly with the
-// scalar reference, over shapes that hit every remainder path of the 4x8 tiles (and the 1x16 GEMV),
+// scalar reference, over shapes that hit every remainder path of the 4x8 tiles (and the 1x8 GEMV with its odd-K tail),
 // extreme values and zero points, every epilogue, both weight layouts, and 1 vs 2 threads.
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { packQs8, runQs8, refMatMulInteger, refRequantize, refDequantizeAcc, type Runtime } from '../src/index.js';
-import { SIMD, firstMismatch, randInt8, randUint8, rng, testRuntime } from './helpers.js';
+import { SIMD, firstMismatch, randInt8, randUint8, rng, useRuntimes } from './helpers.js';
 
 interface Case {
   m: number;
@@ -53,15 +53,12 @@ for (const m of [1, 2, 3, 4, 5, 8, 13]) {
   }
 }
 
+const runtimes = useRuntimes();
 let rt: Runtime;
 let rt2: Runtime;
-beforeAll(async () => {
-  rt = await testRuntime(1);
-  rt2 = await testRuntime(2);
-});
-afterAll(() => {
-  rt?.dispose();
-  rt2?.dispose();
+beforeAll(() => {
+  rt = runtimes.one();
+  rt2 = runtimes.two();
 });
 
 async function runInt32(r: Runtime, c: Case) {

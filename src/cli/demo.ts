@@ -4,6 +4,7 @@
 import { createRuntime, type RuntimeOptions } from '../runtime/runtime.js';
 import type { SimdChoice } from '../runtime/features.js';
 import type { ActivationScheme } from '../layers/linear.js';
+import { mulberry32, normalFloats } from '../util/random.js';
 
 export interface DemoOptions {
   m: number;
@@ -26,19 +27,6 @@ export interface DemoRow {
   speedup: number;
 }
 
-/** seeded generator of roughly normal floats (sum of four uniforms) */
-function normals(seed: number) {
-  let s = seed >>> 0;
-  const u = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return (n: number, scale: number) => Float32Array.from({ length: n }, () => (u() + u() + u() + u() - 2) * scale * 1.7320508);
-}
-
 async function median(runs: number, f: () => Promise<unknown>): Promise<number> {
   await f();
   const t: number[] = [];
@@ -55,7 +43,8 @@ export async function runDemo(o: DemoOptions, log: (s: string) => void = console
   const rtOptions: RuntimeOptions = { simd: o.simd, threads: o.threads };
   const rt = await createRuntime(rtOptions);
   try {
-    const gen = normals(2024);
+    const rand = mulberry32(2024);
+    const gen = (n: number, scale: number) => normalFloats(rand, n, scale);
     // BERT-like layer: weights ~ N(0, 0.02) with a few larger ones, activations ~ N(0, 1)
     const weight = gen(o.k * o.n, 0.02);
     for (let i = 0; i < weight.length; i += 997) weight[i] *= 6;
