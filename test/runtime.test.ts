@@ -119,6 +119,27 @@ describe('allocator', () => {
     rt.dispose();
   });
 
+  it('operators give back every byte they allocate, also when they throw', async () => {
+    const rt = await createRuntime({ simd: SIMD });
+    const r = rng(5);
+    const A = { type: 'uint8' as const, data: randUint8(7 * 40, r), dims: [7, 40] };
+    const B = { type: 'int8' as const, data: randInt8(40 * 9, r), dims: [40, 9] };
+    await rt.ops.matMulInteger(A, B); // warm up (first allocations grow the heap)
+    const before = rt.heap.inUse;
+    await rt.ops.matMulInteger(A, B);
+    await rt.ops.qlinearMatMul(A, { type: 'float32', data: Float32Array.of(0.1), dims: [] }, { type: 'uint8', data: Uint8Array.of(3), dims: [] },
+      B, { type: 'float32', data: Float32Array.of(0.1), dims: [] }, { type: 'int8', data: Int8Array.of(0), dims: [] },
+      { type: 'float32', data: Float32Array.of(1), dims: [] }, { type: 'uint8', data: Uint8Array.of(0), dims: [] });
+    await rt.ops.dynamicQuantizeLinear({ type: 'float32', data: Float32Array.of(1, -2, 3), dims: [3] });
+    await rt.ops.matMul({ type: 'float32', data: new Float32Array(6), dims: [2, 3] }, { type: 'float32', data: new Float32Array(12), dims: [3, 4] });
+    await rt.ops.dynamicQuantizeLinear({ type: 'float32', data: Float32Array.of(1, NaN), dims: [2] }).catch(() => {});
+    const layer = await rt.linear(new Float32Array(40 * 9).fill(0.5), [40, 9]);
+    await layer.compare(new Float32Array(2 * 40).fill(1));
+    layer.dispose();
+    expect(rt.heap.inUse).toBe(before);
+    rt.dispose();
+  });
+
   it('splits columns into aligned ranges per thread', () => {
     expect(splitRange(100, 8, 2, 8)).toEqual([[0, 56], [56, 100]]);
     expect(splitRange(7, 8, 4, 8)).toEqual([[0, 7]]);
