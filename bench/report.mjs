@@ -3,6 +3,9 @@
 
 const GEMM_TARGET_SHAPES = ['128x768x768', '128x768x3072', '512x512x512'];
 
+// a measurement during which other processes kept this many cores busy on average gets a mark
+const LOADED = 0.25;
+
 const key = ({ m, k, n }) => `${m}x${k}x${n}`;
 const pretty = (k) => k.replaceAll('x', '×');
 const ops = (s) => 2 * s.m * s.k * s.n;
@@ -29,17 +32,15 @@ function row(base, rel, k) {
   if (!s) return null;
   const b = base?.shapes[k] ?? {};
   const r = rel?.shapes[k] ?? {};
+  const sources = {
+    int8: b.lowbit_i32, int8u8: b.lowbit_u8, relaxed7: r.lowbit_seven, relaxedFull: r.lowbit_full,
+    ortMmi: b.ort_mmi, ortQlmm: b.ort_qlmm, f32: b.lowbit_f32, f32Relaxed: r.lowbit_f32, ortF32: b.ort_f32,
+    tfjs: b.tfjs_f32, // measured in the 1-thread process only: tfjs-wasm has no threads in Node
+  };
   const v = {
     s,
-    int8: rate(s, b.lowbit_i32),
-    int8u8: rate(s, b.lowbit_u8),
-    relaxed7: rate(s, r.lowbit_seven),
-    relaxedFull: rate(s, r.lowbit_full),
-    ortMmi: rate(s, b.ort_mmi),
-    ortQlmm: rate(s, b.ort_qlmm),
-    f32: rate(s, b.lowbit_f32),
-    f32Relaxed: rate(s, r.lowbit_f32),
-    ortF32: rate(s, b.ort_f32),
+    ...Object.fromEntries(Object.entries(sources).map(([name, result]) => [name, rate(s, result)])),
+    loaded: new Set(Object.keys(sources).filter((name) => sources[name]?.otherLoad > LOADED)),
     sevenLayout: r.sevenLayout,
     fullLayout: r.fullLayout,
     copies8: b.lowbit_i32?.copies ?? r.lowbit_seven?.copies ?? 1,
@@ -55,7 +56,7 @@ function row(base, rel, k) {
 
 function weightsNote(v) {
   const { s } = v;
-  if (!s.stream) return `hot, ${mb(s.k * s.n)}`;
+  if (!s.stream) return `hot, ${mb(s.k * s.n)} (f32 ${mb(4 * s.k * s.n)})`;
   return `rotated ${v.copies8}× ${mb(s.k * s.n)} (f32 ${v.copiesF32}× ${mb(4 * s.k * s.n)})`;
 }
 
@@ -63,19 +64,29 @@ function gather(children) {
   const find = (simd, t) => children.find((c) => c.simd === simd && c.threads === t);
   const keys = [...new Set(children.flatMap((c) => Object.keys(c.shapes)))];
   const threads = [...new Set(children.map((c) => c.threads))].sort();
-  const tfjs = find('baseline', 1)?.shapes ?? {};
   const rows = [];
   for (const k of keys) {
     for (const t of threads) {
       const v = row(find('baseline', t), find('relaxed', t), k);
-      if (!v) continue;
-      v.threads = t;
-      // tfjs-wasm runs one thread in Node: its number appears in the 1-thread rows only
-      v.tfjs = t === 1 ? rate(v.s, tfjs[k]?.tfjs_f32) : null;
-      rows.push(v);
+      if (v) rows.push({ ...v, threads: t });
     }
   }
-  return { find, rows, keys };
+  return { rows, keys };
+}
+
+/** How much the rounds of each measurement disagree: median and worst (max - min) / max. */
+function roundSpread(children) {
+  const spreads = [];
+  for (const c of children) {
+    for (const s of Object.values(c.shapes)) {
+      for (const r of Object.values(s)) {
+        if (r?.rounds?.length > 1) spreads.push((Math.max(...r.rounds) - Math.min(...r.rounds)) / Math.max(...r.rounds));
+      }
+    }
+  }
+  if (!spreads.length) return null;
+  spreads.sort((a, b) => a - b);
+  return { median: spreads[spreads.length >> 1], max: spreads[spreads.length - 1], count: spreads.length };
 }
 
 function header(info) {
@@ -88,21 +99,32 @@ function header(info) {
 - Machine: ${m.model}, ${m.cores} cores (${m.caches}), ${m.memoryGiB} GiB RAM
 - Node ${m.node}, V8 ${m.v8}
 - Peers: onnxruntime-web ${m.versions['onnxruntime-web']}, @tensorflow/tfjs-core ${m.versions['@tensorflow/tfjs-core']} + tfjs-backend-wasm ${m.versions['@tensorflow/tfjs-backend-wasm']}; timing with benchmark ${m.versions.benchmark}
-- Load: loadavg ${info.load.before} before, ${info.load.after} after. While measuring, other processes used ${info.cpu.foreign.toFixed(0)} CPU-s (${otherCores.toFixed(2)} cores on average) and the hypervisor stole ${info.cpu.steal.toFixed(1)} CPU-s; each child waited for a quiet moment first (${info.cpu.waited.toFixed(0)} s in all). This machine is shared with other people's builds and tests, so treat differences under ~10% as noise.
+- Load: loadavg ${info.load.before} before, ${info.load.after} after. While measuring, other processes used ${info.cpu.foreign.toFixed(0)} CPU-s (${otherCores.toFixed(2)} cores on average) and the hypervisor stole ${info.cpu.steal.toFixed(1)} CPU-s. Every measurement first waited for other processes to go quiet (${info.cpu.waited.toFixed(0)} s of waiting in all); † marks those that still ran alongside other load.
+- Noise: ${spreadNote(roundSpread(info.children))}
 `;
+}
+
+function spreadNote(spread) {
+  if (!spread) return 'one round per measurement (quick run): no estimate of run-to-run noise.';
+  return `each of the ${spread.count} measurements ran in 2 rounds minutes apart and the faster round is reported; the rounds differed by ${pct(spread.median)} (median) and up to ${pct(spread.max)}. This is a 2-vCPU VM with slow spells that no load figure shows, so read differences of less than ~10–15% as noise.`;
 }
 
 function method(info) {
   return `## Method
 
 - One process per (build, threads): baseline build with 1 and 2 threads (lowbit, onnxruntime-web, tfjs-backend-wasm), relaxed-SIMD build with 1 and 2 threads (lowbit only; \`node ${info.relaxedFlags}\`). In each process lowbit is measured first, then the peers, so idle ORT threads can't disturb lowbit.
-- Each number is the **median** of the benchmark.js samples (seconds per call); GOPS = 2·M·K·N / time (int8 ops or float flops alike).
+- Each number is the **median** of the benchmark.js samples (seconds per call), best of the rounds (see Noise above); GOPS = 2·M·K·N / time (int8 ops or float flops alike).
 - Every call, for every engine, includes what a caller pays per call: copying A in, running, copying the output out. Weights are prepacked (lowbit \`packQs8\`/\`packF32\`), ONNX initializers (ORT, which prepacks them at session creation), or a resident tensor (tfjs).
 - INT8: u8 activations (zero point 128) × s8 weights (zero point 0). "lowbit int8" writes int32 (MatMulInteger's output); "u8-out" requantizes to uint8 with a per-column multiplier (QLinearMatMul's output). Relaxed 7-bit uses weights in [-63, 63] so the relaxed dot layout \`c4\` is used; full-range weights fall back to \`c2\`.
 - Weights: for the weight-streaming shapes (M ≤ 8, 16–180 MB) each engine rotates through copies of its weights totalling ≥ ${info.rotateMiB.toFixed(0)} MiB (3× L3), so weights come from DRAM every call. The other shapes' weights (≤ 2.4 MB) stay hot in cache, as they would in a real model's inner loop.
 - % of bound: GEMM (M > 1) against the register-only ceiling of the same thread count (int8 baseline: \`dot_i16x8\`, relaxed 7-bit: relaxed dot, f32: \`f32_madd\`); GEMV (M = 1) against the streaming-read bound (int8 reads K·N bytes: 2·bandwidth ops/s; f32 reads 4·K·N bytes: bandwidth/2).
-- tfjs-backend-wasm runs single-threaded under Node (its multithreaded build is disabled there, tfjs issue #3830), so it appears in the 1-thread rows only.
+- tfjs-backend-wasm runs single-threaded under Node (its multithreaded build is disabled there, tfjs issue #3830), so it appears in the 1-thread rows only${tfjsNote(info.children)}.
 `;
+}
+
+function tfjsNote(children) {
+  const t = children.find((c) => c.tfjs)?.tfjs;
+  return t ? ` (it reported ${t.threads} thread, SIMD ${t.simd ? 'on' : 'off'})` : '';
 }
 
 function ceilingsSection(children) {
@@ -114,15 +136,20 @@ function ceilingsSection(children) {
 
 ${table(['build', 'threads', 'dot_i16x8 GOPS', 'relaxed dot GOPS', 'f32 madd GFLOPS', 'stream read GB/s', 'int8 GEMV bound GOPS', 'f32 GEMV bound GFLOPS', 'other load while this process ran (cores)'], rows)}
 
-Each ceiling runs on as many worker threads as the row's thread count, all at once, and sums their rates; each thread's rate is its best of 15 runs, and the suite measures the ceilings at the start and at the end of each process and keeps the better (a bound can only be lowered by other load). The f32 madd loop is a fused multiply-add in the relaxed build and a separate mul + add in the baseline build, as in the f32 GEMM of each build. The last column is the CPU time other processes used while that process ran, per second of wall time.
+Each ceiling runs on as many worker threads as the row's thread count, all at once, and sums their rates. A ceiling is a bound and load can only lower it, so each thread's rate is its best of 15 runs, the best of 2 attempts with fresh workers is kept, and the ceilings are measured at the start and at the end of each process with the better kept. The f32 madd loop is a fused multiply-add in the relaxed build and a separate mul + add in the baseline build, as in the f32 GEMM of each build. The last column is the CPU time other processes used while that process ran, per second of wall time.
 `;
 }
+
+/** A rate, marked † when other processes were busy while it was measured. */
+const cell = (v, name) => `${fmt(v[name])}${v.loaded.has(name) ? '†' : ''}`;
+
+const LOAD_NOTE = `† other processes kept more than ${LOADED} of a core busy on average while this was measured even after waiting for a quiet moment: read it with care.`;
 
 function mainSection(rows) {
   const body = rows.map((v) => [
     pretty(key(v.s)), weightsNote(v), v.threads,
-    fmt(v.int8), fmt(v.relaxed7), fmt(v.ortMmi), fmt(v.ortQlmm),
-    fmt(v.f32), fmt(v.ortF32), fmt(v.tfjs),
+    cell(v, 'int8'), cell(v, 'relaxed7'), cell(v, 'ortMmi'), cell(v, 'ortQlmm'),
+    cell(v, 'f32'), cell(v, 'ortF32'), cell(v, 'tfjs'),
     fx(ratio(v.int8, v.ortInt8)), fx(ratio(v.int8, v.f32)), pct(v.int8Pct), pct(v.f32Pct),
   ]);
   return `## Results (GOPS for int8, GFLOPS for f32; higher is better)
@@ -131,15 +158,17 @@ ${table([
     'shape M×K×N', 'weights', 'thr', 'lowbit int8', 'lowbit int8 relaxed 7-bit', 'ORT MatMulInteger', 'ORT QLinearMatMul',
     'lowbit f32', 'ORT f32', 'tfjs-wasm f32', 'int8 / best ORT int8', 'int8 / lowbit f32', 'int8 % of bound', 'f32 % of bound',
   ], body)}
+
+${LOAD_NOTE}
 `;
 }
 
 function detailsSection(rows) {
   const body = rows.map((v) => [
     pretty(key(v.s)), v.threads,
-    fmt(v.int8u8), fx(ratio(v.int8u8, v.ortQlmm)), fx(ratio(v.int8, v.ortMmi)),
-    `${fmt(v.relaxedFull)} (${v.fullLayout ?? '—'})`, `${v.sevenLayout ?? '—'}`, pct(v.relaxed7Pct), fx(ratio(v.relaxed7, v.ortInt8)),
-    fmt(v.f32Relaxed), pct(v.f32RelaxedPct), fx(ratio(v.f32, Math.max(v.ortF32 ?? 0, v.tfjs ?? 0) || null)),
+    cell(v, 'int8u8'), fx(ratio(v.int8u8, v.ortQlmm)), fx(ratio(v.int8, v.ortMmi)),
+    `${cell(v, 'relaxedFull')} (${v.fullLayout ?? '—'})`, `${v.sevenLayout ?? '—'}`, pct(v.relaxed7Pct), fx(ratio(v.relaxed7, v.ortInt8)),
+    cell(v, 'f32Relaxed'), pct(v.f32RelaxedPct), fx(ratio(v.f32, Math.max(v.ortF32 ?? 0, v.tfjs ?? 0) || null)),
   ]);
   return `## Details
 
@@ -183,39 +212,37 @@ function checksSection(children, keys) {
 
 function targetsSection(rows) {
   const get = (k, t) => rows.find((v) => key(v.s) === k && v.threads === t);
-  const lines = [];
-  const check = (label, value, goal, show = fx) => {
-    if (value == null) return lines.push(`- ${label}: not measured`);
-    lines.push(`- ${label}: ${show(value)} (target ≥ ${show(goal)}) — **${value >= goal ? 'met' : 'missed'}**`);
+  const body = [];
+  const check = (target, what, value, goal, show = fx) => {
+    const status = value == null ? 'not measured' : value >= goal ? '**met**' : '**missed**';
+    body.push([target, what, value == null ? '—' : show(value), `≥ ${show(goal)}`, status]);
   };
-  lines.push('INT8 GEMM, 1 thread:');
   for (const k of GEMM_TARGET_SHAPES) {
     const v = get(k, 1);
-    check(`  ${pretty(k)} lowbit int8 / fastest ORT int8`, v && ratio(v.int8, v.ortInt8), 1.5);
-    check(`  ${pretty(k)} lowbit int8 % of dot_i16x8 ceiling`, v?.int8Pct, 0.75, pct);
-    check(`  ${pretty(k)} relaxed 7-bit / fastest ORT int8`, v && ratio(v.relaxed7, v.ortInt8), 2);
+    check(`INT8 GEMM ${pretty(k)}`, 'lowbit int8 / fastest ORT int8', v && ratio(v.int8, v.ortInt8), 1.5);
+    check(`INT8 GEMM ${pretty(k)}`, 'lowbit int8, % of dot_i16x8 ceiling', v?.int8Pct, 0.75, pct);
+    check(`INT8 GEMM ${pretty(k)}`, 'relaxed 7-bit / fastest ORT int8', v && ratio(v.relaxed7, v.ortInt8), 2);
   }
-  lines.push('INT8 GEMV 1×4096×4096, 1 thread:');
   const g = get('1x4096x4096', 1);
-  check('  lowbit int8 / fastest ORT int8', g && ratio(g.int8, g.ortInt8), 8);
-  check('  lowbit int8 % of streaming bound', g?.int8Pct, 0.7, pct);
-  check('  relaxed 7-bit / fastest ORT int8 (info)', g && ratio(g.relaxed7, g.ortInt8), 8);
-  lines.push('f32 GEMM 128×768×3072, 1 thread:');
+  check('INT8 GEMV 1×4096×4096', 'lowbit int8 / fastest ORT int8', g && ratio(g.int8, g.ortInt8), 8);
+  check('INT8 GEMV 1×4096×4096', 'lowbit int8, % of streaming bound', g?.int8Pct, 0.7, pct);
+  check('INT8 GEMV 1×4096×4096', '(info) relaxed 7-bit / fastest ORT int8', g && ratio(g.relaxed7, g.ortInt8), 8);
   const f = get('128x768x3072', 1);
-  check('  lowbit f32 / tfjs-wasm f32', f && ratio(f.f32, f.tfjs), 1.8);
-  check('  lowbit f32 / ORT f32', f && ratio(f.f32, f.ortF32), 1.8);
-  check('  lowbit f32 relaxed / best peer f32 (info)', f && ratio(f.f32Relaxed, Math.max(f.tfjs ?? 0, f.ortF32 ?? 0) || null), 1.8);
-  lines.push('INT8 GEMM vs our f32 GEMM, same shape, 1 thread:');
+  check('f32 GEMM 128×768×3072', 'lowbit f32 / tfjs-wasm f32', f && ratio(f.f32, f.tfjs), 1.8);
+  check('f32 GEMM 128×768×3072', 'lowbit f32 / ORT f32', f && ratio(f.f32, f.ortF32), 1.8);
+  check('f32 GEMM 128×768×3072', '(info) lowbit f32 relaxed / best peer f32', f && ratio(f.f32Relaxed, Math.max(f.tfjs ?? 0, f.ortF32 ?? 0) || null), 1.8);
   for (const k of GEMM_TARGET_SHAPES) {
     const v = get(k, 1);
-    check(`  ${pretty(k)} lowbit int8 / lowbit f32`, v && ratio(v.int8, v.f32), 2);
+    check(`INT8 vs f32 ${pretty(k)}`, 'lowbit int8 / lowbit f32', v && ratio(v.int8, v.f32), 2);
   }
-  lines.push('2 threads vs 1 thread, 128×768×3072:');
   const [one, two] = [get('128x768x3072', 1), get('128x768x3072', 2)];
-  check('  lowbit int8', one && two && ratio(two.int8, one.int8), 1.7);
-  check('  lowbit int8 relaxed 7-bit', one && two && ratio(two.relaxed7, one.relaxed7), 1.7);
-  check('  lowbit f32', one && two && ratio(two.f32, one.f32), 1.7);
-  return `## Targets (1-thread unless stated)\n\n${lines.join('\n')}\n`;
+  check('2 threads, 128×768×3072', 'lowbit int8: 2 threads / 1 thread', one && two && ratio(two.int8, one.int8), 1.7);
+  check('2 threads, 128×768×3072', 'lowbit int8 relaxed 7-bit: 2 threads / 1 thread', one && two && ratio(two.relaxed7, one.relaxed7), 1.7);
+  check('2 threads, 128×768×3072', 'lowbit f32: 2 threads / 1 thread', one && two && ratio(two.f32, one.f32), 1.7);
+  return `## Targets (1 thread unless stated)
+
+${table(['target', 'measure', 'measured', 'goal', 'status'], body)}
+`;
 }
 
 export function renderReport(info) {

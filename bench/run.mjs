@@ -3,9 +3,11 @@
 // with the measured ceilings of this machine. The "Method" section of bench/RESULTS.md (written by
 // bench/report.mjs) says what is measured and how.
 //
-//   node bench/run.mjs            full run, prints the report
-//   node bench/run.mjs --write    ... and writes bench/RESULTS.md
-//   node bench/run.mjs --quick    smoke run: two shapes, tiny sampling times
+//   node bench/run.mjs            full run (~10 min on 2 cores), prints the report
+//   node bench/run.mjs --write    ... and writes bench/RESULTS.md (also: npm run bench -- --write)
+//   node bench/run.mjs --quick    smoke run: two shapes, tiny sampling times (~1 min)
+//
+// It imports ../dist/index.js: run `npm run build` first.
 //
 // The parent process measures nothing itself. It runs one child per (build, threads) pair, one
 // after another: ORT reads its thread count once per process, and the relaxed-SIMD build needs
@@ -19,7 +21,7 @@ import { createRuntime } from '../dist/index.js';
 import { bestOf, measureCeilings } from './ceilings.mjs';
 import { measureBaseline, measureRelaxed, equalArrays } from './lowbit.mjs';
 import { cpuTimes, l3Bytes, loadavg, machine, waitForQuiet } from './system.mjs';
-import { timingOptions } from './timing.mjs';
+import { timingOptions, waitedForQuiet } from './timing.mjs';
 import { renderReport } from './report.mjs';
 
 const SHAPES = [
@@ -32,7 +34,7 @@ const SHAPES = [
   { m: 128, k: 768, n: 3072, stream: false },
   { m: 512, k: 512, n: 512, stream: false },
 ];
-const QUICK_SHAPES = ['1x4096x4096', '128x768x768'];
+const QUICK_SHAPES = ['1x4096x4096', '128x768x3072'];
 
 const RELAXED_FLAGS = ['--experimental-wasm-relaxed-simd', '--no-liftoff'];
 
@@ -43,7 +45,7 @@ const CHILDREN = [
   { simd: 'relaxed', threads: 2 },
 ];
 
-export const shapeKey = ({ m, k, n }) => `${m}x${k}x${n}`;
+const shapeKey = ({ m, k, n }) => `${m}x${k}x${n}`;
 
 function parseArgs(argv) {
   const args = { quick: false, write: false, child: false, simd: 'baseline', threads: 1 };
@@ -72,37 +74,42 @@ async function runChild({ simd, threads, quick }) {
   const shapes = quick ? SHAPES.filter((s) => QUICK_SHAPES.includes(shapeKey(s))) : SHAPES;
   const out = { simd, threads, shapes: {}, checks: {} };
   const cpu0 = process.cpuUsage();
+  const say = (what) => log(`[${simd} x${threads}] ${what}`);
 
-  log(`[${simd} x${threads}] ceilings`);
+  say('ceilings');
   out.ceilings = await measureCeilings(simd, threads, quick);
 
-  // lowbit first, for all shapes, then the peers: ORT's worker threads then can't disturb lowbit
   const rt = await createRuntime({ simd, threads });
   out.features = rt.features;
-  const lowbit = {};
-  for (const shape of shapes) {
-    log(`[${simd} x${threads}] lowbit ${shapeKey(shape)}`);
-    lowbit[shapeKey(shape)] = simd === 'relaxed' ? await measureRelaxed(rt, shape, opts, rotateBytes()) : await measureBaseline(rt, shape, opts, rotateBytes());
-  }
-  rt.dispose();
+  const peerApi = simd === 'baseline' ? await import('./peers.mjs') : null;
+  peerApi?.initOrt(threads);
+  // tfjs-backend-wasm has no threads in Node: measured in the 1-thread child only
+  if (peerApi && threads === 1) out.tfjs = await peerApi.initTfjs();
 
+  // Rounds minutes apart, keeping each measurement's best round: the VM has slow spells that no
+  // load figure shows. Within a round lowbit goes first, then the peers, so that ORT's threads
+  // have not started yet while lowbit runs (in the first round at least).
+  const lowbit = {};
   const peers = {};
-  if (simd === 'baseline') {
-    const { initOrt, measureOrt, initTfjs, measureTfjs } = await import('./peers.mjs');
-    initOrt(threads);
+  for (let round = 1; round <= opts.rounds; round++) {
     for (const shape of shapes) {
-      log(`[${simd} x${threads}] onnxruntime-web ${shapeKey(shape)}`);
-      peers[shapeKey(shape)] = { ort: await measureOrt(shape, opts, rotateBytes()) };
+      const key = shapeKey(shape);
+      say(`round ${round}: lowbit ${key}`);
+      const measure = simd === 'relaxed' ? measureRelaxed : measureBaseline;
+      lowbit[key] = keepBest(lowbit[key], await measure(rt, shape, opts, rotateBytes()));
     }
-    // tfjs-backend-wasm has no threads in Node: measured once, in the 1-thread child
-    if (threads === 1) {
-      out.tfjs = await initTfjs();
-      for (const shape of shapes) {
-        log(`[${simd} x${threads}] tfjs-wasm ${shapeKey(shape)}`);
-        peers[shapeKey(shape)].tfjs = await measureTfjs(shape, opts, rotateBytes());
+    if (!peerApi) continue;
+    for (const shape of shapes) {
+      const key = shapeKey(shape);
+      say(`round ${round}: onnxruntime-web ${key}`);
+      peers[key] = { ...peers[key], ort: keepBest(peers[key]?.ort, await peerApi.measureOrt(shape, opts, rotateBytes())) };
+      if (threads === 1) {
+        say(`round ${round}: tfjs-wasm ${key}`);
+        peers[key].tfjs = keepBest(peers[key].tfjs, { f32: await peerApi.measureTfjs(shape, opts, rotateBytes()) });
       }
     }
   }
+  rt.dispose();
 
   for (const shape of shapes) {
     const key = shapeKey(shape);
@@ -111,21 +118,36 @@ async function runChild({ simd, threads, quick }) {
     else out.checks[key] = { sevenExact: lowbit[key].sevenExact, fullHash: lowbit[key].fullHash };
   }
   // ceilings again: the better of both is the bound, should other load have hit one of them
-  log(`[${simd} x${threads}] ceilings again`);
+  say('ceilings again');
   out.ceilings = bestOf(out.ceilings, await measureCeilings(simd, threads, quick));
+  out.waited = waitedForQuiet();
   const cpu = process.cpuUsage(cpu0);
   out.cpuSeconds = (cpu.user + cpu.system) / 1e6;
   return out;
 }
 
+/**
+ * Merges a new round into the results so far: per timing, the faster round's result (with its
+ * output) and the list of every round's median in `rounds`.
+ */
+function keepBest(prev, next) {
+  const out = { ...(prev ?? next) };
+  for (const [name, r] of Object.entries(next)) {
+    if (!r?.seconds) continue;
+    const rounds = [...(prev?.[name].rounds ?? []), r.seconds];
+    out[name] = { ...(prev && prev[name].seconds <= r.seconds ? prev[name] : r), rounds };
+  }
+  return out;
+}
+
 /** Strips outputs: only timings, sample counts and layouts go back to the parent. */
 function summarize(shape, lowbit, peers) {
-  const t = (r) => r && { seconds: r.seconds, samples: r.samples, rme: r.rme, copies: r.copies };
+  const t = (r) => r && { seconds: r.seconds, rounds: r.rounds, samples: r.samples, rme: r.rme, copies: r.copies, otherLoad: r.otherLoad };
   const s = { m: shape.m, k: shape.k, n: shape.n, stream: shape.stream };
   for (const [name, r] of Object.entries(lowbit)) if (r?.seconds) s[`lowbit_${name}`] = t(r);
   for (const name of ['layout', 'sevenLayout', 'fullLayout', 'i32Hash']) if (lowbit[name]) s[name] = lowbit[name];
   if (peers?.ort) for (const [name, r] of Object.entries(peers.ort)) s[`ort_${name}`] = t(r);
-  if (peers?.tfjs) s.tfjs_f32 = t(peers.tfjs);
+  if (peers?.tfjs) s.tfjs_f32 = t(peers.tfjs.f32);
   return s;
 }
 
@@ -154,7 +176,7 @@ function checkAgainstPeers(lowbit, peers) {
     u8MaxDiff,
     u8Count: ort.qlmm.output.length,
     f32RelDiffOrt: relDiff(lowbit.f32.output, ort.f32.output),
-    f32RelDiffTfjs: peers.tfjs ? relDiff(lowbit.f32.output, peers.tfjs.output) : null,
+    f32RelDiffTfjs: peers.tfjs ? relDiff(lowbit.f32.output, peers.tfjs.f32.output) : null,
     i32Hash: lowbit.i32Hash,
   };
 }
@@ -194,6 +216,7 @@ async function runParent(args) {
     result.otherLoad = foreign / ((after.at - before.at) / 1e3);
     cpu.foreign += foreign;
     cpu.steal += after.steal - before.steal;
+    cpu.waited += result.waited;
     children.push(result);
   }
   load.after = loadavg();

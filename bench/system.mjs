@@ -71,17 +71,34 @@ export function cpuTimes() {
   return { busy: (user + nice + system + irq + softirq) / TICKS_PER_SECOND, steal: steal / TICKS_PER_SECOND, at: performance.now() };
 }
 
+const ownSeconds = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
+
 /**
- * Waits (up to `maxSeconds`) until other processes leave the CPUs alone for a moment: other people
- * may be building or testing on this machine. Returns the seconds waited.
+ * Starts measuring how busy *other* processes keep the CPUs: machine-wide busy time (/proc/stat)
+ * minus this process's own (all its threads). The returned function gives their average load in
+ * cores since the start. Other people may be building or testing on this machine meanwhile.
  */
+export function otherLoadMeter() {
+  const t0 = cpuTimes();
+  const own0 = ownSeconds();
+  return () => {
+    const t1 = cpuTimes();
+    const seconds = (t1.at - t0.at) / 1e3;
+    const other = t1.busy - t0.busy - (ownSeconds() - own0);
+    return seconds > 0 ? Math.max(0, other / seconds) : 0;
+  };
+}
+
+/** Waits (up to `maxSeconds`) until other processes leave the CPUs alone; returns seconds waited. */
 export async function waitForQuiet(maxSeconds = 60, threshold = 0.25) {
   const start = performance.now();
   for (;;) {
-    const before = cpuTimes().busy;
-    await new Promise((r) => setTimeout(r, 500));
-    const busyCores = (cpuTimes().busy - before) / 0.5;
+    const load = otherLoadMeter();
+    await new Promise((r) => setTimeout(r, 300));
     const waited = (performance.now() - start) / 1e3;
-    if (busyCores < threshold || waited > maxSeconds) return waited;
+    if (load() < threshold || waited > maxSeconds) return waited;
   }
 }

@@ -66,7 +66,7 @@ export async function runF32(
     if (m > 0 && n > 0) {
       await rt.parallelColumns(n, F32_NR, (n0, n1) => ['f32_gemm_4x8', [m, n0, n1, k, pa, k * 4, w.ptr, pc, n * 4, pb, lo, hi]], m === 1 ? 64 : F32_NR);
     }
-    return rt.view(Float32Array, pc, m * n).slice();
+    return rt.read(Float32Array, pc, m * n);
   });
 }
 

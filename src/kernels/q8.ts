@@ -21,7 +21,7 @@ export async function quantizeQ8(
     try {
       const py = alloc(x.length);
       rt.kernels.q8_quantize_f32(px, axis.outer, axis.channels, axis.inner, ps, pz, signed ? 1 : 0, py);
-      return signed ? rt.view(Int8Array, py, x.length).slice() : rt.view(Uint8Array, py, x.length).slice();
+      return signed ? rt.read(Int8Array, py, x.length) : rt.read(Uint8Array, py, x.length);
     } finally {
       rt.free(ps);
       rt.free(pz);
@@ -39,7 +39,7 @@ export async function dequantizeQ8(
     try {
       const py = alloc(x.length * 4);
       rt.kernels.q8_dequantize_f32(px, axis.outer, axis.channels, axis.inner, ps, pz, x instanceof Int8Array ? 1 : 0, py);
-      return rt.view(Float32Array, py, x.length).slice();
+      return rt.read(Float32Array, py, x.length);
     } finally {
       rt.free(px);
       rt.free(ps);

@@ -231,13 +231,13 @@ export async function runQs8(
         }
         switch (output.kind) {
           case 'int32':
-            return rt.view(Int32Array, out, m * n).slice();
+            return rt.read(Int32Array, out, m * n);
           case 'float32':
-            return rt.view(Float32Array, out, m * n).slice();
+            return rt.read(Float32Array, out, m * n);
           case 'uint8':
-            return rt.view(Uint8Array, out, m * n).slice();
+            return rt.read(Uint8Array, out, m * n);
           case 'int8':
-            return rt.view(Int8Array, out, m * n).slice();
+            return rt.read(Int8Array, out, m * n);
         }
       } finally {
         for (const p of extra) rt.free(p);

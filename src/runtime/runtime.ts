@@ -66,6 +66,16 @@ export class Runtime {
     return new ctor(this.memory.buffer, ptr, length) as InstanceType<T>;
   }
 
+  /**
+   * Copies `length` elements at `ptr` out of linear memory into a new array. (new + set is a memcpy;
+   * TypedArray.prototype.slice on a view of wasm memory measured ~7x slower in V8 11.3.)
+   */
+  read<T extends ViewCtor>(ctor: T, ptr: number, length: number): InstanceType<T> {
+    const out = new ctor(length) as InstanceType<T>;
+    out.set(this.view(ctor, ptr, length) as never);
+    return out;
+  }
+
   /** Copies a typed array into fresh linear memory; returns its pointer. `padBytes` extra zero bytes. */
   put(data: ArrayBufferView, padBytes = 0): number {
     const bytes = data.byteLength;
