@@ -14,3 +14,9 @@ export { QuantizedLinear, type LinearOptions, type ActivationScheme } from './la
 export { compareTo, formatReport, type ErrorReport } from './compare/metrics.js';
 export { dynamicQuantParams } from './quant/q8.js';
 export { mulberry32, normalFloats } from './util/random.js';
+export { packQb4, runQb4, refQb4, quantizeActivations, Qb4Weights, type ActivationBlocks } from './kernels/qb4.js';
+export {
+  quantizeInt4Rtn, dequantizeInt4, fromMatMulNBits, toMatMulNBits, fromQ4_0, toQ4_0, quantizeQ8_0, dequantizeQ8_0,
+  type Int4Blocks, type RtnOptions, type MatMulNBitsWeights,
+} from './quant/int4.js';
+export { fp16ToFloat, floatToFp16 } from './quant/fp16.js';

@@ -28,17 +28,17 @@
 // missing rows to its last real row and stores only real rows.
 
 // Params block (int32 / float32 words), written by the host once per call:
-export const P_COL_BIAS: i32 = 0; //   i32[Np]
-export const P_COL_FACTOR: i32 = 4; // i32[Np] or 0 (no row-sum term)
-export const P_ROW_SUM: i32 = 8; //    i32[M]
-export const P_OUT_KIND: i32 = 12; //  0: int32, 1: uint8, 2: int8, 3: float32
-export const P_COL_SCALE: i32 = 16; // f32[Np]: requant multiplier, or dequant column scale
-export const P_OUT_ZP: i32 = 20; //    i32 output zero point (requant)
-export const P_ROW_SCALE: i32 = 24; // f32[M] dequant row scale, or 0 (1.0)
-export const P_BIAS: i32 = 28; //      f32[Np] dequant bias, or 0
-export const P_RELU: i32 = 32; //      i32: clamp dequantized output at 0
-export const P_QMIN: i32 = 36; //      i32: requantized output range [qmin, qmax] (a ReLU raises qmin to zp)
-export const P_QMAX: i32 = 40;
+const P_COL_BIAS: i32 = 0; //   i32[Np]
+const P_COL_FACTOR: i32 = 4; // i32[Np] or 0 (no row-sum term)
+const P_ROW_SUM: i32 = 8; //    i32[M]
+const P_OUT_KIND: i32 = 12; //  0: int32, 1: uint8, 2: int8, 3: float32
+const P_COL_SCALE: i32 = 16; // f32[Np]: requant multiplier, or dequant column scale
+const P_OUT_ZP: i32 = 20; //    i32 output zero point (requant)
+const P_ROW_SCALE: i32 = 24; // f32[M] dequant row scale, or 0 (1.0)
+const P_BIAS: i32 = 28; //      f32[Np] dequant bias, or 0
+const P_RELU: i32 = 32; //      i32: clamp dequantized output at 0
+const P_QMIN: i32 = 36; //      i32: requantized output range [qmin, qmax] (a ReLU raises qmin to zp)
+const P_QMAX: i32 = 40;
 
 const OUT_I32: i32 = 0;
 const OUT_U8: i32 = 1;

@@ -1,0 +1,353 @@
+// 4-bit block-quantized weights x 8-bit activations -> float32 (the "qb4" family, W4A8).
+//
+//   y[m][n] = bias[n] + sum_b s[n][b] * (sa[m][b] * acc[m][n][b] - z[n][b] * asum[m][b])
+//   acc[m][n][b] = sum_{k in block b} A[m][k] * q[k][n]           (exact int32)
+//
+// q in [0, 15] are the stored nibbles, z the block's zero point (8 when symmetric), s its scale;
+// A are int8 activations with a scale sa per row and block (per row when all blocks share one),
+// asum[m][b] = sa[m][b] * sum_{k in b} A[m][k] (the host computes it while quantizing A).
+// Blocks are bs = 16..256 values of K (a multiple of 8); K is zero-padded to whole blocks.
+//
+// Baseline, "c2" nibble layout: A' is int16; W in panels of 8 columns, 16 bytes per 4 values of K:
+//   byte i, low nibble:  element i of | c0 k0 | c0 k1 | c1 k0 | c1 k1 | ... | c7 k0 | c7 k1 |
+//   byte i, high nibble: the same for k2, k3
+// so `and 0x0f` / `shr_u 4` give two int8 rows that extend to the int16 pairs of i32x4.dot_i16x8_s.
+//
+// Relaxed, "c4" nibble layout: A' is int8; W in panels of 8 columns, 32 bytes per 8 values of K:
+//   bytes 0..15, low nibbles:  | c0 k0..k3 | c1 k0..k3 | c2 k0..k3 | c3 k0..k3 |, high: k4..k7
+//   bytes 16..31: the same for c4..c7
+// A nibble is in [0, 15], inside the [0, 127] where i32x4.relaxed_dot_i8x16_i7x16_add_s means the
+// same on every engine and CPU, so the 4-bit path is exact with the relaxed dot product directly.
+//
+// Per panel and block, scales (and zero points, when asymmetric) are 8 float32 values, one per
+// column: scales[(panel * blocks + b) * 8 + c]. Per row and block, aMeta holds [sa, asum] float32.
+
+@inline function rdot(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return i32x4.relaxed_dot_i8x16_i7x16_add_s(a, b, c);
+  unreachable();
+  return c;
+}
+
+// y += s * (sa * float(acc) - z * asum)
+@inline function blockUpdate(y: v128, acc: v128, s: v128, z: v128, sa: v128, asum: v128): v128 {
+  return f32x4.add(y, f32x4.mul(s, f32x4.sub(f32x4.mul(sa, f32x4.convert_i32x4_s(acc)), f32x4.mul(z, asum))));
+}
+
+@inline function storeRow8(p: usize, v0: v128, v1: v128, nr: i32): void {
+  if (nr >= 8) {
+    v128.store(p, v0);
+    v128.store(p, v1, 16);
+    return;
+  }
+  let v = v0;
+  let q = p;
+  let r = nr;
+  if (r >= 4) {
+    v128.store(q, v0);
+    v = v1;
+    q += 16;
+    r -= 4;
+  }
+  if (r > 0) store<f32>(q, f32x4.extract_lane(v, 0));
+  if (r > 1) store<f32>(q, f32x4.extract_lane(v, 1), 4);
+  if (r > 2) store<f32>(q, f32x4.extract_lane(v, 2), 8);
+}
+
+// ---------------------------------------------------------------------------------------------
+// GEMV: one row, accumulators for 8 columns stay in registers across blocks
+
+@inline function gemvC2(
+  n0: i32, n1: i32, kp: i32, bs: i32, a: usize, aMeta: usize, w: usize, scales: usize, zeros: usize,
+  bias: usize, out: usize,
+): void {
+  const blocks = kp / bs;
+  const panelBytes = <usize>kp << 2;
+  const mask = i8x16.splat(0x0f);
+  for (let n = n0; n < n1; n += 8) {
+    const p = <usize>(n >> 3);
+    let wp = w + p * panelBytes;
+    let sp = scales + p * <usize>blocks * 32;
+    let zp = zeros != 0 ? zeros + p * <usize>blocks * 32 : 0;
+    // start from the bias so GEMV and GEMM add in the same order (bit-identical results)
+    const nb = <usize>n << 2;
+    let y0 = bias != 0 ? v128.load(bias + nb) : f32x4.splat(0);
+    let y1 = bias != 0 ? v128.load(bias + nb, 16) : f32x4.splat(0);
+    let ap = a;
+    let mp = aMeta;
+    for (let b = 0; b < blocks; b++) {
+      let c0 = i32x4.splat(0);
+      let c1 = i32x4.splat(0);
+      for (let k: usize = 0; k < (<usize>bs << 1); k += 8) {
+        const v = v128.load(wp);
+        const lo = v128.and(v, mask);
+        const hi = i8x16.shr_u(v, 4);
+        const x0 = v128.load32_splat(ap + k);
+        c0 = i32x4.add(c0, i32x4.dot_i16x8_s(x0, i16x8.extend_low_i8x16_u(lo)));
+        c1 = i32x4.add(c1, i32x4.dot_i16x8_s(x0, i16x8.extend_high_i8x16_u(lo)));
+        const x1 = v128.load32_splat(ap + k, 4);
+        c0 = i32x4.add(c0, i32x4.dot_i16x8_s(x1, i16x8.extend_low_i8x16_u(hi)));
+        c1 = i32x4.add(c1, i32x4.dot_i16x8_s(x1, i16x8.extend_high_i8x16_u(hi)));
+        wp += 16;
+      }
+      const sa = v128.load32_splat(mp);
+      const as = v128.load32_splat(mp, 4);
+      const z0 = zp != 0 ? v128.load(zp) : f32x4.splat(8);
+      const z1 = zp != 0 ? v128.load(zp, 16) : f32x4.splat(8);
+      y0 = blockUpdate(y0, c0, v128.load(sp), z0, sa, as);
+      y1 = blockUpdate(y1, c1, v128.load(sp, 16), z1, sa, as);
+      ap += <usize>bs << 1;
+      mp += 8;
+      sp += 32;
+      if (zp != 0) zp += 32;
+    }
+    storeRow8(out + nb, y0, y1, n1 - n);
+  }
+}
+
+@inline function gemvC4(
+  n0: i32, n1: i32, kp: i32, bs: i32, a: usize, aMeta: usize, w: usize, scales: usize, zeros: usize,
+  bias: usize, out: usize,
+): void {
+  const blocks = kp / bs;
+  const panelBytes = <usize>kp << 2;
+  const mask = i8x16.splat(0x0f);
+  for (let n = n0; n < n1; n += 8) {
+    const p = <usize>(n >> 3);
+    let wp = w + p * panelBytes;
+    let sp = scales + p * <usize>blocks * 32;
+    let zp = zeros != 0 ? zeros + p * <usize>blocks * 32 : 0;
+    // start from the bias so GEMV and GEMM add in the same order (bit-identical results)
+    const nb = <usize>n << 2;
+    let y0 = bias != 0 ? v128.load(bias + nb) : f32x4.splat(0);
+    let y1 = bias != 0 ? v128.load(bias + nb, 16) : f32x4.splat(0);
+    let ap = a;
+    let mp = aMeta;
+    for (let b = 0; b < blocks; b++) {
+      let c0 = i32x4.splat(0);
+      let c1 = i32x4.splat(0);
+      for (let k: usize = 0; k < <usize>bs; k += 8) {
+        const x0 = v128.load32_splat(ap + k);
+        const x1 = v128.load32_splat(ap + k, 4);
+        const v0 = v128.load(wp);
+        c0 = rdot(x0, v128.and(v0, mask), c0);
+        c0 = rdot(x1, i8x16.shr_u(v0, 4), c0);
+        const v1 = v128.load(wp, 16);
+        c1 = rdot(x0, v128.and(v1, mask), c1);
+        c1 = rdot(x1, i8x16.shr_u(v1, 4), c1);
+        wp += 32;
+      }
+      const sa = v128.load32_splat(mp);
+      const as = v128.load32_splat(mp, 4);
+      const z0 = zp != 0 ? v128.load(zp) : f32x4.splat(8);
+      const z1 = zp != 0 ? v128.load(zp, 16) : f32x4.splat(8);
+      y0 = blockUpdate(y0, c0, v128.load(sp), z0, sa, as);
+      y1 = blockUpdate(y1, c1, v128.load(sp, 16), z1, sa, as);
+      ap += <usize>bs;
+      mp += 8;
+      sp += 32;
+      if (zp != 0) zp += 32;
+    }
+    storeRow8(out + nb, y0, y1, n1 - n);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// GEMM: strips of 4 rows; the float32 outputs accumulate in memory block by block
+
+@inline function gemmStripC2(
+  mr: i32, n0: i32, n1: i32, kp: i32, bs: i32, a: usize, aStride: usize, aMeta: usize, metaStride: usize,
+  w: usize, scales: usize, zeros: usize, out: usize, outStride: usize,
+): void {
+  const blocks = kp / bs;
+  const panelBytes = <usize>kp << 2;
+  const mask = i8x16.splat(0x0f);
+  const a1o = mr > 1 ? aStride : 0;
+  const a2o = mr > 2 ? 2 * aStride : a1o;
+  const a3o = mr > 3 ? 3 * aStride : a2o;
+  for (let n = n0; n < n1; n += 8) {
+    const p = <usize>(n >> 3);
+    let wp = w + p * panelBytes;
+    let sp = scales + p * <usize>blocks * 32;
+    let zp = zeros != 0 ? zeros + p * <usize>blocks * 32 : 0;
+    let ap = a;
+    let mp = aMeta;
+    const yp = out + (<usize>n << 2);
+    for (let b = 0; b < blocks; b++) {
+      let c00 = i32x4.splat(0), c01 = i32x4.splat(0);
+      let c10 = i32x4.splat(0), c11 = i32x4.splat(0);
+      let c20 = i32x4.splat(0), c21 = i32x4.splat(0);
+      let c30 = i32x4.splat(0), c31 = i32x4.splat(0);
+      for (let k: usize = 0; k < (<usize>bs << 1); k += 8) {
+        const v = v128.load(wp);
+        const lo = v128.and(v, mask);
+        const wl0 = i16x8.extend_low_i8x16_u(lo);
+        const wl1 = i16x8.extend_high_i8x16_u(lo);
+        let x = v128.load32_splat(ap + k);
+        c00 = i32x4.add(c00, i32x4.dot_i16x8_s(x, wl0));
+        c01 = i32x4.add(c01, i32x4.dot_i16x8_s(x, wl1));
+        x = v128.load32_splat(ap + a1o + k);
+        c10 = i32x4.add(c10, i32x4.dot_i16x8_s(x, wl0));
+        c11 = i32x4.add(c11, i32x4.dot_i16x8_s(x, wl1));
+        x = v128.load32_splat(ap + a2o + k);
+        c20 = i32x4.add(c20, i32x4.dot_i16x8_s(x, wl0));
+        c21 = i32x4.add(c21, i32x4.dot_i16x8_s(x, wl1));
+        x = v128.load32_splat(ap + a3o + k);
+        c30 = i32x4.add(c30, i32x4.dot_i16x8_s(x, wl0));
+        c31 = i32x4.add(c31, i32x4.dot_i16x8_s(x, wl1));
+        const hi = i8x16.shr_u(v, 4);
+        const wh0 = i16x8.extend_low_i8x16_u(hi);
+        const wh1 = i16x8.extend_high_i8x16_u(hi);
+        x = v128.load32_splat(ap + k, 4);
+        c00 = i32x4.add(c00, i32x4.dot_i16x8_s(x, wh0));
+        c01 = i32x4.add(c01, i32x4.dot_i16x8_s(x, wh1));
+        x = v128.load32_splat(ap + a1o + k, 4);
+        c10 = i32x4.add(c10, i32x4.dot_i16x8_s(x, wh0));
+        c11 = i32x4.add(c11, i32x4.dot_i16x8_s(x, wh1));
+        x = v128.load32_splat(ap + a2o + k, 4);
+        c20 = i32x4.add(c20, i32x4.dot_i16x8_s(x, wh0));
+        c21 = i32x4.add(c21, i32x4.dot_i16x8_s(x, wh1));
+        x = v128.load32_splat(ap + a3o + k, 4);
+        c30 = i32x4.add(c30, i32x4.dot_i16x8_s(x, wh0));
+        c31 = i32x4.add(c31, i32x4.dot_i16x8_s(x, wh1));
+        wp += 16;
+      }
+      stripUpdate(mr, c00, c01, c10, c11, c20, c21, c30, c31, sp, zp, mp, metaStride, yp, outStride);
+      ap += <usize>bs << 1;
+      mp += 8;
+      sp += 32;
+      if (zp != 0) zp += 32;
+    }
+  }
+}
+
+@inline function gemmStripC4(
+  mr: i32, n0: i32, n1: i32, kp: i32, bs: i32, a: usize, aStride: usize, aMeta: usize, metaStride: usize,
+  w: usize, scales: usize, zeros: usize, out: usize, outStride: usize,
+): void {
+  const blocks = kp / bs;
+  const panelBytes = <usize>kp << 2;
+  const mask = i8x16.splat(0x0f);
+  const a1o = mr > 1 ? aStride : 0;
+  const a2o = mr > 2 ? 2 * aStride : a1o;
+  const a3o = mr > 3 ? 3 * aStride : a2o;
+  for (let n = n0; n < n1; n += 8) {
+    const p = <usize>(n >> 3);
+    let wp = w + p * panelBytes;
+    let sp = scales + p * <usize>blocks * 32;
+    let zp = zeros != 0 ? zeros + p * <usize>blocks * 32 : 0;
+    let ap = a;
+    let mp = aMeta;
+    const yp = out + (<usize>n << 2);
+    for (let b = 0; b < blocks; b++) {
+      let c00 = i32x4.splat(0), c01 = i32x4.splat(0);
+      let c10 = i32x4.splat(0), c11 = i32x4.splat(0);
+      let c20 = i32x4.splat(0), c21 = i32x4.splat(0);
+      let c30 = i32x4.splat(0), c31 = i32x4.splat(0);
+      for (let k: usize = 0; k < <usize>bs; k += 8) {
+        const v0 = v128.load(wp);
+        const v1 = v128.load(wp, 16);
+        let w0 = v128.and(v0, mask);
+        let w1 = v128.and(v1, mask);
+        let x = v128.load32_splat(ap + k);
+        c00 = rdot(x, w0, c00);
+        c01 = rdot(x, w1, c01);
+        x = v128.load32_splat(ap + a1o + k);
+        c10 = rdot(x, w0, c10);
+        c11 = rdot(x, w1, c11);
+        x = v128.load32_splat(ap + a2o + k);
+        c20 = rdot(x, w0, c20);
+        c21 = rdot(x, w1, c21);
+        x = v128.load32_splat(ap + a3o + k);
+        c30 = rdot(x, w0, c30);
+        c31 = rdot(x, w1, c31);
+        w0 = i8x16.shr_u(v0, 4);
+        w1 = i8x16.shr_u(v1, 4);
+        x = v128.load32_splat(ap + k, 4);
+        c00 = rdot(x, w0, c00);
+        c01 = rdot(x, w1, c01);
+        x = v128.load32_splat(ap + a1o + k, 4);
+        c10 = rdot(x, w0, c10);
+        c11 = rdot(x, w1, c11);
+        x = v128.load32_splat(ap + a2o + k, 4);
+        c20 = rdot(x, w0, c20);
+        c21 = rdot(x, w1, c21);
+        x = v128.load32_splat(ap + a3o + k, 4);
+        c30 = rdot(x, w0, c30);
+        c31 = rdot(x, w1, c31);
+        wp += 32;
+      }
+      stripUpdate(mr, c00, c01, c10, c11, c20, c21, c30, c31, sp, zp, mp, metaStride, yp, outStride);
+      ap += <usize>bs;
+      mp += 8;
+      sp += 32;
+      if (zp != 0) zp += 32;
+    }
+  }
+}
+
+// y[row][n..n+8) += block update, for the strip's real rows (outputs are full panels: the host
+// gives an output with a padded row stride, so no column remainder is needed here)
+@inline function stripUpdate(
+  mr: i32, c00: v128, c01: v128, c10: v128, c11: v128, c20: v128, c21: v128, c30: v128, c31: v128,
+  sp: usize, zp: usize, mp: usize, metaStride: usize, yp: usize, outStride: usize,
+): void {
+  const s0 = v128.load(sp);
+  const s1 = v128.load(sp, 16);
+  const z0 = zp != 0 ? v128.load(zp) : f32x4.splat(8);
+  const z1 = zp != 0 ? v128.load(zp, 16) : f32x4.splat(8);
+  rowUpdate(yp, c00, c01, s0, s1, z0, z1, mp);
+  if (mr > 1) rowUpdate(yp + outStride, c10, c11, s0, s1, z0, z1, mp + metaStride);
+  if (mr > 2) rowUpdate(yp + 2 * outStride, c20, c21, s0, s1, z0, z1, mp + 2 * metaStride);
+  if (mr > 3) rowUpdate(yp + 3 * outStride, c30, c31, s0, s1, z0, z1, mp + 3 * metaStride);
+}
+
+@inline function rowUpdate(y: usize, c0: v128, c1: v128, s0: v128, s1: v128, z0: v128, z1: v128, mp: usize): void {
+  const sa = v128.load32_splat(mp);
+  const as = v128.load32_splat(mp, 4);
+  v128.store(y, blockUpdate(v128.load(y), c0, s0, z0, sa, as));
+  v128.store(y, blockUpdate(v128.load(y, 16), c1, s1, z1, sa, as), 16);
+}
+
+// ---------------------------------------------------------------------------------------------
+// drivers. GEMV (m = 1) writes out[n0..n1) with bias. GEMM accumulates into out, which the host
+// fills with the bias (or zeros) first and gives a row stride covering whole panels.
+
+@inline function drive(
+  relaxed: bool, m: i32, n0: i32, n1: i32, kp: i32, bs: i32, a: usize, aStride: usize, aMeta: usize,
+  w: usize, scales: usize, zeros: usize, bias: usize, out: usize, outStride: usize,
+): void {
+  if (m == 1) {
+    if (relaxed) gemvC4(n0, n1, kp, bs, a, aMeta, w, scales, zeros, bias, out);
+    else gemvC2(n0, n1, kp, bs, a, aMeta, w, scales, zeros, bias, out);
+    return;
+  }
+  const metaStride = <usize>(kp / bs) << 3;
+  // W blocks of ~256 KiB stay in L2 while every strip of rows passes over them
+  let nc = ((256 * 1024) / (kp << 2)) << 3;
+  if (nc < 8) nc = 8;
+  for (let nb = n0; nb < n1; nb += nc) {
+    const ne = min(nb + nc, n1);
+    for (let m0 = 0; m0 < m; m0 += 4) {
+      const mr = min(4, m - m0);
+      const ap = a + <usize>m0 * aStride;
+      const mp = aMeta + <usize>m0 * metaStride;
+      const yp = out + <usize>m0 * outStride;
+      if (relaxed) gemmStripC4(mr, nb, ne, kp, bs, ap, aStride, mp, metaStride, w, scales, zeros, yp, outStride);
+      else gemmStripC2(mr, nb, ne, kp, bs, ap, aStride, mp, metaStride, w, scales, zeros, yp, outStride);
+    }
+  }
+}
+
+export function qb4_gemm_4x8c2(
+  m: i32, n0: i32, n1: i32, kp: i32, bs: i32, a: usize, aStride: usize, aMeta: usize,
+  w: usize, scales: usize, zeros: usize, bias: usize, out: usize, outStride: usize,
+): void {
+  drive(false, m, n0, n1, kp, bs, a, aStride, aMeta, w, scales, zeros, bias, out, outStride);
+}
+
+export function qb4_gemm_4x8c4_relaxed(
+  m: i32, n0: i32, n1: i32, kp: i32, bs: i32, a: usize, aStride: usize, aMeta: usize,
+  w: usize, scales: usize, zeros: usize, bias: usize, out: usize, outStride: usize,
+): void {
+  if (ASC_FEATURE_RELAXED_SIMD) drive(true, m, n0, n1, kp, bs, a, aStride, aMeta, w, scales, zeros, bias, out, outStride);
+}

@@ -1,0 +1,233 @@
+// qb4: 4-bit block-quantized weights x int8 activations -> float32 (W4A8). Wraps
+// assembly/gemm/qb4.ts: packs Int4Blocks into the nibble panels of the build, quantizes the float
+// activations to int8 (per row, or per block as ggml's Q8_0 does), splits columns across threads.
+// The scalar reference at the bottom reproduces the kernel's float32 arithmetic bit for bit.
+
+import { ArgumentError, ShapeError, ValueRangeError } from '../errors.js';
+import type { Runtime } from '../runtime/runtime.js';
+import { blocksOf, type Int4Blocks } from '../quant/int4.js';
+import { roundHalfEven } from './qs8.js';
+
+export const QB4_NR = 8;
+
+export type ActivationBlocks = 'per-row' | 'per-block';
+
+export class Qb4Weights {
+  private live = true;
+  constructor(
+    private readonly rt: Runtime,
+    readonly layout: 'c2' | 'c4',
+    readonly k: number,
+    readonly n: number,
+    readonly blockSize: number,
+    /** K rounded up to whole blocks */
+    readonly kp: number,
+    readonly np: number,
+    readonly ptr: number,
+    readonly scalesPtr: number,
+    /** 0 when symmetric (zero point 8) */
+    readonly zerosPtr: number,
+  ) {}
+
+  get blocks(): number {
+    return this.kp / this.blockSize;
+  }
+
+  /** bytes of packed nibbles plus scales (and zero points) */
+  get bytes(): number {
+    return (this.kp * this.np) / 2 + this.np * this.blocks * 4 * (this.zerosPtr ? 2 : 1);
+  }
+
+  dispose(): void {
+    if (!this.live) return;
+    this.live = false;
+    this.rt.free(this.ptr);
+    this.rt.free(this.scalesPtr);
+    if (this.zerosPtr) this.rt.free(this.zerosPtr);
+  }
+
+  get disposed(): boolean {
+    return !this.live;
+  }
+}
+
+/** Packs canonical 4-bit blocks for this runtime's build (c4 nibble panels on relaxed, c2 on baseline). */
+export function packQb4(rt: Runtime, w: Int4Blocks): Qb4Weights {
+  rt.check();
+  const { k, n, blockSize: bs } = w;
+  if (bs % 8 !== 0 || bs < 16) throw new ArgumentError(`packQb4: block size must be a multiple of 8 from 16, got ${bs}`);
+  const nb = blocksOf(k, bs);
+  const kp = nb * bs;
+  const np = Math.ceil(n / QB4_NR) * QB4_NR;
+  const relaxed = rt.features.simd === 'relaxed';
+  const bytes = (kp * np) / 2;
+  const ptr = rt.alloc(bytes);
+  const dst = rt.view(Uint8Array, ptr, bytes);
+  dst.fill(0);
+  const panelBytes = kp * 4;
+  for (let j = 0; j < n; j++) {
+    const base = (j >> 3) * panelBytes;
+    const c = j & 7;
+    for (let t = 0; t < k; t++) {
+      const v = w.q[j * k + t];
+      if (v > 15) throw new ValueRangeError(`weights: q[${j}][${t}] = ${v} is not a 4-bit value`);
+      let byte: number;
+      let high: boolean;
+      if (relaxed) {
+        // 32 bytes per 8 k: cols 0-3 then 4-7; low nibbles k0..k3 of the group, high k4..k7
+        byte = base + (t >> 3) * 32 + (c >> 2) * 16 + (c & 3) * 4 + (t & 3);
+        high = (t & 4) !== 0;
+      } else {
+        // 16 bytes per 4 k: [c0k0 c0k1 c1k0 c1k1 ...]; low nibbles k0,k1 of the group, high k2,k3
+        byte = base + (t >> 2) * 16 + c * 2 + (t & 1);
+        high = (t & 2) !== 0;
+      }
+      dst[byte] |= high ? v << 4 : v;
+    }
+  }
+  const scalesPtr = rt.alloc(np * nb * 4);
+  const sc = rt.view(Float32Array, scalesPtr, np * nb);
+  sc.fill(0);
+  let zerosPtr = 0;
+  if (w.zeroPoints) {
+    zerosPtr = rt.alloc(np * nb * 4);
+    rt.view(Float32Array, zerosPtr, np * nb).fill(0);
+  }
+  const zs = zerosPtr ? rt.view(Float32Array, zerosPtr, np * nb) : null;
+  for (let j = 0; j < n; j++) {
+    for (let b = 0; b < nb; b++) {
+      const at = ((j >> 3) * nb + b) * 8 + (j & 7);
+      const s = w.scales[j * nb + b];
+      if (!Number.isFinite(s)) throw new ValueRangeError(`weights: scale of row ${j}, block ${b} is ${s}`);
+      sc[at] = s;
+      if (zs) zs[at] = w.zeroPoints![j * nb + b];
+    }
+  }
+  return new Qb4Weights(rt, relaxed ? 'c4' : 'c2', k, n, bs, kp, np, ptr, scalesPtr, zerosPtr);
+}
+
+export interface QuantizedActivations {
+  /** int8 [M][kp], zero-padded */
+  q: Int8Array;
+  /** [M][blocks][2]: the block's scale sa and sa * sum(q) */
+  meta: Float32Array;
+}
+
+/** Symmetric int8 quantization of A [M][K] with one scale per row or per (row, block). */
+export function quantizeActivations(x: Float32Array, m: number, k: number, blockSize: number, scheme: ActivationBlocks): QuantizedActivations {
+  const nb = blocksOf(k, blockSize);
+  const kp = nb * blockSize;
+  const q = new Int8Array(m * kp);
+  const meta = new Float32Array(m * nb * 2);
+  for (let i = 0; i < m; i++) {
+    let rowMax = 0;
+    if (scheme === 'per-row') {
+      for (let t = 0; t < k; t++) rowMax = Math.max(rowMax, Math.abs(x[i * k + t]));
+      if (!Number.isFinite(rowMax)) throw new ValueRangeError(`x: row ${i} contains NaN or Infinity`);
+    }
+    for (let b = 0; b < nb; b++) {
+      const t0 = b * blockSize;
+      const t1 = Math.min(k, t0 + blockSize);
+      let amax = rowMax;
+      if (scheme === 'per-block') {
+        amax = 0;
+        for (let t = t0; t < t1; t++) amax = Math.max(amax, Math.abs(x[i * k + t]));
+        if (!Number.isFinite(amax)) throw new ValueRangeError(`x: row ${i}, block ${b} contains NaN or Infinity`);
+      }
+      const sa = amax > 0 ? Math.fround(amax / 127) : 1;
+      let sum = 0;
+      for (let t = t0; t < t1; t++) {
+        const v = Math.max(-127, Math.min(127, roundHalfEven(Math.fround(x[i * k + t] / sa))));
+        q[i * kp + t] = v;
+        sum += v;
+      }
+      meta[(i * nb + b) * 2] = sa;
+      meta[(i * nb + b) * 2 + 1] = Math.fround(sa * sum);
+    }
+  }
+  return { q, meta };
+}
+
+/** y[M][N] = x[M][K] · Wᵀ (+ bias), W the 4-bit blocks, x quantized to int8 on the fly. */
+export async function runQb4(
+  rt: Runtime, x: Float32Array, m: number, w: Qb4Weights, options: { bias?: Float32Array | null; activations?: ActivationBlocks } = {},
+): Promise<Float32Array> {
+  if (w.disposed) throw new ArgumentError('runQb4: the packed weights were disposed');
+  const { k, n, kp, np, blockSize: bs } = w;
+  if (x.length !== m * k) throw new ShapeError(`x: expected M*K = ${m}*${k} values, got ${x.length}`);
+  const bias = options.bias ?? null;
+  if (bias && bias.length !== n) throw new ShapeError(`bias: expected ${n} values, got ${bias.length}`);
+  const act = quantizeActivations(x, m, k, bs, options.activations ?? 'per-row');
+  const c4 = w.layout === 'c4';
+  return rt.scoped(async (alloc) => {
+    const pq = rt.put(act.q, 16);
+    const meta = rt.put(act.meta);
+    try {
+      let a = pq;
+      let aStride = kp;
+      if (!c4) {
+        // the baseline kernel reads int16 activations
+        a = alloc(m * kp * 2);
+        aStride = kp * 2;
+        rt.kernels.qs8_stage_c2(m, kp, kp, pq, 1, 0, a, alloc(m * 4));
+      }
+      let pb = 0;
+      if (bias) {
+        pb = alloc(np * 4);
+        const b = rt.view(Float32Array, pb, np);
+        b.fill(0);
+        b.set(bias);
+      }
+      const fn = c4 ? 'qb4_gemm_4x8c4_relaxed' : 'qb4_gemm_4x8c2';
+      if (m === 1) {
+        const out = alloc(np * 4);
+        await rt.parallelColumns(n, QB4_NR, (n0, n1) => [fn, [1, n0, n1, kp, bs, a, aStride, meta, w.ptr, w.scalesPtr, w.zerosPtr, pb, out, 0]], 64);
+        return rt.read(Float32Array, out, n);
+      }
+      // GEMM accumulates into rows of whole panels, first set to the bias
+      const out = alloc(m * np * 4);
+      const o = rt.view(Float32Array, out, m * np);
+      for (let i = 0; i < m; i++) {
+        if (bias) o.set(bias, i * np);
+        o.fill(0, i * np + (bias ? n : 0), (i + 1) * np);
+      }
+      await rt.parallelColumns(n, QB4_NR, (n0, n1) => [fn, [m, n0, n1, kp, bs, a, aStride, meta, w.ptr, w.scalesPtr, w.zerosPtr, 0, out, np * 4]]);
+      if (np === n) return rt.read(Float32Array, out, m * n);
+      const res = new Float32Array(m * n);
+      const v = rt.view(Float32Array, out, m * np);
+      for (let i = 0; i < m; i++) res.set(v.subarray(i * np, i * np + n), i * n);
+      return res;
+    } finally {
+      rt.free(pq);
+      rt.free(meta);
+    }
+  });
+}
+
+/**
+ * The kernel's arithmetic in scalar float32: per block, y += s * (sa * acc - z * asum), starting
+ * from the bias, blocks in order. Bit-exact with every build, thread count and CPU.
+ */
+export function refQb4(x: Float32Array, m: number, w: Int4Blocks, bias: Float32Array | null, scheme: ActivationBlocks): Float32Array {
+  const f = Math.fround;
+  const { k, n, blockSize: bs } = w;
+  const nb = blocksOf(k, bs);
+  const kp = nb * bs;
+  const act = quantizeActivations(x, m, k, bs, scheme);
+  const y = new Float32Array(m * n);
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let acc = bias ? bias[j] : 0;
+      for (let b = 0; b < nb; b++) {
+        let dot = 0;
+        for (let t = b * bs; t < Math.min(k, (b + 1) * bs); t++) dot += act.q[i * kp + t] * w.q[j * k + t];
+        const sa = act.meta[(i * nb + b) * 2];
+        const asum = act.meta[(i * nb + b) * 2 + 1];
+        const z = w.zeroPoints ? w.zeroPoints[j * nb + b] : 8;
+        acc = f(acc + f(w.scales[j * nb + b] * f(f(sa * dot) - f(z * asum))));
+      }
+      y[i * n + j] = acc;
+    }
+  }
+  return y;
+}

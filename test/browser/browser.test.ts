@@ -1,0 +1,256 @@
+// Browser smoke test: the package (src/ compiled by tsc as /dist/, and build/*.wasm) loaded as an ES
+// module in a real Chromium, served over http with cross-origin isolation (COOP/COEP) so that threads: 2 gets a
+// shared WebAssembly.Memory and Web Workers. The page (page.html, smoke.js) runs matMulInteger and
+// packQs8/runQs8 on every build and thread count and reports back; this file checks the report.
+//
+// Needs Debian's chromium (`apt-get install -y chromium`; .ci/run installs it), driven through
+// playwright-core (no browser download). CHROMIUM_PATH overrides /usr/bin/chromium.
+
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+
+const ROOT = path.resolve(fileURLToPath(new URL('../../', import.meta.url)));
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+const MIME: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.map': 'application/json; charset=utf-8',
+  '.json': 'application/json; charset=utf-8',
+  '.wasm': 'application/wasm',
+};
+
+const notFound: string[] = []; // paths the server answered 404
+
+/** Serves ROOT, /dist/ from `dist`, with cross-origin isolation headers; only GET/HEAD of files inside. */
+function serve(dist: string): Promise<http.Server> {
+  const server = http.createServer((req, res) => {
+    const headers = {
+      'Cross-Origin-Opener-Policy': 'same-origin',
+      'Cross-Origin-Embedder-Policy': 'require-corp',
+      'Cache-Control': 'no-store',
+    };
+    const pathname = decodeURIComponent(new URL(req.url ?? '/', 'http://localhost').pathname);
+    const [base, rel] = pathname.startsWith('/dist/') ? [dist, pathname.slice(5)] : [ROOT, pathname];
+    const file = path.resolve(base, '.' + rel);
+    if (!file.startsWith(base + path.sep) || (req.method !== 'GET' && req.method !== 'HEAD')) {
+      res.writeHead(403, headers).end();
+      return;
+    }
+    fs.readFile(file, (err, body) => {
+      if (err) {
+        notFound.push(pathname);
+        res.writeHead(404, { ...headers, 'Content-Type': 'text/plain' }).end(`not found: ${pathname}`);
+        return;
+      }
+      const type = MIME[path.extname(file)] ?? 'application/octet-stream';
+      res.writeHead(200, { ...headers, 'Content-Type': type, 'Content-Length': body.length });
+      res.end(req.method === 'HEAD' ? undefined : body);
+    });
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve(server));
+  });
+}
+
+/**
+ * The page loads /dist/index.js, compiled here from the current src/ (tsc, the project's tsconfig)
+ * into a temporary folder served as /dist/, so the test never runs a stale dist/ and never writes it
+ * while other tests read it. The wasm is the repo's build/ (as for every other test).
+ */
+async function compileDist(): Promise<string> {
+  for (const name of ['baseline', 'relaxed', 'baseline-mt', 'relaxed-mt']) {
+    if (!fs.existsSync(path.join(ROOT, `build/${name}.wasm`))) throw new Error(`build/${name}.wasm is missing: run \`npm run build\` first`);
+  }
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'lowbit-dist-'));
+  const tsc = path.join(ROOT, 'node_modules/typescript/bin/tsc');
+  const args = [tsc, '-p', path.join(ROOT, 'tsconfig.json'), '--outDir', out, '--declaration', 'false', '--sourceMap', 'false'];
+  // type errors are not this test's business (tsc still emits); a missing output is
+  const result = await new Promise<{ code: number | null; output: string }>((resolve) => {
+    execFile(process.execPath, args, { cwd: ROOT }, (err, stdout, stderr) =>
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, output: stdout + stderr }),
+    );
+  });
+  if (!fs.existsSync(path.join(out, 'index.js'))) {
+    throw new Error(`tsc emitted no index.js (exit ${result.code}):\n${result.output}`);
+  }
+  return out;
+}
+
+interface Check {
+  op: string;
+  shape: string;
+  layout?: string;
+  type?: string;
+  dims?: number[];
+  mismatch: string | null;
+  digest: string;
+}
+
+interface Run {
+  name: string;
+  options: { simd: string; threads?: number };
+  features?: { simd: string; threads: number; sharedMemory: boolean; relaxedSimdValid: boolean; relaxedDotExact: boolean | null; reason: string; engine: string };
+  warnings?: string[];
+  checks?: Check[];
+  createMs?: number;
+  runMs?: number;
+  error?: string;
+}
+
+interface Report {
+  crossOriginIsolated: boolean;
+  sharedArrayBuffer: boolean;
+  userAgent: string;
+  hardwareConcurrency: number;
+  runs: Run[];
+}
+
+describe('in Chromium (cross-origin isolated page, /dist/index.js as an ES module)', () => {
+  let server: http.Server | undefined;
+  let context: BrowserContext | undefined;
+  let profile: string | undefined;
+  let dist: string | undefined;
+  const problems: string[] = []; // console errors, page errors, failed requests
+  const timings: Record<string, number> = {};
+
+  // Set up once, awaited by every test (not a beforeAll, whose failure vitest reports as skipped
+  // tests): without Chromium each test fails with the message saying to install it.
+  let setup: Promise<Report> | undefined;
+  const getReport = () => (setup ??= start());
+
+  async function start(): Promise<Report> {
+    if (!fs.existsSync(CHROMIUM)) {
+      throw new Error(
+        `Chromium not found at ${CHROMIUM}: the browser test needs it. Install it with ` +
+          '`apt-get update && apt-get install -y chromium` (Debian; .ci/run does this), or set CHROMIUM_PATH.',
+      );
+    }
+    let t = performance.now();
+    dist = await compileDist();
+    timings.compileMs = performance.now() - t;
+    t = performance.now();
+    server = await serve(dist);
+    const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    profile = fs.mkdtempSync(path.join(os.tmpdir(), 'lowbit-chromium-'));
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: CHROMIUM_ARGS,
+      timeout: 20_000,
+    });
+    timings.launchMs = performance.now() - t;
+    const page: Page = context.pages()[0] ?? (await context.newPage());
+    page.on('console', (m) => {
+      if (m.type() === 'error' || m.type() === 'warning') problems.push(`console.${m.type()}: ${m.text()}`);
+    });
+    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText ?? ''}`));
+    page.on('response', (r) => {
+      if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`);
+    });
+    // strings, not functions, for the page: vitest's transform of a function body could use helpers it lacks
+    t = performance.now();
+    await page.goto(`${origin}/test/browser/page.html`, { timeout: 10_000 });
+    await page.waitForFunction("typeof window.lowbitSmoke === 'function'", null, { timeout: 10_000 });
+    timings.loadMs = performance.now() - t;
+    t = performance.now();
+    const report = (await page.evaluate('window.lowbitSmoke()')) as Report;
+    timings.smokeMs = performance.now() - t;
+    console.log(
+      `browser: ${report.userAgent}\n` +
+        report.runs
+          .map((r) => `  ${r.name.padEnd(12)} ${r.features ? `${r.features.simd} x${r.features.threads}: ${r.features.reason}` : r.error} ` +
+            `(create ${r.createMs?.toFixed(1)} ms, run ${r.runMs?.toFixed(1)} ms)`)
+          .join('\n') +
+        `\n  tsc ${timings.compileMs.toFixed(0)} ms, launch ${timings.launchMs.toFixed(0)} ms, page load ${timings.loadMs.toFixed(0)} ms, smoke ${timings.smokeMs.toFixed(0)} ms`,
+    );
+    return report;
+  }
+
+  afterAll(async () => {
+    await context?.close().catch(() => {});
+    await new Promise((r) => (server ? server.close(() => r(null)) : r(null)));
+    for (const dir of [profile, dist]) if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const run = (report: Report, name: string): Run => {
+    const r = report.runs.find((x) => x.name === name);
+    if (!r) throw new Error(`no run '${name}' in the report`);
+    if (r.error) throw new Error(`run '${name}' failed in the browser: ${r.error}`);
+    return r;
+  };
+
+  it('is cross-origin isolated, with SharedArrayBuffer', async () => {
+    const report = await getReport();
+    expect(report.crossOriginIsolated).toBe(true);
+    expect(report.sharedArrayBuffer).toBe(true);
+  });
+
+  it("simd: 'auto' picks the relaxed build (on by default in Chromium) after an exact probe", async () => {
+    const report = await getReport();
+    const f = run(report, 'auto').features!;
+    expect(f).toMatchObject({ simd: 'relaxed', threads: 1, sharedMemory: false, relaxedSimdValid: true, relaxedDotExact: true });
+    expect(f.reason).toMatch(/probed exact/);
+    expect(f.engine).toMatch(/Chrom/);
+  });
+
+  it("simd: 'baseline' runs the baseline build", async () => {
+    const report = await getReport();
+    expect(run(report, 'baseline').features).toMatchObject({ simd: 'baseline', threads: 1, sharedMemory: false });
+  });
+
+  it('threads: 2 really runs two threads over shared memory, without warnings', async () => {
+    const report = await getReport();
+    expect(run(report, 'auto-2t').features).toMatchObject({ simd: 'relaxed', threads: 2, sharedMemory: true });
+    expect(run(report, 'baseline-2t').features).toMatchObject({ simd: 'baseline', threads: 2, sharedMemory: true });
+    for (const r of report.runs) expect(r.warnings, r.name).toEqual([]);
+  });
+
+  it('matMulInteger and runQs8 equal refMatMulInteger on every build and thread count', async () => {
+    const report = await getReport();
+    for (const r of report.runs) {
+      const checks = run(report, r.name).checks!;
+      expect(checks.length).toBe(4);
+      for (const c of checks) expect(c.mismatch, `${r.name} ${c.op} ${c.shape}`).toBeNull();
+      for (const c of checks.filter((c) => c.op === 'matMulInteger')) expect(c.type).toBe('int32');
+      // 7-bit weights go through the relaxed build's c4 kernel, the baseline's c2 otherwise
+      const layout = r.features!.simd === 'relaxed' ? 'c4' : 'c2';
+      for (const c of checks.filter((c) => c.op === 'runQs8')) expect(c.layout, `${r.name} ${c.shape}`).toBe(layout);
+    }
+  });
+
+  it('gives identical bits whatever the build or thread count', async () => {
+    const report = await getReport();
+    const key = (c: Check) => `${c.op} ${c.shape}`;
+    const first = new Map(run(report, 'auto').checks!.map((c) => [key(c), c.digest]));
+    for (const r of report.runs) {
+      for (const c of run(report, r.name).checks!) expect(c.digest, `${r.name} ${key(c)}`).toBe(first.get(key(c)));
+    }
+  });
+
+  it('logs no errors or warnings and fails no request', async () => {
+    const report = await getReport();
+    expect(notFound).toEqual([]);
+    expect(problems).toEqual([]);
+  });
+});
