@@ -1,9 +1,11 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 // Every test file runs twice: on the baseline SIMD build, and on the relaxed SIMD build in a Node
 // started with relaxed SIMD on and Liftoff off (V8 11.3's Liftoff computes the relaxed dot wrongly;
 // newer engines need neither flag). test/helpers.ts reads LOWBIT_TEST_SIMD to pick the build.
+// test/browser/ runs once, in its own project: it drives Chromium, which picks its own build.
 const relaxedFlags = ['--experimental-wasm-relaxed-simd', '--no-liftoff'];
+const nodeExclude = [...configDefaults.exclude, 'test/browser/**'];
 
 export default defineConfig({
   test: {
@@ -12,11 +14,15 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'baseline', pool: 'forks', env: { LOWBIT_TEST_SIMD: 'baseline' } },
+        test: { name: 'baseline', pool: 'forks', exclude: nodeExclude, env: { LOWBIT_TEST_SIMD: 'baseline' } },
       },
       {
         extends: true,
-        test: { name: 'relaxed', pool: 'forks', execArgv: relaxedFlags, env: { LOWBIT_TEST_SIMD: 'relaxed' } },
+        test: { name: 'relaxed', pool: 'forks', exclude: nodeExclude, execArgv: relaxedFlags, env: { LOWBIT_TEST_SIMD: 'relaxed' } },
+      },
+      {
+        extends: true,
+        test: { name: 'browser', pool: 'forks', include: ['test/browser/**/*.test.ts'] },
       },
     ],
   },
