@@ -11,7 +11,9 @@
 //
 // The parent process measures nothing itself. It runs one child per (build, threads) pair, one
 // after another: ORT reads its thread count once per process, and the relaxed-SIMD build needs
-// V8 flags on Node 20. Each child sends its numbers back over IPC.
+// V8 flags on Node 20. Each child sends its numbers back over IPC. One more child per build
+// measures lowbit's thread scaling with a 1-thread and a 2-thread runtime interleaved in the same
+// process (bench/scaling.mjs): ratios between children run minutes apart are not reliable here.
 
 import { fork } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -22,6 +24,7 @@ import { bestOf, measureCeilings } from './ceilings.mjs';
 import { measureBaseline, measureRelaxed, equalArrays } from './lowbit.mjs';
 import { cpuTimes, l3Bytes, loadavg, machine, waitForQuiet } from './system.mjs';
 import { timingOptions, waitedForQuiet } from './timing.mjs';
+import { measureScalingRound, scalingOptions, scalingRuntimes, scalingWaited, summarizeScaling } from './scaling.mjs';
 import { renderReport } from './report.mjs';
 
 const SHAPES = [
@@ -41,19 +44,22 @@ const RELAXED_FLAGS = ['--experimental-wasm-relaxed-simd', '--no-liftoff'];
 const CHILDREN = [
   { simd: 'baseline', threads: 1 },
   { simd: 'baseline', threads: 2 },
+  { simd: 'baseline', scaling: true },
   { simd: 'relaxed', threads: 1 },
   { simd: 'relaxed', threads: 2 },
+  { simd: 'relaxed', scaling: true },
 ];
 
 const shapeKey = ({ m, k, n }) => `${m}x${k}x${n}`;
 
 function parseArgs(argv) {
-  const args = { quick: false, write: false, child: false, simd: 'baseline', threads: 1 };
+  const args = { quick: false, write: false, child: false, scaling: false, simd: 'baseline', threads: 1 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quick') args.quick = true;
     else if (a === '--write') args.write = true;
     else if (a === '--child') args.child = true;
+    else if (a === '--scaling') args.scaling = true;
     else if (a === '--simd') args.simd = argv[++i];
     else if (a === '--threads') args.threads = Number(argv[++i]);
     else throw new Error(`unknown argument ${a} (expected --quick, --write)`);
@@ -127,6 +133,46 @@ async function runChild({ simd, threads, quick }) {
 }
 
 /**
+ * Child for one build's thread scaling: a 1-thread and a 2-thread lowbit runtime in this process,
+ * calls interleaved (bench/scaling.mjs). Rounds minutes apart as in runChild; each kernel's samples
+ * of all rounds are pooled for the medians, and each round's own ratio is kept to show the spread.
+ */
+async function runScalingChild({ simd, quick }) {
+  const opts = { ...scalingOptions(quick), rounds: timingOptions(quick).rounds };
+  const shapes = quick ? SHAPES.filter((s) => QUICK_SHAPES.includes(shapeKey(s))) : SHAPES;
+  const cpu0 = process.cpuUsage();
+  const say = (what) => log(`[${simd} 1 vs 2 threads] ${what}`);
+  const rts = await scalingRuntimes(simd);
+  const rounds = [];
+  for (let round = 1; round <= opts.rounds; round++) {
+    say(`round ${round}`);
+    rounds.push(await measureScalingRound(rts, simd, shapes, opts, rotateBytes(), say));
+  }
+  for (const rt of rts) rt.dispose();
+  const out = { simd, scaling: true, features: rts[1].features, shapes: {} };
+  for (const shape of shapes) {
+    const key = shapeKey(shape);
+    out.shapes[key] = { m: shape.m, k: shape.k, n: shape.n, stream: shape.stream };
+    for (const name of Object.keys(rounds[0][key])) {
+      const per = rounds.map((r) => r[key][name]);
+      const pooled = summarizeScaling(per.flatMap((r) => r.t1), per.flatMap((r) => r.t2));
+      out.shapes[key][name] = {
+        ...pooled,
+        reps: per[0].reps,
+        copies: per[0].copies,
+        layout: per[0].layout,
+        otherLoad: Math.max(...per.map((r) => r.otherLoad)),
+        rounds: per.map((r) => r.speedup),
+      };
+    }
+  }
+  out.waited = scalingWaited();
+  const cpu = process.cpuUsage(cpu0);
+  out.cpuSeconds = (cpu.user + cpu.system) / 1e6;
+  return out;
+}
+
+/**
  * Merges a new round into the results so far: per timing, the faster round's result (with its
  * output) and the list of every round's median in `rounds`.
  */
@@ -184,8 +230,8 @@ function checkAgainstPeers(lowbit, peers) {
 // ---------------------------------------------------------------------------------------------
 // parent: run the children one after another, then report
 
-function spawnChild(script, { simd, threads }, quick) {
-  const args = ['--child', '--simd', simd, '--threads', String(threads), ...(quick ? ['--quick'] : [])];
+function spawnChild(script, { simd, threads, scaling }, quick) {
+  const args = ['--child', '--simd', simd, ...(scaling ? ['--scaling'] : ['--threads', String(threads)]), ...(quick ? ['--quick'] : [])];
   const execArgv = simd === 'relaxed' ? RELAXED_FLAGS : [];
   return new Promise((resolve, reject) => {
     const child = fork(script, args, { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
@@ -194,7 +240,7 @@ function spawnChild(script, { simd, threads }, quick) {
     child.on('error', reject);
     child.on('exit', (code) => {
       if (code === 0 && result && !result.error) resolve(result);
-      else reject(new Error(`child ${simd} x${threads} failed (exit ${code}): ${result?.error ?? 'no result'}`));
+      else reject(new Error(`child ${simd} ${scaling ? '1 vs 2 threads' : `x${threads}`} failed (exit ${code}): ${result?.error ?? 'no result'}`));
     });
   });
 }
@@ -229,6 +275,7 @@ async function runParent(args) {
     cpu,
     rotateMiB: rotateBytes() / 2 ** 20,
     quick: args.quick,
+    scalingOptions: { ...scalingOptions(args.quick), rounds: timingOptions(args.quick).rounds },
     children,
   });
   process.stdout.write(report);
@@ -241,11 +288,13 @@ async function runParent(args) {
 
 const args = parseArgs(process.argv.slice(2));
 if (args.child) {
-  runChild(args).then(
-    (r) => process.send(r, () => process.exit(0)),
+  // started by hand (no IPC channel): print the result instead
+  const send = (msg, code) => (process.send ? process.send(msg, () => process.exit(code)) : (console.log(JSON.stringify(msg, null, 1)), process.exit(code)));
+  (args.scaling ? runScalingChild(args) : runChild(args)).then(
+    (r) => send(r, 0),
     (e) => {
       log(e.stack ?? String(e));
-      process.send({ error: String(e.message ?? e) }, () => process.exit(1));
+      send({ error: String(e.message ?? e) }, 1);
     },
   );
 } else {

@@ -36,6 +36,8 @@ export type KernelCall = [name: string, args: number[]];
 interface Port {
   post(msg: unknown): void;
   onMessage(f: (msg: { type: string; id?: number; error?: string; message?: string }) => void): void;
+  /** the worker failed to start or died (a script error, a CSP that forbids blob: workers, ...) */
+  onError(f: (message: string) => void): void;
   ref(): void;
   unref(): void;
   terminate(): void;
@@ -49,6 +51,10 @@ async function spawn(): Promise<Port> {
     return {
       post: (m) => w.postMessage(m),
       onMessage: (f) => w.on('message', f),
+      onError: (f) => {
+        w.on('error', (e) => f(e.message));
+        w.on('exit', (code) => f(`worker exited with code ${code}`));
+      },
       ref: () => w.ref(),
       unref: () => w.unref(),
       terminate: () => void w.terminate(),
@@ -60,6 +66,10 @@ async function spawn(): Promise<Port> {
   return {
     post: (m) => w.postMessage(m),
     onMessage: (f) => w.addEventListener('message', (e: MessageEvent) => f(e.data)),
+    onError: (f) => {
+      w.addEventListener('error', (e: ErrorEvent) => f(e.message || 'worker script failed to load'));
+      w.addEventListener('messageerror', () => f('worker could not receive a message'));
+    },
     ref: () => {},
     unref: () => {},
     terminate: () => w.terminate(),
@@ -70,9 +80,15 @@ export class WorkerPool {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
   private busy = 0;
+  private terminated = false;
 
   private constructor(private readonly ports: Port[]) {
     for (const p of ports) {
+      p.onError((message) => {
+        if (this.terminated) return;
+        for (const job of this.pending.values()) job.reject(new FeatureError(`a worker died: ${message}`));
+        this.pending.clear();
+      });
       p.onMessage((msg) => {
         if (msg.type !== 'done' || msg.id === undefined) return;
         const job = this.pending.get(msg.id);
@@ -96,6 +112,7 @@ export class WorkerPool {
               if (msg.type === 'ready') resolve();
               else if (msg.type === 'error') reject(new FeatureError(`worker could not start the kernels: ${msg.message}`));
             });
+            p.onError((message) => reject(new FeatureError(`worker could not start: ${message}`)));
             p.post({ type: 'init', module, memory });
           }),
       ),
@@ -123,6 +140,7 @@ export class WorkerPool {
   }
 
   terminate(): void {
+    this.terminated = true;
     for (const p of this.ports) p.terminate();
     for (const job of this.pending.values()) job.reject(new Error('worker pool terminated'));
     this.pending.clear();
