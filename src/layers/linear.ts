@@ -18,6 +18,8 @@ import { checkTensor, type Tensor } from '../tensor.js';
 export type ActivationScheme = 'dynamic-per-tensor' | 'dynamic-per-row' | 'static';
 
 export interface LinearOptions {
+  /** 'int8' (the default); see Int4LinearOptions for 'int4' */
+  dtype?: 'int8';
   /** weight precision: 8 (default) or 7 bits */
   weightBits?: 8 | 7;
   /** how activations are quantized (default 'dynamic-per-tensor') */
@@ -65,6 +67,7 @@ export class QuantizedLinear {
     for (let i = 0; i < weight.length; i++) {
       if (!Number.isFinite(weight[i])) throw new ValueRangeError(`weight: element ${i} is ${weight[i]}; weights must be finite`);
     }
+    if (options.dtype !== undefined && options.dtype !== 'int8') throw new ArgumentError(`dtype: expected 'int8' or 'int4', got ${String(options.dtype)}`);
     const weightBits = options.weightBits ?? 8;
     if (weightBits !== 8 && weightBits !== 7) throw new ArgumentError(`weightBits: expected 8 or 7, got ${String(weightBits)}`);
     const activations = options.activations ?? 'dynamic-per-tensor';

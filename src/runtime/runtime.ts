@@ -9,6 +9,7 @@ import { WorkerPool, type KernelCall } from './pool.js';
 import type { KernelExports, KernelName } from './exports.js';
 import { OnnxOps } from '../ops/onnx.js';
 import { QuantizedLinear, type LinearOptions } from '../layers/linear.js';
+import { Int4Linear, type Int4LinearOptions } from '../layers/int4-linear.js';
 
 export interface RuntimeOptions {
   /** which wasm build: 'auto' (default) probes the engine, 'baseline' or 'relaxed' force one */
@@ -48,9 +49,15 @@ export class Runtime {
     return (this.opsInstance ??= new OnnxOps(this));
   }
 
-  /** An INT8 linear layer from float32 weights ([K, N], or [N, K] with transposed) and an optional bias. */
-  linear(weight: Float32Array, dims: readonly [number, number], bias: Float32Array | null = null, options: LinearOptions = {}): Promise<QuantizedLinear> {
-    return QuantizedLinear.create(this, weight, dims, bias, options);
+  /**
+   * A quantized linear layer from float32 weights ([K, N], or [N, K] with transposed) and an optional
+   * bias: INT8 by default, 4-bit blocks with `{ dtype: 'int4', blockSize }`.
+   */
+  linear(weight: Float32Array, dims: readonly [number, number], bias?: Float32Array | null, options?: LinearOptions): Promise<QuantizedLinear>;
+  linear(weight: Float32Array, dims: readonly [number, number], bias: Float32Array | null, options: Int4LinearOptions): Promise<Int4Linear>;
+  linear(weight: Float32Array, dims: readonly [number, number], bias: Float32Array | null = null, options: LinearOptions | Int4LinearOptions = {}): Promise<QuantizedLinear | Int4Linear> {
+    if ((options as Int4LinearOptions).dtype === 'int4') return Int4Linear.create(this, weight, dims, bias, options as Int4LinearOptions);
+    return QuantizedLinear.create(this, weight, dims, bias, options as LinearOptions);
   }
 
   get threads(): number {

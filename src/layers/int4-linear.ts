@@ -1,0 +1,113 @@
+// A 4-bit linear layer, y = x W + b: weights in blocks along K (round-to-nearest with a clip search,
+// or imported from MatMulNBits / Q4_0), activations quantized to int8 on the fly (per row, or per
+// block as ggml's Q8_0 does), integer dot products (the qb4 kernels). Its float reference is the
+// float32 layer it was made from (or, for imported weights, the dequantized weights).
+
+import { ArgumentError, ShapeError, ValueRangeError } from '../errors.js';
+import type { Runtime } from '../runtime/runtime.js';
+import { packQb4, runQb4, type ActivationBlocks, type Qb4Weights } from '../kernels/qb4.js';
+import { packF32, runF32, type F32Weights } from '../kernels/f32.js';
+import { dequantizeInt4, quantizeInt4Rtn, type Int4Blocks } from '../quant/int4.js';
+import { compareTo } from '../compare/metrics.js';
+import type { LinearComparison } from './linear.js';
+import { checkTensor, type Tensor } from '../tensor.js';
+
+export interface Int4LinearOptions {
+  dtype: 'int4';
+  /** values of K per scale (power of two, 16..256; default 32) */
+  blockSize?: number;
+  /** 'symmetric' (zero point 8; default) or 'asymmetric' (min/max with a zero point per block) */
+  scheme?: 'symmetric' | 'asymmetric';
+  /** activation scales: 'per-block' (default, like ggml's Q8_0) or 'per-row' */
+  activations?: ActivationBlocks;
+  /** weight given as [N, K] (PyTorch nn.Linear) instead of [K, N] */
+  transposed?: boolean;
+}
+
+export class Int4Linear {
+  private constructor(
+    private readonly rt: Runtime,
+    readonly k: number,
+    readonly n: number,
+    readonly blocks: Int4Blocks,
+    private readonly packed: Qb4Weights,
+    private readonly reference: F32Weights,
+    private readonly bias: Float32Array | null,
+    readonly activations: ActivationBlocks,
+  ) {}
+
+  /** Quantizes float32 weights ([K, N], or [N, K] with transposed) to 4 bits by round-to-nearest. */
+  static async create(rt: Runtime, weight: Float32Array, dims: readonly [number, number], bias: Float32Array | null, options: Int4LinearOptions): Promise<Int4Linear> {
+    rt.check();
+    if (!(weight instanceof Float32Array)) throw new ArgumentError('weight: expected a Float32Array');
+    const [d0, d1] = dims;
+    if (!Number.isInteger(d0) || !Number.isInteger(d1) || d0 < 1 || d1 < 1 || weight.length !== d0 * d1) {
+      throw new ShapeError(`weight: dims [${dims.join(', ')}] don't match its ${weight.length} elements`);
+    }
+    const [k, n] = options.transposed ? [d1, d0] : [d0, d1];
+    // canonical rows are output features: [N][K]
+    let rows = weight;
+    if (!options.transposed) {
+      rows = new Float32Array(n * k);
+      for (let t = 0; t < k; t++) for (let j = 0; j < n; j++) rows[j * k + t] = weight[t * n + j];
+    }
+    const blocks = quantizeInt4Rtn(rows, n, k, { blockSize: options.blockSize ?? 32, scheme: options.scheme ?? 'symmetric' });
+    return Int4Linear.build(rt, blocks, rows, bias, options.activations);
+  }
+
+  /** A layer over 4-bit weights that are already quantized (e.g. from fromMatMulNBits or fromQ4_0). */
+  static async fromBlocks(rt: Runtime, blocks: Int4Blocks, bias: Float32Array | null = null, activations?: ActivationBlocks): Promise<Int4Linear> {
+    rt.check();
+    return Int4Linear.build(rt, blocks, dequantizeInt4(blocks), bias, activations);
+  }
+
+  private static build(rt: Runtime, blocks: Int4Blocks, rows: Float32Array, bias: Float32Array | null, activations: ActivationBlocks = 'per-block'): Int4Linear {
+    const { k, n } = blocks;
+    if (bias && (!(bias instanceof Float32Array) || bias.length !== n)) {
+      throw new ShapeError(`bias: expected a Float32Array of ${n} (one per output), got ${bias ? bias.length : 'none'}`);
+    }
+    if (activations !== 'per-block' && activations !== 'per-row') {
+      throw new ArgumentError(`activations: expected 'per-block' or 'per-row', got ${String(activations)}`);
+    }
+    const packed = packQb4(rt, blocks);
+    const reference = packF32(rt, rows, k, n, true);
+    return new Int4Linear(rt, k, n, blocks, packed, reference, bias ? bias.slice() : null, activations);
+  }
+
+  get kernelLayout(): string {
+    return this.packed.layout;
+  }
+
+  /** bytes of packed 4-bit weights with their scales */
+  get weightBytes(): number {
+    return this.packed.bytes;
+  }
+
+  private input(x: Float32Array | Tensor<'float32'>): { data: Float32Array; m: number } {
+    const data = x instanceof Float32Array ? x : checkTensor(x, 'x', ['float32']).data;
+    if (data.length % this.k !== 0) throw new ShapeError(`x: ${data.length} elements is not a whole number of rows of K = ${this.k}`);
+    return { data, m: data.length / this.k };
+  }
+
+  async forward(x: Float32Array | Tensor<'float32'>): Promise<Float32Array> {
+    const { data, m } = this.input(x);
+    for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i])) throw new ValueRangeError(`x: element ${i} is ${data[i]}`);
+    return runQb4(this.rt, data, m, this.packed, { bias: this.bias, activations: this.activations });
+  }
+
+  async forwardFloat(x: Float32Array | Tensor<'float32'>): Promise<Float32Array> {
+    const { data, m } = this.input(x);
+    return runF32(this.rt, data, m, this.reference, this.bias);
+  }
+
+  async compare(x: Float32Array | Tensor<'float32'>): Promise<LinearComparison> {
+    const quantized = await this.forward(x);
+    const reference = await this.forwardFloat(x);
+    return { error: compareTo(reference, quantized), quantized, reference };
+  }
+
+  dispose(): void {
+    this.packed.dispose();
+    this.reference.dispose();
+  }
+}
