@@ -746,6 +746,42 @@ async function runLinearCases(rt, build) {
   }
 }
 
+// ---- qb4 (4-bit blocks x int8 activations -> float32): all IEEE float ops, no FMA, so one digest
+// across builds (c2 / c4 nibble layouts), CPUs and threads; the scalar reference must agree too ----
+
+const QB4_CASES = [];
+for (const [m, k, n, bs] of [[1, 64, 24, 32], [1, 100, 9, 16], [3, 300, 17, 64], [6, 256, 40, 256], [13, 48, 33, 16]]) {
+  for (const asym of [false, true]) {
+    for (const scheme of ['per-row', 'per-block']) {
+      const name = `qb4 m=${m} k=${k} n=${n} bs=${bs} ${asym ? 'asym' : 'sym'} act=${scheme}`;
+      const r = new Rng(name);
+      const nb = Math.ceil(k / bs);
+      const blocks = {
+        k, n, blockSize: bs,
+        q: r.ints(Uint8Array, n * k, 0, 15),
+        scales: r.floats(n * nb, 0.001, 0.05),
+        zeroPoints: asym ? r.ints(Uint8Array, n * nb, 0, 15) : null,
+      };
+      QB4_CASES.push({ name, m, blocks, scheme, x: r.floats(m * k, -3, 3), bias: (m + n) % 2 ? r.floats(n, -1, 1) : null });
+    }
+  }
+}
+
+async function runQb4Cases(rt, build) {
+  for (const c of QB4_CASES) {
+    const w = lb.packQb4(rt, c.blocks);
+    try {
+      emit(build, w.layout, c.name, digest(await lb.runQb4(rt, c.x, c.m, w, { bias: c.bias, activations: c.scheme })));
+    } finally {
+      w.dispose();
+    }
+  }
+}
+
+function refQb4Cases() {
+  for (const c of QB4_CASES) emit('ref', '-', c.name, digest(lb.refQb4(c.x, c.m, c.blocks, c.bias, c.scheme)));
+}
+
 // ---------------------------------------------------------------------------------------------
 
 const header = [];
@@ -757,6 +793,7 @@ refF32Cases();
 refIntMatMulCases();
 refFloatOpCases();
 refQuantCases();
+refQb4Cases();
 
 for (const build of buildList) {
   let rt;
@@ -779,6 +816,7 @@ for (const build of buildList) {
     await runFloatOpCases(rt, build);
     await runQuantCases(rt, build);
     await runLinearCases(rt, build);
+    await runQb4Cases(rt, build);
     header.push(`# build ${build}: ${((Date.now() - t) / 1000).toFixed(1)} s`);
   } finally {
     rt.dispose();
