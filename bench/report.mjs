@@ -284,19 +284,19 @@ function scalingSection(scaling, rows, opts) {
       const gops = (sec) => fmt(ops(s) / sec / 1e9);
       const [one, two] = [get(k, 1), get(k, 2)];
       body.push([
-        pretty(k), `${sk.label}${r.layout ? ` (${r.layout})` : ''}`, `${gops(r.seconds1)}${r.otherLoad > LOADED ? '†' : ''}`, gops(r.seconds2),
-        `**${fx(r.speedup)}**`, `${fx(r.pairP25)} – ${fx(r.pairP75)}`, r.rounds.map(fx).join(', '),
+        pretty(k), `${sk.label}${r.layout ? ` (${r.layout})` : ''}`, gops(r.seconds1), gops(r.seconds2),
+        `**${fx(r.speedup)}**${r.otherLoad > LOADED ? '†' : ''}`, `${fx(r.pairP25)} – ${fx(r.pairP75)}`, r.rounds.map(fx).join(', '),
         fx(ratio(two?.[sk.sep], one?.[sk.sep])), `${r.pairs} × ${r.reps}`,
       ]);
     }
   }
   return `## Thread scaling (lowbit: 1 vs 2 threads interleaved in one process)
 
-The 1- and 2-thread rows of the tables above come from different processes run minutes apart, and this VM has slow spells of 30–50% that no load figure shows, so their ratio mostly measures the VM (e.g. GEMV looked no faster with 2 threads). Here one process per build holds a 1-thread and a 2-thread runtime (\`createRuntime({ simd, threads: 1 })\` and \`{ threads: 2 }\`) and alternates them on the same work, in the order 1, 2, 2, 1, 1, 2, …, so both sides go through the same slow spells. One sample is a block of calls (as many as take ~${opts.blockMs} ms on 1 thread, the same count on both sides; weight-streaming shapes rotate through their weight copies as above); ${opts.pairs} pairs of samples per round, ${opts.rounds} rounds minutes apart. **2 thr / 1 thr** is the ratio of the medians over all rounds; the spread columns give the interquartile range of the ratio within each adjacent pair of samples, and the ratio of medians of each round on its own. These are the ratios the "2 threads" targets use. ORT and tfjs can't change their thread count within a process, so they have no such figures.
+The 1- and 2-thread rows of the tables above come from different processes run minutes apart, and this VM has slow spells of 30–50% that no load figure shows, so their ratio mostly measures the VM (e.g. GEMV looked no faster with 2 threads). Here one process per build holds a 1-thread and a 2-thread runtime (\`createRuntime({ simd, threads: 1 })\` and \`{ threads: 2 }\`) and alternates them on the same work, in the order 1, 2, 2, 1, 1, 2, …, so both sides go through the same slow spells. One sample is a block of calls (as many as take ~${opts.blockMs} ms on 1 thread, the same count on both sides; weight-streaming shapes rotate through their weight copies as above); ${opts.pairs} pairs of samples per round, ${opts.rounds === 1 ? 'one round' : `${opts.rounds} rounds a minute or more apart`}. **2 thr / 1 thr** is the ratio of the medians over all rounds; the spread columns give the interquartile range of the ratio within each adjacent pair of samples, and the ratio of medians of each round on its own. These are the ratios the "2 threads" targets use. ORT and tfjs can't change their thread count within a process, so they have no such figures.
 
 ${table(['shape', 'kernel (layout)', '1 thr GOPS', '2 thr GOPS', '2 thr / 1 thr', 'per-pair ratio p25 – p75', 'each round', 'separate processes (tables above)', 'pairs × calls per sample'], body)}
 
-GOPS here are medians of per-call times within blocks of calls, so they can differ a little from the tables above (benchmark.js, best of rounds). † other processes kept more than ${LOADED} of a core busy during the measurement.
+GOPS here are medians of per-call times within blocks of calls, so they can differ a little from the tables above (benchmark.js, best of rounds). † other processes kept more than ${LOADED} of a core busy on average during the measurement (in its worst round): that takes a core from the 2-thread side, so such a ratio reads low.
 `;
 }
 
