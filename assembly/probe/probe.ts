@@ -1,12 +1,23 @@
 // Engine probes and register-only ceilings (the "probe" family).
 
-// Relaxed dot of 16 signed bytes at a with 16 bytes at b, added to the i32x4 at acc; result to out.
-// The host feeds operands whose second input is in [0, 127] and compares with exact sums.
+// The relaxed integer dot products on 16 signed bytes at a and 16 bytes at b; the host feeds a
+// second operand in [0, 127] and compares with exact sums. One function per instruction: an engine
+// tier may handle one and not the other (V8 11.3's Liftoff computes the i32 form wrongly and
+// leaves functions with the i16 form to TurboFan), so each must be probed as kernels run it.
 export function probe_relaxed_dot(a: usize, b: usize, acc: usize, out: usize, count: i32): void {
   if (ASC_FEATURE_RELAXED_SIMD) {
     for (let i = 0; i < count; i++) {
       const o = <usize>i << 4;
       v128.store(out + o, i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(a + o), v128.load(b + o), v128.load(acc + o)));
+    }
+  }
+}
+
+export function probe_relaxed_dot16(a: usize, b: usize, out: usize, count: i32): void {
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    for (let i = 0; i < count; i++) {
+      const o = <usize>i << 4;
+      v128.store(out + o, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(a + o), v128.load(b + o)));
     }
   }
 }

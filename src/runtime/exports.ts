@@ -14,6 +14,7 @@ export interface KernelExports {
   q8_dequantize_f32(x: number, outer: number, channels: number, inner: number, scales: number, zps: number, signed: number, y: number): void;
   f32_minmax(x: number, n: number, out: number): void;
   probe_relaxed_dot(a: number, b: number, acc: number, out: number, count: number): void;
+  probe_relaxed_dot16(a: number, b: number, out: number, count: number): void;
   ceiling_dot_i16x8(iters: number, seed: number): number;
   ceiling_relaxed_dot(iters: number, seed: number): number;
   ceiling_f32_madd(iters: number, seed: number): number;

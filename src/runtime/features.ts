@@ -1,5 +1,5 @@
 // Which build to run. `auto` takes the relaxed build only when the engine validates it AND its
-// relaxed integer dot product gives exact results on operands in the range our kernels feed it
+// relaxed integer dot products (i32x4 with add, and i16x8) give exact results on operands in the range our kernels feed it
 // (first operand int8, second in [0, 127]). V8 11.3 (Node 20, behind --experimental-wasm-relaxed-simd)
 // fails this in its baseline tier (Liftoff) while passing in its optimizing tier, so the probe runs
 // the check on the first call (Liftoff, if enabled) and again after many calls (tiered up).
@@ -40,13 +40,15 @@ export function engineName(): string {
 const PROBE_VECTORS = 64;
 const PROBE_TIERUP_CALLS = 400;
 
-/** Runs the relaxed dot product on seeded operands; true when every lane is exact. */
+/** Runs both relaxed dot products (i32 with add, and i16) on seeded operands; true when every lane is exact. */
 export function probeRelaxedDot(x: KernelExports, memory: WebAssembly.Memory, base: number): boolean {
   const a = base;
   const b = a + PROBE_VECTORS * 16;
   const acc = b + PROBE_VECTORS * 16;
-  const out = acc + PROBE_VECTORS * 16;
+  const out = acc + PROBE_VECTORS * 16; // i32 results, then i16 results
+  const out16 = out + PROBE_VECTORS * 16;
   const i8 = new Int8Array(memory.buffer);
+  const i16 = new Int16Array(memory.buffer);
   const i32 = new Int32Array(memory.buffer);
   let s = 0x9e3779b9 >>> 0;
   const next = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) >>> 24;
@@ -62,15 +64,23 @@ export function probeRelaxedDot(x: KernelExports, memory: WebAssembly.Memory, ba
   }
   const check = () => {
     x.probe_relaxed_dot(a, b, acc, out, PROBE_VECTORS);
+    x.probe_relaxed_dot16(a, b, out16, PROBE_VECTORS);
     for (let v = 0; v < PROBE_VECTORS * 4; v++) {
       let e = i32[(acc >> 2) + v];
       for (let j = 0; j < 4; j++) e = (e + i8[a + v * 4 + j] * i8[b + v * 4 + j]) | 0;
       if (i32[(out >> 2) + v] !== e) return false;
     }
+    for (let v = 0; v < PROBE_VECTORS * 8; v++) {
+      const e = i8[a + v * 2] * i8[b + v * 2] + i8[a + v * 2 + 1] * i8[b + v * 2 + 1];
+      if (i16[(out16 >> 1) + v] !== e) return false;
+    }
     return true;
   };
   if (!check()) return false;
-  for (let i = 0; i < PROBE_TIERUP_CALLS; i++) x.probe_relaxed_dot(a, b, acc, out, PROBE_VECTORS);
+  for (let i = 0; i < PROBE_TIERUP_CALLS; i++) {
+    x.probe_relaxed_dot(a, b, acc, out, PROBE_VECTORS);
+    x.probe_relaxed_dot16(a, b, out16, PROBE_VECTORS);
+  }
   return check();
 }
 
