@@ -302,6 +302,80 @@
   }
 }
 
+// Relaxed strip for blocks of at most 32 values of K: int16 accumulators (see gemvC4), widened
+// once per block. Larger blocks take gemmStripC4, whose int32 accumulators need no widening.
+@inline function gemmStripC4Short(
+  mr: i32, n0: i32, n1: i32, kp: i32, bs: i32, a: usize, aStride: usize, aMeta: usize, metaStride: usize,
+  w: usize, scales: usize, zeros: usize, out: usize, outStride: usize,
+): void {
+  const blocks = kp / bs;
+  const panelBytes = <usize>kp << 2;
+  const mask = i8x16.splat(0x0f);
+  const a1o: usize = mr > 1 ? aStride : 0;
+  const a2o: usize = mr > 2 ? 2 * aStride : a1o;
+  const a3o: usize = mr > 3 ? 3 * aStride : a2o;
+  for (let n = n0; n < n1; n += 8) {
+    const p = <usize>(n >> 3);
+    let wp = w + p * panelBytes;
+    let sp = scales + p * <usize>blocks * 32;
+    let zp = zeros != 0 ? zeros + p * <usize>blocks * 32 : 0;
+    let ap = a;
+    let mp = aMeta;
+    const yp = out + (<usize>n << 2);
+    for (let b = 0; b < blocks; b++) {
+      let h00 = i16x8.splat(0), h01 = i16x8.splat(0);
+      let h10 = i16x8.splat(0), h11 = i16x8.splat(0);
+      let h20 = i16x8.splat(0), h21 = i16x8.splat(0);
+      let h30 = i16x8.splat(0), h31 = i16x8.splat(0);
+      for (let k: usize = 0; k < <usize>bs; k += 8) {
+        const v0 = v128.load(wp);
+        const v1 = v128.load(wp, 16);
+        let w0 = v128.and(v0, mask);
+        let w1 = v128.and(v1, mask);
+        let x = v128.load32_splat(ap + k);
+        h00 = i16x8.add(h00, rdot16(x, w0));
+        h01 = i16x8.add(h01, rdot16(x, w1));
+        x = v128.load32_splat(ap + a1o + k);
+        h10 = i16x8.add(h10, rdot16(x, w0));
+        h11 = i16x8.add(h11, rdot16(x, w1));
+        x = v128.load32_splat(ap + a2o + k);
+        h20 = i16x8.add(h20, rdot16(x, w0));
+        h21 = i16x8.add(h21, rdot16(x, w1));
+        x = v128.load32_splat(ap + a3o + k);
+        h30 = i16x8.add(h30, rdot16(x, w0));
+        h31 = i16x8.add(h31, rdot16(x, w1));
+        w0 = i8x16.shr_u(v0, 4);
+        w1 = i8x16.shr_u(v1, 4);
+        x = v128.load32_splat(ap + k, 4);
+        h00 = i16x8.add(h00, rdot16(x, w0));
+        h01 = i16x8.add(h01, rdot16(x, w1));
+        x = v128.load32_splat(ap + a1o + k, 4);
+        h10 = i16x8.add(h10, rdot16(x, w0));
+        h11 = i16x8.add(h11, rdot16(x, w1));
+        x = v128.load32_splat(ap + a2o + k, 4);
+        h20 = i16x8.add(h20, rdot16(x, w0));
+        h21 = i16x8.add(h21, rdot16(x, w1));
+        x = v128.load32_splat(ap + a3o + k, 4);
+        h30 = i16x8.add(h30, rdot16(x, w0));
+        h31 = i16x8.add(h31, rdot16(x, w1));
+        wp += 32;
+      }
+      stripUpdate(
+        mr,
+        i32x4.extadd_pairwise_i16x8_s(h00), i32x4.extadd_pairwise_i16x8_s(h01),
+        i32x4.extadd_pairwise_i16x8_s(h10), i32x4.extadd_pairwise_i16x8_s(h11),
+        i32x4.extadd_pairwise_i16x8_s(h20), i32x4.extadd_pairwise_i16x8_s(h21),
+        i32x4.extadd_pairwise_i16x8_s(h30), i32x4.extadd_pairwise_i16x8_s(h31),
+        sp, zp, mp, metaStride, yp, outStride,
+      );
+      ap += <usize>bs;
+      mp += 8;
+      sp += 32;
+      if (zp != 0) zp += 32;
+    }
+  }
+}
+
 // y[row][n..n+8) += block update, for the strip's real rows (outputs are full panels: the host
 // gives an output with a padded row stride, so no column remainder is needed here)
 @inline function stripUpdate(
@@ -349,7 +423,8 @@
       const ap = a + <usize>m0 * aStride;
       const mp = aMeta + <usize>m0 * metaStride;
       const yp = out + <usize>m0 * outStride;
-      if (relaxed) gemmStripC4(mr, nb, ne, kp, bs, ap, aStride, mp, metaStride, w, scales, zeros, yp, outStride);
+      if (relaxed && bs <= 32) gemmStripC4Short(mr, nb, ne, kp, bs, ap, aStride, mp, metaStride, w, scales, zeros, yp, outStride);
+      else if (relaxed) gemmStripC4(mr, nb, ne, kp, bs, ap, aStride, mp, metaStride, w, scales, zeros, yp, outStride);
       else gemmStripC2(mr, nb, ne, kp, bs, ap, aStride, mp, metaStride, w, scales, zeros, yp, outStride);
     }
   }
