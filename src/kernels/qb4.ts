@@ -157,50 +157,50 @@ export async function runQb4(
   if (x.length !== m * k) throw new ShapeError(`x: expected M*K = ${m}*${k} values, got ${x.length}`);
   const bias = options.bias ?? null;
   if (bias && bias.length !== n) throw new ShapeError(`bias: expected ${n} values, got ${bias.length}`);
-  const act = quantizeActivations(x, m, k, bs, options.activations ?? 'per-row');
   const c4 = w.layout === 'c4';
+  const perBlock = (options.activations ?? 'per-row') === 'per-block';
+  const nb = kp / bs;
   return rt.scoped(async (alloc) => {
-    const pq = rt.put(act.q, 16);
-    const meta = rt.put(act.meta);
-    try {
-      let a = pq;
-      let aStride = kp;
-      if (!c4) {
-        // the baseline kernel reads int16 activations
-        a = alloc(m * kp * 2);
-        aStride = kp * 2;
-        rt.kernels.qs8_stage_c2(m, kp, kp, pq, 1, 0, a, alloc(m * 4));
+    // activations to int8 in wasm (int16 for the baseline kernel), with their block scales and sums
+    const px = alloc(Math.max(m * k * 4, 16));
+    rt.view(Float32Array, px, m * k).set(x);
+    const aStride = c4 ? kp : kp * 2;
+    const a = alloc(m * aStride);
+    const meta = alloc(m * nb * 8);
+    rt.kernels.qb4_quantize_activations(px, m, k, kp, bs, perBlock ? 1 : 0, c4 ? 0 : 1, a, meta);
+    const mv = rt.view(Float32Array, meta, m * nb * 2);
+    for (let i = 0; i < m * nb; i++) {
+      if (!Number.isFinite(mv[2 * i])) {
+        const row = Math.floor(i / nb);
+        throw new ValueRangeError(`x: row ${row}${perBlock ? `, block ${i % nb}` : ''} contains NaN or Infinity`);
       }
-      let pb = 0;
-      if (bias) {
-        pb = alloc(np * 4);
-        const b = rt.view(Float32Array, pb, np);
-        b.fill(0);
-        b.set(bias);
-      }
-      const fn = c4 ? 'qb4_gemm_4x8c4_relaxed' : 'qb4_gemm_4x8c2';
-      if (m === 1) {
-        const out = alloc(np * 4);
-        await rt.parallelColumns(n, QB4_NR, (n0, n1) => [fn, [1, n0, n1, kp, bs, a, aStride, meta, w.ptr, w.scalesPtr, w.zerosPtr, pb, out, 0]], 64);
-        return rt.read(Float32Array, out, n);
-      }
-      // GEMM accumulates into rows of whole panels, first set to the bias
-      const out = alloc(m * np * 4);
-      const o = rt.view(Float32Array, out, m * np);
-      for (let i = 0; i < m; i++) {
-        if (bias) o.set(bias, i * np);
-        o.fill(0, i * np + (bias ? n : 0), (i + 1) * np);
-      }
-      await rt.parallelColumns(n, QB4_NR, (n0, n1) => [fn, [m, n0, n1, kp, bs, a, aStride, meta, w.ptr, w.scalesPtr, w.zerosPtr, 0, out, np * 4]]);
-      if (np === n) return rt.read(Float32Array, out, m * n);
-      const res = new Float32Array(m * n);
-      const v = rt.view(Float32Array, out, m * np);
-      for (let i = 0; i < m; i++) res.set(v.subarray(i * np, i * np + n), i * n);
-      return res;
-    } finally {
-      rt.free(pq);
-      rt.free(meta);
     }
+    let pb = 0;
+    if (bias) {
+      pb = alloc(np * 4);
+      const b = rt.view(Float32Array, pb, np);
+      b.fill(0);
+      b.set(bias);
+    }
+    const fn = c4 ? 'qb4_gemm_4x8c4_relaxed' : 'qb4_gemm_4x8c2';
+    if (m === 1) {
+      const out = alloc(np * 4);
+      await rt.parallelColumns(n, QB4_NR, (n0, n1) => [fn, [1, n0, n1, kp, bs, a, aStride, meta, w.ptr, w.scalesPtr, w.zerosPtr, pb, out, 0]], 64);
+      return rt.read(Float32Array, out, n);
+    }
+    // GEMM accumulates into rows of whole panels, first set to the bias
+    const out = alloc(m * np * 4);
+    const o = rt.view(Float32Array, out, m * np);
+    for (let i = 0; i < m; i++) {
+      if (bias) o.set(bias, i * np);
+      o.fill(0, i * np + (bias ? n : 0), (i + 1) * np);
+    }
+    await rt.parallelColumns(n, QB4_NR, (n0, n1) => [fn, [m, n0, n1, kp, bs, a, aStride, meta, w.ptr, w.scalesPtr, w.zerosPtr, 0, out, np * 4]]);
+    if (np === n) return rt.read(Float32Array, out, m * n);
+    const res = new Float32Array(m * n);
+    const v = rt.view(Float32Array, out, m * np);
+    for (let i = 0; i < m; i++) res.set(v.subarray(i * np, i * np + n), i * n);
+    return res;
   });
 }
 

@@ -65,6 +65,59 @@ export interface RtnOptions {
 }
 
 const CLIP_GRID = Array.from({ length: 11 }, (_, i) => 1 - i * 0.05);
+const NO_CLIP = [1];
+
+/**
+ * One block's scale and zero point by the round-to-nearest rules (values[start, end)):
+ * symmetric: scale = (value of largest magnitude) / -8, zero point 8; asymmetric: the range with 0
+ * in it over 15 levels, zero point round(-min / scale). With clipSearch, the clip ratio (1.0 down to
+ * 0.5 of the range) with the least squared error. The scale is a float32 value. Shared by
+ * quantizeInt4Rtn and GPTQ (src/quant/gptq.ts).
+ */
+export function int4BlockParams(values: ArrayLike<number>, start: number, end: number, asymmetric: boolean, clipSearch: boolean): { scale: number; zeroPoint: number } {
+  let lo = Infinity;
+  let hi = -Infinity;
+  let amax = 0;
+  let signedMax = 0;
+  for (let i = start; i < end; i++) {
+    const v = values[i];
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+    if (Math.abs(v) > amax) {
+      amax = Math.abs(v);
+      signedMax = v;
+    }
+  }
+  let best = Infinity;
+  let bestScale = 1;
+  let bestZp = 8;
+  for (const r of clipSearch ? CLIP_GRID : NO_CLIP) {
+    let scale: number;
+    let zp: number;
+    if (asymmetric) {
+      const mn = Math.min(lo, 0) * r;
+      const mx = Math.max(hi, 0) * r;
+      scale = mx > mn ? Math.fround((mx - mn) / 15) : 1;
+      zp = Math.min(15, Math.max(0, roundHalfEven(-mn / scale)));
+    } else {
+      scale = signedMax !== 0 ? Math.fround((signedMax * r) / -8) : 1;
+      zp = 8;
+    }
+    if (!clipSearch) return { scale, zeroPoint: zp };
+    let err = 0;
+    for (let i = start; i < end && err < best; i++) {
+      const qi = Math.min(15, Math.max(0, roundHalfEven(values[i] / scale) + zp));
+      const d = (qi - zp) * scale - values[i];
+      err += d * d;
+    }
+    if (err < best) {
+      best = err;
+      bestScale = scale;
+      bestZp = zp;
+    }
+  }
+  return { scale: bestScale, zeroPoint: bestZp };
+}
 
 /**
  * Quantizes W [N][K] (rows = output features) to 4 bits per block by rounding to nearest.
@@ -87,49 +140,10 @@ export function quantizeInt4Rtn(w: Float32Array, n: number, k: number, options: 
     for (let b = 0; b < nb; b++) {
       const start = j * k + b * bs;
       const end = j * k + Math.min(k, (b + 1) * bs);
-      let lo = Infinity;
-      let hi = -Infinity;
-      let amax = 0;
-      let signedMax = 0;
-      for (let i = start; i < end; i++) {
-        const v = w[i];
-        if (v < lo) lo = v;
-        if (v > hi) hi = v;
-        if (Math.abs(v) > amax) {
-          amax = Math.abs(v);
-          signedMax = v;
-        }
-      }
-      let best = Infinity;
-      let bestScale = 1;
-      let bestZp = 8;
-      for (const r of search ? CLIP_GRID : [1]) {
-        let scale: number;
-        let zp: number;
-        if (asym) {
-          const mn = Math.min(lo, 0) * r;
-          const mx = Math.max(hi, 0) * r;
-          scale = mx > mn ? Math.fround((mx - mn) / 15) : 1;
-          zp = Math.min(15, Math.max(0, roundHalfEven(-mn / scale)));
-        } else {
-          scale = signedMax !== 0 ? Math.fround((signedMax * r) / -8) : 1;
-          zp = 8;
-        }
-        let err = 0;
-        for (let i = start; i < end && err < best; i++) {
-          const qi = Math.min(15, Math.max(0, roundHalfEven(w[i] / scale) + zp));
-          const d = (qi - zp) * scale - w[i];
-          err += d * d;
-        }
-        if (err < best) {
-          best = err;
-          bestScale = scale;
-          bestZp = zp;
-        }
-      }
-      scales[j * nb + b] = bestScale;
-      if (zeroPoints) zeroPoints[j * nb + b] = bestZp;
-      for (let i = start; i < end; i++) q[i] = Math.min(15, Math.max(0, roundHalfEven(w[i] / bestScale) + bestZp));
+      const { scale, zeroPoint } = int4BlockParams(w, start, end, asym, search);
+      scales[j * nb + b] = scale;
+      if (zeroPoints) zeroPoints[j * nb + b] = zeroPoint;
+      for (let i = start; i < end; i++) q[i] = Math.min(15, Math.max(0, roundHalfEven(w[i] / scale) + zeroPoint));
     }
   }
   return { k, n, blockSize: bs, q, scales, zeroPoints };

@@ -1,0 +1,417 @@
+// GPTQ for 4-bit block-wise weights (Frantar et al. 2022, "GPTQ: Accurate Post-Training Quantization
+// for Generative Pre-trained Transformers", after Optimal Brain Compression): quantize W [N][K] one
+// column of K at a time and spread each column's rounding error over the columns not yet quantized,
+// weighted by the inverse Hessian of the layer's squared output error on calibration inputs,
+// H = 2 XᵀX / S. The result is ordinary Int4Blocks (packs with packQb4, runs in Int4Linear).
+//
+// The arithmetic is float64 throughout. Everything heavy (XᵀX, the Cholesky factorization, the lazy
+// batch updates) is one "dot form" product C += α A Bᵀ over row-major rows, tiled for the cache with
+// a 3x3 register tile; on one core of this machine V8 reaches ~2.4 G multiply-adds/s with it.
+//
+// The paper's reference algorithm uses U = the upper Cholesky factor of H⁻¹ (H⁻¹ = UᵀU) and, after
+// quantizing column i, subtracts err_i · U[i][j] from every later column j, err_i = (w_i − q_i) / U_ii.
+// Written out, that recurrence is  w_orig − q = err · U,  so  err = (w_orig − q) · Ũ  with Ũ = U⁻¹:
+// an upper triangular matrix with H = Ũ Ũᵀ, which is the lower Cholesky factor of H with rows and
+// columns reversed (J H J = L Lᵀ  ⇒  H = (J L J)(J L J)ᵀ). Each column's value at the moment it is
+// quantized is then
+//     w_i = w_orig_i + Σ_{j<i} d_j Ũ[j][i] / Ũ[i][i],        d_j = w_orig_j − q_j (dequantized),
+// which needs one Cholesky factorization and no inverse: the same algorithm as the paper's, with a
+// third of its O(K³) work. Lazy batches: the sum over the columns before the batch is one product for
+// the whole batch (N × batch × i1), the columns inside the batch are added as they are quantized.
+
+import { ArgumentError, DTypeError, ShapeError, ValueRangeError } from '../errors.js';
+import { roundHalfEven } from '../kernels/qs8.js';
+import { blocksOf, checkBlockSize, int4BlockParams, type Int4Blocks } from './int4.js';
+
+export interface GptqOptions {
+  /** values of K per scale (power of two from 16), as Int4Blocks */
+  blockSize: number;
+  /** 'symmetric' (zero point 8; default) or 'asymmetric' (a zero point per block) */
+  scheme?: 'symmetric' | 'asymmetric';
+  /** added to H's diagonal, as a fraction of its mean (default 0.01) */
+  dampPercent?: number;
+  /**
+   * quantize the columns of K in order of descending H diagonal (largest input energy first; default
+   * false). Block scales are then fixed up front from the unquantized weights ("static groups").
+   */
+  actOrder?: boolean;
+  /** columns per lazy batch update (default 128); without actOrder rounded to whole blocks */
+  lazyBatch?: number;
+}
+
+// --- dense float64 kernels ----------------------------------------------------------------------------
+
+const KC = 256; // depth per pass (the p loop)
+const NC = 48; // rows of B per tile (a multiple of 3): NC × KC doubles = 96 KiB
+
+/**
+ * C[i][j] += alpha · Σ_p A[i][p] · B[j][p] for i < m, j < n, p < depth; all row-major with leading
+ * dimensions lda, ldb, ldc and offsets. With `lower`, only entries j <= i are wanted: tiles wholly
+ * above the diagonal are skipped, and the 3x3 tiles that straddle it also write some entries above it.
+ */
+export function gemmNT(
+  a: Float64Array, aOff: number, lda: number,
+  b: Float64Array, bOff: number, ldb: number,
+  c: Float64Array, cOff: number, ldc: number,
+  m: number, n: number, depth: number, alpha: number, lower: boolean,
+): void {
+  for (let p0 = 0; p0 < depth; p0 += KC) {
+    const kc = Math.min(KC, depth - p0);
+    for (let j0 = 0; j0 < n; j0 += NC) {
+      const j1 = Math.min(n, j0 + NC);
+      for (let i = lower ? j0 : 0; i < m; i += 3) {
+        const mi = Math.min(3, m - i);
+        const jEnd = lower ? Math.min(j1, i + 3) : j1;
+        for (let j = j0; j < jEnd; j += 3) {
+          const nj = Math.min(3, jEnd - j);
+          const ao = aOff + i * lda + p0;
+          const bo = bOff + j * ldb + p0;
+          const co = cOff + i * ldc + j;
+          if (mi === 3 && nj === 3) tile33(a, ao, lda, b, bo, ldb, c, co, ldc, kc, alpha);
+          else tileEdge(a, ao, lda, b, bo, ldb, c, co, ldc, mi, nj, kc, alpha);
+        }
+      }
+    }
+  }
+}
+
+function tile33(a: Float64Array, ao: number, lda: number, b: Float64Array, bo: number, ldb: number, c: Float64Array, co: number, ldc: number, kc: number, alpha: number): void {
+  const a1 = ao + lda;
+  const a2 = a1 + lda;
+  const b1 = bo + ldb;
+  const b2 = b1 + ldb;
+  let c00 = 0, c01 = 0, c02 = 0, c10 = 0, c11 = 0, c12 = 0, c20 = 0, c21 = 0, c22 = 0;
+  for (let p = 0; p < kc; p++) {
+    const x0 = b[bo + p];
+    const x1 = b[b1 + p];
+    const x2 = b[b2 + p];
+    let y = a[ao + p];
+    c00 += y * x0; c01 += y * x1; c02 += y * x2;
+    y = a[a1 + p];
+    c10 += y * x0; c11 += y * x1; c12 += y * x2;
+    y = a[a2 + p];
+    c20 += y * x0; c21 += y * x1; c22 += y * x2;
+  }
+  c[co] += alpha * c00; c[co + 1] += alpha * c01; c[co + 2] += alpha * c02;
+  const r1 = co + ldc;
+  c[r1] += alpha * c10; c[r1 + 1] += alpha * c11; c[r1 + 2] += alpha * c12;
+  const r2 = r1 + ldc;
+  c[r2] += alpha * c20; c[r2 + 1] += alpha * c21; c[r2 + 2] += alpha * c22;
+}
+
+function tileEdge(a: Float64Array, ao: number, lda: number, b: Float64Array, bo: number, ldb: number, c: Float64Array, co: number, ldc: number, mi: number, nj: number, kc: number, alpha: number): void {
+  for (let i = 0; i < mi; i++) {
+    for (let j = 0; j < nj; j++) {
+      const ar = ao + i * lda;
+      const br = bo + j * ldb;
+      let s = 0;
+      for (let p = 0; p < kc; p++) s += a[ar + p] * b[br + p];
+      c[co + i * ldc + j] += alpha * s;
+    }
+  }
+}
+
+const NB = 96; // Cholesky panel width
+
+/**
+ * In-place lower Cholesky factorization of the symmetric K×K matrix `a` (row-major; only its lower
+ * triangle is read): on return the lower triangle holds L with A = L Lᵀ, the upper triangle is
+ * scratch. Blocked right-looking (panel, triangular solve, rank-NB update of the trailing matrix).
+ * Returns -1, or the first column whose pivot is not positive — not above K·2⁻⁵² of its diagonal
+ * entry, i.e. numerically singular — in which case `a` is left part-factored.
+ */
+export function choleskyLower(a: Float64Array, k: number): number {
+  if (a.length !== k * k) throw new ShapeError(`choleskyLower: expected ${k}x${k} = ${k * k} values, got ${a.length}`);
+  const tiny = k * 2 ** -52;
+  const diag = new Float64Array(k);
+  for (let i = 0; i < k; i++) diag[i] = a[i * k + i];
+  for (let k0 = 0; k0 < k; k0 += NB) {
+    const k1 = Math.min(k, k0 + NB);
+    // the diagonal block (already updated by the panels before it)
+    for (let j = k0; j < k1; j++) {
+      const rj = j * k;
+      let s = a[rj + j];
+      for (let p = k0; p < j; p++) s -= a[rj + p] * a[rj + p];
+      if (!(s > tiny * diag[j]) || !Number.isFinite(s)) return j;
+      const d = Math.sqrt(s);
+      a[rj + j] = d;
+      for (let i = j + 1; i < k1; i++) {
+        const ri = i * k;
+        let t = a[ri + j];
+        for (let p = k0; p < j; p++) t -= a[ri + p] * a[rj + p];
+        a[ri + j] = t / d;
+      }
+    }
+    // the panel below it: row i of L21 solves L21[i] · L11ᵀ = A21[i] (forward substitution)
+    for (let i = k1; i < k; i++) {
+      const ri = i * k;
+      for (let j = k0; j < k1; j++) {
+        const rj = j * k;
+        let t = a[ri + j];
+        for (let p = k0; p < j; p++) t -= a[ri + p] * a[rj + p];
+        a[ri + j] = t / a[rj + j];
+      }
+    }
+    // trailing matrix: A22 -= L21 L21ᵀ (lower triangle)
+    if (k1 < k) {
+      const off = k1 * k + k0;
+      gemmNT(a, off, k, a, off, k, a, k1 * k + k1, k, k - k1, k - k1, k1 - k0, -1, true);
+    }
+  }
+  return -1;
+}
+
+/** Reverses a flat array in place (for a row-major square matrix: rows and columns both reversed). */
+function reverseInPlace(a: Float64Array): void {
+  for (let i = 0, j = a.length - 1; i < j; i++, j--) {
+    const t = a[i];
+    a[i] = a[j];
+    a[j] = t;
+  }
+}
+
+/** Copies the upper triangle of a row-major square matrix onto its lower triangle (tiled). */
+function mirrorUpperToLower(a: Float64Array, k: number): void {
+  const T = 64;
+  for (let i0 = 0; i0 < k; i0 += T) {
+    for (let j0 = 0; j0 <= i0; j0 += T) {
+      const i1 = Math.min(k, i0 + T);
+      const j1 = Math.min(k, j0 + T);
+      for (let i = i0; i < i1; i++) for (let j = j0; j < Math.min(j1, i); j++) a[i * k + j] = a[j * k + i];
+    }
+  }
+}
+
+function mirrorLowerToUpper(a: Float64Array, k: number): void {
+  const T = 64;
+  for (let i0 = 0; i0 < k; i0 += T) {
+    for (let j0 = 0; j0 <= i0; j0 += T) {
+      const i1 = Math.min(k, i0 + T);
+      const j1 = Math.min(k, j0 + T);
+      for (let i = i0; i < i1; i++) for (let j = j0; j < Math.min(j1, i); j++) a[j * k + i] = a[i * k + j];
+    }
+  }
+}
+
+/**
+ * The factor GPTQ works with, in place: given symmetric positive definite H (K×K), returns with the
+ * lower triangle of `h` holding R = Ũᵀ, where Ũ is upper triangular and H = Ũ Ũᵀ (so H = Rᵀ R);
+ * row i of R is column i of Ũ, contiguous. Ũ⁻¹ is the upper Cholesky factor of H⁻¹ that the paper
+ * uses. Returns -1, or the column (in H's order) where H is not numerically positive definite.
+ */
+export function gptqFactor(h: Float64Array, k: number): number {
+  reverseInPlace(h); // J H J
+  const bad = choleskyLower(h, k); // J H J = L Lᵀ
+  if (bad >= 0) return k - 1 - bad;
+  reverseInPlace(h); // upper triangle: Ũ = J L J
+  mirrorUpperToLower(h, k); // lower triangle: R = Ũᵀ
+  return -1;
+}
+
+/**
+ * The paper's Hinv: the upper Cholesky factor U of H⁻¹ (H⁻¹ = UᵀU), as a full K×K row-major matrix
+ * with zeros below the diagonal. Not used by quantizeInt4Gptq (which needs no inverse); for checking
+ * and for callers who want it. Throws ValueRangeError if H is not positive definite.
+ */
+export function inverseCholeskyUpper(h: Float64Array, k: number): Float64Array {
+  const r = Float64Array.from(h);
+  const bad = gptqFactor(r, k);
+  if (bad >= 0) throw new ValueRangeError(`H: not positive definite (pivot at column ${bad})`);
+  // U = Ũ⁻¹ = (Rᵀ)⁻¹ = (R⁻¹)ᵀ; invert the lower triangular R row by row (forward substitution)
+  const inv = new Float64Array(k * k); // lower: R⁻¹
+  for (let i = 0; i < k; i++) {
+    const ri = i * k;
+    inv[ri + i] = 1 / r[ri + i];
+    for (let j = 0; j < i; j++) {
+      // (R⁻¹)[i][j] = −(Σ_{j<=p<i} R[i][p] (R⁻¹)[p][j]) / R[i][i]
+      let s = 0;
+      for (let p = j; p < i; p++) s += r[ri + p] * inv[p * k + j];
+      inv[ri + j] = -s / r[ri + i];
+    }
+  }
+  const u = new Float64Array(k * k);
+  for (let i = 0; i < k; i++) for (let j = i; j < k; j++) u[i * k + j] = inv[j * k + i];
+  return u;
+}
+
+/**
+ * H = 2 XᵀX / S for calibration inputs X [S][K] (float64, K×K, both triangles filled).
+ */
+export function calibrationHessian(x: Float32Array | Float64Array, k: number): Float64Array {
+  if (!Number.isInteger(k) || k < 1) throw new ShapeError(`K must be a positive integer, got ${k}`);
+  if (x.length % k !== 0 || x.length === 0) throw new ShapeError(`calibration: expected S rows of K = ${k} (S >= 1), got ${x.length} elements`);
+  const s = x.length / k;
+  const h = new Float64Array(k * k);
+  const SC = 256; // samples per pass
+  const xt = new Float64Array(k * Math.min(SC, s)); // [K][sc]: column t of the chunk, contiguous
+  for (let s0 = 0; s0 < s; s0 += SC) {
+    const sc = Math.min(SC, s - s0);
+    for (let r = 0; r < sc; r++) {
+      const src = (s0 + r) * k;
+      for (let t = 0; t < k; t++) xt[t * sc + r] = x[src + t];
+    }
+    gemmNT(xt, 0, sc, xt, 0, sc, h, 0, k, k, k, sc, 1, true);
+  }
+  const f = 2 / s;
+  for (let i = 0; i < k; i++) for (let j = 0; j <= i; j++) h[i * k + j] *= f;
+  mirrorLowerToUpper(h, k);
+  return h;
+}
+
+// --- GPTQ ---------------------------------------------------------------------------------------------
+
+/**
+ * Quantizes W [N][K] (rows = output features, float32) to 4-bit blocks with GPTQ, using calibration
+ * inputs X (S rows of K, the layer's typical inputs). Same block scale rules as quantizeInt4Rtn
+ * without its clip search; without actOrder a block's scale and zero point come from its weights as
+ * they stand (error-updated) when quantization reaches its first column, as the reference
+ * implementation does; with actOrder they are fixed up front from the unquantized weights.
+ */
+export function quantizeInt4Gptq(w: Float32Array, n: number, k: number, calibration: Float32Array, options: GptqOptions): Int4Blocks {
+  if (!Number.isInteger(k) || !Number.isInteger(n) || k < 1 || n < 1) throw new ShapeError(`K and N must be positive integers, got K=${k}, N=${n}`);
+  if (options === null || typeof options !== 'object') throw new ArgumentError('options: expected { blockSize, scheme?, dampPercent?, actOrder?, lazyBatch? }');
+  checkBlockSize(options.blockSize);
+  if (!(w instanceof Float32Array) || w.length !== n * k) throw new ShapeError(`weights: expected a Float32Array of N*K = ${n * k}, got ${w?.length}`);
+  for (let i = 0; i < w.length; i++) if (!Number.isFinite(w[i])) throw new ValueRangeError(`weights: element ${i} is ${w[i]}; weights must be finite`);
+  checkCalibration(calibration, k);
+  const scheme = options.scheme ?? 'symmetric';
+  if (scheme !== 'symmetric' && scheme !== 'asymmetric') throw new ArgumentError(`scheme: expected 'symmetric' or 'asymmetric', got ${String(scheme)}`);
+  const damp = options.dampPercent ?? 0.01;
+  if (typeof damp !== 'number' || !Number.isFinite(damp) || damp < 0) throw new ValueRangeError(`dampPercent: expected a finite number >= 0 (a fraction of H's mean diagonal, e.g. 0.01), got ${String(damp)}`);
+  const actOrder = options.actOrder ?? false;
+  if (typeof actOrder !== 'boolean') throw new ArgumentError(`actOrder: expected true or false, got ${String(actOrder)}`);
+  const lazy = options.lazyBatch ?? 128;
+  if (!Number.isInteger(lazy) || lazy < 1) throw new ValueRangeError(`lazyBatch: expected a positive integer, got ${String(lazy)}`);
+
+  const bs = options.blockSize;
+  const nb = blocksOf(k, bs);
+  const asym = scheme === 'asymmetric';
+  const s = calibration.length / k;
+
+  let h = calibrationHessian(calibration, k);
+  const wd = Float64Array.from(w); // [N][K]; becomes d = w − dequantized, column by column
+  // dead inputs (never nonzero in the calibration set): weight 0, H_ii = 1
+  const diag = new Float64Array(k);
+  for (let i = 0; i < k; i++) {
+    if (h[i * k + i] === 0) {
+      h[i * k + i] = 1;
+      for (let j = 0; j < n; j++) wd[j * k + i] = 0;
+    }
+    diag[i] = h[i * k + i];
+  }
+
+  const q = new Uint8Array(n * k);
+  const scales = new Float32Array(n * nb);
+  const zeroPoints = asym ? new Uint8Array(n * nb) : null;
+
+  // order[c] = the column of K quantized c-th
+  const order = Array.from({ length: k }, (_, i) => i);
+  let w0 = wd;
+  if (actOrder) {
+    // static groups: every block's parameters from the unquantized weights
+    for (let j = 0; j < n; j++) {
+      for (let b = 0; b < nb; b++) {
+        const p = int4BlockParams(wd, j * k + b * bs, j * k + Math.min(k, (b + 1) * bs), asym, false);
+        scales[j * nb + b] = p.scale;
+        if (zeroPoints) zeroPoints[j * nb + b] = p.zeroPoint;
+      }
+    }
+    order.sort((x, y) => diag[y] - diag[x]); // stable: ties keep the order of K
+    const hp = new Float64Array(k * k);
+    for (let i = 0; i < k; i++) {
+      const src = order[i] * k;
+      for (let j = 0; j < k; j++) hp[i * k + j] = h[src + order[j]];
+    }
+    h = hp;
+    w0 = new Float64Array(n * k);
+    for (let j = 0; j < n; j++) for (let c = 0; c < k; c++) w0[j * k + c] = wd[j * k + order[c]];
+  }
+
+  // damping
+  let mean = 0;
+  for (let i = 0; i < k; i++) mean += diag[i];
+  mean /= k;
+  for (let i = 0; i < k; i++) h[i * k + i] += damp * mean;
+
+  const bad = gptqFactor(h, k);
+  if (bad >= 0) {
+    throw new ValueRangeError(
+      `calibration: the Hessian 2XᵀX/S of the ${s} calibration row${s === 1 ? '' : 's'} is not positive definite even after damping ` +
+        `(dampPercent ${damp}; it fails at input column ${order[bad]}); give more calibration samples (S >= K = ${k} and varied) or a larger dampPercent`,
+    );
+  }
+  const r = h; // lower triangle: R = Ũᵀ
+  const rdiag = new Float64Array(k);
+  for (let i = 0; i < k; i++) rdiag[i] = r[i * k + i];
+
+  // batches: without actOrder, whole blocks, so a block's parameters see every update before it
+  const batch = actOrder ? Math.min(lazy, k) : Math.min(bs * Math.max(1, Math.floor(lazy / bs)), blocksOf(k, bs) * bs);
+  const t = new Float64Array(n * batch); // Σ_{j < i} d_j R[i][j] for the batch's columns
+  const bt = new Float64Array(batch * batch); // bt[a][b] = R[i1+b][i1+a] = Ũ[i1+a][i1+b], a < b
+  const vals = new Float64Array(bs);
+  const ys = new Float64Array(bs);
+  const blockOf = Int32Array.from(order, (c) => Math.floor(c / bs));
+
+  for (let i1 = 0; i1 < k; i1 += batch) {
+    const i2 = Math.min(k, i1 + batch);
+    const nbat = i2 - i1;
+    t.fill(0);
+    if (i1 > 0) gemmNT(w0, 0, k, r, i1 * k, k, t, 0, batch, n, nbat, i1, 1, false);
+    for (let a = 0; a < nbat; a++) for (let b = a + 1; b < nbat; b++) bt[a * batch + b] = r[(i1 + b) * k + i1 + a];
+
+    for (let j = 0; j < n; j++) {
+      const row = j * k;
+      const tr = j * batch;
+      let scale = 1;
+      let zp = 8;
+      for (let a = 0; a < nbat; a++) {
+        const c = i1 + a;
+        const orig = w0[row + c];
+        if (!actOrder) {
+          if (c % bs === 0) {
+            // a block starts: its parameters from its current values (it lies inside this batch).
+            // Those are w + y with y · Ũ[c:, c:] = z, z = t (the sums over the columns before c):
+            // forward substitution over the block's diagonal part of Ũ (rows of R).
+            const len = Math.min(k, c + bs) - c;
+            for (let e = 0; e < len; e++) {
+              const re = (c + e) * k + c;
+              let z = t[tr + a + e];
+              for (let f = 0; f < e; f++) z -= ys[f] * r[re + f];
+              ys[e] = z / rdiag[c + e];
+              vals[e] = w0[row + c + e] + ys[e];
+            }
+            const p = int4BlockParams(vals, 0, len, asym, false);
+            scale = p.scale;
+            zp = p.zeroPoint;
+            scales[j * nb + c / bs] = scale;
+            if (zeroPoints) zeroPoints[j * nb + c / bs] = zp;
+          }
+        } else {
+          const blk = j * nb + blockOf[c];
+          scale = scales[blk];
+          zp = zeroPoints ? zeroPoints[blk] : 8;
+        }
+        const v = orig + t[tr + a] / rdiag[c];
+        const qv = Math.min(15, Math.max(0, roundHalfEven(v / scale) + zp));
+        q[row + order[c]] = qv;
+        const d = orig - (qv - zp) * scale;
+        w0[row + c] = d;
+        const br = a * batch;
+        for (let b = a + 1; b < nbat; b++) t[tr + b] += d * bt[br + b];
+      }
+    }
+  }
+  return { k, n, blockSize: bs, q, scales, zeroPoints };
+}
+
+function checkCalibration(x: unknown, k: number): asserts x is Float32Array {
+  if (x === undefined || x === null) {
+    throw new ArgumentError(`calibration: GPTQ needs calibration inputs, a Float32Array of S rows of K = ${k} (the layer's typical inputs, e.g. 128 or more)`);
+  }
+  if (!(x instanceof Float32Array)) throw new DTypeError(`calibration: expected a Float32Array of S rows of K = ${k}, got ${x?.constructor?.name ?? typeof x}`);
+  if (x.length === 0) throw new ShapeError(`calibration: needs at least one row (S >= 1) of K = ${k}, got 0 elements`);
+  if (x.length % k !== 0) throw new ShapeError(`calibration: ${x.length} elements is not a whole number of rows of K = ${k}`);
+  for (let i = 0; i < x.length; i++) {
+    if (!Number.isFinite(x[i])) throw new ValueRangeError(`calibration: element ${i} (row ${Math.floor(i / k)}) is ${x[i]}; calibration inputs must be finite`);
+  }
+}
