@@ -7,6 +7,9 @@
 // The baseline build multiplies then adds (IEEE results, identical on every CPU); the relaxed
 // build uses f32x4.relaxed_madd, which fuses on CPUs with FMA, so its low bits may differ.
 
+
+import { storeLanes8 } from '../util/store';
+
 @inline function madd(a: v128, b: v128, c: v128): v128 {
   if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
   return f32x4.add(f32x4.mul(a, b), c);
@@ -17,26 +20,6 @@
 }
 
 // store the first nr (1..8) lanes of [v0, v1] at p
-@inline function store8(p: usize, v0: v128, v1: v128, nr: i32): void {
-  if (nr >= 8) {
-    v128.store(p, v0);
-    v128.store(p, v1, 16);
-    return;
-  }
-  let v = v0;
-  let q = p;
-  let r = nr;
-  if (r >= 4) {
-    v128.store(q, v0);
-    v = v1;
-    q += 16;
-    r -= 4;
-  }
-  if (r > 0) store<f32>(q, f32x4.extract_lane(v, 0));
-  if (r > 1) store<f32>(q, f32x4.extract_lane(v, 1), 4);
-  if (r > 2) store<f32>(q, f32x4.extract_lane(v, 2), 8);
-}
-
 // rows [0, mr) (mr <= 4) times columns [n0, n1), n0 a multiple of 8
 @inline function gemm4x8(
   mr: i32, n0: i32, n1: i32, k: i32, a: usize, aStride: usize, w: usize,
@@ -79,10 +62,10 @@
     const b1 = bias != 0 ? v128.load(bias + nb, 16) : f32x4.splat(0);
     const nr = n1 - n;
     // aliased rows (mr < 4) recompute a real row, so storing them again writes the same values
-    store8(c3 + nb, finish(x30, b0, lo, hi), finish(x31, b1, lo, hi), nr);
-    store8(c2 + nb, finish(x20, b0, lo, hi), finish(x21, b1, lo, hi), nr);
-    store8(c1 + nb, finish(x10, b0, lo, hi), finish(x11, b1, lo, hi), nr);
-    store8(c0 + nb, finish(x00, b0, lo, hi), finish(x01, b1, lo, hi), nr);
+    storeLanes8(c3 + nb, finish(x30, b0, lo, hi), finish(x31, b1, lo, hi), nr);
+    storeLanes8(c2 + nb, finish(x20, b0, lo, hi), finish(x21, b1, lo, hi), nr);
+    storeLanes8(c1 + nb, finish(x10, b0, lo, hi), finish(x11, b1, lo, hi), nr);
+    storeLanes8(c0 + nb, finish(x00, b0, lo, hi), finish(x01, b1, lo, hi), nr);
   }
 }
 
@@ -108,8 +91,8 @@
     const nb = <usize>n << 2;
     const zero = f32x4.splat(0);
     const nr = n1 - n;
-    store8(c + nb, finish(x0, bias != 0 ? v128.load(bias + nb) : zero, lo, hi), finish(x1, bias != 0 ? v128.load(bias + nb, 16) : zero, lo, hi), nr);
-    store8(c + nb + 32, finish(x2, bias != 0 ? v128.load(bias + nb, 32) : zero, lo, hi), finish(x3, bias != 0 ? v128.load(bias + nb, 48) : zero, lo, hi), nr - 8);
+    storeLanes8(c + nb, finish(x0, bias != 0 ? v128.load(bias + nb) : zero, lo, hi), finish(x1, bias != 0 ? v128.load(bias + nb, 16) : zero, lo, hi), nr);
+    storeLanes8(c + nb + 32, finish(x2, bias != 0 ? v128.load(bias + nb, 32) : zero, lo, hi), finish(x3, bias != 0 ? v128.load(bias + nb, 48) : zero, lo, hi), nr - 8);
   }
   if (n < n1) gemm4x8(1, n, n1, k, a, 0, w, c, 0, bias, lo, hi);
 }

@@ -22,6 +22,9 @@
 // Per panel and block, scales (and zero points, when asymmetric) are 8 float32 values, one per
 // column: scales[(panel * blocks + b) * 8 + c]. Per row and block, aMeta holds [sa, asum] float32.
 
+
+import { storeLanes8 } from '../util/store';
+
 @inline function rdot(a: v128, b: v128, c: v128): v128 {
   if (ASC_FEATURE_RELAXED_SIMD) return i32x4.relaxed_dot_i8x16_i7x16_add_s(a, b, c);
   unreachable();
@@ -31,26 +34,6 @@
 // y += s * (sa * float(acc) - z * asum)
 @inline function blockUpdate(y: v128, acc: v128, s: v128, z: v128, sa: v128, asum: v128): v128 {
   return f32x4.add(y, f32x4.mul(s, f32x4.sub(f32x4.mul(sa, f32x4.convert_i32x4_s(acc)), f32x4.mul(z, asum))));
-}
-
-@inline function storeRow8(p: usize, v0: v128, v1: v128, nr: i32): void {
-  if (nr >= 8) {
-    v128.store(p, v0);
-    v128.store(p, v1, 16);
-    return;
-  }
-  let v = v0;
-  let q = p;
-  let r = nr;
-  if (r >= 4) {
-    v128.store(q, v0);
-    v = v1;
-    q += 16;
-    r -= 4;
-  }
-  if (r > 0) store<f32>(q, f32x4.extract_lane(v, 0));
-  if (r > 1) store<f32>(q, f32x4.extract_lane(v, 1), 4);
-  if (r > 2) store<f32>(q, f32x4.extract_lane(v, 2), 8);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -100,7 +83,7 @@
       sp += 32;
       if (zp != 0) zp += 32;
     }
-    storeRow8(out + nb, y0, y1, n1 - n);
+    storeLanes8(out + nb, y0, y1, n1 - n);
   }
 }
 
@@ -164,7 +147,7 @@
       sp += 32;
       if (zp != 0) zp += 32;
     }
-    storeRow8(out + nb, y0, y1, n1 - n);
+    storeLanes8(out + nb, y0, y1, n1 - n);
   }
 }
 

@@ -55,13 +55,7 @@ export async function runF32(
   return rt.scoped(async (alloc) => {
     const pa = alloc(Math.max(m * k * 4, 16));
     rt.view(Float32Array, pa, m * k).set(a);
-    let pb = 0;
-    if (bias) {
-      pb = alloc(np * 4);
-      const b = rt.view(Float32Array, pb, np);
-      b.fill(0);
-      b.set(bias);
-    }
+    const pb = bias ? rt.putPadded(alloc, Float32Array, bias, np) : 0;
     const pc = alloc(Math.max(m * n * 4, 16));
     if (m > 0 && n > 0) {
       await rt.parallelColumns(n, F32_NR, (n0, n1) => ['f32_gemm_4x8', [m, n0, n1, k, pa, k * 4, w.ptr, pc, n * 4, pb, lo, hi]], m === 1 ? 64 : F32_NR);

@@ -175,13 +175,7 @@ export async function runQb4(
         throw new ValueRangeError(`x: row ${row}${perBlock ? `, block ${i % nb}` : ''} contains NaN or Infinity`);
       }
     }
-    let pb = 0;
-    if (bias) {
-      pb = alloc(np * 4);
-      const b = rt.view(Float32Array, pb, np);
-      b.fill(0);
-      b.set(bias);
-    }
+    const pb = bias ? rt.putPadded(alloc, Float32Array, bias, np) : 0;
     const fn = c4 ? 'qb4_gemm_4x8c4_relaxed' : 'qb4_gemm_4x8c2';
     if (m === 1) {
       const out = alloc(np * 4);

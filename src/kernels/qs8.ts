@@ -129,12 +129,6 @@ export type Qs8Output =
 
 const OUT_KIND = { int32: 0, uint8: 1, int8: 2, float32: 3 } as const;
 
-function padded(src: ArrayLike<number>, np: number, ctor: Float32ArrayConstructor | Int32ArrayConstructor): Float32Array | Int32Array {
-  const out = new ctor(np);
-  for (let i = 0; i < src.length; i++) out[i] = src[i];
-  return out;
-}
-
 /**
  * out[M x N] = epilogue((A - za) * (W - zb)), A: M x K int8/uint8 row-major, one zero point za.
  * Returns a fresh typed array of the output kind.
@@ -153,97 +147,75 @@ export async function runQs8(
   const x = rt.kernels;
   const elem = output.kind === 'int32' || output.kind === 'float32' ? 4 : 1;
   return rt.scoped(async (alloc) => {
-    const aRaw = rt.put(a, 16);
-    try {
-      const rowSum = alloc(Math.max(m, 1) * 4);
-      const c4 = w.layout === 'c4';
-      const staged = alloc(m * kp * (c4 ? 1 : 2));
-      if (c4) x.qs8_stage_c4(m, k, kp, aRaw, signed ? 1 : 0, staged, rowSum);
-      else x.qs8_stage_c2(m, k, kp, aRaw, signed ? 1 : 0, za, staged, rowSum);
+    const aRaw = rt.putPadded(alloc, signed ? Int8Array : Uint8Array, a, a.length + 16);
+    const rowSum = alloc(Math.max(m, 1) * 4);
+    const c4 = w.layout === 'c4';
+    const staged = alloc(m * kp * (c4 ? 1 : 2));
+    if (c4) x.qs8_stage_c4(m, k, kp, aRaw, signed ? 1 : 0, staged, rowSum);
+    else x.qs8_stage_c2(m, k, kp, aRaw, signed ? 1 : 0, za, staged, rowSum);
 
-      // fold zero points (see the formulas in assembly/gemm/qs8.ts)
-      const colBias = new Int32Array(np);
-      let colFactor: Int32Array | null = null;
-      if (c4) {
-        const d = signed ? -za : 128 - za;
-        const e = new Int32Array(np);
-        let any = false;
-        for (let j = 0; j < n; j++) {
-          e[j] = w.offset![j] - w.zb[j];
-          if (e[j] !== 0) any = true;
-          colBias[j] = (Math.imul(d, w.storedSum![j]) + Math.imul(Math.imul(k, d), e[j])) | 0;
-        }
-        if (any) colFactor = e;
-      } else {
-        for (let j = 0; j < n; j++) {
-          if (w.zb[j] !== 0) {
-            colFactor ??= new Int32Array(np);
-            colFactor[j] = -w.zb[j];
-          }
+    // fold zero points (see the formulas in assembly/gemm/qs8.ts)
+    const colBias = new Int32Array(np);
+    let colFactor: Int32Array | null = null;
+    if (c4) {
+      const d = signed ? -za : 128 - za;
+      const e = new Int32Array(np);
+      let any = false;
+      for (let j = 0; j < n; j++) {
+        e[j] = w.offset![j] - w.zb[j];
+        if (e[j] !== 0) any = true;
+        colBias[j] = (Math.imul(d, w.storedSum![j]) + Math.imul(Math.imul(k, d), e[j])) | 0;
+      }
+      if (any) colFactor = e;
+    } else {
+      for (let j = 0; j < n; j++) {
+        if (w.zb[j] !== 0) {
+          colFactor ??= new Int32Array(np);
+          colFactor[j] = -w.zb[j];
         }
       }
-      if ((output.kind === 'uint8' || output.kind === 'int8') && output.bias) {
-        // an int32 bias (QLinear-style, in accumulator units) folds into the column bias
-        for (let j = 0; j < n; j++) colBias[j] = (colBias[j] + output.bias[j]) | 0;
-      }
-      const pColBias = rt.put(colBias);
-      const pColFactor = colFactor ? rt.put(colFactor) : 0;
-      const extra: number[] = [pColBias];
-      if (pColFactor) extra.push(pColFactor);
-      try {
-        const prm = alloc(64);
-        const pv = rt.view(Int32Array, prm, 11);
-        pv.fill(0);
-        pv[0] = pColBias;
-        pv[1] = pColFactor;
-        pv[2] = rowSum;
-        pv[3] = OUT_KIND[output.kind];
-        if (output.kind === 'uint8' || output.kind === 'int8') {
-          const pm = rt.put(padded(output.multiplier, np, Float32Array));
-          extra.push(pm);
-          pv[4] = pm;
-          pv[5] = output.zeroPoint;
-          const [qmin, qmax] = output.kind === 'int8' ? [-128, 127] : [0, 255];
-          pv[9] = output.relu ? Math.max(qmin, output.zeroPoint) : qmin;
-          pv[10] = qmax;
-        } else if (output.kind === 'float32') {
-          const pc = rt.put(padded(output.colScale, np, Float32Array));
-          extra.push(pc);
-          pv[4] = pc;
-          if (output.rowScale) {
-            const pr = rt.put(output.rowScale);
-            extra.push(pr);
-            pv[6] = pr;
-          }
-          if (output.bias) {
-            const pb = rt.put(padded(output.bias, np, Float32Array));
-            extra.push(pb);
-            pv[7] = pb;
-          }
-          pv[8] = output.relu ? 1 : 0;
-        }
-        const out = alloc(Math.max(m * n * elem, 16));
-        const fn = c4 ? 'qs8_gemm_4x8c4_relaxed' : 'qs8_gemm_4x8c2';
-        const aStride = c4 ? kp : kp * 2;
-        if (m > 0 && n > 0) {
-          // GEMV streams W: give each thread at least 64 columns; GEMM splits at panel granularity
-          await rt.parallelColumns(n, QS8_NR, (n0, n1) => [fn, [m, n0, n1, kp, staged, aStride, w.ptr, prm, out, n * elem]], m === 1 ? 64 : QS8_NR);
-        }
-        switch (output.kind) {
-          case 'int32':
-            return rt.read(Int32Array, out, m * n);
-          case 'float32':
-            return rt.read(Float32Array, out, m * n);
-          case 'uint8':
-            return rt.read(Uint8Array, out, m * n);
-          case 'int8':
-            return rt.read(Int8Array, out, m * n);
-        }
-      } finally {
-        for (const p of extra) rt.free(p);
-      }
-    } finally {
-      rt.free(aRaw);
+    }
+    if ((output.kind === 'uint8' || output.kind === 'int8') && output.bias) {
+      // an int32 bias (QLinear-style, in accumulator units) folds into the column bias
+      for (let j = 0; j < n; j++) colBias[j] = (colBias[j] + output.bias[j]) | 0;
+    }
+
+    // the params block (layout: P_* in assembly/gemm/qs8.ts)
+    const prm = alloc(64);
+    const pv = rt.view(Int32Array, prm, 11);
+    pv.fill(0);
+    pv[0] = rt.putPadded(alloc, Int32Array, colBias, np);
+    pv[1] = colFactor ? rt.putPadded(alloc, Int32Array, colFactor, np) : 0;
+    pv[2] = rowSum;
+    pv[3] = OUT_KIND[output.kind];
+    if (output.kind === 'uint8' || output.kind === 'int8') {
+      pv[4] = rt.putPadded(alloc, Float32Array, output.multiplier, np);
+      pv[5] = output.zeroPoint;
+      const [qmin, qmax] = output.kind === 'int8' ? [-128, 127] : [0, 255];
+      pv[9] = output.relu ? Math.max(qmin, output.zeroPoint) : qmin;
+      pv[10] = qmax;
+    } else if (output.kind === 'float32') {
+      pv[4] = rt.putPadded(alloc, Float32Array, output.colScale, np);
+      if (output.rowScale) pv[6] = rt.putPadded(alloc, Float32Array, output.rowScale, output.rowScale.length);
+      if (output.bias) pv[7] = rt.putPadded(alloc, Float32Array, output.bias, np);
+      pv[8] = output.relu ? 1 : 0;
+    }
+    const out = alloc(Math.max(m * n * elem, 16));
+    const fn = c4 ? 'qs8_gemm_4x8c4_relaxed' : 'qs8_gemm_4x8c2';
+    const aStride = c4 ? kp : kp * 2;
+    if (m > 0 && n > 0) {
+      // GEMV streams W: give each thread at least 64 columns; GEMM splits at panel granularity
+      await rt.parallelColumns(n, QS8_NR, (n0, n1) => [fn, [m, n0, n1, kp, staged, aStride, w.ptr, prm, out, n * elem]], m === 1 ? 64 : QS8_NR);
+    }
+    switch (output.kind) {
+      case 'int32':
+        return rt.read(Int32Array, out, m * n);
+      case 'float32':
+        return rt.read(Float32Array, out, m * n);
+      case 'uint8':
+        return rt.read(Uint8Array, out, m * n);
+      case 'int8':
+        return rt.read(Int8Array, out, m * n);
     }
   });
 }

@@ -41,8 +41,8 @@ export interface GptqOptions {
 
 // --- dense float64 kernels ----------------------------------------------------------------------------
 
-const KC = 256; // depth per pass (the p loop)
-const NC = 48; // rows of B per tile (a multiple of 3): NC × KC doubles = 96 KiB
+const KC = 128; // depth per pass (the p loop)
+const NC = 129; // rows of B per tile (a multiple of 3): NC × KC doubles = 96 KiB
 
 /**
  * C[i][j] += alpha · Σ_p A[i][p] · B[j][p] for i < m, j < n, p < depth; all row-major with leading

@@ -93,6 +93,15 @@ export class Runtime {
     return p;
   }
 
+  /** Copies `data` into `length` elements of memory from `alloc`, zero-filling the rest (padded rows, bias). */
+  putPadded<T extends ViewCtor>(alloc: (bytes: number) => number, ctor: T, data: ArrayLike<number>, length: number): number {
+    const p = alloc(length * ctor.BYTES_PER_ELEMENT);
+    const v = this.view(ctor, p, length);
+    v.fill(0);
+    v.set(data as never);
+    return p;
+  }
+
   alloc(bytes: number): number {
     this.check();
     return this.heap.alloc(bytes);
