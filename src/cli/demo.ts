@@ -1,9 +1,10 @@
-// `lowbit demo`: builds a real-sized INT8 linear layer from seeded float32 weights, runs it beside
-// its float32 reference, and prints the error and the speed of each quantization scheme.
+// `lowbit demo`: builds a real-sized linear layer from seeded float32 weights in INT8 and 4-bit
+// schemes, runs each beside its float32 reference, and prints the error, size and speed of each.
 
 import { createRuntime, type RuntimeOptions } from '../runtime/runtime.js';
 import type { SimdChoice } from '../runtime/features.js';
-import type { ActivationScheme } from '../layers/linear.js';
+import type { LinearOptions } from '../layers/linear.js';
+import type { Int4LinearOptions } from '../layers/int4-linear.js';
 import { mulberry32, normalFloats } from '../util/random.js';
 
 export interface DemoOptions {
@@ -19,10 +20,12 @@ export interface DemoOptions {
 export interface DemoRow {
   scheme: string;
   kernel: string;
+  /** packed weight bytes, MiB */
+  weightMB: number;
   sqnrDb: number;
   cosine: number;
   maxAbs: number;
-  int8Ms: number;
+  quantMs: number;
   f32Ms: number;
   speedup: number;
 }
@@ -52,31 +55,36 @@ export async function runDemo(o: DemoOptions, log: (s: string) => void = console
     const x = gen(o.m * o.k, 1);
     const calibration = gen(32 * o.k, 1);
     if (!o.json) {
-      log(`lowbit demo: INT8 linear layer ${o.m}x${o.k} · ${o.k}x${o.n} (+bias), ${rt.features.threads} thread(s)`);
+      log(`lowbit demo: quantized linear layer ${o.m}x${o.k} · ${o.k}x${o.n} (+bias), ${rt.features.threads} thread(s)`);
       log(`build: ${rt.features.simd} SIMD (${rt.features.reason}); ${rt.features.engine}`);
       log('');
     }
-    const schemes: [string, { weightBits: 8 | 7; activations: ActivationScheme }][] = [
+    const schemes: [string, LinearOptions | Int4LinearOptions][] = [
       ['int8 w / dynamic per-tensor u8 act', { weightBits: 8, activations: 'dynamic-per-tensor' }],
       ['int8 w / dynamic per-row s8 act', { weightBits: 8, activations: 'dynamic-per-row' }],
       ['int8 w / static calibrated u8 act', { weightBits: 8, activations: 'static' }],
       ['int7 w / dynamic per-row s8 act', { weightBits: 7, activations: 'dynamic-per-row' }],
+      ['int4 w (block 32) / per-block s8 act', { dtype: 'int4', blockSize: 32, activations: 'per-block' }],
+      ['int4 w (block 128) / per-block s8 act', { dtype: 'int4', blockSize: 128, activations: 'per-block' }],
     ];
     const rows: DemoRow[] = [];
     for (const [name, opts] of schemes) {
-      const layer = await rt.linear(weight, [o.k, o.n], bias, { ...opts, calibration });
+      const layer =
+        (opts as Int4LinearOptions).dtype === 'int4'
+          ? await rt.linear(weight, [o.k, o.n], bias, opts as Int4LinearOptions)
+          : await rt.linear(weight, [o.k, o.n], bias, { ...(opts as LinearOptions), calibration });
       const { error } = await layer.compare(x);
-      const int8Ms = await median(o.runs, () => layer.forward(x));
+      const quantMs = await median(o.runs, () => layer.forward(x));
       const f32Ms = await median(o.runs, () => layer.forwardFloat(x));
-      rows.push({ scheme: name, kernel: layer.kernelLayout, sqnrDb: error.sqnrDb, cosine: error.cosine, maxAbs: error.maxAbs, int8Ms, f32Ms, speedup: f32Ms / int8Ms });
+      rows.push({ scheme: name, kernel: layer.kernelLayout, weightMB: layer.weightBytes / 2 ** 20, sqnrDb: error.sqnrDb, cosine: error.cosine, maxAbs: error.maxAbs, quantMs, f32Ms, speedup: f32Ms / quantMs });
       layer.dispose();
     }
     if (o.json) {
       log(JSON.stringify({ features: rt.features, shape: { m: o.m, k: o.k, n: o.n }, rows }, null, 2));
     } else {
-      const header = ['scheme', 'kernel', 'SQNR dB', 'cosine', 'max |err|', 'int8 ms', 'f32 ms', 'speed-up'];
+      const header = ['scheme', 'kernel', 'weights MiB', 'SQNR dB', 'cosine', 'max |err|', 'quant ms', 'f32 ms', 'speed-up'];
       const body = rows.map((r) => [
-        r.scheme, r.kernel, r.sqnrDb.toFixed(2), r.cosine.toFixed(6), r.maxAbs.toExponential(2), r.int8Ms.toFixed(3), r.f32Ms.toFixed(3), `${r.speedup.toFixed(2)}x`,
+        r.scheme, r.kernel, r.weightMB.toFixed(2), r.sqnrDb.toFixed(2), r.cosine.toFixed(6), r.maxAbs.toExponential(2), r.quantMs.toFixed(3), r.f32Ms.toFixed(3), `${r.speedup.toFixed(2)}x`,
       ]);
       const width = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
       const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(width[i]) : c.padStart(width[i]))).join('  ');
@@ -84,7 +92,8 @@ export async function runDemo(o: DemoOptions, log: (s: string) => void = console
       log(width.map((w) => '-'.repeat(w)).join('  '));
       for (const b of body) log(line(b));
       log('');
-      log(`error: quantized output vs the float32 layer on the same input; time: median of ${o.runs} runs of forward(), including activation quantization`);
+      log(`float32 weights: ${((o.k * o.n * 4) / 2 ** 20).toFixed(2)} MiB. Error: quantized output vs the float32 layer on the same input;`);
+      log(`time: median of ${o.runs} runs of forward(), activation quantization included.`);
     }
     return rows;
   } finally {

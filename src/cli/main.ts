@@ -19,7 +19,7 @@ const program = new Command()
 
 program
   .command('demo')
-  .description('build a real-sized INT8 linear layer, run it beside float32, print its error and speed')
+  .description('build a real-sized linear layer in INT8 and 4-bit schemes, run each beside float32, print error, size and speed')
   .option('-m, --rows <m>', 'rows of the input (tokens)', positiveInt('--rows', 65536), 128)
   .option('-k, --inputs <k>', 'input features', positiveInt('--inputs', 65536), 768)
   .option('-n, --outputs <n>', 'output features', positiveInt('--outputs', 65536), 3072)
