@@ -20,4 +20,5 @@ export {
   quantizeInt4Rtn, dequantizeInt4, fromMatMulNBits, toMatMulNBits, fromQ4_0, toQ4_0, quantizeQ8_0, dequantizeQ8_0,
   type Int4Blocks, type RtnOptions, type MatMulNBitsWeights,
 } from './quant/int4.js';
+export { quantizeInt4Gptq, calibrationHessian, type GptqOptions } from './quant/gptq.js';
 export { fp16ToFloat, floatToFp16 } from './quant/fp16.js';

@@ -1,13 +1,15 @@
 // A 4-bit linear layer, y = x W + b: weights in blocks along K (round-to-nearest with a clip search,
-// or imported from MatMulNBits / Q4_0), activations quantized to int8 on the fly (per row, or per
-// block as ggml's Q8_0 does), integer dot products (the qb4 kernels). Its float reference is the
-// float32 layer it was made from (or, for imported weights, the dequantized weights).
+// GPTQ on calibration inputs, or imported from MatMulNBits / Q4_0), activations quantized to int8 on
+// the fly (per row, or per block as ggml's Q8_0 does), integer dot products (the qb4 kernels). Its
+// float reference is the float32 layer it was made from (or, for imported weights, the dequantized
+// weights).
 
 import { ArgumentError, ShapeError, ValueRangeError } from '../errors.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { packQb4, runQb4, type ActivationBlocks, type Qb4Weights } from '../kernels/qb4.js';
 import { packF32, runF32, type F32Weights } from '../kernels/f32.js';
 import { dequantizeInt4, quantizeInt4Rtn, type Int4Blocks } from '../quant/int4.js';
+import { quantizeInt4Gptq } from '../quant/gptq.js';
 import { compareTo } from '../compare/metrics.js';
 import type { LinearComparison } from './linear.js';
 import { checkTensor, type Tensor } from '../tensor.js';
@@ -22,7 +24,20 @@ export interface Int4LinearOptions {
   activations?: ActivationBlocks;
   /** weight given as [N, K] (PyTorch nn.Linear) instead of [K, N] */
   transposed?: boolean;
+  /**
+   * 'rtn' (round to nearest with a clip search per block; default) or 'gptq' (GPTQ: each column's
+   * rounding error compensated on the columns after it, weighted by the calibration inputs' Hessian)
+   */
+  method?: 'rtn' | 'gptq';
+  /** GPTQ: calibration inputs, S rows of K (typical inputs of this layer; S of 128 or more) */
+  calibration?: Float32Array | Tensor<'float32'>;
+  /** GPTQ: quantize the columns of K in order of descending input energy (default false) */
+  actOrder?: boolean;
+  /** GPTQ: added to the Hessian's diagonal as a fraction of its mean (default 0.01) */
+  dampPercent?: number;
 }
+
+const GPTQ_ONLY = ['calibration', 'actOrder', 'dampPercent'] as const;
 
 export class Int4Linear {
   private constructor(
@@ -36,7 +51,7 @@ export class Int4Linear {
     readonly activations: ActivationBlocks,
   ) {}
 
-  /** Quantizes float32 weights ([K, N], or [N, K] with transposed) to 4 bits by round-to-nearest. */
+  /** Quantizes float32 weights ([K, N], or [N, K] with transposed) to 4 bits: round-to-nearest, or GPTQ. */
   static async create(rt: Runtime, weight: Float32Array, dims: readonly [number, number], bias: Float32Array | null, options: Int4LinearOptions): Promise<Int4Linear> {
     rt.check();
     if (!(weight instanceof Float32Array)) throw new ArgumentError('weight: expected a Float32Array');
@@ -51,7 +66,23 @@ export class Int4Linear {
       rows = new Float32Array(n * k);
       for (let t = 0; t < k; t++) for (let j = 0; j < n; j++) rows[j * k + t] = weight[t * n + j];
     }
-    const blocks = quantizeInt4Rtn(rows, n, k, { blockSize: options.blockSize ?? 32, scheme: options.scheme ?? 'symmetric' });
+    const method = options.method ?? 'rtn';
+    const blockSize = options.blockSize ?? 32;
+    const scheme = options.scheme ?? 'symmetric';
+    let blocks: Int4Blocks;
+    if (method === 'gptq') {
+      const c = options.calibration;
+      // a typed array goes straight to GPTQ's checks (which name a wrong element type); else a tensor
+      const calibration = c == null || ArrayBuffer.isView(c) ? c ?? undefined : checkTensor(c, 'calibration', ['float32']).data;
+      blocks = quantizeInt4Gptq(rows, n, k, calibration as Float32Array, { blockSize, scheme, actOrder: options.actOrder, dampPercent: options.dampPercent });
+    } else if (method === 'rtn') {
+      for (const name of GPTQ_ONLY) {
+        if (options[name] !== undefined) throw new ArgumentError(`${name}: only used with method: 'gptq' (method is 'rtn', round to nearest)`);
+      }
+      blocks = quantizeInt4Rtn(rows, n, k, { blockSize, scheme });
+    } else {
+      throw new ArgumentError(`method: expected 'rtn' or 'gptq', got ${String(method)}`);
+    }
     return Int4Linear.build(rt, blocks, rows, bias, options.activations);
   }
 

@@ -6,7 +6,7 @@
 //
 // The arithmetic is float64 throughout. Everything heavy (XᵀX, the Cholesky factorization, the lazy
 // batch updates) is one "dot form" product C += α A Bᵀ over row-major rows, tiled for the cache with
-// a 3x3 register tile; on one core of this machine V8 reaches ~2.4 G multiply-adds/s with it.
+// a 3x3 register tile; on one core of the development machine V8 ran it at 2.0-2.4 G multiply-adds/s.
 //
 // The paper's reference algorithm uses U = the upper Cholesky factor of H⁻¹ (H⁻¹ = UᵀU) and, after
 // quantizing column i, subtracts err_i · U[i][j] from every later column j, err_i = (w_i − q_i) / U_ii.
@@ -15,9 +15,14 @@
 // columns reversed (J H J = L Lᵀ  ⇒  H = (J L J)(J L J)ᵀ). Each column's value at the moment it is
 // quantized is then
 //     w_i = w_orig_i + Σ_{j<i} d_j Ũ[j][i] / Ũ[i][i],        d_j = w_orig_j − q_j (dequantized),
-// which needs one Cholesky factorization and no inverse: the same algorithm as the paper's, with a
-// third of its O(K³) work. Lazy batches: the sum over the columns before the batch is one product for
-// the whole batch (N × batch × i1), the columns inside the batch are added as they are quantized.
+// which needs one Cholesky factorization and no inverse (the paper: a Cholesky, an inverse and a
+// second Cholesky): the same algorithm, a quarter of its O(K³) work. Lazy batches: the sum over the
+// columns before the batch is one product for the whole batch (N × batch × i1), the columns inside
+// the batch are added as they are quantized. A block's scale is set from the block's values as they
+// stand when its first column c comes up, which the paper's recurrence has updated by the columns
+// before c only: those are w_orig + y with y · Ũ[c:, c:] = (the sums over j < c), a forward
+// substitution over the block's diagonal part of Ũ. (Tested equal to the paper's algorithm written
+// out naively, bit for bit, in test/gptq.test.ts.)
 
 import { ArgumentError, DTypeError, ShapeError, ValueRangeError } from '../errors.js';
 import { roundHalfEven } from '../kernels/qs8.js';
@@ -41,8 +46,8 @@ export interface GptqOptions {
 
 // --- dense float64 kernels ----------------------------------------------------------------------------
 
-const KC = 128; // depth per pass (the p loop)
-const NC = 129; // rows of B per tile (a multiple of 3): NC × KC doubles = 96 KiB
+const KC = 256; // depth per pass (the p loop)
+const NC = 96; // rows of B per tile (a multiple of 3): NC × KC doubles = 192 KiB
 
 /**
  * C[i][j] += alpha · Σ_p A[i][p] · B[j][p] for i < m, j < n, p < depth; all row-major with leading
@@ -289,7 +294,7 @@ export function quantizeInt4Gptq(w: Float32Array, n: number, k: number, calibrat
   const s = calibration.length / k;
 
   let h = calibrationHessian(calibration, k);
-  const wd = Float64Array.from(w); // [N][K]; becomes d = w − dequantized, column by column
+  let wd = Float64Array.from(w); // [N][K]
   // dead inputs (never nonzero in the calibration set): weight 0, H_ii = 1
   const diag = new Float64Array(k);
   for (let i = 0; i < k; i++) {
@@ -306,7 +311,6 @@ export function quantizeInt4Gptq(w: Float32Array, n: number, k: number, calibrat
 
   // order[c] = the column of K quantized c-th
   const order = Array.from({ length: k }, (_, i) => i);
-  let w0 = wd;
   if (actOrder) {
     // static groups: every block's parameters from the unquantized weights
     for (let j = 0; j < n; j++) {
@@ -323,9 +327,11 @@ export function quantizeInt4Gptq(w: Float32Array, n: number, k: number, calibrat
       for (let j = 0; j < k; j++) hp[i * k + j] = h[src + order[j]];
     }
     h = hp;
-    w0 = new Float64Array(n * k);
-    for (let j = 0; j < n; j++) for (let c = 0; c < k; c++) w0[j * k + c] = wd[j * k + order[c]];
+    const wp = new Float64Array(n * k);
+    for (let j = 0; j < n; j++) for (let c = 0; c < k; c++) wp[j * k + c] = wd[j * k + order[c]];
+    wd = wp;
   }
+  const w0 = wd; // [N][K] in quantization order; column c becomes d_c = w_c − dequantized once quantized
 
   // damping
   let mean = 0;
