@@ -11,6 +11,7 @@ import { packF32, runF32, type F32Weights } from '../kernels/f32.js';
 import { dequantizeInt4, quantizeInt4Rtn, type Int4Blocks } from '../quant/int4.js';
 import { quantizeInt4Gptq } from '../quant/gptq.js';
 import { compareTo } from '../compare/metrics.js';
+import { linearShape, checkBias } from './shape.js';
 import type { LinearComparison } from './linear.js';
 import { checkTensor, type Tensor } from '../tensor.js';
 
@@ -54,12 +55,7 @@ export class Int4Linear {
   /** Quantizes float32 weights ([K, N], or [N, K] with transposed) to 4 bits: round-to-nearest, or GPTQ. */
   static async create(rt: Runtime, weight: Float32Array, dims: readonly [number, number], bias: Float32Array | null, options: Int4LinearOptions): Promise<Int4Linear> {
     rt.check();
-    if (!(weight instanceof Float32Array)) throw new ArgumentError('weight: expected a Float32Array');
-    const [d0, d1] = dims;
-    if (!Number.isInteger(d0) || !Number.isInteger(d1) || d0 < 1 || d1 < 1 || weight.length !== d0 * d1) {
-      throw new ShapeError(`weight: dims [${dims.join(', ')}] don't match its ${weight.length} elements`);
-    }
-    const [k, n] = options.transposed ? [d1, d0] : [d0, d1];
+    const { k, n } = linearShape(weight, dims, options.transposed);
     // canonical rows are output features: [N][K]
     let rows = weight;
     if (!options.transposed) {
@@ -94,9 +90,7 @@ export class Int4Linear {
 
   private static build(rt: Runtime, blocks: Int4Blocks, rows: Float32Array, bias: Float32Array | null, activations: ActivationBlocks = 'per-block'): Int4Linear {
     const { k, n } = blocks;
-    if (bias && (!(bias instanceof Float32Array) || bias.length !== n)) {
-      throw new ShapeError(`bias: expected a Float32Array of ${n} (one per output), got ${bias ? bias.length : 'none'}`);
-    }
+    checkBias(bias, n);
     if (activations !== 'per-block' && activations !== 'per-row') {
       throw new ArgumentError(`activations: expected 'per-block' or 'per-row', got ${String(activations)}`);
     }

@@ -13,6 +13,7 @@ import { packF32, runF32, type F32Weights } from '../kernels/f32.js';
 import { minMaxF32, quantizeQ8 } from '../kernels/q8.js';
 import { dynamicQuantParams, quantizeColumnsSymmetric, symmetricColumnScales } from '../quant/q8.js';
 import { compareTo, type ErrorReport } from '../compare/metrics.js';
+import { linearShape, checkBias } from './shape.js';
 import { checkTensor, type Tensor } from '../tensor.js';
 
 export type ActivationScheme = 'dynamic-per-tensor' | 'dynamic-per-row' | 'static';
@@ -55,15 +56,8 @@ export class QuantizedLinear {
   /** Builds the layer from float32 weights W ([K, N], or [N, K] with `transposed`) and optional bias [N]. */
   static async create(rt: Runtime, weight: Float32Array, dims: readonly [number, number], bias: Float32Array | null, options: LinearOptions = {}): Promise<QuantizedLinear> {
     rt.check();
-    if (!(weight instanceof Float32Array)) throw new ArgumentError('weight: expected a Float32Array');
-    const [d0, d1] = dims;
-    if (!Number.isInteger(d0) || !Number.isInteger(d1) || d0 < 1 || d1 < 1 || weight.length !== d0 * d1) {
-      throw new ShapeError(`weight: dims [${dims.join(', ')}] don't match its ${weight.length} elements`);
-    }
-    const [k, n] = options.transposed ? [d1, d0] : [d0, d1];
-    if (bias && (!(bias instanceof Float32Array) || bias.length !== n)) {
-      throw new ShapeError(`bias: expected a Float32Array of ${n} (one per output), got ${bias ? bias.length : 'none'}`);
-    }
+    const { k, n } = linearShape(weight, dims, options.transposed);
+    checkBias(bias, n);
     for (let i = 0; i < weight.length; i++) {
       if (!Number.isFinite(weight[i])) throw new ValueRangeError(`weight: element ${i} is ${weight[i]}; weights must be finite`);
     }
