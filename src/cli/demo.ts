@@ -30,16 +30,25 @@ export interface DemoRow {
   speedup: number;
 }
 
-async function median(runs: number, f: () => Promise<unknown>): Promise<number> {
-  await f();
-  const t: number[] = [];
+/**
+ * Medians of `runs` timings of a and b, measured alternately so that a slow spell of the machine
+ * (common on shared VMs) hits both alike and their ratio stays meaningful.
+ */
+async function medianPair(runs: number, a: () => Promise<unknown>, b: () => Promise<unknown>): Promise<[number, number]> {
+  await a();
+  await b();
+  const ta: number[] = [];
+  const tb: number[] = [];
   for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    await f();
-    t.push(performance.now() - t0);
+    let t0 = performance.now();
+    await a();
+    ta.push(performance.now() - t0);
+    t0 = performance.now();
+    await b();
+    tb.push(performance.now() - t0);
   }
-  t.sort((a, b) => a - b);
-  return t[Math.floor(t.length / 2)];
+  const med = (t: number[]) => t.sort((x, y) => x - y)[Math.floor(t.length / 2)];
+  return [med(ta), med(tb)];
 }
 
 export async function runDemo(o: DemoOptions, log: (s: string) => void = console.log): Promise<DemoRow[]> {
@@ -74,8 +83,7 @@ export async function runDemo(o: DemoOptions, log: (s: string) => void = console
           ? await rt.linear(weight, [o.k, o.n], bias, opts as Int4LinearOptions)
           : await rt.linear(weight, [o.k, o.n], bias, { ...(opts as LinearOptions), calibration });
       const { error } = await layer.compare(x);
-      const quantMs = await median(o.runs, () => layer.forward(x));
-      const f32Ms = await median(o.runs, () => layer.forwardFloat(x));
+      const [quantMs, f32Ms] = await medianPair(o.runs, () => layer.forward(x), () => layer.forwardFloat(x));
       rows.push({ scheme: name, kernel: layer.kernelLayout, weightMB: layer.weightBytes / 2 ** 20, sqnrDb: error.sqnrDb, cosine: error.cosine, maxAbs: error.maxAbs, quantMs, f32Ms, speedup: f32Ms / quantMs });
       layer.dispose();
     }
@@ -93,7 +101,7 @@ export async function runDemo(o: DemoOptions, log: (s: string) => void = console
       for (const b of body) log(line(b));
       log('');
       log(`float32 weights: ${((o.k * o.n * 4) / 2 ** 20).toFixed(2)} MiB. Error: quantized output vs the float32 layer on the same input;`);
-      log(`time: median of ${o.runs} runs of forward(), activation quantization included.`);
+      log(`time: median of ${o.runs} runs of forward(), activation quantization included, alternating with the float32 layer.`);
     }
     return rows;
   } finally {
