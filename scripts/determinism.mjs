@@ -772,6 +772,7 @@ async function runQb4Cases(rt, build) {
     const w = lb.packQb4(rt, c.blocks);
     try {
       emit(build, w.layout, c.name, digest(await lb.runQb4(rt, c.x, c.m, w, { bias: c.bias, activations: c.scheme })));
+      if (c.scheme === 'per-row') emit(build, w.layout, c.name.replace('act=per-row', 'act=f32'), digest(await lb.runQb4F32(rt, c.x, c.m, w, c.bias)));
     } finally {
       w.dispose();
     }
@@ -779,7 +780,10 @@ async function runQb4Cases(rt, build) {
 }
 
 function refQb4Cases() {
-  for (const c of QB4_CASES) emit('ref', '-', c.name, digest(lb.refQb4(c.x, c.m, c.blocks, c.bias, c.scheme)));
+  for (const c of QB4_CASES) {
+    emit('ref', '-', c.name, digest(lb.refQb4(c.x, c.m, c.blocks, c.bias, c.scheme)));
+    if (c.scheme === 'per-row') emit('ref', '-', c.name.replace('act=per-row', 'act=f32'), digest(lb.refQb4F32(c.x, c.m, c.blocks, c.bias)));
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

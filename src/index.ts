@@ -11,11 +11,11 @@ export { OnnxOps } from './ops/onnx.js';
 export { packQs8, runQs8, Qs8Weights, refMatMulInteger, refRequantize, refDequantizeAcc, type Qs8Output } from './kernels/qs8.js';
 export { packF32, runF32, F32Weights, refGemmF32 } from './kernels/f32.js';
 export { QuantizedLinear, type LinearOptions, type ActivationScheme, type LinearComparison } from './layers/linear.js';
-export { Int4Linear, type Int4LinearOptions } from './layers/int4-linear.js';
+export { Int4Linear, type Int4LinearOptions, type Int4Activations } from './layers/int4-linear.js';
 export { compareTo, formatReport, type ErrorReport } from './compare/metrics.js';
 export { dynamicQuantParams } from './quant/q8.js';
 export { mulberry32, normalFloats } from './util/random.js';
-export { packQb4, runQb4, refQb4, quantizeActivations, Qb4Weights, type ActivationBlocks } from './kernels/qb4.js';
+export { packQb4, runQb4, refQb4, runQb4F32, refQb4F32, quantizeActivations, Qb4Weights, type ActivationBlocks } from './kernels/qb4.js';
 export {
   quantizeInt4Rtn, dequantizeInt4, fromMatMulNBits, toMatMulNBits, fromQ4_0, toQ4_0, quantizeQ8_0, dequantizeQ8_0,
   type Int4Blocks, type RtnOptions, type MatMulNBitsWeights,

@@ -484,3 +484,125 @@ export function qb4_quantize_activations(
     }
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// W4A32: 4-bit weights x float32 activations, for when int8 activations cost too much accuracy.
+//   y[n] = bias[n] + sum_b s[n][b] * (sum_{k in b} q[k][n] x[k] - z[n][b] * xsum[b])
+// Nibbles become floats in registers: a byte shuffle puts each one in the low byte of a 32-bit lane,
+// `or 0x4b000000` makes the float 2^23 + q, and subtracting 2^23 leaves q exactly. Products are
+// summed in float32 lanes in a fixed order (mul then add: the same bits in both builds and on
+// every CPU, and the same in both layouts: per column, partial sums S_j over k = j mod 4 in
+// increasing k, combined as (S0 + S1) + (S2 + S3)); xsum[b] is the host's float32 sum of block b's x.
+// One row at a time; a GEMM runs its rows one after another (this path is for decoding, M small).
+
+@inline function nibblesToF32(v: v128, lane: i32): v128 {
+  // bytes 4*lane .. 4*lane+3 of v, one per 32-bit lane
+  let s: v128;
+  if (lane == 0) s = i8x16.shuffle(v, i8x16.splat(0), 0, 16, 16, 16, 1, 16, 16, 16, 2, 16, 16, 16, 3, 16, 16, 16);
+  else if (lane == 1) s = i8x16.shuffle(v, i8x16.splat(0), 4, 16, 16, 16, 5, 16, 16, 16, 6, 16, 16, 16, 7, 16, 16, 16);
+  else if (lane == 2) s = i8x16.shuffle(v, i8x16.splat(0), 8, 16, 16, 16, 9, 16, 16, 16, 10, 16, 16, 16, 11, 16, 16, 16);
+  else s = i8x16.shuffle(v, i8x16.splat(0), 12, 16, 16, 16, 13, 16, 16, 16, 14, 16, 16, 16, 15, 16, 16, 16);
+  return f32x4.sub(v128.or(s, i32x4.splat(0x4b000000)), f32x4.splat(8388608));
+}
+
+@inline function fma(a: v128, b: v128, c: v128): v128 {
+  return f32x4.add(f32x4.mul(a, b), c);
+}
+
+// pairwise lane sums of four vectors [a0 a1 a2 a3] ... -> [a0+a1, a2+a3, b0+b1, b2+b3] etc.
+@inline function pairSums(a: v128, b: v128): v128 {
+  return f32x4.add(
+    i8x16.shuffle(a, b, 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27),
+    i8x16.shuffle(a, b, 4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31),
+  );
+}
+
+// x: float32 activations of one row (kp, zero-padded); xsum: float32 [blocks]
+export function qb4_f32_gemv(
+  n0: i32, n1: i32, kp: i32, bs: i32, relaxedLayout: bool, x: usize, xsum: usize,
+  w: usize, scales: usize, zeros: usize, bias: usize, out: usize,
+): void {
+  const blocks = kp / bs;
+  const panelBytes = <usize>kp << 2;
+  const mask = i8x16.splat(0x0f);
+  for (let n = n0; n < n1; n += 8) {
+    const p = <usize>(n >> 3);
+    let wp = w + p * panelBytes;
+    let sp = scales + p * <usize>blocks * 32;
+    let zp = zeros != 0 ? zeros + p * <usize>blocks * 32 : 0;
+    const nb = <usize>n << 2;
+    let y0 = bias != 0 ? v128.load(bias + nb) : f32x4.splat(0);
+    let y1 = bias != 0 ? v128.load(bias + nb, 16) : f32x4.splat(0);
+    let xp = x;
+    for (let b = 0; b < blocks; b++) {
+      // four accumulators per 4 columns
+      let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+      let a4 = f32x4.splat(0), a5 = f32x4.splat(0), a6 = f32x4.splat(0), a7 = f32x4.splat(0);
+      if (relaxedLayout) {
+        // 32 bytes per 8 k: [c0 k0..3 | c1 | c2 | c3] low nibbles, k4..7 high; then c4..c7
+        for (let k: usize = 0; k < <usize>bs; k += 8) {
+          const xl = v128.load(xp + (k << 2));
+          const xh = v128.load(xp + (k << 2), 16);
+          const v0 = v128.load(wp);
+          const l0 = v128.and(v0, mask);
+          const h0 = i8x16.shr_u(v0, 4);
+          a0 = fma(nibblesToF32(l0, 0), xl, a0);
+          a1 = fma(nibblesToF32(l0, 1), xl, a1);
+          a2 = fma(nibblesToF32(l0, 2), xl, a2);
+          a3 = fma(nibblesToF32(l0, 3), xl, a3);
+          a0 = fma(nibblesToF32(h0, 0), xh, a0);
+          a1 = fma(nibblesToF32(h0, 1), xh, a1);
+          a2 = fma(nibblesToF32(h0, 2), xh, a2);
+          a3 = fma(nibblesToF32(h0, 3), xh, a3);
+          const v1 = v128.load(wp, 16);
+          const l1 = v128.and(v1, mask);
+          const h1 = i8x16.shr_u(v1, 4);
+          a4 = fma(nibblesToF32(l1, 0), xl, a4);
+          a5 = fma(nibblesToF32(l1, 1), xl, a5);
+          a6 = fma(nibblesToF32(l1, 2), xl, a6);
+          a7 = fma(nibblesToF32(l1, 3), xl, a7);
+          a4 = fma(nibblesToF32(h1, 0), xh, a4);
+          a5 = fma(nibblesToF32(h1, 1), xh, a5);
+          a6 = fma(nibblesToF32(h1, 2), xh, a6);
+          a7 = fma(nibblesToF32(h1, 3), xh, a7);
+          wp += 32;
+        }
+        // per column: a_c holds 4 partial sums -> [c0..c3], [c4..c7]
+        a0 = pairSums(pairSums(a0, a1), pairSums(a2, a3));
+        a4 = pairSums(pairSums(a4, a5), pairSums(a6, a7));
+      } else {
+        // 16 bytes per 4 k: low nibbles [c0k0 c0k1 c1k0 c1k1 ...], high: k2, k3
+        for (let k: usize = 0; k < <usize>bs; k += 4) {
+          const xv = v128.load(xp + (k << 2)); // x0 x1 x2 x3
+          const xl = i8x16.shuffle(xv, xv, 0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7); // x0 x1 x0 x1
+          const xh = i8x16.shuffle(xv, xv, 8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15); // x2 x3 x2 x3
+          const v = v128.load(wp);
+          const l = v128.and(v, mask);
+          const h = i8x16.shr_u(v, 4);
+          a0 = fma(nibblesToF32(l, 0), xl, a0); // c0 c0 c1 c1
+          a1 = fma(nibblesToF32(l, 1), xl, a1); // c2 c2 c3 c3
+          a2 = fma(nibblesToF32(l, 2), xl, a2); // c4 c4 c5 c5
+          a3 = fma(nibblesToF32(l, 3), xl, a3); // c6 c6 c7 c7
+          a4 = fma(nibblesToF32(h, 0), xh, a4);
+          a5 = fma(nibblesToF32(h, 1), xh, a5);
+          a6 = fma(nibblesToF32(h, 2), xh, a6);
+          a7 = fma(nibblesToF32(h, 3), xh, a7);
+          wp += 16;
+        }
+        // lanes hold the partial sums S0, S1 (low) and S2, S3 (high) of k = 0, 1, 2, 3 mod 4: combine
+        // them as (S0 + S1) + (S2 + S3), the order the relaxed layout gives, so both agree bit for bit
+        a0 = f32x4.add(pairSums(a0, a1), pairSums(a4, a5));
+        a4 = f32x4.add(pairSums(a2, a3), pairSums(a6, a7));
+      }
+      const xs = v128.load32_splat(xsum + (<usize>b << 2));
+      const z0 = zp != 0 ? v128.load(zp) : f32x4.splat(8);
+      const z1 = zp != 0 ? v128.load(zp, 16) : f32x4.splat(8);
+      y0 = f32x4.add(y0, f32x4.mul(v128.load(sp), f32x4.sub(a0, f32x4.mul(z0, xs))));
+      y1 = f32x4.add(y1, f32x4.mul(v128.load(sp, 16), f32x4.sub(a4, f32x4.mul(z1, xs))));
+      xp += <usize>bs << 2;
+      sp += 32;
+      if (zp != 0) zp += 32;
+    }
+    storeLanes8(out + nb, y0, y1, n1 - n);
+  }
+}

@@ -198,6 +198,72 @@ export async function runQb4(
   });
 }
 
+/** float32 sums of x per block of a row, added in order (the W4A32 kernel's xsum). */
+function blockSums(x: Float32Array, k: number, bs: number, nb: number): Float32Array {
+  const out = new Float32Array(nb);
+  for (let b = 0; b < nb; b++) {
+    let s = 0;
+    for (let t = b * bs; t < Math.min(k, (b + 1) * bs); t++) s = Math.fround(s + x[t]);
+    out[b] = s;
+  }
+  return out;
+}
+
+/**
+ * W4A32: y[M][N] = x[M][K] · Wᵀ (+ bias) with float32 activations (no activation quantization),
+ * one row at a time — for decoding (M small) when int8 activations cost too much accuracy.
+ */
+export async function runQb4F32(rt: Runtime, x: Float32Array, m: number, w: Qb4Weights, bias: Float32Array | null = null): Promise<Float32Array> {
+  if (w.disposed) throw new ArgumentError('runQb4F32: the packed weights were disposed');
+  const { k, n, kp, np, blockSize: bs } = w;
+  if (x.length !== m * k) throw new ShapeError(`x: expected M*K = ${m}*${k} values, got ${x.length}`);
+  if (bias && bias.length !== n) throw new ShapeError(`bias: expected ${n} values, got ${bias.length}`);
+  for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i])) throw new ValueRangeError(`x: element ${i} is ${x[i]}`);
+  const nb = kp / bs;
+  const y = new Float32Array(m * n);
+  await rt.scoped(async (alloc) => {
+    const px = alloc(kp * 4);
+    const ps = alloc(nb * 4);
+    const pb = bias ? rt.putPadded(alloc, Float32Array, bias, np) : 0;
+    const out = alloc(np * 4);
+    for (let i = 0; i < m; i++) {
+      const row = x.subarray(i * k, (i + 1) * k);
+      const xv = rt.view(Float32Array, px, kp);
+      xv.fill(0);
+      xv.set(row);
+      rt.view(Float32Array, ps, nb).set(blockSums(row, k, bs, nb));
+      const relaxedLayout = w.layout === 'c4' ? 1 : 0;
+      await rt.parallelColumns(n, QB4_NR, (n0, n1) => ['qb4_f32_gemv', [n0, n1, kp, bs, relaxedLayout, px, ps, w.ptr, w.scalesPtr, w.zerosPtr, pb, out]], 64);
+      y.set(rt.view(Float32Array, out, n), i * n);
+    }
+  });
+  return y;
+}
+
+/** The W4A32 kernel's float32 arithmetic, scalar: bit-exact with both layouts, every CPU and thread count. */
+export function refQb4F32(x: Float32Array, m: number, w: Int4Blocks, bias: Float32Array | null): Float32Array {
+  const f = Math.fround;
+  const { k, n, blockSize: bs } = w;
+  const nb = blocksOf(k, bs);
+  const y = new Float32Array(m * n);
+  for (let i = 0; i < m; i++) {
+    const row = x.subarray(i * k, (i + 1) * k);
+    const xs = blockSums(row, k, bs, nb);
+    for (let j = 0; j < n; j++) {
+      let acc = bias ? bias[j] : 0;
+      for (let b = 0; b < nb; b++) {
+        const sj = [0, 0, 0, 0];
+        for (let t = b * bs; t < Math.min(k, (b + 1) * bs); t++) sj[t & 3] = f(sj[t & 3] + f(w.q[j * k + t] * row[t]));
+        const dot = f(f(sj[0] + sj[1]) + f(sj[2] + sj[3]));
+        const z = w.zeroPoints ? w.zeroPoints[j * nb + b] : 8;
+        acc = f(acc + f(w.scales[j * nb + b] * f(dot - f(z * xs[b]))));
+      }
+      y[i * n + j] = acc;
+    }
+  }
+  return y;
+}
+
 /**
  * The kernel's arithmetic in scalar float32: per block, y += s * (sa * acc - z * asum), starting
  * from the bias, blocks in order. Bit-exact with every build, thread count and CPU.

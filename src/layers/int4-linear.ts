@@ -6,7 +6,13 @@
 
 import { ArgumentError, ShapeError, ValueRangeError } from '../errors.js';
 import type { Runtime } from '../runtime/runtime.js';
-import { packQb4, runQb4, type ActivationBlocks, type Qb4Weights } from '../kernels/qb4.js';
+import { packQb4, runQb4, runQb4F32, type ActivationBlocks, type Qb4Weights } from '../kernels/qb4.js';
+
+/**
+ * How a 4-bit layer treats its inputs: int8 with a scale per block of K ('per-block', like ggml's
+ * Q8_0) or per row (W4A8, fast), or kept in float32 (W4A32: no activation error, ~5x slower).
+ */
+export type Int4Activations = ActivationBlocks | 'float32';
 import { packF32, runF32, type F32Weights } from '../kernels/f32.js';
 import { dequantizeInt4, quantizeInt4Rtn, type Int4Blocks } from '../quant/int4.js';
 import { quantizeInt4Gptq } from '../quant/gptq.js';
@@ -22,7 +28,7 @@ export interface Int4LinearOptions {
   /** 'symmetric' (zero point 8; default) or 'asymmetric' (min/max with a zero point per block) */
   scheme?: 'symmetric' | 'asymmetric';
   /** activation scales: 'per-block' (default, like ggml's Q8_0) or 'per-row' */
-  activations?: ActivationBlocks;
+  activations?: Int4Activations;
   /** weight given as [N, K] (PyTorch nn.Linear) instead of [K, N] */
   transposed?: boolean;
   /**
@@ -49,7 +55,7 @@ export class Int4Linear {
     private readonly packed: Qb4Weights,
     private readonly reference: F32Weights,
     private readonly bias: Float32Array | null,
-    readonly activations: ActivationBlocks,
+    readonly activations: Int4Activations,
   ) {}
 
   /** Quantizes float32 weights ([K, N], or [N, K] with transposed) to 4 bits: round-to-nearest, or GPTQ. */
@@ -83,16 +89,16 @@ export class Int4Linear {
   }
 
   /** A layer over 4-bit weights that are already quantized (e.g. from fromMatMulNBits or fromQ4_0). */
-  static async fromBlocks(rt: Runtime, blocks: Int4Blocks, bias: Float32Array | null = null, activations?: ActivationBlocks): Promise<Int4Linear> {
+  static async fromBlocks(rt: Runtime, blocks: Int4Blocks, bias: Float32Array | null = null, activations?: Int4Activations): Promise<Int4Linear> {
     rt.check();
     return Int4Linear.build(rt, blocks, dequantizeInt4(blocks), bias, activations);
   }
 
-  private static build(rt: Runtime, blocks: Int4Blocks, rows: Float32Array, bias: Float32Array | null, activations: ActivationBlocks = 'per-block'): Int4Linear {
+  private static build(rt: Runtime, blocks: Int4Blocks, rows: Float32Array, bias: Float32Array | null, activations: Int4Activations = 'per-block'): Int4Linear {
     const { k, n } = blocks;
     checkBias(bias, n);
-    if (activations !== 'per-block' && activations !== 'per-row') {
-      throw new ArgumentError(`activations: expected 'per-block' or 'per-row', got ${String(activations)}`);
+    if (activations !== 'per-block' && activations !== 'per-row' && activations !== 'float32') {
+      throw new ArgumentError(`activations: expected 'per-block', 'per-row' or 'float32', got ${String(activations)}`);
     }
     const packed = packQb4(rt, blocks);
     const reference = packF32(rt, rows, k, n, true);
@@ -117,6 +123,7 @@ export class Int4Linear {
   async forward(x: Float32Array | Tensor<'float32'>): Promise<Float32Array> {
     const { data, m } = this.input(x);
     for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i])) throw new ValueRangeError(`x: element ${i} is ${data[i]}`);
+    if (this.activations === 'float32') return runQb4F32(this.rt, data, m, this.packed, this.bias);
     return runQb4(this.rt, data, m, this.packed, { bias: this.bias, activations: this.activations });
   }
 
