@@ -138,7 +138,7 @@ async function runChild({ simd, threads, quick }) {
  * of all rounds are pooled for the medians, and each round's own ratio is kept to show the spread.
  */
 async function runScalingChild({ simd, quick }) {
-  const opts = { ...scalingOptions(quick), rounds: timingOptions(quick).rounds };
+  const opts = scalingOptions(quick);
   const shapes = quick ? SHAPES.filter((s) => QUICK_SHAPES.includes(shapeKey(s))) : SHAPES;
   const cpu0 = process.cpuUsage();
   const say = (what) => log(`[${simd} 1 vs 2 threads] ${what}`);
@@ -162,7 +162,10 @@ async function runScalingChild({ simd, quick }) {
         copies: per[0].copies,
         layout: per[0].layout,
         otherLoad: Math.max(...per.map((r) => r.otherLoad)),
+        rejected: per.reduce((sum, r) => sum + r.rejected, 0),
+        loadedKept: per.reduce((sum, r) => sum + r.loadedKept, 0),
         rounds: per.map((r) => r.speedup),
+        chunkRatios: per.flatMap((r) => r.chunkRatios),
       };
     }
   }
@@ -275,7 +278,7 @@ async function runParent(args) {
     cpu,
     rotateMiB: rotateBytes() / 2 ** 20,
     quick: args.quick,
-    scalingOptions: { ...scalingOptions(args.quick), rounds: timingOptions(args.quick).rounds },
+    scalingOptions: scalingOptions(args.quick),
     children,
   });
   process.stdout.write(report);

@@ -85,15 +85,13 @@ export function packQb4(rt: Runtime, w: Int4Blocks): Qb4Weights {
       dst[byte] |= high ? v << 4 : v;
     }
   }
+  // both allocations before any view: an allocation can grow (and detach) the memory under a view
   const scalesPtr = rt.alloc(np * nb * 4);
+  const zerosPtr = w.zeroPoints ? rt.alloc(np * nb * 4) : 0;
   const sc = rt.view(Float32Array, scalesPtr, np * nb);
   sc.fill(0);
-  let zerosPtr = 0;
-  if (w.zeroPoints) {
-    zerosPtr = rt.alloc(np * nb * 4);
-    rt.view(Float32Array, zerosPtr, np * nb).fill(0);
-  }
   const zs = zerosPtr ? rt.view(Float32Array, zerosPtr, np * nb) : null;
+  zs?.fill(0);
   for (let j = 0; j < n; j++) {
     for (let b = 0; b < nb; b++) {
       const at = ((j >> 3) * nb + b) * 8 + (j & 7);

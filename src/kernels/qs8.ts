@@ -180,26 +180,26 @@ export async function runQs8(
       for (let j = 0; j < n; j++) colBias[j] = (colBias[j] + output.bias[j]) | 0;
     }
 
-    // the params block (layout: P_* in assembly/gemm/qs8.ts)
-    const prm = alloc(64);
-    const pv = rt.view(Int32Array, prm, 11);
-    pv.fill(0);
-    pv[0] = rt.putPadded(alloc, Int32Array, colBias, np);
-    pv[1] = colFactor ? rt.putPadded(alloc, Int32Array, colFactor, np) : 0;
-    pv[2] = rowSum;
-    pv[3] = OUT_KIND[output.kind];
+    // the params block (layout: P_* in assembly/gemm/qs8.ts). Allocate everything first: an
+    // allocation may grow (and so detach) a non-shared memory under any view made before it.
+    const params = new Int32Array(11);
+    params[0] = rt.putPadded(alloc, Int32Array, colBias, np);
+    params[1] = colFactor ? rt.putPadded(alloc, Int32Array, colFactor, np) : 0;
+    params[2] = rowSum;
+    params[3] = OUT_KIND[output.kind];
     if (output.kind === 'uint8' || output.kind === 'int8') {
-      pv[4] = rt.putPadded(alloc, Float32Array, output.multiplier, np);
-      pv[5] = output.zeroPoint;
+      params[4] = rt.putPadded(alloc, Float32Array, output.multiplier, np);
+      params[5] = output.zeroPoint;
       const [qmin, qmax] = output.kind === 'int8' ? [-128, 127] : [0, 255];
-      pv[9] = output.relu ? Math.max(qmin, output.zeroPoint) : qmin;
-      pv[10] = qmax;
+      params[9] = output.relu ? Math.max(qmin, output.zeroPoint) : qmin;
+      params[10] = qmax;
     } else if (output.kind === 'float32') {
-      pv[4] = rt.putPadded(alloc, Float32Array, output.colScale, np);
-      if (output.rowScale) pv[6] = rt.putPadded(alloc, Float32Array, output.rowScale, output.rowScale.length);
-      if (output.bias) pv[7] = rt.putPadded(alloc, Float32Array, output.bias, np);
-      pv[8] = output.relu ? 1 : 0;
+      params[4] = rt.putPadded(alloc, Float32Array, output.colScale, np);
+      if (output.rowScale) params[6] = rt.putPadded(alloc, Float32Array, output.rowScale, output.rowScale.length);
+      if (output.bias) params[7] = rt.putPadded(alloc, Float32Array, output.bias, np);
+      params[8] = output.relu ? 1 : 0;
     }
+    const prm = rt.putPadded(alloc, Int32Array, params, 16);
     const out = alloc(Math.max(m * n * elem, 16));
     const fn = c4 ? 'qs8_gemm_4x8c4_relaxed' : 'qs8_gemm_4x8c2';
     const aStride = c4 ? kp : kp * 2;

@@ -69,6 +69,10 @@ export class Runtime {
     if (this.disposed) throw new LowbitError('ERR_DISPOSED', 'this runtime was disposed');
   }
 
+  /**
+   * A view of linear memory. Use it before the next allocation: an allocation may grow a non-shared
+   * memory, which detaches every view made earlier (writes through it are then silently lost).
+   */
   view<T extends ViewCtor>(ctor: T, ptr: number, length: number): InstanceType<T> {
     return new ctor(this.memory.buffer, ptr, length) as InstanceType<T>;
   }
