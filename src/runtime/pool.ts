@@ -1,22 +1,32 @@
 // A pool of workers that share the runtime's linear memory. Each worker instantiates the same
-// kernel module over the same shared WebAssembly.Memory and runs lists of kernel calls it is sent;
-// the main thread takes a share of every job itself. worker_threads in Node, Web Workers elsewhere.
+// kernel module over the same shared WebAssembly.Memory. A job is a list of kernel calls that the
+// workers and the main thread take one at a time from a shared atomic counter, so a thread that
+// runs slower (a busy or throttled core) simply takes fewer of them.
+// worker_threads in Node, Web Workers elsewhere.
 
 import { FeatureError } from '../errors.js';
 
 // Runs inside each worker: plain JS, no imports, so it can be evaluated from a string anywhere.
 const WORKER_SOURCE = `
 let exportsOf = null;
+let memory = null;
 function handle(msg, post) {
   if (msg.type === 'init') {
-    WebAssembly.instantiate(msg.module, { env: { memory: msg.memory } }).then(
+    memory = msg.memory;
+    WebAssembly.instantiate(msg.module, { env: { memory } }).then(
       (inst) => { exportsOf = inst.exports; post({ type: 'ready' }); },
       (e) => post({ type: 'error', message: String(e && e.message || e) }));
     return;
   }
-  if (msg.type === 'run') {
+  if (msg.type === 'share') {
     try {
-      for (const [name, args] of msg.calls) exportsOf[name](...args);
+      const next = new Int32Array(memory.buffer, msg.counter, 1);
+      for (;;) {
+        const i = Atomics.add(next, 0, 1);
+        if (i >= msg.calls.length) break;
+        const [name, args] = msg.calls[i];
+        exportsOf[name](...args);
+      }
       post({ type: 'done', id: msg.id });
     } catch (e) {
       post({ type: 'done', id: msg.id, error: String(e && e.message || e) });
@@ -125,18 +135,19 @@ export class WorkerPool {
     return this.ports.length;
   }
 
-  /** Sends worker i the calls in jobs[i] (empty lists are skipped); resolves when all are done. */
-  run(jobs: KernelCall[][]): Promise<void>[] {
-    const out: Promise<void>[] = [];
-    jobs.forEach((calls, i) => {
-      if (calls.length === 0) return;
+  /**
+   * Offers `calls` to every worker: each takes the next index from the int32 counter at byte
+   * `counter` of the shared memory (which must start at 0) until none is left. The caller takes
+   * calls from the same counter. The promises resolve when each worker has stopped taking.
+   */
+  share(calls: KernelCall[], counter: number): Promise<void>[] {
+    return this.ports.map((port) => {
       const id = this.nextId++;
-      const port = this.ports[i];
       if (this.busy++ === 0) for (const q of this.ports) q.ref();
-      out.push(new Promise<void>((resolve, reject) => this.pending.set(id, { resolve, reject })));
-      port.post({ type: 'run', id, calls });
+      const done = new Promise<void>((resolve, reject) => this.pending.set(id, { resolve, reject }));
+      port.post({ type: 'share', id, calls, counter });
+      return done;
     });
-    return out;
   }
 
   terminate(): void {

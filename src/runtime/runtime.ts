@@ -131,19 +131,28 @@ export class Runtime {
   }
 
   /**
-   * Splits columns [0, n) into one range per thread (multiples of `align`), runs call(n0, n1) on
-   * the main thread for the first range and on the workers for the rest.
+   * Runs call(n0, n1) over columns [0, n) split at multiples of `align`. With workers, the columns
+   * go in a few pieces per thread that the main thread and the workers take as they come free (so a
+   * slow core does less of the job); the pieces are at least `minColumnsPerThread` wide.
    */
   async parallelColumns(n: number, align: number, call: (n0: number, n1: number) => KernelCall, minColumnsPerThread = align): Promise<void> {
-    const chunks = splitRange(n, align, this.pool ? this.threads : 1, minColumnsPerThread);
-    if (chunks.length === 1 || !this.pool) {
-      this.invoke(call(0, n));
+    const pool = this.pool;
+    const pieces = splitRange(n, align, pool ? this.threads * PIECES_PER_THREAD : 1, minColumnsPerThread);
+    if (!pool || pieces.length === 1) {
+      for (const [a, b] of pieces) this.invoke(call(a, b));
       return;
     }
-    const jobs: KernelCall[][] = chunks.slice(1).map(([a, b]) => [call(a, b)]);
-    const done = this.pool.run(jobs);
-    this.invoke(call(chunks[0][0], chunks[0][1]));
-    await Promise.all(done);
+    const calls = pieces.map(([a, b]) => call(a, b));
+    const counter = this.heap.alloc(4);
+    try {
+      const next = this.view(Int32Array, counter, 1);
+      Atomics.store(next, 0, 0);
+      const done = pool.share(calls, counter);
+      for (let i = Atomics.add(next, 0, 1); i < calls.length; i = Atomics.add(next, 0, 1)) this.invoke(calls[i]);
+      await Promise.all(done);
+    } finally {
+      this.heap.freeBlock(counter);
+    }
   }
 
   invoke([name, args]: KernelCall): void {
@@ -156,6 +165,10 @@ export class Runtime {
     this.pool?.terminate();
   }
 }
+
+/** Pieces of work per thread in parallelColumns: enough to even out a slower core, few enough that
+ * each piece still streams a long run of weights. */
+const PIECES_PER_THREAD = 4;
 
 /** [start, end) ranges covering [0, n), boundaries at multiples of `align`, at most `parts` of them. */
 export function splitRange(n: number, align: number, parts: number, minPer: number): [number, number][] {
