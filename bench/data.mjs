@@ -1,16 +1,12 @@
 // Deterministic test data, so every child process builds the same inputs and output hashes can be
 // compared across processes (baseline vs relaxed build, lowbit vs onnxruntime).
 
-/** mulberry32: small, fast, seedable; returns uint32 values. */
+import { mulberry32 } from '../dist/index.js';
+
+/** the library's mulberry32, as uint32 values (its floats are exactly these / 2^32) */
 export function rng(seed) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
+  const next = mulberry32(seed);
+  return () => next() * 4294967296;
 }
 
 function seedOf(shape, salt) {
