@@ -82,6 +82,21 @@ describe(`4-bit linear layer (${SIMD} build)`, () => {
     c.dispose();
   });
 
+  it('keeps float weights out of linear memory until a comparison needs them; reference: false keeps none', async () => {
+    const before = rt.heap.inUse;
+    const layer = await rt.linear(weight, [K, N], bias, { dtype: 'int4' });
+    const quantOnly = rt.heap.inUse - before;
+    expect(quantOnly).toBeLessThan(K * N); // 4-bit weights + scales, no float copy
+    await layer.compare(x);
+    expect(rt.heap.inUse - before).toBeGreaterThan(K * N * 4); // the float reference, packed on first use
+    layer.dispose();
+    expect(rt.heap.inUse).toBe(before);
+    const lean = await rt.linear(weight, [K, N], bias, { dtype: 'int4', reference: false });
+    expect((await lean.forward(x)).length).toBe(M * N);
+    await expect(lean.forwardFloat(x)).rejects.toThrow(/built with reference: false/);
+    lean.dispose();
+  });
+
   it('2 threads give the same bits as 1 thread', async () => {
     const a = await rt.linear(weight, [K, N], bias, { dtype: 'int4' });
     const b = await rt2.linear(weight, [K, N], bias, { dtype: 'int4' });

@@ -75,6 +75,18 @@ describe(`INT8 linear layer (${SIMD} build)`, () => {
     layer.dispose();
   });
 
+  it('keeps its own copy of the float weights (changing the caller\'s array changes nothing); reference: false keeps none', async () => {
+    const w = weight.slice();
+    const layer = await rt.linear(w, [K, N], bias);
+    const first = await layer.forwardFloat(x);
+    w.fill(0);
+    expect(firstMismatch(await layer.forwardFloat(x), first)).toBeNull();
+    layer.dispose();
+    const lean = await rt.linear(weight, [K, N], bias, { reference: false });
+    await expect(lean.compare(x)).rejects.toThrow(/built with reference: false/);
+    lean.dispose();
+  });
+
   it('ReLU clamps the output at 0 in both paths', async () => {
     const layer = await rt.linear(weight, [K, N], bias, { relu: true });
     const q = await layer.forward(x);

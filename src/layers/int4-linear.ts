@@ -13,7 +13,7 @@ import { packQb4, runQb4, runQb4F32, type ActivationBlocks, type Qb4Weights } fr
  * Q8_0) or per row (W4A8, fast), or kept in float32 (W4A32: no activation error, ~5x slower).
  */
 export type Int4Activations = ActivationBlocks | 'float32';
-import { packF32, runF32, type F32Weights } from '../kernels/f32.js';
+import { FloatReference } from './reference.js';
 import { dequantizeInt4, quantizeInt4Rtn, type Int4Blocks } from '../quant/int4.js';
 import { quantizeInt4Gptq } from '../quant/gptq.js';
 import { compareTo } from '../compare/metrics.js';
@@ -31,6 +31,8 @@ export interface Int4LinearOptions {
   activations?: Int4Activations;
   /** weight given as [N, K] (PyTorch nn.Linear) instead of [K, N] */
   transposed?: boolean;
+  /** keep the float32 weights for forwardFloat / compare (default true; packed into wasm memory on first use) */
+  reference?: boolean;
   /**
    * 'rtn' (round to nearest with a clip search per block; default) or 'gptq' (GPTQ: each column's
    * rounding error compensated on the columns after it, weighted by the calibration inputs' Hessian)
@@ -53,7 +55,7 @@ export class Int4Linear {
     readonly n: number,
     readonly blocks: Int4Blocks,
     private readonly packed: Qb4Weights,
-    private readonly reference: F32Weights,
+    private readonly reference: FloatReference,
     private readonly bias: Float32Array | null,
     readonly activations: Int4Activations,
   ) {}
@@ -85,23 +87,28 @@ export class Int4Linear {
     } else {
       throw new ArgumentError(`method: expected 'rtn' or 'gptq', got ${String(method)}`);
     }
-    return Int4Linear.build(rt, blocks, rows, bias, options.activations);
+    // the float reference keeps its own copy (packed on first use) unless reference: false
+    const kept = options.reference === false ? null : rows === weight ? weight.slice() : rows;
+    return Int4Linear.build(rt, blocks, kept ? () => kept : null, bias, options.activations);
   }
 
   /** A layer over 4-bit weights that are already quantized (e.g. from fromMatMulNBits or fromQ4_0). */
   static async fromBlocks(rt: Runtime, blocks: Int4Blocks, bias: Float32Array | null = null, activations?: Int4Activations): Promise<Int4Linear> {
     rt.check();
-    return Int4Linear.build(rt, blocks, dequantizeInt4(blocks), bias, activations);
+    return Int4Linear.build(rt, blocks, () => dequantizeInt4(blocks), bias, activations);
   }
 
-  private static build(rt: Runtime, blocks: Int4Blocks, rows: Float32Array, bias: Float32Array | null, activations: Int4Activations = 'per-block'): Int4Linear {
+  /** rows: the float32 weights [N][K] for the reference, on demand (null: none) */
+  private static build(
+    rt: Runtime, blocks: Int4Blocks, rows: (() => Float32Array) | null, bias: Float32Array | null, activations: Int4Activations = 'per-block',
+  ): Int4Linear {
     const { k, n } = blocks;
     checkBias(bias, n);
     if (activations !== 'per-block' && activations !== 'per-row' && activations !== 'float32') {
       throw new ArgumentError(`activations: expected 'per-block', 'per-row' or 'float32', got ${String(activations)}`);
     }
     const packed = packQb4(rt, blocks);
-    const reference = packF32(rt, rows, k, n, true);
+    const reference = new FloatReference(rt, rows, k, n, true);
     return new Int4Linear(rt, k, n, blocks, packed, reference, bias ? bias.slice() : null, activations);
   }
 
@@ -129,7 +136,7 @@ export class Int4Linear {
 
   async forwardFloat(x: Float32Array | Tensor<'float32'>): Promise<Float32Array> {
     const { data, m } = this.input(x);
-    return runF32(this.rt, data, m, this.reference, this.bias);
+    return this.reference.run(data, m, this.bias);
   }
 
   async compare(x: Float32Array | Tensor<'float32'>): Promise<LinearComparison> {

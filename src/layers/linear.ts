@@ -9,7 +9,7 @@
 import { ArgumentError, ShapeError, ValueRangeError } from '../errors.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { packQs8, runQs8, type Qs8Weights } from '../kernels/qs8.js';
-import { packF32, runF32, type F32Weights } from '../kernels/f32.js';
+import { FloatReference } from './reference.js';
 import { minMaxF32, quantizeQ8 } from '../kernels/q8.js';
 import { dynamicQuantParams, quantizeColumnsSymmetric, symmetricColumnScales } from '../quant/q8.js';
 import { compareTo, type ErrorReport } from '../compare/metrics.js';
@@ -31,6 +31,8 @@ export interface LinearOptions {
   transposed?: boolean;
   /** clamp outputs at 0 */
   relu?: boolean;
+  /** keep the float32 weights for forwardFloat / compare (default true; packed into wasm memory on first use) */
+  reference?: boolean;
 }
 
 export interface LinearComparison {
@@ -46,7 +48,7 @@ export class QuantizedLinear {
     readonly n: number,
     readonly options: Required<Pick<LinearOptions, 'weightBits' | 'activations' | 'relu'>>,
     private readonly qWeights: Qs8Weights,
-    private readonly fWeights: F32Weights,
+    private readonly reference: FloatReference,
     readonly weightScales: Float32Array,
     private readonly bias: Float32Array | null,
     /** static activation parameters (uint8, asymmetric), when calibrated */
@@ -77,7 +79,9 @@ export class QuantizedLinear {
     const scales = symmetricColumnScales(w, k, n, qmax);
     const q = quantizeColumnsSymmetric(w, k, n, scales, qmax);
     const qWeights = packQs8(rt, q, k, n, new Int32Array(n));
-    const fWeights = packF32(rt, w, k, n);
+    // the float reference keeps its own copy (packed on first use) unless reference: false
+    const kept = options.reference === false ? null : w === weight ? weight.slice() : w;
+    const reference = new FloatReference(rt, kept ? () => kept : null, k, n, false);
     let activationParams: { scale: number; zeroPoint: number } | null = null;
     if (activations === 'static') {
       const cal = options.calibration;
@@ -88,7 +92,7 @@ export class QuantizedLinear {
       if (!Number.isFinite(lo) || !Number.isFinite(hi)) throw new ValueRangeError('calibration: contains NaN or Infinity');
       activationParams = dynamicQuantParams(lo, hi, 0, 255);
     }
-    return new QuantizedLinear(rt, k, n, { weightBits, activations, relu: !!options.relu }, qWeights, fWeights, scales, bias ? bias.slice() : null, activationParams);
+    return new QuantizedLinear(rt, k, n, { weightBits, activations, relu: !!options.relu }, qWeights, reference, scales, bias ? bias.slice() : null, activationParams);
   }
 
   /** which kernel layout the weights got: 'c4' (relaxed 7-bit) or 'c2' (baseline) */
@@ -148,7 +152,7 @@ export class QuantizedLinear {
   async forwardFloat(input: Float32Array | Tensor<'float32'>): Promise<Float32Array> {
     const x = this.input(input);
     const m = this.rows(x);
-    return runF32(this.rt, x, m, this.fWeights, this.bias, this.options.relu ? 0 : -Infinity, Infinity);
+    return this.reference.run(x, m, this.bias, this.options.relu ? 0 : -Infinity, Infinity);
   }
 
   /** runs both and reports the quantized output's error against the float one */
@@ -159,6 +163,6 @@ export class QuantizedLinear {
 
   dispose(): void {
     this.qWeights.dispose();
-    this.fWeights.dispose();
+    this.reference.dispose();
   }
 }
