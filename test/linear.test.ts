@@ -113,7 +113,10 @@ describe(`INT8 linear layer (${SIMD} build)`, () => {
     const bad = weight.slice();
     bad[5] = NaN;
     await expect(rt.linear(bad, [K, N])).rejects.toThrow(/weight: element 5 is NaN/);
+    const heapBefore = rt.heap.inUse;
     await expect(rt.linear(weight, [K, N], null, { activations: 'static' })).rejects.toThrow(/calibration/);
+    await expect(rt.linear(weight, [K, N], null, { activations: 'static', calibration: new Float32Array(K).fill(NaN) })).rejects.toThrow(/calibration: contains NaN/);
+    expect(rt.heap.inUse).toBe(heapBefore); // failed builds leak no linear memory
     const layer = await rt.linear(weight, [K, N]);
     await expect(layer.forward(new Float32Array(K + 1))).rejects.toThrow(/not a whole number of rows of K = 256/);
     const nan = x.slice();

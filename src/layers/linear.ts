@@ -70,6 +70,17 @@ export class QuantizedLinear {
     if (!['dynamic-per-tensor', 'dynamic-per-row', 'static'].includes(activations)) {
       throw new ArgumentError(`activations: expected 'dynamic-per-tensor', 'dynamic-per-row' or 'static', got ${String(activations)}`);
     }
+    // calibrate before allocating anything, so a bad calibration leaks nothing
+    let activationParams: { scale: number; zeroPoint: number } | null = null;
+    if (activations === 'static') {
+      const cal = options.calibration;
+      if (!(cal instanceof Float32Array) || cal.length === 0 || cal.length % k !== 0) {
+        throw new ArgumentError(`calibration: 'static' activations need sample inputs as a Float32Array of rows of ${k}`);
+      }
+      const [lo, hi] = await minMaxF32(rt, cal);
+      if (!Number.isFinite(lo) || !Number.isFinite(hi)) throw new ValueRangeError('calibration: contains NaN or Infinity');
+      activationParams = dynamicQuantParams(lo, hi, 0, 255);
+    }
     let w = weight;
     if (options.transposed) {
       w = new Float32Array(k * n);
@@ -82,16 +93,6 @@ export class QuantizedLinear {
     // the float reference keeps its own copy (packed on first use) unless reference: false
     const kept = options.reference === false ? null : w === weight ? weight.slice() : w;
     const reference = new FloatReference(rt, kept ? () => kept : null, k, n, false);
-    let activationParams: { scale: number; zeroPoint: number } | null = null;
-    if (activations === 'static') {
-      const cal = options.calibration;
-      if (!(cal instanceof Float32Array) || cal.length === 0 || cal.length % k !== 0) {
-        throw new ArgumentError(`calibration: 'static' activations need sample inputs as a Float32Array of rows of ${k}`);
-      }
-      const [lo, hi] = await minMaxF32(rt, cal);
-      if (!Number.isFinite(lo) || !Number.isFinite(hi)) throw new ValueRangeError('calibration: contains NaN or Infinity');
-      activationParams = dynamicQuantParams(lo, hi, 0, 255);
-    }
     return new QuantizedLinear(rt, k, n, { weightBits, activations, relu: !!options.relu }, qWeights, reference, scales, bias ? bias.slice() : null, activationParams);
   }
 
