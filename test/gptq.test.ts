@@ -2,21 +2,17 @@
 // the same result as the paper's algorithm written naively, exactly RTN when the Hessian is
 // diagonal, the factorization helpers, the layer, and bad inputs.
 
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   ArgumentError, DTypeError, Int4Linear, ShapeError, ValueRangeError, calibrationHessian, dequantizeInt4, quantizeInt4Gptq, quantizeInt4Rtn,
-  tensor, type Int4Blocks, type Runtime,
+  tensor, type Int4Blocks,
 } from '../src/index.js';
 import { choleskyLower, gptqFactor, inverseCholeskyUpper } from '../src/quant/gptq.js';
 import { int4BlockParams } from '../src/quant/int4.js';
 import { roundHalfEven } from '../src/kernels/qs8.js';
 import { SIMD, randNormal, rng, useRuntimes } from './helpers.js';
 
-const runtimes = useRuntimes();
-let rt: Runtime;
-beforeAll(() => {
-  rt = runtimes.one();
-});
+const rts = useRuntimes();
 
 // Correlated inputs: X = (Z · L) ⊙ c, Z iid, L a random K×K mixing matrix (features correlate), c
 // per-feature scales (lognormal, sigma 0.5: some input channels carry more energy, as in real
@@ -277,18 +273,18 @@ describe(`GPTQ 4-bit weights (${SIMD} build)`, () => {
     expect(choleskyLower(sing.slice(), k)).toBe(40);
   });
 
-  it('rt.linear(..., { method: \'gptq\' }): the GPTQ blocks in the kernels, better SQNR than RTN', async () => {
+  it('rts.one.linear(..., { method: \'gptq\' }): the GPTQ blocks in the kernels, better SQNR than RTN', async () => {
     const wKN = new Float32Array(K * N);
     for (let j = 0; j < N; j++) for (let t = 0; t < K; t++) wKN[t * N + j] = W[j * K + t];
     const bias = randNormal(N, rng(5), 0.1);
     const x = heldOut.subarray(0, 16 * K);
     const opts = { dtype: 'int4', blockSize: 32, method: 'gptq', calibration: calib, actOrder: true } as const;
-    const layer = await rt.linear(wKN, [K, N], bias, opts);
+    const layer = await rts.one.linear(wKN, [K, N], bias, opts);
     expect(layer).toBeInstanceOf(Int4Linear);
     expect(sameBlocks(layer.blocks, quantizeInt4Gptq(W, N, K, calib, { blockSize: 32, actOrder: true }))).toBeNull();
-    const viaTransposed = await rt.linear(W, [N, K], bias, { ...opts, transposed: true, calibration: tensor('float32', calib, [S, K]) });
+    const viaTransposed = await rts.one.linear(W, [N, K], bias, { ...opts, transposed: true, calibration: tensor('float32', calib, [S, K]) });
     expect(sameBlocks(viaTransposed.blocks, layer.blocks)).toBeNull();
-    const rtn = await rt.linear(wKN, [K, N], bias, { dtype: 'int4', blockSize: 32 });
+    const rtn = await rts.one.linear(wKN, [K, N], bias, { dtype: 'int4', blockSize: 32 });
     const g = (await layer.compare(x)).error;
     const q = (await rtn.compare(x)).error;
     // measured: GPTQ (act-order) 25.1 dB, RTN 21.4 dB (held-out rows, int8 activations included)
@@ -300,7 +296,7 @@ describe(`GPTQ 4-bit weights (${SIMD} build)`, () => {
 
   it('bad inputs are clear errors', async () => {
     const wKN = new Float32Array(K * N);
-    const gptq = (extra: object) => rt.linear(wKN, [K, N], null, { dtype: 'int4', method: 'gptq', ...extra });
+    const gptq = (extra: object) => rts.one.linear(wKN, [K, N], null, { dtype: 'int4', method: 'gptq', ...extra });
     await expect(gptq({})).rejects.toThrow(ArgumentError);
     await expect(gptq({})).rejects.toThrow(/calibration: GPTQ needs calibration inputs, a Float32Array of S rows of K = 256/);
     await expect(gptq({ calibration: new Float32Array(1000) })).rejects.toThrow(ShapeError);
@@ -317,8 +313,8 @@ describe(`GPTQ 4-bit weights (${SIMD} build)`, () => {
     await expect(gptq({ calibration: few })).resolves.toBeInstanceOf(Int4Linear); // the default damping copes
     await expect(gptq({ calibration: calib, dampPercent: -1 })).rejects.toThrow(/dampPercent: expected a finite number >= 0/);
     await expect(gptq({ calibration: calib, scheme: 'minmax' })).rejects.toThrow(/scheme: expected 'symmetric' or 'asymmetric'/);
-    await expect(rt.linear(wKN, [K, N], null, { dtype: 'int4', method: 'awq' as never })).rejects.toThrow(/method: expected 'rtn' or 'gptq', got awq/);
-    await expect(rt.linear(wKN, [K, N], null, { dtype: 'int4', calibration: calib })).rejects.toThrow(/calibration: only used with method: 'gptq'/);
+    await expect(rts.one.linear(wKN, [K, N], null, { dtype: 'int4', method: 'awq' as never })).rejects.toThrow(/method: expected 'rtn' or 'gptq', got awq/);
+    await expect(rts.one.linear(wKN, [K, N], null, { dtype: 'int4', calibration: calib })).rejects.toThrow(/calibration: only used with method: 'gptq'/);
     expect(() => quantizeInt4Gptq(W, N, K, calib, { blockSize: 32, lazyBatch: 0 })).toThrow(/lazyBatch: expected a positive integer/);
     expect(() => quantizeInt4Gptq(W, N, K, calib, { blockSize: 24 })).toThrow(/blockSize: must be a power of two/);
   });

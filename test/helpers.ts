@@ -5,19 +5,18 @@ import { createRuntime, normalFloats, type Runtime } from '../src/index.js';
 
 export const SIMD = (process.env.LOWBIT_TEST_SIMD ?? 'baseline') as 'baseline' | 'relaxed';
 
-/** A 1-thread and a 2-thread runtime for the tests of one file, disposed after them. */
-export function useRuntimes(): { one: () => Runtime; two: () => Runtime } {
-  let one: Runtime | undefined;
-  let two: Runtime | undefined;
+/** A 1-thread and a 2-thread runtime for the tests of one file (set before they run, disposed after). */
+export function useRuntimes(): { one: Runtime; two: Runtime } {
+  const rts = {} as { one: Runtime; two: Runtime };
   beforeAll(async () => {
-    one = await testRuntime(1);
-    two = await testRuntime(2);
+    rts.one = await testRuntime(1);
+    rts.two = await testRuntime(2);
   });
   afterAll(() => {
-    one?.dispose();
-    two?.dispose();
+    rts.one?.dispose();
+    rts.two?.dispose();
   });
-  return { one: () => one!, two: () => two! };
+  return rts;
 }
 
 /** A runtime on the build this test project checks (relaxed must really be relaxed there). */

@@ -1,17 +1,11 @@
 // The 4-bit linear layer: error against its float32 reference within stated budgets for each
 // block size and scheme, imported MatMulNBits / Q4_0 weights, threads, and bad inputs.
 
-import { beforeAll, describe, expect, it } from 'vitest';
-import { Int4Linear, fromQ4_0, toMatMulNBits, fromMatMulNBits, quantizeInt4Rtn, toQ4_0, type Runtime } from '../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { Int4Linear, fromQ4_0, toMatMulNBits, fromMatMulNBits, quantizeInt4Rtn, toQ4_0 } from '../src/index.js';
 import { SIMD, firstMismatch, randNormal, rng, useRuntimes } from './helpers.js';
 
-const runtimes = useRuntimes();
-let rt: Runtime;
-let rt2: Runtime;
-beforeAll(() => {
-  rt = runtimes.one();
-  rt2 = runtimes.two();
-});
+const rts = useRuntimes();
 
 const K = 512;
 const N = 96;
@@ -33,7 +27,7 @@ const BUDGETS = [
 describe(`4-bit linear layer (${SIMD} build)`, () => {
   for (const b of BUDGETS) {
     it(`block ${b.blockSize} ${b.scheme}: SQNR >= ${b.sqnr} dB against the float32 layer`, async () => {
-      const layer = await rt.linear(weight, [K, N], bias, { dtype: 'int4', blockSize: b.blockSize, scheme: b.scheme });
+      const layer = await rts.one.linear(weight, [K, N], bias, { dtype: 'int4', blockSize: b.blockSize, scheme: b.scheme });
       expect(layer).toBeInstanceOf(Int4Linear);
       expect(layer.kernelLayout).toBe(SIMD === 'relaxed' ? 'c4' : 'c2');
       const { error } = await layer.compare(x);
@@ -46,19 +40,19 @@ describe(`4-bit linear layer (${SIMD} build)`, () => {
   }
 
   it("activations: 'float32' (W4A32) leaves only the weights' error", async () => {
-    const a8 = await rt.linear(weight, [K, N], bias, { dtype: 'int4' });
-    const a32 = await rt.linear(weight, [K, N], bias, { dtype: 'int4', activations: 'float32' });
+    const a8 = await rts.one.linear(weight, [K, N], bias, { dtype: 'int4' });
+    const a32 = await rts.one.linear(weight, [K, N], bias, { dtype: 'int4', activations: 'float32' });
     const e8 = (await a8.compare(x)).error.sqnrDb;
     const e32 = (await a32.compare(x)).error.sqnrDb;
     expect(e32).toBeGreaterThan(e8); // measured 22.365 vs 22.359 dB: the 4-bit weights dominate either way
-    await expect(rt.linear(weight, [K, N], bias, { dtype: 'int4', activations: 'int2' as never })).rejects.toThrow(/'per-block', 'per-row' or 'float32'/);
+    await expect(rts.one.linear(weight, [K, N], bias, { dtype: 'int4', activations: 'int2' as never })).rejects.toThrow(/'per-block', 'per-row' or 'float32'/);
     a8.dispose();
     a32.dispose();
   });
 
   it('smaller blocks are more accurate than larger ones on the same weights', async () => {
     const e = async (blockSize: number) => {
-      const l = await rt.linear(weight, [K, N], bias, { dtype: 'int4', blockSize });
+      const l = await rts.one.linear(weight, [K, N], bias, { dtype: 'int4', blockSize });
       const s = (await l.compare(x)).error.sqnrDb;
       l.dispose();
       return s;
@@ -70,11 +64,11 @@ describe(`4-bit linear layer (${SIMD} build)`, () => {
     const rows = new Float32Array(N * K);
     for (let t = 0; t < K; t++) for (let j = 0; j < N; j++) rows[j * K + t] = weight[t * N + j];
     const blocks = quantizeInt4Rtn(rows, N, K, { blockSize: 32 });
-    const a = await Int4Linear.fromBlocks(rt, blocks, bias);
-    const b = await Int4Linear.fromBlocks(rt, fromMatMulNBits(toMatMulNBits(blocks)), bias);
+    const a = await Int4Linear.fromBlocks(rts.one, blocks, bias);
+    const b = await Int4Linear.fromBlocks(rts.one, fromMatMulNBits(toMatMulNBits(blocks)), bias);
     expect(firstMismatch(await b.forward(x), await a.forward(x))).toBeNull();
     const q40 = fromQ4_0(toQ4_0(blocks), N, K); // fp16 scales: close, not identical
-    const c = await Int4Linear.fromBlocks(rt, q40, bias);
+    const c = await Int4Linear.fromBlocks(rts.one, q40, bias);
     const err = (await c.compare(x)).error; // against its own dequantized weights
     expect(err.sqnrDb).toBeGreaterThan(35); // only the int8 activations differ
     a.dispose();
@@ -83,23 +77,23 @@ describe(`4-bit linear layer (${SIMD} build)`, () => {
   });
 
   it('keeps float weights out of linear memory until a comparison needs them; reference: false keeps none', async () => {
-    const before = rt.heap.inUse;
-    const layer = await rt.linear(weight, [K, N], bias, { dtype: 'int4' });
-    const quantOnly = rt.heap.inUse - before;
+    const before = rts.one.heap.inUse;
+    const layer = await rts.one.linear(weight, [K, N], bias, { dtype: 'int4' });
+    const quantOnly = rts.one.heap.inUse - before;
     expect(quantOnly).toBeLessThan(K * N); // 4-bit weights + scales, no float copy
     await layer.compare(x);
-    expect(rt.heap.inUse - before).toBeGreaterThan(K * N * 4); // the float reference, packed on first use
+    expect(rts.one.heap.inUse - before).toBeGreaterThan(K * N * 4); // the float reference, packed on first use
     layer.dispose();
-    expect(rt.heap.inUse).toBe(before);
-    const lean = await rt.linear(weight, [K, N], bias, { dtype: 'int4', reference: false });
+    expect(rts.one.heap.inUse).toBe(before);
+    const lean = await rts.one.linear(weight, [K, N], bias, { dtype: 'int4', reference: false });
     expect((await lean.forward(x)).length).toBe(M * N);
     await expect(lean.forwardFloat(x)).rejects.toThrow(/built with reference: false/);
     lean.dispose();
   });
 
   it('2 threads give the same bits as 1 thread', async () => {
-    const a = await rt.linear(weight, [K, N], bias, { dtype: 'int4' });
-    const b = await rt2.linear(weight, [K, N], bias, { dtype: 'int4' });
+    const a = await rts.one.linear(weight, [K, N], bias, { dtype: 'int4' });
+    const b = await rts.two.linear(weight, [K, N], bias, { dtype: 'int4' });
     expect(firstMismatch(await b.forward(x), await a.forward(x))).toBeNull();
     expect(firstMismatch(await b.forward(x.subarray(0, K)), await a.forward(x.subarray(0, K)))).toBeNull();
     a.dispose();
@@ -107,10 +101,10 @@ describe(`4-bit linear layer (${SIMD} build)`, () => {
   });
 
   it('bad inputs are clear errors', async () => {
-    await expect(rt.linear(weight, [K, N], null, { dtype: 'int4', blockSize: 24 })).rejects.toThrow(/blockSize: must be a power of two/);
-    await expect(rt.linear(weight, [K, N], new Float32Array(3), { dtype: 'int4' })).rejects.toThrow(/bias: expected a Float32Array of 96/);
-    await expect(rt.linear(weight, [K, N], null, { dtype: 'int5' as never })).rejects.toThrow(/dtype: expected 'int8' or 'int4'/);
-    const layer = await rt.linear(weight, [K, N], null, { dtype: 'int4' });
+    await expect(rts.one.linear(weight, [K, N], null, { dtype: 'int4', blockSize: 24 })).rejects.toThrow(/blockSize: must be a power of two/);
+    await expect(rts.one.linear(weight, [K, N], new Float32Array(3), { dtype: 'int4' })).rejects.toThrow(/bias: expected a Float32Array of 96/);
+    await expect(rts.one.linear(weight, [K, N], null, { dtype: 'int5' as never })).rejects.toThrow(/dtype: expected 'int8' or 'int4'/);
+    const layer = await rts.one.linear(weight, [K, N], null, { dtype: 'int4' });
     const bad = x.slice(0, K);
     bad[7] = NaN;
     await expect(layer.forward(bad)).rejects.toThrow(/x: element 7 is NaN/);

@@ -1,17 +1,11 @@
 // The INT8 linear layer: error against its float32 reference within stated budgets, for every
 // activation scheme and weight width; same results on 1 and 2 threads; clear errors on bad input.
 
-import { beforeAll, describe, expect, it } from 'vitest';
-import { LowbitError, type Runtime } from '../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { LowbitError } from '../src/index.js';
 import { SIMD, firstMismatch, randNormal, rng, useRuntimes } from './helpers.js';
 
-const runtimes = useRuntimes();
-let rt: Runtime;
-let rt2: Runtime;
-beforeAll(() => {
-  rt = runtimes.one();
-  rt2 = runtimes.two();
-});
+const rts = useRuntimes();
 
 // BERT-like: weights ~ N(0, 0.02), activations ~ N(0, 1)
 const K = 256;
@@ -35,7 +29,7 @@ const BUDGETS = [
 describe(`INT8 linear layer (${SIMD} build)`, () => {
   for (const b of BUDGETS) {
     it(`${b.weightBits}-bit weights, ${b.activations} activations: SQNR >= ${b.sqnr} dB, cosine >= ${b.cosine}`, async () => {
-      const layer = await rt.linear(weight, [K, N], bias, { weightBits: b.weightBits, activations: b.activations, calibration });
+      const layer = await rts.one.linear(weight, [K, N], bias, { weightBits: b.weightBits, activations: b.activations, calibration });
       const { error, quantized, reference } = await layer.compare(x);
       expect(quantized.length).toBe(M * N);
       expect(error.sqnrDb).toBeGreaterThanOrEqual(b.sqnr);
@@ -47,8 +41,8 @@ describe(`INT8 linear layer (${SIMD} build)`, () => {
   }
 
   it('7-bit weights cost accuracy: their SQNR is below 8-bit weights on the same data', async () => {
-    const l8 = await rt.linear(weight, [K, N], bias, { activations: 'dynamic-per-row' });
-    const l7 = await rt.linear(weight, [K, N], bias, { activations: 'dynamic-per-row', weightBits: 7 });
+    const l8 = await rts.one.linear(weight, [K, N], bias, { activations: 'dynamic-per-row' });
+    const l7 = await rts.one.linear(weight, [K, N], bias, { activations: 'dynamic-per-row', weightBits: 7 });
     const e8 = (await l8.compare(x)).error.sqnrDb;
     const e7 = (await l7.compare(x)).error.sqnrDb;
     expect(e8).toBeGreaterThan(e7 + 1);
@@ -59,15 +53,15 @@ describe(`INT8 linear layer (${SIMD} build)`, () => {
   it('accepts PyTorch-style [N, K] weights with transposed', async () => {
     const wt = new Float32Array(N * K);
     for (let i = 0; i < K; i++) for (let j = 0; j < N; j++) wt[j * K + i] = weight[i * N + j];
-    const a = await rt.linear(weight, [K, N], bias);
-    const b = await rt.linear(wt, [N, K], bias, { transposed: true });
+    const a = await rts.one.linear(weight, [K, N], bias);
+    const b = await rts.one.linear(wt, [N, K], bias, { transposed: true });
     expect(firstMismatch(await b.forward(x), await a.forward(x))).toBeNull();
     a.dispose();
     b.dispose();
   });
 
   it('takes a float32 tensor [..., K] as well as a Float32Array', async () => {
-    const layer = await rt.linear(weight, [K, N], bias);
+    const layer = await rts.one.linear(weight, [K, N], bias);
     const a = await layer.forward(x);
     const b = await layer.forward({ type: 'float32', data: x, dims: [2, M / 2, K] });
     expect(firstMismatch(b, a)).toBeNull();
@@ -77,18 +71,18 @@ describe(`INT8 linear layer (${SIMD} build)`, () => {
 
   it('keeps its own copy of the float weights (changing the caller\'s array changes nothing); reference: false keeps none', async () => {
     const w = weight.slice();
-    const layer = await rt.linear(w, [K, N], bias);
+    const layer = await rts.one.linear(w, [K, N], bias);
     const first = await layer.forwardFloat(x);
     w.fill(0);
     expect(firstMismatch(await layer.forwardFloat(x), first)).toBeNull();
     layer.dispose();
-    const lean = await rt.linear(weight, [K, N], bias, { reference: false });
+    const lean = await rts.one.linear(weight, [K, N], bias, { reference: false });
     await expect(lean.compare(x)).rejects.toThrow(/built with reference: false/);
     lean.dispose();
   });
 
   it('ReLU clamps the output at 0 in both paths', async () => {
-    const layer = await rt.linear(weight, [K, N], bias, { relu: true });
+    const layer = await rts.one.linear(weight, [K, N], bias, { relu: true });
     const q = await layer.forward(x);
     const f = await layer.forwardFloat(x);
     expect(Math.min(...q)).toBe(0);
@@ -98,8 +92,8 @@ describe(`INT8 linear layer (${SIMD} build)`, () => {
 
   it('2 threads give the same bits as 1 thread', async () => {
     for (const activations of ['dynamic-per-tensor', 'dynamic-per-row'] as const) {
-      const a = await rt.linear(weight, [K, N], bias, { activations });
-      const b = await rt2.linear(weight, [K, N], bias, { activations });
+      const a = await rts.one.linear(weight, [K, N], bias, { activations });
+      const b = await rts.two.linear(weight, [K, N], bias, { activations });
       expect(firstMismatch(await b.forward(x), await a.forward(x))).toBeNull();
       a.dispose();
       b.dispose();
@@ -108,16 +102,16 @@ describe(`INT8 linear layer (${SIMD} build)`, () => {
 
   it('bad inputs are clear errors', async () => {
     const code = async (p: Promise<unknown>) => ((await p.then(() => null, (e) => e)) as LowbitError | null)?.code;
-    expect(await code(rt.linear(weight, [K, N + 1]))).toBe('ERR_SHAPE');
-    expect(await code(rt.linear(weight, [K, N], new Float32Array(3)))).toBe('ERR_SHAPE');
+    expect(await code(rts.one.linear(weight, [K, N + 1]))).toBe('ERR_SHAPE');
+    expect(await code(rts.one.linear(weight, [K, N], new Float32Array(3)))).toBe('ERR_SHAPE');
     const bad = weight.slice();
     bad[5] = NaN;
-    await expect(rt.linear(bad, [K, N])).rejects.toThrow(/weight: element 5 is NaN/);
-    const heapBefore = rt.heap.inUse;
-    await expect(rt.linear(weight, [K, N], null, { activations: 'static' })).rejects.toThrow(/calibration/);
-    await expect(rt.linear(weight, [K, N], null, { activations: 'static', calibration: new Float32Array(K).fill(NaN) })).rejects.toThrow(/calibration: contains NaN/);
-    expect(rt.heap.inUse).toBe(heapBefore); // failed builds leak no linear memory
-    const layer = await rt.linear(weight, [K, N]);
+    await expect(rts.one.linear(bad, [K, N])).rejects.toThrow(/weight: element 5 is NaN/);
+    const heapBefore = rts.one.heap.inUse;
+    await expect(rts.one.linear(weight, [K, N], null, { activations: 'static' })).rejects.toThrow(/calibration/);
+    await expect(rts.one.linear(weight, [K, N], null, { activations: 'static', calibration: new Float32Array(K).fill(NaN) })).rejects.toThrow(/calibration: contains NaN/);
+    expect(rts.one.heap.inUse).toBe(heapBefore); // failed builds leak no linear memory
+    const layer = await rts.one.linear(weight, [K, N]);
     await expect(layer.forward(new Float32Array(K + 1))).rejects.toThrow(/not a whole number of rows of K = 256/);
     const nan = x.slice();
     nan[3] = Infinity;

@@ -3,20 +3,14 @@
 // remainder shapes, every block size, symmetric and asymmetric blocks, K not a multiple of the
 // block, per-row and per-block activation scales, 1 and 2 threads; plus an error budget vs float.
 
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
-  compareTo, dequantizeInt4, packQb4, quantizeInt4Rtn, refQb4, runQb4, runQb4F32, refQb4F32, refGemmF32, type Int4Blocks, type Runtime,
+  compareTo, dequantizeInt4, packQb4, quantizeInt4Rtn, refQb4, runQb4, runQb4F32, refQb4F32, refGemmF32, type Int4Blocks,
 } from '../src/index.js';
 import { blocksOf } from '../src/quant/int4.js';
 import { SIMD, firstMismatch, randNormal, rng, useRuntimes } from './helpers.js';
 
-const runtimes = useRuntimes();
-let rt: Runtime;
-let rt2: Runtime;
-beforeAll(() => {
-  rt = runtimes.one();
-  rt2 = runtimes.two();
-});
+const rts = useRuntimes();
 
 function randomBlocks(n: number, k: number, bs: number, asym: boolean, r: () => number, extremes = false): Int4Blocks {
   const nb = blocksOf(k, bs);
@@ -38,10 +32,10 @@ describe(`qb4 W4A8 kernels (${SIMD} build)`, () => {
           const w = randomBlocks(n, k, bs, asym, r);
           const x = randNormal(m * k, r);
           const bias = seed % 2 ? randNormal(n, r) : null;
-          const pw = packQb4(rt, w);
+          const pw = packQb4(rts.one, w);
           expect(pw.layout).toBe(SIMD === 'relaxed' ? 'c4' : 'c2');
           for (const scheme of ['per-row', 'per-block'] as const) {
-            const got = await runQb4(rt, x, m, pw, { bias, activations: scheme });
+            const got = await runQb4(rts.one, x, m, pw, { bias, activations: scheme });
             const want = refQb4(x, m, w, bias, scheme);
             expect(firstMismatch(got, want), `bs=${bs} m=${m} k=${k} n=${n} asym=${asym} ${scheme}`).toBeNull();
           }
@@ -56,8 +50,8 @@ describe(`qb4 W4A8 kernels (${SIMD} build)`, () => {
     for (const [m, k, n] of [[1, 64, 24], [6, 100, 13]] as const) {
       const w = randomBlocks(n, k, 32, true, r, true);
       const x = Float32Array.from({ length: m * k }, (_, i) => (i % 2 ? 1e4 : -1e4));
-      const pw = packQb4(rt, w);
-      const got = await runQb4(rt, x, m, pw);
+      const pw = packQb4(rts.one, w);
+      const got = await runQb4(rts.one, x, m, pw);
       pw.dispose();
       expect(firstMismatch(got, refQb4(x, m, w, null, 'per-row'))).toBeNull();
     }
@@ -68,9 +62,9 @@ describe(`qb4 W4A8 kernels (${SIMD} build)`, () => {
     for (const [m, k, n] of [[1, 512, 300], [9, 256, 100]] as const) {
       const w = randomBlocks(n, k, 32, false, r);
       const x = randNormal(m * k, r);
-      const p1 = packQb4(rt, w);
-      const p2 = packQb4(rt2, w);
-      expect(firstMismatch(await runQb4(rt2, x, m, p2), await runQb4(rt, x, m, p1))).toBeNull();
+      const p1 = packQb4(rts.one, w);
+      const p2 = packQb4(rts.two, w);
+      expect(firstMismatch(await runQb4(rts.two, x, m, p2), await runQb4(rts.one, x, m, p1))).toBeNull();
       p1.dispose();
       p2.dispose();
     }
@@ -85,8 +79,8 @@ describe(`qb4 W4A8 kernels (${SIMD} build)`, () => {
     const wf = randNormal(n * k, r, 0.02);
     const x = randNormal(m * k, r);
     const blocks = quantizeInt4Rtn(wf, n, k, { blockSize: 32 });
-    const pw = packQb4(rt, blocks);
-    const got = await runQb4(rt, x, m, pw, { activations: 'per-block' });
+    const pw = packQb4(rts.one, blocks);
+    const got = await runQb4(rts.one, x, m, pw, { activations: 'per-block' });
     pw.dispose();
     // float reference: x · Wᵀ with W [N][K]
     const wt = new Float32Array(k * n);
@@ -115,8 +109,8 @@ describe(`qb4 W4A32 (float activations) GEMV (${SIMD} build)`, () => {
           const w = randomBlocks(n, k, bs, asym, r);
           const x = randNormal(m * k, r);
           const bias = seed % 2 ? randNormal(n, r) : null;
-          const pw = packQb4(rt, w);
-          const got = await runQb4F32(rt, x, m, pw, bias);
+          const pw = packQb4(rts.one, w);
+          const got = await runQb4F32(rts.one, x, m, pw, bias);
           pw.dispose();
           expect(firstMismatch(got, refQb4F32(x, m, w, bias)), `bs=${bs} m=${m} k=${k} n=${n} asym=${asym}`).toBeNull();
         }
@@ -133,11 +127,11 @@ describe(`qb4 W4A32 (float activations) GEMV (${SIMD} build)`, () => {
     const dqt = new Float32Array(k * n);
     for (let j = 0; j < n; j++) for (let t = 0; t < k; t++) dqt[t * n + j] = deq[j * k + t];
     const exact = refGemmF32(x, dqt, m, k, n);
-    const p1 = packQb4(rt, w);
-    const p2 = packQb4(rt2, w);
-    const f32 = await runQb4F32(rt, x, m, p1);
-    const a8 = await runQb4(rt, x, m, p1, { activations: 'per-block' });
-    expect(firstMismatch(await runQb4F32(rt2, x, m, p2), f32)).toBeNull();
+    const p1 = packQb4(rts.one, w);
+    const p2 = packQb4(rts.two, w);
+    const f32 = await runQb4F32(rts.one, x, m, p1);
+    const a8 = await runQb4(rts.one, x, m, p1, { activations: 'per-block' });
+    expect(firstMismatch(await runQb4F32(rts.two, x, m, p2), f32)).toBeNull();
     p1.dispose();
     p2.dispose();
     const eF32 = compareTo(exact, f32).sqnrDb;

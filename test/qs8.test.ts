@@ -2,7 +2,7 @@
 // scalar reference, over shapes that hit every remainder path of the 4x8 tiles (and the 1x8 GEMV with its odd-K tail),
 // extreme values and zero points, every epilogue, both weight layouts, and 1 vs 2 threads.
 
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { packQs8, runQs8, refMatMulInteger, refRequantize, refDequantizeAcc, type Runtime } from '../src/index.js';
 import { SIMD, firstMismatch, randInt8, randUint8, rng, useRuntimes } from './helpers.js';
 
@@ -53,13 +53,7 @@ for (const m of [1, 2, 3, 4, 5, 8, 13]) {
   }
 }
 
-const runtimes = useRuntimes();
-let rt: Runtime;
-let rt2: Runtime;
-beforeAll(() => {
-  rt = runtimes.one();
-  rt2 = runtimes.two();
-});
+const rts = useRuntimes();
 
 async function runInt32(r: Runtime, c: Case) {
   const { a, b, zb } = makeData(c);
@@ -77,7 +71,7 @@ describe(`qs8 GEMM/GEMV int32 (${SIMD} build)`, () => {
     let seed = 1;
     for (const [m, k, n] of shapes) {
       const c: Case = { m, k, n, aSigned: false, bSigned: true, za: (seed * 37) & 255, zb: 'random', seed: seed++ };
-      const { got, ref } = await runInt32(rt, c);
+      const { got, ref } = await runInt32(rts.one, c);
       expect(firstMismatch(got, ref), `m=${m} k=${k} n=${n}`).toBeNull();
     }
   });
@@ -87,7 +81,7 @@ describe(`qs8 GEMM/GEMV int32 (${SIMD} build)`, () => {
     for (const [m, k, n] of shapes) {
       for (const [aSigned, bSigned] of [[false, true], [true, true], [false, false], [true, false]]) {
         const c: Case = { m, k, n, aSigned, bSigned, za: aSigned ? -5 : 131, zb: 'random', sevenBit: true, seed: seed++ };
-        const { got, ref, layout } = await runInt32(rt, c);
+        const { got, ref, layout } = await runInt32(rts.one, c);
         expect(layout).toBe(SIMD === 'relaxed' ? 'c4' : 'c2');
         expect(firstMismatch(got, ref), `m=${m} k=${k} n=${n} aSigned=${aSigned} bSigned=${bSigned}`).toBeNull();
       }
@@ -109,7 +103,7 @@ describe(`qs8 GEMM/GEMV int32 (${SIMD} build)`, () => {
     for (const partial of cases) {
       for (const [m, k, n] of [[1, 1, 1], [5, 67, 9], [4, 8, 8], [13, 300, 17], [1, 1000, 40]] as const) {
         const c = { m, k, n, extremes: true, seed: seed++, ...partial } as Case;
-        const { got, ref } = await runInt32(rt, c);
+        const { got, ref } = await runInt32(rts.one, c);
         expect(firstMismatch(got, ref), JSON.stringify(c)).toBeNull();
       }
     }
@@ -122,8 +116,8 @@ describe(`qs8 GEMM/GEMV int32 (${SIMD} build)`, () => {
     const b = new Int8Array(k * n).fill(-128);
     const zb = [127, 127, 127];
     expect(Math.abs(255 * -255 * k)).toBeGreaterThan(2 ** 31);
-    const w = packQs8(rt, b, k, n, zb);
-    const got = await runQs8(rt, a, m, 0, w, { kind: 'int32' });
+    const w = packQs8(rts.one, b, k, n, zb);
+    const got = await runQs8(rts.one, a, m, 0, w, { kind: 'int32' });
     w.dispose();
     expect(got[0]).toBe((255 * -255 * k) | 0);
     expect(firstMismatch(got, refMatMulInteger(a, b, m, k, n, 0, zb))).toBeNull();
@@ -141,8 +135,8 @@ describe(`qs8 epilogues (${SIMD} build)`, () => {
           const r = rng(seed);
           const multiplier = Float32Array.from({ length: n }, () => 2 ** (-8 - 6 * r()));
           const zp = kind === 'uint8' ? 128 : -3;
-          const w = packQs8(rt, b, k, n, zb);
-          const got = await runQs8(rt, a, m, c.za, w, { kind, multiplier, zeroPoint: zp });
+          const w = packQs8(rts.one, b, k, n, zb);
+          const got = await runQs8(rts.one, a, m, c.za, w, { kind, multiplier, zeroPoint: zp });
           w.dispose();
           const ref = refRequantize(refMatMulInteger(a, b, m, k, n, c.za, zb), m, n, multiplier, zp, kind === 'int8');
           expect(firstMismatch(got, ref), `${kind} m=${m} k=${k} n=${n}`).toBeNull();
@@ -163,8 +157,8 @@ describe(`qs8 epilogues (${SIMD} build)`, () => {
         const multiplier = new Float32Array(n).fill(1 / 512);
         const bias = Int32Array.from({ length: n }, () => Math.floor((r() - 0.5) * 20000));
         const zp = kind === 'uint8' ? 100 : -20;
-        const w = packQs8(rt, b, k, n, zb);
-        const got = await runQs8(rt, a, m, c.za, w, { kind, multiplier, zeroPoint: zp, bias, relu: true });
+        const w = packQs8(rts.one, b, k, n, zb);
+        const got = await runQs8(rts.one, a, m, c.za, w, { kind, multiplier, zeroPoint: zp, bias, relu: true });
         w.dispose();
         const ref = refRequantize(refMatMulInteger(a, b, m, k, n, c.za, zb), m, n, multiplier, zp, kind === 'int8', bias, true);
         expect(firstMismatch(got, ref), `${kind} m=${m} k=${k} n=${n}`).toBeNull();
@@ -177,8 +171,8 @@ describe(`qs8 epilogues (${SIMD} build)`, () => {
     // A = [1], B = [k] so acc = k; multiplier 0.5 gives k/2: 0.5 -> 0, 1.5 -> 2, 2.5 -> 2, -0.5 -> 0, -1.5 -> -2
     const vals = [1, 3, 5, -1, -3, 7, -7];
     const b = Int8Array.from(vals);
-    const w = packQs8(rt, b, 1, vals.length, new Int32Array(vals.length));
-    const got = await runQs8(rt, Int8Array.of(1), 1, 0, w, { kind: 'int8', multiplier: new Float32Array(vals.length).fill(0.5), zeroPoint: 0 });
+    const w = packQs8(rts.one, b, 1, vals.length, new Int32Array(vals.length));
+    const got = await runQs8(rts.one, Int8Array.of(1), 1, 0, w, { kind: 'int8', multiplier: new Float32Array(vals.length).fill(0.5), zeroPoint: 0 });
     w.dispose();
     expect(Array.from(got)).toEqual([0, 2, 2, 0, -2, 4, -4]);
   });
@@ -193,8 +187,8 @@ describe(`qs8 epilogues (${SIMD} build)`, () => {
         const colScale = Float32Array.from({ length: n }, () => 0.001 + r() * 0.01);
         const rowScale = Float32Array.from({ length: m }, () => 0.01 + r() * 0.1);
         const bias = Float32Array.from({ length: n }, () => r() * 2 - 1);
-        const w = packQs8(rt, b, k, n, zb);
-        const got = await runQs8(rt, a, m, 0, w, { kind: 'float32', colScale, rowScale, bias, relu });
+        const w = packQs8(rts.one, b, k, n, zb);
+        const got = await runQs8(rts.one, a, m, 0, w, { kind: 'float32', colScale, rowScale, bias, relu });
         w.dispose();
         const ref = refDequantizeAcc(refMatMulInteger(a, b, m, k, n, 0, zb), m, n, colScale, rowScale, bias, relu);
         expect(firstMismatch(got, ref), `m=${m} k=${k} n=${n} relu=${relu}`).toBeNull();
@@ -210,10 +204,10 @@ describe(`qs8 threads (${SIMD} build)`, () => {
       for (const sevenBit of [false, true]) {
         const c: Case = { m, k, n, aSigned: false, bSigned: true, za: 77, zb: 'random', sevenBit, seed: seed++ };
         const { a, b, zb } = makeData(c);
-        const w1 = packQs8(rt, b, k, n, zb);
-        const w2 = packQs8(rt2, b, k, n, zb);
-        const one = await runQs8(rt, a, m, c.za, w1, { kind: 'int32' });
-        const two = await runQs8(rt2, a, m, c.za, w2, { kind: 'int32' });
+        const w1 = packQs8(rts.one, b, k, n, zb);
+        const w2 = packQs8(rts.two, b, k, n, zb);
+        const one = await runQs8(rts.one, a, m, c.za, w1, { kind: 'int32' });
+        const two = await runQs8(rts.two, a, m, c.za, w2, { kind: 'int32' });
         w1.dispose();
         w2.dispose();
         expect(firstMismatch(two, one), `m=${m} k=${k} n=${n}`).toBeNull();
