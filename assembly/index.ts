@@ -5,7 +5,10 @@
 export * from './gemm/qs8';
 export * from './gemm/qb4';
 export * from './gemm/f32';
+export * from './conv/f32-conv';
+export * from './elementwise/f32-act';
 export * from './quant/q8';
+export * from './quant/fp8';
 export * from './probe/probe';
 
 // First byte after the module's static data: the host allocator starts here.

@@ -8,7 +8,9 @@ export type LowbitErrorCode =
   | 'ERR_OUT_OF_MEMORY' // wasm32 linear memory is exhausted
   | 'ERR_FEATURE' // the engine lacks something the caller asked for
   | 'ERR_DISPOSED' // used after dispose()
-  | 'ERR_ARGUMENT'; // anything else about an argument
+  | 'ERR_ARGUMENT' // anything else about an argument
+  | 'ERR_MODEL' // a model file is malformed, truncated or inconsistent
+  | 'ERR_UNSUPPORTED_OP'; // a model uses an operator (or an attribute value) lowbit does not implement
 
 export class LowbitError extends Error {
   readonly code: LowbitErrorCode;
@@ -58,6 +60,20 @@ export class ArgumentError extends LowbitError {
   constructor(message: string) {
     super('ERR_ARGUMENT', message);
     this.name = 'ArgumentError';
+  }
+}
+
+export class ModelError extends LowbitError {
+  constructor(message: string) {
+    super('ERR_MODEL', message);
+    this.name = 'ModelError';
+  }
+}
+
+export class UnsupportedOperatorError extends LowbitError {
+  constructor(message: string) {
+    super('ERR_UNSUPPORTED_OP', message);
+    this.name = 'UnsupportedOperatorError';
   }
 }
 

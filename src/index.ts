@@ -22,3 +22,16 @@ export {
 } from './quant/int4.js';
 export { quantizeInt4Gptq, calibrationHessian, type GptqOptions } from './quant/gptq.js';
 export { fp16ToFloat, floatToFp16 } from './quant/fp16.js';
+export {
+  floatToFp8, fp8ToFloat, fp8FromBits, fp8IsNaN, encodeFp8, decodeFp8, FP8, FP8_FORMATS, FP8_TABLE_BITS, type Fp8Format, type Fp8Spec,
+} from './quant/fp8.js';
+export { encodeFp8Wasm, decodeFp8Wasm } from './kernels/fp8.js';
+export {
+  fpxFormat, fpxQuantize, fpxSearch, fpxMaxForBias, fpxBiasForMax, channelLayout, sqnrDb,
+  type FpxFormat, type FpxName, type FpxLayout, type FpxSearchOptions, type FpxSearchResult,
+} from './quant/fpx.js';
+export { FLOAT8_TYPES, type Float8Type, type Float8Tensor, type CastTarget, type QuantizeLinearOptions } from './ops/onnx.js';
+export { loadModel, Model, type ModelTensor, type RunOptions, type LoadOptions } from './model/model.js';
+export { importOnnx } from './model/onnx.js';
+export type { Graph, GraphNode, HostTensor } from './model/graph.js';
+export type { Plan, PlanStep, PlanValue } from './model/plan.js';

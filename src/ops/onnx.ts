@@ -1,7 +1,7 @@
 // Operators with ONNX semantics, bit-exact with the ONNX definitions and onnxruntime: arguments in
 // ONNX input order, attributes in a trailing options object, tensors { type, data, dims } in and out.
 
-import { ArgumentError, DTypeError, ShapeError, ValueRangeError } from '../errors.js';
+import { ArgumentError, DTypeError, ShapeError, ValueRangeError, describe } from '../errors.js';
 import { checkTensor, sizeOf, tensor, type Tensor } from '../tensor.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { packQs8, runQs8, type Qs8Output } from '../kernels/qs8.js';
@@ -9,6 +9,8 @@ import { packF32, runF32 } from '../kernels/f32.js';
 import { dequantizeQ8, minMaxF32, quantizeQ8 } from '../kernels/q8.js';
 import { planMatMul, type MatMulPlan } from './matmul-shape.js';
 import { dynamicQuantParams } from '../quant/q8.js';
+import { decodeFp8Wasm, encodeFp8Wasm } from '../kernels/fp8.js';
+import type { Fp8Format } from '../quant/fp8.js';
 
 type Q8 = 'int8' | 'uint8';
 const Q8_TYPES: readonly Q8[] = ['int8', 'uint8'];
@@ -76,11 +78,65 @@ async function batchedQs8<T extends Int32Array | Uint8Array | Int8Array>(
   return result;
 }
 
+// --- float8 tensors ---------------------------------------------------------------------------------
+// FP8 tensors hold their codes: { type: 'float8e4m3fn' | 'float8e5m2', data: Uint8Array, dims }.
+// (onnxruntime-web has no float8 tensor type; these are our own, in the same shape.)
+
+export type Float8Type = 'float8e4m3fn' | 'float8e5m2';
+export const FLOAT8_TYPES: readonly Float8Type[] = ['float8e4m3fn', 'float8e5m2'];
+const FP8_FORMAT_OF: Record<Float8Type, Fp8Format> = { float8e4m3fn: 'e4m3fn', float8e5m2: 'e5m2' };
+
+export interface Float8Tensor {
+  readonly type: Float8Type;
+  readonly data: Uint8Array;
+  readonly dims: readonly number[];
+}
+
+/** Element types cast() converts to: ONNX names, or TensorProto.DataType numbers (FLOAT 1, FLOAT8E4M3FN 17, FLOAT8E5M2 19). */
+export type CastTarget = 'float32' | Float8Type | 1 | 17 | 19;
+const CAST_TARGETS: Record<string, 'float32' | Float8Type> = { float32: 'float32', float8e4m3fn: 'float8e4m3fn', float8e5m2: 'float8e5m2', 1: 'float32', 17: 'float8e4m3fn', 19: 'float8e5m2' };
+
+function isFloat8(t: unknown): t is Float8Tensor {
+  return t !== null && typeof t === 'object' && FLOAT8_TYPES.includes((t as { type?: unknown }).type as Float8Type);
+}
+
+/** Checks a float8 tensor (codes in a Uint8Array matching its dims). */
+function checkFloat8(t: unknown, name: string): Float8Tensor {
+  if (!isFloat8(t)) {
+    throw new DTypeError(`${name}: expected type ${FLOAT8_TYPES.join(' or ')}, got ${describe((t as { type?: unknown } | null)?.type ?? t)}`);
+  }
+  // same checks as checkTensor, on the codes viewed as uint8
+  const u = checkTensor({ type: 'uint8', data: t.data, dims: t.dims }, name, ['uint8']);
+  return { type: t.type, data: u.data, dims: u.dims };
+}
+
+/** ONNX's saturate attribute (0 or 1; booleans accepted), default 1. */
+function saturateOption(v: unknown): boolean {
+  if (v === undefined) return true;
+  if (v === 1 || v === true) return true;
+  if (v === 0 || v === false) return false;
+  throw new ArgumentError(`saturate: expected 0 or 1, got ${describe(v)}`);
+}
+
+/** A float8 zero point: scalar or per-channel, of x's float8 type, and every value ±0 (ONNX requires 0). */
+function float8ZeroPoint(t: unknown, name: string, type: Float8Type, channels: number): void {
+  const z = checkFloat8(t, name);
+  if (z.type !== type) throw new DTypeError(`${name}: must have the type of its input (${type}), got ${z.type}`);
+  if (!(z.data.length === 1 && z.dims.length <= 1) && !(channels > 1 && z.dims.length === 1 && z.dims[0] === channels)) {
+    throw new ShapeError(`${name}: expected a scalar${channels > 1 ? ` or a 1-D tensor of ${channels} (one per channel)` : ''}, got dims [${z.dims.join(', ')}]`);
+  }
+  const i = z.data.findIndex((c) => (c & 0x7f) !== 0);
+  if (i >= 0) throw new ValueRangeError(`${name}: must be 0 for float8 types, got code 0x${z.data[i].toString(16)}${z.data.length > 1 ? ` at index ${i}` : ''}`);
+}
+
 export interface QuantizeLinearOptions {
   /** channel axis for per-axis scales (default 1; negative counts from the end) */
   axis?: number;
-  /** only saturating conversion exists for 8-bit integers; accepted for ONNX parity */
-  saturate?: number;
+  /** float8 outputs: 1 (default) clamps out-of-range values and ±Inf to ±max, 0 gives NaN (E4M3FN) or ±Inf (E5M2);
+   * 8-bit integers always saturate (only 1 is accepted for them) */
+  saturate?: number | boolean;
+  /** the output type when there is no zero point (opset 21): a float8 type name or its TensorProto number (17, 19) */
+  output_dtype?: Float8Type | 17 | 19;
 }
 
 export class OnnxOps {
@@ -125,11 +181,55 @@ export class OnnxOps {
     return tensor(yz.type, data, plan.outDims) as Tensor<Q8>;
   }
 
-  /** ONNX QuantizeLinear (8-bit outputs): y = saturate(round(x / y_scale) + y_zero_point), per tensor or per axis. */
-  async quantizeLinear(X: Tensor, yScale: Tensor, yZeroPoint?: Tensor | null, options: QuantizeLinearOptions & { block_size?: number } = {}): Promise<Tensor<Q8>> {
+  /**
+   * ONNX Cast between float32 and float8 (and from int8/uint8/int32 to either): to float8 rounds to
+   * nearest even; saturate 1 (default) clamps out-of-range values and ±Inf to ±max, 0 gives NaN
+   * (E4M3FN) or ±Inf (E5M2). float8 to float32 is exact. See src/quant/fp8.ts for every case.
+   */
+  async cast(X: Tensor | Float8Tensor, to: 'float32' | 1, options?: { saturate?: number | boolean }): Promise<Tensor<'float32'>>;
+  async cast(X: Tensor | Float8Tensor, to: Float8Type | 17 | 19, options?: { saturate?: number | boolean }): Promise<Float8Tensor>;
+  async cast(X: Tensor | Float8Tensor, to: CastTarget, options?: { saturate?: number | boolean }): Promise<Tensor<'float32'> | Float8Tensor>;
+  async cast(X: Tensor | Float8Tensor, to: CastTarget, options: { saturate?: number | boolean } = {}): Promise<Tensor<'float32'> | Float8Tensor> {
+    this.rt.check();
+    const target = CAST_TARGETS[String(to)];
+    if (target === undefined) {
+      throw new ArgumentError(`to: expected 'float32', 'float8e4m3fn' or 'float8e5m2' (or TensorProto 1, 17, 19), got ${describe(to)}`);
+    }
+    const saturate = saturateOption(options.saturate);
+    let f32: Float32Array;
+    let dims: readonly number[];
+    if (isFloat8(X)) {
+      const x = checkFloat8(X, 'input');
+      if (x.type === target) return { type: x.type, data: x.data.slice(), dims: [...x.dims] };
+      f32 = await decodeFp8Wasm(this.rt, x.data, FP8_FORMAT_OF[x.type]);
+      dims = x.dims;
+    } else {
+      const x = checkTensor(X, 'input', ['float32', 'int8', 'uint8', 'int32']);
+      // integers go through float32 first (int32 rounds to nearest even there), as ONNX's reference does
+      f32 = x.data instanceof Float32Array ? x.data.slice() : Float32Array.from(x.data as ArrayLike<number>);
+      dims = x.dims;
+    }
+    if (target === 'float32') return tensor('float32', f32, dims);
+    const codes = await encodeFp8Wasm(this.rt, f32, FP8_FORMAT_OF[target], saturate);
+    return { type: target, data: codes, dims: [...dims] };
+  }
+
+  /**
+   * ONNX QuantizeLinear: y = saturate(round(x / y_scale) + y_zero_point), per tensor or per axis.
+   * 8-bit integer outputs (the zero point's type, uint8 without one), or float8 outputs (a float8 zero
+   * point, which must be 0, or output_dtype): y = cast(x / y_scale) rounded to nearest even, with the
+   * saturate attribute (default 1), x / y_scale computed in float32.
+   */
+  async quantizeLinear(X: Tensor, yScale: Tensor, yZeroPoint: Float8Tensor, options?: QuantizeLinearOptions & { block_size?: number }): Promise<Float8Tensor>;
+  async quantizeLinear(X: Tensor, yScale: Tensor, yZeroPoint?: Tensor | null, options?: QuantizeLinearOptions & { block_size?: number }): Promise<Tensor<Q8>>;
+  async quantizeLinear(X: Tensor, yScale: Tensor, yZeroPoint?: Tensor | Float8Tensor | null, options?: QuantizeLinearOptions & { block_size?: number }): Promise<Tensor<Q8> | Float8Tensor>;
+  async quantizeLinear(
+    X: Tensor, yScale: Tensor, yZeroPoint?: Tensor | Float8Tensor | null, options: QuantizeLinearOptions & { block_size?: number } = {},
+  ): Promise<Tensor<Q8> | Float8Tensor> {
     this.rt.check();
     const x = checkTensor(X, 'x', ['float32']);
     if (options.block_size) throw new ArgumentError('quantizeLinear: block_size (blocked quantization) is not supported; use per-tensor or per-axis scales');
+    if (isFloat8(yZeroPoint) || options.output_dtype !== undefined) return this.quantizeLinearFloat8(x, yScale, yZeroPoint, options);
     if (options.saturate !== undefined && options.saturate !== 1) {
       throw new ArgumentError(`quantizeLinear: saturate=${options.saturate} only applies to float8 outputs; 8-bit integers always saturate`);
     }
@@ -144,9 +244,55 @@ export class OnnxOps {
     return tensor(outType, data, x.dims) as Tensor<Q8>;
   }
 
-  /** ONNX DequantizeLinear: y = (x - x_zero_point) * x_scale, per tensor or per axis. int32 x needs zero point 0. */
-  async dequantizeLinear(X: Tensor, xScale: Tensor, xZeroPoint?: Tensor | null, options: { axis?: number } = {}): Promise<Tensor<'float32'>> {
+  /** float8 outputs of quantizeLinear. */
+  private async quantizeLinearFloat8(
+    x: Tensor<'float32'>, yScale: Tensor, yZeroPoint: Tensor | Float8Tensor | null | undefined, options: QuantizeLinearOptions,
+  ): Promise<Float8Tensor> {
+    let type: Float8Type;
+    if (yZeroPoint) {
+      type = checkFloat8(yZeroPoint, 'y_zero_point').type;
+      if (options.output_dtype !== undefined && CAST_TARGETS[String(options.output_dtype)] !== type) {
+        throw new DTypeError(`output_dtype: ${describe(options.output_dtype)} disagrees with y_zero_point's type ${type}`);
+      }
+    } else {
+      const t = CAST_TARGETS[String(options.output_dtype)];
+      if (t === undefined || t === 'float32') {
+        throw new ArgumentError(`output_dtype: expected 'float8e4m3fn' or 'float8e5m2' (TensorProto 17 or 19), got ${describe(options.output_dtype)}`);
+      }
+      type = t;
+    }
+    const saturate = saturateOption(options.saturate);
+    const ax = axisLayout(x.dims, yScale, 'y_scale', options.axis ?? 1);
+    const s = scales(yScale, 'y_scale', ax.channels > 1 || sizeOf(checkTensor(yScale, 'y_scale', ['float32']).dims) > 1 ? ax.channels : 0);
+    if (yZeroPoint) float8ZeroPoint(yZeroPoint, 'y_zero_point', type, s.length);
+    const sc = perColumn(s, ax.channels);
+    // x / y_scale in float32 (a float64 quotient of two float32 values rounds to the same float32)
+    const v = new Float32Array(x.data.length);
+    let i = 0;
+    for (let o = 0; o < ax.outer; o++) for (let c = 0; c < ax.channels; c++) for (let t = 0; t < ax.inner; t++, i++) v[i] = x.data[i] / sc[c];
+    const codes = await encodeFp8Wasm(this.rt, v, FP8_FORMAT_OF[type], saturate);
+    return { type, data: codes, dims: [...x.dims] };
+  }
+
+  /**
+   * ONNX DequantizeLinear: y = (x - x_zero_point) * x_scale, per tensor or per axis. int32 x needs zero point 0;
+   * so does float8 x (float8e4m3fn, float8e5m2: y = float32(x) * x_scale, exact decode then one float32 multiply).
+   */
+  async dequantizeLinear(X: Tensor | Float8Tensor, xScale: Tensor, xZeroPoint?: Tensor | Float8Tensor | null, options: { axis?: number } = {}): Promise<Tensor<'float32'>> {
     this.rt.check();
+    if (isFloat8(X)) {
+      const x = checkFloat8(X, 'x');
+      const ax = axisLayout(x.dims, xScale, 'x_scale', options.axis ?? 1);
+      const sDims = checkTensor(xScale, 'x_scale', ['float32']).dims;
+      const s = scales(xScale, 'x_scale', sizeOf(sDims) > 1 ? ax.channels : 0);
+      if (xZeroPoint) float8ZeroPoint(xZeroPoint, 'x_zero_point', x.type, s.length);
+      const sc = perColumn(s, ax.channels);
+      const out = await decodeFp8Wasm(this.rt, x.data, FP8_FORMAT_OF[x.type]);
+      let i = 0;
+      for (let o = 0; o < ax.outer; o++) for (let c = 0; c < ax.channels; c++) for (let t = 0; t < ax.inner; t++, i++) out[i] = out[i] * sc[c];
+      return tensor('float32', out, x.dims);
+    }
+    if (isFloat8(xZeroPoint)) throw new DTypeError(`x_zero_point: must have the type of its input (${describe((X as { type?: unknown })?.type)}), got ${xZeroPoint.type}`);
     const x = checkTensor(X, 'x', ['int8', 'uint8', 'int32']);
     const ax = axisLayout(x.dims, xScale, 'x_scale', options.axis ?? 1);
     const sDims = checkTensor(xScale, 'x_scale', ['float32']).dims;

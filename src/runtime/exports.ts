@@ -12,9 +12,16 @@ export interface KernelExports {
   qb4_quantize_activations(x: number, m: number, k: number, kp: number, bs: number, perBlock: number, wide: number, out: number, meta: number): void;
   qb4_f32_gemv(n0: number, n1: number, kp: number, bs: number, relaxedLayout: number, x: number, xsum: number, w: number, scales: number, zeros: number, bias: number, out: number): void;
   f32_gemm_4x8(m: number, n0: number, n1: number, k: number, a: number, aStride: number, w: number, c: number, cStride: number, bias: number, lo: number, hi: number): void;
+  f32_dwconv_nhwc(h: number, w: number, c: number, kh: number, kw: number, sh: number, sw: number, pt: number, pl: number, dh: number, dw: number, oh0: number, oh1: number, ow: number, x: number, wts: number, y: number, lo: number, hi: number): void;
+  f32_im2col_nhwc(h: number, w: number, c: number, xc: number, kh: number, kw: number, sh: number, sw: number, pt: number, pl: number, dh: number, dw: number, oh0: number, oh1: number, ow: number, x: number, out: number): void;
+  f32_act_nhwc(x: number, pixels: number, c: number, kind: number, alpha: number, beta: number, scale: number, shift: number, y: number): void;
   q8_quantize_f32(x: number, outer: number, channels: number, inner: number, scales: number, zps: number, signed: number, y: number): void;
   q8_dequantize_f32(x: number, outer: number, channels: number, inner: number, scales: number, zps: number, signed: number, y: number): void;
   f32_minmax(x: number, n: number, out: number): void;
+  fp8_encode_e4m3_f32(x: number, n: number, saturate: number, out: number): void;
+  fp8_encode_e5m2_f32(x: number, n: number, saturate: number, out: number): void;
+  fp8_decode_e4m3_f32(codes: number, n: number, out: number): void;
+  fp8_decode_e5m2_f32(codes: number, n: number, out: number): void;
   probe_relaxed_dot(a: number, b: number, acc: number, out: number, count: number): void;
   probe_relaxed_dot16(a: number, b: number, out: number, count: number): void;
   ceiling_dot_i16x8(iters: number, seed: number): number;

@@ -1,0 +1,169 @@
+// Conv2d in float32, channels-last, on buffers the caller placed in linear memory.
+// Three ways, picked from the geometry at build time:
+//   depthwise (group = C_in = C_out)    -> f32_dwconv_nhwc (vectorised over channels)
+//   1x1, stride 1, no padding, group 1  -> the input already is the GEMM's A [N*H*W, C_in]
+//   anything else                       -> f32_im2col_nhwc per group, then the f32 GEMM
+// Weights arrive as ONNX has them, [C_out, C_in/group, kH, kW], and are packed once.
+
+import { ArgumentError } from '../errors.js';
+import { F32_NR, packF32, type F32Weights } from '../kernels/f32.js';
+import type { Runtime } from '../runtime/runtime.js';
+
+export interface ConvGeometry {
+  cin: number;
+  cout: number;
+  group: number;
+  kh: number;
+  kw: number;
+  sh: number;
+  sw: number;
+  dh: number;
+  dw: number;
+  pt: number;
+  pl: number;
+  pb: number;
+  pr: number;
+}
+
+/** An activation applied to the convolution's output, then a per-channel affine (codes: assembly/elementwise/f32-act.ts). */
+export interface ConvActivation {
+  kind: number;
+  alpha: number;
+  beta: number;
+  scale: Float32Array;
+  shift: Float32Array;
+}
+
+export type ConvPath = 'depthwise' | 'pointwise' | 'im2col';
+
+export function convPath(g: ConvGeometry): ConvPath {
+  if (g.group === g.cin && g.group === g.cout && g.group > 1) return 'depthwise';
+  if (g.group === 1 && g.kh === 1 && g.kw === 1 && g.sh === 1 && g.sw === 1 && g.pt + g.pl + g.pb + g.pr === 0) return 'pointwise';
+  return 'im2col';
+}
+
+export function convOutSize(g: ConvGeometry, h: number, w: number): [number, number] {
+  return [
+    Math.floor((h + g.pt + g.pb - (g.kh - 1) * g.dh - 1) / g.sh) + 1,
+    Math.floor((w + g.pl + g.pr - (g.kw - 1) * g.dw - 1) / g.sw) + 1,
+  ];
+}
+
+export class Conv2dF32 {
+  readonly path: ConvPath;
+  private packed: F32Weights[] = [];
+  private dwPtr = 0;
+  private biasPtr = 0;
+  private disposed = false;
+  private actPtr = 0;
+  private readonly clamp: [number, number] = [-Infinity, Infinity];
+
+  constructor(private readonly rt: Runtime, readonly geometry: ConvGeometry, weight: Float32Array, bias: Float32Array | null, readonly activation: ConvActivation | null = null) {
+    const g = geometry;
+    if (activation) {
+      const plain = activation.scale.every((v) => v === 1) && activation.shift.every((v) => v === 0);
+      // relu and clip with nothing after them are the kernels' own clamp
+      if (plain && (activation.kind === 1 || activation.kind === 6)) {
+        this.clamp = activation.kind === 1 ? [0, Infinity] : [activation.alpha, activation.beta];
+      } else {
+        const cp = Math.ceil(g.cout / 4) * 4;
+        this.actPtr = rt.alloc(2 * cp * 4);
+        const v = rt.view(Float32Array, this.actPtr, 2 * cp);
+        v.fill(0);
+        v.set(activation.scale, 0);
+        v.set(activation.shift, cp);
+      }
+    }
+    const cpg = g.cin / g.group, opg = g.cout / g.group, taps = g.kh * g.kw;
+    if (weight.length !== g.cout * cpg * taps) throw new ArgumentError(`Conv2d: weight has ${weight.length} values, expected [${g.cout}, ${cpg}, ${g.kh}, ${g.kw}]`);
+    if (bias && bias.length !== g.cout) throw new ArgumentError(`Conv2d: bias has ${bias.length} values, expected ${g.cout}`);
+    this.path = convPath(g);
+    if (this.path === 'depthwise') {
+      const cp = Math.ceil(g.cout / 4) * 4;
+      this.dwPtr = rt.alloc((taps + 1) * cp * 4);
+      const v = rt.view(Float32Array, this.dwPtr, (taps + 1) * cp);
+      v.fill(0);
+      for (let c = 0; c < g.cout; c++) {
+        for (let t = 0; t < taps; t++) v[t * cp + c] = weight[c * taps + t];
+        v[taps * cp + c] = bias ? bias[c] : 0;
+      }
+      return;
+    }
+    // GEMM weights per group: K = taps * cpg (tap-major, channel-minor, as im2col lays rows out), N = opg
+    for (let gi = 0; gi < g.group; gi++) {
+      const k = taps * cpg;
+      const wkn = new Float32Array(k * opg);
+      for (let o = 0; o < opg; o++) {
+        const co = gi * opg + o;
+        for (let ci = 0; ci < cpg; ci++) for (let t = 0; t < taps; t++) wkn[(t * cpg + ci) * opg + o] = weight[(co * cpg + ci) * taps + t];
+      }
+      this.packed.push(packF32(rt, wkn, k, opg));
+    }
+    const np = Math.ceil(opg / F32_NR) * F32_NR;
+    this.biasPtr = rt.alloc(g.group * np * 4);
+    const bv = rt.view(Float32Array, this.biasPtr, g.group * np);
+    bv.fill(0);
+    if (bias) for (let gi = 0; gi < g.group; gi++) for (let o = 0; o < opg; o++) bv[gi * np + o] = bias[gi * opg + o];
+  }
+
+  get weightBytes(): number {
+    const g = this.geometry;
+    return this.path === 'depthwise' ? (g.kh * g.kw + 1) * Math.ceil(g.cout / 4) * 16 : this.packed.reduce((s, p) => s + p.bytes, 0);
+  }
+
+  /** Bytes of scratch run() needs for an input of h x w (the im2col matrix of one image and group). */
+  scratchBytes(h: number, w: number): number {
+    if (this.path !== 'im2col') return 0;
+    const g = this.geometry;
+    const [oh, ow] = convOutSize(g, h, w);
+    return oh * ow * g.kh * g.kw * (g.cin / g.group) * 4;
+  }
+
+  /** y[n][oh][ow][cout] = conv(x[n][h][w][cin]); x, y, scratch are byte addresses in linear memory. */
+  async run(n: number, h: number, w: number, x: number, y: number, scratch: number): Promise<void> {
+    if (this.disposed) throw new ArgumentError('Conv2d: used after dispose()');
+    const g = this.geometry, rt = this.rt;
+    const [oh, ow] = convOutSize(g, h, w);
+    const [lo, hi] = this.clamp;
+    const inImage = h * w * g.cin * 4, outImage = oh * ow * g.cout * 4;
+    for (let b = 0; b < n; b++) {
+      const xb = x + b * inImage, yb = y + b * outImage;
+      if (this.path === 'depthwise') {
+        await rt.parallelColumns(oh, 1, (r0, r1) => ['f32_dwconv_nhwc', [h, w, g.cin, g.kh, g.kw, g.sh, g.sw, g.pt, g.pl, g.dh, g.dw, r0, r1, ow, xb, this.dwPtr, yb, lo, hi]]);
+        await this.activate(yb, oh * ow);
+        continue;
+      }
+      const cpg = g.cin / g.group, opg = g.cout / g.group, np = Math.ceil(opg / F32_NR) * F32_NR;
+      const m = oh * ow, k = g.kh * g.kw * cpg;
+      for (let gi = 0; gi < g.group; gi++) {
+        let a = xb, aStride = g.cin * 4;
+        if (this.path === 'im2col') {
+          rt.invoke(['f32_im2col_nhwc', [h, w, cpg, g.cin, g.kh, g.kw, g.sh, g.sw, g.pt, g.pl, g.dh, g.dw, 0, oh, ow, xb + gi * cpg * 4, scratch]]);
+          a = scratch;
+          aStride = k * 4;
+        }
+        const wts = this.packed[gi];
+        const c = yb + gi * opg * 4, bias = this.biasPtr + gi * np * 4;
+        await rt.parallelColumns(opg, F32_NR, (n0, n1) => ['f32_gemm_4x8', [m, n0, n1, k, a, aStride, wts.ptr, c, g.cout * 4, bias, lo, hi]]);
+      }
+      await this.activate(yb, m);
+    }
+  }
+
+  private async activate(y: number, pixels: number): Promise<void> {
+    if (!this.actPtr) return;
+    const { kind, alpha, beta } = this.activation!;
+    const c = this.geometry.cout, cp = Math.ceil(c / 4) * 4;
+    const rowBytes = c * 4;
+    await this.rt.parallelColumns(pixels, 1, (p0, p1) => ['f32_act_nhwc', [y + p0 * rowBytes, p1 - p0, c, kind, alpha, beta, this.actPtr, this.actPtr + cp * 4, y + p0 * rowBytes]], 64);
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const p of this.packed) p.dispose();
+    if (this.dwPtr) this.rt.free(this.dwPtr);
+    if (this.biasPtr) this.rt.free(this.biasPtr);
+    if (this.actPtr) this.rt.free(this.actPtr);
+  }
+}

@@ -1,0 +1,67 @@
+// The model as lowbit holds it after import: plain nodes, named values, constant tensors.
+// Independent of the file format; src/model/onnx.ts fills it from an ONNX file.
+
+/** Element types a graph value can have. Integer tensors of any width are held as Float64Array (exact to 2^53). */
+export type ElemType = 'float32' | 'int64' | 'int32' | 'int8' | 'uint8' | 'bool';
+
+export type HostData = Float32Array | Float64Array | Int8Array | Uint8Array;
+
+/** A tensor held by the host (constants, folded shape computations). */
+export interface HostTensor {
+  readonly type: ElemType;
+  readonly dims: readonly number[];
+  readonly data: HostData;
+}
+
+export type AttrValue = number | string | readonly number[] | readonly string[] | HostTensor;
+
+export interface GraphNode {
+  readonly name: string;
+  readonly op: string;
+  readonly domain: string;
+  /** '' marks an omitted optional input */
+  readonly inputs: readonly string[];
+  readonly outputs: readonly string[];
+  readonly attrs: ReadonlyMap<string, AttrValue>;
+}
+
+export interface GraphInput {
+  readonly name: string;
+  readonly type: ElemType;
+  /** numbers are fixed; strings are symbolic (any size) */
+  readonly dims: readonly (number | string)[];
+}
+
+export interface Graph {
+  readonly name: string;
+  /** opset of the default ONNX domain */
+  readonly opset: number;
+  readonly nodes: readonly GraphNode[];
+  readonly inputs: readonly GraphInput[];
+  readonly outputs: readonly string[];
+  readonly constants: ReadonlyMap<string, HostTensor>;
+}
+
+export function elementCount(dims: readonly number[]): number {
+  let n = 1;
+  for (const d of dims) n *= d;
+  return n;
+}
+
+export function hostArray(type: ElemType, n: number): HostData {
+  switch (type) {
+    case 'float32':
+      return new Float32Array(n);
+    case 'int8':
+      return new Int8Array(n);
+    case 'uint8':
+    case 'bool':
+      return new Uint8Array(n);
+    default:
+      return new Float64Array(n);
+  }
+}
+
+export function nodeLabel(node: GraphNode): string {
+  return `${node.op} node '${node.name || node.outputs[0]}'`;
+}

@@ -1,0 +1,98 @@
+// The layers a model plan runs on wasm kernels: convolutions and matrix products with constant
+// weights. Each reads and writes float32 buffers in linear memory (channels-last for images);
+// the scheme (float32, int8, …) is the layer's business, the plan only places buffers.
+
+import { ArgumentError } from '../errors.js';
+import { F32_NR, packF32, type F32Weights } from '../kernels/f32.js';
+import { Conv2dF32, convOutSize, type ConvActivation, type ConvGeometry, type ConvPath } from '../layers/conv2d.js';
+import type { Runtime } from '../runtime/runtime.js';
+
+export interface LayerIO {
+  /** byte address of the input (channels-last for images) */
+  x: number;
+  /** byte address of the output */
+  y: number;
+  /** byte address of scratchBytes() of scratch */
+  scratch: number;
+  /** logical input dims: [N, C, H, W] for convolutions, [..., K] for linear */
+  dims: readonly number[];
+}
+
+export interface ModelLayer {
+  readonly kind: string;
+  /** 'float32', 'int8', 'int4', … */
+  readonly scheme: string;
+  readonly weightBytes: number;
+  /** multiply-adds for an input of these dims */
+  macs(dims: readonly number[]): number;
+  scratchBytes(dims: readonly number[]): number;
+  run(io: LayerIO): Promise<void>;
+  dispose(): void;
+}
+
+export class ConvLayerF32 implements ModelLayer {
+  readonly scheme = 'float32';
+  private readonly conv: Conv2dF32;
+  constructor(rt: Runtime, readonly geometry: ConvGeometry, weight: Float32Array, bias: Float32Array | null, readonly activation: ConvActivation | null = null, private readonly actName = '') {
+    this.conv = new Conv2dF32(rt, geometry, weight, bias, activation);
+  }
+  get path(): ConvPath {
+    return this.conv.path;
+  }
+  get kind(): string {
+    return `Conv ${this.conv.path} ${this.geometry.kh}x${this.geometry.kw}${this.actName ? ` + ${this.actName}` : ''}`;
+  }
+  get weightBytes(): number {
+    return this.conv.weightBytes;
+  }
+  macs(dims: readonly number[]): number {
+    const g = this.geometry;
+    const [oh, ow] = convOutSize(g, dims[2], dims[3]);
+    return dims[0] * oh * ow * g.cout * (g.cin / g.group) * g.kh * g.kw;
+  }
+  scratchBytes(dims: readonly number[]): number {
+    return this.conv.scratchBytes(dims[2], dims[3]);
+  }
+  run(io: LayerIO): Promise<void> {
+    return this.conv.run(io.dims[0], io.dims[2], io.dims[3], io.x, io.y, io.scratch);
+  }
+  dispose(): void {
+    this.conv.dispose();
+  }
+}
+
+/** y[M, N] = x[M, K] W[K, N] + bias, M = product of x's leading dims. */
+export class LinearLayerF32 implements ModelLayer {
+  readonly scheme = 'float32';
+  readonly kind = 'Linear';
+  private readonly w: F32Weights;
+  private readonly biasPtr: number;
+  constructor(private readonly rt: Runtime, readonly k: number, readonly n: number, weight: Float32Array, bias: Float32Array | null, transposed = false) {
+    if (bias && bias.length !== n) throw new ArgumentError(`Linear: bias has ${bias.length} values, expected ${n}`);
+    this.w = packF32(rt, weight, k, n, transposed);
+    const np = Math.ceil(n / F32_NR) * F32_NR;
+    this.biasPtr = bias ? rt.alloc(np * 4) : 0;
+    if (bias) {
+      const v = rt.view(Float32Array, this.biasPtr, np);
+      v.fill(0);
+      v.set(bias);
+    }
+  }
+  get weightBytes(): number {
+    return this.w.bytes;
+  }
+  macs(dims: readonly number[]): number {
+    return (dims.reduce((a, b) => a * b, 1) / this.k) * this.n * this.k;
+  }
+  scratchBytes(): number {
+    return 0;
+  }
+  run(io: LayerIO): Promise<void> {
+    const m = io.dims.reduce((a, b) => a * b, 1) / this.k;
+    return this.rt.parallelColumns(this.n, F32_NR, (n0, n1) => ['f32_gemm_4x8', [m, n0, n1, this.k, io.x, this.k * 4, this.w.ptr, io.y, this.n * 4, this.biasPtr, -Infinity, Infinity]], m === 1 ? 64 : F32_NR);
+  }
+  dispose(): void {
+    this.w.dispose();
+    if (this.biasPtr) this.rt.free(this.biasPtr);
+  }
+}

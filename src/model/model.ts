@@ -1,0 +1,191 @@
+// A loaded model: the graph, its layers (built once), one plan per input shape, and run().
+
+import { ArgumentError, DTypeError, ShapeError } from '../errors.js';
+import type { Runtime } from '../runtime/runtime.js';
+import { ACTIVATIONS, fuseGraph, type ActivationName, type FuseReport } from './fuse.js';
+import { elementCount, hostArray, type Graph, type GraphNode, type HostData } from './graph.js';
+import { ConvLayerF32, LinearLayerF32, type ModelLayer } from './layers.js';
+import { importOnnx } from './onnx.js';
+import { convSpec } from './ops/linear-ops.js';
+import { opDef } from './ops/registry.js';
+import type { HostValue, ValueInfo } from './ops/types.js';
+import { convertLayout, makePlan, type Plan, type PlanStep, type PlanValue } from './plan.js';
+
+export interface ModelTensor {
+  type: 'float32';
+  data: Float32Array;
+  dims: readonly number[];
+}
+
+export interface StepTiming {
+  step: PlanStep;
+  ms: number;
+}
+
+export interface RunOptions {
+  /** called after each step with its outputs (copies are the caller's business) */
+  onStep?: (step: PlanStep, outputs: Float32Array[]) => void;
+  /** collect per-step wall time */
+  timings?: StepTiming[];
+}
+
+export class Model {
+  private readonly layers = new Map<GraphNode, ModelLayer | null>();
+  private readonly plans = new Map<string, { plan: Plan; arena: number }>();
+  private disposed = false;
+
+  constructor(readonly rt: Runtime, readonly graph: Graph, readonly fusions: FuseReport) {}
+
+  get inputNames(): string[] {
+    return this.graph.inputs.map((i) => i.name);
+  }
+
+  get outputNames(): string[] {
+    return [...this.graph.outputs];
+  }
+
+  /** The plan for these input dims (made on first use, then cached). */
+  plan(inputDims: Record<string, readonly number[]>): Plan {
+    return this.planned(inputDims).plan;
+  }
+
+  private planned(inputDims: Record<string, readonly number[]>): { plan: Plan; arena: number } {
+    if (this.disposed) throw new ArgumentError('model: used after dispose()');
+    const key = JSON.stringify(this.graph.inputs.map((i) => inputDims[i.name]));
+    let p = this.plans.get(key);
+    if (!p) {
+      const dims = new Map(Object.entries(inputDims).map(([k, v]) => [k, [...v]]));
+      const plan = makePlan(this.graph, dims, (node, ins) => this.layerFor(node, ins));
+      p = { plan, arena: this.rt.alloc(plan.arenaBytes) };
+      this.plans.set(key, p);
+    }
+    return p;
+  }
+
+  private layerFor(node: GraphNode, ins: (ValueInfo | null)[]): ModelLayer | null {
+    if (this.layers.has(node)) return this.layers.get(node)!;
+    const layer = buildFloatLayer(this.rt, node, ins, this.graph.opset);
+    this.layers.set(node, layer);
+    return layer;
+  }
+
+  /** Layers built so far, by node. */
+  get builtLayers(): ReadonlyMap<GraphNode, ModelLayer | null> {
+    return this.layers;
+  }
+
+  get weightBytes(): number {
+    let s = 0;
+    for (const l of this.layers.values()) if (l) s += l.weightBytes;
+    return s;
+  }
+
+  async run(feeds: Record<string, { type: string; data: ArrayLike<number>; dims: readonly number[] }>, options: RunOptions = {}): Promise<Record<string, ModelTensor>> {
+    const dims: Record<string, readonly number[]> = {};
+    for (const gi of this.graph.inputs) {
+      const t = feeds[gi.name];
+      if (!t) throw new ArgumentError(`run: input '${gi.name}' is missing (the model takes ${this.inputNames.map((n) => `'${n}'`).join(', ')})`);
+      if (t.type !== 'float32' || !(t.data instanceof Float32Array)) throw new DTypeError(`run: input '${gi.name}' must be a float32 tensor with Float32Array data, got type ${t.type}`);
+      if (!Array.isArray(t.dims) && !ArrayBuffer.isView(t.dims)) throw new ShapeError(`run: input '${gi.name}' needs dims`);
+      const d = [...t.dims];
+      if (d.some((x) => !Number.isSafeInteger(x) || x < 1)) throw new ShapeError(`run: input '${gi.name}' has dims [${d}], expected positive integers`);
+      if (elementCount(d) !== t.data.length) throw new ShapeError(`run: input '${gi.name}' has ${t.data.length} values, dims [${d}] need ${elementCount(d)}`);
+      dims[gi.name] = d;
+    }
+    const { plan, arena } = this.planned(dims);
+    const rt = this.rt;
+    for (const v of plan.inputs) rt.view(Float32Array, arena + v.offset, elementCount(v.dims)).set(feeds[v.name].data as Float32Array);
+    for (const step of plan.steps) {
+      const t0 = options.timings ? performance.now() : 0;
+      await this.runStep(step, arena);
+      if (options.timings) options.timings.push({ step, ms: performance.now() - t0 });
+      if (options.onStep) options.onStep(step, step.outs.map((o) => (o.type === 'float32' ? this.viewOf(o, arena) as Float32Array : Float32Array.from(o.host!))));
+    }
+    const out: Record<string, ModelTensor> = {};
+    plan.outputs.forEach((v, i) => {
+      out[this.graph.outputs[i]] = { type: 'float32', data: v.value ? Float32Array.from(v.value.data) : Float32Array.from(this.viewOf(v, arena)), dims: [...v.dims] };
+    });
+    return out;
+  }
+
+  private viewOf(v: PlanValue, arena: number): HostData {
+    if (v.value) return v.value.data;
+    if (v.type === 'float32') return this.rt.view(Float32Array, arena + v.offset, elementCount(v.dims));
+    return v.host ?? (v.root?.host as HostData);
+  }
+
+  private async runStep(step: PlanStep, arena: number): Promise<void> {
+    if (step.layer) {
+      const x = step.ins[0]!;
+      await step.layer.run({ x: arena + x.offset, y: arena + step.outs[0].offset, scratch: arena + step.scratch.offset, dims: x.dims });
+      return;
+    }
+    const hv = (v: PlanValue): HostValue => ({ type: v.type, dims: v.dims, data: this.viewOf(v, arena), nhwc: v.nhwc });
+    for (const o of step.outs) if (o.type !== 'float32') o.host = hostArray(o.type, elementCount(o.dims));
+    const ins = step.ins.map((v) => (v ? hv(v) : null));
+    const outs = step.outs.map(hv);
+    if (step.op === 'layout') {
+      convertLayout(ins[0]!, outs[0]);
+      return;
+    }
+    opDef(step.node!)!.compute!({ node: step.node!, opset: this.graph.opset }, ins, outs);
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const l of this.layers.values()) l?.dispose();
+    for (const p of this.plans.values()) this.rt.free(p.arena);
+    this.plans.clear();
+  }
+}
+
+/** Float32 layers for convolutions and matrix products whose weights are constants. */
+export function buildFloatLayer(rt: Runtime, node: GraphNode, ins: (ValueInfo | null)[], opset: number): ModelLayer | null {
+  const w = ins[1]?.value;
+  if (!w || w.type !== 'float32' || !ins[0] || ins[0].type !== 'float32') return null;
+  if (node.op === 'Conv' || node.op === 'FusedConv') {
+    const b = ins[2] ? ins[2].value : null;
+    if (ins[2] && !b) return null;
+    const sp = convSpec({ node, opset }, ins[0], ins[1]!);
+    const geometry = { cin: sp.cin, cout: sp.cout, group: sp.group, kh: sp.kh, kw: sp.kw, sh: sp.sh, sw: sp.sw, dh: sp.dh, dw: sp.dw, pt: sp.pt, pl: sp.pl, pb: sp.pb, pr: sp.pr };
+    let act = null, actName = '';
+    if (node.op === 'FusedConv') {
+      actName = node.attrs.get('activation') as ActivationName;
+      const scale = ins[3]?.value, shift = ins[4]?.value;
+      if (!scale || !shift) return null;
+      act = { kind: ACTIVATIONS[actName as ActivationName], alpha: node.attrs.get('alpha') as number, beta: node.attrs.get('beta') as number, scale: Float32Array.from(scale.data), shift: Float32Array.from(shift.data) };
+    }
+    return new ConvLayerF32(rt, geometry, w.data as Float32Array, b ? Float32Array.from(b.data) : null, act, actName);
+  }
+  if (node.op === 'MatMul' && w.dims.length === 2 && ins[0].dims.length >= 2) {
+    return new LinearLayerF32(rt, w.dims[0], w.dims[1], w.data as Float32Array, null);
+  }
+  if (node.op === 'Gemm') {
+    const a = (k: string, d: number) => (node.attrs.get(k) as number | undefined) ?? d;
+    if (a('transA', 0) !== 0 || a('alpha', 1) !== 1 || w.dims.length !== 2) return null;
+    const tb = a('transB', 0) === 1;
+    const [k, n] = tb ? [w.dims[1], w.dims[0]] : w.dims;
+    let bias: Float32Array | null = null;
+    if (ins[2]) {
+      const c = ins[2].value;
+      if (!c || elementCount(c.dims) !== n || (c.dims.length === 2 && c.dims[0] !== 1)) return null;
+      bias = Float32Array.from(c.data, (v) => v * a('beta', 1));
+    }
+    return new LinearLayerF32(rt, k, n, w.data as Float32Array, bias, tb);
+  }
+  return null;
+}
+
+export interface LoadOptions {
+  /** graph rewrites at load: BatchNorm folding, activation recognition and fusion (default true) */
+  fuse?: boolean;
+}
+
+export function loadModel(rt: Runtime, bytes: Uint8Array, options: LoadOptions = {}): Model {
+  rt.check();
+  const imported = importOnnx(bytes);
+  const none: FuseReport = { foldedBatchNorms: 0, foldedAffines: 0, activations: 0, layerNorms: 0, fusedConvs: 0 };
+  const { graph, report } = options.fuse === false ? { graph: imported, report: none } : fuseGraph(imported);
+  return new Model(rt, graph, report);
+}

@@ -1,0 +1,204 @@
+// ONNX import: bytes of a .onnx file -> Graph. Decoding is onnx-proto's (protobufjs); everything
+// after it treats the file as untrusted: element counts against data lengths, sizes against wasm32
+// limits, names against the values that exist, and operators against what lowbit implements,
+// all before anything runs.
+
+import onnxproto from 'onnx-proto';
+import { ModelError, UnsupportedOperatorError } from '../errors.js';
+import type { AttrValue, ElemType, Graph, GraphInput, GraphNode, HostTensor } from './graph.js';
+import { elementCount } from './graph.js';
+import { checkOperator } from './ops/registry.js';
+
+const { onnx } = onnxproto;
+
+/** ONNX TensorProto.DataType codes lowbit reads, and how. */
+const DATA_TYPES: Record<number, { type: ElemType; bytes: number; name: string }> = {
+  1: { type: 'float32', bytes: 4, name: 'float' },
+  2: { type: 'uint8', bytes: 1, name: 'uint8' },
+  3: { type: 'int8', bytes: 1, name: 'int8' },
+  6: { type: 'int32', bytes: 4, name: 'int32' },
+  7: { type: 'int64', bytes: 8, name: 'int64' },
+  9: { type: 'bool', bytes: 1, name: 'bool' },
+  10: { type: 'float32', bytes: 2, name: 'float16' },
+  11: { type: 'float32', bytes: 8, name: 'double' },
+};
+
+const MAX_TENSOR_ELEMENTS = 2 ** 30; // 4 GiB of float32: beyond wasm32 anyway
+
+type Long = { toNumber(): number };
+const num = (v: number | Long | null | undefined): number => (v == null ? 0 : typeof v === 'number' ? v : v.toNumber());
+
+export function importOnnx(bytes: Uint8Array): Graph {
+  if (!(bytes instanceof Uint8Array)) throw new ModelError(`model: expected the bytes of an .onnx file as a Uint8Array, got ${typeof bytes}`);
+  let model: onnxproto.onnx.ModelProto;
+  try {
+    model = onnx.ModelProto.decode(bytes);
+  } catch (e) {
+    throw new ModelError(`model: not a valid ONNX protobuf (${(e as Error).message})`);
+  }
+  const g = model.graph;
+  if (!g || !g.node || g.node.length === 0) throw new ModelError('model: the file has no graph or the graph has no nodes');
+  let opset = 0;
+  const domains = new Map<string, number>();
+  for (const o of model.opsetImport ?? []) domains.set(o.domain ?? '', num(o.version));
+  opset = domains.get('') ?? domains.get('ai.onnx') ?? 0;
+  if (opset < 7 || opset > 23) throw new ModelError(`model: default-domain opset ${opset} is outside what lowbit reads (7…23; tested 9…21)`);
+
+  const constants = new Map<string, HostTensor>();
+  for (const t of g.initializer ?? []) constants.set(t.name ?? '', tensorFromProto(t, `initializer '${t.name}'`));
+
+  const nodes: GraphNode[] = [];
+  for (const [i, n] of g.node.entries()) {
+    const name = n.name || `#${i}`;
+    const op = n.opType ?? '';
+    const domain = n.domain === 'ai.onnx' ? '' : n.domain ?? '';
+    const attrs = new Map<string, AttrValue>();
+    for (const a of n.attribute ?? []) attrs.set(a.name ?? '', attrFromProto(a, `${op} node '${name}' attribute '${a.name}'`));
+    if (op === 'Constant' && domain === '') {
+      constants.set(n.output?.[0] ?? '', constantValue(attrs, name));
+      continue;
+    }
+    nodes.push({ name, op, domain, inputs: [...(n.input ?? [])], outputs: [...(n.output ?? [])], attrs });
+  }
+
+  const init = new Set(constants.keys());
+  const inputs: GraphInput[] = [];
+  for (const v of g.input ?? []) {
+    if (init.has(v.name ?? '')) continue; // old exporters list initializers as inputs too
+    const tt = v.type?.tensorType;
+    const dt = DATA_TYPES[tt?.elemType ?? 0];
+    if (!dt || dt.bytes !== elemBytes(dt.type)) throw new ModelError(`model: graph input '${v.name}' has element type ${tt?.elemType}, lowbit takes float32, int64, int32, int8, uint8 or bool inputs`);
+    const dims = (tt?.shape?.dim ?? []).map((d) => (d.dimValue != null && num(d.dimValue) > 0 ? num(d.dimValue) : d.dimParam || '?'));
+    inputs.push({ name: v.name ?? '', type: dt.type, dims });
+  }
+  const outputs = (g.output ?? []).map((o) => o.name ?? '');
+  const graph: Graph = { name: g.name ?? '', opset, nodes: topologicalOrder(nodes, inputs, constants), inputs, outputs, constants };
+  validate(graph, domains);
+  return graph;
+}
+
+function elemBytes(t: ElemType): number {
+  return t === 'float32' || t === 'int32' ? 4 : t === 'int64' ? 8 : 1;
+}
+
+function tensorFromProto(t: onnxproto.onnx.ITensorProto, what: string): HostTensor {
+  if (t.dataLocation === 1 || (t.externalData && t.externalData.length > 0)) {
+    throw new ModelError(`${what}: stored as external data; lowbit reads self-contained .onnx files only`);
+  }
+  const dt = DATA_TYPES[t.dataType ?? 0];
+  if (!dt) throw new ModelError(`${what}: element type ${t.dataType} is not supported (float, float16, double, int64, int32, int8, uint8, bool are)`);
+  const dims = (t.dims ?? []).map(num);
+  for (const d of dims) if (!Number.isSafeInteger(d) || d < 0) throw new ModelError(`${what}: bad dims [${dims.join(', ')}]`);
+  const n = elementCount(dims);
+  if (n > MAX_TENSOR_ELEMENTS) throw new ModelError(`${what}: ${n} elements is more than wasm32 memory can hold`);
+  const raw = t.rawData && t.rawData.length > 0 ? t.rawData : null;
+  let typed: ArrayLike<number> | null = null;
+  if (raw) {
+    if (raw.length !== n * dt.bytes) throw new ModelError(`${what}: raw data has ${raw.length} bytes, dims [${dims.join(', ')}] of ${dt.name} need ${n * dt.bytes}`);
+    const copy = new Uint8Array(raw.length); // aligned, and not a view into the file's buffer (protobufjs may hand out Node Buffer slices)
+    copy.set(raw);
+    switch (dt.name) {
+      case 'float': typed = new Float32Array(copy.buffer); break;
+      case 'double': typed = new Float64Array(copy.buffer); break;
+      case 'float16': typed = halfToFloat(new Uint16Array(copy.buffer)); break;
+      case 'int32': typed = new Int32Array(copy.buffer); break;
+      case 'int64': typed = Array.from(new BigInt64Array(copy.buffer), clampBig); break;
+      case 'int8': typed = new Int8Array(copy.buffer); break;
+      default: typed = copy;
+    }
+  } else {
+    const field: ArrayLike<number | Long> | null | undefined =
+      dt.name === 'float' ? t.floatData : dt.name === 'double' ? t.doubleData : dt.name === 'int64' ? t.int64Data : t.int32Data;
+    const src = field ?? [];
+    if (src.length !== n) throw new ModelError(`${what}: has ${src.length} values, dims [${dims.join(', ')}] need ${n}`);
+    const vals = Array.from(src, (v) => num(v as number | Long));
+    typed = dt.name === 'float16' ? halfToFloat(Uint16Array.from(vals)) : vals;
+  }
+  const data = dt.type === 'float32' ? Float32Array.from(typed) : dt.type === 'int8' ? Int8Array.from(typed) : dt.type === 'uint8' || dt.type === 'bool' ? Uint8Array.from(typed) : Float64Array.from(typed);
+  return { type: dt.type, dims, data };
+}
+
+function clampBig(v: bigint): number {
+  const max = BigInt(Number.MAX_SAFE_INTEGER);
+  return Number(v > max ? max : v < -max ? -max : v);
+}
+
+function halfToFloat(h: Uint16Array): Float32Array {
+  const out = new Float32Array(h.length);
+  for (let i = 0; i < h.length; i++) {
+    const x = h[i], s = x & 0x8000 ? -1 : 1, e = (x >> 10) & 31, m = x & 1023;
+    out[i] = e === 0 ? s * m * 2 ** -24 : e === 31 ? (m ? NaN : s * Infinity) : s * (1 + m / 1024) * 2 ** (e - 15);
+  }
+  return out;
+}
+
+function attrFromProto(a: onnxproto.onnx.IAttributeProto, what: string): AttrValue {
+  const text = (b: Uint8Array | null | undefined) => new TextDecoder().decode(b ?? new Uint8Array());
+  switch (a.type) {
+    case 1: return a.f ?? 0;
+    case 2: return num(a.i);
+    case 3: return text(a.s);
+    case 4: return tensorFromProto(a.t ?? {}, what);
+    case 6: return [...(a.floats ?? [])];
+    case 7: return (a.ints ?? []).map(num);
+    case 8: return (a.strings ?? []).map(text);
+    default: throw new ModelError(`${what}: attribute type ${a.type} (graphs, sparse tensors) is not supported`);
+  }
+}
+
+function constantValue(attrs: Map<string, AttrValue>, name: string): HostTensor {
+  const v = attrs.get('value');
+  if (v && typeof v === 'object' && 'data' in v) return v;
+  const f = attrs.get('value_float'), fs = attrs.get('value_floats'), i = attrs.get('value_int'), is = attrs.get('value_ints');
+  if (typeof f === 'number') return { type: 'float32', dims: [], data: Float32Array.of(f) };
+  if (Array.isArray(fs)) return { type: 'float32', dims: [fs.length], data: Float32Array.from(fs as number[]) };
+  if (typeof i === 'number') return { type: 'int64', dims: [], data: Float64Array.of(i) };
+  if (Array.isArray(is)) return { type: 'int64', dims: [is.length], data: Float64Array.from(is as number[]) };
+  throw new UnsupportedOperatorError(`Constant node '${name}': needs a 'value' tensor or value_float(s)/value_int(s) attribute`);
+}
+
+/** ONNX requires topological order; exporters sometimes break it, so sort (and find cycles). */
+function topologicalOrder(nodes: GraphNode[], inputs: GraphInput[], constants: Map<string, HostTensor>): GraphNode[] {
+  const ready = new Set<string>([...inputs.map((i) => i.name), ...constants.keys(), '']);
+  const producer = new Map<string, number>();
+  nodes.forEach((n, i) => n.outputs.forEach((o) => {
+    if (producer.has(o) || ready.has(o)) throw new ModelError(`model: value '${o}' is produced twice (second time by ${n.op} node '${n.name}')`);
+    producer.set(o, i);
+  }));
+  const out: GraphNode[] = [];
+  const state = new Uint8Array(nodes.length); // 0 new, 1 visiting, 2 done
+  const visit = (i: number) => {
+    if (state[i] === 2) return;
+    if (state[i] === 1) throw new ModelError(`model: the graph has a cycle through ${nodes[i].op} node '${nodes[i].name}'`);
+    state[i] = 1;
+    for (const x of nodes[i].inputs) {
+      if (ready.has(x)) continue;
+      const p = producer.get(x);
+      if (p === undefined) throw new ModelError(`model: ${nodes[i].op} node '${nodes[i].name}' reads '${x}', which no node, input or initializer provides`);
+      visit(p);
+    }
+    state[i] = 2;
+    out.push(nodes[i]);
+  };
+  // iterative over roots; recursion depth is bounded by the longest chain, so guard it
+  for (let i = 0; i < nodes.length; i++) {
+    try {
+      visit(i);
+    } catch (e) {
+      if (e instanceof RangeError) throw new ModelError('model: the graph is too deep to order');
+      throw e;
+    }
+  }
+  return out;
+}
+
+function validate(g: Graph, domains: Map<string, number>): void {
+  const have = new Set<string>([...g.inputs.map((i) => i.name), ...g.constants.keys()]);
+  for (const n of g.nodes) {
+    const version = domains.get(n.domain) ?? (n.domain === '' ? g.opset : 1);
+    checkOperator(n, version);
+    for (const o of n.outputs) have.add(o);
+  }
+  for (const o of g.outputs) if (!have.has(o)) throw new ModelError(`model: graph output '${o}' is not produced by any node`);
+  if (g.inputs.length === 0) throw new ModelError('model: the graph has no inputs');
+}

@@ -1,0 +1,58 @@
+// Nodes lowbit's own rewrites create (domain 'lowbit'): Activation (an activation recognised from
+// an exporter's decomposition) and FusedConv (Conv + activation + per-channel affine).
+
+import { elementCount } from '../graph.js';
+import { unary, type UnaryOp } from './elementwise.js';
+import { LINEAR_OPS } from './linear-ops.js';
+import { logicalStrides } from './layout.js';
+import { attr, need, type HostValue, type OpContext, type OpDef } from './types.js';
+
+/** y = act(x) on the host, as assembly/elementwise/f32-act.ts defines the activations. */
+export function applyActivation(name: string, alpha: number, beta: number, x: ArrayLike<number>, y: { [i: number]: number }, n: number): void {
+  if (name === 'swish' || name === 'sigmoid') {
+    for (let i = 0; i < n; i++) {
+      const s = 1 / (1 + Math.exp(-alpha * x[i]));
+      y[i] = name === 'swish' ? x[i] * s : s;
+    }
+    return;
+  }
+  const op: Record<string, UnaryOp> = { relu: 'Relu', hardswish: 'HardSwish', hardsigmoid: 'HardSigmoid', clip: 'Clip', identity: 'Identity' };
+  unary(op[name], x, y, n, name === 'clip' ? { min: alpha, max: beta } : { alpha, beta });
+}
+
+const activationDef: OpDef = {
+  layout: 'any',
+  infer: (ctx, ins) => {
+    const x = need(ctx, ins, 0, 'X');
+    return [{ type: x.type, dims: [...x.dims] }];
+  },
+  compute: (ctx, ins, outs) => {
+    const n = ctx.node;
+    applyActivation(attr(n, 'activation', 'identity'), attr(n, 'alpha', 1), attr(n, 'beta', 0), ins[0]!.data, outs[0].data, ins[0]!.data.length);
+  },
+};
+
+const conv = LINEAR_OPS.Conv;
+
+const fusedConvDef: OpDef = {
+  layout: 'aware',
+  infer: (ctx: OpContext, ins) => conv.infer(ctx, ins.slice(0, 3)),
+  outNhwc: () => true,
+  compute: (ctx, ins, outs) => {
+    conv.compute!(ctx, ins.slice(0, 3), outs);
+    const y = outs[0], n = ctx.node;
+    applyActivation(attr(n, 'activation', 'identity'), attr(n, 'alpha', 1), attr(n, 'beta', 0), y.data, y.data, y.data.length);
+    postAffine(y, ins[3], ins[4]);
+  },
+};
+
+function postAffine(y: HostValue, scale: HostValue | null, shift: HostValue | null): void {
+  if (!scale || !shift) return;
+  const c = y.dims[1], s = logicalStrides(y.dims, y.nhwc)[1];
+  for (let i = 0; i < elementCount(y.dims); i++) {
+    const ch = Math.floor(i / s) % c;
+    y.data[i] = y.data[i] * scale.data[ch] + shift.data[ch];
+  }
+}
+
+export const LOWBIT_OPS: Record<string, OpDef> = { Activation: activationDef, FusedConv: fusedConvDef };

@@ -1,0 +1,32 @@
+// The operators lowbit's model runner implements (default ONNX domain), and the load-time check.
+
+import { UnsupportedOperatorError } from '../../errors.js';
+import type { GraphNode } from '../graph.js';
+import { LINEAR_OPS } from './linear-ops.js';
+import { LOWBIT_OPS } from './lowbit-ops.js';
+import { MATH_OPS } from './math.js';
+import { REDUCE_OPS } from './reduce-ops.js';
+import { TENSOR_OPS } from './tensor-ops.js';
+import type { OpDef } from './types.js';
+
+export const OPS: Readonly<Record<string, OpDef>> = { ...MATH_OPS, ...TENSOR_OPS, ...REDUCE_OPS, ...LINEAR_OPS };
+
+export function opDef(node: GraphNode): OpDef | undefined {
+  if (node.domain === 'lowbit') return LOWBIT_OPS[node.op];
+  return node.domain === '' ? OPS[node.op] : undefined;
+}
+
+/** Throws UnsupportedOperatorError naming the op, the node and the opset when lowbit cannot run a node. */
+export function checkOperator(node: GraphNode, opset: number): void {
+  const def = opDef(node);
+  if (!def) {
+    const where = node.domain ? `domain '${node.domain}' ` : '';
+    throw new UnsupportedOperatorError(
+      `operator ${where}${node.op} (node '${node.name}', opset ${opset}) is not supported by lowbit; supported: ${Object.keys(OPS).sort().join(', ')}`,
+    );
+  }
+  if (def.opsets && (opset < def.opsets[0] || opset > def.opsets[1])) {
+    throw new UnsupportedOperatorError(`operator ${node.op} (node '${node.name}') at opset ${opset}: lowbit implements opsets ${def.opsets[0]}…${def.opsets[1]}`);
+  }
+  def.check?.({ node, opset });
+}

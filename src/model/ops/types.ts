@@ -1,0 +1,91 @@
+// What an operator definition provides to the planner.
+
+import { ShapeError, UnsupportedOperatorError } from '../../errors.js';
+import type { AttrValue, ElemType, GraphNode, HostData, HostTensor } from '../graph.js';
+import { nodeLabel } from '../graph.js';
+
+/** A value as the planner knows it: type, logical dims, and its contents when constant. */
+export interface ValueInfo {
+  type: ElemType;
+  dims: number[];
+  value?: HostTensor;
+}
+
+/** A host array with its logical dims and physical layout. */
+export interface HostValue {
+  type: ElemType;
+  dims: readonly number[];
+  data: HostData;
+  nhwc: boolean;
+}
+
+export interface OpContext {
+  node: GraphNode;
+  opset: number;
+}
+
+/**
+ * layout: 'any'   - elementwise on the raw array; output keeps the input's layout
+ *         'aware' - reads `nhwc` of its inputs and says the output layout with outNhwc()
+ *         'nchw'  - needs standard (row-major logical) inputs; produces standard outputs
+ */
+export interface OpDef {
+  layout: 'any' | 'aware' | 'nchw';
+  /** opsets this definition follows (inclusive) */
+  opsets?: [number, number];
+  /** load-time checks of attributes that lowbit does not implement */
+  check?(ctx: OpContext): void;
+  infer(ctx: OpContext, ins: (ValueInfo | null)[]): { type: ElemType; dims: number[] }[];
+  /** host implementation (folding and run); missing for ops that become layers */
+  compute?(ctx: OpContext, ins: (HostValue | null)[], outs: HostValue[]): void;
+  outNhwc?(ins: (HostValue | ValueInfoWithLayout | null)[], outDims: number[][]): boolean;
+  /** output i may share input 0's buffer (Reshape & co.): no copy, no new buffer */
+  alias?: boolean;
+}
+
+export interface ValueInfoWithLayout extends ValueInfo {
+  nhwc: boolean;
+}
+
+export function attr(node: GraphNode, name: string, fallback: number): number;
+export function attr(node: GraphNode, name: string, fallback: string): string;
+export function attr(node: GraphNode, name: string, fallback: AttrValue): AttrValue {
+  const v = node.attrs.get(name);
+  if (v !== undefined && typeof v !== typeof fallback) {
+    throw new UnsupportedOperatorError(`${nodeLabel(node)}: attribute '${name}' should be a ${typeof fallback}`);
+  }
+  return v === undefined ? fallback : v;
+}
+
+export function ints(node: GraphNode, name: string, fallback: number[] | null = null): number[] | null {
+  const v = node.attrs.get(name);
+  if (v === undefined) return fallback;
+  if (!Array.isArray(v)) throw new UnsupportedOperatorError(`${nodeLabel(node)}: attribute '${name}' must be a list of ints`);
+  return v as number[];
+}
+
+export function need(ctx: OpContext, ins: (ValueInfo | null)[], i: number, what: string): ValueInfo {
+  const v = ins[i];
+  if (!v) throw new ShapeError(`${nodeLabel(ctx.node)}: input ${i} (${what}) is required`);
+  return v;
+}
+
+/** Contents of a constant input as numbers (shape operands), or an error naming the input. */
+export function constInts(ctx: OpContext, ins: (ValueInfo | null)[], i: number, what: string): number[] | null {
+  const v = ins[i];
+  if (!v) return null;
+  if (!v.value) throw new UnsupportedOperatorError(`${nodeLabel(ctx.node)}: input ${i} (${what}) must be known when the plan is made (a constant or computed from shapes), it is a runtime value`);
+  return Array.from(v.value.data);
+}
+
+export function normAxis(ctx: OpContext, axis: number, rank: number): number {
+  const a = axis < 0 ? axis + rank : axis;
+  if (!Number.isInteger(a) || a < 0 || a >= Math.max(rank, 1)) {
+    throw new ShapeError(`${nodeLabel(ctx.node)}: axis ${axis} is out of range for rank ${rank}`);
+  }
+  return a;
+}
+
+export function fail(ctx: OpContext, msg: string): never {
+  throw new ShapeError(`${nodeLabel(ctx.node)}: ${msg}`);
+}

@@ -1,0 +1,195 @@
+// A plan: the graph specialised to concrete input dims. Shapes are inferred, constant and
+// shape-only subgraphs are folded, convolutions and matrix products with constant weights become
+// layers, layout conversions are inserted where a channels-last value meets an operator that needs
+// the standard layout, and every runtime value gets an offset in one arena from its lifetime.
+
+import { ModelError, ShapeError } from '../errors.js';
+import { ARENA_ALIGN, ArenaPlanner } from './arena.js';
+import { elementCount, hostArray, nodeLabel, type ElemType, type Graph, type GraphNode, type HostData, type HostTensor } from './graph.js';
+import { logicalStrides, stridedCopy } from './ops/layout.js';
+import { opDef } from './ops/registry.js';
+import type { HostValue, OpContext, ValueInfo } from './ops/types.js';
+import type { ModelLayer } from './layers.js';
+
+export interface PlanValue {
+  readonly name: string;
+  readonly type: ElemType;
+  readonly dims: number[];
+  readonly nhwc: boolean;
+  /** contents, when known at plan time */
+  readonly value?: HostTensor;
+  /** arena byte offset (float32 runtime values); -1 otherwise */
+  offset: number;
+  readonly bytes: number;
+  /** shares this value's buffer (Reshape & co.) */
+  readonly root?: PlanValue;
+  /** runtime non-float32 values live on the host */
+  host?: HostData;
+  /** index of the last step that reads it (Infinity for graph outputs) */
+  lastUse: number;
+}
+
+export interface PlanStep {
+  readonly label: string;
+  readonly op: string;
+  readonly node: GraphNode | null;
+  readonly ins: (PlanValue | null)[];
+  readonly outs: PlanValue[];
+  readonly layer: ModelLayer | null;
+  scratch: { bytes: number; offset: number };
+}
+
+export interface Plan {
+  readonly inputs: PlanValue[];
+  readonly outputs: PlanValue[];
+  readonly steps: PlanStep[];
+  /** bytes of the activation arena */
+  readonly arenaBytes: number;
+  /** the sum of all runtime values' bytes (what a plan without reuse would need) */
+  readonly unsharedBytes: number;
+  readonly opset: number;
+}
+
+/** Builds (or reuses) the layer for a node with constant weights; null means: run on the host. */
+export type LayerFactory = (node: GraphNode, ins: (ValueInfo | null)[]) => ModelLayer | null;
+
+export function makePlan(graph: Graph, inputDims: Map<string, number[]>, layerFor: LayerFactory): Plan {
+  const values = new Map<string, PlanValue>();
+  const steps: PlanStep[] = [];
+  const constant = (name: string, t: HostTensor): PlanValue => ({ name, type: t.type, dims: [...t.dims], nhwc: false, value: t, offset: -1, bytes: 0, lastUse: -1 });
+  const runtime = (name: string, type: ElemType, dims: number[], nhwc: boolean, root?: PlanValue): PlanValue => ({
+    name, type, dims, nhwc: nhwc && dims.length === 4, offset: -1, bytes: elementCount(dims) * 4, root, lastUse: -1,
+  });
+  for (const [name, t] of graph.constants) values.set(name, constant(name, t));
+
+  const inputs: PlanValue[] = [];
+  for (const gi of graph.inputs) {
+    const dims = inputDims.get(gi.name);
+    if (!dims) throw new ShapeError(`input '${gi.name}' is missing; the model takes ${graph.inputs.map((i) => `'${i.name}' [${i.dims.join(', ')}]`).join(', ')}`);
+    if (dims.length !== gi.dims.length || gi.dims.some((d, i) => typeof d === 'number' && d !== dims[i])) {
+      throw new ShapeError(`input '${gi.name}' has dims [${dims.join(', ')}], the model expects [${gi.dims.join(', ')}]`);
+    }
+    const v = runtime(gi.name, gi.type, [...dims], false);
+    values.set(gi.name, v);
+    inputs.push(v);
+  }
+
+  const toStandard = (v: PlanValue): PlanValue => {
+    if (!v.nhwc) return v;
+    const key = `${v.name}::nchw`;
+    const have = values.get(key);
+    if (have) return have;
+    const out = runtime(key, v.type, v.dims, false);
+    steps.push({ label: `${v.name} → NCHW`, op: 'layout', node: null, ins: [v], outs: [out], layer: null, scratch: { bytes: 0, offset: 0 } });
+    values.set(key, out);
+    return out;
+  };
+  const toNhwc = (v: PlanValue): PlanValue => {
+    if (v.nhwc || v.dims.length !== 4) return v;
+    const key = `${v.name}::nhwc`;
+    const have = values.get(key);
+    if (have) return have;
+    const out = runtime(key, v.type, v.dims, true);
+    steps.push({ label: `${v.name} → NHWC`, op: 'layout', node: null, ins: [v], outs: [out], layer: null, scratch: { bytes: 0, offset: 0 } });
+    values.set(key, out);
+    return out;
+  };
+
+  for (const node of graph.nodes) {
+    const def = opDef(node)!;
+    const ctx: OpContext = { node, opset: graph.opset };
+    let ins = node.inputs.map((name) => {
+      if (name === '') return null;
+      const v = values.get(name);
+      if (!v) throw new ModelError(`${nodeLabel(node)} reads '${name}', which is not computed before it`);
+      return v;
+    });
+    const info = (v: PlanValue | null): ValueInfo | null => (v ? { type: v.type, dims: v.dims, value: v.value } : null);
+    const outInfo = def.infer(ctx, ins.map(info));
+
+    // fold: every input known (Shape only needs dims)
+    if (node.op === 'Shape' || ins.every((v) => v === null || v.value)) {
+      const hostIns = ins.map((v) => (v ? { type: v.type, dims: v.dims, data: v.value?.data ?? new Float32Array(0), nhwc: false } : null));
+      const outs = outInfo.map((o) => ({ type: o.type, dims: o.dims, data: hostArray(o.type, elementCount(o.dims)), nhwc: false }));
+      def.compute!(ctx, hostIns, outs);
+      node.outputs.forEach((name, i) => name && values.set(name, constant(name, { type: outs[i].type, dims: outs[i].dims, data: outs[i].data })));
+      continue;
+    }
+
+    const layer = layerFor(node, ins.map(info));
+    if (layer) {
+      const isConv = node.op === 'Conv' || node.op === 'FusedConv';
+      const x = isConv ? toNhwc(ins[0]!) : toStandard(ins[0]!);
+      const out = runtime(node.outputs[0], 'float32', outInfo[0].dims, isConv);
+      values.set(node.outputs[0], out);
+      steps.push({ label: node.name, op: layer.kind, node, ins: [x], outs: [out], layer, scratch: { bytes: layer.scratchBytes(x.dims), offset: 0 } });
+      continue;
+    }
+    if (!def.compute) throw new ModelError(`${nodeLabel(node)}: needs constant weights in this version of lowbit`);
+    if (def.layout === 'nchw') ins = ins.map((v) => (v && !v.value ? toStandard(v) : v));
+    const layoutIns = ins.map((v) => v && { type: v.type, dims: v.dims, value: v.value, nhwc: v.nhwc });
+    const outNhwc = def.layout === 'any' ? !!ins[0]?.nhwc : def.layout === 'aware' ? !!def.outNhwc?.(layoutIns, outInfo.map((o) => o.dims)) : false;
+    const outs = outInfo.map((o, i) => {
+      const alias = def.alias && ins[0]!.type === o.type ? (ins[0]!.root ?? ins[0]!) : undefined;
+      const v = runtime(node.outputs[i], o.type, o.dims, outNhwc, alias);
+      values.set(node.outputs[i], v);
+      return v;
+    });
+    if (outs.every((o) => o.root)) continue; // a pure view: no work
+    steps.push({ label: node.name, op: node.op, node, ins, outs, layer: null, scratch: { bytes: 0, offset: 0 } });
+  }
+
+  const outputs = graph.outputs.map((name) => {
+    let v = values.get(name);
+    if (!v) throw new ModelError(`graph output '${name}' was not computed`);
+    if (v.nhwc) v = toStandard(v);
+    return v;
+  });
+  return place(steps, inputs, outputs, graph.opset);
+}
+
+/** Lifetimes and arena offsets; graph inputs and outputs live for the whole run. */
+function place(steps: PlanStep[], inputs: PlanValue[], outputs: PlanValue[], opset: number): Plan {
+  const rootOf = (v: PlanValue) => v.root ?? v;
+  steps.forEach((s, i) => s.ins.forEach((v) => v && !v.value && (rootOf(v).lastUse = i)));
+  for (const v of outputs) rootOf(v).lastUse = Infinity;
+  for (const v of inputs) rootOf(v).lastUse = Infinity;
+  const arena = new ArenaPlanner();
+  let unshared = 0;
+  const inArena = (v: PlanValue) => v.type === 'float32' && !v.value;
+  for (const v of [...inputs, ...outputs]) {
+    const r = rootOf(v);
+    if (inArena(r) && r.offset < 0) {
+      r.offset = arena.alloc(r.bytes);
+      unshared += r.bytes;
+    }
+  }
+  steps.forEach((s, i) => {
+    for (const o of s.outs) {
+      const r = rootOf(o);
+      if (inArena(r) && r.offset < 0) {
+        r.offset = arena.alloc(r.bytes);
+        unshared += r.bytes;
+      }
+    }
+    if (s.scratch.bytes > 0) s.scratch.offset = arena.alloc(s.scratch.bytes);
+    if (s.scratch.bytes > 0) arena.release(s.scratch.offset);
+    for (const v of new Set(s.ins)) {
+      if (!v || v.value) continue;
+      const r = rootOf(v);
+      if (r.lastUse === i && r.offset >= 0) arena.release(r.offset);
+    }
+    // values nobody reads die at once
+    for (const o of s.outs) {
+      const r = rootOf(o);
+      if (r.lastUse < 0 && r.offset >= 0) arena.release(r.offset);
+    }
+  });
+  for (const s of steps) for (const v of [...s.ins, ...s.outs]) if (v?.root && !v.value) v.offset = v.root.offset;
+  return { inputs, outputs, steps, arenaBytes: Math.max(arena.peak, ARENA_ALIGN), unsharedBytes: unshared, opset };
+}
+
+/** Runs a layout conversion step on host views. */
+export function convertLayout(src: HostValue, dst: HostValue): void {
+  stridedCopy(src.data, 0, logicalStrides(src.dims, src.nhwc), src.dims, dst.data, 0, logicalStrides(dst.dims, dst.nhwc));
+}

@@ -1,0 +1,656 @@
+// ANT 4-bit data types (Guo et al., "ANT: Exploiting Adaptive Numerical Data Type for Low-bit Deep
+// Neural Network Quantization", MICRO 2022): int, power-of-two (PoT) and flint, signed and unsigned;
+// per-tensor or per-channel quantization with ANT's clip search; per-tensor or per-channel type
+// selection by least squared error; and an optional learned 16-entry codebook ('kmeans4').
+//
+// Every type is a table of 16 integers: code -> level, x ≈ scale · level[code]. `values` is that
+// table as an Int8Array (what a LUT4 kernel loads into one v128 and decodes with i8x16.swizzle);
+// upot4's levels reach 2^14 and do not fit int8, so its `values` is null (see below).
+//
+// Code tables (c = 4-bit code; signed types: bit 3 is the sign, bits 2..0 the magnitude code, and
+// the code 8 (-0) decodes to 0, so the 16 codes hold 15 distinct values):
+//
+//   code     0  1  2  3  4  5  6  7 |  8   9  10  11  12  13  14  15
+//   int4     0  1  2  3  4  5  6  7 | -8  -7  -6  -5  -4  -3  -2  -1    two's complement [-8, 7]
+//   pot4     0  1  2  4  8 16 32 64 | -0  -1  -2  -4  -8 -16 -32 -64    sign + {0, 2^0..2^6}
+//   flint4   0  1  2  3  4  6  8 16 | -0  -1  -2  -3  -4  -6  -8 -16    sign + 3-bit flint
+//   uint4    0  1  2  3  4  5  6  7 |  8   9  10  11  12  13  14  15
+//   upot4    0  1  2  4  8 16 32 64 |128 256 512 1024 2048 4096 8192 16384   {0, 2^0..2^14}
+//   uflint4  0  1  2  3  4  5  6  7 |  8  10  12  14  16  24  32  64    4-bit flint
+//
+// Source and checks. The value sets are those of the authors' reference code
+// (github.com/clevercool/ANT-Quantization, ant_quantization/antquant/quant_modules.py: int_value,
+// pot_value, flint_value; each set is scaled there so that its largest value is 10, which is the
+// same grid up to the scale). Worked through for 4 bits:
+//  - int_value(q_type="int"), signed: 0, ±1..±7 and -8 -> [-8, 7]; unsigned: 0..15. The grid is
+//    asymmetric and the scale maps the clip value to +7 (scale = alpha / max(grid)), so -8 is only
+//    reached by values beyond -alpha. We follow that (int4 = [-8, 7], maxLevel 7) rather than the
+//    symmetric [-7, 7]: it is the reference's grid, and -8 costs nothing in a LUT.
+//  - pot_value, signed: 0 and ±2^i for i = 0..2^3-2 = 6, 15 values, padded with a second 0 to 16;
+//    unsigned: 0 and 2^0..2^14 (16 values).
+//  - flint_value, unsigned 4-bit: {0, 1/8, 2/8, …, 7/8, 1, 1.25, 1.5, 1.75, 2, 3, 4, 8} ×8 =
+//    {0..7, 8, 10, 12, 14, 16, 24, 32, 64}; signed (3 value bits): {0, ±1/4, ±2/4, ±3/4, ±1, ±1.5,
+//    ±2, ±4} ×4 = magnitudes {0, 1, 2, 3, 4, 6, 8, 16}, padded with a second 0. Both match the
+//    flint values quoted from the paper.
+// The reference code only builds value grids (it simulates quantization), so the bit-level codes
+// come from the paper's description as we know it (its text was not at hand to re-check the bit
+// layout; the values above are checked against the code): int is two's complement; PoT and flint are sign +
+// magnitude; the flint magnitude code uses the paper's first-one exponent encoding, which for b bits
+// reads: MSB 0 -> the code is the integer itself (0, 1, 2..3, 4..7: the exponent is the position of
+// the first one, the bits after it the mantissa); MSB 1 -> n leading ones then a 0 give exponent
+// b-2+n with the remaining m = b-1-n bits as mantissa, value (2^m + M)·2^(b-2+n-m), and all ones is
+// 2^(2b-2). Magnitude codes are monotone in the value (for every type here), so a code compares like
+// the value it stands for.
+//
+// upot4 does not fit int8: ANT's unsigned 4-bit PoT spans 2^0..2^14. We keep the reference grid
+// (levels are exact, quantization works) and set values = null; a LUT4 int8 kernel cannot take it.
+//
+// Quantization (what the reference's quant/quant_kernel.cu and Quantizer.search_mse do):
+//  - scale = fround(alpha / maxLevel), maxLevel = the largest level (int4 7, pot4 64, flint4 16,
+//    uint4 15, upot4 16384, uflint4 64, a codebook 127); alpha = absmax · r for r in the clip grid
+//    (default r = 0.75, 0.76, …, 1.49: the reference's w_low = 75, w_up = 150, range(75, 150)); the
+//    r with the least squared error wins (first one on ties). r = 1 is in the grid, so the search is
+//    never worse than the absmax scale. clipSearch: false uses r = 1 only.
+//  - each value goes to the nearest level of t = x / scale; a tie between two levels goes to the
+//    larger one (the reference kernel scans the ascending grid keeping the last index with <=). A
+//    value that several codes decode to (0 in the signed types) gets its lowest code.
+//  - an all-zero channel gets scale 1 and code 0 (or the code of the level nearest 0).
+//  - scale granularity: `channels` rows of the tensor viewed as [channels, length / channels] (rows
+//    of an [N, K] weight = output channels); channels = 1 is one scale for the tensor.
+//
+// Packed form (packAntCodes): [channels][ceil(K / 2)] bytes, element 2i of a row in the low nibble
+// of byte i and element 2i+1 in the high nibble (ONNX MatMulNBits' order); an odd row's last high
+// nibble is 0. With channels = 1 this is the flat packing of the whole tensor.
+//
+// Type selection (selectAntType): quantize with each candidate (clip search per channel) and keep
+// the one with the least squared error — for the tensor (one type, as ANT does), or per channel
+// (perChannelType). Ties go to the earlier candidate; the default order is ANT's: int, flint, PoT.
+// The report gives every candidate's SQNR.
+//
+// 'kmeans4' (not in ANT): a 16-entry codebook of integers in [-127, 127] learned by Lloyd's
+// algorithm on t = x / (absmax_c / 127), weighted by scale_c² so that it minimises the real squared
+// error when channels have different scales: first in real numbers from quantile seeds, then with
+// integer centroids (the best integer centroid of a cluster is its rounded mean, so each step still
+// lowers the error). One codebook per tensor (shared by all channels; one swizzle table per tensor),
+// maxLevel 127. Codes are the centroids in ascending order; fewer than 16 distinct centroids repeat
+// the last.
+
+import { ArgumentError, DTypeError, ShapeError, ValueRangeError, describe } from '../errors.js';
+
+export type AntTypeName = 'int4' | 'pot4' | 'flint4' | 'uint4' | 'upot4' | 'uflint4';
+export type AntCandidate = AntTypeName | 'kmeans4';
+
+export const ANT_TYPE_NAMES: readonly AntTypeName[] = ['int4', 'pot4', 'flint4', 'uint4', 'upot4', 'uflint4'];
+
+export interface AntType {
+  readonly name: string;
+  /** has negative levels */
+  readonly signed: boolean;
+  /** code -> level, exact, 16 entries */
+  readonly levels: Int32Array;
+  /** the same as int8, for a LUT4 kernel; null when a level does not fit int8 (upot4) */
+  readonly values: Int8Array | null;
+  /** the level the clip value maps to: scale = alpha / maxLevel */
+  readonly maxLevel: number;
+}
+
+// --- bit-level codecs -------------------------------------------------------------------------------
+
+function checkCode(code: number): void {
+  if (!Number.isInteger(code) || code < 0 || code > 15) throw new ValueRangeError(`code: must be an integer 0..15, got ${describe(code)}`);
+}
+
+/** b-bit unsigned flint code -> integer value (b = 3 or 4). */
+function uflintDecode(code: number, b: number): number {
+  if (code >> (b - 1) === 0) return code; // MSB 0: the integer itself
+  let n = 0;
+  while (n < b && (code >> (b - 1 - n)) & 1) n++;
+  if (n === b) return 2 ** (2 * b - 2);
+  const m = b - 1 - n;
+  const mant = code & ((1 << m) - 1);
+  return ((1 << m) + mant) * 2 ** (b - 2 + n - m);
+}
+
+/** integer value -> b-bit unsigned flint code, or -1 when the value is not on the grid. */
+function uflintEncode(v: number, b: number): number {
+  if (!Number.isInteger(v) || v < 0) return -1;
+  if (v < 2 ** (b - 1)) return v;
+  if (v === 2 ** (2 * b - 2)) return (1 << b) - 1;
+  const e = Math.floor(Math.log2(v));
+  const n = e - (b - 2);
+  if (n < 1 || n >= b) return -1;
+  const m = b - 1 - n;
+  const mant = v / 2 ** (e - m) - (1 << m);
+  if (!Number.isInteger(mant) || mant < 0 || mant >= 1 << m) return -1;
+  return (((1 << n) - 1) << (m + 1)) | mant;
+}
+
+/** b-bit unsigned PoT: code 0 -> 0, code c -> 2^(c-1). */
+function upotDecode(code: number): number {
+  return code === 0 ? 0 : 2 ** (code - 1);
+}
+
+function upotEncode(v: number, b: number): number {
+  if (v === 0) return 0;
+  if (!(v > 0)) return -1;
+  const e = Math.log2(v);
+  return Number.isInteger(e) && e >= 0 && e <= 2 ** b - 2 ? e + 1 : -1;
+}
+
+/** 4-bit code -> integer value of an ANT type (the bit-level decoder; the tables are built from it). */
+export function antDecode(type: AntTypeName, code: number): number {
+  checkCode(code);
+  const sign = code & 8 ? -1 : 1;
+  const mag = code & 7;
+  switch (type) {
+    case 'int4': return code >= 8 ? code - 16 : code;
+    case 'uint4': return code;
+    case 'pot4': return mag === 0 ? 0 : sign * upotDecode(mag);
+    case 'upot4': return upotDecode(code);
+    case 'flint4': return mag === 0 ? 0 : sign * uflintDecode(mag, 3);
+    case 'uflint4': return uflintDecode(code, 4);
+    default: throw unknownType(type);
+  }
+}
+
+/** integer value -> 4-bit code of an ANT type (0 -> code 0); a value not on the grid is an error. */
+export function antEncode(type: AntTypeName, value: number): number {
+  let code = -1;
+  const neg = value < 0;
+  const mag = Math.abs(value);
+  switch (type) {
+    case 'int4': code = Number.isInteger(value) && value >= -8 && value <= 7 ? value & 15 : -1; break;
+    case 'uint4': code = Number.isInteger(value) && value >= 0 && value <= 15 ? value : -1; break;
+    case 'pot4': code = upotEncode(mag, 3); break;
+    case 'upot4': code = upotEncode(value, 4); break;
+    case 'flint4': code = uflintEncode(mag, 3); break;
+    case 'uflint4': code = uflintEncode(value, 4); break;
+    default: throw unknownType(type);
+  }
+  if ((type === 'pot4' || type === 'flint4') && code > 0 && neg) code |= 8;
+  if (code < 0) {
+    const grid = Array.from(new Set(antType(type).levels)).sort((a, b) => a - b);
+    throw new ValueRangeError(`value: ${describe(value)} is not a ${type} level; expected one of ${grid.join(', ')}`);
+  }
+  return code;
+}
+
+function unknownType(type: unknown): ArgumentError {
+  return new ArgumentError(`type: unknown ANT type ${JSON.stringify(type) ?? describe(type)}; expected one of ${[...ANT_TYPE_NAMES, 'kmeans4'].join(', ')} or an AntType`);
+}
+
+function makeType(name: string, signed: boolean, levels: Int32Array, maxLevel: number): AntType {
+  const fits = levels.every((v) => v >= -128 && v <= 127);
+  return Object.freeze({ name, signed, levels, values: fits ? Int8Array.from(levels) : null, maxLevel });
+}
+
+const BUILTIN = new Map<AntTypeName, AntType>();
+for (const name of ANT_TYPE_NAMES) {
+  const levels = Int32Array.from({ length: 16 }, (_, c) => antDecode(name, c));
+  BUILTIN.set(name, makeType(name, levels.some((v) => v < 0), levels, Math.max(...levels)));
+}
+
+/** The table of a built-in ANT type. */
+export function antType(name: AntTypeName): AntType {
+  const t = BUILTIN.get(name);
+  if (!t) throw unknownType(name);
+  return t;
+}
+
+/**
+ * A codebook type from up to 16 integer levels in [-128, 127] (sorted ascending; fewer than 16 are
+ * padded by repeating the last). maxLevel: the level the clip value maps to (default: the largest
+ * magnitude, so absmax lands on the outermost level).
+ */
+export function antCodebook(levels: ArrayLike<number>, name = 'codebook', maxLevel?: number): AntType {
+  if (!levels || levels.length < 1 || levels.length > 16) throw new ShapeError(`levels: expected 1 to 16 integers, got ${describe(levels)}`);
+  const sorted = Array.from(levels).sort((a, b) => a - b);
+  sorted.forEach((v, i) => {
+    if (!Number.isInteger(v) || v < -128 || v > 127) throw new ValueRangeError(`levels: element ${i} is ${v}; codebook levels are integers in [-128, 127]`);
+  });
+  while (sorted.length < 16) sorted.push(sorted[sorted.length - 1]);
+  const ml = maxLevel ?? Math.max(...sorted.map(Math.abs));
+  if (!(ml > 0) || !Number.isFinite(ml)) throw new ValueRangeError(`maxLevel: must be a positive number, got ${describe(ml)} (an all-zero codebook needs an explicit maxLevel)`);
+  return makeType(name, sorted[0] < 0, Int32Array.from(sorted), ml);
+}
+
+function resolveType(type: AntTypeName | AntType): AntType {
+  if (typeof type === 'string') return antType(type as AntTypeName);
+  if (type && typeof type === 'object' && type.levels instanceof Int32Array && type.levels.length === 16 && type.maxLevel > 0) return type;
+  throw unknownType(type);
+}
+
+// --- nearest level ----------------------------------------------------------------------------------
+
+/**
+ * Sorted distinct levels, the lowest code of each, and the midpoints between neighbours. Levels are
+ * integers, so every midpoint is a multiple of 1/2 and the nearest level is constant on each
+ * [u/2, (u+1)/2): `lut[floor(2t) - lutBase]` is the index of the level nearest t (a t exactly on a
+ * midpoint u/2 falls in the bucket above it: ties to the larger level), clamped at both ends.
+ */
+interface Grid {
+  levels: Float64Array;
+  codes: Uint8Array;
+  mids: Float64Array;
+  lut: Uint8Array;
+  lutBase: number;
+}
+
+const gridCache = new WeakMap<AntType, Grid>();
+
+function gridOf(type: AntType): Grid {
+  let g = gridCache.get(type);
+  if (g) return g;
+  const byValue = new Map<number, number>();
+  type.levels.forEach((v, c) => {
+    if (!byValue.has(v)) byValue.set(v, c);
+  });
+  const vals = Array.from(byValue.keys()).sort((a, b) => a - b);
+  g = {
+    levels: Float64Array.from(vals),
+    codes: Uint8Array.from(vals, (v) => byValue.get(v)!),
+    mids: Float64Array.from({ length: vals.length - 1 }, (_, i) => (vals[i] + vals[i + 1]) / 2),
+    lut: new Uint8Array(2 * (vals[vals.length - 1] - vals[0]) + 1),
+    lutBase: 2 * vals[0],
+  };
+  for (let u = 0; u < g.lut.length; u++) g.lut[u] = nearestSearch(g.mids, (u + g.lutBase) / 2);
+  gridCache.set(type, g);
+  return g;
+}
+
+/** index of the level nearest t, by the table (see Grid) */
+function nearest(g: Grid, t: number): number {
+  const u = Math.floor(2 * t) - g.lutBase;
+  return u <= 0 ? g.lut[0] : u >= g.lut.length ? g.lut[g.lut.length - 1] : g.lut[u];
+}
+
+/** index into grid.levels of the level nearest t (ties: the larger level), by binary search. */
+function nearestSearch(mids: Float64Array, t: number): number {
+  let lo = 0;
+  let hi = mids.length; // answer in [lo, hi]
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (t >= mids[mid]) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** The code of the level nearest x / scale (ties to the larger level; NaN is an error). */
+export function antQuantizeValue(type: AntTypeName | AntType, x: number, scale: number): number {
+  const t = resolveType(type);
+  if (!Number.isFinite(x)) throw new ValueRangeError(`x: must be finite, got ${x}`);
+  if (!(scale > 0) || !Number.isFinite(scale)) throw new ValueRangeError(`scale: must be a positive finite number, got ${describe(scale)}`);
+  const g = gridOf(t);
+  return g.codes[nearest(g, x / scale)];
+}
+
+// --- quantization -----------------------------------------------------------------------------------
+
+/** ANT's clip grid: r = 0.75, 0.76, …, 1.49 (w_low = 75, w_up = 150 in the reference). */
+export const ANT_CLIP_RATIOS: readonly number[] = Object.freeze(Array.from({ length: 75 }, (_, i) => (75 + i) / 100));
+
+export interface AntQuantizeOptions {
+  /** rows of the tensor viewed as [channels, length / channels]; one scale each (default 1: per tensor) */
+  channels?: number;
+  /** search the clip ratio per channel (default true); false: alpha = absmax */
+  clipSearch?: boolean;
+  /** clip ratios to try (default ANT_CLIP_RATIOS) */
+  clipRatios?: readonly number[];
+}
+
+export interface AntQuantized {
+  /** N: rows, one scale each */
+  readonly channels: number;
+  /** K: elements per row */
+  readonly channelLength: number;
+  /** the type of each row (the same object in every row unless chosen per channel) */
+  readonly types: readonly AntType[];
+  /** one code 0..15 per element, [N][K] */
+  readonly codes: Uint8Array;
+  /** [N][ceil(K / 2)]: element 2i in the low nibble of byte i, 2i+1 in the high nibble */
+  readonly packed: Uint8Array;
+  /** [N], float32: x ≈ scales[row] · types[row].levels[code] */
+  readonly scales: Float32Array;
+  /** [N] the clip ratio r chosen for each row (alpha = r · absmax) */
+  readonly clipRatios: Float32Array;
+  /** [N] mean squared error of each row */
+  readonly channelMse: Float64Array;
+  /** mean squared error over the tensor */
+  readonly mse: number;
+  /** 10 log10(Σx² / Σ(x - x̂)²), Infinity when exact */
+  readonly sqnrDb: number;
+}
+
+function checkTensor(x: Float32Array, channels: number | undefined): { n: number; k: number } {
+  if (!(x instanceof Float32Array)) throw new DTypeError(`x: expected a Float32Array, got ${describe(x)}`);
+  if (x.length === 0) throw new ShapeError('x: expected at least one element, got an empty Float32Array');
+  for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i])) throw new ValueRangeError(`x: element ${i} is ${x[i]}; values must be finite`);
+  const n = channels ?? 1;
+  if (!Number.isInteger(n) || n < 1) throw new ShapeError(`channels: must be a positive integer, got ${describe(channels)}`);
+  if (x.length % n !== 0) throw new ShapeError(`channels: ${n} does not divide the tensor's length ${x.length}; expected rows of equal length`);
+  return { n, k: x.length / n };
+}
+
+function checkRatios(r: readonly number[] | undefined, search: boolean): readonly number[] {
+  if (!search) return [1];
+  if (r === undefined) return ANT_CLIP_RATIOS;
+  if (!Array.isArray(r) || r.length === 0) throw new ValueRangeError(`clipRatios: expected a non-empty array of positive numbers, got ${describe(r)}`);
+  r.forEach((v, i) => {
+    if (!(v > 0) || !Number.isFinite(v)) throw new ValueRangeError(`clipRatios: element ${i} is ${describe(v)}; clip ratios must be positive and finite`);
+  });
+  return r;
+}
+
+function absmax(x: Float32Array, start: number, end: number): number {
+  let a = 0;
+  for (let i = start; i < end; i++) a = Math.max(a, Math.abs(x[i]));
+  return a;
+}
+
+/** squared error of x[start, end) at this scale; stops early once past `bound`. */
+function rowSse(x: Float32Array, start: number, end: number, g: Grid, scale: number, bound: number): number {
+  let sse = 0;
+  for (let i = start; i < end && sse <= bound; i++) {
+    const v = x[i];
+    const d = Math.fround(scale * g.levels[nearest(g, v / scale)]) - v;
+    sse += d * d;
+  }
+  return sse;
+}
+
+function sqnr(sig: number, noise: number): number {
+  return noise === 0 ? Infinity : 10 * Math.log10(sig / noise);
+}
+
+/** Packs one 4-bit code per byte ([n][k]) two to a byte: [n][ceil(k/2)], element 2i low nibble, 2i+1 high. */
+export function packAntCodes(codes: Uint8Array, n: number, k: number): Uint8Array {
+  if (!(codes instanceof Uint8Array) || !Number.isInteger(n) || !Number.isInteger(k) || n < 1 || k < 1 || codes.length !== n * k) {
+    throw new ShapeError(`codes: expected a Uint8Array of n*k = ${n * k} codes (n=${n}, k=${k}), got ${describe(codes)}`);
+  }
+  const row = (k + 1) >> 1;
+  const out = new Uint8Array(n * row);
+  for (let j = 0; j < n; j++) {
+    for (let i = 0; i < k; i++) {
+      const c = codes[j * k + i];
+      if (c > 15) throw new ValueRangeError(`codes: element ${j * k + i} is ${c}; 4-bit codes are 0..15`);
+      out[j * row + (i >> 1)] |= c << ((i & 1) << 2);
+    }
+  }
+  return out;
+}
+
+/** Inverse of packAntCodes. */
+export function unpackAntCodes(packed: Uint8Array, n: number, k: number): Uint8Array {
+  const row = (k + 1) >> 1;
+  if (!(packed instanceof Uint8Array) || !Number.isInteger(n) || !Number.isInteger(k) || n < 1 || k < 1 || packed.length !== n * row) {
+    throw new ShapeError(`packed: expected a Uint8Array of n*ceil(k/2) = ${n * row} bytes (n=${n}, k=${k}), got ${describe(packed)}`);
+  }
+  const out = new Uint8Array(n * k);
+  for (let j = 0; j < n; j++) for (let i = 0; i < k; i++) out[j * k + i] = (packed[j * row + (i >> 1)] >> ((i & 1) << 2)) & 15;
+  return out;
+}
+
+/**
+ * Quantizes x to an ANT type with one scale per tensor (channels = 1) or per row of
+ * [channels, length / channels], choosing each scale by ANT's clip search (least squared error).
+ * 'kmeans4' first learns a codebook on x (learnAntCodebook) and quantizes to it.
+ */
+export function quantizeAnt(x: Float32Array, type: AntCandidate | AntType, options: AntQuantizeOptions = {}): AntQuantized {
+  const { n, k } = checkTensor(x, options.channels);
+  const ratios = checkRatios(options.clipRatios, options.clipSearch !== false);
+  const t = type === 'kmeans4' ? learnAntCodebook(x, { channels: n }) : resolveType(type);
+  return quantizeChecked(x, n, k, t, ratios);
+}
+
+function quantizeChecked(x: Float32Array, n: number, k: number, type: AntType, ratios: readonly number[]): AntQuantized {
+  const g = gridOf(type);
+  const codes = new Uint8Array(n * k);
+  const scales = new Float32Array(n);
+  const chosen = new Float32Array(n);
+  const channelMse = new Float64Array(n);
+  let sig = 0;
+  let noise = 0;
+  for (let j = 0; j < n; j++) {
+    const start = j * k;
+    const end = start + k;
+    const amax = absmax(x, start, end);
+    let bestScale = 1;
+    let bestR = 1;
+    let best = Infinity;
+    if (amax > 0) {
+      for (const r of ratios) {
+        const scale = Math.fround((amax * r) / type.maxLevel);
+        if (!(scale > 0) || !Number.isFinite(scale)) continue; // underflow / overflow of float32
+        const sse = rowSse(x, start, end, g, scale, best);
+        if (sse < best) {
+          best = sse;
+          bestScale = scale;
+          bestR = r;
+        }
+      }
+    }
+    scales[j] = bestScale;
+    chosen[j] = bestR;
+    let sse = 0;
+    for (let i = start; i < end; i++) {
+      const v = x[i];
+      const idx = nearest(g, v / bestScale);
+      codes[i] = g.codes[idx];
+      const d = Math.fround(bestScale * g.levels[idx]) - v;
+      sse += d * d;
+      sig += v * v;
+    }
+    channelMse[j] = sse / k;
+    noise += sse;
+  }
+  return {
+    channels: n, channelLength: k, types: new Array<AntType>(n).fill(type), codes, packed: packAntCodes(codes, n, k),
+    scales, clipRatios: chosen, channelMse, mse: noise / x.length, sqnrDb: sqnr(sig, noise),
+  };
+}
+
+/** x̂ [N][K] as float32: scales[row] · types[row].levels[code]. */
+export function dequantizeAnt(q: AntQuantized): Float32Array {
+  const { channels: n, channelLength: k } = q;
+  const out = new Float32Array(n * k);
+  for (let j = 0; j < n; j++) {
+    const lv = q.types[j].levels;
+    const s = q.scales[j];
+    for (let i = 0; i < k; i++) out[j * k + i] = Math.fround(s * lv[q.codes[j * k + i]]);
+  }
+  return out;
+}
+
+// --- learned codebook -------------------------------------------------------------------------------
+
+export interface AntCodebookOptions {
+  /** rows sharing the codebook, each normalised by its own absmax / 127 (default 1) */
+  channels?: number;
+  /** Lloyd iterations in real numbers before the integer phase (default 50) */
+  iterations?: number;
+}
+
+/**
+ * 'kmeans4': 16 integer levels in [-127, 127] by weighted 1-D Lloyd on t = x / (absmax_row / 127)
+ * (weight scale_row², so the objective is the real squared error), seeded at the quantiles, then
+ * refined with integer centroids. Deterministic. maxLevel 127.
+ */
+export function learnAntCodebook(x: Float32Array, options: AntCodebookOptions = {}): AntType {
+  const { n, k } = checkTensor(x, options.channels);
+  const iters = options.iterations ?? 50;
+  if (!Number.isInteger(iters) || iters < 0) throw new ValueRangeError(`iterations: must be a non-negative integer, got ${describe(options.iterations)}`);
+  // (t, w) pairs sorted by t, with prefix sums of w, w·t
+  const ts = new Float64Array(x.length);
+  const ws = new Float64Array(x.length);
+  for (let j = 0; j < n; j++) {
+    const amax = absmax(x, j * k, (j + 1) * k);
+    const s = amax > 0 ? amax / 127 : 1;
+    for (let i = j * k; i < (j + 1) * k; i++) {
+      ts[i] = x[i] / s;
+      ws[i] = s * s;
+    }
+  }
+  const order = Uint32Array.from({ length: x.length }, (_, i) => i).sort((a, b) => ts[a] - ts[b]);
+  const len = x.length;
+  const st = new Float64Array(len);
+  const pw = new Float64Array(len + 1);
+  const pwt = new Float64Array(len + 1);
+  for (let i = 0; i < len; i++) {
+    st[i] = ts[order[i]];
+    const w = ws[order[i]];
+    pw[i + 1] = pw[i] + w;
+    pwt[i + 1] = pwt[i] + w * st[i];
+  }
+  // first index with st >= v (ties to the larger centroid, as the encoder does)
+  const lowerBound = (v: number): number => {
+    let lo = 0;
+    let hi = len;
+    while (lo < hi) {
+      const m = (lo + hi) >> 1;
+      if (st[m] < v) lo = m + 1;
+      else hi = m;
+    }
+    return lo;
+  };
+  // one Lloyd step on sorted distinct centroids c; returns the new centroids (sorted, distinct)
+  const step = (c: number[], integer: boolean): number[] => {
+    const bounds = [0];
+    for (let i = 0; i + 1 < c.length; i++) bounds.push(lowerBound((c[i] + c[i + 1]) / 2));
+    bounds.push(len);
+    const next: number[] = [];
+    for (let i = 0; i < c.length; i++) {
+      const lo = bounds[i];
+      const hi = bounds[i + 1];
+      const w = pw[hi] - pw[lo];
+      let v = w > 0 ? (pwt[hi] - pwt[lo]) / w : c[i]; // an empty cluster keeps its centroid
+      if (integer) v = Math.max(-127, Math.min(127, Math.round(v)));
+      next.push(v);
+    }
+    return Array.from(new Set(next)).sort((a, b) => a - b);
+  };
+  let c = Array.from(new Set(Array.from({ length: 16 }, (_, i) => st[Math.min(len - 1, Math.floor(((i + 0.5) / 16) * len))])));
+  for (let it = 0; it < iters; it++) {
+    const next = step(c, false);
+    if (next.length === c.length && next.every((v, i) => v === c[i])) break;
+    c = next;
+  }
+  c = Array.from(new Set(c.map((v) => Math.max(-127, Math.min(127, Math.round(v)))))).sort((a, b) => a - b);
+  for (let it = 0; it < 100; it++) {
+    const next = step(c, true);
+    if (next.length === c.length && next.every((v, i) => v === c[i])) break;
+    c = next;
+  }
+  return antCodebook(c, 'kmeans4', 127);
+}
+
+// --- type selection ---------------------------------------------------------------------------------
+
+export interface AntSelectOptions extends AntQuantizeOptions {
+  /** types to try, in tie-break order (default ANT's: int4, flint4, pot4) */
+  candidates?: readonly (AntCandidate | AntType)[];
+  /** choose a type for each row instead of one for the tensor (default false) */
+  perChannelType?: boolean;
+}
+
+/** One row of the report: SQNR (dB) of every candidate, and the one chosen. */
+export interface AntSelectionRow {
+  /** a row index, or 'all' for the whole tensor */
+  channel: number | 'all';
+  chosen: string;
+  [candidate: string]: number | string;
+}
+
+export interface AntSelection {
+  /** the tensor quantized with the chosen type(s) */
+  readonly quantized: AntQuantized;
+  /** the chosen type's name per row */
+  readonly typeNames: readonly string[];
+  /**
+   * for console.table: per-tensor selection one row ('all'); per-channel one row per channel, then
+   * 'all' (each candidate's SQNR over the tensor, and `result`: the SQNR of the per-channel mix)
+   */
+  readonly table: AntSelectionRow[];
+  /** SQNR (dB) of every candidate over the whole tensor, and of the result ('chosen') */
+  readonly sqnrDb: Readonly<Record<string, number>>;
+}
+
+export const ANT_DEFAULT_CANDIDATES: readonly AntTypeName[] = ['int4', 'flint4', 'pot4'];
+
+/** ANT's type selection: quantize with each candidate and keep the one with the least squared error. */
+export function selectAntType(x: Float32Array, options: AntSelectOptions = {}): AntSelection {
+  const { n, k } = checkTensor(x, options.channels);
+  const ratios = checkRatios(options.clipRatios, options.clipSearch !== false);
+  const cands = options.candidates ?? ANT_DEFAULT_CANDIDATES;
+  if (!Array.isArray(cands) || cands.length === 0) throw new ArgumentError(`candidates: expected a non-empty array of ANT types, got ${describe(cands)}`);
+  const results = cands.map((c) => quantizeChecked(x, n, k, c === 'kmeans4' ? learnAntCodebook(x, { channels: n }) : resolveType(c), ratios));
+  const names = results.map((r) => r.types[0].name);
+  if (new Set(names).size !== names.length) throw new ArgumentError(`candidates: names must be distinct, got ${names.join(', ')}`);
+
+  // squared signal per row, for per-row SQNR
+  const rowSig = new Float64Array(n);
+  let sig = 0;
+  for (let j = 0; j < n; j++) {
+    for (let i = j * k; i < (j + 1) * k; i++) rowSig[j] += x[i] * x[i];
+    sig += rowSig[j];
+  }
+  const sqnrDb: Record<string, number> = {};
+  results.forEach((r, c) => (sqnrDb[names[c]] = r.sqnrDb));
+
+  const pick = new Uint8Array(n); // candidate index per row
+  if (options.perChannelType) {
+    for (let j = 0; j < n; j++) {
+      let b = 0;
+      for (let c = 1; c < results.length; c++) if (results[c].channelMse[j] < results[b].channelMse[j]) b = c;
+      pick[j] = b;
+    }
+  } else {
+    let b = 0;
+    for (let c = 1; c < results.length; c++) if (results[c].mse < results[b].mse) b = c;
+    pick.fill(b);
+  }
+
+  let quantized: AntQuantized;
+  if (!options.perChannelType || pick.every((p) => p === pick[0])) {
+    quantized = results[pick[0]];
+  } else {
+    const codes = new Uint8Array(n * k);
+    const scales = new Float32Array(n);
+    const clip = new Float32Array(n);
+    const channelMse = new Float64Array(n);
+    const types: AntType[] = [];
+    let sse = 0;
+    for (let j = 0; j < n; j++) {
+      const r = results[pick[j]];
+      codes.set(r.codes.subarray(j * k, (j + 1) * k), j * k);
+      scales[j] = r.scales[j];
+      clip[j] = r.clipRatios[j];
+      channelMse[j] = r.channelMse[j];
+      types.push(r.types[j]);
+      sse += r.channelMse[j] * k;
+    }
+    quantized = {
+      channels: n, channelLength: k, types, codes, packed: packAntCodes(codes, n, k), scales, clipRatios: clip, channelMse,
+      mse: sse / x.length, sqnrDb: sqnr(sig, sse),
+    };
+  }
+  sqnrDb.chosen = quantized.sqnrDb;
+
+  const table: AntSelectionRow[] = [];
+  if (options.perChannelType) {
+    for (let j = 0; j < n; j++) {
+      const row: AntSelectionRow = { channel: j, chosen: names[pick[j]] };
+      results.forEach((r, c) => (row[names[c]] = round2(sqnr(rowSig[j], r.channelMse[j] * k))));
+      table.push(row);
+    }
+  }
+  const all: AntSelectionRow = { channel: 'all', chosen: options.perChannelType && !pick.every((p) => p === pick[0]) ? 'per channel' : names[pick[0]] };
+  results.forEach((r, c) => (all[names[c]] = round2(r.sqnrDb)));
+  if (options.perChannelType) all.result = round2(quantized.sqnrDb);
+  table.push(all);
+  return { quantized, typeNames: quantized.types.map((t) => t.name), table, sqnrDb };
+}
+
+function round2(v: number): number {
+  return Number.isFinite(v) ? Math.round(v * 100) / 100 : v;
+}
