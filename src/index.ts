@@ -35,3 +35,4 @@ export { loadModel, Model, type ModelTensor, type RunOptions, type LoadOptions }
 export { importOnnx } from './model/onnx.js';
 export type { Graph, GraphNode, HostTensor } from './model/graph.js';
 export type { Plan, PlanStep, PlanValue } from './model/plan.js';
+export { quantizeModel, calibrate, type QuantizeOptions, type Feeds } from './model/quantize.js';

@@ -1,15 +1,148 @@
 // float32 convolution helpers, channels-last (the "f32_conv" family): depthwise convolution and im2col.
 //
 // x: one image [H][W][C] float32.  y: [OH][OW][C].
-// Packed weights: [kh*kw taps][Cp] with Cp = C rounded up to 4, zero padded, then bias [Cp]:
+// Packed depthwise weights: [kh*kw taps][Cp] with Cp = C rounded up to 4, zero padded, then bias [Cp]:
 //   tap t = u*kw + v:  [w(c=0,t) w(1,t) .. w(Cp-1,t)]
-// Output rows [oh0, oh1) are computed, so threads can split rows. Channels go four at a time;
-// the last C % 4 channels take a scalar path (a vector store there would hit the next pixel).
-// Baseline: mul then add (same bits everywhere); relaxed build: relaxed_madd.
+//   bias:              [b(0) b(1) .. b(Cp-1)]
+// Output rows [oh0, oh1) are computed, so threads can split rows.
+//
+// Contract (what callers and tests may rely on): each output element is
+//   y = clamp(((bias + x(t0) w(t0)) + x(t1) w(t1)) + ...,  lo, hi)
+// over the taps t = (u, v) whose input pixel lies inside the image (taps on padding are skipped,
+// not added as 0), u-major then v-minor, each step one rounded multiply then one rounded add in the
+// baseline build (relaxed build: f32x4.relaxed_madd, which may fuse). This per-element order is
+// the same on every path (borders, interior blocks, the channel tail, any row split between
+// threads), so the baseline build gives the same bits however the work is blocked.
+// Clamp: vector lanes pmin(pmax(acc, lo), hi) (keeps NaN); the c % 4 tail channels min/max.
+//
+// Speed (the kernel is load-bound when done pixel by pixel): a row is cut into left border |
+// interior | right border columns. Interior columns (all kw taps inside the row) go four output
+// pixels at a time, each weight vector loaded once for the four; with stride 1 and dilation 1 across
+// the row the four pixels also share input loads, a sliding window of x registers (2 loads per 4
+// multiply-adds). Border pixels and the interior's last < 4 pixels go one at a time, with the taps
+// limited to the image. Rows outside the image are limited per output row (u0..u1) on every path.
 
 @inline function madd(a: v128, b: v128, c: v128): v128 {
   if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
   return f32x4.add(f32x4.mul(a, b), c);
+}
+
+@inline function clampv(a: v128, lo: v128, hi: v128): v128 {
+  return f32x4.pmin(f32x4.pmax(a, lo), hi);
+}
+
+// One output pixel, all c channels, taps [u0, u1) x [v0, v1). xp: input address of tap (u0, 0)
+// for channel 0 (tap v is at xp + v * colStep; may lie outside the image for v < v0); wp: weights
+// of tap (u0, 0). rowStep/wRowStep: bytes from tap row u to u + 1 in x and in the weights.
+function dwPixel(
+  xp: usize, wp: usize, bias: usize, out: usize, c: i32, u0: i32, u1: i32, v0: i32, v1: i32,
+  rowStep: usize, colStep: usize, wRowStep: usize, cpBytes: usize, lo: f32, hi: f32,
+): void {
+  const vlo = f32x4.splat(lo), vhi = f32x4.splat(hi);
+  const c4Bytes = <usize>(c & ~3) << 2;
+  const cBytes = <usize>c << 2;
+  const xv0 = xp + <usize>v0 * colStep, wv0 = wp + <usize>v0 * cpBytes;
+  for (let cb: usize = 0; cb < c4Bytes; cb += 16) {
+    let acc = v128.load(bias + cb);
+    let xr = xv0 + cb, wr = wv0 + cb;
+    for (let u = u0; u < u1; u++) {
+      let xq = xr, wq = wr;
+      for (let v = v0; v < v1; v++) {
+        acc = madd(v128.load(xq), v128.load(wq), acc);
+        xq += colStep;
+        wq += cpBytes;
+      }
+      xr += rowStep;
+      wr += wRowStep;
+    }
+    v128.store(out + cb, clampv(acc, vlo, vhi));
+  }
+  for (let cb = c4Bytes; cb < cBytes; cb += 4) {
+    let acc = load<f32>(bias + cb);
+    let xr = xv0 + cb, wr = wv0 + cb;
+    for (let u = u0; u < u1; u++) {
+      let xq = xr, wq = wr;
+      for (let v = v0; v < v1; v++) {
+        acc += load<f32>(xq) * load<f32>(wq);
+        xq += colStep;
+        wq += cpBytes;
+      }
+      xr += rowStep;
+      wr += wRowStep;
+    }
+    store<f32>(out + cb, min(max(acc, lo), hi));
+  }
+}
+
+// Four adjacent interior output pixels (all kw taps inside the row), channels [0, c & ~3).
+// xp: input address of tap (u0, 0) of the first pixel; pixStep: bytes between the four pixels' inputs.
+function dwBlock4(
+  xp: usize, wp: usize, bias: usize, out: usize, c4Bytes: usize, outPix: usize, u0: i32, u1: i32, kw: i32,
+  rowStep: usize, colStep: usize, pixStep: usize, wRowStep: usize, cpBytes: usize, vlo: v128, vhi: v128,
+): void {
+  for (let cb: usize = 0; cb < c4Bytes; cb += 16) {
+    let a0 = v128.load(bias + cb);
+    let a1 = a0, a2 = a0, a3 = a0;
+    let xr = xp + cb, wr = wp + cb;
+    for (let u = u0; u < u1; u++) {
+      let xq = xr, wq = wr;
+      for (let v = 0; v < kw; v++) {
+        const wv = v128.load(wq);
+        a0 = madd(v128.load(xq), wv, a0);
+        a1 = madd(v128.load(xq + pixStep), wv, a1);
+        a2 = madd(v128.load(xq + 2 * pixStep), wv, a2);
+        a3 = madd(v128.load(xq + 3 * pixStep), wv, a3);
+        xq += colStep;
+        wq += cpBytes;
+      }
+      xr += rowStep;
+      wr += wRowStep;
+    }
+    const o = out + cb;
+    v128.store(o, clampv(a0, vlo, vhi));
+    v128.store(o + outPix, clampv(a1, vlo, vhi));
+    v128.store(o + 2 * outPix, clampv(a2, vlo, vhi));
+    v128.store(o + 3 * outPix, clampv(a3, vlo, vhi));
+  }
+}
+
+// As dwBlock4 with stride 1 and dilation 1 across the row: pixel p's tap v is input column p + v,
+// so one row of taps reads kw + 3 input columns, kept in a sliding window x0..x3.
+function dwBlock4s1(
+  xp: usize, wp: usize, bias: usize, out: usize, c4Bytes: usize, pix: usize, u0: i32, u1: i32, kw: i32,
+  rowStep: usize, wRowStep: usize, cpBytes: usize, vlo: v128, vhi: v128,
+): void {
+  for (let cb: usize = 0; cb < c4Bytes; cb += 16) {
+    let a0 = v128.load(bias + cb);
+    let a1 = a0, a2 = a0, a3 = a0;
+    let xr = xp + cb, wr = wp + cb;
+    for (let u = u0; u < u1; u++) {
+      let x0 = v128.load(xr);
+      let x1 = v128.load(xr + pix);
+      let x2 = v128.load(xr + 2 * pix);
+      let xq = xr + 3 * pix, wq = wr;
+      for (let v = 0; v < kw; v++) {
+        const x3 = v128.load(xq);
+        const wv = v128.load(wq);
+        a0 = madd(x0, wv, a0);
+        a1 = madd(x1, wv, a1);
+        a2 = madd(x2, wv, a2);
+        a3 = madd(x3, wv, a3);
+        x0 = x1;
+        x1 = x2;
+        x2 = x3;
+        xq += pix;
+        wq += cpBytes;
+      }
+      xr += rowStep;
+      wr += wRowStep;
+    }
+    const o = out + cb;
+    v128.store(o, clampv(a0, vlo, vhi));
+    v128.store(o + pix, clampv(a1, vlo, vhi));
+    v128.store(o + 2 * pix, clampv(a2, vlo, vhi));
+    v128.store(o + 3 * pix, clampv(a3, vlo, vhi));
+  }
 }
 
 export function f32_dwconv_nhwc(
@@ -18,46 +151,92 @@ export function f32_dwconv_nhwc(
 ): void {
   const cp = (c + 3) & ~3;
   const c4 = c & ~3;
-  const bias = wts + (<usize>(kh * kw * cp) << 2);
+  const pix = <usize>c << 2;
+  const c4Bytes = <usize>c4 << 2;
+  const cpBytes = <usize>cp << 2;
+  const wRowStep = <usize>kw * cpBytes;
+  const bias = wts + <usize>kh * wRowStep;
   const vlo = f32x4.splat(lo), vhi = f32x4.splat(hi);
-  const rowBytes = <usize>(w * c) << 2;
+  const rowBytes = <usize>w * pix;
+  const rowStep = <usize>dh * rowBytes;
+  const colStep = <usize>dw * pix;
+  const pixStep = <usize>sw * pix;
+  // interior columns [oxL, oxR): ox * sw - pl >= 0 and ox * sw - pl + (kw - 1) * dw <= w - 1
+  let oxL = (pl + sw - 1) / sw;
+  if (oxL > ow) oxL = ow;
+  const last = w - 1 + pl - (kw - 1) * dw;
+  let oxR = last >= 0 ? last / sw + 1 : 0;
+  if (oxR > ow) oxR = ow;
+  if (oxR < oxL) oxR = oxL;
+  const slide = sw == 1 && dw == 1;
   for (let oy = oh0; oy < oh1; oy++) {
     const iy0 = oy * sh - pt;
     // taps u whose input row is inside the image
     let u0 = 0, u1 = kh;
     while (u0 < kh && iy0 + u0 * dh < 0) u0++;
     while (u1 > u0 && iy0 + (u1 - 1) * dh >= h) u1--;
-    for (let ox = 0; ox < ow; ox++) {
+    // input address of tap (u0, v = 0) for output column 0 (column -pl: may be before the row)
+    const xRow = x + <usize>(iy0 + u0 * dh) * rowBytes - <usize>pl * pix;
+    const wRow = wts + <usize>u0 * wRowStep;
+    const yRow = y + <usize>(oy * ow) * pix;
+    let ox = 0;
+    for (; ox < oxL; ox++) {
       const ix0 = ox * sw - pl;
       let v0 = 0, v1 = kw;
       while (v0 < kw && ix0 + v0 * dw < 0) v0++;
       while (v1 > v0 && ix0 + (v1 - 1) * dw >= w) v1--;
-      const out = y + (<usize>((oy * ow + ox) * c) << 2);
-      for (let ch = 0; ch < c4; ch += 4) {
-        const cb = <usize>ch << 2;
-        let acc = v128.load(bias + cb);
-        for (let u = u0; u < u1; u++) {
-          const xr = x + <usize>(iy0 + u * dh) * rowBytes + cb;
-          const wr = wts + (<usize>(u * kw * cp) << 2) + cb;
-          for (let v = v0; v < v1; v++) {
-            acc = madd(v128.load(xr + (<usize>((ix0 + v * dw) * c) << 2)), v128.load(wr + (<usize>(v * cp) << 2)), acc);
+      dwPixel(xRow + <usize>ox * pixStep, wRow, bias, yRow + <usize>ox * pix, c, u0, u1, v0, v1, rowStep, colStep, wRowStep, cpBytes, lo, hi);
+    }
+    if (slide) {
+      for (; ox + 4 <= oxR; ox += 4) {
+        const xp = xRow + <usize>ox * pix, out = yRow + <usize>ox * pix;
+        dwBlock4s1(xp, wRow, bias, out, c4Bytes, pix, u0, u1, kw, rowStep, wRowStep, cpBytes, vlo, vhi);
+        if (c4 < c) {
+          for (let p: usize = 0; p < 4; p++) {
+            dwPixelTail(xp + p * pix, wRow, bias, out + p * pix, c4, c, u0, u1, kw, rowStep, colStep, wRowStep, cpBytes, lo, hi);
           }
         }
-        v128.store(out + cb, f32x4.pmin(f32x4.pmax(acc, vlo), vhi));
       }
-      for (let ch = c4; ch < c; ch++) {
-        const cb = <usize>ch << 2;
-        let acc = load<f32>(bias + cb);
-        for (let u = u0; u < u1; u++) {
-          const xr = x + <usize>(iy0 + u * dh) * rowBytes + cb;
-          const wr = wts + (<usize>(u * kw * cp) << 2) + cb;
-          for (let v = v0; v < v1; v++) {
-            acc += load<f32>(xr + (<usize>((ix0 + v * dw) * c) << 2)) * load<f32>(wr + (<usize>(v * cp) << 2));
+    } else {
+      for (; ox + 4 <= oxR; ox += 4) {
+        const xp = xRow + <usize>ox * pixStep, out = yRow + <usize>ox * pix;
+        dwBlock4(xp, wRow, bias, out, c4Bytes, pix, u0, u1, kw, rowStep, colStep, pixStep, wRowStep, cpBytes, vlo, vhi);
+        if (c4 < c) {
+          for (let p: usize = 0; p < 4; p++) {
+            dwPixelTail(xp + p * pixStep, wRow, bias, out + p * pix, c4, c, u0, u1, kw, rowStep, colStep, wRowStep, cpBytes, lo, hi);
           }
         }
-        store<f32>(out + cb, min(max(acc, lo), hi));
       }
     }
+    for (; ox < ow; ox++) {
+      const ix0 = ox * sw - pl;
+      let v0 = 0, v1 = kw;
+      while (v0 < kw && ix0 + v0 * dw < 0) v0++;
+      while (v1 > v0 && ix0 + (v1 - 1) * dw >= w) v1--;
+      dwPixel(xRow + <usize>ox * pixStep, wRow, bias, yRow + <usize>ox * pix, c, u0, u1, v0, v1, rowStep, colStep, wRowStep, cpBytes, lo, hi);
+    }
+  }
+}
+
+// The c % 4 tail channels [c4, c) of one interior pixel (all kw taps), one at a time.
+function dwPixelTail(
+  xp: usize, wp: usize, bias: usize, out: usize, c4: i32, c: i32, u0: i32, u1: i32, kw: i32,
+  rowStep: usize, colStep: usize, wRowStep: usize, cpBytes: usize, lo: f32, hi: f32,
+): void {
+  for (let cb = <usize>c4 << 2; cb < (<usize>c << 2); cb += 4) {
+    let acc = load<f32>(bias + cb);
+    let xr = xp + cb, wr = wp + cb;
+    for (let u = u0; u < u1; u++) {
+      let xq = xr, wq = wr;
+      for (let v = 0; v < kw; v++) {
+        acc += load<f32>(xq) * load<f32>(wq);
+        xq += colStep;
+        wq += cpBytes;
+      }
+      xr += rowStep;
+      wr += wRowStep;
+    }
+    store<f32>(out + cb, min(max(acc, lo), hi));
   }
 }
 

@@ -142,71 +142,13 @@ export async function runQs8(
   output: Qs8Output,
 ): Promise<Int32Array | Uint8Array | Int8Array | Float32Array> {
   if (w.disposed) throw new ArgumentError('runQs8: the packed weights were disposed');
-  const { k, n, kp, np } = w;
+  const { n } = w;
   const signed = a instanceof Int8Array;
-  const x = rt.kernels;
   const elem = output.kind === 'int32' || output.kind === 'float32' ? 4 : 1;
   return rt.scoped(async (alloc) => {
     const aRaw = rt.putPadded(alloc, signed ? Int8Array : Uint8Array, a, a.length + 16);
-    const rowSum = alloc(Math.max(m, 1) * 4);
-    const c4 = w.layout === 'c4';
-    const staged = alloc(m * kp * (c4 ? 1 : 2));
-    if (c4) x.qs8_stage_c4(m, k, kp, aRaw, signed ? 1 : 0, staged, rowSum);
-    else x.qs8_stage_c2(m, k, kp, aRaw, signed ? 1 : 0, za, staged, rowSum);
-
-    // fold zero points (see the formulas in assembly/gemm/qs8.ts)
-    const colBias = new Int32Array(np);
-    let colFactor: Int32Array | null = null;
-    if (c4) {
-      const d = signed ? -za : 128 - za;
-      const e = new Int32Array(np);
-      let any = false;
-      for (let j = 0; j < n; j++) {
-        e[j] = w.offset![j] - w.zb[j];
-        if (e[j] !== 0) any = true;
-        colBias[j] = (Math.imul(d, w.storedSum![j]) + Math.imul(Math.imul(k, d), e[j])) | 0;
-      }
-      if (any) colFactor = e;
-    } else {
-      for (let j = 0; j < n; j++) {
-        if (w.zb[j] !== 0) {
-          colFactor ??= new Int32Array(np);
-          colFactor[j] = -w.zb[j];
-        }
-      }
-    }
-    if ((output.kind === 'uint8' || output.kind === 'int8') && output.bias) {
-      // an int32 bias (QLinear-style, in accumulator units) folds into the column bias
-      for (let j = 0; j < n; j++) colBias[j] = (colBias[j] + output.bias[j]) | 0;
-    }
-
-    // the params block (layout: P_* in assembly/gemm/qs8.ts). Allocate everything first: an
-    // allocation may grow (and so detach) a non-shared memory under any view made before it.
-    const params = new Int32Array(11);
-    params[0] = rt.putPadded(alloc, Int32Array, colBias, np);
-    params[1] = colFactor ? rt.putPadded(alloc, Int32Array, colFactor, np) : 0;
-    params[2] = rowSum;
-    params[3] = OUT_KIND[output.kind];
-    if (output.kind === 'uint8' || output.kind === 'int8') {
-      params[4] = rt.putPadded(alloc, Float32Array, output.multiplier, np);
-      params[5] = output.zeroPoint;
-      const [qmin, qmax] = output.kind === 'int8' ? [-128, 127] : [0, 255];
-      params[9] = output.relu ? Math.max(qmin, output.zeroPoint) : qmin;
-      params[10] = qmax;
-    } else if (output.kind === 'float32') {
-      params[4] = rt.putPadded(alloc, Float32Array, output.colScale, np);
-      if (output.rowScale) params[6] = rt.putPadded(alloc, Float32Array, output.rowScale, output.rowScale.length);
-      if (output.bias) params[7] = rt.putPadded(alloc, Float32Array, output.bias, np);
-      params[8] = output.relu ? 1 : 0;
-    }
-    const prm = rt.putPadded(alloc, Int32Array, params, 16);
     const out = alloc(Math.max(m * n * elem, 16));
-    const fn = c4 ? 'qs8_gemm_4x8c4_relaxed' : 'qs8_gemm_4x8c2';
-    const aStride = c4 ? kp : kp * 2;
-    if (m > 0 && n > 0) {
-      // GEMV streams W: give each thread at least 64 columns; GEMM splits at panel granularity
-      await rt.parallelColumns(n, QS8_NR, (n0, n1) => [fn, [m, n0, n1, kp, staged, aStride, w.ptr, prm, out, n * elem]], m === 1 ? 64 : QS8_NR);
-    }
+    await qs8Gemm(rt, alloc, { m, a: aRaw, signed, za, w, output, out, outStride: n * elem });
     switch (output.kind) {
       case 'int32':
         return rt.read(Int32Array, out, m * n);
@@ -218,6 +160,86 @@ export async function runQs8(
         return rt.read(Int8Array, out, m * n);
     }
   });
+}
+
+
+export interface Qs8GemmCall {
+  m: number;
+  /** byte address of A (M x K, row-major, int8 or uint8), readable 16 bytes past its end */
+  a: number;
+  signed: boolean;
+  za: number;
+  w: Qs8Weights;
+  output: Qs8Output;
+  /** byte address of the output and its row stride in bytes */
+  out: number;
+  outStride: number;
+}
+
+/** The GEMM on buffers already in linear memory; `alloc` gives the call's scratch (staged A, params). */
+export async function qs8Gemm(rt: Runtime, alloc: (bytes: number) => number, call: Qs8GemmCall): Promise<void> {
+  const { m, a, signed, za, w, output, out, outStride } = call;
+  if (w.disposed) throw new ArgumentError('qs8Gemm: the packed weights were disposed');
+  const { k, n, kp, np } = w;
+  const x = rt.kernels;
+  const rowSum = alloc(Math.max(m, 1) * 4);
+  const c4 = w.layout === 'c4';
+  const staged = alloc(m * kp * (c4 ? 1 : 2));
+  if (c4) x.qs8_stage_c4(m, k, kp, a, signed ? 1 : 0, staged, rowSum);
+  else x.qs8_stage_c2(m, k, kp, a, signed ? 1 : 0, za, staged, rowSum);
+
+  // fold zero points (see the formulas in assembly/gemm/qs8.ts)
+  const colBias = new Int32Array(np);
+  let colFactor: Int32Array | null = null;
+  if (c4) {
+    const d = signed ? -za : 128 - za;
+    const e = new Int32Array(np);
+    let any = false;
+    for (let j = 0; j < n; j++) {
+      e[j] = w.offset![j] - w.zb[j];
+      if (e[j] !== 0) any = true;
+      colBias[j] = (Math.imul(d, w.storedSum![j]) + Math.imul(Math.imul(k, d), e[j])) | 0;
+    }
+    if (any) colFactor = e;
+  } else {
+    for (let j = 0; j < n; j++) {
+      if (w.zb[j] !== 0) {
+        colFactor ??= new Int32Array(np);
+        colFactor[j] = -w.zb[j];
+      }
+    }
+  }
+  if ((output.kind === 'uint8' || output.kind === 'int8') && output.bias) {
+    // an int32 bias (QLinear-style, in accumulator units) folds into the column bias
+    for (let j = 0; j < n; j++) colBias[j] = (colBias[j] + output.bias[j]) | 0;
+  }
+
+  // the params block (layout: P_* in assembly/gemm/qs8.ts). Allocate everything first: an
+  // allocation may grow (and so detach) a non-shared memory under any view made before it.
+  const params = new Int32Array(11);
+  params[0] = rt.putPadded(alloc, Int32Array, colBias, np);
+  params[1] = colFactor ? rt.putPadded(alloc, Int32Array, colFactor, np) : 0;
+  params[2] = rowSum;
+  params[3] = OUT_KIND[output.kind];
+  if (output.kind === 'uint8' || output.kind === 'int8') {
+    params[4] = rt.putPadded(alloc, Float32Array, output.multiplier, np);
+    params[5] = output.zeroPoint;
+    const [qmin, qmax] = output.kind === 'int8' ? [-128, 127] : [0, 255];
+    params[9] = output.relu ? Math.max(qmin, output.zeroPoint) : qmin;
+    params[10] = qmax;
+  } else if (output.kind === 'float32') {
+    params[4] = rt.putPadded(alloc, Float32Array, output.colScale, np);
+    if (output.rowScale) params[6] = rt.putPadded(alloc, Float32Array, output.rowScale, output.rowScale.length);
+    if (output.bias) params[7] = rt.putPadded(alloc, Float32Array, output.bias, np);
+    params[8] = output.relu ? 1 : 0;
+  }
+  const prm = rt.putPadded(alloc, Int32Array, params, 16);
+  const fn = c4 ? 'qs8_gemm_4x8c4_relaxed' : 'qs8_gemm_4x8c2';
+  const aStride = c4 ? kp : kp * 2;
+  if (m > 0 && n > 0) {
+    // GEMV streams W: give each thread at least 64 columns; GEMM splits at panel granularity
+    await rt.parallelColumns(n, QS8_NR, (n0, n1) => [fn, [m, n0, n1, kp, staged, aStride, w.ptr, prm, out, outStride]], m === 1 ? 64 : QS8_NR);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -8,6 +8,9 @@
 import { ArgumentError } from '../errors.js';
 import { F32_NR, packF32, type F32Weights } from '../kernels/f32.js';
 import type { Runtime } from '../runtime/runtime.js';
+import { ChannelActivation, type ConvActivation } from './activation.js';
+
+export type { ConvActivation } from './activation.js';
 
 export interface ConvGeometry {
   cin: number;
@@ -23,15 +26,6 @@ export interface ConvGeometry {
   pl: number;
   pb: number;
   pr: number;
-}
-
-/** An activation applied to the convolution's output, then a per-channel affine (codes: assembly/elementwise/f32-act.ts). */
-export interface ConvActivation {
-  kind: number;
-  alpha: number;
-  beta: number;
-  scale: Float32Array;
-  shift: Float32Array;
 }
 
 export type ConvPath = 'depthwise' | 'pointwise' | 'im2col';
@@ -55,29 +49,15 @@ export class Conv2dF32 {
   private dwPtr = 0;
   private biasPtr = 0;
   private disposed = false;
-  private actPtr = 0;
-  private readonly clamp: [number, number] = [-Infinity, Infinity];
+  private readonly act: ChannelActivation;
 
   constructor(private readonly rt: Runtime, readonly geometry: ConvGeometry, weight: Float32Array, bias: Float32Array | null, readonly activation: ConvActivation | null = null) {
     const g = geometry;
-    if (activation) {
-      const plain = activation.scale.every((v) => v === 1) && activation.shift.every((v) => v === 0);
-      // relu and clip with nothing after them are the kernels' own clamp
-      if (plain && (activation.kind === 1 || activation.kind === 6)) {
-        this.clamp = activation.kind === 1 ? [0, Infinity] : [activation.alpha, activation.beta];
-      } else {
-        const cp = Math.ceil(g.cout / 4) * 4;
-        this.actPtr = rt.alloc(2 * cp * 4);
-        const v = rt.view(Float32Array, this.actPtr, 2 * cp);
-        v.fill(0);
-        v.set(activation.scale, 0);
-        v.set(activation.shift, cp);
-      }
-    }
     const cpg = g.cin / g.group, opg = g.cout / g.group, taps = g.kh * g.kw;
     if (weight.length !== g.cout * cpg * taps) throw new ArgumentError(`Conv2d: weight has ${weight.length} values, expected [${g.cout}, ${cpg}, ${g.kh}, ${g.kw}]`);
     if (bias && bias.length !== g.cout) throw new ArgumentError(`Conv2d: bias has ${bias.length} values, expected ${g.cout}`);
     this.path = convPath(g);
+    this.act = new ChannelActivation(rt, g.cout, activation);
     if (this.path === 'depthwise') {
       const cp = Math.ceil(g.cout / 4) * 4;
       this.dwPtr = rt.alloc((taps + 1) * cp * 4);
@@ -124,7 +104,7 @@ export class Conv2dF32 {
     if (this.disposed) throw new ArgumentError('Conv2d: used after dispose()');
     const g = this.geometry, rt = this.rt;
     const [oh, ow] = convOutSize(g, h, w);
-    const [lo, hi] = this.clamp;
+    const [lo, hi] = this.act.clamp;
     const inImage = h * w * g.cin * 4, outImage = oh * ow * g.cout * 4;
     for (let b = 0; b < n; b++) {
       const xb = x + b * inImage, yb = y + b * outImage;
@@ -150,12 +130,8 @@ export class Conv2dF32 {
     }
   }
 
-  private async activate(y: number, pixels: number): Promise<void> {
-    if (!this.actPtr) return;
-    const { kind, alpha, beta } = this.activation!;
-    const c = this.geometry.cout, cp = Math.ceil(c / 4) * 4;
-    const rowBytes = c * 4;
-    await this.rt.parallelColumns(pixels, 1, (p0, p1) => ['f32_act_nhwc', [y + p0 * rowBytes, p1 - p0, c, kind, alpha, beta, this.actPtr, this.actPtr + cp * 4, y + p0 * rowBytes]], 64);
+  private activate(y: number, pixels: number): Promise<void> {
+    return this.act.apply(y, pixels);
   }
 
   dispose(): void {
@@ -164,6 +140,6 @@ export class Conv2dF32 {
     for (const p of this.packed) p.dispose();
     if (this.dwPtr) this.rt.free(this.dwPtr);
     if (this.biasPtr) this.rt.free(this.biasPtr);
-    if (this.actPtr) this.rt.free(this.actPtr);
+    this.act.dispose();
   }
 }

@@ -6,6 +6,7 @@ import { ArgumentError } from '../errors.js';
 import { F32_NR, packF32, type F32Weights } from '../kernels/f32.js';
 import { Conv2dF32, convOutSize, type ConvActivation, type ConvGeometry, type ConvPath } from '../layers/conv2d.js';
 import type { Runtime } from '../runtime/runtime.js';
+import { Conv2dQs8, LinearQs8, type ActivationQuant } from '../layers/conv2d-qs8.js';
 
 export interface LayerIO {
   /** byte address of the input (channels-last for images) */
@@ -94,5 +95,58 @@ export class LinearLayerF32 implements ModelLayer {
   dispose(): void {
     this.w.dispose();
     if (this.biasPtr) this.rt.free(this.biasPtr);
+  }
+}
+
+export class ConvLayerQs8 implements ModelLayer {
+  readonly scheme = 'int8';
+  private readonly conv: Conv2dQs8;
+  constructor(rt: Runtime, readonly geometry: ConvGeometry, weight: Float32Array, bias: Float32Array | null, input: ActivationQuant, activation: ConvActivation | null = null, private readonly actName = '') {
+    this.conv = new Conv2dQs8(rt, geometry, weight, bias, input, activation);
+  }
+  get kind(): string {
+    const g = this.geometry;
+    return `Conv ${this.conv.im2col ? 'im2col' : 'pointwise'} ${g.kh}x${g.kw}${this.actName ? ` + ${this.actName}` : ''}`;
+  }
+  get weightBytes(): number {
+    return this.conv.weightBytes;
+  }
+  macs(dims: readonly number[]): number {
+    const g = this.geometry;
+    const [oh, ow] = convOutSize(g, dims[2], dims[3]);
+    return dims[0] * oh * ow * g.cout * g.cin * g.kh * g.kw;
+  }
+  scratchBytes(dims: readonly number[]): number {
+    return this.conv.scratchBytes(dims[2], dims[3]);
+  }
+  run(io: LayerIO): Promise<void> {
+    return this.conv.run(io.dims[0], io.dims[2], io.dims[3], io.x, io.y, io.scratch);
+  }
+  dispose(): void {
+    this.conv.dispose();
+  }
+}
+
+export class LinearLayerQs8 implements ModelLayer {
+  readonly scheme = 'int8';
+  readonly kind = 'Linear';
+  private readonly lin: LinearQs8;
+  constructor(rt: Runtime, readonly k: number, readonly n: number, weight: Float32Array, bias: Float32Array | null, input: ActivationQuant, transposed = false) {
+    this.lin = new LinearQs8(rt, k, n, weight, bias, input, transposed);
+  }
+  get weightBytes(): number {
+    return this.lin.weightBytes;
+  }
+  macs(dims: readonly number[]): number {
+    return (dims.reduce((a, b) => a * b, 1) / this.k) * this.n * this.k;
+  }
+  scratchBytes(dims: readonly number[]): number {
+    return this.lin.scratchBytes(dims.reduce((a, b) => a * b, 1) / this.k);
+  }
+  run(io: LayerIO): Promise<void> {
+    return this.lin.run(io.dims.reduce((a, b) => a * b, 1) / this.k, io.x, io.y, io.scratch);
+  }
+  dispose(): void {
+    this.lin.dispose();
   }
 }

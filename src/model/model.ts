@@ -5,6 +5,7 @@ import type { Runtime } from '../runtime/runtime.js';
 import { ACTIVATIONS, fuseGraph, type ActivationName, type FuseReport } from './fuse.js';
 import { elementCount, hostArray, type Graph, type GraphNode, type HostData } from './graph.js';
 import { ConvLayerF32, LinearLayerF32, type ModelLayer } from './layers.js';
+import type { ConvActivation, ConvGeometry } from '../layers/conv2d.js';
 import { importOnnx } from './onnx.js';
 import { convSpec } from './ops/linear-ops.js';
 import { opDef } from './ops/registry.js';
@@ -23,6 +24,8 @@ export interface StepTiming {
 }
 
 export interface RunOptions {
+  /** called before each step with its float32 inputs (views: read them now or copy) */
+  beforeStep?: (step: PlanStep, inputs: (Float32Array | null)[]) => void;
   /** called after each step with its outputs (copies are the caller's business) */
   onStep?: (step: PlanStep, outputs: Float32Array[]) => void;
   /** collect per-step wall time */
@@ -34,7 +37,7 @@ export class Model {
   private readonly plans = new Map<string, { plan: Plan; arena: number }>();
   private disposed = false;
 
-  constructor(readonly rt: Runtime, readonly graph: Graph, readonly fusions: FuseReport) {}
+  constructor(readonly rt: Runtime, readonly graph: Graph, readonly fusions: FuseReport, private readonly builder: LayerBuilder = buildFloatLayer, readonly scheme = 'float32') {}
 
   get inputNames(): string[] {
     return this.graph.inputs.map((i) => i.name);
@@ -64,7 +67,8 @@ export class Model {
 
   private layerFor(node: GraphNode, ins: (ValueInfo | null)[]): ModelLayer | null {
     if (this.layers.has(node)) return this.layers.get(node)!;
-    const layer = buildFloatLayer(this.rt, node, ins, this.graph.opset);
+    const spec = layerSpec(node, ins, this.graph.opset);
+    const layer = spec ? this.builder(this.rt, node, spec) : null;
     this.layers.set(node, layer);
     return layer;
   }
@@ -96,6 +100,7 @@ export class Model {
     const rt = this.rt;
     for (const v of plan.inputs) rt.view(Float32Array, arena + v.offset, elementCount(v.dims)).set(feeds[v.name].data as Float32Array);
     for (const step of plan.steps) {
+      if (options.beforeStep) options.beforeStep(step, step.ins.map((v) => (v && v.type === 'float32' ? (this.viewOf(v, arena) as Float32Array) : null)));
       const t0 = options.timings ? performance.now() : 0;
       await this.runStep(step, arena);
       if (options.timings) options.timings.push({ step, ms: performance.now() - t0 });
@@ -140,8 +145,12 @@ export class Model {
   }
 }
 
-/** Float32 layers for convolutions and matrix products whose weights are constants. */
-export function buildFloatLayer(rt: Runtime, node: GraphNode, ins: (ValueInfo | null)[], opset: number): ModelLayer | null {
+/** What a layer needs, read off a Conv/FusedConv/MatMul/Gemm node whose weights are constants. */
+export type LayerSpec =
+  | { type: 'conv'; geometry: ConvGeometry; weight: Float32Array; bias: Float32Array | null; activation: ConvActivation | null; actName: string }
+  | { type: 'linear'; k: number; n: number; weight: Float32Array; bias: Float32Array | null; transposed: boolean };
+
+export function layerSpec(node: GraphNode, ins: (ValueInfo | null)[], opset: number): LayerSpec | null {
   const w = ins[1]?.value;
   if (!w || w.type !== 'float32' || !ins[0] || ins[0].type !== 'float32') return null;
   if (node.op === 'Conv' || node.op === 'FusedConv') {
@@ -149,33 +158,41 @@ export function buildFloatLayer(rt: Runtime, node: GraphNode, ins: (ValueInfo | 
     if (ins[2] && !b) return null;
     const sp = convSpec({ node, opset }, ins[0], ins[1]!);
     const geometry = { cin: sp.cin, cout: sp.cout, group: sp.group, kh: sp.kh, kw: sp.kw, sh: sp.sh, sw: sp.sw, dh: sp.dh, dw: sp.dw, pt: sp.pt, pl: sp.pl, pb: sp.pb, pr: sp.pr };
-    let act = null, actName = '';
+    let activation: ConvActivation | null = null, actName = '';
     if (node.op === 'FusedConv') {
       actName = node.attrs.get('activation') as ActivationName;
       const scale = ins[3]?.value, shift = ins[4]?.value;
       if (!scale || !shift) return null;
-      act = { kind: ACTIVATIONS[actName as ActivationName], alpha: node.attrs.get('alpha') as number, beta: node.attrs.get('beta') as number, scale: Float32Array.from(scale.data), shift: Float32Array.from(shift.data) };
+      activation = { kind: ACTIVATIONS[actName as ActivationName], alpha: node.attrs.get('alpha') as number, beta: node.attrs.get('beta') as number, scale: Float32Array.from(scale.data), shift: Float32Array.from(shift.data) };
     }
-    return new ConvLayerF32(rt, geometry, w.data as Float32Array, b ? Float32Array.from(b.data) : null, act, actName);
+    return { type: 'conv', geometry, weight: w.data as Float32Array, bias: b ? Float32Array.from(b.data) : null, activation, actName };
   }
   if (node.op === 'MatMul' && w.dims.length === 2 && ins[0].dims.length >= 2) {
-    return new LinearLayerF32(rt, w.dims[0], w.dims[1], w.data as Float32Array, null);
+    return { type: 'linear', k: w.dims[0], n: w.dims[1], weight: w.data as Float32Array, bias: null, transposed: false };
   }
   if (node.op === 'Gemm') {
     const a = (k: string, d: number) => (node.attrs.get(k) as number | undefined) ?? d;
     if (a('transA', 0) !== 0 || a('alpha', 1) !== 1 || w.dims.length !== 2) return null;
-    const tb = a('transB', 0) === 1;
-    const [k, n] = tb ? [w.dims[1], w.dims[0]] : w.dims;
+    const transposed = a('transB', 0) === 1;
+    const [k, n] = transposed ? [w.dims[1], w.dims[0]] : w.dims;
     let bias: Float32Array | null = null;
     if (ins[2]) {
       const c = ins[2].value;
       if (!c || elementCount(c.dims) !== n || (c.dims.length === 2 && c.dims[0] !== 1)) return null;
       bias = Float32Array.from(c.data, (v) => v * a('beta', 1));
     }
-    return new LinearLayerF32(rt, k, n, w.data as Float32Array, bias, tb);
+    return { type: 'linear', k, n, weight: w.data as Float32Array, bias, transposed };
   }
   return null;
 }
+
+/** Decides the layer (and so the scheme) for a node; null runs the node on the host. */
+export type LayerBuilder = (rt: Runtime, node: GraphNode, spec: LayerSpec) => ModelLayer | null;
+
+export const buildFloatLayer: LayerBuilder = (rt, _node, spec) =>
+  spec.type === 'conv'
+    ? new ConvLayerF32(rt, spec.geometry, spec.weight, spec.bias, spec.activation, spec.actName)
+    : new LinearLayerF32(rt, spec.k, spec.n, spec.weight, spec.bias, spec.transposed);
 
 export interface LoadOptions {
   /** graph rewrites at load: BatchNorm folding, activation recognition and fusion (default true) */

@@ -6,7 +6,7 @@
 // The format here has no Inf or NaN codes (every code is a finite value, as in the paper), subnormals
 // at the bottom exponent, and saturates. With the standard integer bias b0 = 2^(e-1) - 1 its largest
 // value is
-//     maxStd = (2 - 2^-m) * 2^(2^e - 1 - b0)          (E4M3: 480, E5M2: 114688, E3M4: 15.5, E2M5: 3.9375)
+//     maxStd = (2 - 2^-m) * 2^(2^e - 1 - b0)          (E4M3: 480, E5M2: 114688, E3M4: 31, E2M5: 7.875)
 // A real-valued bias b scales that whole grid by 2^(b0 - b), so choosing b is the same as choosing the
 // largest value (or a scale s = max / maxStd):
 //     max = maxStd * 2^(b0 - b)        b = b0 - log2(max / maxStd)
@@ -86,6 +86,7 @@ function checkMax(v: number, name: string): void {
 
 const f64 = new Float64Array(1);
 const hi32 = new Uint32Array(f64.buffer, 4, 1); // little-endian: the high word holds sign and exponent
+const POW2 = Float64Array.from({ length: 2100 }, (_, i) => 2 ** (i - 1075)); // 2^k for k in [-1075, 1024]
 
 /** Nearest value of the standard grid to v (float64), ties to the even code, saturating at ±maxStd. */
 function roundToGrid(v: number, f: FpxFormat): number {
@@ -98,13 +99,13 @@ function roundToGrid(v: number, f: FpxFormat): number {
     f64[0] = a;
     let ex = ((hi32[0] >>> 20) & 0x7ff) - 1023; // floor(log2 a) for normal doubles; a = 0 gives -1023
     if (ex < f.emin) ex = f.emin; // subnormal range: fixed step
-    const step = 2 ** (ex - f.m);
+    const step = POW2[ex - f.m + 1075];
     const t = a / step; // exact (power of two), < 2^(m+1)
     let r = Math.round(t);
-    if (r - t === 0.5 && r % 2 === 1) r -= 1; // Math.round rounds halves up: make ties go to even
-    q = Math.min(r * step, f.standardMax); // r = 2^(m+1) is the next binade's first value: still exact
+    if (r - t === 0.5 && (r & 1) === 1) r -= 1; // Math.round rounds halves up: make ties go to even
+    q = r * step; // r = 2^(m+1) is the next binade's first value; never beyond standardMax (a < it)
   }
-  return v < 0 || Object.is(v, -0) ? -q : q;
+  return v < 0 || (v === 0 && 1 / v < 0) ? -q : q;
 }
 
 // --- layout --------------------------------------------------------------------------------------------

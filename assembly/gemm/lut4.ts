@@ -1,0 +1,453 @@
+// Table-driven 4-bit weights x int8 activations -> float32 (the "lut4" family, W-LUT4 A8).
+//
+//   y[m][n] = bias[n] + sum_b s[n][b] * (sa[m][b] * float(acc[m][n][b]))
+//   acc[m][n][b] = sum_{k in block b} A[m][k] * T[code[n][k]]                (exact int32)
+//
+// T is a table of 16 int8 values (int4, PoT4, flint4, a learned codebook, ...), one per tensor;
+// code[n][k] in [0, 15]. A are symmetric int8 activations in [-127, 127] with a scale sa per row and
+// block (per row when all blocks share one), the same values as qb4's (lut4_quantize_activations is
+// qb4_quantize_activations with the block's integer sum S = sum A instead of sa * S).
+//
+// Decoding: i8x16.swizzle with the table as the first operand and 16 nibbles as indices. The kernels
+// do not look up T itself but U = T + o, o = -min(T), so U is in [0, 255] (in [0, 127] when the
+// table's span max(T) - min(T) is at most 127), and subtract o * S per row and block in int32:
+//   acc = sum A * U - o * S                                       (exact; the accumulator starts there)
+//
+// Why the table and not the activations goes into the relaxed dot's 7-bit operand: relaxed integer
+// dot products mean the same on every engine only with the second operand in [0, 127] (x86 reads
+// it unsigned, ARM signed, DESIGN.md section 2). Putting U there keeps the activations full int8
+// (8 bits like qb4; 7-bit activations would cost ~6 dB on them in both builds, since the builds
+// must agree bit for bit) and the offset correction needs only S, an activation sum the quantizer
+// gets for free, instead of per-column weight sums streamed beside the weights (+12..25 % bytes
+// for GEMV at block 32). It needs span <= 127, which holds for int4 (U in [0, 15]: exactly qb4's
+// nibbles), flint4 ([0, 32]), uint4, uflint4 ([0, 64]); tables wider than that (pot4's [-64, 64]
+// has 129 values, learned codebooks usually span [-127, 127]) take the c2 kernel below on the
+// relaxed build too, which reads any U in [0, 255]. Both kernels compute the same exact int32 acc
+// and the same float ops in the same order: the bits agree across builds, layouts, engines, CPUs,
+// thread counts, and between GEMV and GEMM.
+//
+// Blocks are bs values of K (32..256, a power of two, or one block of K rounded up to 32 for per
+// channel scales); K is zero-padded to whole blocks (padded codes are 0, padded activations 0).
+// |acc| <= bs * 127 * 255 must fit int32: the host caps bs at 65536.
+//
+// Layouts: panels of 8 columns; inside a panel, block after block (block-major), each block's
+// nibbles followed by its 8 float32 scales, so a GEMV reads one stream and panels sit
+// blocks * (4 * bs + 32) bytes apart (not a power of two):
+//
+//   panel p:  | block 0: nibbles (4*bs bytes) | s[8p..8p+7][0] (32 B) | block 1: ... | ... |
+//
+// c2 (baseline build; relaxed build for wide tables): 16 bytes per 4 values of K, as qb4 c2
+//   byte i, low nibble:  element i of | c0 k0 | c0 k1 | c1 k0 | c1 k1 | ... | c7 k0 | c7 k1 |
+//   byte i, high nibble: the same for k2, k3
+//   -> and 0x0f / shr_u 4, swizzle(U) -> 16 bytes of U, zero-extended to the int16 pairs of
+//      i32x4.dot_i16x8_s against int16 activation pairs (a_k0, a_k1).
+// c4 (relaxed build, span <= 127): 32 bytes per 8 values of K, as qb4 c4
+//   bytes 0..15, low nibbles:  | c0 k0..k3 | c1 k0..k3 | c2 k0..k3 | c3 k0..k3 |, high: k4..k7
+//   bytes 16..31: the same for c4..c7
+//   -> relaxed_swizzle(U) -> U in [0, 127] as the second operand of the relaxed dot, int8
+//      activations (a_k0..a_k3 splat) as the first. The GEMV sums in int16 lanes while that is
+//      exact: `chunk` values of K (a power of two, 8..32, from the host: chunk/2 * 127 * max(U)
+//      <= 32767), widened once per chunk; chunk 0 means the int32 form throughout.
+// Per row and block, aMeta holds [sa: f32, S: i32].
+
+import { storeLanes8 } from '../util/store';
+
+@inline function lookup(t: v128, idx: v128): v128 {
+  // indices are always 0..15 here, where both swizzles agree
+  if (ASC_FEATURE_RELAXED_SIMD) return i8x16.relaxed_swizzle(t, idx);
+  return i8x16.swizzle(t, idx);
+}
+
+@inline function rdot(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return i32x4.relaxed_dot_i8x16_i7x16_add_s(a, b, c);
+  unreachable();
+  return c;
+}
+
+@inline function rdot16(a: v128, b: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return i16x8.relaxed_dot_i8x16_i7x16_s(a, b);
+  unreachable();
+  return a;
+}
+
+// -o * S of a row's block, splat: the accumulators start there
+@inline function accInit(mp: usize, off: i32): v128 {
+  return i32x4.splat(-off * load<i32>(mp, 4));
+}
+
+// y += s * (sa * float(acc))
+@inline function blockUpdate(y: v128, acc: v128, s: v128, sa: v128): v128 {
+  return f32x4.add(y, f32x4.mul(s, f32x4.mul(sa, f32x4.convert_i32x4_s(acc))));
+}
+
+// ---------------------------------------------------------------------------------------------
+// GEMV: one row; 8 columns' accumulators stay in registers across blocks
+
+@inline function gemvC2(
+  n0: i32, n1: i32, kp: i32, bs: i32, a: usize, aMeta: usize, w: usize, table: usize, off: i32,
+  bias: usize, out: usize,
+): void {
+  const blocks = kp / bs;
+  const blockBytes = (<usize>bs << 2) + 32;
+  const panelBytes = <usize>blocks * blockBytes;
+  const mask = i8x16.splat(0x0f);
+  const t = v128.load(table);
+  for (let n = n0; n < n1; n += 8) {
+    let wp = w + <usize>(n >> 3) * panelBytes;
+    const nb = <usize>n << 2;
+    let y0 = bias != 0 ? v128.load(bias + nb) : f32x4.splat(0);
+    let y1 = bias != 0 ? v128.load(bias + nb, 16) : f32x4.splat(0);
+    let ap = a;
+    let mp = aMeta;
+    for (let b = 0; b < blocks; b++) {
+      let c0 = accInit(mp, off);
+      let c1 = c0;
+      for (let k: usize = 0; k < (<usize>bs << 1); k += 8) {
+        const v = v128.load(wp);
+        const lo = lookup(t, v128.and(v, mask));
+        const hi = lookup(t, i8x16.shr_u(v, 4));
+        const x0 = v128.load32_splat(ap + k);
+        c0 = i32x4.add(c0, i32x4.dot_i16x8_s(x0, i16x8.extend_low_i8x16_u(lo)));
+        c1 = i32x4.add(c1, i32x4.dot_i16x8_s(x0, i16x8.extend_high_i8x16_u(lo)));
+        const x1 = v128.load32_splat(ap + k, 4);
+        c0 = i32x4.add(c0, i32x4.dot_i16x8_s(x1, i16x8.extend_low_i8x16_u(hi)));
+        c1 = i32x4.add(c1, i32x4.dot_i16x8_s(x1, i16x8.extend_high_i8x16_u(hi)));
+        wp += 16;
+      }
+      const sa = v128.load32_splat(mp);
+      y0 = blockUpdate(y0, c0, v128.load(wp), sa);
+      y1 = blockUpdate(y1, c1, v128.load(wp, 16), sa);
+      wp += 32;
+      ap += <usize>bs << 1;
+      mp += 8;
+    }
+    storeLanes8(out + nb, y0, y1, n1 - n);
+  }
+}
+
+@inline function gemvC4(
+  n0: i32, n1: i32, kp: i32, bs: i32, a: usize, aMeta: usize, w: usize, table: usize, off: i32,
+  chunk: i32, bias: usize, out: usize,
+): void {
+  const blocks = kp / bs;
+  const blockBytes = (<usize>bs << 2) + 32;
+  const panelBytes = <usize>blocks * blockBytes;
+  const mask = i8x16.splat(0x0f);
+  const t = v128.load(table);
+  const ch = <usize>chunk;
+  for (let n = n0; n < n1; n += 8) {
+    let wp = w + <usize>(n >> 3) * panelBytes;
+    const nb = <usize>n << 2;
+    let y0 = bias != 0 ? v128.load(bias + nb) : f32x4.splat(0);
+    let y1 = bias != 0 ? v128.load(bias + nb, 16) : f32x4.splat(0);
+    let ap = a;
+    let mp = aMeta;
+    for (let b = 0; b < blocks; b++) {
+      let c0 = accInit(mp, off);
+      let c1 = c0;
+      if (ch != 0) {
+        // int16 lanes, exact for `chunk` values of K (see the header), widened per chunk
+        for (let k0: usize = 0; k0 < <usize>bs; k0 += ch) {
+          let h0 = i16x8.splat(0);
+          let h1 = i16x8.splat(0);
+          for (let k: usize = 0; k < ch; k += 8) {
+            const x0 = v128.load32_splat(ap + k);
+            const x1 = v128.load32_splat(ap + k, 4);
+            const v0 = v128.load(wp);
+            h0 = i16x8.add(h0, rdot16(x0, lookup(t, v128.and(v0, mask))));
+            h0 = i16x8.add(h0, rdot16(x1, lookup(t, i8x16.shr_u(v0, 4))));
+            const v1 = v128.load(wp, 16);
+            h1 = i16x8.add(h1, rdot16(x0, lookup(t, v128.and(v1, mask))));
+            h1 = i16x8.add(h1, rdot16(x1, lookup(t, i8x16.shr_u(v1, 4))));
+            wp += 32;
+          }
+          c0 = i32x4.add(c0, i32x4.extadd_pairwise_i16x8_s(h0));
+          c1 = i32x4.add(c1, i32x4.extadd_pairwise_i16x8_s(h1));
+          ap += ch;
+        }
+      } else {
+        for (let k: usize = 0; k < <usize>bs; k += 8) {
+          const x0 = v128.load32_splat(ap + k);
+          const x1 = v128.load32_splat(ap + k, 4);
+          const v0 = v128.load(wp);
+          c0 = rdot(x0, lookup(t, v128.and(v0, mask)), c0);
+          c0 = rdot(x1, lookup(t, i8x16.shr_u(v0, 4)), c0);
+          const v1 = v128.load(wp, 16);
+          c1 = rdot(x0, lookup(t, v128.and(v1, mask)), c1);
+          c1 = rdot(x1, lookup(t, i8x16.shr_u(v1, 4)), c1);
+          wp += 32;
+        }
+        ap += <usize>bs;
+      }
+      const sa = v128.load32_splat(mp);
+      y0 = blockUpdate(y0, c0, v128.load(wp), sa);
+      y1 = blockUpdate(y1, c1, v128.load(wp, 16), sa);
+      wp += 32;
+      mp += 8;
+    }
+    storeLanes8(out + nb, y0, y1, n1 - n);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// GEMM: strips of up to 4 rows; the float32 outputs accumulate in memory block by block
+
+@inline function gemmStripC2(
+  mr: i32, n0: i32, n1: i32, kp: i32, bs: i32, a: usize, aStride: usize, aMeta: usize, metaStride: usize,
+  w: usize, table: usize, off: i32, out: usize, outStride: usize,
+): void {
+  const blocks = kp / bs;
+  const blockBytes = (<usize>bs << 2) + 32;
+  const panelBytes = <usize>blocks * blockBytes;
+  const mask = i8x16.splat(0x0f);
+  const t = v128.load(table);
+  const a1o: usize = mr > 1 ? aStride : 0;
+  const a2o: usize = mr > 2 ? 2 * aStride : a1o;
+  const a3o: usize = mr > 3 ? 3 * aStride : a2o;
+  const m1o: usize = mr > 1 ? metaStride : 0;
+  const m2o: usize = mr > 2 ? 2 * metaStride : m1o;
+  const m3o: usize = mr > 3 ? 3 * metaStride : m2o;
+  for (let n = n0; n < n1; n += 8) {
+    let wp = w + <usize>(n >> 3) * panelBytes;
+    let ap = a;
+    let mp = aMeta;
+    const yp = out + (<usize>n << 2);
+    for (let b = 0; b < blocks; b++) {
+      let c00 = accInit(mp, off), c01 = c00;
+      let c10 = accInit(mp + m1o, off), c11 = c10;
+      let c20 = accInit(mp + m2o, off), c21 = c20;
+      let c30 = accInit(mp + m3o, off), c31 = c30;
+      for (let k: usize = 0; k < (<usize>bs << 1); k += 8) {
+        const v = v128.load(wp);
+        const lo = lookup(t, v128.and(v, mask));
+        const wl0 = i16x8.extend_low_i8x16_u(lo);
+        const wl1 = i16x8.extend_high_i8x16_u(lo);
+        let x = v128.load32_splat(ap + k);
+        c00 = i32x4.add(c00, i32x4.dot_i16x8_s(x, wl0));
+        c01 = i32x4.add(c01, i32x4.dot_i16x8_s(x, wl1));
+        x = v128.load32_splat(ap + a1o + k);
+        c10 = i32x4.add(c10, i32x4.dot_i16x8_s(x, wl0));
+        c11 = i32x4.add(c11, i32x4.dot_i16x8_s(x, wl1));
+        x = v128.load32_splat(ap + a2o + k);
+        c20 = i32x4.add(c20, i32x4.dot_i16x8_s(x, wl0));
+        c21 = i32x4.add(c21, i32x4.dot_i16x8_s(x, wl1));
+        x = v128.load32_splat(ap + a3o + k);
+        c30 = i32x4.add(c30, i32x4.dot_i16x8_s(x, wl0));
+        c31 = i32x4.add(c31, i32x4.dot_i16x8_s(x, wl1));
+        const hi = lookup(t, i8x16.shr_u(v, 4));
+        const wh0 = i16x8.extend_low_i8x16_u(hi);
+        const wh1 = i16x8.extend_high_i8x16_u(hi);
+        x = v128.load32_splat(ap + k, 4);
+        c00 = i32x4.add(c00, i32x4.dot_i16x8_s(x, wh0));
+        c01 = i32x4.add(c01, i32x4.dot_i16x8_s(x, wh1));
+        x = v128.load32_splat(ap + a1o + k, 4);
+        c10 = i32x4.add(c10, i32x4.dot_i16x8_s(x, wh0));
+        c11 = i32x4.add(c11, i32x4.dot_i16x8_s(x, wh1));
+        x = v128.load32_splat(ap + a2o + k, 4);
+        c20 = i32x4.add(c20, i32x4.dot_i16x8_s(x, wh0));
+        c21 = i32x4.add(c21, i32x4.dot_i16x8_s(x, wh1));
+        x = v128.load32_splat(ap + a3o + k, 4);
+        c30 = i32x4.add(c30, i32x4.dot_i16x8_s(x, wh0));
+        c31 = i32x4.add(c31, i32x4.dot_i16x8_s(x, wh1));
+        wp += 16;
+      }
+      stripUpdate(mr, c00, c01, c10, c11, c20, c21, c30, c31, wp, mp, metaStride, yp, outStride);
+      wp += 32;
+      ap += <usize>bs << 1;
+      mp += 8;
+    }
+  }
+}
+
+@inline function gemmStripC4(
+  mr: i32, n0: i32, n1: i32, kp: i32, bs: i32, a: usize, aStride: usize, aMeta: usize, metaStride: usize,
+  w: usize, table: usize, off: i32, out: usize, outStride: usize,
+): void {
+  const blocks = kp / bs;
+  const blockBytes = (<usize>bs << 2) + 32;
+  const panelBytes = <usize>blocks * blockBytes;
+  const mask = i8x16.splat(0x0f);
+  const t = v128.load(table);
+  const a1o: usize = mr > 1 ? aStride : 0;
+  const a2o: usize = mr > 2 ? 2 * aStride : a1o;
+  const a3o: usize = mr > 3 ? 3 * aStride : a2o;
+  const m1o: usize = mr > 1 ? metaStride : 0;
+  const m2o: usize = mr > 2 ? 2 * metaStride : m1o;
+  const m3o: usize = mr > 3 ? 3 * metaStride : m2o;
+  for (let n = n0; n < n1; n += 8) {
+    let wp = w + <usize>(n >> 3) * panelBytes;
+    let ap = a;
+    let mp = aMeta;
+    const yp = out + (<usize>n << 2);
+    for (let b = 0; b < blocks; b++) {
+      let c00 = accInit(mp, off), c01 = c00;
+      let c10 = accInit(mp + m1o, off), c11 = c10;
+      let c20 = accInit(mp + m2o, off), c21 = c20;
+      let c30 = accInit(mp + m3o, off), c31 = c30;
+      for (let k: usize = 0; k < <usize>bs; k += 8) {
+        const v0 = v128.load(wp);
+        const v1 = v128.load(wp, 16);
+        let w0 = lookup(t, v128.and(v0, mask));
+        let w1 = lookup(t, v128.and(v1, mask));
+        let x = v128.load32_splat(ap + k);
+        c00 = rdot(x, w0, c00);
+        c01 = rdot(x, w1, c01);
+        x = v128.load32_splat(ap + a1o + k);
+        c10 = rdot(x, w0, c10);
+        c11 = rdot(x, w1, c11);
+        x = v128.load32_splat(ap + a2o + k);
+        c20 = rdot(x, w0, c20);
+        c21 = rdot(x, w1, c21);
+        x = v128.load32_splat(ap + a3o + k);
+        c30 = rdot(x, w0, c30);
+        c31 = rdot(x, w1, c31);
+        w0 = lookup(t, i8x16.shr_u(v0, 4));
+        w1 = lookup(t, i8x16.shr_u(v1, 4));
+        x = v128.load32_splat(ap + k, 4);
+        c00 = rdot(x, w0, c00);
+        c01 = rdot(x, w1, c01);
+        x = v128.load32_splat(ap + a1o + k, 4);
+        c10 = rdot(x, w0, c10);
+        c11 = rdot(x, w1, c11);
+        x = v128.load32_splat(ap + a2o + k, 4);
+        c20 = rdot(x, w0, c20);
+        c21 = rdot(x, w1, c21);
+        x = v128.load32_splat(ap + a3o + k, 4);
+        c30 = rdot(x, w0, c30);
+        c31 = rdot(x, w1, c31);
+        wp += 32;
+      }
+      stripUpdate(mr, c00, c01, c10, c11, c20, c21, c30, c31, wp, mp, metaStride, yp, outStride);
+      wp += 32;
+      ap += <usize>bs;
+      mp += 8;
+    }
+  }
+}
+
+// y[row][n..n+8) += block update for the strip's real rows (the host gives an output with a row
+// stride of whole panels, so no column remainder is needed here); sp: the block's 8 scales
+@inline function stripUpdate(
+  mr: i32, c00: v128, c01: v128, c10: v128, c11: v128, c20: v128, c21: v128, c30: v128, c31: v128,
+  sp: usize, mp: usize, metaStride: usize, yp: usize, outStride: usize,
+): void {
+  const s0 = v128.load(sp);
+  const s1 = v128.load(sp, 16);
+  rowUpdate(yp, c00, c01, s0, s1, mp);
+  if (mr > 1) rowUpdate(yp + outStride, c10, c11, s0, s1, mp + metaStride);
+  if (mr > 2) rowUpdate(yp + 2 * outStride, c20, c21, s0, s1, mp + 2 * metaStride);
+  if (mr > 3) rowUpdate(yp + 3 * outStride, c30, c31, s0, s1, mp + 3 * metaStride);
+}
+
+@inline function rowUpdate(y: usize, c0: v128, c1: v128, s0: v128, s1: v128, mp: usize): void {
+  const sa = v128.load32_splat(mp);
+  v128.store(y, blockUpdate(v128.load(y), c0, s0, sa));
+  v128.store(y, blockUpdate(v128.load(y, 16), c1, s1, sa), 16);
+}
+
+// ---------------------------------------------------------------------------------------------
+// drivers. GEMV (m = 1) writes out[n0..n1) with bias. GEMM accumulates into out, which the host
+// fills with the bias (or zeros) first and gives a row stride covering whole panels.
+
+@inline function drive(
+  c4: bool, m: i32, n0: i32, n1: i32, kp: i32, bs: i32, a: usize, aStride: usize, aMeta: usize,
+  w: usize, table: usize, off: i32, chunk: i32, bias: usize, out: usize, outStride: usize,
+): void {
+  if (m == 1) {
+    if (c4) gemvC4(n0, n1, kp, bs, a, aMeta, w, table, off, chunk, bias, out);
+    else gemvC2(n0, n1, kp, bs, a, aMeta, w, table, off, bias, out);
+    return;
+  }
+  const blocks = kp / bs;
+  const metaStride = <usize>blocks << 3;
+  const panelBytes = blocks * ((bs << 2) + 32);
+  // W blocks of ~256 KiB stay in L2 while every strip of rows passes over them
+  let nc = ((256 * 1024) / panelBytes) << 3;
+  if (nc < 8) nc = 8;
+  for (let nb = n0; nb < n1; nb += nc) {
+    const ne = min(nb + nc, n1);
+    for (let m0 = 0; m0 < m; m0 += 4) {
+      const mr = min(4, m - m0);
+      const ap = a + <usize>m0 * aStride;
+      const mp = aMeta + <usize>m0 * metaStride;
+      const yp = out + <usize>m0 * outStride;
+      if (c4) gemmStripC4(mr, nb, ne, kp, bs, ap, aStride, mp, metaStride, w, table, off, yp, outStride);
+      else gemmStripC2(mr, nb, ne, kp, bs, ap, aStride, mp, metaStride, w, table, off, yp, outStride);
+    }
+  }
+}
+
+// a: int16 activations [m][aStride / 2]; table: U (16 bytes); off: o; chunk unused
+export function lut4_gemm_4x8c2(
+  m: i32, n0: i32, n1: i32, kp: i32, bs: i32, a: usize, aStride: usize, aMeta: usize,
+  w: usize, table: usize, off: i32, chunk: i32, bias: usize, out: usize, outStride: usize,
+): void {
+  drive(false, m, n0, n1, kp, bs, a, aStride, aMeta, w, table, off, chunk, bias, out, outStride);
+}
+
+// a: int8 activations [m][aStride]; table: U in [0, 127]; chunk: GEMV int16 chunk (0: int32 form)
+export function lut4_gemm_4x8c4_relaxed(
+  m: i32, n0: i32, n1: i32, kp: i32, bs: i32, a: usize, aStride: usize, aMeta: usize,
+  w: usize, table: usize, off: i32, chunk: i32, bias: usize, out: usize, outStride: usize,
+): void {
+  if (ASC_FEATURE_RELAXED_SIMD) drive(true, m, n0, n1, kp, bs, a, aStride, aMeta, w, table, off, chunk, bias, out, outStride);
+}
+
+// ---------------------------------------------------------------------------------------------
+// activations: float32 rows [m][k] -> symmetric int8 per row or per block, zero-padded to kp, as
+// int8 (wide = false) or int16 (wide = true); meta[row][block] = [sa: f32, S: i32 = sum(q)].
+// The q and sa are those of qb4_quantize_activations: sa = max|x| / 127 (1 when all zero),
+// q = round_half_even(x / sa) clamped to [-127, 127]. A NaN or infinite input makes sa non-finite,
+// which the host checks for.
+
+@inline function absMax(x: usize, from: i32, to: i32): f32 {
+  let v = f32x4.splat(0);
+  let i = from;
+  for (; i + 4 <= to; i += 4) v = f32x4.max(v, f32x4.abs(v128.load(x + (<usize>i << 2))));
+  let m = max(max(f32x4.extract_lane(v, 0), f32x4.extract_lane(v, 1)), max(f32x4.extract_lane(v, 2), f32x4.extract_lane(v, 3)));
+  for (; i < to; i++) m = max(m, abs(load<f32>(x + (<usize>i << 2))));
+  return m;
+}
+
+export function lut4_quantize_activations(
+  x: usize, m: i32, k: i32, kp: i32, bs: i32, perBlock: bool, wide: bool, out: usize, meta: usize,
+): void {
+  const blocks = kp / bs;
+  const lo = f32x4.splat(-127);
+  const hi = f32x4.splat(127);
+  for (let r = 0; r < m; r++) {
+    const row = x + (<usize>r * <usize>k << 2);
+    const rowMax = perBlock ? <f32>0 : absMax(row, 0, k);
+    const dst = out + <usize>r * <usize>kp * (wide ? 2 : 1);
+    for (let b = 0; b < blocks; b++) {
+      const t0 = b * bs;
+      const t1 = min(k, t0 + bs);
+      const amax = perBlock ? absMax(row, t0, t1) : rowMax;
+      const sa: f32 = amax > 0 ? amax / 127 : (amax == 0 ? <f32>1 : amax); // NaN stays NaN
+      const vsa = f32x4.splat(sa);
+      let sum = i32x4.splat(0);
+      let t = t0;
+      for (; t + 4 <= t1; t += 4) {
+        const q = i32x4.trunc_sat_f32x4_s(f32x4.pmin(f32x4.pmax(f32x4.nearest(f32x4.div(v128.load(row + (<usize>t << 2)), vsa)), lo), hi));
+        sum = i32x4.add(sum, q);
+        const h = i16x8.narrow_i32x4_s(q, q);
+        if (wide) v128.store64_lane(dst + (<usize>t << 1), h, 0);
+        else v128.store32_lane(dst + <usize>t, i8x16.narrow_i16x8_s(h, h), 0);
+      }
+      let s = i32x4.extract_lane(sum, 0) + i32x4.extract_lane(sum, 1) + i32x4.extract_lane(sum, 2) + i32x4.extract_lane(sum, 3);
+      for (; t < t1; t++) {
+        const q = <i32>max<f32>(-127, min<f32>(127, nearest<f32>(load<f32>(row + (<usize>t << 2)) / sa)));
+        s += q;
+        if (wide) store<i16>(dst + (<usize>t << 1), <i16>q);
+        else store<i8>(dst + <usize>t, <i8>q);
+      }
+      for (; t < t0 + bs; t++) {
+        if (wide) store<i16>(dst + (<usize>t << 1), 0);
+        else store<i8>(dst + <usize>t, 0);
+      }
+      const mp = meta + ((<usize>r * <usize>blocks + <usize>b) << 3);
+      store<f32>(mp, sa);
+      store<i32>(mp, s, 4);
+    }
+  }
+}
