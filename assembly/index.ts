@@ -4,9 +4,12 @@
 
 export * from './gemm/qs8';
 export * from './gemm/qb4';
+export * from './gemm/lut4';
 export * from './gemm/f32';
+export * from './gemm/f8w';
 export * from './conv/f32-conv';
 export * from './elementwise/f32-act';
+export * from './elementwise/f32-softmax';
 export * from './quant/q8';
 export * from './quant/fp8';
 export * from './probe/probe';

@@ -36,3 +36,4 @@ export { importOnnx } from './model/onnx.js';
 export type { Graph, GraphNode, HostTensor } from './model/graph.js';
 export type { Plan, PlanStep, PlanValue } from './model/plan.js';
 export { quantizeModel, calibrate, type QuantizeOptions, type Feeds } from './model/quantize.js';
+export { packLut4, runLut4, refLut4, refLut4Acc, lut4FromAnt, lut4BlockSize, Lut4Weights, LUT4_MAX_BLOCK, type Lut4Source } from './kernels/lut4.js';

@@ -47,7 +47,8 @@
 //   -> relaxed_swizzle(U) -> U in [0, 127] as the second operand of the relaxed dot, int8
 //      activations (a_k0..a_k3 splat) as the first. The GEMV sums in int16 lanes while that is
 //      exact: `chunk` values of K (a power of two, 8..32, from the host: chunk/2 * 127 * max(U)
-//      <= 32767), widened once per chunk; chunk 0 means the int32 form throughout.
+//      <= 32767), widened once per chunk; chunk 0 means the int32 form throughout. The GEMM
+//      does the same when a whole block fits one chunk (int4-like tables at block 32).
 // Per row and block, aMeta holds [sa: f32, S: i32].
 
 import { storeLanes8 } from '../util/store';
@@ -56,6 +57,12 @@ import { storeLanes8 } from '../util/store';
   // indices are always 0..15 here, where both swizzles agree
   if (ASC_FEATURE_RELAXED_SIMD) return i8x16.relaxed_swizzle(t, idx);
   return i8x16.swizzle(t, idx);
+}
+
+// the high nibbles of v's bytes: a 16-bit shift and the mask (V8 emits i8x16.shr_u as a 16-bit
+// shift plus building and applying a mask, three instructions more than this)
+@inline function hiNibbles(v: v128, mask: v128): v128 {
+  return v128.and(i16x8.shr_u(v, 4), mask);
 }
 
 @inline function rdot(a: v128, b: v128, c: v128): v128 {
@@ -105,7 +112,7 @@ import { storeLanes8 } from '../util/store';
       for (let k: usize = 0; k < (<usize>bs << 1); k += 8) {
         const v = v128.load(wp);
         const lo = lookup(t, v128.and(v, mask));
-        const hi = lookup(t, i8x16.shr_u(v, 4));
+        const hi = lookup(t, hiNibbles(v, mask));
         const x0 = v128.load32_splat(ap + k);
         c0 = i32x4.add(c0, i32x4.dot_i16x8_s(x0, i16x8.extend_low_i8x16_u(lo)));
         c1 = i32x4.add(c1, i32x4.dot_i16x8_s(x0, i16x8.extend_high_i8x16_u(lo)));
@@ -155,10 +162,10 @@ import { storeLanes8 } from '../util/store';
             const x1 = v128.load32_splat(ap + k, 4);
             const v0 = v128.load(wp);
             h0 = i16x8.add(h0, rdot16(x0, lookup(t, v128.and(v0, mask))));
-            h0 = i16x8.add(h0, rdot16(x1, lookup(t, i8x16.shr_u(v0, 4))));
+            h0 = i16x8.add(h0, rdot16(x1, lookup(t, hiNibbles(v0, mask))));
             const v1 = v128.load(wp, 16);
             h1 = i16x8.add(h1, rdot16(x0, lookup(t, v128.and(v1, mask))));
-            h1 = i16x8.add(h1, rdot16(x1, lookup(t, i8x16.shr_u(v1, 4))));
+            h1 = i16x8.add(h1, rdot16(x1, lookup(t, hiNibbles(v1, mask))));
             wp += 32;
           }
           c0 = i32x4.add(c0, i32x4.extadd_pairwise_i16x8_s(h0));
@@ -171,10 +178,10 @@ import { storeLanes8 } from '../util/store';
           const x1 = v128.load32_splat(ap + k, 4);
           const v0 = v128.load(wp);
           c0 = rdot(x0, lookup(t, v128.and(v0, mask)), c0);
-          c0 = rdot(x1, lookup(t, i8x16.shr_u(v0, 4)), c0);
+          c0 = rdot(x1, lookup(t, hiNibbles(v0, mask)), c0);
           const v1 = v128.load(wp, 16);
           c1 = rdot(x0, lookup(t, v128.and(v1, mask)), c1);
-          c1 = rdot(x1, lookup(t, i8x16.shr_u(v1, 4)), c1);
+          c1 = rdot(x1, lookup(t, hiNibbles(v1, mask)), c1);
           wp += 32;
         }
         ap += <usize>bs;
@@ -234,7 +241,7 @@ import { storeLanes8 } from '../util/store';
         x = v128.load32_splat(ap + a3o + k);
         c30 = i32x4.add(c30, i32x4.dot_i16x8_s(x, wl0));
         c31 = i32x4.add(c31, i32x4.dot_i16x8_s(x, wl1));
-        const hi = lookup(t, i8x16.shr_u(v, 4));
+        const hi = lookup(t, hiNibbles(v, mask));
         const wh0 = i16x8.extend_low_i8x16_u(hi);
         const wh1 = i16x8.extend_high_i8x16_u(hi);
         x = v128.load32_splat(ap + k, 4);
@@ -301,8 +308,8 @@ import { storeLanes8 } from '../util/store';
         x = v128.load32_splat(ap + a3o + k);
         c30 = rdot(x, w0, c30);
         c31 = rdot(x, w1, c31);
-        w0 = lookup(t, i8x16.shr_u(v0, 4));
-        w1 = lookup(t, i8x16.shr_u(v1, 4));
+        w0 = lookup(t, hiNibbles(v0, mask));
+        w1 = lookup(t, hiNibbles(v1, mask));
         x = v128.load32_splat(ap + k, 4);
         c00 = rdot(x, w0, c00);
         c01 = rdot(x, w1, c01);
@@ -318,6 +325,86 @@ import { storeLanes8 } from '../util/store';
         wp += 32;
       }
       stripUpdate(mr, c00, c01, c10, c11, c20, c21, c30, c31, wp, mp, metaStride, yp, outStride);
+      wp += 32;
+      ap += <usize>bs;
+      mp += 8;
+    }
+  }
+}
+
+// Relaxed strip for blocks the int16 chunk covers (bs <= chunk: int4-like tables at block 32):
+// int16 accumulators (a pmaddubsw and an add per vector instead of the int32 form's three
+// instructions), widened once per block onto -o * S. Other blocks take gemmStripC4.
+@inline function gemmStripC4Short(
+  mr: i32, n0: i32, n1: i32, kp: i32, bs: i32, a: usize, aStride: usize, aMeta: usize, metaStride: usize,
+  w: usize, table: usize, off: i32, out: usize, outStride: usize,
+): void {
+  const blocks = kp / bs;
+  const blockBytes = (<usize>bs << 2) + 32;
+  const panelBytes = <usize>blocks * blockBytes;
+  const mask = i8x16.splat(0x0f);
+  const t = v128.load(table);
+  const a1o: usize = mr > 1 ? aStride : 0;
+  const a2o: usize = mr > 2 ? 2 * aStride : a1o;
+  const a3o: usize = mr > 3 ? 3 * aStride : a2o;
+  const m1o: usize = mr > 1 ? metaStride : 0;
+  const m2o: usize = mr > 2 ? 2 * metaStride : m1o;
+  const m3o: usize = mr > 3 ? 3 * metaStride : m2o;
+  for (let n = n0; n < n1; n += 8) {
+    let wp = w + <usize>(n >> 3) * panelBytes;
+    let ap = a;
+    let mp = aMeta;
+    const yp = out + (<usize>n << 2);
+    for (let b = 0; b < blocks; b++) {
+      let h00 = i16x8.splat(0), h01 = i16x8.splat(0);
+      let h10 = i16x8.splat(0), h11 = i16x8.splat(0);
+      let h20 = i16x8.splat(0), h21 = i16x8.splat(0);
+      let h30 = i16x8.splat(0), h31 = i16x8.splat(0);
+      for (let k: usize = 0; k < <usize>bs; k += 8) {
+        const v0 = v128.load(wp);
+        const v1 = v128.load(wp, 16);
+        let w0 = lookup(t, v128.and(v0, mask));
+        let w1 = lookup(t, v128.and(v1, mask));
+        let x = v128.load32_splat(ap + k);
+        h00 = i16x8.add(h00, rdot16(x, w0));
+        h01 = i16x8.add(h01, rdot16(x, w1));
+        x = v128.load32_splat(ap + a1o + k);
+        h10 = i16x8.add(h10, rdot16(x, w0));
+        h11 = i16x8.add(h11, rdot16(x, w1));
+        x = v128.load32_splat(ap + a2o + k);
+        h20 = i16x8.add(h20, rdot16(x, w0));
+        h21 = i16x8.add(h21, rdot16(x, w1));
+        x = v128.load32_splat(ap + a3o + k);
+        h30 = i16x8.add(h30, rdot16(x, w0));
+        h31 = i16x8.add(h31, rdot16(x, w1));
+        w0 = lookup(t, hiNibbles(v0, mask));
+        w1 = lookup(t, hiNibbles(v1, mask));
+        x = v128.load32_splat(ap + k, 4);
+        h00 = i16x8.add(h00, rdot16(x, w0));
+        h01 = i16x8.add(h01, rdot16(x, w1));
+        x = v128.load32_splat(ap + a1o + k, 4);
+        h10 = i16x8.add(h10, rdot16(x, w0));
+        h11 = i16x8.add(h11, rdot16(x, w1));
+        x = v128.load32_splat(ap + a2o + k, 4);
+        h20 = i16x8.add(h20, rdot16(x, w0));
+        h21 = i16x8.add(h21, rdot16(x, w1));
+        x = v128.load32_splat(ap + a3o + k, 4);
+        h30 = i16x8.add(h30, rdot16(x, w0));
+        h31 = i16x8.add(h31, rdot16(x, w1));
+        wp += 32;
+      }
+      const i0 = accInit(mp, off);
+      const i1 = accInit(mp + m1o, off);
+      const i2 = accInit(mp + m2o, off);
+      const i3 = accInit(mp + m3o, off);
+      stripUpdate(
+        mr,
+        i32x4.add(i0, i32x4.extadd_pairwise_i16x8_s(h00)), i32x4.add(i0, i32x4.extadd_pairwise_i16x8_s(h01)),
+        i32x4.add(i1, i32x4.extadd_pairwise_i16x8_s(h10)), i32x4.add(i1, i32x4.extadd_pairwise_i16x8_s(h11)),
+        i32x4.add(i2, i32x4.extadd_pairwise_i16x8_s(h20)), i32x4.add(i2, i32x4.extadd_pairwise_i16x8_s(h21)),
+        i32x4.add(i3, i32x4.extadd_pairwise_i16x8_s(h30)), i32x4.add(i3, i32x4.extadd_pairwise_i16x8_s(h31)),
+        wp, mp, metaStride, yp, outStride,
+      );
       wp += 32;
       ap += <usize>bs;
       mp += 8;
@@ -371,7 +458,8 @@ import { storeLanes8 } from '../util/store';
       const ap = a + <usize>m0 * aStride;
       const mp = aMeta + <usize>m0 * metaStride;
       const yp = out + <usize>m0 * outStride;
-      if (c4) gemmStripC4(mr, nb, ne, kp, bs, ap, aStride, mp, metaStride, w, table, off, yp, outStride);
+      if (c4 && bs <= chunk) gemmStripC4Short(mr, nb, ne, kp, bs, ap, aStride, mp, metaStride, w, table, off, yp, outStride);
+      else if (c4) gemmStripC4(mr, nb, ne, kp, bs, ap, aStride, mp, metaStride, w, table, off, yp, outStride);
       else gemmStripC2(mr, nb, ne, kp, bs, ap, aStride, mp, metaStride, w, table, off, yp, outStride);
     }
   }

@@ -27,6 +27,8 @@
 // arrays) are padded the same way. Rows are processed in strips of MR = 4; a short strip aliases its
 // missing rows to its last real row and stores only real rows.
 
+import { act } from '../util/act';
+
 // Params block (int32 / float32 words), written by the host once per call:
 const P_COL_BIAS: i32 = 0; //   i32[Np]
 const P_COL_FACTOR: i32 = 4; // i32[Np] or 0 (no row-sum term)
@@ -39,6 +41,11 @@ const P_BIAS: i32 = 28; //      f32[Np] dequant bias, or 0
 const P_RELU: i32 = 32; //      i32: clamp dequantized output at 0
 const P_QMIN: i32 = 36; //      i32: requantized output range [qmin, qmax] (a ReLU raises qmin to zp)
 const P_QMAX: i32 = 40;
+const P_ACT: i32 = 44; //       i32: float32 output only: activation kind (util/act.ts), 0 none
+const P_ACT_ALPHA: i32 = 48; // f32
+const P_ACT_BETA: i32 = 52; //  f32
+const P_POST_SCALE: i32 = 56; // f32[Np] per-column scale after the activation, or 0 (none)
+const P_POST_SHIFT: i32 = 60; // f32[Np] per-column shift after the activation
 
 const OUT_I32: i32 = 0;
 const OUT_U8: i32 = 1;
@@ -89,6 +96,10 @@ const OUT_F32: i32 = 3;
     const bias = load<usize>(prm, P_BIAS);
     if (bias != 0) f = f32x4.add(f, v128.load(bias + off));
     if (load<i32>(prm, P_RELU) != 0) f = f32x4.pmax(f, f32x4.splat(0));
+    const actKind = load<i32>(prm, P_ACT);
+    if (actKind != 0) f = act(actKind, f, f32x4.splat(load<f32>(prm, P_ACT_ALPHA)), f32x4.splat(load<f32>(prm, P_ACT_BETA)));
+    const post = load<usize>(prm, P_POST_SCALE);
+    if (post != 0) f = f32x4.add(f32x4.mul(f, v128.load(post + off)), v128.load(load<usize>(prm, P_POST_SHIFT) + off));
     storeI32(row + off, f, nr);
   } else {
     // requantize: saturate in float, round half to even, add the zero point, narrow
@@ -341,6 +352,37 @@ export function qs8_stage_c2(m: i32, k: i32, kp: i32, a: usize, signed: bool, za
       const x = (signed ? <i32>load<i8>(src + j) : <i32>load<u8>(src + j)) - za;
       store<i16>(dst + (<usize>j << 1), <i16>x);
       s += x;
+    }
+    for (; j < kp; j++) store<i16>(dst + (<usize>j << 1), 0);
+    store<i32>(rowSum + (<usize>i << 2), s);
+  }
+}
+
+// QuantizeLinear to uint8 and c2 staging in one pass, for float32 activations: per element
+// q = clamp(nearest(x / scale) + zp, 0, 255) (ONNX semantics: IEEE division, ties to even), stored
+// as the int16 q - zp. Row sums as qs8_stage_c2. x rows are xStride bytes apart.
+export function qs8_stage_f32_c2(m: i32, k: i32, kp: i32, x: usize, xStride: usize, scale: f32, zp: i32, out: usize, rowSum: usize): void {
+  const vs = f32x4.splat(scale);
+  const lo = i32x4.splat(-zp), hi = i32x4.splat(255 - zp);
+  for (let i = 0; i < m; i++) {
+    const src = x + <usize>i * xStride;
+    const dst = out + <usize>i * (<usize>kp << 1);
+    let sum = i32x4.splat(0);
+    let j = 0;
+    for (; j + 8 <= k; j += 8) {
+      const q0 = i32x4.min_s(i32x4.max_s(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.div(v128.load(src + (<usize>j << 2)), vs))), lo), hi);
+      const q1 = i32x4.min_s(i32x4.max_s(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.div(v128.load(src + (<usize>j << 2), 16), vs))), lo), hi);
+      const h = i16x8.narrow_i32x4_s(q0, q1);
+      v128.store(dst + (<usize>j << 1), h);
+      sum = i32x4.add(sum, i32x4.add(q0, q1));
+    }
+    let s = i32x4.extract_lane(sum, 0) + i32x4.extract_lane(sum, 1) + i32x4.extract_lane(sum, 2) + i32x4.extract_lane(sum, 3);
+    for (; j < k; j++) {
+      // one lane of the vector path, so the tail rounds and saturates identically
+      const qv = i32x4.min_s(i32x4.max_s(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.div(f32x4.splat(load<f32>(src + (<usize>j << 2))), vs))), lo), hi);
+      const q = i32x4.extract_lane(qv, 0);
+      store<i16>(dst + (<usize>j << 1), <i16>q);
+      s += q;
     }
     for (; j < kp; j++) store<i16>(dst + (<usize>j << 1), 0);
     store<i32>(rowSum + (<usize>i << 2), s);

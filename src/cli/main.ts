@@ -3,6 +3,7 @@
 
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { runDemo } from './demo.js';
+import { runModelDemo } from './model-demo.js';
 import { LowbitError } from '../errors.js';
 
 function positiveInt(name: string, max: number) {
@@ -19,6 +20,20 @@ const program = new Command()
 
 program
   .command('demo')
+  .description('run the built-in model (PP-OCRv4 text recognizer) on the built-in text lines in float32 and quantized, beside onnxruntime-web: accuracy, latency, size, per-layer error')
+  .option('-t, --threads <t>', 'threads (the main thread included)', positiveInt('--threads', 64), 1)
+  .addOption(new Option('--simd <build>', 'wasm build').choices(['auto', 'baseline', 'relaxed']).default('auto'))
+  .option('-l, --lines <n>', 'use only the first n text lines', positiveInt('--lines', 100000))
+  .option('--calibrate-every <k>', 'every k-th line calibrates the int8 activation ranges', positiveInt('--calibrate-every', 1000), 8)
+  .option('--no-ort', 'leave out onnxruntime-web')
+  .option('--html <file>', 'also write a self-contained HTML report')
+  .option('--json', 'print JSON instead of tables', false)
+  .action(async (o) => {
+    await runModelDemo({ threads: o.threads, simd: o.simd, lines: o.lines, calibrateEvery: o.calibrateEvery, json: o.json, html: o.html, ort: o.ort });
+  });
+
+program
+  .command('layer-demo')
   .description('build a real-sized linear layer in INT8 and 4-bit schemes, run each beside float32, print error, size and speed')
   .option('-m, --rows <m>', 'rows of the input (tokens)', positiveInt('--rows', 65536), 128)
   .option('-k, --inputs <k>', 'input features', positiveInt('--inputs', 65536), 768)

@@ -125,7 +125,17 @@ export function packQs8(rt: Runtime, b: Int8Array | Uint8Array, k: number, n: nu
 export type Qs8Output =
   | { kind: 'int32' }
   | { kind: 'uint8' | 'int8'; multiplier: Float32Array; zeroPoint: number; bias?: Int32Array; relu?: boolean }
-  | { kind: 'float32'; colScale: Float32Array; rowScale?: Float32Array; bias?: Float32Array; relu?: boolean };
+  | { kind: 'float32'; colScale: Float32Array; rowScale?: Float32Array; bias?: Float32Array; relu?: boolean; activation?: EpilogueActivation };
+
+/** An activation applied in the float32 epilogue, then a per-column affine (kinds: assembly/util/act.ts). */
+export interface EpilogueActivation {
+  kind: number;
+  alpha: number;
+  beta: number;
+  /** per-column scale and shift after the activation (length N), or none */
+  scale?: Float32Array;
+  shift?: Float32Array;
+}
 
 const OUT_KIND = { int32: 0, uint8: 1, int8: 2, float32: 3 } as const;
 
@@ -171,6 +181,8 @@ export interface Qs8GemmCall {
   za: number;
   w: Qs8Weights;
   output: Qs8Output;
+  /** A already staged for the c2 layout (int16, Kp per row) with its row sums: `a` is then unused */
+  staged?: { ptr: number; rowSum: number };
   /** byte address of the output and its row stride in bytes */
   out: number;
   outStride: number;
@@ -182,11 +194,14 @@ export async function qs8Gemm(rt: Runtime, alloc: (bytes: number) => number, cal
   if (w.disposed) throw new ArgumentError('qs8Gemm: the packed weights were disposed');
   const { k, n, kp, np } = w;
   const x = rt.kernels;
-  const rowSum = alloc(Math.max(m, 1) * 4);
   const c4 = w.layout === 'c4';
-  const staged = alloc(m * kp * (c4 ? 1 : 2));
-  if (c4) x.qs8_stage_c4(m, k, kp, a, signed ? 1 : 0, staged, rowSum);
-  else x.qs8_stage_c2(m, k, kp, a, signed ? 1 : 0, za, staged, rowSum);
+  if (call.staged && c4) throw new ArgumentError('qs8Gemm: pre-staged A is for the c2 layout');
+  const rowSum = call.staged ? call.staged.rowSum : alloc(Math.max(m, 1) * 4);
+  const staged = call.staged ? call.staged.ptr : alloc(m * kp * (c4 ? 1 : 2));
+  if (!call.staged) {
+    if (c4) x.qs8_stage_c4(m, k, kp, a, signed ? 1 : 0, staged, rowSum);
+    else x.qs8_stage_c2(m, k, kp, a, signed ? 1 : 0, za, staged, rowSum);
+  }
 
   // fold zero points (see the formulas in assembly/gemm/qs8.ts)
   const colBias = new Int32Array(np);
@@ -216,7 +231,7 @@ export async function qs8Gemm(rt: Runtime, alloc: (bytes: number) => number, cal
 
   // the params block (layout: P_* in assembly/gemm/qs8.ts). Allocate everything first: an
   // allocation may grow (and so detach) a non-shared memory under any view made before it.
-  const params = new Int32Array(11);
+  const params = new Int32Array(16);
   params[0] = rt.putPadded(alloc, Int32Array, colBias, np);
   params[1] = colFactor ? rt.putPadded(alloc, Int32Array, colFactor, np) : 0;
   params[2] = rowSum;
@@ -232,6 +247,17 @@ export async function qs8Gemm(rt: Runtime, alloc: (bytes: number) => number, cal
     if (output.rowScale) params[6] = rt.putPadded(alloc, Float32Array, output.rowScale, output.rowScale.length);
     if (output.bias) params[7] = rt.putPadded(alloc, Float32Array, output.bias, np);
     params[8] = output.relu ? 1 : 0;
+    const act = output.activation;
+    if (act) {
+      params[11] = act.kind;
+      const f = new Float32Array(params.buffer);
+      f[12] = act.alpha;
+      f[13] = act.beta;
+      if (act.scale && act.shift) {
+        params[14] = rt.putPadded(alloc, Float32Array, act.scale, np);
+        params[15] = rt.putPadded(alloc, Float32Array, act.shift, np);
+      }
+    }
   }
   const prm = rt.putPadded(alloc, Int32Array, params, 16);
   const fn = c4 ? 'qs8_gemm_4x8c4_relaxed' : 'qs8_gemm_4x8c2';

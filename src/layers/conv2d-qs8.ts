@@ -2,12 +2,14 @@
 // activations uint8 per tensor with a static scale and zero point from calibration.
 //   x (float32, channels-last) -> [im2col, float32] -> QuantizeLinear to uint8 -> qs8 GEMM
 //   -> float32 epilogue (acc * s_x * s_w[c] + bias[c]) -> activation pass
+// Quantization and staging are one pass (qs8_stage_f32_c2); the activation and the per-channel
+// affine after it run in the GEMM's epilogue, in registers.
 // All buffers are the caller's (the plan's arena); only the GEMM's small params are per call.
 
 import { ArgumentError, ValueRangeError } from '../errors.js';
-import { packQs8, qs8Gemm, roundHalfEven, type Qs8Weights } from '../kernels/qs8.js';
+import { packQs8, qs8Gemm, roundHalfEven, type EpilogueActivation, type Qs8Weights } from '../kernels/qs8.js';
 import type { Runtime } from '../runtime/runtime.js';
-import { ChannelActivation, type ConvActivation } from './activation.js';
+import type { ConvActivation } from './activation.js';
 import { convOutSize, convPath, type ConvGeometry } from './conv2d.js';
 
 /** Static uint8 quantization of a tensor: q = clamp(round(x / scale) + zeroPoint, 0, 255). */
@@ -42,45 +44,39 @@ export function quantizeWeightsPerColumn(w: Float32Array, k: number, n: number):
 class Qs8Matmul {
   private readonly w: Qs8Weights;
   private readonly colScale: Float32Array;
-  private readonly quantPtr: number;
-  readonly act: ChannelActivation;
+  private readonly act: EpilogueActivation | undefined;
 
   constructor(private readonly rt: Runtime, readonly k: number, readonly n: number, wkn: Float32Array, private readonly bias: Float32Array | null, readonly input: ActivationQuant, activation: ConvActivation | null) {
     if (bias && bias.length !== n) throw new ArgumentError(`int8 layer: bias has ${bias.length} values, expected ${n}`);
     const { q, scales } = quantizeWeightsPerColumn(wkn, k, n);
     this.w = packQs8(rt, q, k, n, new Int32Array(n), { allowSevenBit: false });
     this.colScale = scales.map((s) => Math.fround(s * input.scale));
-    this.quantPtr = rt.alloc(16);
-    rt.view(Float32Array, this.quantPtr, 1)[0] = input.scale;
-    rt.view(Int32Array, this.quantPtr + 4, 1)[0] = input.zeroPoint;
-    this.act = new ChannelActivation(rt, n, activation, false);
+    this.act = activation ? { kind: activation.kind, alpha: activation.alpha, beta: activation.beta, scale: activation.scale, shift: activation.shift } : undefined;
   }
 
   get weightBytes(): number {
     return this.w.bytes + this.n * 8;
   }
 
-  /** bytes of scratch for M rows: the uint8 copy of x */
+  /** bytes of scratch for M rows: x quantized and staged as int16 (K rounded up to 2), and row sums */
   scratchBytes(m: number): number {
-    return m * this.k + 16;
+    return m * this.w.kp * 2 + m * 4 + 64;
   }
 
   async run(m: number, x: number, y: number, scratch: number): Promise<void> {
-    const rt = this.rt;
-    rt.kernels.q8_quantize_f32(x, 1, 1, m * this.k, this.quantPtr, this.quantPtr + 4, 0, scratch);
+    const rt = this.rt, kp = this.w.kp;
+    const rowSum = scratch + Math.ceil((m * kp * 2) / 16) * 16;
+    rt.kernels.qs8_stage_f32_c2(m, this.k, kp, x, this.k * 4, this.input.scale, this.input.zeroPoint, scratch, rowSum);
     await rt.scoped((alloc) =>
       qs8Gemm(rt, alloc, {
-        m, a: scratch, signed: false, za: this.input.zeroPoint, w: this.w,
-        output: { kind: 'float32', colScale: this.colScale, bias: this.bias ?? undefined }, out: y, outStride: this.n * 4,
+        m, a: 0, signed: false, za: this.input.zeroPoint, w: this.w, staged: { ptr: scratch, rowSum },
+        output: { kind: 'float32', colScale: this.colScale, bias: this.bias ?? undefined, activation: this.act }, out: y, outStride: this.n * 4,
       }),
     );
-    await this.act.apply(y, m);
   }
 
   dispose(): void {
     this.w.dispose();
-    this.rt.free(this.quantPtr);
-    this.act.dispose();
   }
 }
 

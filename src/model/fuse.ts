@@ -51,6 +51,11 @@ class Rewriter {
     return r && r.length === 1 && !this.g.outputs.includes(value) ? r[0] : null;
   }
 
+  /** every node reading `value` (none of them if it is also a graph output, so rewrites leave it alone) */
+  internalReaders(value: string): GraphNode[] | null {
+    return this.g.outputs.includes(value) ? null : this.readers.get(value) ?? [];
+  }
+
   producerOf(value: string): GraphNode | undefined {
     return this.producer.get(value);
   }
@@ -237,11 +242,12 @@ function recogniseLayerNorms(r: Rewriter): number {
     for (const rm of [...r.nodes]) {
       if (rm.op !== 'ReduceMean' || !lastAxis(rm)) continue;
       const x = rm.inputs[0];
-      const readers = r.nodes.filter((k) => k.inputs.includes(rm.outputs[0]));
-      const sub = readers.length === 1 ? readers[0] : null;
+      const readers = r.internalReaders(rm.outputs[0]);
+      const sub = readers && readers.length === 1 ? readers[0] : null;
       if (!sub || sub.op !== 'Sub' || sub.inputs[0] !== x || sub.inputs[1] !== rm.outputs[0]) continue;
       const d = sub.outputs[0];
-      const dReaders = r.nodes.filter((k) => k.inputs.includes(d));
+      const dReaders = r.internalReaders(d);
+      if (!dReaders) continue;
       const pow = dReaders.find((k) => k.op === 'Pow' && k.inputs[0] === d && near(r.scalar(k.inputs[1]), 2));
       const div = dReaders.find((k) => k.op === 'Div' && k.inputs[0] === d);
       if (dReaders.length !== 2 || !pow || !div) continue;
@@ -257,7 +263,8 @@ function recogniseLayerNorms(r: Rewriter): number {
       let gamma: string | null = null, beta: string | null = null;
       const mul = r.soleReader(out);
       const gv = mul && mul.op === 'Mul' ? r.constant(other(mul, out)) : undefined;
-      if (mul && gv && gv.dims.length === 1) {
+      // gamma must span the normalised axis: a [1] gamma would broadcast, LayerNormalization's does not
+      if (mul && gv && gv.dims.length === 1 && gv.data.length > 1) {
         gamma = other(mul, out);
         remove.push(mul);
         out = mul.outputs[0];
@@ -269,9 +276,7 @@ function recogniseLayerNorms(r: Rewriter): number {
           out = add.outputs[0];
         }
       }
-      const width = gv ? gv.data.length : 0;
-      if (!gamma) gamma = r.addConstant(`${rm.name}.gamma`, { type: 'float32', dims: [Math.max(width, 1)], data: new Float32Array(Math.max(width, 1)).fill(1) });
-      if (!gv) continue; // the width is only known with gamma; leave ungated chains alone
+      if (!gamma) continue; // the width is only known with gamma; leave ungated chains alone
       r.replace(remove, {
         name: `${rm.name}…${remove[remove.length - 1].name}`, op: 'LayerNormalization', domain: '',
         inputs: beta ? [x, gamma, beta] : [x, gamma], outputs: [out],

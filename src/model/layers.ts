@@ -150,3 +150,23 @@ export class LinearLayerQs8 implements ModelLayer {
     this.lin.dispose();
   }
 }
+
+/** Softmax over rows that run from axis `from` to the end, on the wasm kernel; no weights. */
+export class SoftmaxLayer implements ModelLayer {
+  readonly scheme = 'float32';
+  readonly kind = 'Softmax';
+  readonly weightBytes = 0;
+  constructor(private readonly rt: Runtime, readonly from: number) {}
+  macs(): number {
+    return 0;
+  }
+  scratchBytes(): number {
+    return 0;
+  }
+  async run(io: LayerIO): Promise<void> {
+    const n = io.dims.slice(this.from).reduce((a, b) => a * b, 1);
+    const rows = io.dims.reduce((a, b) => a * b, 1) / Math.max(n, 1);
+    await this.rt.parallelColumns(rows, 1, (r0, r1) => ['f32_softmax_rows', [io.x + r0 * n * 4, r1 - r0, n, io.y + r0 * n * 4]], 8);
+  }
+  dispose(): void {}
+}

@@ -4,7 +4,7 @@ import { ArgumentError, DTypeError, ShapeError } from '../errors.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { ACTIVATIONS, fuseGraph, type ActivationName, type FuseReport } from './fuse.js';
 import { elementCount, hostArray, type Graph, type GraphNode, type HostData } from './graph.js';
-import { ConvLayerF32, LinearLayerF32, type ModelLayer } from './layers.js';
+import { ConvLayerF32, LinearLayerF32, SoftmaxLayer, type ModelLayer } from './layers.js';
 import type { ConvActivation, ConvGeometry } from '../layers/conv2d.js';
 import { importOnnx } from './onnx.js';
 import { convSpec } from './ops/linear-ops.js';
@@ -68,7 +68,7 @@ export class Model {
   private layerFor(node: GraphNode, ins: (ValueInfo | null)[]): ModelLayer | null {
     if (this.layers.has(node)) return this.layers.get(node)!;
     const spec = layerSpec(node, ins, this.graph.opset);
-    const layer = spec ? this.builder(this.rt, node, spec) : null;
+    const layer = spec ? this.builder(this.rt, node, spec) : softmaxRowsFrom(node, ins, this.graph.opset) >= 0 ? new SoftmaxLayer(this.rt, softmaxRowsFrom(node, ins, this.graph.opset)) : null;
     this.layers.set(node, layer);
     return layer;
   }
@@ -184,6 +184,19 @@ export function layerSpec(node: GraphNode, ins: (ValueInfo | null)[], opset: num
     return { type: 'linear', k, n, weight: w.data as Float32Array, bias, transposed };
   }
   return null;
+}
+
+/**
+ * The axis from which a Softmax's rows run to the end (so the wasm kernel can take it), or -1:
+ * before opset 13 the input is coerced to 2-D at `axis`; from 13 only the last axis qualifies.
+ */
+function softmaxRowsFrom(node: GraphNode, ins: (ValueInfo | null)[], opset: number): number {
+  if (node.op !== 'Softmax' || node.domain !== '' || !ins[0] || ins[0].type !== 'float32' || ins[0].value) return -1;
+  const r = ins[0].dims.length;
+  const axis = (node.attrs.get('axis') as number | undefined) ?? (opset >= 13 ? -1 : 1);
+  const a = axis < 0 ? axis + r : axis;
+  if (r === 0 || a < 0 || a >= r) return -1;
+  return opset < 13 || a === r - 1 ? a : -1;
 }
 
 /** Decides the layer (and so the scheme) for a node; null runs the node on the host. */

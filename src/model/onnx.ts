@@ -7,7 +7,7 @@ import onnxproto from 'onnx-proto';
 import { ModelError, UnsupportedOperatorError } from '../errors.js';
 import type { AttrValue, ElemType, Graph, GraphInput, GraphNode, HostTensor } from './graph.js';
 import { elementCount } from './graph.js';
-import { checkOperator } from './ops/registry.js';
+import { checkOperator, opDef } from './ops/registry.js';
 
 const { onnx } = onnxproto;
 
@@ -53,6 +53,9 @@ export function importOnnx(bytes: Uint8Array): Graph {
     const op = n.opType ?? '';
     const domain = n.domain === 'ai.onnx' ? '' : n.domain ?? '';
     const attrs = new Map<string, AttrValue>();
+    // an operator lowbit lacks is the error to report, before its attributes (If/Loop carry graphs we can't read)
+    const node0: GraphNode = { name, op, domain, inputs: [], outputs: [], attrs };
+    if (!(op === 'Constant' && domain === '') && !opDef(node0)) checkOperator(node0, domains.get(domain) ?? (domain === '' ? opset : 1));
     for (const a of n.attribute ?? []) attrs.set(a.name ?? '', attrFromProto(a, `${op} node '${name}' attribute '${a.name}'`));
     if (op === 'Constant' && domain === '') {
       constants.set(n.output?.[0] ?? '', constantValue(attrs, name));

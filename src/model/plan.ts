@@ -174,9 +174,8 @@ function place(steps: PlanStep[], inputs: PlanValue[], outputs: PlanValue[], ops
     }
     if (s.scratch.bytes > 0) s.scratch.offset = arena.alloc(s.scratch.bytes);
     if (s.scratch.bytes > 0) arena.release(s.scratch.offset);
-    for (const v of new Set(s.ins)) {
-      if (!v || v.value) continue;
-      const r = rootOf(v);
+    // by root: two views of one buffer read by the same step release it once
+    for (const r of new Set(s.ins.flatMap((v) => (v && !v.value ? [rootOf(v)] : [])))) {
       if (r.lastUse === i && r.offset >= 0) arena.release(r.offset);
     }
     // values nobody reads die at once
@@ -185,7 +184,8 @@ function place(steps: PlanStep[], inputs: PlanValue[], outputs: PlanValue[], ops
       if (r.lastUse < 0 && r.offset >= 0) arena.release(r.offset);
     }
   });
-  for (const s of steps) for (const v of [...s.ins, ...s.outs]) if (v?.root && !v.value) v.offset = v.root.offset;
+  // views share their root's offset (also views no step reads: a graph output that is a Reshape/Flatten)
+  for (const v of [...outputs, ...steps.flatMap((s) => [...s.ins, ...s.outs])]) if (v?.root && !v.value) v.offset = v.root.offset;
   return { inputs, outputs, steps, arenaBytes: Math.max(arena.peak, ARENA_ALIGN), unsharedBytes: unshared, opset };
 }
 

@@ -1,7 +1,8 @@
 // Elementwise operator definitions: unary activations, broadcasting binaries, Clip, Cast,
 // BatchNormalization (when it could not be folded into a convolution).
 
-import type { ElemType } from '../graph.js';
+import { UnsupportedOperatorError } from '../../errors.js';
+import { nodeLabel, type ElemType } from '../graph.js';
 import { binary, broadcastDims, broadcastStrides, unary, type BinaryOp, type UnaryOp, type UnaryParams } from './elementwise.js';
 import { logicalStrides, physicalOrder } from './layout.js';
 import { attr, fail, need, type HostValue, type OpContext, type OpDef } from './types.js';
@@ -35,25 +36,28 @@ function unaryDef(op: UnaryOp): OpDef {
   };
 }
 
-function binaryDef(op: BinaryOp, outType?: ElemType): OpDef {
+/** variadic: Max/Min take 1…n inputs (opset 8+), folded left to right in place */
+function binaryDef(op: BinaryOp, outType?: ElemType, variadic = false): OpDef {
   return {
     layout: 'aware',
     infer: (ctx, ins) => {
-      const a = need(ctx, ins, 0, 'A'), b = need(ctx, ins, 1, 'B');
-      const dims = broadcastDims(a.dims, b.dims);
-      if (!dims) fail(ctx, `shapes [${a.dims}] and [${b.dims}] do not broadcast`);
-      return [{ type: outType ?? a.type, dims }];
+      let dims = need(ctx, ins, 0, 'A').dims;
+      if (!variadic || ins.length > 1) need(ctx, ins, 1, 'B');
+      for (let i = 1; i < ins.length; i++) {
+        const d = broadcastDims(dims, need(ctx, ins, i, `input ${i}`).dims);
+        if (!d) fail(ctx, `shapes [${dims}] and [${ins[i]!.dims}] do not broadcast`);
+        dims = d;
+      }
+      return [{ type: outType ?? ins[0]!.type, dims: [...dims] }];
     },
     outNhwc: (ins, outDims) => outDims[0].length === 4 && ins.some((v) => v !== null && v.dims.length === 4 && v.nhwc),
     compute: (_ctx, ins, outs) => {
-      const a = ins[0]!, b = ins[1]!, out = outs[0];
-      const r = out.dims.length;
-      binary(
-        op,
-        { data: a.data, strides: broadcastStrides(a.dims, logicalStrides(a.dims, a.nhwc), r) },
-        { data: b.data, strides: broadcastStrides(b.dims, logicalStrides(b.dims, b.nhwc), r) },
-        out.dims, physicalOrder(r, out.nhwc), out.data,
-      );
+      const out = outs[0];
+      const r = out.dims.length, order = physicalOrder(r, out.nhwc);
+      const operand = (v: HostValue) => ({ data: v.data, strides: broadcastStrides(v.dims, logicalStrides(v.dims, v.nhwc), r) });
+      binary(op, operand(ins[0]!), operand(ins[Math.min(1, ins.length - 1)]!), out.dims, order, out.data);
+      const self = { data: out.data, strides: logicalStrides(out.dims, out.nhwc) };
+      for (let i = 2; i < ins.length; i++) binary(op, self, operand(ins[i]!), out.dims, order, out.data);
     },
   };
 }
@@ -84,7 +88,7 @@ const castDef: OpDef = {
   layout: 'any',
   check: (ctx) => {
     const to = attr(ctx.node, 'to', 0);
-    if (!CAST_TYPES[to]) fail(ctx, `Cast to ONNX type ${to} is not supported (float, int32, int64, int8, uint8, bool are)`);
+    if (!CAST_TYPES[to]) throw new UnsupportedOperatorError(`${nodeLabel(ctx.node)}: Cast to ONNX type ${to} is not supported (float, int32, int64, int8, uint8, bool are)`);
   },
   infer: (ctx, ins) => [{ type: CAST_TYPES[attr(ctx.node, 'to', 0)], dims: [...need(ctx, ins, 0, 'input').dims] }],
   compute: (ctx, ins, outs) => {
@@ -155,8 +159,8 @@ export const MATH_OPS: Record<string, OpDef> = {
   Mul: binaryDef('Mul'),
   Div: binaryDef('Div'),
   Pow: binaryDef('Pow'),
-  Max: binaryDef('Max'),
-  Min: binaryDef('Min'),
+  Max: binaryDef('Max', undefined, true),
+  Min: binaryDef('Min', undefined, true),
   Equal: binaryDef('Equal', 'bool'),
   Less: binaryDef('Less', 'bool'),
   Greater: binaryDef('Greater', 'bool'),

@@ -1,7 +1,8 @@
 // Reductions and normalisations: ReduceMean/ReduceSum, Softmax, LayerNormalization, and the
 // pooling operators (channels-last aware).
 
-import { elementCount } from '../graph.js';
+import { UnsupportedOperatorError } from '../../errors.js';
+import { elementCount, nodeLabel } from '../graph.js';
 import { logicalStrides } from './layout.js';
 import { attr, constInts, fail, ints, need, normAxis, type OpContext, type OpDef, type ValueInfo } from './types.js';
 
@@ -147,9 +148,22 @@ function poolSpec(ctx: OpContext, x: ValueInfo): PoolSpec {
   return { kh: k[0], kw: k[1], sh: s[0], sw: s[1], pt: p[0], pl: p[1], pb: p[2], pr: p[3], oh, ow };
 }
 
+/** attribute values lowbit's pooling does not implement: refused at load, not when a plan is made */
+function checkPool(ctx: OpContext): void {
+  const no = (what: string) => {
+    throw new UnsupportedOperatorError(`${nodeLabel(ctx.node)}: ${what} is not supported`);
+  };
+  const autoPad = attr(ctx.node, 'auto_pad', 'NOTSET');
+  if (autoPad !== 'NOTSET' && autoPad !== 'VALID') no(`auto_pad ${autoPad} (export with explicit pads)`);
+  if (attr(ctx.node, 'ceil_mode', 0)) no('ceil_mode=1');
+  if ((ints(ctx.node, 'dilations', [1, 1]) ?? [1, 1]).some((d) => d !== 1)) no('dilated pooling');
+  if (ctx.node.outputs.filter(Boolean).length > 1) no('the Indices output');
+}
+
 function poolDef(kind: 'avg' | 'max'): OpDef {
   return {
     layout: 'aware',
+    check: checkPool,
     infer: (ctx, ins) => {
       const x = need(ctx, ins, 0, 'X');
       const sp = poolSpec(ctx, x);

@@ -184,7 +184,7 @@ function sliceSpec(ctx: OpContext, ins: (ValueInfo | null)[], x: ValueInfo): Sli
       s = Math.min(Math.max(s, 0), d);
       e = Math.min(Math.max(e, 0), d);
     } else {
-      s = Math.min(Math.max(s, -1), d - 1);
+      s = Math.min(Math.max(s, 0), d - 1); // ONNX: starts clamp to [0, d-1] when stepping back
       e = Math.min(Math.max(e, -1), d - 1);
     }
     spec.starts[a] = s;

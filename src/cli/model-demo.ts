@@ -1,0 +1,179 @@
+// `lowbit demo`: the built-in model (PaddleOCR PP-OCRv4 text recognizer) on the project's own
+// labelled text lines, in float32 and in each quantized scheme, beside onnxruntime-web running the
+// float model in the same process. Prints accuracy (exact match, character error rate), latency,
+// weight size and speed-ups, then the layers quantization hurt most.
+
+import { readFileSync } from 'node:fs';
+import cliProgress from 'cli-progress';
+import { compareModels, type LayerError } from '../compare/model-compare.js';
+import { loadModel, type Model } from '../model/model.js';
+import { ctcGreedyDecode, loadDictionary, ocrModelAsset, scoreReadings } from '../model/ocr/ctc.js';
+import { loadOcrLines, toModelInput, type OcrLine } from '../model/ocr/data.js';
+import { quantizeModel, type Feeds } from '../model/quantize.js';
+import type { SimdChoice } from '../runtime/features.js';
+import { createRuntime } from '../runtime/runtime.js';
+import { writeHtmlReport } from './html-report.js';
+
+export interface ModelDemoOptions {
+  threads: number;
+  simd: SimdChoice;
+  /** use the first N lines (default: all) */
+  lines?: number;
+  /** every k-th line calibrates (default 8) */
+  calibrateEvery: number;
+  json: boolean;
+  html?: string;
+  /** also run onnxruntime-web (if installed) */
+  ort: boolean;
+}
+
+export interface SchemeRow {
+  scheme: string;
+  exactMatch: number;
+  cer: number;
+  msPerLine: number;
+  weightMB: number;
+  vsFloat: number;
+  vsOrt: number | null;
+}
+
+interface Runner {
+  name: string;
+  weightBytes: number;
+  run: (f: Feeds) => Promise<{ data: Float32Array; dims: readonly number[] }>;
+}
+
+const MODEL_FILE = 'ch_PP-OCRv4_rec_infer.onnx';
+
+function bar(label: string, total: number, quiet: boolean): { tick: () => void; stop: () => void } {
+  if (quiet || !process.stderr.isTTY) return { tick: () => {}, stop: () => {} };
+  const b = new cliProgress.SingleBar({ format: `${label.padEnd(22)} {bar} {value}/{total} {duration_formatted}`, hideCursor: true, clearOnComplete: false }, cliProgress.Presets.shades_classic);
+  b.start(total, 0);
+  return { tick: () => b.increment(), stop: () => b.stop() };
+}
+
+async function ortRunner(bytes: Uint8Array, threads: number): Promise<Runner | null> {
+  let ort: typeof import('onnxruntime-web');
+  try {
+    ort = await import('onnxruntime-web');
+  } catch {
+    return null;
+  }
+  ort.env.wasm.numThreads = threads;
+  const session = await ort.InferenceSession.create(bytes);
+  return {
+    name: 'onnxruntime-web float32',
+    weightBytes: NaN,
+    run: async (f) => {
+      const x = f.x;
+      const out = Object.values(await session.run({ x: new ort.Tensor('float32', x.data as Float32Array, [...x.dims]) }))[0];
+      return { data: out.data as Float32Array, dims: out.dims };
+    },
+  };
+}
+
+const modelRunner = (name: string, m: Model): Runner => ({
+  name,
+  get weightBytes() {
+    return m.weightBytes;
+  },
+  run: async (f) => Object.values(await m.run(f))[0],
+});
+
+export async function runModelDemo(o: ModelDemoOptions): Promise<{ rows: SchemeRow[]; layers: LayerError[] }> {
+  const log = (s: string) => o.json || console.log(s);
+  const rt = await createRuntime({ simd: o.simd, threads: o.threads });
+  try {
+    const bytes = new Uint8Array(readFileSync(ocrModelAsset(MODEL_FILE)));
+    const dict = loadDictionary();
+    let lines: OcrLine[] = loadOcrLines();
+    if (o.lines) lines = lines.slice(0, o.lines);
+    const feeds = (l: OcrLine): Feeds => ({ x: toModelInput([l]) });
+    log(`lowbit ${rt.features.simd} build (${rt.features.reason}), ${rt.threads} thread(s); PP-OCRv4 recognizer on ${lines.length} text lines`);
+
+    const float = loadModel(rt, bytes);
+    const calibration = lines.filter((_, i) => i % o.calibrateEvery === 0).map(feeds);
+    const cb = bar('calibrating int8', calibration.length, o.json);
+    const int8 = await quantizeModel(float, { scheme: 'int8', calibration, onProgress: () => cb.tick() });
+    cb.stop();
+
+    const runners: Runner[] = [modelRunner('float32', float), modelRunner('int8 (static, per-channel)', int8)];
+    const ort = o.ort ? await ortRunner(bytes, o.threads) : null;
+    if (ort) runners.push(ort);
+    else if (o.ort) log('(onnxruntime-web is not installed: its column is left out)');
+
+    // warm up each on one line, then run every line through every runner in turn
+    for (const r of runners) await r.run(feeds(lines[0]));
+    const hyps = runners.map(() => [] as string[]);
+    const ms = runners.map(() => 0);
+    const rb = bar('reading lines', lines.length, o.json);
+    for (const [i, line] of lines.entries()) {
+      const f = feeds(line);
+      for (let j = 0; j < runners.length; j++) {
+        const r = runners[(i + j) % runners.length];
+        const k = runners.indexOf(r);
+        const t0 = performance.now();
+        const out = await r.run(f);
+        ms[k] += performance.now() - t0;
+        hyps[k].push(ctcGreedyDecode(out.data, out.dims as number[], dict)[0].text);
+      }
+      rb.tick();
+    }
+    rb.stop();
+
+    const refs = lines.map((l) => l.label);
+    const floatMs = ms[0], ortMs = ort ? ms[runners.indexOf(ort)] : null;
+    const rows: SchemeRow[] = runners.map((r, k) => {
+      const s = scoreReadings(refs, hyps[k]);
+      return {
+        scheme: r.name, exactMatch: s.accuracy, cer: s.meanCer, msPerLine: ms[k] / lines.length,
+        weightMB: (r === ort ? float.weightBytes : r.weightBytes) / 2 ** 20, vsFloat: floatMs / ms[k], vsOrt: ortMs === null ? null : ortMs / ms[k],
+      };
+    });
+
+    const lb = bar('per-layer error', Math.min(8, calibration.length), o.json);
+    const layers = await compareModels(float, int8, calibration.slice(0, 8), () => lb.tick());
+    lb.stop();
+
+    if (o.json) {
+      console.log(JSON.stringify({ features: rt.features, threads: rt.threads, lines: lines.length, rows, layers }, null, 2));
+    } else {
+      printTable(rows);
+      printWorstLayers(layers, 'int8');
+    }
+    if (o.html) {
+      writeHtmlReport(o.html, { title: 'lowbit demo: PP-OCRv4 recognizer', features: `${rt.features.simd}, ${rt.threads} thread(s)`, lines: lines.length, rows, layers });
+      log(`\nHTML report: ${o.html}`);
+    }
+    float.dispose();
+    int8.dispose();
+    return { rows, layers };
+  } finally {
+    rt.dispose();
+  }
+}
+
+function printTable(rows: SchemeRow[]): void {
+  const head = ['scheme', 'exact match', 'CER', 'ms/line', 'weights MiB', 'vs float32', 'vs ORT float'];
+  const body = rows.map((r) => [
+    r.scheme, `${(100 * r.exactMatch).toFixed(1)}%`, `${(100 * r.cer).toFixed(2)}%`, r.msPerLine.toFixed(1), r.weightMB.toFixed(2),
+    `${r.vsFloat.toFixed(2)}x`, r.vsOrt === null ? '-' : `${r.vsOrt.toFixed(2)}x`,
+  ]);
+  printColumns(head, body);
+}
+
+export function printWorstLayers(layers: LayerError[], scheme: string, count = 8): void {
+  const worst = [...layers].sort((a, b) => a.sqnrDb - b.sqnrDb).slice(0, count);
+  console.log(`\nlayers furthest from float32 (${scheme}, accumulated error, on calibration lines):`);
+  printColumns(
+    ['layer', 'kind', 'scheme', 'SQNR dB', 'cosine', 'max |err|'],
+    worst.map((l) => [l.name, l.kind, l.scheme, l.sqnrDb.toFixed(1), l.cosine.toFixed(5), l.maxAbs.toExponential(2)]),
+  );
+}
+
+export function printColumns(head: string[], body: string[][]): void {
+  const w = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i].length)));
+  const fmt = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  ');
+  console.log(fmt(head));
+  for (const r of body) console.log(fmt(r));
+}

@@ -1,0 +1,78 @@
+// Per-layer error of a quantized model against its float reference: both run on the same inputs,
+// every weight layer's output (and each graph output) is held against the float one. The error
+// is accumulated (the quantized model's own activations flow on), which is what a user gets.
+
+import type { Model } from '../model/model.js';
+import type { Feeds } from '../model/quantize.js';
+
+export interface LayerError {
+  /** the layer's weight tensor name (what exporters name layers by), or the output's name */
+  name: string;
+  /** what ran: 'Conv pointwise 1x1 + hardswish', 'Linear', ... */
+  kind: string;
+  scheme: string;
+  /** output dims on the last input */
+  dims: readonly number[];
+  weightBytes: number;
+  sqnrDb: number;
+  cosine: number;
+  maxAbs: number;
+}
+
+interface Acc {
+  name: string; kind: string; scheme: string; dims: readonly number[]; weightBytes: number;
+  sig: number; noise: number; dot: number; xx: number; maxAbs: number;
+}
+
+async function capture(model: Model, feeds: Feeds): Promise<Map<string, { label: string; data: Float32Array; kind: string; scheme: string; dims: readonly number[]; weightBytes: number }>> {
+  const out = new Map<string, { label: string; data: Float32Array; kind: string; scheme: string; dims: readonly number[]; weightBytes: number }>();
+  const outputs = new Set(model.outputNames);
+  await model.run(feeds, {
+    onStep: (step, values) => {
+      if (!step.node) return;
+      const name = step.outs[0].name;
+      if (!step.layer && !outputs.has(name)) return;
+      out.set(name, {
+        label: step.layer && step.node.inputs[1] ? step.node.inputs[1].split('::')[0] : name,
+        data: Float32Array.from(values[0]),
+        kind: step.layer ? step.layer.kind : step.op,
+        scheme: step.layer ? step.layer.scheme : 'float32',
+        dims: step.outs[0].dims,
+        weightBytes: step.layer?.weightBytes ?? 0,
+      });
+    },
+  });
+  return out;
+}
+
+/** Layer-by-layer error of `model` against `reference` over the given inputs, in execution order. */
+export async function compareModels(reference: Model, model: Model, inputs: Feeds[], onProgress?: (done: number, total: number) => void): Promise<LayerError[]> {
+  const acc = new Map<string, Acc>();
+  for (const [i, feeds] of inputs.entries()) {
+    const ref = await capture(reference, feeds);
+    const got = await capture(model, feeds);
+    for (const [name, g] of got) {
+      const r = ref.get(name);
+      if (!r || r.data.length !== g.data.length) continue;
+      let a = acc.get(name);
+      if (!a) acc.set(name, (a = { name: g.label, kind: g.kind, scheme: g.scheme, dims: g.dims, weightBytes: g.weightBytes, sig: 0, noise: 0, dot: 0, xx: 0, maxAbs: 0 }));
+      a.dims = g.dims;
+      for (let j = 0; j < r.data.length; j++) {
+        const x = r.data[j], y = g.data[j], d = x - y;
+        a.sig += x * x;
+        a.noise += d * d;
+        a.dot += x * y;
+        a.xx += y * y;
+        const ad = Math.abs(d);
+        if (ad > a.maxAbs || Number.isNaN(ad)) a.maxAbs = ad;
+      }
+    }
+    onProgress?.(i + 1, inputs.length);
+  }
+  return [...acc.values()].map((a) => ({
+    name: a.name, kind: a.kind, scheme: a.scheme, dims: a.dims, weightBytes: a.weightBytes,
+    sqnrDb: a.noise === 0 ? Infinity : 10 * Math.log10(a.sig / a.noise),
+    cosine: a.sig === 0 || a.xx === 0 ? (a.sig === a.xx ? 1 : 0) : a.dot / Math.sqrt(a.sig * a.xx),
+    maxAbs: a.maxAbs,
+  }));
+}
