@@ -4,6 +4,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { packQs8, runQs8, refMatMulInteger, refRequantize, refDequantizeAcc, type Runtime } from '../src/index.js';
+import { roundHalfEven } from '../src/kernels/qs8.js';
 import { SIMD, firstMismatch, randInt8, randUint8, rng, useRuntimes } from './helpers.js';
 
 interface Case {
@@ -212,6 +213,70 @@ describe(`qs8 threads (${SIMD} build)`, () => {
         w2.dispose();
         expect(firstMismatch(two, one), `m=${m} k=${k} n=${n}`).toBeNull();
         expect(firstMismatch(one, refMatMulInteger(a, b, m, k, n, c.za, zb))).toBeNull();
+      }
+    }
+  });
+});
+
+describe(`qs8 float32 staging and epilogue activations (${SIMD} build)`, () => {
+  it('qs8_stage_f32_c2 quantizes like QuantizeLinear (IEEE division, ties to even, saturation) and stages q - zp', () => {
+    const rt = rts.one;
+    const r = rng(31000);
+    for (const [m, k, scale, zp] of [[1, 1, 0.1, 0], [3, 7, 0.05, 128], [2, 8, 0.02, 255], [5, 29, 0.5, 17], [4, 64, 1, 0]] as const) {
+      const x = Float32Array.from({ length: m * k }, (_, i) => {
+        const t = i % 6;
+        if (t === 0) return (Math.floor(r() * 40) - 20 + 0.5) * scale; // exact halves
+        if (t === 1) return (r() < 0.5 ? -1 : 1) * 1e6; // saturate at both ends
+        if (t === 2) return i % 12 === 2 ? -0 : 0;
+        return (r() * 2 - 1) * 200 * scale;
+      });
+      const kp = Math.ceil(k / 2) * 2;
+      const px = rt.alloc(x.length * 4 + 16), out = rt.alloc(m * kp * 2 + 16), rs = rt.alloc(m * 4 + 16);
+      rt.view(Float32Array, px, x.length).set(x);
+      rt.kernels.qs8_stage_f32_c2(m, k, kp, px, k * 4, scale, zp, out, rs);
+      const got = rt.read(Int16Array, out, m * kp), sums = rt.read(Int32Array, rs, m);
+      rt.free(px); rt.free(out); rt.free(rs);
+      for (let i = 0; i < m; i++) {
+        let s = 0;
+        for (let j = 0; j < kp; j++) {
+          const want = j < k ? Math.min(255, Math.max(0, roundHalfEven(Math.fround(x[i * k + j] / Math.fround(scale))) + zp)) - zp : 0;
+          expect(got[i * kp + j], `m=${m} k=${k} row ${i} col ${j} x=${x[i * k + j]}`).toBe(want);
+          s += want;
+        }
+        expect(sums[i]).toBe(s);
+      }
+    }
+  });
+
+  it('applies each activation and a per-column affine in the float32 epilogue, bit for bit like the activation pass', async () => {
+    const rt = rts.one;
+    let seed = 32000;
+    for (const [m, k, n] of [[1, 9, 5], [4, 33, 16], [6, 40, 19]] as const) {
+      for (const kind of [1, 2, 3, 4, 5, 6]) {
+        const c: Case = { m, k, n, aSigned: true, bSigned: true, za: 0, zb: 0, seed: seed++ };
+        const { a, b, zb } = makeData(c);
+        const r = rng(seed);
+        const colScale = Float32Array.from({ length: n }, () => 0.001 + r() * 0.01);
+        const bias = Float32Array.from({ length: n }, () => r() * 2 - 1);
+        const scale = Float32Array.from({ length: n }, () => r() * 2 - 1);
+        const shift = Float32Array.from({ length: n }, () => r() * 2 - 1);
+        const [alpha, beta] = kind === 6 ? [-0.5, 0.7] : [1.3, 0.4];
+        const w = packQs8(rt, b, k, n, zb);
+        const got = await runQs8(rt, a, m, 0, w, { kind: 'float32', colScale, bias, activation: { kind, alpha, beta, scale, shift } });
+        w.dispose();
+        const plain = refDequantizeAcc(refMatMulInteger(a, b, m, k, n, 0, zb), m, n, colScale, undefined, bias);
+        // the reference activation: the f32_act_nhwc pass over the dequantized values
+        const np = Math.ceil(n / 4) * 4;
+        const pv = rt.alloc(plain.length * 4 + 16), ps = rt.alloc(np * 8);
+        rt.view(Float32Array, pv, plain.length).set(plain);
+        const st = rt.view(Float32Array, ps, 2 * np);
+        st.fill(0);
+        st.set(scale, 0);
+        st.set(shift, np);
+        rt.kernels.f32_act_nhwc(pv, m, n, kind, alpha, beta, ps, ps + np * 4, pv);
+        const ref = rt.read(Float32Array, pv, plain.length);
+        rt.free(pv); rt.free(ps);
+        expect(firstMismatch(got, ref), `m=${m} k=${k} n=${n} kind=${kind}`).toBeNull();
       }
     }
   });

@@ -3,7 +3,7 @@
 // come out on every CPU and in both builds.
 // kind: 0 identity, 1 relu, 2 hardswish, 3 swish (x * sigmoid(alpha x)), 4 sigmoid(alpha x),
 //       5 hardsigmoid (clamp(alpha x + beta, 0, 1)), 6 clip(alpha = lo, beta = hi).
-// exp() is a degree-6 polynomial after range reduction to [-ln2/2, ln2/2]: relative error below
+// exp() is a degree-7 polynomial after range reduction to [-ln2/2, ln2/2]: relative error below
 // 2e-7.
 
 @inline export function vexp(x: v128): v128 {
@@ -13,7 +13,8 @@
   // r = x - n ln2, ln2 split in two for accuracy
   let r = f32x4.sub(xc, f32x4.mul(n, f32x4.splat(0.693145751953125)));
   r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(1.428606765330187e-6)));
-  let p = f32x4.splat(1.3888889e-3);
+  let p = f32x4.splat(1.9841270e-4);
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.3888889e-3));
   p = f32x4.add(f32x4.mul(p, r), f32x4.splat(8.3333333e-3));
   p = f32x4.add(f32x4.mul(p, r), f32x4.splat(4.1666667e-2));
   p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.6666667e-1));

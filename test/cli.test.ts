@@ -1,0 +1,49 @@
+// The CLI as users run it: the compiled `lowbit` binary (dist/, built by `npm ci`) on the built-in
+// model and text lines. Runs once (the baseline project); the browser project skips node files.
+
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { SIMD } from './helpers.js';
+
+const bin = new URL('../dist/cli/main.js', import.meta.url).pathname;
+const lowbit = (...args: string[]) => execFileSync(process.execPath, [bin, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000 });
+
+describe.skipIf(SIMD !== 'baseline')('lowbit CLI', () => {
+  it('demo --json runs the built-in model in float32 and int8 beside onnxruntime-web', () => {
+    const html = join(tmpdir(), `lowbit-demo-${process.pid}.html`);
+    const out = JSON.parse(lowbit('demo', '--lines', '6', '--calibrate-every', '3', '--simd', 'baseline', '--json', '--html', html));
+    expect(out.lines).toBe(6);
+    const schemes = out.rows.map((r: { scheme: string }) => r.scheme);
+    expect(schemes).toEqual(['float32', 'int8 (static, per-channel)', 'onnxruntime-web float32']);
+    for (const r of out.rows) {
+      expect(r.exactMatch).toBeGreaterThanOrEqual(0.5);
+      expect(r.msPerLine).toBeGreaterThan(0);
+    }
+    expect(out.rows[1].weightMB).toBeLessThan(out.rows[0].weightMB / 3);
+    expect(out.layers.length).toBeGreaterThan(30);
+    for (const l of out.layers) expect(Number.isNaN(l.sqnrDb)).toBe(false);
+    // the HTML report is one self-contained file with the chart inline
+    const page = readFileSync(html, 'utf8');
+    expect(page).toContain('<svg');
+    expect(page).not.toMatch(/<script|src="http/);
+    rmSync(html);
+  }, 300_000);
+
+  it('rejects bad arguments with a clear message and exit code', () => {
+    let err: { status: number; stderr: string } | null = null;
+    try {
+      lowbit('demo', '--lines', '0');
+    } catch (e) {
+      err = e as { status: number; stderr: string };
+    }
+    expect(err?.status).not.toBe(0);
+    expect(err?.stderr).toMatch(/--lines must be an integer/);
+  });
+
+  it('the binary exists (npm ci builds dist/)', () => {
+    expect(existsSync(bin)).toBe(true);
+  });
+});
