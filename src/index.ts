@@ -4,7 +4,7 @@ export { createRuntime, Runtime, type RuntimeOptions } from './runtime/runtime.j
 export type { Features, SimdChoice } from './runtime/features.js';
 export type { WasmSources, WasmSource, BuildName } from './runtime/load.js';
 export {
-  LowbitError, ShapeError, DTypeError, ValueRangeError, OutOfMemoryError, FeatureError, ArgumentError, type LowbitErrorCode,
+  LowbitError, ShapeError, DTypeError, ValueRangeError, OutOfMemoryError, FeatureError, ArgumentError, ModelError, UnsupportedOperatorError, type LowbitErrorCode,
 } from './errors.js';
 export { tensor, type Tensor, type DType } from './tensor.js';
 export { OnnxOps } from './ops/onnx.js';
@@ -37,3 +37,12 @@ export type { Graph, GraphNode, HostTensor } from './model/graph.js';
 export type { Plan, PlanStep, PlanValue } from './model/plan.js';
 export { quantizeModel, calibrate, type QuantizeOptions, type Feeds } from './model/quantize.js';
 export { packLut4, runLut4, refLut4, refLut4Acc, lut4FromAnt, lut4BlockSize, Lut4Weights, LUT4_MAX_BLOCK, type Lut4Source } from './kernels/lut4.js';
+export { packF8w, runF8w, f8wGemm, quantizeF8w, dequantizeF8w, refF8w, F8wWeights, F8W_NR, type F8wQuantized, type PackF8wOptions, type QuantizeF8wOptions, type F8wGemmCall } from './kernels/f8w.js';
+export {
+  ANT_TYPE_NAMES, ANT_CLIP_RATIOS, ANT_DEFAULT_CANDIDATES, antType, antCodebook, antDecode, antEncode, antQuantizeValue,
+  quantizeAnt, dequantizeAnt, selectAntType, learnAntCodebook, packAntCodes, unpackAntCodes,
+  type AntType, type AntTypeName, type AntCandidate, type AntQuantized, type AntQuantizeOptions,
+  type AntSelectOptions, type AntSelection, type AntSelectionRow, type AntCodebookOptions,
+} from './quant/ant.js';
+export { studyTensor, summarizeStudy, weightTensors, STUDY_FORMATS, type StudyRow, type StudySummary, type StudyFormat } from './compare/format-study.js';
+export { compareModels, type LayerError } from './compare/model-compare.js';

@@ -225,7 +225,9 @@ describe(`model operators vs onnxruntime-web (${SIMD} build)`, () => {
           conv(b, 'x', 'c', { cin: 5, cout: 6, pads: [1, 1, 1, 1] });
           b.init('k', kd, op === 'Pow' ? Array.from({ length: count(kd) }, (_, i) => 1 + (i % 3)) : W(count(kd), 50 + ki).map((v) => (op === 'Div' ? 1 + Math.abs(v) : v)));
           b.node(op, ['c', 'k'], 'y');
+          // k / c would divide by conv outputs near 0 (ill-conditioned); k / exp(c) still has the conv operand second
           if (op === 'Pow') b.node('Identity', ['c'], 'z');
+          else if (op === 'Div') b.node('Exp', ['c'], 'e').node(op, ['k', 'e'], 'z');
           else b.node(op, ['k', 'c'], 'z');
           await check(b, { x: X([2, 5, 5, 7], 60 + ki) }, { fuse: 'both' });
         }
@@ -258,6 +260,38 @@ describe(`model operators vs onnxruntime-web (${SIMD} build)`, () => {
       await check(b, { x: X([4, 5], 80, 3) });
     });
 
+    it('Equal / Less / Greater with broadcasting -> bool -> Cast to float', async () => {
+      // Equal on integers: Cast(a) to int64 (truncates) against constant 0/1
+      const b2 = new OnnxBuilder(13).input('a', [3, 4]).input('b', [4]).output('y').output('z').output('w');
+      b2.node('Less', ['a', 'b'], 'l').node('Cast', ['l'], 'y', { to: 1 }).node('Greater', ['b', 'a'], 'g').node('Cast', ['g'], 'z', { to: 1 });
+      b2.init('k', [4], [0, 1, 0, 1]).node('Cast', ['a'], 'ai', { to: 7 }).node('Cast', ['k'], 'ki', { to: 7 }).node('Equal', ['ai', 'ki'], 'e').node('Cast', ['e'], 'w', { to: 1 });
+      await check(b2, { a: X([3, 4], 90, 2), b: X([4], 91) });
+    });
+
+    it('initializer element types and encodings: float16, double, int32, int8, uint8, bool, int64_data, float_data, Constant value_float(s)/value_int(s)', async () => {
+      const b = new OnnxBuilder(13).input('x', [2, 3]).output('y');
+      b.init('h', [3], [0.5, -1.25, 3], 'float16').init('d', [3], [0.1, 0.2, 0.3], 'double').init('i', [3], [-7, 0, 9], 'int32');
+      b.init('s8', [3], [-128, 5, 127], 'int8').init('u8', [3], [0, 128, 255], 'uint8').init('bo', [3], [1, 0, 1], 'bool');
+      b.initProto({ name: 'l', dims: [3], dataType: 7, int64Data: [-3, 4, 1e6] }).initProto({ name: 'fd', dims: [3], dataType: 1, floatData: [1.5, -2, 0.25] });
+      b.node('Constant', [], 'cf', { value_float: 0.75 }).node('Constant', [], 'cfs', { value_floats: [1, 2, 3.5] }).node('Constant', [], 'cis', { value_ints: [2, 1, 0] });
+      let acc = 'x', k = 0;
+      for (const name of ['h', 'd', 'i', 's8', 'u8', 'bo', 'l', 'cis']) {
+        b.node('Cast', [name], `${name}.f`, { to: 1 }).node('Add', [acc, `${name}.f`], `acc${k}`);
+        acc = `acc${k++}`;
+      }
+      b.node('Mul', [acc, 'fd'], 'm1').node('Mul', ['m1', 'cf'], 'm2').node('Add', ['m2', 'cfs'], 'y');
+      await check(b, { x: X([2, 3], 92) });
+    });
+
+    it('omitted optional outputs (\'\') and initializers also listed as graph inputs (IR 3 exporters)', async () => {
+      const b = new OnnxBuilder(17, 3).input('x', [2, 5, 6]).input('g', [6]).output('y').output('z');
+      b.init('g', [6], W(6, 93)).init('bb', [6], W(6, 94));
+      b.node('LayerNormalization', ['x', 'g', 'bb'], ['y', '', ''], { epsilon: 1e-5 });
+      b.init('sc', [5], W(5, 95)).init('bi', [5], W(5, 96)).init('mu', [5], W(5, 97)).init('va', [5], W(5, 98).map((v) => 1 + Math.abs(v)));
+      b.node('BatchNormalization', ['x', 'sc', 'bi', 'mu', 'va'], ['z'], {});
+      await check(b, { x: X([2, 5, 6], 99) });
+    });
+
     for (const opset of [9, 15]) {
       it(`BatchNormalization standalone on 4-D, 3-D and 2-D inputs (opset ${opset})`, async () => {
         for (const dims of [[2, 3, 4, 5], [2, 3, 7], [5, 3]]) {
@@ -282,14 +316,14 @@ describe(`model operators vs onnxruntime-web (${SIMD} build)`, () => {
 
   describe('shape and data movement', () => {
     it('Shape -> Gather -> Unsqueeze -> Concat -> Reshape (folded at plan time)', async () => {
-      const b = new OnnxBuilder(13).input('x', [2, 3, 4, 5]).output('y').output('s');
+      const b = new OnnxBuilder(13).input('x', [2, 3, 4, 5]).output('y').output('s', 'int64');
       b.node('Shape', ['x'], 's').ints('i0', [0], []).node('Gather', ['s', 'i0'], 'n').ints('ax', [0]).node('Unsqueeze', ['n', 'ax'], 'nu');
       b.ints('m1', [-1]).node('Concat', ['nu', 'm1'], 'shape', { axis: 0 }).node('Reshape', ['x', 'shape'], 'y');
       await check(b, { x: X([2, 3, 4, 5], 100) });
     });
 
     it('Shape with start/end (opset 15)', async () => {
-      const b = new OnnxBuilder(15).input('x', [2, 3, 4, 5]).output('y').output('z').output('w');
+      const b = new OnnxBuilder(15).input('x', [2, 3, 4, 5]).output('y', 'int64').output('z', 'int64').output('w', 'int64');
       b.node('Shape', ['x'], 'y', { start: 1 }).node('Shape', ['x'], 'z', { start: -3, end: -1 }).node('Shape', ['x'], 'w', { end: 10 });
       await check(b, { x: X([2, 3, 4, 5], 100) });
     });
@@ -517,7 +551,7 @@ describe(`model operators vs onnxruntime-web (${SIMD} build)`, () => {
       const [m, k, n] = [3, 7, 5];
       const cs: (number[] | null)[] = [[n], [m, n], [m, 1], [1], [], [1, n], null];
       let seed = 150;
-      for (const ta of [0, 1]) for (const tb of [0, 1]) for (const [alpha, beta] of [[1, 1], [0.5, 2]]) for (const c of cs) {
+      for (const ta of [0, 1]) for (const tb of [0, 1]) for (const [alpha, beta] of [[1, 1], [0.5, 2], [1, -0.5]]) for (const c of cs) {
         for (const constB of [true, false]) {
           const da = ta ? [k, m] : [m, k], dbs = tb ? [n, k] : [k, n];
           const b = new OnnxBuilder(13).input('a', da).output('y');
@@ -531,6 +565,12 @@ describe(`model operators vs onnxruntime-web (${SIMD} build)`, () => {
           await check(b, feeds);
         }
       }
+    });
+
+    it('MatMul with a constant weight over the last axis of a conv output (channels-last -> standard -> Linear)', async () => {
+      const b = new OnnxBuilder(13).input('x', [2, 3, 5, 6]).output('y');
+      conv(b, 'x', 'c', { cin: 3, cout: 4, pads: [1, 1, 1, 1] }).init('w', [6, 9], W(54, 163, 0.4)).node('MatMul', ['c', 'w'], 'y');
+      await check(b, { x: X([2, 3, 5, 6], 164) }, { fuse: 'both', threads: 2 });
     });
 
     it('Flatten -> Gemm(transB=1, C=[N]) classifier head after a conv (Linear layer)', async () => {
@@ -674,7 +714,66 @@ describe(`model operators vs onnxruntime-web (${SIMD} build)`, () => {
         conv(b, 'x', 'c', { cin, cout, group, pads: [1, 1, 1, 1] }).node('HardSigmoid', ['c'], 'h', { alpha: 0.2, beta: 0.5 });
         b.init('s', [cout, 1, 1], W(cout, 195)).init('t', [], [0.3]);
         b.node('Mul', ['h', 's'], 'm').node('Add', ['t', 'm'], 'y');
-        await check(b, { x: X([2, cin, 6, 5], 196, 2) }, { fuse: 'both', fusions: { fusedConvs: 1 } });
+        for (const threads of [1, 2] as const) await check(b, { x: X([2, cin, 6, 5], 196, 2) }, { fuse: 'both', fusions: { fusedConvs: 1 }, threads });
+      }
+    });
+
+    it('hardswish with the operands the other way round: Add(3, x), Mul(x, clip)', async () => {
+      const b = new OnnxBuilder(13).input('x', [2, 8]).output('y').init('three', [], [3]).init('zero', [], [0]).init('six', [], [6]);
+      b.node('Add', ['three', 'x'], 'a').node('Clip', ['a', 'zero', 'six'], 'c').node('Mul', ['x', 'c'], 'm').node('Div', ['m', 'six'], 'y');
+      await check(b, { x: X([2, 8], 199, 4) }, { fuse: 'both', fusions: { activations: 1 } });
+    });
+
+    it('Conv -> Relu / Clip -> per-channel Mul -> Add: fused with a post affine (not the plain clamp)', async () => {
+      for (const act of ['Relu', 'Clip']) {
+        const b = new OnnxBuilder(9).input('x', [1, 4, 6, 6]).output('y');
+        conv(b, 'x', 'c', { cin: 4, cout: 7, pads: [1, 1, 1, 1] }).node(act, ['c'], 'r', act === 'Clip' ? { min: -0.5, max: 1 } : {});
+        b.init('s', [1, 7, 1, 1], W(7, 200)).init('t', [7, 1, 1], W(7, 201));
+        b.node('Mul', ['r', 's'], 'm').node('Add', ['m', 't'], 'y');
+        await check(b, { x: X([1, 4, 6, 6], 202, 2) }, { fuse: 'both', fusions: { fusedConvs: 1 } });
+      }
+    });
+
+    it('decomposed LayerNorm with a [1]-shaped gamma, with ReduceMean axes as an input (opset 18): runs, whether or not it is recognised', async () => {
+      const b = new OnnxBuilder(13).input('x', [2, 5, 8]).output('y');
+      b.init('two', [], [2]).init('eps', [], [1e-5]).init('g', [1], [1.5]).init('bt', [1], [0.25]);
+      b.node('ReduceMean', ['x'], 'mu', { axes: [-1] }).node('Sub', ['x', 'mu'], 'd').node('Pow', ['d', 'two'], 'd2');
+      b.node('ReduceMean', ['d2'], 'var', { axes: [-1] }).node('Add', ['var', 'eps'], 've').node('Sqrt', ['ve'], 'sd');
+      b.node('Div', ['d', 'sd'], 'n').node('Mul', ['n', 'g'], 'ng').node('Add', ['ng', 'bt'], 'y');
+      await check(b, { x: X([2, 5, 8], 203, 2) }, { fuse: 'both' });
+      const b18 = new OnnxBuilder(18).input('x', [2, 5, 8]).output('y');
+      b18.init('two', [], [2]).init('eps', [], [1e-5]).init('g', [8], W(8, 204)).ints('ax', [-1]);
+      b18.node('ReduceMean', ['x', 'ax'], 'mu').node('Sub', ['x', 'mu'], 'd').node('Pow', ['d', 'two'], 'd2');
+      b18.node('ReduceMean', ['d2', 'ax'], 'var').node('Add', ['var', 'eps'], 've').node('Sqrt', ['ve'], 'sd');
+      b18.node('Div', ['d', 'sd'], 'n').node('Mul', ['n', 'g'], 'y');
+      await check(b18, { x: X([2, 5, 8], 205, 2) }, { fuse: 'both' });
+    });
+
+    it('a decomposed LayerNorm whose mean or centred value is also a graph output is left alone', async () => {
+      for (const extra of ['mu', 'd']) {
+        const b = new OnnxBuilder(13).input('x', [2, 5, 8]).output('y').output(extra);
+        b.init('two', [], [2]).init('eps', [], [1e-5]).init('g', [8], W(8, 206));
+        b.node('ReduceMean', ['x'], 'mu', { axes: [-1] }).node('Sub', ['x', 'mu'], 'd').node('Pow', ['d', 'two'], 'd2');
+        b.node('ReduceMean', ['d2'], 'var', { axes: [-1] }).node('Add', ['var', 'eps'], 've').node('Sqrt', ['ve'], 'sd');
+        b.node('Div', ['d', 'sd'], 'n').node('Mul', ['n', 'g'], 'y');
+        await check(b, { x: X([2, 5, 8], 207, 2) }, { fusions: {} });
+      }
+    });
+
+    it('a MobileNetV3 block: 1x1 expand + hardswish, depthwise + BN, squeeze-excite (GAP, 1x1 convs, HardSigmoid, Mul), 1x1 project, residual', async () => {
+      const b = new OnnxBuilder(13).input('x', [2, 6, 9, 8]).output('y');
+      conv(b, 'x', 'e', { cin: 6, cout: 12, k: [1, 1], seed: 1 });
+      hardswish(b, 'e', 'eh', 13);
+      conv(b, 'eh', 'd', { cin: 12, cout: 12, group: 12, k: [5, 5], pads: [2, 2, 2, 2], seed: 2, bias: false });
+      b.init('g', [12], W(12, 210)).init('bb', [12], W(12, 211)).init('m', [12], W(12, 212)).init('v', [12], W(12, 213).map((v) => 0.5 + Math.abs(v)));
+      b.node('BatchNormalization', ['d', 'g', 'bb', 'm', 'v'], 'dn').node('Relu', ['dn'], 'dr');
+      b.node('GlobalAveragePool', ['dr'], 'p');
+      conv(b, 'p', 's1', { cin: 12, cout: 4, k: [1, 1], seed: 3 }).node('Relu', ['s1'], 's1r');
+      conv(b, 's1r', 's2', { cin: 4, cout: 12, k: [1, 1], seed: 4 }).node('HardSigmoid', ['s2'], 's2h', { alpha: 0.2, beta: 0.5 });
+      b.node('Mul', ['dr', 's2h'], 'se');
+      conv(b, 'se', 'pr', { cin: 12, cout: 6, k: [1, 1], seed: 5 }).node('Add', ['pr', 'x'], 'y');
+      for (const threads of [1, 2] as const) {
+        await check(b, { x: X([2, 6, 9, 8], 214) }, { fuse: 'both', threads, fusions: { foldedBatchNorms: 1, activations: 1, fusedConvs: 4 } });
       }
     });
 

@@ -2,6 +2,8 @@
 // initializers, Constant nodes, nodes with attributes, opset. Also a runner for the
 // onnxruntime-web oracle on the same bytes.
 
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-web';
 import onnxproto from 'onnx-proto';
 
@@ -153,8 +155,18 @@ export interface Feed {
   data: Float32Array;
 }
 
-/** Runs the model bytes in onnxruntime-web (1 thread); outputs as plain numbers. */
-export async function runOrtModel(bytes: Uint8Array, feeds: Record<string, Feed>): Promise<Record<string, { dims: number[]; data: number[] }>> {
+export type OrtOutputs = Record<string, { dims: number[]; data: number[] }>;
+
+/**
+ * Runs the model bytes in onnxruntime-web (1 thread); outputs as plain numbers. In a Node started
+ * with --no-liftoff (the relaxed test project) compiling onnxruntime's wasm takes ~10 s and more
+ * as kernels are first used, so there the oracle runs in a child Node with default flags.
+ */
+export async function runOrtModel(bytes: Uint8Array, feeds: Record<string, Feed>): Promise<OrtOutputs> {
+  return process.execArgv.includes('--no-liftoff') ? runInChild(bytes, feeds) : runHere(bytes, feeds);
+}
+
+async function runHere(bytes: Uint8Array, feeds: Record<string, Feed>): Promise<OrtOutputs> {
   const session = await ort.InferenceSession.create(bytes);
   try {
     const f: Record<string, ort.Tensor> = {};
@@ -168,4 +180,69 @@ export async function runOrtModel(bytes: Uint8Array, feeds: Record<string, Feed>
   } finally {
     await session.release();
   }
+}
+
+// The child: one onnxruntime-web session per request, answers over the IPC channel (structured
+// clone), exits when the test process goes away.
+const CHILD = `
+const ortReady = import('onnxruntime-web').then((m) => { const o = m.default ?? m; o.env.wasm.numThreads = 1; return o; });
+process.on('disconnect', () => process.exit(0));
+process.on('message', async ({ id, bytes, feeds }) => {
+  try {
+    const ort = await ortReady;
+    const session = await ort.InferenceSession.create(bytes);
+    try {
+      const f = {};
+      for (const [k, v] of Object.entries(feeds)) f[k] = new ort.Tensor('float32', v.data, v.dims);
+      const r = await session.run(f);
+      const out = {};
+      for (const [k, v] of Object.entries(r)) out[k] = { dims: [...v.dims], data: Array.from(v.data, (x) => Number(x)) };
+      process.send({ id, out });
+    } finally {
+      await session.release();
+    }
+  } catch (e) {
+    process.send({ id, error: String((e && e.message) || e) });
+  }
+});
+`;
+
+let child: ChildProcess | null = null;
+let nextId = 0;
+const pending = new Map<number, { resolve: (o: OrtOutputs) => void; reject: (e: Error) => void }>();
+
+function oracleChild(): ChildProcess {
+  if (child) return child;
+  const c = spawn(process.execPath, ['--input-type=module', '-e', CHILD], {
+    cwd: fileURLToPath(new URL('..', import.meta.url)),
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    serialization: 'advanced',
+    env: { ...process.env, NODE_OPTIONS: '' },
+  });
+  c.on('message', (m: { id: number; out?: OrtOutputs; error?: string }) => {
+    const p = pending.get(m.id);
+    pending.delete(m.id);
+    if (m.error !== undefined) p?.reject(new Error(`onnxruntime-web (child): ${m.error}`));
+    else p?.resolve(m.out!);
+  });
+  c.on('exit', (code) => {
+    child = null;
+    for (const p of pending.values()) p.reject(new Error(`onnxruntime-web child exited (${code})`));
+    pending.clear();
+  });
+  c.unref();
+  (c.channel as unknown as { unref(): void } | undefined)?.unref();
+  child = c;
+  return c;
+}
+
+function runInChild(bytes: Uint8Array, feeds: Record<string, Feed>): Promise<OrtOutputs> {
+  const c = oracleChild();
+  const id = nextId++;
+  return new Promise((resolve, reject) => {
+    pending.set(id, { resolve, reject });
+    const plain: Record<string, { dims: number[]; data: Float32Array }> = {};
+    for (const [k, v] of Object.entries(feeds)) plain[k] = { dims: v.dims, data: v.data };
+    c.send({ id, bytes, feeds: plain });
+  });
 }

@@ -4,6 +4,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { runDemo } from './demo.js';
 import { runModelDemo } from './model-demo.js';
+import { runStudy } from './study.js';
 import { LowbitError } from '../errors.js';
 
 function positiveInt(name: string, max: number) {
@@ -30,6 +31,16 @@ program
   .option('--json', 'print JSON instead of tables', false)
   .action(async (o) => {
     await runModelDemo({ threads: o.threads, simd: o.simd, lines: o.lines, calibrateEvery: o.calibrateEvery, json: o.json, html: o.html, ort: o.ort });
+  });
+
+program
+  .command('study')
+  .argument('[model]', 'an .onnx file (default: the built-in PP-OCRv4 recognizer)')
+  .description('quantize every weight tensor in int8, fp8 (E4M3, E5M2), the best FPx with a searched exponent bias, int4 and ANT 4-bit; print SQNR per tensor and which format wins')
+  .option('--limit <n>', 'only the first n weight tensors', positiveInt('--limit', 100000))
+  .option('--json', 'print JSON instead of tables', false)
+  .action(async (model, o) => {
+    await runStudy({ model, json: o.json, limit: o.limit });
   });
 
 program

@@ -16,6 +16,8 @@ import { quantizeActivations, type ActivationBlocks } from './qb4.js';
 export const LUT4_NR = 8;
 /** largest block (and per-channel K): |acc| <= bs * 127 * 255 must fit int32 */
 export const LUT4_MAX_BLOCK = 65536;
+/** bytes before the panels: the table U = T + offset */
+const LUT4_HEADER = 16;
 
 /** What packLut4 takes: 4-bit codes [N][K] (one per byte, or two per byte as ant.ts packs them), scales, one table. */
 export interface Lut4Source {
@@ -43,7 +45,7 @@ export function lut4BlockSize(k: number, blockSize: number | 'channel'): number 
 export class Lut4Weights {
   private live = true;
   constructor(
-    private readonly rt: Runtime,
+    readonly runtime: Runtime,
     readonly layout: 'c2' | 'c4',
     readonly k: number,
     readonly n: number,
@@ -66,13 +68,13 @@ export class Lut4Weights {
 
   /** packed bytes: nibbles, scales and the table */
   get bytes(): number {
-    return 16 + (this.np / LUT4_NR) * this.blocks * (this.blockSize * 4 + 32);
+    return LUT4_HEADER + (this.np / LUT4_NR) * this.blocks * (this.blockSize * 4 + 32);
   }
 
   dispose(): void {
     if (!this.live) return;
     this.live = false;
-    this.rt.free(this.ptr);
+    this.runtime.free(this.ptr);
   }
 
   get disposed(): boolean {
@@ -142,7 +144,8 @@ function tableOffset(table: Int8Array): { offset: number; span: number } {
 
 /**
  * Packs 4-bit codes, their scales and the table for this runtime: the c4 layout (relaxed dot) on the
- * relaxed build when the table spans at most 127, else c2 (any int8 table, both builds).
+ * relaxed build when the table spans at most 127, else c2 (any int8 table, both builds). The layout
+ * (with an ASCII picture) is documented in assembly/gemm/lut4.ts.
  */
 export function packLut4(rt: Runtime, src: Lut4Source): Lut4Weights {
   rt.check();
@@ -156,13 +159,13 @@ export function packLut4(rt: Runtime, src: Lut4Source): Lut4Weights {
   const np = Math.ceil(n / LUT4_NR) * LUT4_NR;
   const blockBytes = bs * 4 + 32;
   const panelBytes = nb * blockBytes;
-  const total = 16 + (np / LUT4_NR) * panelBytes;
+  const total = LUT4_HEADER + (np / LUT4_NR) * panelBytes;
   const ptr = rt.alloc(total);
   const bytes = rt.view(Uint8Array, ptr, total);
   bytes.fill(0);
   for (let c = 0; c < 16; c++) bytes[c] = src.table[c] + offset;
-  const dst = bytes.subarray(16);
-  const f32 = rt.view(Float32Array, ptr + 16, (total - 16) >> 2);
+  const dst = bytes.subarray(LUT4_HEADER);
+  const f32 = rt.view(Float32Array, ptr + LUT4_HEADER, (total - LUT4_HEADER) >> 2);
   for (let j = 0; j < n; j++) {
     const base = (j >> 3) * panelBytes;
     const c = j & 7;
@@ -217,6 +220,7 @@ export async function runLut4(
 ): Promise<Float32Array> {
   if (!(w instanceof Lut4Weights)) throw new ArgumentError(`runLut4: expected Lut4Weights from packLut4, got ${describe(w)}`);
   if (w.disposed) throw new ArgumentError('runLut4: the packed weights were disposed');
+  if (w.runtime !== rt) throw new ArgumentError('runLut4: the weights were packed for another runtime (pack them with this one)');
   rt.check();
   const { k, n, kp, np, blockSize: bs } = w;
   if (!isPosInt(m)) throw new ShapeError(`m: expected a positive integer, got ${describe(m)}`);
@@ -228,14 +232,15 @@ export async function runLut4(
   const scheme = options.activations ?? 'per-row';
   if (scheme !== 'per-row' && scheme !== 'per-block') throw new ArgumentError(`activations: expected 'per-row' or 'per-block', got ${describe(scheme)}`);
   const c4 = w.layout === 'c4';
+  const int8 = c4;
   const nb = kp / bs;
   return rt.scoped(async (alloc) => {
     const px = alloc(Math.max(m * k * 4, 16));
     rt.view(Float32Array, px, m * k).set(x);
-    const aStride = c4 ? kp : kp * 2;
+    const aStride = int8 ? kp : kp * 2;
     const a = alloc(m * aStride);
     const meta = alloc(m * nb * 8);
-    rt.kernels.lut4_quantize_activations(px, m, k, kp, bs, scheme === 'per-block' ? 1 : 0, c4 ? 0 : 1, a, meta);
+    rt.kernels.lut4_quantize_activations(px, m, k, kp, bs, scheme === 'per-block' ? 1 : 0, int8 ? 0 : 1, a, meta);
     const mv = rt.view(Float32Array, meta, m * nb * 2);
     for (let i = 0; i < m * nb; i++) {
       if (!Number.isFinite(mv[2 * i])) {
@@ -245,7 +250,7 @@ export async function runLut4(
     }
     const pb = bias ? rt.putPadded(alloc, Float32Array, bias, np) : 0;
     const fn = c4 ? 'lut4_gemm_4x8c4_relaxed' : 'lut4_gemm_4x8c2';
-    const wp = w.ptr + 16;
+    const wp = w.ptr + LUT4_HEADER;
     if (m === 1) {
       const out = alloc(np * 4);
       await rt.parallelColumns(n, LUT4_NR, (n0, n1) => [fn, [1, n0, n1, kp, bs, a, aStride, meta, wp, w.ptr, w.offset, w.chunk, pb, out, 0]], 64);

@@ -34,7 +34,11 @@ export interface RunOptions {
 
 export class Model {
   private readonly layers = new Map<GraphNode, ModelLayer | null>();
-  private readonly plans = new Map<string, { plan: Plan; arena: number }>();
+  private readonly plans = new Map<string, Plan>();
+  /** one activation arena for every plan (plans hold offsets), grown to the largest plan run so far */
+  private arena = { ptr: 0, bytes: 0 };
+  /** runs go one at a time: they share the arena */
+  private queue: Promise<unknown> = Promise.resolve();
   private disposed = false;
 
   constructor(readonly rt: Runtime, readonly graph: Graph, readonly fusions: FuseReport, private readonly builder: LayerBuilder = buildFloatLayer, readonly scheme = 'float32') {}
@@ -49,20 +53,25 @@ export class Model {
 
   /** The plan for these input dims (made on first use, then cached). */
   plan(inputDims: Record<string, readonly number[]>): Plan {
-    return this.planned(inputDims).plan;
-  }
-
-  private planned(inputDims: Record<string, readonly number[]>): { plan: Plan; arena: number } {
     if (this.disposed) throw new ArgumentError('model: used after dispose()');
     const key = JSON.stringify(this.graph.inputs.map((i) => inputDims[i.name]));
-    let p = this.plans.get(key);
-    if (!p) {
+    let plan = this.plans.get(key);
+    if (!plan) {
       const dims = new Map(Object.entries(inputDims).map(([k, v]) => [k, [...v]]));
-      const plan = makePlan(this.graph, dims, (node, ins) => this.layerFor(node, ins));
-      p = { plan, arena: this.rt.alloc(plan.arenaBytes) };
-      this.plans.set(key, p);
+      plan = makePlan(this.graph, dims, (node, ins) => this.layerFor(node, ins));
+      this.plans.set(key, plan);
     }
-    return p;
+    return plan;
+  }
+
+  /** The arena, grown (never while a run uses it: runs are queued) to hold `bytes`. */
+  private arenaFor(bytes: number): number {
+    if (bytes > this.arena.bytes) {
+      if (this.arena.ptr) this.rt.free(this.arena.ptr);
+      this.arena = { ptr: 0, bytes: 0 };
+      this.arena = { ptr: this.rt.alloc(bytes), bytes };
+    }
+    return this.arena.ptr;
   }
 
   private layerFor(node: GraphNode, ins: (ValueInfo | null)[]): ModelLayer | null {
@@ -84,11 +93,20 @@ export class Model {
     return s;
   }
 
-  async run(feeds: Record<string, { type: string; data: ArrayLike<number>; dims: readonly number[] }>, options: RunOptions = {}): Promise<Record<string, ModelTensor>> {
+  /** Runs the model; concurrent calls are queued (they share one activation arena). */
+  run(feeds: Record<string, { type: string; data: ArrayLike<number>; dims: readonly number[] }>, options: RunOptions = {}): Promise<Record<string, ModelTensor>> {
+    const next = this.queue.then(() => this.runNow(feeds, options));
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private async runNow(feeds: Record<string, { type: string; data: ArrayLike<number>; dims: readonly number[] }>, options: RunOptions): Promise<Record<string, ModelTensor>> {
+    if (this.disposed) throw new ArgumentError('model: used after dispose()');
     const dims: Record<string, readonly number[]> = {};
     for (const gi of this.graph.inputs) {
       const t = feeds[gi.name];
       if (!t) throw new ArgumentError(`run: input '${gi.name}' is missing (the model takes ${this.inputNames.map((n) => `'${n}'`).join(', ')})`);
+      if (gi.type !== 'float32') throw new DTypeError(`run: input '${gi.name}' is declared ${gi.type}; lowbit runs models whose inputs are float32`);
       if (t.type !== 'float32' || !(t.data instanceof Float32Array)) throw new DTypeError(`run: input '${gi.name}' must be a float32 tensor with Float32Array data, got type ${t.type}`);
       if (!Array.isArray(t.dims) && !ArrayBuffer.isView(t.dims)) throw new ShapeError(`run: input '${gi.name}' needs dims`);
       const d = [...t.dims];
@@ -96,7 +114,8 @@ export class Model {
       if (elementCount(d) !== t.data.length) throw new ShapeError(`run: input '${gi.name}' has ${t.data.length} values, dims [${d}] need ${elementCount(d)}`);
       dims[gi.name] = d;
     }
-    const { plan, arena } = this.planned(dims);
+    const plan = this.plan(dims);
+    const arena = this.arenaFor(plan.arenaBytes);
     const rt = this.rt;
     for (const v of plan.inputs) rt.view(Float32Array, arena + v.offset, elementCount(v.dims)).set(feeds[v.name].data as Float32Array);
     for (const step of plan.steps) {
@@ -140,7 +159,8 @@ export class Model {
     if (this.disposed) return;
     this.disposed = true;
     for (const l of this.layers.values()) l?.dispose();
-    for (const p of this.plans.values()) this.rt.free(p.arena);
+    if (this.arena.ptr) this.rt.free(this.arena.ptr);
+    this.arena = { ptr: 0, bytes: 0 };
     this.plans.clear();
   }
 }

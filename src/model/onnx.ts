@@ -165,6 +165,7 @@ function topologicalOrder(nodes: GraphNode[], inputs: GraphInput[], constants: M
   const ready = new Set<string>([...inputs.map((i) => i.name), ...constants.keys(), '']);
   const producer = new Map<string, number>();
   nodes.forEach((n, i) => n.outputs.forEach((o) => {
+    if (o === '') return; // an omitted optional output
     if (producer.has(o) || ready.has(o)) throw new ModelError(`model: value '${o}' is produced twice (second time by ${n.op} node '${n.name}')`);
     producer.set(o, i);
   }));

@@ -1,0 +1,343 @@
+// f8w: FP8 weights (E4M3FN or E5M2 codes, one float32 scale per output column) x float32
+// activations -> float32, GEMM and GEMV with bias and clamp. Wraps assembly/gemm/f8w.ts (panels of
+// 16 columns, K-major, raw codes; the layout picture and the exactness argument are there).
+//
+//   y[m][n] = clamp(scale[n] * sum_k x[m][k] * fp8(W[k][n]) + bias[n], lo, hi)
+//
+// Baseline build: bit-identical to refF8w below (float32, k in increasing order, one accumulator,
+// products rounded, then * scale, + bias, clamp) for every M, column split and thread count, as long
+// as no product |x * fp8(w)| is below 2^-62 (nonzero) and |x| < 2^72. Relaxed build: the products are
+// fused into the sums (FMA), so within the float32 summation error of that value.
+
+import { ArgumentError, LowbitError, ShapeError, ValueRangeError } from '../errors.js';
+import type { Runtime } from '../runtime/runtime.js';
+import { encodeFp8, fp8IsNaN, FP8, FP8_TABLE_BITS, type Fp8Format } from '../quant/fp8.js';
+
+export const F8W_NR = 16;
+
+/** 2^c that the activations are staged with (x' = x * 2^c), per format: products land 2^64 below x * w. */
+const STAGE_EXP: { readonly [F in Fp8Format]: number } = { e4m3fn: 56, e5m2: 48 };
+/** The column scale is stored times 2^64 (exact for |scale| < 2^64). */
+const SCALE_FOLD = 2 ** 64;
+const MAX_SCALE = 2 ** 63;
+const KERNEL: { readonly [F in Fp8Format]: 'f8w_e4m3_gemm_4x8' | 'f8w_e5m2_gemm_4x8' } = {
+  e4m3fn: 'f8w_e4m3_gemm_4x8',
+  e5m2: 'f8w_e5m2_gemm_4x8',
+};
+
+function checkFormat(fn: string, format: unknown): Fp8Format {
+  if (format !== 'e4m3fn' && format !== 'e5m2') {
+    throw new ArgumentError(`${fn}: format must be 'e4m3fn' or 'e5m2', got ${typeof format === 'string' ? `'${format}'` : String(format)}`);
+  }
+  return format;
+}
+
+function checkDims(fn: string, k: number, n: number): void {
+  if (!Number.isInteger(k) || k < 0) throw new ShapeError(`${fn}: K must be a non-negative integer, got ${k}`);
+  if (!Number.isInteger(n) || n < 1) throw new ShapeError(`${fn}: N must be a positive integer, got ${n}`);
+}
+
+/** FP8 codes of W (K x N row-major) and one scale per column: W[k][n] ~ scales[n] * fp8(codes[k][n]). */
+export interface F8wQuantized {
+  format: Fp8Format;
+  k: number;
+  n: number;
+  /** K x N row-major FP8 codes (never NaN, never Inf) */
+  codes: Uint8Array;
+  /** one float32 scale per column */
+  scales: Float32Array;
+}
+
+export interface QuantizeF8wOptions {
+  /** 'e4m3fn' (default) or 'e5m2' */
+  format?: Fp8Format;
+  /** per-column scales (length N, finite, > 0, < 2^63); default: float32(absmax of the column / max finite), 1 for an all-zero column */
+  scales?: ArrayLike<number>;
+  /** W is given as N x K (row n = output column n) instead of K x N */
+  transposed?: boolean;
+}
+
+/**
+ * Quantizes float32 W (K x N, or N x K with `transposed`) to FP8 codes with per-column scales:
+ * code = encodeFp8(float32(W / scale)) rounding to nearest even, saturating at the format's max.
+ * Throws on NaN or infinite weights.
+ */
+export function quantizeF8w(w: Float32Array, k: number, n: number, options: QuantizeF8wOptions = {}): F8wQuantized {
+  const fn = 'quantizeF8w';
+  const format = checkFormat(fn, options.format ?? 'e4m3fn');
+  checkDims(fn, k, n);
+  if (!(w instanceof Float32Array)) throw new ArgumentError(`${fn}: W must be a Float32Array, got ${w === null ? 'null' : typeof w === 'object' ? (w as object).constructor?.name : typeof w}`);
+  if (w.length !== k * n) throw new ShapeError(`${fn}: W has ${w.length} elements, expected K*N = ${k}*${n} = ${k * n}`);
+  const tr = options.transposed === true;
+  const at = (i: number, j: number) => (tr ? w[j * k + i] : w[i * n + j]);
+  for (let i = 0; i < w.length; i++) {
+    if (!Number.isFinite(w[i])) {
+      const [r, c] = tr ? [i % k, Math.floor(i / k)] : [Math.floor(i / n), i % n];
+      throw new ValueRangeError(`${fn}: W[${r}][${c}] is ${w[i]}; FP8 weights must be finite`);
+    }
+  }
+  const scales = new Float32Array(n);
+  if (options.scales != null) {
+    if (options.scales.length !== n) throw new ShapeError(`${fn}: scales has ${options.scales.length} elements, expected N = ${n}`);
+    for (let j = 0; j < n; j++) {
+      const s = options.scales[j];
+      if (!Number.isFinite(s) || s <= 0 || s >= MAX_SCALE) throw new ValueRangeError(`${fn}: scales[${j}] is ${s}; expected finite, > 0 and < 2^63`);
+      scales[j] = s;
+      if (scales[j] === 0) throw new ValueRangeError(`${fn}: scales[${j}] is ${s}, which is 0 in float32`);
+    }
+  } else {
+    const max = FP8[format].max;
+    for (let j = 0; j < n; j++) {
+      let a = 0;
+      for (let i = 0; i < k; i++) a = Math.max(a, Math.abs(at(i, j)));
+      scales[j] = a > 0 ? a / max : 1;
+      if (scales[j] === 0) scales[j] = 2 ** -149; // absmax below 448 * 2^-150: the smallest float32 scale
+    }
+  }
+  const q = new Float32Array(k * n);
+  for (let i = 0; i < k; i++) {
+    for (let j = 0; j < n; j++) q[i * n + j] = at(i, j) / scales[j];
+  }
+  const codes = encodeFp8(q, format, true);
+  return { format, k, n, codes, scales };
+}
+
+/** W (K x N row-major) as float64 values: scales[n] * fp8(codes[k][n]). */
+export function dequantizeF8w(q: F8wQuantized): Float64Array {
+  const { k, n, codes, scales } = q;
+  const t = new Float32Array(FP8_TABLE_BITS[q.format].buffer.slice(0));
+  const out = new Float64Array(k * n);
+  for (let i = 0; i < k; i++) for (let j = 0; j < n; j++) out[i * n + j] = scales[j] * t[codes[i * n + j]];
+  return out;
+}
+
+/** FP8 weights packed for the f8w kernels; see assembly/gemm/f8w.ts for the byte layout. */
+export class F8wWeights {
+  private live = true;
+  constructor(
+    private readonly rt: Runtime,
+    readonly format: Fp8Format,
+    readonly k: number,
+    readonly n: number,
+    /** N rounded up to 16 */
+    readonly np: number,
+    /** the packed codes (k * np bytes) */
+    readonly ptr: number,
+    /** the column scales times 2^64, padded to np */
+    readonly scalePtr: number,
+    /** the column scales (length n) */
+    readonly scales: Float32Array,
+  ) {}
+
+  /** bytes of linear memory held: the codes and the scales */
+  get bytes(): number {
+    return this.k * this.np + this.np * 4;
+  }
+
+  dispose(): void {
+    if (!this.live) return;
+    this.live = false;
+    this.rt.free(this.ptr);
+    this.rt.free(this.scalePtr);
+  }
+
+  get disposed(): boolean {
+    return !this.live;
+  }
+}
+
+export interface PackF8wOptions extends QuantizeF8wOptions {}
+
+/**
+ * Packs FP8 weights for runF8w / f8wGemm. `w` is either float32 W (K x N, or N x K with
+ * `transposed`), quantized with quantizeF8w (per-column scales: given, or absmax / max finite), or
+ * FP8 codes (Uint8Array, same shapes) with `scales` required. NaN/Inf weights or codes are errors.
+ */
+export function packF8w(rt: Runtime, w: Float32Array | Uint8Array | F8wQuantized, k: number, n: number, options: PackF8wOptions = {}): F8wWeights {
+  rt.check();
+  const fn = 'packF8w';
+  let q: F8wQuantized;
+  if (w instanceof Float32Array) {
+    q = quantizeF8w(w, k, n, options);
+  } else {
+    let codes: Uint8Array;
+    let scalesIn: ArrayLike<number> | undefined;
+    let format: Fp8Format;
+    let transposed = options.transposed === true;
+    if (w instanceof Uint8Array) {
+      codes = w;
+      scalesIn = options.scales;
+      format = checkFormat(fn, options.format ?? 'e4m3fn');
+    } else if (w && typeof w === 'object' && (w as F8wQuantized).codes instanceof Uint8Array) {
+      codes = w.codes;
+      scalesIn = w.scales;
+      format = checkFormat(fn, w.format);
+      if (w.k !== k || w.n !== n) throw new ShapeError(`${fn}: the quantized weights are ${w.k} x ${w.n}, expected K x N = ${k} x ${n}`);
+      transposed = false;
+    } else {
+      throw new ArgumentError(`${fn}: W must be a Float32Array (weights), a Uint8Array (FP8 codes) or quantizeF8w's result`);
+    }
+    checkDims(fn, k, n);
+    if (codes.length !== k * n) throw new ShapeError(`${fn}: codes has ${codes.length} elements, expected K*N = ${k}*${n} = ${k * n}`);
+    if (scalesIn == null) throw new ArgumentError(`${fn}: FP8 codes need options.scales (one per output column, N = ${n})`);
+    if (scalesIn.length !== n) throw new ShapeError(`${fn}: scales has ${scalesIn.length} elements, expected N = ${n}`);
+    const scales = Float32Array.from(scalesIn);
+    for (let j = 0; j < n; j++) {
+      if (!Number.isFinite(scales[j]) || Math.abs(scales[j]) >= MAX_SCALE) {
+        throw new ValueRangeError(`${fn}: scales[${j}] is ${scalesIn[j]}; expected finite with |scale| < 2^63`);
+      }
+    }
+    const inf = format === 'e5m2' ? 0x7c : -1;
+    for (let i = 0; i < codes.length; i++) {
+      const c = codes[i];
+      if (fp8IsNaN(c, format) || (c & 0x7f) === inf) {
+        const [r, col] = transposed ? [i % k, Math.floor(i / k)] : [Math.floor(i / n), i % n];
+        throw new ValueRangeError(`${fn}: code 0x${c.toString(16).padStart(2, '0')} at W[${r}][${col}] is ${fp8IsNaN(c, format) ? 'NaN' : 'infinite'} in ${format}; FP8 weights must be finite`);
+      }
+    }
+    if (transposed) {
+      const t = new Uint8Array(k * n);
+      for (let j = 0; j < n; j++) for (let i = 0; i < k; i++) t[i * n + j] = codes[j * k + i];
+      codes = t;
+    }
+    q = { format, k, n, codes, scales };
+  }
+
+  const np = Math.ceil(q.n / F8W_NR) * F8W_NR;
+  // allocate both blocks before making views (an allocation may grow and detach the memory)
+  const ptr = rt.alloc(Math.max(q.k * np, 16));
+  let scalePtr: number;
+  try {
+    scalePtr = rt.alloc(np * 4);
+  } catch (e) {
+    rt.free(ptr);
+    throw e;
+  }
+  const dst = rt.view(Uint8Array, ptr, q.k * np);
+  dst.fill(0);
+  const { codes } = q;
+  for (let i = 0; i < q.k; i++) {
+    const row = i * q.n;
+    for (let j = 0; j < q.n; j++) dst[(j >> 4) * q.k * 16 + i * 16 + (j & 15)] = codes[row + j];
+  }
+  const sv = rt.view(Float32Array, scalePtr, np);
+  sv.fill(0);
+  for (let j = 0; j < q.n; j++) sv[j] = q.scales[j] * SCALE_FOLD;
+  return new F8wWeights(rt, q.format, q.k, q.n, np, ptr, scalePtr, Float32Array.from(q.scales));
+}
+
+function checkClamp(fn: string, lo: number, hi: number): void {
+  if (typeof lo !== 'number' || Number.isNaN(lo)) throw new ValueRangeError(`${fn}: lo must be a number (not NaN), got ${String(lo)}`);
+  if (typeof hi !== 'number' || Number.isNaN(hi)) throw new ValueRangeError(`${fn}: hi must be a number (not NaN), got ${String(hi)}`);
+  if (lo > hi) throw new ValueRangeError(`${fn}: lo (${lo}) must be <= hi (${hi})`);
+}
+
+/** y[M x N] = clamp(x[M x K] * dequant(W) + bias, lo, hi), as a new Float32Array. */
+export async function runF8w(
+  rt: Runtime, x: Float32Array, m: number, w: F8wWeights, bias?: Float32Array | null, lo = -Infinity, hi = Infinity,
+): Promise<Float32Array> {
+  const fn = 'runF8w';
+  if (!(w instanceof F8wWeights)) throw new ArgumentError(`${fn}: weights must come from packF8w`);
+  if (w.disposed) throw new LowbitError('ERR_DISPOSED', `${fn}: the packed weights were disposed`);
+  if (!Number.isInteger(m) || m < 0) throw new ShapeError(`${fn}: M must be a non-negative integer, got ${m}`);
+  if (!(x instanceof Float32Array)) throw new ArgumentError(`${fn}: x must be a Float32Array`);
+  const { k, n } = w;
+  if (x.length !== m * k) throw new ShapeError(`${fn}: x has ${x.length} elements, expected M*K = ${m}*${k} = ${m * k}`);
+  if (bias != null && (!(bias instanceof Float32Array) || bias.length !== n)) {
+    throw new ShapeError(`${fn}: bias must be a Float32Array of N = ${n} elements, got ${bias instanceof Float32Array ? bias.length : typeof bias}`);
+  }
+  checkClamp(fn, lo, hi);
+  return rt.scoped(async (alloc) => {
+    const px = alloc(Math.max(m * k * 4, 16));
+    rt.view(Float32Array, px, m * k).set(x);
+    const out = alloc(Math.max(m * n * 4, 16));
+    await f8wGemm(rt, alloc, { m, x: px, w, out, outStride: n * 4, bias, lo, hi });
+    return rt.read(Float32Array, out, m * n);
+  });
+}
+
+export interface F8wGemmCall {
+  m: number;
+  /** byte address of x (M rows of K float32) and its row stride in bytes (default K * 4) */
+  x: number;
+  xStride?: number;
+  w: F8wWeights;
+  /** byte address of the output (M rows of N float32) and its row stride in bytes */
+  out: number;
+  outStride: number;
+  bias?: Float32Array | null;
+  lo?: number;
+  hi?: number;
+}
+
+/**
+ * The GEMM on buffers already in linear memory (for model layers); `alloc` gives the call's scratch
+ * (the staged activations, the padded bias). Columns are split across the runtime's threads.
+ */
+export async function f8wGemm(rt: Runtime, alloc: (bytes: number) => number, call: F8wGemmCall): Promise<void> {
+  const fn = 'f8wGemm';
+  const { m, x, w, out, outStride } = call;
+  const lo = call.lo ?? -Infinity;
+  const hi = call.hi ?? Infinity;
+  rt.check();
+  if (!(w instanceof F8wWeights)) throw new ArgumentError(`${fn}: weights must come from packF8w`);
+  if (w.disposed) throw new LowbitError('ERR_DISPOSED', `${fn}: the packed weights were disposed`);
+  const { k, n, np } = w;
+  const xStride = call.xStride ?? k * 4;
+  if (!Number.isInteger(m) || m < 0) throw new ShapeError(`${fn}: M must be a non-negative integer, got ${m}`);
+  if (!Number.isInteger(xStride) || xStride < k * 4) throw new ShapeError(`${fn}: xStride must be an integer >= K*4 = ${k * 4} bytes, got ${xStride}`);
+  if (!Number.isInteger(outStride) || outStride < n * 4) throw new ShapeError(`${fn}: outStride must be an integer >= N*4 = ${n * 4} bytes, got ${outStride}`);
+  const size = rt.memory.buffer.byteLength;
+  const inRange = (p: number, bytes: number) => Number.isInteger(p) && p > 0 && p + bytes <= size;
+  if (m > 0) {
+    const xBytes = (m - 1) * xStride + k * 4;
+    const outBytes = (m - 1) * outStride + n * 4;
+    if (!inRange(x, xBytes)) throw new ArgumentError(`${fn}: x = ${x} with ${xBytes} bytes is not inside linear memory (${size} bytes)`);
+    if (!inRange(out, outBytes)) throw new ArgumentError(`${fn}: out = ${out} with ${outBytes} bytes is not inside linear memory (${size} bytes)`);
+  }
+  if (call.bias != null && (!(call.bias instanceof Float32Array) || call.bias.length !== n)) {
+    throw new ShapeError(`${fn}: bias must be a Float32Array of N = ${n} elements`);
+  }
+  checkClamp(fn, lo, hi);
+  if (m === 0) return;
+  const staged = alloc(Math.max(m * k * 4, 16));
+  const pb = call.bias ? rt.putPadded(alloc, Float32Array, call.bias, np) : 0;
+  rt.kernels.f8w_stage_f32(x, m, k, xStride, 2 ** STAGE_EXP[w.format], staged);
+  const name = KERNEL[w.format];
+  // M > 8 (3+ row strips): each call decodes 8 columns at a time into its own scratch, once
+  const scratch = () => (m > 8 ? alloc(Math.max(k * 32, 16)) : 0);
+  // GEMV streams W: give each thread at least 64 columns; GEMM splits at panel granularity
+  await rt.parallelColumns(n, F8W_NR, (n0, n1) => [name, [m, n0, n1, k, staged, k * 4, w.ptr, out, outStride, w.scalePtr, pb, lo, hi, scratch()]], m === 1 ? 64 : F8W_NR);
+}
+
+// ---------------------------------------------------------------------------------------------
+// scalar reference
+
+/**
+ * What the baseline kernel computes, in the same order and float32 roundings: for each output,
+ * acc = 0; acc = f32(acc + f32(x * fp8(code))) for k = 0..K-1; y = f32(acc * scale); y = f32(y + bias)
+ * (+0 without bias); then y < lo ? lo : y, then hi < y ? hi : y. codes K x N row-major.
+ */
+export function refF8w(
+  x: ArrayLike<number>, m: number, q: { format: Fp8Format; k: number; n: number; codes: Uint8Array; scales: ArrayLike<number> },
+  bias?: ArrayLike<number> | null, lo = -Infinity, hi = Infinity,
+): Float32Array {
+  const { k, n, codes } = q;
+  const table = new Float32Array(FP8_TABLE_BITS[q.format].buffer.slice(0));
+  const f = Math.fround;
+  const out = new Float32Array(m * n);
+  const xs = Float32Array.from(x as ArrayLike<number>);
+  const flo = f(lo);
+  const fhi = f(hi);
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let acc = 0;
+      for (let t = 0; t < k; t++) acc = f(acc + f(xs[i * k + t] * table[codes[t * n + j]]));
+      let y = f(f(acc * f(q.scales[j])) + (bias ? f(bias[j]) : 0));
+      if (y < flo) y = flo;
+      if (fhi < y) y = fhi;
+      out[i * n + j] = y;
+    }
+  }
+  return out;
+}
