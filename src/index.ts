@@ -37,7 +37,10 @@ export type { Graph, GraphNode, HostTensor } from './model/graph.js';
 export type { Plan, PlanStep, PlanValue } from './model/plan.js';
 export { quantizeModel, calibrate, type QuantizeOptions, type Feeds } from './model/quantize.js';
 export { packLut4, runLut4, refLut4, refLut4Acc, lut4FromAnt, lut4BlockSize, Lut4Weights, LUT4_MAX_BLOCK, type Lut4Source } from './kernels/lut4.js';
-export { packF8w, runF8w, f8wGemm, quantizeF8w, dequantizeF8w, refF8w, F8wWeights, F8W_NR, type F8wQuantized, type PackF8wOptions, type QuantizeF8wOptions, type F8wGemmCall } from './kernels/f8w.js';
+export {
+  packF8w, runF8w, f8wGemm, quantizeF8w, dequantizeF8w, refF8w, runF8f8, quantizeF8Activations, F8wWeights, F8W_NR,
+  type F8wQuantized, type PackF8wOptions, type QuantizeF8wOptions, type F8wGemmCall, type F8ActivationsQuantized, type RunF8f8Options,
+} from './kernels/f8w.js';
 export {
   ANT_TYPE_NAMES, ANT_CLIP_RATIOS, ANT_DEFAULT_CANDIDATES, antType, antCodebook, antDecode, antEncode, antQuantizeValue,
   quantizeAnt, dequantizeAnt, selectAntType, learnAntCodebook, packAntCodes, unpackAntCodes,

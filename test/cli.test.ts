@@ -12,14 +12,16 @@ const bin = new URL('../dist/cli/main.js', import.meta.url).pathname;
 const lowbit = (...args: string[]) => execFileSync(process.execPath, [bin, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000 });
 
 describe.skipIf(SIMD !== 'baseline')('lowbit CLI', () => {
-  it('demo --json runs the built-in model in float32 and int8 beside onnxruntime-web', () => {
+  it('demo --json runs the built-in model in float32, int8, int4 and auto-mixed beside onnxruntime-web', () => {
     const html = join(tmpdir(), `lowbit-demo-${process.pid}.html`);
     const out = JSON.parse(lowbit('demo', '--lines', '6', '--calibrate-every', '3', '--simd', 'baseline', '--json', '--html', html));
     expect(out.lines).toBe(6);
     const schemes = out.rows.map((r: { scheme: string }) => r.scheme);
-    expect(schemes).toEqual(['float32', 'int8 (static, per-channel)', 'onnxruntime-web float32']);
+    expect(schemes.slice(0, 3)).toEqual(['float32', 'int8 (static, per-channel)', 'int4 (W4A8, block 32)']);
+    expect(schemes[3]).toMatch(/^auto-mixed \(\d+ int4, \d+ int8, \d+ float\)$/);
+    expect(schemes[4]).toBe('onnxruntime-web float32');
     for (const r of out.rows) {
-      expect(r.exactMatch).toBeGreaterThanOrEqual(0.5);
+      if (!r.scheme.startsWith('int4')) expect(r.exactMatch).toBeGreaterThanOrEqual(0.5);
       expect(r.msPerLine).toBeGreaterThan(0);
     }
     expect(out.rows[1].weightMB).toBeLessThan(out.rows[0].weightMB / 3);

@@ -3,16 +3,18 @@
 //
 //   out[m][n] = clamp(scale[n] * sum_k x[m][k] * fp8(W[k][n]) + bias[n], lo, hi)
 //
-// Packed weights, panels of NR = 32 columns, K-major, one byte (the raw FP8 code) per weight:
+// Packed weights, panels of NR = 16 columns, K-major, one byte (the raw FP8 code) per weight:
 //
-//   panel p (columns 32p .. 32p+31), K rows of 32 bytes:
-//     k=0: | c0 | c1 | c2 | ... | c31 |     c = code of W[k][32p + c]
-//     k=1: | c0 | c1 | c2 | ... | c31 |
+//   panel p (columns 16p .. 16p+15), K rows of 16 bytes:
+//     k=0: | c0 | c1 | c2 | ... | c15 |     c = code of W[k][16p + c]
+//     k=1: | c0 | c1 | c2 | ... | c15 |
 //     ...
-//   N is padded to a multiple of 32 with code 0x00 (+0); panels follow each other (K * 32 bytes
-//   each). The GEMV reads one panel as a single sequential stream (32 bytes per k, 8 accumulator
-//   vectors: enough independent chains to hide the add/FMA latency); the 4x8 GEMM tile reads an
-//   8-byte slice of each 32-byte row. No code is NaN (or, for E5M2, Inf): packing rejects them.
+//   N is padded to a multiple of 16 with code 0x00 (+0); panels follow each other (K * 16 bytes
+//   each). The GEMV reads one panel as a single sequential stream (16 bytes per k into 4
+//   accumulator vectors); the 4x8 GEMM tile reads one 8-byte half of each 16-byte row. No code is
+//   NaN (or, for E5M2, Inf): packing rejects them.
+//   (Tried: 32-column panels with 8 accumulators spilled one accumulator to the stack in V8 11.3,
+//   which put a store-load on its chain; 2 k per step into 8 chains spilled too. Both slower.)
 //
 // Decode (no table, no branch), for 8 codes at a time:
 //   v128.load8x8_s             sign-extends 8 codes to int16: bits 15..7 = S, bits 6..0 = magnitude
@@ -40,7 +42,24 @@
 // plain evaluation) and |x| < 2^72. (Outside that, x' * t is at least as accurate as x * w.)
 // The relaxed build uses f32x4.relaxed_madd (fused on CPUs with FMA): products are not rounded
 // separately, so it differs from the above within the usual float32 summation error bound.
-
+// (FP8 x FP8, src/kernels/f8w.ts runF8f8: activations with power-of-two row scales make every
+// product exact, so then the relaxed build gives the same bits as the baseline build.)
+//
+// GEMM (M > 8): each 8-column slice of a panel is decoded once into a K x 8 float32 scratch block
+// (the caller's, K * 32 bytes) and every 4-row strip runs the plain f32 4x8 tile over it; the sums
+// are the same, so the bits are too. M <= 8 decodes inline in the 4x8 tile.
+//
+// Speed notes (V8 11.3, Node 20, the 2-vCPU EPYC VM of bench/RESULTS.md):
+// - The GEMV is bound by vector instruction throughput, not memory: per 16 weights the baseline
+//   build issues 10 decode ops + 4 mul + 4 add (the INT8 GEMV: 6 ops in all), the relaxed build
+//   10 + 4 FMA, where 4 accumulator chains of FMA latency 4 are the limit. 8 chains (32-column
+//   panels, or 2 k per step) made V8 spill an accumulator or rematerialize the mask constant in the
+//   loop: slower. A decode with vpmullw + 2 pshufb per 8 codes (a bit-permuted code layout) measured
+//   no faster. So FP8 GEMV runs at ~0.4x (baseline) to ~0.6x (relaxed) of the INT8 GEMV here.
+// - FP8 subnormal codes decode to float32 subnormals. The baseline build's f32x4.mul takes a slow
+//   path on them (about 130 cycles each, measured: 0.1% of the codes subnormal -> GEMV -27%, 1% ->
+//   -48%); the relaxed build's FMA showed no penalty. Gaussian weights with the default absmax
+//   scales have ~0.01% E4M3 subnormal codes (bench/f8w.mjs prints it), E5M2 practically none.
 
 import { storeLanes8 } from '../util/store';
 
@@ -77,17 +96,16 @@ import { storeLanes8 } from '../util/store';
   storeLanes8(c + nb, finish(a0, s0, b0, lo, hi), finish(a1, s1, b1, lo, hi), nr);
 }
 
-// one row x columns [n0, n1), n0 a multiple of 32: one whole panel per step
-@inline function gemv1x32(
+// one row x columns [n0, n1), n0 a multiple of 16: one whole panel per step, 4 accumulator chains
+@inline function gemv1x16(
   e5: bool, n0: i32, n1: i32, k: i32, x: usize, w: usize, c: usize, scale: usize, bias: usize,
   lo: v128, hi: v128, mask: v128,
 ): void {
-  const panelBytes = <usize>k << 5;
+  const panelBytes = <usize>k << 4;
   const xEnd = x + (<usize>k << 2);
-  for (let n = n0; n < n1; n += 32) {
-    let wp = w + <usize>(n >> 5) * panelBytes;
+  for (let n = n0; n < n1; n += 16) {
+    let wp = w + <usize>(n >> 4) * panelBytes;
     let y0 = f32x4.splat(0), y1 = f32x4.splat(0), y2 = f32x4.splat(0), y3 = f32x4.splat(0);
-    let y4 = f32x4.splat(0), y5 = f32x4.splat(0), y6 = f32x4.splat(0), y7 = f32x4.splat(0);
     for (let xp = x; xp < xEnd; xp += 4) {
       const v = v128.load32_splat(xp);
       const h0 = codes8(wp, 0, e5, mask);
@@ -96,19 +114,11 @@ import { storeLanes8 } from '../util/store';
       const h1 = codes8(wp, 8, e5, mask);
       y2 = madd(v, lo4(h1), y2);
       y3 = madd(v, hi4(h1), y3);
-      const h2 = codes8(wp, 16, e5, mask);
-      y4 = madd(v, lo4(h2), y4);
-      y5 = madd(v, hi4(h2), y5);
-      const h3 = codes8(wp, 24, e5, mask);
-      y6 = madd(v, lo4(h3), y6);
-      y7 = madd(v, hi4(h3), y7);
-      wp += 32;
+      wp += 16;
     }
     const nr = n1 - n;
     epi8(c, n, nr, y0, y1, scale, bias, lo, hi);
     epi8(c, n + 8, nr - 8, y2, y3, scale, bias, lo, hi);
-    epi8(c, n + 16, nr - 16, y4, y5, scale, bias, lo, hi);
-    epi8(c, n + 24, nr - 24, y6, y7, scale, bias, lo, hi);
   }
 }
 
@@ -125,10 +135,10 @@ import { storeLanes8 } from '../util/store';
   const c1 = mr > 1 ? c0 + cStride : c0;
   const c2 = mr > 2 ? c1 + cStride : c1;
   const c3 = mr > 3 ? c2 + cStride : c2;
-  const panelBytes = <usize>k << 5;
+  const panelBytes = <usize>k << 4;
   const aBytes = <usize>k << 2;
   for (let n = n0; n < n1; n += 8) {
-    let wp = w + <usize>(n >> 5) * panelBytes + <usize>(n & 31);
+    let wp = w + <usize>(n >> 4) * panelBytes + <usize>(n & 15);
     let x00 = f32x4.splat(0), x01 = f32x4.splat(0);
     let x10 = f32x4.splat(0), x11 = f32x4.splat(0);
     let x20 = f32x4.splat(0), x21 = f32x4.splat(0);
@@ -149,10 +159,68 @@ import { storeLanes8 } from '../util/store';
       const v3 = v128.load32_splat(a3 + kk);
       x30 = madd(v3, w0, x30);
       x31 = madd(v3, w1, x31);
-      wp += 32;
+      wp += 16;
     }
     const nr = n1 - n;
     // aliased rows (mr < 4) recompute a real row, so storing them again writes the same values
+    epi8(c3, n, nr, x30, x31, scale, bias, lo, hi);
+    epi8(c2, n, nr, x20, x21, scale, bias, lo, hi);
+    epi8(c1, n, nr, x10, x11, scale, bias, lo, hi);
+    epi8(c0, n, nr, x00, x01, scale, bias, lo, hi);
+  }
+}
+
+// decode one 8-column slice of a panel (columns n .. n+7) into float32 (the same values as the
+// tile's registers hold: fp8 * 2^-120 or 2^-112), K rows of 32 bytes at d
+@inline function decode8(e5: bool, n: i32, k: i32, w: usize, d: usize, mask: v128): void {
+  let wp = w + <usize>(n >> 4) * (<usize>k << 4) + <usize>(n & 15);
+  const end = d + (<usize>k << 5);
+  for (let dp = d; dp < end; dp += 32) {
+    const h = codes8(wp, 0, e5, mask);
+    v128.store(dp, lo4(h));
+    v128.store(dp, hi4(h), 16);
+    wp += 16;
+  }
+}
+
+// rows [0, m) x columns [n, n + nr) from decoded weights at d (K rows of 8 float32): the f32 4x8 tile
+@inline function gemmDecoded(
+  m: i32, n: i32, nr: i32, k: i32, a: usize, aStride: usize, d: usize,
+  c: usize, cStride: usize, scale: usize, bias: usize, lo: v128, hi: v128,
+): void {
+  const aBytes = <usize>k << 2;
+  for (let m0 = 0; m0 < m; m0 += 4) {
+    const mr = min(4, m - m0);
+    const a0 = a + <usize>m0 * aStride;
+    const a1 = mr > 1 ? a0 + aStride : a0;
+    const a2 = mr > 2 ? a1 + aStride : a1;
+    const a3 = mr > 3 ? a2 + aStride : a2;
+    const c0 = c + <usize>m0 * cStride;
+    const c1 = mr > 1 ? c0 + cStride : c0;
+    const c2 = mr > 2 ? c1 + cStride : c1;
+    const c3 = mr > 3 ? c2 + cStride : c2;
+    let dp = d;
+    let x00 = f32x4.splat(0), x01 = f32x4.splat(0);
+    let x10 = f32x4.splat(0), x11 = f32x4.splat(0);
+    let x20 = f32x4.splat(0), x21 = f32x4.splat(0);
+    let x30 = f32x4.splat(0), x31 = f32x4.splat(0);
+    for (let kk: usize = 0; kk < aBytes; kk += 4) {
+      const w0 = v128.load(dp);
+      const w1 = v128.load(dp, 16);
+      const v0 = v128.load32_splat(a0 + kk);
+      x00 = madd(v0, w0, x00);
+      x01 = madd(v0, w1, x01);
+      const v1 = v128.load32_splat(a1 + kk);
+      x10 = madd(v1, w0, x10);
+      x11 = madd(v1, w1, x11);
+      const v2 = v128.load32_splat(a2 + kk);
+      x20 = madd(v2, w0, x20);
+      x21 = madd(v2, w1, x21);
+      const v3 = v128.load32_splat(a3 + kk);
+      x30 = madd(v3, w0, x30);
+      x31 = madd(v3, w1, x31);
+      dp += 32;
+    }
     epi8(c3, n, nr, x30, x31, scale, bias, lo, hi);
     epi8(c2, n, nr, x20, x21, scale, bias, lo, hi);
     epi8(c1, n, nr, x10, x11, scale, bias, lo, hi);
@@ -164,17 +232,26 @@ const W_BLOCK_BYTES: i32 = 256 * 1024;
 
 @inline function drive(
   e5: bool, m: i32, n0: i32, n1: i32, k: i32, x: usize, xStride: usize, w: usize,
-  c: usize, cStride: usize, scale: usize, bias: usize, lo: f32, hi: f32,
+  c: usize, cStride: usize, scale: usize, bias: usize, lo: f32, hi: f32, scratch: usize,
 ): void {
   const vlo = f32x4.splat(lo);
   const vhi = f32x4.splat(hi);
   const mask = e5 ? i16x8.splat(<i16>0x8fe0) : i16x8.splat(<i16>0x87f0);
   if (m == 1) {
-    gemv1x32(e5, n0, n1, k, x, w, c, scale, bias, vlo, vhi, mask);
+    gemv1x16(e5, n0, n1, k, x, w, c, scale, bias, vlo, vhi, mask);
     return;
   }
-  let nc = (W_BLOCK_BYTES / max(k << 5, 1)) << 5;
-  if (nc < 32) nc = 32;
+  if (scratch != 0 && m > 8) {
+    // 3+ row strips: decode each 8-column slice once, then run every strip over it (measured:
+    // 128x768x3072 +25% baseline, +7% relaxed; at M = 8 decoding inline was as fast or faster)
+    for (let n = n0; n < n1; n += 8) {
+      decode8(e5, n, k, w, scratch, mask);
+      gemmDecoded(m, n, n1 - n, k, x, xStride, scratch, c, cStride, scale, bias, vlo, vhi);
+    }
+    return;
+  }
+  let nc = (W_BLOCK_BYTES / max(k << 4, 1)) << 4;
+  if (nc < 16) nc = 16;
   for (let nb = n0; nb < n1; nb += nc) {
     const ne = min(nb + nc, n1);
     for (let m0 = 0; m0 < m; m0 += 4) {
@@ -187,21 +264,22 @@ const W_BLOCK_BYTES: i32 = 256 * 1024;
 /**
  * C[m x (n0..n1)] = clamp(x' * W * scale' + bias, lo, hi), E4M3FN weights. x': staged activations
  * (f8w_stage_f32 with 2^56), row stride xStride bytes; C row stride cStride bytes; n0 a multiple of
- * 32; scale' (= scale * 2^64) and bias (or 0) padded to the panels.
+ * 16; scale' (= scale * 2^64) and bias (or 0) padded to the panels (16 columns). scratch: K * 32
+ * bytes this call alone uses (for M > 8: each 8-column slice is decoded there once), or 0.
  */
 export function f8w_e4m3_gemm_4x8(
   m: i32, n0: i32, n1: i32, k: i32, x: usize, xStride: usize, w: usize,
-  c: usize, cStride: usize, scale: usize, bias: usize, lo: f32, hi: f32,
+  c: usize, cStride: usize, scale: usize, bias: usize, lo: f32, hi: f32, scratch: usize,
 ): void {
-  drive(false, m, n0, n1, k, x, xStride, w, c, cStride, scale, bias, lo, hi);
+  drive(false, m, n0, n1, k, x, xStride, w, c, cStride, scale, bias, lo, hi, scratch);
 }
 
 /** The same for E5M2 weights (x' staged with 2^48). */
 export function f8w_e5m2_gemm_4x8(
   m: i32, n0: i32, n1: i32, k: i32, x: usize, xStride: usize, w: usize,
-  c: usize, cStride: usize, scale: usize, bias: usize, lo: f32, hi: f32,
+  c: usize, cStride: usize, scale: usize, bias: usize, lo: f32, hi: f32, scratch: usize,
 ): void {
-  drive(true, m, n0, n1, k, x, xStride, w, c, cStride, scale, bias, lo, hi);
+  drive(true, m, n0, n1, k, x, xStride, w, c, cStride, scale, bias, lo, hi, scratch);
 }
 
 /** out[i][j] = x[i][j] * mult (mult a power of two), x row stride xStride bytes, out rows of k floats. */

@@ -18,38 +18,60 @@
 // it unsigned, ARM signed, DESIGN.md section 2). Putting U there keeps the activations full int8
 // (8 bits like qb4; 7-bit activations would cost ~6 dB on them in both builds, since the builds
 // must agree bit for bit) and the offset correction needs only S, an activation sum the quantizer
-// gets for free, instead of per-column weight sums streamed beside the weights (+12..25 % bytes
+// gets for free, instead of per-column weight sums streamed beside the weights (+10..20 % bytes
 // for GEMV at block 32). It needs span <= 127, which holds for int4 (U in [0, 15]: exactly qb4's
 // nibbles), flint4 ([0, 32]), uint4, uflint4 ([0, 64]); tables wider than that (pot4's [-64, 64]
-// has 129 values, learned codebooks usually span [-127, 127]) take the c2 kernel below on the
-// relaxed build too, which reads any U in [0, 255]. Both kernels compute the same exact int32 acc
-// and the same float ops in the same order: the bits agree across builds, layouts, engines, CPUs,
-// thread counts, and between GEMV and GEMM.
+// has 129 values, learned codebooks usually span [-127, 127]) take the c2 kernel on the relaxed
+// build too (with relaxed_swizzle), which reads any U in [0, 255]. (Tried and dropped: a relaxed
+// GEMV for them splitting U into two nibble tables, U = 16 Uh + Ul, each in [0, 15] for the relaxed
+// dot: two lookups and two dots per 16 weights measured no faster than c2's one lookup, two
+// widenings and two int32 dots, 1.93 vs 1.89 ms at 1x4096x4096 under load.) Every kernel computes
+// the same exact int32 acc and the same float ops in the same order: the bits agree across builds,
+// layouts, engines, CPUs (checked on x64 and emulated arm64, with and without SDOT), thread counts,
+// and between GEMV and GEMM.
 //
 // Blocks are bs values of K (32..256, a power of two, or one block of K rounded up to 32 for per
 // channel scales); K is zero-padded to whole blocks (padded codes are 0, padded activations 0).
 // |acc| <= bs * 127 * 255 must fit int32: the host caps bs at 65536.
 //
-// Layouts: panels of 8 columns; inside a panel, block after block (block-major), each block's
-// nibbles followed by its 8 float32 scales, so a GEMV reads one stream and panels sit
+// Layout (packLut4 in src/kernels/lut4.ts writes it). One allocation: the table U, then panels of
+// 8 columns (the last one zero-padded); inside a panel, block after block (block-major), each
+// block's nibbles followed by its 8 float32 scales, so a GEMV reads one stream and panels sit
 // blocks * (4 * bs + 32) bytes apart (not a power of two):
 //
-//   panel p:  | block 0: nibbles (4*bs bytes) | s[8p..8p+7][0] (32 B) | block 1: ... | ... |
+//   w - 16:  | U[0] U[1] ... U[15] |                                   (the `table` argument)
+//   w:       | panel 0                                  | panel 1 ...  | panel ceil(N/8) - 1 |
+//   panel p: | block 0                    | block 1                    | ... | block B-1     |
+//   block b: | nibbles of columns 8p..8p+7, K values b*bs .. b*bs+bs-1 (4*bs bytes) | s (32 B) |
+//            s = scales[8p + c][b] for c = 0..7, float32
+//
+// The block's nibbles, in one of two orders:
 //
 // c2 (baseline build; relaxed build for wide tables): 16 bytes per 4 values of K, as qb4 c2
-//   byte i, low nibble:  element i of | c0 k0 | c0 k1 | c1 k0 | c1 k1 | ... | c7 k0 | c7 k1 |
-//   byte i, high nibble: the same for k2, k3
-//   -> and 0x0f / shr_u 4, swizzle(U) -> 16 bytes of U, zero-extended to the int16 pairs of
-//      i32x4.dot_i16x8_s against int16 activation pairs (a_k0, a_k1).
+//          byte:  0      1      2      3     ...  14     15
+//   low nibble:  c0 k0 | c0 k1 | c1 k0 | c1 k1 | ... | c7 k0 | c7 k1
+//   high nibble: c0 k2 | c0 k3 | c1 k2 | c1 k3 | ... | c7 k2 | c7 k3
+//   -> and 0x0f / (shr_u 4, and 0x0f), swizzle(U) -> 16 bytes of U, zero-extended to the int16
+//      pairs of i32x4.dot_i16x8_s against int16 activation pairs (a_k0, a_k1) (then k2, k3).
 // c4 (relaxed build, span <= 127): 32 bytes per 8 values of K, as qb4 c4
-//   bytes 0..15, low nibbles:  | c0 k0..k3 | c1 k0..k3 | c2 k0..k3 | c3 k0..k3 |, high: k4..k7
-//   bytes 16..31: the same for c4..c7
+//          byte:  0..3        4..7        8..11       12..15     | 16..31
+//   low nibble:  c0 k0..k3 | c1 k0..k3 | c2 k0..k3 | c3 k0..k3 | the same for c4..c7
+//   high nibble: c0 k4..k7 | c1 k4..k7 | c2 k4..k7 | c3 k4..k7 |
 //   -> relaxed_swizzle(U) -> U in [0, 127] as the second operand of the relaxed dot, int8
 //      activations (a_k0..a_k3 splat) as the first. The GEMV sums in int16 lanes while that is
 //      exact: `chunk` values of K (a power of two, 8..32, from the host: chunk/2 * 127 * max(U)
 //      <= 32767), widened once per chunk; chunk 0 means the int32 form throughout. The GEMM
-//      does the same when a whole block fits one chunk (int4-like tables at block 32).
+//      does the same when a whole block fits one chunk (int4-like tables at block 32), else
+//      adds the two int16 dots of a step before widening when chunk >= 8 (span <= 64), else
+//      takes the int32 form.
 // Per row and block, aMeta holds [sa: f32, S: i32].
+//
+// Measured (bench/lut4.mjs, 1 thread, same process, interleaved; shared 2-core EPYC, noisy): GEMV
+// 1x4096x4096 block 32 vs qb4 W4A8: baseline 0.92-0.96x for every table; relaxed 1.25x for
+// int4/flint4 (c4), ~0.85x for pot4 (c2). The high nibbles are taken with i16x8.shr_u + and:
+// V8 11.3 lowers i8x16.shr_u to a 16-bit shift plus building and applying a byte mask (three
+// instructions more), which alone moved this GEMV from 0.79x to ~1.0x of qb4 (baseline) and from
+// 0.91x to ~1.1x (relaxed) while qb4 still used i8x16.shr_u.
 
 import { storeLanes8 } from '../util/store';
 
@@ -332,6 +354,72 @@ import { storeLanes8 } from '../util/store';
   }
 }
 
+// Relaxed strip for tables spanning at most 64 (chunk >= 8) with blocks longer than a chunk: the
+// two int16 dots of one step (k0..k3 and k4..k7: 4 products of at most 127 * 64 per lane) are
+// added in int16 and widened once (two pmaddubsw, one add, one widening add instead of two
+// three-instruction int32 dots).
+@inline function pairDot(x0: v128, x1: v128, wl: v128, wh: v128, c: v128): v128 {
+  return i32x4.add(c, i32x4.extadd_pairwise_i16x8_s(i16x8.add(rdot16(x0, wl), rdot16(x1, wh))));
+}
+
+@inline function gemmStripC4Pair(
+  mr: i32, n0: i32, n1: i32, kp: i32, bs: i32, a: usize, aStride: usize, aMeta: usize, metaStride: usize,
+  w: usize, table: usize, off: i32, out: usize, outStride: usize,
+): void {
+  const blocks = kp / bs;
+  const blockBytes = (<usize>bs << 2) + 32;
+  const panelBytes = <usize>blocks * blockBytes;
+  const mask = i8x16.splat(0x0f);
+  const t = v128.load(table);
+  const a1o: usize = mr > 1 ? aStride : 0;
+  const a2o: usize = mr > 2 ? 2 * aStride : a1o;
+  const a3o: usize = mr > 3 ? 3 * aStride : a2o;
+  const m1o: usize = mr > 1 ? metaStride : 0;
+  const m2o: usize = mr > 2 ? 2 * metaStride : m1o;
+  const m3o: usize = mr > 3 ? 3 * metaStride : m2o;
+  for (let n = n0; n < n1; n += 8) {
+    let wp = w + <usize>(n >> 3) * panelBytes;
+    let ap = a;
+    let mp = aMeta;
+    const yp = out + (<usize>n << 2);
+    for (let b = 0; b < blocks; b++) {
+      let c00 = accInit(mp, off), c01 = c00;
+      let c10 = accInit(mp + m1o, off), c11 = c10;
+      let c20 = accInit(mp + m2o, off), c21 = c20;
+      let c30 = accInit(mp + m3o, off), c31 = c30;
+      for (let k: usize = 0; k < <usize>bs; k += 8) {
+        const v0 = v128.load(wp);
+        const v1 = v128.load(wp, 16);
+        const l0 = lookup(t, v128.and(v0, mask));
+        const h0 = lookup(t, hiNibbles(v0, mask));
+        const l1 = lookup(t, v128.and(v1, mask));
+        const h1 = lookup(t, hiNibbles(v1, mask));
+        let x0 = v128.load32_splat(ap + k);
+        let x1 = v128.load32_splat(ap + k, 4);
+        c00 = pairDot(x0, x1, l0, h0, c00);
+        c01 = pairDot(x0, x1, l1, h1, c01);
+        x0 = v128.load32_splat(ap + a1o + k);
+        x1 = v128.load32_splat(ap + a1o + k, 4);
+        c10 = pairDot(x0, x1, l0, h0, c10);
+        c11 = pairDot(x0, x1, l1, h1, c11);
+        x0 = v128.load32_splat(ap + a2o + k);
+        x1 = v128.load32_splat(ap + a2o + k, 4);
+        c20 = pairDot(x0, x1, l0, h0, c20);
+        c21 = pairDot(x0, x1, l1, h1, c21);
+        x0 = v128.load32_splat(ap + a3o + k);
+        x1 = v128.load32_splat(ap + a3o + k, 4);
+        c30 = pairDot(x0, x1, l0, h0, c30);
+        c31 = pairDot(x0, x1, l1, h1, c31);
+        wp += 32;
+      }
+      stripUpdate(mr, c00, c01, c10, c11, c20, c21, c30, c31, wp, mp, metaStride, yp, outStride);
+      wp += 32;
+      ap += <usize>bs;
+      mp += 8;
+    }
+  }
+}
+
 // Relaxed strip for blocks the int16 chunk covers (bs <= chunk: int4-like tables at block 32):
 // int16 accumulators (a pmaddubsw and an add per vector instead of the int32 form's three
 // instructions), widened once per block onto -o * S. Other blocks take gemmStripC4.
@@ -459,6 +547,7 @@ import { storeLanes8 } from '../util/store';
       const mp = aMeta + <usize>m0 * metaStride;
       const yp = out + <usize>m0 * outStride;
       if (c4 && bs <= chunk) gemmStripC4Short(mr, nb, ne, kp, bs, ap, aStride, mp, metaStride, w, table, off, yp, outStride);
+      else if (c4 && chunk >= 8) gemmStripC4Pair(mr, nb, ne, kp, bs, ap, aStride, mp, metaStride, w, table, off, yp, outStride);
       else if (c4) gemmStripC4(mr, nb, ne, kp, bs, ap, aStride, mp, metaStride, w, table, off, yp, outStride);
       else gemmStripC2(mr, nb, ne, kp, bs, ap, aStride, mp, metaStride, w, table, off, yp, outStride);
     }

@@ -96,8 +96,26 @@ export async function runModelDemo(o: ModelDemoOptions): Promise<{ rows: SchemeR
     const cb = bar('calibrating int8', calibration.length, o.json);
     const int8 = await quantizeModel(float, { scheme: 'int8', calibration, onProgress: () => cb.tick() });
     cb.stop();
+    const int4 = await quantizeModel(float, { scheme: 'int4', calibration });
+    let ab: ReturnType<typeof bar> | null = null;
+    const auto = await quantizeModel(float, {
+      scheme: 'auto', calibration,
+      onProgress: (d, t, phase) => {
+        if (phase !== 'measuring layers') return;
+        ab ??= bar('auto-mixed search', t, o.json);
+        ab.tick();
+      },
+    });
+    (ab as ReturnType<typeof bar> | null)?.stop();
+    const mix = (auto.choices ?? []).reduce<Record<string, number>>((m, c) => ((m[c.scheme] = (m[c.scheme] ?? 0) + 1), m), {});
+    const mixLabel = `auto-mixed (${mix.int4 ?? 0} int4, ${mix.int8 ?? 0} int8, ${mix.float32 ?? 0} float)`;
 
-    const runners: Runner[] = [modelRunner('float32', float), modelRunner('int8 (static, per-channel)', int8)];
+    const runners: Runner[] = [
+      modelRunner('float32', float),
+      modelRunner('int8 (static, per-channel)', int8),
+      modelRunner('int4 (W4A8, block 32)', int4),
+      modelRunner(mixLabel, auto),
+    ];
     const ort = o.ort ? await ortRunner(bytes, o.threads) : null;
     if (ort) runners.push(ort);
     else if (o.ort) log('(onnxruntime-web is not installed: its column is left out)');
@@ -136,17 +154,17 @@ export async function runModelDemo(o: ModelDemoOptions): Promise<{ rows: SchemeR
     lb.stop();
 
     if (o.json) {
-      console.log(JSON.stringify({ features: rt.features, threads: rt.threads, lines: lines.length, rows, layers }, null, 2));
+      console.log(JSON.stringify({ features: rt.features, threads: rt.threads, lines: lines.length, rows, layers, mix: auto.mix, choices: auto.choices?.map((c) => ({ layer: c.node.inputs[1]?.split('::')[0], scheme: c.scheme, top1WhenInt4: c.top1WhenInt4 })) }, null, 2));
     } else {
       printTable(rows);
+      console.log(`\n${mixLabel}: layers lowered to int4 by measured sensitivity while top-1 agreement with float32 on ${auto.mix?.probeInputs} calibration lines stays >= all-int8's (${(100 * (auto.mix?.int8Top1 ?? 0)).toFixed(2)}%); depthwise convolutions stay float32.`);
       printWorstLayers(layers, 'int8');
     }
     if (o.html) {
       writeHtmlReport(o.html, { title: 'lowbit demo: PP-OCRv4 recognizer', features: `${rt.features.simd}, ${rt.threads} thread(s)`, lines: lines.length, rows, layers });
       log(`\nHTML report: ${o.html}`);
     }
-    float.dispose();
-    int8.dispose();
+    for (const m of [float, int8, int4, auto]) m.dispose();
     return { rows, layers };
   } finally {
     rt.dispose();

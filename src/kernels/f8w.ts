@@ -11,7 +11,8 @@
 
 import { ArgumentError, LowbitError, ShapeError, ValueRangeError } from '../errors.js';
 import type { Runtime } from '../runtime/runtime.js';
-import { encodeFp8, fp8IsNaN, FP8, FP8_TABLE_BITS, type Fp8Format } from '../quant/fp8.js';
+import { decodeFp8, encodeFp8, fp8IsNaN, FP8, FP8_TABLE_BITS, type Fp8Format } from '../quant/fp8.js';
+import { decodeFp8Wasm, encodeFp8Wasm } from './fp8.js';
 
 export const F8W_NR = 16;
 
@@ -265,16 +266,26 @@ export interface F8wGemmCall {
   /** byte address of the output (M rows of N float32) and its row stride in bytes */
   out: number;
   outStride: number;
-  bias?: Float32Array | null;
+  /** N float32: an array, or the byte address of N float32 in linear memory */
+  bias?: Float32Array | number | null;
   lo?: number;
   hi?: number;
 }
 
 /**
- * The GEMM on buffers already in linear memory (for model layers); `alloc` gives the call's scratch
- * (the staged activations, the padded bias). Columns are split across the runtime's threads.
+ * The GEMM on buffers already in linear memory (for model layers). `alloc`, when given, supplies the
+ * call's scratch (the staged activations, the padded bias, decode blocks), freed by its owner;
+ * without it the call uses (and frees) its own. Columns are split across the runtime's threads.
  */
-export async function f8wGemm(rt: Runtime, alloc: (bytes: number) => number, call: F8wGemmCall): Promise<void> {
+export function f8wGemm(rt: Runtime, call: F8wGemmCall): Promise<void>;
+export function f8wGemm(rt: Runtime, alloc: (bytes: number) => number, call: F8wGemmCall): Promise<void>;
+export async function f8wGemm(rt: Runtime, a: ((bytes: number) => number) | F8wGemmCall, b?: F8wGemmCall): Promise<void> {
+  if (typeof a !== 'function') return rt.scoped((alloc) => gemm(rt, alloc, a));
+  if (b == null) throw new ArgumentError('f8wGemm: the call description is missing');
+  return gemm(rt, a, b);
+}
+
+async function gemm(rt: Runtime, alloc: (bytes: number) => number, call: F8wGemmCall): Promise<void> {
   const fn = 'f8wGemm';
   const { m, x, w, out, outStride } = call;
   const lo = call.lo ?? -Infinity;
@@ -295,19 +306,115 @@ export async function f8wGemm(rt: Runtime, alloc: (bytes: number) => number, cal
     if (!inRange(x, xBytes)) throw new ArgumentError(`${fn}: x = ${x} with ${xBytes} bytes is not inside linear memory (${size} bytes)`);
     if (!inRange(out, outBytes)) throw new ArgumentError(`${fn}: out = ${out} with ${outBytes} bytes is not inside linear memory (${size} bytes)`);
   }
-  if (call.bias != null && (!(call.bias instanceof Float32Array) || call.bias.length !== n)) {
-    throw new ShapeError(`${fn}: bias must be a Float32Array of N = ${n} elements`);
+  const bias = call.bias;
+  if (typeof bias === 'number') {
+    if (!inRange(bias, n * 4)) throw new ArgumentError(`${fn}: bias = ${bias} with N*4 = ${n * 4} bytes is not inside linear memory (${size} bytes)`);
+  } else if (bias != null && (!(bias instanceof Float32Array) || bias.length !== n)) {
+    throw new ShapeError(`${fn}: bias must be a Float32Array of N = ${n} elements or a byte address`);
   }
   checkClamp(fn, lo, hi);
   if (m === 0) return;
   const staged = alloc(Math.max(m * k * 4, 16));
-  const pb = call.bias ? rt.putPadded(alloc, Float32Array, call.bias, np) : 0;
+  let pb = 0;
+  if (bias instanceof Float32Array) pb = rt.putPadded(alloc, Float32Array, bias, np);
+  else if (typeof bias === 'number') {
+    pb = alloc(np * 4); // the kernel reads whole groups of 8: copy into a padded block
+    const v = rt.view(Uint8Array, pb, np * 4);
+    v.fill(0);
+    v.set(rt.view(Uint8Array, bias, n * 4)); // bytes: the address need not be 4-aligned
+  }
   rt.kernels.f8w_stage_f32(x, m, k, xStride, 2 ** STAGE_EXP[w.format], staged);
   const name = KERNEL[w.format];
   // M > 8 (3+ row strips): each call decodes 8 columns at a time into its own scratch, once
   const scratch = () => (m > 8 ? alloc(Math.max(k * 32, 16)) : 0);
   // GEMV streams W: give each thread at least 64 columns; GEMM splits at panel granularity
   await rt.parallelColumns(n, F8W_NR, (n0, n1) => [name, [m, n0, n1, k, staged, k * 4, w.ptr, out, outStride, w.scalePtr, pb, lo, hi, scratch()]], m === 1 ? 64 : F8W_NR);
+}
+
+// ---------------------------------------------------------------------------------------------
+// FP8 x FP8: the activations also go through FP8, per row, with a power-of-two scale
+//
+// Row m is stored as codes c = fp8(x[m][k] / 2^e[m]), e[m] = ceil(log2(absmax of the row / max)), and
+// used as x^[m][k] = fp8(c) * 2^e[m] (exact). With a power-of-two scale every product
+// x^ * fp8(w) has at most 8 significant bits, so it is exact in float32: only the sums, the column
+// scale and the bias round. (A power-of-two scale costs FP8 nothing in relative precision; it only
+// moves where the row's largest value lands below max, by less than one binade.) The decoded
+// activations then run through the f8w kernel: decoding them again inside the kernel would redo
+// each one N/16 times (once per panel), decoding once per call does it once.
+
+export interface F8ActivationsQuantized {
+  format: Fp8Format;
+  /** M x K codes */
+  codes: Uint8Array;
+  /** per row: the scale 2^e */
+  rowScales: Float32Array;
+  /** M x K: fp8(code) * rowScale, exact */
+  values: Float32Array;
+}
+
+function rowExponents(fn: string, x: Float32Array, m: number, k: number, format: Fp8Format): Float32Array {
+  const max = FP8[format].max;
+  const rowScales = new Float32Array(m);
+  for (let i = 0; i < m; i++) {
+    let a = 0;
+    for (let j = 0; j < k; j++) {
+      const v = x[i * k + j];
+      if (!Number.isFinite(v)) throw new ValueRangeError(`${fn}: x[${i}][${j}] is ${v}; FP8 activations must be finite`);
+      a = Math.max(a, Math.abs(v));
+    }
+    let e = a > 0 ? Math.ceil(Math.log2(a / max)) : 0;
+    while (e < 127 && a > max * 2 ** e) e++;
+    while (e > -126 && a <= max * 2 ** (e - 1)) e--;
+    rowScales[i] = 2 ** e;
+  }
+  return rowScales;
+}
+
+/** FP8 activations with per-row power-of-two scales (the TS codec; runF8f8 does the same in wasm). */
+export function quantizeF8Activations(x: Float32Array, m: number, k: number, format: Fp8Format = 'e4m3fn'): F8ActivationsQuantized {
+  const fn = 'quantizeF8Activations';
+  checkFormat(fn, format);
+  if (!(x instanceof Float32Array) || x.length !== m * k) throw new ShapeError(`${fn}: x must be a Float32Array of M*K = ${m}*${k} elements`);
+  const rowScales = rowExponents(fn, x, m, k, format);
+  const scaled = new Float32Array(m * k);
+  for (let i = 0; i < m; i++) for (let j = 0; j < k; j++) scaled[i * k + j] = x[i * k + j] / rowScales[i];
+  const codes = encodeFp8(scaled, format, true);
+  const values = decodeFp8(codes, format);
+  for (let i = 0; i < m; i++) for (let j = 0; j < k; j++) values[i * k + j] *= rowScales[i];
+  return { format, codes, rowScales, values };
+}
+
+export interface RunF8f8Options {
+  /** the activations' FP8 format (default 'e4m3fn'; the weights keep theirs) */
+  format?: Fp8Format;
+  bias?: Float32Array | null;
+  lo?: number;
+  hi?: number;
+}
+
+/**
+ * FP8 x FP8: y = clamp(x^ * dequant(W) + bias, lo, hi) with x^ the FP8 round trip of x per row
+ * (see quantizeF8Activations); bit-identical (baseline) to refF8w on quantizeF8Activations(x).values.
+ */
+export async function runF8f8(rt: Runtime, x: Float32Array, m: number, w: F8wWeights, options: RunF8f8Options = {}): Promise<Float32Array> {
+  const fn = 'runF8f8';
+  const format = checkFormat(fn, options.format ?? 'e4m3fn');
+  if (!(w instanceof F8wWeights)) throw new ArgumentError(`${fn}: weights must come from packF8w`);
+  if (!Number.isInteger(m) || m < 0) throw new ShapeError(`${fn}: M must be a non-negative integer, got ${m}`);
+  const { k } = w;
+  if (!(x instanceof Float32Array) || x.length !== m * k) throw new ShapeError(`${fn}: x must be a Float32Array of M*K = ${m}*${k} elements, got ${x instanceof Float32Array ? x.length : typeof x}`);
+  const rowScales = rowExponents(fn, x, m, k, format);
+  const scaled = new Float32Array(m * k);
+  for (let i = 0; i < m; i++) {
+    const inv = 1 / rowScales[i]; // a power of two: exact
+    for (let j = 0; j < k; j++) scaled[i * k + j] = x[i * k + j] * inv;
+  }
+  const values = await decodeFp8Wasm(rt, await encodeFp8Wasm(rt, scaled, format, true), format);
+  for (let i = 0; i < m; i++) {
+    const s = rowScales[i];
+    for (let j = 0; j < k; j++) values[i * k + j] *= s;
+  }
+  return runF8w(rt, values, m, w, options.bias, options.lo, options.hi);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -7,6 +7,12 @@
 // operations in the same order).
 //
 //   y[m][n] = bias[n] + sum_b scales[n][b] * (sa[m][b] * sum_{k in b} table[code[n][k]] * q[m][k])
+//
+// One table per tensor. Per-channel tables (ANT's per-channel type selection) are not supported:
+// one i8x16.swizzle decodes 16 codes with one table, and both layouts put 4 or 8 columns in a
+// vector; a table per column needs a layout with one column per vector (e.g. 32 values of K of a
+// column per 16 bytes, activations loaded once and shared by the 8 columns, a horizontal reduction
+// per block), which is left for later. lut4FromAnt refuses tensors whose channels differ in type.
 
 import { ArgumentError, DTypeError, ShapeError, ValueRangeError, describe } from '../errors.js';
 import type { Runtime } from '../runtime/runtime.js';

@@ -211,6 +211,37 @@ function blockSums(x: Float32Array, k: number, bs: number, nb: number): Float32A
  * W4A32: y[M][N] = x[M][K] · Wᵀ (+ bias) with float32 activations (no activation quantization),
  * one row at a time — for decoding (M small) when int8 activations cost too much accuracy.
  */
+/**
+ * The W4A8 GEMM/GEMV on buffers already in linear memory: x [M, K] float32 (row stride K) is
+ * quantized to int8 on the fly (per row, or per block) into `alloc`'d scratch; out receives
+ * M rows of N padded to whole panels (row stride Np floats), bias included.
+ */
+export async function qb4Gemm(rt: Runtime, alloc: (bytes: number) => number, call: { m: number; x: number; w: Qb4Weights; bias: number; out: number; activations?: ActivationBlocks }): Promise<void> {
+  const { m, x, w } = call;
+  if (w.disposed) throw new ArgumentError('qb4Gemm: the packed weights were disposed');
+  const { k, n, kp, np, blockSize: bs } = w;
+  const c4 = w.layout === 'c4';
+  const perBlock = (call.activations ?? 'per-row') === 'per-block';
+  const nb = kp / bs;
+  const aStride = c4 ? kp : kp * 2;
+  const a = alloc(m * aStride);
+  const meta = alloc(m * nb * 8);
+  rt.kernels.qb4_quantize_activations(x, m, k, kp, bs, perBlock ? 1 : 0, c4 ? 0 : 1, a, meta);
+  const fn = c4 ? 'qb4_gemm_4x8c4_relaxed' : 'qb4_gemm_4x8c2';
+  if (m === 1) {
+    await rt.parallelColumns(n, QB4_NR, (n0, n1) => [fn, [1, n0, n1, kp, bs, a, aStride, meta, w.ptr, w.scalesPtr, w.zerosPtr, call.bias, call.out, 0]], 64);
+    return;
+  }
+  // GEMM accumulates into rows of whole panels, first set to the bias
+  const o = rt.view(Float32Array, call.out, m * np);
+  const bv = call.bias ? rt.view(Float32Array, call.bias, np) : null;
+  for (let i = 0; i < m; i++) {
+    if (bv) o.set(bv, i * np);
+    else o.fill(0, i * np, (i + 1) * np);
+  }
+  await rt.parallelColumns(n, QB4_NR, (n0, n1) => [fn, [m, n0, n1, kp, bs, a, aStride, meta, w.ptr, w.scalesPtr, w.zerosPtr, 0, call.out, np * 4]]);
+}
+
 export async function runQb4F32(rt: Runtime, x: Float32Array, m: number, w: Qb4Weights, bias: Float32Array | null = null): Promise<Float32Array> {
   if (w.disposed) throw new ArgumentError('runQb4F32: the packed weights were disposed');
   const { k, n, kp, np, blockSize: bs } = w;

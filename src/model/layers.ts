@@ -7,6 +7,7 @@ import { F32_NR, packF32, type F32Weights } from '../kernels/f32.js';
 import { Conv2dF32, convOutSize, type ConvActivation, type ConvGeometry, type ConvPath } from '../layers/conv2d.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { Conv2dQs8, LinearQs8, type ActivationQuant } from '../layers/conv2d-qs8.js';
+import { Conv2dQb4, Qb4Matmul } from '../layers/conv2d-qb4.js';
 
 export interface LayerIO {
   /** byte address of the input (channels-last for images) */
@@ -169,4 +170,63 @@ export class SoftmaxLayer implements ModelLayer {
     await this.rt.parallelColumns(rows, 1, (r0, r1) => ['f32_softmax_rows', [io.x + r0 * n * 4, r1 - r0, n, io.y + r0 * n * 4]], 8);
   }
   dispose(): void {}
+}
+
+export class ConvLayerQb4 implements ModelLayer {
+  readonly scheme = 'int4';
+  private readonly conv: Conv2dQb4;
+  constructor(rt: Runtime, readonly geometry: ConvGeometry, weight: Float32Array, bias: Float32Array | null, activation: ConvActivation | null = null, private readonly actName = '') {
+    this.conv = new Conv2dQb4(rt, geometry, weight, bias, activation);
+  }
+  get kind(): string {
+    const g = this.geometry;
+    return `Conv ${this.conv.im2col ? 'im2col' : 'pointwise'} ${g.kh}x${g.kw}${this.actName ? ` + ${this.actName}` : ''}`;
+  }
+  get weightBytes(): number {
+    return this.conv.weightBytes;
+  }
+  macs(dims: readonly number[]): number {
+    const g = this.geometry;
+    const [oh, ow] = convOutSize(g, dims[2], dims[3]);
+    return dims[0] * oh * ow * g.cout * g.cin * g.kh * g.kw;
+  }
+  scratchBytes(dims: readonly number[]): number {
+    return this.conv.scratchBytes(dims[2], dims[3]);
+  }
+  run(io: LayerIO): Promise<void> {
+    return this.conv.run(io.dims[0], io.dims[2], io.dims[3], io.x, io.y, io.scratch);
+  }
+  dispose(): void {
+    this.conv.dispose();
+  }
+}
+
+export class LinearLayerQb4 implements ModelLayer {
+  readonly scheme = 'int4';
+  readonly kind = 'Linear';
+  private readonly mm: Qb4Matmul;
+  constructor(rt: Runtime, readonly k: number, readonly n: number, weight: Float32Array, bias: Float32Array | null, transposed = false) {
+    // Qb4Matmul takes output-channel rows [N, K]
+    let wnk = weight;
+    if (!transposed) {
+      wnk = new Float32Array(k * n);
+      for (let i = 0; i < k; i++) for (let j = 0; j < n; j++) wnk[j * k + i] = weight[i * n + j];
+    }
+    this.mm = new Qb4Matmul(rt, k, n, wnk, bias, null);
+  }
+  get weightBytes(): number {
+    return this.mm.weightBytes;
+  }
+  macs(dims: readonly number[]): number {
+    return (dims.reduce((a, b) => a * b, 1) / this.k) * this.n * this.k;
+  }
+  scratchBytes(dims: readonly number[]): number {
+    return this.mm.scratchBytes(dims.reduce((a, b) => a * b, 1) / this.k);
+  }
+  run(io: LayerIO): Promise<void> {
+    return this.mm.run(io.dims.reduce((a, b) => a * b, 1) / this.k, io.x, io.y, io.scratch);
+  }
+  dispose(): void {
+    this.mm.dispose();
+  }
 }

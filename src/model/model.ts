@@ -34,6 +34,7 @@ export interface RunOptions {
 
 export class Model {
   private readonly layers = new Map<GraphNode, ModelLayer | null>();
+  private readonly specs = new Map<GraphNode, LayerSpec>();
   private readonly plans = new Map<string, Plan>();
   /** one activation arena for every plan (plans hold offsets), grown to the largest plan run so far */
   private arena = { ptr: 0, bytes: 0 };
@@ -77,9 +78,28 @@ export class Model {
   private layerFor(node: GraphNode, ins: (ValueInfo | null)[]): ModelLayer | null {
     if (this.layers.has(node)) return this.layers.get(node)!;
     const spec = layerSpec(node, ins, this.graph.opset);
+    if (spec) this.specs.set(node, spec);
     const layer = spec ? this.builder(this.rt, node, spec) : softmaxRowsFrom(node, ins, this.graph.opset) >= 0 ? new SoftmaxLayer(this.rt, softmaxRowsFrom(node, ins, this.graph.opset)) : null;
     this.layers.set(node, layer);
     return layer;
+  }
+
+  /**
+   * Drops the built layer of these nodes (and the plans that hold it), so the next run builds them
+   * again through the builder: how a mixed-precision search tries one layer in another scheme.
+   */
+  async rebuild(nodes: Iterable<GraphNode>): Promise<void> {
+    await this.queue;
+    for (const node of nodes) {
+      this.layers.get(node)?.dispose();
+      this.layers.delete(node);
+    }
+    this.plans.clear();
+  }
+
+  /** What each weight layer planned so far is made of (weights, geometry), by node. */
+  get layerSpecs(): ReadonlyMap<GraphNode, LayerSpec> {
+    return this.specs;
   }
 
   /** Layers built so far, by node. */

@@ -1,28 +1,49 @@
 // Quantizing a loaded float model: calibrate the inputs of every weight layer on user data, then
-// build a second Model over the same graph whose layers run in the chosen scheme. Depthwise and
-// grouped convolutions stay float32 in the int8 scheme (they are memory-bound and tiny in weights;
-// the report says so per layer).
+// build a second Model over the same graph whose layers run in the chosen scheme (one for all, or
+// chosen per layer by measured sensitivity). Depthwise and grouped convolutions stay float32 (they
+// are memory-bound and tiny in weights; the per-layer report says so).
 
 import { ArgumentError } from '../errors.js';
 import { uint8Range, type ActivationQuant } from '../layers/conv2d-qs8.js';
 import type { GraphNode } from './graph.js';
-import { ConvLayerQs8, LinearLayerQs8, type ModelLayer } from './layers.js';
-import { buildFloatLayer, Model, type LayerBuilder } from './model.js';
+import type { Runtime } from '../runtime/runtime.js';
+import { ConvLayerQb4, ConvLayerQs8, LinearLayerQb4, LinearLayerQs8, type ModelLayer } from './layers.js';
+import { buildFloatLayer, Model, type LayerBuilder, type LayerSpec } from './model.js';
 
 export type Feeds = Record<string, { type: string; data: ArrayLike<number>; dims: readonly number[] }>;
 
+/** What one layer runs in. Depthwise and grouped convolutions are float32 in every scheme. */
+export type LayerScheme = 'float32' | 'int8' | 'int4';
+
 export interface QuantizeOptions {
-  scheme: 'int8';
-  /** inputs to calibrate static activation ranges on (at least one) */
+  /**
+   * 'int8': int8 weights per channel, uint8 activations with static calibrated ranges;
+   * 'int4': 4-bit weights in blocks of 32 (RTN with clip search), int8 activations per row (W4A8);
+   * 'auto': mixed int4/int8 by measured sensitivity: each layer's effect on the model output
+   * (with that layer int4 and the rest int8: top-1 agreement with float32, then output SQNR) is
+   * measured on calibration inputs; the least sensitive layers go to int4, one at a time, kept
+   * only while the mix's top-1 agreement stays at or above top1Budget.
+   */
+  scheme: 'int8' | 'int4' | 'auto';
+  /** inputs to calibrate on (at least one) */
   calibration: Feeds[];
   /**
-   * How a layer's input range is chosen from what calibration saw:
-   * 'minmax' (default) or a percentile of |x| such as 99.99 (clips rare outliers).
+   * How an int8 layer's input range is chosen from what calibration saw:
+   * 'minmax' (default) or a percentile such as 99.99 (clips rare outliers).
    */
   range?: 'minmax' | number;
-  /** per-node overrides: node name -> 'float32' keeps that layer float */
-  keepFloat?: (node: GraphNode) => boolean;
-  onProgress?: (done: number, total: number) => void;
+  /**
+   * 'auto': the least top-1 agreement with float32 (argmax along the output's last axis, over the
+   * probe inputs, 0..1) the mix must keep (default: all-int8's, minus top1Allowance)
+   */
+  top1Budget?: number;
+  /** 'auto': how much below all-int8's top-1 agreement the mix may go (default 0) */
+  top1Allowance?: number;
+  /** 'auto': how many calibration inputs measure sensitivity (default 8) */
+  sensitivityInputs?: number;
+  /** a scheme for particular nodes, overriding the rest */
+  layerScheme?: (node: GraphNode) => LayerScheme | undefined;
+  onProgress?: (done: number, total: number, phase: string) => void;
 }
 
 /** Running statistics of one tensor over calibration: extremes and a bounded sample for percentiles. */
@@ -72,22 +93,149 @@ export async function calibrate(model: Model, calibration: Feeds[], onProgress?:
   return stats;
 }
 
-export async function quantizeModel(float: Model, options: QuantizeOptions): Promise<Model> {
-  if (options.scheme !== 'int8') throw new ArgumentError(`quantize: scheme '${String(options.scheme)}' is not supported here; 'int8' is`);
+/** The layer for one node in one scheme (float32 where the scheme does not apply). */
+export function buildLayer(rt: Runtime, node: GraphNode, spec: LayerSpec, scheme: LayerScheme, input?: ActivationQuant): ModelLayer {
+  const grouped = spec.type === 'conv' && spec.geometry.group !== 1;
+  if (scheme === 'float32' || grouped || (scheme === 'int8' && !input)) return buildFloatLayer(rt, node, spec)!;
+  if (scheme === 'int8') {
+    return spec.type === 'conv'
+      ? new ConvLayerQs8(rt, spec.geometry, spec.weight, spec.bias, input!, spec.activation, spec.actName)
+      : new LinearLayerQs8(rt, spec.k, spec.n, spec.weight, spec.bias, input!, spec.transposed);
+  }
+  return spec.type === 'conv'
+    ? new ConvLayerQb4(rt, spec.geometry, spec.weight, spec.bias, spec.activation, spec.actName)
+    : new LinearLayerQb4(rt, spec.k, spec.n, spec.weight, spec.bias, spec.transposed);
+}
+
+export interface LayerChoice {
+  node: GraphNode;
+  scheme: LayerScheme;
+  /** with this layer int4 and the rest int8: top-1 agreement with float32, and output SQNR (dB) */
+  top1WhenInt4?: number;
+  outputSqnrDbWhenInt4?: number;
+}
+
+/** What the 'auto' search measured on its probe inputs (top-1 agreement with float32 is 0..1). */
+export interface MixReport {
+  top1: number;
+  outputSqnrDb: number;
+  int8Top1: number;
+  int8OutputSqnrDb: number;
+  top1Budget: number;
+  probeInputs: number;
+}
+
+export async function quantizeModel(float: Model, options: QuantizeOptions): Promise<Model & { choices?: LayerChoice[]; mix?: MixReport }> {
+  if (!['int8', 'int4', 'auto'].includes(options.scheme)) throw new ArgumentError(`quantize: scheme '${String(options.scheme)}' is not supported; 'int8', 'int4' or 'auto' are`);
   if (!Array.isArray(options.calibration) || options.calibration.length === 0) throw new ArgumentError('quantize: calibration needs at least one input (an array of feeds)');
-  const stats = await calibrate(float, options.calibration, options.onProgress);
+  if (options.top1Budget !== undefined && !(options.top1Budget >= 0 && options.top1Budget <= 1)) throw new ArgumentError(`quantize: top1Budget must be a fraction from 0 to 1, got ${options.top1Budget}`);
+  const stats = await calibrate(float, options.calibration, (d, t) => options.onProgress?.(d, t, 'calibrating'));
   const rangeOf = (s: RangeStats): ActivationQuant => {
     const [lo, hi] = options.range === undefined || options.range === 'minmax' ? [s.min, s.max] : s.percentile(options.range);
     return uint8Range(lo, hi);
   };
-  const builder: LayerBuilder = (rt, node, spec): ModelLayer | null => {
+  const rt = float.rt;
+  const choice = new Map<GraphNode, LayerScheme>();
+  const builder: LayerBuilder = (brt, node, spec): ModelLayer | null => {
     const s = stats.get(node);
-    if (!s || options.keepFloat?.(node)) return buildFloatLayer(rt, node, spec);
-    if (spec.type === 'conv') {
-      if (spec.geometry.group !== 1) return buildFloatLayer(rt, node, spec);
-      return new ConvLayerQs8(rt, spec.geometry, spec.weight, spec.bias, rangeOf(s), spec.activation, spec.actName);
-    }
-    return new LinearLayerQs8(rt, spec.k, spec.n, spec.weight, spec.bias, rangeOf(s), spec.transposed);
+    const scheme: LayerScheme = options.layerScheme?.(node) ?? choice.get(node) ?? (s ? (options.scheme === 'auto' ? 'int8' : options.scheme) : 'float32');
+    return buildLayer(brt, node, spec, scheme, s ? rangeOf(s) : undefined);
   };
-  return new Model(float.rt, float.graph, float.fusions, builder, 'int8');
+  const model = new Model(rt, float.graph, float.fusions, builder, options.scheme) as Model & { choices?: LayerChoice[]; mix?: MixReport };
+  if (options.scheme !== 'auto') return model;
+
+  const probe = options.calibration.slice(0, Math.max(1, Math.min(options.sensitivityInputs ?? 8, options.calibration.length)));
+  const reference = await outputsOf(float, probe);
+  // a mix is scored by the decisions it keeps (top-1 agreement with float32 along the output's
+  // last axis), then by its output SQNR
+  const score = async (): Promise<[number, number]> => {
+    const got = await outputsOf(model, probe);
+    return [top1Agreement(reference, got), outputSqnr(reference, got)];
+  };
+  const better = (x: [number, number], y: [number, number]) => x[0] > y[0] || (x[0] === y[0] && x[1] > y[1]);
+  const [baseTop1, base] = await score(); // every layer int8
+  const budget = options.top1Budget ?? baseTop1 - (options.top1Allowance ?? 0);
+  const candidates = [...stats.keys()].filter((n) => {
+    const spec = float.layerSpecs.get(n);
+    return spec && !(spec.type === 'conv' && spec.geometry.group !== 1) && !options.layerScheme?.(n);
+  });
+  // sensitivity: the model with one layer lowered to int4, the rest int8
+  const sens = new Map<GraphNode, [number, number]>();
+  const total = candidates.length * 2;
+  for (const [i, node] of candidates.entries()) {
+    choice.set(node, 'int4');
+    await model.rebuild([node]);
+    sens.set(node, await score());
+    choice.delete(node);
+    await model.rebuild([node]);
+    options.onProgress?.(i + 1, total, 'measuring layers');
+  }
+  // lower the least sensitive first, one at a time, keeping each only if the mix stays in budget
+  let current: [number, number] = [baseTop1, base];
+  const order = [...candidates].sort((a, b) => (better(sens.get(a)!, sens.get(b)!) ? -1 : better(sens.get(b)!, sens.get(a)!) ? 1 : 0));
+  for (const [i, node] of order.entries()) {
+    if (sens.get(node)![0] >= budget) {
+      choice.set(node, 'int4');
+      await model.rebuild([node]);
+      const now = await score();
+      if (now[0] >= budget) current = now;
+      else {
+        choice.delete(node);
+        await model.rebuild([node]);
+      }
+    }
+    options.onProgress?.(candidates.length + i + 1, total, 'measuring layers');
+  }
+  model.choices = [...stats.keys()].filter((n) => float.layerSpecs.has(n)).map((node) => {
+    const spec = float.layerSpecs.get(node)!;
+    const scheme: LayerScheme = options.layerScheme?.(node) ?? (spec.type === 'conv' && spec.geometry.group !== 1 ? 'float32' : choice.get(node) ?? 'int8');
+    const m = sens.get(node);
+    return { node, scheme, top1WhenInt4: m?.[0], outputSqnrDbWhenInt4: m?.[1] };
+  });
+  model.mix = { top1: current[0], outputSqnrDb: current[1], int8Top1: baseTop1, int8OutputSqnrDb: base, top1Budget: budget, probeInputs: probe.length };
+  return model;
 }
+
+async function outputsOf(model: Model, inputs: Feeds[]): Promise<Float32Array[]> {
+  const out: Float32Array[] = [];
+  for (const f of inputs) {
+    for (const t of Object.values(await model.run(f))) {
+      lastAxis.set(t.data, t.dims[t.dims.length - 1] ?? t.data.length);
+      out.push(t.data);
+    }
+  }
+  return out;
+}
+
+function outputSqnr(ref: Float32Array[], got: Float32Array[]): number {
+  let sig = 0, noise = 0;
+  ref.forEach((r, i) => {
+    for (let j = 0; j < r.length; j++) {
+      const d = r[j] - got[i][j];
+      sig += r[j] * r[j];
+      noise += d * d;
+    }
+  });
+  return noise === 0 ? Infinity : 10 * Math.log10(sig / noise);
+}
+
+/** Fraction of rows (along the last axis of each output) whose argmax agrees. */
+function top1Agreement(ref: Float32Array[], got: Float32Array[], rowLength?: number): number {
+  let same = 0, rows = 0;
+  ref.forEach((r, i) => {
+    const n = rowLength ?? lastAxis.get(r) ?? r.length;
+    for (let o = 0; o + n <= r.length; o += n) {
+      let a = o, b = o;
+      for (let j = o + 1; j < o + n; j++) {
+        if (r[j] > r[a]) a = j;
+        if (got[i][j] > got[i][b]) b = j;
+      }
+      if (a === b) same++;
+      rows++;
+    }
+  });
+  return rows === 0 ? 1 : same / rows;
+}
+
+/** the last-axis length of each reference output (set by outputsOf) */
+const lastAxis = new WeakMap<Float32Array, number>();
