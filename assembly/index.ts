@@ -10,6 +10,7 @@ export * from './gemm/f8w';
 export * from './conv/f32-conv';
 export * from './elementwise/f32-act';
 export * from './elementwise/f32-softmax';
+export * from './elementwise/f32-pool';
 export * from './quant/q8';
 export * from './quant/fp8';
 export * from './probe/probe';

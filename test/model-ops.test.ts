@@ -36,7 +36,7 @@ interface CheckOptions {
   threads?: 1 | 2;
 }
 
-const NO_FUSIONS: FuseReport = { foldedBatchNorms: 0, foldedAffines: 0, activations: 0, layerNorms: 0, fusedConvs: 0 };
+const NO_FUSIONS: FuseReport = { foldedBatchNorms: 0, foldedAffines: 0, activations: 0, layerNorms: 0, fusedConvs: 0, fusedMatMuls: 0 };
 
 function maxAbsDiff(got: ArrayLike<number>, want: ArrayLike<number>): { diff: number; at: number; scale: number } {
   let diff = 0, at = -1, scale = 0;
@@ -698,6 +698,22 @@ describe(`model operators vs onnxruntime-web (${SIMD} build)`, () => {
       const b = new OnnxBuilder(13).input('x', [1, 5, 7, 6]).output('y').init('lo', [], [0]).init('hi', [], [6]);
       conv(b, 'x', 'c', { cin: 5, cout: 6, group: 1, pads: [1, 1, 1, 1] }).node('Clip', ['c', 'lo', 'hi'], 'y');
       await check(b, { x: X([1, 5, 7, 6], 189, 2) }, { fuse: 'both', fusions: { fusedConvs: 1 } });
+    });
+
+    it('MatMul by constant weights then Add of a bias vector -> one FusedMatMul (a linear layer with bias)', async () => {
+      for (const bdims of [[7], [1, 7], [1, 1, 7]]) {
+        const b = new OnnxBuilder(13).input('x', [2, 5, 12]).output('y')
+          .init('w', [12, 7], Array.from(randNormal(84, rng(190), 0.3)))
+          .init('bias', bdims, Array.from(randNormal(7, rng(191), 1)))
+          .node('MatMul', ['x', 'w'], 'm').node('Add', ['m', 'bias'], 'y');
+        await check(b, { x: X([2, 5, 12], 192, 2) }, { fuse: 'both', fusions: { fusedMatMuls: 1 } });
+      }
+      // a bias that is not a vector over the last axis stays an Add
+      const b = new OnnxBuilder(13).input('x', [2, 5, 12]).output('y')
+        .init('w', [12, 7], Array.from(randNormal(84, rng(193), 0.3)))
+        .init('bias', [5, 1], Array.from(randNormal(5, rng(194), 1)))
+        .node('MatMul', ['x', 'w'], 'm').node('Add', ['m', 'bias'], 'y');
+      await check(b, { x: X([2, 5, 12], 195, 2) }, { fuse: 'both', fusions: {} });
     });
 
     it('depthwise Conv -> BN -> Relu: BN folded, then fused', async () => {

@@ -118,3 +118,25 @@ export function f32_gemm_4x8(
     }
   }
 }
+
+// C[b] = A[b] (m x k) * B[b] (k x n), all row-major, batches [b0, b1): small products between two
+// activations (attention scores and values). Vectorised over n; sums in k order.
+export function f32_matmul_rows(b0: i32, b1: i32, m: i32, k: i32, n: i32, a: usize, bm: usize, c: usize): void {
+  const n4 = n & ~3;
+  for (let bi = b0; bi < b1; bi++) {
+    const ab = a + (<usize>(bi * m * k) << 2), bb = bm + (<usize>(bi * k * n) << 2), cb = c + (<usize>(bi * m * n) << 2);
+    for (let i = 0; i < m; i++) {
+      const ar = ab + (<usize>(i * k) << 2), cr = cb + (<usize>(i * n) << 2);
+      for (let j = 0; j < n4; j += 4) {
+        let acc = f32x4.splat(0);
+        for (let t = 0; t < k; t++) acc = f32x4.add(acc, f32x4.mul(v128.load32_splat(ar + (<usize>t << 2)), v128.load(bb + (<usize>(t * n + j) << 2))));
+        v128.store(cr + (<usize>j << 2), acc);
+      }
+      for (let j = n4; j < n; j++) {
+        let acc: f32 = 0;
+        for (let t = 0; t < k; t++) acc += load<f32>(ar + (<usize>t << 2)) * load<f32>(bb + (<usize>(t * n + j) << 2));
+        store<f32>(cr + (<usize>j << 2), acc);
+      }
+    }
+  }
+}

@@ -87,7 +87,7 @@ export function weightTensors(g: Graph): { name: string; data: Float32Array; n: 
   const seen = new Set<string>();
   for (const node of g.nodes) {
     const isConv = node.op === 'Conv' || node.op === 'FusedConv';
-    if (!isConv && node.op !== 'MatMul' && node.op !== 'Gemm') continue;
+    if (!isConv && node.op !== 'MatMul' && node.op !== 'FusedMatMul' && node.op !== 'Gemm') continue;
     const w = g.constants.get(node.inputs[1]);
     if (!w || w.type !== 'float32' || w.dims.length < 2 || seen.has(node.inputs[1])) continue;
     seen.add(node.inputs[1]);

@@ -31,9 +31,10 @@ async function capture(model: Model, feeds: Feeds): Promise<Map<string, { label:
     onStep: (step, values) => {
       if (!step.node) return;
       const name = step.outs[0].name;
-      if (!step.layer && !outputs.has(name)) return;
+      const weighted = !!step.layer && step.layer.weightBytes > 0;
+      if (!weighted && !outputs.has(name)) return;
       out.set(name, {
-        label: step.layer && step.node.inputs[1] ? step.node.inputs[1].split('::')[0] : name,
+        label: weighted && step.node.inputs[1] ? step.node.inputs[1].split('::')[0] : name,
         data: Float32Array.from(values[0]),
         kind: step.layer ? step.layer.kind : step.op,
         scheme: step.layer ? step.layer.scheme : 'float32',

@@ -17,6 +17,7 @@ export interface FuseReport {
   activations: number;
   layerNorms: number;
   fusedConvs: number;
+  fusedMatMuls: number;
 }
 
 /** Activation codes shared with assembly/elementwise/f32-act.ts. */
@@ -348,6 +349,24 @@ function fuseConvActivations(r: Rewriter): number {
   return n;
 }
 
+/** MatMul by a constant [K, N] then Add of a constant N-vector: one lowbit.FusedMatMul (a linear layer with bias). */
+function fuseMatMulBias(r: Rewriter): number {
+  let n = 0;
+  for (const mm of [...r.nodes]) {
+    if (mm.op !== 'MatMul' || mm.domain !== '') continue;
+    const w = r.constant(mm.inputs[1]);
+    if (!w || w.type !== 'float32' || w.dims.length !== 2) continue;
+    const add = r.soleReader(mm.outputs[0]);
+    if (!add || add.op !== 'Add' || add.domain !== '') continue;
+    const bName = other(add, mm.outputs[0]);
+    const b = r.constant(bName);
+    if (!b || b.type !== 'float32' || b.data.length !== w.dims[1] || b.dims.slice(0, -1).some((d) => d !== 1) || b.dims[b.dims.length - 1] !== w.dims[1]) continue;
+    r.replace([mm, add], { name: `${mm.name}+${add.name}`, op: 'FusedMatMul', domain: 'lowbit', inputs: [mm.inputs[0], mm.inputs[1], bName], outputs: [add.outputs[0]], attrs: new Map() });
+    n++;
+  }
+  return n;
+}
+
 export function fuseGraph(g: Graph): { graph: Graph; report: FuseReport } {
   const r = new Rewriter(g);
   const foldedBatchNorms = foldBatchNorms(r);
@@ -355,6 +374,7 @@ export function fuseGraph(g: Graph): { graph: Graph; report: FuseReport } {
   const layerNorms = recogniseLayerNorms(r);
   const foldedAffines = foldAffines(r);
   const fusedConvs = fuseConvActivations(r);
+  const fusedMatMuls = fuseMatMulBias(r);
   void elementCount;
-  return { graph: r.graph(), report: { foldedBatchNorms, foldedAffines, activations, layerNorms, fusedConvs } };
+  return { graph: r.graph(), report: { foldedBatchNorms, foldedAffines, activations, layerNorms, fusedConvs, fusedMatMuls } };
 }

@@ -12,6 +12,9 @@ import { Conv2dQb4, Qb4Matmul } from '../layers/conv2d-qb4.js';
 export interface LayerIO {
   /** byte address of the input (channels-last for images) */
   x: number;
+  /** every runtime input's address and logical dims (layers with inputs > 1) */
+  xs: number[];
+  inDims: (readonly number[])[];
   /** byte address of the output */
   y: number;
   /** byte address of scratchBytes() of scratch */
@@ -22,6 +25,10 @@ export interface LayerIO {
 
 export interface ModelLayer {
   readonly kind: string;
+  /** how its 4-D inputs must be stored ('nhwc' layers also write channels-last); default standard */
+  readonly layout?: 'nhwc' | 'standard';
+  /** how many runtime inputs it reads (default 1) */
+  readonly inputs?: number;
   /** 'float32', 'int8', 'int4', … */
   readonly scheme: string;
   readonly weightBytes: number;
@@ -34,6 +41,7 @@ export interface ModelLayer {
 
 export class ConvLayerF32 implements ModelLayer {
   readonly scheme = 'float32';
+  readonly layout = 'nhwc';
   private readonly conv: Conv2dF32;
   constructor(rt: Runtime, readonly geometry: ConvGeometry, weight: Float32Array, bias: Float32Array | null, readonly activation: ConvActivation | null = null, private readonly actName = '') {
     this.conv = new Conv2dF32(rt, geometry, weight, bias, activation);
@@ -101,6 +109,7 @@ export class LinearLayerF32 implements ModelLayer {
 
 export class ConvLayerQs8 implements ModelLayer {
   readonly scheme = 'int8';
+  readonly layout = 'nhwc';
   private readonly conv: Conv2dQs8;
   constructor(rt: Runtime, readonly geometry: ConvGeometry, weight: Float32Array, bias: Float32Array | null, input: ActivationQuant, activation: ConvActivation | null = null, private readonly actName = '') {
     this.conv = new Conv2dQs8(rt, geometry, weight, bias, input, activation);
@@ -152,28 +161,9 @@ export class LinearLayerQs8 implements ModelLayer {
   }
 }
 
-/** Softmax over rows that run from axis `from` to the end, on the wasm kernel; no weights. */
-export class SoftmaxLayer implements ModelLayer {
-  readonly scheme = 'float32';
-  readonly kind = 'Softmax';
-  readonly weightBytes = 0;
-  constructor(private readonly rt: Runtime, readonly from: number) {}
-  macs(): number {
-    return 0;
-  }
-  scratchBytes(): number {
-    return 0;
-  }
-  async run(io: LayerIO): Promise<void> {
-    const n = io.dims.slice(this.from).reduce((a, b) => a * b, 1);
-    const rows = io.dims.reduce((a, b) => a * b, 1) / Math.max(n, 1);
-    await this.rt.parallelColumns(rows, 1, (r0, r1) => ['f32_softmax_rows', [io.x + r0 * n * 4, r1 - r0, n, io.y + r0 * n * 4]], 8);
-  }
-  dispose(): void {}
-}
-
 export class ConvLayerQb4 implements ModelLayer {
   readonly scheme = 'int4';
+  readonly layout = 'nhwc';
   private readonly conv: Conv2dQb4;
   constructor(rt: Runtime, readonly geometry: ConvGeometry, weight: Float32Array, bias: Float32Array | null, activation: ConvActivation | null = null, private readonly actName = '') {
     this.conv = new Conv2dQb4(rt, geometry, weight, bias, activation);

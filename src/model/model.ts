@@ -4,7 +4,8 @@ import { ArgumentError, DTypeError, ShapeError } from '../errors.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { ACTIVATIONS, fuseGraph, type ActivationName, type FuseReport } from './fuse.js';
 import { elementCount, hostArray, type Graph, type GraphNode, type HostData } from './graph.js';
-import { ConvLayerF32, LinearLayerF32, SoftmaxLayer, type ModelLayer } from './layers.js';
+import { ConvLayerF32, LinearLayerF32, type ModelLayer } from './layers.js';
+import { kernelLayerFor } from './kernel-layer-rules.js';
 import type { ConvActivation, ConvGeometry } from '../layers/conv2d.js';
 import { importOnnx } from './onnx.js';
 import { convSpec } from './ops/linear-ops.js';
@@ -79,7 +80,7 @@ export class Model {
     if (this.layers.has(node)) return this.layers.get(node)!;
     const spec = layerSpec(node, ins, this.graph.opset);
     if (spec) this.specs.set(node, spec);
-    const layer = spec ? this.builder(this.rt, node, spec) : softmaxRowsFrom(node, ins, this.graph.opset) >= 0 ? new SoftmaxLayer(this.rt, softmaxRowsFrom(node, ins, this.graph.opset)) : null;
+    const layer = spec ? this.builder(this.rt, node, spec) : kernelLayerFor(this.rt, node, ins, this.graph.opset);
     this.layers.set(node, layer);
     return layer;
   }
@@ -161,7 +162,8 @@ export class Model {
   private async runStep(step: PlanStep, arena: number): Promise<void> {
     if (step.layer) {
       const x = step.ins[0]!;
-      await step.layer.run({ x: arena + x.offset, y: arena + step.outs[0].offset, scratch: arena + step.scratch.offset, dims: x.dims });
+      const xs = step.ins.map((v) => arena + v!.offset);
+      await step.layer.run({ x: arena + x.offset, xs, inDims: step.ins.map((v) => v!.dims), y: arena + step.outs[0].offset, scratch: arena + step.scratch.offset, dims: x.dims });
       return;
     }
     const hv = (v: PlanValue): HostValue => ({ type: v.type, dims: v.dims, data: this.viewOf(v, arena), nhwc: v.nhwc });
@@ -207,8 +209,10 @@ export function layerSpec(node: GraphNode, ins: (ValueInfo | null)[], opset: num
     }
     return { type: 'conv', geometry, weight: w.data as Float32Array, bias: b ? Float32Array.from(b.data) : null, activation, actName };
   }
-  if (node.op === 'MatMul' && w.dims.length === 2 && ins[0].dims.length >= 2) {
-    return { type: 'linear', k: w.dims[0], n: w.dims[1], weight: w.data as Float32Array, bias: null, transposed: false };
+  if ((node.op === 'MatMul' || node.op === 'FusedMatMul') && w.dims.length === 2 && ins[0].dims.length >= 2) {
+    const b = node.op === 'FusedMatMul' ? ins[2]?.value : undefined;
+    if (node.op === 'FusedMatMul' && !b) return null;
+    return { type: 'linear', k: w.dims[0], n: w.dims[1], weight: w.data as Float32Array, bias: b ? Float32Array.from(b.data) : null, transposed: false };
   }
   if (node.op === 'Gemm') {
     const a = (k: string, d: number) => (node.attrs.get(k) as number | undefined) ?? d;
@@ -224,19 +228,6 @@ export function layerSpec(node: GraphNode, ins: (ValueInfo | null)[], opset: num
     return { type: 'linear', k, n, weight: w.data as Float32Array, bias, transposed };
   }
   return null;
-}
-
-/**
- * The axis from which a Softmax's rows run to the end (so the wasm kernel can take it), or -1:
- * before opset 13 the input is coerced to 2-D at `axis`; from 13 only the last axis qualifies.
- */
-function softmaxRowsFrom(node: GraphNode, ins: (ValueInfo | null)[], opset: number): number {
-  if (node.op !== 'Softmax' || node.domain !== '' || !ins[0] || ins[0].type !== 'float32' || ins[0].value) return -1;
-  const r = ins[0].dims.length;
-  const axis = (node.attrs.get('axis') as number | undefined) ?? (opset >= 13 ? -1 : 1);
-  const a = axis < 0 ? axis + r : axis;
-  if (r === 0 || a < 0 || a >= r) return -1;
-  return opset < 13 || a === r - 1 ? a : -1;
 }
 
 /** Decides the layer (and so the scheme) for a node; null runs the node on the host. */
@@ -255,7 +246,7 @@ export interface LoadOptions {
 export function loadModel(rt: Runtime, bytes: Uint8Array, options: LoadOptions = {}): Model {
   rt.check();
   const imported = importOnnx(bytes);
-  const none: FuseReport = { foldedBatchNorms: 0, foldedAffines: 0, activations: 0, layerNorms: 0, fusedConvs: 0 };
+  const none: FuseReport = { foldedBatchNorms: 0, foldedAffines: 0, activations: 0, layerNorms: 0, fusedConvs: 0, fusedMatMuls: 0 };
   const { graph, report } = options.fuse === false ? { graph: imported, report: none } : fuseGraph(imported);
   return new Model(rt, graph, report);
 }

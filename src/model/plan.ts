@@ -118,11 +118,12 @@ export function makePlan(graph: Graph, inputDims: Map<string, number[]>, layerFo
 
     const layer = layerFor(node, ins.map(info));
     if (layer) {
-      const isConv = node.op === 'Conv' || node.op === 'FusedConv';
-      const x = isConv ? toNhwc(ins[0]!) : toStandard(ins[0]!);
-      const out = runtime(node.outputs[0], 'float32', outInfo[0].dims, isConv);
+      // a layer reads its first `inputs` runtime values, channels-last if it says so
+      const nhwc = layer.layout === 'nhwc';
+      const xs = ins.filter((v): v is PlanValue => !!v && !v.value).slice(0, layer.inputs ?? 1).map((v) => (nhwc && v.dims.length === 4 ? toNhwc(v) : toStandard(v)));
+      const out = runtime(node.outputs[0], 'float32', outInfo[0].dims, nhwc);
       values.set(node.outputs[0], out);
-      steps.push({ label: node.name, op: layer.kind, node, ins: [x], outs: [out], layer, scratch: { bytes: layer.scratchBytes(x.dims), offset: 0 } });
+      steps.push({ label: node.name, op: layer.kind, node, ins: xs, outs: [out], layer, scratch: { bytes: layer.scratchBytes(xs[0].dims), offset: 0 } });
       continue;
     }
     if (!def.compute) throw new ModelError(`${nodeLabel(node)}: needs constant weights in this version of lowbit`);

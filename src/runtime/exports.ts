@@ -23,6 +23,10 @@ export interface KernelExports {
   f32_im2col_nhwc(h: number, w: number, c: number, xc: number, kh: number, kw: number, sh: number, sw: number, pt: number, pl: number, dh: number, dw: number, oh0: number, oh1: number, ow: number, x: number, out: number): void;
   f32_act_nhwc(x: number, pixels: number, c: number, kind: number, alpha: number, beta: number, scale: number, shift: number, y: number): void;
   f32_softmax_rows(x: number, rows: number, n: number, y: number): void;
+  f32_gap_nhwc(x: number, hw: number, c: number, y: number): void;
+  f32_avgpool_nhwc(h: number, w: number, c: number, kh: number, kw: number, sh: number, sw: number, pt: number, pl: number, pb: number, pr: number, countPad: number, oh0: number, oh1: number, ow: number, x: number, y: number): void;
+  f32_scale_channels_nhwc(x: number, pixels: number, c: number, s: number, y: number): void;
+  f32_matmul_rows(b0: number, b1: number, m: number, k: number, n: number, a: number, b: number, c: number): void;
   q8_quantize_f32(x: number, outer: number, channels: number, inner: number, scales: number, zps: number, signed: number, y: number): void;
   q8_dequantize_f32(x: number, outer: number, channels: number, inner: number, scales: number, zps: number, signed: number, y: number): void;
   f32_minmax(x: number, n: number, out: number): void;

@@ -55,4 +55,17 @@ function postAffine(y: HostValue, scale: HostValue | null, shift: HostValue | nu
   }
 }
 
-export const LOWBIT_OPS: Record<string, OpDef> = { Activation: activationDef, FusedConv: fusedConvDef };
+const matmul = LINEAR_OPS.MatMul;
+
+/** MatMul by constant weights plus a bias over the last axis. */
+const fusedMatMulDef: OpDef = {
+  layout: 'nchw',
+  infer: (ctx, ins) => matmul.infer(ctx, ins.slice(0, 2)),
+  compute: (ctx, ins, outs) => {
+    matmul.compute!(ctx, ins.slice(0, 2), outs);
+    const y = outs[0].data, b = ins[2]!.data, n = b.length;
+    for (let i = 0; i < y.length; i++) y[i] += b[i % n];
+  },
+};
+
+export const LOWBIT_OPS: Record<string, OpDef> = { Activation: activationDef, FusedConv: fusedConvDef, FusedMatMul: fusedMatMulDef };

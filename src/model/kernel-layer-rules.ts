@@ -1,0 +1,67 @@
+// Which weightless nodes run on a wasm kernel instead of host code (src/model/kernel-layers.ts),
+// decided per node when its plan is made; everything else stays on the host.
+
+import type { Runtime } from '../runtime/runtime.js';
+import type { GraphNode } from './graph.js';
+import { AveragePoolLayer, BatchedMatMulLayer, ChannelScaleLayer, GlobalAveragePoolLayer, SoftmaxLayer } from './kernel-layers.js';
+import type { ModelLayer } from './layers.js';
+import { OPS } from './ops/registry.js';
+import type { ValueInfo } from './ops/types.js';
+
+const runtimeF32 = (v: ValueInfo | null | undefined): v is ValueInfo => !!v && v.type === 'float32' && !v.value;
+
+/**
+ * The axis from which a Softmax's rows run to the end (so the wasm kernel can take it), or -1:
+ * before opset 13 the input is coerced to 2-D at `axis`; from 13 only the last axis qualifies.
+ */
+function softmaxRowsFrom(node: GraphNode, ins: (ValueInfo | null)[], opset: number): number {
+  if (node.op !== 'Softmax' || node.domain !== '' || !ins[0] || ins[0].type !== 'float32' || ins[0].value) return -1;
+  const r = ins[0].dims.length;
+  const axis = (node.attrs.get('axis') as number | undefined) ?? (opset >= 13 ? -1 : 1);
+  const a = axis < 0 ? axis + r : axis;
+  if (r === 0 || a < 0 || a >= r) return -1;
+  return opset < 13 || a === r - 1 ? a : -1;
+}
+
+export function kernelLayerFor(rt: Runtime, node: GraphNode, ins: (ValueInfo | null)[], opset: number): ModelLayer | null {
+  if (node.domain !== '') return null;
+  const x = ins[0];
+  switch (node.op) {
+    case 'Softmax': {
+      const from = softmaxRowsFrom(node, ins, opset);
+      return from >= 0 ? new SoftmaxLayer(rt, from) : null;
+    }
+    case 'GlobalAveragePool':
+      return runtimeF32(x) && x.dims.length === 4 ? new GlobalAveragePoolLayer(rt) : null;
+    case 'AveragePool': {
+      if (!runtimeF32(x) || x.dims.length !== 4) return null;
+      const ctx = { node, opset };
+      const countPad = (node.attrs.get('count_include_pad') as number | undefined) === 1;
+      const geometry = (dims: readonly number[]) => {
+        const [out] = OPS.AveragePool.infer(ctx, [{ type: 'float32', dims: [...dims] }]);
+        const k = node.attrs.get('kernel_shape') as number[];
+        const st = (node.attrs.get('strides') as number[] | undefined) ?? [1, 1];
+        const p = (node.attrs.get('pads') as number[] | undefined) ?? [0, 0, 0, 0];
+        return { kh: k[0], kw: k[1], sh: st[0], sw: st[1], pt: p[0], pl: p[1], pb: p[2], pr: p[3], oh: out.dims[2], ow: out.dims[3], countPad };
+      };
+      return new AveragePoolLayer(rt, geometry);
+    }
+    case 'Mul': {
+      // squeeze-excitation: an image times a [N, C, 1, 1] vector of the same N and C
+      const [a, b] = ins;
+      if (!runtimeF32(a) || !runtimeF32(b) || a.dims.length !== 4 || b.dims.length !== 4) return null;
+      const isVec = (v: ValueInfo, img: ValueInfo) => v.dims[0] === img.dims[0] && v.dims[1] === img.dims[1] && v.dims[2] === 1 && v.dims[3] === 1;
+      if (isVec(b, a) && (a.dims[2] > 1 || a.dims[3] > 1)) return new ChannelScaleLayer(rt, 0);
+      if (isVec(a, b) && (b.dims[2] > 1 || b.dims[3] > 1)) return new ChannelScaleLayer(rt, 1);
+      return null;
+    }
+    case 'MatMul': {
+      const [a, b] = ins;
+      if (!runtimeF32(a) || !runtimeF32(b) || a.dims.length < 3 || a.dims.length !== b.dims.length) return null;
+      const same = a.dims.slice(0, -2).every((d, i) => d === b.dims[i]) && a.dims[a.dims.length - 1] === b.dims[b.dims.length - 2];
+      return same ? new BatchedMatMulLayer(rt) : null;
+    }
+    default:
+      return null;
+  }
+}

@@ -1,0 +1,101 @@
+// Layers without weights that run a wasm kernel instead of host code: softmax, pooling, the
+// squeeze-excitation channel product, and matrix products between two activations.
+
+import type { Runtime } from '../runtime/runtime.js';
+import type { LayerIO, ModelLayer } from './layers.js';
+
+const count = (d: readonly number[]) => d.reduce((a, b) => a * b, 1);
+
+abstract class KernelLayer implements ModelLayer {
+  readonly scheme = 'float32';
+  readonly weightBytes = 0;
+  abstract readonly kind: string;
+  constructor(protected readonly rt: Runtime) {}
+  macs(): number {
+    return 0;
+  }
+  scratchBytes(): number {
+    return 0;
+  }
+  abstract run(io: LayerIO): Promise<void>;
+  dispose(): void {}
+}
+
+
+/** Softmax over rows that run from axis `from` to the end, on the wasm kernel; no weights. */
+export class SoftmaxLayer extends KernelLayer {
+  readonly kind = 'Softmax';
+  constructor(rt: Runtime, readonly from: number) {
+    super(rt);
+  }
+  async run(io: LayerIO): Promise<void> {
+    const n = io.dims.slice(this.from).reduce((a, b) => a * b, 1);
+    const rows = io.dims.reduce((a, b) => a * b, 1) / Math.max(n, 1);
+    await this.rt.parallelColumns(rows, 1, (r0, r1) => ['f32_softmax_rows', [io.x + r0 * n * 4, r1 - r0, n, io.y + r0 * n * 4]], 8);
+  }
+}
+
+
+/** GlobalAveragePool over channels-last images. */
+export class GlobalAveragePoolLayer extends KernelLayer {
+  readonly kind = 'GlobalAveragePool';
+  readonly layout = 'nhwc';
+  async run(io: LayerIO): Promise<void> {
+    const [n, c, ...sp] = io.dims;
+    const hw = count(sp);
+    for (let b = 0; b < n; b++) this.rt.invoke(['f32_gap_nhwc', [io.x + b * hw * c * 4, hw, c, io.y + b * c * 4]]);
+  }
+}
+
+export interface PoolGeometry {
+  kh: number; kw: number; sh: number; sw: number; pt: number; pl: number; pb: number; pr: number; oh: number; ow: number; countPad: boolean;
+}
+
+/** 2-D AveragePool over channels-last images (output geometry from the plan). */
+export class AveragePoolLayer extends KernelLayer {
+  readonly kind = 'AveragePool';
+  readonly layout = 'nhwc';
+  constructor(rt: Runtime, private readonly g: (dims: readonly number[]) => PoolGeometry) {
+    super(rt);
+  }
+  async run(io: LayerIO): Promise<void> {
+    const [n, c, h, w] = io.dims;
+    const g = this.g(io.dims);
+    for (let b = 0; b < n; b++) {
+      const x = io.x + b * h * w * c * 4, y = io.y + b * g.oh * g.ow * c * 4;
+      await this.rt.parallelColumns(g.oh, 1, (r0, r1) => ['f32_avgpool_nhwc', [h, w, c, g.kh, g.kw, g.sh, g.sw, g.pt, g.pl, g.pb, g.pr, g.countPad ? 1 : 0, r0, r1, g.ow, x, y]]);
+    }
+  }
+}
+
+/** x [N, C, H, W] (channels-last) times s [N, C, 1, 1]: squeeze-excitation's product. */
+export class ChannelScaleLayer extends KernelLayer {
+  readonly kind = 'Mul (per channel)';
+  readonly layout = 'nhwc';
+  readonly inputs = 2;
+  /** which input is the image (the other is [N, C, 1, 1]) */
+  constructor(rt: Runtime, private readonly image: 0 | 1) {
+    super(rt);
+  }
+  async run(io: LayerIO): Promise<void> {
+    const x = io.xs[this.image], s = io.xs[1 - this.image];
+    const [n, c, h, w] = io.inDims[this.image];
+    const hw = h * w;
+    for (let b = 0; b < n; b++) {
+      const xb = x + b * hw * c * 4, yb = io.y + b * hw * c * 4, sb = s + b * c * 4;
+      await this.rt.parallelColumns(hw, 1, (p0, p1) => ['f32_scale_channels_nhwc', [xb + p0 * c * 4, p1 - p0, c, sb, yb + p0 * c * 4]], 64);
+    }
+  }
+}
+
+/** C[..., m, n] = A[..., m, k] B[..., k, n] for two activations with the same batch dims. */
+export class BatchedMatMulLayer extends KernelLayer {
+  readonly kind = 'MatMul (activations)';
+  readonly inputs = 2;
+  async run(io: LayerIO): Promise<void> {
+    const [ad, bd] = io.inDims;
+    const m = ad[ad.length - 2], k = ad[ad.length - 1], n = bd[bd.length - 1];
+    const batch = count(ad.slice(0, -2));
+    await this.rt.parallelColumns(batch, 1, (b0, b1) => ['f32_matmul_rows', [b0, b1, m, k, n, io.xs[0], io.xs[1], io.y]]);
+  }
+}
