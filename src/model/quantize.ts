@@ -39,7 +39,7 @@ export interface QuantizeOptions {
   top1Budget?: number;
   /** 'auto': how much below all-int8's top-1 agreement the mix may go (default 0) */
   top1Allowance?: number;
-  /** 'auto': how many calibration inputs measure sensitivity (default 8) */
+  /** 'auto': how many calibration inputs measure sensitivity (default 16) */
   sensitivityInputs?: number;
   /** a scheme for particular nodes, overriding the rest */
   layerScheme?: (node: GraphNode) => LayerScheme | undefined;
@@ -144,7 +144,7 @@ export async function quantizeModel(float: Model, options: QuantizeOptions): Pro
   const model = new Model(rt, float.graph, float.fusions, builder, options.scheme) as Model & { choices?: LayerChoice[]; mix?: MixReport };
   if (options.scheme !== 'auto') return model;
 
-  const probe = options.calibration.slice(0, Math.max(1, Math.min(options.sensitivityInputs ?? 8, options.calibration.length)));
+  const probe = options.calibration.slice(0, Math.max(1, Math.min(options.sensitivityInputs ?? 16, options.calibration.length)));
   const reference = await outputsOf(float, probe);
   // a mix is scored by the decisions it keeps (top-1 agreement with float32 along the output's
   // last axis), then by its output SQNR
