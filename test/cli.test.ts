@@ -12,16 +12,16 @@ const bin = new URL('../dist/cli/main.js', import.meta.url).pathname;
 const lowbit = (...args: string[]) => execFileSync(process.execPath, [bin, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000 });
 
 describe.skipIf(SIMD !== 'baseline')('lowbit CLI', () => {
-  it('demo --json runs the built-in model in float32, int8, int4 and auto-mixed beside onnxruntime-web', () => {
+  it('demo --json runs the built-in model in float32, int8, int4, fp8, ant4 and auto-mixed beside onnxruntime-web', () => {
     const html = join(tmpdir(), `lowbit-demo-${process.pid}.html`);
     const out = JSON.parse(lowbit('demo', '--lines', '6', '--calibrate-every', '3', '--simd', 'baseline', '--json', '--html', html));
     expect(out.lines).toBe(6);
     const schemes = out.rows.map((r: { scheme: string }) => r.scheme);
-    expect(schemes.slice(0, 3)).toEqual(['float32', 'int8 (static, per-channel)', 'int4 (W4A8, block 32)']);
-    expect(schemes[3]).toMatch(/^auto-mixed \(\d+ int4, \d+ int8, \d+ float\)$/);
-    expect(schemes[4]).toBe('onnxruntime-web float32');
+    expect(schemes.slice(0, 5)).toEqual(['float32', 'int8 (static, per-channel)', 'int4 (W4A8, block 32)', 'fp8 (E4M3 weights, per-channel)', 'ant4 (LUT4, per-tensor type)']);
+    expect(schemes[5]).toMatch(/^auto-mixed \(\d+ int4, \d+ int8, \d+ float\)$/);
+    expect(schemes[6]).toBe('onnxruntime-web float32');
     for (const r of out.rows) {
-      if (!r.scheme.startsWith('int4')) expect(r.exactMatch).toBeGreaterThanOrEqual(0.5);
+      if (!/^(int4|ant4)/.test(r.scheme)) expect(r.exactMatch).toBeGreaterThanOrEqual(0.5);
       expect(r.msPerLine).toBeGreaterThan(0);
     }
     expect(out.rows[1].weightMB).toBeLessThan(out.rows[0].weightMB / 3);

@@ -97,6 +97,8 @@ export async function runModelDemo(o: ModelDemoOptions): Promise<{ rows: SchemeR
     const int8 = await quantizeModel(float, { scheme: 'int8', calibration, onProgress: () => cb.tick() });
     cb.stop();
     const int4 = await quantizeModel(float, { scheme: 'int4', calibration });
+    const fp8 = await quantizeModel(float, { scheme: 'fp8', calibration });
+    const ant4 = await quantizeModel(float, { scheme: 'ant4', calibration });
     let ab: ReturnType<typeof bar> | null = null;
     const auto = await quantizeModel(float, {
       scheme: 'auto', calibration,
@@ -114,6 +116,8 @@ export async function runModelDemo(o: ModelDemoOptions): Promise<{ rows: SchemeR
       modelRunner('float32', float),
       modelRunner('int8 (static, per-channel)', int8),
       modelRunner('int4 (W4A8, block 32)', int4),
+      modelRunner('fp8 (E4M3 weights, per-channel)', fp8),
+      modelRunner('ant4 (LUT4, per-tensor type)', ant4),
       modelRunner(mixLabel, auto),
     ];
     const ort = o.ort ? await ortRunner(bytes, o.threads) : null;
@@ -164,7 +168,7 @@ export async function runModelDemo(o: ModelDemoOptions): Promise<{ rows: SchemeR
       writeHtmlReport(o.html, { title: 'lowbit demo: PP-OCRv4 recognizer', features: `${rt.features.simd}, ${rt.threads} thread(s)`, lines: lines.length, rows, layers });
       log(`\nHTML report: ${o.html}`);
     }
-    for (const m of [float, int8, int4, auto]) m.dispose();
+    for (const m of [float, int8, int4, fp8, ant4, auto]) m.dispose();
     return { rows, layers };
   } finally {
     rt.dispose();

@@ -220,6 +220,36 @@ function sameLevels(a: Int32Array, b: Int32Array): boolean {
   return a.length === b.length && a.every((v, i) => v === b[i]);
 }
 
+/**
+ * The LUT4 GEMM/GEMV on buffers already in linear memory (model layers): x [M, K] float32 is
+ * quantized per row into `alloc`'d scratch; out receives M rows padded to whole panels (row stride
+ * Np floats), bias (a byte address of Np floats, or 0) included.
+ */
+export async function lut4Gemm(rt: Runtime, alloc: (bytes: number) => number, call: { m: number; x: number; w: Lut4Weights; bias: number; out: number }): Promise<void> {
+  const { m, x, w } = call;
+  if (w.disposed) throw new ArgumentError('lut4Gemm: the packed weights were disposed');
+  const { k, n, kp, np, blockSize: bs } = w;
+  const c4 = w.layout === 'c4';
+  const nb = kp / bs;
+  const aStride = c4 ? kp : kp * 2;
+  const a = alloc(m * aStride);
+  const meta = alloc(m * nb * 8);
+  rt.kernels.lut4_quantize_activations(x, m, k, kp, bs, 0, c4 ? 0 : 1, a, meta);
+  const fn = c4 ? 'lut4_gemm_4x8c4_relaxed' : 'lut4_gemm_4x8c2';
+  const wp = w.ptr + LUT4_HEADER;
+  if (m === 1) {
+    await rt.parallelColumns(n, LUT4_NR, (n0, n1) => [fn, [1, n0, n1, kp, bs, a, aStride, meta, wp, w.ptr, w.offset, w.chunk, call.bias, call.out, 0]], 64);
+    return;
+  }
+  const o = rt.view(Float32Array, call.out, m * np);
+  const bv = call.bias ? rt.view(Float32Array, call.bias, np) : null;
+  for (let i = 0; i < m; i++) {
+    if (bv) o.set(bv, i * np);
+    else o.fill(0, i * np, (i + 1) * np);
+  }
+  await rt.parallelColumns(n, LUT4_NR, (n0, n1) => [fn, [m, n0, n1, kp, bs, a, aStride, meta, wp, w.ptr, w.offset, w.chunk, 0, call.out, np * 4]]);
+}
+
 /** y[M][N] = x[M][K] · Wᵀ (+ bias), W the LUT4 weights, x quantized to int8 on the fly. */
 export async function runLut4(
   rt: Runtime, x: Float32Array, m: number, w: Lut4Weights, options: { bias?: Float32Array | null; activations?: ActivationBlocks } = {},

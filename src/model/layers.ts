@@ -8,6 +8,7 @@ import { Conv2dF32, convOutSize, type ConvActivation, type ConvGeometry, type Co
 import type { Runtime } from '../runtime/runtime.js';
 import { Conv2dQs8, LinearQs8, type ActivationQuant } from '../layers/conv2d-qs8.js';
 import { Conv2dQb4, Qb4Matmul } from '../layers/conv2d-qb4.js';
+import { Conv2dF8w, F8wMatmul } from '../layers/conv2d-f8w.js';
 
 export interface LayerIO {
   /** byte address of the input (channels-last for images) */
@@ -107,13 +108,27 @@ export class LinearLayerF32 implements ModelLayer {
   }
 }
 
-export class ConvLayerQs8 implements ModelLayer {
-  readonly scheme = 'int8';
+/** A convolution implementation in some scheme, as the model layers below wrap it. */
+interface ConvImpl {
+  readonly weightBytes: number;
+  readonly im2col: boolean;
+  scratchBytes(h: number, w: number): number;
+  run(n: number, h: number, w: number, x: number, y: number, scratch: number): Promise<void>;
+  dispose(): void;
+}
+
+/** A matrix-product implementation in some scheme: y[M, N] = x[M, K] W + bias. */
+interface MatmulImpl {
+  readonly weightBytes: number;
+  scratchBytes?(m: number): number;
+  run(m: number, x: number, y: number, scratch: number): Promise<void>;
+  dispose(): void;
+}
+
+/** A quantized convolution as a model layer (channels-last). */
+export class QuantConvLayer implements ModelLayer {
   readonly layout = 'nhwc';
-  private readonly conv: Conv2dQs8;
-  constructor(rt: Runtime, readonly geometry: ConvGeometry, weight: Float32Array, bias: Float32Array | null, input: ActivationQuant, activation: ConvActivation | null = null, private readonly actName = '') {
-    this.conv = new Conv2dQs8(rt, geometry, weight, bias, input, activation);
-  }
+  constructor(readonly scheme: string, readonly geometry: ConvGeometry, private readonly conv: ConvImpl, private readonly actName = '') {}
   get kind(): string {
     const g = this.geometry;
     return `Conv ${this.conv.im2col ? 'im2col' : 'pointwise'} ${g.kh}x${g.kw}${this.actName ? ` + ${this.actName}` : ''}`;
@@ -137,73 +152,10 @@ export class ConvLayerQs8 implements ModelLayer {
   }
 }
 
-export class LinearLayerQs8 implements ModelLayer {
-  readonly scheme = 'int8';
+/** A quantized linear layer: y[M, N] = x[M, K] W + bias, M = product of x's leading dims. */
+export class QuantLinearLayer implements ModelLayer {
   readonly kind = 'Linear';
-  private readonly lin: LinearQs8;
-  constructor(rt: Runtime, readonly k: number, readonly n: number, weight: Float32Array, bias: Float32Array | null, input: ActivationQuant, transposed = false) {
-    this.lin = new LinearQs8(rt, k, n, weight, bias, input, transposed);
-  }
-  get weightBytes(): number {
-    return this.lin.weightBytes;
-  }
-  macs(dims: readonly number[]): number {
-    return (dims.reduce((a, b) => a * b, 1) / this.k) * this.n * this.k;
-  }
-  scratchBytes(dims: readonly number[]): number {
-    return this.lin.scratchBytes(dims.reduce((a, b) => a * b, 1) / this.k);
-  }
-  run(io: LayerIO): Promise<void> {
-    return this.lin.run(io.dims.reduce((a, b) => a * b, 1) / this.k, io.x, io.y, io.scratch);
-  }
-  dispose(): void {
-    this.lin.dispose();
-  }
-}
-
-export class ConvLayerQb4 implements ModelLayer {
-  readonly scheme = 'int4';
-  readonly layout = 'nhwc';
-  private readonly conv: Conv2dQb4;
-  constructor(rt: Runtime, readonly geometry: ConvGeometry, weight: Float32Array, bias: Float32Array | null, activation: ConvActivation | null = null, private readonly actName = '') {
-    this.conv = new Conv2dQb4(rt, geometry, weight, bias, activation);
-  }
-  get kind(): string {
-    const g = this.geometry;
-    return `Conv ${this.conv.im2col ? 'im2col' : 'pointwise'} ${g.kh}x${g.kw}${this.actName ? ` + ${this.actName}` : ''}`;
-  }
-  get weightBytes(): number {
-    return this.conv.weightBytes;
-  }
-  macs(dims: readonly number[]): number {
-    const g = this.geometry;
-    const [oh, ow] = convOutSize(g, dims[2], dims[3]);
-    return dims[0] * oh * ow * g.cout * g.cin * g.kh * g.kw;
-  }
-  scratchBytes(dims: readonly number[]): number {
-    return this.conv.scratchBytes(dims[2], dims[3]);
-  }
-  run(io: LayerIO): Promise<void> {
-    return this.conv.run(io.dims[0], io.dims[2], io.dims[3], io.x, io.y, io.scratch);
-  }
-  dispose(): void {
-    this.conv.dispose();
-  }
-}
-
-export class LinearLayerQb4 implements ModelLayer {
-  readonly scheme = 'int4';
-  readonly kind = 'Linear';
-  private readonly mm: Qb4Matmul;
-  constructor(rt: Runtime, readonly k: number, readonly n: number, weight: Float32Array, bias: Float32Array | null, transposed = false) {
-    // Qb4Matmul takes output-channel rows [N, K]
-    let wnk = weight;
-    if (!transposed) {
-      wnk = new Float32Array(k * n);
-      for (let i = 0; i < k; i++) for (let j = 0; j < n; j++) wnk[j * k + i] = weight[i * n + j];
-    }
-    this.mm = new Qb4Matmul(rt, k, n, wnk, bias, null);
-  }
+  constructor(readonly scheme: string, readonly k: number, readonly n: number, private readonly mm: MatmulImpl) {}
   get weightBytes(): number {
     return this.mm.weightBytes;
   }
@@ -211,7 +163,7 @@ export class LinearLayerQb4 implements ModelLayer {
     return (dims.reduce((a, b) => a * b, 1) / this.k) * this.n * this.k;
   }
   scratchBytes(dims: readonly number[]): number {
-    return this.mm.scratchBytes(dims.reduce((a, b) => a * b, 1) / this.k);
+    return this.mm.scratchBytes?.(dims.reduce((a, b) => a * b, 1) / this.k) ?? 0;
   }
   run(io: LayerIO): Promise<void> {
     return this.mm.run(io.dims.reduce((a, b) => a * b, 1) / this.k, io.x, io.y, io.scratch);
@@ -219,4 +171,38 @@ export class LinearLayerQb4 implements ModelLayer {
   dispose(): void {
     this.mm.dispose();
   }
+}
+
+/** Weights [K, N] (or [N, K] when transposed) as output-channel rows [N, K]. */
+export function rowsOf(weight: Float32Array, k: number, n: number, transposed: boolean): Float32Array {
+  if (transposed) return weight;
+  const t = new Float32Array(k * n);
+  for (let i = 0; i < k; i++) for (let j = 0; j < n; j++) t[j * k + i] = weight[i * n + j];
+  return t;
+}
+
+/** Weights [N, K] (transposed) or [K, N] as [K, N]. */
+export function colsOf(weight: Float32Array, k: number, n: number, transposed: boolean): Float32Array {
+  if (!transposed) return weight;
+  const t = new Float32Array(k * n);
+  for (let i = 0; i < k; i++) for (let j = 0; j < n; j++) t[i * n + j] = weight[j * k + i];
+  return t;
+}
+
+export type QuantScheme = 'int8' | 'int4' | 'ant4' | 'fp8';
+
+export function quantConvLayer(rt: Runtime, scheme: QuantScheme, g: ConvGeometry, weight: Float32Array, bias: Float32Array | null, act: ConvActivation | null, actName: string, input?: ActivationQuant): QuantConvLayer {
+  const impl: ConvImpl =
+    scheme === 'int8' ? new Conv2dQs8(rt, g, weight, bias, input!, act)
+    : scheme === 'fp8' ? new Conv2dF8w(rt, g, weight, bias, act)
+    : new Conv2dQb4(rt, g, weight, bias, act, scheme);
+  return new QuantConvLayer(scheme, g, impl, actName);
+}
+
+export function quantLinearLayer(rt: Runtime, scheme: QuantScheme, k: number, n: number, weight: Float32Array, bias: Float32Array | null, transposed: boolean, input?: ActivationQuant): QuantLinearLayer {
+  const impl: MatmulImpl =
+    scheme === 'int8' ? new LinearQs8(rt, k, n, weight, bias, input!, transposed)
+    : scheme === 'fp8' ? new F8wMatmul(rt, k, n, colsOf(weight, k, n, transposed), bias, null)
+    : new Qb4Matmul(rt, k, n, rowsOf(weight, k, n, transposed), bias, null, scheme);
+  return new QuantLinearLayer(scheme, k, n, impl);
 }

@@ -7,24 +7,27 @@ import { ArgumentError } from '../errors.js';
 import { uint8Range, type ActivationQuant } from '../layers/conv2d-qs8.js';
 import type { GraphNode } from './graph.js';
 import type { Runtime } from '../runtime/runtime.js';
-import { ConvLayerQb4, ConvLayerQs8, LinearLayerQb4, LinearLayerQs8, type ModelLayer } from './layers.js';
+import { quantConvLayer, quantLinearLayer, type ModelLayer } from './layers.js';
 import { buildFloatLayer, Model, type LayerBuilder, type LayerSpec } from './model.js';
 
 export type Feeds = Record<string, { type: string; data: ArrayLike<number>; dims: readonly number[] }>;
 
 /** What one layer runs in. Depthwise and grouped convolutions are float32 in every scheme. */
-export type LayerScheme = 'float32' | 'int8' | 'int4';
+export type LayerScheme = 'float32' | 'int8' | 'int4' | 'ant4' | 'fp8';
 
 export interface QuantizeOptions {
   /**
    * 'int8': int8 weights per channel, uint8 activations with static calibrated ranges;
    * 'int4': 4-bit weights in blocks of 32 (RTN with clip search), int8 activations per row (W4A8);
+   * 'ant4': ANT's adaptive 4-bit type per tensor (int4, flint4 or PoT4 by error), one scale per
+   *         channel, int8 activations per row, decoded by table lookup (LUT4);
+   * 'fp8':  FP8 E4M3FN weights with one scale per channel, float32 activations;
    * 'auto': mixed int4/int8 by measured sensitivity: each layer's effect on the model output
    * (with that layer int4 and the rest int8: top-1 agreement with float32, then output SQNR) is
    * measured on calibration inputs; the least sensitive layers go to int4, one at a time, kept
    * only while the mix's top-1 agreement stays at or above top1Budget.
    */
-  scheme: 'int8' | 'int4' | 'auto';
+  scheme: 'int8' | 'int4' | 'ant4' | 'fp8' | 'auto';
   /** inputs to calibrate on (at least one) */
   calibration: Feeds[];
   /**
@@ -97,14 +100,9 @@ export async function calibrate(model: Model, calibration: Feeds[], onProgress?:
 export function buildLayer(rt: Runtime, node: GraphNode, spec: LayerSpec, scheme: LayerScheme, input?: ActivationQuant): ModelLayer {
   const grouped = spec.type === 'conv' && spec.geometry.group !== 1;
   if (scheme === 'float32' || grouped || (scheme === 'int8' && !input)) return buildFloatLayer(rt, node, spec)!;
-  if (scheme === 'int8') {
-    return spec.type === 'conv'
-      ? new ConvLayerQs8(rt, spec.geometry, spec.weight, spec.bias, input!, spec.activation, spec.actName)
-      : new LinearLayerQs8(rt, spec.k, spec.n, spec.weight, spec.bias, input!, spec.transposed);
-  }
   return spec.type === 'conv'
-    ? new ConvLayerQb4(rt, spec.geometry, spec.weight, spec.bias, spec.activation, spec.actName)
-    : new LinearLayerQb4(rt, spec.k, spec.n, spec.weight, spec.bias, spec.transposed);
+    ? quantConvLayer(rt, scheme, spec.geometry, spec.weight, spec.bias, spec.activation, spec.actName, input)
+    : quantLinearLayer(rt, scheme, spec.k, spec.n, spec.weight, spec.bias, spec.transposed, input);
 }
 
 export interface LayerChoice {
@@ -126,7 +124,7 @@ export interface MixReport {
 }
 
 export async function quantizeModel(float: Model, options: QuantizeOptions): Promise<Model & { choices?: LayerChoice[]; mix?: MixReport }> {
-  if (!['int8', 'int4', 'auto'].includes(options.scheme)) throw new ArgumentError(`quantize: scheme '${String(options.scheme)}' is not supported; 'int8', 'int4' or 'auto' are`);
+  if (!['int8', 'int4', 'ant4', 'fp8', 'auto'].includes(options.scheme)) throw new ArgumentError(`quantize: scheme '${String(options.scheme)}' is not supported; 'int8', 'int4', 'ant4', 'fp8' or 'auto' are`);
   if (!Array.isArray(options.calibration) || options.calibration.length === 0) throw new ArgumentError('quantize: calibration needs at least one input (an array of feeds)');
   if (options.top1Budget !== undefined && !(options.top1Budget >= 0 && options.top1Budget <= 1)) throw new ArgumentError(`quantize: top1Budget must be a fraction from 0 to 1, got ${options.top1Budget}`);
   const stats = await calibrate(float, options.calibration, (d, t) => options.onProgress?.(d, t, 'calibrating'));
