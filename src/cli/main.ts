@@ -5,6 +5,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { runDemo } from './demo.js';
 import { runModelDemo } from './model-demo.js';
 import { runStudy } from './study.js';
+import { benchModelCommand, compareModelCommand, runModelCommand } from './model-commands.js';
 import { LowbitError } from '../errors.js';
 
 function positiveInt(name: string, max: number) {
@@ -42,6 +43,28 @@ program
   .action(async (model, o) => {
     await runStudy({ model, json: o.json, limit: o.limit });
   });
+
+const collect = (v: string, prev: string[]) => [...prev, v];
+const modelOptions = (c: Command) =>
+  c
+    .option('-i, --input <name=file.json>', 'an input from a JSON file { "dims": [...], "data": [...] } (repeatable)', collect, [])
+    .option('-s, --shape <name=d0,d1,...>', 'random normal input of these dims (repeatable)', collect, [])
+    .option('-t, --threads <t>', 'threads (the main thread included)', positiveInt('--threads', 64), 1)
+    .addOption(new Option('--simd <build>', 'wasm build').choices(['auto', 'baseline', 'relaxed']).default('auto'))
+    .option('--json', 'print JSON', false);
+
+modelOptions(program.command('run').argument('<model>', 'an .onnx file').description('run an ONNX model in float32 and summarize its outputs'))
+  .action(async (model, o) => runModelCommand({ model, ...o }));
+
+modelOptions(program.command('compare').argument('<model>', 'an .onnx file').description('quantize a model and print the error of every layer against float32'))
+  .addOption(new Option('--scheme <scheme>', 'quantization scheme').choices(['int8', 'int4', 'ant4', 'fp8', 'auto']).default('int8'))
+  .option('--calibrate <n>', 'calibration inputs (the --input files, or n random ones)', positiveInt('--calibrate', 1000), 4)
+  .action(async (model, o) => compareModelCommand({ model, ...o }));
+
+modelOptions(program.command('bench').argument('<model>', 'an .onnx file').description('median latency of a model in float32, int8, int4 and fp8'))
+  .option('-r, --runs <r>', 'timed runs per scheme', positiveInt('--runs', 1000), 15)
+  .option('--calibrate <n>', 'calibration inputs for int8', positiveInt('--calibrate', 1000), 4)
+  .action(async (model, o) => benchModelCommand({ model, ...o }));
 
 program
   .command('layer-demo')

@@ -93,6 +93,15 @@ async function compileDist(): Promise<string> {
   if (!fs.existsSync(path.join(out, 'index.js'))) {
     throw new Error(`tsc emitted no index.js (exit ${result.code}):\n${result.output}`);
   }
+  // the one bare import of the package (onnx-proto, CommonJS) as an ES module for the page's import
+  // map: what a user without a bundler does; bundlers resolve it themselves
+  const rolldown = path.join(ROOT, 'node_modules/rolldown/bin/cli.mjs');
+  const vendor = path.join(out, 'vendor/onnx-proto.js');
+  await new Promise<void>((resolve, reject) => {
+    execFile(process.execPath, [rolldown, path.join(ROOT, 'node_modules/onnx-proto/dist/onnx.js'), '--format', 'esm', '--file', vendor], { cwd: ROOT }, (err, _o, stderr) =>
+      err ? reject(new Error(`bundling onnx-proto for the page failed: ${stderr}`)) : resolve(),
+    );
+  });
   return out;
 }
 
