@@ -45,6 +45,14 @@ describe.skipIf(SIMD !== 'baseline')('lowbit CLI', () => {
     expect(cmp.weightBytes.quantized).toBeLessThan(cmp.weightBytes.float32 / 3);
     const bench = JSON.parse(lowbit('bench', model, '--shape', 'x=1,3,48,96', '--runs', '2', '--calibrate', '1', '--simd', 'baseline', '--json'));
     expect(bench.rows.map((r: { scheme: string }) => r.scheme)).toEqual(['float32', 'int8', 'int4', 'fp8']);
+    // quantize and save, then run with the saved weights: same output as quantizing in place
+    const out = join(tmpdir(), `lowbit-q-${process.pid}.safetensors`);
+    const saved = JSON.parse(lowbit('quantize', model, '--shape', 'x=1,3,48,96', '--scheme', 'int8', '--calibrate', '2', '--out', out, '--simd', 'baseline', '--json'));
+    expect(saved.bytes).toBeLessThan(saved.weightBytes.float32 / 3);
+    const rq = JSON.parse(lowbit('run', model, '--shape', 'x=1,3,48,96', '--quantized', out, '--simd', 'baseline', '--json'));
+    expect(rq.outputs[0].dims).toEqual([1, 12, 6625]);
+    expect(rq.outputs[0].head).not.toEqual(run.outputs[0].head);
+    rmSync(out);
     // a symbolic input without --shape is a clear error
     let err: { status: number; stderr: string } | null = null;
     try {

@@ -5,7 +5,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { runDemo } from './demo.js';
 import { runModelDemo } from './model-demo.js';
 import { runStudy } from './study.js';
-import { benchModelCommand, compareModelCommand, runModelCommand } from './model-commands.js';
+import { benchModelCommand, compareModelCommand, quantizeModelCommand, runModelCommand } from './model-commands.js';
 import { LowbitError } from '../errors.js';
 
 function positiveInt(name: string, max: number) {
@@ -53,8 +53,15 @@ const modelOptions = (c: Command) =>
     .addOption(new Option('--simd <build>', 'wasm build').choices(['auto', 'baseline', 'relaxed']).default('auto'))
     .option('--json', 'print JSON', false);
 
-modelOptions(program.command('run').argument('<model>', 'an .onnx file').description('run an ONNX model in float32 and summarize its outputs'))
+modelOptions(program.command('run').argument('<model>', 'an .onnx file').description('run an ONNX model (float32, or with --quantized weights) and summarize its outputs'))
+  .option('-q, --quantized <file>', 'the quantized weights `lowbit quantize` saved for this model')
   .action(async (model, o) => runModelCommand({ model, ...o }));
+
+modelOptions(program.command('quantize').argument('<model>', 'an .onnx file').description('quantize a model with calibration and save its quantized weights (safetensors) to reload without requantizing'))
+  .addOption(new Option('--scheme <scheme>', 'quantization scheme').choices(['int8', 'int4', 'ant4', 'fp8', 'auto']).default('int8'))
+  .option('--calibrate <n>', 'calibration inputs (the --input files, or n random ones)', positiveInt('--calibrate', 1000), 4)
+  .requiredOption('-o, --out <file>', 'where to write the quantized weights (.safetensors)')
+  .action(async (model, o) => quantizeModelCommand({ model, ...o }));
 
 modelOptions(program.command('compare').argument('<model>', 'an .onnx file').description('quantize a model and print the error of every layer against float32'))
   .addOption(new Option('--scheme <scheme>', 'quantization scheme').choices(['int8', 'int4', 'ant4', 'fp8', 'auto']).default('int8'))

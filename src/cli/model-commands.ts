@@ -7,6 +7,8 @@ import { compareModels } from '../compare/model-compare.js';
 import { ArgumentError, ShapeError } from '../errors.js';
 import { loadModel, type Model } from '../model/model.js';
 import { quantizeModel, type Feeds, type QuantizeOptions } from '../model/quantize.js';
+import { loadQuantized, saveQuantized } from '../model/saved.js';
+import { writeFileSync } from 'node:fs';
 import type { SimdChoice } from '../runtime/features.js';
 import { createRuntime } from '../runtime/runtime.js';
 import { mulberry32 } from '../util/random.js';
@@ -65,9 +67,10 @@ async function open(o: ModelCommandOptions) {
   return { rt, model };
 }
 
-export async function runModelCommand(o: ModelCommandOptions): Promise<void> {
-  const { rt, model } = await open(o);
+export async function runModelCommand(o: ModelCommandOptions & { quantized?: string }): Promise<void> {
+  const { rt, model: float } = await open(o);
   try {
+    const model = o.quantized ? loadQuantized(float, new Uint8Array(readFileSync(o.quantized))) : float;
     const feeds = makeFeeds(model, o, 1);
     const t0 = performance.now();
     const out = await model.run(feeds);
@@ -86,6 +89,26 @@ export async function runModelCommand(o: ModelCommandOptions): Promise<void> {
       console.log(`ran ${o.model} in ${ms.toFixed(1)} ms (first run: includes planning); fusions ${JSON.stringify(model.fusions)}`);
       for (const s of summary) console.log(`${s.name} [${s.dims.join(', ')}]  min ${s.min.toPrecision(4)}  max ${s.max.toPrecision(4)}  mean ${s.mean.toPrecision(4)}  first ${s.head.map((v) => v.toPrecision(4)).join(' ')}`);
     }
+    model.dispose();
+  } finally {
+    rt.dispose();
+  }
+}
+
+/** Quantize with calibration, run once (layers are built with the first plan), save as safetensors. */
+export async function quantizeModelCommand(o: ModelCommandOptions & { scheme: QuantizeOptions['scheme']; calibrate: number; out: string }): Promise<void> {
+  const { rt, model } = await open(o);
+  try {
+    const calibration = Array.from({ length: o.calibrate }, (_, i) => makeFeeds(model, o, i + 1));
+    const q = await quantizeModel(model, { scheme: o.scheme, calibration });
+    await q.run(calibration[0]);
+    const file = saveQuantized(q);
+    writeFileSync(o.out, file);
+    const counts = [...q.builtLayers.values()].reduce<Record<string, number>>((m, l) => (l && l.weightBytes > 0 ? ((m[l.scheme] = (m[l.scheme] ?? 0) + 1), m) : m), {});
+    const info = { out: o.out, bytes: file.length, scheme: o.scheme, layers: counts, weightBytes: { float32: model.weightBytes, quantized: q.weightBytes } };
+    if (o.json) console.log(JSON.stringify(info, null, 2));
+    else console.log(`wrote ${o.out}: ${(file.length / 2 ** 20).toFixed(2)} MiB (${o.scheme}; layers ${JSON.stringify(counts)}); run it with: lowbit run ${o.model} --quantized ${o.out} ...`);
+    q.dispose();
     model.dispose();
   } finally {
     rt.dispose();

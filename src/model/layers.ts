@@ -6,9 +6,8 @@ import { ArgumentError } from '../errors.js';
 import { F32_NR, packF32, type F32Weights } from '../kernels/f32.js';
 import { Conv2dF32, convOutSize, type ConvActivation, type ConvGeometry, type ConvPath } from '../layers/conv2d.js';
 import type { Runtime } from '../runtime/runtime.js';
-import { Conv2dQs8, LinearQs8, type ActivationQuant } from '../layers/conv2d-qs8.js';
-import { Conv2dQb4, Qb4Matmul } from '../layers/conv2d-qb4.js';
-import { Conv2dF8w, F8wMatmul } from '../layers/conv2d-f8w.js';
+import { Conv2dGemm, type GemmImpl } from '../layers/conv2d-gemm.js';
+import { gemmFor, type QuantizedWeights } from './weights.js';
 
 export interface LayerIO {
   /** byte address of the input (channels-last for images) */
@@ -108,27 +107,15 @@ export class LinearLayerF32 implements ModelLayer {
   }
 }
 
-/** A convolution implementation in some scheme, as the model layers below wrap it. */
-interface ConvImpl {
-  readonly weightBytes: number;
-  readonly im2col: boolean;
-  scratchBytes(h: number, w: number): number;
-  run(n: number, h: number, w: number, x: number, y: number, scratch: number): Promise<void>;
-  dispose(): void;
-}
-
-/** A matrix-product implementation in some scheme: y[M, N] = x[M, K] W + bias. */
-interface MatmulImpl {
-  readonly weightBytes: number;
-  scratchBytes?(m: number): number;
-  run(m: number, x: number, y: number, scratch: number): Promise<void>;
-  dispose(): void;
-}
-
-/** A quantized convolution as a model layer (channels-last). */
+/** A quantized convolution (group 1, as a GEMM over pixels) as a model layer, channels-last. */
 export class QuantConvLayer implements ModelLayer {
   readonly layout = 'nhwc';
-  constructor(readonly scheme: string, readonly geometry: ConvGeometry, private readonly conv: ConvImpl, private readonly actName = '') {}
+  readonly scheme: string;
+  private readonly conv: Conv2dGemm;
+  constructor(rt: Runtime, readonly geometry: ConvGeometry, readonly weights: QuantizedWeights, bias: Float32Array | null, activation: ConvActivation | null, private readonly actName = '') {
+    this.scheme = weights.scheme;
+    this.conv = new Conv2dGemm(rt, geometry, gemmFor(rt, weights, bias, activation));
+  }
   get kind(): string {
     const g = this.geometry;
     return `Conv ${this.conv.im2col ? 'im2col' : 'pointwise'} ${g.kh}x${g.kw}${this.actName ? ` + ${this.actName}` : ''}`;
@@ -155,54 +142,25 @@ export class QuantConvLayer implements ModelLayer {
 /** A quantized linear layer: y[M, N] = x[M, K] W + bias, M = product of x's leading dims. */
 export class QuantLinearLayer implements ModelLayer {
   readonly kind = 'Linear';
-  constructor(readonly scheme: string, readonly k: number, readonly n: number, private readonly mm: MatmulImpl) {}
+  readonly scheme: string;
+  private readonly gemm: GemmImpl;
+  constructor(rt: Runtime, readonly weights: QuantizedWeights, bias: Float32Array | null) {
+    this.scheme = weights.scheme;
+    this.gemm = gemmFor(rt, weights, bias, null);
+  }
   get weightBytes(): number {
-    return this.mm.weightBytes;
+    return this.gemm.weightBytes;
   }
   macs(dims: readonly number[]): number {
-    return (dims.reduce((a, b) => a * b, 1) / this.k) * this.n * this.k;
+    return (dims.reduce((a, b) => a * b, 1) / this.gemm.k) * this.gemm.n * this.gemm.k;
   }
   scratchBytes(dims: readonly number[]): number {
-    return this.mm.scratchBytes?.(dims.reduce((a, b) => a * b, 1) / this.k) ?? 0;
+    return this.gemm.scratchBytes?.(dims.reduce((a, b) => a * b, 1) / this.gemm.k) ?? 0;
   }
   run(io: LayerIO): Promise<void> {
-    return this.mm.run(io.dims.reduce((a, b) => a * b, 1) / this.k, io.x, io.y, io.scratch);
+    return this.gemm.run(io.dims.reduce((a, b) => a * b, 1) / this.gemm.k, io.x, io.y, io.scratch);
   }
   dispose(): void {
-    this.mm.dispose();
+    this.gemm.dispose();
   }
-}
-
-/** Weights [K, N] (or [N, K] when transposed) as output-channel rows [N, K]. */
-export function rowsOf(weight: Float32Array, k: number, n: number, transposed: boolean): Float32Array {
-  if (transposed) return weight;
-  const t = new Float32Array(k * n);
-  for (let i = 0; i < k; i++) for (let j = 0; j < n; j++) t[j * k + i] = weight[i * n + j];
-  return t;
-}
-
-/** Weights [N, K] (transposed) or [K, N] as [K, N]. */
-export function colsOf(weight: Float32Array, k: number, n: number, transposed: boolean): Float32Array {
-  if (!transposed) return weight;
-  const t = new Float32Array(k * n);
-  for (let i = 0; i < k; i++) for (let j = 0; j < n; j++) t[i * n + j] = weight[j * k + i];
-  return t;
-}
-
-export type QuantScheme = 'int8' | 'int4' | 'ant4' | 'fp8';
-
-export function quantConvLayer(rt: Runtime, scheme: QuantScheme, g: ConvGeometry, weight: Float32Array, bias: Float32Array | null, act: ConvActivation | null, actName: string, input?: ActivationQuant): QuantConvLayer {
-  const impl: ConvImpl =
-    scheme === 'int8' ? new Conv2dQs8(rt, g, weight, bias, input!, act)
-    : scheme === 'fp8' ? new Conv2dF8w(rt, g, weight, bias, act)
-    : new Conv2dQb4(rt, g, weight, bias, act, scheme);
-  return new QuantConvLayer(scheme, g, impl, actName);
-}
-
-export function quantLinearLayer(rt: Runtime, scheme: QuantScheme, k: number, n: number, weight: Float32Array, bias: Float32Array | null, transposed: boolean, input?: ActivationQuant): QuantLinearLayer {
-  const impl: MatmulImpl =
-    scheme === 'int8' ? new LinearQs8(rt, k, n, weight, bias, input!, transposed)
-    : scheme === 'fp8' ? new F8wMatmul(rt, k, n, colsOf(weight, k, n, transposed), bias, null)
-    : new Qb4Matmul(rt, k, n, rowsOf(weight, k, n, transposed), bias, null, scheme);
-  return new QuantLinearLayer(scheme, k, n, impl);
 }

@@ -4,10 +4,12 @@
 // are memory-bound and tiny in weights; the per-layer report says so).
 
 import { ArgumentError } from '../errors.js';
-import { uint8Range, type ActivationQuant } from '../layers/conv2d-qs8.js';
+import { uint8Range, type ActivationQuant } from '../layers/gemm-qs8.js';
+import { convWeightsNK, transposeKN } from '../layers/conv2d-gemm.js';
 import type { GraphNode } from './graph.js';
 import type { Runtime } from '../runtime/runtime.js';
-import { quantConvLayer, quantLinearLayer, type ModelLayer } from './layers.js';
+import { QuantConvLayer, QuantLinearLayer, type ModelLayer } from './layers.js';
+import { quantizeWeights, type QuantizedWeights } from './weights.js';
 import { buildFloatLayer, Model, type LayerBuilder, type LayerSpec } from './model.js';
 
 export type Feeds = Record<string, { type: string; data: ArrayLike<number>; dims: readonly number[] }>;
@@ -96,13 +98,28 @@ export async function calibrate(model: Model, calibration: Feeds[], onProgress?:
   return stats;
 }
 
+/** The weights of a layer spec as output-channel rows [N][K] (im2col order for convolutions). */
+export function weightRows(spec: LayerSpec): { wnk: Float32Array; n: number; k: number } {
+  if (spec.type === 'conv') {
+    const g = spec.geometry;
+    return { wnk: convWeightsNK(spec.weight, g), n: g.cout, k: g.kh * g.kw * g.cin };
+  }
+  return { wnk: spec.transposed ? spec.weight : transposeKN(spec.weight, spec.k, spec.n), n: spec.n, k: spec.k };
+}
+
+/** The layer for one node from already quantized weights. */
+export function layerFromWeights(rt: Runtime, spec: LayerSpec, weights: QuantizedWeights): ModelLayer {
+  return spec.type === 'conv'
+    ? new QuantConvLayer(rt, spec.geometry, weights, spec.bias, spec.activation, spec.actName)
+    : new QuantLinearLayer(rt, weights, spec.bias);
+}
+
 /** The layer for one node in one scheme (float32 where the scheme does not apply). */
 export function buildLayer(rt: Runtime, node: GraphNode, spec: LayerSpec, scheme: LayerScheme, input?: ActivationQuant): ModelLayer {
   const grouped = spec.type === 'conv' && spec.geometry.group !== 1;
   if (scheme === 'float32' || grouped || (scheme === 'int8' && !input)) return buildFloatLayer(rt, node, spec)!;
-  return spec.type === 'conv'
-    ? quantConvLayer(rt, scheme, spec.geometry, spec.weight, spec.bias, spec.activation, spec.actName, input)
-    : quantLinearLayer(rt, scheme, spec.k, spec.n, spec.weight, spec.bias, spec.transposed, input);
+  const { wnk, n, k } = weightRows(spec);
+  return layerFromWeights(rt, spec, quantizeWeights(scheme, wnk, n, k, input));
 }
 
 export interface LayerChoice {

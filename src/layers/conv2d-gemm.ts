@@ -1,0 +1,78 @@
+// A group-1 convolution as a GEMM over pixels, channels-last, for any weight scheme:
+//   x [N][H][W][C_in] -> (1x1 stride 1: as is | else: f32_im2col_nhwc into scratch) -> gemm.run
+// The GEMM implementation (int8, int4, ant4, fp8: src/layers/gemm-*.ts) owns the weights, the
+// epilogue and its own scratch, which follows the im2col matrix in the scratch given to run().
+
+import { ArgumentError } from '../errors.js';
+import type { Runtime } from '../runtime/runtime.js';
+import { convOutSize, convPath, type ConvGeometry } from './conv2d.js';
+
+/** y[M, N] = x[M, K] W + bias (then the layer's activation), on buffers in linear memory. */
+export interface GemmImpl {
+  readonly k: number;
+  readonly n: number;
+  readonly weightBytes: number;
+  scratchBytes?(m: number): number;
+  run(m: number, x: number, y: number, scratch: number): Promise<void>;
+  dispose(): void;
+}
+
+/** ONNX conv weights [C_out, C_in, kH, kW] as GEMM rows [N = C_out][K = taps * C_in] in im2col order. */
+export function convWeightsNK(weight: Float32Array, g: ConvGeometry): Float32Array {
+  const taps = g.kh * g.kw, k = taps * g.cin;
+  if (g.group !== 1) throw new ArgumentError(`conv GEMM: group ${g.group} convolutions are not GEMMs (depthwise/grouped stay float)`);
+  if (weight.length !== g.cout * k) throw new ArgumentError(`conv GEMM: weight has ${weight.length} values, expected [${g.cout}, ${g.cin}, ${g.kh}, ${g.kw}]`);
+  const out = new Float32Array(g.cout * k);
+  for (let o = 0; o < g.cout; o++) for (let ci = 0; ci < g.cin; ci++) for (let t = 0; t < taps; t++) out[o * k + t * g.cin + ci] = weight[(o * g.cin + ci) * taps + t];
+  return out;
+}
+
+/** Rows [N][K] as columns [K][N] (and back: the transpose is its own inverse with k, n swapped). */
+export function transposeKN(w: Float32Array, rows: number, cols: number): Float32Array {
+  const t = new Float32Array(w.length);
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) t[j * rows + i] = w[i * cols + j];
+  return t;
+}
+
+export class Conv2dGemm {
+  readonly im2col: boolean;
+
+  constructor(private readonly rt: Runtime, readonly geometry: ConvGeometry, readonly gemm: GemmImpl) {
+    const g = geometry;
+    if (gemm.n !== g.cout || gemm.k !== g.kh * g.kw * g.cin) throw new ArgumentError(`conv GEMM: weights are [${gemm.k}, ${gemm.n}], the convolution needs [${g.kh * g.kw * g.cin}, ${g.cout}]`);
+    this.im2col = convPath(g) !== 'pointwise';
+  }
+
+  get weightBytes(): number {
+    return this.gemm.weightBytes;
+  }
+
+  private im2colBytes(m: number): number {
+    return this.im2col ? Math.ceil((m * this.gemm.k * 4) / 64) * 64 : 0;
+  }
+
+  scratchBytes(h: number, w: number): number {
+    const [oh, ow] = convOutSize(this.geometry, h, w);
+    return this.im2colBytes(oh * ow) + (this.gemm.scratchBytes?.(oh * ow) ?? 0);
+  }
+
+  async run(n: number, h: number, w: number, x: number, y: number, scratch: number): Promise<void> {
+    const g = this.geometry;
+    const [oh, ow] = convOutSize(g, h, w);
+    const m = oh * ow;
+    const rest = scratch + this.im2colBytes(m);
+    for (let b = 0; b < n; b++) {
+      const xb = x + b * h * w * g.cin * 4, yb = y + b * m * g.cout * 4;
+      let a = xb;
+      if (this.im2col) {
+        await this.rt.parallelColumns(oh, 1, (r0, r1) => ['f32_im2col_nhwc', [h, w, g.cin, g.cin, g.kh, g.kw, g.sh, g.sw, g.pt, g.pl, g.dh, g.dw, r0, r1, ow, xb, scratch]]);
+        a = scratch;
+      }
+      await this.gemm.run(m, a, yb, rest);
+    }
+  }
+
+  dispose(): void {
+    this.gemm.dispose();
+  }
+}

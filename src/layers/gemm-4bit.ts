@@ -1,0 +1,92 @@
+// 4-bit GEMM for model layers: 4-bit weights and int8 activations quantized on the fly per row,
+//   x (float32) -> 4-bit GEMM -> [rows copied out of padded panels] -> activation pass
+// in one of two weight formats (already quantized: src/model/weights.ts decides how):
+//   'int4' (src/kernels/qb4.ts): Int4Blocks, a scale per block of K;
+//   'ant4' (src/kernels/lut4.ts): codes of one 16-value int8 table (ANT's type for the tensor),
+//          a scale per output channel, decoded by table lookup.
+
+import { ArgumentError } from '../errors.js';
+import { lut4Gemm, packLut4, type Lut4Source } from '../kernels/lut4.js';
+import { packQb4, qb4Gemm } from '../kernels/qb4.js';
+import type { Int4Blocks } from '../quant/int4.js';
+import type { Runtime } from '../runtime/runtime.js';
+import { ChannelActivation, type ConvActivation } from './activation.js';
+import type { GemmImpl } from './conv2d-gemm.js';
+
+export type FourBitWeights = { format: 'int4'; blocks: Int4Blocks } | { format: 'ant4'; source: Lut4Source; type: string };
+
+interface Packed {
+  readonly kp: number;
+  readonly np: number;
+  readonly blockSize: number;
+  readonly bytes: number;
+  gemm(alloc: (bytes: number) => number, call: { m: number; x: number; bias: number; out: number }): Promise<void>;
+  dispose(): void;
+}
+
+function pack(rt: Runtime, w: FourBitWeights): Packed {
+  if (w.format === 'int4') {
+    const p = packQb4(rt, w.blocks);
+    return { kp: p.kp, np: p.np, blockSize: p.blockSize, bytes: p.bytes, gemm: (alloc, c) => qb4Gemm(rt, alloc, { ...c, w: p }), dispose: () => p.dispose() };
+  }
+  const p = packLut4(rt, w.source);
+  return { kp: p.kp, np: p.np, blockSize: p.blockSize, bytes: p.bytes, gemm: (alloc, c) => lut4Gemm(rt, alloc, { ...c, w: p }), dispose: () => p.dispose() };
+}
+
+export class FourBitGemm implements GemmImpl {
+  readonly k: number;
+  readonly n: number;
+  private readonly w: Packed;
+  private readonly biasPtr: number;
+  private readonly act: ChannelActivation;
+
+  constructor(private readonly rt: Runtime, weights: FourBitWeights, bias: Float32Array | null, activation: ConvActivation | null) {
+    const src = weights.format === 'int4' ? weights.blocks : weights.source;
+    this.k = src.k;
+    this.n = src.n;
+    if (bias && bias.length !== this.n) throw new ArgumentError(`${weights.format} layer: bias has ${bias.length} values, expected ${this.n}`);
+    this.w = pack(rt, weights);
+    this.biasPtr = rt.alloc(this.w.np * 4);
+    const bv = rt.view(Float32Array, this.biasPtr, this.w.np);
+    bv.fill(0);
+    if (bias) bv.set(bias);
+    this.act = new ChannelActivation(rt, this.n, activation, false);
+  }
+
+  get weightBytes(): number {
+    return this.w.bytes + this.n * 4;
+  }
+
+  /** scratch for M rows: the int8/int16 activations, their block metadata, and padded output rows */
+  scratchBytes(m: number): number {
+    const { kp, np, blockSize } = this.w;
+    return m * kp * 2 + m * (kp / blockSize) * 8 + (np !== this.n || m === 1 ? m * np * 4 : 0) + 256;
+  }
+
+  async run(m: number, x: number, y: number, scratch: number): Promise<void> {
+    const rt = this.rt, { np } = this.w, n = this.n;
+    // rows are written panel-padded: straight into y when N is a multiple of 8 (M > 1)
+    const direct = np === n && m > 1;
+    const padded = direct ? y : scratch;
+    let used = direct ? 0 : m * np * 4 + 64;
+    // the GEMM's own scratch (int8 activations, block metadata) comes from ours
+    const alloc = (bytes: number) => {
+      const p = scratch + used;
+      used += Math.ceil(bytes / 64) * 64;
+      return p;
+    };
+    await this.w.gemm(alloc, { m, x, bias: this.biasPtr, out: padded });
+    if (!direct) {
+      const src = rt.view(Float32Array, padded, m * np), dst = rt.view(Float32Array, y, m * n);
+      if (m === 1) dst.set(src.subarray(0, n));
+      else for (let i = 0; i < m; i++) dst.set(src.subarray(i * np, i * np + n), i * n);
+    }
+    await this.act.apply(y, m);
+  }
+
+  dispose(): void {
+    this.w.dispose();
+    this.rt.free(this.biasPtr);
+    this.act.dispose();
+  }
+}

@@ -1,0 +1,95 @@
+// A quantized model saved to safetensors reloads without quantizing and gives the same bits;
+// the container's reader refuses malformed files with clear errors.
+
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { loadModel, loadQuantized, ModelError, quantizeModel, readSafetensors, saveQuantized, writeSafetensors, type SafeTensor } from '../src/index.js';
+import { ocrModelAsset } from '../src/model/ocr/ctc.js';
+import { loadOcrLines, toModelInput } from '../src/model/ocr/data.js';
+import { SIMD, useRuntimes } from './helpers.js';
+
+const rts = useRuntimes();
+const bytes = new Uint8Array(readFileSync(ocrModelAsset('ch_PP-OCRv4_rec_infer.onnx')));
+const lines = loadOcrLines();
+const feeds = (i: number) => ({ x: toModelInput([lines[i]]) });
+
+describe(`saved quantized models (${SIMD} build)`, () => {
+  it('every scheme round-trips through safetensors: same outputs, bit for bit, without requantizing', async () => {
+    const float = loadModel(rts.one, bytes);
+    for (const scheme of ['int8', 'int4', 'ant4', 'fp8', 'auto'] as const) {
+      const q = await quantizeModel(float, { scheme, calibration: [feeds(0), feeds(8)], sensitivityInputs: 2 });
+      const want = Object.values(await q.run(feeds(3)))[0].data;
+      const file = saveQuantized(q);
+      // the file holds the quantized weights: about their size, far below float32's
+      expect(file.length).toBeLessThan(float.weightBytes * (scheme === 'fp8' || scheme === 'int8' || scheme === 'auto' ? 0.35 : 0.25));
+      const back = loadQuantized(float, file);
+      const got = Object.values(await back.run(feeds(3)))[0].data;
+      expect(Array.from(got), scheme).toEqual(Array.from(want));
+      expect(back.weightBytes).toBe(q.weightBytes);
+      q.dispose();
+      back.dispose();
+    }
+    float.dispose();
+  }, 240_000);
+
+  it('refuses a model with no layers built, a foreign file, and a file whose layers do not fit', async () => {
+    const float = loadModel(rts.one, bytes);
+    const q = await quantizeModel(float, { scheme: 'int8', calibration: [feeds(0)] });
+    expect(() => saveQuantized(q)).toThrow(/no quantized layers built yet/);
+    await q.run(feeds(1));
+    const file = saveQuantized(q);
+    const { tensors, metadata } = readSafetensors(file);
+    expect(() => loadQuantized(float, writeSafetensors(tensors, { ...metadata, format: 'other' }))).toThrow(ModelError);
+    // drop one layer's scales: a clear error naming the layer
+    const key = [...tensors.keys()].find((k) => k.endsWith('/scales'))!;
+    const fewer = new Map(tensors);
+    fewer.delete(key);
+    expect(() => loadQuantized(float, writeSafetensors(fewer, metadata))).toThrow(new RegExp(`layer '${key.split('/')[0]}' needs scales`));
+    q.dispose();
+    float.dispose();
+  }, 120_000);
+});
+
+describe.skipIf(SIMD !== 'baseline')('safetensors container', () => {
+  it('writes and reads every dtype, with metadata, 8-byte aligned data', () => {
+    const t = new Map<string, SafeTensor>([
+      ['a', { dtype: 'F32', shape: [2, 3], data: Float32Array.of(1, 2, 3, 4, 5, -0) }],
+      ['b', { dtype: 'I8', shape: [3], data: Int8Array.of(-128, 0, 127) }],
+      ['c', { dtype: 'U8', shape: [0], data: new Uint8Array(0) }],
+      ['d', { dtype: 'I32', shape: [1], data: Int32Array.of(-7) }],
+    ]);
+    const file = writeSafetensors(t, { hello: 'world' });
+    const n = Number(new DataView(file.buffer).getBigUint64(0, true));
+    expect((8 + n) % 8).toBe(0);
+    const back = readSafetensors(file);
+    expect(back.metadata).toEqual({ hello: 'world' });
+    for (const [k, v] of t) {
+      expect(back.tensors.get(k)!.shape).toEqual(v.shape);
+      expect(Array.from(back.tensors.get(k)!.data)).toEqual(Array.from(v.data));
+    }
+  });
+
+  it('refuses truncated, oversized-header, non-JSON and inconsistent files with ModelError', () => {
+    const good = writeSafetensors(new Map([['a', { dtype: 'F32', shape: [4], data: new Float32Array(4) } as SafeTensor]]));
+    const bad: Uint8Array[] = [good.subarray(0, 5), good.subarray(0, good.length - 1)];
+    const big = good.slice();
+    new DataView(big.buffer).setBigUint64(0, 1n << 40n, true);
+    bad.push(big);
+    const junk = good.slice();
+    junk[9] = 0x7b;
+    junk[10] = 0x7b;
+    bad.push(junk);
+    const header = (h: object) => {
+      const j = new TextEncoder().encode(JSON.stringify(h));
+      const out = new Uint8Array(8 + j.length + 16);
+      new DataView(out.buffer).setBigUint64(0, BigInt(j.length), true);
+      out.set(j, 8);
+      return out;
+    };
+    bad.push(header({ a: { dtype: 'F64', shape: [2], data_offsets: [0, 16] } }));
+    bad.push(header({ a: { dtype: 'F32', shape: [5], data_offsets: [0, 16] } }));
+    bad.push(header({ a: { dtype: 'F32', shape: [4], data_offsets: [8, 24] } }));
+    bad.push(header({ a: { dtype: 'F32', shape: [-4], data_offsets: [0, 16] } }));
+    for (const [i, f] of bad.entries()) expect(() => readSafetensors(f), `case ${i}`).toThrow(ModelError);
+  });
+});
