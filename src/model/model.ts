@@ -9,6 +9,8 @@ import { kernelLayerFor } from './kernel-layer-rules.js';
 import type { ConvActivation, ConvGeometry } from '../layers/conv2d.js';
 import { importOnnx } from './onnx.js';
 import { convSpec } from './ops/linear-ops.js';
+import { matMulNBitsWeights } from './ops/quant-ops.js';
+import type { Int4Blocks } from '../quant/int4.js';
 import { opDef } from './ops/registry.js';
 import type { HostValue, ValueInfo } from './ops/types.js';
 import { convertLayout, makePlan, type Plan, type PlanStep, type PlanValue } from './plan.js';
@@ -190,9 +192,17 @@ export class Model {
 /** What a layer needs, read off a Conv/FusedConv/MatMul/Gemm node whose weights are constants. */
 export type LayerSpec =
   | { type: 'conv'; geometry: ConvGeometry; weight: Float32Array; bias: Float32Array | null; activation: ConvActivation | null; actName: string }
-  | { type: 'linear'; k: number; n: number; weight: Float32Array; bias: Float32Array | null; transposed: boolean };
+  | { type: 'linear'; k: number; n: number; weight: Float32Array; bias: Float32Array | null; transposed: boolean; int4?: Int4Blocks };
 
 export function layerSpec(node: GraphNode, ins: (ValueInfo | null)[], opset: number): LayerSpec | null {
+  if (node.op === 'MatMulNBits' && node.domain === 'com.microsoft') {
+    // 4-bit weights as the file has them (a quantized scheme packs these blocks as they are), and
+    // dequantized rows for the float32 layer
+    if (!ins[0] || ins[0].type !== 'float32' || ins[0].value || ins[1]?.value === undefined) return null;
+    const { k, n, blocks, wnk } = matMulNBitsWeights({ node, opset }, ins);
+    const b = ins[5]?.value;
+    return { type: 'linear', k, n, weight: wnk, bias: b ? Float32Array.from(b.data) : null, transposed: true, int4: blocks };
+  }
   const w = ins[1]?.value;
   if (!w || w.type !== 'float32' || !ins[0] || ins[0].type !== 'float32') return null;
   if (node.op === 'Conv' || node.op === 'FusedConv') {

@@ -118,6 +118,8 @@ export function layerFromWeights(rt: Runtime, spec: LayerSpec, weights: Quantize
 export function buildLayer(rt: Runtime, node: GraphNode, spec: LayerSpec, scheme: LayerScheme, input?: ActivationQuant): ModelLayer {
   const grouped = spec.type === 'conv' && spec.geometry.group !== 1;
   if (scheme === 'float32' || grouped || (scheme === 'int8' && !input)) return buildFloatLayer(rt, node, spec)!;
+  // 4-bit weights from the file (MatMulNBits) stay as they are in the int4 scheme
+  if (scheme === 'int4' && spec.type === 'linear' && spec.int4) return layerFromWeights(rt, spec, { scheme: 'int4', blocks: spec.int4 });
   const { wnk, n, k } = weightRows(spec);
   return layerFromWeights(rt, spec, quantizeWeights(scheme, wnk, n, k, input));
 }

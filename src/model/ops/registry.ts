@@ -4,15 +4,17 @@ import { UnsupportedOperatorError } from '../../errors.js';
 import type { GraphNode } from '../graph.js';
 import { LINEAR_OPS } from './linear-ops.js';
 import { LOWBIT_OPS } from './lowbit-ops.js';
+import { MICROSOFT_OPS, QUANT_OPS } from './quant-ops.js';
 import { MATH_OPS } from './math.js';
 import { REDUCE_OPS } from './reduce-ops.js';
 import { TENSOR_OPS } from './tensor-ops.js';
 import type { OpDef } from './types.js';
 
-export const OPS: Readonly<Record<string, OpDef>> = { ...MATH_OPS, ...TENSOR_OPS, ...REDUCE_OPS, ...LINEAR_OPS };
+export const OPS: Readonly<Record<string, OpDef>> = { ...MATH_OPS, ...TENSOR_OPS, ...REDUCE_OPS, ...LINEAR_OPS, ...QUANT_OPS };
 
 export function opDef(node: GraphNode): OpDef | undefined {
   if (node.domain === 'lowbit') return LOWBIT_OPS[node.op];
+  if (node.domain === 'com.microsoft') return MICROSOFT_OPS[node.op];
   return node.domain === '' ? OPS[node.op] : undefined;
 }
 
