@@ -51,3 +51,4 @@ export { studyTensor, summarizeStudy, weightTensors, STUDY_FORMATS, type StudyRo
 export { compareModels, type LayerError } from './compare/model-compare.js';
 export { saveQuantized, loadQuantized } from './model/saved.js';
 export { readSafetensors, writeSafetensors, type SafeTensor } from './model/safetensors.js';
+export { TypedLinear, type TypedLinearOptions } from './layers/typed-linear.js';

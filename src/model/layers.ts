@@ -7,7 +7,7 @@ import { F32_NR, packF32, type F32Weights } from '../kernels/f32.js';
 import { Conv2dF32, convOutSize, type ConvActivation, type ConvGeometry, type ConvPath } from '../layers/conv2d.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { Conv2dGemm, type GemmImpl } from '../layers/conv2d-gemm.js';
-import { gemmFor, type QuantizedWeights } from './weights.js';
+import { gemmFor, type QuantizedWeights } from '../layers/quantized-weights.js';
 
 export interface LayerIO {
   /** byte address of the input (channels-last for images) */

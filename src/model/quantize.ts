@@ -9,7 +9,7 @@ import { convWeightsNK, transposeKN } from '../layers/conv2d-gemm.js';
 import type { GraphNode } from './graph.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { QuantConvLayer, QuantLinearLayer, type ModelLayer } from './layers.js';
-import { quantizeWeights, type QuantizedWeights } from './weights.js';
+import { quantizeWeights, type QuantizedWeights } from '../layers/quantized-weights.js';
 import { buildFloatLayer, Model, type LayerBuilder, type LayerSpec } from './model.js';
 
 export type Feeds = Record<string, { type: string; data: ArrayLike<number>; dims: readonly number[] }>;

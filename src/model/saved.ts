@@ -17,7 +17,7 @@ import { QuantConvLayer, QuantLinearLayer } from './layers.js';
 import { buildFloatLayer, Model, type LayerBuilder } from './model.js';
 import { layerFromWeights } from './quantize.js';
 import { readSafetensors, writeSafetensors, type SafeTensor } from './safetensors.js';
-import type { QuantizedWeights } from './weights.js';
+import type { QuantizedWeights } from '../layers/quantized-weights.js';
 
 const FORMAT = 'lowbit.quantized-model';
 

@@ -2,11 +2,11 @@
 // that runs them. The quantized form is also what a saved model stores, so a reload builds the
 // same layers without quantizing again.
 
-import type { ConvActivation } from '../layers/activation.js';
-import { transposeKN, type GemmImpl } from '../layers/conv2d-gemm.js';
-import { FourBitGemm } from '../layers/gemm-4bit.js';
-import { F8wGemm } from '../layers/gemm-f8w.js';
-import { Qs8Gemm, quantizeWeightsPerColumn, type ActivationQuant, type Int8Weights } from '../layers/gemm-qs8.js';
+import type { ConvActivation } from './activation.js';
+import { transposeKN, type GemmImpl } from './conv2d-gemm.js';
+import { FourBitGemm } from './gemm-4bit.js';
+import { F8wGemm } from './gemm-f8w.js';
+import { Qs8Gemm, quantizeWeightsPerColumn, type ActivationQuant, type Int8Weights } from './gemm-qs8.js';
 import { lut4FromAnt, type Lut4Source } from '../kernels/lut4.js';
 import { quantizeF8w, type F8wQuantized } from '../kernels/f8w.js';
 import { selectAntType } from '../quant/ant.js';
