@@ -328,7 +328,7 @@ async function gemm(rt: Runtime, alloc: (bytes: number) => number, call: F8wGemm
   // M > 8 (3+ row strips): each call decodes 8 columns at a time into its own scratch, once
   const scratch = () => (m > 8 ? alloc(Math.max(k * 32, 16)) : 0);
   // GEMV streams W: give each thread at least 64 columns; GEMM splits at panel granularity
-  await rt.parallelColumns(n, F8W_NR, (n0, n1) => [name, [m, n0, n1, k, staged, k * 4, w.ptr, out, outStride, w.scalePtr, pb, lo, hi, scratch()]], m === 1 ? 64 : F8W_NR);
+  await rt.parallelColumns(n, F8W_NR, (n0, n1) => [name, [m, n0, n1, k, staged, k * 4, w.ptr, out, outStride, w.scalePtr, pb, lo, hi, scratch()]], m === 1 ? 64 : F8W_NR, m * k * n);
 }
 
 // ---------------------------------------------------------------------------------------------

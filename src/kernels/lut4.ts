@@ -238,7 +238,7 @@ export async function lut4Gemm(rt: Runtime, alloc: (bytes: number) => number, ca
   const fn = c4 ? 'lut4_gemm_4x8c4_relaxed' : 'lut4_gemm_4x8c2';
   const wp = w.ptr + LUT4_HEADER;
   if (m === 1) {
-    await rt.parallelColumns(n, LUT4_NR, (n0, n1) => [fn, [1, n0, n1, kp, bs, a, aStride, meta, wp, w.ptr, w.offset, w.chunk, call.bias, call.out, 0]], 64);
+    await rt.parallelColumns(n, LUT4_NR, (n0, n1) => [fn, [1, n0, n1, kp, bs, a, aStride, meta, wp, w.ptr, w.offset, w.chunk, call.bias, call.out, 0]], 64, k * n);
     return;
   }
   const o = rt.view(Float32Array, call.out, m * np);
@@ -247,7 +247,7 @@ export async function lut4Gemm(rt: Runtime, alloc: (bytes: number) => number, ca
     if (bv) o.set(bv, i * np);
     else o.fill(0, i * np, (i + 1) * np);
   }
-  await rt.parallelColumns(n, LUT4_NR, (n0, n1) => [fn, [m, n0, n1, kp, bs, a, aStride, meta, wp, w.ptr, w.offset, w.chunk, 0, call.out, np * 4]]);
+  await rt.parallelColumns(n, LUT4_NR, (n0, n1) => [fn, [m, n0, n1, kp, bs, a, aStride, meta, wp, w.ptr, w.offset, w.chunk, 0, call.out, np * 4]], LUT4_NR, m * k * n);
 }
 
 /** y[M][N] = x[M][K] · Wᵀ (+ bias), W the LUT4 weights, x quantized to int8 on the fly. */

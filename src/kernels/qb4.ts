@@ -229,7 +229,7 @@ export async function qb4Gemm(rt: Runtime, alloc: (bytes: number) => number, cal
   rt.kernels.qb4_quantize_activations(x, m, k, kp, bs, perBlock ? 1 : 0, c4 ? 0 : 1, a, meta);
   const fn = c4 ? 'qb4_gemm_4x8c4_relaxed' : 'qb4_gemm_4x8c2';
   if (m === 1) {
-    await rt.parallelColumns(n, QB4_NR, (n0, n1) => [fn, [1, n0, n1, kp, bs, a, aStride, meta, w.ptr, w.scalesPtr, w.zerosPtr, call.bias, call.out, 0]], 64);
+    await rt.parallelColumns(n, QB4_NR, (n0, n1) => [fn, [1, n0, n1, kp, bs, a, aStride, meta, w.ptr, w.scalesPtr, w.zerosPtr, call.bias, call.out, 0]], 64, k * n);
     return;
   }
   // GEMM accumulates into rows of whole panels, first set to the bias
@@ -239,7 +239,7 @@ export async function qb4Gemm(rt: Runtime, alloc: (bytes: number) => number, cal
     if (bv) o.set(bv, i * np);
     else o.fill(0, i * np, (i + 1) * np);
   }
-  await rt.parallelColumns(n, QB4_NR, (n0, n1) => [fn, [m, n0, n1, kp, bs, a, aStride, meta, w.ptr, w.scalesPtr, w.zerosPtr, 0, call.out, np * 4]]);
+  await rt.parallelColumns(n, QB4_NR, (n0, n1) => [fn, [m, n0, n1, kp, bs, a, aStride, meta, w.ptr, w.scalesPtr, w.zerosPtr, 0, call.out, np * 4]], QB4_NR, m * k * n);
 }
 
 export async function runQb4F32(rt: Runtime, x: Float32Array, m: number, w: Qb4Weights, bias: Float32Array | null = null): Promise<Float32Array> {

@@ -264,7 +264,7 @@ export async function qs8Gemm(rt: Runtime, alloc: (bytes: number) => number, cal
   const aStride = c4 ? kp : kp * 2;
   if (m > 0 && n > 0) {
     // GEMV streams W: give each thread at least 64 columns; GEMM splits at panel granularity
-    await rt.parallelColumns(n, QS8_NR, (n0, n1) => [fn, [m, n0, n1, kp, staged, aStride, w.ptr, prm, out, outStride]], m === 1 ? 64 : QS8_NR);
+    await rt.parallelColumns(n, QS8_NR, (n0, n1) => [fn, [m, n0, n1, kp, staged, aStride, w.ptr, prm, out, outStride]], m === 1 ? 64 : QS8_NR, m * k * n);
   }
 }
 

@@ -38,7 +38,7 @@ export class ChannelActivation {
     if (!this.ptr) return;
     const { kind, alpha, beta } = this.activation!;
     const c = this.channels, cp = Math.ceil(c / 4) * 4, row = c * 4;
-    await this.rt.parallelColumns(pixels, 1, (p0, p1) => ['f32_act_nhwc', [y + p0 * row, p1 - p0, c, kind, alpha, beta, this.ptr, this.ptr + cp * 4, y + p0 * row]], 64);
+    await this.rt.parallelColumns(pixels, 1, (p0, p1) => ['f32_act_nhwc', [y + p0 * row, p1 - p0, c, kind, alpha, beta, this.ptr, this.ptr + cp * 4, y + p0 * row]], 64, pixels * c * 16);
   }
 
   dispose(): void {

@@ -65,7 +65,7 @@ export class Conv2dGemm {
       const xb = x + b * h * w * g.cin * 4, yb = y + b * m * g.cout * 4;
       let a = xb;
       if (this.im2col) {
-        await this.rt.parallelColumns(oh, 1, (r0, r1) => ['f32_im2col_nhwc', [h, w, g.cin, g.cin, g.kh, g.kw, g.sh, g.sw, g.pt, g.pl, g.dh, g.dw, r0, r1, ow, xb, scratch]]);
+        await this.rt.parallelColumns(oh, 1, (r0, r1) => ['f32_im2col_nhwc', [h, w, g.cin, g.cin, g.kh, g.kw, g.sh, g.sw, g.pt, g.pl, g.dh, g.dw, r0, r1, ow, xb, scratch]], 1, m * this.gemm.k);
         a = scratch;
       }
       await this.gemm.run(m, a, yb, rest);

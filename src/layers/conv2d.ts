@@ -109,7 +109,7 @@ export class Conv2dF32 {
     for (let b = 0; b < n; b++) {
       const xb = x + b * inImage, yb = y + b * outImage;
       if (this.path === 'depthwise') {
-        await rt.parallelColumns(oh, 1, (r0, r1) => ['f32_dwconv_nhwc', [h, w, g.cin, g.kh, g.kw, g.sh, g.sw, g.pt, g.pl, g.dh, g.dw, r0, r1, ow, xb, this.dwPtr, yb, lo, hi]]);
+        await rt.parallelColumns(oh, 1, (r0, r1) => ['f32_dwconv_nhwc', [h, w, g.cin, g.kh, g.kw, g.sh, g.sw, g.pt, g.pl, g.dh, g.dw, r0, r1, ow, xb, this.dwPtr, yb, lo, hi]], 1, oh * ow * g.cin * g.kh * g.kw);
         await this.activate(yb, oh * ow);
         continue;
       }
@@ -124,7 +124,7 @@ export class Conv2dF32 {
         }
         const wts = this.packed[gi];
         const c = yb + gi * opg * 4, bias = this.biasPtr + gi * np * 4;
-        await rt.parallelColumns(opg, F32_NR, (n0, n1) => ['f32_gemm_4x8', [m, n0, n1, k, a, aStride, wts.ptr, c, g.cout * 4, bias, lo, hi]]);
+        await rt.parallelColumns(opg, F32_NR, (n0, n1) => ['f32_gemm_4x8', [m, n0, n1, k, a, aStride, wts.ptr, c, g.cout * 4, bias, lo, hi]], F32_NR, m * k * opg);
       }
       await this.activate(yb, m);
     }

@@ -31,7 +31,7 @@ export class SoftmaxLayer extends KernelLayer {
   async run(io: LayerIO): Promise<void> {
     const n = io.dims.slice(this.from).reduce((a, b) => a * b, 1);
     const rows = io.dims.reduce((a, b) => a * b, 1) / Math.max(n, 1);
-    await this.rt.parallelColumns(rows, 1, (r0, r1) => ['f32_softmax_rows', [io.x + r0 * n * 4, r1 - r0, n, io.y + r0 * n * 4]], 8);
+    await this.rt.parallelColumns(rows, 1, (r0, r1) => ['f32_softmax_rows', [io.x + r0 * n * 4, r1 - r0, n, io.y + r0 * n * 4]], 8, rows * n * 16);
   }
 }
 
@@ -63,7 +63,7 @@ export class AveragePoolLayer extends KernelLayer {
     const g = this.g(io.dims);
     for (let b = 0; b < n; b++) {
       const x = io.x + b * h * w * c * 4, y = io.y + b * g.oh * g.ow * c * 4;
-      await this.rt.parallelColumns(g.oh, 1, (r0, r1) => ['f32_avgpool_nhwc', [h, w, c, g.kh, g.kw, g.sh, g.sw, g.pt, g.pl, g.pb, g.pr, g.countPad ? 1 : 0, r0, r1, g.ow, x, y]]);
+      await this.rt.parallelColumns(g.oh, 1, (r0, r1) => ['f32_avgpool_nhwc', [h, w, c, g.kh, g.kw, g.sh, g.sw, g.pt, g.pl, g.pb, g.pr, g.countPad ? 1 : 0, r0, r1, g.ow, x, y]], 1, g.oh * g.ow * c * g.kh * g.kw);
     }
   }
 }
@@ -83,7 +83,7 @@ export class ChannelScaleLayer extends KernelLayer {
     const hw = h * w;
     for (let b = 0; b < n; b++) {
       const xb = x + b * hw * c * 4, yb = io.y + b * hw * c * 4, sb = s + b * c * 4;
-      await this.rt.parallelColumns(hw, 1, (p0, p1) => ['f32_scale_channels_nhwc', [xb + p0 * c * 4, p1 - p0, c, sb, yb + p0 * c * 4]], 64);
+      await this.rt.parallelColumns(hw, 1, (p0, p1) => ['f32_scale_channels_nhwc', [xb + p0 * c * 4, p1 - p0, c, sb, yb + p0 * c * 4]], 64, hw * c);
     }
   }
 }
@@ -96,6 +96,6 @@ export class BatchedMatMulLayer extends KernelLayer {
     const [ad, bd] = io.inDims;
     const m = ad[ad.length - 2], k = ad[ad.length - 1], n = bd[bd.length - 1];
     const batch = count(ad.slice(0, -2));
-    await this.rt.parallelColumns(batch, 1, (b0, b1) => ['f32_matmul_rows', [b0, b1, m, k, n, io.xs[0], io.xs[1], io.y]]);
+    await this.rt.parallelColumns(batch, 1, (b0, b1) => ['f32_matmul_rows', [b0, b1, m, k, n, io.xs[0], io.xs[1], io.y]], 1, batch * m * k * n);
   }
 }

@@ -99,7 +99,7 @@ export class LinearLayerF32 implements ModelLayer {
   }
   run(io: LayerIO): Promise<void> {
     const m = io.dims.reduce((a, b) => a * b, 1) / this.k;
-    return this.rt.parallelColumns(this.n, F32_NR, (n0, n1) => ['f32_gemm_4x8', [m, n0, n1, this.k, io.x, this.k * 4, this.w.ptr, io.y, this.n * 4, this.biasPtr, -Infinity, Infinity]], m === 1 ? 64 : F32_NR);
+    return this.rt.parallelColumns(this.n, F32_NR, (n0, n1) => ['f32_gemm_4x8', [m, n0, n1, this.k, io.x, this.k * 4, this.w.ptr, io.y, this.n * 4, this.biasPtr, -Infinity, Infinity]], m === 1 ? 64 : F32_NR, m * this.k * this.n);
   }
   dispose(): void {
     this.w.dispose();

@@ -23,6 +23,12 @@ export interface RuntimeOptions {
   maxMemoryPages?: number;
   /** called with warnings (e.g. threads requested where shared memory is unavailable) */
   onWarning?: (message: string) => void;
+  /**
+   * kernel calls doing less work than this (multiply-adds or element operations) stay on the
+   * calling thread, where waking the workers would cost more than it saves (default 2^21; 0 sends
+   * every call to the pool)
+   */
+  minParallelWork?: number;
 }
 
 /** A typed view of part of linear memory; re-created on each access since memory may grow. */
@@ -36,6 +42,9 @@ export class Runtime {
   private readonly pool: WorkerPool | null;
   private disposed = false;
   private opsInstance: OnnxOps | null = null;
+
+  /** see RuntimeOptions.minParallelWork */
+  minParallelWork = PARALLEL_MIN_WORK;
 
   constructor(features: Features, kernels: KernelExports, memory: WebAssembly.Memory, heap: Allocator, pool: WorkerPool | null) {
     this.features = features;
@@ -138,10 +147,13 @@ export class Runtime {
   /**
    * Runs call(n0, n1) over columns [0, n) split at multiples of `align`. With workers, the columns
    * go in a few pieces per thread that the main thread and the workers take as they come free (so a
-   * slow core does less of the job); the pieces are at least `minColumnsPerThread` wide.
+   * slow core does less of the job); the pieces are at least `minColumnsPerThread` wide. `work`
+   * (about how many multiply-adds or element operations the whole call does) keeps small calls on
+   * this thread.
    */
-  async parallelColumns(n: number, align: number, call: (n0: number, n1: number) => KernelCall, minColumnsPerThread = align): Promise<void> {
-    const pool = this.pool;
+  async parallelColumns(n: number, align: number, call: (n0: number, n1: number) => KernelCall, minColumnsPerThread = align, work = Infinity): Promise<void> {
+    // handing work to the pool costs tens of microseconds: small calls run on this thread alone
+    const pool = work < this.minParallelWork ? null : this.pool;
     const pieces = splitRange(n, align, pool ? this.threads * PIECES_PER_THREAD : 1, minColumnsPerThread);
     if (!pool || pieces.length === 1) {
       for (const [a, b] of pieces) this.invoke(call(a, b));
@@ -171,6 +183,12 @@ export class Runtime {
   }
 }
 
+/**
+ * Below this much work (multiply-adds, or element operations) a parallelColumns call stays on the
+ * calling thread: waking the workers costs more than it saves (PP-OCRv4 has ~100 such small steps).
+ */
+export const PARALLEL_MIN_WORK = 1 << 21;
+
 /** Pieces of work per thread in parallelColumns: enough to even out a slower core, few enough that
  * each piece still streams a long run of weights. */
 const PIECES_PER_THREAD = 4;
@@ -193,6 +211,9 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
   const simd = options.simd ?? 'auto';
   if (!['auto', 'baseline', 'relaxed'].includes(simd)) {
     throw new ArgumentError(`simd: expected 'auto', 'baseline' or 'relaxed', got ${String(simd)}`);
+  }
+  if (options.minParallelWork !== undefined && !(options.minParallelWork >= 0)) {
+    throw new ArgumentError(`minParallelWork: expected a number >= 0, got ${String(options.minParallelWork)}`);
   }
   const requested = options.threads ?? 1;
   if (!Number.isInteger(requested) || requested < 1 || requested > 256) {
@@ -232,5 +253,7 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
     reason: choice.reason,
     engine: engineName(),
   };
-  return new Runtime(features, kernels, memory, heap, pool);
+  const rt = new Runtime(features, kernels, memory, heap, pool);
+  if (options.minParallelWork !== undefined) rt.minParallelWork = options.minParallelWork;
+  return rt;
 }
