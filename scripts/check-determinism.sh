@@ -3,9 +3,13 @@
 # an emulated arm64 Node (../shared/tools/arm64-node/node.sh) with several engine flag sets, then
 # compares every digest. One case name must have one digest in every run and on every build:
 #   - integer kernels (qs8 int32/uint8/int8 outputs, MatMulInteger, QLinearMatMul, Quantize/
-#     DequantizeLinear, DynamicQuantizeLinear) and the qs8 float32 epilogue: identical across runs,
-#     builds (baseline, relaxed), weight layouts (c2, c4) and the scalar reference ('ref');
-#   - f32 GEMM / MatMul / Gemm of the baseline build (IEEE mul + add): identical across runs and 'ref';
+#     DequantizeLinear, DynamicQuantizeLinear, qs8_stage_f32_c2), the qs8 float32 epilogue (with its
+#     activations), qb4, lut4, f8f8, the fp8 codec and the float32 kernels with plain mul/add in
+#     both builds (activations, softmax, pooling, channel scaling, f32_matmul_rows, im2col):
+#     identical across runs, builds (baseline, relaxed), weight layouts (c2, c4) and the scalar
+#     reference ('ref');
+#   - f32 GEMM / MatMul / Gemm, f32_dwconv_nhwc and f8w of the baseline build (IEEE mul + add):
+#     identical across runs and 'ref';
 #   - the same of the relaxed build (fused multiply-add), named '*.relaxed': identical across runs
 #     (x64 and arm64, 1 and 2 threads).
 # Exits non-zero on any difference, on a missing case, or when a run that should run the relaxed

@@ -15,11 +15,15 @@
 //   <build> <layout> <case name ...> <digest>
 //
 // build is 'baseline', 'relaxed' or 'ref' (scalar JS reference of the definition, computed once per
-// process). layout is the qs8 weight layout ('c2', 'c4') or '-'. A case name means the same result
-// everywhere: integer kernels, the q8 conversions and the qs8 float32 epilogue carry the same name
-// on both builds (they must agree bit for bit with each other and with 'ref'), while the float32
-// GEMMs of the relaxed build (f32x4.relaxed_madd, fused) are named '*.relaxed' and only have to agree
-// across CPUs and runs. So the rule --compare checks is simply: one case name, one digest.
+// process). layout is the weight layout ('c2', 'c4': qs8, qb4, lut4) or '-'. A case name means the
+// same result everywhere: integer kernels, the q8 conversions, the qs8 float32 epilogue (with its
+// activations), qs8_stage_f32_c2, the fp8 codec, qb4, lut4, f8f8 and the float32 kernels that use
+// plain mul/add in both builds (f32_act_nhwc, f32_softmax_rows, f32_gap_nhwc, f32_avgpool_nhwc,
+// f32_scale_channels_nhwc, f32_matmul_rows, f32_im2col_nhwc) carry the same name on both builds
+// (they must agree bit for bit with each other and with 'ref'), while the float32 kernels that use
+// f32x4.relaxed_madd (fused) in the relaxed build (f32_gemm, onnx.MatMul/Gemm, f32_dwconv_nhwc,
+// f8w) are named '*.relaxed' there and only have to agree across CPUs and runs. So the rule
+// --compare checks is simply: one case name, one digest.
 //
 // --check compares the lines of this run the same way and exits 1 on a difference.
 
@@ -786,6 +790,595 @@ function refQb4Cases() {
   }
 }
 
+// ---- raw kernel calls on scratch buffers (the f32 conv / activation / pooling / softmax kernels,
+// qs8_stage_f32_c2, the fp8 codec) ----
+
+/**
+ * Copies `inputs` (typed arrays) into scratch memory, 16 zero bytes after each, allocates zeroed
+ * outputs ([Ctor, length] each), runs `fn(inPtrs, outPtrs)` and returns the outputs read back.
+ */
+async function withBuffers(rt, inputs, outputs, fn) {
+  return rt.scoped(async (alloc) => {
+    // allocate everything first: an allocation may grow (and so detach) a non-shared memory
+    const ins = inputs.map((a) => alloc(a.byteLength + 16));
+    const outs = outputs.map(([Ctor, len]) => alloc(len * Ctor.BYTES_PER_ELEMENT + 16));
+    inputs.forEach((a, i) => {
+      const v = rt.view(Uint8Array, ins[i], a.byteLength + 16);
+      v.fill(0);
+      v.set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength)); // bytes: NaN payloads survive
+    });
+    outputs.forEach(([Ctor, len], i) => rt.view(Uint8Array, outs[i], len * Ctor.BYTES_PER_ELEMENT + 16).fill(0));
+    await fn(ins, outs);
+    return outputs.map(([Ctor, len], i) => rt.read(Ctor, outs[i], len));
+  });
+}
+
+// float32 lane semantics of the wasm ops the kernels use (for the scalar references)
+const pmax = (a, b) => (a < b ? b : a);
+const pmin = (a, b) => (b < a ? b : a);
+
+/** assembly/util/act.ts vexp, op for op in float32 */
+const EXP_C = [1.9841270e-4, 1.3888889e-3, 8.3333333e-3, 4.1666667e-2, 1.6666667e-1, 0.5, 1.0, 1.0].map(f);
+const L2E = f(1.4426950408889634);
+const LN2H = f(0.693145751953125);
+const LN2L = f(1.428606765330187e-6);
+function refExp(x) {
+  const xc = pmin(pmax(x, -87), 88);
+  const n = roundHalfEven(f(xc * L2E)); // f32x4.nearest
+  let r = f(xc - f(n * LN2H));
+  r = f(r - f(n * LN2L));
+  let p = EXP_C[0];
+  for (let i = 1; i < EXP_C.length; i++) p = f(f(p * r) + EXP_C[i]);
+  return f(p * 2 ** n); // n in [-126, 127]: 2^n is the float32 built from the exponent bits
+}
+const refSigmoid = (z) => f(1 / f(1 + refExp(-z)));
+/** assembly/util/act.ts act(kind, x, alpha, beta) on one float32 lane */
+function refAct(kind, x, alpha, beta) {
+  switch (kind) {
+    case 1: return pmax(x, 0);
+    case 2: return f(x * pmin(pmax(f(f(x * f(1 / 6)) + 0.5), 0), 1));
+    case 3: return f(x * refSigmoid(f(x * alpha)));
+    case 4: return refSigmoid(f(x * alpha));
+    case 5: return pmin(pmax(f(f(x * alpha) + beta), 0), 1);
+    case 6: return pmin(pmax(x, alpha), beta);
+    default: return x;
+  }
+}
+
+/** activation kinds 0..6 with their (alpha, beta) as float32 (0 identity ... 6 clip(alpha, beta)) */
+// (names show the decimal as written; the kernels get its float32)
+const ACT_KINDS = [[0, 0, 0], [1, 0, 0], [2, 0, 0], [3, 1.702, 0], [4, 1, 0], [5, 0.2, 0.5], [6, -0.5, 0.7]].map(
+  ([k, a, b]) => ({ kind: k, alpha: f(a), beta: f(b), id: `act=${k} alpha=${a} beta=${b}` }),
+);
+
+/** finite float32 activations: random in [lo, hi) with saturating, tiny, subnormal and signed-zero values mixed in */
+function actInput(r, len, lo, hi) {
+  const x = r.floats(len, lo, hi);
+  const specials = [-0, 0, 1e30, -1e30, 100, -100, 88.5, -87.5, 3, -3, 2 ** -130, -(2 ** -140), 1e-20, -5.5];
+  for (let i = 0; i < len; i++) if (i % 5 === 2) x[i] = specials[((i / 5) | 0) % specials.length];
+  return x;
+}
+
+// ---- f32_dwconv_nhwc (depthwise conv; relaxed build fuses: '*.relaxed') and f32_im2col_nhwc ----
+
+/** output size of one spatial axis */
+const convOut = (size, k, s, p0, p1, d) => Math.floor((size + p0 + p1 - d * (k - 1) - 1) / s) + 1;
+
+const DW_CASES = [];
+for (const k of [3, 5]) {
+  for (const [sh, sw] of [[1, 1], [2, 1], [1, 2]]) {
+    for (const pad of ['same', 'valid', 'asym']) {
+      for (const c of [5, 16, 17]) {
+        const p = (k - 1) / 2;
+        const pads = pad === 'same' ? [p, p, p, p] : pad === 'valid' ? [0, 0, 0, 0] : [k - 1, 1, 0, k - 2]; // [pt, pl, pb, pr]
+        DW_CASES.push({ h: 7, w: 19, c, k, sh, sw, pads, dh: 1, dw: 1, clamp: c === 5 ? [0, 6] : c === 17 ? [-0.5, 0.5] : null });
+      }
+    }
+  }
+}
+// dilation, and a wide-range variant (many binades, subnormal products)
+DW_CASES.push({ h: 8, w: 17, c: 17, k: 3, sh: 1, sw: 1, pads: [2, 2, 2, 2], dh: 2, dw: 2, clamp: null });
+DW_CASES.push({ h: 9, w: 15, c: 6, k: 5, sh: 2, sw: 1, pads: [1, 3, 2, 1], dh: 1, dw: 2, clamp: [-1, 1] });
+DW_CASES.push({ h: 6, w: 21, c: 13, k: 3, sh: 1, sw: 1, pads: [1, 1, 1, 1], dh: 1, dw: 1, clamp: null, wide: true });
+for (const d of DW_CASES) {
+  const [pt, pl, pb, pr] = d.pads;
+  d.oh = convOut(d.h, d.k, d.sh, pt, pb, d.dh);
+  d.ow = convOut(d.w, d.k, d.sw, pl, pr, d.dw);
+  d.name = `h=${d.h} w=${d.w} c=${d.c} k=${d.k}x${d.k} s=${d.sh},${d.sw} pads=${d.pads} d=${d.dh},${d.dw}${d.clamp ? ` clamp=${d.clamp}` : ''}${d.wide ? ' wide' : ''}`;
+  const r = new Rng(`dwconv ${d.name}`);
+  const taps = d.k * d.k;
+  d.x = d.wide ? r.wideFloats(d.h * d.w * d.c) : r.floats(d.h * d.w * d.c, -2, 2);
+  d.wt = d.wide ? r.wideFloats(taps * d.c) : r.floats(taps * d.c, -1, 1); // [tap][c]
+  d.bias = d.wide ? r.wideFloats(d.c) : r.floats(d.c, -0.5, 0.5);
+  // packed (assembly/conv/f32-conv.ts): [taps][Cp] then bias [Cp], Cp = C rounded up to 4, zero padded
+  const cp = Math.ceil(d.c / 4) * 4;
+  d.packed = new Float32Array((taps + 1) * cp);
+  for (let t = 0; t < taps; t++) for (let ch = 0; ch < d.c; ch++) d.packed[t * cp + ch] = d.wt[t * d.c + ch];
+  for (let ch = 0; ch < d.c; ch++) d.packed[taps * cp + ch] = d.bias[ch];
+}
+
+/** the baseline contract: bias, then + x*w over the taps inside the image (u-major), then clamp */
+function refDwconv(d) {
+  const { h, w, c, k, sh, sw, dh, dw, oh, ow } = d;
+  const [pt, pl] = d.pads;
+  const [lo, hi] = d.clamp ? d.clamp.map(f) : [-Infinity, Infinity];
+  const c4 = c & ~3;
+  const y = new Float32Array(oh * ow * c);
+  for (let oy = 0; oy < oh; oy++) {
+    for (let ox = 0; ox < ow; ox++) {
+      for (let ch = 0; ch < c; ch++) {
+        let acc = d.bias[ch];
+        for (let u = 0; u < k; u++) {
+          const iy = oy * sh - pt + u * dh;
+          if (iy < 0 || iy >= h) continue;
+          for (let v = 0; v < k; v++) {
+            const ix = ox * sw - pl + v * dw;
+            if (ix < 0 || ix >= w) continue;
+            acc = f(acc + f(d.x[(iy * w + ix) * c + ch] * d.wt[(u * k + v) * c + ch]));
+          }
+        }
+        // vector lanes: pmin(pmax(acc, lo), hi); the c % 4 tail: min(max(acc, lo), hi)
+        y[(oy * ow + ox) * c + ch] = ch < c4 ? pmin(pmax(acc, lo), hi) : Math.min(Math.max(acc, lo), hi);
+      }
+    }
+  }
+  return y;
+}
+
+const IM2COL_CASES = [
+  // [h, w, c, xc, kh, kw, sh, sw, [pt, pl, pb, pr], dh, dw]
+  [7, 9, 3, 3, 3, 3, 1, 1, [1, 1, 1, 1], 1, 1],
+  [6, 10, 5, 12, 3, 3, 2, 1, [1, 1, 1, 1], 1, 1], // one group's channels of a 12-channel input
+  [9, 9, 16, 16, 5, 5, 2, 2, [2, 2, 2, 2], 1, 1],
+  [8, 11, 17, 17, 3, 3, 1, 2, [0, 2, 1, 0], 1, 1],
+  [9, 12, 4, 4, 3, 3, 1, 1, [2, 2, 2, 2], 2, 2],
+  [5, 7, 1, 3, 1, 7, 1, 1, [0, 3, 0, 3], 1, 1],
+].map(([h, w, c, xc, kh, kw, sh, sw, pads, dh, dwl]) => {
+  const oh = convOut(h, kh, sh, pads[0], pads[2], dh);
+  const ow = convOut(w, kw, sw, pads[1], pads[3], dwl);
+  const name = `h=${h} w=${w} c=${c} xc=${xc} k=${kh}x${kw} s=${sh},${sw} pads=${pads} d=${dh},${dwl}`;
+  const x = new Rng(`im2col ${name}`).floats(h * w * xc, -1, 1);
+  return { name, h, w, c, xc, kh, kw, sh, sw, pads, dh, dw: dwl, oh, ow, x };
+});
+
+function refIm2col(q) {
+  const { h, w, c, xc, kh, kw, sh, sw, dh, dw, oh, ow } = q;
+  const [pt, pl] = q.pads;
+  const out = new Float32Array(oh * ow * kh * kw * c);
+  let o = 0;
+  for (let oy = 0; oy < oh; oy++) {
+    for (let ox = 0; ox < ow; ox++) {
+      for (let u = 0; u < kh; u++) {
+        for (let v = 0; v < kw; v++) {
+          const iy = oy * sh - pt + u * dh;
+          const ix = ox * sw - pl + v * dw;
+          for (let ch = 0; ch < c; ch++, o++) out[o] = iy < 0 || iy >= h || ix < 0 || ix >= w ? 0 : q.x[(iy * w + ix) * xc + ch];
+        }
+      }
+    }
+  }
+  return out;
+}
+
+async function runConvCases(rt, build) {
+  for (const d of DW_CASES) {
+    const [pt, pl] = d.pads;
+    const [lo, hi] = d.clamp ?? [-Infinity, Infinity];
+    const [y] = await withBuffers(rt, [d.x, d.packed], [[Float32Array, d.oh * d.ow * d.c]], ([x, wts], [yp]) =>
+      rt.parallelColumns(d.oh, 1, (r0, r1) => ['f32_dwconv_nhwc', [d.h, d.w, d.c, d.k, d.k, d.sh, d.sw, pt, pl, d.dh, d.dw, r0, r1, d.ow, x, wts, yp, lo, hi]], 1));
+    emit(build, '-', `${f32Name(build, 'f32_dwconv_nhwc')} ${d.name}`, digest(y));
+  }
+  for (const q of IM2COL_CASES) {
+    const [pt, pl] = q.pads;
+    const [y] = await withBuffers(rt, [q.x], [[Float32Array, q.oh * q.ow * q.kh * q.kw * q.c]], ([x], [out]) =>
+      rt.parallelColumns(q.oh, 1, (r0, r1) => ['f32_im2col_nhwc', [q.h, q.w, q.c, q.xc, q.kh, q.kw, q.sh, q.sw, pt, pl, q.dh, q.dw, r0, r1, q.ow, x, out]], 1));
+    emit(build, '-', `f32_im2col_nhwc ${q.name}`, digest(y));
+  }
+}
+
+function refConvCases() {
+  for (const d of DW_CASES) emit('ref', '-', `f32_dwconv_nhwc ${d.name}`, digest(refDwconv(d)));
+  for (const q of IM2COL_CASES) emit('ref', '-', `f32_im2col_nhwc ${q.name}`, digest(refIm2col(q)));
+}
+
+// ---- f32_act_nhwc, f32_softmax_rows, f32_gap_nhwc, f32_avgpool_nhwc, f32_scale_channels_nhwc,
+// f32_matmul_rows: plain IEEE mul/add in both builds (no relaxed_madd), so one name across builds ----
+
+const ACT_CASES = [];
+for (const [pixels, c] of [[9, 7], [3, 13], [2, 3], [1, 1]]) {
+  for (const { kind, alpha, beta, id } of ACT_KINDS) {
+    const name = `pixels=${pixels} c=${c} ${id}`;
+    const r = new Rng(`act ${name}`);
+    const cp = Math.ceil(c / 4) * 4;
+    const ss = new Float32Array(2 * cp); // scale [cp], then shift [cp] (padded with 0)
+    ss.set(r.floats(c, -2, 2), 0);
+    ss.set(r.floats(c, -1, 1), cp);
+    ACT_CASES.push({ name, pixels, c, cp, kind, alpha, beta, ss, x: actInput(r, pixels * c, -8, 8) });
+  }
+}
+
+function refActNhwc(a) {
+  const y = new Float32Array(a.pixels * a.c);
+  for (let p = 0; p < a.pixels; p++) {
+    for (let ch = 0; ch < a.c; ch++) {
+      const i = p * a.c + ch;
+      y[i] = f(f(refAct(a.kind, a.x[i], a.alpha, a.beta) * a.ss[ch]) + a.ss[a.cp + ch]);
+    }
+  }
+  return y;
+}
+
+const SOFTMAX_CASES = [[3, 7], [2, 33], [5, 4], [4, 1], [2, 6625]].map(([rows, n]) => {
+  const name = `rows=${rows} n=${n}`;
+  const r = new Rng(`softmax ${name}`);
+  const x = r.floats(rows * n, -10, 10);
+  // row 1: a wide range (exp underflows, clamps at -87) and masked entries (-Infinity)
+  if (rows > 1) {
+    for (let j = 0; j < n; j++) x[n + j] = r.float(-150, 30);
+    for (let j = 1; j < n; j += 3) x[n + j] = -Infinity;
+  }
+  return { name, rows, n, x };
+});
+
+function refSoftmax(s) {
+  const { rows, n } = s;
+  const n4 = n & ~3;
+  const y = new Float32Array(rows * n);
+  for (let r = 0; r < rows; r++) {
+    const x = s.x.subarray(r * n, (r + 1) * n);
+    let m = -Infinity;
+    for (let j = 0; j < n; j++) m = Math.max(m, x[j]);
+    const lanes = [0, 0, 0, 0];
+    const e = new Float32Array(n);
+    for (let j = 0; j < n; j++) e[j] = refExp(f(x[j] - m));
+    for (let j = 0; j < n4; j++) lanes[j & 3] = f(lanes[j & 3] + e[j]);
+    let sum = f(f(lanes[0] + lanes[1]) + f(lanes[2] + lanes[3]));
+    for (let j = n4; j < n; j++) sum = f(sum + e[j]);
+    const inv = f(1 / sum);
+    for (let j = 0; j < n; j++) y[r * n + j] = f(e[j] * inv);
+  }
+  return y;
+}
+
+const GAP_CASES = [[49, 17], [1, 5], [9, 16], [13, 3]].map(([hw, c]) => {
+  const name = `hw=${hw} c=${c}`;
+  return { name, hw, c, x: new Rng(`gap ${name}`).floats(hw * c, -3, 3) };
+});
+
+function refGap(g) {
+  const y = new Float32Array(g.c);
+  const inv = f(1 / g.hw);
+  for (let ch = 0; ch < g.c; ch++) {
+    let acc = 0;
+    for (let p = 0; p < g.hw; p++) acc = f(acc + g.x[p * g.c + ch]);
+    y[ch] = f(acc * inv);
+  }
+  return y;
+}
+
+const AVGPOOL_CASES = [];
+for (const [h, w, c, kh, kw, sh, sw, pads] of [
+  [7, 9, 17, 3, 3, 2, 2, [1, 1, 1, 1]],
+  [8, 8, 5, 2, 2, 2, 2, [0, 0, 0, 0]],
+  [6, 11, 16, 3, 5, 1, 2, [1, 2, 1, 2]],
+  [5, 5, 7, 5, 5, 1, 1, [2, 2, 2, 2]],
+  [7, 7, 3, 3, 3, 2, 2, [0, 0, 1, 1]],
+]) {
+  for (const countPad of [0, 1]) {
+    const name = `h=${h} w=${w} c=${c} k=${kh}x${kw} s=${sh},${sw} pads=${pads} count_include_pad=${countPad}`;
+    const oh = Math.floor((h + pads[0] + pads[2] - kh) / sh) + 1;
+    const ow = Math.floor((w + pads[1] + pads[3] - kw) / sw) + 1;
+    AVGPOOL_CASES.push({ name, h, w, c, kh, kw, sh, sw, pads, countPad, oh, ow, x: new Rng(`avgpool ${name}`).floats(h * w * c, -3, 3) });
+  }
+}
+
+function refAvgpool(a) {
+  const { h, w, c, kh, kw, sh, sw, oh, ow } = a;
+  const [pt, pl, pb, pr] = a.pads;
+  const y = new Float32Array(oh * ow * c);
+  for (let oy = 0; oy < oh; oy++) {
+    const y0 = oy * sh - pt;
+    const u0 = Math.max(y0, 0), u1 = Math.min(y0 + kh, h);
+    for (let ox = 0; ox < ow; ox++) {
+      const x0 = ox * sw - pl;
+      const v0 = Math.max(x0, 0), v1 = Math.min(x0 + kw, w);
+      const cnt = a.countPad ? (Math.min(y0 + kh, h + pb) - y0) * (Math.min(x0 + kw, w + pr) - x0) : Math.max((u1 - u0) * (v1 - v0), 1);
+      const inv = f(1 / cnt);
+      for (let ch = 0; ch < c; ch++) {
+        let acc = 0;
+        for (let u = u0; u < u1; u++) for (let v = v0; v < v1; v++) acc = f(acc + a.x[(u * w + v) * c + ch]);
+        y[(oy * ow + ox) * c + ch] = f(acc * inv);
+      }
+    }
+  }
+  return y;
+}
+
+const SCALE_CASES = [[13, 17], [4, 5], [7, 16], [3, 2]].map(([pixels, c]) => {
+  const name = `pixels=${pixels} c=${c}`;
+  const r = new Rng(`scale-channels ${name}`);
+  const cp = Math.ceil(c / 4) * 4;
+  const s = new Float32Array(cp);
+  s.set(r.floats(c, 0, 1.5));
+  return { name, pixels, c, s, x: actInput(r, pixels * c, -4, 4) };
+});
+
+const refScaleChannels = (q) => q.x.map((v, i) => f(v * q.s[i % q.c]));
+
+const MATMUL_ROWS_CASES = [[1, 1, 7, 9], [2, 3, 7, 9], [3, 5, 33, 17], [2, 4, 16, 8], [1, 7, 1, 3], [4, 2, 5, 6]].map(([batch, m, k, n]) => {
+  const name = `batch=${batch} m=${m} k=${k} n=${n}`;
+  const r = new Rng(`matmul-rows ${name}`);
+  return { name, batch, m, k, n, a: r.floats(batch * m * k, -1, 1), b: r.floats(batch * k * n, -1, 1) };
+});
+
+function refMatmulRows(q) {
+  const { batch, m, k, n } = q;
+  const out = new Float32Array(batch * m * n);
+  for (let bi = 0; bi < batch; bi++) {
+    const y = refF32(q.a.subarray(bi * m * k, (bi + 1) * m * k), q.b.subarray(bi * k * n, (bi + 1) * k * n), m, k, n);
+    out.set(y, bi * m * n);
+  }
+  return out;
+}
+
+async function runElementwiseCases(rt, build) {
+  for (const a of ACT_CASES) {
+    const row = a.c * 4;
+    const [y] = await withBuffers(rt, [a.x, a.ss], [[Float32Array, a.pixels * a.c]], ([x, ss], [yp]) =>
+      rt.parallelColumns(a.pixels, 1, (p0, p1) => ['f32_act_nhwc', [x + p0 * row, p1 - p0, a.c, a.kind, a.alpha, a.beta, ss, ss + a.cp * 4, yp + p0 * row]], 1));
+    emit(build, '-', `f32_act_nhwc ${a.name}`, digest(y));
+  }
+  for (const s of SOFTMAX_CASES) {
+    const [y] = await withBuffers(rt, [s.x], [[Float32Array, s.rows * s.n]], ([x], [yp]) =>
+      rt.parallelColumns(s.rows, 1, (r0, r1) => ['f32_softmax_rows', [x + r0 * s.n * 4, r1 - r0, s.n, yp + r0 * s.n * 4]], 1));
+    emit(build, '-', `f32_softmax_rows ${s.name}`, digest(y));
+  }
+  for (const g of GAP_CASES) {
+    const [y] = await withBuffers(rt, [g.x], [[Float32Array, g.c]], ([x], [yp]) => rt.kernels.f32_gap_nhwc(x, g.hw, g.c, yp));
+    emit(build, '-', `f32_gap_nhwc ${g.name}`, digest(y));
+  }
+  for (const a of AVGPOOL_CASES) {
+    const [pt, pl, pb, pr] = a.pads;
+    const [y] = await withBuffers(rt, [a.x], [[Float32Array, a.oh * a.ow * a.c]], ([x], [yp]) =>
+      rt.parallelColumns(a.oh, 1, (r0, r1) => ['f32_avgpool_nhwc', [a.h, a.w, a.c, a.kh, a.kw, a.sh, a.sw, pt, pl, pb, pr, a.countPad, r0, r1, a.ow, x, yp]], 1));
+    emit(build, '-', `f32_avgpool_nhwc ${a.name}`, digest(y));
+  }
+  for (const q of SCALE_CASES) {
+    const row = q.c * 4;
+    const [y] = await withBuffers(rt, [q.x, q.s], [[Float32Array, q.pixels * q.c]], ([x, s], [yp]) =>
+      rt.parallelColumns(q.pixels, 1, (p0, p1) => ['f32_scale_channels_nhwc', [x + p0 * row, p1 - p0, q.c, s, yp + p0 * row]], 1));
+    emit(build, '-', `f32_scale_channels_nhwc ${q.name}`, digest(y));
+  }
+  for (const q of MATMUL_ROWS_CASES) {
+    const [y] = await withBuffers(rt, [q.a, q.b], [[Float32Array, q.batch * q.m * q.n]], ([a, b], [c]) =>
+      rt.parallelColumns(q.batch, 1, (b0, b1) => ['f32_matmul_rows', [b0, b1, q.m, q.k, q.n, a, b, c]], 1));
+    emit(build, '-', `f32_matmul_rows ${q.name}`, digest(y));
+  }
+}
+
+function refElementwiseCases() {
+  for (const a of ACT_CASES) emit('ref', '-', `f32_act_nhwc ${a.name}`, digest(refActNhwc(a)));
+  for (const s of SOFTMAX_CASES) emit('ref', '-', `f32_softmax_rows ${s.name}`, digest(refSoftmax(s)));
+  for (const g of GAP_CASES) emit('ref', '-', `f32_gap_nhwc ${g.name}`, digest(refGap(g)));
+  for (const a of AVGPOOL_CASES) emit('ref', '-', `f32_avgpool_nhwc ${a.name}`, digest(refAvgpool(a)));
+  for (const q of SCALE_CASES) emit('ref', '-', `f32_scale_channels_nhwc ${q.name}`, digest(refScaleChannels(q)));
+  for (const q of MATMUL_ROWS_CASES) emit('ref', '-', `f32_matmul_rows ${q.name}`, digest(refMatmulRows(q)));
+}
+
+// ---- qs8_stage_f32_c2 (QuantizeLinear to uint8 + c2 staging) and the qs8 float32 epilogue with an
+// activation (params words 11..15); integer / plain-float paths: one name across builds and layouts ----
+
+const STAGE_CASES = [[1, 1, 0.1, 0, 0], [3, 7, 0.05, 128, 0], [2, 8, 0.02, 255, 0], [5, 29, 0.5, 17, 3], [4, 64, 1, 0, 0], [2, 37, 2 ** -5, 100, 1]].map(
+  ([m, k, scale, zp, extra]) => {
+    scale = f(scale);
+    const name = `m=${m} k=${k} scale=${scale} zp=${zp} xstride=${k + extra}`;
+    const r = new Rng(`stage-f32 ${name}`);
+    const xs = k + extra; // row stride in floats
+    const x = r.floats(m * xs, -200 * scale, 200 * scale);
+    const specials = [NaN, Infinity, -Infinity, -0, 0, 0.5 * scale, 1.5 * scale, -2.5 * scale, 1e30, -1e30, 127.5 * scale, -128.5 * scale, 254.5 * scale];
+    for (let i = 0; i < x.length; i++) if (i % 3 === 1) x[i] = specials[((i / 3) | 0) % specials.length];
+    return { name, m, k, kp: Math.ceil(k / 2) * 2, xs, scale, zp, x };
+  },
+);
+
+function refStage(s) {
+  const out = new Int16Array(s.m * s.kp);
+  const sums = new Int32Array(s.m);
+  for (let i = 0; i < s.m; i++) {
+    for (let j = 0; j < s.k; j++) {
+      const v = f(s.x[i * s.xs + j] / s.scale);
+      const q = Number.isNaN(v) ? 0 : Math.min(255 - s.zp, Math.max(-s.zp, roundHalfEven(Math.max(-2147483648, Math.min(2147483647, v)))));
+      out[i * s.kp + j] = q;
+      sums[i] += q;
+    }
+  }
+  return digest(out, sums);
+}
+
+const EPI_CASES = [];
+for (const [m, k, n] of [[1, 37, 29], [5, 7, 9], [13, 37, 130]]) {
+  for (const W of [WEIGHTS[0], WEIGHTS[1]]) {
+    const A = ACTIVATIONS[m % 2];
+    for (const { kind, alpha, beta, id } of ACT_KINDS) {
+      const name = `qs8_gemm m=${m} k=${k} n=${n} a=${A.id} w=${W.id} zb=col out=float32 ${kind === 0 ? 'relu ' : ''}${id} +scale+shift`;
+      const d = qs8Data(m, k, n, W, A, 'col'); // the data of the qs8_gemm ... zb=col cases
+      const r = new Rng(name);
+      const fo = d.outputs[4].out; // colScale, rowScale, bias, relu
+      const out = {
+        kind: 'float32', colScale: fo.colScale, rowScale: fo.rowScale, bias: fo.bias, relu: kind === 0,
+        activation: { kind, alpha, beta, scale: r.floats(n, -2, 2), shift: r.floats(n, -1, 1) },
+      };
+      EPI_CASES.push({ name, m, k, n, a: d.a, b: d.b, za: d.za, zb: d.zb, out });
+    }
+  }
+}
+
+function refEpilogue(c) {
+  const o = c.out;
+  const { kind, alpha, beta, scale, shift } = o.activation;
+  const y = lb.refDequantizeAcc(lb.refMatMulInteger(c.a, c.b, c.m, c.k, c.n, c.za, c.zb), c.m, c.n, o.colScale, o.rowScale, o.bias, !!o.relu);
+  for (let i = 0; i < c.m; i++) {
+    for (let j = 0; j < c.n; j++) {
+      const t = i * c.n + j;
+      y[t] = f(f(refAct(kind, y[t], alpha, beta) * scale[j]) + shift[j]);
+    }
+  }
+  return y;
+}
+
+async function runQs8FloatCases(rt, build) {
+  for (const s of STAGE_CASES) {
+    const [q, sums] = await withBuffers(rt, [s.x], [[Int16Array, s.m * s.kp], [Int32Array, s.m]], ([x], [out, rs]) =>
+      rt.kernels.qs8_stage_f32_c2(s.m, s.k, s.kp, x, s.xs * 4, s.scale, s.zp, out, rs));
+    emit(build, '-', `qs8_stage_f32_c2 ${s.name}`, digest(q, sums));
+  }
+  for (const c of EPI_CASES) {
+    const packs = [packOf(rt, c, {})];
+    if (packs[0].layout === 'c4') packs.push(packOf(rt, c, { allowSevenBit: false }));
+    try {
+      for (const w of packs) emit(build, w.layout, c.name, digest(await lb.runQs8(rt, c.a, c.m, c.za, w, c.out)));
+    } finally {
+      for (const w of packs) w.dispose();
+    }
+  }
+}
+
+function refQs8FloatCases() {
+  for (const s of STAGE_CASES) emit('ref', '-', `qs8_stage_f32_c2 ${s.name}`, refStage(s));
+  for (const c of EPI_CASES) emit('ref', '-', c.name, digest(refEpilogue(c)));
+}
+
+// ---- fp8 bulk encode / decode (E4M3FN, E5M2; saturate 0/1): integer and exact float ops only, the
+// TS codec (src/quant/fp8.ts) is the reference; NaN signs and payloads, ±Inf, subnormals, -0 ----
+
+function fp8EncodeInput(format, len) {
+  const r = new Rng(`fp8-encode ${format} n=${len}`);
+  const bits = new Uint32Array(len);
+  const x = new Float32Array(bits.buffer);
+  const max = lb.FP8[format].max;
+  const minSub = format === 'e4m3fn' ? 2 ** -9 : 2 ** -16;
+  const specials = [
+    NaN, Infinity, -Infinity, 0, -0, max, -max, max * 1.03125, max * 1.0625, -max * 1.125, max * 2, 1e30, -1e30,
+    minSub, -minSub, minSub * 0.5, minSub * 0.75, minSub * 0.25, minSub * 1.5, minSub * 2.5, -minSub * 3.5,
+    2 ** -6, 2 ** -14, 2 ** -6 * 0.9375, 1.0625, 1.1875, 1.125, 3.25, -5.5, 0.1, -0.3333,
+  ];
+  const nanBits = [0x7fc00000, 0xffc00000, 0x7f800001, 0xff800001, 0x7fffffff, 0xffffffff, 0x7fa12345, 0x00000001, 0x807fffff, 0x00400000];
+  for (let i = 0; i < len; i++) {
+    const t = i % 4;
+    if (t === 0) bits[i] = r.next(); // any bit pattern: NaN payloads, subnormals, huge
+    else if (t === 1) x[i] = specials[((i / 4) | 0) % specials.length] * (i & 8 ? -1 : 1);
+    else if (t === 2) bits[i] = nanBits[((i / 4) | 0) % nanBits.length];
+    else x[i] = (r.next() & 1 ? -1 : 1) * (1 + r.next() / 4294967296) * 2 ** r.int(-24, 18); // around the fp8 range
+  }
+  return x;
+}
+
+const FP8_ENCODE_LEN = 16 * 40 + 13; // vector blocks of 16 and a 13-element tail
+const FP8_DECODE_CODES = (() => {
+  const codes = new Uint8Array(256 * 2 + 7);
+  for (let i = 0; i < 256; i++) codes[i] = i;
+  const r = new Rng('fp8-decode codes');
+  for (let i = 256; i < codes.length; i++) codes[i] = r.int(0, 255);
+  return codes;
+})();
+
+async function runFp8Cases(rt, build) {
+  for (const format of lb.FP8_FORMATS) {
+    const x = fp8EncodeInput(format, FP8_ENCODE_LEN);
+    for (const sat of [true, false]) {
+      emit(build, '-', `fp8_encode ${format} saturate=${sat ? 1 : 0} n=${x.length}`, digest(await lb.encodeFp8Wasm(rt, x, format, sat)));
+    }
+    emit(build, '-', `fp8_decode ${format} n=${FP8_DECODE_CODES.length}`, digest(await lb.decodeFp8Wasm(rt, FP8_DECODE_CODES, format)));
+  }
+}
+
+function refFp8Cases() {
+  for (const format of lb.FP8_FORMATS) {
+    const x = fp8EncodeInput(format, FP8_ENCODE_LEN);
+    for (const sat of [true, false]) emit('ref', '-', `fp8_encode ${format} saturate=${sat ? 1 : 0} n=${x.length}`, digest(lb.encodeFp8(x, format, sat)));
+    emit('ref', '-', `fp8_decode ${format} n=${FP8_DECODE_CODES.length}`, digest(lb.decodeFp8(FP8_DECODE_CODES, format)));
+  }
+}
+
+// ---- f8w (FP8 weights x float32; relaxed build fuses: '*.relaxed') and f8f8 (FP8 x FP8 with
+// power-of-two row scales: every product exact, so one name across builds and the reference) ----
+
+const F8W_CASES = [];
+for (const format of ['e4m3fn', 'e5m2']) {
+  for (const [m, k, n] of [[1, 37, 19], [1, 300, 70], [5, 16, 33], [10, 100, 40]]) {
+    const name = `${format} m=${m} k=${k} n=${n}`;
+    const r = new Rng(`f8w ${name}`);
+    const finite = (c) => !(format === 'e4m3fn' ? (c & 0x7f) === 0x7f : (c & 0x7f) >= 0x7c);
+    const codes = r.ints(Uint8Array, k * n, 0, 255).map((c) => (finite(c) ? c : c & 0x3f));
+    F8W_CASES.push({ name, format, m, k, n, codes, scales: r.floats(n, 0.01, 1), x: r.floats(m * k, -3, 3), bias: (m + n) % 2 ? r.floats(n, -1, 1) : null });
+  }
+}
+
+async function runF8wCases(rt, build) {
+  for (const c of F8W_CASES) {
+    const w = lb.packF8w(rt, c.codes, c.k, c.n, { format: c.format, scales: c.scales });
+    try {
+      emit(build, '-', `${f32Name(build, 'f8w')} ${c.name} clamp=-2,2`, digest(await lb.runF8w(rt, c.x, c.m, w, c.bias, -2, 2)));
+      emit(build, '-', `f8f8 ${c.name}`, digest(await lb.runF8f8(rt, c.x, c.m, w, { bias: c.bias })));
+    } finally {
+      w.dispose();
+    }
+  }
+}
+
+function refF8wCases() {
+  for (const c of F8W_CASES) {
+    const q = { format: c.format, k: c.k, n: c.n, codes: c.codes, scales: c.scales };
+    emit('ref', '-', `f8w ${c.name} clamp=-2,2`, digest(lb.refF8w(c.x, c.m, q, c.bias, -2, 2)));
+    emit('ref', '-', `f8f8 ${c.name}`, digest(lb.refF8w(lb.quantizeF8Activations(c.x, c.m, c.k, 'e4m3fn').values, c.m, q, c.bias)));
+  }
+}
+
+// ---- lut4 (4-bit codes through a 16-entry int8 table x int8 activations -> float32): exact int32
+// sums and the same float ops in every build and layout (c2, c4), so one name and the reference ----
+
+const LUT4_TABLES = {
+  int4: () => lb.antType('int4').values,
+  flint4: () => lb.antType('flint4').values,
+  pot4: () => lb.antType('pot4').values, //  span 128: c2 on the relaxed build too
+  random: () => Int8Array.from([5, -77, 127, -128, 0, 33, -1, 90, -60, 12, 64, -64, 100, -100, 7, 3]),
+  span100: () => Int8Array.from([-50, -40, -31, -20, -13, -7, -2, 0, 3, 8, 15, 22, 29, 37, 44, 50]),
+};
+const LUT4_CASES = [];
+for (const [tname, table] of Object.entries(LUT4_TABLES)) {
+  for (const bs of [32, 'channel']) {
+    for (const [m, k, n] of [[1, 100, 17], [1, 96, 130], [5, 269, 9], [9, 64, 24]]) {
+      const scheme = LUT4_CASES.length % 2 ? 'per-block' : 'per-row';
+      const name = `lut4 ${tname} bs=${bs} m=${m} k=${k} n=${n} act=${scheme}`;
+      const r = new Rng(name);
+      const b = lut4BlockSizeOf(k, bs);
+      const nb = Math.ceil(k / b);
+      const src = { n, k, table: table(), blockSize: bs, codes: r.ints(Uint8Array, n * k, 0, 15), scales: r.floats(n * nb, 0.001, 0.051) };
+      const x = r.floats(m * k, -2, 2);
+      x[0] = 1e4; // a saturated activation
+      LUT4_CASES.push({ name, m, src, x, scheme, bias: (m + n) % 2 ? r.floats(n, -1, 1) : null });
+    }
+  }
+}
+function lut4BlockSizeOf(k, bs) {
+  return bs === 'channel' ? Math.ceil(k / 32) * 32 : bs;
+}
+
+async function runLut4Cases(rt, build) {
+  for (const c of LUT4_CASES) {
+    const w = lb.packLut4(rt, c.src);
+    try {
+      emit(build, w.layout, c.name, digest(await lb.runLut4(rt, c.x, c.m, w, { bias: c.bias, activations: c.scheme })));
+    } finally {
+      w.dispose();
+    }
+  }
+}
+
+function refLut4Cases() {
+  for (const c of LUT4_CASES) emit('ref', '-', c.name, digest(lb.refLut4(c.x, c.m, c.src, c.bias, c.scheme)));
+}
+
 // ---------------------------------------------------------------------------------------------
 
 const header = [];
@@ -798,6 +1391,12 @@ refIntMatMulCases();
 refFloatOpCases();
 refQuantCases();
 refQb4Cases();
+refConvCases();
+refElementwiseCases();
+refQs8FloatCases();
+refFp8Cases();
+refF8wCases();
+refLut4Cases();
 
 for (const build of buildList) {
   let rt;
@@ -821,6 +1420,12 @@ for (const build of buildList) {
     await runQuantCases(rt, build);
     await runLinearCases(rt, build);
     await runQb4Cases(rt, build);
+    await runConvCases(rt, build);
+    await runElementwiseCases(rt, build);
+    await runQs8FloatCases(rt, build);
+    await runFp8Cases(rt, build);
+    await runF8wCases(rt, build);
+    await runLut4Cases(rt, build);
     header.push(`# build ${build}: ${((Date.now() - t) / 1000).toFixed(1)} s`);
   } finally {
     rt.dispose();
