@@ -1,54 +1,84 @@
 // A pool of workers that share the runtime's linear memory. Each worker instantiates the same
-// kernel module over the same shared WebAssembly.Memory. A job is a list of kernel calls that the
-// workers and the main thread take one at a time from a shared atomic counter, so a thread that
-// runs slower (a busy or throttled core) simply takes fewer of them.
+// kernel module over the same shared WebAssembly.Memory and then waits on a doorbell in that memory
+// (Atomics.wait), so a job costs no message at all:
+//
+//   control block (int32 words):  0 generation (the doorbell; -1 tells workers to exit)
+//                                 1 claim: generation << 12 | next call index
+//                                 2 calls finished in this job      3 error flag
+//   job area (float64): per call [kernel index, argument count, arguments...]
+//
+// The main thread writes the job, rings the doorbell, takes calls itself from the same claim word,
+// then waits (spinning: a browser's main thread may not block) until every call is finished. A call
+// is claimed with a compare-and-swap that checks the generation, so a worker that wakes late never
+// takes a call of the next job; a slow core simply takes fewer calls. Workers spin briefly before
+// they sleep, which keeps back-to-back jobs (a model's layers) from paying a wake-up each.
 // worker_threads in Node, Web Workers elsewhere.
 
 import { FeatureError } from '../errors.js';
 
+export type KernelCall = [name: string, args: number[]];
+
+/** calls per job and arguments per call the job area holds */
+export const POOL_MAX_CALLS = 512;
+const MAX_ARGS = 30;
+const SLOT = 2 + MAX_ARGS;
+const IDX_BITS = 12; // calls per job < 4096
+export const POOL_CONTROL_BYTES = 64;
+export const POOL_JOB_BYTES = POOL_MAX_CALLS * SLOT * 8;
+
 // Runs inside each worker: plain JS, no imports, so it can be evaluated from a string anywhere.
 const WORKER_SOURCE = `
-let exportsOf = null;
-let memory = null;
-function handle(msg, post) {
-  if (msg.type === 'init') {
-    memory = msg.memory;
-    WebAssembly.instantiate(msg.module, { env: { memory } }).then(
-      (inst) => { exportsOf = inst.exports; post({ type: 'ready' }); },
-      (e) => post({ type: 'error', message: String(e && e.message || e) }));
-    return;
-  }
-  if (msg.type === 'share') {
-    try {
-      const next = new Int32Array(memory.buffer, msg.counter, 1);
-      for (;;) {
-        const i = Atomics.add(next, 0, 1);
-        if (i >= msg.calls.length) break;
-        const [name, args] = msg.calls[i];
-        exportsOf[name](...args);
-      }
-      post({ type: 'done', id: msg.id });
-    } catch (e) {
-      post({ type: 'done', id: msg.id, error: String(e && e.message || e) });
+let kernels = null, names = null, ctl = null, job = null;
+function post(r) { if (typeof require === 'function' && typeof process !== 'undefined' && process.versions && process.versions.node) require('node:worker_threads').parentPort.postMessage(r); else self.postMessage(r); }
+function run() {
+  let seen = Atomics.load(ctl, 0);
+  for (;;) {
+    // spin a little (the next layer usually follows at once), then sleep on the doorbell
+    let gen = Atomics.load(ctl, 0);
+    for (let i = 0; gen === seen && i < 20000; i++) gen = Atomics.load(ctl, 0);
+    if (gen === seen) { Atomics.wait(ctl, 0, seen); gen = Atomics.load(ctl, 0); }
+    if (gen === -1) return;
+    seen = gen;
+    const n = job[0] | 0;
+    for (;;) {
+      const claim = Atomics.load(ctl, 1);
+      if ((claim >>> ${IDX_BITS}) !== (gen & ${(1 << (32 - IDX_BITS)) - 1})) break;
+      const i = claim & ${(1 << IDX_BITS) - 1};
+      if (i >= n) break;
+      if (Atomics.compareExchange(ctl, 1, claim, claim + 1) !== claim) continue;
+      const at = 1 + i * ${SLOT};
+      const fn = kernels[names[job[at]]];
+      const argc = job[at + 1];
+      const args = new Array(argc);
+      for (let a = 0; a < argc; a++) args[a] = job[at + 2 + a];
+      try { fn(...args); } catch (e) { Atomics.store(ctl, 3, 1); }
+      Atomics.add(ctl, 2, 1);
     }
   }
 }
+function handle(msg) {
+  if (msg.type !== 'init') return;
+  WebAssembly.instantiate(msg.module, { env: { memory: msg.memory } }).then((inst) => {
+    kernels = inst.exports; names = msg.names;
+    ctl = new Int32Array(msg.memory.buffer, msg.control, ${POOL_CONTROL_BYTES / 4});
+    job = new Float64Array(msg.memory.buffer, msg.job, 1 + ${POOL_MAX_CALLS * SLOT});
+    post({ type: 'ready' });
+    run();
+    post({ type: 'exit' });
+  }, (e) => post({ type: 'error', message: String(e && e.message || e) }));
+}
 if (typeof require === 'function' && typeof process !== 'undefined' && process.versions && process.versions.node) {
-  const { parentPort } = require('node:worker_threads');
-  parentPort.on('message', (m) => handle(m, (r) => parentPort.postMessage(r)));
+  require('node:worker_threads').parentPort.on('message', handle);
 } else {
-  self.onmessage = (e) => handle(e.data, (r) => self.postMessage(r));
+  self.onmessage = (e) => handle(e.data);
 }
 `;
 
-export type KernelCall = [name: string, args: number[]];
-
 interface Port {
   post(msg: unknown): void;
-  onMessage(f: (msg: { type: string; id?: number; error?: string; message?: string }) => void): void;
+  onMessage(f: (msg: { type: string; message?: string }) => void): void;
   /** the worker failed to start or died (a script error, a CSP that forbids blob: workers, ...) */
   onError(f: (message: string) => void): void;
-  ref(): void;
   unref(): void;
   terminate(): void;
 }
@@ -65,7 +95,6 @@ async function spawn(): Promise<Port> {
         w.on('error', (e) => f(e.message));
         w.on('exit', (code) => f(`worker exited with code ${code}`));
       },
-      ref: () => w.ref(),
       unref: () => w.unref(),
       terminate: () => void w.terminate(),
     };
@@ -80,39 +109,36 @@ async function spawn(): Promise<Port> {
       w.addEventListener('error', (e: ErrorEvent) => f(e.message || 'worker script failed to load'));
       w.addEventListener('messageerror', () => f('worker could not receive a message'));
     },
-    ref: () => {},
     unref: () => {},
     terminate: () => w.terminate(),
   };
 }
 
 export class WorkerPool {
-  private nextId = 1;
-  private readonly pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
-  private busy = 0;
+  private generation = 0;
+  private dead: string | null = null;
   private terminated = false;
 
-  private constructor(private readonly ports: Port[]) {
+  private constructor(
+    private readonly ports: Port[],
+    private readonly memory: WebAssembly.Memory,
+    private readonly control: number,
+    private readonly jobPtr: number,
+    private readonly index: Map<string, number>,
+  ) {
     for (const p of ports) {
       p.onError((message) => {
-        if (this.terminated) return;
-        for (const job of this.pending.values()) job.reject(new FeatureError(`a worker died: ${message}`));
-        this.pending.clear();
-      });
-      p.onMessage((msg) => {
-        if (msg.type !== 'done' || msg.id === undefined) return;
-        const job = this.pending.get(msg.id);
-        if (!job) return;
-        this.pending.delete(msg.id);
-        if (--this.busy === 0) for (const q of this.ports) q.unref();
-        if (msg.error) job.reject(new Error(`worker kernel failed: ${msg.error}`));
-        else job.resolve();
+        if (!this.terminated) this.dead = message;
       });
     }
   }
 
-  /** Starts `count` workers over `memory` (which must be shared) running `module`. */
-  static async create(count: number, module: WebAssembly.Module, memory: WebAssembly.Memory): Promise<WorkerPool> {
+  /**
+   * Starts `count` workers over `memory` (which must be shared) running `module`; `control` and
+   * `job` are byte addresses of POOL_CONTROL_BYTES and POOL_JOB_BYTES the runtime set aside.
+   */
+  static async create(count: number, module: WebAssembly.Module, memory: WebAssembly.Memory, control: number, job: number, names: string[]): Promise<WorkerPool> {
+    new Int32Array(memory.buffer, control, POOL_CONTROL_BYTES / 4).fill(0);
     const ports = await Promise.all(Array.from({ length: count }, spawn));
     await Promise.all(
       ports.map(
@@ -123,12 +149,13 @@ export class WorkerPool {
               else if (msg.type === 'error') reject(new FeatureError(`worker could not start the kernels: ${msg.message}`));
             });
             p.onError((message) => reject(new FeatureError(`worker could not start: ${message}`)));
-            p.post({ type: 'init', module, memory });
+            p.post({ type: 'init', module, memory, control, job, names });
           }),
       ),
     );
+    // idle workers sleep on the doorbell and must not keep a Node process alive
     for (const p of ports) p.unref();
-    return new WorkerPool(ports);
+    return new WorkerPool(ports, memory, control, job, new Map(names.map((n, i) => [n, i])));
   }
 
   get size(): number {
@@ -136,24 +163,62 @@ export class WorkerPool {
   }
 
   /**
-   * Offers `calls` to every worker: each takes the next index from the int32 counter at byte
-   * `counter` of the shared memory (which must start at 0) until none is left. The caller takes
-   * calls from the same counter. The promises resolve when each worker has stopped taking.
+   * Runs `calls` on the workers and this thread, each call once, and returns when all are done.
+   * `invoke` runs a call on this thread.
    */
-  share(calls: KernelCall[], counter: number): Promise<void>[] {
-    return this.ports.map((port) => {
-      const id = this.nextId++;
-      if (this.busy++ === 0) for (const q of this.ports) q.ref();
-      const done = new Promise<void>((resolve, reject) => this.pending.set(id, { resolve, reject }));
-      port.post({ type: 'share', id, calls, counter });
-      return done;
+  run(calls: KernelCall[], invoke: (c: KernelCall) => void): void {
+    if (this.dead) throw new FeatureError(`a worker died: ${this.dead}`);
+    if (calls.length > POOL_MAX_CALLS) throw new FeatureError(`a job of ${calls.length} calls is more than the pool takes (${POOL_MAX_CALLS})`);
+    const ctl = new Int32Array(this.memory.buffer, this.control, POOL_CONTROL_BYTES / 4);
+    const job = new Float64Array(this.memory.buffer, this.jobPtr, 1 + POOL_MAX_CALLS * SLOT);
+    job[0] = calls.length;
+    calls.forEach(([name, args], i) => {
+      const at = 1 + i * SLOT;
+      const k = this.index.get(name);
+      if (k === undefined || args.length > MAX_ARGS) throw new FeatureError(`pool: kernel ${name} with ${args.length} arguments cannot be shared`);
+      job[at] = k;
+      job[at + 1] = args.length;
+      for (let a = 0; a < args.length; a++) job[at + 2 + a] = args[a];
     });
+    this.generation = (this.generation + 1) & ((1 << (32 - IDX_BITS)) - 1) || 1;
+    const gen = this.generation;
+    Atomics.store(ctl, 2, 0);
+    Atomics.store(ctl, 3, 0);
+    Atomics.store(ctl, 1, gen << IDX_BITS);
+    Atomics.store(ctl, 0, gen);
+    Atomics.notify(ctl, 0);
+    for (;;) {
+      const claim = Atomics.load(ctl, 1);
+      const i = claim & ((1 << IDX_BITS) - 1);
+      if (i >= calls.length) break;
+      if (Atomics.compareExchange(ctl, 1, claim, claim + 1) !== claim) continue;
+      try {
+        invoke(calls[i]);
+      } finally {
+        Atomics.add(ctl, 2, 1);
+      }
+    }
+    // the last calls are on the workers: wait for them (a browser's main thread may not block).
+    // A worker that stops making progress for 30 s (it died mid-call) ends the wait with an error.
+    let done = Atomics.load(ctl, 2), since = Date.now();
+    while (done < calls.length) {
+      const now = Atomics.load(ctl, 2);
+      if (now !== done) {
+        done = now;
+        since = Date.now();
+      } else if (Date.now() - since > 30_000) {
+        throw new FeatureError('the worker pool stopped responding (a worker died during a kernel call)');
+      }
+    }
+    if (Atomics.load(ctl, 3)) throw new FeatureError('a kernel call failed on a worker');
   }
 
   terminate(): void {
+    if (this.terminated) return;
     this.terminated = true;
+    const ctl = new Int32Array(this.memory.buffer, this.control, POOL_CONTROL_BYTES / 4);
+    Atomics.store(ctl, 0, -1);
+    Atomics.notify(ctl, 0);
     for (const p of this.ports) p.terminate();
-    for (const job of this.pending.values()) job.reject(new Error('worker pool terminated'));
-    this.pending.clear();
   }
 }

@@ -5,7 +5,7 @@ import { ArgumentError, FeatureError, LowbitError } from '../errors.js';
 import { Allocator, WASM32_MAX_PAGES } from './memory.js';
 import { chooseBuild, engineName, type Features, type SimdChoice } from './features.js';
 import { compileBuild, type WasmSources, type BuildName } from './load.js';
-import { WorkerPool, type KernelCall } from './pool.js';
+import { POOL_CONTROL_BYTES, POOL_JOB_BYTES, POOL_MAX_CALLS, WorkerPool, type KernelCall } from './pool.js';
 import type { KernelExports, KernelName } from './exports.js';
 import { OnnxOps } from '../ops/onnx.js';
 import { QuantizedLinear, type LinearOptions } from '../layers/linear.js';
@@ -154,22 +154,12 @@ export class Runtime {
   async parallelColumns(n: number, align: number, call: (n0: number, n1: number) => KernelCall, minColumnsPerThread = align, work = Infinity): Promise<void> {
     // handing work to the pool costs tens of microseconds: small calls run on this thread alone
     const pool = work < this.minParallelWork ? null : this.pool;
-    const pieces = splitRange(n, align, pool ? this.threads * PIECES_PER_THREAD : 1, minColumnsPerThread);
+    const pieces = splitRange(n, align, pool ? Math.min(this.threads * PIECES_PER_THREAD, POOL_MAX_CALLS) : 1, minColumnsPerThread);
     if (!pool || pieces.length === 1) {
       for (const [a, b] of pieces) this.invoke(call(a, b));
       return;
     }
-    const calls = pieces.map(([a, b]) => call(a, b));
-    const counter = this.heap.alloc(4);
-    try {
-      const next = this.view(Int32Array, counter, 1);
-      Atomics.store(next, 0, 0);
-      const done = pool.share(calls, counter);
-      for (let i = Atomics.add(next, 0, 1); i < calls.length; i = Atomics.add(next, 0, 1)) this.invoke(calls[i]);
-      await Promise.all(done);
-    } finally {
-      this.heap.freeBlock(counter);
-    }
+    pool.run(pieces.map(([a, b]) => call(a, b)), (c) => this.invoke(c));
   }
 
   invoke([name, args]: KernelCall): void {
@@ -243,7 +233,12 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
   }
   const heap = new Allocator(memory, kernels.heap_base(), maxPages);
   let pool: WorkerPool | null = null;
-  if (shared) pool = await WorkerPool.create(threads - 1, module, memory);
+  if (shared) {
+    // the pool's doorbell and job area live in the shared memory, set aside for the runtime's life
+    const control = heap.alloc(POOL_CONTROL_BYTES), job = heap.alloc(POOL_JOB_BYTES);
+    const names = Object.keys(kernels).filter((k) => typeof (kernels as unknown as Record<string, unknown>)[k] === 'function');
+    pool = await WorkerPool.create(threads - 1, module, memory, control, job, names);
+  }
   const features: Features = {
     simd: choice.build,
     threads,
