@@ -36,7 +36,7 @@ interface CheckOptions {
   threads?: 1 | 2;
 }
 
-const NO_FUSIONS: FuseReport = { foldedBatchNorms: 0, foldedAffines: 0, activations: 0, layerNorms: 0, fusedConvs: 0, fusedMatMuls: 0 };
+const NO_FUSIONS: FuseReport = { foldedBatchNorms: 0, foldedAffines: 0, activations: 0, layerNorms: 0, fusedConvs: 0, fusedMatMuls: 0, attentions: 0 };
 
 function maxAbsDiff(got: ArrayLike<number>, want: ArrayLike<number>): { diff: number; at: number; scale: number } {
   let diff = 0, at = -1, scale = 0;
@@ -714,6 +714,25 @@ describe(`model operators vs onnxruntime-web (${SIMD} build)`, () => {
         .init('bias', [5, 1], Array.from(randNormal(5, rng(194), 1)))
         .node('MatMul', ['x', 'w'], 'm').node('Add', ['m', 'bias'], 'y');
       await check(b, { x: X([2, 5, 12], 195, 2) }, { fuse: 'both', fusions: {} });
+    });
+
+    it('scaled dot-product attention (scale on Q, or Mul/Div on the scores) -> one lowbit.Attention', async () => {
+      for (const [form, opset] of [['q', 13], ['mul', 13], ['div', 9], ['none', 11]] as const) {
+        const b = new OnnxBuilder(opset).input('q', [1, 3, 5, 4]).input('k', [1, 3, 4, 6]).input('v', [1, 3, 6, 7]).output('y').init('c', [], [0.5]);
+        let q = 'q';
+        if (form === 'q') {
+          b.node('Mul', ['q', 'c'], 'qs');
+          q = 'qs';
+        }
+        b.node('MatMul', [q, 'k'], 's');
+        let s = 's';
+        if (form === 'mul' || form === 'div') {
+          b.node(form === 'mul' ? 'Mul' : 'Div', ['s', 'c'], 's2');
+          s = 's2';
+        }
+        b.node('Softmax', [s], 'p', opset >= 13 ? { axis: -1 } : { axis: 3 }).node('MatMul', ['p', 'v'], 'y');
+        await check(b, { q: X([1, 3, 5, 4], 201), k: X([1, 3, 4, 6], 202), v: X([1, 3, 6, 7], 203) }, { fuse: 'both', fusions: { attentions: 1 } });
+      }
     });
 
     it('depthwise Conv -> BN -> Relu: BN folded, then fused', async () => {

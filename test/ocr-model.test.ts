@@ -70,9 +70,10 @@ describe(`PP-OCRv4 recognizer (${SIMD} build)`, () => {
     expect(worst).toBeLessThanOrEqual(1e-4);
   });
 
-  it('the load-time rewrites fire on this model (BatchNorm, affines, activations, LayerNorm, Conv fusion)', () => {
+  it('the load-time rewrites fire on this model (BatchNorm, affines, activations, LayerNorm, Conv fusion, attention)', () => {
     expect(float.fusions.foldedBatchNorms).toBe(6);
     expect(float.fusions.layerNorms).toBe(5);
+    expect(float.fusions.attentions).toBe(2);
     expect(float.fusions.fusedConvs).toBeGreaterThanOrEqual(30);
   });
 

@@ -18,6 +18,7 @@ export interface FuseReport {
   layerNorms: number;
   fusedConvs: number;
   fusedMatMuls: number;
+  attentions: number;
 }
 
 /** Activation codes shared with assembly/elementwise/f32-act.ts. */
@@ -76,9 +77,10 @@ class Rewriter {
     return name;
   }
 
-  /** replace `remove` nodes by `add` (put where the first removed node was) */
+  /** replace `remove` nodes by `add` */
   replace(remove: GraphNode[], add: GraphNode): void {
-    const at = Math.min(...remove.map((n) => this.nodes.indexOf(n)));
+    // where the last removed node was: every input of the new node is computed by then
+    const at = Math.max(...remove.map((n) => this.nodes.indexOf(n)));
     const gone = new Set(remove);
     const out: GraphNode[] = [];
     this.nodes.forEach((n, i) => {
@@ -367,6 +369,68 @@ function fuseMatMulBias(r: Rewriter): number {
   return n;
 }
 
+/**
+ * Scaled dot-product attention: MatMul(Q, Kᵀ) [-> Mul/Div by a scalar] -> Softmax -> MatMul(·, V),
+ * a scalar Mul on Q before it folded in too, as one lowbit.Attention node (softmax over the last axis).
+ */
+function fuseAttention(r: Rewriter, opset: number): number {
+  let n = 0;
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const sm of [...r.nodes]) {
+      if (sm.op !== 'Softmax' || sm.domain !== '') continue;
+      const axis = (sm.attrs.get('axis') as number | undefined) ?? (opset >= 13 ? -1 : 1);
+      if (axis === 1 && opset < 13 && !sm.attrs.has('axis')) continue;
+      const remove: GraphNode[] = [sm];
+      let scale = 1;
+      let next: GraphNode = sm;
+      let scores = r.producerOf(sm.inputs[0]);
+      if (scores && (scores.op === 'Mul' || scores.op === 'Div') && scores.domain === '' && r.soleReader(scores.outputs[0]) === sm) {
+        let val: number | null, from: string;
+        if (scores.op === 'Div') {
+          val = r.scalar(scores.inputs[1]);
+          from = scores.inputs[0];
+          if (val !== null) val = 1 / val;
+        } else if (r.scalar(scores.inputs[1]) !== null) {
+          val = r.scalar(scores.inputs[1]);
+          from = scores.inputs[0];
+        } else {
+          val = r.scalar(scores.inputs[0]);
+          from = scores.inputs[1];
+        }
+        if (val === null) continue;
+        scale = val;
+        remove.push(scores);
+        next = scores;
+        scores = r.producerOf(from);
+      }
+      if (!scores || scores.op !== 'MatMul' || scores.domain !== '' || r.soleReader(scores.outputs[0]) !== next) continue;
+      const out = r.soleReader(sm.outputs[0]);
+      if (!out || out.op !== 'MatMul' || out.domain !== '' || out.inputs[0] !== sm.outputs[0]) continue;
+      if ([scores.inputs[1], out.inputs[1]].some((x) => r.constant(x))) continue; // keys and values are activations
+      let q = scores.inputs[0];
+      const qmul = r.producerOf(q);
+      if (qmul && qmul.op === 'Mul' && r.soleReader(q) === scores) {
+        const c = r.scalar(qmul.inputs[1]) ?? r.scalar(qmul.inputs[0]);
+        if (c !== null) {
+          scale *= c;
+          q = r.scalar(qmul.inputs[1]) !== null ? qmul.inputs[0] : qmul.inputs[1];
+          remove.push(qmul);
+        }
+      }
+      remove.push(scores, out);
+      r.replace(remove, {
+        name: `attention:${out.name}`, op: 'Attention', domain: 'lowbit', inputs: [q, scores.inputs[1], out.inputs[1]], outputs: [out.outputs[0]],
+        attrs: new Map<string, AttrValue>([['scale', scale], ['softmax_axis', axis], ['softmax_opset', opset]]),
+      });
+      n++;
+      changed = true;
+      break;
+    }
+  }
+  return n;
+}
+
 export function fuseGraph(g: Graph): { graph: Graph; report: FuseReport } {
   const r = new Rewriter(g);
   const foldedBatchNorms = foldBatchNorms(r);
@@ -375,6 +439,7 @@ export function fuseGraph(g: Graph): { graph: Graph; report: FuseReport } {
   const foldedAffines = foldAffines(r);
   const fusedConvs = fuseConvActivations(r);
   const fusedMatMuls = fuseMatMulBias(r);
+  const attentions = fuseAttention(r, g.opset);
   void elementCount;
-  return { graph: r.graph(), report: { foldedBatchNorms, foldedAffines, activations, layerNorms, fusedConvs, fusedMatMuls } };
+  return { graph: r.graph(), report: { foldedBatchNorms, foldedAffines, activations, layerNorms, fusedConvs, fusedMatMuls, attentions } };
 }

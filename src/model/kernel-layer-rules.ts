@@ -3,7 +3,7 @@
 
 import type { Runtime } from '../runtime/runtime.js';
 import type { GraphNode } from './graph.js';
-import { AveragePoolLayer, BatchedMatMulLayer, ChannelScaleLayer, GlobalAveragePoolLayer, SoftmaxLayer } from './kernel-layers.js';
+import { AttentionLayer, AveragePoolLayer, BatchedMatMulLayer, ChannelScaleLayer, GlobalAveragePoolLayer, SoftmaxLayer } from './kernel-layers.js';
 import type { ModelLayer } from './layers.js';
 import { OPS } from './ops/registry.js';
 import type { ValueInfo } from './ops/types.js';
@@ -24,6 +24,13 @@ function softmaxRowsFrom(node: GraphNode, ins: (ValueInfo | null)[], opset: numb
 }
 
 export function kernelLayerFor(rt: Runtime, node: GraphNode, ins: (ValueInfo | null)[], opset: number): ModelLayer | null {
+  if (node.domain === 'lowbit' && node.op === 'Attention') {
+    const [q, k, v] = ins;
+    if (!runtimeF32(q) || !runtimeF32(k) || !runtimeF32(v)) return null;
+    const r = q.dims.length;
+    const sameBatch = q.dims.slice(0, -2).every((d, i) => d === k.dims[i] && d === v.dims[i]);
+    return sameBatch && r >= 3 ? new AttentionLayer(rt, (node.attrs.get('scale') as number | undefined) ?? 1) : null;
+  }
   if (node.domain !== '') return null;
   const x = ins[0];
   switch (node.op) {

@@ -99,3 +99,25 @@ export class BatchedMatMulLayer extends KernelLayer {
     await this.rt.parallelColumns(batch, 1, (b0, b1) => ['f32_matmul_rows', [b0, b1, m, k, n, io.xs[0], io.xs[1], io.y]], 1, batch * m * k * n);
   }
 }
+
+/** Fused attention: softmax(scale · Q Kᵀ) V, heads split across threads (src: lowbit.Attention). */
+export class AttentionLayer extends KernelLayer {
+  readonly kind = 'Attention';
+  readonly inputs = 3;
+  constructor(rt: Runtime, private readonly scale: number) {
+    super(rt);
+  }
+  async run(io: LayerIO): Promise<void> {
+    const [qd, kd, vd] = io.inDims;
+    const r = qd.length;
+    const m = qd[r - 2], k = qd[r - 1], n = kd[r - 1], dv = vd[r - 1];
+    const heads = count(qd.slice(0, -2));
+    // a row of scores per head (K's length is not known when the plan sizes scratch by Q)
+    const scratch = this.rt.alloc(heads * n * 4 + 64);
+    try {
+      await this.rt.parallelColumns(heads, 1, (h0, h1) => ['f32_attention_rows', [h0, h1, m, k, n, dv, this.scale, io.xs[0], io.xs[1], io.xs[2], io.y, scratch]], 1, heads * m * n * (k + dv));
+    } finally {
+      this.rt.free(scratch);
+    }
+  }
+}

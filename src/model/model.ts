@@ -256,7 +256,7 @@ export interface LoadOptions {
 export function loadModel(rt: Runtime, bytes: Uint8Array, options: LoadOptions = {}): Model {
   rt.check();
   const imported = importOnnx(bytes);
-  const none: FuseReport = { foldedBatchNorms: 0, foldedAffines: 0, activations: 0, layerNorms: 0, fusedConvs: 0, fusedMatMuls: 0 };
+  const none: FuseReport = { foldedBatchNorms: 0, foldedAffines: 0, activations: 0, layerNorms: 0, fusedConvs: 0, fusedMatMuls: 0, attentions: 0 };
   const { graph, report } = options.fuse === false ? { graph: imported, report: none } : fuseGraph(imported);
   return new Model(rt, graph, report);
 }

@@ -5,7 +5,7 @@ import { elementCount } from '../graph.js';
 import { unary, type UnaryOp } from './elementwise.js';
 import { LINEAR_OPS } from './linear-ops.js';
 import { logicalStrides } from './layout.js';
-import { attr, need, type HostValue, type OpContext, type OpDef } from './types.js';
+import { attr, fail, need, type HostValue, type OpContext, type OpDef } from './types.js';
 
 /** y = act(x) on the host, as assembly/elementwise/f32-act.ts defines the activations. */
 export function applyActivation(name: string, alpha: number, beta: number, x: ArrayLike<number>, y: { [i: number]: number }, n: number): void {
@@ -68,4 +68,35 @@ const fusedMatMulDef: OpDef = {
   },
 };
 
-export const LOWBIT_OPS: Record<string, OpDef> = { Activation: activationDef, FusedConv: fusedConvDef, FusedMatMul: fusedMatMulDef };
+/** softmax(scale · Q Kᵀ) V over the last axis; inputs Q [..., m, k], Kᵀ [..., k, n], V [..., n, dv]. */
+const attentionDef: OpDef = {
+  layout: 'nchw',
+  infer: (ctx, ins) => {
+    const q = need(ctx, ins, 0, 'Q'), kt = need(ctx, ins, 1, 'K'), v = need(ctx, ins, 2, 'V');
+    const r = q.dims.length;
+    const axis = attr(ctx.node, 'softmax_axis', -1);
+    if (r < 2 || kt.dims.length !== r || v.dims.length !== r || (axis < 0 ? axis + r : axis) !== r - 1) {
+      fail(ctx, `fused attention needs Q, K, V of one rank with the softmax over the last axis (load with { fuse: false } otherwise); got [${q.dims}], [${kt.dims}], [${v.dims}], axis ${axis}`);
+    }
+    const [scores] = matmul.infer(ctx, [q, kt]);
+    const [out] = matmul.infer(ctx, [{ type: 'float32', dims: scores.dims }, v]);
+    return [out];
+  },
+  compute: (ctx, ins, outs) => {
+    const q = ins[0]!, kt = ins[1]!, v = ins[2]!;
+    const [sd] = matmul.infer(ctx, [{ type: 'float32', dims: [...q.dims] }, { type: 'float32', dims: [...kt.dims] }]);
+    const scores: HostValue = { type: 'float32', dims: sd.dims, data: new Float32Array(elementCount(sd.dims)), nhwc: false };
+    matmul.compute!(ctx, [q, kt], [scores]);
+    const scale = attr(ctx.node, 'scale', 1), n = sd.dims[sd.dims.length - 1], s = scores.data;
+    for (let o = 0; o < s.length; o += n) {
+      let m = -Infinity;
+      for (let j = 0; j < n; j++) m = Math.max(m, s[o + j] * scale);
+      let sum = 0;
+      for (let j = 0; j < n; j++) sum += s[o + j] = Math.exp(s[o + j] * scale - m);
+      for (let j = 0; j < n; j++) s[o + j] /= sum;
+    }
+    matmul.compute!(ctx, [scores, v], outs);
+  },
+};
+
+export const LOWBIT_OPS: Record<string, OpDef> = { Activation: activationDef, FusedConv: fusedConvDef, FusedMatMul: fusedMatMulDef, Attention: attentionDef };
