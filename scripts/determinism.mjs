@@ -1111,6 +1111,13 @@ const MATMUL_ROWS_CASES = [[1, 1, 7, 9], [2, 3, 7, 9], [3, 5, 33, 17], [2, 4, 16
   return { name, batch, m, k, n, a: r.floats(batch * m * k, -1, 1), b: r.floats(batch * k * n, -1, 1) };
 });
 
+// f32_attention_rows: scores, the polynomial exp of util/act.ts and the weighted sum, plain mul/add
+const ATTENTION_CASES = [[1, 1, 4, 5, 3], [3, 5, 15, 40, 15], [2, 7, 8, 9, 6], [2, 2, 3, 33, 5]].map(([heads, m, k, n, dv]) => {
+  const name = `heads=${heads} m=${m} k=${k} n=${n} dv=${dv}`;
+  const r = new Rng(`attention ${name}`);
+  return { name, heads, m, k, n, dv, scale: 0.37, q: r.floats(heads * m * k, -2, 2), kt: r.floats(heads * k * n, -2, 2), v: r.floats(heads * n * dv, -1, 1) };
+});
+
 function refMatmulRows(q) {
   const { batch, m, k, n } = q;
   const out = new Float32Array(batch * m * n);
@@ -1153,6 +1160,11 @@ async function runElementwiseCases(rt, build) {
     const [y] = await withBuffers(rt, [q.a, q.b], [[Float32Array, q.batch * q.m * q.n]], ([a, b], [c]) =>
       rt.parallelColumns(q.batch, 1, (b0, b1) => ['f32_matmul_rows', [b0, b1, q.m, q.k, q.n, a, b, c]], 1));
     emit(build, '-', `f32_matmul_rows ${q.name}`, digest(y));
+  }
+  for (const a of ATTENTION_CASES) {
+    const [y] = await withBuffers(rt, [a.q, a.kt, a.v, new Float32Array(a.heads * a.n)], [[Float32Array, a.heads * a.m * a.dv]], ([q, kt, v, s], [out]) =>
+      rt.parallelColumns(a.heads, 1, (h0, h1) => ['f32_attention_rows', [h0, h1, a.m, a.k, a.n, a.dv, a.scale, q, kt, v, out, s]], 1));
+    emit(build, '-', `f32_attention_rows ${a.name}`, digest(y));
   }
 }
 
