@@ -39,18 +39,24 @@ export interface ModelLayer {
   dispose(): void;
 }
 
-export class ConvLayerF32 implements ModelLayer {
-  readonly scheme = 'float32';
+/** What a convolution model layer wraps: Conv2dF32, or Conv2dGemm in a quantized scheme. */
+interface ConvRunner {
+  readonly weightBytes: number;
+  scratchBytes(h: number, w: number): number;
+  run(n: number, h: number, w: number, x: number, y: number, scratch: number): Promise<void>;
+  dispose(): void;
+}
+
+/** A convolution as a model layer (channels-last); `path` names how it runs. */
+abstract class ConvModelLayer implements ModelLayer {
   readonly layout = 'nhwc';
-  private readonly conv: Conv2dF32;
-  constructor(rt: Runtime, readonly geometry: ConvGeometry, weight: Float32Array, bias: Float32Array | null, readonly activation: ConvActivation | null = null, private readonly actName = '') {
-    this.conv = new Conv2dF32(rt, geometry, weight, bias, activation);
-  }
-  get path(): ConvPath {
-    return this.conv.path;
-  }
+  abstract readonly scheme: string;
+  protected abstract readonly conv: ConvRunner;
+  constructor(readonly geometry: ConvGeometry, private readonly actName: string) {}
+  protected abstract get path(): string;
   get kind(): string {
-    return `Conv ${this.conv.path} ${this.geometry.kh}x${this.geometry.kw}${this.actName ? ` + ${this.actName}` : ''}`;
+    const g = this.geometry;
+    return `Conv ${this.path} ${g.kh}x${g.kw}${this.actName ? ` + ${this.actName}` : ''}`;
   }
   get weightBytes(): number {
     return this.conv.weightBytes;
@@ -68,6 +74,18 @@ export class ConvLayerF32 implements ModelLayer {
   }
   dispose(): void {
     this.conv.dispose();
+  }
+}
+
+export class ConvLayerF32 extends ConvModelLayer {
+  readonly scheme = 'float32';
+  protected readonly conv: Conv2dF32;
+  constructor(rt: Runtime, geometry: ConvGeometry, weight: Float32Array, bias: Float32Array | null, readonly activation: ConvActivation | null = null, actName = '') {
+    super(geometry, actName);
+    this.conv = new Conv2dF32(rt, geometry, weight, bias, activation);
+  }
+  get path(): ConvPath {
+    return this.conv.path;
   }
 }
 
@@ -108,34 +126,16 @@ export class LinearLayerF32 implements ModelLayer {
 }
 
 /** A quantized convolution (group 1, as a GEMM over pixels) as a model layer, channels-last. */
-export class QuantConvLayer implements ModelLayer {
-  readonly layout = 'nhwc';
+export class QuantConvLayer extends ConvModelLayer {
   readonly scheme: string;
-  private readonly conv: Conv2dGemm;
-  constructor(rt: Runtime, readonly geometry: ConvGeometry, readonly weights: QuantizedWeights, bias: Float32Array | null, activation: ConvActivation | null, private readonly actName = '') {
+  protected readonly conv: Conv2dGemm;
+  constructor(rt: Runtime, geometry: ConvGeometry, readonly weights: QuantizedWeights, bias: Float32Array | null, activation: ConvActivation | null, actName = '') {
+    super(geometry, actName);
     this.scheme = weights.scheme;
     this.conv = new Conv2dGemm(rt, geometry, gemmFor(rt, weights, bias, activation));
   }
-  get kind(): string {
-    const g = this.geometry;
-    return `Conv ${this.conv.im2col ? 'im2col' : 'pointwise'} ${g.kh}x${g.kw}${this.actName ? ` + ${this.actName}` : ''}`;
-  }
-  get weightBytes(): number {
-    return this.conv.weightBytes;
-  }
-  macs(dims: readonly number[]): number {
-    const g = this.geometry;
-    const [oh, ow] = convOutSize(g, dims[2], dims[3]);
-    return dims[0] * oh * ow * g.cout * g.cin * g.kh * g.kw;
-  }
-  scratchBytes(dims: readonly number[]): number {
-    return this.conv.scratchBytes(dims[2], dims[3]);
-  }
-  run(io: LayerIO): Promise<void> {
-    return this.conv.run(io.dims[0], io.dims[2], io.dims[3], io.x, io.y, io.scratch);
-  }
-  dispose(): void {
-    this.conv.dispose();
+  protected get path(): string {
+    return this.conv.im2col ? 'im2col' : 'pointwise';
   }
 }
 
