@@ -15,6 +15,8 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { createRuntime, loadModel, mulberry32, quantizeModel } from '../../src/index.js';
+import { OnnxBuilder } from '../onnx-builder.js';
 
 const ROOT = path.resolve(fileURLToPath(new URL('../../', import.meta.url)));
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -102,7 +104,29 @@ async function compileDist(): Promise<string> {
       err ? reject(new Error(`bundling onnx-proto for the page failed: ${stderr}`)) : resolve(),
     );
   });
+  fs.writeFileSync(path.join(out, 'smoke-model.onnx'), smokeModel());
   return out;
+}
+
+/**
+ * The page's model: Conv 3x3 -> BatchNorm -> HardSwish (decomposed) -> depthwise Conv -> GAP ->
+ * Flatten -> MatMul + bias -> Softmax, so the import, the rewrites, the plan, the layers and the
+ * worker pool all run in the browser.
+ */
+function smokeModel(): Uint8Array {
+  const r = mulberry32(5);
+  const w = (n: number, s = 0.3) => Array.from({ length: n }, () => (r() * 2 - 1) * s);
+  const b = new OnnxBuilder(13).input('x', [1, 3, 12, 10]).output('y')
+    .init('w1', [16, 3, 3, 3], w(432)).init('bn_s', [16], w(16, 1).map((v) => 1 + v * 0.1)).init('bn_b', [16], w(16))
+    .init('bn_m', [16], w(16, 0.1)).init('bn_v', [16], w(16, 0.1).map((v) => 1 + Math.abs(v))).init('three', [], [3]).init('six', [], [6])
+    .init('zero', [], [0]).init('w2', [16, 1, 3, 3], w(144)).init('fc', [16, 10], w(160)).init('fcb', [10], w(10))
+    .node('Conv', ['x', 'w1'], 'c1', { kernel_shape: [3, 3], pads: [1, 1, 1, 1], strides: [2, 1] })
+    .node('BatchNormalization', ['c1', 'bn_s', 'bn_b', 'bn_m', 'bn_v'], 'bn')
+    .node('Add', ['bn', 'three'], 'h1').node('Clip', ['h1', 'zero', 'six'], 'h2').node('Mul', ['bn', 'h2'], 'h3').node('Div', ['h3', 'six'], 'hs')
+    .node('Conv', ['hs', 'w2'], 'c2', { kernel_shape: [3, 3], pads: [1, 1, 1, 1], group: 16 })
+    .node('GlobalAveragePool', ['c2'], 'g').node('Flatten', ['g'], 'f')
+    .node('MatMul', ['f', 'fc'], 'm').node('Add', ['m', 'fcb'], 'logits').node('Softmax', ['logits'], 'y', { axis: -1 });
+  return b.build();
 }
 
 interface Check {
@@ -239,7 +263,7 @@ describe('in Chromium (cross-origin isolated page, /dist/index.js as an ES modul
     const report = await getReport();
     for (const r of report.runs) {
       const checks = run(report, r.name).checks!;
-      expect(checks.length).toBe(4);
+      expect(checks.length).toBe(6);
       for (const c of checks) expect(c.mismatch, `${r.name} ${c.op} ${c.shape}`).toBeNull();
       for (const c of checks.filter((c) => c.op === 'matMulInteger')) expect(c.type).toBe('int32');
       // 7-bit weights go through the relaxed build's c4 kernel, the baseline's c2 otherwise
@@ -251,9 +275,41 @@ describe('in Chromium (cross-origin isolated page, /dist/index.js as an ES modul
   it('gives identical bits whatever the build or thread count', async () => {
     const report = await getReport();
     const key = (c: Check) => `${c.op} ${c.shape}`;
-    const first = new Map(run(report, 'auto').checks!.map((c) => [key(c), c.digest]));
+    const integer = (c: Check) => !c.op.startsWith('model');
+    const first = new Map(run(report, 'auto').checks!.filter(integer).map((c) => [key(c), c.digest]));
     for (const r of report.runs) {
-      for (const c of run(report, r.name).checks!) expect(c.digest, `${r.name} ${key(c)}`).toBe(first.get(key(c)));
+      for (const c of run(report, r.name).checks!.filter(integer)) expect(c.digest, `${r.name} ${key(c)}`).toBe(first.get(key(c)));
+    }
+  });
+
+  it('runs an ONNX model in float32 and int8 with the same bits as Node on the baseline build', async () => {
+    const report = await getReport();
+    const rt = await createRuntime({ simd: 'baseline' });
+    try {
+      const model = loadModel(rt, smokeModel());
+      const r = mulberry32(77);
+      const x = { type: 'float32' as const, data: Float32Array.from({ length: 360 }, () => r() * 2 - 1), dims: [1, 3, 12, 10] };
+      const y = Object.values(await model.run({ x }))[0];
+      const q = await quantizeModel(model, { scheme: 'int8', calibration: [{ x }] });
+      const yq = Object.values(await q.run({ x }))[0];
+      const fnv = (a: Float32Array) => {
+        let h = 0x811c9dc5;
+        for (const v of new Uint8Array(a.buffer, a.byteOffset, a.byteLength)) h = Math.imul(h ^ v, 0x01000193) >>> 0;
+        return h.toString(16).padStart(8, '0');
+      };
+      for (const name of ['baseline', 'baseline-2t']) {
+        const c = run(report, name).checks!;
+        expect(c.find((k) => k.op === 'model float32')!.digest, name).toBe(fnv(y.data));
+        expect(c.find((k) => k.op === 'model int8')!.digest, name).toBe(fnv(yq.data));
+      }
+      // the relaxed build (FMA in its float kernels) agrees with itself across thread counts
+      const auto = (n: string) => run(report, n).checks!.filter((k) => k.op.startsWith('model')).map((k) => k.digest);
+      expect(auto('auto-2t')).toEqual(auto('auto'));
+      expect(model.fusions.foldedBatchNorms + model.fusions.activations + model.fusions.fusedConvs + model.fusions.fusedMatMuls).toBeGreaterThanOrEqual(4);
+      q.dispose();
+      model.dispose();
+    } finally {
+      rt.dispose();
     }
   });
 

@@ -4,7 +4,7 @@
 
 import * as lowbit from '/dist/index.js';
 
-const { createRuntime, tensor, packQs8, runQs8, refMatMulInteger, mulberry32 } = lowbit;
+const { createRuntime, tensor, packQs8, runQs8, refMatMulInteger, mulberry32, loadModel, quantizeModel } = lowbit;
 
 const CONFIGS = [
   { name: 'auto', options: { simd: 'auto' } },
@@ -48,6 +48,12 @@ function digest(arr) {
   return h.toString(16).padStart(8, '0');
 }
 
+/** the smoke model's input: seeded, the same as the Node side of the test makes */
+export function modelInput() {
+  const r = mulberry32(77);
+  return tensor('float32', Float32Array.from({ length: 3 * 12 * 10 }, () => r() * 2 - 1), [1, 3, 12, 10]);
+}
+
 async function runConfig({ name, options }) {
   const warnings = [];
   const t0 = performance.now();
@@ -74,6 +80,17 @@ async function runConfig({ name, options }) {
         w.dispose();
       }
     }
+    // a small ONNX model (the test wrote it beside /dist/): import, plan, run in float32 and int8
+    const bytes = new Uint8Array(await (await fetch('/dist/smoke-model.onnx')).arrayBuffer());
+    const model = loadModel(rt, bytes);
+    const x = modelInput();
+    const y = Object.values(await model.run({ x }))[0];
+    const q = await quantizeModel(model, { scheme: 'int8', calibration: [{ x }] });
+    const yq = Object.values(await q.run({ x }))[0];
+    checks.push({ op: 'model float32', shape: '1x3x12x10', dims: [...y.dims], mismatch: null, digest: digest(y.data) });
+    checks.push({ op: 'model int8', shape: '1x3x12x10', dims: [...yq.dims], mismatch: null, digest: digest(yq.data) });
+    q.dispose();
+    model.dispose();
   } finally {
     rt.dispose();
   }
