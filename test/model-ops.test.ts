@@ -708,6 +708,16 @@ describe(`model operators vs onnxruntime-web (${SIMD} build)`, () => {
           .node('MatMul', ['x', 'w'], 'm').node('Add', ['m', 'bias'], 'y');
         await check(b, { x: X([2, 5, 12], 192, 2) }, { fuse: 'both', fusions: { fusedMatMuls: 1 } });
       }
+      // with the activation after it: Relu, and the decomposed swish x*sigmoid(x)
+      for (const act of ['relu', 'swish'] as const) {
+        const b = new OnnxBuilder(13).input('x', [2, 5, 12]).output('y')
+          .init('w', [12, 7], Array.from(randNormal(84, rng(196), 0.3)))
+          .init('bias', [7], Array.from(randNormal(7, rng(197), 1)))
+          .node('MatMul', ['x', 'w'], 'm').node('Add', ['m', 'bias'], 'a');
+        if (act === 'relu') b.node('Relu', ['a'], 'y');
+        else b.node('Sigmoid', ['a'], 's').node('Mul', ['a', 's'], 'y');
+        await check(b, { x: X([2, 5, 12], 198, 2) }, { fuse: 'both', fusions: act === 'relu' ? { fusedMatMuls: 1 } : { fusedMatMuls: 1, activations: 1 } });
+      }
       // a bias that is not a vector over the last axis stays an Add
       const b = new OnnxBuilder(13).input('x', [2, 5, 12]).output('y')
         .init('w', [12, 7], Array.from(randNormal(84, rng(193), 0.3)))

@@ -351,7 +351,22 @@ function fuseConvActivations(r: Rewriter): number {
   return n;
 }
 
-/** MatMul by a constant [K, N] then Add of a constant N-vector: one lowbit.FusedMatMul (a linear layer with bias). */
+/** The fusable activation a node computes ('relu', 'swish', …) with its parameters, or null. */
+function activationOf(r: Rewriter, act: GraphNode): { name: ActivationName; alpha: number; beta: number } | null {
+  if (act.domain === 'lowbit' && act.op === 'Activation') {
+    return { name: act.attrs.get('activation') as ActivationName, alpha: act.attrs.get('alpha') as number, beta: act.attrs.get('beta') as number };
+  }
+  if (act.domain !== '' || !FUSABLE[act.op]) return null;
+  const name = FUSABLE[act.op];
+  if (name === 'hardsigmoid') return { name, alpha: (act.attrs.get('alpha') as number | undefined) ?? 0.2, beta: (act.attrs.get('beta') as number | undefined) ?? 0.5 };
+  if (name === 'clip') {
+    const b = clipBounds(r, act);
+    return b ? { name, alpha: b[0], beta: b[1] } : null;
+  }
+  return { name, alpha: 1, beta: 0 };
+}
+
+/** MatMul by a constant [K, N] then Add of a constant N-vector [then an activation]: one lowbit.FusedMatMul (a linear layer). */
 function fuseMatMulBias(r: Rewriter): number {
   let n = 0;
   for (const mm of [...r.nodes]) {
@@ -363,7 +378,20 @@ function fuseMatMulBias(r: Rewriter): number {
     const bName = other(add, mm.outputs[0]);
     const b = r.constant(bName);
     if (!b || b.type !== 'float32' || b.data.length !== w.dims[1] || b.dims.slice(0, -1).some((d) => d !== 1) || b.dims[b.dims.length - 1] !== w.dims[1]) continue;
-    r.replace([mm, add], { name: `${mm.name}+${add.name}`, op: 'FusedMatMul', domain: 'lowbit', inputs: [mm.inputs[0], mm.inputs[1], bName], outputs: [add.outputs[0]], attrs: new Map() });
+    const remove = [mm, add];
+    let out = add.outputs[0];
+    const attrs = new Map<string, AttrValue>();
+    // and the activation after it (a transformer MLP's swish/gelu-like gate), applied per output
+    const act = r.soleReader(out);
+    const name = act ? activationOf(r, act) : null;
+    if (act && name) {
+      attrs.set('activation', name.name);
+      attrs.set('alpha', name.alpha);
+      attrs.set('beta', name.beta);
+      remove.push(act);
+      out = act.outputs[0];
+    }
+    r.replace(remove, { name: remove.map((k) => k.name).join('+'), op: 'FusedMatMul', domain: 'lowbit', inputs: [mm.inputs[0], mm.inputs[1], bName], outputs: [out], attrs });
     n++;
   }
   return n;

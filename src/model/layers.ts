@@ -7,6 +7,7 @@ import { F32_NR, packF32, type F32Weights } from '../kernels/f32.js';
 import { Conv2dF32, convOutSize, type ConvActivation, type ConvGeometry, type ConvPath } from '../layers/conv2d.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { Conv2dGemm, type GemmImpl } from '../layers/conv2d-gemm.js';
+import { ChannelActivation } from '../layers/activation.js';
 import { gemmFor, type QuantizedWeights } from '../layers/quantized-weights.js';
 
 export interface LayerIO {
@@ -95,8 +96,10 @@ export class LinearLayerF32 implements ModelLayer {
   readonly kind = 'Linear';
   private readonly w: F32Weights;
   private readonly biasPtr: number;
-  constructor(private readonly rt: Runtime, readonly k: number, readonly n: number, weight: Float32Array, bias: Float32Array | null, transposed = false) {
+  private readonly act: ChannelActivation;
+  constructor(private readonly rt: Runtime, readonly k: number, readonly n: number, weight: Float32Array, bias: Float32Array | null, transposed = false, activation: ConvActivation | null = null) {
     if (bias && bias.length !== n) throw new ArgumentError(`Linear: bias has ${bias.length} values, expected ${n}`);
+    this.act = new ChannelActivation(rt, n, activation);
     this.w = packF32(rt, weight, k, n, transposed);
     const np = Math.ceil(n / F32_NR) * F32_NR;
     this.biasPtr = bias ? rt.alloc(np * 4) : 0;
@@ -115,11 +118,14 @@ export class LinearLayerF32 implements ModelLayer {
   scratchBytes(): number {
     return 0;
   }
-  run(io: LayerIO): Promise<void> {
+  async run(io: LayerIO): Promise<void> {
     const m = io.dims.reduce((a, b) => a * b, 1) / this.k;
-    return this.rt.parallelColumns(this.n, F32_NR, (n0, n1) => ['f32_gemm_4x8', [m, n0, n1, this.k, io.x, this.k * 4, this.w.ptr, io.y, this.n * 4, this.biasPtr, -Infinity, Infinity]], m === 1 ? 64 : F32_NR, m * this.k * this.n);
+    const [lo, hi] = this.act.clamp;
+    await this.rt.parallelColumns(this.n, F32_NR, (n0, n1) => ['f32_gemm_4x8', [m, n0, n1, this.k, io.x, this.k * 4, this.w.ptr, io.y, this.n * 4, this.biasPtr, lo, hi]], m === 1 ? 64 : F32_NR, m * this.k * this.n);
+    await this.act.apply(io.y, m);
   }
   dispose(): void {
+    this.act.dispose();
     this.w.dispose();
     if (this.biasPtr) this.rt.free(this.biasPtr);
   }
@@ -144,9 +150,9 @@ export class QuantLinearLayer implements ModelLayer {
   readonly kind = 'Linear';
   readonly scheme: string;
   private readonly gemm: GemmImpl;
-  constructor(rt: Runtime, readonly weights: QuantizedWeights, bias: Float32Array | null) {
+  constructor(rt: Runtime, readonly weights: QuantizedWeights, bias: Float32Array | null, activation: ConvActivation | null = null) {
     this.scheme = weights.scheme;
-    this.gemm = gemmFor(rt, weights, bias, null);
+    this.gemm = gemmFor(rt, weights, bias, activation);
   }
   get weightBytes(): number {
     return this.gemm.weightBytes;

@@ -192,7 +192,7 @@ export class Model {
 /** What a layer needs, read off a Conv/FusedConv/MatMul/Gemm node whose weights are constants. */
 export type LayerSpec =
   | { type: 'conv'; geometry: ConvGeometry; weight: Float32Array; bias: Float32Array | null; activation: ConvActivation | null; actName: string }
-  | { type: 'linear'; k: number; n: number; weight: Float32Array; bias: Float32Array | null; transposed: boolean; int4?: Int4Blocks };
+  | { type: 'linear'; k: number; n: number; weight: Float32Array; bias: Float32Array | null; transposed: boolean; int4?: Int4Blocks; activation?: ConvActivation | null };
 
 export function layerSpec(node: GraphNode, ins: (ValueInfo | null)[], opset: number): LayerSpec | null {
   if (node.op === 'MatMulNBits' && node.domain === 'com.microsoft') {
@@ -222,7 +222,10 @@ export function layerSpec(node: GraphNode, ins: (ValueInfo | null)[], opset: num
   if ((node.op === 'MatMul' || node.op === 'FusedMatMul') && w.dims.length === 2 && ins[0].dims.length >= 2) {
     const b = node.op === 'FusedMatMul' ? ins[2]?.value : undefined;
     if (node.op === 'FusedMatMul' && !b) return null;
-    return { type: 'linear', k: w.dims[0], n: w.dims[1], weight: w.data as Float32Array, bias: b ? Float32Array.from(b.data) : null, transposed: false };
+    const actName = node.attrs.get('activation') as ActivationName | undefined;
+    const n = w.dims[1];
+    const activation = actName ? { kind: ACTIVATIONS[actName], alpha: node.attrs.get('alpha') as number, beta: node.attrs.get('beta') as number, scale: new Float32Array(n).fill(1), shift: new Float32Array(n) } : null;
+    return { type: 'linear', k: w.dims[0], n, weight: w.data as Float32Array, bias: b ? Float32Array.from(b.data) : null, transposed: false, activation };
   }
   if (node.op === 'Gemm') {
     const a = (k: string, d: number) => (node.attrs.get(k) as number | undefined) ?? d;
@@ -246,7 +249,7 @@ export type LayerBuilder = (rt: Runtime, node: GraphNode, spec: LayerSpec) => Mo
 export const buildFloatLayer: LayerBuilder = (rt, _node, spec) =>
   spec.type === 'conv'
     ? new ConvLayerF32(rt, spec.geometry, spec.weight, spec.bias, spec.activation, spec.actName)
-    : new LinearLayerF32(rt, spec.k, spec.n, spec.weight, spec.bias, spec.transposed);
+    : new LinearLayerF32(rt, spec.k, spec.n, spec.weight, spec.bias, spec.transposed, spec.activation ?? null);
 
 export interface LoadOptions {
   /** graph rewrites at load: BatchNorm folding, activation recognition and fusion (default true) */

@@ -111,7 +111,7 @@ export function weightRows(spec: LayerSpec): { wnk: Float32Array; n: number; k: 
 export function layerFromWeights(rt: Runtime, spec: LayerSpec, weights: QuantizedWeights): ModelLayer {
   return spec.type === 'conv'
     ? new QuantConvLayer(rt, spec.geometry, weights, spec.bias, spec.activation, spec.actName)
-    : new QuantLinearLayer(rt, weights, spec.bias);
+    : new QuantLinearLayer(rt, weights, spec.bias, spec.activation ?? null);
 }
 
 /** The layer for one node in one scheme (float32 where the scheme does not apply). */

@@ -57,7 +57,7 @@ function postAffine(y: HostValue, scale: HostValue | null, shift: HostValue | nu
 
 const matmul = LINEAR_OPS.MatMul;
 
-/** MatMul by constant weights plus a bias over the last axis. */
+/** MatMul by constant weights plus a bias over the last axis, then an optional activation. */
 const fusedMatMulDef: OpDef = {
   layout: 'nchw',
   infer: (ctx, ins) => matmul.infer(ctx, ins.slice(0, 2)),
@@ -65,6 +65,8 @@ const fusedMatMulDef: OpDef = {
     matmul.compute!(ctx, ins.slice(0, 2), outs);
     const y = outs[0].data, b = ins[2]!.data, n = b.length;
     for (let i = 0; i < y.length; i++) y[i] += b[i % n];
+    const act = ctx.node.attrs.get('activation') as string | undefined;
+    if (act) applyActivation(act, attr(ctx.node, 'alpha', 1), attr(ctx.node, 'beta', 0), y, y, y.length);
   },
 };
 
