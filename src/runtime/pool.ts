@@ -5,12 +5,15 @@
 //   control block (int32 words):  0 generation (the doorbell; -1 tells workers to exit)
 //                                 1 claim: generation << 12 | next call index
 //                                 2 calls finished in this job      3 error flag
+//                                 4 calls in this job
 //   job area (float64): per call [kernel index, argument count, arguments...]
 //
 // The main thread writes the job, rings the doorbell, takes calls itself from the same claim word,
 // then waits (spinning: a browser's main thread may not block) until every call is finished. A call
 // is claimed with a compare-and-swap that checks the generation, so a worker that wakes late never
-// takes a call of the next job; a slow core simply takes fewer calls. Workers spin briefly before
+// takes a call of the next job; a slow core simply takes fewer calls. Before the job area is
+// rewritten the claim word is moved to the new generation, exhausted, so a worker still looking at
+// the old job cannot claim a slot that is being overwritten. Workers spin briefly before
 // they sleep, which keeps back-to-back jobs (a model's layers) from paying a wake-up each.
 // worker_threads in Node, Web Workers elsewhere.
 
@@ -39,7 +42,7 @@ function run() {
     if (gen === seen) { Atomics.wait(ctl, 0, seen); gen = Atomics.load(ctl, 0); }
     if (gen === -1) return;
     seen = gen;
-    const n = job[0] | 0;
+    const n = Atomics.load(ctl, 4);
     for (;;) {
       const claim = Atomics.load(ctl, 1);
       if ((claim >>> ${IDX_BITS}) !== (gen & ${(1 << (32 - IDX_BITS)) - 1})) break;
@@ -171,6 +174,10 @@ export class WorkerPool {
     if (calls.length > POOL_MAX_CALLS) throw new FeatureError(`a job of ${calls.length} calls is more than the pool takes (${POOL_MAX_CALLS})`);
     const ctl = new Int32Array(this.memory.buffer, this.control, POOL_CONTROL_BYTES / 4);
     const job = new Float64Array(this.memory.buffer, this.jobPtr, 1 + POOL_MAX_CALLS * SLOT);
+    this.generation = (this.generation + 1) & ((1 << (32 - IDX_BITS)) - 1) || 1;
+    const gen = this.generation;
+    // first close the old job to late workers: the claim word moves to the new generation, exhausted
+    Atomics.store(ctl, 1, (gen << IDX_BITS) | ((1 << IDX_BITS) - 1));
     job[0] = calls.length;
     calls.forEach(([name, args], i) => {
       const at = 1 + i * SLOT;
@@ -180,10 +187,9 @@ export class WorkerPool {
       job[at + 1] = args.length;
       for (let a = 0; a < args.length; a++) job[at + 2 + a] = args[a];
     });
-    this.generation = (this.generation + 1) & ((1 << (32 - IDX_BITS)) - 1) || 1;
-    const gen = this.generation;
     Atomics.store(ctl, 2, 0);
     Atomics.store(ctl, 3, 0);
+    Atomics.store(ctl, 4, calls.length);
     Atomics.store(ctl, 1, gen << IDX_BITS);
     Atomics.store(ctl, 0, gen);
     Atomics.notify(ctl, 0);
