@@ -17,7 +17,7 @@
 import { ArgumentError, DTypeError, ShapeError, ValueRangeError, describe } from '../errors.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { AntQuantized } from '../quant/ant.js';
-import { quantizeActivations, type ActivationBlocks } from './qb4.js';
+import { checkActivationScales, quantizeActivations, type ActivationBlocks } from './qb4.js';
 
 export const LUT4_NR = 8;
 /** largest block (and per-channel K): |acc| <= bs * 127 * 255 must fit int32 */
@@ -223,9 +223,10 @@ function sameLevels(a: Int32Array, b: Int32Array): boolean {
 /**
  * The LUT4 GEMM/GEMV on buffers already in linear memory (model layers): x [M, K] float32 is
  * quantized per row into `alloc`'d scratch; out receives M rows padded to whole panels (row stride
- * Np floats), bias (a byte address of Np floats, or 0) included.
+ * Np floats), bias (a byte address of Np floats, or 0) included. Returns the address of the
+ * activations' block scales and sums.
  */
-export async function lut4Gemm(rt: Runtime, alloc: (bytes: number) => number, call: { m: number; x: number; w: Lut4Weights; bias: number; out: number }): Promise<void> {
+export async function lut4Gemm(rt: Runtime, alloc: (bytes: number) => number, call: { m: number; x: number; w: Lut4Weights; bias: number; out: number; activations?: ActivationBlocks }): Promise<number> {
   const { m, x, w } = call;
   if (w.disposed) throw new ArgumentError('lut4Gemm: the packed weights were disposed');
   const { k, n, kp, np, blockSize: bs } = w;
@@ -234,12 +235,12 @@ export async function lut4Gemm(rt: Runtime, alloc: (bytes: number) => number, ca
   const aStride = c4 ? kp : kp * 2;
   const a = alloc(m * aStride);
   const meta = alloc(m * nb * 8);
-  rt.kernels.lut4_quantize_activations(x, m, k, kp, bs, 0, c4 ? 0 : 1, a, meta);
+  rt.kernels.lut4_quantize_activations(x, m, k, kp, bs, call.activations === 'per-block' ? 1 : 0, c4 ? 0 : 1, a, meta);
   const fn = c4 ? 'lut4_gemm_4x8c4_relaxed' : 'lut4_gemm_4x8c2';
   const wp = w.ptr + LUT4_HEADER;
   if (m === 1) {
     await rt.parallelColumns(n, LUT4_NR, (n0, n1) => [fn, [1, n0, n1, kp, bs, a, aStride, meta, wp, w.ptr, w.offset, w.chunk, call.bias, call.out, 0]], 64, k * n);
-    return;
+    return meta;
   }
   const o = rt.view(Float32Array, call.out, m * np);
   const bv = call.bias ? rt.view(Float32Array, call.bias, np) : null;
@@ -248,6 +249,7 @@ export async function lut4Gemm(rt: Runtime, alloc: (bytes: number) => number, ca
     else o.fill(0, i * np, (i + 1) * np);
   }
   await rt.parallelColumns(n, LUT4_NR, (n0, n1) => [fn, [m, n0, n1, kp, bs, a, aStride, meta, wp, w.ptr, w.offset, w.chunk, 0, call.out, np * 4]], LUT4_NR, m * k * n);
+  return meta;
 }
 
 /** y[M][N] = x[M][K] · Wᵀ (+ bias), W the LUT4 weights, x quantized to int8 on the fly. */
@@ -267,40 +269,14 @@ export async function runLut4(
   if (bias && bias.length !== n) throw new ShapeError(`bias: expected ${n} values, got ${bias.length}`);
   const scheme = options.activations ?? 'per-row';
   if (scheme !== 'per-row' && scheme !== 'per-block') throw new ArgumentError(`activations: expected 'per-row' or 'per-block', got ${describe(scheme)}`);
-  const c4 = w.layout === 'c4';
-  const int8 = c4;
-  const nb = kp / bs;
   return rt.scoped(async (alloc) => {
     const px = alloc(Math.max(m * k * 4, 16));
     rt.view(Float32Array, px, m * k).set(x);
-    const aStride = int8 ? kp : kp * 2;
-    const a = alloc(m * aStride);
-    const meta = alloc(m * nb * 8);
-    rt.kernels.lut4_quantize_activations(px, m, k, kp, bs, scheme === 'per-block' ? 1 : 0, int8 ? 0 : 1, a, meta);
-    const mv = rt.view(Float32Array, meta, m * nb * 2);
-    for (let i = 0; i < m * nb; i++) {
-      if (!Number.isFinite(mv[2 * i])) {
-        const row = Math.floor(i / nb);
-        throw new ValueRangeError(`x: row ${row}${scheme === 'per-block' ? `, block ${i % nb}` : ''} contains NaN or Infinity`);
-      }
-    }
     const pb = bias ? rt.putPadded(alloc, Float32Array, bias, np) : 0;
-    const fn = c4 ? 'lut4_gemm_4x8c4_relaxed' : 'lut4_gemm_4x8c2';
-    const wp = w.ptr + LUT4_HEADER;
-    if (m === 1) {
-      const out = alloc(np * 4);
-      await rt.parallelColumns(n, LUT4_NR, (n0, n1) => [fn, [1, n0, n1, kp, bs, a, aStride, meta, wp, w.ptr, w.offset, w.chunk, pb, out, 0]], 64);
-      return rt.read(Float32Array, out, n);
-    }
-    // GEMM accumulates into rows of whole panels, first set to the bias
     const out = alloc(m * np * 4);
-    const o = rt.view(Float32Array, out, m * np);
-    for (let i = 0; i < m; i++) {
-      if (bias) o.set(bias, i * np);
-      o.fill(0, i * np + (bias ? n : 0), (i + 1) * np);
-    }
-    await rt.parallelColumns(n, LUT4_NR, (n0, n1) => [fn, [m, n0, n1, kp, bs, a, aStride, meta, wp, w.ptr, w.offset, w.chunk, 0, out, np * 4]]);
-    if (np === n) return rt.read(Float32Array, out, m * n);
+    const meta = await lut4Gemm(rt, alloc, { m, x: px, w, bias: pb, out, activations: scheme });
+    checkActivationScales(rt, meta, m, kp / bs, scheme);
+    if (np === n || m === 1) return rt.read(Float32Array, out, m === 1 ? n : m * n);
     const res = new Float32Array(m * n);
     const v = rt.view(Float32Array, out, m * np);
     for (let i = 0; i < m; i++) res.set(v.subarray(i * np, i * np + n), i * n);

@@ -151,49 +151,35 @@ export async function runQb4(
   rt: Runtime, x: Float32Array, m: number, w: Qb4Weights, options: { bias?: Float32Array | null; activations?: ActivationBlocks } = {},
 ): Promise<Float32Array> {
   if (w.disposed) throw new ArgumentError('runQb4: the packed weights were disposed');
-  const { k, n, kp, np, blockSize: bs } = w;
+  const { k, n, np } = w;
   if (x.length !== m * k) throw new ShapeError(`x: expected M*K = ${m}*${k} values, got ${x.length}`);
   const bias = options.bias ?? null;
   if (bias && bias.length !== n) throw new ShapeError(`bias: expected ${n} values, got ${bias.length}`);
-  const c4 = w.layout === 'c4';
-  const perBlock = (options.activations ?? 'per-row') === 'per-block';
-  const nb = kp / bs;
+  const activations = options.activations ?? 'per-row';
   return rt.scoped(async (alloc) => {
-    // activations to int8 in wasm (int16 for the baseline kernel), with their block scales and sums
     const px = alloc(Math.max(m * k * 4, 16));
     rt.view(Float32Array, px, m * k).set(x);
-    const aStride = c4 ? kp : kp * 2;
-    const a = alloc(m * aStride);
-    const meta = alloc(m * nb * 8);
-    rt.kernels.qb4_quantize_activations(px, m, k, kp, bs, perBlock ? 1 : 0, c4 ? 0 : 1, a, meta);
-    const mv = rt.view(Float32Array, meta, m * nb * 2);
-    for (let i = 0; i < m * nb; i++) {
-      if (!Number.isFinite(mv[2 * i])) {
-        const row = Math.floor(i / nb);
-        throw new ValueRangeError(`x: row ${row}${perBlock ? `, block ${i % nb}` : ''} contains NaN or Infinity`);
-      }
-    }
     const pb = bias ? rt.putPadded(alloc, Float32Array, bias, np) : 0;
-    const fn = c4 ? 'qb4_gemm_4x8c4_relaxed' : 'qb4_gemm_4x8c2';
-    if (m === 1) {
-      const out = alloc(np * 4);
-      await rt.parallelColumns(n, QB4_NR, (n0, n1) => [fn, [1, n0, n1, kp, bs, a, aStride, meta, w.ptr, w.scalesPtr, w.zerosPtr, pb, out, 0]], 64);
-      return rt.read(Float32Array, out, n);
-    }
-    // GEMM accumulates into rows of whole panels, first set to the bias
     const out = alloc(m * np * 4);
-    const o = rt.view(Float32Array, out, m * np);
-    for (let i = 0; i < m; i++) {
-      if (bias) o.set(bias, i * np);
-      o.fill(0, i * np + (bias ? n : 0), (i + 1) * np);
-    }
-    await rt.parallelColumns(n, QB4_NR, (n0, n1) => [fn, [m, n0, n1, kp, bs, a, aStride, meta, w.ptr, w.scalesPtr, w.zerosPtr, 0, out, np * 4]]);
-    if (np === n) return rt.read(Float32Array, out, m * n);
+    const meta = await qb4Gemm(rt, alloc, { m, x: px, w, bias: pb, out, activations });
+    checkActivationScales(rt, meta, m, w.kp / w.blockSize, activations);
+    if (np === n || m === 1) return rt.read(Float32Array, out, m === 1 ? n : m * n);
     const res = new Float32Array(m * n);
     const v = rt.view(Float32Array, out, m * np);
     for (let i = 0; i < m; i++) res.set(v.subarray(i * np, i * np + n), i * n);
     return res;
   });
+}
+
+/** A NaN or infinite input shows as a non-finite block scale: a clear error naming its row. */
+export function checkActivationScales(rt: Runtime, meta: number, m: number, nb: number, scheme: ActivationBlocks): void {
+  const mv = rt.view(Float32Array, meta, m * nb * 2);
+  for (let i = 0; i < m * nb; i++) {
+    if (!Number.isFinite(mv[2 * i])) {
+      const row = Math.floor(i / nb);
+      throw new ValueRangeError(`x: row ${row}${scheme === 'per-block' ? `, block ${i % nb}` : ''} contains NaN or Infinity`);
+    }
+  }
 }
 
 /** float32 sums of x per block of a row, added in order (the W4A32 kernel's xsum). */
@@ -214,9 +200,10 @@ function blockSums(x: Float32Array, k: number, bs: number, nb: number): Float32A
 /**
  * The W4A8 GEMM/GEMV on buffers already in linear memory: x [M, K] float32 (row stride K) is
  * quantized to int8 on the fly (per row, or per block) into `alloc`'d scratch; out receives
- * M rows of N padded to whole panels (row stride Np floats), bias included.
+ * M rows of N padded to whole panels (row stride Np floats), bias included. Returns the address of
+ * the activations' block scales and sums (checkActivationScales reads them).
  */
-export async function qb4Gemm(rt: Runtime, alloc: (bytes: number) => number, call: { m: number; x: number; w: Qb4Weights; bias: number; out: number; activations?: ActivationBlocks }): Promise<void> {
+export async function qb4Gemm(rt: Runtime, alloc: (bytes: number) => number, call: { m: number; x: number; w: Qb4Weights; bias: number; out: number; activations?: ActivationBlocks }): Promise<number> {
   const { m, x, w } = call;
   if (w.disposed) throw new ArgumentError('qb4Gemm: the packed weights were disposed');
   const { k, n, kp, np, blockSize: bs } = w;
@@ -230,7 +217,7 @@ export async function qb4Gemm(rt: Runtime, alloc: (bytes: number) => number, cal
   const fn = c4 ? 'qb4_gemm_4x8c4_relaxed' : 'qb4_gemm_4x8c2';
   if (m === 1) {
     await rt.parallelColumns(n, QB4_NR, (n0, n1) => [fn, [1, n0, n1, kp, bs, a, aStride, meta, w.ptr, w.scalesPtr, w.zerosPtr, call.bias, call.out, 0]], 64, k * n);
-    return;
+    return meta;
   }
   // GEMM accumulates into rows of whole panels, first set to the bias
   const o = rt.view(Float32Array, call.out, m * np);
@@ -240,6 +227,7 @@ export async function qb4Gemm(rt: Runtime, alloc: (bytes: number) => number, cal
     else o.fill(0, i * np, (i + 1) * np);
   }
   await rt.parallelColumns(n, QB4_NR, (n0, n1) => [fn, [m, n0, n1, kp, bs, a, aStride, meta, w.ptr, w.scalesPtr, w.zerosPtr, 0, call.out, np * 4]], QB4_NR, m * k * n);
+  return meta;
 }
 
 export async function runQb4F32(rt: Runtime, x: Float32Array, m: number, w: Qb4Weights, bias: Float32Array | null = null): Promise<Float32Array> {

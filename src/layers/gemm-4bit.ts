@@ -20,7 +20,7 @@ interface Packed {
   readonly np: number;
   readonly blockSize: number;
   readonly bytes: number;
-  gemm(alloc: (bytes: number) => number, call: { m: number; x: number; bias: number; out: number }): Promise<void>;
+  gemm(alloc: (bytes: number) => number, call: { m: number; x: number; bias: number; out: number }): Promise<unknown>;
   dispose(): void;
 }
 
