@@ -33,7 +33,7 @@ describe(`qb4 W4A8 kernels (${SIMD} build)`, () => {
           const x = randNormal(m * k, r);
           const bias = seed % 2 ? randNormal(n, r) : null;
           const pw = packQb4(rts.one, w);
-          expect(pw.layout).toBe(SIMD === 'relaxed' ? 'c4' : 'c2');
+          expect(pw.layout).toBe(SIMD === 'relaxed' ? 'c4' : 's4');
           for (const scheme of ['per-row', 'per-block'] as const) {
             const got = await runQb4(rts.one, x, m, pw, { bias, activations: scheme });
             const want = refQb4(x, m, w, bias, scheme);

@@ -23,7 +23,10 @@
 // column: scales[(panel * blocks + b) * 8 + c]. Per row and block, aMeta holds [sa, asum] float32.
 
 
-import { storeLanes8 } from '../util/store';
+import { storeLanes8, storeLanes16 } from '../util/store';
+
+// bytes of activation metadata per row and block: [sa f32, asum f32, isum i32, 0]
+const META: usize = 16;
 
 // The high nibble of every byte. V8 (11.3) lowers i8x16.shr_u to several instructions; a 16-bit
 // shift and a mask give the same bytes in two.
@@ -40,6 +43,11 @@ import { storeLanes8 } from '../util/store';
 // y += s * (sa * float(acc) - z * asum)
 @inline function blockUpdate(y: v128, acc: v128, s: v128, z: v128, sa: v128, asum: v128): v128 {
   return f32x4.add(y, f32x4.mul(s, f32x4.sub(f32x4.mul(sa, f32x4.convert_i32x4_s(acc)), f32x4.mul(z, asum))));
+}
+
+// the same with za = z * asum formed by the caller
+@inline function blockUpdateZa(y: v128, acc: v128, s: v128, za: v128, sa: v128): v128 {
+  return f32x4.add(y, f32x4.mul(s, f32x4.sub(f32x4.mul(sa, f32x4.convert_i32x4_s(acc)), za)));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -85,7 +93,7 @@ import { storeLanes8 } from '../util/store';
       y0 = blockUpdate(y0, c0, v128.load(sp), z0, sa, as);
       y1 = blockUpdate(y1, c1, v128.load(sp, 16), z1, sa, as);
       ap += <usize>bs << 1;
-      mp += 8;
+      mp += META;
       sp += 32;
       if (zp != 0) zp += 32;
     }
@@ -149,7 +157,7 @@ import { storeLanes8 } from '../util/store';
       const z1 = zp != 0 ? v128.load(zp, 16) : f32x4.splat(8);
       y0 = blockUpdate(y0, c0, v128.load(sp), z0, sa, as);
       y1 = blockUpdate(y1, c1, v128.load(sp, 16), z1, sa, as);
-      mp += 8;
+      mp += META;
       sp += 32;
       if (zp != 0) zp += 32;
     }
@@ -219,7 +227,7 @@ import { storeLanes8 } from '../util/store';
       }
       stripUpdate(mr, c00, c01, c10, c11, c20, c21, c30, c31, sp, zp, mp, metaStride, yp, outStride);
       ap += <usize>bs << 1;
-      mp += 8;
+      mp += META;
       sp += 32;
       if (zp != 0) zp += 32;
     }
@@ -284,7 +292,7 @@ import { storeLanes8 } from '../util/store';
       }
       stripUpdate(mr, c00, c01, c10, c11, c20, c21, c30, c31, sp, zp, mp, metaStride, yp, outStride);
       ap += <usize>bs;
-      mp += 8;
+      mp += META;
       sp += 32;
       if (zp != 0) zp += 32;
     }
@@ -358,7 +366,7 @@ import { storeLanes8 } from '../util/store';
         sp, zp, mp, metaStride, yp, outStride,
       );
       ap += <usize>bs;
-      mp += 8;
+      mp += META;
       sp += 32;
       if (zp != 0) zp += 32;
     }
@@ -389,6 +397,165 @@ import { storeLanes8 } from '../util/store';
 }
 
 // ---------------------------------------------------------------------------------------------
+// Baseline, "s4" shift layout (see the header): per 16 weight bytes one load, three shifts, four dots
+
+// exact block sums of x * q for columns 4j..4j+3 from the shifted sums: Y_j = D_j - 16 D_{j+1}
+@inline function unshift(d: v128, next: v128): v128 {
+  return i32x4.sub(d, i32x4.shl(next, 4));
+}
+
+// asym is a constant at each (inlined) call: the symmetric loop has no zero-point loads or branches
+@inline function gemvS4(
+  asym: bool, n0: i32, n1: i32, kp: i32, bs: i32, a: usize, aMeta: usize, w: usize, scales: usize, zeros: usize,
+  bias: usize, out: usize,
+): void {
+  const blocks = kp / bs;
+  const panelBytes = <usize>kp << 3;
+  for (let n = n0; n < n1; n += 16) {
+    const p = <usize>(n >> 4);
+    let wp = w + p * panelBytes;
+    let sp = scales + p * <usize>blocks * 64;
+    let zp = asym ? zeros + p * <usize>blocks * 64 : 0;
+    // start from the bias so GEMV and GEMM add in the same order (bit-identical results)
+    const nb = <usize>n << 2;
+    let y0 = bias != 0 ? v128.load(bias + nb) : f32x4.splat(0);
+    let y1 = bias != 0 ? v128.load(bias + nb, 16) : f32x4.splat(0);
+    let y2 = bias != 0 ? v128.load(bias + nb, 32) : f32x4.splat(0);
+    let y3 = bias != 0 ? v128.load(bias + nb, 48) : f32x4.splat(0);
+    let ap = a;
+    let mp = aMeta;
+    for (let b = 0; b < blocks; b++) {
+      let d0 = i32x4.splat(0);
+      let d1 = i32x4.splat(0);
+      let d2 = i32x4.splat(0);
+      let d3 = i32x4.splat(0);
+      for (let k: usize = 0; k < (<usize>bs << 1); k += 4) {
+        const x = v128.load32_splat(ap + k);
+        const v = v128.load(wp);
+        d0 = i32x4.add(d0, i32x4.dot_i16x8_s(x, v));
+        d1 = i32x4.add(d1, i32x4.dot_i16x8_s(x, i16x8.shr_s(v, 4)));
+        d2 = i32x4.add(d2, i32x4.dot_i16x8_s(x, i16x8.shr_s(v, 8)));
+        d3 = i32x4.add(d3, i32x4.dot_i16x8_s(x, i16x8.shr_s(v, 12)));
+        wp += 16;
+      }
+      const sa = v128.load32_splat(mp);
+      const as = v128.load32_splat(mp, 4);
+      // the top nibble is stored xor 8: D_3 sums x * (q - 8); add back 8 * sum(x)
+      const c3 = i32x4.add(d3, i32x4.shl(v128.load32_splat(mp, 8), 3));
+      if (asym) {
+        y0 = blockUpdate(y0, unshift(d0, d1), v128.load(sp), v128.load(zp), sa, as);
+        y1 = blockUpdate(y1, unshift(d1, d2), v128.load(sp, 16), v128.load(zp, 16), sa, as);
+        y2 = blockUpdate(y2, unshift(d2, d3), v128.load(sp, 32), v128.load(zp, 32), sa, as);
+        y3 = blockUpdate(y3, c3, v128.load(sp, 48), v128.load(zp, 48), sa, as);
+      } else {
+        // z = 8 for every column: z * asum once (the same float32 product blockUpdate forms)
+        const za = f32x4.mul(f32x4.splat(8), as);
+        y0 = blockUpdateZa(y0, unshift(d0, d1), v128.load(sp), za, sa);
+        y1 = blockUpdateZa(y1, unshift(d1, d2), v128.load(sp, 16), za, sa);
+        y2 = blockUpdateZa(y2, unshift(d2, d3), v128.load(sp, 32), za, sa);
+        y3 = blockUpdateZa(y3, c3, v128.load(sp, 48), za, sa);
+      }
+      ap += <usize>bs << 1;
+      mp += META;
+      sp += 64;
+      if (asym) zp += 64;
+    }
+    storeLanes16(out + nb, y0, y1, y2, y3, n1 - n);
+  }
+}
+
+// GEMM strip of up to 2 rows x 16 columns: the shifted weights are shared by both rows (8 sums,
+// 4 weight vectors, 1 activation splat live)
+@inline function gemmStripS4(
+  asym: bool, mr: i32, n0: i32, n1: i32, kp: i32, bs: i32, a: usize, aStride: usize, aMeta: usize, metaStride: usize,
+  w: usize, scales: usize, zeros: usize, out: usize, outStride: usize,
+): void {
+  const blocks = kp / bs;
+  const panelBytes = <usize>kp << 3;
+  const a1o: usize = mr > 1 ? aStride : 0;
+  for (let n = n0; n < n1; n += 16) {
+    const p = <usize>(n >> 4);
+    let wp = w + p * panelBytes;
+    let sp = scales + p * <usize>blocks * 64;
+    let zp = asym ? zeros + p * <usize>blocks * 64 : 0;
+    let ap = a;
+    let mp = aMeta;
+    const yp = out + (<usize>n << 2);
+    for (let b = 0; b < blocks; b++) {
+      let d00 = i32x4.splat(0), d01 = i32x4.splat(0), d02 = i32x4.splat(0), d03 = i32x4.splat(0);
+      let d10 = i32x4.splat(0), d11 = i32x4.splat(0), d12 = i32x4.splat(0), d13 = i32x4.splat(0);
+      for (let k: usize = 0; k < (<usize>bs << 1); k += 4) {
+        const v0 = v128.load(wp);
+        const v1 = i16x8.shr_s(v0, 4);
+        const v2 = i16x8.shr_s(v0, 8);
+        const v3 = i16x8.shr_s(v0, 12);
+        let x = v128.load32_splat(ap + k);
+        d00 = i32x4.add(d00, i32x4.dot_i16x8_s(x, v0));
+        d01 = i32x4.add(d01, i32x4.dot_i16x8_s(x, v1));
+        d02 = i32x4.add(d02, i32x4.dot_i16x8_s(x, v2));
+        d03 = i32x4.add(d03, i32x4.dot_i16x8_s(x, v3));
+        x = v128.load32_splat(ap + a1o + k);
+        d10 = i32x4.add(d10, i32x4.dot_i16x8_s(x, v0));
+        d11 = i32x4.add(d11, i32x4.dot_i16x8_s(x, v1));
+        d12 = i32x4.add(d12, i32x4.dot_i16x8_s(x, v2));
+        d13 = i32x4.add(d13, i32x4.dot_i16x8_s(x, v3));
+        wp += 16;
+      }
+      rowUpdateS4(asym, yp, d00, d01, d02, d03, sp, zp, mp);
+      if (mr > 1) rowUpdateS4(asym, yp + outStride, d10, d11, d12, d13, sp, zp, mp + metaStride);
+      ap += <usize>bs << 1;
+      mp += META;
+      sp += 64;
+      if (asym) zp += 64;
+    }
+  }
+}
+
+@inline function rowUpdateS4(asym: bool, y: usize, d0: v128, d1: v128, d2: v128, d3: v128, sp: usize, zp: usize, mp: usize): void {
+  const sa = v128.load32_splat(mp);
+  const as = v128.load32_splat(mp, 4);
+  const c3 = i32x4.add(d3, i32x4.shl(v128.load32_splat(mp, 8), 3));
+  if (asym) {
+    v128.store(y, blockUpdate(v128.load(y), unshift(d0, d1), v128.load(sp), v128.load(zp), sa, as));
+    v128.store(y, blockUpdate(v128.load(y, 16), unshift(d1, d2), v128.load(sp, 16), v128.load(zp, 16), sa, as), 16);
+    v128.store(y, blockUpdate(v128.load(y, 32), unshift(d2, d3), v128.load(sp, 32), v128.load(zp, 32), sa, as), 32);
+    v128.store(y, blockUpdate(v128.load(y, 48), c3, v128.load(sp, 48), v128.load(zp, 48), sa, as), 48);
+  } else {
+    const za = f32x4.mul(f32x4.splat(8), as);
+    v128.store(y, blockUpdateZa(v128.load(y), unshift(d0, d1), v128.load(sp), za, sa));
+    v128.store(y, blockUpdateZa(v128.load(y, 16), unshift(d1, d2), v128.load(sp, 16), za, sa), 16);
+    v128.store(y, blockUpdateZa(v128.load(y, 32), unshift(d2, d3), v128.load(sp, 32), za, sa), 32);
+    v128.store(y, blockUpdateZa(v128.load(y, 48), c3, v128.load(sp, 48), za, sa), 48);
+  }
+}
+
+export function qb4_gemm_2x16s4(
+  m: i32, n0: i32, n1: i32, kp: i32, bs: i32, a: usize, aStride: usize, aMeta: usize,
+  w: usize, scales: usize, zeros: usize, bias: usize, out: usize, outStride: usize,
+): void {
+  if (m == 1) {
+    if (zeros != 0) gemvS4(true, n0, n1, kp, bs, a, aMeta, w, scales, zeros, bias, out);
+    else gemvS4(false, n0, n1, kp, bs, a, aMeta, w, scales, zeros, bias, out);
+    return;
+  }
+  const metaStride = <usize>(kp / bs) * META;
+  // W blocks of ~256 KiB stay in L2 while every strip of rows passes over them
+  let nc = ((256 * 1024) / (kp << 3)) << 4;
+  if (nc < 16) nc = 16;
+  for (let nb = n0; nb < n1; nb += nc) {
+    const ne = min(nb + nc, n1);
+    for (let m0 = 0; m0 < m; m0 += 2) {
+      const mr = min(2, m - m0);
+      const ap = a + <usize>m0 * aStride;
+      const mp = aMeta + <usize>m0 * metaStride;
+      const yp = out + <usize>m0 * outStride;
+      if (zeros != 0) gemmStripS4(true, mr, nb, ne, kp, bs, ap, aStride, mp, metaStride, w, scales, zeros, yp, outStride);
+      else gemmStripS4(false, mr, nb, ne, kp, bs, ap, aStride, mp, metaStride, w, scales, zeros, yp, outStride);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // drivers. GEMV (m = 1) writes out[n0..n1) with bias. GEMM accumulates into out, which the host
 // fills with the bias (or zeros) first and gives a row stride covering whole panels.
 
@@ -401,7 +568,7 @@ import { storeLanes8 } from '../util/store';
     else gemvC2(n0, n1, kp, bs, a, aMeta, w, scales, zeros, bias, out);
     return;
   }
-  const metaStride = <usize>(kp / bs) << 3;
+  const metaStride = <usize>(kp / bs) * META;
   // W blocks of ~256 KiB stay in L2 while every strip of rows passes over them
   let nc = ((256 * 1024) / (kp << 2)) << 3;
   if (nc < 8) nc = 8;
@@ -484,9 +651,11 @@ export function qb4_quantize_activations(
         if (wide) store<i16>(dst + (<usize>t << 1), 0);
         else store<i8>(dst + <usize>t, 0);
       }
-      const mp = meta + ((<usize>r * <usize>blocks + <usize>b) << 3);
+      const mp = meta + (<usize>r * <usize>blocks + <usize>b) * META;
       store<f32>(mp, sa);
       store<f32>(mp, sa * <f32>s, 4);
+      store<i32>(mp, s, 8);
+      store<i32>(mp, 0, 12);
     }
   }
 }
@@ -523,11 +692,71 @@ export function qb4_quantize_activations(
   );
 }
 
+// s4 nibble j of every int16 lane (the top one stored xor 8), as int16 0..15
+@inline function nibbleS4(v: v128, j: i32): v128 {
+  if (j == 0) return v128.and(v, i16x8.splat(0x0f));
+  if (j == 1) return v128.and(i16x8.shr_u(v, 4), i16x8.splat(0x0f));
+  if (j == 2) return v128.and(i16x8.shr_u(v, 8), i16x8.splat(0x0f));
+  return v128.xor(i16x8.shr_u(v, 12), i16x8.splat(8));
+}
+
+// W4A32 on the s4 layout, columns 4j..4j+3 of the panel at wp (j constant): one pass over the blocks
+// per nibble. Per pair of K a vector holds [c k, c k+1, c' k, c' k+1, ...]; pairs k = 0, 1 mod 4 and
+// k = 2, 3 mod 4 go to separate accumulators, so each column ends with the partial sums S0..S3 of the
+// header comment, combined as (S0 + S1) + (S2 + S3).
+@inline function f32GemvS4Nibble(
+  j: i32, nr: i32, blocks: i32, bs: i32, x: usize, xsum: usize, wp: usize, sp: usize, zp: usize, bias: usize, out: usize,
+): void {
+  let y = bias != 0 ? v128.load(bias + (<usize>j << 4)) : f32x4.splat(0);
+  let xp = x;
+  for (let b = 0; b < blocks; b++) {
+    let e0 = f32x4.splat(0), e1 = f32x4.splat(0); // pairs k = 0, 1 mod 4: columns 4j, 4j+1 | 4j+2, 4j+3
+    let o0 = f32x4.splat(0), o1 = f32x4.splat(0); // pairs k = 2, 3 mod 4
+    for (let k: usize = 0; k < <usize>bs; k += 4) {
+      const xv = v128.load(xp + (k << 2)); // x0 x1 x2 x3
+      const xl = i8x16.shuffle(xv, xv, 0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7); // x0 x1 x0 x1
+      const xh = i8x16.shuffle(xv, xv, 8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15); // x2 x3 x2 x3
+      const ue = nibbleS4(v128.load(wp), j);
+      const uo = nibbleS4(v128.load(wp, 16), j);
+      e0 = fma(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_u(ue)), xl, e0);
+      e1 = fma(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_u(ue)), xl, e1);
+      o0 = fma(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_u(uo)), xh, o0);
+      o1 = fma(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_u(uo)), xh, o1);
+      wp += 32;
+    }
+    const dot = f32x4.add(pairSums(e0, e1), pairSums(o0, o1));
+    const xs = v128.load32_splat(xsum + (<usize>b << 2));
+    const z = zp != 0 ? v128.load(zp + (<usize>b << 6) + (<usize>j << 4)) : f32x4.splat(8);
+    y = f32x4.add(y, f32x4.mul(v128.load(sp + (<usize>b << 6) + (<usize>j << 4)), f32x4.sub(dot, f32x4.mul(z, xs))));
+    xp += <usize>bs << 2;
+  }
+  if (nr > 4 * j) storeLanes8(out + (<usize>j << 4), y, y, min(4, nr - 4 * j));
+}
+
 // x: float32 activations of one row (kp, zero-padded); xsum: float32 [blocks]
+// layout: 0 = c2, 1 = c4, 2 = s4
 export function qb4_f32_gemv(
-  n0: i32, n1: i32, kp: i32, bs: i32, relaxedLayout: bool, x: usize, xsum: usize,
+  n0: i32, n1: i32, kp: i32, bs: i32, layout: i32, x: usize, xsum: usize,
   w: usize, scales: usize, zeros: usize, bias: usize, out: usize,
 ): void {
+  const relaxedLayout = layout == 1;
+  if (layout == 2) {
+    // s4: panels of 16 columns
+    const blocks = kp / bs;
+    for (let n = n0; n < n1; n += 16) {
+      const p = <usize>(n >> 4);
+      const wp = w + p * (<usize>kp << 3);
+      const sp = scales + p * <usize>blocks * 64;
+      const zp = zeros != 0 ? zeros + p * <usize>blocks * 64 : 0;
+      const bp = bias != 0 ? bias + (<usize>n << 2) : 0;
+      const op = out + (<usize>n << 2);
+      f32GemvS4Nibble(0, n1 - n, blocks, bs, x, xsum, wp, sp, zp, bp, op);
+      f32GemvS4Nibble(1, n1 - n, blocks, bs, x, xsum, wp, sp, zp, bp, op);
+      f32GemvS4Nibble(2, n1 - n, blocks, bs, x, xsum, wp, sp, zp, bp, op);
+      f32GemvS4Nibble(3, n1 - n, blocks, bs, x, xsum, wp, sp, zp, bp, op);
+    }
+    return;
+  }
   const blocks = kp / bs;
   const panelBytes = <usize>kp << 2;
   const mask = i8x16.splat(0x0f);

@@ -8,7 +8,14 @@ import type { Runtime } from '../runtime/runtime.js';
 import { blocksOf, type Int4Blocks } from '../quant/int4.js';
 import { roundHalfEven } from './qs8.js';
 
+/** columns per panel of the relaxed c4 layout (and of the scale/zero-point panels that go with it) */
 export const QB4_NR = 8;
+/** columns per panel of the baseline s4 shift layout */
+export const QB4_NR_S4 = 16;
+/** float32/int32 words of activation metadata per row and block: [sa, asum, isum, 0] */
+const META_WORDS = 4;
+
+export type Qb4Layout = 'c2' | 'c4' | 's4';
 
 export type ActivationBlocks = 'per-row' | 'per-block';
 
@@ -16,7 +23,7 @@ export class Qb4Weights {
   private live = true;
   constructor(
     private readonly rt: Runtime,
-    readonly layout: 'c2' | 'c4',
+    readonly layout: Qb4Layout,
     readonly k: number,
     readonly n: number,
     readonly blockSize: number,
@@ -31,6 +38,11 @@ export class Qb4Weights {
 
   get blocks(): number {
     return this.kp / this.blockSize;
+  }
+
+  /** columns per panel */
+  get nr(): number {
+    return this.layout === 's4' ? QB4_NR_S4 : QB4_NR;
   }
 
   /** bytes of packed nibbles plus scales (and zero points) */
@@ -52,17 +64,70 @@ export class Qb4Weights {
 }
 
 /** Packs canonical 4-bit blocks for this runtime's build (c4 nibble panels on relaxed, c2 on baseline). */
-export function packQb4(rt: Runtime, w: Int4Blocks): Qb4Weights {
+export function packQb4(rt: Runtime, w: Int4Blocks, options: { layout?: Qb4Layout } = {}): Qb4Weights {
   rt.check();
   const { k, n, blockSize: bs } = w;
   if (bs % 8 !== 0 || bs < 16) throw new ArgumentError(`packQb4: block size must be a multiple of 8 from 16, got ${bs}`);
+  const layout: Qb4Layout = options.layout ?? (rt.features.simd === 'relaxed' ? 'c4' : 's4');
+  if (layout === 'c4' && rt.features.simd !== 'relaxed') throw new ArgumentError(`packQb4: layout c4 needs the relaxed build`);
+  const relaxed = layout === 'c4';
+  const nr = layout === 's4' ? QB4_NR_S4 : QB4_NR;
   const nb = blocksOf(k, bs);
   const kp = nb * bs;
-  const np = Math.ceil(n / QB4_NR) * QB4_NR;
-  const relaxed = rt.features.simd === 'relaxed';
+  const np = Math.ceil(n / nr) * nr;
   const bytes = (kp * np) / 2;
   const ptr = rt.alloc(bytes);
-  const dst = rt.view(Uint8Array, ptr, bytes);
+  if (layout === 's4') packS4(rt.view(Int16Array, ptr, bytes / 2), w, kp);
+  else packC(rt.view(Uint8Array, ptr, bytes), w, kp, relaxed);
+  // both allocations before any view: an allocation can grow (and detach) the memory under a view
+  const scalesPtr = rt.alloc(np * nb * 4);
+  const zerosPtr = w.zeroPoints ? rt.alloc(np * nb * 4) : 0;
+  const sc = rt.view(Float32Array, scalesPtr, np * nb);
+  sc.fill(0);
+  const zs = zerosPtr ? rt.view(Float32Array, zerosPtr, np * nb) : null;
+  zs?.fill(0);
+  const sh = Math.log2(nr);
+  for (let j = 0; j < n; j++) {
+    for (let b = 0; b < nb; b++) {
+      const at = ((j >> sh) * nb + b) * nr + (j & (nr - 1));
+      const s = w.scales[j * nb + b];
+      if (!Number.isFinite(s)) throw new ValueRangeError(`weights: scale of row ${j}, block ${b} is ${s}`);
+      sc[at] = s;
+      if (zs) zs[at] = w.zeroPoints![j * nb + b];
+    }
+  }
+  return new Qb4Weights(rt, layout, k, n, bs, kp, np, ptr, scalesPtr, zerosPtr);
+}
+
+function checkNibble(v: number, j: number, t: number): void {
+  if (!(v >= 0 && v <= 15)) throw new ValueRangeError(`weights: q[${j}][${t}] = ${v} is not a 4-bit value`);
+}
+
+/**
+ * s4 (baseline): 16 columns per panel, 16 bytes (8 int16 lanes) per pair of K; lane l holds
+ * k + (l & 1) of columns g, g + 4, g + 8, g + 12 (g = l >> 1) in nibbles 0..3, the last xor 8.
+ * Empty slots (padding) hold 0x8000: every nibble decodes to 0.
+ */
+function packS4(dst: Int16Array, w: Int4Blocks, kp: number): void {
+  const { k, n } = w;
+  dst.fill(-0x8000);
+  const panel = kp * 4; // int16 lanes per panel of 16 columns (kp / 2 pairs of K, 8 lanes each)
+  for (let j = 0; j < n; j++) {
+    const c = j & 15;
+    const base = (j >> 4) * panel + (c & 3) * 2;
+    const shift = (c >> 2) * 4;
+    const flip = c >= 12 ? 8 : 0;
+    for (let t = 0; t < k; t++) {
+      const v = w.q[j * k + t];
+      checkNibble(v, j, t);
+      const at = base + (t >> 1) * 8 + (t & 1);
+      dst[at] = (dst[at] & ~(15 << shift)) | ((v ^ flip) << shift);
+    }
+  }
+}
+
+function packC(dst: Uint8Array, w: Int4Blocks, kp: number, relaxed: boolean): void {
+  const { k, n } = w;
   dst.fill(0);
   const panelBytes = kp * 4;
   for (let j = 0; j < n; j++) {
@@ -70,7 +135,7 @@ export function packQb4(rt: Runtime, w: Int4Blocks): Qb4Weights {
     const c = j & 7;
     for (let t = 0; t < k; t++) {
       const v = w.q[j * k + t];
-      if (v > 15) throw new ValueRangeError(`weights: q[${j}][${t}] = ${v} is not a 4-bit value`);
+      checkNibble(v, j, t);
       let byte: number;
       let high: boolean;
       if (relaxed) {
@@ -85,23 +150,6 @@ export function packQb4(rt: Runtime, w: Int4Blocks): Qb4Weights {
       dst[byte] |= high ? v << 4 : v;
     }
   }
-  // both allocations before any view: an allocation can grow (and detach) the memory under a view
-  const scalesPtr = rt.alloc(np * nb * 4);
-  const zerosPtr = w.zeroPoints ? rt.alloc(np * nb * 4) : 0;
-  const sc = rt.view(Float32Array, scalesPtr, np * nb);
-  sc.fill(0);
-  const zs = zerosPtr ? rt.view(Float32Array, zerosPtr, np * nb) : null;
-  zs?.fill(0);
-  for (let j = 0; j < n; j++) {
-    for (let b = 0; b < nb; b++) {
-      const at = ((j >> 3) * nb + b) * 8 + (j & 7);
-      const s = w.scales[j * nb + b];
-      if (!Number.isFinite(s)) throw new ValueRangeError(`weights: scale of row ${j}, block ${b} is ${s}`);
-      sc[at] = s;
-      if (zs) zs[at] = w.zeroPoints![j * nb + b];
-    }
-  }
-  return new Qb4Weights(rt, relaxed ? 'c4' : 'c2', k, n, bs, kp, np, ptr, scalesPtr, zerosPtr);
 }
 
 export interface QuantizedActivations {
@@ -162,7 +210,7 @@ export async function runQb4(
     const pb = bias ? rt.putPadded(alloc, Float32Array, bias, np) : 0;
     const out = alloc(m * np * 4);
     const meta = await qb4Gemm(rt, alloc, { m, x: px, w, bias: pb, out, activations });
-    checkActivationScales(rt, meta, m, w.kp / w.blockSize, activations);
+    checkActivationScales(rt, meta, m, w.kp / w.blockSize, activations, META_WORDS);
     if (np === n || m === 1) return rt.read(Float32Array, out, m === 1 ? n : m * n);
     const res = new Float32Array(m * n);
     const v = rt.view(Float32Array, out, m * np);
@@ -172,10 +220,10 @@ export async function runQb4(
 }
 
 /** A NaN or infinite input shows as a non-finite block scale: a clear error naming its row. */
-export function checkActivationScales(rt: Runtime, meta: number, m: number, nb: number, scheme: ActivationBlocks): void {
-  const mv = rt.view(Float32Array, meta, m * nb * 2);
+export function checkActivationScales(rt: Runtime, meta: number, m: number, nb: number, scheme: ActivationBlocks, words = 2): void {
+  const mv = rt.view(Float32Array, meta, m * nb * words);
   for (let i = 0; i < m * nb; i++) {
-    if (!Number.isFinite(mv[2 * i])) {
+    if (!Number.isFinite(mv[words * i])) {
       const row = Math.floor(i / nb);
       throw new ValueRangeError(`x: row ${row}${scheme === 'per-block' ? `, block ${i % nb}` : ''} contains NaN or Infinity`);
     }
@@ -212,11 +260,12 @@ export async function qb4Gemm(rt: Runtime, alloc: (bytes: number) => number, cal
   const nb = kp / bs;
   const aStride = c4 ? kp : kp * 2;
   const a = alloc(m * aStride);
-  const meta = alloc(m * nb * 8);
+  const meta = alloc(m * nb * META_WORDS * 4);
   rt.kernels.qb4_quantize_activations(x, m, k, kp, bs, perBlock ? 1 : 0, c4 ? 0 : 1, a, meta);
-  const fn = c4 ? 'qb4_gemm_4x8c4_relaxed' : 'qb4_gemm_4x8c2';
+  const fn = c4 ? 'qb4_gemm_4x8c4_relaxed' : w.layout === 's4' ? 'qb4_gemm_2x16s4' : 'qb4_gemm_4x8c2';
+  const nr = w.nr;
   if (m === 1) {
-    await rt.parallelColumns(n, QB4_NR, (n0, n1) => [fn, [1, n0, n1, kp, bs, a, aStride, meta, w.ptr, w.scalesPtr, w.zerosPtr, call.bias, call.out, 0]], 64, k * n);
+    await rt.parallelColumns(n, nr, (n0, n1) => [fn, [1, n0, n1, kp, bs, a, aStride, meta, w.ptr, w.scalesPtr, w.zerosPtr, call.bias, call.out, 0]], 64, k * n);
     return meta;
   }
   // GEMM accumulates into rows of whole panels, first set to the bias
@@ -226,7 +275,7 @@ export async function qb4Gemm(rt: Runtime, alloc: (bytes: number) => number, cal
     if (bv) o.set(bv, i * np);
     else o.fill(0, i * np, (i + 1) * np);
   }
-  await rt.parallelColumns(n, QB4_NR, (n0, n1) => [fn, [m, n0, n1, kp, bs, a, aStride, meta, w.ptr, w.scalesPtr, w.zerosPtr, 0, call.out, np * 4]], QB4_NR, m * k * n);
+  await rt.parallelColumns(n, nr, (n0, n1) => [fn, [m, n0, n1, kp, bs, a, aStride, meta, w.ptr, w.scalesPtr, w.zerosPtr, 0, call.out, np * 4]], nr, m * k * n);
   return meta;
 }
 
@@ -249,8 +298,8 @@ export async function runQb4F32(rt: Runtime, x: Float32Array, m: number, w: Qb4W
       xv.fill(0);
       xv.set(row);
       rt.view(Float32Array, ps, nb).set(blockSums(row, k, bs, nb));
-      const relaxedLayout = w.layout === 'c4' ? 1 : 0;
-      await rt.parallelColumns(n, QB4_NR, (n0, n1) => ['qb4_f32_gemv', [n0, n1, kp, bs, relaxedLayout, px, ps, w.ptr, w.scalesPtr, w.zerosPtr, pb, out]], 64);
+      const layout = w.layout === 'c4' ? 1 : w.layout === 's4' ? 2 : 0;
+      await rt.parallelColumns(n, w.nr, (n0, n1) => ['qb4_f32_gemv', [n0, n1, kp, bs, layout, px, ps, w.ptr, w.scalesPtr, w.zerosPtr, pb, out]], 64);
       y.set(rt.view(Float32Array, out, n), i * n);
     }
   });

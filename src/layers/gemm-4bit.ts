@@ -57,15 +57,15 @@ export class FourBitGemm implements GemmImpl {
     return this.w.bytes + this.n * 4;
   }
 
-  /** scratch for M rows: the int8/int16 activations, their block metadata, and padded output rows */
+  /** scratch for M rows: the int8/int16 activations, their block metadata (16 bytes per row and block: qb4 [sa, asum, isum, 0], lut4 less), and padded output rows */
   scratchBytes(m: number): number {
     const { kp, np, blockSize } = this.w;
-    return m * kp * 2 + m * (kp / blockSize) * 8 + (np !== this.n || m === 1 ? m * np * 4 : 0) + 256;
+    return m * kp * 2 + m * (kp / blockSize) * 16 + (np !== this.n || m === 1 ? m * np * 4 : 0) + 256;
   }
 
   async run(m: number, x: number, y: number, scratch: number): Promise<void> {
     const rt = this.rt, { np } = this.w, n = this.n;
-    // rows are written panel-padded: straight into y when N is a multiple of 8 (M > 1)
+    // rows are written panel-padded: straight into y when N is a multiple of the panel width (M > 1)
     const direct = np === n && m > 1;
     const padded = direct ? y : scratch;
     let used = direct ? 0 : m * np * 4 + 64;
