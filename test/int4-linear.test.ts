@@ -29,7 +29,7 @@ describe(`4-bit linear layer (${SIMD} build)`, () => {
     it(`block ${b.blockSize} ${b.scheme}: SQNR >= ${b.sqnr} dB against the float32 layer`, async () => {
       const layer = await rts.one.linear(weight, [K, N], bias, { dtype: 'int4', blockSize: b.blockSize, scheme: b.scheme });
       expect(layer).toBeInstanceOf(Int4Linear);
-      expect(layer.kernelLayout).toBe(SIMD === 'relaxed' ? 'c4' : 'c2');
+      expect(layer.kernelLayout).toBe(SIMD === 'relaxed' ? 'c4' : 's4');
       const { error } = await layer.compare(x);
       expect(error.sqnrDb).toBeGreaterThanOrEqual(b.sqnr);
       expect(error.cosine).toBeGreaterThan(0.99);

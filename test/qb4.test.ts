@@ -26,7 +26,7 @@ describe(`qb4 W4A8 kernels (${SIMD} build)`, () => {
   it('matches the float32 reference bit for bit on remainder shapes, all block sizes, both zero-point modes', async () => {
     let seed = 1;
     for (const bs of [16, 32, 64, 128, 256]) {
-      for (const [m, k, n] of [[1, bs, 8], [1, 3 * bs + 5, 17], [2, bs + 1, 9], [5, 2 * bs, 1], [4, bs - 3, 16], [7, 300, 33]] as const) {
+      for (const [m, k, n] of [[1, bs, 8], [1, 3 * bs + 5, 17], [2, bs + 1, 9], [5, 2 * bs, 1], [4, bs - 3, 16], [7, 300, 33], [3, 1, 21]] as const) {
         for (const asym of [false, true]) {
           const r = rng(seed++);
           const w = randomBlocks(n, k, bs, asym, r);
@@ -54,6 +54,25 @@ describe(`qb4 W4A8 kernels (${SIMD} build)`, () => {
       const got = await runQb4(rts.one, x, m, pw);
       pw.dispose();
       expect(firstMismatch(got, refQb4(x, m, w, null, 'per-row'))).toBeNull();
+    }
+  });
+
+  it.runIf(SIMD === 'relaxed')('the s4 shift layout (baseline) and the c4 layout (relaxed) give the same bits, W4A8 and W4A32', async () => {
+    const r = rng(91);
+    for (const [m, k, n] of [[1, 200, 37], [5, 96, 20]] as const) {
+      for (const asym of [false, true]) {
+        const w = randomBlocks(n, k, 32, asym, r);
+        const x = randNormal(m * k, r);
+        const c4 = packQb4(rts.one, w);
+        const s4 = packQb4(rts.one, w, { layout: 's4' });
+        expect([c4.layout, s4.layout]).toEqual(['c4', 's4']);
+        for (const scheme of ['per-row', 'per-block'] as const) {
+          expect(firstMismatch(await runQb4(rts.one, x, m, s4, { activations: scheme }), await runQb4(rts.one, x, m, c4, { activations: scheme })), `m=${m} ${scheme}`).toBeNull();
+        }
+        expect(firstMismatch(await runQb4F32(rts.one, x, m, s4), await runQb4F32(rts.one, x, m, c4))).toBeNull();
+        c4.dispose();
+        s4.dispose();
+      }
     }
   });
 

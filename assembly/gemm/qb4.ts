@@ -8,10 +8,33 @@
 // asum[m][b] = sa[m][b] * sum_{k in b} A[m][k] (the host computes it while quantizing A).
 // Blocks are bs = 16..256 values of K (a multiple of 8); K is zero-padded to whole blocks.
 //
-// Baseline, "c2" nibble layout: A' is int16; W in panels of 8 columns, 16 bytes per 4 values of K:
-//   byte i, low nibble:  element i of | c0 k0 | c0 k1 | c1 k0 | c1 k1 | ... | c7 k0 | c7 k1 |
-//   byte i, high nibble: the same for k2, k3
-// so `and 0x0f` / `shr_u 4` give two int8 rows that extend to the int16 pairs of i32x4.dot_i16x8_s.
+// Baseline, "s4" shift layout: A' is int16; W in panels of 16 columns, 16 bytes (8 int16 lanes) per
+// pair of K (k, k+1), the pairs in order, panels one after another (kp * 8 bytes each):
+//
+//   lane:     0      1      2      3      4      5      6      7
+//   k:        k      k+1    k      k+1    k      k+1    k      k+1
+//   bits 0-3:   c0     c0     c1     c1     c2     c2     c3     c3
+//   bits 4-7:   c4     c4     c5     c5     c6     c6     c7     c7
+//   bits 8-11:  c8     c8     c9     c9     c10    c10    c11    c11
+//   bits 12-15: c12^8  c12^8  c13^8  c13^8  c14^8  c14^8  c15^8  c15^8    (top nibble stored xor 8)
+//
+// Read as signed, a lane is v = q0 + 16 q1 + 256 q2 + 4096 (q3 - 8) exactly, so the arithmetic shifts
+// v >> 4j = floor(v / 16^j) hold q_j + 16 q_(j+1) + ... and, with x the splat of (A[k], A[k+1]),
+//   D_j = sum_pairs i32x4.dot_i16x8_s(x, v >> 4j)        (columns 4j..4j+3, i32 lane = column)
+//   acc(columns 4j..4j+3) = D_j - 16 D_(j+1)  (j < 3),   acc(columns 12..15) = D_3 + 8 * isum
+// with isum the integer sum of A over the block (activation metadata). |D_j| <= 2 * 127 * 32768 per
+// pair and a block has at most 128 pairs: no int32 overflow (and the identities are exact mod 2^32
+// anyway). Per 16 weight bytes: one load, one activation splat, 3 shifts, 4 dots, 4 adds (the "c2"
+// nibble layout it replaced, two int8 rows per byte vector, needed 18: and, shift + and, 4
+// widenings, 2 splats, 4 dots, 4 adds). acc is the exact integer, so the float32 block update is
+// the same as on every other layout (bit-identical to the scalar reference); zero points are
+// unchanged (no z - 8 folding needed).
+// Measured against c2 (bench/qb4-layouts.mjs at commit da228ba, where both existed; 1 thread,
+// weights rotated over 3x L3, 5 interleaved rounds, outputs bit-identical): GEMV 1x4096x4096
+// 0.826 -> 0.719 ms (1.05x -> 1.20x of our INT8 GEMV), 1x4096x11008 2.25 -> 2.06 ms (1.16x ->
+// 1.27x); GEMM 8x4096x4096 6.59 -> 6.13 ms. c2 was then removed. Unrolling the GEMV loop by two
+// pairs measured no change (3 A/B runs, ratios to INT8 within noise): the loop is bound by its
+// 13 SIMD ops per 32 weights, not by loop overhead.
 //
 // Relaxed, "c4" nibble layout: A' is int8; W in panels of 8 columns, 32 bytes per 8 values of K:
 //   bytes 0..15, low nibbles:  | c0 k0..k3 | c1 k0..k3 | c2 k0..k3 | c3 k0..k3 |, high: k4..k7
@@ -19,8 +42,9 @@
 // A nibble is in [0, 15], inside the [0, 127] where i32x4.relaxed_dot_i8x16_i7x16_add_s means the
 // same on every engine and CPU, so the 4-bit path is exact with the relaxed dot product directly.
 //
-// Per panel and block, scales (and zero points, when asymmetric) are 8 float32 values, one per
-// column: scales[(panel * blocks + b) * 8 + c]. Per row and block, aMeta holds [sa, asum] float32.
+// Per panel and block, scales (and zero points, when asymmetric) are one float32 per column of the
+// panel (16 on s4, 8 on c4): scales[(panel * blocks + b) * NR + c]. Per row and block, aMeta holds
+// 16 bytes [sa f32, asum f32, isum i32, 0].
 
 
 import { storeLanes8, storeLanes16 } from '../util/store';
@@ -52,54 +76,6 @@ const META: usize = 16;
 
 // ---------------------------------------------------------------------------------------------
 // GEMV: one row, accumulators for 8 columns stay in registers across blocks
-
-@inline function gemvC2(
-  n0: i32, n1: i32, kp: i32, bs: i32, a: usize, aMeta: usize, w: usize, scales: usize, zeros: usize,
-  bias: usize, out: usize,
-): void {
-  const blocks = kp / bs;
-  const panelBytes = <usize>kp << 2;
-  const mask = i8x16.splat(0x0f);
-  for (let n = n0; n < n1; n += 8) {
-    const p = <usize>(n >> 3);
-    let wp = w + p * panelBytes;
-    let sp = scales + p * <usize>blocks * 32;
-    let zp = zeros != 0 ? zeros + p * <usize>blocks * 32 : 0;
-    // start from the bias so GEMV and GEMM add in the same order (bit-identical results)
-    const nb = <usize>n << 2;
-    let y0 = bias != 0 ? v128.load(bias + nb) : f32x4.splat(0);
-    let y1 = bias != 0 ? v128.load(bias + nb, 16) : f32x4.splat(0);
-    let ap = a;
-    let mp = aMeta;
-    for (let b = 0; b < blocks; b++) {
-      let c0 = i32x4.splat(0);
-      let c1 = i32x4.splat(0);
-      for (let k: usize = 0; k < (<usize>bs << 1); k += 8) {
-        const v = v128.load(wp);
-        const lo = v128.and(v, mask);
-        const hi = highNibbles(v);
-        const x0 = v128.load32_splat(ap + k);
-        c0 = i32x4.add(c0, i32x4.dot_i16x8_s(x0, i16x8.extend_low_i8x16_u(lo)));
-        c1 = i32x4.add(c1, i32x4.dot_i16x8_s(x0, i16x8.extend_high_i8x16_u(lo)));
-        const x1 = v128.load32_splat(ap + k, 4);
-        c0 = i32x4.add(c0, i32x4.dot_i16x8_s(x1, i16x8.extend_low_i8x16_u(hi)));
-        c1 = i32x4.add(c1, i32x4.dot_i16x8_s(x1, i16x8.extend_high_i8x16_u(hi)));
-        wp += 16;
-      }
-      const sa = v128.load32_splat(mp);
-      const as = v128.load32_splat(mp, 4);
-      const z0 = zp != 0 ? v128.load(zp) : f32x4.splat(8);
-      const z1 = zp != 0 ? v128.load(zp, 16) : f32x4.splat(8);
-      y0 = blockUpdate(y0, c0, v128.load(sp), z0, sa, as);
-      y1 = blockUpdate(y1, c1, v128.load(sp, 16), z1, sa, as);
-      ap += <usize>bs << 1;
-      mp += META;
-      sp += 32;
-      if (zp != 0) zp += 32;
-    }
-    storeLanes8(out + nb, y0, y1, n1 - n);
-  }
-}
 
 // The relaxed GEMV sums nibble products in int16 lanes (i16x8.relaxed_dot_i8x16_i7x16_s is a single
 // pmaddubsw on x86, a third of the i32 form) and widens once per 32 values of K: a lane gathers
@@ -167,72 +143,6 @@ const META: usize = 16;
 
 // ---------------------------------------------------------------------------------------------
 // GEMM: strips of 4 rows; the float32 outputs accumulate in memory block by block
-
-@inline function gemmStripC2(
-  mr: i32, n0: i32, n1: i32, kp: i32, bs: i32, a: usize, aStride: usize, aMeta: usize, metaStride: usize,
-  w: usize, scales: usize, zeros: usize, out: usize, outStride: usize,
-): void {
-  const blocks = kp / bs;
-  const panelBytes = <usize>kp << 2;
-  const mask = i8x16.splat(0x0f);
-  const a1o: usize = mr > 1 ? aStride : 0;
-  const a2o: usize = mr > 2 ? 2 * aStride : a1o;
-  const a3o: usize = mr > 3 ? 3 * aStride : a2o;
-  for (let n = n0; n < n1; n += 8) {
-    const p = <usize>(n >> 3);
-    let wp = w + p * panelBytes;
-    let sp = scales + p * <usize>blocks * 32;
-    let zp = zeros != 0 ? zeros + p * <usize>blocks * 32 : 0;
-    let ap = a;
-    let mp = aMeta;
-    const yp = out + (<usize>n << 2);
-    for (let b = 0; b < blocks; b++) {
-      let c00 = i32x4.splat(0), c01 = i32x4.splat(0);
-      let c10 = i32x4.splat(0), c11 = i32x4.splat(0);
-      let c20 = i32x4.splat(0), c21 = i32x4.splat(0);
-      let c30 = i32x4.splat(0), c31 = i32x4.splat(0);
-      for (let k: usize = 0; k < (<usize>bs << 1); k += 8) {
-        const v = v128.load(wp);
-        const lo = v128.and(v, mask);
-        const wl0 = i16x8.extend_low_i8x16_u(lo);
-        const wl1 = i16x8.extend_high_i8x16_u(lo);
-        let x = v128.load32_splat(ap + k);
-        c00 = i32x4.add(c00, i32x4.dot_i16x8_s(x, wl0));
-        c01 = i32x4.add(c01, i32x4.dot_i16x8_s(x, wl1));
-        x = v128.load32_splat(ap + a1o + k);
-        c10 = i32x4.add(c10, i32x4.dot_i16x8_s(x, wl0));
-        c11 = i32x4.add(c11, i32x4.dot_i16x8_s(x, wl1));
-        x = v128.load32_splat(ap + a2o + k);
-        c20 = i32x4.add(c20, i32x4.dot_i16x8_s(x, wl0));
-        c21 = i32x4.add(c21, i32x4.dot_i16x8_s(x, wl1));
-        x = v128.load32_splat(ap + a3o + k);
-        c30 = i32x4.add(c30, i32x4.dot_i16x8_s(x, wl0));
-        c31 = i32x4.add(c31, i32x4.dot_i16x8_s(x, wl1));
-        const hi = highNibbles(v);
-        const wh0 = i16x8.extend_low_i8x16_u(hi);
-        const wh1 = i16x8.extend_high_i8x16_u(hi);
-        x = v128.load32_splat(ap + k, 4);
-        c00 = i32x4.add(c00, i32x4.dot_i16x8_s(x, wh0));
-        c01 = i32x4.add(c01, i32x4.dot_i16x8_s(x, wh1));
-        x = v128.load32_splat(ap + a1o + k, 4);
-        c10 = i32x4.add(c10, i32x4.dot_i16x8_s(x, wh0));
-        c11 = i32x4.add(c11, i32x4.dot_i16x8_s(x, wh1));
-        x = v128.load32_splat(ap + a2o + k, 4);
-        c20 = i32x4.add(c20, i32x4.dot_i16x8_s(x, wh0));
-        c21 = i32x4.add(c21, i32x4.dot_i16x8_s(x, wh1));
-        x = v128.load32_splat(ap + a3o + k, 4);
-        c30 = i32x4.add(c30, i32x4.dot_i16x8_s(x, wh0));
-        c31 = i32x4.add(c31, i32x4.dot_i16x8_s(x, wh1));
-        wp += 16;
-      }
-      stripUpdate(mr, c00, c01, c10, c11, c20, c21, c30, c31, sp, zp, mp, metaStride, yp, outStride);
-      ap += <usize>bs << 1;
-      mp += META;
-      sp += 32;
-      if (zp != 0) zp += 32;
-    }
-  }
-}
 
 @inline function gemmStripC4(
   mr: i32, n0: i32, n1: i32, kp: i32, bs: i32, a: usize, aStride: usize, aMeta: usize, metaStride: usize,
@@ -559,13 +469,12 @@ export function qb4_gemm_2x16s4(
 // drivers. GEMV (m = 1) writes out[n0..n1) with bias. GEMM accumulates into out, which the host
 // fills with the bias (or zeros) first and gives a row stride covering whole panels.
 
-@inline function drive(
-  relaxed: bool, m: i32, n0: i32, n1: i32, kp: i32, bs: i32, a: usize, aStride: usize, aMeta: usize,
+@inline function driveC4(
+  m: i32, n0: i32, n1: i32, kp: i32, bs: i32, a: usize, aStride: usize, aMeta: usize,
   w: usize, scales: usize, zeros: usize, bias: usize, out: usize, outStride: usize,
 ): void {
   if (m == 1) {
-    if (relaxed) gemvC4(n0, n1, kp, bs, a, aMeta, w, scales, zeros, bias, out);
-    else gemvC2(n0, n1, kp, bs, a, aMeta, w, scales, zeros, bias, out);
+    gemvC4(n0, n1, kp, bs, a, aMeta, w, scales, zeros, bias, out);
     return;
   }
   const metaStride = <usize>(kp / bs) * META;
@@ -579,25 +488,17 @@ export function qb4_gemm_2x16s4(
       const ap = a + <usize>m0 * aStride;
       const mp = aMeta + <usize>m0 * metaStride;
       const yp = out + <usize>m0 * outStride;
-      if (relaxed && bs <= 32) gemmStripC4Short(mr, nb, ne, kp, bs, ap, aStride, mp, metaStride, w, scales, zeros, yp, outStride);
-      else if (relaxed) gemmStripC4(mr, nb, ne, kp, bs, ap, aStride, mp, metaStride, w, scales, zeros, yp, outStride);
-      else gemmStripC2(mr, nb, ne, kp, bs, ap, aStride, mp, metaStride, w, scales, zeros, yp, outStride);
+      if (bs <= 32) gemmStripC4Short(mr, nb, ne, kp, bs, ap, aStride, mp, metaStride, w, scales, zeros, yp, outStride);
+      else gemmStripC4(mr, nb, ne, kp, bs, ap, aStride, mp, metaStride, w, scales, zeros, yp, outStride);
     }
   }
-}
-
-export function qb4_gemm_4x8c2(
-  m: i32, n0: i32, n1: i32, kp: i32, bs: i32, a: usize, aStride: usize, aMeta: usize,
-  w: usize, scales: usize, zeros: usize, bias: usize, out: usize, outStride: usize,
-): void {
-  drive(false, m, n0, n1, kp, bs, a, aStride, aMeta, w, scales, zeros, bias, out, outStride);
 }
 
 export function qb4_gemm_4x8c4_relaxed(
   m: i32, n0: i32, n1: i32, kp: i32, bs: i32, a: usize, aStride: usize, aMeta: usize,
   w: usize, scales: usize, zeros: usize, bias: usize, out: usize, outStride: usize,
 ): void {
-  if (ASC_FEATURE_RELAXED_SIMD) drive(true, m, n0, n1, kp, bs, a, aStride, aMeta, w, scales, zeros, bias, out, outStride);
+  if (ASC_FEATURE_RELAXED_SIMD) driveC4(m, n0, n1, kp, bs, a, aStride, aMeta, w, scales, zeros, bias, out, outStride);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -734,13 +635,12 @@ export function qb4_quantize_activations(
 }
 
 // x: float32 activations of one row (kp, zero-padded); xsum: float32 [blocks]
-// layout: 0 = c2, 1 = c4, 2 = s4
+// s4: 1 for the baseline s4 layout, 0 for the relaxed c4 one
 export function qb4_f32_gemv(
-  n0: i32, n1: i32, kp: i32, bs: i32, layout: i32, x: usize, xsum: usize,
+  n0: i32, n1: i32, kp: i32, bs: i32, s4: i32, x: usize, xsum: usize,
   w: usize, scales: usize, zeros: usize, bias: usize, out: usize,
 ): void {
-  const relaxedLayout = layout == 1;
-  if (layout == 2) {
+  if (s4 != 0) {
     // s4: panels of 16 columns
     const blocks = kp / bs;
     for (let n = n0; n < n1; n += 16) {
@@ -773,62 +673,38 @@ export function qb4_f32_gemv(
       // four accumulators per 4 columns
       let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
       let a4 = f32x4.splat(0), a5 = f32x4.splat(0), a6 = f32x4.splat(0), a7 = f32x4.splat(0);
-      if (relaxedLayout) {
-        // 32 bytes per 8 k: [c0 k0..3 | c1 | c2 | c3] low nibbles, k4..7 high; then c4..c7
-        for (let k: usize = 0; k < <usize>bs; k += 8) {
-          const xl = v128.load(xp + (k << 2));
-          const xh = v128.load(xp + (k << 2), 16);
-          const v0 = v128.load(wp);
-          const l0 = v128.and(v0, mask);
-          const h0 = highNibbles(v0);
-          a0 = fma(nibblesToF32(l0, 0), xl, a0);
-          a1 = fma(nibblesToF32(l0, 1), xl, a1);
-          a2 = fma(nibblesToF32(l0, 2), xl, a2);
-          a3 = fma(nibblesToF32(l0, 3), xl, a3);
-          a0 = fma(nibblesToF32(h0, 0), xh, a0);
-          a1 = fma(nibblesToF32(h0, 1), xh, a1);
-          a2 = fma(nibblesToF32(h0, 2), xh, a2);
-          a3 = fma(nibblesToF32(h0, 3), xh, a3);
-          const v1 = v128.load(wp, 16);
-          const l1 = v128.and(v1, mask);
-          const h1 = highNibbles(v1);
-          a4 = fma(nibblesToF32(l1, 0), xl, a4);
-          a5 = fma(nibblesToF32(l1, 1), xl, a5);
-          a6 = fma(nibblesToF32(l1, 2), xl, a6);
-          a7 = fma(nibblesToF32(l1, 3), xl, a7);
-          a4 = fma(nibblesToF32(h1, 0), xh, a4);
-          a5 = fma(nibblesToF32(h1, 1), xh, a5);
-          a6 = fma(nibblesToF32(h1, 2), xh, a6);
-          a7 = fma(nibblesToF32(h1, 3), xh, a7);
-          wp += 32;
-        }
-        // per column: a_c holds 4 partial sums -> [c0..c3], [c4..c7]
-        a0 = pairSums(pairSums(a0, a1), pairSums(a2, a3));
-        a4 = pairSums(pairSums(a4, a5), pairSums(a6, a7));
-      } else {
-        // 16 bytes per 4 k: low nibbles [c0k0 c0k1 c1k0 c1k1 ...], high: k2, k3
-        for (let k: usize = 0; k < <usize>bs; k += 4) {
-          const xv = v128.load(xp + (k << 2)); // x0 x1 x2 x3
-          const xl = i8x16.shuffle(xv, xv, 0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7); // x0 x1 x0 x1
-          const xh = i8x16.shuffle(xv, xv, 8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15); // x2 x3 x2 x3
-          const v = v128.load(wp);
-          const l = v128.and(v, mask);
-          const h = highNibbles(v);
-          a0 = fma(nibblesToF32(l, 0), xl, a0); // c0 c0 c1 c1
-          a1 = fma(nibblesToF32(l, 1), xl, a1); // c2 c2 c3 c3
-          a2 = fma(nibblesToF32(l, 2), xl, a2); // c4 c4 c5 c5
-          a3 = fma(nibblesToF32(l, 3), xl, a3); // c6 c6 c7 c7
-          a4 = fma(nibblesToF32(h, 0), xh, a4);
-          a5 = fma(nibblesToF32(h, 1), xh, a5);
-          a6 = fma(nibblesToF32(h, 2), xh, a6);
-          a7 = fma(nibblesToF32(h, 3), xh, a7);
-          wp += 16;
-        }
-        // lanes hold the partial sums S0, S1 (low) and S2, S3 (high) of k = 0, 1, 2, 3 mod 4: combine
-        // them as (S0 + S1) + (S2 + S3), the order the relaxed layout gives, so both agree bit for bit
-        a0 = f32x4.add(pairSums(a0, a1), pairSums(a4, a5));
-        a4 = f32x4.add(pairSums(a2, a3), pairSums(a6, a7));
+      // 32 bytes per 8 k: [c0 k0..3 | c1 | c2 | c3] low nibbles, k4..7 high; then c4..c7
+      for (let k: usize = 0; k < <usize>bs; k += 8) {
+        const xl = v128.load(xp + (k << 2));
+        const xh = v128.load(xp + (k << 2), 16);
+        const v0 = v128.load(wp);
+        const l0 = v128.and(v0, mask);
+        const h0 = highNibbles(v0);
+        a0 = fma(nibblesToF32(l0, 0), xl, a0);
+        a1 = fma(nibblesToF32(l0, 1), xl, a1);
+        a2 = fma(nibblesToF32(l0, 2), xl, a2);
+        a3 = fma(nibblesToF32(l0, 3), xl, a3);
+        a0 = fma(nibblesToF32(h0, 0), xh, a0);
+        a1 = fma(nibblesToF32(h0, 1), xh, a1);
+        a2 = fma(nibblesToF32(h0, 2), xh, a2);
+        a3 = fma(nibblesToF32(h0, 3), xh, a3);
+        const v1 = v128.load(wp, 16);
+        const l1 = v128.and(v1, mask);
+        const h1 = highNibbles(v1);
+        a4 = fma(nibblesToF32(l1, 0), xl, a4);
+        a5 = fma(nibblesToF32(l1, 1), xl, a5);
+        a6 = fma(nibblesToF32(l1, 2), xl, a6);
+        a7 = fma(nibblesToF32(l1, 3), xl, a7);
+        a4 = fma(nibblesToF32(h1, 0), xh, a4);
+        a5 = fma(nibblesToF32(h1, 1), xh, a5);
+        a6 = fma(nibblesToF32(h1, 2), xh, a6);
+        a7 = fma(nibblesToF32(h1, 3), xh, a7);
+        wp += 32;
       }
+      // per column: a_c holds 4 partial sums -> [c0..c3], [c4..c7]
+      a0 = pairSums(pairSums(a0, a1), pairSums(a2, a3));
+      a4 = pairSums(pairSums(a4, a5), pairSums(a6, a7));
+
       const xs = v128.load32_splat(xsum + (<usize>b << 2));
       const z0 = zp != 0 ? v128.load(zp) : f32x4.splat(8);
       const z1 = zp != 0 ? v128.load(zp, 16) : f32x4.splat(8);

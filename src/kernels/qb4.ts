@@ -15,7 +15,7 @@ export const QB4_NR_S4 = 16;
 /** float32/int32 words of activation metadata per row and block: [sa, asum, isum, 0] */
 const META_WORDS = 4;
 
-export type Qb4Layout = 'c2' | 'c4' | 's4';
+export type Qb4Layout = 'c4' | 's4';
 
 export type ActivationBlocks = 'per-row' | 'per-block';
 
@@ -63,14 +63,13 @@ export class Qb4Weights {
   }
 }
 
-/** Packs canonical 4-bit blocks for this runtime's build (c4 nibble panels on relaxed, c2 on baseline). */
+/** Packs canonical 4-bit blocks for this runtime's build (c4 nibble panels on relaxed, s4 shift panels on baseline). */
 export function packQb4(rt: Runtime, w: Int4Blocks, options: { layout?: Qb4Layout } = {}): Qb4Weights {
   rt.check();
   const { k, n, blockSize: bs } = w;
   if (bs % 8 !== 0 || bs < 16) throw new ArgumentError(`packQb4: block size must be a multiple of 8 from 16, got ${bs}`);
   const layout: Qb4Layout = options.layout ?? (rt.features.simd === 'relaxed' ? 'c4' : 's4');
   if (layout === 'c4' && rt.features.simd !== 'relaxed') throw new ArgumentError(`packQb4: layout c4 needs the relaxed build`);
-  const relaxed = layout === 'c4';
   const nr = layout === 's4' ? QB4_NR_S4 : QB4_NR;
   const nb = blocksOf(k, bs);
   const kp = nb * bs;
@@ -78,7 +77,7 @@ export function packQb4(rt: Runtime, w: Int4Blocks, options: { layout?: Qb4Layou
   const bytes = (kp * np) / 2;
   const ptr = rt.alloc(bytes);
   if (layout === 's4') packS4(rt.view(Int16Array, ptr, bytes / 2), w, kp);
-  else packC(rt.view(Uint8Array, ptr, bytes), w, kp, relaxed);
+  else packC4(rt.view(Uint8Array, ptr, bytes), w, kp);
   // both allocations before any view: an allocation can grow (and detach) the memory under a view
   const scalesPtr = rt.alloc(np * nb * 4);
   const zerosPtr = w.zeroPoints ? rt.alloc(np * nb * 4) : 0;
@@ -126,7 +125,8 @@ function packS4(dst: Int16Array, w: Int4Blocks, kp: number): void {
   }
 }
 
-function packC(dst: Uint8Array, w: Int4Blocks, kp: number, relaxed: boolean): void {
+/** c4 (relaxed): 8 columns per panel, 32 bytes per 8 values of K: columns 0-3 then 4-7, each column's k0..k3 in low nibbles, k4..k7 in high ones. */
+function packC4(dst: Uint8Array, w: Int4Blocks, kp: number): void {
   const { k, n } = w;
   dst.fill(0);
   const panelBytes = kp * 4;
@@ -136,18 +136,8 @@ function packC(dst: Uint8Array, w: Int4Blocks, kp: number, relaxed: boolean): vo
     for (let t = 0; t < k; t++) {
       const v = w.q[j * k + t];
       checkNibble(v, j, t);
-      let byte: number;
-      let high: boolean;
-      if (relaxed) {
-        // 32 bytes per 8 k: cols 0-3 then 4-7; low nibbles k0..k3 of the group, high k4..k7
-        byte = base + (t >> 3) * 32 + (c >> 2) * 16 + (c & 3) * 4 + (t & 3);
-        high = (t & 4) !== 0;
-      } else {
-        // 16 bytes per 4 k: [c0k0 c0k1 c1k0 c1k1 ...]; low nibbles k0,k1 of the group, high k2,k3
-        byte = base + (t >> 2) * 16 + c * 2 + (t & 1);
-        high = (t & 2) !== 0;
-      }
-      dst[byte] |= high ? v << 4 : v;
+      const byte = base + (t >> 3) * 32 + (c >> 2) * 16 + (c & 3) * 4 + (t & 3);
+      dst[byte] |= (t & 4) !== 0 ? v << 4 : v;
     }
   }
 }
@@ -262,7 +252,7 @@ export async function qb4Gemm(rt: Runtime, alloc: (bytes: number) => number, cal
   const a = alloc(m * aStride);
   const meta = alloc(m * nb * META_WORDS * 4);
   rt.kernels.qb4_quantize_activations(x, m, k, kp, bs, perBlock ? 1 : 0, c4 ? 0 : 1, a, meta);
-  const fn = c4 ? 'qb4_gemm_4x8c4_relaxed' : w.layout === 's4' ? 'qb4_gemm_2x16s4' : 'qb4_gemm_4x8c2';
+  const fn = c4 ? 'qb4_gemm_4x8c4_relaxed' : 'qb4_gemm_2x16s4';
   const nr = w.nr;
   if (m === 1) {
     await rt.parallelColumns(n, nr, (n0, n1) => [fn, [1, n0, n1, kp, bs, a, aStride, meta, w.ptr, w.scalesPtr, w.zerosPtr, call.bias, call.out, 0]], 64, k * n);
@@ -298,8 +288,8 @@ export async function runQb4F32(rt: Runtime, x: Float32Array, m: number, w: Qb4W
       xv.fill(0);
       xv.set(row);
       rt.view(Float32Array, ps, nb).set(blockSums(row, k, bs, nb));
-      const layout = w.layout === 'c4' ? 1 : w.layout === 's4' ? 2 : 0;
-      await rt.parallelColumns(n, w.nr, (n0, n1) => ['qb4_f32_gemv', [n0, n1, kp, bs, layout, px, ps, w.ptr, w.scalesPtr, w.zerosPtr, pb, out]], 64);
+      const s4 = w.layout === 's4' ? 1 : 0;
+      await rt.parallelColumns(n, w.nr, (n0, n1) => ['qb4_f32_gemv', [n0, n1, kp, bs, s4, px, ps, w.ptr, w.scalesPtr, w.zerosPtr, pb, out]], 64);
       y.set(rt.view(Float32Array, out, n), i * n);
     }
   });

@@ -8,11 +8,10 @@ export interface KernelExports {
   qs8_stage_c2(m: number, k: number, kp: number, a: number, signed: number, za: number, out: number, rowSum: number): void;
   qs8_stage_f32_c2(m: number, k: number, kp: number, x: number, xStride: number, scale: number, zp: number, out: number, rowSum: number): void;
   qs8_stage_c4(m: number, k: number, kp: number, a: number, signed: number, out: number, rowSum: number): void;
-  qb4_gemm_4x8c2(m: number, n0: number, n1: number, kp: number, bs: number, a: number, aStride: number, aMeta: number, w: number, scales: number, zeros: number, bias: number, out: number, outStride: number): void;
   qb4_gemm_2x16s4(m: number, n0: number, n1: number, kp: number, bs: number, a: number, aStride: number, aMeta: number, w: number, scales: number, zeros: number, bias: number, out: number, outStride: number): void;
   qb4_gemm_4x8c4_relaxed(m: number, n0: number, n1: number, kp: number, bs: number, a: number, aStride: number, aMeta: number, w: number, scales: number, zeros: number, bias: number, out: number, outStride: number): void;
   qb4_quantize_activations(x: number, m: number, k: number, kp: number, bs: number, perBlock: number, wide: number, out: number, meta: number): void;
-  qb4_f32_gemv(n0: number, n1: number, kp: number, bs: number, layout: number, x: number, xsum: number, w: number, scales: number, zeros: number, bias: number, out: number): void;
+  qb4_f32_gemv(n0: number, n1: number, kp: number, bs: number, s4: number, x: number, xsum: number, w: number, scales: number, zeros: number, bias: number, out: number): void;
   lut4_gemm_4x8c2(m: number, n0: number, n1: number, kp: number, bs: number, a: number, aStride: number, aMeta: number, w: number, table: number, off: number, chunk: number, bias: number, out: number, outStride: number): void;
   lut4_gemm_4x8c4_relaxed(m: number, n0: number, n1: number, kp: number, bs: number, a: number, aStride: number, aMeta: number, w: number, table: number, off: number, chunk: number, bias: number, out: number, outStride: number): void;
   lut4_quantize_activations(x: number, m: number, k: number, kp: number, bs: number, perBlock: number, wide: number, out: number, meta: number): void;
