@@ -3,7 +3,7 @@
 
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { runDemo } from './demo.js';
-import { runModelDemo } from './model-demo.js';
+import { DEMO_SCHEMES, runModelDemo, type DemoScheme } from './model-demo.js';
 import { runStudy } from './study.js';
 import { benchModelCommand, compareModelCommand, quantizeModelCommand, runModelCommand } from './model-commands.js';
 import { LowbitError } from '../errors.js';
@@ -14,6 +14,13 @@ function positiveInt(name: string, max: number) {
     if (!Number.isInteger(n) || n < 1 || n > max) throw new InvalidArgumentError(`${name} must be an integer from 1 to ${max}`);
     return n;
   };
+}
+
+function schemeList(v: string): DemoScheme[] {
+  const list = v.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  const bad = list.filter((s) => !(DEMO_SCHEMES as readonly string[]).includes(s));
+  if (list.length === 0 || bad.length > 0) throw new InvalidArgumentError(`expected a comma-separated list of ${DEMO_SCHEMES.join(', ')}; got '${v}'`);
+  return list as DemoScheme[];
 }
 
 const program = new Command()
@@ -28,10 +35,11 @@ program
   .option('-l, --lines <n>', 'use only the first n text lines', positiveInt('--lines', 100000))
   .option('--calibrate-every <k>', 'every k-th line calibrates the int8 activation ranges', positiveInt('--calibrate-every', 1000), 8)
   .option('--no-ort', 'leave out onnxruntime-web')
+  .option('--schemes <list>', `quantized schemes to run, comma-separated (float32 always runs; default: ${DEMO_SCHEMES.join(',')})`, schemeList)
   .option('--html <file>', 'also write a self-contained HTML report')
   .option('--json', 'print JSON instead of tables', false)
   .action(async (o) => {
-    await runModelDemo({ threads: o.threads, simd: o.simd, lines: o.lines, calibrateEvery: o.calibrateEvery, json: o.json, html: o.html, ort: o.ort });
+    await runModelDemo({ threads: o.threads, simd: o.simd, lines: o.lines, calibrateEvery: o.calibrateEvery, json: o.json, html: o.html, ort: o.ort, schemes: o.schemes });
   });
 
 program

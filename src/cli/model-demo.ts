@@ -25,7 +25,12 @@ export interface ModelDemoOptions {
   html?: string;
   /** also run onnxruntime-web (if installed) */
   ort: boolean;
+  /** the quantized schemes to run (default: all of DEMO_SCHEMES); float32 always runs */
+  schemes?: readonly DemoScheme[];
 }
+
+export const DEMO_SCHEMES = ['int8', 'int4', 'fp8', 'ant4', 'auto'] as const;
+export type DemoScheme = (typeof DEMO_SCHEMES)[number];
 
 export interface SchemeRow {
   scheme: string;
@@ -94,13 +99,14 @@ export async function runModelDemo(o: ModelDemoOptions): Promise<{ rows: SchemeR
     const float = loadModel(rt, bytes);
     const calibration = lines.filter((_, i) => i % o.calibrateEvery === 0).map(feeds);
     const cb = bar('calibrating int8', calibration.length, o.json);
-    const int8 = await quantizeModel(float, { scheme: 'int8', calibration, onProgress: () => cb.tick() });
+    const want = new Set<DemoScheme>(o.schemes ?? DEMO_SCHEMES);
+    const int8 = want.has('int8') ? await quantizeModel(float, { scheme: 'int8', calibration, onProgress: () => cb.tick() }) : null;
     cb.stop();
-    const int4 = await quantizeModel(float, { scheme: 'int4', calibration });
-    const fp8 = await quantizeModel(float, { scheme: 'fp8', calibration });
-    const ant4 = await quantizeModel(float, { scheme: 'ant4', calibration });
+    const int4 = want.has('int4') ? await quantizeModel(float, { scheme: 'int4', calibration }) : null;
+    const fp8 = want.has('fp8') ? await quantizeModel(float, { scheme: 'fp8', calibration }) : null;
+    const ant4 = want.has('ant4') ? await quantizeModel(float, { scheme: 'ant4', calibration }) : null;
     let ab: ReturnType<typeof bar> | null = null;
-    const auto = await quantizeModel(float, {
+    const auto = !want.has('auto') ? null : await quantizeModel(float, {
       scheme: 'auto', calibration,
       onProgress: (d, t, phase) => {
         if (phase !== 'measuring layers') return;
@@ -109,17 +115,15 @@ export async function runModelDemo(o: ModelDemoOptions): Promise<{ rows: SchemeR
       },
     });
     (ab as ReturnType<typeof bar> | null)?.stop();
-    const mix = (auto.choices ?? []).reduce<Record<string, number>>((m, c) => ((m[c.scheme] = (m[c.scheme] ?? 0) + 1), m), {});
+    const mix = (auto?.choices ?? []).reduce<Record<string, number>>((m, c) => ((m[c.scheme] = (m[c.scheme] ?? 0) + 1), m), {});
     const mixLabel = `auto-mixed (${mix.int4 ?? 0} int4, ${mix.int8 ?? 0} int8, ${mix.float32 ?? 0} float)`;
 
-    const runners: Runner[] = [
-      modelRunner('float32', float),
-      modelRunner('int8 (static, per-channel)', int8),
-      modelRunner('int4 (W4A8, block 32)', int4),
-      modelRunner('fp8 (E4M3 weights, per-channel)', fp8),
-      modelRunner('ant4 (LUT4, per-tensor type)', ant4),
-      modelRunner(mixLabel, auto),
-    ];
+    const runners: Runner[] = [modelRunner('float32', float)];
+    if (int8) runners.push(modelRunner('int8 (static, per-channel)', int8));
+    if (int4) runners.push(modelRunner('int4 (W4A8, block 32)', int4));
+    if (fp8) runners.push(modelRunner('fp8 (E4M3 weights, per-channel)', fp8));
+    if (ant4) runners.push(modelRunner('ant4 (LUT4, per-tensor type, block 32)', ant4));
+    if (auto) runners.push(modelRunner(mixLabel, auto));
     const ort = o.ort ? await ortRunner(bytes, o.threads) : null;
     if (ort) runners.push(ort);
     else if (o.ort) log('(onnxruntime-web is not installed: its column is left out)');
@@ -153,22 +157,25 @@ export async function runModelDemo(o: ModelDemoOptions): Promise<{ rows: SchemeR
       };
     });
 
+    // the per-layer report is int8's (the first quantized scheme run when int8 is not)
+    const reported = int8 ?? int4 ?? fp8 ?? ant4 ?? auto;
+    const reportedName = int8 ? 'int8' : int4 ? 'int4' : fp8 ? 'fp8' : ant4 ? 'ant4' : 'auto';
     const lb = bar('per-layer error', Math.min(8, calibration.length), o.json);
-    const layers = await compareModels(float, int8, calibration.slice(0, 8), () => lb.tick());
+    const layers = reported ? await compareModels(float, reported, calibration.slice(0, 8), () => lb.tick()) : [];
     lb.stop();
 
     if (o.json) {
-      console.log(JSON.stringify({ features: rt.features, threads: rt.threads, lines: lines.length, rows, layers, mix: auto.mix, choices: auto.choices?.map((c) => ({ layer: c.node.inputs[1]?.split('::')[0], scheme: c.scheme, top1WhenInt4: c.top1WhenInt4 })) }, null, 2));
+      console.log(JSON.stringify({ features: rt.features, threads: rt.threads, lines: lines.length, rows, layers, mix: auto?.mix, choices: auto?.choices?.map((c) => ({ layer: c.node.inputs[1]?.split('::')[0], scheme: c.scheme, top1WhenInt4: c.top1WhenInt4 })) }, null, 2));
     } else {
       printTable(rows);
-      console.log(`\n${mixLabel}: layers lowered to int4 by measured sensitivity while top-1 agreement with float32 on ${auto.mix?.probeInputs} calibration lines stays >= all-int8's (${(100 * (auto.mix?.int8Top1 ?? 0)).toFixed(2)}%); depthwise convolutions stay float32.`);
-      printWorstLayers(layers, 'int8');
+      if (auto) console.log(`\n${mixLabel}: layers lowered to int4 by measured sensitivity while top-1 agreement with float32 on ${auto.mix?.probeInputs} calibration lines stays >= all-int8's (${(100 * (auto.mix?.int8Top1 ?? 0)).toFixed(2)}%); depthwise convolutions stay float32.`);
+      if (reported) printWorstLayers(layers, reportedName);
     }
     if (o.html) {
       writeHtmlReport(o.html, { title: 'lowbit demo: PP-OCRv4 recognizer', features: `${rt.features.simd}, ${rt.threads} thread(s)`, lines: lines.length, rows, layers });
       log(`\nHTML report: ${o.html}`);
     }
-    for (const m of [float, int8, int4, fp8, ant4, auto]) m.dispose();
+    for (const m of [float, int8, int4, fp8, ant4, auto]) m?.dispose();
     return { rows, layers };
   } finally {
     rt.dispose();
