@@ -17,7 +17,7 @@ describe.skipIf(SIMD !== 'baseline')('lowbit CLI', () => {
     const out = JSON.parse(lowbit('demo', '--lines', '6', '--calibrate-every', '3', '--simd', 'baseline', '--json', '--html', html));
     expect(out.lines).toBe(6);
     const schemes = out.rows.map((r: { scheme: string }) => r.scheme);
-    expect(schemes.slice(0, 5)).toEqual(['float32', 'int8 (static, per-channel)', 'int4 (W4A8, block 32)', 'fp8 (E4M3 weights, per-channel)', 'ant4 (LUT4, per-tensor type)']);
+    expect(schemes.slice(0, 5)).toEqual(['float32', 'int8 (static, per-channel)', 'int4 (W4A8, block 32)', 'fp8 (E4M3 weights, per-channel)', 'ant4 (LUT4, per-tensor type, block 32)']);
     expect(schemes[5]).toMatch(/^auto-mixed \(\d+ int4, \d+ int8, \d+ float\)$/);
     expect(schemes[6]).toBe('onnxruntime-web float32');
     for (const r of out.rows) {

@@ -238,6 +238,29 @@ describe(`lut4 kernels (${SIMD} build)`, () => {
     }
   });
 
+  it('takes block-wise ANT (blocks of 32 and 64, a partial last block): bit-exact, the dequantized weights\' error', async () => {
+    const r = rng(2026);
+    for (const [m, k, n, bs] of [[1, 100, 20, 32], [5, 256, 17, 64], [3, 96, 9, 32], [2, 40, 8, 64]] as const) {
+      const wf = randNormal(n * k, r, 0.02);
+      const x = randNormal(m * k, r);
+      const q = quantizeAnt(wf, 'flint4', { channels: n, blockSize: bs });
+      const src = lut4FromAnt(q);
+      // one block per row (K <= the block) is per channel; else the ANT block
+      expect(src.blockSize).toBe(k <= bs ? 'channel' : bs);
+      expect(src.scales.length).toBe(n * Math.ceil(k / bs));
+      const pw = packLut4(rts.one, src);
+      const got = await runLut4(rts.one, x, m, pw);
+      pw.dispose();
+      expect(firstMismatch(got, refLut4(x, m, src)), `m=${m} k=${k} n=${n} bs=${bs}`).toBeNull();
+      const deq = dequantizeAnt(q);
+      const dqt = new Float32Array(k * n);
+      for (let j = 0; j < n; j++) for (let t = 0; t < k; t++) dqt[t * n + j] = deq[j * k + t];
+      expect(compareTo(refGemmF32(x, dqt, m, k, n), got).sqnrDb).toBeGreaterThan(35);
+    }
+    // ANT blocks LUT4 does not take
+    expect(() => lut4FromAnt(quantizeAnt(randNormal(4 * 64, r), 'int4', { channels: 4, blockSize: 16 }))).toThrow(/weights: ANT blocks of 16 values; LUT4 takes a power of two from 32 to 256/);
+  });
+
   it('refuses ANT tensors it cannot take as one int8 table', () => {
     const r = rng(8);
     const wf = randNormal(4 * 32, r);

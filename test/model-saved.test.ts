@@ -22,6 +22,14 @@ describe(`saved quantized models (${SIMD} build)`, () => {
       const file = saveQuantized(q);
       // the file holds the quantized weights: about their size, far below float32's
       expect(file.length).toBeLessThan(float.weightBytes * (scheme === 'fp8' || scheme === 'int8' || scheme === 'auto' ? 0.35 : 0.25));
+      if (scheme === 'ant4') {
+        // block-wise ANT: every layer with K >= 32 in blocks of 32, the rest per channel; the block size round-trips
+        const records = JSON.parse(readSafetensors(file).metadata.layers) as Record<string, { k: number; blockSize: number | 'channel' }>;
+        const sizes = Object.values(records).map((r) => [r.k >= 32, r.blockSize]);
+        expect(sizes.length).toBeGreaterThan(10);
+        for (const [big, bs] of sizes) expect(bs).toBe(big ? 32 : 'channel');
+        expect(sizes.some(([big]) => big)).toBe(true);
+      }
       const back = loadQuantized(float, file);
       const got = Object.values(await back.run(feeds(3)))[0].data;
       expect(Array.from(got), scheme).toEqual(Array.from(want));
@@ -46,6 +54,16 @@ describe(`saved quantized models (${SIMD} build)`, () => {
     fewer.delete(key);
     expect(() => loadQuantized(float, writeSafetensors(fewer, metadata))).toThrow(new RegExp(`layer '${key.split('/')[0]}' needs scales`));
     q.dispose();
+    // an ant4 file whose block size does not match its scales, or is not a LUT4 block
+    const a4 = await quantizeModel(float, { scheme: 'ant4', calibration: [feeds(0)] });
+    await a4.run(feeds(1));
+    const f4 = readSafetensors(saveQuantized(a4));
+    const recs = JSON.parse(f4.metadata.layers) as Record<string, { k: number; blockSize: number | 'channel' }>;
+    const [name, rec] = Object.entries(recs).find(([, r]) => r.k >= 64)!;
+    const relabel = (bs: unknown) => writeSafetensors(f4.tensors, { ...f4.metadata, layers: JSON.stringify({ ...recs, [name]: { ...rec, blockSize: bs } }) });
+    expect(() => loadQuantized(float, relabel(64))).toThrow(new RegExp(`layer '${name}' needs scales as \\d+ F32`));
+    expect(() => loadQuantized(float, relabel(48))).toThrow(new RegExp(`ant4 layer '${name}' has block size 48`));
+    a4.dispose();
     float.dispose();
   }, 120_000);
 });

@@ -201,9 +201,10 @@ export function packLut4(rt: Runtime, src: Lut4Source): Lut4Weights {
 }
 
 /**
- * A Lut4Source from ant.ts quantizeAnt output ([N][K] with one scale per channel): per-channel
- * scales, the type's table. One table per tensor: every channel must have the same type, whose
- * levels fit int8 (not upot4).
+ * A Lut4Source from ant.ts quantizeAnt / selectAntType output ([N][K]): its scales, per channel
+ * (one block: blockSize 'channel') or per block (the block size must be one LUT4 takes, a power
+ * of two from 32 to 256), and the type's table. One table per tensor: every channel must have the
+ * same type, whose levels fit int8 (not upot4).
  */
 export function lut4FromAnt(q: AntQuantized): Lut4Source {
   const t = q.types[0];
@@ -213,7 +214,15 @@ export function lut4FromAnt(q: AntQuantized): Lut4Source {
     }
   }
   if (!t.values) throw new ValueRangeError(`weights: the levels of ${t.name} do not fit int8; LUT4 needs 16 int8 values`);
-  return { n: q.channels, k: q.channelLength, packed: q.packed, scales: q.scales, table: t.values, blockSize: 'channel' };
+  return { n: q.channels, k: q.channelLength, packed: q.packed, scales: q.scales, table: t.values, blockSize: lut4AntBlock(q) };
+}
+
+/** The LUT4 block size of ANT output: its block when LUT4 takes it, 'channel' for one block per row. */
+function lut4AntBlock(q: AntQuantized): number | 'channel' {
+  const bs = q.blockSize;
+  if (bs >= 32 && bs <= 256 && (bs & (bs - 1)) === 0) return bs;
+  if (q.blocks === 1) return 'channel';
+  throw new ArgumentError(`weights: ANT blocks of ${bs} values; LUT4 takes a power of two from 32 to 256, or one scale per channel`);
 }
 
 function sameLevels(a: Int32Array, b: Int32Array): boolean {

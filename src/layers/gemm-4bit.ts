@@ -3,7 +3,7 @@
 // in one of two weight formats (already quantized: src/model/weights.ts decides how):
 //   'int4' (src/kernels/qb4.ts): Int4Blocks, a scale per block of K;
 //   'ant4' (src/kernels/lut4.ts): codes of one 16-value int8 table (ANT's type for the tensor),
-//          a scale per output channel, decoded by table lookup.
+//          a scale per block of K (or per output channel), decoded by table lookup.
 
 import { ArgumentError } from '../errors.js';
 import { lut4Gemm, packLut4, type Lut4Source } from '../kernels/lut4.js';

@@ -10,7 +10,7 @@ import { checkTensor, type Tensor } from '../tensor.js';
 import type { GemmImpl } from './conv2d-gemm.js';
 import { transposeKN } from './conv2d-gemm.js';
 import type { LinearComparison } from './linear.js';
-import { gemmFor, quantizeWeights, type QuantizedWeights } from './quantized-weights.js';
+import { checkAnt4BlockSize, gemmFor, quantizeWeights, type QuantizedWeights } from './quantized-weights.js';
 import { FloatReference } from './reference.js';
 import { checkBias, linearShape } from './shape.js';
 
@@ -20,6 +20,8 @@ export interface TypedLinearOptions {
   transposed?: boolean;
   /** keep the float32 weights for forwardFloat / compare (default true) */
   reference?: boolean;
+  /** ant4: values of K per scale, a power of two from 32 to 256, or 'channel' (default 32; K < 32: per channel) */
+  blockSize?: number | 'channel';
 }
 
 export class TypedLinear {
@@ -37,10 +39,12 @@ export class TypedLinear {
     rt.check();
     if (options.dtype !== 'ant4' && options.dtype !== 'fp8') throw new ArgumentError(`dtype: expected 'ant4' or 'fp8', got ${String(options.dtype)}`);
     const { k, n } = linearShape(weight, dims, options.transposed);
+    const ant4BlockSize = options.blockSize === undefined ? undefined : checkAnt4BlockSize(options.blockSize);
+    if (ant4BlockSize !== undefined && options.dtype !== 'ant4') throw new ArgumentError(`blockSize: only dtype 'ant4' takes a block size (fp8 has one scale per channel), got dtype '${options.dtype}'`);
     checkBias(bias, n);
     for (let i = 0; i < weight.length; i++) if (!Number.isFinite(weight[i])) throw new ValueRangeError(`weight: element ${i} is ${weight[i]}; weights must be finite`);
     const rows = options.transposed ? weight : transposeKN(weight, k, n);
-    const weights = quantizeWeights(options.dtype, rows, n, k);
+    const weights = quantizeWeights(options.dtype, rows, n, k, undefined, { ant4BlockSize });
     const kept = options.reference === false ? null : rows === weight ? weight.slice() : rows;
     const b = bias ? bias.slice() : null;
     return new TypedLinear(rt, k, n, weights, gemmFor(rt, weights, b, null), new FloatReference(rt, kept ? () => kept : null, k, n, true), b);

@@ -22,7 +22,8 @@ export interface QuantizeOptions {
    * 'int8': int8 weights per channel, uint8 activations with static calibrated ranges;
    * 'int4': 4-bit weights in blocks of 32 (RTN with clip search), int8 activations per row (W4A8);
    * 'ant4': ANT's adaptive 4-bit type per tensor (int4, flint4 or PoT4 by error), one scale per
-   *         channel, int8 activations per row, decoded by table lookup (LUT4);
+   *         block of 32 along K (per channel when K < 32), int8 activations per row, decoded by
+   *         table lookup (LUT4);
    * 'fp8':  FP8 E4M3FN weights with one scale per channel, float32 activations;
    * 'auto': mixed int4/int8 by measured sensitivity: each layer's effect on the model output
    * (with that layer int4 and the rest int8: top-1 agreement with float32, then output SQNR) is

@@ -8,7 +8,7 @@
 //   int4: codes U8 [N, ceil(K/2)] (two per byte), scales F32 [N, blocks], zero_points U8 (when asymmetric)
 //                                                           record: k, n, blockSize
 //   ant4: codes U8 [N, ceil(K/2)] (two per byte), scales F32 [N, blocks], table I8 [16]
-//                                                           record: k, n, blockSize, type
+//                                                           record: k, n, blockSize (32..256 or 'channel'), type
 //   fp8:  codes U8 [K, N] (E4M3FN or E5M2), scales F32 [N]  record: k, n, format
 
 import { ModelError } from '../errors.js';
@@ -18,6 +18,7 @@ import { buildFloatLayer, Model, type LayerBuilder } from './model.js';
 import { layerFromWeights } from './quantize.js';
 import { readSafetensors, writeSafetensors, type SafeTensor } from './safetensors.js';
 import type { QuantizedWeights } from '../layers/quantized-weights.js';
+import { lut4BlockSize } from '../kernels/lut4.js';
 
 const FORMAT = 'lowbit.quantized-model';
 
@@ -104,11 +105,13 @@ export function loadQuantized(float: Model, bytes: Uint8Array): Model {
         blocks: { k, n, blockSize: bs, q: unpackNibbles(tensor(key, 'codes', 'U8', n * Math.ceil(k / 2)) as Uint8Array, n, k), scales: tensor(key, 'scales', 'F32', n * nb) as Float32Array, zeroPoints: r.zeroPoints ? (tensor(key, 'zero_points', 'U8', n * nb) as Uint8Array) : null },
       });
     } else if (r.scheme === 'ant4') {
-      const scales = tensors.get(`${key}/scales`);
-      if (!scales || scales.dtype !== 'F32') throw new ModelError(`load: layer '${key}' needs scales as F32`);
+      // blockSize: a LUT4 block (32..256) or 'channel' (files from before block-wise ant4 have none: per channel)
+      const bs = r.blockSize ?? 'channel';
+      if (bs !== 'channel' && !(Number.isInteger(bs) && bs >= 32 && bs <= 256 && (bs & (bs - 1)) === 0)) throw new ModelError(`load: ant4 layer '${key}' has block size ${String(bs)}; expected a power of two from 32 to 256 or 'channel'`);
+      const nb = Math.ceil(k / lut4BlockSize(k, bs));
       weights.set(key, {
         scheme: 'ant4', type: String(r.type),
-        source: { n, k, packed: tensor(key, 'codes', 'U8', n * Math.ceil(k / 2)) as Uint8Array, scales: scales.data as Float32Array, table: tensor(key, 'table', 'I8', 16) as Int8Array, blockSize: r.blockSize ?? 'channel' },
+        source: { n, k, packed: tensor(key, 'codes', 'U8', n * Math.ceil(k / 2)) as Uint8Array, scales: tensor(key, 'scales', 'F32', n * nb) as Float32Array, table: tensor(key, 'table', 'I8', 16) as Int8Array, blockSize: bs },
       });
     } else if (r.scheme === 'fp8') {
       weights.set(key, { scheme: 'fp8', q: { format: r.format ?? 'e4m3fn', k, n, codes: tensor(key, 'codes', 'U8', k * n) as Uint8Array, scales: tensor(key, 'scales', 'F32', n) as Float32Array } });

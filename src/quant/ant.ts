@@ -56,15 +56,19 @@
 //    value that several codes decode to (0 in the signed types) gets its lowest code.
 //  - an all-zero channel gets scale 1 and code 0 (or the code of the level nearest 0).
 //  - scale granularity: `channels` rows of the tensor viewed as [channels, length / channels] (rows
-//    of an [N, K] weight = output channels); channels = 1 is one scale for the tensor.
+//    of an [N, K] weight = output channels); channels = 1 is one scale for the tensor. blockSize B
+//    splits each row into blocks of B values (the last one shorter when B does not divide the row),
+//    one scale and one clip search per block: scales are [channels][ceil(K / B)]. Blocks follow
+//    the magnitude of the weights along K (a per-channel scale is set by the row's largest value,
+//    so its small-valued stretches use few levels); the model scheme uses B = 32 as int4 does.
 //
 // Packed form (packAntCodes): [channels][ceil(K / 2)] bytes, element 2i of a row in the low nibble
 // of byte i and element 2i+1 in the high nibble (ONNX MatMulNBits' order); an odd row's last high
 // nibble is 0. With channels = 1 this is the flat packing of the whole tensor.
 //
-// Type selection (selectAntType): quantize with each candidate (clip search per channel) and keep
-// the one with the least squared error — for the tensor (one type, as ANT does), or per channel
-// (perChannelType). Ties go to the earlier candidate; the default order is ANT's: int, flint, PoT.
+// Type selection (selectAntType): quantize with each candidate (clip search per channel or block)
+// and keep the one with the least squared error — summed over the tensor (one type, as ANT does),
+// or over each row (perChannelType). Ties go to the earlier candidate; the default order is ANT's: int, flint, PoT.
 // The report gives every candidate's SQNR.
 //
 // 'kmeans4' (not in ANT): a 16-entry codebook of integers in [-127, 127] learned by Lloyd's
@@ -293,7 +297,12 @@ export const ANT_CLIP_RATIOS: readonly number[] = Object.freeze(Array.from({ len
 export interface AntQuantizeOptions {
   /** rows of the tensor viewed as [channels, length / channels]; one scale each (default 1: per tensor) */
   channels?: number;
-  /** search the clip ratio per channel (default true); false: alpha = absmax */
+  /**
+   * values of a row per scale (default: the whole row, one scale per channel); the last block of a
+   * row is shorter when this does not divide it
+   */
+  blockSize?: number;
+  /** search the clip ratio per channel or block (default true); false: alpha = absmax */
   clipSearch?: boolean;
   /** clip ratios to try (default ANT_CLIP_RATIOS) */
   clipRatios?: readonly number[];
@@ -304,15 +313,19 @@ export interface AntQuantized {
   readonly channels: number;
   /** K: elements per row */
   readonly channelLength: number;
+  /** values of a row per scale (K when one scale per channel) */
+  readonly blockSize: number;
+  /** scales per row: ceil(K / blockSize) */
+  readonly blocks: number;
   /** the type of each row (the same object in every row unless chosen per channel) */
   readonly types: readonly AntType[];
   /** one code 0..15 per element, [N][K] */
   readonly codes: Uint8Array;
   /** [N][ceil(K / 2)]: element 2i in the low nibble of byte i, 2i+1 in the high nibble */
   readonly packed: Uint8Array;
-  /** [N], float32: x ≈ scales[row] · types[row].levels[code] */
+  /** [N][blocks], float32: x[row][i] ≈ scales[row][floor(i / blockSize)] · types[row].levels[code] */
   readonly scales: Float32Array;
-  /** [N] the clip ratio r chosen for each row (alpha = r · absmax) */
+  /** [N][blocks] the clip ratio r chosen for each block (alpha = r · absmax of the block) */
   readonly clipRatios: Float32Array;
   /** [N] mean squared error of each row */
   readonly channelMse: Float64Array;
@@ -320,6 +333,12 @@ export interface AntQuantized {
   readonly mse: number;
   /** 10 log10(Σx² / Σ(x - x̂)²), Infinity when exact */
   readonly sqnrDb: number;
+}
+
+function checkBlockSize(blockSize: number | undefined, k: number): number {
+  if (blockSize === undefined) return k;
+  if (!Number.isInteger(blockSize) || blockSize < 1) throw new ShapeError(`blockSize: must be a positive integer, got ${describe(blockSize)}`);
+  return Math.min(blockSize, k);
 }
 
 function checkTensor(x: Float32Array, channels: number | undefined): { n: number; k: number } {
@@ -398,66 +417,77 @@ export function unpackAntCodes(packed: Uint8Array, n: number, k: number): Uint8A
  */
 export function quantizeAnt(x: Float32Array, type: AntCandidate | AntType, options: AntQuantizeOptions = {}): AntQuantized {
   const { n, k } = checkTensor(x, options.channels);
+  const bs = checkBlockSize(options.blockSize, k);
   const ratios = checkRatios(options.clipRatios, options.clipSearch !== false);
-  const t = type === 'kmeans4' ? learnAntCodebook(x, { channels: n }) : resolveType(type);
-  return quantizeChecked(x, n, k, t, ratios);
+  const t = type === 'kmeans4' ? learnAntCodebook(x, { channels: n, blockSize: bs }) : resolveType(type);
+  return quantizeChecked(x, n, k, bs, t, ratios);
 }
 
-function quantizeChecked(x: Float32Array, n: number, k: number, type: AntType, ratios: readonly number[]): AntQuantized {
+function quantizeChecked(x: Float32Array, n: number, k: number, bs: number, type: AntType, ratios: readonly number[]): AntQuantized {
   const g = gridOf(type);
+  const nb = Math.ceil(k / bs);
   const codes = new Uint8Array(n * k);
-  const scales = new Float32Array(n);
-  const chosen = new Float32Array(n);
+  const scales = new Float32Array(n * nb);
+  const chosen = new Float32Array(n * nb);
   const channelMse = new Float64Array(n);
   let sig = 0;
   let noise = 0;
   for (let j = 0; j < n; j++) {
-    const start = j * k;
-    const end = start + k;
-    const amax = absmax(x, start, end);
-    let bestScale = 1;
-    let bestR = 1;
-    let best = Infinity;
-    if (amax > 0) {
-      for (const r of ratios) {
-        const scale = Math.fround((amax * r) / type.maxLevel);
-        if (!(scale > 0) || !Number.isFinite(scale)) continue; // underflow / overflow of float32
-        const sse = rowSse(x, start, end, g, scale, best);
-        if (sse < best) {
-          best = sse;
-          bestScale = scale;
-          bestR = r;
-        }
-      }
+    let rowSse2 = 0;
+    for (let b = 0; b < nb; b++) {
+      const start = j * k + b * bs;
+      const end = Math.min(start + bs, (j + 1) * k);
+      const { scale, r, sse } = quantizeRange(x, start, end, g, type.maxLevel, ratios, codes);
+      scales[j * nb + b] = scale;
+      chosen[j * nb + b] = r;
+      rowSse2 += sse;
     }
-    scales[j] = bestScale;
-    chosen[j] = bestR;
-    let sse = 0;
-    for (let i = start; i < end; i++) {
-      const v = x[i];
-      const idx = nearest(g, v / bestScale);
-      codes[i] = g.codes[idx];
-      const d = Math.fround(bestScale * g.levels[idx]) - v;
-      sse += d * d;
-      sig += v * v;
-    }
-    channelMse[j] = sse / k;
-    noise += sse;
+    for (let i = j * k; i < (j + 1) * k; i++) sig += x[i] * x[i];
+    channelMse[j] = rowSse2 / k;
+    noise += rowSse2;
   }
   return {
-    channels: n, channelLength: k, types: new Array<AntType>(n).fill(type), codes, packed: packAntCodes(codes, n, k),
+    channels: n, channelLength: k, blockSize: bs, blocks: nb, types: new Array<AntType>(n).fill(type), codes, packed: packAntCodes(codes, n, k),
     scales, clipRatios: chosen, channelMse, mse: noise / x.length, sqnrDb: sqnr(sig, noise),
   };
 }
 
-/** x̂ [N][K] as float32: scales[row] · types[row].levels[code]. */
+/** One scale for x[start, end) by the clip search; writes the codes, returns the scale, r and the squared error. */
+function quantizeRange(x: Float32Array, start: number, end: number, g: Grid, maxLevel: number, ratios: readonly number[], codes: Uint8Array): { scale: number; r: number; sse: number } {
+  const amax = absmax(x, start, end);
+  let bestScale = 1;
+  let bestR = 1;
+  let best = Infinity;
+  if (amax > 0) {
+    for (const r of ratios) {
+      const scale = Math.fround((amax * r) / maxLevel);
+      if (!(scale > 0) || !Number.isFinite(scale)) continue; // underflow / overflow of float32
+      const sse = rowSse(x, start, end, g, scale, best);
+      if (sse < best) {
+        best = sse;
+        bestScale = scale;
+        bestR = r;
+      }
+    }
+  }
+  let sse = 0;
+  for (let i = start; i < end; i++) {
+    const v = x[i];
+    const idx = nearest(g, v / bestScale);
+    codes[i] = g.codes[idx];
+    const d = Math.fround(bestScale * g.levels[idx]) - v;
+    sse += d * d;
+  }
+  return { scale: bestScale, r: bestR, sse };
+}
+
+/** x̂ [N][K] as float32: scales[row][block] · types[row].levels[code]. */
 export function dequantizeAnt(q: AntQuantized): Float32Array {
-  const { channels: n, channelLength: k } = q;
+  const { channels: n, channelLength: k, blockSize: bs, blocks: nb } = q;
   const out = new Float32Array(n * k);
   for (let j = 0; j < n; j++) {
     const lv = q.types[j].levels;
-    const s = q.scales[j];
-    for (let i = 0; i < k; i++) out[j * k + i] = Math.fround(s * lv[q.codes[j * k + i]]);
+    for (let i = 0; i < k; i++) out[j * k + i] = Math.fround(q.scales[j * nb + Math.floor(i / bs)] * lv[q.codes[j * k + i]]);
   }
   return out;
 }
@@ -467,6 +497,8 @@ export function dequantizeAnt(q: AntQuantized): Float32Array {
 export interface AntCodebookOptions {
   /** rows sharing the codebook, each normalised by its own absmax / 127 (default 1) */
   channels?: number;
+  /** normalise each block of this many values of a row by its own absmax instead (default: the row) */
+  blockSize?: number;
   /** Lloyd iterations in real numbers before the integer phase (default 50) */
   iterations?: number;
 }
@@ -478,17 +510,22 @@ export interface AntCodebookOptions {
  */
 export function learnAntCodebook(x: Float32Array, options: AntCodebookOptions = {}): AntType {
   const { n, k } = checkTensor(x, options.channels);
+  const bs = checkBlockSize(options.blockSize, k);
   const iters = options.iterations ?? 50;
   if (!Number.isInteger(iters) || iters < 0) throw new ValueRangeError(`iterations: must be a non-negative integer, got ${describe(options.iterations)}`);
   // (t, w) pairs sorted by t, with prefix sums of w, w·t
   const ts = new Float64Array(x.length);
   const ws = new Float64Array(x.length);
   for (let j = 0; j < n; j++) {
-    const amax = absmax(x, j * k, (j + 1) * k);
-    const s = amax > 0 ? amax / 127 : 1;
-    for (let i = j * k; i < (j + 1) * k; i++) {
-      ts[i] = x[i] / s;
-      ws[i] = s * s;
+    for (let b0 = 0; b0 < k; b0 += bs) {
+      const start = j * k + b0;
+      const end = j * k + Math.min(k, b0 + bs);
+      const amax = absmax(x, start, end);
+      const s = amax > 0 ? amax / 127 : 1;
+      for (let i = start; i < end; i++) {
+        ts[i] = x[i] / s;
+        ws[i] = s * s;
+      }
     }
   }
   const order = Uint32Array.from({ length: x.length }, (_, i) => i).sort((a, b) => ts[a] - ts[b]);
@@ -580,10 +617,12 @@ export const ANT_DEFAULT_CANDIDATES: readonly AntTypeName[] = ['int4', 'flint4',
 /** ANT's type selection: quantize with each candidate and keep the one with the least squared error. */
 export function selectAntType(x: Float32Array, options: AntSelectOptions = {}): AntSelection {
   const { n, k } = checkTensor(x, options.channels);
+  const bs = checkBlockSize(options.blockSize, k);
+  const nb = Math.ceil(k / bs);
   const ratios = checkRatios(options.clipRatios, options.clipSearch !== false);
   const cands = options.candidates ?? ANT_DEFAULT_CANDIDATES;
   if (!Array.isArray(cands) || cands.length === 0) throw new ArgumentError(`candidates: expected a non-empty array of ANT types, got ${describe(cands)}`);
-  const results = cands.map((c) => quantizeChecked(x, n, k, c === 'kmeans4' ? learnAntCodebook(x, { channels: n }) : resolveType(c), ratios));
+  const results = cands.map((c) => quantizeChecked(x, n, k, bs, c === 'kmeans4' ? learnAntCodebook(x, { channels: n, blockSize: bs }) : resolveType(c), ratios));
   const names = results.map((r) => r.types[0].name);
   if (new Set(names).size !== names.length) throw new ArgumentError(`candidates: names must be distinct, got ${names.join(', ')}`);
 
@@ -615,22 +654,22 @@ export function selectAntType(x: Float32Array, options: AntSelectOptions = {}): 
     quantized = results[pick[0]];
   } else {
     const codes = new Uint8Array(n * k);
-    const scales = new Float32Array(n);
-    const clip = new Float32Array(n);
+    const scales = new Float32Array(n * nb);
+    const clip = new Float32Array(n * nb);
     const channelMse = new Float64Array(n);
     const types: AntType[] = [];
     let sse = 0;
     for (let j = 0; j < n; j++) {
       const r = results[pick[j]];
       codes.set(r.codes.subarray(j * k, (j + 1) * k), j * k);
-      scales[j] = r.scales[j];
-      clip[j] = r.clipRatios[j];
+      scales.set(r.scales.subarray(j * nb, (j + 1) * nb), j * nb);
+      clip.set(r.clipRatios.subarray(j * nb, (j + 1) * nb), j * nb);
       channelMse[j] = r.channelMse[j];
       types.push(r.types[j]);
       sse += r.channelMse[j] * k;
     }
     quantized = {
-      channels: n, channelLength: k, types, codes, packed: packAntCodes(codes, n, k), scales, clipRatios: clip, channelMse,
+      channels: n, channelLength: k, blockSize: bs, blocks: nb, types, codes, packed: packAntCodes(codes, n, k), scales, clipRatios: clip, channelMse,
       mse: sse / x.length, sqnrDb: sqnr(sig, sse),
     };
   }

@@ -62,7 +62,7 @@ export class Runtime {
   /**
    * A quantized linear layer from float32 weights ([K, N], or [N, K] with transposed) and an optional
    * bias: INT8 by default, 4-bit blocks with `{ dtype: 'int4', blockSize }`, ANT's adaptive 4-bit type
-   * with `{ dtype: 'ant4' }` (layer.type says which), FP8 E4M3 weights with `{ dtype: 'fp8' }`.
+   * with `{ dtype: 'ant4', blockSize }` (layer.type says which; blocks of 32 by default, or 'channel'), FP8 E4M3 weights with `{ dtype: 'fp8' }`.
    */
   linear(weight: Float32Array, dims: readonly [number, number], bias?: Float32Array | null, options?: LinearOptions): Promise<QuantizedLinear>;
   linear(weight: Float32Array, dims: readonly [number, number], bias: Float32Array | null, options: Int4LinearOptions): Promise<Int4Linear>;
