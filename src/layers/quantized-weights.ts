@@ -43,8 +43,8 @@ export function checkAnt4BlockSize(bs: unknown): number | 'channel' {
  *         are 32..256; options.ant4BlockSize: another block, or 'channel');
  *   fp8:  E4M3FN, one scale per channel (absmax / 448).
  * Measured on PP-OCRv4 (`lowbit demo --schemes int4,ant4 --no-ort`, 264 lines, baseline build):
- * ant4 per channel read 0.0% of the lines exactly (CER 99.6%), in blocks of 32 18.6% (28.8%); int4
- * 42.8% (9.25%). The rest of the gap is ANT's int4 rule (clip value -> +7), not LUT4 (README).
+ * ant4 per channel read 0.0% of the lines exactly (CER 99.6%), in blocks of 32 18.6% (28.8%), with
+ * the mirrored int4 scale 29.9% (12.1%); int4 42.8% (9.25%). The rest of the gap is not LUT4's (README).
  */
 export function quantizeWeights(scheme: QuantScheme, wnk: Float32Array, n: number, k: number, input?: ActivationQuant, options: WeightOptions = {}): QuantizedWeights {
   switch (scheme) {

@@ -51,6 +51,11 @@
 //    (default r = 0.75, 0.76, …, 1.49: the reference's w_low = 75, w_up = 150, range(75, 150)); the
 //    r with the least squared error wins (first one on ties). r = 1 is in the grid, so the search is
 //    never worse than the absmax scale. clipSearch: false uses r = 1 only.
+//  - ours, not the reference's (option mirror, default on): on a grid whose negative end is longer
+//    (int4: -8 vs +7) the search also tries the mirrored scales -alpha / 8 (r over the same grid),
+//    under which +alpha decodes from -8. The positive scales already put a negative extreme on -8
+//    (r near 7/8); the mirror gives a positive extreme the same extra level, as round-to-nearest
+//    int4's signed scale does (quantizeInt4Rtn). The lower error wins, ties to the positive scale.
 //  - each value goes to the nearest level of t = x / scale; a tie between two levels goes to the
 //    larger one (the reference kernel scans the ascending grid keeping the last index with <=). A
 //    value that several codes decode to (0 in the signed types) gets its lowest code.
@@ -306,6 +311,11 @@ export interface AntQuantizeOptions {
   clipSearch?: boolean;
   /** clip ratios to try (default ANT_CLIP_RATIOS) */
   clipRatios?: readonly number[];
+  /**
+   * also try the mirrored (negative) scale on grids whose negative end is longer (int4: -8 vs 7),
+   * keeping whichever has less error (default true; false: the reference's positive scale only)
+   */
+  mirror?: boolean;
 }
 
 export interface AntQuantized {
@@ -323,7 +333,10 @@ export interface AntQuantized {
   readonly codes: Uint8Array;
   /** [N][ceil(K / 2)]: element 2i in the low nibble of byte i, 2i+1 in the high nibble */
   readonly packed: Uint8Array;
-  /** [N][blocks], float32: x[row][i] ≈ scales[row][floor(i / blockSize)] · types[row].levels[code] */
+  /**
+   * [N][blocks], float32: x[row][i] ≈ scales[row][floor(i / blockSize)] · types[row].levels[code];
+   * negative where the mirrored scale won (see `mirror`)
+   */
   readonly scales: Float32Array;
   /** [N][blocks] the clip ratio r chosen for each block (alpha = r · absmax of the block) */
   readonly clipRatios: Float32Array;
@@ -420,10 +433,10 @@ export function quantizeAnt(x: Float32Array, type: AntCandidate | AntType, optio
   const bs = checkBlockSize(options.blockSize, k);
   const ratios = checkRatios(options.clipRatios, options.clipSearch !== false);
   const t = type === 'kmeans4' ? learnAntCodebook(x, { channels: n, blockSize: bs }) : resolveType(type);
-  return quantizeChecked(x, n, k, bs, t, ratios);
+  return quantizeChecked(x, n, k, bs, t, ratios, options.mirror !== false);
 }
 
-function quantizeChecked(x: Float32Array, n: number, k: number, bs: number, type: AntType, ratios: readonly number[]): AntQuantized {
+function quantizeChecked(x: Float32Array, n: number, k: number, bs: number, type: AntType, ratios: readonly number[], mirror: boolean): AntQuantized {
   const g = gridOf(type);
   const nb = Math.ceil(k / bs);
   const codes = new Uint8Array(n * k);
@@ -437,7 +450,7 @@ function quantizeChecked(x: Float32Array, n: number, k: number, bs: number, type
     for (let b = 0; b < nb; b++) {
       const start = j * k + b * bs;
       const end = Math.min(start + bs, (j + 1) * k);
-      const { scale, r, sse } = quantizeRange(x, start, end, g, type.maxLevel, ratios, codes);
+      const { scale, r, sse } = quantizeRange(x, start, end, g, type.maxLevel, ratios, mirror, codes);
       scales[j * nb + b] = scale;
       chosen[j * nb + b] = r;
       rowSse2 += sse;
@@ -453,20 +466,28 @@ function quantizeChecked(x: Float32Array, n: number, k: number, bs: number, type
 }
 
 /** One scale for x[start, end) by the clip search; writes the codes, returns the scale, r and the squared error. */
-function quantizeRange(x: Float32Array, start: number, end: number, g: Grid, maxLevel: number, ratios: readonly number[], codes: Uint8Array): { scale: number; r: number; sse: number } {
+function quantizeRange(
+  x: Float32Array, start: number, end: number, g: Grid, maxLevel: number, ratios: readonly number[], mirror: boolean, codes: Uint8Array,
+): { scale: number; r: number; sse: number } {
   const amax = absmax(x, start, end);
+  // mirrored scales decode +alpha from the most negative level: worth trying when that end is
+  // longer (int4's -8), for blocks whose extreme is positive
+  const minLevel = -g.levels[0];
+  const signs = mirror && minLevel > maxLevel ? 2 : 1;
   let bestScale = 1;
   let bestR = 1;
   let best = Infinity;
   if (amax > 0) {
-    for (const r of ratios) {
-      const scale = Math.fround((amax * r) / maxLevel);
-      if (!(scale > 0) || !Number.isFinite(scale)) continue; // underflow / overflow of float32
-      const sse = rowSse(x, start, end, g, scale, best);
-      if (sse < best) {
-        best = sse;
-        bestScale = scale;
-        bestR = r;
+    for (let side = 0; side < signs; side++) {
+      for (const r of ratios) {
+        const scale = side === 0 ? Math.fround((amax * r) / maxLevel) : -Math.fround((amax * r) / minLevel);
+        if (!(Math.abs(scale) > 0) || !Number.isFinite(scale)) continue; // underflow / overflow of float32
+        const sse = rowSse(x, start, end, g, scale, best);
+        if (sse < best) {
+          best = sse;
+          bestScale = scale;
+          bestR = r;
+        }
       }
     }
   }
@@ -622,7 +643,8 @@ export function selectAntType(x: Float32Array, options: AntSelectOptions = {}): 
   const ratios = checkRatios(options.clipRatios, options.clipSearch !== false);
   const cands = options.candidates ?? ANT_DEFAULT_CANDIDATES;
   if (!Array.isArray(cands) || cands.length === 0) throw new ArgumentError(`candidates: expected a non-empty array of ANT types, got ${describe(cands)}`);
-  const results = cands.map((c) => quantizeChecked(x, n, k, bs, c === 'kmeans4' ? learnAntCodebook(x, { channels: n, blockSize: bs }) : resolveType(c), ratios));
+  const mirror = options.mirror !== false;
+  const results = cands.map((c) => quantizeChecked(x, n, k, bs, c === 'kmeans4' ? learnAntCodebook(x, { channels: n, blockSize: bs }) : resolveType(c), ratios, mirror));
   const names = results.map((r) => r.types[0].name);
   if (new Set(names).size !== names.length) throw new ArgumentError(`candidates: names must be distinct, got ${names.join(', ')}`);
 
