@@ -19,6 +19,11 @@
 //   lut4 flint4   the ANT flint4 table (span 32: c4, chunks of 16)
 //   lut4 pot4     the ANT pot4 table (span 128: the c2 kernel on both builds)
 //   lut4 int4/ch  the int4 grid with one scale per output channel (one block of K)
+//   lut4 3 tables a table per panel: int4, flint4 and flint4 reversed, channel j taking table
+//                 j % 3 (every column regrouped and gathered back); widest span 32 as flint4's,
+//                 so it compares with `lut4 flint4` (same layout and chunk)
+//   lut4 ant3     int4, flint4, pot4 by channel (ANT per-channel types): pot4's span makes the
+//                 whole tensor c2, so it compares with `lut4 pot4`
 // Each round times every engine in turn (the order rotates per round) for a few calls, each call
 // timed on its own; the result is the median over all calls of all rounds, so slow drift and
 // other processes' bursts hit every engine alike. Times are whole calls as a caller sees them
@@ -79,12 +84,17 @@ function engines(rt, shape) {
   for (let j = 0; j < n; j++) for (let b = 0; b < nb; b++) perChannel[j] = Math.max(perChannel[j], blocks.scales[j * nb + b]);
   const lut = (table, blockSize = 32, scales = blocks.scales) => ({ n, k, codes: blocks.q, scales, table, blockSize });
   const act = { activations: 'per-block' };
+  const flint4 = antType('flint4').values;
+  const columnTables = Int32Array.from({ length: n }, (_, j) => j % 3);
+  const perPanel = (tables) => ({ n, k, codes: blocks.q, scales: blocks.scales, tables, columnTables, blockSize: 32 });
   return [
     { name: 'qb4', pack: () => packQb4(rt, blocks), run: (w, x, m) => runQb4(rt, x, m, w, act) },
     { name: 'lut4 int4', pack: () => packLut4(rt, lut(INT4_GRID)), run: (w, x, m) => runLut4(rt, x, m, w, act) },
     { name: 'lut4 flint4', pack: () => packLut4(rt, lut(antType('flint4').values)), run: (w, x, m) => runLut4(rt, x, m, w, act) },
     { name: 'lut4 pot4', pack: () => packLut4(rt, lut(antType('pot4').values)), run: (w, x, m) => runLut4(rt, x, m, w, act) },
     { name: 'lut4 int4/ch', pack: () => packLut4(rt, lut(INT4_GRID, 'channel', perChannel)), run: (w, x, m) => runLut4(rt, x, m, w, { activations: 'per-row' }) },
+    { name: 'lut4 3 tables', vs: 'lut4 flint4', pack: () => packLut4(rt, perPanel([INT4_GRID, flint4, Int8Array.from(flint4).reverse()])), run: (w, x, m) => runLut4(rt, x, m, w, act) },
+    { name: 'lut4 ant3', vs: 'lut4 pot4', pack: () => packLut4(rt, perPanel([INT4_GRID, flint4, antType('pot4').values])), run: (w, x, m) => runLut4(rt, x, m, w, act) },
   ];
 }
 
@@ -134,6 +144,7 @@ async function child(args) {
     const otherLoad = other();
     const res = es.map((e, i) => ({
       name: e.name,
+      vs: e.vs ?? null,
       layout: packs[i][0].layout,
       chunk: packs[i][0].chunk ?? null,
       copies: packs[i].length,
@@ -192,6 +203,13 @@ function render(results, args) {
           `${(s.ops / (e.ms * 1e-3) / 1e9).toFixed(1)} | ${(q / e.ms).toFixed(2)}x | ${e.copies} | ${s.otherLoad.toFixed(2)} |`);
       }
     }
+    const perPanel = res.shapes.map((s) => {
+      const ms = Object.fromEntries(s.engines.map((e) => [e.name, e.ms]));
+      const r = s.engines.filter((e) => e.vs).map((e) => `${e.name} / ${e.vs} ${(e.ms / ms[e.vs]).toFixed(2)}x`);
+      return `${s.shape.m}x${s.shape.k}x${s.shape.n}: ${r.join(', ')}`;
+    }).join('; ');
+    lines.push('');
+    lines.push(`Per-panel tables vs one table (time ratio, 1 = the same cost, the gather included): ${perPanel}.`);
     const diffs = res.shapes.map((s) => `${s.shape.m}x${s.shape.k}x${s.shape.n}: ${s.diffQb4.toExponential(1)}`).join(', ');
     lines.push('');
     lines.push(`lut4 int4 (qb4's grid as a table) vs qb4 outputs, max |Δ| / max |y|: ${diffs} (the same integer sums; float32 operations in a different order).`);

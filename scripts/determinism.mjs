@@ -1372,6 +1372,21 @@ for (const [tname, table] of Object.entries(LUT4_TABLES)) {
     }
   }
 }
+// a table per panel: three tables, each channel's chosen at random (columns regrouped into
+// panels of one table and gathered back); c4 on the relaxed build when every span is <= 127
+for (const names of [['int4', 'flint4', 'span100'], ['pot4', 'random', 'int4']]) {
+  for (const [m, k, n, bs] of [[1, 100, 29, 32], [5, 96, 21, 'channel'], [9, 64, 40, 32]]) {
+    const scheme = LUT4_CASES.length % 2 ? 'per-block' : 'per-row';
+    const name = `lut4 tables=${names.join('+')} bs=${bs} m=${m} k=${k} n=${n} act=${scheme}`;
+    const r = new Rng(name);
+    const nb = Math.ceil(k / lut4BlockSizeOf(k, bs));
+    const columnTables = r.ints(Int32Array, n, 0, names.length - 1);
+    const src = { n, k, tables: names.map((t) => LUT4_TABLES[t]()), columnTables, blockSize: bs, codes: r.ints(Uint8Array, n * k, 0, 15), scales: r.floats(n * nb, 0.001, 0.051) };
+    const x = r.floats(m * k, -2, 2);
+    x[0] = 1e4;
+    LUT4_CASES.push({ name, m, src, x, scheme, bias: (m + n) % 2 ? r.floats(n, -1, 1) : null });
+  }
+}
 function lut4BlockSizeOf(k, bs) {
   return bs === 'channel' ? Math.ceil(k / 32) * 32 : bs;
 }

@@ -13,7 +13,7 @@ import {
   ArgumentError, DTypeError, ShapeError, ValueRangeError, compareTo, refGemmF32,
   packLut4, runLut4, refLut4, refLut4Acc, lut4FromAnt, type Lut4Source,
 } from '../src/index.js';
-import { antType, dequantizeAnt, packAntCodes, quantizeAnt } from '../src/quant/ant.js';
+import { antType, dequantizeAnt, packAntCodes, quantizeAnt, selectAntType } from '../src/quant/ant.js';
 import { SIMD, firstMismatch, randNormal, rng, useRuntimes } from './helpers.js';
 
 const rts = useRuntimes();
@@ -265,5 +265,284 @@ describe(`lut4 kernels (${SIMD} build)`, () => {
     const r = rng(8);
     const wf = randNormal(4 * 32, r);
     expect(() => lut4FromAnt(quantizeAnt(wf, 'upot4', { channels: 4 }))).toThrow(ValueRangeError);
+  });
+});
+
+// ---- a table per panel of 8 columns (several tables, each output channel naming its own) ----
+
+// span 15 like int4 but offset 127 (U = T + 127): panels of one set differ in offset, not only in U
+const NARROW_TABLE = Int8Array.from({ length: 16 }, (_, i) => -127 + i);
+const SPAN64_TABLE = Int8Array.from({ length: 16 }, (_, i) => (i === 15 ? 0 : -64 + 4 * i));
+const INT4 = antType('int4').values!;
+const FLINT4 = antType('flint4').values!;
+
+// sets of distinct tables, and the relaxed build's GEMV int16 chunk (that of the widest table)
+const TABLE_SETS: { name: string; tables: Int8Array[]; chunk: number }[] = [
+  // span 15 everywhere: chunks of 32, the GEMM's int16 strip at block 32; offsets 8, 127, 8
+  { name: 'int4+narrow+flip', tables: [INT4, NARROW_TABLE, Int8Array.from(INT4).reverse()], chunk: 32 },
+  // span 64 widest: chunks of 8, the GEMM's paired int16 dots
+  { name: 'flint4+int4+span64', tables: [FLINT4, INT4, SPAN64_TABLE], chunk: 8 },
+  // span 100 widest: c4 with int32 sums throughout
+  { name: 'int4+flint4+span100', tables: [INT4, FLINT4, SPAN100_TABLE], chunk: 0 },
+  // pot4 (span 128) or the random table (-128..127): c2 on both builds, whatever the other tables
+  { name: 'pot4+random+int4', tables: [antType('pot4').values!, RANDOM_TABLE, INT4], chunk: 0 },
+];
+
+type Assign = 'random' | 'cyclic' | 'runs';
+
+function columnTablesOf(n: number, count: number, assign: Assign, r: () => number): Int32Array {
+  return Int32Array.from({ length: n }, (_, j) => (assign === 'random' ? Math.floor(r() * count) : assign === 'cyclic' ? j % count : Math.floor(j / 5) % count));
+}
+
+function multiSource(n: number, k: number, bs: number | 'channel', tables: Int8Array[], columnTables: Int32Array, r: () => number, codes?: Uint8Array): Lut4Source {
+  const { table: _, ...rest } = source(n, k, bs, tables[0], r, codes);
+  return { ...rest, tables, columnTables };
+}
+
+/** The packing the docs promise: each used table's columns in order, padded to whole panels. */
+function expectedPanels(n: number, tables: Int8Array[], columnTables: Int32Array): { np: number; panelTables: Int8Array[]; columns: number[] } {
+  const columns = new Array<number>(n);
+  const panelTables: Int8Array[] = [];
+  let at = 0;
+  tables.forEach((t, g) => {
+    const cols = [...columnTables.keys()].filter((j) => columnTables[j] === g);
+    cols.forEach((j, i) => (columns[j] = at + i));
+    for (let p = 0; p < Math.ceil(cols.length / 8); p++) panelTables.push(t);
+    at += Math.ceil(cols.length / 8) * 8;
+  });
+  return { np: at, panelTables, columns };
+}
+
+describe(`lut4 per-panel tables (${SIMD} build)`, () => {
+  it('matches the reference bit for bit: 4 sets of 3 interleaved tables, M 1..9, N 1..40, K 1..100, blocks 32/64/channel', async () => {
+    let seed = 500;
+    const ms = [1, 2, 4, 5, 9]; // GEMV; GEMM strips of 4 with remainders 1 (M = 5, 9)
+    const ns = [1, 3, 13, 29, 40]; // groups of 1..16 columns: rarely whole panels
+    const ks = [1, 17, 32, 33, 100]; // K = 1 and K below a block
+    const assigns: Assign[] = ['random', 'cyclic', 'runs'];
+    let cases = 0, permuted = 0;
+    for (const set of TABLE_SETS) {
+      const maxSpan = Math.max(...set.tables.map(span));
+      for (const bs of [32, 64, 'channel'] as const) {
+        for (const k of ks) {
+          for (const n of ns) {
+            const r = rng(seed++);
+            const assign = assigns[(k + n) % 3];
+            const ct = columnTablesOf(n, set.tables.length, assign, r);
+            const src = multiSource(n, k, bs, set.tables, ct, r);
+            const pw = packLut4(rts.one, src);
+            const where = `${set.name} ${assign} bs=${bs} k=${k} n=${n} layout=${pw.layout}`;
+            // c4 only on relaxed with every table the channels use spanning <= 127; the chunk of
+            // the widest (the set's when all three are used)
+            const used = new Set(ct).size;
+            const usedSpan = Math.max(...[...new Set(ct)].map((g) => span(set.tables[g])));
+            expect(pw.layout, where).toBe(SIMD === 'relaxed' && usedSpan <= 127 ? 'c4' : 'c2');
+            if (pw.layout === 'c4') expect(pw.chunk, where).toBe(used === set.tables.length ? set.chunk : ({ 15: 32, 32: 16, 64: 8 }[usedSpan] ?? 0));
+            if (used === set.tables.length) expect(pw.layout, where).toBe(SIMD === 'relaxed' && maxSpan <= 127 ? 'c4' : 'c2');
+            // the panels: each used table's columns in order, padded to whole panels
+            const plan = expectedPanels(n, set.tables, ct);
+            expect(pw.np, where).toBe(plan.np);
+            expect(pw.tables.length, where).toBe(used === 1 ? 1 : plan.panelTables.length);
+            if (used > 1) pw.tables.forEach((t, p) => expect(Array.from(t), `${where} panel ${p}`).toEqual(Array.from(plan.panelTables[p])));
+            const identity = plan.columns.every((c, j) => c === j);
+            expect(pw.columns === null, where).toBe(identity);
+            if (pw.columns) {
+              expect(Array.from(pw.columns), where).toEqual(plan.columns);
+              permuted++;
+            }
+            for (const m of ms) {
+              const x = randNormal(m * k, r);
+              const bias = (m + n) % 2 ? randNormal(n, r) : null;
+              const scheme = (m + k) % 2 ? 'per-block' : 'per-row';
+              const got = await runLut4(rts.one, x, m, pw, { bias, activations: scheme });
+              expect(firstMismatch(got, refLut4(x, m, src, bias, scheme)), `${where} m=${m} ${scheme}`).toBeNull();
+              cases++;
+            }
+            pw.dispose();
+          }
+        }
+      }
+    }
+    expect(cases).toBe(TABLE_SETS.length * 3 * 5 * 5 * 5);
+    // most shapes really regroup their columns (the gather runs)
+    expect(permuted).toBeGreaterThan(TABLE_SETS.length * 3 * 5 * 3);
+  });
+
+  it('2 threads give the bits of 1 thread and the reference (GEMV and GEMM, pieces across tables)', async () => {
+    const r = rng(501);
+    for (const set of [TABLE_SETS[0], TABLE_SETS[1], TABLE_SETS[3]]) {
+      for (const [m, k, n, bs] of [[1, 512, 300, 32], [1, 1000, 205, 'channel'], [9, 256, 100, 64], [6, 96, 61, 32]] as const) {
+        const src = multiSource(n, k, bs, set.tables, columnTablesOf(n, 3, 'random', r), r);
+        const x = randNormal(m * k, r);
+        const bias = randNormal(n, r);
+        const p1 = packLut4(rts.one, src);
+        const p2 = packLut4(rts.two, src);
+        expect(p1.columns).not.toBeNull();
+        const y1 = await runLut4(rts.one, x, m, p1, { bias, activations: 'per-block' });
+        const where = `${set.name} m=${m} k=${k} n=${n}`;
+        expect(firstMismatch(await runLut4(rts.two, x, m, p2, { bias, activations: 'per-block' }), y1), where).toBeNull();
+        expect(firstMismatch(y1, refLut4(x, m, src, bias, 'per-block')), where).toBeNull();
+        p1.dispose();
+        p2.dispose();
+      }
+    }
+  });
+
+  it('is exact on extreme tables (-128 and 127; offsets 128 and 127 side by side) and saturated activations', async () => {
+    // as the one-table test: even columns take their table's extremes with the activations' sign
+    // pattern, odd columns its lowest value; tables alternate by column, so neighbouring panels
+    // have offsets 128 (RANDOM_TABLE) and 127 (NARROW_TABLE)
+    const tables = [RANDOM_TABLE, NARROW_TABLE];
+    const ext = [[3, 11], [0, 15]]; // [lowest, highest] code of each table
+    for (const [m, k, n, bs] of [[1, 64, 24, 32], [5, 96, 21, 32], [6, 100, 13, 64], [1, 65536, 11, 'channel'], [2, 65536, 9, 'channel']] as const) {
+      const ct = columnTablesOf(n, 2, 'cyclic', rng(0));
+      const codes = Uint8Array.from({ length: n * k }, (_, i) => {
+        const j = Math.floor(i / k);
+        const [lo, hi] = ext[ct[j]];
+        return Math.floor(j / 2) % 2 === 0 && (i % k) % 2 === 0 ? hi : lo;
+      });
+      const src = multiSource(n, k, bs, tables, ct, rng(k + n), codes);
+      const x = Float32Array.from({ length: m * k }, (_, i) => (Math.floor(i / k) % 2 === 0 && i % 2 ? -1e4 : 1e4));
+      const pw = packLut4(rts.one, src);
+      expect(pw.layout).toBe('c2');
+      const got = await runLut4(rts.one, x, m, pw);
+      pw.dispose();
+      expect(firstMismatch(got, refLut4(x, m, src)), `m=${m} k=${k} n=${n}`).toBeNull();
+      if (k === 65536 && m === 2) {
+        const { acc } = refLut4Acc(x, m, src, 'per-row');
+        expect(Math.max(...Array.from(acc, Math.abs))).toBeGreaterThan(1.05e9);
+      }
+    }
+  });
+
+  it('takes the int16 chunk of the widest table: partial sums at their bound in every panel', async () => {
+    // every code decodes to its table's maximum, every activation +127: with span 15 and 64
+    // side by side the chunk is 8 (4 * 127 * 64 = 32512); the narrow table's chunk of 32 would
+    // overflow the span-64 panels (16 * 127 * 64 = 130048)
+    for (const tables of [[NARROW_TABLE, SPAN64_TABLE], [NARROW_TABLE, FLINT4], [FLINT4, SPAN100_TABLE]]) {
+      const tops = tables.map((t) => t.indexOf(Math.max(...t)));
+      for (const bs of [32, 64, 'channel'] as const) {
+        for (const [m, k, n] of [[1, 256, 24], [5, 256, 19]] as const) {
+          const ct = columnTablesOf(n, 2, 'runs', rng(0));
+          const codes = Uint8Array.from({ length: n * k }, (_, i) => tops[ct[Math.floor(i / k)]]);
+          const src = multiSource(n, k, bs, tables, ct, rng(k + n), codes);
+          const pw = packLut4(rts.one, src);
+          if (pw.layout === 'c4') expect(pw.chunk).toBe({ 64: 8, 32: 16, 100: 0 }[Math.max(...tables.map(span))]);
+          const got = await runLut4(rts.one, new Float32Array(m * k).fill(1e4), m, pw);
+          pw.dispose();
+          expect(firstMismatch(got, refLut4(new Float32Array(m * k).fill(1e4), m, src)), `spans ${tables.map(span)} bs=${bs} m=${m}`).toBeNull();
+        }
+      }
+    }
+  });
+
+  it('one distinct table packs exactly as one table: no permutation, the same panel bytes', async () => {
+    const r = rng(502);
+    for (const [n, k] of [[13, 100], [1, 1], [24, 64]] as const) {
+      const one = source(n, k, 32, FLINT4, r);
+      const { table: _, ...rest } = one;
+      const alike: Lut4Source[] = [
+        { ...rest, tables: [FLINT4], columnTables: new Int32Array(n) },
+        // equal tables given twice are one table
+        { ...rest, tables: [FLINT4, Int8Array.from(FLINT4)], columnTables: columnTablesOf(n, 2, 'cyclic', r) },
+        // a table no channel uses is dropped
+        { ...rest, tables: [RANDOM_TABLE, FLINT4], columnTables: new Int32Array(n).fill(1) },
+      ];
+      const base = packLut4(rts.one, one);
+      expect(base.columns).toBeNull();
+      expect(base.perPanel).toBe(false);
+      expect(base.tables.length).toBe(1);
+      // 16 bytes of U, the offset padded to 16 bytes, then the panels as before
+      expect(base.headerBytes).toBe(32);
+      expect(base.bytes).toBe(32 + Math.ceil(n / 8) * Math.ceil(k / 32) * (32 * 4 + 32));
+      const panelBytes = (w: typeof base) => Array.from(rts.one.view(Uint8Array, w.ptr, w.bytes));
+      const x = randNormal(3 * k, r);
+      const want = await runLut4(rts.one, x, 3, base);
+      for (const [i, src] of alike.entries()) {
+        const pw = packLut4(rts.one, src);
+        expect(pw.columns, `variant ${i}`).toBeNull();
+        expect(pw.perPanel, `variant ${i}`).toBe(false);
+        expect(pw.np).toBe(base.np);
+        expect(panelBytes(pw), `variant ${i}`).toEqual(panelBytes(base));
+        expect(firstMismatch(await runLut4(rts.one, x, 3, pw), want), `variant ${i}`).toBeNull();
+        pw.dispose();
+      }
+      base.dispose();
+    }
+  });
+
+  it('tables already in order on panel boundaries keep the columns in place (a table per panel, no gather)', async () => {
+    const r = rng(503);
+    const n = 20;
+    // panels 0 and 1: int4, panel 2: pot4 (4 real columns and 4 padded)
+    const src = multiSource(n, 70, 32, [INT4, antType('pot4').values!], Int32Array.from({ length: n }, (_, j) => (j < 16 ? 0 : 1)), r);
+    const pw = packLut4(rts.one, src);
+    expect(pw.columns).toBeNull();
+    expect(pw.perPanel).toBe(true);
+    expect(pw.tables.map((t) => t[0])).toEqual([INT4[0], INT4[0], antType('pot4').values![0]]);
+    expect(pw.np).toBe(24);
+    for (const m of [1, 6]) {
+      const x = randNormal(m * 70, r);
+      const bias = randNormal(n, r);
+      expect(firstMismatch(await runLut4(rts.one, x, m, pw, { bias }), refLut4(x, m, src, bias)), `m=${m}`).toBeNull();
+    }
+    pw.dispose();
+  });
+
+  it('rejects bad tables and table indices with clear LowbitErrors', () => {
+    const r = rng(504);
+    const { table: _, ...ok } = source(8, 64, 32, INT4, r);
+    const tables = [INT4, FLINT4];
+    const ct = columnTablesOf(8, 2, 'cyclic', r);
+    const bad = (patch: Record<string, unknown>) => () => packLut4(rts.one, { ...ok, tables, columnTables: ct, ...patch } as Lut4Source);
+    expect(bad({})).not.toThrow();
+    expect(bad({ columnTables: ct.subarray(0, 7) })).toThrow(ShapeError);
+    expect(bad({ columnTables: ct.subarray(0, 7) })).toThrow(/columnTables: expected N = 8 table indices, got 7/);
+    expect(bad({ columnTables: [0, 1, 0, 2, 0, 1, 0, 1] })).toThrow(ValueRangeError);
+    expect(bad({ columnTables: [0, 1, 0, 2, 0, 1, 0, 1] })).toThrow(/columnTables: channel 3 has table index 2; expected an integer 0\.\.1 \(2 tables\)/);
+    expect(bad({ columnTables: [0, -1, 0, 1, 0, 1, 0, 1] })).toThrow(/channel 1 has table index -1/);
+    expect(bad({ columnTables: [0, 1, 0.5, 1, 0, 1, 0, 1] })).toThrow(/channel 2 has table index 0\.5/);
+    expect(bad({ columnTables: undefined })).toThrow(ArgumentError);
+    expect(bad({ columnTables: undefined })).toThrow(/columnTables: expected N = 8 table indices \(one per output channel\) with tables, got undefined/);
+    expect(bad({ tables: [INT4, new Int8Array(15)] })).toThrow(ShapeError);
+    expect(bad({ tables: [INT4, new Int8Array(15)] })).toThrow(/tables\[1\]: expected 16 values \(one per 4-bit code\), got 15/);
+    expect(bad({ tables: [new Uint8Array(16), INT4] })).toThrow(DTypeError);
+    expect(bad({ tables: [new Uint8Array(16), INT4] })).toThrow(/tables\[0\]: expected an Int8Array of 16 values, got Uint8Array\(16\)/);
+    expect(bad({ tables: [] })).toThrow(/tables: expected a non-empty array of Int8Array\(16\) tables/);
+    expect(bad({ tables: INT4 })).toThrow(ArgumentError);
+    expect(bad({ table: INT4 })).toThrow(ArgumentError);
+    expect(bad({ table: INT4 })).toThrow(/weights: give either table \(one for every channel\) or tables with columnTables, not both/);
+    expect(bad({ tables: undefined })).toThrow(/tables: expected a non-empty array/); // columnTables alone
+    // the reference validates the same way
+    expect(() => refLut4(new Float32Array(64), 1, { ...ok, tables, columnTables: [0, 1, 0, 1, 0, 1, 0, 9] } as Lut4Source)).toThrow(/channel 7 has table index 9/);
+  });
+
+  it('ANT with a type per channel (selectAntType perChannelType): a table per type, bit-exact, the dequantized weights\' error', async () => {
+    const r = rng(505);
+    const [m, k, n] = [3, 128, 45];
+    // rows of three shapes, interleaved: uniform (int4's), Gaussian and heavy-tailed (flint4 / pot4)
+    const wf = new Float32Array(n * k);
+    for (let j = 0; j < n; j++) {
+      for (let t = 0; t < k; t++) {
+        const g = randNormal(1, r)[0];
+        wf[j * k + t] = j % 3 === 0 ? r() * 2 - 1 : j % 3 === 1 ? g : g * g * g;
+      }
+    }
+    const sel = selectAntType(wf, { channels: n, blockSize: 32, perChannelType: true });
+    const src = lut4FromAnt(sel.quantized);
+    expect(src.table).toBeUndefined();
+    const names = [...new Set(sel.typeNames)];
+    expect(names.length).toBeGreaterThan(1);
+    expect(src.tables!.length).toBe(names.length);
+    for (let j = 0; j < n; j++) expect(Array.from(src.tables![src.columnTables![j]])).toEqual(Array.from(antType(sel.typeNames[j] as 'int4').values!));
+    const pw = packLut4(rts.one, src);
+    const x = randNormal(m * k, r);
+    const got = await runLut4(rts.one, x, m, pw);
+    pw.dispose();
+    expect(firstMismatch(got, refLut4(x, m, src))).toBeNull();
+    const deq = dequantizeAnt(sel.quantized);
+    const dqt = new Float32Array(k * n);
+    for (let j = 0; j < n; j++) for (let t = 0; t < k; t++) dqt[t * n + j] = deq[j * k + t];
+    expect(compareTo(refGemmF32(x, dqt, m, k, n), got).sqnrDb).toBeGreaterThan(35);
   });
 });

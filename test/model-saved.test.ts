@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { loadModel, loadQuantized, ModelError, quantizeModel, readSafetensors, saveQuantized, writeSafetensors, type SafeTensor } from '../src/index.js';
 import { ocrModelAsset } from '../src/model/ocr/ctc.js';
 import { loadOcrLines, toModelInput } from '../src/model/ocr/data.js';
-import { SIMD, useRuntimes } from './helpers.js';
+import { SIMD, randNormal, rng, useRuntimes } from './helpers.js';
+import { OnnxBuilder } from './onnx-builder.js';
 
 const rts = useRuntimes();
 const bytes = new Uint8Array(readFileSync(ocrModelAsset('ch_PP-OCRv4_rec_infer.onnx')));
@@ -66,6 +67,79 @@ describe(`saved quantized models (${SIMD} build)`, () => {
     a4.dispose();
     float.dispose();
   }, 120_000);
+});
+
+describe(`saved ant4 models with a type per channel (${SIMD} build)`, () => {
+  // two MatMuls whose output channels come in three shapes (uniform, Gaussian, heavy-tailed), so
+  // ANT's per-channel selection picks several types and LUT4 runs a table per panel
+  const r = rng(77);
+  const mixed = (k: number, n: number) => {
+    const w = new Float32Array(k * n);
+    const g = randNormal(k * n, r);
+    for (let i = 0; i < k * n; i++) {
+      const kind = (i % n) % 3;
+      w[i] = kind === 0 ? r() * 2 - 1 : kind === 1 ? g[i] * 0.5 : 0.3 * g[i] ** 3;
+    }
+    return w;
+  };
+  const [m, k1, n1, n2] = [5, 64, 40, 19];
+  const onnx = new OnnxBuilder(13).input('x', [m, k1]).output('y')
+    .init('w1', [k1, n1], mixed(k1, n1)).init('b1', [n1], randNormal(n1, r)).init('w2', [n1, n2], mixed(n1, n2))
+    .node('MatMul', ['x', 'w1'], 'h0').node('Add', ['h0', 'b1'], 'h').node('Relu', ['h'], 'hr').node('MatMul', ['hr', 'w2'], 'y')
+    .build();
+  const feed = (seed: number) => ({ x: { type: 'float32', dims: [m, k1], data: randNormal(m * k1, rng(seed)) } });
+
+  it('round-trips several tables and each channel\'s index: same bits; the loader refuses bad counts and indices', async () => {
+    const float = loadModel(rts.one, onnx);
+    const q = await quantizeModel(float, { scheme: 'ant4', calibration: [feed(1)], ant4PerChannelType: true });
+    const want = (await q.run(feed(2))).y.data;
+    const file = saveQuantized(q);
+    const { tensors, metadata } = readSafetensors(file);
+    const recs = JSON.parse(metadata.layers) as Record<string, { n: number; tables?: number; type: string }>;
+    const multi = Object.entries(recs).filter(([, rec]) => rec.tables !== undefined);
+    expect(multi.length).toBe(2);
+    for (const [key, rec] of multi) {
+      expect(rec.tables, key).toBeGreaterThan(1);
+      expect(rec.type, key).toMatch(/^per channel \(/);
+      expect(tensors.get(`${key}/tables`)!.shape).toEqual([rec.tables, 16]);
+      expect(tensors.get(`${key}/column_tables`)!.shape).toEqual([rec.n]);
+      expect(tensors.has(`${key}/table`)).toBe(false);
+    }
+    const back = loadQuantized(float, file);
+    expect(Array.from((await back.run(feed(2))).y.data)).toEqual(Array.from(want));
+    expect(back.weightBytes).toBe(q.weightBytes);
+    back.dispose();
+    // per-tensor types give other outputs: the option reached the layers
+    const one = await quantizeModel(float, { scheme: 'ant4', calibration: [feed(1)] });
+    expect(Array.from((await one.run(feed(2))).y.data)).not.toEqual(Array.from(want));
+    one.dispose();
+    q.dispose();
+
+    const [key, rec] = multi[0];
+    const relabel = (tables: unknown) => writeSafetensors(tensors, { ...metadata, layers: JSON.stringify({ ...recs, [key]: { ...rec, tables } }) });
+    for (const bad of [0, -1, 1.5, rec.n + 1, 'two']) {
+      expect(() => loadQuantized(float, relabel(bad)), String(bad)).toThrow(ModelError);
+      expect(() => loadQuantized(float, relabel(bad)), String(bad)).toThrow(new RegExp(`ant4 layer '${key}' has ${bad} tables; expected an integer from 1 to N = ${rec.n}`));
+    }
+    // a count that does not match the tables tensor
+    expect(() => loadQuantized(float, relabel(rec.tables! + 1))).toThrow(new RegExp(`layer '${key}' needs tables as ${16 * (rec.tables! + 1)} I8 values`));
+    // a channel naming a table that is not there
+    for (const idx of [rec.tables!, -1]) {
+      const ct = Int32Array.from(tensors.get(`${key}/column_tables`)!.data);
+      ct[3] = idx;
+      const t = new Map(tensors);
+      t.set(`${key}/column_tables`, { dtype: 'I32', shape: [rec.n], data: ct });
+      const f = writeSafetensors(t, metadata);
+      expect(() => loadQuantized(float, f)).toThrow(ModelError);
+      expect(() => loadQuantized(float, f)).toThrow(new RegExp(`ant4 layer '${key}': channel 3 has table index ${idx}, expected 0\\.\\.${rec.tables! - 1}`));
+    }
+    // column_tables missing or of another type
+    const t = new Map(tensors);
+    t.delete(`${key}/column_tables`);
+    expect(() => loadQuantized(float, writeSafetensors(t, metadata))).toThrow(new RegExp(`layer '${key}' needs column_tables as ${rec.n} I32 values`));
+    await expect(quantizeModel(float, { scheme: 'ant4', calibration: [feed(1)], ant4PerChannelType: 'yes' as unknown as boolean })).rejects.toThrow(/quantize: ant4PerChannelType must be a boolean, got yes/);
+    float.dispose();
+  });
 });
 
 describe.skipIf(SIMD !== 'baseline')('safetensors container', () => {

@@ -1,31 +1,42 @@
 // lut4: table-driven 4-bit weights (any 16 int8 values: int4, PoT4, flint4, a learned codebook)
 // x int8 activations -> float32. Wraps assembly/gemm/lut4.ts (see its header for the arithmetic,
 // the layouts and why the table, offset to U = T - min(T), is the relaxed dot's 7-bit operand):
-// validates and packs codes + scales + table into 8-column panels, quantizes the float activations
+// validates and packs codes + scales + table(s) into 8-column panels, quantizes the float activations
 // to int8 per row or per block, splits columns across threads. The scalar reference at the bottom
 // reproduces the kernel's arithmetic bit for bit (exact int32 block sums, then the same float32
 // operations in the same order).
 //
 //   y[m][n] = bias[n] + sum_b scales[n][b] * (sa[m][b] * sum_{k in b} table[code[n][k]] * q[m][k])
 //
-// One table per tensor. Per-channel tables (ANT's per-channel type selection) are not supported:
-// one i8x16.swizzle decodes 16 codes with one table, and both layouts put 4 or 8 columns in a
-// vector; a table per column needs a layout with one column per vector (e.g. 32 values of K of a
-// column per 16 bytes, activations loaded once and shared by the 8 columns, a horizontal reduction
-// per block), which is left for later. lut4FromAnt refuses tensors whose channels differ in type.
+// One table per tensor (`table`), or several (`tables`, with `columnTables` giving each output
+// channel's: ANT's per-channel types, any per-group codebook). One i8x16.swizzle decodes 16 codes
+// of 4 or 8 columns with one table, so the unit that can have its own table is the 8-column panel:
+// packLut4 permutes the columns so that columns of one table share panels (the columns of each
+// table in their order, padded to a multiple of 8 with zero codes and scales), gives each panel
+// its table U_p = T_p + o_p and offset o_p, and the outputs, which the kernel writes in panel
+// order, are gathered back to the caller's columns. One table (or several tables whose columns
+// happen to fall in order on panel boundaries) packs its panels exactly as before: no
+// permutation, no gather (the header holds the offset beside the table: 32 bytes, was 16).
+// Gather vs writing through a column index in the kernel: the gather (lut4_gather_columns, in wasm
+// through a column index stored after the panels) measured 3 us at 1x4096 and 0.33 ms at 128x3072
+// (~0.3% of the GEMV, ~2% of the 128x768x3072 GEMM; the same loop in JS over typed arrays took
+// 14 us and 1.5 ms, ~10% of that GEMM); an indexed write would make the GEMM's per-block vector
+// update of y a scalar scatter.
 
 import { ArgumentError, DTypeError, ShapeError, ValueRangeError, describe } from '../errors.js';
 import type { Runtime } from '../runtime/runtime.js';
-import type { AntQuantized } from '../quant/ant.js';
+import type { AntQuantized, AntType } from '../quant/ant.js';
 import { checkActivationScales, quantizeActivations, type ActivationBlocks } from './qb4.js';
 
 export const LUT4_NR = 8;
 /** largest block (and per-channel K): |acc| <= bs * 127 * 255 must fit int32 */
 export const LUT4_MAX_BLOCK = 65536;
-/** bytes before the panels: the table U = T + offset */
-const LUT4_HEADER = 16;
+/** bytes before the panels: T tables U = T + o (16 bytes each), then T int32 offsets o, padded to 16 */
+function lut4HeaderBytes(tables: number): number {
+  return tables * 16 + Math.ceil((tables * 4) / 16) * 16;
+}
 
-/** What packLut4 takes: 4-bit codes [N][K] (one per byte, or two per byte as ant.ts packs them), scales, one table. */
+/** What packLut4 takes: 4-bit codes [N][K] (one per byte, or two per byte as ant.ts packs them), scales, one table or a table per channel. */
 export interface Lut4Source {
   /** output channels (rows of the [N, K] weight) */
   readonly n: number;
@@ -37,8 +48,12 @@ export interface Lut4Source {
   readonly packed?: Uint8Array;
   /** float32 [N][blocks]: one scale per output channel and block of K */
   readonly scales: Float32Array;
-  /** code -> int8 value, 16 entries, shared by every channel */
-  readonly table: Int8Array;
+  /** code -> int8 value, 16 entries, shared by every channel (or give tables and columnTables) */
+  readonly table?: Int8Array;
+  /** several tables of 16 int8 values each (with columnTables instead of table) */
+  readonly tables?: readonly Int8Array[];
+  /** [N] the index into tables of each output channel's table */
+  readonly columnTables?: ArrayLike<number>;
   /** values of K per scale: a power of two from 32 to 256, or 'channel' (one block of K) */
   readonly blockSize: number | 'channel';
 }
@@ -59,22 +74,45 @@ export class Lut4Weights {
     readonly blockSize: number,
     readonly kp: number,
     readonly np: number,
-    /** table U = T + offset (16 bytes), then the panels */
+    /** the tables U = T + o (16 bytes each) and their offsets o, the panels, then columns (int32, when permuted) */
     readonly ptr: number,
-    /** o = -min(T) */
-    readonly offset: number,
     /** GEMV int16 chunk of the c4 kernel (0: int32 form) */
     readonly chunk: number,
-    readonly table: Int8Array,
+    /** the tables: one, or one per panel (tables[p] is panel p's) */
+    readonly tables: readonly Int8Array[],
+    /**
+     * per-panel tables with permuted columns: columns[j] is the panel column (0..np-1) holding the
+     * caller's column j; null when panel column j is column j (one table, or tables already in order)
+     */
+    readonly columns: Int32Array | null,
   ) {}
 
   get blocks(): number {
     return this.kp / this.blockSize;
   }
 
-  /** packed bytes: nibbles, scales and the table */
+  /** the table of every panel (one table) or one per panel */
+  get perPanel(): boolean {
+    return this.tables.length > 1;
+  }
+
+  /** bytes before the panels: tables and offsets */
+  get headerBytes(): number {
+    return lut4HeaderBytes(this.tables.length);
+  }
+
+  /** the column index in memory (int32 [N], for lut4_gather_columns), after the panels; 0 when columns is null */
+  get columnsPtr(): number {
+    return this.columns ? this.ptr + this.headerBytes + this.panelsBytes : 0;
+  }
+
+  private get panelsBytes(): number {
+    return (this.np / LUT4_NR) * this.blocks * (this.blockSize * 4 + 32);
+  }
+
+  /** packed bytes: nibbles, scales, the tables and offsets, the column index */
   get bytes(): number {
-    return LUT4_HEADER + (this.np / LUT4_NR) * this.blocks * (this.blockSize * 4 + 32);
+    return this.headerBytes + this.panelsBytes + (this.columns ? this.n * 4 : 0);
   }
 
   dispose(): void {
@@ -94,6 +132,35 @@ interface Checked {
   bs: number;
   nb: number;
   code: (j: number, t: number) => number;
+  /** the distinct tables given */
+  tables: readonly Int8Array[];
+  /** [N] table index of each column, or null: tables[0] for all */
+  columnTables: Int32Array | null;
+}
+
+function checkTable(t: unknown, name: string): Int8Array {
+  if (!(t instanceof Int8Array)) throw new DTypeError(`${name}: expected an Int8Array of 16 values, got ${describe(t)}`);
+  if (t.length !== 16) throw new ShapeError(`${name}: expected 16 values (one per 4-bit code), got ${t.length}`);
+  return t;
+}
+
+function checkTables(src: Lut4Source, n: number): { tables: readonly Int8Array[]; columnTables: Int32Array | null } {
+  const { table, tables, columnTables } = src;
+  if (tables === undefined && columnTables === undefined) return { tables: [checkTable(table, 'table')], columnTables: null };
+  if (table !== undefined) throw new ArgumentError('weights: give either table (one for every channel) or tables with columnTables, not both');
+  if (!Array.isArray(tables) || tables.length === 0) throw new ArgumentError(`tables: expected a non-empty array of Int8Array(16) tables, got ${describe(tables)}`);
+  tables.forEach((t, i) => checkTable(t, `tables[${i}]`));
+  if (columnTables === undefined || columnTables === null || typeof columnTables !== 'object' || typeof (columnTables as ArrayLike<number>).length !== 'number') {
+    throw new ArgumentError(`columnTables: expected N = ${n} table indices (one per output channel) with tables, got ${describe(columnTables)}`);
+  }
+  if (columnTables.length !== n) throw new ShapeError(`columnTables: expected N = ${n} table indices, got ${columnTables.length}`);
+  const idx = new Int32Array(n);
+  for (let j = 0; j < n; j++) {
+    const g = columnTables[j];
+    if (!Number.isInteger(g) || g < 0 || g >= tables.length) throw new ValueRangeError(`columnTables: channel ${j} has table index ${describe(g)}; expected an integer 0..${tables.length - 1} (${tables.length} tables)`);
+    idx[j] = g;
+  }
+  return { tables, columnTables: idx };
 }
 
 function isPosInt(v: unknown): v is number {
@@ -103,11 +170,10 @@ function isPosInt(v: unknown): v is number {
 /** Validates a source; returns its sizes and a code accessor. Every failure is a LowbitError. */
 function checkSource(src: Lut4Source): Checked {
   if (src === null || typeof src !== 'object') throw new ArgumentError(`weights: expected a Lut4Source object, got ${describe(src)}`);
-  const { n, k, table, scales, blockSize } = src;
+  const { n, k, scales, blockSize } = src;
   if (!isPosInt(n)) throw new ShapeError(`n: expected a positive integer, got ${describe(n)}`);
   if (!isPosInt(k)) throw new ShapeError(`k: expected a positive integer, got ${describe(k)}`);
-  if (!(table instanceof Int8Array)) throw new DTypeError(`table: expected an Int8Array of 16 values, got ${describe(table)}`);
-  if (table.length !== 16) throw new ShapeError(`table: expected 16 values (one per 4-bit code), got ${table.length}`);
+  const { tables, columnTables } = checkTables(src, n);
   if (blockSize !== 'channel' && !(Number.isInteger(blockSize) && blockSize >= 32 && blockSize <= 256 && (blockSize & (blockSize - 1)) === 0)) {
     throw new ArgumentError(`blockSize: expected a power of two from 32 to 256 or 'channel', got ${describe(blockSize)}`);
   }
@@ -129,12 +195,12 @@ function checkSource(src: Lut4Source): Checked {
     for (let i = 0; i < codes.length; i++) {
       if (codes[i] > 15) throw new ValueRangeError(`codes: code[${Math.floor(i / k)}][${i % k}] is ${codes[i]}; 4-bit codes are 0..15`);
     }
-    return { n, k, bs, nb, code: (j, t) => codes[j * k + t] };
+    return { n, k, bs, nb, code: (j, t) => codes[j * k + t], tables, columnTables };
   }
   if (!(packed instanceof Uint8Array)) throw new DTypeError(`packed: expected a Uint8Array, got ${describe(packed)}`);
   const row = (k + 1) >> 1;
   if (packed.length !== n * row) throw new ShapeError(`packed: expected N*ceil(K/2) = ${n}*${row} = ${n * row} bytes, got ${packed.length}`);
-  return { n, k, bs, nb, code: (j, t) => (packed[j * row + (t >> 1)] >> ((t & 1) << 2)) & 15 };
+  return { n, k, bs, nb, code: (j, t) => (packed[j * row + (t >> 1)] >> ((t & 1) << 2)) & 15, tables, columnTables };
 }
 
 /** o = -min(T) and the span max(T) - min(T) of a table. */
@@ -149,32 +215,73 @@ function tableOffset(table: Int8Array): { offset: number; span: number } {
 }
 
 /**
- * Packs 4-bit codes, their scales and the table for this runtime: the c4 layout (relaxed dot) on the
- * relaxed build when the table spans at most 127, else c2 (any int8 table, both builds). The layout
+ * Where each column goes: panel column of each caller column (null: the identity) and the table of
+ * each panel. One table, or tables whose columns already sit in order on panel boundaries, keep
+ * the caller's order.
+ */
+function panelPlan(n: number, tables: readonly Int8Array[], columnTables: Int32Array | null): { np: number; columns: Int32Array | null; panelTables: Int8Array[] } {
+  if (!columnTables || tables.length === 1) {
+    const np = Math.ceil(n / LUT4_NR) * LUT4_NR;
+    return { np, columns: null, panelTables: [tables[0]] };
+  }
+  // group the columns by table (tables in order, columns in order inside a group), each group
+  // padded to whole panels; groups of equal tables are one group
+  const canon = tables.map((t) => tables.findIndex((u) => u.every((v, c) => v === t[c])));
+  const members: number[][] = tables.map(() => []);
+  for (let j = 0; j < n; j++) members[canon[columnTables[j]]].push(j);
+  const columns = new Int32Array(n);
+  const panelTables: Int8Array[] = [];
+  let at = 0;
+  for (let g = 0; g < tables.length; g++) {
+    const cols = members[g];
+    if (cols.length === 0) continue;
+    cols.forEach((j, i) => (columns[j] = at + i));
+    const panels = Math.ceil(cols.length / LUT4_NR);
+    for (let p = 0; p < panels; p++) panelTables.push(tables[g]);
+    at += panels * LUT4_NR;
+  }
+  if (panelTables.every((t) => t === panelTables[0])) return { np: at, columns: null, panelTables: [panelTables[0]] };
+  const identity = columns.every((c, j) => c === j);
+  return { np: at, columns: identity ? null : columns, panelTables };
+}
+
+/**
+ * Packs 4-bit codes, their scales and the table(s) for this runtime: the c4 layout (relaxed dot)
+ * on the relaxed build when every table spans at most 127, else c2 (any int8 table, both builds).
+ * Several tables: a table per panel of 8 columns, columns grouped by table (panelPlan). The layout
  * (with an ASCII picture) is documented in assembly/gemm/lut4.ts.
  */
 export function packLut4(rt: Runtime, src: Lut4Source): Lut4Weights {
   rt.check();
-  const { n, k, bs, nb, code } = checkSource(src);
-  const { offset, span } = tableOffset(src.table);
+  const { n, k, bs, nb, code, tables, columnTables } = checkSource(src);
+  const { np, columns, panelTables } = panelPlan(n, tables, columnTables);
+  const offs = panelTables.map(tableOffset);
+  const span = Math.max(...offs.map((o) => o.span));
   const c4 = rt.features.simd === 'relaxed' && span <= 127;
   // GEMV int16 chunk: chunk / 2 products of at most 127 * span per int16 lane
   let chunk = 0;
   if (c4) for (const c of [32, 16, 8]) if (c <= bs && (c / 2) * 127 * span <= 32767) { chunk = c; break; }
   const kp = nb * bs;
-  const np = Math.ceil(n / LUT4_NR) * LUT4_NR;
   const blockBytes = bs * 4 + 32;
   const panelBytes = nb * blockBytes;
-  const total = LUT4_HEADER + (np / LUT4_NR) * panelBytes;
+  const header = lut4HeaderBytes(panelTables.length);
+  const panelsEnd = header + (np / LUT4_NR) * panelBytes;
+  const total = panelsEnd + (columns ? n * 4 : 0);
   const ptr = rt.alloc(total);
   const bytes = rt.view(Uint8Array, ptr, total);
   bytes.fill(0);
-  for (let c = 0; c < 16; c++) bytes[c] = src.table[c] + offset;
-  const dst = bytes.subarray(LUT4_HEADER);
-  const f32 = rt.view(Float32Array, ptr + LUT4_HEADER, (total - LUT4_HEADER) >> 2);
+  const offView = rt.view(Int32Array, ptr + panelTables.length * 16, panelTables.length);
+  panelTables.forEach((t, p) => {
+    for (let c = 0; c < 16; c++) bytes[p * 16 + c] = t[c] + offs[p].offset;
+    offView[p] = offs[p].offset;
+  });
+  if (columns) rt.view(Int32Array, ptr + panelsEnd, n).set(columns);
+  const dst = bytes.subarray(header);
+  const f32 = rt.view(Float32Array, ptr + header, (panelsEnd - header) >> 2);
   for (let j = 0; j < n; j++) {
-    const base = (j >> 3) * panelBytes;
-    const c = j & 7;
+    const pj = columns ? columns[j] : j;
+    const base = (pj >> 3) * panelBytes;
+    const c = pj & 7;
     for (let b = 0; b < nb; b++) {
       const at = base + b * blockBytes;
       f32[(at + bs * 4 + c * 4) >> 2] = src.scales[j * nb + b];
@@ -197,24 +304,34 @@ export function packLut4(rt: Runtime, src: Lut4Source): Lut4Weights {
       }
     }
   }
-  return new Lut4Weights(rt, c4 ? 'c4' : 'c2', k, n, bs, kp, np, ptr, offset, chunk, Int8Array.from(src.table));
+  return new Lut4Weights(rt, c4 ? 'c4' : 'c2', k, n, bs, kp, np, ptr, chunk, panelTables.map((t) => Int8Array.from(t)), columns);
 }
 
 /**
  * A Lut4Source from ant.ts quantizeAnt / selectAntType output ([N][K]): its scales, per channel
  * (one block: blockSize 'channel') or per block (the block size must be one LUT4 takes, a power
- * of two from 32 to 256), and the type's table. One table per tensor: every channel must have the
- * same type, whose levels fit int8 (not upot4).
+ * of two from 32 to 256), and the type's table — or, when the channels differ in type
+ * (selectAntType's perChannelType), one table per distinct type and each channel's index into
+ * them (packLut4 gives each 8-column panel its own table). Every type's levels must fit int8
+ * (not upot4).
  */
 export function lut4FromAnt(q: AntQuantized): Lut4Source {
-  const t = q.types[0];
-  for (let j = 1; j < q.types.length; j++) {
-    if (q.types[j] !== t && !sameLevels(q.types[j].levels, t.levels)) {
-      throw new ArgumentError(`weights: channel ${j} has type ${q.types[j].name}, channel 0 ${t.name}; LUT4 takes one table per tensor`);
+  const tables: Int8Array[] = [];
+  const columnTables = new Int32Array(q.channels);
+  const seen: AntType[] = [];
+  for (let j = 0; j < q.channels; j++) {
+    const t = q.types[j];
+    let g = seen.findIndex((u) => u === t || sameLevels(u.levels, t.levels));
+    if (g < 0) {
+      if (!t.values) throw new ValueRangeError(`weights: the levels of ${t.name} (channel ${j}) do not fit int8; LUT4 needs 16 int8 values`);
+      g = seen.length;
+      seen.push(t);
+      tables.push(t.values);
     }
+    columnTables[j] = g;
   }
-  if (!t.values) throw new ValueRangeError(`weights: the levels of ${t.name} do not fit int8; LUT4 needs 16 int8 values`);
-  return { n: q.channels, k: q.channelLength, packed: q.packed, scales: q.scales, table: t.values, blockSize: lut4AntBlock(q) };
+  const base = { n: q.channels, k: q.channelLength, packed: q.packed, scales: q.scales, blockSize: lut4AntBlock(q) };
+  return tables.length === 1 ? { ...base, table: tables[0] } : { ...base, tables, columnTables };
 }
 
 /** The LUT4 block size of ANT output: its block when LUT4 takes it, 'channel' for one block per row. */
@@ -231,9 +348,10 @@ function sameLevels(a: Int32Array, b: Int32Array): boolean {
 
 /**
  * The LUT4 GEMM/GEMV on buffers already in linear memory (model layers): x [M, K] float32 is
- * quantized per row into `alloc`'d scratch; out receives M rows padded to whole panels (row stride
- * Np floats), bias (a byte address of Np floats, or 0) included. Returns the address of the
- * activations' block scales and sums.
+ * quantized per row into `alloc`'d scratch; out receives M rows of whole panels (row stride Np
+ * floats) in panel order, bias (a byte address of Np floats in panel order, or 0) included: with
+ * per-panel tables and permuted columns (w.columns), the caller's column j is panel column
+ * w.columns[j] (lut4GatherColumns). Returns the address of the activations' block scales and sums.
  */
 export async function lut4Gemm(rt: Runtime, alloc: (bytes: number) => number, call: { m: number; x: number; w: Lut4Weights; bias: number; out: number; activations?: ActivationBlocks }): Promise<number> {
   const { m, x, w } = call;
@@ -246,9 +364,14 @@ export async function lut4Gemm(rt: Runtime, alloc: (bytes: number) => number, ca
   const meta = alloc(m * nb * 8);
   rt.kernels.lut4_quantize_activations(x, m, k, kp, bs, call.activations === 'per-block' ? 1 : 0, c4 ? 0 : 1, a, meta);
   const fn = c4 ? 'lut4_gemm_4x8c4_relaxed' : 'lut4_gemm_4x8c2';
-  const wp = w.ptr + LUT4_HEADER;
+  const tp = w.ptr;
+  const op = w.ptr + w.tables.length * 16;
+  const pmask = w.perPanel ? -1 : 0;
+  const wp = w.ptr + w.headerBytes;
+  // columns the kernel runs over: the caller's N, or every panel when columns are regrouped
+  const nk = w.perPanel ? np : n;
   if (m === 1) {
-    await rt.parallelColumns(n, LUT4_NR, (n0, n1) => [fn, [1, n0, n1, kp, bs, a, aStride, meta, wp, w.ptr, w.offset, w.chunk, call.bias, call.out, 0]], 64, k * n);
+    await rt.parallelColumns(nk, LUT4_NR, (n0, n1) => [fn, [1, n0, n1, kp, bs, a, aStride, meta, wp, tp, op, pmask, w.chunk, call.bias, call.out, 0]], 64, k * n);
     return meta;
   }
   const o = rt.view(Float32Array, call.out, m * np);
@@ -257,8 +380,27 @@ export async function lut4Gemm(rt: Runtime, alloc: (bytes: number) => number, ca
     if (bv) o.set(bv, i * np);
     else o.fill(0, i * np, (i + 1) * np);
   }
-  await rt.parallelColumns(n, LUT4_NR, (n0, n1) => [fn, [m, n0, n1, kp, bs, a, aStride, meta, wp, w.ptr, w.offset, w.chunk, 0, call.out, np * 4]], LUT4_NR, m * k * n);
+  await rt.parallelColumns(nk, LUT4_NR, (n0, n1) => [fn, [m, n0, n1, kp, bs, a, aStride, meta, wp, tp, op, pmask, w.chunk, 0, call.out, np * 4]], LUT4_NR, m * k * n);
   return meta;
+}
+
+/** A bias [N] in the weights' panel order (Np floats, padding 0). */
+export function lut4PanelBias(w: Lut4Weights, bias: Float32Array | null): Float32Array {
+  const out = new Float32Array(w.np);
+  if (!bias) return out;
+  if (w.columns) for (let j = 0; j < w.n; j++) out[w.columns[j]] = bias[j];
+  else out.set(bias);
+  return out;
+}
+
+/**
+ * M rows of panel-order outputs at src (row stride Np floats) -> [M][N] at dst in the caller's
+ * column order, through w.columns (weights with permuted columns only; in wasm: see
+ * lut4_gather_columns for why not in JS).
+ */
+export function lut4GatherColumns(rt: Runtime, w: Lut4Weights, m: number, src: number, dst: number): void {
+  if (!w.columns) throw new ArgumentError('lut4GatherColumns: these weights keep the columns in order (nothing to gather)');
+  rt.kernels.lut4_gather_columns(m, w.n, w.columnsPtr, src, w.np * 4, dst, w.n * 4);
 }
 
 /** y[M][N] = x[M][K] · Wᵀ (+ bias), W the LUT4 weights, x quantized to int8 on the fly. */
@@ -281,10 +423,15 @@ export async function runLut4(
   return rt.scoped(async (alloc) => {
     const px = alloc(Math.max(m * k * 4, 16));
     rt.view(Float32Array, px, m * k).set(x);
-    const pb = bias ? rt.putPadded(alloc, Float32Array, bias, np) : 0;
+    const pb = !bias ? 0 : w.columns ? rt.putPadded(alloc, Float32Array, lut4PanelBias(w, bias), np) : rt.putPadded(alloc, Float32Array, bias, np);
     const out = alloc(m * np * 4);
     const meta = await lut4Gemm(rt, alloc, { m, x: px, w, bias: pb, out, activations: scheme });
     checkActivationScales(rt, meta, m, kp / bs, scheme);
+    if (w.columns) {
+      const res = alloc(m * n * 4);
+      lut4GatherColumns(rt, w, m, out, res);
+      return rt.read(Float32Array, res, m * n);
+    }
     if (np === n || m === 1) return rt.read(Float32Array, out, m === 1 ? n : m * n);
     const res = new Float32Array(m * n);
     const v = rt.view(Float32Array, out, m * np);
@@ -294,18 +441,20 @@ export async function runLut4(
 }
 
 /**
- * The exact int32 block sums acc[m][n][b] = Σ_{k in b} table[code[n][k]] · q[m][k] of the kernel,
+ * The exact int32 block sums acc[m][n][b] = Σ_{k in b} T_n[code[n][k]] · q[m][k] of the kernel
+ * (T_n the table of column n),
  * with the int8 activations q of quantizeActivations (the same values as the wasm quantizer).
  */
 export function refLut4Acc(x: Float32Array, m: number, src: Lut4Source, scheme: ActivationBlocks): { acc: Int32Array; sa: Float32Array } {
-  const { n, k, bs, nb, code } = checkSource(src);
+  const { n, k, bs, nb, code, tables, columnTables } = checkSource(src);
   const kp = nb * bs;
   const act = quantizeActivations(x, m, k, bs, scheme);
   const acc = new Int32Array(m * n * nb);
   const sa = new Float32Array(m * nb);
   const wv = new Int32Array(k);
   for (let j = 0; j < n; j++) {
-    for (let t = 0; t < k; t++) wv[t] = src.table[code(j, t)];
+    const table = tables[columnTables ? columnTables[j] : 0];
+    for (let t = 0; t < k; t++) wv[t] = table[code(j, t)];
     for (let i = 0; i < m; i++) {
       for (let b = 0; b < nb; b++) {
         let s = 0;

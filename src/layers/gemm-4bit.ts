@@ -2,11 +2,13 @@
 //   x (float32) -> 4-bit GEMM -> [rows copied out of padded panels] -> activation pass
 // in one of two weight formats (already quantized: src/model/weights.ts decides how):
 //   'int4' (src/kernels/qb4.ts): Int4Blocks, a scale per block of K;
-//   'ant4' (src/kernels/lut4.ts): codes of one 16-value int8 table (ANT's type for the tensor),
-//          a scale per block of K (or per output channel), decoded by table lookup.
+//   'ant4' (src/kernels/lut4.ts): codes of a 16-value int8 table (ANT's type for the tensor, or
+//          one per type when channels chose their own), a scale per block of K (or per output
+//          channel), decoded by table lookup. Several tables regroup the columns into panels of
+//          one table: the bias goes in panel order and the outputs come back through a gather.
 
 import { ArgumentError } from '../errors.js';
-import { lut4Gemm, packLut4, type Lut4Source } from '../kernels/lut4.js';
+import { lut4GatherColumns, lut4Gemm, lut4PanelBias, packLut4, type Lut4Source } from '../kernels/lut4.js';
 import { packQb4, qb4Gemm } from '../kernels/qb4.js';
 import type { Int4Blocks } from '../quant/int4.js';
 import type { Runtime } from '../runtime/runtime.js';
@@ -20,6 +22,10 @@ interface Packed {
   readonly np: number;
   readonly blockSize: number;
   readonly bytes: number;
+  /** [N] bias in the kernel's column order (Np floats) */
+  panelBias(bias: Float32Array | null): Float32Array;
+  /** M panel-order rows at src (stride Np) -> [M][N] at dst; null: the first N of each row are the columns in order */
+  gather: ((m: number, src: number, dst: number) => void) | null;
   gemm(alloc: (bytes: number) => number, call: { m: number; x: number; bias: number; out: number }): Promise<unknown>;
   dispose(): void;
 }
@@ -27,10 +33,21 @@ interface Packed {
 function pack(rt: Runtime, w: FourBitWeights): Packed {
   if (w.format === 'int4') {
     const p = packQb4(rt, w.blocks);
-    return { kp: p.kp, np: p.np, blockSize: p.blockSize, bytes: p.bytes, gemm: (alloc, c) => qb4Gemm(rt, alloc, { ...c, w: p }), dispose: () => p.dispose() };
+    const panelBias = (b: Float32Array | null) => {
+      const out = new Float32Array(p.np);
+      if (b) out.set(b);
+      return out;
+    };
+    return { kp: p.kp, np: p.np, blockSize: p.blockSize, bytes: p.bytes, panelBias, gather: null, gemm: (alloc, c) => qb4Gemm(rt, alloc, { ...c, w: p }), dispose: () => p.dispose() };
   }
   const p = packLut4(rt, w.source);
-  return { kp: p.kp, np: p.np, blockSize: p.blockSize, bytes: p.bytes, gemm: (alloc, c) => lut4Gemm(rt, alloc, { ...c, w: p }), dispose: () => p.dispose() };
+  return {
+    kp: p.kp, np: p.np, blockSize: p.blockSize, bytes: p.bytes,
+    panelBias: (b) => lut4PanelBias(p, b),
+    // per-panel tables with regrouped columns: the outputs come back through a gather
+    gather: p.columns ? (m, src, dst) => lut4GatherColumns(rt, p, m, src, dst) : null,
+    gemm: (alloc, c) => lut4Gemm(rt, alloc, { ...c, w: p }), dispose: () => p.dispose(),
+  };
 }
 
 export class FourBitGemm implements GemmImpl {
@@ -47,9 +64,7 @@ export class FourBitGemm implements GemmImpl {
     if (bias && bias.length !== this.n) throw new ArgumentError(`${weights.format} layer: bias has ${bias.length} values, expected ${this.n}`);
     this.w = pack(rt, weights);
     this.biasPtr = rt.alloc(this.w.np * 4);
-    const bv = rt.view(Float32Array, this.biasPtr, this.w.np);
-    bv.fill(0);
-    if (bias) bv.set(bias);
+    rt.view(Float32Array, this.biasPtr, this.w.np).set(this.w.panelBias(bias));
     this.act = new ChannelActivation(rt, this.n, activation, false);
   }
 
@@ -60,13 +75,14 @@ export class FourBitGemm implements GemmImpl {
   /** scratch for M rows: the int8/int16 activations, their block metadata (16 bytes per row and block: qb4 [sa, asum, isum, 0], lut4 less), and padded output rows */
   scratchBytes(m: number): number {
     const { kp, np, blockSize } = this.w;
-    return m * kp * 2 + m * (kp / blockSize) * 16 + (np !== this.n || m === 1 ? m * np * 4 : 0) + 256;
+    return m * kp * 2 + m * (kp / blockSize) * 16 + (np !== this.n || m === 1 || this.w.gather ? m * np * 4 : 0) + 256;
   }
 
   async run(m: number, x: number, y: number, scratch: number): Promise<void> {
-    const rt = this.rt, { np } = this.w, n = this.n;
+    const rt = this.rt, { np, gather } = this.w, n = this.n;
     // rows are written panel-padded: straight into y when N is a multiple of the panel width (M > 1)
-    const direct = np === n && m > 1;
+    // and the columns are in order
+    const direct = np === n && m > 1 && !gather;
     const padded = direct ? y : scratch;
     let used = direct ? 0 : m * np * 4 + 64;
     // the GEMM's own scratch (int8 activations, block metadata) comes from ours
@@ -76,7 +92,8 @@ export class FourBitGemm implements GemmImpl {
       return p;
     };
     await this.w.gemm(alloc, { m, x, bias: this.biasPtr, out: padded });
-    if (!direct) {
+    if (gather) gather(m, padded, y);
+    else if (!direct) {
       const src = rt.view(Float32Array, padded, m * np), dst = rt.view(Float32Array, y, m * n);
       if (m === 1) dst.set(src.subarray(0, n));
       else for (let i = 0; i < m; i++) dst.set(src.subarray(i * np, i * np + n), i * n);

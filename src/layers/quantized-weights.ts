@@ -26,6 +26,8 @@ export type QuantizedWeights =
 export interface WeightOptions {
   /** ant4: values of K per scale, a power of two from 32 to 256, or 'channel' (default 32) */
   ant4BlockSize?: number | 'channel';
+  /** ant4: ANT's type chosen per output channel instead of per tensor (LUT4 runs a table per panel) */
+  ant4PerChannelType?: boolean;
 }
 
 /** Checks an ant4 block size (an option users give): a LUT4 block or 'channel'. */
@@ -57,8 +59,9 @@ export function quantizeWeights(scheme: QuantScheme, wnk: Float32Array, n: numbe
       return { scheme, blocks: quantizeInt4Rtn(wnk, n, k, { blockSize: k >= 32 ? 32 : 16, clipSearch: true }) };
     case 'ant4': {
       const bs = options.ant4BlockSize ?? 32;
-      const sel = selectAntType(wnk, { channels: n, blockSize: bs === 'channel' || k < bs ? undefined : bs });
-      return { scheme, source: lut4FromAnt(sel.quantized), type: sel.typeNames[0] };
+      const sel = selectAntType(wnk, { channels: n, blockSize: bs === 'channel' || k < bs ? undefined : bs, perChannelType: options.ant4PerChannelType });
+      const names = Array.from(new Set(sel.typeNames));
+      return { scheme, source: lut4FromAnt(sel.quantized), type: names.length === 1 ? names[0] : `per channel (${names.join(', ')})` };
     }
     case 'fp8':
       return { scheme, q: quantizeF8w(wnk, k, n, { format: 'e4m3fn', transposed: true }) };

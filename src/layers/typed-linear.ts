@@ -1,10 +1,11 @@
 // A linear layer in one of the weight types models use beyond int8/int4 blocks — ANT's adaptive
 // 4-bit type ('ant4', LUT4 kernel) or FP8 E4M3FN weights ('fp8') — with its float32 reference:
 //   rt.linear(w, [K, N], bias, { dtype: 'ant4' | 'fp8' })
-// `type` says what the weights became (for ant4, the ANT type chosen for the tensor).
+// `type` says what the weights became (for ant4, the ANT type chosen for the tensor, or with
+// perChannelType the types its channels chose: LUT4 then runs a table per 8-column panel).
 
 import { compareTo } from '../compare/metrics.js';
-import { ArgumentError, ShapeError, ValueRangeError } from '../errors.js';
+import { ArgumentError, ShapeError, ValueRangeError, describe } from '../errors.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { checkTensor, type Tensor } from '../tensor.js';
 import type { GemmImpl } from './conv2d-gemm.js';
@@ -22,6 +23,8 @@ export interface TypedLinearOptions {
   reference?: boolean;
   /** ant4: values of K per scale, a power of two from 32 to 256, or 'channel' (default 32; K < 32: per channel) */
   blockSize?: number | 'channel';
+  /** ant4: ANT's type per output channel (int4 / flint4 / PoT4 each), not one for the tensor (default false) */
+  perChannelType?: boolean;
 }
 
 export class TypedLinear {
@@ -44,13 +47,15 @@ export class TypedLinear {
     checkBias(bias, n);
     for (let i = 0; i < weight.length; i++) if (!Number.isFinite(weight[i])) throw new ValueRangeError(`weight: element ${i} is ${weight[i]}; weights must be finite`);
     const rows = options.transposed ? weight : transposeKN(weight, k, n);
-    const weights = quantizeWeights(options.dtype, rows, n, k, undefined, { ant4BlockSize });
+    if (options.perChannelType !== undefined && options.dtype !== 'ant4') throw new ArgumentError(`perChannelType: only dtype 'ant4' chooses types, got dtype '${options.dtype}'`);
+    if (options.perChannelType !== undefined && typeof options.perChannelType !== 'boolean') throw new ArgumentError(`perChannelType: expected true or false, got ${describe(options.perChannelType)}`);
+    const weights = quantizeWeights(options.dtype, rows, n, k, undefined, { ant4BlockSize, ant4PerChannelType: options.perChannelType === true });
     const kept = options.reference === false ? null : rows === weight ? weight.slice() : rows;
     const b = bias ? bias.slice() : null;
     return new TypedLinear(rt, k, n, weights, gemmFor(rt, weights, b, null), new FloatReference(rt, kept ? () => kept : null, k, n, true), b);
   }
 
-  /** what the weights became: the ANT type of the tensor ('int4', 'flint4', 'pot4') or 'e4m3fn' */
+  /** what the weights became: the ANT type of the tensor ('int4', 'flint4', 'pot4'; with perChannelType e.g. 'per channel (int4, flint4)') or 'e4m3fn' */
   get type(): string {
     return this.weights.scheme === 'ant4' ? this.weights.type : this.weights.scheme === 'fp8' ? this.weights.q.format : this.weights.scheme;
   }

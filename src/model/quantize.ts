@@ -9,7 +9,7 @@ import { convWeightsNK, transposeKN } from '../layers/conv2d-gemm.js';
 import type { GraphNode } from './graph.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { QuantConvLayer, QuantLinearLayer, type ModelLayer } from './layers.js';
-import { quantizeWeights, type QuantizedWeights } from '../layers/quantized-weights.js';
+import { quantizeWeights, type QuantizedWeights, type WeightOptions } from '../layers/quantized-weights.js';
 import { buildFloatLayer, Model, type LayerBuilder, type LayerSpec } from './model.js';
 
 export type Feeds = Record<string, { type: string; data: ArrayLike<number>; dims: readonly number[] }>;
@@ -47,6 +47,8 @@ export interface QuantizeOptions {
   top1Allowance?: number;
   /** 'auto': how many calibration inputs measure sensitivity (default 16) */
   sensitivityInputs?: number;
+  /** 'ant4': ANT's type chosen per output channel, not per tensor (LUT4 then runs a table per panel of 8 columns) */
+  ant4PerChannelType?: boolean;
   /** a scheme for particular nodes, overriding the rest */
   layerScheme?: (node: GraphNode) => LayerScheme | undefined;
   onProgress?: (done: number, total: number, phase: string) => void;
@@ -116,13 +118,13 @@ export function layerFromWeights(rt: Runtime, spec: LayerSpec, weights: Quantize
 }
 
 /** The layer for one node in one scheme (float32 where the scheme does not apply). */
-export function buildLayer(rt: Runtime, node: GraphNode, spec: LayerSpec, scheme: LayerScheme, input?: ActivationQuant): ModelLayer {
+export function buildLayer(rt: Runtime, node: GraphNode, spec: LayerSpec, scheme: LayerScheme, input?: ActivationQuant, options: WeightOptions = {}): ModelLayer {
   const grouped = spec.type === 'conv' && spec.geometry.group !== 1;
   if (scheme === 'float32' || grouped || (scheme === 'int8' && !input)) return buildFloatLayer(rt, node, spec)!;
   // 4-bit weights from the file (MatMulNBits) stay as they are in the int4 scheme
   if (scheme === 'int4' && spec.type === 'linear' && spec.int4) return layerFromWeights(rt, spec, { scheme: 'int4', blocks: spec.int4 });
   const { wnk, n, k } = weightRows(spec);
-  return layerFromWeights(rt, spec, quantizeWeights(scheme, wnk, n, k, input));
+  return layerFromWeights(rt, spec, quantizeWeights(scheme, wnk, n, k, input, options));
 }
 
 export interface LayerChoice {
@@ -146,6 +148,7 @@ export interface MixReport {
 export async function quantizeModel(float: Model, options: QuantizeOptions): Promise<Model & { choices?: LayerChoice[]; mix?: MixReport }> {
   if (!['int8', 'int4', 'ant4', 'fp8', 'auto'].includes(options.scheme)) throw new ArgumentError(`quantize: scheme '${String(options.scheme)}' is not supported; 'int8', 'int4', 'ant4', 'fp8' or 'auto' are`);
   if (!Array.isArray(options.calibration) || options.calibration.length === 0) throw new ArgumentError('quantize: calibration needs at least one input (an array of feeds)');
+  if (options.ant4PerChannelType !== undefined && typeof options.ant4PerChannelType !== 'boolean') throw new ArgumentError(`quantize: ant4PerChannelType must be a boolean, got ${String(options.ant4PerChannelType)}`);
   if (options.top1Budget !== undefined && !(options.top1Budget >= 0 && options.top1Budget <= 1)) throw new ArgumentError(`quantize: top1Budget must be a fraction from 0 to 1, got ${options.top1Budget}`);
   const stats = await calibrate(float, options.calibration, (d, t) => options.onProgress?.(d, t, 'calibrating'));
   const rangeOf = (s: RangeStats): ActivationQuant => {
@@ -157,7 +160,7 @@ export async function quantizeModel(float: Model, options: QuantizeOptions): Pro
   const builder: LayerBuilder = (brt, node, spec): ModelLayer | null => {
     const s = stats.get(node);
     const scheme: LayerScheme = options.layerScheme?.(node) ?? choice.get(node) ?? (s ? (options.scheme === 'auto' ? 'int8' : options.scheme) : 'float32');
-    return buildLayer(brt, node, spec, scheme, s ? rangeOf(s) : undefined);
+    return buildLayer(brt, node, spec, scheme, s ? rangeOf(s) : undefined, { ant4PerChannelType: options.ant4PerChannelType === true });
   };
   const model = new Model(rt, float.graph, float.fusions, builder, options.scheme) as Model & { choices?: LayerChoice[]; mix?: MixReport };
   if (options.scheme !== 'auto') return model;

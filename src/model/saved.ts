@@ -9,6 +9,7 @@
 //                                                           record: k, n, blockSize
 //   ant4: codes U8 [N, ceil(K/2)] (two per byte), scales F32 [N, blocks], table I8 [16]
 //                                                           record: k, n, blockSize (32..256 or 'channel'), type
+//         (a type per channel: tables I8 [T, 16] and column_tables I32 [N] instead of table; record: tables T)
 //   fp8:  codes U8 [K, N] (E4M3FN or E5M2), scales F32 [N]  record: k, n, format
 
 import { ModelError } from '../errors.js';
@@ -18,7 +19,7 @@ import { buildFloatLayer, Model, type LayerBuilder } from './model.js';
 import { layerFromWeights } from './quantize.js';
 import { readSafetensors, writeSafetensors, type SafeTensor } from './safetensors.js';
 import type { QuantizedWeights } from '../layers/quantized-weights.js';
-import { lut4BlockSize } from '../kernels/lut4.js';
+import { lut4BlockSize, type Lut4Source } from '../kernels/lut4.js';
 
 const FORMAT = 'lowbit.quantized-model';
 
@@ -31,6 +32,8 @@ interface LayerRecord {
   type?: string;
   format?: Fp8Format;
   zeroPoints?: boolean;
+  /** ant4 with a type per channel: how many tables */
+  tables?: number;
 }
 
 /** The quantized weights of every layer the model has built (run or plan it once first). */
@@ -61,8 +64,18 @@ export function saveQuantized(model: Model): Uint8Array {
         if (!s.packed) throw new ModelError(`save: ant4 layer '${key}' holds unpacked codes`);
         put('codes', { dtype: 'U8', shape: [s.n, Math.ceil(s.k / 2)], data: s.packed });
         put('scales', { dtype: 'F32', shape: [s.n, s.scales.length / s.n], data: s.scales });
-        put('table', { dtype: 'I8', shape: [16], data: s.table });
-        records[key] = { scheme: 'ant4', k: s.k, n: s.n, blockSize: s.blockSize, type: w.type };
+        if (s.tables && s.columnTables) {
+          // a type per channel: the distinct tables and each channel's index
+          const all = new Int8Array(16 * s.tables.length);
+          s.tables.forEach((t, g) => all.set(t, 16 * g));
+          put('tables', { dtype: 'I8', shape: [s.tables.length, 16], data: all });
+          put('column_tables', { dtype: 'I32', shape: [s.n], data: Int32Array.from(s.columnTables) });
+          records[key] = { scheme: 'ant4', k: s.k, n: s.n, blockSize: s.blockSize, type: w.type, tables: s.tables.length };
+        } else {
+          if (!s.table) throw new ModelError(`save: ant4 layer '${key}' has no table`);
+          put('table', { dtype: 'I8', shape: [16], data: s.table });
+          records[key] = { scheme: 'ant4', k: s.k, n: s.n, blockSize: s.blockSize, type: w.type };
+        }
         break;
       }
       case 'fp8':
@@ -109,10 +122,20 @@ export function loadQuantized(float: Model, bytes: Uint8Array): Model {
       const bs = r.blockSize ?? 'channel';
       if (bs !== 'channel' && !(Number.isInteger(bs) && bs >= 32 && bs <= 256 && (bs & (bs - 1)) === 0)) throw new ModelError(`load: ant4 layer '${key}' has block size ${String(bs)}; expected a power of two from 32 to 256 or 'channel'`);
       const nb = Math.ceil(k / lut4BlockSize(k, bs));
-      weights.set(key, {
-        scheme: 'ant4', type: String(r.type),
-        source: { n, k, packed: tensor(key, 'codes', 'U8', n * Math.ceil(k / 2)) as Uint8Array, scales: tensor(key, 'scales', 'F32', n * nb) as Float32Array, table: tensor(key, 'table', 'I8', 16) as Int8Array, blockSize: bs },
-      });
+      const common = { n, k, packed: tensor(key, 'codes', 'U8', n * Math.ceil(k / 2)) as Uint8Array, scales: tensor(key, 'scales', 'F32', n * nb) as Float32Array, blockSize: bs };
+      let source: Lut4Source;
+      if (r.tables !== undefined) {
+        const g = r.tables;
+        // each table is some channel's: at most N of them
+        if (!Number.isInteger(g) || g < 1 || g > n) throw new ModelError(`load: ant4 layer '${key}' has ${String(g)} tables; expected an integer from 1 to N = ${n}`);
+        const all = tensor(key, 'tables', 'I8', 16 * g) as Int8Array;
+        const columnTables = tensor(key, 'column_tables', 'I32', n) as Int32Array;
+        for (let j = 0; j < n; j++) if (!(columnTables[j] >= 0 && columnTables[j] < g)) throw new ModelError(`load: ant4 layer '${key}': channel ${j} has table index ${columnTables[j]}, expected 0..${g - 1}`);
+        source = { ...common, tables: Array.from({ length: g }, (_, i) => all.slice(16 * i, 16 * i + 16)), columnTables };
+      } else {
+        source = { ...common, table: tensor(key, 'table', 'I8', 16) as Int8Array };
+      }
+      weights.set(key, { scheme: 'ant4', type: String(r.type), source });
     } else if (r.scheme === 'fp8') {
       weights.set(key, { scheme: 'fp8', q: { format: r.format ?? 'e4m3fn', k, n, codes: tensor(key, 'codes', 'U8', k * n) as Uint8Array, scales: tensor(key, 'scales', 'F32', n) as Float32Array } });
     } else {

@@ -12,8 +12,9 @@ export interface KernelExports {
   qb4_gemm_4x8c4_relaxed(m: number, n0: number, n1: number, kp: number, bs: number, a: number, aStride: number, aMeta: number, w: number, scales: number, zeros: number, bias: number, out: number, outStride: number): void;
   qb4_quantize_activations(x: number, m: number, k: number, kp: number, bs: number, perBlock: number, wide: number, out: number, meta: number): void;
   qb4_f32_gemv(n0: number, n1: number, kp: number, bs: number, s4: number, x: number, xsum: number, w: number, scales: number, zeros: number, bias: number, out: number): void;
-  lut4_gemm_4x8c2(m: number, n0: number, n1: number, kp: number, bs: number, a: number, aStride: number, aMeta: number, w: number, table: number, off: number, chunk: number, bias: number, out: number, outStride: number): void;
-  lut4_gemm_4x8c4_relaxed(m: number, n0: number, n1: number, kp: number, bs: number, a: number, aStride: number, aMeta: number, w: number, table: number, off: number, chunk: number, bias: number, out: number, outStride: number): void;
+  lut4_gemm_4x8c2(m: number, n0: number, n1: number, kp: number, bs: number, a: number, aStride: number, aMeta: number, w: number, tables: number, offs: number, pmask: number, chunk: number, bias: number, out: number, outStride: number): void;
+  lut4_gemm_4x8c4_relaxed(m: number, n0: number, n1: number, kp: number, bs: number, a: number, aStride: number, aMeta: number, w: number, tables: number, offs: number, pmask: number, chunk: number, bias: number, out: number, outStride: number): void;
+  lut4_gather_columns(m: number, n: number, cols: number, src: number, srcStride: number, dst: number, dstStride: number): void;
   lut4_quantize_activations(x: number, m: number, k: number, kp: number, bs: number, perBlock: number, wide: number, out: number, meta: number): void;
   f32_gemm_4x8(m: number, n0: number, n1: number, k: number, a: number, aStride: number, w: number, c: number, cStride: number, bias: number, lo: number, hi: number): void;
   f8w_e4m3_gemm_4x8(m: number, n0: number, n1: number, k: number, x: number, xStride: number, w: number, c: number, cStride: number, scale: number, bias: number, lo: number, hi: number, scratch: number): void;
