@@ -10,8 +10,15 @@ export { tensor, type Tensor, type DType } from './tensor.js';
 export { OnnxOps } from './ops/onnx.js';
 export { packQs8, runQs8, Qs8Weights, refMatMulInteger, refRequantize, refDequantizeAcc, type Qs8Output } from './kernels/qs8.js';
 export { packF32, runF32, F32Weights, refGemmF32 } from './kernels/f32.js';
-export { QuantizedLinear, type LinearOptions, type ActivationScheme, type LinearComparison } from './layers/linear.js';
-export { Int4Linear, type Int4LinearOptions, type Int4Activations } from './layers/int4-linear.js';
+export { Linear, type LinearOptions, type LinearComparison } from './formats/linear.js';
+// the names of the three linear classes Linear replaced
+export { Linear as QuantizedLinear, Linear as Int4Linear, Linear as TypedLinear } from './formats/linear.js';
+export type { ActivationScheme } from './layers/int8-linear.js';
+export type { Int4Activations } from './layers/int4-linear.js';
+export { WEIGHT_FORMATS, FORMAT_NAMES, weightFormat } from './formats/table.js';
+export type { WeightFormat, LayerWeights, SavedRecord, QuantizeContext, LinearHook } from './formats/format.js';
+export { NF4_LEVELS } from './formats/nf4.js';
+export type { TableWeights } from './formats/lut4-format.js';
 export { compareTo, formatReport, type ErrorReport } from './compare/metrics.js';
 export { dynamicQuantParams } from './quant/q8.js';
 export { mulberry32, normalFloats } from './util/random.js';
@@ -51,4 +58,3 @@ export { studyTensor, summarizeStudy, weightTensors, STUDY_FORMATS, type StudyRo
 export { compareModels, type LayerError } from './compare/model-compare.js';
 export { saveQuantized, loadQuantized } from './model/saved.js';
 export { readSafetensors, writeSafetensors, type SafeTensor } from './model/safetensors.js';
-export { TypedLinear, type TypedLinearOptions } from './layers/typed-linear.js';

@@ -281,9 +281,9 @@ describe(`GPTQ 4-bit weights (${SIMD} build)`, () => {
     const opts = { dtype: 'int4', blockSize: 32, method: 'gptq', calibration: calib, actOrder: true } as const;
     const layer = await rts.one.linear(wKN, [K, N], bias, opts);
     expect(layer).toBeInstanceOf(Int4Linear);
-    expect(sameBlocks(layer.blocks, quantizeInt4Gptq(W, N, K, calib, { blockSize: 32, actOrder: true }))).toBeNull();
+    expect(sameBlocks(layer.weights.data as Int4Blocks, quantizeInt4Gptq(W, N, K, calib, { blockSize: 32, actOrder: true }))).toBeNull();
     const viaTransposed = await rts.one.linear(W, [N, K], bias, { ...opts, transposed: true, calibration: tensor('float32', calib, [S, K]) });
-    expect(sameBlocks(viaTransposed.blocks, layer.blocks)).toBeNull();
+    expect(sameBlocks(viaTransposed.weights.data as Int4Blocks, layer.weights.data as Int4Blocks)).toBeNull();
     const rtn = await rts.one.linear(wKN, [K, N], bias, { dtype: 'int4', blockSize: 32 });
     const g = (await layer.compare(x)).error;
     const q = (await rtn.compare(x)).error;

@@ -131,7 +131,7 @@ describe(`saved ant4 models with a type per channel (${SIMD} build)`, () => {
       t.set(`${key}/column_tables`, { dtype: 'I32', shape: [rec.n], data: ct });
       const f = writeSafetensors(t, metadata);
       expect(() => loadQuantized(float, f)).toThrow(ModelError);
-      expect(() => loadQuantized(float, f)).toThrow(new RegExp(`ant4 layer '${key}': channel 3 has table index ${idx}, expected 0\\.\\.${rec.tables! - 1}`));
+      expect(() => loadQuantized(float, f)).toThrow(new RegExp(`ant4 layer '${key}' has channel 3 with table index ${idx}, expected 0\\.\\.${rec.tables! - 1}`));
     }
     // column_tables missing or of another type
     const t = new Map(tensors);

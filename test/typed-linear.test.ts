@@ -2,7 +2,7 @@
 // (E4M3 weights): the type chosen is reported, the error against float32 stays within stated budgets.
 
 import { describe, expect, it } from 'vitest';
-import { ArgumentError, ValueRangeError, refLut4 } from '../src/index.js';
+import { ArgumentError, ValueRangeError, refLut4, type TableWeights } from '../src/index.js';
 import { SIMD, firstMismatch, rng, useRuntimes } from './helpers.js';
 
 const rts = useRuntimes();
@@ -56,7 +56,7 @@ describe(`rt.linear with dtype ant4 / fp8 (${SIMD} build)`, () => {
     expect(b32).toBeGreaterThan(ch + 8);
     expect(b64).toBeGreaterThan(ch);
     await expect(rts.one.linear(w, [k, n], null, { dtype: 'ant4', blockSize: 48 })).rejects.toThrow(/blockSize: expected a power of two from 32 to 256 or 'channel', got 48/);
-    await expect(rts.one.linear(w, [k, n], null, { dtype: 'fp8', blockSize: 32 })).rejects.toThrow(/blockSize: only dtype 'ant4' takes a block size/);
+    await expect(rts.one.linear(w, [k, n], null, { dtype: 'fp8', blockSize: 32 })).rejects.toThrow(/blockSize: dtype 'fp8' does not take this option/);
   });
 
   it('ant4 perChannelType: channels of different shapes get their own types, at least the per-tensor SQNR', async () => {
@@ -85,7 +85,7 @@ describe(`rt.linear with dtype ant4 / fp8 (${SIMD} build)`, () => {
       expect(eb, `${blockSize}`).toBeGreaterThan(perChannelDb);
       expect(eb, `${blockSize}`).toBeGreaterThanOrEqual(ea);
       // the layer (bias in panel order, outputs gathered back) computes the kernel's reference bits
-      const src = b.weights.scheme === 'ant4' ? b.weights.source : null;
+      const src = b.weights.format.name === 'ant4' ? (b.weights.data as TableWeights).source : null;
       expect(src?.tables?.length).toBe(3);
       for (const rows of [1, m]) {
         const xs = x.subarray(0, rows * k);
@@ -109,7 +109,7 @@ describe(`rt.linear with dtype ant4 / fp8 (${SIMD} build)`, () => {
     u1.dispose();
     u2.dispose();
     await expect(rts.one.linear(w, [k, n], null, { dtype: 'fp8', perChannelType: true })).rejects.toThrow(ArgumentError);
-    await expect(rts.one.linear(w, [k, n], null, { dtype: 'fp8', perChannelType: true })).rejects.toThrow(/perChannelType: only dtype 'ant4' chooses types, got dtype 'fp8'/);
+    await expect(rts.one.linear(w, [k, n], null, { dtype: 'fp8', perChannelType: true })).rejects.toThrow(/perChannelType: dtype 'fp8' does not take this option/);
     await expect(rts.one.linear(w, [k, n], null, { dtype: 'ant4', perChannelType: 'yes' as unknown as boolean })).rejects.toThrow(/perChannelType: expected true or false, got yes/);
   });
 

@@ -3,8 +3,7 @@
 
 import { createRuntime, type RuntimeOptions } from '../runtime/runtime.js';
 import type { SimdChoice } from '../runtime/features.js';
-import type { LinearOptions } from '../layers/linear.js';
-import type { Int4LinearOptions } from '../layers/int4-linear.js';
+import type { LinearOptions } from '../formats/linear.js';
 import { mulberry32, normalFloats } from '../util/random.js';
 
 export interface DemoOptions {
@@ -68,7 +67,7 @@ export async function runDemo(o: DemoOptions, log: (s: string) => void = console
       log(`build: ${rt.features.simd} SIMD (${rt.features.reason}); ${rt.features.engine}`);
       log('');
     }
-    const schemes: [string, LinearOptions | Int4LinearOptions][] = [
+    const schemes: [string, LinearOptions][] = [
       ['int8 w / dynamic per-tensor u8 act', { weightBits: 8, activations: 'dynamic-per-tensor' }],
       ['int8 w / dynamic per-row s8 act', { weightBits: 8, activations: 'dynamic-per-row' }],
       ['int8 w / static calibrated u8 act', { weightBits: 8, activations: 'static' }],
@@ -78,10 +77,8 @@ export async function runDemo(o: DemoOptions, log: (s: string) => void = console
     ];
     const rows: DemoRow[] = [];
     for (const [name, opts] of schemes) {
-      const layer =
-        (opts as Int4LinearOptions).dtype === 'int4'
-          ? await rt.linear(weight, [o.k, o.n], bias, opts as Int4LinearOptions)
-          : await rt.linear(weight, [o.k, o.n], bias, { ...(opts as LinearOptions), calibration });
+      // int8's static activations calibrate on sample rows
+      const layer = await rt.linear(weight, [o.k, o.n], bias, opts.activations === 'static' ? { ...opts, calibration } : opts);
       const { error } = await layer.compare(x);
       const [quantMs, f32Ms] = await medianPair(o.runs, () => layer.forward(x), () => layer.forwardFloat(x));
       rows.push({ scheme: name, kernel: layer.kernelLayout, weightMB: layer.weightBytes / 2 ** 20, sqnrDb: error.sqnrDb, cosine: error.cosine, maxAbs: error.maxAbs, quantMs, f32Ms, speedup: f32Ms / quantMs });

@@ -6,16 +6,9 @@
 import { ArgumentError } from '../errors.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { convOutSize, convPath, type ConvGeometry } from './conv2d.js';
+import type { GemmImpl } from './gemm.js';
 
-/** y[M, N] = x[M, K] W + bias (then the layer's activation), on buffers in linear memory. */
-export interface GemmImpl {
-  readonly k: number;
-  readonly n: number;
-  readonly weightBytes: number;
-  scratchBytes?(m: number): number;
-  run(m: number, x: number, y: number, scratch: number): Promise<void>;
-  dispose(): void;
-}
+export type { GemmImpl } from './gemm.js';
 
 /** ONNX conv weights [C_out, C_in, kH, kW] as GEMM rows [N = C_out][K = taps * C_in] in im2col order. */
 export function convWeightsNK(weight: Float32Array, g: ConvGeometry): Float32Array {

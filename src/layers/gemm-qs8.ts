@@ -4,26 +4,12 @@
 //   float32 epilogue: acc * s_x * s_w[n] + bias[n], then the activation and per-channel affine
 // in registers. Weights arrive quantized (src/model/weights.ts decides how).
 
-import { ArgumentError, ValueRangeError } from '../errors.js';
-import { packQs8, qs8Gemm, roundHalfEven, type EpilogueActivation, type Qs8Weights } from '../kernels/qs8.js';
+import { ArgumentError } from '../errors.js';
+import type { ActivationQuant } from '../quant/activation-range.js';
+import { packQs8, qs8Gemm, type EpilogueActivation, type Qs8Weights } from '../kernels/qs8.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { ConvActivation } from './activation.js';
 import type { GemmImpl } from './conv2d-gemm.js';
-
-/** Static uint8 quantization of a tensor: q = clamp(round(x / scale) + zeroPoint, 0, 255). */
-export interface ActivationQuant {
-  scale: number;
-  zeroPoint: number;
-}
-
-/** Asymmetric uint8 parameters covering [min, max] (and 0, so zero padding stays exact). */
-export function uint8Range(min: number, max: number): ActivationQuant {
-  if (!Number.isFinite(min) || !Number.isFinite(max) || min > max) throw new ValueRangeError(`activation range [${min}, ${max}] must be finite with min <= max`);
-  const lo = Math.min(min, 0), hi = Math.max(max, 0);
-  const scale = Math.fround(hi > lo ? (hi - lo) / 255 : 1);
-  const zeroPoint = Math.min(255, Math.max(0, roundHalfEven(-lo / scale)));
-  return { scale, zeroPoint };
-}
 
 /** int8 weights [K, N] in [-127, 127] with one float32 scale per column, and the input's quantization. */
 export interface Int8Weights {
@@ -31,20 +17,8 @@ export interface Int8Weights {
   n: number;
   q: Int8Array;
   scales: Float32Array;
-  input: ActivationQuant;
-}
-
-/** Per-column symmetric int8 weights: W [K, N] -> q [K, N] in [-127, 127] and scales [N]. */
-export function quantizeWeightsPerColumn(w: Float32Array, k: number, n: number): { q: Int8Array; scales: Float32Array } {
-  const scales = new Float32Array(n);
-  for (let j = 0; j < n; j++) {
-    let m = 0;
-    for (let i = 0; i < k; i++) m = Math.max(m, Math.abs(w[i * n + j]));
-    scales[j] = m > 0 ? m / 127 : 1;
-  }
-  const q = new Int8Array(k * n);
-  for (let i = 0; i < k; i++) for (let j = 0; j < n; j++) q[i * n + j] = Math.max(-127, Math.min(127, roundHalfEven(w[i * n + j] / scales[j])));
-  return { q, scales };
+  /** the layer input's static quantization (null: a user layer quantizing activations at run time) */
+  input: ActivationQuant | null;
 }
 
 export class Qs8Gemm implements GemmImpl {
@@ -57,6 +31,7 @@ export class Qs8Gemm implements GemmImpl {
 
   constructor(private readonly rt: Runtime, weights: Int8Weights, private readonly bias: Float32Array | null, activation: ConvActivation | null) {
     const { k, n, q, scales, input } = weights;
+    if (!input) throw new ArgumentError('int8 layer: the model GEMM needs the input quantization from calibration');
     if (q.length !== k * n || scales.length !== n) throw new ArgumentError(`int8 layer: weights of ${q.length} values and ${scales.length} scales do not make [${k}, ${n}]`);
     if (bias && bias.length !== n) throw new ArgumentError(`int8 layer: bias has ${bias.length} values, expected ${n}`);
     this.k = k;
@@ -69,6 +44,10 @@ export class Qs8Gemm implements GemmImpl {
 
   get weightBytes(): number {
     return this.w.bytes + this.n * 8;
+  }
+
+  get layout(): string {
+    return this.w.layout;
   }
 
   /** bytes of scratch for M rows: x quantized and staged as int16 (K rounded up to 2), and row sums */

@@ -8,7 +8,7 @@ import { Conv2dF32, convOutSize, type ConvActivation, type ConvGeometry, type Co
 import type { Runtime } from '../runtime/runtime.js';
 import { Conv2dGemm, type GemmImpl } from '../layers/conv2d-gemm.js';
 import { ChannelActivation } from '../layers/activation.js';
-import { gemmFor, type QuantizedWeights } from '../layers/quantized-weights.js';
+import type { LayerWeights } from '../formats/format.js';
 
 export interface LayerIO {
   /** byte address of the input (channels-last for images) */
@@ -135,10 +135,10 @@ export class LinearLayerF32 implements ModelLayer {
 export class QuantConvLayer extends ConvModelLayer {
   readonly scheme: string;
   protected readonly conv: Conv2dGemm;
-  constructor(rt: Runtime, geometry: ConvGeometry, readonly weights: QuantizedWeights, bias: Float32Array | null, activation: ConvActivation | null, actName = '') {
+  constructor(rt: Runtime, geometry: ConvGeometry, readonly weights: LayerWeights, bias: Float32Array | null, activation: ConvActivation | null, actName = '') {
     super(geometry, actName);
-    this.scheme = weights.scheme;
-    this.conv = new Conv2dGemm(rt, geometry, gemmFor(rt, weights, bias, activation));
+    this.scheme = weights.format.name;
+    this.conv = new Conv2dGemm(rt, geometry, weights.format.gemm(rt, weights.data, bias, activation));
   }
   protected get path(): string {
     return this.conv.im2col ? 'im2col' : 'pointwise';
@@ -150,9 +150,9 @@ export class QuantLinearLayer implements ModelLayer {
   readonly kind = 'Linear';
   readonly scheme: string;
   private readonly gemm: GemmImpl;
-  constructor(rt: Runtime, readonly weights: QuantizedWeights, bias: Float32Array | null, activation: ConvActivation | null = null) {
-    this.scheme = weights.scheme;
-    this.gemm = gemmFor(rt, weights, bias, activation);
+  constructor(rt: Runtime, readonly weights: LayerWeights, bias: Float32Array | null, activation: ConvActivation | null = null) {
+    this.scheme = weights.format.name;
+    this.gemm = weights.format.gemm(rt, weights.data, bias, activation);
   }
   get weightBytes(): number {
     return this.gemm.weightBytes;

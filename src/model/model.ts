@@ -10,7 +10,8 @@ import type { ConvActivation, ConvGeometry } from '../layers/conv2d.js';
 import { importOnnx } from './onnx.js';
 import { convSpec } from './ops/linear-ops.js';
 import { matMulNBitsWeights } from './ops/quant-ops.js';
-import type { Int4Blocks } from '../quant/int4.js';
+import type { LayerWeights } from '../formats/format.js';
+import { int4Format } from '../formats/int4.js';
 import { opDef } from './ops/registry.js';
 import type { HostValue, ValueInfo } from './ops/types.js';
 import { convertLayout, makePlan, type Plan, type PlanStep, type PlanValue } from './plan.js';
@@ -192,7 +193,7 @@ export class Model {
 /** What a layer needs, read off a Conv/FusedConv/MatMul/Gemm node whose weights are constants. */
 export type LayerSpec =
   | { type: 'conv'; geometry: ConvGeometry; weight: Float32Array; bias: Float32Array | null; activation: ConvActivation | null; actName: string }
-  | { type: 'linear'; k: number; n: number; weight: Float32Array; bias: Float32Array | null; transposed: boolean; int4?: Int4Blocks; activation?: ConvActivation | null };
+  | { type: 'linear'; k: number; n: number; weight: Float32Array; bias: Float32Array | null; transposed: boolean; fileWeights?: LayerWeights; activation?: ConvActivation | null };
 
 export function layerSpec(node: GraphNode, ins: (ValueInfo | null)[], opset: number): LayerSpec | null {
   if (node.op === 'MatMulNBits' && node.domain === 'com.microsoft') {
@@ -201,7 +202,7 @@ export function layerSpec(node: GraphNode, ins: (ValueInfo | null)[], opset: num
     if (!ins[0] || ins[0].type !== 'float32' || ins[0].value || ins[1]?.value === undefined) return null;
     const { k, n, blocks, wnk } = matMulNBitsWeights({ node, opset }, ins);
     const b = ins[5]?.value;
-    return { type: 'linear', k, n, weight: wnk, bias: b ? Float32Array.from(b.data) : null, transposed: true, int4: blocks };
+    return { type: 'linear', k, n, weight: wnk, bias: b ? Float32Array.from(b.data) : null, transposed: true, fileWeights: { format: int4Format, data: blocks } };
   }
   const w = ins[1]?.value;
   if (!w || w.type !== 'float32' || !ins[0] || ins[0].type !== 'float32') return null;

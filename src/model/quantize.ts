@@ -4,33 +4,30 @@
 // are memory-bound and tiny in weights; the per-layer report says so).
 
 import { ArgumentError } from '../errors.js';
-import { uint8Range, type ActivationQuant } from '../layers/gemm-qs8.js';
+import type { LayerWeights } from '../formats/format.js';
+import { FORMAT_NAMES, weightFormat } from '../formats/table.js';
+import { uint8Range, type ActivationQuant } from '../quant/activation-range.js';
 import { convWeightsNK, transposeKN } from '../layers/conv2d-gemm.js';
 import type { GraphNode } from './graph.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { QuantConvLayer, QuantLinearLayer, type ModelLayer } from './layers.js';
-import { quantizeWeights, type QuantizedWeights, type WeightOptions } from '../layers/quantized-weights.js';
 import { buildFloatLayer, Model, type LayerBuilder, type LayerSpec } from './model.js';
 
 export type Feeds = Record<string, { type: string; data: ArrayLike<number>; dims: readonly number[] }>;
 
-/** What one layer runs in. Depthwise and grouped convolutions are float32 in every scheme. */
-export type LayerScheme = 'float32' | 'int8' | 'int4' | 'ant4' | 'fp8';
+/** What one layer runs in: 'float32' or a weight format's name (src/formats/table.ts). Depthwise and grouped convolutions are float32 in every scheme. */
+export type LayerScheme = string;
 
 export interface QuantizeOptions {
   /**
-   * 'int8': int8 weights per channel, uint8 activations with static calibrated ranges;
-   * 'int4': 4-bit weights in blocks of 32 (RTN with clip search), int8 activations per row (W4A8);
-   * 'ant4': ANT's adaptive 4-bit type per tensor (int4, flint4 or PoT4 by error), one scale per
-   *         block of 32 along K (per channel when K < 32), int8 activations per row, decoded by
-   *         table lookup (LUT4);
-   * 'fp8':  FP8 E4M3FN weights with one scale per channel, float32 activations;
+   * A weight format's name (src/formats/table.ts: 'int8', 'int4', 'fp8', 'ant4', 'nf4'; each
+   * entry's `summary` says what it is), or
    * 'auto': mixed int4/int8 by measured sensitivity: each layer's effect on the model output
    * (with that layer int4 and the rest int8: top-1 agreement with float32, then output SQNR) is
    * measured on calibration inputs; the least sensitive layers go to int4, one at a time, kept
    * only while the mix's top-1 agreement stays at or above top1Budget.
    */
-  scheme: 'int8' | 'int4' | 'ant4' | 'fp8' | 'auto';
+  scheme: string;
   /** inputs to calibrate on (at least one) */
   calibration: Feeds[];
   /**
@@ -110,21 +107,29 @@ export function weightRows(spec: LayerSpec): { wnk: Float32Array; n: number; k: 
   return { wnk: spec.transposed ? spec.weight : transposeKN(spec.weight, spec.k, spec.n), n: spec.n, k: spec.k };
 }
 
+/** K and N of a layer spec's weights (as weightRows gives them, without copying). */
+export function weightRowsDims(spec: LayerSpec): { k: number; n: number } {
+  if (spec.type === 'conv') return { n: spec.geometry.cout, k: spec.geometry.kh * spec.geometry.kw * spec.geometry.cin };
+  return { k: spec.k, n: spec.n };
+}
+
 /** The layer for one node from already quantized weights. */
-export function layerFromWeights(rt: Runtime, spec: LayerSpec, weights: QuantizedWeights): ModelLayer {
+export function layerFromWeights(rt: Runtime, spec: LayerSpec, weights: LayerWeights): ModelLayer {
   return spec.type === 'conv'
     ? new QuantConvLayer(rt, spec.geometry, weights, spec.bias, spec.activation, spec.actName)
     : new QuantLinearLayer(rt, weights, spec.bias, spec.activation ?? null);
 }
 
 /** The layer for one node in one scheme (float32 where the scheme does not apply). */
-export function buildLayer(rt: Runtime, node: GraphNode, spec: LayerSpec, scheme: LayerScheme, input?: ActivationQuant, options: WeightOptions = {}): ModelLayer {
+export function buildLayer(rt: Runtime, node: GraphNode, spec: LayerSpec, scheme: LayerScheme, input?: ActivationQuant, options: Record<string, unknown> = {}): ModelLayer {
   const grouped = spec.type === 'conv' && spec.geometry.group !== 1;
-  if (scheme === 'float32' || grouped || (scheme === 'int8' && !input)) return buildFloatLayer(rt, node, spec)!;
-  // 4-bit weights from the file (MatMulNBits) stay as they are in the int4 scheme
-  if (scheme === 'int4' && spec.type === 'linear' && spec.int4) return layerFromWeights(rt, spec, { scheme: 'int4', blocks: spec.int4 });
+  if (scheme === 'float32' || grouped) return buildFloatLayer(rt, node, spec)!;
+  const format = weightFormat(scheme);
+  if (format.needsInputRange && !input) return buildFloatLayer(rt, node, spec)!;
+  // weights quantized in the file (MatMulNBits) stay as they are in their own format's scheme
+  if (spec.type === 'linear' && spec.fileWeights?.format === format) return layerFromWeights(rt, spec, spec.fileWeights);
   const { wnk, n, k } = weightRows(spec);
-  return layerFromWeights(rt, spec, quantizeWeights(scheme, wnk, n, k, input, options));
+  return layerFromWeights(rt, spec, { format, data: format.quantize(wnk, n, k, { input, options }) });
 }
 
 export interface LayerChoice {
@@ -146,7 +151,7 @@ export interface MixReport {
 }
 
 export async function quantizeModel(float: Model, options: QuantizeOptions): Promise<Model & { choices?: LayerChoice[]; mix?: MixReport }> {
-  if (!['int8', 'int4', 'ant4', 'fp8', 'auto'].includes(options.scheme)) throw new ArgumentError(`quantize: scheme '${String(options.scheme)}' is not supported; 'int8', 'int4', 'ant4', 'fp8' or 'auto' are`);
+  if (options.scheme !== 'auto' && !FORMAT_NAMES.includes(options.scheme)) throw new ArgumentError(`quantize: scheme '${String(options.scheme)}' is not supported; ${[...FORMAT_NAMES, 'auto'].map((n) => `'${n}'`).join(', ')} are`);
   if (!Array.isArray(options.calibration) || options.calibration.length === 0) throw new ArgumentError('quantize: calibration needs at least one input (an array of feeds)');
   if (options.ant4PerChannelType !== undefined && typeof options.ant4PerChannelType !== 'boolean') throw new ArgumentError(`quantize: ant4PerChannelType must be a boolean, got ${String(options.ant4PerChannelType)}`);
   if (options.top1Budget !== undefined && !(options.top1Budget >= 0 && options.top1Budget <= 1)) throw new ArgumentError(`quantize: top1Budget must be a fraction from 0 to 1, got ${options.top1Budget}`);

@@ -8,9 +8,7 @@ import { compileBuild, type WasmSources, type BuildName } from './load.js';
 import { POOL_CONTROL_BYTES, POOL_JOB_BYTES, POOL_MAX_CALLS, WorkerPool, type KernelCall } from './pool.js';
 import type { KernelExports, KernelName } from './exports.js';
 import { OnnxOps } from '../ops/onnx.js';
-import { QuantizedLinear, type LinearOptions } from '../layers/linear.js';
-import { Int4Linear, type Int4LinearOptions } from '../layers/int4-linear.js';
-import { TypedLinear, type TypedLinearOptions } from '../layers/typed-linear.js';
+import { Linear, type LinearOptions } from '../formats/linear.js';
 
 export interface RuntimeOptions {
   /** which wasm build: 'auto' (default) probes the engine, 'baseline' or 'relaxed' force one */
@@ -61,17 +59,12 @@ export class Runtime {
 
   /**
    * A quantized linear layer from float32 weights ([K, N], or [N, K] with transposed) and an optional
-   * bias: INT8 by default, 4-bit blocks with `{ dtype: 'int4', blockSize }`, ANT's adaptive 4-bit type
-   * with `{ dtype: 'ant4', blockSize }` (layer.type says which; blocks of 32 by default, or 'channel'), FP8 E4M3 weights with `{ dtype: 'fp8' }`.
+   * bias, in a format of the format table: INT8 by default, 4-bit blocks with `{ dtype: 'int4', blockSize }`,
+   * ANT's adaptive 4-bit type with `{ dtype: 'ant4', blockSize }` (layer.type says which), NF4 with
+   * `{ dtype: 'nf4' }`, FP8 E4M3 weights with `{ dtype: 'fp8' }`.
    */
-  linear(weight: Float32Array, dims: readonly [number, number], bias?: Float32Array | null, options?: LinearOptions): Promise<QuantizedLinear>;
-  linear(weight: Float32Array, dims: readonly [number, number], bias: Float32Array | null, options: Int4LinearOptions): Promise<Int4Linear>;
-  linear(weight: Float32Array, dims: readonly [number, number], bias: Float32Array | null, options: TypedLinearOptions): Promise<TypedLinear>;
-  linear(weight: Float32Array, dims: readonly [number, number], bias: Float32Array | null = null, options: LinearOptions | Int4LinearOptions | TypedLinearOptions = {}): Promise<QuantizedLinear | Int4Linear | TypedLinear> {
-    const dtype = (options as { dtype?: string }).dtype;
-    if (dtype === 'int4') return Int4Linear.create(this, weight, dims, bias, options as Int4LinearOptions);
-    if (dtype === 'ant4' || dtype === 'fp8') return TypedLinear.create(this, weight, dims, bias, options as TypedLinearOptions);
-    return QuantizedLinear.create(this, weight, dims, bias, options as LinearOptions);
+  linear(weight: Float32Array, dims: readonly [number, number], bias: Float32Array | null = null, options: LinearOptions = {}): Promise<Linear> {
+    return Linear.create(this, weight, dims, bias, options);
   }
 
   get threads(): number {

@@ -1,0 +1,50 @@
+// fp8: FP8 E4M3FN weights (or E5M2 from a saved file), one scale per output channel (absmax / max
+// finite), float32 activations (f8w kernels, src/layers/gemm-f8w.ts): the only error is the
+// weights' rounding to FP8.
+//
+//   saved: codes U8 [K, N] (E4M3FN or E5M2), scales F32 [N]    record: format
+
+import { quantizeF8w, refF8w, type F8wQuantized } from '../kernels/f8w.js';
+import { F8wGemm } from '../layers/gemm-f8w.js';
+import { FP8_FORMATS, FP8_TABLE_BITS, type Fp8Format } from '../quant/fp8.js';
+import { checkScales, type WeightFormat } from './format.js';
+
+export const fp8Format: WeightFormat<F8wQuantized> = {
+  name: 'fp8',
+  label: 'fp8 (E4M3 weights, per-channel)',
+  summary: 'FP8 E4M3 weights with a scale per channel, float32 activations',
+  needsInputRange: false,
+  // the relaxed build fuses multiply and add; the baseline build is bit for bit
+  referenceTolerance: 1e-5,
+
+  quantize: (wnk, n, k) => quantizeF8w(wnk, k, n, { format: 'e4m3fn', transposed: true }),
+  dims: (w) => ({ k: w.k, n: w.n }),
+  gemm: (host, w, bias, activation) => new F8wGemm(host, w, bias, activation),
+  reference: (w, x, m, bias) => refF8w(x, m, w, bias),
+  dequantize(w) {
+    const table = decodeTable(w.format), out = new Float32Array(w.n * w.k);
+    for (let t = 0; t < w.k; t++) for (let j = 0; j < w.n; j++) out[j * w.k + t] = Math.fround(table[w.codes[t * w.n + j]] * w.scales[j]);
+    return out;
+  },
+  detail: (w) => w.format,
+  storedBytes: (w) => w.codes.length + w.scales.length * 4,
+
+  save(w, put) {
+    put('codes', { dtype: 'U8', shape: [w.k, w.n], data: w.codes });
+    put('scales', { dtype: 'F32', shape: [w.n], data: w.scales });
+    return { format: w.format };
+  },
+  load(r, read) {
+    const format = (r.format ?? 'e4m3fn') as Fp8Format;
+    if (!(FP8_FORMATS as readonly string[]).includes(format)) throw read.error(`has FP8 format '${String(format)}'; expected one of ${FP8_FORMATS.join(', ')}`);
+    const codes = read.tensor('codes', 'U8', r.k * r.n) as Uint8Array;
+    // the quantizer never writes a NaN or infinite code: one in a file is damage
+    const table = decodeTable(format), bad = codes.findIndex((c) => !Number.isFinite(table[c]));
+    if (bad >= 0) throw read.error(`has codes[${bad}] = ${codes[bad]}, which is ${table[codes[bad]]} in ${format}; saved FP8 weights are finite`);
+    return { format, k: r.k, n: r.n, codes, scales: checkScales(read, read.tensor('scales', 'F32', r.n) as Float32Array, true) };
+  },
+};
+
+function decodeTable(format: Fp8Format): Float32Array {
+  return new Float32Array(FP8_TABLE_BITS[format].buffer.slice(0));
+}

@@ -1,0 +1,97 @@
+// int8: symmetric int8 weights, one scale per output channel, [-127, 127]; uint8 activations with a
+// static scale and zero point from calibration (qs8 kernels, src/layers/gemm-qs8.ts).
+//
+//   saved: q I8 [K, N], scales F32 [N]            record: input { scale, zeroPoint }
+
+import { transposeKN } from '../layers/conv2d-gemm.js';
+import { Qs8Gemm, type Int8Weights } from '../layers/gemm-qs8.js';
+import { refDequantizeAcc, refMatMulInteger, roundHalfEven } from '../kernels/qs8.js';
+import { minMaxF32 } from '../kernels/q8.js';
+import { ArgumentError, ValueRangeError, describe } from '../errors.js';
+import { Int8LinearRunner, type ActivationScheme } from '../layers/int8-linear.js';
+import { dynamicQuantParams, quantizeColumnsSymmetric, symmetricColumnScales } from '../quant/q8.js';
+import { checkScales, type WeightFormat } from './format.js';
+
+const f = Math.fround;
+
+export const int8Format: WeightFormat<Int8Weights> = {
+  name: 'int8',
+  label: 'int8 (static, per-channel)',
+  summary: 'int8 weights per channel, uint8 activations with static calibrated ranges',
+  needsInputRange: true,
+  referenceTolerance: 0,
+
+  quantize(wnk, n, k, { input }) {
+    if (!input) throw new ArgumentError('int8 weights need the activation quantization of the layer input (calibration)');
+    const wkn = transposeKN(wnk, n, k);
+    const scales = symmetricColumnScales(wkn, k, n, 127);
+    return { k, n, q: quantizeColumnsSymmetric(wkn, k, n, scales, 127), scales, input };
+  },
+  dims: (w) => ({ k: w.k, n: w.n }),
+  gemm: (host, w, bias, activation) => new Qs8Gemm(host, w, bias, activation),
+
+  reference(w, x, m, bias) {
+    if (!w.input) throw new ArgumentError('reference: int8 weights without a static input quantization');
+    // what qs8_stage_f32_c2 stages: clamp(round(x / s) + zp, 0, 255) - zp, then int32 sums and the
+    // float32 epilogue acc * (s_w * s_x) + bias
+    const { k, n, input } = w;
+    const a = new Int32Array(m * k);
+    for (let i = 0; i < a.length; i++) {
+      const v = f(x[i] / input.scale);
+      a[i] = Number.isNaN(v) ? 0 : Math.min(255 - input.zeroPoint, Math.max(-input.zeroPoint, roundHalfEven(v)));
+    }
+    const acc = refMatMulInteger(a, w.q, m, k, n, 0, new Int32Array(n));
+    return refDequantizeAcc(acc, m, n, w.scales.map((s) => f(s * input.scale)), undefined, bias ?? undefined);
+  },
+  dequantize(w) {
+    const out = new Float32Array(w.n * w.k);
+    for (let t = 0; t < w.k; t++) for (let j = 0; j < w.n; j++) out[j * w.k + t] = f(w.q[t * w.n + j] * w.scales[j]);
+    return out;
+  },
+  detail: () => '',
+  storedBytes: (w) => w.q.length + w.scales.length * 4,
+
+  save(w, put) {
+    put('q', { dtype: 'I8', shape: [w.k, w.n], data: w.q });
+    put('scales', { dtype: 'F32', shape: [w.n], data: w.scales });
+    if (!w.input) throw new ArgumentError('save: int8 weights without a static input quantization (a dynamic rt.linear layer) cannot be saved');
+    return { input: { scale: w.input.scale, zeroPoint: w.input.zeroPoint } };
+  },
+  load(r, read) {
+    const input = r.input as { scale?: unknown; zeroPoint?: unknown } | undefined;
+    if (!input || !Number.isFinite(input.scale) || !Number.isInteger(input.zeroPoint)) throw read.error('lacks its input quantization');
+    const scale = input.scale as number, zeroPoint = input.zeroPoint as number;
+    if (!(scale > 0) || zeroPoint < 0 || zeroPoint > 255) throw read.error(`has input scale ${scale} and zero point ${zeroPoint}; expected a scale > 0 and a zero point 0..255`);
+    const scales = checkScales(read, read.tensor('scales', 'F32', r.n) as Float32Array, true);
+    return { k: r.k, n: r.n, q: read.tensor('q', 'I8', r.k * r.n) as Int8Array, scales, input: { scale, zeroPoint } };
+  },
+
+  linear: {
+    options: ['weightBits', 'activations', 'calibration', 'relu'],
+    async build(host, rows, n, k, bias, o) {
+      const weightBits = o.weightBits ?? 8;
+      if (weightBits !== 8 && weightBits !== 7) throw new ArgumentError(`weightBits: expected 8 or 7, got ${describe(weightBits)}`);
+      const activations = (o.activations ?? 'dynamic-per-tensor') as ActivationScheme;
+      if (!['dynamic-per-tensor', 'dynamic-per-row', 'static'].includes(activations)) {
+        throw new ArgumentError(`activations: expected 'dynamic-per-tensor', 'dynamic-per-row' or 'static', got ${describe(activations)}`);
+      }
+      // calibrate before allocating anything, so a bad calibration leaks nothing
+      let input: { scale: number; zeroPoint: number } | null = null;
+      if (activations === 'static') {
+        const cal = o.calibration;
+        if (!(cal instanceof Float32Array) || cal.length === 0 || cal.length % k !== 0) {
+          throw new ArgumentError(`calibration: 'static' activations need sample inputs as a Float32Array of rows of ${k}`);
+        }
+        const [lo, hi] = await minMaxF32(host, cal);
+        if (!Number.isFinite(lo) || !Number.isFinite(hi)) throw new ValueRangeError('calibration: contains NaN or Infinity');
+        input = dynamicQuantParams(lo, hi, 0, 255);
+      }
+      const qmax = weightBits === 8 ? 127 : 63;
+      const wkn = transposeKN(rows, n, k);
+      const scales = symmetricColumnScales(wkn, k, n, qmax);
+      const q = quantizeColumnsSymmetric(wkn, k, n, scales, qmax);
+      const runner = new Int8LinearRunner(host, k, q, n, scales, bias, activations, input, o.relu === true);
+      return { data: { k, n, q, scales, input }, runner, relu: o.relu === true };
+    },
+  },
+};

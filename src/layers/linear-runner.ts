@@ -1,0 +1,36 @@
+// How a linear layer runs its weights on host arrays: M rows of K float32 in, M rows of N out. A
+// format's GEMM (buffers in linear memory) becomes one with gemmRunner; formats whose user layer
+// quantizes activations its own way (int8's dynamic ranges, int4's per-block scales) bring their own.
+
+import type { Runtime } from '../runtime/runtime.js';
+import type { GemmImpl } from './gemm.js';
+
+export interface LinearRunner {
+  /** x holds M rows of K finite floats; returns M rows of N */
+  forward(x: Float32Array, m: number): Promise<Float32Array>;
+  /** bytes of linear memory the packed weights take */
+  readonly weightBytes: number;
+  /** the kernel's weight layout ('c2', 'c4', 's4', ...) */
+  readonly layout: string;
+  dispose(): void;
+}
+
+/** A GEMM on linear memory as a runner: x copied in, run, y copied out. */
+export function gemmRunner(rt: Runtime, gemm: GemmImpl): LinearRunner {
+  return {
+    weightBytes: gemm.weightBytes,
+    layout: gemm.layout ?? '',
+    async forward(x, m) {
+      const px = rt.put(x, 16), py = rt.alloc(m * gemm.n * 4 + 16), ps = rt.alloc((gemm.scratchBytes?.(m) ?? 0) + 64);
+      try {
+        await gemm.run(m, px, py, ps);
+        return rt.read(Float32Array, py, m * gemm.n);
+      } finally {
+        rt.free(px);
+        rt.free(py);
+        rt.free(ps);
+      }
+    },
+    dispose: () => gemm.dispose(),
+  };
+}
