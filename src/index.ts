@@ -16,7 +16,7 @@ export { Linear as QuantizedLinear, Linear as Int4Linear, Linear as TypedLinear 
 export type { ActivationScheme } from './layers/int8-linear.js';
 export type { Int4Activations } from './layers/int4-linear.js';
 export { WEIGHT_FORMATS, FORMAT_NAMES, weightFormat } from './formats/table.js';
-export type { WeightFormat, LayerWeights, SavedRecord, QuantizeContext, LinearHook } from './formats/format.js';
+export type { WeightFormat, LayerWeights, SavedRecord, SavedReader, QuantizeContext, LinearHook } from './formats/format.js';
 export { NF4_LEVELS } from './formats/nf4.js';
 export type { TableWeights } from './formats/lut4-format.js';
 export { compareTo, formatReport, type ErrorReport } from './compare/metrics.js';
