@@ -1407,6 +1407,34 @@ function refLut4Cases() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// every entry of the format table (src/formats/table.ts), through the table: quantize fixed
+// weights, run the format's GEMM, and its scalar reference. Formats whose GEMM is bit for bit
+// (referenceTolerance 0) share one case name with 'ref'; the others are named '*.relaxed' on the
+// relaxed build (fused multiply-add), as f8w is.
+
+const FORMAT_CASES = [];
+for (const format of lb.WEIGHT_FORMATS) {
+  for (const [m, k, n] of [[1, 64, 24], [3, 40, 9], [5, 96, 17]]) {
+    const name = `format.${format.name} m=${m} k=${k} n=${n}`;
+    const r = new Rng(name);
+    const x = r.floats(m * k, -2, 2);
+    const data = format.quantize(r.floats(n * k, -0.2, 0.2), n, k, { input: lb.uint8Range(-2, 2) });
+    FORMAT_CASES.push({ name, format, data, m, x, bias: r.floats(n, -1, 1) });
+  }
+}
+
+async function runFormatCases(rt, build) {
+  for (const c of FORMAT_CASES) {
+    const name = build === 'relaxed' && c.format.referenceTolerance > 0 ? `${c.name}.relaxed` : c.name;
+    emit(build, '-', name, digest(await lb.runFormatGemm(rt, c.format, c.data, c.x, c.m, c.bias)));
+  }
+}
+
+function refFormatCases() {
+  for (const c of FORMAT_CASES) emit('ref', '-', c.name, digest(c.format.reference(c.data, c.x, c.m, c.bias)));
+}
+
+// ---------------------------------------------------------------------------------------------
 
 const header = [];
 header.push(`# lowbit determinism: node ${process.version} (v8 ${process.versions.v8}) ${process.platform}-${process.arch}`);
@@ -1424,6 +1452,7 @@ refQs8FloatCases();
 refFp8Cases();
 refF8wCases();
 refLut4Cases();
+refFormatCases();
 
 for (const build of buildList) {
   let rt;
@@ -1453,6 +1482,7 @@ for (const build of buildList) {
     await runFp8Cases(rt, build);
     await runF8wCases(rt, build);
     await runLut4Cases(rt, build);
+    await runFormatCases(rt, build);
     header.push(`# build ${build}: ${((Date.now() - t) / 1000).toFixed(1)} s`);
   } finally {
     rt.dispose();

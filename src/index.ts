@@ -18,9 +18,11 @@ export type { Int4Activations } from './layers/int4-linear.js';
 export { WEIGHT_FORMATS, FORMAT_NAMES, weightFormat } from './formats/table.js';
 export type { WeightFormat, LayerWeights, SavedRecord, SavedReader, QuantizeContext, LinearHook } from './formats/format.js';
 export { NF4_LEVELS } from './formats/nf4.js';
+export { runFormatGemm } from './formats/run.js';
 export type { TableWeights } from './formats/lut4-format.js';
 export { compareTo, formatReport, type ErrorReport } from './compare/metrics.js';
 export { dynamicQuantParams } from './quant/q8.js';
+export { uint8Range, type ActivationQuant } from './quant/activation-range.js';
 export { mulberry32, normalFloats } from './util/random.js';
 export { packQb4, runQb4, refQb4, runQb4F32, refQb4F32, quantizeActivations, Qb4Weights, type ActivationBlocks } from './kernels/qb4.js';
 export {

@@ -5,8 +5,7 @@
 // of this by being in the table; only its error budget is written here.
 
 import { describe, expect, it } from 'vitest';
-import { ModelError, WEIGHT_FORMATS, compareTo, type SafeTensor, type SavedRecord, type WeightFormat } from '../src/index.js';
-import { gemmRunner } from '../src/layers/linear-runner.js';
+import { ModelError, WEIGHT_FORMATS, compareTo, runFormatGemm, type SafeTensor, type SavedRecord, type WeightFormat } from '../src/index.js';
 import { uint8Range } from '../src/quant/activation-range.js';
 import type { SavedReader } from '../src/formats/format.js';
 import type { Runtime } from '../src/index.js';
@@ -33,14 +32,7 @@ function reader(tensors: Map<string, SafeTensor>): SavedReader {
   };
 }
 
-async function run(rt: Runtime, format: WeightFormat, data: unknown, bias: Float32Array, x: Float32Array, m: number): Promise<Float32Array> {
-  const runner = gemmRunner(rt, format.gemm(rt, data, bias, null));
-  try {
-    return await runner.forward(x, m);
-  } finally {
-    runner.dispose();
-  }
-}
+const run = (rt: Runtime, format: WeightFormat, data: unknown, bias: Float32Array, x: Float32Array, m: number) => runFormatGemm(rt, format, data, x, m, bias);
 
 function withinTolerance(got: Float32Array, want: Float32Array, tolerance: number): string | null {
   if (tolerance === 0) return firstMismatch(got, want);

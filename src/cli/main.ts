@@ -7,6 +7,11 @@ import { DEMO_SCHEMES, runModelDemo, type DemoScheme } from './model-demo.js';
 import { runStudy } from './study.js';
 import { benchModelCommand, compareModelCommand, quantizeModelCommand, runModelCommand } from './model-commands.js';
 import { LowbitError } from '../errors.js';
+import { FORMAT_NAMES, WEIGHT_FORMATS } from '../formats/table.js';
+
+/** quantizeModel's schemes: every weight format, and the auto-mixed search */
+const SCHEMES = [...FORMAT_NAMES, 'auto'];
+const schemeHelp = `quantization scheme: ${WEIGHT_FORMATS.map((f) => `${f.name} (${f.summary})`).join('; ')}; auto (int4 where measured harmless, else int8)`;
 
 function positiveInt(name: string, max: number) {
   return (v: string) => {
@@ -18,7 +23,7 @@ function positiveInt(name: string, max: number) {
 
 function schemeList(v: string): DemoScheme[] {
   const list = v.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
-  const bad = list.filter((s) => !(DEMO_SCHEMES as readonly string[]).includes(s));
+  const bad = list.filter((s) => !DEMO_SCHEMES.includes(s));
   if (list.length === 0 || bad.length > 0) throw new InvalidArgumentError(`expected a comma-separated list of ${DEMO_SCHEMES.join(', ')}; got '${v}'`);
   return list as DemoScheme[];
 }
@@ -66,17 +71,17 @@ modelOptions(program.command('run').argument('<model>', 'an .onnx file').descrip
   .action(async (model, o) => runModelCommand({ model, ...o }));
 
 modelOptions(program.command('quantize').argument('<model>', 'an .onnx file').description('quantize a model with calibration and save its quantized weights (safetensors) to reload without requantizing'))
-  .addOption(new Option('--scheme <scheme>', 'quantization scheme').choices(['int8', 'int4', 'ant4', 'fp8', 'auto']).default('int8'))
+  .addOption(new Option('--scheme <scheme>', schemeHelp).choices(SCHEMES).default('int8'))
   .option('--calibrate <n>', 'calibration inputs (the --input files, or n random ones)', positiveInt('--calibrate', 1000), 4)
   .requiredOption('-o, --out <file>', 'where to write the quantized weights (.safetensors)')
   .action(async (model, o) => quantizeModelCommand({ model, ...o }));
 
 modelOptions(program.command('compare').argument('<model>', 'an .onnx file').description('quantize a model and print the error of every layer against float32'))
-  .addOption(new Option('--scheme <scheme>', 'quantization scheme').choices(['int8', 'int4', 'ant4', 'fp8', 'auto']).default('int8'))
+  .addOption(new Option('--scheme <scheme>', schemeHelp).choices(SCHEMES).default('int8'))
   .option('--calibrate <n>', 'calibration inputs (the --input files, or n random ones)', positiveInt('--calibrate', 1000), 4)
   .action(async (model, o) => compareModelCommand({ model, ...o }));
 
-modelOptions(program.command('bench').argument('<model>', 'an .onnx file').description('median latency of a model in float32, int8, int4 and fp8'))
+modelOptions(program.command('bench').argument('<model>', 'an .onnx file').description(`median latency of a model in float32 and each weight format (${FORMAT_NAMES.join(', ')})`))
   .option('-r, --runs <r>', 'timed runs per scheme', positiveInt('--runs', 1000), 15)
   .option('--calibrate <n>', 'calibration inputs for int8', positiveInt('--calibrate', 1000), 4)
   .action(async (model, o) => benchModelCommand({ model, ...o }));

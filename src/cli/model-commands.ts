@@ -1,6 +1,7 @@
 // `lowbit run | compare | bench MODEL`: the model commands for any ONNX file. Inputs come from
 // JSON files ({ "dims": [...], "data": [...] }) or, with --shape only, seeded random normals.
 
+import { FORMAT_NAMES } from '../formats/table.js';
 import { readFileSync } from 'node:fs';
 import cliProgress from 'cli-progress';
 import { compareModels } from '../compare/model-compare.js';
@@ -142,7 +143,7 @@ export async function benchModelCommand(o: ModelCommandOptions & { runs: number;
     const feeds = makeFeeds(model, o, 1);
     const calibration = Array.from({ length: o.calibrate }, (_, i) => makeFeeds(model, o, i + 1));
     const models: [string, Model][] = [['float32', model]];
-    for (const scheme of ['int8', 'int4', 'fp8'] as const) models.push([scheme, await quantizeModel(model, { scheme, calibration })]);
+    for (const scheme of FORMAT_NAMES) models.push([scheme, await quantizeModel(model, { scheme, calibration })]);
     for (const [, m] of models) await m.run(feeds);
     const times = models.map(() => [] as number[]);
     for (let r = 0; r < o.runs; r++) {

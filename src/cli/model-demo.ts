@@ -10,6 +10,7 @@ import { loadModel, type Model } from '../model/model.js';
 import { ctcGreedyDecode, loadDictionary, ocrModelAsset, scoreReadings } from '../model/ocr/ctc.js';
 import { loadOcrLines, toModelInput, type OcrLine } from '../model/ocr/data.js';
 import { quantizeModel, type Feeds } from '../model/quantize.js';
+import { FORMAT_NAMES, WEIGHT_FORMATS } from '../formats/table.js';
 import type { SimdChoice } from '../runtime/features.js';
 import { createRuntime } from '../runtime/runtime.js';
 import { writeHtmlReport } from './html-report.js';
@@ -29,8 +30,9 @@ export interface ModelDemoOptions {
   schemes?: readonly DemoScheme[];
 }
 
-export const DEMO_SCHEMES = ['int8', 'int4', 'fp8', 'ant4', 'auto'] as const;
-export type DemoScheme = (typeof DEMO_SCHEMES)[number];
+/** every weight format of the table, then the auto-mixed scheme */
+export const DEMO_SCHEMES: readonly string[] = [...FORMAT_NAMES, 'auto'];
+export type DemoScheme = string;
 
 export interface SchemeRow {
   scheme: string;
@@ -100,11 +102,13 @@ export async function runModelDemo(o: ModelDemoOptions): Promise<{ rows: SchemeR
     const calibration = lines.filter((_, i) => i % o.calibrateEvery === 0).map(feeds);
     const cb = bar('calibrating int8', calibration.length, o.json);
     const want = new Set<DemoScheme>(o.schemes ?? DEMO_SCHEMES);
-    const int8 = want.has('int8') ? await quantizeModel(float, { scheme: 'int8', calibration, onProgress: () => cb.tick() }) : null;
-    cb.stop();
-    const int4 = want.has('int4') ? await quantizeModel(float, { scheme: 'int4', calibration }) : null;
-    const fp8 = want.has('fp8') ? await quantizeModel(float, { scheme: 'fp8', calibration }) : null;
-    const ant4 = want.has('ant4') ? await quantizeModel(float, { scheme: 'ant4', calibration }) : null;
+    // one quantized model per format asked for, in the table's order (int8's calibration shows progress)
+    const quantized: [string, Model][] = [];
+    for (const format of WEIGHT_FORMATS.filter((f) => want.has(f.name))) {
+      const cb = format.needsInputRange ? bar(`calibrating ${format.name}`, calibration.length, o.json) : null;
+      quantized.push([format.label, await quantizeModel(float, { scheme: format.name, calibration, onProgress: cb ? () => cb.tick() : undefined })]);
+      cb?.stop();
+    }
     let ab: ReturnType<typeof bar> | null = null;
     const auto = !want.has('auto') ? null : await quantizeModel(float, {
       scheme: 'auto', calibration,
@@ -117,13 +121,9 @@ export async function runModelDemo(o: ModelDemoOptions): Promise<{ rows: SchemeR
     (ab as ReturnType<typeof bar> | null)?.stop();
     const mix = (auto?.choices ?? []).reduce<Record<string, number>>((m, c) => ((m[c.scheme] = (m[c.scheme] ?? 0) + 1), m), {});
     const mixLabel = `auto-mixed (${mix.int4 ?? 0} int4, ${mix.int8 ?? 0} int8, ${mix.float32 ?? 0} float)`;
+    if (auto) quantized.push([mixLabel, auto]);
 
-    const runners: Runner[] = [modelRunner('float32', float)];
-    if (int8) runners.push(modelRunner('int8 (static, per-channel)', int8));
-    if (int4) runners.push(modelRunner('int4 (W4A8, block 32)', int4));
-    if (fp8) runners.push(modelRunner('fp8 (E4M3 weights, per-channel)', fp8));
-    if (ant4) runners.push(modelRunner('ant4 (LUT4, per-tensor type, block 32)', ant4));
-    if (auto) runners.push(modelRunner(mixLabel, auto));
+    const runners: Runner[] = [modelRunner('float32', float), ...quantized.map(([label, m]) => modelRunner(label, m))];
     const ort = o.ort ? await ortRunner(bytes, o.threads) : null;
     if (ort) runners.push(ort);
     else if (o.ort) log('(onnxruntime-web is not installed: its column is left out)');
@@ -157,9 +157,9 @@ export async function runModelDemo(o: ModelDemoOptions): Promise<{ rows: SchemeR
       };
     });
 
-    // the per-layer report is int8's (the first quantized scheme run when int8 is not)
-    const reported = int8 ?? int4 ?? fp8 ?? ant4 ?? auto;
-    const reportedName = int8 ? 'int8' : int4 ? 'int4' : fp8 ? 'fp8' : ant4 ? 'ant4' : 'auto';
+    // the per-layer report is the first quantized scheme's (int8's, when it runs)
+    const reported = quantized[0]?.[1];
+    const reportedName = reported?.scheme ?? '';
     const lb = bar('per-layer error', Math.min(8, calibration.length), o.json);
     const layers = reported ? await compareModels(float, reported, calibration.slice(0, 8), () => lb.tick()) : [];
     lb.stop();
@@ -175,7 +175,7 @@ export async function runModelDemo(o: ModelDemoOptions): Promise<{ rows: SchemeR
       writeHtmlReport(o.html, { title: 'lowbit demo: PP-OCRv4 recognizer', features: `${rt.features.simd}, ${rt.threads} thread(s)`, lines: lines.length, rows, layers });
       log(`\nHTML report: ${o.html}`);
     }
-    for (const m of [float, int8, int4, fp8, ant4, auto]) m?.dispose();
+    for (const m of [float, ...quantized.map(([, q]) => q)]) m.dispose();
     return { rows, layers };
   } finally {
     rt.dispose();

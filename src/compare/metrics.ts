@@ -1,5 +1,7 @@
 // How far a quantized result is from its float reference.
 
+import { ShapeError } from '../errors.js';
+
 export interface ErrorReport {
   /** signal-to-quantization-noise ratio, dB: 10 log10(sum ref^2 / sum (ref - x)^2); Infinity when equal */
   sqnrDb: number;
@@ -15,7 +17,7 @@ export interface ErrorReport {
 
 export function compareTo(reference: ArrayLike<number>, x: ArrayLike<number>): ErrorReport {
   if (reference.length !== x.length) {
-    throw new RangeError(`compareTo: lengths differ (${reference.length} vs ${x.length})`);
+    throw new ShapeError(`compareTo: lengths differ (${reference.length} vs ${x.length})`);
   }
   let sig = 0;
   let noise = 0;

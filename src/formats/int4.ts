@@ -24,7 +24,7 @@ export const int4Format: WeightFormat<Int4Blocks> = {
 
   quantize: (wnk, n, k) => quantizeInt4Rtn(wnk, n, k, { blockSize: k >= 32 ? 32 : 16, clipSearch: true }),
   dims: (w) => ({ k: w.k, n: w.n }),
-  gemm: (host, w, bias, activation) => new FourBitGemm(host, { format: 'int4', blocks: w }, bias, activation),
+  gemm: (host, w, bias, activation) => new FourBitGemm(host, { kernel: 'qb4', blocks: w }, bias, activation),
   reference: (w, x, m, bias) => refQb4(x, m, w, bias, 'per-row'),
   dequantize: dequantizeInt4,
   detail: () => '',

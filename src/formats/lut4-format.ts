@@ -24,7 +24,7 @@ export const tableFormatParts: TableFormatParts = {
   needsInputRange: false,
   referenceTolerance: 0,
   dims: (w) => ({ k: w.source.k, n: w.source.n }),
-  gemm: (host, w, bias, activation) => new FourBitGemm(host, { format: 'ant4', source: w.source, type: w.type }, bias, activation),
+  gemm: (host, w, bias, activation) => new FourBitGemm(host, { kernel: 'lut4', source: w.source }, bias, activation),
   reference: (w, x, m, bias) => refLut4(x, m, w.source, bias, 'per-row'),
   dequantize: (w) => dequantizeTable(w.source),
   detail: (w) => w.type,

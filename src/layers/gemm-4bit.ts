@@ -1,8 +1,8 @@
 // 4-bit GEMM for model layers: 4-bit weights and int8 activations quantized on the fly per row,
 //   x (float32) -> 4-bit GEMM -> [rows copied out of padded panels] -> activation pass
-// in one of two weight formats (already quantized: src/model/weights.ts decides how):
-//   'int4' (src/kernels/qb4.ts): Int4Blocks, a scale per block of K;
-//   'ant4' (src/kernels/lut4.ts): codes of a 16-value int8 table (ANT's type for the tensor, or
+// on one of two kernel families (the weights arrive quantized by their format, src/formats/):
+//   'qb4' (src/kernels/qb4.ts): Int4Blocks, a scale per block of K;
+//   'lut4' (src/kernels/lut4.ts): codes of a 16-value int8 table (ANT's type for the tensor, or
 //          one per type when channels chose their own), a scale per block of K (or per output
 //          channel), decoded by table lookup. Several tables regroup the columns into panels of
 //          one table: the bias goes in panel order and the outputs come back through a gather.
@@ -15,7 +15,7 @@ import type { Runtime } from '../runtime/runtime.js';
 import { ChannelActivation, type ConvActivation } from './activation.js';
 import type { GemmImpl } from './conv2d-gemm.js';
 
-export type FourBitWeights = { format: 'int4'; blocks: Int4Blocks } | { format: 'ant4'; source: Lut4Source; type: string };
+export type FourBitWeights = { kernel: 'qb4'; blocks: Int4Blocks } | { kernel: 'lut4'; source: Lut4Source };
 
 interface Packed {
   readonly kp: number;
@@ -31,7 +31,7 @@ interface Packed {
 }
 
 function pack(rt: Runtime, w: FourBitWeights): Packed {
-  if (w.format === 'int4') {
+  if (w.kernel === 'qb4') {
     const p = packQb4(rt, w.blocks);
     const panelBias = (b: Float32Array | null) => {
       const out = new Float32Array(p.np);
@@ -58,10 +58,10 @@ export class FourBitGemm implements GemmImpl {
   private readonly act: ChannelActivation;
 
   constructor(private readonly rt: Runtime, weights: FourBitWeights, bias: Float32Array | null, activation: ConvActivation | null) {
-    const src = weights.format === 'int4' ? weights.blocks : weights.source;
+    const src = weights.kernel === 'qb4' ? weights.blocks : weights.source;
     this.k = src.k;
     this.n = src.n;
-    if (bias && bias.length !== this.n) throw new ArgumentError(`${weights.format} layer: bias has ${bias.length} values, expected ${this.n}`);
+    if (bias && bias.length !== this.n) throw new ArgumentError(`${weights.kernel} layer: bias has ${bias.length} values, expected ${this.n}`);
     this.w = pack(rt, weights);
     this.biasPtr = rt.alloc(this.w.np * 4);
     rt.view(Float32Array, this.biasPtr, this.w.np).set(this.w.panelBias(bias));

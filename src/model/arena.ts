@@ -2,6 +2,8 @@
 // first-fit over a sorted free list, buffers freed after their last reader. The block's size is
 // the plan's peak activation memory.
 
+import { ModelError } from '../errors.js';
+
 export const ARENA_ALIGN = 64;
 
 export class ArenaPlanner {
@@ -41,7 +43,7 @@ export class ArenaPlanner {
 
   release(offset: number): void {
     const size = this.live.get(offset);
-    if (size === undefined) throw new Error(`arena: offset ${offset} is not live`);
+    if (size === undefined) throw new ModelError(`arena: offset ${offset} is not live (a plan released a buffer it never placed)`);
     this.live.delete(offset);
     this.free.push({ start: offset, size });
     this.free.sort((a, b) => a.start - b.start);

@@ -30,6 +30,8 @@
 // of a format as equal.) Decoding any NaN code gives the float32 quiet NaN with the code's sign
 // (0x7FC00000 / 0xFFC00000); decoding keeps -0 as -0.
 
+import { ArgumentError } from '../errors.js';
+
 export type Fp8Format = 'e4m3fn' | 'e5m2';
 export const FP8_FORMATS: readonly Fp8Format[] = ['e4m3fn', 'e5m2'];
 
@@ -64,10 +66,10 @@ export const FP8: { readonly [F in Fp8Format]: Fp8Spec } = {
   },
 };
 
-/** The format's spec; throws a plain Error for an unknown name (callers that take user input check first). */
+/** The format's spec; an unknown name is an ArgumentError. */
 function spec(format: Fp8Format): Fp8Spec {
   const s = FP8[format];
-  if (!s) throw new Error(`fp8: unknown format ${String(format)}`);
+  if (!s) throw new ArgumentError(`format: expected one of ${FP8_FORMATS.join(', ')}, got ${String(format)}`);
   return s;
 }
 
