@@ -6,22 +6,26 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { FORMAT_NAMES, WEIGHT_FORMATS } from '../src/index.js';
 import { SIMD } from './helpers.js';
 
 const bin = new URL('../dist/cli/main.js', import.meta.url).pathname;
 const lowbit = (...args: string[]) => execFileSync(process.execPath, [bin, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000 });
 
 describe.skipIf(SIMD !== 'baseline')('lowbit CLI', () => {
-  it('demo --json runs the built-in model in float32, int8, int4, fp8, ant4 and auto-mixed beside onnxruntime-web', () => {
+  it('demo --json runs the built-in model in float32, every format of the table and auto-mixed beside onnxruntime-web', () => {
     const html = join(tmpdir(), `lowbit-demo-${process.pid}.html`);
     const out = JSON.parse(lowbit('demo', '--lines', '6', '--calibrate-every', '3', '--simd', 'baseline', '--json', '--html', html));
     expect(out.lines).toBe(6);
     const schemes = out.rows.map((r: { scheme: string }) => r.scheme);
-    expect(schemes.slice(0, 5)).toEqual(['float32', 'int8 (static, per-channel)', 'int4 (W4A8, block 32)', 'fp8 (E4M3 weights, per-channel)', 'ant4 (LUT4, per-tensor type, block 32)']);
-    expect(schemes[5]).toMatch(/^auto-mixed \(\d+ int4, \d+ int8, \d+ float\)$/);
-    expect(schemes[6]).toBe('onnxruntime-web float32');
+    const labels = WEIGHT_FORMATS.map((f) => f.label);
+    expect(labels.slice(0, 5)).toEqual(['int8 (static, per-channel)', 'int4 (W4A8, block 32)', 'fp8 (E4M3 weights, per-channel)', 'ant4 (LUT4, per-tensor type, block 32)', 'nf4 (LUT4, block 64)']);
+    expect(schemes.slice(0, labels.length + 1)).toEqual(['float32', ...labels]);
+    expect(schemes[labels.length + 1]).toMatch(/^auto-mixed \(\d+ int4, \d+ int8, \d+ float\)$/);
+    expect(schemes[labels.length + 2]).toBe('onnxruntime-web float32');
     for (const r of out.rows) {
-      if (!/^(int4|ant4)/.test(r.scheme)) expect(r.exactMatch).toBeGreaterThanOrEqual(0.5);
+      // 4 bits on every layer break this small CNN (README); the 8-bit formats read most lines
+      if (!/^(int4|ant4|nf4)/.test(r.scheme)) expect(r.exactMatch).toBeGreaterThanOrEqual(0.5);
       expect(r.msPerLine).toBeGreaterThan(0);
     }
     expect(out.rows[1].weightMB).toBeLessThan(out.rows[0].weightMB / 3);
@@ -44,7 +48,7 @@ describe.skipIf(SIMD !== 'baseline')('lowbit CLI', () => {
     expect(cmp.layers.length).toBeGreaterThan(40);
     expect(cmp.weightBytes.quantized).toBeLessThan(cmp.weightBytes.float32 / 3);
     const bench = JSON.parse(lowbit('bench', model, '--shape', 'x=1,3,48,96', '--runs', '2', '--calibrate', '1', '--simd', 'baseline', '--json'));
-    expect(bench.rows.map((r: { scheme: string }) => r.scheme)).toEqual(['float32', 'int8', 'int4', 'fp8']);
+    expect(bench.rows.map((r: { scheme: string }) => r.scheme)).toEqual(['float32', ...FORMAT_NAMES]);
     // quantize and save, then run with the saved weights: same output as quantizing in place
     const out = join(tmpdir(), `lowbit-q-${process.pid}.safetensors`);
     const saved = JSON.parse(lowbit('quantize', model, '--shape', 'x=1,3,48,96', '--scheme', 'int8', '--calibrate', '2', '--out', out, '--simd', 'baseline', '--json'));
