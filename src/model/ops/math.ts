@@ -1,8 +1,7 @@
 // Elementwise operator definitions: unary activations, broadcasting binaries, Clip,
 // BatchNormalization (when it could not be folded into a convolution).
 
-import { UnsupportedOperatorError } from '../../errors.js';
-import { nodeLabel, type ElemType } from '../graph.js';
+import type { ElemType } from '../graph.js';
 import { binary, broadcastDims, broadcastStrides, unary, type BinaryOp, type UnaryOp, type UnaryParams } from './elementwise.js';
 import { logicalStrides, physicalOrder } from './layout.js';
 import { attr, fail, need, type HostValue, type OpContext, type OpDef } from './types.js';
