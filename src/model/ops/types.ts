@@ -1,6 +1,6 @@
 // What an operator definition provides to the planner.
 
-import { ShapeError, UnsupportedOperatorError } from '../../errors.js';
+import { ShapeError, UnsupportedOperatorError, type LowbitError } from '../../errors.js';
 import type { AttrValue, ElemType, GraphNode, HostData, HostTensor } from '../graph.js';
 import { nodeLabel } from '../graph.js';
 import type { Runtime } from '../../runtime/runtime.js';
@@ -100,6 +100,6 @@ export function normAxis(ctx: OpContext, axis: number, rank: number): number {
   return a;
 }
 
-export function fail(ctx: OpContext, msg: string, Err: new (message: string) => Error = ShapeError): never {
+export function fail(ctx: OpContext, msg: string, Err: new (message: string) => LowbitError = ShapeError): never {
   throw new Err(`${opLabel(ctx)}: ${msg}`);
 }
