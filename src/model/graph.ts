@@ -1,6 +1,8 @@
 // The model as lowbit holds it after import: plain nodes, named values, constant tensors.
 // Independent of the file format; src/model/onnx.ts fills it from an ONNX file.
 
+import type { Fp8Format } from '../quant/fp8.js';
+
 /**
  * Element types a graph value can have. Integer tensors of any width are held as Float64Array (exact
  * to 2^53; rt.ops hands int32 as Int32Array); float8 tensors as their codes in a Uint8Array.
@@ -10,6 +12,9 @@ export type ElemType = 'float32' | 'int64' | 'int32' | 'int8' | 'uint8' | 'bool'
 export type Float8Type = 'float8e4m3fn' | 'float8e5m2';
 export const FLOAT8_TYPES: readonly Float8Type[] = ['float8e4m3fn', 'float8e5m2'];
 export const isFloat8 = (t: unknown): t is Float8Type => FLOAT8_TYPES.includes(t as Float8Type);
+const FP8_FORMATS: Record<Float8Type, Fp8Format> = { float8e4m3fn: 'e4m3fn', float8e5m2: 'e5m2' };
+/** The codec format of a float8 element type; undefined for other types. */
+export const fp8Format = (t: ElemType): Fp8Format | undefined => (isFloat8(t) ? FP8_FORMATS[t] : undefined);
 
 export type HostData = Float32Array | Float64Array | Int32Array | Int8Array | Uint8Array;
 

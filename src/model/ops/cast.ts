@@ -4,13 +4,12 @@
 
 import { UnsupportedOperatorError } from '../../errors.js';
 import { decodeFp8Wasm, encodeFp8Wasm } from '../../kernels/fp8.js';
-import { decodeFp8, encodeFp8, type Fp8Format } from '../../quant/fp8.js';
-import type { ElemType, HostData } from '../graph.js';
+import { decodeFp8, encodeFp8 } from '../../quant/fp8.js';
+import { fp8Format, type ElemType, type HostData } from '../graph.js';
 import { attr, need, opLabel, type OpContext, type OpDef } from './types.js';
 
 /** The `to` attribute (TensorProto.DataType) */
 const CAST_TYPES: Record<number, ElemType> = { 1: 'float32', 2: 'uint8', 3: 'int8', 6: 'int32', 7: 'int64', 9: 'bool', 11: 'float32', 17: 'float8e4m3fn', 19: 'float8e5m2' };
-const FP8_FORMAT: Partial<Record<ElemType, Fp8Format>> = { float8e4m3fn: 'e4m3fn', float8e5m2: 'e5m2' };
 
 const saturate = (ctx: OpContext) => attr(ctx.node, 'saturate', 1) === 1;
 
@@ -33,7 +32,7 @@ const castDef: OpDef = {
   infer: (ctx, ins) => [{ type: CAST_TYPES[attr(ctx.node, 'to', 0)], dims: [...need(ctx, ins, 0, 'input').dims] }],
   compute: (ctx, ins, outs) => {
     const x = ins[0]!, y = outs[0];
-    const from = FP8_FORMAT[x.type], to = FP8_FORMAT[y.type];
+    const from = fp8Format(x.type), to = fp8Format(y.type);
     if (from && x.type === y.type) return y.data.set(x.data);
     const v = from ? decodeFp8(x.data as Uint8Array, from) : x.data;
     if (to) y.data.set(encodeFp8(v instanceof Float32Array ? v : Float32Array.from(v), to, saturate(ctx)));
@@ -41,7 +40,7 @@ const castDef: OpDef = {
   },
   run: async (rt, ctx, ins, outs) => {
     const x = ins[0]!, type = outs[0].type;
-    const from = FP8_FORMAT[x.type], to = FP8_FORMAT[type];
+    const from = fp8Format(x.type), to = fp8Format(type);
     if (x.type === type) return [x.data.slice()];
     const v = from ? await decodeFp8Wasm(rt, x.data as Uint8Array, from) : x.data;
     if (to) return [await encodeFp8Wasm(rt, v instanceof Float32Array ? v : Float32Array.from(v), to, saturate(ctx))];

@@ -6,13 +6,12 @@
 import { DTypeError, UnsupportedOperatorError, ValueRangeError } from '../../errors.js';
 import { dequantizeQ8, minMaxF32, quantizeQ8, refDequantize, refQuantize } from '../../kernels/q8.js';
 import { decodeFp8Wasm, encodeFp8Wasm } from '../../kernels/fp8.js';
-import { decodeFp8, encodeFp8, type Fp8Format } from '../../quant/fp8.js';
+import { decodeFp8, encodeFp8 } from '../../quant/fp8.js';
 import { dynamicQuantParams } from '../../quant/q8.js';
-import { isFloat8, type ElemType, type HostData } from '../graph.js';
+import { fp8Format, isFloat8, type ElemType, type HostData } from '../graph.js';
 import { axisLayout, checkScale, checkZeroPoint, scaleValues, zeroPointValues, type AxisLayout } from './quant-params.js';
 import { attr, fail, need, opLabel, type HostValue, type OpContext, type OpDef } from './types.js';
 
-const FP8_FORMAT: Partial<Record<ElemType, Fp8Format>> = { float8e4m3fn: 'e4m3fn', float8e5m2: 'e5m2' };
 /** QuantizeLinear's output_dtype attribute (TensorProto.DataType) */
 const OUTPUT_DTYPE: Record<number, ElemType> = { 2: 'uint8', 3: 'int8', 17: 'float8e4m3fn', 19: 'float8e5m2' };
 
@@ -66,14 +65,14 @@ const quantizeLinearDef: OpDef = {
   compute: (ctx, ins, outs) => {
     const x = ins[0]!, y = outs[0];
     const { ax, sc, zp } = params(ctx, x, ins[1]!, ins[2], ['y_scale', 'y_zero_point']);
-    const f8 = FP8_FORMAT[y.type];
+    const f8 = fp8Format(y.type);
     if (f8) y.data.set(encodeFp8(divided(x.data, ax, sc), f8, attr(ctx.node, 'saturate', 1) === 1));
     else y.data.set(refQuantize(x.data, ax, sc, zp, y.type === 'int8'));
   },
   run: async (rt, ctx, ins, outs) => {
     const x = ins[0]!, type = outs[0].type;
     const { ax, sc, zp } = params(ctx, x, ins[1]!, ins[2], ['y_scale', 'y_zero_point']);
-    const f8 = FP8_FORMAT[type];
+    const f8 = fp8Format(type);
     if (f8) return [await encodeFp8Wasm(rt, divided(x.data, ax, sc), f8, attr(ctx.node, 'saturate', 1) === 1)];
     return [await quantizeQ8(rt, x.data as Float32Array, ax, sc, zp, type === 'int8')];
   },
@@ -104,14 +103,14 @@ const dequantizeLinearDef: OpDef = {
   compute: (ctx, ins, outs) => {
     const x = ins[0]!;
     const { ax, sc, zp } = params(ctx, x, ins[1]!, ins[2], ['x_scale', 'x_zero_point']);
-    const f8 = FP8_FORMAT[x.type];
+    const f8 = fp8Format(x.type);
     const y = f8 ? scaled(decodeFp8(x.data as Uint8Array, f8), ax, sc) : x.type === 'int32' ? dequantizeInt32(x.data, ax, sc) : refDequantize(x.data, ax, sc, zp);
     outs[0].data.set(y);
   },
   run: async (rt, ctx, ins) => {
     const x = ins[0]!;
     const { ax, sc, zp } = params(ctx, x, ins[1]!, ins[2], ['x_scale', 'x_zero_point']);
-    const f8 = FP8_FORMAT[x.type];
+    const f8 = fp8Format(x.type);
     if (f8) return [scaled(await decodeFp8Wasm(rt, x.data as Uint8Array, f8), ax, sc)];
     if (x.type === 'int32') return [dequantizeInt32(x.data, ax, sc)];
     return [await dequantizeQ8(rt, x.data as Int8Array | Uint8Array, ax, sc, zp)];
