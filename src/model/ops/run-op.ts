@@ -28,7 +28,7 @@ export async function runOp(rt: Runtime, op: string, ins: (HostValue | null)[], 
   const outs = def.infer(ctx, ins.map((v) => v && { type: v.type, dims: [...v.dims] }));
   if (def.run) {
     const data = await def.run(rt, ctx, ins, outs);
-    return outs.map((o, i) => ({ ...o, data: data[i] }));
+    return outs.map((o, i) => ({ type: o.type, dims: o.dims, data: data[i] }));
   }
   const host = outs.map((o) => ({ ...o, data: hostArray(o.type, elementCount(o.dims)), nhwc: false }));
   def.compute!(ctx, ins, host);
