@@ -1,10 +1,22 @@
 // The model as lowbit holds it after import: plain nodes, named values, constant tensors.
 // Independent of the file format; src/model/onnx.ts fills it from an ONNX file.
 
-/** Element types a graph value can have. Integer tensors of any width are held as Float64Array (exact to 2^53). */
-export type ElemType = 'float32' | 'int64' | 'int32' | 'int8' | 'uint8' | 'bool';
+import type { Fp8Format } from '../quant/fp8.js';
 
-export type HostData = Float32Array | Float64Array | Int8Array | Uint8Array;
+/**
+ * Element types a graph value can have. Integer tensors of any width are held as Float64Array (exact
+ * to 2^53; rt.ops hands int32 as Int32Array); float8 tensors as their codes in a Uint8Array.
+ */
+export type ElemType = 'float32' | 'int64' | 'int32' | 'int8' | 'uint8' | 'bool' | Float8Type;
+
+export type Float8Type = 'float8e4m3fn' | 'float8e5m2';
+export const FLOAT8_TYPES: readonly Float8Type[] = ['float8e4m3fn', 'float8e5m2'];
+export const isFloat8 = (t: unknown): t is Float8Type => FLOAT8_TYPES.includes(t as Float8Type);
+const FP8_FORMATS: Record<Float8Type, Fp8Format> = { float8e4m3fn: 'e4m3fn', float8e5m2: 'e5m2' };
+/** The codec format of a float8 element type; undefined for other types. */
+export const fp8Format = (t: ElemType): Fp8Format | undefined => (isFloat8(t) ? FP8_FORMATS[t] : undefined);
+
+export type HostData = Float32Array | Float64Array | Int32Array | Int8Array | Uint8Array;
 
 /** A tensor held by the host (constants, folded shape computations). */
 export interface HostTensor {
@@ -56,6 +68,8 @@ export function hostArray(type: ElemType, n: number): HostData {
       return new Int8Array(n);
     case 'uint8':
     case 'bool':
+    case 'float8e4m3fn':
+    case 'float8e5m2':
       return new Uint8Array(n);
     default:
       return new Float64Array(n);

@@ -1,52 +1,28 @@
 // MatMul, Gemm and Conv: shapes, and host implementations. With constant weights the planner
 // turns them into layers (src/layers) that run the wasm kernels; the host code here runs
-// MatMul between two activations (attention scores) and folds constant subgraphs.
+// MatMul between two activations (attention scores) and folds constant subgraphs. rt.ops runs
+// MatMul and Gemm through run() (the float32 GEMM, src/model/ops/f32-matmul-run.ts).
 
-import { elementCount } from '../graph.js';
 import { broadcastDims } from './elementwise.js';
+import { gemmF32, matMulF32 } from './f32-matmul-run.js';
 import { logicalStrides } from './layout.js';
-import { attr, fail, ints, need, type OpContext, type OpDef, type ValueInfo } from './types.js';
-
-function matmulDims(ctx: OpContext, a: number[], b: number[]): { dims: number[]; m: number; k: number; n: number; batch: number[] } {
-  if (a.length === 0 || b.length === 0) fail(ctx, 'MatMul of a scalar');
-  const A = a.length === 1 ? [1, a[0]] : a, B = b.length === 1 ? [b[0], 1] : b;
-  const m = A[A.length - 2], k = A[A.length - 1], k2 = B[B.length - 2], n = B[B.length - 1];
-  if (k !== k2) fail(ctx, `inner dims differ: [${a}] x [${b}]`);
-  const batch = broadcastDims(A.slice(0, -2), B.slice(0, -2));
-  if (!batch) fail(ctx, `batch dims of [${a}] and [${b}] do not broadcast`);
-  const dims = [...batch, ...(a.length === 1 ? [] : [m]), ...(b.length === 1 ? [] : [n])];
-  return { dims, m, k, n, batch };
-}
+import { planMatMul } from './matmul-shape.js';
+import { attr, fail, ints, need, opLabel, type OpContext, type OpDef, type ValueInfo } from './types.js';
 
 const matmulDef: OpDef = {
   layout: 'nchw',
   infer: (ctx, ins) => {
     const a = need(ctx, ins, 0, 'A'), b = need(ctx, ins, 1, 'B');
-    return [{ type: a.type, dims: matmulDims(ctx, a.dims, b.dims).dims }];
+    return [{ type: a.type, dims: planMatMul(a.dims, b.dims, 'A', 'B', opLabel(ctx)).outDims }];
   },
   compute: (ctx, ins, outs) => {
     const a = ins[0]!, b = ins[1]!;
-    const { m, k, n, batch } = matmulDims(ctx, [...a.dims], [...b.dims]);
-    const A = a.dims.length === 1 ? [1, a.dims[0]] : [...a.dims], B = b.dims.length === 1 ? [b.dims[0], 1] : [...b.dims];
-    const r = batch.length;
-    const aBatch = A.slice(0, -2), bBatch = B.slice(0, -2);
-    const as = logicalStrides(aBatch, false), bs = logicalStrides(bBatch, false);
-    const y = outs[0].data;
-    const total = elementCount(batch);
-    const idx = new Array<number>(r).fill(0);
-    for (let t = 0; t < total; t++) {
-      let ao = 0, bo = 0;
-      for (let i = 0; i < r; i++) {
-        const ai = i - (r - aBatch.length), bi = i - (r - bBatch.length);
-        if (ai >= 0 && aBatch[ai] !== 1) ao += idx[i] * as[ai];
-        if (bi >= 0 && bBatch[bi] !== 1) bo += idx[i] * bs[bi];
-      }
-      matmulBlock(a.data, ao * m * k, b.data, bo * k * n, y, t * m * n, m, k, n);
-      for (let i = r - 1; i >= 0; i--) {
-        if (++idx[i] < batch[i]) break;
-        idx[i] = 0;
-      }
-    }
+    const p = planMatMul(a.dims, b.dims, 'A', 'B', opLabel(ctx));
+    for (let t = 0; t < p.batch; t++) matmulBlock(a.data, p.aOffsets[t], b.data, p.bOffsets[t], outs[0].data, t * p.m * p.n, p.m, p.k, p.n);
+  },
+  run: async (rt, ctx, ins) => {
+    const a = ins[0]!, b = ins[1]!;
+    return [await matMulF32(rt, planMatMul(a.dims, b.dims, 'A', 'B', opLabel(ctx)), a.data as Float32Array, b.data as Float32Array)];
   },
 };
 
@@ -91,6 +67,13 @@ const gemmDef: OpDef = {
       for (let t = 0; t < k; t++) s += a.data[ta ? t * m + i : i * k + t] * b.data[tb ? j * k + t : t * n + j];
       y[i * n + j] = alpha * s + (c ? beta * c.data[i * cs[0] + j * cs[1]] : 0);
     }
+  },
+  run: async (rt, ctx, ins, outs) => {
+    const a = ins[0]!, b = ins[1]!, c = ins[2];
+    const transA = attr(ctx.node, 'transA', 0) !== 0, transB = attr(ctx.node, 'transB', 0) !== 0;
+    const [m, n] = outs[0].dims;
+    const g = { m, n, k: transA ? a.dims[0] : a.dims[1], transA, transB, alpha: attr(ctx.node, 'alpha', 1), beta: attr(ctx.node, 'beta', 1) };
+    return [await gemmF32(rt, g, a.data as Float32Array, b.data as Float32Array, c)];
   },
 };
 

@@ -1,8 +1,7 @@
-// Elementwise operator definitions: unary activations, broadcasting binaries, Clip, Cast,
+// Elementwise operator definitions: unary activations, broadcasting binaries, Clip,
 // BatchNormalization (when it could not be folded into a convolution).
 
-import { UnsupportedOperatorError } from '../../errors.js';
-import { nodeLabel, type ElemType } from '../graph.js';
+import type { ElemType } from '../graph.js';
 import { binary, broadcastDims, broadcastStrides, unary, type BinaryOp, type UnaryOp, type UnaryParams } from './elementwise.js';
 import { logicalStrides, physicalOrder } from './layout.js';
 import { attr, fail, need, type HostValue, type OpContext, type OpDef } from './types.js';
@@ -84,25 +83,6 @@ const sumDef: OpDef = {
   },
 };
 
-const castDef: OpDef = {
-  layout: 'any',
-  check: (ctx) => {
-    const to = attr(ctx.node, 'to', 0);
-    if (!CAST_TYPES[to]) throw new UnsupportedOperatorError(`${nodeLabel(ctx.node)}: Cast to ONNX type ${to} is not supported (float, int32, int64, int8, uint8, bool are)`);
-  },
-  infer: (ctx, ins) => [{ type: CAST_TYPES[attr(ctx.node, 'to', 0)], dims: [...need(ctx, ins, 0, 'input').dims] }],
-  compute: (ctx, ins, outs) => {
-    const to = CAST_TYPES[attr(ctx.node, 'to', 0)];
-    const x = ins[0]!.data, y = outs[0].data;
-    for (let i = 0; i < x.length; i++) {
-      const v = x[i];
-      y[i] = to === 'bool' ? (v !== 0 ? 1 : 0) : to === 'float32' ? v : Math.trunc(v);
-    }
-  },
-};
-
-const CAST_TYPES: Record<number, ElemType> = { 1: 'float32', 2: 'uint8', 3: 'int8', 6: 'int32', 7: 'int64', 9: 'bool', 11: 'float32' };
-
 /** y = (x - mean) / sqrt(var + eps) * scale + B, per channel (axis 1). */
 const batchNormDef: OpDef = {
   layout: 'aware',
@@ -165,6 +145,5 @@ export const MATH_OPS: Record<string, OpDef> = {
   Less: binaryDef('Less', 'bool'),
   Greater: binaryDef('Greater', 'bool'),
   Sum: sumDef,
-  Cast: castDef,
   BatchNormalization: batchNormDef,
 };

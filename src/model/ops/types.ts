@@ -1,8 +1,9 @@
 // What an operator definition provides to the planner.
 
-import { ShapeError, UnsupportedOperatorError } from '../../errors.js';
+import { ShapeError, UnsupportedOperatorError, type LowbitError } from '../../errors.js';
 import type { AttrValue, ElemType, GraphNode, HostData, HostTensor } from '../graph.js';
 import { nodeLabel } from '../graph.js';
+import type { Runtime } from '../../runtime/runtime.js';
 
 /** A value as the planner knows it: type, logical dims, and its contents when constant. */
 export interface ValueInfo {
@@ -22,6 +23,13 @@ export interface HostValue {
 export interface OpContext {
   node: GraphNode;
   opset: number;
+  /** how errors name the operator (default: the node, as nodeLabel() says) */
+  label?: string;
+}
+
+/** The prefix of an operator's error messages. */
+export function opLabel(ctx: OpContext): string {
+  return ctx.label ?? nodeLabel(ctx.node);
 }
 
 /**
@@ -38,6 +46,12 @@ export interface OpDef {
   infer(ctx: OpContext, ins: (ValueInfo | null)[]): { type: ElemType; dims: number[] }[];
   /** host implementation (folding and run); missing for ops that become layers */
   compute?(ctx: OpContext, ins: (HostValue | null)[], outs: HostValue[]): void;
+  /**
+   * the same operator on the wasm kernels (what rt.ops runs, src/model/ops/run-op.ts): returns each
+   * output's data. Integer results equal compute()'s bit for bit; float32 products round as the
+   * float32 GEMM does (compute accumulates in float64).
+   */
+  run?(rt: Runtime, ctx: OpContext, ins: (HostValue | null)[], outs: readonly { type: ElemType; dims: number[] }[]): Promise<HostData[]>;
   outNhwc?(ins: (HostValue | ValueInfoWithLayout | null)[], outDims: number[][]): boolean;
   /** output i may share input 0's buffer (Reshape & co.): no copy, no new buffer */
   alias?: boolean;
@@ -66,7 +80,7 @@ export function ints(node: GraphNode, name: string, fallback: number[] | null = 
 
 export function need(ctx: OpContext, ins: (ValueInfo | null)[], i: number, what: string): ValueInfo {
   const v = ins[i];
-  if (!v) throw new ShapeError(`${nodeLabel(ctx.node)}: input ${i} (${what}) is required`);
+  if (!v) throw new ShapeError(`${opLabel(ctx)}: input ${i} (${what}) is required`);
   return v;
 }
 
@@ -86,6 +100,6 @@ export function normAxis(ctx: OpContext, axis: number, rank: number): number {
   return a;
 }
 
-export function fail(ctx: OpContext, msg: string): never {
-  throw new ShapeError(`${nodeLabel(ctx.node)}: ${msg}`);
+export function fail(ctx: OpContext, msg: string, Err: new (message: string) => LowbitError = ShapeError): never {
+  throw new Err(`${opLabel(ctx)}: ${msg}`);
 }

@@ -1,6 +1,7 @@
-// numpy-style matmul shapes for the ONNX MatMul family: A [..., M, K] x B [..., K, N].
+// numpy-style matmul shapes for the MatMul family (MatMul, MatMulInteger, QLinearMatMul):
+// A [..., M, K] x B [..., K, N], batch dims broadcast; a 1-D A is a row, a 1-D B a column.
 
-import { ShapeError } from '../errors.js';
+import { ShapeError } from '../../errors.js';
 
 export interface MatMulPlan {
   m: number;
@@ -14,9 +15,11 @@ export interface MatMulPlan {
   outDims: number[];
 }
 
-export function planMatMul(aDims: readonly number[], bDims: readonly number[], aName = 'A', bName = 'B'): MatMulPlan {
-  if (aDims.length === 0) throw new ShapeError(`${aName}: matmul needs at least 1 dimension, got a scalar`);
-  if (bDims.length === 0) throw new ShapeError(`${bName}: matmul needs at least 1 dimension, got a scalar`);
+/** The plan for A x B; errors are ShapeErrors prefixed with `where` (an operator label). */
+export function planMatMul(aDims: readonly number[], bDims: readonly number[], aName = 'A', bName = 'B', where = ''): MatMulPlan {
+  const at = where ? `${where}: ` : '';
+  if (aDims.length === 0) throw new ShapeError(`${at}${aName}: matmul needs at least 1 dimension, got a scalar`);
+  if (bDims.length === 0) throw new ShapeError(`${at}${bName}: matmul needs at least 1 dimension, got a scalar`);
   const a = aDims.length === 1 ? [1, aDims[0]] : [...aDims];
   const b = bDims.length === 1 ? [bDims[0], 1] : [...bDims];
   const m = a[a.length - 2];
@@ -24,7 +27,7 @@ export function planMatMul(aDims: readonly number[], bDims: readonly number[], a
   const kb = b[b.length - 2];
   const n = b[b.length - 1];
   if (k !== kb) {
-    throw new ShapeError(`${aName} [${aDims.join(', ')}] x ${bName} [${bDims.join(', ')}]: inner dimensions differ (${k} vs ${kb})`);
+    throw new ShapeError(`${at}${aName} [${aDims.join(', ')}] x ${bName} [${bDims.join(', ')}]: inner dimensions differ (${k} vs ${kb})`);
   }
   const aBatch = a.slice(0, -2);
   const bBatch = b.slice(0, -2);
@@ -34,7 +37,7 @@ export function planMatMul(aDims: readonly number[], bDims: readonly number[], a
   const batchDims: number[] = [];
   for (let i = 0; i < rank; i++) {
     if (pa[i] !== pb[i] && pa[i] !== 1 && pb[i] !== 1) {
-      throw new ShapeError(`${aName} [${aDims.join(', ')}] and ${bName} [${bDims.join(', ')}]: batch dimensions ${pa[i]} and ${pb[i]} don't broadcast`);
+      throw new ShapeError(`${at}${aName} [${aDims.join(', ')}] and ${bName} [${bDims.join(', ')}]: batch dimensions ${pa[i]} and ${pb[i]} don't broadcast`);
     }
     batchDims.push(pa[i] === 1 ? pb[i] : pa[i]);
   }
@@ -60,4 +63,9 @@ export function planMatMul(aDims: readonly number[], bDims: readonly number[], a
   if (aDims.length > 1) outDims.push(m);
   if (bDims.length > 1) outDims.push(n);
   return { m, k, n, batch, aOffsets, bOffsets, outDims };
+}
+
+/** Whether one GEMM over all rows does it: B shared by every batch entry, A's matrices back to back. */
+export function isSingleGemm(p: MatMulPlan): boolean {
+  return p.bOffsets.every((o) => o === 0) && p.aOffsets.every((o, i) => o === i * p.m * p.k);
 }
