@@ -11,7 +11,7 @@ import { ctcGreedyDecode, loadDictionary, ocrModelAsset, scoreReadings } from '.
 import { loadOcrLines, toModelInput, type OcrLine } from '../model/ocr/data.js';
 import { quantizeModel, type Feeds } from '../model/quantize.js';
 import type { SimdChoice } from '../runtime/features.js';
-import { createRuntime } from '../runtime/runtime.js';
+import { createRuntime } from '../api/runtime.js';
 import { writeHtmlReport } from './html-report.js';
 
 export interface ModelDemoOptions {

@@ -1,14 +1,14 @@
 // f32: float32 GEMM with bias and clamp. Wraps assembly/gemm/f32.ts (panels of 8 columns).
 
 import { ArgumentError } from '../errors.js';
-import type { Runtime } from '../runtime/runtime.js';
+import type { KernelHost } from '../runtime/host.js';
 
 export const F32_NR = 8;
 
 export class F32Weights {
   private live = true;
   constructor(
-    private readonly rt: Runtime,
+    private readonly rt: KernelHost,
     readonly k: number,
     readonly n: number,
     readonly np: number,
@@ -31,7 +31,7 @@ export class F32Weights {
 }
 
 /** Packs W (K x N row-major, or N x K when transposed) into panels of 8 columns. */
-export function packF32(rt: Runtime, w: Float32Array, k: number, n: number, transposed = false): F32Weights {
+export function packF32(rt: KernelHost, w: Float32Array, k: number, n: number, transposed = false): F32Weights {
   rt.check();
   if (w.length !== k * n) throw new ArgumentError(`packF32: W has ${w.length} elements, expected K*N = ${k}*${n}`);
   const np = Math.ceil(n / F32_NR) * F32_NR;
@@ -48,7 +48,7 @@ export function packF32(rt: Runtime, w: Float32Array, k: number, n: number, tran
 
 /** C[M x N] = clamp(A[M x K] * W + bias, lo, hi). */
 export async function runF32(
-  rt: Runtime, a: Float32Array, m: number, w: F32Weights, bias?: Float32Array | null, lo = -Infinity, hi = Infinity,
+  rt: KernelHost, a: Float32Array, m: number, w: F32Weights, bias?: Float32Array | null, lo = -Infinity, hi = Infinity,
 ): Promise<Float32Array> {
   if (w.disposed) throw new ArgumentError('runF32: the packed weights were disposed');
   const { k, n, np } = w;

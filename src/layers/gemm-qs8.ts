@@ -5,7 +5,8 @@
 // in registers. Weights arrive quantized (src/model/weights.ts decides how).
 
 import { ArgumentError, ValueRangeError } from '../errors.js';
-import { packQs8, qs8Gemm, roundHalfEven, type EpilogueActivation, type Qs8Weights } from '../kernels/qs8.js';
+import { packQs8, qs8Gemm, type EpilogueActivation, type Qs8Weights } from '../kernels/qs8.js';
+import { roundHalfEven } from '../quant/rounding.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { ConvActivation } from './activation.js';
 import type { GemmImpl } from './conv2d-gemm.js';

@@ -4,7 +4,7 @@
 // at plan time, so a QDQ model's DequantizeLinear of int8 weights becomes float32 weights that the
 // layers then pack (and, in a quantized scheme, requantize).
 
-import { roundHalfEven } from '../../kernels/qs8.js';
+import { roundHalfEven } from '../../quant/rounding.js';
 import { dequantizeInt4, fromMatMulNBits } from '../../quant/int4.js';
 import type { ElemType } from '../graph.js';
 import { elementCount } from '../graph.js';
