@@ -189,6 +189,20 @@ export interface Qs8GemmCall {
   outStride: number;
 }
 
+/**
+ * Quantizes m float32 rows (x, rows xStride bytes apart) to uint8 with ONNX QuantizeLinear's rounding,
+ * q = clamp(nearest(x / scale) + zeroPoint, 0, 255), and stages them for `w` (c2 layout) as int16
+ * q - zeroPoint into `staged` (m * w.kp * 2 bytes) with their row sums into `rowSum` (m int32):
+ * what qs8Gemm takes as `staged`.
+ */
+export function qs8StageF32(rt: KernelHost, w: Qs8Weights, m: number, x: number, xStride: number, scale: number, zeroPoint: number, staged: number, rowSum: number): void {
+  if (w.layout !== 'c2') throw new ArgumentError(`qs8StageF32: the weights must be packed in the c2 layout (packQs8 with allowSevenBit: false), got ${w.layout}`);
+  if (!Number.isInteger(m) || m < 0) throw new ArgumentError(`qs8StageF32: m must be a non-negative integer, got ${m}`);
+  if (!(xStride >= w.k * 4)) throw new ArgumentError(`qs8StageF32: xStride must be >= K*4 = ${w.k * 4} bytes, got ${xStride}`);
+  if (!Number.isInteger(zeroPoint) || zeroPoint < 0 || zeroPoint > 255) throw new ArgumentError(`qs8StageF32: zeroPoint must be an integer in [0, 255], got ${zeroPoint}`);
+  rt.kernels.qs8_stage_f32_c2(m, w.k, w.kp, x, xStride, scale, zeroPoint, staged, rowSum);
+}
+
 /** The GEMM on buffers already in linear memory; `alloc` gives the call's scratch (staged A, params). */
 export async function qs8Gemm(rt: KernelHost, alloc: (bytes: number) => number, call: Qs8GemmCall): Promise<void> {
   const { m, a, signed, za, w, output, out, outStride } = call;
