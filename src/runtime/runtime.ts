@@ -147,6 +147,9 @@ export class KernelRuntime implements KernelHost {
   }
 }
 
+/** What layers, ops and models take: the core (the public Runtime in src/api extends it). */
+export type Runtime = KernelRuntime;
+
 /**
  * Below this much work (multiply-adds, or element operations) a parallelColumns call stays on the
  * calling thread: waking the workers costs more than it saves (PP-OCRv4 has ~100 such small steps).
@@ -170,9 +173,6 @@ export function splitRange(n: number, align: number, parts: number, minPer: numb
   }
   return out;
 }
-
-/** What layers, ops and models take: the core (the public Runtime in src/api extends it). */
-export type Runtime = KernelRuntime;
 
 /** The constructor createKernelRuntime builds with: the core's, or the public Runtime's. */
 export type RuntimeConstructor<R extends KernelRuntime> = new (
