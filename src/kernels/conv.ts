@@ -13,10 +13,9 @@ export interface ConvWindow {
 }
 
 function checkWindow(fn: string, g: ConvWindow, sizes: Record<string, number>): void {
-  checkSizes(fn, { ...sizes, pt: g.pt, pl: g.pl });
-  for (const [name, v] of Object.entries({ kh: g.kh, kw: g.kw, sh: g.sh, sw: g.sw, dh: g.dh, dw: g.dw })) {
-    if (!Number.isInteger(v) || v < 1) throw new ArgumentError(`${fn}: ${name} must be a positive integer, got ${v}`);
-  }
+  checkSizes(fn, sizes);
+  checkSizes(fn, { pt: g.pt, pl: g.pl });
+  checkSizes(fn, { kh: g.kh, kw: g.kw, sh: g.sh, sw: g.sw, dh: g.dh, dw: g.dw }, 1);
 }
 
 /** One image: x [h][w][c], y [oh][ow][c], `weights` packed as assembly/conv/f32-conv.ts lays them out (bias after the taps). */

@@ -9,11 +9,10 @@ import type { KernelCall, KernelExports } from './exports.js';
 export type ViewCtor = Int8ArrayConstructor | Uint8ArrayConstructor | Int16ArrayConstructor | Int32ArrayConstructor | Float32ArrayConstructor;
 
 export interface KernelHost {
-  /** the build in use (kernels pick a packing layout by it) and the thread count */
+  /** the build in use: kernels pick a packing layout by it */
   readonly features: Features;
   readonly kernels: KernelExports;
   readonly memory: WebAssembly.Memory;
-  readonly threads: number;
   /** Throws if the runtime was disposed. */
   check(): void;
   /** A view of linear memory; valid until the next allocation (which may grow and detach it). */
