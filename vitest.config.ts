@@ -4,6 +4,7 @@ import { configDefaults, defineConfig } from 'vitest/config';
 // started with relaxed SIMD on and Liftoff off (V8 11.3's Liftoff computes the relaxed dot wrongly;
 // newer engines need neither flag). test/helpers.ts reads LOWBIT_TEST_SIMD to pick the build.
 // test/browser/ runs once, in its own project: it drives Chromium, which picks its own build.
+// The type-level tests (test/types) run once, in the baseline project.
 const relaxedFlags = ['--experimental-wasm-relaxed-simd', '--no-liftoff'];
 const nodeExclude = [...configDefaults.exclude, 'test/browser/**'];
 
@@ -14,7 +15,11 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'baseline', pool: 'forks', exclude: nodeExclude, env: { LOWBIT_TEST_SIMD: 'baseline' } },
+        test: {
+          name: 'baseline', pool: 'forks', exclude: nodeExclude, env: { LOWBIT_TEST_SIMD: 'baseline' },
+          // type-level tests (test/types/*.test-d.ts: tsc, nothing runs), once
+          typecheck: { enabled: true, include: ['test/types/**/*.test-d.ts'], tsconfig: 'test/types/tsconfig.json' },
+        },
       },
       {
         extends: true,

@@ -1,6 +1,7 @@
 // lowbit: low-precision neural-network inference in WebAssembly SIMD, with its error against float32.
 
-export { createRuntime, Runtime, type RuntimeOptions } from './runtime/runtime.js';
+export { createRuntime, Runtime } from './api/runtime.js';
+export type { RuntimeOptions } from './runtime/runtime.js';
 export type { Features, SimdChoice } from './runtime/features.js';
 export type { WasmSources, WasmSource, BuildName } from './runtime/load.js';
 export {

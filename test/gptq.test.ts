@@ -9,7 +9,7 @@ import {
 } from '../src/index.js';
 import { choleskyLower, gptqFactor, inverseCholeskyUpper } from '../src/quant/gptq.js';
 import { int4BlockParams } from '../src/quant/int4.js';
-import { roundHalfEven } from '../src/kernels/qs8.js';
+import { roundHalfEven } from '../src/quant/rounding.js';
 import { SIMD, randNormal, rng, useRuntimes } from './helpers.js';
 
 const rts = useRuntimes();

@@ -4,7 +4,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { packQs8, runQs8, refMatMulInteger, refRequantize, refDequantizeAcc, type Qs8Weights, type Runtime } from '../src/index.js';
-import { roundHalfEven } from '../src/kernels/qs8.js';
+import { roundHalfEven } from '../src/quant/rounding.js';
 import { GEMM_K, GEMM_M, GEMM_N, GemmTester, type GemmFamily } from './gemm-tester.js';
 import { SIMD, firstMismatch, randInt8, randUint8, rng, useRuntimes } from './helpers.js';
 

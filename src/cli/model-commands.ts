@@ -11,7 +11,7 @@ import { quantizeModel, type Feeds, type QuantizeOptions } from '../model/quanti
 import { loadQuantized, saveQuantized } from '../model/saved.js';
 import { writeFileSync } from 'node:fs';
 import type { SimdChoice } from '../runtime/features.js';
-import { createRuntime } from '../runtime/runtime.js';
+import { createRuntime } from '../api/runtime.js';
 import { mulberry32 } from '../util/random.js';
 import { printColumns } from './model-demo.js';
 

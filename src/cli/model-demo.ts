@@ -12,7 +12,7 @@ import { loadOcrLines, toModelInput, type OcrLine } from '../model/ocr/data.js';
 import { quantizeModel, type Feeds } from '../model/quantize.js';
 import { FORMAT_NAMES, WEIGHT_FORMATS } from '../formats/table.js';
 import type { SimdChoice } from '../runtime/features.js';
-import { createRuntime } from '../runtime/runtime.js';
+import { createRuntime } from '../api/runtime.js';
 import { writeHtmlReport } from './html-report.js';
 
 export interface ModelDemoOptions {

@@ -9,7 +9,7 @@ import { decodeFp8, encodeFp8, FP8, type Fp8Format } from '../quant/fp8.js';
 import { fpxSearch, sqnrDb, type FpxName } from '../quant/fpx.js';
 import { selectAntType } from '../quant/ant.js';
 import { dequantizeInt4, quantizeInt4Rtn } from '../quant/int4.js';
-import { roundHalfEven } from '../kernels/qs8.js';
+import { roundHalfEven } from '../quant/rounding.js';
 import type { Graph } from '../model/graph.js';
 
 export const STUDY_FORMATS = ['int8', 'fp8-e4m3', 'fp8-e5m2', 'fpx-best', 'int4', 'ant4', 'int4-b32'] as const;

@@ -5,7 +5,8 @@
 
 import { transposeKN } from '../layers/conv2d-gemm.js';
 import { Qs8Gemm, type Int8Weights } from '../layers/gemm-qs8.js';
-import { refDequantizeAcc, refMatMulInteger, roundHalfEven } from '../kernels/qs8.js';
+import { refDequantizeAcc, refMatMulInteger } from '../kernels/qs8.js';
+import { roundHalfEven } from '../quant/rounding.js';
 import { minMaxF32 } from '../kernels/q8.js';
 import { ArgumentError, ValueRangeError, describe } from '../errors.js';
 import { Int8LinearRunner, type ActivationScheme } from '../layers/int8-linear.js';

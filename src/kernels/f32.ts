@@ -1,14 +1,16 @@
-// f32: float32 GEMM with bias and clamp. Wraps assembly/gemm/f32.ts (panels of 8 columns).
+// f32: float32 GEMM with bias and clamp, and batched products of two activations. Wraps
+// assembly/gemm/f32.ts (panels of 8 columns).
 
 import { ArgumentError } from '../errors.js';
-import type { Runtime } from '../runtime/runtime.js';
+import type { KernelHost } from '../runtime/host.js';
+import { checkSizes } from './check.js';
 
 export const F32_NR = 8;
 
 export class F32Weights {
   private live = true;
   constructor(
-    private readonly rt: Runtime,
+    private readonly rt: KernelHost,
     readonly k: number,
     readonly n: number,
     readonly np: number,
@@ -31,7 +33,7 @@ export class F32Weights {
 }
 
 /** Packs W (K x N row-major, or N x K when transposed) into panels of 8 columns. */
-export function packF32(rt: Runtime, w: Float32Array, k: number, n: number, transposed = false): F32Weights {
+export function packF32(rt: KernelHost, w: Float32Array, k: number, n: number, transposed = false): F32Weights {
   rt.check();
   if (w.length !== k * n) throw new ArgumentError(`packF32: W has ${w.length} elements, expected K*N = ${k}*${n}`);
   const np = Math.ceil(n / F32_NR) * F32_NR;
@@ -48,7 +50,7 @@ export function packF32(rt: Runtime, w: Float32Array, k: number, n: number, tran
 
 /** C[M x N] = clamp(A[M x K] * W + bias, lo, hi). */
 export async function runF32(
-  rt: Runtime, a: Float32Array, m: number, w: F32Weights, bias?: Float32Array | null, lo = -Infinity, hi = Infinity,
+  rt: KernelHost, a: Float32Array, m: number, w: F32Weights, bias?: Float32Array | null, lo = -Infinity, hi = Infinity,
 ): Promise<Float32Array> {
   if (w.disposed) throw new ArgumentError('runF32: the packed weights were disposed');
   const { k, n, np } = w;
@@ -57,11 +59,43 @@ export async function runF32(
     rt.view(Float32Array, pa, m * k).set(a);
     const pb = bias ? rt.putPadded(alloc, Float32Array, bias, np) : 0;
     const pc = alloc(Math.max(m * n * 4, 16));
-    if (m > 0 && n > 0) {
-      await rt.parallelColumns(n, F32_NR, (n0, n1) => ['f32_gemm_4x8', [m, n0, n1, k, pa, k * 4, w.ptr, pc, n * 4, pb, lo, hi]], m === 1 ? 64 : F32_NR);
-    }
+    await f32Gemm(rt, { m, a: pa, aStride: k * 4, w, c: pc, cStride: n * 4, bias: pb, lo, hi });
     return rt.read(Float32Array, pc, m * n);
   });
+}
+
+/** One GEMM on buffers already in linear memory (byte addresses, strides in bytes). */
+export interface F32GemmCall {
+  m: number;
+  /** A [m][w.k], rows aStride bytes apart */
+  a: number;
+  aStride: number;
+  w: F32Weights;
+  /** C [m][w.n], rows cStride bytes apart */
+  c: number;
+  cStride: number;
+  /** w.np floats (padded to whole panels), or 0 for none */
+  bias: number;
+  lo: number;
+  hi: number;
+}
+
+/** C = clamp(A * W + bias, lo, hi), columns split across threads in whole panels. */
+export function f32Gemm(rt: KernelHost, call: F32GemmCall): Promise<void> {
+  const { m, a, aStride, w, c, cStride, bias, lo, hi } = call;
+  if (w.disposed) throw new ArgumentError('f32Gemm: the packed weights were disposed');
+  const { k, n } = w;
+  checkSizes('f32Gemm', { m });
+  if (!(aStride >= k * 4) || !(cStride >= n * 4)) throw new ArgumentError(`f32Gemm: strides must hold a row: aStride ${aStride} >= ${k * 4}, cStride ${cStride} >= ${n * 4} bytes`);
+  if (m === 0 || n === 0) return Promise.resolve();
+  // GEMV streams W: give each thread at least 64 columns; GEMM splits at panel granularity
+  return rt.parallelColumns(n, F32_NR, (n0, n1) => ['f32_gemm_4x8', [m, n0, n1, k, a, aStride, w.ptr, c, cStride, bias, lo, hi]], m === 1 ? 64 : F32_NR, m * k * n);
+}
+
+/** C[b] = A[b] B[b] for `batch` products of two activations, A [m][k], B [k][n], C [m][n] row-major, batches split across threads. */
+export function matmulRows(rt: KernelHost, a: number, b: number, c: number, batch: number, m: number, k: number, n: number): Promise<void> {
+  checkSizes('matmulRows', { batch, m, k, n });
+  return rt.parallelColumns(batch, 1, (b0, b1) => ['f32_matmul_rows', [b0, b1, m, k, n, a, b, c]], 1, batch * m * k * n);
 }
 
 /** Float64-accumulated reference: C = A * W + bias (W K x N row-major). */

@@ -10,7 +10,7 @@
 // fused into the sums (FMA), so within the float32 summation error of that value.
 
 import { ArgumentError, LowbitError, ShapeError, ValueRangeError } from '../errors.js';
-import type { Runtime } from '../runtime/runtime.js';
+import type { KernelHost } from '../runtime/host.js';
 import { decodeFp8, encodeFp8, fp8IsNaN, FP8, FP8_TABLE_BITS, type Fp8Format } from '../quant/fp8.js';
 import { decodeFp8Wasm, encodeFp8Wasm } from './fp8.js';
 
@@ -116,7 +116,7 @@ export function dequantizeF8w(q: F8wQuantized): Float64Array {
 export class F8wWeights {
   private live = true;
   constructor(
-    private readonly rt: Runtime,
+    private readonly rt: KernelHost,
     readonly format: Fp8Format,
     readonly k: number,
     readonly n: number,
@@ -154,7 +154,7 @@ export interface PackF8wOptions extends QuantizeF8wOptions {}
  * `transposed`), quantized with quantizeF8w (per-column scales: given, or absmax / max finite), or
  * FP8 codes (Uint8Array, same shapes) with `scales` required. NaN/Inf weights or codes are errors.
  */
-export function packF8w(rt: Runtime, w: Float32Array | Uint8Array | F8wQuantized, k: number, n: number, options: PackF8wOptions = {}): F8wWeights {
+export function packF8w(rt: KernelHost, w: Float32Array | Uint8Array | F8wQuantized, k: number, n: number, options: PackF8wOptions = {}): F8wWeights {
   rt.check();
   const fn = 'packF8w';
   let q: F8wQuantized;
@@ -235,7 +235,7 @@ function checkClamp(fn: string, lo: number, hi: number): void {
 
 /** y[M x N] = clamp(x[M x K] * dequant(W) + bias, lo, hi), as a new Float32Array. */
 export async function runF8w(
-  rt: Runtime, x: Float32Array, m: number, w: F8wWeights, bias?: Float32Array | null, lo = -Infinity, hi = Infinity,
+  rt: KernelHost, x: Float32Array, m: number, w: F8wWeights, bias?: Float32Array | null, lo = -Infinity, hi = Infinity,
 ): Promise<Float32Array> {
   const fn = 'runF8w';
   if (!(w instanceof F8wWeights)) throw new ArgumentError(`${fn}: weights must come from packF8w`);
@@ -277,15 +277,15 @@ export interface F8wGemmCall {
  * call's scratch (the staged activations, the padded bias, decode blocks), freed by its owner;
  * without it the call uses (and frees) its own. Columns are split across the runtime's threads.
  */
-export function f8wGemm(rt: Runtime, call: F8wGemmCall): Promise<void>;
-export function f8wGemm(rt: Runtime, alloc: (bytes: number) => number, call: F8wGemmCall): Promise<void>;
-export async function f8wGemm(rt: Runtime, a: ((bytes: number) => number) | F8wGemmCall, b?: F8wGemmCall): Promise<void> {
+export function f8wGemm(rt: KernelHost, call: F8wGemmCall): Promise<void>;
+export function f8wGemm(rt: KernelHost, alloc: (bytes: number) => number, call: F8wGemmCall): Promise<void>;
+export async function f8wGemm(rt: KernelHost, a: ((bytes: number) => number) | F8wGemmCall, b?: F8wGemmCall): Promise<void> {
   if (typeof a !== 'function') return rt.scoped((alloc) => gemm(rt, alloc, a));
   if (b == null) throw new ArgumentError('f8wGemm: the call description is missing');
   return gemm(rt, a, b);
 }
 
-async function gemm(rt: Runtime, alloc: (bytes: number) => number, call: F8wGemmCall): Promise<void> {
+async function gemm(rt: KernelHost, alloc: (bytes: number) => number, call: F8wGemmCall): Promise<void> {
   const fn = 'f8wGemm';
   const { m, x, w, out, outStride } = call;
   const lo = call.lo ?? -Infinity;
@@ -396,7 +396,7 @@ export interface RunF8f8Options {
  * FP8 x FP8: y = clamp(x^ * dequant(W) + bias, lo, hi) with x^ the FP8 round trip of x per row
  * (see quantizeF8Activations); bit-identical (baseline) to refF8w on quantizeF8Activations(x).values.
  */
-export async function runF8f8(rt: Runtime, x: Float32Array, m: number, w: F8wWeights, options: RunF8f8Options = {}): Promise<Float32Array> {
+export async function runF8f8(rt: KernelHost, x: Float32Array, m: number, w: F8wWeights, options: RunF8f8Options = {}): Promise<Float32Array> {
   const fn = 'runF8f8';
   const format = checkFormat(fn, options.format ?? 'e4m3fn');
   if (!(w instanceof F8wWeights)) throw new ArgumentError(`${fn}: weights must come from packF8w`);

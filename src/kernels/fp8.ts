@@ -1,7 +1,7 @@
 // fp8: bulk float32 <-> FP8 (E4M3FN, E5M2) conversion in wasm. Wraps assembly/quant/fp8.ts; the
 // scalar reference is the TS codec in src/quant/fp8.ts (encodeFp8 / decodeFp8), bit for bit.
 
-import type { Runtime } from '../runtime/runtime.js';
+import type { KernelHost } from '../runtime/host.js';
 import { ArgumentError, DTypeError, describe } from '../errors.js';
 import { FP8_FORMATS, type Fp8Format } from '../quant/fp8.js';
 
@@ -13,7 +13,7 @@ function checkFormat(format: unknown): Fp8Format {
 }
 
 /** FP8 codes of every float32 in x; saturate (default true) clamps out-of-range values and ±Inf to ±max. */
-export async function encodeFp8Wasm(rt: Runtime, x: Float32Array, format: Fp8Format, saturate = true): Promise<Uint8Array> {
+export async function encodeFp8Wasm(rt: KernelHost, x: Float32Array, format: Fp8Format, saturate = true): Promise<Uint8Array> {
   const f = checkFormat(format);
   if (!(x instanceof Float32Array)) throw new DTypeError(`x: expected a Float32Array, got ${describe(x)}`);
   if (typeof saturate !== 'boolean') throw new ArgumentError(`saturate: expected a boolean, got ${describe(saturate)}`);
@@ -30,7 +30,7 @@ export async function encodeFp8Wasm(rt: Runtime, x: Float32Array, format: Fp8For
 }
 
 /** float32 values of FP8 codes (exact; NaN codes give the quiet NaN with the code's sign). */
-export async function decodeFp8Wasm(rt: Runtime, codes: Uint8Array, format: Fp8Format): Promise<Float32Array> {
+export async function decodeFp8Wasm(rt: KernelHost, codes: Uint8Array, format: Fp8Format): Promise<Float32Array> {
   const f = checkFormat(format);
   if (!(codes instanceof Uint8Array)) throw new DTypeError(`codes: expected a Uint8Array, got ${describe(codes)}`);
   const n = codes.length;

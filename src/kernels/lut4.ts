@@ -24,7 +24,7 @@
 // update of y a scalar scatter.
 
 import { ArgumentError, DTypeError, ShapeError, ValueRangeError, describe } from '../errors.js';
-import type { Runtime } from '../runtime/runtime.js';
+import type { KernelHost } from '../runtime/host.js';
 import type { AntQuantized, AntType } from '../quant/ant.js';
 import { checkActivationScales, quantizeActivations, type ActivationBlocks } from './qb4.js';
 
@@ -66,7 +66,7 @@ export function lut4BlockSize(k: number, blockSize: number | 'channel'): number 
 export class Lut4Weights {
   private live = true;
   constructor(
-    readonly runtime: Runtime,
+    readonly runtime: KernelHost,
     readonly layout: 'c2' | 'c4',
     readonly k: number,
     readonly n: number,
@@ -251,7 +251,7 @@ function panelPlan(n: number, tables: readonly Int8Array[], columnTables: Int32A
  * Several tables: a table per panel of 8 columns, columns grouped by table (panelPlan). The layout
  * (with an ASCII picture) is documented in assembly/gemm/lut4.ts.
  */
-export function packLut4(rt: Runtime, src: Lut4Source): Lut4Weights {
+export function packLut4(rt: KernelHost, src: Lut4Source): Lut4Weights {
   rt.check();
   const { n, k, bs, nb, code, tables, columnTables } = checkSource(src);
   const { np, columns, panelTables } = panelPlan(n, tables, columnTables);
@@ -353,7 +353,7 @@ function sameLevels(a: Int32Array, b: Int32Array): boolean {
  * per-panel tables and permuted columns (w.columns), the caller's column j is panel column
  * w.columns[j] (lut4GatherColumns). Returns the address of the activations' block scales and sums.
  */
-export async function lut4Gemm(rt: Runtime, alloc: (bytes: number) => number, call: { m: number; x: number; w: Lut4Weights; bias: number; out: number; activations?: ActivationBlocks }): Promise<number> {
+export async function lut4Gemm(rt: KernelHost, alloc: (bytes: number) => number, call: { m: number; x: number; w: Lut4Weights; bias: number; out: number; activations?: ActivationBlocks }): Promise<number> {
   const { m, x, w } = call;
   if (w.disposed) throw new ArgumentError('lut4Gemm: the packed weights were disposed');
   const { k, n, kp, np, blockSize: bs } = w;
@@ -398,14 +398,14 @@ export function lut4PanelBias(w: Lut4Weights, bias: Float32Array | null): Float3
  * column order, through w.columns (weights with permuted columns only; in wasm: see
  * lut4_gather_columns for why not in JS).
  */
-export function lut4GatherColumns(rt: Runtime, w: Lut4Weights, m: number, src: number, dst: number): void {
+export function lut4GatherColumns(rt: KernelHost, w: Lut4Weights, m: number, src: number, dst: number): void {
   if (!w.columns) throw new ArgumentError('lut4GatherColumns: these weights keep the columns in order (nothing to gather)');
   rt.kernels.lut4_gather_columns(m, w.n, w.columnsPtr, src, w.np * 4, dst, w.n * 4);
 }
 
 /** y[M][N] = x[M][K] · Wᵀ (+ bias), W the LUT4 weights, x quantized to int8 on the fly. */
 export async function runLut4(
-  rt: Runtime, x: Float32Array, m: number, w: Lut4Weights, options: { bias?: Float32Array | null; activations?: ActivationBlocks } = {},
+  rt: KernelHost, x: Float32Array, m: number, w: Lut4Weights, options: { bias?: Float32Array | null; activations?: ActivationBlocks } = {},
 ): Promise<Float32Array> {
   if (!(w instanceof Lut4Weights)) throw new ArgumentError(`runLut4: expected Lut4Weights from packLut4, got ${describe(w)}`);
   if (w.disposed) throw new ArgumentError('runLut4: the packed weights were disposed');

@@ -1,8 +1,8 @@
 // q8: float32 <-> 8-bit conversions (QuantizeLinear / DequantizeLinear) and float min/max.
 // Wraps assembly/quant/q8.ts. Layout: [outer, channels, inner]; channels = 1 for per-tensor.
 
-import type { Runtime } from '../runtime/runtime.js';
-import { roundHalfEven } from './qs8.js';
+import type { KernelHost } from '../runtime/host.js';
+import { roundHalfEven } from '../quant/rounding.js';
 
 export interface Q8Axis {
   outer: number;
@@ -11,7 +11,7 @@ export interface Q8Axis {
 }
 
 export async function quantizeQ8(
-  rt: Runtime, x: Float32Array, axis: Q8Axis, scales: Float32Array, zps: Int32Array, signed: boolean,
+  rt: KernelHost, x: Float32Array, axis: Q8Axis, scales: Float32Array, zps: Int32Array, signed: boolean,
 ): Promise<Int8Array | Uint8Array> {
   return rt.scoped((alloc) => {
     const px = alloc(x.length * 4);
@@ -30,7 +30,7 @@ export async function quantizeQ8(
 }
 
 export async function dequantizeQ8(
-  rt: Runtime, x: Int8Array | Uint8Array, axis: Q8Axis, scales: Float32Array, zps: Int32Array,
+  rt: KernelHost, x: Int8Array | Uint8Array, axis: Q8Axis, scales: Float32Array, zps: Int32Array,
 ): Promise<Float32Array> {
   return rt.scoped((alloc) => {
     const px = rt.put(x, 16);
@@ -49,7 +49,7 @@ export async function dequantizeQ8(
 }
 
 /** [min, max] of x; NaN if x holds a NaN; [Infinity, -Infinity] when empty. */
-export async function minMaxF32(rt: Runtime, x: Float32Array): Promise<[number, number]> {
+export async function minMaxF32(rt: KernelHost, x: Float32Array): Promise<[number, number]> {
   return rt.scoped((alloc) => {
     const px = alloc(x.length * 4);
     rt.view(Float32Array, px, x.length).set(x);

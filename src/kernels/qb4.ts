@@ -4,9 +4,9 @@
 // The scalar reference at the bottom reproduces the kernel's float32 arithmetic bit for bit.
 
 import { ArgumentError, ShapeError, ValueRangeError } from '../errors.js';
-import type { Runtime } from '../runtime/runtime.js';
+import type { KernelHost } from '../runtime/host.js';
 import { blocksOf, type Int4Blocks } from '../quant/int4.js';
-import { roundHalfEven } from './qs8.js';
+import { roundHalfEven } from '../quant/rounding.js';
 
 /** columns per panel of the relaxed c4 layout (and of the scale/zero-point panels that go with it) */
 export const QB4_NR = 8;
@@ -22,7 +22,7 @@ export type ActivationBlocks = 'per-row' | 'per-block';
 export class Qb4Weights {
   private live = true;
   constructor(
-    private readonly rt: Runtime,
+    private readonly rt: KernelHost,
     readonly layout: Qb4Layout,
     readonly k: number,
     readonly n: number,
@@ -64,7 +64,7 @@ export class Qb4Weights {
 }
 
 /** Packs canonical 4-bit blocks for this runtime's build (c4 nibble panels on relaxed, s4 shift panels on baseline). */
-export function packQb4(rt: Runtime, w: Int4Blocks, options: { layout?: Qb4Layout } = {}): Qb4Weights {
+export function packQb4(rt: KernelHost, w: Int4Blocks, options: { layout?: Qb4Layout } = {}): Qb4Weights {
   rt.check();
   const { k, n, blockSize: bs } = w;
   if (bs % 8 !== 0 || bs < 16) throw new ArgumentError(`packQb4: block size must be a multiple of 8 from 16, got ${bs}`);
@@ -186,7 +186,7 @@ export function quantizeActivations(x: Float32Array, m: number, k: number, block
 
 /** y[M][N] = x[M][K] · Wᵀ (+ bias), W the 4-bit blocks, x quantized to int8 on the fly. */
 export async function runQb4(
-  rt: Runtime, x: Float32Array, m: number, w: Qb4Weights, options: { bias?: Float32Array | null; activations?: ActivationBlocks } = {},
+  rt: KernelHost, x: Float32Array, m: number, w: Qb4Weights, options: { bias?: Float32Array | null; activations?: ActivationBlocks } = {},
 ): Promise<Float32Array> {
   if (w.disposed) throw new ArgumentError('runQb4: the packed weights were disposed');
   const { k, n, np } = w;
@@ -210,7 +210,7 @@ export async function runQb4(
 }
 
 /** A NaN or infinite input shows as a non-finite block scale: a clear error naming its row. */
-export function checkActivationScales(rt: Runtime, meta: number, m: number, nb: number, scheme: ActivationBlocks, words = 2): void {
+export function checkActivationScales(rt: KernelHost, meta: number, m: number, nb: number, scheme: ActivationBlocks, words = 2): void {
   const mv = rt.view(Float32Array, meta, m * nb * words);
   for (let i = 0; i < m * nb; i++) {
     if (!Number.isFinite(mv[words * i])) {
@@ -241,7 +241,7 @@ function blockSums(x: Float32Array, k: number, bs: number, nb: number): Float32A
  * M rows of N padded to whole panels (row stride Np floats), bias included. Returns the address of
  * the activations' block scales and sums (checkActivationScales reads them).
  */
-export async function qb4Gemm(rt: Runtime, alloc: (bytes: number) => number, call: { m: number; x: number; w: Qb4Weights; bias: number; out: number; activations?: ActivationBlocks }): Promise<number> {
+export async function qb4Gemm(rt: KernelHost, alloc: (bytes: number) => number, call: { m: number; x: number; w: Qb4Weights; bias: number; out: number; activations?: ActivationBlocks }): Promise<number> {
   const { m, x, w } = call;
   if (w.disposed) throw new ArgumentError('qb4Gemm: the packed weights were disposed');
   const { k, n, kp, np, blockSize: bs } = w;
@@ -269,7 +269,7 @@ export async function qb4Gemm(rt: Runtime, alloc: (bytes: number) => number, cal
   return meta;
 }
 
-export async function runQb4F32(rt: Runtime, x: Float32Array, m: number, w: Qb4Weights, bias: Float32Array | null = null): Promise<Float32Array> {
+export async function runQb4F32(rt: KernelHost, x: Float32Array, m: number, w: Qb4Weights, bias: Float32Array | null = null): Promise<Float32Array> {
   if (w.disposed) throw new ArgumentError('runQb4F32: the packed weights were disposed');
   const { k, n, kp, np, blockSize: bs } = w;
   if (x.length !== m * k) throw new ShapeError(`x: expected M*K = ${m}*${k} values, got ${x.length}`);

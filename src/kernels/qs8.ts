@@ -3,7 +3,8 @@
 // The scalar references at the bottom define what the kernel must produce, bit for bit.
 
 import { ArgumentError } from '../errors.js';
-import type { Runtime } from '../runtime/runtime.js';
+import type { KernelHost } from '../runtime/host.js';
+import { roundHalfEven } from '../quant/rounding.js';
 
 export const QS8_NR = 8;
 
@@ -13,7 +14,7 @@ export type Qs8Layout = 'c2' | 'c4';
 export class Qs8Weights {
   private live = true;
   constructor(
-    private readonly rt: Runtime,
+    private readonly rt: KernelHost,
     readonly layout: Qs8Layout,
     readonly k: number,
     readonly n: number,
@@ -54,7 +55,7 @@ export interface PackQs8Options {
  * Chooses the relaxed 7-bit layout when the runtime runs the relaxed build and every column of B
  * spans at most 127 (max - min), which keeps the result exact; the baseline layout otherwise.
  */
-export function packQs8(rt: Runtime, b: Int8Array | Uint8Array, k: number, n: number, zb: ArrayLike<number>, options: PackQs8Options = {}): Qs8Weights {
+export function packQs8(rt: KernelHost, b: Int8Array | Uint8Array, k: number, n: number, zb: ArrayLike<number>, options: PackQs8Options = {}): Qs8Weights {
   rt.check();
   if (b.length !== k * n) throw new ArgumentError(`packQs8: B has ${b.length} elements, expected K*N = ${k}*${n}`);
   const signed = b instanceof Int8Array;
@@ -144,7 +145,7 @@ const OUT_KIND = { int32: 0, uint8: 1, int8: 2, float32: 3 } as const;
  * Returns a fresh typed array of the output kind.
  */
 export async function runQs8(
-  rt: Runtime,
+  rt: KernelHost,
   a: Int8Array | Uint8Array,
   m: number,
   za: number,
@@ -188,8 +189,22 @@ export interface Qs8GemmCall {
   outStride: number;
 }
 
+/**
+ * Quantizes m float32 rows (x, rows xStride bytes apart) to uint8 with ONNX QuantizeLinear's rounding,
+ * q = clamp(nearest(x / scale) + zeroPoint, 0, 255), and stages them for `w` (c2 layout) as int16
+ * q - zeroPoint into `staged` (m * w.kp * 2 bytes) with their row sums into `rowSum` (m int32):
+ * what qs8Gemm takes as `staged`.
+ */
+export function qs8StageF32(rt: KernelHost, w: Qs8Weights, m: number, x: number, xStride: number, scale: number, zeroPoint: number, staged: number, rowSum: number): void {
+  if (w.layout !== 'c2') throw new ArgumentError(`qs8StageF32: the weights must be packed in the c2 layout (packQs8 with allowSevenBit: false), got ${w.layout}`);
+  if (!Number.isInteger(m) || m < 0) throw new ArgumentError(`qs8StageF32: m must be a non-negative integer, got ${m}`);
+  if (!(xStride >= w.k * 4)) throw new ArgumentError(`qs8StageF32: xStride must be >= K*4 = ${w.k * 4} bytes, got ${xStride}`);
+  if (!Number.isInteger(zeroPoint) || zeroPoint < 0 || zeroPoint > 255) throw new ArgumentError(`qs8StageF32: zeroPoint must be an integer in [0, 255], got ${zeroPoint}`);
+  rt.kernels.qs8_stage_f32_c2(m, w.k, w.kp, x, xStride, scale, zeroPoint, staged, rowSum);
+}
+
 /** The GEMM on buffers already in linear memory; `alloc` gives the call's scratch (staged A, params). */
-export async function qs8Gemm(rt: Runtime, alloc: (bytes: number) => number, call: Qs8GemmCall): Promise<void> {
+export async function qs8Gemm(rt: KernelHost, alloc: (bytes: number) => number, call: Qs8GemmCall): Promise<void> {
   const { m, a, signed, za, w, output, out, outStride } = call;
   if (w.disposed) throw new ArgumentError('qs8Gemm: the packed weights were disposed');
   const { k, n, kp, np } = w;
@@ -318,9 +333,4 @@ export function refDequantizeAcc(
     }
   }
   return out;
-}
-
-export function roundHalfEven(x: number): number {
-  const r = Math.round(x);
-  return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }

@@ -2,6 +2,7 @@
 // channels-last, in place: assembly/elementwise/f32-act.ts. ReLU and clip with nothing after them
 // need no pass of their own: the caller's kernel clamps in its epilogue instead (see `clamp`).
 
+import { activateNhwc } from '../kernels/elementwise.js';
 import type { Runtime } from '../runtime/runtime.js';
 
 /** An activation then a per-channel affine (codes: assembly/elementwise/f32-act.ts). */
@@ -37,8 +38,8 @@ export class ChannelActivation {
   async apply(y: number, pixels: number): Promise<void> {
     if (!this.ptr) return;
     const { kind, alpha, beta } = this.activation!;
-    const c = this.channels, cp = Math.ceil(c / 4) * 4, row = c * 4;
-    await this.rt.parallelColumns(pixels, 1, (p0, p1) => ['f32_act_nhwc', [y + p0 * row, p1 - p0, c, kind, alpha, beta, this.ptr, this.ptr + cp * 4, y + p0 * row]], 64, pixels * c * 16);
+    const c = this.channels, cp = Math.ceil(c / 4) * 4;
+    await activateNhwc(this.rt, { x: y, y, pixels, channels: c, kind, alpha, beta, scale: this.ptr, shift: this.ptr + cp * 4 });
   }
 
   dispose(): void {

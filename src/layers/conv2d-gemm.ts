@@ -4,6 +4,7 @@
 // epilogue and its own scratch, which follows the im2col matrix in the scratch given to run().
 
 import { ArgumentError } from '../errors.js';
+import { im2colNhwc } from '../kernels/conv.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { convOutSize, convPath, type ConvGeometry } from './conv2d.js';
 import type { GemmImpl } from './gemm.js';
@@ -58,7 +59,7 @@ export class Conv2dGemm {
       const xb = x + b * h * w * g.cin * 4, yb = y + b * m * g.cout * 4;
       let a = xb;
       if (this.im2col) {
-        await this.rt.parallelColumns(oh, 1, (r0, r1) => ['f32_im2col_nhwc', [h, w, g.cin, g.cin, g.kh, g.kw, g.sh, g.sw, g.pt, g.pl, g.dh, g.dw, r0, r1, ow, xb, scratch]], 1, m * this.gemm.k);
+        await im2colNhwc(this.rt, g, { x: xb, out: scratch, h, w, c: g.cin, xc: g.cin, oh, ow });
         a = scratch;
       }
       await this.gemm.run(m, a, yb, rest);

@@ -6,7 +6,8 @@
 // Weights arrive as ONNX has them, [C_out, C_in/group, kH, kW], and are packed once.
 
 import { ArgumentError } from '../errors.js';
-import { F32_NR, packF32, type F32Weights } from '../kernels/f32.js';
+import { depthwiseConvNhwc, im2colNhwc } from '../kernels/conv.js';
+import { F32_NR, f32Gemm, packF32, type F32Weights } from '../kernels/f32.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { ChannelActivation, type ConvActivation } from './activation.js';
 
@@ -109,7 +110,7 @@ export class Conv2dF32 {
     for (let b = 0; b < n; b++) {
       const xb = x + b * inImage, yb = y + b * outImage;
       if (this.path === 'depthwise') {
-        await rt.parallelColumns(oh, 1, (r0, r1) => ['f32_dwconv_nhwc', [h, w, g.cin, g.kh, g.kw, g.sh, g.sw, g.pt, g.pl, g.dh, g.dw, r0, r1, ow, xb, this.dwPtr, yb, lo, hi]], 1, oh * ow * g.cin * g.kh * g.kw);
+        await depthwiseConvNhwc(rt, g, { x: xb, weights: this.dwPtr, y: yb, h, w, c: g.cin, oh, ow, lo, hi });
         await this.activate(yb, oh * ow);
         continue;
       }
@@ -118,13 +119,13 @@ export class Conv2dF32 {
       for (let gi = 0; gi < g.group; gi++) {
         let a = xb, aStride = g.cin * 4;
         if (this.path === 'im2col') {
-          rt.invoke(['f32_im2col_nhwc', [h, w, cpg, g.cin, g.kh, g.kw, g.sh, g.sw, g.pt, g.pl, g.dh, g.dw, 0, oh, ow, xb + gi * cpg * 4, scratch]]);
+          await im2colNhwc(rt, g, { x: xb + gi * cpg * 4, out: scratch, h, w, c: cpg, xc: g.cin, oh, ow });
           a = scratch;
           aStride = k * 4;
         }
         const wts = this.packed[gi];
         const c = yb + gi * opg * 4, bias = this.biasPtr + gi * np * 4;
-        await rt.parallelColumns(opg, F32_NR, (n0, n1) => ['f32_gemm_4x8', [m, n0, n1, k, a, aStride, wts.ptr, c, g.cout * 4, bias, lo, hi]], F32_NR, m * k * opg);
+        await f32Gemm(rt, { m, a, aStride, w: wts, c, cStride: g.cout * 4, bias, lo, hi });
       }
       await this.activate(yb, m);
     }

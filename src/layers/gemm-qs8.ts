@@ -6,7 +6,7 @@
 
 import { ArgumentError } from '../errors.js';
 import type { ActivationQuant } from '../quant/activation-range.js';
-import { packQs8, qs8Gemm, type EpilogueActivation, type Qs8Weights } from '../kernels/qs8.js';
+import { packQs8, qs8Gemm, qs8StageF32, type EpilogueActivation, type Qs8Weights } from '../kernels/qs8.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { ConvActivation } from './activation.js';
 import type { GemmImpl } from './conv2d-gemm.js';
@@ -58,7 +58,7 @@ export class Qs8Gemm implements GemmImpl {
   async run(m: number, x: number, y: number, scratch: number): Promise<void> {
     const rt = this.rt, kp = this.w.kp;
     const rowSum = scratch + Math.ceil((m * kp * 2) / 16) * 16;
-    rt.kernels.qs8_stage_f32_c2(m, this.k, kp, x, this.k * 4, this.input.scale, this.input.zeroPoint, scratch, rowSum);
+    qs8StageF32(rt, this.w, m, x, this.k * 4, this.input.scale, this.input.zeroPoint, scratch, rowSum);
     await rt.scoped((alloc) =>
       qs8Gemm(rt, alloc, {
         m, a: 0, signed: false, za: this.input.zeroPoint, w: this.w, staged: { ptr: scratch, rowSum },

@@ -1,6 +1,8 @@
 // Layers without weights that run a wasm kernel instead of host code: softmax, pooling, the
 // squeeze-excitation channel product, and matrix products between two activations.
 
+import { attentionRows, averagePoolNhwc, globalAveragePoolNhwc, scaleChannelsNhwc, softmaxRows } from '../kernels/elementwise.js';
+import { matmulRows } from '../kernels/f32.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { LayerIO, ModelLayer } from './layers.js';
 
@@ -31,7 +33,7 @@ export class SoftmaxLayer extends KernelLayer {
   async run(io: LayerIO): Promise<void> {
     const n = io.dims.slice(this.from).reduce((a, b) => a * b, 1);
     const rows = io.dims.reduce((a, b) => a * b, 1) / Math.max(n, 1);
-    await this.rt.parallelColumns(rows, 1, (r0, r1) => ['f32_softmax_rows', [io.x + r0 * n * 4, r1 - r0, n, io.y + r0 * n * 4]], 8, rows * n * 16);
+    await softmaxRows(this.rt, io.x, io.y, rows, n);
   }
 }
 
@@ -43,7 +45,7 @@ export class GlobalAveragePoolLayer extends KernelLayer {
   async run(io: LayerIO): Promise<void> {
     const [n, c, ...sp] = io.dims;
     const hw = count(sp);
-    for (let b = 0; b < n; b++) this.rt.invoke(['f32_gap_nhwc', [io.x + b * hw * c * 4, hw, c, io.y + b * c * 4]]);
+    globalAveragePoolNhwc(this.rt, io.x, io.y, n, hw, c);
   }
 }
 
@@ -63,7 +65,7 @@ export class AveragePoolLayer extends KernelLayer {
     const g = this.g(io.dims);
     for (let b = 0; b < n; b++) {
       const x = io.x + b * h * w * c * 4, y = io.y + b * g.oh * g.ow * c * 4;
-      await this.rt.parallelColumns(g.oh, 1, (r0, r1) => ['f32_avgpool_nhwc', [h, w, c, g.kh, g.kw, g.sh, g.sw, g.pt, g.pl, g.pb, g.pr, g.countPad ? 1 : 0, r0, r1, g.ow, x, y]], 1, g.oh * g.ow * c * g.kh * g.kw);
+      await averagePoolNhwc(this.rt, x, y, h, w, c, g);
     }
   }
 }
@@ -83,7 +85,7 @@ export class ChannelScaleLayer extends KernelLayer {
     const hw = h * w;
     for (let b = 0; b < n; b++) {
       const xb = x + b * hw * c * 4, yb = io.y + b * hw * c * 4, sb = s + b * c * 4;
-      await this.rt.parallelColumns(hw, 1, (p0, p1) => ['f32_scale_channels_nhwc', [xb + p0 * c * 4, p1 - p0, c, sb, yb + p0 * c * 4]], 64, hw * c);
+      await scaleChannelsNhwc(this.rt, xb, sb, yb, hw, c);
     }
   }
 }
@@ -96,7 +98,7 @@ export class BatchedMatMulLayer extends KernelLayer {
     const [ad, bd] = io.inDims;
     const m = ad[ad.length - 2], k = ad[ad.length - 1], n = bd[bd.length - 1];
     const batch = count(ad.slice(0, -2));
-    await this.rt.parallelColumns(batch, 1, (b0, b1) => ['f32_matmul_rows', [b0, b1, m, k, n, io.xs[0], io.xs[1], io.y]], 1, batch * m * k * n);
+    await matmulRows(this.rt, io.xs[0], io.xs[1], io.y, batch, m, k, n);
   }
 }
 
@@ -112,12 +114,6 @@ export class AttentionLayer extends KernelLayer {
     const r = qd.length;
     const m = qd[r - 2], k = qd[r - 1], n = kd[r - 1], dv = vd[r - 1];
     const heads = count(qd.slice(0, -2));
-    // a row of scores per head (K's length is not known when the plan sizes scratch by Q)
-    const scratch = this.rt.alloc(heads * n * 4 + 64);
-    try {
-      await this.rt.parallelColumns(heads, 1, (h0, h1) => ['f32_attention_rows', [h0, h1, m, k, n, dv, this.scale, io.xs[0], io.xs[1], io.xs[2], io.y, scratch]], 1, heads * m * n * (k + dv));
-    } finally {
-      this.rt.free(scratch);
-    }
+    await attentionRows(this.rt, { q: io.xs[0], kT: io.xs[1], v: io.xs[2], out: io.y, heads, m, k, n, dv, scale: this.scale });
   }
 }

@@ -3,7 +3,7 @@
 // the scheme (float32, int8, …) is the layer's business, the plan only places buffers.
 
 import { ArgumentError } from '../errors.js';
-import { F32_NR, packF32, type F32Weights } from '../kernels/f32.js';
+import { F32_NR, f32Gemm, packF32, type F32Weights } from '../kernels/f32.js';
 import { Conv2dF32, convOutSize, type ConvActivation, type ConvGeometry, type ConvPath } from '../layers/conv2d.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { Conv2dGemm, type GemmImpl } from '../layers/conv2d-gemm.js';
@@ -121,7 +121,7 @@ export class LinearLayerF32 implements ModelLayer {
   async run(io: LayerIO): Promise<void> {
     const m = io.dims.reduce((a, b) => a * b, 1) / this.k;
     const [lo, hi] = this.act.clamp;
-    await this.rt.parallelColumns(this.n, F32_NR, (n0, n1) => ['f32_gemm_4x8', [m, n0, n1, this.k, io.x, this.k * 4, this.w.ptr, io.y, this.n * 4, this.biasPtr, lo, hi]], m === 1 ? 64 : F32_NR, m * this.k * this.n);
+    await f32Gemm(this.rt, { m, a: io.x, aStride: this.k * 4, w: this.w, c: io.y, cStride: this.n * 4, bias: this.biasPtr, lo, hi });
     await this.act.apply(io.y, m);
   }
   dispose(): void {

@@ -1,7 +1,7 @@
 // Static uint8 quantization of a layer's input, from the range calibration saw.
 
 import { ValueRangeError } from '../errors.js';
-import { roundHalfEven } from '../kernels/qs8.js';
+import { roundHalfEven } from './rounding.js';
 
 /** Static uint8 quantization of a tensor: q = clamp(round(x / scale) + zeroPoint, 0, 255). */
 export interface ActivationQuant {

@@ -25,7 +25,7 @@
 // out naively, bit for bit, in test/gptq.test.ts.)
 
 import { ArgumentError, DTypeError, ShapeError, ValueRangeError } from '../errors.js';
-import { roundHalfEven } from '../kernels/qs8.js';
+import { roundHalfEven } from './rounding.js';
 import { blocksOf, checkBlockSize, int4BlockParams, type Int4Blocks } from './int4.js';
 
 export interface GptqOptions {

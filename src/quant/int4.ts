@@ -8,7 +8,7 @@
 // blocks = ceil(K / blockSize); a short last block covers K % blockSize values.
 
 import { ArgumentError, ShapeError, ValueRangeError } from '../errors.js';
-import { roundHalfEven } from '../kernels/qs8.js';
+import { roundHalfEven } from './rounding.js';
 import { floatToFp16, fp16ToFloat } from './fp16.js';
 
 export interface Int4Blocks {

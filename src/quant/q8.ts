@@ -1,6 +1,6 @@
 // 8-bit quantization parameters: the math, no wasm.
 
-import { roundHalfEven } from '../kernels/qs8.js';
+import { roundHalfEven } from './rounding.js';
 
 const f = Math.fround;
 

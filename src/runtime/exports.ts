@@ -47,3 +47,9 @@ export interface KernelExports {
 export type KernelName = {
   [K in keyof KernelExports]: KernelExports[K] extends (...a: number[]) => unknown ? K : never;
 }[keyof KernelExports];
+
+/**
+ * One kernel call, as the worker pool ships it: an export's name and its arguments, typed from that
+ * export, so a name that does not exist or a wrong argument count is a compile error.
+ */
+export type KernelCall = { [K in KernelName]: [name: K, args: Parameters<KernelExports[K]>] }[KernelName];

@@ -18,8 +18,7 @@
 // worker_threads in Node, Web Workers elsewhere.
 
 import { FeatureError } from '../errors.js';
-
-export type KernelCall = [name: string, args: number[]];
+import type { KernelCall } from './exports.js';
 
 /** calls per job and arguments per call the job area holds */
 export const POOL_MAX_CALLS = 512;

@@ -1,14 +1,14 @@
-// The runtime: one instantiated kernel module, its linear memory and allocator, and optionally a
-// worker pool sharing that memory. Everything else (kernels, ops, layers) works through it.
+// The runtime core: one instantiated kernel module, its linear memory and allocator, and optionally
+// a worker pool sharing that memory. Kernels, ops and layers work through it; it imports nothing
+// above it. The public Runtime (src/api/runtime.ts) extends it with rt.ops and rt.linear.
 
 import { ArgumentError, FeatureError, LowbitError } from '../errors.js';
 import { Allocator, WASM32_MAX_PAGES } from './memory.js';
 import { chooseBuild, engineName, type Features, type SimdChoice } from './features.js';
 import { compileBuild, type WasmSources, type BuildName } from './load.js';
-import { POOL_CONTROL_BYTES, POOL_JOB_BYTES, POOL_MAX_CALLS, WorkerPool, type KernelCall } from './pool.js';
-import type { KernelExports, KernelName } from './exports.js';
-import { OnnxOps } from '../ops/onnx.js';
-import { Linear, type LinearOptions } from '../formats/linear.js';
+import { POOL_CONTROL_BYTES, POOL_JOB_BYTES, POOL_MAX_CALLS, WorkerPool } from './pool.js';
+import type { KernelCall, KernelExports } from './exports.js';
+import type { KernelHost, ViewCtor } from './host.js';
 
 export interface RuntimeOptions {
   /** which wasm build: 'auto' (default) probes the engine, 'baseline' or 'relaxed' force one */
@@ -29,17 +29,13 @@ export interface RuntimeOptions {
   minParallelWork?: number;
 }
 
-/** A typed view of part of linear memory; re-created on each access since memory may grow. */
-type ViewCtor = Int8ArrayConstructor | Uint8ArrayConstructor | Int16ArrayConstructor | Int32ArrayConstructor | Float32ArrayConstructor;
-
-export class Runtime {
+export class KernelRuntime implements KernelHost {
   readonly features: Features;
   readonly kernels: KernelExports;
   readonly heap: Allocator;
   readonly memory: WebAssembly.Memory;
   private readonly pool: WorkerPool | null;
   private disposed = false;
-  private opsInstance: OnnxOps | null = null;
 
   /** see RuntimeOptions.minParallelWork */
   minParallelWork = PARALLEL_MIN_WORK;
@@ -50,21 +46,6 @@ export class Runtime {
     this.memory = memory;
     this.heap = heap;
     this.pool = pool;
-  }
-
-  /** operators with ONNX semantics: matMulInteger, qlinearMatMul, quantizeLinear, ... */
-  get ops(): OnnxOps {
-    return (this.opsInstance ??= new OnnxOps(this));
-  }
-
-  /**
-   * A quantized linear layer from float32 weights ([K, N], or [N, K] with transposed) and an optional
-   * bias, in a format of the format table: INT8 by default, 4-bit blocks with `{ dtype: 'int4', blockSize }`,
-   * ANT's adaptive 4-bit type with `{ dtype: 'ant4', blockSize }` (layer.type says which), NF4 with
-   * `{ dtype: 'nf4' }`, FP8 E4M3 weights with `{ dtype: 'fp8' }`.
-   */
-  linear(weight: Float32Array, dims: readonly [number, number], bias: Float32Array | null = null, options: LinearOptions = {}): Promise<Linear> {
-    return Linear.create(this, weight, dims, bias, options);
   }
 
   get threads(): number {
@@ -156,7 +137,7 @@ export class Runtime {
   }
 
   invoke([name, args]: KernelCall): void {
-    (this.kernels[name as KernelName] as (...a: number[]) => unknown)(...args);
+    (this.kernels[name] as (...a: number[]) => unknown)(...args);
   }
 
   dispose(): void {
@@ -165,6 +146,9 @@ export class Runtime {
     this.pool?.terminate();
   }
 }
+
+/** What layers, ops and models take: the core (the public Runtime in src/api extends it). */
+export type Runtime = KernelRuntime;
 
 /**
  * Below this much work (multiply-adds, or element operations) a parallelColumns call stays on the
@@ -190,7 +174,15 @@ export function splitRange(n: number, align: number, parts: number, minPer: numb
   return out;
 }
 
-export async function createRuntime(options: RuntimeOptions = {}): Promise<Runtime> {
+/** The constructor createKernelRuntime builds with: the core's, or the public Runtime's. */
+export type RuntimeConstructor<R extends KernelRuntime> = new (
+  features: Features, kernels: KernelExports, memory: WebAssembly.Memory, heap: Allocator, pool: WorkerPool | null,
+) => R;
+
+/** Loads the kernels for `options` and builds the runtime with `make` (the core class by default). */
+export async function createKernelRuntime(options?: RuntimeOptions): Promise<KernelRuntime>;
+export async function createKernelRuntime<R extends KernelRuntime>(options: RuntimeOptions, make: RuntimeConstructor<R>): Promise<R>;
+export async function createKernelRuntime(options: RuntimeOptions = {}, make: RuntimeConstructor<KernelRuntime> = KernelRuntime): Promise<KernelRuntime> {
   const simd = options.simd ?? 'auto';
   if (!['auto', 'baseline', 'relaxed'].includes(simd)) {
     throw new ArgumentError(`simd: expected 'auto', 'baseline' or 'relaxed', got ${String(simd)}`);
@@ -241,7 +233,7 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
     reason: choice.reason,
     engine: engineName(),
   };
-  const rt = new Runtime(features, kernels, memory, heap, pool);
+  const rt = new make(features, kernels, memory, heap, pool);
   if (options.minParallelWork !== undefined) rt.minParallelWork = options.minParallelWork;
   return rt;
 }

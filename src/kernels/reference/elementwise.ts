@@ -3,7 +3,7 @@
 // op in float32, so the kernels must match them bit for bit. test/elementwise.test.ts and
 // scripts/determinism.mjs (through dist/) both check the kernels against these.
 
-import { roundHalfEven } from '../qs8.js';
+import { roundHalfEven } from '../../quant/rounding.js';
 
 const f = Math.fround;
 

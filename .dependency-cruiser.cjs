@@ -1,0 +1,64 @@
+// The layering of src/ (DESIGN.md §1), checked by `npm run check:deps` (in .ci/run). Each layer
+// imports only layers below it:
+//
+//   base      src/errors.ts, src/tensor.ts, src/util/*   anyone imports them; they import only base
+//   runtime   src/runtime   wasm loading, probes, memory, worker pool: only base
+//   kernels   src/kernels   typed wasm wrappers: KernelHost (types only), quant, base
+//   quant     src/quant     quantization math, no wasm: only quant and base
+//   layers    src/layers, src/ops: not model, api or cli
+//   model     src/model     graphs, plans, quantizeModel, save/load: not api or cli
+//   compare   src/compare   error metrics (metrics.ts, which layers use, imports nothing) and
+//                           model comparisons (types of model): not api or cli
+//   api       src/api       the public Runtime (rt.ops, rt.linear), a facade over layers and ops
+//   cli       src/cli, and src/index.ts (the package entry): nothing in the library imports them
+//
+// Type-only imports count too ('specify' labels them, for the kernels rule): a cycle of types is
+// still a tangle to read.
+
+const SRC = '^src/';
+const BASE = '^src/(errors|tensor)\\.ts$|^src/util/';
+
+/** A rule that `from` imports nothing matching `to`. */
+const forbid = (name, comment, from, to) => ({ name, comment, severity: 'error', from: { path: from }, to: { path: to } });
+/** A rule that `from` imports only what matches `allowed`. */
+const only = (name, comment, from, allowed) => ({ name, comment, severity: 'error', from: { path: from }, to: { pathNot: allowed } });
+
+module.exports = {
+  forbidden: [
+    {
+      name: 'no-circular',
+      comment: 'a cycle means no module in it can be read, tested or moved alone',
+      severity: 'error',
+      from: { path: SRC },
+      to: { circular: true },
+    },
+    only('base-imports-base', 'errors, tensor and util are the bottom: they import nothing else of ours', BASE, BASE),
+    only('runtime-is-the-core', 'the runtime imports nothing above it (rt.ops and rt.linear live in src/api)', '^src/runtime/', `^src/runtime/|${BASE}`),
+    only('kernels-below-layers', 'a kernel wrapper sees the host interface, quant and base, nothing above', '^src/kernels/', `^src/(kernels|runtime|quant)/|${BASE}`),
+    {
+      name: 'kernels-see-the-host-interface',
+      comment: 'kernel wrappers take KernelHost (src/runtime/host.ts), not the Runtime class',
+      severity: 'error',
+      from: { path: '^src/kernels/' },
+      to: { path: '^src/runtime/', pathNot: '^src/runtime/(host|exports)\\.ts$' },
+    },
+    {
+      name: 'kernels-import-runtime-types-only',
+      comment: 'kernel wrappers import only types from the runtime',
+      severity: 'error',
+      from: { path: '^src/kernels/' },
+      to: { path: '^src/runtime/', dependencyTypesNot: ['type-only'] },
+    },
+    only('quant-is-plain-math', 'quantization math needs no wasm: it imports only quant and base', '^src/quant/', `^src/quant/|${BASE}`),
+    forbid('layers-below-model', 'layers and ops know nothing of models or the facade', '^src/(layers|ops)/', '^src/(model|api)/'),
+    forbid('model-below-api', 'models and comparisons know nothing of the facade', '^src/(model|compare)/', '^src/api/'),
+    forbid('cli-is-the-top', 'the library never imports the CLI or the package entry', '^src/(?!cli/)', '^src/cli/|^src/index\\.ts$'),
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    includeOnly: SRC,
+    tsPreCompilationDeps: 'specify',
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default', 'types'], extensions: ['.ts', '.js'] },
+  },
+};

@@ -1,0 +1,51 @@
+// float32 convolution helpers, channels-last, on buffers already in linear memory (byte addresses):
+// depthwise convolution and im2col. Wraps assembly/conv/f32-conv.ts (its header gives the packed
+// depthwise layout and the per-element summation order). Output rows are split across threads;
+// each output element is computed the same way however the rows are split.
+
+import { ArgumentError } from '../errors.js';
+import type { KernelHost } from '../runtime/host.js';
+import { checkSizes } from './check.js';
+
+/** A convolution's window: kernel, stride, dilation, and top/left padding (the rest follows from oh, ow). */
+export interface ConvWindow {
+  kh: number; kw: number; sh: number; sw: number; dh: number; dw: number; pt: number; pl: number;
+}
+
+function checkWindow(fn: string, g: ConvWindow, sizes: Record<string, number>): void {
+  checkSizes(fn, sizes);
+  checkSizes(fn, { pt: g.pt, pl: g.pl });
+  checkSizes(fn, { kh: g.kh, kw: g.kw, sh: g.sh, sw: g.sw, dh: g.dh, dw: g.dw }, 1);
+}
+
+/** One image: x [h][w][c], y [oh][ow][c], `weights` packed as assembly/conv/f32-conv.ts lays them out (bias after the taps). */
+export interface DepthwiseConvCall {
+  x: number; weights: number; y: number;
+  h: number; w: number; c: number; oh: number; ow: number;
+  /** clamp bounds applied to every output */
+  lo: number; hi: number;
+}
+
+/** Depthwise convolution of one channels-last image, output rows split across threads. */
+export function depthwiseConvNhwc(rt: KernelHost, g: ConvWindow, call: DepthwiseConvCall): Promise<void> {
+  const { x, weights, y, h, w, c, oh, ow, lo, hi } = call;
+  checkWindow('depthwiseConvNhwc', g, { h, w, c, oh, ow });
+  return rt.parallelColumns(oh, 1, (r0, r1) => ['f32_dwconv_nhwc', [h, w, c, g.kh, g.kw, g.sh, g.sw, g.pt, g.pl, g.dh, g.dw, r0, r1, ow, x, weights, y, lo, hi]], 1, oh * ow * c * g.kh * g.kw);
+}
+
+/** One image x [h][w][xc]; the im2col matrix `out` gets oh*ow rows of kh*kw*c floats (channels [0, c) of each pixel). */
+export interface Im2colCall {
+  x: number; out: number;
+  h: number; w: number;
+  /** channels copied per tap, and channels per pixel of x (xc > c picks one group out of a grouped convolution) */
+  c: number; xc: number;
+  oh: number; ow: number;
+}
+
+/** Lays out the GEMM's A for a convolution (zeros outside the image), output rows split across threads. */
+export function im2colNhwc(rt: KernelHost, g: ConvWindow, call: Im2colCall): Promise<void> {
+  const { x, out, h, w, c, xc, oh, ow } = call;
+  checkWindow('im2colNhwc', g, { h, w, c, xc, oh, ow });
+  if (c > xc) throw new ArgumentError(`im2colNhwc: c = ${c} channels per tap is more than the ${xc} channels of a pixel`);
+  return rt.parallelColumns(oh, 1, (r0, r1) => ['f32_im2col_nhwc', [h, w, c, xc, g.kh, g.kw, g.sh, g.sw, g.pt, g.pl, g.dh, g.dw, r0, r1, ow, x, out]], 1, oh * ow * g.kh * g.kw * c);
+}
