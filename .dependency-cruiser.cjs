@@ -5,11 +5,14 @@
 //   runtime   src/runtime   wasm loading, probes, memory, worker pool: only base
 //   kernels   src/kernels   typed wasm wrappers: KernelHost (types only), quant, base
 //   quant     src/quant     quantization math, no wasm: only quant and base
-//   layers    src/layers, src/ops: not model, api or cli
-//   model     src/model     graphs, plans, quantizeModel, save/load: not api or cli
+//   layers    src/layers    each kernel family's GEMM, convolutions: not formats, model, ops, api or cli
+//   formats   src/formats   the format table (one entry per weight format), the one Linear class, the
+//                           saved-file container: not model, ops, api or cli
+//   model     src/model     graphs, operator definitions, plans, quantizeModel, save/load: not ops, api or cli
 //   compare   src/compare   error metrics (metrics.ts, which layers use, imports nothing) and
 //                           model comparisons (types of model): not api or cli
-//   api       src/api       the public Runtime (rt.ops, rt.linear), a facade over layers and ops
+//   api       src/api, src/ops   the public Runtime (rt.ops, rt.linear): facades over the model's
+//                           operator definitions and the format table
 //   cli       src/cli, and src/index.ts (the package entry): nothing in the library imports them
 //
 // Type-only imports count too ('specify' labels them, for the kernels rule): a cycle of types is
@@ -50,8 +53,9 @@ module.exports = {
       to: { path: '^src/runtime/', dependencyTypesNot: ['type-only'] },
     },
     only('quant-is-plain-math', 'quantization math needs no wasm: it imports only quant and base', '^src/quant/', `^src/quant/|${BASE}`),
-    forbid('layers-below-model', 'layers and ops know nothing of models or the facade', '^src/(layers|ops)/', '^src/(model|api)/'),
-    forbid('model-below-api', 'models and comparisons know nothing of the facade', '^src/(model|compare)/', '^src/api/'),
+    forbid('layers-below-formats', 'the GEMM of a kernel family knows nothing of the formats that use it, models or facades', '^src/layers/', '^src/(formats|model|ops|api)/'),
+    forbid('formats-below-model', 'a format knows nothing of models or facades', '^src/formats/', '^src/(model|ops|api)/'),
+    forbid('model-below-api', 'models and comparisons know nothing of the facades', '^src/(model|compare)/', '^src/(api|ops)/'),
     forbid('cli-is-the-top', 'the library never imports the CLI or the package entry', '^src/(?!cli/)', '^src/cli/|^src/index\\.ts$'),
   ],
   options: {

@@ -60,4 +60,4 @@ export {
 export { studyTensor, summarizeStudy, weightTensors, STUDY_FORMATS, type StudyRow, type StudySummary, type StudyFormat } from './compare/format-study.js';
 export { compareModels, type LayerError } from './compare/model-compare.js';
 export { saveQuantized, loadQuantized } from './model/saved.js';
-export { readSafetensors, writeSafetensors, type SafeTensor } from './model/safetensors.js';
+export { readSafetensors, writeSafetensors, type SafeTensor } from './formats/safetensors.js';

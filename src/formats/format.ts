@@ -7,7 +7,7 @@ import type { ConvActivation } from '../layers/activation.js';
 import type { GemmImpl } from '../layers/gemm.js';
 import type { LinearRunner } from '../layers/linear-runner.js';
 import type { ActivationQuant } from '../quant/activation-range.js';
-import type { SafeDtype, SafeData, SafeTensor } from '../model/safetensors.js';
+import type { SafeDtype, SafeData, SafeTensor } from './safetensors.js';
 import type { Runtime as KernelHost } from '../runtime/runtime.js';
 
 /** What a model layer's quantizer gets besides its weights. */

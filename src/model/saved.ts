@@ -12,7 +12,7 @@ import { findFormat, FORMAT_NAMES } from '../formats/table.js';
 import { QuantConvLayer, QuantLinearLayer } from './layers.js';
 import { buildFloatLayer, Model, type LayerBuilder } from './model.js';
 import { layerFromWeights, weightRowsDims } from './quantize.js';
-import { readSafetensors, writeSafetensors, type SafeTensor } from './safetensors.js';
+import { readSafetensors, writeSafetensors, type SafeTensor } from '../formats/safetensors.js';
 
 const FORMAT = 'lowbit.quantized-model';
 
