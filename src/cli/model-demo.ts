@@ -100,7 +100,6 @@ export async function runModelDemo(o: ModelDemoOptions): Promise<{ rows: SchemeR
 
     const float = loadModel(rt, bytes);
     const calibration = lines.filter((_, i) => i % o.calibrateEvery === 0).map(feeds);
-    const cb = bar('calibrating int8', calibration.length, o.json);
     const want = new Set<DemoScheme>(o.schemes ?? DEMO_SCHEMES);
     // one quantized model per format asked for, in the table's order (int8's calibration shows progress)
     const quantized: [string, Model][] = [];

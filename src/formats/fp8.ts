@@ -4,7 +4,8 @@
 //
 //   saved: codes U8 [K, N] (E4M3FN or E5M2), scales F32 [N]    record: format
 
-import { quantizeF8w, refF8w, type F8wQuantized } from '../kernels/f8w.js';
+import { refF8w } from '../kernels/f8w.js';
+import { quantizeF8w, type F8wQuantized } from '../quant/fp8-weights.js';
 import { F8wGemm } from '../layers/gemm-f8w.js';
 import { FP8_FORMATS, FP8_TABLE_BITS, type Fp8Format } from '../quant/fp8.js';
 import { checkScales, type WeightFormat } from './format.js';
