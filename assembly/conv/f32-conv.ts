@@ -30,14 +30,7 @@
 // Measured (bench/conv.mjs, PP-OCRv4 shapes, one thread, 2.6-3.2 GHz EPYC): 3-4.7x the per-pixel
 // version in the baseline build (25-33 GFLOPS), 3.3-5.4x in the relaxed build (30-39 GFLOPS).
 
-@inline function madd(a: v128, b: v128, c: v128): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
-  return f32x4.add(f32x4.mul(a, b), c);
-}
-
-@inline function clampv(a: v128, lo: v128, hi: v128): v128 {
-  return f32x4.pmin(f32x4.pmax(a, lo), hi);
-}
+import { clampLanes, relaxedMulAdd } from '../util/simd';
 
 // One output pixel, all c channels, taps [u0, u1) x [v0, v1). xp: input address of tap (u0, 0)
 // for channel 0 (tap v is at xp + v * colStep; may lie outside the image for v < v0); wp: weights
@@ -56,14 +49,14 @@ function dwPixel(
     for (let u = u0; u < u1; u++) {
       let xq = xr, wq = wr;
       for (let v = v0; v < v1; v++) {
-        acc = madd(v128.load(xq), v128.load(wq), acc);
+        acc = relaxedMulAdd(v128.load(xq), v128.load(wq), acc);
         xq += colStep;
         wq += cpBytes;
       }
       xr += rowStep;
       wr += wRowStep;
     }
-    v128.store(out + cb, clampv(acc, vlo, vhi));
+    v128.store(out + cb, clampLanes(acc, vlo, vhi));
   }
   for (let cb = c4Bytes; cb < cBytes; cb += 4) {
     let acc = load<f32>(bias + cb);
@@ -96,10 +89,10 @@ function dwBlock4(
       let xq = xr, wq = wr;
       for (let v = 0; v < kw; v++) {
         const wv = v128.load(wq);
-        a0 = madd(v128.load(xq), wv, a0);
-        a1 = madd(v128.load(xq + pixStep), wv, a1);
-        a2 = madd(v128.load(xq + 2 * pixStep), wv, a2);
-        a3 = madd(v128.load(xq + 3 * pixStep), wv, a3);
+        a0 = relaxedMulAdd(v128.load(xq), wv, a0);
+        a1 = relaxedMulAdd(v128.load(xq + pixStep), wv, a1);
+        a2 = relaxedMulAdd(v128.load(xq + 2 * pixStep), wv, a2);
+        a3 = relaxedMulAdd(v128.load(xq + 3 * pixStep), wv, a3);
         xq += colStep;
         wq += cpBytes;
       }
@@ -107,10 +100,10 @@ function dwBlock4(
       wr += wRowStep;
     }
     const o = out + cb;
-    v128.store(o, clampv(a0, vlo, vhi));
-    v128.store(o + outPix, clampv(a1, vlo, vhi));
-    v128.store(o + 2 * outPix, clampv(a2, vlo, vhi));
-    v128.store(o + 3 * outPix, clampv(a3, vlo, vhi));
+    v128.store(o, clampLanes(a0, vlo, vhi));
+    v128.store(o + outPix, clampLanes(a1, vlo, vhi));
+    v128.store(o + 2 * outPix, clampLanes(a2, vlo, vhi));
+    v128.store(o + 3 * outPix, clampLanes(a3, vlo, vhi));
   }
 }
 
@@ -132,10 +125,10 @@ function dwBlock4s1(
       for (let v = 0; v < kw; v++) {
         const x3 = v128.load(xq);
         const wv = v128.load(wq);
-        a0 = madd(x0, wv, a0);
-        a1 = madd(x1, wv, a1);
-        a2 = madd(x2, wv, a2);
-        a3 = madd(x3, wv, a3);
+        a0 = relaxedMulAdd(x0, wv, a0);
+        a1 = relaxedMulAdd(x1, wv, a1);
+        a2 = relaxedMulAdd(x2, wv, a2);
+        a3 = relaxedMulAdd(x3, wv, a3);
         x0 = x1;
         x1 = x2;
         x2 = x3;
@@ -146,10 +139,10 @@ function dwBlock4s1(
       wr += wRowStep;
     }
     const o = out + cb;
-    v128.store(o, clampv(a0, vlo, vhi));
-    v128.store(o + pix, clampv(a1, vlo, vhi));
-    v128.store(o + 2 * pix, clampv(a2, vlo, vhi));
-    v128.store(o + 3 * pix, clampv(a3, vlo, vhi));
+    v128.store(o, clampLanes(a0, vlo, vhi));
+    v128.store(o + pix, clampLanes(a1, vlo, vhi));
+    v128.store(o + 2 * pix, clampLanes(a2, vlo, vhi));
+    v128.store(o + 3 * pix, clampLanes(a3, vlo, vhi));
   }
 }
 
@@ -279,60 +272,60 @@ function dwRow8x3s1(
       const w2 = v128.load(wr + 2 * cpBytes);
       let xq = xr;
       let xj = v128.load(xq);
-      a0 = madd(xj, w0, a0);
+      a0 = relaxedMulAdd(xj, w0, a0);
       xq += pix;
       xj = v128.load(xq);
-      a0 = madd(xj, w1, a0);
-      a1 = madd(xj, w0, a1);
+      a0 = relaxedMulAdd(xj, w1, a0);
+      a1 = relaxedMulAdd(xj, w0, a1);
       xq += pix;
       xj = v128.load(xq);
-      a0 = madd(xj, w2, a0);
-      a1 = madd(xj, w1, a1);
-      a2 = madd(xj, w0, a2);
+      a0 = relaxedMulAdd(xj, w2, a0);
+      a1 = relaxedMulAdd(xj, w1, a1);
+      a2 = relaxedMulAdd(xj, w0, a2);
       xq += pix;
       xj = v128.load(xq);
-      a1 = madd(xj, w2, a1);
-      a2 = madd(xj, w1, a2);
-      a3 = madd(xj, w0, a3);
+      a1 = relaxedMulAdd(xj, w2, a1);
+      a2 = relaxedMulAdd(xj, w1, a2);
+      a3 = relaxedMulAdd(xj, w0, a3);
       xq += pix;
       xj = v128.load(xq);
-      a2 = madd(xj, w2, a2);
-      a3 = madd(xj, w1, a3);
-      a4 = madd(xj, w0, a4);
+      a2 = relaxedMulAdd(xj, w2, a2);
+      a3 = relaxedMulAdd(xj, w1, a3);
+      a4 = relaxedMulAdd(xj, w0, a4);
       xq += pix;
       xj = v128.load(xq);
-      a3 = madd(xj, w2, a3);
-      a4 = madd(xj, w1, a4);
-      a5 = madd(xj, w0, a5);
+      a3 = relaxedMulAdd(xj, w2, a3);
+      a4 = relaxedMulAdd(xj, w1, a4);
+      a5 = relaxedMulAdd(xj, w0, a5);
       xq += pix;
       xj = v128.load(xq);
-      a4 = madd(xj, w2, a4);
-      a5 = madd(xj, w1, a5);
-      a6 = madd(xj, w0, a6);
+      a4 = relaxedMulAdd(xj, w2, a4);
+      a5 = relaxedMulAdd(xj, w1, a5);
+      a6 = relaxedMulAdd(xj, w0, a6);
       xq += pix;
       xj = v128.load(xq);
-      a5 = madd(xj, w2, a5);
-      a6 = madd(xj, w1, a6);
-      a7 = madd(xj, w0, a7);
+      a5 = relaxedMulAdd(xj, w2, a5);
+      a6 = relaxedMulAdd(xj, w1, a6);
+      a7 = relaxedMulAdd(xj, w0, a7);
       xq += pix;
       xj = v128.load(xq);
-      a6 = madd(xj, w2, a6);
-      a7 = madd(xj, w1, a7);
+      a6 = relaxedMulAdd(xj, w2, a6);
+      a7 = relaxedMulAdd(xj, w1, a7);
       xq += pix;
       xj = v128.load(xq);
-      a7 = madd(xj, w2, a7);
+      a7 = relaxedMulAdd(xj, w2, a7);
       xr += rowStep;
       wr += wRowStep;
     }
     const o = out + cb;
-    v128.store(o, clampv(a0, vlo, vhi));
-    v128.store(o + 1 * pix, clampv(a1, vlo, vhi));
-    v128.store(o + 2 * pix, clampv(a2, vlo, vhi));
-    v128.store(o + 3 * pix, clampv(a3, vlo, vhi));
-    v128.store(o + 4 * pix, clampv(a4, vlo, vhi));
-    v128.store(o + 5 * pix, clampv(a5, vlo, vhi));
-    v128.store(o + 6 * pix, clampv(a6, vlo, vhi));
-    v128.store(o + 7 * pix, clampv(a7, vlo, vhi));
+    v128.store(o, clampLanes(a0, vlo, vhi));
+    v128.store(o + 1 * pix, clampLanes(a1, vlo, vhi));
+    v128.store(o + 2 * pix, clampLanes(a2, vlo, vhi));
+    v128.store(o + 3 * pix, clampLanes(a3, vlo, vhi));
+    v128.store(o + 4 * pix, clampLanes(a4, vlo, vhi));
+    v128.store(o + 5 * pix, clampLanes(a5, vlo, vhi));
+    v128.store(o + 6 * pix, clampLanes(a6, vlo, vhi));
+    v128.store(o + 7 * pix, clampLanes(a7, vlo, vhi));
   }
 }
 
@@ -354,80 +347,80 @@ function dwRow8x5s1(
       const w4 = v128.load(wr + 4 * cpBytes);
       let xq = xr;
       let xj = v128.load(xq);
-      a0 = madd(xj, w0, a0);
+      a0 = relaxedMulAdd(xj, w0, a0);
       xq += pix;
       xj = v128.load(xq);
-      a0 = madd(xj, w1, a0);
-      a1 = madd(xj, w0, a1);
+      a0 = relaxedMulAdd(xj, w1, a0);
+      a1 = relaxedMulAdd(xj, w0, a1);
       xq += pix;
       xj = v128.load(xq);
-      a0 = madd(xj, w2, a0);
-      a1 = madd(xj, w1, a1);
-      a2 = madd(xj, w0, a2);
+      a0 = relaxedMulAdd(xj, w2, a0);
+      a1 = relaxedMulAdd(xj, w1, a1);
+      a2 = relaxedMulAdd(xj, w0, a2);
       xq += pix;
       xj = v128.load(xq);
-      a0 = madd(xj, w3, a0);
-      a1 = madd(xj, w2, a1);
-      a2 = madd(xj, w1, a2);
-      a3 = madd(xj, w0, a3);
+      a0 = relaxedMulAdd(xj, w3, a0);
+      a1 = relaxedMulAdd(xj, w2, a1);
+      a2 = relaxedMulAdd(xj, w1, a2);
+      a3 = relaxedMulAdd(xj, w0, a3);
       xq += pix;
       xj = v128.load(xq);
-      a0 = madd(xj, w4, a0);
-      a1 = madd(xj, w3, a1);
-      a2 = madd(xj, w2, a2);
-      a3 = madd(xj, w1, a3);
-      a4 = madd(xj, w0, a4);
+      a0 = relaxedMulAdd(xj, w4, a0);
+      a1 = relaxedMulAdd(xj, w3, a1);
+      a2 = relaxedMulAdd(xj, w2, a2);
+      a3 = relaxedMulAdd(xj, w1, a3);
+      a4 = relaxedMulAdd(xj, w0, a4);
       xq += pix;
       xj = v128.load(xq);
-      a1 = madd(xj, w4, a1);
-      a2 = madd(xj, w3, a2);
-      a3 = madd(xj, w2, a3);
-      a4 = madd(xj, w1, a4);
-      a5 = madd(xj, w0, a5);
+      a1 = relaxedMulAdd(xj, w4, a1);
+      a2 = relaxedMulAdd(xj, w3, a2);
+      a3 = relaxedMulAdd(xj, w2, a3);
+      a4 = relaxedMulAdd(xj, w1, a4);
+      a5 = relaxedMulAdd(xj, w0, a5);
       xq += pix;
       xj = v128.load(xq);
-      a2 = madd(xj, w4, a2);
-      a3 = madd(xj, w3, a3);
-      a4 = madd(xj, w2, a4);
-      a5 = madd(xj, w1, a5);
-      a6 = madd(xj, w0, a6);
+      a2 = relaxedMulAdd(xj, w4, a2);
+      a3 = relaxedMulAdd(xj, w3, a3);
+      a4 = relaxedMulAdd(xj, w2, a4);
+      a5 = relaxedMulAdd(xj, w1, a5);
+      a6 = relaxedMulAdd(xj, w0, a6);
       xq += pix;
       xj = v128.load(xq);
-      a3 = madd(xj, w4, a3);
-      a4 = madd(xj, w3, a4);
-      a5 = madd(xj, w2, a5);
-      a6 = madd(xj, w1, a6);
-      a7 = madd(xj, w0, a7);
+      a3 = relaxedMulAdd(xj, w4, a3);
+      a4 = relaxedMulAdd(xj, w3, a4);
+      a5 = relaxedMulAdd(xj, w2, a5);
+      a6 = relaxedMulAdd(xj, w1, a6);
+      a7 = relaxedMulAdd(xj, w0, a7);
       xq += pix;
       xj = v128.load(xq);
-      a4 = madd(xj, w4, a4);
-      a5 = madd(xj, w3, a5);
-      a6 = madd(xj, w2, a6);
-      a7 = madd(xj, w1, a7);
+      a4 = relaxedMulAdd(xj, w4, a4);
+      a5 = relaxedMulAdd(xj, w3, a5);
+      a6 = relaxedMulAdd(xj, w2, a6);
+      a7 = relaxedMulAdd(xj, w1, a7);
       xq += pix;
       xj = v128.load(xq);
-      a5 = madd(xj, w4, a5);
-      a6 = madd(xj, w3, a6);
-      a7 = madd(xj, w2, a7);
+      a5 = relaxedMulAdd(xj, w4, a5);
+      a6 = relaxedMulAdd(xj, w3, a6);
+      a7 = relaxedMulAdd(xj, w2, a7);
       xq += pix;
       xj = v128.load(xq);
-      a6 = madd(xj, w4, a6);
-      a7 = madd(xj, w3, a7);
+      a6 = relaxedMulAdd(xj, w4, a6);
+      a7 = relaxedMulAdd(xj, w3, a7);
       xq += pix;
       xj = v128.load(xq);
-      a7 = madd(xj, w4, a7);
+      a7 = relaxedMulAdd(xj, w4, a7);
       xr += rowStep;
       wr += wRowStep;
     }
     const o = out + cb;
-    v128.store(o, clampv(a0, vlo, vhi));
-    v128.store(o + 1 * pix, clampv(a1, vlo, vhi));
-    v128.store(o + 2 * pix, clampv(a2, vlo, vhi));
-    v128.store(o + 3 * pix, clampv(a3, vlo, vhi));
-    v128.store(o + 4 * pix, clampv(a4, vlo, vhi));
-    v128.store(o + 5 * pix, clampv(a5, vlo, vhi));
-    v128.store(o + 6 * pix, clampv(a6, vlo, vhi));
-    v128.store(o + 7 * pix, clampv(a7, vlo, vhi));
+    v128.store(o, clampLanes(a0, vlo, vhi));
+    v128.store(o + 1 * pix, clampLanes(a1, vlo, vhi));
+    v128.store(o + 2 * pix, clampLanes(a2, vlo, vhi));
+    v128.store(o + 3 * pix, clampLanes(a3, vlo, vhi));
+    v128.store(o + 4 * pix, clampLanes(a4, vlo, vhi));
+    v128.store(o + 5 * pix, clampLanes(a5, vlo, vhi));
+    v128.store(o + 6 * pix, clampLanes(a6, vlo, vhi));
+    v128.store(o + 7 * pix, clampLanes(a7, vlo, vhi));
   }
 }
 

@@ -61,15 +61,10 @@
 //   -48%); the relaxed build's FMA showed no penalty. Gaussian weights with the default absmax
 //   scales have ~0.01% E4M3 subnormal codes (bench/f8w.mjs prints it), E5M2 practically none.
 
-import { storeLanes8 } from '../util/store';
-
-@inline function madd(a: v128, b: v128, c: v128): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
-  return f32x4.add(f32x4.mul(a, b), c);
-}
+import { clampLanes, relaxedMulAdd, storeLanes8 } from '../util/simd';
 
 @inline function finish(acc: v128, scale: v128, bias: v128, lo: v128, hi: v128): v128 {
-  return f32x4.pmin(f32x4.pmax(f32x4.add(f32x4.mul(acc, scale), bias), lo), hi);
+  return clampLanes(f32x4.add(f32x4.mul(acc, scale), bias), lo, hi);
 }
 
 // 8 codes at p -> int16 lanes (S << 15) | (magnitude << 4) (E5M2: << 5)
@@ -109,11 +104,11 @@ import { storeLanes8 } from '../util/store';
     for (let xp = x; xp < xEnd; xp += 4) {
       const v = v128.load32_splat(xp);
       const h0 = codes8(wp, 0, e5, mask);
-      y0 = madd(v, lo4(h0), y0);
-      y1 = madd(v, hi4(h0), y1);
+      y0 = relaxedMulAdd(v, lo4(h0), y0);
+      y1 = relaxedMulAdd(v, hi4(h0), y1);
       const h1 = codes8(wp, 8, e5, mask);
-      y2 = madd(v, lo4(h1), y2);
-      y3 = madd(v, hi4(h1), y3);
+      y2 = relaxedMulAdd(v, lo4(h1), y2);
+      y3 = relaxedMulAdd(v, hi4(h1), y3);
       wp += 16;
     }
     const nr = n1 - n;
@@ -148,17 +143,17 @@ import { storeLanes8 } from '../util/store';
       const w0 = lo4(h);
       const w1 = hi4(h);
       const v0 = v128.load32_splat(a0 + kk);
-      x00 = madd(v0, w0, x00);
-      x01 = madd(v0, w1, x01);
+      x00 = relaxedMulAdd(v0, w0, x00);
+      x01 = relaxedMulAdd(v0, w1, x01);
       const v1 = v128.load32_splat(a1 + kk);
-      x10 = madd(v1, w0, x10);
-      x11 = madd(v1, w1, x11);
+      x10 = relaxedMulAdd(v1, w0, x10);
+      x11 = relaxedMulAdd(v1, w1, x11);
       const v2 = v128.load32_splat(a2 + kk);
-      x20 = madd(v2, w0, x20);
-      x21 = madd(v2, w1, x21);
+      x20 = relaxedMulAdd(v2, w0, x20);
+      x21 = relaxedMulAdd(v2, w1, x21);
       const v3 = v128.load32_splat(a3 + kk);
-      x30 = madd(v3, w0, x30);
-      x31 = madd(v3, w1, x31);
+      x30 = relaxedMulAdd(v3, w0, x30);
+      x31 = relaxedMulAdd(v3, w1, x31);
       wp += 16;
     }
     const nr = n1 - n;
@@ -208,17 +203,17 @@ import { storeLanes8 } from '../util/store';
       const w0 = v128.load(dp);
       const w1 = v128.load(dp, 16);
       const v0 = v128.load32_splat(a0 + kk);
-      x00 = madd(v0, w0, x00);
-      x01 = madd(v0, w1, x01);
+      x00 = relaxedMulAdd(v0, w0, x00);
+      x01 = relaxedMulAdd(v0, w1, x01);
       const v1 = v128.load32_splat(a1 + kk);
-      x10 = madd(v1, w0, x10);
-      x11 = madd(v1, w1, x11);
+      x10 = relaxedMulAdd(v1, w0, x10);
+      x11 = relaxedMulAdd(v1, w1, x11);
       const v2 = v128.load32_splat(a2 + kk);
-      x20 = madd(v2, w0, x20);
-      x21 = madd(v2, w1, x21);
+      x20 = relaxedMulAdd(v2, w0, x20);
+      x21 = relaxedMulAdd(v2, w1, x21);
       const v3 = v128.load32_splat(a3 + kk);
-      x30 = madd(v3, w0, x30);
-      x31 = madd(v3, w1, x31);
+      x30 = relaxedMulAdd(v3, w0, x30);
+      x31 = relaxedMulAdd(v3, w1, x31);
       dp += 32;
     }
     epi8(c3, n, nr, x30, x31, scale, bias, lo, hi);

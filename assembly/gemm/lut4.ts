@@ -94,30 +94,12 @@
 // instructions more), which alone moved this GEMV from 0.79x to ~1.0x of qb4 (baseline) and from
 // 0.91x to ~1.1x (relaxed) while qb4 still used i8x16.shr_u.
 
-import { storeLanes8 } from '../util/store';
+import { highNibbles, relaxedDot16, relaxedDotAdd, storeLanes8 } from '../util/simd';
 
 @inline function lookup(t: v128, idx: v128): v128 {
   // indices are always 0..15 here, where both swizzles agree
   if (ASC_FEATURE_RELAXED_SIMD) return i8x16.relaxed_swizzle(t, idx);
   return i8x16.swizzle(t, idx);
-}
-
-// the high nibbles of v's bytes: a 16-bit shift and the mask (V8 emits i8x16.shr_u as a 16-bit
-// shift plus building and applying a mask, three instructions more than this)
-@inline function hiNibbles(v: v128, mask: v128): v128 {
-  return v128.and(i16x8.shr_u(v, 4), mask);
-}
-
-@inline function rdot(a: v128, b: v128, c: v128): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) return i32x4.relaxed_dot_i8x16_i7x16_add_s(a, b, c);
-  unreachable();
-  return c;
-}
-
-@inline function rdot16(a: v128, b: v128): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) return i16x8.relaxed_dot_i8x16_i7x16_s(a, b);
-  unreachable();
-  return a;
 }
 
 // -o * S of a row's block, splat: the accumulators start there
@@ -158,7 +140,7 @@ import { storeLanes8 } from '../util/store';
       for (let k: usize = 0; k < (<usize>bs << 1); k += 8) {
         const v = v128.load(wp);
         const lo = lookup(t, v128.and(v, mask));
-        const hi = lookup(t, hiNibbles(v, mask));
+        const hi = lookup(t, highNibbles(v));
         const x0 = v128.load32_splat(ap + k);
         c0 = i32x4.add(c0, i32x4.dot_i16x8_s(x0, i16x8.extend_low_i8x16_u(lo)));
         c1 = i32x4.add(c1, i32x4.dot_i16x8_s(x0, i16x8.extend_high_i8x16_u(lo)));
@@ -210,11 +192,11 @@ import { storeLanes8 } from '../util/store';
             const x0 = v128.load32_splat(ap + k);
             const x1 = v128.load32_splat(ap + k, 4);
             const v0 = v128.load(wp);
-            h0 = i16x8.add(h0, rdot16(x0, lookup(t, v128.and(v0, mask))));
-            h0 = i16x8.add(h0, rdot16(x1, lookup(t, hiNibbles(v0, mask))));
+            h0 = i16x8.add(h0, relaxedDot16(x0, lookup(t, v128.and(v0, mask))));
+            h0 = i16x8.add(h0, relaxedDot16(x1, lookup(t, highNibbles(v0))));
             const v1 = v128.load(wp, 16);
-            h1 = i16x8.add(h1, rdot16(x0, lookup(t, v128.and(v1, mask))));
-            h1 = i16x8.add(h1, rdot16(x1, lookup(t, hiNibbles(v1, mask))));
+            h1 = i16x8.add(h1, relaxedDot16(x0, lookup(t, v128.and(v1, mask))));
+            h1 = i16x8.add(h1, relaxedDot16(x1, lookup(t, highNibbles(v1))));
             wp += 32;
           }
           c0 = i32x4.add(c0, i32x4.extadd_pairwise_i16x8_s(h0));
@@ -226,11 +208,11 @@ import { storeLanes8 } from '../util/store';
           const x0 = v128.load32_splat(ap + k);
           const x1 = v128.load32_splat(ap + k, 4);
           const v0 = v128.load(wp);
-          c0 = rdot(x0, lookup(t, v128.and(v0, mask)), c0);
-          c0 = rdot(x1, lookup(t, hiNibbles(v0, mask)), c0);
+          c0 = relaxedDotAdd(x0, lookup(t, v128.and(v0, mask)), c0);
+          c0 = relaxedDotAdd(x1, lookup(t, highNibbles(v0)), c0);
           const v1 = v128.load(wp, 16);
-          c1 = rdot(x0, lookup(t, v128.and(v1, mask)), c1);
-          c1 = rdot(x1, lookup(t, hiNibbles(v1, mask)), c1);
+          c1 = relaxedDotAdd(x0, lookup(t, v128.and(v1, mask)), c1);
+          c1 = relaxedDotAdd(x1, lookup(t, highNibbles(v1)), c1);
           wp += 32;
         }
         ap += <usize>bs;
@@ -293,7 +275,7 @@ import { storeLanes8 } from '../util/store';
         x = v128.load32_splat(ap + a3o + k);
         c30 = i32x4.add(c30, i32x4.dot_i16x8_s(x, wl0));
         c31 = i32x4.add(c31, i32x4.dot_i16x8_s(x, wl1));
-        const hi = lookup(t, hiNibbles(v, mask));
+        const hi = lookup(t, highNibbles(v));
         const wh0 = i16x8.extend_low_i8x16_u(hi);
         const wh1 = i16x8.extend_high_i8x16_u(hi);
         x = v128.load32_splat(ap + k, 4);
@@ -352,31 +334,31 @@ import { storeLanes8 } from '../util/store';
         let w0 = lookup(t, v128.and(v0, mask));
         let w1 = lookup(t, v128.and(v1, mask));
         let x = v128.load32_splat(ap + k);
-        c00 = rdot(x, w0, c00);
-        c01 = rdot(x, w1, c01);
+        c00 = relaxedDotAdd(x, w0, c00);
+        c01 = relaxedDotAdd(x, w1, c01);
         x = v128.load32_splat(ap + a1o + k);
-        c10 = rdot(x, w0, c10);
-        c11 = rdot(x, w1, c11);
+        c10 = relaxedDotAdd(x, w0, c10);
+        c11 = relaxedDotAdd(x, w1, c11);
         x = v128.load32_splat(ap + a2o + k);
-        c20 = rdot(x, w0, c20);
-        c21 = rdot(x, w1, c21);
+        c20 = relaxedDotAdd(x, w0, c20);
+        c21 = relaxedDotAdd(x, w1, c21);
         x = v128.load32_splat(ap + a3o + k);
-        c30 = rdot(x, w0, c30);
-        c31 = rdot(x, w1, c31);
-        w0 = lookup(t, hiNibbles(v0, mask));
-        w1 = lookup(t, hiNibbles(v1, mask));
+        c30 = relaxedDotAdd(x, w0, c30);
+        c31 = relaxedDotAdd(x, w1, c31);
+        w0 = lookup(t, highNibbles(v0));
+        w1 = lookup(t, highNibbles(v1));
         x = v128.load32_splat(ap + k, 4);
-        c00 = rdot(x, w0, c00);
-        c01 = rdot(x, w1, c01);
+        c00 = relaxedDotAdd(x, w0, c00);
+        c01 = relaxedDotAdd(x, w1, c01);
         x = v128.load32_splat(ap + a1o + k, 4);
-        c10 = rdot(x, w0, c10);
-        c11 = rdot(x, w1, c11);
+        c10 = relaxedDotAdd(x, w0, c10);
+        c11 = relaxedDotAdd(x, w1, c11);
         x = v128.load32_splat(ap + a2o + k, 4);
-        c20 = rdot(x, w0, c20);
-        c21 = rdot(x, w1, c21);
+        c20 = relaxedDotAdd(x, w0, c20);
+        c21 = relaxedDotAdd(x, w1, c21);
         x = v128.load32_splat(ap + a3o + k, 4);
-        c30 = rdot(x, w0, c30);
-        c31 = rdot(x, w1, c31);
+        c30 = relaxedDotAdd(x, w0, c30);
+        c31 = relaxedDotAdd(x, w1, c31);
         wp += 32;
       }
       stripUpdate(mr, c00, c01, c10, c11, c20, c21, c30, c31, wp, mp, metaStride, yp, outStride);
@@ -392,7 +374,7 @@ import { storeLanes8 } from '../util/store';
 // added in int16 and widened once (two pmaddubsw, one add, one widening add instead of two
 // three-instruction int32 dots).
 @inline function pairDot(x0: v128, x1: v128, wl: v128, wh: v128, c: v128): v128 {
-  return i32x4.add(c, i32x4.extadd_pairwise_i16x8_s(i16x8.add(rdot16(x0, wl), rdot16(x1, wh))));
+  return i32x4.add(c, i32x4.extadd_pairwise_i16x8_s(i16x8.add(relaxedDot16(x0, wl), relaxedDot16(x1, wh))));
 }
 
 @inline function gemmStripC4Pair(
@@ -427,9 +409,9 @@ import { storeLanes8 } from '../util/store';
         const v0 = v128.load(wp);
         const v1 = v128.load(wp, 16);
         const l0 = lookup(t, v128.and(v0, mask));
-        const h0 = lookup(t, hiNibbles(v0, mask));
+        const h0 = lookup(t, highNibbles(v0));
         const l1 = lookup(t, v128.and(v1, mask));
-        const h1 = lookup(t, hiNibbles(v1, mask));
+        const h1 = lookup(t, highNibbles(v1));
         let x0 = v128.load32_splat(ap + k);
         let x1 = v128.load32_splat(ap + k, 4);
         c00 = pairDot(x0, x1, l0, h0, c00);
@@ -493,31 +475,31 @@ import { storeLanes8 } from '../util/store';
         let w0 = lookup(t, v128.and(v0, mask));
         let w1 = lookup(t, v128.and(v1, mask));
         let x = v128.load32_splat(ap + k);
-        h00 = i16x8.add(h00, rdot16(x, w0));
-        h01 = i16x8.add(h01, rdot16(x, w1));
+        h00 = i16x8.add(h00, relaxedDot16(x, w0));
+        h01 = i16x8.add(h01, relaxedDot16(x, w1));
         x = v128.load32_splat(ap + a1o + k);
-        h10 = i16x8.add(h10, rdot16(x, w0));
-        h11 = i16x8.add(h11, rdot16(x, w1));
+        h10 = i16x8.add(h10, relaxedDot16(x, w0));
+        h11 = i16x8.add(h11, relaxedDot16(x, w1));
         x = v128.load32_splat(ap + a2o + k);
-        h20 = i16x8.add(h20, rdot16(x, w0));
-        h21 = i16x8.add(h21, rdot16(x, w1));
+        h20 = i16x8.add(h20, relaxedDot16(x, w0));
+        h21 = i16x8.add(h21, relaxedDot16(x, w1));
         x = v128.load32_splat(ap + a3o + k);
-        h30 = i16x8.add(h30, rdot16(x, w0));
-        h31 = i16x8.add(h31, rdot16(x, w1));
-        w0 = lookup(t, hiNibbles(v0, mask));
-        w1 = lookup(t, hiNibbles(v1, mask));
+        h30 = i16x8.add(h30, relaxedDot16(x, w0));
+        h31 = i16x8.add(h31, relaxedDot16(x, w1));
+        w0 = lookup(t, highNibbles(v0));
+        w1 = lookup(t, highNibbles(v1));
         x = v128.load32_splat(ap + k, 4);
-        h00 = i16x8.add(h00, rdot16(x, w0));
-        h01 = i16x8.add(h01, rdot16(x, w1));
+        h00 = i16x8.add(h00, relaxedDot16(x, w0));
+        h01 = i16x8.add(h01, relaxedDot16(x, w1));
         x = v128.load32_splat(ap + a1o + k, 4);
-        h10 = i16x8.add(h10, rdot16(x, w0));
-        h11 = i16x8.add(h11, rdot16(x, w1));
+        h10 = i16x8.add(h10, relaxedDot16(x, w0));
+        h11 = i16x8.add(h11, relaxedDot16(x, w1));
         x = v128.load32_splat(ap + a2o + k, 4);
-        h20 = i16x8.add(h20, rdot16(x, w0));
-        h21 = i16x8.add(h21, rdot16(x, w1));
+        h20 = i16x8.add(h20, relaxedDot16(x, w0));
+        h21 = i16x8.add(h21, relaxedDot16(x, w1));
         x = v128.load32_splat(ap + a3o + k, 4);
-        h30 = i16x8.add(h30, rdot16(x, w0));
-        h31 = i16x8.add(h31, rdot16(x, w1));
+        h30 = i16x8.add(h30, relaxedDot16(x, w0));
+        h31 = i16x8.add(h31, relaxedDot16(x, w1));
         wp += 32;
       }
       const i0 = accInit(mp, off);

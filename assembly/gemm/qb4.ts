@@ -47,22 +47,10 @@
 // 16 bytes [sa f32, asum f32, isum i32, 0].
 
 
-import { storeLanes8, storeLanes16 } from '../util/store';
+import { highNibbles, mulThenAdd, relaxedDot16, relaxedDotAdd, storeLanes8, storeLanes16 } from '../util/simd';
 
 // bytes of activation metadata per row and block: [sa f32, asum f32, isum i32, 0]
 const META: usize = 16;
-
-// The high nibble of every byte. V8 (11.3) lowers i8x16.shr_u to several instructions; a 16-bit
-// shift and a mask give the same bytes in two.
-@inline function highNibbles(v: v128): v128 {
-  return v128.and(i16x8.shr_u(v, 4), i8x16.splat(0x0f));
-}
-
-@inline function rdot(a: v128, b: v128, c: v128): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) return i32x4.relaxed_dot_i8x16_i7x16_add_s(a, b, c);
-  unreachable();
-  return c;
-}
 
 // y += s * (sa * float(acc) - z * asum)
 @inline function blockUpdate(y: v128, acc: v128, s: v128, z: v128, sa: v128, asum: v128): v128 {
@@ -81,12 +69,6 @@ const META: usize = 16;
 // pmaddubsw on x86, a third of the i32 form) and widens once per 32 values of K: a lane gathers
 // 8 pair sums of at most 2 * 128 * 15 = 3840, so |sum| <= 30720 fits int16 exactly.
 // (measured 1x4096x11008: 57 vs 45 GOPS for the int32 form)
-@inline function rdot16(a: v128, b: v128): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) return i16x8.relaxed_dot_i8x16_i7x16_s(a, b);
-  unreachable();
-  return a;
-}
-
 @inline function gemvC4(
   n0: i32, n1: i32, kp: i32, bs: i32, a: usize, aMeta: usize, w: usize, scales: usize, zeros: usize,
   bias: usize, out: usize,
@@ -116,11 +98,11 @@ const META: usize = 16;
           const x0 = v128.load32_splat(ap + k);
           const x1 = v128.load32_splat(ap + k, 4);
           const v0 = v128.load(wp);
-          h0 = i16x8.add(h0, rdot16(x0, v128.and(v0, mask)));
-          h0 = i16x8.add(h0, rdot16(x1, highNibbles(v0)));
+          h0 = i16x8.add(h0, relaxedDot16(x0, v128.and(v0, mask)));
+          h0 = i16x8.add(h0, relaxedDot16(x1, highNibbles(v0)));
           const v1 = v128.load(wp, 16);
-          h1 = i16x8.add(h1, rdot16(x0, v128.and(v1, mask)));
-          h1 = i16x8.add(h1, rdot16(x1, highNibbles(v1)));
+          h1 = i16x8.add(h1, relaxedDot16(x0, v128.and(v1, mask)));
+          h1 = i16x8.add(h1, relaxedDot16(x1, highNibbles(v1)));
           wp += 32;
         }
         c0 = i32x4.add(c0, i32x4.extadd_pairwise_i16x8_s(h0));
@@ -173,31 +155,31 @@ const META: usize = 16;
         let w0 = v128.and(v0, mask);
         let w1 = v128.and(v1, mask);
         let x = v128.load32_splat(ap + k);
-        c00 = rdot(x, w0, c00);
-        c01 = rdot(x, w1, c01);
+        c00 = relaxedDotAdd(x, w0, c00);
+        c01 = relaxedDotAdd(x, w1, c01);
         x = v128.load32_splat(ap + a1o + k);
-        c10 = rdot(x, w0, c10);
-        c11 = rdot(x, w1, c11);
+        c10 = relaxedDotAdd(x, w0, c10);
+        c11 = relaxedDotAdd(x, w1, c11);
         x = v128.load32_splat(ap + a2o + k);
-        c20 = rdot(x, w0, c20);
-        c21 = rdot(x, w1, c21);
+        c20 = relaxedDotAdd(x, w0, c20);
+        c21 = relaxedDotAdd(x, w1, c21);
         x = v128.load32_splat(ap + a3o + k);
-        c30 = rdot(x, w0, c30);
-        c31 = rdot(x, w1, c31);
+        c30 = relaxedDotAdd(x, w0, c30);
+        c31 = relaxedDotAdd(x, w1, c31);
         w0 = highNibbles(v0);
         w1 = highNibbles(v1);
         x = v128.load32_splat(ap + k, 4);
-        c00 = rdot(x, w0, c00);
-        c01 = rdot(x, w1, c01);
+        c00 = relaxedDotAdd(x, w0, c00);
+        c01 = relaxedDotAdd(x, w1, c01);
         x = v128.load32_splat(ap + a1o + k, 4);
-        c10 = rdot(x, w0, c10);
-        c11 = rdot(x, w1, c11);
+        c10 = relaxedDotAdd(x, w0, c10);
+        c11 = relaxedDotAdd(x, w1, c11);
         x = v128.load32_splat(ap + a2o + k, 4);
-        c20 = rdot(x, w0, c20);
-        c21 = rdot(x, w1, c21);
+        c20 = relaxedDotAdd(x, w0, c20);
+        c21 = relaxedDotAdd(x, w1, c21);
         x = v128.load32_splat(ap + a3o + k, 4);
-        c30 = rdot(x, w0, c30);
-        c31 = rdot(x, w1, c31);
+        c30 = relaxedDotAdd(x, w0, c30);
+        c31 = relaxedDotAdd(x, w1, c31);
         wp += 32;
       }
       stripUpdate(mr, c00, c01, c10, c11, c20, c21, c30, c31, sp, zp, mp, metaStride, yp, outStride);
@@ -240,31 +222,31 @@ const META: usize = 16;
         let w0 = v128.and(v0, mask);
         let w1 = v128.and(v1, mask);
         let x = v128.load32_splat(ap + k);
-        h00 = i16x8.add(h00, rdot16(x, w0));
-        h01 = i16x8.add(h01, rdot16(x, w1));
+        h00 = i16x8.add(h00, relaxedDot16(x, w0));
+        h01 = i16x8.add(h01, relaxedDot16(x, w1));
         x = v128.load32_splat(ap + a1o + k);
-        h10 = i16x8.add(h10, rdot16(x, w0));
-        h11 = i16x8.add(h11, rdot16(x, w1));
+        h10 = i16x8.add(h10, relaxedDot16(x, w0));
+        h11 = i16x8.add(h11, relaxedDot16(x, w1));
         x = v128.load32_splat(ap + a2o + k);
-        h20 = i16x8.add(h20, rdot16(x, w0));
-        h21 = i16x8.add(h21, rdot16(x, w1));
+        h20 = i16x8.add(h20, relaxedDot16(x, w0));
+        h21 = i16x8.add(h21, relaxedDot16(x, w1));
         x = v128.load32_splat(ap + a3o + k);
-        h30 = i16x8.add(h30, rdot16(x, w0));
-        h31 = i16x8.add(h31, rdot16(x, w1));
+        h30 = i16x8.add(h30, relaxedDot16(x, w0));
+        h31 = i16x8.add(h31, relaxedDot16(x, w1));
         w0 = highNibbles(v0);
         w1 = highNibbles(v1);
         x = v128.load32_splat(ap + k, 4);
-        h00 = i16x8.add(h00, rdot16(x, w0));
-        h01 = i16x8.add(h01, rdot16(x, w1));
+        h00 = i16x8.add(h00, relaxedDot16(x, w0));
+        h01 = i16x8.add(h01, relaxedDot16(x, w1));
         x = v128.load32_splat(ap + a1o + k, 4);
-        h10 = i16x8.add(h10, rdot16(x, w0));
-        h11 = i16x8.add(h11, rdot16(x, w1));
+        h10 = i16x8.add(h10, relaxedDot16(x, w0));
+        h11 = i16x8.add(h11, relaxedDot16(x, w1));
         x = v128.load32_splat(ap + a2o + k, 4);
-        h20 = i16x8.add(h20, rdot16(x, w0));
-        h21 = i16x8.add(h21, rdot16(x, w1));
+        h20 = i16x8.add(h20, relaxedDot16(x, w0));
+        h21 = i16x8.add(h21, relaxedDot16(x, w1));
         x = v128.load32_splat(ap + a3o + k, 4);
-        h30 = i16x8.add(h30, rdot16(x, w0));
-        h31 = i16x8.add(h31, rdot16(x, w1));
+        h30 = i16x8.add(h30, relaxedDot16(x, w0));
+        h31 = i16x8.add(h31, relaxedDot16(x, w1));
         wp += 32;
       }
       stripUpdate(
@@ -581,10 +563,6 @@ export function qb4_quantize_activations(
   return f32x4.sub(v128.or(s, i32x4.splat(0x4b000000)), f32x4.splat(8388608));
 }
 
-@inline function fma(a: v128, b: v128, c: v128): v128 {
-  return f32x4.add(f32x4.mul(a, b), c);
-}
-
 // pairwise lane sums of four vectors [a0 a1 a2 a3] ... -> [a0+a1, a2+a3, b0+b1, b2+b3] etc.
 @inline function pairSums(a: v128, b: v128): v128 {
   return f32x4.add(
@@ -619,10 +597,10 @@ export function qb4_quantize_activations(
       const xh = i8x16.shuffle(xv, xv, 8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15); // x2 x3 x2 x3
       const ue = nibbleS4(v128.load(wp), j);
       const uo = nibbleS4(v128.load(wp, 16), j);
-      e0 = fma(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_u(ue)), xl, e0);
-      e1 = fma(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_u(ue)), xl, e1);
-      o0 = fma(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_u(uo)), xh, o0);
-      o1 = fma(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_u(uo)), xh, o1);
+      e0 = mulThenAdd(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_u(ue)), xl, e0);
+      e1 = mulThenAdd(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_u(ue)), xl, e1);
+      o0 = mulThenAdd(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_u(uo)), xh, o0);
+      o1 = mulThenAdd(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_u(uo)), xh, o1);
       wp += 32;
     }
     const dot = f32x4.add(pairSums(e0, e1), pairSums(o0, o1));
@@ -680,25 +658,25 @@ export function qb4_f32_gemv(
         const v0 = v128.load(wp);
         const l0 = v128.and(v0, mask);
         const h0 = highNibbles(v0);
-        a0 = fma(nibblesToF32(l0, 0), xl, a0);
-        a1 = fma(nibblesToF32(l0, 1), xl, a1);
-        a2 = fma(nibblesToF32(l0, 2), xl, a2);
-        a3 = fma(nibblesToF32(l0, 3), xl, a3);
-        a0 = fma(nibblesToF32(h0, 0), xh, a0);
-        a1 = fma(nibblesToF32(h0, 1), xh, a1);
-        a2 = fma(nibblesToF32(h0, 2), xh, a2);
-        a3 = fma(nibblesToF32(h0, 3), xh, a3);
+        a0 = mulThenAdd(nibblesToF32(l0, 0), xl, a0);
+        a1 = mulThenAdd(nibblesToF32(l0, 1), xl, a1);
+        a2 = mulThenAdd(nibblesToF32(l0, 2), xl, a2);
+        a3 = mulThenAdd(nibblesToF32(l0, 3), xl, a3);
+        a0 = mulThenAdd(nibblesToF32(h0, 0), xh, a0);
+        a1 = mulThenAdd(nibblesToF32(h0, 1), xh, a1);
+        a2 = mulThenAdd(nibblesToF32(h0, 2), xh, a2);
+        a3 = mulThenAdd(nibblesToF32(h0, 3), xh, a3);
         const v1 = v128.load(wp, 16);
         const l1 = v128.and(v1, mask);
         const h1 = highNibbles(v1);
-        a4 = fma(nibblesToF32(l1, 0), xl, a4);
-        a5 = fma(nibblesToF32(l1, 1), xl, a5);
-        a6 = fma(nibblesToF32(l1, 2), xl, a6);
-        a7 = fma(nibblesToF32(l1, 3), xl, a7);
-        a4 = fma(nibblesToF32(h1, 0), xh, a4);
-        a5 = fma(nibblesToF32(h1, 1), xh, a5);
-        a6 = fma(nibblesToF32(h1, 2), xh, a6);
-        a7 = fma(nibblesToF32(h1, 3), xh, a7);
+        a4 = mulThenAdd(nibblesToF32(l1, 0), xl, a4);
+        a5 = mulThenAdd(nibblesToF32(l1, 1), xl, a5);
+        a6 = mulThenAdd(nibblesToF32(l1, 2), xl, a6);
+        a7 = mulThenAdd(nibblesToF32(l1, 3), xl, a7);
+        a4 = mulThenAdd(nibblesToF32(h1, 0), xh, a4);
+        a5 = mulThenAdd(nibblesToF32(h1, 1), xh, a5);
+        a6 = mulThenAdd(nibblesToF32(h1, 2), xh, a6);
+        a7 = mulThenAdd(nibblesToF32(h1, 3), xh, a7);
         wp += 32;
       }
       // per column: a_c holds 4 partial sums -> [c0..c3], [c4..c7]

@@ -28,6 +28,7 @@
 // missing rows to its last real row and stores only real rows.
 
 import { act } from '../util/act';
+import { relaxedDotAdd } from '../util/simd';
 
 // Params block (int32 / float32 words), written by the host once per call:
 const P_COL_BIAS: i32 = 0; //   i32[Np]
@@ -206,12 +207,6 @@ const OUT_F32: i32 = 3;
 // ---------------------------------------------------------------------------------------------
 // relaxed microkernels (c4, 7-bit weights)
 
-@inline function rdot(a: v128, b: v128, c: v128): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) return i32x4.relaxed_dot_i8x16_i7x16_add_s(a, b, c);
-  unreachable();
-  return c;
-}
-
 @inline function gemm4x8c4(
   mr: i32, m0: i32, n0: i32, n1: i32, kp: i32, a: usize, aStride: usize, w: usize,
   prm: usize, out: usize, outStride: usize,
@@ -231,17 +226,17 @@ const OUT_F32: i32 = 3;
       const w0 = v128.load(wp);
       const w1 = v128.load(wp, 16);
       const x0 = v128.load32_splat(a0 + k);
-      c00 = rdot(x0, w0, c00);
-      c01 = rdot(x0, w1, c01);
+      c00 = relaxedDotAdd(x0, w0, c00);
+      c01 = relaxedDotAdd(x0, w1, c01);
       const x1 = v128.load32_splat(a1 + k);
-      c10 = rdot(x1, w0, c10);
-      c11 = rdot(x1, w1, c11);
+      c10 = relaxedDotAdd(x1, w0, c10);
+      c11 = relaxedDotAdd(x1, w1, c11);
       const x2 = v128.load32_splat(a2 + k);
-      c20 = rdot(x2, w0, c20);
-      c21 = rdot(x2, w1, c21);
+      c20 = relaxedDotAdd(x2, w0, c20);
+      c21 = relaxedDotAdd(x2, w1, c21);
       const x3 = v128.load32_splat(a3 + k);
-      c30 = rdot(x3, w0, c30);
-      c31 = rdot(x3, w1, c31);
+      c30 = relaxedDotAdd(x3, w0, c30);
+      c31 = relaxedDotAdd(x3, w1, c31);
       wp += 32;
     }
     const nr = n1 - n;
@@ -274,17 +269,17 @@ const OUT_F32: i32 = 3;
     let k: usize = 0;
     for (; k < kQuads; k += 8) {
       const x = v128.load32_splat(a0 + k);
-      c0 = rdot(x, v128.load(wp), c0);
-      c1 = rdot(x, v128.load(wp, 16), c1);
+      c0 = relaxedDotAdd(x, v128.load(wp), c0);
+      c1 = relaxedDotAdd(x, v128.load(wp, 16), c1);
       const y = v128.load32_splat(a0 + k, 4);
-      c2 = rdot(y, v128.load(wp, 32), c2);
-      c3 = rdot(y, v128.load(wp, 48), c3);
+      c2 = relaxedDotAdd(y, v128.load(wp, 32), c2);
+      c3 = relaxedDotAdd(y, v128.load(wp, 48), c3);
       wp += 64;
     }
     if (k < <usize>kp) {
       const x = v128.load32_splat(a0 + k);
-      c0 = rdot(x, v128.load(wp), c0);
-      c1 = rdot(x, v128.load(wp, 16), c1);
+      c0 = relaxedDotAdd(x, v128.load(wp), c0);
+      c1 = relaxedDotAdd(x, v128.load(wp, 16), c1);
     }
     const nr = n1 - n;
     epilogue(i32x4.add(c0, c2), prm, m0, n, nr, out, outStride);
