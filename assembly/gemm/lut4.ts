@@ -7,8 +7,8 @@
 // one per panel of 8 columns (T_p; the host permutes columns so that the columns of one table
 // share panels, see "Per-panel tables" below); code[n][k] in [0, 15]. A are symmetric int8
 // activations in [-127, 127] with a scale sa per row and block (per row when all blocks share
-// one), the same values as qb4's (lut4_quantize_activations is qb4_quantize_activations with the
-// block's integer sum S = sum A instead of sa * S).
+// one): qb4's activation blocks (act_blocks_quantize_f32, quant/act-blocks.ts), of which the
+// kernels read sa and the block's integer sum S = sum A.
 //
 // Decoding: i8x16.swizzle with the table as the first operand and 16 nibbles as indices. The kernels
 // do not look up T itself but U = T + o, o = -min(T), so U is in [0, 255] (in [0, 127] when the
@@ -68,7 +68,7 @@
 //      does the same when a whole block fits one chunk (int4-like tables at block 32), else
 //      adds the two int16 dots of a step before widening when chunk >= 8 (span <= 64), else
 //      takes the int32 form.
-// Per row and block, aMeta holds [sa: f32, S: i32].
+// Per row and block, aMeta holds sa (ACT_BLOCK_SCALE) and S (ACT_BLOCK_SUM), ACT_BLOCK_BYTES apart.
 //
 // Per-panel tables (pmask = -1): panel p decodes with U_p = T_p + o_p, o_p = -min(T_p), and its
 // accumulators start at -o_p * S; the kernel loads U_p and o_p once per panel (one v128 and one
@@ -94,6 +94,7 @@
 // instructions more), which alone moved this GEMV from 0.79x to ~1.0x of qb4 (baseline) and from
 // 0.91x to ~1.1x (relaxed) while qb4 still used i8x16.shr_u.
 
+import { ACT_BLOCK_BYTES, ACT_BLOCK_SCALE, ACT_BLOCK_SUM } from '../params';
 import { highNibbles, relaxedDot16, relaxedDotAdd, storeLanes8 } from '../util/simd';
 
 @inline function lookup(t: v128, idx: v128): v128 {
@@ -104,7 +105,7 @@ import { highNibbles, relaxedDot16, relaxedDotAdd, storeLanes8 } from '../util/s
 
 // -o * S of a row's block, splat: the accumulators start there
 @inline function accInit(mp: usize, off: i32): v128 {
-  return i32x4.splat(-off * load<i32>(mp, 4));
+  return i32x4.splat(-off * load<i32>(mp, ACT_BLOCK_SUM));
 }
 
 // y += s * (sa * float(acc))
@@ -149,12 +150,12 @@ import { highNibbles, relaxedDot16, relaxedDotAdd, storeLanes8 } from '../util/s
         c1 = i32x4.add(c1, i32x4.dot_i16x8_s(x1, i16x8.extend_high_i8x16_u(hi)));
         wp += 16;
       }
-      const sa = v128.load32_splat(mp);
+      const sa = v128.load32_splat(mp, ACT_BLOCK_SCALE);
       y0 = blockUpdate(y0, c0, v128.load(wp), sa);
       y1 = blockUpdate(y1, c1, v128.load(wp, 16), sa);
       wp += 32;
       ap += <usize>bs << 1;
-      mp += 8;
+      mp += ACT_BLOCK_BYTES;
     }
     storeLanes8(out + nb, y0, y1, n1 - n);
   }
@@ -217,11 +218,11 @@ import { highNibbles, relaxedDot16, relaxedDotAdd, storeLanes8 } from '../util/s
         }
         ap += <usize>bs;
       }
-      const sa = v128.load32_splat(mp);
+      const sa = v128.load32_splat(mp, ACT_BLOCK_SCALE);
       y0 = blockUpdate(y0, c0, v128.load(wp), sa);
       y1 = blockUpdate(y1, c1, v128.load(wp, 16), sa);
       wp += 32;
-      mp += 8;
+      mp += ACT_BLOCK_BYTES;
     }
     storeLanes8(out + nb, y0, y1, n1 - n);
   }
@@ -295,7 +296,7 @@ import { highNibbles, relaxedDot16, relaxedDotAdd, storeLanes8 } from '../util/s
       stripUpdate(mr, c00, c01, c10, c11, c20, c21, c30, c31, wp, mp, metaStride, yp, outStride);
       wp += 32;
       ap += <usize>bs << 1;
-      mp += 8;
+      mp += ACT_BLOCK_BYTES;
     }
   }
 }
@@ -364,7 +365,7 @@ import { highNibbles, relaxedDot16, relaxedDotAdd, storeLanes8 } from '../util/s
       stripUpdate(mr, c00, c01, c10, c11, c20, c21, c30, c31, wp, mp, metaStride, yp, outStride);
       wp += 32;
       ap += <usize>bs;
-      mp += 8;
+      mp += ACT_BLOCK_BYTES;
     }
   }
 }
@@ -433,7 +434,7 @@ import { highNibbles, relaxedDot16, relaxedDotAdd, storeLanes8 } from '../util/s
       stripUpdate(mr, c00, c01, c10, c11, c20, c21, c30, c31, wp, mp, metaStride, yp, outStride);
       wp += 32;
       ap += <usize>bs;
-      mp += 8;
+      mp += ACT_BLOCK_BYTES;
     }
   }
 }
@@ -516,7 +517,7 @@ import { highNibbles, relaxedDot16, relaxedDotAdd, storeLanes8 } from '../util/s
       );
       wp += 32;
       ap += <usize>bs;
-      mp += 8;
+      mp += ACT_BLOCK_BYTES;
     }
   }
 }
@@ -536,7 +537,7 @@ import { highNibbles, relaxedDot16, relaxedDotAdd, storeLanes8 } from '../util/s
 }
 
 @inline function rowUpdate(y: usize, c0: v128, c1: v128, s0: v128, s1: v128, mp: usize): void {
-  const sa = v128.load32_splat(mp);
+  const sa = v128.load32_splat(mp, ACT_BLOCK_SCALE);
   v128.store(y, blockUpdate(v128.load(y), c0, s0, sa));
   v128.store(y, blockUpdate(v128.load(y, 16), c1, s1, sa), 16);
 }
@@ -555,7 +556,7 @@ import { highNibbles, relaxedDot16, relaxedDotAdd, storeLanes8 } from '../util/s
     return;
   }
   const blocks = kp / bs;
-  const metaStride = <usize>blocks << 3;
+  const metaStride = <usize>blocks * ACT_BLOCK_BYTES;
   const panelBytes = blocks * ((bs << 2) + 32);
   // W blocks of ~256 KiB stay in L2 while every strip of rows passes over them
   let nc = ((256 * 1024) / panelBytes) << 3;
@@ -604,65 +605,6 @@ export function lut4_gather_columns(m: i32, n: i32, cols: usize, src: usize, src
     for (let j = 0; j < n; j++) {
       const c = <usize>load<u32>(cols + (<usize>j << 2));
       store<u32>(d + (<usize>j << 2), load<u32>(s + (c << 2)));
-    }
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// activations: float32 rows [m][k] -> symmetric int8 per row or per block, zero-padded to kp, as
-// int8 (wide = false) or int16 (wide = true); meta[row][block] = [sa: f32, S: i32 = sum(q)].
-// The q and sa are those of qb4_quantize_activations: sa = max|x| / 127 (1 when all zero),
-// q = round_half_even(x / sa) clamped to [-127, 127]. A NaN or infinite input makes sa non-finite,
-// which the host checks for.
-
-@inline function absMax(x: usize, from: i32, to: i32): f32 {
-  let v = f32x4.splat(0);
-  let i = from;
-  for (; i + 4 <= to; i += 4) v = f32x4.max(v, f32x4.abs(v128.load(x + (<usize>i << 2))));
-  let m = max(max(f32x4.extract_lane(v, 0), f32x4.extract_lane(v, 1)), max(f32x4.extract_lane(v, 2), f32x4.extract_lane(v, 3)));
-  for (; i < to; i++) m = max(m, abs(load<f32>(x + (<usize>i << 2))));
-  return m;
-}
-
-export function lut4_quantize_activations(
-  x: usize, m: i32, k: i32, kp: i32, bs: i32, perBlock: bool, wide: bool, out: usize, meta: usize,
-): void {
-  const blocks = kp / bs;
-  const lo = f32x4.splat(-127);
-  const hi = f32x4.splat(127);
-  for (let r = 0; r < m; r++) {
-    const row = x + (<usize>r * <usize>k << 2);
-    const rowMax = perBlock ? <f32>0 : absMax(row, 0, k);
-    const dst = out + <usize>r * <usize>kp * (wide ? 2 : 1);
-    for (let b = 0; b < blocks; b++) {
-      const t0 = b * bs;
-      const t1 = min(k, t0 + bs);
-      const amax = perBlock ? absMax(row, t0, t1) : rowMax;
-      const sa: f32 = amax > 0 ? amax / 127 : (amax == 0 ? <f32>1 : amax); // NaN stays NaN
-      const vsa = f32x4.splat(sa);
-      let sum = i32x4.splat(0);
-      let t = t0;
-      for (; t + 4 <= t1; t += 4) {
-        const q = i32x4.trunc_sat_f32x4_s(f32x4.pmin(f32x4.pmax(f32x4.nearest(f32x4.div(v128.load(row + (<usize>t << 2)), vsa)), lo), hi));
-        sum = i32x4.add(sum, q);
-        const h = i16x8.narrow_i32x4_s(q, q);
-        if (wide) v128.store64_lane(dst + (<usize>t << 1), h, 0);
-        else v128.store32_lane(dst + <usize>t, i8x16.narrow_i16x8_s(h, h), 0);
-      }
-      let s = i32x4.extract_lane(sum, 0) + i32x4.extract_lane(sum, 1) + i32x4.extract_lane(sum, 2) + i32x4.extract_lane(sum, 3);
-      for (; t < t1; t++) {
-        const q = <i32>max<f32>(-127, min<f32>(127, nearest<f32>(load<f32>(row + (<usize>t << 2)) / sa)));
-        s += q;
-        if (wide) store<i16>(dst + (<usize>t << 1), <i16>q);
-        else store<i8>(dst + <usize>t, <i8>q);
-      }
-      for (; t < t0 + bs; t++) {
-        if (wide) store<i16>(dst + (<usize>t << 1), 0);
-        else store<i8>(dst + <usize>t, 0);
-      }
-      const mp = meta + ((<usize>r * <usize>blocks + <usize>b) << 3);
-      store<f32>(mp, sa);
-      store<i32>(mp, s, 4);
     }
   }
 }

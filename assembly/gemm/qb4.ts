@@ -43,14 +43,13 @@
 // same on every engine and CPU, so the 4-bit path is exact with the relaxed dot product directly.
 //
 // Per panel and block, scales (and zero points, when asymmetric) are one float32 per column of the
-// panel (16 on s4, 8 on c4): scales[(panel * blocks + b) * NR + c]. Per row and block, aMeta holds
-// 16 bytes [sa f32, asum f32, isum i32, 0].
+// panel (16 on s4, 8 on c4): scales[(panel * blocks + b) * NR + c]. A and aMeta come from
+// act_blocks_quantize_f32 (quant/act-blocks.ts): per row and block, sa (ACT_BLOCK_SCALE), asum
+// (ACT_BLOCK_SCALED_SUM) and isum (ACT_BLOCK_SUM), ACT_BLOCK_BYTES apart (params.ts).
 
 
+import { ACT_BLOCK_BYTES, ACT_BLOCK_SCALE, ACT_BLOCK_SCALED_SUM, ACT_BLOCK_SUM } from '../params';
 import { highNibbles, mulThenAdd, relaxedDot16, relaxedDotAdd, storeLanes8, storeLanes16 } from '../util/simd';
-
-// bytes of activation metadata per row and block: [sa f32, asum f32, isum i32, 0]
-const META: usize = 16;
 
 // y += s * (sa * float(acc) - z * asum)
 @inline function blockUpdate(y: v128, acc: v128, s: v128, z: v128, sa: v128, asum: v128): v128 {
@@ -109,13 +108,13 @@ const META: usize = 16;
         c1 = i32x4.add(c1, i32x4.extadd_pairwise_i16x8_s(h1));
         ap += chunk;
       }
-      const sa = v128.load32_splat(mp);
-      const as = v128.load32_splat(mp, 4);
+      const sa = v128.load32_splat(mp, ACT_BLOCK_SCALE);
+      const as = v128.load32_splat(mp, ACT_BLOCK_SCALED_SUM);
       const z0 = zp != 0 ? v128.load(zp) : f32x4.splat(8);
       const z1 = zp != 0 ? v128.load(zp, 16) : f32x4.splat(8);
       y0 = blockUpdate(y0, c0, v128.load(sp), z0, sa, as);
       y1 = blockUpdate(y1, c1, v128.load(sp, 16), z1, sa, as);
-      mp += META;
+      mp += ACT_BLOCK_BYTES;
       sp += 32;
       if (zp != 0) zp += 32;
     }
@@ -184,7 +183,7 @@ const META: usize = 16;
       }
       stripUpdate(mr, c00, c01, c10, c11, c20, c21, c30, c31, sp, zp, mp, metaStride, yp, outStride);
       ap += <usize>bs;
-      mp += META;
+      mp += ACT_BLOCK_BYTES;
       sp += 32;
       if (zp != 0) zp += 32;
     }
@@ -258,7 +257,7 @@ const META: usize = 16;
         sp, zp, mp, metaStride, yp, outStride,
       );
       ap += <usize>bs;
-      mp += META;
+      mp += ACT_BLOCK_BYTES;
       sp += 32;
       if (zp != 0) zp += 32;
     }
@@ -282,8 +281,8 @@ const META: usize = 16;
 }
 
 @inline function rowUpdate(y: usize, c0: v128, c1: v128, s0: v128, s1: v128, z0: v128, z1: v128, mp: usize): void {
-  const sa = v128.load32_splat(mp);
-  const as = v128.load32_splat(mp, 4);
+  const sa = v128.load32_splat(mp, ACT_BLOCK_SCALE);
+  const as = v128.load32_splat(mp, ACT_BLOCK_SCALED_SUM);
   v128.store(y, blockUpdate(v128.load(y), c0, s0, z0, sa, as));
   v128.store(y, blockUpdate(v128.load(y, 16), c1, s1, z1, sa, as), 16);
 }
@@ -330,10 +329,10 @@ const META: usize = 16;
         d3 = i32x4.add(d3, i32x4.dot_i16x8_s(x, i16x8.shr_s(v, 12)));
         wp += 16;
       }
-      const sa = v128.load32_splat(mp);
-      const as = v128.load32_splat(mp, 4);
+      const sa = v128.load32_splat(mp, ACT_BLOCK_SCALE);
+      const as = v128.load32_splat(mp, ACT_BLOCK_SCALED_SUM);
       // the top nibble is stored xor 8: D_3 sums x * (q - 8); add back 8 * sum(x)
-      const c3 = i32x4.add(d3, i32x4.shl(v128.load32_splat(mp, 8), 3));
+      const c3 = i32x4.add(d3, i32x4.shl(v128.load32_splat(mp, ACT_BLOCK_SUM), 3));
       if (asym) {
         y0 = blockUpdate(y0, unshift(d0, d1), v128.load(sp), v128.load(zp), sa, as);
         y1 = blockUpdate(y1, unshift(d1, d2), v128.load(sp, 16), v128.load(zp, 16), sa, as);
@@ -348,7 +347,7 @@ const META: usize = 16;
         y3 = blockUpdateZa(y3, c3, v128.load(sp, 48), za, sa);
       }
       ap += <usize>bs << 1;
-      mp += META;
+      mp += ACT_BLOCK_BYTES;
       sp += 64;
       if (asym) zp += 64;
     }
@@ -396,7 +395,7 @@ const META: usize = 16;
       rowUpdateS4(asym, yp, d00, d01, d02, d03, sp, zp, mp);
       if (mr > 1) rowUpdateS4(asym, yp + outStride, d10, d11, d12, d13, sp, zp, mp + metaStride);
       ap += <usize>bs << 1;
-      mp += META;
+      mp += ACT_BLOCK_BYTES;
       sp += 64;
       if (asym) zp += 64;
     }
@@ -404,9 +403,9 @@ const META: usize = 16;
 }
 
 @inline function rowUpdateS4(asym: bool, y: usize, d0: v128, d1: v128, d2: v128, d3: v128, sp: usize, zp: usize, mp: usize): void {
-  const sa = v128.load32_splat(mp);
-  const as = v128.load32_splat(mp, 4);
-  const c3 = i32x4.add(d3, i32x4.shl(v128.load32_splat(mp, 8), 3));
+  const sa = v128.load32_splat(mp, ACT_BLOCK_SCALE);
+  const as = v128.load32_splat(mp, ACT_BLOCK_SCALED_SUM);
+  const c3 = i32x4.add(d3, i32x4.shl(v128.load32_splat(mp, ACT_BLOCK_SUM), 3));
   if (asym) {
     v128.store(y, blockUpdate(v128.load(y), unshift(d0, d1), v128.load(sp), v128.load(zp), sa, as));
     v128.store(y, blockUpdate(v128.load(y, 16), unshift(d1, d2), v128.load(sp, 16), v128.load(zp, 16), sa, as), 16);
@@ -430,7 +429,7 @@ export function qb4_gemm_2x16s4(
     else gemvS4(false, n0, n1, kp, bs, a, aMeta, w, scales, zeros, bias, out);
     return;
   }
-  const metaStride = <usize>(kp / bs) * META;
+  const metaStride = <usize>(kp / bs) * ACT_BLOCK_BYTES;
   // W blocks of ~256 KiB stay in L2 while every strip of rows passes over them
   let nc = ((256 * 1024) / (kp << 3)) << 4;
   if (nc < 16) nc = 16;
@@ -459,7 +458,7 @@ export function qb4_gemm_2x16s4(
     gemvC4(n0, n1, kp, bs, a, aMeta, w, scales, zeros, bias, out);
     return;
   }
-  const metaStride = <usize>(kp / bs) * META;
+  const metaStride = <usize>(kp / bs) * ACT_BLOCK_BYTES;
   // W blocks of ~256 KiB stay in L2 while every strip of rows passes over them
   let nc = ((256 * 1024) / (kp << 2)) << 3;
   if (nc < 8) nc = 8;
@@ -481,66 +480,6 @@ export function qb4_gemm_4x8c4_relaxed(
   w: usize, scales: usize, zeros: usize, bias: usize, out: usize, outStride: usize,
 ): void {
   if (ASC_FEATURE_RELAXED_SIMD) driveC4(m, n0, n1, kp, bs, a, aStride, aMeta, w, scales, zeros, bias, out, outStride);
-}
-
-// ---------------------------------------------------------------------------------------------
-// activations: float32 rows [m][k] -> symmetric int8 per row or per block, zero-padded to kp, as
-// int8 (relaxed, wide = false) or int16 (baseline, wide = true); meta[row][block] = [sa, sa * sum(q)].
-// sa = max|x| / 127 (1 when the block is all zero); q = round_half_even(x / sa). A NaN or infinite
-// input makes sa non-finite, which the host checks for.
-
-@inline function absMax(x: usize, from: i32, to: i32): f32 {
-  let v = f32x4.splat(0);
-  let i = from;
-  for (; i + 4 <= to; i += 4) v = f32x4.max(v, f32x4.abs(v128.load(x + (<usize>i << 2))));
-  let m = max(max(f32x4.extract_lane(v, 0), f32x4.extract_lane(v, 1)), max(f32x4.extract_lane(v, 2), f32x4.extract_lane(v, 3)));
-  for (; i < to; i++) m = max(m, abs(load<f32>(x + (<usize>i << 2))));
-  return m;
-}
-
-export function qb4_quantize_activations(
-  x: usize, m: i32, k: i32, kp: i32, bs: i32, perBlock: bool, wide: bool, out: usize, meta: usize,
-): void {
-  const blocks = kp / bs;
-  const lo = f32x4.splat(-127);
-  const hi = f32x4.splat(127);
-  for (let r = 0; r < m; r++) {
-    const row = x + (<usize>r * <usize>k << 2);
-    const rowMax = perBlock ? <f32>0 : absMax(row, 0, k);
-    const dst = out + <usize>r * <usize>kp * (wide ? 2 : 1);
-    for (let b = 0; b < blocks; b++) {
-      const t0 = b * bs;
-      const t1 = min(k, t0 + bs);
-      const amax = perBlock ? absMax(row, t0, t1) : rowMax;
-      const sa: f32 = amax > 0 ? amax / 127 : (amax == 0 ? <f32>1 : amax); // NaN stays NaN
-      const vsa = f32x4.splat(sa);
-      let sum = i32x4.splat(0);
-      let t = t0;
-      for (; t + 4 <= t1; t += 4) {
-        const q = i32x4.trunc_sat_f32x4_s(f32x4.pmin(f32x4.pmax(f32x4.nearest(f32x4.div(v128.load(row + (<usize>t << 2)), vsa)), lo), hi));
-        sum = i32x4.add(sum, q);
-        const h = i16x8.narrow_i32x4_s(q, q);
-        if (wide) v128.store64_lane(dst + (<usize>t << 1), h, 0);
-        else v128.store32_lane(dst + <usize>t, i8x16.narrow_i16x8_s(h, h), 0);
-      }
-      let s = i32x4.extract_lane(sum, 0) + i32x4.extract_lane(sum, 1) + i32x4.extract_lane(sum, 2) + i32x4.extract_lane(sum, 3);
-      for (; t < t1; t++) {
-        const q = <i32>max<f32>(-127, min<f32>(127, nearest<f32>(load<f32>(row + (<usize>t << 2)) / sa)));
-        s += q;
-        if (wide) store<i16>(dst + (<usize>t << 1), <i16>q);
-        else store<i8>(dst + <usize>t, <i8>q);
-      }
-      for (; t < t0 + bs; t++) {
-        if (wide) store<i16>(dst + (<usize>t << 1), 0);
-        else store<i8>(dst + <usize>t, 0);
-      }
-      const mp = meta + (<usize>r * <usize>blocks + <usize>b) * META;
-      store<f32>(mp, sa);
-      store<f32>(mp, sa * <f32>s, 4);
-      store<i32>(mp, s, 8);
-      store<i32>(mp, 0, 12);
-    }
-  }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -29,29 +29,28 @@
 
 import { act } from '../util/act';
 import { relaxedDotAdd } from '../util/simd';
-
-// Params block (int32 / float32 words), written by the host once per call:
-const P_COL_BIAS: i32 = 0; //   i32[Np]
-const P_COL_FACTOR: i32 = 4; // i32[Np] or 0 (no row-sum term)
-const P_ROW_SUM: i32 = 8; //    i32[M]
-const P_OUT_KIND: i32 = 12; //  0: int32, 1: uint8, 2: int8, 3: float32
-const P_COL_SCALE: i32 = 16; // f32[Np]: requant multiplier, or dequant column scale
-const P_OUT_ZP: i32 = 20; //    i32 output zero point (requant)
-const P_ROW_SCALE: i32 = 24; // f32[M] dequant row scale, or 0 (1.0)
-const P_BIAS: i32 = 28; //      f32[Np] dequant bias, or 0
-const P_RELU: i32 = 32; //      i32: clamp dequantized output at 0
-const P_QMIN: i32 = 36; //      i32: requantized output range [qmin, qmax] (a ReLU raises qmin to zp)
-const P_QMAX: i32 = 40;
-const P_ACT: i32 = 44; //       i32: float32 output only: activation kind (util/act.ts), 0 none
-const P_ACT_ALPHA: i32 = 48; // f32
-const P_ACT_BETA: i32 = 52; //  f32
-const P_POST_SCALE: i32 = 56; // f32[Np] per-column scale after the activation, or 0 (none)
-const P_POST_SHIFT: i32 = 60; // f32[Np] per-column shift after the activation
-
-const OUT_I32: i32 = 0;
-const OUT_U8: i32 = 1;
-const OUT_I8: i32 = 2;
-const OUT_F32: i32 = 3;
+// the params block at prm: QS8_PRM_* (byte offsets, written by the host once per call)
+import {
+  QS8_OUT_F32,
+  QS8_OUT_I32,
+  QS8_OUT_I8,
+  QS8_PRM_ACT,
+  QS8_PRM_ACT_ALPHA,
+  QS8_PRM_ACT_BETA,
+  QS8_PRM_BIAS,
+  QS8_PRM_COL_BIAS,
+  QS8_PRM_COL_FACTOR,
+  QS8_PRM_COL_SCALE,
+  QS8_PRM_OUT_KIND,
+  QS8_PRM_OUT_ZP,
+  QS8_PRM_POST_SCALE,
+  QS8_PRM_POST_SHIFT,
+  QS8_PRM_QMAX,
+  QS8_PRM_QMIN,
+  QS8_PRM_RELU,
+  QS8_PRM_ROW_SCALE,
+  QS8_PRM_ROW_SUM,
+} from '../params';
 
 // ---------------------------------------------------------------------------------------------
 // epilogue: one vector of 4 int32 accumulators = row m, columns n..n+3 (nr of them real)
@@ -80,35 +79,35 @@ const OUT_F32: i32 = 3;
 @inline function epilogue(acc: v128, prm: usize, m: i32, n: i32, nr: i32, out: usize, outStride: usize): void {
   if (nr <= 0) return;
   const off = <usize>n << 2;
-  let v = i32x4.add(acc, v128.load(load<usize>(prm, P_COL_BIAS) + off));
-  const colFactor = load<usize>(prm, P_COL_FACTOR);
+  let v = i32x4.add(acc, v128.load(load<usize>(prm, QS8_PRM_COL_BIAS) + off));
+  const colFactor = load<usize>(prm, QS8_PRM_COL_FACTOR);
   if (colFactor != 0) {
-    const rs = i32x4.splat(load<i32>(load<usize>(prm, P_ROW_SUM) + (<usize>m << 2)));
+    const rs = i32x4.splat(load<i32>(load<usize>(prm, QS8_PRM_ROW_SUM) + (<usize>m << 2)));
     v = i32x4.add(v, i32x4.mul(rs, v128.load(colFactor + off)));
   }
-  const kind = load<i32>(prm, P_OUT_KIND);
+  const kind = load<i32>(prm, QS8_PRM_OUT_KIND);
   const row = out + <usize>m * outStride;
-  if (kind == OUT_I32) {
+  if (kind == QS8_OUT_I32) {
     storeI32(row + off, v, nr);
-  } else if (kind == OUT_F32) {
-    const rowScale = load<usize>(prm, P_ROW_SCALE);
+  } else if (kind == QS8_OUT_F32) {
+    const rowScale = load<usize>(prm, QS8_PRM_ROW_SCALE);
     const rs = rowScale != 0 ? f32x4.splat(load<f32>(rowScale + (<usize>m << 2))) : f32x4.splat(1);
-    let f = f32x4.mul(f32x4.convert_i32x4_s(v), f32x4.mul(rs, v128.load(load<usize>(prm, P_COL_SCALE) + off)));
-    const bias = load<usize>(prm, P_BIAS);
+    let f = f32x4.mul(f32x4.convert_i32x4_s(v), f32x4.mul(rs, v128.load(load<usize>(prm, QS8_PRM_COL_SCALE) + off)));
+    const bias = load<usize>(prm, QS8_PRM_BIAS);
     if (bias != 0) f = f32x4.add(f, v128.load(bias + off));
-    if (load<i32>(prm, P_RELU) != 0) f = f32x4.pmax(f, f32x4.splat(0));
-    const actKind = load<i32>(prm, P_ACT);
-    if (actKind != 0) f = act(actKind, f, f32x4.splat(load<f32>(prm, P_ACT_ALPHA)), f32x4.splat(load<f32>(prm, P_ACT_BETA)));
-    const post = load<usize>(prm, P_POST_SCALE);
-    if (post != 0) f = f32x4.add(f32x4.mul(f, v128.load(post + off)), v128.load(load<usize>(prm, P_POST_SHIFT) + off));
+    if (load<i32>(prm, QS8_PRM_RELU) != 0) f = f32x4.pmax(f, f32x4.splat(0));
+    const actKind = load<i32>(prm, QS8_PRM_ACT);
+    if (actKind != 0) f = act(actKind, f, f32x4.splat(load<f32>(prm, QS8_PRM_ACT_ALPHA)), f32x4.splat(load<f32>(prm, QS8_PRM_ACT_BETA)));
+    const post = load<usize>(prm, QS8_PRM_POST_SCALE);
+    if (post != 0) f = f32x4.add(f32x4.mul(f, v128.load(post + off)), v128.load(load<usize>(prm, QS8_PRM_POST_SHIFT) + off));
     storeI32(row + off, f, nr);
   } else {
     // requantize: saturate in float, round half to even, add the zero point, narrow
-    const zp = load<i32>(prm, P_OUT_ZP);
-    const signed = kind == OUT_I8;
-    const lo = f32x4.splat(<f32>(load<i32>(prm, P_QMIN) - zp));
-    const hi = f32x4.splat(<f32>(load<i32>(prm, P_QMAX) - zp));
-    const f = f32x4.mul(f32x4.convert_i32x4_s(v), v128.load(load<usize>(prm, P_COL_SCALE) + off));
+    const zp = load<i32>(prm, QS8_PRM_OUT_ZP);
+    const signed = kind == QS8_OUT_I8;
+    const lo = f32x4.splat(<f32>(load<i32>(prm, QS8_PRM_QMIN) - zp));
+    const hi = f32x4.splat(<f32>(load<i32>(prm, QS8_PRM_QMAX) - zp));
+    const f = f32x4.mul(f32x4.convert_i32x4_s(v), v128.load(load<usize>(prm, QS8_PRM_COL_SCALE) + off));
     const r = i32x4.add(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.pmin(f32x4.pmax(f, lo), hi))), i32x4.splat(zp));
     const h = i16x8.narrow_i32x4_s(r, r);
     store8(row + <usize>n, signed ? i8x16.narrow_i16x8_s(h, h) : i8x16.narrow_i16x8_u(h, h), nr);
