@@ -19,8 +19,9 @@
 // interior | right border columns. Interior columns (all kw taps inside the row) go several output
 // pixels at a time so each weight vector load serves all of them:
 //   kw = 3 or 5, stride 1, dilation 1 across: eight pixels, the tap row unrolled (dwRow8x3s1,
-//     dwRow8x5s1): input column j serves every (pixel p, tap v) with p + v = j, so kw + 7 input and
-//     kw weight loads feed 8 kw multiply-adds, and 8 accumulator chains hide the add latency;
+//     dwRow8x5s1 in f32-dwconv-rows.ts, written by scripts/gen-f32-conv.mjs): input column j
+//     serves every (pixel p, tap v) with p + v = j, so kw + 7 input and kw weight loads feed
+//     8 kw multiply-adds, and 8 accumulator chains hide the add latency;
 //   other kw, stride 1, dilation 1: four pixels with a sliding window of input registers
 //     (dwBlock4s1: 2 loads per 4 multiply-adds);
 //   anything else: four pixels, one weight load and four input loads per tap (dwBlock4).
@@ -31,6 +32,7 @@
 // version in the baseline build (25-33 GFLOPS), 3.3-5.4x in the relaxed build (30-39 GFLOPS).
 
 import { clampLanes, relaxedMulAdd } from '../util/simd';
+import { dwRow8x3s1, dwRow8x5s1 } from './f32-dwconv-rows';
 
 // One output pixel, all c channels, taps [u0, u1) x [v0, v1). xp: input address of tap (u0, 0)
 // for channel 0 (tap v is at xp + v * colStep; may lie outside the image for v < v0); wp: weights
@@ -251,176 +253,6 @@ function dwPixelTail(
       wr += wRowStep;
     }
     store<f32>(out + cb, min(max(acc, lo), hi));
-  }
-}
-
-// 8 output pixels, 3 taps across, stride 1 along the row, channels [0, c4Bytes / 4).
-// Written out by scratch/conv/gen.py (unrolled: Binaryen does not unroll, and a loop over j could
-// not keep the p = j - v pairing static).
-function dwRow8x3s1(
-  xp: usize, wp: usize, bias: usize, out: usize, c4Bytes: usize, pix: usize, u0: i32, u1: i32,
-  rowStep: usize, cpBytes: usize, vlo: v128, vhi: v128,
-): void {
-  const wRowStep = cpBytes * 3;
-  for (let cb: usize = 0; cb < c4Bytes; cb += 16) {
-    const b = v128.load(bias + cb);
-    let a0 = b; let a1 = b; let a2 = b; let a3 = b; let a4 = b; let a5 = b; let a6 = b; let a7 = b;
-    let xr = xp + cb, wr = wp + cb;
-    for (let u = u0; u < u1; u++) {
-      const w0 = v128.load(wr);
-      const w1 = v128.load(wr + 1 * cpBytes);
-      const w2 = v128.load(wr + 2 * cpBytes);
-      let xq = xr;
-      let xj = v128.load(xq);
-      a0 = relaxedMulAdd(xj, w0, a0);
-      xq += pix;
-      xj = v128.load(xq);
-      a0 = relaxedMulAdd(xj, w1, a0);
-      a1 = relaxedMulAdd(xj, w0, a1);
-      xq += pix;
-      xj = v128.load(xq);
-      a0 = relaxedMulAdd(xj, w2, a0);
-      a1 = relaxedMulAdd(xj, w1, a1);
-      a2 = relaxedMulAdd(xj, w0, a2);
-      xq += pix;
-      xj = v128.load(xq);
-      a1 = relaxedMulAdd(xj, w2, a1);
-      a2 = relaxedMulAdd(xj, w1, a2);
-      a3 = relaxedMulAdd(xj, w0, a3);
-      xq += pix;
-      xj = v128.load(xq);
-      a2 = relaxedMulAdd(xj, w2, a2);
-      a3 = relaxedMulAdd(xj, w1, a3);
-      a4 = relaxedMulAdd(xj, w0, a4);
-      xq += pix;
-      xj = v128.load(xq);
-      a3 = relaxedMulAdd(xj, w2, a3);
-      a4 = relaxedMulAdd(xj, w1, a4);
-      a5 = relaxedMulAdd(xj, w0, a5);
-      xq += pix;
-      xj = v128.load(xq);
-      a4 = relaxedMulAdd(xj, w2, a4);
-      a5 = relaxedMulAdd(xj, w1, a5);
-      a6 = relaxedMulAdd(xj, w0, a6);
-      xq += pix;
-      xj = v128.load(xq);
-      a5 = relaxedMulAdd(xj, w2, a5);
-      a6 = relaxedMulAdd(xj, w1, a6);
-      a7 = relaxedMulAdd(xj, w0, a7);
-      xq += pix;
-      xj = v128.load(xq);
-      a6 = relaxedMulAdd(xj, w2, a6);
-      a7 = relaxedMulAdd(xj, w1, a7);
-      xq += pix;
-      xj = v128.load(xq);
-      a7 = relaxedMulAdd(xj, w2, a7);
-      xr += rowStep;
-      wr += wRowStep;
-    }
-    const o = out + cb;
-    v128.store(o, clampLanes(a0, vlo, vhi));
-    v128.store(o + 1 * pix, clampLanes(a1, vlo, vhi));
-    v128.store(o + 2 * pix, clampLanes(a2, vlo, vhi));
-    v128.store(o + 3 * pix, clampLanes(a3, vlo, vhi));
-    v128.store(o + 4 * pix, clampLanes(a4, vlo, vhi));
-    v128.store(o + 5 * pix, clampLanes(a5, vlo, vhi));
-    v128.store(o + 6 * pix, clampLanes(a6, vlo, vhi));
-    v128.store(o + 7 * pix, clampLanes(a7, vlo, vhi));
-  }
-}
-
-// As dwRow8x3s1 with 5 taps across (8 accumulators + 5 weights + 1 input: 14 live v128).
-function dwRow8x5s1(
-  xp: usize, wp: usize, bias: usize, out: usize, c4Bytes: usize, pix: usize, u0: i32, u1: i32,
-  rowStep: usize, cpBytes: usize, vlo: v128, vhi: v128,
-): void {
-  const wRowStep = cpBytes * 5;
-  for (let cb: usize = 0; cb < c4Bytes; cb += 16) {
-    const b = v128.load(bias + cb);
-    let a0 = b; let a1 = b; let a2 = b; let a3 = b; let a4 = b; let a5 = b; let a6 = b; let a7 = b;
-    let xr = xp + cb, wr = wp + cb;
-    for (let u = u0; u < u1; u++) {
-      const w0 = v128.load(wr);
-      const w1 = v128.load(wr + 1 * cpBytes);
-      const w2 = v128.load(wr + 2 * cpBytes);
-      const w3 = v128.load(wr + 3 * cpBytes);
-      const w4 = v128.load(wr + 4 * cpBytes);
-      let xq = xr;
-      let xj = v128.load(xq);
-      a0 = relaxedMulAdd(xj, w0, a0);
-      xq += pix;
-      xj = v128.load(xq);
-      a0 = relaxedMulAdd(xj, w1, a0);
-      a1 = relaxedMulAdd(xj, w0, a1);
-      xq += pix;
-      xj = v128.load(xq);
-      a0 = relaxedMulAdd(xj, w2, a0);
-      a1 = relaxedMulAdd(xj, w1, a1);
-      a2 = relaxedMulAdd(xj, w0, a2);
-      xq += pix;
-      xj = v128.load(xq);
-      a0 = relaxedMulAdd(xj, w3, a0);
-      a1 = relaxedMulAdd(xj, w2, a1);
-      a2 = relaxedMulAdd(xj, w1, a2);
-      a3 = relaxedMulAdd(xj, w0, a3);
-      xq += pix;
-      xj = v128.load(xq);
-      a0 = relaxedMulAdd(xj, w4, a0);
-      a1 = relaxedMulAdd(xj, w3, a1);
-      a2 = relaxedMulAdd(xj, w2, a2);
-      a3 = relaxedMulAdd(xj, w1, a3);
-      a4 = relaxedMulAdd(xj, w0, a4);
-      xq += pix;
-      xj = v128.load(xq);
-      a1 = relaxedMulAdd(xj, w4, a1);
-      a2 = relaxedMulAdd(xj, w3, a2);
-      a3 = relaxedMulAdd(xj, w2, a3);
-      a4 = relaxedMulAdd(xj, w1, a4);
-      a5 = relaxedMulAdd(xj, w0, a5);
-      xq += pix;
-      xj = v128.load(xq);
-      a2 = relaxedMulAdd(xj, w4, a2);
-      a3 = relaxedMulAdd(xj, w3, a3);
-      a4 = relaxedMulAdd(xj, w2, a4);
-      a5 = relaxedMulAdd(xj, w1, a5);
-      a6 = relaxedMulAdd(xj, w0, a6);
-      xq += pix;
-      xj = v128.load(xq);
-      a3 = relaxedMulAdd(xj, w4, a3);
-      a4 = relaxedMulAdd(xj, w3, a4);
-      a5 = relaxedMulAdd(xj, w2, a5);
-      a6 = relaxedMulAdd(xj, w1, a6);
-      a7 = relaxedMulAdd(xj, w0, a7);
-      xq += pix;
-      xj = v128.load(xq);
-      a4 = relaxedMulAdd(xj, w4, a4);
-      a5 = relaxedMulAdd(xj, w3, a5);
-      a6 = relaxedMulAdd(xj, w2, a6);
-      a7 = relaxedMulAdd(xj, w1, a7);
-      xq += pix;
-      xj = v128.load(xq);
-      a5 = relaxedMulAdd(xj, w4, a5);
-      a6 = relaxedMulAdd(xj, w3, a6);
-      a7 = relaxedMulAdd(xj, w2, a7);
-      xq += pix;
-      xj = v128.load(xq);
-      a6 = relaxedMulAdd(xj, w4, a6);
-      a7 = relaxedMulAdd(xj, w3, a7);
-      xq += pix;
-      xj = v128.load(xq);
-      a7 = relaxedMulAdd(xj, w4, a7);
-      xr += rowStep;
-      wr += wRowStep;
-    }
-    const o = out + cb;
-    v128.store(o, clampLanes(a0, vlo, vhi));
-    v128.store(o + 1 * pix, clampLanes(a1, vlo, vhi));
-    v128.store(o + 2 * pix, clampLanes(a2, vlo, vhi));
-    v128.store(o + 3 * pix, clampLanes(a3, vlo, vhi));
-    v128.store(o + 4 * pix, clampLanes(a4, vlo, vhi));
-    v128.store(o + 5 * pix, clampLanes(a5, vlo, vhi));
-    v128.store(o + 6 * pix, clampLanes(a6, vlo, vhi));
-    v128.store(o + 7 * pix, clampLanes(a7, vlo, vhi));
   }
 }
 
