@@ -77,6 +77,14 @@ function dwPixel(
   }
 }
 
+// four pixels' channel vectors, clamped, at o, o + step, o + 2 step, o + 3 step
+@inline function storeClamped4(o: usize, step: usize, a0: v128, a1: v128, a2: v128, a3: v128, vlo: v128, vhi: v128): void {
+  v128.store(o, clampLanes(a0, vlo, vhi));
+  v128.store(o + step, clampLanes(a1, vlo, vhi));
+  v128.store(o + 2 * step, clampLanes(a2, vlo, vhi));
+  v128.store(o + 3 * step, clampLanes(a3, vlo, vhi));
+}
+
 // Four adjacent interior output pixels (all kw taps inside the row), channels [0, c & ~3).
 // xp: input address of tap (u0, 0) of the first pixel; pixStep: bytes between the four pixels' inputs.
 function dwBlock4(
@@ -101,11 +109,7 @@ function dwBlock4(
       xr += rowStep;
       wr += wRowStep;
     }
-    const o = out + cb;
-    v128.store(o, clampLanes(a0, vlo, vhi));
-    v128.store(o + outPix, clampLanes(a1, vlo, vhi));
-    v128.store(o + 2 * outPix, clampLanes(a2, vlo, vhi));
-    v128.store(o + 3 * outPix, clampLanes(a3, vlo, vhi));
+    storeClamped4(out + cb, outPix, a0, a1, a2, a3, vlo, vhi);
   }
 }
 
@@ -140,11 +144,7 @@ function dwBlock4s1(
       xr += rowStep;
       wr += wRowStep;
     }
-    const o = out + cb;
-    v128.store(o, clampLanes(a0, vlo, vhi));
-    v128.store(o + pix, clampLanes(a1, vlo, vhi));
-    v128.store(o + 2 * pix, clampLanes(a2, vlo, vhi));
-    v128.store(o + 3 * pix, clampLanes(a3, vlo, vhi));
+    storeClamped4(out + cb, pix, a0, a1, a2, a3, vlo, vhi);
   }
 }
 

@@ -114,6 +114,28 @@ import {
   }
 }
 
+// the epilogue of a strip's real rows m0 .. m0 + mr - 1, columns [n, n + nr) (8 accumulators:
+// row r, columns n..n+3 and n+4..n+7)
+@inline function stripEpilogue(
+  mr: i32, c00: v128, c01: v128, c10: v128, c11: v128, c20: v128, c21: v128, c30: v128, c31: v128,
+  prm: usize, m0: i32, n: i32, nr: i32, out: usize, outStride: usize,
+): void {
+  epilogue(c00, prm, m0, n, nr, out, outStride);
+  epilogue(c01, prm, m0, n + 4, nr - 4, out, outStride);
+  if (mr > 1) {
+    epilogue(c10, prm, m0 + 1, n, nr, out, outStride);
+    epilogue(c11, prm, m0 + 1, n + 4, nr - 4, out, outStride);
+  }
+  if (mr > 2) {
+    epilogue(c20, prm, m0 + 2, n, nr, out, outStride);
+    epilogue(c21, prm, m0 + 2, n + 4, nr - 4, out, outStride);
+  }
+  if (mr > 3) {
+    epilogue(c30, prm, m0 + 3, n, nr, out, outStride);
+    epilogue(c31, prm, m0 + 3, n + 4, nr - 4, out, outStride);
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // baseline microkernels (c2)
 
@@ -151,21 +173,7 @@ import {
       c31 = i32x4.add(c31, i32x4.dot_i16x8_s(x3, w1));
       wp += 16;
     }
-    const nr = n1 - n;
-    epilogue(c00, prm, m0, n, nr, out, outStride);
-    epilogue(c01, prm, m0, n + 4, nr - 4, out, outStride);
-    if (mr > 1) {
-      epilogue(c10, prm, m0 + 1, n, nr, out, outStride);
-      epilogue(c11, prm, m0 + 1, n + 4, nr - 4, out, outStride);
-    }
-    if (mr > 2) {
-      epilogue(c20, prm, m0 + 2, n, nr, out, outStride);
-      epilogue(c21, prm, m0 + 2, n + 4, nr - 4, out, outStride);
-    }
-    if (mr > 3) {
-      epilogue(c30, prm, m0 + 3, n, nr, out, outStride);
-      epilogue(c31, prm, m0 + 3, n + 4, nr - 4, out, outStride);
-    }
+    stripEpilogue(mr, c00, c01, c10, c11, c20, c21, c30, c31, prm, m0, n, n1 - n, out, outStride);
   }
 }
 
@@ -238,21 +246,7 @@ import {
       c31 = relaxedDotAdd(x3, w1, c31);
       wp += 32;
     }
-    const nr = n1 - n;
-    epilogue(c00, prm, m0, n, nr, out, outStride);
-    epilogue(c01, prm, m0, n + 4, nr - 4, out, outStride);
-    if (mr > 1) {
-      epilogue(c10, prm, m0 + 1, n, nr, out, outStride);
-      epilogue(c11, prm, m0 + 1, n + 4, nr - 4, out, outStride);
-    }
-    if (mr > 2) {
-      epilogue(c20, prm, m0 + 2, n, nr, out, outStride);
-      epilogue(c21, prm, m0 + 2, n + 4, nr - 4, out, outStride);
-    }
-    if (mr > 3) {
-      epilogue(c30, prm, m0 + 3, n, nr, out, outStride);
-      epilogue(c31, prm, m0 + 3, n + 4, nr - 4, out, outStride);
-    }
+    stripEpilogue(mr, c00, c01, c10, c11, c20, c21, c30, c31, prm, m0, n, n1 - n, out, outStride);
   }
 }
 
