@@ -95,7 +95,7 @@
 // 0.91x to ~1.1x (relaxed) while qb4 still used i8x16.shr_u.
 
 import { ACT_BLOCK_BYTES, ACT_BLOCK_SCALE, ACT_BLOCK_SUM } from '../params';
-import { highNibbles, relaxedDot16, relaxedDotAdd, storeLanes8 } from '../util/simd';
+import { highNibbles, relaxedDot16, relaxedDotAccumulate, relaxedDotAdd, storeLanes8, widenAccumulator } from '../util/simd';
 
 @inline function lookup(t: v128, idx: v128): v128 {
   // indices are always 0..15 here, where both swizzles agree
@@ -301,8 +301,11 @@ import { highNibbles, relaxedDot16, relaxedDotAdd, storeLanes8 } from '../util/s
   }
 }
 
+// Relaxed strips. short (bs <= chunk: int4-like tables at block 32; a constant at each inlined
+// call): int16 accumulators (a pmaddubsw and an add per vector instead of the int32 form's three
+// instructions), widened once per block onto -o * S; otherwise int32 accumulators starting at -o * S.
 @inline function gemmStripC4(
-  mr: i32, n0: i32, n1: i32, kp: i32, bs: i32, a: usize, aStride: usize, aMeta: usize, metaStride: usize,
+  short: bool, mr: i32, n0: i32, n1: i32, kp: i32, bs: i32, a: usize, aStride: usize, aMeta: usize, metaStride: usize,
   w: usize, tables: usize, offs: usize, pmask: i32, out: usize, outStride: usize,
 ): void {
   const blocks = kp / bs;
@@ -325,42 +328,56 @@ import { highNibbles, relaxedDot16, relaxedDotAdd, storeLanes8 } from '../util/s
     let mp = aMeta;
     const yp = out + (<usize>n << 2);
     for (let b = 0; b < blocks; b++) {
-      let c00 = accInit(mp, off), c01 = c00;
-      let c10 = accInit(mp + m1o, off), c11 = c10;
-      let c20 = accInit(mp + m2o, off), c21 = c20;
-      let c30 = accInit(mp + m3o, off), c31 = c30;
+      let c00 = short ? i16x8.splat(0) : accInit(mp, off), c01 = c00;
+      let c10 = short ? i16x8.splat(0) : accInit(mp + m1o, off), c11 = c10;
+      let c20 = short ? i16x8.splat(0) : accInit(mp + m2o, off), c21 = c20;
+      let c30 = short ? i16x8.splat(0) : accInit(mp + m3o, off), c31 = c30;
       for (let k: usize = 0; k < <usize>bs; k += 8) {
         const v0 = v128.load(wp);
         const v1 = v128.load(wp, 16);
         let w0 = lookup(t, v128.and(v0, mask));
         let w1 = lookup(t, v128.and(v1, mask));
         let x = v128.load32_splat(ap + k);
-        c00 = relaxedDotAdd(x, w0, c00);
-        c01 = relaxedDotAdd(x, w1, c01);
+        c00 = relaxedDotAccumulate(short, c00, x, w0);
+        c01 = relaxedDotAccumulate(short, c01, x, w1);
         x = v128.load32_splat(ap + a1o + k);
-        c10 = relaxedDotAdd(x, w0, c10);
-        c11 = relaxedDotAdd(x, w1, c11);
+        c10 = relaxedDotAccumulate(short, c10, x, w0);
+        c11 = relaxedDotAccumulate(short, c11, x, w1);
         x = v128.load32_splat(ap + a2o + k);
-        c20 = relaxedDotAdd(x, w0, c20);
-        c21 = relaxedDotAdd(x, w1, c21);
+        c20 = relaxedDotAccumulate(short, c20, x, w0);
+        c21 = relaxedDotAccumulate(short, c21, x, w1);
         x = v128.load32_splat(ap + a3o + k);
-        c30 = relaxedDotAdd(x, w0, c30);
-        c31 = relaxedDotAdd(x, w1, c31);
+        c30 = relaxedDotAccumulate(short, c30, x, w0);
+        c31 = relaxedDotAccumulate(short, c31, x, w1);
         w0 = lookup(t, highNibbles(v0));
         w1 = lookup(t, highNibbles(v1));
         x = v128.load32_splat(ap + k, 4);
-        c00 = relaxedDotAdd(x, w0, c00);
-        c01 = relaxedDotAdd(x, w1, c01);
+        c00 = relaxedDotAccumulate(short, c00, x, w0);
+        c01 = relaxedDotAccumulate(short, c01, x, w1);
         x = v128.load32_splat(ap + a1o + k, 4);
-        c10 = relaxedDotAdd(x, w0, c10);
-        c11 = relaxedDotAdd(x, w1, c11);
+        c10 = relaxedDotAccumulate(short, c10, x, w0);
+        c11 = relaxedDotAccumulate(short, c11, x, w1);
         x = v128.load32_splat(ap + a2o + k, 4);
-        c20 = relaxedDotAdd(x, w0, c20);
-        c21 = relaxedDotAdd(x, w1, c21);
+        c20 = relaxedDotAccumulate(short, c20, x, w0);
+        c21 = relaxedDotAccumulate(short, c21, x, w1);
         x = v128.load32_splat(ap + a3o + k, 4);
-        c30 = relaxedDotAdd(x, w0, c30);
-        c31 = relaxedDotAdd(x, w1, c31);
+        c30 = relaxedDotAccumulate(short, c30, x, w0);
+        c31 = relaxedDotAccumulate(short, c31, x, w1);
         wp += 32;
+      }
+      if (short) {
+        const i0 = accInit(mp, off);
+        const i1 = accInit(mp + m1o, off);
+        const i2 = accInit(mp + m2o, off);
+        const i3 = accInit(mp + m3o, off);
+        c00 = i32x4.add(i0, widenAccumulator(true, c00));
+        c01 = i32x4.add(i0, widenAccumulator(true, c01));
+        c10 = i32x4.add(i1, widenAccumulator(true, c10));
+        c11 = i32x4.add(i1, widenAccumulator(true, c11));
+        c20 = i32x4.add(i2, widenAccumulator(true, c20));
+        c21 = i32x4.add(i2, widenAccumulator(true, c21));
+        c30 = i32x4.add(i3, widenAccumulator(true, c30));
+        c31 = i32x4.add(i3, widenAccumulator(true, c31));
       }
       stripUpdate(mr, c00, c01, c10, c11, c20, c21, c30, c31, wp, mp, metaStride, yp, outStride);
       wp += 32;
@@ -439,89 +456,6 @@ import { highNibbles, relaxedDot16, relaxedDotAdd, storeLanes8 } from '../util/s
   }
 }
 
-// Relaxed strip for blocks the int16 chunk covers (bs <= chunk: int4-like tables at block 32):
-// int16 accumulators (a pmaddubsw and an add per vector instead of the int32 form's three
-// instructions), widened once per block onto -o * S. Other blocks take gemmStripC4.
-@inline function gemmStripC4Short(
-  mr: i32, n0: i32, n1: i32, kp: i32, bs: i32, a: usize, aStride: usize, aMeta: usize, metaStride: usize,
-  w: usize, tables: usize, offs: usize, pmask: i32, out: usize, outStride: usize,
-): void {
-  const blocks = kp / bs;
-  const blockBytes = (<usize>bs << 2) + 32;
-  const panelBytes = <usize>blocks * blockBytes;
-  const mask = i8x16.splat(0x0f);
-  const a1o: usize = mr > 1 ? aStride : 0;
-  const a2o: usize = mr > 2 ? 2 * aStride : a1o;
-  const a3o: usize = mr > 3 ? 3 * aStride : a2o;
-  const m1o: usize = mr > 1 ? metaStride : 0;
-  const m2o: usize = mr > 2 ? 2 * metaStride : m1o;
-  const m3o: usize = mr > 3 ? 3 * metaStride : m2o;
-  for (let n = n0; n < n1; n += 8) {
-    // the panel's table U and offset o (pmask 0: one table for every panel)
-    const pt = <usize>((n >> 3) & pmask);
-    const t = v128.load(tables + (pt << 4));
-    const off = load<i32>(offs + (pt << 2));
-    let wp = w + <usize>(n >> 3) * panelBytes;
-    let ap = a;
-    let mp = aMeta;
-    const yp = out + (<usize>n << 2);
-    for (let b = 0; b < blocks; b++) {
-      let h00 = i16x8.splat(0), h01 = i16x8.splat(0);
-      let h10 = i16x8.splat(0), h11 = i16x8.splat(0);
-      let h20 = i16x8.splat(0), h21 = i16x8.splat(0);
-      let h30 = i16x8.splat(0), h31 = i16x8.splat(0);
-      for (let k: usize = 0; k < <usize>bs; k += 8) {
-        const v0 = v128.load(wp);
-        const v1 = v128.load(wp, 16);
-        let w0 = lookup(t, v128.and(v0, mask));
-        let w1 = lookup(t, v128.and(v1, mask));
-        let x = v128.load32_splat(ap + k);
-        h00 = i16x8.add(h00, relaxedDot16(x, w0));
-        h01 = i16x8.add(h01, relaxedDot16(x, w1));
-        x = v128.load32_splat(ap + a1o + k);
-        h10 = i16x8.add(h10, relaxedDot16(x, w0));
-        h11 = i16x8.add(h11, relaxedDot16(x, w1));
-        x = v128.load32_splat(ap + a2o + k);
-        h20 = i16x8.add(h20, relaxedDot16(x, w0));
-        h21 = i16x8.add(h21, relaxedDot16(x, w1));
-        x = v128.load32_splat(ap + a3o + k);
-        h30 = i16x8.add(h30, relaxedDot16(x, w0));
-        h31 = i16x8.add(h31, relaxedDot16(x, w1));
-        w0 = lookup(t, highNibbles(v0));
-        w1 = lookup(t, highNibbles(v1));
-        x = v128.load32_splat(ap + k, 4);
-        h00 = i16x8.add(h00, relaxedDot16(x, w0));
-        h01 = i16x8.add(h01, relaxedDot16(x, w1));
-        x = v128.load32_splat(ap + a1o + k, 4);
-        h10 = i16x8.add(h10, relaxedDot16(x, w0));
-        h11 = i16x8.add(h11, relaxedDot16(x, w1));
-        x = v128.load32_splat(ap + a2o + k, 4);
-        h20 = i16x8.add(h20, relaxedDot16(x, w0));
-        h21 = i16x8.add(h21, relaxedDot16(x, w1));
-        x = v128.load32_splat(ap + a3o + k, 4);
-        h30 = i16x8.add(h30, relaxedDot16(x, w0));
-        h31 = i16x8.add(h31, relaxedDot16(x, w1));
-        wp += 32;
-      }
-      const i0 = accInit(mp, off);
-      const i1 = accInit(mp + m1o, off);
-      const i2 = accInit(mp + m2o, off);
-      const i3 = accInit(mp + m3o, off);
-      stripUpdate(
-        mr,
-        i32x4.add(i0, i32x4.extadd_pairwise_i16x8_s(h00)), i32x4.add(i0, i32x4.extadd_pairwise_i16x8_s(h01)),
-        i32x4.add(i1, i32x4.extadd_pairwise_i16x8_s(h10)), i32x4.add(i1, i32x4.extadd_pairwise_i16x8_s(h11)),
-        i32x4.add(i2, i32x4.extadd_pairwise_i16x8_s(h20)), i32x4.add(i2, i32x4.extadd_pairwise_i16x8_s(h21)),
-        i32x4.add(i3, i32x4.extadd_pairwise_i16x8_s(h30)), i32x4.add(i3, i32x4.extadd_pairwise_i16x8_s(h31)),
-        wp, mp, metaStride, yp, outStride,
-      );
-      wp += 32;
-      ap += <usize>bs;
-      mp += ACT_BLOCK_BYTES;
-    }
-  }
-}
-
 // y[row][n..n+8) += block update for the strip's real rows (the host gives an output with a row
 // stride of whole panels, so no column remainder is needed here); sp: the block's 8 scales
 @inline function stripUpdate(
@@ -568,9 +502,9 @@ import { highNibbles, relaxedDot16, relaxedDotAdd, storeLanes8 } from '../util/s
       const ap = a + <usize>m0 * aStride;
       const mp = aMeta + <usize>m0 * metaStride;
       const yp = out + <usize>m0 * outStride;
-      if (c4 && bs <= chunk) gemmStripC4Short(mr, nb, ne, kp, bs, ap, aStride, mp, metaStride, w, tables, offs, pmask, yp, outStride);
+      if (c4 && bs <= chunk) gemmStripC4(true, mr, nb, ne, kp, bs, ap, aStride, mp, metaStride, w, tables, offs, pmask, yp, outStride);
       else if (c4 && chunk >= 8) gemmStripC4Pair(mr, nb, ne, kp, bs, ap, aStride, mp, metaStride, w, tables, offs, pmask, yp, outStride);
-      else if (c4) gemmStripC4(mr, nb, ne, kp, bs, ap, aStride, mp, metaStride, w, tables, offs, pmask, yp, outStride);
+      else if (c4) gemmStripC4(false, mr, nb, ne, kp, bs, ap, aStride, mp, metaStride, w, tables, offs, pmask, yp, outStride);
       else gemmStripC2(mr, nb, ne, kp, bs, ap, aStride, mp, metaStride, w, tables, offs, pmask, yp, outStride);
     }
   }

@@ -40,6 +40,18 @@
   return a;
 }
 
+// c + the relaxed dot product of a and b, in int16 lanes when i16 (relaxedDot16: for sums known
+// to fit int16, widened later with widenAccumulator) or in int32 lanes (relaxedDotAdd). i16 is a
+// constant at each inlined call.
+@inline export function relaxedDotAccumulate(i16: bool, c: v128, a: v128, b: v128): v128 {
+  return i16 ? i16x8.add(c, relaxedDot16(a, b)) : relaxedDotAdd(a, b, c);
+}
+
+// an accumulator of relaxedDotAccumulate as int32 lanes
+@inline export function widenAccumulator(i16: bool, c: v128): v128 {
+  return i16 ? i32x4.extadd_pairwise_i16x8_s(c) : c;
+}
+
 // ---------------------------------------------------------------------------------------------
 // 4-bit codes
 
