@@ -18,8 +18,9 @@
 // process). layout is the weight layout ('c2', 'c4': qs8, qb4, lut4) or '-'. A case name means the
 // same result everywhere: integer kernels, the q8 conversions, the qs8 float32 epilogue (with its
 // activations), qs8_stage_f32_c2, the fp8 codec, qb4, lut4, their activation blocks (act_blocks),
-// f8f8 and the float32 kernels that use plain mul/add in both builds (f32_act_nhwc, f32_softmax_rows, f32_gap_nhwc, f32_avgpool_nhwc,
-// f32_scale_channels_nhwc, f32_matmul_rows, f32_im2col_nhwc) carry the same name on both builds
+// f8f8 and the float32 kernels that use plain mul/add in both builds (f32_act_nhwc,
+// f32_softmax_rows, f32_gap_nhwc, f32_avgpool_nhwc, f32_scale_channels_nhwc, f32_matmul_rows,
+// f32_im2col_nhwc) carry the same name on both builds
 // (they must agree bit for bit with each other and with 'ref'), while the float32 kernels that use
 // f32x4.relaxed_madd (fused) in the relaxed build (f32_gemm, onnx.MatMul/Gemm, f32_dwconv_nhwc,
 // f8w) are named '*.relaxed' there and only have to agree across CPUs and runs. So the rule
