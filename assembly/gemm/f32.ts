@@ -8,6 +8,7 @@
 // build uses f32x4.relaxed_madd, which fuses on CPUs with FMA, so its low bits may differ.
 
 import { clampLanes, relaxedMulAdd, storeLanes8 } from '../util/simd';
+import { f32Tile4x8 } from './f32-tile';
 
 @inline function finish(acc: v128, bias: v128, lo: v128, hi: v128): v128 {
   return clampLanes(f32x4.add(acc, bias), lo, hi);
@@ -28,37 +29,8 @@ import { clampLanes, relaxedMulAdd, storeLanes8 } from '../util/simd';
   const c3 = mr > 3 ? c2 + cStride : c2;
   const panelBytes = <usize>k << 5;
   for (let n = n0; n < n1; n += 8) {
-    let wp = w + <usize>(n >> 3) * panelBytes;
-    let x00 = f32x4.splat(0), x01 = f32x4.splat(0);
-    let x10 = f32x4.splat(0), x11 = f32x4.splat(0);
-    let x20 = f32x4.splat(0), x21 = f32x4.splat(0);
-    let x30 = f32x4.splat(0), x31 = f32x4.splat(0);
-    for (let kk: usize = 0; kk < (<usize>k << 2); kk += 4) {
-      const w0 = v128.load(wp);
-      const w1 = v128.load(wp, 16);
-      const v0 = v128.load32_splat(a0 + kk);
-      x00 = relaxedMulAdd(v0, w0, x00);
-      x01 = relaxedMulAdd(v0, w1, x01);
-      const v1 = v128.load32_splat(a1 + kk);
-      x10 = relaxedMulAdd(v1, w0, x10);
-      x11 = relaxedMulAdd(v1, w1, x11);
-      const v2 = v128.load32_splat(a2 + kk);
-      x20 = relaxedMulAdd(v2, w0, x20);
-      x21 = relaxedMulAdd(v2, w1, x21);
-      const v3 = v128.load32_splat(a3 + kk);
-      x30 = relaxedMulAdd(v3, w0, x30);
-      x31 = relaxedMulAdd(v3, w1, x31);
-      wp += 32;
-    }
-    const nb = <usize>n << 2;
-    const b0 = bias != 0 ? v128.load(bias + nb) : f32x4.splat(0);
-    const b1 = bias != 0 ? v128.load(bias + nb, 16) : f32x4.splat(0);
-    const nr = n1 - n;
-    // aliased rows (mr < 4) recompute a real row, so storing them again writes the same values
-    storeLanes8(c3 + nb, finish(x30, b0, lo, hi), finish(x31, b1, lo, hi), nr);
-    storeLanes8(c2 + nb, finish(x20, b0, lo, hi), finish(x21, b1, lo, hi), nr);
-    storeLanes8(c1 + nb, finish(x10, b0, lo, hi), finish(x11, b1, lo, hi), nr);
-    storeLanes8(c0 + nb, finish(x00, b0, lo, hi), finish(x01, b1, lo, hi), nr);
+    const wp = w + <usize>(n >> 3) * panelBytes;
+    f32Tile4x8(false, false, f32x4.splat(0), false, k, a0, a1, a2, a3, wp, c0, c1, c2, c3, n, n1 - n, 0, bias, lo, hi);
   }
 }
 
