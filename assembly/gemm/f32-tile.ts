@@ -2,7 +2,7 @@
 // can read its weights through. A tile: 4 rows of activations a0..a3 (a short strip aliases its
 // missing rows to a real one) times the 8 weight columns [n, n + 8) over K, in 8 accumulator
 // vectors (products added in k order, relaxedMulAdd: mul then add in the baseline build), then
-// the epilogue for columns [n, n + nr) of output rows c0..c3. Modes, constant at each inlined call:
+// the epilogue for columns [n, min(n + 8, n1)) of output rows c0..c3. Modes, constant at each inlined call:
 //   codes = false: float32 weights, K rows of 8 at wp, 32 bytes apart (f32 panels, f8w's decoded
 //                  slices);  true: FP8 codes, K rows of 8 at wp, 16 bytes apart (one half of an
 //                  f8w panel row), decoded in registers (fp8Codes8, fp8Low4/fp8High4; e5, mask)
@@ -47,14 +47,15 @@ import { clampLanes, relaxedMulAdd, storeLanes8 } from '../util/simd';
 
 @inline export function f32Tile4x8(
   codes: bool, e5: bool, mask: v128, scaled: bool, k: i32, a0: usize, a1: usize, a2: usize, a3: usize, w: usize,
-  c0: usize, c1: usize, c2: usize, c3: usize, n: i32, nr: i32, scale: usize, bias: usize, lo: v128, hi: v128,
+  c0: usize, c1: usize, c2: usize, c3: usize, n: i32, n1: i32, scale: usize, bias: usize, lo: v128, hi: v128,
 ): void {
   let wp = w;
+  const aBytes = <usize>k << 2;
   let x00 = f32x4.splat(0), x01 = f32x4.splat(0);
   let x10 = f32x4.splat(0), x11 = f32x4.splat(0);
   let x20 = f32x4.splat(0), x21 = f32x4.splat(0);
   let x30 = f32x4.splat(0), x31 = f32x4.splat(0);
-  for (let kk: usize = 0; kk < (<usize>k << 2); kk += 4) {
+  for (let kk: usize = 0; kk < aBytes; kk += 4) {
     let w0: v128, w1: v128;
     if (codes) {
       const h = fp8Codes8(wp, 0, e5, mask);
@@ -78,6 +79,7 @@ import { clampLanes, relaxedMulAdd, storeLanes8 } from '../util/simd';
     x31 = relaxedMulAdd(v3, w1, x31);
     wp += codes ? 16 : 32;
   }
+  const nr = n1 - n;
   // aliased rows (a short strip) recompute a real row, so storing them again writes the same values
   if (scaled) {
     storeScaledRow8(c3, n, nr, x30, x31, scale, bias, lo, hi);

@@ -106,7 +106,7 @@ import { f32Tile4x8, fp8Codes8, fp8High4, fp8Low4, storeScaledRow8 } from './f32
   const panelBytes = <usize>k << 4;
   for (let n = n0; n < n1; n += 8) {
     const wp = w + <usize>(n >> 4) * panelBytes + <usize>(n & 15);
-    f32Tile4x8(true, e5, mask, true, k, a0, a1, a2, a3, wp, c0, c1, c2, c3, n, n1 - n, scale, bias, lo, hi);
+    f32Tile4x8(true, e5, mask, true, k, a0, a1, a2, a3, wp, c0, c1, c2, c3, n, n1, scale, bias, lo, hi);
   }
 }
 
@@ -123,9 +123,9 @@ import { f32Tile4x8, fp8Codes8, fp8High4, fp8Low4, storeScaledRow8 } from './f32
   }
 }
 
-// rows [0, m) x columns [n, n + nr) from decoded weights at d (K rows of 8 float32): the f32 4x8 tile
+// rows [0, m) x columns [n, min(n + 8, n1)) from decoded weights at d (K rows of 8 float32): the f32 4x8 tile
 @inline function gemmDecoded(
-  m: i32, n: i32, nr: i32, k: i32, a: usize, aStride: usize, d: usize,
+  m: i32, n: i32, n1: i32, k: i32, a: usize, aStride: usize, d: usize,
   c: usize, cStride: usize, scale: usize, bias: usize, lo: v128, hi: v128,
 ): void {
   for (let m0 = 0; m0 < m; m0 += 4) {
@@ -138,7 +138,7 @@ import { f32Tile4x8, fp8Codes8, fp8High4, fp8Low4, storeScaledRow8 } from './f32
     const c1 = mr > 1 ? c0 + cStride : c0;
     const c2 = mr > 2 ? c1 + cStride : c1;
     const c3 = mr > 3 ? c2 + cStride : c2;
-    f32Tile4x8(false, false, f32x4.splat(0), true, k, a0, a1, a2, a3, d, c0, c1, c2, c3, n, nr, scale, bias, lo, hi);
+    f32Tile4x8(false, false, f32x4.splat(0), true, k, a0, a1, a2, a3, d, c0, c1, c2, c3, n, n1, scale, bias, lo, hi);
   }
 }
 
@@ -160,7 +160,7 @@ const W_BLOCK_BYTES: i32 = 256 * 1024;
     // 128x768x3072 +25% baseline, +7% relaxed; at M = 8 decoding inline was as fast or faster)
     for (let n = n0; n < n1; n += 8) {
       decode8(e5, n, k, w, scratch, mask);
-      gemmDecoded(m, n, n1 - n, k, x, xStride, scratch, c, cStride, scale, bias, vlo, vhi);
+      gemmDecoded(m, n, n1, k, x, xStride, scratch, c, cStride, scale, bias, vlo, vhi);
     }
     return;
   }
