@@ -60,21 +60,7 @@ function dwPixel(
     }
     v128.store(out + cb, clampLanes(acc, vlo, vhi));
   }
-  for (let cb = c4Bytes; cb < cBytes; cb += 4) {
-    let acc = load<f32>(bias + cb);
-    let xr = xv0 + cb, wr = wv0 + cb;
-    for (let u = u0; u < u1; u++) {
-      let xq = xr, wq = wr;
-      for (let v = v0; v < v1; v++) {
-        acc += load<f32>(xq) * load<f32>(wq);
-        xq += colStep;
-        wq += cpBytes;
-      }
-      xr += rowStep;
-      wr += wRowStep;
-    }
-    store<f32>(out + cb, min(max(acc, lo), hi));
-  }
+  if (c4Bytes < cBytes) dwPixelTail(xv0, wv0, bias, out, c & ~3, c, u0, u1, v1 - v0, rowStep, colStep, wRowStep, cpBytes, lo, hi);
 }
 
 // four pixels' channel vectors, clamped, at o, o + step, o + 2 step, o + 3 step
@@ -234,7 +220,8 @@ export function f32_dwconv_nhwc(
   }
 }
 
-// The c % 4 tail channels [c4, c) of one interior pixel (all kw taps), one at a time.
+// The c % 4 tail channels [c4, c) of one pixel, taps [u0, u1) x kw taps from xp / wp (tap (u0, 0):
+// all kw of an interior pixel, or a border pixel's taps inside the image), one at a time.
 function dwPixelTail(
   xp: usize, wp: usize, bias: usize, out: usize, c4: i32, c: i32, u0: i32, u1: i32, kw: i32,
   rowStep: usize, colStep: usize, wRowStep: usize, cpBytes: usize, lo: f32, hi: f32,

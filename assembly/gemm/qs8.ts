@@ -137,11 +137,27 @@ import {
 }
 
 // ---------------------------------------------------------------------------------------------
-// baseline microkernels (c2)
+// microkernels. relaxed (a constant at each inlined call) picks the layout: false, c2 (int16 A',
+// int8 weights sign-extended by the load, i32x4.dot_i16x8_s); true, c4 (int8 A', 7-bit weights,
+// the relaxed dot product). Either way each 4 bytes of a row of A' meet 8 columns of W' per step.
+
+// 4 columns of weights: c2, 8 int8 sign-extended to int16 at wp + offset; c4, 16 bytes at
+// wp + 2 offset (offset a constant at each inlined call, kept in the load's immediate)
+@inline function weights(relaxed: bool, wp: usize, offset: i32): v128 {
+  if (offset == 0) return relaxed ? v128.load(wp) : v128.load8x8_s(wp);
+  if (offset == 8) return relaxed ? v128.load(wp, 16) : v128.load8x8_s(wp, 8);
+  if (offset == 16) return relaxed ? v128.load(wp, 32) : v128.load8x8_s(wp, 16);
+  return relaxed ? v128.load(wp, 48) : v128.load8x8_s(wp, 24);
+}
+
+// c + the dot products of the 4 A' bytes splat in x with the weight vector w
+@inline function dotAdd(relaxed: bool, c: v128, x: v128, w: v128): v128 {
+  return relaxed ? relaxedDotAdd(x, w, c) : i32x4.add(c, i32x4.dot_i16x8_s(x, w));
+}
 
 // rows [m0, m0 + mr) x columns [n0, n1), n0 a multiple of 8
-@inline function gemm4x8c2(
-  mr: i32, m0: i32, n0: i32, n1: i32, kp: i32, a: usize, aStride: usize, w: usize,
+@inline function gemm4x8(
+  relaxed: bool, mr: i32, m0: i32, n0: i32, n1: i32, kp: i32, a: usize, aStride: usize, w: usize,
   prm: usize, out: usize, outStride: usize,
 ): void {
   const a0 = a + <usize>m0 * aStride;
@@ -149,7 +165,7 @@ import {
   const a2 = mr > 2 ? a1 + aStride : a1;
   const a3 = mr > 3 ? a2 + aStride : a2;
   const panelBytes = <usize>kp << 3;
-  const aBytes = <usize>kp << 1;
+  const aBytes = relaxed ? <usize>kp : <usize>kp << 1;
   for (let n = n0; n < n1; n += 8) {
     let wp = w + <usize>(n >> 3) * panelBytes;
     let c00 = i32x4.splat(0), c01 = i32x4.splat(0);
@@ -157,35 +173,35 @@ import {
     let c20 = i32x4.splat(0), c21 = i32x4.splat(0);
     let c30 = i32x4.splat(0), c31 = i32x4.splat(0);
     for (let k: usize = 0; k < aBytes; k += 4) {
-      const w0 = v128.load8x8_s(wp);
-      const w1 = v128.load8x8_s(wp, 8);
+      const w0 = weights(relaxed, wp, 0);
+      const w1 = weights(relaxed, wp, 8);
       const x0 = v128.load32_splat(a0 + k);
-      c00 = i32x4.add(c00, i32x4.dot_i16x8_s(x0, w0));
-      c01 = i32x4.add(c01, i32x4.dot_i16x8_s(x0, w1));
+      c00 = dotAdd(relaxed, c00, x0, w0);
+      c01 = dotAdd(relaxed, c01, x0, w1);
       const x1 = v128.load32_splat(a1 + k);
-      c10 = i32x4.add(c10, i32x4.dot_i16x8_s(x1, w0));
-      c11 = i32x4.add(c11, i32x4.dot_i16x8_s(x1, w1));
+      c10 = dotAdd(relaxed, c10, x1, w0);
+      c11 = dotAdd(relaxed, c11, x1, w1);
       const x2 = v128.load32_splat(a2 + k);
-      c20 = i32x4.add(c20, i32x4.dot_i16x8_s(x2, w0));
-      c21 = i32x4.add(c21, i32x4.dot_i16x8_s(x2, w1));
+      c20 = dotAdd(relaxed, c20, x2, w0);
+      c21 = dotAdd(relaxed, c21, x2, w1);
       const x3 = v128.load32_splat(a3 + k);
-      c30 = i32x4.add(c30, i32x4.dot_i16x8_s(x3, w0));
-      c31 = i32x4.add(c31, i32x4.dot_i16x8_s(x3, w1));
-      wp += 16;
+      c30 = dotAdd(relaxed, c30, x3, w0);
+      c31 = dotAdd(relaxed, c31, x3, w1);
+      wp += relaxed ? 32 : 16;
     }
     stripEpilogue(mr, c00, c01, c10, c11, c20, c21, c30, c31, prm, m0, n, n1 - n, out, outStride);
   }
 }
 
-// one row x columns [n0, n1): one panel at a time, two k-pairs per step into two accumulator sets.
-// GEMV is memory-bound: a single sequential stream of W ran ~1.3x faster here than reading two
-// panels side by side (measured 1x4096x11008: 50 vs 37 GOPS).
-@inline function gemv1x8c2(
-  m0: i32, n0: i32, n1: i32, kp: i32, a: usize, aStride: usize, w: usize, prm: usize, out: usize, outStride: usize,
+// one row x columns [n0, n1): one panel at a time, two steps of K per iteration into two
+// accumulator sets. GEMV is memory-bound: a single sequential stream of W ran ~1.3x faster here
+// than reading two panels side by side (measured 1x4096x11008: 50 vs 37 GOPS).
+@inline function gemv1x8(
+  relaxed: bool, m0: i32, n0: i32, n1: i32, kp: i32, a: usize, aStride: usize, w: usize, prm: usize, out: usize, outStride: usize,
 ): void {
   const a0 = a + <usize>m0 * aStride;
   const panelBytes = <usize>kp << 3;
-  const aBytes = <usize>kp << 1;
+  const aBytes = relaxed ? <usize>kp : <usize>kp << 1;
   const aPairs = aBytes & ~<usize>7; // bytes of A covered by whole double steps
   for (let n = n0; n < n1; n += 8) {
     let wp = w + <usize>(n >> 3) * panelBytes;
@@ -193,86 +209,17 @@ import {
     let k: usize = 0;
     for (; k < aPairs; k += 8) {
       const x = v128.load32_splat(a0 + k);
-      c0 = i32x4.add(c0, i32x4.dot_i16x8_s(x, v128.load8x8_s(wp)));
-      c1 = i32x4.add(c1, i32x4.dot_i16x8_s(x, v128.load8x8_s(wp, 8)));
+      c0 = dotAdd(relaxed, c0, x, weights(relaxed, wp, 0));
+      c1 = dotAdd(relaxed, c1, x, weights(relaxed, wp, 8));
       const y = v128.load32_splat(a0 + k, 4);
-      c2 = i32x4.add(c2, i32x4.dot_i16x8_s(y, v128.load8x8_s(wp, 16)));
-      c3 = i32x4.add(c3, i32x4.dot_i16x8_s(y, v128.load8x8_s(wp, 24)));
-      wp += 32;
+      c2 = dotAdd(relaxed, c2, y, weights(relaxed, wp, 16));
+      c3 = dotAdd(relaxed, c3, y, weights(relaxed, wp, 24));
+      wp += relaxed ? 64 : 32;
     }
     if (k < aBytes) {
       const x = v128.load32_splat(a0 + k);
-      c0 = i32x4.add(c0, i32x4.dot_i16x8_s(x, v128.load8x8_s(wp)));
-      c1 = i32x4.add(c1, i32x4.dot_i16x8_s(x, v128.load8x8_s(wp, 8)));
-    }
-    const nr = n1 - n;
-    epilogue(i32x4.add(c0, c2), prm, m0, n, nr, out, outStride);
-    epilogue(i32x4.add(c1, c3), prm, m0, n + 4, nr - 4, out, outStride);
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// relaxed microkernels (c4, 7-bit weights)
-
-@inline function gemm4x8c4(
-  mr: i32, m0: i32, n0: i32, n1: i32, kp: i32, a: usize, aStride: usize, w: usize,
-  prm: usize, out: usize, outStride: usize,
-): void {
-  const a0 = a + <usize>m0 * aStride;
-  const a1 = mr > 1 ? a0 + aStride : a0;
-  const a2 = mr > 2 ? a1 + aStride : a1;
-  const a3 = mr > 3 ? a2 + aStride : a2;
-  const panelBytes = <usize>kp << 3;
-  for (let n = n0; n < n1; n += 8) {
-    let wp = w + <usize>(n >> 3) * panelBytes;
-    let c00 = i32x4.splat(0), c01 = i32x4.splat(0);
-    let c10 = i32x4.splat(0), c11 = i32x4.splat(0);
-    let c20 = i32x4.splat(0), c21 = i32x4.splat(0);
-    let c30 = i32x4.splat(0), c31 = i32x4.splat(0);
-    for (let k: usize = 0; k < <usize>kp; k += 4) {
-      const w0 = v128.load(wp);
-      const w1 = v128.load(wp, 16);
-      const x0 = v128.load32_splat(a0 + k);
-      c00 = relaxedDotAdd(x0, w0, c00);
-      c01 = relaxedDotAdd(x0, w1, c01);
-      const x1 = v128.load32_splat(a1 + k);
-      c10 = relaxedDotAdd(x1, w0, c10);
-      c11 = relaxedDotAdd(x1, w1, c11);
-      const x2 = v128.load32_splat(a2 + k);
-      c20 = relaxedDotAdd(x2, w0, c20);
-      c21 = relaxedDotAdd(x2, w1, c21);
-      const x3 = v128.load32_splat(a3 + k);
-      c30 = relaxedDotAdd(x3, w0, c30);
-      c31 = relaxedDotAdd(x3, w1, c31);
-      wp += 32;
-    }
-    stripEpilogue(mr, c00, c01, c10, c11, c20, c21, c30, c31, prm, m0, n, n1 - n, out, outStride);
-  }
-}
-
-@inline function gemv1x8c4(
-  m0: i32, n0: i32, n1: i32, kp: i32, a: usize, aStride: usize, w: usize, prm: usize, out: usize, outStride: usize,
-): void {
-  const a0 = a + <usize>m0 * aStride;
-  const panelBytes = <usize>kp << 3;
-  const kQuads = <usize>kp & ~<usize>7; // k covered by whole double steps
-  for (let n = n0; n < n1; n += 8) {
-    let wp = w + <usize>(n >> 3) * panelBytes;
-    let c0 = i32x4.splat(0), c1 = i32x4.splat(0), c2 = i32x4.splat(0), c3 = i32x4.splat(0);
-    let k: usize = 0;
-    for (; k < kQuads; k += 8) {
-      const x = v128.load32_splat(a0 + k);
-      c0 = relaxedDotAdd(x, v128.load(wp), c0);
-      c1 = relaxedDotAdd(x, v128.load(wp, 16), c1);
-      const y = v128.load32_splat(a0 + k, 4);
-      c2 = relaxedDotAdd(y, v128.load(wp, 32), c2);
-      c3 = relaxedDotAdd(y, v128.load(wp, 48), c3);
-      wp += 64;
-    }
-    if (k < <usize>kp) {
-      const x = v128.load32_splat(a0 + k);
-      c0 = relaxedDotAdd(x, v128.load(wp), c0);
-      c1 = relaxedDotAdd(x, v128.load(wp, 16), c1);
+      c0 = dotAdd(relaxed, c0, x, weights(relaxed, wp, 0));
+      c1 = dotAdd(relaxed, c1, x, weights(relaxed, wp, 8));
     }
     const nr = n1 - n;
     epilogue(i32x4.add(c0, c2), prm, m0, n, nr, out, outStride);
@@ -292,8 +239,7 @@ const W_BLOCK_BYTES: i32 = 256 * 1024;
   prm: usize, out: usize, outStride: usize,
 ): void {
   if (m == 1) {
-    if (relaxed) gemv1x8c4(0, n0, n1, kp, a, aStride, w, prm, out, outStride);
-    else gemv1x8c2(0, n0, n1, kp, a, aStride, w, prm, out, outStride);
+    gemv1x8(relaxed, 0, n0, n1, kp, a, aStride, w, prm, out, outStride);
     return;
   }
   let nc = (W_BLOCK_BYTES / (kp << 3)) << 3;
@@ -301,8 +247,7 @@ const W_BLOCK_BYTES: i32 = 256 * 1024;
   for (let nb = n0; nb < n1; nb += nc) {
     const ne = min(nb + nc, n1);
     for (let m0 = 0; m0 < m; m0 += 4) {
-      if (relaxed) gemm4x8c4(min(4, m - m0), m0, nb, ne, kp, a, aStride, w, prm, out, outStride);
-      else gemm4x8c2(min(4, m - m0), m0, nb, ne, kp, a, aStride, w, prm, out, outStride);
+      gemm4x8(relaxed, min(4, m - m0), m0, nb, ne, kp, a, aStride, w, prm, out, outStride);
     }
   }
 }
