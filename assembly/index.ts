@@ -13,6 +13,7 @@ export * from './elementwise/f32-softmax';
 export * from './elementwise/f32-pool';
 export * from './quant/q8';
 export * from './quant/fp8';
+export * from './quant/act-blocks';
 export * from './probe/probe';
 
 // First byte after the module's static data: the host allocator starts here.

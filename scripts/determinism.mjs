@@ -17,9 +17,10 @@
 // build is 'baseline', 'relaxed' or 'ref' (scalar JS reference of the definition, computed once per
 // process). layout is the weight layout ('c2', 'c4': qs8, qb4, lut4) or '-'. A case name means the
 // same result everywhere: integer kernels, the q8 conversions, the qs8 float32 epilogue (with its
-// activations), qs8_stage_f32_c2, the fp8 codec, qb4, lut4, f8f8 and the float32 kernels that use
-// plain mul/add in both builds (f32_act_nhwc, f32_softmax_rows, f32_gap_nhwc, f32_avgpool_nhwc,
-// f32_scale_channels_nhwc, f32_matmul_rows, f32_im2col_nhwc) carry the same name on both builds
+// activations), qs8_stage_f32_c2, the fp8 codec, qb4, lut4, their activation blocks (act_blocks),
+// f8f8 and the float32 kernels that use plain mul/add in both builds (f32_act_nhwc,
+// f32_softmax_rows, f32_gap_nhwc, f32_avgpool_nhwc, f32_scale_channels_nhwc, f32_matmul_rows,
+// f32_im2col_nhwc) carry the same name on both builds
 // (they must agree bit for bit with each other and with 'ref'), while the float32 kernels that use
 // f32x4.relaxed_madd (fused) in the relaxed build (f32_gemm, onnx.MatMul/Gemm, f32_dwconv_nhwc,
 // f8w) are named '*.relaxed' there and only have to agree across CPUs and runs. So the rule
@@ -779,6 +780,61 @@ function refQb4Cases() {
   }
 }
 
+// ---- act_blocks_quantize_f32 (the int8 activation blocks qb4 and lut4 share): int8 values,
+// narrow (int8) and wide (int16) storage, and the ACT_BLOCK_* metadata; quantizeActivations (JS)
+// is the reference. Integer and exact float ops only: one digest everywhere ----
+
+const ACT_BLOCK_CASES = [];
+for (const [m, k, bs] of [[1, 100, 32], [3, 300, 64], [4, 48, 16], [2, 256, 256]]) {
+  for (const scheme of ['per-row', 'per-block']) {
+    const name = `act_blocks m=${m} k=${k} bs=${bs} ${scheme}`;
+    const r = new Rng(name);
+    const x = r.floats(m * k, -3, 3);
+    x[1] = 1e4; // a saturated block next to ordinary ones
+    ACT_BLOCK_CASES.push({ name, m, k, bs, scheme, x });
+  }
+}
+
+function actBlocksDigest(q, sa, scaledSum, sum) {
+  return digest(Int8Array.from(q), Float32Array.from(sa), Float32Array.from(scaledSum), Int32Array.from(sum));
+}
+
+async function runActBlockCases(rt, build) {
+  const P = await import('../dist/kernels/params.js');
+  for (const c of ACT_BLOCK_CASES) {
+    const nb = Math.ceil(c.k / c.bs), kp = nb * c.bs;
+    for (const wide of [false, true]) {
+      const [q, meta] = await withBuffers(rt, [c.x], [[wide ? Int16Array : Int8Array, c.m * kp], [Uint8Array, c.m * nb * P.ACT_BLOCK_BYTES]], ([x], [out, mp]) =>
+        rt.kernels.act_blocks_quantize_f32(x, c.m, c.k, kp, c.bs, c.scheme === 'per-block' ? 1 : 0, wide ? 1 : 0, out, mp));
+      const dv = new DataView(meta.buffer, meta.byteOffset, meta.byteLength);
+      const at = (i, off) => i * P.ACT_BLOCK_BYTES + off;
+      const blocks = [...Array(c.m * nb).keys()];
+      emit(build, '-', `${c.name} ${wide ? 'int16' : 'int8'}`, actBlocksDigest(q,
+        blocks.map((i) => dv.getFloat32(at(i, P.ACT_BLOCK_SCALE), true)),
+        blocks.map((i) => dv.getFloat32(at(i, P.ACT_BLOCK_SCALED_SUM), true)),
+        blocks.map((i) => dv.getInt32(at(i, P.ACT_BLOCK_SUM), true))));
+    }
+  }
+}
+
+function refActBlockCases() {
+  for (const c of ACT_BLOCK_CASES) {
+    const nb = Math.ceil(c.k / c.bs), kp = nb * c.bs;
+    const { q, meta } = lb.quantizeActivations(c.x, c.m, c.k, c.bs, c.scheme);
+    const sum = [];
+    for (let i = 0; i < c.m * nb; i++) {
+      const row = Math.floor(i / nb), b = i % nb;
+      let s = 0;
+      for (let t = b * c.bs; t < (b + 1) * c.bs; t++) s += q[row * kp + t];
+      sum.push(s);
+    }
+    const sa = [...Array(c.m * nb).keys()].map((i) => meta[2 * i]);
+    const scaledSum = [...Array(c.m * nb).keys()].map((i) => meta[2 * i + 1]);
+    const d = actBlocksDigest(q, sa, scaledSum, sum);
+    for (const width of ['int8', 'int16']) emit('ref', '-', `${c.name} ${width}`, d);
+  }
+}
+
 // ---- raw kernel calls on scratch buffers (the f32 conv / activation / pooling / softmax kernels,
 // qs8_stage_f32_c2, the fp8 codec) ----
 
@@ -1344,6 +1400,7 @@ refIntMatMulCases();
 refFloatOpCases();
 refQuantCases();
 refQb4Cases();
+refActBlockCases();
 refConvCases();
 refElementwiseCases();
 refQs8FloatCases();
@@ -1374,6 +1431,7 @@ for (const build of buildList) {
     await runQuantCases(rt, build);
     await runLinearCases(rt, build);
     await runQb4Cases(rt, build);
+    await runActBlockCases(rt, build);
     await runConvCases(rt, build);
     await runElementwiseCases(rt, build);
     await runQs8FloatCases(rt, build);

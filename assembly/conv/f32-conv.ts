@@ -19,8 +19,9 @@
 // interior | right border columns. Interior columns (all kw taps inside the row) go several output
 // pixels at a time so each weight vector load serves all of them:
 //   kw = 3 or 5, stride 1, dilation 1 across: eight pixels, the tap row unrolled (dwRow8x3s1,
-//     dwRow8x5s1): input column j serves every (pixel p, tap v) with p + v = j, so kw + 7 input and
-//     kw weight loads feed 8 kw multiply-adds, and 8 accumulator chains hide the add latency;
+//     dwRow8x5s1 in f32-dwconv-rows.ts, written by scripts/gen-f32-conv.mjs): input column j
+//     serves every (pixel p, tap v) with p + v = j, so kw + 7 input and kw weight loads feed
+//     8 kw multiply-adds, and 8 accumulator chains hide the add latency;
 //   other kw, stride 1, dilation 1: four pixels with a sliding window of input registers
 //     (dwBlock4s1: 2 loads per 4 multiply-adds);
 //   anything else: four pixels, one weight load and four input loads per tap (dwBlock4).
@@ -30,14 +31,8 @@
 // Measured (bench/conv.mjs, PP-OCRv4 shapes, one thread, 2.6-3.2 GHz EPYC): 3-4.7x the per-pixel
 // version in the baseline build (25-33 GFLOPS), 3.3-5.4x in the relaxed build (30-39 GFLOPS).
 
-@inline function madd(a: v128, b: v128, c: v128): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
-  return f32x4.add(f32x4.mul(a, b), c);
-}
-
-@inline function clampv(a: v128, lo: v128, hi: v128): v128 {
-  return f32x4.pmin(f32x4.pmax(a, lo), hi);
-}
+import { clampLanes, relaxedMulAdd } from '../util/simd';
+import { dwRow8x3s1, dwRow8x5s1 } from './f32-dwconv-rows';
 
 // One output pixel, all c channels, taps [u0, u1) x [v0, v1). xp: input address of tap (u0, 0)
 // for channel 0 (tap v is at xp + v * colStep; may lie outside the image for v < v0); wp: weights
@@ -56,30 +51,24 @@ function dwPixel(
     for (let u = u0; u < u1; u++) {
       let xq = xr, wq = wr;
       for (let v = v0; v < v1; v++) {
-        acc = madd(v128.load(xq), v128.load(wq), acc);
+        acc = relaxedMulAdd(v128.load(xq), v128.load(wq), acc);
         xq += colStep;
         wq += cpBytes;
       }
       xr += rowStep;
       wr += wRowStep;
     }
-    v128.store(out + cb, clampv(acc, vlo, vhi));
+    v128.store(out + cb, clampLanes(acc, vlo, vhi));
   }
-  for (let cb = c4Bytes; cb < cBytes; cb += 4) {
-    let acc = load<f32>(bias + cb);
-    let xr = xv0 + cb, wr = wv0 + cb;
-    for (let u = u0; u < u1; u++) {
-      let xq = xr, wq = wr;
-      for (let v = v0; v < v1; v++) {
-        acc += load<f32>(xq) * load<f32>(wq);
-        xq += colStep;
-        wq += cpBytes;
-      }
-      xr += rowStep;
-      wr += wRowStep;
-    }
-    store<f32>(out + cb, min(max(acc, lo), hi));
-  }
+  if (c4Bytes < cBytes) dwPixelTail(xv0, wv0, bias, out, c & ~3, c, u0, u1, v1 - v0, rowStep, colStep, wRowStep, cpBytes, lo, hi);
+}
+
+// four pixels' channel vectors, clamped, at o, o + step, o + 2 step, o + 3 step
+@inline function storeClamped4(o: usize, step: usize, a0: v128, a1: v128, a2: v128, a3: v128, vlo: v128, vhi: v128): void {
+  v128.store(o, clampLanes(a0, vlo, vhi));
+  v128.store(o + step, clampLanes(a1, vlo, vhi));
+  v128.store(o + 2 * step, clampLanes(a2, vlo, vhi));
+  v128.store(o + 3 * step, clampLanes(a3, vlo, vhi));
 }
 
 // Four adjacent interior output pixels (all kw taps inside the row), channels [0, c & ~3).
@@ -96,21 +85,17 @@ function dwBlock4(
       let xq = xr, wq = wr;
       for (let v = 0; v < kw; v++) {
         const wv = v128.load(wq);
-        a0 = madd(v128.load(xq), wv, a0);
-        a1 = madd(v128.load(xq + pixStep), wv, a1);
-        a2 = madd(v128.load(xq + 2 * pixStep), wv, a2);
-        a3 = madd(v128.load(xq + 3 * pixStep), wv, a3);
+        a0 = relaxedMulAdd(v128.load(xq), wv, a0);
+        a1 = relaxedMulAdd(v128.load(xq + pixStep), wv, a1);
+        a2 = relaxedMulAdd(v128.load(xq + 2 * pixStep), wv, a2);
+        a3 = relaxedMulAdd(v128.load(xq + 3 * pixStep), wv, a3);
         xq += colStep;
         wq += cpBytes;
       }
       xr += rowStep;
       wr += wRowStep;
     }
-    const o = out + cb;
-    v128.store(o, clampv(a0, vlo, vhi));
-    v128.store(o + outPix, clampv(a1, vlo, vhi));
-    v128.store(o + 2 * outPix, clampv(a2, vlo, vhi));
-    v128.store(o + 3 * outPix, clampv(a3, vlo, vhi));
+    storeClamped4(out + cb, outPix, a0, a1, a2, a3, vlo, vhi);
   }
 }
 
@@ -132,10 +117,10 @@ function dwBlock4s1(
       for (let v = 0; v < kw; v++) {
         const x3 = v128.load(xq);
         const wv = v128.load(wq);
-        a0 = madd(x0, wv, a0);
-        a1 = madd(x1, wv, a1);
-        a2 = madd(x2, wv, a2);
-        a3 = madd(x3, wv, a3);
+        a0 = relaxedMulAdd(x0, wv, a0);
+        a1 = relaxedMulAdd(x1, wv, a1);
+        a2 = relaxedMulAdd(x2, wv, a2);
+        a3 = relaxedMulAdd(x3, wv, a3);
         x0 = x1;
         x1 = x2;
         x2 = x3;
@@ -145,11 +130,7 @@ function dwBlock4s1(
       xr += rowStep;
       wr += wRowStep;
     }
-    const o = out + cb;
-    v128.store(o, clampv(a0, vlo, vhi));
-    v128.store(o + pix, clampv(a1, vlo, vhi));
-    v128.store(o + 2 * pix, clampv(a2, vlo, vhi));
-    v128.store(o + 3 * pix, clampv(a3, vlo, vhi));
+    storeClamped4(out + cb, pix, a0, a1, a2, a3, vlo, vhi);
   }
 }
 
@@ -239,7 +220,8 @@ export function f32_dwconv_nhwc(
   }
 }
 
-// The c % 4 tail channels [c4, c) of one interior pixel (all kw taps), one at a time.
+// The c % 4 tail channels [c4, c) of one pixel, taps [u0, u1) x kw taps from xp / wp (tap (u0, 0):
+// all kw of an interior pixel, or a border pixel's taps inside the image), one at a time.
 function dwPixelTail(
   xp: usize, wp: usize, bias: usize, out: usize, c4: i32, c: i32, u0: i32, u1: i32, kw: i32,
   rowStep: usize, colStep: usize, wRowStep: usize, cpBytes: usize, lo: f32, hi: f32,
@@ -258,176 +240,6 @@ function dwPixelTail(
       wr += wRowStep;
     }
     store<f32>(out + cb, min(max(acc, lo), hi));
-  }
-}
-
-// 8 output pixels, 3 taps across, stride 1 along the row, channels [0, c4Bytes / 4).
-// Written out by scratch/conv/gen.py (unrolled: Binaryen does not unroll, and a loop over j could
-// not keep the p = j - v pairing static).
-function dwRow8x3s1(
-  xp: usize, wp: usize, bias: usize, out: usize, c4Bytes: usize, pix: usize, u0: i32, u1: i32,
-  rowStep: usize, cpBytes: usize, vlo: v128, vhi: v128,
-): void {
-  const wRowStep = cpBytes * 3;
-  for (let cb: usize = 0; cb < c4Bytes; cb += 16) {
-    const b = v128.load(bias + cb);
-    let a0 = b; let a1 = b; let a2 = b; let a3 = b; let a4 = b; let a5 = b; let a6 = b; let a7 = b;
-    let xr = xp + cb, wr = wp + cb;
-    for (let u = u0; u < u1; u++) {
-      const w0 = v128.load(wr);
-      const w1 = v128.load(wr + 1 * cpBytes);
-      const w2 = v128.load(wr + 2 * cpBytes);
-      let xq = xr;
-      let xj = v128.load(xq);
-      a0 = madd(xj, w0, a0);
-      xq += pix;
-      xj = v128.load(xq);
-      a0 = madd(xj, w1, a0);
-      a1 = madd(xj, w0, a1);
-      xq += pix;
-      xj = v128.load(xq);
-      a0 = madd(xj, w2, a0);
-      a1 = madd(xj, w1, a1);
-      a2 = madd(xj, w0, a2);
-      xq += pix;
-      xj = v128.load(xq);
-      a1 = madd(xj, w2, a1);
-      a2 = madd(xj, w1, a2);
-      a3 = madd(xj, w0, a3);
-      xq += pix;
-      xj = v128.load(xq);
-      a2 = madd(xj, w2, a2);
-      a3 = madd(xj, w1, a3);
-      a4 = madd(xj, w0, a4);
-      xq += pix;
-      xj = v128.load(xq);
-      a3 = madd(xj, w2, a3);
-      a4 = madd(xj, w1, a4);
-      a5 = madd(xj, w0, a5);
-      xq += pix;
-      xj = v128.load(xq);
-      a4 = madd(xj, w2, a4);
-      a5 = madd(xj, w1, a5);
-      a6 = madd(xj, w0, a6);
-      xq += pix;
-      xj = v128.load(xq);
-      a5 = madd(xj, w2, a5);
-      a6 = madd(xj, w1, a6);
-      a7 = madd(xj, w0, a7);
-      xq += pix;
-      xj = v128.load(xq);
-      a6 = madd(xj, w2, a6);
-      a7 = madd(xj, w1, a7);
-      xq += pix;
-      xj = v128.load(xq);
-      a7 = madd(xj, w2, a7);
-      xr += rowStep;
-      wr += wRowStep;
-    }
-    const o = out + cb;
-    v128.store(o, clampv(a0, vlo, vhi));
-    v128.store(o + 1 * pix, clampv(a1, vlo, vhi));
-    v128.store(o + 2 * pix, clampv(a2, vlo, vhi));
-    v128.store(o + 3 * pix, clampv(a3, vlo, vhi));
-    v128.store(o + 4 * pix, clampv(a4, vlo, vhi));
-    v128.store(o + 5 * pix, clampv(a5, vlo, vhi));
-    v128.store(o + 6 * pix, clampv(a6, vlo, vhi));
-    v128.store(o + 7 * pix, clampv(a7, vlo, vhi));
-  }
-}
-
-// As dwRow8x3s1 with 5 taps across (8 accumulators + 5 weights + 1 input: 14 live v128).
-function dwRow8x5s1(
-  xp: usize, wp: usize, bias: usize, out: usize, c4Bytes: usize, pix: usize, u0: i32, u1: i32,
-  rowStep: usize, cpBytes: usize, vlo: v128, vhi: v128,
-): void {
-  const wRowStep = cpBytes * 5;
-  for (let cb: usize = 0; cb < c4Bytes; cb += 16) {
-    const b = v128.load(bias + cb);
-    let a0 = b; let a1 = b; let a2 = b; let a3 = b; let a4 = b; let a5 = b; let a6 = b; let a7 = b;
-    let xr = xp + cb, wr = wp + cb;
-    for (let u = u0; u < u1; u++) {
-      const w0 = v128.load(wr);
-      const w1 = v128.load(wr + 1 * cpBytes);
-      const w2 = v128.load(wr + 2 * cpBytes);
-      const w3 = v128.load(wr + 3 * cpBytes);
-      const w4 = v128.load(wr + 4 * cpBytes);
-      let xq = xr;
-      let xj = v128.load(xq);
-      a0 = madd(xj, w0, a0);
-      xq += pix;
-      xj = v128.load(xq);
-      a0 = madd(xj, w1, a0);
-      a1 = madd(xj, w0, a1);
-      xq += pix;
-      xj = v128.load(xq);
-      a0 = madd(xj, w2, a0);
-      a1 = madd(xj, w1, a1);
-      a2 = madd(xj, w0, a2);
-      xq += pix;
-      xj = v128.load(xq);
-      a0 = madd(xj, w3, a0);
-      a1 = madd(xj, w2, a1);
-      a2 = madd(xj, w1, a2);
-      a3 = madd(xj, w0, a3);
-      xq += pix;
-      xj = v128.load(xq);
-      a0 = madd(xj, w4, a0);
-      a1 = madd(xj, w3, a1);
-      a2 = madd(xj, w2, a2);
-      a3 = madd(xj, w1, a3);
-      a4 = madd(xj, w0, a4);
-      xq += pix;
-      xj = v128.load(xq);
-      a1 = madd(xj, w4, a1);
-      a2 = madd(xj, w3, a2);
-      a3 = madd(xj, w2, a3);
-      a4 = madd(xj, w1, a4);
-      a5 = madd(xj, w0, a5);
-      xq += pix;
-      xj = v128.load(xq);
-      a2 = madd(xj, w4, a2);
-      a3 = madd(xj, w3, a3);
-      a4 = madd(xj, w2, a4);
-      a5 = madd(xj, w1, a5);
-      a6 = madd(xj, w0, a6);
-      xq += pix;
-      xj = v128.load(xq);
-      a3 = madd(xj, w4, a3);
-      a4 = madd(xj, w3, a4);
-      a5 = madd(xj, w2, a5);
-      a6 = madd(xj, w1, a6);
-      a7 = madd(xj, w0, a7);
-      xq += pix;
-      xj = v128.load(xq);
-      a4 = madd(xj, w4, a4);
-      a5 = madd(xj, w3, a5);
-      a6 = madd(xj, w2, a6);
-      a7 = madd(xj, w1, a7);
-      xq += pix;
-      xj = v128.load(xq);
-      a5 = madd(xj, w4, a5);
-      a6 = madd(xj, w3, a6);
-      a7 = madd(xj, w2, a7);
-      xq += pix;
-      xj = v128.load(xq);
-      a6 = madd(xj, w4, a6);
-      a7 = madd(xj, w3, a7);
-      xq += pix;
-      xj = v128.load(xq);
-      a7 = madd(xj, w4, a7);
-      xr += rowStep;
-      wr += wRowStep;
-    }
-    const o = out + cb;
-    v128.store(o, clampv(a0, vlo, vhi));
-    v128.store(o + 1 * pix, clampv(a1, vlo, vhi));
-    v128.store(o + 2 * pix, clampv(a2, vlo, vhi));
-    v128.store(o + 3 * pix, clampv(a3, vlo, vhi));
-    v128.store(o + 4 * pix, clampv(a4, vlo, vhi));
-    v128.store(o + 5 * pix, clampv(a5, vlo, vhi));
-    v128.store(o + 6 * pix, clampv(a6, vlo, vhi));
-    v128.store(o + 7 * pix, clampv(a7, vlo, vhi));
   }
 }
 

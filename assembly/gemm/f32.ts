@@ -7,19 +7,13 @@
 // The baseline build multiplies then adds (IEEE results, identical on every CPU); the relaxed
 // build uses f32x4.relaxed_madd, which fuses on CPUs with FMA, so its low bits may differ.
 
-
-import { storeLanes8 } from '../util/store';
-
-@inline function madd(a: v128, b: v128, c: v128): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
-  return f32x4.add(f32x4.mul(a, b), c);
-}
+import { clampLanes, relaxedMulAdd, storeLanes8 } from '../util/simd';
+import { f32Tile4x8 } from './f32-tile';
 
 @inline function finish(acc: v128, bias: v128, lo: v128, hi: v128): v128 {
-  return f32x4.pmin(f32x4.pmax(f32x4.add(acc, bias), lo), hi);
+  return clampLanes(f32x4.add(acc, bias), lo, hi);
 }
 
-// store the first nr (1..8) lanes of [v0, v1] at p
 // rows [0, mr) (mr <= 4) times columns [n0, n1), n0 a multiple of 8
 @inline function gemm4x8(
   mr: i32, n0: i32, n1: i32, k: i32, a: usize, aStride: usize, w: usize,
@@ -35,37 +29,8 @@ import { storeLanes8 } from '../util/store';
   const c3 = mr > 3 ? c2 + cStride : c2;
   const panelBytes = <usize>k << 5;
   for (let n = n0; n < n1; n += 8) {
-    let wp = w + <usize>(n >> 3) * panelBytes;
-    let x00 = f32x4.splat(0), x01 = f32x4.splat(0);
-    let x10 = f32x4.splat(0), x11 = f32x4.splat(0);
-    let x20 = f32x4.splat(0), x21 = f32x4.splat(0);
-    let x30 = f32x4.splat(0), x31 = f32x4.splat(0);
-    for (let kk: usize = 0; kk < (<usize>k << 2); kk += 4) {
-      const w0 = v128.load(wp);
-      const w1 = v128.load(wp, 16);
-      const v0 = v128.load32_splat(a0 + kk);
-      x00 = madd(v0, w0, x00);
-      x01 = madd(v0, w1, x01);
-      const v1 = v128.load32_splat(a1 + kk);
-      x10 = madd(v1, w0, x10);
-      x11 = madd(v1, w1, x11);
-      const v2 = v128.load32_splat(a2 + kk);
-      x20 = madd(v2, w0, x20);
-      x21 = madd(v2, w1, x21);
-      const v3 = v128.load32_splat(a3 + kk);
-      x30 = madd(v3, w0, x30);
-      x31 = madd(v3, w1, x31);
-      wp += 32;
-    }
-    const nb = <usize>n << 2;
-    const b0 = bias != 0 ? v128.load(bias + nb) : f32x4.splat(0);
-    const b1 = bias != 0 ? v128.load(bias + nb, 16) : f32x4.splat(0);
-    const nr = n1 - n;
-    // aliased rows (mr < 4) recompute a real row, so storing them again writes the same values
-    storeLanes8(c3 + nb, finish(x30, b0, lo, hi), finish(x31, b1, lo, hi), nr);
-    storeLanes8(c2 + nb, finish(x20, b0, lo, hi), finish(x21, b1, lo, hi), nr);
-    storeLanes8(c1 + nb, finish(x10, b0, lo, hi), finish(x11, b1, lo, hi), nr);
-    storeLanes8(c0 + nb, finish(x00, b0, lo, hi), finish(x01, b1, lo, hi), nr);
+    const wp = w + <usize>(n >> 3) * panelBytes;
+    f32Tile4x8(false, false, f32x4.splat(0), false, k, a0, a1, a2, a3, wp, c0, c1, c2, c3, n, n1, 0, bias, lo, hi);
   }
 }
 
@@ -81,10 +46,10 @@ import { storeLanes8 } from '../util/store';
     let x0 = f32x4.splat(0), x1 = f32x4.splat(0), x2 = f32x4.splat(0), x3 = f32x4.splat(0);
     for (let kk: usize = 0; kk < (<usize>k << 2); kk += 4) {
       const v = v128.load32_splat(a + kk);
-      x0 = madd(v, v128.load(wp), x0);
-      x1 = madd(v, v128.load(wp, 16), x1);
-      x2 = madd(v, v128.load(wq), x2);
-      x3 = madd(v, v128.load(wq, 16), x3);
+      x0 = relaxedMulAdd(v, v128.load(wp), x0);
+      x1 = relaxedMulAdd(v, v128.load(wp, 16), x1);
+      x2 = relaxedMulAdd(v, v128.load(wq), x2);
+      x3 = relaxedMulAdd(v, v128.load(wq, 16), x3);
       wp += 32;
       wq += 32;
     }

@@ -61,40 +61,8 @@
 //   -48%); the relaxed build's FMA showed no penalty. Gaussian weights with the default absmax
 //   scales have ~0.01% E4M3 subnormal codes (bench/f8w.mjs prints it), E5M2 practically none.
 
-import { storeLanes8 } from '../util/store';
-
-@inline function madd(a: v128, b: v128, c: v128): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
-  return f32x4.add(f32x4.mul(a, b), c);
-}
-
-@inline function finish(acc: v128, scale: v128, bias: v128, lo: v128, hi: v128): v128 {
-  return f32x4.pmin(f32x4.pmax(f32x4.add(f32x4.mul(acc, scale), bias), lo), hi);
-}
-
-// 8 codes at p -> int16 lanes (S << 15) | (magnitude << 4) (E5M2: << 5)
-@inline function codes8(p: usize, offset: usize, e5: bool, mask: v128): v128 {
-  const b = v128.load8x8_s(p + offset);
-  return v128.and(e5 ? i16x8.shl(b, 5) : i16x8.shl(b, 4), mask);
-}
-
-// int16 lanes 0..3 / 4..7 -> upper halves of 32-bit lanes (the float32 bits of fp8 * 2^-120 or 2^-112)
-@inline function lo4(h: v128): v128 {
-  return i8x16.shuffle(i8x16.splat(0), h, 0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23);
-}
-@inline function hi4(h: v128): v128 {
-  return i8x16.shuffle(i8x16.splat(0), h, 8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31);
-}
-
-@inline function epi8(c: usize, n: i32, nr: i32, a0: v128, a1: v128, scale: usize, bias: usize, lo: v128, hi: v128): void {
-  if (nr <= 0) return;
-  const nb = <usize>n << 2;
-  const s0 = v128.load(scale + nb);
-  const s1 = v128.load(scale + nb, 16);
-  const b0 = bias != 0 ? v128.load(bias + nb) : f32x4.splat(0);
-  const b1 = bias != 0 ? v128.load(bias + nb, 16) : f32x4.splat(0);
-  storeLanes8(c + nb, finish(a0, s0, b0, lo, hi), finish(a1, s1, b1, lo, hi), nr);
-}
+import { relaxedMulAdd } from '../util/simd';
+import { f32Tile4x8, fp8Codes8, fp8High4, fp8Low4, storeScaledRow8 } from './f32-tile';
 
 // one row x columns [n0, n1), n0 a multiple of 16: one whole panel per step, 4 accumulator chains
 @inline function gemv1x16(
@@ -108,17 +76,17 @@ import { storeLanes8 } from '../util/store';
     let y0 = f32x4.splat(0), y1 = f32x4.splat(0), y2 = f32x4.splat(0), y3 = f32x4.splat(0);
     for (let xp = x; xp < xEnd; xp += 4) {
       const v = v128.load32_splat(xp);
-      const h0 = codes8(wp, 0, e5, mask);
-      y0 = madd(v, lo4(h0), y0);
-      y1 = madd(v, hi4(h0), y1);
-      const h1 = codes8(wp, 8, e5, mask);
-      y2 = madd(v, lo4(h1), y2);
-      y3 = madd(v, hi4(h1), y3);
+      const h0 = fp8Codes8(wp, 0, e5, mask);
+      y0 = relaxedMulAdd(v, fp8Low4(h0), y0);
+      y1 = relaxedMulAdd(v, fp8High4(h0), y1);
+      const h1 = fp8Codes8(wp, 8, e5, mask);
+      y2 = relaxedMulAdd(v, fp8Low4(h1), y2);
+      y3 = relaxedMulAdd(v, fp8High4(h1), y3);
       wp += 16;
     }
     const nr = n1 - n;
-    epi8(c, n, nr, y0, y1, scale, bias, lo, hi);
-    epi8(c, n + 8, nr - 8, y2, y3, scale, bias, lo, hi);
+    storeScaledRow8(c, n, nr, y0, y1, scale, bias, lo, hi);
+    storeScaledRow8(c, n + 8, nr - 8, y2, y3, scale, bias, lo, hi);
   }
 }
 
@@ -136,37 +104,9 @@ import { storeLanes8 } from '../util/store';
   const c2 = mr > 2 ? c1 + cStride : c1;
   const c3 = mr > 3 ? c2 + cStride : c2;
   const panelBytes = <usize>k << 4;
-  const aBytes = <usize>k << 2;
   for (let n = n0; n < n1; n += 8) {
-    let wp = w + <usize>(n >> 4) * panelBytes + <usize>(n & 15);
-    let x00 = f32x4.splat(0), x01 = f32x4.splat(0);
-    let x10 = f32x4.splat(0), x11 = f32x4.splat(0);
-    let x20 = f32x4.splat(0), x21 = f32x4.splat(0);
-    let x30 = f32x4.splat(0), x31 = f32x4.splat(0);
-    for (let kk: usize = 0; kk < aBytes; kk += 4) {
-      const h = codes8(wp, 0, e5, mask);
-      const w0 = lo4(h);
-      const w1 = hi4(h);
-      const v0 = v128.load32_splat(a0 + kk);
-      x00 = madd(v0, w0, x00);
-      x01 = madd(v0, w1, x01);
-      const v1 = v128.load32_splat(a1 + kk);
-      x10 = madd(v1, w0, x10);
-      x11 = madd(v1, w1, x11);
-      const v2 = v128.load32_splat(a2 + kk);
-      x20 = madd(v2, w0, x20);
-      x21 = madd(v2, w1, x21);
-      const v3 = v128.load32_splat(a3 + kk);
-      x30 = madd(v3, w0, x30);
-      x31 = madd(v3, w1, x31);
-      wp += 16;
-    }
-    const nr = n1 - n;
-    // aliased rows (mr < 4) recompute a real row, so storing them again writes the same values
-    epi8(c3, n, nr, x30, x31, scale, bias, lo, hi);
-    epi8(c2, n, nr, x20, x21, scale, bias, lo, hi);
-    epi8(c1, n, nr, x10, x11, scale, bias, lo, hi);
-    epi8(c0, n, nr, x00, x01, scale, bias, lo, hi);
+    const wp = w + <usize>(n >> 4) * panelBytes + <usize>(n & 15);
+    f32Tile4x8(true, e5, mask, true, k, a0, a1, a2, a3, wp, c0, c1, c2, c3, n, n1, scale, bias, lo, hi);
   }
 }
 
@@ -176,19 +116,18 @@ import { storeLanes8 } from '../util/store';
   let wp = w + <usize>(n >> 4) * (<usize>k << 4) + <usize>(n & 15);
   const end = d + (<usize>k << 5);
   for (let dp = d; dp < end; dp += 32) {
-    const h = codes8(wp, 0, e5, mask);
-    v128.store(dp, lo4(h));
-    v128.store(dp, hi4(h), 16);
+    const h = fp8Codes8(wp, 0, e5, mask);
+    v128.store(dp, fp8Low4(h));
+    v128.store(dp, fp8High4(h), 16);
     wp += 16;
   }
 }
 
-// rows [0, m) x columns [n, n + nr) from decoded weights at d (K rows of 8 float32): the f32 4x8 tile
+// rows [0, m) x columns [n, min(n + 8, n1)) from decoded weights at d (K rows of 8 float32): the f32 4x8 tile
 @inline function gemmDecoded(
-  m: i32, n: i32, nr: i32, k: i32, a: usize, aStride: usize, d: usize,
+  m: i32, n: i32, n1: i32, k: i32, a: usize, aStride: usize, d: usize,
   c: usize, cStride: usize, scale: usize, bias: usize, lo: v128, hi: v128,
 ): void {
-  const aBytes = <usize>k << 2;
   for (let m0 = 0; m0 < m; m0 += 4) {
     const mr = min(4, m - m0);
     const a0 = a + <usize>m0 * aStride;
@@ -199,32 +138,7 @@ import { storeLanes8 } from '../util/store';
     const c1 = mr > 1 ? c0 + cStride : c0;
     const c2 = mr > 2 ? c1 + cStride : c1;
     const c3 = mr > 3 ? c2 + cStride : c2;
-    let dp = d;
-    let x00 = f32x4.splat(0), x01 = f32x4.splat(0);
-    let x10 = f32x4.splat(0), x11 = f32x4.splat(0);
-    let x20 = f32x4.splat(0), x21 = f32x4.splat(0);
-    let x30 = f32x4.splat(0), x31 = f32x4.splat(0);
-    for (let kk: usize = 0; kk < aBytes; kk += 4) {
-      const w0 = v128.load(dp);
-      const w1 = v128.load(dp, 16);
-      const v0 = v128.load32_splat(a0 + kk);
-      x00 = madd(v0, w0, x00);
-      x01 = madd(v0, w1, x01);
-      const v1 = v128.load32_splat(a1 + kk);
-      x10 = madd(v1, w0, x10);
-      x11 = madd(v1, w1, x11);
-      const v2 = v128.load32_splat(a2 + kk);
-      x20 = madd(v2, w0, x20);
-      x21 = madd(v2, w1, x21);
-      const v3 = v128.load32_splat(a3 + kk);
-      x30 = madd(v3, w0, x30);
-      x31 = madd(v3, w1, x31);
-      dp += 32;
-    }
-    epi8(c3, n, nr, x30, x31, scale, bias, lo, hi);
-    epi8(c2, n, nr, x20, x21, scale, bias, lo, hi);
-    epi8(c1, n, nr, x10, x11, scale, bias, lo, hi);
-    epi8(c0, n, nr, x00, x01, scale, bias, lo, hi);
+    f32Tile4x8(false, false, f32x4.splat(0), true, k, a0, a1, a2, a3, d, c0, c1, c2, c3, n, n1, scale, bias, lo, hi);
   }
 }
 
@@ -246,7 +160,7 @@ const W_BLOCK_BYTES: i32 = 256 * 1024;
     // 128x768x3072 +25% baseline, +7% relaxed; at M = 8 decoding inline was as fast or faster)
     for (let n = n0; n < n1; n += 8) {
       decode8(e5, n, k, w, scratch, mask);
-      gemmDecoded(m, n, n1 - n, k, x, xStride, scratch, c, cStride, scale, bias, vlo, vhi);
+      gemmDecoded(m, n, n1, k, x, xStride, scratch, c, cStride, scale, bias, vlo, vhi);
     }
     return;
   }

@@ -7,8 +7,8 @@
 // one per panel of 8 columns (T_p; the host permutes columns so that the columns of one table
 // share panels, see "Per-panel tables" below); code[n][k] in [0, 15]. A are symmetric int8
 // activations in [-127, 127] with a scale sa per row and block (per row when all blocks share
-// one), the same values as qb4's (lut4_quantize_activations is qb4_quantize_activations with the
-// block's integer sum S = sum A instead of sa * S).
+// one): qb4's activation blocks (act_blocks_quantize_f32, quant/act-blocks.ts), of which the
+// kernels read sa and the block's integer sum S = sum A.
 //
 // Decoding: i8x16.swizzle with the table as the first operand and 16 nibbles as indices. The kernels
 // do not look up T itself but U = T + o, o = -min(T), so U is in [0, 255] (in [0, 127] when the
@@ -68,7 +68,7 @@
 //      does the same when a whole block fits one chunk (int4-like tables at block 32), else
 //      adds the two int16 dots of a step before widening when chunk >= 8 (span <= 64), else
 //      takes the int32 form.
-// Per row and block, aMeta holds [sa: f32, S: i32].
+// Per row and block, aMeta holds sa (ACT_BLOCK_SCALE) and S (ACT_BLOCK_SUM), ACT_BLOCK_BYTES apart.
 //
 // Per-panel tables (pmask = -1): panel p decodes with U_p = T_p + o_p, o_p = -min(T_p), and its
 // accumulators start at -o_p * S; the kernel loads U_p and o_p once per panel (one v128 and one
@@ -94,7 +94,8 @@
 // instructions more), which alone moved this GEMV from 0.79x to ~1.0x of qb4 (baseline) and from
 // 0.91x to ~1.1x (relaxed) while qb4 still used i8x16.shr_u.
 
-import { storeLanes8 } from '../util/store';
+import { ACT_BLOCK_BYTES, ACT_BLOCK_SCALE, ACT_BLOCK_SUM } from '../params';
+import { highNibbles, relaxedDot16, relaxedDotAccumulate, relaxedDotAdd, storeLanes8, widenAccumulator } from '../util/simd';
 
 @inline function lookup(t: v128, idx: v128): v128 {
   // indices are always 0..15 here, where both swizzles agree
@@ -102,27 +103,9 @@ import { storeLanes8 } from '../util/store';
   return i8x16.swizzle(t, idx);
 }
 
-// the high nibbles of v's bytes: a 16-bit shift and the mask (V8 emits i8x16.shr_u as a 16-bit
-// shift plus building and applying a mask, three instructions more than this)
-@inline function hiNibbles(v: v128, mask: v128): v128 {
-  return v128.and(i16x8.shr_u(v, 4), mask);
-}
-
-@inline function rdot(a: v128, b: v128, c: v128): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) return i32x4.relaxed_dot_i8x16_i7x16_add_s(a, b, c);
-  unreachable();
-  return c;
-}
-
-@inline function rdot16(a: v128, b: v128): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) return i16x8.relaxed_dot_i8x16_i7x16_s(a, b);
-  unreachable();
-  return a;
-}
-
 // -o * S of a row's block, splat: the accumulators start there
 @inline function accInit(mp: usize, off: i32): v128 {
-  return i32x4.splat(-off * load<i32>(mp, 4));
+  return i32x4.splat(-off * load<i32>(mp, ACT_BLOCK_SUM));
 }
 
 // y += s * (sa * float(acc))
@@ -158,7 +141,7 @@ import { storeLanes8 } from '../util/store';
       for (let k: usize = 0; k < (<usize>bs << 1); k += 8) {
         const v = v128.load(wp);
         const lo = lookup(t, v128.and(v, mask));
-        const hi = lookup(t, hiNibbles(v, mask));
+        const hi = lookup(t, highNibbles(v));
         const x0 = v128.load32_splat(ap + k);
         c0 = i32x4.add(c0, i32x4.dot_i16x8_s(x0, i16x8.extend_low_i8x16_u(lo)));
         c1 = i32x4.add(c1, i32x4.dot_i16x8_s(x0, i16x8.extend_high_i8x16_u(lo)));
@@ -167,12 +150,12 @@ import { storeLanes8 } from '../util/store';
         c1 = i32x4.add(c1, i32x4.dot_i16x8_s(x1, i16x8.extend_high_i8x16_u(hi)));
         wp += 16;
       }
-      const sa = v128.load32_splat(mp);
+      const sa = v128.load32_splat(mp, ACT_BLOCK_SCALE);
       y0 = blockUpdate(y0, c0, v128.load(wp), sa);
       y1 = blockUpdate(y1, c1, v128.load(wp, 16), sa);
       wp += 32;
       ap += <usize>bs << 1;
-      mp += 8;
+      mp += ACT_BLOCK_BYTES;
     }
     storeLanes8(out + nb, y0, y1, n1 - n);
   }
@@ -210,11 +193,11 @@ import { storeLanes8 } from '../util/store';
             const x0 = v128.load32_splat(ap + k);
             const x1 = v128.load32_splat(ap + k, 4);
             const v0 = v128.load(wp);
-            h0 = i16x8.add(h0, rdot16(x0, lookup(t, v128.and(v0, mask))));
-            h0 = i16x8.add(h0, rdot16(x1, lookup(t, hiNibbles(v0, mask))));
+            h0 = i16x8.add(h0, relaxedDot16(x0, lookup(t, v128.and(v0, mask))));
+            h0 = i16x8.add(h0, relaxedDot16(x1, lookup(t, highNibbles(v0))));
             const v1 = v128.load(wp, 16);
-            h1 = i16x8.add(h1, rdot16(x0, lookup(t, v128.and(v1, mask))));
-            h1 = i16x8.add(h1, rdot16(x1, lookup(t, hiNibbles(v1, mask))));
+            h1 = i16x8.add(h1, relaxedDot16(x0, lookup(t, v128.and(v1, mask))));
+            h1 = i16x8.add(h1, relaxedDot16(x1, lookup(t, highNibbles(v1))));
             wp += 32;
           }
           c0 = i32x4.add(c0, i32x4.extadd_pairwise_i16x8_s(h0));
@@ -226,20 +209,20 @@ import { storeLanes8 } from '../util/store';
           const x0 = v128.load32_splat(ap + k);
           const x1 = v128.load32_splat(ap + k, 4);
           const v0 = v128.load(wp);
-          c0 = rdot(x0, lookup(t, v128.and(v0, mask)), c0);
-          c0 = rdot(x1, lookup(t, hiNibbles(v0, mask)), c0);
+          c0 = relaxedDotAdd(x0, lookup(t, v128.and(v0, mask)), c0);
+          c0 = relaxedDotAdd(x1, lookup(t, highNibbles(v0)), c0);
           const v1 = v128.load(wp, 16);
-          c1 = rdot(x0, lookup(t, v128.and(v1, mask)), c1);
-          c1 = rdot(x1, lookup(t, hiNibbles(v1, mask)), c1);
+          c1 = relaxedDotAdd(x0, lookup(t, v128.and(v1, mask)), c1);
+          c1 = relaxedDotAdd(x1, lookup(t, highNibbles(v1)), c1);
           wp += 32;
         }
         ap += <usize>bs;
       }
-      const sa = v128.load32_splat(mp);
+      const sa = v128.load32_splat(mp, ACT_BLOCK_SCALE);
       y0 = blockUpdate(y0, c0, v128.load(wp), sa);
       y1 = blockUpdate(y1, c1, v128.load(wp, 16), sa);
       wp += 32;
-      mp += 8;
+      mp += ACT_BLOCK_BYTES;
     }
     storeLanes8(out + nb, y0, y1, n1 - n);
   }
@@ -293,7 +276,7 @@ import { storeLanes8 } from '../util/store';
         x = v128.load32_splat(ap + a3o + k);
         c30 = i32x4.add(c30, i32x4.dot_i16x8_s(x, wl0));
         c31 = i32x4.add(c31, i32x4.dot_i16x8_s(x, wl1));
-        const hi = lookup(t, hiNibbles(v, mask));
+        const hi = lookup(t, highNibbles(v));
         const wh0 = i16x8.extend_low_i8x16_u(hi);
         const wh1 = i16x8.extend_high_i8x16_u(hi);
         x = v128.load32_splat(ap + k, 4);
@@ -313,13 +296,16 @@ import { storeLanes8 } from '../util/store';
       stripUpdate(mr, c00, c01, c10, c11, c20, c21, c30, c31, wp, mp, metaStride, yp, outStride);
       wp += 32;
       ap += <usize>bs << 1;
-      mp += 8;
+      mp += ACT_BLOCK_BYTES;
     }
   }
 }
 
+// Relaxed strips. short (bs <= chunk: int4-like tables at block 32; a constant at each inlined
+// call): int16 accumulators (a pmaddubsw and an add per vector instead of the int32 form's three
+// instructions), widened once per block onto -o * S; otherwise int32 accumulators starting at -o * S.
 @inline function gemmStripC4(
-  mr: i32, n0: i32, n1: i32, kp: i32, bs: i32, a: usize, aStride: usize, aMeta: usize, metaStride: usize,
+  short: bool, mr: i32, n0: i32, n1: i32, kp: i32, bs: i32, a: usize, aStride: usize, aMeta: usize, metaStride: usize,
   w: usize, tables: usize, offs: usize, pmask: i32, out: usize, outStride: usize,
 ): void {
   const blocks = kp / bs;
@@ -342,47 +328,61 @@ import { storeLanes8 } from '../util/store';
     let mp = aMeta;
     const yp = out + (<usize>n << 2);
     for (let b = 0; b < blocks; b++) {
-      let c00 = accInit(mp, off), c01 = c00;
-      let c10 = accInit(mp + m1o, off), c11 = c10;
-      let c20 = accInit(mp + m2o, off), c21 = c20;
-      let c30 = accInit(mp + m3o, off), c31 = c30;
+      let c00 = short ? i16x8.splat(0) : accInit(mp, off), c01 = c00;
+      let c10 = short ? i16x8.splat(0) : accInit(mp + m1o, off), c11 = c10;
+      let c20 = short ? i16x8.splat(0) : accInit(mp + m2o, off), c21 = c20;
+      let c30 = short ? i16x8.splat(0) : accInit(mp + m3o, off), c31 = c30;
       for (let k: usize = 0; k < <usize>bs; k += 8) {
         const v0 = v128.load(wp);
         const v1 = v128.load(wp, 16);
         let w0 = lookup(t, v128.and(v0, mask));
         let w1 = lookup(t, v128.and(v1, mask));
         let x = v128.load32_splat(ap + k);
-        c00 = rdot(x, w0, c00);
-        c01 = rdot(x, w1, c01);
+        c00 = relaxedDotAccumulate(short, c00, x, w0);
+        c01 = relaxedDotAccumulate(short, c01, x, w1);
         x = v128.load32_splat(ap + a1o + k);
-        c10 = rdot(x, w0, c10);
-        c11 = rdot(x, w1, c11);
+        c10 = relaxedDotAccumulate(short, c10, x, w0);
+        c11 = relaxedDotAccumulate(short, c11, x, w1);
         x = v128.load32_splat(ap + a2o + k);
-        c20 = rdot(x, w0, c20);
-        c21 = rdot(x, w1, c21);
+        c20 = relaxedDotAccumulate(short, c20, x, w0);
+        c21 = relaxedDotAccumulate(short, c21, x, w1);
         x = v128.load32_splat(ap + a3o + k);
-        c30 = rdot(x, w0, c30);
-        c31 = rdot(x, w1, c31);
-        w0 = lookup(t, hiNibbles(v0, mask));
-        w1 = lookup(t, hiNibbles(v1, mask));
+        c30 = relaxedDotAccumulate(short, c30, x, w0);
+        c31 = relaxedDotAccumulate(short, c31, x, w1);
+        w0 = lookup(t, highNibbles(v0));
+        w1 = lookup(t, highNibbles(v1));
         x = v128.load32_splat(ap + k, 4);
-        c00 = rdot(x, w0, c00);
-        c01 = rdot(x, w1, c01);
+        c00 = relaxedDotAccumulate(short, c00, x, w0);
+        c01 = relaxedDotAccumulate(short, c01, x, w1);
         x = v128.load32_splat(ap + a1o + k, 4);
-        c10 = rdot(x, w0, c10);
-        c11 = rdot(x, w1, c11);
+        c10 = relaxedDotAccumulate(short, c10, x, w0);
+        c11 = relaxedDotAccumulate(short, c11, x, w1);
         x = v128.load32_splat(ap + a2o + k, 4);
-        c20 = rdot(x, w0, c20);
-        c21 = rdot(x, w1, c21);
+        c20 = relaxedDotAccumulate(short, c20, x, w0);
+        c21 = relaxedDotAccumulate(short, c21, x, w1);
         x = v128.load32_splat(ap + a3o + k, 4);
-        c30 = rdot(x, w0, c30);
-        c31 = rdot(x, w1, c31);
+        c30 = relaxedDotAccumulate(short, c30, x, w0);
+        c31 = relaxedDotAccumulate(short, c31, x, w1);
         wp += 32;
+      }
+      if (short) {
+        const i0 = accInit(mp, off);
+        const i1 = accInit(mp + m1o, off);
+        const i2 = accInit(mp + m2o, off);
+        const i3 = accInit(mp + m3o, off);
+        c00 = i32x4.add(i0, widenAccumulator(true, c00));
+        c01 = i32x4.add(i0, widenAccumulator(true, c01));
+        c10 = i32x4.add(i1, widenAccumulator(true, c10));
+        c11 = i32x4.add(i1, widenAccumulator(true, c11));
+        c20 = i32x4.add(i2, widenAccumulator(true, c20));
+        c21 = i32x4.add(i2, widenAccumulator(true, c21));
+        c30 = i32x4.add(i3, widenAccumulator(true, c30));
+        c31 = i32x4.add(i3, widenAccumulator(true, c31));
       }
       stripUpdate(mr, c00, c01, c10, c11, c20, c21, c30, c31, wp, mp, metaStride, yp, outStride);
       wp += 32;
       ap += <usize>bs;
-      mp += 8;
+      mp += ACT_BLOCK_BYTES;
     }
   }
 }
@@ -392,7 +392,7 @@ import { storeLanes8 } from '../util/store';
 // added in int16 and widened once (two pmaddubsw, one add, one widening add instead of two
 // three-instruction int32 dots).
 @inline function pairDot(x0: v128, x1: v128, wl: v128, wh: v128, c: v128): v128 {
-  return i32x4.add(c, i32x4.extadd_pairwise_i16x8_s(i16x8.add(rdot16(x0, wl), rdot16(x1, wh))));
+  return i32x4.add(c, i32x4.extadd_pairwise_i16x8_s(i16x8.add(relaxedDot16(x0, wl), relaxedDot16(x1, wh))));
 }
 
 @inline function gemmStripC4Pair(
@@ -427,9 +427,9 @@ import { storeLanes8 } from '../util/store';
         const v0 = v128.load(wp);
         const v1 = v128.load(wp, 16);
         const l0 = lookup(t, v128.and(v0, mask));
-        const h0 = lookup(t, hiNibbles(v0, mask));
+        const h0 = lookup(t, highNibbles(v0));
         const l1 = lookup(t, v128.and(v1, mask));
-        const h1 = lookup(t, hiNibbles(v1, mask));
+        const h1 = lookup(t, highNibbles(v1));
         let x0 = v128.load32_splat(ap + k);
         let x1 = v128.load32_splat(ap + k, 4);
         c00 = pairDot(x0, x1, l0, h0, c00);
@@ -451,90 +451,7 @@ import { storeLanes8 } from '../util/store';
       stripUpdate(mr, c00, c01, c10, c11, c20, c21, c30, c31, wp, mp, metaStride, yp, outStride);
       wp += 32;
       ap += <usize>bs;
-      mp += 8;
-    }
-  }
-}
-
-// Relaxed strip for blocks the int16 chunk covers (bs <= chunk: int4-like tables at block 32):
-// int16 accumulators (a pmaddubsw and an add per vector instead of the int32 form's three
-// instructions), widened once per block onto -o * S. Other blocks take gemmStripC4.
-@inline function gemmStripC4Short(
-  mr: i32, n0: i32, n1: i32, kp: i32, bs: i32, a: usize, aStride: usize, aMeta: usize, metaStride: usize,
-  w: usize, tables: usize, offs: usize, pmask: i32, out: usize, outStride: usize,
-): void {
-  const blocks = kp / bs;
-  const blockBytes = (<usize>bs << 2) + 32;
-  const panelBytes = <usize>blocks * blockBytes;
-  const mask = i8x16.splat(0x0f);
-  const a1o: usize = mr > 1 ? aStride : 0;
-  const a2o: usize = mr > 2 ? 2 * aStride : a1o;
-  const a3o: usize = mr > 3 ? 3 * aStride : a2o;
-  const m1o: usize = mr > 1 ? metaStride : 0;
-  const m2o: usize = mr > 2 ? 2 * metaStride : m1o;
-  const m3o: usize = mr > 3 ? 3 * metaStride : m2o;
-  for (let n = n0; n < n1; n += 8) {
-    // the panel's table U and offset o (pmask 0: one table for every panel)
-    const pt = <usize>((n >> 3) & pmask);
-    const t = v128.load(tables + (pt << 4));
-    const off = load<i32>(offs + (pt << 2));
-    let wp = w + <usize>(n >> 3) * panelBytes;
-    let ap = a;
-    let mp = aMeta;
-    const yp = out + (<usize>n << 2);
-    for (let b = 0; b < blocks; b++) {
-      let h00 = i16x8.splat(0), h01 = i16x8.splat(0);
-      let h10 = i16x8.splat(0), h11 = i16x8.splat(0);
-      let h20 = i16x8.splat(0), h21 = i16x8.splat(0);
-      let h30 = i16x8.splat(0), h31 = i16x8.splat(0);
-      for (let k: usize = 0; k < <usize>bs; k += 8) {
-        const v0 = v128.load(wp);
-        const v1 = v128.load(wp, 16);
-        let w0 = lookup(t, v128.and(v0, mask));
-        let w1 = lookup(t, v128.and(v1, mask));
-        let x = v128.load32_splat(ap + k);
-        h00 = i16x8.add(h00, rdot16(x, w0));
-        h01 = i16x8.add(h01, rdot16(x, w1));
-        x = v128.load32_splat(ap + a1o + k);
-        h10 = i16x8.add(h10, rdot16(x, w0));
-        h11 = i16x8.add(h11, rdot16(x, w1));
-        x = v128.load32_splat(ap + a2o + k);
-        h20 = i16x8.add(h20, rdot16(x, w0));
-        h21 = i16x8.add(h21, rdot16(x, w1));
-        x = v128.load32_splat(ap + a3o + k);
-        h30 = i16x8.add(h30, rdot16(x, w0));
-        h31 = i16x8.add(h31, rdot16(x, w1));
-        w0 = lookup(t, hiNibbles(v0, mask));
-        w1 = lookup(t, hiNibbles(v1, mask));
-        x = v128.load32_splat(ap + k, 4);
-        h00 = i16x8.add(h00, rdot16(x, w0));
-        h01 = i16x8.add(h01, rdot16(x, w1));
-        x = v128.load32_splat(ap + a1o + k, 4);
-        h10 = i16x8.add(h10, rdot16(x, w0));
-        h11 = i16x8.add(h11, rdot16(x, w1));
-        x = v128.load32_splat(ap + a2o + k, 4);
-        h20 = i16x8.add(h20, rdot16(x, w0));
-        h21 = i16x8.add(h21, rdot16(x, w1));
-        x = v128.load32_splat(ap + a3o + k, 4);
-        h30 = i16x8.add(h30, rdot16(x, w0));
-        h31 = i16x8.add(h31, rdot16(x, w1));
-        wp += 32;
-      }
-      const i0 = accInit(mp, off);
-      const i1 = accInit(mp + m1o, off);
-      const i2 = accInit(mp + m2o, off);
-      const i3 = accInit(mp + m3o, off);
-      stripUpdate(
-        mr,
-        i32x4.add(i0, i32x4.extadd_pairwise_i16x8_s(h00)), i32x4.add(i0, i32x4.extadd_pairwise_i16x8_s(h01)),
-        i32x4.add(i1, i32x4.extadd_pairwise_i16x8_s(h10)), i32x4.add(i1, i32x4.extadd_pairwise_i16x8_s(h11)),
-        i32x4.add(i2, i32x4.extadd_pairwise_i16x8_s(h20)), i32x4.add(i2, i32x4.extadd_pairwise_i16x8_s(h21)),
-        i32x4.add(i3, i32x4.extadd_pairwise_i16x8_s(h30)), i32x4.add(i3, i32x4.extadd_pairwise_i16x8_s(h31)),
-        wp, mp, metaStride, yp, outStride,
-      );
-      wp += 32;
-      ap += <usize>bs;
-      mp += 8;
+      mp += ACT_BLOCK_BYTES;
     }
   }
 }
@@ -554,7 +471,7 @@ import { storeLanes8 } from '../util/store';
 }
 
 @inline function rowUpdate(y: usize, c0: v128, c1: v128, s0: v128, s1: v128, mp: usize): void {
-  const sa = v128.load32_splat(mp);
+  const sa = v128.load32_splat(mp, ACT_BLOCK_SCALE);
   v128.store(y, blockUpdate(v128.load(y), c0, s0, sa));
   v128.store(y, blockUpdate(v128.load(y, 16), c1, s1, sa), 16);
 }
@@ -573,7 +490,7 @@ import { storeLanes8 } from '../util/store';
     return;
   }
   const blocks = kp / bs;
-  const metaStride = <usize>blocks << 3;
+  const metaStride = <usize>blocks * ACT_BLOCK_BYTES;
   const panelBytes = blocks * ((bs << 2) + 32);
   // W blocks of ~256 KiB stay in L2 while every strip of rows passes over them
   let nc = ((256 * 1024) / panelBytes) << 3;
@@ -585,9 +502,9 @@ import { storeLanes8 } from '../util/store';
       const ap = a + <usize>m0 * aStride;
       const mp = aMeta + <usize>m0 * metaStride;
       const yp = out + <usize>m0 * outStride;
-      if (c4 && bs <= chunk) gemmStripC4Short(mr, nb, ne, kp, bs, ap, aStride, mp, metaStride, w, tables, offs, pmask, yp, outStride);
+      if (c4 && bs <= chunk) gemmStripC4(true, mr, nb, ne, kp, bs, ap, aStride, mp, metaStride, w, tables, offs, pmask, yp, outStride);
       else if (c4 && chunk >= 8) gemmStripC4Pair(mr, nb, ne, kp, bs, ap, aStride, mp, metaStride, w, tables, offs, pmask, yp, outStride);
-      else if (c4) gemmStripC4(mr, nb, ne, kp, bs, ap, aStride, mp, metaStride, w, tables, offs, pmask, yp, outStride);
+      else if (c4) gemmStripC4(false, mr, nb, ne, kp, bs, ap, aStride, mp, metaStride, w, tables, offs, pmask, yp, outStride);
       else gemmStripC2(mr, nb, ne, kp, bs, ap, aStride, mp, metaStride, w, tables, offs, pmask, yp, outStride);
     }
   }
@@ -622,65 +539,6 @@ export function lut4_gather_columns(m: i32, n: i32, cols: usize, src: usize, src
     for (let j = 0; j < n; j++) {
       const c = <usize>load<u32>(cols + (<usize>j << 2));
       store<u32>(d + (<usize>j << 2), load<u32>(s + (c << 2)));
-    }
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// activations: float32 rows [m][k] -> symmetric int8 per row or per block, zero-padded to kp, as
-// int8 (wide = false) or int16 (wide = true); meta[row][block] = [sa: f32, S: i32 = sum(q)].
-// The q and sa are those of qb4_quantize_activations: sa = max|x| / 127 (1 when all zero),
-// q = round_half_even(x / sa) clamped to [-127, 127]. A NaN or infinite input makes sa non-finite,
-// which the host checks for.
-
-@inline function absMax(x: usize, from: i32, to: i32): f32 {
-  let v = f32x4.splat(0);
-  let i = from;
-  for (; i + 4 <= to; i += 4) v = f32x4.max(v, f32x4.abs(v128.load(x + (<usize>i << 2))));
-  let m = max(max(f32x4.extract_lane(v, 0), f32x4.extract_lane(v, 1)), max(f32x4.extract_lane(v, 2), f32x4.extract_lane(v, 3)));
-  for (; i < to; i++) m = max(m, abs(load<f32>(x + (<usize>i << 2))));
-  return m;
-}
-
-export function lut4_quantize_activations(
-  x: usize, m: i32, k: i32, kp: i32, bs: i32, perBlock: bool, wide: bool, out: usize, meta: usize,
-): void {
-  const blocks = kp / bs;
-  const lo = f32x4.splat(-127);
-  const hi = f32x4.splat(127);
-  for (let r = 0; r < m; r++) {
-    const row = x + (<usize>r * <usize>k << 2);
-    const rowMax = perBlock ? <f32>0 : absMax(row, 0, k);
-    const dst = out + <usize>r * <usize>kp * (wide ? 2 : 1);
-    for (let b = 0; b < blocks; b++) {
-      const t0 = b * bs;
-      const t1 = min(k, t0 + bs);
-      const amax = perBlock ? absMax(row, t0, t1) : rowMax;
-      const sa: f32 = amax > 0 ? amax / 127 : (amax == 0 ? <f32>1 : amax); // NaN stays NaN
-      const vsa = f32x4.splat(sa);
-      let sum = i32x4.splat(0);
-      let t = t0;
-      for (; t + 4 <= t1; t += 4) {
-        const q = i32x4.trunc_sat_f32x4_s(f32x4.pmin(f32x4.pmax(f32x4.nearest(f32x4.div(v128.load(row + (<usize>t << 2)), vsa)), lo), hi));
-        sum = i32x4.add(sum, q);
-        const h = i16x8.narrow_i32x4_s(q, q);
-        if (wide) v128.store64_lane(dst + (<usize>t << 1), h, 0);
-        else v128.store32_lane(dst + <usize>t, i8x16.narrow_i16x8_s(h, h), 0);
-      }
-      let s = i32x4.extract_lane(sum, 0) + i32x4.extract_lane(sum, 1) + i32x4.extract_lane(sum, 2) + i32x4.extract_lane(sum, 3);
-      for (; t < t1; t++) {
-        const q = <i32>max<f32>(-127, min<f32>(127, nearest<f32>(load<f32>(row + (<usize>t << 2)) / sa)));
-        s += q;
-        if (wide) store<i16>(dst + (<usize>t << 1), <i16>q);
-        else store<i8>(dst + <usize>t, <i8>q);
-      }
-      for (; t < t0 + bs; t++) {
-        if (wide) store<i16>(dst + (<usize>t << 1), 0);
-        else store<i8>(dst + <usize>t, 0);
-      }
-      const mp = meta + ((<usize>r * <usize>blocks + <usize>b) << 3);
-      store<f32>(mp, sa);
-      store<i32>(mp, s, 4);
     }
   }
 }

@@ -43,26 +43,13 @@
 // same on every engine and CPU, so the 4-bit path is exact with the relaxed dot product directly.
 //
 // Per panel and block, scales (and zero points, when asymmetric) are one float32 per column of the
-// panel (16 on s4, 8 on c4): scales[(panel * blocks + b) * NR + c]. Per row and block, aMeta holds
-// 16 bytes [sa f32, asum f32, isum i32, 0].
+// panel (16 on s4, 8 on c4): scales[(panel * blocks + b) * NR + c]. A and aMeta come from
+// act_blocks_quantize_f32 (quant/act-blocks.ts): per row and block, sa (ACT_BLOCK_SCALE), asum
+// (ACT_BLOCK_SCALED_SUM) and isum (ACT_BLOCK_SUM), ACT_BLOCK_BYTES apart (params.ts).
 
 
-import { storeLanes8, storeLanes16 } from '../util/store';
-
-// bytes of activation metadata per row and block: [sa f32, asum f32, isum i32, 0]
-const META: usize = 16;
-
-// The high nibble of every byte. V8 (11.3) lowers i8x16.shr_u to several instructions; a 16-bit
-// shift and a mask give the same bytes in two.
-@inline function highNibbles(v: v128): v128 {
-  return v128.and(i16x8.shr_u(v, 4), i8x16.splat(0x0f));
-}
-
-@inline function rdot(a: v128, b: v128, c: v128): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) return i32x4.relaxed_dot_i8x16_i7x16_add_s(a, b, c);
-  unreachable();
-  return c;
-}
+import { ACT_BLOCK_BYTES, ACT_BLOCK_SCALE, ACT_BLOCK_SCALED_SUM, ACT_BLOCK_SUM } from '../params';
+import { highNibbles, mulThenAdd, relaxedDot16, relaxedDotAdd, storeLanes8, storeLanes16 } from '../util/simd';
 
 // y += s * (sa * float(acc) - z * asum)
 @inline function blockUpdate(y: v128, acc: v128, s: v128, z: v128, sa: v128, asum: v128): v128 {
@@ -81,12 +68,6 @@ const META: usize = 16;
 // pmaddubsw on x86, a third of the i32 form) and widens once per 32 values of K: a lane gathers
 // 8 pair sums of at most 2 * 128 * 15 = 3840, so |sum| <= 30720 fits int16 exactly.
 // (measured 1x4096x11008: 57 vs 45 GOPS for the int32 form)
-@inline function rdot16(a: v128, b: v128): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) return i16x8.relaxed_dot_i8x16_i7x16_s(a, b);
-  unreachable();
-  return a;
-}
-
 @inline function gemvC4(
   n0: i32, n1: i32, kp: i32, bs: i32, a: usize, aMeta: usize, w: usize, scales: usize, zeros: usize,
   bias: usize, out: usize,
@@ -116,24 +97,24 @@ const META: usize = 16;
           const x0 = v128.load32_splat(ap + k);
           const x1 = v128.load32_splat(ap + k, 4);
           const v0 = v128.load(wp);
-          h0 = i16x8.add(h0, rdot16(x0, v128.and(v0, mask)));
-          h0 = i16x8.add(h0, rdot16(x1, highNibbles(v0)));
+          h0 = i16x8.add(h0, relaxedDot16(x0, v128.and(v0, mask)));
+          h0 = i16x8.add(h0, relaxedDot16(x1, highNibbles(v0)));
           const v1 = v128.load(wp, 16);
-          h1 = i16x8.add(h1, rdot16(x0, v128.and(v1, mask)));
-          h1 = i16x8.add(h1, rdot16(x1, highNibbles(v1)));
+          h1 = i16x8.add(h1, relaxedDot16(x0, v128.and(v1, mask)));
+          h1 = i16x8.add(h1, relaxedDot16(x1, highNibbles(v1)));
           wp += 32;
         }
         c0 = i32x4.add(c0, i32x4.extadd_pairwise_i16x8_s(h0));
         c1 = i32x4.add(c1, i32x4.extadd_pairwise_i16x8_s(h1));
         ap += chunk;
       }
-      const sa = v128.load32_splat(mp);
-      const as = v128.load32_splat(mp, 4);
+      const sa = v128.load32_splat(mp, ACT_BLOCK_SCALE);
+      const as = v128.load32_splat(mp, ACT_BLOCK_SCALED_SUM);
       const z0 = zp != 0 ? v128.load(zp) : f32x4.splat(8);
       const z1 = zp != 0 ? v128.load(zp, 16) : f32x4.splat(8);
       y0 = blockUpdate(y0, c0, v128.load(sp), z0, sa, as);
       y1 = blockUpdate(y1, c1, v128.load(sp, 16), z1, sa, as);
-      mp += META;
+      mp += ACT_BLOCK_BYTES;
       sp += 32;
       if (zp != 0) zp += 32;
     }
@@ -173,36 +154,36 @@ const META: usize = 16;
         let w0 = v128.and(v0, mask);
         let w1 = v128.and(v1, mask);
         let x = v128.load32_splat(ap + k);
-        c00 = rdot(x, w0, c00);
-        c01 = rdot(x, w1, c01);
+        c00 = relaxedDotAdd(x, w0, c00);
+        c01 = relaxedDotAdd(x, w1, c01);
         x = v128.load32_splat(ap + a1o + k);
-        c10 = rdot(x, w0, c10);
-        c11 = rdot(x, w1, c11);
+        c10 = relaxedDotAdd(x, w0, c10);
+        c11 = relaxedDotAdd(x, w1, c11);
         x = v128.load32_splat(ap + a2o + k);
-        c20 = rdot(x, w0, c20);
-        c21 = rdot(x, w1, c21);
+        c20 = relaxedDotAdd(x, w0, c20);
+        c21 = relaxedDotAdd(x, w1, c21);
         x = v128.load32_splat(ap + a3o + k);
-        c30 = rdot(x, w0, c30);
-        c31 = rdot(x, w1, c31);
+        c30 = relaxedDotAdd(x, w0, c30);
+        c31 = relaxedDotAdd(x, w1, c31);
         w0 = highNibbles(v0);
         w1 = highNibbles(v1);
         x = v128.load32_splat(ap + k, 4);
-        c00 = rdot(x, w0, c00);
-        c01 = rdot(x, w1, c01);
+        c00 = relaxedDotAdd(x, w0, c00);
+        c01 = relaxedDotAdd(x, w1, c01);
         x = v128.load32_splat(ap + a1o + k, 4);
-        c10 = rdot(x, w0, c10);
-        c11 = rdot(x, w1, c11);
+        c10 = relaxedDotAdd(x, w0, c10);
+        c11 = relaxedDotAdd(x, w1, c11);
         x = v128.load32_splat(ap + a2o + k, 4);
-        c20 = rdot(x, w0, c20);
-        c21 = rdot(x, w1, c21);
+        c20 = relaxedDotAdd(x, w0, c20);
+        c21 = relaxedDotAdd(x, w1, c21);
         x = v128.load32_splat(ap + a3o + k, 4);
-        c30 = rdot(x, w0, c30);
-        c31 = rdot(x, w1, c31);
+        c30 = relaxedDotAdd(x, w0, c30);
+        c31 = relaxedDotAdd(x, w1, c31);
         wp += 32;
       }
       stripUpdate(mr, c00, c01, c10, c11, c20, c21, c30, c31, sp, zp, mp, metaStride, yp, outStride);
       ap += <usize>bs;
-      mp += META;
+      mp += ACT_BLOCK_BYTES;
       sp += 32;
       if (zp != 0) zp += 32;
     }
@@ -211,6 +192,10 @@ const META: usize = 16;
 
 // Relaxed strip for blocks of at most 32 values of K: int16 accumulators (see gemvC4), widened
 // once per block. Larger blocks take gemmStripC4, whose int32 accumulators need no widening.
+// Kept as its own copy of gemmStripC4's loop on purpose: one strip with a constant `short` flag
+// (as lut4's gemmStripC4) let Binaryen fold `if (bs <= 32) strip(true) else strip(false)` into one
+// body with a runtime flag and both dot products in the loop, and calling it through two small
+// functions instead measured 5-9% slower on the relaxed GEMM (128x768x3072, in-process A/B).
 @inline function gemmStripC4Short(
   mr: i32, n0: i32, n1: i32, kp: i32, bs: i32, a: usize, aStride: usize, aMeta: usize, metaStride: usize,
   w: usize, scales: usize, zeros: usize, out: usize, outStride: usize,
@@ -240,31 +225,31 @@ const META: usize = 16;
         let w0 = v128.and(v0, mask);
         let w1 = v128.and(v1, mask);
         let x = v128.load32_splat(ap + k);
-        h00 = i16x8.add(h00, rdot16(x, w0));
-        h01 = i16x8.add(h01, rdot16(x, w1));
+        h00 = i16x8.add(h00, relaxedDot16(x, w0));
+        h01 = i16x8.add(h01, relaxedDot16(x, w1));
         x = v128.load32_splat(ap + a1o + k);
-        h10 = i16x8.add(h10, rdot16(x, w0));
-        h11 = i16x8.add(h11, rdot16(x, w1));
+        h10 = i16x8.add(h10, relaxedDot16(x, w0));
+        h11 = i16x8.add(h11, relaxedDot16(x, w1));
         x = v128.load32_splat(ap + a2o + k);
-        h20 = i16x8.add(h20, rdot16(x, w0));
-        h21 = i16x8.add(h21, rdot16(x, w1));
+        h20 = i16x8.add(h20, relaxedDot16(x, w0));
+        h21 = i16x8.add(h21, relaxedDot16(x, w1));
         x = v128.load32_splat(ap + a3o + k);
-        h30 = i16x8.add(h30, rdot16(x, w0));
-        h31 = i16x8.add(h31, rdot16(x, w1));
+        h30 = i16x8.add(h30, relaxedDot16(x, w0));
+        h31 = i16x8.add(h31, relaxedDot16(x, w1));
         w0 = highNibbles(v0);
         w1 = highNibbles(v1);
         x = v128.load32_splat(ap + k, 4);
-        h00 = i16x8.add(h00, rdot16(x, w0));
-        h01 = i16x8.add(h01, rdot16(x, w1));
+        h00 = i16x8.add(h00, relaxedDot16(x, w0));
+        h01 = i16x8.add(h01, relaxedDot16(x, w1));
         x = v128.load32_splat(ap + a1o + k, 4);
-        h10 = i16x8.add(h10, rdot16(x, w0));
-        h11 = i16x8.add(h11, rdot16(x, w1));
+        h10 = i16x8.add(h10, relaxedDot16(x, w0));
+        h11 = i16x8.add(h11, relaxedDot16(x, w1));
         x = v128.load32_splat(ap + a2o + k, 4);
-        h20 = i16x8.add(h20, rdot16(x, w0));
-        h21 = i16x8.add(h21, rdot16(x, w1));
+        h20 = i16x8.add(h20, relaxedDot16(x, w0));
+        h21 = i16x8.add(h21, relaxedDot16(x, w1));
         x = v128.load32_splat(ap + a3o + k, 4);
-        h30 = i16x8.add(h30, rdot16(x, w0));
-        h31 = i16x8.add(h31, rdot16(x, w1));
+        h30 = i16x8.add(h30, relaxedDot16(x, w0));
+        h31 = i16x8.add(h31, relaxedDot16(x, w1));
         wp += 32;
       }
       stripUpdate(
@@ -276,7 +261,7 @@ const META: usize = 16;
         sp, zp, mp, metaStride, yp, outStride,
       );
       ap += <usize>bs;
-      mp += META;
+      mp += ACT_BLOCK_BYTES;
       sp += 32;
       if (zp != 0) zp += 32;
     }
@@ -300,8 +285,8 @@ const META: usize = 16;
 }
 
 @inline function rowUpdate(y: usize, c0: v128, c1: v128, s0: v128, s1: v128, z0: v128, z1: v128, mp: usize): void {
-  const sa = v128.load32_splat(mp);
-  const as = v128.load32_splat(mp, 4);
+  const sa = v128.load32_splat(mp, ACT_BLOCK_SCALE);
+  const as = v128.load32_splat(mp, ACT_BLOCK_SCALED_SUM);
   v128.store(y, blockUpdate(v128.load(y), c0, s0, z0, sa, as));
   v128.store(y, blockUpdate(v128.load(y, 16), c1, s1, z1, sa, as), 16);
 }
@@ -348,10 +333,10 @@ const META: usize = 16;
         d3 = i32x4.add(d3, i32x4.dot_i16x8_s(x, i16x8.shr_s(v, 12)));
         wp += 16;
       }
-      const sa = v128.load32_splat(mp);
-      const as = v128.load32_splat(mp, 4);
+      const sa = v128.load32_splat(mp, ACT_BLOCK_SCALE);
+      const as = v128.load32_splat(mp, ACT_BLOCK_SCALED_SUM);
       // the top nibble is stored xor 8: D_3 sums x * (q - 8); add back 8 * sum(x)
-      const c3 = i32x4.add(d3, i32x4.shl(v128.load32_splat(mp, 8), 3));
+      const c3 = i32x4.add(d3, i32x4.shl(v128.load32_splat(mp, ACT_BLOCK_SUM), 3));
       if (asym) {
         y0 = blockUpdate(y0, unshift(d0, d1), v128.load(sp), v128.load(zp), sa, as);
         y1 = blockUpdate(y1, unshift(d1, d2), v128.load(sp, 16), v128.load(zp, 16), sa, as);
@@ -366,7 +351,7 @@ const META: usize = 16;
         y3 = blockUpdateZa(y3, c3, v128.load(sp, 48), za, sa);
       }
       ap += <usize>bs << 1;
-      mp += META;
+      mp += ACT_BLOCK_BYTES;
       sp += 64;
       if (asym) zp += 64;
     }
@@ -414,7 +399,7 @@ const META: usize = 16;
       rowUpdateS4(asym, yp, d00, d01, d02, d03, sp, zp, mp);
       if (mr > 1) rowUpdateS4(asym, yp + outStride, d10, d11, d12, d13, sp, zp, mp + metaStride);
       ap += <usize>bs << 1;
-      mp += META;
+      mp += ACT_BLOCK_BYTES;
       sp += 64;
       if (asym) zp += 64;
     }
@@ -422,9 +407,9 @@ const META: usize = 16;
 }
 
 @inline function rowUpdateS4(asym: bool, y: usize, d0: v128, d1: v128, d2: v128, d3: v128, sp: usize, zp: usize, mp: usize): void {
-  const sa = v128.load32_splat(mp);
-  const as = v128.load32_splat(mp, 4);
-  const c3 = i32x4.add(d3, i32x4.shl(v128.load32_splat(mp, 8), 3));
+  const sa = v128.load32_splat(mp, ACT_BLOCK_SCALE);
+  const as = v128.load32_splat(mp, ACT_BLOCK_SCALED_SUM);
+  const c3 = i32x4.add(d3, i32x4.shl(v128.load32_splat(mp, ACT_BLOCK_SUM), 3));
   if (asym) {
     v128.store(y, blockUpdate(v128.load(y), unshift(d0, d1), v128.load(sp), v128.load(zp), sa, as));
     v128.store(y, blockUpdate(v128.load(y, 16), unshift(d1, d2), v128.load(sp, 16), v128.load(zp, 16), sa, as), 16);
@@ -448,7 +433,7 @@ export function qb4_gemm_2x16s4(
     else gemvS4(false, n0, n1, kp, bs, a, aMeta, w, scales, zeros, bias, out);
     return;
   }
-  const metaStride = <usize>(kp / bs) * META;
+  const metaStride = <usize>(kp / bs) * ACT_BLOCK_BYTES;
   // W blocks of ~256 KiB stay in L2 while every strip of rows passes over them
   let nc = ((256 * 1024) / (kp << 3)) << 4;
   if (nc < 16) nc = 16;
@@ -477,7 +462,7 @@ export function qb4_gemm_2x16s4(
     gemvC4(n0, n1, kp, bs, a, aMeta, w, scales, zeros, bias, out);
     return;
   }
-  const metaStride = <usize>(kp / bs) * META;
+  const metaStride = <usize>(kp / bs) * ACT_BLOCK_BYTES;
   // W blocks of ~256 KiB stay in L2 while every strip of rows passes over them
   let nc = ((256 * 1024) / (kp << 2)) << 3;
   if (nc < 8) nc = 8;
@@ -502,66 +487,6 @@ export function qb4_gemm_4x8c4_relaxed(
 }
 
 // ---------------------------------------------------------------------------------------------
-// activations: float32 rows [m][k] -> symmetric int8 per row or per block, zero-padded to kp, as
-// int8 (relaxed, wide = false) or int16 (baseline, wide = true); meta[row][block] = [sa, sa * sum(q)].
-// sa = max|x| / 127 (1 when the block is all zero); q = round_half_even(x / sa). A NaN or infinite
-// input makes sa non-finite, which the host checks for.
-
-@inline function absMax(x: usize, from: i32, to: i32): f32 {
-  let v = f32x4.splat(0);
-  let i = from;
-  for (; i + 4 <= to; i += 4) v = f32x4.max(v, f32x4.abs(v128.load(x + (<usize>i << 2))));
-  let m = max(max(f32x4.extract_lane(v, 0), f32x4.extract_lane(v, 1)), max(f32x4.extract_lane(v, 2), f32x4.extract_lane(v, 3)));
-  for (; i < to; i++) m = max(m, abs(load<f32>(x + (<usize>i << 2))));
-  return m;
-}
-
-export function qb4_quantize_activations(
-  x: usize, m: i32, k: i32, kp: i32, bs: i32, perBlock: bool, wide: bool, out: usize, meta: usize,
-): void {
-  const blocks = kp / bs;
-  const lo = f32x4.splat(-127);
-  const hi = f32x4.splat(127);
-  for (let r = 0; r < m; r++) {
-    const row = x + (<usize>r * <usize>k << 2);
-    const rowMax = perBlock ? <f32>0 : absMax(row, 0, k);
-    const dst = out + <usize>r * <usize>kp * (wide ? 2 : 1);
-    for (let b = 0; b < blocks; b++) {
-      const t0 = b * bs;
-      const t1 = min(k, t0 + bs);
-      const amax = perBlock ? absMax(row, t0, t1) : rowMax;
-      const sa: f32 = amax > 0 ? amax / 127 : (amax == 0 ? <f32>1 : amax); // NaN stays NaN
-      const vsa = f32x4.splat(sa);
-      let sum = i32x4.splat(0);
-      let t = t0;
-      for (; t + 4 <= t1; t += 4) {
-        const q = i32x4.trunc_sat_f32x4_s(f32x4.pmin(f32x4.pmax(f32x4.nearest(f32x4.div(v128.load(row + (<usize>t << 2)), vsa)), lo), hi));
-        sum = i32x4.add(sum, q);
-        const h = i16x8.narrow_i32x4_s(q, q);
-        if (wide) v128.store64_lane(dst + (<usize>t << 1), h, 0);
-        else v128.store32_lane(dst + <usize>t, i8x16.narrow_i16x8_s(h, h), 0);
-      }
-      let s = i32x4.extract_lane(sum, 0) + i32x4.extract_lane(sum, 1) + i32x4.extract_lane(sum, 2) + i32x4.extract_lane(sum, 3);
-      for (; t < t1; t++) {
-        const q = <i32>max<f32>(-127, min<f32>(127, nearest<f32>(load<f32>(row + (<usize>t << 2)) / sa)));
-        s += q;
-        if (wide) store<i16>(dst + (<usize>t << 1), <i16>q);
-        else store<i8>(dst + <usize>t, <i8>q);
-      }
-      for (; t < t0 + bs; t++) {
-        if (wide) store<i16>(dst + (<usize>t << 1), 0);
-        else store<i8>(dst + <usize>t, 0);
-      }
-      const mp = meta + (<usize>r * <usize>blocks + <usize>b) * META;
-      store<f32>(mp, sa);
-      store<f32>(mp, sa * <f32>s, 4);
-      store<i32>(mp, s, 8);
-      store<i32>(mp, 0, 12);
-    }
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
 // W4A32: 4-bit weights x float32 activations, for when int8 activations cost too much accuracy.
 //   y[n] = bias[n] + sum_b s[n][b] * (sum_{k in b} q[k][n] x[k] - z[n][b] * xsum[b])
 // Nibbles become floats in registers: a byte shuffle puts each one in the low byte of a 32-bit lane,
@@ -579,10 +504,6 @@ export function qb4_quantize_activations(
   else if (lane == 2) s = i8x16.shuffle(v, i8x16.splat(0), 8, 16, 16, 16, 9, 16, 16, 16, 10, 16, 16, 16, 11, 16, 16, 16);
   else s = i8x16.shuffle(v, i8x16.splat(0), 12, 16, 16, 16, 13, 16, 16, 16, 14, 16, 16, 16, 15, 16, 16, 16);
   return f32x4.sub(v128.or(s, i32x4.splat(0x4b000000)), f32x4.splat(8388608));
-}
-
-@inline function fma(a: v128, b: v128, c: v128): v128 {
-  return f32x4.add(f32x4.mul(a, b), c);
 }
 
 // pairwise lane sums of four vectors [a0 a1 a2 a3] ... -> [a0+a1, a2+a3, b0+b1, b2+b3] etc.
@@ -619,10 +540,10 @@ export function qb4_quantize_activations(
       const xh = i8x16.shuffle(xv, xv, 8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15); // x2 x3 x2 x3
       const ue = nibbleS4(v128.load(wp), j);
       const uo = nibbleS4(v128.load(wp, 16), j);
-      e0 = fma(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_u(ue)), xl, e0);
-      e1 = fma(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_u(ue)), xl, e1);
-      o0 = fma(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_u(uo)), xh, o0);
-      o1 = fma(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_u(uo)), xh, o1);
+      e0 = mulThenAdd(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_u(ue)), xl, e0);
+      e1 = mulThenAdd(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_u(ue)), xl, e1);
+      o0 = mulThenAdd(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_u(uo)), xh, o0);
+      o1 = mulThenAdd(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_u(uo)), xh, o1);
       wp += 32;
     }
     const dot = f32x4.add(pairSums(e0, e1), pairSums(o0, o1));
@@ -680,25 +601,25 @@ export function qb4_f32_gemv(
         const v0 = v128.load(wp);
         const l0 = v128.and(v0, mask);
         const h0 = highNibbles(v0);
-        a0 = fma(nibblesToF32(l0, 0), xl, a0);
-        a1 = fma(nibblesToF32(l0, 1), xl, a1);
-        a2 = fma(nibblesToF32(l0, 2), xl, a2);
-        a3 = fma(nibblesToF32(l0, 3), xl, a3);
-        a0 = fma(nibblesToF32(h0, 0), xh, a0);
-        a1 = fma(nibblesToF32(h0, 1), xh, a1);
-        a2 = fma(nibblesToF32(h0, 2), xh, a2);
-        a3 = fma(nibblesToF32(h0, 3), xh, a3);
+        a0 = mulThenAdd(nibblesToF32(l0, 0), xl, a0);
+        a1 = mulThenAdd(nibblesToF32(l0, 1), xl, a1);
+        a2 = mulThenAdd(nibblesToF32(l0, 2), xl, a2);
+        a3 = mulThenAdd(nibblesToF32(l0, 3), xl, a3);
+        a0 = mulThenAdd(nibblesToF32(h0, 0), xh, a0);
+        a1 = mulThenAdd(nibblesToF32(h0, 1), xh, a1);
+        a2 = mulThenAdd(nibblesToF32(h0, 2), xh, a2);
+        a3 = mulThenAdd(nibblesToF32(h0, 3), xh, a3);
         const v1 = v128.load(wp, 16);
         const l1 = v128.and(v1, mask);
         const h1 = highNibbles(v1);
-        a4 = fma(nibblesToF32(l1, 0), xl, a4);
-        a5 = fma(nibblesToF32(l1, 1), xl, a5);
-        a6 = fma(nibblesToF32(l1, 2), xl, a6);
-        a7 = fma(nibblesToF32(l1, 3), xl, a7);
-        a4 = fma(nibblesToF32(h1, 0), xh, a4);
-        a5 = fma(nibblesToF32(h1, 1), xh, a5);
-        a6 = fma(nibblesToF32(h1, 2), xh, a6);
-        a7 = fma(nibblesToF32(h1, 3), xh, a7);
+        a4 = mulThenAdd(nibblesToF32(l1, 0), xl, a4);
+        a5 = mulThenAdd(nibblesToF32(l1, 1), xl, a5);
+        a6 = mulThenAdd(nibblesToF32(l1, 2), xl, a6);
+        a7 = mulThenAdd(nibblesToF32(l1, 3), xl, a7);
+        a4 = mulThenAdd(nibblesToF32(h1, 0), xh, a4);
+        a5 = mulThenAdd(nibblesToF32(h1, 1), xh, a5);
+        a6 = mulThenAdd(nibblesToF32(h1, 2), xh, a6);
+        a7 = mulThenAdd(nibblesToF32(h1, 3), xh, a7);
         wp += 32;
       }
       // per column: a_c holds 4 partial sums -> [c0..c3], [c4..c7]

@@ -28,29 +28,29 @@
 // missing rows to its last real row and stores only real rows.
 
 import { act } from '../util/act';
-
-// Params block (int32 / float32 words), written by the host once per call:
-const P_COL_BIAS: i32 = 0; //   i32[Np]
-const P_COL_FACTOR: i32 = 4; // i32[Np] or 0 (no row-sum term)
-const P_ROW_SUM: i32 = 8; //    i32[M]
-const P_OUT_KIND: i32 = 12; //  0: int32, 1: uint8, 2: int8, 3: float32
-const P_COL_SCALE: i32 = 16; // f32[Np]: requant multiplier, or dequant column scale
-const P_OUT_ZP: i32 = 20; //    i32 output zero point (requant)
-const P_ROW_SCALE: i32 = 24; // f32[M] dequant row scale, or 0 (1.0)
-const P_BIAS: i32 = 28; //      f32[Np] dequant bias, or 0
-const P_RELU: i32 = 32; //      i32: clamp dequantized output at 0
-const P_QMIN: i32 = 36; //      i32: requantized output range [qmin, qmax] (a ReLU raises qmin to zp)
-const P_QMAX: i32 = 40;
-const P_ACT: i32 = 44; //       i32: float32 output only: activation kind (util/act.ts), 0 none
-const P_ACT_ALPHA: i32 = 48; // f32
-const P_ACT_BETA: i32 = 52; //  f32
-const P_POST_SCALE: i32 = 56; // f32[Np] per-column scale after the activation, or 0 (none)
-const P_POST_SHIFT: i32 = 60; // f32[Np] per-column shift after the activation
-
-const OUT_I32: i32 = 0;
-const OUT_U8: i32 = 1;
-const OUT_I8: i32 = 2;
-const OUT_F32: i32 = 3;
+import { relaxedDotAdd } from '../util/simd';
+// the params block at prm: QS8_PRM_* (byte offsets, written by the host once per call)
+import {
+  QS8_OUT_F32,
+  QS8_OUT_I32,
+  QS8_OUT_I8,
+  QS8_PRM_ACT,
+  QS8_PRM_ACT_ALPHA,
+  QS8_PRM_ACT_BETA,
+  QS8_PRM_BIAS,
+  QS8_PRM_COL_BIAS,
+  QS8_PRM_COL_FACTOR,
+  QS8_PRM_COL_SCALE,
+  QS8_PRM_OUT_KIND,
+  QS8_PRM_OUT_ZP,
+  QS8_PRM_POST_SCALE,
+  QS8_PRM_POST_SHIFT,
+  QS8_PRM_QMAX,
+  QS8_PRM_QMIN,
+  QS8_PRM_RELU,
+  QS8_PRM_ROW_SCALE,
+  QS8_PRM_ROW_SUM,
+} from '../params';
 
 // ---------------------------------------------------------------------------------------------
 // epilogue: one vector of 4 int32 accumulators = row m, columns n..n+3 (nr of them real)
@@ -79,47 +79,85 @@ const OUT_F32: i32 = 3;
 @inline function epilogue(acc: v128, prm: usize, m: i32, n: i32, nr: i32, out: usize, outStride: usize): void {
   if (nr <= 0) return;
   const off = <usize>n << 2;
-  let v = i32x4.add(acc, v128.load(load<usize>(prm, P_COL_BIAS) + off));
-  const colFactor = load<usize>(prm, P_COL_FACTOR);
+  let v = i32x4.add(acc, v128.load(load<usize>(prm, QS8_PRM_COL_BIAS) + off));
+  const colFactor = load<usize>(prm, QS8_PRM_COL_FACTOR);
   if (colFactor != 0) {
-    const rs = i32x4.splat(load<i32>(load<usize>(prm, P_ROW_SUM) + (<usize>m << 2)));
+    const rs = i32x4.splat(load<i32>(load<usize>(prm, QS8_PRM_ROW_SUM) + (<usize>m << 2)));
     v = i32x4.add(v, i32x4.mul(rs, v128.load(colFactor + off)));
   }
-  const kind = load<i32>(prm, P_OUT_KIND);
+  const kind = load<i32>(prm, QS8_PRM_OUT_KIND);
   const row = out + <usize>m * outStride;
-  if (kind == OUT_I32) {
+  if (kind == QS8_OUT_I32) {
     storeI32(row + off, v, nr);
-  } else if (kind == OUT_F32) {
-    const rowScale = load<usize>(prm, P_ROW_SCALE);
+  } else if (kind == QS8_OUT_F32) {
+    const rowScale = load<usize>(prm, QS8_PRM_ROW_SCALE);
     const rs = rowScale != 0 ? f32x4.splat(load<f32>(rowScale + (<usize>m << 2))) : f32x4.splat(1);
-    let f = f32x4.mul(f32x4.convert_i32x4_s(v), f32x4.mul(rs, v128.load(load<usize>(prm, P_COL_SCALE) + off)));
-    const bias = load<usize>(prm, P_BIAS);
+    let f = f32x4.mul(f32x4.convert_i32x4_s(v), f32x4.mul(rs, v128.load(load<usize>(prm, QS8_PRM_COL_SCALE) + off)));
+    const bias = load<usize>(prm, QS8_PRM_BIAS);
     if (bias != 0) f = f32x4.add(f, v128.load(bias + off));
-    if (load<i32>(prm, P_RELU) != 0) f = f32x4.pmax(f, f32x4.splat(0));
-    const actKind = load<i32>(prm, P_ACT);
-    if (actKind != 0) f = act(actKind, f, f32x4.splat(load<f32>(prm, P_ACT_ALPHA)), f32x4.splat(load<f32>(prm, P_ACT_BETA)));
-    const post = load<usize>(prm, P_POST_SCALE);
-    if (post != 0) f = f32x4.add(f32x4.mul(f, v128.load(post + off)), v128.load(load<usize>(prm, P_POST_SHIFT) + off));
+    if (load<i32>(prm, QS8_PRM_RELU) != 0) f = f32x4.pmax(f, f32x4.splat(0));
+    const actKind = load<i32>(prm, QS8_PRM_ACT);
+    if (actKind != 0) f = act(actKind, f, f32x4.splat(load<f32>(prm, QS8_PRM_ACT_ALPHA)), f32x4.splat(load<f32>(prm, QS8_PRM_ACT_BETA)));
+    const post = load<usize>(prm, QS8_PRM_POST_SCALE);
+    if (post != 0) f = f32x4.add(f32x4.mul(f, v128.load(post + off)), v128.load(load<usize>(prm, QS8_PRM_POST_SHIFT) + off));
     storeI32(row + off, f, nr);
   } else {
     // requantize: saturate in float, round half to even, add the zero point, narrow
-    const zp = load<i32>(prm, P_OUT_ZP);
-    const signed = kind == OUT_I8;
-    const lo = f32x4.splat(<f32>(load<i32>(prm, P_QMIN) - zp));
-    const hi = f32x4.splat(<f32>(load<i32>(prm, P_QMAX) - zp));
-    const f = f32x4.mul(f32x4.convert_i32x4_s(v), v128.load(load<usize>(prm, P_COL_SCALE) + off));
+    const zp = load<i32>(prm, QS8_PRM_OUT_ZP);
+    const signed = kind == QS8_OUT_I8;
+    const lo = f32x4.splat(<f32>(load<i32>(prm, QS8_PRM_QMIN) - zp));
+    const hi = f32x4.splat(<f32>(load<i32>(prm, QS8_PRM_QMAX) - zp));
+    const f = f32x4.mul(f32x4.convert_i32x4_s(v), v128.load(load<usize>(prm, QS8_PRM_COL_SCALE) + off));
     const r = i32x4.add(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.pmin(f32x4.pmax(f, lo), hi))), i32x4.splat(zp));
     const h = i16x8.narrow_i32x4_s(r, r);
     store8(row + <usize>n, signed ? i8x16.narrow_i16x8_s(h, h) : i8x16.narrow_i16x8_u(h, h), nr);
   }
 }
 
+// the epilogue of a strip's real rows m0 .. m0 + mr - 1, columns [n, n + nr) (8 accumulators:
+// row r, columns n..n+3 and n+4..n+7)
+@inline function stripEpilogue(
+  mr: i32, c00: v128, c01: v128, c10: v128, c11: v128, c20: v128, c21: v128, c30: v128, c31: v128,
+  prm: usize, m0: i32, n: i32, nr: i32, out: usize, outStride: usize,
+): void {
+  epilogue(c00, prm, m0, n, nr, out, outStride);
+  epilogue(c01, prm, m0, n + 4, nr - 4, out, outStride);
+  if (mr > 1) {
+    epilogue(c10, prm, m0 + 1, n, nr, out, outStride);
+    epilogue(c11, prm, m0 + 1, n + 4, nr - 4, out, outStride);
+  }
+  if (mr > 2) {
+    epilogue(c20, prm, m0 + 2, n, nr, out, outStride);
+    epilogue(c21, prm, m0 + 2, n + 4, nr - 4, out, outStride);
+  }
+  if (mr > 3) {
+    epilogue(c30, prm, m0 + 3, n, nr, out, outStride);
+    epilogue(c31, prm, m0 + 3, n + 4, nr - 4, out, outStride);
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
-// baseline microkernels (c2)
+// microkernels. relaxed (a constant at each inlined call) picks the layout: false, c2 (int16 A',
+// int8 weights sign-extended by the load, i32x4.dot_i16x8_s); true, c4 (int8 A', 7-bit weights,
+// the relaxed dot product). Either way each 4 bytes of a row of A' meet 8 columns of W' per step.
+
+// 4 columns of weights: c2, 8 int8 sign-extended to int16 at wp + offset; c4, 16 bytes at
+// wp + 2 offset (offset a constant at each inlined call, kept in the load's immediate)
+@inline function weights(relaxed: bool, wp: usize, offset: i32): v128 {
+  if (offset == 0) return relaxed ? v128.load(wp) : v128.load8x8_s(wp);
+  if (offset == 8) return relaxed ? v128.load(wp, 16) : v128.load8x8_s(wp, 8);
+  if (offset == 16) return relaxed ? v128.load(wp, 32) : v128.load8x8_s(wp, 16);
+  return relaxed ? v128.load(wp, 48) : v128.load8x8_s(wp, 24);
+}
+
+// c + the dot products of the 4 A' bytes splat in x with the weight vector w
+@inline function dotAdd(relaxed: bool, c: v128, x: v128, w: v128): v128 {
+  return relaxed ? relaxedDotAdd(x, w, c) : i32x4.add(c, i32x4.dot_i16x8_s(x, w));
+}
 
 // rows [m0, m0 + mr) x columns [n0, n1), n0 a multiple of 8
-@inline function gemm4x8c2(
-  mr: i32, m0: i32, n0: i32, n1: i32, kp: i32, a: usize, aStride: usize, w: usize,
+@inline function gemm4x8(
+  relaxed: bool, mr: i32, m0: i32, n0: i32, n1: i32, kp: i32, a: usize, aStride: usize, w: usize,
   prm: usize, out: usize, outStride: usize,
 ): void {
   const a0 = a + <usize>m0 * aStride;
@@ -127,7 +165,7 @@ const OUT_F32: i32 = 3;
   const a2 = mr > 2 ? a1 + aStride : a1;
   const a3 = mr > 3 ? a2 + aStride : a2;
   const panelBytes = <usize>kp << 3;
-  const aBytes = <usize>kp << 1;
+  const aBytes = relaxed ? <usize>kp : <usize>kp << 1;
   for (let n = n0; n < n1; n += 8) {
     let wp = w + <usize>(n >> 3) * panelBytes;
     let c00 = i32x4.splat(0), c01 = i32x4.splat(0);
@@ -135,49 +173,35 @@ const OUT_F32: i32 = 3;
     let c20 = i32x4.splat(0), c21 = i32x4.splat(0);
     let c30 = i32x4.splat(0), c31 = i32x4.splat(0);
     for (let k: usize = 0; k < aBytes; k += 4) {
-      const w0 = v128.load8x8_s(wp);
-      const w1 = v128.load8x8_s(wp, 8);
+      const w0 = weights(relaxed, wp, 0);
+      const w1 = weights(relaxed, wp, 8);
       const x0 = v128.load32_splat(a0 + k);
-      c00 = i32x4.add(c00, i32x4.dot_i16x8_s(x0, w0));
-      c01 = i32x4.add(c01, i32x4.dot_i16x8_s(x0, w1));
+      c00 = dotAdd(relaxed, c00, x0, w0);
+      c01 = dotAdd(relaxed, c01, x0, w1);
       const x1 = v128.load32_splat(a1 + k);
-      c10 = i32x4.add(c10, i32x4.dot_i16x8_s(x1, w0));
-      c11 = i32x4.add(c11, i32x4.dot_i16x8_s(x1, w1));
+      c10 = dotAdd(relaxed, c10, x1, w0);
+      c11 = dotAdd(relaxed, c11, x1, w1);
       const x2 = v128.load32_splat(a2 + k);
-      c20 = i32x4.add(c20, i32x4.dot_i16x8_s(x2, w0));
-      c21 = i32x4.add(c21, i32x4.dot_i16x8_s(x2, w1));
+      c20 = dotAdd(relaxed, c20, x2, w0);
+      c21 = dotAdd(relaxed, c21, x2, w1);
       const x3 = v128.load32_splat(a3 + k);
-      c30 = i32x4.add(c30, i32x4.dot_i16x8_s(x3, w0));
-      c31 = i32x4.add(c31, i32x4.dot_i16x8_s(x3, w1));
-      wp += 16;
+      c30 = dotAdd(relaxed, c30, x3, w0);
+      c31 = dotAdd(relaxed, c31, x3, w1);
+      wp += relaxed ? 32 : 16;
     }
-    const nr = n1 - n;
-    epilogue(c00, prm, m0, n, nr, out, outStride);
-    epilogue(c01, prm, m0, n + 4, nr - 4, out, outStride);
-    if (mr > 1) {
-      epilogue(c10, prm, m0 + 1, n, nr, out, outStride);
-      epilogue(c11, prm, m0 + 1, n + 4, nr - 4, out, outStride);
-    }
-    if (mr > 2) {
-      epilogue(c20, prm, m0 + 2, n, nr, out, outStride);
-      epilogue(c21, prm, m0 + 2, n + 4, nr - 4, out, outStride);
-    }
-    if (mr > 3) {
-      epilogue(c30, prm, m0 + 3, n, nr, out, outStride);
-      epilogue(c31, prm, m0 + 3, n + 4, nr - 4, out, outStride);
-    }
+    stripEpilogue(mr, c00, c01, c10, c11, c20, c21, c30, c31, prm, m0, n, n1 - n, out, outStride);
   }
 }
 
-// one row x columns [n0, n1): one panel at a time, two k-pairs per step into two accumulator sets.
-// GEMV is memory-bound: a single sequential stream of W ran ~1.3x faster here than reading two
-// panels side by side (measured 1x4096x11008: 50 vs 37 GOPS).
-@inline function gemv1x8c2(
-  m0: i32, n0: i32, n1: i32, kp: i32, a: usize, aStride: usize, w: usize, prm: usize, out: usize, outStride: usize,
+// one row x columns [n0, n1): one panel at a time, two steps of K per iteration into two
+// accumulator sets. GEMV is memory-bound: a single sequential stream of W ran ~1.3x faster here
+// than reading two panels side by side (measured 1x4096x11008: 50 vs 37 GOPS).
+@inline function gemv1x8(
+  relaxed: bool, m0: i32, n0: i32, n1: i32, kp: i32, a: usize, aStride: usize, w: usize, prm: usize, out: usize, outStride: usize,
 ): void {
   const a0 = a + <usize>m0 * aStride;
   const panelBytes = <usize>kp << 3;
-  const aBytes = <usize>kp << 1;
+  const aBytes = relaxed ? <usize>kp : <usize>kp << 1;
   const aPairs = aBytes & ~<usize>7; // bytes of A covered by whole double steps
   for (let n = n0; n < n1; n += 8) {
     let wp = w + <usize>(n >> 3) * panelBytes;
@@ -185,106 +209,17 @@ const OUT_F32: i32 = 3;
     let k: usize = 0;
     for (; k < aPairs; k += 8) {
       const x = v128.load32_splat(a0 + k);
-      c0 = i32x4.add(c0, i32x4.dot_i16x8_s(x, v128.load8x8_s(wp)));
-      c1 = i32x4.add(c1, i32x4.dot_i16x8_s(x, v128.load8x8_s(wp, 8)));
+      c0 = dotAdd(relaxed, c0, x, weights(relaxed, wp, 0));
+      c1 = dotAdd(relaxed, c1, x, weights(relaxed, wp, 8));
       const y = v128.load32_splat(a0 + k, 4);
-      c2 = i32x4.add(c2, i32x4.dot_i16x8_s(y, v128.load8x8_s(wp, 16)));
-      c3 = i32x4.add(c3, i32x4.dot_i16x8_s(y, v128.load8x8_s(wp, 24)));
-      wp += 32;
+      c2 = dotAdd(relaxed, c2, y, weights(relaxed, wp, 16));
+      c3 = dotAdd(relaxed, c3, y, weights(relaxed, wp, 24));
+      wp += relaxed ? 64 : 32;
     }
     if (k < aBytes) {
       const x = v128.load32_splat(a0 + k);
-      c0 = i32x4.add(c0, i32x4.dot_i16x8_s(x, v128.load8x8_s(wp)));
-      c1 = i32x4.add(c1, i32x4.dot_i16x8_s(x, v128.load8x8_s(wp, 8)));
-    }
-    const nr = n1 - n;
-    epilogue(i32x4.add(c0, c2), prm, m0, n, nr, out, outStride);
-    epilogue(i32x4.add(c1, c3), prm, m0, n + 4, nr - 4, out, outStride);
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// relaxed microkernels (c4, 7-bit weights)
-
-@inline function rdot(a: v128, b: v128, c: v128): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) return i32x4.relaxed_dot_i8x16_i7x16_add_s(a, b, c);
-  unreachable();
-  return c;
-}
-
-@inline function gemm4x8c4(
-  mr: i32, m0: i32, n0: i32, n1: i32, kp: i32, a: usize, aStride: usize, w: usize,
-  prm: usize, out: usize, outStride: usize,
-): void {
-  const a0 = a + <usize>m0 * aStride;
-  const a1 = mr > 1 ? a0 + aStride : a0;
-  const a2 = mr > 2 ? a1 + aStride : a1;
-  const a3 = mr > 3 ? a2 + aStride : a2;
-  const panelBytes = <usize>kp << 3;
-  for (let n = n0; n < n1; n += 8) {
-    let wp = w + <usize>(n >> 3) * panelBytes;
-    let c00 = i32x4.splat(0), c01 = i32x4.splat(0);
-    let c10 = i32x4.splat(0), c11 = i32x4.splat(0);
-    let c20 = i32x4.splat(0), c21 = i32x4.splat(0);
-    let c30 = i32x4.splat(0), c31 = i32x4.splat(0);
-    for (let k: usize = 0; k < <usize>kp; k += 4) {
-      const w0 = v128.load(wp);
-      const w1 = v128.load(wp, 16);
-      const x0 = v128.load32_splat(a0 + k);
-      c00 = rdot(x0, w0, c00);
-      c01 = rdot(x0, w1, c01);
-      const x1 = v128.load32_splat(a1 + k);
-      c10 = rdot(x1, w0, c10);
-      c11 = rdot(x1, w1, c11);
-      const x2 = v128.load32_splat(a2 + k);
-      c20 = rdot(x2, w0, c20);
-      c21 = rdot(x2, w1, c21);
-      const x3 = v128.load32_splat(a3 + k);
-      c30 = rdot(x3, w0, c30);
-      c31 = rdot(x3, w1, c31);
-      wp += 32;
-    }
-    const nr = n1 - n;
-    epilogue(c00, prm, m0, n, nr, out, outStride);
-    epilogue(c01, prm, m0, n + 4, nr - 4, out, outStride);
-    if (mr > 1) {
-      epilogue(c10, prm, m0 + 1, n, nr, out, outStride);
-      epilogue(c11, prm, m0 + 1, n + 4, nr - 4, out, outStride);
-    }
-    if (mr > 2) {
-      epilogue(c20, prm, m0 + 2, n, nr, out, outStride);
-      epilogue(c21, prm, m0 + 2, n + 4, nr - 4, out, outStride);
-    }
-    if (mr > 3) {
-      epilogue(c30, prm, m0 + 3, n, nr, out, outStride);
-      epilogue(c31, prm, m0 + 3, n + 4, nr - 4, out, outStride);
-    }
-  }
-}
-
-@inline function gemv1x8c4(
-  m0: i32, n0: i32, n1: i32, kp: i32, a: usize, aStride: usize, w: usize, prm: usize, out: usize, outStride: usize,
-): void {
-  const a0 = a + <usize>m0 * aStride;
-  const panelBytes = <usize>kp << 3;
-  const kQuads = <usize>kp & ~<usize>7; // k covered by whole double steps
-  for (let n = n0; n < n1; n += 8) {
-    let wp = w + <usize>(n >> 3) * panelBytes;
-    let c0 = i32x4.splat(0), c1 = i32x4.splat(0), c2 = i32x4.splat(0), c3 = i32x4.splat(0);
-    let k: usize = 0;
-    for (; k < kQuads; k += 8) {
-      const x = v128.load32_splat(a0 + k);
-      c0 = rdot(x, v128.load(wp), c0);
-      c1 = rdot(x, v128.load(wp, 16), c1);
-      const y = v128.load32_splat(a0 + k, 4);
-      c2 = rdot(y, v128.load(wp, 32), c2);
-      c3 = rdot(y, v128.load(wp, 48), c3);
-      wp += 64;
-    }
-    if (k < <usize>kp) {
-      const x = v128.load32_splat(a0 + k);
-      c0 = rdot(x, v128.load(wp), c0);
-      c1 = rdot(x, v128.load(wp, 16), c1);
+      c0 = dotAdd(relaxed, c0, x, weights(relaxed, wp, 0));
+      c1 = dotAdd(relaxed, c1, x, weights(relaxed, wp, 8));
     }
     const nr = n1 - n;
     epilogue(i32x4.add(c0, c2), prm, m0, n, nr, out, outStride);
@@ -304,8 +239,7 @@ const W_BLOCK_BYTES: i32 = 256 * 1024;
   prm: usize, out: usize, outStride: usize,
 ): void {
   if (m == 1) {
-    if (relaxed) gemv1x8c4(0, n0, n1, kp, a, aStride, w, prm, out, outStride);
-    else gemv1x8c2(0, n0, n1, kp, a, aStride, w, prm, out, outStride);
+    gemv1x8(relaxed, 0, n0, n1, kp, a, aStride, w, prm, out, outStride);
     return;
   }
   let nc = (W_BLOCK_BYTES / (kp << 3)) << 3;
@@ -313,8 +247,7 @@ const W_BLOCK_BYTES: i32 = 256 * 1024;
   for (let nb = n0; nb < n1; nb += nc) {
     const ne = min(nb + nc, n1);
     for (let m0 = 0; m0 < m; m0 += 4) {
-      if (relaxed) gemm4x8c4(min(4, m - m0), m0, nb, ne, kp, a, aStride, w, prm, out, outStride);
-      else gemm4x8c2(min(4, m - m0), m0, nb, ne, kp, a, aStride, w, prm, out, outStride);
+      gemm4x8(relaxed, min(4, m - m0), m0, nb, ne, kp, a, aStride, w, prm, out, outStride);
     }
   }
 }

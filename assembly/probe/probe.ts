@@ -1,5 +1,7 @@
 // Engine probes and register-only ceilings (the "probe" family).
 
+import { relaxedMulAdd } from '../util/simd';
+
 // The relaxed integer dot products on 16 signed bytes at a and 16 bytes at b; the host feeds a
 // second operand in [0, 127] and compares with exact sums. One function per instruction: an engine
 // tier may handle one and not the other (V8 11.3's Liftoff computes the i32 form wrongly and
@@ -81,24 +83,19 @@ export function ceiling_f32_madd(iters: i32, seed: f32): f32 {
   let c0 = f32x4.splat(0), c1 = f32x4.splat(1), c2 = f32x4.splat(2), c3 = f32x4.splat(3);
   let c4 = f32x4.splat(4), c5 = f32x4.splat(5), c6 = f32x4.splat(6), c7 = f32x4.splat(7);
   for (let i = 0; i < iters; i++) {
-    c0 = fmadd(x, y0, c0);
-    c1 = fmadd(x, y1, c1);
-    c2 = fmadd(z, y0, c2);
-    c3 = fmadd(z, y1, c3);
-    c4 = fmadd(y0, x, c4);
-    c5 = fmadd(y1, x, c5);
-    c6 = fmadd(y0, z, c6);
-    c7 = fmadd(y1, z, c7);
+    c0 = relaxedMulAdd(x, y0, c0);
+    c1 = relaxedMulAdd(x, y1, c1);
+    c2 = relaxedMulAdd(z, y0, c2);
+    c3 = relaxedMulAdd(z, y1, c3);
+    c4 = relaxedMulAdd(y0, x, c4);
+    c5 = relaxedMulAdd(y1, x, c5);
+    c6 = relaxedMulAdd(y0, z, c6);
+    c7 = relaxedMulAdd(y1, z, c7);
     x = f32x4.add(x, d);
     z = f32x4.sub(z, d);
   }
   const s = f32x4.add(f32x4.add(f32x4.add(c0, c1), f32x4.add(c2, c3)), f32x4.add(f32x4.add(c4, c5), f32x4.add(c6, c7)));
   return f32x4.extract_lane(s, 0);
-}
-
-@inline function fmadd(a: v128, b: v128, c: v128): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
-  return f32x4.add(f32x4.mul(a, b), c);
 }
 
 // Streaming read of n bytes (n a multiple of 64): the memory-bandwidth bound of a GEMV.

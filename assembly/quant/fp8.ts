@@ -131,34 +131,35 @@ export function fp8_encode_e5m2_f32(x: usize, n: i32, saturate: i32, out: usize)
   return reinterpret<u32>(reinterpret<f32>(t) * reinterpret<f32>(0x77800000));
 }
 
-/** codes: n E4M3FN codes -> out: n float32 (NaN codes -> ±0x7FC00000). */
-export function fp8_decode_e4m3_f32(codes: usize, n: i32, out: usize): void {
+// n codes -> n float32, 16 at a time then one by one (e5 is a constant at each inlined call)
+@inline function decodeLoop(e5: bool, codes: usize, n: i32, out: usize): void {
   let i = 0;
   for (; i + 16 <= n; i += 16) {
     const b = v128.load(codes + <usize>i);
     const lo = i16x8.extend_low_i8x16_s(b);
     const hi = i16x8.extend_high_i8x16_s(b);
     const p = out + (<usize>i << 2);
-    v128.store(p, decodeE4M3Lanes(i32x4.extend_low_i16x8_s(lo)));
-    v128.store(p, decodeE4M3Lanes(i32x4.extend_high_i16x8_s(lo)), 16);
-    v128.store(p, decodeE4M3Lanes(i32x4.extend_low_i16x8_s(hi)), 32);
-    v128.store(p, decodeE4M3Lanes(i32x4.extend_high_i16x8_s(hi)), 48);
+    v128.store(p, decodeLanes(e5, i32x4.extend_low_i16x8_s(lo)));
+    v128.store(p, decodeLanes(e5, i32x4.extend_high_i16x8_s(lo)), 16);
+    v128.store(p, decodeLanes(e5, i32x4.extend_low_i16x8_s(hi)), 32);
+    v128.store(p, decodeLanes(e5, i32x4.extend_high_i16x8_s(hi)), 48);
   }
-  for (; i < n; i++) store<u32>(out + (<usize>i << 2), decodeE4M3One(<i32>load<u8>(codes + <usize>i)));
+  for (; i < n; i++) {
+    const c = <i32>load<u8>(codes + <usize>i);
+    store<u32>(out + (<usize>i << 2), e5 ? decodeE5M2One(c) : decodeE4M3One(c));
+  }
+}
+
+@inline function decodeLanes(e5: bool, w: v128): v128 {
+  return e5 ? decodeE5M2Lanes(w) : decodeE4M3Lanes(w);
+}
+
+/** codes: n E4M3FN codes -> out: n float32 (NaN codes -> ±0x7FC00000). */
+export function fp8_decode_e4m3_f32(codes: usize, n: i32, out: usize): void {
+  decodeLoop(false, codes, n, out);
 }
 
 /** codes: n E5M2 codes -> out: n float32 (±Inf exact, NaN codes -> ±0x7FC00000). */
 export function fp8_decode_e5m2_f32(codes: usize, n: i32, out: usize): void {
-  let i = 0;
-  for (; i + 16 <= n; i += 16) {
-    const b = v128.load(codes + <usize>i);
-    const lo = i16x8.extend_low_i8x16_s(b);
-    const hi = i16x8.extend_high_i8x16_s(b);
-    const p = out + (<usize>i << 2);
-    v128.store(p, decodeE5M2Lanes(i32x4.extend_low_i16x8_s(lo)));
-    v128.store(p, decodeE5M2Lanes(i32x4.extend_high_i16x8_s(lo)), 16);
-    v128.store(p, decodeE5M2Lanes(i32x4.extend_low_i16x8_s(hi)), 32);
-    v128.store(p, decodeE5M2Lanes(i32x4.extend_high_i16x8_s(hi)), 48);
-  }
-  for (; i < n; i++) store<u32>(out + (<usize>i << 2), decodeE5M2One(<i32>load<u8>(codes + <usize>i)));
+  decodeLoop(true, codes, n, out);
 }

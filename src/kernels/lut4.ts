@@ -26,7 +26,8 @@
 import { ArgumentError, DTypeError, ShapeError, ValueRangeError, describe } from '../errors.js';
 import type { KernelHost } from '../runtime/host.js';
 import type { AntQuantized, AntType } from '../quant/ant.js';
-import { checkActivationScales, quantizeActivations, type ActivationBlocks } from './qb4.js';
+import { quantizeActivations } from './qb4.js';
+import { checkActivationScales, quantizeActBlocks, type ActivationBlocks } from './act-blocks.js';
 
 export const LUT4_NR = 8;
 /** largest block (and per-channel K): |acc| <= bs * 127 * 255 must fit int32 */
@@ -358,11 +359,7 @@ export async function lut4Gemm(rt: KernelHost, alloc: (bytes: number) => number,
   if (w.disposed) throw new ArgumentError('lut4Gemm: the packed weights were disposed');
   const { k, n, kp, np, blockSize: bs } = w;
   const c4 = w.layout === 'c4';
-  const nb = kp / bs;
-  const aStride = c4 ? kp : kp * 2;
-  const a = alloc(m * aStride);
-  const meta = alloc(m * nb * 8);
-  rt.kernels.lut4_quantize_activations(x, m, k, kp, bs, call.activations === 'per-block' ? 1 : 0, c4 ? 0 : 1, a, meta);
+  const { a, aStride, meta } = quantizeActBlocks(rt, alloc, { x, m, k, kp, bs, scheme: call.activations ?? 'per-row', wide: !c4 });
   const fn = c4 ? 'lut4_gemm_4x8c4_relaxed' : 'lut4_gemm_4x8c2';
   const tp = w.ptr;
   const op = w.ptr + w.tables.length * 16;

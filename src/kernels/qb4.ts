@@ -7,17 +7,15 @@ import { ArgumentError, ShapeError, ValueRangeError } from '../errors.js';
 import type { KernelHost } from '../runtime/host.js';
 import { blocksOf, type Int4Blocks } from '../quant/int4.js';
 import { roundHalfEven } from '../quant/rounding.js';
+import { checkActivationScales, quantizeActBlocks, type ActivationBlocks } from './act-blocks.js';
 
 /** columns per panel of the relaxed c4 layout (and of the scale/zero-point panels that go with it) */
 export const QB4_NR = 8;
 /** columns per panel of the baseline s4 shift layout */
 export const QB4_NR_S4 = 16;
-/** float32/int32 words of activation metadata per row and block: [sa, asum, isum, 0] */
-const META_WORDS = 4;
-
 export type Qb4Layout = 'c4' | 's4';
 
-export type ActivationBlocks = 'per-row' | 'per-block';
+export type { ActivationBlocks };
 
 export class Qb4Weights {
   private live = true;
@@ -200,24 +198,13 @@ export async function runQb4(
     const pb = bias ? rt.putPadded(alloc, Float32Array, bias, np) : 0;
     const out = alloc(m * np * 4);
     const meta = await qb4Gemm(rt, alloc, { m, x: px, w, bias: pb, out, activations });
-    checkActivationScales(rt, meta, m, w.kp / w.blockSize, activations, META_WORDS);
+    checkActivationScales(rt, meta, m, w.kp / w.blockSize, activations);
     if (np === n || m === 1) return rt.read(Float32Array, out, m === 1 ? n : m * n);
     const res = new Float32Array(m * n);
     const v = rt.view(Float32Array, out, m * np);
     for (let i = 0; i < m; i++) res.set(v.subarray(i * np, i * np + n), i * n);
     return res;
   });
-}
-
-/** A NaN or infinite input shows as a non-finite block scale: a clear error naming its row. */
-export function checkActivationScales(rt: KernelHost, meta: number, m: number, nb: number, scheme: ActivationBlocks, words = 2): void {
-  const mv = rt.view(Float32Array, meta, m * nb * words);
-  for (let i = 0; i < m * nb; i++) {
-    if (!Number.isFinite(mv[words * i])) {
-      const row = Math.floor(i / nb);
-      throw new ValueRangeError(`x: row ${row}${scheme === 'per-block' ? `, block ${i % nb}` : ''} contains NaN or Infinity`);
-    }
-  }
 }
 
 /** float32 sums of x per block of a row, added in order (the W4A32 kernel's xsum). */
@@ -246,12 +233,7 @@ export async function qb4Gemm(rt: KernelHost, alloc: (bytes: number) => number, 
   if (w.disposed) throw new ArgumentError('qb4Gemm: the packed weights were disposed');
   const { k, n, kp, np, blockSize: bs } = w;
   const c4 = w.layout === 'c4';
-  const perBlock = (call.activations ?? 'per-row') === 'per-block';
-  const nb = kp / bs;
-  const aStride = c4 ? kp : kp * 2;
-  const a = alloc(m * aStride);
-  const meta = alloc(m * nb * META_WORDS * 4);
-  rt.kernels.qb4_quantize_activations(x, m, k, kp, bs, perBlock ? 1 : 0, c4 ? 0 : 1, a, meta);
+  const { a, aStride, meta } = quantizeActBlocks(rt, alloc, { x, m, k, kp, bs, scheme: call.activations ?? 'per-row', wide: !c4 });
   const fn = c4 ? 'qb4_gemm_4x8c4_relaxed' : 'qb4_gemm_2x16s4';
   const nr = w.nr;
   if (m === 1) {

@@ -5,6 +5,29 @@
 import { ArgumentError } from '../errors.js';
 import type { KernelHost } from '../runtime/host.js';
 import { roundHalfEven } from '../quant/rounding.js';
+import {
+  QS8_OUT_F32,
+  QS8_OUT_I32,
+  QS8_OUT_I8,
+  QS8_OUT_U8,
+  QS8_PRM_ACT,
+  QS8_PRM_ACT_ALPHA,
+  QS8_PRM_ACT_BETA,
+  QS8_PRM_BIAS,
+  QS8_PRM_BYTES,
+  QS8_PRM_COL_BIAS,
+  QS8_PRM_COL_FACTOR,
+  QS8_PRM_COL_SCALE,
+  QS8_PRM_OUT_KIND,
+  QS8_PRM_OUT_ZP,
+  QS8_PRM_POST_SCALE,
+  QS8_PRM_POST_SHIFT,
+  QS8_PRM_QMAX,
+  QS8_PRM_QMIN,
+  QS8_PRM_RELU,
+  QS8_PRM_ROW_SCALE,
+  QS8_PRM_ROW_SUM,
+} from './params.js';
 
 export const QS8_NR = 8;
 
@@ -138,7 +161,7 @@ export interface EpilogueActivation {
   shift?: Float32Array;
 }
 
-const OUT_KIND = { int32: 0, uint8: 1, int8: 2, float32: 3 } as const;
+const OUT_KIND = { int32: QS8_OUT_I32, uint8: QS8_OUT_U8, int8: QS8_OUT_I8, float32: QS8_OUT_F32 } as const;
 
 /**
  * out[M x N] = epilogue((A - za) * (W - zb)), A: M x K int8/uint8 row-major, one zero point za.
@@ -244,37 +267,37 @@ export async function qs8Gemm(rt: KernelHost, alloc: (bytes: number) => number, 
     for (let j = 0; j < n; j++) colBias[j] = (colBias[j] + output.bias[j]) | 0;
   }
 
-  // the params block (layout: P_* in assembly/gemm/qs8.ts). Allocate everything first: an
+  // the params block (byte offsets QS8_PRM_*: assembly/params.ts). Allocate everything first: an
   // allocation may grow (and so detach) a non-shared memory under any view made before it.
-  const params = new Int32Array(16);
-  params[0] = rt.putPadded(alloc, Int32Array, colBias, np);
-  params[1] = colFactor ? rt.putPadded(alloc, Int32Array, colFactor, np) : 0;
-  params[2] = rowSum;
-  params[3] = OUT_KIND[output.kind];
+  const params = new Int32Array(QS8_PRM_BYTES / 4);
+  params[QS8_PRM_COL_BIAS / 4] = rt.putPadded(alloc, Int32Array, colBias, np);
+  params[QS8_PRM_COL_FACTOR / 4] = colFactor ? rt.putPadded(alloc, Int32Array, colFactor, np) : 0;
+  params[QS8_PRM_ROW_SUM / 4] = rowSum;
+  params[QS8_PRM_OUT_KIND / 4] = OUT_KIND[output.kind];
   if (output.kind === 'uint8' || output.kind === 'int8') {
-    params[4] = rt.putPadded(alloc, Float32Array, output.multiplier, np);
-    params[5] = output.zeroPoint;
+    params[QS8_PRM_COL_SCALE / 4] = rt.putPadded(alloc, Float32Array, output.multiplier, np);
+    params[QS8_PRM_OUT_ZP / 4] = output.zeroPoint;
     const [qmin, qmax] = output.kind === 'int8' ? [-128, 127] : [0, 255];
-    params[9] = output.relu ? Math.max(qmin, output.zeroPoint) : qmin;
-    params[10] = qmax;
+    params[QS8_PRM_QMIN / 4] = output.relu ? Math.max(qmin, output.zeroPoint) : qmin;
+    params[QS8_PRM_QMAX / 4] = qmax;
   } else if (output.kind === 'float32') {
-    params[4] = rt.putPadded(alloc, Float32Array, output.colScale, np);
-    if (output.rowScale) params[6] = rt.putPadded(alloc, Float32Array, output.rowScale, output.rowScale.length);
-    if (output.bias) params[7] = rt.putPadded(alloc, Float32Array, output.bias, np);
-    params[8] = output.relu ? 1 : 0;
+    params[QS8_PRM_COL_SCALE / 4] = rt.putPadded(alloc, Float32Array, output.colScale, np);
+    if (output.rowScale) params[QS8_PRM_ROW_SCALE / 4] = rt.putPadded(alloc, Float32Array, output.rowScale, output.rowScale.length);
+    if (output.bias) params[QS8_PRM_BIAS / 4] = rt.putPadded(alloc, Float32Array, output.bias, np);
+    params[QS8_PRM_RELU / 4] = output.relu ? 1 : 0;
     const act = output.activation;
     if (act) {
-      params[11] = act.kind;
+      params[QS8_PRM_ACT / 4] = act.kind;
       const f = new Float32Array(params.buffer);
-      f[12] = act.alpha;
-      f[13] = act.beta;
+      f[QS8_PRM_ACT_ALPHA / 4] = act.alpha;
+      f[QS8_PRM_ACT_BETA / 4] = act.beta;
       if (act.scale && act.shift) {
-        params[14] = rt.putPadded(alloc, Float32Array, act.scale, np);
-        params[15] = rt.putPadded(alloc, Float32Array, act.shift, np);
+        params[QS8_PRM_POST_SCALE / 4] = rt.putPadded(alloc, Float32Array, act.scale, np);
+        params[QS8_PRM_POST_SHIFT / 4] = rt.putPadded(alloc, Float32Array, act.shift, np);
       }
     }
   }
-  const prm = rt.putPadded(alloc, Int32Array, params, 16);
+  const prm = rt.putPadded(alloc, Int32Array, params, params.length);
   const fn = c4 ? 'qs8_gemm_4x8c4_relaxed' : 'qs8_gemm_4x8c2';
   const aStride = c4 ? kp : kp * 2;
   if (m > 0 && n > 0) {

@@ -10,6 +10,7 @@
 import { ArgumentError } from '../errors.js';
 import { lut4GatherColumns, lut4Gemm, lut4PanelBias, packLut4, type Lut4Source } from '../kernels/lut4.js';
 import { packQb4, qb4Gemm } from '../kernels/qb4.js';
+import { actBlocksBytes } from '../kernels/act-blocks.js';
 import type { Int4Blocks } from '../quant/int4.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { ChannelActivation, type ConvActivation } from './activation.js';
@@ -72,10 +73,10 @@ export class FourBitGemm implements GemmImpl {
     return this.w.bytes + this.n * 4;
   }
 
-  /** scratch for M rows: the int8/int16 activations, their block metadata (16 bytes per row and block: qb4 [sa, asum, isum, 0], lut4 less), and padded output rows */
+  /** scratch for M rows: the int8/int16 activations and their block metadata (src/kernels/act-blocks.ts), and padded output rows */
   scratchBytes(m: number): number {
     const { kp, np, blockSize } = this.w;
-    return m * kp * 2 + m * (kp / blockSize) * 16 + (np !== this.n || m === 1 || this.w.gather ? m * np * 4 : 0) + 256;
+    return actBlocksBytes(m, kp, blockSize, true) + (np !== this.n || m === 1 || this.w.gather ? m * np * 4 : 0) + 256;
   }
 
   async run(m: number, x: number, y: number, scratch: number): Promise<void> {

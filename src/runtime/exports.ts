@@ -10,12 +10,10 @@ export interface KernelExports {
   qs8_stage_c4(m: number, k: number, kp: number, a: number, signed: number, out: number, rowSum: number): void;
   qb4_gemm_2x16s4(m: number, n0: number, n1: number, kp: number, bs: number, a: number, aStride: number, aMeta: number, w: number, scales: number, zeros: number, bias: number, out: number, outStride: number): void;
   qb4_gemm_4x8c4_relaxed(m: number, n0: number, n1: number, kp: number, bs: number, a: number, aStride: number, aMeta: number, w: number, scales: number, zeros: number, bias: number, out: number, outStride: number): void;
-  qb4_quantize_activations(x: number, m: number, k: number, kp: number, bs: number, perBlock: number, wide: number, out: number, meta: number): void;
   qb4_f32_gemv(n0: number, n1: number, kp: number, bs: number, s4: number, x: number, xsum: number, w: number, scales: number, zeros: number, bias: number, out: number): void;
   lut4_gemm_4x8c2(m: number, n0: number, n1: number, kp: number, bs: number, a: number, aStride: number, aMeta: number, w: number, tables: number, offs: number, pmask: number, chunk: number, bias: number, out: number, outStride: number): void;
   lut4_gemm_4x8c4_relaxed(m: number, n0: number, n1: number, kp: number, bs: number, a: number, aStride: number, aMeta: number, w: number, tables: number, offs: number, pmask: number, chunk: number, bias: number, out: number, outStride: number): void;
   lut4_gather_columns(m: number, n: number, cols: number, src: number, srcStride: number, dst: number, dstStride: number): void;
-  lut4_quantize_activations(x: number, m: number, k: number, kp: number, bs: number, perBlock: number, wide: number, out: number, meta: number): void;
   f32_gemm_4x8(m: number, n0: number, n1: number, k: number, a: number, aStride: number, w: number, c: number, cStride: number, bias: number, lo: number, hi: number): void;
   f8w_e4m3_gemm_4x8(m: number, n0: number, n1: number, k: number, x: number, xStride: number, w: number, c: number, cStride: number, scale: number, bias: number, lo: number, hi: number, scratch: number): void;
   f8w_e5m2_gemm_4x8(m: number, n0: number, n1: number, k: number, x: number, xStride: number, w: number, c: number, cStride: number, scale: number, bias: number, lo: number, hi: number, scratch: number): void;
@@ -32,6 +30,7 @@ export interface KernelExports {
   q8_quantize_f32(x: number, outer: number, channels: number, inner: number, scales: number, zps: number, signed: number, y: number): void;
   q8_dequantize_f32(x: number, outer: number, channels: number, inner: number, scales: number, zps: number, signed: number, y: number): void;
   f32_minmax(x: number, n: number, out: number): void;
+  act_blocks_quantize_f32(x: number, m: number, k: number, kp: number, bs: number, perBlock: number, wide: number, out: number, meta: number): void;
   fp8_encode_e4m3_f32(x: number, n: number, saturate: number, out: number): void;
   fp8_encode_e5m2_f32(x: number, n: number, saturate: number, out: number): void;
   fp8_decode_e4m3_f32(codes: number, n: number, out: number): void;

@@ -1,0 +1,98 @@
+// The 4x8 float32 tile that the f32 GEMM and the f8w GEMM share, and the in-register FP8 decode it
+// can read its weights through. A tile: 4 rows of activations a0..a3 (a short strip aliases its
+// missing rows to a real one) times the 8 weight columns [n, n + 8) over K, in 8 accumulator
+// vectors (products added in k order, relaxedMulAdd: mul then add in the baseline build), then
+// the epilogue for columns [n, min(n + 8, n1)) of output rows c0..c3. Modes, constant at each inlined call:
+//   codes = false: float32 weights, K rows of 8 at wp, 32 bytes apart (f32 panels, f8w's decoded
+//                  slices);  true: FP8 codes, K rows of 8 at wp, 16 bytes apart (one half of an
+//                  f8w panel row), decoded in registers (fp8Codes8, fp8Low4/fp8High4; e5, mask)
+//   scaled = false: y = clamp(acc + bias, lo, hi);  true: clamp(acc * scale + bias, lo, hi)
+// (bias and, for scaled, scale: float32 per column, padded to whole panels; bias may be 0.)
+
+import { clampLanes, relaxedMulAdd, storeLanes8 } from '../util/simd';
+
+// 8 FP8 codes at p -> int16 lanes (S << 15) | (magnitude << 4) (E5M2: << 5); mask: 0x87f0 (E5M2:
+// 0x8fe0) in every lane (f8w.ts explains the decode)
+@inline export function fp8Codes8(p: usize, offset: usize, e5: bool, mask: v128): v128 {
+  const b = v128.load8x8_s(p + offset);
+  return v128.and(e5 ? i16x8.shl(b, 5) : i16x8.shl(b, 4), mask);
+}
+
+// int16 lanes 0..3 / 4..7 -> upper halves of 32-bit lanes (the float32 bits of fp8 * 2^-120 or 2^-112)
+@inline export function fp8Low4(h: v128): v128 {
+  return i8x16.shuffle(i8x16.splat(0), h, 0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23);
+}
+@inline export function fp8High4(h: v128): v128 {
+  return i8x16.shuffle(i8x16.splat(0), h, 8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31);
+}
+
+@inline function finishScaled(acc: v128, scale: v128, bias: v128, lo: v128, hi: v128): v128 {
+  return clampLanes(f32x4.add(f32x4.mul(acc, scale), bias), lo, hi);
+}
+
+@inline function finish(acc: v128, bias: v128, lo: v128, hi: v128): v128 {
+  return clampLanes(f32x4.add(acc, bias), lo, hi);
+}
+
+// one output row's columns [n, n + nr) (nr <= 0: none) at c: clamp(acc * scale + bias, lo, hi)
+@inline export function storeScaledRow8(c: usize, n: i32, nr: i32, a0: v128, a1: v128, scale: usize, bias: usize, lo: v128, hi: v128): void {
+  if (nr <= 0) return;
+  const nb = <usize>n << 2;
+  const s0 = v128.load(scale + nb);
+  const s1 = v128.load(scale + nb, 16);
+  const b0 = bias != 0 ? v128.load(bias + nb) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias + nb, 16) : f32x4.splat(0);
+  storeLanes8(c + nb, finishScaled(a0, s0, b0, lo, hi), finishScaled(a1, s1, b1, lo, hi), nr);
+}
+
+@inline export function f32Tile4x8(
+  codes: bool, e5: bool, mask: v128, scaled: bool, k: i32, a0: usize, a1: usize, a2: usize, a3: usize, w: usize,
+  c0: usize, c1: usize, c2: usize, c3: usize, n: i32, n1: i32, scale: usize, bias: usize, lo: v128, hi: v128,
+): void {
+  let wp = w;
+  const aBytes = <usize>k << 2;
+  let x00 = f32x4.splat(0), x01 = f32x4.splat(0);
+  let x10 = f32x4.splat(0), x11 = f32x4.splat(0);
+  let x20 = f32x4.splat(0), x21 = f32x4.splat(0);
+  let x30 = f32x4.splat(0), x31 = f32x4.splat(0);
+  for (let kk: usize = 0; kk < aBytes; kk += 4) {
+    let w0: v128, w1: v128;
+    if (codes) {
+      const h = fp8Codes8(wp, 0, e5, mask);
+      w0 = fp8Low4(h);
+      w1 = fp8High4(h);
+    } else {
+      w0 = v128.load(wp);
+      w1 = v128.load(wp, 16);
+    }
+    const v0 = v128.load32_splat(a0 + kk);
+    x00 = relaxedMulAdd(v0, w0, x00);
+    x01 = relaxedMulAdd(v0, w1, x01);
+    const v1 = v128.load32_splat(a1 + kk);
+    x10 = relaxedMulAdd(v1, w0, x10);
+    x11 = relaxedMulAdd(v1, w1, x11);
+    const v2 = v128.load32_splat(a2 + kk);
+    x20 = relaxedMulAdd(v2, w0, x20);
+    x21 = relaxedMulAdd(v2, w1, x21);
+    const v3 = v128.load32_splat(a3 + kk);
+    x30 = relaxedMulAdd(v3, w0, x30);
+    x31 = relaxedMulAdd(v3, w1, x31);
+    wp += codes ? 16 : 32;
+  }
+  const nr = n1 - n;
+  // aliased rows (a short strip) recompute a real row, so storing them again writes the same values
+  if (scaled) {
+    storeScaledRow8(c3, n, nr, x30, x31, scale, bias, lo, hi);
+    storeScaledRow8(c2, n, nr, x20, x21, scale, bias, lo, hi);
+    storeScaledRow8(c1, n, nr, x10, x11, scale, bias, lo, hi);
+    storeScaledRow8(c0, n, nr, x00, x01, scale, bias, lo, hi);
+  } else {
+    const nb = <usize>n << 2;
+    const b0 = bias != 0 ? v128.load(bias + nb) : f32x4.splat(0);
+    const b1 = bias != 0 ? v128.load(bias + nb, 16) : f32x4.splat(0);
+    storeLanes8(c3 + nb, finish(x30, b0, lo, hi), finish(x31, b1, lo, hi), nr);
+    storeLanes8(c2 + nb, finish(x20, b0, lo, hi), finish(x21, b1, lo, hi), nr);
+    storeLanes8(c1 + nb, finish(x10, b0, lo, hi), finish(x11, b1, lo, hi), nr);
+    storeLanes8(c0 + nb, finish(x00, b0, lo, hi), finish(x01, b1, lo, hi), nr);
+  }
+}

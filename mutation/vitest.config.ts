@@ -1,0 +1,15 @@
+// Vitest for mutation testing (mutation/stryker.config.mjs): the baseline project's node tests only.
+// The CLI test runs the compiled dist/ binary (mutants live in src/), the browser test drives
+// Chromium on dist/: neither can see a mutant, so they are left out.
+import { configDefaults, defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    root: new URL('..', import.meta.url).pathname,
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+    pool: 'forks',
+    exclude: [...configDefaults.exclude, 'test/browser/**', 'test/cli.test.ts', 'test/types/**'],
+    env: { LOWBIT_TEST_SIMD: 'baseline' },
+  },
+});
