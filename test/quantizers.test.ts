@@ -7,7 +7,7 @@
 // files: fp8.test.ts, fpx.test.ts, ant.test.ts, gptq.test.ts.)
 
 import { describe, expect, it } from 'vitest';
-import { dequantizeInt4, dynamicQuantParams, quantizeInt4Rtn } from '../src/index.js';
+import { dequantizeInt4, dynamicQuantParams, quantizeInt4Rtn, uint8Range, ValueRangeError } from '../src/index.js';
 import { quantizeColumnsSymmetric, symmetricColumnScales } from '../src/quant/q8.js';
 import { randNormal, rng } from './helpers.js';
 
@@ -19,6 +19,25 @@ function rhe(v: number): number {
   const d = v - fl;
   return d < 0.5 ? fl : d > 0.5 ? fl + 1 : fl % 2 === 0 ? fl : fl + 1;
 }
+
+describe('static uint8 activation ranges (quant/activation-range.ts)', () => {
+  it('uint8Range: the range widened to hold 0, 255 steps, the zero point rounded half to even', () => {
+    expect(uint8Range(-1, 3)).toEqual({ scale: f(4 / 255), zeroPoint: 64 }); // 1 / (4/255) = 63.75
+    expect(uint8Range(2, 5)).toEqual({ scale: f(5 / 255), zeroPoint: 0 }); // widened to [0, 5]
+    expect(uint8Range(-5, -2)).toEqual({ scale: f(5 / 255), zeroPoint: 255 }); // widened to [-5, 0]
+    expect(uint8Range(2, 2)).toEqual({ scale: f(2 / 255), zeroPoint: 0 }); // one value: min = max is a range
+    expect(uint8Range(0, 0)).toEqual({ scale: 1, zeroPoint: 0 }); // nothing but zeros: scale 1, not 0
+    expect(uint8Range(-2.5, 252.5)).toEqual({ scale: 1, zeroPoint: 2 }); // 2.5 -> 2
+    expect(uint8Range(-3.5, 251.5)).toEqual({ scale: 1, zeroPoint: 4 }); // 3.5 -> 4
+  });
+
+  it('uint8Range: a range that is not finite, or upside down, is a ValueRangeError', () => {
+    for (const [lo, hi] of [[NaN, 1], [0, NaN], [-Infinity, 1], [0, Infinity], [2, 1]]) {
+      expect(() => uint8Range(lo, hi), `${lo}, ${hi}`).toThrow(ValueRangeError);
+      expect(() => uint8Range(lo, hi), `${lo}, ${hi}`).toThrow(/activation range .* must be finite with min <= max/);
+    }
+  });
+});
 
 describe('8-bit parameters (quant/q8.ts)', () => {
   it('dynamicQuantParams: uint8 scale and zero point exact on known ranges, 0 always in range, ties to even', () => {
