@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { configDefaults, defineConfig } from 'vitest/config';
 
 // Every test file runs twice: on the baseline SIMD build, and on the relaxed SIMD build in a Node
@@ -7,8 +8,17 @@ import { configDefaults, defineConfig } from 'vitest/config';
 // The type-level tests (test/types) run once, in the baseline project.
 const relaxedFlags = ['--experimental-wasm-relaxed-simd', '--no-liftoff'];
 const nodeExclude = [...configDefaults.exclude, 'test/browser/**'];
+// The CLI package (packages/cli) imports the library by name; in tests that name is the source, so the
+// CLI's code and the tests share one copy of every class (an ArgumentError is the same class).
+const entry = (file: string) => fileURLToPath(new URL(`./src/${file}`, import.meta.url));
+const alias = [
+  { find: /^lowbit$/, replacement: entry('index.ts') },
+  { find: /^lowbit\/kernels$/, replacement: entry('kernels.ts') },
+  { find: /^lowbit\/ocr$/, replacement: entry('ocr.ts') },
+];
 
 export default defineConfig({
+  resolve: { alias },
   test: {
     testTimeout: 60_000,
     hookTimeout: 60_000,

@@ -28,7 +28,8 @@
 import { fork } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { createRuntime, packF8w, runF8w, quantizeF8w, packQs8, runQs8, packF32, runF32, mulberry32 } from '../dist/index.js';
+import { createRuntime, mulberry32 } from '../dist/index.js';
+import { packF8w, runF8w, quantizeF8w, packQs8, runQs8, packF32, runF32 } from '../dist/kernels.js';
 import { l3Bytes, loadavg, machine, otherLoadMeter, waitForQuiet } from './system.mjs';
 import { median } from './timing.mjs';
 

@@ -16,7 +16,8 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { createRuntime, mulberry32, normalFloats, packF32, runF32, uint8Range, WEIGHT_FORMATS } from '../dist/index.js';
+import { createRuntime, mulberry32, normalFloats, uint8Range, WEIGHT_FORMATS } from '../dist/index.js';
+import { packF32, runF32 } from '../dist/kernels.js';
 import { gemmRunner } from '../dist/layers/linear-runner.js';
 import { loadavg, machine } from './system.mjs';
 

@@ -18,9 +18,8 @@
 import { fork, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import {
-  createRuntime, packQb4, runQb4, runQb4F32, refQb4, refQb4F32, packQs8, runQs8, packF32, runF32, toMatMulNBits,
-} from '../dist/index.js';
+import { createRuntime, toMatMulNBits } from '../dist/index.js';
+import { packQb4, runQb4, runQb4F32, refQb4, refQb4F32, packQs8, runQs8, packF32, runF32 } from '../dist/kernels.js';
 import { activationsF32, activationsU8, weightsI8, hashOf } from './data.mjs';
 import { copiesFor } from './lowbit.mjs';
 import { l3Bytes, loadavg, machine } from './system.mjs';

@@ -2,7 +2,7 @@
 // (QLinearMatMul), float32, and on the relaxed build the 7-bit 'c4' and full-range 'c2' layouts.
 // Each measured call includes copying A into linear memory and the result out, as a caller sees it.
 
-import { packQs8, runQs8, packF32, runF32 } from '../dist/index.js';
+import { packQs8, runQs8, packF32, runF32 } from '../dist/kernels.js';
 import { activationsU8, activationsF32, weightsI8, weightsF32, hashOf, qparams } from './data.mjs';
 import { timeAsync } from './timing.mjs';
 

@@ -32,8 +32,8 @@
 
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { createRuntime, packQb4, runQb4, packLut4, runLut4 } from '../dist/index.js';
-import { antType } from '../dist/quant/ant.js';
+import { antType, createRuntime } from '../dist/index.js';
+import { packQb4, runQb4, packLut4, runLut4 } from '../dist/kernels.js';
 import { activationsF32 } from './data.mjs';
 import { copiesFor } from './lowbit.mjs';
 import { int4Of, relDiff } from './int4-lib.mjs';

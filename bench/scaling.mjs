@@ -7,7 +7,8 @@
 // child's number by a 1-thread child's number can be off by that much. Interleaving puts both sides
 // through the same spells. Peers can't do this: ORT reads its thread count once per process.
 
-import { createRuntime, packQs8, runQs8, packF32, runF32 } from '../dist/index.js';
+import { createRuntime } from '../dist/index.js';
+import { packQs8, runQs8, packF32, runF32 } from '../dist/kernels.js';
 import { activationsU8, activationsF32, weightsI8, weightsF32, qparams } from './data.mjs';
 import { copiesFor } from './lowbit.mjs';
 import { median } from './timing.mjs';

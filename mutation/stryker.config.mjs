@@ -18,7 +18,7 @@ export default {
   // the sandbox needs the compiled kernels and library (build/, dist/: git-ignored; tests that spawn
   // node on dist/ see no mutant, which is why the mutants are scored on the tests over src/)
   ignorePatterns: ['.stryker-tmp', 'reports', '!build/**', '!dist/**'],
-  concurrency: 2,
+  concurrency: Number(process.env.STRYKER_CONCURRENCY ?? 2),
   timeoutMS: 60_000,
   reporters: ['clear-text', 'json', 'progress'],
   jsonReporter: { fileName: 'reports/mutation/mutation.json' },

@@ -27,7 +27,7 @@ if [ ! -x "$ARM_NODE" ]; then
   exit 1
 fi
 
-if [ ! -f dist/index.js ] || [ ! -f build/baseline.wasm ] || [ ! -f build/relaxed.wasm ] \
+if [ ! -f dist/index.js ] || [ ! -f dist/kernels.js ] || [ ! -f build/baseline.wasm ] || [ ! -f build/relaxed.wasm ] \
   || [ ! -f build/baseline-mt.wasm ] || [ ! -f build/relaxed-mt.wasm ]; then
   echo "== dist/ or build/*.wasm missing: npm run build"
   npm run build

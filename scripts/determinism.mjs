@@ -165,7 +165,8 @@ if (args.length) fail(`unknown arguments: ${args.join(' ')}`);
 
 const distIndex = fileURLToPath(new URL('../dist/index.js', import.meta.url));
 if (!existsSync(distIndex)) fail(`${distIndex} is missing: run 'npm run build' first`);
-const lb = await import('../dist/index.js');
+// the user API and the kernels' entry (pack/run/reference functions) under one name
+const lb = { ...(await import('../dist/index.js')), ...(await import('../dist/kernels.js')) };
 // the scalar references of the plain mul/add float32 kernels, shared with test/elementwise.test.ts
 const ew = await import('../dist/kernels/reference/elementwise.js');
 

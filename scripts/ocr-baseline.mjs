@@ -1,14 +1,15 @@
 // How well does the float PP-OCRv4 recognizer (onnxruntime-web, wasm, 1 thread) read lowbit's OCR
-// test lines (data/ocr-lines/)? Prints exact-match accuracy and mean CER over the set and per font,
-// and every line it reads wrongly. Needs the compiled code: npx tsc -p tsconfig.json
+// test lines (packages/cli/data/ocr-lines/)? Prints exact-match accuracy and mean CER over the set and
+// per font, and every line it reads wrongly. Needs the compiled code: npm run build:ts && npm run build:cli
 //
 // Usage: node scripts/ocr-baseline.mjs [--batch N] [--dir DIR] [--model FILE] [--json]
 //   --batch N   lines per run, sorted by width and padded with mid-grey to the batch's widest
 //               (default 1: every line at its own width)
 import { readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-web';
-import { loadOcrLines, toModelInput } from '../dist/model/ocr/data.js';
-import { loadDictionary, ctcGreedyDecode, ocrModelAsset, scoreReadings, characterErrorRate } from '../dist/model/ocr/ctc.js';
+import { toModelInput, ctcGreedyDecode, scoreReadings, characterErrorRate } from '../dist/ocr.js';
+import { loadOcrLines } from '../packages/cli/dist/ocr-lines.js';
+import { loadDictionary, ocrModelAsset } from '../packages/cli/dist/ocr-assets.js';
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {

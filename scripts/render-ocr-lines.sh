@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Renders lowbit's labelled OCR test lines for the PP-OCRv4 text recognizer (DESIGN.md section 6):
-# data/ocr-lines/NNNN.png (8-bit grey, black on white, exactly 48 px high, cropped to the ink with a
-# few px margin) and data/ocr-lines/labels.tsv (file<TAB>label<TAB>font).
+# packages/cli/data/ocr-lines/NNNN.png (8-bit grey, black on white, exactly 48 px high, cropped to the
+# ink with a few px margin) and packages/cli/data/ocr-lines/labels.tsv (file<TAB>label<TAB>font).
 #
 # Deterministic: the texts, fonts, point sizes and margins come from a fixed word list and a seeded
 # LCG inside this script, nothing from the environment. Same ImageMagick + same font files give the
 # same bytes (-strip drops the time stamps).
 #
-# Usage: scripts/render-ocr-lines.sh [OUT_DIR] [COUNT]      (defaults: data/ocr-lines, 264)
+# Usage: scripts/render-ocr-lines.sh [OUT_DIR] [COUNT]      (defaults: packages/cli/data/ocr-lines, 264)
 # Needs ImageMagick 6 `convert` (apt-get install imagemagick) and the DejaVu + Liberation fonts
 # (apt-get install fonts-dejavu-core fonts-liberation).
 set -euo pipefail
@@ -15,7 +15,7 @@ export LC_ALL=C
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
-OUT=${1:-$ROOT/data/ocr-lines}
+OUT=${1:-$ROOT/packages/cli/data/ocr-lines}
 COUNT=${2:-264}
 if [ -z "${CONVERT:-}" ]; then
   if [ -x /usr/bin/convert ]; then CONVERT=/usr/bin/convert; else CONVERT=convert; fi

@@ -1,4 +1,11 @@
 // lowbit: low-precision neural-network inference in WebAssembly SIMD, with its error against float32.
+//
+// The `lowbit` entry: what a user of models and layers calls. The rule: a name is here when a user
+// needs it to create a runtime, build or load a model or a layer, quantize, compare, save or load,
+// or to bring weights and formats in and out (the format table, the quantization math and file
+// formats: int4 blocks, GPTQ, FP8/FPx/ANT codecs, safetensors); its errors and types come with it.
+// A kernel's pack/run/reference functions and their packed-weight classes are in `lowbit/kernels`
+// (src/kernels.ts); the OCR recognizer's helpers in `lowbit/ocr` (src/ocr.ts).
 
 export { createRuntime, Runtime } from './api/runtime.js';
 export type { RuntimeOptions } from './runtime/runtime.js';
@@ -9,8 +16,6 @@ export {
 } from './errors.js';
 export { tensor, type Tensor, type DType } from './tensor.js';
 export { OnnxOps } from './ops/onnx.js';
-export { packQs8, runQs8, Qs8Weights, refMatMulInteger, refRequantize, refDequantizeAcc, type Qs8Output } from './kernels/qs8.js';
-export { packF32, runF32, F32Weights, refGemmF32 } from './kernels/f32.js';
 export { Linear, type LinearOptions, type LinearComparison } from './formats/linear.js';
 // the names of the three linear classes Linear replaced
 export { Linear as QuantizedLinear, Linear as Int4Linear, Linear as TypedLinear } from './formats/linear.js';
@@ -19,13 +24,11 @@ export type { Int4Activations } from './layers/int4-linear.js';
 export { WEIGHT_FORMATS, FORMAT_NAMES, weightFormat } from './formats/table.js';
 export type { WeightFormat, LayerWeights, SavedRecord, SavedReader, QuantizeContext, LinearHook } from './formats/format.js';
 export { NF4_LEVELS } from './formats/nf4.js';
-export { runFormatGemm } from './formats/run.js';
 export type { TableWeights } from './formats/lut4-format.js';
 export { compareTo, formatReport, type ErrorReport } from './compare/metrics.js';
 export { dynamicQuantParams } from './quant/q8.js';
 export { uint8Range, type ActivationQuant } from './quant/activation-range.js';
 export { mulberry32, normalFloats } from './util/random.js';
-export { packQb4, runQb4, refQb4, runQb4F32, refQb4F32, quantizeActivations, Qb4Weights, type ActivationBlocks } from './kernels/qb4.js';
 export {
   quantizeInt4Rtn, dequantizeInt4, fromMatMulNBits, toMatMulNBits, fromQ4_0, toQ4_0, quantizeQ8_0, dequantizeQ8_0,
   type Int4Blocks, type RtnOptions, type MatMulNBitsWeights,
@@ -35,7 +38,6 @@ export { fp16ToFloat, floatToFp16 } from './quant/fp16.js';
 export {
   floatToFp8, fp8ToFloat, fp8FromBits, fp8IsNaN, encodeFp8, decodeFp8, FP8, FP8_FORMATS, FP8_TABLE_BITS, type Fp8Format, type Fp8Spec,
 } from './quant/fp8.js';
-export { encodeFp8Wasm, decodeFp8Wasm } from './kernels/fp8.js';
 export {
   fpxFormat, fpxQuantize, fpxSearch, fpxMaxForBias, fpxBiasForMax, channelLayout, sqnrDb,
   type FpxFormat, type FpxName, type FpxLayout, type FpxSearchOptions, type FpxSearchResult,
@@ -43,14 +45,10 @@ export {
 export { FLOAT8_TYPES, type Float8Type, type Float8Tensor, type CastTarget, type QuantizeLinearOptions } from './ops/onnx.js';
 export { loadModel, Model, type ModelTensor, type RunOptions, type LoadOptions } from './model/model.js';
 export { importOnnx } from './model/onnx.js';
+export { fuseGraph } from './model/fuse.js';
 export type { Graph, GraphNode, HostTensor } from './model/graph.js';
 export type { Plan, PlanStep, PlanValue } from './model/plan.js';
 export { quantizeModel, calibrate, type QuantizeOptions, type Feeds } from './model/quantize.js';
-export { packLut4, runLut4, refLut4, refLut4Acc, lut4FromAnt, lut4BlockSize, Lut4Weights, LUT4_MAX_BLOCK, type Lut4Source } from './kernels/lut4.js';
-export {
-  packF8w, runF8w, f8wGemm, quantizeF8w, dequantizeF8w, refF8w, runF8f8, quantizeF8Activations, F8wWeights, F8W_NR,
-  type F8wQuantized, type PackF8wOptions, type QuantizeF8wOptions, type F8wGemmCall, type F8ActivationsQuantized, type RunF8f8Options,
-} from './kernels/f8w.js';
 export {
   ANT_TYPE_NAMES, ANT_CLIP_RATIOS, ANT_DEFAULT_CANDIDATES, antType, antCodebook, antDecode, antEncode, antQuantizeValue,
   quantizeAnt, dequantizeAnt, selectAntType, learnAntCodebook, packAntCodes, unpackAntCodes,

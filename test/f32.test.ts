@@ -1,7 +1,7 @@
 // f32 GEMM tester: against a float64 reference with a stated tolerance, on remainder shapes.
 
 import { describe, expect, it } from 'vitest';
-import { packF32, runF32, refGemmF32, type F32Weights } from '../src/index.js';
+import { packF32, runF32, refGemmF32, type F32Weights } from '../src/kernels.js';
 import { refF32Gemm } from '../src/kernels/reference/elementwise.js';
 import { GEMM_K, GEMM_M, GEMM_N, GemmTester, type GemmCase, type GemmFamily } from './gemm-tester.js';
 import { SIMD, firstMismatch, randNormal, rng, useRuntimes } from './helpers.js';

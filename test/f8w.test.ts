@@ -7,11 +7,10 @@
 // code by code through one-hot rows). Quantization error of the default scales: SQNR of Gaussian W.
 
 import { describe, expect, it } from 'vitest';
+import { FP8, FP8_TABLE_BITS, LowbitError, decodeFp8, fp8IsNaN, type Fp8Format } from '../src/index.js';
 import {
-  FP8, FP8_TABLE_BITS, LowbitError, decodeFp8, dequantizeF8w, f8wGemm, fp8IsNaN, packF8w, quantizeF8Activations, quantizeF8w, refF8w,
-  runF8f8, runF8w,
-  type F8wQuantized, type F8wWeights, type Fp8Format,
-} from '../src/index.js';
+  dequantizeF8w, f8wGemm, packF8w, quantizeF8Activations, quantizeF8w, refF8w, runF8f8, runF8w, type F8wQuantized, type F8wWeights,
+} from '../src/kernels.js';
 import { GEMM_K, GEMM_M, GemmTester, type GemmCase, type GemmFamily } from './gemm-tester.js';
 import { SIMD, firstMismatch, randNormal, rng, useRuntimes } from './helpers.js';
 

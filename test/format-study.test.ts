@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { importOnnx, studyTensor, summarizeStudy, weightTensors } from '../src/index.js';
 import { fuseGraph } from '../src/model/fuse.js';
-import { ocrModelAsset } from '../src/model/ocr/ctc.js';
+import { ocrModelAsset } from '../packages/cli/src/ocr-assets.js';
 import { SIMD, rng } from './helpers.js';
 
 /** Box-Muller normals from the seeded generator */

@@ -5,7 +5,8 @@
 // of this by being in the table; only its error budget is written here.
 
 import { describe, expect, it } from 'vitest';
-import { ModelError, WEIGHT_FORMATS, compareTo, runFormatGemm, type SafeTensor, type SavedRecord, type WeightFormat } from '../src/index.js';
+import { ModelError, WEIGHT_FORMATS, compareTo, type SafeTensor, type SavedRecord, type WeightFormat } from '../src/index.js';
+import { runFormatGemm } from '../src/kernels.js';
 import { uint8Range } from '../src/quant/activation-range.js';
 import type { SavedReader } from '../src/formats/format.js';
 import type { Runtime } from '../src/index.js';

@@ -10,9 +10,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-web';
 import onnxproto from 'onnx-proto';
 import {
-  FP8, FP8_TABLE_BITS, LowbitError, decodeFp8, decodeFp8Wasm, encodeFp8, encodeFp8Wasm, floatToFp8, fp8FromBits, fp8IsNaN, fp8ToFloat,
+  FP8, FP8_TABLE_BITS, LowbitError, decodeFp8, encodeFp8, floatToFp8, fp8FromBits, fp8IsNaN, fp8ToFloat,
   tensor, type Float8Tensor, type Fp8Format, type Runtime,
 } from '../src/index.js';
+import { decodeFp8Wasm, encodeFp8Wasm } from '../src/kernels.js';
 import { SIMD, rng, testRuntime } from './helpers.js';
 
 const FORMATS: Fp8Format[] = ['e4m3fn', 'e5m2'];

@@ -7,8 +7,9 @@ import * as ort from 'onnxruntime-web';
 import onnxproto from 'onnx-proto';
 import {
   compareTo, dequantizeInt4, dequantizeQ8_0, floatToFp16, fp16ToFloat, fromMatMulNBits, fromQ4_0, quantizeInt4Rtn,
-  quantizeQ8_0, toMatMulNBits, toQ4_0, packQb4, runQb4, LowbitError, type Int4Blocks,
+  quantizeQ8_0, toMatMulNBits, toQ4_0, LowbitError, type Int4Blocks,
 } from '../src/index.js';
+import { packQb4, runQb4 } from '../src/kernels.js';
 import { firstMismatch, randNormal, rng, testRuntime } from './helpers.js';
 
 describe('fp16', () => {

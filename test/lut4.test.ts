@@ -9,10 +9,10 @@
 // Lossy end to end (flint4 weights via ant.ts, int8 activations) is checked by SQNR vs float.
 
 import { describe, expect, it } from 'vitest';
+import { ArgumentError, DTypeError, ShapeError, ValueRangeError, compareTo } from '../src/index.js';
 import {
-  ArgumentError, DTypeError, ShapeError, ValueRangeError, compareTo, refGemmF32,
-  packLut4, runLut4, refLut4, refLut4Acc, lut4FromAnt, type Lut4Source, type Lut4Weights,
-} from '../src/index.js';
+  refGemmF32, packLut4, runLut4, refLut4, refLut4Acc, lut4FromAnt, type Lut4Source, type Lut4Weights,
+} from '../src/kernels.js';
 import { antType, dequantizeAnt, packAntCodes, quantizeAnt, selectAntType } from '../src/quant/ant.js';
 import { GEMM_K, GemmTester, type GemmCase, type GemmFamily } from './gemm-tester.js';
 import { SIMD, firstMismatch, randNormal, rng, useRuntimes } from './helpers.js';

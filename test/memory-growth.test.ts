@@ -3,7 +3,10 @@
 // be right on the first call of a fresh runtime, when nearly every allocation grows the memory.
 
 import { describe, expect, it } from 'vitest';
-import { createRuntime, packQb4, packF32, packQs8, refMatMulInteger, refRequantize, refQb4, refGemmF32, runF32, runQb4, runQs8, quantizeInt4Rtn } from '../src/index.js';
+import { createRuntime, quantizeInt4Rtn } from '../src/index.js';
+import {
+  packQb4, packF32, packQs8, refMatMulInteger, refRequantize, refQb4, refGemmF32, runF32, runQb4, runQs8,
+} from '../src/kernels.js';
 import { SIMD, firstMismatch, randInt8, randNormal, randUint8, rng } from './helpers.js';
 
 describe(`first calls on a fresh runtime, while memory grows (${SIMD} build)`, () => {

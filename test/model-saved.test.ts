@@ -4,8 +4,9 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { FORMAT_NAMES, loadModel, loadQuantized, ModelError, quantizeModel, readSafetensors, saveQuantized, writeSafetensors, type SafeTensor } from '../src/index.js';
-import { ocrModelAsset } from '../src/model/ocr/ctc.js';
-import { loadOcrLines, toModelInput } from '../src/model/ocr/data.js';
+import { toModelInput } from '../src/ocr.js';
+import { ocrModelAsset } from '../packages/cli/src/ocr-assets.js';
+import { loadOcrLines } from '../packages/cli/src/ocr-lines.js';
 import { SIMD, randNormal, rng, useRuntimes } from './helpers.js';
 import { OnnxBuilder } from './onnx-builder.js';
 

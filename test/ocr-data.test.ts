@@ -1,6 +1,7 @@
-// lowbit's OCR test lines (data/ocr-lines/, scripts/render-ocr-lines.sh), the recognizer input built
-// from them, CTC greedy decoding and the scores (CER, exact match). Ends with a smoke test: the float
-// PP-OCRv4 recognizer in onnxruntime-web reads a few of the lines.
+// lowbit's OCR test lines (packages/cli/data/ocr-lines/, scripts/render-ocr-lines.sh, read by the CLI
+// package), the recognizer input built from them, CTC greedy decoding and the scores (CER, exact
+// match) of lowbit/ocr. Ends with a smoke test: the float PP-OCRv4 recognizer in onnxruntime-web reads
+// a few of the lines.
 
 import fs from 'node:fs';
 import os from 'node:os';
@@ -11,23 +12,18 @@ import pngjs from 'pngjs';
 import { ArgumentError, ShapeError } from '../src/errors.js';
 import {
   OCR_LINE_HEIGHT,
-  decodePngGray,
-  defaultOcrLinesDir,
-  loadOcrLines,
-  toModelInput,
-  type OcrLine,
-} from '../src/model/ocr/data.js';
-import {
   characterErrorRate,
   ctcGreedyDecode,
   editDistance,
   encodeText,
   exactMatch,
-  loadDictionary,
   makeDictionary,
-  ocrModelAsset,
+  parseDictionary,
   scoreReadings,
-} from '../src/model/ocr/ctc.js';
+  toModelInput,
+} from '../src/ocr.js';
+import { decodePngGray, defaultOcrLinesDir, loadOcrLines, type OcrLine } from '../packages/cli/src/ocr-lines.js';
+import { loadDictionary, ocrModelAsset } from '../packages/cli/src/ocr-assets.js';
 
 const lines = loadOcrLines();
 const dict = loadDictionary();
@@ -250,6 +246,15 @@ describe('CTC greedy decoding', () => {
     expect(() => makeDictionary([])).toThrow(ArgumentError);
     expect(() => makeDictionary(['a', ''])).toThrow(ArgumentError);
     expect(() => loadDictionary('/nonexistent/keys.txt')).toThrow(ArgumentError);
+    expect(() => parseDictionary('')).toThrow(ArgumentError);
+    expect(() => parseDictionary('a\n\nb', 'keys.txt')).toThrow(/keys.txt line 2 is empty/);
+    expect(() => parseDictionary(42 as unknown as string)).toThrow(ArgumentError);
+  });
+
+  it('parses a dictionary from its text (CRLF or LF, a final newline optional), as the file loader does', () => {
+    expect(parseDictionary('a\r\nb\n').classes).toEqual(['', 'a', 'b', ' ']);
+    expect(parseDictionary('a\nb').classes).toEqual(['', 'a', 'b', ' ']);
+    expect(parseDictionary(fs.readFileSync(ocrModelAsset('ppocr_keys_v1.txt'), 'utf8')).classes).toEqual(dict.classes);
   });
 });
 

@@ -6,8 +6,9 @@ import onnxproto from 'onnx-proto';
 import * as ort from 'onnxruntime-web';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadModel, quantizeModel, type Model } from '../src/index.js';
-import { ctcGreedyDecode, loadDictionary, ocrModelAsset, scoreReadings } from '../src/model/ocr/ctc.js';
-import { loadOcrLines, toModelInput, type OcrLine } from '../src/model/ocr/data.js';
+import { ctcGreedyDecode, scoreReadings, toModelInput } from '../src/ocr.js';
+import { loadDictionary, ocrModelAsset } from '../packages/cli/src/ocr-assets.js';
+import { loadOcrLines, type OcrLine } from '../packages/cli/src/ocr-lines.js';
 import { SIMD, rng, useRuntimes } from './helpers.js';
 
 const rts = useRuntimes();

@@ -2,7 +2,8 @@
 // onnxruntime-web running the same operator; plus the errors bad inputs must give.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LowbitError, refMatMulInteger, tensor, type Runtime, type Tensor } from '../src/index.js';
+import { LowbitError, tensor, type Runtime, type Tensor } from '../src/index.js';
+import { refMatMulInteger } from '../src/kernels.js';
 import { SIMD, firstMismatch, randInt8, randNormal, randUint8, rng, testRuntime } from './helpers.js';
 import { runOrt } from './ort-oracle.js';
 import * as ort from 'onnxruntime-web';

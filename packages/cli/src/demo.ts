@@ -1,11 +1,7 @@
 // `lowbit demo`: builds a real-sized linear layer from seeded float32 weights in INT8 and 4-bit
 // schemes, runs each beside its float32 reference, and prints the error, size and speed of each.
 
-import { createRuntime } from '../api/runtime.js';
-import type { RuntimeOptions } from '../runtime/runtime.js';
-import type { SimdChoice } from '../runtime/features.js';
-import type { LinearOptions } from '../formats/linear.js';
-import { mulberry32, normalFloats } from '../util/random.js';
+import { createRuntime, mulberry32, normalFloats, type LinearOptions, type RuntimeOptions, type SimdChoice } from 'lowbit';
 
 export interface DemoOptions {
   m: number;

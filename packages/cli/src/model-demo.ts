@@ -5,14 +5,13 @@
 
 import { readFileSync } from 'node:fs';
 import cliProgress from 'cli-progress';
-import { compareModels, type LayerError } from '../compare/model-compare.js';
-import { loadModel, type Model } from '../model/model.js';
-import { ctcGreedyDecode, loadDictionary, ocrModelAsset, scoreReadings } from '../model/ocr/ctc.js';
-import { loadOcrLines, toModelInput, type OcrLine } from '../model/ocr/data.js';
-import { quantizeModel, type Feeds } from '../model/quantize.js';
-import { FORMAT_NAMES, WEIGHT_FORMATS } from '../formats/table.js';
-import type { SimdChoice } from '../runtime/features.js';
-import { createRuntime } from '../api/runtime.js';
+import {
+  FORMAT_NAMES, WEIGHT_FORMATS, compareModels, createRuntime, loadModel, quantizeModel,
+  type Feeds, type LayerError, type Model, type SimdChoice,
+} from 'lowbit';
+import { ctcGreedyDecode, scoreReadings, toModelInput } from 'lowbit/ocr';
+import { loadDictionary, ocrModelAsset } from './ocr-assets.js';
+import { loadOcrLines, type OcrLine } from './ocr-lines.js';
 import { writeHtmlReport } from './html-report.js';
 
 export interface ModelDemoOptions {

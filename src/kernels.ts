@@ -1,0 +1,18 @@
+// The `lowbit/kernels` entry: one wasm kernel family at a time, for callers that manage packed
+// weights themselves (as onnxruntime does with initializers), and the scalar references the kernels
+// equal. The rule: a name is here when it packs weights for a kernel, runs a kernel (the bulk wasm
+// FP8 codec and a format table entry's GEMM included), is a kernel's scalar reference, prepares a
+// kernel's operands in the kernel's own layout (its weight or activation quantizer, its table
+// builder), or is the packed-weight class, constant or option type of one. Layers, models and the
+// quantization math users call are in `lowbit` (src/index.ts).
+
+export { packQs8, runQs8, Qs8Weights, refMatMulInteger, refRequantize, refDequantizeAcc, type Qs8Output } from './kernels/qs8.js';
+export { packF32, runF32, F32Weights, refGemmF32 } from './kernels/f32.js';
+export { runFormatGemm } from './formats/run.js';
+export { packQb4, runQb4, refQb4, runQb4F32, refQb4F32, quantizeActivations, Qb4Weights, type ActivationBlocks } from './kernels/qb4.js';
+export { encodeFp8Wasm, decodeFp8Wasm } from './kernels/fp8.js';
+export { packLut4, runLut4, refLut4, refLut4Acc, lut4FromAnt, lut4BlockSize, Lut4Weights, LUT4_MAX_BLOCK, type Lut4Source } from './kernels/lut4.js';
+export {
+  packF8w, runF8w, f8wGemm, quantizeF8w, dequantizeF8w, refF8w, runF8f8, quantizeF8Activations, F8wWeights, F8W_NR,
+  type F8wQuantized, type PackF8wOptions, type QuantizeF8wOptions, type F8wGemmCall, type F8ActivationsQuantized, type RunF8f8Options,
+} from './kernels/f8w.js';
