@@ -6,7 +6,7 @@ import onnxproto from 'onnx-proto';
 import { describe, expect, it } from 'vitest';
 // ModelError and UnsupportedOperatorError are not exported from src/index.ts (yet)
 import { ModelError, UnsupportedOperatorError } from '../src/errors.js';
-import { ArgumentError, DTypeError, LowbitError, ShapeError, loadModel, type Model } from '../src/index.js';
+import { ArgumentError, DTypeError, LowbitError, ShapeError, ValueRangeError, loadModel, type Model } from '../src/index.js';
 import { SIMD, randNormal, rng, useRuntimes } from './helpers.js';
 import { OnnxBuilder, tensorProto, type Feed } from './onnx-builder.js';
 
@@ -299,6 +299,15 @@ describe(`model errors (${SIMD} build)`, () => {
       await withModel(conv.build(), (m) => expectRejection(m.run({ x: X([1, 3, 2, 2]) }), ShapeError, 'ERR_SHAPE', ["'conv_c'", 'does not fit']));
       const g = new OnnxBuilder(13).input('x', [3, 4]).output('y').ints('i', [0, 3]).node('Gather', ['x', 'i'], 'y', {}, 'gather1');
       await withModel(g.build(), (m) => expectRejection(m.run({ x: X([3, 4]) }), ShapeError, 'ERR_SHAPE', ["'gather1'", 'index 3']));
+    });
+
+    it('a Gather index computed at run time and out of range: ValueRangeError naming the node and the index', async () => {
+      const g = new OnnxBuilder(13).input('x', [3, 4]).input('j', [2]).output('y').node('Cast', ['j'], 'jc', { to: 7 }).node('Gather', ['x', 'jc'], 'y', {}, 'gather2');
+      await withModel(g.build(), async (m) => {
+        const ok = await m.run({ x: X([3, 4]), j: { type: 'float32', data: Float32Array.of(2, -1), dims: [2] } });
+        expect(Object.values(ok)[0].dims).toEqual([2, 4]);
+        await expectRejection(m.run({ x: X([3, 4]), j: { type: 'float32', data: Float32Array.of(0, 5), dims: [2] } }), ValueRangeError, 'ERR_RANGE', ["'gather2'", 'indices[1] is 5']);
+      });
     });
   });
 });

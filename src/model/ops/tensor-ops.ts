@@ -2,6 +2,7 @@
 // Transpose, Concat, Slice, Gather, Expand. Shape-valued operands must be known when the plan is
 // made (a constant, or computed from shapes and folded).
 
+import { ValueRangeError } from '../../errors.js';
 import { elementCount } from '../graph.js';
 import { broadcastDims } from './elementwise.js';
 import { logicalStrides, stridedCopy } from './layout.js';
@@ -227,7 +228,7 @@ const gatherDef: OpDef = {
       for (let j = 0; j < idx.length; j++) {
         let k = idx[j];
         if (k < 0) k += d;
-        if (!(k >= 0 && k < d)) throw new RangeError(`Gather: index ${idx[j]} out of range [${-d}, ${d - 1}]`);
+        if (!(k >= 0 && k < d)) fail(ctx, `indices[${j}] is ${idx[j]}, out of range [${-d}, ${d - 1}] for axis ${axis} of size ${d}`, ValueRangeError);
         const base = (a * d + k) * inner;
         for (let t = 0; t < inner; t++) y[o++] = x.data[base + t];
       }
