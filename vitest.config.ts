@@ -7,11 +7,12 @@ import { configDefaults, defineConfig } from 'vitest/config';
 // test/browser/ runs once, in its own project: it drives Chromium, which picks its own build.
 // The type-level tests (test/types) run once, in the baseline project.
 const relaxedFlags = ['--experimental-wasm-relaxed-simd', '--no-liftoff'];
-const nodeExclude = [...configDefaults.exclude, 'test/browser/**'];
+// .stryker-tmp: mutation testing's sandboxes (mutation/), copies of this tree
+const nodeExclude = [...configDefaults.exclude, 'test/browser/**', '.stryker-tmp/**'];
 // The CLI package (packages/cli) imports the library by name; in tests that name is the source, so the
 // CLI's code and the tests share one copy of every class (an ArgumentError is the same class).
 const entry = (file: string) => fileURLToPath(new URL(`./src/${file}`, import.meta.url));
-const alias = [
+export const alias = [
   { find: /^lowbit$/, replacement: entry('index.ts') },
   { find: /^lowbit\/kernels$/, replacement: entry('kernels.ts') },
   { find: /^lowbit\/ocr$/, replacement: entry('ocr.ts') },

@@ -2,8 +2,10 @@
 // The CLI test runs the compiled dist/ binary (mutants live in src/), the browser test drives
 // Chromium on dist/: neither can see a mutant, so they are left out.
 import { configDefaults, defineConfig } from 'vitest/config';
+import { alias } from '../vitest.config.js';
 
 export default defineConfig({
+  resolve: { alias },
   test: {
     root: new URL('..', import.meta.url).pathname,
     testTimeout: 120_000,

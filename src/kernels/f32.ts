@@ -4,31 +4,23 @@
 import { ArgumentError } from '../errors.js';
 import type { KernelHost } from '../runtime/host.js';
 import { checkSizes } from './check.js';
+import { PackedWeights } from './packed.js';
 
 export const F32_NR = 8;
 
-export class F32Weights {
-  private live = true;
+export class F32Weights extends PackedWeights {
   constructor(
-    private readonly rt: KernelHost,
+    rt: KernelHost,
     readonly k: number,
     readonly n: number,
     readonly np: number,
     readonly ptr: number,
-  ) {}
+  ) {
+    super(rt, [ptr]);
+  }
 
   get bytes(): number {
     return this.k * this.np * 4;
-  }
-
-  dispose(): void {
-    if (!this.live) return;
-    this.live = false;
-    this.rt.free(this.ptr);
-  }
-
-  get disposed(): boolean {
-    return !this.live;
   }
 }
 

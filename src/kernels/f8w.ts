@@ -16,6 +16,7 @@ import { checkFp8wDims as checkDims, checkFp8wFormat as checkFormat, F8W_MAX_SCA
 
 export { dequantizeF8w, quantizeF8w, type F8wQuantized, type QuantizeF8wOptions } from '../quant/fp8-weights.js';
 import { decodeFp8Wasm, encodeFp8Wasm } from './fp8.js';
+import { PackedWeights } from './packed.js';
 
 export const F8W_NR = 16;
 
@@ -29,10 +30,9 @@ const KERNEL: { readonly [F in Fp8Format]: 'f8w_e4m3_gemm_4x8' | 'f8w_e5m2_gemm_
 };
 
 /** FP8 weights packed for the f8w kernels; see assembly/gemm/f8w.ts for the byte layout. */
-export class F8wWeights {
-  private live = true;
+export class F8wWeights extends PackedWeights {
   constructor(
-    private readonly rt: KernelHost,
+    rt: KernelHost,
     readonly format: Fp8Format,
     readonly k: number,
     readonly n: number,
@@ -44,22 +44,13 @@ export class F8wWeights {
     readonly scalePtr: number,
     /** the column scales (length n) */
     readonly scales: Float32Array,
-  ) {}
+  ) {
+    super(rt, [ptr, scalePtr]);
+  }
 
   /** bytes of linear memory held: the codes and the scales */
   get bytes(): number {
     return this.k * this.np + this.np * 4;
-  }
-
-  dispose(): void {
-    if (!this.live) return;
-    this.live = false;
-    this.rt.free(this.ptr);
-    this.rt.free(this.scalePtr);
-  }
-
-  get disposed(): boolean {
-    return !this.live;
   }
 }
 

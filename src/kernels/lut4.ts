@@ -28,6 +28,7 @@ import type { KernelHost } from '../runtime/host.js';
 import type { AntQuantized, AntType } from '../quant/ant.js';
 import { quantizeActivations } from './qb4.js';
 import { checkActivationScales, quantizeActBlocks, type ActivationBlocks } from './act-blocks.js';
+import { PackedWeights } from './packed.js';
 
 export const LUT4_NR = 8;
 /** largest block (and per-channel K): |acc| <= bs * 127 * 255 must fit int32 */
@@ -64,8 +65,7 @@ export function lut4BlockSize(k: number, blockSize: number | 'channel'): number 
   return blockSize === 'channel' ? Math.ceil(k / 32) * 32 : blockSize;
 }
 
-export class Lut4Weights {
-  private live = true;
+export class Lut4Weights extends PackedWeights {
   constructor(
     readonly runtime: KernelHost,
     readonly layout: 'c2' | 'c4',
@@ -86,7 +86,9 @@ export class Lut4Weights {
      * caller's column j; null when panel column j is column j (one table, or tables already in order)
      */
     readonly columns: Int32Array | null,
-  ) {}
+  ) {
+    super(runtime, [ptr]);
+  }
 
   get blocks(): number {
     return this.kp / this.blockSize;
@@ -114,16 +116,6 @@ export class Lut4Weights {
   /** packed bytes: nibbles, scales, the tables and offsets, the column index */
   get bytes(): number {
     return this.headerBytes + this.panelsBytes + (this.columns ? this.n * 4 : 0);
-  }
-
-  dispose(): void {
-    if (!this.live) return;
-    this.live = false;
-    this.runtime.free(this.ptr);
-  }
-
-  get disposed(): boolean {
-    return !this.live;
   }
 }
 

@@ -8,6 +8,7 @@ import type { KernelHost } from '../runtime/host.js';
 import { blocksOf, type Int4Blocks } from '../quant/int4.js';
 import { roundHalfEven } from '../quant/rounding.js';
 import { checkActivationScales, quantizeActBlocks, type ActivationBlocks } from './act-blocks.js';
+import { PackedWeights } from './packed.js';
 
 /** columns per panel of the relaxed c4 layout (and of the scale/zero-point panels that go with it) */
 export const QB4_NR = 8;
@@ -17,10 +18,9 @@ export type Qb4Layout = 'c4' | 's4';
 
 export type { ActivationBlocks };
 
-export class Qb4Weights {
-  private live = true;
+export class Qb4Weights extends PackedWeights {
   constructor(
-    private readonly rt: KernelHost,
+    rt: KernelHost,
     readonly layout: Qb4Layout,
     readonly k: number,
     readonly n: number,
@@ -32,7 +32,9 @@ export class Qb4Weights {
     readonly scalesPtr: number,
     /** 0 when symmetric (zero point 8) */
     readonly zerosPtr: number,
-  ) {}
+  ) {
+    super(rt, [ptr, scalesPtr, zerosPtr]);
+  }
 
   get blocks(): number {
     return this.kp / this.blockSize;
@@ -46,18 +48,6 @@ export class Qb4Weights {
   /** bytes of packed nibbles plus scales (and zero points) */
   get bytes(): number {
     return (this.kp * this.np) / 2 + this.np * this.blocks * 4 * (this.zerosPtr ? 2 : 1);
-  }
-
-  dispose(): void {
-    if (!this.live) return;
-    this.live = false;
-    this.rt.free(this.ptr);
-    this.rt.free(this.scalesPtr);
-    if (this.zerosPtr) this.rt.free(this.zerosPtr);
-  }
-
-  get disposed(): boolean {
-    return !this.live;
   }
 }
 

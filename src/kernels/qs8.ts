@@ -28,16 +28,16 @@ import {
   QS8_PRM_ROW_SCALE,
   QS8_PRM_ROW_SUM,
 } from './params.js';
+import { PackedWeights } from './packed.js';
 
 export const QS8_NR = 8;
 
 export type Qs8Layout = 'c2' | 'c4';
 
 /** Weights packed for the qs8 kernels; see assembly/gemm/qs8.ts for the byte layout. */
-export class Qs8Weights {
-  private live = true;
+export class Qs8Weights extends PackedWeights {
   constructor(
-    private readonly rt: KernelHost,
+    rt: KernelHost,
     readonly layout: Qs8Layout,
     readonly k: number,
     readonly n: number,
@@ -51,20 +51,12 @@ export class Qs8Weights {
     /** c4 only: per-column offset subtracted to bring W into [0, 127], and the sum of stored values */
     readonly offset: Int32Array | null,
     readonly storedSum: Int32Array | null,
-  ) {}
+  ) {
+    super(rt, [ptr]);
+  }
 
   get bytes(): number {
     return this.kp * this.np;
-  }
-
-  dispose(): void {
-    if (!this.live) return;
-    this.live = false;
-    this.rt.free(this.ptr);
-  }
-
-  get disposed(): boolean {
-    return !this.live;
   }
 }
 
