@@ -117,5 +117,15 @@ describe(`INT8 linear layer (${SIMD} build)`, () => {
     nan[3] = Infinity;
     await expect(layer.forward(nan)).rejects.toThrow(/NaN or Infinity/);
     layer.dispose();
+    // every activation scheme refuses them: per row, and static ranges (which measure nothing at run
+    // time, and once turned a NaN into the zero point)
+    for (const activations of ['dynamic-per-row', 'static'] as const) {
+      const l = await rts.one.linear(weight, [K, N], null, { activations, calibration: x });
+      await expect(l.forward(nan), activations).rejects.toThrow(/NaN or Infinity/);
+      nan[3] = NaN;
+      await expect(l.forward(nan), activations).rejects.toThrow(/NaN or Infinity/);
+      nan[3] = Infinity;
+      l.dispose();
+    }
   });
 });

@@ -32,6 +32,11 @@ export class Int8LinearRunner implements LinearRunner {
     return this.w.layout;
   }
 
+  /** dynamic ranges are measured on every input: a NaN or infinity shows there (static ones measure nothing) */
+  get checksInputs(): boolean {
+    return this.activations !== 'static';
+  }
+
   async forward(x: Float32Array, m: number): Promise<Float32Array> {
     const rt = this.rt, k = this.k;
     const common = { kind: 'float32' as const, colScale: this.scales, bias: this.bias ?? undefined, relu: this.relu };
@@ -41,6 +46,7 @@ export class Int8LinearRunner implements LinearRunner {
       for (let i = 0; i < m; i++) {
         let a = 0;
         for (let j = i * k; j < (i + 1) * k; j++) a = Math.max(a, Math.abs(x[j]));
+        if (!Number.isFinite(a)) throw new ValueRangeError(`x: row ${i} contains NaN or Infinity`);
         rowScale[i] = a > 0 ? Math.fround(a / 127) : 1;
       }
       const q = await quantizeQ8(rt, x, { outer: 1, channels: m, inner: k }, rowScale, new Int32Array(m), true);

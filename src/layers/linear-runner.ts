@@ -12,6 +12,8 @@ export interface LinearRunner {
   readonly weightBytes: number;
   /** the kernel's weight layout ('c2', 'c4', 's4', ...) */
   readonly layout: string;
+  /** true when forward() itself refuses NaN and infinite inputs, in a pass it makes anyway (the layer then skips its own) */
+  readonly checksInputs?: boolean;
   dispose(): void;
 }
 
