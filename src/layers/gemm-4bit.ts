@@ -19,6 +19,8 @@ import type { GemmImpl } from './conv2d-gemm.js';
 export type FourBitWeights = { kernel: 'qb4'; blocks: Int4Blocks } | { kernel: 'lut4'; source: Lut4Source };
 
 interface Packed {
+  /** the kernel's weight layout */
+  readonly layout: string;
   readonly kp: number;
   readonly np: number;
   readonly blockSize: number;
@@ -39,11 +41,11 @@ function pack(rt: Runtime, w: FourBitWeights): Packed {
       if (b) out.set(b);
       return out;
     };
-    return { kp: p.kp, np: p.np, blockSize: p.blockSize, bytes: p.bytes, panelBias, gather: null, gemm: (alloc, c) => qb4Gemm(rt, alloc, { ...c, w: p }), dispose: () => p.dispose() };
+    return { layout: p.layout, kp: p.kp, np: p.np, blockSize: p.blockSize, bytes: p.bytes, panelBias, gather: null, gemm: (alloc, c) => qb4Gemm(rt, alloc, { ...c, w: p }), dispose: () => p.dispose() };
   }
   const p = packLut4(rt, w.source);
   return {
-    kp: p.kp, np: p.np, blockSize: p.blockSize, bytes: p.bytes,
+    layout: p.layout, kp: p.kp, np: p.np, blockSize: p.blockSize, bytes: p.bytes,
     panelBias: (b) => lut4PanelBias(p, b),
     // per-panel tables with regrouped columns: the outputs come back through a gather
     gather: p.columns ? (m, src, dst) => lut4GatherColumns(rt, p, m, src, dst) : null,
@@ -71,6 +73,10 @@ export class FourBitGemm implements GemmImpl {
 
   get weightBytes(): number {
     return this.w.bytes + this.n * 4;
+  }
+
+  get layout(): string {
+    return this.w.layout;
   }
 
   /** scratch for M rows: the int8/int16 activations and their block metadata (src/kernels/act-blocks.ts), and padded output rows */
