@@ -23,7 +23,8 @@ import { loadavg, machine } from './system.mjs';
 
 const SHAPES = ['1x4096x4096', '8x4096x4096', '128x768x3072'];
 const QUICK_SHAPES = ['1x512x512', '16x256x384'];
-const RELAXED_FLAGS = ['--experimental-wasm-relaxed-simd', '--no-liftoff'];
+// Node 20 (V8 11.3) needs relaxed SIMD switched on and Liftoff off; current engines have it on and refuse the flag
+const RELAXED_FLAGS = Number(process.versions.node.split('.')[0]) < 22 ? ['--experimental-wasm-relaxed-simd', '--no-liftoff'] : [];
 const SELF = fileURLToPath(import.meta.url);
 
 function parseArgs(argv) {
