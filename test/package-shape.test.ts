@@ -23,8 +23,8 @@ describe('package shape', () => {
   const pkg = json('package.json');
   const cli = json('packages/cli/package.json');
 
-  it('the library depends on onnx-proto only', () => {
-    expect(Object.keys(pkg.dependencies)).toEqual(['onnx-proto']);
+  it('the library depends on three small pure-JS libraries only: ONNX protobuf, hashing, polygon offsetting', () => {
+    expect(Object.keys(pkg.dependencies).sort()).toEqual(['@noble/hashes', 'clipper-lib', 'onnx-proto']);
     expect(pkg.bin).toBeUndefined();
     expect(pkg.workspaces).toEqual(['packages/cli']);
   });
