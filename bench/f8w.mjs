@@ -32,6 +32,7 @@ import { createRuntime, mulberry32 } from '../dist/index.js';
 import { packF8w, runF8w, quantizeF8w, packQs8, runQs8, packF32, runF32 } from '../dist/kernels.js';
 import { l3Bytes, loadavg, machine, otherLoadMeter, waitForQuiet } from './system.mjs';
 import { median } from './timing.mjs';
+import { RELAXED_FLAGS } from './common.mjs';
 
 const SHAPES = [
   { m: 1, k: 4096, n: 4096, stream: true },
@@ -39,7 +40,6 @@ const SHAPES = [
   { m: 8, k: 4096, n: 4096, stream: true },
   { m: 128, k: 768, n: 3072, stream: false },
 ];
-const RELAXED_FLAGS = ['--experimental-wasm-relaxed-simd', '--no-liftoff'];
 const KERNELS = ['f8w e4m3', 'f8w e5m2', 'qs8', 'f32'];
 const key = ({ m, k, n }) => `${m}×${k}×${n}`;
 const log = (s) => process.stderr.write(`${s}\n`);

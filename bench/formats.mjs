@@ -20,35 +20,18 @@ import { createRuntime, mulberry32, normalFloats, uint8Range, WEIGHT_FORMATS } f
 import { packF32, runF32 } from '../dist/kernels.js';
 import { gemmRunner } from '../dist/layers/linear-runner.js';
 import { loadavg, machine } from './system.mjs';
+import { buildBenchArgs, RELAXED_FLAGS } from './common.mjs';
+import { median } from './timing.mjs';
 
 const SHAPES = ['1x4096x4096', '8x4096x4096', '128x768x3072'];
 const QUICK_SHAPES = ['1x512x512', '16x256x384'];
-// Node 20 (V8 11.3) needs relaxed SIMD switched on and Liftoff off; current engines have it on and refuse the flag
-const RELAXED_FLAGS = Number(process.versions.node.split('.')[0]) < 22 ? ['--experimental-wasm-relaxed-simd', '--no-liftoff'] : [];
 const SELF = fileURLToPath(import.meta.url);
 
 function parseArgs(argv) {
-  const args = { quick: false, child: false, simd: 'baseline', threads: 1, rounds: 9, shapes: null };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--quick') args.quick = true;
-    else if (a === '--child') args.child = true;
-    else if (a === '--simd') args.simd = argv[++i];
-    else if (a === '--threads') args.threads = Number(argv[++i]);
-    else if (a === '--rounds') args.rounds = Number(argv[++i]);
-    else if (a === '--shapes') args.shapes = argv[++i].split(',');
-    else throw new Error(`unknown argument ${a}`);
-  }
-  if (args.quick) args.rounds = 3;
+  const args = buildBenchArgs(argv, 9);
   args.shapes ??= args.quick ? QUICK_SHAPES : SHAPES;
   return args;
 }
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const h = s.length >> 1;
-  return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2;
-};
 
 async function child(args) {
   const rt = await createRuntime({ simd: args.simd, threads: args.threads });

@@ -24,6 +24,7 @@ import { activationsF32, activationsU8, weightsI8, hashOf } from './data.mjs';
 import { copiesFor } from './lowbit.mjs';
 import { l3Bytes, loadavg, machine } from './system.mjs';
 import { timeAsync, timingOptions, waitedForQuiet } from './timing.mjs';
+import { RELAXED_FLAGS } from './common.mjs';
 import {
   BLOCK_SIZE, bitEqual, errorVsDequantized, int4Bytes, int4Of, nbitsBlockModel, nbitsModel, ortSession, ortTensor, relDiff,
   streamReadCeiling, weightsNK,
@@ -51,7 +52,6 @@ const BLOCK_OUTPUTS = ['up', 'down'];
 const BLOCK_OPS = BLOCK.reduce((s, l) => s + 2 * l.k * l.n, 0);
 const MODEL_BLOCKS = 32;
 
-const RELAXED_FLAGS = ['--experimental-wasm-relaxed-simd', '--no-liftoff'];
 const RESULTS = fileURLToPath(new URL('./RESULTS-int4.md', import.meta.url));
 const shapeKey = ({ m, k, n }) => `${m}x${k}x${n}`;
 const log = (msg) => process.stderr.write(`${msg}\n`);

@@ -38,6 +38,8 @@ import { activationsF32 } from './data.mjs';
 import { copiesFor } from './lowbit.mjs';
 import { int4Of, relDiff } from './int4-lib.mjs';
 import { l3Bytes, loadavg, machine, otherLoadMeter, waitForQuiet } from './system.mjs';
+import { buildBenchArgs, RELAXED_FLAGS } from './common.mjs';
+import { median } from './timing.mjs';
 
 const SHAPES = [
   { m: 1, k: 4096, n: 4096, stream: true },
@@ -45,31 +47,10 @@ const SHAPES = [
   { m: 8, k: 4096, n: 4096, stream: true },
   { m: 128, k: 768, n: 3072, stream: false },
 ];
-const RELAXED_FLAGS = ['--experimental-wasm-relaxed-simd', '--no-liftoff'];
 const SELF = fileURLToPath(import.meta.url);
 const log = (msg) => process.stderr.write(`${msg}\n`);
 
-function parseArgs(argv) {
-  const args = { quick: false, child: false, simd: 'baseline', threads: 1, rounds: 11, shapes: null };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--quick') args.quick = true;
-    else if (a === '--child') args.child = true;
-    else if (a === '--simd') args.simd = argv[++i];
-    else if (a === '--threads') args.threads = Number(argv[++i]);
-    else if (a === '--rounds') args.rounds = Number(argv[++i]);
-    else if (a === '--shapes') args.shapes = argv[++i];
-    else throw new Error(`unknown argument ${a}`);
-  }
-  if (args.quick) args.rounds = 3;
-  return args;
-}
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const h = s.length >> 1;
-  return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2;
-};
+const parseArgs = (argv) => buildBenchArgs(argv, 11);
 
 // ---------------------------------------------------------------------------------------------
 // child
@@ -103,7 +84,7 @@ async function child(args) {
   if (rt.features.simd !== args.simd) throw new Error(`expected the ${args.simd} build, got ${rt.features.simd}`);
   const rotate = 3 * l3Bytes();
   const out = { simd: args.simd, threads: args.threads, loadStart: loadavg(), shapes: [] };
-  const wanted = args.shapes ? args.shapes.split(',') : null;
+  const wanted = args.shapes;
   for (const shape of SHAPES) {
     const { m, k, n } = shape;
     if (wanted && !wanted.includes(`${m}x${k}x${n}`)) continue;
@@ -170,7 +151,7 @@ function runChild(simd, args) {
   const flags = simd === 'relaxed' ? RELAXED_FLAGS : [];
   const argv = [...flags, SELF, '--child', '--simd', simd, '--threads', String(args.threads), '--rounds', String(args.rounds)];
   if (args.quick) argv.push('--quick');
-  if (args.shapes) argv.push('--shapes', args.shapes);
+  if (args.shapes) argv.push('--shapes', args.shapes.join(','));
   log(`child: node ${argv.join(' ')}`);
   const r = spawnSync(process.execPath, argv, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 26 });
   if (r.status !== 0) throw new Error(`${simd} child failed (${r.status})`);
@@ -182,7 +163,7 @@ function render(results, args) {
   const lines = [];
   lines.push(`# LUT4 vs INT4 (qb4 W4A8), ${args.threads} thread${args.threads > 1 ? 's' : ''}`);
   lines.push('');
-  lines.push(`Command: \`node bench/lut4.mjs${args.threads !== 1 ? ` --threads ${args.threads}` : ''}${args.quick ? ' --quick' : ''}${args.shapes ? ` --shapes ${args.shapes}` : ''}\`. ${new Date().toISOString()}. ` +
+  lines.push(`Command: \`node bench/lut4.mjs${args.threads !== 1 ? ` --threads ${args.threads}` : ''}${args.quick ? ' --quick' : ''}${args.shapes ? ` --shapes ${args.shapes.join(',')}` : ''}\`. ${new Date().toISOString()}. ` +
     `Machine: ${mc.model}, ${mc.cores} cores, ${mc.caches}; Node ${mc.node}, V8 ${mc.v8}; commit ${mc.commit}.`);
   lines.push('');
   lines.push('Medians over all calls of all interleaved rounds (each call timed alone); "rounds" = the range of the per-round medians. ' +

@@ -24,6 +24,7 @@ import { bestOf, measureCeilings } from './ceilings.mjs';
 import { measureBaseline, measureRelaxed, equalArrays } from './lowbit.mjs';
 import { cpuTimes, l3Bytes, loadavg, machine, waitForQuiet } from './system.mjs';
 import { timingOptions, waitedForQuiet } from './timing.mjs';
+import { RELAXED_FLAGS } from './common.mjs';
 import { measureScalingRound, scalingOptions, scalingRuntimes, scalingWaited, summarizeScaling } from './scaling.mjs';
 import { renderReport } from './report.mjs';
 
@@ -39,7 +40,6 @@ const SHAPES = [
 ];
 const QUICK_SHAPES = ['1x4096x4096', '128x768x3072'];
 
-const RELAXED_FLAGS = ['--experimental-wasm-relaxed-simd', '--no-liftoff'];
 
 const CHILDREN = [
   { simd: 'baseline', threads: 1 },
