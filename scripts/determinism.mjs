@@ -19,7 +19,7 @@
 // same result everywhere: integer kernels, the q8 conversions, the qs8 float32 epilogue (with its
 // activations), qs8_stage_f32_c2, the fp8 codec, qb4, lut4, their activation blocks (act_blocks),
 // f8f8 and the float32 kernels that use plain mul/add in both builds (f32_act_nhwc,
-// f32_softmax_rows, f32_gap_nhwc, f32_avgpool_nhwc, f32_scale_channels_nhwc, f32_matmul_rows,
+// f32_softmax_rows, f32_gap_nhwc, f32_avgpool_nhwc, f32_maxpool_nhwc, f32_scale_channels_nhwc, f32_matmul_rows,
 // f32_im2col_nhwc) carry the same name on both builds
 // (they must agree bit for bit with each other and with 'ref'), while the float32 kernels that use
 // f32x4.relaxed_madd (fused) in the relaxed build (f32_gemm, onnx.MatMul/Gemm, f32_dwconv_nhwc,
@@ -864,9 +864,9 @@ const pmax = (a, b) => (a < b ? b : a);
 const pmin = (a, b) => (b < a ? b : a);
 const refAct = ew.refAct;
 
-/** activation kinds 0..6 with their (alpha, beta) as float32 (0 identity ... 6 clip(alpha, beta)) */
+/** activation kinds 0..7 with their (alpha, beta) as float32 (0 identity ... 6 clip(alpha, beta), 7 leaky relu with a floor) */
 // (names show the decimal as written; the kernels get its float32)
-const ACT_KINDS = [[0, 0, 0], [1, 0, 0], [2, 0, 0], [3, 1.702, 0], [4, 1, 0], [5, 0.2, 0.5], [6, -0.5, 0.7]].map(
+const ACT_KINDS = [[0, 0, 0], [1, 0, 0], [2, 0, 0], [3, 1.702, 0], [4, 1, 0], [5, 0.2, 0.5], [6, -0.5, 0.7], [7, 0.2, -0.4], [7, 0.01, -Infinity]].map(
   ([k, a, b]) => ({ kind: k, alpha: f(a), beta: f(b), id: `act=${k} alpha=${a} beta=${b}` }),
 );
 
@@ -1057,6 +1057,15 @@ for (const [h, w, c, kh, kw, sh, sw, pads] of [
 
 const refAvgpool = (a) => ew.refAvgpoolNhwc(a.x, a);
 
+// max pooling: the same windows (count_include_pad does not apply), signed zeros and infinities mixed
+// in (no NaN: wasm leaves a NaN result's payload to the CPU; test/elementwise.test.ts checks NaN wins)
+const MAXPOOL_CASES = AVGPOOL_CASES.filter((a) => a.countPad === 0).map((a) => {
+  const x = Float32Array.from(a.x);
+  [x[1], x[5], x[9], x[12]] = [-Infinity, -0, 0, Infinity];
+  return { ...a, name: a.name.replace(' count_include_pad=0', ''), x };
+});
+const refMaxpool = (a) => ew.refMaxpoolNhwc(a.x, a);
+
 const SCALE_CASES = [[13, 17], [4, 5], [7, 16], [3, 2]].map(([pixels, c]) => {
   const name = `pixels=${pixels} c=${c}`;
   const r = new Rng(`scale-channels ${name}`);
@@ -1105,6 +1114,11 @@ async function runElementwiseCases(rt, build) {
       rt.parallelColumns(a.oh, 1, (r0, r1) => ['f32_avgpool_nhwc', [a.h, a.w, a.c, a.kh, a.kw, a.sh, a.sw, pt, pl, pb, pr, a.countPad, r0, r1, a.ow, x, yp]], 1));
     emit(build, '-', `f32_avgpool_nhwc ${a.name}`, digest(y));
   }
+  for (const a of MAXPOOL_CASES) {
+    const [y] = await withBuffers(rt, [a.x], [[Float32Array, a.oh * a.ow * a.c]], ([x], [yp]) =>
+      rt.parallelColumns(a.oh, 1, (r0, r1) => ['f32_maxpool_nhwc', [a.h, a.w, a.c, a.kh, a.kw, a.sh, a.sw, a.pads[0], a.pads[1], r0, r1, a.ow, x, yp]], 1));
+    emit(build, '-', `f32_maxpool_nhwc ${a.name}`, digest(y));
+  }
   for (const q of SCALE_CASES) {
     const row = q.c * 4;
     const [y] = await withBuffers(rt, [q.x, q.s], [[Float32Array, q.pixels * q.c]], ([x, s], [yp]) =>
@@ -1128,6 +1142,7 @@ function refElementwiseCases() {
   for (const s of SOFTMAX_CASES) emit('ref', '-', `f32_softmax_rows ${s.name}`, digest(refSoftmax(s)));
   for (const g of GAP_CASES) emit('ref', '-', `f32_gap_nhwc ${g.name}`, digest(refGap(g)));
   for (const a of AVGPOOL_CASES) emit('ref', '-', `f32_avgpool_nhwc ${a.name}`, digest(refAvgpool(a)));
+  for (const a of MAXPOOL_CASES) emit('ref', '-', `f32_maxpool_nhwc ${a.name}`, digest(refMaxpool(a)));
   for (const q of SCALE_CASES) emit('ref', '-', `f32_scale_channels_nhwc ${q.name}`, digest(refScaleChannels(q)));
   for (const q of MATMUL_ROWS_CASES) emit('ref', '-', `f32_matmul_rows ${q.name}`, digest(refMatmulRows(q)));
 }

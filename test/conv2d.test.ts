@@ -25,7 +25,7 @@ const U = 2 ** -24;
 const f = Math.fround;
 
 // activation kinds (assembly/elementwise/f32-act.ts)
-const IDENTITY = 0, RELU = 1, HARDSWISH = 2, SWISH = 3, SIGMOID = 4, HARDSIGMOID = 5, CLIP = 6;
+const IDENTITY = 0, RELU = 1, HARDSWISH = 2, SWISH = 3, SIGMOID = 4, HARDSIGMOID = 5, CLIP = 6, LEAKY_RELU = 7;
 
 interface ActSpec {
   name: string;
@@ -48,6 +48,8 @@ const ACTS: ActSpec[] = [
   { name: 'sigmoid a=0.8', kind: SIGMOID, alpha: 0.8, beta: 0, affine: false },
   { name: 'hardsigmoid', kind: HARDSIGMOID, alpha: 0.2, beta: 0.5, affine: true },
   { name: 'clip+affine', kind: CLIP, alpha: -0.5, beta: 1.25, affine: true },
+  { name: 'leaky relu a=0.2 floor -0.4', kind: LEAKY_RELU, alpha: 0.2, beta: -0.4, affine: false },
+  { name: 'leaky relu a=0.01 +affine', kind: LEAKY_RELU, alpha: 0.01, beta: -Infinity, affine: true },
 ];
 
 interface Case {
@@ -87,6 +89,9 @@ function act64(a: ActSpec, z: number): { y: number; lip: number; err: number } {
       return { y: Math.min(Math.max(a.alpha * z + a.beta, 0), 1), lip: Math.abs(a.alpha), err: 2 * U * (Math.abs(a.alpha * z) + Math.abs(a.beta)) };
     case CLIP:
       return { y: Math.min(Math.max(z, a.alpha), a.beta), lip: 1, err: 0 };
+    case LEAKY_RELU:
+      // alpha z rounds once to float32
+      return { y: Math.max(z < 0 ? a.alpha * z : z, a.beta), lip: Math.max(1, Math.abs(a.alpha)), err: U * Math.abs(a.alpha * z) };
     default:
       throw new Error(`kind ${a.kind}`);
   }

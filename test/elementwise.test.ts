@@ -9,7 +9,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Runtime } from '../src/index.js';
 import {
-  poolOutput, refActNhwc, refAttentionRows, refAvgpoolNhwc, refGapNhwc, refMatmulRows, refScaleChannelsNhwc, refSoftmaxRows, type PoolGeometry2d,
+  poolOutput, refActNhwc, refAttentionRows, refAvgpoolNhwc, refMaxpoolNhwc, refGapNhwc, refMatmulRows, refScaleChannelsNhwc, refSoftmaxRows, type PoolGeometry2d,
 } from '../src/kernels/reference/elementwise.js';
 import { SIMD, firstMismatch, randNormal, rng, useRuntimes } from './helpers.js';
 
@@ -53,7 +53,7 @@ const CHANNELS = [1, 2, 3, 4, 5, 7, 8, 9, 16, 17, 31];
 describe(`f32_act_nhwc (${SIMD} build)`, () => {
   it('equals refActNhwc bit for bit: every activation, channels around the vector width, extremes, ±Inf, NaN, 1 and 2 threads', async () => {
     let seed = 1;
-    const kinds = [[0, 0, 0], [1, 0, 0], [2, 0, 0], [3, 1.702, 0], [4, 1, 0], [5, 0.2, 0.5], [6, -0.5, 0.7]];
+    const kinds = [[0, 0, 0], [1, 0, 0], [2, 0, 0], [3, 1.702, 0], [4, 1, 0], [5, 0.2, 0.5], [6, -0.5, 0.7], [7, 0.2, -0.4], [7, 0.01, -Infinity], [7, 1.5, 0.25]];
     for (const [kind, alpha, beta] of kinds) {
       for (const c of CHANNELS) {
         for (const pixels of [1, 2, 7, 13]) {
@@ -164,6 +164,28 @@ describe(`f32_avgpool_nhwc (${SIMD} build)`, () => {
             [h, w, c, kh, kw, sh, sw, pads[0], pads[1], pads[2], pads[3], countPad ? 1 : 0, r0, r1, ow, px, y]);
           expect(firstMismatch(got, want), `${JSON.stringify(g)} ${label}`).toBeNull();
         }
+      }
+    }
+  });
+});
+
+describe(`f32_maxpool_nhwc (${SIMD} build)`, () => {
+  it('equals refMaxpoolNhwc bit for bit: windows, strides, pads (a window past the image), NaN, ±0, ±Inf, 1 and 2 threads', async () => {
+    let seed = 450;
+    for (const [h, w, c, kh, kw, sh, sw, pads] of [
+      [7, 9, 17, 3, 3, 2, 2, [1, 1, 1, 1]], [8, 8, 5, 2, 2, 2, 2, [0, 0, 0, 0]], [6, 11, 16, 3, 5, 1, 2, [1, 2, 1, 2]],
+      [5, 5, 7, 5, 5, 1, 1, [2, 2, 2, 2]], [7, 7, 3, 3, 3, 2, 2, [0, 0, 1, 1]], [1, 1, 1, 1, 1, 1, 1, [0, 0, 0, 0]],
+      [38, 16, 24, 2, 2, 2, 2, [0, 0, 0, 0]], [19, 8, 48, 1, 2, 1, 2, [0, 0, 0, 0]], [13, 2, 9, 2, 1, 3, 1, [0, 0, 1, 0]],
+    ] as const) {
+      const g: PoolGeometry2d = { h, w, c, kh, kw, sh, sw, pads, countPad: false };
+      const [oh, ow] = poolOutput(g);
+      const x = withExtremes(randNormal(h * w * c, rng(seed++), 3), 13, true);
+      if (x.length > 40) [x[3], x[20], x[40]] = [NaN, -0, 0];
+      const want = refMaxpoolNhwc(x, g);
+      for (const [label, rt] of threadCases()) {
+        const got = await callKernel(rt, 'f32_maxpool_nhwc', [x], oh * ow * c, oh, ([px], y, r0, r1) =>
+          [h, w, c, kh, kw, sh, sw, pads[0], pads[1], r0, r1, ow, px, y]);
+        expect(firstMismatch(got, want), `${JSON.stringify(g)} ${label}`).toBeNull();
       }
     }
   });

@@ -700,6 +700,26 @@ describe(`model operators vs onnxruntime-web (${SIMD} build)`, () => {
       await check(b, { x: X([1, 5, 7, 6], 189, 2) }, { fuse: 'both', fusions: { fusedConvs: 1 } });
     });
 
+    it('Conv -> LeakyRelu [-> Max/Min by a constant] and Conv -> Relu/Max/Min chains -> one FusedConv (TensorFlow exports clamp that way)', async () => {
+      const cases: [string, (b: OnnxBuilder) => OnnxBuilder][] = [
+        // openWakeWord's embedding CNN: LeakyRelu(0.2) then Max(x, -0.4) with a [1,1,1,1] constant
+        ['leaky relu, floor', (b) => b.node('LeakyRelu', ['c'], 'l', { alpha: f(0.2) }).node('Max', ['l', 'k4'], 'y')],
+        ['leaky relu, default alpha', (b) => b.node('LeakyRelu', ['c'], 'y')],
+        ['leaky relu, alpha 1.5, floor first operand', (b) => b.node('LeakyRelu', ['c'], 'l', { alpha: f(1.5) }).node('Max', ['k0', 'l'], 'y')],
+        ['relu, min 0.7', (b) => b.node('Relu', ['c'], 'r').node('Min', ['r', 'k0'], 'y')],
+        ['max, min, max', (b) => b.node('Max', ['c', 'kn'], 'a').node('Min', ['a', 'k0'], 'm').node('Max', ['m', 'k4'], 'y')],
+      ];
+      for (const [label, tail] of cases) {
+        const b = new OnnxBuilder(13).input('x', [1, 5, 7, 6]).output('y').init('k4', [1, 1, 1, 1], [-0.4]).init('k0', [], [0.7]).init('kn', [1], [-1.25]);
+        tail(conv(b, 'x', 'c', { cin: 5, cout: 6, pads: [1, 1, 1, 1] }));
+        await check(b, { x: X([1, 5, 7, 6], 190, 2) }, { fuse: 'both', fusions: { fusedConvs: 1 } }).catch((e) => { throw new Error(`${label}: ${e.message}`); });
+      }
+      // a Min after leaky relu is not a floor: the leaky relu fuses, the Min runs on its own
+      const b = new OnnxBuilder(13).input('x', [1, 5, 7, 6]).output('y').init('k0', [], [0.7]);
+      conv(b, 'x', 'c', { cin: 5, cout: 6, pads: [1, 1, 1, 1] }).node('LeakyRelu', ['c'], 'l', { alpha: f(0.2) }).node('Min', ['l', 'k0'], 'y');
+      await check(b, { x: X([1, 5, 7, 6], 191, 2) }, { fuse: 'both', fusions: { fusedConvs: 1 } });
+    });
+
     it('MatMul by constant weights then Add of a bias vector -> one FusedMatMul (a linear layer with bias)', async () => {
       for (const bdims of [[7], [1, 7], [1, 1, 7]]) {
         const b = new OnnxBuilder(13).input('x', [2, 5, 12]).output('y')

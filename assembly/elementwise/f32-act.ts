@@ -1,7 +1,8 @@
 // float32 activations with a per-channel affine after them (the "f32_act" family):
 //   y[p][c] = act(x[p][c]) * scale[c] + shift[c]      (x, y channels-last: pixels of c floats)
 // act: 0 identity, 1 relu, 2 hardswish, 3 swish (x * sigmoid(alpha x)), 4 sigmoid(alpha x),
-//      5 hardsigmoid (clamp(alpha x + beta, 0, 1)), 6 clip(alpha = lo, beta = hi).
+//      5 hardsigmoid (clamp(alpha x + beta, 0, 1)), 6 clip(alpha = lo, beta = hi),
+//      7 leaky relu with a floor (max(x < 0 ? alpha x : x, beta)).
 // scale/shift hold c floats (c rounded up to 4, padded). In place (x == y) is fine.
 // The activations themselves are in util/act.ts (the GEMM epilogues apply the same ones).
 

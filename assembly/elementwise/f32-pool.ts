@@ -1,6 +1,7 @@
 // float32 pooling and per-channel scaling, channels-last (the "f32_pool" family):
 //   f32_gap_nhwc:            y[c] = mean over the hw pixels of x[p][c]   (one image)
 //   f32_avgpool_nhwc:        2-D average pooling (count_include_pad 0 or 1), output rows [oh0, oh1)
+//   f32_maxpool_nhwc:        2-D max pooling (padding never wins; NaN propagates), output rows [oh0, oh1)
 //   f32_scale_channels_nhwc: y[p][c] = x[p][c] * s[c]   (the squeeze-excitation product)
 // Sums run pixel by pixel in image order (the same order on every CPU).
 
@@ -46,6 +47,35 @@ export function f32_avgpool_nhwc(
         let acc: f32 = 0;
         for (let u = u0; u < u1; u++) for (let v = v0; v < v1; v++) acc += load<f32>(x + <usize>(u * w + v) * row + (<usize>ch << 2));
         store<f32>(out + (<usize>ch << 2), acc * inv);
+      }
+    }
+  }
+}
+
+export function f32_maxpool_nhwc(
+  h: i32, w: i32, c: i32, kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32, oh0: i32, oh1: i32, ow: i32, x: usize, y: usize,
+): void {
+  const c4 = c & ~3;
+  const row = <usize>c << 2;
+  for (let oy = oh0; oy < oh1; oy++) {
+    const y0 = oy * sh - pt;
+    const u0 = max(y0, 0), u1 = min(y0 + kh, h);
+    for (let ox = 0; ox < ow; ox++) {
+      const x0 = ox * sw - pl;
+      const v0 = max(x0, 0), v1 = min(x0 + kw, w);
+      const out = y + <usize>(oy * ow + ox) * row;
+      // f32x4.max / f32.max: NaN wins (a NaN input is never hidden), +0 beats -0
+      for (let ch = 0; ch < c4; ch += 4) {
+        let acc = f32x4.splat(-Infinity);
+        for (let u = u0; u < u1; u++) {
+          for (let v = v0; v < v1; v++) acc = f32x4.max(acc, v128.load(x + <usize>(u * w + v) * row + (<usize>ch << 2)));
+        }
+        v128.store(out + (<usize>ch << 2), acc);
+      }
+      for (let ch = c4; ch < c; ch++) {
+        let acc: f32 = -Infinity;
+        for (let u = u0; u < u1; u++) for (let v = v0; v < v1; v++) acc = max<f32>(acc, load<f32>(x + <usize>(u * w + v) * row + (<usize>ch << 2)));
+        store<f32>(out + (<usize>ch << 2), acc);
       }
     }
   }

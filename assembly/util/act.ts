@@ -2,7 +2,8 @@
 // the GEMM epilogues that apply them in registers. Plain mul/add only (no FMA), so the same bits
 // come out on every CPU and in both builds.
 // kind: 0 identity, 1 relu, 2 hardswish, 3 swish (x * sigmoid(alpha x)), 4 sigmoid(alpha x),
-//       5 hardsigmoid (clamp(alpha x + beta, 0, 1)), 6 clip(alpha = lo, beta = hi).
+//       5 hardsigmoid (clamp(alpha x + beta, 0, 1)), 6 clip(alpha = lo, beta = hi),
+//       7 leaky relu with a floor: max(x < 0 ? alpha x : x, beta) (beta = -inf: plain leaky relu).
 // exp() is a degree-7 polynomial after range reduction to [-ln2/2, ln2/2]: relative error below
 // 3e-7 (measured 2.5e-7 over [-87, 88]; test/conv2d.test.ts checks the sigmoid built on it).
 
@@ -39,6 +40,7 @@
     case 4: return vsigmoid(f32x4.mul(x, alpha));
     case 5: return f32x4.pmin(f32x4.pmax(f32x4.add(f32x4.mul(x, alpha), beta), zero), one);
     case 6: return f32x4.pmin(f32x4.pmax(x, alpha), beta);
+    case 7: return f32x4.pmax(v128.bitselect(f32x4.mul(x, alpha), x, f32x4.lt(x, zero)), beta);
     default: return x;
   }
 }

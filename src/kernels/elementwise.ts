@@ -83,6 +83,13 @@ export function averagePoolNhwc(rt: KernelHost, x: number, y: number, h: number,
   return rt.parallelColumns(g.oh, 1, (r0, r1) => ['f32_avgpool_nhwc', [h, w, c, g.kh, g.kw, g.sh, g.sw, g.pt, g.pl, g.pb, g.pr, g.countPad ? 1 : 0, r0, r1, g.ow, x, y]], 1, g.oh * g.ow * c * g.kh * g.kw);
 }
 
+/** 2-D max pooling of one h x w x c image into g.oh x g.ow x c (padding never wins), output rows split across threads. */
+export function maxPoolNhwc(rt: KernelHost, x: number, y: number, h: number, w: number, c: number, g: Omit<PoolWindow, 'countPad'>): Promise<void> {
+  checkSizes('maxPoolNhwc', { h, w, c, pt: g.pt, pl: g.pl, pb: g.pb, pr: g.pr, oh: g.oh, ow: g.ow });
+  checkSizes('maxPoolNhwc', { kh: g.kh, kw: g.kw, sh: g.sh, sw: g.sw }, 1);
+  return rt.parallelColumns(g.oh, 1, (r0, r1) => ['f32_maxpool_nhwc', [h, w, c, g.kh, g.kw, g.sh, g.sw, g.pt, g.pl, r0, r1, g.ow, x, y]], 1, g.oh * g.ow * c * g.kh * g.kw);
+}
+
 /** y[p][c] = x[p][c] * s[c] over `pixels` pixels of one image (the squeeze-excitation product). */
 export function scaleChannelsNhwc(rt: KernelHost, x: number, s: number, y: number, pixels: number, c: number): Promise<void> {
   checkSizes('scaleChannelsNhwc', { pixels, c });

@@ -22,7 +22,7 @@ export interface FuseReport {
 }
 
 /** Activation codes shared with assembly/elementwise/f32-act.ts. */
-export const ACTIVATIONS = { identity: 0, relu: 1, hardswish: 2, swish: 3, sigmoid: 4, hardsigmoid: 5, clip: 6 } as const;
+export const ACTIVATIONS = { identity: 0, relu: 1, hardswish: 2, swish: 3, sigmoid: 4, hardsigmoid: 5, clip: 6, leakyrelu: 7 } as const;
 export type ActivationName = keyof typeof ACTIVATIONS;
 
 class Rewriter {
@@ -293,7 +293,7 @@ function recogniseLayerNorms(r: Rewriter): number {
   return n;
 }
 
-const FUSABLE: Record<string, ActivationName> = { Relu: 'relu', HardSwish: 'hardswish', Sigmoid: 'sigmoid', HardSigmoid: 'hardsigmoid', Clip: 'clip' };
+const FUSABLE: Record<string, ActivationName> = { Relu: 'relu', HardSwish: 'hardswish', Sigmoid: 'sigmoid', HardSigmoid: 'hardsigmoid', Clip: 'clip', LeakyRelu: 'leakyrelu' };
 
 /** Conv -> activation [-> per-channel Mul/Add ...] as one lowbit.FusedConv. */
 function fuseConvActivations(r: Rewriter): number {
@@ -304,26 +304,11 @@ function fuseConvActivations(r: Rewriter): number {
     if (!w) continue;
     const cout = w.dims[0];
     const act = r.soleReader(conv.outputs[0]);
-    if (!act) continue;
-    let name: ActivationName | null = null, alpha = 1, beta = 0;
-    if (act.domain === 'lowbit' && act.op === 'Activation') {
-      name = act.attrs.get('activation') as ActivationName;
-      alpha = act.attrs.get('alpha') as number;
-      beta = act.attrs.get('beta') as number;
-    } else if (act.domain === '' && FUSABLE[act.op]) {
-      name = FUSABLE[act.op];
-      if (name === 'hardsigmoid') {
-        alpha = (act.attrs.get('alpha') as number | undefined) ?? 0.2;
-        beta = (act.attrs.get('beta') as number | undefined) ?? 0.5;
-      } else if (name === 'clip') {
-        const b = clipBounds(r, act);
-        if (!b) continue;
-        [alpha, beta] = b;
-      }
-    }
-    if (!name) continue;
-    const remove = [conv, act];
-    let out = act.outputs[0];
+    const found = act ? activationWithBounds(r, act) : null;
+    if (!found) continue;
+    const { name, alpha, beta } = found;
+    const remove = [conv, ...found.nodes];
+    let out = found.nodes[found.nodes.length - 1].outputs[0];
     const scale = new Float32Array(cout).fill(1), shift = new Float32Array(cout);
     for (;;) {
       const next = r.soleReader(out);
@@ -359,11 +344,47 @@ function activationOf(r: Rewriter, act: GraphNode): { name: ActivationName; alph
   if (act.domain !== '' || !FUSABLE[act.op]) return null;
   const name = FUSABLE[act.op];
   if (name === 'hardsigmoid') return { name, alpha: (act.attrs.get('alpha') as number | undefined) ?? 0.2, beta: (act.attrs.get('beta') as number | undefined) ?? 0.5 };
+  if (name === 'leakyrelu') return { name, alpha: (act.attrs.get('alpha') as number | undefined) ?? 0.01, beta: -Infinity };
   if (name === 'clip') {
     const b = clipBounds(r, act);
     return b ? { name, alpha: b[0], beta: b[1] } : null;
   }
   return { name, alpha: 1, beta: 0 };
+}
+
+/** The constant one-element operand (rank <= 4, so it broadcasts to a conv output without changing its dims) of a two-input Max/Min, or null. */
+function scalarOperand(r: Rewriter, node: GraphNode): number | null {
+  if (node.domain !== '' || (node.op !== 'Max' && node.op !== 'Min') || node.inputs.length !== 2) return null;
+  const c = [0, 1].map((i) => (r.constant(node.inputs[i])?.dims.length ?? 5) <= 4 ? r.scalar(node.inputs[i]) : null);
+  const v = c[1] ?? c[0];
+  return v === null || Number.isNaN(v) ? null : v;
+}
+
+/**
+ * The activation a node computes, with the Max/Min-by-a-constant nodes after it folded into its
+ * bounds (TensorFlow exports write clamps that way: LeakyRelu then Max(x, -0.4), Relu then Min(x, 6)).
+ * relu and clip become clip(lo, hi); a floor on leaky relu is its beta. `nodes`: what it replaces.
+ */
+function activationWithBounds(r: Rewriter, first: GraphNode): { name: ActivationName; alpha: number; beta: number; nodes: GraphNode[] } | null {
+  // a bare Max/Min by a constant is a clip of its own
+  const c0 = scalarOperand(r, first);
+  const base = c0 === null ? activationOf(r, first) : { name: 'clip' as const, alpha: first.op === 'Max' ? c0 : -Infinity, beta: first.op === 'Max' ? Infinity : c0 };
+  if (!base) return null;
+  let { name, alpha, beta } = base;
+  if (name === 'relu') [name, alpha, beta] = ['clip', 0, Infinity];
+  const nodes = [first];
+  for (;;) {
+    const next = r.soleReader(nodes[nodes.length - 1].outputs[0]);
+    const c = next ? scalarOperand(r, next) : null;
+    if (!next || c === null) break;
+    if (name === 'clip') [alpha, beta] = next.op === 'Max' ? [Math.max(alpha, c), Math.max(beta, c)] : [Math.min(alpha, c), Math.min(beta, c)];
+    else if (name === 'leakyrelu' && next.op === 'Max') beta = Math.max(beta, c);
+    else break;
+    nodes.push(next);
+  }
+  // a plain relu stays relu (its epilogue clamp needs no bounds)
+  if (name === 'clip' && alpha === 0 && beta === Infinity && base.name === 'relu') name = 'relu';
+  return { name, alpha, beta, nodes };
 }
 
 /** MatMul by a constant [K, N] then Add of a constant N-vector [then an activation]: one lowbit.FusedMatMul (a linear layer). */

@@ -3,7 +3,7 @@
 
 import type { Runtime } from '../runtime/runtime.js';
 import type { GraphNode } from './graph.js';
-import { AttentionLayer, AveragePoolLayer, BatchedMatMulLayer, ChannelScaleLayer, GlobalAveragePoolLayer, SoftmaxLayer } from './kernel-layers.js';
+import { AttentionLayer, PoolLayer, BatchedMatMulLayer, ChannelScaleLayer, GlobalAveragePoolLayer, SoftmaxLayer } from './kernel-layers.js';
 import type { ModelLayer } from './layers.js';
 import { OPS } from './ops/registry.js';
 import type { ValueInfo } from './ops/types.js';
@@ -40,18 +40,19 @@ export function kernelLayerFor(rt: Runtime, node: GraphNode, ins: (ValueInfo | n
     }
     case 'GlobalAveragePool':
       return runtimeF32(x) && x.dims.length === 4 ? new GlobalAveragePoolLayer(rt) : null;
-    case 'AveragePool': {
+    case 'AveragePool':
+    case 'MaxPool': {
       if (!runtimeF32(x) || x.dims.length !== 4) return null;
       const ctx = { node, opset };
       const countPad = (node.attrs.get('count_include_pad') as number | undefined) === 1;
       const geometry = (dims: readonly number[]) => {
-        const [out] = OPS.AveragePool.infer(ctx, [{ type: 'float32', dims: [...dims] }]);
+        const [out] = OPS[node.op].infer(ctx, [{ type: 'float32', dims: [...dims] }]);
         const k = node.attrs.get('kernel_shape') as number[];
         const st = (node.attrs.get('strides') as number[] | undefined) ?? [1, 1];
         const p = (node.attrs.get('pads') as number[] | undefined) ?? [0, 0, 0, 0];
         return { kh: k[0], kw: k[1], sh: st[0], sw: st[1], pt: p[0], pl: p[1], pb: p[2], pr: p[3], oh: out.dims[2], ow: out.dims[3], countPad };
       };
-      return new AveragePoolLayer(rt, geometry);
+      return new PoolLayer(rt, node.op, geometry);
     }
     case 'Mul': {
       // squeeze-excitation: an image times a [N, C, 1, 1] vector of the same N and C

@@ -1,7 +1,7 @@
 // Layers without weights that run a wasm kernel instead of host code: softmax, pooling, the
 // squeeze-excitation channel product, and matrix products between two activations.
 
-import { attentionRows, averagePoolNhwc, globalAveragePoolNhwc, scaleChannelsNhwc, softmaxRows } from '../kernels/elementwise.js';
+import { attentionRows, averagePoolNhwc, globalAveragePoolNhwc, maxPoolNhwc, scaleChannelsNhwc, softmaxRows } from '../kernels/elementwise.js';
 import { matmulRows } from '../kernels/f32.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { LayerIO, ModelLayer } from './layers.js';
@@ -53,11 +53,10 @@ export interface PoolGeometry {
   kh: number; kw: number; sh: number; sw: number; pt: number; pl: number; pb: number; pr: number; oh: number; ow: number; countPad: boolean;
 }
 
-/** 2-D AveragePool over channels-last images (output geometry from the plan). */
-export class AveragePoolLayer extends KernelLayer {
-  readonly kind = 'AveragePool';
+/** 2-D AveragePool or MaxPool over channels-last images (output geometry from the plan). */
+export class PoolLayer extends KernelLayer {
   readonly layout = 'nhwc';
-  constructor(rt: Runtime, private readonly g: (dims: readonly number[]) => PoolGeometry) {
+  constructor(rt: Runtime, readonly kind: 'AveragePool' | 'MaxPool', private readonly g: (dims: readonly number[]) => PoolGeometry) {
     super(rt);
   }
   async run(io: LayerIO): Promise<void> {
@@ -65,7 +64,7 @@ export class AveragePoolLayer extends KernelLayer {
     const g = this.g(io.dims);
     for (let b = 0; b < n; b++) {
       const x = io.x + b * h * w * c * 4, y = io.y + b * g.oh * g.ow * c * 4;
-      await averagePoolNhwc(this.rt, x, y, h, w, c, g);
+      await (this.kind === 'MaxPool' ? maxPoolNhwc : averagePoolNhwc)(this.rt, x, y, h, w, c, g);
     }
   }
 }

@@ -23,6 +23,7 @@ export interface KernelExports {
   f32_act_nhwc(x: number, pixels: number, c: number, kind: number, alpha: number, beta: number, scale: number, shift: number, y: number): void;
   f32_softmax_rows(x: number, rows: number, n: number, y: number): void;
   f32_gap_nhwc(x: number, hw: number, c: number, y: number): void;
+  f32_maxpool_nhwc(h: number, w: number, c: number, kh: number, kw: number, sh: number, sw: number, pt: number, pl: number, oh0: number, oh1: number, ow: number, x: number, y: number): void;
   f32_avgpool_nhwc(h: number, w: number, c: number, kh: number, kw: number, sh: number, sw: number, pt: number, pl: number, pb: number, pr: number, countPad: number, oh0: number, oh1: number, ow: number, x: number, y: number): void;
   f32_scale_channels_nhwc(x: number, pixels: number, c: number, s: number, y: number): void;
   f32_matmul_rows(b0: number, b1: number, m: number, k: number, n: number, a: number, b: number, c: number): void;

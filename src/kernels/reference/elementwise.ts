@@ -28,7 +28,7 @@ export function refExp(x: number): number {
 
 export const refSigmoid = (z: number): number => f(1 / f(1 + refExp(-z)));
 
-/** assembly/util/act.ts act(kind, x, alpha, beta) on one float32 lane (kinds 0..6, see there) */
+/** assembly/util/act.ts act(kind, x, alpha, beta) on one float32 lane (kinds 0..7, see there) */
 export function refAct(kind: number, x: number, alpha: number, beta: number): number {
   switch (kind) {
     case 1: return pmax(x, 0);
@@ -37,6 +37,7 @@ export function refAct(kind: number, x: number, alpha: number, beta: number): nu
     case 4: return refSigmoid(f(x * alpha));
     case 5: return pmin(pmax(f(f(x * alpha) + beta), 0), 1);
     case 6: return pmin(pmax(x, alpha), beta);
+    case 7: return pmax(x < 0 ? f(x * alpha) : x, beta);
     default: return x;
   }
 }
@@ -119,6 +120,26 @@ export function refAvgpoolNhwc(x: ArrayLike<number>, g: PoolGeometry2d): Float32
         let acc = 0;
         for (let u = u0; u < u1; u++) for (let v = v0; v < v1; v++) acc = f(acc + x[(u * w + v) * c + ch]);
         y[(oy * ow + ox) * c + ch] = f(acc * inv);
+      }
+    }
+  }
+  return y;
+}
+
+/** f32_maxpool_nhwc: the max over the window's cells inside the image (Math.max: NaN wins, +0 beats -0, as f32.max) */
+export function refMaxpoolNhwc(x: ArrayLike<number>, g: PoolGeometry2d): Float32Array {
+  const { h, w, c, kh, kw, sh, sw } = g;
+  const [pt, pl] = g.pads;
+  const [oh, ow] = poolOutput(g);
+  const y = new Float32Array(oh * ow * c);
+  for (let oy = 0; oy < oh; oy++) {
+    const y0 = oy * sh - pt;
+    for (let ox = 0; ox < ow; ox++) {
+      const x0 = ox * sw - pl;
+      for (let ch = 0; ch < c; ch++) {
+        let acc = -Infinity;
+        for (let u = Math.max(y0, 0); u < Math.min(y0 + kh, h); u++) for (let v = Math.max(x0, 0); v < Math.min(x0 + kw, w); v++) acc = Math.max(acc, x[(u * w + v) * c + ch]);
+        y[(oy * ow + ox) * c + ch] = acc;
       }
     }
   }

@@ -16,6 +16,11 @@ export function applyActivation(name: string, alpha: number, beta: number, x: Ar
     }
     return;
   }
+  if (name === 'leakyrelu') {
+    // leaky relu with a floor (beta, -Infinity for none): a Max by a constant folded into it
+    for (let i = 0; i < n; i++) y[i] = Math.max(x[i] < 0 ? alpha * x[i] : x[i], beta);
+    return;
+  }
   const op: Record<string, UnaryOp> = { relu: 'Relu', hardswish: 'HardSwish', hardsigmoid: 'HardSigmoid', clip: 'Clip', identity: 'Identity' };
   unary(op[name], x, y, n, name === 'clip' ? { min: alpha, max: beta } : { alpha, beta });
 }
