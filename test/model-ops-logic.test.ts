@@ -194,6 +194,19 @@ describe(`elementwise math vs onnxruntime-web (${SIMD} build)`, () => {
     await compareWithOrt(rts.one, c, { x: seeded([1, 4, 3, 5], 13, 2) });
   });
 
+  it('Clip with runtime min and max (scalars computed from the input), and min > max (all max)', async () => {
+    const b = new OnnxBuilder(13).input('x', [3, 5]).output('y').output('z').output('w');
+    b.node('ReduceMax', ['x'], 'hi', { keepdims: 0 }).init('half', [], [0.5]).node('Mul', ['hi', 'half'], 'mx').node('Neg', ['mx'], 'mn');
+    b.node('Clip', ['x', 'mn', 'mx'], 'y').node('Clip', ['x', 'mn'], 'z').node('Clip', ['x', 'mx', 'mn'], 'w');
+    await compareWithOrt(rts.one, b, { x: seeded([3, 5], 20) });
+    const c = new OnnxBuilder(13).input('x', [3, 5]).output('y').init('lo', [], [1]).init('hi', [], [-1]).node('Clip', ['x', 'lo', 'hi'], 'y');
+    await compareWithOrt(rts.one, c, { x: seeded([3, 5], 21) });
+    const bad = new OnnxBuilder(13).input('x', [3, 5]).output('y').init('lo', [2], [0, 1]).node('Clip', ['x', 'lo'], 'y', {}, 'clip2');
+    const m = loadModel(rts.one, bad.build());
+    await expectLowbitRejection(m.run({ x: seeded([3, 5]) }), ShapeError, ["Clip node 'clip2'", 'min', 'scalar']);
+    m.dispose();
+  });
+
   it('IsNaN and IsInf (detect_negative / detect_positive)', async () => {
     const b = new OnnxBuilder(13).input('x', [2, 6]).output('n', 'bool');
     // x / k with k holding zeros: 0/0 = NaN, ±x/0 = ±Inf
