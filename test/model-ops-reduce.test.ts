@@ -64,11 +64,12 @@ describe(`reductions vs onnxruntime-web (${SIMD} build)`, () => {
     for (const op of ['ReduceLogSumExp', 'ReduceMax', 'ReduceMin']) await compareWithOrt(rts.one, reduce(op, 13, [2]), { x });
   });
 
-  it('int64 and int32 inputs: Max, Min, Prod, Sum, SumSquare, L1', async () => {
+  it('int64 and int32 inputs: Max, Min, Prod, Sum, SumSquare, L1; int32 Mean and L2 truncate', async () => {
     for (const [to, type] of [[7, 'int64'], [6, 'int32']] as const) {
       const b = new OnnxBuilder(13).input('x', DIMS);
       b.init('k', [], [3]).node('Mul', ['x', 'k'], 'x3').node('Cast', ['x3'], 'xi', { to });
-      for (const op of ['ReduceMax', 'ReduceMin', 'ReduceProd', 'ReduceSumSquare', 'ReduceL1']) b.node(op, ['xi'], op, { axes: [1] }).output(op, type);
+      const ops = ['ReduceMax', 'ReduceMin', 'ReduceProd', 'ReduceSumSquare', 'ReduceL1', ...(type === 'int32' ? ['ReduceMean', 'ReduceL2'] : [])];
+      for (const op of ops) b.node(op, ['xi'], op, { axes: [1] }).output(op, type);
       b.ints('ax', [-1]).node('ReduceSum', ['xi', 'ax'], 'sum', { keepdims: 0 }).output('sum', type);
       await compareWithOrt(rts.one, b, { x: seeded(DIMS, 27) });
     }

@@ -20,7 +20,7 @@ function reduceAxes(ctx: OpContext, ins: (ValueInfo | null)[], r: number): numbe
 type Reducer = 'sum' | 'mean' | 'max' | 'min' | 'prod' | 'l1' | 'l2' | 'sumSquare' | 'logSum' | 'logSumExp';
 
 /** y[o] = reduce(x[o * n … o * n + n - 1]) for each of y's rows. */
-export function reduceRows(kind: Reducer, x: ArrayLike<number>, n: number, y: { [i: number]: number; length: number }): void {
+function reduceRows(kind: Reducer, x: ArrayLike<number>, n: number, y: { [i: number]: number; length: number }): void {
   for (let o = 0, b = 0; o < y.length; o++, b += n) {
     let s = 0;
     switch (kind) {
@@ -64,10 +64,9 @@ export function reduceRows(kind: Reducer, x: ArrayLike<number>, n: number, y: { 
   }
 }
 
-function reduceDef(kind: Reducer, opsets?: [number, number]): OpDef {
+function reduceDef(kind: Reducer): OpDef {
   return {
     layout: 'nchw',
-    opsets,
     infer: (ctx, ins) => {
       const x = need(ctx, ins, 0, 'data');
       const axes = new Set(reduceAxes(ctx, ins, x.dims.length));
@@ -90,7 +89,10 @@ function reduceDef(kind: Reducer, opsets?: [number, number]): OpDef {
       }
       let n = 1;
       for (const a of axes) n *= x.dims[a];
-      reduceRows(kind, rows, n, outs[0].data);
+      const y = outs[0].data;
+      reduceRows(kind, rows, n, y);
+      // integer outputs of Mean, L2, LogSum…: truncated, as onnxruntime's integer kernels do
+      if (y instanceof Float64Array) for (let i = 0; i < y.length; i++) y[i] = Math.trunc(y[i]);
     },
   };
 }
