@@ -2,7 +2,9 @@
 // either operand in either layout. Axes are coalesced first, so the common cases (same shape,
 // scalar, per-channel in channels-last) run as one long inner loop.
 
-export type BinaryOp = 'Add' | 'Sub' | 'Mul' | 'Div' | 'Pow' | 'Max' | 'Min' | 'Equal' | 'Less' | 'Greater';
+export type BinaryOp =
+  | 'Add' | 'Sub' | 'Mul' | 'Div' | 'Pow' | 'Max' | 'Min' | 'PRelu' | 'Mod' | 'FMod'
+  | 'Equal' | 'Less' | 'Greater' | 'LessOrEqual' | 'GreaterOrEqual' | 'And' | 'Or' | 'Xor';
 
 export interface Operand {
   data: ArrayLike<number>;
@@ -30,54 +32,68 @@ export function broadcastDims(a: readonly number[], b: readonly number[]): numbe
 }
 
 /**
- * out (contiguous in `order`, a permutation of logical axes giving memory order) = a op b.
- * dims are the output's logical dims.
+ * Walks the output (logical dims, contiguous in `order`, a permutation of logical axes giving memory
+ * order) in runs: row(off, inner, o, n) covers output elements o…o+n-1, where operand k's elements
+ * are at off[k] + i * inner[k]. Axes are coalesced first, so one call can cover the whole array.
  */
-export function binary(op: BinaryOp, a: Operand, b: Operand, dims: readonly number[], order: readonly number[], out: { [i: number]: number; length: number }): void {
-  // physical axes, then coalesce neighbours that are contiguous for all three
-  let D = order.map((ax) => dims[ax]);
-  let SA = order.map((ax) => a.strides[ax]);
-  let SB = order.map((ax) => b.strides[ax]);
-  const cd: number[] = [], ca: number[] = [], cb: number[] = [];
-  for (let j = 0; j < D.length; j++) {
-    if (D[j] === 1) continue;
-    const k = cd.length - 1;
-    if (k >= 0 && ca[k] === SA[j] * D[j] && cb[k] === SB[j] * D[j]) {
-      cd[k] *= D[j];
-      ca[k] = SA[j];
-      cb[k] = SB[j];
+export function forEachRow(
+  strides: readonly (readonly number[])[], dims: readonly number[], order: readonly number[],
+  row: (off: readonly number[], inner: readonly number[], o: number, n: number) => void,
+): void {
+  const m = strides.length;
+  // physical axes, then coalesce neighbours that are contiguous for every operand
+  const D: number[] = [], S: number[][] = strides.map(() => []);
+  for (const ax of order) {
+    const d = dims[ax];
+    if (d === 1) continue;
+    const k = D.length - 1;
+    let merge = k >= 0;
+    for (let q = 0; q < m && merge; q++) merge = S[q][k] === strides[q][ax] * d;
+    if (merge) {
+      D[k] *= d;
+      for (let q = 0; q < m; q++) S[q][k] = strides[q][ax];
     } else {
-      cd.push(D[j]);
-      ca.push(SA[j]);
-      cb.push(SB[j]);
+      D.push(d);
+      for (let q = 0; q < m; q++) S[q].push(strides[q][ax]);
     }
   }
-  if (cd.length === 0) {
-    cd.push(1);
-    ca.push(0);
-    cb.push(0);
+  if (D.length === 0) {
+    D.push(1);
+    for (let q = 0; q < m; q++) S[q].push(0);
   }
-  D = cd;
-  SA = ca;
-  SB = cb;
-  const r = D.length, n = D[r - 1], sa = SA[r - 1], sb = SB[r - 1];
+  const r = D.length, n = D[r - 1];
+  const inner = S.map((s) => s[r - 1]);
   let total = 1;
   for (let j = 0; j < r - 1; j++) total *= D[j];
-  const idx = new Array<number>(r).fill(0);
+  if (n === 0) return;
+  const idx = new Array<number>(r).fill(0), off = new Array<number>(m).fill(0);
   let o = 0;
   for (let t = 0; t < total; t++) {
-    let ia = 0, ib = 0;
-    for (let j = 0; j < r - 1; j++) {
-      ia += idx[j] * SA[j];
-      ib += idx[j] * SB[j];
+    for (let q = 0; q < m; q++) {
+      let v = 0;
+      for (let j = 0; j < r - 1; j++) v += idx[j] * S[q][j];
+      off[q] = v;
     }
-    row(op, a.data, ia, sa, b.data, ib, sb, out, o, n);
+    row(off, inner, o, n);
     o += n;
     for (let j = r - 2; j >= 0; j--) {
       if (++idx[j] < D[j]) break;
       idx[j] = 0;
     }
   }
+}
+
+/** out = a op b, numpy broadcasting (see forEachRow for dims and order). */
+export function binary(op: BinaryOp, a: Operand, b: Operand, dims: readonly number[], order: readonly number[], out: { [i: number]: number; length: number }): void {
+  forEachRow([a.strides, b.strides], dims, order, (off, s, o, n) => row(op, a.data, off[0], s[0], b.data, off[1], s[1], out, o, n));
+}
+
+/** out = cond ? x : y, numpy broadcasting over the three (Where). */
+export function where(c: Operand, x: Operand, y: Operand, dims: readonly number[], order: readonly number[], out: { [i: number]: number }): void {
+  const cd = c.data, xd = x.data, yd = y.data;
+  forEachRow([c.strides, x.strides, y.strides], dims, order, (off, s, o, n) => {
+    for (let i = 0; i < n; i++) out[o + i] = cd[off[0] + i * s[0]] ? xd[off[1] + i * s[1]] : yd[off[2] + i * s[2]];
+  });
 }
 
 function row(op: BinaryOp, a: ArrayLike<number>, ia: number, sa: number, b: ArrayLike<number>, ib: number, sb: number, out: { [i: number]: number }, o: number, n: number): void {
@@ -115,17 +131,57 @@ function row(op: BinaryOp, a: ArrayLike<number>, ia: number, sa: number, b: Arra
     case 'Greater':
       for (let i = 0; i < n; i++) out[o + i] = a[ia + i * sa] > b[ib + i * sb] ? 1 : 0;
       break;
+    case 'LessOrEqual':
+      for (let i = 0; i < n; i++) out[o + i] = a[ia + i * sa] <= b[ib + i * sb] ? 1 : 0;
+      break;
+    case 'GreaterOrEqual':
+      for (let i = 0; i < n; i++) out[o + i] = a[ia + i * sa] >= b[ib + i * sb] ? 1 : 0;
+      break;
+    // bool operands hold 0 or 1
+    case 'And':
+      for (let i = 0; i < n; i++) out[o + i] = a[ia + i * sa] & b[ib + i * sb];
+      break;
+    case 'Or':
+      for (let i = 0; i < n; i++) out[o + i] = a[ia + i * sa] | b[ib + i * sb];
+      break;
+    case 'Xor':
+      for (let i = 0; i < n; i++) out[o + i] = a[ia + i * sa] ^ b[ib + i * sb];
+      break;
+    case 'PRelu':
+      for (let i = 0; i < n; i++) {
+        const x = a[ia + i * sa];
+        out[o + i] = x < 0 ? x * b[ib + i * sb] : x;
+      }
+      break;
+    // C's fmod: the result takes the dividend's sign
+    case 'FMod':
+      for (let i = 0; i < n; i++) out[o + i] = a[ia + i * sa] % b[ib + i * sb];
+      break;
+    // integer Mod (fmod=0): the result takes the divisor's sign, as Python's %
+    case 'Mod':
+      for (let i = 0; i < n; i++) {
+        const d = b[ib + i * sb], m = a[ia + i * sa] % d;
+        out[o + i] = m !== 0 && m < 0 !== d < 0 ? m + d : m;
+      }
+      break;
   }
 }
 
-export type UnaryOp = 'Relu' | 'Sigmoid' | 'HardSigmoid' | 'HardSwish' | 'Clip' | 'Sqrt' | 'Tanh' | 'Erf' | 'Gelu' | 'Neg' | 'Abs' | 'Exp' | 'Identity' | 'Reciprocal' | 'LeakyRelu';
+export type UnaryOp =
+  | 'Relu' | 'Sigmoid' | 'HardSigmoid' | 'HardSwish' | 'Clip' | 'Sqrt' | 'Tanh' | 'Erf' | 'Gelu' | 'Neg' | 'Abs' | 'Exp' | 'Identity' | 'Reciprocal' | 'LeakyRelu'
+  | 'Log' | 'Sin' | 'Cos' | 'Floor' | 'Ceil' | 'Round' | 'Sign' | 'Softplus' | 'Softsign' | 'Elu' | 'Selu' | 'Celu' | 'Mish' | 'ThresholdedRelu'
+  | 'IsNaN' | 'IsInf' | 'Not';
 
 export interface UnaryParams {
   alpha?: number;
   beta?: number;
+  gamma?: number;
   min?: number;
   max?: number;
   approximate?: string;
+  /** IsInf: which infinities count */
+  negative?: boolean;
+  positive?: boolean;
 }
 
 /** out[i] = f(x[i]) over the whole array (layout does not matter). */
@@ -151,8 +207,12 @@ export function unary(op: UnaryOp, x: ArrayLike<number>, out: { [i: number]: num
       for (let i = 0; i < n; i++) out[i] = x[i] * Math.min(1, Math.max(0, x[i] / 6 + 0.5));
       break;
     case 'Clip': {
+      // min > max gives max everywhere (ONNX, onnxruntime)
       const lo = p.min ?? -Infinity, hi = p.max ?? Infinity;
-      for (let i = 0; i < n; i++) out[i] = x[i] < lo ? lo : x[i] > hi ? hi : x[i];
+      for (let i = 0; i < n; i++) {
+        const v = x[i] < lo ? lo : x[i];
+        out[i] = v > hi ? hi : v;
+      }
       break;
     }
     case 'Sqrt':
@@ -189,7 +249,79 @@ export function unary(op: UnaryOp, x: ArrayLike<number>, out: { [i: number]: num
     case 'Identity':
       for (let i = 0; i < n; i++) out[i] = x[i];
       break;
+    case 'Log':
+      for (let i = 0; i < n; i++) out[i] = Math.log(x[i]);
+      break;
+    case 'Sin':
+      for (let i = 0; i < n; i++) out[i] = Math.sin(x[i]);
+      break;
+    case 'Cos':
+      for (let i = 0; i < n; i++) out[i] = Math.cos(x[i]);
+      break;
+    case 'Floor':
+      for (let i = 0; i < n; i++) out[i] = Math.floor(x[i]);
+      break;
+    case 'Ceil':
+      for (let i = 0; i < n; i++) out[i] = Math.ceil(x[i]);
+      break;
+    case 'Round':
+      for (let i = 0; i < n; i++) out[i] = roundHalfEven(x[i]);
+      break;
+    case 'Sign':
+      for (let i = 0; i < n; i++) out[i] = x[i] > 0 ? 1 : x[i] < 0 ? -1 : x[i] === 0 ? 0 : NaN;
+      break;
+    case 'Softplus':
+      for (let i = 0; i < n; i++) out[i] = softplus(x[i]);
+      break;
+    case 'Softsign':
+      for (let i = 0; i < n; i++) out[i] = x[i] / (1 + Math.abs(x[i]));
+      break;
+    case 'Elu': {
+      const al = p.alpha ?? 1;
+      for (let i = 0; i < n; i++) out[i] = x[i] < 0 ? al * Math.expm1(x[i]) : x[i];
+      break;
+    }
+    case 'Selu': {
+      const al = p.alpha ?? 1.67326319217681884765625, ga = p.gamma ?? 1.05070102214813232421875;
+      for (let i = 0; i < n; i++) out[i] = x[i] <= 0 ? ga * al * Math.expm1(x[i]) : ga * x[i];
+      break;
+    }
+    case 'Celu': {
+      const al = p.alpha ?? 1;
+      for (let i = 0; i < n; i++) out[i] = x[i] < 0 ? al * Math.expm1(x[i] / al) : x[i];
+      break;
+    }
+    case 'Mish':
+      for (let i = 0; i < n; i++) out[i] = x[i] * Math.tanh(softplus(x[i]));
+      break;
+    case 'ThresholdedRelu': {
+      const al = p.alpha ?? 1;
+      for (let i = 0; i < n; i++) out[i] = x[i] > al ? x[i] : 0;
+      break;
+    }
+    case 'IsNaN':
+      for (let i = 0; i < n; i++) out[i] = Number.isNaN(x[i]) ? 1 : 0;
+      break;
+    case 'IsInf': {
+      const neg = p.negative ?? true, pos = p.positive ?? true;
+      for (let i = 0; i < n; i++) out[i] = (pos && x[i] === Infinity) || (neg && x[i] === -Infinity) ? 1 : 0;
+      break;
+    }
+    case 'Not':
+      for (let i = 0; i < n; i++) out[i] = x[i] ? 0 : 1;
+      break;
   }
+}
+
+/** Round half to even (ONNX Round, numpy.round); Math.round rounds halves up. */
+export function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/** log(1 + e^x) without overflow for large x */
+function softplus(x: number): number {
+  return x > 0 ? x + Math.log1p(Math.exp(-x)) : Math.log1p(Math.exp(x));
 }
 
 /** erf to float32 precision (Abramowitz-Stegun 7.1.26 is too coarse; this is W. J. Cody's rational form via erfc for |x| > 0.5). */

@@ -1,32 +1,66 @@
 // Elementwise operator definitions: unary activations, broadcasting binaries, Clip,
 // BatchNormalization (when it could not be folded into a convolution).
 
-import type { ElemType } from '../graph.js';
+import { DTypeError } from '../../errors.js';
+import { elementCount, type ElemType } from '../graph.js';
 import { binary, broadcastDims, broadcastStrides, unary, type BinaryOp, type UnaryOp, type UnaryParams } from './elementwise.js';
 import { logicalStrides, physicalOrder } from './layout.js';
-import { attr, fail, need, type HostValue, type OpContext, type OpDef } from './types.js';
+import { attr, fail, need, type HostValue, type OpContext, type OpDef, type ValueInfo } from './types.js';
 
 function unaryParams(ctx: OpContext, op: UnaryOp, ins: (HostValue | null)[]): UnaryParams {
   const n = ctx.node;
-  if (op === 'Clip') {
-    if (ctx.opset < 11) return { min: attr(n, 'min', -3.4028234663852886e38), max: attr(n, 'max', 3.4028234663852886e38) };
-    return { min: ins[1] ? ins[1].data[0] : -Infinity, max: ins[2] ? ins[2].data[0] : Infinity };
+  switch (op) {
+    case 'Clip':
+      if (ctx.opset < 11) return { min: attr(n, 'min', -3.4028234663852886e38), max: attr(n, 'max', 3.4028234663852886e38) };
+      return { min: ins[1] ? ins[1].data[0] : -Infinity, max: ins[2] ? ins[2].data[0] : Infinity };
+    case 'HardSigmoid':
+      return { alpha: attr(n, 'alpha', 0.2), beta: attr(n, 'beta', 0.5) };
+    case 'LeakyRelu':
+      return { alpha: attr(n, 'alpha', 0.01) };
+    case 'Gelu':
+      return { approximate: attr(n, 'approximate', 'none') };
+    case 'Elu':
+    case 'Celu':
+    case 'ThresholdedRelu':
+      return { alpha: attr(n, 'alpha', 1) };
+    case 'Selu':
+      return { alpha: attr(n, 'alpha', 1.67326319217681884765625), gamma: attr(n, 'gamma', 1.05070102214813232421875) };
+    case 'IsInf':
+      return { negative: attr(n, 'detect_negative', 1) !== 0, positive: attr(n, 'detect_positive', 1) !== 0 };
+    default:
+      return {};
   }
-  if (op === 'HardSigmoid') return { alpha: attr(n, 'alpha', 0.2), beta: attr(n, 'beta', 0.5) };
-  if (op === 'LeakyRelu') return { alpha: attr(n, 'alpha', 0.01) };
-  if (op === 'Gelu') return { approximate: attr(n, 'approximate', 'none') };
-  return {};
 }
 
-function unaryDef(op: UnaryOp): OpDef {
+/** The element types an operator's inputs may have, for its DTypeError. */
+export const FLOAT: readonly ElemType[] = ['float32'];
+export const NUMERIC: readonly ElemType[] = ['float32', 'int64', 'int32', 'int8', 'uint8'];
+export const BOOL: readonly ElemType[] = ['bool'];
+
+export function checkType(ctx: OpContext, v: ValueInfo, what: string, types: readonly ElemType[] | undefined): void {
+  if (types && !types.includes(v.type)) fail(ctx, `${what} has element type ${v.type}, expected ${types.join(' or ')}`, DTypeError);
+}
+
+interface UnaryOptions {
+  /** input element types (unchecked when absent) */
+  types?: readonly ElemType[];
+  /** output element type (default: the input's) */
+  out?: ElemType;
+  opsets?: [number, number];
+}
+
+export function unaryDef(op: UnaryOp, o: UnaryOptions = {}): OpDef {
   return {
     layout: 'any',
+    opsets: o.opsets,
     infer: (ctx, ins) => {
       const x = need(ctx, ins, 0, 'X');
+      checkType(ctx, x, 'X', o.types);
       if (op === 'Clip' && ctx.opset >= 11) {
-        for (const i of [1, 2]) if (ins[i] && !ins[i]!.value) fail(ctx, `Clip's ${i === 1 ? 'min' : 'max'} must be a constant`);
+        // min and max are scalars (a runtime value too: melspectrogram clips at its max - 80 dB)
+        for (const i of [1, 2]) if (ins[i] && ins[i]!.dims.length !== 0 && elementCount(ins[i]!.dims) !== 1) fail(ctx, `${i === 1 ? 'min' : 'max'} must be a scalar, got dims [${ins[i]!.dims}]`);
       }
-      return [{ type: x.type, dims: [...x.dims] }];
+      return [{ type: o.out ?? x.type, dims: [...x.dims] }];
     },
     compute: (ctx, ins, outs) => {
       const x = ins[0]!;
@@ -35,28 +69,48 @@ function unaryDef(op: UnaryOp): OpDef {
   };
 }
 
-/** variadic: Max/Min take 1…n inputs (opset 8+), folded left to right in place */
-function binaryDef(op: BinaryOp, outType?: ElemType, variadic = false): OpDef {
+interface BinaryOptions {
+  /** output element type (default: A's) */
+  out?: ElemType;
+  /** element types of A and B, which must then be equal (unchecked when absent: Pow's may differ) */
+  types?: readonly ElemType[];
+  /** Max/Min take 1…n inputs (opset 8+), folded left to right in place */
+  variadic?: boolean;
+  /** B broadcasts to A, the output has A's dims (PRelu) */
+  unidirectional?: boolean;
+  opsets?: [number, number];
+}
+
+export function binaryDef(op: BinaryOp | ((ctx: OpContext) => BinaryOp), o: BinaryOptions = {}): OpDef {
   return {
     layout: 'aware',
+    opsets: o.opsets,
     infer: (ctx, ins) => {
-      let dims = need(ctx, ins, 0, 'A').dims;
-      if (!variadic || ins.length > 1) need(ctx, ins, 1, 'B');
+      const a = need(ctx, ins, 0, 'A');
+      let dims = a.dims;
+      if (!o.variadic || ins.length > 1) need(ctx, ins, 1, 'B');
       for (let i = 1; i < ins.length; i++) {
-        const d = broadcastDims(dims, need(ctx, ins, i, `input ${i}`).dims);
-        if (!d) fail(ctx, `shapes [${dims}] and [${ins[i]!.dims}] do not broadcast`);
+        const b = need(ctx, ins, i, `input ${i}`);
+        const d = broadcastDims(dims, b.dims);
+        if (!d || (o.unidirectional && d.length !== dims.length) || (o.unidirectional && d.some((x, j) => x !== dims[j]))) {
+          fail(ctx, `shapes [${dims}] and [${b.dims}] do not broadcast${o.unidirectional ? ' (B to A)' : ''}`);
+        }
         dims = d;
       }
-      return [{ type: outType ?? ins[0]!.type, dims: [...dims] }];
+      if (o.types) {
+        checkType(ctx, a, 'A', o.types);
+        for (let i = 1; i < ins.length; i++) if (ins[i]!.type !== a.type) fail(ctx, `inputs have different element types: ${a.type} and ${ins[i]!.type}`, DTypeError);
+      }
+      return [{ type: o.out ?? a.type, dims: [...dims] }];
     },
     outNhwc: (ins, outDims) => outDims[0].length === 4 && ins.some((v) => v !== null && v.dims.length === 4 && v.nhwc),
-    compute: (_ctx, ins, outs) => {
-      const out = outs[0];
+    compute: (ctx, ins, outs) => {
+      const out = outs[0], f = typeof op === 'string' ? op : op(ctx);
       const r = out.dims.length, order = physicalOrder(r, out.nhwc);
       const operand = (v: HostValue) => ({ data: v.data, strides: broadcastStrides(v.dims, logicalStrides(v.dims, v.nhwc), r) });
-      binary(op, operand(ins[0]!), operand(ins[Math.min(1, ins.length - 1)]!), out.dims, order, out.data);
+      binary(f, operand(ins[0]!), operand(ins[Math.min(1, ins.length - 1)]!), out.dims, order, out.data);
       const self = { data: out.data, strides: logicalStrides(out.dims, out.nhwc) };
-      for (let i = 2; i < ins.length; i++) binary(op, self, operand(ins[i]!), out.dims, order, out.data);
+      for (let i = 2; i < ins.length; i++) binary(f, self, operand(ins[i]!), out.dims, order, out.data);
     },
   };
 }
@@ -139,11 +193,8 @@ export const MATH_OPS: Record<string, OpDef> = {
   Mul: binaryDef('Mul'),
   Div: binaryDef('Div'),
   Pow: binaryDef('Pow'),
-  Max: binaryDef('Max', undefined, true),
-  Min: binaryDef('Min', undefined, true),
-  Equal: binaryDef('Equal', 'bool'),
-  Less: binaryDef('Less', 'bool'),
-  Greater: binaryDef('Greater', 'bool'),
+  Max: binaryDef('Max', { variadic: true }),
+  Min: binaryDef('Min', { variadic: true }),
   Sum: sumDef,
   BatchNormalization: batchNormDef,
 };

@@ -1,11 +1,12 @@
-// Reductions and normalisations: ReduceMean/ReduceSum, Softmax, LayerNormalization, and the
+// Reductions and normalisations: the Reduce* family, Softmax, LayerNormalization, and the
 // pooling operators (channels-last aware).
 
-import { UnsupportedOperatorError } from '../../errors.js';
+import { ModelError, UnsupportedOperatorError } from '../../errors.js';
 import { elementCount, nodeLabel } from '../graph.js';
-import { logicalStrides } from './layout.js';
+import { logicalStrides, stridedCopy } from './layout.js';
 import { attr, constInts, fail, ints, need, normAxis, type OpContext, type OpDef, type ValueInfo } from './types.js';
 
+/** axes: the attribute before opset 18 (ReduceSum: 13), the optional constant input from then on */
 function reduceAxes(ctx: OpContext, ins: (ValueInfo | null)[], r: number): number[] {
   const fromInput = ctx.opset >= 18 || (ctx.node.op === 'ReduceSum' && ctx.opset >= 13);
   const axes = fromInput ? constInts(ctx, ins, 1, 'axes') : ints(ctx.node, 'axes');
@@ -15,7 +16,55 @@ function reduceAxes(ctx: OpContext, ins: (ValueInfo | null)[], r: number): numbe
   return [...new Set(axes.map((a) => normAxis(ctx, a, r)))].sort((a, b) => a - b);
 }
 
-function reduceDef(mean: boolean): OpDef {
+/** How a reduction folds one row of values: an accumulation, then an optional final map. */
+type Reducer = 'sum' | 'mean' | 'max' | 'min' | 'prod' | 'l1' | 'l2' | 'sumSquare' | 'logSum' | 'logSumExp';
+
+/** y[o] = reduce(x[o * n … o * n + n - 1]) for each of y's rows. */
+function reduceRows(kind: Reducer, x: ArrayLike<number>, n: number, y: { [i: number]: number; length: number }): void {
+  for (let o = 0, b = 0; o < y.length; o++, b += n) {
+    let s = 0;
+    switch (kind) {
+      case 'sum':
+      case 'mean':
+      case 'logSum':
+        for (let i = 0; i < n; i++) s += x[b + i];
+        s = kind === 'mean' ? s / n : kind === 'logSum' ? Math.log(s) : s;
+        break;
+      case 'max':
+        s = -Infinity;
+        for (let i = 0; i < n; i++) s = Math.max(s, x[b + i]);
+        break;
+      case 'min':
+        s = Infinity;
+        for (let i = 0; i < n; i++) s = Math.min(s, x[b + i]);
+        break;
+      case 'prod':
+        s = 1;
+        for (let i = 0; i < n; i++) s *= x[b + i];
+        break;
+      case 'l1':
+        for (let i = 0; i < n; i++) s += Math.abs(x[b + i]);
+        break;
+      case 'l2':
+      case 'sumSquare':
+        for (let i = 0; i < n; i++) s += x[b + i] * x[b + i];
+        if (kind === 'l2') s = Math.sqrt(s);
+        break;
+      case 'logSumExp': {
+        // shifted by the row's max so exp does not overflow
+        let m = -Infinity;
+        for (let i = 0; i < n; i++) m = Math.max(m, x[b + i]);
+        if (!Number.isFinite(m)) m = 0;
+        for (let i = 0; i < n; i++) s += Math.exp(x[b + i] - m);
+        s = Math.log(s) + m;
+        break;
+      }
+    }
+    y[o] = s;
+  }
+}
+
+function reduceDef(kind: Reducer): OpDef {
   return {
     layout: 'nchw',
     infer: (ctx, ins) => {
@@ -26,39 +75,24 @@ function reduceDef(mean: boolean): OpDef {
       return [{ type: x.type, dims }];
     },
     compute: (ctx, ins, outs) => {
-      const x = ins[0]!;
-      const axes = new Set(reduceAxes(ctx, ins.map((v) => v && { type: v.type, dims: [...v.dims], value: v }), x.dims.length));
+      const x = ins[0]!, r = x.dims.length;
+      const axes = new Set(reduceAxes(ctx, ins.map((v) => v && { type: v.type, dims: [...v.dims], value: v }), r));
+      // the reduced axes last: each output element then folds one contiguous row (a copy unless
+      // they are trailing already, as in LayerNorm-style means over the last dim)
+      const kept = x.dims.map((_, i) => i).filter((i) => !axes.has(i));
+      const perm = [...kept, ...[...axes]];
+      let rows: ArrayLike<number> = x.data;
+      if (perm.some((a, i) => a !== i)) {
+        const t = new Float64Array(x.data.length), xs = logicalStrides(x.dims, false);
+        stridedCopy(x.data, 0, perm.map((a) => xs[a]), perm.map((a) => x.dims[a]), t, 0, logicalStrides(perm.map((a) => x.dims[a]), false));
+        rows = t;
+      }
+      let n = 1;
+      for (const a of axes) n *= x.dims[a];
       const y = outs[0].data;
-      y.fill(0);
-      const r = x.dims.length, xs = logicalStrides(x.dims, false);
-      // output strides over x's axes (0 on reduced axes)
-      const keptDims = x.dims.map((d, i) => (axes.has(i) ? 1 : d));
-      const ks = logicalStrides(keptDims, false).map((s, i) => (axes.has(i) ? 0 : s));
-      let count = 1;
-      for (const a of axes) count *= x.dims[a];
-      // fast path: reducing the trailing axes only (LayerNorm-style mean over the last dim)
-      const trailing = [...axes].every((a) => a >= r - axes.size);
-      if (trailing) {
-        const inner = count, outer = x.data.length / Math.max(inner, 1);
-        for (let o = 0; o < outer; o++) {
-          let s = 0;
-          for (let i = 0; i < inner; i++) s += x.data[o * inner + i];
-          y[o] = mean ? s / count : s;
-        }
-        return;
-      }
-      const idx = new Array<number>(r).fill(0);
-      for (let i = 0; i < x.data.length; i++) {
-        let o = 0;
-        for (let a = 0; a < r; a++) o += idx[a] * ks[a];
-        y[o] += x.data[i];
-        for (let a = r - 1; a >= 0; a--) {
-          if (++idx[a] < x.dims[a]) break;
-          idx[a] = 0;
-        }
-      }
-      void xs;
-      if (mean) for (let i = 0; i < y.length; i++) y[i] /= count;
+      reduceRows(kind, rows, n, y);
+      // integer outputs of Mean, L2, LogSum…: truncated, as onnxruntime's integer kernels do
+      if (y instanceof Float64Array) for (let i = 0; i < y.length; i++) y[i] = Math.trunc(y[i]);
     },
   };
 }
@@ -139,6 +173,8 @@ function poolSpec(ctx: OpContext, x: ValueInfo): PoolSpec {
   if (!k || k.length !== 2) fail(ctx, 'kernel_shape must have 2 values (2-D pooling)');
   const s = ints(ctx.node, 'strides', [1, 1])!;
   const p = ints(ctx.node, 'pads', [0, 0, 0, 0])!;
+  if (s.length !== 2) fail(ctx, `strides must have 2 values, got [${s}]`);
+  if (p.length !== 4) fail(ctx, `pads must have 4 values, got [${p}]`);
   const autoPad = attr(ctx.node, 'auto_pad', 'NOTSET');
   if (autoPad !== 'NOTSET' && autoPad !== 'VALID') fail(ctx, `auto_pad ${autoPad} is not supported; export with explicit pads`);
   if (attr(ctx.node, 'ceil_mode', 0)) fail(ctx, 'ceil_mode=1 is not supported');
@@ -148,8 +184,23 @@ function poolSpec(ctx: OpContext, x: ValueInfo): PoolSpec {
   return { kh: k[0], kw: k[1], sh: s[0], sw: s[1], pt: p[0], pl: p[1], pb: p[2], pr: p[3], oh, ow };
 }
 
-/** attribute values lowbit's pooling does not implement: refused at load, not when a plan is made */
+/**
+ * At load: attribute values outside ONNX's domain (a 0 kernel gave -Inf/NaN, a 0 stride a bad
+ * arena size), then values lowbit's pooling does not implement, rather than when a plan is made.
+ */
 function checkPool(ctx: OpContext): void {
+  const bad = (name: string, v: readonly number[] | null, min: number, what: string) => {
+    if (v && v.some((x) => !Number.isInteger(x) || x < min)) throw new ModelError(`${nodeLabel(ctx.node)}: attribute '${name}' is [${v}], ${what}`);
+  };
+  const k = ints(ctx.node, 'kernel_shape');
+  if (!k) throw new ModelError(`${nodeLabel(ctx.node)}: attribute 'kernel_shape' is required`);
+  bad('kernel_shape', k, 1, 'its entries must be >= 1');
+  bad('strides', ints(ctx.node, 'strides'), 1, 'its entries must be >= 1');
+  bad('dilations', ints(ctx.node, 'dilations'), 1, 'its entries must be >= 1');
+  const pads = ints(ctx.node, 'pads');
+  bad('pads', pads, 0, 'its entries must be >= 0');
+  // a window wholly in the padding has no value to take (onnxruntime refuses these too)
+  if (pads && pads.some((p, i) => p >= k[i % k.length])) throw new ModelError(`${nodeLabel(ctx.node)}: attribute 'pads' is [${pads}], each must be smaller than the kernel [${k}]`);
   const no = (what: string) => {
     throw new UnsupportedOperatorError(`${nodeLabel(ctx.node)}: ${what} is not supported`);
   };
@@ -227,8 +278,16 @@ const globalAvgDef: OpDef = {
 };
 
 export const REDUCE_OPS: Record<string, OpDef> = {
-  ReduceMean: reduceDef(true),
-  ReduceSum: reduceDef(false),
+  ReduceMean: reduceDef('mean'),
+  ReduceSum: reduceDef('sum'),
+  ReduceMax: reduceDef('max'),
+  ReduceMin: reduceDef('min'),
+  ReduceProd: reduceDef('prod'),
+  ReduceL1: reduceDef('l1'),
+  ReduceL2: reduceDef('l2'),
+  ReduceSumSquare: reduceDef('sumSquare'),
+  ReduceLogSum: reduceDef('logSum'),
+  ReduceLogSumExp: reduceDef('logSumExp'),
   Softmax: softmaxDef,
   LayerNormalization: layerNormDef,
   AveragePool: poolDef('avg'),
