@@ -2,6 +2,7 @@
 
 import { ArgumentError, DTypeError, ShapeError } from '../errors.js';
 import type { Runtime } from '../runtime/runtime.js';
+import { lowerConv1d } from './lower-conv1d.js';
 import { ACTIVATIONS, fuseGraph, type ActivationName, type FuseReport } from './fuse.js';
 import { elementCount, hostArray, type Graph, type GraphNode, type HostData } from './graph.js';
 import { ConvLayerF32, LinearLayerF32, type ModelLayer } from './layers.js';
@@ -259,7 +260,7 @@ export interface LoadOptions {
 
 export function loadModel(rt: Runtime, bytes: Uint8Array, options: LoadOptions = {}): Model {
   rt.check();
-  const imported = importOnnx(bytes);
+  const imported = lowerConv1d(importOnnx(bytes));
   const none: FuseReport = { foldedBatchNorms: 0, foldedAffines: 0, activations: 0, layerNorms: 0, fusedConvs: 0, fusedMatMuls: 0, attentions: 0 };
   const { graph, report } = options.fuse === false ? { graph: imported, report: none } : fuseGraph(imported);
   return new Model(rt, graph, report);
