@@ -50,10 +50,10 @@ function converter(to: ElemType): (v: number) => number {
     case 'int16': return (v) => (v << 16) >> 16;
     case 'uint32': return (v) => v >>> 0;
     case 'uint16': return (v) => v & 0xffff;
-    case 'int64': return (v) => (Number.isFinite(v) ? Math.min(Math.max(Math.trunc(v), -I64), I64 - 1) : 0);
+    case 'int64': return (v) => (Number.isFinite(v) ? Math.min(Math.max(Math.trunc(v), -I64), I64 - 1) + 0 : 0); // + 0: no -0
     case 'uint64': return (v) => {
       if (!Number.isFinite(v)) return 0;
-      const t = Math.trunc(v);
+      const t = Math.trunc(v) + 0;
       return t < 0 ? (t < -I64 ? I64 : t + U64) : Math.min(t, U64 - 1);
     };
     case 'int8':
