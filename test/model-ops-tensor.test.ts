@@ -253,7 +253,7 @@ describe(`tensor operators vs onnxruntime-web (${SIMD} build)`, () => {
       b.node('Pad', ['x', 'p', '', 'ax'], 'a');
       b.node('Pad', ['x', 'p', '', 'ax'], 'b', { mode: 'wrap' });
       b.node('Pad', ['x', 'p6'], 'c', { mode: 'wrap' });
-      b.ints('pn', [-1, 2, 0, 5]).node('Pad', ['x', 'pn', '', 'ax'], 'd', { mode: 'wrap' });
+      b.ints('pn', [-1, 2, 0, 3]).node('Pad', ['x', 'pn', '', 'ax'], 'd', { mode: 'wrap' });
       await check(b, { x: X([2, 3, 4]) });
     });
 
@@ -331,6 +331,8 @@ describe(`tensor operators vs onnxruntime-web (${SIMD} build)`, () => {
       await expectFailure(one(11, 'Pad', ['x', 'p'], {}, (b) => b.ints('p', [1, 1, 1])), x23, ShapeError, ["'bad'", 'pads']);
       await expectFailure(one(11, 'Pad', ['x', 'p'], {}, (b) => b.ints('p', [0, -4, 0, 0])), x23, ShapeError, ["'bad'", 'negative size']);
       await expectFailure(one(11, 'Pad', ['x', 'p'], { mode: 'edge' }, (b) => b.ints('p', [0, -3, 0, 1])), x23, ShapeError, ["'bad'", 'axis 1']);
+      await expectFailure(one(11, 'Pad', ['x', 'p'], { mode: 'reflect' }, (b) => b.ints('p', [0, 3, 0, 0])), x23, ShapeError, ["'bad'", 'at most 2']);
+      await expectFailure(one(11, 'Pad', ['x', 'p'], { mode: 'reflect' }, (b) => b.ints('p', [2, 0, 0, 0])), x23, ShapeError, ["'bad'", 'at most 1']);
       await expectFailure(one(13, 'ConstantOfShape', ['s'], {}, (b) => b.ints('s', [2, -1])), x23, ShapeError, ["'bad'", '-1']);
       await expectFailure(one(13, 'DepthToSpace', ['x4'], { blocksize: 2 }, (b) => b.ints('s4', [1, 3, 2, 1]).node('Reshape', ['x', 's4'], 'x4')), x23, ShapeError, ["'bad'", 'channels 3']);
       await expectFailure(one(13, 'SpaceToDepth', ['x4'], { blocksize: 2 }, (b) => b.ints('s4', [1, 2, 3, 1]).node('Reshape', ['x', 's4'], 'x4')), x23, ShapeError, ["'bad'", 'multiples']);
@@ -348,6 +350,7 @@ describe(`tensor operators vs onnxruntime-web (${SIMD} build)`, () => {
       await expectFailure(sp(13, 2, { axis: 1 }), x23, ShapeError, ["'bad'", 'evenly']);
       await expectFailure(sp(18, 2, { axis: 1, num_outputs: 3 }), x23, ShapeError, ["'bad'", 'num_outputs']);
       await expectFailure(sp(18, 2, { axis: 1, num_outputs: 2 }, [1, 2]), x23, ArgumentError, ["'bad'", 'not both']);
+      await expectFailure(sp(18, 3, { axis: 1 }), x23, ArgumentError, ["'bad'", 'num_outputs']);
     });
 
     it('argument errors: TopK k out of range, Range delta 0, blocksize 0', async () => {

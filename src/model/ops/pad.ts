@@ -3,7 +3,7 @@
 // Negative pads crop: as onnxruntime does, the input is first cropped by the negative pads and the
 // mode then pads that cropped input (edge repeats its border, reflect mirrors it, wrap cycles it).
 
-import { ArgumentError, ShapeError, UnsupportedOperatorError } from '../../errors.js';
+import { ArgumentError, UnsupportedOperatorError } from '../../errors.js';
 import { elementCount } from '../graph.js';
 import { logicalStrides } from './layout.js';
 import { attr, constInts, fail, ints, need, normAxis, opLabel, type HostValue, type OpContext, type OpDef, type ValueInfo } from './types.js';
@@ -52,21 +52,19 @@ function padDims(ctx: OpContext, dims: readonly number[], begin: number[], end: 
  * keeps [lo, hi) after cropping; `pre` output positions come before it.
  */
 function axisMap(ctx: OpContext, mode: Mode, axis: number, size: number, lo: number, hi: number, pre: number): Int32Array {
-  const n = hi - lo, map = new Int32Array(size);
-  if (n === 0 && mode !== 'constant' && size > 0) fail(ctx, `mode '${mode}' cannot pad axis ${axis}: no input values are left on it`, ShapeError);
+  const n = hi - lo, post = size - pre - n, map = new Int32Array(size);
+  if (n === 0 && mode !== 'constant' && size > 0) fail(ctx, `mode '${mode}' cannot pad axis ${axis}: no input values are left on it`);
+  // as onnxruntime: reflect mirrors once, so it pads at most n - 1 on each side
+  if (mode === 'reflect' && (pre > 0 || post > 0) && Math.max(pre, post) > n - 1) {
+    fail(ctx, `mode 'reflect' pads axis ${axis} by ${pre}, ${post}; with ${n} input values left it can pad at most ${n - 1} on each side`);
+  }
   for (let i = 0; i < size; i++) {
     let j = i - pre; // position in the cropped input
     if (j < 0 || j >= n) {
       if (mode === 'constant') j = -1;
       else if (mode === 'edge') j = j < 0 ? 0 : n - 1;
-      else if (mode === 'wrap') j = ((j % n) + n) % n;
-      else if (n === 1) j = 0;
-      else {
-        // reflect (numpy's, repeated for pads longer than the axis): period 2(n-1)
-        const p = 2 * (n - 1);
-        j = ((j % p) + p) % p;
-        if (j >= n) j = p - j;
-      }
+      else if (mode === 'wrap') j = ((j % n) + n) % n; // cycles on for pads longer than the axis
+      else j = j < 0 ? -j : 2 * (n - 1) - j;
     }
     map[i] = j < 0 ? -1 : lo + j;
   }

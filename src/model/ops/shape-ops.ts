@@ -120,6 +120,7 @@ function splitSizes(ctx: OpContext, ins: (ValueInfo | null)[], d: number, output
     sizes = Array.from({ length: num }, (_, i) => Math.max(0, Math.min(chunk, d - i * chunk)));
     if (chunk * (num - 1) >= d && d > 0) fail(ctx, `axis of size ${d} cannot be split into ${num} chunks of ${chunk} (the last would be empty)`);
   } else {
+    if (ctx.opset >= 18) fail(ctx, 'from opset 18 give the split input or the num_outputs attribute', ArgumentError);
     if (d % outputs !== 0) fail(ctx, `axis of size ${d} does not split evenly into ${outputs} outputs (give split or, from opset 18, num_outputs)`);
     sizes = new Array<number>(outputs).fill(d / outputs);
   }
