@@ -6,7 +6,7 @@
 // Bad arguments must give a typed LowbitError naming the node.
 
 import { describe, expect, it } from 'vitest';
-import { ArgumentError, LowbitError, ShapeError, UnsupportedOperatorError, loadModel, type Runtime } from '../src/index.js';
+import { ArgumentError, LowbitError, ShapeError, UnsupportedOperatorError, ValueRangeError, loadModel, type Runtime } from '../src/index.js';
 import { SIMD, randNormal, rng, useRuntimes } from './helpers.js';
 import { f, OnnxBuilder, runOrtModel, type DType, type Feed } from './onnx-builder.js';
 
@@ -318,6 +318,44 @@ describe(`tensor operators vs onnxruntime-web (${SIMD} build)`, () => {
     });
   });
 
+  describe('GatherElements, ScatterElements, ScatterND (runtime indices)', () => {
+    /** integer-valued float feed in [lo, hi] */
+    const I = (dims: number[], lo: number, hi: number, seed: number): Feed => {
+      const r = rng(seed);
+      return { type: 'float32', dims, data: Float32Array.from({ length: count(dims) }, () => lo + Math.floor(r() * (hi - lo + 1))) };
+    };
+
+    it('GatherElements: axis 0, 1, -1, negative indices, indices smaller than data off the axis', async () => {
+      const b = new OnnxBuilder(13).input('x', [3, 4]).input('j', [2, 4]).input('k', [3, 2]).output('a').output('b').output('c');
+      b.node('Cast', ['j'], 'ji', { to: 7 }).node('Cast', ['k'], 'ki', { to: 7 });
+      b.node('GatherElements', ['x', 'ji'], 'a');
+      b.node('GatherElements', ['x', 'ki'], 'b', { axis: 1 });
+      b.node('GatherElements', ['x', 'ki'], 'c', { axis: -1 });
+      await check(b, { x: X([3, 4]), j: I([2, 4], -3, 2, 1), k: I([3, 2], -4, 3, 2) });
+    });
+
+    it('ScatterElements: axis 0 and -1, negative indices, reductions add/mul (16) and max/min (18)', async () => {
+      const b = new OnnxBuilder(18).input('x', [3, 5]).input('u', [2, 5]).input('j', [2, 5]).output('a').output('b').output('c').output('d').output('e');
+      b.node('Cast', ['j'], 'ji', { to: 7 });
+      b.node('ScatterElements', ['x', 'ji', 'u'], 'a');
+      b.node('ScatterElements', ['x', 'ji', 'u'], 'b', { axis: 0, reduction: 'add' });
+      b.node('ScatterElements', ['x', 'ji', 'u'], 'c', { reduction: 'mul' });
+      b.node('ScatterElements', ['x', 'ji', 'u'], 'd', { reduction: 'max' });
+      b.node('ScatterElements', ['x', 'ji', 'u'], 'e', { axis: -1, reduction: 'min' });
+      // distinct positions per column for 'none' (duplicates there are order-defined only in onnxruntime)
+      await check(b, { x: X([3, 5]), u: X([2, 5], 2), j: { type: 'float32', dims: [2, 5], data: Float32Array.of(0, -1, 2, 1, -3, 1, 0, -2, 2, 2) } });
+    });
+
+    it('ScatterND: element and slice updates, negative indices, add (16), max (18)', async () => {
+      const b = new OnnxBuilder(18).input('x', [4, 3, 2]).input('u', [2, 3, 2]).input('v', [3]).output('a').output('b').output('c').output('d');
+      b.init('i1', [2, 1], [2, -4], 'int64').node('ScatterND', ['x', 'i1', 'u'], 'a');
+      b.node('ScatterND', ['x', 'i1', 'u'], 'b', { reduction: 'add' });
+      b.init('i3', [3, 3], [0, 0, 0, 3, -1, 1, 1, 1, 0], 'int64').node('ScatterND', ['x', 'i3', 'v'], 'c');
+      b.node('ScatterND', ['x', 'i3', 'v'], 'd', { reduction: 'max' });
+      await check(b, { x: X([4, 3, 2]), u: X([2, 3, 2], 2), v: X([3], 3) });
+    });
+  });
+
   describe('bad arguments: typed errors naming the node', () => {
     const x23 = { x: X([2, 3]) };
     const one = (opset: number, op: string, ins: string[], attrs: Record<string, unknown>, more: (b: OnnxBuilder) => void = () => {}) => {
@@ -360,6 +398,18 @@ describe(`tensor operators vs onnxruntime-web (${SIMD} build)`, () => {
       const range = (b: OnnxBuilder) => b.init('a', [], [0]).init('d', [], [0]);
       await expectFailure(one(11, 'Range', ['a', 'a', 'd'], {}, range), x23, ArgumentError, ["'bad'", 'delta is 0']);
       await expectFailure(one(13, 'DepthToSpace', ['x4'], { blocksize: 0 }, (b) => b.ints('s4', [1, 6, 1, 1]).node('Reshape', ['x', 's4'], 'x4')), x23, ArgumentError, ["'bad'", 'blocksize']);
+    });
+
+    it('a runtime index out of range: ValueRangeError naming the node, the index and the range', async () => {
+      const g = new OnnxBuilder(13).input('x', [2, 3]).input('j', [2, 3]).output('y').node('Cast', ['j'], 'ji', { to: 7 }).node('GatherElements', ['x', 'ji'], 'y', { axis: 1 }, 'bad');
+      const j = { type: 'float32' as const, dims: [2, 3], data: Float32Array.of(0, 1, 2, -3, 3, 0) };
+      await expectFailure(g, { ...x23, j }, ValueRangeError, ["'bad'", 'indices[4] is 3', '[-3, 2]']);
+      const s = new OnnxBuilder(13).input('x', [2, 3]).input('u', [1]).output('y').ints('i', [2, 1], [1, 2]).node('ScatterND', ['x', 'i', 'u'], 'y', {}, 'bad');
+      await expectFailure(s, { ...x23, u: X([1]) }, ValueRangeError, ["'bad'", 'indices[0] is 2', 'axis 0 of size 2']);
+      const e = new OnnxBuilder(13).input('x', [2, 3]).output('y').ints('i', [1], [1, 1]).node('ScatterElements', ['x', 'i', 'x'], 'y', {}, 'bad');
+      await expectFailure(e, x23, ShapeError, ["'bad'", 'updates dims [2,3]']);
+      const r = new OnnxBuilder(15).input('x', [2, 3]).output('y').ints('i', [0, 0], [1, 2]).node('ScatterElements', ['x', 'i', 'x'], 'y', { reduction: 'max' }, 'bad');
+      await expectFailure(r, x23, UnsupportedOperatorError, ["'bad'", "reduction 'max'"]);
     });
 
     it('runtime shape operands: UnsupportedOperatorError naming the input', async () => {

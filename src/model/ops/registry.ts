@@ -14,9 +14,10 @@ import { TENSOR_OPS } from './tensor-ops.js';
 import { SHAPE_OPS } from './shape-ops.js';
 import { PAD_OPS } from './pad.js';
 import { SCAN_OPS } from './scan-ops.js';
+import { GATHER_SCATTER_OPS } from './gather-scatter.js';
 import type { OpDef } from './types.js';
 
-export const OPS: Readonly<Record<string, OpDef>> = { ...MATH_OPS, ...CAST_OPS, ...TENSOR_OPS, ...SHAPE_OPS, ...PAD_OPS, ...SCAN_OPS, ...REDUCE_OPS, ...LINEAR_OPS, ...QDQ_OPS, ...INT_MATMUL_OPS };
+export const OPS: Readonly<Record<string, OpDef>> = { ...MATH_OPS, ...CAST_OPS, ...TENSOR_OPS, ...SHAPE_OPS, ...PAD_OPS, ...SCAN_OPS, ...GATHER_SCATTER_OPS, ...REDUCE_OPS, ...LINEAR_OPS, ...QDQ_OPS, ...INT_MATMUL_OPS };
 
 export function opDef(node: GraphNode): OpDef | undefined {
   if (node.domain === 'lowbit') return LOWBIT_OPS[node.op];
