@@ -7,6 +7,8 @@
 
 import { describe, expect, it } from 'vitest';
 import { ArgumentError, LowbitError, ShapeError, UnsupportedOperatorError, ValueRangeError, loadModel, type Runtime } from '../src/index.js';
+import { hostArray } from '../src/model/graph.js';
+import { OPS } from '../src/model/ops/registry.js';
 import { SIMD, randNormal, rng, useRuntimes } from './helpers.js';
 import { f, OnnxBuilder, runOrtModel, type DType, type Feed } from './onnx-builder.js';
 
@@ -307,6 +309,19 @@ describe(`tensor operators vs onnxruntime-web (${SIMD} build)`, () => {
       x.data[0] = 0;
       x.data[1] = -0.5;
       await check(b, { x });
+    });
+
+    it('Cast to the new types: run() (rt.ops) gives what compute() gives', async () => {
+      const x = Float32Array.from(randNormal(64, rng(16), 5e4));
+      for (const to of [4, 5, 10, 11, 12, 13, 7, 6, 9]) {
+        const ctx = { node: { name: 'c', op: 'Cast', domain: '', inputs: ['x'], outputs: ['y'], attrs: new Map([['to', to]]) }, opset: 21 };
+        const outs = OPS.Cast.infer(ctx, [{ type: 'float32', dims: [64] }]);
+        const host = { type: outs[0].type, dims: [64], data: hostArray(outs[0].type, 64), nhwc: false };
+        const xin = { type: 'float32' as const, dims: [64], data: x, nhwc: false };
+        OPS.Cast.compute!(ctx, [xin], [host]);
+        const [ran] = await OPS.Cast.run!(rts.one, ctx, [xin], outs);
+        expect(Array.from(ran), `to ${to}`).toEqual(Array.from(host.data));
+      }
     });
 
     it('CastLike (opset 15): to the type of a constant, float16 and double', async () => {
