@@ -418,6 +418,9 @@ describe(`tensor operators vs onnxruntime-web (${SIMD} build)`, () => {
       await expectFailure(one(11, 'Pad', ['x', 'p'], { mode: 'reflect' }, (b) => b.ints('p', [0, 3, 0, 0])), x23, ShapeError, ["'bad'", 'at most 2']);
       await expectFailure(one(11, 'Pad', ['x', 'p'], { mode: 'reflect' }, (b) => b.ints('p', [2, 0, 0, 0])), x23, ShapeError, ["'bad'", 'at most 1']);
       await expectFailure(one(13, 'ConstantOfShape', ['s'], {}, (b) => b.ints('s', [2, -1])), x23, ShapeError, ["'bad'", '-1']);
+      await expectFailure(one(13, 'ConstantOfShape', ['s'], {}, (b) => b.ints('s', [2 ** 20, 2 ** 20])), x23, ShapeError, ["'bad'", 'more than lowbit can hold']);
+      await expectFailure(one(13, 'Tile', ['x', 'r'], {}, (b) => b.ints('r', [2 ** 20, 2 ** 20])), x23, ShapeError, ["'bad'", 'more than lowbit can hold']);
+      await expectFailure(one(11, 'Pad', ['x', 'p'], {}, (b) => b.ints('p', [2 ** 40, 0, 0, 0])), x23, ShapeError, ["'bad'", 'more than lowbit can hold']);
       await expectFailure(one(13, 'DepthToSpace', ['x4'], { blocksize: 2 }, (b) => b.ints('s4', [1, 3, 2, 1]).node('Reshape', ['x', 's4'], 'x4')), x23, ShapeError, ["'bad'", 'channels 3']);
       await expectFailure(one(13, 'SpaceToDepth', ['x4'], { blocksize: 2 }, (b) => b.ints('s4', [1, 2, 3, 1]).node('Reshape', ['x', 's4'], 'x4')), x23, ShapeError, ["'bad'", 'multiples']);
     });

@@ -6,6 +6,7 @@
 import { ArgumentError, UnsupportedOperatorError } from '../../errors.js';
 import { elementCount } from '../graph.js';
 import { logicalStrides } from './layout.js';
+import { checkSize } from './shape-ops.js';
 import { attr, constInts, fail, ints, need, normAxis, opLabel, type HostValue, type OpContext, type OpDef, type ValueInfo } from './types.js';
 
 type Mode = 'constant' | 'reflect' | 'edge' | 'wrap';
@@ -87,7 +88,7 @@ const padDef: OpDef = {
   infer: (ctx, ins) => {
     const x = need(ctx, ins, 0, 'data');
     const { begin, end } = padAmounts(ctx, ins, x.dims.length);
-    return [{ type: x.type, dims: padDims(ctx, x.dims, begin, end) }];
+    return [{ type: x.type, dims: checkSize(ctx, padDims(ctx, x.dims, begin, end)) }];
   },
   compute: (ctx, ins, outs) => {
     const x = ins[0]!, y = outs[0], r = x.dims.length, mode = padMode(ctx);

@@ -16,6 +16,15 @@ function fillValue(ctx: OpContext): HostTensor {
   return v;
 }
 
+const MAX_ELEMENTS = 2 ** 30; // 4 GiB of float32: beyond wasm32 anyway
+
+/** Output dims whose element count lowbit can hold (a shape operand can ask for any size). */
+export function checkSize(ctx: OpContext, dims: number[]): number[] {
+  const n = elementCount(dims);
+  if (n > MAX_ELEMENTS) fail(ctx, `the output [${dims}] would have ${n} elements, more than lowbit can hold (${MAX_ELEMENTS})`);
+  return dims;
+}
+
 /** Dims from a shape operand: non-negative safe integers, or an error naming the operand. */
 function checkedDims(ctx: OpContext, dims: number[], what: string): number[] {
   for (const d of dims) if (!Number.isSafeInteger(d) || d < 0) fail(ctx, `${what} [${dims}] must hold non-negative integers`);
@@ -28,7 +37,7 @@ const constantOfShapeDef: OpDef = {
   infer: (ctx, ins) => {
     need(ctx, ins, 0, 'input');
     const dims = checkedDims(ctx, constInts(ctx, ins, 0, 'input')!, 'input (the shape)');
-    return [{ type: fillValue(ctx).type, dims }];
+    return [{ type: fillValue(ctx).type, dims: checkSize(ctx, dims) }];
   },
   compute: (ctx, _ins, outs) => outs[0].data.fill(fillValue(ctx).data[0]),
 };
@@ -55,7 +64,7 @@ function rangeArgs(ctx: OpContext, ins: (ValueInfo | null)[]): { type: ElemType;
   // the count as onnxruntime computes it: (limit - start) in the type, divided in double
   const span = type === 'float32' ? Math.fround(limit - start) : limit - start;
   const n = Math.max(0, Math.ceil(span / delta));
-  if (n > 2 ** 31) fail(ctx, `${n} elements (start ${start}, limit ${limit}, delta ${delta}) is more than lowbit can hold`);
+  checkSize(ctx, [n]);
   return { type, start, delta, n };
 }
 
@@ -88,7 +97,7 @@ const tileDef: OpDef = {
   opsets: [6, 23],
   infer: (ctx, ins) => {
     const x = need(ctx, ins, 0, 'input');
-    return [{ type: x.type, dims: tileRepeats(ctx, ins).map((r, i) => r * x.dims[i]) }];
+    return [{ type: x.type, dims: checkSize(ctx, tileRepeats(ctx, ins).map((r, i) => r * x.dims[i])) }];
   },
   // the output as [r0, d0, r1, d1, …]: input strides on the d axes, 0 on the repeat axes
   compute: (_ctx, ins, outs) => {
