@@ -163,6 +163,14 @@ describe(`tensor operators vs onnxruntime-web (${SIMD} build)`, () => {
       await check(bi, { x: X([3, 6], 8, 3) });
     });
 
+    it('TopK with k > 64 (sorts the whole axis), ties, largest and smallest', async () => {
+      const b = new OnnxBuilder(11).input('x', [3, 100]).output('v').output('i', 'int64').output('w').output('j', 'int64');
+      b.ints('k', [70]).node('TopK', ['x', 'k'], ['v', 'i']).node('TopK', ['x', 'k'], ['w', 'j'], { largest: 0 });
+      const x = X([3, 100], 20, 3);
+      x.data.set(x.data.map((v) => Math.round(v)));
+      await check(b, { x });
+    });
+
     it('TopK sorted = 0: the same set of values (lowbit sorts anyway)', async () => {
       const b = new OnnxBuilder(11).input('x', [3, 8]).output('v').output('i', 'int64');
       b.ints('k', [3]).node('TopK', ['x', 'k'], ['v', 'i'], { sorted: 0 });

@@ -35,33 +35,52 @@ const topkDef: OpDef = {
     dims[axis] = k;
     return [{ type: x.type, dims }, { type: 'int64', dims: [...dims] }];
   },
-  // sorted = 0 leaves the order to the implementation: lowbit sorts anyway
+  // sorted = 0 leaves the order to the implementation: lowbit sorts anyway. Ties keep the lower
+  // index first (as onnxruntime); NaN counts as the largest value.
   compute: (ctx, ins, outs) => {
     const x = ins[0]!.data, vals = outs[0].data, idxs = outs[1]?.data;
     const { axis, k } = topkArgs(ctx, ins.map((v) => v && { type: v.type, dims: [...v.dims], value: v }));
     const largest = ctx.opset < 11 || attr(ctx.node, 'largest', 1) === 1;
     const [outer, d, inner] = around(ins[0]!.dims, axis);
-    const order = new Int32Array(d);
+    // a before b: strictly better (an equal value seen later never passes an earlier one)
+    const better = largest
+      ? (a: number, b: number) => a > b || (a !== a && b === b)
+      : (a: number, b: number) => a < b || (b !== b && a === a);
+    if (k === 0) return;
+    const top = new Int32Array(k), topv = new Float64Array(k);
+    const order = k > 64 ? new Int32Array(d) : null;
     let base = 0;
-    // ties keep the lower index first (as onnxruntime); NaN counts as the largest value
-    const cmp = largest
-      ? (a: number, b: number) => {
-        const va = x[base + a * inner], vb = x[base + b * inner];
-        return va > vb || (va !== va && vb === vb) ? -1 : vb > va || (vb !== vb && va === va) ? 1 : a - b;
-      }
-      : (a: number, b: number) => {
-        const va = x[base + a * inner], vb = x[base + b * inner];
-        return va < vb || (vb !== vb && va === va) ? -1 : vb < va || (va !== va && vb === vb) ? 1 : a - b;
-      };
+    const cmp = (a: number, b: number) => {
+      const va = x[base + a * inner], vb = x[base + b * inner];
+      return better(va, vb) ? -1 : better(vb, va) ? 1 : a - b;
+    };
     for (let o = 0; o < outer; o++) {
       for (let i = 0; i < inner; i++) {
         base = o * d * inner + i;
-        for (let j = 0; j < d; j++) order[j] = j;
-        order.sort(cmp);
+        if (order) {
+          // large k: sort all indices
+          for (let j = 0; j < d; j++) order[j] = j;
+          order.sort(cmp);
+          for (let j = 0; j < k; j++) topv[j] = x[base + (top[j] = order[j]) * inner];
+        } else {
+          // small k: insertion into the k best so far, O(d) for most data, at most O(d·k)
+          let m = 0;
+          for (let j = 0; j < d; j++) {
+            const v = x[base + j * inner];
+            if (m === k && !better(v, topv[k - 1])) continue;
+            let p = m < k ? m++ : k - 1;
+            for (; p > 0 && better(v, topv[p - 1]); p--) {
+              top[p] = top[p - 1];
+              topv[p] = topv[p - 1];
+            }
+            top[p] = j;
+            topv[p] = v;
+          }
+        }
         const out = o * k * inner + i;
         for (let j = 0; j < k; j++) {
-          vals[out + j * inner] = x[base + order[j] * inner];
-          if (idxs) idxs[out + j * inner] = order[j];
+          vals[out + j * inner] = topv[j];
+          if (idxs) idxs[out + j * inner] = top[j];
         }
       }
     }
