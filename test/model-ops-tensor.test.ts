@@ -163,10 +163,11 @@ describe(`tensor operators vs onnxruntime-web (${SIMD} build)`, () => {
       await check(bi, { x: X([3, 6], 8, 3) });
     });
 
-    it('TopK with k > 64 (sorts the whole axis), ties, largest and smallest', async () => {
-      const b = new OnnxBuilder(11).input('x', [3, 100]).output('v').output('i', 'int64').output('w').output('j', 'int64');
-      b.ints('k', [70]).node('TopK', ['x', 'k'], ['v', 'i']).node('TopK', ['x', 'k'], ['w', 'j'], { largest: 0 });
-      const x = X([3, 100], 20, 3);
+    it('TopK with k > 256 (sorts the whole axis) and k = 70 (insertion), ties, largest and smallest', async () => {
+      const b = new OnnxBuilder(11).input('x', [3, 300]).output('v').output('i', 'int64').output('w').output('j', 'int64').output('v2').output('i2', 'int64');
+      b.ints('k7', [70]).node('TopK', ['x', 'k7'], ['v2', 'i2']);
+      b.ints('k', [270]).node('TopK', ['x', 'k'], ['v', 'i']).node('TopK', ['x', 'k'], ['w', 'j'], { largest: 0 });
+      const x = X([3, 300], 20, 3);
       x.data.set(x.data.map((v) => Math.round(v)));
       await check(b, { x });
     });
@@ -299,6 +300,16 @@ describe(`tensor operators vs onnxruntime-web (${SIMD} build)`, () => {
     });
 
     // onnxruntime folds Cast(Cast(x)) into one Cast unless the middle value is a graph output, so 'l' is one
+    it('float32 to float16 on every float16 value and every midpoint between neighbours (ties to even)', async () => {
+      const half = (h: number) => ((h >> 10) === 0 ? (h & 1023) * 2 ** -24 : (1 + (h & 1023) / 1024) * 2 ** ((h >> 10) - 15));
+      const vals: number[] = [];
+      for (let h = 0; h < 0x7bff; h++) vals.push(half(h), -half(h), (half(h) + half(h + 1)) / 2, -(half(h) + half(h + 1)) / 2);
+      vals.push(65504, 65519.99, 65520, -65520, 1e-8, 2.9e-8, 3e-8);
+      const b = new OnnxBuilder(13).input('x', [vals.length]).output('y');
+      b.node('Cast', ['x'], 'h', { to: 10 }).node('Cast', ['h'], 'y', { to: 1 });
+      await check(b, { x: { type: 'float32', dims: [vals.length], data: Float32Array.from(vals) } });
+    });
+
     it('int16, uint16, uint32, uint64 outputs, integer narrowing wraps (int64 to int16/uint16/uint32/uint8)', async () => {
       const b = new OnnxBuilder(13).input('x', [40]).output('l', 'int64').output('a', 'int32').output('b', 'int32').output('c', 'int64').output('d', 'int64').output('e', 'uint8').output('f').output('g', 'int32');
       castIn(b, 'int64', 'l');

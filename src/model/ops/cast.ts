@@ -25,18 +25,21 @@ const CAST_TYPES: Record<number, ElemType> = {
 
 const saturate = (ctx: OpContext) => attr(ctx.node, 'saturate', 1) === 1;
 
+const F64 = new Float64Array(1), F64_HI = new Uint32Array(F64.buffer, 4, 1); // little-endian: the high word
+/** the float16 quantum of binade 2^e, e = -14…15 (subnormals below 2^-14 share 2^-24) */
+const HALF_QUANTUM = Float64Array.from({ length: 30 }, (_, i) => 2 ** (i - 24));
+const ROUND_EVEN = 2 ** 52; // (v + 2^52) - 2^52 rounds 0 <= v < 2^52 to the nearest integer, ties to even
+
 /** Round to the nearest float16 value (ties to even), as a number; beyond ±65504 rounds to ±Inf. */
 export function roundToHalf(x: number): number {
-  if (x === 0 || !Number.isFinite(x)) return x;
-  const a = Math.abs(x), s = x < 0 ? -1 : 1;
-  if (a >= 65520) return s * Infinity; // 65520 is halfway to 2^16 and rounds (to even) up to it
-  let e = Math.floor(Math.log2(a));
-  if (2 ** e > a) e--;
-  else if (2 ** (e + 1) <= a) e++;
-  const q = 2 ** (Math.max(e, -14) - 10); // 10 mantissa bits; subnormals below 2^-14 share 2^-24
-  const v = a / q, f = Math.floor(v), d = v - f;
-  const r = d > 0.5 || (d === 0.5 && f % 2 === 1) ? f + 1 : f;
-  return s * r * q;
+  if (x === 0 || x !== x) return x;
+  const a = Math.abs(x);
+  if (a >= 65520) return x > 0 ? Infinity : -Infinity; // 65520 is halfway to 2^16 and rounds (to even) up to it
+  F64[0] = a;
+  const e = ((F64_HI[0] >>> 20) & 0x7ff) - 1023;
+  const q = HALF_QUANTUM[Math.max(e, -14) + 14];
+  const r = (a / q + ROUND_EVEN - ROUND_EVEN) * q;
+  return x < 0 ? -r : r;
 }
 
 const I64 = 2 ** 63, U64 = 2 ** 64;

@@ -48,7 +48,7 @@ const topkDef: OpDef = {
       : (a: number, b: number) => a < b || (b !== b && a === a);
     if (k === 0) return;
     const top = new Int32Array(k), topv = new Float64Array(k);
-    const order = k > 64 ? new Int32Array(d) : null;
+    const order = k > 256 ? new Int32Array(d) : null;
     let base = 0;
     const cmp = (a: number, b: number) => {
       const va = x[base + a * inner], vb = x[base + b * inner];
@@ -63,7 +63,7 @@ const topkDef: OpDef = {
           order.sort(cmp);
           for (let j = 0; j < k; j++) topv[j] = x[base + (top[j] = order[j]) * inner];
         } else {
-          // small k: insertion into the k best so far, O(d) for most data, at most O(d·k)
+          // k <= 256: insertion into the k best so far, O(d) for most data, at most O(d·k)
           let m = 0;
           for (let j = 0; j < d; j++) {
             const v = x[base + j * inner];
