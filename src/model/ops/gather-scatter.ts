@@ -25,8 +25,8 @@ function store(out: HostData, i: number, v: number, r: Reduction): void {
   out[i] = r === 'none' ? v : r === 'add' ? o + v : r === 'mul' ? o * v : r === 'max' ? (v > o ? v : o) : v < o ? v : o;
 }
 
-/** An index checked against an axis of size d, negative counted from the end. */
-function wrapIndex(ctx: OpContext, k: number, d: number, what: string, at: number, axis: number): number {
+/** An index checked against an axis of size d, negative counted from the end (Gather uses it too). */
+export function wrapIndex(ctx: OpContext, k: number, d: number, what: string, at: number, axis: number): number {
   const j = k < 0 ? k + d : k;
   if (!(j >= 0 && j < d)) fail(ctx, `${what}[${at}] is ${k}, out of range [${-d}, ${d - 1}] for axis ${axis} of size ${d}`, ValueRangeError);
   return j;
