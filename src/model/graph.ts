@@ -4,10 +4,14 @@
 import type { Fp8Format } from '../quant/fp8.js';
 
 /**
- * Element types a graph value can have. Integer tensors of any width are held as Float64Array (exact
- * to 2^53; rt.ops hands int32 as Int32Array); float8 tensors as their codes in a Uint8Array.
+ * Element types a graph value can have. float32 in a Float32Array; int8 in an Int8Array; uint8 and
+ * bool in a Uint8Array; float8 as their codes in a Uint8Array. Every other type is held as numbers in
+ * a Float64Array whose values are those of the type (what Cast writes): integers of any width exact
+ * to 2^53 (rt.ops hands int32 as Int32Array), float64 exact, float16 as doubles rounded to half.
  */
-export type ElemType = 'float32' | 'int64' | 'int32' | 'int8' | 'uint8' | 'bool' | Float8Type;
+export type ElemType =
+  | 'float32' | 'float16' | 'float64'
+  | 'int64' | 'int32' | 'int16' | 'int8' | 'uint64' | 'uint32' | 'uint16' | 'uint8' | 'bool' | Float8Type;
 
 export type Float8Type = 'float8e4m3fn' | 'float8e5m2';
 export const FLOAT8_TYPES: readonly Float8Type[] = ['float8e4m3fn', 'float8e5m2'];

@@ -19,8 +19,8 @@ const DATA_TYPES: Record<number, { type: ElemType; bytes: number; name: string }
   6: { type: 'int32', bytes: 4, name: 'int32' },
   7: { type: 'int64', bytes: 8, name: 'int64' },
   9: { type: 'bool', bytes: 1, name: 'bool' },
-  10: { type: 'float32', bytes: 2, name: 'float16' },
-  11: { type: 'float32', bytes: 8, name: 'double' },
+  10: { type: 'float16', bytes: 2, name: 'float16' },
+  11: { type: 'float64', bytes: 8, name: 'double' },
 };
 
 const MAX_TENSOR_ELEMENTS = 2 ** 30; // 4 GiB of float32: beyond wasm32 anyway

@@ -1,6 +1,6 @@
 // The operators lowbit's model runner implements (default ONNX domain), and the load-time check.
 
-import { UnsupportedOperatorError } from '../../errors.js';
+import { ModelError, UnsupportedOperatorError } from '../../errors.js';
 import type { GraphNode } from '../graph.js';
 import { LINEAR_OPS } from './linear-ops.js';
 import { LOWBIT_OPS } from './lowbit-ops.js';
@@ -14,9 +14,42 @@ import { ARG_OPS } from './arg-ops.js';
 import { LOGIC_OPS } from './logic-ops.js';
 import { UNARY_OPS } from './unary-ops.js';
 import { TENSOR_OPS } from './tensor-ops.js';
+import { SHAPE_OPS } from './shape-ops.js';
+import { PAD_OPS } from './pad.js';
+import { SCAN_OPS } from './scan-ops.js';
+import { GATHER_SCATTER_OPS } from './gather-scatter.js';
 import type { OpDef } from './types.js';
 
-export const OPS: Readonly<Record<string, OpDef>> = { ...MATH_OPS, ...CAST_OPS, ...TENSOR_OPS, ...REDUCE_OPS, ...LOGIC_OPS, ...UNARY_OPS, ...ARG_OPS, ...LINEAR_OPS, ...QDQ_OPS, ...INT_MATMUL_OPS };
+// one table per file; an operator defined in two tables is a mistake caught here, at import
+const TABLES: Readonly<Record<string, OpDef>>[] = [
+  MATH_OPS,
+  UNARY_OPS,
+  LOGIC_OPS,
+  CAST_OPS,
+  TENSOR_OPS,
+  SHAPE_OPS,
+  PAD_OPS,
+  SCAN_OPS,
+  GATHER_SCATTER_OPS,
+  REDUCE_OPS,
+  ARG_OPS,
+  LINEAR_OPS,
+  QDQ_OPS,
+  INT_MATMUL_OPS,
+];
+
+export const OPS: Readonly<Record<string, OpDef>> = mergeTables(TABLES);
+
+function mergeTables(tables: readonly Readonly<Record<string, OpDef>>[]): Record<string, OpDef> {
+  const all: Record<string, OpDef> = {};
+  for (const t of tables) {
+    for (const [op, def] of Object.entries(t)) {
+      if (all[op]) throw new ModelError(`lowbit internal: operator ${op} is defined in two tables`);
+      all[op] = def;
+    }
+  }
+  return all;
+}
 
 export function opDef(node: GraphNode): OpDef | undefined {
   if (node.domain === 'lowbit') return LOWBIT_OPS[node.op];

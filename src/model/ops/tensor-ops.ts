@@ -2,9 +2,9 @@
 // Transpose, Concat, Slice, Gather, Expand. Shape-valued operands must be known when the plan is
 // made (a constant, or computed from shapes and folded).
 
-import { ValueRangeError } from '../../errors.js';
 import { elementCount } from '../graph.js';
 import { broadcastDims } from './elementwise.js';
+import { wrapIndex } from './gather-scatter.js';
 import { logicalStrides, stridedCopy } from './layout.js';
 import { attr, constInts, fail, ints, need, normAxis, type OpContext, type OpDef, type ValueInfo } from './types.js';
 
@@ -226,10 +226,7 @@ const gatherDef: OpDef = {
     let o = 0;
     for (let a = 0; a < outer; a++) {
       for (let j = 0; j < idx.length; j++) {
-        let k = idx[j];
-        if (k < 0) k += d;
-        if (!(k >= 0 && k < d)) fail(ctx, `indices[${j}] is ${idx[j]}, out of range [${-d}, ${d - 1}] for axis ${axis} of size ${d}`, ValueRangeError);
-        const base = (a * d + k) * inner;
+        const base = (a * d + wrapIndex(ctx, idx[j], d, 'indices', j, axis)) * inner;
         for (let t = 0; t < inner; t++) y[o++] = x.data[base + t];
       }
     }
