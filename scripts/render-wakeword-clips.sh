@@ -29,8 +29,8 @@ SNRS=(clean 20 10)
 SPEEDS=(130 160 190)
 POS_VOICES=(en-us en-gb en+f3 en+m3)
 NEG_VOICES=(en-us en+f3)
-# "phrase|wake word it should trigger (none = no wake word)"
-POSITIVES=("hey jarvis|hey_jarvis" "alexa|alexa" "hey mycroft|hey_mycroft")
+# "phrase|what espeak-ng is given|wake word it should trigger" (espeak-ng reads "mycroft" as "mick-roft")
+POSITIVES=("hey jarvis|hey jarvis|hey_jarvis" "alexa|alexa|alexa" "hey mycroft|hey my croft|hey_mycroft")
 NEGATIVES=("hey travis" "hello there" "a lexicon" "hey my crowd" "what time is it" "turn on the kitchen light" "good morning everyone" "open the window please")
 
 TMP=$(mktemp -d)
@@ -44,11 +44,11 @@ NOISE_RMS=$(sox "$TMP/noise.wav" -n stat 2>&1 | awk '/RMS +amplitude/ {print $3}
 
 rms() { sox "$1" -n stat 2>&1 | awk '/RMS +amplitude/ {print $3}'; }
 
-# render INDEX NAME PHRASE WAKE VOICE SPEED
+# render INDEX NAME PHRASE SPOKEN WAKE VOICE SPEED
 MANIFEST=()
 render() {
-  local n=$1 name=$2 phrase=$3 wake=$4 voice=$5 speed=$6
-  espeak-ng -v "$voice" -s "$speed" -w "$TMP/raw.wav" "$phrase"
+  local n=$1 name=$2 phrase=$3 spoken=$4 wake=$5 voice=$6 speed=$7
+  espeak-ng -v "$voice" -s "$speed" -w "$TMP/raw.wav" "$spoken"
   # 16 kHz mono, trimmed of espeak's own silences, peak at -6 dBFS
   sox -D "$TMP/raw.wav" -r $RATE -c 1 -b 16 "$TMP/speech.wav" silence 1 0.01 0.1% reverse silence 1 0.01 0.1% reverse norm -6
   local speech_rms
@@ -70,18 +70,17 @@ render() {
     if [ "$snr" = clean ]; then snr_json=null; else snr_json=$snr; fi
     local wake_json
     if [ "$wake" = none ]; then wake_json=null; else wake_json="\"$wake\""; fi
-    MANIFEST+=("  {\"file\": \"$file\", \"phrase\": \"$phrase\", \"wakeWord\": $wake_json, \"voice\": \"$voice\", \"speed\": $speed, \"snr\": $snr_json}")
+    MANIFEST+=("  {\"file\": \"$file\", \"phrase\": \"$phrase\", \"spoken\": \"$spoken\", \"wakeWord\": $wake_json, \"voice\": \"$voice\", \"speed\": $speed, \"snr\": $snr_json}")
   done
 }
 
 n=0
 for p in "${!POSITIVES[@]}"; do
-  phrase=${POSITIVES[$p]%%|*}
-  wake=${POSITIVES[$p]##*|}
+  IFS='|' read -r phrase spoken wake <<< "${POSITIVES[$p]}"
   for v in "${!POS_VOICES[@]}"; do
     voice=${POS_VOICES[$v]}
     speed=${SPEEDS[$(((p + v) % 3))]}
-    render $n "pos-$wake-${voice/+/_}-$speed" "$phrase" "$wake" "$voice" "$speed"
+    render $n "pos-$wake-${voice/+/_}-$speed" "$phrase" "$spoken" "$wake" "$voice" "$speed"
     n=$((n + 1))
   done
 done
@@ -90,7 +89,7 @@ for p in "${!NEGATIVES[@]}"; do
   for v in "${!NEG_VOICES[@]}"; do
     voice=${NEG_VOICES[$v]}
     speed=${SPEEDS[$(((p + v) % 3))]}
-    render $n "neg-${phrase// /_}-${voice/+/_}-$speed" "$phrase" none "$voice" "$speed"
+    render $n "neg-${phrase// /_}-${voice/+/_}-$speed" "$phrase" "$phrase" none "$voice" "$speed"
     n=$((n + 1))
   done
 done
