@@ -13,7 +13,7 @@
 //                           model comparisons (types of model): not api or cli
 //   api       src/api, src/ops   the public Runtime (rt.ops, rt.linear): facades over the model's
 //                           operator definitions and the format table
-//   entries   src/index.ts, src/kernels.ts, src/ocr.ts (lowbit, lowbit/kernels, lowbit/ocr): nothing in
+//   entries   src/index.ts, src/kernels.ts, src/ocr.ts, src/wakeword.ts (lowbit, lowbit/kernels, lowbit/ocr, lowbit/wakeword): nothing in
 //             the library imports them (the CLI is its own package, packages/cli)
 //
 // Type-only imports count too ('specify' labels them, for the kernels rule): a cycle of types is
@@ -57,7 +57,7 @@ module.exports = {
     forbid('layers-below-formats', 'the GEMM of a kernel family knows nothing of the formats that use it, models or facades', '^src/layers/', '^src/(formats|model|ops|api)/'),
     forbid('formats-below-model', 'a format knows nothing of models or facades', '^src/formats/', '^src/(model|ops|api)/'),
     forbid('model-below-api', 'models and comparisons know nothing of the facades', '^src/(model|compare)/', '^src/(api|ops)/'),
-    forbid('entries-are-the-top', 'the library never imports its package entries (index, kernels, ocr)', '^src/(?!(index|kernels|ocr)\\.ts$)', '^src/(index|kernels|ocr)\\.ts$'),
+    forbid('entries-are-the-top', 'the library never imports its package entries (index, kernels, ocr, wakeword)', '^src/(?!(index|kernels|ocr|wakeword)\\.ts$)', '^src/(index|kernels|ocr|wakeword)\\.ts$'),
   ],
   options: {
     doNotFollow: { path: 'node_modules' },

@@ -16,6 +16,7 @@ export const alias = [
   { find: /^lowbit$/, replacement: entry('index.ts') },
   { find: /^lowbit\/kernels$/, replacement: entry('kernels.ts') },
   { find: /^lowbit\/ocr$/, replacement: entry('ocr.ts') },
+  { find: /^lowbit\/wakeword$/, replacement: entry('wakeword.ts') },
 ];
 
 export default defineConfig({

