@@ -9,11 +9,12 @@ import { INT_MATMUL_OPS } from './int-matmul-ops.js';
 import { QDQ_OPS } from './qdq-ops.js';
 import { MICROSOFT_OPS } from './quant-ops.js';
 import { MATH_OPS } from './math.js';
+import { RECURRENT_OPS } from './recurrent-ops.js';
 import { REDUCE_OPS } from './reduce-ops.js';
 import { TENSOR_OPS } from './tensor-ops.js';
 import type { OpDef } from './types.js';
 
-export const OPS: Readonly<Record<string, OpDef>> = { ...MATH_OPS, ...CAST_OPS, ...TENSOR_OPS, ...REDUCE_OPS, ...LINEAR_OPS, ...QDQ_OPS, ...INT_MATMUL_OPS };
+export const OPS: Readonly<Record<string, OpDef>> = { ...MATH_OPS, ...CAST_OPS, ...TENSOR_OPS, ...REDUCE_OPS, ...LINEAR_OPS, ...QDQ_OPS, ...INT_MATMUL_OPS, ...RECURRENT_OPS };
 
 export function opDef(node: GraphNode): OpDef | undefined {
   if (node.domain === 'lowbit') return LOWBIT_OPS[node.op];

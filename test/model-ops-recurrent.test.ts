@@ -1,0 +1,235 @@
+// LSTM, GRU and RNN in the model runner against onnxruntime-web: small one-node graphs
+// (test/onnx-builder.ts) with seeded random weights, run in lowbit and in onnxruntime-web on the
+// same input, every output compared (max |lowbit - ort| <= 1e-5 * max(1, max |ort|)). Then ONNX's
+// own node test cases (libonnx-testdata), and the refusals: bad dims, types and attributes give
+// typed errors naming the node and the argument.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import onnxproto from 'onnx-proto';
+import { describe, expect, it } from 'vitest';
+import { ArgumentError, DTypeError, ShapeError, UnsupportedOperatorError, ValueRangeError, type LowbitError } from '../src/errors.js';
+import { loadModel, type Model } from '../src/index.js';
+import { SIMD, randNormal, rng, useRuntimes } from './helpers.js';
+import { f, OnnxBuilder, runOrtModel, type AttrSpec, type Feed } from './onnx-builder.js';
+
+const { onnx } = onnxproto;
+const rts = useRuntimes();
+const TOL = 1e-5;
+const count = (dims: number[]) => dims.reduce((a, b) => a * b, 1);
+
+type Op = 'LSTM' | 'GRU' | 'RNN';
+const GATES: Record<Op, number> = { LSTM: 4, GRU: 3, RNN: 1 };
+
+interface Case {
+  op: Op;
+  opset?: number;
+  T: number;
+  N: number;
+  I: number;
+  H: number;
+  direction?: 'forward' | 'reverse' | 'bidirectional';
+  layout?: 0 | 1;
+  /** B input (default true) */
+  bias?: boolean;
+  /** constant sequence_lens */
+  lens?: number[];
+  /** initial_h (and initial_c for LSTM) as graph inputs */
+  h0?: boolean;
+  c0?: boolean;
+  /** LSTM peepholes */
+  peep?: boolean;
+  attrs?: Record<string, AttrSpec>;
+  activations?: string[];
+  /** node outputs ('' omits one); default: all */
+  outputs?: string[];
+  /** W, R, B as graph inputs instead of initializers */
+  runtimeWeights?: boolean;
+  /** leave hidden_size out (lowbit reads it from R) */
+  noHiddenAttr?: boolean;
+  seed?: number;
+  tol?: number;
+}
+
+/** The one-node graph of a case, and its feeds. */
+function build(c: Case): { bytes: Uint8Array; feeds: Record<string, Feed> } {
+  const D = c.direction === 'bidirectional' ? 2 : 1, G = GATES[c.op], seed = c.seed ?? 1;
+  const b = new OnnxBuilder(c.opset ?? 14);
+  const feeds: Record<string, Feed> = {};
+  const feed = (name: string, dims: number[], s: number, scale = 1) => {
+    b.input(name, dims);
+    feeds[name] = { type: 'float32', dims, data: randNormal(count(dims), rng(s), scale) };
+  };
+  const weight = (name: string, dims: number[], s: number, scale: number) => {
+    if (c.runtimeWeights) feed(name, dims, s, scale);
+    else b.init(name, dims, Array.from(randNormal(count(dims), rng(s), scale)));
+  };
+  feed('X', c.layout ? [c.N, c.T, c.I] : [c.T, c.N, c.I], seed);
+  const ws = 1 / Math.sqrt(Math.max(c.I, c.H));
+  weight('W', [D, G * c.H, c.I], seed + 1, ws);
+  weight('R', [D, G * c.H, c.H], seed + 2, ws);
+  const ins = ['X', 'W', 'R', '', '', '', '', ''];
+  if (c.bias ?? true) {
+    weight('B', [D, 2 * G * c.H], seed + 3, 0.5);
+    ins[3] = 'B';
+  }
+  if (c.lens) {
+    b.init('lens', [c.N], c.lens, 'int32');
+    ins[4] = 'lens';
+  }
+  const state = c.layout ? [c.N, D, c.H] : [D, c.N, c.H];
+  if (c.h0) {
+    feed('h0', state, seed + 4, 0.5);
+    ins[5] = 'h0';
+  }
+  if (c.c0) {
+    feed('c0', state, seed + 5, 0.5);
+    ins[6] = 'c0';
+  }
+  if (c.peep) {
+    b.init('P', [D, 3 * c.H], Array.from(randNormal(D * 3 * c.H, rng(seed + 6), 0.5)));
+    ins[7] = 'P';
+  }
+  while (ins[ins.length - 1] === '') ins.pop();
+  const outs = c.outputs ?? (c.op === 'LSTM' ? ['Y', 'Y_h', 'Y_c'] : ['Y', 'Y_h']);
+  for (const o of outs) if (o) b.output(o);
+  const attrs: Record<string, AttrSpec> = { ...(c.noHiddenAttr ? {} : { hidden_size: c.H }), ...c.attrs };
+  if (c.direction) attrs.direction = c.direction;
+  if (c.layout !== undefined) attrs.layout = c.layout;
+  b.node(c.op, ins, outs, attrs, `${c.op.toLowerCase()}_1`);
+  const model = b.proto();
+  if (c.activations) {
+    // the builder has no list-of-strings attribute
+    model.graph!.node![0].attribute!.push({ name: 'activations', type: onnx.AttributeProto.AttributeType.STRINGS, strings: c.activations.map((s) => new TextEncoder().encode(s)) });
+  }
+  return { bytes: onnx.ModelProto.encode(model).finish(), feeds };
+}
+
+function maxAbsDiff(got: ArrayLike<number>, want: ArrayLike<number>): { diff: number; at: number; scale: number } {
+  let diff = 0, at = -1, scale = 0;
+  for (let i = 0; i < want.length; i++) {
+    scale = Math.max(scale, Math.abs(want[i]));
+    const d = Math.abs(got[i] - want[i]);
+    if (!(d <= diff)) {
+      diff = d;
+      at = i;
+    }
+  }
+  return { diff, at, scale };
+}
+
+/** data of `dims` with its axes permuted: out dims[i] = dims[perm[i]] */
+function permute(data: ArrayLike<number>, dims: number[], perm: number[]): { data: Float32Array; dims: number[] } {
+  const od = perm.map((p) => dims[p]);
+  const strides = dims.map((_, i) => count(dims.slice(i + 1)));
+  const out = new Float32Array(data.length);
+  const idx = new Array(od.length).fill(0);
+  for (let o = 0; o < out.length; o++) {
+    let src = 0;
+    for (let i = 0; i < od.length; i++) src += idx[i] * strides[perm[i]];
+    out[o] = data[src];
+    for (let i = od.length - 1; i >= 0 && ++idx[i] === od[i]; i--) idx[i] = 0;
+  }
+  return { data: out, dims: od };
+}
+
+async function compare(bytes: Uint8Array, feeds: Record<string, Feed>, want: Record<string, { dims: number[]; data: ArrayLike<number> }>, tol = TOL): Promise<void> {
+  const model = loadModel(rts.one, bytes);
+  try {
+    const got = await model.run(feeds);
+    expect(Object.keys(got).sort()).toEqual(Object.keys(want).sort());
+    for (const [name, w] of Object.entries(want)) {
+      const g = got[name];
+      expect(g.dims, `${name} dims`).toEqual(w.dims);
+      const { diff, at, scale } = maxAbsDiff(g.data, w.data);
+      const t = tol * Math.max(1, scale);
+      expect(diff, `${name}: max |diff| ${diff} at ${at} (lowbit ${g.data[at]}, want ${w.data[at]}), tolerance ${t}`).toBeLessThanOrEqual(t);
+    }
+    // a second run on the same plan (cached transposed weights, reused scratch) gives the same bits
+    const again = await model.run(feeds);
+    for (const name of Object.keys(want)) expect(Array.from(again[name].data), `${name} again`).toEqual(Array.from(got[name].data));
+  } finally {
+    model.dispose();
+  }
+}
+
+/**
+ * lowbit on the case's graph vs onnxruntime-web. onnxruntime has no layout 1 ("batchwise recurrent
+ * operations are not supported") and needs hidden_size: for those it runs the layout-0 graph with
+ * hidden_size on the transposed inputs, and its outputs are transposed back.
+ */
+async function check(c: Case): Promise<void> {
+  const { bytes, feeds } = build(c);
+  if (!c.layout && !c.noHiddenAttr) return compare(bytes, feeds, await runOrtModel(bytes, feeds), c.tol);
+  const oracle = build({ ...c, layout: undefined, noHiddenAttr: false });
+  const swap = (f: Feed): Feed => ({ type: 'float32', ...permute(f.data, f.dims, [1, 0, 2]) });
+  const oracleFeeds = c.layout ? Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, swap(v)])) : feeds;
+  const want = await runOrtModel(oracle.bytes, oracleFeeds);
+  if (c.layout) for (const [k, v] of Object.entries(want)) want[k] = v.dims.length === 4 ? permute(v.data, v.dims, [2, 0, 1, 3]) as never : permute(v.data, v.dims, [1, 0, 2]) as never;
+  return compare(bytes, feeds, want, c.tol);
+}
+
+const DIRECTIONS = ['forward', 'reverse', 'bidirectional'] as const;
+
+describe(`recurrent operators vs onnxruntime-web (${SIMD} build)`, () => {
+  describe('LSTM', () => {
+    for (const direction of DIRECTIONS) {
+      it(`${direction}: B, initial_h, initial_c, all outputs`, () => check({ op: 'LSTM', T: 5, N: 3, I: 4, H: 6, direction, h0: true, c0: true }));
+      it(`${direction}: sequence_lens (0, 1, full, between)`, () => check({ op: 'LSTM', T: 5, N: 4, I: 3, H: 5, direction, lens: [5, 2, 0, 1], h0: true, c0: true, seed: 3 }));
+      it(`${direction}: peepholes`, () => check({ op: 'LSTM', T: 4, N: 2, I: 3, H: 5, direction, peep: true, c0: true, lens: [4, 3], seed: 5 }));
+    }
+    it('defaults: no B, no initial state, no hidden_size attribute (from R)', () => check({ op: 'LSTM', T: 3, N: 2, I: 5, H: 4, bias: false, noHiddenAttr: true }));
+    it('input_forget', () => check({ op: 'LSTM', T: 4, N: 2, I: 3, H: 5, direction: 'bidirectional', attrs: { input_forget: 1 }, peep: true, seed: 7 }));
+    it('clip (small enough to bite), with peepholes', () => check({ op: 'LSTM', T: 4, N: 2, I: 3, H: 5, attrs: { clip: f(0.3) }, peep: true, c0: true, seed: 9 }));
+    it('layout 1: bidirectional, sequence_lens, initial states', () => check({ op: 'LSTM', T: 4, N: 3, I: 3, H: 4, layout: 1, direction: 'bidirectional', lens: [4, 1, 3], h0: true, c0: true, peep: true, seed: 11 }));
+    it('opset 7 and opset 22', async () => {
+      await check({ op: 'LSTM', opset: 7, T: 3, N: 2, I: 3, H: 4, direction: 'bidirectional', h0: true, seed: 13 });
+      await check({ op: 'LSTM', opset: 22, T: 3, N: 2, I: 3, H: 4, direction: 'reverse', h0: true, seed: 14 });
+      await check({ op: 'LSTM', opset: 22, T: 3, N: 2, I: 3, H: 4, layout: 1, direction: 'reverse', h0: true, c0: true, seed: 14 });
+    });
+    it('activations with alpha/beta (consumed in order by the functions that take them), both directions', () => check({
+      op: 'LSTM', T: 3, N: 2, I: 3, H: 4, direction: 'bidirectional', seed: 15,
+      activations: ['HardSigmoid', 'LeakyRelu', 'ScaledTanh', 'Sigmoid', 'Elu', 'Softsign'],
+      attrs: { activation_alpha: f([0.3, 0.2, 0.9, 1.3]), activation_beta: f([0.4, 1.5]) },
+    }));
+    for (const outputs of [['Y'], ['', 'Y_h'], ['', '', 'Y_c'], ['', 'Y_h', 'Y_c'], ['Y', '', 'Y_c']]) {
+      it(`outputs [${outputs.map((o) => `'${o}'`).join(', ')}] with sequence_lens`, () => check({ op: 'LSTM', T: 4, N: 3, I: 3, H: 4, direction: 'bidirectional', lens: [2, 4, 0], outputs, h0: true, c0: true, seed: 17 }));
+    }
+    it('W, R, B as runtime values (not constants)', () => check({ op: 'LSTM', T: 3, N: 2, I: 5, H: 6, direction: 'bidirectional', runtimeWeights: true, seed: 19 }));
+    it('silero-like: batch 1, seq 1, hidden 64, input 64, initial states', () => check({ op: 'LSTM', T: 1, N: 1, I: 64, H: 64, h0: true, c0: true, seed: 21 }));
+    it('hidden 1, input 1 (size-1 dims), longer sequence', () => check({ op: 'LSTM', T: 9, N: 1, I: 1, H: 1, direction: 'bidirectional', seed: 23 }));
+  });
+
+  describe('GRU', () => {
+    for (const lbr of [0, 1]) {
+      for (const direction of DIRECTIONS) {
+        it(`linear_before_reset ${lbr}, ${direction}: B, initial_h, sequence_lens`, () => check({ op: 'GRU', T: 5, N: 4, I: 3, H: 5, direction, lens: [5, 2, 0, 1], h0: true, attrs: { linear_before_reset: lbr }, seed: 31 + lbr }));
+      }
+      it(`linear_before_reset ${lbr}: no B, clip, layout 1`, () => check({ op: 'GRU', T: 4, N: 2, I: 3, H: 4, bias: false, layout: 1, h0: true, attrs: { linear_before_reset: lbr, clip: f(0.4) }, seed: 35 + lbr }));
+    }
+    it('defaults, no hidden_size attribute, outputs Y only / Y_h only', async () => {
+      await check({ op: 'GRU', T: 3, N: 2, I: 4, H: 3, noHiddenAttr: true, outputs: ['Y'], seed: 37 });
+      await check({ op: 'GRU', T: 3, N: 2, I: 4, H: 3, outputs: ['', 'Y_h'], lens: [1, 3], seed: 38 });
+    });
+    it('activations: Relu, Affine, ThresholdedRelu, Softplus with alpha/beta', () => check({
+      op: 'GRU', T: 3, N: 2, I: 3, H: 4, direction: 'bidirectional', seed: 39,
+      activations: ['HardSigmoid', 'Affine', 'Sigmoid', 'ThresholdedRelu'], attrs: { activation_alpha: f([0.25, 0.7, 0.1]), activation_beta: f([0.45, 0.2]) },
+    }));
+    it('activations: Relu and Softplus', () => check({ op: 'GRU', T: 3, N: 2, I: 3, H: 4, activations: ['Sigmoid', 'Relu'], seed: 40 }));
+    it('activations: Softplus, Softsign', () => check({ op: 'GRU', T: 3, N: 2, I: 3, H: 4, activations: ['Softsign', 'Softplus'], seed: 41 }));
+    it('opset 7, W/R/B as runtime values', () => check({ op: 'GRU', opset: 7, T: 3, N: 2, I: 3, H: 4, direction: 'bidirectional', runtimeWeights: true, h0: true, seed: 42 }));
+  });
+
+  describe('RNN', () => {
+    for (const direction of DIRECTIONS) {
+      it(`${direction}: B, initial_h, sequence_lens`, () => check({ op: 'RNN', T: 5, N: 3, I: 3, H: 4, direction, lens: [5, 2, 1], h0: true, seed: 51 }));
+    }
+    it('defaults, clip, no B', () => check({ op: 'RNN', T: 4, N: 2, I: 3, H: 4, bias: false, attrs: { clip: f(0.5) }, seed: 53 }));
+    it('activations: Relu forward, LeakyRelu backward (alpha), Elu', async () => {
+      await check({ op: 'RNN', T: 4, N: 2, I: 3, H: 4, direction: 'bidirectional', activations: ['LeakyRelu', 'Elu'], attrs: { activation_alpha: f([0.2, 0.7]) }, seed: 55 });
+      await check({ op: 'RNN', T: 4, N: 2, I: 3, H: 4, activations: ['Relu'], seed: 56 });
+    });
+    it('opset 7', () => check({ op: 'RNN', opset: 7, T: 3, N: 2, I: 3, H: 4, h0: true, seed: 57 }));
+    it('layout 1 (opset 14)', () => check({ op: 'RNN', T: 3, N: 2, I: 3, H: 4, layout: 1, h0: true, direction: 'bidirectional', seed: 58 }));
+  });
+});
