@@ -164,8 +164,9 @@ async function check(c: Case): Promise<void> {
   const oracle = build({ ...c, layout: undefined, noHiddenAttr: false });
   const swap = (f: Feed): Feed => ({ type: 'float32', ...permute(f.data, f.dims, [1, 0, 2]) });
   const oracleFeeds = c.layout ? Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, swap(v)])) : feeds;
-  const want = await runOrtModel(oracle.bytes, oracleFeeds);
-  if (c.layout) for (const [k, v] of Object.entries(want)) want[k] = v.dims.length === 4 ? permute(v.data, v.dims, [2, 0, 1, 3]) as never : permute(v.data, v.dims, [1, 0, 2]) as never;
+  const want: Record<string, { dims: number[]; data: ArrayLike<number> }> = await runOrtModel(oracle.bytes, oracleFeeds);
+  // Y [T, D, N, H] -> [N, T, D, H]; Y_h, Y_c [D, N, H] -> [N, D, H]
+  if (c.layout) for (const [k, v] of Object.entries(want)) want[k] = permute(v.data, v.dims, v.dims.length === 4 ? [2, 0, 1, 3] : [1, 0, 2]);
   return compare(bytes, feeds, want, c.tol);
 }
 
@@ -231,5 +232,169 @@ describe(`recurrent operators vs onnxruntime-web (${SIMD} build)`, () => {
     });
     it('opset 7', () => check({ op: 'RNN', opset: 7, T: 3, N: 2, I: 3, H: 4, h0: true, seed: 57 }));
     it('layout 1 (opset 14)', () => check({ op: 'RNN', T: 3, N: 2, I: 3, H: 4, layout: 1, h0: true, direction: 'bidirectional', seed: 58 }));
+  });
+
+  describe('ONNX node test cases (libonnx-testdata): the model file as it is, expected outputs from the data set', () => {
+    const ROOT = process.env.ONNX_TESTDATA ?? '/usr/share/libonnx-testdata/data/node';
+    const CASES = [
+      'test_lstm_defaults', 'test_lstm_with_initial_bias', 'test_lstm_with_peepholes', 'test_lstm_batchwise',
+      'test_gru_defaults', 'test_gru_with_initial_bias', 'test_gru_seq_length', 'test_gru_batchwise',
+      'test_simple_rnn_defaults', 'test_simple_rnn_with_initial_bias', 'test_rnn_seq_length', 'test_simple_rnn_batchwise',
+    ];
+    const T = onnx.TensorProto.DataType;
+    const values = (t: onnxproto.onnx.TensorProto): number[] => {
+      const raw = t.rawData?.length ? t.rawData : null;
+      if (t.dataType === T.FLOAT) return raw ? Array.from(new Float32Array(Uint8Array.from(raw).buffer)) : t.floatData;
+      if (t.dataType === T.INT32) return raw ? Array.from(new Int32Array(Uint8Array.from(raw).buffer)) : t.int32Data;
+      throw new Error(`data type ${t.dataType}`);
+    };
+    for (const name of CASES) {
+      it(name, async () => {
+        const dir = path.join(ROOT, name), set = path.join(dir, 'test_data_set_0');
+        const model = onnx.ModelProto.decode(fs.readFileSync(path.join(dir, 'model.onnx')));
+        const read = (prefix: string) => fs.readdirSync(set).filter((f) => f.startsWith(prefix)).sort((a, b) => parseInt(a.slice(prefix.length)) - parseInt(b.slice(prefix.length)))
+          .map((f) => onnx.TensorProto.decode(fs.readFileSync(path.join(set, f))));
+        const graph = model.graph!;
+        const feeds: Record<string, Feed> = {};
+        // float inputs are fed; the int32 sequence_lens becomes an initializer (lowbit's model inputs are float32)
+        read('input_').forEach((t, i) => {
+          const gi = graph.input![i];
+          if (t.dataType === T.FLOAT) feeds[gi.name!] = { type: 'float32', dims: t.dims!.map(Number), data: Float32Array.from(values(t)) };
+          else graph.initializer!.push({ ...t, name: gi.name });
+        });
+        graph.input = graph.input!.filter((gi) => feeds[gi.name!]);
+        const want = Object.fromEntries(read('output_').map((t, i) => [graph.output![i].name!, { dims: t.dims!.map(Number), data: values(t) }]));
+        await compare(onnx.ModelProto.encode(model).finish(), feeds, want);
+      });
+    }
+  });
+
+  describe('refusals: typed errors naming the node and the argument', () => {
+    type ErrorClass = new (...args: never[]) => LowbitError;
+    function expectError(fn: () => unknown, cls: ErrorClass, parts: string[]): void {
+      let err: unknown;
+      try {
+        fn();
+      } catch (e) {
+        err = e;
+      }
+      expect(err, 'expected a throw').toBeInstanceOf(cls);
+      for (const p of ["'rnn_bad'", ...parts]) expect((err as Error).message).toContain(p);
+    }
+
+    interface Bad {
+      op?: Op;
+      opset?: number;
+      x?: number[];
+      w?: number[];
+      r?: number[];
+      b?: number[];
+      lens?: { dims: number[]; data: number[]; type?: 'int32' | 'int64' };
+      h0?: number[];
+      p?: number[];
+      wType?: 'int32';
+      attrs?: Record<string, AttrSpec>;
+      activations?: string[];
+      outputs?: string[];
+    }
+    /** LSTM x [3, 2, 4], hidden 5, with one thing changed */
+    function bad(c: Bad): Uint8Array {
+      const op = c.op ?? 'LSTM', G = GATES[op];
+      const b = new OnnxBuilder(c.opset ?? 14).input('X', c.x ?? [3, 2, 4]);
+      const zeros = (dims: number[]) => new Array(count(dims)).fill(0.1);
+      const w = c.w ?? [1, G * 5, 4], r = c.r ?? [1, G * 5, 5];
+      b.init('W', w, zeros(w), c.wType ?? 'float32').init('R', r, zeros(r));
+      const ins = ['X', 'W', 'R', '', '', '', '', ''];
+      if (c.b) b.init('B', c.b, zeros(c.b)), (ins[3] = 'B');
+      if (c.lens) b.init('L', c.lens.dims, c.lens.data, c.lens.type ?? 'int32'), (ins[4] = 'L');
+      if (c.h0) b.init('H0', c.h0, zeros(c.h0)), (ins[5] = 'H0');
+      if (c.p) b.init('P', c.p, zeros(c.p)), (ins[7] = 'P');
+      while (ins[ins.length - 1] === '') ins.pop();
+      const outs = c.outputs ?? ['Y'];
+      for (const o of outs) if (o) b.output(o);
+      b.node(op, ins, outs, { hidden_size: 5, ...c.attrs }, 'rnn_bad');
+      const model = b.proto();
+      if (c.activations) model.graph!.node![0].attribute!.push({ name: 'activations', type: onnx.AttributeProto.AttributeType.STRINGS, strings: c.activations.map((s) => new TextEncoder().encode(s)) });
+      return onnx.ModelProto.encode(model).finish();
+    }
+    const atLoad = (c: Bad, cls: ErrorClass, parts: string[]) => expectError(() => loadModel(rts.one, bad(c)), cls, parts);
+    const atPlan = (c: Bad, cls: ErrorClass, parts: string[]) => {
+      const m: Model = loadModel(rts.one, bad(c));
+      try {
+        expectError(() => m.plan({ X: c.x ?? [3, 2, 4] }), cls, parts);
+      } finally {
+        m.dispose();
+      }
+    };
+
+    it('the baseline of these cases is valid', async () => {
+      const m = loadModel(rts.one, bad({ b: [1, 40], lens: { dims: [2], data: [3, 1] }, h0: [1, 2, 5], p: [1, 15] }));
+      try {
+        const y = await m.run({ X: { type: 'float32', dims: [3, 2, 4], data: new Float32Array(24).fill(1) } });
+        expect(y.Y.dims).toEqual([3, 1, 2, 5]);
+      } finally {
+        m.dispose();
+      }
+    });
+
+    it('attributes, at load: unknown activation, wrong count, direction, layout, clip, flags, outputs', () => {
+      atLoad({ activations: ['Sigmoid', 'Gelu', 'Tanh'] }, UnsupportedOperatorError, ["'activations'[1]", 'Gelu', 'Softplus']);
+      atLoad({ activations: ['Sigmoid', 'Tanh'] }, ArgumentError, ["'activations'", 'needs 3']);
+      atLoad({ activations: ['Sigmoid', 'Tanh', 'Tanh'], attrs: { direction: 'bidirectional' } }, ArgumentError, ["'activations'", 'needs 6']);
+      atLoad({ attrs: { direction: 'sideways' } }, ArgumentError, ["'direction'", 'sideways']);
+      atLoad({ attrs: { layout: 2 } }, ArgumentError, ["'layout'", '2']);
+      atLoad({ opset: 13, attrs: { layout: 1 } }, ArgumentError, ["'layout'", 'opset 14', 'opset 13']);
+      atLoad({ attrs: { clip: f(0) } }, ArgumentError, ["'clip'"]);
+      atLoad({ attrs: { clip: f(-1) } }, ArgumentError, ["'clip'"]);
+      atLoad({ attrs: { hidden_size: 0 } }, ArgumentError, ["'hidden_size'"]);
+      atLoad({ attrs: { input_forget: 2 } }, ArgumentError, ["'input_forget'"]);
+      atLoad({ op: 'GRU', attrs: { input_forget: 1 } }, ArgumentError, ["'input_forget'", 'LSTM']);
+      atLoad({ op: 'GRU', attrs: { linear_before_reset: 3 } }, ArgumentError, ["'linear_before_reset'"]);
+      atLoad({ op: 'GRU', outputs: ['Y', 'Y_h', 'Y_c'] }, ArgumentError, ['3 outputs', 'at most 2']);
+      atLoad({ op: 'RNN', activations: ['Tanh', 'Tanh'] }, ArgumentError, ["'activations'", 'needs 1']);
+    });
+
+    it('dims, at plan: W, R (hidden_size mismatch), B, X rank, initial_h, P', () => {
+      atPlan({ w: [1, 20, 3] }, ShapeError, ['W must be', '[1, 20, 4]', '[1, 20, 3]']);
+      atPlan({ w: [2, 20, 4], r: [2, 20, 5] }, ShapeError, ['W must be', 'num_directions']);
+      atPlan({ r: [1, 16, 4], w: [1, 16, 4] }, ShapeError, ['hidden_size', '[1, 20, 4]']);
+      atPlan({ b: [1, 20] }, ShapeError, ['B must be', '[1, 40]']);
+      atPlan({ x: [3, 8] }, ShapeError, ['X must be 3-D', '[3, 8]']);
+      atPlan({ h0: [1, 3, 5] }, ShapeError, ['initial_h must be', '[1, 2, 5]']);
+      atPlan({ h0: [1, 2, 5], attrs: { layout: 1 } }, ShapeError, ['initial_h must be', '[3, 1, 5]', 'batch_size, num_directions']);
+      atPlan({ p: [1, 20] }, ShapeError, ['P must be', '[1, 15]']);
+      atPlan({ lens: { dims: [3], data: [1, 2, 3] } }, ShapeError, ['sequence_lens must be', '[2]']);
+    });
+
+    it('types, at plan: int W, int64 sequence_lens', () => {
+      atPlan({ wType: 'int32' }, DTypeError, ['W: expected type float32', 'int32']);
+      atPlan({ lens: { dims: [2], data: [1, 2], type: 'int64' } }, DTypeError, ['sequence_lens: expected type int32', 'int64']);
+    });
+
+    it('sequence_lens out of range, at plan (constant): more than seq_length, negative', () => {
+      atPlan({ lens: { dims: [2], data: [3, 4] } }, ValueRangeError, ['sequence_lens[1] is 4', 'seq_length (3)']);
+      atPlan({ lens: { dims: [2], data: [-1, 2] } }, ValueRangeError, ['sequence_lens[0] is -1']);
+    });
+
+    it('sequence_lens out of range computed at run time (Cast of a float input): ValueRangeError from run()', async () => {
+      const b = new OnnxBuilder(14).input('X', [3, 2, 4]).input('len', [2]).output('Y');
+      b.init('W', [1, 20, 4], new Array(80).fill(0.1)).init('R', [1, 20, 5], new Array(100).fill(0.1));
+      b.node('Cast', ['len'], 'L', { to: 6 }).node('LSTM', ['X', 'W', 'R', '', 'L'], ['Y'], { hidden_size: 5 }, 'rnn_bad');
+      const m = loadModel(rts.one, b.build());
+      try {
+        const X: Feed = { type: 'float32', dims: [3, 2, 4], data: new Float32Array(24).fill(1) };
+        const ok = await m.run({ X, len: { type: 'float32', dims: [2], data: Float32Array.of(3, 2) } });
+        // Y [3, 1, 2, 5]: at t = 2, row 0 runs, row 1 (length 2) is zero
+        expect(ok.Y.data.subarray(20, 25).every((v) => v > 0)).toBe(true);
+        expect(Array.from(ok.Y.data.subarray(25, 30))).toEqual([0, 0, 0, 0, 0]);
+        let err: unknown;
+        await m.run({ X, len: { type: 'float32', dims: [2], data: Float32Array.of(3, 7) } }).catch((e) => (err = e));
+        expect(err).toBeInstanceOf(ValueRangeError);
+        expect((err as Error).message).toContain("'rnn_bad'");
+        expect((err as Error).message).toContain('sequence_lens[1] is 7');
+      } finally {
+        m.dispose();
+      }
+    });
   });
 });
