@@ -8,22 +8,22 @@
 import { activate } from './rnn-activations.js';
 import { addProduct, clip, type Cell, type CellArgs } from './recurrent.js';
 
-export function gruCell({ H, a, acts, rt, rOff, b, bOff, tmp }: CellArgs): Cell {
+export function gruCell({ H, a, acts, r, rOff, b, bOff, tmp }: CellArgs): Cell {
   const [fa, ga] = acts;
-  const GH = 3 * H, lim = a.clip, lbr = a.linearBeforeReset;
+  const lim = a.clip, lbr = a.linearBeforeReset;
   return {
     step(g, o, h) {
       const gz = o, gr = o + H, gh = o + 2 * H;
-      addProduct(g, o, h, 0, rt, rOff, GH, H, 2 * H);
+      addProduct(g, o, h, 0, r, rOff, H, 2 * H);
       clip(g, o, gh, lim);
       activate(fa, g, gz, gh);
       if (lbr) {
         for (let j = 0; j < H; j++) tmp[j] = b ? b[bOff + 5 * H + j] : 0;
-        addProduct(tmp, 0, h, 0, rt, rOff + 2 * H, GH, H, H);
+        addProduct(tmp, 0, h, 0, r, rOff + 2 * H * H, H, H);
         for (let j = 0; j < H; j++) g[gh + j] += g[gr + j] * tmp[j];
       } else {
         for (let j = 0; j < H; j++) tmp[j] = g[gr + j] * h[j];
-        addProduct(g, gh, tmp, 0, rt, rOff + 2 * H, GH, H, H);
+        addProduct(g, gh, tmp, 0, r, rOff + 2 * H * H, H, H);
       }
       clip(g, gh, gh + H, lim);
       activate(ga, g, gh, gh + H);

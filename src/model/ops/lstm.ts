@@ -8,14 +8,14 @@
 import { activate } from './rnn-activations.js';
 import { addProduct, clip, type Cell, type CellArgs } from './recurrent.js';
 
-export function lstmCell({ H, a, acts, rt, rOff, ins, d }: CellArgs): Cell {
+export function lstmCell({ H, a, acts, r, rOff, ins, d }: CellArgs): Cell {
   const [fa, ga, ha] = acts;
   const p = ins[7]?.data ?? null, po = d * 3 * H;
   const GH = 4 * H, lim = a.clip, inputForget = a.inputForget;
   return {
     step(g, o, h, c) {
       const gi = o, go = o + H, gf = o + 2 * H, gc = o + 3 * H;
-      addProduct(g, o, h, 0, rt, rOff, GH, H, GH);
+      addProduct(g, o, h, 0, r, rOff, H, GH);
       if (p) {
         for (let j = 0; j < H; j++) {
           g[gi + j] += p[po + j] * c[j];

@@ -8,11 +8,11 @@ import { activate } from './rnn-activations.js';
 import { addProduct, clip, recurrentAttrs, recurrentInfer, runRecurrent, type Cell, type CellArgs, type RecurrentOp } from './recurrent.js';
 import type { OpDef } from './types.js';
 
-function rnnCell({ H, a, acts, rt, rOff }: CellArgs): Cell {
+function rnnCell({ H, a, acts, r, rOff }: CellArgs): Cell {
   const [fa] = acts;
   return {
     step(g, o, h) {
-      addProduct(g, o, h, 0, rt, rOff, H, H, H);
+      addProduct(g, o, h, 0, r, rOff, H, H);
       clip(g, o, o + H, a.clip);
       activate(fa, g, o, o + H);
       for (let j = 0; j < H; j++) h[j] = g[o + j];
