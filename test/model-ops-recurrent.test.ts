@@ -49,6 +49,8 @@ interface Case {
   noHiddenAttr?: boolean;
   seed?: number;
   tol?: number;
+  /** attributes only the onnxruntime graph gets (defaults spelled out) */
+  oracleAttrs?: Record<string, AttrSpec>;
 }
 
 /** The one-node graph of a case, and its feeds. */
@@ -160,8 +162,8 @@ async function compare(bytes: Uint8Array, feeds: Record<string, Feed>, want: Rec
  */
 async function check(c: Case): Promise<void> {
   const { bytes, feeds } = build(c);
-  if (!c.layout && !c.noHiddenAttr) return compare(bytes, feeds, await runOrtModel(bytes, feeds), c.tol);
-  const oracle = build({ ...c, layout: undefined, noHiddenAttr: false });
+  if (!c.layout && !c.noHiddenAttr && !c.oracleAttrs) return compare(bytes, feeds, await runOrtModel(bytes, feeds), c.tol);
+  const oracle = build({ ...c, layout: undefined, noHiddenAttr: false, attrs: { ...c.attrs, ...c.oracleAttrs } });
   const swap = (f: Feed): Feed => ({ type: 'float32', ...permute(f.data, f.dims, [1, 0, 2]) });
   const oracleFeeds = c.layout ? Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, swap(v)])) : feeds;
   const want: Record<string, { dims: number[]; data: ArrayLike<number> }> = await runOrtModel(oracle.bytes, oracleFeeds);
@@ -190,12 +192,31 @@ describe(`recurrent operators vs onnxruntime-web (${SIMD} build)`, () => {
     });
     it('activations with alpha/beta (consumed in order by the functions that take them), both directions', () => check({
       op: 'LSTM', T: 3, N: 2, I: 3, H: 4, direction: 'bidirectional', seed: 15,
-      activations: ['HardSigmoid', 'LeakyRelu', 'ScaledTanh', 'Sigmoid', 'Elu', 'Softsign'],
+      activations: ['HardSigmoid', 'LeakyRelu', 'ScaledTanh', 'sigmoid', 'ELU', 'Softsign'],
       attrs: { activation_alpha: f([0.3, 0.2, 0.9, 1.3]), activation_beta: f([0.4, 1.5]) },
     }));
     for (const outputs of [['Y'], ['', 'Y_h'], ['', '', 'Y_c'], ['', 'Y_h', 'Y_c'], ['Y', '', 'Y_c']]) {
       it(`outputs [${outputs.map((o) => `'${o}'`).join(', ')}] with sequence_lens`, () => check({ op: 'LSTM', T: 4, N: 3, I: 3, H: 4, direction: 'bidirectional', lens: [2, 4, 0], outputs, h0: true, c0: true, seed: 17 }));
     }
+    it('empty sequence (T = 0) and empty batch (N = 0), folded at plan time: Y empty, Y_h and Y_c zero', async () => {
+      for (const [T, N] of [[0, 2], [3, 0]]) {
+        const b = new OnnxBuilder(14).input('z', [1]).output('Y').output('Y_h').output('Y_c').output('z2');
+        b.init('X', [T, N, 3], new Array(T * N * 3).fill(1)).init('W', [1, 16, 3], new Array(48).fill(0.1)).init('R', [1, 16, 4], new Array(64).fill(0.1));
+        b.init('H0', [1, N, 4], new Array(N * 4).fill(0.5));
+        b.node('LSTM', ['X', 'W', 'R', '', '', 'H0'], ['Y', 'Y_h', 'Y_c'], { hidden_size: 4 }).node('Identity', ['z'], 'z2');
+        const m = loadModel(rts.one, b.build());
+        try {
+          const out = await m.run({ z: { type: 'float32', dims: [1], data: Float32Array.of(1) } });
+          expect(out.Y.dims).toEqual([T, 1, N, 4]);
+          expect(out.Y.data.length).toBe(0);
+          expect(out.Y_h.dims).toEqual([1, N, 4]);
+          expect(Array.from(out.Y_h.data)).toEqual(new Array(N * 4).fill(0));
+          expect(Array.from(out.Y_c.data)).toEqual(new Array(N * 4).fill(0));
+        } finally {
+          m.dispose();
+        }
+      }
+    });
     it('W, R, B as runtime values (not constants)', () => check({ op: 'LSTM', T: 3, N: 2, I: 5, H: 6, direction: 'bidirectional', runtimeWeights: true, seed: 19 }));
     it('silero-like: batch 1, seq 1, hidden 64, input 64, initial states', () => check({ op: 'LSTM', T: 1, N: 1, I: 64, H: 64, h0: true, c0: true, seed: 21 }));
     it('hidden 1, input 1 (size-1 dims), longer sequence', () => check({ op: 'LSTM', T: 9, N: 1, I: 1, H: 1, direction: 'bidirectional', seed: 23 }));
@@ -216,6 +237,17 @@ describe(`recurrent operators vs onnxruntime-web (${SIMD} build)`, () => {
       op: 'GRU', T: 3, N: 2, I: 3, H: 4, direction: 'bidirectional', seed: 39,
       activations: ['HardSigmoid', 'Affine', 'Sigmoid', 'ThresholdedRelu'], attrs: { activation_alpha: f([0.25, 0.7, 0.1]), activation_beta: f([0.45, 0.2]) },
     }));
+    it('activation defaults are the ONNX operators\' (onnxruntime, which has 0 for some, gets them spelled out)', async () => {
+      await check({
+        op: 'GRU', T: 3, N: 2, I: 3, H: 4, direction: 'bidirectional', seed: 43, activations: ['HardSigmoid', 'ThresholdedRelu', 'Sigmoid', 'Affine'],
+        oracleAttrs: { activation_alpha: f([0.2, 1, 1]), activation_beta: f([0.5, 0]) },
+      });
+      await check({
+        op: 'LSTM', T: 3, N: 2, I: 3, H: 4, seed: 44, activations: ['Sigmoid', 'LeakyRelu', 'Elu'],
+        oracleAttrs: { activation_alpha: f([0.01, 1]) },
+      });
+      await check({ op: 'RNN', T: 3, N: 2, I: 3, H: 4, seed: 45, activations: ['ScaledTanh'], oracleAttrs: { activation_alpha: f([1]), activation_beta: f([1]) } });
+    });
     it('activations: Relu and Softplus', () => check({ op: 'GRU', T: 3, N: 2, I: 3, H: 4, activations: ['Sigmoid', 'Relu'], seed: 40 }));
     it('activations: Softplus, Softsign', () => check({ op: 'GRU', T: 3, N: 2, I: 3, H: 4, activations: ['Softsign', 'Softplus'], seed: 41 }));
     it('opset 7, W/R/B as runtime values', () => check({ op: 'GRU', opset: 7, T: 3, N: 2, I: 3, H: 4, direction: 'bidirectional', runtimeWeights: true, h0: true, seed: 42 }));
