@@ -160,9 +160,9 @@ function sequenceLengths(ctx: OpContext, data: ArrayLike<number>, N: number, T: 
 
 // ---- the driver ----
 
-/** One time step of one batch row: g holds (at go) this step's X·Wᵀ + bias row; updates h (and c). */
+/** One time step of one batch row: g holds (at offset o) this step's X·Wᵀ + bias row, which the step may overwrite; updates h (and c). */
 export interface Cell {
-  step(g: Float32Array, go: number, h: Float32Array, c: Float32Array): void;
+  step(g: Float32Array, o: number, h: Float32Array, c: Float32Array): void;
 }
 
 /** What a cell is built from: one direction's weights, biases and activations, and the sizes. */
@@ -178,7 +178,7 @@ export interface CellArgs {
   readonly bOff: number;
   readonly ins: readonly (HostValue | null)[];
   readonly d: number;
-  /** scratch for the cell's own use (at least 2*gates*H floats) */
+  /** H floats of scratch for the cell's own use */
   readonly tmp: Float32Array;
 }
 
@@ -193,7 +193,7 @@ export function runRecurrent(ctx: OpContext, op: RecurrentOp, ins: readonly (Hos
   const w = ins[1]!.data, r = ins[2]!.data;
   const has = (i: number) => !!ctx.node.outputs[i] && !!outs[i];
   const y = has(0) ? outs[0].data : null, yh = has(1) ? outs[1].data : null, yc = has(2) ? outs[2].data : null;
-  const [xw, h, c, bias, tmp] = carve([T * N * GH, H, H, GH, 2 * GH]);
+  const [xw, h, c, bias, tmp] = carve([T * N * GH, H, H, GH, H]);
   const xAt = a.layout ? (t: number, n: number) => (n * T + t) * I : (t: number, n: number) => (t * N + n) * I;
   const yAt = a.layout ? (t: number, d: number, n: number) => ((n * T + t) * D + d) * H : (t: number, d: number, n: number) => ((t * D + d) * N + n) * H;
   const sAt = a.layout ? (d: number, n: number) => (n * D + d) * H : (d: number, n: number) => (d * N + n) * H;
