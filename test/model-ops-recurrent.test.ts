@@ -250,7 +250,10 @@ describe(`recurrent operators vs onnxruntime-web (${SIMD} build)`, () => {
     });
     it('activations: Relu and Softplus', () => check({ op: 'GRU', T: 3, N: 2, I: 3, H: 4, activations: ['Sigmoid', 'Relu'], seed: 40 }));
     it('activations: Softplus, Softsign', () => check({ op: 'GRU', T: 3, N: 2, I: 3, H: 4, activations: ['Softsign', 'Softplus'], seed: 41 }));
-    it('opset 7, W/R/B as runtime values', () => check({ op: 'GRU', opset: 7, T: 3, N: 2, I: 3, H: 4, direction: 'bidirectional', runtimeWeights: true, h0: true, seed: 42 }));
+    it('opset 7 and 22, W/R/B as runtime values', async () => {
+      await check({ op: 'GRU', opset: 7, T: 3, N: 2, I: 3, H: 4, direction: 'bidirectional', runtimeWeights: true, h0: true, seed: 42 });
+      await check({ op: 'GRU', opset: 22, T: 3, N: 2, I: 3, H: 4, direction: 'bidirectional', runtimeWeights: true, h0: true, attrs: { linear_before_reset: 1 }, seed: 46 });
+    });
   });
 
   describe('RNN', () => {
@@ -262,7 +265,10 @@ describe(`recurrent operators vs onnxruntime-web (${SIMD} build)`, () => {
       await check({ op: 'RNN', T: 4, N: 2, I: 3, H: 4, direction: 'bidirectional', activations: ['LeakyRelu', 'Elu'], attrs: { activation_alpha: f([0.2, 0.7]) }, seed: 55 });
       await check({ op: 'RNN', T: 4, N: 2, I: 3, H: 4, activations: ['Relu'], seed: 56 });
     });
-    it('opset 7', () => check({ op: 'RNN', opset: 7, T: 3, N: 2, I: 3, H: 4, h0: true, seed: 57 }));
+    it('opset 7 and 22', async () => {
+      await check({ op: 'RNN', opset: 7, T: 3, N: 2, I: 3, H: 4, h0: true, seed: 57 });
+      await check({ op: 'RNN', opset: 22, T: 3, N: 2, I: 3, H: 4, h0: true, direction: 'reverse', lens: [2, 3], seed: 59 });
+    });
     it('layout 1 (opset 14)', () => check({ op: 'RNN', T: 3, N: 2, I: 3, H: 4, layout: 1, h0: true, direction: 'bidirectional', seed: 58 }));
   });
 
