@@ -9,6 +9,7 @@ import { INT_MATMUL_OPS } from './int-matmul-ops.js';
 import { QDQ_OPS } from './qdq-ops.js';
 import { MICROSOFT_OPS } from './quant-ops.js';
 import { MATH_OPS } from './math.js';
+import { RECURRENT_OPS } from './recurrent-ops.js';
 import { REDUCE_OPS } from './reduce-ops.js';
 import { ARG_OPS } from './arg-ops.js';
 import { LOGIC_OPS } from './logic-ops.js';
@@ -36,6 +37,7 @@ const TABLES: Readonly<Record<string, OpDef>>[] = [
   LINEAR_OPS,
   QDQ_OPS,
   INT_MATMUL_OPS,
+  RECURRENT_OPS,
 ];
 
 export const OPS: Readonly<Record<string, OpDef>> = mergeTables(TABLES);
