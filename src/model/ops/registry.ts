@@ -11,9 +11,12 @@ import { MICROSOFT_OPS } from './quant-ops.js';
 import { MATH_OPS } from './math.js';
 import { REDUCE_OPS } from './reduce-ops.js';
 import { TENSOR_OPS } from './tensor-ops.js';
+import { RESIZE_OPS } from './resize.js';
+import { CONV_TRANSPOSE_OPS } from './conv-transpose.js';
+import { NORM_OPS } from './norm-ops.js';
 import type { OpDef } from './types.js';
 
-export const OPS: Readonly<Record<string, OpDef>> = { ...MATH_OPS, ...CAST_OPS, ...TENSOR_OPS, ...REDUCE_OPS, ...LINEAR_OPS, ...QDQ_OPS, ...INT_MATMUL_OPS };
+export const OPS: Readonly<Record<string, OpDef>> = { ...MATH_OPS, ...CAST_OPS, ...TENSOR_OPS, ...REDUCE_OPS, ...LINEAR_OPS, ...QDQ_OPS, ...INT_MATMUL_OPS, ...RESIZE_OPS, ...CONV_TRANSPOSE_OPS, ...NORM_OPS };
 
 export function opDef(node: GraphNode): OpDef | undefined {
   if (node.domain === 'lowbit') return LOWBIT_OPS[node.op];
