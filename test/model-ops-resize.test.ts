@@ -3,16 +3,13 @@
 // then the ONNX conformance cases (libonnx-testdata) and the load/plan-time errors.
 
 import fs from 'node:fs';
-import path from 'node:path';
-import onnxproto from 'onnx-proto';
 import { describe, expect, it } from 'vitest';
 import { UnsupportedOperatorError } from '../src/errors.js';
 import { DTypeError, LowbitError, ShapeError, loadModel } from '../src/index.js';
 import { SIMD, useRuntimes } from './helpers.js';
-import { f, OnnxBuilder, runOrtModel } from './onnx-builder.js';
-import { W, X, checkAgainstOrt, count, maxAbsDiff } from './ort-compare.js';
+import { f, OnnxBuilder } from './onnx-builder.js';
+import { ONNX_ROOT, W, X, checkAgainstOrt, runConformance } from './ort-compare.js';
 
-const { onnx } = onnxproto;
 const rts = useRuntimes();
 const TRANSFORMS = ['half_pixel', 'pytorch_half_pixel', 'align_corners', 'asymmetric', 'tf_crop_and_resize'];
 const NEAREST = ['round_prefer_floor', 'round_prefer_ceil', 'floor', 'ceil'];
@@ -149,67 +146,15 @@ describe(`Resize vs onnxruntime-web (${SIMD} build)`, () => {
   });
 });
 
-// ONNX's own test cases: each model's non-X inputs become initializers (lowbit needs them at plan time)
-const ROOT = process.env.ONNX_TESTDATA ?? '/usr/share/libonnx-testdata/data/node';
-
-function readTensor(file: string): { dims: number[]; data: Float32Array | Float64Array; type: number } {
-  const t = onnx.TensorProto.decode(fs.readFileSync(file));
-  const dims = (t.dims ?? []).map(Number);
-  const n = count(dims);
-  const T = onnx.TensorProto.DataType;
-  const raw = t.rawData && t.rawData.length ? new Uint8Array(t.rawData) : null;
-  if (t.dataType === T.FLOAT) return { dims, type: T.FLOAT, data: raw ? new Float32Array(raw.slice().buffer, 0, n) : Float32Array.from(t.floatData ?? []) };
-  if (t.dataType === T.INT64) return { dims, type: T.INT64, data: raw ? Float64Array.from(new BigInt64Array(raw.slice().buffer, 0, n), Number) : Float64Array.from(t.int64Data ?? [], Number) };
-  throw new Error(`${file}: data type ${t.dataType}`);
-}
-
-/**
- * Runs a conformance case in lowbit (input 0 fed, the rest folded in as initializers) and compares
- * with the case's outputs, or with onnxruntime-web on the same model when `oracle` is 'ort'.
- */
-export async function runConformance(name: string, oracle: 'data' | 'ort' = 'data', rt = rts.one): Promise<void> {
-  const dir = path.join(ROOT, name);
-  const model = onnx.ModelProto.decode(fs.readFileSync(path.join(dir, 'model.onnx')));
-  const set = path.join(dir, 'test_data_set_0');
-  const files = (prefix: string) => fs.readdirSync(set).filter((f) => f.startsWith(prefix)).sort((a, b) => parseInt(a.slice(prefix.length)) - parseInt(b.slice(prefix.length)));
-  const ins = files('input_').map((f) => readTensor(path.join(set, f)));
-  const outs = files('output_').map((f) => readTensor(path.join(set, f)));
-  const g = model.graph!;
-  const inputs = g.input!.filter((i) => !(g.initializer ?? []).some((t) => t.name === i.name));
-  inputs.slice(1).forEach((vi, i) => {
-    const t = ins[i + 1];
-    g.initializer = [...(g.initializer ?? []), { name: vi.name, dims: t.dims, dataType: t.type, rawData: new Uint8Array(t.type === onnx.TensorProto.DataType.INT64 ? BigInt64Array.from(t.data, (v) => BigInt(v)).buffer : Float32Array.from(t.data).buffer) }];
-  });
-  g.input = [inputs[0]];
-  const bytes = onnx.ModelProto.encode(model).finish();
-  const feeds = { [inputs[0].name!]: { type: 'float32' as const, data: ins[0].data as Float32Array, dims: ins[0].dims } };
-  if (oracle === 'ort') {
-    const o = await runOrtModel(bytes, feeds);
-    outs.splice(0, outs.length, ...g.output!.map((v) => ({ dims: o[v.name!].dims, type: 1, data: Float32Array.from(o[v.name!].data) })));
-  }
-  const m = loadModel(rt, bytes);
-  try {
-    const got = await m.run(feeds);
-    outs.forEach((want, i) => {
-      const y = got[g.output![i].name!];
-      expect(y.dims, `${name} dims`).toEqual(want.dims);
-      const { diff, at } = maxAbsDiff(y.data, want.data);
-      expect(diff, `${name}: at ${at} lowbit ${y.data[at]}, expected ${want.data[at]}`).toBeLessThanOrEqual(1e-5 * (1 + Math.abs(want.data[at] ?? 0)));
-    });
-  } finally {
-    m.dispose();
-  }
-}
-
 describe(`Resize: ONNX conformance cases (${SIMD} build)`, () => {
-  const cases = fs.existsSync(ROOT) ? fs.readdirSync(ROOT).filter((n) => n.startsWith('test_resize_')) : [];
+  const cases = fs.existsSync(ONNX_ROOT) ? fs.readdirSync(ONNX_ROOT).filter((n) => n.startsWith('test_resize_')) : [];
   // align_corners when downsampling by scales: the reference implementation divides by
   // (input x scale - 1), onnxruntime (and lowbit) by (output size - 1); onnxruntime skips these two
   const ORT_DIFFERS = ['test_resize_downsample_scales_cubic_align_corners', 'test_resize_downsample_scales_linear_align_corners'];
   it('the cases are installed', () => expect(cases.length).toBeGreaterThan(20));
   for (const name of cases) {
-    if (ORT_DIFFERS.includes(name)) it(`${name} (against onnxruntime-web)`, () => runConformance(name, 'ort'));
-    else it(name, () => runConformance(name));
+    if (ORT_DIFFERS.includes(name)) it(`${name} (against onnxruntime-web)`, () => runConformance(rts.one, name, 'ort'));
+    else it(name, () => runConformance(rts.one, name));
   }
 });
 

@@ -38,9 +38,8 @@ export function convTransposeSpec(ctx: OpContext, x: ValueInfo, wt: ValueInfo): 
   if (pads.length !== 2 * r || pads.some((v) => v < 0)) fail(ctx, `pads [${pads}] needs ${2 * r} non-negative values`);
   const autoPad = attr(ctx.node, 'auto_pad', 'NOTSET');
   if (!['NOTSET', 'SAME_UPPER', 'SAME_LOWER', 'VALID'].includes(autoPad)) fail(ctx, `auto_pad ${autoPad} is not one of NOTSET, SAME_UPPER, SAME_LOWER, VALID`);
-  let shape = ints(ctx.node, 'output_shape');
-  if (shape && shape.length === r + 2) shape = shape.slice(2);
-  if (shape && shape.length !== r) fail(ctx, `output_shape [${shape}] needs ${r} (or ${r + 2}) values`);
+  const shape = ints(ctx.node, 'output_shape');
+  if (shape && shape.length !== r) fail(ctx, `output_shape [${shape}] needs ${r} values (the spatial dims)`);
 
   const inSz = x.dims.slice(2);
   const full = inSz.map((h, i) => s[i] * (h - 1) + op[i] + (k[i] - 1) * d[i] + 1);
@@ -50,14 +49,16 @@ export function convTransposeSpec(ctx: OpContext, x: ValueInfo, wt: ValueInfo): 
   const target = shape ?? (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER' ? inSz.map((h, i) => h * s[i]) : null);
   if (target) {
     target.forEach((o, i) => {
-      const total = full[i] - o;
-      if (total < 0) fail(ctx, `output_shape [${target}] is larger than the transposed convolution gives ([${full}])`);
+      if (!Number.isSafeInteger(o) || o < 0) fail(ctx, `output_shape [${target}] must be non-negative integers`);
+      // SAME_* never pads negatively (the output is then what the convolution gives, as in
+      // onnxruntime); a larger output_shape is extended at the end (bias only there)
+      const total = shape ? full[i] - o : Math.max(0, full[i] - o);
       const small = Math.floor(total / 2);
-      [pb[i], pe[i]] = autoPad === 'SAME_UPPER' ? [small, total - small] : [total - small, small];
+      [pb[i], pe[i]] = total < 0 ? [0, total] : autoPad === 'SAME_UPPER' ? [small, total - small] : [total - small, small];
     });
   } else if (autoPad === 'VALID') pb.fill(0), pe.fill(0);
   const out = full.map((v, i) => v - pb[i] - pe[i]);
-  if (out.some((v) => v < 0)) fail(ctx, `pads [${pads}] are larger than the output [${full}]`);
+  if (out.some((v) => v < 0)) fail(ctx, `pads [${pb}, ${pe}] are larger than the output [${full}]`);
   return { n, cin, cout, group, in: inSz, k, s, d, pb, pe, out };
 }
 
