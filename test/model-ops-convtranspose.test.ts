@@ -91,6 +91,22 @@ describe(`ConvTranspose vs onnxruntime-web (${SIMD} build)`, () => {
     await check({ x: [1, 2, 3, 4, 3], m: 2, k: [2, 3, 2], attrs: { strides: [2, 1, 2], pads: [0, 1, 0, 1, 0, 1] }, bias: true });
   });
 
+  it('a per-channel Add, BatchNormalization and Mul after it fold into its weights (PP-OCR\'s head), groups included', async () => {
+    for (const group of [1, 2]) {
+      const b = new OnnxBuilder(13).input('x', [1, 4, 5, 6]).output('y');
+      b.init('w', [4, 3, 2, 2], W(48, 4, 0.5)).init('ab', [1, 3 * group, 1, 1], W(3 * group, 6));
+      b.init('s', [3 * group], W(3 * group, 7)).init('t', [3 * group], W(3 * group, 8)).init('mu', [3 * group], W(3 * group, 9)).init('var', [3 * group], W(3 * group, 10).map((v) => 0.5 + v * v));
+      b.init('m', [3 * group, 1, 1], W(3 * group, 11));
+      b.node('ConvTranspose', ['x', 'w'], 'c', { strides: [2, 2], group }).node('Add', ['c', 'ab'], 'a').node('BatchNormalization', ['a', 's', 't', 'mu', 'var'], 'n').node('Mul', ['n', 'm'], 'y');
+      // (with group 2, W [4, 3, 2, 2] has 6 output channels.) The Add folds, then the BN; the Mul,
+      // seen by the affine pass before the BN was gone, stays
+      const m = loadModel(rts.one, b.build());
+      expect(m.fusions).toMatchObject({ foldedAffines: 1, foldedBatchNorms: 1 });
+      m.dispose();
+      await checkAgainstOrt(rts.one, b, { x: X([1, 4, 5, 6], 2) }, 1e-5, `group ${group}`);
+    }
+  });
+
   it('size-1 and empty edge cases: one input pixel, one channel, batch 3', async () => {
     await check({ x: [3, 1, 1, 1], m: 1, k: [2, 2], attrs: { strides: [2, 2] }, bias: true });
     await check({ x: [1, 1, 3, 1], m: 1, k: [1, 3] });

