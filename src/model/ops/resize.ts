@@ -1,8 +1,9 @@
 // Resize (opsets 10–19): nearest, N-linear and cubic interpolation over any axes, every
 // coordinate_transformation_mode, scales or sizes (with axes and keep_aspect_ratio_policy from 18).
 // Coordinates are computed in float32 the way onnxruntime does, so nearest-neighbour ties fall the
-// same way. Interpolation is separable: one pass per resized axis (float64 in between); a
-// channels-last 2-D nearest resize (the detector's FPN upsampling) copies whole pixels.
+// same way. Resizing H and W of [N, C, H, W] (the common case: FPN and segmentation upsampling) is
+// one pass in either layout, a channels-last nearest resize copying whole pixels; anything else is
+// separable, one pass per resized axis (float64 in between).
 // antialias = 1 is rejected at load.
 
 import { DTypeError, ShapeError, UnsupportedOperatorError } from '../../errors.js';
@@ -269,23 +270,92 @@ function resamplePass(src: ArrayLike<number>, srcStrides: number[], dims: number
   });
 }
 
-/** Channels-last [N, C, H, W] nearest resize of H and W: whole pixels are copied. */
-function nearestNhwc(x: HostValue, y: HostValue, th: AxisTable, tw: AxisTable): void {
+/**
+ * [N, C, H, W] resized on H and W only (N and C identity), either layout. Nearest copies (whole
+ * pixels when channels-last); linear and cubic sum their taps separably, rows then pixels.
+ */
+function resize2d(x: HostValue, y: HostValue, th: AxisTable, tw: AxisTable, nearest: boolean): void {
+  if (nearest) nearest2d(x, y, th, tw);
+  else if (x.nhwc && y.nhwc) taps2dNhwc(x.data as Float32Array, y.data as Float32Array, x.dims, y.dims, th, tw);
+  else taps2d(x, y, th, tw);
+}
+
+function nearest2d(x: HostValue, y: HostValue, th: AxisTable, tw: AxisTable): void {
   const [n, c, h, w] = x.dims;
   const [, , oh, ow] = y.dims;
   const src = x.data, dst = y.data;
-  const row = ow * c;
-  for (let b = 0; b < n; b++) {
-    for (let i = 0; i < oh; i++) {
+  if (x.nhwc && y.nhwc) {
+    const row = ow * c;
+    for (let b = 0; b < n; b++) for (let i = 0; i < oh; i++) {
       const out = (b * oh + i) * row;
       if (i > 0 && th.idx[i] === th.idx[i - 1]) {
         dst.copyWithin(out, out - row, out);
         continue;
       }
       const inRow = (b * h + th.idx[i]) * w * c;
+      for (let j = 0; j < ow; j++) dst.set(src.subarray(inRow + tw.idx[j] * c, inRow + tw.idx[j] * c + c), out + j * c);
+    }
+    return;
+  }
+  const xs = logicalStrides(x.dims, x.nhwc), ys = logicalStrides(y.dims, y.nhwc);
+  for (let b = 0; b < n; b++) for (let ch = 0; ch < c; ch++) for (let i = 0; i < oh; i++) {
+    const xr = b * xs[0] + ch * xs[1] + th.idx[i] * xs[2], yr = b * ys[0] + ch * ys[1] + i * ys[2];
+    for (let j = 0; j < ow; j++) dst[yr + j * ys[3]] = src[xr + tw.idx[j] * xs[3]];
+  }
+}
+
+/**
+ * Channels-last, separably: for each output row, the weighted sum of its input rows (whole rows of
+ * C-vectors), then for each output pixel the weighted sum of that row's pixels.
+ */
+function taps2dNhwc(src: Float32Array, dst: Float32Array, xd: readonly number[], yd: readonly number[], th: AxisTable, tw: AxisTable): void {
+  const [n, c, h, w] = xd;
+  const [, , oh, ow] = yd;
+  const nt = th.taps, mt = tw.taps, rowLen = w * c;
+  const tmp = new Float64Array(rowLen);
+  for (let b = 0; b < n; b++) for (let i = 0; i < oh; i++) {
+    tmp.fill(0);
+    for (let a = 0; a < nt; a++) {
+      const wy = th.w[i * nt + a];
+      if (wy === 0) continue;
+      const from = (b * h + th.idx[i * nt + a]) * rowLen;
+      for (let q = 0; q < rowLen; q++) tmp[q] += wy * src[from + q];
+    }
+    const out = (b * oh + i) * ow * c;
+    for (let j = 0; j < ow; j++) {
+      const o = out + j * c;
+      const f0 = tw.idx[j * mt] * c, w0 = tw.w[j * mt];
+      for (let ch = 0; ch < c; ch++) dst[o + ch] = w0 * tmp[f0 + ch];
+      for (let e = 1; e < mt; e++) {
+        const f = tw.idx[j * mt + e] * c, wx = tw.w[j * mt + e];
+        if (wx === 0) continue;
+        for (let ch = 0; ch < c; ch++) dst[o + ch] += wx * tmp[f + ch];
+      }
+    }
+  }
+}
+
+/** Any layout (the standard one in practice), separably per channel plane: rows, then pixels. */
+function taps2d(x: HostValue, y: HostValue, th: AxisTable, tw: AxisTable): void {
+  const [n, c, , w] = x.dims;
+  const [, , oh, ow] = y.dims;
+  const src = x.data as Float32Array, dst = y.data as Float32Array;
+  const xs = logicalStrides(x.dims, x.nhwc), ys = logicalStrides(y.dims, y.nhwc);
+  const nt = th.taps, mt = tw.taps;
+  const tmp = new Float64Array(w);
+  for (let b = 0; b < n; b++) for (let ch = 0; ch < c; ch++) {
+    const xb = b * xs[0] + ch * xs[1], yb = b * ys[0] + ch * ys[1];
+    for (let i = 0; i < oh; i++) {
+      tmp.fill(0);
+      for (let a = 0; a < nt; a++) {
+        const wy = th.w[i * nt + a], xr = xb + th.idx[i * nt + a] * xs[2];
+        if (wy !== 0) for (let q = 0; q < w; q++) tmp[q] += wy * src[xr + q * xs[3]];
+      }
+      const yr = yb + i * ys[2];
       for (let j = 0; j < ow; j++) {
-        const from = inRow + tw.idx[j] * c;
-        dst.set(src.subarray(from, from + c), out + j * c);
+        let sum = 0;
+        for (let e = 0; e < mt; e++) sum += tw.w[j * mt + e] * tmp[tw.idx[j * mt + e]];
+        dst[yr + j * ys[3]] = sum;
       }
     }
   }
@@ -304,7 +374,7 @@ function compute(ctx: OpContext, ins: (HostValue | null)[], outs: HostValue[]): 
   const nearest = at.mode === 'nearest';
 
   if (work.length === 0) stridedCopy(x.data, 0, xs, x.dims, y.data, 0, ys);
-  else if (nearest && r === 4 && x.nhwc && y.nhwc && tables[0].identity && tables[1].identity) nearestNhwc(x, y, tables[2], tables[3]);
+  else if (r === 4 && tables[0].identity && tables[1].identity) resize2d(x, y, tables[2], tables[3], nearest);
   else {
     // one pass per resized axis; intermediates in float64, standard layout
     let src: ArrayLike<number> = x.data, srcStrides = xs;
