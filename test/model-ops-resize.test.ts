@@ -115,6 +115,22 @@ describe(`Resize vs onnxruntime-web (${SIMD} build)`, () => {
 
   // (onnxruntime ignores the roi of an axis whose size does not change, nearest mode; lowbit crops
   // it as the spec says, so the cases below change every cropped axis)
+  it('opset 18: antialias (linear and cubic, exclude_outside, every coordinate mode), both layouts', async () => {
+    const sizings: Sizing[] = [{ scales: [1, 1, 0.6, 0.45] }, { scales: [1, 1, 0.3, 0.75] }, { sizes: [1, 2, 2, 3] }, { scales: [1, 1, 2, 1.5] }];
+    for (const mode of ['linear', 'cubic']) for (const ex of [0, 1]) for (const transform of ['half_pixel', 'pytorch_half_pixel', 'align_corners', 'asymmetric']) {
+      for (const sizing of sizings) {
+        const attrs = { mode, antialias: 1, exclude_outside: ex, coordinate_transformation_mode: transform, cubic_coeff_a: f(-0.5) };
+        await check({ opset: 18, attrs, sizing, dims: [1, 2, 9, 11] }, `${mode} ex ${ex} ${transform} ${JSON.stringify(sizing)}`);
+      }
+    }
+    await check({ opset: 18, attrs: { mode: 'linear', antialias: 1 }, sizing: { scales: [1, 1, 0.4, 0.5] }, conv: true, dims: [1, 3, 10, 12] }, 'channels-last');
+    for (const mode of ['linear', 'cubic']) {
+      const attrs = { mode, antialias: 1, coordinate_transformation_mode: 'tf_crop_and_resize', extrapolation_value: f(4) };
+      await check({ opset: 18, attrs, sizing: { sizes: [1, 2, 4, 3] }, roi: ROI, dims: [1, 2, 9, 11] }, `${mode} tf_crop_and_resize`);
+    }
+    await check({ opset: 18, attrs: { mode: 'cubic', antialias: 1 }, sizing: { sizes: [3, 5] }, dims: [10, 12] }, '2-D');
+  });
+
   it('channels-last input (a conv output): the detector\'s 2x nearest, and the general passes', async () => {
     const floor = { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' };
     const cases: ResizeCase[] = [
@@ -183,7 +199,7 @@ describe('Resize: errors', () => {
 
   it('attributes lowbit does not implement or ONNX does not define: refused at load', () => {
     const cases: [number, Record<string, unknown>, string][] = [
-      [18, { mode: 'linear', antialias: 1 }, 'antialias'],
+      [18, { mode: 'linear', antialias: 2 }, 'antialias'],
       [13, { mode: 'bilinear' }, 'bilinear'],
       [13, { coordinate_transformation_mode: 'tf_half_pixel_for_nn' }, 'tf_half_pixel_for_nn'],
       [18, { coordinate_transformation_mode: 'half_pixel_symmetric' }, 'half_pixel_symmetric'],

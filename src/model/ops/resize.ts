@@ -4,7 +4,6 @@
 // same way. Resizing H and W of [N, C, H, W] (the common case: FPN and segmentation upsampling) is
 // one pass in either layout, a channels-last nearest resize copying whole pixels; anything else is
 // separable, one pass per resized axis (float64 in between).
-// antialias = 1 is rejected at load.
 
 import { DTypeError, ShapeError, UnsupportedOperatorError } from '../../errors.js';
 import { elementCount } from '../graph.js';
@@ -31,6 +30,7 @@ interface Attrs {
   a: number;
   excludeOutside: boolean;
   extrapolation: number;
+  antialias: boolean;
 }
 
 function readAttrs(ctx: OpContext): Attrs {
@@ -44,6 +44,7 @@ function readAttrs(ctx: OpContext): Attrs {
     a: attr(n, 'cubic_coeff_a', -0.75),
     excludeOutside: attr(n, 'exclude_outside', 0) !== 0,
     extrapolation: attr(n, 'extrapolation_value', 0),
+    antialias: ctx.opset >= 18 && attr(n, 'antialias', 0) !== 0,
   };
 }
 
@@ -57,7 +58,8 @@ function check(ctx: OpContext): void {
     if (!NEAREST_MODES.includes(at.nearest)) bad('nearest_mode', at.nearest, NEAREST_MODES);
   } else if (at.mode === 'cubic') bad('mode (opset 10)', at.mode, ['nearest', 'linear']);
   if (ctx.opset >= 18) {
-    if (attr(n, 'antialias', 0) !== 0) fail(ctx, 'antialias = 1 is not implemented in lowbit', UnsupportedOperatorError);
+    const aa = attr(n, 'antialias', 0);
+    if (aa !== 0 && aa !== 1) fail(ctx, `antialias ${aa} must be 0 or 1`, UnsupportedOperatorError);
     const p = attr(n, 'keep_aspect_ratio_policy', 'stretch');
     if (!POLICIES.includes(p)) bad('keep_aspect_ratio_policy', p, POLICIES);
   }
@@ -188,7 +190,46 @@ interface AxisTable {
   identity: boolean;
 }
 
+/** The interpolation filter at distance x, antialiasing (a triangle for linear, Keys' cubic) */
+function filter(mode: string, a: number, x: number): number {
+  x = Math.abs(x);
+  if (mode === 'linear') return x < 1 ? 1 - x : 0;
+  if (x < 1) return ((a + 2) * x - (a + 3)) * x * x + 1;
+  return x < 2 ? (((x - 5) * x + 8) * x - 4) * a : 0;
+}
+
+/**
+ * Antialiased linear/cubic (opset 18): when downsampling by s the filter is stretched by 1/s, so
+ * each output averages every input it covers; weights are normalised to sum to 1 (taps outside the
+ * input fall on the edge pixel, or are dropped with exclude_outside), as onnxruntime does.
+ */
+function antialiasTable(at: Attrs, s: number, lenOut: number, lenIn: number, roi: [number, number]): AxisTable {
+  const base = at.mode === 'linear' ? 1 : 2;
+  const support = s < 1 ? f(base / s) : base, inv = s < 1 ? s : 1;
+  const taps = Math.ceil(support) * 2 + 1;
+  const idx = new Int32Array(lenOut * taps), w = new Float64Array(lenOut * taps);
+  const outside = at.transform === 'tf_crop_and_resize' ? new Uint8Array(lenOut) : null;
+  for (let o = 0; o < lenOut; o++) {
+    const x = original(at.transform, o, s, lenOut, lenIn, roi);
+    if (outside && (x < 0 || x > lenIn - 1)) outside[o] = 1;
+    const center = f(x + 0.5);
+    let lo = Math.floor(f(f(center - support) + 0.5)), hi = Math.floor(f(f(center + support) + 0.5));
+    if (at.excludeOutside) [lo, hi] = [Math.max(lo, 0), Math.min(hi, lenIn)];
+    let total = 0;
+    for (let i = lo, k = o * taps; i < hi; i++, k++) {
+      idx[k] = Math.min(lenIn - 1, Math.max(0, i));
+      w[k] = filter(at.mode, at.a, (i - center + 0.5) * inv);
+      total += w[k];
+    }
+    // unused taps (weight 0) point at a pixel of the window, so an infinity there stays one
+    for (let k = o * taps + Math.max(0, hi - lo); k < (o + 1) * taps; k++) idx[k] = idx[o * taps];
+    if (total !== 0) for (let k = o * taps; k < (o + 1) * taps; k++) w[k] /= total;
+  }
+  return { taps, idx, w, outside, identity: false };
+}
+
 function axisTable(at: Attrs, s: number, lenOut: number, lenIn: number, roi: [number, number]): AxisTable {
+  if (at.antialias && at.mode !== 'nearest') return antialiasTable(at, s, lenOut, lenIn, roi);
   const taps = at.mode === 'nearest' ? 1 : at.mode === 'linear' ? 2 : 4;
   const idx = new Int32Array(lenOut * taps), w = new Float64Array(lenOut * taps);
   const extrapolate = at.transform === 'tf_crop_and_resize';
