@@ -154,6 +154,16 @@ describe(`Resize vs onnxruntime-web (${SIMD} build)`, () => {
     await check({ dims: [1, 2, 3, 4, 5], attrs: { mode: 'linear' }, sizing: { scales: [1, 1, 2, 1.5, 0.6] } }, 'trilinear');
   });
 
+  it('an empty output (a size of 0) and size-1 axes', async () => {
+    // onnxruntime refuses a size of 0 (scale 0); the spec allows it: an empty output
+    const m = loadModel(rts.one, resizeModel({ attrs: { mode: 'linear' }, sizing: { sizes: [1, 2, 0, 3] } }).build());
+    const y = (await m.run({ x: X(DIMS, 5) }).finally(() => m.dispose())).y;
+    expect(y.dims).toEqual([1, 2, 0, 3]);
+    expect(y.data.length).toBe(0);
+    await check({ dims: [1, 1, 1, 1], attrs: { mode: 'cubic' }, sizing: { sizes: [1, 1, 3, 2] } }, 'from one pixel');
+    await check({ dims: [1, 1, 1, 5], attrs: { mode: 'linear', coordinate_transformation_mode: 'align_corners' }, sizing: { sizes: [1, 1, 4, 1] } }, 'to one column');
+  });
+
   it('the result is the same through a constant subgraph (folded at plan time)', async () => {
     const b = new OnnxBuilder(13).input('x', [1, 2, 3, 3]).output('y');
     b.init('k', [1, 2, 3, 3], W(18, 4)).init('scales', [4], [1, 1, 2, 1.5]).init('roi', [0], []);
