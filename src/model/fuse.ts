@@ -1,6 +1,6 @@
 // Graph rewrites done once at load, so the plan runs fewer, bigger steps:
-//   - BatchNormalization after a Conv is folded into its weights (W' = W*s, B' = B*s + t);
-//   - a constant per-channel Mul/Add after a Conv is folded the same way;
+//   - BatchNormalization after a Conv or ConvTranspose is folded into its weights (W' = W*s, B' = B*s + t);
+//   - a constant per-channel Mul/Add after a Conv or ConvTranspose is folded the same way;
 //   - exporters' decomposed activations are recognised: x*clip(x+3,0,6)/6 -> HardSwish,
 //     x*sigmoid(a*x) -> Swish, the ReduceMean/Sub/Pow/Sqrt/Div chain -> LayerNormalization;
 //   - an activation right after a Conv, and a per-channel affine after that, become one
@@ -117,14 +117,27 @@ function foldBatchNorms(r: Rewriter): number {
   for (const bn of [...r.nodes]) {
     if (bn.op !== 'BatchNormalization' || bn.domain !== '' || bn.outputs.filter(Boolean).length !== 1) continue;
     const conv = r.producerOf(bn.inputs[0]);
-    if (!conv || conv.op !== 'Conv' || conv.domain !== '' || r.soleReader(conv.outputs[0]) !== bn) continue;
+    if (!conv || !convLike(conv) || r.soleReader(conv.outputs[0]) !== bn) continue;
     const params = bn.inputs.slice(1, 5).map((name) => r.constant(name));
     const w = r.constant(conv.inputs[1]);
-    if (!w || params.some((p) => !p || p.type !== 'float32' || p.data.length !== w.dims[0])) continue;
+    if (!w || params.some((p) => !p || p.type !== 'float32' || p.data.length !== outChannels(conv, w).cout)) continue;
     const { scale, shift } = batchNormAffine(params.map((p) => p!.data), (bn.attrs.get('epsilon') as number | undefined) ?? 1e-5);
     if (scaleConv(r, conv, scale, shift, bn.outputs[0], [conv, bn])) n++;
   }
   return n;
+}
+
+const convLike = (n: GraphNode) => (n.op === 'Conv' || n.op === 'ConvTranspose') && n.domain === '';
+
+/** Output channels of a Conv's weights [M, C/g, k…] or a ConvTranspose's [C, M/g, k…], and the output channel of weight element i. */
+function outChannels(conv: GraphNode, w: HostTensor): { cout: number; channelOf: (i: number) => number } {
+  if (conv.op === 'Conv') {
+    const per = w.data.length / w.dims[0];
+    return { cout: w.dims[0], channelOf: (i) => Math.floor(i / per) };
+  }
+  const group = (conv.attrs.get('group') as number | undefined) ?? 1;
+  const opg = w.dims[1], taps = w.data.length / (w.dims[0] * opg), cpg = w.dims[0] / group;
+  return { cout: opg * group, channelOf: (i) => Math.floor(Math.floor(i / (opg * taps)) / cpg) * opg + (Math.floor(i / taps) % opg) };
 }
 
 /** Conv' = Conv * scale + shift per output channel, writing `output`; false when W/B are not constants. */
@@ -132,12 +145,10 @@ function scaleConv(r: Rewriter, conv: GraphNode, scale: Float32Array, shift: Flo
   const w = r.constant(conv.inputs[1]);
   const b = conv.inputs[2] ? r.constant(conv.inputs[2]) : undefined;
   if (!w || w.type !== 'float32' || (conv.inputs[2] && (!b || b.type !== 'float32'))) return false;
-  const cout = w.dims[0], per = w.data.length / cout;
+  const { cout, channelOf } = outChannels(conv, w);
   const wd = new Float32Array(w.data.length), bd = new Float32Array(cout);
-  for (let o = 0; o < cout; o++) {
-    for (let i = 0; i < per; i++) wd[o * per + i] = w.data[o * per + i] * scale[o];
-    bd[o] = (b ? b.data[o] : 0) * scale[o] + shift[o];
-  }
+  for (let i = 0; i < wd.length; i++) wd[i] = w.data[i] * scale[channelOf(i)];
+  for (let o = 0; o < cout; o++) bd[o] = (b ? b.data[o] : 0) * scale[o] + shift[o];
   const wName = r.addConstant(conv.inputs[1], { type: 'float32', dims: w.dims, data: wd });
   const bName = r.addConstant(`${conv.name}.bias`, { type: 'float32', dims: [cout], data: bd });
   r.replace(remove, { ...conv, name: remove.map((n) => n.name).join('+'), inputs: [conv.inputs[0], wName, bName], outputs: [output] });
@@ -149,12 +160,12 @@ function foldAffines(r: Rewriter): number {
   for (let changed = true; changed; ) {
     changed = false;
     for (const conv of [...r.nodes]) {
-      if (conv.op !== 'Conv' || conv.domain !== '') continue;
+      if (!convLike(conv)) continue;
       const next = r.soleReader(conv.outputs[0]);
       const w = r.constant(conv.inputs[1]);
       if (!next || !w || (next.op !== 'Mul' && next.op !== 'Add' && next.op !== 'Sub') || next.domain !== '') continue;
       if (next.op === 'Sub' && next.inputs[0] !== conv.outputs[0]) continue;
-      const cout = w.dims[0];
+      const { cout } = outChannels(conv, w);
       const v = perChannel(r.constant(other(next, conv.outputs[0])), cout, 4);
       if (!v) continue;
       const ones = new Float32Array(cout).fill(1), zeros = new Float32Array(cout);
@@ -482,10 +493,12 @@ function fuseAttention(r: Rewriter, opset: number): number {
 
 export function fuseGraph(g: Graph): { graph: Graph; report: FuseReport } {
   const r = new Rewriter(g);
-  const foldedBatchNorms = foldBatchNorms(r);
+  const firstBatchNorms = foldBatchNorms(r);
   const activations = recogniseActivations(r);
   const layerNorms = recogniseLayerNorms(r);
   const foldedAffines = foldAffines(r);
+  // a BatchNormalization after an affine folded just now (ConvTranspose -> Add(bias) -> BN in PP-OCR's head)
+  const foldedBatchNorms = firstBatchNorms + foldBatchNorms(r);
   const fusedConvs = fuseConvActivations(r);
   const fusedMatMuls = fuseMatMulBias(r);
   const attentions = fuseAttention(r, g.opset);

@@ -5,6 +5,8 @@ import type { Runtime } from '../runtime/runtime.js';
 import type { GraphNode } from './graph.js';
 import { AttentionLayer, PoolLayer, BatchedMatMulLayer, ChannelScaleLayer, GlobalAveragePoolLayer, SoftmaxLayer } from './kernel-layers.js';
 import type { ModelLayer } from './layers.js';
+import { ConvTransposeLayerF32 } from './conv-transpose-layer.js';
+import { convTransposeSpec } from './ops/conv-transpose.js';
 import { OPS } from './ops/registry.js';
 import type { ValueInfo } from './ops/types.js';
 
@@ -62,6 +64,15 @@ export function kernelLayerFor(rt: Runtime, node: GraphNode, ins: (ValueInfo | n
       if (isVec(b, a) && (a.dims[2] > 1 || a.dims[3] > 1)) return new ChannelScaleLayer(rt, 0);
       if (isVec(a, b) && (b.dims[2] > 1 || b.dims[3] > 1)) return new ChannelScaleLayer(rt, 1);
       return null;
+    }
+    case 'ConvTranspose': {
+      // 2-D with constant weights: a GEMM then col2im (src/model/conv-transpose-layer.ts)
+      const [, w, b] = ins;
+      if (!runtimeF32(x) || x.dims.length !== 4 || !w?.value || w.type !== 'float32' || (b && !b.value)) return null;
+      const ctx = { node, opset };
+      const geometry = (dims: readonly number[]) => convTransposeSpec(ctx, { type: 'float32', dims: [...dims] }, w);
+      const group = (node.attrs.get('group') as number | undefined) ?? 1;
+      return new ConvTransposeLayerF32(rt, geometry, Float32Array.from(w.value.data), b ? Float32Array.from(b.value!.data) : null, group, w.dims);
     }
     case 'MatMul': {
       const [a, b] = ins;

@@ -19,6 +19,9 @@ import { SHAPE_OPS } from './shape-ops.js';
 import { PAD_OPS } from './pad.js';
 import { SCAN_OPS } from './scan-ops.js';
 import { GATHER_SCATTER_OPS } from './gather-scatter.js';
+import { RESIZE_OPS } from './resize.js';
+import { CONV_TRANSPOSE_OPS } from './conv-transpose.js';
+import { NORM_OPS } from './norm-ops.js';
 import type { OpDef } from './types.js';
 
 // one table per file; an operator defined in two tables is a mistake caught here, at import
@@ -38,6 +41,9 @@ const TABLES: Readonly<Record<string, OpDef>>[] = [
   QDQ_OPS,
   INT_MATMUL_OPS,
   RECURRENT_OPS,
+  RESIZE_OPS,
+  CONV_TRANSPOSE_OPS,
+  NORM_OPS,
 ];
 
 export const OPS: Readonly<Record<string, OpDef>> = mergeTables(TABLES);

@@ -1,0 +1,112 @@
+// Runs one ONNX model in lowbit and in onnxruntime-web on the same feeds and compares every output:
+// max |lowbit - ort| <= tol * max(1, max |ort|). Shared by the operator tests of Resize,
+// ConvTranspose and the normalizations.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import onnxproto from 'onnx-proto';
+import { expect } from 'vitest';
+import { loadModel, type Runtime } from '../src/index.js';
+import { randNormal, rng } from './helpers.js';
+import { runOrtModel, type Feed, type OnnxBuilder } from './onnx-builder.js';
+
+const { onnx } = onnxproto;
+
+export const count = (dims: number[]) => dims.reduce((a, b) => a * b, 1);
+
+/** seeded normal input */
+export function X(dims: number[], seed = 1, scale = 1): Feed {
+  return { type: 'float32', dims, data: randNormal(count(dims), rng(seed), scale) };
+}
+
+/** seeded normal values as an array (weights) */
+export function W(n: number, seed: number, scale = 1): number[] {
+  return Array.from(randNormal(n, rng(seed), scale));
+}
+
+export function maxAbsDiff(got: ArrayLike<number>, want: ArrayLike<number>): { diff: number; at: number; scale: number } {
+  let diff = 0, at = -1, scale = 0;
+  for (let i = 0; i < want.length; i++) {
+    const w = want[i], g = got[i];
+    if (Number.isFinite(w)) scale = Math.max(scale, Math.abs(w));
+    const d = Number.isNaN(w) && Number.isNaN(g) ? 0 : w === g ? 0 : Math.abs(g - w);
+    if (!(d <= diff)) {
+      diff = d;
+      at = i;
+    }
+  }
+  return { diff, at, scale };
+}
+
+export async function checkAgainstOrt(rt: Runtime, b: OnnxBuilder, feeds: Record<string, Feed>, tol = 1e-5, what = ''): Promise<void> {
+  const bytes = b.build();
+  const want = await runOrtModel(bytes, feeds);
+  const model = loadModel(rt, bytes);
+  try {
+    const got = await model.run(feeds);
+    for (const [name, w] of Object.entries(want)) {
+      const g = got[name];
+      expect(g.dims, `${what} ${name} dims`).toEqual(w.dims);
+      const { diff, at, scale } = maxAbsDiff(g.data, w.data);
+      const t = tol * Math.max(1, scale);
+      expect(diff, `${what} ${name}: max |diff| ${diff} at ${at} (lowbit ${g.data[at]}, ort ${w.data[at]}), tolerance ${t}`).toBeLessThanOrEqual(t);
+    }
+  } finally {
+    model.dispose();
+  }
+}
+
+// ONNX's own test cases: each model's non-X inputs become initializers (lowbit needs them at plan time)
+export const ONNX_ROOT = process.env.ONNX_TESTDATA ?? '/usr/share/libonnx-testdata/data/node';
+
+function readTensor(file: string): { dims: number[]; data: Float32Array | Float64Array; type: number } {
+  const t = onnx.TensorProto.decode(fs.readFileSync(file));
+  const dims = (t.dims ?? []).map(Number);
+  const n = count(dims);
+  const T = onnx.TensorProto.DataType;
+  const raw = t.rawData && t.rawData.length ? new Uint8Array(t.rawData) : null;
+  if (t.dataType === T.FLOAT) return { dims, type: T.FLOAT, data: raw ? new Float32Array(raw.slice().buffer, 0, n) : Float32Array.from(t.floatData ?? []) };
+  if (t.dataType === T.INT64) return { dims, type: T.INT64, data: raw ? Float64Array.from(new BigInt64Array(raw.slice().buffer, 0, n), Number) : Float64Array.from(t.int64Data ?? [], Number) };
+  throw new Error(`${file}: data type ${t.dataType}`);
+}
+
+/**
+ * Runs a conformance case in lowbit (input 0 fed, the rest folded in as initializers) and compares
+ * with the case's outputs, or with onnxruntime-web on the same model when `oracle` is 'ort'.
+ */
+export async function runConformance(rt: Runtime, name: string, oracle: 'data' | 'ort' = 'data'): Promise<void> {
+  const dir = path.join(ONNX_ROOT, name);
+  const model = onnx.ModelProto.decode(fs.readFileSync(path.join(dir, 'model.onnx')));
+  const set = path.join(dir, 'test_data_set_0');
+  const files = (prefix: string) => fs.readdirSync(set).filter((f) => f.startsWith(prefix)).sort((a, b) => parseInt(a.slice(prefix.length)) - parseInt(b.slice(prefix.length)));
+  const ins = files('input_').map((f) => readTensor(path.join(set, f)));
+  const outs = files('output_').map((f) => readTensor(path.join(set, f)));
+  const g = model.graph!;
+  const inputs = g.input!.filter((i) => !(g.initializer ?? []).some((t) => t.name === i.name));
+  inputs.slice(1).forEach((vi, i) => {
+    const t = ins[i + 1];
+    g.initializer = [...(g.initializer ?? []), { name: vi.name, dims: t.dims, dataType: t.type, rawData: new Uint8Array(t.type === onnx.TensorProto.DataType.INT64 ? BigInt64Array.from(t.data, (v) => BigInt(v)).buffer : Float32Array.from(t.data).buffer) }];
+  });
+  g.input = [inputs[0]];
+  // lowbit reads opset 7 and later; the opset-6 cases (InstanceNormalization) mean the same at 7
+  for (const o of model.opsetImport ?? []) if (!o.domain && Number(o.version) < 7) o.version = 7;
+  const bytes = onnx.ModelProto.encode(model).finish();
+  const feeds = { [inputs[0].name!]: { type: 'float32' as const, data: ins[0].data as Float32Array, dims: ins[0].dims } };
+  if (oracle === 'ort') {
+    const o = await runOrtModel(bytes, feeds);
+    outs.splice(0, outs.length, ...g.output!.map((v) => ({ dims: o[v.name!].dims, type: 1, data: Float32Array.from(o[v.name!].data) })));
+  }
+  const m = loadModel(rt, bytes);
+  try {
+    const got = await m.run(feeds);
+    outs.forEach((want, i) => {
+      const y = got[g.output![i].name!];
+      expect(y.dims, `${name} dims`).toEqual(want.dims);
+      const { diff, at } = maxAbsDiff(y.data, want.data);
+      expect(diff, `${name}: at ${at} lowbit ${y.data[at]}, expected ${want.data[at]}`).toBeLessThanOrEqual(1e-5 * (1 + Math.abs(want.data[at] ?? 0)));
+    });
+  } finally {
+    m.dispose();
+  }
+}
+
