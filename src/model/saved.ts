@@ -16,14 +16,15 @@
 
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
-import { ModelError } from '../errors.js';
+import { ArgumentError, ModelError } from '../errors.js';
 import type { LayerWeights, SavedReader, SavedRecord } from '../formats/format.js';
 import { findFormat, FORMAT_NAMES } from '../formats/table.js';
 import { duplicateKey, readSafetensors, writeSafetensors, type SafeTensor } from '../formats/safetensors.js';
 import { graphFingerprint, sha256Hex } from './fingerprint.js';
 import { QuantConvLayer, QuantLinearLayer } from './layers.js';
 import { buildFloatLayer, Model, type LayerBuilder } from './model.js';
-import { layerFromWeights, weightRowsDims } from './quantize.js';
+import { layerFromWeights, nonFiniteCheck, weightRowsDims } from './quantize.js';
+import { NON_FINITE_MODES, type NonFinite } from '../layers/nonfinite.js';
 
 const FORMAT = 'lowbit.quantized-model';
 const VERSION = '2';
@@ -58,8 +59,14 @@ export function saveQuantized(model: Model): Uint8Array {
   return writeSafetensors(tensors, { ...metadata, sha256: metadataChecksum(metadata) });
 }
 
+export interface LoadQuantizedOptions {
+  /** a NaN or infinite input to a quantized layer: NaN in the rows it reaches (default) or a ValueRangeError (quantizeModel's option) */
+  nonFinite?: NonFinite;
+}
+
 /** A quantized model from a saved file and the float model of the same .onnx file. */
-export function loadQuantized(float: Model, bytes: Uint8Array): Model {
+export function loadQuantized(float: Model, bytes: Uint8Array, options: LoadQuantizedOptions = {}): Model {
+  if (options.nonFinite !== undefined && !NON_FINITE_MODES.includes(options.nonFinite)) throw new ArgumentError(`load: nonFinite must be 'nan' or 'error', got ${String(options.nonFinite)}`);
   const { tensors, metadata } = readSafetensors(bytes);
   if (metadata.format !== FORMAT) throw new ModelError(`load: not a lowbit quantized model (metadata format is '${metadata.format ?? 'missing'}')`);
   if (metadata.version === '1') throw new ModelError('load: the file is from an older lowbit (saved-model version 1, without a graph fingerprint or checksums); quantize the model and save it again');
@@ -107,7 +114,7 @@ export function loadQuantized(float: Model, bytes: Uint8Array): Model {
     if (spec.type === 'conv' && spec.geometry.group !== 1) throw new ModelError(`load: layer '${key}' is a grouped convolution, which runs in float32; the file has ${w.format.name} weights for it`);
     const want = weightRowsDims(spec), got = w.format.dims(w.data);
     if (want.k !== got.k || want.n !== got.n) throw new ModelError(`load: layer '${key}' has weights [K=${got.k}, N=${got.n}], the model's layer needs [K=${want.k}, N=${want.n}] (was the file saved from another model?)`);
-    return layerFromWeights(rt, spec, w);
+    return layerFromWeights(rt, spec, w, nonFiniteCheck(node, options.nonFinite));
   };
   return new Model(float.rt, float.graph, float.fusions, builder, metadata.scheme ?? 'saved');
 }
