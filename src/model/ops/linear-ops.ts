@@ -110,7 +110,7 @@ export function convSpec(ctx: OpContext, x: ValueInfo, wt: ValueInfo): ConvSpec 
   const [cout, cpg, kh, kw] = wt.dims;
   if (cout < 1 || kh < 1 || kw < 1) fail(ctx, `W [${wt.dims.join(', ')}] has an empty output channel or kernel dimension`);
   const group = attr(ctx.node, 'group', 1);
-  if (cin % group !== 0 || cout % group !== 0 || cin / group !== cpg) fail(ctx, `attribute group ${group} does not fit X's ${cin} channels and W [${wt.dims.join(', ')}] (W must be [M, C/group, kH, kW] with M divisible by group)`);
+  if (cin % group !== 0 || cout % group !== 0 || cin / group !== cpg) fail(ctx, `attribute group ${group} does not fit X channels ${cin} and W [${wt.dims.join(', ')}] (W must be [M, C/group, kH, kW] with M divisible by group)`);
   const k = ints(ctx.node, 'kernel_shape');
   if (k && (k.length !== 2 || k[0] !== kh || k[1] !== kw)) fail(ctx, `attribute kernel_shape [${k.join(', ')}] differs from W's [${kh}, ${kw}]`);
   const s = ints(ctx.node, 'strides', [1, 1])!, d = ints(ctx.node, 'dilations', [1, 1])!;
