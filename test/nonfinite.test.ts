@@ -12,6 +12,39 @@ import { OnnxBuilder, runOrtModel } from './onnx-builder.js';
 const rts = useRuntimes();
 const BAD = [NaN, Infinity, -Infinity];
 
+describe(`f32_nonfinite (${SIMD} build)`, () => {
+  it('is 1 exactly when a NaN or an infinity is among n floats: every length to 13, every position, finite extremes', () => {
+    const rt = rts.one;
+    const p = rt.alloc(64 * 4);
+    try {
+      const finite = [3.4028234663852886e38, -3.4028234663852886e38, -0, 1e-45, -1e-45, 1.17549435e-38, 1, -2.5];
+      for (let n = 0; n <= 13; n++) {
+        const v = rt.view(Float32Array, p, 64);
+        v.fill(NaN); // beyond n: never read
+        for (let i = 0; i < n; i++) v[i] = finite[i % finite.length];
+        expect(rt.kernels.f32_nonfinite(p, n), `n ${n}`).toBe(0);
+        for (let at = 0; at < n; at++) {
+          for (const bad of BAD) {
+            const w = rt.view(Float32Array, p, 64);
+            const keep = w[at];
+            w[at] = bad;
+            expect(rt.kernels.f32_nonfinite(p, n), `n ${n} at ${at} ${bad}`).toBe(1);
+            w[at] = keep;
+          }
+        }
+      }
+      // NaN payloads and signs
+      const u = rt.view(Uint32Array, p, 4);
+      for (const bits of [0x7f800001, 0xffc00000, 0x7fffffff, 0xff800000]) {
+        u.set([0, 0, bits, 0]);
+        expect(rt.kernels.f32_nonfinite(p, 4), bits.toString(16)).toBe(1);
+      }
+    } finally {
+      rt.free(p);
+    }
+  });
+});
+
 describe(`rt.linear with NaN and infinite inputs (${SIMD} build)`, () => {
   const [m, k, n] = [7, 96, 20];
   const r = rng(3);
@@ -124,4 +157,36 @@ describe(`quantized models with NaN and infinite inputs (${SIMD} build)`, () => 
     await expect(quantizeModel(float, { scheme: 'int8', calibration: [feed(base)], nonFinite: 'skip' as never })).rejects.toThrow(/nonFinite must be 'nan' or 'error', got skip/);
     float.dispose();
   }, 120_000);
+});
+
+describe(`the guard puts the input back (${SIMD} build)`, () => {
+  it('a graph input read by a quantized MatMul and by Relu: Relu still sees the NaN; strided Conv pixels no row reaches stay finite', async () => {
+    const r = rng(4);
+    const onnx = new OnnxBuilder(13).input('x', [1, 2, 5, 5]).output('y').output('z').output('c')
+      .init('w', [5, 3], randNormal(15, r)).init('wc', [4, 2, 1, 1], randNormal(8, r))
+      .node('MatMul', ['x', 'w'], 'y').node('Relu', ['x'], 'z').node('Conv', ['x', 'wc'], 'c', { strides: [2, 2] })
+      .build();
+    const float = loadModel(rts.one, onnx);
+    const d = randNormal(50, rng(5));
+    const feed = (x: Float32Array) => ({ x: { type: 'float32', dims: [1, 2, 5, 5], data: x } });
+    for (const scheme of FORMAT_NAMES) {
+      const q = await quantizeModel(float, { scheme, calibration: [feed(d)], nonFinite: 'error' });
+      const bad = d.slice();
+      bad[1 * 25 + 1 * 5 + 3] = -Infinity; // channel 1, row 1, column 3: odd, so no stride-2 pixel reads it
+      const lax = await quantizeModel(float, { scheme, calibration: [feed(d)] });
+      const o = await lax.run(feed(bad));
+      expect(o.z.data[1 * 25 + 1 * 5 + 3], scheme).toBe(0); // Relu(-Inf) = 0 on the input put back, not on a zero
+      const pos = bad.slice();
+      pos[1 * 25 + 1 * 5 + 3] = Infinity;
+      expect((await lax.run(feed(pos))).z.data[1 * 25 + 1 * 5 + 3], scheme).toBe(Infinity);
+      expect(Array.from(o.y.data.subarray(18, 21)).every(Number.isNaN), scheme).toBe(true); // y [1, 2, 5, 3]: row (c 1, h 1) = 6
+      expect(o.y.data.filter(Number.isNaN).length, scheme).toBe(3); // that row only
+      expect(o.c.data.every(Number.isFinite), scheme).toBe(true);
+      // 'error': the MatMul refuses; the strided Conv alone would not
+      await expect(q.run(feed(bad))).rejects.toThrow(/MatMul node '\w+': input row 6 holds -Infinity/);
+      q.dispose();
+      lax.dispose();
+    }
+    float.dispose();
+  });
 });
