@@ -8,6 +8,7 @@
 // bits as before. Finite values beyond the calibrated range saturate, as QuantizeLinear does.
 
 import { ValueRangeError } from '../errors.js';
+import { hasNonFinite } from '../kernels/q8.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { GemmImpl } from './gemm.js';
 
@@ -78,7 +79,7 @@ export class NonFiniteGuard implements GemmImpl {
   /** run() for rows gathered (im2col) from `count` floats at `source`: when those are finite, so are the rows */
   async runGathered(m: number, x: number, y: number, scratch: number, source: number, count: number): Promise<void> {
     const rt = this.rt, k = this.k, n = this.n;
-    if (rt.kernels.f32_nonfinite(source, count) === 0) return this.inner.run(m, x, y, scratch);
+    if (!hasNonFinite(rt, source, count)) return this.inner.run(m, x, y, scratch);
     // rare: find the rows, run them as zeros, put the input back, write NaN
     const { rows, first } = nonFiniteRows(rt.view(Float32Array, x, m * k), m, k);
     if (rows.length === 0) return this.inner.run(m, x, y, scratch); // no row reaches the bad values (strides)
