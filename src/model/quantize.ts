@@ -8,11 +8,10 @@ import type { LayerWeights } from '../formats/format.js';
 import { FORMAT_NAMES, weightFormat } from '../formats/table.js';
 import { uint8Range, type ActivationQuant } from '../quant/activation-range.js';
 import { convWeightsNK, transposeKN } from '../layers/conv2d-gemm.js';
-import type { GraphNode } from './graph.js';
+import { nodeLabel, type GraphNode } from './graph.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { QuantConvLayer, QuantLinearLayer, type ModelLayer, type NonFiniteCheck } from './layers.js';
 import { NON_FINITE_MODES, type NonFinite } from '../layers/nonfinite.js';
-import { nodeLabel } from './graph.js';
 import { buildFloatLayer, Model, type LayerBuilder, type LayerSpec } from './model.js';
 
 export type Feeds = Record<string, { type: string; data: ArrayLike<number>; dims: readonly number[] }>;
