@@ -57,5 +57,6 @@ export {
 } from './quant/ant.js';
 export { studyTensor, summarizeStudy, weightTensors, STUDY_FORMATS, type StudyRow, type StudySummary, type StudyFormat } from './compare/format-study.js';
 export { compareModels, type LayerError } from './compare/model-compare.js';
-export { saveQuantized, loadQuantized } from './model/saved.js';
+export { saveQuantized, loadQuantized, type LoadQuantizedOptions } from './model/saved.js';
+export type { NonFinite } from './layers/nonfinite.js';
 export { readSafetensors, writeSafetensors, type SafeTensor } from './formats/safetensors.js';

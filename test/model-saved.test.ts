@@ -9,6 +9,7 @@ import { ocrModelAsset } from '../packages/cli/src/ocr-assets.js';
 import { loadOcrLines } from '../packages/cli/src/ocr-lines.js';
 import { SIMD, randNormal, rng, useRuntimes } from './helpers.js';
 import { OnnxBuilder } from './onnx-builder.js';
+import { forge } from './saved-forge.js';
 
 const rts = useRuntimes();
 const bytes = new Uint8Array(readFileSync(ocrModelAsset('ch_PP-OCRv4_rec_infer.onnx')));
@@ -70,7 +71,7 @@ describe(`saved quantized models (${SIMD} build)`, () => {
     const f4 = readSafetensors(saveQuantized(a4));
     const recs = JSON.parse(f4.metadata.layers) as Record<string, { k: number; blockSize: number | 'channel' }>;
     const [name, rec] = Object.entries(recs).find(([, r]) => r.k >= 64)!;
-    const relabel = (bs: unknown) => writeSafetensors(f4.tensors, { ...f4.metadata, layers: JSON.stringify({ ...recs, [name]: { ...rec, blockSize: bs } }) });
+    const relabel = (bs: unknown) => forge(f4.tensors, f4.metadata, { ...recs, [name]: { ...rec, blockSize: bs } });
     expect(() => loadQuantized(float, relabel(64))).toThrow(new RegExp(`layer '${name}' needs scales as \\d+ F32`));
     expect(() => loadQuantized(float, relabel(48))).toThrow(new RegExp(`ant4 layer '${name}' has block size 48`));
     a4.dispose();
@@ -125,7 +126,7 @@ describe(`saved ant4 models with a type per channel (${SIMD} build)`, () => {
     q.dispose();
 
     const [key, rec] = multi[0];
-    const relabel = (tables: unknown) => writeSafetensors(tensors, { ...metadata, layers: JSON.stringify({ ...recs, [key]: { ...rec, tables } }) });
+    const relabel = (tables: unknown) => forge(tensors, metadata, { ...recs, [key]: { ...rec, tables } });
     for (const bad of [0, -1, 1.5, rec.n + 1, 'two']) {
       expect(() => loadQuantized(float, relabel(bad)), String(bad)).toThrow(ModelError);
       expect(() => loadQuantized(float, relabel(bad)), String(bad)).toThrow(new RegExp(`ant4 layer '${key}' has ${bad} tables; expected an integer from 1 to N = ${rec.n}`));
@@ -138,7 +139,7 @@ describe(`saved ant4 models with a type per channel (${SIMD} build)`, () => {
       ct[3] = idx;
       const t = new Map(tensors);
       t.set(`${key}/column_tables`, { dtype: 'I32', shape: [rec.n], data: ct });
-      const f = writeSafetensors(t, metadata);
+      const f = forge(t, metadata);
       expect(() => loadQuantized(float, f)).toThrow(ModelError);
       expect(() => loadQuantized(float, f)).toThrow(new RegExp(`ant4 layer '${key}' has channel 3 with table index ${idx}, expected 0\\.\\.${rec.tables! - 1}`));
     }

@@ -16,6 +16,7 @@ import type { LayerWeights, WeightFormat } from './format.js';
 import { int4Format } from './int4.js';
 import { weightFormat } from './table.js';
 import type { Int4Activations } from '../layers/int4-linear.js';
+import { forwardNonFinite, NON_FINITE_MODES, type NonFinite } from '../layers/nonfinite.js';
 
 export interface LinearOptions {
   /** the weight format (src/formats/table.ts): 'int8' (default), 'int4', 'fp8', 'ant4', 'nf4' */
@@ -24,6 +25,8 @@ export interface LinearOptions {
   transposed?: boolean;
   /** keep the float32 weights for forwardFloat / compare (default true; packed into wasm memory on first use) */
   reference?: boolean;
+  /** a NaN or infinite input: a ValueRangeError ('error', the default) or NaN in the output rows it reaches ('nan', as float32) */
+  nonFinite?: NonFinite;
   /** the format's own options (see its LinearHook: e.g. int8's activations, int4's blockSize) */
   [option: string]: unknown;
 }
@@ -34,7 +37,7 @@ export interface LinearComparison {
   reference: Float32Array;
 }
 
-const COMMON_OPTIONS = ['dtype', 'transposed', 'reference'];
+const COMMON_OPTIONS = ['dtype', 'transposed', 'reference', 'nonFinite'];
 
 export class Linear<W = unknown> {
   private constructor(
@@ -46,6 +49,7 @@ export class Linear<W = unknown> {
     private readonly reference: FloatReference,
     private readonly bias: Float32Array | null,
     private readonly relu: boolean,
+    private readonly nonFinite: NonFinite = 'error',
   ) {}
 
   /** Quantizes float32 weights W ([K, N], or [N, K] with `transposed`) with an optional bias [N] into the format `dtype`. */
@@ -55,6 +59,7 @@ export class Linear<W = unknown> {
     const { k, n } = linearShape(weight, dims, options.transposed);
     checkBias(bias, n);
     checkOptions(format, options);
+    const nonFinite = checkNonFinite(options.nonFinite);
     for (let i = 0; i < weight.length; i++) if (!Number.isFinite(weight[i])) throw new ValueRangeError(`weight: element ${i} is ${weight[i]}; weights must be finite`);
     // canonical rows are output channels: [N][K]
     const rows = options.transposed ? weight : transposeKN(weight, k, n);
@@ -68,7 +73,7 @@ export class Linear<W = unknown> {
     }
     // the float reference keeps its own copy (packed on first use) unless reference: false
     const kept = options.reference === false ? null : rows === weight ? weight.slice() : rows;
-    return new Linear(k, n, { format, data: built.data }, built.runner, new FloatReference(rt, kept ? () => kept : null, k, n, true), b, built.relu === true);
+    return new Linear(k, n, { format, data: built.data }, built.runner, new FloatReference(rt, kept ? () => kept : null, k, n, true), b, built.relu === true, nonFinite);
   }
 
   /** A layer over weights already quantized in a format (e.g. int4 blocks from fromMatMulNBits or fromQ4_0); its float reference is the dequantized weights. */
@@ -77,8 +82,10 @@ export class Linear<W = unknown> {
     const { k, n } = format.dims(data);
     checkBias(bias, n);
     const b = bias ? bias.slice() : null;
-    const runner = format.linear?.runner ? format.linear.runner(rt, data, b, options) : gemmRunner(rt, format.gemm(rt, data, b, null));
-    return new Linear(k, n, { format, data }, runner, new FloatReference(rt, () => format.dequantize(data), k, n, true), b, false);
+    const { nonFinite, ...own } = options;
+    const mode = checkNonFinite(nonFinite);
+    const runner = format.linear?.runner ? format.linear.runner(rt, data, b, own) : gemmRunner(rt, format.gemm(rt, data, b, null));
+    return new Linear(k, n, { format, data }, runner, new FloatReference(rt, () => format.dequantize(data), k, n, true), b, false, mode);
   }
 
   /** A layer over 4-bit weights that are already quantized (fromMatMulNBits, fromQ4_0): Linear.fromWeights with the int4 format. */
@@ -121,6 +128,7 @@ export class Linear<W = unknown> {
   /** y = x W + b through the format's kernels; x holds M rows of K (a Float32Array or a float32 tensor [..., K]). */
   async forward(x: Float32Array | Tensor<'float32'>): Promise<Float32Array> {
     const { data, m } = this.input(x);
+    if (this.nonFinite === 'nan') return forwardNonFinite(data, m, this.k, this.n, 'nan', 'x', (clean) => this.runner.forward(clean, m));
     if (!this.runner.checksInputs) {
       for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i])) throw new ValueRangeError(`x: element ${i} is ${data[i]}; inputs must be finite (no NaN or Infinity)`);
     }
@@ -144,6 +152,12 @@ export class Linear<W = unknown> {
     this.runner.dispose();
     this.reference.dispose();
   }
+}
+
+function checkNonFinite(mode: unknown): NonFinite {
+  if (mode === undefined) return 'error';
+  if (!NON_FINITE_MODES.includes(mode as NonFinite)) throw new ArgumentError(`nonFinite: expected 'error' or 'nan', got ${describe(mode)}`);
+  return mode as NonFinite;
 }
 
 /** Rejects options the format does not take, naming the option and the ones it does. */

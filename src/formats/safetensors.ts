@@ -44,12 +44,15 @@ export function readSafetensors(bytes: Uint8Array): { tensors: Map<string, SafeT
   if (!(bytes instanceof Uint8Array) || bytes.length < 8) throw new ModelError('safetensors: the file is shorter than its 8-byte header length');
   const n = Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true));
   if (n > MAX_HEADER || 8 + n > bytes.length) throw new ModelError(`safetensors: header length ${n} does not fit a file of ${bytes.length} bytes`);
-  let header: Record<string, unknown>;
+  let header: Record<string, unknown>, text: string;
   try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + n)));
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + n));
+    header = JSON.parse(text);
   } catch (e) {
     throw new ModelError(`safetensors: the header is not valid JSON (${(e as Error).message})`);
   }
+  const twice = duplicateKey(text);
+  if (twice !== undefined) throw new ModelError(`safetensors: the header names tensor '${twice}' twice`);
   if (!header || typeof header !== 'object' || Array.isArray(header)) throw new ModelError('safetensors: the header is not a JSON object');
   const data = bytes.subarray(8 + n);
   const metadata: Record<string, string> = {};
@@ -74,4 +77,33 @@ export function readSafetensors(bytes: Uint8Array): { tensors: Map<string, SafeT
     tensors.set(name, { dtype, shape: shape as number[], data: arr });
   }
   return { tensors, metadata };
+}
+
+/**
+ * The first key that appears twice at the top level of a JSON object's text (JSON.parse silently
+ * keeps the last one). The text must be valid JSON.
+ */
+export function duplicateKey(json: string): string | undefined {
+  const seen = new Set<string>();
+  let depth = 0;
+  for (let i = 0; i < json.length; i++) {
+    const c = json[i];
+    if (c === '"') {
+      let j = i + 1;
+      while (json[j] !== '"') j += json[j] === '\\' ? 2 : 1;
+      if (depth === 1) {
+        // a string inside the top-level object followed by ':' is one of its keys
+        let t = j + 1;
+        while (json[t] === ' ' || json[t] === '\n' || json[t] === '\r' || json[t] === '\t') t++;
+        if (json[t] === ':') {
+          const key = JSON.parse(json.slice(i, j + 1)) as string;
+          if (seen.has(key)) return key;
+          seen.add(key);
+        }
+      }
+      i = j;
+    } else if (c === '{' || c === '[') depth++;
+    else if (c === '}' || c === ']') depth--;
+  }
+  return undefined;
 }

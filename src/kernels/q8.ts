@@ -1,7 +1,9 @@
 // q8: float32 <-> 8-bit conversions (QuantizeLinear / DequantizeLinear) and float min/max.
 // Wraps assembly/quant/q8.ts. Layout: [outer, channels, inner]; channels = 1 for per-tensor.
 
+import { ShapeError } from '../errors.js';
 import type { KernelHost } from '../runtime/host.js';
+import { checkSizes } from './check.js';
 import { roundHalfEven } from '../quant/rounding.js';
 
 export interface Q8Axis {
@@ -46,6 +48,13 @@ export async function dequantizeQ8(
       rt.free(pz);
     }
   });
+}
+
+/** Whether the `count` float32 values at byte address `ptr` hold a NaN or an infinity (f32_nonfinite: at memory speed). */
+export function hasNonFinite(rt: KernelHost, ptr: number, count: number): boolean {
+  checkSizes('hasNonFinite', { ptr, count });
+  if (ptr % 4 !== 0 || ptr + count * 4 > rt.memory.buffer.byteLength) throw new ShapeError(`hasNonFinite: ${count} floats at ${ptr} are not inside linear memory`);
+  return rt.kernels.f32_nonfinite(ptr, count) !== 0;
 }
 
 /** [min, max] of x; NaN if x holds a NaN; [Infinity, -Infinity] when empty. */

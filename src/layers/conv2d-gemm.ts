@@ -57,12 +57,13 @@ export class Conv2dGemm {
     const rest = scratch + this.im2colBytes(m);
     for (let b = 0; b < n; b++) {
       const xb = x + b * h * w * g.cin * 4, yb = y + b * m * g.cout * 4;
-      let a = xb;
-      if (this.im2col) {
-        await im2colNhwc(this.rt, g, { x: xb, out: scratch, h, w, c: g.cin, xc: g.cin, oh, ow });
-        a = scratch;
+      if (!this.im2col) {
+        await this.gemm.run(m, xb, yb, rest);
+        continue;
       }
-      await this.gemm.run(m, a, yb, rest);
+      await im2colNhwc(this.rt, g, { x: xb, out: scratch, h, w, c: g.cin, xc: g.cin, oh, ow });
+      if (this.gemm.runGathered) await this.gemm.runGathered(m, scratch, yb, rest, xb, h * w * g.cin);
+      else await this.gemm.run(m, scratch, yb, rest);
     }
   }
 

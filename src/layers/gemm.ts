@@ -13,5 +13,7 @@ export interface GemmImpl {
   scratchBytes?(m: number): number;
   /** x, y, scratch: byte addresses in linear memory */
   run(m: number, x: number, y: number, scratch: number): Promise<void>;
+  /** run() on rows gathered (im2col) from `count` floats at `source`, for a GEMM that checks its inputs (it scans the smaller source) */
+  runGathered?(m: number, x: number, y: number, scratch: number, source: number, count: number): Promise<void>;
   dispose(): void;
 }

@@ -9,6 +9,13 @@ import type { Runtime } from '../runtime/runtime.js';
 import { Conv2dGemm, type GemmImpl } from '../layers/conv2d-gemm.js';
 import { ChannelActivation } from '../layers/activation.js';
 import type { LayerWeights } from '../formats/format.js';
+import { NonFiniteGuard, type NonFinite } from '../layers/nonfinite.js';
+
+/** How a quantized model layer treats NaN and infinite inputs (src/layers/nonfinite.ts), and its name for errors. */
+export interface NonFiniteCheck {
+  mode: NonFinite;
+  label: string;
+}
 
 export interface LayerIO {
   /** byte address of the input (channels-last for images) */
@@ -135,10 +142,10 @@ export class LinearLayerF32 implements ModelLayer {
 export class QuantConvLayer extends ConvModelLayer {
   readonly scheme: string;
   protected readonly conv: Conv2dGemm;
-  constructor(rt: Runtime, geometry: ConvGeometry, readonly weights: LayerWeights, bias: Float32Array | null, activation: ConvActivation | null, actName = '') {
+  constructor(rt: Runtime, geometry: ConvGeometry, readonly weights: LayerWeights, bias: Float32Array | null, activation: ConvActivation | null, actName = '', check: NonFiniteCheck = { mode: 'nan', label: 'Conv' }) {
     super(geometry, actName);
     this.scheme = weights.format.name;
-    this.conv = new Conv2dGemm(rt, geometry, weights.format.gemm(rt, weights.data, bias, activation));
+    this.conv = new Conv2dGemm(rt, geometry, new NonFiniteGuard(rt, weights.format.gemm(rt, weights.data, bias, activation), check.mode, check.label));
   }
   protected get path(): string {
     return this.conv.im2col ? 'im2col' : 'pointwise';
@@ -150,9 +157,9 @@ export class QuantLinearLayer implements ModelLayer {
   readonly kind = 'Linear';
   readonly scheme: string;
   private readonly gemm: GemmImpl;
-  constructor(rt: Runtime, readonly weights: LayerWeights, bias: Float32Array | null, activation: ConvActivation | null = null) {
+  constructor(rt: Runtime, readonly weights: LayerWeights, bias: Float32Array | null, activation: ConvActivation | null = null, check: NonFiniteCheck = { mode: 'nan', label: 'Linear' }) {
     this.scheme = weights.format.name;
-    this.gemm = weights.format.gemm(rt, weights.data, bias, activation);
+    this.gemm = new NonFiniteGuard(rt, weights.format.gemm(rt, weights.data, bias, activation), check.mode, check.label);
   }
   get weightBytes(): number {
     return this.gemm.weightBytes;

@@ -8,9 +8,10 @@ import type { LayerWeights } from '../formats/format.js';
 import { FORMAT_NAMES, weightFormat } from '../formats/table.js';
 import { uint8Range, type ActivationQuant } from '../quant/activation-range.js';
 import { convWeightsNK, transposeKN } from '../layers/conv2d-gemm.js';
-import type { GraphNode } from './graph.js';
+import { nodeLabel, type GraphNode } from './graph.js';
 import type { Runtime } from '../runtime/runtime.js';
-import { QuantConvLayer, QuantLinearLayer, type ModelLayer } from './layers.js';
+import { QuantConvLayer, QuantLinearLayer, type ModelLayer, type NonFiniteCheck } from './layers.js';
+import { NON_FINITE_MODES, type NonFinite } from '../layers/nonfinite.js';
 import { buildFloatLayer, Model, type LayerBuilder, type LayerSpec } from './model.js';
 
 export type Feeds = Record<string, { type: string; data: ArrayLike<number>; dims: readonly number[] }>;
@@ -49,6 +50,17 @@ export interface QuantizeOptions {
   /** a scheme for particular nodes, overriding the rest */
   layerScheme?: (node: GraphNode) => LayerScheme | undefined;
   onProgress?: (done: number, total: number, phase: string) => void;
+  /**
+   * A NaN or infinite input to a quantized layer: 'nan' (default) makes the output rows (pixels) it
+   * reaches NaN, as float32 would; 'error' makes the run a ValueRangeError naming the layer
+   */
+  nonFinite?: NonFinite;
+}
+
+/** The NaN/Inf check of a node's quantized layer; throws on a bad mode. */
+export function nonFiniteCheck(node: GraphNode, mode: unknown = 'nan'): NonFiniteCheck {
+  if (!NON_FINITE_MODES.includes(mode as NonFinite)) throw new ArgumentError(`nonFinite: expected 'nan' or 'error', got ${String(mode)}`);
+  return { mode: mode as NonFinite, label: nodeLabel(node) };
 }
 
 /** Running statistics of one tensor over calibration: extremes and a bounded sample for percentiles. */
@@ -114,22 +126,23 @@ export function weightRowsDims(spec: LayerSpec): { k: number; n: number } {
 }
 
 /** The layer for one node from already quantized weights. */
-export function layerFromWeights(rt: Runtime, spec: LayerSpec, weights: LayerWeights): ModelLayer {
+export function layerFromWeights(rt: Runtime, spec: LayerSpec, weights: LayerWeights, check?: NonFiniteCheck): ModelLayer {
   return spec.type === 'conv'
-    ? new QuantConvLayer(rt, spec.geometry, weights, spec.bias, spec.activation, spec.actName)
-    : new QuantLinearLayer(rt, weights, spec.bias, spec.activation ?? null);
+    ? new QuantConvLayer(rt, spec.geometry, weights, spec.bias, spec.activation, spec.actName, check)
+    : new QuantLinearLayer(rt, weights, spec.bias, spec.activation ?? null, check);
 }
 
 /** The layer for one node in one scheme (float32 where the scheme does not apply). */
-export function buildLayer(rt: Runtime, node: GraphNode, spec: LayerSpec, scheme: LayerScheme, input?: ActivationQuant, options: Record<string, unknown> = {}): ModelLayer {
+export function buildLayer(rt: Runtime, node: GraphNode, spec: LayerSpec, scheme: LayerScheme, input?: ActivationQuant, options: Record<string, unknown> = {}, nonFinite: NonFinite = 'nan'): ModelLayer {
   const grouped = spec.type === 'conv' && spec.geometry.group !== 1;
   if (scheme === 'float32' || grouped) return buildFloatLayer(rt, node, spec)!;
   const format = weightFormat(scheme);
   if (format.needsInputRange && !input) return buildFloatLayer(rt, node, spec)!;
   // weights quantized in the file (MatMulNBits) stay as they are in their own format's scheme
-  if (spec.type === 'linear' && spec.fileWeights?.format === format) return layerFromWeights(rt, spec, spec.fileWeights);
+  const check = nonFiniteCheck(node, nonFinite);
+  if (spec.type === 'linear' && spec.fileWeights?.format === format) return layerFromWeights(rt, spec, spec.fileWeights, check);
   const { wnk, n, k } = weightRows(spec);
-  return layerFromWeights(rt, spec, { format, data: format.quantize(wnk, n, k, { input, options }) });
+  return layerFromWeights(rt, spec, { format, data: format.quantize(wnk, n, k, { input, options }) }, check);
 }
 
 export interface LayerChoice {
@@ -154,6 +167,7 @@ export async function quantizeModel(float: Model, options: QuantizeOptions): Pro
   if (options.scheme !== 'auto' && !FORMAT_NAMES.includes(options.scheme)) throw new ArgumentError(`quantize: scheme '${String(options.scheme)}' is not supported; ${[...FORMAT_NAMES, 'auto'].map((n) => `'${n}'`).join(', ')} are`);
   if (!Array.isArray(options.calibration) || options.calibration.length === 0) throw new ArgumentError('quantize: calibration needs at least one input (an array of feeds)');
   if (options.ant4PerChannelType !== undefined && typeof options.ant4PerChannelType !== 'boolean') throw new ArgumentError(`quantize: ant4PerChannelType must be a boolean, got ${String(options.ant4PerChannelType)}`);
+  if (options.nonFinite !== undefined && !NON_FINITE_MODES.includes(options.nonFinite)) throw new ArgumentError(`quantize: nonFinite must be 'nan' or 'error', got ${String(options.nonFinite)}`);
   if (options.top1Budget !== undefined && !(options.top1Budget >= 0 && options.top1Budget <= 1)) throw new ArgumentError(`quantize: top1Budget must be a fraction from 0 to 1, got ${options.top1Budget}`);
   const stats = await calibrate(float, options.calibration, (d, t) => options.onProgress?.(d, t, 'calibrating'));
   const rangeOf = (s: RangeStats): ActivationQuant => {
@@ -165,7 +179,7 @@ export async function quantizeModel(float: Model, options: QuantizeOptions): Pro
   const builder: LayerBuilder = (brt, node, spec): ModelLayer | null => {
     const s = stats.get(node);
     const scheme: LayerScheme = options.layerScheme?.(node) ?? choice.get(node) ?? (s ? (options.scheme === 'auto' ? 'int8' : options.scheme) : 'float32');
-    return buildLayer(brt, node, spec, scheme, s ? rangeOf(s) : undefined, { ant4PerChannelType: options.ant4PerChannelType === true });
+    return buildLayer(brt, node, spec, scheme, s ? rangeOf(s) : undefined, { ant4PerChannelType: options.ant4PerChannelType === true }, options.nonFinite);
   };
   const model = new Model(rt, float.graph, float.fusions, builder, options.scheme) as Model & { choices?: LayerChoice[]; mix?: MixReport };
   if (options.scheme !== 'auto') return model;

@@ -1,77 +1,145 @@
 // Saving a quantized model so it reloads without quantizing (or calibrating) again. The file is
 // safetensors: each quantized layer's weights as tensors named '<layer>/<part>', and in the
-// metadata a JSON record per layer: { scheme (the format's name), k, n, and the format's own
-// fields }. What tensors and fields each format writes, and how its reader validates them, is the
-// format's business (src/formats/*.ts). The graph and the float32 parts (depthwise convolutions,
-// LayerNorm, …) come from the same .onnx file, which is given again at load; a layer whose
-// weights do not fit the graph is an error.
+// metadata a JSON record per layer: { scheme (the format's name), k, n, sha256 (of each of its
+// tensors), and the format's own fields }. What tensors and fields each format writes, and how its
+// reader validates them, is the format's business (src/formats/*.ts). The graph and the float32
+// parts (depthwise convolutions, LayerNorm, …) come from the same .onnx file, which is given again
+// at load.
+//
+// Nothing in a file may silently change what the model computes (version 2; anchor: llama.cpp's
+// GGUF loader). The file records the fingerprint of the graph it was quantized from
+// (src/model/fingerprint.ts), the layers that stay float32, a SHA-256 of every tensor and one of
+// the metadata. loadQuantized refuses, with a ModelError naming the layer and the field: another
+// graph, a checksum that fails, a name given twice, a tensor no layer owns, a field out of range
+// (each format's reader), and a weight layer of the model that the file neither quantizes nor
+// lists as float32.
 
-import { ModelError } from '../errors.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
+import { ArgumentError, ModelError } from '../errors.js';
 import type { LayerWeights, SavedReader, SavedRecord } from '../formats/format.js';
 import { findFormat, FORMAT_NAMES } from '../formats/table.js';
+import { duplicateKey, readSafetensors, writeSafetensors, type SafeTensor } from '../formats/safetensors.js';
+import { graphFingerprint, sha256Hex } from './fingerprint.js';
 import { QuantConvLayer, QuantLinearLayer } from './layers.js';
 import { buildFloatLayer, Model, type LayerBuilder } from './model.js';
-import { layerFromWeights, weightRowsDims } from './quantize.js';
-import { readSafetensors, writeSafetensors, type SafeTensor } from '../formats/safetensors.js';
+import { layerFromWeights, nonFiniteCheck, weightRowsDims } from './quantize.js';
+import { NON_FINITE_MODES, type NonFinite } from '../layers/nonfinite.js';
 
 const FORMAT = 'lowbit.quantized-model';
+const VERSION = '2';
+
+/** SHA-256 (hex) of the metadata that decides how the tensors are read. */
+export function metadataChecksum(m: Record<string, string>): string {
+  return bytesToHex(sha256(utf8ToBytes(JSON.stringify([m.format, m.version, m.scheme, m.graph, m.layers, m.float]))));
+}
 
 /** The quantized weights of every layer the model has built (run or plan it once first). */
 export function saveQuantized(model: Model): Uint8Array {
   const tensors = new Map<string, SafeTensor>();
   const records: Record<string, SavedRecord> = {};
+  const float: string[] = [];
   for (const [node, layer] of model.builtLayers) {
-    if (!(layer instanceof QuantConvLayer) && !(layer instanceof QuantLinearLayer)) continue;
     const key = node.outputs[0];
+    if (!(layer instanceof QuantConvLayer) && !(layer instanceof QuantLinearLayer)) {
+      // a weight layer left float32 (grouped convolutions, layers calibration did not reach)
+      if (model.layerSpecs.has(node)) float.push(key);
+      continue;
+    }
     const { format, data } = layer.weights;
-    const fields = format.save(data, (part: string, t: SafeTensor) => tensors.set(`${key}/${part}`, t));
-    records[key] = { scheme: format.name, ...format.dims(data), ...fields };
+    const sums: Record<string, string> = {};
+    const fields = format.save(data, (part: string, t: SafeTensor) => {
+      tensors.set(`${key}/${part}`, t);
+      sums[part] = sha256Hex(t.data);
+    });
+    records[key] = { scheme: format.name, ...format.dims(data), ...fields, sha256: sums };
   }
   if (Object.keys(records).length === 0) throw new ModelError('save: the model has no quantized layers built yet (run or plan it once: layers are built with the first plan)');
-  return writeSafetensors(tensors, { format: FORMAT, version: '1', scheme: model.scheme, layers: JSON.stringify(records) });
+  const metadata: Record<string, string> = { format: FORMAT, version: VERSION, scheme: model.scheme, graph: graphFingerprint(model.graph), layers: JSON.stringify(records), float: JSON.stringify(float) };
+  return writeSafetensors(tensors, { ...metadata, sha256: metadataChecksum(metadata) });
+}
+
+export interface LoadQuantizedOptions {
+  /** a NaN or infinite input to a quantized layer: NaN in the rows it reaches (default) or a ValueRangeError (quantizeModel's option) */
+  nonFinite?: NonFinite;
 }
 
 /** A quantized model from a saved file and the float model of the same .onnx file. */
-export function loadQuantized(float: Model, bytes: Uint8Array): Model {
+export function loadQuantized(float: Model, bytes: Uint8Array, options: LoadQuantizedOptions = {}): Model {
+  if (options.nonFinite !== undefined && !NON_FINITE_MODES.includes(options.nonFinite)) throw new ArgumentError(`load: nonFinite must be 'nan' or 'error', got ${String(options.nonFinite)}`);
   const { tensors, metadata } = readSafetensors(bytes);
   if (metadata.format !== FORMAT) throw new ModelError(`load: not a lowbit quantized model (metadata format is '${metadata.format ?? 'missing'}')`);
-  let records: Record<string, SavedRecord>;
-  try {
-    records = JSON.parse(metadata.layers ?? '');
-  } catch {
-    throw new ModelError('load: the layer records in the metadata are not valid JSON');
-  }
-  if (!records || typeof records !== 'object') throw new ModelError('load: the layer records in the metadata are not an object');
+  if (metadata.version === '1') throw new ModelError('load: the file is from an older lowbit (saved-model version 1, without a graph fingerprint or checksums); quantize the model and save it again');
+  if (metadata.version !== VERSION) throw new ModelError(`load: saved-model version '${metadata.version ?? 'missing'}' is not one this lowbit reads (version ${VERSION})`);
+  if (metadata.sha256 !== metadataChecksum(metadata)) throw new ModelError('load: the metadata checksum fails (the file is damaged or was edited)');
+  if (metadata.graph !== graphFingerprint(float.graph)) throw new ModelError('load: the file was quantized from another graph (its fingerprint differs from this model\'s: another .onnx file, other weights or attributes, or other load options)');
+  const records = parseObject(metadata.layers, 'layer records');
+  const floatKeys = new Set(parseList(metadata.float));
   const weights = new Map<string, LayerWeights>();
-  for (const [key, r] of Object.entries(records)) {
+  const used = new Set<string>();
+  for (const [key, r] of Object.entries(records) as [string, SavedRecord][]) {
     if (!r || typeof r !== 'object') throw new ModelError(`load: layer '${key}' has no record`);
+    if (floatKeys.has(key)) throw new ModelError(`load: layer '${key}' is both quantized and listed as float32`);
     const format = findFormat(String(r.scheme));
     if (!format) throw new ModelError(`load: layer '${key}' has unknown scheme '${String(r.scheme)}'; expected one of ${FORMAT_NAMES.join(', ')}`);
     const { k, n } = r;
     if (!Number.isSafeInteger(k) || !Number.isSafeInteger(n) || k < 1 || n < 1) throw new ModelError(`load: layer '${key}' has bad sizes`);
+    const sums = (r.sha256 ?? {}) as Record<string, unknown>;
     const read: SavedReader = {
       key,
       has: (part) => tensors.has(`${key}/${part}`),
       tensor(part, dtype, count) {
-        const t = tensors.get(`${key}/${part}`);
+        const name = `${key}/${part}`, t = tensors.get(name);
         if (!t || t.dtype !== dtype || t.data.length !== count) throw new ModelError(`load: layer '${key}' needs ${part} as ${count} ${dtype} values`);
+        if (typeof sums[part] !== 'string') throw new ModelError(`load: layer '${key}' has no checksum for ${part}`);
+        if (sha256Hex(t.data) !== sums[part]) throw new ModelError(`load: layer '${key}' field ${part}: the checksum fails (the file is damaged)`);
+        used.add(name);
         return t.data;
       },
       error: (message) => new ModelError(`load: ${format.name} layer '${key}' ${message}`),
     };
     weights.set(key, { format, data: format.load(r, read) });
   }
+  for (const name of tensors.keys()) if (!used.has(name)) throw new ModelError(`load: tensor '${name}' belongs to no layer record`);
   // a file saved from another model must not load and quietly run in float32
   if (weights.size === 0) throw new ModelError('load: the file has no quantized layers');
   const outputs = new Set(float.graph.nodes.map((node) => node.outputs[0]));
-  for (const key of weights.keys()) if (!outputs.has(key)) throw new ModelError(`load: layer '${key}' is not in this model (was the file saved from another model?)`);
+  for (const key of [...weights.keys(), ...floatKeys]) if (!outputs.has(key)) throw new ModelError(`load: layer '${key}' is not in this model (was the file saved from another model?)`);
   const builder: LayerBuilder = (rt, node, spec) => {
-    const w = weights.get(node.outputs[0]);
-    if (!w) return buildFloatLayer(rt, node, spec);
-    if (spec.type === 'conv' && spec.geometry.group !== 1) throw new ModelError(`load: layer '${node.outputs[0]}' is a grouped convolution, which runs in float32; the file has ${w.format.name} weights for it`);
+    const key = node.outputs[0], w = weights.get(key);
+    if (!w) {
+      if (floatKeys.has(key)) return buildFloatLayer(rt, node, spec);
+      throw new ModelError(`load: layer '${key}' has weights but the file neither quantizes it nor lists it as float32 (it was saved before this layer was built, or from another model)`);
+    }
+    if (spec.type === 'conv' && spec.geometry.group !== 1) throw new ModelError(`load: layer '${key}' is a grouped convolution, which runs in float32; the file has ${w.format.name} weights for it`);
     const want = weightRowsDims(spec), got = w.format.dims(w.data);
-    if (want.k !== got.k || want.n !== got.n) throw new ModelError(`load: layer '${node.outputs[0]}' has weights [K=${got.k}, N=${got.n}], the model's layer needs [K=${want.k}, N=${want.n}] (was the file saved from another model?)`);
-    return layerFromWeights(rt, spec, w);
+    if (want.k !== got.k || want.n !== got.n) throw new ModelError(`load: layer '${key}' has weights [K=${got.k}, N=${got.n}], the model's layer needs [K=${want.k}, N=${want.n}] (was the file saved from another model?)`);
+    return layerFromWeights(rt, spec, w, nonFiniteCheck(node, options.nonFinite));
   };
   return new Model(float.rt, float.graph, float.fusions, builder, metadata.scheme ?? 'saved');
+}
+
+function parseObject(text: string | undefined, what: string): Record<string, unknown> {
+  let v: unknown;
+  try {
+    v = JSON.parse(text ?? '');
+  } catch {
+    throw new ModelError(`load: the ${what} in the metadata are not valid JSON`);
+  }
+  if (!v || typeof v !== 'object' || Array.isArray(v)) throw new ModelError(`load: the ${what} in the metadata are not an object`);
+  const twice = duplicateKey(text!);
+  if (twice !== undefined) throw new ModelError(`load: the ${what} name layer '${twice}' twice`);
+  return v as Record<string, unknown>;
+}
+
+function parseList(text: string | undefined): string[] {
+  let v: unknown;
+  try {
+    v = JSON.parse(text ?? '');
+  } catch {
+    v = null;
+  }
+  if (!Array.isArray(v) || !v.every((s) => typeof s === 'string')) throw new ModelError('load: the list of float32 layers in the metadata is not an array of names');
+  if (new Set(v).size !== v.length) throw new ModelError(`load: the list of float32 layers names a layer twice`);
+  return v;
 }

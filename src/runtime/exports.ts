@@ -31,6 +31,8 @@ export interface KernelExports {
   q8_quantize_f32(x: number, outer: number, channels: number, inner: number, scales: number, zps: number, signed: number, y: number): void;
   q8_dequantize_f32(x: number, outer: number, channels: number, inner: number, scales: number, zps: number, signed: number, y: number): void;
   f32_minmax(x: number, n: number, out: number): void;
+  /** 1 when x[0..n) holds a NaN or an infinity */
+  f32_nonfinite(x: number, n: number): number;
   act_blocks_quantize_f32(x: number, m: number, k: number, kp: number, bs: number, perBlock: number, wide: number, out: number, meta: number): void;
   fp8_encode_e4m3_f32(x: number, n: number, saturate: number, out: number): void;
   fp8_encode_e5m2_f32(x: number, n: number, saturate: number, out: number): void;

@@ -5,7 +5,7 @@
 // the check on the first call (Liftoff, if enabled) and again after many calls (tiered up).
 
 import { FeatureError } from '../errors.js';
-import { buildBytes, type BuildName, type WasmSources } from './load.js';
+import { buildBytes, checkBuildModule, invalidBuild, type BuildName, type WasmSources } from './load.js';
 import type { KernelExports } from './exports.js';
 
 export type SimdChoice = 'auto' | 'baseline' | 'relaxed';
@@ -97,9 +97,8 @@ export async function chooseBuild(simd: SimdChoice, shared: boolean, sources?: W
   const baseName = `baseline${suffix}` as BuildName;
   const relaxedName = `relaxed${suffix}` as BuildName;
   const baseBytes = await buildBytes(baseName, sources);
-  if (!(baseBytes instanceof WebAssembly.Module) && !WebAssembly.validate(baseBytes as BufferSource)) {
-    throw new FeatureError('this engine does not support WebAssembly SIMD (128-bit), which lowbit needs');
-  }
+  if (baseBytes instanceof WebAssembly.Module) checkBuildModule(baseName, baseBytes, sources);
+  else if (!WebAssembly.validate(baseBytes as BufferSource)) throw await invalidBuild(baseName, baseBytes, sources);
   if (simd === 'baseline') {
     return { build: 'baseline', relaxedSimdValid: false, relaxedDotExact: null, reason: "simd: 'baseline' requested" };
   }
@@ -117,6 +116,7 @@ export async function chooseBuild(simd: SimdChoice, shared: boolean, sources?: W
     return { build: 'baseline', relaxedSimdValid: false, relaxedDotExact: null, reason: why };
   }
   const module = relaxedBytes instanceof WebAssembly.Module ? relaxedBytes : await WebAssembly.compile(relaxedBytes as BufferSource);
+  checkBuildModule(relaxedName, module, sources);
   const memory = new WebAssembly.Memory({ initial: 1, maximum: 65536, shared } as WebAssembly.MemoryDescriptor);
   const inst = (await WebAssembly.instantiate(module, { env: { memory } })) as WebAssembly.Instance;
   const x = inst.exports as unknown as KernelExports;

@@ -3,7 +3,7 @@
 // files; elsewhere fetched next to this module (bundlers follow `new URL(..., import.meta.url)`), or
 // handed in by the caller as a WebAssembly.Module or bytes (edge runtimes that can't compile URLs).
 
-import { ArgumentError, FeatureError, describe } from '../errors.js';
+import { ArgumentError, FeatureError, describe, type LowbitError } from '../errors.js';
 
 export type BuildName = 'baseline' | 'relaxed' | 'baseline-mt' | 'relaxed-mt';
 export type WasmSource = WebAssembly.Module | ArrayBuffer | ArrayBufferView;
@@ -62,4 +62,38 @@ export function compileBuild(name: BuildName, sources?: WasmSources): Promise<We
     p.catch(() => cache.delete(name));
   }
   return p;
+}
+
+/** A module with one SIMD instruction (i8x16.splat): whether this engine has WebAssembly SIMD at all. */
+const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 8, 1, 6, 0, 65, 0, 253, 15, 11]);
+
+/** Where a build came from, for messages: the caller's wasm option, or lowbit's own file. */
+function origin(name: BuildName, sources?: WasmSources): string {
+  return sources?.[name] ? `the wasm given as wasm.${name}` : `lowbit's ${name}.wasm (${urlOf(name).href})`;
+}
+
+/**
+ * Why a build's bytes do not validate, as an error: not WebAssembly at all, an engine without
+ * SIMD, or a module this engine rejects (damaged, or not lowbit's). Lowbit's own file broken
+ * means a broken install; bytes the caller gave are an ArgumentError.
+ */
+export async function invalidBuild(name: BuildName, bytes: Uint8Array, sources?: WasmSources): Promise<LowbitError> {
+  const what = origin(name, sources);
+  const Err = sources?.[name] ? ArgumentError : FeatureError;
+  const fix = sources?.[name] ? 'pass the bytes of lowbit\'s build/' + name + '.wasm' : 'reinstall lowbit';
+  const magic = bytes.length >= 8 && bytes[0] === 0 && bytes[1] === 0x61 && bytes[2] === 0x73 && bytes[3] === 0x6d;
+  if (!magic) return new Err(`${what} is not WebAssembly (${bytes.length} bytes, no \\0asm header); ${fix}`);
+  if (!WebAssembly.validate(SIMD_PROBE)) return new FeatureError('this engine does not support WebAssembly SIMD (128-bit), which lowbit needs');
+  const reason = await WebAssembly.compile(bytes as BufferSource).then(() => 'it compiles, yet does not validate', (e: Error) => e.message);
+  return new Err(`${what} is not a valid WebAssembly module (${reason}); ${fix}`);
+}
+
+/** Refuses a compiled module that is not a lowbit build (its kernels would be missing at the first call). */
+export function checkBuildModule(name: BuildName, module: WebAssembly.Module, sources?: WasmSources): void {
+  const exports = new Set(WebAssembly.Module.exports(module).map((e) => e.name));
+  const missing = ['heap_base', 'build_relaxed', 'f32_minmax'].find((e) => !exports.has(e));
+  if (missing) {
+    const what = sources?.[name] ? `the WebAssembly.Module given as wasm.${name}` : `lowbit's ${name}.wasm`;
+    throw new ArgumentError(`${what} is not a lowbit build: it lacks the export '${missing}'`);
+  }
 }

@@ -5,7 +5,7 @@
 import { ArgumentError, FeatureError, LowbitError } from '../errors.js';
 import { Allocator, WASM32_MAX_PAGES } from './memory.js';
 import { chooseBuild, engineName, type Features, type SimdChoice } from './features.js';
-import { compileBuild, type WasmSources, type BuildName } from './load.js';
+import { checkBuildModule, compileBuild, type WasmSources, type BuildName } from './load.js';
 import { POOL_CONTROL_BYTES, POOL_JOB_BYTES, POOL_MAX_CALLS, WorkerPool } from './pool.js';
 import type { KernelCall, KernelExports } from './exports.js';
 import type { KernelHost, ViewCtor } from './host.js';
@@ -210,6 +210,7 @@ export async function createKernelRuntime(options: RuntimeOptions = {}, make: Ru
   const choice = await chooseBuild(simd, shared, options.wasm);
   const name = `${choice.build}${shared ? '-mt' : ''}` as BuildName;
   const module = await compileBuild(name, options.wasm);
+  checkBuildModule(name, module, options.wasm);
   const memory = new WebAssembly.Memory({ initial: 1, maximum: maxPages, shared } as WebAssembly.MemoryDescriptor);
   const instance = (await WebAssembly.instantiate(module, { env: { memory } })) as WebAssembly.Instance;
   const kernels = instance.exports as unknown as KernelExports;

@@ -1,13 +1,15 @@
 #!/usr/bin/env node
 // The lowbit command line.
 
+import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { reportError } from './cli-errors.js';
 import { runDemo } from './demo.js';
 import { DEMO_SCHEMES, runModelDemo, type DemoScheme } from './model-demo.js';
 import { runStudy } from './study.js';
 import { benchModelCommand, compareModelCommand, quantizeModelCommand, runModelCommand } from './model-commands.js';
 import { registerWakeword } from './wakeword-command.js';
-import { FORMAT_NAMES, LowbitError, WEIGHT_FORMATS } from 'lowbit';
+import { FORMAT_NAMES, WEIGHT_FORMATS } from 'lowbit';
 
 /** quantizeModel's schemes: every weight format, and the auto-mixed search */
 const SCHEMES = [...FORMAT_NAMES, 'auto'];
@@ -28,9 +30,13 @@ function schemeList(v: string): DemoScheme[] {
   return list as DemoScheme[];
 }
 
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+
 const program = new Command()
   .name('lowbit')
-  .description('low-precision neural-network inference in WebAssembly SIMD, with its error against float32');
+  .description('low-precision neural-network inference in WebAssembly SIMD, with its error against float32')
+  .version(version, '-V, --version', 'print the version')
+  .option('--verbose', 'print the stack trace of an error', false);
 
 program
   .command('demo')
@@ -103,11 +109,7 @@ program
 registerWakeword(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
-  if (e instanceof LowbitError) {
-    console.error(`lowbit: ${e.message}`);
-    process.exitCode = 2;
-  } else {
-    console.error(e);
-    process.exitCode = 1;
-  }
+  const { text, exitCode } = reportError(e, program.opts().verbose === true);
+  console.error(text);
+  process.exitCode = exitCode;
 });

@@ -7,6 +7,7 @@ import { broadcastDims } from './elementwise.js';
 import { gemmF32, matMulF32 } from './f32-matmul-run.js';
 import { logicalStrides } from './layout.js';
 import { planMatMul } from './matmul-shape.js';
+import { describe, ValueRangeError } from '../../errors.js';
 import { attr, fail, ints, need, opLabel, type OpContext, type OpDef, type ValueInfo } from './types.js';
 
 const matmulDef: OpDef = {
@@ -83,17 +84,40 @@ export interface ConvSpec {
   pt: number; pl: number; pb: number; pr: number; oh: number; ow: number;
 }
 
+/**
+ * Conv's attributes, checked when the model loads (as onnxruntime's checker does): strides,
+ * dilations and kernel_shape >= 1, pads >= 0, group >= 1, a known auto_pad. Their lengths against
+ * the input's rank are convSpec's.
+ */
+function checkConvAttributes(ctx: OpContext): void {
+  const node = ctx.node;
+  for (const [name, least] of [['strides', 1], ['dilations', 1], ['kernel_shape', 1], ['pads', 0]] as const) {
+    const v = node.attrs.get(name);
+    if (v === undefined) continue;
+    if (!Array.isArray(v) || !v.every((e) => Number.isInteger(e) && e >= least)) fail(ctx, `attribute ${name} is ${describe(v)}; expected integers >= ${least}`, ValueRangeError);
+  }
+  const group = node.attrs.get('group');
+  if (group !== undefined && !(Number.isInteger(group) && (group as number) >= 1)) fail(ctx, `attribute group is ${describe(group)}; expected an integer >= 1`, ValueRangeError);
+  const autoPad = attr(node, 'auto_pad', 'NOTSET');
+  if (!['NOTSET', 'SAME_UPPER', 'SAME_LOWER', 'VALID'].includes(autoPad)) fail(ctx, `attribute auto_pad is '${autoPad}'; expected NOTSET, SAME_UPPER, SAME_LOWER or VALID`, ValueRangeError);
+}
+
 export function convSpec(ctx: OpContext, x: ValueInfo, wt: ValueInfo): ConvSpec {
+  checkConvAttributes(ctx);
   if (x.dims.length !== 4) fail(ctx, `only 2-D convolution is supported: X must be [N, C, H, W], got [${x.dims}]`);
   if (wt.dims.length !== 4) fail(ctx, `W must be [M, C/group, kH, kW], got [${wt.dims}]`);
   const [n, cin, h, w] = x.dims;
   const [cout, cpg, kh, kw] = wt.dims;
+  if (cout < 1 || kh < 1 || kw < 1) fail(ctx, `W [${wt.dims.join(', ')}] has an empty output channel or kernel dimension`);
   const group = attr(ctx.node, 'group', 1);
-  if (group < 1 || cin % group !== 0 || cout % group !== 0 || cin / group !== cpg) fail(ctx, `group ${group} does not fit X channels ${cin} and W [${wt.dims}]`);
+  if (cin % group !== 0 || cout % group !== 0 || cin / group !== cpg) fail(ctx, `attribute group ${group} does not fit X channels ${cin} and W [${wt.dims.join(', ')}] (W must be [M, C/group, kH, kW] with M divisible by group)`);
   const k = ints(ctx.node, 'kernel_shape');
-  if (k && (k[0] !== kh || k[1] !== kw)) fail(ctx, `kernel_shape [${k}] differs from W's [${kh}, ${kw}]`);
+  if (k && (k.length !== 2 || k[0] !== kh || k[1] !== kw)) fail(ctx, `attribute kernel_shape [${k.join(', ')}] differs from W's [${kh}, ${kw}]`);
   const s = ints(ctx.node, 'strides', [1, 1])!, d = ints(ctx.node, 'dilations', [1, 1])!;
   let p = ints(ctx.node, 'pads', [0, 0, 0, 0])!;
+  if (s.length !== 2) fail(ctx, `attribute strides [${s.join(', ')}] needs 2 values for a 2-D convolution`);
+  if (d.length !== 2) fail(ctx, `attribute dilations [${d.join(', ')}] needs 2 values for a 2-D convolution`);
+  if (p.length !== 4) fail(ctx, `attribute pads [${p.join(', ')}] needs 4 values for a 2-D convolution`);
   const autoPad = attr(ctx.node, 'auto_pad', 'NOTSET');
   if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') {
     const pad = (size: number, st: number, kk: number, dd: number) => Math.max(0, (Math.ceil(size / st) - 1) * st + (kk - 1) * dd + 1 - size);
@@ -109,6 +133,7 @@ export function convSpec(ctx: OpContext, x: ValueInfo, wt: ValueInfo): ConvSpec 
 
 const convDef: OpDef = {
   layout: 'aware',
+  check: checkConvAttributes,
   infer: (ctx, ins) => {
     const x = need(ctx, ins, 0, 'X'), wt = need(ctx, ins, 1, 'W');
     const sp = convSpec(ctx, x, wt);
