@@ -204,7 +204,8 @@ function tensorFromProto(t: onnxproto.onnx.ITensorProto, what: string): HostTens
   return { type: dt.type, dims, data };
 }
 
-function clampBig(v: bigint): number {
+/** An int64 as a number, clamped to ±(2^53 − 1): the range lowbit holds integers in exactly. */
+export function clampBig(v: bigint): number {
   const max = BigInt(Number.MAX_SAFE_INTEGER);
   return Number(v > max ? max : v < -max ? -max : v);
 }

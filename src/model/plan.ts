@@ -5,7 +5,7 @@
 
 import { ModelError, ShapeError } from '../errors.js';
 import { ARENA_ALIGN, ArenaPlanner } from './arena.js';
-import { elementCount, hostArray, nodeLabel, type ElemType, type Graph, type GraphNode, type HostData, type HostTensor } from './graph.js';
+import { elementCount, hostArray, isFloat8, isSubgraph, nodeLabel, type ElemType, type Graph, type GraphNode, type HostData, type HostTensor } from './graph.js';
 import { logicalStrides, stridedCopy } from './ops/layout.js';
 import { opDef } from './ops/registry.js';
 import type { HostValue, OpContext, ValueInfo } from './ops/types.js';
@@ -53,7 +53,32 @@ export interface Plan {
 /** Builds (or reuses) the layer for a node with constant weights; null means: run on the host. */
 export type LayerFactory = (node: GraphNode, ins: (ValueInfo | null)[]) => ModelLayer | null;
 
-export function makePlan(graph: Graph, inputDims: Map<string, number[]>, layerFor: LayerFactory): Plan {
+/** Integer inputs with at most this many elements can be constants of the plan. */
+export const PLAN_VALUE_MAX_ELEMENTS = 64;
+
+/**
+ * The integer and bool inputs whose values, when they have at most PLAN_VALUE_MAX_ELEMENTS elements,
+ * are constants of the plan (and part of its key): shapes computed from them fold, and an If on them
+ * is decided when planning (silero VAD's `sr`). Inputs read as Gather indices are data (token ids),
+ * kept at run time: folding them would fold the whole network into one plan per input.
+ */
+export function planTimeInputs(graph: Graph): Set<string> {
+  const indices = new Set<string>();
+  const walk = (nodes: readonly GraphNode[]) => {
+    for (const n of nodes) {
+      if (n.domain === '' && (n.op === 'Gather' || n.op === 'GatherElements' || n.op === 'GatherND')) indices.add(n.inputs[1]);
+      for (const a of n.attrs.values()) if (isSubgraph(a)) walk(a.nodes);
+    }
+  };
+  walk(graph.nodes);
+  return new Set(graph.inputs.filter((i) => i.type !== 'float32' && !isFloat8(i.type) && !indices.has(i.name)).map((i) => i.name));
+}
+
+/**
+ * The plan of `graph` for these input dims. Inputs in `inputValues` are constants of this plan (their
+ * dims must agree); the others are runtime values.
+ */
+export function makePlan(graph: Graph, inputDims: Map<string, number[]>, layerFor: LayerFactory, inputValues: ReadonlyMap<string, HostTensor> = new Map()): Plan {
   const values = new Map<string, PlanValue>();
   const steps: PlanStep[] = [];
   const constant = (name: string, t: HostTensor): PlanValue => ({ name, type: t.type, dims: [...t.dims], nhwc: false, value: t, offset: -1, bytes: 0, lastUse: -1 });
@@ -68,6 +93,12 @@ export function makePlan(graph: Graph, inputDims: Map<string, number[]>, layerFo
     if (!dims) throw new ShapeError(`input '${gi.name}' is missing; the model takes ${graph.inputs.map((i) => `'${i.name}' [${i.dims.join(', ')}]`).join(', ')}`);
     if (dims.length !== gi.dims.length || gi.dims.some((d, i) => typeof d === 'number' && d !== dims[i])) {
       throw new ShapeError(`input '${gi.name}' has dims [${dims.join(', ')}], the model expects [${gi.dims.join(', ')}]`);
+    }
+    const known = inputValues.get(gi.name);
+    if (known) {
+      if (known.type !== gi.type || known.dims.length !== dims.length || known.dims.some((d, i) => d !== dims[i])) throw new ShapeError(`input '${gi.name}': its plan-time value does not match its type and dims`);
+      values.set(gi.name, constant(gi.name, known));
+      continue;
     }
     const v = runtime(gi.name, gi.type, [...dims], false);
     values.set(gi.name, v);
