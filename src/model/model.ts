@@ -16,6 +16,7 @@ import { opDef } from './ops/registry.js';
 import type { HostValue, ValueInfo } from './ops/types.js';
 import { convertLayout, makePlan, planTimeInputs, PLAN_VALUE_MAX_ELEMENTS, type Plan, type PlanStep, type PlanValue } from './plan.js';
 import { PlanCache } from './plan-cache.js';
+import { runControlStep } from './control-flow.js';
 import { checkFeeds, type ModelInputs } from './feeds.js';
 
 export type { ModelInput, ModelInputs } from './feeds.js';
@@ -185,6 +186,7 @@ export class Model {
       await step.layer.run({ x: arena + x.offset, xs, inDims: step.ins.map((v) => v!.dims), y: arena + step.outs[0].offset, scratch: arena + step.scratch.offset, dims: x.dims });
       return;
     }
+    if (step.sub) return runControlStep(step, arena, { execute: (p, at, feed) => this.execute(p, at, feed), read: (v, at) => this.viewOf(v, at) });
     const hv = (v: PlanValue): HostValue => ({ type: v.type, dims: v.dims, data: this.viewOf(v, arena), nhwc: v.nhwc });
     for (const o of step.outs) if (o.type !== 'float32') o.host = hostArray(o.type, elementCount(o.dims));
     const ins = step.ins.map((v) => (v ? hv(v) : null));

@@ -122,8 +122,11 @@ class Importer {
     const nodes = this.nodes(g, resolve, constants, depth);
     const inputs = (g.input ?? []).map((v) => local.get(v.name ?? '')!).filter((v) => !constants.has(v));
     const outputs = (g.output ?? []).map((o) => {
-      const r = resolve(o.name ?? '');
-      if (r === undefined) throw new ModelError(`${what}: output '${o.name}' is not produced by any node, input or outer-scope value`);
+      const r = local.get(o.name ?? '');
+      if (r === undefined) {
+        const how = outerResolve(o.name ?? '') === undefined ? 'is not produced by any node or input' : 'is an outer-scope value returned directly (onnxruntime refuses this too): add an Identity node';
+        throw new ModelError(`${what}: output '${o.name}' ${how}`);
+      }
       return r;
     });
     const ready = [...inputs, ...constants.keys(), ...outer];

@@ -3,11 +3,12 @@
 // layers, layout conversions are inserted where a channels-last value meets an operator that needs
 // the standard layout, and every runtime value gets an offset in one arena from its lifetime.
 
-import { ModelError, ShapeError } from '../errors.js';
+import { ModelError, ShapeError, UnsupportedOperatorError } from '../errors.js';
 import { ARENA_ALIGN, ArenaPlanner } from './arena.js';
-import { elementCount, hostArray, isFloat8, isSubgraph, nodeLabel, type ElemType, type Graph, type GraphNode, type HostData, type HostTensor } from './graph.js';
+import { elementCount, hostArray, isFloat8, isSubgraph, nodeLabel, type ElemType, type Graph, type GraphInput, type GraphNode, type HostData, type HostTensor, type Subgraph } from './graph.js';
 import { logicalStrides, stridedCopy } from './ops/layout.js';
 import { opDef } from './ops/registry.js';
+import { declaredInputs, subgraphAttr } from './ops/control-flow.js';
 import type { HostValue, OpContext, ValueInfo } from './ops/types.js';
 import type { ModelLayer } from './layers.js';
 
@@ -37,6 +38,12 @@ export interface PlanStep {
   readonly outs: PlanValue[];
   readonly layer: ModelLayer | null;
   scratch: { bytes: number; offset: number };
+  /**
+   * If and Loop run at run time: their sub-plans (then, else; or the body) run in this step's
+   * scratch; `names` are the value names of `ins`, which feed the sub-plans' inputs of those names;
+   * `tripCount`: a Loop's iterations when known at plan time (needed for scan outputs)
+   */
+  readonly sub?: { plans: Plan[]; names: string[]; tripCount?: number };
 }
 
 export interface Plan {
@@ -126,7 +133,97 @@ export function makePlan(graph: Graph, inputDims: Map<string, number[]>, layerFo
     return out;
   };
 
-  for (const node of graph.nodes) {
+  /** A subgraph planned on its own: formal inputs typed by `formal`, outer runtime values as inputs, outer constants as constants. */
+  const subPlan = (sg: Subgraph, formal: { type: ElemType; dims: number[] }[]): Plan => {
+    const subInputs: GraphInput[] = [];
+    const dims = new Map<string, number[]>();
+    const constants = new Map(sg.constants);
+    const add = (name: string, type: ElemType, d: number[]) => {
+      subInputs.push({ name, type, dims: d });
+      dims.set(name, d);
+    };
+    sg.inputs.forEach((name, i) => add(name, formal[i].type, formal[i].dims));
+    for (const name of sg.outer) {
+      const v = values.get(name)!;
+      if (v.value) constants.set(name, v.value);
+      else add(name, v.type, v.dims);
+    }
+    return makePlan({ name: sg.name, opset: graph.opset, nodes: sg.nodes, inputs: subInputs, outputs: sg.outputs, constants }, dims, layerFor);
+  };
+  /** A step running sub-plans: reads the node's declared inputs and the outer runtime values they read. */
+  const controlStep = (node: GraphNode, ins: (PlanValue | null)[], sub: Plan[], outs: { type: ElemType; dims: number[] }[], tripCount?: number) => {
+    // declared inputs (omitted ones as ''), then the outer runtime values the subgraphs read
+    const d = declaredInputs(node);
+    const declared = node.inputs.slice(0, d);
+    while (declared.length < (node.op === 'If' ? 1 : subgraphAttr(node, 'body').inputs.length)) declared.push('');
+    const names = [...declared, ...node.inputs.slice(d).filter((name) => !values.get(name)!.value)];
+    const stepIns = names.map((name) => (name === '' ? null : toStandard(values.get(name)!)));
+    const out = outs.map((o, i) => runtime(node.outputs[i] || `${node.name}::unused${i}`, o.type, o.dims, false));
+    node.outputs.forEach((name, i) => name && values.set(name, out[i]));
+    const bytes = Math.max(0, ...sub.map((p) => p.arenaBytes));
+    steps.push({ label: node.name, op: node.op, node, ins: stepIns, outs: out, layer: null, scratch: { bytes, offset: 0 }, sub: { plans: sub, names, tripCount } });
+  };
+
+  const planIf = (node: GraphNode, ins: (PlanValue | null)[]) => {
+    const cond = ins[0];
+    if (!cond || elementCount(cond.dims) !== 1) throw new ShapeError(`${nodeLabel(node)}: the condition must be a tensor of one element, got dims [${cond?.dims ?? ''}]`);
+    const branches = [subgraphAttr(node, 'then_branch'), subgraphAttr(node, 'else_branch')];
+    if (cond.value) {
+      // known when planning: the chosen branch's nodes join the plan, as if the graph had them
+      const b = branches[cond.value.data[0] ? 0 : 1];
+      for (const [name, t] of b.constants) values.set(name, constant(name, t));
+      planNodes(b.nodes);
+      node.outputs.forEach((name, i) => name && values.set(name, values.get(b.outputs[i])!));
+      return;
+    }
+    const plans = branches.map((b) => subPlan(b, []));
+    const [a, b] = plans.map((p) => p.outputs);
+    a.forEach((o, i) => {
+      if (o.type !== b[i].type || o.dims.length !== b[i].dims.length || o.dims.some((d, k) => d !== b[i].dims[k])) {
+        throw new ShapeError(`${nodeLabel(node)}: output ${i} is ${o.type} [${o.dims}] in then_branch and ${b[i].type} [${b[i].dims}] in else_branch; with a condition known only at run time lowbit needs both branches to agree`);
+      }
+    });
+    controlStep(node, ins, plans, a);
+  };
+
+  const planLoop = (node: GraphNode, ins: (PlanValue | null)[]) => {
+    const body = subgraphAttr(node, 'body');
+    const n = body.inputs.length - 2;
+    const [m, cond] = [ins[0] ?? null, ins[1] ?? null];
+    for (const [v, what] of [[m, 'M'], [cond, 'cond']] as const) {
+      if (v && elementCount(v.dims) !== 1) throw new ShapeError(`${nodeLabel(node)}: ${what} must be a tensor of one element, got dims [${v.dims}]`);
+    }
+    const carried = ins.slice(2, 2 + n).map((v, j) => {
+      if (!v) throw new ShapeError(`${nodeLabel(node)}: loop-carried input ${j} is required`);
+      return v;
+    });
+    const plan = subPlan(body, [{ type: 'int64', dims: [] }, { type: 'bool', dims: [] }, ...carried.map((v) => ({ type: v.type, dims: v.dims }))]);
+    const outs = plan.outputs.slice(1);
+    outs.slice(0, n).forEach((o, j) => {
+      const v = carried[j];
+      if (o.type !== v.type || o.dims.length !== v.dims.length || o.dims.some((d, k) => d !== v.dims[k])) {
+        throw new ShapeError(`${nodeLabel(node)}: loop-carried value ${j} enters as ${v.type} [${v.dims}] and leaves the body as ${o.type} [${o.dims}]; lowbit needs them equal`);
+      }
+    });
+    // scan outputs stack one slice per iteration: the count must be known now, so M must be, and the loop may not stop early
+    let tripCount: number | undefined;
+    // without a cond input the body's condition is ignored (a for loop)
+    const c = plan.outputs[0];
+    const bodyOn = (c.root ?? c) === plan.inputs.find((v) => v.name === body.inputs[1]) || (c.value && c.value.data[0] !== 0);
+    const alwaysOn = !cond || (cond.value && cond.value.data[0] !== 0 && bodyOn);
+    if (m?.value && alwaysOn) tripCount = Math.max(0, m.value.data[0]);
+    if (outs.length > n && tripCount === undefined) {
+      throw new UnsupportedOperatorError(`${nodeLabel(node)}: has scan outputs, and its trip count is only known at run time (M must be known when planning and the body's condition always true)`);
+    }
+    const outInfo = outs.map((o, i) => ({ type: o.type, dims: i < n ? o.dims : [tripCount!, ...o.dims] }));
+    controlStep(node, ins, [plan], outInfo, tripCount);
+  };
+
+  const planNodes = (nodes: readonly GraphNode[]) => {
+    for (const node of nodes) planNode(node);
+  };
+
+  const planNode = (node: GraphNode) => {
     const def = opDef(node)!;
     const ctx: OpContext = { node, opset: graph.opset };
     let ins = node.inputs.map((name) => {
@@ -135,6 +232,8 @@ export function makePlan(graph: Graph, inputDims: Map<string, number[]>, layerFo
       if (!v) throw new ModelError(`${nodeLabel(node)} reads '${name}', which is not computed before it`);
       return v;
     });
+    if (node.domain === '' && node.op === 'If') return planIf(node, ins);
+    if (node.domain === '' && node.op === 'Loop') return planLoop(node, ins);
     const info = (v: PlanValue | null): ValueInfo | null => (v ? { type: v.type, dims: v.dims, value: v.value } : null);
     const outInfo = def.infer(ctx, ins.map(info));
 
@@ -144,7 +243,7 @@ export function makePlan(graph: Graph, inputDims: Map<string, number[]>, layerFo
       const outs = outInfo.map((o) => ({ type: o.type, dims: o.dims, data: hostArray(o.type, elementCount(o.dims)), nhwc: false }));
       def.compute!(ctx, hostIns, outs);
       node.outputs.forEach((name, i) => name && values.set(name, constant(name, { type: outs[i].type, dims: outs[i].dims, data: outs[i].data })));
-      continue;
+      return;
     }
 
     const layer = layerFor(node, ins.map(info));
@@ -155,7 +254,7 @@ export function makePlan(graph: Graph, inputDims: Map<string, number[]>, layerFo
       const out = runtime(node.outputs[0], 'float32', outInfo[0].dims, nhwc);
       values.set(node.outputs[0], out);
       steps.push({ label: node.name, op: layer.kind, node, ins: xs, outs: [out], layer, scratch: { bytes: layer.scratchBytes(xs[0].dims), offset: 0 } });
-      continue;
+      return;
     }
     if (!def.compute) throw new ModelError(`${nodeLabel(node)}: needs constant weights in this version of lowbit`);
     if (def.layout === 'nchw') ins = ins.map((v) => (v && !v.value ? toStandard(v) : v));
@@ -167,9 +266,10 @@ export function makePlan(graph: Graph, inputDims: Map<string, number[]>, layerFo
       values.set(node.outputs[i], v);
       return v;
     });
-    if (outs.every((o) => o.root)) continue; // a pure view: no work
+    if (outs.every((o) => o.root)) return; // a pure view: no work
     steps.push({ label: node.name, op: node.op, node, ins, outs, layer: null, scratch: { bytes: 0, offset: 0 } });
-  }
+  };
+  planNodes(graph.nodes);
 
   const outputs = graph.outputs.map((name) => {
     let v = values.get(name);

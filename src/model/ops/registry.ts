@@ -5,6 +5,7 @@ import type { GraphNode } from '../graph.js';
 import { LINEAR_OPS } from './linear-ops.js';
 import { LOWBIT_OPS } from './lowbit-ops.js';
 import { CAST_OPS } from './cast.js';
+import { CONTROL_FLOW_OPS } from './control-flow.js';
 import { INT_MATMUL_OPS } from './int-matmul-ops.js';
 import { QDQ_OPS } from './qdq-ops.js';
 import { MICROSOFT_OPS } from './quant-ops.js';
@@ -13,7 +14,7 @@ import { REDUCE_OPS } from './reduce-ops.js';
 import { TENSOR_OPS } from './tensor-ops.js';
 import type { OpDef } from './types.js';
 
-export const OPS: Readonly<Record<string, OpDef>> = { ...MATH_OPS, ...CAST_OPS, ...TENSOR_OPS, ...REDUCE_OPS, ...LINEAR_OPS, ...QDQ_OPS, ...INT_MATMUL_OPS };
+export const OPS: Readonly<Record<string, OpDef>> = { ...MATH_OPS, ...CAST_OPS, ...TENSOR_OPS, ...REDUCE_OPS, ...LINEAR_OPS, ...QDQ_OPS, ...INT_MATMUL_OPS, ...CONTROL_FLOW_OPS };
 
 export function opDef(node: GraphNode): OpDef | undefined {
   if (node.domain === 'lowbit') return LOWBIT_OPS[node.op];

@@ -1,0 +1,161 @@
+// If and Loop with subgraphs that read outer-scope values, against onnxruntime-web on generated
+// graphs and ONNX's own conformance cases: an If whose condition is known when planning is inlined
+// (no step of its own); otherwise its branches, and a Loop's body, run as sub-plans.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import onnxproto from 'onnx-proto';
+import { describe, expect, it } from 'vitest';
+import { ModelError, ShapeError, UnsupportedOperatorError } from '../src/errors.js';
+import { loadModel, type Model, type ModelInputs } from '../src/index.js';
+import { SIMD, randNormal, rng, useRuntimes } from './helpers.js';
+import { OnnxBuilder, g, runOrtModel, type Feed, type IntFeed } from './onnx-builder.js';
+
+const { onnx } = onnxproto;
+const rts = useRuntimes();
+
+const X = (dims: number[], seed = 1, scale = 1): Feed => ({ type: 'float32', dims, data: randNormal(dims.reduce((a, b) => a * b, 1), rng(seed), scale) });
+const I64 = (data: number[], dims: number[] = []): IntFeed => ({ type: 'int64', dims, data });
+
+async function withModel<T>(bytes: Uint8Array, fn: (m: Model) => Promise<T>): Promise<T> {
+  const m = loadModel(rts.one, bytes);
+  try {
+    return await fn(m);
+  } finally {
+    m.dispose();
+  }
+}
+
+/** lowbit's outputs against onnxruntime-web's on the same bytes and feeds */
+async function expectOrt(m: Model, bytes: Uint8Array, feeds: Record<string, Feed | IntFeed>, tol = 1e-5): Promise<void> {
+  const ours = await m.run(feeds as unknown as ModelInputs);
+  const ref = await runOrtModel(bytes, feeds);
+  for (const [name, r] of Object.entries(ref)) {
+    expect(ours[name].dims, name).toEqual(r.dims);
+    const scale = Math.max(1, ...r.data.map(Math.abs));
+    ours[name].data.forEach((v, i) => expect(Math.abs(v - r.data[i]), `${name}[${i}]`).toBeLessThanOrEqual(tol * scale));
+  }
+}
+
+const stepOps = (m: Model, dims: Record<string, number[]>, values = {}) => m.plan(dims, values).steps.map((s) => s.op);
+
+/** a branch: y = MatMul(x, w) + b  (x and w from the outer scope, b its own initializer) */
+function linearBranch(b: number[], out: string): OnnxBuilder {
+  return new OnnxBuilder(13).init(`bias_${out}`, [b.length], b).output(out).node('MatMul', ['x', 'w'], `mm_${out}`).node('Add', [`mm_${out}`, `bias_${out}`], out);
+}
+
+describe(`If and Loop (${SIMD} build)`, () => {
+  it('If on a plan-time condition (a Constant): the chosen branch is inlined, reading outer values (its MatMul a layer)', async () => {
+    for (const c of [1, 0]) {
+      const b = new OnnxBuilder(13).input('x', [2, 4]).output('y');
+      b.init('w', [4, 3], Array.from(randNormal(12, rng(3)))).constant('c', [], [c], 'bool');
+      b.node('If', ['c'], 'y', { then_branch: g(linearBranch([1, 2, 3], 't')), else_branch: g(linearBranch([-1, -2, -3], 'e')) }, 'if1');
+      const bytes = b.build();
+      await withModel(bytes, async (m) => {
+        expect(stepOps(m, { x: [2, 4] })).not.toContain('If');
+        await expectOrt(m, bytes, { x: X([2, 4]) });
+      });
+    }
+  });
+
+  it('If on a runtime condition: both branches planned, the taken one runs (same plan, both ways)', async () => {
+    // cond = ReduceSum(x) > 0
+    const b = new OnnxBuilder(13).input('x', [2, 4]).output('y');
+    b.init('w', [4, 3], Array.from(randNormal(12, rng(3)))).init('zero', [], [0]);
+    b.node('ReduceSum', ['x'], 's', { keepdims: 0 }).node('Greater', ['s', 'zero'], 'c');
+    b.node('If', ['c'], 'y', { then_branch: g(linearBranch([1, 2, 3], 't')), else_branch: g(linearBranch([-1, -2, -3], 'e')) }, 'if1');
+    const bytes = b.build();
+    await withModel(bytes, async (m) => {
+      expect(stepOps(m, { x: [2, 4] })).toContain('If');
+      for (const sign of [1, -1]) {
+        const x = X([2, 4]);
+        x.data = x.data.map((v) => sign * (Math.abs(v) + 0.1));
+        await expectOrt(m, bytes, { x });
+      }
+    });
+  });
+
+  it("silero's pattern: an int64 scalar input picks the branch (Equal), branches of different shapes; plans per value", async () => {
+    const b = new OnnxBuilder(13).input('x', [1, 'n']).input('sr', [], 'int64').output('y');
+    b.ints('k16', [16000], []).ints('s0', [0]).ints('e0', [4]).ints('e1', [2]).ints('ax', [1]);
+    b.node('Equal', ['sr', 'k16'], 'is16');
+    const then = new OnnxBuilder(13).output('t').node('Slice', ['x', 's0', 'e0', 'ax'], 't');
+    const els = new OnnxBuilder(13).output('u').node('Slice', ['x', 's0', 'e1', 'ax'], 'u0').node('Neg', ['u0'], 'u');
+    b.node('If', ['is16'], 'y', { then_branch: g(then), else_branch: g(els) }, 'pick');
+    const bytes = b.build();
+    await withModel(bytes, async (m) => {
+      for (const sr of [16000, 8000, 16000]) await expectOrt(m, bytes, { x: X([1, 6]), sr: I64([sr]) });
+      expect(m.plans.size).toBe(2);
+      const plan = m.plan({ x: [1, 6], sr: [] }, { sr: { type: 'int64', dims: [], data: Float64Array.of(8000) } });
+      expect(plan.steps.map((s) => s.op)).toEqual(['Slice', 'Neg']);
+      // the same If on a runtime sr (a plan without its value) cannot agree on a shape
+      expect(() => m.plan({ x: [1, 6], sr: [] })).toThrow(ShapeError);
+      await expect(m.run({ x: X([1, 6]), sr: { type: 'int64', data: BigInt64Array.of(16000n), dims: [] } })).resolves.toBeDefined();
+    });
+  });
+
+  it("hey_jarvis's pattern: Sigmoid -> Greater -> Cast -> If whose then_branch reads the graph input and outer weights", async () => {
+    const b = new OnnxBuilder(13).input('x', [1, 8]).output('y');
+    b.init('w', [8, 1], Array.from(randNormal(8, rng(5)))).init('half', [], [0.5]).init('w2', [8, 1], Array.from(randNormal(8, rng(6))));
+    b.node('MatMul', ['x', 'w'], 'z').node('Sigmoid', ['z'], 'p').node('Greater', ['p', 'half'], 'ge').node('Cast', ['ge'], 'c', { to: 9 });
+    const then = new OnnxBuilder(13).output('p2').node('MatMul', ['x', 'w2'], 'z2').node('Sigmoid', ['z2'], 'p2');
+    const els = new OnnxBuilder(13).output('p3').node('Identity', ['p'], 'p3');
+    b.node('If', ['c'], 'y', { then_branch: g(then), else_branch: g(els) }, 'If_32');
+    const bytes = b.build();
+    await withModel(bytes, async (m) => {
+      for (let seed = 1; seed <= 6; seed++) await expectOrt(m, bytes, { x: X([1, 8], seed, 2) });
+    });
+  });
+
+  it('Identity of outer values (input, constant) as branch outputs; the If outputs graph outputs; runtime and inlined', async () => {
+    const b = new OnnxBuilder(13).input('x', [3]).input('c', [], 'bool').output('y').output('k').output('z');
+    b.init('kc', [3], [7, 8, 9]).init('zero', [], [0]);
+    b.node('ReduceSum', ['x'], 's', { keepdims: 0 }).node('Greater', ['s', 'zero'], 'rc');
+    const then = () => new OnnxBuilder(13).output('x1').output('k1').node('Identity', ['x'], 'x1').node('Identity', ['kc'], 'k1');
+    const els = () => new OnnxBuilder(13).output('k2').output('x2').node('Identity', ['kc'], 'k2').node('Identity', ['x'], 'x2');
+    b.node('If', ['c'], ['y', 'k'], { then_branch: g(then()), else_branch: g(els()) });
+    b.node('If', ['rc'], 'z', { then_branch: g(new OnnxBuilder(13).output('z1').node('Identity', ['x'], 'z1')), else_branch: g(new OnnxBuilder(13).output('z2').node('Identity', ['kc'], 'z2')) });
+    const bytes = b.build();
+    await withModel(bytes, async (m) => {
+      for (const c of [1, 0]) for (const sign of [1, -1]) {
+        const x = X([3], c + 1);
+        x.data = x.data.map((v) => sign * (Math.abs(v) + 0.1));
+        await expectOrt(m, bytes, { x, c: { type: 'bool', dims: [], data: [c] } });
+      }
+    });
+  });
+
+  it('a branch output that IS an outer value (no Identity): refused at load, as onnxruntime does', async () => {
+    const b = new OnnxBuilder(13).input('x', [3]).input('c', [], 'bool').output('y');
+    b.node('If', ['c'], 'y', { then_branch: g(new OnnxBuilder(13).output('x')), else_branch: g(new OnnxBuilder(13).output('x')) }, 'direct');
+    const bytes = b.build();
+    expect(() => loadModel(rts.one, bytes)).toThrow(ModelError);
+    expect(() => loadModel(rts.one, bytes)).toThrow(/'direct'.*'x'.*Identity/);
+    await expect(runOrtModel(bytes, { x: X([3]), c: { type: 'bool', dims: [], data: [1] } })).rejects.toThrow(/outer scope value/);
+  });
+
+  it('nested If reading values two scopes out; sibling branches defining the same names', async () => {
+    const b = new OnnxBuilder(13).input('x', [2, 3]).input('c1', [], 'bool').input('c2', [1], 'bool').output('y');
+    b.init('w', [3, 3], Array.from(randNormal(9, rng(7))));
+    const inner = (k: number) => new OnnxBuilder(13).init('kk', [], [k]).output('v').node('MatMul', ['x', 'w'], 'm').node('Mul', ['m', 'kk'], 'v');
+    const then = new OnnxBuilder(13).output('t').node('If', ['c2'], 'ti', { then_branch: g(inner(2)), else_branch: g(inner(3)) }).node('Relu', ['ti'], 't');
+    const els = new OnnxBuilder(13).output('t2').node('Neg', ['x'], 'm').node('Abs', ['m'], 't2');
+    b.node('If', ['c1'], 'y', { then_branch: g(then), else_branch: g(els) });
+    const bytes = b.build();
+    await withModel(bytes, async (m) => {
+      for (const [c1, c2] of [[1, 1], [1, 0], [0, 1]]) {
+        await expectOrt(m, bytes, { x: X([2, 3], c1 + 2 * c2), c1: { type: 'bool', dims: [], data: [c1] }, c2: { type: 'bool', dims: [1], data: [c2] } });
+      }
+    });
+  });
+
+  it('a runtime If whose branches disagree on dims: ShapeError naming the node', async () => {
+    const b = new OnnxBuilder(13).input('x', [4]).output('y').init('zero', [], [0]).ints('s', [0]).ints('e', [2]);
+    b.node('ReduceSum', ['x'], 'sum', { keepdims: 0 }).node('Greater', ['sum', 'zero'], 'c');
+    b.node('If', ['c'], 'y', { then_branch: g(new OnnxBuilder(13).output('a').node('Relu', ['x'], 'a')), else_branch: g(new OnnxBuilder(13).output('q').node('Slice', ['x', 's', 'e'], 'q')) }, 'bad_if');
+    await withModel(b.build(), async (m) => {
+      await expect(m.run({ x: X([4]) })).rejects.toThrow(ShapeError);
+      await expect(m.run({ x: X([4]) })).rejects.toThrow(/bad_if.*then_branch.*else_branch/);
+    });
+  });
+});
