@@ -158,4 +158,132 @@ describe(`If and Loop (${SIMD} build)`, () => {
       await expect(m.run({ x: X([4]) })).rejects.toThrow(/bad_if.*then_branch.*else_branch/);
     });
   });
+
+  /** body(i, cond, y): y' = y * 2 + x (x outer), scan = y' + i */
+  function doublingBody(): OnnxBuilder {
+    const body = new OnnxBuilder(13).input('i', [], 'int64').input('cin', [], 'bool').input('yin', [2]).output('cout', 'bool').output('yout').output('scan');
+    body.node('Identity', ['cin'], 'cout').node('Mul', ['yin', 'two'], 'y2').node('Add', ['y2', 'x'], 'yout');
+    body.node('Cast', ['i'], 'fi', { to: 1 }).node('Add', ['yout', 'fi'], 'scan');
+    return body;
+  }
+
+  it('Loop with M and cond: loop-carried value, scan output, outer values (runtime input and initializer); M from an int64 input', async () => {
+    const b = new OnnxBuilder(13).input('x', [2]).input('y0', [2]).input('M', [], 'int64').output('y').output('ys');
+    b.init('two', [], [2]).init('t', [], [1], 'bool');
+    b.node('Loop', ['M', 't', 'y0'], ['y', 'ys'], { body: g(doublingBody()) }, 'loop');
+    const bytes = b.build();
+    await withModel(bytes, async (m) => {
+      for (const M of [3, 1, 0]) {
+        if (M === 0) {
+          // onnxruntime-web does not take zero trip counts here: the carried value is y0, the scan output empty
+          const y0 = X([2], 9);
+          const out = await m.run({ x: X([2]), y0, M: { type: 'int64', dims: [], data: [0] } });
+          expect(Array.from(out.y.data)).toEqual(Array.from(y0.data));
+          expect(out.ys.dims).toEqual([0, 2]);
+          continue;
+        }
+        await expectOrt(m, bytes, { x: X([2]), y0: X([2], 2), M: I64([M]) });
+      }
+    });
+  });
+
+  it('Loop as a while loop (no M, runtime cond): counts down, no scan outputs', async () => {
+    // k' = k - 1, acc' = acc + x, cond' = k' > 0
+    const body = new OnnxBuilder(13).input('i', [], 'int64').input('cin', [], 'bool').input('k', []).input('acc', [3]).output('cout', 'bool').output('k2').output('acc2');
+    body.node('Sub', ['k', 'one'], 'k2').node('Add', ['acc', 'x'], 'acc2').node('Greater', ['k2', 'zero'], 'cout');
+    const b = new OnnxBuilder(13).input('x', [3]).input('k0', []).output('kf').output('accf');
+    b.init('one', [], [1]).init('zero', [], [0]).init('acc0', [3], [0, 0, 0]);
+    b.node('Greater', ['k0', 'zero'], 'c0').node('Loop', ['', 'c0', 'k0', 'acc0'], ['kf', 'accf'], { body: g(body) }, 'while');
+    const bytes = b.build();
+    await withModel(bytes, async (m) => {
+      expect(stepOps(m, { x: [3], k0: [] })).toContain('Loop');
+      for (const k of [3.5, 1, -2]) await expectOrt(m, bytes, { x: X([3]), k0: { type: 'float32', dims: [], data: Float32Array.of(k) } });
+    });
+  });
+
+  it('Loop whose body slices at its iteration number (planned per iteration) with a runtime M and cond', async () => {
+    // the ONNX loop11 body: y += x[i : i + 1], with cond from the data and M from an input shape
+    const body = new OnnxBuilder(13).input('i', [], 'int64').input('cin', [], 'bool').input('yin', [1]).output('cout', 'bool').output('yout');
+    body.node('Identity', ['cin'], 'cout').node('Add', ['i', 'one'], 'end').node('Unsqueeze', ['i', 'ax'], 's').node('Unsqueeze', ['end', 'ax'], 'e');
+    body.node('Slice', ['x', 's', 'e'], 'xs').node('Add', ['yin', 'xs'], 'yout');
+    const b = new OnnxBuilder(13).input('x', ['n']).output('y');
+    b.ints('one', [1], []).ints('ax', [0]).init('y0', [1], [0]).init('zero', [], [0]);
+    b.node('Shape', ['x'], 'shape').node('Squeeze', ['shape', 'ax'], 'M').node('ReduceSum', ['x'], 'sum', { keepdims: 0 }).node('Greater', ['sum', 'zero'], 'c');
+    b.node('Loop', ['M', 'c', 'y0'], 'y', { body: g(body) }, 'sliceloop');
+    const bytes = b.build();
+    await withModel(bytes, async (m) => {
+      for (const n of [5, 2]) for (const sign of [1, -1]) {
+        const x = X([n], n);
+        x.data = x.data.map((v) => sign * (Math.abs(v) + 0.1));
+        await expectOrt(m, bytes, { x });
+      }
+    });
+  });
+
+  it('Loop refusals: scan outputs with a runtime trip count, carried values changing dims', async () => {
+    const b = new OnnxBuilder(13).input('x', [2]).input('y0', [2]).output('y').output('ys').init('two', [], [2]).init('zero', [], [0]);
+    b.node('ReduceSum', ['x'], 's', { keepdims: 0 }).node('Greater', ['s', 'zero'], 'c').ints('M', [3], []);
+    b.node('Loop', ['M', 'c', 'y0'], ['y', 'ys'], { body: g(doublingBody()) }, 'scanloop');
+    await withModel(b.build(), async (m) => {
+      await expect(m.run({ x: X([2]), y0: X([2]) })).rejects.toThrow(UnsupportedOperatorError);
+      await expect(m.run({ x: X([2]), y0: X([2]) })).rejects.toThrow(/'scanloop'.*trip count/);
+    });
+    const body = new OnnxBuilder(13).input('i', [], 'int64').input('cin', [], 'bool').input('yin', [2]).output('cout', 'bool').output('yout');
+    body.node('Identity', ['cin'], 'cout').node('Concat', ['yin', 'yin'], 'yout', { axis: 0 });
+    const b2 = new OnnxBuilder(13).input('y0', [2]).output('y').ints('M', [2], []);
+    b2.node('Loop', ['M', '', 'y0'], 'y', { body: g(body) }, 'grow');
+    await withModel(b2.build(), async (m) => {
+      await expect(m.run({ y0: X([2]) })).rejects.toThrow(ShapeError);
+      await expect(m.run({ y0: X([2]) })).rejects.toThrow(/'grow'.*loop-carried value 0/);
+    });
+  });
+});
+
+// ONNX's own If and Loop cases (Debian libonnx-testdata); the others of that family use sequences and optionals
+const ROOT = process.env.ONNX_TESTDATA ?? '/usr/share/libonnx-testdata/data/node';
+const T = onnx.TensorProto.DataType;
+const TYPES: Record<number, [string, number]> = { [T.FLOAT]: ['float32', 4], [T.INT64]: ['int64', 8], [T.BOOL]: ['bool', 1], [T.INT32]: ['int32', 4] };
+
+function readTensor(file: string): { type: string; dims: number[]; data: number[] } {
+  const t = onnx.TensorProto.decode(fs.readFileSync(file));
+  const [type, bytes] = TYPES[t.dataType!];
+  const dims = (t.dims ?? []).map(Number);
+  const n = dims.reduce((a, b) => a * b, 1);
+  const raw = new Uint8Array(n * bytes);
+  raw.set(t.rawData!.subarray(0, n * bytes));
+  const data = type === 'float32' ? new Float32Array(raw.buffer) : type === 'int64' ? Array.from(new BigInt64Array(raw.buffer), Number) : type === 'int32' ? new Int32Array(raw.buffer) : raw;
+  return { type, dims, data: Array.from(data as ArrayLike<number>) };
+}
+
+describe.skipIf(!fs.existsSync(ROOT))(`ONNX conformance: If and Loop (${SIMD} build)`, () => {
+  for (const name of ['test_if', 'test_loop11', 'test_range_float_type_positive_delta_expanded', 'test_range_int32_type_negative_delta_expanded']) {
+    it(name, async (ctx) => {
+      const dir = path.join(ROOT, name);
+      const bytes = new Uint8Array(fs.readFileSync(path.join(dir, 'model.onnx')));
+      const set = path.join(dir, 'test_data_set_0');
+      const files = (p: string) => fs.readdirSync(set).filter((f) => f.startsWith(p)).sort().map((f) => readTensor(path.join(set, f)));
+      let m: Model;
+      try {
+        m = loadModel(rts.one, bytes);
+      } catch (e) {
+        // the Range expansions need Ceil, which another part of issue 13 adds
+        if (e instanceof UnsupportedOperatorError && name.startsWith('test_range') && !/\b(If|Loop)\b/.test(e.message.split('; supported')[0])) return ctx.skip();
+        throw e;
+      }
+      try {
+        const feeds: Record<string, unknown> = {};
+        files('input_').forEach((t, i) => {
+          feeds[m.inputNames[i]] = { type: t.type, dims: t.dims, data: t.type === 'float32' ? Float32Array.from(t.data) : t.data };
+        });
+        const out = await m.run(feeds as ModelInputs);
+        files('output_').forEach((t, i) => {
+          const o = out[m.outputNames[i]];
+          expect(o.dims).toEqual(t.dims);
+          o.data.forEach((v, k) => expect(v).toBeCloseTo(t.data[k], 5));
+        });
+      } finally {
+        m.dispose();
+      }
+    });
+  }
 });

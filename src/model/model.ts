@@ -186,7 +186,10 @@ export class Model {
       await step.layer.run({ x: arena + x.offset, xs, inDims: step.ins.map((v) => v!.dims), y: arena + step.outs[0].offset, scratch: arena + step.scratch.offset, dims: x.dims });
       return;
     }
-    if (step.sub) return runControlStep(step, arena, { execute: (p, at, feed) => this.execute(p, at, feed), read: (v, at) => this.viewOf(v, at) });
+    if (step.sub) {
+      const rt = this.rt;
+      return runControlStep(step, arena, { execute: (p, at, feed) => this.execute(p, at, feed), read: (v, at) => this.viewOf(v, at), alloc: (n) => rt.alloc(n), free: (p) => rt.free(p) });
+    }
     const hv = (v: PlanValue): HostValue => ({ type: v.type, dims: v.dims, data: this.viewOf(v, arena), nhwc: v.nhwc });
     for (const o of step.outs) if (o.type !== 'float32') o.host = hostArray(o.type, elementCount(o.dims));
     const ins = step.ins.map((v) => (v ? hv(v) : null));

@@ -41,9 +41,10 @@ export interface PlanStep {
   /**
    * If and Loop run at run time: their sub-plans (then, else; or the body) run in this step's
    * scratch; `names` are the value names of `ins`, which feed the sub-plans' inputs of those names;
-   * `tripCount`: a Loop's iterations when known at plan time (needed for scan outputs)
+   * `tripCount`: a Loop's iterations when known at plan time (needed for scan outputs);
+   * `perIteration`: a Loop body that needs its iteration number when planning, planned per iteration
    */
-  readonly sub?: { plans: Plan[]; names: string[]; tripCount?: number };
+  readonly sub?: { plans: Plan[]; names: string[]; tripCount?: number; perIteration?: (i: number) => Plan };
 }
 
 export interface Plan {
@@ -134,7 +135,7 @@ export function makePlan(graph: Graph, inputDims: Map<string, number[]>, layerFo
   };
 
   /** A subgraph planned on its own: formal inputs typed by `formal`, outer runtime values as inputs, outer constants as constants. */
-  const subPlan = (sg: Subgraph, formal: { type: ElemType; dims: number[] }[]): Plan => {
+  const subPlan = (sg: Subgraph, formal: { type: ElemType; dims: number[] }[], known?: ReadonlyMap<string, HostTensor>): Plan => {
     const subInputs: GraphInput[] = [];
     const dims = new Map<string, number[]>();
     const constants = new Map(sg.constants);
@@ -148,10 +149,10 @@ export function makePlan(graph: Graph, inputDims: Map<string, number[]>, layerFo
       if (v.value) constants.set(name, v.value);
       else add(name, v.type, v.dims);
     }
-    return makePlan({ name: sg.name, opset: graph.opset, nodes: sg.nodes, inputs: subInputs, outputs: sg.outputs, constants }, dims, layerFor);
+    return makePlan({ name: sg.name, opset: graph.opset, nodes: sg.nodes, inputs: subInputs, outputs: sg.outputs, constants }, dims, layerFor, known);
   };
   /** A step running sub-plans: reads the node's declared inputs and the outer runtime values they read. */
-  const controlStep = (node: GraphNode, ins: (PlanValue | null)[], sub: Plan[], outs: { type: ElemType; dims: number[] }[], tripCount?: number) => {
+  const controlStep = (node: GraphNode, ins: (PlanValue | null)[], sub: Plan[], outs: { type: ElemType; dims: number[] }[], tripCount?: number, perIteration?: (i: number) => Plan) => {
     // declared inputs (omitted ones as ''), then the outer runtime values the subgraphs read
     const d = declaredInputs(node);
     const declared = node.inputs.slice(0, d);
@@ -161,7 +162,7 @@ export function makePlan(graph: Graph, inputDims: Map<string, number[]>, layerFo
     const out = outs.map((o, i) => runtime(node.outputs[i] || `${node.name}::unused${i}`, o.type, o.dims, false));
     node.outputs.forEach((name, i) => name && values.set(name, out[i]));
     const bytes = Math.max(0, ...sub.map((p) => p.arenaBytes));
-    steps.push({ label: node.name, op: node.op, node, ins: stepIns, outs: out, layer: null, scratch: { bytes, offset: 0 }, sub: { plans: sub, names, tripCount } });
+    steps.push({ label: node.name, op: node.op, node, ins: stepIns, outs: out, layer: null, scratch: { bytes, offset: 0 }, sub: { plans: sub, names, tripCount, perIteration } });
   };
 
   const planIf = (node: GraphNode, ins: (PlanValue | null)[]) => {
@@ -197,7 +198,22 @@ export function makePlan(graph: Graph, inputDims: Map<string, number[]>, layerFo
       if (!v) throw new ShapeError(`${nodeLabel(node)}: loop-carried input ${j} is required`);
       return v;
     });
-    const plan = subPlan(body, [{ type: 'int64', dims: [] }, { type: 'bool', dims: [] }, ...carried.map((v) => ({ type: v.type, dims: v.dims }))]);
+    const formal = [{ type: 'int64' as const, dims: [] }, { type: 'bool' as const, dims: [] }, ...carried.map((v) => ({ type: v.type, dims: v.dims }))];
+    // the body only runs while the condition holds: its condition input is the constant true
+    const known = (i?: number) => new Map<string, HostTensor>([
+      [body.inputs[1], { type: 'bool', dims: [], data: Uint8Array.of(1) }],
+      ...(i === undefined ? [] : [[body.inputs[0], { type: 'int64', dims: [], data: Float64Array.of(i) }] as [string, HostTensor]]),
+    ]);
+    let plan: Plan;
+    let perIteration: ((i: number) => Plan) | undefined;
+    try {
+      plan = subPlan(body, formal, known());
+    } catch (e) {
+      if (!(e instanceof UnsupportedOperatorError)) throw e;
+      // the body needs the iteration number when planning (a Slice at i): one plan per iteration, made as it runs
+      perIteration = (i) => subPlan(body, formal, known(i));
+      plan = perIteration(0);
+    }
     const outs = plan.outputs.slice(1);
     outs.slice(0, n).forEach((o, j) => {
       const v = carried[j];
@@ -205,18 +221,16 @@ export function makePlan(graph: Graph, inputDims: Map<string, number[]>, layerFo
         throw new ShapeError(`${nodeLabel(node)}: loop-carried value ${j} enters as ${v.type} [${v.dims}] and leaves the body as ${o.type} [${o.dims}]; lowbit needs them equal`);
       }
     });
-    // scan outputs stack one slice per iteration: the count must be known now, so M must be, and the loop may not stop early
+    // scan outputs stack one slice per iteration: the count must be known now, so M must be, and the
+    // loop may not stop early (without a cond input the body's condition is ignored: a for loop)
     let tripCount: number | undefined;
-    // without a cond input the body's condition is ignored (a for loop)
-    const c = plan.outputs[0];
-    const bodyOn = (c.root ?? c) === plan.inputs.find((v) => v.name === body.inputs[1]) || (c.value && c.value.data[0] !== 0);
-    const alwaysOn = !cond || (cond.value && cond.value.data[0] !== 0 && bodyOn);
-    if (m?.value && alwaysOn) tripCount = Math.max(0, m.value.data[0]);
+    const c = plan.outputs[0].value;
+    if (m?.value && (!cond || (cond.value && cond.value.data[0] !== 0 && c && c.data[0] !== 0))) tripCount = Math.max(0, m.value.data[0]);
     if (outs.length > n && tripCount === undefined) {
       throw new UnsupportedOperatorError(`${nodeLabel(node)}: has scan outputs, and its trip count is only known at run time (M must be known when planning and the body's condition always true)`);
     }
     const outInfo = outs.map((o, i) => ({ type: o.type, dims: i < n ? o.dims : [tripCount!, ...o.dims] }));
-    controlStep(node, ins, [plan], outInfo, tripCount);
+    controlStep(node, ins, [plan], outInfo, tripCount, perIteration);
   };
 
   const planNodes = (nodes: readonly GraphNode[]) => {
