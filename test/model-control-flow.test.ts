@@ -7,7 +7,7 @@ import path from 'node:path';
 import onnxproto from 'onnx-proto';
 import { describe, expect, it } from 'vitest';
 import { ModelError, ShapeError, UnsupportedOperatorError } from '../src/errors.js';
-import { loadModel, type Model, type ModelInputs } from '../src/index.js';
+import { loadModel, quantizeModel, type Model, type ModelInputs } from '../src/index.js';
 import { SIMD, randNormal, rng, useRuntimes } from './helpers.js';
 import { OnnxBuilder, g, runOrtModel, type Feed, type IntFeed } from './onnx-builder.js';
 
@@ -71,6 +71,33 @@ describe(`If and Loop (${SIMD} build)`, () => {
         const x = X([2, 4]);
         x.data = x.data.map((v) => sign * (Math.abs(v) + 0.1));
         await expectOrt(m, bytes, { x });
+      }
+    });
+  });
+
+  it('quantizing a model with a runtime If: calibration sees the layers inside both branches (int8 there too)', async () => {
+    const branch = (seed: number, out: string) => new OnnxBuilder(13).init(`w_${out}`, [64, 64], Array.from(randNormal(64 * 64, rng(seed), 0.2))).output(out).node('MatMul', ['x', `w_${out}`], out);
+    const b = new OnnxBuilder(13).input('x', [4, 64]).output('y').init('zero', [], [0]);
+    b.node('ReduceSum', ['x'], 's', { keepdims: 0 }).node('Greater', ['s', 'zero'], 'c');
+    b.node('If', ['c'], 'y', { then_branch: g(branch(11, 't')), else_branch: g(branch(12, 'e')) });
+    const xs = [1, -1, 1, -1].map((sign, i) => {
+      const x = X([4, 64], i + 1);
+      x.data = x.data.map((v) => sign * (Math.abs(v) + 0.01));
+      return x;
+    });
+    await withModel(b.build(), async (float) => {
+      const q = await quantizeModel(float, { scheme: 'int8', calibration: xs.map((x) => ({ x })) });
+      try {
+        for (const x of xs) {
+          const [a, r] = [(await q.run({ x })).y.data, (await float.run({ x })).y.data];
+          let dot = 0, na = 0, nr = 0;
+          a.forEach((v, i) => ((dot += v * r[i]), (na += v * v), (nr += r[i] * r[i])));
+          expect(dot / Math.sqrt(na * nr)).toBeGreaterThan(0.999);
+        }
+        // both branches' 64x64 weights as int8 (a quarter of float32's bytes, plus scales)
+        expect(q.weightBytes).toBeLessThan(float.weightBytes * 0.35);
+      } finally {
+        q.dispose();
       }
     });
   });

@@ -167,7 +167,7 @@ export class Model {
     for (const step of plan.steps) {
       if (options.beforeStep) options.beforeStep(step, step.ins.map((v) => (v && v.type === 'float32' ? (this.viewOf(v, arena) as Float32Array) : null)));
       const t0 = options.timings ? performance.now() : 0;
-      await this.runStep(step, arena);
+      await this.runStep(step, arena, options);
       if (options.timings) options.timings.push({ step, ms: performance.now() - t0 });
       if (options.onStep) options.onStep(step, step.outs.map((o) => (o.type === 'float32' ? this.viewOf(o, arena) as Float32Array : Float32Array.from(o.host!))));
     }
@@ -179,7 +179,7 @@ export class Model {
     return v.host ?? (v.root?.host as HostData);
   }
 
-  private async runStep(step: PlanStep, arena: number): Promise<void> {
+  private async runStep(step: PlanStep, arena: number, options: RunOptions): Promise<void> {
     if (step.layer) {
       const x = step.ins[0]!;
       const xs = step.ins.map((v) => arena + v!.offset);
@@ -188,7 +188,9 @@ export class Model {
     }
     if (step.sub) {
       const rt = this.rt;
-      return runControlStep(step, arena, { execute: (p, at, feed) => this.execute(p, at, feed), read: (v, at) => this.viewOf(v, at), alloc: (n) => rt.alloc(n), free: (p) => rt.free(p) });
+      // the sub-plans' steps are observed too (calibration sees layers inside If and Loop), not timed twice
+      const sub = { beforeStep: options.beforeStep, onStep: options.onStep };
+      return runControlStep(step, arena, { execute: (p, at, feed) => this.execute(p, at, feed, sub), read: (v, at) => this.viewOf(v, at), alloc: (n) => rt.alloc(n), free: (p) => rt.free(p) });
     }
     const hv = (v: PlanValue): HostValue => ({ type: v.type, dims: v.dims, data: this.viewOf(v, arena), nhwc: v.nhwc });
     for (const o of step.outs) if (o.type !== 'float32') o.host = hostArray(o.type, elementCount(o.dims));
