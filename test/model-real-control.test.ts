@@ -45,6 +45,7 @@ describe(`real models with control flow (${SIMD} build)`, () => {
     const m = loadModel(rts.one, bytes);
     try {
       expect(m.plan({ 'x.1': [1, 16, 96] }).steps.map((s) => s.op)).toContain('If');
+      expect(m.fusions.layerNorms).toBe(4); // two in the head, two in the verifier branch
       const taken = new Set<string>();
       for (let seed = 1; seed <= 12; seed++) {
         const x: Feed = { type: 'float32', dims: [1, 16, 96], data: randNormal(16 * 96, rng(seed), seed % 4) };

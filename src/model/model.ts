@@ -8,6 +8,7 @@ import { ConvLayerF32, LinearLayerF32, type ModelLayer } from './layers.js';
 import { kernelLayerFor } from './kernel-layer-rules.js';
 import type { ConvActivation, ConvGeometry } from '../layers/conv2d.js';
 import { importOnnx } from './onnx.js';
+import { fuseSubgraphs } from './fuse-subgraphs.js';
 import { convSpec } from './ops/linear-ops.js';
 import { matMulNBitsWeights } from './ops/quant-ops.js';
 import type { LayerWeights } from '../formats/format.js';
@@ -284,6 +285,7 @@ export function loadModel(rt: Runtime, bytes: Uint8Array, options: LoadOptions =
   rt.check();
   const imported = importOnnx(bytes);
   const none: FuseReport = { foldedBatchNorms: 0, foldedAffines: 0, activations: 0, layerNorms: 0, fusedConvs: 0, fusedMatMuls: 0, attentions: 0 };
-  const { graph, report } = options.fuse === false ? { graph: imported, report: none } : fuseGraph(imported);
-  return new Model(rt, graph, report);
+  if (options.fuse === false) return new Model(rt, imported, none);
+  const { graph, report } = fuseGraph(imported);
+  return new Model(rt, fuseSubgraphs(graph, report), report);
 }
