@@ -7,7 +7,7 @@ import path from 'node:path';
 import onnxproto from 'onnx-proto';
 import { describe, expect, it } from 'vitest';
 import { ModelError, ShapeError, UnsupportedOperatorError } from '../src/errors.js';
-import { loadModel, quantizeModel, type Model, type ModelInputs } from '../src/index.js';
+import { loadModel, loadQuantized, quantizeModel, saveQuantized, type Model, type ModelInputs } from '../src/index.js';
 import { SIMD, randNormal, rng, useRuntimes } from './helpers.js';
 import { OnnxBuilder, g, runOrtModel, type Feed, type IntFeed } from './onnx-builder.js';
 
@@ -96,6 +96,13 @@ describe(`If and Loop (${SIMD} build)`, () => {
         }
         // both branches' 64x64 weights as int8 (a quarter of float32's bytes, plus scales)
         expect(q.weightBytes).toBeLessThan(float.weightBytes * 0.35);
+        // saved and loaded again: the layers inside the branches are found
+        const back = loadQuantized(float, saveQuantized(q));
+        try {
+          for (const x of xs) expect(Array.from((await back.run({ x })).y.data)).toEqual(Array.from((await q.run({ x })).y.data));
+        } finally {
+          back.dispose();
+        }
       } finally {
         q.dispose();
       }

@@ -73,6 +73,14 @@ export interface Graph {
   readonly constants: ReadonlyMap<string, HostTensor>;
 }
 
+/** Every node of these nodes and of their subgraphs, nested ones included. */
+export function* allNodes(nodes: readonly GraphNode[]): Generator<GraphNode> {
+  for (const n of nodes) {
+    yield n;
+    for (const a of n.attrs.values()) if (isSubgraph(a)) yield* allNodes(a.nodes);
+  }
+}
+
 export function elementCount(dims: readonly number[]): number {
   let n = 1;
   for (const d of dims) n *= d;

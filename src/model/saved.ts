@@ -11,6 +11,7 @@ import type { LayerWeights, SavedReader, SavedRecord } from '../formats/format.j
 import { findFormat, FORMAT_NAMES } from '../formats/table.js';
 import { QuantConvLayer, QuantLinearLayer } from './layers.js';
 import { buildFloatLayer, Model, type LayerBuilder } from './model.js';
+import { allNodes } from './graph.js';
 import { layerFromWeights, weightRowsDims } from './quantize.js';
 import { readSafetensors, writeSafetensors, type SafeTensor } from '../formats/safetensors.js';
 
@@ -63,7 +64,7 @@ export function loadQuantized(float: Model, bytes: Uint8Array): Model {
   }
   // a file saved from another model must not load and quietly run in float32
   if (weights.size === 0) throw new ModelError('load: the file has no quantized layers');
-  const outputs = new Set(float.graph.nodes.map((node) => node.outputs[0]));
+  const outputs = new Set([...allNodes(float.graph.nodes)].map((node) => node.outputs[0])); // layers inside If/Loop too
   for (const key of weights.keys()) if (!outputs.has(key)) throw new ModelError(`load: layer '${key}' is not in this model (was the file saved from another model?)`);
   const builder: LayerBuilder = (rt, node, spec) => {
     const w = weights.get(node.outputs[0]);
