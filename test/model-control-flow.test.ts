@@ -254,6 +254,21 @@ describe(`If and Loop (${SIMD} build)`, () => {
     });
   });
 
+  it('a Loop on known values only is run when planning: its int64 result is a Reshape target, its scan output a constant', async () => {
+    // s' = s * 2 (int64, three times: 8), scan = s' as float; y = Reshape(x, [-1, s]) + Sum(scan)
+    const body = new OnnxBuilder(13).input('i', [], 'int64').input('cin', [], 'bool').input('s', [1], 'int64').output('cout', 'bool').output('s2', 'int64').output('sf');
+    body.node('Identity', ['cin'], 'cout').node('Mul', ['s', 'two'], 's2').node('Cast', ['s2'], 'sf', { to: 1 });
+    const b = new OnnxBuilder(13).input('x', [1, 8]).output('y').output('scan');
+    b.ints('M', [3], []).init('t', [], [1], 'bool').ints('s0', [1]).ints('two', [2], []).ints('m1', [-1]);
+    b.node('Loop', ['M', 't', 's0'], ['s', 'scan'], { body: g(body) }, 'constloop').node('Concat', ['m1', 's'], 'shape', { axis: 0 });
+    b.node('Reshape', ['x', 'shape'], 'r').node('ReduceSum', ['scan'], 'tot', { keepdims: 0 }).node('Add', ['r', 'tot'], 'y');
+    const bytes = b.build();
+    await withModel(bytes, async (m) => {
+      expect(stepOps(m, { x: [1, 8] })).toEqual(['Add']);
+      await expectOrt(m, bytes, { x: X([1, 8]) });
+    });
+  });
+
   it('Loop refusals: scan outputs with a runtime trip count, carried values changing dims', async () => {
     const b = new OnnxBuilder(13).input('x', [2]).input('y0', [2]).output('y').output('ys').init('two', [], [2]).init('zero', [], [0]);
     b.node('ReduceSum', ['x'], 's', { keepdims: 0 }).node('Greater', ['s', 'zero'], 'c').ints('M', [3], []);

@@ -61,6 +61,9 @@ export interface Plan {
 /** Builds (or reuses) the layer for a node with constant weights; null means: run on the host. */
 export type LayerFactory = (node: GraphNode, ins: (ValueInfo | null)[]) => ModelLayer | null;
 
+/** A Loop on known values runs when planning up to this many iterations (more: at run time). */
+const MAX_FOLDED_ITERATIONS = 1024;
+
 /** Integer inputs with at most this many elements can be constants of the plan. */
 export const PLAN_VALUE_MAX_ELEMENTS = 64;
 
@@ -204,6 +207,7 @@ export function makePlan(graph: Graph, inputDims: Map<string, number[]>, layerFo
       [body.inputs[1], { type: 'bool', dims: [], data: Uint8Array.of(1) }],
       ...(i === undefined ? [] : [[body.inputs[0], { type: 'int64', dims: [], data: Float64Array.of(i) }] as [string, HostTensor]]),
     ]);
+    if (ins.every((v) => !v || v.value) && foldLoop(node, ins, body, formal, known)) return;
     let plan: Plan;
     let perIteration: ((i: number) => Plan) | undefined;
     try {
@@ -231,6 +235,41 @@ export function makePlan(graph: Graph, inputDims: Map<string, number[]>, layerFo
     }
     const outInfo = outs.map((o, i) => ({ type: o.type, dims: i < n ? o.dims : [tripCount!, ...o.dims] }));
     controlStep(node, ins, [plan], outInfo, tripCount, perIteration);
+  };
+
+  /** A Loop whose inputs and outer values are all known runs now: its outputs become constants (false: leave it to run time). */
+  const foldLoop = (node: GraphNode, ins: (PlanValue | null)[], body: Subgraph, formal: { type: ElemType; dims: number[] }[], known: (i?: number) => Map<string, HostTensor>): boolean => {
+    const n = body.inputs.length - 2;
+    const m = ins[0] ? ins[0].value!.data[0] : Infinity;
+    let cond = ins[1] ? ins[1].value!.data[0] !== 0 : true;
+    let state = ins.slice(2, 2 + n).map((v) => v!.value!);
+    const scans: HostTensor[][] = [];
+    for (let i = 0; i < m && cond; i++) {
+      if (i >= MAX_FOLDED_ITERATIONS) return false;
+      const given = known(i);
+      state.forEach((t, j) => given.set(body.inputs[2 + j], t));
+      const outs = subPlan(body, formal, given).outputs.map((o) => o.value);
+      if (outs.some((o) => !o)) return false;
+      if (ins[1]) cond = outs[0]!.data[0] !== 0;
+      state = outs.slice(1, 1 + n) as HostTensor[];
+      scans.push(outs.slice(1 + n) as HostTensor[]);
+    }
+    const k = body.outputs.length - 1 - n;
+    if (k > 0 && scans.length === 0) return false; // no iteration: the slices' dims come from the runtime plan
+    state.forEach((t, j) => {
+      if (t.type !== formal[2 + j].type || t.dims.join() !== formal[2 + j].dims.join()) {
+        throw new ShapeError(`${nodeLabel(node)}: loop-carried value ${j} enters as ${formal[2 + j].type} [${formal[2 + j].dims}] and leaves the body as ${t.type} [${t.dims}]; lowbit needs them equal`);
+      }
+    });
+    const stacked = Array.from({ length: k }, (_, s) => {
+      const first = scans[0][s];
+      if (scans.some((it) => it[s].type !== first.type || it[s].dims.join() !== first.dims.join())) throw new ShapeError(`${nodeLabel(node)}: scan output ${s} changes dims between iterations`);
+      const data = hostArray(first.type, scans.length * first.data.length);
+      scans.forEach((it, i) => data.set(it[s].data, i * first.data.length));
+      return { type: first.type, dims: [scans.length, ...first.dims], data };
+    });
+    [...state, ...stacked].forEach((t, i) => node.outputs[i] && values.set(node.outputs[i], constant(node.outputs[i], t)));
+    return true;
   };
 
   const planNodes = (nodes: readonly GraphNode[]) => {
