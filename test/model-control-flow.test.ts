@@ -269,6 +269,24 @@ describe(`If and Loop (${SIMD} build)`, () => {
     });
   });
 
+  it('malformed subgraphs: ModelError naming the node (unknown value, wrong input and output counts, a graph on another op)', () => {
+    const ok = () => new OnnxBuilder(13).output('o').node('Identity', ['x'], 'o');
+    const cases: [string, (b: OnnxBuilder) => void, RegExp][] = [
+      ['reads nothing', (b) => b.node('If', ['c'], 'y', { then_branch: g(new OnnxBuilder(13).output('o').node('Relu', ['nowhere'], 'o')), else_branch: g(ok()) }, 'n1'), /'nowhere'/],
+      ['two outputs', (b) => b.node('If', ['c'], 'y', { then_branch: g(ok().output('x2').node('Neg', ['x'], 'x2')), else_branch: g(ok()) }, 'n2'), /'n2'.*then_branch has 2 outputs/],
+      ['no else', (b) => b.node('If', ['c'], 'y', { then_branch: g(ok()) }, 'n3'), /'n3'.*else_branch/],
+      ['two inputs', (b) => b.node('If', ['c', 'x'], 'y', { then_branch: g(ok()), else_branch: g(ok()) }, 'n4'), /'n4'.*one input/],
+      ['loop inputs', (b) => b.node('Loop', ['', 'c', 'x'], 'y', { body: g(new OnnxBuilder(13).input('i', [], 'int64').input('ci', [], 'bool').output('ci').output('o').node('Identity', ['x'], 'o')) }, 'n5'), /'n5'.*3 inputs, its body takes 2/],
+      ['graph on Relu', (b) => b.node('Relu', ['x'], 'y', { body: g(ok()) }, 'n6'), /'n6'.*If and Loop/],
+    ];
+    for (const [what, add, msg] of cases) {
+      const b = new OnnxBuilder(13).input('x', [2]).input('c', [], 'bool').output('y');
+      add(b);
+      expect(() => loadModel(rts.one, b.build()), what).toThrow(ModelError);
+      expect(() => loadModel(rts.one, b.build()), what).toThrow(msg);
+    }
+  });
+
   it('Loop refusals: scan outputs with a runtime trip count, carried values changing dims', async () => {
     const b = new OnnxBuilder(13).input('x', [2]).input('y0', [2]).output('y').output('ys').init('two', [], [2]).init('zero', [], [0]);
     b.node('ReduceSum', ['x'], 's', { keepdims: 0 }).node('Greater', ['s', 'zero'], 'c').ints('M', [3], []);

@@ -145,6 +145,7 @@ class Importer {
       for (const a of n.attribute ?? []) {
         const what = `${op} node '${name}' attribute '${a.name}'`;
         if (a.type === GRAPH_ATTR && a.g) {
+          if (domain !== '' || !GRAPH_OPS.has(op)) throw new ModelError(`${what}: is a graph; lowbit reads graphs as the attributes of If and Loop`);
           const sg = this.subgraph(a.g, resolve, depth + 1, what);
           attrs.set(a.name ?? '', sg);
           for (const o of sg.outer) implicit.add(o);
@@ -165,6 +166,8 @@ class Importer {
 }
 
 const GRAPH_ATTR = 5;
+/** operators whose GRAPH attributes lowbit runs */
+const GRAPH_OPS = new Set(['If', 'Loop']);
 
 function elemBytes(t: ElemType): number {
   return t === 'float32' || t === 'int32' ? 4 : t === 'int64' ? 8 : 1;
