@@ -193,18 +193,18 @@ describe(`If and Loop (${SIMD} build)`, () => {
     });
   });
 
-  /** body(i, cond, y): y' = y * 2 + x (x outer), scan = y' + i */
+  /** body(i, cond, y): y' = y * 2 + x (x outer), scans: y' + i, and Identity(x) (an outer value as it is) */
   function doublingBody(): OnnxBuilder {
-    const body = new OnnxBuilder(13).input('i', [], 'int64').input('cin', [], 'bool').input('yin', [2]).output('cout', 'bool').output('yout').output('scan');
+    const body = new OnnxBuilder(13).input('i', [], 'int64').input('cin', [], 'bool').input('yin', [2]).output('cout', 'bool').output('yout').output('scan').output('xcopy');
     body.node('Identity', ['cin'], 'cout').node('Mul', ['yin', 'two'], 'y2').node('Add', ['y2', 'x'], 'yout');
-    body.node('Cast', ['i'], 'fi', { to: 1 }).node('Add', ['yout', 'fi'], 'scan');
+    body.node('Cast', ['i'], 'fi', { to: 1 }).node('Add', ['yout', 'fi'], 'scan').node('Identity', ['x'], 'xcopy');
     return body;
   }
 
   it('Loop with M and cond: loop-carried value, scan output, outer values (runtime input and initializer); M from an int64 input', async () => {
-    const b = new OnnxBuilder(13).input('x', [2]).input('y0', [2]).input('M', [], 'int64').output('y').output('ys');
+    const b = new OnnxBuilder(13).input('x', [2]).input('y0', [2]).input('M', [], 'int64').output('y').output('ys').output('xs');
     b.init('two', [], [2]).init('t', [], [1], 'bool');
-    b.node('Loop', ['M', 't', 'y0'], ['y', 'ys'], { body: g(doublingBody()) }, 'loop');
+    b.node('Loop', ['M', 't', 'y0'], ['y', 'ys', 'xs'], { body: g(doublingBody()) }, 'loop');
     const bytes = b.build();
     await withModel(bytes, async (m) => {
       for (const M of [3, 1, 0]) {
@@ -290,7 +290,7 @@ describe(`If and Loop (${SIMD} build)`, () => {
   it('Loop refusals: scan outputs with a runtime trip count, carried values changing dims', async () => {
     const b = new OnnxBuilder(13).input('x', [2]).input('y0', [2]).output('y').output('ys').init('two', [], [2]).init('zero', [], [0]);
     b.node('ReduceSum', ['x'], 's', { keepdims: 0 }).node('Greater', ['s', 'zero'], 'c').ints('M', [3], []);
-    b.node('Loop', ['M', 'c', 'y0'], ['y', 'ys'], { body: g(doublingBody()) }, 'scanloop');
+    b.node('Loop', ['M', 'c', 'y0'], ['y', 'ys', 'xs'], { body: g(doublingBody()) }, 'scanloop');
     await withModel(b.build(), async (m) => {
       await expect(m.run({ x: X([2]), y0: X([2]) })).rejects.toThrow(UnsupportedOperatorError);
       await expect(m.run({ x: X([2]), y0: X([2]) })).rejects.toThrow(/'scanloop'.*trip count/);
