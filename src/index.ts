@@ -43,10 +43,11 @@ export {
   type FpxFormat, type FpxName, type FpxLayout, type FpxSearchOptions, type FpxSearchResult,
 } from './quant/fpx.js';
 export { FLOAT8_TYPES, type Float8Type, type Float8Tensor, type CastTarget, type QuantizeLinearOptions } from './ops/onnx.js';
-export { loadModel, Model, type ModelTensor, type RunOptions, type LoadOptions } from './model/model.js';
+export { loadModel, Model, type ModelTensor, type ModelInput, type ModelInputs, type RunOptions, type LoadOptions } from './model/model.js';
+export { UnsupportedOperatorsError, type MissingOperator } from './model/ops/registry.js';
 export { importOnnx } from './model/onnx.js';
 export { fuseGraph } from './model/fuse.js';
-export type { Graph, GraphNode, HostTensor } from './model/graph.js';
+export type { Graph, GraphNode, HostTensor, Subgraph } from './model/graph.js';
 export type { Plan, PlanStep, PlanValue } from './model/plan.js';
 export { quantizeModel, calibrate, type QuantizeOptions, type Feeds } from './model/quantize.js';
 export {

@@ -89,13 +89,14 @@ describe(`model errors (${SIMD} build)`, () => {
       expectError(() => loadModel(rts.one, b.build()), UnsupportedOperatorError, 'ERR_UNSUPPORTED_OP', ['FusedGemm', "'fg'", 'com.microsoft', 'opset 1']);
     });
 
-    it('an op whose attributes lowbit cannot even read (If with graph attributes) is still reported as unsupported', () => {
-      const b = validModel(13);
+    it('an unsupported op with graph attributes (Scan) is reported as unsupported; an If without else_branch is malformed', () => {
       const sub = new OnnxBuilder(13).input('q', [1]).output('q2').node('Identity', ['q'], 'q2').proto().graph!;
-      const model = b.proto();
-      model.graph!.node!.push({ name: 'branch', opType: 'If', input: ['y'], output: ['z'], attribute: [{ name: 'then_branch', type: onnx.AttributeProto.AttributeType.GRAPH, g: sub }] });
-      const bytes = onnx.ModelProto.encode(model).finish();
-      expectError(() => loadModel(rts.one, bytes), UnsupportedOperatorError, 'ERR_UNSUPPORTED_OP', ['If', "'branch'", 'opset 13']);
+      for (const [op, cls, code, parts] of [['Scan', UnsupportedOperatorError, 'ERR_UNSUPPORTED_OP', ['Scan', "'branch'", 'opset 13']], ['If', ModelError, 'ERR_MODEL', ["'branch'", 'else_branch']]] as const) {
+        const model = validModel(13).proto();
+        model.graph!.node!.push({ name: 'branch', opType: op, input: ['y'], output: ['z'], attribute: [{ name: op === 'If' ? 'then_branch' : 'body', type: onnx.AttributeProto.AttributeType.GRAPH, g: sub }] });
+        const bytes = onnx.ModelProto.encode(model).finish();
+        expectError(() => loadModel(rts.one, bytes), cls, code, [...parts]);
+      }
     });
 
     it('attribute values lowbit does not implement are refused at load too (Cast to bfloat16, MaxPool ceil_mode / Indices, AveragePool SAME_UPPER)', () => {

@@ -31,8 +31,14 @@ export interface TensorSpec {
   type?: DType;
 }
 
-/** int attribute, float attribute (f(x) or a name listed in FLOAT_ATTRS), string, ints, floats, tensor. */
-export type AttrSpec = number | string | number[] | F | TensorSpec;
+/** Marks a builder as a GRAPH attribute (If's branches, Loop's body): its nodes, inputs and outputs. */
+export class G {
+  constructor(readonly b: OnnxBuilder) {}
+}
+export const g = (b: OnnxBuilder) => new G(b);
+
+/** int attribute, float attribute (f(x) or a name listed in FLOAT_ATTRS), string, ints, floats, tensor, graph. */
+export type AttrSpec = number | string | number[] | F | TensorSpec | G;
 
 // attributes ONNX declares as float
 const FLOAT_ATTRS = new Set(['alpha', 'beta', 'epsilon', 'min', 'max', 'bias', 'lambd', 'gamma', 'value_float', 'value_floats']);
@@ -65,6 +71,7 @@ function floatToHalf(x: number): number {
 }
 
 function attrProto(name: string, v: AttrSpec): onnxproto.onnx.IAttributeProto {
+  if (v instanceof G) return { name, type: A.GRAPH, g: v.b.proto().graph };
   if (v instanceof F) return Array.isArray(v.v) ? { name, type: A.FLOATS, floats: v.v } : { name, type: A.FLOAT, f: v.v };
   if (typeof v === 'string') return { name, type: A.STRING, s: new TextEncoder().encode(v) };
   if (typeof v === 'number') {
@@ -155,6 +162,18 @@ export interface Feed {
   data: Float32Array;
 }
 
+/** A non-float feed for the oracle (int64 as numbers: converted to BigInt64Array for onnxruntime). */
+export interface IntFeed {
+  type: 'int64' | 'int32' | 'int8' | 'uint8' | 'bool';
+  dims: number[];
+  data: ArrayLike<number>;
+}
+
+const ORT_DATA: Record<string, (d: ArrayLike<number>) => unknown> = {
+  float32: (d) => Float32Array.from(d), int64: (d) => BigInt64Array.from(Array.from(d, (x) => BigInt(x))), int32: (d) => Int32Array.from(d),
+  int8: (d) => Int8Array.from(d), uint8: (d) => Uint8Array.from(d), bool: (d) => Uint8Array.from(d),
+};
+
 export type OrtOutputs = Record<string, { dims: number[]; data: number[] }>;
 
 /**
@@ -162,15 +181,15 @@ export type OrtOutputs = Record<string, { dims: number[]; data: number[] }>;
  * with --no-liftoff (the relaxed test project) compiling onnxruntime's wasm takes ~10 s and more
  * as kernels are first used, so there the oracle runs in a child Node with default flags.
  */
-export async function runOrtModel(bytes: Uint8Array, feeds: Record<string, Feed>): Promise<OrtOutputs> {
+export async function runOrtModel(bytes: Uint8Array, feeds: Record<string, Feed | IntFeed>): Promise<OrtOutputs> {
   return process.execArgv.includes('--no-liftoff') ? runInChild(bytes, feeds) : runHere(bytes, feeds);
 }
 
-async function runHere(bytes: Uint8Array, feeds: Record<string, Feed>): Promise<OrtOutputs> {
+async function runHere(bytes: Uint8Array, feeds: Record<string, Feed | IntFeed>): Promise<OrtOutputs> {
   const session = await ort.InferenceSession.create(bytes);
   try {
     const f: Record<string, ort.Tensor> = {};
-    for (const [k, v] of Object.entries(feeds)) f[k] = new ort.Tensor('float32', v.data, v.dims);
+    for (const [k, v] of Object.entries(feeds)) f[k] = new ort.Tensor(v.type, ORT_DATA[v.type](v.data) as Float32Array, v.dims);
     const r = await session.run(f);
     const out: Record<string, { dims: number[]; data: number[] }> = {};
     for (const [k, v] of Object.entries(r)) {
@@ -193,7 +212,7 @@ process.on('message', async ({ id, bytes, feeds }) => {
     const session = await ort.InferenceSession.create(bytes);
     try {
       const f = {};
-      for (const [k, v] of Object.entries(feeds)) f[k] = new ort.Tensor('float32', v.data, v.dims);
+      for (const [k, v] of Object.entries(feeds)) f[k] = new ort.Tensor(v.type, v.type === 'int64' ? BigInt64Array.from(v.data, (x) => BigInt(x)) : v.data, v.dims);
       const r = await session.run(f);
       const out = {};
       for (const [k, v] of Object.entries(r)) out[k] = { dims: [...v.dims], data: Array.from(v.data, (x) => Number(x)) };
@@ -236,13 +255,13 @@ function oracleChild(): ChildProcess {
   return c;
 }
 
-function runInChild(bytes: Uint8Array, feeds: Record<string, Feed>): Promise<OrtOutputs> {
+function runInChild(bytes: Uint8Array, feeds: Record<string, Feed | IntFeed>): Promise<OrtOutputs> {
   const c = oracleChild();
   const id = nextId++;
   return new Promise((resolve, reject) => {
     pending.set(id, { resolve, reject });
-    const plain: Record<string, { dims: number[]; data: Float32Array }> = {};
-    for (const [k, v] of Object.entries(feeds)) plain[k] = { dims: v.dims, data: v.data };
+    const plain: Record<string, { type: string; dims: number[]; data: unknown }> = {};
+    for (const [k, v] of Object.entries(feeds)) plain[k] = { type: v.type, dims: v.dims, data: v.type === 'int64' ? Array.from(v.data) : ORT_DATA[v.type](v.data) };
     c.send({ id, bytes, feeds: plain });
   });
 }

@@ -29,7 +29,26 @@ export interface HostTensor {
   readonly data: HostData;
 }
 
-export type AttrValue = number | string | readonly number[] | readonly string[] | HostTensor;
+export type AttrValue = number | string | readonly number[] | readonly string[] | HostTensor | Subgraph;
+
+/**
+ * A GRAPH attribute (If's branches, Loop's body). Value names are unique across the whole model (the
+ * importer renames a subgraph's value that shadows another), so a branch can be inlined as it is.
+ * The node holding it lists `outer` after its declared inputs: implicit inputs, so ordering,
+ * liveness and rewrites see the outer values it reads.
+ */
+export interface Subgraph {
+  readonly name: string;
+  /** formal inputs (Loop body: iteration number, condition, loop-carried values) */
+  readonly inputs: readonly string[];
+  readonly outputs: readonly string[];
+  readonly nodes: readonly GraphNode[];
+  readonly constants: ReadonlyMap<string, HostTensor>;
+  /** outer-scope values read here or in nested subgraphs */
+  readonly outer: readonly string[];
+}
+
+export const isSubgraph = (v: AttrValue | undefined): v is Subgraph => typeof v === 'object' && v !== null && 'nodes' in v;
 
 export interface GraphNode {
   readonly name: string;
@@ -56,6 +75,14 @@ export interface Graph {
   readonly inputs: readonly GraphInput[];
   readonly outputs: readonly string[];
   readonly constants: ReadonlyMap<string, HostTensor>;
+}
+
+/** Every node of these nodes and of their subgraphs, nested ones included. */
+export function* allNodes(nodes: readonly GraphNode[]): Generator<GraphNode> {
+  for (const n of nodes) {
+    yield n;
+    for (const a of n.attrs.values()) if (isSubgraph(a)) yield* allNodes(a.nodes);
+  }
 }
 
 export function elementCount(dims: readonly number[]): number {

@@ -1,21 +1,27 @@
 // A loaded model: the graph, its layers (built once), one plan per input shape, and run().
 
-import { ArgumentError, DTypeError, ShapeError } from '../errors.js';
+import { ArgumentError } from '../errors.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { lowerConv1d } from './lower-conv1d.js';
 import { ACTIVATIONS, fuseGraph, type ActivationName, type FuseReport } from './fuse.js';
-import { elementCount, hostArray, type Graph, type GraphNode, type HostData } from './graph.js';
+import { elementCount, hostArray, type Graph, type GraphNode, type HostData, type HostTensor } from './graph.js';
 import { ConvLayerF32, LinearLayerF32, type ModelLayer } from './layers.js';
 import { kernelLayerFor } from './kernel-layer-rules.js';
 import type { ConvActivation, ConvGeometry } from '../layers/conv2d.js';
 import { importOnnx } from './onnx.js';
+import { fuseSubgraphs } from './fuse-subgraphs.js';
 import { convSpec } from './ops/linear-ops.js';
 import { matMulNBitsWeights } from './ops/quant-ops.js';
 import type { LayerWeights } from '../formats/format.js';
 import { int4Format } from '../formats/int4.js';
 import { opDef } from './ops/registry.js';
 import type { HostValue, ValueInfo } from './ops/types.js';
-import { convertLayout, makePlan, type Plan, type PlanStep, type PlanValue } from './plan.js';
+import { convertLayout, makePlan, planTimeInputs, PLAN_VALUE_MAX_ELEMENTS, type Plan, type PlanStep, type PlanValue } from './plan.js';
+import { PlanCache } from './plan-cache.js';
+import { runControlStep } from './control-flow.js';
+import { checkFeeds, type ModelInputs } from './feeds.js';
+
+export type { ModelInput, ModelInputs } from './feeds.js';
 
 export interface ModelTensor {
   type: 'float32';
@@ -40,14 +46,19 @@ export interface RunOptions {
 export class Model {
   private readonly layers = new Map<GraphNode, ModelLayer | null>();
   private readonly specs = new Map<GraphNode, LayerSpec>();
-  private readonly plans = new Map<string, Plan>();
+  /** plans by input dims and plan-time input values; `plans.capacity` bounds them (LRU, default 16) */
+  readonly plans = new PlanCache<Plan>();
+  /** small integer inputs whose values are constants of the plan (see planTimeInputs) */
+  private readonly valueInputs: Set<string>;
   /** one activation arena for every plan (plans hold offsets), grown to the largest plan run so far */
   private arena = { ptr: 0, bytes: 0 };
   /** runs go one at a time: they share the arena */
   private queue: Promise<unknown> = Promise.resolve();
   private disposed = false;
 
-  constructor(readonly rt: Runtime, readonly graph: Graph, readonly fusions: FuseReport, private readonly builder: LayerBuilder = buildFloatLayer, readonly scheme = 'float32') {}
+  constructor(readonly rt: Runtime, readonly graph: Graph, readonly fusions: FuseReport, private readonly builder: LayerBuilder = buildFloatLayer, readonly scheme = 'float32') {
+    this.valueInputs = planTimeInputs(graph);
+  }
 
   get inputNames(): string[] {
     return this.graph.inputs.map((i) => i.name);
@@ -57,14 +68,18 @@ export class Model {
     return [...this.graph.outputs];
   }
 
-  /** The plan for these input dims (made on first use, then cached). */
-  plan(inputDims: Record<string, readonly number[]>): Plan {
+  /**
+   * The plan for these input dims (made on first use, then cached). `inputValues` gives the values of
+   * small integer inputs the plan may fold (run() passes those of planTimeInputs()); an input without
+   * one is a runtime value.
+   */
+  plan(inputDims: Record<string, readonly number[]>, inputValues: Record<string, HostTensor> = {}): Plan {
     if (this.disposed) throw new ArgumentError('model: used after dispose()');
-    const key = JSON.stringify(this.graph.inputs.map((i) => inputDims[i.name]));
+    const key = JSON.stringify(this.graph.inputs.map((i) => [inputDims[i.name], inputValues[i.name] ? Array.from(inputValues[i.name].data) : null]));
     let plan = this.plans.get(key);
     if (!plan) {
       const dims = new Map(Object.entries(inputDims).map(([k, v]) => [k, [...v]]));
-      plan = makePlan(this.graph, dims, (node, ins) => this.layerFor(node, ins));
+      plan = makePlan(this.graph, dims, (node, ins) => this.layerFor(node, ins), new Map(Object.entries(inputValues)));
       this.plans.set(key, plan);
     }
     return plan;
@@ -119,42 +134,45 @@ export class Model {
   }
 
   /** Runs the model; concurrent calls are queued (they share one activation arena). */
-  run(feeds: Record<string, { type: string; data: ArrayLike<number>; dims: readonly number[] }>, options: RunOptions = {}): Promise<Record<string, ModelTensor>> {
+  run(feeds: ModelInputs, options: RunOptions = {}): Promise<Record<string, ModelTensor>> {
     const next = this.queue.then(() => this.runNow(feeds, options));
     this.queue = next.catch(() => undefined);
     return next;
   }
 
-  private async runNow(feeds: Record<string, { type: string; data: ArrayLike<number>; dims: readonly number[] }>, options: RunOptions): Promise<Record<string, ModelTensor>> {
+  private async runNow(feeds: ModelInputs, options: RunOptions): Promise<Record<string, ModelTensor>> {
     if (this.disposed) throw new ArgumentError('model: used after dispose()');
+    const checked = checkFeeds(this.graph.inputs, feeds);
     const dims: Record<string, readonly number[]> = {};
+    const values: Record<string, HostTensor> = {};
     for (const gi of this.graph.inputs) {
-      const t = feeds[gi.name];
-      if (!t) throw new ArgumentError(`run: input '${gi.name}' is missing (the model takes ${this.inputNames.map((n) => `'${n}'`).join(', ')})`);
-      if (gi.type !== 'float32') throw new DTypeError(`run: input '${gi.name}' is declared ${gi.type}; lowbit runs models whose inputs are float32`);
-      if (t.type !== 'float32' || !(t.data instanceof Float32Array)) throw new DTypeError(`run: input '${gi.name}' must be a float32 tensor with Float32Array data, got type ${t.type}`);
-      if (!Array.isArray(t.dims) && !ArrayBuffer.isView(t.dims)) throw new ShapeError(`run: input '${gi.name}' needs dims`);
-      const d = [...t.dims];
-      if (d.some((x) => !Number.isSafeInteger(x) || x < 1)) throw new ShapeError(`run: input '${gi.name}' has dims [${d}], expected positive integers`);
-      if (elementCount(d) !== t.data.length) throw new ShapeError(`run: input '${gi.name}' has ${t.data.length} values, dims [${d}] need ${elementCount(d)}`);
-      dims[gi.name] = d;
+      const f = checked.get(gi.name)!;
+      dims[gi.name] = f.dims;
+      if (this.valueInputs.has(gi.name) && f.data.length <= PLAN_VALUE_MAX_ELEMENTS) values[gi.name] = { type: gi.type, dims: f.dims, data: f.data };
     }
-    const plan = this.plan(dims);
+    const plan = this.plan(dims, values);
     const arena = this.arenaFor(plan.arenaBytes);
-    const rt = this.rt;
-    for (const v of plan.inputs) rt.view(Float32Array, arena + v.offset, elementCount(v.dims)).set(feeds[v.name].data as Float32Array);
-    for (const step of plan.steps) {
-      if (options.beforeStep) options.beforeStep(step, step.ins.map((v) => (v && v.type === 'float32' ? (this.viewOf(v, arena) as Float32Array) : null)));
-      const t0 = options.timings ? performance.now() : 0;
-      await this.runStep(step, arena);
-      if (options.timings) options.timings.push({ step, ms: performance.now() - t0 });
-      if (options.onStep) options.onStep(step, step.outs.map((o) => (o.type === 'float32' ? this.viewOf(o, arena) as Float32Array : Float32Array.from(o.host!))));
-    }
+    await this.execute(plan, arena, (v) => checked.get(v.name)!.data, options);
     const out: Record<string, ModelTensor> = {};
     plan.outputs.forEach((v, i) => {
       out[this.graph.outputs[i]] = { type: 'float32', data: v.value ? Float32Array.from(v.value.data) : Float32Array.from(this.viewOf(v, arena)), dims: [...v.dims] };
     });
     return out;
+  }
+
+  /** Runs a plan's steps on the arena at `arena`, its runtime inputs filled from `feed`. */
+  private async execute(plan: Plan, arena: number, feed: (v: PlanValue) => HostData, options: RunOptions = {}): Promise<void> {
+    for (const v of plan.inputs) {
+      if (v.type === 'float32') this.rt.view(Float32Array, arena + v.offset, elementCount(v.dims)).set(feed(v));
+      else v.host = feed(v);
+    }
+    for (const step of plan.steps) {
+      if (options.beforeStep) options.beforeStep(step, step.ins.map((v) => (v && v.type === 'float32' ? (this.viewOf(v, arena) as Float32Array) : null)));
+      const t0 = options.timings ? performance.now() : 0;
+      await this.runStep(step, arena, options);
+      if (options.timings) options.timings.push({ step, ms: performance.now() - t0 });
+      if (options.onStep) options.onStep(step, step.outs.map((o) => (o.type === 'float32' ? this.viewOf(o, arena) as Float32Array : Float32Array.from(o.host!))));
+    }
   }
 
   private viewOf(v: PlanValue, arena: number): HostData {
@@ -163,12 +181,18 @@ export class Model {
     return v.host ?? (v.root?.host as HostData);
   }
 
-  private async runStep(step: PlanStep, arena: number): Promise<void> {
+  private async runStep(step: PlanStep, arena: number, options: RunOptions): Promise<void> {
     if (step.layer) {
       const x = step.ins[0]!;
       const xs = step.ins.map((v) => arena + v!.offset);
       await step.layer.run({ x: arena + x.offset, xs, inDims: step.ins.map((v) => v!.dims), y: arena + step.outs[0].offset, scratch: arena + step.scratch.offset, dims: x.dims });
       return;
+    }
+    if (step.sub) {
+      const rt = this.rt;
+      // the sub-plans' steps are observed too (calibration sees layers inside If and Loop), not timed twice
+      const sub = { beforeStep: options.beforeStep, onStep: options.onStep };
+      return runControlStep(step, arena, { execute: (p, at, feed) => this.execute(p, at, feed, sub), read: (v, at) => this.viewOf(v, at), alloc: (n) => rt.alloc(n), free: (p) => rt.free(p) });
     }
     const hv = (v: PlanValue): HostValue => ({ type: v.type, dims: v.dims, data: this.viewOf(v, arena), nhwc: v.nhwc });
     for (const o of step.outs) if (o.type !== 'float32') o.host = hostArray(o.type, elementCount(o.dims));
@@ -262,6 +286,7 @@ export function loadModel(rt: Runtime, bytes: Uint8Array, options: LoadOptions =
   rt.check();
   const imported = lowerConv1d(importOnnx(bytes));
   const none: FuseReport = { foldedBatchNorms: 0, foldedAffines: 0, activations: 0, layerNorms: 0, fusedConvs: 0, fusedMatMuls: 0, attentions: 0 };
-  const { graph, report } = options.fuse === false ? { graph: imported, report: none } : fuseGraph(imported);
-  return new Model(rt, graph, report);
+  if (options.fuse === false) return new Model(rt, imported, none);
+  const { graph, report } = fuseGraph(imported);
+  return new Model(rt, fuseSubgraphs(graph, report), report);
 }

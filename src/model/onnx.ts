@@ -5,9 +5,9 @@
 
 import onnxproto from 'onnx-proto';
 import { ModelError, UnsupportedOperatorError } from '../errors.js';
-import type { AttrValue, ElemType, Graph, GraphInput, GraphNode, HostTensor } from './graph.js';
-import { elementCount } from './graph.js';
-import { checkOperator, opDef } from './ops/registry.js';
+import type { AttrValue, ElemType, Graph, GraphInput, GraphNode, HostTensor, Subgraph } from './graph.js';
+import { elementCount, isSubgraph } from './graph.js';
+import { checkOperator, checkOperators } from './ops/registry.js';
 
 const { onnx } = onnxproto;
 
@@ -43,42 +43,131 @@ export function importOnnx(bytes: Uint8Array): Graph {
   for (const o of model.opsetImport ?? []) domains.set(o.domain ?? '', num(o.version));
   opset = domains.get('') ?? domains.get('ai.onnx') ?? 0;
   if (opset < 7 || opset > 23) throw new ModelError(`model: default-domain opset ${opset} is outside what lowbit reads (7…23; tested 9…21)`);
+  const versionOf = (domain: string) => domains.get(domain) ?? (domain === '' ? opset : 1);
 
-  const constants = new Map<string, HostTensor>();
-  for (const t of g.initializer ?? []) constants.set(t.name ?? '', tensorFromProto(t, `initializer '${t.name}'`));
-
-  const nodes: GraphNode[] = [];
-  for (const [i, n] of g.node.entries()) {
-    const name = n.name || `#${i}`;
-    const op = n.opType ?? '';
-    const domain = n.domain === 'ai.onnx' ? '' : n.domain ?? '';
-    const attrs = new Map<string, AttrValue>();
-    // an operator lowbit lacks is the error to report, before its attributes (If/Loop carry graphs we can't read)
-    const node0: GraphNode = { name, op, domain, inputs: [], outputs: [], attrs };
-    if (!(op === 'Constant' && domain === '') && !opDef(node0)) checkOperator(node0, domains.get(domain) ?? (domain === '' ? opset : 1));
-    for (const a of n.attribute ?? []) attrs.set(a.name ?? '', attrFromProto(a, `${op} node '${name}' attribute '${a.name}'`));
-    if (op === 'Constant' && domain === '') {
-      constants.set(n.output?.[0] ?? '', constantValue(attrs, name));
-      continue;
-    }
-    nodes.push({ name, op, domain, inputs: [...(n.input ?? [])], outputs: [...(n.output ?? [])], attrs });
-  }
-
-  const init = new Set(constants.keys());
-  const inputs: GraphInput[] = [];
-  for (const v of g.input ?? []) {
-    if (init.has(v.name ?? '')) continue; // old exporters list initializers as inputs too
-    const tt = v.type?.tensorType;
-    const dt = DATA_TYPES[tt?.elemType ?? 0];
-    if (!dt || dt.bytes !== elemBytes(dt.type)) throw new ModelError(`model: graph input '${v.name}' has element type ${tt?.elemType}, lowbit takes float32, int64, int32, int8, uint8 or bool inputs`);
-    const dims = (tt?.shape?.dim ?? []).map((d) => (d.dimValue != null && num(d.dimValue) > 0 ? num(d.dimValue) : d.dimParam || '?'));
-    inputs.push({ name: v.name ?? '', type: dt.type, dims });
-  }
-  const outputs = (g.output ?? []).map((o) => o.name ?? '');
-  const graph: Graph = { name: g.name ?? '', opset, nodes: topologicalOrder(nodes, inputs, constants), inputs, outputs, constants };
-  validate(graph, domains);
+  // fail fast: every operator lowbit lacks, in one error, before a single weight is decoded
+  checkOperators(protoNodes(g, 0), versionOf);
+  const graph = new Importer().main(g, opset);
+  validate(graph, versionOf);
   return graph;
 }
+
+const MAX_NESTING = 32;
+const domainOf = (n: onnxproto.onnx.INodeProto) => (n.domain === 'ai.onnx' ? '' : n.domain ?? '');
+
+/** op, domain and name of every node, subgraphs included, straight from the protobuf. */
+function* protoNodes(g: onnxproto.onnx.IGraphProto, depth: number): Generator<{ op: string; domain: string; name: string }> {
+  if (depth > MAX_NESTING) throw new ModelError(`model: subgraphs nested more than ${MAX_NESTING} deep`);
+  for (const [i, n] of (g.node ?? []).entries()) {
+    yield { op: n.opType ?? '', domain: domainOf(n), name: n.name || `#${i}` };
+    for (const a of n.attribute ?? []) for (const sg of [a.g, ...(a.graphs ?? [])]) if (sg) yield* protoNodes(sg, depth + 1);
+  }
+}
+
+/** Resolves a value name as one scope sees it to its model-wide unique name (undefined: not visible). */
+type Resolve = (name: string) => string | undefined;
+
+class Importer {
+  /** every value name defined so far, all scopes */
+  private readonly taken = new Set<string>();
+  private renamed = 0;
+
+  main(g: onnxproto.onnx.IGraphProto, opset: number): Graph {
+    const constants = new Map<string, HostTensor>();
+    for (const t of g.initializer ?? []) constants.set(t.name ?? '', tensorFromProto(t, `initializer '${t.name}'`));
+    // the main graph keeps its names (users feed and read them); subgraphs get out of their way
+    for (const v of g.input ?? []) this.taken.add(v.name ?? '');
+    for (const t of g.initializer ?? []) this.taken.add(t.name ?? '');
+    for (const n of g.node ?? []) for (const o of n.output ?? []) this.taken.add(o);
+    const resolve: Resolve = (name) => (this.taken.has(name) ? name : undefined);
+    const nodes = this.nodes(g, resolve, constants, 0);
+
+    const inputs: GraphInput[] = [];
+    for (const v of g.input ?? []) {
+      if (constants.has(v.name ?? '')) continue; // old exporters list initializers as inputs too
+      const tt = v.type?.tensorType;
+      const dt = DATA_TYPES[tt?.elemType ?? 0];
+      if (!dt || dt.bytes !== elemBytes(dt.type)) throw new ModelError(`model: graph input '${v.name}' has element type ${tt?.elemType}, lowbit takes float32, int64, int32, int8, uint8 or bool inputs`);
+      const dims = (tt?.shape?.dim ?? []).map((d) => (d.dimValue != null && num(d.dimValue) > 0 ? num(d.dimValue) : d.dimParam || '?'));
+      inputs.push({ name: v.name ?? '', type: dt.type, dims });
+    }
+    const outputs = (g.output ?? []).map((o) => o.name ?? '');
+    const ready = [...inputs.map((i) => i.name), ...constants.keys()];
+    return { name: g.name ?? '', opset, nodes: topologicalOrder(nodes, ready), inputs, outputs, constants };
+  }
+
+  /** A GRAPH attribute: its values renamed where they shadow others, its outer-scope reads listed. */
+  private subgraph(g: onnxproto.onnx.IGraphProto, outerResolve: Resolve, depth: number, what: string): Subgraph {
+    const local = new Map<string, string>();
+    const define = (name: string) => {
+      if (!name || local.has(name)) return;
+      let unique = name;
+      while (this.taken.has(unique)) unique = `${name}::${++this.renamed}`;
+      this.taken.add(unique);
+      local.set(name, unique);
+    };
+    for (const v of g.input ?? []) define(v.name ?? '');
+    for (const t of g.initializer ?? []) define(t.name ?? '');
+    for (const n of g.node ?? []) for (const o of n.output ?? []) define(o);
+    const outer = new Set<string>();
+    const resolve: Resolve = (name) => {
+      const l = local.get(name);
+      if (l !== undefined) return l;
+      const o = outerResolve(name);
+      if (o !== undefined) outer.add(o);
+      return o;
+    };
+    const constants = new Map<string, HostTensor>();
+    for (const t of g.initializer ?? []) constants.set(local.get(t.name ?? '')!, tensorFromProto(t, `${what} initializer '${t.name}'`));
+    const nodes = this.nodes(g, resolve, constants, depth);
+    const inputs = (g.input ?? []).map((v) => local.get(v.name ?? '')!).filter((v) => !constants.has(v));
+    const outputs = (g.output ?? []).map((o) => {
+      const r = local.get(o.name ?? '');
+      if (r === undefined) {
+        const how = outerResolve(o.name ?? '') === undefined ? 'is not produced by any node or input' : 'is an outer-scope value returned directly (onnxruntime refuses this too): add an Identity node';
+        throw new ModelError(`${what}: output '${o.name}' ${how}`);
+      }
+      return r;
+    });
+    const ready = [...inputs, ...constants.keys(), ...outer];
+    return { name: g.name ?? '', inputs, outputs, nodes: topologicalOrder(nodes, ready), constants, outer: [...outer] };
+  }
+
+  /** The nodes of one scope (Constant nodes go to `constants`), names resolved. */
+  private nodes(g: onnxproto.onnx.IGraphProto, resolve: Resolve, constants: Map<string, HostTensor>, depth: number): GraphNode[] {
+    const nodes: GraphNode[] = [];
+    for (const [i, n] of (g.node ?? []).entries()) {
+      const name = n.name || `#${i}`;
+      const op = n.opType ?? '';
+      const domain = domainOf(n);
+      const attrs = new Map<string, AttrValue>();
+      const implicit = new Set<string>();
+      for (const a of n.attribute ?? []) {
+        const what = `${op} node '${name}' attribute '${a.name}'`;
+        if (a.type === GRAPH_ATTR && a.g) {
+          if (domain !== '' || !GRAPH_OPS.has(op)) throw new ModelError(`${what}: is a graph; lowbit reads graphs as the attributes of If and Loop`);
+          const sg = this.subgraph(a.g, resolve, depth + 1, what);
+          attrs.set(a.name ?? '', sg);
+          for (const o of sg.outer) implicit.add(o);
+        } else {
+          attrs.set(a.name ?? '', attrFromProto(a, what));
+        }
+      }
+      const outputs = (n.output ?? []).map((o) => (o === '' ? '' : resolve(o) ?? o));
+      if (op === 'Constant' && domain === '') {
+        constants.set(outputs[0] ?? '', constantValue(attrs, name));
+        continue;
+      }
+      const inputs = [...(n.input ?? []).map((x) => (x === '' ? '' : resolve(x) ?? x)), ...implicit];
+      nodes.push({ name, op, domain, inputs, outputs, attrs });
+    }
+    return nodes;
+  }
+}
+
+const GRAPH_ATTR = 5;
+/** operators whose GRAPH attributes lowbit runs */
+const GRAPH_OPS = new Set(['If', 'Loop']);
 
 function elemBytes(t: ElemType): number {
   return t === 'float32' || t === 'int32' ? 4 : t === 'int64' ? 8 : 1;
@@ -121,7 +210,8 @@ function tensorFromProto(t: onnxproto.onnx.ITensorProto, what: string): HostTens
   return { type: dt.type, dims, data };
 }
 
-function clampBig(v: bigint): number {
+/** An int64 as a number, clamped to ±(2^53 − 1): the range lowbit holds integers in exactly. */
+export function clampBig(v: bigint): number {
   const max = BigInt(Number.MAX_SAFE_INTEGER);
   return Number(v > max ? max : v < -max ? -max : v);
 }
@@ -145,7 +235,7 @@ function attrFromProto(a: onnxproto.onnx.IAttributeProto, what: string): AttrVal
     case 6: return [...(a.floats ?? [])];
     case 7: return (a.ints ?? []).map(num);
     case 8: return (a.strings ?? []).map(text);
-    default: throw new ModelError(`${what}: attribute type ${a.type} (graphs, sparse tensors) is not supported`);
+    default: throw new ModelError(`${what}: attribute type ${a.type} (a list of graphs, sparse tensors) is not supported`);
   }
 }
 
@@ -161,8 +251,8 @@ function constantValue(attrs: Map<string, AttrValue>, name: string): HostTensor 
 }
 
 /** ONNX requires topological order; exporters sometimes break it, so sort (and find cycles). */
-function topologicalOrder(nodes: GraphNode[], inputs: GraphInput[], constants: Map<string, HostTensor>): GraphNode[] {
-  const ready = new Set<string>([...inputs.map((i) => i.name), ...constants.keys(), '']);
+function topologicalOrder(nodes: GraphNode[], available: Iterable<string>): GraphNode[] {
+  const ready = new Set<string>([...available, '']);
   const producer = new Map<string, number>();
   nodes.forEach((n, i) => n.outputs.forEach((o) => {
     if (o === '') return; // an omitted optional output
@@ -196,13 +286,18 @@ function topologicalOrder(nodes: GraphNode[], inputs: GraphInput[], constants: M
   return out;
 }
 
-function validate(g: Graph, domains: Map<string, number>): void {
+function validate(g: Graph, versionOf: (domain: string) => number): void {
   const have = new Set<string>([...g.inputs.map((i) => i.name), ...g.constants.keys()]);
-  for (const n of g.nodes) {
-    const version = domains.get(n.domain) ?? (n.domain === '' ? g.opset : 1);
-    checkOperator(n, version);
-    for (const o of n.outputs) have.add(o);
-  }
+  checkNodes(g.nodes, versionOf);
+  for (const n of g.nodes) for (const o of n.outputs) have.add(o);
   for (const o of g.outputs) if (!have.has(o)) throw new ModelError(`model: graph output '${o}' is not produced by any node`);
   if (g.inputs.length === 0) throw new ModelError('model: the graph has no inputs');
+}
+
+/** Opset ranges and attribute checks of every node, subgraphs included. */
+function checkNodes(nodes: readonly GraphNode[], versionOf: (domain: string) => number): void {
+  for (const n of nodes) {
+    checkOperator(n, versionOf(n.domain));
+    for (const a of n.attrs.values()) if (isSubgraph(a)) checkNodes(a.nodes, versionOf);
+  }
 }

@@ -5,55 +5,45 @@
 
 import { ModelError, ShapeError } from '../errors.js';
 import { ARENA_ALIGN, ArenaPlanner } from './arena.js';
-import { elementCount, hostArray, nodeLabel, type ElemType, type Graph, type GraphNode, type HostData, type HostTensor } from './graph.js';
+import { elementCount, hostArray, isFloat8, isSubgraph, nodeLabel, type ElemType, type Graph, type GraphNode, type HostData, type HostTensor } from './graph.js';
 import { logicalStrides, stridedCopy } from './ops/layout.js';
 import { opDef } from './ops/registry.js';
+import { planIf, planLoop, type PlanScope } from './plan-control.js';
 import type { HostValue, OpContext, ValueInfo } from './ops/types.js';
 import type { ModelLayer } from './layers.js';
+import type { Plan, PlanStep, PlanValue } from './plan-types.js';
 
-export interface PlanValue {
-  readonly name: string;
-  readonly type: ElemType;
-  readonly dims: number[];
-  readonly nhwc: boolean;
-  /** contents, when known at plan time */
-  readonly value?: HostTensor;
-  /** arena byte offset (float32 runtime values); -1 otherwise */
-  offset: number;
-  readonly bytes: number;
-  /** shares this value's buffer (Reshape & co.) */
-  readonly root?: PlanValue;
-  /** runtime non-float32 values live on the host */
-  host?: HostData;
-  /** index of the last step that reads it (Infinity for graph outputs) */
-  lastUse: number;
-}
-
-export interface PlanStep {
-  readonly label: string;
-  readonly op: string;
-  readonly node: GraphNode | null;
-  readonly ins: (PlanValue | null)[];
-  readonly outs: PlanValue[];
-  readonly layer: ModelLayer | null;
-  scratch: { bytes: number; offset: number };
-}
-
-export interface Plan {
-  readonly inputs: PlanValue[];
-  readonly outputs: PlanValue[];
-  readonly steps: PlanStep[];
-  /** bytes of the activation arena */
-  readonly arenaBytes: number;
-  /** the sum of all runtime values' bytes (what a plan without reuse would need) */
-  readonly unsharedBytes: number;
-  readonly opset: number;
-}
+export type { Plan, PlanStep, PlanValue } from './plan-types.js';
 
 /** Builds (or reuses) the layer for a node with constant weights; null means: run on the host. */
 export type LayerFactory = (node: GraphNode, ins: (ValueInfo | null)[]) => ModelLayer | null;
 
-export function makePlan(graph: Graph, inputDims: Map<string, number[]>, layerFor: LayerFactory): Plan {
+/** Integer inputs with at most this many elements can be constants of the plan. */
+export const PLAN_VALUE_MAX_ELEMENTS = 64;
+
+/**
+ * The integer and bool inputs whose values, when they have at most PLAN_VALUE_MAX_ELEMENTS elements,
+ * are constants of the plan (and part of its key): shapes computed from them fold, and an If on them
+ * is decided when planning (silero VAD's `sr`). Inputs read as Gather indices are data (token ids),
+ * kept at run time: folding them would fold the whole network into one plan per input.
+ */
+export function planTimeInputs(graph: Graph): Set<string> {
+  const indices = new Set<string>();
+  const walk = (nodes: readonly GraphNode[]) => {
+    for (const n of nodes) {
+      if (n.domain === '' && (n.op === 'Gather' || n.op === 'GatherElements' || n.op === 'GatherND')) indices.add(n.inputs[1]);
+      for (const a of n.attrs.values()) if (isSubgraph(a)) walk(a.nodes);
+    }
+  };
+  walk(graph.nodes);
+  return new Set(graph.inputs.filter((i) => i.type !== 'float32' && !isFloat8(i.type) && !indices.has(i.name)).map((i) => i.name));
+}
+
+/**
+ * The plan of `graph` for these input dims. Inputs in `inputValues` are constants of this plan (their
+ * dims must agree); the others are runtime values.
+ */
+export function makePlan(graph: Graph, inputDims: Map<string, number[]>, layerFor: LayerFactory, inputValues: ReadonlyMap<string, HostTensor> = new Map()): Plan {
   const values = new Map<string, PlanValue>();
   const steps: PlanStep[] = [];
   const constant = (name: string, t: HostTensor): PlanValue => ({ name, type: t.type, dims: [...t.dims], nhwc: false, value: t, offset: -1, bytes: 0, lastUse: -1 });
@@ -68,6 +58,12 @@ export function makePlan(graph: Graph, inputDims: Map<string, number[]>, layerFo
     if (!dims) throw new ShapeError(`input '${gi.name}' is missing; the model takes ${graph.inputs.map((i) => `'${i.name}' [${i.dims.join(', ')}]`).join(', ')}`);
     if (dims.length !== gi.dims.length || gi.dims.some((d, i) => typeof d === 'number' && d !== dims[i])) {
       throw new ShapeError(`input '${gi.name}' has dims [${dims.join(', ')}], the model expects [${gi.dims.join(', ')}]`);
+    }
+    const known = inputValues.get(gi.name);
+    if (known) {
+      if (known.type !== gi.type || known.dims.length !== dims.length || known.dims.some((d, i) => d !== dims[i])) throw new ShapeError(`input '${gi.name}': its plan-time value does not match its type and dims`);
+      values.set(gi.name, constant(gi.name, known));
+      continue;
     }
     const v = runtime(gi.name, gi.type, [...dims], false);
     values.set(gi.name, v);
@@ -95,7 +91,17 @@ export function makePlan(graph: Graph, inputDims: Map<string, number[]>, layerFo
     return out;
   };
 
-  for (const node of graph.nodes) {
+  const scope: PlanScope = {
+    opset: graph.opset, values, steps, constant, runtime, toStandard,
+    planNodes: (nodes) => planNodes(nodes),
+    plan: (g, dims, known) => makePlan(g, dims, layerFor, known),
+  };
+
+  const planNodes = (nodes: readonly GraphNode[]) => {
+    for (const node of nodes) planNode(node);
+  };
+
+  const planNode = (node: GraphNode) => {
     const def = opDef(node)!;
     const ctx: OpContext = { node, opset: graph.opset };
     let ins = node.inputs.map((name) => {
@@ -104,6 +110,8 @@ export function makePlan(graph: Graph, inputDims: Map<string, number[]>, layerFo
       if (!v) throw new ModelError(`${nodeLabel(node)} reads '${name}', which is not computed before it`);
       return v;
     });
+    if (node.domain === '' && node.op === 'If') return planIf(scope, node, ins);
+    if (node.domain === '' && node.op === 'Loop') return planLoop(scope, node, ins);
     const info = (v: PlanValue | null): ValueInfo | null => (v ? { type: v.type, dims: v.dims, value: v.value } : null);
     const outInfo = def.infer(ctx, ins.map(info));
 
@@ -113,7 +121,7 @@ export function makePlan(graph: Graph, inputDims: Map<string, number[]>, layerFo
       const outs = outInfo.map((o) => ({ type: o.type, dims: o.dims, data: hostArray(o.type, elementCount(o.dims)), nhwc: false }));
       def.compute!(ctx, hostIns, outs);
       node.outputs.forEach((name, i) => name && values.set(name, constant(name, { type: outs[i].type, dims: outs[i].dims, data: outs[i].data })));
-      continue;
+      return;
     }
 
     const layer = layerFor(node, ins.map(info));
@@ -124,7 +132,7 @@ export function makePlan(graph: Graph, inputDims: Map<string, number[]>, layerFo
       const out = runtime(node.outputs[0], 'float32', outInfo[0].dims, nhwc);
       values.set(node.outputs[0], out);
       steps.push({ label: node.name, op: layer.kind, node, ins: xs, outs: [out], layer, scratch: { bytes: layer.scratchBytes(xs[0].dims), offset: 0 } });
-      continue;
+      return;
     }
     if (!def.compute) throw new ModelError(`${nodeLabel(node)}: needs constant weights in this version of lowbit`);
     if (def.layout === 'nchw') ins = ins.map((v) => (v && !v.value ? toStandard(v) : v));
@@ -136,9 +144,10 @@ export function makePlan(graph: Graph, inputDims: Map<string, number[]>, layerFo
       values.set(node.outputs[i], v);
       return v;
     });
-    if (outs.every((o) => o.root)) continue; // a pure view: no work
+    if (outs.every((o) => o.root)) return; // a pure view: no work
     steps.push({ label: node.name, op: node.op, node, ins, outs, layer: null, scratch: { bytes: 0, offset: 0 } });
-  }
+  };
+  planNodes(graph.nodes);
 
   const outputs = graph.outputs.map((name) => {
     let v = values.get(name);

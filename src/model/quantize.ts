@@ -12,9 +12,10 @@ import { nodeLabel, type GraphNode } from './graph.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { QuantConvLayer, QuantLinearLayer, type ModelLayer, type NonFiniteCheck } from './layers.js';
 import { NON_FINITE_MODES, type NonFinite } from '../layers/nonfinite.js';
-import { buildFloatLayer, Model, type LayerBuilder, type LayerSpec } from './model.js';
+import { buildFloatLayer, Model, type LayerBuilder, type LayerSpec, type ModelInputs } from './model.js';
 
-export type Feeds = Record<string, { type: string; data: ArrayLike<number>; dims: readonly number[] }>;
+/** The inputs of one run (Model.run's feeds). */
+export type Feeds = ModelInputs;
 
 /** What one layer runs in: 'float32' or a weight format's name (src/formats/table.ts). Depthwise and grouped convolutions are float32 in every scheme. */
 export type LayerScheme = string;

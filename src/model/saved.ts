@@ -23,6 +23,7 @@ import { duplicateKey, readSafetensors, writeSafetensors, type SafeTensor } from
 import { graphFingerprint, sha256Hex } from './fingerprint.js';
 import { QuantConvLayer, QuantLinearLayer } from './layers.js';
 import { buildFloatLayer, Model, type LayerBuilder } from './model.js';
+import { allNodes } from './graph.js';
 import { layerFromWeights, nonFiniteCheck, weightRowsDims } from './quantize.js';
 import { NON_FINITE_MODES, type NonFinite } from '../layers/nonfinite.js';
 
@@ -103,7 +104,7 @@ export function loadQuantized(float: Model, bytes: Uint8Array, options: LoadQuan
   for (const name of tensors.keys()) if (!used.has(name)) throw new ModelError(`load: tensor '${name}' belongs to no layer record`);
   // a file saved from another model must not load and quietly run in float32
   if (weights.size === 0) throw new ModelError('load: the file has no quantized layers');
-  const outputs = new Set(float.graph.nodes.map((node) => node.outputs[0]));
+  const outputs = new Set([...allNodes(float.graph.nodes)].map((node) => node.outputs[0])); // layers inside If/Loop too
   for (const key of [...weights.keys(), ...floatKeys]) if (!outputs.has(key)) throw new ModelError(`load: layer '${key}' is not in this model (was the file saved from another model?)`);
   const builder: LayerBuilder = (rt, node, spec) => {
     const key = node.outputs[0], w = weights.get(key);

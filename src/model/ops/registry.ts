@@ -5,6 +5,7 @@ import type { GraphNode } from '../graph.js';
 import { LINEAR_OPS } from './linear-ops.js';
 import { LOWBIT_OPS } from './lowbit-ops.js';
 import { CAST_OPS } from './cast.js';
+import { CONTROL_FLOW_OPS } from './control-flow.js';
 import { INT_MATMUL_OPS } from './int-matmul-ops.js';
 import { QDQ_OPS } from './qdq-ops.js';
 import { MICROSOFT_OPS } from './quant-ops.js';
@@ -44,6 +45,7 @@ const TABLES: Readonly<Record<string, OpDef>>[] = [
   RESIZE_OPS,
   CONV_TRANSPOSE_OPS,
   NORM_OPS,
+  CONTROL_FLOW_OPS,
 ];
 
 export const OPS: Readonly<Record<string, OpDef>> = mergeTables(TABLES);
@@ -65,17 +67,67 @@ export function opDef(node: GraphNode): OpDef | undefined {
   return node.domain === '' ? OPS[node.op] : undefined;
 }
 
-/** Throws UnsupportedOperatorError naming the op, the node and the opset when lowbit cannot run a node. */
-export function checkOperator(node: GraphNode, opset: number): void {
-  const def = opDef(node);
-  if (!def) {
-    const where = node.domain ? `domain '${node.domain}' ` : '';
-    throw new UnsupportedOperatorError(
-      `operator ${where}${node.op} (node '${node.name}', opset ${opset}) is not supported by lowbit; supported: ${Object.keys(OPS).sort().join(', ')}`,
+/** An operator a model needs and lowbit lacks (or lacks at the model's opset). */
+export interface MissingOperator {
+  op: string;
+  domain: string;
+  opset: number;
+  /** how many nodes use it */
+  count: number;
+  /** the first few of them */
+  nodes: string[];
+  /** what lowbit implements of it, when it has the op at other opsets */
+  note?: string;
+}
+
+/** One refusal listing every missing operator; `operators` has them for programs. */
+export class UnsupportedOperatorsError extends UnsupportedOperatorError {
+  constructor(readonly operators: readonly MissingOperator[]) {
+    const what = (m: MissingOperator) =>
+      `${m.domain ? `domain '${m.domain}' ` : ''}${m.op} (opset ${m.opset}; ${m.count} node${m.count > 1 ? 's' : ''}: ${m.nodes.map((n) => `'${n}'`).join(', ')}${m.count > m.nodes.length ? ', …' : ''}${m.note ? `; ${m.note}` : ''})`;
+    const list = operators.map(what).join(', ');
+    super(
+      operators.length === 1
+        ? `operator ${list} is not supported by lowbit; supported: ${Object.keys(OPS).sort().join(', ')}`
+        : `${operators.length} operators of this model are not supported by lowbit: ${list}; supported: ${Object.keys(OPS).sort().join(', ')}`,
     );
   }
-  if (def.opsets && (opset < def.opsets[0] || opset > def.opsets[1])) {
-    throw new UnsupportedOperatorError(`operator ${node.op} (node '${node.name}') at opset ${opset}: lowbit implements opsets ${def.opsets[0]}…${def.opsets[1]}`);
+}
+
+const NODES_NAMED = 3;
+
+/**
+ * Every operator of `nodes` lowbit cannot run (no definition, or outside its opset range), grouped by
+ * domain and op, in order of first use. Needs only op, domain and name: runs before any weight is decoded.
+ */
+export function missingOperators(nodes: Iterable<{ op: string; domain: string; name: string }>, versionOf: (domain: string) => number): MissingOperator[] {
+  const found = new Map<string, MissingOperator>();
+  for (const n of nodes) {
+    if (n.op === 'Constant' && n.domain === '') continue;
+    const def = opDef(n as GraphNode);
+    const opset = versionOf(n.domain);
+    let note: string | undefined;
+    if (def) {
+      if (!def.opsets || (opset >= def.opsets[0] && opset <= def.opsets[1])) continue;
+      note = `lowbit implements opsets ${def.opsets[0]}…${def.opsets[1]}`;
+    }
+    const key = `${n.domain}\u0000${n.op}`;
+    const m = found.get(key) ?? { op: n.op, domain: n.domain, opset, count: 0, nodes: [], note };
+    m.count++;
+    if (m.nodes.length < NODES_NAMED) m.nodes.push(n.name);
+    found.set(key, m);
   }
-  def.check?.({ node, opset });
+  return [...found.values()];
+}
+
+/** Throws one UnsupportedOperatorsError when any operator of `nodes` is missing. */
+export function checkOperators(nodes: Iterable<{ op: string; domain: string; name: string }>, versionOf: (domain: string) => number): void {
+  const missing = missingOperators(nodes, versionOf);
+  if (missing.length > 0) throw new UnsupportedOperatorsError(missing);
+}
+
+/** Throws UnsupportedOperatorError naming the op, the node and the opset when lowbit cannot run a node. */
+export function checkOperator(node: GraphNode, opset: number): void {
+  checkOperators([node], () => opset);
+  opDef(node)!.check?.({ node, opset });
 }

@@ -1,0 +1,93 @@
+// What run() takes: one tensor per graph input, checked against the input's declared type and
+// dims, and converted to the host form lowbit computes on (integers as Float64Array, see graph.ts).
+
+import { ArgumentError, DTypeError, ShapeError, ValueRangeError, describe } from '../errors.js';
+import { elementCount, hostArray, type GraphInput, type HostData } from './graph.js';
+import { clampBig } from './onnx.js';
+
+/**
+ * One input of Model.run(), shaped like onnxruntime's tensors ({ type, data, dims }), so an
+ * ort.Tensor of these types can be passed as it is. Integer data may also be plain numbers, and int64
+ * a Float64Array of integers; int64 values beyond ±(2^53 − 1) are clamped there, as in weights.
+ */
+export type ModelInput =
+  | { readonly type: 'float32'; readonly data: Float32Array; readonly dims: readonly number[] }
+  | { readonly type: 'int64'; readonly data: BigInt64Array | Float64Array | readonly number[]; readonly dims: readonly number[] }
+  | { readonly type: 'int32'; readonly data: Int32Array | readonly number[]; readonly dims: readonly number[] }
+  | { readonly type: 'int8'; readonly data: Int8Array | readonly number[]; readonly dims: readonly number[] }
+  | { readonly type: 'uint8'; readonly data: Uint8Array | readonly number[]; readonly dims: readonly number[] }
+  | { readonly type: 'bool'; readonly data: Uint8Array | readonly (boolean | number)[]; readonly dims: readonly number[] };
+
+export type ModelInputs = Readonly<Record<string, ModelInput>>;
+
+export interface Feed {
+  dims: number[];
+  data: HostData;
+}
+
+/** Integer ranges of the input types (int64: the exact float64 range). */
+const RANGE: Record<string, [number, number]> = {
+  int64: [-Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
+  int32: [-(2 ** 31), 2 ** 31 - 1],
+  int8: [-128, 127],
+  uint8: [0, 255],
+  bool: [0, 1],
+};
+
+/** The typed arrays each input type accepts besides plain arrays. */
+const TYPED: Record<string, readonly (new (n: number) => ArrayLike<number | bigint>)[]> = {
+  float32: [Float32Array],
+  int64: [BigInt64Array, Float64Array],
+  int32: [Int32Array],
+  int8: [Int8Array],
+  uint8: [Uint8Array],
+  bool: [Uint8Array],
+};
+
+/** Checks `feeds` against the graph's inputs; the host data of each, by name. */
+export function checkFeeds(inputs: readonly GraphInput[], feeds: unknown): Map<string, Feed> {
+  const names = () => inputs.map((i) => `'${i.name}'`).join(', ');
+  if (feeds === null || typeof feeds !== 'object' || Array.isArray(feeds)) {
+    throw new ArgumentError(`run: feeds must be an object of input tensors by name (the model takes ${names()}), got ${describe(feeds)}`);
+  }
+  const out = new Map<string, Feed>();
+  for (const gi of inputs) {
+    const t = (feeds as Record<string, unknown>)[gi.name];
+    if (t === undefined) throw new ArgumentError(`run: input '${gi.name}' is missing (the model takes ${names()})`);
+    out.set(gi.name, checkFeed(gi, t));
+  }
+  return out;
+}
+
+function checkFeed(gi: GraphInput, t: unknown): Feed {
+  const what = `run: input '${gi.name}'`;
+  if (t === null || typeof t !== 'object') throw new ArgumentError(`${what}: expected a tensor { type, data, dims }, got ${describe(t)}`);
+  const { type, data, dims } = t as { type?: unknown; data?: unknown; dims?: unknown };
+  if (type !== gi.type) {
+    const hint = gi.type === 'float32' ? '' : ` (lowbit takes float32, int64, int32, int8, uint8 and bool inputs, as the model declares them)`;
+    throw new DTypeError(`${what} is declared ${gi.type}, got a tensor of type ${describe(type)}${hint}`);
+  }
+  if (!Array.isArray(dims) && !ArrayBuffer.isView(dims)) throw new ShapeError(`${what} needs dims, got ${describe(dims)}`);
+  const d = Array.from(dims as ArrayLike<number>);
+  if (d.some((x) => !Number.isSafeInteger(x) || x < 1)) throw new ShapeError(`${what} has dims [${d}], expected positive integers`);
+  const typedOk = TYPED[gi.type].some((C) => data instanceof C);
+  // float32 keeps the strict rule: its data is copied straight into wasm memory
+  if (!typedOk && (gi.type === 'float32' || !Array.isArray(data))) {
+    throw new DTypeError(`${what}: type ${gi.type} needs data as ${TYPED[gi.type].map((C) => C.name).join(' or ')}${gi.type === 'float32' ? '' : ' or an array of numbers'}, got ${describe(data)}`);
+  }
+  const values = data as ArrayLike<number | bigint | boolean>;
+  const n = elementCount(d);
+  if (values.length !== n) throw new ShapeError(`${what} has ${values.length} values, dims [${d}] need ${n}`);
+  if (gi.type === 'float32') return { dims: d, data: values as Float32Array };
+  const host = hostArray(gi.type, n);
+  const [lo, hi] = RANGE[gi.type];
+  for (let i = 0; i < n; i++) {
+    const v = values[i];
+    const x = typeof v === 'bigint' ? clampBig(v) : typeof v === 'boolean' && gi.type === 'bool' ? +v : v;
+    if (typeof x !== 'number' || !Number.isInteger(x) || x < lo || x > hi) {
+      throw new ValueRangeError(`${what}: value ${describe(v)} at index ${i} is not ${gi.type === 'bool' ? 'a bool (0, 1, false, true)' : `an ${gi.type} (an integer in ${lo}…${hi})`}`);
+    }
+    host[i] = x;
+  }
+  return { dims: d, data: host };
+}
