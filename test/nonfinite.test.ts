@@ -128,7 +128,7 @@ describe(`quantized models with NaN and infinite inputs (${SIMD} build)`, () => 
         zeroed[at(2, 3, 4)] = 0;
         zeroed[at(0, 7, 7)] = 0;
         const [want, got, clean] = [await outs(float, d), await outs(q, d), await outs(q, zeroed)];
-        const ort = await runOrtModel(onnx, { x: { dims: [1, 4, 8, 8], data: Array.from(d) } });
+        const ort = await runOrtModel(onnx, { x: { type: 'float32', dims: [1, 4, 8, 8], data: Array.from(d) } });
         for (const y of ['y1', 'y2'] as const) {
           expect(ort[y].data.map((e) => Number.isFinite(e)), `${scheme} ${v} ${y}: float32 and onnxruntime agree`).toEqual(want[y].map((e) => Number.isFinite(e)));
           let bad = 0;
