@@ -10,22 +10,12 @@ import { describe, expect, it } from 'vitest';
 import { loadModel, type Runtime } from '../src/index.js';
 import type { FuseReport } from '../src/model/fuse.js';
 import { SIMD, randNormal, rng, useRuntimes } from './helpers.js';
+import { W, X, count, expectOutputsClose } from './model-ort-check.js';
 import { f, OnnxBuilder, runOrtModel, type Feed } from './onnx-builder.js';
 
 const rts = useRuntimes();
 const TOL = 1e-5;
 
-const count = (dims: number[]) => dims.reduce((a, b) => a * b, 1);
-
-/** seeded normal input */
-function X(dims: number[], seed = 1, scale = 1): Feed {
-  return { type: 'float32', dims, data: randNormal(count(dims), rng(seed), scale) };
-}
-
-/** seeded normal values as an array (weights) */
-function W(n: number, seed: number, scale = 1): number[] {
-  return Array.from(randNormal(n, rng(seed), scale));
-}
 
 interface CheckOptions {
   tol?: number;
@@ -38,20 +28,6 @@ interface CheckOptions {
 
 const NO_FUSIONS: FuseReport = { foldedBatchNorms: 0, foldedAffines: 0, activations: 0, layerNorms: 0, fusedConvs: 0, fusedMatMuls: 0, attentions: 0 };
 
-function maxAbsDiff(got: ArrayLike<number>, want: ArrayLike<number>): { diff: number; at: number; scale: number } {
-  let diff = 0, at = -1, scale = 0;
-  for (let i = 0; i < want.length; i++) {
-    const w = want[i], g = got[i];
-    if (Number.isFinite(w)) scale = Math.max(scale, Math.abs(w));
-    const d = Number.isNaN(w) && Number.isNaN(g) ? 0 : w === g ? 0 : Math.abs(g - w);
-    if (!(d <= diff)) {
-      diff = d;
-      at = i;
-    }
-  }
-  return { diff, at, scale };
-}
-
 async function check(b: OnnxBuilder, feeds: Record<string, Feed>, o: CheckOptions = {}): Promise<void> {
   const bytes = b.build();
   const want = await runOrtModel(bytes, feeds);
@@ -61,14 +37,7 @@ async function check(b: OnnxBuilder, feeds: Record<string, Feed>, o: CheckOption
     try {
       if (fuse && o.fusions) expect(model.fusions, 'fusions').toEqual({ ...NO_FUSIONS, ...o.fusions });
       const got = await model.run(feeds);
-      expect(Object.keys(got).sort()).toEqual(Object.keys(want).sort());
-      for (const [name, w] of Object.entries(want)) {
-        const g = got[name];
-        expect(g.dims, `${name} dims (fuse ${fuse})`).toEqual(w.dims);
-        const { diff, at, scale } = maxAbsDiff(g.data, w.data);
-        const tol = (o.tol ?? TOL) * Math.max(1, scale);
-        expect(diff, `${name} (fuse ${fuse}): max |diff| ${diff} at ${at} (lowbit ${g.data[at]}, ort ${w.data[at]}), tolerance ${tol}`).toBeLessThanOrEqual(tol);
-      }
+      expectOutputsClose(got, want, o.tol ?? TOL, `(fuse ${fuse})`);
       // a second run on the same plan gives the same bits
       const again = await model.run(feeds);
       for (const name of Object.keys(want)) expect(Array.from(again[name].data)).toEqual(Array.from(got[name].data));

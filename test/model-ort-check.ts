@@ -15,6 +15,18 @@ export function seeded(dims: number[], seed = 1, scale = 1, step = 0): Feed {
   return { type: 'float32', dims, data };
 }
 
+export const count = (dims: readonly number[]) => dims.reduce((a, b) => a * b, 1);
+
+/** seeded normal input */
+export function X(dims: number[], seed = 1, scale = 1): Feed {
+  return seeded(dims, seed, scale);
+}
+
+/** seeded normal values as an array (weights) */
+export function W(n: number, seed: number, scale = 1): number[] {
+  return Array.from(randNormal(n, rng(seed), scale));
+}
+
 export function maxAbsDiff(got: ArrayLike<number>, want: ArrayLike<number>): { diff: number; at: number; scale: number } {
   let diff = 0, at = -1, scale = 0;
   for (let i = 0; i < want.length; i++) {
@@ -34,17 +46,23 @@ export async function compareWithOrt(rt: Runtime, b: OnnxBuilder, feeds: Record<
   const want = await runOrtModel(bytes, feeds);
   const model = loadModel(rt, bytes, { fuse });
   try {
-    const got = await model.run(feeds);
-    expect(Object.keys(got).sort()).toEqual(Object.keys(want).sort());
-    for (const [name, w] of Object.entries(want)) {
-      const g = got[name];
-      expect(g.dims, `${name} dims`).toEqual(w.dims);
-      const { diff, at, scale } = maxAbsDiff(g.data, w.data);
-      const t = tol * Math.max(1, scale);
-      expect(diff, `${name}: max |diff| ${diff} at ${at} (lowbit ${g.data[at]}, ort ${w.data[at]}), tolerance ${t}`).toBeLessThanOrEqual(t);
-    }
+    expectOutputsClose(await model.run(feeds), want, tol);
   } finally {
     model.dispose();
+  }
+}
+
+/** The same output names and dims, and max |got - want| <= tol * max(1, max |want|) per output (NaN matches NaN). */
+export function expectOutputsClose(
+  got: Record<string, { dims: readonly number[]; data: ArrayLike<number> }>, want: Record<string, { dims: readonly number[]; data: ArrayLike<number> }>, tol: number, what = '',
+): void {
+  expect(Object.keys(got).sort(), `${what} output names`).toEqual(Object.keys(want).sort());
+  for (const [name, w] of Object.entries(want)) {
+    const g = got[name];
+    expect(g.dims, `${what} ${name} dims`).toEqual(w.dims);
+    const { diff, at, scale } = maxAbsDiff(g.data, w.data);
+    const t = tol * Math.max(1, scale);
+    expect(diff, `${what} ${name}: max |diff| ${diff} at ${at} (lowbit ${g.data[at]}, ort ${w.data[at]}), tolerance ${t}`).toBeLessThanOrEqual(t);
   }
 }
 

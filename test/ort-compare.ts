@@ -7,50 +7,19 @@ import path from 'node:path';
 import onnxproto from 'onnx-proto';
 import { expect } from 'vitest';
 import { loadModel, type Runtime } from '../src/index.js';
-import { randNormal, rng } from './helpers.js';
+import { count, expectOutputsClose, maxAbsDiff } from './model-ort-check.js';
 import { runOrtModel, type Feed, type OnnxBuilder } from './onnx-builder.js';
 
 const { onnx } = onnxproto;
 
-export const count = (dims: number[]) => dims.reduce((a, b) => a * b, 1);
-
-/** seeded normal input */
-export function X(dims: number[], seed = 1, scale = 1): Feed {
-  return { type: 'float32', dims, data: randNormal(count(dims), rng(seed), scale) };
-}
-
-/** seeded normal values as an array (weights) */
-export function W(n: number, seed: number, scale = 1): number[] {
-  return Array.from(randNormal(n, rng(seed), scale));
-}
-
-export function maxAbsDiff(got: ArrayLike<number>, want: ArrayLike<number>): { diff: number; at: number; scale: number } {
-  let diff = 0, at = -1, scale = 0;
-  for (let i = 0; i < want.length; i++) {
-    const w = want[i], g = got[i];
-    if (Number.isFinite(w)) scale = Math.max(scale, Math.abs(w));
-    const d = Number.isNaN(w) && Number.isNaN(g) ? 0 : w === g ? 0 : Math.abs(g - w);
-    if (!(d <= diff)) {
-      diff = d;
-      at = i;
-    }
-  }
-  return { diff, at, scale };
-}
+export { W, X, count, maxAbsDiff } from './model-ort-check.js';
 
 export async function checkAgainstOrt(rt: Runtime, b: OnnxBuilder, feeds: Record<string, Feed>, tol = 1e-5, what = ''): Promise<void> {
   const bytes = b.build();
   const want = await runOrtModel(bytes, feeds);
   const model = loadModel(rt, bytes);
   try {
-    const got = await model.run(feeds);
-    for (const [name, w] of Object.entries(want)) {
-      const g = got[name];
-      expect(g.dims, `${what} ${name} dims`).toEqual(w.dims);
-      const { diff, at, scale } = maxAbsDiff(g.data, w.data);
-      const t = tol * Math.max(1, scale);
-      expect(diff, `${what} ${name}: max |diff| ${diff} at ${at} (lowbit ${g.data[at]}, ort ${w.data[at]}), tolerance ${t}`).toBeLessThanOrEqual(t);
-    }
+    expectOutputsClose(await model.run(feeds), want, tol, what);
   } finally {
     model.dispose();
   }
