@@ -6,24 +6,24 @@
 //   h = (1 - z)⊙h̃ + z⊙h
 
 import { activate } from './rnn-activations.js';
-import { addProduct, clip, type Cell, type CellArgs } from './recurrent.js';
+import { addInto, clip, type Cell, type CellArgs } from './recurrent.js';
 
-export function gruCell({ H, a, acts, r, rOff, b, bOff, tmp }: CellArgs): Cell {
+export function gruCell({ H, a, acts, mul, b, bOff, tmp }: CellArgs): Cell {
   const [fa, ga] = acts;
   const lim = a.clip, lbr = a.linearBeforeReset;
   return {
     step(g, o, h) {
       const gz = o, gr = o + H, gh = o + 2 * H;
-      addProduct(g, o, h, 0, r, rOff, H, 2 * H);
+      // with linear_before_reset the h rows' product needs only h: one product of all 3H rows
+      const hr = mul(h, 0, lbr ? 3 * H : 2 * H);
+      for (let j = 0; j < 2 * H; j++) g[o + j] += hr[j];
       clip(g, o, gh, lim);
       activate(fa, g, gz, gh);
       if (lbr) {
-        for (let j = 0; j < H; j++) tmp[j] = b ? b[bOff + 5 * H + j] : 0;
-        addProduct(tmp, 0, h, 0, r, rOff + 2 * H * H, H, H);
-        for (let j = 0; j < H; j++) g[gh + j] += g[gr + j] * tmp[j];
+        for (let j = 0; j < H; j++) g[gh + j] += g[gr + j] * (hr[2 * H + j] + (b ? b[bOff + 5 * H + j] : 0));
       } else {
         for (let j = 0; j < H; j++) tmp[j] = g[gr + j] * h[j];
-        addProduct(g, gh, tmp, 0, r, rOff + 2 * H * H, H, H);
+        addInto(g, gh, mul(tmp, 2 * H, 3 * H));
       }
       clip(g, gh, gh + H, lim);
       activate(ga, g, gh, gh + H);

@@ -6,16 +6,16 @@
 // (clip bounds the gates' pre-activations, not C before h(): onnxruntime's reading.)
 
 import { activate } from './rnn-activations.js';
-import { addProduct, clip, type Cell, type CellArgs } from './recurrent.js';
+import { addInto, clip, type Cell, type CellArgs } from './recurrent.js';
 
-export function lstmCell({ H, a, acts, r, rOff, ins, d }: CellArgs): Cell {
+export function lstmCell({ H, a, acts, mul, p, d }: CellArgs): Cell {
   const [fa, ga, ha] = acts;
-  const p = ins[7]?.data ?? null, po = d * 3 * H;
+  const po = d * 3 * H;
   const GH = 4 * H, lim = a.clip, inputForget = a.inputForget;
   return {
     step(g, o, h, c) {
       const gi = o, go = o + H, gf = o + 2 * H, gc = o + 3 * H;
-      addProduct(g, o, h, 0, r, rOff, H, GH);
+      addInto(g, o, mul(h, 0, GH));
       if (p) {
         for (let j = 0; j < H; j++) {
           g[gi + j] += p[po + j] * c[j];
