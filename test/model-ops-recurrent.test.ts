@@ -135,10 +135,17 @@ function permute(data: ArrayLike<number>, dims: number[], perm: number[]): { dat
   return { data: out, dims: od };
 }
 
-async function compare(bytes: Uint8Array, feeds: Record<string, Feed>, want: Record<string, { dims: number[]; data: ArrayLike<number> }>, tol = TOL): Promise<void> {
+/** The model layer on the f32 GEMM (constant weights) or the host op (runtime weights). */
+type Path = 'layer' | 'host';
+
+async function compare(bytes: Uint8Array, feeds: Record<string, Feed>, want: Record<string, { dims: number[]; data: ArrayLike<number> }>, tol = TOL, path?: Path): Promise<void> {
   const model = loadModel(rts.one, bytes);
   try {
     const got = await model.run(feeds);
+    if (path) {
+      const layers = [...model.builtLayers.values()].filter((l) => l?.kind.endsWith('(f32 GEMM)'));
+      expect(layers.length, `runs on the ${path === 'layer' ? 'f32 GEMM layer' : 'host op'}`).toBe(path === 'layer' ? 1 : 0);
+    }
     expect(Object.keys(got).sort()).toEqual(Object.keys(want).sort());
     for (const [name, w] of Object.entries(want)) {
       const g = got[name];
@@ -156,20 +163,30 @@ async function compare(bytes: Uint8Array, feeds: Record<string, Feed>, want: Rec
 }
 
 /**
- * lowbit on the case's graph vs onnxruntime-web. onnxruntime has no layout 1 ("batchwise recurrent
+ * lowbit on the case's graph vs onnxruntime-web, on the f32 GEMM layer (constant weights) and, with
+ * the weights fed as inputs instead, on the host op. onnxruntime has no layout 1 ("batchwise recurrent
  * operations are not supported") and needs hidden_size: for those it runs the layout-0 graph with
  * hidden_size on the transposed inputs, and its outputs are transposed back.
  */
 async function check(c: Case): Promise<void> {
   const { bytes, feeds } = build(c);
-  if (!c.layout && !c.noHiddenAttr && !c.oracleAttrs) return compare(bytes, feeds, await runOrtModel(bytes, feeds), c.tol);
-  const oracle = build({ ...c, layout: undefined, noHiddenAttr: false, attrs: { ...c.attrs, ...c.oracleAttrs } });
+  const want = await oracle(c, bytes, feeds);
+  await compare(bytes, feeds, want, c.tol, c.runtimeWeights ? 'host' : 'layer');
+  if (c.runtimeWeights) return;
+  // the same case on the host op: W, R, B fed as graph inputs (same values)
+  const host = build({ ...c, runtimeWeights: true });
+  await compare(host.bytes, host.feeds, want, c.tol, 'host');
+}
+
+async function oracle(c: Case, bytes: Uint8Array, feeds: Record<string, Feed>): Promise<Record<string, { dims: number[]; data: ArrayLike<number> }>> {
+  if (!c.layout && !c.noHiddenAttr && !c.oracleAttrs) return runOrtModel(bytes, feeds);
+  const layout0 = build({ ...c, layout: undefined, noHiddenAttr: false, attrs: { ...c.attrs, ...c.oracleAttrs } });
   const swap = (f: Feed): Feed => ({ type: 'float32', ...permute(f.data, f.dims, [1, 0, 2]) });
   const oracleFeeds = c.layout ? Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, swap(v)])) : feeds;
-  const want: Record<string, { dims: number[]; data: ArrayLike<number> }> = await runOrtModel(oracle.bytes, oracleFeeds);
+  const want: Record<string, { dims: number[]; data: ArrayLike<number> }> = await runOrtModel(layout0.bytes, oracleFeeds);
   // Y [T, D, N, H] -> [N, T, D, H]; Y_h, Y_c [D, N, H] -> [N, D, H]
   if (c.layout) for (const [k, v] of Object.entries(want)) want[k] = permute(v.data, v.dims, v.dims.length === 4 ? [2, 0, 1, 3] : [1, 0, 2]);
-  return compare(bytes, feeds, want, c.tol);
+  return want;
 }
 
 const DIRECTIONS = ['forward', 'reverse', 'bidirectional'] as const;
