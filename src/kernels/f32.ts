@@ -86,7 +86,9 @@ export function f32Gemm(rt: KernelHost, call: F32GemmCall): Promise<void> {
 
 /**
  * c[0..w.n) = a[0..w.k) * W (+ bias): one row on this thread, synchronously (byte addresses): the
- * per-step product of a recurrent layer, too small to hand to the pool.
+ * per-step product of a recurrent layer, too small to hand to the pool. bias may be c (C += A·W:
+ * the kernel reads each column's bias before it writes that column); it is read in whole panels of
+ * 8 columns (up to 16 floats), so up to 16 floats past its n must be readable memory.
  */
 export function f32Gemv(rt: KernelHost, a: number, w: F32Weights, c: number, bias = 0): void {
   if (w.disposed) throw new ArgumentError('f32Gemv: the packed weights were disposed');

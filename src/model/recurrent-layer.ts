@@ -5,12 +5,15 @@
 // sequence loop as the host op) over Float32Array views of the layer's scratch. Runtime weights
 // or a runtime sequence_lens stay on the host op (the rule returns null).
 
+import { activateRow } from '../kernels/elementwise.js';
 import { f32Gemm, f32Gemv, F32_NR, packF32, type F32Weights } from '../kernels/f32.js';
 import type { Runtime } from '../runtime/runtime.js';
+import { ACTIVATIONS } from './fuse.js';
 import type { GraphNode } from './graph.js';
 import type { LayerIO, ModelLayer } from './layers.js';
 import { GRU, LSTM, RNN } from './ops/recurrent-ops.js';
-import { gateBias, recurrentAttrs, recurrentDims, runSequences, type RecurrentAttrs, type RecurrentDims, type RecurrentMul, type RecurrentOp } from './ops/recurrent.js';
+import { gateBias, recurrentAttrs, recurrentDims, runSequences, type RecurrentActivate, type RecurrentAttrs, type RecurrentDims, type RecurrentMul, type RecurrentOp } from './ops/recurrent.js';
+import { activate } from './ops/rnn-activations.js';
 import type { ValueInfo } from './ops/types.js';
 
 const OPS: Record<string, RecurrentOp> = { LSTM, GRU, RNN };
@@ -29,9 +32,8 @@ export function recurrentLayerFor(rt: Runtime, node: GraphNode, ins: (ValueInfo 
   return new RecurrentLayer(rt, node, op, a, ins, I, H, D);
 }
 
-/** The row ranges of R the cell asks a product of (GRU without linear_before_reset: z and r, then h). */
-const rowRanges = (op: RecurrentOp, a: RecurrentAttrs, H: number): [number, number][] =>
-  op.op === 'GRU' && !a.linearBeforeReset ? [[0, 2 * H], [2 * H, 3 * H]] : [[0, op.gates * H]];
+/** The row ranges of R the cells ask a product of (GRU: z and r, then h, which needs r or Rb_h first). */
+const rowRanges = (op: RecurrentOp, H: number): [number, number][] => (op.op === 'GRU' ? [[0, 2 * H], [2 * H, 3 * H]] : [[0, op.gates * H]]);
 
 export class RecurrentLayer implements ModelLayer {
   readonly scheme = 'float32';
@@ -51,6 +53,9 @@ export class RecurrentLayer implements ModelLayer {
   private readonly state: (Float32Array | number | null)[];
   /** which of Y, Y_h, Y_c the node has: their index in io.ys, or -1 */
   private readonly outAt: number[];
+  /** gates*H floats (padded) each of 1, 0, 2, -1: the scale and shift of f32_act_nhwc's sigmoid for Sigmoid and Tanh */
+  private readonly consts: number;
+  private readonly act: RecurrentActivate;
 
   constructor(private readonly rt: Runtime, node: GraphNode, private readonly op: RecurrentOp, private readonly a: RecurrentAttrs, ins: (ValueInfo | null)[], private readonly I: number, private readonly H: number, private readonly D: number) {
     const GH = (this.GH = op.gates * H);
@@ -66,6 +71,16 @@ export class RecurrentLayer implements ModelLayer {
     this.outAt = [0, 1, 2].map((i) => (node.outputs[i] ? k++ : -1));
     this.kind = `${op.op} (f32 GEMM)`;
     const np = Math.ceil(GH / F32_NR) * F32_NR;
+    this.consts = rt.alloc(4 * np * 4);
+    [1, 0, 2, -1].forEach((v, i) => rt.view(Float32Array, this.consts + i * np * 4, np).fill(v));
+    const [one, zero, two, minus] = [0, 1, 2, 3].map((i) => this.consts + i * np * 4);
+    // Sigmoid and Tanh (= 2 sigmoid(2x) - 1) on the wasm sigmoid (f32x4, relative error < 3e-7:
+    // assembly/util/act.ts); the other functions on the host
+    this.act = (f, v, from, to) => {
+      if (f.kind !== 'sigmoid' && f.kind !== 'tanh') return activate(f, v, from, to);
+      const x = v.byteOffset + from * 4, tanh = f.kind === 'tanh';
+      activateRow(rt, { x, y: x, channels: to - from, kind: ACTIVATIONS.sigmoid, alpha: tanh ? 2 : 1, beta: 0, scale: tanh ? two : one, shift: tanh ? minus : zero });
+    };
     const tmp = new Float32Array(GH);
     for (let d = 0; d < D; d++) {
       this.w.push(packF32(rt, W.subarray(d * GH * I, (d + 1) * GH * I), I, GH, true));
@@ -76,7 +91,7 @@ export class RecurrentLayer implements ModelLayer {
       v.set(tmp);
       this.bias.push(ptr);
       const rd = R.subarray(d * GH * H, (d + 1) * GH * H);
-      this.r.push(new Map(rowRanges(op, a, H).map(([from, to]) => [from, packF32(rt, rd.subarray(from * H, to * H), H, to - from, true)])));
+      this.r.push(new Map(rowRanges(op, H).map(([from, to]) => [from, packF32(rt, rd.subarray(from * H, to * H), H, to - from, true)])));
     }
   }
 
@@ -94,10 +109,10 @@ export class RecurrentLayer implements ModelLayer {
     return this.D * T * N * this.GH * (this.I + this.H);
   }
 
-  /** floats: X·Wᵀ for every direction and row, then h, c, the cell's tmp, and one product row */
+  /** floats: X·Wᵀ for every direction and row, then h, c and the cell's tmp, and the GEMV's over-read of its bias (whole panels) */
   private scratchFloats(x: readonly number[]): number {
     const { T, N } = this.dims(x);
-    return this.D * T * N * this.GH + 3 * this.H + this.GH;
+    return this.D * T * N * this.GH + 3 * this.H + 2 * F32_NR;
   }
 
   scratchBytes(x: readonly number[]): number {
@@ -113,16 +128,16 @@ export class RecurrentLayer implements ModelLayer {
     }
     // views after the GEMMs (no allocation from here on: they stay valid)
     const f32 = (ptr: number, n: number) => rt.view(Float32Array, ptr, n);
-    const hPtr = io.scratch + D * rows * GH * 4, cPtr = hPtr + H * 4, tmpPtr = cPtr + H * 4, prodPtr = tmpPtr + H * 4;
-    const prod = f32(prodPtr, GH);
-    const mul = (d: number): RecurrentMul => (v, from, to) => {
-      f32Gemv(rt, v.byteOffset, this.r[d].get(from)!, prodPtr);
-      return prod.subarray(0, to - from);
+    const hPtr = io.scratch + D * rows * GH * 4, cPtr = hPtr + H * 4, tmpPtr = cPtr + H * 4;
+    // in place, the GEMV's bias being its output: out[o..] = v·Rᵀ + out[o..]
+    const mul = (d: number): RecurrentMul => (g, o, v, from) => {
+      const at = g.byteOffset + o * 4;
+      f32Gemv(rt, v.byteOffset, this.r[d].get(from)!, at, at);
     };
     const out = (i: number, n: number) => (this.outAt[i] >= 0 ? f32(io.ys[this.outAt[i]], n) : null);
     const state = (s: Float32Array | number | null) => (typeof s === 'number' ? f32(io.xs[s], D * dims.N * H) : s);
     runSequences(this.op, this.a, dims, {
-      xw: f32(io.scratch, D * rows * GH), mul, lens: this.lens, b: this.b, p: this.p,
+      xw: f32(io.scratch, D * rows * GH), mul, act: this.act, lens: this.lens, b: this.b, p: this.p,
       h0: state(this.state[0]), c0: state(this.state[1]),
       y: out(0, rows * D * H), yh: out(1, D * dims.N * H), yc: out(2, D * dims.N * H),
       h: f32(hPtr, H), c: f32(cPtr, H), tmp: f32(tmpPtr, H),
@@ -133,5 +148,6 @@ export class RecurrentLayer implements ModelLayer {
     for (const w of this.w) w.dispose();
     for (const m of this.r) for (const w of m.values()) w.dispose();
     for (const p of this.bias) this.rt.free(p);
+    this.rt.free(this.consts);
   }
 }

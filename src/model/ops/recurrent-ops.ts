@@ -4,17 +4,16 @@
 
 import { gruCell } from './gru.js';
 import { lstmCell } from './lstm.js';
-import { activate } from './rnn-activations.js';
-import { addInto, clip, recurrentAttrs, recurrentInfer, runRecurrent, type Cell, type CellArgs, type RecurrentOp } from './recurrent.js';
+import { clip, recurrentAttrs, recurrentInfer, runRecurrent, type Cell, type CellArgs, type RecurrentOp } from './recurrent.js';
 import type { OpDef } from './types.js';
 
-function rnnCell({ H, a, acts, mul }: CellArgs): Cell {
+function rnnCell({ H, a, acts, mul, act }: CellArgs): Cell {
   const [fa] = acts;
   return {
     step(g, o, h) {
-      addInto(g, o, mul(h, 0, H));
+      mul(g, o, h, 0, H);
       clip(g, o, o + H, a.clip);
-      activate(fa, g, o, o + H);
+      act(fa, g, o, o + H);
       for (let j = 0; j < H; j++) h[j] = g[o + j];
     },
   };

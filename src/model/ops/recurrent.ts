@@ -14,7 +14,7 @@
 
 import { ArgumentError, DTypeError, ShapeError, ValueRangeError } from '../../errors.js';
 import type { GraphNode, HostData } from '../graph.js';
-import { parseActivations, type Activation } from './rnn-activations.js';
+import { activate, parseActivations, type Activation } from './rnn-activations.js';
 import { attr, fail, type HostValue, type OpContext, type ValueInfo } from './types.js';
 
 export interface RecurrentOp {
@@ -160,11 +160,14 @@ export function sequenceLengths(ctx: OpContext, data: ArrayLike<number>, N: numb
 // ---- the driver ----
 
 /**
- * Rows [from, to) of v·R_dᵀ (R_d: this direction's [gates*H][H]), for v of H floats: a view of
- * to - from floats, valid until the next call. The host op computes it in JavaScript; the model
- * layer (src/model/recurrent-layer.ts) on the wasm float32 GEMV.
+ * out[o + j] += (v·R_dᵀ)[from + j] for j < to - from: rows [from, to) of this direction's R
+ * ([gates*H][H]) times v (H floats), added into out. The host op computes it in JavaScript; the
+ * model layer (src/model/recurrent-layer.ts) on the wasm float32 GEMV.
  */
-export type RecurrentMul = (v: Float32Array, from: number, to: number) => Float32Array;
+export type RecurrentMul = (out: Float32Array, o: number, v: Float32Array, from: number, to: number) => void;
+
+/** v[from..to) = act(v[from..to)): activate() on the host; the layer's runs Sigmoid and Tanh in wasm. */
+export type RecurrentActivate = (a: Activation, v: Float32Array, from: number, to: number) => void;
 
 /** One time step of one batch row: g holds (at offset o) this step's X·Wᵀ + bias row, which the step may overwrite; updates h (and c). */
 export interface Cell {
@@ -177,6 +180,7 @@ export interface CellArgs {
   readonly a: RecurrentAttrs;
   readonly acts: Activation[];
   readonly mul: RecurrentMul;
+  readonly act: RecurrentActivate;
   /** B of this direction ([2*gates*H] at bOff), or null */
   readonly b: ArrayLike<number> | null;
   readonly bOff: number;
@@ -185,11 +189,6 @@ export interface CellArgs {
   readonly d: number;
   /** H floats of scratch for the cell's own use (the layer's is in wasm memory: mul reads it) */
   readonly tmp: Float32Array;
-}
-
-/** g[o + j] += p[j] for j < p.length: a recurrence product added into the gate row. */
-export function addInto(g: Float32Array, o: number, p: Float32Array): void {
-  for (let j = 0; j < p.length; j++) g[o + j] += p[j];
 }
 
 /** The bias of direction d's X·Wᵀ rows: Wb + Rb, or Wb alone from op.wOnlyBiasFrom on; zero without B. */
@@ -208,6 +207,8 @@ export interface SequenceIO {
   /** X·Wᵀ + bias: [num_directions][T*N rows in X's order][gates*H]; rows past a batch row's length are not read */
   readonly xw: Float32Array;
   readonly mul: (d: number) => RecurrentMul;
+  /** default activate() */
+  readonly act?: RecurrentActivate;
   readonly lens: ArrayLike<number> | null;
   readonly b: ArrayLike<number> | null;
   readonly p: ArrayLike<number> | null;
@@ -232,7 +233,7 @@ export function runSequences(op: RecurrentOp, a: RecurrentAttrs, dims: Recurrent
   const sAt = a.layout ? (d: number, n: number) => (n * D + d) * H : (d: number, n: number) => (d * N + n) * H;
   for (let d = 0; d < D; d++) {
     const reverse = a.reverse || d === 1;
-    const cell = op.cell({ H, a, acts: a.acts[d], mul: io.mul(d), b: io.b, bOff: d * 2 * GH, p: io.p, d, tmp: io.tmp });
+    const cell = op.cell({ H, a, acts: a.acts[d], mul: io.mul(d), act: io.act ?? activate, b: io.b, bOff: d * 2 * GH, p: io.p, d, tmp: io.tmp });
     for (let n = 0; n < N; n++) {
       const L = lens ? lens[n] : T, s0 = sAt(d, n);
       for (let j = 0; j < H; j++) {
@@ -261,7 +262,7 @@ export function runRecurrent(ctx: OpContext, op: RecurrentOp, ins: readonly (Hos
   const lens = ins[4] ? sequenceLengths(ctx, ins[4].data, N, T) : null;
   const has = (i: number) => !!ctx.node.outputs[i] && !!outs[i];
   const out = (i: number) => (has(i) ? (outs[i].data as Float32Array) : null);
-  const [xw, h, c, bias, tmp, prod] = carve([D * T * N * GH, H, H, GH, H, GH]);
+  const [xw, h, c, bias, tmp] = carve([D * T * N * GH, H, H, GH, H]);
   for (let d = 0; d < D; d++) {
     gateBias(op, a, b, d, H, bias);
     // X·Wᵀ + bias for every step a row reaches
@@ -273,11 +274,7 @@ export function runRecurrent(ctx: OpContext, op: RecurrentOp, ins: readonly (Hos
       }
     }
   }
-  const mul = (d: number): RecurrentMul => (v, from, to) => {
-    const p = prod.subarray(0, to - from).fill(0);
-    addProduct(p, 0, v, 0, r, d * GH * H + from * H, H, to - from);
-    return p;
-  };
+  const mul = (d: number): RecurrentMul => (g, o, v, from, to) => addProduct(g, o, v, 0, r, (d * GH + from) * H, H, to - from);
   runSequences(op, a, dims, {
     xw, mul, lens, b, p: op.op === 'LSTM' ? ins[7]?.data ?? null : null, h0: ins[5]?.data ?? null, c0: op.op === 'LSTM' ? ins[6]?.data ?? null : null,
     y: out(0), yh: out(1), yc: out(2), h, c, tmp,
