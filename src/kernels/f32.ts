@@ -92,7 +92,7 @@ export function f32Gemm(rt: KernelHost, call: F32GemmCall): Promise<void> {
  */
 export function f32Gemv(rt: KernelHost, a: number, w: F32Weights, c: number, bias = 0): void {
   if (w.disposed) throw new ArgumentError('f32Gemv: the packed weights were disposed');
-  rt.invoke(['f32_gemm_4x8', [1, 0, w.n, w.k, a, w.k * 4, w.ptr, c, w.n * 4, bias, -Infinity, Infinity]]);
+  rt.kernels.f32_gemm_4x8(1, 0, w.n, w.k, a, w.k * 4, w.ptr, c, w.n * 4, bias, -Infinity, Infinity);
 }
 
 /** C[b] = A[b] B[b] for `batch` products of two activations, A [m][k], B [k][n], C [m][n] row-major, batches split across threads. */

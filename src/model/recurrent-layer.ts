@@ -79,7 +79,7 @@ export class RecurrentLayer implements ModelLayer {
     this.act = (f, v, from, to) => {
       if (f.kind !== 'sigmoid' && f.kind !== 'tanh') return activate(f, v, from, to);
       const x = v.byteOffset + from * 4, tanh = f.kind === 'tanh';
-      activateRow(rt, { x, y: x, channels: to - from, kind: ACTIVATIONS.sigmoid, alpha: tanh ? 2 : 1, beta: 0, scale: tanh ? two : one, shift: tanh ? minus : zero });
+      activateRow(rt, x, x, to - from, ACTIVATIONS.sigmoid, tanh ? 2 : 1, 0, tanh ? two : one, tanh ? minus : zero);
     };
     const tmp = new Float32Array(GH);
     for (let d = 0; d < D; d++) {
