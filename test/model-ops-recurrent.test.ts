@@ -239,6 +239,39 @@ describe(`recurrent operators vs onnxruntime-web (${SIMD} build)`, () => {
     it('hidden 1, input 1 (size-1 dims), longer sequence', () => check({ op: 'LSTM', T: 9, N: 1, I: 1, H: 1, direction: 'bidirectional', seed: 23 }));
   });
 
+  describe('in a graph (the f32 GEMM layers)', () => {
+    it('outputs read by later nodes, an output nobody reads, constant initial states, a layer feeding a layer', async () => {
+      const [T, N, I, H] = [4, 2, 3, 5];
+      const b = new OnnxBuilder(14).input('X', [T, N, I]).output('S').output('G_h').output('R_h');
+      const w = (name: string, dims: number[], s: number, scale = 0.4) => b.init(name, dims, Array.from(randNormal(count(dims), rng(s), scale)));
+      w('W', [1, 4 * H, I], 61);
+      w('R', [1, 4 * H, H], 62);
+      w('B', [1, 8 * H], 63);
+      w('H0', [1, N, H], 64, 0.5);
+      w('C0', [1, N, H], 65, 0.5);
+      w('GW', [1, 3 * H, H], 66);
+      w('GR', [1, 3 * H, H], 67);
+      w('RW', [1, H, I], 68);
+      w('RR', [1, H, H], 69);
+      b.init('axes', [1], [1], 'int64');
+      b.node('LSTM', ['X', 'W', 'R', 'B', '', 'H0', 'C0'], ['Y', 'Y_h', 'Y_c'], { hidden_size: H }, 'lstm');
+      b.node('Add', ['Y_h', 'Y_c'], 'S');
+      b.node('Squeeze', ['Y', 'axes'], 'Ys');
+      b.node('GRU', ['Ys', 'GW', 'GR'], ['', 'G_h'], { hidden_size: H, linear_before_reset: 1 }, 'gru');
+      b.node('RNN', ['X', 'RW', 'RR'], ['R_y', 'R_h'], { hidden_size: H }, 'rnn');
+      const bytes = b.build();
+      const feeds = { X: { type: 'float32' as const, dims: [T, N, I], data: randNormal(T * N * I, rng(60), 1) } };
+      const model = loadModel(rts.one, bytes);
+      try {
+        await model.run(feeds);
+        expect([...model.builtLayers.values()].map((l) => l?.kind).filter((k) => k?.endsWith('(f32 GEMM)')).sort()).toEqual(['GRU (f32 GEMM)', 'LSTM (f32 GEMM)', 'RNN (f32 GEMM)']);
+      } finally {
+        model.dispose();
+      }
+      await compare(bytes, feeds, await runOrtModel(bytes, feeds));
+    });
+  });
+
   describe('GRU', () => {
     for (const lbr of [0, 1]) {
       for (const direction of DIRECTIONS) {
