@@ -1,9 +1,13 @@
 // LSTM, GRU and RNN with constant weights as a model layer: the products on the wasm float32 GEMM,
 // the gates on the host. W and R are packed once per direction; a run is one GEMM of every step's
 // X·Wᵀ + bias per direction (all T·N rows at once), then per step and batch row the cell's h·Rᵀ as
-// a synchronous GEMV into wasm memory, and the cell's gate math (src/model/ops/: the same cells and
-// sequence loop as the host op) over Float32Array views of the layer's scratch. Runtime weights
-// or a runtime sequence_lens stay on the host op (the rule returns null).
+// a synchronous GEMV added in place into that step's row, and the cell's gate math (the same cells
+// and sequence loop as the host op, src/model/ops/recurrent.ts) over Float32Array views of the
+// layer's scratch, Sigmoid and Tanh on the wasm sigmoid. Sums are float32 (the kernels') and
+// tanh is 2σ(2x) - 1 (relative error < 3e-7): the layer differs from the host op by float32
+// rounding (~1e-6 on the tests' cases). Runtime W/R/B/P or a runtime sequence_lens stay on the
+// host op (the rule returns null). Batch rows run one after another (N GEMVs per step, not one
+// GEMM): streaming models run batch 1.
 
 import { activateRow } from '../kernels/elementwise.js';
 import { f32Gemm, f32Gemv, F32_NR, packF32, type F32Weights } from '../kernels/f32.js';
