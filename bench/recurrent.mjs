@@ -1,18 +1,26 @@
 // One LSTM step as streaming audio models run it (silero VAD: batch 1, one step per 30 ms chunk,
 // initial_h/initial_c fed back every call): lowbit's model runner vs onnxruntime-web (wasm, 1
-// thread) on the same one-node model, plus lowbit's LSTM compute alone (the host op without the
-// runner around it). Also a 32-step sequence. Median of many calls; weights hot in cache.
+// thread) on the same one-node model, plus lowbit's host LSTM op alone (compute() on host arrays:
+// what runs when W/R/B are not constants). Also a 32-step sequence. Median of many calls; weights
+// hot in cache. With constant weights model.run uses the f32 GEMM layer (src/model/recurrent-layer.ts:
+// X·Wᵀ as one GEMM, per step h·Rᵀ as a wasm GEMV, Sigmoid/Tanh on the wasm sigmoid).
 //
 //   npx tsc -p tsconfig.json && node bench/recurrent.mjs [--rounds 31] [--calls 200]
 //
-// Measured 2026-12-05 (AMD EPYC, 2 cores shared by ~8 jobs, load average ~17; avx512_vnni avx_vnni;
-// Node 20.20; --rounds 41 --calls 100), median CPU µs per call (wall in brackets):
-//   1 x 1, I 128, H 128: lowbit run 189 (600), LSTM compute 168 (553), onnxruntime-web 119 (509)
-//   1 x 1, I 64,  H 64:  lowbit run  64 (212), LSTM compute  49 (168), onnxruntime-web  29 (55)
-//   32 x 1, I 128, H 128: lowbit run 5957 (19402), compute 5567, onnxruntime-web 386 (1256)
-// lowbit's products are host JS (scalar, ~24 µs per 128x512 product when the machine is quiet);
-// onnxruntime's MLAS SIMD GEMM costs ~9 µs per extra step: per call lowbit is 1.6-2.2x slower,
-// per step of a long sequence ~15x.
+// Measured 2026-12-05 ~15:05 UTC (AMD EPYC, 2 cores shared by ~8 jobs, load average ~8;
+// avx512_vnni avx_vnni; Node 20.20, baseline SIMD build; --rounds 21 --calls 50), median CPU µs
+// per call (wall in brackets):
+//   | shape (T × batch 1, input I, hidden H) | lowbit model.run (f32 GEMM layer) | lowbit host op, compute only | onnxruntime-web session.run | lowbit/ort (CPU) |
+//   |---|---:|---:|---:|---:|
+//   | 1 × 1, I 128, H 128 | 25.6 (29.3) | 309.2 (321.7) | 134.9 (135.1) | 0.19 |
+//   | 1 × 1, I 64, H 64 | 14.9 (15.0) | 50.3 (78.1) | 41.8 (45.0) | 0.36 |
+//   | 32 × 1, I 128, H 128 | 336.2 (337.5) | 5381.9 (7533.6) | 353.8 (368.5) | 0.95 |
+// (with --experimental-wasm-relaxed-simd, the relaxed build: 29.4 / 15.7 / 332.9 µs vs 133.6 /
+// 60.9 / 357.3 µs.) Under this load single runs vary by 1.5x; the three columns take turns.
+// Before the layer (host op only, same machine, load ~17): 189 / 64 / 5957 µs for the three rows.
+// The layer's 32-step cost is mostly wasm products (X·Wᵀ GEMM ~100 µs, 32 GEMVs ~4.2 µs each at
+// 128-bit SIMD; onnxruntime's MLAS uses AVX-512), the gates ~1.5 µs per step in wasm calls, ~1 µs
+// of JavaScript.
 
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -48,20 +56,23 @@ function lstmModel(T, I, H) {
 }
 
 /**
- * Median µs per call of the async fn: wall time, and CPU time of this process (the machine is
+ * Median µs per call of each async fn: wall time, and CPU time of this process (the machine is
  * shared; CPU time leaves out the time other processes held the core, not their cache traffic).
+ * The fns take turns round by round, so a burst of load on the machine hits them alike.
  */
-async function time(fn) {
-  for (let i = 0; i < CALLS * 2; i++) await fn();
-  const wall = [], cpu = [];
+async function time(fns) {
+  for (const fn of fns) for (let i = 0; i < CALLS * 2; i++) await fn();
+  const wall = fns.map(() => []), cpu = fns.map(() => []);
   for (let r = 0; r < ROUNDS; r++) {
-    const t0 = performance.now(), c0 = process.cpuUsage();
-    for (let i = 0; i < CALLS; i++) await fn();
-    const c = process.cpuUsage(c0);
-    wall.push(((performance.now() - t0) / CALLS) * 1e3);
-    cpu.push((c.user + c.system) / CALLS);
+    for (const [j, fn] of fns.entries()) {
+      const t0 = performance.now(), c0 = process.cpuUsage();
+      for (let i = 0; i < CALLS; i++) await fn();
+      const c = process.cpuUsage(c0);
+      wall[j].push(((performance.now() - t0) / CALLS) * 1e3);
+      cpu[j].push((c.user + c.system) / CALLS);
+    }
   }
-  return { wall: median(wall), cpu: median(cpu) };
+  return fns.map((_, j) => ({ wall: median(wall[j]), cpu: median(cpu[j]) }));
 }
 const fmt = (t) => `${t.cpu.toFixed(1)} (${t.wall.toFixed(1)})`;
 
@@ -70,7 +81,7 @@ const cpuFlags = (readFileSync('/proc/cpuinfo', 'utf8').match(/\b(avx_vnni|avx51
 console.log(`# LSTM step, lowbit vs onnxruntime-web ${ort.env.versions?.web ?? ''} (1 thread)`);
 console.log(`${os.cpus()[0].model}, ${os.cpus().length} cores, CPU flags: ${cpuFlags.join(' ') || 'none'}; Node ${process.version}; lowbit ${rt.features.simd} build`);
 console.log(`${ROUNDS} rounds of ${CALLS} calls; median CPU µs per call (wall µs in brackets); load average ${os.loadavg()[0].toFixed(2)} at start (shared machine)\n`);
-console.log('| shape (T × batch 1, input I, hidden H) | lowbit model.run | lowbit LSTM compute only | onnxruntime-web session.run | lowbit/ort (CPU) |');
+console.log('| shape (T × batch 1, input I, hidden H) | lowbit model.run (f32 GEMM layer) | lowbit host op, compute only | onnxruntime-web session.run | lowbit/ort (CPU) |');
 console.log('|---|---:|---:|---:|---:|');
 
 for (const [T, I, H] of [[1, 128, 128], [1, 64, 64], [32, 128, 128]]) {
@@ -78,7 +89,9 @@ for (const [T, I, H] of [[1, 128, 128], [1, 64, 64], [32, 128, 128]]) {
   const tensors = Object.fromEntries(Object.entries(m.feeds).map(([k, v]) => [k, { type: 'float32', data: v, dims: m.dims[k] }]));
 
   const model = loadModel(rt, m.bytes);
-  const lowbit = await time(() => model.run(tensors));
+  await model.run(tensors);
+  const kinds = [...model.builtLayers.values()].map((l) => l?.kind);
+  if (!kinds.includes('LSTM (f32 GEMM)')) throw new Error(`the LSTM did not run as the f32 GEMM layer: ${kinds}`);
 
   // the op alone: compute() on host arrays, as the runner calls it
   const node = { name: 'lstm', op: 'LSTM', domain: '', inputs: ['X', 'W', 'R', 'B', '', 'h0', 'c0'], outputs: ['Y', 'Y_h', 'Y_c'], attrs: new Map([['hidden_size', H]]) };
@@ -88,11 +101,10 @@ for (const [T, I, H] of [[1, 128, 128], [1, 64, 64], [32, 128, 128]]) {
   const ins = [hv(m.dims.X, m.feeds.X), hv(w('W').dims, f32(w('W'))), hv(w('R').dims, f32(w('R'))), hv(w('B').dims, f32(w('B'))), null, hv(m.dims.h0, m.feeds.h0), hv(m.dims.c0, m.feeds.c0)];
   const outs = [hv([T, 1, 1, H], new Float32Array(T * H)), hv([1, 1, H], new Float32Array(H)), hv([1, 1, H], new Float32Array(H))];
   const def = OPS.LSTM, ctx = { node, opset: 14 };
-  const computeOnly = await time(async () => def.compute(ctx, ins, outs));
 
   const session = await ort.InferenceSession.create(m.bytes);
   const ortFeeds = Object.fromEntries(Object.entries(m.feeds).map(([k, v]) => [k, new ort.Tensor('float32', v, m.dims[k])]));
-  const ortUs = await time(() => session.run(ortFeeds));
+  const [lowbit, ortUs, computeOnly] = await time([() => model.run(tensors), () => session.run(ortFeeds), async () => def.compute(ctx, ins, outs)]);
 
   // same answer
   const a = await model.run(tensors), b = await session.run(ortFeeds);

@@ -135,10 +135,17 @@ function permute(data: ArrayLike<number>, dims: number[], perm: number[]): { dat
   return { data: out, dims: od };
 }
 
-async function compare(bytes: Uint8Array, feeds: Record<string, Feed>, want: Record<string, { dims: number[]; data: ArrayLike<number> }>, tol = TOL): Promise<void> {
+/** The model layer on the f32 GEMM (constant weights) or the host op (runtime weights). */
+type Path = 'layer' | 'host';
+
+async function compare(bytes: Uint8Array, feeds: Record<string, Feed>, want: Record<string, { dims: number[]; data: ArrayLike<number> }>, tol = TOL, path?: Path): Promise<void> {
   const model = loadModel(rts.one, bytes);
   try {
     const got = await model.run(feeds);
+    if (path) {
+      const layers = [...model.builtLayers.values()].filter((l) => l?.kind.endsWith('(f32 GEMM)'));
+      expect(layers.length, `runs on the ${path === 'layer' ? 'f32 GEMM layer' : 'host op'}`).toBe(path === 'layer' ? 1 : 0);
+    }
     expect(Object.keys(got).sort()).toEqual(Object.keys(want).sort());
     for (const [name, w] of Object.entries(want)) {
       const g = got[name];
@@ -156,20 +163,30 @@ async function compare(bytes: Uint8Array, feeds: Record<string, Feed>, want: Rec
 }
 
 /**
- * lowbit on the case's graph vs onnxruntime-web. onnxruntime has no layout 1 ("batchwise recurrent
+ * lowbit on the case's graph vs onnxruntime-web, on the f32 GEMM layer (constant weights) and, with
+ * the weights fed as inputs instead, on the host op. onnxruntime has no layout 1 ("batchwise recurrent
  * operations are not supported") and needs hidden_size: for those it runs the layout-0 graph with
  * hidden_size on the transposed inputs, and its outputs are transposed back.
  */
 async function check(c: Case): Promise<void> {
   const { bytes, feeds } = build(c);
-  if (!c.layout && !c.noHiddenAttr && !c.oracleAttrs) return compare(bytes, feeds, await runOrtModel(bytes, feeds), c.tol);
-  const oracle = build({ ...c, layout: undefined, noHiddenAttr: false, attrs: { ...c.attrs, ...c.oracleAttrs } });
+  const want = await oracle(c, bytes, feeds);
+  await compare(bytes, feeds, want, c.tol, c.runtimeWeights ? 'host' : 'layer');
+  if (c.runtimeWeights) return;
+  // the same case on the host op: W, R, B fed as graph inputs (same values)
+  const host = build({ ...c, runtimeWeights: true });
+  await compare(host.bytes, host.feeds, want, c.tol, 'host');
+}
+
+async function oracle(c: Case, bytes: Uint8Array, feeds: Record<string, Feed>): Promise<Record<string, { dims: number[]; data: ArrayLike<number> }>> {
+  if (!c.layout && !c.noHiddenAttr && !c.oracleAttrs) return runOrtModel(bytes, feeds);
+  const layout0 = build({ ...c, layout: undefined, noHiddenAttr: false, attrs: { ...c.attrs, ...c.oracleAttrs } });
   const swap = (f: Feed): Feed => ({ type: 'float32', ...permute(f.data, f.dims, [1, 0, 2]) });
   const oracleFeeds = c.layout ? Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, swap(v)])) : feeds;
-  const want: Record<string, { dims: number[]; data: ArrayLike<number> }> = await runOrtModel(oracle.bytes, oracleFeeds);
+  const want: Record<string, { dims: number[]; data: ArrayLike<number> }> = await runOrtModel(layout0.bytes, oracleFeeds);
   // Y [T, D, N, H] -> [N, T, D, H]; Y_h, Y_c [D, N, H] -> [N, D, H]
   if (c.layout) for (const [k, v] of Object.entries(want)) want[k] = permute(v.data, v.dims, v.dims.length === 4 ? [2, 0, 1, 3] : [1, 0, 2]);
-  return compare(bytes, feeds, want, c.tol);
+  return want;
 }
 
 const DIRECTIONS = ['forward', 'reverse', 'bidirectional'] as const;
@@ -220,6 +237,39 @@ describe(`recurrent operators vs onnxruntime-web (${SIMD} build)`, () => {
     it('W, R, B as runtime values (not constants)', () => check({ op: 'LSTM', T: 3, N: 2, I: 5, H: 6, direction: 'bidirectional', runtimeWeights: true, seed: 19 }));
     it('silero-like: batch 1, seq 1, hidden 64, input 64, initial states', () => check({ op: 'LSTM', T: 1, N: 1, I: 64, H: 64, h0: true, c0: true, seed: 21 }));
     it('hidden 1, input 1 (size-1 dims), longer sequence', () => check({ op: 'LSTM', T: 9, N: 1, I: 1, H: 1, direction: 'bidirectional', seed: 23 }));
+  });
+
+  describe('in a graph (the f32 GEMM layers)', () => {
+    it('outputs read by later nodes, an output nobody reads, constant initial states, a layer feeding a layer', async () => {
+      const [T, N, I, H] = [4, 2, 3, 5];
+      const b = new OnnxBuilder(14).input('X', [T, N, I]).output('S').output('G_h').output('R_h');
+      const w = (name: string, dims: number[], s: number, scale = 0.4) => b.init(name, dims, Array.from(randNormal(count(dims), rng(s), scale)));
+      w('W', [1, 4 * H, I], 61);
+      w('R', [1, 4 * H, H], 62);
+      w('B', [1, 8 * H], 63);
+      w('H0', [1, N, H], 64, 0.5);
+      w('C0', [1, N, H], 65, 0.5);
+      w('GW', [1, 3 * H, H], 66);
+      w('GR', [1, 3 * H, H], 67);
+      w('RW', [1, H, I], 68);
+      w('RR', [1, H, H], 69);
+      b.init('axes', [1], [1], 'int64');
+      b.node('LSTM', ['X', 'W', 'R', 'B', '', 'H0', 'C0'], ['Y', 'Y_h', 'Y_c'], { hidden_size: H }, 'lstm');
+      b.node('Add', ['Y_h', 'Y_c'], 'S');
+      b.node('Squeeze', ['Y', 'axes'], 'Ys');
+      b.node('GRU', ['Ys', 'GW', 'GR'], ['', 'G_h'], { hidden_size: H, linear_before_reset: 1 }, 'gru');
+      b.node('RNN', ['X', 'RW', 'RR'], ['R_y', 'R_h'], { hidden_size: H }, 'rnn');
+      const bytes = b.build();
+      const feeds = { X: { type: 'float32' as const, dims: [T, N, I], data: randNormal(T * N * I, rng(60), 1) } };
+      const model = loadModel(rts.one, bytes);
+      try {
+        await model.run(feeds);
+        expect([...model.builtLayers.values()].map((l) => l?.kind).filter((k) => k?.endsWith('(f32 GEMM)')).sort()).toEqual(['GRU (f32 GEMM)', 'LSTM (f32 GEMM)', 'RNN (f32 GEMM)']);
+      } finally {
+        model.dispose();
+      }
+      await compare(bytes, feeds, await runOrtModel(bytes, feeds));
+    });
   });
 
   describe('GRU', () => {

@@ -30,6 +30,14 @@ export function activateNhwc(rt: KernelHost, call: ActivationCall): Promise<void
   return rt.parallelColumns(pixels, 1, (p0, p1) => ['f32_act_nhwc', [x + p0 * row, p1 - p0, c, kind, alpha, beta, scale, shift, y + p0 * row]], 64, pixels * c * 16);
 }
 
+/**
+ * One row of activateNhwc (pixels 1, channels c) on this thread, synchronously, arguments by
+ * position (no allocation): small per-step calls (recurrent gates).
+ */
+export function activateRow(rt: KernelHost, x: number, y: number, c: number, kind: number, alpha: number, beta: number, scale: number, shift: number): void {
+  rt.kernels.f32_act_nhwc(x, 1, c, kind, alpha, beta, scale, shift, y);
+}
+
 /** y = softmax(x) over each of `rows` rows of n floats. */
 export function softmaxRows(rt: KernelHost, x: number, y: number, rows: number, n: number): Promise<void> {
   checkSizes('softmaxRows', { rows, n });

@@ -84,6 +84,17 @@ export function f32Gemm(rt: KernelHost, call: F32GemmCall): Promise<void> {
   return rt.parallelColumns(n, F32_NR, (n0, n1) => ['f32_gemm_4x8', [m, n0, n1, k, a, aStride, w.ptr, c, cStride, bias, lo, hi]], m === 1 ? 64 : F32_NR, m * k * n);
 }
 
+/**
+ * c[0..w.n) = a[0..w.k) * W (+ bias): one row on this thread, synchronously (byte addresses): the
+ * per-step product of a recurrent layer, too small to hand to the pool. bias may be c (C += A·W:
+ * the kernel reads each column's bias before it writes that column); it is read in whole panels of
+ * 8 columns (up to 16 floats), so up to 16 floats past its n must be readable memory.
+ */
+export function f32Gemv(rt: KernelHost, a: number, w: F32Weights, c: number, bias = 0): void {
+  if (w.disposed) throw new ArgumentError('f32Gemv: the packed weights were disposed');
+  rt.kernels.f32_gemm_4x8(1, 0, w.n, w.k, a, w.k * 4, w.ptr, c, w.n * 4, bias, -Infinity, Infinity);
+}
+
 /** C[b] = A[b] B[b] for `batch` products of two activations, A [m][k], B [k][n], C [m][n] row-major, batches split across threads. */
 export function matmulRows(rt: KernelHost, a: number, b: number, c: number, batch: number, m: number, k: number, n: number): Promise<void> {
   checkSizes('matmulRows', { batch, m, k, n });

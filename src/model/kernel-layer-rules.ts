@@ -6,6 +6,7 @@ import type { GraphNode } from './graph.js';
 import { AttentionLayer, PoolLayer, BatchedMatMulLayer, ChannelScaleLayer, GlobalAveragePoolLayer, SoftmaxLayer } from './kernel-layers.js';
 import type { ModelLayer } from './layers.js';
 import { ConvTransposeLayerF32 } from './conv-transpose-layer.js';
+import { recurrentLayerFor } from './recurrent-layer.js';
 import { convTransposeSpec } from './ops/conv-transpose.js';
 import { OPS } from './ops/registry.js';
 import type { ValueInfo } from './ops/types.js';
@@ -80,6 +81,11 @@ export function kernelLayerFor(rt: Runtime, node: GraphNode, ins: (ValueInfo | n
       const same = a.dims.slice(0, -2).every((d, i) => d === b.dims[i]) && a.dims[a.dims.length - 1] === b.dims[b.dims.length - 2];
       return same ? new BatchedMatMulLayer(rt) : null;
     }
+    case 'LSTM':
+    case 'GRU':
+    case 'RNN':
+      // constant weights: the products on the f32 GEMM (src/model/recurrent-layer.ts)
+      return recurrentLayerFor(rt, node, ins, opset);
     default:
       return null;
   }

@@ -25,6 +25,8 @@ export interface LayerIO {
   inDims: (readonly number[])[];
   /** byte address of the output */
   y: number;
+  /** every output's address: the node's non-empty outputs in order (layers with outputs 'all') */
+  ys: number[];
   /** byte address of scratchBytes() of scratch */
   scratch: number;
   /** logical input dims: [N, C, H, W] for convolutions, [..., K] for linear */
@@ -37,6 +39,8 @@ export interface ModelLayer {
   readonly layout?: 'nhwc' | 'standard';
   /** how many runtime inputs it reads (default 1) */
   readonly inputs?: number;
+  /** 'all': it writes every non-empty output of its node (default: the first only) */
+  readonly outputs?: 'first' | 'all';
   /** 'float32', 'int8', 'int4', … */
   readonly scheme: string;
   readonly weightBytes: number;

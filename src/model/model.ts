@@ -185,7 +185,7 @@ export class Model {
     if (step.layer) {
       const x = step.ins[0]!;
       const xs = step.ins.map((v) => arena + v!.offset);
-      await step.layer.run({ x: arena + x.offset, xs, inDims: step.ins.map((v) => v!.dims), y: arena + step.outs[0].offset, scratch: arena + step.scratch.offset, dims: x.dims });
+      await step.layer.run({ x: arena + x.offset, xs, inDims: step.ins.map((v) => v!.dims), y: arena + step.outs[0].offset, ys: step.outs.map((o) => arena + o.offset), scratch: arena + step.scratch.offset, dims: x.dims });
       return;
     }
     if (step.sub) {

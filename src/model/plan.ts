@@ -129,9 +129,10 @@ export function makePlan(graph: Graph, inputDims: Map<string, number[]>, layerFo
       // a layer reads its first `inputs` runtime values, channels-last if it says so
       const nhwc = layer.layout === 'nhwc';
       const xs = ins.filter((v): v is PlanValue => !!v && !v.value).slice(0, layer.inputs ?? 1).map((v) => (nhwc && v.dims.length === 4 ? toNhwc(v) : toStandard(v)));
-      const out = runtime(node.outputs[0], 'float32', outInfo[0].dims, nhwc);
-      values.set(node.outputs[0], out);
-      steps.push({ label: node.name, op: layer.kind, node, ins: xs, outs: [out], layer, scratch: { bytes: layer.scratchBytes(xs[0].dims), offset: 0 } });
+      // it writes its node's first output, or all the non-empty ones ('all': LSTM's Y, Y_h, Y_c)
+      const outs = node.outputs.flatMap((name, i) => ((layer.outputs === 'all' ? name : i === 0) ? [runtime(name, 'float32', outInfo[i].dims, nhwc)] : []));
+      for (const o of outs) values.set(o.name, o);
+      steps.push({ label: node.name, op: layer.kind, node, ins: xs, outs, layer, scratch: { bytes: layer.scratchBytes(xs[0].dims), offset: 0 } });
       return;
     }
     if (!def.compute) throw new ModelError(`${nodeLabel(node)}: needs constant weights in this version of lowbit`);

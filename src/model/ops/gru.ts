@@ -5,28 +5,27 @@
 //   linear_before_reset 1:  h̃ = g(clip(g_h + r⊙(h·R_hᵀ + Rb_h)))     (bias Wb_h only in g_h)
 //   h = (1 - z)⊙h̃ + z⊙h
 
-import { activate } from './rnn-activations.js';
-import { addProduct, clip, type Cell, type CellArgs } from './recurrent.js';
+import { clip, type Cell, type CellArgs } from './recurrent.js';
 
-export function gruCell({ H, a, acts, r, rOff, b, bOff, tmp }: CellArgs): Cell {
+export function gruCell({ H, a, acts, mul, act, b, bOff, tmp }: CellArgs): Cell {
   const [fa, ga] = acts;
   const lim = a.clip, lbr = a.linearBeforeReset;
   return {
     step(g, o, h) {
       const gz = o, gr = o + H, gh = o + 2 * H;
-      addProduct(g, o, h, 0, r, rOff, H, 2 * H);
+      mul(g, o, h, 0, 2 * H);
       clip(g, o, gh, lim);
-      activate(fa, g, gz, gh);
+      act(fa, g, gz, gh);
       if (lbr) {
         for (let j = 0; j < H; j++) tmp[j] = b ? b[bOff + 5 * H + j] : 0;
-        addProduct(tmp, 0, h, 0, r, rOff + 2 * H * H, H, H);
+        mul(tmp, 0, h, 2 * H, 3 * H);
         for (let j = 0; j < H; j++) g[gh + j] += g[gr + j] * tmp[j];
       } else {
         for (let j = 0; j < H; j++) tmp[j] = g[gr + j] * h[j];
-        addProduct(g, gh, tmp, 0, r, rOff + 2 * H * H, H, H);
+        mul(g, gh, tmp, 2 * H, 3 * H);
       }
       clip(g, gh, gh + H, lim);
-      activate(ga, g, gh, gh + H);
+      act(ga, g, gh, gh + H);
       for (let j = 0; j < H; j++) h[j] = (1 - g[gz + j]) * g[gh + j] + g[gz + j] * h[j];
     },
   };

@@ -5,17 +5,16 @@
 //   c̃ = g(clip(g_c + h·R_cᵀ)),  C = f⊙C + i⊙c̃,  o = f(clip(g_o + h·R_oᵀ + P_o⊙C)),  h = o⊙h(C)
 // (clip bounds the gates' pre-activations, not C before h(): onnxruntime's reading.)
 
-import { activate } from './rnn-activations.js';
-import { addProduct, clip, type Cell, type CellArgs } from './recurrent.js';
+import { clip, type Cell, type CellArgs } from './recurrent.js';
 
-export function lstmCell({ H, a, acts, r, rOff, ins, d }: CellArgs): Cell {
+export function lstmCell({ H, a, acts, mul, act, p, d }: CellArgs): Cell {
   const [fa, ga, ha] = acts;
-  const p = ins[7]?.data ?? null, po = d * 3 * H;
+  const po = d * 3 * H;
   const GH = 4 * H, lim = a.clip, inputForget = a.inputForget;
   return {
     step(g, o, h, c) {
       const gi = o, go = o + H, gf = o + 2 * H, gc = o + 3 * H;
-      addProduct(g, o, h, 0, r, rOff, H, GH);
+      mul(g, o, h, 0, GH);
       if (p) {
         for (let j = 0; j < H; j++) {
           g[gi + j] += p[po + j] * c[j];
@@ -24,17 +23,17 @@ export function lstmCell({ H, a, acts, r, rOff, ins, d }: CellArgs): Cell {
       }
       clip(g, gi, gi + H, lim);
       clip(g, gf, gc + H, lim);
-      activate(fa, g, gi, gi + H);
+      act(fa, g, gi, gi + H);
       if (inputForget) for (let j = 0; j < H; j++) g[gf + j] = 1 - g[gi + j];
-      else activate(fa, g, gf, gf + H);
-      activate(ga, g, gc, gc + H);
+      else act(fa, g, gf, gf + H);
+      act(ga, g, gc, gc + H);
       for (let j = 0; j < H; j++) c[j] = g[gf + j] * c[j] + g[gi + j] * g[gc + j];
       if (p) for (let j = 0; j < H; j++) g[go + j] += p[po + H + j] * c[j];
       clip(g, go, go + H, lim);
-      activate(fa, g, go, go + H);
+      act(fa, g, go, go + H);
       // h(C) where c̃ was (no longer needed)
       for (let j = 0; j < H; j++) g[gc + j] = c[j];
-      activate(ha, g, gc, gc + H);
+      act(ha, g, gc, gc + H);
       for (let j = 0; j < H; j++) h[j] = g[go + j] * g[gc + j];
     },
   };

@@ -4,28 +4,27 @@
 
 import { gruCell } from './gru.js';
 import { lstmCell } from './lstm.js';
-import { activate } from './rnn-activations.js';
-import { addProduct, clip, recurrentAttrs, recurrentInfer, runRecurrent, type Cell, type CellArgs, type RecurrentOp } from './recurrent.js';
+import { clip, recurrentAttrs, recurrentInfer, runRecurrent, type Cell, type CellArgs, type RecurrentOp } from './recurrent.js';
 import type { OpDef } from './types.js';
 
-function rnnCell({ H, a, acts, r, rOff }: CellArgs): Cell {
+function rnnCell({ H, a, acts, mul, act }: CellArgs): Cell {
   const [fa] = acts;
   return {
     step(g, o, h) {
-      addProduct(g, o, h, 0, r, rOff, H, H);
+      mul(g, o, h, 0, H);
       clip(g, o, o + H, a.clip);
-      activate(fa, g, o, o + H);
+      act(fa, g, o, o + H);
       for (let j = 0; j < H; j++) h[j] = g[o + j];
     },
   };
 }
 
-const LSTM: RecurrentOp = { op: 'LSTM', gates: 4, activations: ['Sigmoid', 'Tanh', 'Tanh'], outputs: 3, inputs: 2, cell: lstmCell };
-const GRU: RecurrentOp = {
+export const LSTM: RecurrentOp = { op: 'LSTM', gates: 4, activations: ['Sigmoid', 'Tanh', 'Tanh'], outputs: 3, inputs: 2, cell: lstmCell };
+export const GRU: RecurrentOp = {
   op: 'GRU', gates: 3, activations: ['Sigmoid', 'Tanh'], outputs: 2, inputs: 0, cell: gruCell,
   wOnlyBiasFrom: (a, H) => (a.linearBeforeReset ? 2 * H : 3 * H),
 };
-const RNN: RecurrentOp = { op: 'RNN', gates: 1, activations: ['Tanh'], outputs: 2, inputs: 0, cell: rnnCell };
+export const RNN: RecurrentOp = { op: 'RNN', gates: 1, activations: ['Tanh'], outputs: 2, inputs: 0, cell: rnnCell };
 
 function def(op: RecurrentOp): OpDef {
   return {

@@ -1,21 +1,20 @@
 // What LSTM, GRU and RNN share: attributes, input checks and output dims (ONNX opsets 7-22; the
-// layout attribute from 14), and the driver that runs a cell over each direction, batch row and
-// time step (sequence_lens: a row stops at its length, its later outputs are zero, Y_h/Y_c are
+// layout attribute from 14), and the sequence loop that runs a cell over each direction, batch row
+// and time step (sequence_lens: a row stops at its length, its later outputs are zero, Y_h/Y_c are
 // its state after its last step, all zero for length 0, as onnxruntime does).
 //
 // Float32 values, as onnxruntime: X·Wᵀ for every step first, into one buffer (bias included), then
-// per step h·Rᵀ added into that step's row in place. Both products read W and R as ONNX lays them
-// out ([gates*H][K] rows, K contiguous): each output is a dot product over one contiguous row, four
-// rows per pass sharing the loads of x or h; the sums run in float64 and are rounded to float32 once
-// per output (onnxruntime rounds every partial sum: the two differ by float32 rounding, ~1e-7
-// relative). Measured on a shared 2-core EPYC (Node 20), a 128 x 512 product takes ~24 µs at best
-// either way, and the dot-product form kept closer to that under load than a transposed
-// multiply-add layout (loads only, no stores in the inner loop). Scratch memory is one growing
-// pool: no allocation per step.
+// per step the cell adds h·Rᵀ (a RecurrentMul) and applies the gates. The loop and the cells are
+// shared by the host op (runRecurrent: products in JavaScript) and the model layer with constant
+// weights (src/model/recurrent-layer.ts: products on the wasm float32 GEMM). The host products read
+// W and R as ONNX lays them out ([gates*H][K] rows, K contiguous): each output is a dot product over
+// one contiguous row, four rows per pass sharing the loads of x or h, summed in float64 and rounded
+// to float32 once (onnxruntime rounds every partial sum: the two differ by float32 rounding, ~1e-7
+// relative). Scratch memory is one growing pool: no allocation per step.
 
 import { ArgumentError, DTypeError, ShapeError, ValueRangeError } from '../../errors.js';
 import type { GraphNode, HostData } from '../graph.js';
-import { parseActivations, type Activation } from './rnn-activations.js';
+import { activate, parseActivations, type Activation } from './rnn-activations.js';
 import { attr, fail, type HostValue, type OpContext, type ValueInfo } from './types.js';
 
 export interface RecurrentOp {
@@ -150,7 +149,7 @@ export function recurrentInfer(ctx: OpContext, op: RecurrentOp, ins: (ValueInfo 
 }
 
 /** sequence_lens, each checked to lie in [0, T]. */
-function sequenceLengths(ctx: OpContext, data: ArrayLike<number>, N: number, T: number): ArrayLike<number> {
+export function sequenceLengths(ctx: OpContext, data: ArrayLike<number>, N: number, T: number): ArrayLike<number> {
   for (let n = 0; n < N; n++) {
     const v = data[n];
     if (!Number.isInteger(v) || v < 0 || v > T) fail(ctx, `sequence_lens[${n}] is ${v}, expected 0…seq_length (${T})`, ValueRangeError);
@@ -160,65 +159,90 @@ function sequenceLengths(ctx: OpContext, data: ArrayLike<number>, N: number, T: 
 
 // ---- the driver ----
 
+/**
+ * out[o + j] += (v·R_dᵀ)[from + j] for j < to - from: rows [from, to) of this direction's R
+ * ([gates*H][H]) times v (H floats), added into out. The host op computes it in JavaScript; the
+ * model layer (src/model/recurrent-layer.ts) on the wasm float32 GEMV.
+ */
+export type RecurrentMul = (out: Float32Array, o: number, v: Float32Array, from: number, to: number) => void;
+
+/** v[from..to) = act(v[from..to)): activate() on the host; the layer's runs Sigmoid and Tanh in wasm. */
+export type RecurrentActivate = (a: Activation, v: Float32Array, from: number, to: number) => void;
+
 /** One time step of one batch row: g holds (at offset o) this step's X·Wᵀ + bias row, which the step may overwrite; updates h (and c). */
 export interface Cell {
   step(g: Float32Array, o: number, h: Float32Array, c: Float32Array): void;
 }
 
-/** What a cell is built from: one direction's weights, biases and activations, and the sizes. */
+/** What a cell is built from: one direction's recurrence product, biases and activations, and the sizes. */
 export interface CellArgs {
   readonly H: number;
   readonly a: RecurrentAttrs;
   readonly acts: Activation[];
-  /** R ([num_directions][gates*H][H]); this direction's at rOff */
-  readonly r: HostData;
-  readonly rOff: number;
+  readonly mul: RecurrentMul;
+  readonly act: RecurrentActivate;
   /** B of this direction ([2*gates*H] at bOff), or null */
-  readonly b: HostData | null;
+  readonly b: ArrayLike<number> | null;
   readonly bOff: number;
-  readonly ins: readonly (HostValue | null)[];
+  /** LSTM's peepholes P ([num_directions][3*H]), or null */
+  readonly p: ArrayLike<number> | null;
   readonly d: number;
-  /** H floats of scratch for the cell's own use */
+  /** H floats of scratch for the cell's own use (the layer's is in wasm memory: mul reads it) */
   readonly tmp: Float32Array;
 }
 
-/** Runs `op` on host values (OpDef.compute). */
-export function runRecurrent(ctx: OpContext, op: RecurrentOp, ins: readonly (HostValue | null)[], outs: readonly HostValue[]): void {
-  const a = recurrentAttrs(ctx, op);
-  const { T, N, I, H, D } = recurrentDims(ctx, op, a, ins);
-  const GH = op.gates * H, wFrom = op.wOnlyBiasFrom?.(a, H) ?? GH;
-  const x = ins[0]!.data, b = ins[3]?.data ?? null, h0 = ins[5]?.data, c0 = op.op === 'LSTM' ? ins[6]?.data : undefined;
-  const lens = ins[4] ? sequenceLengths(ctx, ins[4].data, N, T) : null;
-  const len = (n: number) => (lens ? lens[n] : T);
-  const w = ins[1]!.data, r = ins[2]!.data;
-  const has = (i: number) => !!ctx.node.outputs[i] && !!outs[i];
-  const y = has(0) ? outs[0].data : null, yh = has(1) ? outs[1].data : null, yc = has(2) ? outs[2].data : null;
-  const [xw, h, c, bias, tmp] = carve([T * N * GH, H, H, GH, H]);
-  const xAt = a.layout ? (t: number, n: number) => (n * T + t) * I : (t: number, n: number) => (t * N + n) * I;
+/** The bias of direction d's X·Wᵀ rows: Wb + Rb, or Wb alone from op.wOnlyBiasFrom on; zero without B. */
+export function gateBias(op: RecurrentOp, a: RecurrentAttrs, b: ArrayLike<number> | null, d: number, H: number, out: Float32Array): void {
+  const GH = op.gates * H, wFrom = op.wOnlyBiasFrom?.(a, H) ?? GH, o = d * 2 * GH;
+  for (let j = 0; j < GH; j++) out[j] = b ? (j >= wFrom ? b[o + j] : b[o + j] + b[o + GH + j]) : 0;
+}
+
+/** The row of X (and of the X·Wᵀ buffer) of step t, batch row n: X's own order, by layout. */
+export function xRow(a: RecurrentAttrs, dims: RecurrentDims, t: number, n: number): number {
+  return a.layout ? n * dims.T + t : t * dims.N + n;
+}
+
+/** What the sequence loop reads and writes; every state buffer is H floats. */
+export interface SequenceIO {
+  /** X·Wᵀ + bias: [num_directions][T*N rows in X's order][gates*H]; rows past a batch row's length are not read */
+  readonly xw: Float32Array;
+  readonly mul: (d: number) => RecurrentMul;
+  /** default activate() */
+  readonly act?: RecurrentActivate;
+  readonly lens: ArrayLike<number> | null;
+  readonly b: ArrayLike<number> | null;
+  readonly p: ArrayLike<number> | null;
+  readonly h0: ArrayLike<number> | null;
+  readonly c0: ArrayLike<number> | null;
+  readonly y: Float32Array | null;
+  readonly yh: Float32Array | null;
+  readonly yc: Float32Array | null;
+  readonly h: Float32Array;
+  readonly c: Float32Array;
+  readonly tmp: Float32Array;
+}
+
+/**
+ * Runs the cells over each direction, batch row and time step, given X·Wᵀ + bias for every step
+ * (the one loop both the host op and the model layer run).
+ */
+export function runSequences(op: RecurrentOp, a: RecurrentAttrs, dims: RecurrentDims, io: SequenceIO): void {
+  const { T, N, H, D } = dims;
+  const GH = op.gates * H, { xw, h, c, h0, c0, y, yh, yc, lens } = io;
   const yAt = a.layout ? (t: number, d: number, n: number) => ((n * T + t) * D + d) * H : (t: number, d: number, n: number) => ((t * D + d) * N + n) * H;
   const sAt = a.layout ? (d: number, n: number) => (n * D + d) * H : (d: number, n: number) => (d * N + n) * H;
-
   for (let d = 0; d < D; d++) {
     const reverse = a.reverse || d === 1;
-    for (let j = 0; j < GH; j++) bias[j] = b ? (j >= wFrom ? b[d * 2 * GH + j] : b[d * 2 * GH + j] + b[d * 2 * GH + GH + j]) : 0;
-    // X·Wᵀ + bias for every step a row reaches
+    const cell = op.cell({ H, a, acts: a.acts[d], mul: io.mul(d), act: io.act ?? activate, b: io.b, bOff: d * 2 * GH, p: io.p, d, tmp: io.tmp });
     for (let n = 0; n < N; n++) {
-      for (let t = 0; t < len(n); t++) {
-        const o = (t * N + n) * GH;
-        for (let j = 0; j < GH; j++) xw[o + j] = bias[j];
-        addProduct(xw, o, x, xAt(t, n), w, d * GH * I, I, GH);
-      }
-    }
-    const cell = op.cell({ H, a, acts: a.acts[d], r, rOff: d * GH * H, b, bOff: d * 2 * GH, ins, d, tmp });
-    for (let n = 0; n < N; n++) {
-      const L = len(n), s0 = sAt(d, n);
+      const L = lens ? lens[n] : T, s0 = sAt(d, n);
       for (let j = 0; j < H; j++) {
         h[j] = h0 ? h0[s0 + j] : 0;
         c[j] = c0 ? c0[s0 + j] : 0;
       }
       for (let s = 0; s < L; s++) {
         const t = reverse ? L - 1 - s : s;
-        cell.step(xw, (t * N + n) * GH, h, c);
+        cell.step(xw, (d * T * N + xRow(a, dims, t, n)) * GH, h, c);
         if (y) y.set(h, yAt(t, d, n));
       }
       if (y) for (let t = L; t < T; t++) y.fill(0, yAt(t, d, n), yAt(t, d, n) + H);
@@ -226,6 +250,35 @@ export function runRecurrent(ctx: OpContext, op: RecurrentOp, ins: readonly (Hos
       if (yc) L ? yc.set(c, s0) : yc.fill(0, s0, s0 + H);
     }
   }
+}
+
+/** Runs `op` on host values (OpDef.compute): the products in JavaScript. */
+export function runRecurrent(ctx: OpContext, op: RecurrentOp, ins: readonly (HostValue | null)[], outs: readonly HostValue[]): void {
+  const a = recurrentAttrs(ctx, op);
+  const dims = recurrentDims(ctx, op, a, ins);
+  const { T, N, I, H, D } = dims;
+  const GH = op.gates * H;
+  const x = ins[0]!.data, w = ins[1]!.data, r = ins[2]!.data, b = ins[3]?.data ?? null;
+  const lens = ins[4] ? sequenceLengths(ctx, ins[4].data, N, T) : null;
+  const has = (i: number) => !!ctx.node.outputs[i] && !!outs[i];
+  const out = (i: number) => (has(i) ? (outs[i].data as Float32Array) : null);
+  const [xw, h, c, bias, tmp] = carve([D * T * N * GH, H, H, GH, H]);
+  for (let d = 0; d < D; d++) {
+    gateBias(op, a, b, d, H, bias);
+    // X·Wᵀ + bias for every step a row reaches
+    for (let n = 0; n < N; n++) {
+      for (let t = 0; t < (lens ? lens[n] : T); t++) {
+        const row = xRow(a, dims, t, n), o = (d * T * N + row) * GH;
+        xw.set(bias, o);
+        addProduct(xw, o, x, row * I, w, d * GH * I, I, GH);
+      }
+    }
+  }
+  const mul = (d: number): RecurrentMul => (g, o, v, from, to) => addProduct(g, o, v, 0, r, (d * GH + from) * H, H, to - from);
+  runSequences(op, a, dims, {
+    xw, mul, lens, b, p: op.op === 'LSTM' ? ins[7]?.data ?? null : null, h0: ins[5]?.data ?? null, c0: op.op === 'LSTM' ? ins[6]?.data ?? null : null,
+    y: out(0), yh: out(1), yc: out(2), h, c, tmp,
+  });
 }
 
 /**
