@@ -3,13 +3,14 @@
 
 import type { Runtime } from '../runtime/runtime.js';
 import type { GraphNode } from './graph.js';
-import { AttentionLayer, PoolLayer, BatchedMatMulLayer, ChannelScaleLayer, GlobalAveragePoolLayer, SoftmaxLayer } from './kernel-layers.js';
+import { AddLayer, AttentionLayer, PoolLayer, BatchedMatMulLayer, ChannelScaleLayer, ConcatChannelsLayer, GlobalAveragePoolLayer, SoftmaxLayer } from './kernel-layers.js';
 import type { ModelLayer } from './layers.js';
 import { ConvTransposeLayerF32 } from './conv-transpose-layer.js';
 import { convTransposeSpec } from './ops/conv-transpose.js';
 import { OPS } from './ops/registry.js';
 import type { ValueInfo } from './ops/types.js';
 
+const count = (d: readonly number[]) => d.reduce((a, b) => a * b, 1);
 const runtimeF32 = (v: ValueInfo | null | undefined): v is ValueInfo => !!v && v.type === 'float32' && !v.value;
 
 /**
@@ -64,6 +65,19 @@ export function kernelLayerFor(rt: Runtime, node: GraphNode, ins: (ValueInfo | n
       if (isVec(b, a) && (a.dims[2] > 1 || a.dims[3] > 1)) return new ChannelScaleLayer(rt, 0);
       if (isVec(a, b) && (b.dims[2] > 1 || b.dims[3] > 1)) return new ChannelScaleLayer(rt, 1);
       return null;
+    }
+    case 'Add': {
+      // a residual: two runtime images of one shape (the kernel adds them flat, in either layout)
+      const [a, b] = ins;
+      const same = runtimeF32(a) && runtimeF32(b) && a.dims.length === 4 && a.dims.every((d, i) => d === b.dims[i]) && b.dims.length === 4;
+      return same && count(a.dims) > 0 ? new AddLayer(rt) : null;
+    }
+    case 'Concat': {
+      // channels-last images along C: strided row copies
+      const r = x?.dims.length ?? 0;
+      const axis = (node.attrs.get('axis') as number | undefined) ?? 0;
+      const all = ins.length > 0 && ins.every((v) => runtimeF32(v) && v.dims.length === 4 && v.dims.every((d, i) => i === 1 || d === x!.dims[i]));
+      return all && r === 4 && (axis === 1 || axis === -3) && ins.every((v) => count(v!.dims) > 0) ? new ConcatChannelsLayer(rt, ins.length) : null;
     }
     case 'ConvTranspose': {
       // 2-D with constant weights: a GEMM then col2im (src/model/conv-transpose-layer.ts)
