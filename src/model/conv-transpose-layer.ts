@@ -6,8 +6,12 @@
 //     included;
 //   anything else: per group, the GEMM writes [H*W, kh*kw*M/group] into scratch and col2im adds
 //     each tap into its output pixel (the output starts as the bias).
+// A fused activation (lowbit.FusedConvTranspose) runs in the epilogue: relu and clip as the GEMM's
+// clamp on the shuffle path, anything else as a pass over each finished band of output rows while
+// it is cache-hot (src/layers/activation.ts); after col2im, one pass over the output.
 
 import { F32_NR, f32Gemm, packF32, type F32Weights } from '../kernels/f32.js';
+import { ChannelActivation, type ConvActivation } from '../layers/activation.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { LayerIO, ModelLayer } from './layers.js';
 import type { ConvTransposeSpec } from './ops/conv-transpose.js';
@@ -22,17 +26,25 @@ export class ConvTransposeLayerF32 implements ModelLayer {
   private readonly opg: number;
   private readonly kh: number;
   private readonly kw: number;
+  /** the fused activation, by whether the GEMM's epilogue may clamp (shuffle path) or not (col2im) */
+  private readonly acts = new Map<boolean, ChannelActivation>();
 
   /**
    * weight [C_in, M/group, kh, kw] as ONNX has it; `spec` gives the geometry for input dims (the
-   * plan checked it).
+   * plan checked it); `activation` (with `actName` for the kind) is applied to the output.
    */
-  constructor(private readonly rt: Runtime, private readonly spec: (dims: readonly number[]) => ConvTransposeSpec, private readonly weight: Float32Array, private readonly bias: Float32Array | null, private readonly group: number, dims: readonly number[]) {
+  constructor(private readonly rt: Runtime, private readonly spec: (dims: readonly number[]) => ConvTransposeSpec, private readonly weight: Float32Array, private readonly bias: Float32Array | null, private readonly group: number, dims: readonly number[], private readonly activation: ConvActivation | null = null, private readonly actName = '') {
     [this.cin, this.opg, this.kh, this.kw] = dims;
   }
 
   get kind(): string {
-    return `ConvTranspose ${this.kh}x${this.kw}`;
+    return `ConvTranspose ${this.kh}x${this.kw}${this.actName ? ` + ${this.actName}` : ''}`;
+  }
+
+  private act(epilogueClamp: boolean): ChannelActivation {
+    let a = this.acts.get(epilogueClamp);
+    if (!a) this.acts.set(epilogueClamp, (a = new ChannelActivation(this.rt, this.opg * this.group, this.activation, epilogueClamp)));
+    return a;
   }
 
   get weightBytes(): number {
@@ -96,10 +108,16 @@ export class ConvTransposeLayerF32 implements ModelLayer {
     if (this.shuffles(sp)) {
       if (!this.rowWeights.length) this.packRows();
       const { kh, kw } = this;
-      for (let b = 0; b < n; b++) for (let i = 0; i < h; i++) for (let u = 0; u < kh; u++) {
-        const a = io.x + (b * h + i) * w * cin * 4;
-        const c = io.y + ((b * oh + i * kh + u) * ow) * cout * 4;
-        await f32Gemm(this.rt, { m: w, a, aStride: cin * 4, w: this.rowWeights[u], c, cStride: kw * cout * 4, bias: this.rowBias, lo: -Infinity, hi: Infinity });
+      const act = this.act(true);
+      const [lo, hi] = act.clamp;
+      for (let b = 0; b < n; b++) for (let i = 0; i < h; i++) {
+        const band = io.y + (b * oh + i * kh) * ow * cout * 4;
+        for (let u = 0; u < kh; u++) {
+          const a = io.x + (b * h + i) * w * cin * 4;
+          await f32Gemm(this.rt, { m: w, a, aStride: cin * 4, w: this.rowWeights[u], c: band + u * ow * cout * 4, cStride: kw * cout * 4, bias: this.rowBias, lo, hi });
+        }
+        // output rows i*kh … i*kh+kh-1 are done
+        await act.apply(band, kh * ow);
       }
       return;
     }
@@ -138,11 +156,14 @@ export class ConvTransposeLayerF32 implements ModelLayer {
         }
       }
     }
+    await this.act(false).apply(io.y, n * oh * ow);
   }
 
   dispose(): void {
     for (const w of [...this.rowWeights, ...this.groupWeights]) w.dispose();
     this.rowWeights.length = 0;
+    for (const a of this.acts.values()) a.dispose();
+    this.acts.clear();
     this.groupWeights.length = 0;
     if (this.rowBias) this.rt.free(this.rowBias);
     this.rowBias = 0;
