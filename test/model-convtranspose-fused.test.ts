@@ -75,6 +75,14 @@ describe(`ConvTranspose + activation fused (${SIMD} build)`, () => {
     }
   });
 
+  it('one scale for all channels (the output taken as flat): bands and outputs that are not whole vectors', async () => {
+    for (const act of [ACTS[1], ACTS[0], ACTS[3]]) {
+      await check({ x: [1, 4, 3, 3], m: 1, k: [1, 3], attrs: { strides: [1, 3] }, act }); // bands of 9 floats
+      await check({ x: [1, 2, 3, 5], m: 3, k: [1, 1], act }); // 3 channels, 15 pixels
+      await check({ x: [1, 3, 3, 3], m: 1, k: [3, 3], attrs: { strides: [2, 2] }, act }); // col2im, 7x7 floats
+    }
+  });
+
   it('the col2im path: overlapping taps, pads, groups; every activation kind', async () => {
     for (const act of ACTS) {
       await check({ x: [1, 3, 4, 5], m: 2, k: [3, 3], attrs: { strides: [2, 2], pads: [1, 1, 1, 1] }, act });

@@ -26,8 +26,8 @@ export class ConvTransposeLayerF32 implements ModelLayer {
   private readonly opg: number;
   private readonly kh: number;
   private readonly kw: number;
-  /** the fused activation, by whether the GEMM's epilogue may clamp (shuffle path) or not (col2im) */
-  private readonly acts = new Map<boolean, ChannelActivation>();
+  /** the fused activation passes, by whether the GEMM's epilogue may clamp (shuffle path) or not (col2im) and channels */
+  private readonly acts = new Map<string, ChannelActivation>();
 
   /**
    * weight [C_in, M/group, kh, kw] as ONNX has it; `spec` gives the geometry for input dims (the
@@ -41,10 +41,36 @@ export class ConvTransposeLayerF32 implements ModelLayer {
     return `ConvTranspose ${this.kh}x${this.kw}${this.actName ? ` + ${this.actName}` : ''}`;
   }
 
-  private act(epilogueClamp: boolean): ChannelActivation {
-    let a = this.acts.get(epilogueClamp);
-    if (!a) this.acts.set(epilogueClamp, (a = new ChannelActivation(this.rt, this.opg * this.group, this.activation, epilogueClamp)));
+  /**
+   * The activation pass over `channels` channels (the output's, or 4 or 1 when the output is taken as
+   * flat), built on first use.
+   */
+  private act(epilogueClamp: boolean, channels = this.opg * this.group): ChannelActivation {
+    const key = `${epilogueClamp} ${channels}`;
+    let a = this.acts.get(key);
+    if (!a) {
+      const t = this.activation;
+      const f = t && channels !== this.opg * this.group ? { ...t, scale: new Float32Array(channels).fill(t.scale[0]), shift: new Float32Array(channels).fill(t.shift[0]) } : t;
+      this.acts.set(key, (a = new ChannelActivation(this.rt, channels, f, epilogueClamp)));
+    }
     return a;
+  }
+
+  /**
+   * One scale and one shift for every channel (and channels not whole vectors): the activation pass
+   * takes the output as flat, four floats at a time (whole vectors even for PP-OCR's one-channel map).
+   */
+  private get flat(): boolean {
+    const a = this.activation;
+    return !!a && a.scale.every((v) => v === a.scale[0]) && a.shift.every((v) => v === a.shift[0]) && (this.opg * this.group) % 4 !== 0;
+  }
+
+  /** the activation over `pixels` output pixels at y (a no-op when the GEMM's clamp did it) */
+  private async activate(epilogueClamp: boolean, y: number, pixels: number): Promise<void> {
+    if (!this.flat) return this.act(epilogueClamp).apply(y, pixels);
+    const floats = pixels * this.opg * this.group, whole = floats >> 2;
+    await this.act(epilogueClamp, 4).apply(y, whole);
+    if (floats & 3) await this.act(epilogueClamp, 1).apply(y + whole * 16, floats & 3);
   }
 
   get weightBytes(): number {
@@ -108,8 +134,7 @@ export class ConvTransposeLayerF32 implements ModelLayer {
     if (this.shuffles(sp)) {
       if (!this.rowWeights.length) this.packRows();
       const { kh, kw } = this;
-      const act = this.act(true);
-      const [lo, hi] = act.clamp;
+      const [lo, hi] = this.act(true).clamp;
       for (let b = 0; b < n; b++) for (let i = 0; i < h; i++) {
         const band = io.y + (b * oh + i * kh) * ow * cout * 4;
         for (let u = 0; u < kh; u++) {
@@ -117,7 +142,7 @@ export class ConvTransposeLayerF32 implements ModelLayer {
           await f32Gemm(this.rt, { m: w, a, aStride: cin * 4, w: this.rowWeights[u], c: band + u * ow * cout * 4, cStride: kw * cout * 4, bias: this.rowBias, lo, hi });
         }
         // output rows i*kh … i*kh+kh-1 are done
-        await act.apply(band, kh * ow);
+        await this.activate(true, band, kh * ow);
       }
       return;
     }
@@ -156,7 +181,7 @@ export class ConvTransposeLayerF32 implements ModelLayer {
         }
       }
     }
-    await this.act(false).apply(io.y, n * oh * ow);
+    await this.activate(false, io.y, n * oh * ow);
   }
 
   dispose(): void {
