@@ -11,6 +11,8 @@ export * from './conv/f32-conv';
 export * from './elementwise/f32-act';
 export * from './elementwise/f32-softmax';
 export * from './elementwise/f32-pool';
+export * from './elementwise/f32-add';
+export * from './elementwise/f32-copy';
 export * from './quant/q8';
 export * from './quant/fp8';
 export * from './quant/act-blocks';

@@ -1001,7 +1001,7 @@ function refConvCases() {
 }
 
 // ---- f32_act_nhwc, f32_softmax_rows, f32_gap_nhwc, f32_avgpool_nhwc, f32_scale_channels_nhwc,
-// f32_matmul_rows: plain IEEE mul/add in both builds (no relaxed_madd), so one name across builds ----
+// f32_add_nhwc, f32_copy_rows, f32_matmul_rows: plain IEEE mul/add in both builds (no relaxed_madd), so one name across builds ----
 
 const ACT_CASES = [];
 for (const [pixels, c] of [[9, 7], [3, 13], [2, 3], [1, 1]]) {
@@ -1077,6 +1077,24 @@ const SCALE_CASES = [[13, 17], [4, 5], [7, 16], [3, 2]].map(([pixels, c]) => {
 
 const refScaleChannels = (q) => ew.refScaleChannelsNhwc(q.x, q.c, q.s);
 
+const ADD_CASES = [[13, 17], [4, 5], [7, 16], [3, 2], [1, 1]].map(([pixels, c]) => {
+  const name = `pixels=${pixels} c=${c}`;
+  const r = new Rng(`add ${name}`);
+  return { name, pixels, c, a: actInput(r, pixels * c, -4, 4), b: actInput(r, pixels * c, -4, 4) };
+});
+
+const refAdd = (q) => ew.refAddNhwc(q.a, q.b);
+
+// Concat on channels: rows of n floats into rows yStride floats apart (the floats between keep y's values)
+const COPY_CASES = [[13, 17, 2, 24], [4, 5, 5, 9], [7, 16, 16, 16], [3, 1, 3, 4], [9, 24, 24, 96]].map(([rows, n, xStride, yStride]) => {
+  xStride = Math.max(xStride, n);
+  const name = `rows=${rows} n=${n} xstride=${xStride} ystride=${yStride}`;
+  const r = new Rng(`copy-rows ${name}`);
+  return { name, rows, n, xStride, yStride, x: r.floats(rows * xStride, -4, 4), y: r.floats(rows * yStride, -1, 1) };
+});
+
+const refCopy = (q) => ew.refCopyRows(q.x, q.xStride, q.y, q.yStride, q.rows, q.n);
+
 const MATMUL_ROWS_CASES = [[1, 1, 7, 9], [2, 3, 7, 9], [3, 5, 33, 17], [2, 4, 16, 8], [1, 7, 1, 3], [4, 2, 5, 6]].map(([batch, m, k, n]) => {
   const name = `batch=${batch} m=${m} k=${k} n=${n}`;
   const r = new Rng(`matmul-rows ${name}`);
@@ -1125,6 +1143,20 @@ async function runElementwiseCases(rt, build) {
       rt.parallelColumns(q.pixels, 1, (p0, p1) => ['f32_scale_channels_nhwc', [x + p0 * row, p1 - p0, q.c, s, yp + p0 * row]], 1));
     emit(build, '-', `f32_scale_channels_nhwc ${q.name}`, digest(y));
   }
+  for (const q of ADD_CASES) {
+    const row = q.c * 4;
+    const [y] = await withBuffers(rt, [q.a, q.b], [[Float32Array, q.pixels * q.c]], ([a, b], [yp]) =>
+      rt.parallelColumns(q.pixels, 1, (p0, p1) => ['f32_add_nhwc', [a + p0 * row, b + p0 * row, p1 - p0, q.c, yp + p0 * row]], 1));
+    emit(build, '-', `f32_add_nhwc ${q.name}`, digest(y));
+  }
+  for (const q of COPY_CASES) {
+    // the output starts as q.y: the floats between the copied rows must keep it
+    const [y] = await withBuffers(rt, [q.x], [[Float32Array, q.y.length]], ([x], [yp]) => {
+      rt.view(Float32Array, yp, q.y.length).set(q.y);
+      return rt.parallelColumns(q.rows, 1, (r0, r1) => ['f32_copy_rows', [x + r0 * q.xStride * 4, q.xStride * 4, r1 - r0, q.n, yp + r0 * q.yStride * 4, q.yStride * 4]], 1);
+    });
+    emit(build, '-', `f32_copy_rows ${q.name}`, digest(y));
+  }
   for (const q of MATMUL_ROWS_CASES) {
     const [y] = await withBuffers(rt, [q.a, q.b], [[Float32Array, q.batch * q.m * q.n]], ([a, b], [c]) =>
       rt.parallelColumns(q.batch, 1, (b0, b1) => ['f32_matmul_rows', [b0, b1, q.m, q.k, q.n, a, b, c]], 1));
@@ -1144,6 +1176,8 @@ function refElementwiseCases() {
   for (const a of AVGPOOL_CASES) emit('ref', '-', `f32_avgpool_nhwc ${a.name}`, digest(refAvgpool(a)));
   for (const a of MAXPOOL_CASES) emit('ref', '-', `f32_maxpool_nhwc ${a.name}`, digest(refMaxpool(a)));
   for (const q of SCALE_CASES) emit('ref', '-', `f32_scale_channels_nhwc ${q.name}`, digest(refScaleChannels(q)));
+  for (const q of ADD_CASES) emit('ref', '-', `f32_add_nhwc ${q.name}`, digest(refAdd(q)));
+  for (const q of COPY_CASES) emit('ref', '-', `f32_copy_rows ${q.name}`, digest(refCopy(q)));
   for (const q of MATMUL_ROWS_CASES) emit('ref', '-', `f32_matmul_rows ${q.name}`, digest(refMatmulRows(q)));
 }
 

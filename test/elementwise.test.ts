@@ -1,5 +1,6 @@
 // Kernel-level tests of the float32 kernels without weights: f32_act_nhwc, f32_softmax_rows,
-// f32_attention_rows, f32_gap_nhwc, f32_avgpool_nhwc, f32_scale_channels_nhwc, f32_matmul_rows.
+// f32_attention_rows, f32_gap_nhwc, f32_avgpool_nhwc, f32_scale_channels_nhwc, f32_add_nhwc,
+// f32_copy_rows, f32_matmul_rows.
 // (There is no max-pool kernel: MaxPool runs on the host.) They use plain IEEE mul/add in both
 // builds, so the tolerance is zero: bit for bit equal to the scalar references of
 // src/kernels/reference/elementwise.ts (the ones scripts/determinism.mjs digests), on seeded data,
@@ -9,7 +10,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Runtime } from '../src/index.js';
 import {
-  poolOutput, refActNhwc, refAttentionRows, refAvgpoolNhwc, refMaxpoolNhwc, refGapNhwc, refMatmulRows, refScaleChannelsNhwc, refSoftmaxRows, type PoolGeometry2d,
+  poolOutput, refActNhwc, refAddNhwc, refCopyRows, refAttentionRows, refAvgpoolNhwc, refMaxpoolNhwc, refGapNhwc, refMatmulRows, refScaleChannelsNhwc, refSoftmaxRows, type PoolGeometry2d,
 } from '../src/kernels/reference/elementwise.js';
 import { SIMD, firstMismatch, randNormal, rng, useRuntimes } from './helpers.js';
 
@@ -206,6 +207,60 @@ describe(`f32_scale_channels_nhwc (${SIMD} build)`, () => {
           const got = await callKernel(rt, 'f32_scale_channels_nhwc', [x, s], pixels * c, pixels, ([px, ps], y, p0, p1) =>
             [px + p0 * c * 4, p1 - p0, c, ps, y + p0 * c * 4]);
           expect(firstMismatch(got, want), `pixels=${pixels} c=${c} ${label}`).toBeNull();
+        }
+      }
+    }
+  });
+});
+
+describe(`f32_add_nhwc (${SIMD} build)`, () => {
+  it('equals refAddNhwc bit for bit: channels around the vector width, extremes (overflow to Inf, Inf - Inf, NaN), in place, 1 and 2 threads', async () => {
+    let seed = 700;
+    for (const c of [...CHANNELS, 33, 96]) {
+      for (const pixels of [1, 3, 13, 70]) {
+        const r = rng(seed++);
+        const a = withExtremes(randNormal(pixels * c, r, 4), 7, true), b = withExtremes(randNormal(pixels * c, r, 4), 5, true);
+        if (a.length > 3) a[3] = NaN;
+        const want = refAddNhwc(a, b);
+        for (const [label, rt] of threadCases()) {
+          const got = await callKernel(rt, 'f32_add_nhwc', [a, b], pixels * c, pixels, ([pa, pb], y, p0, p1) =>
+            [pa + p0 * c * 4, pb + p0 * c * 4, p1 - p0, c, y + p0 * c * 4]);
+          expect(firstMismatch(got, want), `pixels=${pixels} c=${c} ${label}`).toBeNull();
+        }
+      }
+    }
+    // in place (y = a)
+    await rts.one.scoped(async (alloc) => {
+      const a = randNormal(37, rng(9), 3), b = randNormal(37, rng(10), 3);
+      const pa = alloc(a.byteLength), pb = alloc(b.byteLength);
+      rts.one.view(Float32Array, pa, 37).set(a);
+      rts.one.view(Float32Array, pb, 37).set(b);
+      rts.one.invoke(['f32_add_nhwc', [pa, pb, 37, 1, pa]]);
+      expect(firstMismatch(rts.one.read(Float32Array, pa, 37), refAddNhwc(a, b))).toBeNull();
+    });
+  });
+});
+
+describe(`f32_copy_rows (${SIMD} build)`, () => {
+  it('equals refCopyRows bit for bit: row lengths around the vector width, strides wider than the rows (Concat on channels), the gaps untouched, 1 and 2 threads', async () => {
+    let seed = 800;
+    for (const n of [...CHANNELS, 33]) {
+      for (const [rows, extra] of [[1, 0], [3, 1], [13, 5], [70, 24]]) {
+        const r = rng(seed++);
+        const xStride = n + (extra % 3), yStride = n + extra;
+        const x = withExtremes(randNormal(rows * xStride, r, 4), 6, true);
+        const y = randNormal(rows * yStride, r, 1);
+        const want = refCopyRows(x, xStride, y, yStride, rows, n);
+        for (const [label, rt] of threadCases()) {
+          // y is both an input (the floats between its rows must survive) and the output
+          const out = await rt.scoped(async (alloc) => {
+            const px = alloc(x.byteLength + 16), py = alloc(y.byteLength + 16);
+            rt.view(Float32Array, px, x.length).set(x);
+            rt.view(Float32Array, py, y.length).set(y);
+            await rt.parallelColumns(rows, 1, (r0, r1) => ['f32_copy_rows', [px + r0 * xStride * 4, xStride * 4, r1 - r0, n, py + r0 * yStride * 4, yStride * 4]], 1);
+            return rt.read(Float32Array, py, y.length);
+          });
+          expect(firstMismatch(out, want), `rows=${rows} n=${n} strides ${xStride}/${yStride} ${label}`).toBeNull();
         }
       }
     }

@@ -9,15 +9,27 @@ export function f32_gap_nhwc(x: usize, hw: i32, c: i32, y: usize): void {
   const c4 = c & ~3;
   const row = <usize>c << 2;
   const inv = <f32>1.0 / <f32>hw;
+  // y holds the per-channel sums while the pixels stream through once, in image order (reading each
+  // channel's column on its own would walk the whole image c/4 times)
+  memory.fill(y, 0, row);
+  for (let p = 0; p < hw; p++) {
+    const xr = x + <usize>p * row;
+    for (let ch = 0; ch < c4; ch += 4) {
+      const o = <usize>ch << 2;
+      v128.store(y + o, f32x4.add(v128.load(y + o), v128.load(xr + o)));
+    }
+    for (let ch = c4; ch < c; ch++) {
+      const o = <usize>ch << 2;
+      store<f32>(y + o, load<f32>(y + o) + load<f32>(xr + o));
+    }
+  }
   for (let ch = 0; ch < c4; ch += 4) {
-    let acc = f32x4.splat(0);
-    for (let p = 0; p < hw; p++) acc = f32x4.add(acc, v128.load(x + <usize>p * row + (<usize>ch << 2)));
-    v128.store(y + (<usize>ch << 2), f32x4.mul(acc, f32x4.splat(inv)));
+    const o = <usize>ch << 2;
+    v128.store(y + o, f32x4.mul(v128.load(y + o), f32x4.splat(inv)));
   }
   for (let ch = c4; ch < c; ch++) {
-    let acc: f32 = 0;
-    for (let p = 0; p < hw; p++) acc += load<f32>(x + <usize>p * row + (<usize>ch << 2));
-    store<f32>(y + (<usize>ch << 2), acc * inv);
+    const o = <usize>ch << 2;
+    store<f32>(y + o, load<f32>(y + o) * inv);
   }
 }
 

@@ -1,6 +1,7 @@
 // Elementwise, softmax and pooling kernels on float32 buffers already in linear memory (byte
 // addresses), channels-last where there are channels. Wraps assembly/elementwise/: f32-act.ts,
-// f32-softmax.ts (softmax, attention) and f32-pool.ts (pooling, channel scaling). Each wrapper
+// f32-softmax.ts (softmax, attention), f32-pool.ts (pooling, channel scaling), f32-add.ts (same-shape
+// Add) and f32-copy.ts (strided row copies: Concat on channels). Each wrapper
 // checks its sizes and splits the rows (pixels, heads) across threads; rows are independent, so
 // the split never changes a bit of the output.
 
@@ -102,4 +103,17 @@ export function maxPoolNhwc(rt: KernelHost, x: number, y: number, h: number, w: 
 export function scaleChannelsNhwc(rt: KernelHost, x: number, s: number, y: number, pixels: number, c: number): Promise<void> {
   checkSizes('scaleChannelsNhwc', { pixels, c });
   return rt.parallelColumns(pixels, 1, (p0, p1) => ['f32_scale_channels_nhwc', [x + p0 * c * 4, p1 - p0, c, s, y + p0 * c * 4]], 64, pixels * c);
+}
+
+/** y[p][c] = a[p][c] + b[p][c] over `pixels` pixels (two values of one shape and layout), split across threads by pixels. */
+export function addNhwc(rt: KernelHost, a: number, b: number, y: number, pixels: number, c: number): Promise<void> {
+  checkSizes('addNhwc', { pixels, c });
+  const row = c * 4;
+  return rt.parallelColumns(pixels, 1, (p0, p1) => ['f32_add_nhwc', [a + p0 * row, b + p0 * row, p1 - p0, c, y + p0 * row]], 64, pixels * c);
+}
+
+/** Copies `rows` rows of n floats from x (xStride bytes apart) to y (yStride bytes apart), split across threads by rows. */
+export function copyRows(rt: KernelHost, x: number, xStride: number, y: number, yStride: number, rows: number, n: number): Promise<void> {
+  checkSizes('copyRows', { rows, n });
+  return rt.parallelColumns(rows, 1, (r0, r1) => ['f32_copy_rows', [x + r0 * xStride, xStride, r1 - r0, n, y + r0 * yStride, yStride]], 64, rows * n);
 }

@@ -6,8 +6,12 @@
 //     included;
 //   anything else: per group, the GEMM writes [H*W, kh*kw*M/group] into scratch and col2im adds
 //     each tap into its output pixel (the output starts as the bias).
+// A fused activation (lowbit.FusedConvTranspose) runs in the epilogue: relu and clip as the GEMM's
+// clamp on the shuffle path, anything else as a pass over each finished band of output rows while
+// it is cache-hot (src/layers/activation.ts); after col2im, one pass over the output.
 
 import { F32_NR, f32Gemm, packF32, type F32Weights } from '../kernels/f32.js';
+import { ChannelActivation, type ConvActivation } from '../layers/activation.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { LayerIO, ModelLayer } from './layers.js';
 import type { ConvTransposeSpec } from './ops/conv-transpose.js';
@@ -22,17 +26,51 @@ export class ConvTransposeLayerF32 implements ModelLayer {
   private readonly opg: number;
   private readonly kh: number;
   private readonly kw: number;
+  /** the fused activation passes, by whether the GEMM's epilogue may clamp (shuffle path) or not (col2im) and channels */
+  private readonly acts = new Map<string, ChannelActivation>();
 
   /**
    * weight [C_in, M/group, kh, kw] as ONNX has it; `spec` gives the geometry for input dims (the
-   * plan checked it).
+   * plan checked it); `activation` (with `actName` for the kind) is applied to the output.
    */
-  constructor(private readonly rt: Runtime, private readonly spec: (dims: readonly number[]) => ConvTransposeSpec, private readonly weight: Float32Array, private readonly bias: Float32Array | null, private readonly group: number, dims: readonly number[]) {
+  constructor(private readonly rt: Runtime, private readonly spec: (dims: readonly number[]) => ConvTransposeSpec, private readonly weight: Float32Array, private readonly bias: Float32Array | null, private readonly group: number, dims: readonly number[], private readonly activation: ConvActivation | null = null, private readonly actName = '') {
     [this.cin, this.opg, this.kh, this.kw] = dims;
   }
 
   get kind(): string {
-    return `ConvTranspose ${this.kh}x${this.kw}`;
+    return `ConvTranspose ${this.kh}x${this.kw}${this.actName ? ` + ${this.actName}` : ''}`;
+  }
+
+  /**
+   * The activation pass over `channels` channels (the output's, or 4 or 1 when the output is taken as
+   * flat), built on first use.
+   */
+  private act(epilogueClamp: boolean, channels = this.opg * this.group): ChannelActivation {
+    const key = `${epilogueClamp} ${channels}`;
+    let a = this.acts.get(key);
+    if (!a) {
+      const t = this.activation;
+      const f = t && channels !== this.opg * this.group ? { ...t, scale: new Float32Array(channels).fill(t.scale[0]), shift: new Float32Array(channels).fill(t.shift[0]) } : t;
+      this.acts.set(key, (a = new ChannelActivation(this.rt, channels, f, epilogueClamp)));
+    }
+    return a;
+  }
+
+  /**
+   * One scale and one shift for every channel (and channels not whole vectors): the activation pass
+   * takes the output as flat, four floats at a time (whole vectors even for PP-OCR's one-channel map).
+   */
+  private get flat(): boolean {
+    const a = this.activation;
+    return !!a && a.scale.every((v) => v === a.scale[0]) && a.shift.every((v) => v === a.shift[0]) && (this.opg * this.group) % 4 !== 0;
+  }
+
+  /** the activation over `pixels` output pixels at y (a no-op when the GEMM's clamp did it) */
+  private async activate(epilogueClamp: boolean, y: number, pixels: number): Promise<void> {
+    if (!this.flat) return this.act(epilogueClamp).apply(y, pixels);
+    const floats = pixels * this.opg * this.group, whole = floats >> 2;
+    await this.act(epilogueClamp, 4).apply(y, whole);
+    if (floats & 3) await this.act(epilogueClamp, 1).apply(y + whole * 16, floats & 3);
   }
 
   get weightBytes(): number {
@@ -96,10 +134,15 @@ export class ConvTransposeLayerF32 implements ModelLayer {
     if (this.shuffles(sp)) {
       if (!this.rowWeights.length) this.packRows();
       const { kh, kw } = this;
-      for (let b = 0; b < n; b++) for (let i = 0; i < h; i++) for (let u = 0; u < kh; u++) {
-        const a = io.x + (b * h + i) * w * cin * 4;
-        const c = io.y + ((b * oh + i * kh + u) * ow) * cout * 4;
-        await f32Gemm(this.rt, { m: w, a, aStride: cin * 4, w: this.rowWeights[u], c, cStride: kw * cout * 4, bias: this.rowBias, lo: -Infinity, hi: Infinity });
+      const [lo, hi] = this.act(true).clamp;
+      for (let b = 0; b < n; b++) for (let i = 0; i < h; i++) {
+        const band = io.y + (b * oh + i * kh) * ow * cout * 4;
+        for (let u = 0; u < kh; u++) {
+          const a = io.x + (b * h + i) * w * cin * 4;
+          await f32Gemm(this.rt, { m: w, a, aStride: cin * 4, w: this.rowWeights[u], c: band + u * ow * cout * 4, cStride: kw * cout * 4, bias: this.rowBias, lo, hi });
+        }
+        // output rows i*kh … i*kh+kh-1 are done
+        await this.activate(true, band, kh * ow);
       }
       return;
     }
@@ -138,11 +181,14 @@ export class ConvTransposeLayerF32 implements ModelLayer {
         }
       }
     }
+    await this.activate(false, io.y, n * oh * ow);
   }
 
   dispose(): void {
     for (const w of [...this.rowWeights, ...this.groupWeights]) w.dispose();
     this.rowWeights.length = 0;
+    for (const a of this.acts.values()) a.dispose();
+    this.acts.clear();
     this.groupWeights.length = 0;
     if (this.rowBias) this.rt.free(this.rowBias);
     this.rowBias = 0;

@@ -3,8 +3,9 @@
 //   - a constant per-channel Mul/Add after a Conv or ConvTranspose is folded the same way;
 //   - exporters' decomposed activations are recognised: x*clip(x+3,0,6)/6 -> HardSwish,
 //     x*sigmoid(a*x) -> Swish, the ReduceMean/Sub/Pow/Sqrt/Div chain -> LayerNormalization;
-//   - an activation right after a Conv, and a per-channel affine after that, become one
-//     lowbit.FusedConv node, whose layer applies them in place while the output is cache-hot.
+//   - an activation right after a Conv (ConvTranspose), and a per-channel affine after that, become
+//     one lowbit.FusedConv (FusedConvTranspose) node, whose layer applies them in place while the
+//     output is cache-hot.
 // A rewrite only fires when every intermediate value has one reader and is not a graph output.
 
 import type { AttrValue, Graph, GraphNode, HostTensor } from './graph.js';
@@ -306,14 +307,14 @@ function recogniseLayerNorms(r: Rewriter): number {
 
 const FUSABLE: Record<string, ActivationName> = { Relu: 'relu', HardSwish: 'hardswish', Sigmoid: 'sigmoid', HardSigmoid: 'hardsigmoid', Clip: 'clip', LeakyRelu: 'leakyrelu' };
 
-/** Conv -> activation [-> per-channel Mul/Add ...] as one lowbit.FusedConv. */
+/** Conv (ConvTranspose) -> activation [-> per-channel Mul/Add ...] as one lowbit.FusedConv (FusedConvTranspose). */
 function fuseConvActivations(r: Rewriter): number {
   let n = 0;
   for (const conv of [...r.nodes]) {
-    if (conv.op !== 'Conv' || conv.domain !== '') continue;
+    if (!convLike(conv)) continue;
     const w = r.constant(conv.inputs[1]);
     if (!w) continue;
-    const cout = w.dims[0];
+    const { cout } = outChannels(conv, w);
     const act = r.soleReader(conv.outputs[0]);
     const found = act ? activationWithBounds(r, act) : null;
     if (!found) continue;
@@ -341,7 +342,7 @@ function fuseConvActivations(r: Rewriter): number {
     attrs.set('activation', name);
     attrs.set('alpha', alpha);
     attrs.set('beta', beta);
-    r.replace(remove, { name: remove.map((k) => k.name).join('+'), op: 'FusedConv', domain: 'lowbit', inputs: [...conv.inputs.slice(0, 3), ...(conv.inputs.length < 3 ? [''] : []), s, t].slice(0, 5), outputs: [out], attrs });
+    r.replace(remove, { name: remove.map((k) => k.name).join('+'), op: conv.op === 'Conv' ? 'FusedConv' : 'FusedConvTranspose', domain: 'lowbit', inputs: [...conv.inputs.slice(0, 3), ...(conv.inputs.length < 3 ? [''] : []), s, t].slice(0, 5), outputs: [out], attrs });
     n++;
   }
   return n;

@@ -3,14 +3,17 @@
 
 import type { Runtime } from '../runtime/runtime.js';
 import type { GraphNode } from './graph.js';
-import { AttentionLayer, PoolLayer, BatchedMatMulLayer, ChannelScaleLayer, GlobalAveragePoolLayer, SoftmaxLayer } from './kernel-layers.js';
+import { AddLayer, AttentionLayer, PoolLayer, BatchedMatMulLayer, ChannelScaleLayer, ConcatChannelsLayer, GlobalAveragePoolLayer, SoftmaxLayer } from './kernel-layers.js';
 import type { ModelLayer } from './layers.js';
 import { ConvTransposeLayerF32 } from './conv-transpose-layer.js';
 import { recurrentLayerFor } from './recurrent-layer.js';
+import { ACTIVATIONS, type ActivationName } from './fuse.js';
+import type { ConvActivation } from '../layers/activation.js';
 import { convTransposeSpec } from './ops/conv-transpose.js';
 import { OPS } from './ops/registry.js';
 import type { ValueInfo } from './ops/types.js';
 
+const count = (d: readonly number[]) => d.reduce((a, b) => a * b, 1);
 const runtimeF32 = (v: ValueInfo | null | undefined): v is ValueInfo => !!v && v.type === 'float32' && !v.value;
 
 /**
@@ -26,6 +29,22 @@ function softmaxRowsFrom(node: GraphNode, ins: (ValueInfo | null)[], opset: numb
   return opset < 13 || a === r - 1 ? a : -1;
 }
 
+/** 2-D ConvTranspose (or lowbit.FusedConvTranspose) with constant weights: a GEMM then col2im (src/model/conv-transpose-layer.ts). */
+function convTransposeLayer(rt: Runtime, node: GraphNode, ins: (ValueInfo | null)[], opset: number): ModelLayer | null {
+  const [x, w, b, scale, shift] = ins;
+  if (!runtimeF32(x) || x.dims.length !== 4 || !w?.value || w.type !== 'float32' || (b && !b.value)) return null;
+  let activation: ConvActivation | null = null, actName = '';
+  if (node.op === 'FusedConvTranspose') {
+    if (!scale?.value || !shift?.value) return null;
+    actName = node.attrs.get('activation') as ActivationName;
+    activation = { kind: ACTIVATIONS[actName as ActivationName], alpha: node.attrs.get('alpha') as number, beta: node.attrs.get('beta') as number, scale: Float32Array.from(scale.value.data), shift: Float32Array.from(shift.value.data) };
+  }
+  const ctx = { node, opset };
+  const geometry = (dims: readonly number[]) => convTransposeSpec(ctx, { type: 'float32', dims: [...dims] }, w);
+  const group = (node.attrs.get('group') as number | undefined) ?? 1;
+  return new ConvTransposeLayerF32(rt, geometry, Float32Array.from(w.value.data), b ? Float32Array.from(b.value!.data) : null, group, w.dims, activation, actName);
+}
+
 export function kernelLayerFor(rt: Runtime, node: GraphNode, ins: (ValueInfo | null)[], opset: number): ModelLayer | null {
   if (node.domain === 'lowbit' && node.op === 'Attention') {
     const [q, k, v] = ins;
@@ -34,6 +53,7 @@ export function kernelLayerFor(rt: Runtime, node: GraphNode, ins: (ValueInfo | n
     const sameBatch = q.dims.slice(0, -2).every((d, i) => d === k.dims[i] && d === v.dims[i]);
     return sameBatch && r >= 3 ? new AttentionLayer(rt, (node.attrs.get('scale') as number | undefined) ?? 1) : null;
   }
+  if (node.domain === 'lowbit' && node.op === 'FusedConvTranspose') return convTransposeLayer(rt, node, ins, opset);
   if (node.domain !== '') return null;
   const x = ins[0];
   switch (node.op) {
@@ -66,15 +86,21 @@ export function kernelLayerFor(rt: Runtime, node: GraphNode, ins: (ValueInfo | n
       if (isVec(a, b) && (b.dims[2] > 1 || b.dims[3] > 1)) return new ChannelScaleLayer(rt, 1);
       return null;
     }
-    case 'ConvTranspose': {
-      // 2-D with constant weights: a GEMM then col2im (src/model/conv-transpose-layer.ts)
-      const [, w, b] = ins;
-      if (!runtimeF32(x) || x.dims.length !== 4 || !w?.value || w.type !== 'float32' || (b && !b.value)) return null;
-      const ctx = { node, opset };
-      const geometry = (dims: readonly number[]) => convTransposeSpec(ctx, { type: 'float32', dims: [...dims] }, w);
-      const group = (node.attrs.get('group') as number | undefined) ?? 1;
-      return new ConvTransposeLayerF32(rt, geometry, Float32Array.from(w.value.data), b ? Float32Array.from(b.value!.data) : null, group, w.dims);
+    case 'Add': {
+      // a residual: two runtime images of one shape (the kernel adds them flat, in either layout)
+      const [a, b] = ins;
+      const same = runtimeF32(a) && runtimeF32(b) && a.dims.length === 4 && a.dims.every((d, i) => d === b.dims[i]) && b.dims.length === 4;
+      return same && count(a.dims) > 0 ? new AddLayer(rt) : null;
     }
+    case 'Concat': {
+      // channels-last images along C: strided row copies
+      const r = x?.dims.length ?? 0;
+      const axis = (node.attrs.get('axis') as number | undefined) ?? 0;
+      const all = ins.length > 0 && ins.every((v) => runtimeF32(v) && v.dims.length === 4 && v.dims.every((d, i) => i === 1 || d === x!.dims[i]));
+      return all && r === 4 && (axis === 1 || axis === -3) && ins.every((v) => count(v!.dims) > 0) ? new ConcatChannelsLayer(rt, ins.length) : null;
+    }
+    case 'ConvTranspose':
+      return convTransposeLayer(rt, node, ins, opset);
     case 'MatMul': {
       const [a, b] = ins;
       if (!runtimeF32(a) || !runtimeF32(b) || a.dims.length < 3 || a.dims.length !== b.dims.length) return null;

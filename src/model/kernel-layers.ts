@@ -1,7 +1,8 @@
 // Layers without weights that run a wasm kernel instead of host code: softmax, pooling, the
-// squeeze-excitation channel product, and matrix products between two activations.
+// squeeze-excitation channel product, same-shape Add, Concat on channels, and matrix products
+// between two activations.
 
-import { attentionRows, averagePoolNhwc, globalAveragePoolNhwc, maxPoolNhwc, scaleChannelsNhwc, softmaxRows } from '../kernels/elementwise.js';
+import { addNhwc, attentionRows, averagePoolNhwc, copyRows, globalAveragePoolNhwc, maxPoolNhwc, scaleChannelsNhwc, softmaxRows } from '../kernels/elementwise.js';
 import { matmulRows } from '../kernels/f32.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { LayerIO, ModelLayer } from './layers.js';
@@ -85,6 +86,38 @@ export class ChannelScaleLayer extends KernelLayer {
     for (let b = 0; b < n; b++) {
       const xb = x + b * hw * c * 4, yb = io.y + b * hw * c * 4, sb = s + b * c * 4;
       await scaleChannelsNhwc(this.rt, xb, sb, yb, hw, c);
+    }
+  }
+}
+
+/** a + b for two runtime values of one shape (a residual Add), channels-last when 4-D. */
+export class AddLayer extends KernelLayer {
+  readonly kind = 'Add (same shape)';
+  readonly layout = 'nhwc';
+  readonly inputs = 2;
+  async run(io: LayerIO): Promise<void> {
+    const d = io.inDims[0];
+    // pixels x channels only picks the thread split: the kernel adds the whole flat array
+    const c = d.length === 4 ? d[1] : 1;
+    await addNhwc(this.rt, io.xs[0], io.xs[1], io.y, count(d) / c, c);
+  }
+}
+
+/** Concat of channels-last images along C: each input's pixels go into a slice of every output pixel. */
+export class ConcatChannelsLayer extends KernelLayer {
+  readonly kind = 'Concat (channels)';
+  readonly layout = 'nhwc';
+  constructor(rt: Runtime, readonly inputs: number) {
+    super(rt);
+  }
+  async run(io: LayerIO): Promise<void> {
+    const pixels = count(io.inDims[0]) / io.inDims[0][1];
+    const cout = io.inDims.reduce((s, d) => s + d[1], 0);
+    let at = 0;
+    for (let i = 0; i < io.xs.length; i++) {
+      const c = io.inDims[i][1];
+      await copyRows(this.rt, io.xs[i], c * 4, io.y + at * 4, cout * 4, pixels, c);
+      at += c;
     }
   }
 }

@@ -26,6 +26,8 @@ export interface KernelExports {
   f32_maxpool_nhwc(h: number, w: number, c: number, kh: number, kw: number, sh: number, sw: number, pt: number, pl: number, oh0: number, oh1: number, ow: number, x: number, y: number): void;
   f32_avgpool_nhwc(h: number, w: number, c: number, kh: number, kw: number, sh: number, sw: number, pt: number, pl: number, pb: number, pr: number, countPad: number, oh0: number, oh1: number, ow: number, x: number, y: number): void;
   f32_scale_channels_nhwc(x: number, pixels: number, c: number, s: number, y: number): void;
+  f32_add_nhwc(a: number, b: number, pixels: number, c: number, y: number): void;
+  f32_copy_rows(x: number, xStride: number, rows: number, n: number, y: number, yStride: number): void;
   f32_matmul_rows(b0: number, b1: number, m: number, k: number, n: number, a: number, b: number, c: number): void;
   f32_attention_rows(b0: number, b1: number, m: number, k: number, n: number, dv: number, scale: number, q: number, kT: number, v: number, out: number, scratch: number): void;
   q8_quantize_f32(x: number, outer: number, channels: number, inner: number, scales: number, zps: number, signed: number, y: number): void;

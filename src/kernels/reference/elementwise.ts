@@ -194,3 +194,20 @@ export function refAttentionRows(
   }
   return out;
 }
+
+/** f32_add_nhwc: y[i] = a[i] + b[i] */
+export function refAddNhwc(a: ArrayLike<number>, b: ArrayLike<number>): Float32Array {
+  const y = new Float32Array(a.length);
+  for (let i = 0; i < a.length; i++) y[i] = f(a[i] + b[i]);
+  return y;
+}
+
+/**
+ * f32_copy_rows on float indices: `rows` rows of n floats from x (xStride floats apart) into a copy
+ * of y (yStride floats apart); the floats between the rows keep y's values.
+ */
+export function refCopyRows(x: ArrayLike<number>, xStride: number, y: ArrayLike<number>, yStride: number, rows: number, n: number): Float32Array {
+  const out = Float32Array.from(y);
+  for (let r = 0; r < rows; r++) for (let i = 0; i < n; i++) out[r * yStride + i] = x[r * xStride + i];
+  return out;
+}

@@ -1,8 +1,10 @@
 // Nodes lowbit's own rewrites create (domain 'lowbit'): Activation (an activation recognised from
-// an exporter's decomposition) and FusedConv (Conv + activation + per-channel affine).
+// an exporter's decomposition), FusedConv and FusedConvTranspose (Conv / ConvTranspose + activation +
+// per-channel affine), FusedMatMul and Attention.
 
 import { elementCount } from '../graph.js';
 import { unary, type UnaryOp } from './elementwise.js';
+import { CONV_TRANSPOSE_OPS } from './conv-transpose.js';
 import { LINEAR_OPS } from './linear-ops.js';
 import { logicalStrides } from './layout.js';
 import { attr, fail, need, type HostValue, type OpContext, type OpDef } from './types.js';
@@ -60,6 +62,20 @@ function postAffine(y: HostValue, scale: HostValue | null, shift: HostValue | nu
   }
 }
 
+const convTranspose = CONV_TRANSPOSE_OPS.ConvTranspose;
+
+/** ConvTranspose + activation + per-channel affine (src/model/fuse.ts); the host form for what no layer takes. */
+const fusedConvTransposeDef: OpDef = {
+  layout: 'nchw',
+  infer: (ctx: OpContext, ins) => convTranspose.infer(ctx, ins.slice(0, 3)),
+  compute: (ctx, ins, outs) => {
+    convTranspose.compute!(ctx, ins.slice(0, 3), outs);
+    const y = outs[0], n = ctx.node;
+    applyActivation(attr(n, 'activation', 'identity'), attr(n, 'alpha', 1), attr(n, 'beta', 0), y.data, y.data, y.data.length);
+    postAffine(y, ins[3], ins[4]);
+  },
+};
+
 const matmul = LINEAR_OPS.MatMul;
 
 /** MatMul by constant weights plus a bias over the last axis, then an optional activation. */
@@ -106,4 +122,4 @@ const attentionDef: OpDef = {
   },
 };
 
-export const LOWBIT_OPS: Record<string, OpDef> = { Activation: activationDef, FusedConv: fusedConvDef, FusedMatMul: fusedMatMulDef, Attention: attentionDef };
+export const LOWBIT_OPS: Record<string, OpDef> = { Activation: activationDef, FusedConv: fusedConvDef, FusedConvTranspose: fusedConvTransposeDef, FusedMatMul: fusedMatMulDef, Attention: attentionDef };
