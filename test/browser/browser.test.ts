@@ -95,15 +95,21 @@ async function compileDist(): Promise<string> {
   if (!fs.existsSync(path.join(out, 'index.js'))) {
     throw new Error(`tsc emitted no index.js (exit ${result.code}):\n${result.output}`);
   }
-  // the one bare import of the package (onnx-proto, CommonJS) as an ES module for the page's import
-  // map: what a user without a bundler does; bundlers resolve it themselves
+  // the package's bare imports (onnx-proto, CommonJS; @noble/hashes) as ES modules for the page's
+  // import map (page.html): what a user without a bundler does; bundlers resolve them themselves
   const rolldown = path.join(ROOT, 'node_modules/rolldown/bin/cli.mjs');
-  const vendor = path.join(out, 'vendor/onnx-proto.js');
-  await new Promise<void>((resolve, reject) => {
-    execFile(process.execPath, [rolldown, path.join(ROOT, 'node_modules/onnx-proto/dist/onnx.js'), '--format', 'esm', '--file', vendor], { cwd: ROOT }, (err, _o, stderr) =>
-      err ? reject(new Error(`bundling onnx-proto for the page failed: ${stderr}`)) : resolve(),
-    );
-  });
+  const vendored: [string, string][] = [
+    ['node_modules/onnx-proto/dist/onnx.js', 'onnx-proto.js'],
+    ['node_modules/@noble/hashes/sha2.js', 'noble-sha2.js'],
+    ['node_modules/@noble/hashes/utils.js', 'noble-utils.js'],
+  ];
+  for (const [from, to] of vendored) {
+    await new Promise<void>((resolve, reject) => {
+      execFile(process.execPath, [rolldown, path.join(ROOT, from), '--format', 'esm', '--file', path.join(out, 'vendor', to)], { cwd: ROOT }, (err, _o, stderr) =>
+        err ? reject(new Error(`bundling ${from} for the page failed: ${stderr}`)) : resolve(),
+      );
+    });
+  }
   fs.writeFileSync(path.join(out, 'smoke-model.onnx'), smokeModel());
   return out;
 }
