@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Renders lowbit's document-like OCR test pages (issue 13, "Full OCR"): packages/cli/data/ocr-pages/
 // pNN.png (8-bit grey, 800 px wide) and pages.json, the ground truth: per page its size, layout and
-// every text line's text and box (the ink's bounding quad, [[x, y] × 4] clockwise from top-left).
+// every text line's text and box ([[x, y] × 4] clockwise from top-left: the ink's bounding box with a
+// margin of a fifth of the font size).
 //
 // Each line is drawn alone by ImageMagick (`label:`, so its ink box is measured, not guessed) and
 // pasted into the page here; table rules, rotation (exact 90°/180° here, a small skew through
@@ -133,8 +134,11 @@ class Page {
       const i = Y * this.width + X;
       this.pixels[i] = Math.min(this.pixels[i], line.pixels[r * line.w + c]);
     }
-    const { x0, y0, x1, y1 } = line.ink;
-    this.lines.push({ text, font, size, box: [[ox + x0, oy + y0], [ox + x1, oy + y0], [ox + x1, oy + y1], [ox + x0, oy + y1]] });
+    // the line's box: its ink's bounding box grown by a fifth of the font size on every side, the
+    // margin annotators give text boxes (a detector's boxes are not tight on the ink either)
+    const m = Math.round(size / 5);
+    const x0 = ox + line.ink.x0 - m, y0 = oy + line.ink.y0 - m, x1 = ox + line.ink.x1 + m, y1 = oy + line.ink.y1 + m;
+    this.lines.push({ text, font, size, box: [[x0, y0], [x1, y0], [x1, y1], [x0, y1]] });
     return line.h;
   }
   /** Writes `text`, dropping words until it fits. */
