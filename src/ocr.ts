@@ -23,3 +23,4 @@ export { minAreaRect, orderBox, quadIoU, sortBoxes, polygonArea, type Point, typ
 export { cropLine, rotateLine180, boxSize } from './model/ocr/crop.js';
 export { clsInput, upsideDown, CLS_WIDTH } from './model/ocr/classify.js';
 export { lineBatches, type BatchOptions } from './model/ocr/batches.js';
+export { matchBoxes, scorePage, type PageScore } from './model/ocr/score.js';
