@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import { Command, Option } from 'commander';
 import { ArgumentError, createRuntime, type SimdChoice } from 'lowbit';
-import type { OcrResult, OcrTimings } from 'lowbit/ocr';
+import type { OcrModel, OcrResult, OcrTimings } from 'lowbit/ocr';
 import { drawBoxes } from './ocr-draw.js';
 import { readPng } from './ocr-pages.js';
 import { OCR_SCHEMES, openOcrReader, type OcrScheme } from './ocr-reader.js';
@@ -20,6 +20,8 @@ export interface OcrCommandOptions {
   simd: SimdChoice;
   /** where lines go (tests capture them) */
   print?: (line: string) => void;
+  /** a detector to use instead of lowbit's (tests pass onnxruntime's) */
+  det?: OcrModel;
 }
 
 /** Where the drawing of `image` goes: `draw` itself for one image, else draw with the image's name inserted. */
@@ -37,8 +39,9 @@ export async function runOcrCommand(o: OcrCommandOptions): Promise<void> {
   if (!OCR_SCHEMES.includes(o.scheme)) throw new ArgumentError(`ocr: --scheme must be one of ${OCR_SCHEMES.join(', ')}, got '${o.scheme}'`);
   const pages = o.images.map((file) => ({ file, image: readPng(file) })); // every file is checked before the models load
   const rt = await createRuntime({ threads: o.threads, simd: o.simd });
-  const reader = await openOcrReader(rt, o.scheme, { calibration: pages.slice(0, 2).map((p) => p.image) });
+  let reader: Awaited<ReturnType<typeof openOcrReader>> | null = null;
   try {
+    reader = await openOcrReader(rt, o.scheme, { det: o.det, calibration: pages.slice(0, 2).map((p) => p.image) });
     const all: { file: string; lines: OcrResult[]; seconds: number }[] = [];
     for (const { file, image } of pages) {
       const timings = {} as OcrTimings;
@@ -52,7 +55,8 @@ export async function runOcrCommand(o: OcrCommandOptions): Promise<void> {
     }
     if (o.json) print(JSON.stringify(o.images.length === 1 ? all[0] : all, null, 1));
   } finally {
-    reader.dispose();
+    reader?.dispose();
+    rt.dispose();
   }
 }
 
