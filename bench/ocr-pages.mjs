@@ -127,13 +127,16 @@ async function child(run, limit, detChoice) {
 
 function score(result, truth, O) {
   let truthLines = 0, detected = 0, matched = 0, exact = 0, exactNoSpace = 0, cer = 0, seconds = 0;
+  const stages = { detect: 0, classify: 0, recognize: 0 };
   result.pages.forEach((p, i) => {
     const t = truth[i];
     const s = O.scorePage(p.lines, t.lines);
+    for (const k of Object.keys(stages)) stages[k] += (p.timings?.[k] ?? NaN) / 1000;
     truthLines += s.truthLines; detected += s.detected; matched += s.matched; exact += s.exactLines; cer += s.cerSum; seconds += p.seconds;
     t.lines.forEach((l, j) => { if (s.match[j] >= 0 && p.lines[s.match[j]].text.replace(/ /g, '') === l.text.replace(/ /g, '')) exactNoSpace++; });
   });
-  return { run: result.run, det: result.det, pages: result.pages.length, truthLines, precision: matched / detected, recall: matched / truthLines, exact: exact / truthLines, exactNoSpace: exactNoSpace / truthLines, cer: cer / truthLines, secondsPerPage: seconds / result.pages.length };
+  return { run: result.run, det: result.det, pages: result.pages.length, truthLines, precision: matched / detected, recall: matched / truthLines, exact: exact / truthLines, exactNoSpace: exactNoSpace / truthLines, cer: cer / truthLines, secondsPerPage: seconds / result.pages.length,
+    stages: Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, v / result.pages.length])) };
 }
 
 async function main() {
@@ -160,10 +163,10 @@ async function main() {
   }
   const pct = (v) => `${(100 * v).toFixed(1)}%`;
   console.log(`${limit} pages, ${truth.reduce((s, p) => s + p.lines.length, 0)} lines; ${os.cpus()[0].model}, ${os.cpus().length} vCPU, Node ${process.version}, 1 thread, load average ${os.loadavg()[0].toFixed(1)} at the end`);
-  console.log('| run | detector runs on | det precision | det recall | exact lines | exact ignoring spaces | CER | s/page |');
-  console.log('|---|---|---|---|---|---|---|---|');
+  console.log('| run | detector runs on | det precision | det recall | exact lines | exact ignoring spaces | CER | s/page | detect / classify / recognize s |');
+  console.log('|---|---|---|---|---|---|---|---|---|');
   const names = { float32: 'lowbit float32', int8: 'lowbit int8', auto: 'lowbit auto', 'ort-web': 'lowbit pipeline on onnxruntime-web', peer: '@gutenye/ocr-node (peer)' };
-  for (const r of rows) console.log(`| ${names[r.run] ?? r.run} | ${r.det} | ${pct(r.precision)} | ${pct(r.recall)} | ${pct(r.exact)} | ${pct(r.exactNoSpace)} | ${pct(r.cer)} | ${r.secondsPerPage.toFixed(2)} |`);
+  for (const r of rows) console.log(`| ${names[r.run] ?? r.run} | ${r.det} | ${pct(r.precision)} | ${pct(r.recall)} | ${pct(r.exact)} | ${pct(r.exactNoSpace)} | ${pct(r.cer)} | ${r.secondsPerPage.toFixed(2)} | ${Number.isNaN(r.stages.detect) ? '—' : Object.values(r.stages).map((v) => v.toFixed(2)).join(' / ')} |`);
 }
 
 if (args[0] === '--child') await child(args[1], Number(args[2]), args[3]);
