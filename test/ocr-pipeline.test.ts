@@ -154,6 +154,16 @@ describe(`lowbit's own detector (${SIMD} build)`, () => {
     const boxes = (p: Float32Array) => dbPostprocess(p, input.width, input.height, page.image.width, page.image.height).map((b) => b.box);
     expect(boxes(got.data)).toEqual(boxes(want.data));
   });
+
+  it('reads the page end to end on lowbit alone: the same lines as with onnxruntime\'s detector', async (ctx) => {
+    if (!lowbitDet) {
+      ctx.skip(`lowbit cannot load the detector yet: ${lowbitDetError}`);
+      return;
+    }
+    const alone = createOcr({ det: lowbitDet, cls, rec, dictionary: loadDictionary() });
+    const strip = (rs: { text: string; box: unknown }[]) => rs.map((r) => ({ text: r.text, box: r.box }));
+    expect(strip(await alone.read(page.image))).toEqual(strip(await ocr.read(page.image)));
+  });
 });
 
 describe('lowbit ocr (the CLI command)', () => {
