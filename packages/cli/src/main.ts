@@ -9,6 +9,7 @@ import { DEMO_SCHEMES, runModelDemo, type DemoScheme } from './model-demo.js';
 import { runStudy } from './study.js';
 import { benchModelCommand, compareModelCommand, quantizeModelCommand, runModelCommand } from './model-commands.js';
 import { registerWakeword } from './wakeword-command.js';
+import { addOcrCommand } from './ocr-command.js';
 import { FORMAT_NAMES, WEIGHT_FORMATS } from 'lowbit';
 
 /** quantizeModel's schemes: every weight format, and the auto-mixed search */
@@ -91,6 +92,8 @@ modelOptions(program.command('bench').argument('<model>', 'an .onnx file').descr
   .option('-r, --runs <r>', 'timed runs per scheme', positiveInt('--runs', 1000), 15)
   .option('--calibrate <n>', 'calibration inputs for int8', positiveInt('--calibrate', 1000), 4)
   .action(async (model, o) => benchModelCommand({ model, ...o }));
+
+addOcrCommand(program);
 
 program
   .command('layer-demo')

@@ -5,7 +5,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import cliProgress from 'cli-progress';
 import {
   ArgumentError, FORMAT_NAMES, ShapeError, compareModels, createRuntime, loadModel, loadQuantized, mulberry32, quantizeModel, saveQuantized,
-  type Feeds, type Model, type QuantizeOptions, type SimdChoice,
+  type Feeds, type Model, type ModelInput, type QuantizeOptions, type SimdChoice,
 } from 'lowbit';
 import { printColumns } from './model-demo.js';
 
@@ -34,14 +34,18 @@ function parsePairs(list: string[] | undefined, what: string): Map<string, strin
 export function makeFeeds(model: Model, o: ModelCommandOptions, seed: number): Feeds {
   const files = parsePairs(o.input, '--input');
   const shapes = parsePairs(o.shape, '--shape');
-  const feeds: Feeds = {};
+  const feeds: Record<string, ModelInput> = {};
   for (const gi of model.graph.inputs) {
     const file = files.get(gi.name);
     if (file) {
       const j = JSON.parse(readFileSync(file, 'utf8')) as { dims?: number[]; data?: number[] };
       if (!Array.isArray(j.dims) || !Array.isArray(j.data)) throw new ArgumentError(`--input ${gi.name}: ${file} must hold { "dims": [...], "data": [...] }`);
-      feeds[gi.name] = { type: 'float32', data: Float32Array.from(j.data), dims: j.dims };
+      // float32 inputs as Float32Array; integer and bool inputs as the numbers given
+      feeds[gi.name] = (gi.type === 'float32' ? { type: 'float32', data: Float32Array.from(j.data), dims: j.dims } : { type: gi.type, data: j.data, dims: j.dims }) as ModelInput;
       continue;
+    }
+    if (gi.type !== 'float32') {
+      throw new ArgumentError(`input '${gi.name}' is ${gi.type}: give its values with --input ${gi.name}=file.json ({ "dims": [...], "data": [...] }); only float32 inputs are made up from --shape`);
     }
     const spec = shapes.get(gi.name) ?? (gi.dims.every((d) => typeof d === 'number') ? gi.dims.join(',') : undefined);
     if (!spec) throw new ShapeError(`input '${gi.name}' has symbolic dims [${gi.dims.join(', ')}]: give --shape ${gi.name}=d0,d1,... or --input ${gi.name}=file.json`);
