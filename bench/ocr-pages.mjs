@@ -51,18 +51,6 @@ async function ortModel(ort, file) {
   };
 }
 
-/** A model that keeps copies of (up to `limit`) feeds it runs on: calibration data. */
-function recording(model, feeds, limit) {
-  return {
-    inputNames: model.inputNames,
-    outputNames: model.outputNames,
-    run(f) {
-      if (feeds.length < limit) feeds.push(Object.fromEntries(Object.entries(f).map(([k, v]) => [k, { type: 'float32', data: Float32Array.from(v.data), dims: [...v.dims] }])));
-      return model.run(f);
-    },
-  };
-}
-
 async function child(run, limit, detChoice) {
   const L = await import('../dist/index.js');
   const O = await import('../dist/ocr.js');
@@ -107,7 +95,7 @@ async function child(run, limit, detChoice) {
       rec = load(FILES.rec);
       if (run !== 'float32') {
         const fed = { det: [], cls: [], rec: [] };
-        const probe = O.createOcr({ det: recording(det, fed.det, 3), cls: recording(cls, fed.cls, 8), rec: recording(rec, fed.rec, 16), dictionary });
+        const probe = O.createOcr({ det: O.recordingModel(det, fed.det, 3), cls: O.recordingModel(cls, fed.cls, 8), rec: O.recordingModel(rec, fed.rec, 16), dictionary });
         for (const p of pages.slice(0, 3)) await probe.read(p.image);
         if (result.det === 'lowbit') det = await L.quantizeModel(det, { scheme: run, calibration: fed.det });
         cls = await L.quantizeModel(cls, { scheme: run, calibration: fed.cls });

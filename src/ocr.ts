@@ -15,7 +15,7 @@ export {
 // The whole pipeline over a page: detect (DB post-processing), cut the lines out, turn upside-down
 // lines (angle classifier), read them in batches. Its parts are exported for callers who run a stage
 // on their own.
-export { createOcr, type Ocr, type OcrModel, type OcrModels, type OcrOptions, type OcrResult, type OcrTimings } from './model/ocr/pipeline.js';
+export { createOcr, type Ocr, type OcrFeeds, type OcrModel, type OcrModels, type OcrOptions, type OcrResult, type OcrTimings } from './model/ocr/pipeline.js';
 export { pageChannels, greyPixels, type OcrPageImage } from './model/ocr/page.js';
 export { detInput, detInputSize, DET_MEAN, DET_STD, type DetInput } from './model/ocr/det-input.js';
 export { dbPostprocess, unclip, boxScore, type DbOptions, type DetectedBox } from './model/ocr/db-postprocess.js';
@@ -24,3 +24,4 @@ export { cropLine, rotateLine180, boxSize } from './model/ocr/crop.js';
 export { clsInput, upsideDown, CLS_WIDTH } from './model/ocr/classify.js';
 export { lineBatches, type BatchOptions } from './model/ocr/batches.js';
 export { matchBoxes, scorePage, type PageScore } from './model/ocr/score.js';
+export { recordingModel } from './model/ocr/recording.js';

@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { ArgumentError, DTypeError, ShapeError, UnsupportedOperatorError, ValueRangeError, type LowbitError } from '../src/errors.js';
 import { loadModel, type Model } from '../src/index.js';
 import { SIMD, randNormal, rng, useRuntimes } from './helpers.js';
+import { expectLowbitError } from './model-ort-check.js';
 import { f, OnnxBuilder, runOrtModel, type AttrSpec, type Feed } from './onnx-builder.js';
 
 const { onnx } = onnxproto;
@@ -358,17 +359,7 @@ describe(`recurrent operators vs onnxruntime-web (${SIMD} build)`, () => {
   });
 
   describe('refusals: typed errors naming the node and the argument', () => {
-    type ErrorClass = new (...args: never[]) => LowbitError;
-    function expectError(fn: () => unknown, cls: ErrorClass, parts: string[]): void {
-      let err: unknown;
-      try {
-        fn();
-      } catch (e) {
-        err = e;
-      }
-      expect(err, 'expected a throw').toBeInstanceOf(cls);
-      for (const p of ["'rnn_bad'", ...parts]) expect((err as Error).message).toContain(p);
-    }
+    const expectError = (fn: () => unknown, cls: new (...args: never[]) => LowbitError, parts: string[]) => expectLowbitError(fn, cls, ["'rnn_bad'", ...parts]);
 
     interface Bad {
       op?: Op;

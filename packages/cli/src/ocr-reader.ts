@@ -3,8 +3,8 @@
 // pipeline feeds each model while it reads the calibration pages.
 
 import { readFileSync } from 'node:fs';
-import { loadModel, quantizeModel, type Feeds, type Model, type Runtime } from 'lowbit';
-import { createOcr, type Ocr, type OcrModel, type OcrOptions, type OcrPageImage } from 'lowbit/ocr';
+import { loadModel, quantizeModel, type Model, type Runtime } from 'lowbit';
+import { createOcr, recordingModel, type Ocr, type OcrFeeds, type OcrModel, type OcrOptions, type OcrPageImage } from 'lowbit/ocr';
 import { loadDictionary, ocrModelAsset } from './ocr-assets.js';
 
 export const OCR_SCHEMES = ['float32', 'int8', 'auto'] as const;
@@ -15,18 +15,6 @@ export const OCR_MODEL_FILES = {
   cls: 'ch_ppocr_mobile_v2.0_cls_infer.onnx',
   rec: 'ch_PP-OCRv4_rec_infer.onnx',
 } as const;
-
-/** A model that also keeps (up to `limit`) copies of the feeds it is run on. */
-function recording(model: OcrModel, feeds: Feeds[], limit: number): OcrModel {
-  return {
-    inputNames: model.inputNames,
-    outputNames: model.outputNames,
-    run(f) {
-      if (feeds.length < limit) feeds.push(Object.fromEntries(Object.entries(f).map(([k, v]) => [k, { type: 'float32', data: Float32Array.from(v.data), dims: [...v.dims] }])));
-      return model.run(f);
-    },
-  };
-}
 
 export interface OcrReader {
   ocr: Ocr;
@@ -50,12 +38,12 @@ export async function openOcrReader(
   let rec = keep(load(OCR_MODEL_FILES.rec));
   if (scheme !== 'float32') {
     const pages = options.calibration ?? [];
-    const fed = { det: [] as Feeds[], cls: [] as Feeds[], rec: [] as Feeds[] };
+    const fed = { det: [] as OcrFeeds[], cls: [] as OcrFeeds[], rec: [] as OcrFeeds[] };
     const probe = createOcr({
-      det: recording(det, fed.det, 4), cls: recording(cls, fed.cls, 8), rec: recording(rec, fed.rec, 16), dictionary, options: options.ocr,
+      det: recordingModel(det, fed.det, 4), cls: recordingModel(cls, fed.cls, 8), rec: recordingModel(rec, fed.rec, 16), dictionary, options: options.ocr,
     });
     for (const page of pages) await probe.read(page);
-    const quantize = async (m: Model, calibration: Feeds[]) => keep(await quantizeModel(m, { scheme, calibration }));
+    const quantize = async (m: Model, calibration: OcrFeeds[]) => keep(await quantizeModel(m, { scheme, calibration }));
     if (!options.det && fed.det.length > 0) det = await quantize(det as Model, fed.det);
     if (fed.cls.length > 0) cls = await quantize(cls as Model, fed.cls);
     if (fed.rec.length > 0) rec = await quantize(rec, fed.rec);

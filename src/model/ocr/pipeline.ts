@@ -16,12 +16,14 @@ import { toModelInput, type OcrImage } from './input.js';
 import { greyPixels, pageChannels, type OcrPageImage } from './page.js';
 
 type Feed = { type: 'float32'; data: Float32Array; dims: readonly number[] };
+/** What the pipeline feeds one model in one run. */
+export type OcrFeeds = Record<string, Feed>;
 
 /** What the pipeline needs of a model: lowbit's Model has this shape. */
 export interface OcrModel {
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
-  run(feeds: Record<string, Feed>): Promise<Record<string, { data: Float32Array; dims: readonly number[] }>>;
+  run(feeds: OcrFeeds): Promise<Record<string, { data: Float32Array; dims: readonly number[] }>>;
 }
 
 export interface OcrOptions extends DbOptions, BatchOptions {
