@@ -4,6 +4,7 @@
 // DequantizeLinear in a model with a NaN, infinite, zero or negative scale, or a zero point out of
 // its type's range, are typed errors naming the node and the input, as rt.ops gives.
 
+import onnxproto from 'onnx-proto';
 import { describe, expect, it } from 'vitest';
 import { LowbitError, loadModel, type Model } from '../src/index.js';
 import { SIMD, randNormal, rng, useRuntimes } from './helpers.js';
@@ -94,6 +95,25 @@ describe(`graph validation (${SIMD} build)`, () => {
       expect(e1?.message, String(bad)).toMatch(new RegExp(`QuantizeLinear node 'quant': y_scale: scales must be finite and > 0, got ${bad}`));
       expect(e2?.message, String(bad)).toMatch(new RegExp(`DequantizeLinear node 'dequant': x_scale: scales must be finite and > 0, got ${bad}`));
       expect(e1?.code).toBe('ERR_RANGE');
+    }
+  });
+
+  it('a uint8 zero point of 300 stored in int32_data (the field the narrow types are widened into) is a ModelError at load, not 44', () => {
+    const bytes = new OnnxBuilder(13).input('x', [1, 4]).output('y')
+      .init('s', [], [0.05]).init('z', [], [128], 'uint8')
+      .node('QuantizeLinear', ['x', 's', 'z'], 'y', {}, 'quant')
+      .build();
+    const m = onnxproto.onnx.ModelProto.decode(bytes);
+    const z = m.graph!.initializer!.find((t) => t.name === 'z')!;
+    for (const [value, ok] of [[300, false], [-1, false], [255, true]] as const) {
+      z.rawData = new Uint8Array(0);
+      z.int32Data = [value];
+      const edited = onnxproto.onnx.ModelProto.encode(m).finish();
+      if (ok) {
+        loadModel(rts.one, edited).dispose();
+        continue;
+      }
+      expect(() => loadModel(rts.one, edited), String(value)).toThrow(`value ${value} at index 0 is outside uint8's range 0..255`);
     }
   });
 });

@@ -173,6 +173,9 @@ function elemBytes(t: ElemType): number {
   return t === 'float32' || t === 'int32' ? 4 : t === 'int64' ? 8 : 1;
 }
 
+/** the integer types int32_data holds widened, and the values each can take */
+const INT32_DATA_RANGES: Record<string, [number, number]> = { int8: [-128, 127], uint8: [0, 255], bool: [0, 1] };
+
 function tensorFromProto(t: onnxproto.onnx.ITensorProto, what: string): HostTensor {
   if (t.dataLocation === 1 || (t.externalData && t.externalData.length > 0)) {
     throw new ModelError(`${what}: stored as external data; lowbit reads self-contained .onnx files only`);
@@ -204,6 +207,13 @@ function tensorFromProto(t: onnxproto.onnx.ITensorProto, what: string): HostTens
     const src = field ?? [];
     if (src.length !== n) throw new ModelError(`${what}: has ${src.length} values, dims [${dims.join(', ')}] need ${n}`);
     const vals = Array.from(src, (v) => num(v as number | Long));
+    // int32_data carries the narrow integer types widened: a value outside the type's range (a zero
+    // point of 300 for uint8) is a damaged file, not something to wrap silently
+    const range = INT32_DATA_RANGES[dt.name];
+    if (range) {
+      const bad = vals.findIndex((v) => !Number.isInteger(v) || v < range[0] || v > range[1]);
+      if (bad >= 0) throw new ModelError(`${what}: value ${vals[bad]} at index ${bad} is outside ${dt.name}'s range ${range[0]}..${range[1]}`);
+    }
     typed = dt.name === 'float16' ? halfToFloat(Uint16Array.from(vals)) : vals;
   }
   const data = dt.type === 'float32' ? Float32Array.from(typed) : dt.type === 'int8' ? Int8Array.from(typed) : dt.type === 'uint8' || dt.type === 'bool' ? Uint8Array.from(typed) : Float64Array.from(typed);
