@@ -9,22 +9,15 @@ import { describe, expect, it } from 'vitest';
 import { ModelError, ShapeError, UnsupportedOperatorError } from '../src/errors.js';
 import { loadModel, loadQuantized, quantizeModel, saveQuantized, type Model, type ModelInputs } from '../src/index.js';
 import { SIMD, randNormal, rng, useRuntimes } from './helpers.js';
+import { X, withModel as withModelOn } from './model-ort-check.js';
 import { OnnxBuilder, g, runOrtModel, type Feed, type IntFeed } from './onnx-builder.js';
 
 const { onnx } = onnxproto;
 const rts = useRuntimes();
 
-const X = (dims: number[], seed = 1, scale = 1): Feed => ({ type: 'float32', dims, data: randNormal(dims.reduce((a, b) => a * b, 1), rng(seed), scale) });
 const I64 = (data: number[], dims: number[] = []): IntFeed => ({ type: 'int64', dims, data });
 
-async function withModel<T>(bytes: Uint8Array, fn: (m: Model) => Promise<T>): Promise<T> {
-  const m = loadModel(rts.one, bytes);
-  try {
-    return await fn(m);
-  } finally {
-    m.dispose();
-  }
-}
+const withModel = <T>(bytes: Uint8Array, fn: (m: Model) => Promise<T>): Promise<T> => withModelOn(rts.one, bytes, fn);
 
 /** lowbit's outputs against onnxruntime-web's on the same bytes and feeds */
 async function expectOrt(m: Model, bytes: Uint8Array, feeds: Record<string, Feed | IntFeed>, tol = 1e-5): Promise<void> {

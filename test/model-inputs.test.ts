@@ -6,19 +6,12 @@
 import { describe, expect, it } from 'vitest';
 import { ArgumentError, DTypeError, ShapeError, ValueRangeError, loadModel, type LowbitError, type Model, type ModelInputs } from '../src/index.js';
 import { SIMD, randNormal, rng, useRuntimes } from './helpers.js';
+import { X, withModel as withModelOn } from './model-ort-check.js';
 import { OnnxBuilder, runOrtModel, type Feed, type IntFeed } from './onnx-builder.js';
 
 const rts = useRuntimes();
-const X = (dims: number[], seed = 1): Feed => ({ type: 'float32', dims, data: randNormal(dims.reduce((a, b) => a * b, 1), rng(seed)) });
 
-async function withModel<T>(bytes: Uint8Array, fn: (m: Model) => Promise<T>): Promise<T> {
-  const m = loadModel(rts.one, bytes);
-  try {
-    return await fn(m);
-  } finally {
-    m.dispose();
-  }
-}
+const withModel = <T>(bytes: Uint8Array, fn: (m: Model) => Promise<T>): Promise<T> => withModelOn(rts.one, bytes, fn);
 
 async function expectOrt(m: Model, bytes: Uint8Array, feeds: Record<string, Feed | IntFeed>, ours: ModelInputs = feeds as unknown as ModelInputs): Promise<void> {
   const got = await m.run(ours);

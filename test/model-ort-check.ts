@@ -3,7 +3,7 @@
 // max |lowbit - ort| <= tol * max(1, max |ort|), NaN matching NaN; dims and output names equal.
 
 import { expect } from 'vitest';
-import { loadModel, type Runtime } from '../src/index.js';
+import { loadModel, type Model, type Runtime } from '../src/index.js';
 import type { LowbitError } from '../src/errors.js';
 import { randNormal, rng } from './helpers.js';
 import { runOrtModel, type Feed, type OnnxBuilder } from './onnx-builder.js';
@@ -20,6 +20,16 @@ export const count = (dims: readonly number[]) => dims.reduce((a, b) => a * b, 1
 /** seeded normal input */
 export function X(dims: number[], seed = 1, scale = 1): Feed {
   return seeded(dims, seed, scale);
+}
+
+/** loads `bytes`, calls fn with the model, disposes it */
+export async function withModel<T>(rt: Runtime, bytes: Uint8Array, fn: (m: Model) => Promise<T>): Promise<T> {
+  const m = loadModel(rt, bytes);
+  try {
+    return await fn(m);
+  } finally {
+    m.dispose();
+  }
 }
 
 /** seeded normal values as an array (weights) */
