@@ -49,7 +49,8 @@ export { importOnnx } from './model/onnx.js';
 export { fuseGraph } from './model/fuse.js';
 export type { Graph, GraphNode, HostTensor, Subgraph } from './model/graph.js';
 export type { Plan, PlanStep, PlanValue } from './model/plan.js';
-export { quantizeModel, calibrate, type QuantizeOptions, type Feeds } from './model/quantize.js';
+export { quantizeModel, type QuantizeOptions } from './model/quantize.js';
+export { calibrate, type Feeds } from './model/calibrate.js';
 export {
   ANT_TYPE_NAMES, ANT_CLIP_RATIOS, ANT_DEFAULT_CANDIDATES, antType, antCodebook, antDecode, antEncode, antQuantizeValue,
   quantizeAnt, dequantizeAnt, selectAntType, learnAntCodebook, packAntCodes, unpackAntCodes,

@@ -3,7 +3,7 @@
 // is accumulated (the quantized model's own activations flow on), which is what a user gets.
 
 import type { Model } from '../model/model.js';
-import type { Feeds } from '../model/quantize.js';
+import type { Feeds } from '../model/calibrate.js';
 
 export interface LayerError {
   /** the layer's weight tensor name (what exporters name layers by), or the output's name */

@@ -16,6 +16,13 @@ export interface QuantizeContext {
   input?: ActivationQuant;
   /** format-specific knobs from quantizeModel's options (e.g. ant4's block size) */
   options?: Readonly<Record<string, unknown>>;
+  /**
+   * The layer input's second moment H = X^T X / rows (K x K, float64; im2col order for
+   * convolutions), from calibration inputs propagated through the layers quantized before it
+   * (quantizeModel's GPTQ pass). Formats that can use it (GPTQ, ANT's type chosen by its effect on
+   * the layer output, tr(dW H dW^T)) do; the rest ignore it.
+   */
+  hessian?: Float64Array;
 }
 
 /** A saved layer's metadata record: the format's name, the layer's K and N, and the format's own fields. */
