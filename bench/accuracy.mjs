@@ -1,0 +1,89 @@
+#!/usr/bin/env node
+// Accuracy of quantization schemes on the PP-OCRv4 recognizer, on a calibration/test split of the
+// project's labelled lines (packages/cli/src/ocr-split.ts: every font in both parts, no line in
+// both): each configuration is calibrated on the calibration part and scored on the test part
+// (exact match and character error rate against the labels, beside float32), with its weight size
+// and the time quantizeModel took. Speed is not measured here (bench/models.mjs does that).
+//
+//   node bench/accuracy.mjs                                  the default configurations
+//   node bench/accuracy.mjs --config int8 --config 'int4 {"method":"gptq"}'
+//   node bench/accuracy.mjs --lines 80 --json               a quick look; machine-readable rows
+//
+// A configuration is a scheme name, optionally followed by a JSON object of quantizeModel options.
+// It imports ../dist/ and ../packages/cli/dist/: run `npm run build` first.
+
+import { parseArgs } from 'node:util';
+import { readFileSync } from 'node:fs';
+import { createRuntime, loadModel, quantizeModel } from '../dist/index.js';
+import { ctcGreedyDecode, scoreReadings, toModelInput } from '../dist/ocr.js';
+import { loadOcrLines } from '../packages/cli/dist/ocr-lines.js';
+import { splitOcrLines } from '../packages/cli/dist/ocr-split.js';
+import { loadDictionary, ocrModelAsset } from '../packages/cli/dist/ocr-assets.js';
+import { machine } from './system.mjs';
+
+const DEFAULT_CONFIGS = ['int8', 'int4', 'fp8', 'ant4', 'nf4', 'auto'];
+
+const { values } = parseArgs({
+  options: {
+    config: { type: 'string', multiple: true },
+    lines: { type: 'string' },
+    every: { type: 'string', default: '4' },
+    json: { type: 'boolean', default: false },
+  },
+});
+
+/** 'int4 {"method":"gptq"}' -> { scheme: 'int4', options: { method: 'gptq' }, label } */
+function parseConfig(text) {
+  const space = text.indexOf(' ');
+  const scheme = space < 0 ? text : text.slice(0, space);
+  const options = space < 0 ? {} : JSON.parse(text.slice(space + 1));
+  return { scheme, options, label: text };
+}
+
+const configs = (values.config ?? DEFAULT_CONFIGS).map(parseConfig);
+const rt = await createRuntime({ threads: 1 });
+const dict = loadDictionary();
+let lines = loadOcrLines();
+if (values.lines) lines = lines.slice(0, Number(values.lines));
+const { calibration, test } = splitOcrLines(lines, Number(values.every));
+const feeds = (l) => ({ x: toModelInput([l]) });
+const float = loadModel(rt, new Uint8Array(readFileSync(ocrModelAsset('ch_PP-OCRv4_rec_infer.onnx'))));
+
+async function score(model, part) {
+  const hyps = [];
+  for (const l of part) {
+    const out = Object.values(await model.run(feeds(l)))[0];
+    hyps.push(ctcGreedyDecode(out.data, out.dims, dict)[0].text);
+  }
+  return scoreReadings(part.map((l) => l.label), hyps);
+}
+
+const row = (label, s, c, weightBytes, quantizeS, extra) => ({
+  config: label, testExact: s.accuracy, testCer: s.meanCer, calibrationExact: c.accuracy, weightMiB: weightBytes / 2 ** 20, quantizeS, ...extra,
+});
+const rows = [row('float32', await score(float, test), await score(float, calibration), float.weightBytes, 0)];
+const log = (s) => values.json || console.error(s);
+const m0 = machine(), vnni = readFileSync('/proc/cpuinfo', 'utf8').match(/\b(avx512_vnni|avx_vnni)\b/g);
+log(`${m0.model}, Node ${m0.node}, ${[...new Set(vnni ?? ['no VNNI'])].join(' ')}, commit ${m0.commit}; ${rt.features.simd} build; PP-OCRv4 recognizer; calibration ${calibration.length} lines, test ${test.length} lines`);
+log(`float32: test ${(rows[0].testExact * 100).toFixed(1)}% exact`);
+for (const c of configs) {
+  const t0 = performance.now();
+  const m = await quantizeModel(float, { scheme: c.scheme, calibration: calibration.map(feeds), ...c.options });
+  const quantizeS = (performance.now() - t0) / 1000;
+  const mix = m.choices ? m.choices.reduce((acc, x) => ((acc[x.scheme] = (acc[x.scheme] ?? 0) + 1), acc), {}) : undefined;
+  rows.push(row(c.label, await score(m, test), await score(m, calibration), m.weightBytes, quantizeS, mix ? { mix } : {}));
+  log(`${c.label}: test ${(rows.at(-1).testExact * 100).toFixed(1)}% exact (${quantizeS.toFixed(1)} s to quantize)`);
+  m.dispose?.();
+}
+if (values.json) console.log(JSON.stringify({ machine: machine(), calibration: calibration.length, test: test.length, rows }, null, 2));
+else {
+  const f = rows[0];
+  console.log(`${m0.model}; ${m0.cores} cores; Node ${m0.node}; ${[...new Set(vnni ?? ['no VNNI'])].join(' ')}; commit ${m0.commit}; calibration ${calibration.length} lines, test ${test.length} lines`);
+  console.log(`\n| configuration | test exact | vs float32 | test CER | calibration exact | weights MiB | quantize s |`);
+  console.log(`|---|---|---|---|---|---|---|`);
+  for (const r of rows) {
+    const pts = ((r.testExact - f.testExact) * 100).toFixed(1);
+    console.log(`| ${r.config}${r.mix ? ` (${Object.entries(r.mix).map(([k, v]) => `${v} ${k}`).join(', ')})` : ''} | ${(r.testExact * 100).toFixed(1)}% | ${r === f ? '' : pts} | ${(r.testCer * 100).toFixed(2)}% | ${(r.calibrationExact * 100).toFixed(1)}% | ${r.weightMiB.toFixed(2)} | ${r.quantizeS.toFixed(1)} |`);
+  }
+}
+rt.dispose?.();
