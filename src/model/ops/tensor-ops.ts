@@ -237,6 +237,7 @@ const expandDef: OpDef = {
   layout: 'nchw',
   infer: (ctx, ins) => {
     const x = need(ctx, ins, 0, 'input');
+    need(ctx, ins, 1, 'shape');
     const shape = constInts(ctx, ins, 1, 'shape')!;
     const dims = broadcastDims(x.dims, shape);
     if (!dims) fail(ctx, `[${x.dims}] does not broadcast to [${shape}]`);

@@ -1,0 +1,131 @@
+// The time-boxed fuzzing pass (.ci/run gives it LOWBIT_FUZZ_SECONDS; without it this file skips):
+// fast-check mutates the seeds (test/fuzz/seeds.ts) and feeds them to the ONNX importer, the
+// safetensors reader and loadQuantized. Any outcome but success or a LowbitError is a crash: the
+// shrunk input goes to test/fuzz/corpus/ and the test fails. ONNX mutants also run in
+// onnxruntime-web, and the two are tallied: both run (and must agree), only one runs, neither.
+// The figures go to the console and to fuzz-report.json (for the closing note).
+
+import fc from 'fast-check';
+import { writeFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { loadModel, quantizeModel, saveQuantized, writeSafetensors, type Model } from '../src/index.js';
+import { SIMD, randNormal, rng, useRuntimes } from './helpers.js';
+import { saveToCorpus, type Target } from './fuzz/corpus.js';
+import { applyBytes, applyModel, byteMutation, modelMutation } from './fuzz/mutate.js';
+import { seeds } from './fuzz/seeds.js';
+import { runOnnx, runOrt, runSafetensors, runSaved, sameOutputs, type Outcome } from './fuzz/targets.js';
+
+const SECONDS = Number(process.env.LOWBIT_FUZZ_SECONDS ?? 0);
+const rts = useRuntimes();
+
+interface Tally {
+  tries: number;
+  ok: number;
+  typed: Record<string, number>;
+  crashes: string[];
+}
+const tally = (): Tally => ({ tries: 0, ok: 0, typed: {}, crashes: [] });
+function count(t: Tally, o: Outcome, target: Target, prefix: string, input: Uint8Array): boolean {
+  t.tries++;
+  if (o.status === 'ok') t.ok++;
+  else if (o.status === 'typed') t.typed[o.error] = (t.typed[o.error] ?? 0) + 1;
+  else {
+    t.crashes.push(`${o.error.name}: ${o.error.message} -> ${saveToCorpus(target, prefix, input)}`);
+    return false;
+  }
+  return true;
+}
+
+/** Runs `prop` until `ms` have passed (fast-check's own time box), from a seed that changes per run. */
+async function fuzzFor<T>(ms: number, arb: fc.Arbitrary<T>, prop: (v: T) => Promise<boolean>): Promise<void> {
+  await fc.assert(fc.asyncProperty(arb, prop), { numRuns: 1e9, interruptAfterTimeLimit: ms, markInterruptAsFailure: false, seed: Date.now() | 0, endOnFailure: true }).catch(() => {});
+}
+
+describe.runIf(SECONDS > 0 && SIMD === 'baseline')('fuzzing pass', () => {
+  it(`mutants of every seed: typed errors or runs, never a crash; beside onnxruntime-web (${SECONDS} s)`, async () => {
+    const SEEDS = seeds();
+    const ms = SECONDS * 1000;
+    const report: Record<string, unknown> = {};
+    const rt = rts.one;
+
+    // ONNX, structure-aware, with the onnxruntime cross-check
+    const onnx = tally();
+    const vsOrt = { bothRun: 0, bothRunDisagree: [] as string[], onlyLowbitRuns: 0, onlyLowbitRunsChanged: 0, onlyOrtRuns: 0, neither: 0 };
+    // a few of each disagreement, as seed + mutations, to read in the report
+    const examples: Record<string, string[]> = { onlyLowbitRunsChanged: [], onlyLowbitRunsSame: [], onlyOrtRuns: [] };
+    const note = (k: string, what: string) => examples[k].length < 40 && examples[k].push(what);
+    const want = new Map(await Promise.all(SEEDS.map(async (s) => [s.name, ((await runOnnx(rt, s.bytes, s.feeds)) as { outputs: number[][] }).outputs] as const)));
+    await fuzzFor(ms * 0.5, fc.tuple(fc.nat({ max: SEEDS.length - 1 }), fc.array(modelMutation, { minLength: 1, maxLength: 3 })), async ([i, muts]) => {
+      const s = SEEDS[i];
+      const bytes = applyModel(s.bytes, muts);
+      const o = await runOnnx(rt, bytes, s.feeds);
+      if (!count(onnx, o, 'onnx', s.name, bytes)) return false;
+      const theirs = await runOrt(bytes, s.feeds);
+      if (o.status === 'ok' && theirs) {
+        vsOrt.bothRun++;
+        if (!sameOutputs(o.outputs, theirs)) {
+          vsOrt.bothRunDisagree.push(saveToCorpus('onnx', s.name, bytes));
+          return false;
+        }
+      } else if (o.status === 'ok') {
+        vsOrt.onlyLowbitRuns++;
+        const same = sameOutputs(o.outputs, want.get(s.name)!);
+        if (!same) vsOrt.onlyLowbitRunsChanged++;
+        note(same ? 'onlyLowbitRunsSame' : 'onlyLowbitRunsChanged', `${s.name} ${JSON.stringify(muts)}`);
+      } else if (theirs) {
+        vsOrt.onlyOrtRuns++;
+        note('onlyOrtRuns', `${s.name} ${JSON.stringify(muts)}: ${o.status === 'typed' ? o.error : ''}`);
+      }
+      else vsOrt.neither++;
+      return true;
+    });
+    report.onnxStructure = { ...onnx, vsOrt, examples };
+
+    // ONNX, byte-level
+    const bytesTally = tally();
+    await fuzzFor(ms * 0.15, fc.tuple(fc.nat({ max: SEEDS.length - 1 }), fc.array(byteMutation, { minLength: 1, maxLength: 4 })), async ([i, muts]) => {
+      const s = SEEDS[i];
+      const bytes = applyBytes(s.bytes, muts);
+      return count(bytesTally, await runOnnx(rt, bytes, s.feeds), 'onnx', s.name, bytes);
+    });
+    report.onnxBytes = bytesTally;
+
+    // safetensors: a small file of several dtypes
+    const r = rng(7);
+    const st = writeSafetensors(new Map([
+      ['a', { dtype: 'F32', shape: [3, 4], data: randNormal(12, r) }],
+      ['b', { dtype: 'U8', shape: [5], data: Uint8Array.from([1, 2, 3, 4, 5]) }],
+      ['c', { dtype: 'I32', shape: [2, 2], data: Int32Array.from([1, -2, 3, -4]) }],
+    ]), { note: 'fuzz seed' });
+    const stTally = tally();
+    await fuzzFor(ms * 0.15, fc.array(byteMutation, { minLength: 1, maxLength: 4 }), async (muts) => {
+      const bytes = applyBytes(st, muts);
+      return count(stTally, await runSafetensors(bytes), 'safetensors', 'st', bytes);
+    });
+    report.safetensors = stTally;
+
+    // saved quantized models (int8 and int4 of the conv seed)
+    const seed = SEEDS[0];
+    const float: Model = loadModel(rt, seed.bytes);
+    const files: Uint8Array[] = [];
+    for (const scheme of ['int8', 'int4']) {
+      const q = await quantizeModel(float, { scheme, calibration: [seed.feeds] });
+      await q.run(seed.feeds); // layers are built at the first plan
+      files.push(saveQuantized(q));
+      q.dispose();
+    }
+    const savedTally = tally();
+    await fuzzFor(ms * 0.2, fc.tuple(fc.nat({ max: files.length - 1 }), fc.array(byteMutation, { minLength: 1, maxLength: 4 })), async ([i, muts]) => {
+      const bytes = applyBytes(files[i], muts);
+      return count(savedTally, await runSaved(float, bytes, seed.feeds), 'saved', 'saved', bytes);
+    });
+    report.saved = savedTally;
+    float.dispose();
+
+    writeFileSync('fuzz-report.json', JSON.stringify(report, null, 2));
+    console.log(JSON.stringify(report, null, 2));
+    const crashes = [onnx, bytesTally, stTally, savedTally].flatMap((t) => t.crashes);
+    expect(crashes).toEqual([]);
+    expect(vsOrt.bothRunDisagree).toEqual([]);
+  }, SECONDS * 1000 * 3 + 60_000);
+});
