@@ -300,7 +300,7 @@ describe(`If and Loop (${SIMD} build)`, () => {
 });
 
 // ONNX's own If and Loop cases (Debian libonnx-testdata); the others of that family use sequences and optionals
-const ROOT = process.env.ONNX_TESTDATA ?? '/usr/share/libonnx-testdata/data/node';
+import { ONNX_TESTDATA as ROOT, hasSystemPackage } from './system-packages.js';
 const T = onnx.TensorProto.DataType;
 const TYPES: Record<number, [string, number]> = { [T.FLOAT]: ['float32', 4], [T.INT64]: ['int64', 8], [T.BOOL]: ['bool', 1], [T.INT32]: ['int32', 4] };
 
@@ -315,7 +315,7 @@ function readTensor(file: string): { type: string; dims: number[]; data: number[
   return { type, dims, data: Array.from(data as ArrayLike<number>) };
 }
 
-describe.skipIf(!fs.existsSync(ROOT))(`ONNX conformance: If and Loop (${SIMD} build)`, () => {
+describe.runIf(hasSystemPackage('libonnx-testdata'))(`ONNX conformance: If and Loop (${SIMD} build)`, () => {
   for (const name of ['test_if', 'test_loop11', 'test_range_float_type_positive_delta_expanded', 'test_range_int32_type_negative_delta_expanded']) {
     it(name, async () => {
       const dir = path.join(ROOT, name);

@@ -9,6 +9,7 @@ import { ShapeError, loadModel } from '../src/index.js';
 import { SIMD, useRuntimes } from './helpers.js';
 import { OnnxBuilder } from './onnx-builder.js';
 import { ONNX_ROOT, W, X, checkAgainstOrt, count, runConformance } from './ort-compare.js';
+import { hasSystemPackage } from './system-packages.js';
 
 const rts = useRuntimes();
 
@@ -113,7 +114,7 @@ describe(`ConvTranspose vs onnxruntime-web (${SIMD} build)`, () => {
   });
 });
 
-describe(`ConvTranspose: ONNX conformance cases (${SIMD} build)`, () => {
+describe.runIf(hasSystemPackage('libonnx-testdata'))(`ConvTranspose: ONNX conformance cases (${SIMD} build)`, () => {
   const cases = fs.existsSync(ONNX_ROOT) ? fs.readdirSync(ONNX_ROOT).filter((n) => n.startsWith('test_convtranspose')) : [];
   it('the cases are installed', () => expect(cases.length).toBeGreaterThanOrEqual(10));
   for (const name of cases) it(name, () => runConformance(rts.one, name));

@@ -7,6 +7,7 @@ import { ShapeError, loadModel } from '../src/index.js';
 import { SIMD, useRuntimes } from './helpers.js';
 import { OnnxBuilder } from './onnx-builder.js';
 import { ONNX_ROOT, W, X, checkAgainstOrt, runConformance } from './ort-compare.js';
+import { hasSystemPackage } from './system-packages.js';
 
 const rts = useRuntimes();
 
@@ -58,7 +59,7 @@ describe(`InstanceNormalization and GroupNormalization vs onnxruntime-web (${SIM
   });
 });
 
-describe(`normalizations: ONNX conformance cases (${SIMD} build)`, () => {
+describe.runIf(hasSystemPackage('libonnx-testdata'))(`normalizations: ONNX conformance cases (${SIMD} build)`, () => {
   const cases = fs.existsSync(ONNX_ROOT) ? fs.readdirSync(ONNX_ROOT).filter((n) => n.startsWith('test_instancenorm') || n.startsWith('test_group_normalization')) : [];
   it('the cases are installed', () => expect(cases.length).toBeGreaterThanOrEqual(2));
   for (const name of cases) it(name, () => runConformance(rts.one, name));

@@ -13,6 +13,7 @@ import { loadModel, type Model } from '../src/index.js';
 import { SIMD, randNormal, rng, useRuntimes } from './helpers.js';
 import { expectLowbitError } from './model-ort-check.js';
 import { f, OnnxBuilder, runOrtModel, type AttrSpec, type Feed } from './onnx-builder.js';
+import { ONNX_TESTDATA as ROOT, hasSystemPackage } from './system-packages.js';
 
 const { onnx } = onnxproto;
 const rts = useRuntimes();
@@ -323,8 +324,7 @@ describe(`recurrent operators vs onnxruntime-web (${SIMD} build)`, () => {
     it('layout 1 (opset 14)', () => check({ op: 'RNN', T: 3, N: 2, I: 3, H: 4, layout: 1, h0: true, direction: 'bidirectional', seed: 58 }));
   });
 
-  describe('ONNX node test cases (libonnx-testdata): the model file as it is, expected outputs from the data set', () => {
-    const ROOT = process.env.ONNX_TESTDATA ?? '/usr/share/libonnx-testdata/data/node';
+  describe.runIf(hasSystemPackage('libonnx-testdata'))('ONNX node test cases (libonnx-testdata): the model file as it is, expected outputs from the data set', () => {
     const CASES = [
       'test_lstm_defaults', 'test_lstm_with_initial_bias', 'test_lstm_with_peepholes', 'test_lstm_batchwise',
       'test_gru_defaults', 'test_gru_with_initial_bias', 'test_gru_seq_length', 'test_gru_batchwise',

@@ -9,6 +9,7 @@ import { DTypeError, LowbitError, ShapeError, loadModel } from '../src/index.js'
 import { SIMD, useRuntimes } from './helpers.js';
 import { f, OnnxBuilder } from './onnx-builder.js';
 import { ONNX_ROOT, W, X, checkAgainstOrt, runConformance } from './ort-compare.js';
+import { hasSystemPackage } from './system-packages.js';
 
 const rts = useRuntimes();
 const TRANSFORMS = ['half_pixel', 'pytorch_half_pixel', 'align_corners', 'asymmetric', 'tf_crop_and_resize'];
@@ -172,7 +173,7 @@ describe(`Resize vs onnxruntime-web (${SIMD} build)`, () => {
   });
 });
 
-describe(`Resize: ONNX conformance cases (${SIMD} build)`, () => {
+describe.runIf(hasSystemPackage('libonnx-testdata'))(`Resize: ONNX conformance cases (${SIMD} build)`, () => {
   const cases = fs.existsSync(ONNX_ROOT) ? fs.readdirSync(ONNX_ROOT).filter((n) => n.startsWith('test_resize_')) : [];
   // align_corners when downsampling by scales: the reference implementation divides by
   // (input x scale - 1), onnxruntime (and lowbit) by (output size - 1); onnxruntime skips these two

@@ -26,7 +26,8 @@ export async function checkAgainstOrt(rt: Runtime, b: OnnxBuilder, feeds: Record
 }
 
 // ONNX's own test cases: each model's non-X inputs become initializers (lowbit needs them at plan time)
-export const ONNX_ROOT = process.env.ONNX_TESTDATA ?? '/usr/share/libonnx-testdata/data/node';
+export { ONNX_TESTDATA as ONNX_ROOT } from './system-packages.js';
+import { ONNX_TESTDATA as ONNX_ROOT } from './system-packages.js';
 
 function readTensor(file: string): { dims: number[]; data: Float32Array | Float64Array; type: number } {
   const t = onnx.TensorProto.decode(fs.readFileSync(file));

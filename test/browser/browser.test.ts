@@ -19,7 +19,7 @@ import { createRuntime, loadModel, mulberry32, quantizeModel } from '../../src/i
 import { OnnxBuilder } from '../onnx-builder.js';
 
 const ROOT = path.resolve(fileURLToPath(new URL('../../', import.meta.url)));
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+import { CHROMIUM, hasSystemPackage } from '../system-packages.js';
 const CHROMIUM_ARGS = [
   '--headless',
   '--no-sandbox',
@@ -164,7 +164,7 @@ interface Report {
   runs: Run[];
 }
 
-describe('in Chromium (cross-origin isolated page, /dist/index.js as an ES module)', () => {
+describe.runIf(hasSystemPackage('chromium'))('in Chromium (cross-origin isolated page, /dist/index.js as an ES module)', () => {
   let server: http.Server | undefined;
   let context: BrowserContext | undefined;
   let profile: string | undefined;
