@@ -3,7 +3,7 @@
 // and the runtime's wasm memory (bytes allocated, heap high-water mark, memory size) sampled as it
 // goes; the slope over the second half, in bytes per cycle, should be ~0.
 //
-//   node --expose-gc bench/leak.mjs                 10,000 model cycles, 1,000 quantize cycles, 200 runtimes
+//   node --expose-gc bench/leak.mjs                 10,000 model cycles, 4,000 quantize cycles, 200 runtimes
 //   node --expose-gc bench/leak.mjs --quick         a tenth of each
 //
 // It imports ../dist/ (run `npx tsc -p tsconfig.json` first). Each cycle of "model" is loadModel of
@@ -84,7 +84,7 @@ rows.push(await phase('model: load, run, dispose', 10000 / k, 500 / k, rt, async
 }));
 const float = loadModel(rt, bytes);
 const calibration = [feed(1), feed(2)];
-rows.push(await phase('quantize: int8, run, dispose', 1000 / k, 50 / k, rt, async (i) => {
+rows.push(await phase('quantize: int8, run, dispose', 4000 / k, 200 / k, rt, async (i) => {
   const q = await quantizeModel(float, { scheme: 'int8', calibration });
   await q.run(feed(i));
   q.dispose();
