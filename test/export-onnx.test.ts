@@ -4,7 +4,10 @@
 // must be a small fraction of max |lowbit quantized - lowbit float32| (both measured, the ratio
 // asserted). The real PP-OCRv4 recognizer reads the same text either way.
 
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import onnxproto from 'onnx-proto';
 import { describe, expect, it } from 'vitest';
 import { ArgumentError, exportOnnx, exportOnnxWithReport, loadModel, loadQuantized, ModelError, quantizeModel, saveQuantized, type Model, type ModelInputs } from '../src/index.js';
@@ -319,4 +322,26 @@ describe(`exportOnnx on real models (${SIMD} build)`, () => {
     q.dispose();
     float.dispose();
   }, 120_000);
+});
+
+describe.skipIf(SIMD !== 'baseline')('lowbit quantize --onnx', () => {
+  it('writes an ONNX file onnxruntime-web runs, and says what the layers became', async () => {
+    const bin = new URL('../packages/cli/dist/main.js', import.meta.url).pathname;
+    const model = ocrModelAsset('ch_ppocr_mobile_v2.0_cls_infer.onnx');
+    const out = join(tmpdir(), `lowbit-export-${process.pid}.onnx`);
+    try {
+      const info = JSON.parse(execFileSync(process.execPath, [bin, 'quantize', model, '--shape', 'x=1,3,48,192', '--calibrate', '2', '--onnx', out, '--simd', 'baseline', '--json'], { encoding: 'utf8', timeout: 300_000 }));
+      expect(info.onnx.opset).toBe(13);
+      expect(info.onnx.layers['QDQ int8']).toBeGreaterThan(10);
+      expect(info.out).toBeUndefined(); // no safetensors asked for
+      const bytes = new Uint8Array(readFileSync(out));
+      expect(bytes.length).toBe(info.onnx.bytes);
+      const y = Object.values(await runOrtModel(bytes, { x: normal([1, 3, 48, 192], 3) }))[0];
+      expect(y.dims).toEqual([1, 2]);
+      expect(Math.abs(y.data[0] + y.data[1] - 1)).toBeLessThan(1e-5);
+      expect(() => execFileSync(process.execPath, [bin, 'quantize', model, '--shape', 'x=1,3,48,192'], { encoding: 'utf8', stdio: 'pipe' })).toThrow(/--out.*--onnx/);
+    } finally {
+      rmSync(out, { force: true });
+    }
+  }, 300_000);
 });
