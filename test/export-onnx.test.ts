@@ -76,6 +76,26 @@ function seqNet(): Uint8Array {
   return b.build();
 }
 
+/**
+ * Opset 9's attribute forms, which the export raises to opset 13's inputs: a 1-D Conv (lowbit runs it
+ * as 2-D) -> Pad (pads, value) -> Slice (starts, ends, axes) -> Unsqueeze/Squeeze (axes) -> Split
+ * (split) -> ReduceSum (axes), TopK (k) before them all, with a MatMul to quantize at the end
+ */
+function opset9Net(): Uint8Array {
+  const b = new OnnxBuilder(9).input('x', [1, 4, 40]).output('y');
+  // TopK on the float input (after int8 rounding, ties would make its choice a coin toss)
+  b.node('TopK', ['x'], ['tv', 'ti'], { k: 32, axis: 2 });
+  b.init('w1', [8, 4, 3], weights(96, 51, 0.4)).init('b1', [8], weights(8, 52, 0.1));
+  b.node('Conv', ['tv', 'w1', 'b1'], 'c', { pads: [1, 1], kernel_shape: [3] }).node('Relu', ['c'], 'r');
+  b.node('Pad', ['r'], 'p', { pads: [0, 0, 2, 0, 0, 1], value: f(0.5) });
+  b.node('Slice', ['p'], 's', { starts: [1, 0], ends: [34, 7], axes: [2, 1] });
+  b.node('Unsqueeze', ['s'], 'u', { axes: [0] }).node('Squeeze', ['u'], 'sq', { axes: [0] });
+  b.node('Split', ['sq'], ['s1', 's2'], { axis: 2, split: [16, 17] });
+  b.node('ReduceSum', ['s2'], 'rs', { axes: [2], keepdims: 1 }).node('Mul', ['s1', 'rs'], 'm');
+  b.init('w2', [16, 6], weights(96, 53, 0.3)).node('MatMul', ['m', 'w2'], 'y');
+  return b.build();
+}
+
 /** x [4, 64] -> MatMul [64, 48] + bias -> Relu -> MatMul [48, 32] (transformer-like MLP) */
 function mlp(): Uint8Array {
   const b = new OnnxBuilder(13).input('x', [4, 64]).output('y');
@@ -156,6 +176,31 @@ describe(`exportOnnx (${SIMD} build)`, () => {
     expect(layers.map((l) => `${l.op} ${l.as}`)).toEqual(['Conv QDQ int8', 'Conv QDQ int8', 'Conv QDQ int8', 'MatMul QDQ int8', 'MatMul QDQ int8']);
     for (const seed of [4, 5, 6]) {
       const r = await roundTrip(float, q, bytes, { x: normal([1, 8, 1, 12], seed) });
+      expect(r.quantError).toBeGreaterThan(1e-4);
+      expect(r.exportError, JSON.stringify(r)).toBeLessThan(r.quantError / 20);
+    }
+    q.dispose();
+    float.dispose();
+  });
+
+  it('raises opset 9 to 13 with the attribute forms rewritten as inputs; a 1-D Conv keeps its [M, C, k] weights', async () => {
+    const src = opset9Net();
+    const float = loadModel(rts.one, src);
+    const feeds = { x: normal([1, 4, 40], 3) };
+    // the file itself runs the same in onnxruntime-web and lowbit (the oracle for the rewrites below)
+    expect(maxDiff(await first(float, feeds), Object.values(await runOrtModel(src, feeds))[0].data)).toBeLessThan(1e-5);
+    const q = await quantizeModel(float, { scheme: 'int8', calibration: [1, 2].map((s) => ({ x: normal([1, 4, 40], s) })) });
+    await q.run(feeds);
+    const { bytes, layers, opset } = exportOnnxWithReport(q);
+    expect(opset).toBe(13);
+    expect(layers.map((l) => `${l.op} ${l.as}`)).toEqual(['Conv QDQ int8', 'MatMul QDQ int8']);
+    const m = onnx.ModelProto.decode(bytes);
+    const conv = m.graph!.node!.find((n) => n.opType === 'Conv')!;
+    const w = m.graph!.initializer!.find((t) => t.name === m.graph!.node!.find((n) => n.output![0] === conv.input![1])!.input![0])!;
+    expect([w.dataType, ...w.dims!.map(Number)]).toEqual([3, 8, 4, 3]); // int8 [M, C, k]
+    for (const n of m.graph!.node!) expect(n.attribute!.map((a) => a.name), n.opType!).not.toContain(n.opType === 'Split' ? 'split' : n.opType === 'TopK' ? 'k' : 'axes');
+    for (const seed of [4, 5]) {
+      const r = await roundTrip(float, q, bytes, { x: normal([1, 4, 40], seed) });
       expect(r.quantError).toBeGreaterThan(1e-4);
       expect(r.exportError, JSON.stringify(r)).toBeLessThan(r.quantError / 20);
     }

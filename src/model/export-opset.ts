@@ -2,8 +2,8 @@
 // changing what it computes: the operators whose meaning changed between the model's opset and 13
 // are rewritten into their opset-13 form, the rest are the same operator at 13 (their newer
 // versions only add types or negative axes). Anchor: onnx's version converter (its adapters for
-// these same changes). Operators lowbit reads whose change is not rewritten here (Upsample, Resize
-// before 11, Dropout's mask output) are a ModelError naming the node.
+// these same changes). Covers the operators lowbit loads; Resize at opset 10 (other coordinate
+// rules) is a ModelError naming the node.
 //
 //   Clip < 11           min/max attributes       -> inputs
 //   Slice < 10          starts/ends/axes attrs   -> inputs
@@ -12,7 +12,6 @@
 //   Squeeze, Unsqueeze, ReduceSum, Split < 13: axes/split attributes -> inputs
 //   Softmax, LogSoftmax, Hardmax < 13 with an axis other than -1: they coerced the input to 2-D at
 //                       axis; now one axis -> Flatten(axis), the op on axis 1, Reshape to Shape(x)
-//   Dropout < 12        -> Identity (inference)
 //   Scatter             -> ScatterElements (renamed at 11, same meaning)
 //   BatchNormalization < 9: spatial = 1 dropped (spatial = 0 refused)
 
@@ -106,11 +105,6 @@ function upgradeNode(g: ProtoGraph, n: INode, from: number): INode[] {
         node('Reshape', [soft, shape], [n.output![0]], g.fresh(`${base}_Reshape`)),
       ];
     }
-    case 'Dropout': {
-      if (from >= 12) return [n];
-      if ((n.output ?? []).length > 1 && n.output![1] && g.readersOf(n.output![1]).length + (g.isOutput(n.output![1]) ? 1 : 0) > 0) fail('its mask output is read');
-      return [node('Identity', [input[0]], [n.output![0]], n.name ?? '')];
-    }
     case 'Scatter':
       return [{ ...n, opType: 'ScatterElements' }];
     case 'BatchNormalization': {
@@ -119,8 +113,6 @@ function upgradeNode(g: ProtoGraph, n: INode, from: number): INode[] {
       if (num(spatial.i) !== 1) fail('spatial = 0 has no later form');
       return [{ ...n, attribute: without(n, 'spatial') }];
     }
-    case 'Upsample':
-      return fail('Upsample was replaced by Resize, whose defaults differ');
     case 'Resize':
       return from >= 11 ? [n] : fail('Resize before opset 11 has other coordinate rules');
     default:
