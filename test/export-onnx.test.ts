@@ -16,7 +16,7 @@ import { loadDictionary, ocrModelAsset } from '../packages/cli/src/ocr-assets.js
 import { loadOcrLines } from '../packages/cli/src/ocr-lines.js';
 import { SIMD, randNormal, rng, useRuntimes } from './helpers.js';
 import { expectLowbitError, expectLowbitRejection } from './model-ort-check.js';
-import { f, OnnxBuilder, runOrtModel, type Feed } from './onnx-builder.js';
+import { f, g, OnnxBuilder, runOrtModel, type Feed } from './onnx-builder.js';
 
 const rts = useRuntimes();
 const { onnx } = onnxproto;
@@ -248,6 +248,24 @@ describe(`exportOnnx (${SIMD} build)`, () => {
       expect(r.exportError, `${scheme} ${JSON.stringify(r)}`).toBeLessThan(r.quantError / (scheme === 'fp8' ? 100 : 3));
       q.dispose();
     }
+    float.dispose();
+  });
+
+  it('a layer inside an If branch keeps its float32 weights, with a warning; the main graph\'s layers are QDQ', async () => {
+    const branch = (seed: number, out: string) => new OnnxBuilder(13).init(`w_${out}`, [32, 32], weights(32 * 32, seed, 0.2)).output(out).node('MatMul', ['x', `w_${out}`], out);
+    const b = new OnnxBuilder(13).input('x', [4, 32]).output('y').init('zero', [], [0]).init('w3', [32, 8], weights(256, 63, 0.3));
+    b.node('ReduceSum', ['x'], 's', { keepdims: 0 }).node('Greater', ['s', 'zero'], 'c');
+    b.node('If', ['c'], 'h', { then_branch: g(branch(61, 't')), else_branch: g(branch(62, 'e')) }).node('MatMul', ['h', 'w3'], 'y');
+    const float = loadModel(rts.one, b.build());
+    const pos = (seed: number) => ({ x: { ...normal([4, 32], seed), data: normal([4, 32], seed).data.map((v) => Math.abs(v) + 0.01) } });
+    const q = await quantizeModel(float, { scheme: 'int8', calibration: [pos(1), pos(2)] });
+    await q.run(pos(3));
+    const { bytes, layers, warnings } = exportOnnxWithReport(q);
+    expect(layers.map((l) => l.as).sort()).toEqual(['QDQ int8', 'float32 (inside a subgraph)']);
+    expect(warnings.join()).toMatch(/If\/Loop body keeps its float32 weights/);
+    const r = await roundTrip(float, q, bytes, pos(4));
+    expect(r.exportError).toBeLessThan(r.quantError * 2); // one layer of two is float32 there
+    q.dispose();
     float.dispose();
   });
 
