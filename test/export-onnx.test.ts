@@ -231,6 +231,33 @@ describe(`exportOnnx (${SIMD} build)`, () => {
     float.dispose();
   });
 
+  it('a file\'s own MatMulNBits stays as it is in int4, and becomes QDQ MatMul + bias in int8', async () => {
+    const r = rng(71), k = 64, n = 24, bs = 32, nb = 2;
+    const b = new OnnxBuilder(13).input('x', [2, 3, k]).output('y')
+      .init('B', [n, nb, bs / 2], Array.from({ length: n * nb * (bs / 2) }, () => Math.floor(r() * 256)), 'uint8')
+      .init('scales', [n * nb], Array.from({ length: n * nb }, () => 0.01 + r() * 0.05))
+      .init('zp', [n], Array.from({ length: n }, () => Math.floor(r() * 256)), 'uint8')
+      .init('bias', [n], Array.from({ length: n }, () => r() - 0.5));
+    b.domains.set('com.microsoft', 1);
+    b.node('MatMulNBits', ['x', 'B', 'scales', 'zp', '', 'bias'], 'y', { K: k, N: n, bits: 4, block_size: bs }, 'mmnb', 'com.microsoft');
+    const src = b.build();
+    const float = loadModel(rts.one, src);
+    const calibration = [1, 2].map((s) => ({ x: normal([2, 3, k], s) }));
+    for (const scheme of ['int4', 'int8']) {
+      const q = await quantizeModel(float, { scheme, calibration });
+      await q.run(calibration[0]);
+      const { bytes, layers } = exportOnnxWithReport(q);
+      expect(layers.map((l) => l.as), scheme).toEqual([scheme === 'int4' ? 'unchanged' : 'QDQ int8']);
+      expect(opTypes(bytes), scheme).toEqual(scheme === 'int4' ? ['MatMulNBits'] : ['QuantizeLinear', 'DequantizeLinear', 'DequantizeLinear', 'MatMul', 'Add']);
+      const out = await roundTrip(float, q, bytes, { x: normal([2, 3, k], 5) });
+      // int4: the file's own node, so onnxruntime computes what it computed on the file; int8: lowbit's codes
+      if (scheme === 'int4') expect(maxDiff(Object.values(await runOrtModel(src, { x: normal([2, 3, k], 5) }))[0].data, out.ort)).toBe(0);
+      else expect(out.exportError, JSON.stringify(out)).toBeLessThan(out.quantError / 20);
+      q.dispose();
+    }
+    float.dispose();
+  });
+
   it('fp8 and nf4 layers become float32 weights holding the dequantized values; int4 on a conv warns', async () => {
     const src = convNet(13);
     const float = loadModel(rts.one, src);

@@ -127,7 +127,7 @@ export function exportOnnxWithReport(model: Model, options: ExportOnnxOptions = 
     report(r.as, site.core);
   }
 
-  if (opset > fromOpset) upgradeToQdqOpset(g, proto.graph!, fromOpset);
+  if (opset > fromOpset) upgradeToQdqOpset(g, fromOpset);
   g.finish();
   setOpsets(proto, opset, microsoft);
   return { bytes: onnx.ModelProto.encode(proto).finish(), layers, warnings, opset };

@@ -33,7 +33,7 @@ const without = (n: INode, ...names: string[]): IAttr[] => (n.attribute ?? []).f
 const ints = (a: IAttr | undefined) => (a?.ints ?? []).map(num);
 
 /** Rewrites every node of `graph` (subgraphs included) from opset `from` to 13 in place. */
-export function upgradeToQdqOpset(g: ProtoGraph, graph: IGraph, from: number): void {
+export function upgradeToQdqOpset(g: ProtoGraph, from: number): void {
   if (from >= QDQ_OPSET) return;
   const convert = (n: INode): INode[] => ((n.domain ?? '') === '' || n.domain === 'ai.onnx' ? upgradeNode(g, n, from) : [n]);
   const walk = (sub: IGraph) => {
@@ -48,7 +48,6 @@ export function upgradeToQdqOpset(g: ProtoGraph, graph: IGraph, from: number): v
     const out = convert(n);
     if (out.length !== 1 || out[0] !== n) g.replace([n], out);
   }
-  void graph;
 }
 
 function upgradeNode(g: ProtoGraph, n: INode, from: number): INode[] {
