@@ -231,6 +231,35 @@ describe(`exportOnnx (${SIMD} build)`, () => {
     float.dispose();
   });
 
+  it('int4 convolutions: int4 weights with blocked DequantizeLinear along C at opset 21 (ReduceMean\'s axes raised to an input); onnxruntime within 1/4 of int4\'s error', async () => {
+    // 64 input channels in blocks of 32: two blocks per tap, so a block's place in K (tap * C + c) matters
+    const b = new OnnxBuilder(13).input('x', [1, 64, 6, 6]).output('y');
+    b.init('w1', [16, 64, 3, 3], weights(16 * 64 * 9, 81, 0.1)).init('b1', [16], weights(16, 82, 0.1)).init('w2', [24, 16, 1, 1], weights(24 * 16, 83, 0.3));
+    b.node('Conv', ['x', 'w1', 'b1'], 'c1', { pads: [1, 1, 1, 1], kernel_shape: [3, 3] }).node('Relu', ['c1'], 'r1');
+    b.node('Conv', ['r1', 'w2'], 'c2').node('ReduceMean', ['c2'], 'y', { axes: [1], keepdims: 0 });
+    const float = loadModel(rts.one, b.build());
+    const calibration = [1, 2].map((s) => ({ x: normal([1, 64, 6, 6], s) }));
+    const q = await quantizeModel(float, { scheme: 'int4', calibration });
+    await q.run(calibration[0]);
+    const { bytes, layers, warnings, opset } = exportOnnxWithReport(q);
+    expect(opset).toBe(21);
+    expect(warnings).toEqual([]);
+    expect(layers.map((l) => l.as)).toEqual(['int4 blocked DequantizeLinear', 'int4 blocked DequantizeLinear']);
+    const m = onnx.ModelProto.decode(bytes);
+    expect(Number(m.irVersion)).toBe(10);
+    const dq = m.graph!.node!.filter((n) => n.opType === 'DequantizeLinear').map((n) => n.attribute!.map((a) => `${a.name}=${Number(a.i)}`).join(' '));
+    expect(dq).toEqual(['axis=1 block_size=32', 'axis=1 block_size=16']); // K = 576 (blocks of 32), K = 16 (blocks of 16)
+    expect(m.graph!.initializer!.filter((t) => t.dataType === 22).map((t) => t.dims!.map(Number).join('x'))).toEqual(['16x64x3x3', '24x16x1x1']);
+    expect(m.graph!.node!.find((n) => n.opType === 'ReduceMean')!.input!.length).toBe(2);
+    for (const seed of [3, 4]) {
+      const r = await roundTrip(float, q, bytes, { x: normal([1, 64, 6, 6], seed) });
+      expect(r.quantError).toBeGreaterThan(1e-3);
+      expect(r.exportError, JSON.stringify(r)).toBeLessThan(r.quantError / 4);
+    }
+    q.dispose();
+    float.dispose();
+  });
+
   it('a file\'s own MatMulNBits stays as it is in int4, and becomes QDQ MatMul + bias in int8', async () => {
     const r = rng(71), k = 64, n = 24, bs = 32, nb = 2;
     const b = new OnnxBuilder(13).input('x', [2, 3, k]).output('y')
@@ -387,6 +416,33 @@ describe(`exportOnnx on real models (${SIMD} build)`, () => {
     q.dispose();
     float.dispose();
   }, 120_000);
+
+  it('PP-OCRv4 recognizer auto (int8 + int4): QDQ, MatMulNBits and blocked int4 convolutions at opset 21 (raised from 9); same text', async () => {
+    const src = new Uint8Array(readFileSync(ocrModelAsset('ch_PP-OCRv4_rec_infer.onnx')));
+    const float = loadModel(rts.one, src);
+    const calibration = [0, 8, 16, 24].map((i) => ({ x: toModelInput([lines[i]]) }));
+    const q = await quantizeModel(float, { scheme: 'auto', calibration, sensitivityInputs: 2 });
+    await q.run(calibration[0]);
+    const { bytes, layers, warnings, opset } = exportOnnxWithReport(q);
+    expect(opset).toBe(21);
+    const kinds = new Set(layers.map((l) => l.as));
+    for (const k of ['QDQ int8', 'MatMulNBits', 'int4 blocked DequantizeLinear']) expect(kinds, k).toContain(k);
+    // int4 convolutions whose input channels are not a multiple of the block: float32 weights, each warned
+    expect(warnings.length).toBe(layers.filter((l) => l.as === 'float32 (dequantized int4)').length);
+    const budget = new Budget();
+    for (const i of [3, 50, 101, 150, 200]) {
+      const feeds = { x: toModelInput([lines[i]]) as Feed };
+      const want = await first(float, feeds), got = await first(q, feeds);
+      const ort = Object.values(await runOrtModel(bytes, feeds))[0].data;
+      const dims = [1, got.length / 6625, 6625];
+      expect(ctcGreedyDecode(Float32Array.from(ort), dims, dict)[0].text, `line ${i}`).toBe(ctcGreedyDecode(got, dims, dict)[0].text);
+      budget.add(want, got, ort);
+    }
+    if (process.env.EXPORT_LOG) console.log('rec auto', budget.ratios, [...kinds]);
+    expect(budget.ratios.ortVsFloat).toBeLessThan(1.5);
+    q.dispose();
+    float.dispose();
+  }, 240_000);
 
   it('angle classifier int8: onnxruntime-web picks lowbit int8\'s class; its error against float32 is int8\'s', async () => {
     const src = new Uint8Array(readFileSync(ocrModelAsset('ch_ppocr_mobile_v2.0_cls_infer.onnx')));

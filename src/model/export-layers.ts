@@ -4,8 +4,12 @@
 //            [M, C, kh, kw] and Gemm transB [N, K], axis 1 for MatMul [K, N]), a Conv's bias as int32
 //            codes at scale s_x * s_w (the form onnxruntime's QDQ fusions look for);
 //   int4 on MatMul or Gemm -> com.microsoft MatMulNBits (bits 4, the same blocks and zero points);
-//   the rest (fp8, ant4, nf4, int4 on Conv) -> float32 weights holding the dequantized values, so
-//            onnxruntime computes with lowbit's weights (its activations stay float32).
+//   int4 on Conv -> int4 weights [M, C, kh, kw] with blocked DequantizeLinear along C (opset 21),
+//            when lowbit's blocks along K (tap-major, channels fastest) each lie in one tap: C a
+//            multiple of the block size; else float32 weights and a warning;
+//   the rest (fp8, ant4, nf4) -> float32 weights holding the dequantized values, so onnxruntime
+//            computes with lowbit's weights (its activations stay float32: lowbit's int4/ant4/nf4
+//            quantize them per row at run time).
 // The node keeps the core node's attributes (pads, strides, transB ...); only its inputs change.
 
 import type onnxproto from 'onnx-proto';
@@ -13,7 +17,9 @@ import type { LayerWeights } from '../formats/format.js';
 import type { Int8Weights } from '../layers/gemm-qs8.js';
 import { roundHalfEven } from '../quant/rounding.js';
 import { toMatMulNBits, type Int4Blocks } from '../quant/int4.js';
+import { ModelError } from '../errors.js';
 import { DT, intAttr, node, tensorProto, type ProtoGraph } from './export-proto.js';
+import { INT4_QDQ_OPSET } from './export-opset.js';
 import type { LayerSpec } from './model.js';
 
 type INode = onnxproto.onnx.INodeProto;
@@ -63,7 +69,8 @@ export function exportLayer(site: LayerSite): LayerResult {
   const linear = spec.type === 'linear';
   if (name === 'int8') return int8Layer(site, weights.data as Int8Weights);
   if (name === 'int4' && linear) return matMulNBitsLayer(site, weights.data as Int4Blocks);
-  const warning = name === 'int4' ? `${core.opType} node '${core.name}': int4 on a convolution is written as float32 weights (dequantized): blocked int4 DequantizeLinear needs opset 21` : undefined;
+  if (name === 'int4' && spec.type === 'conv' && spec.geometry.cin % (weights.data as Int4Blocks).blockSize === 0) return int4ConvLayer(site, weights.data as Int4Blocks);
+  const warning = name === 'int4' ? `${core.opType} node '${core.name}': int4 weights written as float32 (dequantized): its ${spec.type === 'conv' ? spec.geometry.cin : 0} input channels are not a multiple of the block size, so the blocks do not follow one axis` : undefined;
   return { ...floatLayer(site, weights.format.dequantize(weights.data)), as: `float32 (dequantized ${name})`, warning };
 }
 
@@ -140,6 +147,45 @@ function matMulNBitsLayer(site: LayerSite, blocks: Int4Blocks): LayerResult {
   const nodes = [node('MatMulNBits', inputs, [y], g.fresh(`${core.name || base}_MatMulNBits`), attrs, 'com.microsoft')];
   if (bias) nodes.push(node('Add', [y, g.addInitializer(tensorProto(g.fresh(`${base}_bias`), DT.FLOAT, [m.N], bias))], [site.out], g.fresh(`${core.name || base}_bias`)));
   return { nodes, as: 'MatMulNBits', opset: 1, microsoft: true };
+}
+
+/** int4 codes [M, C, kh, kw] (two per byte, low nibble first) and DequantizeLinear with blocks along C. */
+function int4ConvLayer(site: LayerSite, b: Int4Blocks): LayerResult {
+  const { g, core, spec } = site;
+  if (spec.type !== 'conv') throw new ModelError('exportOnnx: int4ConvLayer needs a convolution');
+  const { dims, index } = weightLayout(site, core.opType ?? '');
+  const geo = spec.geometry, taps = geo.kh * geo.kw, cb = geo.cin / b.blockSize, nb = Math.ceil(b.k / b.blockSize);
+  // signed codes q - 8 without a zero point when symmetric; the unsigned codes and zero points otherwise
+  const signed = !b.zeroPoints;
+  const codes = new Uint8Array(Math.ceil(b.k * b.n / 2));
+  for (let o = 0; o < b.n; o++) {
+    for (let k = 0; k < b.k; k++) {
+      const i = index(o, k), v = (signed ? b.q[o * b.k + k] - 8 : b.q[o * b.k + k]) & 15;
+      codes[i >> 1] |= v << (i & 1 ? 4 : 0);
+    }
+  }
+  // scale [M, C / bs, kh, kw]: lowbit's block of (o, k) is k / bs, with k = tap * C + c
+  const sdims = [b.n, cb, ...dims.slice(2)], scales = new Float32Array(b.n * cb * taps), zps = signed ? null : new Uint8Array(Math.ceil(scales.length / 2));
+  for (let o = 0; o < b.n; o++) {
+    for (let c = 0; c < cb; c++) {
+      for (let t = 0; t < taps; t++) {
+        const at = (o * cb + c) * taps + t, from = o * nb + (t * geo.cin) / b.blockSize + c;
+        scales[at] = b.scales[from];
+        if (zps) zps[at >> 1] |= b.zeroPoints![from] << (at & 1 ? 4 : 0);
+      }
+    }
+  }
+  const base = core.input?.[1] || core.name || site.out;
+  const ins = [
+    g.addInitializer(tensorProto(g.fresh(`${base}_int4`), signed ? DT.INT4 : DT.UINT4, dims, codes)),
+    g.addInitializer(tensorProto(g.fresh(`${base}_int4_scales`), DT.FLOAT, sdims, scales)),
+  ];
+  if (zps) ins.push(g.addInitializer(tensorProto(g.fresh(`${base}_int4_zero_points`), DT.UINT4, sdims, zps)));
+  const w = g.fresh(`${base}_dequantized`);
+  const nodes = [node('DequantizeLinear', ins, [w], g.fresh(`${base}_DequantizeLinear`), [intAttr('axis', 1), intAttr('block_size', b.blockSize)])];
+  const bias = spec.bias ? g.addInitializer(tensorProto(g.fresh(`${base}_bias`), DT.FLOAT, [b.n], spec.bias)) : null;
+  nodes.push(...coreNode(site, site.x, w, bias));
+  return { nodes, as: 'int4 blocked DequantizeLinear', opset: INT4_QDQ_OPSET };
 }
 
 function floatLayer(site: LayerSite, rows: Float32Array): { nodes: INode[]; opset: number } {

@@ -21,7 +21,7 @@ import { QuantConvLayer, QuantLinearLayer } from './layers.js';
 import { importGraph, Model } from './model.js';
 import { DT, node, ProtoGraph, tensorProto } from './export-proto.js';
 import { exportLayer } from './export-layers.js';
-import { QDQ_OPSET, upgradeToQdqOpset } from './export-opset.js';
+import { upgradeOpset } from './export-opset.js';
 import { sourceOf } from './source.js';
 
 const { onnx } = onnxproto;
@@ -127,7 +127,7 @@ export function exportOnnxWithReport(model: Model, options: ExportOnnxOptions = 
     report(r.as, site.core);
   }
 
-  if (opset > fromOpset) upgradeToQdqOpset(g, fromOpset);
+  if (opset > fromOpset) upgradeOpset(g, fromOpset, opset);
   g.finish();
   setOpsets(proto, opset, microsoft);
   return { bytes: onnx.ModelProto.encode(proto).finish(), layers, warnings, opset };

@@ -1,7 +1,8 @@
-// Raising a model's default-domain opset to 13 (what per-channel DequantizeLinear needs) without
-// changing what it computes: the operators whose meaning changed between the model's opset and 13
-// are rewritten into their opset-13 form, the rest are the same operator at 13 (their newer
-// versions only add types or negative axes). Anchor: onnx's version converter (its adapters for
+// Raising a model's default-domain opset to 13 (what per-channel DequantizeLinear needs) or 21
+// (int4 weights with blocked DequantizeLinear) without changing what it computes: the operators
+// whose meaning changed between the model's opset and the target are rewritten into their new form,
+// the rest are the same operator there (their newer versions only add types, negative axes or
+// attributes whose defaults keep the old behaviour). Anchor: onnx's version converter (its adapters for
 // these same changes). Covers the operators lowbit loads; Resize at opset 10 (other coordinate
 // rules) is a ModelError naming the node.
 //
@@ -10,10 +11,12 @@
 //   Pad < 11            pads/value attributes    -> inputs
 //   TopK < 10           k attribute              -> input
 //   Squeeze, Unsqueeze, ReduceSum, Split < 13: axes/split attributes -> inputs
+//   ReduceMean, ReduceMax, ... < 18 (to 21): axes attribute -> input
 //   Softmax, LogSoftmax, Hardmax < 13 with an axis other than -1: they coerced the input to 2-D at
 //                       axis; now one axis -> Flatten(axis), the op on axis 1, Reshape to Shape(x)
 //   Scatter             -> ScatterElements (renamed at 11, same meaning)
 //   BatchNormalization < 9: spatial = 1 dropped (spatial = 0 refused)
+//   GroupNormalization < 21 (to 21): refused (its scale and bias became per channel)
 
 import type onnxproto from 'onnx-proto';
 import { ModelError } from '../errors.js';
@@ -23,7 +26,13 @@ type INode = onnxproto.onnx.INodeProto;
 type IGraph = onnxproto.onnx.IGraphProto;
 type IAttr = onnxproto.onnx.IAttributeProto;
 
+/** per-axis DequantizeLinear */
 export const QDQ_OPSET = 13;
+/** int4 weights, blocked DequantizeLinear */
+export const INT4_QDQ_OPSET = 21;
+
+/** the Reduce operators whose axes became an input at 18 (ReduceSum's did at 13) */
+const REDUCE_18 = new Set(['ReduceMean', 'ReduceMax', 'ReduceMin', 'ReduceProd', 'ReduceL1', 'ReduceL2', 'ReduceLogSum', 'ReduceLogSumExp', 'ReduceSumSquare']);
 
 type Long = { toNumber(): number };
 const num = (v: number | Long | null | undefined): number => (v == null ? 0 : typeof v === 'number' ? v : v.toNumber());
@@ -32,10 +41,10 @@ const attrOf = (n: INode, name: string) => (n.attribute ?? []).find((a) => a.nam
 const without = (n: INode, ...names: string[]): IAttr[] => (n.attribute ?? []).filter((a) => !names.includes(a.name ?? ''));
 const ints = (a: IAttr | undefined) => (a?.ints ?? []).map(num);
 
-/** Rewrites every node of `graph` (subgraphs included) from opset `from` to 13 in place. */
-export function upgradeToQdqOpset(g: ProtoGraph, from: number): void {
-  if (from >= QDQ_OPSET) return;
-  const convert = (n: INode): INode[] => ((n.domain ?? '') === '' || n.domain === 'ai.onnx' ? upgradeNode(g, n, from) : [n]);
+/** Rewrites every node of the graph (subgraphs included) from opset `from` to `to` in place. */
+export function upgradeOpset(g: ProtoGraph, from: number, to: number): void {
+  if (from >= to) return;
+  const convert = (n: INode): INode[] => ((n.domain ?? '') === '' || n.domain === 'ai.onnx' ? upgradeNode(g, n, from, to) : [n]);
   const walk = (sub: IGraph) => {
     sub.node = (sub.node ?? []).flatMap((n) => {
       for (const a of n.attribute ?? []) for (const s of [a.g, ...(a.graphs ?? [])]) if (s) walk(s);
@@ -50,13 +59,13 @@ export function upgradeToQdqOpset(g: ProtoGraph, from: number): void {
   }
 }
 
-function upgradeNode(g: ProtoGraph, n: INode, from: number): INode[] {
+function upgradeNode(g: ProtoGraph, n: INode, from: number, to: number): INode[] {
   const label = `${n.opType} node '${n.name ?? ''}'`;
   const input = [...(n.input ?? [])];
   const constant = (hint: string, values: readonly number[]) => g.addInitializer({ ...int64s(g.fresh(`${n.name || n.output?.[0]}_${hint}`), values) });
   const floatScalar = (hint: string, v: number) => g.addInitializer(tensorProto(g.fresh(`${n.name || n.output?.[0]}_${hint}`), DT.FLOAT, [], Float32Array.of(v)));
   const fail = (why: string): never => {
-    throw new ModelError(`exportOnnx: ${label} cannot be raised from opset ${from} to ${QDQ_OPSET}: ${why}`);
+    throw new ModelError(`exportOnnx: ${label} cannot be raised from opset ${from} to ${to}: ${why}`);
   };
   switch (n.opType) {
     case 'Clip': {
@@ -86,6 +95,8 @@ function upgradeNode(g: ProtoGraph, n: INode, from: number): INode[] {
       const axes = attrOf(n, 'axes');
       return axes ? [{ ...n, input: [input[0], constant('axes', ints(axes))], attribute: without(n, 'axes') }] : [n];
     }
+    case 'GroupNormalization':
+      return from >= 21 || to < 21 ? [n] : fail('its scale and bias are per group before opset 21, per channel after');
     case 'Split': {
       const split = attrOf(n, 'split');
       return split ? [{ ...n, input: [input[0], constant('split', ints(split))], attribute: without(n, 'split') }] : [n];
@@ -93,6 +104,7 @@ function upgradeNode(g: ProtoGraph, n: INode, from: number): INode[] {
     case 'Softmax':
     case 'LogSoftmax':
     case 'Hardmax': {
+      if (from >= 13) return [n];
       const axis = attrOf(n, 'axis') ? num(attrOf(n, 'axis')!.i) : 1;
       if (axis === -1) return [n];
       const base = n.name || n.output![0];
@@ -114,7 +126,10 @@ function upgradeNode(g: ProtoGraph, n: INode, from: number): INode[] {
     }
     case 'Resize':
       return from >= 11 ? [n] : fail('Resize before opset 11 has other coordinate rules');
-    default:
+    default: {
+      const axes = attrOf(n, 'axes');
+      if (REDUCE_18.has(n.opType ?? '') && to >= 18 && axes) return [{ ...n, input: [input[0], constant('axes', ints(axes))], attribute: without(n, 'axes') }];
       return [n];
+    }
   }
 }

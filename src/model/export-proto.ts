@@ -12,7 +12,7 @@ type IGraph = onnxproto.onnx.IGraphProto;
 type IAttr = onnxproto.onnx.IAttributeProto;
 
 /** TensorProto.DataType codes the exporter writes. */
-export const DT = { FLOAT: 1, UINT8: 2, INT8: 3, INT32: 6, INT64: 7 } as const;
+export const DT = { FLOAT: 1, UINT8: 2, INT8: 3, INT32: 6, INT64: 7, UINT4: 21, INT4: 22 } as const;
 
 type Raw = Float32Array | Int8Array | Uint8Array | Int32Array | BigInt64Array;
 
