@@ -1,4 +1,5 @@
-// Real models end to end: lowbit float32, int8 and the auto scheme against onnxruntime-web float32,
+// Real models end to end: lowbit float32 and int8 against onnxruntime-web float32 and int8 (the
+// int8 model is lowbit's, calibrated on the same input and written by exportOnnx as a QDQ file),
 // each engine in its own process (no shared JIT or heap), 1 and 2 threads, rounds interleaved so
 // slow drift on a noisy VM hits every engine alike; the table gives the median over rounds of each
 // round's median run.
@@ -32,7 +33,7 @@ const MODELS = {
   },
   mel: { label: 'openWakeWord melspectrogram, one 80 ms chunk', file: `${OWW}/melspectrogram.onnx`, input: 'input', dims: [1, 1760] },
 };
-const ENGINES = ['lowbit float32', 'lowbit int8', 'onnxruntime-web float32'];
+const ENGINES = ['lowbit float32', 'lowbit int8', 'onnxruntime-web float32', 'onnxruntime-web int8'];
 
 function inputData(dims) {
   const n = dims.reduce((a, b) => a * b, 1);
@@ -67,7 +68,7 @@ async function child({ model, engine, threads, runs }) {
   } else {
     const ort = await import('onnxruntime-web');
     ort.env.wasm.numThreads = threads;
-    const session = await ort.InferenceSession.create(bytes);
+    const session = await ort.InferenceSession.create(engine === 'onnxruntime-web int8' ? await exported(m, bytes, data) : bytes);
     const feeds = { [m.input]: new ort.Tensor('float32', data, m.dims), ...extraFeeds(m, (type, dims, data) => new ort.Tensor(type, type === 'int64' ? BigInt64Array.from(data, BigInt) : data, dims)) };
     run = () => session.run(feeds);
     dispose = () => session.release();
@@ -85,13 +86,25 @@ async function child({ model, engine, threads, runs }) {
   process.exit(0);
 }
 
+/** The model quantized to int8 by lowbit (calibrated on the bench input) as a QDQ ONNX file. */
+async function exported(m, bytes, data) {
+  const { createRuntime, loadModel, quantizeModel, exportOnnx } = await import('../dist/index.js');
+  const rt = await createRuntime({ threads: 1 });
+  const feeds = { [m.input]: { type: 'float32', dims: m.dims, data }, ...extraFeeds(m, (type, dims, data) => ({ type, dims, data })) };
+  const q = await quantizeModel(loadModel(rt, bytes), { scheme: 'int8', calibration: [feeds] });
+  await q.run(feeds);
+  const file = exportOnnx(q);
+  rt.dispose();
+  return file;
+}
+
 function parent(args) {
   const mc = machine();
   const vnni = readFileSync('/proc/cpuinfo', 'utf8').match(/\b(avx_vnni|avx512_vnni)\b/g);
   console.log(`# bench/models.mjs: ${mc.model} (${[...new Set(vnni ?? ['no VNNI'])].join(', ')}), ${mc.cores} cores; node ${mc.node}; commit ${mc.commit}; load ${loadavg()}`);
   console.log(`# each cell: median over ${args.rounds} interleaved rounds of the median of ${args.runs} runs (ms), one process per engine and round`);
   for (const threads of args.threads) {
-    console.log(`\n## ${threads} thread(s)\n\n| model | ${ENGINES.join(' | ')} | float32 vs ORT | int8 vs float32 |\n|---|${ENGINES.map(() => '---|').join('')}---|---|`);
+    console.log(`\n## ${threads} thread(s)\n\n| model | ${ENGINES.join(' | ')} | float32 vs ORT | int8 vs float32 | int8 vs ORT int8 |\n|---|${ENGINES.map(() => '---|').join('')}---|---|---|`);
     for (const model of args.models) {
       const ms = Object.fromEntries(ENGINES.map((e) => [e, []]));
       for (let r = 0; r < args.rounds; r++) {
@@ -105,10 +118,10 @@ function parent(args) {
       }
       const m = Object.fromEntries(ENGINES.map((e) => [e, median(ms[e])]));
       const ratio = (a, b) => `${(a / b).toFixed(2)}x`;
-      console.log(`| ${MODELS[model].label} | ${ENGINES.map((e) => m[e].toFixed(2)).join(' | ')} | ${ratio(m['onnxruntime-web float32'], m['lowbit float32'])} | ${ratio(m['lowbit float32'], m['lowbit int8'])} |`);
+      console.log(`| ${MODELS[model].label} | ${ENGINES.map((e) => m[e].toFixed(2)).join(' | ')} | ${ratio(m['onnxruntime-web float32'], m['lowbit float32'])} | ${ratio(m['lowbit float32'], m['lowbit int8'])} | ${ratio(m['onnxruntime-web int8'], m['lowbit int8'])} |`);
     }
   }
-  console.log('\nRatios: above 1.00x means lowbit is faster (float32 vs ORT: ORT ms / lowbit ms; int8 vs float32: float32 ms / int8 ms).');
+  console.log('\nRatios: above 1.00x means lowbit is faster (float32 vs ORT: ORT ms / lowbit ms; int8 vs float32: float32 ms / int8 ms; int8 vs ORT int8: ORT int8 ms / lowbit int8 ms).');
 }
 
 const { values } = parseArgs({

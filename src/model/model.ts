@@ -20,6 +20,7 @@ import { convertLayout, makePlan, planTimeInputs, PLAN_VALUE_MAX_ELEMENTS, type 
 import { PlanCache } from './plan-cache.js';
 import { runControlStep } from './control-flow.js';
 import { checkFeeds, type ModelInputs } from './feeds.js';
+import { keepSource } from './source.js';
 
 export type { ModelInput, ModelInputs } from './feeds.js';
 
@@ -205,6 +206,11 @@ export class Model {
     opDef(step.node!)!.compute!({ node: step.node!, opset: this.graph.opset }, ins, outs);
   }
 
+  /** whether dispose() was called */
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
+
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
@@ -280,13 +286,22 @@ export const buildFloatLayer: LayerBuilder = (rt, _node, spec) =>
 export interface LoadOptions {
   /** graph rewrites at load: BatchNorm folding, activation recognition and fusion (default true) */
   fuse?: boolean;
+  /** keep a reference to `bytes` for exportOnnx (default true; false lets them be collected, and exportOnnx then needs them again) */
+  keepSource?: boolean;
+}
+
+/** The graph loadModel runs for these bytes and options, and what its rewrites did. */
+export function importGraph(bytes: Uint8Array, options: LoadOptions = {}): { graph: Graph; report: FuseReport } {
+  const imported = lowerConv1d(importOnnx(bytes));
+  const none: FuseReport = { foldedBatchNorms: 0, foldedAffines: 0, activations: 0, layerNorms: 0, fusedConvs: 0, fusedMatMuls: 0, attentions: 0 };
+  if (options.fuse === false) return { graph: imported, report: none };
+  const { graph, report } = fuseGraph(imported);
+  return { graph: fuseSubgraphs(graph, report), report };
 }
 
 export function loadModel(rt: Runtime, bytes: Uint8Array, options: LoadOptions = {}): Model {
   rt.check();
-  const imported = lowerConv1d(importOnnx(bytes));
-  const none: FuseReport = { foldedBatchNorms: 0, foldedAffines: 0, activations: 0, layerNorms: 0, fusedConvs: 0, fusedMatMuls: 0, attentions: 0 };
-  if (options.fuse === false) return new Model(rt, imported, none);
-  const { graph, report } = fuseGraph(imported);
-  return new Model(rt, fuseSubgraphs(graph, report), report);
+  const { graph, report } = importGraph(bytes, options);
+  if (options.keepSource !== false) keepSource(graph, bytes);
+  return new Model(rt, graph, report);
 }

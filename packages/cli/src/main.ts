@@ -77,10 +77,11 @@ modelOptions(program.command('run').argument('<model>', 'an .onnx file').descrip
   .option('-q, --quantized <file>', 'the quantized weights `lowbit quantize` saved for this model')
   .action(async (model, o) => runModelCommand({ model, ...o }));
 
-modelOptions(program.command('quantize').argument('<model>', 'an .onnx file').description('quantize a model with calibration and save its quantized weights (safetensors) to reload without requantizing'))
+modelOptions(program.command('quantize').argument('<model>', 'an .onnx file').description('quantize a model with calibration and save its quantized weights (safetensors) to reload without requantizing, or as an ONNX file for other runtimes'))
   .addOption(new Option('--scheme <scheme>', schemeHelp).choices(SCHEMES).default('int8'))
   .option('--calibrate <n>', 'calibration inputs (the --input files, or n random ones)', positiveInt('--calibrate', 1000), 4)
-  .requiredOption('-o, --out <file>', 'where to write the quantized weights (.safetensors)')
+  .option('-o, --out <file>', 'where to write the quantized weights (.safetensors)')
+  .option('--onnx <file>', 'also (or instead) write an ONNX file onnxruntime runs: QDQ int8, MatMulNBits int4, float32 weights for the other formats')
   .action(async (model, o) => quantizeModelCommand({ model, ...o }));
 
 modelOptions(program.command('compare').argument('<model>', 'an .onnx file').description('quantize a model and print the error of every layer against float32'))

@@ -4,7 +4,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import cliProgress from 'cli-progress';
 import {
-  ArgumentError, FORMAT_NAMES, ShapeError, compareModels, createRuntime, loadModel, loadQuantized, mulberry32, quantizeModel, saveQuantized,
+  ArgumentError, FORMAT_NAMES, ShapeError, compareModels, createRuntime, exportOnnxWithReport, loadModel, loadQuantized, mulberry32, quantizeModel, saveQuantized,
   type Feeds, type Model, type ModelInput, type QuantizeOptions, type SimdChoice,
 } from 'lowbit';
 import { printColumns } from './model-demo.js';
@@ -94,19 +94,37 @@ export async function runModelCommand(o: ModelCommandOptions & { quantized?: str
   }
 }
 
-/** Quantize with calibration, run once (layers are built with the first plan), save as safetensors. */
-export async function quantizeModelCommand(o: ModelCommandOptions & { scheme: QuantizeOptions['scheme']; calibrate: number; out: string }): Promise<void> {
+/**
+ * Quantize with calibration, run once (layers are built with the first plan), save as safetensors
+ * (--out) and/or as an ONNX file other runtimes run (--onnx: QDQ int8, MatMulNBits int4).
+ */
+export async function quantizeModelCommand(o: ModelCommandOptions & { scheme: QuantizeOptions['scheme']; calibrate: number; out?: string; onnx?: string }): Promise<void> {
+  if (!o.out && !o.onnx) throw new ArgumentError('quantize: give -o/--out (lowbit\'s safetensors) or --onnx (an ONNX file), or both');
   const { rt, model } = await open(o);
   try {
     const calibration = Array.from({ length: o.calibrate }, (_, i) => makeFeeds(model, o, i + 1));
     const q = await quantizeModel(model, { scheme: o.scheme, calibration });
     await q.run(calibration[0]);
-    const file = saveQuantized(q);
-    writeFileSync(o.out, file);
     const counts = [...q.builtLayers.values()].reduce<Record<string, number>>((m, l) => (l && l.weightBytes > 0 ? ((m[l.scheme] = (m[l.scheme] ?? 0) + 1), m) : m), {});
-    const info = { out: o.out, bytes: file.length, scheme: o.scheme, layers: counts, weightBytes: { float32: model.weightBytes, quantized: q.weightBytes } };
+    const info: Record<string, unknown> = { scheme: o.scheme, layers: counts, weightBytes: { float32: model.weightBytes, quantized: q.weightBytes } };
+    if (o.out) {
+      const file = saveQuantized(q);
+      writeFileSync(o.out, file);
+      info.out = o.out;
+      info.bytes = file.length;
+      if (!o.json) console.log(`wrote ${o.out}: ${(file.length / 2 ** 20).toFixed(2)} MiB (${o.scheme}; layers ${JSON.stringify(counts)}); run it with: lowbit run ${o.model} --quantized ${o.out} ...`);
+    }
+    if (o.onnx) {
+      const exported = exportOnnxWithReport(q);
+      writeFileSync(o.onnx, exported.bytes);
+      const as = exported.layers.reduce<Record<string, number>>((m: Record<string, number>, l: { as: string }) => ((m[l.as] = (m[l.as] ?? 0) + 1), m), {});
+      info.onnx = { file: o.onnx, bytes: exported.bytes.length, opset: exported.opset, layers: as, warnings: exported.warnings };
+      if (!o.json) {
+        console.log(`wrote ${o.onnx}: ${(exported.bytes.length / 2 ** 20).toFixed(2)} MiB, opset ${exported.opset}; layers ${JSON.stringify(as)}`);
+        for (const w of exported.warnings) console.log(`warning: ${w}`);
+      }
+    }
     if (o.json) console.log(JSON.stringify(info, null, 2));
-    else console.log(`wrote ${o.out}: ${(file.length / 2 ** 20).toFixed(2)} MiB (${o.scheme}; layers ${JSON.stringify(counts)}); run it with: lowbit run ${o.model} --quantized ${o.out} ...`);
     q.dispose();
     model.dispose();
   } finally {
