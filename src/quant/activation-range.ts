@@ -3,10 +3,18 @@
 import { ValueRangeError } from '../errors.js';
 import { roundHalfEven } from './rounding.js';
 
-/** Static uint8 quantization of a tensor: q = clamp(round(x / scale) + zeroPoint, 0, 255). */
+/**
+ * Static uint8 quantization of a tensor: q = clamp(round(x / scale) + zeroPoint, 0, 255), or, with
+ * per-channel parts, q = clamp(floor(x / (scale * channelScale[c]) + 1 - border[c]) + zeroPoint, 0, 255)
+ * for the value's channel c (its index mod the vectors' length; the qs8-stage-chan kernel).
+ */
 export interface ActivationQuant {
   scale: number;
   zeroPoint: number;
+  /** per input channel: x is divided by it before the per-tensor scale; the weights' rows carry it (SmoothQuant's migration) */
+  channelScale?: Float32Array;
+  /** per input channel: the fraction at which a value rounds up (AQuant's border; 0.5 is round half up) */
+  border?: Float32Array;
 }
 
 /** Asymmetric uint8 parameters covering [min, max] (and 0, so zero padding stays exact). */
