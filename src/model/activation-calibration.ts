@@ -1,0 +1,60 @@
+// The static uint8 quantization of an int8 layer's input from what calibration saw: the range
+// (min/max, a percentile, or the MSE-optimal clip), optional per-channel scales migrated into the
+// weights (SmoothQuant), and an optional learned rounding border (AQuant), per layer or per channel.
+
+import { ArgumentError, describe } from '../errors.js';
+import { mseRange, percentileRange, uint8Range, type ActivationQuant } from '../quant/activation-range.js';
+import { scaleChannels, smoothingScales } from '../quant/channel-scales.js';
+import { learnBorder } from '../quant/rounding-border.js';
+import type { RangeStats } from './calibrate.js';
+import type { QuantizeOptions } from './quantize-options.js';
+
+/** The activation options of quantizeModel, checked (an ArgumentError names the bad one). */
+export function checkActivationOptions(o: QuantizeOptions): void {
+  const r = o.range;
+  if (r !== undefined && r !== 'minmax' && r !== 'mse' && !(typeof r === 'number' && r > 50 && r <= 100)) {
+    throw new ArgumentError(`quantize: range must be 'minmax', 'mse' or a percentile in (50, 100], got ${describe(r)}`);
+  }
+  if (o.smoothing !== undefined && !(typeof o.smoothing === 'number' && o.smoothing >= 0 && o.smoothing <= 1)) {
+    throw new ArgumentError(`quantize: smoothing must be a migration strength from 0 to 1, got ${describe(o.smoothing)}`);
+  }
+  if (o.roundingBorder !== undefined && !['nearest', 'layer', 'channel'].includes(o.roundingBorder as string)) {
+    throw new ArgumentError(`quantize: roundingBorder must be 'nearest', 'layer' or 'channel', got ${describe(o.roundingBorder)}`);
+  }
+}
+
+/** The clipped range of a sample in ascending order, with the tensor's extremes. */
+function rangeOf(range: QuantizeOptions['range'], sorted: () => Float32Array, min: number, max: number): [number, number] {
+  if (range === undefined || range === 'minmax') return [min, max];
+  return range === 'mse' ? mseRange(sorted(), min, max) : percentileRange(sorted(), range, min, max);
+}
+
+/**
+ * The input quantization of one int8 layer. `weights` (rows [N][K], column k is channel k mod C)
+ * are needed for per-channel scales and the border; without them, or when the layer's K is not a
+ * multiple of the calibrated channel count, the quantization is per tensor.
+ */
+export function activationQuant(s: RangeStats, o: QuantizeOptions, weights?: { wnk: Float32Array; n: number; k: number }): ActivationQuant {
+  const perChannel = !!weights && weights.k % s.channels === 0 && (o.smoothing !== undefined || (o.roundingBorder !== undefined && o.roundingBorder !== 'nearest'));
+  if (!perChannel) return uint8Range(...rangeOf(o.range, () => s.sorted(), s.min, s.max));
+  const { n, k } = weights!;
+  let rows = s.sample(), wnk = weights!.wnk, min = s.min, max = s.max;
+  let channelScale: Float32Array | undefined;
+  if (o.smoothing !== undefined) {
+    channelScale = smoothingScales(s.channelMin, s.channelMax, wnk, n, k, o.smoothing);
+    rows = scaleChannels(rows, channelScale);
+    const cs = channelScale;
+    wnk = wnk.map((v, i) => v * cs[(i % k) % cs.length]);
+    min = Infinity;
+    max = -Infinity;
+    for (let c = 0; c < cs.length; c++) {
+      min = Math.min(min, s.channelMin[c] / cs[c]);
+      max = Math.max(max, s.channelMax[c] / cs[c]);
+    }
+  }
+  let sorted: Float32Array | null = null;
+  const q: ActivationQuant = uint8Range(...rangeOf(o.range, () => (sorted ??= rows.slice().sort()), min, max));
+  if (channelScale) q.channelScale = channelScale;
+  if (o.roundingBorder === 'layer' || o.roundingBorder === 'channel') q.border = learnBorder(rows, s.channels, q, wnk, n, k, o.roundingBorder);
+  return q;
+}
