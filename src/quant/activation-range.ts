@@ -38,9 +38,10 @@ export function percentileRange(sorted: Float32Array, p: number, min: number, ma
  * in ascending order) over clipping ratios of each side: lo = a * min(min, 0), hi = b * max(max, 0),
  * a and b from 1 down to 0.01 in `steps` steps. Values beyond the range cost their exact clipping
  * error (prefix sums over the sorted sample); values inside cost the rounding error scale^2 / 12.
- * On a sample without outliers this keeps [min, max].
+ * A clip must lower that error by `gain` (2%) to be taken: within it the choice would follow the
+ * sample's noise, and a bounded tensor keeps [min, max].
  */
-export function mseRange(sorted: Float32Array, min: number, max: number, steps = 200): [number, number] {
+export function mseRange(sorted: Float32Array, min: number, max: number, steps = 200, gain = 0.02): [number, number] {
   const n = sorted.length;
   if (n === 0 || !(max > min)) return [min, max];
   const lo0 = Math.min(min, 0), hi0 = Math.max(max, 0);
@@ -62,7 +63,8 @@ export function mseRange(sorted: Float32Array, min: number, max: number, steps =
     const t = b * hi0, c = above(t);
     return { t, clip: s2[n] - s2[n - c] - 2 * t * (s1[n] - s1[n - c]) + c * t * t, c };
   });
-  let best = Infinity, bestLo = lo0, bestHi = hi0;
+  const full = ((hi0 - lo0) / 255) ** 2 / 12 * n;
+  let best = full * (1 - gain), bestLo = lo0, bestHi = hi0;
   for (const l of loSide) {
     for (const h of hiSide) {
       const scale = (h.t - l.t) / 255;
