@@ -12,6 +12,7 @@ import { RangeStats } from '../src/model/calibrate.js';
 import { activationQuantMse, mseRange, percentileRange, uint8Range, type ActivationQuant } from '../src/quant/activation-range.js';
 import { smoothingScales } from '../src/quant/channel-scales.js';
 import { learnBorder } from '../src/quant/rounding-border.js';
+import { outputOptimalRange, weightTerms } from '../src/quant/output-error.js';
 import { SIMD, firstMismatch, randNormal, rng, useRuntimes } from './helpers.js';
 import { OnnxBuilder } from './onnx-builder.js';
 
@@ -70,6 +71,19 @@ describe('activation ranges', () => {
 });
 
 describe('per-channel scales and the rounding border', () => {
+  it("outputOptimalRange clips a channel's rare outliers when its weights are large, not when they are tiny", () => {
+    // two channels: channel 0 Gaussian, channel 1 Gaussian with 1 in 500 values at 30
+    const r = rng(8), rows = 4000;
+    const x = Float32Array.from({ length: rows * 2 }, (_, i) => (i % 2 === 1 && (i >> 1) % 500 === 7 ? 30 : randNormal(1, r)[0]));
+    const [lo, hi] = minMax(x);
+    // heavy weights on channel 0: its rounding error dominates, so the range narrows
+    const heavy0 = weightTerms(Float32Array.of(10, 0.01, -10, 0.01), 2, 2, 2);
+    expect(outputOptimalRange(x, heavy0, lo, hi)[1]).toBeLessThan(hi);
+    // heavy weights on channel 1: clipping its outliers costs more than the rounding saved
+    const heavy1 = weightTerms(Float32Array.of(0.01, 10, 0.01, -10), 2, 2, 2);
+    expect(outputOptimalRange(x, heavy1, lo, hi)).toEqual([Math.min(lo, 0), hi]);
+  });
+
   it('smoothingScales: max|x|^a / max|W|^(1-a) per channel, 1 for a silent channel', () => {
     // W rows [N=2][K=4], two channels (k mod 2): channel 0 max |w| 4, channel 1 max |w| 1
     const w = Float32Array.of(1, 0.5, -4, 1, 2, -1, 0.25, 0.5);
@@ -180,6 +194,7 @@ describe(`quantizeModel's activation options (${SIMD} build)`, () => {
     const base = await onCal({});
     const mse = await onCal({ range: 'mse' });
     expect(mse).toBeLessThanOrEqual(base * 1.02);
+    expect(await onCal({ range: 'output' })).toBeLessThanOrEqual(base * 1.02);
     expect(await onCal({ range: 'mse', roundingBorder: 'layer' })).toBeLessThanOrEqual(mse * 1.02);
     expect(await onCal({ range: 'mse', roundingBorder: 'channel' })).toBeLessThanOrEqual(mse * 1.02);
     // a channel 30x wider than the rest: per-channel scales take it off the shared step
@@ -187,7 +202,7 @@ describe(`quantizeModel's activation options (${SIMD} build)`, () => {
     expect(await err(single, { smoothing: 0.5 }, wideCal, wideTest)).toBeLessThan((await err(single, {}, wideCal, wideTest)) * 0.5);
     // two layers: every option still runs and stays within 2x of min/max
     const base2 = await err(two, {});
-    for (const o of [{ range: 'mse' }, { range: 99.99 }, { smoothing: 0.5 }, { roundingBorder: 'layer' }, { roundingBorder: 'channel', smoothing: 0.5, range: 'mse' }]) {
+    for (const o of [{ range: 'mse' }, { range: 'output' }, { range: 99.99 }, { smoothing: 0.5 }, { roundingBorder: 'layer' }, { roundingBorder: 'channel', smoothing: 0.5, range: 'mse' }]) {
       expect(await err(two, o), JSON.stringify(o)).toBeLessThan(base2 * 2);
     }
     single.dispose();
@@ -213,6 +228,7 @@ describe(`quantizeModel's activation options (${SIMD} build)`, () => {
     const calibration = inputs(r, 1);
     const bad: [object, RegExp][] = [
       [{ range: 'max' }, /range must be/],
+      [{ range: 'output ' }, /range must be/],
       [{ range: 40 }, /range must be/],
       [{ range: NaN }, /range must be/],
       [{ range: 100.5 }, /range must be/],

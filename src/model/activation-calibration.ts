@@ -6,14 +6,15 @@ import { ArgumentError, describe } from '../errors.js';
 import { mseRange, percentileRange, uint8Range, type ActivationQuant } from '../quant/activation-range.js';
 import { scaleChannels, smoothingScales } from '../quant/channel-scales.js';
 import { learnBorder } from '../quant/rounding-border.js';
+import { outputOptimalRange, weightTerms } from '../quant/output-error.js';
 import type { RangeStats } from './calibrate.js';
 import type { QuantizeOptions } from './quantize-options.js';
 
 /** The activation options of quantizeModel, checked (an ArgumentError names the bad one). */
 export function checkActivationOptions(o: QuantizeOptions): void {
   const r = o.range;
-  if (r !== undefined && r !== 'minmax' && r !== 'mse' && !(typeof r === 'number' && r > 50 && r <= 100)) {
-    throw new ArgumentError(`quantize: range must be 'minmax', 'mse' or a percentile in (50, 100], got ${describe(r)}`);
+  if (r !== undefined && r !== 'minmax' && r !== 'mse' && r !== 'output' && !(typeof r === 'number' && r > 50 && r <= 100)) {
+    throw new ArgumentError(`quantize: range must be 'minmax', 'mse', 'output' or a percentile in (50, 100], got ${describe(r)}`);
   }
   if (o.smoothing !== undefined && !(typeof o.smoothing === 'number' && o.smoothing >= 0 && o.smoothing <= 1)) {
     throw new ArgumentError(`quantize: smoothing must be a migration strength from 0 to 1, got ${describe(o.smoothing)}`);
@@ -23,19 +24,21 @@ export function checkActivationOptions(o: QuantizeOptions): void {
   }
 }
 
-/** The clipped range of a sample in ascending order, with the tensor's extremes. */
+/** The clipped range of a sample in ascending order, with the tensor's extremes ('output' is done by the caller). */
 function rangeOf(range: QuantizeOptions['range'], sorted: () => Float32Array, min: number, max: number): [number, number] {
   if (range === undefined || range === 'minmax') return [min, max];
+  if (range === 'output') return mseRange(sorted(), min, max);
   return range === 'mse' ? mseRange(sorted(), min, max) : percentileRange(sorted(), range, min, max);
 }
 
 /**
  * The input quantization of one int8 layer. `weights` (rows [N][K], column k is channel k mod C)
- * are needed for per-channel scales and the border; without them, or when the layer's K is not a
- * multiple of the calibrated channel count, the quantization is per tensor.
+ * are needed for per-channel scales, the border and the 'output' range; without them, or when the
+ * layer's K is not a multiple of the calibrated channel count, the quantization is per tensor (and
+ * 'output' falls back to 'mse').
  */
 export function activationQuant(s: RangeStats, o: QuantizeOptions, weights?: { wnk: Float32Array; n: number; k: number }): ActivationQuant {
-  const perChannel = !!weights && weights.k % s.channels === 0 && (o.smoothing !== undefined || (o.roundingBorder !== undefined && o.roundingBorder !== 'nearest'));
+  const perChannel = !!weights && weights.k % s.channels === 0 && (o.smoothing !== undefined || o.range === 'output' || (o.roundingBorder !== undefined && o.roundingBorder !== 'nearest'));
   if (!perChannel) return uint8Range(...rangeOf(o.range, () => s.sorted(), s.min, s.max));
   const { n, k } = weights!;
   let rows = s.sample(), wnk = weights!.wnk, min = s.min, max = s.max;
@@ -53,7 +56,8 @@ export function activationQuant(s: RangeStats, o: QuantizeOptions, weights?: { w
     }
   }
   let sorted: Float32Array | null = null;
-  const q: ActivationQuant = uint8Range(...rangeOf(o.range, () => (sorted ??= rows.slice().sort()), min, max));
+  const range = o.range === 'output' ? outputOptimalRange(rows, weightTerms(wnk, n, k, s.channels), min, max) : rangeOf(o.range, () => (sorted ??= rows.slice().sort()), min, max);
+  const q: ActivationQuant = uint8Range(...range);
   if (channelScale) q.channelScale = channelScale;
   if (o.roundingBorder === 'layer' || o.roundingBorder === 'channel') q.border = learnBorder(rows, s.channels, q, wnk, n, k, o.roundingBorder);
   return q;

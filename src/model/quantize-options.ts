@@ -22,9 +22,11 @@ export interface QuantizeOptions {
   /**
    * How an int8 layer's input range is chosen from what calibration saw: 'minmax' (default), a
    * percentile in (50, 100] such as 99.99 (clips rare outliers), or 'mse': the clip of each side
-   * that minimises the activation's quantization mean squared error over the calibration sample.
+   * that minimises the activation's quantization mean squared error over the calibration sample, or
+   * 'output': the clip that minimises the layer's modelled output error (the activation errors
+   * weighted by the layer's weights; src/quant/output-error.ts).
    */
-  range?: 'minmax' | 'mse' | number;
+  range?: 'minmax' | 'mse' | 'output' | number;
   /**
    * int8: per-input-channel activation scales migrated into the weights (SmoothQuant), with this
    * migration strength alpha in [0, 1]: channel c is divided by max|x_c|^alpha / max|W_c|^(1-alpha)
