@@ -71,6 +71,18 @@ describe('activation ranges', () => {
 });
 
 describe('per-channel scales and the rounding border', () => {
+  it('weightTerms: g, Wbar over taps, and the weights\' own error at the mean input', () => {
+    // N=2 rows, K=4 = 2 taps x 2 channels; stored weights differ from exact ones by 0.1 at k=1
+    const stored = Float32Array.of(1, 2, 3, 4, 5, 6, 7, 8), exact = stored.slice();
+    exact[1] -= 0.1;
+    const rows = Float32Array.of(1, 10, 3, 20); // channel means 2 and 15
+    const t = weightTerms(stored, 2, 4, 2, { wnk: exact, rows });
+    expect([...t.g]).toEqual([1 + 9 + 25 + 49, 4 + 16 + 36 + 64]);
+    expect([...t.wbar]).toEqual([4, 12, 6, 14]); // [C][N]
+    expect(t.offset![0]).toBeCloseTo(15 * 0.1, 5);
+    expect(t.offset![1]).toBe(0);
+  });
+
   it("outputOptimalRange clips a channel's rare outliers when its weights are large, not when they are tiny", () => {
     // two channels: channel 0 Gaussian, channel 1 Gaussian with 1 in 500 values at 30
     const r = rng(8), rows = 4000;
@@ -115,7 +127,7 @@ describe('per-channel scales and the rounding border', () => {
     };
     const nearest = outErr([0.5]);
     for (const mode of ['layer', 'channel'] as const) {
-      const b = learnBorder(x, c, q, w, n, c, mode);
+      const b = learnBorder(x, c, q, weightTerms(w, n, c, c), mode);
       expect(b.length).toBe(mode === 'layer' ? 1 : c);
       expect(b.reduce((a, v) => a + v, 0) / b.length, mode).toBeLessThan(0.5);
       expect(outErr(b), mode).toBeLessThan(nearest * 0.75);

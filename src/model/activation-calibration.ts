@@ -6,7 +6,8 @@ import { ArgumentError, describe } from '../errors.js';
 import { mseRange, percentileRange, uint8Range, type ActivationQuant } from '../quant/activation-range.js';
 import { scaleChannels, smoothingScales } from '../quant/channel-scales.js';
 import { learnBorder } from '../quant/rounding-border.js';
-import { outputOptimalRange, weightTerms } from '../quant/output-error.js';
+import { outputOptimalRange, weightTerms, type WeightTerms } from '../quant/output-error.js';
+import { weightFormat } from '../formats/table.js';
 import type { RangeStats } from './calibrate.js';
 import type { QuantizeOptions } from './quantize-options.js';
 
@@ -55,10 +56,18 @@ export function activationQuant(s: RangeStats, o: QuantizeOptions, weights?: { w
       max = Math.max(max, s.channelMax[c] / cs[c]);
     }
   }
-  let sorted: Float32Array | null = null;
-  const range = o.range === 'output' ? outputOptimalRange(rows, weightTerms(wnk, n, k, s.channels), min, max) : rangeOf(o.range, () => (sorted ??= rows.slice().sort()), min, max);
+  let sorted: Float32Array | null = null, terms: WeightTerms | null = null;
+  const termsOf = (): WeightTerms => (terms ??= int8Terms(wnk, n, k, s.channels, rows));
+  const range = o.range === 'output' ? outputOptimalRange(rows, termsOf(), min, max) : rangeOf(o.range, () => (sorted ??= rows.slice().sort()), min, max);
   const q: ActivationQuant = uint8Range(...range);
   if (channelScale) q.channelScale = channelScale;
-  if (o.roundingBorder === 'layer' || o.roundingBorder === 'channel') q.border = learnBorder(rows, s.channels, q, wnk, n, k, o.roundingBorder);
+  if (o.roundingBorder === 'layer' || o.roundingBorder === 'channel') q.border = learnBorder(rows, s.channels, q, termsOf(), o.roundingBorder);
   return q;
+}
+
+/** The output-error model's terms for the weights as int8 stores them (their own error included). */
+function int8Terms(wnk: Float32Array, n: number, k: number, c: number, rows: Float32Array): WeightTerms {
+  const int8 = weightFormat('int8');
+  const stored = int8.dequantize(int8.quantize(wnk, n, k, { input: { scale: 1, zeroPoint: 0 } }));
+  return weightTerms(stored, n, k, c, { wnk, rows });
 }

@@ -5,15 +5,25 @@
 // g_c = the sum of the squares of channel c's weights (every tap and output), Wbar[n][c] their sum
 // over taps. Rows of the sample hold C channels; weight column k is channel k mod C.
 
-/** The weights' part of the model: g (length C) and Wbar as [C][N]. */
+/**
+ * The weights' part of the model: g (length C), Wbar as [C][N], and optionally the mean output
+ * error that does not come from the activations (length N: the weights' own quantization error at
+ * the mean input, which a border can cancel, as AQuant's border covers weight errors):
+ *   E[err_n] = offset_n + sum_c Wbar[n][c] mu_c.
+ */
 export interface WeightTerms {
   c: number;
   n: number;
   g: Float64Array;
   wbar: Float64Array;
+  offset?: Float64Array;
 }
 
-export function weightTerms(wnk: Float32Array, n: number, k: number, c: number): WeightTerms {
+/**
+ * Terms of the weight rows [N][K] the layer runs with; given the float rows too (`exact`) and the
+ * sampled input rows, the offset is the weights' error at the mean input.
+ */
+export function weightTerms(wnk: Float32Array, n: number, k: number, c: number, exact?: { wnk: Float32Array; rows: Float32Array }): WeightTerms {
   const g = new Float64Array(c), wbar = new Float64Array(c * n);
   for (let r = 0; r < n; r++) {
     for (let j = 0; j < k; j++) {
@@ -22,7 +32,12 @@ export function weightTerms(wnk: Float32Array, n: number, k: number, c: number):
       wbar[ch * n + r] += w;
     }
   }
-  return { c, n, g, wbar };
+  if (!exact) return { c, n, g, wbar };
+  const mean = new Float64Array(c), count = Math.max(1, Math.floor(exact.rows.length / c));
+  exact.rows.forEach((v, i) => Number.isFinite(v) && (mean[i % c] += v / count));
+  const offset = new Float64Array(n);
+  for (let r = 0; r < n; r++) for (let j = 0; j < k; j++) offset[r] += mean[j % c] * (wnk[r * k + j] - exact.wnk[r * k + j]);
+  return { c, n, g, wbar, offset };
 }
 
 /**
@@ -47,9 +62,10 @@ export function channelErrors(rows: Float32Array, c: number, s: number, zp: numb
   }
 }
 
-/** sum_n (sum_c Wbar[n][c] mu_c)^2, leaving u = Wbar mu in `u` (length N) */
+/** sum_n (offset_n + sum_c Wbar[n][c] mu_c)^2, leaving u = offset + Wbar mu in `u` (length N) */
 export function meanTerm(t: WeightTerms, mean: ArrayLike<number>, u: Float64Array): number {
-  u.fill(0);
+  if (t.offset) u.set(t.offset);
+  else u.fill(0);
   for (let ch = 0; ch < t.c; ch++) {
     const m = mean[ch];
     if (m !== 0) for (let r = 0; r < t.n; r++) u[r] += t.wbar[ch * t.n + r] * m;

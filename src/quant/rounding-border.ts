@@ -7,7 +7,7 @@
 // bias it), which the weights add up over the layer's inputs.
 
 import type { ActivationQuant } from './activation-range.js';
-import { channelErrors, meanTerm, outputError, weightTerms } from './output-error.js';
+import { channelErrors, meanTerm, outputError, type WeightTerms } from './output-error.js';
 
 /** The border grid: 0.2 .. 0.8 in steps of 0.02 (0.5, round half up, is on it). */
 const BORDERS = Array.from({ length: 31 }, (_, i) => Math.fround(0.2 + 0.02 * i));
@@ -17,16 +17,15 @@ export type BorderMode = 'layer' | 'channel';
 /**
  * The learned border, one per layer (length 1) or per channel (length C), for the sampled rows
  * `rows` (row length C, already divided by any channel scales) quantized with `q`'s scale and
- * zero point, feeding the weight rows [N][K] (column k is channel k mod C, weights already
- * multiplied by any channel scales).
+ * zero point, feeding a layer whose weights (already multiplied by any channel scales) give
+ * `weights` (output-error.ts weightTerms).
  */
-export function learnBorder(rows: Float32Array, channels: number, q: ActivationQuant, wnk: Float32Array, n: number, k: number, mode: BorderMode): Float32Array {
-  const c = channels, nb = BORDERS.length;
+export function learnBorder(rows: Float32Array, channels: number, q: ActivationQuant, weights: WeightTerms, mode: BorderMode): Float32Array {
+  const c = channels, nb = BORDERS.length, t = weights, n = t.n;
   if (rows.length < c) return Float32Array.of(0.5);
   // per border and channel: the mean and variance of the activation's error
   const mean = new Float64Array(nb * c), vari = new Float64Array(nb * c);
   for (let b = 0; b < nb; b++) channelErrors(rows, c, q.scale, q.zeroPoint, Math.fround(1 - BORDERS[b]), mean.subarray(b * c, b * c + c), vari.subarray(b * c, b * c + c));
-  const t = weightTerms(wnk, n, k, c);
   const u = new Float64Array(n);
   let layerBest = 0, layerErr = Infinity;
   for (let b = 0; b < nb; b++) {
