@@ -20,8 +20,8 @@ const int8 = weightFormat('int8');
 const SHAPES = [[320, 120, 480], [320, 1080, 120], [40, 120, 360], [40, 480, 120]];
 
 /** ms per call of a and of b, timed in alternating rounds (the best round of each: the machine is shared) */
-async function timePair(a, b, reps, rounds = 9) {
-  for (let i = 0; i < 3; i++) (await a(), await b());
+async function timePair(a, b, reps, rounds = 15) {
+  for (let i = 0; i < 10; i++) (await a(), await b());
   const best = [Infinity, Infinity];
   for (let r = 0; r < rounds; r++) {
     for (const [j, f] of [a, b].entries()) {
@@ -61,7 +61,7 @@ for (const [m, k, n] of SHAPES) {
   const gp = int8.gemm(rt, int8.quantize(w, n, k, { input: plain }), null, null), gc = int8.gemm(rt, int8.quantize(w, n, k, { input: chan }), null, null);
   const gx = rt.alloc(x.length * 4 + 16), gy = rt.alloc(m * n * 4 + 16), gs = rt.alloc(Math.max(gp.scratchBytes(m), gc.scratchBytes(m)) + 16);
   rt.view(Float32Array, gx, x.length).set(x);
-  const [gPlain, gChan] = (await timePair(() => gp.run(m, gx, gy, gs), () => gc.run(m, gx, gy, gs), Math.max(3, Math.round(2e7 / (m * k * n))))).map((t) => t * 1000);
+  const [gPlain, gChan] = (await timePair(() => gp.run(m, gx, gy, gs), () => gc.run(m, gx, gy, gs), Math.max(5, Math.round(2e7 / (m * k * n))))).map((t) => t * 1000);
   for (const p of [gx, gy, gs]) rt.free(p);
   gp.dispose();
   gc.dispose();

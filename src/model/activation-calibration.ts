@@ -57,12 +57,26 @@ export function activationQuant(s: RangeStats, o: QuantizeOptions, weights?: { w
     }
   }
   let sorted: Float32Array | null = null, terms: WeightTerms | null = null;
-  const termsOf = (): WeightTerms => (terms ??= int8Terms(wnk, n, k, s.channels, rows));
-  const range = o.range === 'output' ? outputOptimalRange(rows, termsOf(), min, max) : rangeOf(o.range, () => (sorted ??= rows.slice().sort()), min, max);
+  // the output-error searches pass over the sample once per candidate: at most FIT_VALUES of it
+  const fit = thinRows(rows, s.channels, FIT_VALUES);
+  const termsOf = (): WeightTerms => (terms ??= int8Terms(wnk, n, k, s.channels, fit));
+  const range = o.range === 'output' ? outputOptimalRange(fit, termsOf(), min, max) : rangeOf(o.range, () => (sorted ??= rows.slice().sort()), min, max);
   const q: ActivationQuant = uint8Range(...range);
   if (channelScale) q.channelScale = channelScale;
-  if (o.roundingBorder === 'layer' || o.roundingBorder === 'channel') q.border = learnBorder(rows, s.channels, q, termsOf(), o.roundingBorder);
+  if (o.roundingBorder === 'layer' || o.roundingBorder === 'channel') q.border = learnBorder(fit, s.channels, q, termsOf(), o.roundingBorder);
   return q;
+}
+
+/** Values of the sample the output-error searches use (whole rows, evenly over the calibration inputs). */
+const FIT_VALUES = 1 << 16;
+
+/** Every r-th row of `rows` (row length c), keeping at most about `max` values. */
+function thinRows(rows: Float32Array, c: number, max: number): Float32Array {
+  const count = Math.floor(rows.length / c), step = Math.ceil(rows.length / max);
+  if (step <= 1) return rows;
+  const out = new Float32Array(Math.ceil(count / step) * c);
+  for (let r = 0, j = 0; r < count; r += step, j += c) out.set(rows.subarray(r * c, r * c + c), j);
+  return out;
 }
 
 /** The output-error model's terms for the weights as int8 stores them (their own error included). */
