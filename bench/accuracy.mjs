@@ -8,6 +8,7 @@
 //   node bench/accuracy.mjs                                  the default configurations
 //   node bench/accuracy.mjs --config int8 --config 'int4 {"method":"gptq"}'
 //   node bench/accuracy.mjs --lines 80 --json               a quick look; machine-readable rows
+//   node bench/accuracy.mjs --sqnr --config int8             also the output SQNR vs float32 on the test part
 //
 // A configuration is a scheme name, optionally followed by a JSON object of quantizeModel options.
 // It imports ../dist/ and ../packages/cli/dist/: run `npm run build` first.
@@ -29,6 +30,7 @@ const { values } = parseArgs({
     lines: { type: 'string' },
     every: { type: 'string', default: '4' },
     json: { type: 'boolean', default: false },
+    sqnr: { type: 'boolean', default: false },
   },
 });
 
@@ -49,19 +51,33 @@ const { calibration, test } = splitOcrLines(lines, Number(values.every));
 const feeds = (l) => ({ x: toModelInput([l]) });
 const float = loadModel(rt, new Uint8Array(readFileSync(ocrModelAsset('ch_PP-OCRv4_rec_infer.onnx'))));
 
+// --sqnr: float32's outputs on the test part, and each model's output SQNR against them (dB, over all lines)
+const floatOuts = new Map();
+let noise = 0, signal = 0;
+
 async function score(model, part) {
   const hyps = [];
   for (const l of part) {
     const out = Object.values(await model.run(feeds(l)))[0];
     hyps.push(ctcGreedyDecode(out.data, out.dims, dict)[0].text);
+    if (values.sqnr && part === test) {
+      const ref = floatOuts.get(l) ?? (floatOuts.set(l, out.data), out.data);
+      for (let i = 0; i < ref.length; i++) ((signal += ref[i] * ref[i]), (noise += (out.data[i] - ref[i]) ** 2));
+    }
   }
   return scoreReadings(part.map((l) => l.label), hyps);
 }
+/** the test part's score, and with --sqnr its output SQNR vs float32 */
+async function scoreTest(model) {
+  noise = signal = 0;
+  const s = await score(model, test);
+  return values.sqnr ? { ...s, sqnrDb: 10 * Math.log10(signal / noise) } : s;
+}
 
 const row = (label, s, c, weightBytes, quantizeS, extra) => ({
-  config: label, testExact: s.accuracy, testCer: s.meanCer, calibrationExact: c.accuracy, weightMiB: weightBytes / 2 ** 20, quantizeS, ...extra,
+  config: label, testExact: s.accuracy, testCer: s.meanCer, calibrationExact: c.accuracy, weightMiB: weightBytes / 2 ** 20, quantizeS, ...(s.sqnrDb !== undefined && { sqnrDb: s.sqnrDb }), ...extra,
 });
-const rows = [row('float32', await score(float, test), await score(float, calibration), float.weightBytes, 0)];
+const rows = [row('float32', await scoreTest(float), await score(float, calibration), float.weightBytes, 0)];
 const log = (s) => values.json || console.error(s);
 const m0 = machine(), vnni = readFileSync('/proc/cpuinfo', 'utf8').match(/\b(avx512_vnni|avx_vnni)\b/g);
 log(`${m0.model}, Node ${m0.node}, ${[...new Set(vnni ?? ['no VNNI'])].join(' ')}, commit ${m0.commit}; ${rt.features.simd} build; PP-OCRv4 recognizer; calibration ${calibration.length} lines, test ${test.length} lines`);
@@ -71,7 +87,7 @@ for (const c of configs) {
   const m = await quantizeModel(float, { scheme: c.scheme, calibration: calibration.map(feeds), ...c.options });
   const quantizeS = (performance.now() - t0) / 1000;
   const mix = m.choices ? m.choices.reduce((acc, x) => ((acc[x.scheme] = (acc[x.scheme] ?? 0) + 1), acc), {}) : undefined;
-  rows.push(row(c.label, await score(m, test), await score(m, calibration), m.weightBytes, quantizeS, mix ? { mix } : {}));
+  rows.push(row(c.label, await scoreTest(m), await score(m, calibration), m.weightBytes, quantizeS, mix ? { mix } : {}));
   log(`${c.label}: test ${(rows.at(-1).testExact * 100).toFixed(1)}% exact (${quantizeS.toFixed(1)} s to quantize)`);
   m.dispose?.();
 }
@@ -79,11 +95,12 @@ if (values.json) console.log(JSON.stringify({ machine: machine(), calibration: c
 else {
   const f = rows[0];
   console.log(`${m0.model}; ${m0.cores} cores; Node ${m0.node}; ${[...new Set(vnni ?? ['no VNNI'])].join(' ')}; commit ${m0.commit}; calibration ${calibration.length} lines, test ${test.length} lines`);
-  console.log(`\n| configuration | test exact | vs float32 | test CER | calibration exact | weights MiB | quantize s |`);
-  console.log(`|---|---|---|---|---|---|---|`);
+  const sq = values.sqnr ? ' output SQNR dB |' : '';
+  console.log(`\n| configuration | test exact | vs float32 | test CER | calibration exact | weights MiB | quantize s |${sq}`);
+  console.log(`|---|---|---|---|---|---|---|${sq ? '---|' : ''}`);
   for (const r of rows) {
     const pts = ((r.testExact - f.testExact) * 100).toFixed(1);
-    console.log(`| ${r.config}${r.mix ? ` (${Object.entries(r.mix).map(([k, v]) => `${v} ${k}`).join(', ')})` : ''} | ${(r.testExact * 100).toFixed(1)}% | ${r === f ? '' : pts} | ${(r.testCer * 100).toFixed(2)}% | ${(r.calibrationExact * 100).toFixed(1)}% | ${r.weightMiB.toFixed(2)} | ${r.quantizeS.toFixed(1)} |`);
+    console.log(`| ${r.config}${r.mix ? ` (${Object.entries(r.mix).map(([k, v]) => `${v} ${k}`).join(', ')})` : ''} | ${(r.testExact * 100).toFixed(1)}% | ${r === f ? '' : pts} | ${(r.testCer * 100).toFixed(2)}% | ${(r.calibrationExact * 100).toFixed(1)}% | ${r.weightMiB.toFixed(2)} | ${r.quantizeS.toFixed(1)} |${sq ? ` ${r === f ? '' : r.sqnrDb.toFixed(2)} |` : ''}`);
   }
 }
 rt.dispose?.();

@@ -6,12 +6,14 @@
 import { transposeKN } from '../layers/conv2d-gemm.js';
 import { Qs8Gemm, type Int8Weights } from '../layers/gemm-qs8.js';
 import { refDequantizeAcc, refMatMulInteger } from '../kernels/qs8.js';
+import { refStageChan, stageChanVectors } from '../kernels/qs8-stage-chan.js';
 import { roundHalfEven } from '../quant/rounding.js';
 import { minMaxF32 } from '../kernels/q8.js';
 import { ArgumentError, ValueRangeError, describe } from '../errors.js';
 import { Int8LinearRunner, type ActivationScheme } from '../layers/int8-linear.js';
 import { dynamicQuantParams, quantizeColumnsSymmetric, symmetricColumnScales } from '../quant/q8.js';
 import { checkScales, type WeightFormat } from './format.js';
+import type { ActivationQuant } from '../quant/activation-range.js';
 
 const f = Math.fround;
 
@@ -24,7 +26,9 @@ export const int8Format: WeightFormat<Int8Weights> = {
 
   quantize(wnk, n, k, { input }) {
     if (!input) throw new ArgumentError('int8 weights need the activation quantization of the layer input (calibration)');
-    const wkn = transposeKN(wnk, n, k);
+    // per-channel activation scales migrate into the weights: x / c[ch] times W[k] * c[ch]
+    const cs = input.channelScale;
+    const wkn = transposeKN(cs ? wnk.map((v, i) => f(v * cs[(i % k) % cs.length])) : wnk, n, k);
     const scales = symmetricColumnScales(wkn, k, n, 127);
     return { k, n, q: quantizeColumnsSymmetric(wkn, k, n, scales, 127), scales, input };
   },
@@ -36,10 +40,16 @@ export const int8Format: WeightFormat<Int8Weights> = {
     // what qs8_stage_f32_c2 stages: clamp(round(x / s) + zp, 0, 255) - zp, then int32 sums and the
     // float32 epilogue acc * (s_w * s_x) + bias
     const { k, n, input } = w;
-    const a = new Int32Array(m * k);
-    for (let i = 0; i < a.length; i++) {
-      const v = f(x[i] / input.scale);
-      a[i] = Number.isNaN(v) ? 0 : Math.min(255 - input.zeroPoint, Math.max(-input.zeroPoint, roundHalfEven(v)));
+    let a: Int32Array = new Int32Array(m * k);
+    if (input.channelScale || input.border) {
+      // what qs8-stage-chan stages: floor(x / (s * c[ch]) + 1 - border[ch]) clamped, - zp
+      const { div, off } = stageChanVectors(k, input.scale, input.channelScale, input.border);
+      a = refStageChan(x, m, k, div, off, input.zeroPoint);
+    } else {
+      for (let i = 0; i < a.length; i++) {
+        const v = f(x[i] / input.scale);
+        a[i] = Number.isNaN(v) ? 0 : Math.min(255 - input.zeroPoint, Math.max(-input.zeroPoint, roundHalfEven(v)));
+      }
     }
     const acc = refMatMulInteger(a, w.q, m, k, n, 0, new Int32Array(n));
     return refDequantizeAcc(acc, m, n, w.scales.map((s) => f(s * input.scale)), undefined, bias ?? undefined);
@@ -56,15 +66,32 @@ export const int8Format: WeightFormat<Int8Weights> = {
     put('q', { dtype: 'I8', shape: [w.k, w.n], data: w.q });
     put('scales', { dtype: 'F32', shape: [w.n], data: w.scales });
     if (!w.input) throw new ArgumentError('save: int8 weights without a static input quantization (a dynamic rt.linear layer) cannot be saved');
-    return { input: { scale: w.input.scale, zeroPoint: w.input.zeroPoint } };
+    // per-channel activation parts: the weights carry channelScale, so they are saved with them
+    if (w.input.channelScale) put('inputChannelScale', { dtype: 'F32', shape: [w.input.channelScale.length], data: w.input.channelScale });
+    if (w.input.border) put('inputBorder', { dtype: 'F32', shape: [w.input.border.length], data: w.input.border });
+    const channels = { ...(w.input.channelScale && { channelScale: w.input.channelScale.length }), ...(w.input.border && { border: w.input.border.length }) };
+    return { input: { scale: w.input.scale, zeroPoint: w.input.zeroPoint, ...channels } };
   },
   load(r, read) {
-    const input = r.input as { scale?: unknown; zeroPoint?: unknown } | undefined;
+    const input = r.input as { scale?: unknown; zeroPoint?: unknown; channelScale?: unknown; border?: unknown } | undefined;
     if (!input || !Number.isFinite(input.scale) || !Number.isInteger(input.zeroPoint)) throw read.error('lacks its input quantization');
     const scale = input.scale as number, zeroPoint = input.zeroPoint as number;
     if (!(scale > 0) || zeroPoint < 0 || zeroPoint > 255) throw read.error(`has input scale ${scale} and zero point ${zeroPoint}; expected a scale > 0 and a zero point 0..255`);
     const scales = checkScales(read, read.tensor('scales', 'F32', r.n) as Float32Array, true);
-    return { k: r.k, n: r.n, q: read.tensor('q', 'I8', r.k * r.n) as Int8Array, scales, input: { scale, zeroPoint } };
+    const q: ActivationQuant = { scale, zeroPoint };
+    const channels = (field: 'channelScale' | 'border', part: string): Float32Array | undefined => {
+      const c = input[field];
+      if (c === undefined) return undefined;
+      if (!Number.isInteger(c) || (c as number) < 1 || r.k % (c as number) !== 0) throw read.error(`has input ${field} of ${String(c)} channels; expected a divisor of K = ${r.k}`);
+      return read.tensor(part, 'F32', c as number) as Float32Array;
+    };
+    const cs = channels('channelScale', 'inputChannelScale'), border = channels('border', 'inputBorder');
+    if (cs) q.channelScale = checkScales(read, cs, true, 'inputChannelScale');
+    if (border) {
+      for (let i = 0; i < border.length; i++) if (!(border[i] > 0 && border[i] < 1)) throw read.error(`has inputBorder[${i}] = ${border[i]}; expected a rounding border in (0, 1)`);
+      q.border = border;
+    }
+    return { k: r.k, n: r.n, q: read.tensor('q', 'I8', r.k * r.n) as Int8Array, scales, input: q };
   },
 
   linear: {

@@ -7,6 +7,7 @@
 import { ArgumentError } from '../errors.js';
 import type { ActivationQuant } from '../quant/activation-range.js';
 import { packQs8, qs8Gemm, qs8StageF32, type EpilogueActivation, type Qs8Weights } from '../kernels/qs8.js';
+import { qs8StageChan, stageChanVectors } from '../kernels/qs8-stage-chan.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { ConvActivation } from './activation.js';
 import type { GemmImpl } from './conv2d-gemm.js';
@@ -28,6 +29,8 @@ export class Qs8Gemm implements GemmImpl {
   private readonly colScale: Float32Array;
   private readonly act: EpilogueActivation | undefined;
   private readonly input: ActivationQuant;
+  /** per-column divisor and rounding offset in linear memory (qs8-stage-chan), when the input has per-channel parts */
+  private readonly chan: { div: number; off: number } | null = null;
 
   constructor(private readonly rt: Runtime, weights: Int8Weights, private readonly bias: Float32Array | null, activation: ConvActivation | null) {
     const { k, n, q, scales, input } = weights;
@@ -38,12 +41,19 @@ export class Qs8Gemm implements GemmImpl {
     this.n = n;
     this.input = input;
     this.w = packQs8(rt, q, k, n, new Int32Array(n), { allowSevenBit: false });
+    if (input.channelScale || input.border) {
+      const { div, off } = stageChanVectors(k, input.scale, input.channelScale, input.border);
+      const ptr = rt.alloc(k * 8 + 32);
+      rt.view(Float32Array, ptr, k).set(div);
+      rt.view(Float32Array, ptr + k * 4 + 16, k).set(off);
+      this.chan = { div: ptr, off: ptr + k * 4 + 16 };
+    }
     this.colScale = scales.map((s) => Math.fround(s * input.scale));
     this.act = activation ? { kind: activation.kind, alpha: activation.alpha, beta: activation.beta, scale: activation.scale, shift: activation.shift } : undefined;
   }
 
   get weightBytes(): number {
-    return this.w.bytes + this.n * 8;
+    return this.w.bytes + this.n * 8 + (this.chan ? this.k * 8 : 0);
   }
 
   get layout(): string {
@@ -58,7 +68,8 @@ export class Qs8Gemm implements GemmImpl {
   async run(m: number, x: number, y: number, scratch: number): Promise<void> {
     const rt = this.rt, kp = this.w.kp;
     const rowSum = scratch + Math.ceil((m * kp * 2) / 16) * 16;
-    qs8StageF32(rt, this.w, m, x, this.k * 4, this.input.scale, this.input.zeroPoint, scratch, rowSum);
+    if (this.chan) qs8StageChan(rt, this.w, m, x, this.k * 4, this.chan.div, this.chan.off, this.input.zeroPoint, scratch, rowSum);
+    else qs8StageF32(rt, this.w, m, x, this.k * 4, this.input.scale, this.input.zeroPoint, scratch, rowSum);
     await rt.scoped((alloc) =>
       qs8Gemm(rt, alloc, {
         m, a: 0, signed: false, za: this.input.zeroPoint, w: this.w, staged: { ptr: scratch, rowSum },
@@ -68,6 +79,7 @@ export class Qs8Gemm implements GemmImpl {
   }
 
   dispose(): void {
+    if (this.chan && !this.w.disposed) this.rt.free(this.chan.div);
     this.w.dispose();
   }
 }

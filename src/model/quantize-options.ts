@@ -20,10 +20,25 @@ export interface QuantizeOptions {
   /** inputs to calibrate on (at least one) */
   calibration: Feeds[];
   /**
-   * How an int8 layer's input range is chosen from what calibration saw:
-   * 'minmax' (default) or a percentile such as 99.99 (clips rare outliers).
+   * How an int8 layer's input range is chosen from what calibration saw: 'minmax' (default), a
+   * percentile in (50, 100] such as 99.99 (clips rare outliers), or 'mse': the clip of each side
+   * that minimises the activation's quantization mean squared error over the calibration sample, or
+   * 'output': the clip that minimises the layer's modelled output error (the activation errors
+   * weighted by the layer's weights; src/quant/output-error.ts).
    */
-  range?: 'minmax' | number;
+  range?: 'minmax' | 'mse' | 'output' | number;
+  /**
+   * int8: per-input-channel activation scales migrated into the weights (SmoothQuant), with this
+   * migration strength alpha in [0, 1]: channel c is divided by max|x_c|^alpha / max|W_c|^(1-alpha)
+   * before the per-tensor uint8 scale, and its weight rows multiplied by it. Default: off.
+   */
+  smoothing?: number;
+  /**
+   * int8: where activations round up (AQuant's adaptive border): 'nearest' (default, 0.5), or a
+   * border learned on the calibration sample to minimise the layer's output error, one per 'layer'
+   * or per input 'channel'.
+   */
+  roundingBorder?: 'nearest' | 'layer' | 'channel';
   /**
    * 'auto': the least top-1 agreement with float32 (argmax along the output's last axis, over the
    * probe inputs, 0..1) the mix must keep (default: all-int8's, minus top1Allowance)

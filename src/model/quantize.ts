@@ -6,7 +6,8 @@
 import { ArgumentError } from '../errors.js';
 import type { LayerWeights } from '../formats/format.js';
 import { FORMAT_NAMES, weightFormat } from '../formats/table.js';
-import { uint8Range, type ActivationQuant } from '../quant/activation-range.js';
+import type { ActivationQuant } from '../quant/activation-range.js';
+import { activationQuant, checkActivationOptions } from './activation-calibration.js';
 import { convWeightsNK, transposeKN } from '../layers/conv2d-gemm.js';
 import { nodeLabel, type GraphNode } from './graph.js';
 import type { Runtime } from '../runtime/runtime.js';
@@ -68,17 +69,25 @@ export async function quantizeModel(float: Model, options: QuantizeOptions): Pro
   if (options.ant4PerChannelType !== undefined && typeof options.ant4PerChannelType !== 'boolean') throw new ArgumentError(`quantize: ant4PerChannelType must be a boolean, got ${String(options.ant4PerChannelType)}`);
   if (options.nonFinite !== undefined && !NON_FINITE_MODES.includes(options.nonFinite)) throw new ArgumentError(`quantize: nonFinite must be 'nan' or 'error', got ${String(options.nonFinite)}`);
   if (options.top1Budget !== undefined && !(options.top1Budget >= 0 && options.top1Budget <= 1)) throw new ArgumentError(`quantize: top1Budget must be a fraction from 0 to 1, got ${options.top1Budget}`);
+  checkActivationOptions(options);
   const stats = await calibrate(float, options.calibration, (d, t) => options.onProgress?.(d, t, 'calibrating'));
-  const rangeOf = (s: RangeStats): ActivationQuant => {
-    const [lo, hi] = options.range === undefined || options.range === 'minmax' ? [s.min, s.max] : s.percentile(options.range);
-    return uint8Range(lo, hi);
+  // per layer and scheme: per-channel activation parts only where the int8 staging applies them
+  const memo = new Map<RangeStats, Map<boolean, ActivationQuant>>();
+  const inputQuant = (s: RangeStats, spec: LayerSpec, scheme: LayerScheme): ActivationQuant => {
+    const int8 = scheme === 'int8' && !(spec.type === 'conv' && spec.geometry.group !== 1);
+    const known = memo.get(s)?.get(int8);
+    if (known) return known;
+    const q = activationQuant(s, options, int8 ? weightRows(spec) : undefined);
+    if (!memo.has(s)) memo.set(s, new Map());
+    memo.get(s)!.set(int8, q);
+    return q;
   };
   const rt = float.rt;
   const choice = new Map<GraphNode, LayerScheme>();
   const builder: LayerBuilder = (brt, node, spec): ModelLayer | null => {
     const s = stats.get(node);
     const scheme: LayerScheme = options.layerScheme?.(node) ?? choice.get(node) ?? (s ? (options.scheme === 'auto' ? 'int8' : options.scheme) : 'float32');
-    return buildLayer(brt, node, spec, scheme, s ? rangeOf(s) : undefined, { ant4PerChannelType: options.ant4PerChannelType === true }, options.nonFinite);
+    return buildLayer(brt, node, spec, scheme, s ? inputQuant(s, spec, scheme) : undefined, { ant4PerChannelType: options.ant4PerChannelType === true }, options.nonFinite);
   };
   const model = new Model(rt, float.graph, float.fusions, builder, options.scheme) as Model & { choices?: LayerChoice[]; mix?: MixReport };
   if (options.scheme !== 'auto') return model;

@@ -7,6 +7,7 @@ export interface KernelExports {
   qs8_gemm_4x8c4_relaxed(m: number, n0: number, n1: number, kp: number, a: number, aStride: number, w: number, prm: number, out: number, outStride: number): void;
   qs8_stage_c2(m: number, k: number, kp: number, a: number, signed: number, za: number, out: number, rowSum: number): void;
   qs8_stage_f32_c2(m: number, k: number, kp: number, x: number, xStride: number, scale: number, zp: number, out: number, rowSum: number): void;
+  qs8_stage_chan_c2(m: number, k: number, kp: number, x: number, xStride: number, div: number, off: number, zp: number, out: number, rowSum: number): void;
   qs8_stage_c4(m: number, k: number, kp: number, a: number, signed: number, out: number, rowSum: number): void;
   qb4_gemm_2x16s4(m: number, n0: number, n1: number, kp: number, bs: number, a: number, aStride: number, aMeta: number, w: number, scales: number, zeros: number, bias: number, out: number, outStride: number): void;
   qb4_gemm_4x8c4_relaxed(m: number, n0: number, n1: number, kp: number, bs: number, a: number, aStride: number, aMeta: number, w: number, scales: number, zeros: number, bias: number, out: number, outStride: number): void;
