@@ -169,12 +169,8 @@ describe('clip search by effect', () => {
       for (let row = 0; row < 3; row++) {
         // every candidate scale (positive; int4 also mirrored), its exact output error
         const w = x.subarray(row * k, (row + 1) * k);
-        const amax = Math.max(...Array.from(w, Math.abs));
-        const scales: number[] = [];
-        for (let i = 75; i < 150; i++) scales.push(Math.fround((amax * i) / 100 / ({ int4: 7, flint4: 16, pot4: 64 } as const)[type]));
-        if (type === 'int4') for (let i = 75; i < 150; i++) scales.push(-Math.fround((amax * i) / 100 / 8));
         let best = Infinity;
-        for (const s of scales) {
+        for (const s of candidateScales(type, w)) {
           const xhat = Float32Array.from(w, (v) => Math.fround(s * nearestLevel(type, v / s)));
           best = Math.min(best, outputError(w, xhat, h, 1, k)[0]);
         }
@@ -184,6 +180,34 @@ describe('clip search by effect', () => {
         // never worse than the squared-error clip in the output error
         expect(got).toBeLessThanOrEqual(outputError(w, dequantizeAnt(plain).subarray(row * k, (row + 1) * k), h, 1, k)[0] * (1 + 1e-12));
       }
+    }
+  });
+
+  it('leaves the last block of a row at its best candidate scale given the blocks before it (two blocks, correlated across them)', () => {
+    const k = 24, bs = 12, n = 6;
+    const r = rng(17);
+    const x = Float32Array.from({ length: n * k }, () => gauss(r));
+    const h = randomHessian(k, 18, [4, 11, 12, 13, 20], 6);
+    for (const type of ['int4', 'flint4'] as const) {
+      const q = quantizeAnt(x, type, { channels: n, blockSize: bs, hessian: h });
+      const plain = quantizeAnt(x, type, { channels: n, blockSize: bs });
+      const got = outputError(x, dequantizeAnt(q), h, n, k);
+      const before = outputError(x, dequantizeAnt(plain), h, n, k);
+      let refined = 0;
+      for (let row = 0; row < n; row++) {
+        expect(got[row]).toBeLessThanOrEqual(before[row] * (1 + 1e-12));
+        if (got[row] === before[row]) continue; // the pass did not help this row: the squared-error clip stays
+        refined++;
+        const w = x.subarray(row * k, (row + 1) * k);
+        const xhat = dequantizeAnt(q).slice(row * k, (row + 1) * k);
+        let best = Infinity;
+        for (const s of candidateScales(type, w.subarray(bs))) {
+          for (let i = bs; i < k; i++) xhat[i] = Math.fround(s * nearestLevel(type, w[i] / s));
+          best = Math.min(best, outputError(w, xhat, h, 1, k)[0]);
+        }
+        expect(got[row], `${type} row ${row}`).toBeLessThanOrEqual(best * (1 + 1e-6));
+      }
+      expect(refined, type).toBeGreaterThan(n / 2);
     }
   });
 
@@ -207,6 +231,15 @@ describe('clip search by effect', () => {
     }
   });
 });
+
+/** ANT's candidate scales for a block: r · absmax / maxLevel for r = 0.75..1.49, int4 also mirrored (-r · absmax / 8) */
+function candidateScales(type: 'int4' | 'flint4' | 'pot4', w: Float32Array): number[] {
+  const amax = Math.max(...Array.from(w, Math.abs));
+  const scales: number[] = [];
+  for (let i = 75; i < 150; i++) scales.push(Math.fround((amax * i) / 100 / { int4: 7, flint4: 16, pot4: 64 }[type]));
+  if (type === 'int4') for (let i = 75; i < 150; i++) scales.push(-Math.fround((amax * i) / 100 / 8));
+  return scales;
+}
 
 /** the level of `type` nearest t (ties to the larger), for the brute force */
 function nearestLevel(type: 'int4' | 'flint4' | 'pot4', t: number): number {
