@@ -1,10 +1,15 @@
-// ant4: ANT's adaptive 4-bit type per tensor (int4, flint4 or PoT4, by squared error), one scale
-// per block of 32 along K with ANT's clip search (per channel when K < 32), int8 activations per
-// row, decoded by table lookup (LUT4). Options: ant4BlockSize (32..256 or 'channel'),
-// ant4PerChannelType (a type per output channel: LUT4 runs a table per 8-column panel).
+// ant4: ANT's adaptive 4-bit type per tensor (int4, flint4 or PoT4, by squared error, or given the
+// layer's input Hessian by the layer output's error), one scale per block of 32 along K with ANT's
+// clip search (per channel when K < 32), int8 activations per row, decoded by table lookup (LUT4).
+// Options: ant4BlockSize (32..256 or 'channel'), ant4PerChannelType (a type per output channel:
+// LUT4 runs a table per 8-column panel), antChoice ('error' ignores the Hessian; default: by effect
+// when there is one), antClipByEffect (false: the clip search stays by squared error).
 // Measured on PP-OCRv4 (`lowbit demo --schemes int4,ant4 --no-ort`, 264 lines, baseline build):
 // per channel 0.0% exact lines (CER 99.6%), blocks of 32 18.6% (28.8%), with the mirrored int4
 // scale 29.9% (12.1%); int4 42.8% (9.25%). The rest of the gap is not LUT4's (README).
+// By effect (antChoice 'effect', `node bench/accuracy.mjs`, 68 calibration / 196 test lines, float32
+// 96.9%): by error 30.1% (CER 11.8%), by effect 95.4% (0.45%), the type alone by effect 37.2%; a type
+// per channel 61.2% by error, 96.4% (0.35%) by effect; int4 41.3%.
 
 import { ArgumentError, describe } from '../errors.js';
 import { lut4FromAnt } from '../kernels/lut4.js';
@@ -18,9 +23,14 @@ export const ant4Format: WeightFormat<TableWeights> = {
   name: 'ant4',
   label: 'ant4 (LUT4, per-tensor type, block 32)',
   summary: "ANT's 4-bit type per tensor (int4, flint4 or PoT4), blocks of 32, int8 activations per row (LUT4)",
-  quantize(wnk, n, k, { options = {} }) {
+  quantize(wnk, n, k, { options = {}, hessian }) {
     const bs = (options.ant4BlockSize ?? 32) as number | 'channel';
-    const sel = selectAntType(wnk, { channels: n, blockSize: bs === 'channel' || k < bs ? undefined : bs, perChannelType: options.ant4PerChannelType === true });
+    // by effect (the layer output's error, tr(dW H dW^T)) whenever the layer's Hessian is given, unless antChoice says 'error'
+    const byEffect = hessian !== undefined && checkAntChoice(options.antChoice) !== 'error';
+    const sel = selectAntType(wnk, {
+      channels: n, blockSize: bs === 'channel' || k < bs ? undefined : bs, perChannelType: options.ant4PerChannelType === true,
+      hessian: byEffect ? hessian : undefined, clipByEffect: options.antClipByEffect !== false,
+    });
     const names = Array.from(new Set(sel.typeNames));
     return { source: lut4FromAnt(sel.quantized), type: names.length === 1 ? names[0] : `per channel (${names.join(', ')})` };
   },
@@ -34,6 +44,15 @@ export const ant4Format: WeightFormat<TableWeights> = {
     },
   },
 };
+
+/** How ANT's type is chosen: by the weights' squared error, or by the layer output's error (needs the layer's Hessian). */
+export type AntChoice = 'error' | 'effect';
+
+/** Checks quantizeModel's antChoice option (undefined: by effect when a Hessian is given). */
+export function checkAntChoice(v: unknown): AntChoice | undefined {
+  if (v === undefined || v === 'error' || v === 'effect') return v;
+  throw new ArgumentError(`antChoice: expected 'error' or 'effect', got ${typeof v === 'string' ? JSON.stringify(v) : describe(v)}`);
+}
 
 /** Checks an ant4 block size (an option users give): a LUT4 block or 'channel'. */
 export function checkAnt4BlockSize(bs: unknown): number | 'channel' {

@@ -50,6 +50,16 @@ export interface QuantizeOptions {
   sensitivityInputs?: number;
   /** 'ant4': ANT's type chosen per output channel, not per tensor (LUT4 then runs a table per panel of 8 columns) */
   ant4PerChannelType?: boolean;
+  /**
+   * 'ant4': how ANT's 4-bit type is chosen: 'error', the weights' squared error (ANT's way), or
+   * 'effect', the layer output's error on the calibration inputs, tr(ΔW H ΔWᵀ) with H = XᵀX / rows of
+   * the layer's input (per output channel with ant4PerChannelType). Default: 'effect' for layers
+   * whose Hessian quantizeModel has, else 'error'. Asking for 'effect' takes each layer's H from the
+   * float model on the calibration inputs (src/model/layer-hessians.ts).
+   */
+  antChoice?: 'error' | 'effect';
+  /** 'ant4' chosen by effect: refine ANT's clip ratios by the output error too (default true) */
+  antClipByEffect?: boolean;
   /** a scheme for particular nodes, overriding the rest */
   layerScheme?: (node: GraphNode) => LayerScheme | undefined;
   onProgress?: (done: number, total: number, phase: string) => void;

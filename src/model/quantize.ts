@@ -16,6 +16,7 @@ import { NON_FINITE_MODES, type NonFinite } from '../layers/nonfinite.js';
 import { buildFloatLayer, Model, type LayerBuilder, type LayerSpec } from './model.js';
 import { calibrate, type Feeds, type RangeStats } from './calibrate.js';
 import { autoMix } from './auto-mix.js';
+import { layerHessians } from './layer-hessians.js';
 import type { LayerChoice, LayerScheme, MixReport, QuantizeOptions } from './quantize-options.js';
 
 export type { LayerChoice, LayerScheme, MixReport, QuantizeOptions } from './quantize-options.js';
@@ -51,7 +52,9 @@ export function layerFromWeights(rt: Runtime, spec: LayerSpec, weights: LayerWei
 }
 
 /** The layer for one node in one scheme (float32 where the scheme does not apply). */
-export function buildLayer(rt: Runtime, node: GraphNode, spec: LayerSpec, scheme: LayerScheme, input?: ActivationQuant, options: Record<string, unknown> = {}, nonFinite: NonFinite = 'nan'): ModelLayer {
+export function buildLayer(
+  rt: Runtime, node: GraphNode, spec: LayerSpec, scheme: LayerScheme, input?: ActivationQuant, options: Record<string, unknown> = {}, nonFinite: NonFinite = 'nan', hessian?: Float64Array,
+): ModelLayer {
   const grouped = spec.type === 'conv' && spec.geometry.group !== 1;
   if (scheme === 'float32' || grouped) return buildFloatLayer(rt, node, spec)!;
   const format = weightFormat(scheme);
@@ -60,13 +63,15 @@ export function buildLayer(rt: Runtime, node: GraphNode, spec: LayerSpec, scheme
   const check = nonFiniteCheck(node, nonFinite);
   if (spec.type === 'linear' && spec.fileWeights?.format === format) return layerFromWeights(rt, spec, spec.fileWeights, check);
   const { wnk, n, k } = weightRows(spec);
-  return layerFromWeights(rt, spec, { format, data: format.quantize(wnk, n, k, { input, options }) }, check);
+  return layerFromWeights(rt, spec, { format, data: format.quantize(wnk, n, k, { input, options, hessian }) }, check);
 }
 
 export async function quantizeModel(float: Model, options: QuantizeOptions): Promise<Model & { choices?: LayerChoice[]; mix?: MixReport }> {
   if (options.scheme !== 'auto' && !FORMAT_NAMES.includes(options.scheme)) throw new ArgumentError(`quantize: scheme '${String(options.scheme)}' is not supported; ${[...FORMAT_NAMES, 'auto'].map((n) => `'${n}'`).join(', ')} are`);
   if (!Array.isArray(options.calibration) || options.calibration.length === 0) throw new ArgumentError('quantize: calibration needs at least one input (an array of feeds)');
   if (options.ant4PerChannelType !== undefined && typeof options.ant4PerChannelType !== 'boolean') throw new ArgumentError(`quantize: ant4PerChannelType must be a boolean, got ${String(options.ant4PerChannelType)}`);
+  if (options.antChoice !== undefined && options.antChoice !== 'error' && options.antChoice !== 'effect') throw new ArgumentError(`quantize: antChoice must be 'error' or 'effect', got ${String(options.antChoice)}`);
+  if (options.antClipByEffect !== undefined && typeof options.antClipByEffect !== 'boolean') throw new ArgumentError(`quantize: antClipByEffect must be a boolean, got ${String(options.antClipByEffect)}`);
   if (options.nonFinite !== undefined && !NON_FINITE_MODES.includes(options.nonFinite)) throw new ArgumentError(`quantize: nonFinite must be 'nan' or 'error', got ${String(options.nonFinite)}`);
   if (options.top1Budget !== undefined && !(options.top1Budget >= 0 && options.top1Budget <= 1)) throw new ArgumentError(`quantize: top1Budget must be a fraction from 0 to 1, got ${options.top1Budget}`);
   checkActivationOptions(options);
@@ -82,12 +87,17 @@ export async function quantizeModel(float: Model, options: QuantizeOptions): Pro
     memo.get(s)!.set(int8, q);
     return q;
   };
+  // ANT by effect needs each layer's input Hessian (until the GPTQ pass gives them: from the float model)
+  const hessians = options.antChoice === 'effect' ? await layerHessians(float, options.calibration, (node) => stats.has(node), (d, t) => options.onProgress?.(d, t, 'layer Hessians')) : undefined;
   const rt = float.rt;
   const choice = new Map<GraphNode, LayerScheme>();
+  const formatOptions = { ant4PerChannelType: options.ant4PerChannelType === true, antChoice: options.antChoice, antClipByEffect: options.antClipByEffect };
   const builder: LayerBuilder = (brt, node, spec): ModelLayer | null => {
     const s = stats.get(node);
     const scheme: LayerScheme = options.layerScheme?.(node) ?? choice.get(node) ?? (s ? (options.scheme === 'auto' ? 'int8' : options.scheme) : 'float32');
-    return buildLayer(brt, node, spec, scheme, s ? inputQuant(s, spec, scheme) : undefined, { ant4PerChannelType: options.ant4PerChannelType === true }, options.nonFinite);
+    const hessian = hessians?.get(node);
+    hessians?.delete(node); // K² doubles a layer: not kept for the model's life (a rebuilt layer chooses by error)
+    return buildLayer(brt, node, spec, scheme, s ? inputQuant(s, spec, scheme) : undefined, formatOptions, options.nonFinite, hessian);
   };
   const model = new Model(rt, float.graph, float.fusions, builder, options.scheme) as Model & { choices?: LayerChoice[]; mix?: MixReport };
   if (options.scheme !== 'auto') return model;
