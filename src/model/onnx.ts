@@ -8,6 +8,7 @@ import { ModelError, UnsupportedOperatorError } from '../errors.js';
 import type { AttrValue, ElemType, Graph, GraphInput, GraphNode, HostTensor, Subgraph } from './graph.js';
 import { elementCount, isSubgraph } from './graph.js';
 import { checkOperator, checkOperators } from './ops/registry.js';
+import { checkSchemas } from './validate-schema.js';
 
 const { onnx } = onnxproto;
 
@@ -47,6 +48,7 @@ export function importOnnx(bytes: Uint8Array): Graph {
 
   // fail fast: every operator lowbit lacks, in one error, before a single weight is decoded
   checkOperators(protoNodes(g, 0), versionOf);
+  checkSchemas(g, versionOf);
   const graph = new Importer().main(g, opset);
   validate(graph, versionOf);
   return graph;
