@@ -13,7 +13,7 @@ import { MICROSOFT_OPS } from '../src/model/ops/quant-ops.js';
 import { OPS } from '../src/model/ops/registry.js';
 import { schemaVersions } from '../src/model/ops/schemas.js';
 import { SIMD, randNormal, rng, useRuntimes } from './helpers.js';
-import { OnnxBuilder, type Feed } from './onnx-builder.js';
+import { OnnxBuilder, g, type Feed } from './onnx-builder.js';
 
 const { onnx } = onnxproto;
 const rts = useRuntimes();
@@ -118,6 +118,11 @@ describe.runIf(SIMD === 'baseline')('ONNX schemas checked at load, as onnxruntim
     await bothRefuse(mm.build(), x23, ["MatMul node 'mm' (MatMul-13)", 'T is bound to different types: float32 (input 0) and int32']);
     const rz = new OnnxBuilder(13).input('x', [1, 1, 2, 2]).output('y').init('roi', [0], [], 'uint8').init('scales', [4], [1, 1, 2, 2]).node('Resize', ['x', 'roi', 'scales'], 'y', {}, 'rz');
     await bothRefuse(rz.build(), { x: X([1, 1, 2, 2]) }, ["Resize node 'rz' (Resize-13)", "input 1 (roi: 'roi') is uint8", 'T2 allows']);
+    // an If's outputs have its branches' types (the fuzzer's case: a float If output plus an int32 initializer)
+    const branch = (out: string) => new OnnxBuilder(13).output(out).node('Relu', ['x'], out);
+    const iff = relu().init('c', [], [1], 'bool').init('k', [3], [1, 2, 3], 'int32')
+      .node('If', ['c'], 'v', { then_branch: g(branch('t')), else_branch: g(branch('e')) }, 'if1').node('Add', ['v', 'k'], 'y', {}, 'add');
+    await bothRefuse(iff.build(), x23, ["Add node 'add' (Add-13)", 'T is bound to different types: float32 (input 0) and int32']);
   });
 
   it('6. initializers nothing reads are not decoded: damaged or oddly typed, the model runs', async () => {

@@ -50,9 +50,12 @@ export function checkSchemas(g: IGraph, versionOf: (domain: string) => number): 
   throw new ModelError(`model: ${problems.length === 1 ? 'a node does' : `${problems.length} nodes do`} not match its operator's schema (onnxruntime refuses such models too): ${problems.slice(0, MAX_LISTED).join('; ')}${more}`);
 }
 
-function checkGraph(g: IGraph, outer: Types, versionOf: (domain: string) => number, problems: string[]): void {
+/** Checks the nodes of `g`; returns the types of its values as far as they are known. */
+function checkGraph(g: IGraph, outer: Types, versionOf: (domain: string) => number, problems: string[]): Types {
   const types: Types = new Map(outer);
   for (const v of g.input ?? []) types.set(v.name ?? '', ONNX_ELEM_TYPES[v.type?.tensorType?.elemType ?? 0]);
+  // a graph output's declared type, until its node says otherwise
+  for (const v of g.output ?? []) if (!types.has(v.name ?? '')) types.set(v.name ?? '', ONNX_ELEM_TYPES[v.type?.tensorType?.elemType ?? 0]);
   for (const t of g.initializer ?? []) types.set(t.name ?? '', ONNX_ELEM_TYPES[t.dataType ?? 0]);
   for (const [i, n] of (g.node ?? []).entries()) {
     const domain = n.domain === 'ai.onnx' ? '' : n.domain ?? '';
@@ -72,10 +75,18 @@ function checkGraph(g: IGraph, outer: Types, versionOf: (domain: string) => numb
     // a deprecated version is not refused here: onnxruntime still runs GroupNormalization-18 (OpDef.opsets decide)
     checkArity(n, schema, say);
     checkAttributes(n, schema, say);
+    const inner = new Map<string, Types>();
+    for (const a of n.attribute ?? []) for (const sg of [a.g, ...(a.graphs ?? [])]) if (sg) inner.set(a.name ?? '', checkGraph(sg, types, versionOf, problems));
     const outs = checkTypes(n, schema, types, say);
-    (n.output ?? []).forEach((o, j) => types.set(o, outs[j]));
-    for (const a of n.attribute ?? []) for (const sg of [a.g, ...(a.graphs ?? [])]) if (sg) checkGraph(sg, types, versionOf, problems);
+    const fromBody = (name: string, skip: number) => (j: number) => {
+      const out = (n.attribute ?? []).find((a) => a.name === name)?.g?.output?.[j + skip]?.name;
+      return out == null ? undefined : inner.get(name)?.get(out);
+    };
+    // If's outputs are its branch's, Loop's its body's (after the condition): onnxruntime infers them so
+    const sub = !domain && op === 'If' ? fromBody('then_branch', 0) : !domain && op === 'Loop' ? fromBody('body', 1) : undefined;
+    (n.output ?? []).forEach((o, j) => types.set(o, outs[j] ?? sub?.(j) ?? types.get(o))); // else as the graph declares it
   }
+  return types;
 }
 
 /** One value field, and the one the type says (onnx's check_attribute). */
