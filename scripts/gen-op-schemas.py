@@ -6,7 +6,12 @@ type constraints), what src/model/validate-schema.ts checks a model against at l
 Two sources, both generated from ONNX's own operator definitions:
   - opsets 1..17 from the onnx Python package (Debian's python3-onnx 1.12: apt-get install python3-onnx);
   - opsets 18..23 from onnx's docs/Changelog.md (which onnx generates from the same definitions), read
-    from a checkout of github.com/onnx/onnx given with --changelog.
+    from a checkout of github.com/onnx/onnx given with --changelog (the committed file: onnx commit
+    f7546912001bc31e92a238b17068a21b373d882e, 2026-08-22).
+
+Where the two overlap (opsets <= 17) the parser agrees with python3-onnx on every operator version but
+Erf-13 and GridSample-16, whose type constraints onnx corrected after 1.12, and the deprecated
+Scatter-11 and Upsample-10, whose Changelog sections have no body (--verify-parser shows them).
 
   /usr/bin/python3 scripts/gen-op-schemas.py --changelog onnx/docs/Changelog.md    write the file
   /usr/bin/python3 scripts/gen-op-schemas.py --check [--changelog ...]             compare with the file
