@@ -8,6 +8,7 @@ import { ModelError, UnsupportedOperatorError } from '../errors.js';
 import type { AttrValue, ElemType, Graph, GraphInput, GraphNode, HostTensor, Subgraph } from './graph.js';
 import { elementCount, isSubgraph } from './graph.js';
 import { checkOperator, checkOperators } from './ops/registry.js';
+import { checkSchemas } from './validate-schema.js';
 
 const { onnx } = onnxproto;
 
@@ -47,6 +48,7 @@ export function importOnnx(bytes: Uint8Array): Graph {
 
   // fail fast: every operator lowbit lacks, in one error, before a single weight is decoded
   checkOperators(protoNodes(g, 0), versionOf);
+  checkSchemas(g, versionOf);
   const graph = new Importer().main(g, opset);
   validate(graph, versionOf);
   return graph;
@@ -64,6 +66,17 @@ function* protoNodes(g: onnxproto.onnx.IGraphProto, depth: number): Generator<{ 
   }
 }
 
+/** Every value name a node of `g` or of its subgraphs reads, and the names graphs output (as written in the file). */
+function readNames(g: onnxproto.onnx.IGraphProto, depth: number, names = new Set<string>()): Set<string> {
+  if (depth > MAX_NESTING) throw new ModelError(`model: subgraphs nested more than ${MAX_NESTING} deep`);
+  for (const o of g.output ?? []) names.add(o.name ?? '');
+  for (const n of g.node ?? []) {
+    for (const x of n.input ?? []) names.add(x);
+    for (const a of n.attribute ?? []) for (const sg of [a.g, ...(a.graphs ?? [])]) if (sg) readNames(sg, depth + 1, names);
+  }
+  return names;
+}
+
 /** Resolves a value name as one scope sees it to its model-wide unique name (undefined: not visible). */
 type Resolve = (name: string) => string | undefined;
 
@@ -72,9 +85,16 @@ class Importer {
   private readonly taken = new Set<string>();
   private renamed = 0;
 
+  /** value names some node (any scope) or graph output reads: the initializers worth decoding */
+  private used = new Set<string>();
+
   main(g: onnxproto.onnx.IGraphProto, opset: number): Graph {
+    this.used = readNames(g, 0);
+    // only the initializers something reads are decoded: onnxruntime drops the others unread, so a
+    // user's model with a stray (even damaged or oddly typed) initializer loads in both
     const constants = new Map<string, HostTensor>();
-    for (const t of g.initializer ?? []) constants.set(t.name ?? '', tensorFromProto(t, `initializer '${t.name}'`));
+    for (const t of g.initializer ?? []) if (this.used.has(t.name ?? '')) constants.set(t.name ?? '', tensorFromProto(t, `initializer '${t.name}'`));
+    const initNames = new Set((g.initializer ?? []).map((t) => t.name ?? ''));
     // the main graph keeps its names (users feed and read them); subgraphs get out of their way
     for (const v of g.input ?? []) this.taken.add(v.name ?? '');
     for (const t of g.initializer ?? []) this.taken.add(t.name ?? '');
@@ -84,7 +104,7 @@ class Importer {
 
     const inputs: GraphInput[] = [];
     for (const v of g.input ?? []) {
-      if (constants.has(v.name ?? '')) continue; // old exporters list initializers as inputs too
+      if (initNames.has(v.name ?? '')) continue; // old exporters list initializers as inputs too
       const tt = v.type?.tensorType;
       const dt = DATA_TYPES[tt?.elemType ?? 0];
       if (!dt || dt.bytes !== elemBytes(dt.type)) throw new ModelError(`model: graph input '${v.name}' has element type ${tt?.elemType}, lowbit takes float32, int64, int32, int8, uint8 or bool inputs`);
@@ -118,9 +138,10 @@ class Importer {
       return o;
     };
     const constants = new Map<string, HostTensor>();
-    for (const t of g.initializer ?? []) constants.set(local.get(t.name ?? '')!, tensorFromProto(t, `${what} initializer '${t.name}'`));
+    for (const t of g.initializer ?? []) if (this.used.has(t.name ?? '')) constants.set(local.get(t.name ?? '')!, tensorFromProto(t, `${what} initializer '${t.name}'`));
     const nodes = this.nodes(g, resolve, constants, depth);
-    const inputs = (g.input ?? []).map((v) => local.get(v.name ?? '')!).filter((v) => !constants.has(v));
+    const initNames = new Set((g.initializer ?? []).map((t) => local.get(t.name ?? '')!));
+    const inputs = (g.input ?? []).map((v) => local.get(v.name ?? '')!).filter((v) => !initNames.has(v));
     const outputs = (g.output ?? []).map((o) => {
       const r = local.get(o.name ?? '');
       if (r === undefined) {

@@ -63,7 +63,7 @@ export function recurrentAttrs(ctx: OpContext, op: RecurrentOp): RecurrentAttrs 
   if (h !== undefined && (typeof h !== 'number' || !Number.isSafeInteger(h) || h < 1)) fail(ctx, `attribute 'hidden_size' must be a positive integer, got ${String(h)}`, ArgumentError);
   const layout = attr(node, 'layout', 0);
   if (layout !== 0 && layout !== 1) fail(ctx, `attribute 'layout' must be 0 or 1, got ${layout}`, ArgumentError);
-  if (layout !== 0 && ctx.opset < 14) fail(ctx, `attribute 'layout' exists from opset 14; this model is opset ${ctx.opset}`, ArgumentError);
+  // 'layout' before opset 14 is refused at load by the schema check (src/model/validate-schema.ts)
   const clip = node.attrs.has('clip') ? attr(node, 'clip', 0) : Infinity;
   if (!(clip > 0)) fail(ctx, `attribute 'clip' must be a positive threshold, got ${clip}`, ArgumentError);
   const flag = (name: string, only: string): boolean => {

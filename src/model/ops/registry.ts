@@ -24,6 +24,7 @@ import { RESIZE_OPS } from './resize.js';
 import { CONV_TRANSPOSE_OPS } from './conv-transpose.js';
 import { NORM_OPS } from './norm-ops.js';
 import type { OpDef } from './types.js';
+import { schemaAt, schemaVersions } from './schemas.js';
 
 // one table per file; an operator defined in two tables is a mistake caught here, at import
 const TABLES: Readonly<Record<string, OpDef>>[] = [
@@ -108,8 +109,12 @@ export function missingOperators(nodes: Iterable<{ op: string; domain: string; n
     const opset = versionOf(n.domain);
     let note: string | undefined;
     if (def) {
-      if (!def.opsets || (opset >= def.opsets[0] && opset <= def.opsets[1])) continue;
-      note = `lowbit implements opsets ${def.opsets[0]}…${def.opsets[1]}`;
+      // OpDef.opsets are the operator's ONNX versions: Resize at opset 21 is Resize-19
+      const versions = schemaVersions(n.domain, n.op);
+      const version = versions ? schemaAt(n.domain, n.op, opset)?.since : opset;
+      if (version === undefined) note = `ONNX defines it from opset ${versions![0].since}`;
+      else if (!def.opsets || (version >= def.opsets[0] && version <= def.opsets[1])) continue;
+      else note = `lowbit implements its versions ${def.opsets[0]}…${def.opsets[1]}, opset ${opset} means ${n.op}-${version}`;
     }
     const key = `${n.domain}\u0000${n.op}`;
     const m = found.get(key) ?? { op: n.op, domain: n.domain, opset, count: 0, nodes: [], note };

@@ -96,6 +96,8 @@ export function resizePlan(ctx: OpContext, ins: (ValueInfo | null)[]): ResizePla
       if (!(s[i] > 0) || !Number.isFinite(s[i])) fail(ctx, `scales[${i}] = ${s[i]}, expected a positive number`);
       scales[a] = f(s[i]);
       outDims[a] = Math.floor(f(scales[a] * x.dims[a]));
+      // a scale near float32's max makes the size overflow to Infinity (the fuzzer's corpus has one)
+      if (!Number.isSafeInteger(outDims[a])) fail(ctx, `scales[${i}] = ${s[i]} makes axis ${a} of size ${x.dims[a]} ${outDims[a]} long`);
     });
   } else {
     const s = constInts(ctx, ins, 3, 'sizes')!;

@@ -39,7 +39,8 @@ export function opLabel(ctx: OpContext): string {
  */
 export interface OpDef {
   layout: 'any' | 'aware' | 'nchw';
-  /** opsets this definition follows (inclusive) */
+  /** the ONNX versions of the operator this definition follows (since-versions, inclusive): at a model's
+   *  opset the version in effect is the latest since-version <= it (src/model/ops/schemas.ts) */
   opsets?: [number, number];
   /** load-time checks of attributes that lowbit does not implement */
   check?(ctx: OpContext): void;
