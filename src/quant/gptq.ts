@@ -50,6 +50,9 @@ export interface GptqOptions {
   clipSearch?: boolean;
 }
 
+/** The GPTQ settings a model's layers share (quantizeModel's options; formats read them from ctx.options.gptq). */
+export type GptqSettings = Pick<GptqOptions, 'actOrder' | 'dampPercent' | 'clipSearch'>;
+
 // --- dense float64 kernels ----------------------------------------------------------------------------
 
 const KC = 256; // depth per pass (the p loop)
@@ -269,6 +272,7 @@ export class HessianSum {
     const { k, xt, fill } = this;
     const c = HessianSum.CHUNK;
     for (let t = 0; t < k; t++) xt[t * c + fill] = x[offset + t];
+    this.rows++;
     if (++this.fill === c) this.flush();
   }
 
@@ -278,6 +282,7 @@ export class HessianSum {
    */
   addRowBy(write: (xt: Float64Array, column: number, stride: number) => void): void {
     write(this.xt, this.fill, HessianSum.CHUNK);
+    this.rows++;
     if (++this.fill === HessianSum.CHUNK) this.flush();
   }
 
@@ -290,7 +295,6 @@ export class HessianSum {
       for (let t = 0; t < this.k; t++) this.xt.copyWithin(t * sc, t * c, t * c + sc);
     }
     gemmNT(this.xt, 0, sc, this.xt, 0, sc, this.sum, 0, this.k, this.k, this.k, sc, 1, true);
-    this.rows += sc;
     this.fill = 0;
   }
 
