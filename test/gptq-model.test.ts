@@ -5,7 +5,7 @@
 
 import { describe, expect, it } from 'vitest';
 import {
-  ANT_CLIP_RATIOS, ArgumentError, HessianSum, antType, loadModel, quantizeAntGptq, quantizeInt4GptqHessian, quantizeModel, type AntType, type Int4Blocks, type Model,
+  ANT_CLIP_RATIOS, ArgumentError, HessianSum, ValueRangeError, antType, loadModel, quantizeAntGptq, quantizeInt4GptqHessian, quantizeModel, type AntType, type Int4Blocks, type Model,
 } from '../src/index.js';
 import { addLayerInput } from '../src/model/gptq-pass.js';
 import { weightRows } from '../src/model/quantize.js';
@@ -198,6 +198,11 @@ describe(`quantizeModel method 'gptq' (${SIMD} build)`, () => {
       await expect(q(o), JSON.stringify(o)).rejects.toThrow(ArgumentError);
       await expect(q(o), JSON.stringify(o)).rejects.toThrow(msg);
     }
+    // one calibration input gives the second convolution fewer rows than K = 216: without damping
+    // its Hessian cannot be factored; the error names the layer
+    await expect(q({ method: 'gptq', dampPercent: 0 })).rejects.toThrow(ValueRangeError);
+    await expect(q({ method: 'gptq', dampPercent: 0 })).rejects.toThrow(/gptq: layer .*Conv.*: hessian: H is not positive definite even after damping \(dampPercent 0;/);
+    await expect(q({ method: 'gptq' })).resolves.toBeDefined(); // the default damping copes
     float.dispose();
   });
 });

@@ -14,12 +14,12 @@
 // from a step (and memory for every input's live tensors).
 // A layer inside a Loop body that feeds itself sees its input from its own float iterations.
 
-import { LowbitError } from '../errors.js';
+import { LowbitError, ValueRangeError } from '../errors.js';
 import type { LayerWeights } from '../formats/format.js';
 import { weightFormat } from '../formats/table.js';
 import { HessianSum } from '../quant/gptq.js';
 import type { Feeds } from './calibrate.js';
-import type { GraphNode } from './graph.js';
+import { nodeLabel, type GraphNode } from './graph.js';
 import type { ModelLayer } from './layers.js';
 import type { LayerSpec, Model } from './model.js';
 import type { PlanValue } from './plan-types.js';
@@ -61,7 +61,13 @@ export class GptqLayers {
         this.pending.add(node);
         return float();
       }
-      w = quantize(h);
+      try {
+        w = quantize(h);
+      } catch (e) {
+        // a Hessian GPTQ cannot factor (too few calibration rows for K, dampPercent 0): name the layer
+        if (h && e instanceof ValueRangeError) throw new ValueRangeError(`gptq: layer ${nodeLabel(node)}: ${e.message}`);
+        throw e;
+      }
       this.weights.set(node, w);
       this.hessians.delete(node); // K×K float64: not kept once used
     }
