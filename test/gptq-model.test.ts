@@ -243,8 +243,8 @@ function naiveAnt(type: AntType) {
 }
 
 /** H⁻¹ by Gauss–Jordan, U its upper Cholesky factor, one column at a time: w_j −= err · U[i][j] */
-function naiveAntGptq(w: Float32Array, n: number, k: number, h0: Float64Array, type: AntType, bs: number, actOrder: boolean): { codes: Uint8Array; scales: Float32Array } {
-  const ant = naiveAnt(type);
+function naiveAntGptq(w: Float32Array, n: number, k: number, h0: Float64Array, types: AntType[], bs: number, actOrder: boolean): { codes: Uint8Array; scales: Float32Array } {
+  const ants = types.map(naiveAnt);
   const h = Float64Array.from(h0);
   const w64 = Float64Array.from(w);
   for (let i = 0; i < k; i++) if (h[i * k + i] === 0) {
@@ -254,7 +254,7 @@ function naiveAntGptq(w: Float32Array, n: number, k: number, h0: Float64Array, t
   const nb = Math.ceil(k / bs);
   const scales = new Float32Array(n * nb);
   const block = (j: number, src: Float64Array, at: (c: number) => number, b: number) => Float64Array.from({ length: Math.min(k, (b + 1) * bs) - b * bs }, (_, e) => src[j * k + at(b * bs + e)]);
-  if (actOrder) for (let j = 0; j < n; j++) for (let b = 0; b < nb; b++) scales[j * nb + b] = ant.scaleOf(block(j, w64, (c) => c, b));
+  if (actOrder) for (let j = 0; j < n; j++) for (let b = 0; b < nb; b++) scales[j * nb + b] = ants[j].scaleOf(block(j, w64, (c) => c, b));
   const perm = Array.from({ length: k }, (_, i) => i);
   if (actOrder) perm.sort((a, b) => h[b * k + b] - h[a * k + a]);
   const hp = new Float64Array(k * k);
@@ -296,6 +296,7 @@ function naiveAntGptq(w: Float32Array, n: number, k: number, h0: Float64Array, t
   const codes = new Uint8Array(n * k);
   for (let i = 0; i < k; i++) {
     for (let j = 0; j < n; j++) {
+      const ant = ants[j];
       const g = j * nb + Math.floor(perm[i] / bs);
       if (!actOrder && i % bs === 0) scales[g] = ant.scaleOf(block(j, wp, (c) => c, i / bs));
       const v = wp[j * k + i];
@@ -309,7 +310,7 @@ function naiveAntGptq(w: Float32Array, n: number, k: number, h0: Float64Array, t
 }
 
 describe(`ANT GPTQ (${SIMD} build)`, () => {
-  it('equals the paper\'s algorithm written naively (int4, flint4, pot4; blocks and one scale per row; act-order)', () => {
+  it('equals the paper\'s algorithm written naively (int4, flint4, pot4, a type per row; blocks and one scale per row; act-order)', () => {
     const rr = rng(13);
     for (const [k, bs] of [[80, 32], [40, 40]] as const) {
       const n = 5;
@@ -324,10 +325,12 @@ describe(`ANT GPTQ (${SIMD} build)`, () => {
       }
       const h = sum.result(1 / rows);
       const w = randNormal(n * k, rr, 0.05);
-      for (const name of ['int4', 'flint4', 'pot4'] as const) {
+      for (const name of ['int4', 'flint4', 'pot4', 'per row'] as const) {
+        // 'per row': a type per output channel (ant4PerChannelType)
+        const types = name === 'per row' ? (['int4', 'flint4', 'pot4', 'flint4', 'int4'] as const).map((t) => antType(t)) : new Array<AntType>(n).fill(antType(name));
         for (const actOrder of [false, true]) {
-          const want = naiveAntGptq(w, n, k, h, antType(name), bs, actOrder);
-          const got = quantizeAntGptq(w, n, k, antType(name), h, { blockSize: bs, actOrder, lazyBatch: 48 });
+          const want = naiveAntGptq(w, n, k, h, types, bs, actOrder);
+          const got = quantizeAntGptq(w, n, k, name === 'per row' ? types : antType(name), h, { blockSize: bs, actOrder, lazyBatch: 48 });
           const at = `${name} K ${k} block ${bs} actOrder ${actOrder}`;
           expect(Array.from(got.scales), at).toEqual(Array.from(want.scales));
           expect(Array.from(got.codes), at).toEqual(Array.from(want.codes));
