@@ -80,7 +80,6 @@ export interface MixReport {
   probeInputs: number;
 }
 
-
 const GPTQ_KNOBS = ['actOrder', 'dampPercent', 'clipSearch'] as const;
 
 /** Checks method and the GPTQ options: the GPTQ settings, or null for round to nearest. */
