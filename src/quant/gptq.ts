@@ -3,6 +3,16 @@
 // column of K at a time and spread each column's rounding error over the columns not yet quantized,
 // weighted by the inverse Hessian of the layer's squared output error on calibration inputs,
 // H = 2 XᵀX / S. The result is ordinary Int4Blocks (packs with packQb4, runs in Int4Linear).
+// The loop (gptqLoop) is generic over the 4-bit grid (GptqGrid: a block's parameters from its
+// values, a value's code and what it decodes to): int4 here (Int4Grid), ANT's types in
+// src/quant/gptq-ant.ts. It takes the Hessian from calibration rows (quantizeInt4Gptq) or directly
+// (quantizeInt4GptqHessian; quantizeModel's GPTQ pass hands each layer's XᵀX / rows).
+//
+// Clip search (not in the paper; its reference code has an optional one, Quantizer(mse=True): shrink
+// ratios of the range down to 0.2 under an |error|^2.4 norm): with clipSearch, a block's scale is
+// the one among quantizeInt4Rtn's ratios (1.0 down to 0.5 of the range) with the least squared
+// error on the block's values as they stand when GPTQ reaches the block (error-updated by the
+// columns before it), or on the unquantized weights with act-order (static groups).
 //
 // The arithmetic is float64 throughout. Everything heavy (XᵀX, the Cholesky factorization, the lazy
 // batch updates) is one "dot form" product C += α A Bᵀ over row-major rows, tiled for the cache with
