@@ -33,7 +33,8 @@ export {
   quantizeInt4Rtn, dequantizeInt4, fromMatMulNBits, toMatMulNBits, fromQ4_0, toQ4_0, quantizeQ8_0, dequantizeQ8_0,
   type Int4Blocks, type RtnOptions, type MatMulNBitsWeights,
 } from './quant/int4.js';
-export { quantizeInt4Gptq, calibrationHessian, type GptqOptions } from './quant/gptq.js';
+export { quantizeInt4Gptq, quantizeInt4GptqHessian, calibrationHessian, HessianSum, type GptqOptions, type GptqSettings } from './quant/gptq.js';
+export { quantizeAntGptq, type AntGptqOptions } from './quant/gptq-ant.js';
 export { fp16ToFloat, floatToFp16 } from './quant/fp16.js';
 export {
   floatToFp8, fp8ToFloat, fp8FromBits, fp8IsNaN, encodeFp8, decodeFp8, FP8, FP8_FORMATS, FP8_TABLE_BITS, type Fp8Format, type Fp8Spec,

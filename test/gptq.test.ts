@@ -2,9 +2,10 @@
 // the same result as the paper's algorithm written naively, exactly RTN when the Hessian is
 // diagonal, the factorization helpers, the layer, and bad inputs.
 
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
-  ArgumentError, DTypeError, Int4Linear, ShapeError, ValueRangeError, calibrationHessian, dequantizeInt4, quantizeInt4Gptq, quantizeInt4Rtn,
+  ArgumentError, DTypeError, Int4Linear, ShapeError, ValueRangeError, calibrationHessian, dequantizeInt4, quantizeInt4Gptq, quantizeInt4GptqHessian, quantizeInt4Rtn,
   tensor, type Int4Blocks,
 } from '../src/index.js';
 import { choleskyLower, gptqFactor, inverseCholeskyUpper } from '../src/quant/gptq.js';
@@ -294,6 +295,55 @@ describe(`GPTQ 4-bit weights (${SIMD} build)`, () => {
     rtn.dispose();
   });
 
+  it('the generic GPTQ loop gives the int4-only loop\'s results bit for bit (digests recorded before the change)', () => {
+    // sha256 of q, scales and zero points from quantizeInt4Gptq as it was before the loop took a grid (commit 0bd2f5d)
+    const want: Record<string, string> = {
+      '200 7 32 symmetric false': '2586009ed5c027fc', '200 7 32 symmetric true': 'f4934506c23cae26',
+      '200 7 32 asymmetric false': '782e02fc6856e384', '200 7 32 asymmetric true': '4154a98de73cd38f',
+      '96 5 16 symmetric false': 'c17af9bae059605f', '96 5 16 symmetric true': '59aa0f6f9a8df793',
+      '96 5 16 asymmetric false': 'b9403cae99de19e5', '96 5 16 asymmetric true': '2181caa28ee2fe5d',
+      '256 12 64 symmetric false': 'ff7f280d6492881a', '256 12 64 symmetric true': 'cb9104fbcca4d2dd',
+      '256 12 64 asymmetric false': 'afecdc0f98cddbac', '256 12 64 asymmetric true': 'b178f64a6987a8bf',
+    };
+    const randn = (count: number, rr: () => number, sc = 1) => {
+      const o = new Float32Array(count);
+      for (let i = 0; i < count; i++) o[i] = sc * Math.sqrt(-2 * Math.log(Math.max(rr(), 1e-12))) * Math.cos(2 * Math.PI * rr());
+      return o;
+    };
+    for (const [k, n, s, bs] of [[200, 7, 300, 32], [96, 5, 40, 16], [256, 12, 500, 64]]) {
+      const rr = rng(k + n);
+      const base = randn(s * 9, rr);
+      const x = new Float32Array(s * k);
+      const noise = randn(s * k, rr, 0.4);
+      for (let i = 0; i < s; i++) for (let t = 0; t < k; t++) x[i * k + t] = base[i * 9 + (t % 9)] * (1 + (t % 5)) + noise[i * k + t];
+      for (let i = 0; i < s; i++) x[i * k + 3] = 0;
+      const w = randn(n * k, rr, 0.05);
+      for (const scheme of ['symmetric', 'asymmetric'] as const) for (const actOrder of [false, true]) for (const lazyBatch of [1, 50, 128]) {
+        const b = quantizeInt4Gptq(w, n, k, x, { blockSize: bs, scheme, actOrder, lazyBatch });
+        const h = createHash('sha256');
+        h.update(b.q);
+        h.update(new Uint8Array(b.scales.buffer));
+        if (b.zeroPoints) h.update(b.zeroPoints);
+        expect(h.digest('hex').slice(0, 16), `${k} ${n} ${bs} ${scheme} ${actOrder} ${lazyBatch}`).toBe(want[`${k} ${n} ${bs} ${scheme} ${actOrder}`]);
+      }
+      // the Hessian given directly: the same blocks
+      const direct = quantizeInt4GptqHessian(w, n, k, calibrationHessian(x, k), { blockSize: bs, actOrder: true });
+      expect(sameBlocks(direct, quantizeInt4Gptq(w, n, k, x, { blockSize: bs, actOrder: true }))).toBeNull();
+    }
+  });
+
+  it('clip search: each block\'s scale by the least squared error on its values as they stand; lower output error here', () => {
+    for (const actOrder of [false, true]) {
+      const plain = quantizeInt4Gptq(W, N, K, calib, { blockSize: 32, actOrder });
+      const clip = quantizeInt4Gptq(W, N, K, calib, { blockSize: 32, actOrder, clipSearch: true });
+      expect(sameBlocks(plain, clip), `actOrder ${actOrder}`).not.toBeNull();
+      // with act-order the scales are static: exactly RTN's clip-searched scales of the float weights
+      if (actOrder) expect(Array.from(clip.scales)).toEqual(Array.from(quantizeInt4Rtn(W, N, K, { blockSize: 32, clipSearch: true }).scales));
+      // measured: clip/plain 0.927 (no act-order), 0.982 (act-order)
+      expect(outputMse(W, clip, heldOut), `actOrder ${actOrder}`).toBeLessThan(outputMse(W, plain, heldOut));
+    }
+  });
+
   it('bad inputs are clear errors', async () => {
     const wKN = new Float32Array(K * N);
     const gptq = (extra: object) => rts.one.linear(wKN, [K, N], null, { dtype: 'int4', method: 'gptq', ...extra });
@@ -317,5 +367,15 @@ describe(`GPTQ 4-bit weights (${SIMD} build)`, () => {
     await expect(rts.one.linear(wKN, [K, N], null, { dtype: 'int4', calibration: calib })).rejects.toThrow(/calibration: only used with method: 'gptq'/);
     expect(() => quantizeInt4Gptq(W, N, K, calib, { blockSize: 32, lazyBatch: 0 })).toThrow(/lazyBatch: expected a positive integer/);
     expect(() => quantizeInt4Gptq(W, N, K, calib, { blockSize: 24 })).toThrow(/blockSize: must be a power of two/);
+    expect(() => quantizeInt4Gptq(W, N, K, calib, { blockSize: 32, clipSearch: 'yes' as never })).toThrow(/clipSearch: expected true or false, got yes/);
+    // a Hessian given directly: a K×K Float64Array, finite, diagonal >= 0
+    expect(() => quantizeInt4GptqHessian(W, N, K, new Float64Array(K * K - 1), { blockSize: 32 })).toThrow(ShapeError);
+    expect(() => quantizeInt4GptqHessian(W, N, K, new Float32Array(K * K) as never, { blockSize: 32 })).toThrow(DTypeError);
+    const h = calibrationHessian(calib, K);
+    h[5 * K + 5] = -1;
+    expect(() => quantizeInt4GptqHessian(W, N, K, h, { blockSize: 32 })).toThrow(/hessian: diagonal element 5 is -1/);
+    h[5 * K + 5] = Infinity;
+    expect(() => quantizeInt4GptqHessian(W, N, K, h, { blockSize: 32 })).toThrow(ValueRangeError);
+    expect(() => quantizeInt4GptqHessian(W, N, K, new Float64Array(K * K), { blockSize: 32 })).not.toThrow(); // all inputs dead: weights 0
   });
 });

@@ -15,6 +15,8 @@ import { ArgumentError, describe } from '../errors.js';
 import { lut4FromAnt } from '../kernels/lut4.js';
 import { gemmRunner } from '../layers/linear-runner.js';
 import { selectAntType } from '../quant/ant.js';
+import { antGptqAfter } from '../quant/gptq-ant.js';
+import type { GptqSettings } from '../quant/gptq.js';
 import type { WeightFormat } from './format.js';
 import { tableFormatParts, type TableWeights } from './lut4-format.js';
 
@@ -23,6 +25,7 @@ export const ant4Format: WeightFormat<TableWeights> = {
   name: 'ant4',
   label: 'ant4 (LUT4, per-tensor type, block 32)',
   summary: "ANT's 4-bit type per tensor (int4, flint4 or PoT4), blocks of 32, int8 activations per row (LUT4)",
+  usesHessian: true,
   quantize(wnk, n, k, { options = {}, hessian }) {
     const bs = (options.ant4BlockSize ?? 32) as number | 'channel';
     // by effect (the layer output's error, tr(dW H dW^T)) whenever the layer's Hessian is given, unless antChoice says 'error'
@@ -32,7 +35,9 @@ export const ant4Format: WeightFormat<TableWeights> = {
       hessian: byEffect ? hessian : undefined, clipByEffect: options.antClipByEffect !== false,
     });
     const names = Array.from(new Set(sel.typeNames));
-    return { source: lut4FromAnt(sel.quantized), type: names.length === 1 ? names[0] : `per channel (${names.join(', ')})` };
+    // with the layer's Hessian (quantizeModel's method 'gptq'): GPTQ with the chosen type(s) and block size
+    const quantized = hessian ? antGptqAfter(wnk, sel.quantized, hessian, options.gptq as GptqSettings | undefined) : sel.quantized;
+    return { source: lut4FromAnt(quantized), type: names.length === 1 ? names[0] : `per channel (${names.join(', ')})` };
   },
   linear: {
     options: ['blockSize', 'perChannelType'],

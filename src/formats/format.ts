@@ -52,6 +52,8 @@ export interface WeightFormat<W = unknown> {
   readonly summary: string;
   /** whether quantize() needs the layer input's calibrated range (ctx.input) */
   readonly needsInputRange: boolean;
+  /** whether quantize() uses ctx.hessian (GPTQ): quantizeModel's method 'gptq' takes such formats */
+  readonly usesHessian?: boolean;
   /** how far gemm() may be from reference(): 0 means bit for bit, else a budget relative to max |reference| */
   readonly referenceTolerance: number;
 

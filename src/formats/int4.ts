@@ -8,7 +8,7 @@
 import { ArgumentError, describe } from '../errors.js';
 import { refQb4 } from '../kernels/qb4.js';
 import { Int4LinearRunner, type Int4Activations } from '../layers/int4-linear.js';
-import { quantizeInt4Gptq } from '../quant/gptq.js';
+import { quantizeInt4Gptq, quantizeInt4GptqHessian, type GptqSettings } from '../quant/gptq.js';
 import { checkTensor } from '../tensor.js';
 import { FourBitGemm } from '../layers/gemm-4bit.js';
 import { packAntCodes as packNibbles, unpackAntCodes as unpackNibbles } from '../quant/ant.js';
@@ -18,11 +18,17 @@ import { checkScales, type WeightFormat } from './format.js';
 export const int4Format: WeightFormat<Int4Blocks> = {
   name: 'int4',
   label: 'int4 (W4A8, block 32)',
-  summary: '4-bit weights in blocks of 32 (round to nearest, clip search), int8 activations per row',
+  summary: '4-bit weights in blocks of 32 (round to nearest, clip search; or GPTQ), int8 activations per row',
   needsInputRange: false,
+  usesHessian: true,
   referenceTolerance: 0,
 
-  quantize: (wnk, n, k) => quantizeInt4Rtn(wnk, n, k, { blockSize: k >= 32 ? 32 : 16, clipSearch: true }),
+  // with the layer's Hessian (quantizeModel's method 'gptq'): GPTQ, its settings from options.gptq
+  quantize: (wnk, n, k, { hessian, options }) => {
+    const blockSize = k >= 32 ? 32 : 16;
+    if (hessian) return quantizeInt4GptqHessian(wnk, n, k, hessian, { blockSize, ...(options?.gptq as GptqSettings | undefined) });
+    return quantizeInt4Rtn(wnk, n, k, { blockSize, clipSearch: true });
+  },
   dims: (w) => ({ k: w.k, n: w.n }),
   gemm: (host, w, bias, activation) => new FourBitGemm(host, { kernel: 'qb4', blocks: w }, bias, activation),
   reference: (w, x, m, bias) => refQb4(x, m, w, bias, 'per-row'),

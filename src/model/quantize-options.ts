@@ -3,6 +3,9 @@
 import type { GraphNode } from './graph.js';
 import type { Feeds } from './calibrate.js';
 import type { NonFinite } from '../layers/nonfinite.js';
+import { ArgumentError, describe } from '../errors.js';
+import { WEIGHT_FORMATS } from '../formats/table.js';
+import type { GptqSettings } from '../quant/gptq.js';
 
 /** What one layer runs in: 'float32' or a weight format's name (src/formats/table.ts). Depthwise and grouped convolutions are float32 in every scheme. */
 export type LayerScheme = string;
@@ -60,6 +63,20 @@ export interface QuantizeOptions {
   antChoice?: 'error' | 'effect';
   /** 'ant4' chosen by effect: refine ANT's clip ratios by the output error too (default true) */
   antClipByEffect?: boolean;
+  /**
+   * How weights are rounded: 'rtn' (default: round to nearest, each format's own rules) or 'gptq'
+   * (schemes whose format uses the Hessian: int4, ant4): the layers are quantized one after
+   * another in execution order with GPTQ, each from the Hessian XᵀX / rows of its input on the
+   * calibration inputs as they come through the layers quantized before it. Slower: about L/2
+   * model runs per calibration input for L layers, plus GPTQ's O(K³ + N·K²) per layer.
+   */
+  method?: 'rtn' | 'gptq';
+  /** 'gptq': quantize the columns of K by descending input energy (H's diagonal), block scales fixed up front (default false) */
+  actOrder?: boolean;
+  /** 'gptq': added to H's diagonal, as a fraction of its mean (default 0.01) */
+  dampPercent?: number;
+  /** 'gptq': each block's scale by a clip search on its values as GPTQ has them (default true) */
+  clipSearch?: boolean;
   /** a scheme for particular nodes, overriding the rest */
   layerScheme?: (node: GraphNode) => LayerScheme | undefined;
   onProgress?: (done: number, total: number, phase: string) => void;
@@ -88,3 +105,24 @@ export interface MixReport {
   probeInputs: number;
 }
 
+const GPTQ_KNOBS = ['actOrder', 'dampPercent', 'clipSearch'] as const;
+
+/** Checks method and the GPTQ options: the GPTQ settings, or null for round to nearest. */
+export function checkGptqOptions(options: QuantizeOptions): GptqSettings | null {
+  const method = options.method ?? 'rtn';
+  if (method !== 'rtn' && method !== 'gptq') throw new ArgumentError(`quantize: method must be 'rtn' or 'gptq', got ${describe(method)}`);
+  if (method === 'rtn') {
+    for (const name of GPTQ_KNOBS) if (options[name] !== undefined) throw new ArgumentError(`quantize: ${name} is only used with method 'gptq' (method is 'rtn')`);
+    return null;
+  }
+  const takers = WEIGHT_FORMATS.filter((f) => f.usesHessian).map((f) => `'${f.name}'`).join(', ');
+  if (options.scheme === 'auto' || !WEIGHT_FORMATS.find((f) => f.name === options.scheme)?.usesHessian) {
+    throw new ArgumentError(`quantize: method 'gptq' needs a scheme whose format uses the layer Hessian (${takers}), got scheme '${String(options.scheme)}'`);
+  }
+  for (const name of ['actOrder', 'clipSearch'] as const) {
+    if (options[name] !== undefined && typeof options[name] !== 'boolean') throw new ArgumentError(`quantize: ${name} must be a boolean, got ${describe(options[name])}`);
+  }
+  const damp = options.dampPercent;
+  if (damp !== undefined && !(typeof damp === 'number' && Number.isFinite(damp) && damp >= 0)) throw new ArgumentError(`quantize: dampPercent must be a finite number >= 0 (a fraction of H's mean diagonal, e.g. 0.01), got ${describe(damp)}`);
+  return { actOrder: options.actOrder ?? false, dampPercent: damp ?? 0.01, clipSearch: options.clipSearch ?? true };
+}

@@ -17,7 +17,8 @@ import { buildFloatLayer, Model, type LayerBuilder, type LayerSpec } from './mod
 import { calibrate, type Feeds, type RangeStats } from './calibrate.js';
 import { autoMix } from './auto-mix.js';
 import { layerHessians } from './layer-hessians.js';
-import type { LayerChoice, LayerScheme, MixReport, QuantizeOptions } from './quantize-options.js';
+import { checkGptqOptions, type LayerChoice, type LayerScheme, type MixReport, type QuantizeOptions } from './quantize-options.js';
+import { GptqLayers } from './gptq-pass.js';
 
 export type { LayerChoice, LayerScheme, MixReport, QuantizeOptions } from './quantize-options.js';
 
@@ -51,19 +52,30 @@ export function layerFromWeights(rt: Runtime, spec: LayerSpec, weights: LayerWei
     : new QuantLinearLayer(rt, weights, spec.bias, spec.activation ?? null, check);
 }
 
-/** The layer for one node in one scheme (float32 where the scheme does not apply). */
-export function buildLayer(
-  rt: Runtime, node: GraphNode, spec: LayerSpec, scheme: LayerScheme, input?: ActivationQuant, options: Record<string, unknown> = {}, nonFinite: NonFinite = 'nan', hessian?: Float64Array,
-): ModelLayer {
+/**
+ * A node's weights quantized in one scheme, or null where it stays float32 (the scheme is float32,
+ * a grouped convolution, or a format that needs an input range without one). `hessian` is the
+ * layer input's XᵀX / rows for formats that use it (GPTQ).
+ */
+export function quantizeLayerWeights(spec: LayerSpec, scheme: LayerScheme, input?: ActivationQuant, options: Record<string, unknown> = {}, hessian?: Float64Array): LayerWeights | null {
   const grouped = spec.type === 'conv' && spec.geometry.group !== 1;
-  if (scheme === 'float32' || grouped) return buildFloatLayer(rt, node, spec)!;
+  if (scheme === 'float32' || grouped) return null;
   const format = weightFormat(scheme);
-  if (format.needsInputRange && !input) return buildFloatLayer(rt, node, spec)!;
+  if (format.needsInputRange && !input) return null;
   // weights quantized in the file (MatMulNBits) stay as they are in their own format's scheme
-  const check = nonFiniteCheck(node, nonFinite);
-  if (spec.type === 'linear' && spec.fileWeights?.format === format) return layerFromWeights(rt, spec, spec.fileWeights, check);
+  if (spec.type === 'linear' && spec.fileWeights?.format === format) return spec.fileWeights;
   const { wnk, n, k } = weightRows(spec);
-  return layerFromWeights(rt, spec, { format, data: format.quantize(wnk, n, k, { input, options, hessian }) }, check);
+  return { format, data: format.quantize(wnk, n, k, { input, options, hessian }) };
+}
+
+/** The layer of a node from its weights (float32 when null). */
+function layerOf(rt: Runtime, node: GraphNode, spec: LayerSpec, weights: LayerWeights | null, nonFinite: NonFinite = 'nan'): ModelLayer {
+  return weights ? layerFromWeights(rt, spec, weights, nonFiniteCheck(node, nonFinite)) : buildFloatLayer(rt, node, spec)!;
+}
+
+/** The layer for one node in one scheme (float32 where the scheme does not apply). */
+export function buildLayer(rt: Runtime, node: GraphNode, spec: LayerSpec, scheme: LayerScheme, input?: ActivationQuant, options: Record<string, unknown> = {}, nonFinite: NonFinite = 'nan', hessian?: Float64Array): ModelLayer {
+  return layerOf(rt, node, spec, quantizeLayerWeights(spec, scheme, input, options, hessian), nonFinite);
 }
 
 export async function quantizeModel(float: Model, options: QuantizeOptions): Promise<Model & { choices?: LayerChoice[]; mix?: MixReport }> {
@@ -75,6 +87,8 @@ export async function quantizeModel(float: Model, options: QuantizeOptions): Pro
   if (options.nonFinite !== undefined && !NON_FINITE_MODES.includes(options.nonFinite)) throw new ArgumentError(`quantize: nonFinite must be 'nan' or 'error', got ${String(options.nonFinite)}`);
   if (options.top1Budget !== undefined && !(options.top1Budget >= 0 && options.top1Budget <= 1)) throw new ArgumentError(`quantize: top1Budget must be a fraction from 0 to 1, got ${options.top1Budget}`);
   checkActivationOptions(options);
+  const gptqSettings = checkGptqOptions(options);
+  const gptq = gptqSettings ? { settings: gptqSettings, layers: new GptqLayers() } : null;
   const stats = await calibrate(float, options.calibration, (d, t) => options.onProgress?.(d, t, 'calibrating'));
   // per layer and scheme: per-channel activation parts only where the int8 staging applies them
   const memo = new Map<RangeStats, Map<boolean, ActivationQuant>>();
@@ -87,19 +101,24 @@ export async function quantizeModel(float: Model, options: QuantizeOptions): Pro
     memo.get(s)!.set(int8, q);
     return q;
   };
-  // ANT by effect needs each layer's input Hessian (until the GPTQ pass gives them: from the float model)
-  const hessians = options.antChoice === 'effect' ? await layerHessians(float, options.calibration, (node) => stats.has(node), (d, t) => options.onProgress?.(d, t, 'layer Hessians')) : undefined;
+  // ANT by effect needs each layer's input Hessian: GPTQ's pass gives them; without GPTQ, from the float model
+  const hessians = options.antChoice === 'effect' && !gptq ? await layerHessians(float, options.calibration, (node) => stats.has(node), (d, t) => options.onProgress?.(d, t, 'layer Hessians')) : undefined;
   const rt = float.rt;
   const choice = new Map<GraphNode, LayerScheme>();
-  const formatOptions = { ant4PerChannelType: options.ant4PerChannelType === true, antChoice: options.antChoice, antClipByEffect: options.antClipByEffect };
+  const formatOptions = { ant4PerChannelType: options.ant4PerChannelType === true, antChoice: options.antChoice, antClipByEffect: options.antClipByEffect, gptq: gptq?.settings };
   const builder: LayerBuilder = (brt, node, spec): ModelLayer | null => {
     const s = stats.get(node);
     const scheme: LayerScheme = options.layerScheme?.(node) ?? choice.get(node) ?? (s ? (options.scheme === 'auto' ? 'int8' : options.scheme) : 'float32');
+    const input = s ? inputQuant(s, spec, scheme) : undefined;
+    if (gptq && GptqLayers.wants(spec, scheme)) {
+      return gptq.layers.layer(node, () => buildFloatLayer(brt, node, spec)!, (h) => quantizeLayerWeights(spec, scheme, input, formatOptions, h), (w) => layerOf(brt, node, spec, w, options.nonFinite));
+    }
     const hessian = hessians?.get(node);
     hessians?.delete(node); // K² doubles a layer: not kept for the model's life (a rebuilt layer chooses by error)
-    return buildLayer(brt, node, spec, scheme, s ? inputQuant(s, spec, scheme) : undefined, formatOptions, options.nonFinite, hessian);
+    return buildLayer(brt, node, spec, scheme, input, formatOptions, options.nonFinite, hessian);
   };
   const model = new Model(rt, float.graph, float.fusions, builder, options.scheme) as Model & { choices?: LayerChoice[]; mix?: MixReport };
+  if (gptq) await gptq.layers.run(model, options.calibration, (d, t) => options.onProgress?.(d, t, 'gptq'));
   if (options.scheme !== 'auto') return model;
 
   await autoMix(float, model, stats, choice, options);

@@ -681,6 +681,31 @@ export function dequantizeAnt(q: AntQuantized): Float32Array {
   return out;
 }
 
+/**
+ * ANT's rounding for GPTQ (src/quant/gptq-ant.ts): `scale` gives the scale of x[start, end) by the
+ * clip search quantizeAnt runs (ratios, mirror) and its ratio; `index` the level nearest t = v / scale
+ * (index into `levels`, ascending distinct levels; `codes[index]` is its code).
+ */
+export function antRounding(type: AntType, clipSearch: boolean, mirror = true): {
+  levels: Float64Array; codes: Uint8Array;
+  scale(x: Float32Array, start: number, end: number): { scale: number; r: number };
+  index(t: number): number;
+} {
+  const g = gridOf(type);
+  const ratios = clipSearch ? ANT_CLIP_RATIOS : [1];
+  let scratch = new Uint8Array(0);
+  return {
+    levels: g.levels,
+    codes: g.codes,
+    scale(x, start, end) {
+      if (scratch.length < end) scratch = new Uint8Array(end);
+      const { scale, r } = quantizeRange(x, start, end, g, type.maxLevel, ratios, mirror, scratch);
+      return { scale, r };
+    },
+    index: (t) => nearest(g, t),
+  };
+}
+
 // --- learned codebook -------------------------------------------------------------------------------
 
 export interface AntCodebookOptions {

@@ -3,6 +3,16 @@
 // column of K at a time and spread each column's rounding error over the columns not yet quantized,
 // weighted by the inverse Hessian of the layer's squared output error on calibration inputs,
 // H = 2 XᵀX / S. The result is ordinary Int4Blocks (packs with packQb4, runs in Int4Linear).
+// The loop (gptqLoop) is generic over the 4-bit grid (GptqGrid: a block's parameters from its
+// values, a value's code and what it decodes to): int4 here (Int4Grid), ANT's types in
+// src/quant/gptq-ant.ts. It takes the Hessian from calibration rows (quantizeInt4Gptq) or directly
+// (quantizeInt4GptqHessian; quantizeModel's GPTQ pass hands each layer's XᵀX / rows).
+//
+// Clip search (not in the paper; its reference code has an optional one, Quantizer(mse=True): shrink
+// ratios of the range down to 0.2 under an |error|^2.4 norm): with clipSearch, a block's scale is
+// the one among quantizeInt4Rtn's ratios (1.0 down to 0.5 of the range) with the least squared
+// error on the block's values as they stand when GPTQ reaches the block (error-updated by the
+// columns before it), or on the unquantized weights with act-order (static groups).
 //
 // The arithmetic is float64 throughout. Everything heavy (XᵀX, the Cholesky factorization, the lazy
 // batch updates) is one "dot form" product C += α A Bᵀ over row-major rows, tiled for the cache with
@@ -42,7 +52,16 @@ export interface GptqOptions {
   actOrder?: boolean;
   /** columns per lazy batch update (default 128); without actOrder rounded to whole blocks */
   lazyBatch?: number;
+  /**
+   * choose each block's scale by quantizeInt4Rtn's clip search (the ratio of the block's range,
+   * 1.0 down to 0.5, with the least squared error) on the block's values as GPTQ has them when the
+   * block starts (with actOrder: on the unquantized weights); default false, the full range
+   */
+  clipSearch?: boolean;
 }
+
+/** The GPTQ settings a model's layers share (quantizeModel's options; formats read them from ctx.options.gptq). */
+export type GptqSettings = Pick<GptqOptions, 'actOrder' | 'dampPercent' | 'clipSearch'>;
 
 // --- dense float64 kernels ----------------------------------------------------------------------------
 
@@ -240,61 +259,130 @@ export function inverseCholeskyUpper(h: Float64Array, k: number): Float64Array {
 }
 
 /**
+ * Running XᵀX over input rows of K (float64, lower triangle), without keeping the rows: they are
+ * gathered into chunks of 256, transposed ([K][rows], a row of K per column), and each chunk is one
+ * gemmNT. What quantizeModel's GPTQ pass accumulates a layer's input into (src/model/gptq-pass.ts).
+ */
+export class HessianSum {
+  /** rows added so far */
+  rows = 0;
+  private readonly sum: Float64Array;
+  private readonly xt: Float64Array; // [K][CHUNK]
+  private fill = 0;
+  static readonly CHUNK = 256;
+
+  constructor(readonly k: number) {
+    if (!Number.isInteger(k) || k < 1) throw new ShapeError(`K must be a positive integer, got ${k}`);
+    this.sum = new Float64Array(k * k);
+    this.xt = new Float64Array(k * HessianSum.CHUNK);
+  }
+
+  /** adds the row of K values at x[offset] */
+  addRow(x: ArrayLike<number>, offset: number): void {
+    const { k, xt, fill } = this;
+    const c = HessianSum.CHUNK;
+    for (let t = 0; t < k; t++) xt[t * c + fill] = x[offset + t];
+    this.rows++;
+    if (++this.fill === c) this.flush();
+  }
+
+  /**
+   * Adds a row written by `write(xt, column, stride)`: value t of the row goes to xt[t·stride + column]
+   * (how a caller builds an im2col row without a copy).
+   */
+  addRowBy(write: (xt: Float64Array, column: number, stride: number) => void): void {
+    write(this.xt, this.fill, HessianSum.CHUNK);
+    this.rows++;
+    if (++this.fill === HessianSum.CHUNK) this.flush();
+  }
+
+  private flush(): void {
+    const sc = this.fill;
+    if (sc === 0) return;
+    const c = HessianSum.CHUNK;
+    if (sc < c) {
+      // compact the partial chunk to a leading dimension of sc (gemmNT reads rows of depth sc)
+      for (let t = 0; t < this.k; t++) this.xt.copyWithin(t * sc, t * c, t * c + sc);
+    }
+    gemmNT(this.xt, 0, sc, this.xt, 0, sc, this.sum, 0, this.k, this.k, this.k, sc, 1, true);
+    this.fill = 0;
+  }
+
+  /** factor · XᵀX (K×K, both triangles filled); the sum goes on accumulating afterwards */
+  result(factor: number): Float64Array {
+    this.flush();
+    const { k } = this;
+    const h = new Float64Array(k * k);
+    for (let i = 0; i < k; i++) for (let j = 0; j <= i; j++) h[i * k + j] = this.sum[i * k + j] * factor;
+    mirrorLowerToUpper(h, k);
+    return h;
+  }
+}
+
+/**
  * H = 2 XᵀX / S for calibration inputs X [S][K] (float64, K×K, both triangles filled).
  */
 export function calibrationHessian(x: Float32Array | Float64Array, k: number): Float64Array {
   if (!Number.isInteger(k) || k < 1) throw new ShapeError(`K must be a positive integer, got ${k}`);
   if (x.length % k !== 0 || x.length === 0) throw new ShapeError(`calibration: expected S rows of K = ${k} (S >= 1), got ${x.length} elements`);
   const s = x.length / k;
-  const h = new Float64Array(k * k);
-  const SC = 256; // samples per pass
-  const xt = new Float64Array(k * Math.min(SC, s)); // [K][sc]: column t of the chunk, contiguous
-  for (let s0 = 0; s0 < s; s0 += SC) {
-    const sc = Math.min(SC, s - s0);
-    for (let r = 0; r < sc; r++) {
-      const src = (s0 + r) * k;
-      for (let t = 0; t < k; t++) xt[t * sc + r] = x[src + t];
-    }
-    gemmNT(xt, 0, sc, xt, 0, sc, h, 0, k, k, k, sc, 1, true);
-  }
-  const f = 2 / s;
-  for (let i = 0; i < k; i++) for (let j = 0; j <= i; j++) h[i * k + j] *= f;
-  mirrorLowerToUpper(h, k);
-  return h;
+  const sum = new HessianSum(k);
+  for (let i = 0; i < s; i++) sum.addRow(x, i * k);
+  return sum.result(2 / s);
 }
 
 // --- GPTQ ---------------------------------------------------------------------------------------------
 
 /**
- * Quantizes W [N][K] (rows = output features, float32) to 4-bit blocks with GPTQ, using calibration
- * inputs X (S rows of K, the layer's typical inputs). Same block scale rules as quantizeInt4Rtn
- * without its clip search; without actOrder a block's scale and zero point come from its weights as
- * they stand (error-updated) when quantization reaches its first column, as the reference
- * implementation does; with actOrder they are fixed up front from the unquantized weights.
+ * The 4-bit grid GPTQ rounds to, one set of parameters per block of `blockSize` values along K
+ * (block b of row j is block j·blocks + b). What varies between int4 and ANT's types is only here;
+ * the GPTQ loop (gptqLoop) is shared.
  */
-export function quantizeInt4Gptq(w: Float32Array, n: number, k: number, calibration: Float32Array, options: GptqOptions): Int4Blocks {
-  if (!Number.isInteger(k) || !Number.isInteger(n) || k < 1 || n < 1) throw new ShapeError(`K and N must be positive integers, got K=${k}, N=${n}`);
-  if (options === null || typeof options !== 'object') throw new ArgumentError('options: expected { blockSize, scheme?, dampPercent?, actOrder?, lazyBatch? }');
-  checkBlockSize(options.blockSize);
-  if (!(w instanceof Float32Array) || w.length !== n * k) throw new ShapeError(`weights: expected a Float32Array of N*K = ${n * k}, got ${w?.length}`);
-  for (let i = 0; i < w.length; i++) if (!Number.isFinite(w[i])) throw new ValueRangeError(`weights: element ${i} is ${w[i]}; weights must be finite`);
-  checkCalibration(calibration, k);
-  const scheme = options.scheme ?? 'symmetric';
-  if (scheme !== 'symmetric' && scheme !== 'asymmetric') throw new ArgumentError(`scheme: expected 'symmetric' or 'asymmetric', got ${String(scheme)}`);
+export interface GptqGrid {
+  /** sets a block's parameters (scale, zero point …) from its values[start, end) */
+  fit(block: number, values: ArrayLike<number>, start: number, end: number): void;
+  /** the code (0..15) of v in that block */
+  code(block: number, v: number): number;
+  /** the value a code decodes to in that block */
+  value(block: number, code: number): number;
+}
+
+export interface GptqLoopOptions {
+  /** values of K per block of grid parameters (any positive integer; K for one per row) */
+  blockSize: number;
+  /** added to H's diagonal, as a fraction of its mean (default 0.01) */
+  dampPercent?: number;
+  /** quantize the columns of K in order of descending H diagonal (default false; see GptqOptions) */
+  actOrder?: boolean;
+  /** columns per lazy batch update (default 128); without actOrder rounded to whole blocks */
+  lazyBatch?: number;
+}
+
+/**
+ * The GPTQ loop over W [N][K] (float64, consumed) with the Hessian H (K×K, both triangles,
+ * consumed) onto any 4-bit grid: returns the codes [N][K]; the grid holds each block's parameters.
+ * `what` names H's origin in the error thrown when it cannot be factored.
+ *
+ * Block parameters: the paper (and its reference code, Quantizer.find_params per group) sets a
+ * group's grid from the group's weights as they stand when quantization reaches the group's first
+ * column, i.e. already updated by the error of the columns before it; we do the same (grid.fit on
+ * those values). With act-order the reference has two modes: groups in permuted order (each column
+ * then needs its own group index, g_idx, which our kernels do not have) or "static groups", every
+ * group's grid fixed up front from the unquantized weights; blocks here are contiguous along K, so
+ * act-order uses static groups. A grid with a clip search (int4's or ANT's, the reference's
+ * Quantizer(mse=True) has one too) runs it inside fit, on those same values.
+ */
+export function gptqLoop(wd: Float64Array, n: number, k: number, h: Float64Array, grid: GptqGrid, options: GptqLoopOptions, what: string): Uint8Array {
   const damp = options.dampPercent ?? 0.01;
   if (typeof damp !== 'number' || !Number.isFinite(damp) || damp < 0) throw new ValueRangeError(`dampPercent: expected a finite number >= 0 (a fraction of H's mean diagonal, e.g. 0.01), got ${String(damp)}`);
   const actOrder = options.actOrder ?? false;
   if (typeof actOrder !== 'boolean') throw new ArgumentError(`actOrder: expected true or false, got ${String(actOrder)}`);
   const lazy = options.lazyBatch ?? 128;
   if (!Number.isInteger(lazy) || lazy < 1) throw new ValueRangeError(`lazyBatch: expected a positive integer, got ${String(lazy)}`);
-
   const bs = options.blockSize;
+  if (!Number.isInteger(bs) || bs < 1) throw new ValueRangeError(`blockSize: expected a positive integer, got ${String(bs)}`);
   const nb = blocksOf(k, bs);
-  const asym = scheme === 'asymmetric';
-  const s = calibration.length / k;
 
-  let h = calibrationHessian(calibration, k);
-  let wd = Float64Array.from(w); // [N][K]
   // dead inputs (never nonzero in the calibration set): weight 0, H_ii = 1
   const diag = new Float64Array(k);
   for (let i = 0; i < k; i++) {
@@ -306,19 +394,13 @@ export function quantizeInt4Gptq(w: Float32Array, n: number, k: number, calibrat
   }
 
   const q = new Uint8Array(n * k);
-  const scales = new Float32Array(n * nb);
-  const zeroPoints = asym ? new Uint8Array(n * nb) : null;
 
   // order[c] = the column of K quantized c-th
   const order = Array.from({ length: k }, (_, i) => i);
   if (actOrder) {
     // static groups: every block's parameters from the unquantized weights
     for (let j = 0; j < n; j++) {
-      for (let b = 0; b < nb; b++) {
-        const p = int4BlockParams(wd, j * k + b * bs, j * k + Math.min(k, (b + 1) * bs), asym, false);
-        scales[j * nb + b] = p.scale;
-        if (zeroPoints) zeroPoints[j * nb + b] = p.zeroPoint;
-      }
+      for (let b = 0; b < nb; b++) grid.fit(j * nb + b, wd, j * k + b * bs, j * k + Math.min(k, (b + 1) * bs));
     }
     order.sort((x, y) => diag[y] - diag[x]); // stable: ties keep the order of K
     const hp = new Float64Array(k * k);
@@ -342,7 +424,7 @@ export function quantizeInt4Gptq(w: Float32Array, n: number, k: number, calibrat
   const bad = gptqFactor(h, k);
   if (bad >= 0) {
     throw new ValueRangeError(
-      `calibration: the Hessian 2XᵀX/S of the ${s} calibration row${s === 1 ? '' : 's'} is not positive definite even after damping ` +
+      `${what} is not positive definite even after damping ` +
         `(dampPercent ${damp}; it fails at input column ${order[bad]}); give more calibration samples (S >= K = ${k} and varied) or a larger dampPercent`,
     );
   }
@@ -351,11 +433,11 @@ export function quantizeInt4Gptq(w: Float32Array, n: number, k: number, calibrat
   for (let i = 0; i < k; i++) rdiag[i] = r[i * k + i];
 
   // batches: without actOrder, whole blocks, so a block's parameters see every update before it
-  const batch = actOrder ? Math.min(lazy, k) : Math.min(bs * Math.max(1, Math.floor(lazy / bs)), blocksOf(k, bs) * bs);
+  const batch = actOrder ? Math.min(lazy, k) : Math.min(bs * Math.max(1, Math.floor(lazy / bs)), nb * bs);
   const t = new Float64Array(n * batch); // Σ_{j < i} d_j R[i][j] for the batch's columns
   const bt = new Float64Array(batch * batch); // bt[a][b] = R[i1+b][i1+a] = Ũ[i1+a][i1+b], a < b
-  const vals = new Float64Array(bs);
-  const ys = new Float64Array(bs);
+  const vals = new Float64Array(Math.min(bs, k));
+  const ys = new Float64Array(Math.min(bs, k));
   const blockOf = Int32Array.from(order, (c) => Math.floor(c / bs));
 
   for (let i1 = 0; i1 < k; i1 += batch) {
@@ -368,46 +450,112 @@ export function quantizeInt4Gptq(w: Float32Array, n: number, k: number, calibrat
     for (let j = 0; j < n; j++) {
       const row = j * k;
       const tr = j * batch;
-      let scale = 1;
-      let zp = 8;
       for (let a = 0; a < nbat; a++) {
         const c = i1 + a;
         const orig = w0[row + c];
-        if (!actOrder) {
-          if (c % bs === 0) {
-            // a block starts: its parameters from its current values (it lies inside this batch).
-            // Those are w + y with y · Ũ[c:, c:] = z, z = t (the sums over the columns before c):
-            // forward substitution over the block's diagonal part of Ũ (rows of R).
-            const len = Math.min(k, c + bs) - c;
-            for (let e = 0; e < len; e++) {
-              const re = (c + e) * k + c;
-              let z = t[tr + a + e];
-              for (let f = 0; f < e; f++) z -= ys[f] * r[re + f];
-              ys[e] = z / rdiag[c + e];
-              vals[e] = w0[row + c + e] + ys[e];
-            }
-            const p = int4BlockParams(vals, 0, len, asym, false);
-            scale = p.scale;
-            zp = p.zeroPoint;
-            scales[j * nb + c / bs] = scale;
-            if (zeroPoints) zeroPoints[j * nb + c / bs] = zp;
+        const blk = j * nb + blockOf[c];
+        if (!actOrder && c % bs === 0) {
+          // a block starts: its parameters from its current values (it lies inside this batch).
+          // Those are w + y with y · Ũ[c:, c:] = z, z = t (the sums over the columns before c):
+          // forward substitution over the block's diagonal part of Ũ (rows of R).
+          const len = Math.min(k, c + bs) - c;
+          for (let e = 0; e < len; e++) {
+            const re = (c + e) * k + c;
+            let z = t[tr + a + e];
+            for (let f = 0; f < e; f++) z -= ys[f] * r[re + f];
+            ys[e] = z / rdiag[c + e];
+            vals[e] = w0[row + c + e] + ys[e];
           }
-        } else {
-          const blk = j * nb + blockOf[c];
-          scale = scales[blk];
-          zp = zeroPoints ? zeroPoints[blk] : 8;
+          grid.fit(blk, vals, 0, len);
         }
         const v = orig + t[tr + a] / rdiag[c];
-        const qv = Math.min(15, Math.max(0, roundHalfEven(v / scale) + zp));
+        const qv = grid.code(blk, v);
         q[row + order[c]] = qv;
-        const d = orig - (qv - zp) * scale;
+        const d = orig - grid.value(blk, qv);
         w0[row + c] = d;
         const br = a * batch;
         for (let b = a + 1; b < nbat; b++) t[tr + b] += d * bt[br + b];
       }
     }
   }
-  return { k, n, blockSize: bs, q, scales, zeroPoints };
+  return q;
+}
+
+/** Checks a Hessian given directly (K×K float64, finite, diagonal >= 0) and returns a copy to consume. */
+export function checkHessian(h: unknown, k: number): Float64Array {
+  if (!(h instanceof Float64Array)) throw new DTypeError(`hessian: expected a Float64Array of K×K = ${k * k} values, got ${(h as object | null | undefined)?.constructor?.name ?? typeof h}`);
+  if (h.length !== k * k) throw new ShapeError(`hessian: expected K×K = ${k}×${k} = ${k * k} values, got ${h.length}`);
+  for (let i = 0; i < h.length; i++) if (!Number.isFinite(h[i])) throw new ValueRangeError(`hessian: element ${i} (row ${Math.floor(i / k)}) is ${h[i]}; a Hessian must be finite`);
+  for (let i = 0; i < k; i++) if (h[i * k + i] < 0) throw new ValueRangeError(`hessian: diagonal element ${i} is ${h[i * k + i]}; XᵀX has a diagonal >= 0`);
+  return Float64Array.from(h);
+}
+
+/** int4 blocks as a GPTQ grid: zero point 8 (symmetric) or one per block, int4BlockParams' rules. */
+export class Int4Grid implements GptqGrid {
+  readonly scales: Float32Array;
+  readonly zeroPoints: Uint8Array | null;
+
+  constructor(blocks: number, private readonly asymmetric: boolean, private readonly clipSearch: boolean) {
+    this.scales = new Float32Array(blocks);
+    this.zeroPoints = asymmetric ? new Uint8Array(blocks) : null;
+  }
+
+  fit(block: number, values: ArrayLike<number>, start: number, end: number): void {
+    const p = int4BlockParams(values, start, end, this.asymmetric, this.clipSearch);
+    this.scales[block] = p.scale;
+    if (this.zeroPoints) this.zeroPoints[block] = p.zeroPoint;
+  }
+
+  code(block: number, v: number): number {
+    const zp = this.zeroPoints ? this.zeroPoints[block] : 8;
+    return Math.min(15, Math.max(0, roundHalfEven(v / this.scales[block]) + zp));
+  }
+
+  value(block: number, code: number): number {
+    return (code - (this.zeroPoints ? this.zeroPoints[block] : 8)) * this.scales[block];
+  }
+}
+
+/**
+ * Quantizes W [N][K] (rows = output features, float32) to 4-bit blocks with GPTQ, using calibration
+ * inputs X (S rows of K, the layer's typical inputs). Same block scale rules as quantizeInt4Rtn
+ * (its clip search only with clipSearch); without actOrder a block's scale and zero point come from
+ * its weights as they stand (error-updated) when quantization reaches its first column, as the
+ * reference implementation does; with actOrder they are fixed up front from the unquantized weights.
+ */
+export function quantizeInt4Gptq(w: Float32Array, n: number, k: number, calibration: Float32Array, options: GptqOptions): Int4Blocks {
+  checkInt4Args(w, n, k, options);
+  checkCalibration(calibration, k);
+  const s = calibration.length / k;
+  const what = `calibration: the Hessian 2XᵀX/S of the ${s} calibration row${s === 1 ? '' : 's'}`;
+  return int4Gptq(w, n, k, calibrationHessian(calibration, k), options, what);
+}
+
+/**
+ * quantizeInt4Gptq with the layer's Hessian given directly (K×K float64, e.g. XᵀX / rows of its
+ * inputs; any positive multiple gives the same result).
+ */
+export function quantizeInt4GptqHessian(w: Float32Array, n: number, k: number, hessian: Float64Array, options: GptqOptions): Int4Blocks {
+  checkInt4Args(w, n, k, options);
+  return int4Gptq(w, n, k, checkHessian(hessian, k), options, 'hessian: H');
+}
+
+function checkInt4Args(w: Float32Array, n: number, k: number, options: GptqOptions): void {
+  if (!Number.isInteger(k) || !Number.isInteger(n) || k < 1 || n < 1) throw new ShapeError(`K and N must be positive integers, got K=${k}, N=${n}`);
+  if (options === null || typeof options !== 'object') throw new ArgumentError('options: expected { blockSize, scheme?, dampPercent?, actOrder?, lazyBatch?, clipSearch? }');
+  checkBlockSize(options.blockSize);
+  if (!(w instanceof Float32Array) || w.length !== n * k) throw new ShapeError(`weights: expected a Float32Array of N*K = ${n * k}, got ${w?.length}`);
+  for (let i = 0; i < w.length; i++) if (!Number.isFinite(w[i])) throw new ValueRangeError(`weights: element ${i} is ${w[i]}; weights must be finite`);
+  const scheme = options.scheme ?? 'symmetric';
+  if (scheme !== 'symmetric' && scheme !== 'asymmetric') throw new ArgumentError(`scheme: expected 'symmetric' or 'asymmetric', got ${String(scheme)}`);
+  if (options.clipSearch !== undefined && typeof options.clipSearch !== 'boolean') throw new ArgumentError(`clipSearch: expected true or false, got ${String(options.clipSearch)}`);
+}
+
+function int4Gptq(w: Float32Array, n: number, k: number, h: Float64Array, options: GptqOptions, what: string): Int4Blocks {
+  const bs = options.blockSize;
+  const grid = new Int4Grid(n * blocksOf(k, bs), options.scheme === 'asymmetric', options.clipSearch === true);
+  const q = gptqLoop(Float64Array.from(w), n, k, h, grid, options, what);
+  return { k, n, blockSize: bs, q, scales: grid.scales, zeroPoints: grid.zeroPoints };
 }
 
 function checkCalibration(x: unknown, k: number): asserts x is Float32Array {

@@ -1,0 +1,148 @@
+// quantizeModel's GPTQ pass (method 'gptq'): the layers are quantized one after another in execution
+// order, each from the Hessian of its input, H = XᵀX / rows (im2col rows, in weightRows' K order,
+// for convolutions), taken on the calibration inputs as they reach it through the layers already
+// quantized before it: the paper's sequential scheme (GPTQ quantizes a transformer block's layers
+// on the inputs the quantized blocks before it produce), for any graph.
+//
+// How: the quantized model is built with every GPTQ layer pending (float32). Each round runs the
+// calibration inputs; the first pending layer reached (and the pending layers that read the very
+// same value, e.g. q/k/v projections) gets its input's XᵀX accumulated (a running sum: the rows
+// are not kept); the run stops at the next pending layer, as nothing after it is needed. Those
+// layers are then rebuilt quantized with their Hessians, and the next round starts. L layers cost
+// about L/2 model runs per calibration input (each round re-runs the quantized prefix); keeping
+// each input's activations at the frontier instead would save that but needs the runner to resume
+// from a step (and memory for every input's live tensors).
+// A layer inside a Loop body that feeds itself sees its input from its own float iterations.
+
+import { LowbitError, ValueRangeError } from '../errors.js';
+import type { LayerWeights } from '../formats/format.js';
+import { weightFormat } from '../formats/table.js';
+import { HessianSum } from '../quant/gptq.js';
+import type { Feeds } from './calibrate.js';
+import { nodeLabel, type GraphNode } from './graph.js';
+import type { ModelLayer } from './layers.js';
+import type { LayerSpec, Model } from './model.js';
+import type { PlanValue } from './plan-types.js';
+
+/** Thrown inside beforeStep to end a calibration run early; never leaves this file. */
+class StopRun extends LowbitError {
+  constructor() {
+    super('ERR_ARGUMENT', 'gptq: run stopped after the layers of this round');
+  }
+}
+
+/** Which layers wait for their Hessian, the Hessians ready for the builder, and the weights built from them. */
+export class GptqLayers {
+  /** layers built float32 until their Hessian is known */
+  readonly pending = new Set<GraphNode>();
+  private readonly hessians = new Map<GraphNode, Float64Array>();
+  private readonly weights = new Map<GraphNode, LayerWeights | null>();
+  private running = true;
+
+  /** whether the layer of this node in this scheme is quantized with its Hessian */
+  static wants(spec: LayerSpec, scheme: string): boolean {
+    if (scheme === 'float32') return false;
+    const format = weightFormat(scheme);
+    if (!format.usesHessian) return false;
+    if (spec.type === 'conv' && spec.geometry.group !== 1) return false;
+    return !(spec.type === 'linear' && spec.fileWeights?.format === format);
+  }
+
+  /**
+   * The layer for a GPTQ node: float32 while it waits for its Hessian (during the pass), else
+   * `quantize(hessian)`'s weights (kept, so a rebuild gives the same layer; without a Hessian —
+   * a layer the calibration inputs never reached — round to nearest).
+   */
+  layer(node: GraphNode, float: () => ModelLayer, quantize: (hessian?: Float64Array) => LayerWeights | null, build: (w: LayerWeights | null) => ModelLayer): ModelLayer {
+    let w = this.weights.get(node);
+    if (w === undefined) {
+      const h = this.hessians.get(node);
+      if (!h && this.running) {
+        this.pending.add(node);
+        return float();
+      }
+      try {
+        w = quantize(h);
+      } catch (e) {
+        // a Hessian GPTQ cannot factor (too few calibration rows for K, dampPercent 0): name the layer
+        if (h && e instanceof ValueRangeError) throw new ValueRangeError(`gptq: layer ${nodeLabel(node)}: ${e.message}`);
+        throw e;
+      }
+      this.weights.set(node, w);
+      this.hessians.delete(node); // K×K float64: not kept once used
+    }
+    return build(w);
+  }
+
+  /** runs the rounds (see the header) until no layer is pending, then builds the unreached ones by rounding */
+  async run(model: Model, calibration: Feeds[], onProgress?: (done: number, total: number) => void): Promise<void> {
+    let done = 0;
+    for (;;) {
+      const group = new Map<GraphNode, HessianSum>();
+      let input: string | null = null;
+      for (const feeds of calibration) {
+        try {
+          await model.run(feeds, {
+            beforeStep: (step, ins) => {
+              if (!step.layer || !step.node || !this.pending.has(step.node)) return;
+              const v = step.ins[0]!;
+              input ??= v.name;
+              if (v.name !== input) throw new StopRun();
+              const spec = model.layerSpecs.get(step.node)!;
+              let sum = group.get(step.node);
+              if (!sum) group.set(step.node, (sum = new HessianSum(spec.type === 'conv' ? spec.geometry.kh * spec.geometry.kw * spec.geometry.cin : spec.k)));
+              addLayerInput(sum, spec, v, ins[0]!);
+            },
+          });
+        } catch (e) {
+          if (!(e instanceof StopRun)) throw e;
+        }
+      }
+      if (group.size === 0) break;
+      for (const [node, sum] of group) {
+        this.hessians.set(node, sum.result(1 / sum.rows));
+        this.pending.delete(node);
+      }
+      done += group.size;
+      onProgress?.(done, done + this.pending.size);
+      await model.rebuild(group.keys());
+    }
+    this.running = false;
+    // layers built during the pass but never reached: round to nearest from now on
+    await model.rebuild(this.pending);
+    this.pending.clear();
+  }
+}
+
+/** Adds a layer input's rows to XᵀX: rows of K for a linear layer, im2col rows for a convolution. */
+export function addLayerInput(sum: HessianSum, spec: LayerSpec, v: Pick<PlanValue, 'dims' | 'nhwc'>, x: Float32Array): void {
+  if (spec.type === 'linear') {
+    const k = spec.k;
+    for (let r = 0; r < x.length / k; r++) sum.addRow(x, r * k);
+    return;
+  }
+  const g = spec.geometry;
+  const [n, c, h, w] = v.dims;
+  // element (b, ci, y, x) of the input, as laid out (NHWC data under NCHW dims, or NCHW)
+  const sc = v.nhwc ? 1 : h * w, sy = v.nhwc ? w * c : w, sx = v.nhwc ? c : 1, sb = c * h * w;
+  const oh = Math.floor((h + g.pt + g.pb - g.dh * (g.kh - 1) - 1) / g.sh) + 1;
+  const ow = Math.floor((w + g.pl + g.pr - g.dw * (g.kw - 1) - 1) / g.sw) + 1;
+  for (let b = 0; b < n; b++) {
+    for (let oy = 0; oy < oh; oy++) {
+      for (let ox = 0; ox < ow; ox++) {
+        sum.addRowBy((xt, col, stride) => {
+          for (let ky = 0; ky < g.kh; ky++) {
+            const iy = oy * g.sh - g.pt + ky * g.dh;
+            for (let kx = 0; kx < g.kw; kx++) {
+              const ix = ox * g.sw - g.pl + kx * g.dw;
+              const inside = iy >= 0 && iy < h && ix >= 0 && ix < w;
+              const base = b * sb + iy * sy + ix * sx;
+              const t0 = (ky * g.kw + kx) * g.cin; // weightRows' K order: tap-major, then input channel
+              for (let ci = 0; ci < g.cin; ci++) xt[(t0 + ci) * stride + col] = inside ? x[base + ci * sc] : 0;
+            }
+          }
+        });
+      }
+    }
+  }
+}
