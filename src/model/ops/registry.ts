@@ -7,6 +7,7 @@ import { LOWBIT_OPS } from './lowbit-ops.js';
 import { CAST_OPS } from './cast.js';
 import { CONTROL_FLOW_OPS } from './control-flow.js';
 import { INT_MATMUL_OPS } from './int-matmul-ops.js';
+import { QCONV_OPS } from './qconv-ops.js';
 import { QDQ_OPS } from './qdq-ops.js';
 import { MICROSOFT_OPS } from './quant-ops.js';
 import { MATH_OPS } from './math.js';
@@ -41,6 +42,7 @@ const TABLES: Readonly<Record<string, OpDef>>[] = [
   LINEAR_OPS,
   QDQ_OPS,
   INT_MATMUL_OPS,
+  QCONV_OPS,
   RECURRENT_OPS,
   RESIZE_OPS,
   CONV_TRANSPOSE_OPS,
