@@ -198,6 +198,10 @@ describe(`a dynamically quantized CNN (quantize_dynamic's pattern) against onnxr
       for (const rt of [rts.one, rts.two]) {
         const m = loadModel(rt, bytes);
         try {
+          // each chain is one int8 layer; only the pool and the flatten stay separate steps
+          expect(m.plan({ x: [1, 3, h, w] }).steps.map((s) => s.op)).toEqual([
+            'layout', 'DynamicQuantConv im2col 3x3', 'MaxPool', 'DynamicQuantConv im2col 3x3', 'layout', 'DynamicQuantMatMul',
+          ]);
           expectOutputsClose(await m.run(feeds), want, 1e-5, `${h}x${w}`);
         } finally {
           m.dispose();

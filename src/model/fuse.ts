@@ -26,7 +26,7 @@ export interface FuseReport {
 export const ACTIVATIONS = { identity: 0, relu: 1, hardswish: 2, swish: 3, sigmoid: 4, hardsigmoid: 5, clip: 6, leakyrelu: 7 } as const;
 export type ActivationName = keyof typeof ACTIVATIONS;
 
-class Rewriter {
+export class Rewriter {
   nodes: GraphNode[];
   constants: Map<string, HostTensor>;
   private readers = new Map<string, GraphNode[]>();

@@ -20,6 +20,7 @@ import { convertLayout, makePlan, planTimeInputs, PLAN_VALUE_MAX_ELEMENTS, type 
 import { PlanCache } from './plan-cache.js';
 import { runControlStep } from './control-flow.js';
 import { checkFeeds, type ModelInputs } from './feeds.js';
+import { fuseDynamicQuant } from './fuse-dyn-quant.js';
 
 export type { ModelInput, ModelInputs } from './feeds.js';
 
@@ -287,6 +288,6 @@ export function loadModel(rt: Runtime, bytes: Uint8Array, options: LoadOptions =
   const imported = lowerConv1d(importOnnx(bytes));
   const none: FuseReport = { foldedBatchNorms: 0, foldedAffines: 0, activations: 0, layerNorms: 0, fusedConvs: 0, fusedMatMuls: 0, attentions: 0 };
   if (options.fuse === false) return new Model(rt, imported, none);
-  const { graph, report } = fuseGraph(imported);
+  const { graph, report } = fuseGraph(fuseDynamicQuant(imported).graph);
   return new Model(rt, fuseSubgraphs(graph, report), report);
 }
