@@ -2,13 +2,15 @@
 // src/model/fuse-dyn-quant.ts) on the int8 GEMM: per run, x's range (f32_minmax) gives
 // DynamicQuantizeLinear's scale and zero point; x is quantized while staged (qs8_stage_f32_c2: x /
 // scale rounded half to even, as QuantizeLinear does); the GEMM's integer sums are exact, and its
-// float32 epilogue is the Cast, the Mul by x_scale * w_scale, the bias Add and the Relu, each
-// rounded as those nodes round. So the layer's output equals the chain's (dyn-quant-ops.ts compute()).
+// float32 epilogue is the Cast, the Mul by x_scale * w_scale, the bias Add and the activation, each
+// rounded as those nodes round. So the layer's output equals the chain's (dyn-quant-ops.ts compute();
+// activations other than relu, clip and leaky relu within their wasm approximation).
 // Convolutions: group 1, 2-D, through im2col (src/layers/conv2d-gemm.ts), whose zero padding
 // quantizes to the zero point and so adds nothing, as ConvInteger's padding does.
 
 import { ValueRangeError } from '../errors.js';
-import { packQs8, qs8Gemm, qs8StageF32, type Qs8Weights } from '../kernels/qs8.js';
+import { packQs8, qs8Gemm, qs8StageF32, type EpilogueActivation, type Qs8Weights } from '../kernels/qs8.js';
+import { ACTIVATIONS, type ActivationName } from './fuse.js';
 import { convOutSize, type ConvGeometry } from '../layers/conv2d.js';
 import { Conv2dGemm, convWeightsNK, transposeKN } from '../layers/conv2d-gemm.js';
 import type { GemmImpl } from '../layers/gemm.js';
@@ -30,7 +32,7 @@ class DynamicQs8Gemm implements GemmImpl {
   input = { scale: 1, zeroPoint: 0 };
   constructor(
     private readonly rt: Runtime, b: Int8Array | Uint8Array, readonly k: number, readonly n: number, zw: ArrayLike<number>,
-    private readonly wScale: Float32Array, private readonly bias: Float32Array | null, private readonly relu: boolean,
+    private readonly wScale: Float32Array, private readonly bias: Float32Array | null, private readonly act: EpilogueActivation | undefined,
   ) {
     this.w = packQs8(rt, b, k, n, zw, { allowSevenBit: false });
   }
@@ -47,12 +49,12 @@ class DynamicQs8Gemm implements GemmImpl {
     const rt = this.rt, { scale, zeroPoint } = this.input;
     const rowSum = scratch + Math.ceil((m * this.w.kp * 2) / 16) * 16;
     qs8StageF32(rt, this.w, m, x, this.k * 4, scale, zeroPoint, scratch, rowSum);
-    // Mul(x_scale, w_scale) in float32, then the Cast's float32(acc) times it, + bias, relu
+    // Mul(x_scale, w_scale) in float32, then the Cast's float32(acc) times it, + bias, the activation
     const colScale = Float32Array.from(this.wScale, (s) => scale * s);
     await rt.scoped((alloc) =>
       qs8Gemm(rt, alloc, {
         m, a: 0, signed: false, za: zeroPoint, w: this.w, staged: { ptr: scratch, rowSum },
-        output: { kind: 'float32', colScale, bias: this.bias ?? undefined, relu: this.relu }, out: y, outStride: this.n * 4,
+        output: { kind: 'float32', colScale, bias: this.bias ?? undefined, activation: this.act }, out: y, outStride: this.n * 4,
       }),
     );
   }
@@ -135,10 +137,12 @@ export function dynamicQuantLayerFor(rt: Runtime, node: GraphNode, ins: (ValueIn
   const conv = node.op === 'DynamicQuantConv';
   const n = conv ? w.dims[0] : w.dims[1];
   const zw = perColumn(wz?.value?.data, n), wScale = Float32Array.from(perColumn(ws.value.data, n));
-  const bias = b ? Float32Array.from(b.value!.data) : null, relu = node.attrs.get('relu') === 1;
+  const bias = b ? Float32Array.from(b.value!.data) : null;
+  const actName = node.attrs.get('activation') as ActivationName | undefined;
+  const act = actName ? { kind: ACTIVATIONS[actName], alpha: node.attrs.get('alpha') as number, beta: node.attrs.get('beta') as number } : undefined;
   const typed = (v: ArrayLike<number>) => (w.type === 'int8' ? Int8Array.from(v) : Uint8Array.from(v));
   const label = nodeLabel(node);
-  if (!conv) return new DynamicQuantLinearLayer(rt, new DynamicQs8Gemm(rt, typed(w.value.data), w.dims[0], n, zw, wScale, bias, relu), label);
+  if (!conv) return new DynamicQuantLinearLayer(rt, new DynamicQs8Gemm(rt, typed(w.value.data), w.dims[0], n, zw, wScale, bias, act), label);
   if (x.dims.length !== 4) return null;
   const sp = convSpec({ node, opset }, x, w);
   if (sp.group !== 1) return null;
@@ -146,5 +150,5 @@ export function dynamicQuantLayerFor(rt: Runtime, node: GraphNode, ins: (ValueIn
   const k = sp.kh * sp.kw * sp.cin;
   // [M, C, kh, kw] as GEMM columns [K = taps * C][N = M] in im2col order (small integers: exact in float32)
   const b8 = typed(transposeKN(convWeightsNK(Float32Array.from(w.value.data), g), n, k));
-  return new DynamicQuantConvLayer(rt, g, new DynamicQs8Gemm(rt, b8, k, n, zw, wScale, bias, relu), label);
+  return new DynamicQuantConvLayer(rt, g, new DynamicQs8Gemm(rt, b8, k, n, zw, wScale, bias, act), label);
 }

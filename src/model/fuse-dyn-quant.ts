@@ -1,13 +1,13 @@
 // onnxruntime's quantize_dynamic writes every Conv and MatMul with constant weights as
 //   DynamicQuantizeLinear(x) -> ConvInteger / MatMulInteger (w, w_zero_point constants) -> Cast(to float)
-//   -> Mul(x_scale * w_scale) [-> Add(bias, via a Reshape of constants for Conv)] [-> Relu]
+//   -> Mul(x_scale * w_scale) [-> Add(bias, via a Reshape of constants for Conv)] [-> an activation]
 // This load-time rewrite makes each such chain one lowbit.DynamicQuantConv / DynamicQuantMatMul node
 // (src/model/ops/dyn-quant-ops.ts), which the planner runs as one int8 layer. Like fuse.ts, it fires
 // only when every intermediate value has one reader and is not a graph output; the
 // DynamicQuantizeLinear goes when nothing else reads it.
 
 import type { Graph, GraphNode, HostTensor } from './graph.js';
-import { Rewriter } from './fuse.js';
+import { activationWithBounds, Rewriter } from './fuse.js';
 
 const is = (n: GraphNode | null | undefined, op: string): n is GraphNode => !!n && n.op === op && n.domain === '';
 const isQ8 = (t: HostTensor | undefined): t is HostTensor => !!t && (t.type === 'int8' || t.type === 'uint8');
@@ -57,17 +57,18 @@ function fuseChain(r: Rewriter, g: Graph, ints: GraphNode): boolean {
     bias = b.name;
     out = add.outputs[0];
   }
-  const relu = r.soleReader(out);
-  const withRelu = is(relu, 'Relu');
-  if (withRelu) {
-    remove.push(relu);
-    out = relu.outputs[0];
+  // an activation after it (LeakyRelu then Max(x, c) as TensorFlow writes it, Relu, Clip …)
+  const next = r.soleReader(out);
+  const act = next ? activationWithBounds(r, next) : null;
+  if (act) {
+    remove.push(...act.nodes);
+    out = act.nodes[act.nodes.length - 1].outputs[0];
   }
   // the DynamicQuantizeLinear goes too when only this chain reads it
   const gone = new Set(remove);
   if (dql.outputs.every((o) => !g.outputs.includes(o) && (r.internalReaders(o) ?? []).every((n) => gone.has(n)))) remove.push(dql);
   const attrs = new Map(ints.attrs);
-  attrs.set('relu', withRelu ? 1 : 0);
+  if (act) attrs.set('activation', act.name).set('alpha', act.alpha).set('beta', act.beta);
   r.replace(remove, {
     name: remove.map((n) => n.name).join('+'), op: conv ? 'DynamicQuantConv' : 'DynamicQuantMatMul', domain: 'lowbit',
     inputs: [dql.inputs[0], wName, wzName ?? '', wsName, bias], outputs: [out], attrs,

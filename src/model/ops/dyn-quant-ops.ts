@@ -1,9 +1,9 @@
 // lowbit.DynamicQuantConv and lowbit.DynamicQuantMatMul: what onnxruntime's quantize_dynamic writes
 // for a Conv or a MatMul, as one node (src/model/fuse-dyn-quant.ts makes them):
 //   DynamicQuantizeLinear(x) -> ConvInteger / MatMulInteger (constant w, w_zero_point) -> Cast(float)
-//   -> Mul(x_scale * w_scale) [-> Add(bias)] [-> Relu]
+//   -> Mul(x_scale * w_scale) [-> Add(bias)] [-> an activation, as lowbit.FusedConv has them]
 // Inputs: x (float32), w, w_zero_point, w_scale (float32: a scalar, or one per column for MatMul),
-// bias ('' when none); attribute relu (0/1); a conv keeps Conv's attributes. compute() is that chain
+// bias ('' when none); attributes activation, alpha, beta (none: identity); a conv keeps Conv's. compute() is that chain
 // step by step, each float32 step rounded as the separate nodes round; with constant weights the
 // planner runs an int8 layer instead (src/model/dyn-quant-layer.ts), which gives the same values.
 
@@ -11,7 +11,8 @@ import { hostArray, type HostData } from '../graph.js';
 import { INT_MATMUL_OPS } from './int-matmul-ops.js';
 import { QDQ_OPS } from './qdq-ops.js';
 import { QCONV_OPS } from './qconv-ops.js';
-import { need, type HostValue, type OpContext, type OpDef, type ValueInfo } from './types.js';
+import { applyActivation } from './lowbit-ops.js';
+import { attr, need, type HostValue, type OpContext, type OpDef, type ValueInfo } from './types.js';
 
 /** DynamicQuantizeLinear(x): q (uint8), its scale and zero point, as the operator computes them. */
 export function dynamicQuantize(ctx: OpContext, x: HostValue): { q: HostValue; scale: number; zeroPoint: number } {
@@ -30,14 +31,14 @@ function integerIns(ins: (ValueInfo | null)[], x: ValueInfo): (ValueInfo | null)
   return [{ type: 'uint8', dims: x.dims }, ins[1], { type: 'uint8', dims: [] }, ins[2]];
 }
 
-/** y = float32(acc) * float32(x_scale * w_scale[col]) (+ bias[col]) (then max(y, 0)), each step rounded to float32. */
-function scaleOutput(acc: HostData, y: HostData, colOf: (i: number) => number, xScale: number, wScale: HostData, bias: HostData | undefined, relu: boolean): void {
+/** y = float32(acc) * float32(x_scale * w_scale[col]) (+ bias[col]), each step rounded to float32. */
+function scaleOutput(acc: HostData, y: HostData, colOf: (i: number) => number, xScale: number, wScale: HostData, bias: HostData | undefined): void {
   const mult = Float32Array.from(wScale, (s) => xScale * s);
   for (let i = 0; i < acc.length; i++) {
     const c = colOf(i);
     let v = Math.fround(Math.fround(acc[i]) * mult[wScale.length === 1 ? 0 : c]);
     if (bias) v = Math.fround(v + bias[c]);
-    y[i] = relu && v < 0 ? 0 : v;
+    y[i] = v;
   }
 }
 
@@ -59,7 +60,9 @@ function chainDef(op: 'ConvInteger' | 'MatMulInteger'): OpDef {
       const n = op === 'ConvInteger' ? w.dims[0] : w.dims[w.dims.length - 1];
       const plane = op === 'ConvInteger' ? outs[0].dims.slice(2).reduce((a, b) => a * b, 1) : 1;
       const colOf = (i: number) => Math.floor(i / plane) % n;
-      scaleOutput(acc.data, outs[0].data, colOf, scale, ins[3]!.data, ins[4]?.data, ctx.node.attrs.get('relu') === 1);
+      const y = outs[0].data, nd = ctx.node;
+      scaleOutput(acc.data, y, colOf, scale, ins[3]!.data, ins[4]?.data);
+      applyActivation(attr(nd, 'activation', 'identity'), attr(nd, 'alpha', 1), attr(nd, 'beta', 0), y, y, y.length);
     },
   };
 }

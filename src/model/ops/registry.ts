@@ -4,6 +4,7 @@ import { ModelError, UnsupportedOperatorError } from '../../errors.js';
 import type { GraphNode } from '../graph.js';
 import { LINEAR_OPS } from './linear-ops.js';
 import { LOWBIT_OPS } from './lowbit-ops.js';
+import { DYN_QUANT_OPS } from './dyn-quant-ops.js';
 import { CAST_OPS } from './cast.js';
 import { CONTROL_FLOW_OPS } from './control-flow.js';
 import { INT_MATMUL_OPS } from './int-matmul-ops.js';
@@ -64,7 +65,7 @@ function mergeTables(tables: readonly Readonly<Record<string, OpDef>>[]): Record
 }
 
 export function opDef(node: GraphNode): OpDef | undefined {
-  if (node.domain === 'lowbit') return LOWBIT_OPS[node.op];
+  if (node.domain === 'lowbit') return LOWBIT_OPS[node.op] ?? DYN_QUANT_OPS[node.op];
   if (node.domain === 'com.microsoft') return MICROSOFT_OPS[node.op];
   return node.domain === '' ? OPS[node.op] : undefined;
 }
