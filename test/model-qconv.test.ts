@@ -6,7 +6,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { loadModel } from '../src/index.js';
-import { DTypeError, ModelError, ShapeError } from '../src/errors.js';
+import { DTypeError, ModelError, ShapeError, ValueRangeError } from '../src/errors.js';
 import { SIMD, rng, useRuntimes } from './helpers.js';
 import { OnnxBuilder, runOrtModel, type AttrSpec, type Feed, type IntFeed } from './onnx-builder.js';
 import { expectLowbitRejection, expectOutputsClose, seeded, W } from './model-ort-check.js';
@@ -191,7 +191,7 @@ export function dynamicCnn(h = 16, w = 16): OnnxBuilder {
 }
 
 describe(`a dynamically quantized CNN (quantize_dynamic's pattern) against onnxruntime-web (${SIMD} build)`, () => {
-  it('conv, relu, pool, conv, MatMul head: matches within float rounding, on 1 and 2 threads', async () => {
+  it('conv, relu, pool, conv, MatMul head: the same float32 values as onnxruntime-web, on 1 and 2 threads', async () => {
     for (const [h, w, seed] of [[16, 16, 1], [20, 12, 2]]) {
       const bytes = dynamicCnn(h, w).build(), feeds = { x: seeded([1, 3, h, w], seed, 2) };
       const want = await runOrtModel(bytes, feeds);
@@ -202,11 +202,73 @@ describe(`a dynamically quantized CNN (quantize_dynamic's pattern) against onnxr
           expect(m.plan({ x: [1, 3, h, w] }).steps.map((s) => s.op)).toEqual([
             'layout', 'DynamicQuantConv im2col 3x3', 'MaxPool', 'DynamicQuantConv im2col 3x3', 'layout', 'DynamicQuantMatMul',
           ]);
-          expectOutputsClose(await m.run(feeds), want, 1e-5, `${h}x${w}`);
+          // every step rounds as onnxruntime's does: the same float32 values
+          expectOutputsClose(await m.run(feeds), want, 0, `${h}x${w}`);
         } finally {
           m.dispose();
         }
       }
+    }
+  });
+});
+
+/** x -> quantize_dynamic's chain around one ConvInteger (attrs, group, w [M, C/g, k…]) -> act -> y */
+function dynamicConv(x: number[], w: number[], attrs: Record<string, AttrSpec>, act: 'Relu' | 'LeakyRelu' | null, extraOutput = false): OnnxBuilder {
+  const m = w[0], rank = x.length;
+  const b = new OnnxBuilder(13).input('x', x).output('y')
+    .init('w', w, ints(count(w), 5, 'int8'), 'int8').init('ws', [], [0.01]).init('wz', [], [-3], 'int8')
+    .init('bias', [m], W(m, 6)).ints('shape', rank === 4 ? [1, -1, 1, 1] : [1, -1, 1])
+    .node('DynamicQuantizeLinear', ['x'], ['q', 's', 'z'])
+    .node('ConvInteger', ['q', 'w', 'z', 'wz'], 'acc', attrs)
+    .node('Cast', ['acc'], 'accf', { to: 1 }).node('Mul', ['s', 'ws'], 'sw').node('Mul', ['accf', 'sw'], 'scaled')
+    .node('Reshape', ['bias', 'shape'], 'b4').node('Add', ['scaled', 'b4'], act ? 'pre' : 'y');
+  if (act) b.node(act, ['pre'], 'y', act === 'LeakyRelu' ? { alpha: 0.2 } : {});
+  if (extraOutput) b.output('accf');
+  return b;
+}
+
+describe(`quantize_dynamic's chain: the int8 layer, the host fallback, and when it is not fused (${SIMD} build)`, () => {
+  it('the fused layer equals the unfused nodes bit for bit (batch 2, strides, pads, 1x1, LeakyRelu and Relu)', async () => {
+    for (const [x, w, attrs, act] of [
+      [[2, 3, 11, 9], [6, 3, 3, 3], { pads: [1, 0, 2, 1], strides: [2, 1] }, 'LeakyRelu'],
+      [[1, 16, 5, 7], [8, 16, 1, 1], {}, 'Relu'],
+      [[1, 4, 8, 8], [5, 4, 3, 2], { dilations: [2, 1], pads: [2, 1, 2, 0] }, null],
+      [[1, 4, 9, 8], [5, 4, 3, 3], { auto_pad: 'SAME_UPPER', strides: [2, 2] }, 'Relu'],
+    ] as const) {
+      const bytes = dynamicConv([...x], [...w], attrs, act).build(), feeds = { x: seeded([...x], 3, 4) };
+      const fused = loadModel(rts.one, bytes), plain = loadModel(rts.one, bytes, { fuse: false });
+      try {
+        expect(fused.plan({ x: [...x] }).steps.some((s) => s.op.startsWith('DynamicQuantConv'))).toBe(true);
+        expect(Array.from((await fused.run(feeds)).y.data)).toEqual(Array.from((await plain.run(feeds)).y.data));
+      } finally {
+        fused.dispose();
+        plain.dispose();
+      }
+      await sameAsOrt(dynamicConv([...x], [...w], attrs, act), feeds, undefined, 1e-6);
+    }
+  });
+
+  it('grouped and 1-D convs run the fused node on the host; a chain whose value is also a graph output is not fused', async () => {
+    await sameAsOrt(dynamicConv([1, 6, 9, 9], [6, 2, 3, 3], { group: 3, pads: [1, 1, 1, 1] }, 'Relu'), { x: seeded([1, 6, 9, 9], 4) }, undefined, 1e-6);
+    await sameAsOrt(dynamicConv([2, 3, 17], [4, 3, 5], { pads: [2, 2], strides: [2] }, 'LeakyRelu'), { x: seeded([2, 3, 17], 5) }, undefined, 1e-6);
+    const b = dynamicConv([1, 3, 8, 8], [4, 3, 3, 3], {}, 'Relu', true);
+    const m = loadModel(rts.one, b.build());
+    try {
+      expect(m.plan({ x: [1, 3, 8, 8] }).steps.map((s) => s.op)).toContain('ConvInteger');
+    } finally {
+      m.dispose();
+    }
+    await sameAsOrt(b, { x: seeded([1, 3, 8, 8], 6) }, undefined, 1e-6);
+  });
+
+  it('NaN in the input of the fused layer is a ValueRangeError naming the node', async () => {
+    const m = loadModel(rts.one, dynamicConv([1, 3, 6, 6], [4, 3, 3, 3], {}, null).build());
+    try {
+      const x = seeded([1, 3, 6, 6], 7);
+      x.data[5] = NaN;
+      await expectLowbitRejection(m.run({ x }), ValueRangeError, ['DynamicQuantizeLinear', 'x:', 'NaN']);
+    } finally {
+      m.dispose();
     }
   });
 });
