@@ -9,6 +9,7 @@
 // quantizes to the zero point and so adds nothing, as ConvInteger's padding does.
 
 import { ValueRangeError } from '../errors.js';
+import { minMaxF32At } from '../kernels/q8.js';
 import { packQs8, qs8Gemm, qs8StageF32, type EpilogueActivation, type Qs8Weights } from '../kernels/qs8.js';
 import { ACTIVATIONS, type ActivationName } from './fuse.js';
 import { convOutSize, type ConvGeometry } from '../layers/conv2d.js';
@@ -65,12 +66,7 @@ class DynamicQs8Gemm implements GemmImpl {
 
 /** DynamicQuantizeLinear's scale and zero point for the `n` floats at x (its range, which then includes 0). */
 async function quantParams(rt: Runtime, x: number, n: number, label: string): Promise<{ scale: number; zeroPoint: number }> {
-  const [lo, hi] = n === 0 ? [0, 0] : await rt.scoped((alloc) => {
-    const po = alloc(8);
-    rt.kernels.f32_minmax(x, n, po);
-    const r = rt.view(Float32Array, po, 2);
-    return [r[0], r[1]] as const;
-  });
+  const [lo, hi] = n === 0 ? [0, 0] : await minMaxF32At(rt, x, n);
   if (!Number.isFinite(lo) || !Number.isFinite(hi)) throw new ValueRangeError(`${label}: x: needs finite values, got range [${lo}, ${hi}] (NaN or Infinity in the input)`);
   return dynamicQuantParams(lo, hi, 0, 255);
 }
