@@ -24,10 +24,42 @@ function quantizeWeights(w) {
   return { q, scale };
 }
 
+/**
+ * What onnxruntime's quant_pre_process does first and the quantizer needs: Constant nodes become
+ * initializers, and a BatchNormalization right after a Conv folds into its weights and bias.
+ */
+function preprocess(g) {
+  const consts = g.node.filter((n) => n.opType === 'Constant' && n.attribute.some((a) => a.name === 'value'));
+  for (const n of consts) g.initializer.push({ ...n.attribute.find((a) => a.name === 'value').t, name: n.output[0] });
+  g.node = g.node.filter((n) => !consts.includes(n));
+  const inits = new Map(g.initializer.map((t) => [t.name, t]));
+  const readers = (v) => g.node.filter((n) => n.input.includes(v));
+  const folded = new Set();
+  for (const conv of g.node) {
+    const bn = readers(conv.output[0]);
+    const w = inits.get(conv.input[1]);
+    if (conv.opType !== 'Conv' || !w || bn.length !== 1 || bn[0].opType !== 'BatchNormalization' || g.output.some((o) => o.name === conv.output[0])) continue;
+    const p = bn[0].input.slice(1, 5).map((name) => inits.get(name));
+    if (p.some((t) => !t || t.dataType !== T.FLOAT)) continue;
+    const [scale, bias, mean, variance] = p.map(floats);
+    const eps = bn[0].attribute.find((a) => a.name === 'epsilon')?.f ?? 1e-5;
+    const m = scale.length, wf = floats(w), per = wf.length / m, b0 = conv.input[2] ? floats(inits.get(conv.input[2])) : new Float32Array(m);
+    const s = scale.map((v, i) => v / Math.sqrt(variance[i] + eps));
+    const wn = wf.map((v, i) => v * s[Math.floor(i / per)]), bn2 = b0.map((v, i) => (v - mean[i]) * s[i] + bias[i]);
+    const name = `${conv.output[0]}_folded`;
+    g.initializer.push({ name: `${name}.w`, dims: w.dims, dataType: T.FLOAT, rawData: new Uint8Array(wn.buffer) }, { name: `${name}.b`, dims: [m], dataType: T.FLOAT, rawData: new Uint8Array(bn2.buffer) });
+    conv.input = [conv.input[0], `${name}.w`, `${name}.b`];
+    conv.output = [bn[0].output[0]];
+    folded.add(bn[0]);
+  }
+  g.node = g.node.filter((n) => !folded.has(n));
+}
+
 /** The model bytes with quantize_dynamic's rewrite applied; returns { bytes, convs, matmuls }. */
 export function quantizeDynamic(bytes) {
   const model = onnx.ModelProto.decode(bytes);
   const g = model.graph;
+  preprocess(g);
   const inits = new Map(g.initializer.map((t) => [t.name, t]));
   const dql = new Map();
   const nodes = [];

@@ -213,6 +213,7 @@ describe(`a dynamically quantized CNN (quantize_dynamic's pattern) against onnxr
 });
 
 /** x -> quantize_dynamic's chain around one ConvInteger (attrs, group, w [M, C/g, k…]) -> act -> y */
+export function dynamicConvForDebug(...a: Parameters<typeof dynamicConv>) { return dynamicConv(...a); }
 function dynamicConv(x: number[], w: number[], attrs: Record<string, AttrSpec>, act: 'Relu' | 'LeakyRelu' | null, extraOutput = false): OnnxBuilder {
   const m = w[0], rank = x.length;
   const b = new OnnxBuilder(13).input('x', x).output('y')

@@ -10,6 +10,7 @@ import type { Graph, GraphNode, HostTensor } from './graph.js';
 import { activationWithBounds, Rewriter } from './fuse.js';
 
 const is = (n: GraphNode | null | undefined, op: string): n is GraphNode => !!n && n.op === op && n.domain === '';
+const EXACT_ACTIVATIONS = ['relu', 'clip', 'leakyrelu'];
 const isQ8 = (t: HostTensor | undefined): t is HostTensor => !!t && (t.type === 'int8' || t.type === 'uint8');
 
 /** The bias an Add adds per output channel: `cout` values on axis 1 (Conv) or the last axis (MatMul), by name. */
@@ -45,8 +46,9 @@ function fuseChain(r: Rewriter, g: Graph, ints: GraphNode): boolean {
   if (!is(scales, 'Mul') || !scales.inputs.includes(dql.outputs[1])) return false;
   const wsName = scales.inputs[0] === dql.outputs[1] ? scales.inputs[1] : scales.inputs[0];
   const ws = r.constant(wsName);
-  // per tensor, or (MatMul) one scale per column, which the Mul broadcasts along the last axis
-  if (!ws || ws.type !== 'float32' || !(ws.data.length === 1 || (!conv && ws.dims.length === 1 && ws.data.length === cout))) return false;
+  // per tensor, or (MatMul) one scale per column, which the Mul broadcasts along the last axis (rank
+  // at most 1: a higher-rank scale would change the output's rank)
+  if (!ws || ws.type !== 'float32' || ws.dims.length > 1 || !(ws.data.length === 1 || (!conv && ws.data.length === cout))) return false;
   const remove = [ints, cast, mul];
   if (r.soleReader(scales.outputs[0]) === mul) remove.push(scales);
   let out = mul.outputs[0], bias = '';
@@ -57,9 +59,12 @@ function fuseChain(r: Rewriter, g: Graph, ints: GraphNode): boolean {
     bias = b.name;
     out = add.outputs[0];
   }
-  // an activation after it (LeakyRelu then Max(x, c) as TensorFlow writes it, Relu, Clip …)
+  // an activation after it that the int8 epilogue computes exactly as the separate node does (Relu,
+  // Clip, LeakyRelu then Max(x, c) as TensorFlow writes it); the others (HardSigmoid, …) round
+  // differently in wasm, and one ulp moves the next DynamicQuantizeLinear's range
   const next = r.soleReader(out);
-  const act = next ? activationWithBounds(r, next) : null;
+  const found = next ? activationWithBounds(r, next) : null;
+  const act = found && EXACT_ACTIVATIONS.includes(found.name) ? found : null;
   if (act) {
     remove.push(...act.nodes);
     out = act.nodes[act.nodes.length - 1].outputs[0];
