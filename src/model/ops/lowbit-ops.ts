@@ -8,7 +8,6 @@ import { CONV_TRANSPOSE_OPS } from './conv-transpose.js';
 import { LINEAR_OPS } from './linear-ops.js';
 import { logicalStrides } from './layout.js';
 import { attr, fail, need, type HostValue, type OpContext, type OpDef } from './types.js';
-import { DYN_QUANT_OPS } from './dyn-quant-ops.js';
 
 /** y = act(x) on the host, as assembly/elementwise/f32-act.ts defines the activations. */
 export function applyActivation(name: string, alpha: number, beta: number, x: ArrayLike<number>, y: { [i: number]: number }, n: number): void {
@@ -123,4 +122,4 @@ const attentionDef: OpDef = {
   },
 };
 
-export const LOWBIT_OPS: Record<string, OpDef> = { Activation: activationDef, FusedConv: fusedConvDef, FusedConvTranspose: fusedConvTransposeDef, FusedMatMul: fusedMatMulDef, Attention: attentionDef, ...DYN_QUANT_OPS };
+export const LOWBIT_OPS: Record<string, OpDef> = { Activation: activationDef, FusedConv: fusedConvDef, FusedConvTranspose: fusedConvTransposeDef, FusedMatMul: fusedMatMulDef, Attention: attentionDef };
