@@ -110,6 +110,8 @@ const CASES = [
   ...pick(/^test_arg(max|min)_/),
   // 2-D pooling with explicit pads (auto_pad SAME_*, ceil_mode, dilations, 1-D/3-D: not supported)
   ...pick(/^test_(max|average)pool_2d_(default|pads|pads_count_include_pad|precomputed_pads|precomputed_pads_count_include_pad|precomputed_strides|strides|uint8)$/),
+  // integer convolutions (src/model/ops/qconv-ops.ts)
+  ...pick(/^test_(basic_convinteger|convinteger_with_padding|convinteger_without_padding|qlinearconv)$/),
 ];
 
 describe.runIf(hasSystemPackage('libonnx-testdata'))(`ONNX node test cases through loadModel (libonnx-testdata, ${SIMD} build)`, () => {

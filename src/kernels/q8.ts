@@ -62,8 +62,15 @@ export async function minMaxF32(rt: KernelHost, x: Float32Array): Promise<[numbe
   return rt.scoped((alloc) => {
     const px = alloc(x.length * 4);
     rt.view(Float32Array, px, x.length).set(x);
+    return minMaxF32At(rt, px, x.length);
+  });
+}
+
+/** The same for the n floats already at byte address x of linear memory. */
+export async function minMaxF32At(rt: KernelHost, x: number, n: number): Promise<[number, number]> {
+  return rt.scoped((alloc) => {
     const po = alloc(8);
-    rt.kernels.f32_minmax(px, x.length, po);
+    rt.kernels.f32_minmax(x, n, po);
     const r = rt.view(Float32Array, po, 2);
     return [r[0], r[1]] as [number, number];
   });

@@ -26,7 +26,7 @@ export interface FuseReport {
 export const ACTIVATIONS = { identity: 0, relu: 1, hardswish: 2, swish: 3, sigmoid: 4, hardsigmoid: 5, clip: 6, leakyrelu: 7 } as const;
 export type ActivationName = keyof typeof ACTIVATIONS;
 
-class Rewriter {
+export class Rewriter {
   nodes: GraphNode[];
   constants: Map<string, HostTensor>;
   private readers = new Map<string, GraphNode[]>();
@@ -377,7 +377,7 @@ function scalarOperand(r: Rewriter, node: GraphNode): number | null {
  * bounds (TensorFlow exports write clamps that way: LeakyRelu then Max(x, -0.4), Relu then Min(x, 6)).
  * relu and clip become clip(lo, hi); a floor on leaky relu is its beta. `nodes`: what it replaces.
  */
-function activationWithBounds(r: Rewriter, first: GraphNode): { name: ActivationName; alpha: number; beta: number; nodes: GraphNode[] } | null {
+export function activationWithBounds(r: Rewriter, first: GraphNode): { name: ActivationName; alpha: number; beta: number; nodes: GraphNode[] } | null {
   // a bare Max/Min by a constant is a clip of its own
   const c0 = scalarOperand(r, first);
   const base = c0 === null ? activationOf(r, first) : { name: 'clip' as const, alpha: first.op === 'Max' ? c0 : -Infinity, beta: first.op === 'Max' ? Infinity : c0 };

@@ -11,6 +11,7 @@ import { ACTIVATIONS, type ActivationName } from './fuse.js';
 import type { ConvActivation } from '../layers/activation.js';
 import { convTransposeSpec } from './ops/conv-transpose.js';
 import { OPS } from './ops/registry.js';
+import { dynamicQuantLayerFor } from './dyn-quant-layer.js';
 import type { ValueInfo } from './ops/types.js';
 
 const count = (d: readonly number[]) => d.reduce((a, b) => a * b, 1);
@@ -54,6 +55,7 @@ export function kernelLayerFor(rt: Runtime, node: GraphNode, ins: (ValueInfo | n
     return sameBatch && r >= 3 ? new AttentionLayer(rt, (node.attrs.get('scale') as number | undefined) ?? 1) : null;
   }
   if (node.domain === 'lowbit' && node.op === 'FusedConvTranspose') return convTransposeLayer(rt, node, ins, opset);
+  if (node.domain === 'lowbit' && (node.op === 'DynamicQuantConv' || node.op === 'DynamicQuantMatMul')) return dynamicQuantLayerFor(rt, node, ins, opset);
   if (node.domain !== '') return null;
   const x = ins[0];
   switch (node.op) {

@@ -56,16 +56,22 @@ function conv2dForm(node: GraphNode, w: HostTensor, constants: Map<string, HostT
   const axesAttr = opset < 13 ? new Map<string, AttrValue>([['axes', [2]]]) : new Map<string, AttrValue>();
   if (opset >= 13) constants.set(`${id}.axes`, { type: 'int64', dims: [1], data: Float64Array.of(2) });
   const axesIn = opset >= 13 ? [`${id}.axes`] : [];
-  const attrs = new Map(node.attrs);
-  for (const name of ['kernel_shape', 'strides', 'dilations']) {
-    const v = node.attrs.get(name);
-    if (Array.isArray(v) && v.length === 1) attrs.set(name, [1, v[0]]);
-  }
-  const pads = node.attrs.get('pads');
-  if (Array.isArray(pads) && pads.length === 2) attrs.set('pads', [0, pads[0], 0, pads[1]]);
+  const attrs = conv2dAttrs(node.attrs);
   return [
     { name: `${id}.unsqueeze`, op: 'Unsqueeze', domain: '', inputs: [node.inputs[0], ...axesIn], outputs: [`${id}.x`], attrs: axesAttr },
     { ...node, inputs: [`${id}.x`, `${id}.weight`, ...node.inputs.slice(2)], outputs: [`${id}.y`], attrs },
     { name: `${id}.squeeze`, op: 'Squeeze', domain: '', inputs: [`${id}.y`, ...axesIn], outputs: [node.outputs[0]], attrs: axesAttr },
   ];
+}
+
+/** A 1-D convolution's attributes for its 2-D form (one row high): kernel, strides, dilations, pads. */
+export function conv2dAttrs(attrs1d: ReadonlyMap<string, AttrValue>): Map<string, AttrValue> {
+  const attrs = new Map(attrs1d);
+  for (const name of ['kernel_shape', 'strides', 'dilations']) {
+    const v = attrs1d.get(name);
+    if (Array.isArray(v) && v.length === 1) attrs.set(name, [1, v[0]]);
+  }
+  const pads = attrs1d.get('pads');
+  if (Array.isArray(pads) && pads.length === 2) attrs.set('pads', [0, pads[0], 0, pads[1]]);
+  return attrs;
 }

@@ -21,6 +21,7 @@ import { PlanCache } from './plan-cache.js';
 import { runControlStep } from './control-flow.js';
 import { checkFeeds, type ModelInputs } from './feeds.js';
 import { keepSource } from './source.js';
+import { fuseDynamicQuant } from './fuse-dyn-quant.js';
 
 export type { ModelInput, ModelInputs } from './feeds.js';
 
@@ -295,7 +296,7 @@ export function importGraph(bytes: Uint8Array, options: LoadOptions = {}): { gra
   const imported = lowerConv1d(importOnnx(bytes));
   const none: FuseReport = { foldedBatchNorms: 0, foldedAffines: 0, activations: 0, layerNorms: 0, fusedConvs: 0, fusedMatMuls: 0, attentions: 0 };
   if (options.fuse === false) return { graph: imported, report: none };
-  const { graph, report } = fuseGraph(imported);
+  const { graph, report } = fuseGraph(fuseDynamicQuant(imported).graph);
   return { graph: fuseSubgraphs(graph, report), report };
 }
 

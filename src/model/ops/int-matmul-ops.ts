@@ -58,12 +58,14 @@ const matMulIntegerDef: OpDef = {
 };
 
 // QLinearMatMul inputs: a, a_scale, a_zero_point, b, b_scale, b_zero_point, y_scale, y_zero_point
-function qlinearParams(ctx: OpContext, ins: (HostValue | null)[], n: number) {
-  const sa = scaleValues(ctx, ins[1]!.data, 'a_scale', 1)[0];
-  const sb = scaleValues(ctx, ins[4]!.data, 'b_scale', n);
+// (QLinearConv's first eight are the same with x and w: `names` says how errors spell them)
+export function qlinearParams(ctx: OpContext, ins: (HostValue | null)[], n: number, names: [string, string] = ['a', 'b']) {
+  const [a, b] = names;
+  const sa = scaleValues(ctx, ins[1]!.data, `${a}_scale`, 1)[0];
+  const sb = scaleValues(ctx, ins[4]!.data, `${b}_scale`, n);
   const sy = scaleValues(ctx, ins[6]!.data, 'y_scale', 1)[0];
-  const za = zeroPointValues(ctx, ins[2], 'a_zero_point', 1)[0];
-  const zb = zeroPointValues(ctx, ins[5], 'b_zero_point', n);
+  const za = zeroPointValues(ctx, ins[2], `${a}_zero_point`, 1)[0];
+  const zb = zeroPointValues(ctx, ins[5], `${b}_zero_point`, n);
   const zy = zeroPointValues(ctx, ins[7], 'y_zero_point', 1)[0];
   // onnxruntime's multiplier: (a_scale * b_scale) / y_scale, each step in float32
   const multiplier = new Float32Array(n);

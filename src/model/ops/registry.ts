@@ -4,9 +4,11 @@ import { ModelError, UnsupportedOperatorError } from '../../errors.js';
 import type { GraphNode } from '../graph.js';
 import { LINEAR_OPS } from './linear-ops.js';
 import { LOWBIT_OPS } from './lowbit-ops.js';
+import { DYN_QUANT_OPS } from './dyn-quant-ops.js';
 import { CAST_OPS } from './cast.js';
 import { CONTROL_FLOW_OPS } from './control-flow.js';
 import { INT_MATMUL_OPS } from './int-matmul-ops.js';
+import { QCONV_OPS } from './qconv-ops.js';
 import { QDQ_OPS } from './qdq-ops.js';
 import { MICROSOFT_OPS } from './quant-ops.js';
 import { MATH_OPS } from './math.js';
@@ -42,6 +44,7 @@ const TABLES: Readonly<Record<string, OpDef>>[] = [
   LINEAR_OPS,
   QDQ_OPS,
   INT_MATMUL_OPS,
+  QCONV_OPS,
   RECURRENT_OPS,
   RESIZE_OPS,
   CONV_TRANSPOSE_OPS,
@@ -63,7 +66,7 @@ function mergeTables(tables: readonly Readonly<Record<string, OpDef>>[]): Record
 }
 
 export function opDef(node: GraphNode): OpDef | undefined {
-  if (node.domain === 'lowbit') return LOWBIT_OPS[node.op];
+  if (node.domain === 'lowbit') return LOWBIT_OPS[node.op] ?? DYN_QUANT_OPS[node.op];
   if (node.domain === 'com.microsoft') return MICROSOFT_OPS[node.op];
   return node.domain === '' ? OPS[node.op] : undefined;
 }
