@@ -11,7 +11,7 @@ import { int8Format } from './int8.js';
 import { nf4Format } from './nf4.js';
 
 /** Every weight format, in the order reports list them. */
-export const WEIGHT_FORMATS: readonly WeightFormat<any>[] = Object.freeze([int8Format, int4Format, fp8Format, fpxWeightFormat, ant4Format, nf4Format]); // eslint-disable-line @typescript-eslint/no-explicit-any
+export const WEIGHT_FORMATS: readonly WeightFormat<any>[] = Object.freeze([int8Format, int4Format, fp8Format, ant4Format, nf4Format, fpxWeightFormat]); // eslint-disable-line @typescript-eslint/no-explicit-any
 
 /** Every format's name. */
 export const FORMAT_NAMES: readonly string[] = Object.freeze(WEIGHT_FORMATS.map((f) => f.name));

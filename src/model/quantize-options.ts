@@ -35,6 +35,8 @@ export interface QuantizeOptions {
   sensitivityInputs?: number;
   /** 'ant4': ANT's type chosen per output channel, not per tensor (LUT4 then runs a table per panel of 8 columns) */
   ant4PerChannelType?: boolean;
+  /** 'fpx': the exponent/mantissa splits to choose from per layer (default all: 'E1M6' … 'E5M2') */
+  fpxSplits?: readonly string[];
   /** a scheme for particular nodes, overriding the rest */
   layerScheme?: (node: GraphNode) => LayerScheme | undefined;
   onProgress?: (done: number, total: number, phase: string) => void;

@@ -78,7 +78,7 @@ export async function quantizeModel(float: Model, options: QuantizeOptions): Pro
   const builder: LayerBuilder = (brt, node, spec): ModelLayer | null => {
     const s = stats.get(node);
     const scheme: LayerScheme = options.layerScheme?.(node) ?? choice.get(node) ?? (s ? (options.scheme === 'auto' ? 'int8' : options.scheme) : 'float32');
-    return buildLayer(brt, node, spec, scheme, s ? rangeOf(s) : undefined, { ant4PerChannelType: options.ant4PerChannelType === true }, options.nonFinite);
+    return buildLayer(brt, node, spec, scheme, s ? rangeOf(s) : undefined, { ant4PerChannelType: options.ant4PerChannelType === true, fpxSplits: options.fpxSplits }, options.nonFinite);
   };
   const model = new Model(rt, float.graph, float.fusions, builder, options.scheme) as Model & { choices?: LayerChoice[]; mix?: MixReport };
   if (options.scheme !== 'auto') return model;
