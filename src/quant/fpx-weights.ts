@@ -4,8 +4,10 @@
 //
 // The bias of a channel is its scale (src/quant/fpx.ts: a real-valued bias b scales the standard
 // grid by 2^(b0 - b)), so each channel's scale is searched: candidates absmax * r / standardMax for
-// r geometric in [1/8, 1] (16 steps), then 8 more between the best one's neighbours, keeping the
-// one with the least error (ties keep the larger r). Per split, the layer's error with those
+// r geometric in [1/4, 1] (8 steps), then 6 more between the best one's neighbours, keeping the
+// one with the least error (ties keep the larger r). 8-bit grids gain little from clipping: on
+// PP-OCRv4 (120 lines) absmax scales alone scored the same as a 16 + 8 step search over [1/8, 1]
+// within noise, so the search is kept short (quantize time). Per split, the layer's error with those
 // scales decides the split:
 //   with the layer input's H = X^T X / rows (ctx.hessian): the output error tr(dW H dW^T), where
 //     the channel search weighs each weight's squared error by H's diagonal (plus 1% of its mean,
@@ -37,9 +39,9 @@ export interface FpxChoice {
   errors: Partial<Record<FpxSplit, number>>;
 }
 
-const COARSE = 16;
-const FINE = 8;
-const MIN_RATIO = 1 / 8;
+const COARSE = 8;
+const FINE = 6;
+const MIN_RATIO = 1 / 4;
 
 /** Quantizes W (N rows of K: row j = output channel j) to the best FPx split; codes K x N. */
 export function quantizeFpxWeights(wnk: Float32Array, n: number, k: number, options: FpxQuantizeOptions = {}): FpxChoice {
