@@ -18,6 +18,28 @@ import { clampLanes, relaxedMulAdd, storeLanes8 } from '../util/simd';
   return v128.and(i16x8.shl(b, e), mask);
 }
 
+// Normalising decode, for f8w's decode-once GEMM path with e <= 3 (f8w.ts says why): from h of
+// fp8Codes8, the int16 lanes hh = h + (63 - b0) << 7, with 1 << 7 more where the exponent field is 0,
+// and cc = sign | exponent of hh where the field was 0, else 0. As float32 (fpxLow4/fpxHigh4),
+// hh - cc is the code's value times 2^-64 (b0 = 2^(e-1) - 1), and never a float32 subnormal.
+@inline export function fpxNormal8(h: v128, e: i32, sub: v128): v128 {
+  const off: i32 = (64 - (1 << (e - 1))) << 7;
+  return i16x8.sub(i16x8.add(h, i16x8.splat(<i16>off)), i16x8.shl(sub, 7));
+}
+@inline export function fpxSub8(h: v128, e: i32): v128 {
+  const field: i32 = ((1 << e) - 1) << 7;
+  return i16x8.eq(v128.and(h, i16x8.splat(<i16>field)), i16x8.splat(0));
+}
+@inline export function fpxCorr8(hh: v128, sub: v128): v128 {
+  return v128.and(sub, v128.and(hh, i16x8.splat(<i16>0xff80)));
+}
+@inline export function fpxLow4(hh: v128, cc: v128): v128 {
+  return f32x4.sub(fp8Low4(hh), fp8Low4(cc));
+}
+@inline export function fpxHigh4(hh: v128, cc: v128): v128 {
+  return f32x4.sub(fp8High4(hh), fp8High4(cc));
+}
+
 // int16 lanes 0..3 / 4..7 -> upper halves of 32-bit lanes (the float32 bits of fp8 * 2^-120 or 2^-112)
 @inline export function fp8Low4(h: v128): v128 {
   return i8x16.shuffle(i8x16.splat(0), h, 0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23);

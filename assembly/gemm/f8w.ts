@@ -1,7 +1,8 @@
 // 8-bit float weights x float32 activations (the "f8w" family): weights are codes of 1 sign bit,
 // e exponent bits and m = 7 - e mantissa bits (one byte each) with one float32 scale per output
 // column, decoded to float32 in registers. One compiled variant per split, e = 1 .. 5 (E1M6, E2M5,
-// E3M4, E4M3, E5M2): e is a constant in each, so the decode is the same two instructions for all.
+// E3M4, E4M3, E5M2), e a constant in each: a shift and a mask, and for e <= 3 in the decode-once
+// GEMM path (M > 8) a normalising decode (below).
 // The kernel reads every code as a finite number (exponent field 2^e - 1 is an ordinary binade):
 // that is the FPx format of src/quant/fpx.ts (standard bias 2^(e-1) - 1, no Inf/NaN, subnormals);
 // OCP E4M3FN / E5M2 run on the E4M3 / E5M2 variants, their NaN (and Inf) codes rejected by packing.
@@ -33,11 +34,25 @@
 // significand bits, so the identity holds for them too (E4M3 0x01 -> 2^20 * 2^-149 = 2^-129 =
 // 2^-9 * 2^-120), and for +-0.
 //
+// Normalising decode (e <= 3, M > 8 path only; f32-tile.ts fpxSub8/fpxNormal8/fpxCorr8): subnormal
+// codes decoded as above are float32 subnormals, and the baseline build's f32x4.mul can take a slow
+// path on them. So after the shift and mask, the int16 lanes get (63 - b0) << 7 added to the exponent
+// (lanes with exponent field 0 get 1 << 7 more: the implicit leading 1 of the binade they share with
+// field 1), and the float32 of (sign | that exponent) of those lanes is subtracted after unpacking,
+// exactly (Sterbenz): every lane is then the code's value times 2^-64, a normal float32 (or +0), and
+// the activations are staged with 2^0. 12 more vector instructions per 8 codes, paid once per slice.
+// Measured (baseline, AMD EPYC avx512 VM, 2026-12, direct kernel calls, Gaussian weights, absmax
+// scales; GOPS plain -> normalising): 128x768x3072 E3M4 5.2 -> 10.2, E2M5 9.8 -> 11.6 (E4M3 10-11);
+// but GEMV 1x4096x4096 E2M5 5.2 -> 1.9, E3M4 2.0 -> 1.8, and M = 8 (inline tile) E2M5 6.6 -> 3.6,
+// E3M4 3.0 -> 4.5. So the GEMV and the inline tile keep the plain decode. (Why plain E2M5, with
+// ~35% subnormal codes, showed no slow path while E3M4 and E4M3 codes did, is not understood.)
+//
 // Where the 2^(b0 - 127) goes: not into the per-column scale (then every product x * t would sit
 // 2^120 below x * w and |x * w| < 2^-6 — common: small activations times small weights — would be
 // a float32 subnormal: lost bits and, on many CPUs, slow microcode assists). Instead the host stages
 // x' = x * 2^(63 - b0) once per call (f8w_stage_f32; E4M3 2^56, E5M2 2^48, E3M4 2^60, E2M5 2^62,
-// E1M6 2^63; exact for |x| < 2^(64 + b0)), so every product x' * t = (x * w) * 2^-64, and folds 2^64
+// E1M6 2^63; exact for |x| < 2^(64 + b0); the normalising path 2^0), so every product
+// x' * t = (x * w) * 2^-64, and folds 2^64
 // into the column scale: scale' = scale * 2^64 (exact), and acc' * scale' = acc * scale as real
 // numbers, so the final rounding is the same too.
 //
@@ -46,7 +61,7 @@
 //   y = acc * scale[n]; y = y + bias[n] (0 without bias); y = min(max(y, lo), hi)  (pmax/pmin)
 // for every M, tile, column split and thread count, bit for bit, whenever no product is scaled
 // into float32's subnormal range: every nonzero |x * w| >= 2^-62 (and then also >= 2^-126 in the
-// plain evaluation) and |x| < 2^(64 + b0) (E4M3 2^72, E1M6 2^64). (Outside that, x' * t is at least as accurate as x * w.)
+// plain evaluation) and |x| < 2^(64 + b0) (E4M3 2^72, E1M6 2^64; any |x| on the normalising path). (Outside that, x' * t is at least as accurate as x * w.)
 // The relaxed build uses f32x4.relaxed_madd (fused on CPUs with FMA): products are not rounded
 // separately, so it differs from the above within the usual float32 summation error bound.
 // (FP8 x FP8, src/kernels/f8w.ts runF8f8: activations with power-of-two row scales make every
@@ -67,15 +82,12 @@
 //   path on them (about 130 cycles each, measured: 0.1% of the codes subnormal -> GEMV -27%, 1% ->
 //   -48%); the relaxed build's FMA showed no penalty. Gaussian weights with the default absmax
 //   scales have ~0.01% E4M3 subnormal codes (bench/f8w.mjs prints it), E5M2 practically none.
-//   The small-exponent splits have many more (E2M5: every |w| below max / 7.875; ~20-30% of
-//   Gaussian weights): on the AMD EPYC (Zen 4) VM of 2026-12 no penalty showed (baseline GEMV and
-//   GEMM with 30% subnormal codes as fast as with none, bench/f8w.mjs 'e2m5'), so the variants keep
-//   the plain decode; a CPU with the penalty would want a normalising decode for them (a compare
-//   and a select per 8 codes, ~3x the decode's instructions: FP8 subnormals have no float32
-//   encoding without their leading-zero count).
+//   The small-exponent splits have many more (E2M5: every |w| below max / 7.875; 20-40% of
+//   Gaussian weights), hence the normalising decode above. Measured on the AMD EPYC (avx512) VM of
+//   2026-12, E4M3 GEMV 1x4096x4096, baseline: 1.7 GOPS with 6% subnormal codes, 4.7 with none.
 
 import { relaxedMulAdd } from '../util/simd';
-import { f32Tile4x8, fp8Codes8, fp8High4, fp8Low4, storeScaledRow8 } from './f32-tile';
+import { f32Tile4x8, fp8Codes8, fp8High4, fp8Low4, fpxCorr8, fpxHigh4, fpxLow4, fpxNormal8, fpxSub8, storeScaledRow8 } from './f32-tile';
 
 // one row x columns [n0, n1), n0 a multiple of 16: one whole panel per step, 4 accumulator chains
 @inline function gemv1x16(
@@ -130,8 +142,16 @@ import { f32Tile4x8, fp8Codes8, fp8High4, fp8Low4, storeScaledRow8 } from './f32
   const end = d + (<usize>k << 5);
   for (let dp = d; dp < end; dp += 32) {
     const h = fp8Codes8(wp, 0, e, mask);
-    v128.store(dp, fp8Low4(h));
-    v128.store(dp, fp8High4(h), 16);
+    if (e <= 3) {
+      const sub = fpxSub8(h, e);
+      const hh = fpxNormal8(h, e, sub);
+      const cc = fpxCorr8(hh, sub);
+      v128.store(dp, fpxLow4(hh, cc));
+      v128.store(dp, fpxHigh4(hh, cc), 16);
+    } else {
+      v128.store(dp, fp8Low4(h));
+      v128.store(dp, fp8High4(h), 16);
+    }
     wp += 16;
   }
 }
@@ -210,7 +230,7 @@ export function f8w_e5m2_gemm_4x8(
   drive(5, m, n0, n1, k, x, xStride, w, c, cStride, scale, bias, lo, hi, scratch);
 }
 
-/** The same for E3M4 weights (x' staged with 2^60). */
+/** The same for E3M4 weights (x' staged with 2^60; with M > 8 and scratch, 2^0: the normalising decode). */
 export function f8w_e3m4_gemm_4x8(
   m: i32, n0: i32, n1: i32, k: i32, x: usize, xStride: usize, w: usize,
   c: usize, cStride: usize, scale: usize, bias: usize, lo: f32, hi: f32, scratch: usize,
@@ -218,7 +238,7 @@ export function f8w_e3m4_gemm_4x8(
   drive(3, m, n0, n1, k, x, xStride, w, c, cStride, scale, bias, lo, hi, scratch);
 }
 
-/** The same for E2M5 weights (x' staged with 2^62). */
+/** The same for E2M5 weights (x' staged with 2^62; with M > 8 and scratch, 2^0). */
 export function f8w_e2m5_gemm_4x8(
   m: i32, n0: i32, n1: i32, k: i32, x: usize, xStride: usize, w: usize,
   c: usize, cStride: usize, scale: usize, bias: usize, lo: f32, hi: f32, scratch: usize,
@@ -226,7 +246,7 @@ export function f8w_e2m5_gemm_4x8(
   drive(2, m, n0, n1, k, x, xStride, w, c, cStride, scale, bias, lo, hi, scratch);
 }
 
-/** The same for E1M6 weights (x' staged with 2^63). */
+/** The same for E1M6 weights (x' staged with 2^63; with M > 8 and scratch, 2^0). */
 export function f8w_e1m6_gemm_4x8(
   m: i32, n0: i32, n1: i32, k: i32, x: usize, xStride: usize, w: usize,
   c: usize, cStride: usize, scale: usize, bias: usize, lo: f32, hi: f32, scratch: usize,

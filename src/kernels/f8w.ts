@@ -25,11 +25,12 @@ import { PackedWeights } from './packed.js';
 export const F8W_NR = 16;
 
 /**
- * 2^c that the activations are staged with (x' = x * 2^c), per exponent width e: the kernel decodes
- * a code to its value times 2^(b0 - 127), b0 = 2^(e-1) - 1, so c = 63 - b0 puts every product 2^64
- * below x * w (E4M3 56, E5M2 48, E3M4 60, E2M5 62, E1M6 63).
+ * 2^c that the activations are staged with (x' = x * 2^c), per exponent width e and M: the plain
+ * decode gives a code's value times 2^(b0 - 127), b0 = 2^(e-1) - 1, so c = 63 - b0 puts every
+ * product 2^64 below x * w (E4M3 56, E5M2 48, E3M4 60, E2M5 62, E1M6 63); the normalising decode
+ * (e <= 3 with M > 8, assembly/gemm/f8w.ts) gives the value times 2^-64 already, so c = 0.
  */
-const stageExp = (e: number) => 63 - (2 ** (e - 1) - 1);
+const stageExp = (e: number, m: number) => (e <= 3 && m > 8 ? 0 : 63 - (2 ** (e - 1) - 1));
 /** The column scale is stored times 2^64 (exact for |scale| < 2^64). */
 const SCALE_FOLD = 2 ** 64;
 type F8wKernel = 'f8w_e1m6_gemm_4x8' | 'f8w_e2m5_gemm_4x8' | 'f8w_e3m4_gemm_4x8' | 'f8w_e4m3_gemm_4x8' | 'f8w_e5m2_gemm_4x8';
@@ -237,7 +238,7 @@ async function gemm(rt: KernelHost, alloc: (bytes: number) => number, call: F8wG
     v.set(rt.view(Uint8Array, bias, n * 4)); // bytes: the address need not be 4-aligned
   }
   const e = f8wExponentBits(w.format);
-  rt.kernels.f8w_stage_f32(x, m, k, xStride, 2 ** stageExp(e), staged);
+  rt.kernels.f8w_stage_f32(x, m, k, xStride, 2 ** stageExp(e, m), staged);
   const name = KERNEL[e];
   // M > 8 (3+ row strips): each call decodes 8 columns at a time into its own scratch, once
   const scratch = () => (m > 8 ? alloc(Math.max(k * 32, 16)) : 0);
