@@ -14,8 +14,7 @@
 //     as GPTQ damps: a weight whose input is always 0 still counts) — the full H would cost K^2
 //     per candidate and channel;
 //   without it: the weights' squared error.
-// A split per channel instead of per layer measured no better in the kernel's terms: see
-// src/formats/fpx.ts.
+// Why one split per layer and not per channel: src/formats/fpx.ts.
 
 import { ArgumentError, ShapeError, ValueRangeError, describe } from '../errors.js';
 import { FPX_SPLITS, checkFpxSplit, fpxEncodeColumns, type FpxSplit } from './fpx-codes.js';
