@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// FP8-weight GEMV/GEMM (f8w: E4M3FN and E5M2 codes x float32 activations) against lowbit's INT8
-// GEMV/GEMM (qs8, the same 1 byte per weight) and float32 GEMM (4 bytes per weight).
+// FP8-weight GEMV/GEMM (f8w: E4M3FN and E5M2 codes, and the FPx splits E3M4 and E2M5, x float32
+// activations) against lowbit's INT8 GEMV/GEMM (qs8, the same 1 byte per weight) and float32 GEMM
+// (4 bytes per weight).
 //
 //   node bench/f8w.mjs                 both builds, 1 thread, prints a markdown table
 //   node bench/f8w.mjs --threads 2     ... with 2-thread runtimes
@@ -40,7 +41,7 @@ const SHAPES = [
   { m: 8, k: 4096, n: 4096, stream: true },
   { m: 128, k: 768, n: 3072, stream: false },
 ];
-const KERNELS = ['f8w e4m3', 'f8w e5m2', 'qs8', 'f32'];
+const KERNELS = ['f8w e4m3', 'f8w e5m2', 'f8w e3m4', 'f8w e2m5', 'qs8', 'f32'];
 const key = ({ m, k, n }) => `${m}×${k}×${n}`;
 const log = (s) => process.stderr.write(`${s}\n`);
 
@@ -81,9 +82,11 @@ async function measureShape(rt, shape, quick) {
 
   const kernels = {};
   let subnormals = 0;
-  for (const [name, format] of [['f8w e4m3', 'e4m3fn'], ['f8w e5m2', 'e5m2']]) {
+  let subnormalsE2 = 0;
+  for (const [name, format] of [['f8w e4m3', 'e4m3fn'], ['f8w e5m2', 'e5m2'], ['f8w e3m4', 'E3M4'], ['f8w e2m5', 'E2M5']]) {
     const q = quantizeF8w(wf, k, n, { format });
     if (format === 'e4m3fn') for (const c of q.codes) if ((c & 0x78) === 0 && (c & 7) !== 0) subnormals++;
+    if (format === 'E2M5') for (const c of q.codes) if ((c & 0x60) === 0 && (c & 0x1f) !== 0) subnormalsE2++;
     const ws = Array.from({ length: copies(k * n) }, () => packF8w(rt, q, k, n));
     kernels[name] = { ws, call: (i) => runF8w(rt, x, m, ws[i % ws.length]) };
   }
@@ -126,7 +129,7 @@ async function measureShape(rt, shape, quick) {
   }
   const otherLoad = other();
   const ops = 2 * m * k * n;
-  const res = { shape: key(shape), stream, otherLoad, subnormalFraction: subnormals / (k * n), qs8Layout: kernels.qs8.layout };
+  const res = { shape: key(shape), stream, otherLoad, subnormalFraction: subnormals / (k * n), subnormalFractionE2: subnormalsE2 / (k * n), qs8Layout: kernels.qs8.layout };
   for (const name of names) {
     const kn = kernels[name];
     res[name] = { gops: ops / median(kn.wall) / 1e9, gopsCpu: ops / median(kn.cpu) / 1e9, copies: kn.ws.length, per: kn.per };
@@ -174,20 +177,24 @@ function render(results, args, started) {
   lines.push('- Rates in GOPS (2·M·K·N / time), median of interleaved samples, wall clock; "cpu" ratios use CPU time instead (1 thread). Weights rotated through copies covering 3× L3 (read from DRAM) for M ≤ 8; hot for 128×768×3072.');
   lines.push('- qs8: lowbit INT8 GEMM/GEMV (int8 weights, uint8 activations, float32 output; layout noted). f32: lowbit float32 GEMM/GEMV.');
   lines.push('');
-  lines.push('| shape M×K×N | build | thr | f8w e4m3 | f8w e5m2 | qs8 int8 | f32 | e4m3 / qs8 | e5m2 / qs8 | e4m3 / qs8 (cpu) | e4m3 / f32 | other load (cores) |');
-  lines.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  lines.push('| shape M×K×N | build | thr | f8w e4m3 | f8w e5m2 | f8w e3m4 | f8w e2m5 | qs8 int8 | f32 | e4m3 / qs8 | e5m2 / qs8 | e2m5 / e4m3 | e4m3 / qs8 (cpu) | e4m3 / f32 | other load (cores) |');
+  lines.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const r of results) {
     for (const s of r.shapes) {
       const e4 = s['f8w e4m3'];
       const e5 = s['f8w e5m2'];
+      const e3 = s['f8w e3m4'];
+      const e2 = s['f8w e2m5'];
       const q = s.qs8;
       const f = s.f32;
-      lines.push(`| ${s.shape}${s.stream ? ' (DRAM)' : ' (hot)'} | ${r.simd} | ${r.threads} | ${f1(e4.gops)} | ${f1(e5.gops)} | ${f1(q.gops)} (${s.qs8Layout}) | ${f1(f.gops)} | ${f2(e4.gops / q.gops)} | ${f2(e5.gops / q.gops)} | ${r.threads === 1 ? f2(e4.gopsCpu / q.gopsCpu) : '—'} | ${f2(e4.gops / f.gops)} | ${s.otherLoad.toFixed(2)} |`);
+      lines.push(`| ${s.shape}${s.stream ? ' (DRAM)' : ' (hot)'} | ${r.simd} | ${r.threads} | ${f1(e4.gops)} | ${f1(e5.gops)} | ${f1(e3.gops)} | ${f1(e2.gops)} | ${f1(q.gops)} (${s.qs8Layout}) | ${f1(f.gops)} | ${f2(e4.gops / q.gops)} | ${f2(e5.gops / q.gops)} | ${f2(e2.gops / e4.gops)} | ${r.threads === 1 ? f2(e4.gopsCpu / q.gopsCpu) : '—'} | ${f2(e4.gops / f.gops)} | ${s.otherLoad.toFixed(2)} |`);
     }
   }
   const sub = results[0]?.shapes.map((s) => `${s.shape}: ${(s.subnormalFraction * 100).toFixed(3)}%`).join(', ');
   lines.push('');
   lines.push(`E4M3 subnormal codes in the quantized Gaussian weights (default absmax scales): ${sub}.`);
+  const sub2 = results[0]?.shapes.map((s) => `${s.shape}: ${(s.subnormalFractionE2 * 100).toFixed(1)}%`).join(', ');
+  lines.push(`E2M5 subnormal codes (float32 subnormals after the decode): ${sub2}.`);
   return lines.join('\n');
 }
 

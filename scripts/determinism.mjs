@@ -1316,15 +1316,17 @@ function refFp8Cases() {
   }
 }
 
-// ---- f8w (FP8 weights x float32; relaxed build fuses: '*.relaxed') and f8f8 (FP8 x FP8 with
-// power-of-two row scales: every product exact, so one name across builds and the reference) ----
+// ---- f8w (8-bit float weights x float32, OCP FP8 and every FPx split; relaxed build fuses:
+// '*.relaxed') and f8f8 (FP8 x FP8 with power-of-two row scales: every product exact, so one name
+// across builds and the reference) ----
 
 const F8W_CASES = [];
-for (const format of ['e4m3fn', 'e5m2']) {
+for (const format of ['e4m3fn', 'e5m2', 'E1M6', 'E2M5', 'E3M4', 'E4M3', 'E5M2']) {
   for (const [m, k, n] of [[1, 37, 19], [1, 300, 70], [5, 16, 33], [10, 100, 40]]) {
     const name = `${format} m=${m} k=${k} n=${n}`;
     const r = new Rng(`f8w ${name}`);
-    const finite = (c) => !(format === 'e4m3fn' ? (c & 0x7f) === 0x7f : (c & 0x7f) >= 0x7c);
+    // FPx codes are all finite; OCP NaN/Inf codes are folded into finite ones
+    const finite = (c) => (format === 'e4m3fn' ? (c & 0x7f) !== 0x7f : format === 'e5m2' ? (c & 0x7f) < 0x7c : true);
     const codes = r.ints(Uint8Array, k * n, 0, 255).map((c) => (finite(c) ? c : c & 0x3f));
     F8W_CASES.push({ name, format, m, k, n, codes, scales: r.floats(n, 0.01, 1), x: r.floats(m * k, -3, 3), bias: (m + n) % 2 ? r.floats(n, -1, 1) : null });
   }

@@ -43,6 +43,8 @@ export {
   fpxFormat, fpxQuantize, fpxSearch, fpxMaxForBias, fpxBiasForMax, channelLayout, sqnrDb,
   type FpxFormat, type FpxName, type FpxLayout, type FpxSearchOptions, type FpxSearchResult,
 } from './quant/fpx.js';
+export { FPX_SPLITS, fpxTable, fpxEncode, type FpxSplit } from './quant/fpx-codes.js';
+export { quantizeFpxWeights, type FpxWeights, type FpxQuantizeOptions, type FpxChoice } from './quant/fpx-weights.js';
 export { FLOAT8_TYPES, type Float8Type, type Float8Tensor, type CastTarget, type QuantizeLinearOptions } from './ops/onnx.js';
 export { loadModel, Model, type ModelTensor, type ModelInput, type ModelInputs, type RunOptions, type LoadOptions } from './model/model.js';
 export { UnsupportedOperatorsError, type MissingOperator } from './model/ops/registry.js';

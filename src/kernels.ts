@@ -14,6 +14,6 @@ export { packQb4, runQb4, refQb4, runQb4F32, refQb4F32, quantizeActivations, Qb4
 export { encodeFp8Wasm, decodeFp8Wasm } from './kernels/fp8.js';
 export { packLut4, runLut4, refLut4, refLut4Acc, lut4FromAnt, lut4BlockSize, Lut4Weights, LUT4_MAX_BLOCK, type Lut4Source } from './kernels/lut4.js';
 export {
-  packF8w, runF8w, f8wGemm, quantizeF8w, dequantizeF8w, refF8w, runF8f8, quantizeF8Activations, F8wWeights, F8W_NR,
-  type F8wQuantized, type PackF8wOptions, type QuantizeF8wOptions, type F8wGemmCall, type F8ActivationsQuantized, type RunF8f8Options,
+  packF8w, runF8w, f8wGemm, quantizeF8w, dequantizeF8w, refF8w, runF8f8, quantizeF8Activations, F8wWeights, F8W_NR, F8W_FORMATS,
+  type F8wFormat, type F8wQuantized, type PackF8wOptions, type QuantizeF8wOptions, type F8wGemmCall, type F8ActivationsQuantized, type RunF8f8Options,
 } from './kernels/f8w.js';

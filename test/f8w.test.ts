@@ -1,4 +1,5 @@
-// f8w tester: FP8 weights (E4M3FN / E5M2, per-column scale) x float32 activations.
+// f8w tester: 8-bit float weights (OCP E4M3FN / E5M2, and the FPx splits E1M6 … E5M2 whose codes
+// are all finite; per-column scale) x float32 activations.
 //
 // Baseline build: bit-exact against refF8w (the same float32 operations in the same order: products
 // rounded, k increasing, then * scale, + bias, clamp). Relaxed build (FMA): against a float64
@@ -7,22 +8,30 @@
 // code by code through one-hot rows). Quantization error of the default scales: SQNR of Gaussian W.
 
 import { describe, expect, it } from 'vitest';
-import { FP8, FP8_TABLE_BITS, LowbitError, decodeFp8, fp8IsNaN, type Fp8Format } from '../src/index.js';
+import { FP8, FP8_TABLE_BITS, LowbitError, fp8IsNaN, fpxFormat, fpxTable, type Fp8Format, type FpxSplit } from '../src/index.js';
 import {
-  dequantizeF8w, f8wGemm, packF8w, quantizeF8Activations, quantizeF8w, refF8w, runF8f8, runF8w, type F8wQuantized, type F8wWeights,
+  dequantizeF8w, f8wGemm, packF8w, quantizeF8Activations, quantizeF8w, refF8w, runF8f8, runF8w, F8W_FORMATS, type F8wFormat, type F8wQuantized, type F8wWeights,
 } from '../src/kernels.js';
 import { GEMM_K, GEMM_M, GemmTester, type GemmCase, type GemmFamily } from './gemm-tester.js';
 import { SIMD, firstMismatch, randNormal, rng, useRuntimes } from './helpers.js';
 
 const rts = useRuntimes();
+/** OCP FP8 (activations too) */
 const FORMATS: Fp8Format[] = ['e4m3fn', 'e5m2'];
+/** every weight format of the kernels: OCP and the FPx splits */
+const WFORMATS: readonly F8wFormat[] = F8W_FORMATS;
+const isOcp = (f: F8wFormat): f is Fp8Format => f === 'e4m3fn' || f === 'e5m2';
 
-const finite = (c: number, f: Fp8Format) => !fp8IsNaN(c, f) && !(f === 'e5m2' && (c & 0x7f) === 0x7c);
+const finite = (c: number, f: F8wFormat) => !isOcp(f) || (!fp8IsNaN(c, f) && !(f === 'e5m2' && (c & 0x7f) === 0x7c));
+const mantissaBits = (f: F8wFormat) => (isOcp(f) ? FP8[f].m : fpxFormat(f).m);
+const maxCode = (f: F8wFormat) => (isOcp(f) ? FP8[f].maxCode : 0x7f);
+const table = (f: F8wFormat) => (isOcp(f) ? new Float32Array(FP8_TABLE_BITS[f].buffer.slice(0)) : fpxTable(f as FpxSplit));
+const decode = (codes: Uint8Array, f: F8wFormat) => Float32Array.from(codes, (c) => table(f)[c]);
 
 /** random finite codes, with the special ones (±0, smallest/largest subnormal, ±max) mixed in */
-function randCodes(len: number, f: Fp8Format, r: () => number): Uint8Array {
-  const s = FP8[f];
-  const specials = [0x00, 0x80, 0x01, 0x81, f === 'e4m3fn' ? 0x07 : 0x03, s.maxCode, 0x80 | s.maxCode];
+function randCodes(len: number, f: F8wFormat, r: () => number): Uint8Array {
+  const mc = maxCode(f);
+  const specials = [0x00, 0x80, 0x01, 0x81, (1 << mantissaBits(f)) - 1, 0x80 | ((1 << mantissaBits(f)) - 1), mc, 0x80 | mc];
   const out = new Uint8Array(len);
   for (let i = 0; i < len; i++) {
     let c: number;
@@ -42,7 +51,7 @@ function gaussian(n: number, r: () => number): Float32Array {
 /** float64 y and the bound of the relaxed check */
 function closeTo(got: Float32Array, x: Float32Array, m: number, q: F8wQuantized, bias: Float32Array | null, lo: number, hi: number): string | null {
   const { k, n, codes, scales } = q;
-  const t = decodeFp8(codes, q.format);
+  const t = decode(codes, q.format);
   for (let i = 0; i < m; i++) {
     for (let j = 0; j < n; j++) {
       let s = 0;
@@ -86,9 +95,9 @@ const GAP = -7777;
  * every 4th case, a bias on two in three; odd seeds run f8wGemm with padded row strides and return
  * the whole output buffer, gaps included (they must keep GAP).
  */
-const f8wFamily = (format: Fp8Format): GemmFamily<F8wData, F8wWeights> => ({
+const f8wFamily = (format: F8wFormat): GemmFamily<F8wData, F8wWeights> => ({
   data: ({ m, k, n, seed, extremes }: GemmCase, r) => {
-    const max = FP8[format].maxCode;
+    const max = maxCode(format);
     const codes = extremes ? Uint8Array.from({ length: k * n }, (_, i) => (i % 2 ? max : 0x80 | max)) : randCodes(k * n, format, r);
     const scales = Float32Array.from({ length: n }, () => 0.001 + r());
     const x = extremes ? Float32Array.from({ length: m * k }, (_, i) => (i % 3 ? 1e3 : -1e3)) : randNormal(m * k, r);
@@ -129,9 +138,9 @@ const f8wFamily = (format: Fp8Format): GemmFamily<F8wData, F8wWeights> => ({
 });
 
 describe(`f8w GEMM/GEMV (${SIMD} build)`, () => {
-  for (const format of FORMATS) {
+  for (const [fi, format] of WFORMATS.entries()) {
     it(`${format}: the GEMM tester's shapes (and K 15, 16, 100, M 9), row strides through f8wGemm, extremes, ${SIMD === 'baseline' ? 'bit-exact vs refF8w' : 'within the float32 summation bound'}, 1 and 2 threads`, async () => {
-      const tester = new GemmTester().m(...GEMM_M, 9).k(...GEMM_K, 15, 16, 100).seed(format === 'e4m3fn' ? 7 : 70000);
+      const tester = new GemmTester().m(...GEMM_M, 9).k(...GEMM_K, 15, 16, 100).seed(format === 'e4m3fn' ? 7 : format === 'e5m2' ? 70000 : 700 + 1000 * fi);
       const { runs, failures } = await tester.test(f8wFamily(format), [rts.one, rts.two]);
       expect(failures).toEqual([]);
       expect(runs).toBe(2 * tester.cases().length);
@@ -154,21 +163,23 @@ describe(`f8w GEMM/GEMV (${SIMD} build)`, () => {
         const w = packF8w(rt, codes, k, n, { format, scales: [1, 1] });
         const got = await runF8w(rt, x, k, w);
         w.dispose();
-        const want = decodeFp8(codes, format);
+        const want = decode(codes, format);
         for (let i = 0; i < k * n; i++) {
           // -0 comes out as +0 (the sum starts at +0), every other value exactly
           expect(got[i] === want[i], `code 0x${codes[i].toString(16)}: got ${got[i]}, want ${want[i]}`).toBe(true);
         }
       }
       // the extremes times a scale: ±max * 2, smallest subnormal * 2
-      const w = packF8w(rts.one, Uint8Array.of(FP8[format].maxCode, 0x80 | FP8[format].maxCode, 0x01), 1, 3, { format, scales: [2, 2, 2] });
+      const max = isOcp(format) ? FP8[format].max : fpxFormat(format).standardMax;
+      const minSub = isOcp(format) ? FP8[format].minSubnormal : 2 ** (fpxFormat(format).emin - fpxFormat(format).m);
+      const w = packF8w(rts.one, Uint8Array.of(maxCode(format), 0x80 | maxCode(format), 0x01), 1, 3, { format, scales: [2, 2, 2] });
       const got = await runF8w(rts.one, Float32Array.of(1), 1, w);
       w.dispose();
-      expect(Array.from(got)).toEqual([2 * FP8[format].max, -2 * FP8[format].max, 2 * FP8[format].minSubnormal]);
+      expect(Array.from(got)).toEqual([2 * max, -2 * max, 2 * minSub]);
     });
 
     it(`${format}: GEMV and GEMM give the same bits for the same row; threads and column splits too`, async () => {
-      const r = rng(format === 'e4m3fn' ? 5 : 6);
+      const r = rng(5 + fi);
       const k = 300;
       const n = 300;
       const m = 10; // 3 row strips: the decode-once GEMM path
@@ -202,7 +213,7 @@ describe(`f8w GEMM/GEMV (${SIMD} build)`, () => {
       for (let j = 0; j < n; j++) {
         let a = 0;
         for (let i = 0; i < k; i++) a = Math.max(a, Math.abs(wf[i * n + j]));
-        expect(q.scales[j]).toBe(Math.fround(a / FP8[format].max));
+        expect(q.scales[j]).toBe(Math.fround(a / (isOcp(format) ? FP8[format].max : fpxFormat(format).standardMax)));
       }
       const wt = new Float32Array(k * n);
       for (let i = 0; i < k; i++) for (let j = 0; j < n; j++) wt[j * k + i] = wf[i * n + j];
@@ -219,15 +230,15 @@ describe(`f8w GEMM/GEMV (${SIMD} build)`, () => {
     });
   }
 
-  it('quantization error of Gaussian W with the default scales: E4M3 SQNR >= 30 dB, E5M2 >= 24 dB', async () => {
+  it('quantization error of Gaussian W with the default scales: E4M3 SQNR >= 30 dB, E5M2 >= 24 dB, E1M6 … E3M4 >= 34 dB', async () => {
     const r = rng(2024);
     const k = 512;
     const n = 128;
     const m = 4;
     const wf = gaussian(k * n, r);
     const x = gaussian(m * k, r);
-    const budget = { e4m3fn: 30, e5m2: 24 };
-    for (const format of FORMATS) {
+    const budget: Record<F8wFormat, number> = { e4m3fn: 30, e5m2: 24, E1M6: 34, E2M5: 34, E3M4: 34, E4M3: 30, E5M2: 24 };
+    for (const format of WFORMATS) {
       const q = quantizeF8w(wf, k, n, { format });
       const dq = dequantizeF8w(q);
       let sw = 0;
@@ -328,7 +339,7 @@ describe(`f8w GEMM/GEMV (${SIMD} build)`, () => {
     err(() => packF8w(rt, codes, 2, 3, { scales: [1, NaN, 1] }), 'ERR_RANGE', /scales\[1\] is NaN/);
     err(() => packF8w(rt, wf, 2, 3, { scales: [1, 0, 1] }), 'ERR_RANGE', /scales\[1\] is 0/);
     // format and shapes
-    err(() => packF8w(rt, wf, 2, 3, { format: 'e4m3' as Fp8Format }), 'ERR_ARGUMENT', /format must be 'e4m3fn' or 'e5m2', got 'e4m3'/);
+    err(() => packF8w(rt, wf, 2, 3, { format: 'e4m3' as Fp8Format }), 'ERR_ARGUMENT', /format must be one of 'e4m3fn', 'e5m2', 'E1M6', .*, got 'e4m3'/);
     err(() => packF8w(rt, codes, 2, 3, { format: 'fp8' as Fp8Format, scales: [1, 1, 1] }), 'ERR_ARGUMENT', /got 'fp8'/);
     err(() => packF8w(rt, wf, 3, 3), 'ERR_SHAPE', /W has 6 elements, expected K\*N = 3\*3/);
     const w = packF8w(rt, wf, 2, 3);
@@ -412,10 +423,10 @@ describe(`f8w GEMM/GEMV (${SIMD} build)`, () => {
     w.dispose();
   });
 
-  it('the reference decodes with the exact FP8 table', () => {
+  it('the reference decodes with the exact FP8 / FPx table', () => {
     // refF8w on one-hot x is the table value times the scale, rounded once to float32
-    for (const format of FORMATS) {
-      const t = new Float32Array(FP8_TABLE_BITS[format].buffer.slice(0));
+    for (const format of WFORMATS) {
+      const t = table(format);
       const y = refF8w(Float32Array.of(1), 1, { format, k: 1, n: 2, codes: Uint8Array.of(0x01, 0x35), scales: [3, 0.1] });
       expect(y[0]).toBe(Math.fround(t[1] * 3));
       expect(y[1]).toBe(Math.fround(t[0x35] * Math.fround(0.1)));

@@ -5,17 +5,39 @@
 // the epilogue for columns [n, min(n + 8, n1)) of output rows c0..c3. Modes, constant at each inlined call:
 //   codes = false: float32 weights, K rows of 8 at wp, 32 bytes apart (f32 panels, f8w's decoded
 //                  slices);  true: FP8 codes, K rows of 8 at wp, 16 bytes apart (one half of an
-//                  f8w panel row), decoded in registers (fp8Codes8, fp8Low4/fp8High4; e5, mask)
+//                  f8w panel row), decoded in registers (fp8Codes8, fp8Low4/fp8High4; e, mask)
 //   scaled = false: y = clamp(acc + bias, lo, hi);  true: clamp(acc * scale + bias, lo, hi)
 // (bias and, for scaled, scale: float32 per column, padded to whole panels; bias may be 0.)
 
 import { clampLanes, relaxedMulAdd, storeLanes8 } from '../util/simd';
 
-// 8 FP8 codes at p -> int16 lanes (S << 15) | (magnitude << 4) (E5M2: << 5); mask: 0x87f0 (E5M2:
-// 0x8fe0) in every lane (f8w.ts explains the decode)
-@inline export function fp8Codes8(p: usize, offset: usize, e5: bool, mask: v128): v128 {
+// 8 codes of 1 sign, e exponent and 7 - e mantissa bits at p -> int16 lanes (S << 15) | (magnitude
+// << e); mask: 0x8000 | (0x7f << e) in every lane (E4M3 0x87f0, E5M2 0x8fe0; f8w.ts explains the decode)
+@inline export function fp8Codes8(p: usize, offset: usize, e: i32, mask: v128): v128 {
   const b = v128.load8x8_s(p + offset);
-  return v128.and(e5 ? i16x8.shl(b, 5) : i16x8.shl(b, 4), mask);
+  return v128.and(i16x8.shl(b, e), mask);
+}
+
+// Normalising decode, for f8w's decode-once GEMM path with e <= 3 (f8w.ts says why): from h of
+// fp8Codes8, the int16 lanes hh = h + (63 - b0) << 7, with 1 << 7 more where the exponent field is 0,
+// and cc = sign | exponent of hh where the field was 0, else 0. As float32 (fpxLow4/fpxHigh4),
+// hh - cc is the code's value times 2^-64 (b0 = 2^(e-1) - 1), and never a float32 subnormal.
+@inline export function fpxNormal8(h: v128, e: i32, sub: v128): v128 {
+  const off: i32 = (64 - (1 << (e - 1))) << 7;
+  return i16x8.sub(i16x8.add(h, i16x8.splat(<i16>off)), i16x8.shl(sub, 7));
+}
+@inline export function fpxSub8(h: v128, e: i32): v128 {
+  const field: i32 = ((1 << e) - 1) << 7;
+  return i16x8.eq(v128.and(h, i16x8.splat(<i16>field)), i16x8.splat(0));
+}
+@inline export function fpxCorr8(hh: v128, sub: v128): v128 {
+  return v128.and(sub, v128.and(hh, i16x8.splat(<i16>0xff80)));
+}
+@inline export function fpxLow4(hh: v128, cc: v128): v128 {
+  return f32x4.sub(fp8Low4(hh), fp8Low4(cc));
+}
+@inline export function fpxHigh4(hh: v128, cc: v128): v128 {
+  return f32x4.sub(fp8High4(hh), fp8High4(cc));
 }
 
 // int16 lanes 0..3 / 4..7 -> upper halves of 32-bit lanes (the float32 bits of fp8 * 2^-120 or 2^-112)
@@ -46,7 +68,7 @@ import { clampLanes, relaxedMulAdd, storeLanes8 } from '../util/simd';
 }
 
 @inline export function f32Tile4x8(
-  codes: bool, e5: bool, mask: v128, scaled: bool, k: i32, a0: usize, a1: usize, a2: usize, a3: usize, w: usize,
+  codes: bool, e: i32, mask: v128, scaled: bool, k: i32, a0: usize, a1: usize, a2: usize, a3: usize, w: usize,
   c0: usize, c1: usize, c2: usize, c3: usize, n: i32, n1: i32, scale: usize, bias: usize, lo: v128, hi: v128,
 ): void {
   let wp = w;
@@ -58,7 +80,7 @@ import { clampLanes, relaxedMulAdd, storeLanes8 } from '../util/simd';
   for (let kk: usize = 0; kk < aBytes; kk += 4) {
     let w0: v128, w1: v128;
     if (codes) {
-      const h = fp8Codes8(wp, 0, e5, mask);
+      const h = fp8Codes8(wp, 0, e, mask);
       w0 = fp8Low4(h);
       w1 = fp8High4(h);
     } else {

@@ -5,9 +5,9 @@
 //   saved: codes U8 [K, N] (E4M3FN or E5M2), scales F32 [N]    record: format
 
 import { refF8w } from '../kernels/f8w.js';
-import { quantizeF8w, type F8wQuantized } from '../quant/fp8-weights.js';
+import { f8wTable, quantizeF8w, type F8wQuantized } from '../quant/fp8-weights.js';
 import { F8wGemm } from '../layers/gemm-f8w.js';
-import { FP8_FORMATS, FP8_TABLE_BITS, type Fp8Format } from '../quant/fp8.js';
+import { FP8_FORMATS, type Fp8Format } from '../quant/fp8.js';
 import { checkScales, type WeightFormat } from './format.js';
 
 export const fp8Format: WeightFormat<F8wQuantized> = {
@@ -23,7 +23,7 @@ export const fp8Format: WeightFormat<F8wQuantized> = {
   gemm: (host, w, bias, activation) => new F8wGemm(host, w, bias, activation),
   reference: (w, x, m, bias) => refF8w(x, m, w, bias),
   dequantize(w) {
-    const table = decodeTable(w.format), out = new Float32Array(w.n * w.k);
+    const table = f8wTable(w.format), out = new Float32Array(w.n * w.k);
     for (let t = 0; t < w.k; t++) for (let j = 0; j < w.n; j++) out[j * w.k + t] = Math.fround(table[w.codes[t * w.n + j]] * w.scales[j]);
     return out;
   },
@@ -40,12 +40,8 @@ export const fp8Format: WeightFormat<F8wQuantized> = {
     if (!(FP8_FORMATS as readonly string[]).includes(format)) throw read.error(`has FP8 format '${String(format)}'; expected one of ${FP8_FORMATS.join(', ')}`);
     const codes = read.tensor('codes', 'U8', r.k * r.n) as Uint8Array;
     // the quantizer never writes a NaN or infinite code: one in a file is damage
-    const table = decodeTable(format), bad = codes.findIndex((c) => !Number.isFinite(table[c]));
+    const table = f8wTable(format), bad = codes.findIndex((c) => !Number.isFinite(table[c]));
     if (bad >= 0) throw read.error(`has codes[${bad}] = ${codes[bad]}, which is ${table[codes[bad]]} in ${format}; saved FP8 weights are finite`);
     return { format, k: r.k, n: r.n, codes, scales: checkScales(read, read.tensor('scales', 'F32', r.n) as Float32Array, true) };
   },
 };
-
-function decodeTable(format: Fp8Format): Float32Array {
-  return new Float32Array(FP8_TABLE_BITS[format].buffer.slice(0));
-}

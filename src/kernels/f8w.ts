@@ -1,6 +1,7 @@
-// f8w: FP8 weights (E4M3FN or E5M2 codes, one float32 scale per output column) x float32
-// activations -> float32, GEMM and GEMV with bias and clamp. Wraps assembly/gemm/f8w.ts (panels of
-// 16 columns, K-major, raw codes; the layout picture and the exactness argument are there).
+// f8w: 8-bit float weights (OCP E4M3FN / E5M2 codes, or FPx codes of any split E1M6 … E5M2; one
+// float32 scale per output column) x float32 activations -> float32, GEMM and GEMV with bias and
+// clamp. Wraps assembly/gemm/f8w.ts (one variant per exponent width; panels of 16 columns, K-major,
+// raw codes; the layout picture and the exactness argument are there).
 //
 //   y[m][n] = clamp(scale[n] * sum_k x[m][k] * fp8(W[k][n]) + bias[n], lo, hi)
 //
@@ -11,29 +12,36 @@
 
 import { ArgumentError, LowbitError, ShapeError, ValueRangeError } from '../errors.js';
 import type { KernelHost } from '../runtime/host.js';
-import { decodeFp8, encodeFp8, fp8IsNaN, FP8, FP8_TABLE_BITS, type Fp8Format } from '../quant/fp8.js';
-import { checkFp8wDims as checkDims, checkFp8wFormat as checkFormat, F8W_MAX_SCALE as MAX_SCALE, quantizeF8w, type F8wQuantized, type QuantizeF8wOptions } from '../quant/fp8-weights.js';
+import { decodeFp8, encodeFp8, FP8, FP8_FORMATS, type Fp8Format } from '../quant/fp8.js';
+import {
+  checkFp8wDims as checkDims, checkFp8wFormat as checkFormat, F8W_MAX_SCALE as MAX_SCALE, f8wBadCode, f8wExponentBits, f8wTable, quantizeF8w,
+  type F8wFormat, type F8wQuantized, type QuantizeF8wOptions,
+} from '../quant/fp8-weights.js';
 
-export { dequantizeF8w, quantizeF8w, type F8wQuantized, type QuantizeF8wOptions } from '../quant/fp8-weights.js';
+export { dequantizeF8w, quantizeF8w, F8W_FORMATS, type F8wFormat, type F8wQuantized, type QuantizeF8wOptions } from '../quant/fp8-weights.js';
 import { decodeFp8Wasm, encodeFp8Wasm } from './fp8.js';
 import { PackedWeights } from './packed.js';
 
 export const F8W_NR = 16;
 
-/** 2^c that the activations are staged with (x' = x * 2^c), per format: products land 2^64 below x * w. */
-const STAGE_EXP: { readonly [F in Fp8Format]: number } = { e4m3fn: 56, e5m2: 48 };
+/**
+ * 2^c that the activations are staged with (x' = x * 2^c), per exponent width e and M: the plain
+ * decode gives a code's value times 2^(b0 - 127), b0 = 2^(e-1) - 1, so c = 63 - b0 puts every
+ * product 2^64 below x * w (E4M3 56, E5M2 48, E3M4 60, E2M5 62, E1M6 63); the normalising decode
+ * (e <= 3 with M > 8, assembly/gemm/f8w.ts) gives the value times 2^-64 already, so c = 0.
+ */
+const stageExp = (e: number, m: number) => (e <= 3 && m > 8 ? 0 : 63 - (2 ** (e - 1) - 1));
 /** The column scale is stored times 2^64 (exact for |scale| < 2^64). */
 const SCALE_FOLD = 2 ** 64;
-const KERNEL: { readonly [F in Fp8Format]: 'f8w_e4m3_gemm_4x8' | 'f8w_e5m2_gemm_4x8' } = {
-  e4m3fn: 'f8w_e4m3_gemm_4x8',
-  e5m2: 'f8w_e5m2_gemm_4x8',
-};
+type F8wKernel = 'f8w_e1m6_gemm_4x8' | 'f8w_e2m5_gemm_4x8' | 'f8w_e3m4_gemm_4x8' | 'f8w_e4m3_gemm_4x8' | 'f8w_e5m2_gemm_4x8';
+/** the variant per exponent width */
+const KERNEL: readonly F8wKernel[] = ['f8w_e1m6_gemm_4x8', 'f8w_e1m6_gemm_4x8', 'f8w_e2m5_gemm_4x8', 'f8w_e3m4_gemm_4x8', 'f8w_e4m3_gemm_4x8', 'f8w_e5m2_gemm_4x8'];
 
 /** FP8 weights packed for the f8w kernels; see assembly/gemm/f8w.ts for the byte layout. */
 export class F8wWeights extends PackedWeights {
   constructor(
     rt: KernelHost,
-    readonly format: Fp8Format,
+    readonly format: F8wFormat,
     readonly k: number,
     readonly n: number,
     /** N rounded up to 16 */
@@ -57,9 +65,9 @@ export class F8wWeights extends PackedWeights {
 export interface PackF8wOptions extends QuantizeF8wOptions {}
 
 /**
- * Packs FP8 weights for runF8w / f8wGemm. `w` is either float32 W (K x N, or N x K with
+ * Packs 8-bit float weights for runF8w / f8wGemm. `w` is either float32 W (K x N, or N x K with
  * `transposed`), quantized with quantizeF8w (per-column scales: given, or absmax / max finite), or
- * FP8 codes (Uint8Array, same shapes) with `scales` required. NaN/Inf weights or codes are errors.
+ * codes (Uint8Array, same shapes) with `scales` required. NaN/Inf weights or (OCP) codes are errors.
  */
 export function packF8w(rt: KernelHost, w: Float32Array | Uint8Array | F8wQuantized, k: number, n: number, options: PackF8wOptions = {}): F8wWeights {
   rt.check();
@@ -70,7 +78,7 @@ export function packF8w(rt: KernelHost, w: Float32Array | Uint8Array | F8wQuanti
   } else {
     let codes: Uint8Array;
     let scalesIn: ArrayLike<number> | undefined;
-    let format: Fp8Format;
+    let format: F8wFormat;
     let transposed = options.transposed === true;
     if (w instanceof Uint8Array) {
       codes = w;
@@ -95,12 +103,11 @@ export function packF8w(rt: KernelHost, w: Float32Array | Uint8Array | F8wQuanti
         throw new ValueRangeError(`${fn}: scales[${j}] is ${scalesIn[j]}; expected finite with |scale| < 2^63`);
       }
     }
-    const inf = format === 'e5m2' ? 0x7c : -1;
     for (let i = 0; i < codes.length; i++) {
-      const c = codes[i];
-      if (fp8IsNaN(c, format) || (c & 0x7f) === inf) {
+      const bad = f8wBadCode(codes[i], format);
+      if (bad) {
         const [r, col] = transposed ? [i % k, Math.floor(i / k)] : [Math.floor(i / n), i % n];
-        throw new ValueRangeError(`${fn}: code 0x${c.toString(16).padStart(2, '0')} at W[${r}][${col}] is ${fp8IsNaN(c, format) ? 'NaN' : 'infinite'} in ${format}; FP8 weights must be finite`);
+        throw new ValueRangeError(`${fn}: code 0x${codes[i].toString(16).padStart(2, '0')} at W[${r}][${col}] is ${bad} in ${format}; FP8 weights must be finite`);
       }
     }
     if (transposed) {
@@ -230,8 +237,9 @@ async function gemm(rt: KernelHost, alloc: (bytes: number) => number, call: F8wG
     v.fill(0);
     v.set(rt.view(Uint8Array, bias, n * 4)); // bytes: the address need not be 4-aligned
   }
-  rt.kernels.f8w_stage_f32(x, m, k, xStride, 2 ** STAGE_EXP[w.format], staged);
-  const name = KERNEL[w.format];
+  const e = f8wExponentBits(w.format);
+  rt.kernels.f8w_stage_f32(x, m, k, xStride, 2 ** stageExp(e, m), staged);
+  const name = KERNEL[e];
   // M > 8 (3+ row strips): each call decodes 8 columns at a time into its own scratch, once
   const scratch = () => (m > 8 ? alloc(Math.max(k * 32, 16)) : 0);
   // GEMV streams W: give each thread at least 64 columns; GEMM splits at panel granularity
@@ -259,6 +267,12 @@ export interface F8ActivationsQuantized {
   values: Float32Array;
 }
 
+/** FP8 activations are OCP E4M3FN or E5M2 */
+function checkActFormat(fn: string, format: unknown): Fp8Format {
+  if (!(FP8_FORMATS as readonly unknown[]).includes(format)) throw new ArgumentError(`${fn}: format must be 'e4m3fn' or 'e5m2', got ${typeof format === 'string' ? `'${format}'` : String(format)}`);
+  return format as Fp8Format;
+}
+
 function rowExponents(fn: string, x: Float32Array, m: number, k: number, format: Fp8Format): Float32Array {
   const max = FP8[format].max;
   const rowScales = new Float32Array(m);
@@ -280,7 +294,7 @@ function rowExponents(fn: string, x: Float32Array, m: number, k: number, format:
 /** FP8 activations with per-row power-of-two scales (the TS codec; runF8f8 does the same in wasm). */
 export function quantizeF8Activations(x: Float32Array, m: number, k: number, format: Fp8Format = 'e4m3fn'): F8ActivationsQuantized {
   const fn = 'quantizeF8Activations';
-  checkFormat(fn, format);
+  checkActFormat(fn, format);
   if (!(x instanceof Float32Array) || x.length !== m * k) throw new ShapeError(`${fn}: x must be a Float32Array of M*K = ${m}*${k} elements`);
   const rowScales = rowExponents(fn, x, m, k, format);
   const scaled = new Float32Array(m * k);
@@ -305,7 +319,7 @@ export interface RunF8f8Options {
  */
 export async function runF8f8(rt: KernelHost, x: Float32Array, m: number, w: F8wWeights, options: RunF8f8Options = {}): Promise<Float32Array> {
   const fn = 'runF8f8';
-  const format = checkFormat(fn, options.format ?? 'e4m3fn');
+  const format = checkActFormat(fn, options.format ?? 'e4m3fn');
   if (!(w instanceof F8wWeights)) throw new ArgumentError(`${fn}: weights must come from packF8w`);
   if (!Number.isInteger(m) || m < 0) throw new ShapeError(`${fn}: M must be a non-negative integer, got ${m}`);
   const { k } = w;
@@ -333,11 +347,11 @@ export async function runF8f8(rt: KernelHost, x: Float32Array, m: number, w: F8w
  * (+0 without bias); then y < lo ? lo : y, then hi < y ? hi : y. codes K x N row-major.
  */
 export function refF8w(
-  x: ArrayLike<number>, m: number, q: { format: Fp8Format; k: number; n: number; codes: Uint8Array; scales: ArrayLike<number> },
+  x: ArrayLike<number>, m: number, q: { format: F8wFormat; k: number; n: number; codes: Uint8Array; scales: ArrayLike<number> },
   bias?: ArrayLike<number> | null, lo = -Infinity, hi = Infinity,
 ): Float32Array {
   const { k, n, codes } = q;
-  const table = new Float32Array(FP8_TABLE_BITS[q.format].buffer.slice(0));
+  const table = f8wTable(q.format);
   const f = Math.fround;
   const out = new Float32Array(m * n);
   const xs = Float32Array.from(x as ArrayLike<number>);

@@ -77,6 +77,14 @@ export interface QuantizeOptions {
   dampPercent?: number;
   /** 'gptq': each block's scale by a clip search on its values as GPTQ has them (default true) */
   clipSearch?: boolean;
+  /** 'fpx': the exponent/mantissa splits to choose from per layer (default all: 'E1M6' … 'E5M2') */
+  fpxSplits?: readonly string[];
+  /**
+   * 'fpx': how each layer's split and channel scales are chosen: 'error', the weights' squared error
+   * (default), or 'effect', the layer output's error tr(ΔW H ΔWᵀ) with H from the float model on the
+   * calibration inputs (as antChoice 'effect')
+   */
+  fpxChoice?: 'error' | 'effect';
   /** a scheme for particular nodes, overriding the rest */
   layerScheme?: (node: GraphNode) => LayerScheme | undefined;
   onProgress?: (done: number, total: number, phase: string) => void;

@@ -83,6 +83,7 @@ export async function quantizeModel(float: Model, options: QuantizeOptions): Pro
   if (!Array.isArray(options.calibration) || options.calibration.length === 0) throw new ArgumentError('quantize: calibration needs at least one input (an array of feeds)');
   if (options.ant4PerChannelType !== undefined && typeof options.ant4PerChannelType !== 'boolean') throw new ArgumentError(`quantize: ant4PerChannelType must be a boolean, got ${String(options.ant4PerChannelType)}`);
   if (options.antChoice !== undefined && options.antChoice !== 'error' && options.antChoice !== 'effect') throw new ArgumentError(`quantize: antChoice must be 'error' or 'effect', got ${String(options.antChoice)}`);
+  if (options.fpxChoice !== undefined && options.fpxChoice !== 'error' && options.fpxChoice !== 'effect') throw new ArgumentError(`quantize: fpxChoice must be 'error' or 'effect', got ${String(options.fpxChoice)}`);
   if (options.antClipByEffect !== undefined && typeof options.antClipByEffect !== 'boolean') throw new ArgumentError(`quantize: antClipByEffect must be a boolean, got ${String(options.antClipByEffect)}`);
   if (options.nonFinite !== undefined && !NON_FINITE_MODES.includes(options.nonFinite)) throw new ArgumentError(`quantize: nonFinite must be 'nan' or 'error', got ${String(options.nonFinite)}`);
   if (options.top1Budget !== undefined && !(options.top1Budget >= 0 && options.top1Budget <= 1)) throw new ArgumentError(`quantize: top1Budget must be a fraction from 0 to 1, got ${options.top1Budget}`);
@@ -102,10 +103,11 @@ export async function quantizeModel(float: Model, options: QuantizeOptions): Pro
     return q;
   };
   // ANT by effect needs each layer's input Hessian: GPTQ's pass gives them; without GPTQ, from the float model
-  const hessians = options.antChoice === 'effect' && !gptq ? await layerHessians(float, options.calibration, (node) => stats.has(node), (d, t) => options.onProgress?.(d, t, 'layer Hessians')) : undefined;
+  const byEffect = options.antChoice === 'effect' || options.fpxChoice === 'effect';
+  const hessians = byEffect && !gptq ? await layerHessians(float, options.calibration, (node) => stats.has(node), (d, t) => options.onProgress?.(d, t, 'layer Hessians')) : undefined;
   const rt = float.rt;
   const choice = new Map<GraphNode, LayerScheme>();
-  const formatOptions = { ant4PerChannelType: options.ant4PerChannelType === true, antChoice: options.antChoice, antClipByEffect: options.antClipByEffect, gptq: gptq?.settings };
+  const formatOptions = { ant4PerChannelType: options.ant4PerChannelType === true, antChoice: options.antChoice, antClipByEffect: options.antClipByEffect, gptq: gptq?.settings, fpxSplits: options.fpxSplits };
   const builder: LayerBuilder = (brt, node, spec): ModelLayer | null => {
     const s = stats.get(node);
     const scheme: LayerScheme = options.layerScheme?.(node) ?? choice.get(node) ?? (s ? (options.scheme === 'auto' ? 'int8' : options.scheme) : 'float32');

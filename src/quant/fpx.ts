@@ -89,7 +89,7 @@ const hi32 = new Uint32Array(f64.buffer, 4, 1); // little-endian: the high word 
 const POW2 = Float64Array.from({ length: 2100 }, (_, i) => 2 ** (i - 1075)); // 2^k for k in [-1075, 1024]
 
 /** Nearest value of the standard grid to v (float64), ties to the even code, saturating at ±maxStd. */
-function roundToGrid(v: number, f: FpxFormat): number {
+export function roundToGrid(v: number, f: FpxFormat): number {
   if (v !== v) return v;
   const a = Math.abs(v);
   let q: number;

@@ -18,6 +18,9 @@ export interface KernelExports {
   f32_gemm_4x8(m: number, n0: number, n1: number, k: number, a: number, aStride: number, w: number, c: number, cStride: number, bias: number, lo: number, hi: number): void;
   f8w_e4m3_gemm_4x8(m: number, n0: number, n1: number, k: number, x: number, xStride: number, w: number, c: number, cStride: number, scale: number, bias: number, lo: number, hi: number, scratch: number): void;
   f8w_e5m2_gemm_4x8(m: number, n0: number, n1: number, k: number, x: number, xStride: number, w: number, c: number, cStride: number, scale: number, bias: number, lo: number, hi: number, scratch: number): void;
+  f8w_e3m4_gemm_4x8(m: number, n0: number, n1: number, k: number, x: number, xStride: number, w: number, c: number, cStride: number, scale: number, bias: number, lo: number, hi: number, scratch: number): void;
+  f8w_e2m5_gemm_4x8(m: number, n0: number, n1: number, k: number, x: number, xStride: number, w: number, c: number, cStride: number, scale: number, bias: number, lo: number, hi: number, scratch: number): void;
+  f8w_e1m6_gemm_4x8(m: number, n0: number, n1: number, k: number, x: number, xStride: number, w: number, c: number, cStride: number, scale: number, bias: number, lo: number, hi: number, scratch: number): void;
   f8w_stage_f32(x: number, m: number, k: number, xStride: number, mult: number, out: number): void;
   f32_dwconv_nhwc(h: number, w: number, c: number, kh: number, kw: number, sh: number, sw: number, pt: number, pl: number, dh: number, dw: number, oh0: number, oh1: number, ow: number, x: number, wts: number, y: number, lo: number, hi: number): void;
   f32_im2col_nhwc(h: number, w: number, c: number, xc: number, kh: number, kw: number, sh: number, sw: number, pt: number, pl: number, dh: number, dw: number, oh0: number, oh1: number, ow: number, x: number, out: number): void;
