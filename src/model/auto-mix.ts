@@ -1,104 +1,221 @@
-// The 'auto' scheme's search: which layers can go from int8 to int4 without costing the model's
-// decisions, measured on the model's real output over calibration inputs.
+// The 'auto' scheme's search: a format per layer, judged by the model's real output.
+//
+// 1. The calibration inputs are split: the search measures on one part, the held-back part checks
+//    the final choice (and the mix falls back toward int8 when that check fails the budget).
+// 2. The Hessian proxy (hessian-proxy.ts) rates every candidate format of every layer by the
+//    layer's own output error on sampled calibration rows; it prunes, per layer, a format when
+//    another of about its size (within 10%) or smaller is better by the proxy, so only the best
+//    candidate of each size is measured on the model.
+// 3. Each remaining (layer, format) is measured on the model with the rest int8: output noise,
+//    SQNR, cosine, top-1 (classifiers), the user's metric; options that alone break top-1 or the
+//    metric are not eligible.
+// 4. mix-select.ts picks the mix for the budget from those single-layer effects; the mix is then
+//    measured, and the allowed extra noise halved until the measured mix meets the budget.
 
+import { ArgumentError, describe } from '../errors.js';
+import { FORMAT_NAMES, findFormat } from '../formats/table.js';
+import { uint8Range, type ActivationQuant } from '../quant/activation-range.js';
 import type { GraphNode } from './graph.js';
 import type { Feeds, RangeStats } from './calibrate.js';
 import type { Model } from './model.js';
-import type { LayerChoice, LayerScheme, MixReport, QuantizeOptions } from './quantize-options.js';
+import type { AutoBudget, LayerChoice, LayerScheme, LayerTrial, MixReport, OutputScore, QuantizeOptions } from './quantize-options.js';
+import { noiseAndSignal, outputsOf, scoreOutputs, type Outputs } from './sensitivity.js';
+import { proxySqnrDb, sampleLayerRows } from './hessian-proxy.js';
+import { predict, selectMix, type MixOption } from './mix-select.js';
+import { transposeKN, convWeightsNK } from '../layers/conv2d-gemm.js';
+
+type MixedModel = Model & { choices?: LayerChoice[]; mix?: MixReport };
+
+/** How many halvings of the extra noise allowance the search and the held-back check may try. */
+const TIGHTENINGS = 6;
+
+/** Checks the 'auto' options; throws an ArgumentError naming the one that is wrong. */
+export function checkAutoOptions(o: QuantizeOptions): void {
+  const b = o.autoBudget;
+  if (b !== undefined) {
+    if (typeof b !== 'object' || b === null) throw new ArgumentError(`quantize: autoBudget must be { maxSqnrDropDb?, maxBytes? }, got ${describe(b)}`);
+    const unknown = Object.keys(b).filter((k) => k !== 'maxSqnrDropDb' && k !== 'maxBytes');
+    if (unknown.length) throw new ArgumentError(`quantize: autoBudget has unknown field(s) ${unknown.join(', ')}; it takes maxSqnrDropDb and maxBytes`);
+    if (b.maxSqnrDropDb !== undefined && !(typeof b.maxSqnrDropDb === 'number' && b.maxSqnrDropDb >= 0 && Number.isFinite(b.maxSqnrDropDb))) throw new ArgumentError(`quantize: autoBudget.maxSqnrDropDb must be a finite number of dB >= 0, got ${describe(b.maxSqnrDropDb)}`);
+    if (b.maxBytes !== undefined && !(typeof b.maxBytes === 'number' && b.maxBytes > 0 && Number.isFinite(b.maxBytes))) throw new ArgumentError(`quantize: autoBudget.maxBytes must be a finite number of bytes > 0, got ${describe(b.maxBytes)}`);
+    if (b.maxSqnrDropDb === undefined && b.maxBytes === undefined) throw new ArgumentError('quantize: autoBudget needs maxSqnrDropDb or maxBytes');
+  }
+  if (o.autoCandidates !== undefined) {
+    if (!Array.isArray(o.autoCandidates) || o.autoCandidates.length === 0) throw new ArgumentError(`quantize: autoCandidates must be a non-empty list of format names, got ${describe(o.autoCandidates)}`);
+    for (const c of o.autoCandidates) if (c !== 'float32' && !FORMAT_NAMES.includes(c)) throw new ArgumentError(`quantize: autoCandidates: '${String(c)}' is not a format; expected ${[...FORMAT_NAMES, 'float32'].map((n) => `'${n}'`).join(', ')}`);
+  }
+  if (o.holdOut !== undefined && !(typeof o.holdOut === 'number' && o.holdOut >= 0 && o.holdOut < 1)) throw new ArgumentError(`quantize: holdOut must be a fraction from 0 to below 1, got ${describe(o.holdOut)}`);
+  if (o.sensitivityInputs !== undefined && !(Number.isInteger(o.sensitivityInputs) && o.sensitivityInputs >= 1)) throw new ArgumentError(`quantize: sensitivityInputs must be an integer >= 1, got ${describe(o.sensitivityInputs)}`);
+  if (o.classifier !== undefined && typeof o.classifier !== 'boolean') throw new ArgumentError(`quantize: classifier must be a boolean, got ${describe(o.classifier)}`);
+  if (o.metric !== undefined && (typeof o.metric !== 'object' || typeof o.metric.score !== 'function' || typeof o.metric.name !== 'string')) throw new ArgumentError('quantize: metric must be { name, score(reference, quantized) }');
+  if (o.metric?.allowance !== undefined && !(o.metric.allowance >= 0)) throw new ArgumentError(`quantize: metric.allowance must be >= 0, got ${describe(o.metric.allowance)}`);
+}
+
+/** The calibration inputs split into the search's and the held-back check's (every k-th input, so both see the whole set). */
+export function splitCalibration(calibration: readonly Feeds[], holdOut: number, limit: number): { search: Feeds[]; heldOut: Feeds[] } {
+  const k = holdOut > 0 && calibration.length >= 2 ? Math.max(2, Math.round(1 / holdOut)) : 0;
+  const heldOut = k ? calibration.filter((_, i) => i % k === k - 1) : [];
+  const search = k ? calibration.filter((_, i) => i % k !== k - 1) : [...calibration];
+  return { search: evenly(search, limit), heldOut: evenly(heldOut, limit) };
+}
+
+function evenly<T>(list: T[], count: number): T[] {
+  if (list.length <= count) return list;
+  return Array.from({ length: count }, (_, i) => list[Math.floor(((i + 0.5) * list.length) / count)]);
+}
 
 /** Runs the search on `model` (built with every layer int8 unless `choice` says otherwise), filling `choice`, model.choices and model.mix. */
-export async function autoMix(float: Model, model: Model & { choices?: LayerChoice[]; mix?: MixReport }, stats: Map<GraphNode, RangeStats>, choice: Map<GraphNode, LayerScheme>, options: QuantizeOptions): Promise<void> {
-  const probe = options.calibration.slice(0, Math.max(1, Math.min(options.sensitivityInputs ?? 16, options.calibration.length)));
-  const reference = await outputsOf(float, probe);
-  // a mix is scored by the decisions it keeps (top-1 agreement with float32 along the output's
-  // last axis), then by its output SQNR
-  const score = async (): Promise<[number, number]> => {
-    const got = await outputsOf(model, probe);
-    return [top1Agreement(reference, got), outputSqnr(reference, got)];
-  };
-  const better = (x: [number, number], y: [number, number]) => x[0] > y[0] || (x[0] === y[0] && x[1] > y[1]);
-  const [baseTop1, base] = await score(); // every layer int8
-  const budget = options.top1Budget ?? baseTop1 - (options.top1Allowance ?? 0);
-  const candidates = [...stats.keys()].filter((n) => {
+export async function autoMix(float: Model, model: MixedModel, stats: Map<GraphNode, RangeStats>, choice: Map<GraphNode, LayerScheme>, options: QuantizeOptions): Promise<void> {
+  checkAutoOptions(options);
+  const budget: AutoBudget = options.autoBudget ?? { maxSqnrDropDb: 1 };
+  const candidates = [...new Set(['int8', ...(options.autoCandidates ?? [...FORMAT_NAMES, 'float32'])])];
+  const limit = options.sensitivityInputs ?? 16;
+  const { search, heldOut } = splitCalibration(options.calibration, options.holdOut ?? 0.25, limit);
+  const score = (ref: Outputs, got: Outputs) => scoreOutputs(ref, got, options.classifier, options.metric);
+  const progress = (d: number, t: number) => options.onProgress?.(d, t, 'measuring layers');
+
+  const reference = await outputsOf(float, search);
+  const baseOut = await outputsOf(model, search); // every layer int8
+  const base = score(reference, baseOut);
+  const baseNoise = noiseAndSignal(reference, baseOut).noise;
+  const layers = [...stats.keys()].filter((n) => {
     const spec = float.layerSpecs.get(n);
     return spec && !(spec.type === 'conv' && spec.geometry.group !== 1) && !options.layerScheme?.(n);
   });
-  // sensitivity: the model with one layer lowered to int4, the rest int8
-  const sens = new Map<GraphNode, [number, number]>();
-  const total = candidates.length * 2;
-  for (const [i, node] of candidates.entries()) {
-    choice.set(node, 'int4');
+  const int8Bytes = model.weightBytes;
+  const bytesOf = (node: GraphNode) => model.builtLayers.get(node)?.weightBytes ?? 0;
+  const top1Budget = (b: OutputScore) => options.top1Budget ?? (b.top1 === undefined ? undefined : b.top1 - (options.top1Allowance ?? 0));
+  /** whether a score keeps top-1 and the metric against the int8 score `b` (the SQNR budget is the selection's) */
+  const keepsDecisions = (s: OutputScore, b: OutputScore) => {
+    const t = top1Budget(b);
+    return (t === undefined || (s.top1 ?? 1) >= t) && (b.metric === undefined || (s.metric ?? -Infinity) >= b.metric - (options.metric?.allowance ?? 0));
+  };
+
+  // 2. the proxy, and what it prunes
+  const rows = await sampleLayerRows(float, search, new Set(layers));
+  const trials = new Map<GraphNode, LayerTrial[]>();
+  for (const node of layers) trials.set(node, proxyTrials(float, node, candidates, rows.get(node) ?? [], inputQuant(stats.get(node)!, options.range), options));
+
+  // 3. each layer's remaining formats measured with the rest int8
+  const toMeasure = layers.flatMap((node) => trials.get(node)!.filter((t) => !t.skipped && t.scheme !== 'int8').map((t) => [node, t] as const));
+  const options_ = new Map<GraphNode, { trial: LayerTrial; option: MixOption }[]>();
+  for (const node of layers) {
+    const int8 = trials.get(node)!.find((t) => t.scheme === 'int8')!;
+    int8.bytes = bytesOf(node);
+    int8.output = base;
+    options_.set(node, [{ trial: int8, option: { bytes: int8.bytes, noise: baseNoise } }]);
+  }
+  for (const [i, [node, trial]] of toMeasure.entries()) {
+    choice.set(node, trial.scheme);
     await model.rebuild([node]);
-    sens.set(node, await score());
+    const got = await outputsOf(model, search);
+    trial.output = score(reference, got);
+    trial.bytes = bytesOf(node);
+    if (keepsDecisions(trial.output, base)) options_.get(node)!.push({ trial, option: { bytes: trial.bytes, noise: noiseAndSignal(reference, got).noise } });
+    else trial.skipped = 'alone it loses top-1 agreement or the metric against all-int8';
     choice.delete(node);
     await model.rebuild([node]);
-    options.onProgress?.(i + 1, total, 'measuring layers');
+    progress(i + 1, toMeasure.length + TIGHTENINGS);
   }
-  // lower the least sensitive first, one at a time, keeping each only if the mix stays in budget
-  let current: [number, number] = [baseTop1, base];
-  const order = [...candidates].sort((a, b) => (better(sens.get(a)!, sens.get(b)!) ? -1 : better(sens.get(b)!, sens.get(a)!) ? 1 : 0));
-  for (const [i, node] of order.entries()) {
-    if (sens.get(node)![0] >= budget) {
-      choice.set(node, 'int4');
-      await model.rebuild([node]);
-      const now = await score();
-      if (now[0] >= budget) current = now;
-      else {
-        choice.delete(node);
-        await model.rebuild([node]);
-      }
+
+  // 4. the mix for the budget, measured; the extra noise allowed halved until it passes
+  const per = layers.map((n) => options_.get(n)!);
+  const table = per.map((opts) => opts.map((o) => o.option));
+  const baseOption: MixOption = { bytes: int8Bytes, noise: baseNoise };
+  const maxNoise = (extra: number) => (budget.maxSqnrDropDb === undefined ? undefined : baseNoise * (1 + extra * (10 ** (budget.maxSqnrDropDb / 10) - 1)));
+  const withinBudget = (s: OutputScore, b: OutputScore, bytes: number) =>
+    keepsDecisions(s, b) && (budget.maxSqnrDropDb === undefined || s.sqnrDb >= b.sqnrDb - budget.maxSqnrDropDb) && (budget.maxBytes === undefined || bytes <= budget.maxBytes);
+  const apply = async (pick: readonly number[] | null) => {
+    const changed: GraphNode[] = [];
+    layers.forEach((node, i) => {
+      const scheme = pick ? per[i][pick[i]].trial.scheme : 'int8';
+      if ((choice.get(node) ?? 'int8') !== scheme) changed.push(node);
+      if (scheme === 'int8') choice.delete(node);
+      else choice.set(node, scheme);
+    });
+    await model.rebuild(changed);
+  };
+
+  const heldRef = heldOut.length ? await outputsOf(float, heldOut) : [];
+  const heldBase = heldOut.length ? score(heldRef, await outputsOf(model, heldOut)) : undefined;
+  const sizeOnly = budget.maxSqnrDropDb === undefined;
+  let pick: number[] | null = null, mix = base, checks = 0, held: MixReport['heldOut'];
+  for (let attempt = 0, extra = 1; attempt < TIGHTENINGS && !pick; attempt++, extra /= 2) {
+    const p = selectMix(table, baseOption, { maxNoise: maxNoise(extra), maxBytes: budget.maxBytes });
+    if (!p) {
+      const smallest = predict(table, table.map((opts) => opts.reduce((b, o, j) => (o.bytes < opts[b].bytes ? j : b), 0)), baseOption).bytes;
+      throw new ArgumentError(`quantize: autoBudget.maxBytes ${budget.maxBytes} is below the smallest mix the candidates (${candidates.join(', ')}) allow, ${smallest} bytes`);
     }
-    options.onProgress?.(candidates.length + i + 1, total, 'measuring layers');
+    await apply(p);
+    const s = score(reference, await outputsOf(model, search));
+    progress(toMeasure.length + attempt + 1, toMeasure.length + TIGHTENINGS);
+    // a size budget alone has nothing to tighten: its mix is the best that fits, checked and reported
+    if (!sizeOnly && !withinBudget(s, base, model.weightBytes)) continue;
+    const h = heldBase ? score(heldRef, await outputsOf(model, heldOut)) : undefined;
+    const ok = !h || withinBudget(h, heldBase!, model.weightBytes);
+    checks++;
+    if (h) held = { inputs: heldOut.length, int8: heldBase!, mix: h, withinBudget: ok, checks };
+    if (ok || sizeOnly) (pick = p), (mix = s);
   }
-  model.choices = [...stats.keys()].filter((n) => float.layerSpecs.has(n)).map((node) => {
-    const spec = float.layerSpecs.get(node)!;
-    const scheme: LayerScheme = options.layerScheme?.(node) ?? (spec.type === 'conv' && spec.geometry.group !== 1 ? 'float32' : choice.get(node) ?? 'int8');
-    const m = sens.get(node);
-    return { node, scheme, top1WhenInt4: m?.[0], outputSqnrDbWhenInt4: m?.[1] };
-  });
-  model.mix = { top1: current[0], outputSqnrDb: current[1], int8Top1: baseTop1, int8OutputSqnrDb: base, top1Budget: budget, probeInputs: probe.length };
-}
-
-async function outputsOf(model: Model, inputs: Feeds[]): Promise<Float32Array[]> {
-  const out: Float32Array[] = [];
-  for (const f of inputs) {
-    for (const t of Object.values(await model.run(f))) {
-      lastAxis.set(t.data, t.dims[t.dims.length - 1] ?? t.data.length);
-      out.push(t.data);
-    }
+  const fallback: MixReport['fallback'] = !pick ? 'int8' : checks > 1 ? 'tightened' : 'none';
+  if (!pick) {
+    await apply(null);
+    mix = base;
+    if (heldBase) held = { inputs: heldOut.length, int8: heldBase, mix: heldBase, withinBudget: true, checks };
   }
-  return out;
+
+  model.choices = [...stats.keys()].filter((n) => float.layerSpecs.has(n)).map((node) => recordChoice(float, node, choice, options, trials.get(node), pick ? per[layers.indexOf(node)]?.[pick[layers.indexOf(node)]]?.trial : undefined));
+  const t1 = top1Budget(base);
+  model.mix = {
+    budget, candidates, int8Bytes, bytes: model.weightBytes,
+    search: { inputs: search.length, int8: base, mix }, heldOut: held, fallback,
+    top1: mix.top1 ?? 1, outputSqnrDb: mix.sqnrDb, int8Top1: base.top1 ?? 1, int8OutputSqnrDb: base.sqnrDb, top1Budget: t1 ?? 1, probeInputs: search.length,
+  };
 }
 
-function outputSqnr(ref: Float32Array[], got: Float32Array[]): number {
-  let sig = 0, noise = 0;
-  ref.forEach((r, i) => {
-    for (let j = 0; j < r.length; j++) {
-      const d = r[j] - got[i][j];
-      sig += r[j] * r[j];
-      noise += d * d;
-    }
+/** Each candidate's bytes and proxy for one layer, the ones the proxy prunes marked `skipped`. */
+function proxyTrials(float: Model, node: GraphNode, candidates: string[], rows: Float32Array[], input: ActivationQuant, options: QuantizeOptions): LayerTrial[] {
+  const spec = float.layerSpecs.get(node)!;
+  const { wnk, n, k } = spec.type === 'conv' ? { wnk: convWeightsNK(spec.weight, spec.geometry), n: spec.geometry.cout, k: spec.geometry.kh * spec.geometry.kw * spec.geometry.cin } : { wnk: spec.transposed ? spec.weight : transposeKN(spec.weight, spec.k, spec.n), n: spec.n, k: spec.k };
+  const trials: LayerTrial[] = candidates.map((scheme) => {
+    if (scheme === 'float32') return { scheme, bytes: 4 * n * k, proxySqnrDb: Infinity };
+    const format = findFormat(scheme)!;
+    const w = format.quantize(wnk, n, k, { input, options: { ant4PerChannelType: options.ant4PerChannelType === true } });
+    return { scheme, bytes: format.storedBytes(w), proxySqnrDb: proxySqnrDb(wnk, format.dequantize(w), n, k, rows, format.needsInputRange ? input.scale : undefined) };
   });
-  return noise === 0 ? Infinity : 10 * Math.log10(sig / noise);
+  for (const t of trials) {
+    if (t.scheme === 'int8') continue; // the baseline
+    const better = trials.find((o) => o !== t && o.bytes <= 1.1 * t.bytes && o.proxySqnrDb > t.proxySqnrDb);
+    if (better) t.skipped = `pruned: ${better.scheme} is as small and better by the proxy (${better.proxySqnrDb.toFixed(1)} vs ${t.proxySqnrDb.toFixed(1)} dB)`;
+  }
+  return trials;
 }
 
-/** Fraction of rows (along the last axis of each output) whose argmax agrees. */
-function top1Agreement(ref: Float32Array[], got: Float32Array[], rowLength?: number): number {
-  let same = 0, rows = 0;
-  ref.forEach((r, i) => {
-    const n = rowLength ?? lastAxis.get(r) ?? r.length;
-    for (let o = 0; o + n <= r.length; o += n) {
-      let a = o, b = o;
-      for (let j = o + 1; j < o + n; j++) {
-        if (r[j] > r[a]) a = j;
-        if (got[i][j] > got[i][b]) b = j;
-      }
-      if (a === b) same++;
-      rows++;
-    }
-  });
-  return rows === 0 ? 1 : same / rows;
+/** The layer input's static uint8 quantization, as quantizeModel's builder makes it. */
+function inputQuant(s: RangeStats, range: QuantizeOptions['range']): ActivationQuant {
+  const [lo, hi] = range === undefined || range === 'minmax' ? [s.min, s.max] : s.percentile(range);
+  return uint8Range(lo, hi);
 }
 
-/** the last-axis length of each reference output (set by outputsOf) */
-const lastAxis = new WeakMap<Float32Array, number>();
+function recordChoice(float: Model, node: GraphNode, choice: Map<GraphNode, LayerScheme>, options: QuantizeOptions, trials: LayerTrial[] | undefined, chosen: LayerTrial | undefined): LayerChoice {
+  const spec = float.layerSpecs.get(node)!;
+  const fixed = options.layerScheme?.(node);
+  const grouped = spec.type === 'conv' && spec.geometry.group !== 1;
+  const scheme: LayerScheme = fixed ?? (grouped ? 'float32' : choice.get(node) ?? 'int8');
+  const int4 = trials?.find((t) => t.scheme === 'int4')?.output;
+  const why = fixed ? 'set by layerScheme' : grouped ? 'depthwise/grouped convolution: float32 in every scheme' : !trials ? 'not searched' : whyChosen(scheme, trials, chosen);
+  return { node, scheme, trials, why, top1WhenInt4: int4?.top1, outputSqnrDbWhenInt4: int4?.sqnrDb };
+}
+
+function whyChosen(scheme: string, trials: LayerTrial[], chosen: LayerTrial | undefined): string {
+  const int8 = trials.find((t) => t.scheme === 'int8')!;
+  const c = chosen ?? int8;
+  const sq = (t: LayerTrial) => (t.output ? `output ${t.output.sqnrDb.toFixed(1)} dB` : 'not measured');
+  if (scheme === 'int8') {
+    const others = trials.filter((t) => t.scheme !== 'int8' && t.output && !t.skipped);
+    return others.length ? `int8 (${sq(int8)}): the alternatives (${others.map((t) => `${t.scheme} ${sq(t)}, ${t.bytes} B`).join('; ')}) cost more noise than the budget allows per byte saved` : `int8 (${sq(int8)}): no other candidate was eligible`;
+  }
+  const d = c.bytes - int8.bytes;
+  return `${scheme}: ${sq(c)} with this layer alone changed (int8 ${int8.output!.sqnrDb.toFixed(1)} dB), ${d < 0 ? `${-d} B smaller` : `${d} B larger`} than int8; kept by the mix under the budget`;
+}
+
