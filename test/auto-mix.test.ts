@@ -3,6 +3,10 @@
 // stay within 1 dB of int8's on inputs calibration never saw, a size budget must be met, the check
 // on held-back calibration inputs reported, and every per-layer decision recorded.
 
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ArgumentError, loadModel, quantizeModel, tensor, type Feeds, type Model, type QuantizeOptions } from '../src/index.js';
 import { splitCalibration } from '../src/model/auto-mix.js';
@@ -183,4 +187,54 @@ describe(`'auto' mixed precision on a non-classifier (${SIMD} build)`, () => {
     expect(selectMix(layers, base, { maxBytes: 460 })).toEqual([1, 2]);
     expect(selectMix(layers, base, { maxBytes: 99 })).toBeNull();
   });
+});
+
+// the compiled CLI (packages/cli/dist/, as test/cli.test.ts runs it), once (the baseline project)
+const bin = new URL('../packages/cli/dist/main.js', import.meta.url).pathname;
+const lowbit = (...args: string[]) => execFileSync(process.execPath, [bin, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000 });
+
+describe.skipIf(SIMD !== 'baseline')('lowbit quantize/compare: calibration inputs and the auto report', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lowbit-automix-'));
+  const model = join(dir, 'regression.onnx');
+  writeFileSync(model, regressionNet());
+  const calib = join(dir, 'calib.json');
+  writeFileSync(calib, JSON.stringify(inputs(8, 5).map((f) => ({ dims: [...f.x.dims], data: Array.from(f.x.data as Float32Array) }))));
+
+  it('refuses to calibrate on random noise without --calibrate-random, with a one-line message saying how to give real inputs', () => {
+    for (const cmd of ['compare', 'quantize']) {
+      let err: { status: number; stderr: string } | null = null;
+      try {
+        lowbit(cmd, model, '--scheme', 'int8', ...(cmd === 'quantize' ? ['--out', join(dir, 'q.safetensors')] : []), '--simd', 'baseline');
+      } catch (e) {
+        err = e as { status: number; stderr: string };
+      }
+      expect(err, cmd).not.toBeNull();
+      expect(err!.status).toBe(2);
+      const text = err!.stderr.trim();
+      expect(text.split('\n')).toHaveLength(1);
+      expect(text).toMatch(/refusing to calibrate on random noise: give real calibration inputs with --input x=file\.json .*or pass --calibrate-random/);
+    }
+    // with the flag it calibrates on random normals as before
+    const ok = JSON.parse(lowbit('compare', model, '--scheme', 'int8', '--calibrate-random', '--calibrate', '2', '--simd', 'baseline', '--json'));
+    expect(ok.layers.length).toBe(4);
+  }, 120_000);
+
+  it("quantize --scheme auto calibrates on every record of an --input file and reports the search's decisions", () => {
+    const out = join(dir, 'auto.safetensors');
+    const j = JSON.parse(lowbit('quantize', model, '--scheme', 'auto', '--input', `x=${calib}`, '--max-sqnr-drop', '2', '--candidates', 'int4,fp8', '--out', out, '--simd', 'baseline', '--json'));
+    expect(j.mix.budget).toEqual({ maxSqnrDropDb: 2 });
+    expect(j.mix.candidates).toEqual(['int8', 'int4', 'fp8']);
+    expect(j.mix.search.inputs).toBe(6); // 8 records, every 4th held back
+    expect(j.mix.heldOut.inputs).toBe(2);
+    expect(j.choices).toHaveLength(4);
+    for (const c of j.choices) {
+      expect(c.why).toMatch(new RegExp(`^${c.scheme}: `));
+      expect(c.trials.map((t: { scheme: string }) => t.scheme)).toEqual(['int8', 'int4', 'fp8']);
+    }
+    const text = lowbit('compare', model, '--scheme', 'auto', '--input', `x=${calib}`, '--max-mib', '0.15', '--simd', 'baseline');
+    expect(text).toMatch(/auto: budget weights at most 0\.15 MiB; candidates int8, /);
+    expect(text).toMatch(/held back, 2 calibration input\(s\) the search never measured: mix SQNR [\d.]+ dB/);
+    expect(text).toMatch(/\nwhy:\n {2}Conv_0\S*: \w+: /);
+    rmSync(dir, { recursive: true, force: true });
+  }, 120_000);
 });

@@ -210,12 +210,14 @@ function recordChoice(float: Model, node: GraphNode, choice: Map<GraphNode, Laye
 function whyChosen(scheme: string, trials: LayerTrial[], chosen: LayerTrial | undefined): string {
   const int8 = trials.find((t) => t.scheme === 'int8')!;
   const c = chosen ?? int8;
-  const sq = (t: LayerTrial) => (t.output ? `output ${t.output.sqnrDb.toFixed(1)} dB` : 'not measured');
+  const kib = (b: number) => `${(Math.abs(b) / 1024).toFixed(1)} KiB`;
+  const alone = (t: LayerTrial) => `${t.output!.sqnrDb.toFixed(1)} dB`;
   if (scheme === 'int8') {
     const others = trials.filter((t) => t.scheme !== 'int8' && t.output && !t.skipped);
-    return others.length ? `int8 (${sq(int8)}): the alternatives (${others.map((t) => `${t.scheme} ${sq(t)}, ${t.bytes} B`).join('; ')}) cost more noise than the budget allows per byte saved` : `int8 (${sq(int8)}): no other candidate was eligible`;
+    if (!chosen) return 'int8: no mix met the budget (fallback)';
+    if (!others.length) return 'int8: no other candidate was eligible (pruned by the proxy, or loses top-1 or the metric alone)';
+    return `int8: the others cost more than the budget allows (output SQNR with this layer alone: int8 ${alone(int8)}, ${others.map((t) => `${t.scheme} ${alone(t)} at ${t.bytes < int8.bytes ? '-' : '+'}${kib(t.bytes - int8.bytes)}`).join(', ')})`;
   }
   const d = c.bytes - int8.bytes;
-  return `${scheme}: ${sq(c)} with this layer alone changed (int8 ${int8.output!.sqnrDb.toFixed(1)} dB), ${d < 0 ? `${-d} B smaller` : `${d} B larger`} than int8; kept by the mix under the budget`;
+  return `${scheme}: ${kib(d)} ${d < 0 ? 'smaller' : 'larger'} than int8, output SQNR with this layer alone ${alone(c)} (int8 ${alone(int8)}); ${d < 0 ? 'the noise fits the budget' : 'it buys back noise for layers made smaller'}`;
 }
-
