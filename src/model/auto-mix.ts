@@ -10,7 +10,10 @@
 //    SQNR, cosine, top-1 (classifiers), the user's metric; options that alone break top-1 or the
 //    metric are not eligible.
 // 4. mix-select.ts picks the mix for the budget from those single-layer effects; the mix is then
-//    measured, and the allowed extra noise halved until the measured mix meets the budget.
+//    measured. When it misses the budget (the effects did not add up), its layer changes are taken
+//    one at a time, most bytes saved per noise added first, each kept only if the measured mix
+//    stays in budget. Then the held-back check: failing it, the least efficient half of the
+//    changes goes back to int8 until it passes ('reverted'; 'int8' when none is left).
 
 import { ArgumentError, describe } from '../errors.js';
 import { FORMAT_NAMES, findFormat } from '../formats/table.js';
@@ -25,9 +28,6 @@ import { predict, selectMix, type MixOption } from './mix-select.js';
 import { transposeKN, convWeightsNK } from '../layers/conv2d-gemm.js';
 
 type MixedModel = Model & { choices?: LayerChoice[]; mix?: MixReport };
-
-/** How many halvings of the extra noise allowance the search and the held-back check may try. */
-const TIGHTENINGS = 6;
 
 /** Checks the 'auto' options; throws an ArgumentError naming the one that is wrong. */
 export function checkAutoOptions(o: QuantizeOptions): void {
@@ -69,7 +69,9 @@ export async function autoMix(float: Model, model: MixedModel, stats: Map<GraphN
   checkAutoOptions(options);
   const budget: AutoBudget = options.autoBudget ?? { maxSqnrDropDb: 1 };
   const candidates = [...new Set(['int8', ...(options.autoCandidates ?? [...FORMAT_NAMES, 'float32'])])];
-  const limit = options.sensitivityInputs ?? 16;
+  // enough inputs that the outputs measured hold a few thousand values (16 to 64 inputs): a head with one output per input needs more
+  const values = Object.values(await float.run(options.calibration[0])).reduce((n, t) => n + t.data.length, 0);
+  const limit = options.sensitivityInputs ?? Math.min(64, Math.max(16, Math.ceil(4096 / Math.max(values, 1))));
   const { search, heldOut } = splitCalibration(options.calibration, options.holdOut ?? 0.25, limit);
   const score = (ref: Outputs, got: Outputs) => scoreOutputs(ref, got, options.classifier, options.metric);
   const progress = (d: number, t: number) => options.onProgress?.(d, t, 'measuring layers');
@@ -83,7 +85,7 @@ export async function autoMix(float: Model, model: MixedModel, stats: Map<GraphN
     return spec && !(spec.type === 'conv' && spec.geometry.group !== 1) && !options.layerScheme?.(n);
   });
   const int8Bytes = model.weightBytes;
-  const bytesOf = (node: GraphNode) => model.builtLayers.get(node)?.weightBytes ?? 0;
+  const layerBytes = (node: GraphNode) => model.builtLayers.get(node)?.weightBytes ?? 0;
   const top1Budget = (b: OutputScore) => options.top1Budget ?? (b.top1 === undefined ? undefined : b.top1 - (options.top1Allowance ?? 0));
   /** whether a score keeps top-1 and the metric against the int8 score `b` (the SQNR budget is the selection's) */
   const keepsDecisions = (s: OutputScore, b: OutputScore) => {
@@ -101,7 +103,7 @@ export async function autoMix(float: Model, model: MixedModel, stats: Map<GraphN
   const options_ = new Map<GraphNode, { trial: LayerTrial; option: MixOption }[]>();
   for (const node of layers) {
     const int8 = trials.get(node)!.find((t) => t.scheme === 'int8')!;
-    int8.bytes = bytesOf(node);
+    int8.bytes = layerBytes(node);
     int8.output = base;
     options_.set(node, [{ trial: int8, option: { bytes: int8.bytes, noise: baseNoise } }]);
   }
@@ -110,64 +112,97 @@ export async function autoMix(float: Model, model: MixedModel, stats: Map<GraphN
     await model.rebuild([node]);
     const got = await outputsOf(model, search);
     trial.output = score(reference, got);
-    trial.bytes = bytesOf(node);
+    trial.bytes = layerBytes(node);
     if (keepsDecisions(trial.output, base)) options_.get(node)!.push({ trial, option: { bytes: trial.bytes, noise: noiseAndSignal(reference, got).noise } });
     else trial.skipped = 'alone it loses top-1 agreement or the metric against all-int8';
     choice.delete(node);
     await model.rebuild([node]);
-    progress(i + 1, toMeasure.length + TIGHTENINGS);
+    progress(i + 1, toMeasure.length + layers.length);
   }
 
-  // 4. the mix for the budget, measured; the extra noise allowed halved until it passes
+  // 4. the knapsack's mix for the budget, measured. A format the proxy rates below int8 cannot
+  // lower the output noise in expectation: a measured drop is chance cancellation on few outputs
   const per = layers.map((n) => options_.get(n)!);
-  const table = per.map((opts) => opts.map((o) => o.option));
+  const table = per.map((opts) => {
+    const int8Proxy = opts[0].trial.proxySqnrDb;
+    return opts.map((o) => (o.trial.proxySqnrDb < int8Proxy ? { bytes: o.option.bytes, noise: Math.max(o.option.noise, baseNoise) } : o.option));
+  });
   const baseOption: MixOption = { bytes: int8Bytes, noise: baseNoise };
-  const maxNoise = (extra: number) => (budget.maxSqnrDropDb === undefined ? undefined : baseNoise * (1 + extra * (10 ** (budget.maxSqnrDropDb / 10) - 1)));
+  const maxNoise = budget.maxSqnrDropDb === undefined ? undefined : baseNoise * 10 ** (budget.maxSqnrDropDb / 10);
+  /** a mix's weight bytes (exact: each option's bytes are its built layer's) */
+  const bytesOf = (pick: readonly number[]) => predict(per.map((opts) => opts.map((o) => o.option)), pick, baseOption).bytes;
   const withinBudget = (s: OutputScore, b: OutputScore, bytes: number) =>
     keepsDecisions(s, b) && (budget.maxSqnrDropDb === undefined || s.sqnrDb >= b.sqnrDb - budget.maxSqnrDropDb) && (budget.maxBytes === undefined || bytes <= budget.maxBytes);
-  const apply = async (pick: readonly number[] | null) => {
+  const apply = async (pick: readonly number[]) => {
     const changed: GraphNode[] = [];
     layers.forEach((node, i) => {
-      const scheme = pick ? per[i][pick[i]].trial.scheme : 'int8';
+      const scheme = per[i][pick[i]].trial.scheme;
       if ((choice.get(node) ?? 'int8') !== scheme) changed.push(node);
       if (scheme === 'int8') choice.delete(node);
       else choice.set(node, scheme);
     });
     await model.rebuild(changed);
   };
-
-  const heldRef = heldOut.length ? await outputsOf(float, heldOut) : [];
-  const heldBase = heldOut.length ? score(heldRef, await outputsOf(model, heldOut)) : undefined;
+  let steps = 0;
+  const measure = async (pick: readonly number[], inputs = search, ref = reference) => {
+    await apply(pick);
+    progress(toMeasure.length + ++steps, toMeasure.length + layers.length);
+    return score(ref, await outputsOf(model, inputs));
+  };
+  const p0 = selectMix(table, baseOption, { maxNoise, maxBytes: budget.maxBytes });
+  if (!p0) {
+    const smallest = predict(table, table.map((opts) => opts.reduce((b, o, j) => (o.bytes < opts[b].bytes ? j : b), 0)), baseOption).bytes;
+    throw new ArgumentError(`quantize: autoBudget.maxBytes ${budget.maxBytes} is below the smallest mix the candidates (${candidates.join(', ')}) allow, ${smallest} bytes`);
+  }
+  // the knapsack's layer changes, those that remove noise first, then the most bytes saved per noise added
+  const moves = layers.map((_, i) => i).filter((i) => p0[i] !== 0);
+  const delta = (i: number) => ({ db: table[i][p0[i]].bytes - table[i][0].bytes, dn: table[i][p0[i]].noise - table[i][0].noise });
+  const rank = (i: number): [number, number] => {
+    const { db, dn } = delta(i);
+    return dn <= 0 ? [0, dn] : [1, db / dn];
+  };
+  moves.sort((x, y) => {
+    const [a, b] = [rank(x), rank(y)];
+    return a[0] - b[0] || a[1] - b[1];
+  });
   const sizeOnly = budget.maxSqnrDropDb === undefined;
-  let pick: number[] | null = null, mix = base, checks = 0, held: MixReport['heldOut'];
-  for (let attempt = 0, extra = 1; attempt < TIGHTENINGS && !pick; attempt++, extra /= 2) {
-    const p = selectMix(table, baseOption, { maxNoise: maxNoise(extra), maxBytes: budget.maxBytes });
-    if (!p) {
-      const smallest = predict(table, table.map((opts) => opts.reduce((b, o, j) => (o.bytes < opts[b].bytes ? j : b), 0)), baseOption).bytes;
-      throw new ArgumentError(`quantize: autoBudget.maxBytes ${budget.maxBytes} is below the smallest mix the candidates (${candidates.join(', ')}) allow, ${smallest} bytes`);
+  const int8Pick = layers.map(() => 0);
+  const pickOf = (kept: readonly number[]) => int8Pick.map((_, i) => (kept.includes(i) ? p0[i] : 0));
+  let kept = moves, mix = await measure(p0);
+  if (!sizeOnly && !withinBudget(mix, base, bytesOf(p0))) {
+    // the single-layer effects did not add up: take the changes one at a time, each kept only while the measured mix stays in budget
+    (kept = []), (mix = base);
+    for (const i of moves) {
+      const s = await measure(pickOf([...kept, i]));
+      if (withinBudget(s, base, bytesOf(pickOf([...kept, i])))) (kept = [...kept, i]), (mix = s);
     }
-    await apply(p);
-    const s = score(reference, await outputsOf(model, search));
-    progress(toMeasure.length + attempt + 1, toMeasure.length + TIGHTENINGS);
-    // a size budget alone has nothing to tighten: its mix is the best that fits, checked and reported
-    if (!sizeOnly && !withinBudget(s, base, model.weightBytes)) continue;
-    const h = heldBase ? score(heldRef, await outputsOf(model, heldOut)) : undefined;
-    const ok = !h || withinBudget(h, heldBase!, model.weightBytes);
-    checks++;
-    if (h) held = { inputs: heldOut.length, int8: heldBase!, mix: h, withinBudget: ok, checks };
-    if (ok || sizeOnly) (pick = p), (mix = s);
+    await apply(pickOf(kept));
   }
-  const fallback: MixReport['fallback'] = !pick ? 'int8' : checks > 1 ? 'tightened' : 'none';
-  if (!pick) {
-    await apply(null);
-    mix = base;
-    if (heldBase) held = { inputs: heldOut.length, int8: heldBase, mix: heldBase, withinBudget: true, checks };
+  // a noise budget: never larger than all-int8, which meets it
+  if (!sizeOnly && bytesOf(pickOf(kept)) > int8Bytes) (kept = []), (mix = await measure(int8Pick));
+  // the check on the held-back inputs; failing it, the least efficient half of the changes goes back to int8, until it passes
+  let held: MixReport['heldOut'], fallback: MixReport['fallback'] = 'none';
+  if (heldOut.length) {
+    const heldRef = await outputsOf(float, heldOut);
+    await apply(int8Pick);
+    const heldBase = score(heldRef, await outputsOf(model, heldOut));
+    let h = await measure(pickOf(kept), heldOut, heldRef), checks = 1;
+    while (!sizeOnly && kept.length > 0 && !withinBudget(h, heldBase, bytesOf(pickOf(kept)))) {
+      kept = kept.slice(0, Math.floor(kept.length / 2));
+      fallback = kept.length ? 'reverted' : 'int8';
+      mix = await measure(pickOf(kept));
+      h = await measure(pickOf(kept), heldOut, heldRef);
+      checks++;
+    }
+    held = { inputs: heldOut.length, int8: heldBase, mix: h, withinBudget: withinBudget(h, heldBase, bytesOf(pickOf(kept))), checks };
   }
+  const pick = pickOf(kept);
+  await apply(pick);
 
-  model.choices = [...stats.keys()].filter((n) => float.layerSpecs.has(n)).map((node) => recordChoice(float, node, choice, options, trials.get(node), pick ? per[layers.indexOf(node)]?.[pick[layers.indexOf(node)]]?.trial : undefined));
+  model.choices = [...stats.keys()].filter((n) => float.layerSpecs.has(n)).map((node) => recordChoice(float, node, choice, options, trials.get(node), per[layers.indexOf(node)]?.[pick[layers.indexOf(node)]]?.trial, fallback === 'int8'));
   const t1 = top1Budget(base);
   model.mix = {
-    budget, candidates, int8Bytes, bytes: model.weightBytes,
+    budget, candidates, int8Bytes, bytes: bytesOf(pick),
     search: { inputs: search.length, int8: base, mix }, heldOut: held, fallback,
     top1: mix.top1 ?? 1, outputSqnrDb: mix.sqnrDb, int8Top1: base.top1 ?? 1, int8OutputSqnrDb: base.sqnrDb, top1Budget: t1 ?? 1, probeInputs: search.length,
   };
@@ -197,13 +232,13 @@ function inputQuant(s: RangeStats, range: QuantizeOptions['range']): ActivationQ
   return uint8Range(lo, hi);
 }
 
-function recordChoice(float: Model, node: GraphNode, choice: Map<GraphNode, LayerScheme>, options: QuantizeOptions, trials: LayerTrial[] | undefined, chosen: LayerTrial | undefined): LayerChoice {
+function recordChoice(float: Model, node: GraphNode, choice: Map<GraphNode, LayerScheme>, options: QuantizeOptions, trials: LayerTrial[] | undefined, chosen: LayerTrial | undefined, fellBack: boolean): LayerChoice {
   const spec = float.layerSpecs.get(node)!;
   const fixed = options.layerScheme?.(node);
   const grouped = spec.type === 'conv' && spec.geometry.group !== 1;
   const scheme: LayerScheme = fixed ?? (grouped ? 'float32' : choice.get(node) ?? 'int8');
   const int4 = trials?.find((t) => t.scheme === 'int4')?.output;
-  const why = fixed ? 'set by layerScheme' : grouped ? 'depthwise/grouped convolution: float32 in every scheme' : !trials ? 'not searched' : whyChosen(scheme, trials, chosen);
+  const why = fixed ? 'set by layerScheme' : grouped ? 'depthwise/grouped convolution: float32 in every scheme' : !trials ? 'not searched' : fellBack ? 'int8: the held-back check failed every smaller mix (fallback)' : whyChosen(scheme, trials, chosen);
   return { node, scheme, trials, why, top1WhenInt4: int4?.top1, outputSqnrDbWhenInt4: int4?.sqnrDb };
 }
 
@@ -214,7 +249,6 @@ function whyChosen(scheme: string, trials: LayerTrial[], chosen: LayerTrial | un
   const alone = (t: LayerTrial) => `${t.output!.sqnrDb.toFixed(1)} dB`;
   if (scheme === 'int8') {
     const others = trials.filter((t) => t.scheme !== 'int8' && t.output && !t.skipped);
-    if (!chosen) return 'int8: no mix met the budget (fallback)';
     if (!others.length) return 'int8: no other candidate was eligible (pruned by the proxy, or loses top-1 or the metric alone)';
     return `int8: the others cost more than the budget allows (output SQNR with this layer alone: int8 ${alone(int8)}, ${others.map((t) => `${t.scheme} ${alone(t)} at ${t.bytes < int8.bytes ? '-' : '+'}${kib(t.bytes - int8.bytes)}`).join(', ')})`;
   }

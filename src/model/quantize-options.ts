@@ -33,7 +33,7 @@ export interface QuantizeOptions {
   top1Budget?: number;
   /** 'auto': how much below all-int8's top-1 agreement the mix may go (default 0) */
   top1Allowance?: number;
-  /** 'auto': at most how many calibration inputs the search measures on (default 16); the held-back check uses at most as many */
+  /** 'auto': at most how many calibration inputs the search measures on (default: enough for 4096 output values, 16 to 64); the held-back check uses at most as many */
   sensitivityInputs?: number;
   /**
    * 'auto': what the mix may cost (default { maxSqnrDropDb: 1 }):
@@ -88,7 +88,7 @@ export interface OutputMetric {
 export interface OutputScore {
   /** output SQNR against float32, dB (over every output value) */
   sqnrDb: number;
-  /** mean cosine similarity of each output with float32's */
+  /** cosine similarity with float32's, per output over all inputs' values, averaged over outputs */
   cosine: number;
   /** top-1 agreement along the last axis (0..1), where it means something (see QuantizeOptions.classifier) */
   top1?: number;
@@ -134,8 +134,8 @@ export interface MixReport {
   search: { inputs: number; int8: OutputScore; mix: OutputScore };
   /** on the calibration inputs the search held back (absent with holdOut 0 or a single calibration input) */
   heldOut?: { inputs: number; int8: OutputScore; mix: OutputScore; withinBudget: boolean; checks: number };
-  /** what happened when a check failed the budget: 'none', 'tightened' (a smaller noise allowance passed; `checks` says how many were checked) or 'int8' (none passed) */
-  fallback: 'none' | 'tightened' | 'int8';
+  /** what the held-back check did: 'none' (passed), 'reverted' (some layer changes went back to int8 until it passed; heldOut.checks says how many checks) or 'int8' (all went back) */
+  fallback: 'none' | 'reverted' | 'int8';
   // the search inputs' numbers under their earlier names
   top1: number;
   outputSqnrDb: number;

@@ -42,33 +42,37 @@ export function sqnrDb(noise: number, signal: number): number {
 
 export function scoreOutputs(ref: Outputs, got: Outputs, classifier: boolean | undefined, metric?: OutputMetric): OutputScore {
   const { noise, signal } = noiseAndSignal(ref, got);
-  let cos = 0, count = 0, same = 0, rows = 0;
-  ref.forEach((r, i) => {
-    for (const [name, t] of Object.entries(r)) {
-      const g = got[i][name].data;
-      cos += cosine(t.data, g);
-      count++;
+  // cosine per output over every input's values (one value per input still makes a vector)
+  const names = ref.length ? Object.keys(ref[0]) : [];
+  let cos = 0, same = 0, rows = 0;
+  for (const name of names) {
+    cos += cosine(ref.map((r) => r[name].data), got.map((g) => g[name].data));
+    for (const [i, r] of ref.entries()) {
+      const t = r[name];
       if (!isClassifierOutput(t, classifier)) continue;
-      const n = t.dims[t.dims.length - 1];
+      const g = got[i][name].data, n = t.dims[t.dims.length - 1];
       for (let o = 0; o + n <= t.data.length; o += n) {
         if (argmax(t.data, o, n) === argmax(g, o, n)) same++;
         rows++;
       }
     }
-  });
-  const score: OutputScore = { sqnrDb: sqnrDb(noise, signal), cosine: count ? cos / count : 1 };
+  }
+  const score: OutputScore = { sqnrDb: sqnrDb(noise, signal), cosine: names.length ? cos / names.length : 1 };
   if (rows > 0) score.top1 = same / rows;
   if (metric) score.metric = metric.score(ref, got);
   return score;
 }
 
-function cosine(a: Float32Array, b: Float32Array): number {
+function cosine(a: Float32Array[], b: Float32Array[]): number {
   let ab = 0, aa = 0, bb = 0;
-  for (let i = 0; i < a.length; i++) {
-    ab += a[i] * b[i];
-    aa += a[i] * a[i];
-    bb += b[i] * b[i];
-  }
+  a.forEach((x, k) => {
+    const y = b[k];
+    for (let i = 0; i < x.length; i++) {
+      ab += x[i] * y[i];
+      aa += x[i] * x[i];
+      bb += y[i] * y[i];
+    }
+  });
   // two zero vectors agree; one zero vector against another does not
   return aa === 0 && bb === 0 ? 1 : aa === 0 || bb === 0 ? 0 : ab / Math.sqrt(aa * bb);
 }

@@ -28,7 +28,7 @@ export function printMix(mix: MixReport, choices: readonly LayerChoice[], layerN
   const h = mix.heldOut;
   if (h) console.log(`  held back, ${h.inputs} calibration input(s) the search never measured: mix ${scoreText(h.mix)}; all-int8 ${scoreText(h.int8)}; ${h.withinBudget ? 'within' : 'NOT within'} the budget`);
   else console.log('  held back: none (one calibration input, or holdOut 0): the choice is unchecked');
-  if (mix.fallback !== 'none') console.log(`  fallback: ${mix.fallback === 'int8' ? 'no mix met the budget: all-int8' : `the first choice failed a check; ${h?.checks ?? 0} checked, the last kept`}`);
+  if (mix.fallback !== 'none') console.log(`  fallback: the held-back check failed the search's mix; ${mix.fallback === 'int8' ? 'every layer went back to int8' : `the least efficient layer changes went back to int8 until it passed (${h?.checks ?? 0} checks)`}`);
   console.log(`  weights ${mib(mix.bytes)} (all-int8 ${mib(mix.int8Bytes)})`);
   const searched = choices.filter((c) => c.trials);
   const cands = mix.candidates;
