@@ -105,7 +105,7 @@ export interface LayerTrial {
   proxySqnrDb: number;
   /** the model's output with this layer in this format and the rest int8, on the search inputs (absent when pruned) */
   output?: OutputScore;
-  /** why it was not measured or not eligible, if so */
+  /** why it was not measured (pruned by the proxy), if so */
   skipped?: string;
 }
 

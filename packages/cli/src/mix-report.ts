@@ -32,7 +32,7 @@ export function printMix(mix: MixReport, choices: readonly LayerChoice[], layerN
   console.log(`  weights ${mib(mix.bytes)} (all-int8 ${mib(mix.int8Bytes)})`);
   const searched = choices.filter((c) => c.trials);
   const cands = mix.candidates;
-  console.log(`\nper layer: output SQNR with only that layer in a format (the rest int8) / the Hessian proxy's layer SQNR, dB; '-' pruned by the proxy, 'x' loses top-1 or the metric`);
+  console.log(`\nper layer: output SQNR with only that layer in a format (the rest int8) / the Hessian proxy's layer SQNR, dB; '-' pruned by the proxy`);
   printColumns(
     ['layer', 'scheme', ...cands],
     choices.map((c) => [
@@ -41,7 +41,7 @@ export function printMix(mix: MixReport, choices: readonly LayerChoice[], layerN
         const t = c.trials?.find((x) => x.scheme === s);
         if (!t) return '';
         const proxy = Number.isFinite(t.proxySqnrDb) ? t.proxySqnrDb.toFixed(1) : 'inf';
-        return `${t.output ? t.output.sqnrDb.toFixed(1) : '-'}${t.skipped && t.output ? 'x' : ''}/${proxy}`;
+        return `${t.output ? t.output.sqnrDb.toFixed(1) : '-'}/${proxy}`;
       }),
     ]),
   );
