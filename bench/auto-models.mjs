@@ -54,8 +54,8 @@ async function wakewordData() {
   const perClip = [];
   for (const c of clips) {
     const s = readClip(c.file);
-    const audio = new Float32Array(s.length + 16000); // 0.5 s of silence around the clip
-    audio.set(s, 8000);
+    const audio = new Float32Array(s.length + 32000); // 1 s of silence around the clip, as detectClip pads
+    audio.set(s, 16000);
     const m = Object.values(await mel.run({ input: { type: 'float32', dims: [1, audio.length], data: audio } }))[0];
     const frames = m.data.map((x) => x / 10 + 2), t = frames.length / 32;
     const windows = [];
@@ -113,6 +113,10 @@ async function sqnr(float, q, feeds) {
 
 const rows = [];
 for (const [key, s] of Object.entries(sets)) {
+  if (!s.calibration.length || !s.test.length) {
+    console.error(`${s.name}: no inputs (clips shorter than its window)`);
+    continue;
+  }
   const float = loadModel(rt, s.bytes);
   await float.run(s.test[0]);
   const int8 = await quantizeModel(float, { scheme: 'int8', calibration: s.calibration });
@@ -130,6 +134,7 @@ for (const [key, s] of Object.entries(sets)) {
     choices: auto.choices.map((c) => ({ layer: c.node.name, scheme: c.scheme, why: c.why, trials: c.trials?.map((t) => [t.scheme, t.bytes, +t.proxySqnrDb.toFixed(1), t.output && +t.output.sqnrDb.toFixed(2), t.skipped?.slice(0, 40)]) })),
   };
   rows.push(row);
+  console.error(`${key}: test SQNR int8 ${s8.toFixed(2)} auto ${sa.toFixed(2)}; MiB int8 ${row.int8MiB.toFixed(3)} auto ${row.autoMiB.toFixed(3)}; ${JSON.stringify(mix)}; ${quantizeS.toFixed(0)} s`);
   if (!values.json) {
     console.log(`${s.name}: calibration ${row.calibration}, test ${row.test}; test SQNR int8 ${s8.toFixed(1)} dB, auto ${sa.toFixed(1)} dB (${(sa - s8).toFixed(2)}); MiB float32 ${row.float32MiB.toFixed(3)}, int8 ${row.int8MiB.toFixed(3)}, auto ${row.autoMiB.toFixed(3)}; auto ${JSON.stringify(mix)} in ${quantizeS.toFixed(0)} s; held-back ${row.heldOut ? `${row.heldOut.mix.toFixed(1)} vs int8 ${row.heldOut.int8.toFixed(1)} dB` : '-'}; fallback ${row.fallback}; top-1 used ${row.top1Used}`);
     for (const c of row.choices.filter((c) => c.scheme !== 'int8' && !c.why.startsWith('depthwise'))) console.log(`    ${c.layer}: ${c.why}`);

@@ -203,7 +203,9 @@ export async function autoMix(float: Model, model: MixedModel, stats: Map<GraphN
   const pick = pickOf(kept);
   await apply(pick);
 
-  model.choices = [...stats.keys()].filter((n) => float.layerSpecs.has(n)).map((node) => recordChoice(float, node, choice, options, trials.get(node), per[layers.indexOf(node)]?.[pick[layers.indexOf(node)]]?.trial, fallback === 'int8'));
+  /** a change the knapsack made that the measurements took back, in words */
+  const undone = (i: number) => (i < 0 || p0[i] === pick[i] ? undefined : `int8: the knapsack chose ${per[i][p0[i]].trial.scheme}, but ${fallback === 'none' ? 'the measured mix did not stay in budget with it' : 'the held-back check sent it back to int8'}`);
+  model.choices = [...stats.keys()].filter((n) => float.layerSpecs.has(n)).map((node) => recordChoice(float, node, choice, options, trials.get(node), per[layers.indexOf(node)]?.[pick[layers.indexOf(node)]]?.trial, undone(layers.indexOf(node))));
   const t1 = top1Budget(base);
   model.mix = {
     budget, candidates, int8Bytes, bytes: bytesOf(pick),
@@ -236,13 +238,13 @@ function inputQuant(s: RangeStats, range: QuantizeOptions['range']): ActivationQ
   return uint8Range(lo, hi);
 }
 
-function recordChoice(float: Model, node: GraphNode, choice: Map<GraphNode, LayerScheme>, options: QuantizeOptions, trials: LayerTrial[] | undefined, chosen: LayerTrial | undefined, fellBack: boolean): LayerChoice {
+function recordChoice(float: Model, node: GraphNode, choice: Map<GraphNode, LayerScheme>, options: QuantizeOptions, trials: LayerTrial[] | undefined, chosen: LayerTrial | undefined, undone: string | undefined): LayerChoice {
   const spec = float.layerSpecs.get(node)!;
   const fixed = options.layerScheme?.(node);
   const grouped = spec.type === 'conv' && spec.geometry.group !== 1;
   const scheme: LayerScheme = fixed ?? (grouped ? 'float32' : choice.get(node) ?? 'int8');
   const int4 = trials?.find((t) => t.scheme === 'int4')?.output;
-  const why = fixed ? 'set by layerScheme' : grouped ? 'depthwise/grouped convolution: float32 in every scheme' : !trials ? 'not searched' : fellBack ? 'int8: the held-back check failed every smaller mix (fallback)' : whyChosen(scheme, trials, chosen);
+  const why = fixed ? 'set by layerScheme' : grouped ? 'depthwise/grouped convolution: float32 in every scheme' : !trials ? 'not searched' : undone ?? whyChosen(scheme, trials, chosen);
   return { node, scheme, trials, why, top1WhenInt4: int4?.top1, outputSqnrDbWhenInt4: int4?.sqnrDb };
 }
 
