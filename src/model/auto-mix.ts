@@ -198,6 +198,10 @@ export async function autoMix(float: Model, model: MixedModel, stats: Map<GraphN
       h = await measure(pickOf(kept), heldOut, heldRef);
       checks++;
     }
+    // what is left may be only the changes that cost bytes: then all-int8 is smaller and meets the budget
+    if (!sizeOnly && kept.length > 0 && bytesOf(pickOf(kept)) > int8Bytes) {
+      (kept = []), (fallback = 'int8'), (mix = base), (h = heldBase);
+    }
     held = { inputs: heldOut.length, int8: heldBase, mix: h, withinBudget: withinBudget(h, heldBase, bytesOf(pickOf(kept))), checks };
   }
   const pick = pickOf(kept);
