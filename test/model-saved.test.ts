@@ -20,7 +20,10 @@ describe(`saved quantized models (${SIMD} build)`, () => {
   it('every scheme round-trips through safetensors: same outputs, bit for bit, without requantizing', async () => {
     const float = loadModel(rts.one, bytes);
     for (const scheme of [...FORMAT_NAMES, 'auto']) {
-      const q = await quantizeModel(float, { scheme, calibration: [feeds(0), feeds(8)], sensitivityInputs: 2 });
+      // auto: a mix of int4, int8 and float32 (a loose budget, so some layers go int4)
+      const auto = { sensitivityInputs: 2, autoCandidates: ['int4', 'float32'], autoBudget: { maxSqnrDropDb: 6 } };
+      const q = await quantizeModel(float, { scheme, calibration: [feeds(0), feeds(8)], ...(scheme === 'auto' ? auto : {}) });
+      if (scheme === 'auto') expect(q.choices!.map((c) => c.scheme)).toContain('int4');
       const want = Object.values(await q.run(feeds(3)))[0].data;
       const file = saveQuantized(q);
       // the file holds the quantized weights: their stored size (as each format counts it) plus the

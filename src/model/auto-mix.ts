@@ -1,104 +1,262 @@
-// The 'auto' scheme's search: which layers can go from int8 to int4 without costing the model's
-// decisions, measured on the model's real output over calibration inputs.
+// The 'auto' scheme's search: a format per layer, judged by the model's real output.
+//
+// 1. The calibration inputs are split: the search measures on one part, the held-back part checks
+//    the final choice (and the mix falls back toward int8 when that check fails the budget).
+// 2. The Hessian proxy (hessian-proxy.ts) rates every candidate format of every layer by the
+//    layer's own output error on sampled calibration rows; it prunes, per layer, a format when
+//    another of about its size (within 10%) or smaller is better by the proxy, so only the best
+//    candidate of each size is measured on the model.
+// 3. Each remaining (layer, format) is measured on the model with the rest int8: SQNR, cosine,
+//    top-1 (classifiers), the user's metric (all recorded), and the noise the change adds: the
+//    distance of the output from all-int8's (a format the proxy rates above int8, float32,
+//    removes that much instead). Differences of two total SQNRs are too noisy for this: on 16 OCR
+//    lines, float32 on one layer moved the output SQNR by -1.6 to +2.8 dB.
+// 4. mix-select.ts picks the mix for the budget from those single-layer effects; the mix is then
+//    measured. When it misses the budget (the effects did not add up), its layer changes are taken
+//    one at a time, most bytes saved per noise added first, each kept only if the measured mix
+//    stays in budget (SQNR, top-1: its disagreements may grow by the factor the noise may, and the
+//    metric). Then the held-back check: failing it, the least efficient half of the
+//    changes goes back to int8 until it passes ('reverted'; 'int8' when none is left).
 
+import { ArgumentError, describe } from '../errors.js';
+import { FORMAT_NAMES, findFormat } from '../formats/table.js';
 import type { GraphNode } from './graph.js';
 import type { Feeds, RangeStats } from './calibrate.js';
 import type { Model } from './model.js';
-import type { LayerChoice, LayerScheme, MixReport, QuantizeOptions } from './quantize-options.js';
+import type { AutoBudget, LayerChoice, LayerScheme, LayerTrial, MixReport, OutputScore, QuantizeOptions } from './quantize-options.js';
+import { noiseAndSignal, outputsOf, scoreOutputs, type Outputs } from './sensitivity.js';
+import { proxySqnrDb, sampleLayerRows } from './hessian-proxy.js';
+import { predict, selectMix, type MixOption } from './mix-select.js';
+import { transposeKN, convWeightsNK } from '../layers/conv2d-gemm.js';
+import { activationQuant } from './activation-calibration.js';
+import type { ActivationQuant } from '../quant/activation-range.js';
+
+type MixedModel = Model & { choices?: LayerChoice[]; mix?: MixReport };
+
+/** Checks the 'auto' options; throws an ArgumentError naming the one that is wrong. */
+export function checkAutoOptions(o: QuantizeOptions): void {
+  const b = o.autoBudget;
+  if (b !== undefined) {
+    if (typeof b !== 'object' || b === null) throw new ArgumentError(`quantize: autoBudget must be { maxSqnrDropDb?, maxBytes? }, got ${describe(b)}`);
+    const unknown = Object.keys(b).filter((k) => k !== 'maxSqnrDropDb' && k !== 'maxBytes');
+    if (unknown.length) throw new ArgumentError(`quantize: autoBudget has unknown field(s) ${unknown.join(', ')}; it takes maxSqnrDropDb and maxBytes`);
+    if (b.maxSqnrDropDb !== undefined && !(typeof b.maxSqnrDropDb === 'number' && b.maxSqnrDropDb >= 0 && Number.isFinite(b.maxSqnrDropDb))) throw new ArgumentError(`quantize: autoBudget.maxSqnrDropDb must be a finite number of dB >= 0, got ${describe(b.maxSqnrDropDb)}`);
+    if (b.maxBytes !== undefined && !(typeof b.maxBytes === 'number' && b.maxBytes > 0 && Number.isFinite(b.maxBytes))) throw new ArgumentError(`quantize: autoBudget.maxBytes must be a finite number of bytes > 0, got ${describe(b.maxBytes)}`);
+    if (b.maxSqnrDropDb === undefined && b.maxBytes === undefined) throw new ArgumentError('quantize: autoBudget needs maxSqnrDropDb or maxBytes');
+  }
+  if (o.autoCandidates !== undefined) {
+    if (!Array.isArray(o.autoCandidates) || o.autoCandidates.length === 0) throw new ArgumentError(`quantize: autoCandidates must be a non-empty list of format names, got ${describe(o.autoCandidates)}`);
+    for (const c of o.autoCandidates) if (c !== 'float32' && !FORMAT_NAMES.includes(c)) throw new ArgumentError(`quantize: autoCandidates: '${String(c)}' is not a format; expected ${[...FORMAT_NAMES, 'float32'].map((n) => `'${n}'`).join(', ')}`);
+  }
+  if (o.holdOut !== undefined && !(typeof o.holdOut === 'number' && o.holdOut >= 0 && o.holdOut < 1)) throw new ArgumentError(`quantize: holdOut must be a fraction from 0 to below 1, got ${describe(o.holdOut)}`);
+  if (o.sensitivityInputs !== undefined && !(Number.isInteger(o.sensitivityInputs) && o.sensitivityInputs >= 1)) throw new ArgumentError(`quantize: sensitivityInputs must be an integer >= 1, got ${describe(o.sensitivityInputs)}`);
+  if (o.classifier !== undefined && typeof o.classifier !== 'boolean') throw new ArgumentError(`quantize: classifier must be a boolean, got ${describe(o.classifier)}`);
+  if (o.metric !== undefined && (typeof o.metric !== 'object' || typeof o.metric.score !== 'function' || typeof o.metric.name !== 'string')) throw new ArgumentError('quantize: metric must be { name, score(reference, quantized) }');
+  if (o.metric?.allowance !== undefined && !(o.metric.allowance >= 0)) throw new ArgumentError(`quantize: metric.allowance must be >= 0, got ${describe(o.metric.allowance)}`);
+}
+
+/** The calibration inputs split into the search's and the held-back check's (every k-th input, so both see the whole set). */
+export function splitCalibration(calibration: readonly Feeds[], holdOut: number, limit: number): { search: Feeds[]; heldOut: Feeds[] } {
+  const k = holdOut > 0 && calibration.length >= 2 ? Math.max(2, Math.round(1 / holdOut)) : 0;
+  const heldOut = k ? calibration.filter((_, i) => i % k === k - 1) : [];
+  const search = k ? calibration.filter((_, i) => i % k !== k - 1) : [...calibration];
+  return { search: evenly(search, limit), heldOut: evenly(heldOut, limit) };
+}
+
+function evenly<T>(list: T[], count: number): T[] {
+  if (list.length <= count) return list;
+  return Array.from({ length: count }, (_, i) => list[Math.floor(((i + 0.5) * list.length) / count)]);
+}
 
 /** Runs the search on `model` (built with every layer int8 unless `choice` says otherwise), filling `choice`, model.choices and model.mix. */
-export async function autoMix(float: Model, model: Model & { choices?: LayerChoice[]; mix?: MixReport }, stats: Map<GraphNode, RangeStats>, choice: Map<GraphNode, LayerScheme>, options: QuantizeOptions): Promise<void> {
-  const probe = options.calibration.slice(0, Math.max(1, Math.min(options.sensitivityInputs ?? 16, options.calibration.length)));
-  const reference = await outputsOf(float, probe);
-  // a mix is scored by the decisions it keeps (top-1 agreement with float32 along the output's
-  // last axis), then by its output SQNR
-  const score = async (): Promise<[number, number]> => {
-    const got = await outputsOf(model, probe);
-    return [top1Agreement(reference, got), outputSqnr(reference, got)];
-  };
-  const better = (x: [number, number], y: [number, number]) => x[0] > y[0] || (x[0] === y[0] && x[1] > y[1]);
-  const [baseTop1, base] = await score(); // every layer int8
-  const budget = options.top1Budget ?? baseTop1 - (options.top1Allowance ?? 0);
-  const candidates = [...stats.keys()].filter((n) => {
+export async function autoMix(float: Model, model: MixedModel, stats: Map<GraphNode, RangeStats>, choice: Map<GraphNode, LayerScheme>, options: QuantizeOptions): Promise<void> {
+  checkAutoOptions(options);
+  const budget: AutoBudget = options.autoBudget ?? { maxSqnrDropDb: 1 };
+  const candidates = [...new Set(['int8', ...(options.autoCandidates ?? [...FORMAT_NAMES, 'float32'])])];
+  // enough inputs that the outputs measured hold a few thousand values (16 to 64 inputs): a head with one output per input needs more
+  const values = Object.values(await float.run(options.calibration[0])).reduce((n, t) => n + t.data.length, 0);
+  const limit = options.sensitivityInputs ?? Math.min(64, Math.max(16, Math.ceil(4096 / Math.max(values, 1))));
+  const { search, heldOut } = splitCalibration(options.calibration, options.holdOut ?? 0.25, limit);
+  const score = (ref: Outputs, got: Outputs) => scoreOutputs(ref, got, options.classifier, options.metric);
+  const progress = (d: number, t: number) => options.onProgress?.(d, t, 'measuring layers');
+
+  const reference = await outputsOf(float, search);
+  const baseOut = await outputsOf(model, search); // every layer int8
+  const base = score(reference, baseOut);
+  const baseNoise = noiseAndSignal(reference, baseOut).noise;
+  const layers = [...stats.keys()].filter((n) => {
     const spec = float.layerSpecs.get(n);
     return spec && !(spec.type === 'conv' && spec.geometry.group !== 1) && !options.layerScheme?.(n);
   });
-  // sensitivity: the model with one layer lowered to int4, the rest int8
-  const sens = new Map<GraphNode, [number, number]>();
-  const total = candidates.length * 2;
-  for (const [i, node] of candidates.entries()) {
-    choice.set(node, 'int4');
+  const int8Bytes = model.weightBytes;
+  const layerBytes = (node: GraphNode) => model.builtLayers.get(node)?.weightBytes ?? 0;
+  // top-1 disagreements with float32 may grow by the factor the SQNR budget lets the noise grow (1 dB: x1.26), unless the user says otherwise
+  const noiseFactor = budget.maxSqnrDropDb === undefined ? 1 : 10 ** (budget.maxSqnrDropDb / 10);
+  const top1Budget = (b: OutputScore) =>
+    options.top1Budget ?? (b.top1 === undefined ? undefined : options.top1Allowance !== undefined ? b.top1 - options.top1Allowance : 1 - (1 - b.top1) * noiseFactor);
+  /** whether a score keeps top-1 and the metric against the int8 score `b` (the SQNR budget is the selection's) */
+  const keepsDecisions = (s: OutputScore, b: OutputScore) => {
+    const t = top1Budget(b);
+    return (t === undefined || (s.top1 ?? 1) >= t) && (b.metric === undefined || (s.metric ?? -Infinity) >= b.metric - (options.metric?.allowance ?? 0));
+  };
+
+  // 2. the proxy, and what it prunes
+  const rows = await sampleLayerRows(float, search, new Set(layers));
+  const trials = new Map<GraphNode, LayerTrial[]>();
+  for (const node of layers) trials.set(node, proxyTrials(float, node, candidates, rows.get(node) ?? [], activationQuant(stats.get(node)!, options), options));
+
+  // 3. each layer's remaining formats measured with the rest int8
+  const int8Proxy = (node: GraphNode) => trials.get(node)!.find((t) => t.scheme === 'int8')!.proxySqnrDb;
+  const toMeasure = layers.flatMap((node) => trials.get(node)!.filter((t) => !t.skipped && t.scheme !== 'int8').map((t) => [node, t] as const));
+  const options_ = new Map<GraphNode, { trial: LayerTrial; option: MixOption }[]>();
+  for (const node of layers) {
+    const int8 = trials.get(node)!.find((t) => t.scheme === 'int8')!;
+    int8.bytes = layerBytes(node);
+    int8.output = base;
+    options_.set(node, [{ trial: int8, option: { bytes: int8.bytes, noise: baseNoise } }]);
+  }
+  for (const [i, [node, trial]] of toMeasure.entries()) {
+    choice.set(node, trial.scheme);
     await model.rebuild([node]);
-    sens.set(node, await score());
+    const got = await outputsOf(model, search);
+    trial.output = score(reference, got);
+    trial.bytes = layerBytes(node);
+    // the noise this change adds: its distance from all-int8's output (stable, unlike the difference of two noisy totals); a format the proxy rates above int8 removes instead
+    const moved = noiseAndSignal(baseOut, got).noise;
+    options_.get(node)!.push({ trial, option: { bytes: trial.bytes, noise: baseNoise + (trial.proxySqnrDb > int8Proxy(node) ? (trial.scheme === 'float32' ? -moved : 0) : moved) } });
     choice.delete(node);
     await model.rebuild([node]);
-    options.onProgress?.(i + 1, total, 'measuring layers');
+    progress(i + 1, toMeasure.length + layers.length);
   }
-  // lower the least sensitive first, one at a time, keeping each only if the mix stays in budget
-  let current: [number, number] = [baseTop1, base];
-  const order = [...candidates].sort((a, b) => (better(sens.get(a)!, sens.get(b)!) ? -1 : better(sens.get(b)!, sens.get(a)!) ? 1 : 0));
-  for (const [i, node] of order.entries()) {
-    if (sens.get(node)![0] >= budget) {
-      choice.set(node, 'int4');
-      await model.rebuild([node]);
-      const now = await score();
-      if (now[0] >= budget) current = now;
-      else {
-        choice.delete(node);
-        await model.rebuild([node]);
-      }
-    }
-    options.onProgress?.(candidates.length + i + 1, total, 'measuring layers');
+
+  // 4. the knapsack's mix for the budget, measured
+  const per = layers.map((n) => options_.get(n)!);
+  const table = per.map((opts) => opts.map((o) => o.option));
+  const baseOption: MixOption = { bytes: int8Bytes, noise: baseNoise };
+  const maxNoise = budget.maxSqnrDropDb === undefined ? undefined : baseNoise * 10 ** (budget.maxSqnrDropDb / 10);
+  /** a mix's weight bytes (exact: each option's bytes are its built layer's) */
+  const bytesOf = (pick: readonly number[]) => predict(table, pick, baseOption).bytes;
+  const withinBudget = (s: OutputScore, b: OutputScore, bytes: number) =>
+    keepsDecisions(s, b) && (budget.maxSqnrDropDb === undefined || s.sqnrDb >= b.sqnrDb - budget.maxSqnrDropDb) && (budget.maxBytes === undefined || bytes <= budget.maxBytes);
+  const apply = async (pick: readonly number[]) => {
+    const changed: GraphNode[] = [];
+    layers.forEach((node, i) => {
+      const scheme = per[i][pick[i]].trial.scheme;
+      if ((choice.get(node) ?? 'int8') !== scheme) changed.push(node);
+      if (scheme === 'int8') choice.delete(node);
+      else choice.set(node, scheme);
+    });
+    await model.rebuild(changed);
+  };
+  let steps = 0;
+  const measure = async (pick: readonly number[], inputs = search, ref = reference) => {
+    await apply(pick);
+    progress(toMeasure.length + ++steps, toMeasure.length + layers.length);
+    return score(ref, await outputsOf(model, inputs));
+  };
+  const p0 = selectMix(table, baseOption, { maxNoise, maxBytes: budget.maxBytes });
+  if (!p0) {
+    const smallest = predict(table, table.map((opts) => opts.reduce((b, o, j) => (o.bytes < opts[b].bytes ? j : b), 0)), baseOption).bytes;
+    throw new ArgumentError(`quantize: autoBudget.maxBytes ${budget.maxBytes} is below the smallest mix the candidates (${candidates.join(', ')}) allow, ${smallest} bytes`);
   }
-  model.choices = [...stats.keys()].filter((n) => float.layerSpecs.has(n)).map((node) => {
-    const spec = float.layerSpecs.get(node)!;
-    const scheme: LayerScheme = options.layerScheme?.(node) ?? (spec.type === 'conv' && spec.geometry.group !== 1 ? 'float32' : choice.get(node) ?? 'int8');
-    const m = sens.get(node);
-    return { node, scheme, top1WhenInt4: m?.[0], outputSqnrDbWhenInt4: m?.[1] };
+  // the knapsack's layer changes, those that remove noise first, then the most bytes saved per noise added
+  const moves = layers.map((_, i) => i).filter((i) => p0[i] !== 0);
+  const delta = (i: number) => ({ db: table[i][p0[i]].bytes - table[i][0].bytes, dn: table[i][p0[i]].noise - table[i][0].noise });
+  const rank = (i: number): [number, number] => {
+    const { db, dn } = delta(i);
+    return dn <= 0 ? [0, dn] : [1, db / dn];
+  };
+  moves.sort((x, y) => {
+    const [a, b] = [rank(x), rank(y)];
+    return a[0] - b[0] || a[1] - b[1];
   });
-  model.mix = { top1: current[0], outputSqnrDb: current[1], int8Top1: baseTop1, int8OutputSqnrDb: base, top1Budget: budget, probeInputs: probe.length };
-}
-
-async function outputsOf(model: Model, inputs: Feeds[]): Promise<Float32Array[]> {
-  const out: Float32Array[] = [];
-  for (const f of inputs) {
-    for (const t of Object.values(await model.run(f))) {
-      lastAxis.set(t.data, t.dims[t.dims.length - 1] ?? t.data.length);
-      out.push(t.data);
+  const sizeOnly = budget.maxSqnrDropDb === undefined;
+  const int8Pick = layers.map(() => 0);
+  const pickOf = (kept: readonly number[]) => int8Pick.map((_, i) => (kept.includes(i) ? p0[i] : 0));
+  let kept = moves, mix = await measure(p0);
+  if (!sizeOnly && !withinBudget(mix, base, bytesOf(p0))) {
+    // the single-layer effects did not add up: take the changes one at a time, each kept only while the measured mix stays in budget
+    (kept = []), (mix = base);
+    for (const i of moves) {
+      const s = await measure(pickOf([...kept, i]));
+      if (withinBudget(s, base, bytesOf(pickOf([...kept, i])))) (kept = [...kept, i]), (mix = s);
     }
+    await apply(pickOf(kept));
   }
-  return out;
-}
-
-function outputSqnr(ref: Float32Array[], got: Float32Array[]): number {
-  let sig = 0, noise = 0;
-  ref.forEach((r, i) => {
-    for (let j = 0; j < r.length; j++) {
-      const d = r[j] - got[i][j];
-      sig += r[j] * r[j];
-      noise += d * d;
+  // a noise budget: never larger than all-int8, which meets it
+  if (!sizeOnly && bytesOf(pickOf(kept)) > int8Bytes) (kept = []), (mix = await measure(int8Pick));
+  // the check on the held-back inputs; failing it, the least efficient half of the changes goes back to int8, until it passes
+  let held: MixReport['heldOut'], fallback: MixReport['fallback'] = 'none';
+  if (heldOut.length) {
+    const heldRef = await outputsOf(float, heldOut);
+    await apply(int8Pick);
+    const heldBase = score(heldRef, await outputsOf(model, heldOut));
+    let h = await measure(pickOf(kept), heldOut, heldRef), checks = 1;
+    while (!sizeOnly && kept.length > 0 && !withinBudget(h, heldBase, bytesOf(pickOf(kept)))) {
+      kept = kept.slice(0, Math.floor(kept.length / 2));
+      fallback = kept.length ? 'reverted' : 'int8';
+      mix = await measure(pickOf(kept));
+      h = await measure(pickOf(kept), heldOut, heldRef);
+      checks++;
     }
-  });
-  return noise === 0 ? Infinity : 10 * Math.log10(sig / noise);
-}
-
-/** Fraction of rows (along the last axis of each output) whose argmax agrees. */
-function top1Agreement(ref: Float32Array[], got: Float32Array[], rowLength?: number): number {
-  let same = 0, rows = 0;
-  ref.forEach((r, i) => {
-    const n = rowLength ?? lastAxis.get(r) ?? r.length;
-    for (let o = 0; o + n <= r.length; o += n) {
-      let a = o, b = o;
-      for (let j = o + 1; j < o + n; j++) {
-        if (r[j] > r[a]) a = j;
-        if (got[i][j] > got[i][b]) b = j;
-      }
-      if (a === b) same++;
-      rows++;
+    // what is left may be only the changes that cost bytes: then all-int8 is smaller and meets the budget
+    if (!sizeOnly && kept.length > 0 && bytesOf(pickOf(kept)) > int8Bytes) {
+      (kept = []), (fallback = 'int8'), (mix = base), (h = heldBase);
     }
-  });
-  return rows === 0 ? 1 : same / rows;
+    held = { inputs: heldOut.length, int8: heldBase, mix: h, withinBudget: withinBudget(h, heldBase, bytesOf(pickOf(kept))), checks };
+  }
+  const pick = pickOf(kept);
+  await apply(pick);
+
+  /** a change the knapsack made that the measurements took back, in words */
+  const undone = (i: number) => (i < 0 || p0[i] === pick[i] ? undefined : `int8: the knapsack chose ${per[i][p0[i]].trial.scheme}, but ${fallback === 'none' ? 'the measured mix did not stay in budget with it' : 'the held-back check sent it back to int8'}`);
+  model.choices = [...stats.keys()].filter((n) => float.layerSpecs.has(n)).map((node) => recordChoice(float, node, choice, options, trials.get(node), per[layers.indexOf(node)]?.[pick[layers.indexOf(node)]]?.trial, undone(layers.indexOf(node))));
+  const t1 = top1Budget(base);
+  model.mix = {
+    budget, candidates, int8Bytes, bytes: bytesOf(pick),
+    search: { inputs: search.length, int8: base, mix }, heldOut: held, fallback,
+    top1: mix.top1 ?? 1, outputSqnrDb: mix.sqnrDb, int8Top1: base.top1 ?? 1, int8OutputSqnrDb: base.sqnrDb, top1Budget: t1 ?? 1, probeInputs: search.length,
+  };
 }
 
-/** the last-axis length of each reference output (set by outputsOf) */
-const lastAxis = new WeakMap<Float32Array, number>();
+/** Each candidate's bytes and proxy for one layer, the ones the proxy prunes marked `skipped`. */
+function proxyTrials(float: Model, node: GraphNode, candidates: string[], rows: Float32Array[], input: ActivationQuant, options: QuantizeOptions): LayerTrial[] {
+  const spec = float.layerSpecs.get(node)!;
+  const { wnk, n, k } = spec.type === 'conv' ? { wnk: convWeightsNK(spec.weight, spec.geometry), n: spec.geometry.cout, k: spec.geometry.kh * spec.geometry.kw * spec.geometry.cin } : { wnk: spec.transposed ? spec.weight : transposeKN(spec.weight, spec.k, spec.n), n: spec.n, k: spec.k };
+  const trials: LayerTrial[] = candidates.map((scheme) => {
+    if (scheme === 'float32') return { scheme, bytes: 4 * n * k, proxySqnrDb: Infinity };
+    const format = findFormat(scheme)!;
+    const w = format.quantize(wnk, n, k, { input, options: { ant4PerChannelType: options.ant4PerChannelType === true } });
+    return { scheme, bytes: format.storedBytes(w), proxySqnrDb: proxySqnrDb(wnk, format.dequantize(w), n, k, rows, format.needsInputRange ? input.scale : undefined) };
+  });
+  for (const t of trials) {
+    if (t.scheme === 'int8') continue; // the baseline
+    const better = trials.find((o) => o !== t && o.bytes <= 1.1 * t.bytes && o.proxySqnrDb > t.proxySqnrDb);
+    if (better) t.skipped = `pruned: ${better.scheme} is as small and better by the proxy (${better.proxySqnrDb.toFixed(1)} vs ${t.proxySqnrDb.toFixed(1)} dB)`;
+  }
+  return trials;
+}
+
+function recordChoice(float: Model, node: GraphNode, choice: Map<GraphNode, LayerScheme>, options: QuantizeOptions, trials: LayerTrial[] | undefined, chosen: LayerTrial | undefined, undone: string | undefined): LayerChoice {
+  const spec = float.layerSpecs.get(node)!;
+  const fixed = options.layerScheme?.(node);
+  const grouped = spec.type === 'conv' && spec.geometry.group !== 1;
+  const scheme: LayerScheme = fixed ?? (grouped ? 'float32' : choice.get(node) ?? 'int8');
+  const int4 = trials?.find((t) => t.scheme === 'int4')?.output;
+  const why = fixed ? 'set by layerScheme' : grouped ? 'depthwise/grouped convolution: float32 in every scheme' : !trials ? 'not searched' : undone ?? whyChosen(scheme, trials, chosen);
+  return { node, scheme, trials, why, top1WhenInt4: int4?.top1, outputSqnrDbWhenInt4: int4?.sqnrDb };
+}
+
+function whyChosen(scheme: string, trials: LayerTrial[], chosen: LayerTrial | undefined): string {
+  const int8 = trials.find((t) => t.scheme === 'int8')!;
+  const c = chosen ?? int8;
+  const kib = (b: number) => `${(Math.abs(b) / 1024).toFixed(1)} KiB`;
+  const alone = (t: LayerTrial) => `${t.output!.sqnrDb.toFixed(1)} dB`;
+  if (scheme === 'int8') {
+    const others = trials.filter((t) => t.scheme !== 'int8' && t.output && !t.skipped);
+    if (!others.length) return 'int8: no other candidate was eligible (pruned by the proxy, or loses top-1 or the metric alone)';
+    return `int8: the others cost more than the budget allows (output SQNR with this layer alone: int8 ${alone(int8)}, ${others.map((t) => `${t.scheme} ${alone(t)} at ${t.bytes < int8.bytes ? '-' : '+'}${kib(t.bytes - int8.bytes)}`).join(', ')})`;
+  }
+  const d = c.bytes - int8.bytes;
+  return `${scheme}: ${kib(d)} ${d < 0 ? 'smaller' : 'larger'} than int8, output SQNR with this layer alone ${alone(c)} (int8 ${alone(int8)}); ${d < 0 ? 'the noise fits the budget' : 'it buys back noise for layers made smaller'}`;
+}

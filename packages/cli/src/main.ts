@@ -14,12 +14,20 @@ import { FORMAT_NAMES, WEIGHT_FORMATS } from 'lowbit';
 
 /** quantizeModel's schemes: every weight format, and the auto-mixed search */
 const SCHEMES = [...FORMAT_NAMES, 'auto'];
-const schemeHelp = `quantization scheme: ${WEIGHT_FORMATS.map((f) => `${f.name} (${f.summary})`).join('; ')}; auto (int4 where measured harmless, else int8)`;
+const schemeHelp = `quantization scheme: ${WEIGHT_FORMATS.map((f) => `${f.name} (${f.summary})`).join('; ')}; auto (a format per layer by its measured effect on the output, within a budget: --max-sqnr-drop, --max-mib)`;
 
 function positiveInt(name: string, max: number) {
   return (v: string) => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < 1 || n > max) throw new InvalidArgumentError(`${name} must be an integer from 1 to ${max}`);
+    return n;
+  };
+}
+
+function nonNegative(name: string) {
+  return (v: string) => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`${name} must be a number >= 0`);
     return n;
   };
 }
@@ -45,7 +53,7 @@ program
   .option('-t, --threads <t>', 'threads (the main thread included)', positiveInt('--threads', 64), 1)
   .addOption(new Option('--simd <build>', 'wasm build').choices(['auto', 'baseline', 'relaxed']).default('auto'))
   .option('-l, --lines <n>', 'use only the first n text lines', positiveInt('--lines', 100000))
-  .option('--calibrate-every <k>', 'every k-th line calibrates the int8 activation ranges', positiveInt('--calibrate-every', 1000), 8)
+  .option('--calibrate-every <k>', 'per font, every k-th line calibrates quantization; the other lines are scored', positiveInt('--calibrate-every', 1000), 4)
   .option('--no-ort', 'leave out onnxruntime-web')
   .option('--schemes <list>', `quantized schemes to run, comma-separated (float32 always runs; default: ${DEMO_SCHEMES.join(',')})`, schemeList)
   .option('--html <file>', 'also write a self-contained HTML report')
@@ -77,16 +85,25 @@ modelOptions(program.command('run').argument('<model>', 'an .onnx file').descrip
   .option('-q, --quantized <file>', 'the quantized weights `lowbit quantize` saved for this model')
   .action(async (model, o) => runModelCommand({ model, ...o }));
 
-modelOptions(program.command('quantize').argument('<model>', 'an .onnx file').description('quantize a model with calibration and save its quantized weights (safetensors) to reload without requantizing, or as an ONNX file for other runtimes'))
+/** calibration and the 'auto' search's budget */
+const calibrationOptions = (c: Command) =>
+  c
+    .option('--calibrate <n>', 'random calibration inputs (only with --calibrate-random; real ones come from --input files)', positiveInt('--calibrate', 1000), 4)
+    .option('--calibrate-random', 'calibrate on random normals of --shape when no --input file is given (ranges fit no real input)', false)
+    .option('--max-sqnr-drop <dB>', "auto: output SQNR against float32 at most this many dB below all-int8's (default 1)", nonNegative('--max-sqnr-drop'))
+    .option('--max-mib <MiB>', 'auto: weights at most this many MiB', nonNegative('--max-mib'))
+    .option('--candidates <list>', `auto: formats a layer may take, comma-separated (default: ${[...FORMAT_NAMES, 'float32'].join(',')})`, (v: string) => v.split(',').map((x) => x.trim()).filter((x) => x))
+    .option('--classifier', 'auto: the outputs are class scores (top-1 agreement counts); default: any output with a last axis > 1')
+    .option('--no-classifier', 'auto: top-1 agreement means nothing for this model');
+
+calibrationOptions(modelOptions(program.command('quantize').argument('<model>', 'an .onnx file').description('quantize a model with calibration and save its quantized weights (safetensors) to reload without requantizing, or as an ONNX file for other runtimes')))
   .addOption(new Option('--scheme <scheme>', schemeHelp).choices(SCHEMES).default('int8'))
-  .option('--calibrate <n>', 'calibration inputs (the --input files, or n random ones)', positiveInt('--calibrate', 1000), 4)
   .option('-o, --out <file>', 'where to write the quantized weights (.safetensors)')
   .option('--onnx <file>', 'also (or instead) write an ONNX file onnxruntime runs: QDQ int8, MatMulNBits int4, float32 weights for the other formats')
   .action(async (model, o) => quantizeModelCommand({ model, ...o }));
 
-modelOptions(program.command('compare').argument('<model>', 'an .onnx file').description('quantize a model and print the error of every layer against float32'))
+calibrationOptions(modelOptions(program.command('compare').argument('<model>', 'an .onnx file').description('quantize a model and print the error of every layer against float32')))
   .addOption(new Option('--scheme <scheme>', schemeHelp).choices(SCHEMES).default('int8'))
-  .option('--calibrate <n>', 'calibration inputs (the --input files, or n random ones)', positiveInt('--calibrate', 1000), 4)
   .action(async (model, o) => compareModelCommand({ model, ...o }));
 
 modelOptions(program.command('bench').argument('<model>', 'an .onnx file').description(`median latency of a model in float32 and each weight format (${FORMAT_NAMES.join(', ')})`))

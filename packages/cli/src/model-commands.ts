@@ -1,13 +1,16 @@
 // `lowbit run | compare | bench MODEL`: the model commands for any ONNX file. Inputs come from
-// JSON files ({ "dims": [...], "data": [...] }) or, with --shape only, seeded random normals.
+// JSON files ({ "dims": [...], "data": [...] }, or an array of them: one per calibration input) or,
+// with --shape only, seeded random normals (which quantize and compare calibrate on only when told
+// to: --calibrate-random).
 
 import { readFileSync, writeFileSync } from 'node:fs';
 import cliProgress from 'cli-progress';
 import {
   ArgumentError, FORMAT_NAMES, ShapeError, compareModels, createRuntime, exportOnnxWithReport, loadModel, loadQuantized, mulberry32, quantizeModel, saveQuantized,
-  type Feeds, type Model, type ModelInput, type QuantizeOptions, type SimdChoice,
+  type Feeds, type Model, type ModelInput, type QuantizeOptions, type SimdChoice, type Graph,
 } from 'lowbit';
 import { printColumns } from './model-demo.js';
+import { printMix } from './mix-report.js';
 
 export interface ModelCommandOptions {
   model: string;
@@ -30,7 +33,19 @@ function parsePairs(list: string[] | undefined, what: string): Map<string, strin
   return m;
 }
 
-/** Inputs for a model: from --input JSON files, else random normals of --shape (one set per seed). */
+/** The records of an --input file: one { dims, data } object, or an array of them. */
+function readInputs(file: string, gi: Graph['inputs'][number]): ModelInput[] {
+  const j = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+  const list = (Array.isArray(j) ? j : [j]) as { dims?: number[]; data?: number[] }[];
+  if (list.length === 0) throw new ArgumentError(`--input ${gi.name}: ${file} holds an empty array`);
+  return list.map((r) => {
+    if (!r || !Array.isArray(r.dims) || !Array.isArray(r.data)) throw new ArgumentError(`--input ${gi.name}: ${file} must hold { "dims": [...], "data": [...] } or an array of them`);
+    // float32 inputs as Float32Array; integer and bool inputs as the numbers given
+    return (gi.type === 'float32' ? { type: 'float32', data: Float32Array.from(r.data), dims: r.dims } : { type: gi.type, data: r.data, dims: r.dims }) as ModelInput;
+  });
+}
+
+/** Inputs for a model: from --input JSON files (their first record), else random normals of --shape (one set per seed). */
 export function makeFeeds(model: Model, o: ModelCommandOptions, seed: number): Feeds {
   const files = parsePairs(o.input, '--input');
   const shapes = parsePairs(o.shape, '--shape');
@@ -38,10 +53,7 @@ export function makeFeeds(model: Model, o: ModelCommandOptions, seed: number): F
   for (const gi of model.graph.inputs) {
     const file = files.get(gi.name);
     if (file) {
-      const j = JSON.parse(readFileSync(file, 'utf8')) as { dims?: number[]; data?: number[] };
-      if (!Array.isArray(j.dims) || !Array.isArray(j.data)) throw new ArgumentError(`--input ${gi.name}: ${file} must hold { "dims": [...], "data": [...] }`);
-      // float32 inputs as Float32Array; integer and bool inputs as the numbers given
-      feeds[gi.name] = (gi.type === 'float32' ? { type: 'float32', data: Float32Array.from(j.data), dims: j.dims } : { type: gi.type, data: j.data, dims: j.dims }) as ModelInput;
+      feeds[gi.name] = readInputs(file, gi)[0];
       continue;
     }
     if (gi.type !== 'float32') {
@@ -59,6 +71,50 @@ export function makeFeeds(model: Model, o: ModelCommandOptions, seed: number): F
   }
   return feeds;
 }
+
+export interface CalibrationCommandOptions extends ModelCommandOptions {
+  /** random calibration inputs when not every input has an --input file */
+  calibrate: number;
+  /** the user's consent to calibrate on random normals */
+  calibrateRandom?: boolean;
+}
+
+/**
+ * Calibration inputs: the records of the --input files (every model input needs one: a file holds
+ * one record, or an array of them; one record is used for every calibration input), or --calibrate
+ * random ones only with --calibrate-random: ranges calibrated on noise fit no real input.
+ */
+export function calibrationFeeds(model: Model, o: CalibrationCommandOptions): Feeds[] {
+  const files = parsePairs(o.input, '--input');
+  const missing = model.graph.inputs.filter((gi) => !files.has(gi.name)).map((gi) => gi.name);
+  if (missing.length > 0) {
+    if (!o.calibrateRandom) throw new ArgumentError(`refusing to calibrate on random noise: give real calibration inputs with ${missing.map((n) => `--input ${n}=file.json`).join(' ')} (a JSON { "dims": [...], "data": [...] } or an array of them, one per input), or pass --calibrate-random to calibrate on random normals anyway`);
+    return Array.from({ length: o.calibrate }, (_, i) => makeFeeds(model, o, i + 1));
+  }
+  const records = model.graph.inputs.map((gi) => [gi.name, readInputs(files.get(gi.name)!, gi)] as const);
+  const count = Math.max(...records.map(([, r]) => r.length));
+  const odd = records.find(([, r]) => r.length !== 1 && r.length !== count);
+  if (odd) throw new ArgumentError(`--input ${odd[0]}: ${odd[1].length} records, the other inputs have ${count}; give each input one record or ${count}`);
+  return Array.from({ length: count }, (_, i) => Object.fromEntries(records.map(([name, r]) => [name, r[Math.min(i, r.length - 1)]])));
+}
+
+/** quantizeModel's 'auto' options from the command line. */
+export interface AutoCommandOptions {
+  maxSqnrDrop?: number;
+  maxMib?: number;
+  candidates?: string[];
+  classifier?: boolean;
+}
+
+function autoOptions(o: AutoCommandOptions): Partial<QuantizeOptions> {
+  const budget = o.maxSqnrDrop === undefined && o.maxMib === undefined ? undefined : { maxSqnrDropDb: o.maxSqnrDrop, maxBytes: o.maxMib === undefined ? undefined : Math.floor(o.maxMib * 2 ** 20) };
+  if (budget?.maxSqnrDropDb === undefined) delete budget?.maxSqnrDropDb;
+  if (budget?.maxBytes === undefined) delete budget?.maxBytes;
+  return { autoBudget: budget, autoCandidates: o.candidates, classifier: o.classifier };
+}
+
+/** A layer's name for reports: its weight's name, else the node's. */
+const layerName = (c: { node: { name: string; inputs: readonly string[] } }) => c.node.name || c.node.inputs[1] || '?';
 
 async function open(o: ModelCommandOptions) {
   const rt = await createRuntime({ simd: o.simd, threads: o.threads });
@@ -98,15 +154,16 @@ export async function runModelCommand(o: ModelCommandOptions & { quantized?: str
  * Quantize with calibration, run once (layers are built with the first plan), save as safetensors
  * (--out) and/or as an ONNX file other runtimes run (--onnx: QDQ int8, MatMulNBits int4).
  */
-export async function quantizeModelCommand(o: ModelCommandOptions & { scheme: QuantizeOptions['scheme']; calibrate: number; out?: string; onnx?: string }): Promise<void> {
+export async function quantizeModelCommand(o: CalibrationCommandOptions & AutoCommandOptions & { scheme: QuantizeOptions['scheme']; out?: string; onnx?: string }): Promise<void> {
   if (!o.out && !o.onnx) throw new ArgumentError('quantize: give -o/--out (lowbit\'s safetensors) or --onnx (an ONNX file), or both');
   const { rt, model } = await open(o);
   try {
-    const calibration = Array.from({ length: o.calibrate }, (_, i) => makeFeeds(model, o, i + 1));
-    const q = await quantizeModel(model, { scheme: o.scheme, calibration });
+    const calibration = calibrationFeeds(model, o);
+    const q = await quantizeModel(model, { scheme: o.scheme, calibration, ...autoOptions(o) });
     await q.run(calibration[0]);
     const counts = [...q.builtLayers.values()].reduce<Record<string, number>>((m, l) => (l && l.weightBytes > 0 ? ((m[l.scheme] = (m[l.scheme] ?? 0) + 1), m) : m), {});
-    const info: Record<string, unknown> = { scheme: o.scheme, layers: counts, weightBytes: { float32: model.weightBytes, quantized: q.weightBytes } };
+    const info: Record<string, unknown> = { scheme: o.scheme, layers: counts, weightBytes: { float32: model.weightBytes, quantized: q.weightBytes }, ...mixJson(q) };
+    if (!o.json && q.mix && q.choices) printMix(q.mix, q.choices, layerName);
     if (o.out) {
       const file = saveQuantized(q);
       writeFileSync(o.out, file);
@@ -132,17 +189,21 @@ export async function quantizeModelCommand(o: ModelCommandOptions & { scheme: Qu
   }
 }
 
-export async function compareModelCommand(o: ModelCommandOptions & { scheme: QuantizeOptions['scheme']; calibrate: number }): Promise<void> {
+export async function compareModelCommand(o: CalibrationCommandOptions & AutoCommandOptions & { scheme: QuantizeOptions['scheme'] }): Promise<void> {
   const { rt, model } = await open(o);
   try {
-    const calibration = Array.from({ length: o.calibrate }, (_, i) => makeFeeds(model, o, i + 1));
-    const q = await quantizeModel(model, { scheme: o.scheme, calibration });
+    const calibration = calibrationFeeds(model, o);
+    const q = await quantizeModel(model, { scheme: o.scheme, calibration, ...autoOptions(o) });
     const bar = !o.json && process.stderr.isTTY ? new cliProgress.SingleBar({ format: 'per-layer error       {bar} {value}/{total}' }, cliProgress.Presets.shades_classic) : null;
     bar?.start(calibration.length, 0);
     const layers = await compareModels(model, q, calibration, () => bar?.increment());
     bar?.stop();
-    if (o.json) console.log(JSON.stringify({ scheme: o.scheme, weightBytes: { float32: model.weightBytes, quantized: q.weightBytes }, layers }, null, 2));
+    if (o.json) console.log(JSON.stringify({ scheme: o.scheme, weightBytes: { float32: model.weightBytes, quantized: q.weightBytes }, layers, ...mixJson(q) }, null, 2));
     else {
+      if (q.mix && q.choices) {
+        printMix(q.mix, q.choices, layerName);
+        console.log('');
+      }
       console.log(`${o.scheme}: weights ${(q.weightBytes / 2 ** 20).toFixed(2)} MiB (float32 ${(model.weightBytes / 2 ** 20).toFixed(2)} MiB); error accumulated through the model, ${calibration.length} input(s)`);
       printColumns(['layer', 'kind', 'scheme', 'output', 'SQNR dB', 'cosine', 'max |err|'], layers.map((l) => [l.name, l.kind, l.scheme, `[${l.dims.join(',')}]`, l.sqnrDb.toFixed(1), l.cosine.toFixed(5), l.maxAbs.toExponential(2)]));
     }
@@ -177,4 +238,10 @@ export async function benchModelCommand(o: ModelCommandOptions & { runs: number;
   } finally {
     rt.dispose();
   }
+}
+
+/** The 'auto' search's report for --json (layers by name). */
+function mixJson(q: Awaited<ReturnType<typeof quantizeModel>>): Record<string, unknown> {
+  if (!q.mix || !q.choices) return {};
+  return { mix: q.mix, choices: q.choices.map((c) => ({ layer: layerName(c), scheme: c.scheme, why: c.why, trials: c.trials })) };
 }

@@ -1,17 +1,21 @@
 // `lowbit demo`: the built-in model (PaddleOCR PP-OCRv4 text recognizer) on the project's own
 // labelled text lines, in float32 and in each quantized scheme, beside onnxruntime-web running the
-// float model in the same process. Prints accuracy (exact match, character error rate), latency,
-// weight size and speed-ups, then the layers quantization hurt most.
+// float model in the same process. The lines are split (ocr-split.ts: every font in both parts):
+// quantization calibrates on one part, accuracy is scored on the other. Prints accuracy (exact
+// match, character error rate), latency, weight size and speed-ups, then the layers quantization
+// hurt most.
 
 import { readFileSync } from 'node:fs';
 import cliProgress from 'cli-progress';
 import {
   FORMAT_NAMES, WEIGHT_FORMATS, compareModels, createRuntime, loadModel, quantizeModel,
-  type Feeds, type LayerError, type Model, type SimdChoice,
+  type Feeds, type LayerError, type Model, type OutputMetric, type SimdChoice,
 } from 'lowbit';
 import { ctcGreedyDecode, scoreReadings, toModelInput } from 'lowbit/ocr';
 import { loadDictionary, ocrModelAsset } from './ocr-assets.js';
 import { loadOcrLines, type OcrLine } from './ocr-lines.js';
+import { splitOcrLines } from './ocr-split.js';
+import { budgetText } from './mix-report.js';
 import { writeHtmlReport } from './html-report.js';
 
 export interface ModelDemoOptions {
@@ -19,7 +23,7 @@ export interface ModelDemoOptions {
   simd: SimdChoice;
   /** use the first N lines (default: all) */
   lines?: number;
-  /** every k-th line calibrates (default 8) */
+  /** per font, every k-th line calibrates and the rest are scored (splitOcrLines; default 4) */
   calibrateEvery: number;
   json: boolean;
   html?: string;
@@ -92,13 +96,15 @@ export async function runModelDemo(o: ModelDemoOptions): Promise<{ rows: SchemeR
   try {
     const bytes = new Uint8Array(readFileSync(ocrModelAsset(MODEL_FILE)));
     const dict = loadDictionary();
-    let lines: OcrLine[] = loadOcrLines();
-    if (o.lines) lines = lines.slice(0, o.lines);
+    let all: OcrLine[] = loadOcrLines();
+    if (o.lines) all = all.slice(0, o.lines);
+    const split = splitOcrLines(all, o.calibrateEvery);
+    const lines = split.test;
     const feeds = (l: OcrLine): Feeds => ({ x: toModelInput([l]) });
-    log(`lowbit ${rt.features.simd} build (${rt.features.reason}), ${rt.threads} thread(s); PP-OCRv4 recognizer on ${lines.length} text lines`);
+    log(`lowbit ${rt.features.simd} build (${rt.features.reason}), ${rt.threads} thread(s); PP-OCRv4 recognizer; quantization calibrates on ${split.calibration.length} text lines (1 line in ${o.calibrateEvery} of each font), scores are on the other ${lines.length} lines, never seen by calibration`);
 
     const float = loadModel(rt, bytes);
-    const calibration = lines.filter((_, i) => i % o.calibrateEvery === 0).map(feeds);
+    const calibration = split.calibration.map(feeds);
     const want = new Set<DemoScheme>(o.schemes ?? DEMO_SCHEMES);
     // one quantized model per format asked for, in the table's order (int8's calibration shows progress)
     const quantized: [string, Model][] = [];
@@ -108,8 +114,14 @@ export async function runModelDemo(o: ModelDemoOptions): Promise<{ rows: SchemeR
       cb?.stop();
     }
     let ab: ReturnType<typeof bar> | null = null;
+    // the task's own metric for the search: lines read exactly as float32 reads them
+    const text = (t: { data: Float32Array; dims: readonly number[] }) => ctcGreedyDecode(t.data, t.dims as number[], dict)[0].text;
+    const sameText: OutputMetric = {
+      name: 'lines read as float32 reads them',
+      score: (ref, got) => ref.filter((r, i) => text(Object.values(r)[0]) === text(Object.values(got[i])[0])).length / Math.max(ref.length, 1),
+    };
     const auto = !want.has('auto') ? null : await quantizeModel(float, {
-      scheme: 'auto', calibration,
+      scheme: 'auto', calibration, metric: sameText,
       onProgress: (d, t, phase) => {
         if (phase !== 'measuring layers') return;
         ab ??= bar('auto-mixed search', t, o.json);
@@ -118,7 +130,7 @@ export async function runModelDemo(o: ModelDemoOptions): Promise<{ rows: SchemeR
     });
     (ab as ReturnType<typeof bar> | null)?.stop();
     const mix = (auto?.choices ?? []).reduce<Record<string, number>>((m, c) => ((m[c.scheme] = (m[c.scheme] ?? 0) + 1), m), {});
-    const mixLabel = `auto-mixed (${mix.int4 ?? 0} int4, ${mix.int8 ?? 0} int8, ${mix.float32 ?? 0} float)`;
+    const mixLabel = `auto-mixed (${Object.entries(mix).map(([scheme, n]) => `${n} ${scheme}`).join(', ')})`;
     if (auto) quantized.push([mixLabel, auto]);
 
     const runners: Runner[] = [modelRunner('float32', float), ...quantized.map(([label, m]) => modelRunner(label, m))];
@@ -163,10 +175,13 @@ export async function runModelDemo(o: ModelDemoOptions): Promise<{ rows: SchemeR
     lb.stop();
 
     if (o.json) {
-      console.log(JSON.stringify({ features: rt.features, threads: rt.threads, lines: lines.length, rows, layers, mix: auto?.mix, choices: auto?.choices?.map((c) => ({ layer: c.node.inputs[1]?.split('::')[0], scheme: c.scheme, top1WhenInt4: c.top1WhenInt4 })) }, null, 2));
+      console.log(JSON.stringify({ features: rt.features, threads: rt.threads, lines: lines.length, calibrationLines: calibration.length, rows, layers, mix: auto?.mix, choices: auto?.choices?.map((c) => ({ layer: c.node.inputs[1]?.split('::')[0], scheme: c.scheme, why: c.why })) }, null, 2));
     } else {
       printTable(rows);
-      if (auto) console.log(`\n${mixLabel}: layers lowered to int4 by measured sensitivity while top-1 agreement with float32 on ${auto.mix?.probeInputs} calibration lines stays >= all-int8's (${(100 * (auto.mix?.int8Top1 ?? 0)).toFixed(2)}%); depthwise convolutions stay float32.`);
+      if (auto?.mix) {
+        const m = auto.mix, h = m.heldOut;
+        console.log(`\n${mixLabel}: a format per layer by its measured effect on the output (budget: ${budgetText(m)}; per-frame top-1 disagreements grow at most as the noise may, and as many lines read as float32 reads them as all-int8 reads), searched on ${m.search.inputs} calibration lines (SQNR ${m.search.mix.sqnrDb.toFixed(1)} dB vs int8 ${m.search.int8.sqnrDb.toFixed(1)} dB)${h ? `, checked on ${h.inputs} held-back calibration lines (${h.mix.sqnrDb.toFixed(1)} vs ${h.int8.sqnrDb.toFixed(1)} dB: ${h.withinBudget ? 'within' : 'NOT within'} budget)` : ''}; depthwise convolutions stay float32. \`lowbit compare MODEL --scheme auto\` prints each layer's decision.`);
+      }
       if (reported) printWorstLayers(layers, reportedName);
     }
     if (o.html) {

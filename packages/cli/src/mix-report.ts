@@ -1,0 +1,51 @@
+// What the 'auto' search decided, readably: the budget, the mix against all-int8 on the search's
+// inputs and on the held-back ones, then per layer each candidate's measurement and why it won.
+
+import type { LayerChoice, MixReport, OutputScore } from 'lowbit';
+import { printColumns } from './model-demo.js';
+
+const mib = (b: number) => `${(b / 2 ** 20).toFixed(2)} MiB`;
+
+function scoreText(s: OutputScore): string {
+  const parts = [`SQNR ${s.sqnrDb.toFixed(1)} dB`, `cosine ${s.cosine.toFixed(5)}`];
+  if (s.top1 !== undefined) parts.push(`top-1 ${(100 * s.top1).toFixed(1)}%`);
+  if (s.metric !== undefined) parts.push(`metric ${s.metric.toPrecision(4)}`);
+  return parts.join(', ');
+}
+
+export function budgetText(mix: MixReport): string {
+  const b = mix.budget;
+  const parts: string[] = [];
+  if (b.maxSqnrDropDb !== undefined) parts.push(`output SQNR (against float32) at most ${b.maxSqnrDropDb} dB below all-int8's`);
+  if (b.maxBytes !== undefined) parts.push(`weights at most ${mib(b.maxBytes)}`);
+  return parts.join(' and ');
+}
+
+/** The search's summary and per-layer table on stdout. */
+export function printMix(mix: MixReport, choices: readonly LayerChoice[], layerName: (c: LayerChoice) => string): void {
+  console.log(`auto: budget ${budgetText(mix)}; candidates ${mix.candidates.join(', ')}`);
+  console.log(`  search, ${mix.search.inputs} calibration input(s): mix ${scoreText(mix.search.mix)}; all-int8 ${scoreText(mix.search.int8)}`);
+  const h = mix.heldOut;
+  if (h) console.log(`  held back, ${h.inputs} calibration input(s) the search never measured: mix ${scoreText(h.mix)}; all-int8 ${scoreText(h.int8)}; ${h.withinBudget ? 'within' : 'NOT within'} the budget`);
+  else console.log('  held back: none (one calibration input, or holdOut 0): the choice is unchecked');
+  if (mix.fallback !== 'none') console.log(`  fallback: the held-back check failed the search's mix; ${mix.fallback === 'int8' ? 'every layer went back to int8' : `the least efficient layer changes went back to int8 until it passed (${h?.checks ?? 0} checks)`}`);
+  console.log(`  weights ${mib(mix.bytes)} (all-int8 ${mib(mix.int8Bytes)})`);
+  const searched = choices.filter((c) => c.trials);
+  const cands = mix.candidates;
+  console.log(`\nper layer: output SQNR with only that layer in a format (the rest int8) / the Hessian proxy's layer SQNR, dB; '-' pruned by the proxy`);
+  printColumns(
+    ['layer', 'scheme', ...cands],
+    choices.map((c) => [
+      layerName(c), c.scheme,
+      ...cands.map((s) => {
+        const t = c.trials?.find((x) => x.scheme === s);
+        if (!t) return '';
+        const proxy = Number.isFinite(t.proxySqnrDb) ? t.proxySqnrDb.toFixed(1) : 'inf';
+        return `${t.output ? t.output.sqnrDb.toFixed(1) : '-'}/${proxy}`;
+      }),
+    ]),
+  );
+  if (searched.length === 0) console.log('(no layer was searched)');
+  console.log('\nwhy:');
+  for (const c of choices) console.log(`  ${layerName(c)}: ${c.why ?? ''}`);
+}
