@@ -130,7 +130,7 @@ describe(`quantizeModel method 'gptq' (${SIMD} build)`, () => {
       'int4 gptq': { scheme: 'int4', method: 'gptq' },
       'int4 gptq act-order': { scheme: 'int4', method: 'gptq', actOrder: true },
       'int4 gptq no clip': { scheme: 'int4', method: 'gptq', clipSearch: false },
-      'ant4 rtn': { scheme: 'ant4' },
+      'ant4 rtn': { scheme: 'ant4', antChoice: 'error' },
       'ant4 gptq': { scheme: 'ant4', method: 'gptq' },
     } as const;
     for (const [name, o] of Object.entries(configs)) {

@@ -80,9 +80,9 @@ export interface QuantizeOptions {
   /**
    * 'ant4': how ANT's 4-bit type is chosen: 'error', the weights' squared error (ANT's way), or
    * 'effect', the layer output's error on the calibration inputs, tr(ΔW H ΔWᵀ) with H = XᵀX / rows of
-   * the layer's input (per output channel with ant4PerChannelType). Default: 'effect' for layers
-   * whose Hessian quantizeModel has, else 'error'. Asking for 'effect' takes each layer's H from the
-   * float model on the calibration inputs (src/model/layer-hessians.ts).
+   * the layer's input (per output channel with ant4PerChannelType). Default: 'effect' for scheme
+   * 'ant4' (and wherever GPTQ gives the layer's Hessian), else 'error'. 'effect' without GPTQ takes
+   * each layer's H from the float model on the calibration inputs (src/model/layer-hessians.ts).
    */
   antChoice?: 'error' | 'effect';
   /** 'ant4' chosen by effect: refine ANT's clip ratios by the output error too (default true) */
@@ -104,9 +104,9 @@ export interface QuantizeOptions {
   /** 'fpx': the exponent/mantissa splits to choose from per layer (default all: 'E1M6' … 'E5M2') */
   fpxSplits?: readonly string[];
   /**
-   * 'fpx': how each layer's split and channel scales are chosen: 'error', the weights' squared error
-   * (default), or 'effect', the layer output's error tr(ΔW H ΔWᵀ) with H from the float model on the
-   * calibration inputs (as antChoice 'effect')
+   * 'fpx': how each layer's split and channel scales are chosen: 'effect' (default for scheme
+   * 'fpx'), the layer output's error tr(ΔW H ΔWᵀ) with H from the float model on the calibration
+   * inputs (as antChoice 'effect'), or 'error', the weights' squared error (faster)
    */
   fpxChoice?: 'error' | 'effect';
   /** a scheme for particular nodes, overriding the rest */

@@ -103,11 +103,14 @@ export async function quantizeModel(float: Model, options: QuantizeOptions): Pro
     return q;
   };
   // ANT by effect needs each layer's input Hessian: GPTQ's pass gives them; without GPTQ, from the float model
-  const byEffect = options.antChoice === 'effect' || options.fpxChoice === 'effect';
+  // ant4 and fpx choose by the layer output's error by default (PP-OCRv4 test split: ant4 30.1% -> 96.9%
+  // exact, fpx 95.4% -> 96.9%, for about a minute of Hessian collection); 'error' is the quick path
+  const antChoice = options.antChoice ?? (options.scheme === 'ant4' ? 'effect' : undefined);
+  const byEffect = antChoice === 'effect' || (options.fpxChoice ?? (options.scheme === 'fpx' ? 'effect' : 'error')) === 'effect';
   const hessians = byEffect && !gptq ? await layerHessians(float, options.calibration, (node) => stats.has(node), (d, t) => options.onProgress?.(d, t, 'layer Hessians')) : undefined;
   const rt = float.rt;
   const choice = new Map<GraphNode, LayerScheme>();
-  const formatOptions = { ant4PerChannelType: options.ant4PerChannelType === true, antChoice: options.antChoice, antClipByEffect: options.antClipByEffect, gptq: gptq?.settings, fpxSplits: options.fpxSplits };
+  const formatOptions = { ant4PerChannelType: options.ant4PerChannelType === true, antChoice, antClipByEffect: options.antClipByEffect, gptq: gptq?.settings, fpxSplits: options.fpxSplits };
   const builder: LayerBuilder = (brt, node, spec): ModelLayer | null => {
     const s = stats.get(node);
     const scheme: LayerScheme = options.layerScheme?.(node) ?? choice.get(node) ?? (s ? (options.scheme === 'auto' ? 'int8' : options.scheme) : 'float32');
