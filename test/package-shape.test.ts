@@ -33,7 +33,8 @@ describe('package shape', () => {
   it('the entries: lowbit, lowbit/kernels, lowbit/ocr, lowbit/wakeword, types first', () => {
     expect(Object.keys(pkg.exports)).toEqual(['.', './kernels', './ocr', './wakeword', './package.json']);
     for (const [name, file] of [['.', 'index'], ['./kernels', 'kernels'], ['./ocr', 'ocr'], ['./wakeword', 'wakeword']]) {
-      expect(pkg.exports[name!], name).toEqual({ types: `./dist/${file}.d.ts`, import: `./dist/${file}.js` });
+      const js = `./dist/${file}.js`;
+      expect(pkg.exports[name!], name).toEqual({ types: `./dist/${file}.d.ts`, node: js, browser: js, workerd: js, default: js });
       expect(Object.keys(pkg.exports[name!])[0]).toBe('types');
     }
   });
