@@ -4,31 +4,18 @@
 //
 //   saved: codes U8 [K, N] (E4M3FN or E5M2), scales F32 [N]    record: format
 
-import { refF8w } from '../kernels/f8w.js';
 import { f8wTable, quantizeF8w, type F8wQuantized } from '../quant/fp8-weights.js';
-import { F8wGemm } from '../layers/gemm-f8w.js';
 import { FP8_FORMATS, type Fp8Format } from '../quant/fp8.js';
 import { checkScales, type WeightFormat } from './format.js';
+import { f8wFormatParts } from './f8w-parts.js';
 
 export const fp8Format: WeightFormat<F8wQuantized> = {
   name: 'fp8',
   label: 'fp8 (E4M3 weights, per-channel)',
   summary: 'FP8 E4M3 weights with a scale per channel, float32 activations',
-  needsInputRange: false,
-  // the relaxed build fuses multiply and add; the baseline build is bit for bit
-  referenceTolerance: 1e-5,
+  ...f8wFormatParts(),
 
   quantize: (wnk, n, k) => quantizeF8w(wnk, k, n, { format: 'e4m3fn', transposed: true }),
-  dims: (w) => ({ k: w.k, n: w.n }),
-  gemm: (host, w, bias, activation) => new F8wGemm(host, w, bias, activation),
-  reference: (w, x, m, bias) => refF8w(x, m, w, bias),
-  dequantize(w) {
-    const table = f8wTable(w.format), out = new Float32Array(w.n * w.k);
-    for (let t = 0; t < w.k; t++) for (let j = 0; j < w.n; j++) out[j * w.k + t] = Math.fround(table[w.codes[t * w.n + j]] * w.scales[j]);
-    return out;
-  },
-  detail: (w) => w.format,
-  storedBytes: (w) => w.codes.length + w.scales.length * 4,
 
   save(w, put) {
     put('codes', { dtype: 'U8', shape: [w.k, w.n], data: w.codes });

@@ -20,35 +20,22 @@
 //
 //   saved: codes U8 [K, N] (FPx codes of the split), scales F32 [N]    record: split
 
-import { refF8w } from '../kernels/f8w.js';
-import { F8wGemm } from '../layers/gemm-f8w.js';
-import { F8W_MAX_SCALE, f8wTable } from '../quant/fp8-weights.js';
+import { F8W_MAX_SCALE } from '../quant/fp8-weights.js';
 import { checkFpxSplit, isFpxSplit, FPX_SPLITS, type FpxSplit } from '../quant/fpx-codes.js';
 import { quantizeFpxWeights, type FpxWeights } from '../quant/fpx-weights.js';
 import { checkScales, type WeightFormat } from './format.js';
+import { f8wFormatParts } from './f8w-parts.js';
 
 export const fpxWeightFormat: WeightFormat<FpxWeights> = {
   name: 'fpx',
   label: 'fpx (FP8, split per layer, bias per channel)',
   summary: '8-bit float weights, exponent/mantissa split per layer and bias per channel by measured error, float32 activations',
-  needsInputRange: false,
-  // the relaxed build fuses multiply and add; the baseline build is bit for bit
-  referenceTolerance: 1e-5,
+  ...f8wFormatParts(),
 
   quantize(wnk, n, k, { options = {}, hessian }) {
     const splits = options.fpxSplits === undefined ? undefined : checkSplits(options.fpxSplits);
     return quantizeFpxWeights(wnk, n, k, { splits, hessian }).weights;
   },
-  dims: (w) => ({ k: w.k, n: w.n }),
-  gemm: (host, w, bias, activation) => new F8wGemm(host, w, bias, activation),
-  reference: (w, x, m, bias) => refF8w(x, m, w, bias),
-  dequantize(w) {
-    const table = f8wTable(w.format), out = new Float32Array(w.n * w.k);
-    for (let t = 0; t < w.k; t++) for (let j = 0; j < w.n; j++) out[j * w.k + t] = Math.fround(table[w.codes[t * w.n + j]] * w.scales[j]);
-    return out;
-  },
-  detail: (w) => w.format,
-  storedBytes: (w) => w.codes.length + w.scales.length * 4,
 
   save(w, put) {
     put('codes', { dtype: 'U8', shape: [w.k, w.n], data: w.codes });
