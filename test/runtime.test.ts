@@ -114,6 +114,18 @@ describe('allocator', () => {
     expect(heap.alloc(1000)).toBe(p + 1024);
   });
 
+  it('a failed allocation keeps the free block at the top of the heap (found by the fuzzing pass)', () => {
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: 20 });
+    const heap = new Allocator(memory, 0, 20);
+    const big = heap.alloc(1_000_000);
+    heap.freeBlock(big);
+    expect(() => heap.alloc(2_000_000)).toThrow(/cannot allocate 2000000 bytes/);
+    // the freed megabyte is reused, not lost: the heap does not grow past its high-water mark
+    expect(heap.alloc(900_000)).toBe(big);
+    expect(heap.heapSize).toBe(1_000_000);
+    expect(heap.inUse).toBe(900_032);
+  });
+
   it('a runtime reports the 4 GiB wasm32 limit by name', async () => {
     const rt = await createRuntime({ simd: SIMD });
     expect(() => rt.alloc(2 ** 32)).toThrow(/4 GiB wasm32 limit/);

@@ -57,14 +57,12 @@ export class Allocator {
       }
     }
     // extend the heap; a free block at the top is reused as its start
-    let ptr = this.top;
     const last = this.free[this.free.length - 1];
-    if (last && last.ptr + last.size === this.top) {
-      ptr = last.ptr;
-      this.free.pop();
-    }
+    const topFree = last && last.ptr + last.size === this.top;
+    const ptr = topFree ? last.ptr : this.top;
     const end = ptr + size;
-    this.ensure(end, bytes);
+    this.ensure(end, bytes); // may throw: the free list is still whole
+    if (topFree) this.free.pop();
     this.top = end;
     this.sizes.set(ptr, size);
     return ptr;
