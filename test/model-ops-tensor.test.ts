@@ -451,8 +451,8 @@ describe(`tensor operators vs onnxruntime-web (${SIMD} build)`, () => {
 
   describe('bad arguments: typed errors naming the node', () => {
     const x23 = { x: X([2, 3]) };
-    const one = (opset: number, op: string, ins: string[], attrs: Record<string, unknown>, more: (b: OnnxBuilder) => void = () => {}) => {
-      const b = new OnnxBuilder(opset).input('x', [2, 3]).output('y');
+    const one = (opset: number, op: string, ins: string[], attrs: Record<string, unknown>, more: (b: OnnxBuilder) => void = () => {}, outType: number = 1) => {
+      const b = new OnnxBuilder(opset).input('x', [2, 3]).output('y', outType);
       more(b);
       return b.node(op, ins, 'y', attrs as never, 'bad');
     };
@@ -518,7 +518,7 @@ describe(`tensor operators vs onnxruntime-web (${SIMD} build)`, () => {
     it('unsupported attributes at load: Pad mode, wrap before opset 19, Cast to string, DepthToSpace mode', async () => {
       await expectFailure(one(11, 'Pad', ['x', 'p'], { mode: 'mirror' }, (b) => b.ints('p', [0, 0, 0, 0])), x23, UnsupportedOperatorError, ["'bad'", 'mirror']);
       await expectFailure(one(18, 'Pad', ['x', 'p'], { mode: 'wrap' }, (b) => b.ints('p', [0, 0, 0, 0])), x23, UnsupportedOperatorError, ["'bad'", 'opset 19']);
-      await expectFailure(one(13, 'Cast', ['x'], { to: 8 }), x23, UnsupportedOperatorError, ["'bad'", 'type 8']);
+      await expectFailure(one(13, 'Cast', ['x'], { to: 8 }, undefined, 8), x23, UnsupportedOperatorError, ["'bad'", 'type 8']);
       await expectFailure(one(13, 'DepthToSpace', ['x'], { blocksize: 1, mode: 'XYZ' }), x23, UnsupportedOperatorError, ["'bad'", 'XYZ']);
     });
   });

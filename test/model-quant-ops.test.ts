@@ -98,4 +98,34 @@ describe(`quantized ONNX operators as graph nodes (${SIMD} build)`, () => {
       float.dispose();
     }
   });
+
+  it('MatMulNBits stays 4-bit in the float32 model (W4A32 on the file\'s blocks, never dequantized): one row and many, K a whole number of blocks or not', async () => {
+    const r = rng(12);
+    for (const [k, n, bs, zp, rows] of [[40, 20, 16, true, 1], [40, 20, 16, false, 7], [96, 33, 32, true, 5], [256, 64, 128, false, 1]] as const) {
+      const nb = Math.ceil(k / bs);
+      const bld = new OnnxBuilder(13).input('x', [rows, k]).output('y')
+        .init('B', [n, nb, bs / 2], Array.from({ length: n * nb * (bs / 2) }, () => Math.floor(r() * 256)), 'uint8')
+        .init('scales', [n * nb], Array.from({ length: n * nb }, () => 0.01 + r() * 0.05));
+      bld.domains.set('com.microsoft', 1);
+      const ins = ['x', 'B', 'scales'];
+      if (zp) {
+        bld.init('zp', [n * Math.ceil(nb / 2)], Array.from({ length: n * Math.ceil(nb / 2) }, () => Math.floor(r() * 256)), 'uint8');
+        ins.push('zp');
+      }
+      bld.node('MatMulNBits', ins, 'y', { K: k, N: n, bits: 4, block_size: bs }, 'mmnb', 'com.microsoft');
+      const feeds = { x: X([rows, k], 13) };
+      await check(bld, feeds, 2e-5);
+      const m = loadModel(rts.one, bld.build());
+      await m.run(feeds);
+      const [node, layer] = [...m.builtLayers][0];
+      expect(layer!.kind).toBe('Linear 4-bit (W4A32)');
+      // packed nibbles, scales and zero points (panel-padded): about the file's bytes, not 4 bytes a weight
+      const fileBytes = n * nb * (bs / 2) + n * nb * 4;
+      expect(layer!.weightBytes).toBeLessThan(2.5 * fileBytes);
+      // the float rows exist only for a scheme that asks for them
+      const spec = m.layerSpecs.get(node)!;
+      expect(Object.getOwnPropertyDescriptor(spec, 'weight')?.get, 'weight is computed on demand').toBeTypeOf('function');
+      m.dispose();
+    }
+  });
 });

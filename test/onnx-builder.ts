@@ -103,8 +103,9 @@ export class OnnxBuilder {
     return this;
   }
 
-  output(name: string, type: DType = 'float32'): this {
-    this.outs.push({ name, type: { tensorType: { elemType: ONNX_TYPE[type] } } });
+  /** A graph output, declared of `type` (or an ONNX element type code, for types DType lacks). */
+  output(name: string, type: DType | number = 'float32'): this {
+    this.outs.push({ name, type: { tensorType: { elemType: typeof type === 'number' ? type : ONNX_TYPE[type] } } });
     return this;
   }
 

@@ -146,6 +146,28 @@ describe.runIf(SIMD === 'baseline')('ONNX schemas checked at load, as onnxruntim
     expect(() => loadModel(rts.one, relu(17).node('Mish', ['x'], 'y', {}, 'mi').build())).toThrow(/Mish.*ONNX defines it from opset 18/);
   });
 
+  it('8. found by the fuzzing pass: an empty member of a variadic input (Concat), a node output of another type than the graph declares', async () => {
+    await bothRefuse(relu().node('Concat', ['x', ''], 'y', { axis: 0 }, 'cc').build(), x23, ["Concat node 'cc'", 'input 1 (inputs) is required and has no name']);
+    const declaredInt = new OnnxBuilder(13).input('x', [2, 3]).output('y', 'int32').node('Relu', ['x'], 'y', {}, 'r');
+    await bothRefuse(declaredInt.build(), x23, ["Relu node 'r'", "output 0 ('y') is float32, the graph declares it int32"]);
+    // a value_info entry is a declaration too
+    const vi = edited(relu().node('Relu', ['x'], 'h', {}, 'r1').node('Neg', ['h'], 'y'), (m) => { m.graph!.valueInfo = [{ name: 'h', type: { tensorType: { elemType: 7 } } }]; });
+    await bothRefuse(vi, x23, ["Relu node 'r1'", "output 0 ('h') is float32, the graph declares it int64"]);
+    // a Concat of one input, and matching declarations, still run
+    await bothRun(relu().node('Concat', ['x'], 'y', { axis: 0 }).build(), x23);
+  });
+
+  it('9. a graph input declared with a dimension of 0 is that fixed size, as onnxruntime reads it (not any size)', async () => {
+    const zero = edited(relu().node('Relu', ['x'], 'y'), (m) => { m.graph!.input[0].type!.tensorType!.shape!.dim![1] = { dimValue: 0 }; });
+    const m = loadModel(rts.one, zero);
+    await expect(m.run(x23)).rejects.toThrow(/input 'x' has dims \[2, 3\], the model expects \[2, 0\]/);
+    m.dispose();
+    expect(typeof (await ort_(zero, x23)), 'onnxruntime refuses the run too').toBe('string');
+    // negative or unset: symbolic, any size
+    const neg = edited(relu().node('Relu', ['x'], 'y'), (m) => { m.graph!.input[0].type!.tensorType!.shape!.dim![1] = { dimValue: -1 }; });
+    await bothRun(neg, x23);
+  });
+
   it('several problems in one error, each naming its node', () => {
     const b = relu().node('Relu', ['x', 'x'], 'a', {}, 'n1').node('Concat', ['a', 'a'], 'y', {}, 'n2');
     expect(() => loadModel(rts.one, b.build())).toThrow(/2 nodes do not match.*'n1'.*'n2'/);

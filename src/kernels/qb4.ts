@@ -241,6 +241,34 @@ export async function qb4Gemm(rt: KernelHost, alloc: (bytes: number) => number, 
   return meta;
 }
 
+/**
+ * W4A32 on buffers already in linear memory: x [M, K] float32 (row stride K) times the 4-bit weights,
+ * one row at a time (the GEMV kernel reads every weight once per row: made for decoding, M small);
+ * out receives M rows of N padded to whole panels (row stride Np floats), bias included. Rows are
+ * copied to zero-padded `alloc`'d scratch when K is not a whole number of blocks.
+ */
+export async function qb4F32Gemm(rt: KernelHost, alloc: (bytes: number) => number, call: { m: number; x: number; w: Qb4Weights; bias: number; out: number }): Promise<void> {
+  const { m, x, w } = call;
+  if (w.disposed) throw new ArgumentError('qb4F32Gemm: the packed weights were disposed');
+  const { k, kp, np, blockSize: bs } = w;
+  const nb = kp / bs;
+  const px = kp === k ? 0 : alloc(kp * 4);
+  const ps = alloc(nb * 4);
+  const s4 = w.layout === 's4' ? 1 : 0;
+  for (let i = 0; i < m; i++) {
+    const xi = x + i * k * 4;
+    const row = rt.view(Float32Array, xi, k);
+    rt.view(Float32Array, ps, nb).set(blockSums(row, k, bs, nb));
+    if (px) {
+      const xv = rt.view(Float32Array, px, kp);
+      xv.set(row);
+      xv.fill(0, k);
+    }
+    const out = call.out + i * np * 4;
+    await rt.parallelColumns(w.n, w.nr, (n0, n1) => ['qb4_f32_gemv', [n0, n1, kp, bs, s4, px || xi, ps, w.ptr, w.scalesPtr, w.zerosPtr, call.bias, out]], 64, k * w.n);
+  }
+}
+
 export async function runQb4F32(rt: KernelHost, x: Float32Array, m: number, w: Qb4Weights, bias: Float32Array | null = null): Promise<Float32Array> {
   if (w.disposed) throw new ArgumentError('runQb4F32: the packed weights were disposed');
   const { k, n, kp, np, blockSize: bs } = w;

@@ -1,7 +1,8 @@
 // 4-bit GEMM for model layers: 4-bit weights and int8 activations quantized on the fly per row,
 //   x (float32) -> 4-bit GEMM -> [rows copied out of padded panels] -> activation pass
 // on one of two kernel families (the weights arrive quantized by their format, src/formats/):
-//   'qb4' (src/kernels/qb4.ts): Int4Blocks, a scale per block of K;
+//   'qb4' (src/kernels/qb4.ts): Int4Blocks, a scale per block of K; with activations 'float32'
+//          the W4A32 kernel instead (float activations: a MatMulNBits file's layers in a float32 model);
 //   'lut4' (src/kernels/lut4.ts): codes of a 16-value int8 table (ANT's type for the tensor, or
 //          one per type when channels chose their own), a scale per block of K (or per output
 //          channel), decoded by table lookup. Several tables regroup the columns into panels of
@@ -9,14 +10,14 @@
 
 import { ArgumentError } from '../errors.js';
 import { lut4GatherColumns, lut4Gemm, lut4PanelBias, packLut4, type Lut4Source } from '../kernels/lut4.js';
-import { packQb4, qb4Gemm } from '../kernels/qb4.js';
+import { packQb4, qb4F32Gemm, qb4Gemm } from '../kernels/qb4.js';
 import { actBlocksBytes } from '../kernels/act-blocks.js';
 import type { Int4Blocks } from '../quant/int4.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { ChannelActivation, type ConvActivation } from './activation.js';
 import type { GemmImpl } from './conv2d-gemm.js';
 
-export type FourBitWeights = { kernel: 'qb4'; blocks: Int4Blocks } | { kernel: 'lut4'; source: Lut4Source };
+export type FourBitWeights = { kernel: 'qb4'; blocks: Int4Blocks; activations?: 'int8' | 'float32' } | { kernel: 'lut4'; source: Lut4Source };
 
 interface Packed {
   /** the kernel's weight layout */
@@ -27,6 +28,8 @@ interface Packed {
   readonly bytes: number;
   /** [N] bias in the kernel's column order (Np floats) */
   panelBias(bias: Float32Array | null): Float32Array;
+  /** the GEMM's own scratch for M rows (activations and their block metadata) */
+  gemmScratch(m: number): number;
   /** M panel-order rows at src (stride Np) -> [M][N] at dst; null: the first N of each row are the columns in order */
   gather: ((m: number, src: number, dst: number) => void) | null;
   gemm(alloc: (bytes: number) => number, call: { m: number; x: number; bias: number; out: number }): Promise<unknown>;
@@ -41,11 +44,16 @@ function pack(rt: Runtime, w: FourBitWeights): Packed {
       if (b) out.set(b);
       return out;
     };
-    return { layout: p.layout, kp: p.kp, np: p.np, blockSize: p.blockSize, bytes: p.bytes, panelBias, gather: null, gemm: (alloc, c) => qb4Gemm(rt, alloc, { ...c, w: p }), dispose: () => p.dispose() };
+    const common = { layout: p.layout, kp: p.kp, np: p.np, blockSize: p.blockSize, bytes: p.bytes, panelBias, gather: null, dispose: () => p.dispose() };
+    if (w.activations === 'float32') {
+      return { ...common, gemmScratch: () => (p.kp + p.kp / p.blockSize) * 4 + 128, gemm: (alloc, c) => qb4F32Gemm(rt, alloc, { ...c, w: p }) };
+    }
+    return { ...common, gemmScratch: (m) => actBlocksBytes(m, p.kp, p.blockSize, true), gemm: (alloc, c) => qb4Gemm(rt, alloc, { ...c, w: p }) };
   }
   const p = packLut4(rt, w.source);
   return {
     layout: p.layout, kp: p.kp, np: p.np, blockSize: p.blockSize, bytes: p.bytes,
+    gemmScratch: (m) => actBlocksBytes(m, p.kp, p.blockSize, true),
     panelBias: (b) => lut4PanelBias(p, b),
     // per-panel tables with regrouped columns: the outputs come back through a gather
     gather: p.columns ? (m, src, dst) => lut4GatherColumns(rt, p, m, src, dst) : null,
@@ -79,10 +87,10 @@ export class FourBitGemm implements GemmImpl {
     return this.w.layout;
   }
 
-  /** scratch for M rows: the int8/int16 activations and their block metadata (src/kernels/act-blocks.ts), and padded output rows */
+  /** scratch for M rows: the GEMM's (int8/int16 activations and their block metadata, src/kernels/act-blocks.ts), and padded output rows */
   scratchBytes(m: number): number {
-    const { kp, np, blockSize } = this.w;
-    return actBlocksBytes(m, kp, blockSize, true) + (np !== this.n || m === 1 || this.w.gather ? m * np * 4 : 0) + 256;
+    const { np } = this.w;
+    return this.w.gemmScratch(m) + (np !== this.n || m === 1 || this.w.gather ? m * np * 4 : 0) + 256;
   }
 
   async run(m: number, x: number, y: number, scratch: number): Promise<void> {

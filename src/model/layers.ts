@@ -10,6 +10,8 @@ import { Conv2dGemm, type GemmImpl } from '../layers/conv2d-gemm.js';
 import { ChannelActivation } from '../layers/activation.js';
 import type { LayerWeights } from '../formats/format.js';
 import { NonFiniteGuard, type NonFinite } from '../layers/nonfinite.js';
+import { FourBitGemm } from '../layers/gemm-4bit.js';
+import type { Int4Blocks } from '../quant/int4.js';
 
 /** How a quantized model layer treats NaN and infinite inputs (src/layers/nonfinite.ts), and its name for errors. */
 export interface NonFiniteCheck {
@@ -139,6 +141,36 @@ export class LinearLayerF32 implements ModelLayer {
     this.act.dispose();
     this.w.dispose();
     if (this.biasPtr) this.rt.free(this.biasPtr);
+  }
+}
+
+/**
+ * A MatMulNBits file's layer in a float32 model: the file's 4-bit blocks packed as they are, float32
+ * activations (W4A32): the weights are never dequantized, so the layer takes about the file's bytes.
+ * A NaN input gives NaN, as float32 does; an infinite one gives NaN too (the kernel subtracts the
+ * zero point times the block's input sum), where a dequantized float32 product gives ±infinity.
+ */
+export class Int4FileLinearLayer implements ModelLayer {
+  readonly kind = 'Linear 4-bit (W4A32)';
+  readonly scheme = 'float32';
+  private readonly gemm: FourBitGemm;
+  constructor(rt: Runtime, blocks: Int4Blocks, bias: Float32Array | null, activation: ConvActivation | null = null) {
+    this.gemm = new FourBitGemm(rt, { kernel: 'qb4', blocks, activations: 'float32' }, bias, activation);
+  }
+  get weightBytes(): number {
+    return this.gemm.weightBytes;
+  }
+  macs(dims: readonly number[]): number {
+    return (dims.reduce((a, b) => a * b, 1) / this.gemm.k) * this.gemm.n * this.gemm.k;
+  }
+  scratchBytes(dims: readonly number[]): number {
+    return this.gemm.scratchBytes(dims.reduce((a, b) => a * b, 1) / this.gemm.k);
+  }
+  run(io: LayerIO): Promise<void> {
+    return this.gemm.run(io.dims.reduce((a, b) => a * b, 1) / this.gemm.k, io.x, io.y, io.scratch);
+  }
+  dispose(): void {
+    this.gemm.dispose();
   }
 }
 

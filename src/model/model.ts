@@ -5,13 +5,14 @@ import type { Runtime } from '../runtime/runtime.js';
 import { lowerConv1d } from './lower-conv1d.js';
 import { ACTIVATIONS, fuseGraph, type ActivationName, type FuseReport } from './fuse.js';
 import { elementCount, hostArray, type Graph, type GraphNode, type HostData, type HostTensor } from './graph.js';
-import { ConvLayerF32, LinearLayerF32, type ModelLayer } from './layers.js';
+import { ConvLayerF32, Int4FileLinearLayer, LinearLayerF32, type ModelLayer } from './layers.js';
 import { kernelLayerFor } from './kernel-layer-rules.js';
 import type { ConvActivation, ConvGeometry } from '../layers/conv2d.js';
 import { importOnnx } from './onnx.js';
 import { fuseSubgraphs } from './fuse-subgraphs.js';
 import { convSpec } from './ops/linear-ops.js';
-import { matMulNBitsWeights } from './ops/quant-ops.js';
+import { matMulNBitsBlocks } from './ops/quant-ops.js';
+import { dequantizeInt4, type Int4Blocks } from '../quant/int4.js';
 import type { LayerWeights } from '../formats/format.js';
 import { int4Format } from '../formats/int4.js';
 import { opDef } from './ops/registry.js';
@@ -229,12 +230,18 @@ export type LayerSpec =
 
 export function layerSpec(node: GraphNode, ins: (ValueInfo | null)[], opset: number): LayerSpec | null {
   if (node.op === 'MatMulNBits' && node.domain === 'com.microsoft') {
-    // 4-bit weights as the file has them (a quantized scheme packs these blocks as they are), and
-    // dequantized rows for the float32 layer
+    // 4-bit weights as the file has them: the float32 model runs them as they are (W4A32), a
+    // quantized scheme packs them as they are; dequantized rows only when a scheme asks for them
     if (!ins[0] || ins[0].type !== 'float32' || ins[0].value || ins[1]?.value === undefined) return null;
-    const { k, n, blocks, wnk } = matMulNBitsWeights({ node, opset }, ins);
+    const { k, n, blocks } = matMulNBitsBlocks({ node, opset }, ins);
     const b = ins[5]?.value;
-    return { type: 'linear', k, n, weight: wnk, bias: b ? Float32Array.from(b.data) : null, transposed: true, fileWeights: { format: int4Format, data: blocks } };
+    let rows: Float32Array | undefined;
+    return {
+      type: 'linear', k, n, bias: b ? Float32Array.from(b.data) : null, transposed: true, fileWeights: { format: int4Format, data: blocks },
+      get weight() {
+        return (rows ??= dequantizeInt4(blocks));
+      },
+    };
   }
   const w = ins[1]?.value;
   if (!w || w.type !== 'float32' || !ins[0] || ins[0].type !== 'float32') return null;
@@ -282,7 +289,9 @@ export type LayerBuilder = (rt: Runtime, node: GraphNode, spec: LayerSpec) => Mo
 export const buildFloatLayer: LayerBuilder = (rt, _node, spec) =>
   spec.type === 'conv'
     ? new ConvLayerF32(rt, spec.geometry, spec.weight, spec.bias, spec.activation, spec.actName)
-    : new LinearLayerF32(rt, spec.k, spec.n, spec.weight, spec.bias, spec.transposed, spec.activation ?? null);
+    : spec.fileWeights?.format === int4Format
+      ? new Int4FileLinearLayer(rt, spec.fileWeights.data as Int4Blocks, spec.bias, spec.activation ?? null)
+      : new LinearLayerF32(rt, spec.k, spec.n, spec.weight, spec.bias, spec.transposed, spec.activation ?? null);
 
 export interface LoadOptions {
   /** graph rewrites at load: BatchNorm folding, activation recognition and fusion (default true) */

@@ -108,7 +108,8 @@ class Importer {
       const tt = v.type?.tensorType;
       const dt = DATA_TYPES[tt?.elemType ?? 0];
       if (!dt || dt.bytes !== elemBytes(dt.type)) throw new ModelError(`model: graph input '${v.name}' has element type ${tt?.elemType}, lowbit takes float32, int64, int32, int8, uint8 or bool inputs`);
-      const dims = (tt?.shape?.dim ?? []).map((d) => (d.dimValue != null && num(d.dimValue) > 0 ? num(d.dimValue) : d.dimParam || '?'));
+      // a dim_value that is set is fixed, 0 included (as onnxruntime reads it); unset or negative is symbolic
+      const dims = (tt?.shape?.dim ?? []).map((d) => (d.dimValue != null && num(d.dimValue) >= 0 ? num(d.dimValue) : d.dimParam || '?'));
       inputs.push({ name: v.name ?? '', type: dt.type, dims });
     }
     const outputs = (g.output ?? []).map((o) => o.name ?? '');

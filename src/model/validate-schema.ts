@@ -54,8 +54,14 @@ export function checkSchemas(g: IGraph, versionOf: (domain: string) => number): 
 function checkGraph(g: IGraph, outer: Types, versionOf: (domain: string) => number, problems: string[]): Types {
   const types: Types = new Map(outer);
   for (const v of g.input ?? []) types.set(v.name ?? '', ONNX_ELEM_TYPES[v.type?.tensorType?.elemType ?? 0]);
-  // a graph output's declared type, until its node says otherwise
-  for (const v of g.output ?? []) if (!types.has(v.name ?? '')) types.set(v.name ?? '', ONNX_ELEM_TYPES[v.type?.tensorType?.elemType ?? 0]);
+  // declared types of graph outputs and value_info: a node's output must match (onnxruntime's
+  // "does not match expected type"); a graph output's declared type stands until its node says otherwise
+  const declared = new Map<string, string>();
+  for (const v of [...(g.valueInfo ?? []), ...(g.output ?? [])]) {
+    const t = ONNX_ELEM_TYPES[v.type?.tensorType?.elemType ?? 0];
+    if (t) declared.set(v.name ?? '', t);
+  }
+  for (const v of g.output ?? []) if (!types.has(v.name ?? '')) types.set(v.name ?? '', declared.get(v.name ?? ''));
   for (const t of g.initializer ?? []) types.set(t.name ?? '', ONNX_ELEM_TYPES[t.dataType ?? 0]);
   for (const [i, n] of (g.node ?? []).entries()) {
     const domain = n.domain === 'ai.onnx' ? '' : n.domain ?? '';
@@ -84,7 +90,12 @@ function checkGraph(g: IGraph, outer: Types, versionOf: (domain: string) => numb
     };
     // If's outputs are its branch's, Loop's its body's (after the condition): onnxruntime infers them so
     const sub = !domain && op === 'If' ? fromBody('then_branch', 0) : !domain && op === 'Loop' ? fromBody('body', 1) : undefined;
-    (n.output ?? []).forEach((o, j) => types.set(o, outs[j] ?? sub?.(j) ?? types.get(o))); // else as the graph declares it
+    (n.output ?? []).forEach((o, j) => {
+      const t = outs[j] ?? sub?.(j);
+      const d = declared.get(o);
+      if (t && d && t !== d) say(`output ${j} ('${o}') is ${t}, the graph declares it ${d}`);
+      types.set(o, t ?? types.get(o)); // else as the graph declares it
+    });
   }
   return types;
 }
@@ -110,7 +121,10 @@ function checkArity(n: INode, s: OpSchema, say: (what: string) => void): void {
     }
     names.forEach((x, i) => {
       const f = formals[i];
-      if (x === '' && f && !/[?*&]$/.test(f)) say(`${what} ${i} (${f.split(':')[0]}) is required and has no name`);
+      // past the formals, the last (variadic) one repeats; a variadic input of one type (Concat's, Sum's)
+      // has no optional members: onnxruntime's kernels fail on an empty one
+      const g = f ?? formals[formals.length - 1];
+      if (x === '' && g && !/[?&]$/.test(g)) say(`${what} ${i} (${g.split(':')[0]}) is required and has no name`);
     });
   };
   check(n.input ?? [], s.inputs, s.ins, 'input');

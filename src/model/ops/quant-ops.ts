@@ -35,15 +35,21 @@ const matMulNBitsDef: OpDef = {
   },
 };
 
-/** MatMulNBits' constant inputs as canonical 4-bit blocks, and dequantized rows [N][K]. */
-export function matMulNBitsWeights(ctx: OpContext, ins: (ValueInfo | null)[]) {
+/** MatMulNBits' constant inputs as canonical 4-bit blocks. */
+export function matMulNBitsBlocks(ctx: OpContext, ins: (ValueInfo | null)[]) {
   const k = attr(ctx.node, 'K', 0), n = attr(ctx.node, 'N', 0), bs = attr(ctx.node, 'block_size', 0);
   const zp = ins[3]?.value;
   const blocks = fromMatMulNBits({
     B: ins[1]!.value!.data as Uint8Array, scales: Float32Array.from(ins[2]!.value!.data), K: k, N: n, blockSize: bs,
     zeroPoints: zp ? (zp.type === 'uint8' ? (zp.data as Uint8Array) : Float32Array.from(zp.data)) : null,
   });
-  return { k, n, blocks, wnk: dequantizeInt4(blocks) };
+  return { k, n, blocks };
+}
+
+/** MatMulNBits' constant inputs as canonical 4-bit blocks, and dequantized rows [N][K]. */
+export function matMulNBitsWeights(ctx: OpContext, ins: (ValueInfo | null)[]) {
+  const w = matMulNBitsBlocks(ctx, ins);
+  return { ...w, wnk: dequantizeInt4(w.blocks) };
 }
 
 export const MICROSOFT_OPS: Record<string, OpDef> = { MatMulNBits: matMulNBitsDef };
