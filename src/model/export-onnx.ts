@@ -115,7 +115,7 @@ export function exportOnnxWithReport(model: Model, options: ExportOnnxOptions = 
       [x, y, conv1d] = [pre.inputs[0], squeeze.outputs[0], true];
     }
     const site = locate(g, gn, x, y);
-    if (spec.type === 'linear' && spec.fileWeights && spec.fileWeights.data === layer.weights.data && site.core.opType === 'MatMulNBits') {
+    if (spec.type === 'linear' && spec.fileWeights && spec.fileWeights === layer.weights && site.core.opType === 'MatMulNBits') {
       report('unchanged', site.core); // the file's own 4-bit weights, run as they are
       continue;
     }

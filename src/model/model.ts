@@ -233,13 +233,21 @@ export function layerSpec(node: GraphNode, ins: (ValueInfo | null)[], opset: num
     // 4-bit weights as the file has them: the float32 model runs them as they are (W4A32), a
     // quantized scheme packs them as they are; dequantized rows only when a scheme asks for them
     if (!ins[0] || ins[0].type !== 'float32' || ins[0].value || ins[1]?.value === undefined) return null;
-    const { k, n, blocks } = matMulNBitsBlocks({ node, opset }, ins);
+    // Both are unpacked from the file's bytes on each read, not kept: the layer's packed copy and the
+    // file are all the model holds (a 4-bit model stays about twice its file, not ten times).
+    const blocks = () => matMulNBitsBlocks({ node, opset }, ins).blocks;
+    const { k, n } = blocks(); // read once now: a malformed file fails at planning, naming the node
     const b = ins[5]?.value;
-    let rows: Float32Array | undefined;
     return {
-      type: 'linear', k, n, bias: b ? Float32Array.from(b.data) : null, transposed: true, fileWeights: { format: int4Format, data: blocks },
+      type: 'linear', k, n, bias: b ? Float32Array.from(b.data) : null, transposed: true,
+      fileWeights: {
+        format: int4Format,
+        get data() {
+          return blocks();
+        },
+      },
       get weight() {
-        return (rows ??= dequantizeInt4(blocks));
+        return dequantizeInt4(blocks());
       },
     };
   }
