@@ -42,17 +42,17 @@ async function child(engine, threads, runs) {
     const { createRuntime, loadModel } = await import('../dist/index.js');
     const rt = await createRuntime({ threads });
     const m = loadModel(rt, bytes);
-    run = () => m.run({ x: { type: 'float32', data: x, dims: [1, 4096] } });
+    run = async () => (await m.run({ x: { type: 'float32', data: x, dims: [1, 4096] } })).down.data;
     heap = () => rt.memory.buffer.byteLength;
   } else {
     const ort = await import('onnxruntime-web');
     ort.env.wasm.numThreads = threads;
     const s = await ort.InferenceSession.create(bytes);
-    run = () => s.run({ x: new ort.Tensor('float32', x, [1, 4096]) });
+    run = async () => (await s.run({ x: new ort.Tensor('float32', x, [1, 4096]) })).down.data;
   }
   globalThis.gc?.();
   const afterLoad = process.memoryUsage().rss;
-  await run();
+  const out = Array.from((await run()).subarray(0, 256));
   globalThis.gc?.();
   const afterRun = process.memoryUsage().rss;
   for (let i = 0; i < 2; i++) await run();
@@ -62,7 +62,7 @@ async function child(engine, threads, runs) {
     await run();
     ms.push(performance.now() - t);
   }
-  return { file: bytes.length, rssLoad: afterLoad - rss0, rssRun: afterRun - rss0, heap: heap(), ms: median(ms) };
+  return { file: bytes.length, rssLoad: afterLoad - rss0, rssRun: afterRun - rss0, heap: heap(), ms: median(ms), out };
 }
 
 if (process.argv[2] === '--child') {
@@ -88,5 +88,8 @@ if (process.argv[2] === '--child') {
     const m = (k) => median(rs.map((x) => x[k]));
     console.log(`| ${engine} | ${m('ms').toFixed(2)} | ${(m('rssLoad') / MiB).toFixed(0)} MiB | ${(m('rssRun') / MiB).toFixed(0)} MiB | ${engine === 'lowbit' ? `${(m('heap') / MiB).toFixed(0)} MiB` : '-'} | ${(m('rssRun') / file).toFixed(2)}x |`);
   }
+  const [a, b] = [rows.lowbit[0].out, rows['onnxruntime-web'][0].out];
+  const diff = Math.max(...a.map((v, i) => Math.abs(v - b[i]))) / Math.max(...b.map(Math.abs));
+  console.log(`\noutputs ('down', first 256): max |lowbit - onnxruntime-web| / max |onnxruntime-web| = ${diff.toExponential(2)}`);
   console.log(`\nload average at the end: ${loadavg()}`);
 }

@@ -99,7 +99,7 @@ describe(`graph validation (${SIMD} build)`, () => {
   });
 
   it('a uint8 zero point of 300 stored in int32_data (the field the narrow types are widened into) is a ModelError at load, not 44', () => {
-    const bytes = new OnnxBuilder(13).input('x', [1, 4]).output('y')
+    const bytes = new OnnxBuilder(13).input('x', [1, 4]).output('y', 'uint8')
       .init('s', [], [0.05]).init('z', [], [128], 'uint8')
       .node('QuantizeLinear', ['x', 's', 'z'], 'y', {}, 'quant')
       .build();

@@ -126,7 +126,7 @@ describe(`comparison, logic and Where vs onnxruntime-web (${SIMD} build)`, () =>
     });
 
     it('shapes that do not broadcast; GreaterOrEqual before opset 12', async () => {
-      const b = new OnnxBuilder(13).input('a', [2, 3]).input('c', [2]).output('y').node('Less', ['a', 'c'], 'y', {}, 'lt');
+      const b = new OnnxBuilder(13).input('a', [2, 3]).input('c', [2]).output('y', 'bool').node('Less', ['a', 'c'], 'y', {}, 'lt');
       const m = loadModel(rts.one, b.build());
       await expectLowbitRejection(m.run({ a: seeded([2, 3]), c: seeded([2]) }), ShapeError, ["Less node 'lt'", '[2,3]', '[2]']);
       m.dispose();
@@ -135,7 +135,7 @@ describe(`comparison, logic and Where vs onnxruntime-web (${SIMD} build)`, () =>
       const m2 = loadModel(rts.one, w.build());
       await expectLowbitRejection(m2.run({ a: seeded([2, 3]), c: seeded([2, 1, 1]) }), ShapeError, ["Where node 'wh'", 'broadcast']);
       m2.dispose();
-      const old = new OnnxBuilder(11).input('a', [2]).output('y').node('GreaterOrEqual', ['a', 'a'], 'y', {}, 'ge');
+      const old = new OnnxBuilder(11).input('a', [2]).output('y', 'bool').node('GreaterOrEqual', ['a', 'a'], 'y', {}, 'ge');
       expectLowbitError(() => loadModel(rts.one, old.build()), UnsupportedOperatorError, ["'ge'", 'opset 11']);
     });
   });

@@ -110,6 +110,6 @@ describe.runIf(SIMD === 'baseline')('README code blocks', () => {
       } finally {
         rt.dispose();
       }
-    }, 120_000);
+    }, 300_000);
   }
 });
