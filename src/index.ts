@@ -53,6 +53,7 @@ export { fuseGraph } from './model/fuse.js';
 export type { Graph, GraphNode, HostTensor, Subgraph } from './model/graph.js';
 export type { Plan, PlanStep, PlanValue } from './model/plan.js';
 export { quantizeModel, type QuantizeOptions } from './model/quantize.js';
+export { layerLatencies, slowerQuantizedLayers, type LayerLatency, type SpeedChoice } from './model/speed-check.js';
 export type { AutoBudget, LayerChoice, LayerTrial, MixReport, OutputMetric, OutputScore } from './model/quantize-options.js';
 export { calibrate, type Feeds } from './model/calibrate.js';
 export {

@@ -117,6 +117,15 @@ export interface QuantizeOptions {
    * reaches NaN, as float32 would; 'error' makes the run a ValueRangeError naming the layer
    */
   nonFinite?: NonFinite;
+  /**
+   * 'measured': time every layer in the float32 and the quantized model on the first calibration
+   * input (step times inside whole runs, src/model/speed-check.ts) and keep float32 where the
+   * quantized layer is over 5% slower on this engine (tiny layers, where quantizing activations
+   * costs more than the int8 products save); `model.speedChoices` lists the times and what was kept.
+   * Not with scheme 'auto'. Default 'off': every layer the scheme covers is quantized, and the result
+   * does not depend on timing.
+   */
+  speed?: 'measured' | 'off';
 }
 
 export interface AutoBudget {

@@ -3,7 +3,7 @@
 // chosen per layer by measured sensitivity). Depthwise and grouped convolutions stay float32 (they
 // are memory-bound and tiny in weights; the per-layer report says so).
 
-import { ArgumentError } from '../errors.js';
+import { ArgumentError, describe } from '../errors.js';
 import type { LayerWeights } from '../formats/format.js';
 import { FORMAT_NAMES, weightFormat } from '../formats/table.js';
 import type { ActivationQuant } from '../quant/activation-range.js';
@@ -14,6 +14,7 @@ import type { Runtime } from '../runtime/runtime.js';
 import { QuantConvLayer, QuantLinearLayer, type ModelLayer, type NonFiniteCheck } from './layers.js';
 import { NON_FINITE_MODES, type NonFinite } from '../layers/nonfinite.js';
 import { buildFloatLayer, Model, type LayerBuilder, type LayerSpec } from './model.js';
+import { slowerQuantizedLayers, type SpeedChoice } from './speed-check.js';
 import { calibrate, type Feeds, type RangeStats } from './calibrate.js';
 import { autoMix } from './auto-mix.js';
 import { layerHessians } from './layer-hessians.js';
@@ -87,6 +88,8 @@ export async function quantizeModel(float: Model, options: QuantizeOptions): Pro
   if (options.antClipByEffect !== undefined && typeof options.antClipByEffect !== 'boolean') throw new ArgumentError(`quantize: antClipByEffect must be a boolean, got ${String(options.antClipByEffect)}`);
   if (options.nonFinite !== undefined && !NON_FINITE_MODES.includes(options.nonFinite)) throw new ArgumentError(`quantize: nonFinite must be 'nan' or 'error', got ${String(options.nonFinite)}`);
   if (options.top1Budget !== undefined && !(options.top1Budget >= 0 && options.top1Budget <= 1)) throw new ArgumentError(`quantize: top1Budget must be a fraction from 0 to 1, got ${options.top1Budget}`);
+  if (options.speed !== undefined && options.speed !== 'measured' && options.speed !== 'off') throw new ArgumentError(`quantize: speed must be 'measured' or 'off', got ${describe(options.speed)}`);
+  if (options.speed === 'measured' && options.scheme === 'auto') throw new ArgumentError("quantize: speed 'measured' is not available with scheme 'auto' (it chooses per layer by accuracy); use it with a single scheme");
   checkActivationOptions(options);
   const gptqSettings = checkGptqOptions(options);
   const gptq = gptqSettings ? { settings: gptqSettings, layers: new GptqLayers() } : null;
@@ -122,8 +125,15 @@ export async function quantizeModel(float: Model, options: QuantizeOptions): Pro
     hessians?.delete(node); // K² doubles a layer: not kept for the model's life (a rebuilt layer chooses by error)
     return buildLayer(brt, node, spec, scheme, input, formatOptions, options.nonFinite, hessian);
   };
-  const model = new Model(rt, float.graph, float.fusions, builder, options.scheme) as Model & { choices?: LayerChoice[]; mix?: MixReport };
+  const model = new Model(rt, float.graph, float.fusions, builder, options.scheme) as Model & { choices?: LayerChoice[]; mix?: MixReport; speedChoices?: SpeedChoice[] };
   if (gptq) await gptq.layers.run(model, options.calibration, (d, t) => options.onProgress?.(d, t, 'gptq'));
+  if (options.speed === 'measured') {
+    const decisions = await slowerQuantizedLayers(float, model, options.calibration[0]);
+    const slow = decisions.filter((d) => d.kept === 'float32').map((d) => d.node);
+    for (const node of slow) choice.set(node, 'float32');
+    await model.rebuild(slow);
+    model.speedChoices = decisions;
+  }
   if (options.scheme !== 'auto') return model;
 
   await autoMix(float, model, stats, choice, options);

@@ -1,0 +1,56 @@
+// Per-layer latency inside whole runs (src/model/speed-check.ts) and quantizeModel's speed: 'measured',
+// which keeps float32 where the quantized layer measured slower. Timing decides, so the tests check
+// the table's shape and that the decisions are applied as recorded, not which layer wins.
+
+import { describe, expect, it } from 'vitest';
+import { ArgumentError, loadModel, quantizeModel } from '../src/index.js';
+import { layerLatencies, slowerQuantizedLayers } from '../src/model/speed-check.js';
+import { SIMD, randNormal, rng, useRuntimes } from './helpers.js';
+import { OnnxBuilder, type Feed } from './onnx-builder.js';
+
+const rts = useRuntimes();
+
+/** a tiny 1x1 convolution (K = 4), then a 64x96 MatMul */
+function net() {
+  const r = rng(3);
+  return new OnnxBuilder(13).input('x', [1, 4, 8, 8]).output('y')
+    .init('w', [6, 4, 1, 1], randNormal(24, r)).init('b', [6], randNormal(6, r))
+    .init('shape', [2], [8, 48], 'int64').init('m', [48, 96], randNormal(48 * 96, r))
+    .node('Conv', ['x', 'w', 'b'], 'c').node('Relu', ['c'], 'r').node('Reshape', ['r', 'shape'], 'f').node('MatMul', ['f', 'm'], 'y');
+}
+const feeds = { x: { type: 'float32', dims: [1, 4, 8, 8], data: randNormal(256, rng(4)) } as Feed };
+
+describe(`speed check (${SIMD} build)`, () => {
+  it('times every layer in each model (the least of the runs), keyed by node', async () => {
+    const float = loadModel(rts.one, net().build());
+    const q = await quantizeModel(float, { scheme: 'int8', calibration: [feeds] });
+    const table = await layerLatencies({ float32: float, int8: q }, feeds, 3);
+    expect(table.size).toBe(2);
+    for (const l of table.values()) {
+      expect(Object.keys(l.ms).sort()).toEqual(['float32', 'int8']);
+      for (const ms of Object.values(l.ms)) expect(ms).toBeGreaterThan(0);
+    }
+    await expect(layerLatencies({ a: float }, feeds, 0)).rejects.toThrow(ArgumentError);
+    const other = loadModel(rts.one, net().build());
+    await expect(layerLatencies({ a: float, b: other }, feeds, 1)).rejects.toThrow(/share one graph/);
+    // the margin decides: any time beats -100%, none beats +infinity
+    expect((await slowerQuantizedLayers(float, q, feeds, -1, 2)).map((c) => c.kept)).toEqual(['float32', 'float32']);
+    expect((await slowerQuantizedLayers(float, q, feeds, Infinity, 2)).map((c) => c.kept)).toEqual(['quantized', 'quantized']);
+    for (const m of [float, q, other]) m.dispose();
+  });
+
+  it("quantizeModel speed: 'measured' builds each layer as its decision says, and records it", async () => {
+    const float = loadModel(rts.one, net().build());
+    const q = await quantizeModel(float, { scheme: 'int8', calibration: [feeds], speed: 'measured' });
+    expect(q.speedChoices).toHaveLength(2);
+    await q.run(feeds);
+    for (const c of q.speedChoices!) {
+      expect(c.floatMs).toBeGreaterThan(0);
+      expect(q.builtLayers.get(c.node)!.scheme, c.label).toBe(c.kept === 'float32' ? 'float32' : 'int8');
+    }
+    await expect(quantizeModel(float, { scheme: 'int8', calibration: [feeds], speed: 'fast' as never })).rejects.toThrow(/speed must be 'measured' or 'off'/);
+    await expect(quantizeModel(float, { scheme: 'auto', calibration: [feeds], speed: 'measured' })).rejects.toThrow(/not available with scheme 'auto'/);
+    q.dispose();
+    float.dispose();
+  });
+});
