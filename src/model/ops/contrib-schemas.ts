@@ -1,10 +1,49 @@
-// Schemas of the operators of other domains lowbit implements, written from onnxruntime's
-// docs/ContribOperators.md (the com.microsoft domain has one version of each, since version 1).
+// Schemas of onnxruntime's contrib operators lowbit implements, written from onnxruntime's
+// docs/ContribOperators.md and its contrib_defs (the com.microsoft domain has one version of each,
+// since version 1; '' holds the ones onnxruntime registers in the default domain, version 1).
 
 import type { OpSchema } from './schema-types.js';
 
 export const CONTRIB_SCHEMAS: Readonly<Record<string, Readonly<Record<string, readonly OpSchema[]>>>> = {
+  '': {
+    LayerNormalization: [{
+      since: 1,
+      inputs: [2, 3],
+      outputs: [1, 3],
+      attrs: { axis: 'int', epsilon: 'float', stash_type: 'int' },
+      ins: ['X:T', 'Scale:V', 'B:V?'],
+      outs: ['Y:V', 'Mean:U?', 'InvStdDev:U?'],
+      types: { T: ['bfloat16', 'float16', 'float32', 'float64'], U: ['bfloat16', 'float32', 'float64'], V: ['bfloat16', 'float16', 'float32', 'float64'] },
+    }],
+    SimplifiedLayerNormalization: [{
+      since: 1,
+      inputs: [2, 2],
+      outputs: [1, 2],
+      attrs: { axis: 'int', epsilon: 'float', stash_type: 'int' },
+      ins: ['X:T', 'scale:V'],
+      outs: ['Y:V', 'inv_std_var:U?'],
+      types: { T: ['bfloat16', 'float16', 'float32', 'float64'], U: ['bfloat16', 'float32', 'float64'], V: ['bfloat16', 'float16', 'float32', 'float64'] },
+    }],
+  },
   'com.microsoft': {
+    SkipLayerNormalization: [{
+      since: 1,
+      inputs: [3, 5],
+      outputs: [1, 4],
+      attrs: { epsilon: 'float' },
+      ins: ['input:T', 'skip:T', 'gamma:T', 'beta:T?', 'bias:T?'],
+      outs: ['output:T', 'mean:U?', 'inv_std_var:U?', 'input_skip_bias_sum:T?'],
+      types: { T: ['bfloat16', 'float16', 'float32'], U: ['float32'] },
+    }],
+    SkipSimplifiedLayerNormalization: [{
+      since: 1,
+      inputs: [3, 4],
+      outputs: [1, 4],
+      attrs: { epsilon: 'float' },
+      ins: ['input:T', 'skip:T', 'gamma:T', 'bias:T?'],
+      outs: ['output:T', 'mean:U?', 'inv_std_var:U?', 'input_skip_bias_sum:T?'],
+      types: { T: ['bfloat16', 'float16', 'float32'], U: ['float32'] },
+    }],
     MatMulNBits: [{
       since: 1,
       inputs: [3, 6],

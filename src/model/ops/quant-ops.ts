@@ -46,4 +46,4 @@ export function matMulNBitsWeights(ctx: OpContext, ins: (ValueInfo | null)[]) {
   return { k, n, blocks, wnk: dequantizeInt4(blocks) };
 }
 
-export const MICROSOFT_OPS: Record<string, OpDef> = { MatMulNBits: matMulNBitsDef };
+export const MATMUL_NBITS_OPS: Record<string, OpDef> = { MatMulNBits: matMulNBitsDef };
