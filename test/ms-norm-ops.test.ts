@@ -8,22 +8,12 @@ import { describe, it } from 'vitest';
 import { DTypeError, ModelError, ShapeError, UnsupportedOperatorError } from '../src/errors.js';
 import { loadModel } from '../src/index.js';
 import { SIMD, useRuntimes } from './helpers.js';
-import { OnnxBuilder, type AttrSpec, type Feed } from './onnx-builder.js';
+import { OnnxBuilder, type AttrSpec } from './onnx-builder.js';
+import { oneNode } from './ms-ops-helpers.js';
 import { W, X, expectLowbitError, expectLowbitRejection } from './model-ort-check.js';
 import { checkAgainstOrt } from './ort-compare.js';
 
 const rts = useRuntimes();
-
-/** One node; `feeds` become graph inputs, `inits` initializers ('' leaves an optional input out). */
-export function oneNode(op: string, domain: string, inputs: string[], feeds: Record<string, Feed>, inits: Record<string, [number[], number[]]>, outputs: string[], attrs: Record<string, AttrSpec> = {}, opset = 17): OnnxBuilder {
-  const b = new OnnxBuilder(opset);
-  b.domains.set('com.microsoft', 1);
-  for (const [name, f] of Object.entries(feeds)) b.input(name, f.dims);
-  for (const [name, [dims, data]] of Object.entries(inits)) b.init(name, dims, data);
-  b.node(op, inputs, outputs, attrs, 'n1', domain);
-  for (const o of outputs) if (o) b.output(o);
-  return b;
-}
 
 const H = 8;
 const vec = (seed: number, scale = 1): [number[], number[]] => [[H], W(H, seed, scale)];

@@ -26,6 +26,10 @@ export const CONTRIB_SCHEMAS: Readonly<Record<string, Readonly<Record<string, re
     }],
   },
   'com.microsoft': {
+    Gelu: [{ since: 1, inputs: [1, 1], outputs: [1, 1], attrs: {}, ins: ['X:T'], outs: ['Y:T'], types: { T: ['bfloat16', 'float16', 'float32', 'float64'] } }],
+    BiasGelu: [{ since: 1, inputs: [2, 2], outputs: [1, 1], attrs: {}, ins: ['A:T', 'B:T'], outs: ['C:T'], types: { T: ['bfloat16', 'float16', 'float32', 'float64'] } }],
+    FastGelu: [{ since: 1, inputs: [1, 2], outputs: [1, 1], attrs: {}, ins: ['X:T', 'bias:T?'], outs: ['Y:T'], types: { T: ['bfloat16', 'float16', 'float32', 'float64'] } }],
+    QuickGelu: [{ since: 1, inputs: [1, 1], outputs: [1, 1], attrs: { alpha: 'float' }, ins: ['X:T'], outs: ['Y:T'], types: { T: ['bfloat16', 'float16', 'float32', 'float64'] } }],
     SkipLayerNormalization: [{
       since: 1,
       inputs: [3, 5],
