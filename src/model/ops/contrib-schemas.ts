@@ -26,6 +26,15 @@ export const CONTRIB_SCHEMAS: Readonly<Record<string, Readonly<Record<string, re
     }],
   },
   'com.microsoft': {
+    RotaryEmbedding: [{
+      since: 1,
+      inputs: [4, 4],
+      outputs: [1, 1],
+      attrs: { interleaved: 'int', is_packed_batching: 'int', num_heads: 'int', rotary_embedding_dim: 'int', scale: 'float' },
+      ins: ['input:T', 'position_ids:M', 'cos_cache:T', 'sin_cache:T'],
+      outs: ['output:T'],
+      types: { T: ['bfloat16', 'float16', 'float32'], M: ['int64'] },
+    }],
     Gelu: [{ since: 1, inputs: [1, 1], outputs: [1, 1], attrs: {}, ins: ['X:T'], outs: ['Y:T'], types: { T: ['bfloat16', 'float16', 'float32', 'float64'] } }],
     BiasGelu: [{ since: 1, inputs: [2, 2], outputs: [1, 1], attrs: {}, ins: ['A:T', 'B:T'], outs: ['C:T'], types: { T: ['bfloat16', 'float16', 'float32', 'float64'] } }],
     FastGelu: [{ since: 1, inputs: [1, 2], outputs: [1, 1], attrs: {}, ins: ['X:T', 'bias:T?'], outs: ['Y:T'], types: { T: ['bfloat16', 'float16', 'float32', 'float64'] } }],
