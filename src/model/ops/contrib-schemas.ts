@@ -26,6 +26,15 @@ export const CONTRIB_SCHEMAS: Readonly<Record<string, Readonly<Record<string, re
     }],
   },
   'com.microsoft': {
+    MultiHeadAttention: [{
+      since: 1,
+      inputs: [1, 10],
+      outputs: [1, 4],
+      attrs: { mask_filter_value: 'float', num_heads: 'int!', scale: 'float', unidirectional: 'int' },
+      ins: ['query:T', 'key:T?', 'value:T?', 'bias:T?', 'key_padding_mask:M?', 'attention_bias:T?', 'past_key:T?', 'past_value:T?', 'past_sequence_length:M?', 'cache_indirection:M?'],
+      outs: ['output:T', 'present_key:T?', 'present_value:T?', 'qk:QK?'],
+      types: { T: ['bfloat16', 'float16', 'float32'], QK: ['bfloat16', 'float16', 'float32'], M: ['int32'] },
+    }],
     RotaryEmbedding: [{
       since: 1,
       inputs: [4, 4],

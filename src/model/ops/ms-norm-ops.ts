@@ -68,7 +68,7 @@ function skipNormDef(rms: boolean): OpDef {
       if (!rms) checkVector(ctx, ins[3], 'beta', h);
       checkVector(ctx, ins[biasAt], 'bias', h);
       const stats = [...x.dims.slice(0, -1), 1];
-      return [{ type: 'float32', dims: [...x.dims] }, { type: 'float32', dims: stats }, { type: 'float32', dims: stats }, { type: 'float32', dims: [...x.dims] }];
+      return [[...x.dims], stats, stats, [...x.dims]].slice(0, ctx.node.outputs.length).map((dims) => ({ type: 'float32', dims }));
     },
     compute: (ctx, ins, outs) => {
       const x = ins[0]!.data, skip = ins[1]!.data, bias = ins[biasAt]?.data;
@@ -92,7 +92,7 @@ const simplifiedLayerNormDef: OpDef = {
     const axis = normAxis(ctx, attr(ctx.node, 'axis', -1), x.dims.length);
     const n = elementCount(x.dims.slice(axis));
     if (elementCount(scale.dims) !== n) fail(ctx, `scale must have ${n} elements (the normalised axes [${x.dims.slice(axis)}]), got [${scale.dims}]`);
-    return [{ type: 'float32', dims: [...x.dims] }, { type: 'float32', dims: x.dims.map((d, i) => (i < axis ? d : 1)) }];
+    return [[...x.dims], x.dims.map((d, i) => (i < axis ? d : 1))].slice(0, ctx.node.outputs.length).map((dims) => ({ type: 'float32', dims }));
   },
   compute: (ctx, ins, outs) => {
     const x = ins[0]!;
