@@ -5,11 +5,17 @@ import { loadModel, type Runtime } from '../src/index.js';
 import { expectOutputsClose } from './model-ort-check.js';
 import { OnnxBuilder, runOrtModel, type AttrSpec, type Feed, type IntFeed } from './onnx-builder.js';
 
-/** One node; `feeds` become graph inputs, `inits` initializers ('' leaves an optional input out). */
-export function oneNode(op: string, domain: string, inputs: string[], feeds: Record<string, Feed | IntFeed>, inits: Record<string, [number[], number[]]>, outputs: string[], attrs: Record<string, AttrSpec> = {}, opset = 17): OnnxBuilder {
+/**
+ * One node; `feeds` become graph inputs (declared with their dims, or with `declared` ones: symbolic),
+ * `inits` initializers ('' leaves an optional input out).
+ */
+export function oneNode(
+  op: string, domain: string, inputs: string[], feeds: Record<string, Feed | IntFeed>, inits: Record<string, [number[], number[]]>, outputs: string[],
+  attrs: Record<string, AttrSpec> = {}, opset = 17, declared: Record<string, (number | string)[]> = {},
+): OnnxBuilder {
   const b = new OnnxBuilder(opset);
   b.domains.set('com.microsoft', 1);
-  for (const [name, f] of Object.entries(feeds)) b.input(name, f.dims, f.type);
+  for (const [name, f] of Object.entries(feeds)) b.input(name, declared[name] ?? f.dims, f.type);
   for (const [name, [dims, data]] of Object.entries(inits)) b.init(name, dims, data);
   b.node(op, inputs, outputs, attrs, 'n1', domain);
   for (const o of outputs) if (o) b.output(o);

@@ -26,6 +26,18 @@ export const CONTRIB_SCHEMAS: Readonly<Record<string, Readonly<Record<string, re
     }],
   },
   'com.microsoft': {
+    GroupQueryAttention: [{
+      since: 1,
+      inputs: [7, 16],
+      outputs: [1, 4],
+      attrs: {
+        causal: 'int', do_rotary: 'int', k_quant_type: 'string', kv_cache_bit_width: 'int', kv_num_heads: 'int!', local_window_size: 'int', num_heads: 'int!',
+        qk_norm_epsilon: 'float', qk_output: 'int', rotary_interleaved: 'int', scale: 'float', sliding_window_cache: 'int', smooth_softmax: 'int', softcap: 'float', v_quant_type: 'string',
+      },
+      ins: ['query:T', 'key:T?', 'value:T?', 'past_key:T_CACHE?', 'past_value:T_CACHE?', 'seqlens_k:M', 'total_sequence_length:M', 'cos_cache:T?', 'sin_cache:T?', 'position_ids:int64?', 'attention_bias:T?', 'head_sink:T?', 'k_scale:T_KV_SCALE?', 'v_scale:T_KV_SCALE?', 'q_norm_weight:T?', 'k_norm_weight:T?'],
+      outs: ['output:T', 'present_key:T_CACHE?', 'present_value:T_CACHE?', 'output_qk:T?'],
+      types: { T: ['bfloat16', 'float16', 'float32'], T_CACHE: ['bfloat16', 'float16', 'float32', 'float8e4m3fn', 'int8', 'uint8'], T_KV_SCALE: ['float32'], M: ['int32'] },
+    }],
     MultiHeadAttention: [{
       since: 1,
       inputs: [1, 10],
