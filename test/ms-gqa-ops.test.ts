@@ -39,6 +39,22 @@ describe(`com.microsoft GroupQueryAttention vs onnxruntime-web (${SIMD} build)`,
     await checkMs(rts.one, gqa(['q', '', '', '', '', 'sk', 'tl'], packed), packed, 1e-5, 'packed QKV');
   });
 
+  it('optional outputs absent (y only, y and present_value); smooth_softmax, head_sink, attention_bias [B|1, N|1, S, total] with softcap', async () => {
+    const [B, S] = [2, 4];
+    const feeds = { ...prompt(B, S), ...lens(B, S) };
+    const base = ['q', 'k', 'v', '', '', 'sk', 'tl'];
+    for (const outs of [['y'], ['y', '', 'present_value']]) await checkMs(rts.one, gqa(base, feeds, {}, {}, outs), feeds, 1e-5, `outputs ${outs}`);
+    await checkMs(rts.one, gqa(base, feeds, { smooth_softmax: 1 }), feeds, 1e-5, 'smooth_softmax');
+    const sink: Record<string, [number[], number[]]> = { hs: [[N], [0.5, -1, 2, 0]] };
+    await checkMs(rts.one, gqa([...base, '', '', '', '', 'hs'], feeds, {}, sink), feeds, 1e-5, 'head_sink');
+    for (const [b0, n0] of [[B, N], [1, 1], [B, 1]]) {
+      const all = { ...feeds, ab: X([b0, n0, S, S], 6, 2) };
+      for (const attrs of [{}, { softcap: f(2) }, { local_window_size: 2 }]) {
+        await checkMs(rts.one, gqa([...base, '', '', '', 'ab'], all, attrs), all, 1e-5, `attention_bias [${b0}, ${n0}] ${JSON.stringify(attrs)}`);
+      }
+    }
+  });
+
   it('do_rotary: halves and interleaved, a partial rotary dim (head 32, caches of 8), packed QKV; caches without do_rotary do nothing', async () => {
     const [B, S] = [2, 4];
     const { cos, sin } = ropeCaches(8, H / 2);
@@ -112,6 +128,11 @@ describe(`com.microsoft GroupQueryAttention vs onnxruntime-web (${SIMD} build)`,
     const first = step(0, past(1, [3, 5]), past(2, [3, 5]));
     const b = gqa(['q', 'k', 'v', 'pk', 'pv', 'sk', 'tl', 'cos', 'sin'], first, { do_rotary: 1, rotary_interleaved: 1 }, { cos, sin }, OUTS, [N, nk]);
     await decode(b.build(), first, (t, p) => step(t, p.pk, p.pv), 3, 'fixed buffer');
+    // with an attention bias over total_sequence_length columns (fewer than the buffer's rows) and a head sink
+    const biased = (t: number, pk: Feed, pv: Feed) => ({ ...step(t, pk, pv), ab: X([B, 1, 1, 6 + t], 30 + t) });
+    const firstB = biased(0, first.pk, first.pv);
+    const bb = gqa(['q', 'k', 'v', 'pk', 'pv', 'sk', 'tl', 'cos', 'sin', '', 'ab', 'hs'], firstB, { do_rotary: 1 }, { cos, sin, hs: [[N], [0, 1, -1, 0.5]] }, OUTS, [N, nk], { ab: [B, 1, 1, 'total'] });
+    await decode(bb.build(), firstB, (t, p) => biased(t, p.pk, p.pv), 3, 'fixed buffer + attention_bias + head_sink');
   });
 
   it('a 2-token prompt after 3 past tokens (batch 1), with local_window_size', async () => {
@@ -136,10 +157,12 @@ describe(`com.microsoft GroupQueryAttention vs onnxruntime-web (${SIMD} build)`,
     await expectLowbitRejection(run(['q', 'k', '', '', '', 'sk', 'tl'], { ...prompt(1, 2), ...lens(1, 2) }), ShapeError, ["'n1'", 'key and value must be both present']);
     await expectLowbitRejection(run(['q', 'k', 'v', '', '', 'sk', 'tl'], { q: X([1, 2, 62], 1), k: X([1, 2, 30], 2), v: X([1, 2, 30], 3), ...lens(1, 2) }), ShapeError, ["'n1'", 'does not split into num_heads 4 heads']);
     const feeds = { ...prompt(1, 2), ...lens(1, 2) };
-    for (const [attrs, what] of [[{ smooth_softmax: 1 }, 'smooth_softmax 1'], [{ k_quant_type: 'PER_TENSOR' }, 'k_quant_type PER_TENSOR'], [{ causal: 0 }, 'causal 0']] as const) {
+    for (const [attrs, what] of [[{ sliding_window_cache: 1 }, 'sliding_window_cache 1'], [{ k_quant_type: 'PER_TENSOR' }, 'k_quant_type PER_TENSOR'], [{ causal: 0 }, 'causal 0']] as const) {
       expectLowbitError(() => loadModel(rts.one, gqa(['q', 'k', 'v', '', '', 'sk', 'tl'], feeds, attrs).build()), UnsupportedOperatorError, ["'n1'", what]);
     }
     expectLowbitError(() => loadModel(rts.one, gqa(['q', 'k', 'v', '', '', 'sk', 'tl'], feeds, {}, {}, [...OUTS, 'qk']).build()), UnsupportedOperatorError, ["'n1'", 'output 3 (output_qk)']);
     await expectLowbitRejection(run(['q', 'k', 'v', '', '', 'sk', 'tl', '', '', 'pos'], { ...feeds, pos: { type: 'int64', dims: [1, 2], data: [0, 1] } }), UnsupportedOperatorError, ["'n1'", 'input 9 (position_ids)']);
+    await expectLowbitRejection(run(['q', 'k', 'v', '', '', 'sk', 'tl', '', '', '', 'ab'], { ...feeds, ab: X([1, N, 2, 3], 1) }), ShapeError, ["'n1'", 'attention_bias must be [1 or 1, 4 or 1, 2, 2]']);
+    await expectLowbitRejection(run(['q', 'k', 'v', '', '', 'sk', 'tl', '', '', '', '', 'hs'], feeds, {}, { hs: [[2], [0, 1]] }), ShapeError, ["'n1'", 'head_sink must be [4]']);
   });
 });

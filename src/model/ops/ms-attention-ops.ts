@@ -11,13 +11,15 @@ import { attr, fail, need, type OpContext, type OpDef, type ValueInfo } from './
 /**
  * One query row: out[oo + j] = Σ_t p_t · v[vo + t·hv + j] (j < hv) with p the softmax over t in [lo, hi)
  * of scale · q·k_t (then c·tanh(s / c) when softcap c > 0) + add(t), in float32 as onnxruntime rounds
- * it; q = q[qo…], k_t = k[ko + t·h…], h values each. `buf` holds at least hi scores.
+ * it; q = q[qo…], k_t = k[ko + t·h…], h values each. A `sink` joins the softmax's denominator as one
+ * more score with no value (smooth softmax). `buf` holds at least hi scores.
  */
 export function attendRow(
   q: ArrayLike<number>, qo: number, k: ArrayLike<number>, ko: number, v: ArrayLike<number>, vo: number, h: number, hv: number,
   lo: number, hi: number, scale: number, softcap: number, add: ((t: number) => number) | null, out: { [i: number]: number }, oo: number, buf: Float64Array,
+  sink: number | null = null,
 ): void {
-  let max = -Infinity;
+  let max = sink ?? -Infinity;
   for (let t = lo; t < hi; t++) {
     let dot = 0;
     for (let i = 0, kt = ko + t * h; i < h; i++) dot += q[qo + i] * k[kt + i];
@@ -27,7 +29,7 @@ export function attendRow(
     buf[t] = s;
     if (s > max) max = s;
   }
-  let sum = 0;
+  let sum = sink === null ? 0 : Math.exp(sink - max);
   for (let t = lo; t < hi; t++) sum += buf[t] = Math.exp(buf[t] - max);
   for (let j = 0; j < hv; j++) out[oo + j] = 0;
   for (let t = lo; t < hi; t++) {

@@ -6,7 +6,8 @@
 // - present_key / present_value (B, kv_heads, max(total_sequence_length, P), H): past rows [0, past_b),
 //   the new ones after them, zeros beyond;
 // - query row s sees keys [0, past_b + s] (causal), the last local_window_size of them when set;
-//   scores scale · q·k, softcapped, softmax, times V; query head i reads kv head i / (heads / kv_heads);
+//   scores scale · q·k, softcapped, plus attention_bias, softmax (with head_sink / smooth_softmax's sink
+//   in the denominator), times V; query head i reads kv head i / (heads / kv_heads);
 // - do_rotary rotates the new q and k rows at positions past_b + s.
 // Padded rows of a ragged first prompt (s > seqlens_k[b]) see keys [0, seqlens_k[b]] here; onnxruntime
 // reads unwritten memory for them.
@@ -26,7 +27,7 @@ interface GqaShape {
   rot: number; cacheRows: number;
 }
 
-const IGNORED_INPUTS = ['position_ids', 'attention_bias', 'head_sink', 'k_scale', 'v_scale', 'q_norm_weight', 'k_norm_weight'];
+const REFUSED_INPUTS: [number, string][] = [[9, 'position_ids'], [12, 'k_scale'], [13, 'v_scale'], [14, 'q_norm_weight'], [15, 'k_norm_weight']];
 
 function gqaShape(ctx: OpContext, ins: (ValueInfo | null)[]): GqaShape {
   const q = need(ctx, ins, 0, 'query');
@@ -69,7 +70,18 @@ function gqaShape(ctx: OpContext, ins: (ValueInfo | null)[]): GqaShape {
     [rot, cacheRows] = [attr(ctx.node, 'do_rotary', 0) === 1 ? cos.dims[1] * 2 : 0, cos.dims[0]];
   }
   if (attr(ctx.node, 'do_rotary', 0) === 1 && !cos) fail(ctx, 'do_rotary needs cos_cache and sin_cache');
-  IGNORED_INPUTS.forEach((name, i) => refuseInput(ctx, ins, 9 + i, name));
+  for (const [i, name] of REFUSED_INPUTS) refuseInput(ctx, ins, i, name);
+  const ab = ins[10], sinks = ins[11];
+  if (ab) {
+    checkType(ctx, ab, 'attention_bias', FLOAT);
+    if (ab.dims.length !== 4 || (ab.dims[0] !== b && ab.dims[0] !== 1) || (ab.dims[1] !== n && ab.dims[1] !== 1) || ab.dims[2] !== s || ab.dims[3] !== total) {
+      fail(ctx, `attention_bias must be [${b} or 1, ${n} or 1, ${s}, ${total}] (total_sequence_length), got [${ab.dims}]`);
+    }
+  }
+  if (sinks) {
+    checkType(ctx, sinks, 'head_sink', FLOAT);
+    if (sinks.dims.length !== 1 || sinks.dims[0] !== n) fail(ctx, `head_sink must be [${n}] (num_heads), got [${sinks.dims}]`);
+  }
   return { b, s, n, nk, h, p, present: Math.max(total, p), total, packed, firstPrompt, rot, cacheRows };
 }
 
@@ -79,7 +91,7 @@ const groupQueryAttentionDef: OpDef = {
     refuseOutputs(ctx, 3, ['output_qk']);
     onlyValue(ctx, 'causal', 1, 1);
     onlyValue(ctx, 'qk_output', 0, 0);
-    onlyValue(ctx, 'smooth_softmax', 0, 0);
+    if (![0, 1].includes(attr(ctx.node, 'smooth_softmax', 0))) fail(ctx, `smooth_softmax must be 0 or 1, got ${attr(ctx.node, 'smooth_softmax', 0)}`);
     onlyValue(ctx, 'sliding_window_cache', 0, 0);
     for (const a of ['k_quant_type', 'v_quant_type']) {
       if (attr(ctx.node, a, 'NONE') !== 'NONE') fail(ctx, `${a} ${attr(ctx.node, a, 'NONE')} is not supported (a float32 KV cache is: NONE)`, UnsupportedOperatorError);
@@ -137,11 +149,16 @@ const groupQueryAttentionDef: OpDef = {
     const scale = scaleAttr === 0 ? Math.fround(1 / Math.sqrt(h)) : scaleAttr;
     const softcap = attr(ctx.node, 'softcap', 0), window = attr(ctx.node, 'local_window_size', -1);
     const y = outs[0].data, buf = new Float64Array(present), group = n / nk;
+    // head_sink: one more score per head in the softmax's denominator; smooth_softmax: a sink of 0
+    const sinks = ins[11]?.data, smooth = attr(ctx.node, 'smooth_softmax', 0) === 1;
+    const ab = ins[10];
     for (let bi = 0; bi < b; bi++) for (let ni = 0; ni < n; ni++) for (let si = 0; si < s; si++) {
       const hi = Math.min(starts[bi] + si + 1, seqlens[bi] + 1);
       const lo = window > 0 && hi > window ? hi - window : 0;
       const kv = (bi * nk + Math.floor(ni / group)) * present * h;
-      attendRow(Q, ((bi * s + si) * n + ni) * h, K, kv, V, kv, h, h, lo, hi, scale, softcap, null, y, ((bi * s + si) * n + ni) * h, buf);
+      const abo = ab ? (((ab.dims[0] === 1 ? 0 : bi) * ab.dims[1] + (ab.dims[1] === 1 ? 0 : ni)) * s + si) * sp.total : 0;
+      const add = ab ? (t: number) => ab.data[abo + t] : null;
+      attendRow(Q, ((bi * s + si) * n + ni) * h, K, kv, V, kv, h, h, lo, hi, scale, softcap, add, y, ((bi * s + si) * n + ni) * h, buf, sinks ? sinks[ni] : smooth ? 0 : null);
     }
   },
 };
