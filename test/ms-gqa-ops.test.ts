@@ -7,15 +7,17 @@
 
 import { describe, it } from 'vitest';
 import { ShapeError, UnsupportedOperatorError, ValueRangeError } from '../src/errors.js';
-import { loadModel, type Model } from '../src/index.js';
+import { loadModel } from '../src/index.js';
 import { SIMD, useRuntimes } from './helpers.js';
 import { f, runOrtModel, type AttrSpec, type Feed, type IntFeed } from './onnx-builder.js';
 import { X, expectLowbitError, expectLowbitRejection, expectOutputsClose } from './model-ort-check.js';
-import { checkMs, i32, oneNode, ropeCaches } from './ms-ops-helpers.js';
+import { checkMs, decode, i32, oneNode, ropeCaches } from './ms-ops-helpers.js';
 
 const rts = useRuntimes();
 const [N, NK, H] = [4, 2, 16];
 const OUTS = ['y', 'present_key', 'present_value'];
+/** which output feeds which input at the next step */
+const CARRY = { present_key: 'pk', present_value: 'pv' };
 
 /** GQA over named feeds in the operator's input order ('' for absent); caches as initializers. */
 function gqa(ins: string[], feeds: Record<string, Feed | IntFeed>, attrs: Record<string, AttrSpec> = {}, inits: Record<string, [number[], number[]]> = {}, outs = OUTS, heads: [number, number] = [N, NK], declared: Record<string, (number | string)[]> = {}) {
@@ -70,28 +72,6 @@ describe(`com.microsoft GroupQueryAttention vs onnxruntime-web (${SIMD} build)`,
     await checkMs(rts.one, gqa(['q', 'k', 'v', '', '', 'sk', 'tl', 'cos', 'sin'], wide, { do_rotary: 1 }, { cos: c8.cos, sin: c8.sin }, OUTS, [2, 1]), wide, 1e-5, 'partial rotary');
   });
 
-  /** Runs `steps` in lowbit and in onnxruntime; each feeds its own presents back as the next past. */
-  async function decode(bytes: Uint8Array, first: Record<string, Feed | IntFeed>, next: (step: number, past: Record<string, Feed>) => Record<string, Feed | IntFeed>, steps: number, what: string) {
-    const model: Model = loadModel(rts.one, bytes);
-    try {
-      let ours: Record<string, Feed> | null = null, theirs: Record<string, Feed> | null = null;
-      for (let t = 0; t < steps; t++) {
-        const ourFeeds = t === 0 ? first : next(t, ours!), theirFeeds = t === 0 ? first : next(t, theirs!);
-        const want = await runOrtModel(bytes, theirFeeds);
-        const got = await model.run(ourFeeds as never);
-        expectOutputsClose(got, want, 1e-5, `${what} step ${t}`);
-        const asFeeds = (o: Record<string, { dims: readonly number[]; data: ArrayLike<number> }>) => ({
-          pk: { type: 'float32' as const, dims: [...o.present_key.dims], data: Float32Array.from(o.present_key.data) },
-          pv: { type: 'float32' as const, dims: [...o.present_value.dims], data: Float32Array.from(o.present_value.data) },
-        });
-        ours = asFeeds(got);
-        theirs = asFeeds(want);
-      }
-    } finally {
-      model.dispose();
-    }
-  }
-
   it('decoding, growing cache: a 3-token prompt, then 4 steps of 1 token with past = the tokens so far, rotary on', async () => {
     const B = 2;
     const { cos, sin } = ropeCaches(16, H / 2);
@@ -109,7 +89,7 @@ describe(`com.microsoft GroupQueryAttention vs onnxruntime-web (${SIMD} build)`,
     // the step graph's past has a symbolic length
     const pastDims = [B, NK, 'past', H];
     const b = gqa(['q', 'k', 'v', 'pk', 'pv', 'sk', 'tl', 'cos', 'sin'], first, attrs, { cos, sin }, OUTS, [N, NK], { pk: pastDims, pv: pastDims });
-    await decode(b.build(), first, (t, past) => stepFeeds(t + 1, past), 4, 'growing');
+    await decode(rts.one, b.build(), first, (t, past) => stepFeeds(t + 1, past), 4, 'growing', CARRY);
   });
 
   it('decoding, fixed 8-row buffer with a ragged batch (sequences of 3 and 5 tokens so far), rotary interleaved, kv_num_heads 1', async () => {
@@ -127,12 +107,12 @@ describe(`com.microsoft GroupQueryAttention vs onnxruntime-web (${SIMD} build)`,
     };
     const first = step(0, past(1, [3, 5]), past(2, [3, 5]));
     const b = gqa(['q', 'k', 'v', 'pk', 'pv', 'sk', 'tl', 'cos', 'sin'], first, { do_rotary: 1, rotary_interleaved: 1 }, { cos, sin }, OUTS, [N, nk]);
-    await decode(b.build(), first, (t, p) => step(t, p.pk, p.pv), 3, 'fixed buffer');
+    await decode(rts.one, b.build(), first, (t, p) => step(t, p.pk, p.pv), 3, 'fixed buffer', CARRY);
     // with an attention bias over total_sequence_length columns (fewer than the buffer's rows) and a head sink
     const biased = (t: number, pk: Feed, pv: Feed) => ({ ...step(t, pk, pv), ab: X([B, 1, 1, 6 + t], 30 + t) });
     const firstB = biased(0, first.pk, first.pv);
     const bb = gqa(['q', 'k', 'v', 'pk', 'pv', 'sk', 'tl', 'cos', 'sin', '', 'ab', 'hs'], firstB, { do_rotary: 1 }, { cos, sin, hs: [[N], [0, 1, -1, 0.5]] }, OUTS, [N, nk], { ab: [B, 1, 1, 'total'] });
-    await decode(bb.build(), firstB, (t, p) => biased(t, p.pk, p.pv), 3, 'fixed buffer + attention_bias + head_sink');
+    await decode(rts.one, bb.build(), firstB, (t, p) => biased(t, p.pk, p.pv), 3, 'fixed buffer + attention_bias + head_sink', CARRY);
   });
 
   it('a 2-token prompt after 3 past tokens (batch 1), with local_window_size', async () => {

@@ -1,7 +1,7 @@
 // Shared by the com.microsoft operator tests (test/ms-*.test.ts): one-node graphs, and the comparison
 // with onnxruntime-web on feeds that may hold integer inputs.
 
-import { loadModel, type Runtime } from '../src/index.js';
+import { loadModel, type Model, type Runtime } from '../src/index.js';
 import { expectOutputsClose } from './model-ort-check.js';
 import { OnnxBuilder, runOrtModel, type AttrSpec, type Feed, type IntFeed } from './onnx-builder.js';
 
@@ -47,4 +47,30 @@ export function ropeCaches(rows: number, half: number): { cos: [number[], number
     s.push(Math.sin(a));
   }
   return { cos: [[rows, half], c], sin: [[rows, half], s] };
+}
+
+/**
+ * Runs `steps` of a decoder in lowbit and in onnxruntime-web and compares every output at each step;
+ * each runtime feeds its own outputs back (`carry`: output name -> input name) as the next step's
+ * past (lowbit's into lowbit, onnxruntime's into onnxruntime).
+ */
+export async function decode(
+  rt: Runtime, bytes: Uint8Array, first: Record<string, Feed | IntFeed>, next: (step: number, past: Record<string, Feed>) => Record<string, Feed | IntFeed>,
+  steps: number, what: string, carry: Record<string, string>, tol = 1e-5,
+): Promise<void> {
+  const model: Model = loadModel(rt, bytes);
+  try {
+    let ours: Record<string, Feed> = {}, theirs: Record<string, Feed> = {};
+    const carried = (o: Record<string, { dims: readonly number[]; data: ArrayLike<number> }>) =>
+      Object.fromEntries(Object.entries(carry).map(([out, input]) => [input, { type: 'float32' as const, dims: [...o[out].dims], data: Float32Array.from(o[out].data) }]));
+    for (let t = 0; t < steps; t++) {
+      const want = await runOrtModel(bytes, t === 0 ? first : next(t, theirs));
+      const got = await model.run((t === 0 ? first : next(t, ours)) as never);
+      expectOutputsClose(got, want, tol, `${what} step ${t}`);
+      ours = carried(got);
+      theirs = carried(want);
+    }
+  } finally {
+    model.dispose();
+  }
 }
