@@ -119,7 +119,7 @@ const groupQueryAttentionDef: OpDef = {
     const heads = (x: ArrayLike<number>, stride: number, off: number, count: number, rotate: boolean) => {
       const out = new Float32Array(b * s * count * h);
       for (let bi = 0; bi < b; bi++) for (let si = 0; si < s; si++) {
-        const pos = sp.firstPrompt ? (si <= seqlens[bi] ? si : 1) : starts[bi] + si;
+        const pos = sp.firstPrompt ? si : starts[bi] + si;
         if (rotate) checkPosition(ctx, pos, sp.cacheRows, `rotary position of token ${si} in sequence ${bi}`);
         for (let hi = 0; hi < count; hi++) {
           const src = (bi * s + si) * stride + off + hi * h, dst = ((bi * s + si) * count + hi) * h;
