@@ -52,4 +52,4 @@ export function matMulNBitsWeights(ctx: OpContext, ins: (ValueInfo | null)[]) {
   return { ...w, wnk: dequantizeInt4(w.blocks) };
 }
 
-export const MICROSOFT_OPS: Record<string, OpDef> = { MatMulNBits: matMulNBitsDef };
+export const MATMUL_NBITS_OPS: Record<string, OpDef> = { MatMulNBits: matMulNBitsDef };

@@ -10,7 +10,8 @@ import { CONTROL_FLOW_OPS } from './control-flow.js';
 import { INT_MATMUL_OPS } from './int-matmul-ops.js';
 import { QCONV_OPS } from './qconv-ops.js';
 import { QDQ_OPS } from './qdq-ops.js';
-import { MICROSOFT_OPS } from './quant-ops.js';
+import { MICROSOFT_TABLES } from './microsoft-ops.js';
+import { ORT_DEFAULT_DOMAIN_OPS } from './ms-norm-ops.js';
 import { MATH_OPS } from './math.js';
 import { RECURRENT_OPS } from './recurrent-ops.js';
 import { REDUCE_OPS } from './reduce-ops.js';
@@ -50,9 +51,12 @@ const TABLES: Readonly<Record<string, OpDef>>[] = [
   CONV_TRANSPOSE_OPS,
   NORM_OPS,
   CONTROL_FLOW_OPS,
+  ORT_DEFAULT_DOMAIN_OPS,
 ];
 
 export const OPS: Readonly<Record<string, OpDef>> = mergeTables(TABLES);
+/** domain com.microsoft (onnxruntime's contrib operators) */
+export const MICROSOFT_OPS: Readonly<Record<string, OpDef>> = mergeTables(MICROSOFT_TABLES);
 
 function mergeTables(tables: readonly Readonly<Record<string, OpDef>>[]): Record<string, OpDef> {
   const all: Record<string, OpDef> = {};

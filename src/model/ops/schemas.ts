@@ -5,10 +5,20 @@ import { CONTRIB_SCHEMAS } from './contrib-schemas.js';
 import { ONNX_SCHEMAS } from './onnx-schemas.js';
 import type { OpSchema } from './schema-types.js';
 
+const own = <T>(table: Readonly<Record<string, T>> | undefined, op: string) => (table && Object.hasOwn(table, op) ? table[op] : undefined);
+
+// onnxruntime's contrib operators in the default domain (SimplifiedLayerNormalization-1, LayerNormalization-1
+// before ONNX's LayerNormalization-17) join ONNX's versions of the same name
+const merged = new Map<string, readonly OpSchema[]>();
+
 /** Every version of an operator of `domain` ('' is ONNX's), oldest first; undefined when none is known. */
 export function schemaVersions(domain: string, op: string): readonly OpSchema[] | undefined {
-  const table = domain === '' ? ONNX_SCHEMAS : CONTRIB_SCHEMAS[domain];
-  return table && Object.hasOwn(table, op) ? table[op] : undefined;
+  const contrib = own(CONTRIB_SCHEMAS[domain], op);
+  if (domain !== '') return contrib;
+  const onnx = own(ONNX_SCHEMAS, op);
+  if (!contrib || !onnx) return onnx ?? contrib;
+  if (!merged.has(op)) merged.set(op, [...contrib, ...onnx].sort((a, b) => a.since - b.since));
+  return merged.get(op);
 }
 
 /** The version of `op` in effect at `opset`; undefined when the operator is younger than the opset. */

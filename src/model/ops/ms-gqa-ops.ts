@@ -1,0 +1,166 @@
+// com.microsoft GroupQueryAttention: the attention of transformers.js / onnxruntime-genai LLM exports,
+// with its KV cache. As onnxruntime's CPU kernel:
+// - past_key / past_value (B, kv_heads, P, H) hold each sequence right-padded; seqlens_k[b] + 1 is its
+//   total length after this step, so this step's S tokens start at past_b = seqlens_k[b] + 1 - S (0 for
+//   the first prompt, S == total_sequence_length);
+// - present_key / present_value (B, kv_heads, max(total_sequence_length, P), H): past rows [0, past_b),
+//   the new ones after them, zeros beyond;
+// - query row s sees keys [0, past_b + s] (causal), the last local_window_size of them when set;
+//   scores scale · q·k, softcapped, plus attention_bias, softmax (with head_sink / smooth_softmax's sink
+//   in the denominator), times V; query head i reads kv head i / (heads / kv_heads);
+// - do_rotary rotates the new q and k rows at positions past_b + s.
+// Padded rows of a ragged first prompt (s > seqlens_k[b]) see keys [0, seqlens_k[b]] here; onnxruntime
+// reads unwritten memory for them.
+
+import { UnsupportedOperatorError, ValueRangeError } from '../../errors.js';
+import { attendRow, onlyValue, refuseInput, refuseOutputs } from './ms-attention-ops.js';
+import { checkPosition, rotateRow } from './ms-rotary-ops.js';
+import { checkType, FLOAT } from './math.js';
+import { attr, constInts, fail, need, type OpContext, type OpDef, type ValueInfo } from './types.js';
+
+interface GqaShape {
+  b: number; s: number; n: number; nk: number; h: number;
+  /** past buffer rows, present buffer rows, total_sequence_length */
+  p: number; present: number; total: number;
+  packed: boolean; firstPrompt: boolean;
+  /** rotated values per head (0: no rotary) */
+  rot: number; cacheRows: number;
+}
+
+const REFUSED_INPUTS: [number, string][] = [[9, 'position_ids'], [12, 'k_scale'], [13, 'v_scale'], [14, 'q_norm_weight'], [15, 'k_norm_weight']];
+
+function gqaShape(ctx: OpContext, ins: (ValueInfo | null)[]): GqaShape {
+  const q = need(ctx, ins, 0, 'query');
+  const n = attr(ctx.node, 'num_heads', 0), nk = attr(ctx.node, 'kv_num_heads', 0);
+  if (!Number.isInteger(n) || !Number.isInteger(nk) || n < 1 || nk < 1 || n % nk !== 0) fail(ctx, `num_heads ${n} must be a positive multiple of kv_num_heads ${nk}`);
+  for (const [i, what] of [[0, 'query'], [1, 'key'], [2, 'value'], [3, 'past_key'], [4, 'past_value'], [7, 'cos_cache'], [8, 'sin_cache']] as const) if (ins[i]) checkType(ctx, ins[i]!, what, FLOAT);
+  if (q.dims.length !== 3) fail(ctx, `query must be 3-D (batch, sequence, hidden), got [${q.dims}]`);
+  const [b, s, d] = q.dims;
+  const k = ins[1], v = ins[2];
+  if (!k !== !v) fail(ctx, 'key and value must be both present or both absent (absent: query packs Q, K and V)');
+  const packed = !k;
+  const h = d / (packed ? n + 2 * nk : n);
+  if (!Number.isInteger(h)) fail(ctx, `query's hidden size ${d} does not split into ${packed ? `num_heads + 2·kv_num_heads = ${n + 2 * nk}` : `num_heads ${n}`} heads`);
+  for (const [x, what] of [[k, 'key'], [v, 'value']] as const) {
+    if (x && (x.dims.length !== 3 || x.dims[0] !== b || x.dims[1] !== s || x.dims[2] !== nk * h)) fail(ctx, `${what} must be [${b}, ${s}, ${nk * h}] (kv_num_heads · head_size), got [${x.dims}]`);
+  }
+  const pk = ins[3], pv = ins[4];
+  if (!pk !== !pv) fail(ctx, 'past_key and past_value must be both present or both absent');
+  const p = pk ? pk.dims[2] : 0;
+  for (const [x, what] of [[pk, 'past_key'], [pv, 'past_value']] as const) {
+    if (x && (x.dims.length !== 4 || x.dims[0] !== b || x.dims[1] !== nk || x.dims[2] !== p || x.dims[3] !== h)) fail(ctx, `${what} must be [${b}, ${nk}, ${p}, ${h}] (batch, kv_num_heads, past, head_size), got [${x.dims}]`);
+  }
+  const sk = need(ctx, ins, 5, 'seqlens_k'), ts = need(ctx, ins, 6, 'total_sequence_length');
+  if (sk.type !== 'int32' || sk.dims.length !== 1 || sk.dims[0] !== b) fail(ctx, `seqlens_k must be int32 [${b}] (batch), got ${sk.type} [${sk.dims}]`);
+  if (ts.type !== 'int32' || ts.dims.reduce((x, y) => x * y, 1) !== 1) fail(ctx, `total_sequence_length must be one int32, got ${ts.type} [${ts.dims}]`);
+  const total = constInts(ctx, ins, 6, 'total_sequence_length')![0];
+  if (!Number.isInteger(total) || total < 1) fail(ctx, `total_sequence_length ${total} must be positive`, ValueRangeError);
+  // a prompt after past context (S > 1, S != total): batch 1 only, as onnxruntime
+  const firstPrompt = s === total;
+  if (!firstPrompt && s > 1 && b !== 1) fail(ctx, `a prompt of ${s} tokens after past context (total_sequence_length ${total}) needs batch 1, got ${b}`);
+  if (total < s) fail(ctx, `total_sequence_length ${total} is shorter than the ${s} new tokens`, ValueRangeError);
+  const cos = ins[7], sin = ins[8];
+  if (!cos !== !sin) fail(ctx, 'cos_cache and sin_cache must be both present or both absent');
+  let rot = 0, cacheRows = 0;
+  if (cos && sin) {
+    if (cos.dims.length !== 2 || sin.dims.length !== 2 || cos.dims[0] !== sin.dims[0] || cos.dims[1] !== sin.dims[1] || cos.dims[1] * 2 > h) {
+      fail(ctx, `cos_cache and sin_cache must be 2-D of one shape (rows, at most head_size / 2 = ${h / 2}), got [${cos.dims}] and [${sin.dims}]`);
+    }
+    if (cos.dims[0] < total) fail(ctx, `cos_cache and sin_cache have ${cos.dims[0]} rows, fewer than total_sequence_length ${total}`);
+    [rot, cacheRows] = [attr(ctx.node, 'do_rotary', 0) === 1 ? cos.dims[1] * 2 : 0, cos.dims[0]];
+  }
+  if (attr(ctx.node, 'do_rotary', 0) === 1 && !cos) fail(ctx, 'do_rotary needs cos_cache and sin_cache');
+  for (const [i, name] of REFUSED_INPUTS) refuseInput(ctx, ins, i, name);
+  const ab = ins[10], sinks = ins[11];
+  if (ab) {
+    checkType(ctx, ab, 'attention_bias', FLOAT);
+    if (ab.dims.length !== 4 || (ab.dims[0] !== b && ab.dims[0] !== 1) || (ab.dims[1] !== n && ab.dims[1] !== 1) || ab.dims[2] !== s || ab.dims[3] !== total) {
+      fail(ctx, `attention_bias must be [${b} or 1, ${n} or 1, ${s}, ${total}] (total_sequence_length), got [${ab.dims}]`);
+    }
+  }
+  if (sinks) {
+    checkType(ctx, sinks, 'head_sink', FLOAT);
+    if (sinks.dims.length !== 1 || sinks.dims[0] !== n) fail(ctx, `head_sink must be [${n}] (num_heads), got [${sinks.dims}]`);
+  }
+  return { b, s, n, nk, h, p, present: Math.max(total, p), total, packed, firstPrompt, rot, cacheRows };
+}
+
+const groupQueryAttentionDef: OpDef = {
+  layout: 'nchw',
+  check: (ctx) => {
+    refuseOutputs(ctx, 3, ['output_qk']);
+    onlyValue(ctx, 'causal', 1, 1);
+    onlyValue(ctx, 'qk_output', 0, 0);
+    if (![0, 1].includes(attr(ctx.node, 'smooth_softmax', 0))) fail(ctx, `smooth_softmax must be 0 or 1, got ${attr(ctx.node, 'smooth_softmax', 0)}`);
+    onlyValue(ctx, 'sliding_window_cache', 0, 0);
+    for (const a of ['k_quant_type', 'v_quant_type']) {
+      if (attr(ctx.node, a, 'NONE') !== 'NONE') fail(ctx, `${a} ${attr(ctx.node, a, 'NONE')} is not supported (a float32 KV cache is: NONE)`, UnsupportedOperatorError);
+    }
+    for (const a of ['do_rotary', 'rotary_interleaved']) if (![0, 1].includes(attr(ctx.node, a, 0))) fail(ctx, `${a} must be 0 or 1, got ${attr(ctx.node, a, 0)}`);
+  },
+  infer: (ctx, ins) => {
+    const sp = gqaShape(ctx, ins);
+    const all = [[sp.b, sp.s, sp.n * sp.h], [sp.b, sp.nk, sp.present, sp.h], [sp.b, sp.nk, sp.present, sp.h]];
+    return all.slice(0, ctx.node.outputs.length).map((dims) => ({ type: 'float32', dims }));
+  },
+  compute: (ctx, ins, outs) => {
+    const sp = gqaShape(ctx, ins.map((v) => v && { type: v.type, dims: [...v.dims], value: v }));
+    const { b, s, n, nk, h, p, present } = sp;
+    const seqlens = ins[5]!.data;
+    // where this step's tokens start in each sequence, checked against the buffers
+    const starts = Array.from({ length: b }, (_, bi) => {
+      const total = seqlens[bi] + 1, start = sp.firstPrompt ? 0 : total - s;
+      const ok = Number.isInteger(total) && (sp.firstPrompt ? total >= 1 && total <= s : start >= 0 && start <= p && total <= present);
+      if (!ok) fail(ctx, `seqlens_k[${bi}] = ${seqlens[bi]} does not fit ${sp.firstPrompt ? `a first prompt of ${s} tokens` : `${s} new token${s > 1 ? 's' : ''} after a past of ${p} rows (present ${present})`}`, ValueRangeError);
+      return start;
+    });
+    // the new rows, per head (B, S, heads, H), rotated when do_rotary
+    const rowLen = sp.packed ? (n + 2 * nk) * h : n * h;
+    const heads = (x: ArrayLike<number>, stride: number, off: number, count: number, rotate: boolean) => {
+      const out = new Float32Array(b * s * count * h);
+      for (let bi = 0; bi < b; bi++) for (let si = 0; si < s; si++) {
+        const pos = sp.firstPrompt ? si : starts[bi] + si;
+        if (rotate) checkPosition(ctx, pos, sp.cacheRows, `rotary position of token ${si} in sequence ${bi}`);
+        for (let hi = 0; hi < count; hi++) {
+          const src = (bi * s + si) * stride + off + hi * h, dst = ((bi * s + si) * count + hi) * h;
+          for (let j = 0; j < h; j++) out[dst + j] = x[src + j];
+          if (rotate) rotateRow(x, src, out, dst, sp.rot, ins[7]!.data, ins[8]!.data, pos, attr(ctx.node, 'rotary_interleaved', 0) === 1);
+        }
+      }
+      return out;
+    };
+    const q = ins[0]!.data;
+    const Q = heads(q, rowLen, 0, n, sp.rot > 0);
+    const Kn = sp.packed ? heads(q, rowLen, n * h, nk, sp.rot > 0) : heads(ins[1]!.data, nk * h, 0, nk, sp.rot > 0);
+    const Vn = sp.packed ? heads(q, rowLen, (n + nk) * h, nk, false) : heads(ins[2]!.data, nk * h, 0, nk, false);
+    // present buffers (B, kv_heads, present, H): the outputs when asked for
+    const cache = (o: number, past: ArrayLike<number> | undefined, rows: Float32Array) => {
+      const buf = ctx.node.outputs[o] ? (outs[o].data as Float32Array) : new Float32Array(b * nk * present * h);
+      buf.fill(0);
+      for (let bi = 0; bi < b; bi++) for (let ki = 0; ki < nk; ki++) {
+        const base = (bi * nk + ki) * present * h;
+        if (past) for (let i = 0; i < starts[bi] * h; i++) buf[base + i] = past[(bi * nk + ki) * p * h + i];
+        for (let si = 0; si < s; si++) for (let j = 0; j < h; j++) buf[base + (starts[bi] + si) * h + j] = rows[((bi * s + si) * nk + ki) * h + j];
+      }
+      return buf;
+    };
+    const K = cache(1, ins[3]?.data, Kn), V = cache(2, ins[4]?.data, Vn);
+    const scaleAttr = attr(ctx.node, 'scale', 0);
+    const scale = scaleAttr === 0 ? Math.fround(1 / Math.sqrt(h)) : scaleAttr;
+    const softcap = attr(ctx.node, 'softcap', 0), window = attr(ctx.node, 'local_window_size', -1);
+    const y = outs[0].data, buf = new Float64Array(present), group = n / nk;
+    // head_sink: one more score per head in the softmax's denominator; smooth_softmax: a sink of 0
+    const sinks = ins[11]?.data, smooth = attr(ctx.node, 'smooth_softmax', 0) === 1;
+    const ab = ins[10];
+    for (let bi = 0; bi < b; bi++) for (let ni = 0; ni < n; ni++) for (let si = 0; si < s; si++) {
+      const hi = Math.min(starts[bi] + si + 1, seqlens[bi] + 1);
+      const lo = window > 0 && hi > window ? hi - window : 0;
+      const kv = (bi * nk + Math.floor(ni / group)) * present * h;
+      const abo = ab ? (((ab.dims[0] === 1 ? 0 : bi) * ab.dims[1] + (ab.dims[1] === 1 ? 0 : ni)) * s + si) * sp.total : 0;
+      const add = ab ? (t: number) => ab.data[abo + t] : null;
+      attendRow(Q, ((bi * s + si) * n + ni) * h, K, kv, V, kv, h, h, lo, hi, scale, softcap, add, y, ((bi * s + si) * n + ni) * h, buf, sinks ? sinks[ni] : smooth ? 0 : null);
+    }
+  },
+};
+
+export const MS_GQA_OPS: Record<string, OpDef> = { GroupQueryAttention: groupQueryAttentionDef };
