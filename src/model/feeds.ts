@@ -69,7 +69,7 @@ function checkFeed(gi: GraphInput, t: unknown): Feed {
   }
   if (!Array.isArray(dims) && !ArrayBuffer.isView(dims)) throw new ShapeError(`${what} needs dims, got ${describe(dims)}`);
   const d = Array.from(dims as ArrayLike<number>);
-  if (d.some((x) => !Number.isSafeInteger(x) || x < 1)) throw new ShapeError(`${what} has dims [${d}], expected positive integers`);
+  if (d.some((x) => !Number.isSafeInteger(x) || x < 0)) throw new ShapeError(`${what} has dims [${d}], expected non-negative integers`);
   const typedOk = TYPED[gi.type].some((C) => data instanceof C);
   // float32 keeps the strict rule: its data is copied straight into wasm memory
   if (!typedOk && (gi.type === 'float32' || !Array.isArray(data))) {
