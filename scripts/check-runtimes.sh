@@ -37,8 +37,8 @@ cp test/runtimes/{smoke.mjs,input.mjs,main.mjs,worker.mjs,workerd.capnp,smoke-mo
 echo '{ "name": "lowbit-runtime-smoke", "private": true, "type": "module", "dependencies": { "lowbit": "*" } }' > "$app/package.json"
 
 failed=0
-# check LABEL THREADS REPORT SECONDS: the report's summary line, the wall time of the runtime's run
-check() { node "$root/test/runtimes/check-report.mjs" "$1" "$2" "$3" || failed=1; echo "  (wall time $4 s)"; }
+# check LABEL THREADS REPORT SECONDS [--sandboxed]: the report's summary line, the wall time of the run
+check() { node "$root/test/runtimes/check-report.mjs" "$1" "$2" "$3" ${5:-} || failed=1; echo "  (wall time $4 s)"; }
 
 echo "bun $("$bun" --version)"
 for t in 1 2; do
@@ -68,13 +68,20 @@ fetch() { # GET the worker (waiting up to 20 s for it to listen), the body to $2
 }
 t0=$SECONDS
 fetch "http://127.0.0.1:$port/?threads=1" "$tmp/workerd-1.json"
-check workerd 1 "$tmp/workerd-1.json" $((SECONDS - t0))
+check workerd 1 "$tmp/workerd-1.json" $((SECONDS - t0)) --sandboxed
 fetch "http://127.0.0.1:$port/?threads=2" "$tmp/workerd-2.json"
 # no Web Workers in workerd: threads 2 must end at once with a typed FeatureError, not hang
 if grep -q '"error":"FeatureError: threads > 1 needs Web Workers' "$tmp/workerd-2.json"; then
   echo "workerd, threads 2: ok (FeatureError: threads > 1 needs Web Workers, which this environment lacks)"
 else
   echo "workerd, threads 2: FAIL, expected a FeatureError, got: $(head -c 1000 "$tmp/workerd-2.json")"; failed=1
+fi
+fetch "http://127.0.0.1:$port/?wasm=none" "$tmp/workerd-nowasm.json"
+# without createRuntime({ wasm }) there is no URL to load the builds from: a FeatureError saying what to pass
+if grep -q '"error":"FeatureError: cannot locate lowbit' "$tmp/workerd-nowasm.json"; then
+  echo "workerd, no wasm option: ok ($(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).error.split("\n")[0])' "$tmp/workerd-nowasm.json"))"
+else
+  echo "workerd, no wasm option: FAIL, expected a FeatureError, got: $(head -c 1000 "$tmp/workerd-nowasm.json")"; failed=1
 fi
 if [ "$failed" != 0 ]; then echo "--- workerd log"; cat "$tmp/workerd.log"; fi
 exit "$failed"

@@ -1,9 +1,10 @@
 // Checks one runtime's smoke report (the JSON line smoke.mjs's report prints) and prints a summary.
-// Exit 1 with the reasons when a check fails.
-//   node test/runtimes/check-report.mjs LABEL THREADS REPORT.json
+// Exit 1 with the reasons when a check fails. --sandboxed (workerd): the report must also show that
+// eval and run-time wasm compilation were forbidden where it ran.
+//   node test/runtimes/check-report.mjs LABEL THREADS REPORT.json [--sandboxed]
 import { readFileSync } from 'node:fs';
 
-const [label, threadsArg, file] = process.argv.slice(2);
+const [label, threadsArg, file, flag] = process.argv.slice(2);
 const threads = Number(threadsArg);
 const expected = JSON.parse(readFileSync(new URL('./smoke-model.json', import.meta.url), 'utf8')).y;
 /** float32 model against onnxruntime: rounding only */
@@ -41,6 +42,9 @@ else if (text) {
     if (!(int8Db >= INT8_BUDGET_DB)) fails.push(`int8 model: ${int8Db.toFixed(2)} dB vs onnxruntime < ${INT8_BUDGET_DB} dB`);
   }
   for (const e of r.errors ?? []) if (!e.ok) fails.push(`bad argument without a typed LowbitError: ${JSON.stringify(e)}`);
+  if (flag === '--sandboxed' && !(r.sandbox?.evalBlocked && r.sandbox?.wasmCompileBlocked)) {
+    fails.push(`expected a sandbox forbidding eval and wasm compilation, got ${JSON.stringify(r.sandbox)}`);
+  }
   if ((r.errors ?? []).length !== 3) fails.push(`expected 3 error checks, got ${(r.errors ?? []).length}`);
 }
 const f = r.features ?? {};
@@ -48,7 +52,8 @@ console.log(
   `${label}, threads ${threads}: ${fails.length ? 'FAIL' : 'ok'}; ${f.engine ?? '?'}; build ${f.simd ?? '?'} (${f.reason ?? '?'}); ` +
     `rt.linear int8 ${r.linear?.sqnrDb ?? '?'} dB (budget ${r.linear?.budgetDb ?? '?'}); model float32 max |err| ${floatMaxAbs.toExponential(1)}, ` +
     `int8 ${int8Db.toFixed(1)} dB vs onnxruntime; typed errors: ${(r.errors ?? []).map((e) => e.name).join(', ')}; ` +
-    `create ${r.createMs ?? '?'} ms, run ${r.runMs ?? '?'} ms` + (r.warnings?.length ? `; warnings: ${r.warnings.join(' | ')}` : ''),
+    `create ${r.createMs ?? '?'} ms, run ${r.runMs ?? '?'} ms` +
+    (r.sandbox ? `; eval ${r.sandbox.evalBlocked ? 'forbidden' : 'allowed'}, wasm compile ${r.sandbox.wasmCompileBlocked ? 'forbidden' : 'allowed'}` : '') + (r.warnings?.length ? `; warnings: ${r.warnings.join(' | ')}` : ''),
 );
 for (const x of fails) console.log(`  FAIL: ${x}`);
 process.exit(fails.length ? 1 : 0);
