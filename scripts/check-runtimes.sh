@@ -14,7 +14,7 @@ BUN_PKG=@oven/bun-linux-x64@1.4.5
 DENO_PKG=@deno/linux-x64-glibc@2.9.6
 WORKERD_PKG=@cloudflare/workerd-linux-64@1.20261201.1
 
-cache=${LOWBIT_RUNTIMES_DIR:-$HOME/.cache/lowbit-runtimes}
+cache=${LOWBIT_RUNTIMES_DIR:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/lowbit-runtimes}
 stamp="$BUN_PKG $DENO_PKG $WORKERD_PKG"
 if [ "$(cat "$cache/.installed" 2>/dev/null)" != "$stamp" ]; then
   mkdir -p "$cache"
@@ -50,7 +50,7 @@ done
 echo "$("$deno" --version | head -1)"
 for t in 1 2; do
   t0=$SECONDS
-  (cd "$app" && timeout 120 "$deno" run --no-prompt --allow-read --node-modules-dir=manual main.mjs "$t" > "$tmp/deno-$t.json" 2>&1) || true
+  (cd "$app" && timeout 120 "$deno" run --allow-read --node-modules-dir=manual main.mjs "$t" > "$tmp/deno-$t.json" 2>&1) || true
   check deno "$t" "$tmp/deno-$t.json" $((SECONDS - t0))
 done
 
