@@ -8,15 +8,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-tgz=$(npm pack --ignore-scripts --silent --pack-destination "$tmp" | tail -1)
-npx --no-install publint run "$tmp/$tgz" --strict
-npx --no-install attw "$tmp/$tgz" --profile esm-only --format table-flipped
-# a CommonJS user of the installed package (dependencies from this checkout's node_modules)
-mkdir -p "$tmp/app/node_modules"
-tar -xzf "$tmp/$tgz" -C "$tmp/app/node_modules" && mv "$tmp/app/node_modules/package" "$tmp/app/node_modules/lowbit"
-for dep in onnx-proto @noble/hashes clipper-lib protobufjs long @protobufjs; do
-  [ -e "node_modules/$dep" ] && mkdir -p "$(dirname "$tmp/app/node_modules/$dep")" && ln -s "$PWD/node_modules/$dep" "$tmp/app/node_modules/$dep"
-done
+# packed, and installed as $tmp/app/node_modules/lowbit (dependencies linked from this checkout)
+tgz=$(bash scripts/pack-install.sh "$tmp")
+npx --no-install publint run "$tgz" --strict
+npx --no-install attw "$tgz" --profile esm-only --format table-flipped
+# a CommonJS user of the installed package
 (cd "$tmp/app" && node -e '
   const lowbit = require("lowbit");
   if (typeof lowbit.createRuntime !== "function") throw new Error("require(\"lowbit\") has no createRuntime");

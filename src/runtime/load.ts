@@ -11,15 +11,23 @@ export type WasmSources = Partial<Record<BuildName, WasmSource>>;
 
 function urlOf(name: BuildName): URL {
   // literal URLs, one per build, so bundlers can see and copy each file
-  switch (name) {
-    case 'baseline':
-      return new URL('../../build/baseline.wasm', import.meta.url);
-    case 'relaxed':
-      return new URL('../../build/relaxed.wasm', import.meta.url);
-    case 'baseline-mt':
-      return new URL('../../build/baseline-mt.wasm', import.meta.url);
-    case 'relaxed-mt':
-      return new URL('../../build/relaxed-mt.wasm', import.meta.url);
+  try {
+    switch (name) {
+      case 'baseline':
+        return new URL('../../build/baseline.wasm', import.meta.url);
+      case 'relaxed':
+        return new URL('../../build/relaxed.wasm', import.meta.url);
+      case 'baseline-mt':
+        return new URL('../../build/baseline-mt.wasm', import.meta.url);
+      case 'relaxed-mt':
+        return new URL('../../build/relaxed-mt.wasm', import.meta.url);
+    }
+  } catch {
+    // Cloudflare Workers (workerd) give modules no URL: import.meta.url is undefined there
+    throw new FeatureError(
+      `cannot locate lowbit's ${name}.wasm: this runtime gives its modules no URL (import.meta.url is ${String(import.meta.url)}); ` +
+        `pass the builds as modules, createRuntime({ wasm: { ${name}: module } })`,
+    );
   }
 }
 
