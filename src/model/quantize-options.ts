@@ -101,6 +101,10 @@ export interface QuantizeOptions {
   dampPercent?: number;
   /** 'gptq': each block's scale by a clip search on its values as GPTQ has them (default true) */
   clipSearch?: boolean;
+  /** 'int8-outlier': a feature column runs in float where some |x| >= this (default 6, LLM.int8's; Infinity: never) */
+  outlierThreshold?: number;
+  /** 'int8-outlier': instead, each layer's threshold is this quantile in (0, 1) of its input features' max |x| over calibration */
+  outlierQuantile?: number;
   /** 'fpx': the exponent/mantissa splits to choose from per layer (default all: 'E1M6' … 'E5M2') */
   fpxSplits?: readonly string[];
   /**
