@@ -46,7 +46,7 @@ function threshold(k: number, ctx: QuantizeContext): number {
 
 export const int8OutlierFormat: WeightFormat<OutlierWeights> = {
   name: 'int8-outlier',
-  label: 'int8 + float outliers (LLM.int8)',
+  label: 'int8-outlier (LLM.int8: per-row int8, outlier features in float)',
   summary: 'int8 weights per channel, int8 activations per row; input features with |x| >= 6 run in float (LLM.int8)',
   needsInputRange: false,
   // the float part runs on the f32 kernel, which fuses multiply-adds on the relaxed build; the int8 part is bit for bit
