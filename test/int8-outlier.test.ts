@@ -11,7 +11,7 @@ import { runFormatGemm } from '../src/kernels.js';
 import { int8OutlierFormat as fmt } from '../src/formats/int8-outlier.js';
 import type { OutlierWeights } from '../src/layers/gemm-int8-outlier.js';
 import { gemmRunner } from '../src/layers/linear-runner.js';
-import { calibratedThreshold, outlierColumns, rowScales } from '../src/quant/outliers.js';
+import { calibratedThreshold, outlierColumns, rowScales, splitRows } from '../src/quant/outliers.js';
 import { SIMD, firstMismatch, randNormal, rng } from './helpers.js';
 import { useRuntimes } from './helpers.js';
 import { OnnxBuilder } from './onnx-builder.js';
@@ -66,6 +66,12 @@ describe(`int8-outlier (${SIMD} build)`, () => {
     // row scales skip columns 1 and 2; an all-zero row gets scale 1
     expect(Array.from(rowScales(x, 3, 4, Int32Array.of(1, 2)))).toEqual([below, 2, below].map((a) => Math.fround(a / 127)));
     expect(Array.from(rowScales(new Float32Array(4), 1, 4, new Int32Array(0)))).toEqual([1]);
+    // the one-pass scan gives the same as the two functions, with and without outliers
+    for (const data of [x, x.map((v) => v / 2)]) {
+      const { cols, rowScale } = splitRows(data, 3, 4, t);
+      expect(Array.from(cols)).toEqual(Array.from(outlierColumns(data, 3, 4, t)));
+      expect(Array.from(rowScale)).toEqual(Array.from(rowScales(data, 3, 4, cols)));
+    }
     // calibrated: the quantile of the columns' max |x| (channel t mod C); a quantile of zeros turns the float part off
     expect(calibratedThreshold([-1, -9, 0, -2], [3, 1, 0.5, 7], 4, 0.75)).toBe(9);
     expect(calibratedThreshold([-1, -9, 0, -2], [3, 1, 0.5, 7], 8, 0.5)).toBe(7);

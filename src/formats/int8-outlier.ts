@@ -28,7 +28,7 @@ import { gemmRunner } from '../layers/linear-runner.js';
 import { refQuantize } from '../kernels/q8.js';
 import { refDequantizeAcc, refMatMulInteger } from '../kernels/qs8.js';
 import { quantizeColumnsSymmetric, symmetricColumnScales } from '../quant/q8.js';
-import { calibratedOutliers, calibratedThreshold, checkQuantile, checkThreshold, DEFAULT_OUTLIER_THRESHOLD, outlierColumns, rowScales } from '../quant/outliers.js';
+import { calibratedOutliers, calibratedThreshold, checkQuantile, checkThreshold, DEFAULT_OUTLIER_THRESHOLD, splitRows } from '../quant/outliers.js';
 import { checkScales, type QuantizeContext, type WeightFormat } from './format.js';
 
 const f = Math.fround;
@@ -67,8 +67,7 @@ export const int8OutlierFormat: WeightFormat<OutlierWeights> = {
 
   reference(w, x, m, bias) {
     const { k, n, q, scales } = w;
-    const cols = outlierColumns(x, m, k, w.threshold);
-    const rs = rowScales(x, m, k, cols);
+    const { cols, rowScale: rs } = splitRows(x, m, k, w.threshold);
     const a = refQuantize(x, { outer: 1, channels: m, inner: k }, rs, new Int32Array(m), true);
     for (let i = 0; i < m; i++) for (const t of cols) a[i * k + t] = 0;
     const y = refDequantizeAcc(refMatMulInteger(a, q, m, k, n, 0, new Int32Array(n)), m, n, scales, rs, bias ?? undefined);
@@ -141,7 +140,8 @@ export const int8OutlierFormat: WeightFormat<OutlierWeights> = {
         inputChannels = { channelMin, channelMax };
       }
       const data = int8OutlierFormat.quantize(rows, n, k, { options: o, inputChannels });
-      return { data, runner: gemmRunner(host, int8OutlierFormat.gemm(host, data, bias, null)) };
+      // NaN and infinities refused by a wasm pass over x in linear memory (not the layer's JS scan)
+      return { data, runner: gemmRunner(host, int8OutlierFormat.gemm(host, data, bias, null), true) };
     },
   },
 };

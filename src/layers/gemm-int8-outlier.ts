@@ -12,7 +12,7 @@ import { ArgumentError } from '../errors.js';
 import { F32_NR, F32Weights, f32Gemm } from '../kernels/f32.js';
 import { quantizeQ8At } from '../kernels/q8.js';
 import { packQs8, qs8Gemm, type EpilogueActivation, type Qs8Weights } from '../kernels/qs8.js';
-import { outlierColumns, rowScales } from '../quant/outliers.js';
+import { splitRows } from '../quant/outliers.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { ChannelActivation, type ConvActivation } from './activation.js';
 import type { GemmImpl } from './gemm.js';
@@ -78,8 +78,7 @@ export class Int8OutlierGemm implements GemmImpl {
   async run(m: number, x: number, y: number): Promise<void> {
     const { rt, k, n } = this;
     const xv = rt.view(Float32Array, x, m * k);
-    const cols = outlierColumns(xv, m, k, this.w.threshold);
-    const rowScale = rowScales(xv, m, k, cols);
+    const { cols, rowScale } = splitRows(xv, m, k, this.w.threshold);
     await rt.scoped(async (alloc) => {
       const pq = alloc(m * k + 16);
       const ps = rt.putPadded(alloc, Float32Array, rowScale, m);

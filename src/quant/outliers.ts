@@ -49,6 +49,24 @@ export function rowScales(x: ArrayLike<number>, m: number, k: number, skip: Int3
   return out;
 }
 
+/**
+ * The outlier columns of x [M][K] and the int8 scales of its rows without them, in one pass over x
+ * when there are none (the common case), two otherwise.
+ */
+export function splitRows(x: ArrayLike<number>, m: number, k: number, threshold: number): { cols: Int32Array; rowScale: Float32Array } {
+  const rowScale = new Float32Array(m);
+  let any = false;
+  for (let i = 0; i < m && !any; i++) {
+    let a = 0;
+    for (let t = i * k; t < (i + 1) * k; t++) a = Math.max(a, Math.abs(x[t]));
+    any = a >= threshold;
+    rowScale[i] = a > 0 ? Math.fround(a / 127) : 1;
+  }
+  if (!any) return { cols: new Int32Array(0), rowScale };
+  const cols = outlierColumns(x, m, k, threshold);
+  return { cols, rowScale: rowScales(x, m, k, cols) };
+}
+
 /** A threshold option: a number > 0 (Infinity turns the float part off), else an ArgumentError naming it. */
 export function checkThreshold(value: unknown, name = 'outlierThreshold'): number {
   if (typeof value !== 'number' || !(value > 0)) throw new ArgumentError(`${name}: expected a number > 0 (the |x| from which a feature column runs in float), got ${describe(value)}`);
