@@ -104,12 +104,16 @@ export class Int8OutlierGemm implements GemmImpl {
       // views after every allocation (a growing memory detaches older ones)
       const xv = rt.view(Float32Array, x, m * k), av = rt.view(Float32Array, pa, m * o);
       for (let i = 0; i < m; i++) for (let j = 0; j < o; j++) av[i * o + j] = xv[i * k + cols[j]];
-      // panels of 8 columns, K-major (assembly/gemm/f32.ts), padding columns 0
-      const wv = rt.view(Float32Array, wo.ptr, o * np), row = new Float32Array(n);
-      wv.fill(0);
-      for (let j = 0; j < o; j++) {
-        floatRow(this.w, this.keptAt[cols[j]], cols[j], row);
-        for (let c = 0; c < n; c++) wv[(c >> 3) * o * 8 + j * 8 + (c & 7)] = row[c];
+      // panels of 8 columns, K-major (assembly/gemm/f32.ts), padding columns 0, written in order
+      const wv = rt.view(Float32Array, wo.ptr, o * np), { q, scales, floatRows } = this.w;
+      for (let p = 0, at = 0; p < np; p += 8) {
+        const width = Math.min(8, n - p);
+        for (let j = 0; j < o; j++, at += 8) {
+          const kept = this.keptAt[cols[j]];
+          if (kept >= 0) for (let c = 0, b = kept * n + p; c < width; c++) wv[at + c] = floatRows[b + c];
+          else for (let c = 0, b = cols[j] * n + p; c < width; c++) wv[at + c] = q[b + c] * scales[p + c];
+          for (let c = width; c < 8; c++) wv[at + c] = 0;
+        }
       }
       await f32Gemm(rt, { m, a: pa, aStride: o * 4, w: wo, c: pf, cStride: n * 4, bias: 0, lo: -Infinity, hi: Infinity });
       const yv = rt.view(Float32Array, y, m * n), fv = rt.view(Float32Array, pf, m * n);
