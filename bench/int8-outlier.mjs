@@ -3,7 +3,8 @@
 //   int8 static    int8's model GEMM (uint8 activations with a calibrated scale, quantized and staged in one pass)
 //   int8-outlier   rt.linear({ dtype: 'int8-outlier' }) on inputs with 0, 0.1% and 1% outlier feature
 //                  columns (|x| 20-60 in every row: the float part at its largest), weights' rows dequantized
-// Each cell is the median of --reps calls (after a warm-up); ratios are against int8 per row.
+// Each cell: the median time of --reps samples, and the median of the per-sample ratios to int8 per
+// row (variants timed back to back in each sample).
 //   npx tsc -p tsconfig.json && node bench/int8-outlier.mjs [--reps 9] [--quick]
 // Results: bench/RESULTS-int8-outlier.md.
 
@@ -13,7 +14,7 @@ import { createRuntime, mulberry32, normalFloats } from '../dist/index.js';
 import { int8Format } from '../dist/formats/int8.js';
 import { gemmRunner } from '../dist/layers/linear-runner.js';
 import { uint8Range } from '../dist/quant/activation-range.js';
-import { loadavg } from './system.mjs';
+import { loadavg, otherLoadMeter, waitForQuiet } from './system.mjs';
 
 const { values } = parseArgs({ options: { reps: { type: 'string', default: '9' }, quick: { type: 'boolean', default: false } } });
 const reps = Number(values.reps);
@@ -57,19 +58,35 @@ for (const [m, k, n] of shapes) {
     'outlier 0.1%': () => split.forward(inputs[1].x),
     'outlier 1%': () => split.forward(inputs[2].x),
   };
-  const times = Object.fromEntries(Object.keys(calls).map((name) => [name, []]));
+  // paired samples: each rep times every variant back to back (rotating the order), each sample
+  // a batch of calls of >= 3 ms; the ratio is the median of the per-rep ratios to int8 per row
+  // (the machine is shared: a burst of other load then hits the pair, not one side)
+  const names = Object.keys(calls);
   for (const f of Object.values(calls)) await f(); // warm-up
+  let t0 = performance.now();
+  await calls['int8 per row']();
+  const batch = Math.max(1, Math.ceil(3 / (performance.now() - t0)));
+  const times = Object.fromEntries(names.map((name) => [name, []]));
+  const ratios = Object.fromEntries(names.map((name) => [name, []]));
+  const otherLoad = otherLoadMeter();
+  await waitForQuiet(10);
   for (let i = 0; i < reps; i++) {
-    for (const [name, f] of Object.entries(calls)) {
-      const t0 = performance.now();
-      await f();
-      times[name].push(performance.now() - t0);
+    const t = {};
+    for (let j = 0; j < names.length; j++) {
+      const name = names[(i + j) % names.length];
+      t0 = performance.now();
+      for (let b = 0; b < batch; b++) await calls[name]();
+      t[name] = (performance.now() - t0) / batch;
+      times[name].push(t[name]);
     }
+    for (const name of names) ratios[name].push(t[name] / t['int8 per row']);
   }
   const ms = Object.fromEntries(Object.entries(times).map(([name, t]) => [name, median(t)]));
-  const row = { m, k, n, outliers: inputs.map((i) => i.count), ms };
+  const ratio = Object.fromEntries(Object.entries(ratios).map(([name, r]) => [name, median(r)]));
+  const load = otherLoad();
+  const row = { m, k, n, outliers: inputs.map((i) => i.count), ms, ratio, load };
   rows.push(row);
-  console.error(`${m}x${k}x${n}: ${Object.entries(ms).map(([name, t]) => `${name} ${t.toFixed(3)} ms`).join(', ')}`);
+  console.error(`${m}x${k}x${n}: ${Object.entries(ms).map(([name, t]) => `${name} ${t.toFixed(3)} ms (${ratio[name].toFixed(2)}x)`).join(', ')}; other load ${load.toFixed(2)} cores`);
   plain.dispose();
   split.dispose();
   staticRunner.dispose();
@@ -83,11 +100,10 @@ const flags = (() => {
   }
 })();
 console.log(`simd ${rt.features.simd}; 1 thread; CPU flags: ${flags}; load average after: ${loadavg()}; Node ${process.version}; medians of ${reps}\n`);
-console.log('| M x K x N | outlier columns 0.1% / 1% | int8 per row ms | int8 static ms | outlier 0% | outlier 0.1% | outlier 1% |');
-console.log('|---|---|---|---|---|---|---|');
-for (const { m, k, n, outliers, ms } of rows) {
-  const base = ms['int8 per row'];
-  const cell = (name) => `${ms[name].toFixed(3)} ms (${(ms[name] / base).toFixed(2)}x)`;
-  console.log(`| ${m}x${k}x${n} | ${outliers[1]} / ${outliers[2]} | ${base.toFixed(3)} | ${ms['int8 static'].toFixed(3)} | ${cell('outlier 0%')} | ${cell('outlier 0.1%')} | ${cell('outlier 1%')} |`);
+console.log('| M x K x N | outlier columns 0.1% / 1% | int8 per row ms | int8 static | int8-outlier, no outliers | 0.1% outlier columns | 1% outlier columns | other load (cores) |');
+console.log('|---|---|---|---|---|---|---|---|');
+for (const { m, k, n, outliers, ms, ratio, load } of rows) {
+  const cell = (name) => `${ms[name].toFixed(3)} ms (${ratio[name].toFixed(2)}x)`;
+  console.log(`| ${m}x${k}x${n} | ${outliers[1]} / ${outliers[2]} | ${ms['int8 per row'].toFixed(3)} | ${cell('int8 static')} | ${cell('outlier 0%')} | ${cell('outlier 0.1%')} | ${cell('outlier 1%')} | ${load.toFixed(2)} |`);
 }
 rt.dispose();

@@ -11,7 +11,7 @@ import { runFormatGemm } from '../src/kernels.js';
 import { int8OutlierFormat as fmt } from '../src/formats/int8-outlier.js';
 import type { OutlierWeights } from '../src/layers/gemm-int8-outlier.js';
 import { gemmRunner } from '../src/layers/linear-runner.js';
-import { calibratedThreshold, outlierColumns, rowScales, splitRows } from '../src/quant/outliers.js';
+import { calibratedOutliers, calibratedThreshold, outlierColumns, rowScales, splitRows } from '../src/quant/outliers.js';
 import { SIMD, firstMismatch, randNormal, rng } from './helpers.js';
 import { useRuntimes } from './helpers.js';
 import { OnnxBuilder } from './onnx-builder.js';
@@ -76,6 +76,10 @@ describe(`int8-outlier (${SIMD} build)`, () => {
     expect(calibratedThreshold([-1, -9, 0, -2], [3, 1, 0.5, 7], 4, 0.75)).toBe(9);
     expect(calibratedThreshold([-1, -9, 0, -2], [3, 1, 0.5, 7], 8, 0.5)).toBe(7);
     expect(calibratedThreshold([0, 0], [0, 0], 2, 0.5)).toBe(Infinity);
+    // the features calibration saw reach the threshold, at most `limit` of them (the largest)
+    expect(Array.from(calibratedOutliers([-1, -9, 0, -2], [3, 1, 0.5, 7], 4, 2))).toEqual([0, 1, 3]);
+    expect(Array.from(calibratedOutliers([-1, -9, 0, -2], [3, 1, 0.5, 7], 4, 2, 2))).toEqual([1, 3]);
+    expect(() => calibratedOutliers([1, 2, 3], [1, 2, 3], 4, 2)).toThrow(ArgumentError);
   });
 
   it('GEMM equals its scalar reference (bit for bit on baseline) with 0 to all columns outliers, M = 1 to 33, 1 and 2 threads', async () => {

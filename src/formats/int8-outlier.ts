@@ -6,8 +6,8 @@
 // Which weight rows the float part takes: the paper keeps all of W in fp16, since any feature may
 // be an outlier at run time; here that would make the layer 5x int8's size. So the features
 // calibration saw reach the threshold (LLM.int8's outliers are systematic: the same few features
-// across inputs) keep their float32 rows (a few % more bytes); a feature that turns outlier only
-// at run time takes its int8 row dequantized. Why not dequantized rows everywhere: an outlier x of
+// across inputs) keep their float32 rows (a few % more bytes, at most 1 row in 32); a feature that
+// turns outlier only at run time takes its int8 row dequantized. Why not dequantized rows everywhere: an outlier x of
 // 40 times the row's int8 error (~42 dB of the row) caps the output's SQNR at about that where
 // outliers carry most of the output's energy (1% of 2048 features at 20-60: 43.5 dB, vs 53.1 dB
 // with the float rows; plain int8 per row gets 30.2 dB there; test/int8-outlier.test.ts).
@@ -33,6 +33,13 @@ import { checkScales, type QuantizeContext, type WeightFormat } from './format.j
 
 const f = Math.fround;
 
+/**
+ * At most one kept float row per this many features (the largest calibrated ones): their bytes stay
+ * within 4/32 = 12.5% of the int8 weights' where a layer's activations are large everywhere
+ * (PP-OCRv4's CTC head sees 43% of its features reach 6); the rest take dequantized rows.
+ */
+const FLOAT_ROWS_PER = 32;
+
 /** The layer's threshold from the options (and the input's calibrated extremes for outlierQuantile). */
 function threshold(k: number, ctx: QuantizeContext): number {
   const o = ctx.options ?? {};
@@ -57,7 +64,7 @@ export const int8OutlierFormat: WeightFormat<OutlierWeights> = {
     const wkn = transposeKN(wnk, n, k);
     const scales = symmetricColumnScales(wkn, k, n, 127);
     const r = ctx.inputChannels;
-    const floatIndex = r ? calibratedOutliers(r.channelMin, r.channelMax, k, t) : new Int32Array(0);
+    const floatIndex = r ? calibratedOutliers(r.channelMin, r.channelMax, k, t, Math.ceil(k / FLOAT_ROWS_PER)) : new Int32Array(0);
     const floatRows = new Float32Array(floatIndex.length * n);
     floatIndex.forEach((f, i) => floatRows.set(wkn.subarray(f * n, f * n + n), i * n));
     return { k, n, q: quantizeColumnsSymmetric(wkn, k, n, scales, 127), scales, threshold: t, floatIndex, floatRows };

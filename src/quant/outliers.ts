@@ -89,10 +89,15 @@ function columnAbsMax(channelMin: ArrayLike<number>, channelMax: ArrayLike<numbe
   return absMax;
 }
 
-/** The columns (ascending) whose calibrated max |x| reaches the threshold: the features calibration saw as outliers. */
-export function calibratedOutliers(channelMin: ArrayLike<number>, channelMax: ArrayLike<number>, k: number, threshold: number): Int32Array {
+/**
+ * The columns (ascending) whose calibrated max |x| reaches the threshold: the features calibration
+ * saw as outliers; at most `limit` of them, the largest.
+ */
+export function calibratedOutliers(channelMin: ArrayLike<number>, channelMax: ArrayLike<number>, k: number, threshold: number, limit = k): Int32Array {
   const absMax = columnAbsMax(channelMin, channelMax, k, 'calibration');
-  return Int32Array.from(absMax.keys()).filter((t) => absMax[t] >= threshold);
+  const over = Array.from(absMax.keys()).filter((t) => absMax[t] >= threshold);
+  const kept = over.length > limit ? over.sort((a, b) => absMax[b] - absMax[a] || a - b).slice(0, limit) : over;
+  return Int32Array.from(kept).sort();
 }
 
 /**
