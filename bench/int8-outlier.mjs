@@ -3,8 +3,8 @@
 //   int8 static    int8's model GEMM (uint8 activations with a calibrated scale, quantized and staged in one pass)
 //   int8-outlier   rt.linear({ dtype: 'int8-outlier' }) on inputs with 0, 0.1% and 1% outlier feature
 //                  columns (|x| 20-60 in every row: the float part at its largest), weights' rows dequantized
-// Each cell: the median time of --reps samples, and the median of the per-sample ratios to int8 per
-// row (variants timed back to back in each sample).
+// Each cell: the median CPU time per call over --reps samples, and the median of the per-sample
+// ratios to int8 per row (variants timed back to back in each sample).
 //   npx tsc -p tsconfig.json && node bench/int8-outlier.mjs [--reps 9] [--quick]
 // Results: bench/RESULTS-int8-outlier.md.
 
@@ -23,6 +23,10 @@ const shapes = values.quick
   : [[8, 768, 768], [8, 768, 3072], [8, 4096, 4096], [128, 768, 768], [128, 768, 3072], [128, 4096, 4096]];
 
 const rt = await createRuntime({ threads: 1 });
+const cpuMs = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e3;
+};
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
 /** x [M][K] normal with round(fraction * K) outlier columns (at least 1 when fraction > 0) */
@@ -59,13 +63,14 @@ for (const [m, k, n] of shapes) {
     'outlier 1%': () => split.forward(inputs[2].x),
   };
   // paired samples: each rep times every variant back to back (rotating the order), each sample
-  // a batch of calls of >= 3 ms; the ratio is the median of the per-rep ratios to int8 per row
-  // (the machine is shared: a burst of other load then hits the pair, not one side)
+  // a batch of calls of >= 20 ms; the ratio is the median of the per-rep ratios to int8 per row.
+  // Time is this process's CPU time (process.cpuUsage; one thread, no workers): on a shared machine
+  // wall time also counts the time other processes held the core.
   const names = Object.keys(calls);
   for (const f of Object.values(calls)) await f(); // warm-up
-  let t0 = performance.now();
+  let t0 = cpuMs();
   await calls['int8 per row']();
-  const batch = Math.max(1, Math.ceil(3 / (performance.now() - t0)));
+  const batch = Math.max(1, Math.ceil(20 / Math.max(0.01, cpuMs() - t0)));
   const times = Object.fromEntries(names.map((name) => [name, []]));
   const ratios = Object.fromEntries(names.map((name) => [name, []]));
   const otherLoad = otherLoadMeter();
@@ -74,9 +79,9 @@ for (const [m, k, n] of shapes) {
     const t = {};
     for (let j = 0; j < names.length; j++) {
       const name = names[(i + j) % names.length];
-      t0 = performance.now();
+      t0 = cpuMs();
       for (let b = 0; b < batch; b++) await calls[name]();
-      t[name] = (performance.now() - t0) / batch;
+      t[name] = (cpuMs() - t0) / batch;
       times[name].push(t[name]);
     }
     for (const name of names) ratios[name].push(t[name] / t['int8 per row']);
@@ -99,7 +104,7 @@ const flags = (() => {
     return 'none';
   }
 })();
-console.log(`simd ${rt.features.simd}; 1 thread; CPU flags: ${flags}; load average after: ${loadavg()}; Node ${process.version}; medians of ${reps}\n`);
+console.log(`CPU time per call (process.cpuUsage), medians; simd ${rt.features.simd}; 1 thread; CPU flags: ${flags}; load average after: ${loadavg()}; Node ${process.version}; medians of ${reps}\n`);
 console.log('| M x K x N | outlier columns 0.1% / 1% | int8 per row ms | int8 static | int8-outlier, no outliers | 0.1% outlier columns | 1% outlier columns | other load (cores) |');
 console.log('|---|---|---|---|---|---|---|---|');
 for (const { m, k, n, outliers, ms, ratio, load } of rows) {

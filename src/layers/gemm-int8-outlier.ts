@@ -9,6 +9,7 @@
 // With no outlier column it is int8's dynamic-per-row path, bit for bit (same kernels, same scales).
 
 import { ArgumentError } from '../errors.js';
+import { addNhwc } from '../kernels/elementwise.js';
 import { F32_NR, F32Weights, f32Gemm } from '../kernels/f32.js';
 import { quantizeQ8At } from '../kernels/q8.js';
 import { packQs8, qs8Gemm, type EpilogueActivation, type Qs8Weights } from '../kernels/qs8.js';
@@ -116,8 +117,7 @@ export class Int8OutlierGemm implements GemmImpl {
         }
       }
       await f32Gemm(rt, { m, a: pa, aStride: o * 4, w: wo, c: pf, cStride: n * 4, bias: 0, lo: -Infinity, hi: Infinity });
-      const yv = rt.view(Float32Array, y, m * n), fv = rt.view(Float32Array, pf, m * n);
-      for (let i = 0; i < m * n; i++) yv[i] += fv[i];
+      await addNhwc(rt, y, pf, y, m, n);
     } finally {
       wo.dispose();
     }
