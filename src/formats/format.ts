@@ -56,6 +56,8 @@ export interface WeightFormat<W = unknown> {
   readonly needsInputRange: boolean;
   /** whether quantize() uses ctx.hessian (GPTQ): quantizeModel's method 'gptq' takes such formats */
   readonly usesHessian?: boolean;
+  /** whether 'auto' tries it on every layer by default (default true; autoCandidates can still name it) */
+  readonly autoCandidate?: boolean;
   /** how far gemm() may be from reference(): 0 means bit for bit, else a budget relative to max |reference| */
   readonly referenceTolerance: number;
 

@@ -56,6 +56,8 @@ export const int8OutlierFormat: WeightFormat<OutlierWeights> = {
   label: 'int8-outlier (LLM.int8: per-row int8, outlier features in float)',
   summary: 'int8 weights per channel, int8 activations per row; input features with |x| >= 6 run in float (LLM.int8)',
   needsInputRange: false,
+  // int8's size and int8's speed class: not a step on auto's size/accuracy ladder (name it in autoCandidates to try it)
+  autoCandidate: false,
   // the float part runs on the f32 kernel, which fuses multiply-adds on the relaxed build; the int8 part is bit for bit
   referenceTolerance: 1e-5,
 

@@ -62,7 +62,7 @@ export interface QuantizeOptions {
   autoBudget?: AutoBudget;
   /**
    * 'auto': the formats a layer may take: names of the format table (src/formats/table.ts) or
-   * 'float32' (default: every format of the table, and float32). int8 is always the starting point.
+   * 'float32' (default: every format of the table whose entry does not opt out, and float32; int8-outlier opts out). int8 is always the starting point.
    */
   autoCandidates?: readonly string[];
   /**
