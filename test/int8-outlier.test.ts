@@ -95,6 +95,16 @@ describe(`int8-outlier (${SIMD} build)`, () => {
     }
   });
 
+  it('runs M = 0 (an empty batch) to an empty output', async () => {
+    const data = quantize(randNormal(16 * 8, rng(5)), 16, 8);
+    const gemm = fmt.gemm(rts.one, data, null, null);
+    const p = rts.one.alloc(64);
+    await gemm.run(0, p, p, p);
+    rts.one.free(p);
+    gemm.dispose();
+    expect(fmt.reference(data, new Float32Array(0), 0, null).length).toBe(0);
+  });
+
   it('applies a fused activation after the float part (relu, then a per-channel affine)', async () => {
     const [m, k, n] = [6, 64, 12];
     const { x } = planted(m, k, 2, 7);
