@@ -10,6 +10,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { readFileSync } from 'node:fs';
 import { loadavg, machine } from './system.mjs';
 import { median } from './timing.mjs';
 
@@ -72,7 +73,8 @@ if (process.argv[2] === '--child') {
   const { values } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, threads: { type: 'string', default: '1' }, runs: { type: 'string', default: '15' } } });
   const threads = Number(values.threads);
   const rows = { lowbit: [], 'onnxruntime-web': [] };
-  console.log(`# bench/nbits-model.mjs: ${machine()}; node ${process.version}; load ${loadavg()}`);
+  const m = machine(), flags = [...new Set(readFileSync('/proc/cpuinfo', 'utf8').match(/\b(avx512_vnni|avx_vnni)\b/g) ?? [])];
+  console.log(`# bench/nbits-model.mjs: ${m.model} (${flags.join(', ') || 'no VNNI'}), ${m.cores} cores; node ${process.version}; commit ${m.commit}; load ${loadavg()}`);
   for (let r = 0; r < Number(values.rounds); r++) {
     for (const engine of Object.keys(rows)) {
       const p = spawnSync(process.execPath, ['--expose-gc', SELF, '--child', engine, String(threads), values.runs], { encoding: 'utf8', maxBuffer: 1 << 24 });

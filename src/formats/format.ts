@@ -23,6 +23,8 @@ export interface QuantizeContext {
    * the layer output, tr(dW H dW^T)) do; the rest ignore it.
    */
   hessian?: Float64Array;
+  /** the layer input's extremes per channel over calibration (a value's channel is its index mod their length; int8-outlier's outlierQuantile) */
+  inputChannels?: { channelMin: ArrayLike<number>; channelMax: ArrayLike<number> };
 }
 
 /** A saved layer's metadata record: the format's name, the layer's K and N, and the format's own fields. */
@@ -54,6 +56,8 @@ export interface WeightFormat<W = unknown> {
   readonly needsInputRange: boolean;
   /** whether quantize() uses ctx.hessian (GPTQ): quantizeModel's method 'gptq' takes such formats */
   readonly usesHessian?: boolean;
+  /** whether 'auto' tries it on every layer by default (default true; autoCandidates can still name it) */
+  readonly autoCandidate?: boolean;
   /** how far gemm() may be from reference(): 0 means bit for bit, else a budget relative to max |reference| */
   readonly referenceTolerance: number;
 

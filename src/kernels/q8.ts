@@ -31,6 +31,15 @@ export async function quantizeQ8(
   });
 }
 
+/**
+ * quantizeQ8 on buffers already in linear memory (byte addresses): x [outer][channels][inner]
+ * float32 to y (int8 or uint8), with `channels` float32 scales at ps and int32 zero points at pz.
+ */
+export function quantizeQ8At(rt: KernelHost, x: number, axis: Q8Axis, ps: number, pz: number, signed: boolean, y: number): void {
+  checkSizes('quantizeQ8At', { x, y, ps, pz, outer: axis.outer, channels: axis.channels, inner: axis.inner });
+  rt.kernels.q8_quantize_f32(x, axis.outer, axis.channels, axis.inner, ps, pz, signed ? 1 : 0, y);
+}
+
 export async function dequantizeQ8(
   rt: KernelHost, x: Int8Array | Uint8Array, axis: Q8Axis, scales: Float32Array, zps: Int32Array,
 ): Promise<Float32Array> {

@@ -2,6 +2,8 @@
 // format's GEMM (buffers in linear memory) becomes one with gemmRunner; formats whose user layer
 // quantizes activations its own way (int8's dynamic ranges, int4's per-block scales) bring their own.
 
+import { ValueRangeError } from '../errors.js';
+import { hasNonFinite } from '../kernels/q8.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { GemmImpl } from './gemm.js';
 
@@ -17,14 +19,19 @@ export interface LinearRunner {
   dispose(): void;
 }
 
-/** A GEMM on linear memory as a runner: x copied in, run, y copied out. */
-export function gemmRunner(rt: Runtime, gemm: GemmImpl): LinearRunner {
+/**
+ * A GEMM on linear memory as a runner: x copied in, run, y copied out. `checkInputs`: refuse NaN
+ * and infinite inputs in linear memory (a wasm pass at memory speed, not the layer's JS scan).
+ */
+export function gemmRunner(rt: Runtime, gemm: GemmImpl, checkInputs = false): LinearRunner {
   return {
     weightBytes: gemm.weightBytes,
     layout: gemm.layout ?? '',
+    checksInputs: checkInputs,
     async forward(x, m) {
       const px = rt.put(x, 16), py = rt.alloc(m * gemm.n * 4 + 16), ps = rt.alloc((gemm.scratchBytes?.(m) ?? 0) + 64);
       try {
+        if (checkInputs && hasNonFinite(rt, px, x.length)) throw new ValueRangeError('x: contains NaN or Infinity; inputs must be finite');
         await gemm.run(m, px, py, ps);
         return rt.read(Float32Array, py, m * gemm.n);
       } finally {

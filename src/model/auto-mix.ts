@@ -19,7 +19,7 @@
 //    changes goes back to int8 until it passes ('reverted'; 'int8' when none is left).
 
 import { ArgumentError, describe } from '../errors.js';
-import { FORMAT_NAMES, findFormat } from '../formats/table.js';
+import { FORMAT_NAMES, WEIGHT_FORMATS, findFormat } from '../formats/table.js';
 import type { GraphNode } from './graph.js';
 import type { Feeds, RangeStats } from './calibrate.js';
 import type { Model } from './model.js';
@@ -72,7 +72,7 @@ function evenly<T>(list: T[], count: number): T[] {
 export async function autoMix(float: Model, model: MixedModel, stats: Map<GraphNode, RangeStats>, choice: Map<GraphNode, LayerScheme>, options: QuantizeOptions): Promise<void> {
   checkAutoOptions(options);
   const budget: AutoBudget = options.autoBudget ?? { maxSqnrDropDb: 1 };
-  const candidates = [...new Set(['int8', ...(options.autoCandidates ?? [...FORMAT_NAMES, 'float32'])])];
+  const candidates = [...new Set(['int8', ...(options.autoCandidates ?? [...WEIGHT_FORMATS.filter((f) => f.autoCandidate !== false).map((f) => f.name), 'float32'])])];
   // enough inputs that the outputs measured hold a few thousand values (16 to 64 inputs): a head with one output per input needs more
   const values = Object.values(await float.run(options.calibration[0])).reduce((n, t) => n + t.data.length, 0);
   const limit = options.sensitivityInputs ?? Math.min(64, Math.max(16, Math.ceil(4096 / Math.max(values, 1))));

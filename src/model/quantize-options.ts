@@ -62,7 +62,7 @@ export interface QuantizeOptions {
   autoBudget?: AutoBudget;
   /**
    * 'auto': the formats a layer may take: names of the format table (src/formats/table.ts) or
-   * 'float32' (default: every format of the table, and float32). int8 is always the starting point.
+   * 'float32' (default: every format of the table whose entry does not opt out, and float32; int8-outlier opts out). int8 is always the starting point.
    */
   autoCandidates?: readonly string[];
   /**
@@ -101,6 +101,10 @@ export interface QuantizeOptions {
   dampPercent?: number;
   /** 'gptq': each block's scale by a clip search on its values as GPTQ has them (default true) */
   clipSearch?: boolean;
+  /** 'int8-outlier': a feature column runs in float where some |x| >= this (default 6, LLM.int8's; Infinity: never) */
+  outlierThreshold?: number;
+  /** 'int8-outlier': instead, each layer's threshold is this quantile in (0, 1) of its input features' max |x| over calibration */
+  outlierQuantile?: number;
   /** 'fpx': the exponent/mantissa splits to choose from per layer (default all: 'E1M6' … 'E5M2') */
   fpxSplits?: readonly string[];
   /**

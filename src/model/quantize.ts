@@ -4,7 +4,7 @@
 // are memory-bound and tiny in weights; the per-layer report says so).
 
 import { ArgumentError, describe } from '../errors.js';
-import type { LayerWeights } from '../formats/format.js';
+import type { LayerWeights, QuantizeContext } from '../formats/format.js';
 import { FORMAT_NAMES, weightFormat } from '../formats/table.js';
 import type { ActivationQuant } from '../quant/activation-range.js';
 import { activationQuant, checkActivationOptions } from './activation-calibration.js';
@@ -58,7 +58,7 @@ export function layerFromWeights(rt: Runtime, spec: LayerSpec, weights: LayerWei
  * a grouped convolution, or a format that needs an input range without one). `hessian` is the
  * layer input's XᵀX / rows for formats that use it (GPTQ).
  */
-export function quantizeLayerWeights(spec: LayerSpec, scheme: LayerScheme, input?: ActivationQuant, options: Record<string, unknown> = {}, hessian?: Float64Array): LayerWeights | null {
+export function quantizeLayerWeights(spec: LayerSpec, scheme: LayerScheme, input?: ActivationQuant, options: Record<string, unknown> = {}, hessian?: Float64Array, inputChannels?: QuantizeContext['inputChannels']): LayerWeights | null {
   const grouped = spec.type === 'conv' && spec.geometry.group !== 1;
   if (scheme === 'float32' || grouped) return null;
   const format = weightFormat(scheme);
@@ -66,7 +66,7 @@ export function quantizeLayerWeights(spec: LayerSpec, scheme: LayerScheme, input
   // weights quantized in the file (MatMulNBits) stay as they are in their own format's scheme
   if (spec.type === 'linear' && spec.fileWeights?.format === format) return spec.fileWeights;
   const { wnk, n, k } = weightRows(spec);
-  return { format, data: format.quantize(wnk, n, k, { input, options, hessian }) };
+  return { format, data: format.quantize(wnk, n, k, { input, options, hessian, inputChannels }) };
 }
 
 /** The layer of a node from its weights (float32 when null). */
@@ -75,8 +75,8 @@ function layerOf(rt: Runtime, node: GraphNode, spec: LayerSpec, weights: LayerWe
 }
 
 /** The layer for one node in one scheme (float32 where the scheme does not apply). */
-export function buildLayer(rt: Runtime, node: GraphNode, spec: LayerSpec, scheme: LayerScheme, input?: ActivationQuant, options: Record<string, unknown> = {}, nonFinite: NonFinite = 'nan', hessian?: Float64Array): ModelLayer {
-  return layerOf(rt, node, spec, quantizeLayerWeights(spec, scheme, input, options, hessian), nonFinite);
+export function buildLayer(rt: Runtime, node: GraphNode, spec: LayerSpec, scheme: LayerScheme, input?: ActivationQuant, options: Record<string, unknown> = {}, nonFinite: NonFinite = 'nan', hessian?: Float64Array, inputChannels?: QuantizeContext['inputChannels']): ModelLayer {
+  return layerOf(rt, node, spec, quantizeLayerWeights(spec, scheme, input, options, hessian, inputChannels), nonFinite);
 }
 
 export async function quantizeModel(float: Model, options: QuantizeOptions): Promise<Model & { choices?: LayerChoice[]; mix?: MixReport }> {
@@ -113,17 +113,17 @@ export async function quantizeModel(float: Model, options: QuantizeOptions): Pro
   const hessians = byEffect && !gptq ? await layerHessians(float, options.calibration, (node) => stats.has(node), (d, t) => options.onProgress?.(d, t, 'layer Hessians')) : undefined;
   const rt = float.rt;
   const choice = new Map<GraphNode, LayerScheme>();
-  const formatOptions = { ant4PerChannelType: options.ant4PerChannelType === true, antChoice, antClipByEffect: options.antClipByEffect, gptq: gptq?.settings, fpxSplits: options.fpxSplits };
+  const formatOptions = { ant4PerChannelType: options.ant4PerChannelType === true, antChoice, antClipByEffect: options.antClipByEffect, gptq: gptq?.settings, fpxSplits: options.fpxSplits, outlierThreshold: options.outlierThreshold, outlierQuantile: options.outlierQuantile };
   const builder: LayerBuilder = (brt, node, spec): ModelLayer | null => {
     const s = stats.get(node);
     const scheme: LayerScheme = options.layerScheme?.(node) ?? choice.get(node) ?? (s ? (options.scheme === 'auto' ? 'int8' : options.scheme) : 'float32');
     const input = s ? inputQuant(s, spec, scheme) : undefined;
     if (gptq && GptqLayers.wants(spec, scheme)) {
-      return gptq.layers.layer(node, () => buildFloatLayer(brt, node, spec)!, (h) => quantizeLayerWeights(spec, scheme, input, formatOptions, h), (w) => layerOf(brt, node, spec, w, options.nonFinite));
+      return gptq.layers.layer(node, () => buildFloatLayer(brt, node, spec)!, (h) => quantizeLayerWeights(spec, scheme, input, formatOptions, h, s), (w) => layerOf(brt, node, spec, w, options.nonFinite));
     }
     const hessian = hessians?.get(node);
     hessians?.delete(node); // K² doubles a layer: not kept for the model's life (a rebuilt layer chooses by error)
-    return buildLayer(brt, node, spec, scheme, input, formatOptions, options.nonFinite, hessian);
+    return buildLayer(brt, node, spec, scheme, input, formatOptions, options.nonFinite, hessian, s);
   };
   const model = new Model(rt, float.graph, float.fusions, builder, options.scheme) as Model & { choices?: LayerChoice[]; mix?: MixReport; speedChoices?: SpeedChoice[] };
   if (gptq) await gptq.layers.run(model, options.calibration, (d, t) => options.onProgress?.(d, t, 'gptq'));
