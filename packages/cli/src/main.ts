@@ -92,7 +92,7 @@ const calibrationOptions = (c: Command) =>
     .option('--calibrate-random', 'calibrate on random normals of --shape when no --input file is given (ranges fit no real input)', false)
     .option('--max-sqnr-drop <dB>', "auto: output SQNR against float32 at most this many dB below all-int8's (default 1)", nonNegative('--max-sqnr-drop'))
     .option('--max-mib <MiB>', 'auto: weights at most this many MiB', nonNegative('--max-mib'))
-    .option('--candidates <list>', `auto: formats a layer may take, comma-separated (default: ${[...FORMAT_NAMES, 'float32'].join(',')})`, (v: string) => v.split(',').map((x) => x.trim()).filter((x) => x))
+    .option('--candidates <list>', `auto: formats a layer may take, comma-separated (default: ${[...WEIGHT_FORMATS.filter((f) => f.autoCandidate !== false).map((f) => f.name), 'float32'].join(',')})`, (v: string) => v.split(',').map((x) => x.trim()).filter((x) => x))
     .option('--classifier', 'auto: the outputs are class scores (top-1 agreement counts); default: any output with a last axis > 1')
     .option('--no-classifier', 'auto: top-1 agreement means nothing for this model');
 
