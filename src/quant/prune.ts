@@ -4,6 +4,7 @@
 // kept), so a mask is the same on every engine.
 
 import { ArgumentError, ShapeError } from '../errors.js';
+import { roundHalfEven } from './rounding.js';
 
 /** A sparsity pattern: unstructured, N:M along K (2:4), or blocks of rows x cols (rows along N, cols along K). */
 export type PrunePattern =
@@ -131,4 +132,23 @@ export function pruneMask(w: ArrayLike<number>, n: number, k: number, pattern: P
 export function applyMask(w: ArrayLike<number>, mask: Uint8Array): Float32Array {
   if (w.length !== mask.length) throw new ShapeError(`applyMask: w has ${w.length} elements, the mask ${mask.length}`);
   return Float32Array.from({ length: w.length }, (_, i) => (mask[i] ? w[i] : 0));
+}
+
+/**
+ * Symmetric int8 per row (output channel): scale = max|w| / 127 (1 for an all-zero row),
+ * q = roundHalfEven(w / scale) in [-127, 127]. Pruned zeros stay 0, so q keeps the mask's pattern
+ * (a kept weight may also round to 0: the sparse encoders then drop it).
+ */
+export function quantizeRowsInt8(w: ArrayLike<number>, n: number, k: number): { q: Int8Array; scales: Float32Array } {
+  checkShape(w, n, k);
+  const q = new Int8Array(n * k), scales = new Float32Array(n);
+  for (let r = 0; r < n; r++) {
+    let max = 0;
+    for (let c = 0; c < k; c++) max = Math.max(max, Math.abs(w[r * k + c]));
+    if (!Number.isFinite(max)) throw new ArgumentError(`quantizeRowsInt8: row ${r} of w has a non-finite value`);
+    const s = max > 0 ? Math.fround(max / 127) : 1;
+    scales[r] = s;
+    for (let c = 0; c < k; c++) q[r * k + c] = Math.max(-127, Math.min(127, roundHalfEven(w[r * k + c] / s)));
+  }
+  return { q, scales };
 }
