@@ -107,3 +107,15 @@ export function spmm_stage_g6(m: i32, k: i32, kg: i32, a: usize, signed: bool, z
 @inline export function weightPair(p: usize, offset: usize = 0): v128 {
   return i16x8.extend_low_i8x16_s(offset == 0 ? v128.load16_splat(p) : v128.load16_splat(p + offset));
 }
+
+// one output value (row 0, column n), int32 or float32 as storeColumn
+@inline export function storeOne(acc: i32, n: i32, out: usize, kind: i32, scale: usize, bias: usize): void {
+  const p = out + (<usize>n << 2);
+  if (kind == SPMM_OUT_F32) {
+    let f = <f32>acc * load<f32>(scale + (<usize>n << 2));
+    if (bias != 0) f += load<f32>(bias + (<usize>n << 2));
+    store<f32>(p, f);
+  } else {
+    store<i32>(p, acc);
+  }
+}

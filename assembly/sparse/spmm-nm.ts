@@ -20,36 +20,51 @@ const PAIR_OFFSET: StaticArray<u8> = [0, 0, 0, 0, 0, 0, 0, 0, 32, 96, 0, 0, 64, 
   return at + g * 192 + <usize>unchecked(PAIR_OFFSET[nib]);
 }
 
+// acc (lo, hi, and with two tiles lo2, hi2) += the group's pair at x times w
+@inline function rows(
+  two: bool, mr: i32, m0: i32, n0: i32, n1: i32, kg: i32, at: usize, tileBytes: usize, vals: usize, meta: usize,
+  out: usize, outStride: usize, kind: i32, scale: usize, bias: usize,
+): void {
+  const metaRow = <usize>((kg + 1) >> 1);
+  for (let n = n0; n < n1; n++) {
+    const vr = vals + <usize>n * (<usize>kg << 1);
+    const mp = meta + <usize>n * metaRow;
+    let lo = i32x4.splat(0), hi = i32x4.splat(0), lo2 = i32x4.splat(0), hi2 = i32x4.splat(0);
+    // two groups per meta byte: low nibble, then high
+    for (let g: usize = 0; g < <usize>kg; g += 2) {
+      const b = <u32>load<u8>(mp + (g >> 1));
+      let x = pairAt(at, g, b & 15), w = weightPair(vr + (g << 1));
+      lo = i32x4.add(lo, i32x4.dot_i16x8_s(v128.load(x), w));
+      hi = i32x4.add(hi, i32x4.dot_i16x8_s(v128.load(x, 16), w));
+      if (two) {
+        lo2 = i32x4.add(lo2, i32x4.dot_i16x8_s(v128.load(x + tileBytes), w));
+        hi2 = i32x4.add(hi2, i32x4.dot_i16x8_s(v128.load(x + tileBytes, 16), w));
+      }
+      if (g + 1 >= <usize>kg) break;
+      x = pairAt(at, g + 1, b >> 4);
+      w = weightPair(vr + (g << 1), 2);
+      lo = i32x4.add(lo, i32x4.dot_i16x8_s(v128.load(x), w));
+      hi = i32x4.add(hi, i32x4.dot_i16x8_s(v128.load(x, 16), w));
+      if (two) {
+        lo2 = i32x4.add(lo2, i32x4.dot_i16x8_s(v128.load(x + tileBytes), w));
+        hi2 = i32x4.add(hi2, i32x4.dot_i16x8_s(v128.load(x + tileBytes, 16), w));
+      }
+    }
+    storeColumn(lo, hi, min(8, mr), m0, n, out, outStride, kind, scale, bias);
+    if (two) storeColumn(lo2, hi2, mr - 8, m0 + 8, n, out, outStride, kind, scale, bias);
+  }
+}
+
+// A staged g6; 16 rows (two tiles) per pass while more than 8 remain, then 8
 export function qs8_spmm_nm24_8x1(
   m: i32, n0: i32, n1: i32, kg: i32, a: usize, vals: usize, meta: usize,
   out: usize, outStride: usize, kind: i32, scale: usize, bias: usize,
 ): void {
   const tileBytes = <usize>kg * 192;
-  const metaRow = <usize>((kg + 1) >> 1);
-  const g2 = <usize>(kg & ~1);
-  for (let m0 = 0; m0 < m; m0 += 8) {
+  for (let m0 = 0; m0 < m; m0 += 16) {
     const at = a + <usize>(m0 >> 3) * tileBytes;
-    const mr = min(8, m - m0);
-    for (let n = n0; n < n1; n++) {
-      const vr = vals + <usize>n * (<usize>kg << 1);
-      const mp = meta + <usize>n * metaRow;
-      let lo = i32x4.splat(0), hi = i32x4.splat(0);
-      let g: usize = 0;
-      for (; g < g2; g += 2) {
-        const b = <u32>load<u8>(mp + (g >> 1));
-        const x0 = pairAt(at, g, b & 15), w0 = weightPair(vr + (g << 1));
-        lo = i32x4.add(lo, i32x4.dot_i16x8_s(v128.load(x0), w0));
-        hi = i32x4.add(hi, i32x4.dot_i16x8_s(v128.load(x0, 16), w0));
-        const x1 = pairAt(at, g + 1, b >> 4), w1 = weightPair(vr + (g << 1), 2);
-        lo = i32x4.add(lo, i32x4.dot_i16x8_s(v128.load(x1), w1));
-        hi = i32x4.add(hi, i32x4.dot_i16x8_s(v128.load(x1, 16), w1));
-      }
-      if (g < <usize>kg) {
-        const x0 = pairAt(at, g, <u32>load<u8>(mp + (g >> 1)) & 15), w0 = weightPair(vr + (g << 1));
-        lo = i32x4.add(lo, i32x4.dot_i16x8_s(v128.load(x0), w0));
-        hi = i32x4.add(hi, i32x4.dot_i16x8_s(v128.load(x0, 16), w0));
-      }
-      storeColumn(lo, hi, mr, m0, n, out, outStride, kind, scale, bias);
-    }
+    const mr = min(16, m - m0);
+    if (mr > 8) rows(true, mr, m0, n0, n1, kg, at, tileBytes, vals, meta, out, outStride, kind, scale, bias);
+    else rows(false, mr, m0, n0, n1, kg, at, tileBytes, vals, meta, out, outStride, kind, scale, bias);
   }
 }

@@ -1,5 +1,6 @@
 // spmm-csr: int8 CSR weights x dense int8 activations (assembly/sparse/spmm-csr.ts). Packs a CsrInt8
-// (src/kernels/reference/spmm.ts) into the kernel's pair layout, stages A (t8) and runs the kernel.
+// (src/kernels/reference/spmm.ts) into the kernel's pair layout, stages A (t8, or one int16 row for
+// M = 1) and runs the kernel.
 
 import { ShapeError } from '../errors.js';
 import type { KernelHost } from '../runtime/host.js';
@@ -64,6 +65,13 @@ export async function spmmCsrGemm(rt: KernelHost, alloc: (bytes: number) => numb
   const [kind, scale, bias] = spmmPrepare(rt, alloc, 'spmmCsrGemm', w, call);
   const { m, n, k } = { m: call.m, n: w.n, k: w.k };
   if (m === 0 || n === 0) return;
+  if (m === 1) {
+    // one int16 row of A - za (the row sum qs8_stage_c2 also writes is unused)
+    const row = alloc(k * 2 + 16), rowSum = alloc(16);
+    rt.kernels.qs8_stage_c2(1, k, k, call.a, call.signed ? 1 : 0, call.za, row, rowSum);
+    await rt.parallelColumns(n, 8, (n0, n1) => ['qs8_spmm_csr_1x1', [n0, n1, row, w.rowPtr, w.cols, w.vals, call.out, kind, scale, bias]], 64, w.nnz);
+    return;
+  }
   const staged = alloc(Math.ceil(m / 8) * k * 16 + 16);
   rt.kernels.spmm_stage_t8(m, k, call.a, call.signed ? 1 : 0, call.za, staged);
   await rt.parallelColumns(n, 8, (n0, n1) => ['qs8_spmm_csr_8x1', [m, n0, n1, k, staged, w.rowPtr, w.cols, w.vals, call.out, call.outStride, kind, scale, bias]], 8, m * w.nnz);
