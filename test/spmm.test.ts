@@ -103,7 +103,8 @@ function family(p: Pattern, output: (d: Data) => SpmmOutput) {
 
 /** the shared shapes, plus M past one and two tiles of 8 and N past block rows, with longer K */
 const tester = () => new GemmTester().extremes([1, 1, 1], [1, 64, 130], [4, 8, 8], [5, 67, 9], [13, 300, 17], [17, 33, 6], [9, 4, 4]);
-const wideTester = () => new GemmTester().m(7, 9, 16, 17, 24).k(3, 64, 131).n(3, 4, 5, 13, 40).extremes().seed(1000);
+// K = 600: several of spmm-nm's K chunks (64 groups of 4)
+const wideTester = () => new GemmTester().m(7, 9, 16, 17, 24).k(3, 64, 131, 600).n(3, 4, 5, 13, 40).extremes().seed(1000);
 
 describe(`SpMM int8 (${SIMD} build)`, () => {
   for (const p of ['csr', 'nm', 'block'] as const) {

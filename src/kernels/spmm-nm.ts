@@ -51,8 +51,10 @@ export async function spmmNmGemm(rt: KernelHost, alloc: (bytes: number) => numbe
   const { n, k, kg } = w;
   if (m === 0 || n === 0) return;
   const staged = alloc(Math.ceil(m / 8) * kg * 192 + 16);
+  // partial sums between the kernel's K chunks: 16 rows of int32 per column
+  const acc = alloc(n * 64 + 16);
   rt.kernels.spmm_stage_g6(m, k, kg, call.a, call.signed ? 1 : 0, call.za, staged);
-  await rt.parallelColumns(n, 8, (n0, n1) => ['qs8_spmm_nm24_8x1', [m, n0, n1, kg, staged, w.vals, w.meta, call.out, call.outStride, kind, scale, bias]], 8, m * kg * 2 * n);
+  await rt.parallelColumns(n, 8, (n0, n1) => ['qs8_spmm_nm24_8x1', [m, n0, n1, kg, staged, w.vals, w.meta, acc, call.out, call.outStride, kind, scale, bias]], 8, m * kg * 2 * n);
 }
 
 export function runSpmmNm(rt: KernelHost, a: Int8Array | Uint8Array, m: number, za: number, w: SpmmNmWeights, output: SpmmOutput): Promise<Int32Array | Float32Array> {
