@@ -1,5 +1,6 @@
 // spmm-nm: 2:4 int8 weights x dense int8 activations (assembly/sparse/spmm-nm.ts). The kernel reads a
-// Nm24Int8 (src/kernels/reference/spmm.ts) as it is; A is staged g6 (all 6 pairs of each group of 4).
+// Nm24Int8 (src/kernels/reference/spmm.ts) as it is; A is staged g6 (all 6 pairs of each group of 4),
+// or as one int16 row for M = 1.
 
 import { ShapeError, ValueRangeError } from '../errors.js';
 import type { KernelHost } from '../runtime/host.js';
@@ -50,9 +51,18 @@ export async function spmmNmGemm(rt: KernelHost, alloc: (bytes: number) => numbe
   const { m } = call;
   const { n, k, kg } = w;
   if (m === 0 || n === 0) return;
-  const staged = alloc(Math.ceil(m / 8) * kg * 192 + 16);
-  // partial sums between the kernel's K chunks: 16 rows of int32 per column
-  const acc = alloc(n * 64 + 16);
+  if (m === 1) {
+    // one int16 row of A - za, zero padded to ceil(kg / 2) * 8 (the row sum is unused)
+    const kp = Math.ceil(kg / 2) * 8;
+    const row = alloc(kp * 2 + 16), rowSum = alloc(16);
+    rt.kernels.qs8_stage_c2(1, k, kp, call.a, call.signed ? 1 : 0, call.za, row, rowSum);
+    await rt.parallelColumns(n, 8, (n0, n1) => ['qs8_spmm_nm24_1x1', [n0, n1, kg, row, w.vals, w.meta, call.out, kind, scale, bias]], 64, kg * 2 * n);
+    return;
+  }
+  // one tile more than staged: a 32-row pass over 17..24 rows reads (and never stores) a fourth
+  const staged = alloc((Math.ceil(m / 8) + 1) * kg * 192 + 16);
+  // partial sums between the kernel's K chunks: 32 rows of int32 per column
+  const acc = alloc(n * 128 + 16);
   rt.kernels.spmm_stage_g6(m, k, kg, call.a, call.signed ? 1 : 0, call.za, staged);
   await rt.parallelColumns(n, 8, (n0, n1) => ['qs8_spmm_nm24_8x1', [m, n0, n1, kg, staged, w.vals, w.meta, acc, call.out, call.outStride, kind, scale, bias]], 8, m * kg * 2 * n);
 }

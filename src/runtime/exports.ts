@@ -14,6 +14,7 @@ export interface KernelExports {
   spmm_stage_g6(m: number, k: number, kg: number, a: number, signed: number, za: number, out: number): void;
   qs8_spmm_csr_8x1(m: number, n0: number, n1: number, k: number, a: number, rowPtr: number, cols: number, vals: number, out: number, outStride: number, kind: number, scale: number, bias: number): void;
   qs8_spmm_csr_1x1(n0: number, n1: number, a: number, rowPtr: number, cols: number, vals: number, out: number, kind: number, scale: number, bias: number): void;
+  qs8_spmm_nm24_1x1(n0: number, n1: number, kg: number, a: number, vals: number, meta: number, out: number, kind: number, scale: number, bias: number): void;
   qs8_spmm_nm24_8x1(m: number, n0: number, n1: number, kg: number, a: number, vals: number, meta: number, acc: number, out: number, outStride: number, kind: number, scale: number, bias: number): void;
   qs8_spmm_bsr4_8x4(m: number, nb0: number, nb1: number, n: number, kp: number, a: number, blockPtr: number, cols: number, vals: number, out: number, outStride: number, kind: number, scale: number, bias: number): void;
   qs8_spmm_bsr4_1x4(nb0: number, nb1: number, n: number, a: number, blockPtr: number, cols: number, vals: number, out: number, kind: number, scale: number, bias: number): void;
