@@ -7,7 +7,7 @@
 // Weights are hot (the same packed weights every call). Median of timed calls, the dense and sparse
 // calls of a shape alternating so a load change hits both.
 //
-//   node bench/spmm.mjs [--simd baseline|relaxed] [--quick] [--shapes MxKxN,...]
+//   node bench/spmm.mjs [--simd baseline|relaxed] [--quick] [--shapes MxKxN,...] [--formats csr,block4x4,2:4]
 //
 // It imports ../dist/: run `npx tsc -p tsconfig.json` (and `npm run build:wasm`) first.
 
@@ -17,16 +17,17 @@ import { createRuntime, normalFloats, mulberry32, pruneMask, applyMask, quantize
 import { packQs8, encodeCsr, encodeNm24, encodeBsr4, packSpmmCsr, packSpmmNm, packSpmmBlock, spmmCsrGemm, spmmNmGemm, spmmBlockGemm } from '../dist/kernels.js';
 import { qs8Gemm } from '../dist/kernels/qs8.js';
 
-const { values } = parseArgs({ options: { simd: { type: 'string', default: 'baseline' }, quick: { type: 'boolean', default: false }, shapes: { type: 'string' } } });
+const { values } = parseArgs({ options: { simd: { type: 'string', default: 'baseline' }, quick: { type: 'boolean', default: false }, shapes: { type: 'string' }, formats: { type: 'string' } } });
 const rt = await createRuntime({ threads: 1, simd: values.simd });
 const SHAPES = values.shapes
   ? values.shapes.split(',').map((s) => s.split('x').map(Number))
   : [1, 8, 128].flatMap((m) => [[m, 768, 768], [m, 768, 3072], [m, 3072, 768], [m, 3072, 3072]]);
-const FORMATS = [
+const ALL_FORMATS = [
   { name: 'csr', pattern: { kind: 'unstructured' }, sparsities: [0.5, 0.75, 0.9, 0.95], encode: encodeCsr, pack: packSpmmCsr, gemm: spmmCsrGemm, target: [0.9, 3] },
   { name: 'block4x4', pattern: { kind: 'block', rows: 4, cols: 4 }, sparsities: [0.5, 0.75, 0.9], encode: encodeBsr4, pack: packSpmmBlock, gemm: spmmBlockGemm, target: [0.75, 2] },
   { name: '2:4', pattern: { kind: 'nm', n: 2, m: 4 }, sparsities: [0.5], encode: encodeNm24, pack: packSpmmNm, gemm: spmmNmGemm, target: [0.5, 1.5] },
 ];
+const FORMATS = values.formats ? ALL_FORMATS.filter((f) => values.formats.split(',').includes(f.name)) : ALL_FORMATS;
 const budgetMs = values.quick ? 150 : 400;
 
 /** median ms of a() and b(), called alternately until each has run budgetMs (at least 5 calls) */
@@ -105,6 +106,6 @@ for (const [shape, name, points] of breakEven) {
   if (!byShape.has(shape)) byShape.set(shape, {});
   byShape.get(shape)[name] = crossing(points);
 }
-for (const [shape, v] of byShape) console.log(`| ${shape} | ${v.csr} | ${v.block4x4} | ${v['2:4']} |`);
+for (const [shape, v] of byShape) console.log(`| ${shape} | ${v.csr ?? '-'} | ${v.block4x4 ?? '-'} | ${v['2:4'] ?? '-'} |`);
 console.log(`\nload average at end ${load()}`);
 rt.dispose?.();

@@ -20,15 +20,16 @@ const PAIR_OFFSET: StaticArray<u8> = [0, 0, 0, 0, 0, 0, 0, 0, 32, 96, 0, 0, 64, 
   return at + g * 192 + <usize>unchecked(PAIR_OFFSET[nib]);
 }
 
-// Groups per K chunk: four g6 tiles of 32 groups are 24 KB, so the staged A of a chunk stays in L1
-// while every weight row passes over it (unchunked, 128x3072x768 read A' from L2: 20.3 ms, chunked 16.2).
-const CHUNK: i32 = 32;
+// Groups per K chunk: two g6 tiles of 64 groups are 24 KB, so the staged A of a chunk stays in L1
+// while every weight row passes over it (unchunked, 128x3072x768 read A' from L2: 20.3 ms, chunked
+// 16.2). 32-row passes (four tiles, one group per iteration) measured slower here (0.3-0.5x dense
+// at M = 128 against 0.6-0.8x): 8 accumulators and the per-group nibble shift.
+const CHUNK: i32 = 64;
 
-// rows [m0, m0 + mr) (`tiles` tiles of 8: 1, 2 or 4) x columns [n0, n1) over groups [g0, g1).
-// Partial sums of earlier chunks come from acc (128 bytes per column: 32 rows int32), and go back
-// to it unless last.
+// rows [m0, m0 + mr) (two tiles when two) x columns [n0, n1) over groups [g0, g1). Partial sums
+// of earlier chunks come from acc (64 bytes per column: 16 rows int32), and go back to it unless last.
 @inline function rows(
-  tiles: i32, mr: i32, m0: i32, n0: i32, n1: i32, kg: i32, g0: usize, g1: usize, first: bool, last: bool,
+  two: bool, mr: i32, m0: i32, n0: i32, n1: i32, kg: i32, g0: usize, g1: usize, first: bool, last: bool,
   at: usize, tileBytes: usize, vals: usize, meta: usize, acc: usize,
   out: usize, outStride: usize, kind: i32, scale: usize, bias: usize,
 ): void {
@@ -36,83 +37,62 @@ const CHUNK: i32 = 32;
   for (let n = n0; n < n1; n++) {
     const vr = vals + <usize>n * (<usize>kg << 1);
     const mp = meta + <usize>n * metaRow;
-    const ap = acc + (<usize>n << 7);
-    let c0 = i32x4.splat(0), c1 = i32x4.splat(0), c2 = i32x4.splat(0), c3 = i32x4.splat(0);
-    let c4 = i32x4.splat(0), c5 = i32x4.splat(0), c6 = i32x4.splat(0), c7 = i32x4.splat(0);
+    const ap = acc + (<usize>n << 6);
+    let lo = i32x4.splat(0), hi = i32x4.splat(0), lo2 = i32x4.splat(0), hi2 = i32x4.splat(0);
     if (!first) {
-      c0 = v128.load(ap);
-      c1 = v128.load(ap, 16);
-      if (tiles > 1) {
-        c2 = v128.load(ap, 32);
-        c3 = v128.load(ap, 48);
-      }
-      if (tiles > 2) {
-        c4 = v128.load(ap, 64);
-        c5 = v128.load(ap, 80);
-        c6 = v128.load(ap, 96);
-        c7 = v128.load(ap, 112);
-      }
+      lo = v128.load(ap);
+      hi = v128.load(ap, 16);
+      lo2 = v128.load(ap, 32);
+      hi2 = v128.load(ap, 48);
     }
-    for (let g = g0; g < g1; g++) {
-      const b = <u32>load<u8>(mp + (g >> 1)) >> (<u32>(g & 1) << 2);
-      const x = pairAt(at, g, b & 15), w = weightPair(vr + (g << 1));
-      c0 = i32x4.add(c0, i32x4.dot_i16x8_s(v128.load(x), w));
-      c1 = i32x4.add(c1, i32x4.dot_i16x8_s(v128.load(x, 16), w));
-      if (tiles > 1) {
-        c2 = i32x4.add(c2, i32x4.dot_i16x8_s(v128.load(x + tileBytes), w));
-        c3 = i32x4.add(c3, i32x4.dot_i16x8_s(v128.load(x + tileBytes, 16), w));
+    // two groups per meta byte: low nibble, then high (g0 is even)
+    for (let g = g0; g < g1; g += 2) {
+      const b = <u32>load<u8>(mp + (g >> 1));
+      let x = pairAt(at, g, b & 15), w = weightPair(vr + (g << 1));
+      lo = i32x4.add(lo, i32x4.dot_i16x8_s(v128.load(x), w));
+      hi = i32x4.add(hi, i32x4.dot_i16x8_s(v128.load(x, 16), w));
+      if (two) {
+        lo2 = i32x4.add(lo2, i32x4.dot_i16x8_s(v128.load(x + tileBytes), w));
+        hi2 = i32x4.add(hi2, i32x4.dot_i16x8_s(v128.load(x + tileBytes, 16), w));
       }
-      if (tiles > 2) {
-        c4 = i32x4.add(c4, i32x4.dot_i16x8_s(v128.load(x + 2 * tileBytes), w));
-        c5 = i32x4.add(c5, i32x4.dot_i16x8_s(v128.load(x + 2 * tileBytes, 16), w));
-        c6 = i32x4.add(c6, i32x4.dot_i16x8_s(v128.load(x + 3 * tileBytes), w));
-        c7 = i32x4.add(c7, i32x4.dot_i16x8_s(v128.load(x + 3 * tileBytes, 16), w));
+      if (g + 1 >= g1) break;
+      x = pairAt(at, g + 1, b >> 4);
+      w = weightPair(vr + (g << 1), 2);
+      lo = i32x4.add(lo, i32x4.dot_i16x8_s(v128.load(x), w));
+      hi = i32x4.add(hi, i32x4.dot_i16x8_s(v128.load(x, 16), w));
+      if (two) {
+        lo2 = i32x4.add(lo2, i32x4.dot_i16x8_s(v128.load(x + tileBytes), w));
+        hi2 = i32x4.add(hi2, i32x4.dot_i16x8_s(v128.load(x + tileBytes, 16), w));
       }
     }
     if (last) {
-      storeColumn(c0, c1, min(8, mr), m0, n, out, outStride, kind, scale, bias);
-      if (tiles > 1) storeColumn(c2, c3, min(8, mr - 8), m0 + 8, n, out, outStride, kind, scale, bias);
-      if (tiles > 2) {
-        storeColumn(c4, c5, min(8, mr - 16), m0 + 16, n, out, outStride, kind, scale, bias);
-        if (mr > 24) storeColumn(c6, c7, mr - 24, m0 + 24, n, out, outStride, kind, scale, bias);
-      }
+      storeColumn(lo, hi, min(8, mr), m0, n, out, outStride, kind, scale, bias);
+      if (two) storeColumn(lo2, hi2, mr - 8, m0 + 8, n, out, outStride, kind, scale, bias);
     } else {
-      v128.store(ap, c0);
-      v128.store(ap, c1, 16);
-      if (tiles > 1) {
-        v128.store(ap, c2, 32);
-        v128.store(ap, c3, 48);
-      }
-      if (tiles > 2) {
-        v128.store(ap, c4, 64);
-        v128.store(ap, c5, 80);
-        v128.store(ap, c6, 96);
-        v128.store(ap, c7, 112);
-      }
+      v128.store(ap, lo);
+      v128.store(ap, hi, 16);
+      v128.store(ap, lo2, 32);
+      v128.store(ap, hi2, 48);
     }
   }
 }
 
-// A staged g6; 32 rows (four tiles) per pass while more than 16 remain, then 16, then 8; K in
-// chunks of CHUNK groups. acc: scratch of N * 128 bytes (used when kg > CHUNK). A pass of 17..24
-// rows reads a fourth tile it never stores: the host allocates one tile more than it stages.
+// A staged g6; 16 rows (two tiles) per pass while more than 8 remain, then 8; K in chunks of CHUNK
+// groups. acc: scratch of N * 64 bytes (used when kg > CHUNK).
 export function qs8_spmm_nm24_8x1(
   m: i32, n0: i32, n1: i32, kg: i32, a: usize, vals: usize, meta: usize, acc: usize,
   out: usize, outStride: usize, kind: i32, scale: usize, bias: usize,
 ): void {
   const tileBytes = <usize>kg * 192;
-  for (let m0 = 0; m0 < m; ) {
+  for (let m0 = 0; m0 < m; m0 += 16) {
     const at = a + <usize>(m0 >> 3) * tileBytes;
-    const left = m - m0;
-    const mr = min(32, left);
+    const mr = min(16, m - m0);
     for (let g0 = 0; g0 < kg; g0 += CHUNK) {
       const g1 = <usize>min(kg, g0 + CHUNK);
       const first = g0 == 0, last = <i32>g1 == kg;
-      if (left > 16) rows(4, mr, m0, n0, n1, kg, g0, g1, first, last, at, tileBytes, vals, meta, acc, out, outStride, kind, scale, bias);
-      else if (left > 8) rows(2, mr, m0, n0, n1, kg, g0, g1, first, last, at, tileBytes, vals, meta, acc, out, outStride, kind, scale, bias);
-      else rows(1, mr, m0, n0, n1, kg, g0, g1, first, last, at, tileBytes, vals, meta, acc, out, outStride, kind, scale, bias);
+      if (mr > 8) rows(true, mr, m0, n0, n1, kg, g0, g1, first, last, at, tileBytes, vals, meta, acc, out, outStride, kind, scale, bias);
+      else rows(false, mr, m0, n0, n1, kg, g0, g1, first, last, at, tileBytes, vals, meta, acc, out, outStride, kind, scale, bias);
     }
-    m0 += left > 16 ? 32 : left > 8 ? 16 : 8;
   }
 }
 

@@ -59,10 +59,9 @@ export async function spmmNmGemm(rt: KernelHost, alloc: (bytes: number) => numbe
     await rt.parallelColumns(n, 8, (n0, n1) => ['qs8_spmm_nm24_1x1', [n0, n1, kg, row, w.vals, w.meta, call.out, kind, scale, bias]], 64, kg * 2 * n);
     return;
   }
-  // one tile more than staged: a 32-row pass over 17..24 rows reads (and never stores) a fourth
-  const staged = alloc((Math.ceil(m / 8) + 1) * kg * 192 + 16);
-  // partial sums between the kernel's K chunks: 32 rows of int32 per column
-  const acc = alloc(n * 128 + 16);
+  const staged = alloc(Math.ceil(m / 8) * kg * 192 + 16);
+  // partial sums between the kernel's K chunks: 16 rows of int32 per column
+  const acc = alloc(n * 64 + 16);
   rt.kernels.spmm_stage_g6(m, k, kg, call.a, call.signed ? 1 : 0, call.za, staged);
   await rt.parallelColumns(n, 8, (n0, n1) => ['qs8_spmm_nm24_8x1', [m, n0, n1, kg, staged, w.vals, w.meta, acc, call.out, call.outStride, kind, scale, bias]], 8, m * kg * 2 * n);
 }
