@@ -127,6 +127,29 @@ describe(`SpMM int8 (${SIMD} build)`, () => {
     });
   }
 
+  it('empty dimensions: M, K or N = 0 give an empty or all-zero output (int32 and float32)', async () => {
+    for (const p of ['csr', 'nm', 'block'] as const) {
+      const f = FAMILIES[p] as unknown as {
+        encode(q: Int8Array, n: number, k: number): unknown;
+        pack(rt: Runtime, fmt: unknown): { dispose(): void };
+        run(rt: Runtime, a: Int8Array | Uint8Array, m: number, za: number, w: unknown, o: SpmmOutput): Promise<Int32Array | Float32Array>;
+      };
+      for (const [m, k, n] of [[0, 5, 3], [3, 0, 5], [1, 0, 5], [2, 4, 0], [0, 0, 0]]) {
+        for (const rt of [rts.one, rts.two]) {
+          const w = f.pack(rt, f.encode(Int8Array.from({ length: n * k }, (_, i) => ((i % k) % 4 === 0 ? 3 : 0)), n, k));
+          try {
+            const y = await f.run(rt, new Uint8Array(m * k).fill(9), m, 1, w, { kind: 'int32' });
+            expect([...y], `${p} ${m}x${k}x${n}`).toEqual(new Array(m * n).fill(0));
+            const z = await f.run(rt, new Int8Array(m * k), m, 0, w, { kind: 'float32', scale: new Float32Array(n).fill(2), bias: new Float32Array(n).fill(0.5) });
+            expect([...z], `${p} ${m}x${k}x${n} float32`).toEqual(new Array(m * n).fill(0.5));
+          } finally {
+            w.dispose();
+          }
+        }
+      }
+    }
+  });
+
   it('the encoders keep every nonzero: the format references equal the dense reference', () => {
     for (const p of ['csr', 'nm', 'block'] as const) {
       for (const [m, k, n, seed] of [[3, 13, 7, 1], [1, 64, 9, 2], [9, 5, 4, 3], [2, 1, 1, 4], [4, 8, 6, 5]]) {

@@ -87,11 +87,13 @@ export function qs8_spmm_nm24_8x1(
   for (let m0 = 0; m0 < m; m0 += 16) {
     const at = a + <usize>(m0 >> 3) * tileBytes;
     const mr = min(16, m - m0);
-    for (let g0 = 0; g0 < kg; g0 += CHUNK) {
+    // at least one chunk, so K = 0 still writes its (zero) sums through the epilogue
+    for (let g0 = 0; ; g0 += CHUNK) {
       const g1 = <usize>min(kg, g0 + CHUNK);
       const first = g0 == 0, last = <i32>g1 == kg;
       if (mr > 8) rows(true, mr, m0, n0, n1, kg, g0, g1, first, last, at, tileBytes, vals, meta, acc, out, outStride, kind, scale, bias);
       else rows(false, mr, m0, n0, n1, kg, g0, g1, first, last, at, tileBytes, vals, meta, acc, out, outStride, kind, scale, bias);
+      if (last) break;
     }
   }
 }
