@@ -6,8 +6,10 @@
 //   vals  int8[N][2 kg]           | g0: w(i1) w(i2) | g1: w(i1) w(i2) | ...
 //   meta  uint8[N][ceil(kg / 2)]  one nibble per group, low nibble first: i1 | i2 << 2
 //
-// A is staged g6 (spmm-common.ts): the 6 possible (a[i1], a[i2]) pairs of every group, so a group
-// costs one table lookup of its nibble, two loads of A' and two dots per 8 rows, no shuffle.
+// M >= 2: A is staged g6 (spmm-common.ts): the 6 possible (a[i1], a[i2]) pairs of every group, so a
+// group costs one table lookup of its nibble, two loads of A' and two dots per 8 rows, no shuffle;
+// 16 rows (two tiles) per pass share the lookup and the weight pair; K runs in chunks (CHUNK).
+// M = 1: qs8_spmm_nm24_1x1 at the end of this file expands the weights to dense int8 in registers.
 
 import { storeColumn, storeOne, weightPair } from './spmm-common';
 
