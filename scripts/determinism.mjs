@@ -17,7 +17,8 @@
 // build is 'baseline', 'relaxed' or 'ref' (scalar JS reference of the definition, computed once per
 // process). layout is the weight layout ('c2', 'c4': qs8, qb4, lut4) or '-'. A case name means the
 // same result everywhere: integer kernels, the q8 conversions, the qs8 float32 epilogue (with its
-// activations), qs8_stage_f32_c2, the fp8 codec, qb4, lut4, their activation blocks (act_blocks),
+// activations), qs8_stage_f32_c2, the fp8 codec, qb4, lut4, the SpMM families (spmm-csr, spmm-nm,
+// spmm-block; int32 and float32), their activation blocks (act_blocks),
 // f8f8 and the float32 kernels that use plain mul/add in both builds (f32_act_nhwc,
 // f32_softmax_rows, f32_gap_nhwc, f32_avgpool_nhwc, f32_maxpool_nhwc, f32_scale_channels_nhwc, f32_matmul_rows,
 // f32_im2col_nhwc) carry the same name on both builds
@@ -781,6 +782,72 @@ function refQb4Cases() {
   }
 }
 
+// ---- SpMM (spmm-csr, spmm-nm 2:4, spmm-block 4x4): sparse int8 weights x int8 activations ->
+// int32, and float32 (f32(acc) * scale + bias, plain mul/add): one digest across builds, CPUs and
+// threads, equal to the format's scalar reference (src/kernels/reference/spmm.ts) ----
+
+const SPMM_FORMATS = {
+  'spmm-csr': { encode: 'encodeCsr', pack: 'packSpmmCsr', run: 'runSpmmCsr', ref: 'refSpmmCsr' },
+  'spmm-nm': { encode: 'encodeNm24', pack: 'packSpmmNm', run: 'runSpmmNm', ref: 'refSpmmNm24' },
+  'spmm-block': { encode: 'encodeBsr4', pack: 'packSpmmBlock', run: 'runSpmmBlock', ref: 'refSpmmBsr4' },
+};
+const SPMM_CASES = [];
+for (const family of Object.keys(SPMM_FORMATS)) {
+  for (const [m, k, n] of [[1, 37, 13], [5, 64, 9], [13, 100, 17], [17, 33, 40]]) {
+    for (const keep of [2, 1]) {
+      const name = `${family} m=${m} k=${k} n=${n} keep=${keep}/4`;
+      const r = new Rng(name);
+      // dense int8 weights N x K keeping `keep` of every 4 along K (2:4-valid; random blocks for spmm-block)
+      const q = new Int8Array(n * k);
+      for (let row = 0; row < n; row++) {
+        for (let g = 0; g < k; g += 4) {
+          if (family === 'spmm-block' && r.int(0, 3) >= keep) continue;
+          for (let t = 0; t < keep; t++) {
+            const c = g + r.int(0, 3);
+            if (c < k) q[row * k + c] = r.int(-128, 127);
+          }
+        }
+      }
+      if (family === 'spmm-block') for (let i = 0; i < q.length; i++) if (r.int(0, 1)) q[i] = r.int(-128, 127);
+      const signed = (m + k) % 2 === 0;
+      SPMM_CASES.push({
+        name, family, m, n, k, q,
+        a: signed ? r.ints(Int8Array, m * k, -128, 127) : r.ints(Uint8Array, m * k, 0, 255),
+        za: signed ? 0 : r.int(0, 255),
+        scale: r.floats(n, 0.0001, 0.01),
+        bias: (m + n) % 2 ? r.floats(n, -1, 1) : undefined,
+      });
+    }
+  }
+}
+
+// 2:4 needs at most 2 nonzeros per group: the keep=2 cases can collide into fewer, never more
+function spmmFormat(c) {
+  const f = SPMM_FORMATS[c.family];
+  return lb[f.encode](c.q, c.n, c.k);
+}
+
+async function runSpmmCases(rt, build) {
+  for (const c of SPMM_CASES) {
+    const f = SPMM_FORMATS[c.family];
+    const w = lb[f.pack](rt, spmmFormat(c));
+    try {
+      emit(build, '-', `${c.name} out=int32`, digest(await lb[f.run](rt, c.a, c.m, c.za, w, { kind: 'int32' })));
+      emit(build, '-', `${c.name} out=float32`, digest(await lb[f.run](rt, c.a, c.m, c.za, w, { kind: 'float32', scale: c.scale, bias: c.bias })));
+    } finally {
+      w.dispose();
+    }
+  }
+}
+
+function refSpmmCases() {
+  for (const c of SPMM_CASES) {
+    const acc = lb[SPMM_FORMATS[c.family].ref](c.a, c.m, c.za, spmmFormat(c));
+    emit('ref', '-', `${c.name} out=int32`, digest(acc));
+    emit('ref', '-', `${c.name} out=float32`, digest(lb.refSpmmF32(acc, c.m, c.n, c.scale, c.bias)));
+  }
+}
+
 // ---- act_blocks_quantize_f32 (the int8 activation blocks qb4 and lut4 share): int8 values,
 // narrow (int8) and wide (int16) storage, and the ACT_BLOCK_* metadata; quantizeActivations (JS)
 // is the reference. Integer and exact float ops only: one digest everywhere ----
@@ -1452,6 +1519,7 @@ refIntMatMulCases();
 refFloatOpCases();
 refQuantCases();
 refQb4Cases();
+refSpmmCases();
 refActBlockCases();
 refConvCases();
 refElementwiseCases();
@@ -1483,6 +1551,7 @@ for (const build of buildList) {
     await runQuantCases(rt, build);
     await runLinearCases(rt, build);
     await runQb4Cases(rt, build);
+    await runSpmmCases(rt, build);
     await runActBlockCases(rt, build);
     await runConvCases(rt, build);
     await runElementwiseCases(rt, build);

@@ -27,6 +27,9 @@ export { NF4_LEVELS } from './formats/nf4.js';
 export type { TableWeights } from './formats/lut4-format.js';
 export { compareTo, formatReport, type ErrorReport } from './compare/metrics.js';
 export { dynamicQuantParams } from './quant/q8.js';
+export {
+  pruneMask, pruneUnstructured, pruneNM, pruneBlocks, applyMask, quantizeRowsInt8, PRUNE_BLOCKS, type PrunePattern, type PruneResult,
+} from './quant/prune.js';
 export { uint8Range, type ActivationQuant } from './quant/activation-range.js';
 export { mulberry32, normalFloats } from './util/random.js';
 export {

@@ -17,3 +17,11 @@ export {
   packF8w, runF8w, f8wGemm, quantizeF8w, dequantizeF8w, refF8w, runF8f8, quantizeF8Activations, F8wWeights, F8W_NR, F8W_FORMATS,
   type F8wFormat, type F8wQuantized, type PackF8wOptions, type QuantizeF8wOptions, type F8wGemmCall, type F8ActivationsQuantized, type RunF8f8Options,
 } from './kernels/f8w.js';
+export { packSpmmCsr, runSpmmCsr, spmmCsrGemm, SpmmCsrWeights, SPMM_CSR_MAX_K } from './kernels/spmm-csr.js';
+export { packSpmmNm, runSpmmNm, spmmNmGemm, SpmmNmWeights } from './kernels/spmm-nm.js';
+export { packSpmmBlock, runSpmmBlock, spmmBlockGemm, SpmmBlockWeights } from './kernels/spmm-block.js';
+export type { SpmmOutput, SpmmCall } from './kernels/spmm.js';
+export {
+  encodeCsr, encodeNm24, encodeBsr4, refSpmmCsr, refSpmmNm24, refSpmmBsr4, refSpmmF32,
+  type CsrInt8, type Nm24Int8, type Bsr4Int8,
+} from './kernels/reference/spmm.js';

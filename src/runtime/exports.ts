@@ -9,6 +9,15 @@ export interface KernelExports {
   qs8_stage_f32_c2(m: number, k: number, kp: number, x: number, xStride: number, scale: number, zp: number, out: number, rowSum: number): void;
   qs8_stage_chan_c2(m: number, k: number, kp: number, x: number, xStride: number, div: number, off: number, zp: number, out: number, rowSum: number): void;
   qs8_stage_c4(m: number, k: number, kp: number, a: number, signed: number, out: number, rowSum: number): void;
+  spmm_stage_t8(m: number, k: number, a: number, signed: number, za: number, out: number): void;
+  spmm_stage_p8(m: number, k: number, kp: number, a: number, signed: number, za: number, out: number): void;
+  spmm_stage_g6(m: number, k: number, kg: number, a: number, signed: number, za: number, out: number): void;
+  qs8_spmm_csr_8x1(m: number, n0: number, n1: number, k: number, a: number, rowPtr: number, cols: number, vals: number, out: number, outStride: number, kind: number, scale: number, bias: number): void;
+  qs8_spmm_csr_1x1(n0: number, n1: number, a: number, rowPtr: number, cols: number, vals: number, out: number, kind: number, scale: number, bias: number): void;
+  qs8_spmm_nm24_1x1(n0: number, n1: number, kg: number, a: number, vals: number, meta: number, out: number, kind: number, scale: number, bias: number): void;
+  qs8_spmm_nm24_8x1(m: number, n0: number, n1: number, kg: number, a: number, vals: number, meta: number, acc: number, out: number, outStride: number, kind: number, scale: number, bias: number): void;
+  qs8_spmm_bsr4_8x4(m: number, nb0: number, nb1: number, n: number, kp: number, a: number, blockPtr: number, cols: number, vals: number, out: number, outStride: number, kind: number, scale: number, bias: number): void;
+  qs8_spmm_bsr4_1x4(nb0: number, nb1: number, n: number, a: number, blockPtr: number, cols: number, vals: number, out: number, kind: number, scale: number, bias: number): void;
   qb4_gemm_2x16s4(m: number, n0: number, n1: number, kp: number, bs: number, a: number, aStride: number, aMeta: number, w: number, scales: number, zeros: number, bias: number, out: number, outStride: number): void;
   qb4_gemm_4x8c4_relaxed(m: number, n0: number, n1: number, kp: number, bs: number, a: number, aStride: number, aMeta: number, w: number, scales: number, zeros: number, bias: number, out: number, outStride: number): void;
   qb4_f32_gemv(n0: number, n1: number, kp: number, bs: number, s4: number, x: number, xsum: number, w: number, scales: number, zeros: number, bias: number, out: number): void;

@@ -1,0 +1,71 @@
+// spmm-block: block-sparse rows of 4x4 int8 blocks x dense int8 activations
+// (assembly/sparse/spmm-block.ts; why 4x4 first: see there). The kernel reads a Bsr4Int8
+// (src/kernels/reference/spmm.ts) with uint16 block columns; A is staged p8 (M >= 2) or as one
+// int16 row (M = 1, qs8_stage_c2).
+
+import { ShapeError } from '../errors.js';
+import type { KernelHost } from '../runtime/host.js';
+import { PackedWeights } from './packed.js';
+import type { Bsr4Int8 } from './reference/spmm.js';
+import { runSpmmOn, spmmPrepare, type SpmmCall, type SpmmOutput, type SpmmWeights } from './spmm.js';
+
+export class SpmmBlockWeights extends PackedWeights implements SpmmWeights {
+  constructor(
+    rt: KernelHost,
+    readonly n: number,
+    readonly k: number,
+    /** K rounded up to 4 */
+    readonly kp: number,
+    readonly blocks: number,
+    readonly blockPtr: number,
+    readonly cols: number,
+    readonly vals: number,
+  ) {
+    super(rt, [blockPtr, cols, vals]);
+  }
+
+  /** bytes of packed weights: 16 values + a 2-byte column per block, 4 per block-row pointer */
+  get bytes(): number {
+    return this.blocks * 18 + (Math.ceil(this.n / 4) + 1) * 4;
+  }
+}
+
+export function packSpmmBlock(rt: KernelHost, f: Bsr4Int8): SpmmBlockWeights {
+  rt.check();
+  const { n, k } = f;
+  const nb = Math.ceil(n / 4), kb = Math.ceil(k / 4);
+  if (kb > 65536) throw new ShapeError(`packSpmmBlock: K must be <= ${65536 * 4}, got ${k}`);
+  const blocks = f.cols.length;
+  if (f.blockPtr.length !== nb + 1 || f.blockPtr[nb] !== blocks || f.values.length !== blocks * 16) {
+    throw new ShapeError(`packSpmmBlock: blockPtr (${f.blockPtr.length}), cols (${blocks}) and values (${f.values.length}) do not describe ${nb} block rows of 4x4 blocks`);
+  }
+  for (let bi = 0; bi < nb; bi++) if (f.blockPtr[bi + 1] < f.blockPtr[bi]) throw new ShapeError(`packSpmmBlock: blockPtr decreases at block row ${bi}`);
+  const cols = new Uint16Array(blocks);
+  for (let b = 0; b < blocks; b++) {
+    if (!(f.cols[b] >= 0 && f.cols[b] < kb)) throw new ShapeError(`packSpmmBlock: block ${b} has column ${f.cols[b]}, outside [0, ${kb})`);
+    cols[b] = f.cols[b];
+  }
+  return new SpmmBlockWeights(rt, n, k, kb * 4, blocks, rt.put(f.blockPtr, 16), rt.put(cols, 16), rt.put(f.values, 16));
+}
+
+export async function spmmBlockGemm(rt: KernelHost, alloc: (bytes: number) => number, call: SpmmCall, w: SpmmBlockWeights): Promise<void> {
+  const [kind, scale, bias] = spmmPrepare(rt, alloc, 'spmmBlockGemm', w, call);
+  const { m } = call;
+  const { n, k, kp } = w;
+  if (m === 0 || n === 0) return;
+  const signed = call.signed ? 1 : 0;
+  if (m === 1) {
+    // one int16 row of A - za (the row sum qs8_stage_c2 also writes is unused)
+    const row = alloc(kp * 2 + 16), rowSum = alloc(16);
+    rt.kernels.qs8_stage_c2(1, k, kp, call.a, signed, call.za, row, rowSum);
+    await rt.parallelColumns(n, 4, (n0, n1) => ['qs8_spmm_bsr4_1x4', [n0 / 4, Math.ceil(n1 / 4), n, row, w.blockPtr, w.cols, w.vals, call.out, kind, scale, bias]], 64, w.blocks * 16);
+    return;
+  }
+  const staged = alloc(Math.ceil(m / 8) * kp * 16 + 16);
+  rt.kernels.spmm_stage_p8(m, k, kp, call.a, signed, call.za, staged);
+  await rt.parallelColumns(n, 4, (n0, n1) => ['qs8_spmm_bsr4_8x4', [m, n0 / 4, Math.ceil(n1 / 4), n, kp, staged, w.blockPtr, w.cols, w.vals, call.out, call.outStride, kind, scale, bias]], 4, m * w.blocks * 16);
+}
+
+export function runSpmmBlock(rt: KernelHost, a: Int8Array | Uint8Array, m: number, za: number, w: SpmmBlockWeights, output: SpmmOutput): Promise<Int32Array | Float32Array> {
+  return runSpmmOn(rt, 'runSpmmBlock', a, m, za, w, output, (r, alloc, call) => spmmBlockGemm(r, alloc, call, w));
+}
