@@ -105,6 +105,12 @@ export interface QuantizeOptions {
   outlierThreshold?: number;
   /** 'int8-outlier': instead, each layer's threshold is this quantile in (0, 1) of its input features' max |x| over calibration */
   outlierQuantile?: number;
+  /**
+   * 'int8-sparse': the magnitude pruning before int8 quantization: pattern 'block4x4' (default),
+   * 'unstructured' or '2:4', and target, the fraction of weights pruned, in [0, 1) (default 0.5;
+   * '2:4' prunes exactly 0.5)
+   */
+  sparsity?: { pattern?: 'block4x4' | 'unstructured' | '2:4'; target?: number };
   /** 'fpx': the exponent/mantissa splits to choose from per layer (default all: 'E1M6' … 'E5M2') */
   fpxSplits?: readonly string[];
   /**

@@ -6,6 +6,7 @@
 import { ArgumentError, describe } from '../errors.js';
 import type { LayerWeights, QuantizeContext } from '../formats/format.js';
 import { FORMAT_NAMES, weightFormat } from '../formats/table.js';
+import { checkSparsity } from '../formats/int8-sparse.js';
 import type { ActivationQuant } from '../quant/activation-range.js';
 import { activationQuant, checkActivationOptions } from './activation-calibration.js';
 import { convWeightsNK, transposeKN } from '../layers/conv2d-gemm.js';
@@ -91,6 +92,7 @@ export async function quantizeModel(float: Model, options: QuantizeOptions): Pro
   if (options.speed !== undefined && options.speed !== 'measured' && options.speed !== 'off') throw new ArgumentError(`quantize: speed must be 'measured' or 'off', got ${describe(options.speed)}`);
   if (options.speed === 'measured' && options.scheme === 'auto') throw new ArgumentError("quantize: speed 'measured' is not available with scheme 'auto' (it chooses per layer by accuracy); use it with a single scheme");
   checkActivationOptions(options);
+  if (options.sparsity !== undefined) checkSparsity(options.sparsity);
   const gptqSettings = checkGptqOptions(options);
   const gptq = gptqSettings ? { settings: gptqSettings, layers: new GptqLayers() } : null;
   const stats = await calibrate(float, options.calibration, (d, t) => options.onProgress?.(d, t, 'calibrating'));
@@ -113,7 +115,7 @@ export async function quantizeModel(float: Model, options: QuantizeOptions): Pro
   const hessians = byEffect && !gptq ? await layerHessians(float, options.calibration, (node) => stats.has(node), (d, t) => options.onProgress?.(d, t, 'layer Hessians')) : undefined;
   const rt = float.rt;
   const choice = new Map<GraphNode, LayerScheme>();
-  const formatOptions = { ant4PerChannelType: options.ant4PerChannelType === true, antChoice, antClipByEffect: options.antClipByEffect, gptq: gptq?.settings, fpxSplits: options.fpxSplits, outlierThreshold: options.outlierThreshold, outlierQuantile: options.outlierQuantile };
+  const formatOptions = { ant4PerChannelType: options.ant4PerChannelType === true, antChoice, antClipByEffect: options.antClipByEffect, gptq: gptq?.settings, fpxSplits: options.fpxSplits, outlierThreshold: options.outlierThreshold, outlierQuantile: options.outlierQuantile, sparsity: options.sparsity };
   const builder: LayerBuilder = (brt, node, spec): ModelLayer | null => {
     const s = stats.get(node);
     const scheme: LayerScheme = options.layerScheme?.(node) ?? choice.get(node) ?? (s ? (options.scheme === 'auto' ? 'int8' : options.scheme) : 'float32');

@@ -1,0 +1,205 @@
+// int8-sparse: magnitude-pruned int8 weights (issue 16) on the SpMM kernels. The weights are pruned
+// in a pattern (src/quant/prune.ts), quantized symmetric int8 per output channel, and stored in the
+// pattern's encoding (src/kernels/reference/spmm.ts); activations are uint8 per tensor with int8's
+// static calibrated scale and zero point (src/layers/gemm-spmm.ts).
+//   'block4x4'     4x4 blocks by L2 norm, block-sparse rows (the default, at 50%: the pattern that
+//                  beats dense int8, bench/RESULTS-spmm.md)
+//   'unstructured' single weights by |w|, CSR (pays at M = 128 from ~55% sparsity)
+//   '2:4'          2 of every 4 along K, values + index nibbles (sparsity 50%; slower than dense)
+// Options (quantizeModel's `sparsity`): { pattern, target } (target: the fraction pruned, [0, 1)).
+//
+//   saved: scales F32 [N], and per pattern
+//     block4x4:     blockPtr I32 [ceil(N/4)+1], cols I32 [B], values I8 [B*16]      record: blocks B
+//     unstructured: rowPtr I32 [N+1], cols I32 [nnz], values I8 [nnz]                record: nnz
+//     2:4:          values I8 [N*kg*2], meta U8 [N*ceil(kg/2)] (kg = ceil(K/4))
+//   record: pattern, target, sparsity, input { scale, zeroPoint }
+
+import { ArgumentError, describe } from '../errors.js';
+import { refQuantize } from '../kernels/q8.js';
+import { encodeBsr4, encodeCsr, encodeNm24, refSpmmBsr4, refSpmmCsr, refSpmmF32, refSpmmNm24 } from '../kernels/reference/spmm.js';
+import { SPMM_CSR_MAX_K } from '../kernels/spmm-csr.js';
+import { SpmmGemm, type SparseEncoding, type SparsePattern, type SparseWeights } from '../layers/gemm-spmm.js';
+import { applyMask, pruneMask, quantizeRowsInt8, type PrunePattern } from '../quant/prune.js';
+import { checkScales, type SavedReader, type WeightFormat } from './format.js';
+
+const f = Math.fround;
+
+export const SPARSE_PATTERNS: readonly SparsePattern[] = ['block4x4', 'unstructured', '2:4'];
+const PRUNE: Record<SparsePattern, PrunePattern> = { block4x4: { kind: 'block', rows: 4, cols: 4 }, unstructured: { kind: 'unstructured' }, '2:4': { kind: 'nm', n: 2, m: 4 } };
+
+/** quantizeModel's `sparsity` option, checked: the pattern and target, defaults filled (block4x4 at 0.5). */
+export function checkSparsity(value: unknown): { pattern: SparsePattern; target: number } {
+  if (value === undefined) return { pattern: 'block4x4', target: 0.5 };
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ArgumentError(`sparsity: expected { pattern, target }, got ${describe(value)}`);
+  const { pattern = 'block4x4', target, ...rest } = value as { pattern?: unknown; target?: unknown };
+  const extra = Object.keys(rest);
+  if (extra.length) throw new ArgumentError(`sparsity: unknown field '${extra[0]}' (expected pattern, target)`);
+  if (!SPARSE_PATTERNS.includes(pattern as SparsePattern)) throw new ArgumentError(`sparsity.pattern: expected one of ${SPARSE_PATTERNS.map((p) => `'${p}'`).join(', ')}, got ${describe(pattern)}`);
+  if (target !== undefined && !(typeof target === 'number' && target >= 0 && target < 1)) throw new ArgumentError(`sparsity.target: expected a fraction in [0, 1), got ${describe(target)}`);
+  if (pattern === '2:4' && target !== undefined && target !== 0.5) throw new ArgumentError(`sparsity.target: pattern '2:4' prunes exactly 0.5, got ${describe(target)}`);
+  return { pattern: pattern as SparsePattern, target: (target as number | undefined) ?? 0.5 };
+}
+
+/** The int8 weights as dense rows N x K, from the pattern's encoding. */
+function denseRows(w: SparseEncoding): Int8Array {
+  const { n, k } = w.enc;
+  const q = new Int8Array(n * k);
+  if (w.pattern === 'unstructured') {
+    const { rowPtr, cols, values } = w.enc;
+    for (let r = 0; r < n; r++) for (let p = rowPtr[r]; p < rowPtr[r + 1]; p++) q[r * k + cols[p]] = values[p];
+  } else if (w.pattern === '2:4') {
+    const kg = Math.ceil(k / 4), mb = Math.ceil(kg / 2), { values, meta } = w.enc;
+    for (let r = 0; r < n; r++) {
+      for (let g = 0; g < kg; g++) {
+        const nib = (meta[r * mb + (g >> 1)] >> ((g & 1) * 4)) & 15;
+        for (const [j, i] of [[0, nib & 3], [1, nib >> 2]]) if (g * 4 + i < k) q[r * k + g * 4 + i] = values[(r * kg + g) * 2 + j];
+      }
+    }
+  } else {
+    const { blockPtr, cols, values } = w.enc;
+    for (let bi = 0; bi + 1 < blockPtr.length; bi++) {
+      for (let b = blockPtr[bi]; b < blockPtr[bi + 1]; b++) {
+        for (let i = 0; i < 16; i++) {
+          const r = bi * 4 + (i >> 2), c = cols[b] * 4 + (i & 3);
+          if (r < n && c < k) q[r * k + c] = values[b * 16 + i];
+        }
+      }
+    }
+  }
+  return q;
+}
+
+function zeroFraction(q: Int8Array): number {
+  let zeros = 0;
+  for (let i = 0; i < q.length; i++) if (q[i] === 0) zeros++;
+  return q.length ? zeros / q.length : 0;
+}
+
+/** int32 sums of (A - za) over the stored weights, by the pattern's scalar reference */
+function refAcc(w: SparseEncoding, a: Uint8Array, m: number, za: number): Int32Array {
+  if (w.pattern === 'unstructured') return refSpmmCsr(a, m, za, w.enc);
+  if (w.pattern === '2:4') return refSpmmNm24(a, m, za, w.enc);
+  return refSpmmBsr4(a, m, za, w.enc);
+}
+
+/** An offsets tensor: starts at 0, never decreases, ends at `total`. */
+function checkOffsets(read: SavedReader, name: string, ptr: Int32Array, total: number): void {
+  for (let i = 0; i < ptr.length; i++) {
+    const lo = i === 0 ? 0 : ptr[i - 1];
+    if (!(ptr[i] >= lo && ptr[i] <= total) || (i === 0 && ptr[0] !== 0) || (i === ptr.length - 1 && ptr[i] !== total)) {
+      throw read.error(`has ${name}[${i}] = ${ptr[i]}; expected offsets from 0 to ${total} that never decrease`);
+    }
+  }
+}
+
+/** Column indices of each row (offsets `ptr`) ascending and below `limit`. */
+function checkColumns(read: SavedReader, ptr: Int32Array, cols: Int32Array, limit: number): void {
+  for (let r = 0; r + 1 < ptr.length; r++) {
+    for (let p = ptr[r]; p < ptr[r + 1]; p++) {
+      if (!(cols[p] >= 0 && cols[p] < limit && (p === ptr[r] || cols[p] > cols[p - 1]))) throw read.error(`has cols[${p}] = ${cols[p]}; expected ascending columns in [0, ${limit}) within each row`);
+    }
+  }
+}
+
+function checkCodes(read: SavedReader, values: Int8Array): Int8Array {
+  const bad = values.indexOf(-128);
+  if (bad >= 0) throw read.error(`has values[${bad}] = -128; expected codes in [-127, 127]`);
+  return values;
+}
+
+const count = (read: SavedReader, v: unknown, name: string, max: number): number => {
+  if (!Number.isInteger(v) || (v as number) < 0 || (v as number) > max) throw read.error(`has ${name} ${describe(v)}; expected a count from 0 to ${max}`);
+  return v as number;
+};
+
+export const int8SparseFormat: WeightFormat<SparseWeights> = {
+  name: 'int8-sparse',
+  label: 'int8-sparse (magnitude-pruned int8 per channel on the SpMM kernels: 4x4 blocks, CSR or 2:4)',
+  summary: 'pruned int8 weights per channel (block4x4 50% by default; sparsity: { pattern, target }), uint8 activations with static calibrated ranges',
+  needsInputRange: true,
+  // pruning trades accuracy for speed: not a step on auto's size/accuracy ladder
+  autoCandidate: false,
+  referenceTolerance: 0,
+
+  quantize(wnk, n, k, { input, options }) {
+    if (!input) throw new ArgumentError('int8-sparse weights need the activation quantization of the layer input (calibration)');
+    if (input.channelScale || input.border) throw new ArgumentError('int8-sparse: per-channel activation scales or borders are not supported (use per-tensor activations)');
+    const { pattern, target } = checkSparsity(options?.sparsity);
+    const { mask } = pruneMask(wnk, n, k, PRUNE[pattern], target);
+    const { q, scales } = quantizeRowsInt8(applyMask(wnk, mask), n, k);
+    const enc: SparseEncoding = pattern === 'unstructured' ? { pattern, enc: encodeCsr(q, n, k) } : pattern === '2:4' ? { pattern, enc: encodeNm24(q, n, k) } : { pattern, enc: encodeBsr4(q, n, k) };
+    return { ...enc, k, n, scales, input, target: pattern === '2:4' ? 0.5 : target, sparsity: zeroFraction(q) };
+  },
+  dims: (w) => ({ k: w.k, n: w.n }),
+  gemm: (host, w, bias, activation) => new SpmmGemm(host, w, bias, activation),
+
+  reference(w, x, m, bias) {
+    const { k, n, input } = w;
+    // what the GEMM stages: clamp(round(x / s) + zp, 0, 255) (q8_quantize_f32), then A - zp
+    const a = refQuantize(x, { outer: 1, channels: 1, inner: m * k }, [input.scale], [input.zeroPoint], false) as Uint8Array;
+    return refSpmmF32(refAcc(w, a, m, input.zeroPoint), m, n, w.scales.map((s) => f(s * input.scale)), bias ?? undefined);
+  },
+  dequantize(w) {
+    const q = denseRows(w);
+    return Float32Array.from(q, (v, i) => f(v * w.scales[Math.floor(i / w.k)]));
+  },
+  detail: (w) => `${w.pattern}, ${+(w.sparsity * 100).toFixed(1)}% zeros`,
+  storedBytes(w) {
+    const own = w.pattern === '2:4' ? w.enc.meta.length : ((w.pattern === 'unstructured' ? w.enc.rowPtr : w.enc.blockPtr).length + w.enc.cols.length) * 4;
+    return w.scales.length * 4 + w.enc.values.length + own;
+  },
+
+  save(w, put) {
+    put('scales', { dtype: 'F32', shape: [w.n], data: w.scales });
+    const fields: Record<string, unknown> = { pattern: w.pattern, target: w.target, sparsity: w.sparsity, input: { scale: w.input.scale, zeroPoint: w.input.zeroPoint } };
+    if (w.pattern === '2:4') {
+      put('values', { dtype: 'I8', shape: [w.enc.values.length], data: w.enc.values });
+      put('meta', { dtype: 'U8', shape: [w.enc.meta.length], data: w.enc.meta });
+      return fields;
+    }
+    const ptr = w.pattern === 'unstructured' ? w.enc.rowPtr : w.enc.blockPtr;
+    put(w.pattern === 'unstructured' ? 'rowPtr' : 'blockPtr', { dtype: 'I32', shape: [ptr.length], data: ptr });
+    put('cols', { dtype: 'I32', shape: [w.enc.cols.length], data: w.enc.cols });
+    put('values', { dtype: 'I8', shape: [w.enc.values.length], data: w.enc.values });
+    return { ...fields, ...(w.pattern === 'unstructured' ? { nnz: w.enc.cols.length } : { blocks: w.enc.cols.length }) };
+  },
+  load(r, read) {
+    const { k, n } = r;
+    const pattern = r.pattern as SparsePattern;
+    if (!SPARSE_PATTERNS.includes(pattern)) throw read.error(`has pattern ${describe(r.pattern)}; expected one of ${SPARSE_PATTERNS.join(', ')}`);
+    for (const name of ['target', 'sparsity'] as const) {
+      if (!(typeof r[name] === 'number' && (r[name] as number) >= 0 && (r[name] as number) <= 1)) throw read.error(`has ${name} ${describe(r[name])}; expected a fraction in [0, 1]`);
+    }
+    const input = r.input as { scale?: unknown; zeroPoint?: unknown } | undefined;
+    if (!input || !(typeof input.scale === 'number' && input.scale > 0 && Number.isFinite(input.scale)) || !(Number.isInteger(input.zeroPoint) && (input.zeroPoint as number) >= 0 && (input.zeroPoint as number) <= 255)) {
+      throw read.error(`has input ${describe(input)}; expected { scale > 0, zeroPoint 0..255 }`);
+    }
+    const scales = checkScales(read, read.tensor('scales', 'F32', n) as Float32Array, true);
+    const base = { k, n, scales, input: { scale: input.scale as number, zeroPoint: input.zeroPoint as number }, target: r.target as number, sparsity: r.sparsity as number };
+    if (pattern === '2:4') {
+      const kg = Math.ceil(k / 4), mb = Math.ceil(kg / 2);
+      const values = checkCodes(read, read.tensor('values', 'I8', n * kg * 2) as Int8Array), meta = read.tensor('meta', 'U8', n * mb) as Uint8Array;
+      for (let row = 0; row < n; row++) {
+        for (let g = 0; g < kg; g++) {
+          const nib = (meta[row * mb + (g >> 1)] >> ((g & 1) * 4)) & 15;
+          if (!((nib & 3) < nib >> 2)) throw read.error(`has meta nibble ${nib} at row ${row}, group ${g}; expected positions i1 < i2`);
+        }
+      }
+      return { ...base, pattern, enc: { n, k, values, meta } };
+    }
+    if (pattern === 'unstructured') {
+      if (k > SPMM_CSR_MAX_K) throw read.error(`has K = ${k}; the CSR kernel takes K <= ${SPMM_CSR_MAX_K}`);
+      const nnz = count(read, r.nnz, 'nnz', n * k);
+      const rowPtr = read.tensor('rowPtr', 'I32', n + 1) as Int32Array, cols = read.tensor('cols', 'I32', nnz) as Int32Array;
+      checkOffsets(read, 'rowPtr', rowPtr, nnz);
+      checkColumns(read, rowPtr, cols, k);
+      return { ...base, pattern, enc: { n, k, rowPtr, cols, values: checkCodes(read, read.tensor('values', 'I8', nnz) as Int8Array) } };
+    }
+    const nb = Math.ceil(n / 4), kb = Math.ceil(k / 4);
+    const blocks = count(read, r.blocks, 'blocks', nb * kb);
+    const blockPtr = read.tensor('blockPtr', 'I32', nb + 1) as Int32Array, cols = read.tensor('cols', 'I32', blocks) as Int32Array;
+    checkOffsets(read, 'blockPtr', blockPtr, blocks);
+    checkColumns(read, blockPtr, cols, kb);
+    return { ...base, pattern, enc: { n, k, blockPtr, cols, values: checkCodes(read, read.tensor('values', 'I8', blocks * 16) as Int8Array) } };
+  },
+};
