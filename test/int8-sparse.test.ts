@@ -64,6 +64,20 @@ describe(`int8-sparse (${SIMD} build)`, () => {
     }
   });
 
+  it('rt.linear: calibration gives the input range, sparsity the pattern; the output is the reference of its weights', async () => {
+    const r = rng(4);
+    const [m, k, n] = [3, 40, 12];
+    const w = randNormal(k * n, r, 0.1), x = randNormal(m * k, r), bias = randNormal(n, r);
+    const layer = await rts.one.linear(w, [k, n], bias, { dtype: 'int8-sparse', calibration: x, sparsity: { pattern: 'unstructured', target: 0.8 } });
+    const data = layer.weights.data as SparseWeights;
+    expect([data.pattern, data.target]).toEqual(['unstructured', 0.8]);
+    expect(firstMismatch(await layer.forward(x), fmt.reference(data, x, m, bias))).toBeNull();
+    layer.dispose();
+    for (const options of [{}, { calibration: new Float32Array(7) }, { calibration: x, sparsity: { pattern: 'block8x8' } }]) {
+      await expect(rts.one.linear(w, [k, n], bias, { dtype: 'int8-sparse', ...options }), JSON.stringify(options)).rejects.toThrow(ArgumentError);
+    }
+  });
+
   describe('in models', () => {
     // MatMul [5, 66] x [66, 22] -> h (an output), Gemm (transB, bias) [18, 22] + Relu -> y
     const r = rng(3);

@@ -14,8 +14,10 @@
 //     2:4:          values I8 [N*kg*2], meta U8 [N*ceil(kg/2)] (kg = ceil(K/4))
 //   record: pattern, target, sparsity, input { scale, zeroPoint }
 
-import { ArgumentError, describe } from '../errors.js';
-import { refQuantize } from '../kernels/q8.js';
+import { ArgumentError, ValueRangeError, describe } from '../errors.js';
+import { gemmRunner } from '../layers/linear-runner.js';
+import { minMaxF32, refQuantize } from '../kernels/q8.js';
+import { uint8Range } from '../quant/activation-range.js';
 import { encodeBsr4, encodeCsr, encodeNm24, refSpmmBsr4, refSpmmCsr, refSpmmF32, refSpmmNm24 } from '../kernels/reference/spmm.js';
 import { SPMM_CSR_MAX_K } from '../kernels/spmm-csr.js';
 import { SpmmGemm, type SparseEncoding, type SparsePattern, type SparseWeights } from '../layers/gemm-spmm.js';
@@ -201,5 +203,19 @@ export const int8SparseFormat: WeightFormat<SparseWeights> = {
     checkOffsets(read, 'blockPtr', blockPtr, blocks);
     checkColumns(read, blockPtr, cols, kb);
     return { ...base, pattern, enc: { n, k, blockPtr, cols, values: checkCodes(read, read.tensor('values', 'I8', blocks * 16) as Int8Array) } };
+  },
+
+  linear: {
+    // rt.linear: the input range from sample inputs (static, as int8's 'static' activations)
+    options: ['sparsity', 'calibration'],
+    async build(host, rows, n, k, bias, o) {
+      const cal = o.calibration;
+      if (!(cal instanceof Float32Array) || cal.length === 0 || cal.length % k !== 0) throw new ArgumentError(`calibration: 'int8-sparse' needs sample inputs as a Float32Array of rows of ${k}, got ${describe(cal)}`);
+      const [lo, hi] = await minMaxF32(host, cal);
+      if (!Number.isFinite(lo) || !Number.isFinite(hi)) throw new ValueRangeError('calibration: contains NaN or Infinity');
+      const data = int8SparseFormat.quantize(rows, n, k, { input: uint8Range(lo, hi), options: o });
+      // NaN and infinities refused by a wasm pass over x in linear memory (not the layer's JS scan)
+      return { data, runner: gemmRunner(host, int8SparseFormat.gemm(host, data, bias, null), true) };
+    },
   },
 };
