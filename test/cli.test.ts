@@ -28,7 +28,8 @@ describe.skipIf(SIMD !== 'baseline')('lowbit CLI', () => {
     expect(schemes[labels.length + 2]).toBe('onnxruntime-web float32');
     for (const r of out.rows) {
       // 4 bits on every layer break this small CNN (README); the 8-bit formats read most lines
-      if (!/^(int4|ant4|nf4)/.test(r.scheme)) expect(r.exactMatch).toBeGreaterThanOrEqual(0.5);
+      // (int8-sparse prunes half of every layer's weights, with no fine-tuning)
+      if (!/^(int4|ant4|nf4|int8-sparse)/.test(r.scheme)) expect(r.exactMatch).toBeGreaterThanOrEqual(0.5);
       expect(r.msPerLine).toBeGreaterThan(0);
     }
     expect(out.rows[1].weightMB).toBeLessThan(out.rows[0].weightMB / 3);
