@@ -56,6 +56,8 @@ export class SpmmGemm implements GemmImpl {
   private readonly colScale: Float32Array;
   private readonly act: ChannelActivation;
   private readonly input: ActivationQuant;
+  /** the kernel's layout, for reports */
+  readonly layout: string;
 
   constructor(private readonly rt: Runtime, w: SparseWeights, private readonly bias: Float32Array | null, activation: ConvActivation | null) {
     const { k, n, scales, input } = w;
@@ -66,16 +68,13 @@ export class SpmmGemm implements GemmImpl {
     this.n = n;
     this.input = input;
     this.packed = pack(rt, w);
+    this.layout = { unstructured: 'csr', '2:4': 'nm24', block4x4: 'bsr4' }[w.pattern];
     this.colScale = scales.map((s) => Math.fround(s * input.scale));
     this.act = new ChannelActivation(rt, n, activation, false);
   }
 
   get weightBytes(): number {
     return this.packed.bytes + this.n * 8;
-  }
-
-  get layout(): string {
-    return 'spmm';
   }
 
   async run(m: number, x: number, y: number): Promise<void> {

@@ -4,6 +4,7 @@ import type { GraphNode } from './graph.js';
 import type { Feeds } from './calibrate.js';
 import type { ModelTensor } from './model.js';
 import type { NonFinite } from '../layers/nonfinite.js';
+import type { SparsePattern } from '../layers/gemm-spmm.js';
 import { ArgumentError, describe } from '../errors.js';
 import { WEIGHT_FORMATS } from '../formats/table.js';
 import type { GptqSettings } from '../quant/gptq.js';
@@ -110,7 +111,7 @@ export interface QuantizeOptions {
    * 'unstructured' or '2:4', and target, the fraction of weights pruned, in [0, 1) (default 0.5;
    * '2:4' prunes exactly 0.5)
    */
-  sparsity?: { pattern?: 'block4x4' | 'unstructured' | '2:4'; target?: number };
+  sparsity?: { pattern?: SparsePattern; target?: number };
   /** 'fpx': the exponent/mantissa splits to choose from per layer (default all: 'E1M6' … 'E5M2') */
   fpxSplits?: readonly string[];
   /**
