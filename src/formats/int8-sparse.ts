@@ -7,6 +7,8 @@
 //   'unstructured' single weights by |w|, CSR (pays at M = 128 from ~55% sparsity)
 //   '2:4'          2 of every 4 along K, values + index nibbles (sparsity 50%; slower than dense)
 // Options (quantizeModel's `sparsity`): { pattern, target } (target: the fraction pruned, [0, 1)).
+// rt.linear({ dtype: 'int8-sparse', calibration, sparsity }): the input range from sample inputs.
+// Column indices are saved as I32 (our safetensors has no U16; the kernels pack them to uint16).
 //
 //   saved: scales F32 [N], and per pattern
 //     block4x4:     blockPtr I32 [ceil(N/4)+1], cols I32 [B], values I8 [B*16]      record: blocks B
