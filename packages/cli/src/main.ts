@@ -94,7 +94,8 @@ const calibrationOptions = (c: Command) =>
     .option('--max-mib <MiB>', 'auto: weights at most this many MiB', nonNegative('--max-mib'))
     .option('--candidates <list>', `auto: formats a layer may take, comma-separated (default: ${[...WEIGHT_FORMATS.filter((f) => f.autoCandidate !== false).map((f) => f.name), 'float32'].join(',')})`, (v: string) => v.split(',').map((x) => x.trim()).filter((x) => x))
     .option('--classifier', 'auto: the outputs are class scores (top-1 agreement counts); default: any output with a last axis > 1')
-    .option('--no-classifier', 'auto: top-1 agreement means nothing for this model');
+    .option('--no-classifier', 'auto: top-1 agreement means nothing for this model')
+    .option('--speed-check', 'time every layer in float32 and quantized on this engine and keep float32 where the quantized one is slower (not with auto)', false);
 
 calibrationOptions(modelOptions(program.command('quantize').argument('<model>', 'an .onnx file').description('quantize a model with calibration and save its quantized weights (safetensors) to reload without requantizing, or as an ONNX file for other runtimes')))
   .addOption(new Option('--scheme <scheme>', schemeHelp).choices(SCHEMES).default('int8'))

@@ -104,13 +104,14 @@ export interface AutoCommandOptions {
   maxMib?: number;
   candidates?: string[];
   classifier?: boolean;
+  speedCheck?: boolean;
 }
 
 function autoOptions(o: AutoCommandOptions): Partial<QuantizeOptions> {
   const budget = o.maxSqnrDrop === undefined && o.maxMib === undefined ? undefined : { maxSqnrDropDb: o.maxSqnrDrop, maxBytes: o.maxMib === undefined ? undefined : Math.floor(o.maxMib * 2 ** 20) };
   if (budget?.maxSqnrDropDb === undefined) delete budget?.maxSqnrDropDb;
   if (budget?.maxBytes === undefined) delete budget?.maxBytes;
-  return { autoBudget: budget, autoCandidates: o.candidates, classifier: o.classifier };
+  return { autoBudget: budget, autoCandidates: o.candidates, classifier: o.classifier, ...(o.speedCheck ? { speed: 'measured' as const } : {}) };
 }
 
 /** A layer's name for reports: its weight's name, else the node's. */
@@ -164,6 +165,11 @@ export async function quantizeModelCommand(o: CalibrationCommandOptions & AutoCo
     const counts = [...q.builtLayers.values()].reduce<Record<string, number>>((m, l) => (l && l.weightBytes > 0 ? ((m[l.scheme] = (m[l.scheme] ?? 0) + 1), m) : m), {});
     const info: Record<string, unknown> = { scheme: o.scheme, layers: counts, weightBytes: { float32: model.weightBytes, quantized: q.weightBytes }, ...mixJson(q) };
     if (!o.json && q.mix && q.choices) printMix(q.mix, q.choices, layerName);
+    const speed = (q as { speedChoices?: { node: { name: string; inputs: readonly string[] }; floatMs: number; quantizedMs: number; kept: string }[] }).speedChoices;
+    if (speed) {
+      info.speed = speed.map((c) => ({ layer: layerName(c), floatMs: c.floatMs, quantizedMs: c.quantizedMs, kept: c.kept }));
+      if (!o.json) console.log(`speed check: ${speed.filter((c) => c.kept === 'float32').length} of ${speed.length} layers kept float32 (their ${o.scheme} step measured over 5% slower here)`);
+    }
     if (o.out) {
       const file = saveQuantized(q);
       writeFileSync(o.out, file);
