@@ -15,7 +15,7 @@ import { QuantConvLayer, QuantLinearLayer, type ModelLayer, type NonFiniteCheck 
 import { NON_FINITE_MODES, type NonFinite } from '../layers/nonfinite.js';
 import { buildFloatLayer, Model, type LayerBuilder, type LayerSpec } from './model.js';
 import { calibrate, type Feeds, type RangeStats } from './calibrate.js';
-import { autoMix, searchPart } from './auto-mix.js';
+import { autoMix, checkAutoOptions, searchPart } from './auto-mix.js';
 import { CandidateWeights } from './candidate-weights.js';
 import { layerHessians } from './layer-hessians.js';
 import { checkGptqOptions, type LayerChoice, type LayerScheme, type MixReport, type QuantizeOptions } from './quantize-options.js';
@@ -101,6 +101,7 @@ export async function quantizeModel(float: Model, options: QuantizeOptions): Pro
   if (options.nonFinite !== undefined && !NON_FINITE_MODES.includes(options.nonFinite)) throw new ArgumentError(`quantize: nonFinite must be 'nan' or 'error', got ${String(options.nonFinite)}`);
   if (options.top1Budget !== undefined && !(options.top1Budget >= 0 && options.top1Budget <= 1)) throw new ArgumentError(`quantize: top1Budget must be a fraction from 0 to 1, got ${options.top1Budget}`);
   checkActivationOptions(options);
+  if (options.scheme === 'auto') checkAutoOptions(options); // before calibration and the Hessians
   const gptqSettings = checkGptqOptions(options);
   const auto = options.scheme === 'auto';
   // 'auto' with GPTQ settings: candidates from the float model's layer Hessians (candidate-weights.ts), not the sequential pass
