@@ -196,7 +196,7 @@ export interface MixReport {
   search: { inputs: number; int8: OutputScore; mix: OutputScore };
   /** on the calibration inputs the search held back (absent with holdOut 0 or a single calibration input) */
   heldOut?: { inputs: number; int8: OutputScore; mix: OutputScore; withinBudget: boolean; checks: number };
-  /** what the held-back check did: 'none' (passed), 'reverted' (the mix failed it and was chosen again for half the dB budget until one passed; heldOut.checks says how many checks) or 'int8' (all went back) */
+  /** what the held-back check did: 'none' (passed), 'reverted' (some layer changes went back to int8 until it passed; heldOut.checks says how many checks) or 'int8' (all went back) */
   fallback: 'none' | 'reverted' | 'int8';
   // the search inputs' numbers under their earlier names
   top1: number;
