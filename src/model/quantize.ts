@@ -17,7 +17,8 @@ import { NON_FINITE_MODES, type NonFinite } from '../layers/nonfinite.js';
 import { buildFloatLayer, Model, type LayerBuilder, type LayerSpec } from './model.js';
 import { slowerQuantizedLayers, type SpeedChoice } from './speed-check.js';
 import { calibrate, type Feeds, type RangeStats } from './calibrate.js';
-import { autoMix } from './auto-mix.js';
+import { autoMix, checkAutoOptions, searchPart } from './auto-mix.js';
+import { CandidateWeights } from './candidate-weights.js';
 import { layerHessians } from './layer-hessians.js';
 import { checkGptqOptions, type LayerChoice, type LayerScheme, type MixReport, type QuantizeOptions } from './quantize-options.js';
 import { GptqLayers } from './gptq-pass.js';
@@ -80,6 +81,18 @@ export function buildLayer(rt: Runtime, node: GraphNode, spec: LayerSpec, scheme
   return layerOf(rt, node, spec, quantizeLayerWeights(spec, scheme, input, options, hessian, inputChannels), nonFinite);
 }
 
+/**
+ * The 'auto' candidates' layer Hessians, kept only where the layer saw at least K input rows: with
+ * fewer, H is singular and GPTQ fits those very rows (a Gemm of K 3200 on 18 rows: its int4 read 62
+ * dB on them, int8 39 dB), which the search, measuring on the same inputs, would believe.
+ */
+async function autoHessians(float: Model, inputs: Feeds[], want: (node: GraphNode) => boolean, options: QuantizeOptions): Promise<Map<GraphNode, Float64Array>> {
+  const rows = new Map<GraphNode, number>();
+  const hessians = await layerHessians(float, inputs, want, (d, t) => options.onProgress?.(d, t, 'layer Hessians'), rows);
+  for (const node of hessians.keys()) if (rows.get(node)! < weightRowsDims(float.layerSpecs.get(node)!).k) hessians.delete(node);
+  return hessians;
+}
+
 export async function quantizeModel(float: Model, options: QuantizeOptions): Promise<Model & { choices?: LayerChoice[]; mix?: MixReport }> {
   if (options.scheme !== 'auto' && !FORMAT_NAMES.includes(options.scheme)) throw new ArgumentError(`quantize: scheme '${String(options.scheme)}' is not supported; ${[...FORMAT_NAMES, 'auto'].map((n) => `'${n}'`).join(', ')} are`);
   if (!Array.isArray(options.calibration) || options.calibration.length === 0) throw new ArgumentError('quantize: calibration needs at least one input (an array of feeds)');
@@ -93,8 +106,11 @@ export async function quantizeModel(float: Model, options: QuantizeOptions): Pro
   if (options.speed === 'measured' && options.scheme === 'auto') throw new ArgumentError("quantize: speed 'measured' is not available with scheme 'auto' (it chooses per layer by accuracy); use it with a single scheme");
   checkActivationOptions(options);
   if (options.sparsity !== undefined) checkSparsity(options.sparsity);
+  if (options.scheme === 'auto') checkAutoOptions(options); // before calibration and the Hessians
   const gptqSettings = checkGptqOptions(options);
-  const gptq = gptqSettings ? { settings: gptqSettings, layers: new GptqLayers() } : null;
+  const auto = options.scheme === 'auto';
+  // 'auto' with GPTQ settings: candidates from the float model's layer Hessians (candidate-weights.ts), not the sequential pass
+  const gptq = gptqSettings && !auto ? { settings: gptqSettings, layers: new GptqLayers() } : null;
   const stats = await calibrate(float, options.calibration, (d, t) => options.onProgress?.(d, t, 'calibrating'));
   // per layer and scheme: per-channel activation parts only where the int8 staging applies them
   const memo = new Map<RangeStats, Map<boolean, ActivationQuant>>();
@@ -112,13 +128,27 @@ export async function quantizeModel(float: Model, options: QuantizeOptions): Pro
   // exact, fpx 95.4% -> 96.9%, for about a minute of Hessian collection); 'error' is the quick path
   const antChoice = options.antChoice ?? (options.scheme === 'ant4' ? 'effect' : undefined);
   const byEffect = antChoice === 'effect' || (options.fpxChoice ?? (options.scheme === 'fpx' ? 'effect' : 'error')) === 'effect';
-  const hessians = byEffect && !gptq ? await layerHessians(float, options.calibration, (node) => stats.has(node), (d, t) => options.onProgress?.(d, t, 'layer Hessians')) : undefined;
+  const hessians = byEffect && !gptq && !auto ? await layerHessians(float, options.calibration, (node) => stats.has(node), (d, t) => options.onProgress?.(d, t, 'layer Hessians')) : undefined;
   const rt = float.rt;
   const choice = new Map<GraphNode, LayerScheme>();
   const formatOptions = { ant4PerChannelType: options.ant4PerChannelType === true, antChoice, antClipByEffect: options.antClipByEffect, gptq: gptq?.settings, fpxSplits: options.fpxSplits, outlierThreshold: options.outlierThreshold, outlierQuantile: options.outlierQuantile, sparsity: options.sparsity };
+  const schemeOf = (node: GraphNode, s: RangeStats | undefined): LayerScheme => options.layerScheme?.(node) ?? choice.get(node) ?? (s ? (auto ? 'int8' : options.scheme) : 'float32');
+  // 'auto': each layer's candidates quantized once; int4 by GPTQ, ant4 and fpx by effect, from Hessians of the search's part of the calibration inputs
+  const candidates = auto
+    ? new CandidateWeights(
+      (node, scheme, h) => {
+        const spec = float.layerSpecs.get(node)!, s = stats.get(node);
+        // GPTQ's settings for int4; ant4 runs GPTQ after its choice by effect with its defaults (as scheme 'ant4': 96.9% alone)
+        const opts = { ...formatOptions, gptq: scheme === 'int4' ? gptqSettings ?? undefined : undefined };
+        return quantizeLayerWeights(spec, scheme, s ? inputQuant(s, spec, scheme) : undefined, opts, h, s);
+      },
+      gptqSettings ? await autoHessians(float, searchPart(options.calibration, options.holdOut), (node) => stats.has(node) && !options.layerScheme?.(node), options) : undefined,
+    )
+    : undefined;
   const builder: LayerBuilder = (brt, node, spec): ModelLayer | null => {
     const s = stats.get(node);
-    const scheme: LayerScheme = options.layerScheme?.(node) ?? choice.get(node) ?? (s ? (options.scheme === 'auto' ? 'int8' : options.scheme) : 'float32');
+    const scheme = schemeOf(node, s);
+    if (candidates && s) return layerOf(brt, node, spec, candidates.get(node, scheme), options.nonFinite);
     const input = s ? inputQuant(s, spec, scheme) : undefined;
     if (gptq && GptqLayers.wants(spec, scheme)) {
       return gptq.layers.layer(node, () => buildFloatLayer(brt, node, spec)!, (h) => quantizeLayerWeights(spec, scheme, input, formatOptions, h, s), (w) => layerOf(brt, node, spec, w, options.nonFinite));
@@ -136,9 +166,9 @@ export async function quantizeModel(float: Model, options: QuantizeOptions): Pro
     await model.rebuild(slow);
     model.speedChoices = decisions;
   }
-  if (options.scheme !== 'auto') return model;
+  if (!candidates) return model;
 
-  await autoMix(float, model, stats, choice, options);
+  await autoMix(float, model, stats, choice, options, candidates);
   return model;
 }
 

@@ -1,5 +1,9 @@
 // How close a model's outputs are to float32's, for any model: output SQNR and cosine always,
 // top-1 agreement only where the output is a classifier's, and the user's task metric.
+// An output a final Softmax or LogSoftmax makes is judged on that node's input, the logits: a
+// probability saturates (a confident frame's noise vanishes, a frame near a tie decides the SQNR),
+// so a softmax output's SQNR moves by dB when one layer changes; the logits' noise adds up. Top-1 is
+// the same on both; the user's metric always gets the real outputs.
 
 import type { Feeds } from './calibrate.js';
 import type { Model, ModelTensor } from './model.js';
@@ -8,10 +12,40 @@ import type { OutputMetric, OutputScore } from './quantize-options.js';
 /** One record of outputs per input. */
 export type Outputs = Record<string, ModelTensor>[];
 
-export async function outputsOf(model: Model, inputs: readonly Feeds[]): Promise<Outputs> {
-  const out: Outputs = [];
-  for (const f of inputs) out.push(await model.run(f));
-  return out;
+/** A model's outputs on some inputs, and what they are judged on (`judged`: logits in place of a final softmax's output). */
+export interface Measured {
+  outputs: Outputs;
+  judged: Outputs;
+}
+
+/** The ops whose input (the logits) is judged in place of their output, when they make a model output. */
+const SOFTMAX_OPS = new Set(['Softmax', 'LogSoftmax']);
+
+/** What each model output is judged on, in words ('logits' only where a final softmax makes it). */
+export function judgedOn(model: Model, logits: boolean): Record<string, string> {
+  const made = new Map(model.graph.nodes.map((n) => n.outputs.map((o) => [o, n] as const)).flat());
+  return Object.fromEntries(model.graph.outputs.map((o) => {
+    const n = made.get(o);
+    return [o, logits && n && SOFTMAX_OPS.has(n.op) ? `logits (the input of ${n.op} '${n.name || o}')` : 'output'];
+  }));
+}
+
+/** The model's outputs on each input; with `logits`, a final Softmax/LogSoftmax's input is judged in place of its output. */
+export async function outputsOf(model: Model, inputs: readonly Feeds[], logits = false): Promise<Measured> {
+  const outputs: Outputs = [], judged: Outputs = [];
+  const names = new Set(model.graph.outputs);
+  for (const f of inputs) {
+    const before: Record<string, ModelTensor> = {};
+    const out = await model.run(f, logits ? {
+      beforeStep: (step, ins) => {
+        const o = step.outs[0]?.name;
+        if (SOFTMAX_OPS.has(step.op) && o !== undefined && names.has(o) && ins[0]) before[o] = { type: 'float32', dims: step.ins[0]!.dims, data: ins[0].slice() };
+      },
+    } : {});
+    outputs.push(out);
+    judged.push(Object.keys(before).length ? { ...out, ...before } : out);
+  }
+  return { outputs, judged };
 }
 
 /** Whether top-1 along the last axis means something for this output (see QuantizeOptions.classifier). */
@@ -40,7 +74,9 @@ export function sqnrDb(noise: number, signal: number): number {
   return noise === 0 ? Infinity : 10 * Math.log10(signal / noise);
 }
 
-export function scoreOutputs(ref: Outputs, got: Outputs, classifier: boolean | undefined, metric?: OutputMetric): OutputScore {
+/** SQNR, cosine and top-1 on what is judged (logits where a softmax makes the output); the metric on the real outputs. */
+export function scoreOutputs(measuredRef: Measured, measuredGot: Measured, classifier: boolean | undefined, metric?: OutputMetric): OutputScore {
+  const [ref, got] = [measuredRef.judged, measuredGot.judged];
   const { noise, signal } = noiseAndSignal(ref, got);
   // cosine per output over every input's values (one value per input still makes a vector)
   const names = ref.length ? Object.keys(ref[0]) : [];
@@ -59,7 +95,7 @@ export function scoreOutputs(ref: Outputs, got: Outputs, classifier: boolean | u
   }
   const score: OutputScore = { sqnrDb: sqnrDb(noise, signal), cosine: names.length ? cos / names.length : 1 };
   if (rows > 0) score.top1 = same / rows;
-  if (metric) score.metric = metric.score(ref, got);
+  if (metric) score.metric = metric.score(measuredRef.outputs, measuredGot.outputs);
   return score;
 }
 

@@ -29,6 +29,9 @@ export function printMix(mix: MixReport, choices: readonly LayerChoice[], layerN
   if (h) console.log(`  held back, ${h.inputs} calibration input(s) the search never measured: mix ${scoreText(h.mix)}; all-int8 ${scoreText(h.int8)}; ${h.withinBudget ? 'within' : 'NOT within'} the budget`);
   else console.log('  held back: none (one calibration input, or holdOut 0): the choice is unchecked');
   if (mix.fallback !== 'none') console.log(`  fallback: the held-back check failed the search's mix; ${mix.fallback === 'int8' ? 'every layer went back to int8' : `the least efficient layer changes went back to int8 until it passed (${h?.checks ?? 0} checks)`}`);
+  const judged = 'judgedOn' in mix ? (mix.judgedOn as Record<string, string>) : {}; // (a library before it reported judgedOn: none)
+  const logits = Object.entries(judged).filter(([, on]) => on !== 'output');
+  if (logits.length) console.log(`  judged on: ${logits.map(([name, on]) => `${name}: ${on}`).join('; ')} (SQNR, cosine and top-1 above are the logits')`);
   console.log(`  weights ${mib(mix.bytes)} (all-int8 ${mib(mix.int8Bytes)})`);
   const searched = choices.filter((c) => c.trials);
   const cands = mix.candidates;
