@@ -15,6 +15,21 @@ const INT = onnx.AttributeProto.AttributeType.INT;
 
 export const BLOCK_SIZE = 32;
 
+/**
+ * One LLaMA-7B-style block at M = 1, as a chain: each layer takes the previous output where the
+ * dims allow (q → k → v → o → gate; up takes o's output too; down takes gate's).
+ */
+export const DECODE_BLOCK = [
+  { name: 'q', input: 'x', k: 4096, n: 4096 },
+  { name: 'k', input: 'q', k: 4096, n: 4096 },
+  { name: 'v', input: 'k', k: 4096, n: 4096 },
+  { name: 'o', input: 'v', k: 4096, n: 4096 },
+  { name: 'gate', input: 'o', k: 4096, n: 11008 },
+  { name: 'up', input: 'o', k: 4096, n: 11008 },
+  { name: 'down', input: 'gate', k: 11008, n: 4096 },
+];
+export const DECODE_BLOCK_OUTPUTS = ['up', 'down'];
+
 // ---------------------------------------------------------------------------------------------
 // weights
 

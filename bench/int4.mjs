@@ -26,7 +26,7 @@ import { l3Bytes, loadavg, machine } from './system.mjs';
 import { timeAsync, timingOptions, waitedForQuiet } from './timing.mjs';
 import { RELAXED_FLAGS } from './common.mjs';
 import {
-  BLOCK_SIZE, bitEqual, errorVsDequantized, int4Bytes, int4Of, nbitsBlockModel, nbitsModel, ortSession, ortTensor, relDiff,
+  BLOCK_SIZE, DECODE_BLOCK, DECODE_BLOCK_OUTPUTS, bitEqual, errorVsDequantized, int4Bytes, int4Of, nbitsBlockModel, nbitsModel, ortSession, ortTensor, relDiff,
   streamReadCeiling, weightsNK,
 } from './int4-lib.mjs';
 
@@ -37,18 +37,8 @@ const SHAPES = [
   { m: 128, k: 768, n: 3072, stream: false },
 ];
 
-// one LLaMA-7B-style block at M = 1, as a chain: each layer takes the previous output where the
-// dims allow (q → k → v → o → gate; up takes o's output too; down takes gate's)
-const BLOCK = [
-  { name: 'q', input: 'x', k: 4096, n: 4096 },
-  { name: 'k', input: 'q', k: 4096, n: 4096 },
-  { name: 'v', input: 'k', k: 4096, n: 4096 },
-  { name: 'o', input: 'v', k: 4096, n: 4096 },
-  { name: 'gate', input: 'o', k: 4096, n: 11008 },
-  { name: 'up', input: 'o', k: 4096, n: 11008 },
-  { name: 'down', input: 'gate', k: 11008, n: 4096 },
-];
-const BLOCK_OUTPUTS = ['up', 'down'];
+const BLOCK = DECODE_BLOCK;
+const BLOCK_OUTPUTS = DECODE_BLOCK_OUTPUTS;
 const BLOCK_OPS = BLOCK.reduce((s, l) => s + 2 * l.k * l.n, 0);
 const MODEL_BLOCKS = 32;
 

@@ -15,22 +15,12 @@ import { loadavg, machine } from './system.mjs';
 import { median } from './timing.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
-const LAYERS = [
-  { name: 'q', input: 'x', k: 4096, n: 4096 },
-  { name: 'k', input: 'q', k: 4096, n: 4096 },
-  { name: 'v', input: 'k', k: 4096, n: 4096 },
-  { name: 'o', input: 'v', k: 4096, n: 4096 },
-  { name: 'gate', input: 'o', k: 4096, n: 11008 },
-  { name: 'up', input: 'o', k: 4096, n: 11008 },
-  { name: 'down', input: 'gate', k: 11008, n: 4096 },
-];
-const OUTPUTS = ['up', 'down'];
 const MiB = 2 ** 20;
 
 async function modelBytes() {
-  const { int4Of, nbitsBlockModel } = await import('./int4-lib.mjs');
+  const { DECODE_BLOCK, DECODE_BLOCK_OUTPUTS, int4Of, nbitsBlockModel } = await import('./int4-lib.mjs');
   const { toMatMulNBits } = await import('../dist/index.js');
-  return nbitsBlockModel(LAYERS.map((l) => ({ ...l, mnb: toMatMulNBits(int4Of(l.k, l.n)) })), OUTPUTS, 0);
+  return nbitsBlockModel(DECODE_BLOCK.map((l) => ({ ...l, mnb: toMatMulNBits(int4Of(l.k, l.n)) })), DECODE_BLOCK_OUTPUTS, 0);
 }
 
 async function child(engine, threads, runs) {

@@ -10,7 +10,7 @@ import { runFormatGemm } from '../src/kernels.js';
 import { uint8Range } from '../src/quant/activation-range.js';
 import type { SavedReader } from '../src/formats/format.js';
 import type { Runtime } from '../src/index.js';
-import { SIMD, firstMismatch, randNormal, rng, useRuntimes } from './helpers.js';
+import { SIMD, firstMismatch, randNormal, rng, useRuntimes, withinTolerance } from './helpers.js';
 
 const rts = useRuntimes();
 
@@ -34,16 +34,6 @@ function reader(tensors: Map<string, SafeTensor>): SavedReader {
 }
 
 const run = (rt: Runtime, format: WeightFormat, data: unknown, bias: Float32Array, x: Float32Array, m: number) => runFormatGemm(rt, format, data, x, m, bias);
-
-function withinTolerance(got: Float32Array, want: Float32Array, tolerance: number): string | null {
-  if (tolerance === 0) return firstMismatch(got, want);
-  let scale = 0, worst = 0;
-  for (let i = 0; i < want.length; i++) {
-    scale = Math.max(scale, Math.abs(want[i]));
-    worst = Math.max(worst, Math.abs(got[i] - want[i]));
-  }
-  return worst <= tolerance * scale ? null : `max |diff| ${worst} > ${tolerance} x ${scale}`;
-}
 
 describe(`the format table (${SIMD} build)`, () => {
   it('has one entry per name, each with a label, a summary and an error budget here', () => {

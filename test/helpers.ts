@@ -49,3 +49,14 @@ export function firstMismatch(a: ArrayLike<number>, b: ArrayLike<number>): strin
   }
   return null;
 }
+
+/** null when got is within tolerance x max |want| of want everywhere (bit for bit at 0), else what differs. */
+export function withinTolerance(got: Float32Array, want: Float32Array, tolerance: number): string | null {
+  if (tolerance === 0) return firstMismatch(got, want);
+  let scale = 0, worst = 0;
+  for (let i = 0; i < want.length; i++) {
+    scale = Math.max(scale, Math.abs(want[i]));
+    worst = Math.max(worst, Math.abs(got[i] - want[i]));
+  }
+  return worst <= tolerance * scale ? null : `max |diff| ${worst} > ${tolerance} x ${scale}`;
+}

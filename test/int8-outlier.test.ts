@@ -12,7 +12,7 @@ import { int8OutlierFormat as fmt } from '../src/formats/int8-outlier.js';
 import type { OutlierWeights } from '../src/layers/gemm-int8-outlier.js';
 import { gemmRunner } from '../src/layers/linear-runner.js';
 import { calibratedOutliers, calibratedThreshold, outlierColumns, rowScales, splitRows } from '../src/quant/outliers.js';
-import { SIMD, firstMismatch, randNormal, rng } from './helpers.js';
+import { SIMD, firstMismatch, randNormal, rng, withinTolerance } from './helpers.js';
 import { useRuntimes } from './helpers.js';
 import { OnnxBuilder } from './onnx-builder.js';
 import { forge } from './saved-forge.js';
@@ -37,16 +37,6 @@ function exact(x: Float32Array, w: Float32Array, m: number, k: number, n: number
     if (v !== 0) for (let j = 0; j < n; j++) y[i * n + j] += v * w[t * n + j];
   }
   return y;
-}
-
-function within(got: Float32Array, want: Float32Array, tolerance: number): string | null {
-  if (tolerance === 0) return firstMismatch(got, want);
-  let scale = 0, worst = 0;
-  for (let i = 0; i < want.length; i++) {
-    scale = Math.max(scale, Math.abs(want[i]));
-    worst = Math.max(worst, Math.abs(got[i] - want[i]));
-  }
-  return worst <= tolerance * scale ? null : `max |diff| ${worst} > ${tolerance} x ${scale}`;
 }
 
 const quantize = (w: Float32Array, k: number, n: number, options: Record<string, unknown> = {}): OutlierWeights => {
@@ -91,7 +81,7 @@ describe(`int8-outlier (${SIMD} build)`, () => {
       const w = randNormal(k * n, r, 0.1), bias = randNormal(n, r, 0.5);
       const data = quantize(w, k, n);
       const want = fmt.reference(data, x, m, bias);
-      for (const rt of [rts.one, rts.two]) expect(within(await runFormatGemm(rt, fmt, data, x, m, bias), want, tolerance), `${m}x${k}x${n}, ${count} outliers`).toBeNull();
+      for (const rt of [rts.one, rts.two]) expect(withinTolerance(await runFormatGemm(rt, fmt, data, x, m, bias), want, tolerance), `${m}x${k}x${n}, ${count} outliers`).toBeNull();
     }
   });
 
@@ -117,7 +107,7 @@ describe(`int8-outlier (${SIMD} build)`, () => {
       const runner = gemmRunner(rts.one, fmt.gemm(rts.one, data, bias, act));
       const got = await runner.forward(x, m);
       runner.dispose();
-      expect(within(got, want, 1e-6)).toBeNull();
+      expect(withinTolerance(got, want, 1e-6)).toBeNull();
     }
   });
 
@@ -173,13 +163,13 @@ describe(`int8-outlier (${SIMD} build)`, () => {
       for (let t = 0; t < k; t++) s = Math.fround(s + Math.fround(x[i * k + t] * dq[j * k + t]));
       want[i * n + j] = s;
     }
-    expect(within(got, want, SIMD === 'baseline' ? 0 : 1e-6)).toBeNull();
+    expect(withinTolerance(got, want, SIMD === 'baseline' ? 0 : 1e-6)).toBeNull();
     // the largest |x| as the threshold: exactly its column runs in float
     let at = 0;
     for (let i = 1; i < x.length; i++) if (Math.abs(x[i]) > Math.abs(x[at])) at = i;
     const edge = quantize(w, k, n, { outlierThreshold: Math.abs(x[at]) });
     expect(Array.from(outlierColumns(x, m, k, edge.threshold))).toEqual([at % k]);
-    expect(within(await runFormatGemm(rts.one, fmt, edge, x, m), fmt.reference(edge, x, m, null), SIMD === 'baseline' ? 0 : 1e-5)).toBeNull();
+    expect(withinTolerance(await runFormatGemm(rts.one, fmt, edge, x, m), fmt.reference(edge, x, m, null), SIMD === 'baseline' ? 0 : 1e-5)).toBeNull();
   });
 
   it('outlierQuantile calibrates the threshold from sample inputs; bad options are ArgumentErrors naming the option', async () => {
