@@ -53,7 +53,7 @@ function threshold(k: number, ctx: QuantizeContext): number {
 
 export const int8OutlierFormat: WeightFormat<OutlierWeights> = {
   name: 'int8-outlier',
-  label: 'int8-outlier (LLM.int8: per-row int8, outlier features in float)',
+  label: 'int8-outlier (LLM.int8, per-row)',
   summary: 'int8 weights per channel, int8 activations per row; input features with |x| >= 6 run in float (LLM.int8)',
   needsInputRange: false,
   // int8's size and int8's speed class: not a step on auto's size/accuracy ladder (name it in autoCandidates to try it)

@@ -118,7 +118,7 @@ const count = (read: SavedReader, v: unknown, name: string, max: number): number
 
 export const int8SparseFormat: WeightFormat<SparseWeights> = {
   name: 'int8-sparse',
-  label: 'int8-sparse (magnitude-pruned int8 per channel on the SpMM kernels: 4x4 blocks, CSR or 2:4)',
+  label: 'int8-sparse (pruned by magnitude, SpMM)',
   summary: 'pruned int8 weights per channel (block4x4 50% by default; sparsity: { pattern, target }), uint8 activations with static calibrated ranges',
   needsInputRange: true,
   // pruning trades accuracy for speed: not a step on auto's size/accuracy ladder
