@@ -271,27 +271,19 @@ export async function qb4F32Gemm(rt: KernelHost, alloc: (bytes: number) => numbe
 
 export async function runQb4F32(rt: KernelHost, x: Float32Array, m: number, w: Qb4Weights, bias: Float32Array | null = null): Promise<Float32Array> {
   if (w.disposed) throw new ArgumentError('runQb4F32: the packed weights were disposed');
-  const { k, n, kp, np, blockSize: bs } = w;
+  const { k, n, np } = w;
   if (x.length !== m * k) throw new ShapeError(`x: expected M*K = ${m}*${k} values, got ${x.length}`);
   if (bias && bias.length !== n) throw new ShapeError(`bias: expected ${n} values, got ${bias.length}`);
   for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i])) throw new ValueRangeError(`x: element ${i} is ${x[i]}`);
-  const nb = kp / bs;
   const y = new Float32Array(m * n);
   await rt.scoped(async (alloc) => {
-    const px = alloc(kp * 4);
-    const ps = alloc(nb * 4);
+    const px = alloc(Math.max(m * k, 1) * 4);
     const pb = bias ? rt.putPadded(alloc, Float32Array, bias, np) : 0;
-    const out = alloc(np * 4);
-    for (let i = 0; i < m; i++) {
-      const row = x.subarray(i * k, (i + 1) * k);
-      const xv = rt.view(Float32Array, px, kp);
-      xv.fill(0);
-      xv.set(row);
-      rt.view(Float32Array, ps, nb).set(blockSums(row, k, bs, nb));
-      const s4 = w.layout === 's4' ? 1 : 0;
-      await rt.parallelColumns(n, w.nr, (n0, n1) => ['qb4_f32_gemv', [n0, n1, kp, bs, s4, px, ps, w.ptr, w.scalesPtr, w.zerosPtr, pb, out]], 64);
-      y.set(rt.view(Float32Array, out, n), i * n);
-    }
+    const out = alloc(Math.max(m, 1) * np * 4);
+    rt.view(Float32Array, px, m * k).set(x);
+    await qb4F32Gemm(rt, alloc, { m, x: px, w, bias: pb, out });
+    const o = rt.view(Float32Array, out, m * np);
+    for (let i = 0; i < m; i++) y.set(o.subarray(i * np, i * np + n), i * n);
   });
   return y;
 }
