@@ -23,7 +23,8 @@ export interface LinearOptions {
   dtype?: string;
   /** weight given as [N, K] (PyTorch nn.Linear) instead of [K, N] (ONNX MatMul) */
   transposed?: boolean;
-  /** keep the float32 weights for forwardFloat / compare (default true; packed into wasm memory on first use) */
+  /** keep a copy of the float32 weights for forwardFloat / compare (default false: a layer holds only its quantized weights;
+   * with true the copy is packed into wasm memory on first use) */
   reference?: boolean;
   /** a NaN or infinite input: a ValueRangeError ('error', the default) or NaN in the output rows it reaches ('nan', as float32) */
   nonFinite?: NonFinite;
@@ -71,8 +72,8 @@ export class Linear<W = unknown> {
       const data = format.quantize(rows, n, k, { options });
       built = { data, runner: gemmRunner(rt, format.gemm(rt, data, b, null)) };
     }
-    // the float reference keeps its own copy (packed on first use) unless reference: false
-    const kept = options.reference === false ? null : rows === weight ? weight.slice() : rows;
+    // the float reference keeps its own copy (packed on first use) only with reference: true
+    const kept = options.reference === true ? (rows === weight ? weight.slice() : rows) : null;
     return new Linear(k, n, { format, data: built.data }, built.runner, new FloatReference(rt, kept ? () => kept : null, k, n, true), b, built.relu === true, nonFinite);
   }
 
