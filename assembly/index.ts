@@ -22,6 +22,7 @@ export * from './quant/q8';
 export * from './quant/fp8';
 export * from './quant/act-blocks';
 export * from './quant/act-range';
+export * from './quant/weights-q8';
 export * from './probe/probe';
 
 // First byte after the module's static data: the host allocator starts here.

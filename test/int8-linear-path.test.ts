@@ -5,7 +5,10 @@
 // given back on dispose, and NaN / infinity refused with the row named.
 
 import { describe, expect, it } from 'vitest';
-import { dynamicQuantParams, type Linear } from '../src/index.js';
+import { dynamicQuantParams, Linear } from '../src/index.js';
+import { quantizeColumnsSymmetric, symmetricColumnScales } from '../src/quant/q8.js';
+import { int8Format } from '../src/formats/int8.js';
+import { quantizeWeightsQ8 } from '../src/kernels/q8-weights.js';
 import { refDequantizeAcc, refMatMulInteger } from '../src/kernels/qs8.js';
 import { refQuantize } from '../src/kernels/q8.js';
 import { SIMD, firstMismatch, randNormal, rng, useRuntimes } from './helpers.js';
@@ -115,5 +118,48 @@ describe(`int8 linear fast path (${SIMD} build)`, () => {
       }
       layer.dispose();
     }
+  });
+});
+
+describe(`int8 weights quantized in wasm (${SIMD} build)`, () => {
+  it('quantizeWeightsQ8 equals symmetricColumnScales + quantizeColumnsSymmetric, [K, N] and [N, K], across chunks', async () => {
+    for (const [k, n] of [[1, 1], [3, 5], [37, 19], [130, 33], [1100, 1000]]) {
+      const r = rng(k * 7 + n);
+      const wkn = randNormal(k * n, r, 0.05);
+      // an all-zero column, and values on rounding ties of their column's scale
+      for (let t = 0; t < k; t++) wkn[t * n + (n - 1)] = 0;
+      if (n > 2) for (let t = 0; t < k; t++) wkn[t * n + 1] = t === 0 ? 127 : (t % 5) - 2.5;
+      const wnk = new Float32Array(k * n);
+      for (let t = 0; t < k; t++) for (let j = 0; j < n; j++) wnk[j * k + t] = wkn[t * n + j];
+      for (const qmax of [127, 63]) {
+        const scales = symmetricColumnScales(wkn, k, n, qmax);
+        const q = quantizeColumnsSymmetric(wkn, k, n, scales, qmax);
+        for (const [w, transposed] of [[wkn, false], [wnk, true]] as const) {
+          const got = quantizeWeightsQ8(rts.one, w, k, n, transposed, qmax);
+          expect(firstMismatch(got.scales, scales), `${k}x${n} qmax ${qmax} transposed ${transposed}: scales`).toBeNull();
+          expect(firstMismatch(got.q, q), `${k}x${n} qmax ${qmax} transposed ${transposed}: q`).toBeNull();
+        }
+      }
+    }
+  });
+
+  it('a layer from [N, K] weights equals the one from [K, N]; a layer over int8 weights (fromWeights) runs each scheme', async () => {
+    const k = 70, n = 21, m = 6;
+    const r = rng(12);
+    const wkn = randNormal(k * n, r, 0.05), bias = randNormal(n, r, 0.1), x = randNormal(m * k, r, 1);
+    const wnk = new Float32Array(k * n);
+    for (let t = 0; t < k; t++) for (let j = 0; j < n; j++) wnk[j * k + t] = wkn[t * n + j];
+    for (const activations of ['dynamic-per-tensor', 'dynamic-per-row'] as const) {
+      const a = await rts.one.linear(wkn, [k, n], bias, { activations, reference: true });
+      const b = await rts.one.linear(wnk, [n, k], bias, { activations, transposed: true, reference: true });
+      expect(firstMismatch(await b.forward(x), await a.forward(x))).toBeNull();
+      expect(firstMismatch(await b.forwardFloat(x), await a.forwardFloat(x))).toBeNull();
+      const { q, scales } = a.weights.data as { q: Int8Array; scales: Float32Array };
+      const c = await Linear.fromWeights(rts.one, int8Format, { k, n, q, scales, input: null }, bias, { activations });
+      expect(firstMismatch(await c.forward(x), await a.forward(x)), activations).toBeNull();
+      for (const l of [a, b, c]) l.dispose();
+    }
+    await expect(Linear.fromWeights(rts.one, int8Format, { k, n, q: new Int8Array(k * n), scales: new Float32Array(n).fill(1), input: null }, null, { activations: 'static' }))
+      .rejects.toThrow(/activations: 'static' needs the weights' input quantization/);
   });
 });

@@ -62,9 +62,16 @@ export class Linear<W = unknown> {
     checkOptions(format, options);
     const nonFinite = checkNonFinite(options.nonFinite);
     for (let i = 0; i < weight.length; i++) if (!Number.isFinite(weight[i])) throw new ValueRangeError(`weight: element ${i} is ${weight[i]}; weights must be finite`);
+    const b = bias ? bias.slice() : null;
+    const transposed = options.transposed === true;
+    if (format.linear?.buildFrom) {
+      // the format reads the weights as given: no transposed copy
+      const built = await format.linear.buildFrom(rt, weight, transposed, n, k, b, options);
+      const kept = options.reference === true ? weight.slice() : null;
+      return new Linear(k, n, { format, data: built.data }, built.runner, new FloatReference(rt, kept ? () => kept : null, k, n, transposed), b, built.relu === true, nonFinite);
+    }
     // canonical rows are output channels: [N][K]
     const rows = options.transposed ? weight : transposeKN(weight, k, n);
-    const b = bias ? bias.slice() : null;
     let built: { data: unknown; runner: LinearRunner; relu?: boolean };
     if (format.linear) built = await format.linear.build(rt, rows, n, k, b, options);
     else {

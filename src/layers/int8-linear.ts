@@ -12,7 +12,7 @@ import { ValueRangeError } from '../errors.js';
 import { packQs8, qs8Gemm, qs8StageF32, type Qs8Weights } from '../kernels/qs8.js';
 import type { ActivationQuant } from '../quant/activation-range.js';
 import { dynamicQuantParams } from '../quant/q8.js';
-import type { Runtime } from '../runtime/runtime.js';
+import type { KernelHost } from '../runtime/host.js';
 import { LinearArena } from './linear-arena.js';
 import type { LinearRunner } from './linear-runner.js';
 
@@ -26,7 +26,7 @@ export class Int8LinearRunner implements LinearRunner {
 
   /** q [K, N] int8 with one scale per column; `input`: the static activation parameters ('static') */
   constructor(
-    private readonly rt: Runtime, private readonly k: number, q: Int8Array, private readonly n: number, private readonly scales: Float32Array,
+    private readonly rt: KernelHost, private readonly k: number, q: Int8Array, private readonly n: number, private readonly scales: Float32Array,
     private readonly bias: Float32Array | null, private readonly activations: ActivationScheme, private readonly input: ActivationQuant | null, private readonly relu: boolean,
   ) {
     this.w = packQs8(rt, q, k, n, new Int32Array(n));
