@@ -112,6 +112,7 @@ async function lowbitChild(simd) {
         'per-row': () => layers['per-row'].forward(x),
         static: () => layers.static.forward(x),
         matMulInteger: () => rt.ops.matMulInteger(A, B),
+        'mMI trust': () => rt.ops.matMulInteger(A, B, null, null, { weightCache: 'trust' }),
       };
       const oldLayers = [];
       if (rtOld) {
@@ -237,18 +238,18 @@ async function main() {
     '',
     '- **kernel**: packQs8 once, runQs8 per call on uint8 activations already quantized (copy in, stage, GEMM, float32 epilogue, copy out).',
     '- **per-tensor / per-row / static**: `rt.linear(W, [K, N], null, { activations })` forward, Float32Array in and out (`reference: false`).',
-    '- **matMulInteger**: `rt.ops.matMulInteger(A uint8, B int8)` per call, the same B tensor every call (int32 out).',
+    '- **matMulInteger**: `rt.ops.matMulInteger(A uint8, B int8)` per call, the same B tensor every call (int32 out), default `weightCache: 'verify'` (B's bytes compared with a copy each call); **mMI trust**: `{ weightCache: 'trust' }` (no comparison).',
     '- **ORT DQL+MMI**: onnxruntime-web, DynamicQuantizeLinear → MatMulInteger (float in, int32 out: no dequantization, so it does less than rt.linear); **ORT MMI**: MatMulInteger alone (uint8 in).',
     hasBefore ? '- **before …**: the same paths from the dist/ at the start of this work (`--before`), same process, interleaved.' : '',
     '',
-    `| build | shape | layout | kernel | per-tensor | per-row | static | matMulInteger | ${hasBefore ? 'before per-tensor | before per-row | before matMulInteger | ' : ''}ORT DQL+MMI | ORT MMI | per-tensor / kernel | per-row / kernel | static / kernel | mMI / kernel | per-tensor / ORT DQL+MMI |`,
-    `|---|---|---|---|---|---|---|---|${hasBefore ? '---|---|---|' : ''}---|---|---|---|---|---|---|`,
+    `| build | shape | layout | kernel | per-tensor | per-row | static | matMulInteger | mMI trust | ${hasBefore ? 'before per-tensor | before per-row | before matMulInteger | ' : ''}ORT DQL+MMI | ORT MMI | per-tensor / kernel | per-row / kernel | static / kernel | mMI / kernel | mMI trust / kernel | per-tensor / ORT DQL+MMI |`,
+    `|---|---|---|---|---|---|---|---|---|${hasBefore ? '---|---|---|' : ''}---|---|---|---|---|---|---|---|`,
   ];
   for (const r of [...base.results, ...relaxed.results]) {
     const g = r.gops, o = ortBy[r.shape] ?? {};
     const before = hasBefore ? `${f1(g['before per-tensor'])} | ${f1(g['before per-row'])} | ${f1(g['before matMulInteger'])} | ` : '';
-    lines.push(`| ${r.simd}${r.weightBits === 7 ? ' 7-bit' : ''} | ${r.shape} | ${r.layout} | ${f1(g.kernel)} | ${f1(g['per-tensor'])} | ${f1(g['per-row'])} | ${f1(g.static)} | ${f1(g.matMulInteger)} | ${before}` +
-      `${f1(o['ORT DQL+MatMulInteger'])} | ${f1(o['ORT MatMulInteger'])} | ${f2(g['per-tensor'] / g.kernel)} | ${f2(g['per-row'] / g.kernel)} | ${f2(g.static / g.kernel)} | ${f2(g.matMulInteger / g.kernel)} | ${f2(g['per-tensor'] / o['ORT DQL+MatMulInteger'])} |`);
+    lines.push(`| ${r.simd}${r.weightBits === 7 ? ' 7-bit' : ''} | ${r.shape} | ${r.layout} | ${f1(g.kernel)} | ${f1(g['per-tensor'])} | ${f1(g['per-row'])} | ${f1(g.static)} | ${f1(g.matMulInteger)} | ${f1(g['mMI trust'])} | ${before}` +
+      `${f1(o['ORT DQL+MatMulInteger'])} | ${f1(o['ORT MatMulInteger'])} | ${f2(g['per-tensor'] / g.kernel)} | ${f2(g['per-row'] / g.kernel)} | ${f2(g.static / g.kernel)} | ${f2(g.matMulInteger / g.kernel)} | ${f2(g['mMI trust'] / g.kernel)} | ${f2(g['per-tensor'] / o['ORT DQL+MatMulInteger'])} |`);
   }
   lines.push('', '| build | shape | layer build (ms, reference: false) |', '|---|---|---|');
   for (const r of [...base.results, ...relaxed.results]) lines.push(`| ${r.simd}${r.weightBits === 7 ? ' 7-bit' : ''} | ${r.shape} | ${r.buildMs.toFixed(0)} |`);
