@@ -238,7 +238,7 @@ async function main() {
     '',
     '- **kernel**: packQs8 once, runQs8 per call on uint8 activations already quantized (copy in, stage, GEMM, float32 epilogue, copy out).',
     '- **per-tensor / per-row / static**: `rt.linear(W, [K, N], null, { activations })` forward, Float32Array in and out (`reference: false`).',
-    '- **matMulInteger**: `rt.ops.matMulInteger(A uint8, B int8)` per call, the same B tensor every call (int32 out), default `weightCache: 'verify'` (B's bytes compared with a copy each call); **mMI trust**: `{ weightCache: 'trust' }` (no comparison).',
+    '- **matMulInteger**: `rt.ops.matMulInteger(A uint8, B int8)` per call, the same B tensor every call (int32 out), default `weightCache: \'verify\'` (B\'s bytes compared with a copy each call); **mMI trust**: `{ weightCache: \'trust\' }` (no comparison).',
     '- **ORT DQL+MMI**: onnxruntime-web, DynamicQuantizeLinear → MatMulInteger (float in, int32 out: no dequantization, so it does less than rt.linear); **ORT MMI**: MatMulInteger alone (uint8 in).',
     hasBefore ? '- **before …**: the same paths from the dist/ at the start of this work (`--before`), same process, interleaved.' : '',
     '',
