@@ -102,6 +102,8 @@ describe(`int8 linear fast path (${SIMD} build)`, () => {
     expect(rts.one.heap.inUse).toBeGreaterThan(before);
     layer.dispose();
     expect(rts.one.heap.inUse).toBe(before);
+    await expect(layer.forward(randNormal(2 * k, rng(4), 1))).rejects.toThrow(/disposed/);
+    expect(rts.one.heap.inUse).toBe(before);
   });
 
   it('refuses NaN and infinity in every scheme, naming the row per row', async () => {

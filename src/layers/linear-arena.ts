@@ -11,6 +11,7 @@
 // Two calls on one layer may overlap (forward is async while threads run the GEMM): a call that finds
 // the arena busy gets a temporary one, freed when it ends.
 
+import { ArgumentError } from '../errors.js';
 import type { KernelHost } from '../runtime/host.js';
 
 const PAGE = 4096;
@@ -31,12 +32,14 @@ interface Block {
 export class LinearArena {
   private block: Block | null = null;
   private busy = false;
+  private disposed = false;
 
   /** `sizes(m)`: the byte size of each region for M rows; the last one is the GEMM's scratch */
   constructor(private readonly rt: KernelHost, private readonly sizes: (m: number) => Regions) {}
 
   /** Runs fn with the regions' addresses for M rows and a scratch allocator (valid during fn). */
   async use<R>(m: number, fn: (at: Regions, alloc: (bytes: number) => number) => Promise<R>): Promise<R> {
+    if (this.disposed) throw new ArgumentError('forward: this layer was disposed');
     let block: Block;
     const own = !this.busy;
     if (own) {
@@ -64,8 +67,11 @@ export class LinearArena {
       return await fn(block.at, alloc);
     } finally {
       for (const q of extra) this.rt.free(q);
-      if (own) this.busy = false;
-      else this.rt.free(block.ptr);
+      if (!own) this.rt.free(block.ptr);
+      else {
+        this.busy = false;
+        if (this.disposed) this.release();
+      }
     }
   }
 
@@ -99,8 +105,9 @@ export class LinearArena {
     return Object.values(s).reduce((a, b) => a + b, 0);
   }
 
+  /** Frees the arena (at the end of a call still running on it). */
   dispose(): void {
-    if (this.busy) this.busy = false;
-    this.release();
+    this.disposed = true;
+    if (!this.busy) this.release();
   }
 }
