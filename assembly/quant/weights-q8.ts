@@ -35,9 +35,14 @@ export function q8_colmax_kn(w: usize, rows: i32, n: i32, amax: usize): i32 {
   return v128.any_true(bad) ? 1 : r;
 }
 
-// one vector of 4 weights over 4 scales -> 4 int8 in the low lanes
+// 4 weights over 4 scales -> 4 int32 in [-qmax, qmax]
+@inline function quantI32(v: v128, s: v128, lo: v128, hi: v128): v128 {
+  return i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.pmin(f32x4.pmax(f32x4.div(v, s), lo), hi)));
+}
+
+// the same -> 4 int8 in the low lanes
 @inline function quant4(v: v128, s: v128, lo: v128, hi: v128): v128 {
-  const q = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.pmin(f32x4.pmax(f32x4.div(v, s), lo), hi)));
+  const q = quantI32(v, s, lo, hi);
   const h = i16x8.narrow_i32x4_s(q, q);
   return i8x16.narrow_i16x8_s(h, h);
 }
@@ -62,13 +67,13 @@ export function q8_quantize_cols_kn(w: usize, rows: i32, n: i32, scales: usize, 
 
 // [rows, k] chunk of [N, K] weights, rows j0 .. j0 + rows - 1 of N: scales[j] = max|w[j]| / qmax (1 when
 // zero), q[t][j] = clamp(nearest(w[j][t] / scales[j]), -qmax, qmax) into q [K, N] (row stride n).
-// Returns 0, or 1 + the first row (of N) holding a NaN or an infinity.
+// Returns 0, or 1 + the first row (of N) holding a NaN or an infinity. The transpose goes in 4x4
+// blocks (four rows' 4 values quantized, narrowed into one vector, shuffled, stored 4 bytes a row of
+// q): one byte stored per weight at a stride of N bytes ran ~4x slower.
 export function q8_quantize_rows_nk(w: usize, rows: i32, k: i32, n: i32, j0: i32, qmax: f32, scales: usize, q: usize): i32 {
   const mask = i32x4.splat(EXP);
-  const lo = f32x4.splat(-qmax), hi = f32x4.splat(qmax);
   for (let r = 0; r < rows; r++) {
     const row = w + <usize>r * (<usize>k << 2);
-    const j = j0 + r;
     let a = f32x4.splat(0);
     let bad = i32x4.splat(0);
     let t = 0;
@@ -84,21 +89,42 @@ export function q8_quantize_rows_nk(w: usize, rows: i32, k: i32, n: i32, j0: i32
       if ((reinterpret<u32>(x) & EXP) == EXP) nonFinite = true;
       m = max(m, abs(x));
     }
-    if (nonFinite) return j + 1;
-    const s: f32 = m > 0 ? m / qmax : <f32>1;
-    store<f32>(scales + (<usize>j << 2), s);
-    const vs = f32x4.splat(s);
-    const col = q + <usize>j;
-    t = 0;
+    if (nonFinite) return j0 + r + 1;
+    store<f32>(scales + (<usize>(j0 + r) << 2), m > 0 ? m / qmax : <f32>1);
+  }
+  const lo = f32x4.splat(-qmax), hi = f32x4.splat(qmax);
+  const rowBytes = <usize>k << 2;
+  let r = 0;
+  for (; r + 4 <= rows; r += 4) {
+    const s = scales + (<usize>(j0 + r) << 2);
+    const s0 = f32x4.splat(load<f32>(s)), s1 = f32x4.splat(load<f32>(s, 4)), s2 = f32x4.splat(load<f32>(s, 8)), s3 = f32x4.splat(load<f32>(s, 12));
+    const w0 = w + <usize>r * rowBytes;
+    const col = q + <usize>(j0 + r);
+    let t = 0;
     for (; t + 4 <= k; t += 4) {
-      const b = quant4(v128.load(row + (<usize>t << 2)), vs, lo, hi);
+      const p = w0 + (<usize>t << 2);
+      const q0 = quantI32(v128.load(p), s0, lo, hi), q1 = quantI32(v128.load(p + rowBytes), s1, lo, hi);
+      const q2 = quantI32(v128.load(p + rowBytes * 2), s2, lo, hi), q3 = quantI32(v128.load(p + rowBytes * 3), s3, lo, hi);
+      // bytes: row 0 t..t+3, row 1 t..t+3, ... -> t: rows 0..3, t+1: rows 0..3, ...
+      const b = i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(q0, q1), i16x8.narrow_i32x4_s(q2, q3));
+      const c = i8x16.shuffle(b, b, 0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
       const base = col + <usize>t * <usize>n;
-      v128.store8_lane(base, b, 0);
-      v128.store8_lane(base + <usize>n, b, 1);
-      v128.store8_lane(base + (<usize>n << 1), b, 2);
-      v128.store8_lane(base + <usize>n * 3, b, 3);
+      v128.store32_lane(base, c, 0);
+      v128.store32_lane(base + <usize>n, c, 1);
+      v128.store32_lane(base + (<usize>n << 1), c, 2);
+      v128.store32_lane(base + <usize>n * 3, c, 3);
     }
-    for (; t < k; t++) store<i8>(col + <usize>t * <usize>n, quant1(load<f32>(row + (<usize>t << 2)), s, qmax));
+    for (let i = 0; i < 4; i++) {
+      const sv = load<f32>(s + (<usize>i << 2));
+      const src = w0 + <usize>i * rowBytes;
+      for (let u = t; u < k; u++) store<i8>(col + <usize>i + <usize>u * <usize>n, quant1(load<f32>(src + (<usize>u << 2)), sv, qmax));
+    }
+  }
+  for (; r < rows; r++) {
+    const sv = load<f32>(scales + (<usize>(j0 + r) << 2));
+    const src = w + <usize>r * rowBytes;
+    const col = q + <usize>(j0 + r);
+    for (let u = 0; u < k; u++) store<i8>(col + <usize>u * <usize>n, quant1(load<f32>(src + (<usize>u << 2)), sv, qmax));
   }
   return 0;
 }
