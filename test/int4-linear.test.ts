@@ -105,9 +105,15 @@ describe(`4-bit linear layer (${SIMD} build)`, () => {
     await expect(rts.one.linear(weight, [K, N], new Float32Array(3), { dtype: 'int4' })).rejects.toThrow(/bias: expected a Float32Array of 96/);
     await expect(rts.one.linear(weight, [K, N], null, { dtype: 'int5' as never })).rejects.toThrow(/dtype: expected one of 'int8', 'int4', .*got int5/);
     const layer = await rts.one.linear(weight, [K, N], null, { dtype: 'int4' });
-    const bad = x.slice(0, K);
-    bad[7] = NaN;
-    await expect(layer.forward(bad)).rejects.toThrow(/x: element 7 is NaN/);
+    const a32 = await rts.one.linear(weight, [K, N], null, { dtype: 'int4', activations: 'float32' });
+    for (const v of [NaN, Infinity, -Infinity]) {
+      const bad = x.slice(0, 2 * K);
+      bad[K + 7] = v;
+      // int8 activations: found by the pass that measures the row (or block); float32 ones: by the layer's scan
+      await expect(layer.forward(bad)).rejects.toThrow(/x: row 1(, block 0)? contains NaN or Infinity/);
+      await expect(a32.forward(bad)).rejects.toThrow(new RegExp(`x: element ${K + 7} is ${v}`));
+    }
+    a32.dispose();
     await expect(layer.forward(new Float32Array(K + 1))).rejects.toThrow(/whole number of rows of K = 512/);
     layer.dispose();
   });
