@@ -21,6 +21,8 @@ export * from './sparse/spmm-block';
 export * from './quant/q8';
 export * from './quant/fp8';
 export * from './quant/act-blocks';
+export * from './quant/act-range';
+export * from './quant/weights-q8';
 export * from './probe/probe';
 
 // First byte after the module's static data: the host allocator starts here.

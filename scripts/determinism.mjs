@@ -17,7 +17,8 @@
 // build is 'baseline', 'relaxed' or 'ref' (scalar JS reference of the definition, computed once per
 // process). layout is the weight layout ('c2', 'c4': qs8, qb4, lut4) or '-'. A case name means the
 // same result everywhere: integer kernels, the q8 conversions, the qs8 float32 epilogue (with its
-// activations), qs8_stage_f32_c2, the fp8 codec, qb4, lut4, the SpMM families (spmm-csr, spmm-nm,
+// activations), qs8_stage_f32_c2, the int8 user layer's passes (f32_minmax_finite,
+// qs8_stage_f32_rows_c2) and weight quantizer (q8 weights), the fp8 codec, qb4, lut4, the SpMM families (spmm-csr, spmm-nm,
 // spmm-block; int32 and float32), their activation blocks (act_blocks),
 // f8f8 and the float32 kernels that use plain mul/add in both builds (f32_act_nhwc,
 // f32_softmax_rows, f32_gap_nhwc, f32_avgpool_nhwc, f32_maxpool_nhwc, f32_scale_channels_nhwc, f32_matmul_rows,
@@ -1309,7 +1310,97 @@ function refEpilogue(c) {
   return y;
 }
 
+// ---- the int8 user layer's passes: f32_minmax_finite, qs8_stage_f32_rows_c2 (per-row symmetric
+// int8 scales + c2 staging), and the int8 weight quantizer (q8_colmax_kn + q8_quantize_cols_kn for
+// [K, N], q8_quantize_rows_nk for [N, K]); integer and plain-float paths: one name across builds ----
+
+const ROW_CASES = [[1, 1], [3, 7], [2, 8], [5, 29], [4, 64], [2, 37]].map(([m, k]) => {
+  const name = `m=${m} k=${k}`;
+  const x = new Rng(`rows-c2 ${name}`).floats(m * k, -3, 3);
+  x.fill(0, 0, Math.min(k, m > 1 ? k : 0)); // an all-zero row (scale 1) where there are two or more
+  if (k > 2) x[k + 1 < x.length ? k + 1 : 1] = -0;
+  return { name, m, k, kp: Math.ceil(k / 2) * 2, x };
+});
+
+function refRowsC2(c) {
+  const out = new Int16Array(c.m * c.kp), sums = new Int32Array(c.m), scales = new Float32Array(c.m);
+  for (let i = 0; i < c.m; i++) {
+    let a = 0;
+    for (let j = 0; j < c.k; j++) a = Math.max(a, Math.abs(c.x[i * c.k + j]));
+    scales[i] = a > 0 ? f(a / 127) : 1;
+    for (let j = 0; j < c.k; j++) {
+      const q = Math.min(127, Math.max(-128, roundHalfEven(f(c.x[i * c.k + j] / scales[i]))));
+      out[i * c.kp + j] = q;
+      sums[i] += q;
+    }
+  }
+  let lo = Infinity, hi = -Infinity;
+  for (const v of c.x) {
+    lo = Math.min(lo, v);
+    hi = Math.max(hi, v);
+  }
+  return [digest(out, sums, scales), digest(Float32Array.of(lo, hi))];
+}
+
+const WQ_CASES = [[1, 1, 127], [3, 5, 127], [37, 19, 63], [8, 64, 127], [29, 13, 127]].map(([k, n, qmax]) => {
+  const name = `k=${k} n=${n} qmax=${qmax}`;
+  const w = new Rng(`weights-q8 ${name}`).floats(k * n, -0.2, 0.2);
+  for (let t = 0; t < k; t++) w[t * n + n - 1] = 0; // an all-zero channel (scale 1)
+  const wnk = new Float32Array(k * n);
+  for (let t = 0; t < k; t++) for (let j = 0; j < n; j++) wnk[j * k + t] = w[t * n + j];
+  return { name, k, n, qmax, w, wnk };
+});
+
+function refWeightsQ8(c) {
+  const scales = new Float32Array(c.n), q = new Int8Array(c.k * c.n);
+  for (let j = 0; j < c.n; j++) {
+    let a = 0;
+    for (let t = 0; t < c.k; t++) a = Math.max(a, Math.abs(c.w[t * c.n + j]));
+    scales[j] = a > 0 ? f(a / c.qmax) : 1;
+  }
+  for (let i = 0; i < q.length; i++) q[i] = Math.max(-c.qmax, Math.min(c.qmax, roundHalfEven(f(c.w[i] / scales[i % c.n]))));
+  return digest(q, scales);
+}
+
+async function runUserPathCases(rt, build) {
+  for (const c of ROW_CASES) {
+    let bad = -1, finite = -1;
+    const [q, sums, scales] = await withBuffers(rt, [c.x], [[Int16Array, c.m * c.kp], [Int32Array, c.m], [Float32Array, c.m]], ([x], [out, rs, sc]) => {
+      bad = rt.kernels.qs8_stage_f32_rows_c2(c.m, c.k, c.kp, x, c.k * 4, sc, out, rs);
+    });
+    const [mm] = await withBuffers(rt, [c.x], [[Float32Array, 2]], ([x], [o]) => {
+      finite = rt.kernels.f32_minmax_finite(x, c.m * c.k, o);
+    });
+    if (bad !== 0 || finite !== 0) fail(`user-path cases ${c.name}: finite data reported as non-finite`);
+    emit(build, '-', `qs8_stage_f32_rows_c2 ${c.name}`, digest(q, sums, scales));
+    emit(build, '-', `f32_minmax_finite ${c.name}`, digest(mm));
+  }
+  for (const c of WQ_CASES) {
+    const np = Math.ceil(c.n / 4) * 4;
+    const [amax] = await withBuffers(rt, [c.w], [[Float32Array, np]], ([w], [a]) => rt.kernels.q8_colmax_kn(w, c.k, c.n, a));
+    const scales = Float32Array.from(amax.subarray(0, c.n), (a) => (a > 0 ? f(a / c.qmax) : 1));
+    const [qkn] = await withBuffers(rt, [c.w, scales], [[Int8Array, c.k * c.n]], ([w, s], [q]) => rt.kernels.q8_quantize_cols_kn(w, c.k, c.n, s, c.qmax, q));
+    emit(build, '-', `q8 weights [K, N] ${c.name}`, digest(qkn, scales));
+    const [snk, qnk] = await withBuffers(rt, [c.wnk], [[Float32Array, np], [Int8Array, c.k * c.n]], ([w], [s, q]) => rt.kernels.q8_quantize_rows_nk(w, c.n, c.k, c.n, 0, c.qmax, s, q));
+    emit(build, '-', `q8 weights [N, K] ${c.name}`, digest(qnk, snk.subarray(0, c.n)));
+  }
+}
+
+function refUserPathCases() {
+  for (const c of ROW_CASES) {
+    const [rows, mm] = refRowsC2(c);
+    emit('ref', '-', `qs8_stage_f32_rows_c2 ${c.name}`, rows);
+    emit('ref', '-', `f32_minmax_finite ${c.name}`, mm);
+  }
+  for (const c of WQ_CASES) {
+    const d = refWeightsQ8(c);
+    emit('ref', '-', `q8 weights [K, N] ${c.name}`, d);
+    emit('ref', '-', `q8 weights [N, K] ${c.name}`, d);
+  }
+}
+
 async function runQs8FloatCases(rt, build) {
+  await runUserPathCases(rt, build);
   for (const s of STAGE_CASES) {
     const [q, sums] = await withBuffers(rt, [s.x], [[Int16Array, s.m * s.kp], [Int32Array, s.m]], ([x], [out, rs]) =>
       rt.kernels.qs8_stage_f32_c2(s.m, s.k, s.kp, x, s.xs * 4, s.scale, s.zp, out, rs));
@@ -1327,6 +1418,7 @@ async function runQs8FloatCases(rt, build) {
 }
 
 function refQs8FloatCases() {
+  refUserPathCases();
   for (const s of STAGE_CASES) emit('ref', '-', `qs8_stage_f32_c2 ${s.name}`, refStage(s));
   for (const c of EPI_CASES) emit('ref', '-', c.name, digest(refEpilogue(c)));
 }

@@ -27,7 +27,7 @@ const BUDGETS = [
 describe(`4-bit linear layer (${SIMD} build)`, () => {
   for (const b of BUDGETS) {
     it(`block ${b.blockSize} ${b.scheme}: SQNR >= ${b.sqnr} dB against the float32 layer`, async () => {
-      const layer = await rts.one.linear(weight, [K, N], bias, { dtype: 'int4', blockSize: b.blockSize, scheme: b.scheme });
+      const layer = await rts.one.linear(weight, [K, N], bias, { dtype: 'int4', blockSize: b.blockSize, scheme: b.scheme, reference: true });
       expect(layer).toBeInstanceOf(Int4Linear);
       expect(layer.kernelLayout).toBe(SIMD === 'relaxed' ? 'c4' : 's4');
       const { error } = await layer.compare(x);
@@ -40,8 +40,8 @@ describe(`4-bit linear layer (${SIMD} build)`, () => {
   }
 
   it("activations: 'float32' (W4A32) leaves only the weights' error", async () => {
-    const a8 = await rts.one.linear(weight, [K, N], bias, { dtype: 'int4' });
-    const a32 = await rts.one.linear(weight, [K, N], bias, { dtype: 'int4', activations: 'float32' });
+    const a8 = await rts.one.linear(weight, [K, N], bias, { dtype: 'int4', reference: true });
+    const a32 = await rts.one.linear(weight, [K, N], bias, { dtype: 'int4', activations: 'float32', reference: true });
     const e8 = (await a8.compare(x)).error.sqnrDb;
     const e32 = (await a32.compare(x)).error.sqnrDb;
     expect(e32).toBeGreaterThan(e8); // measured 22.365 vs 22.359 dB: the 4-bit weights dominate either way
@@ -52,7 +52,7 @@ describe(`4-bit linear layer (${SIMD} build)`, () => {
 
   it('smaller blocks are more accurate than larger ones on the same weights', async () => {
     const e = async (blockSize: number) => {
-      const l = await rts.one.linear(weight, [K, N], bias, { dtype: 'int4', blockSize });
+      const l = await rts.one.linear(weight, [K, N], bias, { dtype: 'int4', blockSize, reference: true });
       const s = (await l.compare(x)).error.sqnrDb;
       l.dispose();
       return s;
@@ -76,18 +76,18 @@ describe(`4-bit linear layer (${SIMD} build)`, () => {
     c.dispose();
   });
 
-  it('keeps float weights out of linear memory until a comparison needs them; reference: false keeps none', async () => {
+  it('with reference: true keeps float weights out of linear memory until a comparison needs them; by default none', async () => {
     const before = rts.one.heap.inUse;
-    const layer = await rts.one.linear(weight, [K, N], bias, { dtype: 'int4' });
+    const layer = await rts.one.linear(weight, [K, N], bias, { dtype: 'int4', reference: true });
     const quantOnly = rts.one.heap.inUse - before;
     expect(quantOnly).toBeLessThan(K * N); // 4-bit weights + scales, no float copy
     await layer.compare(x);
     expect(rts.one.heap.inUse - before).toBeGreaterThan(K * N * 4); // the float reference, packed on first use
     layer.dispose();
     expect(rts.one.heap.inUse).toBe(before);
-    const lean = await rts.one.linear(weight, [K, N], bias, { dtype: 'int4', reference: false });
+    const lean = await rts.one.linear(weight, [K, N], bias, { dtype: 'int4' });
     expect((await lean.forward(x)).length).toBe(M * N);
-    await expect(lean.forwardFloat(x)).rejects.toThrow(/built with reference: false/);
+    await expect(lean.forwardFloat(x)).rejects.toThrow(/build it with reference: true/);
     lean.dispose();
   });
 
@@ -105,9 +105,15 @@ describe(`4-bit linear layer (${SIMD} build)`, () => {
     await expect(rts.one.linear(weight, [K, N], new Float32Array(3), { dtype: 'int4' })).rejects.toThrow(/bias: expected a Float32Array of 96/);
     await expect(rts.one.linear(weight, [K, N], null, { dtype: 'int5' as never })).rejects.toThrow(/dtype: expected one of 'int8', 'int4', .*got int5/);
     const layer = await rts.one.linear(weight, [K, N], null, { dtype: 'int4' });
-    const bad = x.slice(0, K);
-    bad[7] = NaN;
-    await expect(layer.forward(bad)).rejects.toThrow(/x: element 7 is NaN/);
+    const a32 = await rts.one.linear(weight, [K, N], null, { dtype: 'int4', activations: 'float32' });
+    for (const v of [NaN, Infinity, -Infinity]) {
+      const bad = x.slice(0, 2 * K);
+      bad[K + 7] = v;
+      // int8 activations: found by the pass that measures the row (or block); float32 ones: by the layer's scan
+      await expect(layer.forward(bad)).rejects.toThrow(/x: row 1(, block 0)? contains NaN or Infinity/);
+      await expect(a32.forward(bad)).rejects.toThrow(new RegExp(`x: element ${K + 7} is ${v}`));
+    }
+    a32.dispose();
     await expect(layer.forward(new Float32Array(K + 1))).rejects.toThrow(/whole number of rows of K = 512/);
     layer.dispose();
   });

@@ -29,7 +29,7 @@ const BUDGETS = [
 describe(`INT8 linear layer (${SIMD} build)`, () => {
   for (const b of BUDGETS) {
     it(`${b.weightBits}-bit weights, ${b.activations} activations: SQNR >= ${b.sqnr} dB, cosine >= ${b.cosine}`, async () => {
-      const layer = await rts.one.linear(weight, [K, N], bias, { weightBits: b.weightBits, activations: b.activations, calibration });
+      const layer = await rts.one.linear(weight, [K, N], bias, { weightBits: b.weightBits, activations: b.activations, calibration, reference: true });
       const { error, quantized, reference } = await layer.compare(x);
       expect(quantized.length).toBe(M * N);
       expect(error.sqnrDb).toBeGreaterThanOrEqual(b.sqnr);
@@ -41,8 +41,8 @@ describe(`INT8 linear layer (${SIMD} build)`, () => {
   }
 
   it('7-bit weights cost accuracy: their SQNR is below 8-bit weights on the same data', async () => {
-    const l8 = await rts.one.linear(weight, [K, N], bias, { activations: 'dynamic-per-row' });
-    const l7 = await rts.one.linear(weight, [K, N], bias, { activations: 'dynamic-per-row', weightBits: 7 });
+    const l8 = await rts.one.linear(weight, [K, N], bias, { activations: 'dynamic-per-row', reference: true });
+    const l7 = await rts.one.linear(weight, [K, N], bias, { activations: 'dynamic-per-row', weightBits: 7, reference: true });
     const e8 = (await l8.compare(x)).error.sqnrDb;
     const e7 = (await l7.compare(x)).error.sqnrDb;
     expect(e8).toBeGreaterThan(e7 + 1);
@@ -69,20 +69,20 @@ describe(`INT8 linear layer (${SIMD} build)`, () => {
     layer.dispose();
   });
 
-  it('keeps its own copy of the float weights (changing the caller\'s array changes nothing); reference: false keeps none', async () => {
+  it('with reference: true keeps its own copy of the float weights (changing the caller\'s array changes nothing); by default none', async () => {
     const w = weight.slice();
-    const layer = await rts.one.linear(w, [K, N], bias);
+    const layer = await rts.one.linear(w, [K, N], bias, { reference: true });
     const first = await layer.forwardFloat(x);
     w.fill(0);
     expect(firstMismatch(await layer.forwardFloat(x), first)).toBeNull();
     layer.dispose();
-    const lean = await rts.one.linear(weight, [K, N], bias, { reference: false });
-    await expect(lean.compare(x)).rejects.toThrow(/built with reference: false/);
+    const lean = await rts.one.linear(weight, [K, N], bias);
+    await expect(lean.compare(x)).rejects.toThrow(/build it with reference: true/);
     lean.dispose();
   });
 
   it('ReLU clamps the output at 0 in both paths', async () => {
-    const layer = await rts.one.linear(weight, [K, N], bias, { relu: true });
+    const layer = await rts.one.linear(weight, [K, N], bias, { relu: true, reference: true });
     const q = await layer.forward(x);
     const f = await layer.forwardFloat(x);
     expect(Math.min(...q)).toBe(0);

@@ -18,8 +18,8 @@ describe(`rt.linear with dtype ant4 / fp8 (${SIMD} build)`, () => {
     const uniform = Float32Array.from({ length: k * n }, () => r() * 2 - 1);
     const heavy = Float32Array.from({ length: k * n }, () => gauss(r) / Math.sqrt((gauss(r) ** 2 + gauss(r) ** 2 + gauss(r) ** 2) / 3));
     const bias = Float32Array.from({ length: n }, () => r());
-    const a = await rts.one.linear(uniform, [k, n], bias, { dtype: 'ant4' });
-    const b = await rts.one.linear(heavy, [k, n], null, { dtype: 'ant4' });
+    const a = await rts.one.linear(uniform, [k, n], bias, { dtype: 'ant4', reference: true });
+    const b = await rts.one.linear(heavy, [k, n], null, { dtype: 'ant4', reference: true });
     expect(a.type).toBe('int4');
     expect(['flint4', 'pot4']).toContain(b.type);
     // activations are int8 per row: outputs within ~3 dB of the weights' own 4-bit error (> 14 dB)
@@ -28,7 +28,7 @@ describe(`rt.linear with dtype ant4 / fp8 (${SIMD} build)`, () => {
     // blocks of 32 (the default): half a byte per weight and a float32 scale per 32 (0.625 B/weight)
     expect(a.weightBytes).toBeLessThan(k * n * 0.7);
     // one scale per channel on request: fewer bytes
-    const c = await rts.one.linear(heavy, [k, n], null, { dtype: 'ant4', blockSize: 'channel' });
+    const c = await rts.one.linear(heavy, [k, n], null, { dtype: 'ant4', blockSize: 'channel', reference: true });
     expect(c.weightBytes).toBeLessThan(b.weightBytes);
     expect(c.weightBytes).toBeLessThan(k * n * 0.6);
     c.dispose();
@@ -47,7 +47,7 @@ describe(`rt.linear with dtype ant4 / fp8 (${SIMD} build)`, () => {
     for (let t = 0; t < k; t++) for (let j = 0; j < n; j++) w[t * n + j] = gauss(r) * mags[t >> 5];
     const x = Float32Array.from({ length: m * k }, (_, i) => gauss(r) / mags[(i % k) >> 5]);
     const sq = async (blockSize?: number | 'channel') => {
-      const l = await rts.one.linear(w, [k, n], null, { dtype: 'ant4', blockSize });
+      const l = await rts.one.linear(w, [k, n], null, { dtype: 'ant4', blockSize, reference: true });
       const e = (await l.compare(x)).error.sqnrDb;
       l.dispose();
       return e;
@@ -77,8 +77,8 @@ describe(`rt.linear with dtype ant4 / fp8 (${SIMD} build)`, () => {
     // measured (SQNR of the 9 output rows vs float32): blocks of 32, per-tensor int4 20.5 dB,
     // per channel 21.8; one scale per channel 17.9 and 20.3
     for (const [blockSize, perTensorDb, perChannelDb] of [[32, 20, 21.3], ['channel', 17.4, 19.8]] as const) {
-      const a = await rts.one.linear(w, [k, n], bias, { dtype: 'ant4', blockSize });
-      const b = await rts.one.linear(w, [k, n], bias, { dtype: 'ant4', blockSize, perChannelType: true });
+      const a = await rts.one.linear(w, [k, n], bias, { dtype: 'ant4', blockSize, reference: true });
+      const b = await rts.one.linear(w, [k, n], bias, { dtype: 'ant4', blockSize, perChannelType: true, reference: true });
       expect(a.type).toBe('int4');
       expect(b.type).toBe('per channel (int4, flint4, pot4)');
       const ea = (await a.compare(x)).error.sqnrDb, eb = (await b.compare(x)).error.sqnrDb;
@@ -102,8 +102,8 @@ describe(`rt.linear with dtype ant4 / fp8 (${SIMD} build)`, () => {
     }
     // channels that all choose one type: one table, as without the option
     const uniform = Float32Array.from({ length: k * n }, () => r() * 2 - 1);
-    const u1 = await rts.one.linear(uniform, [k, n], null, { dtype: 'ant4' });
-    const u2 = await rts.one.linear(uniform, [k, n], null, { dtype: 'ant4', perChannelType: true });
+    const u1 = await rts.one.linear(uniform, [k, n], null, { dtype: 'ant4', reference: true });
+    const u2 = await rts.one.linear(uniform, [k, n], null, { dtype: 'ant4', perChannelType: true, reference: true });
     expect(u2.type).toBe('int4');
     expect(u2.weightBytes).toBe(u1.weightBytes);
     expect(firstMismatch(await u2.forward(x), await u1.forward(x))).toBeNull();
@@ -119,7 +119,7 @@ describe(`rt.linear with dtype ant4 / fp8 (${SIMD} build)`, () => {
     const [k, n, m] = [64, 33, 5];
     const w = Float32Array.from({ length: k * n }, () => gauss(r));
     const x = Float32Array.from({ length: m * k }, () => gauss(r));
-    const l = await rts.two.linear(w, [k, n], null, { dtype: 'fp8' });
+    const l = await rts.two.linear(w, [k, n], null, { dtype: 'fp8', reference: true });
     expect(l.type).toBe('e4m3fn');
     expect((await l.compare(x)).error.sqnrDb).toBeGreaterThan(28);
     expect(l.weightBytes).toBeLessThan(k * 48 + 64 * 4);

@@ -89,6 +89,11 @@ export interface LinearHook<W> {
   readonly options: readonly string[];
   /** weights and runner from float32 rows [N][K]; options are the user's, to be checked here */
   build(host: KernelHost, rows: Float32Array, n: number, k: number, bias: Float32Array | null, options: Readonly<Record<string, unknown>>): Promise<{ data: W; runner: LinearRunner; relu?: boolean }>;
+  /**
+   * build() from the float32 weights as the user gave them, [K, N] (or [N, K] when `transposed`): a
+   * format that quantizes in one pass over either layout takes this, and the layer skips its transpose
+   */
+  buildFrom?(host: KernelHost, weight: Float32Array, transposed: boolean, n: number, k: number, bias: Float32Array | null, options: Readonly<Record<string, unknown>>): Promise<{ data: W; runner: LinearRunner; relu?: boolean }>;
   /** a runner for weights already quantized (Linear.fromWeights) */
   runner?(host: KernelHost, data: W, bias: Float32Array | null, options: Readonly<Record<string, unknown>>): LinearRunner;
 }

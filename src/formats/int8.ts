@@ -9,8 +9,11 @@ import { refDequantizeAcc, refMatMulInteger } from '../kernels/qs8.js';
 import { refStageChan, stageChanVectors } from '../kernels/qs8-stage-chan.js';
 import { roundHalfEven } from '../quant/rounding.js';
 import { minMaxF32 } from '../kernels/q8.js';
+import { quantizeWeightsQ8 } from '../kernels/q8-weights.js';
 import { ArgumentError, ValueRangeError, describe } from '../errors.js';
 import { Int8LinearRunner, type ActivationScheme } from '../layers/int8-linear.js';
+import { gemmRunner } from '../layers/linear-runner.js';
+import type { KernelHost } from '../runtime/host.js';
 import { dynamicQuantParams, quantizeColumnsSymmetric, symmetricColumnScales } from '../quant/q8.js';
 import { checkScales, type WeightFormat } from './format.js';
 import type { ActivationQuant } from '../quant/activation-range.js';
@@ -96,30 +99,45 @@ export const int8Format: WeightFormat<Int8Weights> = {
 
   linear: {
     options: ['weightBits', 'activations', 'calibration', 'relu'],
-    async build(host, rows, n, k, bias, o) {
-      const weightBits = o.weightBits ?? 8;
-      if (weightBits !== 8 && weightBits !== 7) throw new ArgumentError(`weightBits: expected 8 or 7, got ${describe(weightBits)}`);
-      const activations = (o.activations ?? 'dynamic-per-tensor') as ActivationScheme;
-      if (!['dynamic-per-tensor', 'dynamic-per-row', 'static'].includes(activations)) {
-        throw new ArgumentError(`activations: expected 'dynamic-per-tensor', 'dynamic-per-row' or 'static', got ${describe(activations)}`);
-      }
-      // calibrate before allocating anything, so a bad calibration leaks nothing
-      let input: { scale: number; zeroPoint: number } | null = null;
-      if (activations === 'static') {
-        const cal = o.calibration;
-        if (!(cal instanceof Float32Array) || cal.length === 0 || cal.length % k !== 0) {
-          throw new ArgumentError(`calibration: 'static' activations need sample inputs as a Float32Array of rows of ${k}`);
-        }
-        const [lo, hi] = await minMaxF32(host, cal);
-        if (!Number.isFinite(lo) || !Number.isFinite(hi)) throw new ValueRangeError('calibration: contains NaN or Infinity');
-        input = dynamicQuantParams(lo, hi, 0, 255);
-      }
-      const qmax = weightBits === 8 ? 127 : 63;
-      const wkn = transposeKN(rows, n, k);
-      const scales = symmetricColumnScales(wkn, k, n, qmax);
-      const q = quantizeColumnsSymmetric(wkn, k, n, scales, qmax);
-      const runner = new Int8LinearRunner(host, k, q, n, scales, bias, activations, input, o.relu === true);
-      return { data: { k, n, q, scales, input }, runner, relu: o.relu === true };
+    build: (host, rows, n, k, bias, o) => buildInt8(host, rows, true, n, k, bias, o),
+    buildFrom: buildInt8,
+    // weights already int8 (Linear.fromWeights(rt, int8Format, { k, n, q, scales, input }, bias, { activations })):
+    // the user layer's runner; weights with a static input quantization and no activations option run as
+    // the model layer does (Qs8Gemm: its per-channel input parts included)
+    runner(host, w, bias, o) {
+      if (w.input && o.activations === undefined) return gemmRunner(host, new Qs8Gemm(host, w, bias, null), true);
+      const activations = checkActivations(o.activations ?? (w.input ? 'static' : 'dynamic-per-tensor'));
+      if (activations === 'static' && !w.input) throw new ArgumentError(`activations: 'static' needs the weights' input quantization (input: { scale, zeroPoint })`);
+      if (w.q.length !== w.k * w.n || w.scales.length !== w.n) throw new ArgumentError(`weights: q of ${w.q.length} values and ${w.scales.length} scales do not make [${w.k}, ${w.n}]`);
+      return new Int8LinearRunner(host, w.k, w.q, w.n, w.scales, bias, activations, activations === 'static' ? w.input : null, o.relu === true);
     },
   },
 };
+
+function checkActivations(a: unknown): ActivationScheme {
+  if (!['dynamic-per-tensor', 'dynamic-per-row', 'static'].includes(a as string)) {
+    throw new ArgumentError(`activations: expected 'dynamic-per-tensor', 'dynamic-per-row' or 'static', got ${describe(a)}`);
+  }
+  return a as ActivationScheme;
+}
+
+async function buildInt8(host: KernelHost, weight: Float32Array, transposed: boolean, n: number, k: number, bias: Float32Array | null, o: Readonly<Record<string, unknown>>) {
+  const weightBits = o.weightBits ?? 8;
+  if (weightBits !== 8 && weightBits !== 7) throw new ArgumentError(`weightBits: expected 8 or 7, got ${describe(weightBits)}`);
+  const activations = checkActivations(o.activations ?? 'dynamic-per-tensor');
+  // calibrate before allocating anything, so a bad calibration leaks nothing
+  let input: { scale: number; zeroPoint: number } | null = null;
+  if (activations === 'static') {
+    const cal = o.calibration;
+    if (!(cal instanceof Float32Array) || cal.length === 0 || cal.length % k !== 0) {
+      throw new ArgumentError(`calibration: 'static' activations need sample inputs as a Float32Array of rows of ${k}`);
+    }
+    const [lo, hi] = await minMaxF32(host, cal);
+    if (!Number.isFinite(lo) || !Number.isFinite(hi)) throw new ValueRangeError('calibration: contains NaN or Infinity');
+    input = dynamicQuantParams(lo, hi, 0, 255);
+  }
+  // per-column scales, quantization and the [K, N] order in one wasm pass (src/kernels/q8-weights.ts)
+  const { q, scales } = quantizeWeightsQ8(host, weight, k, n, transposed, weightBits === 8 ? 127 : 63);
+  const runner = new Int8LinearRunner(host, k, q, n, scales, bias, activations, input, o.relu === true);
+  return { data: { k, n, q, scales, input }, runner, relu: o.relu === true };
+}

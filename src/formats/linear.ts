@@ -23,7 +23,8 @@ export interface LinearOptions {
   dtype?: string;
   /** weight given as [N, K] (PyTorch nn.Linear) instead of [K, N] (ONNX MatMul) */
   transposed?: boolean;
-  /** keep the float32 weights for forwardFloat / compare (default true; packed into wasm memory on first use) */
+  /** keep a copy of the float32 weights for forwardFloat / compare (default false: a layer holds only its quantized weights;
+   * with true the copy is packed into wasm memory on first use) */
   reference?: boolean;
   /** a NaN or infinite input: a ValueRangeError ('error', the default) or NaN in the output rows it reaches ('nan', as float32) */
   nonFinite?: NonFinite;
@@ -61,9 +62,16 @@ export class Linear<W = unknown> {
     checkOptions(format, options);
     const nonFinite = checkNonFinite(options.nonFinite);
     for (let i = 0; i < weight.length; i++) if (!Number.isFinite(weight[i])) throw new ValueRangeError(`weight: element ${i} is ${weight[i]}; weights must be finite`);
+    const b = bias ? bias.slice() : null;
+    const transposed = options.transposed === true;
+    if (format.linear?.buildFrom) {
+      // the format reads the weights as given: no transposed copy
+      const built = await format.linear.buildFrom(rt, weight, transposed, n, k, b, options);
+      const kept = options.reference === true ? weight.slice() : null;
+      return new Linear(k, n, { format, data: built.data }, built.runner, new FloatReference(rt, kept ? () => kept : null, k, n, transposed), b, built.relu === true, nonFinite);
+    }
     // canonical rows are output channels: [N][K]
     const rows = options.transposed ? weight : transposeKN(weight, k, n);
-    const b = bias ? bias.slice() : null;
     let built: { data: unknown; runner: LinearRunner; relu?: boolean };
     if (format.linear) built = await format.linear.build(rt, rows, n, k, b, options);
     else {
@@ -71,8 +79,8 @@ export class Linear<W = unknown> {
       const data = format.quantize(rows, n, k, { options });
       built = { data, runner: gemmRunner(rt, format.gemm(rt, data, b, null)) };
     }
-    // the float reference keeps its own copy (packed on first use) unless reference: false
-    const kept = options.reference === false ? null : rows === weight ? weight.slice() : rows;
+    // the float reference keeps its own copy (packed on first use) only with reference: true
+    const kept = options.reference === true ? (rows === weight ? weight.slice() : rows) : null;
     return new Linear(k, n, { format, data: built.data }, built.runner, new FloatReference(rt, kept ? () => kept : null, k, n, true), b, built.relu === true, nonFinite);
   }
 

@@ -11,7 +11,7 @@ export class FloatReference {
 
   /**
    * @param weights returns the float32 weights, [K, N] (or [N, K] when `transposed`); null when the
-   *   layer was built with `reference: false`
+   *   layer was built without `reference: true`
    */
   constructor(
     private readonly rt: Runtime,
@@ -25,7 +25,7 @@ export class FloatReference {
   run(x: Float32Array, m: number, bias: Float32Array | null, lo = -Infinity, hi = Infinity): Promise<Float32Array> {
     if (!this.packed) {
       if (!this.weights) {
-        throw new ArgumentError('forwardFloat: this layer was built with reference: false and keeps no float weights to compare with');
+        throw new ArgumentError('forwardFloat: this layer keeps no float weights to compare with; build it with reference: true');
       }
       this.packed = packF32(this.rt, this.weights(), this.k, this.n, this.transposed);
       this.weights = null;

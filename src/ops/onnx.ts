@@ -8,7 +8,14 @@ import { checkTensor, tensor, type DType, type Tensor } from '../tensor.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { FLOAT8_TYPES, isFloat8, type Float8Type } from '../model/graph.js';
 import { runOp, type OpOutput } from '../model/ops/run-op.js';
-import type { HostValue } from '../model/ops/types.js';
+import type { HostValue, OpContext } from '../model/ops/types.js';
+import { OPS } from '../model/ops/registry.js';
+import { isSingleGemm, planMatMul } from '../model/ops/matmul-shape.js';
+import { zeroPointValues } from '../model/ops/quant-params.js';
+import { runQs8 } from '../kernels/qs8.js';
+import { checkWeightCacheMode, PackedWeightCache, type WeightCacheMode } from './weight-cache.js';
+
+export type { WeightCacheMode };
 
 export { FLOAT8_TYPES, type Float8Type };
 
@@ -78,17 +85,48 @@ function output(o: OpOutput): Tensor | Float8Tensor {
 }
 
 export class OnnxOps {
-  constructor(private readonly rt: Runtime) {}
+  private readonly weights: PackedWeightCache;
+
+  constructor(private readonly rt: Runtime) {
+    this.weights = new PackedWeightCache(rt);
+  }
 
   private async run(op: string, ins: (HostValue | null)[], attrs?: Record<string, number | undefined>): Promise<(Tensor | Float8Tensor)[]> {
     return (await runOp(this.rt, op, ins, attrs)).map(output);
   }
 
-  /** ONNX MatMulInteger: int32 = (A - a_zero_point) x (B - b_zero_point), numpy-style batching. */
-  async matMulInteger(A: Tensor, B: Tensor, aZeroPoint?: Tensor | null, bZeroPoint?: Tensor | null): Promise<Tensor<'int32'>> {
+  /**
+   * ONNX MatMulInteger: int32 = (A - a_zero_point) x (B - b_zero_point), numpy-style batching.
+   * A 2-D B is packed once and kept for the next calls with the same B data array (see
+   * src/ops/weight-cache.ts): `weightCache` 'verify' (default) compares B's bytes with a copy on each
+   * call and repacks changed data; 'trust' skips the comparison (B's data must not change in place,
+   * or call forgetWeights(B) after changing it); 'off' packs per call. B with batch dims packs per call.
+   */
+  async matMulInteger(A: Tensor, B: Tensor, aZeroPoint?: Tensor | null, bZeroPoint?: Tensor | null, options: { weightCache?: WeightCacheMode } = {}): Promise<Tensor<'int32'>> {
     this.rt.check();
+    const mode = checkWeightCacheMode(options?.weightCache);
     const ins = [input(A, 'A', Q8_TYPES), input(B, 'B', Q8_TYPES), optional(aZeroPoint, 'a_zero_point', Q8_TYPES), optional(bZeroPoint, 'b_zero_point', Q8_TYPES)];
-    return (await this.run('MatMulInteger', ins))[0] as Tensor<'int32'>;
+    // the operator's own checks (types, shapes, zero points), as runOp makes them
+    const ctx: OpContext = { node: { name: 'MatMulInteger', op: 'MatMulInteger', domain: '', inputs: ins.map((v, i) => (v ? `input ${i}` : '')), outputs: ['output'], attrs: new Map() }, opset: 21, label: 'MatMulInteger' };
+    const [out] = OPS.MatMulInteger.infer(ctx, ins.map((v) => v && { type: v.type, dims: [...v.dims] }));
+    const [a, b] = ins as HostValue[];
+    const p = planMatMul(a.dims, b.dims, 'A', 'B', 'MatMulInteger');
+    if (!isSingleGemm(p)) return (await this.run('MatMulInteger', ins))[0] as Tensor<'int32'>;
+    const za = zeroPointValues(ctx, ins[2], 'a_zero_point', 1)[0], zb = zeroPointValues(ctx, ins[3], 'b_zero_point', p.n);
+    const bData = b.data as Int8Array | Uint8Array;
+    const y = await this.weights.with(bData, p.k, p.n, zb, mode, (w) => runQs8(this.rt, a.data as Int8Array | Uint8Array, p.batch * p.m, za, w, { kind: 'int32' }));
+    return tensor('int32', y as Int32Array, out.dims);
+  }
+
+  /** Drops the packed copy of B that matMulInteger keeps (needed only under weightCache 'trust', after changing B's data in place). */
+  forgetWeights(B: Tensor): void {
+    const data = (B as { data?: unknown } | null)?.data;
+    if (data instanceof Int8Array || data instanceof Uint8Array) this.weights.forget(data);
+  }
+
+  /** what matMulInteger keeps: packed B matrices and the bytes of linear memory they hold */
+  get weightCache(): { entries: number; bytes: number } {
+    return { entries: this.weights.size, bytes: this.weights.bytes };
   }
 
   /** ONNX QLinearMatMul: y = saturate(round((A - za)(B - zb) * a_scale * b_scale / y_scale) + y_zero_point). */

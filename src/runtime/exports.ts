@@ -48,6 +48,12 @@ export interface KernelExports {
   f32_minmax(x: number, n: number, out: number): void;
   /** 1 when x[0..n) holds a NaN or an infinity */
   f32_nonfinite(x: number, n: number): number;
+  f32_minmax_finite(x: number, n: number, out: number): number;
+  qs8_row_scales(m: number, k: number, x: number, xStride: number, scales: number): number;
+  qs8_stage_f32_rows_c2(m: number, k: number, kp: number, x: number, xStride: number, scales: number, out: number, rowSum: number): number;
+  q8_colmax_kn(w: number, rows: number, n: number, amax: number): number;
+  q8_quantize_cols_kn(w: number, rows: number, n: number, scales: number, qmax: number, q: number): void;
+  q8_quantize_rows_nk(w: number, rows: number, k: number, n: number, j0: number, qmax: number, scales: number, q: number): number;
   act_blocks_quantize_f32(x: number, m: number, k: number, kp: number, bs: number, perBlock: number, wide: number, out: number, meta: number): void;
   fp8_encode_e4m3_f32(x: number, n: number, saturate: number, out: number): void;
   fp8_encode_e5m2_f32(x: number, n: number, saturate: number, out: number): void;

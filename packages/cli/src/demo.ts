@@ -74,8 +74,8 @@ export async function runDemo(o: DemoOptions, log: (s: string) => void = console
     ];
     const rows: DemoRow[] = [];
     for (const [name, opts] of schemes) {
-      // int8's static activations calibrate on sample rows
-      const layer = await rt.linear(weight, [o.k, o.n], bias, opts.activations === 'static' ? { ...opts, calibration } : opts);
+      // int8's static activations calibrate on sample rows; the demo compares with float32, so it keeps the reference
+      const layer = await rt.linear(weight, [o.k, o.n], bias, { ...opts, reference: true, ...(opts.activations === 'static' && { calibration }) });
       const { error } = await layer.compare(x);
       const [quantMs, f32Ms] = await medianPair(o.runs, () => layer.forward(x), () => layer.forwardFloat(x));
       rows.push({ scheme: name, kernel: layer.kernelLayout, weightMB: layer.weightBytes / 2 ** 20, sqnrDb: error.sqnrDb, cosine: error.cosine, maxAbs: error.maxAbs, quantMs, f32Ms, speedup: f32Ms / quantMs });
