@@ -23,14 +23,13 @@ import { runControlStep } from './control-flow.js';
 import { checkFeeds, type ModelInputs } from './feeds.js';
 import { keepSource } from './source.js';
 import { fuseDynamicQuant } from './fuse-dyn-quant.js';
+import { outputTensor, type OutputTensor } from './outputs.js';
 
 export type { ModelInput, ModelInputs } from './feeds.js';
 
-export interface ModelTensor {
-  type: 'float32';
-  data: Float32Array;
-  dims: readonly number[];
-}
+export type { OutputTensor, OutputType } from './outputs.js';
+/** What run() returns per output: its ONNX element type's typed array (see outputs.ts). */
+export type ModelTensor = OutputTensor;
 
 export interface StepTiming {
   step: PlanStep;
@@ -136,7 +135,10 @@ export class Model {
     return s;
   }
 
-  /** Runs the model; concurrent calls are queued (they share one activation arena). */
+  /**
+   * Runs the model; concurrent calls are queued (they share one activation arena). Each output comes
+   * back in its declared element type, as onnxruntime-web returns it (int64 as BigInt64Array …).
+   */
   run(feeds: ModelInputs, options: RunOptions = {}): Promise<Record<string, ModelTensor>> {
     const next = this.queue.then(() => this.runNow(feeds, options));
     this.queue = next.catch(() => undefined);
@@ -158,7 +160,8 @@ export class Model {
     await this.execute(plan, arena, (v) => checked.get(v.name)!.data, options);
     const out: Record<string, ModelTensor> = {};
     plan.outputs.forEach((v, i) => {
-      out[this.graph.outputs[i]] = { type: 'float32', data: v.value ? Float32Array.from(v.value.data) : Float32Array.from(this.viewOf(v, arena)), dims: [...v.dims] };
+      const name = this.graph.outputs[i];
+      out[name] = outputTensor(v.type, this.viewOf(v, arena), v.dims, `run: output '${name}'`);
     });
     return out;
   }
