@@ -24,6 +24,7 @@ import { checkFeeds, type ModelInputs } from './feeds.js';
 import { keepSource } from './source.js';
 import { fuseDynamicQuant } from './fuse-dyn-quant.js';
 import { outputTensor, type OutputTensor } from './outputs.js';
+import { ArenaHistory } from './arena-history.js';
 
 export type { ModelInput, ModelInputs } from './feeds.js';
 
@@ -54,6 +55,8 @@ export class Model {
   private readonly valueInputs: Set<string>;
   /** one activation arena for every plan (plans hold offsets), grown to the largest plan run so far */
   private arena = { ptr: 0, bytes: 0 };
+  /** when the arena is given back after a run far larger than the steady ones (arena-history.ts) */
+  private readonly arenaHistory = new ArenaHistory();
   /** runs go one at a time: they share the arena */
   private queue: Promise<unknown> = Promise.resolve();
   private disposed = false;
@@ -87,11 +90,15 @@ export class Model {
     return plan;
   }
 
+  /** Bytes of the activation arena the model holds now (0 before the first run, or after one was given back). */
+  get arenaBytes(): number {
+    return this.arena.bytes;
+  }
+
   /** The arena, grown (never while a run uses it: runs are queued) to hold `bytes`. */
   private arenaFor(bytes: number): number {
     if (bytes > this.arena.bytes) {
-      if (this.arena.ptr) this.rt.free(this.arena.ptr);
-      this.arena = { ptr: 0, bytes: 0 };
+      this.freeArena();
       this.arena = { ptr: this.rt.alloc(bytes), bytes };
     }
     return this.arena.ptr;
@@ -163,6 +170,8 @@ export class Model {
       const name = this.graph.outputs[i];
       out[name] = outputTensor(v.type, this.viewOf(v, arena), v.dims, `run: output '${name}'`);
     });
+    // outputs are copies: a large batch's arena can go back now
+    if (this.arenaHistory.afterRun(this.arena.bytes, plan.arenaBytes)) this.freeArena();
     return out;
   }
 
@@ -220,9 +229,13 @@ export class Model {
     if (this.disposed) return;
     this.disposed = true;
     for (const l of this.layers.values()) l?.dispose();
+    this.freeArena();
+    this.plans.clear();
+  }
+
+  private freeArena(): void {
     if (this.arena.ptr) this.rt.free(this.arena.ptr);
     this.arena = { ptr: 0, bytes: 0 };
-    this.plans.clear();
   }
 }
 
