@@ -29,7 +29,7 @@ import { ArenaHistory } from './arena-history.js';
 export type { ModelInput, ModelInputs } from './feeds.js';
 
 export type { OutputTensor, OutputType } from './outputs.js';
-/** What run() returns per output: its ONNX element type's typed array (see outputs.ts). */
+/** The former name of OutputTensor (what run() returns per output). */
 export type ModelTensor = OutputTensor;
 
 export interface StepTiming {
@@ -146,13 +146,13 @@ export class Model {
    * Runs the model; concurrent calls are queued (they share one activation arena). Each output comes
    * back in its declared element type, as onnxruntime-web returns it (int64 as BigInt64Array …).
    */
-  run(feeds: ModelInputs, options: RunOptions = {}): Promise<Record<string, ModelTensor>> {
+  run(feeds: ModelInputs, options: RunOptions = {}): Promise<Record<string, OutputTensor>> {
     const next = this.queue.then(() => this.runNow(feeds, options));
     this.queue = next.catch(() => undefined);
     return next;
   }
 
-  private async runNow(feeds: ModelInputs, options: RunOptions): Promise<Record<string, ModelTensor>> {
+  private async runNow(feeds: ModelInputs, options: RunOptions): Promise<Record<string, OutputTensor>> {
     if (this.disposed) throw new ArgumentError('model: used after dispose()');
     const checked = checkFeeds(this.graph.inputs, feeds);
     const dims: Record<string, readonly number[]> = {};
@@ -165,7 +165,7 @@ export class Model {
     const plan = this.plan(dims, values);
     const arena = this.arenaFor(plan.arenaBytes);
     await this.execute(plan, arena, (v) => checked.get(v.name)!.data, options);
-    const out: Record<string, ModelTensor> = {};
+    const out: Record<string, OutputTensor> = {};
     plan.outputs.forEach((v, i) => {
       const name = this.graph.outputs[i];
       out[name] = outputTensor(v.type, this.viewOf(v, arena), v.dims, `run: output '${name}'`);
