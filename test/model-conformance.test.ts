@@ -21,6 +21,9 @@ type Long = { toNumber(): number };
 const num = (v: number | Long) => (typeof v === 'number' ? v : v.toNumber());
 
 /** A TensorProto's values as numbers (float, the integer types lowbit reads, bool). */
+/** the output type Model.run gives for each element type these cases have */
+const OUTPUT_TYPE: Record<number, string> = { [T.FLOAT]: 'float32', [T.INT64]: 'int64', [T.INT32]: 'int32', [T.INT8]: 'int8', [T.UINT8]: 'uint8', [T.BOOL]: 'bool' };
+
 function values(t: onnxproto.onnx.TensorProto): { dims: number[]; data: number[] } {
   const dims = (t.dims ?? []).map((d) => num(d as number | Long));
   const n = dims.reduce((a, b) => a * b, 1);
@@ -75,7 +78,8 @@ async function runCase(name: string): Promise<void> {
     outputs.forEach((want, i) => {
       const o = got[outNames[i]];
       expect(o.dims, `${name} ${outNames[i]} dims`).toEqual(want.dims);
-      if (outTypes[i] === T.FLOAT) {
+      expect(o.type, `${name} ${outNames[i]} type`).toBe(OUTPUT_TYPE[outTypes[i]!]);
+      if (o.type === 'float32') {
         for (let j = 0; j < want.data.length; j++) {
           const w = want.data[j], v = o.data[j];
           if (Number.isNaN(w)) expect(v, `${name}[${j}]`).toBeNaN();
@@ -84,7 +88,7 @@ async function runCase(name: string): Promise<void> {
         }
       } else {
         // integers held in float64 may be -0 (-4 % 2): the same integer
-        expect(Array.from(o.data, (v) => v + 0), `${name} ${outNames[i]}`).toEqual(want.data);
+        expect(Array.from(o.data as ArrayLike<number | bigint>, (v) => Number(v) + 0), `${name} ${outNames[i]}`).toEqual(want.data);
       }
     });
   } finally {

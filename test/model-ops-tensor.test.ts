@@ -35,11 +35,13 @@ async function check(b: { build(): Uint8Array }, feeds: Record<string, Feed>, to
     expect(Object.keys(got).sort()).toEqual(Object.keys(want).sort());
     for (const [name, w] of Object.entries(want)) {
       const g = got[name];
+      expect(g.type, `${name} type`).toBe(w.type);
       expect(g.dims, `${name} dims`).toEqual(w.dims);
       let scale = 0;
       for (const v of w.data) if (Number.isFinite(v)) scale = Math.max(scale, Math.abs(v));
       for (let i = 0; i < w.data.length; i++) {
-        const wv = Math.fround(w.data[i]), gv = g.data[i];
+        // each output in its own type: float32 rounded as float32, the others (double, integers) exact
+        const wv = g.type === 'float32' ? Math.fround(w.data[i]) : w.data[i], gv = Number(g.data[i]);
         if (Number.isNaN(wv) && Number.isNaN(gv)) continue;
         if (tol === 0) expect(gv, `${name}[${i}] (ort ${w.data[i]})`).toBe(wv);
         else expect(Math.abs(gv - wv), `${name}[${i}]: lowbit ${gv}, ort ${wv}`).toBeLessThanOrEqual(tol * Math.max(1, scale));
@@ -182,7 +184,7 @@ describe(`tensor operators vs onnxruntime-web (${SIMD} build)`, () => {
       const got = await model.run(feeds);
       model.dispose();
       for (let r = 0; r < 3; r++) {
-        const row = (a: ArrayLike<number>) => Array.from(a).slice(r * 3, r * 3 + 3).map(Math.fround).sort((p, q) => p - q);
+        const row = (a: ArrayLike<number | bigint>) => Array.from(a, Number).slice(r * 3, r * 3 + 3).map(Math.fround).sort((p, q) => p - q);
         expect(row(got.v.data)).toEqual(row(want.v.data));
         expect(row(got.i.data)).toEqual(row(want.i.data));
       }

@@ -37,10 +37,11 @@ export function W(n: number, seed: number, scale = 1): number[] {
   return Array.from(randNormal(n, rng(seed), scale));
 }
 
-export function maxAbsDiff(got: ArrayLike<number>, want: ArrayLike<number>): { diff: number; at: number; scale: number } {
+/** int64 outputs (BigInt64Array) compare by their Number values (lowbit refuses any beyond 2^53) */
+export function maxAbsDiff(got: ArrayLike<number | bigint>, want: ArrayLike<number | bigint>): { diff: number; at: number; scale: number } {
   let diff = 0, at = -1, scale = 0;
   for (let i = 0; i < want.length; i++) {
-    const w = want[i], g = got[i];
+    const w = Number(want[i]), g = Number(got[i]);
     if (Number.isFinite(w)) scale = Math.max(scale, Math.abs(w));
     const d = Number.isNaN(w) && Number.isNaN(g) ? 0 : w === g ? 0 : Math.abs(g - w);
     if (!(d <= diff)) {
@@ -62,13 +63,17 @@ export async function compareWithOrt(rt: Runtime, b: OnnxBuilder, feeds: Record<
   }
 }
 
-/** The same output names and dims, and max |got - want| <= tol * max(1, max |want|) per output (NaN matches NaN). */
-export function expectOutputsClose(
-  got: Record<string, { dims: readonly number[]; data: ArrayLike<number> }>, want: Record<string, { dims: readonly number[]; data: ArrayLike<number> }>, tol: number, what = '',
-): void {
+type Outputs = Record<string, { type?: string; dims: readonly number[]; data: ArrayLike<number | bigint> }>;
+
+/**
+ * The same output names, element types (where both say: onnxruntime's and lowbit's typed outputs)
+ * and dims, and max |got - want| <= tol * max(1, max |want|) per output (NaN matches NaN).
+ */
+export function expectOutputsClose(got: Outputs, want: Outputs, tol: number, what = ''): void {
   expect(Object.keys(got).sort(), `${what} output names`).toEqual(Object.keys(want).sort());
   for (const [name, w] of Object.entries(want)) {
     const g = got[name];
+    if (g.type !== undefined && w.type !== undefined) expect(g.type, `${what} ${name} type`).toBe(w.type);
     expect(g.dims, `${what} ${name} dims`).toEqual(w.dims);
     const { diff, at, scale } = maxAbsDiff(g.data, w.data);
     const t = tol * Math.max(1, scale);

@@ -175,7 +175,8 @@ const ORT_DATA: Record<string, (d: ArrayLike<number>) => unknown> = {
   int8: (d) => Int8Array.from(d), uint8: (d) => Uint8Array.from(d), bool: (d) => Uint8Array.from(d),
 };
 
-export type OrtOutputs = Record<string, { dims: number[]; data: number[] }>;
+/** onnxruntime's outputs: its element type, dims and values as numbers (int64 exact to 2^53; `big` has them exactly) */
+export type OrtOutputs = Record<string, { type: string; dims: number[]; data: number[]; big?: bigint[]; array: string }>;
 
 /**
  * Runs the model bytes in onnxruntime-web (1 thread); outputs as plain numbers. In a Node started
@@ -192,14 +193,17 @@ async function runHere(bytes: Uint8Array, feeds: Record<string, Feed | IntFeed>)
     const f: Record<string, ort.Tensor> = {};
     for (const [k, v] of Object.entries(feeds)) f[k] = new ort.Tensor(v.type, ORT_DATA[v.type](v.data) as Float32Array, v.dims);
     const r = await session.run(f);
-    const out: Record<string, { dims: number[]; data: number[] }> = {};
-    for (const [k, v] of Object.entries(r)) {
-      out[k] = { dims: [...v.dims], data: Array.from(v.data as ArrayLike<number | bigint>, (x) => Number(x)) };
-    }
+    const out: OrtOutputs = {};
+    for (const [k, v] of Object.entries(r)) out[k] = ortOutput(v.type, v.dims, v.data as ArrayLike<number | bigint>);
     return out;
   } finally {
     await session.release();
   }
+}
+
+function ortOutput(type: string, dims: readonly number[], data: ArrayLike<number | bigint>): OrtOutputs[string] {
+  const big = data instanceof BigInt64Array || data instanceof BigUint64Array ? Array.from(data as ArrayLike<bigint>) : undefined;
+  return { type, dims: [...dims], data: Array.from(data, (x) => Number(x)), big, array: data.constructor.name };
 }
 
 // The child: one onnxruntime-web session per request, answers over the IPC channel (structured
@@ -216,7 +220,7 @@ process.on('message', async ({ id, bytes, feeds }) => {
       for (const [k, v] of Object.entries(feeds)) f[k] = new ort.Tensor(v.type, v.type === 'int64' ? BigInt64Array.from(v.data, (x) => BigInt(x)) : v.data, v.dims);
       const r = await session.run(f);
       const out = {};
-      for (const [k, v] of Object.entries(r)) out[k] = { dims: [...v.dims], data: Array.from(v.data, (x) => Number(x)) };
+      for (const [k, v] of Object.entries(r)) out[k] = { type: v.type, dims: [...v.dims], data: Array.from(v.data, (x) => Number(x)), big: v.data instanceof BigInt64Array || v.data instanceof BigUint64Array ? Array.from(v.data) : undefined, array: v.data.constructor.name };
       process.send({ id, out });
     } finally {
       await session.release();

@@ -3,12 +3,12 @@
 
 import { ArgumentError, DTypeError, ShapeError, ValueRangeError, describe } from '../errors.js';
 import { elementCount, hostArray, type GraphInput, type HostData } from './graph.js';
-import { clampBig } from './onnx.js';
 
 /**
  * One input of Model.run(), shaped like onnxruntime's tensors ({ type, data, dims }), so an
  * ort.Tensor of these types can be passed as it is. Integer data may also be plain numbers, and int64
- * a Float64Array of integers; int64 values beyond ±(2^53 − 1) are clamped there, as in weights.
+ * a Float64Array of integers. lowbit holds integers as doubles: an int64 value beyond ±(2^53 − 1) is
+ * refused (a ValueRangeError), never rounded.
  */
 export type ModelInput =
   | { readonly type: 'float32'; readonly data: Float32Array; readonly dims: readonly number[] }
@@ -83,9 +83,10 @@ function checkFeed(gi: GraphInput, t: unknown): Feed {
   const [lo, hi] = RANGE[gi.type];
   for (let i = 0; i < n; i++) {
     const v = values[i];
-    const x = typeof v === 'bigint' ? clampBig(v) : typeof v === 'boolean' && gi.type === 'bool' ? +v : v;
+    const x = typeof v === 'bigint' ? Number(v) : typeof v === 'boolean' && gi.type === 'bool' ? +v : v;
     if (typeof x !== 'number' || !Number.isInteger(x) || x < lo || x > hi) {
-      throw new ValueRangeError(`${what}: value ${describe(v)} at index ${i} is not ${gi.type === 'bool' ? 'a bool (0, 1, false, true)' : `an ${gi.type} (an integer in ${lo}…${hi})`}`);
+      const why = gi.type === 'int64' && typeof x === 'number' && Number.isInteger(x) ? ': lowbit holds int64 exactly only within ±(2^53 − 1), and does not round' : '';
+      throw new ValueRangeError(`${what}: value ${describe(v)} at index ${i} is not ${gi.type === 'bool' ? 'a bool (0, 1, false, true)' : `an ${gi.type} (an integer in ${lo}…${hi})`}${why}`);
     }
     host[i] = x;
   }

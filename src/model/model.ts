@@ -23,14 +23,14 @@ import { runControlStep } from './control-flow.js';
 import { checkFeeds, type ModelInputs } from './feeds.js';
 import { keepSource } from './source.js';
 import { fuseDynamicQuant } from './fuse-dyn-quant.js';
+import { outputTensor, type OutputTensor } from './outputs.js';
+import { ArenaHistory } from './arena-history.js';
 
 export type { ModelInput, ModelInputs } from './feeds.js';
 
-export interface ModelTensor {
-  type: 'float32';
-  data: Float32Array;
-  dims: readonly number[];
-}
+export type { OutputTensor, OutputType } from './outputs.js';
+/** The former name of OutputTensor (what run() returns per output). */
+export type ModelTensor = OutputTensor;
 
 export interface StepTiming {
   step: PlanStep;
@@ -55,6 +55,8 @@ export class Model {
   private readonly valueInputs: Set<string>;
   /** one activation arena for every plan (plans hold offsets), grown to the largest plan run so far */
   private arena = { ptr: 0, bytes: 0 };
+  /** when the arena is given back after a run far larger than the steady ones (arena-history.ts) */
+  private readonly arenaHistory = new ArenaHistory();
   /** runs go one at a time: they share the arena */
   private queue: Promise<unknown> = Promise.resolve();
   private disposed = false;
@@ -88,11 +90,15 @@ export class Model {
     return plan;
   }
 
+  /** Bytes of the activation arena the model holds now (0 before the first run, or after one was given back). */
+  get arenaBytes(): number {
+    return this.arena.bytes;
+  }
+
   /** The arena, grown (never while a run uses it: runs are queued) to hold `bytes`. */
   private arenaFor(bytes: number): number {
     if (bytes > this.arena.bytes) {
-      if (this.arena.ptr) this.rt.free(this.arena.ptr);
-      this.arena = { ptr: 0, bytes: 0 };
+      this.freeArena();
       this.arena = { ptr: this.rt.alloc(bytes), bytes };
     }
     return this.arena.ptr;
@@ -136,14 +142,17 @@ export class Model {
     return s;
   }
 
-  /** Runs the model; concurrent calls are queued (they share one activation arena). */
-  run(feeds: ModelInputs, options: RunOptions = {}): Promise<Record<string, ModelTensor>> {
+  /**
+   * Runs the model; concurrent calls are queued (they share one activation arena). Each output comes
+   * back in its declared element type, as onnxruntime-web returns it (int64 as BigInt64Array …).
+   */
+  run(feeds: ModelInputs, options: RunOptions = {}): Promise<Record<string, OutputTensor>> {
     const next = this.queue.then(() => this.runNow(feeds, options));
     this.queue = next.catch(() => undefined);
     return next;
   }
 
-  private async runNow(feeds: ModelInputs, options: RunOptions): Promise<Record<string, ModelTensor>> {
+  private async runNow(feeds: ModelInputs, options: RunOptions): Promise<Record<string, OutputTensor>> {
     if (this.disposed) throw new ArgumentError('model: used after dispose()');
     const checked = checkFeeds(this.graph.inputs, feeds);
     const dims: Record<string, readonly number[]> = {};
@@ -156,10 +165,13 @@ export class Model {
     const plan = this.plan(dims, values);
     const arena = this.arenaFor(plan.arenaBytes);
     await this.execute(plan, arena, (v) => checked.get(v.name)!.data, options);
-    const out: Record<string, ModelTensor> = {};
+    const out: Record<string, OutputTensor> = {};
     plan.outputs.forEach((v, i) => {
-      out[this.graph.outputs[i]] = { type: 'float32', data: v.value ? Float32Array.from(v.value.data) : Float32Array.from(this.viewOf(v, arena)), dims: [...v.dims] };
+      const name = this.graph.outputs[i];
+      out[name] = outputTensor(v.type, this.viewOf(v, arena), v.dims, `run: output '${name}'`);
     });
+    // outputs are copies: a large batch's arena can go back now
+    if (this.arenaHistory.afterRun(this.arena.bytes, plan.arenaBytes)) this.freeArena();
     return out;
   }
 
@@ -217,9 +229,13 @@ export class Model {
     if (this.disposed) return;
     this.disposed = true;
     for (const l of this.layers.values()) l?.dispose();
+    this.freeArena();
+    this.plans.clear();
+  }
+
+  private freeArena(): void {
     if (this.arena.ptr) this.rt.free(this.arena.ptr);
     this.arena = { ptr: 0, bytes: 0 };
-    this.plans.clear();
   }
 }
 

@@ -242,9 +242,13 @@ function tensorFromProto(t: onnxproto.onnx.ITensorProto, what: string): HostTens
   return { type: dt.type, dims, data };
 }
 
-/** An int64 as a number, clamped to ±(2^53 − 1): the range lowbit holds integers in exactly. */
+/**
+ * An int64 as a number. Within ±(2^53 − 1), the range lowbit holds integers in exactly, as it is;
+ * beyond, clamped to ±2^53: still "past every size" (Slice's INT64_MAX ends), and not a safe
+ * integer, so a model output that carries it is refused (outputs.ts), never returned rounded.
+ */
 export function clampBig(v: bigint): number {
-  const max = BigInt(Number.MAX_SAFE_INTEGER);
+  const max = 2n ** 53n;
   return Number(v > max ? max : v < -max ? -max : v);
 }
 

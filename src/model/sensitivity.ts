@@ -8,6 +8,7 @@
 import type { Feeds } from './calibrate.js';
 import type { Model, ModelTensor } from './model.js';
 import type { OutputMetric, OutputScore } from './quantize-options.js';
+import { outputValues } from './outputs.js';
 
 /** One record of outputs per input. */
 export type Outputs = Record<string, ModelTensor>[];
@@ -59,10 +60,10 @@ export function noiseAndSignal(ref: Outputs, got: Outputs): { noise: number; sig
   let noise = 0, signal = 0;
   ref.forEach((r, i) => {
     for (const [name, t] of Object.entries(r)) {
-      const g = got[i][name].data;
-      for (let j = 0; j < t.data.length; j++) {
-        const d = t.data[j] - g[j];
-        signal += t.data[j] * t.data[j];
+      const x = outputValues(t), g = outputValues(got[i][name]);
+      for (let j = 0; j < x.length; j++) {
+        const d = x[j] - g[j];
+        signal += x[j] * x[j];
         noise += d * d;
       }
     }
@@ -82,13 +83,13 @@ export function scoreOutputs(measuredRef: Measured, measuredGot: Measured, class
   const names = ref.length ? Object.keys(ref[0]) : [];
   let cos = 0, same = 0, rows = 0;
   for (const name of names) {
-    cos += cosine(ref.map((r) => r[name].data), got.map((g) => g[name].data));
+    cos += cosine(ref.map((r) => outputValues(r[name])), got.map((g) => outputValues(g[name])));
     for (const [i, r] of ref.entries()) {
       const t = r[name];
       if (!isClassifierOutput(t, classifier)) continue;
-      const g = got[i][name].data, n = t.dims[t.dims.length - 1];
-      for (let o = 0; o + n <= t.data.length; o += n) {
-        if (argmax(t.data, o, n) === argmax(g, o, n)) same++;
+      const x = outputValues(t), g = outputValues(got[i][name]), n = t.dims[t.dims.length - 1];
+      for (let o = 0; o + n <= x.length; o += n) {
+        if (argmax(x, o, n) === argmax(g, o, n)) same++;
         rows++;
       }
     }
@@ -99,7 +100,7 @@ export function scoreOutputs(measuredRef: Measured, measuredGot: Measured, class
   return score;
 }
 
-function cosine(a: Float32Array[], b: Float32Array[]): number {
+function cosine(a: ArrayLike<number>[], b: ArrayLike<number>[]): number {
   let ab = 0, aa = 0, bb = 0;
   a.forEach((x, k) => {
     const y = b[k];
@@ -113,7 +114,7 @@ function cosine(a: Float32Array[], b: Float32Array[]): number {
   return aa === 0 && bb === 0 ? 1 : aa === 0 || bb === 0 ? 0 : ab / Math.sqrt(aa * bb);
 }
 
-function argmax(x: Float32Array, o: number, n: number): number {
+function argmax(x: ArrayLike<number>, o: number, n: number): number {
   let a = o;
   for (let j = o + 1; j < o + n; j++) if (x[j] > x[a]) a = j;
   return a;

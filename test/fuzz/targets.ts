@@ -8,21 +8,31 @@ import type { Feed } from '../onnx-builder.js';
 
 ort.env.logLevel = 'fatal'; // mutants make it log every refusal
 
+/** A run's outputs: values as numbers (int64 exact: lowbit refuses any beyond 2^53), and element types. */
+export interface Ran {
+  outputs: number[][];
+  types: string[];
+}
+
 export type Outcome =
-  | { status: 'ok'; outputs: number[][] }
+  | ({ status: 'ok' } & Ran)
   | { status: 'typed'; error: string }
   | { status: 'crash'; error: Error };
 
-async function judge(f: () => Promise<number[][]>): Promise<Outcome> {
+async function judge(f: () => Promise<Ran>): Promise<Outcome> {
   try {
-    return { status: 'ok', outputs: await f() };
+    return { status: 'ok', ...(await f()) };
   } catch (e) {
     if (e instanceof LowbitError) return { status: 'typed', error: e.constructor.name };
     return { status: 'crash', error: e instanceof Error ? e : new Error(String(e)) };
   }
 }
 
-const outputsOf = async (m: Model, feeds: Record<string, Feed>) => Object.values(await m.run(feeds)).map((t) => Array.from(t.data as ArrayLike<number>));
+function ran(tensors: { type: string; data: unknown }[]): Ran {
+  return { outputs: tensors.map((t) => Array.from(t.data as ArrayLike<number | bigint>, Number)), types: tensors.map((t) => t.type) };
+}
+
+const outputsOf = async (m: Model, feeds: Record<string, Feed>) => ran(Object.values(await m.run(feeds)));
 
 /** Import, plan and run an ONNX model. */
 export function runOnnx(rt: Runtime, bytes: Uint8Array, feeds: Record<string, Feed>): Promise<Outcome> {
@@ -40,7 +50,7 @@ export function runOnnx(rt: Runtime, bytes: Uint8Array, feeds: Record<string, Fe
 export function runSafetensors(bytes: Uint8Array): Promise<Outcome> {
   return judge(async () => {
     const { tensors } = readSafetensors(bytes);
-    return [...tensors.values()].map((t) => [t.data.length]);
+    return { outputs: [...tensors.values()].map((t) => [t.data.length]), types: [] };
   });
 }
 
@@ -57,14 +67,14 @@ export function runSaved(float: Model, bytes: Uint8Array, feeds: Record<string, 
 }
 
 /** onnxruntime-web on the same model: its outputs, or null when it refuses the model or the run. */
-export async function runOrt(bytes: Uint8Array, feeds: Record<string, Feed>): Promise<number[][] | null> {
+export async function runOrt(bytes: Uint8Array, feeds: Record<string, Feed>): Promise<Ran | null> {
   let session: ort.InferenceSession | undefined;
   try {
     session = await ort.InferenceSession.create(bytes);
     const f: Record<string, ort.Tensor> = {};
     for (const [k, v] of Object.entries(feeds)) f[k] = new ort.Tensor('float32', v.data, v.dims);
     const r = await session.run(f);
-    return Object.values(r).map((t) => Array.from(t.data as ArrayLike<number>, Number));
+    return ran(Object.values(r));
   } catch {
     return null;
   } finally {
@@ -72,9 +82,10 @@ export async function runOrt(bytes: Uint8Array, feeds: Record<string, Feed>): Pr
   }
 }
 
-/** Outputs equal within float rounding (NaN equal to NaN). */
-export function sameOutputs(a: number[][], b: number[][], tol = 1e-4): boolean {
-  if (a.length !== b.length) return false;
+/** The same element types, and values equal within float rounding (NaN equal to NaN). */
+export function sameOutputs(ra: Ran, rb: Ran, tol = 1e-4): boolean {
+  const [a, b] = [ra.outputs, rb.outputs];
+  if (a.length !== b.length || ra.types.join() !== rb.types.join()) return false;
   return a.every((x, i) => x.length === b[i].length && x.every((v, j) => {
     const w = b[i][j];
     return (Number.isNaN(v) && Number.isNaN(w)) || v === w || Math.abs(v - w) <= tol * Math.max(1, Math.abs(w));

@@ -6,7 +6,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import cliProgress from 'cli-progress';
 import {
-  ArgumentError, FORMAT_NAMES, ShapeError, compareModels, createRuntime, exportOnnxWithReport, loadModel, loadQuantized, mulberry32, quantizeModel, saveQuantized,
+  ArgumentError, FORMAT_NAMES, ShapeError, compareModels, createRuntime, exportOnnxWithReport, loadModel, loadQuantized, mulberry32, outputValues, quantizeModel, saveQuantized,
   type Feeds, type Model, type ModelInput, type QuantizeOptions, type SimdChoice, type Graph,
 } from 'lowbit';
 import { printColumns } from './model-demo.js';
@@ -133,17 +133,18 @@ export async function runModelCommand(o: ModelCommandOptions & { quantized?: str
     const ms = performance.now() - t0;
     const summary = Object.entries(out).map(([name, t]) => {
       let lo = Infinity, hi = -Infinity, sum = 0;
-      for (const v of t.data) {
+      const values = outputValues(t);
+      for (const v of values) {
         lo = Math.min(lo, v);
         hi = Math.max(hi, v);
         sum += v;
       }
-      return { name, dims: t.dims, min: lo, max: hi, mean: sum / Math.max(t.data.length, 1), head: Array.from(t.data.slice(0, 8)) };
+      return { name, type: t.type, dims: t.dims, min: lo, max: hi, mean: sum / Math.max(values.length, 1), head: Array.from(values.slice(0, 8)) };
     });
     if (o.json) console.log(JSON.stringify({ ms, fusions: model.fusions, outputs: summary }, null, 2));
     else {
       console.log(`ran ${o.model} in ${ms.toFixed(1)} ms (first run: includes planning); fusions ${JSON.stringify(model.fusions)}`);
-      for (const s of summary) console.log(`${s.name} [${s.dims.join(', ')}]  min ${s.min.toPrecision(4)}  max ${s.max.toPrecision(4)}  mean ${s.mean.toPrecision(4)}  first ${s.head.map((v) => v.toPrecision(4)).join(' ')}`);
+      for (const s of summary) console.log(`${s.name} ${s.type} [${s.dims.join(', ')}]  min ${s.min.toPrecision(4)}  max ${s.max.toPrecision(4)}  mean ${s.mean.toPrecision(4)}  first ${s.head.map((v) => v.toPrecision(4)).join(' ')}`);
     }
     model.dispose();
   } finally {

@@ -8,8 +8,8 @@
 import { readFileSync } from 'node:fs';
 import cliProgress from 'cli-progress';
 import {
-  FORMAT_NAMES, WEIGHT_FORMATS, compareModels, createRuntime, loadModel, quantizeModel,
-  type Feeds, type LayerError, type Model, type OutputMetric, type SimdChoice,
+  FORMAT_NAMES, WEIGHT_FORMATS, compareModels, createRuntime, floatData, loadModel, quantizeModel,
+  type Feeds, type LayerError, type Model, type OutputMetric, type OutputTensor, type SimdChoice,
 } from 'lowbit';
 import { ctcGreedyDecode, scoreReadings, toModelInput } from 'lowbit/ocr';
 import { loadDictionary, ocrModelAsset } from './ocr-assets.js';
@@ -87,7 +87,10 @@ const modelRunner = (name: string, m: Model): Runner => ({
   get weightBytes() {
     return m.weightBytes;
   },
-  run: async (f) => Object.values(await m.run(f))[0],
+  run: async (f) => {
+    const out = Object.values(await m.run(f))[0];
+    return { data: floatData(out, `${name}: the recognizer's output`), dims: out.dims };
+  },
 });
 
 export async function runModelDemo(o: ModelDemoOptions): Promise<{ rows: SchemeRow[]; layers: LayerError[] }> {
@@ -115,7 +118,7 @@ export async function runModelDemo(o: ModelDemoOptions): Promise<{ rows: SchemeR
     }
     let ab: ReturnType<typeof bar> | null = null;
     // the task's own metric for the search: lines read exactly as float32 reads them
-    const text = (t: { data: Float32Array; dims: readonly number[] }) => ctcGreedyDecode(t.data, t.dims as number[], dict)[0].text;
+    const text = (t: OutputTensor) => ctcGreedyDecode(floatData(t, 'the recognizer\'s output'), t.dims as number[], dict)[0].text;
     const sameText: OutputMetric = {
       name: 'lines read as float32 reads them',
       score: (ref, got) => ref.filter((r, i) => text(Object.values(r)[0]) === text(Object.values(got[i])[0])).length / Math.max(ref.length, 1),

@@ -23,7 +23,8 @@ export type OcrFeeds = Record<string, Feed>;
 export interface OcrModel {
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
-  run(feeds: OcrFeeds): Promise<Record<string, { data: Float32Array; dims: readonly number[] }>>;
+  /** a lowbit Model's run (or a wrapper's): the outputs used are float32 */
+  run(feeds: OcrFeeds): Promise<Record<string, { readonly data: ArrayLike<number | bigint>; readonly dims: readonly number[] }>>;
 }
 
 export interface OcrOptions extends DbOptions, BatchOptions {
@@ -88,7 +89,7 @@ async function runOne(model: OcrModel, input: Feed, what: string): Promise<{ dat
   const out = await model.run({ [model.inputNames[0]!]: input });
   const t = out[model.outputNames[0]!];
   if (!t || !(t.data instanceof Float32Array)) throw new ShapeError(`ocr.read: the ${what} gave no float32 output '${model.outputNames[0]}'`);
-  return t;
+  return { data: t.data, dims: t.dims };
 }
 
 /** An OCR reader over the three models. */

@@ -13,7 +13,7 @@ export interface StageTensor {
 export interface StageRunner {
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
-  run(feeds: Record<string, StageTensor>): Promise<Record<string, { data: ArrayLike<number>; dims: readonly number[] }>>;
+  run(feeds: Record<string, StageTensor>): Promise<Record<string, { data: ArrayLike<number | bigint>; dims: readonly number[] }>>;
 }
 
 /** Checks that `runner` looks like a StageRunner with one input and at least one output. */
@@ -38,5 +38,5 @@ export async function runStage(runner: StageRunner, what: string, data: Float32A
   if (!out || out.data.length !== expected) {
     throw new ModelError(`wake word: the ${what} model gave ${out ? `${out.data.length} values (dims [${out.dims}])` : 'no output'} for input dims [${dims}], expected ${expected}`);
   }
-  return out.data instanceof Float32Array ? out.data : Float32Array.from(out.data);
+  return out.data instanceof Float32Array ? out.data : Float32Array.from(out.data as ArrayLike<number | bigint>, Number);
 }
