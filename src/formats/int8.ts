@@ -1,5 +1,8 @@
-// int8: symmetric int8 weights, one scale per output channel, [-127, 127]; uint8 activations with a
-// static scale and zero point from calibration (qs8 kernels, src/layers/gemm-qs8.ts).
+// int8: symmetric int8 weights, one scale per output channel, [-127, 127] (or [-63, 63] with
+// weightBits 7); uint8 activations with a static scale and zero point from calibration (qs8
+// kernels, src/layers/gemm-qs8.ts). 7-bit weights fit the relaxed build's c4 layout (the relaxed dot
+// product, exact there); they are the same integers on every build, so the results stay the same
+// bits on baseline and relaxed.
 //
 //   saved: q I8 [K, N], scales F32 [N]            record: input { scale, zeroPoint }
 
@@ -17,6 +20,15 @@ import type { ActivationQuant } from '../quant/activation-range.js';
 
 const f = Math.fround;
 
+/** quantizeModel's int8 weight bits when its options do not say (weightBits) */
+export const INT8_MODEL_WEIGHT_BITS = 8;
+
+/** the largest |q| of weightBits 8 or 7 */
+function weightQmax(bits: unknown): number {
+  if (bits !== 8 && bits !== 7) throw new ArgumentError(`weightBits: expected 8 or 7, got ${describe(bits)}`);
+  return bits === 8 ? 127 : 63;
+}
+
 export const int8Format: WeightFormat<Int8Weights> = {
   name: 'int8',
   label: 'int8 (static, per-channel)',
@@ -24,13 +36,14 @@ export const int8Format: WeightFormat<Int8Weights> = {
   needsInputRange: true,
   referenceTolerance: 0,
 
-  quantize(wnk, n, k, { input }) {
+  quantize(wnk, n, k, { input, options }) {
     if (!input) throw new ArgumentError('int8 weights need the activation quantization of the layer input (calibration)');
+    const qmax = weightQmax(options?.weightBits ?? INT8_MODEL_WEIGHT_BITS);
     // per-channel activation scales migrate into the weights: x / c[ch] times W[k] * c[ch]
     const cs = input.channelScale;
     const wkn = transposeKN(cs ? wnk.map((v, i) => f(v * cs[(i % k) % cs.length])) : wnk, n, k);
-    const scales = symmetricColumnScales(wkn, k, n, 127);
-    return { k, n, q: quantizeColumnsSymmetric(wkn, k, n, scales, 127), scales, input };
+    const scales = symmetricColumnScales(wkn, k, n, qmax);
+    return { k, n, q: quantizeColumnsSymmetric(wkn, k, n, scales, qmax), scales, input };
   },
   dims: (w) => ({ k: w.k, n: w.n }),
   gemm: (host, w, bias, activation) => new Qs8Gemm(host, w, bias, activation),
@@ -97,8 +110,7 @@ export const int8Format: WeightFormat<Int8Weights> = {
   linear: {
     options: ['weightBits', 'activations', 'calibration', 'relu'],
     async build(host, rows, n, k, bias, o) {
-      const weightBits = o.weightBits ?? 8;
-      if (weightBits !== 8 && weightBits !== 7) throw new ArgumentError(`weightBits: expected 8 or 7, got ${describe(weightBits)}`);
+      const qmax = weightQmax(o.weightBits ?? 8);
       const activations = (o.activations ?? 'dynamic-per-tensor') as ActivationScheme;
       if (!['dynamic-per-tensor', 'dynamic-per-row', 'static'].includes(activations)) {
         throw new ArgumentError(`activations: expected 'dynamic-per-tensor', 'dynamic-per-row' or 'static', got ${describe(activations)}`);
@@ -114,7 +126,6 @@ export const int8Format: WeightFormat<Int8Weights> = {
         if (!Number.isFinite(lo) || !Number.isFinite(hi)) throw new ValueRangeError('calibration: contains NaN or Infinity');
         input = dynamicQuantParams(lo, hi, 0, 255);
       }
-      const qmax = weightBits === 8 ? 127 : 63;
       const wkn = transposeKN(rows, n, k);
       const scales = symmetricColumnScales(wkn, k, n, qmax);
       const q = quantizeColumnsSymmetric(wkn, k, n, scales, qmax);

@@ -1,13 +1,18 @@
 // INT8 GEMM for model layers: weights symmetric int8 per output column, activations uint8 per
 // tensor with a static scale and zero point from calibration.
-//   x (float32) -> qs8_stage_f32_c2 (QuantizeLinear and staging in one pass) -> qs8 GEMM ->
+//   x (float32) -> QuantizeLinear and staging in one pass -> qs8 GEMM ->
 //   float32 epilogue: acc * s_x * s_w[n] + bias[n], then the activation and per-channel affine
 // in registers. Weights arrive quantized (src/model/weights.ts decides how).
+// packQs8 takes the relaxed c4 layout (relaxed dot product) when the runtime is relaxed and every
+// weight column spans <= 127 (7-bit weights, the int8 format's default: src/formats/int8.ts), the
+// c2 layout otherwise; the stagers of both quantize x to the same integers and the GEMM is exact,
+// so the output is the same bits on either build.
 
 import { ArgumentError } from '../errors.js';
 import type { ActivationQuant } from '../quant/activation-range.js';
 import { packQs8, qs8Gemm, qs8StageF32, type EpilogueActivation, type Qs8Weights } from '../kernels/qs8.js';
 import { qs8StageChan, stageChanVectors } from '../kernels/qs8-stage-chan.js';
+import { qs8StageChanC4, qs8StageF32C4 } from '../kernels/qs8-stage-c4f.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { ConvActivation } from './activation.js';
 import type { GemmImpl } from './conv2d-gemm.js';
@@ -40,7 +45,7 @@ export class Qs8Gemm implements GemmImpl {
     this.k = k;
     this.n = n;
     this.input = input;
-    this.w = packQs8(rt, q, k, n, new Int32Array(n), { allowSevenBit: false });
+    this.w = packQs8(rt, q, k, n, new Int32Array(n));
     if (input.channelScale || input.border) {
       const { div, off } = stageChanVectors(k, input.scale, input.channelScale, input.border);
       const ptr = rt.alloc(k * 8 + 32);
@@ -60,16 +65,22 @@ export class Qs8Gemm implements GemmImpl {
     return this.w.layout;
   }
 
-  /** bytes of scratch for M rows: x quantized and staged as int16 (K rounded up to 2), and row sums */
+  /** bytes per staged element: int16 (c2) or int8 (c4) */
+  private get stagedBytes(): number {
+    return this.w.layout === 'c4' ? 1 : 2;
+  }
+
+  /** bytes of scratch for M rows: x quantized and staged (K rounded up to the layout's k-group), and row sums */
   scratchBytes(m: number): number {
-    return m * this.w.kp * 2 + m * 4 + 64;
+    return m * this.w.kp * this.stagedBytes + m * 4 + 64;
   }
 
   async run(m: number, x: number, y: number, scratch: number): Promise<void> {
     const rt = this.rt, kp = this.w.kp;
-    const rowSum = scratch + Math.ceil((m * kp * 2) / 16) * 16;
-    if (this.chan) qs8StageChan(rt, this.w, m, x, this.k * 4, this.chan.div, this.chan.off, this.input.zeroPoint, scratch, rowSum);
-    else qs8StageF32(rt, this.w, m, x, this.k * 4, this.input.scale, this.input.zeroPoint, scratch, rowSum);
+    const rowSum = scratch + Math.ceil((m * kp * this.stagedBytes) / 16) * 16;
+    const c4 = this.w.layout === 'c4', zp = this.input.zeroPoint;
+    if (this.chan) (c4 ? qs8StageChanC4 : qs8StageChan)(rt, this.w, m, x, this.k * 4, this.chan.div, this.chan.off, zp, scratch, rowSum);
+    else (c4 ? qs8StageF32C4 : qs8StageF32)(rt, this.w, m, x, this.k * 4, this.input.scale, zp, scratch, rowSum);
     await rt.scoped((alloc) =>
       qs8Gemm(rt, alloc, {
         m, a: 0, signed: false, za: this.input.zeroPoint, w: this.w, staged: { ptr: scratch, rowSum },
