@@ -41,6 +41,18 @@ const engines = {
   'lowbit int8 (7-bit weights)': () => int7.run(feeds),
   'onnxruntime-web float32': () => session.run(ortFeeds),
 };
+// which layouts the int8 models' GEMMs run (relaxed: c4 for 7-bit weights, c4 split for 8-bit)
+const run0 = Qs8Gemm.prototype.run;
+for (const [label, model] of [['8-bit', int8], ['7-bit', int7]]) {
+  const layouts = {};
+  Qs8Gemm.prototype.run = function (...args) {
+    layouts[this.layout] = (layouts[this.layout] ?? 0) + 1;
+    return run0.apply(this, args);
+  };
+  await model.run(feeds);
+  console.log(`# int8 ${label} weights: GEMM calls per layout ${JSON.stringify(layouts)}`);
+}
+Qs8Gemm.prototype.run = run0;
 // warm every engine past tier-up (half a second, at least 10 runs)
 for (const run of Object.values(engines)) for (let i = 0, t0 = performance.now(); i < 10 || performance.now() - t0 < 500; i++) await run();
 const ms = Object.fromEntries(Object.keys(engines).map((e) => [e, []]));
@@ -65,7 +77,6 @@ for (const [e, xs] of Object.entries(ms)) {
 if (values.split) {
   // the model's int8 GEMM shapes, recorded from one run
   const shapes = new Map();
-  const run0 = Qs8Gemm.prototype.run;
   Qs8Gemm.prototype.run = function (m, ...rest) {
     const key = `${m}x${this.k}x${this.n}`;
     shapes.set(key, (shapes.get(key) ?? 0) + 1);

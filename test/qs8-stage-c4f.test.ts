@@ -1,16 +1,18 @@
 // qs8-stage-c4f: float32 -> uint8 quantization fused with the c4 staging (int8 q - 128, K padded to
 // 4, row sums), against the scalar references bit for bit: the one-scale kernel and the per-column
 // one, over every remainder of the 16-wide vector loop, ties, saturation, NaN and infinities, zero
-// points at both ends. The kernels are plain SIMD, so both builds run them. Then the int8 model
-// format with 7-bit weights: the relaxed build takes the c4 layout and still equals the scalar
-// reference bit for bit (the same bits as the baseline build's c2 path), per-channel staging too.
+// points at both ends, each row staged once or twice (copies). The kernels are plain SIMD, so both
+// builds run them. Then the int8 model format: on the relaxed build 7-bit weights take the c4
+// layout and 8-bit weights the c4 layout split in two 7-bit halves (splitSevenBit), and either still
+// equals the scalar reference bit for bit (the same bits as the baseline build's c2 path),
+// per-channel staging too.
 
 import { describe, expect, it } from 'vitest';
 import { WEIGHT_FORMATS, type Runtime } from '../src/index.js';
 import { packQs8, refStageChan, runFormatGemm, stageChanVectors } from '../src/kernels.js';
 import { qs8StageChanC4, qs8StageF32C4, refStageC4, refStageF32 } from '../src/kernels/qs8-stage-c4f.js';
 import { uint8Range } from '../src/quant/activation-range.js';
-import { Qs8Gemm } from '../src/layers/gemm-qs8.js';
+import { Qs8Gemm, splitSevenBit } from '../src/layers/gemm-qs8.js';
 import { ArgumentError } from '../src/errors.js';
 import { SIMD, firstMismatch, randNormal, rng, useRuntimes } from './helpers.js';
 
@@ -30,9 +32,9 @@ function makeX(n: number, quantum: (i: number) => number, r: () => number): Floa
   });
 }
 
-/** runs a kernel on x (m rows of k) and reads back the staged rows (kp = K rounded up to 4) and sums */
-function stage(rt: Runtime, x: Float32Array, m: number, k: number, call: (px: number, out: number, rs: number, kp: number) => void): { staged: Int8Array; sums: Int32Array; kp: number } {
-  const kp = Math.ceil(k / 4) * 4;
+/** runs a kernel on x (m rows of k) and reads back the staged rows (kp = copies * K rounded up to 4) and sums */
+function stage(rt: Runtime, x: Float32Array, m: number, k: number, copies: number, call: (px: number, out: number, rs: number, kp: number) => void): { staged: Int8Array; sums: Int32Array; kp: number } {
+  const kp = Math.ceil((copies * k) / 4) * 4;
   const px = rt.alloc(x.length * 4 + 16), out = rt.alloc(m * kp + 16), rs = rt.alloc(m * 4 + 16);
   rt.view(Float32Array, px, x.length).set(x);
   rt.view(Int8Array, out, m * kp).fill(99); // the padding must be written
@@ -47,14 +49,14 @@ describe(`qs8-stage-c4f kernels (${SIMD} build)`, () => {
     const rt = rts.one;
     let seed = 52000, runs = 0;
     for (const k of KS) {
-      for (const [m, zp] of [[1, 0], [3, 128], [2, 255], [5, 37]] as const) {
+      for (const [m, zp, copies] of [[1, 0, 1], [3, 128, 2], [2, 255, 1], [5, 37, 2]] as const) {
         const r = rng(seed++);
         const scale = Math.fround(0.013 + r() * 0.1);
         const x = makeX(m * k, () => scale, r);
-        const { staged, sums, kp } = stage(rt, x, m, k, (px, out, rs, kp) => rt.kernels.qs8_stage_f32_c4(m, k, kp, px, k * 4, scale, zp, out, rs));
-        const want = refStageC4(refStageF32(x, m, k, scale, zp), m, k, kp, zp);
-        expect(firstMismatch(staged, want.staged), `k=${k} m=${m} zp=${zp}`).toBeNull();
-        expect(firstMismatch(sums, want.rowSum), `sums k=${k} m=${m} zp=${zp}`).toBeNull();
+        const { staged, sums, kp } = stage(rt, x, m, k, copies, (px, out, rs, kp) => rt.kernels.qs8_stage_f32_c4(m, k, kp, px, k * 4, scale, zp, out, rs, copies));
+        const want = refStageC4(refStageF32(x, m, k, scale, zp), m, k, kp, zp, copies);
+        expect(firstMismatch(staged, want.staged), `k=${k} m=${m} zp=${zp} copies=${copies}`).toBeNull();
+        expect(firstMismatch(sums, want.rowSum), `sums k=${k} m=${m} zp=${zp} copies=${copies}`).toBeNull();
         runs++;
       }
     }
@@ -65,7 +67,7 @@ describe(`qs8-stage-c4f kernels (${SIMD} build)`, () => {
     const rt = rts.one;
     let seed = 53000;
     for (const k of KS) {
-      for (const [m, zp] of [[1, 0], [3, 128], [2, 255], [4, 37]] as const) {
+      for (const [m, zp, copies] of [[1, 0, 2], [3, 128, 1], [2, 255, 2], [4, 37, 1]] as const) {
         const r = rng(seed++);
         const channels = [1, k, k % 3 === 0 ? 3 : 1][seed % 3];
         const cs = Float32Array.from({ length: channels }, () => 0.25 + r() * 4);
@@ -75,11 +77,11 @@ describe(`qs8-stage-c4f kernels (${SIMD} build)`, () => {
         const pd = rt.alloc(k * 4 + 16), po = rt.alloc(k * 4 + 16);
         rt.view(Float32Array, pd, k).set(div);
         rt.view(Float32Array, po, k).set(off);
-        const { staged, sums, kp } = stage(rt, x, m, k, (px, out, rs, kp) => rt.kernels.qs8_stage_chan_c4(m, k, kp, px, k * 4, pd, po, zp, out, rs));
+        const { staged, sums, kp } = stage(rt, x, m, k, copies, (px, out, rs, kp) => rt.kernels.qs8_stage_chan_c4(m, k, kp, px, k * 4, pd, po, zp, out, rs, copies));
         rt.free(pd), rt.free(po);
-        const want = refStageC4(refStageChan(x, m, k, div, off, zp), m, k, kp, zp);
-        expect(firstMismatch(staged, want.staged), `k=${k} m=${m} zp=${zp}`).toBeNull();
-        expect(firstMismatch(sums, want.rowSum), `sums k=${k} m=${m} zp=${zp}`).toBeNull();
+        const want = refStageC4(refStageChan(x, m, k, div, off, zp), m, k, kp, zp, copies);
+        expect(firstMismatch(staged, want.staged), `k=${k} m=${m} zp=${zp} copies=${copies}`).toBeNull();
+        expect(firstMismatch(sums, want.rowSum), `sums k=${k} m=${m} zp=${zp} copies=${copies}`).toBeNull();
       }
     }
   });
@@ -96,6 +98,10 @@ describe(`qs8-stage-c4f kernels (${SIMD} build)`, () => {
       expect(() => qs8StageF32C4(rt, c4, -1, 0, 64, 1, 0, 0, 0)).toThrow(ArgumentError);
       expect(() => qs8StageF32C4(rt, c4, 1, 0, 60, 1, 0, 0, 0)).toThrow(/xStride/);
       expect(() => qs8StageChanC4(rt, c4, 1, 0, 64, 0, 0, 256, 0, 0)).toThrow(/zeroPoint/);
+      expect(() => qs8StageF32C4(rt, c4, 1, 0, 64, 1, 0, 0, 0, 3)).toThrow(/copies/);
+      const odd = packQs8(rt, new Int8Array(15 * 8), 15, 8, new Int32Array(8));
+      expect(() => qs8StageF32C4(rt, odd, 1, 0, 64, 1, 0, 0, 0, 2)).toThrow(/does not divide/);
+      odd.dispose();
       c4.dispose();
     }
   });
@@ -118,34 +124,75 @@ describe(`int8 model format with 7-bit weights (${SIMD} build)`, () => {
     expect(() => int8.quantize(w, n, k, { input, options: { weightBits: 6 } })).toThrow(ArgumentError);
   });
 
-  it('runs on c4 exactly where the runtime is relaxed, and equals the scalar reference bit for bit, 1 and 2 threads, per-tensor and per-channel staging', async () => {
+  it('8-bit weights: a column whose ends round to both -127 and 127 keeps its larger end, the smaller becomes ±126', () => {
+    const [k, n] = [4, 3], input = uint8Range(-1, 1);
+    // [N][K] rows: ends 1 and -0.999 (-127 -> -126), -1 (twice, -0.999) and 0.998 (127 -> 126), 1 and -0.9 (no change)
+    const w = Float32Array.from([1, -0.999, 0.5, 0, -1, 0.998, 0.25, -0.999, 1, -0.9, 0.1, 0.2]);
+    const d = int8.quantize(w, n, k, { input, options: { weightBits: 8 } }) as { q: Int8Array };
+    const col = (j: number) => Array.from({ length: k }, (_, t) => d.q[t * n + j]);
+    expect(col(0)).toEqual([127, -126, 64, 0]);
+    expect(col(1)).toEqual([-127, 126, 32, -127]); // the negative end stays, twice
+    expect(col(2)).toEqual([127, -114, 13, 25]);
+    expect(splitSevenBit(d.q, k, n)).not.toBeNull();
+  });
+
+  it('splitSevenBit: W1 + W2 = W, each column of both halves within 128 values; null when W fits or a column holds both -127 and 127', () => {
+    const r = rng(56), [k, n] = [37, 11];
+    const q = Int8Array.from({ length: k * n }, () => Math.round((r() * 2 - 1) * 120));
+    for (let j = 0; j < n; j++) q[((j * 5) % k) * n + j] = j % 2 ? 127 : -127; // every column reaches one end
+    q[3 * n + 4] = -128; // int8's own end too (column 4 reaches -127 at most otherwise)
+    const s = splitSevenBit(q, k, n)!;
+    expect(s.length).toBe(2 * k * n);
+    for (let j = 0; j < n; j++) {
+      let lo = 127, hi = -128;
+      for (let t = 0; t < k; t++) {
+        expect(s[t * n + j] + s[(k + t) * n + j], `W[${t}][${j}]`).toBe(q[t * n + j]);
+        for (const v of [s[t * n + j], s[(k + t) * n + j]]) (lo = Math.min(lo, v)), (hi = Math.max(hi, v));
+      }
+      expect(hi - lo, `column ${j}`).toBeLessThanOrEqual(127);
+    }
+    expect(splitSevenBit(Int8Array.from({ length: k * n }, (_, i) => (i % 127) - 63), k, n)).toBeNull();
+    const both = q.slice();
+    both[0] = 127, both[n] = -127;
+    expect(splitSevenBit(both, k, n)).toBeNull();
+  });
+
+  it('runs on c4 (7-bit) or c4 split (8-bit) exactly where the runtime is relaxed, and equals the scalar reference bit for bit, 1 and 2 threads, per-tensor and per-channel staging', async () => {
     const r = rng(54);
+    let splits = 0;
     for (const [m, k, n] of SHAPES) {
-      for (const perChannel of [false, true]) {
+      for (const [perChannel, bits] of [[false, 7], [true, 7], [false, 8], [true, 8]] as const) {
         const w = randNormal(n * k, r, 0.1), x = randNormal(m * k, r), bias = randNormal(n, r, 0.5);
         const input = uint8Range(Math.min(...x) * 0.8, Math.max(...x) * 0.8); // some values saturate
         if (perChannel) {
           input.channelScale = Float32Array.from({ length: k }, () => 0.5 + r());
           input.border = Float32Array.from({ length: k }, () => 0.1 + 0.8 * r());
         }
-        const data = int8.quantize(w, n, k, { input, options: { weightBits: 7 } });
+        const data = int8.quantize(w, n, k, { input, options: { weightBits: bits } });
         const want = int8.reference(data, x, m, bias);
         for (const rt of [rts.one, rts.two]) {
           const g = int8.gemm(rt, data, bias, null) as Qs8Gemm;
-          expect(g.layout, `${m}x${k}x${n}`).toBe(rt.features.simd === 'relaxed' ? 'c4' : 'c2');
+          // 8 bits: split unless a column holds both -127 and 127 (Gaussian weights: now and then)
+          const split = bits === 8 && splitSevenBit((data as { q: Int8Array }).q, k, n) !== null;
+          expect(g.layout, `${m}x${k}x${n} ${bits} bits`).toBe(rt.features.simd === 'relaxed' ? (bits === 7 ? 'c4' : split ? 'c4 split' : 'c2') : 'c2');
+          if (g.layout === 'c4 split') splits++;
           g.dispose();
           const got = await runFormatGemm(rt, int8, data, x, m, bias);
-          expect(firstMismatch(got, want), `${m}x${k}x${n} per-channel ${perChannel}, ${rt.threads} threads`).toBeNull();
+          expect(firstMismatch(got, want), `${m}x${k}x${n} ${bits} bits, per-channel ${perChannel}, ${rt.threads} threads`).toBeNull();
         }
       }
     }
+    expect(splits > 0).toBe(SIMD === 'relaxed');
   });
 
-  it('8-bit weights stay on c2 (they do not fit the relaxed dot product exactly)', () => {
-    const r = rng(55), [k, n] = [40, 16];
-    const data = int8.quantize(randNormal(n * k, r, 0.1), n, k, { input: uint8Range(-1, 1), options: { weightBits: 8 } });
+  it('8-bit weights with a column at both -127 and 127 stay on c2, and still equal the reference', async () => {
+    const r = rng(55), [m, k, n] = [3, 40, 16];
+    const data = int8.quantize(randNormal(n * k, r, 0.1), n, k, { input: uint8Range(-1, 1), options: { weightBits: 8 } }) as { q: Int8Array };
+    data.q[0] = 127, data.q[n] = -127;
     const g = int8.gemm(rts.one, data, null, null) as Qs8Gemm;
     expect(g.layout).toBe('c2');
     g.dispose();
+    const x = randNormal(m * k, r);
+    expect(firstMismatch(await runFormatGemm(rts.one, int8, data, x, m), int8.reference(data, x, m, null))).toBeNull();
   });
 });

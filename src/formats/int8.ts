@@ -23,6 +23,26 @@ const f = Math.fround;
 /** quantizeModel's int8 weight bits when its options do not say (weightBits) */
 export const INT8_MODEL_WEIGHT_BITS = 8;
 
+/**
+ * Where a column's codes reach both -127 and 127 (its smaller end rounded up to the larger one's
+ * magnitude), moves its smaller end to ±126. Then every column splits exactly into two 7-bit
+ * halves for the relaxed build's dot product (src/layers/gemm-qs8.ts, splitSevenBit), and the
+ * codes are the same on every build: a one-quantum change to a few values (PP-OCRv4: most layers
+ * had such a column, which kept them off the relaxed kernels).
+ */
+function oneEndPerColumn(q: Int8Array, wkn: Float32Array, k: number, n: number): void {
+  for (let j = 0; j < n; j++) {
+    let lo = 0, hi = 0, wlo = 0, whi = 0;
+    for (let t = 0; t < k; t++) {
+      const i = t * n + j;
+      lo = Math.min(lo, q[i]), hi = Math.max(hi, q[i]), wlo = Math.min(wlo, wkn[i]), whi = Math.max(whi, wkn[i]);
+    }
+    if (lo > -127 || hi < 127) continue;
+    const end = -wlo < whi ? -127 : 127; // the end nearer zero in float
+    for (let t = 0; t < k; t++) if (q[t * n + j] === end) q[t * n + j] = end === 127 ? 126 : -126;
+  }
+}
+
 /** the largest |q| of weightBits 8 or 7 */
 function weightQmax(bits: unknown): number {
   if (bits !== 8 && bits !== 7) throw new ArgumentError(`weightBits: expected 8 or 7, got ${describe(bits)}`);
@@ -43,7 +63,9 @@ export const int8Format: WeightFormat<Int8Weights> = {
     const cs = input.channelScale;
     const wkn = transposeKN(cs ? wnk.map((v, i) => f(v * cs[(i % k) % cs.length])) : wnk, n, k);
     const scales = symmetricColumnScales(wkn, k, n, qmax);
-    return { k, n, q: quantizeColumnsSymmetric(wkn, k, n, scales, qmax), scales, input };
+    const q = quantizeColumnsSymmetric(wkn, k, n, scales, qmax);
+    if (qmax === 127) oneEndPerColumn(q, wkn, k, n);
+    return { k, n, q, scales, input };
   },
   dims: (w) => ({ k: w.k, n: w.n }),
   gemm: (host, w, bias, activation) => new Qs8Gemm(host, w, bias, activation),

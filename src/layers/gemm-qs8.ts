@@ -3,10 +3,12 @@
 //   x (float32) -> QuantizeLinear and staging in one pass -> qs8 GEMM ->
 //   float32 epilogue: acc * s_x * s_w[n] + bias[n], then the activation and per-channel affine
 // in registers. Weights arrive quantized (src/model/weights.ts decides how).
-// packQs8 takes the relaxed c4 layout (relaxed dot product) when the runtime is relaxed and every
-// weight column spans <= 127 (7-bit weights, the int8 format's default: src/formats/int8.ts), the
-// c2 layout otherwise; the stagers of both quantize x to the same integers and the GEMM is exact,
-// so the output is the same bits on either build.
+// On the relaxed build the GEMM runs the relaxed dot product (c4 layout), which is exact only when
+// every weight column spans <= 127. 7-bit weights (int8 format's weightBits 7) fit as they are;
+// 8-bit weights are split exactly into two 7-bit halves stacked along K, [x, x] . [W1; W2] = x . W
+// (splitSevenBit), twice the multiply-adds of the relaxed dot, still fewer cycles than c2's
+// sign-extended i16 dots. The baseline build runs c2. The stagers of both layouts quantize x to
+// the same integers and every GEMM is exact, so the output is the same bits on either build.
 
 import { ArgumentError } from '../errors.js';
 import type { ActivationQuant } from '../quant/activation-range.js';
@@ -36,6 +38,8 @@ export class Qs8Gemm implements GemmImpl {
   private readonly input: ActivationQuant;
   /** per-column divisor and rounding offset in linear memory (qs8-stage-chan), when the input has per-channel parts */
   private readonly chan: { div: number; off: number } | null = null;
+  /** 2 when the weights are packed split in two 7-bit halves (each row of x staged twice), else 1 */
+  private readonly copies: 1 | 2;
 
   constructor(private readonly rt: Runtime, weights: Int8Weights, private readonly bias: Float32Array | null, activation: ConvActivation | null) {
     const { k, n, q, scales, input } = weights;
@@ -45,7 +49,9 @@ export class Qs8Gemm implements GemmImpl {
     this.k = k;
     this.n = n;
     this.input = input;
-    this.w = packQs8(rt, q, k, n, new Int32Array(n));
+    const split = rt.features.simd === 'relaxed' ? splitSevenBit(q, k, n) : null;
+    this.copies = split ? 2 : 1;
+    this.w = packQs8(rt, split ?? q, split ? 2 * k : k, n, new Int32Array(n));
     if (input.channelScale || input.border) {
       const { div, off } = stageChanVectors(k, input.scale, input.channelScale, input.border);
       const ptr = rt.alloc(k * 8 + 32);
@@ -61,8 +67,9 @@ export class Qs8Gemm implements GemmImpl {
     return this.w.bytes + this.n * 8 + (this.chan ? this.k * 8 : 0);
   }
 
+  /** 'c2', 'c4', or 'c4 split' (8-bit weights as two 7-bit halves) */
   get layout(): string {
-    return this.w.layout;
+    return this.copies === 2 ? `${this.w.layout} split` : this.w.layout;
   }
 
   /** bytes per staged element: int16 (c2) or int8 (c4) */
@@ -79,8 +86,10 @@ export class Qs8Gemm implements GemmImpl {
     const rt = this.rt, kp = this.w.kp;
     const rowSum = scratch + Math.ceil((m * kp * this.stagedBytes) / 16) * 16;
     const c4 = this.w.layout === 'c4', zp = this.input.zeroPoint;
-    if (this.chan) (c4 ? qs8StageChanC4 : qs8StageChan)(rt, this.w, m, x, this.k * 4, this.chan.div, this.chan.off, zp, scratch, rowSum);
-    else (c4 ? qs8StageF32C4 : qs8StageF32)(rt, this.w, m, x, this.k * 4, this.input.scale, zp, scratch, rowSum);
+    if (c4 && this.chan) qs8StageChanC4(rt, this.w, m, x, this.k * 4, this.chan.div, this.chan.off, zp, scratch, rowSum, this.copies);
+    else if (c4) qs8StageF32C4(rt, this.w, m, x, this.k * 4, this.input.scale, zp, scratch, rowSum, this.copies);
+    else if (this.chan) qs8StageChan(rt, this.w, m, x, this.k * 4, this.chan.div, this.chan.off, zp, scratch, rowSum);
+    else qs8StageF32(rt, this.w, m, x, this.k * 4, this.input.scale, zp, scratch, rowSum);
     await rt.scoped((alloc) =>
       qs8Gemm(rt, alloc, {
         m, a: 0, signed: false, za: this.input.zeroPoint, w: this.w, staged: { ptr: scratch, rowSum },
@@ -93,4 +102,40 @@ export class Qs8Gemm implements GemmImpl {
     if (this.chan && !this.w.disposed) this.rt.free(this.chan.div);
     this.w.dispose();
   }
+}
+
+/**
+ * int8 weights [K, N] whose columns do not all fit one window of 128 values, as two halves stacked
+ * along K, [W1; W2] (2K x N) with W1 + W2 = W, every column of both within one such window, so the
+ * c4 layout runs them exactly. Per column the window is [-64, 63] when its values are <= 126
+ * (W1 = clamp(w, -64, 63)) or else [-63, 64] when they are >= -126 (W1 = clamp(w, -63, 64)).
+ * null when every column already fits (no split needed) or one holds both <= -127 and 127.
+ */
+export function splitSevenBit(q: Int8Array, k: number, n: number): Int8Array | null {
+  const lo = new Int32Array(n).fill(127), hi = new Int32Array(n).fill(-128);
+  for (let t = 0; t < k; t++) {
+    for (let j = 0; j < n; j++) {
+      const v = q[t * n + j];
+      if (v < lo[j]) lo[j] = v;
+      if (v > hi[j]) hi[j] = v;
+    }
+  }
+  let fits = true;
+  const a = new Int32Array(n);
+  for (let j = 0; j < n; j++) {
+    if (hi[j] - lo[j] > 127) fits = false;
+    if (hi[j] <= 126) a[j] = -64;
+    else if (lo[j] >= -126) a[j] = -63;
+    else return null;
+  }
+  if (fits) return null;
+  const out = new Int8Array(2 * k * n);
+  for (let t = 0; t < k; t++) {
+    for (let j = 0; j < n; j++) {
+      const v = q[t * n + j], w1 = Math.min(a[j] + 127, Math.max(a[j], v));
+      out[t * n + j] = w1;
+      out[(k + t) * n + j] = v - w1;
+    }
+  }
+  return out;
 }
