@@ -124,15 +124,16 @@ describe(`int8 model format with 7-bit weights (${SIMD} build)`, () => {
     expect(() => int8.quantize(w, n, k, { input, options: { weightBits: 6 } })).toThrow(ArgumentError);
   });
 
-  it('8-bit weights: a column whose ends round to both -127 and 127 keeps its larger end, the smaller becomes ±126', () => {
+  it('8-bit weights: a column whose ends round to both -127 and 127 is requantized with max |w| / 126; the others keep max |w| / 127', () => {
     const [k, n] = [4, 3], input = uint8Range(-1, 1);
-    // [N][K] rows: ends 1 and -0.999 (-127 -> -126), -1 (twice, -0.999) and 0.998 (127 -> 126), 1 and -0.9 (no change)
-    const w = Float32Array.from([1, -0.999, 0.5, 0, -1, 0.998, 0.25, -0.999, 1, -0.9, 0.1, 0.2]);
-    const d = int8.quantize(w, n, k, { input, options: { weightBits: 8 } }) as { q: Int8Array };
+    // [N][K] rows: ends 1 and -0.999 (both round to 127), -1 (twice) and 0.998 (too), 1 and -0.9 (no)
+    const w = Float32Array.from([1, -0.999, 0.5, 0, -1, 0.998, 0.25, -1, 1, -0.9, 0.1, 0.2]);
+    const d = int8.quantize(w, n, k, { input, options: { weightBits: 8 } }) as { q: Int8Array; scales: Float32Array };
     const col = (j: number) => Array.from({ length: k }, (_, t) => d.q[t * n + j]);
-    expect(col(0)).toEqual([127, -126, 64, 0]);
-    expect(col(1)).toEqual([-127, 126, 32, -127]); // the negative end stays, twice
+    expect(col(0)).toEqual([126, -126, 63, 0]);
+    expect(col(1)).toEqual([-126, 126, 31, -126]); // 0.25 / f32(1 / 126) = 31.4999…
     expect(col(2)).toEqual([127, -114, 13, 25]);
+    expect([...d.scales]).toEqual([Math.fround(1 / 126), Math.fround(1 / 126), Math.fround(1 / 127)]);
     expect(splitSevenBit(d.q, k, n)).not.toBeNull();
   });
 
