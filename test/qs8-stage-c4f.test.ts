@@ -12,7 +12,9 @@ import { WEIGHT_FORMATS, type Runtime } from '../src/index.js';
 import { packQs8, refStageChan, runFormatGemm, stageChanVectors } from '../src/kernels.js';
 import { qs8StageChanC4, qs8StageF32C4, refStageC4, refStageF32 } from '../src/kernels/qs8-stage-c4f.js';
 import { uint8Range } from '../src/quant/activation-range.js';
-import { Qs8Gemm, splitSevenBit } from '../src/layers/gemm-qs8.js';
+import { Qs8Gemm, splitSevenBit, type Int8Weights } from '../src/layers/gemm-qs8.js';
+import { gemmRunner } from '../src/layers/linear-runner.js';
+import { relaxedDotIsFast } from '../src/kernels/relaxed-speed.js';
 import { ArgumentError } from '../src/errors.js';
 import { SIMD, firstMismatch, randNormal, rng, useRuntimes } from './helpers.js';
 
@@ -173,13 +175,18 @@ describe(`int8 model format with 7-bit weights (${SIMD} build)`, () => {
         const want = int8.reference(data, x, m, bias);
         for (const rt of [rts.one, rts.two]) {
           const g = int8.gemm(rt, data, bias, null) as Qs8Gemm;
-          // 8 bits: split unless a column holds both -127 and 127 (Gaussian weights: now and then)
-          const split = bits === 8 && splitSevenBit((data as { q: Int8Array }).q, k, n) !== null;
+          // 8 bits: split where the relaxed dot is fast (not Node 20), unless a column holds both -127 and 127
+          const split = bits === 8 && relaxedDotIsFast(rt) && splitSevenBit((data as Int8Weights).q, k, n) !== null;
           expect(g.layout, `${m}x${k}x${n} ${bits} bits`).toBe(rt.features.simd === 'relaxed' ? (bits === 7 ? 'c4' : split ? 'c4 split' : 'c2') : 'c2');
-          if (g.layout === 'c4 split') splits++;
           g.dispose();
           const got = await runFormatGemm(rt, int8, data, x, m, bias);
           expect(firstMismatch(got, want), `${m}x${k}x${n} ${bits} bits, per-channel ${perChannel}, ${rt.threads} threads`).toBeNull();
+          // the split forced, whatever the engine's speed
+          const forced = gemmRunner(rt, new Qs8Gemm(rt, data as Int8Weights, bias, null, true));
+          const gotSplit = await forced.forward(x, m);
+          if (forced.layout === 'c4 split') splits++;
+          forced.dispose();
+          expect(firstMismatch(gotSplit, want), `forced split ${m}x${k}x${n} ${bits} bits, per-channel ${perChannel}, ${rt.threads} threads`).toBeNull();
         }
       }
     }

@@ -6,8 +6,9 @@
 // On the relaxed build the GEMM runs the relaxed dot product (c4 layout), which is exact only when
 // every weight column spans <= 127. 7-bit weights (int8 format's weightBits 7) fit as they are;
 // 8-bit weights are split exactly into two 7-bit halves stacked along K, [x, x] . [W1; W2] = x . W
-// (splitSevenBit), twice the multiply-adds of the relaxed dot, still fewer cycles than c2's
-// sign-extended i16 dots. The baseline build runs c2. The stagers of both layouts quantize x to
+// (splitSevenBit), twice the multiply-adds of the relaxed dot: fewer cycles than c2's sign-extended
+// i16 dots where the engine fuses the relaxed dot (relaxedDotIsFast: Node 24 on AVX-VNNI), more
+// where it emulates it (Node 20), which then stays on c2. The baseline build runs c2. The stagers of both layouts quantize x to
 // the same integers and every GEMM is exact, so the output is the same bits on either build.
 
 import { ArgumentError } from '../errors.js';
@@ -15,6 +16,7 @@ import type { ActivationQuant } from '../quant/activation-range.js';
 import { packQs8, qs8Gemm, qs8StageF32, type EpilogueActivation, type Qs8Weights } from '../kernels/qs8.js';
 import { qs8StageChan, stageChanVectors } from '../kernels/qs8-stage-chan.js';
 import { qs8StageChanC4, qs8StageF32C4 } from '../kernels/qs8-stage-c4f.js';
+import { relaxedDotIsFast } from '../kernels/relaxed-speed.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { ConvActivation } from './activation.js';
 import type { GemmImpl } from './conv2d-gemm.js';
@@ -41,7 +43,8 @@ export class Qs8Gemm implements GemmImpl {
   /** 2 when the weights are packed split in two 7-bit halves (each row of x staged twice), else 1 */
   private readonly copies: 1 | 2;
 
-  constructor(private readonly rt: Runtime, weights: Int8Weights, private readonly bias: Float32Array | null, activation: ConvActivation | null) {
+  /** split: run 8-bit weights as two 7-bit halves on the relaxed build (default: where relaxedDotIsFast); tests force it */
+  constructor(private readonly rt: Runtime, weights: Int8Weights, private readonly bias: Float32Array | null, activation: ConvActivation | null, split?: boolean) {
     const { k, n, q, scales, input } = weights;
     if (!input) throw new ArgumentError('int8 layer: the model GEMM needs the input quantization from calibration');
     if (q.length !== k * n || scales.length !== n) throw new ArgumentError(`int8 layer: weights of ${q.length} values and ${scales.length} scales do not make [${k}, ${n}]`);
@@ -49,9 +52,10 @@ export class Qs8Gemm implements GemmImpl {
     this.k = k;
     this.n = n;
     this.input = input;
-    const split = rt.features.simd === 'relaxed' ? splitSevenBit(q, k, n) : null;
-    this.copies = split ? 2 : 1;
-    this.w = packQs8(rt, split ?? q, split ? 2 * k : k, n, new Int32Array(n));
+    // the split doubles the relaxed dots: only where the engine fuses them (src/kernels/relaxed-speed.ts)
+    const halves = rt.features.simd === 'relaxed' && (split ?? relaxedDotIsFast(rt)) ? splitSevenBit(q, k, n) : null;
+    this.copies = halves ? 2 : 1;
+    this.w = packQs8(rt, halves ?? q, halves ? 2 * k : k, n, new Int32Array(n));
     if (input.channelScale || input.border) {
       const { div, off } = stageChanVectors(k, input.scale, input.channelScale, input.border);
       const ptr = rt.alloc(k * 8 + 32);
