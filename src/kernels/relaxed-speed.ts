@@ -8,14 +8,15 @@
 import type { KernelHost } from '../runtime/host.js';
 
 const known = new WeakMap<object, boolean>();
-const ITERS = 100_000; // 800k dot instructions per timing: ~0.2-0.5 ms
+const ITERS = 300_000; // 2.4M dot instructions per timing: ~0.8-1 ms here, several ticks of a browser's coarsened clock (100 us)
 
 /**
  * True when the relaxed build's register-only relaxed-dot loop (16 multiply-adds per instruction)
  * runs within 1.25x the time of the same loop on i32x4.dot_i16x8_s (8 per instruction): least of 3
  * interleaved timings, measured once per runtime (a few ms). False on the baseline build.
- * Measured here (AMD EPYC, AVX-VNNI): Node 24 0.28 vs 0.28 ms (ratio 0.99); Node 20 with
- * --experimental-wasm-relaxed-simd 0.31 vs 0.16 ms (1.95): far from the threshold either way.
+ * Measured here (AMD EPYC, AVX-VNNI), relaxed / i16 time: Node 24 0.99, Chromium 156 0.83, Node 20
+ * with --experimental-wasm-relaxed-simd 1.7-1.95: far from the threshold either way. The probe
+ * takes 8-26 ms once per runtime (at the first int8 model layer) on this loaded machine.
  */
 export function relaxedDotIsFast(rt: KernelHost): boolean {
   if (rt.features.simd !== 'relaxed') return false;
