@@ -4,6 +4,7 @@
 
 export * from './gemm/qs8';
 export * from './gemm/qs8-stage-chan';
+export * from './gemm/qs8-stage-c4f';
 export * from './gemm/qb4';
 export * from './gemm/lut4';
 export * from './gemm/f32';

@@ -1,5 +1,8 @@
-// int8: symmetric int8 weights, one scale per output channel, [-127, 127]; uint8 activations with a
-// static scale and zero point from calibration (qs8 kernels, src/layers/gemm-qs8.ts).
+// int8: symmetric int8 weights, one scale per output channel, [-127, 127] (or [-63, 63] with
+// weightBits 7); uint8 activations with a static scale and zero point from calibration (qs8
+// kernels, src/layers/gemm-qs8.ts). 7-bit weights fit the relaxed build's c4 layout (the relaxed dot
+// product, exact there); they are the same integers on every build, so the results stay the same
+// bits on baseline and relaxed.
 //
 //   saved: q I8 [K, N], scales F32 [N]            record: input { scale, zeroPoint }
 
@@ -20,6 +23,36 @@ import type { ActivationQuant } from '../quant/activation-range.js';
 
 const f = Math.fround;
 
+/** quantizeModel's int8 weight bits when its options do not say (weightBits) */
+export const INT8_MODEL_WEIGHT_BITS = 8;
+
+/**
+ * Where a column's codes reach both -127 and 127 (its smaller end rounded up to the larger one's
+ * magnitude), requantizes that column with the scale max |w| / 126, so its codes stay within
+ * [-126, 126]. Then every column splits exactly into two 7-bit halves for the relaxed build's dot
+ * product (src/layers/gemm-qs8.ts, splitSevenBit), with the same codes on every build. (Clamping
+ * the smaller end to ±126 instead cost PP-OCRv4 about 1 dB of output SQNR: in short columns, K = 27,
+ * one value off by up to a quantum is a large part of the noise.)
+ */
+function oneEndPerColumn(q: Int8Array, scales: Float32Array, wkn: Float32Array, k: number, n: number): void {
+  for (let j = 0; j < n; j++) {
+    let lo = 0, hi = 0, amax = 0;
+    for (let t = 0; t < k; t++) {
+      const i = t * n + j;
+      lo = Math.min(lo, q[i]), hi = Math.max(hi, q[i]), amax = Math.max(amax, Math.abs(wkn[i]));
+    }
+    if (lo > -127 || hi < 127) continue;
+    scales[j] = f(amax / 126);
+    for (let t = 0; t < k; t++) q[t * n + j] = Math.max(-126, Math.min(126, roundHalfEven(f(wkn[t * n + j] / scales[j]))));
+  }
+}
+
+/** the largest |q| of weightBits 8 or 7 */
+function weightQmax(bits: unknown): number {
+  if (bits !== 8 && bits !== 7) throw new ArgumentError(`weightBits: expected 8 or 7, got ${describe(bits)}`);
+  return bits === 8 ? 127 : 63;
+}
+
 export const int8Format: WeightFormat<Int8Weights> = {
   name: 'int8',
   label: 'int8 (static, per-channel)',
@@ -27,13 +60,16 @@ export const int8Format: WeightFormat<Int8Weights> = {
   needsInputRange: true,
   referenceTolerance: 0,
 
-  quantize(wnk, n, k, { input }) {
+  quantize(wnk, n, k, { input, options }) {
     if (!input) throw new ArgumentError('int8 weights need the activation quantization of the layer input (calibration)');
+    const qmax = weightQmax(options?.weightBits ?? INT8_MODEL_WEIGHT_BITS);
     // per-channel activation scales migrate into the weights: x / c[ch] times W[k] * c[ch]
     const cs = input.channelScale;
     const wkn = transposeKN(cs ? wnk.map((v, i) => f(v * cs[(i % k) % cs.length])) : wnk, n, k);
-    const scales = symmetricColumnScales(wkn, k, n, 127);
-    return { k, n, q: quantizeColumnsSymmetric(wkn, k, n, scales, 127), scales, input };
+    const scales = symmetricColumnScales(wkn, k, n, qmax);
+    const q = quantizeColumnsSymmetric(wkn, k, n, scales, qmax);
+    if (qmax === 127) oneEndPerColumn(q, scales, wkn, k, n);
+    return { k, n, q, scales, input };
   },
   dims: (w) => ({ k: w.k, n: w.n }),
   gemm: (host, w, bias, activation) => new Qs8Gemm(host, w, bias, activation),
@@ -122,8 +158,7 @@ function checkActivations(a: unknown): ActivationScheme {
 }
 
 async function buildInt8(host: KernelHost, weight: Float32Array, transposed: boolean, n: number, k: number, bias: Float32Array | null, o: Readonly<Record<string, unknown>>) {
-  const weightBits = o.weightBits ?? 8;
-  if (weightBits !== 8 && weightBits !== 7) throw new ArgumentError(`weightBits: expected 8 or 7, got ${describe(weightBits)}`);
+  const qmax = weightQmax(o.weightBits ?? 8);
   const activations = checkActivations(o.activations ?? 'dynamic-per-tensor');
   // calibrate before allocating anything, so a bad calibration leaks nothing
   let input: { scale: number; zeroPoint: number } | null = null;
@@ -137,7 +172,7 @@ async function buildInt8(host: KernelHost, weight: Float32Array, transposed: boo
     input = dynamicQuantParams(lo, hi, 0, 255);
   }
   // per-column scales, quantization and the [K, N] order in one wasm pass (src/kernels/q8-weights.ts)
-  const { q, scales } = quantizeWeightsQ8(host, weight, k, n, transposed, weightBits === 8 ? 127 : 63);
+  const { q, scales } = quantizeWeightsQ8(host, weight, k, n, transposed, qmax);
   const runner = new Int8LinearRunner(host, k, q, n, scales, bias, activations, input, o.relu === true);
   return { data: { k, n, q, scales, input }, runner, relu: o.relu === true };
 }

@@ -197,7 +197,8 @@ export interface Qs8GemmCall {
   za: number;
   w: Qs8Weights;
   output: Qs8Output;
-  /** A already staged for the c2 layout (int16, Kp per row) with its row sums: `a` is then unused */
+  /** A already staged for w's layout with its row sums: `a` is then unused. c2: int16 A - za, Kp per row;
+   *  c4: int8 A - 128 (uint8 A, signed false) or A (int8), Kp per row (qs8_stage_c4, qs8-stage-c4f) */
   staged?: { ptr: number; rowSum: number };
   /** byte address of the output and its row stride in bytes */
   out: number;
@@ -225,7 +226,6 @@ export async function qs8Gemm(rt: KernelHost, alloc: (bytes: number) => number, 
   const { k, n, kp, np } = w;
   const x = rt.kernels;
   const c4 = w.layout === 'c4';
-  if (call.staged && c4) throw new ArgumentError('qs8Gemm: pre-staged A is for the c2 layout');
   const rowSum = call.staged ? call.staged.rowSum : alloc(Math.max(m, 1) * 4);
   const staged = call.staged ? call.staged.ptr : alloc(m * kp * (c4 ? 1 : 2));
   if (!call.staged) {

@@ -1,13 +1,22 @@
 // INT8 GEMM for model layers: weights symmetric int8 per output column, activations uint8 per
 // tensor with a static scale and zero point from calibration.
-//   x (float32) -> qs8_stage_f32_c2 (QuantizeLinear and staging in one pass) -> qs8 GEMM ->
+//   x (float32) -> QuantizeLinear and staging in one pass -> qs8 GEMM ->
 //   float32 epilogue: acc * s_x * s_w[n] + bias[n], then the activation and per-channel affine
 // in registers. Weights arrive quantized (src/model/weights.ts decides how).
+// On the relaxed build the GEMM runs the relaxed dot product (c4 layout), which is exact only when
+// every weight column spans <= 127. 7-bit weights (int8 format's weightBits 7) fit as they are;
+// 8-bit weights are split exactly into two 7-bit halves stacked along K, [x, x] . [W1; W2] = x . W
+// (splitSevenBit), twice the multiply-adds of the relaxed dot: fewer cycles than c2's sign-extended
+// i16 dots where the engine fuses the relaxed dot (relaxedDotIsFast: Node 24 on AVX-VNNI), more
+// where it emulates it (Node 20), which then stays on c2. The baseline build runs c2. The stagers of both layouts quantize x to
+// the same integers and every GEMM is exact, so the output is the same bits on either build.
 
 import { ArgumentError } from '../errors.js';
 import type { ActivationQuant } from '../quant/activation-range.js';
 import { packQs8, qs8Gemm, qs8StageF32, type EpilogueActivation, type Qs8Weights } from '../kernels/qs8.js';
 import { qs8StageChan, stageChanVectors } from '../kernels/qs8-stage-chan.js';
+import { qs8StageChanC4, qs8StageF32C4 } from '../kernels/qs8-stage-c4f.js';
+import { relaxedDotIsFast } from '../kernels/relaxed-speed.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { ConvActivation } from './activation.js';
 import type { GemmImpl } from './conv2d-gemm.js';
@@ -31,8 +40,11 @@ export class Qs8Gemm implements GemmImpl {
   private readonly input: ActivationQuant;
   /** per-column divisor and rounding offset in linear memory (qs8-stage-chan), when the input has per-channel parts */
   private readonly chan: { div: number; off: number } | null = null;
+  /** 2 when the weights are packed split in two 7-bit halves (each row of x staged twice), else 1 */
+  private readonly copies: 1 | 2;
 
-  constructor(private readonly rt: Runtime, weights: Int8Weights, private readonly bias: Float32Array | null, activation: ConvActivation | null) {
+  /** split: run 8-bit weights as two 7-bit halves on the relaxed build (default: where relaxedDotIsFast); tests force it */
+  constructor(private readonly rt: Runtime, weights: Int8Weights, private readonly bias: Float32Array | null, activation: ConvActivation | null, split?: boolean) {
     const { k, n, q, scales, input } = weights;
     if (!input) throw new ArgumentError('int8 layer: the model GEMM needs the input quantization from calibration');
     if (q.length !== k * n || scales.length !== n) throw new ArgumentError(`int8 layer: weights of ${q.length} values and ${scales.length} scales do not make [${k}, ${n}]`);
@@ -40,7 +52,10 @@ export class Qs8Gemm implements GemmImpl {
     this.k = k;
     this.n = n;
     this.input = input;
-    this.w = packQs8(rt, q, k, n, new Int32Array(n), { allowSevenBit: false });
+    // the split doubles the relaxed dots: only where the engine fuses them (src/kernels/relaxed-speed.ts)
+    const halves = rt.features.simd === 'relaxed' && (split ?? relaxedDotIsFast(rt)) ? splitSevenBit(q, k, n) : null;
+    this.copies = halves ? 2 : 1;
+    this.w = packQs8(rt, halves ?? q, halves ? 2 * k : k, n, new Int32Array(n));
     if (input.channelScale || input.border) {
       const { div, off } = stageChanVectors(k, input.scale, input.channelScale, input.border);
       const ptr = rt.alloc(k * 8 + 32);
@@ -56,20 +71,29 @@ export class Qs8Gemm implements GemmImpl {
     return this.w.bytes + this.n * 8 + (this.chan ? this.k * 8 : 0);
   }
 
+  /** 'c2', 'c4', or 'c4 split' (8-bit weights as two 7-bit halves) */
   get layout(): string {
-    return this.w.layout;
+    return this.copies === 2 ? `${this.w.layout} split` : this.w.layout;
   }
 
-  /** bytes of scratch for M rows: x quantized and staged as int16 (K rounded up to 2), and row sums */
+  /** bytes per staged element: int16 (c2) or int8 (c4) */
+  private get stagedBytes(): number {
+    return this.w.layout === 'c4' ? 1 : 2;
+  }
+
+  /** bytes of scratch for M rows: x quantized and staged (K rounded up to the layout's k-group), and row sums */
   scratchBytes(m: number): number {
-    return m * this.w.kp * 2 + m * 4 + 64;
+    return m * this.w.kp * this.stagedBytes + m * 4 + 64;
   }
 
   async run(m: number, x: number, y: number, scratch: number): Promise<void> {
     const rt = this.rt, kp = this.w.kp;
-    const rowSum = scratch + Math.ceil((m * kp * 2) / 16) * 16;
-    if (this.chan) qs8StageChan(rt, this.w, m, x, this.k * 4, this.chan.div, this.chan.off, this.input.zeroPoint, scratch, rowSum);
-    else qs8StageF32(rt, this.w, m, x, this.k * 4, this.input.scale, this.input.zeroPoint, scratch, rowSum);
+    const rowSum = scratch + Math.ceil((m * kp * this.stagedBytes) / 16) * 16;
+    const c4 = this.w.layout === 'c4', zp = this.input.zeroPoint;
+    if (c4 && this.chan) qs8StageChanC4(rt, this.w, m, x, this.k * 4, this.chan.div, this.chan.off, zp, scratch, rowSum, this.copies);
+    else if (c4) qs8StageF32C4(rt, this.w, m, x, this.k * 4, this.input.scale, zp, scratch, rowSum, this.copies);
+    else if (this.chan) qs8StageChan(rt, this.w, m, x, this.k * 4, this.chan.div, this.chan.off, zp, scratch, rowSum);
+    else qs8StageF32(rt, this.w, m, x, this.k * 4, this.input.scale, zp, scratch, rowSum);
     await rt.scoped((alloc) =>
       qs8Gemm(rt, alloc, {
         m, a: 0, signed: false, za: this.input.zeroPoint, w: this.w, staged: { ptr: scratch, rowSum },
@@ -82,4 +106,40 @@ export class Qs8Gemm implements GemmImpl {
     if (this.chan && !this.w.disposed) this.rt.free(this.chan.div);
     this.w.dispose();
   }
+}
+
+/**
+ * int8 weights [K, N] whose columns do not all fit one window of 128 values, as two halves stacked
+ * along K, [W1; W2] (2K x N) with W1 + W2 = W, every column of both within one such window, so the
+ * c4 layout runs them exactly. Per column the window is [-64, 63] when its values are <= 126
+ * (W1 = clamp(w, -64, 63)) or else [-63, 64] when they are >= -126 (W1 = clamp(w, -63, 64)).
+ * null when every column already fits (no split needed) or one holds both <= -127 and 127.
+ */
+export function splitSevenBit(q: Int8Array, k: number, n: number): Int8Array | null {
+  const lo = new Int32Array(n).fill(127), hi = new Int32Array(n).fill(-128);
+  for (let t = 0; t < k; t++) {
+    for (let j = 0; j < n; j++) {
+      const v = q[t * n + j];
+      if (v < lo[j]) lo[j] = v;
+      if (v > hi[j]) hi[j] = v;
+    }
+  }
+  let fits = true;
+  const a = new Int32Array(n);
+  for (let j = 0; j < n; j++) {
+    if (hi[j] - lo[j] > 127) fits = false;
+    if (hi[j] <= 126) a[j] = -64;
+    else if (lo[j] >= -126) a[j] = -63;
+    else return null;
+  }
+  if (fits) return null;
+  const out = new Int8Array(2 * k * n);
+  for (let t = 0; t < k; t++) {
+    for (let j = 0; j < n; j++) {
+      const v = q[t * n + j], w1 = Math.min(a[j] + 127, Math.max(a[j], v));
+      out[t * n + j] = w1;
+      out[(k + t) * n + j] = v - w1;
+    }
+  }
+  return out;
 }

@@ -113,6 +113,8 @@ export interface QuantizeOptions {
   dampPercent?: number;
   /** 'gptq': each block's scale by a clip search on its values as GPTQ has them (default true) */
   clipSearch?: boolean;
+  /** 'int8': weight bits, 8 ([-127, 127]) or 7 ([-63, 63]: the relaxed build's c4 layout, the relaxed dot product); default INT8_MODEL_WEIGHT_BITS (src/formats/int8.ts) */
+  weightBits?: 7 | 8;
   /** 'int8-outlier': a feature column runs in float where some |x| >= this (default 6, LLM.int8's; Infinity: never) */
   outlierThreshold?: number;
   /** 'int8-outlier': instead, each layer's threshold is this quantile in (0, 1) of its input features' max |x| over calibration */

@@ -131,7 +131,7 @@ export async function quantizeModel(float: Model, options: QuantizeOptions): Pro
   const hessians = byEffect && !gptq && !auto ? await layerHessians(float, options.calibration, (node) => stats.has(node), (d, t) => options.onProgress?.(d, t, 'layer Hessians')) : undefined;
   const rt = float.rt;
   const choice = new Map<GraphNode, LayerScheme>();
-  const formatOptions = { ant4PerChannelType: options.ant4PerChannelType === true, antChoice, antClipByEffect: options.antClipByEffect, gptq: gptq?.settings, fpxSplits: options.fpxSplits, outlierThreshold: options.outlierThreshold, outlierQuantile: options.outlierQuantile, sparsity: options.sparsity };
+  const formatOptions = { ant4PerChannelType: options.ant4PerChannelType === true, antChoice, antClipByEffect: options.antClipByEffect, gptq: gptq?.settings, fpxSplits: options.fpxSplits, outlierThreshold: options.outlierThreshold, outlierQuantile: options.outlierQuantile, sparsity: options.sparsity, weightBits: options.weightBits };
   const schemeOf = (node: GraphNode, s: RangeStats | undefined): LayerScheme => options.layerScheme?.(node) ?? choice.get(node) ?? (s ? (auto ? 'int8' : options.scheme) : 'float32');
   // 'auto': each layer's candidates quantized once; int4 by GPTQ, ant4 and fpx by effect, from Hessians of the search's part of the calibration inputs
   const candidates = auto

@@ -9,6 +9,8 @@ export interface KernelExports {
   qs8_stage_f32_c2(m: number, k: number, kp: number, x: number, xStride: number, scale: number, zp: number, out: number, rowSum: number): void;
   qs8_stage_chan_c2(m: number, k: number, kp: number, x: number, xStride: number, div: number, off: number, zp: number, out: number, rowSum: number): void;
   qs8_stage_c4(m: number, k: number, kp: number, a: number, signed: number, out: number, rowSum: number): void;
+  qs8_stage_f32_c4(m: number, k: number, kp: number, x: number, xStride: number, scale: number, zp: number, out: number, rowSum: number, copies: number): void;
+  qs8_stage_chan_c4(m: number, k: number, kp: number, x: number, xStride: number, div: number, off: number, zp: number, out: number, rowSum: number, copies: number): void;
   spmm_stage_t8(m: number, k: number, a: number, signed: number, za: number, out: number): void;
   spmm_stage_p8(m: number, k: number, kp: number, a: number, signed: number, za: number, out: number): void;
   spmm_stage_g6(m: number, k: number, kg: number, a: number, signed: number, za: number, out: number): void;
