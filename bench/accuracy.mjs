@@ -89,6 +89,9 @@ for (const c of configs) {
   const mix = m.choices ? m.choices.reduce((acc, x) => ((acc[x.scheme] = (acc[x.scheme] ?? 0) + 1), acc), {}) : undefined;
   rows.push(row(c.label, await scoreTest(m), await score(m, calibration), m.weightBytes, quantizeS, mix ? { mix } : {}));
   log(`${c.label}: test ${(rows.at(-1).testExact * 100).toFixed(1)}% exact (${quantizeS.toFixed(1)} s to quantize)`);
+  // the auto search's own figures: logit SQNR of all-int8 and of the mix on its search and held-back inputs
+  const x = m.mix, db = (s) => `${s.sqnrDb.toFixed(2)} dB${s.top1 === undefined ? "" : ` top-1 ${(s.top1 * 100).toFixed(2)}%`}`;
+  if (x) log(`  search (${x.search.inputs} lines): int8 ${db(x.search.int8)}, mix ${db(x.search.mix)}${x.heldOut ? `; held back (${x.heldOut.inputs}): int8 ${db(x.heldOut.int8)}, mix ${db(x.heldOut.mix)}, ${x.heldOut.checks} checks` : ''}; fallback ${x.fallback}; ${(x.bytes / 2 ** 20).toFixed(2)} MiB`);
   m.dispose?.();
 }
 if (values.json) console.log(JSON.stringify({ machine: machine(), calibration: calibration.length, test: test.length, rows }, null, 2));

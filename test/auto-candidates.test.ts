@@ -155,7 +155,7 @@ describe(`'auto': logits and Hessian candidates (${SIMD} build)`, () => {
     for (const m of [all4, gptq, rtn, float]) m.dispose();
   }, 120_000);
 
-  it('failing the held-back check, takes back half the changes at a time, then falls back to all-int8, and says so per layer', async () => {
+  it('failing the held-back check, takes changes back by bisection, then falls back to all-int8, and says so per layer', async () => {
     const float = loadModel(rts.one, sequenceNet());
     // a metric the held-back inputs (3 of 12) fail unless the outputs are all-int8's (its first call on them)
     let heldInt8: Float32Array | undefined;
@@ -171,11 +171,26 @@ describe(`'auto': logits and Hessian candidates (${SIMD} build)`, () => {
     const mix = q.mix!;
     expect(mix.fallback).toBe('int8');
     expect(mix.heldOut!.inputs).toBe(3);
-    // the first mix (two changes), then one, then none
-    expect(mix.heldOut!.checks).toBe(3);
+    // the first mix (two changes), then one (bisection's middle), then none
+    expect(mix.heldOut!.checks).toBe(2);
     expect(mix.bytes).toBe(mix.int8Bytes);
     expect(q.choices!.map((c) => c.scheme)).toEqual(['int8', 'int8']);
     expect(q.choices!.some((c) => /int8: the knapsack chose int4, but the held-back check sent it back to int8/.test(c.why!))).toBe(true);
+    for (const m of [q, float]) m.dispose();
+  }, 120_000);
+
+  it('failing the held-back check with every change, keeps the longest prefix of the ranked changes that passes', async () => {
+    const float = loadModel(rts.one, sequenceNet());
+    // on the held-back inputs: all-int8 (the first call) and mixes with one change pass, the first mix (both changes) fails
+    let heldCalls = 0;
+    const metric = { name: 'the held-back check fails only the full mix', score: (ref: unknown[]) => (ref.length !== 3 ? 1 : ++heldCalls === 2 ? 0 : 1) };
+    const q = await quantizeModel(float, { scheme: 'auto', calibration, autoCandidates: ['int4'], autoBudget: { maxSqnrDropDb: 30 }, metric });
+    const mix = q.mix!;
+    expect(mix.fallback).toBe('reverted');
+    expect(mix.heldOut!.checks).toBe(2);
+    expect(mix.heldOut!.withinBudget).toBe(true);
+    expect(q.choices!.map((c) => c.scheme).sort()).toEqual(['int4', 'int8']);
+    expect(mix.bytes).toBeLessThan(mix.int8Bytes);
     for (const m of [q, float]) m.dispose();
   }, 120_000);
 
