@@ -29,9 +29,13 @@
 // 7 wasm instructions per 16 MACs against 22 per 64 here (plus loop overhead), and only 2
 // accumulator chains; it reloads B for every row.
 //
-// Tried and dropped (Node 20 / V8 11.3, Zen 5, bench/RESULTS-qs8-tiles.md): 6x8 and 5x8 tiles
-// (V8 spills; 20-60 GOPS), a 4x8 loop with two k-pairs per iteration (V8 spills), 3x8 (no gain),
-// 4x8 with int8 weights on interleaved A (no gain over c2).
+// Tried and dropped (Node 20 / V8 11.3, Zen 5 at ~3.6 GHz; bench/RESULTS-qs8-tiles.md): 6x8 and 5x8
+// tiles (V8 spills: 20-60 GOPS), a 4x8 loop with two k-pairs per iteration (V8 spills), 3x8 (no
+// gain), int8 weights on interleaved A (no gain over c2), W blocks of 32 KiB - 2 MiB (no
+// difference from 256 KiB), and a 2x4 "c8" tile with no broadcasts at all (A' and W' both 8-k
+// int16 vectors, a horizontal sum per tile): same speed as this one. Both run at ~95 GOPS, about
+// 83% of what 2 vpmaddwd per cycle allow (8 per 64 MACs, ~115 GOPS); the rest is V8's loop
+// overhead (its stack check, the pointer bumps), so no tile shape helps much more.
 
 import { epilogue } from './qs8-epilogue';
 
