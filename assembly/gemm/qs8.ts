@@ -23,6 +23,8 @@
 // i32x4.relaxed_dot_i8x16_i7x16_add_s is the same on every engine and CPU when its second operand is
 // in [0, 127] (x86 reads it unsigned, ARM signed), so the result is exact everywhere.
 //
+// A third layout, "w16" (int16 weight panels, A' in 4-row strips; for M >= 16), is in qs8-w16.ts.
+//
 // N is padded to a multiple of 8 with zero columns; colBias/colFactor (and the epilogue's per-column
 // arrays) are padded the same way. Rows are processed in strips of MR = 4; a short strip aliases its
 // missing rows to its last real row and stores only real rows.
