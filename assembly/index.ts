@@ -3,6 +3,7 @@
 // Kernels are pure functions of pointers into linear memory; the host owns all allocation.
 
 export * from './gemm/qs8';
+export * from './gemm/qs8-w16';
 export * from './gemm/qs8-stage-chan';
 export * from './gemm/qs8-stage-c4f';
 export * from './gemm/qb4';

@@ -15,7 +15,7 @@
 //   <build> <layout> <case name ...> <digest>
 //
 // build is 'baseline', 'relaxed' or 'ref' (scalar JS reference of the definition, computed once per
-// process). layout is the weight layout ('c2', 'c4': qs8, qb4, lut4) or '-'. A case name means the
+// process). layout is the weight layout ('c2', 'c4': qs8, qb4, lut4; 'w16': qs8) or '-'. A case name means the
 // same result everywhere: integer kernels, the q8 conversions, the qs8 float32 epilogue (with its
 // activations), qs8_stage_f32_c2, the int8 user layer's passes (f32_minmax_finite,
 // qs8_stage_f32_rows_c2) and weight quantizer (q8 weights), the fp8 codec, qb4, lut4, the SpMM families (spmm-csr, spmm-nm,
@@ -341,8 +341,11 @@ function qs8Data(m, k, n, W, A, zbMode) {
   return { a, b, za, zb, outputs };
 }
 
+// qs8 only: M past the w16 kernel's 4-row strips with a tail (the shared SHAPES stop at 13)
+const QS8_SHAPES = [...SHAPES, [18, 37, 29], [23, 130, 17]];
+
 function* qs8Cases() {
-  for (const [m, k, n] of SHAPES) {
+  for (const [m, k, n] of QS8_SHAPES) {
     for (const W of WEIGHTS) {
       for (const A of ACTIVATIONS) {
         for (const zbMode of ['0', 'col']) {
@@ -369,9 +372,11 @@ function refQs8(c, out) {
 
 async function runQs8Cases(rt, build) {
   for (const c of qs8Cases()) {
-    // the layout packQs8 picks, and on the relaxed build also the baseline layout for 7-bit weights
+    // the layout packQs8 picks, on the relaxed build also the baseline layout for 7-bit weights,
+    // and the int16 w16 layout (packed for large M, run at every M)
     const packs = [packOf(rt, c, {})];
     if (packs[0].layout === 'c4') packs.push(packOf(rt, c, { allowSevenBit: false }));
+    packs.push(packOf(rt, c, W16));
     try {
       for (const w of packs) {
         for (const o of c.outputs) {
@@ -384,6 +389,9 @@ async function runQs8Cases(rt, build) {
     }
   }
 }
+
+/** packQs8 options that select the w16 layout (int16 weights) */
+const W16 = { allowSevenBit: false, expectedM: 16 };
 
 function packOf(rt, c, options) {
   return lb.packQs8(rt, c.b, c.k, c.n, c.zb, options);
@@ -1407,7 +1415,7 @@ async function runQs8FloatCases(rt, build) {
     emit(build, '-', `qs8_stage_f32_c2 ${s.name}`, digest(q, sums));
   }
   for (const c of EPI_CASES) {
-    const packs = [packOf(rt, c, {})];
+    const packs = [packOf(rt, c, {}), packOf(rt, c, W16)];
     if (packs[0].layout === 'c4') packs.push(packOf(rt, c, { allowSevenBit: false }));
     try {
       for (const w of packs) emit(build, w.layout, c.name, digest(await lb.runQs8(rt, c.a, c.m, c.za, w, c.out)));

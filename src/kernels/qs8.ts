@@ -32,7 +32,10 @@ import { PackedWeights } from './packed.js';
 
 export const QS8_NR = 8;
 
-export type Qs8Layout = 'c2' | 'c4';
+export type Qs8Layout = 'c2' | 'c4' | 'w16';
+
+/** packQs8 picks the w16 layout (int16 weights, 2x the bytes of c2) from this many expected rows. */
+export const QS8_W16_MIN_M = 16;
 
 /** Weights packed for the qs8 kernels; see assembly/gemm/qs8.ts for the byte layout. */
 export class Qs8Weights extends PackedWeights {
@@ -56,19 +59,26 @@ export class Qs8Weights extends PackedWeights {
   }
 
   get bytes(): number {
-    return this.kp * this.np;
+    return this.kp * this.np * (this.layout === 'w16' ? 2 : 1);
   }
 }
 
 export interface PackQs8Options {
   /** allow the 7-bit relaxed layout when the runtime has relaxed SIMD and the weights fit (default true) */
   allowSevenBit?: boolean;
+  /**
+   * Rows per call the caller expects (M). From QS8_W16_MIN_M on, the full-range layout is w16:
+   * int16 weights (2x the memory of c2) for the compute-bound 4x8 w16 kernel. Unset, or below it
+   * (GEMV, small batches): c2. Either layout runs any M with the same results.
+   */
+  expectedM?: number;
 }
 
 /**
  * Packs B (K x N, row-major, int8 or uint8) with per-column zero points zb (length N, in B's type).
  * Chooses the relaxed 7-bit layout when the runtime runs the relaxed build and every column of B
- * spans at most 127 (max - min), which keeps the result exact; the baseline layout otherwise.
+ * spans at most 127 (max - min), which keeps the result exact; otherwise w16 when options.expectedM
+ * is at least QS8_W16_MIN_M, c2 below it.
  */
 export function packQs8(rt: KernelHost, b: Int8Array | Uint8Array, k: number, n: number, zb: ArrayLike<number>, options: PackQs8Options = {}): Qs8Weights {
   rt.check();
@@ -124,6 +134,18 @@ export function packQs8(rt: KernelHost, b: Int8Array | Uint8Array, k: number, n:
   }
 
   const kp = Math.ceil(k / 2) * 2;
+  if ((options.expectedM ?? 0) >= QS8_W16_MIN_M) {
+    // w16: the c2 order with int16 elements (assembly/gemm/qs8-w16.ts)
+    const ptr = rt.alloc(kp * np * 2);
+    const dst = rt.view(Int16Array, ptr, kp * np);
+    dst.fill(0);
+    for (let i = 0; i < k; i++) {
+      const row = i * n;
+      const kq = (i >> 1) * 16 + (i & 1);
+      for (let j = 0; j < n; j++) dst[(j >> 3) * kp * 8 + kq + (j & 7) * 2] = b[row + j] - shift;
+    }
+    return new Qs8Weights(rt, 'w16', k, n, kp, np, ptr, zbs, null, null);
+  }
   const ptr = rt.alloc(kp * np);
   const dst = rt.view(Int8Array, ptr, kp * np);
   dst.fill(0);
@@ -197,7 +219,7 @@ export interface Qs8GemmCall {
   za: number;
   w: Qs8Weights;
   output: Qs8Output;
-  /** A already staged for w's layout with its row sums: `a` is then unused. c2: int16 A - za, Kp per row;
+  /** A already staged for w's layout with its row sums: `a` is then unused. c2 and w16: int16 A - za, Kp per row;
    *  c4: int8 A - 128 (uint8 A, signed false) or A (int8), Kp per row (qs8_stage_c4, qs8-stage-c4f) */
   staged?: { ptr: number; rowSum: number };
   /** byte address of the output and its row stride in bytes */
@@ -212,7 +234,7 @@ export interface Qs8GemmCall {
  * what qs8Gemm takes as `staged`.
  */
 export function qs8StageF32(rt: KernelHost, w: Qs8Weights, m: number, x: number, xStride: number, scale: number, zeroPoint: number, staged: number, rowSum: number): void {
-  if (w.layout !== 'c2') throw new ArgumentError(`qs8StageF32: the weights must be packed in the c2 layout (packQs8 with allowSevenBit: false), got ${w.layout}`);
+  if (w.layout === 'c4') throw new ArgumentError(`qs8StageF32: the weights must be packed in the c2 or w16 layout (packQs8 with allowSevenBit: false), got ${w.layout}`);
   if (!Number.isInteger(m) || m < 0) throw new ArgumentError(`qs8StageF32: m must be a non-negative integer, got ${m}`);
   if (!(xStride >= w.k * 4)) throw new ArgumentError(`qs8StageF32: xStride must be >= K*4 = ${w.k * 4} bytes, got ${xStride}`);
   if (!Number.isInteger(zeroPoint) || zeroPoint < 0 || zeroPoint > 255) throw new ArgumentError(`qs8StageF32: zeroPoint must be an integer in [0, 255], got ${zeroPoint}`);
@@ -290,11 +312,16 @@ export async function qs8Gemm(rt: KernelHost, alloc: (bytes: number) => number, 
     }
   }
   const prm = rt.putPadded(alloc, Int32Array, params, params.length);
-  const fn = c4 ? 'qs8_gemm_4x8c4_relaxed' : 'qs8_gemm_4x8c2';
+  // w16 reads A' in strips of 4 interleaved rows, laid out once per call from the row-major staging
+  const w16 = w.layout === 'w16';
+  const strips = w16 && m > 0 ? alloc(Math.ceil(m / 4) * 4 * kp * 2) : 0;
+  if (w16 && m > 0) x.qs8_pack_a4(m, kp, staged, kp * 2, strips);
+  const fn = c4 ? 'qs8_gemm_4x8c4_relaxed' : w16 ? 'qs8_gemm_4x8w16' : 'qs8_gemm_4x8c2';
   const aStride = c4 ? kp : kp * 2;
+  const aPtr = w16 ? strips : staged; // rows m0 (a multiple of 4 for w16) start at aPtr + m0 * aStride
   if (m > 0 && n > 0) {
     // GEMV streams W: give each thread at least 64 columns; GEMM splits at panel granularity
-    await rt.parallelColumns(n, QS8_NR, (n0, n1) => [fn, [m, n0, n1, kp, staged, aStride, w.ptr, prm, out, outStride]], m === 1 ? 64 : QS8_NR, m * k * n);
+    await rt.parallelColumns(n, QS8_NR, (n0, n1) => [fn, [m, n0, n1, kp, aPtr, aStride, w.ptr, prm, out, outStride]], m === 1 ? 64 : QS8_NR, m * k * n);
   }
 }
 

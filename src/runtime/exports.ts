@@ -5,6 +5,9 @@ export interface KernelExports {
   build_relaxed(): number;
   qs8_gemm_4x8c2(m: number, n0: number, n1: number, kp: number, a: number, aStride: number, w: number, prm: number, out: number, outStride: number): void;
   qs8_gemm_4x8c4_relaxed(m: number, n0: number, n1: number, kp: number, a: number, aStride: number, w: number, prm: number, out: number, outStride: number): void;
+  /** the w16 layout: int16 weight panels, A' interleaved in strips of 4 rows (qs8_pack_a4) */
+  qs8_gemm_4x8w16(m: number, n0: number, n1: number, kp: number, a: number, aStride: number, w: number, prm: number, out: number, outStride: number): void;
+  qs8_pack_a4(m: number, kp: number, src: number, srcStride: number, dst: number): void;
   qs8_stage_c2(m: number, k: number, kp: number, a: number, signed: number, za: number, out: number, rowSum: number): void;
   qs8_stage_f32_c2(m: number, k: number, kp: number, x: number, xStride: number, scale: number, zp: number, out: number, rowSum: number): void;
   qs8_stage_chan_c2(m: number, k: number, kp: number, x: number, xStride: number, div: number, off: number, zp: number, out: number, rowSum: number): void;
