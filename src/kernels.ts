@@ -6,7 +6,7 @@
 // builder), or is the packed-weight class, constant or option type of one. Layers, models and the
 // quantization math users call are in `lowbit` (src/index.ts).
 
-export { packQs8, runQs8, Qs8Weights, refMatMulInteger, refRequantize, refDequantizeAcc, type Qs8Output } from './kernels/qs8.js';
+export { packQs8, runQs8, Qs8Weights, refMatMulInteger, refRequantize, refDequantizeAcc, QS8_W16_MIN_M, type PackQs8Options, type Qs8Output } from './kernels/qs8.js';
 export { qs8StageChan, refStageChan, stageChanVectors } from './kernels/qs8-stage-chan.js';
 export { packF32, runF32, F32Weights, refGemmF32 } from './kernels/f32.js';
 export { runFormatGemm } from './formats/run.js';

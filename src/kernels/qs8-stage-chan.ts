@@ -36,7 +36,7 @@ export function refStageChan(x: ArrayLike<number>, m: number, k: number, div: Ar
  * `w` (c2 layout) into `staged` (m * w.kp int16) with row sums into `rowSum` (m int32).
  */
 export function qs8StageChan(rt: KernelHost, w: Qs8Weights, m: number, x: number, xStride: number, div: number, off: number, zeroPoint: number, staged: number, rowSum: number): void {
-  if (w.layout !== 'c2') throw new ArgumentError(`qs8StageChan: the weights must be packed in the c2 layout (packQs8 with allowSevenBit: false), got ${w.layout}`);
+  if (w.layout !== 'c2' && w.layout !== 'w16') throw new ArgumentError(`qs8StageChan: the weights must be packed in the c2 or w16 layout (int16 staging; packQs8 with allowSevenBit: false), got ${w.layout}`);
   if (!Number.isInteger(m) || m < 0) throw new ArgumentError(`qs8StageChan: m must be a non-negative integer, got ${m}`);
   if (!(xStride >= w.k * 4)) throw new ArgumentError(`qs8StageChan: xStride must be >= K*4 = ${w.k * 4} bytes, got ${xStride}`);
   if (!Number.isInteger(zeroPoint) || zeroPoint < 0 || zeroPoint > 255) throw new ArgumentError(`qs8StageChan: zeroPoint must be an integer in [0, 255], got ${zeroPoint}`);
