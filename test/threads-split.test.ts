@@ -4,6 +4,7 @@
 // boundaries themselves (a short last piece joins the one before it).
 
 import { afterEach, describe, expect, it } from 'vitest';
+import { createRuntime } from '../src/index.js';
 import { packF32, runF32, packQs8, runQs8, refMatMulInteger, refDequantizeAcc } from '../src/kernels.js';
 import { qs8StageF32 } from '../src/kernels/qs8.js';
 import { SIMD, firstMismatch, randInt8, randNormal, randUint8, rng, useRuntimes } from './helpers.js';
@@ -115,6 +116,32 @@ describe(`row and column splits (${SIMD} build)`, () => {
       }));
       expect(firstMismatch(got[1][0], got[0][0]), `m=${m} k=${k} staged`).toBeNull();
       expect(firstMismatch(got[1][1], got[0][1]), `m=${m} k=${k} row sums`).toBeNull();
+    }
+  });
+
+  it('spinMs: idle workers spin that long (0: sleep at once) and the results stay the same; bad values are rejected', async () => {
+    await expect(createRuntime({ threads: 2, spinMs: -1 })).rejects.toThrow(/spinMs: expected a number of milliseconds from 0 to 1000, got -1/);
+    await expect(createRuntime({ spinMs: Number.NaN })).rejects.toThrow(/spinMs/);
+    expect(rts.two.spinMs).toBe(1);
+    expect(rts.one.spinMs).toBe(0);
+    const r = rng(4400);
+    const [m, k, n] = [61, 48, 24];
+    const a = randNormal(m * k, r), w = randNormal(k * n, r);
+    const p1 = packF32(rts.one, w, k, n), p2 = packF32(rts.two, w, k, n);
+    const one = await runF32(rts.one, a, m, p1);
+    try {
+      for (const spin of [0, 0.05, 5]) {
+        rts.two.spinMs = spin;
+        expect(rts.two.spinMs).toBe(spin);
+        for (let i = 0; i < 3; i++) {
+          expect(firstMismatch(await runF32(rts.two, a, m, p2), one), `spinMs ${spin}`).toBeNull();
+          await new Promise((done) => setTimeout(done, 2)); // idle: with spinMs 0 the workers sleep
+        }
+      }
+    } finally {
+      rts.two.spinMs = 1;
+      p1.dispose();
+      p2.dispose();
     }
   });
 });

@@ -6,6 +6,7 @@
 //                                 1 claim: generation << 12 | next call index
 //                                 2 calls finished in this job      3 error flag
 //                                 4 calls in this job
+//                                 5 how long an idle worker spins before it sleeps, in microseconds
 //   job area (float64): per call [kernel index, argument count, arguments...]
 //
 // The main thread writes the job, rings the doorbell, takes calls itself from the same claim word,
@@ -28,8 +29,8 @@ const SLOT = 2 + MAX_ARGS;
 const IDX_BITS = 12; // calls per job < 4096
 export const POOL_CONTROL_BYTES = 64;
 export const POOL_JOB_BYTES = POOL_MAX_CALLS * SLOT * 8;
-/** how long an idle worker spins on the doorbell before it sleeps (ms) */
-const POOL_SPIN_MS = 1;
+/** how long an idle worker spins on the doorbell before it sleeps, by default (ms) */
+export const POOL_SPIN_MS = 1;
 
 // Runs inside each worker: plain JS, no imports, so it can be evaluated from a string anywhere.
 const WORKER_SOURCE = `
@@ -38,12 +39,13 @@ function post(r) { if (typeof require === 'function' && typeof process !== 'unde
 function run() {
   let seen = Atomics.load(ctl, 0);
   for (;;) {
-    // spin for up to POOL_SPIN_MS (a model's next parallel layer usually follows within a few
-    // hundred microseconds of serial work), then sleep on the doorbell: a wake-up from Atomics.wait
-    // measured 20-125 us here, a spinning worker answers in 2-3 us
+    // spin for up to word 5's microseconds (a model's next parallel layer usually follows within a
+    // few hundred microseconds of serial work), then sleep on the doorbell: a wake-up from
+    // Atomics.wait measured 20-125 us here, a spinning worker answers in 2-3 us
     let gen = Atomics.load(ctl, 0);
+    const spin = Atomics.load(ctl, 5) / 1000;
     for (let i = 0, t0 = performance.now(); gen === seen; i++) {
-      if ((i & 255) === 255 && performance.now() - t0 > ${POOL_SPIN_MS}) break;
+      if ((i & 255) === 255 && performance.now() - t0 > spin) break;
       gen = Atomics.load(ctl, 0);
     }
     if (gen === seen) { Atomics.wait(ctl, 0, seen); gen = Atomics.load(ctl, 0); }
@@ -148,7 +150,7 @@ export class WorkerPool {
    * `job` are byte addresses of POOL_CONTROL_BYTES and POOL_JOB_BYTES the runtime set aside.
    */
   static async create(count: number, module: WebAssembly.Module, memory: WebAssembly.Memory, control: number, job: number, names: string[]): Promise<WorkerPool> {
-    new Int32Array(memory.buffer, control, POOL_CONTROL_BYTES / 4).fill(0);
+    new Int32Array(memory.buffer, control, POOL_CONTROL_BYTES / 4).fill(0)[5] = POOL_SPIN_MS * 1000;
     const ports = await Promise.all(Array.from({ length: count }, spawn));
     await Promise.all(
       ports.map(
@@ -166,6 +168,15 @@ export class WorkerPool {
     // idle workers sleep on the doorbell and must not keep a Node process alive
     for (const p of ports) p.unref();
     return new WorkerPool(ports, memory, control, job, new Map(names.map((n, i) => [n, i])));
+  }
+
+  /** How long (ms) an idle worker spins before it sleeps; workers read it each time they go idle. */
+  get spinMs(): number {
+    return Atomics.load(new Int32Array(this.memory.buffer, this.control, POOL_CONTROL_BYTES / 4), 5) / 1000;
+  }
+
+  set spinMs(ms: number) {
+    Atomics.store(new Int32Array(this.memory.buffer, this.control, POOL_CONTROL_BYTES / 4), 5, Math.round(ms * 1000));
   }
 
   get size(): number {
