@@ -14,9 +14,9 @@
 // is claimed with a compare-and-swap that checks the generation, so a worker that wakes late never
 // takes a call of the next job; a slow core simply takes fewer calls. Before the job area is
 // rewritten the claim word is moved to the new generation, exhausted, so a worker still looking at
-// the old job cannot claim a slot that is being overwritten. Workers spin for 1 ms before
-// they sleep, which keeps a model's layers (parallel calls a few hundred microseconds apart) from
-// paying a wake-up each.
+// the old job cannot claim a slot that is being overwritten. Workers spin for a while
+// (RuntimeOptions.spinMs, default 0.1 ms) before they sleep, so that a model's back-to-back layers
+// do not pay a wake-up each, while a busy machine gets the core back soon.
 // worker_threads in Node, Web Workers elsewhere.
 
 import { FeatureError } from '../errors.js';
@@ -30,7 +30,7 @@ const IDX_BITS = 12; // calls per job < 4096
 export const POOL_CONTROL_BYTES = 64;
 export const POOL_JOB_BYTES = POOL_MAX_CALLS * SLOT * 8;
 /** how long an idle worker spins on the doorbell before it sleeps, by default (ms) */
-export const POOL_SPIN_MS = 1;
+export const POOL_SPIN_MS = 0.1;
 
 // Runs inside each worker: plain JS, no imports, so it can be evaluated from a string anywhere.
 const WORKER_SOURCE = `
