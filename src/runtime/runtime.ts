@@ -23,7 +23,7 @@ export interface RuntimeOptions {
   onWarning?: (message: string) => void;
   /**
    * kernel calls doing less work than this (multiply-adds or element operations) stay on the
-   * calling thread, where waking the workers would cost more than it saves (default 2^18; 0 sends
+   * calling thread, where waking the workers would cost more than it saves (default 2^21; 0 sends
    * every call to the pool)
    */
   minParallelWork?: number;
@@ -220,11 +220,12 @@ export type Runtime = KernelRuntime;
 
 /**
  * Below this much work (multiply-adds, or element operations) a parallel call stays on the calling
- * thread: handing it to the pool costs more than it saves. A job costs ~2-3 us while the workers
- * spin (pool.ts), a tenth of what 2^18 multiply-adds take on one core. At 2^21 the PP-OCRv4
- * recognizer ran 56 of its 84 steps on one thread (3.2-3.4 ms, measured at load 8), at 2^18 38 (1.3 ms).
+ * thread: handing it to the pool costs more than it saves. At 2^21 the PP-OCRv4 recognizer runs 56
+ * of its 84 steps on one thread (3.2-3.4 ms at load 8), at 2^18 38 (1.3 ms); but with other
+ * processes busy every job may wait for a descheduled worker, and 2^18 measured no better
+ * (bench/RESULTS-threads.md), so the default stays 2^21 until a quiet measurement says otherwise.
  */
-export const PARALLEL_MIN_WORK = 1 << 18;
+export const PARALLEL_MIN_WORK = 1 << 21;
 
 /** Pieces of work per thread in parallelColumns: enough to even out a slower core, few enough that
  * each piece still streams a long run of weights. */
