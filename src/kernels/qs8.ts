@@ -215,8 +215,9 @@ export function qs8StageF32(rt: KernelHost, w: Qs8Weights, m: number, x: number,
   if (!Number.isInteger(m) || m < 0) throw new ArgumentError(`qs8StageF32: m must be a non-negative integer, got ${m}`);
   if (!(xStride >= w.k * 4)) throw new ArgumentError(`qs8StageF32: xStride must be >= K*4 = ${w.k * 4} bytes, got ${xStride}`);
   if (!Number.isInteger(zeroPoint) || zeroPoint < 0 || zeroPoint > 255) throw new ArgumentError(`qs8StageF32: zeroPoint must be an integer in [0, 255], got ${zeroPoint}`);
-  // rows split across threads (a few microseconds of wake-up against ~1 ns an element)
-  rt.parallelRowsNow(m, 1, (r0, r1) => ['qs8_stage_f32_c2', [r1 - r0, w.k, w.kp, x + r0 * xStride, xStride, scale, zeroPoint, staged + r0 * w.kp * 2, rowSum + r0 * 4]], 16, m * w.k * 4);
+  // rows split across threads; work counts an element (a division, rounding, narrowing) as 16
+  // multiply-adds, as the element-wise passes do, so a 960 x 240 layer input is worth sharing
+  rt.parallelRowsNow(m, 1, (r0, r1) => ['qs8_stage_f32_c2', [r1 - r0, w.k, w.kp, x + r0 * xStride, xStride, scale, zeroPoint, staged + r0 * w.kp * 2, rowSum + r0 * 4]], 16, m * w.k * 16);
 }
 
 /** The GEMM on buffers already in linear memory; `alloc` gives the call's scratch (staged A, params). */
