@@ -72,7 +72,7 @@ export interface F32GemmCall {
   hi: number;
 }
 
-/** C = clamp(A * W + bias, lo, hi), columns split across threads in whole panels. */
+/** C = clamp(A * W + bias, lo, hi), rows or columns split across threads (rt.parallelGemm). */
 export function f32Gemm(rt: KernelHost, call: F32GemmCall): Promise<void> {
   const { m, a, aStride, w, c, cStride, bias, lo, hi } = call;
   if (w.disposed) throw new ArgumentError('f32Gemm: the packed weights were disposed');
@@ -80,8 +80,8 @@ export function f32Gemm(rt: KernelHost, call: F32GemmCall): Promise<void> {
   checkSizes('f32Gemm', { m });
   if (!(aStride >= k * 4) || !(cStride >= n * 4)) throw new ArgumentError(`f32Gemm: strides must hold a row: aStride ${aStride} >= ${k * 4}, cStride ${cStride} >= ${n * 4} bytes`);
   if (m === 0 || n === 0) return Promise.resolve();
-  // GEMV streams W: give each thread at least 64 columns; GEMM splits at panel granularity
-  return rt.parallelColumns(n, F32_NR, (n0, n1) => ['f32_gemm_4x8', [m, n0, n1, k, a, aStride, w.ptr, c, cStride, bias, lo, hi]], m === 1 ? 64 : F32_NR, m * k * n);
+  // rows in whole 4-row tiles (a piece of one row would take the GEMV path) or columns in whole panels
+  return rt.parallelGemm(m, n, 4, F32_NR, (m0, m1, n0, n1) => ['f32_gemm_4x8', [m1 - m0, n0, n1, k, a + m0 * aStride, aStride, w.ptr, c + m0 * cStride, cStride, bias, lo, hi]], m * k * n);
 }
 
 /**

@@ -40,5 +40,5 @@ export function qs8StageChan(rt: KernelHost, w: Qs8Weights, m: number, x: number
   if (!Number.isInteger(m) || m < 0) throw new ArgumentError(`qs8StageChan: m must be a non-negative integer, got ${m}`);
   if (!(xStride >= w.k * 4)) throw new ArgumentError(`qs8StageChan: xStride must be >= K*4 = ${w.k * 4} bytes, got ${xStride}`);
   if (!Number.isInteger(zeroPoint) || zeroPoint < 0 || zeroPoint > 255) throw new ArgumentError(`qs8StageChan: zeroPoint must be an integer in [0, 255], got ${zeroPoint}`);
-  rt.kernels.qs8_stage_chan_c2(m, w.k, w.kp, x, xStride, div, off, zeroPoint, staged, rowSum);
+  rt.parallelRowsNow(m, 1, (r0, r1) => ['qs8_stage_chan_c2', [r1 - r0, w.k, w.kp, x + r0 * xStride, xStride, div, off, zeroPoint, staged + r0 * w.kp * 2, rowSum + r0 * 4]], 16, m * w.k * 16);
 }

@@ -238,7 +238,9 @@ export function qs8StageF32(rt: KernelHost, w: Qs8Weights, m: number, x: number,
   if (!Number.isInteger(m) || m < 0) throw new ArgumentError(`qs8StageF32: m must be a non-negative integer, got ${m}`);
   if (!(xStride >= w.k * 4)) throw new ArgumentError(`qs8StageF32: xStride must be >= K*4 = ${w.k * 4} bytes, got ${xStride}`);
   if (!Number.isInteger(zeroPoint) || zeroPoint < 0 || zeroPoint > 255) throw new ArgumentError(`qs8StageF32: zeroPoint must be an integer in [0, 255], got ${zeroPoint}`);
-  rt.kernels.qs8_stage_f32_c2(m, w.k, w.kp, x, xStride, scale, zeroPoint, staged, rowSum);
+  // rows split across threads; work counts an element (a division, rounding, narrowing) as 16
+  // multiply-adds, as the element-wise passes do, so a 960 x 240 layer input is worth sharing
+  rt.parallelRowsNow(m, 1, (r0, r1) => ['qs8_stage_f32_c2', [r1 - r0, w.k, w.kp, x + r0 * xStride, xStride, scale, zeroPoint, staged + r0 * w.kp * 2, rowSum + r0 * 4]], 16, m * w.k * 16);
 }
 
 /** The GEMM on buffers already in linear memory; `alloc` gives the call's scratch (staged A, params). */
@@ -246,13 +248,14 @@ export async function qs8Gemm(rt: KernelHost, alloc: (bytes: number) => number, 
   const { m, a, signed, za, w, output, out, outStride } = call;
   if (w.disposed) throw new ArgumentError('qs8Gemm: the packed weights were disposed');
   const { k, n, kp, np } = w;
-  const x = rt.kernels;
   const c4 = w.layout === 'c4';
   const rowSum = call.staged ? call.staged.rowSum : alloc(Math.max(m, 1) * 4);
   const staged = call.staged ? call.staged.ptr : alloc(m * kp * (c4 ? 1 : 2));
   if (!call.staged) {
-    if (c4) x.qs8_stage_c4(m, k, kp, a, signed ? 1 : 0, staged, rowSum);
-    else x.qs8_stage_c2(m, k, kp, a, signed ? 1 : 0, za, staged, rowSum);
+    const ab = c4 ? kp : kp * 2;
+    rt.parallelRowsNow(m, 1, (r0, r1) => (c4
+      ? ['qs8_stage_c4', [r1 - r0, k, kp, a + r0 * k, signed ? 1 : 0, staged + r0 * ab, rowSum + r0 * 4]]
+      : ['qs8_stage_c2', [r1 - r0, k, kp, a + r0 * k, signed ? 1 : 0, za, staged + r0 * ab, rowSum + r0 * 4]]), 16, m * k);
   }
 
   // fold zero points (see the formulas in assembly/gemm/qs8.ts)
@@ -315,13 +318,20 @@ export async function qs8Gemm(rt: KernelHost, alloc: (bytes: number) => number, 
   // w16 reads A' in strips of 4 interleaved rows, laid out once per call from the row-major staging
   const w16 = w.layout === 'w16';
   const strips = w16 && m > 0 ? alloc(Math.ceil(m / 4) * 4 * kp * 2) : 0;
-  if (w16 && m > 0) x.qs8_pack_a4(m, kp, staged, kp * 2, strips);
+  if (w16 && m > 0) rt.kernels.qs8_pack_a4(m, kp, staged, kp * 2, strips);
   const fn = c4 ? 'qs8_gemm_4x8c4_relaxed' : w16 ? 'qs8_gemm_4x8w16' : 'qs8_gemm_4x8c2';
   const aStride = c4 ? kp : kp * 2;
   const aPtr = w16 ? strips : staged; // rows m0 (a multiple of 4 for w16) start at aPtr + m0 * aStride
   if (m > 0 && n > 0) {
-    // GEMV streams W: give each thread at least 64 columns; GEMM splits at panel granularity
-    await rt.parallelColumns(n, QS8_NR, (n0, n1) => [fn, [m, n0, n1, kp, aPtr, aStride, w.ptr, prm, out, outStride]], m === 1 ? 64 : QS8_NR, m * k * n);
+    // columns, or rows from m0: A, the output and the per-row params (row sums, row scales) offset
+    const rowsFrom = (m0: number): number => {
+      if (m0 === 0) return prm;
+      const p = params.slice();
+      p[QS8_PRM_ROW_SUM / 4] += m0 * 4;
+      if (p[QS8_PRM_ROW_SCALE / 4]) p[QS8_PRM_ROW_SCALE / 4] += m0 * 4;
+      return rt.putPadded(alloc, Int32Array, p, p.length);
+    };
+    await rt.parallelGemm(m, n, 4, QS8_NR, (m0, m1, n0, n1) => [fn, [m1 - m0, n0, n1, kp, aPtr + m0 * aStride, aStride, w.ptr, rowsFrom(m0), out + m0 * outStride, outStride]], m * k * n);
   }
 }
 

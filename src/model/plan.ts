@@ -202,5 +202,20 @@ function place(steps: PlanStep[], inputs: PlanValue[], outputs: PlanValue[], ops
 
 /** Runs a layout conversion step on host views. */
 export function convertLayout(src: HostValue, dst: HostValue): void {
+  const d = src.dims;
+  if (d.length === 4 && src.nhwc !== dst.nhwc) {
+    // per image [C][H*W] <-> [H*W][C], written in order: the generic copy's inner loop runs over
+    // C (3 for an image input), which made the recognizer's input conversion 0.4 ms of serial time
+    const [n, c, h, w] = d, hw = h * w;
+    const x = src.data as { [i: number]: number }, y = dst.data as { [i: number]: number };
+    for (let base = 0; base < n * c * hw; base += c * hw) {
+      if (dst.nhwc) {
+        for (let p = 0, o = base; p < hw; p++) for (let ch = 0, i = base + p; ch < c; ch++, i += hw) y[o++] = x[i];
+      } else {
+        for (let ch = 0, o = base; ch < c; ch++) for (let p = 0, i = base + ch; p < hw; p++, i += c) y[o++] = x[i];
+      }
+    }
+    return;
+  }
   stridedCopy(src.data, 0, logicalStrides(src.dims, src.nhwc), src.dims, dst.data, 0, logicalStrides(dst.dims, dst.nhwc));
 }

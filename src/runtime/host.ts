@@ -29,6 +29,12 @@ export interface KernelHost {
   scoped<R>(fn: (alloc: (bytes: number) => number) => Promise<R> | R): Promise<R>;
   /** Runs call(n0, n1) over columns [0, n) split at multiples of `align`, across the pool's threads. */
   parallelColumns(n: number, align: number, call: (n0: number, n1: number) => KernelCall, minColumnsPerThread?: number, work?: number): Promise<void>;
+  /** Runs call(m0, m1) over rows [0, m) split at multiples of `align` (a short tail joins the piece before it). */
+  parallelRows(m: number, align: number, call: (m0: number, m1: number) => KernelCall, minRowsPerThread?: number, work?: number): Promise<void>;
+  /** parallelRows, synchronously. */
+  parallelRowsNow(m: number, align: number, call: (m0: number, m1: number) => KernelCall, minRowsPerThread?: number, work?: number): void;
+  /** An M x N GEMM of mr x nr tiles split along rows or columns, whichever shares the work better. */
+  parallelGemm(m: number, n: number, mr: number, nr: number, call: (m0: number, m1: number, n0: number, n1: number) => KernelCall, work?: number): Promise<void>;
   /** Runs one kernel call on this thread. */
   invoke(call: KernelCall): void;
 }

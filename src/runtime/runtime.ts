@@ -27,6 +27,14 @@ export interface RuntimeOptions {
    * every call to the pool)
    */
   minParallelWork?: number;
+  /**
+   * how long (ms) an idle worker keeps spinning for the next job before it sleeps (default 0.1):
+   * a spinning worker takes a job in ~2-3 us, a sleeping one needs a wake-up (20-125 us measured).
+   * Longer spins cover more of a model's serial gaps, but on a busy machine a spinning worker takes
+   * a core from this thread: at 1 ms the recognizer ran 0.65-0.73x one thread with 1.4 other cores
+   * busy, at 0.05 ms 0.99-1.08x. 0 sleeps at once (like onnxruntime's allow_spinning = 0).
+   */
+  spinMs?: number;
 }
 
 export class KernelRuntime implements KernelHost {
@@ -46,6 +54,15 @@ export class KernelRuntime implements KernelHost {
     this.memory = memory;
     this.heap = heap;
     this.pool = pool;
+  }
+
+  /** see RuntimeOptions.spinMs (0 with one thread: there are no workers) */
+  get spinMs(): number {
+    return this.pool?.spinMs ?? 0;
+  }
+
+  set spinMs(ms: number) {
+    if (this.pool) this.pool.spinMs = ms;
   }
 
   get threads(): number {
@@ -126,14 +143,65 @@ export class KernelRuntime implements KernelHost {
    * this thread.
    */
   async parallelColumns(n: number, align: number, call: (n0: number, n1: number) => KernelCall, minColumnsPerThread = align, work = Infinity): Promise<void> {
-    // handing work to the pool costs tens of microseconds: small calls run on this thread alone
-    const pool = work < this.minParallelWork ? null : this.pool;
-    const pieces = splitRange(n, align, pool ? Math.min(this.threads * PIECES_PER_THREAD, POOL_MAX_CALLS) : 1, minColumnsPerThread);
-    if (!pool || pieces.length === 1) {
+    this.runPieces(this.pieces(n, align, minColumnsPerThread, work, false), call);
+  }
+
+  /**
+   * Runs call(m0, m1) over rows [0, m) split at multiples of `align` (the kernel's row tile); a
+   * short last piece joins the one before it, so every piece but a lone one has at least `align`
+   * rows and runs exactly the row tiles one call over all rows would (same bits). The kernel sees
+   * rows from m0 through pointers the caller offsets. `work` as in parallelColumns.
+   */
+  async parallelRows(m: number, align: number, call: (m0: number, m1: number) => KernelCall, minRowsPerThread = align, work = Infinity): Promise<void> {
+    this.parallelRowsNow(m, align, call, minRowsPerThread, work);
+  }
+
+  /** parallelRows, synchronously: for passes whose callers do not await (activation staging). */
+  parallelRowsNow(m: number, align: number, call: (m0: number, m1: number) => KernelCall, minRowsPerThread = align, work = Infinity): void {
+    this.runPieces(this.pieces(m, align, minRowsPerThread, work, true), call);
+  }
+
+  /**
+   * An M x N GEMM of `mr` x `nr` tiles across threads: call(m0, m1, n0, n1) computes rows [m0, m1)
+   * x columns [n0, n1). It splits columns (whole panels; GEMV pieces at least 64 columns wide) while
+   * there are enough panels to go round and N is larger than M, rows otherwise: a convolution as a
+   * GEMM has thousands of pixels (M) and 16 to a few hundred channels (N), where a column split
+   * leaves a few panels per thread and every thread streams all of A. `splitGemm` forces one way.
+   */
+  async parallelGemm(m: number, n: number, mr: number, nr: number, call: (m0: number, m1: number, n0: number, n1: number) => KernelCall, work = m * n): Promise<void> {
+    if (this.gemmSplitsRows(m, n, mr, nr)) this.runPieces(this.pieces(m, mr, mr, work, true), (m0, m1) => call(m0, m1, 0, n));
+    else this.runPieces(this.pieces(n, nr, m === 1 ? 64 : nr, work, false), (n0, n1) => call(0, m, n0, n1));
+  }
+
+  /** 'auto' (default): parallelGemm picks; 'rows' or 'columns' force a split (for benchmarks and tests). */
+  splitGemm: 'auto' | 'rows' | 'columns' = 'auto';
+
+  private gemmSplitsRows(m: number, n: number, mr: number, nr: number): boolean {
+    if (m < 2 * mr) return false; // one row tile (or a GEMV): only columns can be shared
+    if (this.splitGemm !== 'auto') return this.splitGemm === 'rows';
+    const panels = Math.ceil(n / nr), rowTiles = Math.ceil(m / mr);
+    return rowTiles >= panels || panels < this.threads * PIECES_PER_THREAD;
+  }
+
+  /** The pieces a parallel call splits [0, n) into: one unless the call is big enough and there is a pool. */
+  private pieces(n: number, align: number, minPer: number, work: number, mergeTail: boolean): [number, number][] {
+    // handing work to the pool costs microseconds: small calls run on this thread alone
+    const parts = !this.pool || work < this.minParallelWork ? 1 : Math.min(this.threads * PIECES_PER_THREAD, POOL_MAX_CALLS);
+    const out = splitRange(n, align, parts, minPer);
+    const last = out[out.length - 1];
+    if (mergeTail && out.length > 1 && last[1] - last[0] < align) {
+      out.pop();
+      out[out.length - 1][1] = last[1];
+    }
+    return out;
+  }
+
+  private runPieces(pieces: [number, number][], call: (a: number, b: number) => KernelCall): void {
+    if (!this.pool || pieces.length === 1) {
       for (const [a, b] of pieces) this.invoke(call(a, b));
       return;
     }
-    pool.run(pieces.map(([a, b]) => call(a, b)), (c) => this.invoke(c));
+    this.pool.run(pieces.map(([a, b]) => call(a, b)), (c) => this.invoke(c));
   }
 
   invoke([name, args]: KernelCall): void {
@@ -151,8 +219,11 @@ export class KernelRuntime implements KernelHost {
 export type Runtime = KernelRuntime;
 
 /**
- * Below this much work (multiply-adds, or element operations) a parallelColumns call stays on the
- * calling thread: waking the workers costs more than it saves (PP-OCRv4 has ~100 such small steps).
+ * Below this much work (multiply-adds, or element operations) a parallel call stays on the calling
+ * thread: handing it to the pool costs more than it saves. At 2^21 the PP-OCRv4 recognizer runs 56
+ * of its 84 steps on one thread (3.2-3.4 ms at load 8), at 2^18 38 (1.3 ms); but with other
+ * processes busy every job may wait for a descheduled worker, and 2^18 measured no better
+ * (bench/RESULTS-threads.md), so the default stays 2^21 until a quiet measurement says otherwise.
  */
 export const PARALLEL_MIN_WORK = 1 << 21;
 
@@ -186,6 +257,9 @@ export async function createKernelRuntime(options: RuntimeOptions = {}, make: Ru
   const simd = options.simd ?? 'auto';
   if (!['auto', 'baseline', 'relaxed'].includes(simd)) {
     throw new ArgumentError(`simd: expected 'auto', 'baseline' or 'relaxed', got ${String(simd)}`);
+  }
+  if (options.spinMs !== undefined && !(options.spinMs >= 0 && options.spinMs <= 1000)) {
+    throw new ArgumentError(`spinMs: expected a number of milliseconds from 0 to 1000, got ${String(options.spinMs)}`);
   }
   if (options.minParallelWork !== undefined && !(options.minParallelWork >= 0)) {
     throw new ArgumentError(`minParallelWork: expected a number >= 0, got ${String(options.minParallelWork)}`);
@@ -236,5 +310,6 @@ export async function createKernelRuntime(options: RuntimeOptions = {}, make: Ru
   };
   const rt = new make(features, kernels, memory, heap, pool);
   if (options.minParallelWork !== undefined) rt.minParallelWork = options.minParallelWork;
+  if (options.spinMs !== undefined) rt.spinMs = options.spinMs;
   return rt;
 }
