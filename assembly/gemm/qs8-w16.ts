@@ -37,7 +37,7 @@
 // 83% of what 2 vpmaddwd per cycle allow (8 per 64 MACs, ~115 GOPS); the rest is V8's loop
 // overhead (its stack check, the pointer bumps), so no tile shape helps much more.
 
-import { epilogue } from './qs8-epilogue';
+import { stripEpilogue } from './qs8-epilogue';
 
 @inline function dot(c: v128, x: v128, w: v128): v128 {
   return i32x4.add(c, i32x4.dot_i16x8_s(x, w));
@@ -72,21 +72,7 @@ import { epilogue } from './qs8-epilogue';
       wp += 32;
       ap += 16;
     }
-    const nr = n1 - n;
-    epilogue(c00, prm, m0, n, nr, out, outStride);
-    epilogue(c01, prm, m0, n + 4, nr - 4, out, outStride);
-    if (mr > 1) {
-      epilogue(c10, prm, m0 + 1, n, nr, out, outStride);
-      epilogue(c11, prm, m0 + 1, n + 4, nr - 4, out, outStride);
-    }
-    if (mr > 2) {
-      epilogue(c20, prm, m0 + 2, n, nr, out, outStride);
-      epilogue(c21, prm, m0 + 2, n + 4, nr - 4, out, outStride);
-    }
-    if (mr > 3) {
-      epilogue(c30, prm, m0 + 3, n, nr, out, outStride);
-      epilogue(c31, prm, m0 + 3, n + 4, nr - 4, out, outStride);
-    }
+    stripEpilogue(mr, c00, c01, c10, c11, c20, c21, c30, c31, prm, m0, n, n1 - n, out, outStride);
   }
 }
 
