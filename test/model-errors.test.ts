@@ -69,6 +69,20 @@ describe(`model errors (${SIMD} build)`, () => {
     });
   });
 
+  it('Flatten with a negative axis before opset 11 is refused (onnxruntime refuses it; Flatten-11 counts from the back)', async () => {
+    const flat = (opset: number) => {
+      const b = new OnnxBuilder(opset).input('x', [2, 3, 4]).output('y');
+      return b.node('Flatten', ['x'], 'y', { axis: -1 }, 'flat').build();
+    };
+    await withModel(flat(9), async (m) => {
+      let err: unknown;
+      await m.run({ x: X([2, 3, 4]) }).catch((e) => (err = e));
+      expect(err).toBeInstanceOf(ShapeError);
+      expect((err as Error).message).toMatch(/'flat'.*axis -1 is negative, which Flatten accepts from opset 11/);
+    });
+    await withModel(flat(11), async (m) => expect((await m.run({ x: X([2, 3, 4]) })).y.dims).toEqual([6, 4]));
+  });
+
   describe('unsupported operators: refused at load, naming op, node and opset', () => {
     it('an unknown default-domain op', () => {
       const b = validModel(13).node('NonMaxSuppression', ['y'], 'z', {}, 'nms_7').output('z');

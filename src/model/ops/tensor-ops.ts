@@ -63,6 +63,8 @@ const flattenDef: OpDef = {
     const x = need(ctx, ins, 0, 'input');
     const r = x.dims.length;
     let axis = attr(ctx.node, 'axis', 1);
+    // Flatten-1 and -9 take axis in [0, R]; counting from the back came with Flatten-11 (onnxruntime refuses it before)
+    if (axis < 0 && ctx.opset < 11) fail(ctx, `axis ${axis} is negative, which Flatten accepts from opset 11 (the model's opset is ${ctx.opset})`);
     if (axis < 0) axis += r;
     if (axis < 0 || axis > r) fail(ctx, `axis ${axis} out of range for rank ${r}`);
     return [{ type: x.type, dims: [elementCount(x.dims.slice(0, axis)), elementCount(x.dims.slice(axis))] }];
