@@ -38,6 +38,7 @@ export {
 } from './quant/int4.js';
 export { quantizeInt4Gptq, quantizeInt4GptqHessian, calibrationHessian, HessianSum, type GptqOptions, type GptqSettings } from './quant/gptq.js';
 export { quantizeAntGptq, type AntGptqOptions } from './quant/gptq-ant.js';
+export { quantizeF8wGptq, type F8wGptqOptions } from './quant/gptq-f8w.js';
 export { fp16ToFloat, floatToFp16 } from './quant/fp16.js';
 export {
   floatToFp8, fp8ToFloat, fp8FromBits, fp8IsNaN, encodeFp8, decodeFp8, FP8, FP8_FORMATS, FP8_TABLE_BITS, type Fp8Format, type Fp8Spec,

@@ -122,7 +122,7 @@ describe(`quantizeModel method 'gptq' (${SIMD} build)`, () => {
     float.dispose();
   }, 60_000);
 
-  it('output error vs float32 lower than round to nearest, for int4 (with act-order, without clip search) and ant4', async () => {
+  it('output error vs float32 lower than round to nearest, for int4 (with act-order, without clip search), ant4, fp8 and fpx', async () => {
     const float = loadModel(rts.one, onnx);
     const errs: Record<string, number> = {};
     const configs = {
@@ -132,6 +132,10 @@ describe(`quantizeModel method 'gptq' (${SIMD} build)`, () => {
       'int4 gptq no clip': { scheme: 'int4', method: 'gptq', clipSearch: false },
       'ant4 rtn': { scheme: 'ant4', antChoice: 'error' },
       'ant4 gptq': { scheme: 'ant4', method: 'gptq' },
+      'fp8 rtn': { scheme: 'fp8' },
+      'fp8 gptq': { scheme: 'fp8', method: 'gptq' },
+      'fpx by effect': { scheme: 'fpx' },
+      'fpx gptq': { scheme: 'fpx', method: 'gptq' },
     } as const;
     for (const [name, o] of Object.entries(configs)) {
       const q = await quantizeModel(float, { ...o, calibration });
@@ -139,11 +143,14 @@ describe(`quantizeModel method 'gptq' (${SIMD} build)`, () => {
       q.dispose();
     }
     const report = Object.entries(errs).map(([k, v]) => `${k} ${v.toExponential(2)}`).join(', ');
-    // measured (relative output MSE): int4 rtn 2.17e-2, gptq 8.41e-3, act-order 7.27e-3, no clip 8.93e-3; ant4 rtn 2.23e-2, gptq 8.09e-3
+    // measured (relative output MSE): int4 rtn 2.17e-2, gptq 8.41e-3, act-order 7.27e-3, no clip 8.93e-3; ant4 rtn 2.23e-2, gptq 8.09e-3;
+    // fp8 rtn 1.86e-3, gptq 7.90e-4; fpx by effect 1.00e-4, gptq 4.09e-5
     expect(errs['int4 gptq'], report).toBeLessThan(0.6 * errs['int4 rtn']);
     expect(errs['int4 gptq act-order'], report).toBeLessThan(0.6 * errs['int4 rtn']);
     expect(errs['int4 gptq no clip'], report).toBeLessThan(0.6 * errs['int4 rtn']);
     expect(errs['ant4 gptq'], report).toBeLessThan(0.6 * errs['ant4 rtn']);
+    expect(errs['fp8 gptq'], report).toBeLessThan(0.6 * errs['fp8 rtn']);
+    expect(errs['fpx gptq'], report).toBeLessThan(0.6 * errs['fpx by effect']);
     float.dispose();
   }, 120_000);
 
@@ -187,8 +194,8 @@ describe(`quantizeModel method 'gptq' (${SIMD} build)`, () => {
       [{ actOrder: true }, /quantize: actOrder is only used with method 'gptq' \(method is 'rtn'\)/],
       [{ method: 'rtn', dampPercent: 0.1 }, /quantize: dampPercent is only used with method 'gptq'/],
       [{ clipSearch: false }, /quantize: clipSearch is only used with method 'gptq'/],
-      [{ method: 'gptq', scheme: 'int8' }, /quantize: method 'gptq' needs a scheme whose format uses the layer Hessian \('int4', 'ant4'\), got scheme 'int8'/],
-      [{ method: 'gptq', scheme: 'fp8' }, /method 'gptq' needs a scheme .*got scheme 'fp8'/],
+      [{ method: 'gptq', scheme: 'int8' }, /quantize: method 'gptq' needs a scheme whose format uses the layer Hessian \('int4', 'fp8', 'ant4', 'fpx'\), got scheme 'int8'/],
+      [{ method: 'gptq', scheme: 'nf4' }, /method 'gptq' needs a scheme .*got scheme 'nf4'/],
       [{ method: 'gptq', actOrder: 'yes' }, /quantize: actOrder must be a boolean, got yes/],
       [{ method: 'gptq', clipSearch: 1 }, /quantize: clipSearch must be a boolean, got 1/],
       [{ method: 'gptq', dampPercent: -0.1 }, /quantize: dampPercent must be a finite number >= 0/],

@@ -1,10 +1,13 @@
 // fp8: FP8 E4M3FN weights (or E5M2 from a saved file), one scale per output channel (absmax / max
 // finite), float32 activations (f8w kernels, src/layers/gemm-f8w.ts): the only error is the
-// weights' rounding to FP8.
+// weights' rounding to FP8. With the layer's Hessian (quantizeModel's method 'gptq'): GPTQ onto the
+// E4M3 grid (src/quant/gptq-f8w.ts), the same codes and scales, error-compensated.
 //
 //   saved: codes U8 [K, N] (E4M3FN or E5M2), scales F32 [N]    record: format
 
 import { f8wTable, quantizeF8w, type F8wQuantized } from '../quant/fp8-weights.js';
+import { quantizeF8wGptq } from '../quant/gptq-f8w.js';
+import type { GptqSettings } from '../quant/gptq.js';
 import { FP8_FORMATS, type Fp8Format } from '../quant/fp8.js';
 import { checkScales, type WeightFormat } from './format.js';
 import { f8wFormatParts } from './f8w-parts.js';
@@ -15,7 +18,10 @@ export const fp8Format: WeightFormat<F8wQuantized> = {
   summary: 'FP8 E4M3 weights with a scale per channel, float32 activations',
   ...f8wFormatParts(),
 
-  quantize: (wnk, n, k) => quantizeF8w(wnk, k, n, { format: 'e4m3fn', transposed: true }),
+  usesHessian: true,
+
+  quantize: (wnk, n, k, { hessian, options }) =>
+    hessian ? quantizeF8wGptq(wnk, n, k, 'e4m3fn', hessian, options?.gptq as GptqSettings | undefined) : quantizeF8w(wnk, k, n, { format: 'e4m3fn', transposed: true }),
 
   save(w, put) {
     put('codes', { dtype: 'U8', shape: [w.k, w.n], data: w.codes });

@@ -4,7 +4,8 @@
 // input Hessian, else the weights' squared error); float32 activations. The f8w kernels run every
 // split (assembly/gemm/f8w.ts: one variant per exponent width), so the only error is the weights'.
 // The codes have no Inf or NaN (the paper's format, src/quant/fpx-codes.ts); 'fp8' keeps OCP E4M3FN
-// for interchange. Option: fpxSplits (quantizeModel's options), the splits to choose from.
+// for interchange. Option: fpxSplits (quantizeModel's options), the splits to choose from. With
+// method 'gptq', GPTQ then rounds onto the chosen split and scales (src/quant/gptq-f8w.ts).
 //
 // One split per layer, not per channel. Tried: on PP-OCRv4's 33 quantized layers a split per
 // channel raises the weights' SQNR from 41.8 to 43.0 dB (32 layers would mix splits; E4M3 with the
@@ -23,6 +24,8 @@
 import { F8W_MAX_SCALE } from '../quant/fp8-weights.js';
 import { checkFpxSplit, isFpxSplit, FPX_SPLITS, type FpxSplit } from '../quant/fpx-codes.js';
 import { quantizeFpxWeights, type FpxWeights } from '../quant/fpx-weights.js';
+import { quantizeF8wGptq } from '../quant/gptq-f8w.js';
+import type { GptqSettings } from '../quant/gptq.js';
 import { checkScales, type WeightFormat } from './format.js';
 import { f8wFormatParts } from './f8w-parts.js';
 
@@ -31,10 +34,14 @@ export const fpxWeightFormat: WeightFormat<FpxWeights> = {
   label: 'fpx (FP8, split per layer, bias per channel)',
   summary: '8-bit float weights, exponent/mantissa split per layer and bias per channel by measured error, float32 activations',
   ...f8wFormatParts(),
+  usesHessian: true,
 
   quantize(wnk, n, k, { options = {}, hessian }) {
     const splits = options.fpxSplits === undefined ? undefined : checkSplits(options.fpxSplits);
-    return quantizeFpxWeights(wnk, n, k, { splits, hessian }).weights;
+    const chosen = quantizeFpxWeights(wnk, n, k, { splits, hessian }).weights;
+    if (!hessian || !options.gptq) return chosen;
+    const { format, scales } = chosen;
+    return { ...quantizeF8wGptq(wnk, n, k, format, hessian, { ...(options.gptq as GptqSettings), scales }), format };
   },
 
   save(w, put) {
