@@ -4,6 +4,7 @@
 // handed in by the caller as a WebAssembly.Module or bytes (edge runtimes that can't compile URLs).
 
 import { ArgumentError, FeatureError, describe, type LowbitError } from '../errors.js';
+import { nodeBuiltin } from './node.js';
 
 export type BuildName = 'baseline' | 'relaxed' | 'baseline-mt' | 'relaxed-mt';
 export type WasmSource = WebAssembly.Module | ArrayBuffer | ArrayBufferView;
@@ -35,7 +36,7 @@ const isNode = typeof process !== 'undefined' && !!(process as { versions?: { no
 
 async function readBytes(url: URL): Promise<Uint8Array> {
   if (url.protocol === 'file:' && isNode) {
-    const fs = await import('node:fs/promises');
+    const fs = await nodeBuiltin<typeof import('node:fs/promises')>('node:fs/promises');
     return new Uint8Array(await fs.readFile(url));
   }
   const res = await fetch(url);

@@ -21,6 +21,7 @@
 
 import { FeatureError } from '../errors.js';
 import type { KernelCall } from './exports.js';
+import { nodeBuiltin } from './node.js';
 
 /** calls per job and arguments per call the job area holds */
 export const POOL_MAX_CALLS = 512;
@@ -32,64 +33,13 @@ export const POOL_JOB_BYTES = POOL_MAX_CALLS * SLOT * 8;
 /** how long an idle worker spins on the doorbell before it sleeps, by default (ms) */
 export const POOL_SPIN_MS = 0.1;
 
-// Runs inside each worker: plain JS, no imports, so it can be evaluated from a string anywhere.
-const WORKER_SOURCE = `
-let kernels = null, names = null, ctl = null, job = null;
-function post(r) { if (typeof require === 'function' && typeof process !== 'undefined' && process.versions && process.versions.node) require('node:worker_threads').parentPort.postMessage(r); else self.postMessage(r); }
-function run() {
-  let seen = Atomics.load(ctl, 0);
-  for (;;) {
-    // spin for up to word 5's microseconds (a model's next parallel layer usually follows within a
-    // few hundred microseconds of serial work), then sleep on the doorbell: a wake-up from
-    // Atomics.wait measured 20-125 us here, a spinning worker answers in 2-3 us
-    let gen = Atomics.load(ctl, 0);
-    const spin = Atomics.load(ctl, 5) / 1000;
-    for (let i = 0, t0 = performance.now(); gen === seen; i++) {
-      if ((i & 255) === 255 && performance.now() - t0 > spin) break;
-      gen = Atomics.load(ctl, 0);
-    }
-    if (gen === seen) { Atomics.wait(ctl, 0, seen); gen = Atomics.load(ctl, 0); }
-    if (gen === -1) return;
-    seen = gen;
-    const n = Atomics.load(ctl, 4);
-    for (;;) {
-      const claim = Atomics.load(ctl, 1);
-      if ((claim >>> ${IDX_BITS}) !== (gen & ${(1 << (32 - IDX_BITS)) - 1})) break;
-      const i = claim & ${(1 << IDX_BITS) - 1};
-      if (i >= n) break;
-      if (Atomics.compareExchange(ctl, 1, claim, claim + 1) !== claim) continue;
-      const at = 1 + i * ${SLOT};
-      const fn = kernels[names[job[at]]];
-      const argc = job[at + 1];
-      const args = new Array(argc);
-      for (let a = 0; a < argc; a++) args[a] = job[at + 2 + a];
-      try { fn(...args); } catch (e) { Atomics.store(ctl, 3, 1); }
-      Atomics.add(ctl, 2, 1);
-    }
-  }
-}
-function handle(msg) {
-  if (msg.type !== 'init') return;
-  WebAssembly.instantiate(msg.module, { env: { memory: msg.memory } }).then((inst) => {
-    kernels = inst.exports; names = msg.names;
-    ctl = new Int32Array(msg.memory.buffer, msg.control, ${POOL_CONTROL_BYTES / 4});
-    job = new Float64Array(msg.memory.buffer, msg.job, 1 + ${POOL_MAX_CALLS * SLOT});
-    post({ type: 'ready' });
-    run();
-    post({ type: 'exit' });
-  }, (e) => post({ type: 'error', message: String(e && e.message || e) }));
-}
-if (typeof require === 'function' && typeof process !== 'undefined' && process.versions && process.versions.node) {
-  require('node:worker_threads').parentPort.on('message', handle);
-} else {
-  self.onmessage = (e) => handle(e.data);
-}
-`;
+/** What worker.js needs to read the control block and the job area (this file owns their layout). */
+const LAYOUT = { controlWords: POOL_CONTROL_BYTES / 4, jobLength: 1 + POOL_MAX_CALLS * SLOT, slot: SLOT, idxBits: IDX_BITS };
 
 interface Port {
   post(msg: unknown): void;
   onMessage(f: (msg: { type: string; message?: string }) => void): void;
-  /** the worker failed to start or died (a script error, a CSP that forbids blob: workers, ...) */
+  /** the worker failed to start or died (a script error, worker.js not found or forbidden, ...) */
   onError(f: (message: string) => void): void;
   unref(): void;
   terminate(): void;
@@ -98,8 +48,9 @@ interface Port {
 async function spawn(): Promise<Port> {
   const isNode = typeof process !== 'undefined' && !!process.versions?.node;
   if (isNode) {
-    const { Worker } = await import('node:worker_threads');
-    const w = new Worker(WORKER_SOURCE, { eval: true });
+    // the same worker.js as in a browser
+    const { Worker } = await nodeBuiltin<typeof import('node:worker_threads')>('node:worker_threads');
+    const w = new Worker(new URL('./worker.js', import.meta.url));
     return {
       post: (m) => w.postMessage(m),
       onMessage: (f) => w.on('message', f),
@@ -112,8 +63,15 @@ async function spawn(): Promise<Port> {
     };
   }
   if (typeof Worker === 'undefined') throw new FeatureError('threads > 1 needs Web Workers, which this environment lacks');
-  const url = URL.createObjectURL(new Blob([WORKER_SOURCE], { type: 'text/javascript' }));
-  const w = new Worker(url);
+  // a module file, not a blob: URL, so a strict Content-Security-Policy (worker-src or script-src
+  // 'self') allows it; this exact pattern is how Vite and webpack find the worker and bundle it
+  let w: Worker;
+  try {
+    w = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+  } catch (e) {
+    // a runtime whose modules have no URL, or a worker-src that forbids this origin's scripts
+    throw new FeatureError(`threads > 1: cannot start lowbit's worker.js (${(e as Error).message})`);
+  }
   return {
     post: (m) => w.postMessage(m),
     onMessage: (f) => w.addEventListener('message', (e: MessageEvent) => f(e.data)),
@@ -161,7 +119,7 @@ export class WorkerPool {
               else if (msg.type === 'error') reject(new FeatureError(`worker could not start the kernels: ${msg.message}`));
             });
             p.onError((message) => reject(new FeatureError(`worker could not start: ${message}`)));
-            p.post({ type: 'init', module, memory, control, job, names });
+            p.post({ type: 'init', module, memory, control, job, names, layout: LAYOUT });
           }),
       ),
     );

@@ -276,7 +276,9 @@ export async function createKernelRuntime(options: RuntimeOptions = {}, make: Ru
   const canShare = typeof SharedArrayBuffer !== 'undefined';
   if (threads > 1 && !canShare) {
     (options.onWarning ?? console.warn)(
-      `lowbit: threads: ${threads} requested but SharedArrayBuffer is unavailable (browsers need cross-origin isolation); using 1 thread`,
+      `lowbit: threads: ${threads} requested but SharedArrayBuffer is unavailable, so lowbit runs on 1 thread. ` +
+        'In a browser, threads need a cross-origin isolated page: serve it with the headers ' +
+        '"Cross-Origin-Opener-Policy: same-origin" and "Cross-Origin-Embedder-Policy: require-corp".',
     );
     threads = 1;
   }
