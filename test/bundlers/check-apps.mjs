@@ -9,7 +9,8 @@
 //             those the code caught); then a string of code the page runs must be refused and
 //             reported, which shows the policy was in force and that a violation would be seen.
 // Every mode: the float32 output equals onnxruntime's (test/runtimes/smoke-model.json), the int8 one
-// is close to it; no console error, page error, failed request or HTTP error.
+// is close to it, and both have the same bits in every app and mode (1 or 2 threads); no console
+// error, page error, failed request or HTTP error.
 //   node test/bundlers/check-apps.mjs NAME=SERVED_DIR ...   (exit 1 if a check fails)
 import fs from 'node:fs';
 import http from 'node:http';
@@ -69,8 +70,11 @@ const sqnrDb = (ref, got) => {
   return 10 * Math.log10(s / e);
 };
 
-/** Loads the app in `dir` under `mode` in a fresh context; returns { fails, summary }. */
-async function check(browser, dir, modeName) {
+/** the first run's outputs, which every other run must give bit for bit */
+let first;
+
+/** Loads the app `name` (built in `dir`) under `mode` in a fresh context; returns { fails, summary }. */
+async function check(browser, name, dir, modeName) {
   const mode = MODES[modeName];
   const reports = []; // CSP violations the browser reported
   const server = await serve(dir, mode.headers, reports);
@@ -125,6 +129,9 @@ async function check(browser, dir, modeName) {
     int8Db = sqnrDb(EXPECTED, report.int8);
     if (!(floatMaxAbs <= FLOAT_MAX_ABS)) fails.push(`float32 output: max |error| ${floatMaxAbs} vs onnxruntime > ${FLOAT_MAX_ABS}`);
     if (!(int8Db >= INT8_BUDGET_DB)) fails.push(`int8 output: ${int8Db.toFixed(1)} dB vs onnxruntime < ${INT8_BUDGET_DB} dB`);
+    const outputs = JSON.stringify([report.float32, report.int8]);
+    first ??= { outputs, where: `${name}, ${modeName}` };
+    if (outputs !== first.outputs) fails.push(`the outputs differ from those of ${first.where}`);
   }
   if (modeName === 'plain') {
     const ok = warnings.length === 1 && /cross-origin isolated page.*Cross-Origin-Opener-Policy: same-origin.*Cross-Origin-Embedder-Policy: require-corp/.test(warnings[0]);
@@ -149,7 +156,7 @@ let failed = 0;
 try {
   for (const [name, dir] of apps) {
     for (const mode of Object.keys(MODES)) {
-      const { fails, summary } = await check(browser, path.resolve(dir), mode);
+      const { fails, summary } = await check(browser, name, path.resolve(dir), mode);
       console.log(`${name}, ${mode}: ${fails.length ? 'FAIL' : 'ok'}; ${summary}`);
       for (const x of fails) console.log(`  FAIL: ${x}`);
       failed += fails.length ? 1 : 0;
