@@ -14,6 +14,7 @@ root=$PWD
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 bash scripts/pack-install.sh "$tmp" >/dev/null
+echo "packed and installed in $SECONDS s"
 export PATH="$root/node_modules/.bin:$PATH"
 
 failed=0
@@ -28,12 +29,16 @@ for app in ${*:-vite webpack esbuild}; do
   mkdir -p "$dir/public" && cp test/runtimes/smoke-model.onnx "$dir/public/model.onnx"
   t0=$SECONDS
   if (cd "$dir" && npm run build --silent) > "$tmp/$app-build.log" 2>&1; then
-    echo "$app: built in $((SECONDS - t0)) s ($(grep -ci warn "$tmp/$app-build.log" || true) lines of warnings)"
+    echo "$app: built in $((SECONDS - t0)) s"
+    # the build's warnings, their first lines (webpack: WARNING in ..., Vite: (!) ..., esbuild: ▲ [WARNING])
+    grep -E '^WARNING|^\(!\)|\[WARNING\]' "$tmp/$app-build.log" | sed 's/^/  build warning: /' || true
   else
     echo "$app: build FAILED"; cat "$tmp/$app-build.log"; failed=1; continue
   fi
   case $app in vite) out=dist ;; *) out=public ;; esac
   served+=("$app=$dir/$out")
 done
+t0=$SECONDS
 node test/bundlers/check-apps.mjs "${served[@]}" || failed=1
+echo "bundlers: Chromium checks $((SECONDS - t0)) s, all $SECONDS s"
 exit "$failed"

@@ -1,5 +1,5 @@
 // Loads each built example app (examples/: Vite, webpack, esbuild; built by scripts/check-bundlers.sh
-// from the packed package) in headless Chromium three times, each served by a tiny static server with
+// from the packed package) in headless Chromium four times, each served by a tiny static server with
 // other headers, and checks what the page wrote (#result's data-report) and what the browser said:
 //   isolated  COOP/COEP: cross-origin isolated, so threads: 2 runs two threads, with no warning;
 //   plain     no headers: exactly one console warning (saying which headers threads need), 1 thread;
@@ -7,7 +7,8 @@
 //             runs (the worker is a file of the site, the wasm compiles under 'wasm-unsafe-eval'),
 //             and the browser reports no violation (report-uri: the page's and the worker's, even
 //             those the code caught); then a string of code the page runs must be refused and
-//             reported, which shows the policy was in force and that a violation would be seen.
+//             reported, which shows the policy was in force and that a violation would be seen;
+//   csp, not isolated   the same policy without COOP/COEP: the one-thread path, with its warning.
 // Every mode: the float32 output equals onnxruntime's (test/runtimes/smoke-model.json), the int8 one
 // is close to it, and both have the same bits in every app and mode (1 or 2 threads); no console
 // error, page error, failed request or HTTP error.
@@ -29,6 +30,7 @@ const MODES = {
   isolated: { headers: ISOLATION, threads: 2 },
   plain: { headers: {}, threads: 1 },
   csp: { headers: { ...ISOLATION, 'Content-Security-Policy': CSP }, threads: 2 },
+  'csp, not isolated': { headers: { 'Content-Security-Policy': CSP }, threads: 1 },
 };
 const MIME = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.wasm': 'application/wasm', '.onnx': 'application/octet-stream' };
 
@@ -76,6 +78,7 @@ let first;
 /** Loads the app `name` (built in `dir`) under `mode` in a fresh context; returns { fails, summary }. */
 async function check(browser, name, dir, modeName) {
   const mode = MODES[modeName];
+  const csp = 'Content-Security-Policy' in mode.headers;
   const reports = []; // CSP violations the browser reported
   const server = await serve(dir, mode.headers, reports);
   const context = await browser.newContext();
@@ -97,7 +100,7 @@ async function check(browser, name, dir, modeName) {
     await page.goto(`http://127.0.0.1:${server.address().port}/`, { timeout: 15_000 });
     await page.waitForSelector('#result[data-report]', { timeout: 30_000 });
     report = JSON.parse(await page.getAttribute('#result', 'data-report'));
-    if (modeName === 'csp') {
+    if (csp) {
       await settle(reports, 500);
       appReports = reports.slice();
       // a positive control: a string of code run by the page itself (setTimeout compiles it as eval
@@ -133,14 +136,14 @@ async function check(browser, name, dir, modeName) {
     first ??= { outputs, where: `${name}, ${modeName}` };
     if (outputs !== first.outputs) fails.push(`the outputs differ from those of ${first.where}`);
   }
-  if (modeName === 'plain') {
+  if (mode.threads === 1) {
     const ok = warnings.length === 1 && /cross-origin isolated page.*Cross-Origin-Opener-Policy: same-origin.*Cross-Origin-Embedder-Policy: require-corp/.test(warnings[0]);
     if (!ok) fails.push(`expected exactly one warning naming the COOP/COEP headers, got ${JSON.stringify(warnings)}`);
   } else if (warnings.length) fails.push(`warnings: ${JSON.stringify(warnings)}`);
   fails.push(...problems);
   const summary =
     `${f.simd ?? '?'} x${f.threads ?? '?'}, float32 max |err| ${floatMaxAbs.toExponential(1)}, int8 ${int8Db.toFixed(1)} dB vs onnxruntime` +
-    (modeName === 'plain' ? `, ${warnings.length} warning` : '') + (modeName === 'csp' ? `, eval refused: ${evalBlocked}` : '') +
+    (mode.threads === 1 ? `, ${warnings.length} warning` : '') + (csp ? `, eval refused: ${evalBlocked}` : '') +
     ` (${ms.toFixed(0)} ms)`;
   return { fails, summary };
 }
