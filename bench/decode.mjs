@@ -24,10 +24,12 @@ const PROMPT = 32, NEW = 64;
 const status = (key) => Number(/\d+/.exec(readFileSync('/proc/self/status', 'utf8').split('\n').find((l) => l.startsWith(key)))[0]) * 1024;
 const promptIds = (vocab) => Array.from({ length: PROMPT }, (_, i) => (i * 2654435761 + 12345) % vocab);
 
-async function lowbitChild(bytes, c, threads) {
+async function lowbitChild(c, threads) {
   const { createRuntime, loadModel, generate } = await import('../dist/index.js');
   const rt = await createRuntime({ threads });
-  const model = loadModel(rt, bytes, { keepSource: false });
+  // keepSource false and no reference kept here: the file's bytes can go once the model is loaded
+  const model = loadModel(rt, readFileSync(FILE), { keepSource: false });
+  globalThis.gc?.();
   const rssLoad = status('VmRSS:');
   const prompt = promptIds(c.vocab);
   const once = async (cache) => generate(model, prompt, { maxNewTokens: NEW + 1, cache });
@@ -49,10 +51,11 @@ async function lowbitChild(bytes, c, threads) {
   };
 }
 
-async function ortChild(bytes, c, threads) {
+async function ortChild(c, threads) {
   const ort = await import('onnxruntime-web');
   ort.env.wasm.numThreads = threads;
-  const session = await ort.InferenceSession.create(bytes);
+  const session = await ort.InferenceSession.create(readFileSync(FILE));
+  globalThis.gc?.();
   const rssLoad = status('VmRSS:');
   const prompt = promptIds(c.vocab);
   const once = async () => {
@@ -87,8 +90,7 @@ if (process.argv[2] === '--child') {
   const [engine, threads] = process.argv.slice(3);
   const { BENCH_100M } = await import('../test/llm-model.mjs');
   const rss0 = status('VmRSS:');
-  const bytes = readFileSync(FILE); // a Buffer is a Uint8Array: no copy
-  const r = await (engine === 'lowbit' ? lowbitChild : ortChild)(bytes, BENCH_100M, Number(threads));
+  const r = await (engine === 'lowbit' ? lowbitChild : ortChild)(BENCH_100M, Number(threads));
   process.stdout.write(JSON.stringify({ ...r, rss0, peak: status('VmHWM:') }));
 } else {
   const { values } = parseArgs({ options: { rounds: { type: 'string', default: '2' }, threads: { type: 'string', default: '1,2' } } });
