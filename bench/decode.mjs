@@ -32,7 +32,11 @@ async function lowbitChild(c, threads) {
   globalThis.gc?.();
   const rssLoad = status('VmRSS:');
   const prompt = promptIds(c.vocab);
-  const once = async (cache) => generate(model, prompt, { maxNewTokens: NEW + 1, cache });
+  let logits = [];
+  const once = async (cache) => {
+    logits = [];
+    return generate(model, prompt, { maxNewTokens: NEW + 1, cache, onToken: (s) => (s.step === 0 || s.step === NEW) && logits.push(Array.from(s.logits)) });
+  };
   await once('shared'); // warm: layers built, plans made
   const shared = await once('shared');
   // planning one decode step's dims from scratch (what every step paid before the shared cache)
@@ -47,7 +51,7 @@ async function lowbitChild(c, threads) {
   const exact = await once('exact');
   return {
     prompt: shared.promptMs, decode: (NEW * 1000) / shared.decodeMs, exactDecode: (NEW * 1000) / exact.decodeMs, planMs: median(planMs),
-    tokens: shared.tokens[0], same: exact.tokens[0].every((t, i) => t === shared.tokens[0][i]), rssLoad, heap: rt.memory.buffer.byteLength,
+    tokens: shared.tokens[0], logits, same: exact.tokens[0].every((t, i) => t === shared.tokens[0][i]), rssLoad, heap: rt.memory.buffer.byteLength,
   };
 }
 
@@ -58,7 +62,9 @@ async function ortChild(c, threads) {
   globalThis.gc?.();
   const rssLoad = status('VmRSS:');
   const prompt = promptIds(c.vocab);
+  let logits = [];
   const once = async () => {
+    logits = [];
     let ids = prompt, past = {}, rows = 0, promptMs = 0, decodeMs = 0;
     for (let l = 0; l < c.layers; l++) for (const kv of ['key', 'value']) past[`past_key_values.${l}.${kv}`] = new ort.Tensor('float32', new Float32Array(0), [1, c.kvHeads, 0, c.headSize]);
     const tokens = [];
@@ -74,6 +80,7 @@ async function ortChild(c, threads) {
       let best = 0;
       for (let i = 1; i < v; i++) if (logits[off + i] > logits[off + best]) best = i;
       tokens.push(best);
+      if (t === 0 || t === NEW) logits.push(Array.from(o.logits.data.subarray(off, off + v)));
       past = {};
       for (let l = 0; l < c.layers; l++) for (const kv of ['key', 'value']) past[`past_key_values.${l}.${kv}`] = o[`present.${l}.${kv}`];
       rows = o['present.0.key'].dims[2];
@@ -83,7 +90,7 @@ async function ortChild(c, threads) {
   };
   await once();
   const r = await once();
-  return { prompt: r.promptMs, decode: (NEW * 1000) / r.decodeMs, tokens: r.tokens, rssLoad };
+  return { prompt: r.promptMs, decode: (NEW * 1000) / r.decodeMs, tokens: r.tokens, logits, rssLoad };
 }
 
 if (process.argv[2] === '--child') {
@@ -120,8 +127,11 @@ if (process.argv[2] === '--child') {
       console.log(`| ${engine} | ${threads} | ${med('prompt').toFixed(0)} | ${med('decode').toFixed(1)} | ${(med('decode') / ortTps).toFixed(2)}x | ${((med('rssLoad') - med('rss0')) / MiB).toFixed(0)} MiB | ${(med('peak') / MiB).toFixed(0)} MiB | ${((med('peak') - med('rss0')) / MiB).toFixed(0)} MiB | ${((med('peak') - med('rss0')) / file).toFixed(2)}x |`);
     }
     const lb = rows.lowbit;
-    const agree = lb[0].tokens.filter((t, i) => t === rows['onnxruntime-web'][0].tokens[i]).length;
-    extra.push(`- ${threads} thread(s): lowbit planning one decode step from scratch ${median(lb.map((x) => x.planMs)).toFixed(1)} ms; decode with the 'exact' cache (a plan per step) ${median(lb.map((x) => x.exactDecode)).toFixed(1)} tokens/s vs 'shared' ${median(lb.map((x) => x.decode)).toFixed(1)} (same tokens: ${lb.every((x) => x.same)}); wasm heap ${(lb[0].heap / MiB).toFixed(0)} MiB; greedy tokens equal to onnxruntime-web's: ${agree}/${lb[0].tokens.length}`);
+    const ortRun = rows['onnxruntime-web'][0];
+    const agree = lb[0].tokens.filter((t, i) => t === ortRun.tokens[i]).length;
+    const rel = (a, b) => Math.max(...a.map((x, i) => Math.abs(x - b[i]))) / Math.max(...b.map(Math.abs));
+    const distinct = new Set(lb[0].tokens).size;
+    extra.push(`- ${threads} thread(s): lowbit planning one decode step from scratch ${median(lb.map((x) => x.planMs)).toFixed(1)} ms; decode with the 'exact' cache (a plan per step) ${median(lb.map((x) => x.exactDecode)).toFixed(1)} tokens/s vs 'shared' ${median(lb.map((x) => x.decode)).toFixed(1)} (same tokens: ${lb.every((x) => x.same)}); wasm heap ${(lb[0].heap / MiB).toFixed(0)} MiB; greedy tokens equal to onnxruntime-web's: ${agree}/${lb[0].tokens.length} (${distinct} distinct); logits max |diff| / max |onnxruntime-web| after the prompt ${rel(lb[0].logits[0], ortRun.logits[0]).toExponential(1)}, at the last step ${rel(lb[0].logits[1], ortRun.logits[1]).toExponential(1)}`);
   }
   console.log(`\n${extra.join('\n')}\n\nload average at the end: ${loadavg()}`);
 }

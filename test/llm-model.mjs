@@ -63,7 +63,9 @@ export function llmModel(c) {
   const nbits = (name, x, k, n) => {
     const nb = k / BS;
     const b = new Uint8Array(n * nb * (BS / 2));
-    for (let i = 0; i < b.length; i++) b[i] = (r() * 256) | 0;
+    // codes 1…15 around the zero point 8: a mean of 0 (uniform 0…15 would give every weight a bias of −scale/2)
+    const code = () => 1 + ((r() * 15) | 0);
+    for (let i = 0; i < b.length; i++) b[i] = code() | (code() << 4);
     const s = Float32Array.from({ length: n * nb }, () => (0.5 + r()) / (4 * Math.sqrt(k)));
     init(`${name}.qweight`, T.UINT8, [n, nb, BS / 2], b);
     init(`${name}.scales`, T.FLOAT, [n * nb], s);
