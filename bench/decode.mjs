@@ -76,9 +76,9 @@ async function ortChild(c, threads) {
       const ms = performance.now() - t0;
       if (t === 0) promptMs = ms;
       else decodeMs += ms;
-      const logits = o.logits.data, v = c.vocab, off = (s - 1) * v;
+      const row = o.logits.data, v = c.vocab, off = (s - 1) * v;
       let best = 0;
-      for (let i = 1; i < v; i++) if (logits[off + i] > logits[off + best]) best = i;
+      for (let i = 1; i < v; i++) if (row[off + i] > row[off + best]) best = i;
       tokens.push(best);
       if (t === 0 || t === NEW) logits.push(Array.from(o.logits.data.subarray(off, off + v)));
       past = {};
