@@ -6,7 +6,7 @@
 // stop tokens, streaming, the plans a decode makes, and bad input.
 
 import { describe, expect, it } from 'vitest';
-import { SIMD, useRuntimes } from './helpers.js';
+import { SIMD, rng, useRuntimes } from './helpers.js';
 import { runOrtModel, OnnxBuilder, type Feed, type IntFeed } from './onnx-builder.js';
 import { llmModel, TINY } from './llm-model.mjs';
 import {
@@ -131,6 +131,41 @@ describe(`generate() on a transformers.js-layout q4 decoder vs onnxruntime-web (
     await generate(model, [PROMPT, PROMPT.slice(1)], { maxNewTokens: 8, stopTokens: [stop], onToken: (s) => steps.push([...s.tokens]) });
     const at = greedy.indexOf(stop);
     if (at < 7) expect(steps[at + 1][0]).toBeNull();
+    model.dispose();
+  });
+});
+
+/**
+ * A decoder whose cache is not GroupQueryAttention's: present = Concat(past, this step's embeddings),
+ * logits = (embedding + sum of present over the sequence) · W. generate() runs it with the 'exact'
+ * cache (past as long as the sequence).
+ */
+function concatCacheModel(V: number): Uint8Array {
+  const b = new OnnxBuilder(17).input('input_ids', ['batch', 'seq'], 'int64').input('attention_mask', ['batch', 'total'], 'int64');
+  b.input('past_key_values.0.key', ['batch', 1, 'past', 4]).input('past_key_values.0.value', ['batch', 1, 'past', 4]);
+  const r = rng(11);
+  b.init('E', [V, 4], Array.from({ length: V * 4 }, () => r() * 2 - 1)).init('W', [4, V], Array.from({ length: V * 4 }, () => r() * 2 - 1));
+  b.ints('ax1', [1]).ints('ax2', [2]);
+  b.node('Gather', ['E', 'input_ids'], 'e').node('Unsqueeze', ['e', 'ax1'], 'eu');
+  b.node('Concat', ['past_key_values.0.key', 'eu'], 'present.0.key', { axis: 2 }).node('Concat', ['past_key_values.0.value', 'eu'], 'present.0.value', { axis: 2 });
+  b.node('ReduceSum', ['present.0.key', 'ax2'], 'm', { keepdims: 1 }).node('Squeeze', ['m', 'ax1'], 'ms').node('Add', ['e', 'ms'], 'h').node('MatMul', ['h', 'W'], 'logits');
+  return b.output('logits').output('present.0.key').output('present.0.value').build();
+}
+
+describe(`generate() on a Concat-cache decoder (not GroupQueryAttention) vs onnxruntime-web (${SIMD} build)`, () => {
+  it(`the exact cache: the same greedy tokens and logits over ${STEPS} steps; the shared cache and ragged batches refused`, async () => {
+    const V = 40, c = { ...TINY, vocab: V, layers: 1, kvHeads: 1, headSize: 4 }, bytes = concatCacheModel(V);
+    const want = await ortGreedy(c, bytes, [PROMPT.map((t) => t % V)], STEPS);
+    const model = loadModel(rts.one, bytes);
+    const logits: Float32Array[] = [];
+    const got = await generate(model, PROMPT.map((t) => t % V), { maxNewTokens: STEPS, onToken: (s) => logits.push(Float32Array.from(s.logits)) });
+    expect(got.cache).toBe('exact');
+    expect(got.tokens).toEqual(want.tokens);
+    logits.forEach((l, t) => expectLogitsClose(l, want.logits[t], `step ${t}`, 1e-5));
+    await expect(generate(model, [1, 2], { maxNewTokens: 2, cache: 'shared' })).rejects.toThrow(ArgumentError);
+    await expect(generate(model, [[1, 2], [3]], { maxNewTokens: 2 })).rejects.toThrow(ArgumentError);
+    // equal lengths batch fine
+    expect((await generate(model, [[1, 2], [3, 4]], { maxNewTokens: 3 })).tokens).toHaveLength(2);
     model.dispose();
   });
 });
