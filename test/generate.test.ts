@@ -140,8 +140,9 @@ describe(`generate() on a transformers.js-layout q4 decoder vs onnxruntime-web (
  * logits = (embedding + sum of present over the sequence) · W. generate() runs it with the 'exact'
  * cache (past as long as the sequence).
  */
-function concatCacheModel(V: number): Uint8Array {
+function concatCacheModel(V: number, extraInput = false): Uint8Array {
   const b = new OnnxBuilder(17).input('input_ids', ['batch', 'seq'], 'int64').input('attention_mask', ['batch', 'total'], 'int64');
+  if (extraInput) b.input('num_logits_to_keep', [], 'int64');
   b.input('past_key_values.0.key', ['batch', 1, 'past', 4]).input('past_key_values.0.value', ['batch', 1, 'past', 4]);
   const r = rng(11);
   b.init('E', [V, 4], Array.from({ length: V * 4 }, () => r() * 2 - 1)).init('W', [4, V], Array.from({ length: V * 4 }, () => r() * 2 - 1));
@@ -164,6 +165,9 @@ describe(`generate() on a Concat-cache decoder (not GroupQueryAttention) vs onnx
     logits.forEach((l, t) => expectLogitsClose(l, want.logits[t], `step ${t}`, 1e-5));
     await expect(generate(model, [1, 2], { maxNewTokens: 2, cache: 'shared' })).rejects.toThrow(ArgumentError);
     await expect(generate(model, [[1, 2], [3]], { maxNewTokens: 2 })).rejects.toThrow(ArgumentError);
+    const extra = loadModel(rts.one, concatCacheModel(V, true));
+    await expect(generate(extra, [1, 2], { maxNewTokens: 2 })).rejects.toThrow(/num_logits_to_keep/);
+    extra.dispose();
     // equal lengths batch fine
     expect((await generate(model, [[1, 2], [3, 4]], { maxNewTokens: 3 })).tokens).toHaveLength(2);
     model.dispose();

@@ -53,6 +53,8 @@ export function decoderLayout(graph: Graph): DecoderLayout {
     [kvHeads, headSize] = [h, d];
     layers.set(+m[1], (layers.get(+m[1]) ?? 0) + 1);
   }
+  const unknown = graph.inputs.find((i) => !PAST.test(i.name) && !['input_ids', 'attention_mask', 'position_ids'].includes(i.name));
+  if (unknown) throw new ModelError(`generate: input '${unknown.name}' is not one generate() feeds (input_ids, attention_mask, position_ids, past_key_values.{i}.key / .value)`);
   if (layers.size === 0) throw new ModelError(`generate: the model has no 'past_key_values.{i}.key' / '.value' inputs (a KV cache); it takes ${inputs()}`);
   const past: [string, string][] = [], present: [string, string][] = [];
   for (let l = 0; l < layers.size; l++) {
