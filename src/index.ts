@@ -51,6 +51,10 @@ export { FPX_SPLITS, fpxTable, fpxEncode, type FpxSplit } from './quant/fpx-code
 export { quantizeFpxWeights, type FpxWeights, type FpxQuantizeOptions, type FpxChoice } from './quant/fpx-weights.js';
 export { FLOAT8_TYPES, type Float8Type, type Float8Tensor, type CastTarget, type QuantizeLinearOptions } from './ops/onnx.js';
 export { loadModel, Model, type ModelTensor, type ModelInput, type ModelInputs, type RunOptions, type LoadOptions } from './model/model.js';
+export { generate, generateStream, decoderLayoutOf, type GenerateOptions, type GenerateResult, type GenerationStep } from './model/generate.js';
+export type { DecoderLayout } from './model/decoder-layout.js';
+export { KvCache, type KvNames } from './model/kv-cache.js';
+export { Sampler, argmax, type SamplingOptions } from './model/sampling.js';
 export { floatData, outputValues, type OutputTensor, type OutputType } from './model/outputs.js';
 export { UnsupportedOperatorsError, type MissingOperator } from './model/ops/registry.js';
 export { importOnnx } from './model/onnx.js';

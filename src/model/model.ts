@@ -44,6 +44,12 @@ export interface RunOptions {
   onStep?: (step: PlanStep, outputs: Float32Array[]) => void;
   /** collect per-step wall time */
   timings?: StepTiming[];
+  /**
+   * Small integer inputs to keep as run-time values rather than plan constants (planTimeInputs): a
+   * decoder's attention_mask and position_ids change every step, and as constants they would key
+   * a new plan per step. Planning fails if a shape depends on their values.
+   */
+  runtimeInputs?: readonly string[];
 }
 
 export class Model {
@@ -160,7 +166,7 @@ export class Model {
     for (const gi of this.graph.inputs) {
       const f = checked.get(gi.name)!;
       dims[gi.name] = f.dims;
-      if (this.valueInputs.has(gi.name) && f.data.length <= PLAN_VALUE_MAX_ELEMENTS) values[gi.name] = { type: gi.type, dims: f.dims, data: f.data };
+      if (this.valueInputs.has(gi.name) && !options.runtimeInputs?.includes(gi.name) && f.data.length <= PLAN_VALUE_MAX_ELEMENTS) values[gi.name] = { type: gi.type, dims: f.dims, data: f.data };
     }
     const plan = this.plan(dims, values);
     const arena = this.arenaFor(plan.arenaBytes);

@@ -136,11 +136,13 @@ const groupQueryAttentionDef: OpDef = {
     // present buffers (B, kv_heads, present, H): the outputs when asked for
     const cache = (o: number, past: ArrayLike<number> | undefined, rows: Float32Array) => {
       const buf = ctx.node.outputs[o] ? (outs[o].data as Float32Array) : new Float32Array(b * nk * present * h);
-      buf.fill(0);
+      // block copies (a decode step moves the whole cache: element loops made it a fifth of the step)
       for (let bi = 0; bi < b; bi++) for (let ki = 0; ki < nk; ki++) {
-        const base = (bi * nk + ki) * present * h;
-        if (past) for (let i = 0; i < starts[bi] * h; i++) buf[base + i] = past[(bi * nk + ki) * p * h + i];
-        for (let si = 0; si < s; si++) for (let j = 0; j < h; j++) buf[base + (starts[bi] + si) * h + j] = rows[((bi * s + si) * nk + ki) * h + j];
+        const base = (bi * nk + ki) * present * h, from = (bi * nk + ki) * p * h, keep = starts[bi] * h;
+        if (past instanceof Float32Array) buf.set(past.subarray(from, from + keep), base);
+        else if (past) for (let i = 0; i < keep; i++) buf[base + i] = past[from + i];
+        for (let si = 0; si < s; si++) buf.set(rows.subarray(((bi * s + si) * nk + ki) * h, ((bi * s + si) * nk + ki + 1) * h), base + (starts[bi] + si) * h);
+        buf.fill(0, base + (starts[bi] + s) * h, base + present * h);
       }
       return buf;
     };
