@@ -8,10 +8,11 @@ import type { Feed } from '../onnx-builder.js';
 
 ort.env.logLevel = 'fatal'; // mutants make it log every refusal
 
-/** A run's outputs: values as numbers (int64 exact: lowbit refuses any beyond 2^53), and element types. */
+/** A run's outputs: values as numbers (int64 exact: lowbit refuses any beyond 2^53), element types and shapes. */
 export interface Ran {
   outputs: number[][];
   types: string[];
+  dims: number[][];
 }
 
 export type Outcome =
@@ -28,8 +29,8 @@ async function judge(f: () => Promise<Ran>): Promise<Outcome> {
   }
 }
 
-function ran(tensors: { type: string; data: unknown }[]): Ran {
-  return { outputs: tensors.map((t) => Array.from(t.data as ArrayLike<number | bigint>, Number)), types: tensors.map((t) => t.type) };
+function ran(tensors: { type: string; data: unknown; dims: readonly number[] }[]): Ran {
+  return { outputs: tensors.map((t) => Array.from(t.data as ArrayLike<number | bigint>, Number)), types: tensors.map((t) => t.type), dims: tensors.map((t) => [...t.dims]) };
 }
 
 const outputsOf = async (m: Model, feeds: Record<string, Feed>) => ran(Object.values(await m.run(feeds)));
@@ -50,7 +51,7 @@ export function runOnnx(rt: Runtime, bytes: Uint8Array, feeds: Record<string, Fe
 export function runSafetensors(bytes: Uint8Array): Promise<Outcome> {
   return judge(async () => {
     const { tensors } = readSafetensors(bytes);
-    return { outputs: [...tensors.values()].map((t) => [t.data.length]), types: [] };
+    return { outputs: [...tensors.values()].map((t) => [t.data.length]), types: [], dims: [] };
   });
 }
 
@@ -66,11 +67,15 @@ export function runSaved(float: Model, bytes: Uint8Array, feeds: Record<string, 
   });
 }
 
-/** onnxruntime-web on the same model: its outputs, or null when it refuses the model or the run. */
-export async function runOrt(bytes: Uint8Array, feeds: Record<string, Feed>): Promise<Ran | null> {
+/**
+ * onnxruntime-web on the same model: its outputs, or null when it refuses the model or the run.
+ * `optimize: false` turns its graph optimizations off: its kernels alone judge the model (see
+ * ortKernelsAgree).
+ */
+export async function runOrt(bytes: Uint8Array, feeds: Record<string, Feed>, { optimize = true } = {}): Promise<Ran | null> {
   let session: ort.InferenceSession | undefined;
   try {
-    session = await ort.InferenceSession.create(bytes);
+    session = await ort.InferenceSession.create(bytes, optimize ? {} : { graphOptimizationLevel: 'disabled' });
     const f: Record<string, ort.Tensor> = {};
     for (const [k, v] of Object.entries(feeds)) f[k] = new ort.Tensor('float32', v.data, v.dims);
     const r = await session.run(f);
@@ -82,10 +87,23 @@ export async function runOrt(bytes: Uint8Array, feeds: Record<string, Feed>): Pr
   }
 }
 
-/** The same element types, and values equal within float rounding (NaN equal to NaN). */
+/**
+ * For a model onnxruntime refuses that lowbit runs: whether onnxruntime runs it with its graph
+ * optimizations off and gives lowbit's outputs. Then the refusal is its optimizer's alone, not the
+ * model's: e.g. its transpose optimizer reads a Reduce's keepdims 36 as "keep" (keepdims != 0) while
+ * ONNX's shape inference, its reference implementation and onnxruntime's own kernels read it as
+ * "drop" (keepdims == 1 keeps), so the rewritten graph fails its own shape check.
+ */
+export async function ortKernelsAgree(mine: Ran, bytes: Uint8Array, feeds: Record<string, Feed>): Promise<boolean> {
+  const theirs = await runOrt(bytes, feeds, { optimize: false });
+  return theirs !== null && sameOutputs(mine, theirs);
+}
+
+/** The same element types and shapes, and values equal within float rounding (NaN equal to NaN). */
 export function sameOutputs(ra: Ran, rb: Ran, tol = 1e-4): boolean {
   const [a, b] = [ra.outputs, rb.outputs];
   if (a.length !== b.length || ra.types.join() !== rb.types.join()) return false;
+  if (ra.dims.some((d, i) => d.join() !== rb.dims[i]?.join())) return false;
   return a.every((x, i) => x.length === b[i].length && x.every((v, j) => {
     const w = b[i][j];
     return (Number.isNaN(v) && Number.isNaN(w)) || v === w || Math.abs(v - w) <= tol * Math.max(1, Math.abs(w));
