@@ -107,6 +107,27 @@ describe(`model errors (${SIMD} build)`, () => {
     }
   });
 
+  // the fuzzer's real-embedding-e0f288c18060 (openWakeWord's embedding model at opset 7): its
+  // Max(x, scalar) clamps ran here, fused into the convs; onnxruntime: "All inputs must have the same shape"
+  it('Max, Min and Sum broadcast from opset 8 only: before, inputs of other shapes are refused (fused after a Conv too)', async () => {
+    const r = rng(4);
+    const net = (opset: number, op: string, fused: boolean) => {
+      const b = new OnnxBuilder(opset).input('x', [1, 2, 3, 3]).output('y').init('lo', [1], [0.1]).init('w', [2, 2, 1, 1], randNormal(4, r));
+      if (fused) b.node('Conv', ['x', 'w'], 'c', {}, 'conv');
+      return b.node(op, [fused ? 'c' : 'x', 'lo'], 'y', {}, 'clamp').build();
+    };
+    for (const [op, fused] of [['Max', true], ['Max', false], ['Min', false], ['Sum', false]] as const) {
+      await withModel(net(7, op, fused), async (m) => {
+        await expectRejection(m.run({ x: X([1, 2, 3, 3]) }), ShapeError, 'ERR_SHAPE', [`${op} node 'clamp'`, 'input 1 has shape [1] and input 0 [1,2,3,3]', `${op} broadcasts from opset 8`]);
+      });
+      if (SIMD === 'baseline') await expect(runOrtModel(net(7, op, fused), { x: X([1, 2, 3, 3]) })).rejects.toThrow(/same shape/);
+      await withModel(net(8, op, fused), async (m) => expect((await m.run({ x: X([1, 2, 3, 3]) })).y.dims).toEqual([1, 2, 3, 3]));
+    }
+    // one shape at opset 7 runs
+    const same = new OnnxBuilder(7).input('x', [2, 3]).output('y').node('Max', ['x', 'x'], 'y').build();
+    await withModel(same, async (m) => expect((await m.run({ x: X([2, 3]) })).y.dims).toEqual([2, 3]));
+  });
+
   describe('unsupported operators: refused at load, naming op, node and opset', () => {
     it('an unknown default-domain op', () => {
       const b = validModel(13).node('NonMaxSuppression', ['y'], 'z', {}, 'nms_7').output('z');

@@ -1,7 +1,7 @@
 // NaN and ±Inf through the float operators of a model, beside onnxruntime-web: a NaN is never
 // hidden as a number (issue 12). The fuzzing pass found Relu turning NaN into 0 (a rewired
 // layer norm of hey_rhasspy took the square root of a negative bias: onnxruntime returned NaN,
-// lowbit a confident 0.35; test/fuzz/corpus/onnx/real-rhasspy-27ffbb2235d3.bin).
+// lowbit a confident 0.35; test/fuzz/corpus/onnx/real-rhasspy-27ffbb2235d3.json).
 
 import { describe, expect, it } from 'vitest';
 import { SIMD, useRuntimes } from './helpers.js';

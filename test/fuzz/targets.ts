@@ -110,14 +110,18 @@ async function runOrtNode(bytes: Uint8Array, feeds: Record<string, Feed>): Promi
 }
 
 /**
- * For a model onnxruntime-web refuses that lowbit runs: the onnxruntime configuration that runs it
- * with lowbit's outputs (then the refusal is that build's or that pass's, not the model's), or null.
+ * For a model onnxruntime-web refuses, or runs with other outputs, that lowbit runs: the onnxruntime
+ * configuration that runs it with lowbit's outputs (then the refusal or the difference is that
+ * build's or that pass's, not the model's), or null.
  * - onnxruntime-web with its graph optimizations off: its transpose optimizer reads a Reduce's or
  *   ArgMax's keepdims 36 as "keep" (keepdims != 0), while ONNX's shape inference, its reference and
  *   onnxruntime's own kernels read it as "drop" (keepdims == 1 keeps), and fails its own rewrite.
  * - onnxruntime-node (1.31): where the computed shape of a graph output contradicts the declared one,
  *   onnxruntime-web 1.30 refuses the model and onnxruntime-node warns ("Falling back to lenient
  *   merge") and runs it, as real models with stale declared shapes need.
+ * - onnxruntime-web without graph optimizations, where the optimized run differs: a layer norm whose
+ *   epsilon Add was rewired to another value gave the unmutated model's output optimized (its
+ *   layer-norm fusion reads that Add as the epsilon), lowbit's with the graph as written.
  */
 export async function ortRunsOtherwise(mine: Ran, bytes: Uint8Array, feeds: Record<string, Feed>): Promise<string | null> {
   const unoptimized = await runOrt(bytes, feeds, { optimize: false });
