@@ -132,8 +132,9 @@ const sumDef: OpDef = {
   infer: (ctx, ins) => {
     let dims = need(ctx, ins, 0, 'data_0').dims;
     for (let i = 1; i < ins.length; i++) {
-      sameShapeBefore8(ctx, ins[0]!.dims, need(ctx, ins, i, `data_${i}`).dims, i);
-      const d = broadcastDims(dims, need(ctx, ins, i, `data_${i}`).dims);
+      const x = need(ctx, ins, i, `data_${i}`);
+      sameShapeBefore8(ctx, ins[0]!.dims, x.dims, i);
+      const d = broadcastDims(dims, x.dims);
       if (!d) fail(ctx, 'inputs do not broadcast');
       dims = d;
     }
