@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { ModelError, UnsupportedOperatorError } from '../src/errors.js';
 import { ArgumentError, DTypeError, LowbitError, ShapeError, ValueRangeError, loadModel, type Model } from '../src/index.js';
 import { SIMD, randNormal, rng, useRuntimes } from './helpers.js';
-import { OnnxBuilder, tensorProto, type Feed } from './onnx-builder.js';
+import { OnnxBuilder, g, runOrtModel, tensorProto, type Feed } from './onnx-builder.js';
 
 const { onnx } = onnxproto;
 const rts = useRuntimes();
@@ -81,6 +81,51 @@ describe(`model errors (${SIMD} build)`, () => {
       expect((err as Error).message).toMatch(/'flat'.*axis -1 is negative, which Flatten accepts from opset 11/);
     });
     await withModel(flat(11), async (m) => expect((await m.run({ x: X([2, 3, 4]) })).y.dims).toEqual([6, 4]));
+  });
+
+  // the fuzzer's control-flow-be6597e93a42 (test/fuzz/corpus): Add rewired off the initializer 'k',
+  // whose data_type was set to 0; lowbit skipped the unread initializer and ran the rewired graph
+  it('an initializer with data_type 0 (UNDEFINED) is refused even where nothing reads it, in a graph or a branch (onnxruntime refuses it too)', async () => {
+    const untyped = (inBranch: boolean, dataType: number) => {
+      const branch = (out: string) => new OnnxBuilder(13).init(`w_${out}`, [2, 3], randNormal(6, rng(1))).init(`stray_${out}`, [2], [1, 2]).output(out).node('MatMul', ['x', `w_${out}`], out);
+      const b = new OnnxBuilder(13).input('x', [1, 2]).output('y').init('zero', [], [0]).init('stray', [3], [1, 2, 3])
+        .node('ReduceSum', ['x'], 's', { keepdims: 0 }).node('Greater', ['s', 'zero'], 'c')
+        .node('If', ['c'], 'y', { then_branch: g(branch('t')), else_branch: g(branch('e')) }, 'if');
+      const p = b.proto();
+      const stray = inBranch ? p.graph!.node[2].attribute.find((a) => a.name === 'else_branch')!.g!.initializer[1] : p.graph!.initializer[1];
+      stray.dataType = dataType;
+      return onnx.ModelProto.encode(p).finish();
+    };
+    for (const inBranch of [false, true]) {
+      const bytes = untyped(inBranch, 0);
+      expectError(() => loadModel(rts.one, bytes), ModelError, 'ERR_MODEL', [inBranch ? /'if' attribute 'else_branch'.*initializer 'stray_e' has data_type 0 \(UNDEFINED\)/ : /^model: initializer 'stray' has data_type 0 \(UNDEFINED\)/]);
+      if (SIMD === 'baseline') await expect(runOrtModel(bytes, { x: X([1, 2]) })).rejects.toThrow(/Tensor does not have type information/);
+      // typed (any type, even one lowbit lacks), unread: both run it
+      const typed = untyped(inBranch, 15);
+      const ours = await withModel(typed, (m) => m.run({ x: X([1, 2]) }));
+      if (SIMD === 'baseline') expect(Array.from(ours.y.data as Float32Array)).toEqual(Array.from((await runOrtModel(typed, { x: X([1, 2]) })).y.data as ArrayLike<number>));
+    }
+  });
+
+  // the fuzzer's real-embedding-e0f288c18060 (openWakeWord's embedding model at opset 7): its
+  // Max(x, scalar) clamps ran here, fused into the convs; onnxruntime: "All inputs must have the same shape"
+  it('Max, Min and Sum broadcast from opset 8 only: before, inputs of other shapes are refused (fused after a Conv too)', async () => {
+    const r = rng(4);
+    const net = (opset: number, op: string, fused: boolean) => {
+      const b = new OnnxBuilder(opset).input('x', [1, 2, 3, 3]).output('y').init('lo', [1], [0.1]).init('w', [2, 2, 1, 1], randNormal(4, r));
+      if (fused) b.node('Conv', ['x', 'w'], 'c', {}, 'conv');
+      return b.node(op, [fused ? 'c' : 'x', 'lo'], 'y', {}, 'clamp').build();
+    };
+    for (const [op, fused] of [['Max', true], ['Max', false], ['Min', false], ['Sum', false]] as const) {
+      await withModel(net(7, op, fused), async (m) => {
+        await expectRejection(m.run({ x: X([1, 2, 3, 3]) }), ShapeError, 'ERR_SHAPE', [`${op} node 'clamp'`, 'input 1 has shape [1] and input 0 [1,2,3,3]', `${op} broadcasts from opset 8`]);
+      });
+      if (SIMD === 'baseline') await expect(runOrtModel(net(7, op, fused), { x: X([1, 2, 3, 3]) })).rejects.toThrow(/same shape/);
+      await withModel(net(8, op, fused), async (m) => expect((await m.run({ x: X([1, 2, 3, 3]) })).y.dims).toEqual([1, 2, 3, 3]));
+    }
+    // one shape at opset 7 runs
+    const same = new OnnxBuilder(7).input('x', [2, 3]).output('y').node('Max', ['x', 'x'], 'y').build();
+    await withModel(same, async (m) => expect((await m.run({ x: X([2, 3]) })).y.dims).toEqual([2, 3]));
   });
 
   describe('unsupported operators: refused at load, naming op, node and opset', () => {

@@ -107,6 +107,12 @@ describe.runIf(SIMD === 'baseline')('ONNX schemas checked at load, as onnxruntim
     await bothRefuse(edited(b(), (m) => { m.graph!.node[0].attribute[0].i = 3; }), x, ["Resize node 'rz'", "attribute 'mode' holds int and string"]);
     const softmax = new OnnxBuilder(13).input('x', [2, 3]).output('y').node('Softmax', ['x'], 'y', { axis: 1 }, 'sm');
     await bothRefuse(edited(softmax, (m) => { const a = m.graph!.node[0].attribute[0]; delete (a as { i?: unknown }).i; a.type = 1; a.f = 1; }), x23, ["Softmax node 'sm'", "attribute 'axis' is a float, expected a int"]);
+    // a Constant's tensor with an int beside it (the fuzzer's real-model mutants): onnx's checker refuses
+    // it, as lowbit does; onnxruntime folds Constant nodes unchecked and runs it, which the message says
+    const constant = new OnnxBuilder(13).input('x', [2, 3]).output('y').node('Constant', [], 'c', { value: { dims: [3], data: [1, 2, 3] } }, 'k').node('Add', ['x', 'c'], 'y');
+    const mixed = edited(constant, (m) => { m.graph!.node[0].attribute[0].i = 7; });
+    expect(() => loadModel(rts.one, mixed)).toThrow(/Constant node 'k' \(Constant-13\): attribute 'value' holds int and tensor: one value field only \(onnx's checker refuses this; onnxruntime alone reads a Constant's value by its type\)/);
+    if (SIMD === 'baseline') expect(await ort_(mixed, x23)).not.toBeTypeOf('string');
   });
 
   it('5. input element types outside the type constraints (Conv bias int32, MatMul float x int32, Resize roi uint8)', async () => {

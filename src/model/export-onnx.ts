@@ -70,7 +70,7 @@ export function exportOnnxWithReport(model: Model, options: ExportOnnxOptions = 
   const quantized = [...model.builtLayers].filter(([, l]) => l instanceof QuantConvLayer || l instanceof QuantLinearLayer) as [GraphNode, QuantConvLayer | QuantLinearLayer][];
   if (quantized.length === 0) {
     throw new ArgumentError(model.builtLayers.size === 0 && model.scheme !== 'float32'
-      ? 'exportOnnx: the model has no layers built yet (run it once: layers are built with the first plan)'
+      ? 'exportOnnx: the model has no layers built yet (prepare() or run() it once: layers are built with the first plan)'
       : `exportOnnx: the model has no quantized layers (scheme '${model.scheme}'); quantize it first (quantizeModel or loadQuantized)`);
   }
   const source = options.source ?? sourceOf(model.graph);

@@ -45,22 +45,22 @@ const TYPED: Record<string, readonly (new (n: number) => ArrayLike<number | bigi
 };
 
 /** Checks `feeds` against the graph's inputs; the host data of each, by name. */
-export function checkFeeds(inputs: readonly GraphInput[], feeds: unknown): Map<string, Feed> {
+export function checkFeeds(inputs: readonly GraphInput[], feeds: unknown, verb = 'run'): Map<string, Feed> {
   const names = () => inputs.map((i) => `'${i.name}'`).join(', ');
   if (feeds === null || typeof feeds !== 'object' || Array.isArray(feeds)) {
-    throw new ArgumentError(`run: feeds must be an object of input tensors by name (the model takes ${names()}), got ${describe(feeds)}`);
+    throw new ArgumentError(`${verb}: feeds must be an object of input tensors by name (the model takes ${names()}), got ${describe(feeds)}`);
   }
   const out = new Map<string, Feed>();
   for (const gi of inputs) {
     const t = (feeds as Record<string, unknown>)[gi.name];
-    if (t === undefined) throw new ArgumentError(`run: input '${gi.name}' is missing (the model takes ${names()})`);
-    out.set(gi.name, checkFeed(gi, t));
+    if (t === undefined) throw new ArgumentError(`${verb}: input '${gi.name}' is missing (the model takes ${names()})`);
+    out.set(gi.name, checkFeed(gi, t, verb));
   }
   return out;
 }
 
-function checkFeed(gi: GraphInput, t: unknown): Feed {
-  const what = `run: input '${gi.name}'`;
+function checkFeed(gi: GraphInput, t: unknown, verb: string): Feed {
+  const what = `${verb}: input '${gi.name}'`;
   if (t === null || typeof t !== 'object') throw new ArgumentError(`${what}: expected a tensor { type, data, dims }, got ${describe(t)}`);
   const { type, data, dims } = t as { type?: unknown; data?: unknown; dims?: unknown };
   if (type !== gi.type) {

@@ -48,6 +48,10 @@ export class Rewriter {
     }
   }
 
+  get opset(): number {
+    return this.g.opset;
+  }
+
   /** the single node reading `value`, if there is exactly one and the value is not a graph output */
   soleReader(value: string): GraphNode | null {
     const r = this.readers.get(value);
@@ -364,9 +368,13 @@ function activationOf(r: Rewriter, act: GraphNode): { name: ActivationName; alph
   return { name, alpha: 1, beta: 0 };
 }
 
-/** The constant one-element operand (rank <= 4, so it broadcasts to a conv output without changing its dims) of a two-input Max/Min, or null. */
+/**
+ * The constant one-element operand (rank <= 4, so it broadcasts to a conv output without changing its
+ * dims) of a two-input Max/Min, or null. Not before opset 8: Max-6 and Min-6 do not broadcast (the
+ * node stays, and planning refuses the shapes as onnxruntime does).
+ */
 function scalarOperand(r: Rewriter, node: GraphNode): number | null {
-  if (node.domain !== '' || (node.op !== 'Max' && node.op !== 'Min') || node.inputs.length !== 2) return null;
+  if (node.domain !== '' || (node.op !== 'Max' && node.op !== 'Min') || node.inputs.length !== 2 || r.opset < 8) return null;
   const c = [0, 1].map((i) => (r.constant(node.inputs[i])?.dims.length ?? 5) <= 4 ? r.scalar(node.inputs[i]) : null);
   const v = c[1] ?? c[0];
   return v === null || Number.isNaN(v) ? null : v;

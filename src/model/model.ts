@@ -1,6 +1,6 @@
 // A loaded model: the graph, its layers (built once), one plan per input shape, and run().
 
-import { ArgumentError } from '../errors.js';
+import { ArgumentError, ShapeError, describe } from '../errors.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { lowerConv1d } from './lower-conv1d.js';
 import { ACTIVATIONS, fuseGraph, type ActivationName, type FuseReport } from './fuse.js';
@@ -20,7 +20,7 @@ import type { HostValue, ValueInfo } from './ops/types.js';
 import { convertLayout, makePlan, planTimeInputs, PLAN_VALUE_MAX_ELEMENTS, type Plan, type PlanStep, type PlanValue } from './plan.js';
 import { PlanCache } from './plan-cache.js';
 import { runControlStep } from './control-flow.js';
-import { checkFeeds, type ModelInputs } from './feeds.js';
+import { checkFeeds, type Feed, type ModelInputs } from './feeds.js';
 import { keepSource } from './source.js';
 import { fuseDynamicQuant } from './fuse-dyn-quant.js';
 import { outputTensor, type OutputTensor } from './outputs.js';
@@ -158,17 +158,53 @@ export class Model {
     return next;
   }
 
-  private async runNow(feeds: ModelInputs, options: RunOptions): Promise<Record<string, OutputTensor>> {
+  /**
+   * Builds what a run on these inputs needs, its plan and the layers (a quantized model quantizes a
+   * layer's weights when it builds it: seconds for ant4), without running, so the first run() costs
+   * only the run. `inputs`: feeds as run() takes them, or an input's dims alone (an integer input whose
+   * values a plan may fold is then planned as a runtime value). Queued behind runs, as run() is.
+   */
+  prepare(inputs: ModelInputs | Readonly<Record<string, readonly number[]>>): Promise<void> {
+    const next = this.queue.then(() => {
+      this.prepareNow(inputs);
+    });
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private prepareNow(inputs: unknown): void {
     if (this.disposed) throw new ArgumentError('model: used after dispose()');
-    const checked = checkFeeds(this.graph.inputs, feeds);
-    const dims: Record<string, readonly number[]> = {};
+    const names = this.graph.inputs.map((i) => `'${i.name}'`).join(', ');
+    if (inputs === null || typeof inputs !== 'object' || Array.isArray(inputs)) throw new ArgumentError(`prepare: expected the inputs' tensors or dims by name (the model takes ${names}), got ${describe(inputs)}`);
+    const given = inputs as Record<string, unknown>;
+    const dimsOnly: Record<string, readonly number[]> = {};
+    for (const gi of this.graph.inputs) {
+      const d = given[gi.name];
+      if (d === undefined) throw new ArgumentError(`prepare: input '${gi.name}' is missing (the model takes ${names})`);
+      if (!Array.isArray(d)) continue;
+      if (!d.every((x) => Number.isSafeInteger(x) && x >= 0)) throw new ShapeError(`prepare: input '${gi.name}' has dims ${describe(d)}, expected non-negative integers`);
+      dimsOnly[gi.name] = d;
+    }
+    this.planFor(checkFeeds(this.graph.inputs.filter((gi) => !(gi.name in dimsOnly)), given, 'prepare'), dimsOnly);
+  }
+
+  /** The plan for checked feeds and inputs given by dims alone; small integer inputs' values fold (planTimeInputs). */
+  private planFor(checked: ReadonlyMap<string, Feed>, dimsOnly: Readonly<Record<string, readonly number[]>> = {}): Plan {
+    const dims: Record<string, readonly number[]> = { ...dimsOnly };
     const values: Record<string, HostTensor> = {};
     for (const gi of this.graph.inputs) {
-      const f = checked.get(gi.name)!;
+      const f = checked.get(gi.name);
+      if (!f) continue;
       dims[gi.name] = f.dims;
       if (this.valueInputs.has(gi.name) && !options.runtimeInputs?.includes(gi.name) && f.data.length <= PLAN_VALUE_MAX_ELEMENTS) values[gi.name] = { type: gi.type, dims: f.dims, data: f.data };
     }
-    const plan = this.plan(dims, values);
+    return this.plan(dims, values);
+  }
+
+  private async runNow(feeds: ModelInputs, options: RunOptions): Promise<Record<string, OutputTensor>> {
+    if (this.disposed) throw new ArgumentError('model: used after dispose()');
+    const checked = checkFeeds(this.graph.inputs, feeds);
+    const plan = this.planFor(checked);
     const arena = this.arenaFor(plan.arenaBytes);
     await this.execute(plan, arena, (v) => checked.get(v.name)!.data, options);
     const out: Record<string, OutputTensor> = {};

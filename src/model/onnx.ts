@@ -90,6 +90,7 @@ class Importer {
 
   main(g: onnxproto.onnx.IGraphProto, opset: number): Graph {
     this.used = readNames(g, 0);
+    checkTyped(g, 'model:');
     // only the initializers something reads are decoded: onnxruntime drops the others unread, so a
     // user's model with a stray (even damaged or oddly typed) initializer loads in both
     const constants = new Map<string, HostTensor>();
@@ -138,6 +139,7 @@ class Importer {
       if (o !== undefined) outer.add(o);
       return o;
     };
+    checkTyped(g, `${what}:`);
     const constants = new Map<string, HostTensor>();
     for (const t of g.initializer ?? []) if (this.used.has(t.name ?? '')) constants.set(local.get(t.name ?? '')!, tensorFromProto(t, `${what} initializer '${t.name}'`));
     const nodes = this.nodes(g, resolve, constants, depth);
@@ -184,6 +186,17 @@ class Importer {
       nodes.push({ name, op, domain, inputs, outputs, attrs });
     }
     return nodes;
+  }
+}
+
+/**
+ * Every initializer says its element type, read or not: onnxruntime refuses a model with one whose
+ * data_type is 0 (UNDEFINED) even when no node reads it ("Tensor does not have type information"),
+ * as onnx's checker does, so lowbit must not run it (it would skip that initializer unread).
+ */
+function checkTyped(g: onnxproto.onnx.IGraphProto, where: string): void {
+  for (const t of g.initializer ?? []) {
+    if (!t.dataType) throw new ModelError(`${where} initializer '${t.name}' has data_type 0 (UNDEFINED): a tensor must say its element type (onnxruntime refuses it too, even where no node reads it)`);
   }
 }
 

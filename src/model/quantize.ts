@@ -166,9 +166,9 @@ export async function quantizeModel(float: Model, options: QuantizeOptions): Pro
     await model.rebuild(slow);
     model.speedChoices = decisions;
   }
-  if (!candidates) return model;
-
-  await autoMix(float, model, stats, choice, options, candidates);
+  if (candidates) await autoMix(float, model, stats, choice, options, candidates);
+  // the layers are built here, where their cost shows (ant4 quantizes for seconds), not in the first run
+  await model.prepare(options.calibration[0]);
   return model;
 }
 

@@ -55,7 +55,7 @@ export function saveQuantized(model: Model): Uint8Array {
     });
     records[key] = { scheme: format.name, ...format.dims(data), ...fields, sha256: sums };
   }
-  if (Object.keys(records).length === 0) throw new ModelError('save: the model has no quantized layers built yet (run or plan it once: layers are built with the first plan)');
+  if (Object.keys(records).length === 0) throw new ModelError('save: the model has no quantized layers (a float model, or one whose layers are not built yet: prepare() or run() it once)');
   const metadata: Record<string, string> = { format: FORMAT, version: VERSION, scheme: model.scheme, graph: graphFingerprint(model.graph), layers: JSON.stringify(records), float: JSON.stringify(float) };
   return writeSafetensors(tensors, { ...metadata, sha256: metadataChecksum(metadata) });
 }

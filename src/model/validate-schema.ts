@@ -70,7 +70,7 @@ function checkGraph(g: IGraph, outer: Types, versionOf: (domain: string) => numb
     const schema = schemaAt(domain, op, opset);
     const where = `${op} node '${n.name || `#${i}`}'`;
     const say = (what: string) => problems.push(`${where} (${domain ? `${domain}::` : ''}${op}-${schema?.since ?? '?'}): ${what}`);
-    for (const a of n.attribute ?? []) checkAttributeProto(a, say);
+    for (const a of n.attribute ?? []) checkAttributeProto(a, say, !domain && op === 'Constant');
     if (!schema) {
       // an operator lowbit implements without a schema is lowbit's omission (test/onnx-schema.test.ts lists them)
       const first = schemaVersions(domain, op)?.[0]?.since;
@@ -100,14 +100,18 @@ function checkGraph(g: IGraph, outer: Types, versionOf: (domain: string) => numb
   return types;
 }
 
-/** One value field, and the one the type says (onnx's check_attribute). */
-function checkAttributeProto(a: IAttr, say: (what: string) => void): void {
+/**
+ * One value field, and the one the type says (onnx's check_attribute). onnxruntime checks it too,
+ * except on Constant nodes, which it turns into initializers first, reading the field the type names.
+ */
+function checkAttributeProto(a: IAttr, say: (what: string) => void, constant = false): void {
   if (!a.name) return say('an attribute has no name');
   const set = Object.entries(ATTR_TYPES).filter(([, t]) => {
     const v = a[t.field];
     return t.repeated ? Array.isArray(v) && v.length > 0 : Object.hasOwn(a, t.field) && v != null;
   });
-  if (set.length > 1) say(`attribute '${a.name}' holds ${set.map(([, t]) => t.name).join(' and ')}: one value field only`);
+  const ort = constant ? " (onnx's checker refuses this; onnxruntime alone reads a Constant's value by its type)" : '';
+  if (set.length > 1) say(`attribute '${a.name}' holds ${set.map(([, t]) => t.name).join(' and ')}: one value field only${ort}`);
   else if (set.length === 1 && Number(set[0][0]) !== a.type) say(`attribute '${a.name}' says type ${ATTR_TYPES[a.type ?? 0]?.name ?? a.type ?? 'none'} and holds a ${set[0][1].name}`);
 }
 

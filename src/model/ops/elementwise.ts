@@ -113,7 +113,8 @@ function row(op: BinaryOp, a: ArrayLike<number>, ia: number, sa: number, b: Arra
     case 'Pow':
       for (let i = 0; i < n; i++) {
         const e = b[ib + i * sb], x = a[ia + i * sa];
-        out[o + i] = e === 2 ? x * x : e === 0.5 ? Math.sqrt(x) : Math.pow(x, e);
+        // sqrt for exactness, but pow(-inf, 0.5) is +inf (C and JS pow, onnxruntime) where sqrt(-inf) is NaN
+        out[o + i] = e === 2 ? x * x : e === 0.5 && x !== -Infinity ? Math.sqrt(x) : Math.pow(x, e);
       }
       break;
     case 'Max':
@@ -188,7 +189,8 @@ export interface UnaryParams {
 export function unary(op: UnaryOp, x: ArrayLike<number>, out: { [i: number]: number }, n: number, p: UnaryParams = {}): void {
   switch (op) {
     case 'Relu':
-      for (let i = 0; i < n; i++) out[i] = x[i] > 0 ? x[i] : 0;
+      // max(0, x) keeps NaN, as onnxruntime and ONNX's reference (np.maximum) do: `x > 0 ? x : 0` hid it as 0
+      for (let i = 0; i < n; i++) out[i] = x[i] < 0 ? 0 : x[i];
       break;
     case 'LeakyRelu': {
       const al = p.alpha ?? 0.01;

@@ -91,6 +91,7 @@ export function binaryDef(op: BinaryOp | ((ctx: OpContext) => BinaryOp), o: Bina
       if (!o.variadic || ins.length > 1) need(ctx, ins, 1, 'B');
       for (let i = 1; i < ins.length; i++) {
         const b = need(ctx, ins, i, `input ${i}`);
+        if (o.variadic) sameShapeBefore8(ctx, a.dims, b.dims, i);
         const d = broadcastDims(dims, b.dims);
         if (!d || (o.unidirectional && d.length !== dims.length) || (o.unidirectional && d.some((x, j) => x !== dims[j]))) {
           fail(ctx, `shapes [${dims}] and [${b.dims}] do not broadcast${o.unidirectional ? ' (B to A)' : ''}`);
@@ -115,13 +116,25 @@ export function binaryDef(op: BinaryOp | ((ctx: OpContext) => BinaryOp), o: Bina
   };
 }
 
+/**
+ * Max, Min and Sum broadcast from opset 8; Max-6, Min-6 and Sum-6 take inputs of one shape
+ * (onnxruntime refuses others: "All inputs must have the same shape").
+ */
+function sameShapeBefore8(ctx: OpContext, first: readonly number[], dims: readonly number[], i: number): void {
+  if (ctx.opset < 8 && dims.join() !== first.join()) {
+    fail(ctx, `input ${i} has shape [${dims}] and input 0 [${first}]: ${ctx.node.op} broadcasts from opset 8, before it (the model's opset is ${ctx.opset}) its inputs have one shape`);
+  }
+}
+
 /** Sum: n-ary Add. */
 const sumDef: OpDef = {
   layout: 'nchw',
   infer: (ctx, ins) => {
     let dims = need(ctx, ins, 0, 'data_0').dims;
     for (let i = 1; i < ins.length; i++) {
-      const d = broadcastDims(dims, need(ctx, ins, i, `data_${i}`).dims);
+      const x = need(ctx, ins, i, `data_${i}`);
+      sameShapeBefore8(ctx, ins[0]!.dims, x.dims, i);
+      const d = broadcastDims(dims, x.dims);
       if (!d) fail(ctx, 'inputs do not broadcast');
       dims = d;
     }
