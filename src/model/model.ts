@@ -188,15 +188,15 @@ export class Model {
     this.planFor(checkFeeds(this.graph.inputs.filter((gi) => !(gi.name in dimsOnly)), given, 'prepare'), dimsOnly);
   }
 
-  /** The plan for checked feeds and inputs given by dims alone; small integer inputs' values fold (planTimeInputs). */
-  private planFor(checked: ReadonlyMap<string, Feed>, dimsOnly: Readonly<Record<string, readonly number[]>> = {}): Plan {
+  /** The plan for checked feeds and inputs given by dims alone; small integer inputs' values fold (planTimeInputs) unless named in runtimeInputs. */
+  private planFor(checked: ReadonlyMap<string, Feed>, dimsOnly: Readonly<Record<string, readonly number[]>> = {}, runtimeInputs?: readonly string[]): Plan {
     const dims: Record<string, readonly number[]> = { ...dimsOnly };
     const values: Record<string, HostTensor> = {};
     for (const gi of this.graph.inputs) {
       const f = checked.get(gi.name);
       if (!f) continue;
       dims[gi.name] = f.dims;
-      if (this.valueInputs.has(gi.name) && !options.runtimeInputs?.includes(gi.name) && f.data.length <= PLAN_VALUE_MAX_ELEMENTS) values[gi.name] = { type: gi.type, dims: f.dims, data: f.data };
+      if (this.valueInputs.has(gi.name) && !runtimeInputs?.includes(gi.name) && f.data.length <= PLAN_VALUE_MAX_ELEMENTS) values[gi.name] = { type: gi.type, dims: f.dims, data: f.data };
     }
     return this.plan(dims, values);
   }
@@ -204,7 +204,7 @@ export class Model {
   private async runNow(feeds: ModelInputs, options: RunOptions): Promise<Record<string, OutputTensor>> {
     if (this.disposed) throw new ArgumentError('model: used after dispose()');
     const checked = checkFeeds(this.graph.inputs, feeds);
-    const plan = this.planFor(checked);
+    const plan = this.planFor(checked, {}, options.runtimeInputs);
     const arena = this.arenaFor(plan.arenaBytes);
     await this.execute(plan, arena, (v) => checked.get(v.name)!.data, options);
     const out: Record<string, OutputTensor> = {};
