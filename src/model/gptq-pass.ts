@@ -19,7 +19,8 @@
 import { LowbitError, ValueRangeError } from '../errors.js';
 import type { LayerWeights } from '../formats/format.js';
 import { weightFormat } from '../formats/table.js';
-import { HessianSum } from '../quant/gptq.js';
+import type { HessianSum } from '../quant/gptq.js';
+import { XtxSum } from '../kernels/xtx.js';
 import type { Feeds } from './calibrate.js';
 import { nodeLabel, type GraphNode } from './graph.js';
 import type { ModelLayer } from './layers.js';
@@ -82,12 +83,12 @@ export class GptqLayers {
     // per calibration input: its live values at the last round's first pending layer, to resume from
     const states: (RunState | undefined)[] = new Array(calibration.length);
     for (;;) {
-      const group = new Map<GraphNode, HessianSum>();
+      const group = new Map<GraphNode, XtxSum>();
       let input: string | null = null;
       const add = (node: GraphNode, v: PlanValue, x: Float32Array) => {
         const spec = model.layerSpecs.get(node)!;
         let sum = group.get(node);
-        if (!sum) group.set(node, (sum = new HessianSum(spec.type === 'conv' ? spec.geometry.kh * spec.geometry.kw * spec.geometry.cin : spec.k)));
+        if (!sum) group.set(node, (sum = new XtxSum(model.rt, spec.type === 'conv' ? spec.geometry.kh * spec.geometry.kw * spec.geometry.cin : spec.k)));
         addLayerInput(sum, spec, v, x);
       };
       for (const [i, feeds] of calibration.entries()) {
@@ -101,12 +102,15 @@ export class GptqLayers {
               const v = step.ins[0]!;
               input ??= v.name;
               if (v.name !== input) throw new StopRun();
-              add(step.node, v, ins[0]!);
+              // a copy: XtxSum allocates linear memory, which may grow it and detach the view
+              const x = new Float32Array(ins[0]!.length);
+              x.set(ins[0]!);
+              add(step.node, v, x);
               if (!place) return; // inside If or Loop: on to the group's other layers
               // the frontier: kept for the next round, and the pending layers that read this very value take it now
               states[i] = place.state();
               for (const s of place.plan.steps.slice(place.index + 1)) {
-                if (s.layer && s.node && this.pending.has(s.node) && s.ins[0]?.name === v.name) add(s.node, s.ins[0], ins[0]!);
+                if (s.layer && s.node && this.pending.has(s.node) && s.ins[0]?.name === v.name) add(s.node, s.ins[0], x);
               }
               throw new StopRun();
             },
@@ -132,7 +136,7 @@ export class GptqLayers {
 }
 
 /** Adds a layer input's rows to XᵀX: rows of K for a linear layer, im2col rows for a convolution. */
-export function addLayerInput(sum: HessianSum, spec: LayerSpec, v: Pick<PlanValue, 'dims' | 'nhwc'>, x: Float32Array): void {
+export function addLayerInput(sum: Pick<HessianSum, 'addRow'>, spec: LayerSpec, v: Pick<PlanValue, 'dims' | 'nhwc'>, x: Float32Array): void {
   if (spec.type === 'linear') {
     const k = spec.k;
     for (let r = 0; r < x.length / k; r++) sum.addRow(x, r * k);
@@ -144,21 +148,22 @@ export function addLayerInput(sum: HessianSum, spec: LayerSpec, v: Pick<PlanValu
   const sc = v.nhwc ? 1 : h * w, sy = v.nhwc ? w * c : w, sx = v.nhwc ? c : 1, sb = c * h * w;
   const oh = Math.floor((h + g.pt + g.pb - g.dh * (g.kh - 1) - 1) / g.sh) + 1;
   const ow = Math.floor((w + g.pl + g.pr - g.dw * (g.kw - 1) - 1) / g.sw) + 1;
+  const row = new Float64Array(g.kh * g.kw * g.cin);
   for (let b = 0; b < n; b++) {
     for (let oy = 0; oy < oh; oy++) {
       for (let ox = 0; ox < ow; ox++) {
-        sum.addRowBy((xt, col, stride) => {
-          for (let ky = 0; ky < g.kh; ky++) {
-            const iy = oy * g.sh - g.pt + ky * g.dh;
-            for (let kx = 0; kx < g.kw; kx++) {
-              const ix = ox * g.sw - g.pl + kx * g.dw;
-              const inside = iy >= 0 && iy < h && ix >= 0 && ix < w;
+        for (let ky = 0; ky < g.kh; ky++) {
+          const iy = oy * g.sh - g.pt + ky * g.dh;
+          for (let kx = 0; kx < g.kw; kx++) {
+            const ix = ox * g.sw - g.pl + kx * g.dw;
+            const t0 = (ky * g.kw + kx) * g.cin; // weightRows' K order: tap-major, then input channel
+            if (iy >= 0 && iy < h && ix >= 0 && ix < w) {
               const base = b * sb + iy * sy + ix * sx;
-              const t0 = (ky * g.kw + kx) * g.cin; // weightRows' K order: tap-major, then input channel
-              for (let ci = 0; ci < g.cin; ci++) xt[(t0 + ci) * stride + col] = inside ? x[base + ci * sc] : 0;
-            }
+              for (let ci = 0; ci < g.cin; ci++) row[t0 + ci] = x[base + ci * sc];
+            } else row.fill(0, t0, t0 + g.cin);
           }
-        });
+        }
+        sum.addRow(row, 0);
       }
     }
   }

@@ -35,7 +35,12 @@ function liveValues(plan: Plan, at: number): PlanValue[] {
 /** Copies the values live before step `at` (a step with a node) through `read`. */
 export function captureState(plan: Plan, at: number, read: (v: PlanValue) => HostData): RunState {
   const values = new Map<string, SavedValue>();
-  for (const v of liveValues(plan, at)) values.set(v.name, { type: v.type, dims: [...v.dims], nhwc: v.nhwc, data: read(v).slice() });
+  for (const v of liveValues(plan, at)) {
+    const src = read(v);
+    const data = new (src.constructor as new (n: number) => HostData)(src.length);
+    data.set(src as never); // not slice(): ~7x slower on a view of wasm memory (V8 11.3)
+    values.set(v.name, { type: v.type, dims: [...v.dims], nhwc: v.nhwc, data });
+  }
   return { node: plan.steps[at].node!, values };
 }
 

@@ -1,0 +1,85 @@
+// XᵀX over rows of K (float64, lower triangle), without keeping the rows: quantizeModel's layer
+// Hessians (src/model/gptq-pass.ts, src/model/layer-hessians.ts). The rows are gathered in chunks of
+// XTX_CHUNK, packed in panels of 4 columns (assembly/gemm/f64-xtx.ts's layout), and each chunk's
+// products run in wasm (f64_xtx_4x4, panels of XTX_PANEL rows of XᵀX at a time, so the scratch in
+// linear memory stays small) and are added to the running sum here. The same chunks and the same
+// order of operations as src/quant/gptq.ts's HessianSum (rows in order, each chunk's sum added to
+// the total), so both give the same bits: HessianSum is its scalar reference.
+//   PP-OCRv4's 33 layers on 68 lines (2.1e10 multiply-adds): 18 s in HessianSum, ~4 s here.
+
+import { ShapeError } from '../errors.js';
+import type { KernelHost } from '../runtime/host.js';
+
+export const XTX_CHUNK = 256;
+/** rows of XᵀX per kernel call (a multiple of 4) */
+const XTX_PANEL = 64;
+
+export class XtxSum {
+  /** rows added so far */
+  rows = 0;
+  private readonly kp: number;
+  /** lower triangle of Σ xᵀx, [K][K] */
+  private readonly sum: Float64Array;
+  /** the chunk, packed: element (r, t) at ((t >> 2)·CHUNK + r)·4 + (t & 3); padding columns stay 0 */
+  private readonly packed: Float64Array;
+  private fill = 0;
+
+  constructor(private readonly rt: KernelHost, readonly k: number) {
+    if (!Number.isInteger(k) || k < 1) throw new ShapeError(`K must be a positive integer, got ${k}`);
+    this.kp = Math.ceil(k / 4) * 4;
+    this.sum = new Float64Array(k * k);
+    this.packed = new Float64Array(this.kp * XTX_CHUNK);
+  }
+
+  /** adds the row of K values at x[offset] */
+  addRow(x: ArrayLike<number>, offset: number): void {
+    const { k, packed } = this;
+    let o = this.fill * 4;
+    for (let t = 0; t < k; t += 4, o += XTX_CHUNK * 4) {
+      const e = Math.min(4, k - t);
+      for (let u = 0; u < e; u++) packed[o + u] = x[offset + t + u];
+    }
+    this.rows++;
+    if (++this.fill === XTX_CHUNK) this.flush();
+  }
+
+  private flush(): void {
+    const rows = this.fill;
+    if (rows === 0) return;
+    const { rt, k, kp, sum } = this;
+    const panel = Math.min(XTX_PANEL, kp);
+    const px = rt.alloc(kp * XTX_CHUNK * 8);
+    const ps = rt.alloc(panel * kp * 8);
+    try {
+      new Float64Array(rt.memory.buffer, px, kp * XTX_CHUNK).set(this.packed);
+      for (let i0 = 0; i0 < kp; i0 += panel) {
+        const i1 = Math.min(kp, i0 + panel);
+        rt.kernels.f64_xtx_4x4(rows, px, XTX_CHUNK * 32, i0, i1, ps, kp * 8);
+        const s = new Float64Array(rt.memory.buffer, ps, panel * kp);
+        for (let i = i0; i < Math.min(i1, k); i++) {
+          const si = (i - i0) * kp, ci = i * k;
+          for (let j = 0; j <= i; j++) sum[ci + j] += s[si + j];
+        }
+      }
+    } finally {
+      rt.free(ps);
+      rt.free(px);
+    }
+    this.fill = 0;
+  }
+
+  /** factor · XᵀX (K×K, both triangles filled); the sum goes on accumulating afterwards */
+  result(factor: number): Float64Array {
+    this.flush();
+    const { k } = this;
+    const h = new Float64Array(k * k);
+    for (let i = 0; i < k; i++) {
+      for (let j = 0; j <= i; j++) {
+        const v = this.sum[i * k + j] * factor;
+        h[i * k + j] = v;
+        h[j * k + i] = v;
+      }
+    }
+    return h;
+  }
+}
