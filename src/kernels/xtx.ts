@@ -9,10 +9,58 @@
 
 import { ShapeError } from '../errors.js';
 import type { KernelHost } from '../runtime/host.js';
+import { GEMM_KC, type SyrkLower } from '../quant/gptq.js';
 
-export const XTX_CHUNK = 256;
+export const XTX_CHUNK = GEMM_KC;
 /** rows of XᵀX per kernel call (a multiple of 4) */
 const XTX_PANEL = 64;
+
+/**
+ * The lower triangle of XᵀX for `rows` rows of `packed` (panels of 4 columns, `panelRows` rows
+ * apart: element (r, t) at ((t >> 2)·panelRows + r)·4 + (t & 3); kp columns, a multiple of 4):
+ * `add(i, s, si)` gets row i < k of it as s[si + j], j <= i.
+ */
+function lowerProducts(rt: KernelHost, packed: Float64Array, rows: number, panelRows: number, kp: number, k: number, add: (i: number, s: Float64Array, si: number) => void): void {
+  const panel = Math.min(XTX_PANEL, kp);
+  const px = rt.alloc(packed.length * 8);
+  const ps = rt.alloc(panel * kp * 8);
+  try {
+    new Float64Array(rt.memory.buffer, px, packed.length).set(packed);
+    for (let i0 = 0; i0 < kp; i0 += panel) {
+      const i1 = Math.min(kp, i0 + panel);
+      rt.kernels.f64_xtx_4x4(rows, px, panelRows * 32, i0, i1, ps, kp * 8);
+      const s = new Float64Array(rt.memory.buffer, ps, panel * kp);
+      for (let i = i0; i < Math.min(i1, k); i++) add(i, s, (i - i0) * kp);
+    }
+  } finally {
+    rt.free(ps);
+    rt.free(px);
+  }
+}
+
+/**
+ * syrkLower (src/quant/gptq.ts: c += alpha · A Aᵀ, lower triangle) with the products in wasm: the
+ * same bits (per KC of depth, the products in order, then c += alpha · sum). GPTQ's Cholesky
+ * factorization runs its rank updates on it (PP-OCRv4's K 2880 layer: 4e9 multiply-adds).
+ */
+export function wasmSyrkLower(rt: KernelHost): SyrkLower {
+  return (a, aOff, lda, c, cOff, ldc, m, depth, alpha) => {
+    const mp = Math.ceil(m / 4) * 4;
+    for (let p0 = 0; p0 < depth; p0 += GEMM_KC) {
+      const kc = Math.min(GEMM_KC, depth - p0);
+      const packed = new Float64Array(mp * kc); // padding rows stay 0
+      for (let i = 0; i < m; i++) {
+        const src = aOff + i * lda + p0;
+        let o = (i >> 2) * kc * 4 + (i & 3);
+        for (let p = 0; p < kc; p++, o += 4) packed[o] = a[src + p];
+      }
+      lowerProducts(rt, packed, kc, kc, mp, m, (i, s, si) => {
+        const ci = cOff + i * ldc;
+        for (let j = 0; j <= i; j++) c[ci + j] += alpha * s[si + j];
+      });
+    }
+  };
+}
 
 export class XtxSum {
   /** rows added so far */
@@ -46,25 +94,11 @@ export class XtxSum {
   private flush(): void {
     const rows = this.fill;
     if (rows === 0) return;
-    const { rt, k, kp, sum } = this;
-    const panel = Math.min(XTX_PANEL, kp);
-    const px = rt.alloc(kp * XTX_CHUNK * 8);
-    const ps = rt.alloc(panel * kp * 8);
-    try {
-      new Float64Array(rt.memory.buffer, px, kp * XTX_CHUNK).set(this.packed);
-      for (let i0 = 0; i0 < kp; i0 += panel) {
-        const i1 = Math.min(kp, i0 + panel);
-        rt.kernels.f64_xtx_4x4(rows, px, XTX_CHUNK * 32, i0, i1, ps, kp * 8);
-        const s = new Float64Array(rt.memory.buffer, ps, panel * kp);
-        for (let i = i0; i < Math.min(i1, k); i++) {
-          const si = (i - i0) * kp, ci = i * k;
-          for (let j = 0; j <= i; j++) sum[ci + j] += s[si + j];
-        }
-      }
-    } finally {
-      rt.free(ps);
-      rt.free(px);
-    }
+    const { k, sum } = this;
+    lowerProducts(this.rt, this.packed, rows, XTX_CHUNK, this.kp, k, (i, s, si) => {
+      const ci = i * k;
+      for (let j = 0; j <= i; j++) sum[ci + j] += s[si + j];
+    });
     this.fill = 0;
   }
 
