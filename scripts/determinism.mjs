@@ -1579,9 +1579,9 @@ function refLut4Cases() {
   for (const c of LUT4_CASES) emit('ref', '-', c.name, digest(lb.refLut4(c.x, c.m, c.src, c.bias, c.scheme)));
 }
 
-// ---- f64_xtx_4x4 (GPTQ's layer Hessians XᵀX and its Cholesky rank updates; exact f64x2 mul then
-// add, no FMA on either build): XtxSum against HessianSum, and int4 GPTQ with the wasm rank updates
-// against the scalar ones; one name across builds and 'ref' ----
+// ---- f64_xtx_4x4 and f64_gemm_4x4 (GPTQ's layer Hessians XᵀX, its Cholesky rank updates and lazy
+// batch updates; exact f64x2 mul then add, no FMA on either build): XtxSum against HessianSum, and
+// int4 GPTQ with the wasm products against the scalar ones; one name across builds and 'ref' ----
 
 const XTX_CASES = [[1, 3], [5, 37], [37, 263], [67, 300]].map(([k, rows]) => {
   const name = `f64_xtx_4x4 k=${k} rows=${rows}`;
@@ -1596,10 +1596,10 @@ const GPTQ_CASES = [[70, 5, false], [130, 9, true]].map(([k, n, actOrder]) => {
   return { name, k, n, actOrder, x, w };
 });
 
-function gptqCase(c, syrk) {
+function gptqCase(c, dense) {
   const h = new lb.HessianSum(c.k);
   for (let i = 0; i < c.k + 30; i++) h.addRow(c.x, i * c.k);
-  const q = lb.quantizeInt4GptqHessian(c.w, c.n, c.k, h.result(1 / (c.k + 30)), { blockSize: 32, actOrder: c.actOrder, clipSearch: true, syrk });
+  const q = lb.quantizeInt4GptqHessian(c.w, c.n, c.k, h.result(1 / (c.k + 30)), { blockSize: 32, actOrder: c.actOrder, clipSearch: true, ...dense });
   return digest(q.q, q.scales);
 }
 
@@ -1609,7 +1609,7 @@ function runXtxCases(rt, build) {
     for (let i = 0; i < c.rows; i++) s.addRow(c.x, i * c.k);
     emit(build, '-', c.name, digest(s.result(1)));
   }
-  for (const c of GPTQ_CASES) emit(build, '-', c.name, gptqCase(c, lb.wasmSyrkLower(rt)));
+  for (const c of GPTQ_CASES) emit(build, '-', c.name, gptqCase(c, { syrk: lb.wasmSyrkLower(rt), gemm: lb.wasmGemmNT(rt) }));
 }
 
 function refXtxCases() {
@@ -1618,7 +1618,7 @@ function refXtxCases() {
     for (let i = 0; i < c.rows; i++) s.addRow(c.x, i * c.k);
     emit('ref', '-', c.name, digest(s.result(1)));
   }
-  for (const c of GPTQ_CASES) emit('ref', '-', c.name, gptqCase(c, undefined));
+  for (const c of GPTQ_CASES) emit('ref', '-', c.name, gptqCase(c, {}));
 }
 
 // ---------------------------------------------------------------------------------------------

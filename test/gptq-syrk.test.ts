@@ -1,12 +1,13 @@
-// GPTQ's factorization with its rank updates in wasm (src/kernels/xtx.ts wasmSyrkLower) against the
-// scalar syrkLower (src/quant/gptq.ts): the same bits, for the Cholesky factor and for GPTQ's codes
-// and scales, on random SPD matrices across the panel (96) and KC (256) boundaries.
+// GPTQ's products in wasm (src/kernels/xtx.ts: wasmSyrkLower for the Cholesky rank updates,
+// wasmGemmNT for the lazy batch updates) against the scalar syrkLower and gemmNT (src/quant/gptq.ts):
+// the same bits, for the products, the Cholesky factor and GPTQ's codes and scales, on random SPD
+// matrices across the panel (96) and KC (256) boundaries.
 
 import { describe, expect, it } from 'vitest';
-import { choleskyLower, quantizeInt4GptqHessian, syrkLower } from '../src/quant/gptq.js';
+import { choleskyLower, gemmNT, quantizeInt4GptqHessian, syrkLower } from '../src/quant/gptq.js';
 import { quantizeAntGptq } from '../src/quant/gptq-ant.js';
 import { antType } from '../src/quant/ant.js';
-import { wasmSyrkLower } from '../src/kernels/xtx.js';
+import { wasmGemmNT, wasmSyrkLower } from '../src/kernels/xtx.js';
 import { randNormal, rng, useRuntimes } from './helpers.js';
 
 const rts = useRuntimes();
@@ -39,6 +40,19 @@ describe('wasmSyrkLower gives syrkLower\'s bits', () => {
     }
   });
 
+  it('wasmGemmNT gives gemmNT\'s bits on rectangles of every remainder, depth past KC', () => {
+    const r = rng(8);
+    for (const [m, n, depth, alpha] of [[1, 1, 1, 1], [5, 3, 7, -1], [13, 6, 300, 0.5], [9, 130, 513, 1], [66, 17, 96, 1]]) {
+      const lda = depth + 2, ldb = depth + 1, ldc = n + 3;
+      const a = Float64Array.from(randNormal(m * lda + 4, r)), b = Float64Array.from(randNormal(n * ldb + 2, r));
+      const c0 = Float64Array.from(randNormal(m * ldc + 1, r));
+      const c1 = Float64Array.from(c0);
+      gemmNT(a, 4, lda, b, 2, ldb, c0, 1, ldc, m, n, depth, alpha, false);
+      wasmGemmNT(rts.one)(a, 4, lda, b, 2, ldb, c1, 1, ldc, m, n, depth, alpha);
+      expect(same(c1, c0), `${m}x${n}x${depth}`).toBe(true);
+    }
+  });
+
   it('Cholesky factors (K 1, 97, 300) are identical in their lower triangle', () => {
     for (const k of [1, 97, 300]) {
       const h = hessian(k, k + 20, k);
@@ -56,12 +70,12 @@ describe('wasmSyrkLower gives syrkLower\'s bits', () => {
     const w = randNormal(n * k, rng(4), 0.1);
     for (const actOrder of [false, true]) {
       const a = quantizeInt4GptqHessian(w, n, k, h, { blockSize: 32, actOrder, clipSearch: true });
-      const b = quantizeInt4GptqHessian(w, n, k, h, { blockSize: 32, actOrder, clipSearch: true, syrk: wasmSyrkLower(rts.one) });
+      const b = quantizeInt4GptqHessian(w, n, k, h, { blockSize: 32, actOrder, clipSearch: true, syrk: wasmSyrkLower(rts.one), gemm: wasmGemmNT(rts.one) });
       expect(same(b.q, a.q) && same(b.scales, a.scales)).toBe(true);
     }
     const t = antType('int4');
     const a = quantizeAntGptq(w, n, k, t, h, { blockSize: 64 });
-    const b = quantizeAntGptq(w, n, k, t, h, { blockSize: 64, syrk: wasmSyrkLower(rts.one) });
+    const b = quantizeAntGptq(w, n, k, t, h, { blockSize: 64, syrk: wasmSyrkLower(rts.one), gemm: wasmGemmNT(rts.one) });
     expect(same(b.codes, a.codes) && same(b.scales, a.scales)).toBe(true);
   });
 });

@@ -46,3 +46,43 @@ export function f64_xtx_4x4(rows: i32, x: usize, panel: i32, i0: i32, i1: i32, s
     }
   }
 }
+
+// f64_gemm_4x4: S[i][j] = Σ_p a[p][i]·b[p][j] for i < m, j < n (multiples of 4), A and B packed as
+// above (panels of 4 columns, `aPanel` / `bPanel` bytes apart, `depth` rows each): the rectangular
+// product GPTQ's lazy batch updates need. Same exact-rounded mul then add, p in order from 0.
+export function f64_gemm_4x4(depth: i32, a: usize, aPanel: i32, b: usize, bPanel: i32, m: i32, n: i32, s: usize, sStride: i32): void {
+  for (let i = 0; i < m; i += 4) {
+    const pa = a + <usize>(i >> 2) * <usize>aPanel;
+    const srow = s + <usize>i * <usize>sStride;
+    for (let j = 0; j < n; j += 4) {
+      const pb = b + <usize>(j >> 2) * <usize>bPanel;
+      let c00 = f64x2.splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+      for (let r = 0; r < depth; r++) {
+        const o = <usize>r << 5;
+        const b0 = v128.load(pb + o), b1 = v128.load(pb + o, 16);
+        let x = f64x2.splat(load<f64>(pa + o));
+        c00 = f64x2.add(c00, f64x2.mul(x, b0));
+        c01 = f64x2.add(c01, f64x2.mul(x, b1));
+        x = f64x2.splat(load<f64>(pa + o, 8));
+        c10 = f64x2.add(c10, f64x2.mul(x, b0));
+        c11 = f64x2.add(c11, f64x2.mul(x, b1));
+        x = f64x2.splat(load<f64>(pa + o, 16));
+        c20 = f64x2.add(c20, f64x2.mul(x, b0));
+        c21 = f64x2.add(c21, f64x2.mul(x, b1));
+        x = f64x2.splat(load<f64>(pa + o, 24));
+        c30 = f64x2.add(c30, f64x2.mul(x, b0));
+        c31 = f64x2.add(c31, f64x2.mul(x, b1));
+      }
+      const d = srow + (<usize>j << 3);
+      const st = <usize>sStride;
+      v128.store(d, c00);
+      v128.store(d, c01, 16);
+      v128.store(d + st, c10);
+      v128.store(d + st, c11, 16);
+      v128.store(d + 2 * st, c20);
+      v128.store(d + 2 * st, c21, 16);
+      v128.store(d + 3 * st, c30);
+      v128.store(d + 3 * st, c31, 16);
+    }
+  }
+}

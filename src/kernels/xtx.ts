@@ -9,7 +9,7 @@
 
 import { ShapeError } from '../errors.js';
 import type { KernelHost } from '../runtime/host.js';
-import { GEMM_KC, type SyrkLower } from '../quant/gptq.js';
+import { GEMM_KC, type GemmNT, type SyrkLower } from '../quant/gptq.js';
 
 export const XTX_CHUNK = GEMM_KC;
 /** rows of XᵀX per kernel call (a multiple of 4) */
@@ -38,6 +38,47 @@ function lowerProducts(rt: KernelHost, packed: Float64Array, rows: number, panel
   }
 }
 
+/** Rows [0, m) of a row-major block, depth [p0, p0 + kc), packed in panels of 4 rows (f64_xtx_4x4's layout, rows padded to mp with 0). */
+function packRows(a: Float64Array, aOff: number, lda: number, m: number, mp: number, p0: number, kc: number): Float64Array {
+  const packed = new Float64Array(mp * kc);
+  for (let i = 0; i < m; i++) {
+    const src = aOff + i * lda + p0;
+    let o = (i >> 2) * kc * 4 + (i & 3);
+    for (let p = 0; p < kc; p++, o += 4) packed[o] = a[src + p];
+  }
+  return packed;
+}
+
+/**
+ * gemmNT without `lower` (src/quant/gptq.ts: c += alpha · A Bᵀ) with the products in wasm
+ * (f64_gemm_4x4): the same bits. GPTQ's lazy batch updates run on it (a 4096×4096 layer: N·K²/2 =
+ * 3.4e10 multiply-adds).
+ */
+export function wasmGemmNT(rt: KernelHost): GemmNT {
+  return (a, aOff, lda, b, bOff, ldb, c, cOff, ldc, m, n, depth, alpha) => {
+    const mp = Math.ceil(m / 4) * 4, np = Math.ceil(n / 4) * 4;
+    for (let p0 = 0; p0 < depth; p0 += GEMM_KC) {
+      const kc = Math.min(GEMM_KC, depth - p0);
+      const pa = packRows(a, aOff, lda, m, mp, p0, kc), pb = packRows(b, bOff, ldb, n, np, p0, kc);
+      const xa = rt.alloc(pa.length * 8), xb = rt.alloc(pb.length * 8), xs = rt.alloc(mp * np * 8);
+      try {
+        new Float64Array(rt.memory.buffer, xa, pa.length).set(pa);
+        new Float64Array(rt.memory.buffer, xb, pb.length).set(pb);
+        rt.kernels.f64_gemm_4x4(kc, xa, kc * 32, xb, kc * 32, mp, np, xs, np * 8);
+        const s = new Float64Array(rt.memory.buffer, xs, mp * np);
+        for (let i = 0; i < m; i++) {
+          const ci = cOff + i * ldc, si = i * np;
+          for (let j = 0; j < n; j++) c[ci + j] += alpha * s[si + j];
+        }
+      } finally {
+        rt.free(xs);
+        rt.free(xb);
+        rt.free(xa);
+      }
+    }
+  };
+}
+
 /**
  * syrkLower (src/quant/gptq.ts: c += alpha · A Aᵀ, lower triangle) with the products in wasm: the
  * same bits (per KC of depth, the products in order, then c += alpha · sum). GPTQ's Cholesky
@@ -48,13 +89,7 @@ export function wasmSyrkLower(rt: KernelHost): SyrkLower {
     const mp = Math.ceil(m / 4) * 4;
     for (let p0 = 0; p0 < depth; p0 += GEMM_KC) {
       const kc = Math.min(GEMM_KC, depth - p0);
-      const packed = new Float64Array(mp * kc); // padding rows stay 0
-      for (let i = 0; i < m; i++) {
-        const src = aOff + i * lda + p0;
-        let o = (i >> 2) * kc * 4 + (i & 3);
-        for (let p = 0; p < kc; p++, o += 4) packed[o] = a[src + p];
-      }
-      lowerProducts(rt, packed, kc, kc, mp, m, (i, s, si) => {
+      lowerProducts(rt, packRows(a, aOff, lda, m, mp, p0, kc), kc, kc, mp, m, (i, s, si) => {
         const ci = cOff + i * ldc;
         for (let j = 0; j <= i; j++) c[ci + j] += alpha * s[si + j];
       });

@@ -60,10 +60,12 @@ export interface GptqOptions {
   clipSearch?: boolean;
   /** the factorization's rank updates, done elsewhere with the same bits (quantizeModel passes wasm's; default syrkLower) */
   syrk?: SyrkLower;
+  /** the lazy batch updates' products, done elsewhere with the same bits (quantizeModel passes wasm's; default gemmNT) */
+  gemm?: GemmNT;
 }
 
 /** The GPTQ settings a model's layers share (quantizeModel's options; formats read them from ctx.options.gptq). */
-export type GptqSettings = Pick<GptqOptions, 'actOrder' | 'dampPercent' | 'clipSearch' | 'syrk'>;
+export type GptqSettings = Pick<GptqOptions, 'actOrder' | 'dampPercent' | 'clipSearch' | 'syrk' | 'gemm'>;
 
 // --- dense float64 kernels ----------------------------------------------------------------------------
 
@@ -71,6 +73,13 @@ export type GptqSettings = Pick<GptqOptions, 'actOrder' | 'dampPercent' | 'clipS
 export const GEMM_KC = 256;
 const KC = GEMM_KC;
 const NC = 96; // rows of B per tile (a multiple of 3): NC × KC doubles = 192 KiB
+
+/**
+ * gemmNT without `lower`, and an interface for faster versions that give the same bits: for each
+ * entry and each KC of depth, the sum of the products in order of p from 0, then c += alpha · sum
+ * (src/kernels/xtx.ts: wasm's).
+ */
+export type GemmNT = (a: Float64Array, aOff: number, lda: number, b: Float64Array, bOff: number, ldb: number, c: Float64Array, cOff: number, ldc: number, m: number, n: number, depth: number, alpha: number) => void;
 
 /**
  * C[i][j] += alpha · Σ_p A[i][p] · B[j][p] for i < m, j < n, p < depth; all row-major with leading
@@ -372,6 +381,8 @@ export interface GptqLoopOptions {
   lazyBatch?: number;
   /** see GptqOptions.syrk */
   syrk?: SyrkLower;
+  /** see GptqOptions.gemm */
+  gemm?: GemmNT;
 }
 
 /**
@@ -460,7 +471,10 @@ export function gptqLoop(wd: Float64Array, n: number, k: number, h: Float64Array
     const i2 = Math.min(k, i1 + batch);
     const nbat = i2 - i1;
     t.fill(0);
-    if (i1 > 0) gemmNT(w0, 0, k, r, i1 * k, k, t, 0, batch, n, nbat, i1, 1, false);
+    if (i1 > 0) {
+      if (options.gemm) options.gemm(w0, 0, k, r, i1 * k, k, t, 0, batch, n, nbat, i1, 1);
+      else gemmNT(w0, 0, k, r, i1 * k, k, t, 0, batch, n, nbat, i1, 1, false);
+    }
     for (let a = 0; a < nbat; a++) for (let b = a + 1; b < nbat; b++) bt[a * batch + b] = r[(i1 + b) * k + i1 + a];
 
     for (let j = 0; j < n; j++) {
