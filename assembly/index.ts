@@ -10,6 +10,7 @@ export * from './gemm/qb4';
 export * from './gemm/lut4';
 export * from './gemm/f32';
 export * from './gemm/f8w';
+export * from './gemm/f64-xtx';
 export * from './conv/f32-conv';
 export * from './elementwise/f32-act';
 export * from './elementwise/f32-softmax';

@@ -1579,6 +1579,48 @@ function refLut4Cases() {
   for (const c of LUT4_CASES) emit('ref', '-', c.name, digest(lb.refLut4(c.x, c.m, c.src, c.bias, c.scheme)));
 }
 
+// ---- f64_xtx_4x4 and f64_gemm_4x4 (GPTQ's layer Hessians XᵀX, its Cholesky rank updates and lazy
+// batch updates; exact f64x2 mul then add, no FMA on either build): XtxSum against HessianSum, and
+// int4 GPTQ with the wasm products against the scalar ones; one name across builds and 'ref' ----
+
+const XTX_CASES = [[1, 3], [5, 37], [37, 263], [67, 300]].map(([k, rows]) => {
+  const name = `f64_xtx_4x4 k=${k} rows=${rows}`;
+  const x = new Rng(name).wideFloats(k * rows);
+  return { name, k, rows, x };
+});
+const GPTQ_CASES = [[70, 5, false], [130, 9, true]].map(([k, n, actOrder]) => {
+  const name = `gptq int4 k=${k} n=${n} actOrder=${actOrder}`;
+  const r = new Rng(name);
+  const x = r.floats(k * (k + 30), -1, 1);
+  const w = r.floats(n * k, -0.2, 0.2);
+  return { name, k, n, actOrder, x, w };
+});
+
+function gptqCase(c, dense) {
+  const h = new lb.HessianSum(c.k);
+  for (let i = 0; i < c.k + 30; i++) h.addRow(c.x, i * c.k);
+  const q = lb.quantizeInt4GptqHessian(c.w, c.n, c.k, h.result(1 / (c.k + 30)), { blockSize: 32, actOrder: c.actOrder, clipSearch: true, ...dense });
+  return digest(q.q, q.scales);
+}
+
+function runXtxCases(rt, build) {
+  for (const c of XTX_CASES) {
+    const s = new lb.XtxSum(rt, c.k);
+    for (let i = 0; i < c.rows; i++) s.addRow(c.x, i * c.k);
+    emit(build, '-', c.name, digest(s.result(1)));
+  }
+  for (const c of GPTQ_CASES) emit(build, '-', c.name, gptqCase(c, { syrk: lb.wasmSyrkLower(rt), gemm: lb.wasmGemmNT(rt) }));
+}
+
+function refXtxCases() {
+  for (const c of XTX_CASES) {
+    const s = new lb.HessianSum(c.k);
+    for (let i = 0; i < c.rows; i++) s.addRow(c.x, i * c.k);
+    emit('ref', '-', c.name, digest(s.result(1)));
+  }
+  for (const c of GPTQ_CASES) emit('ref', '-', c.name, gptqCase(c, {}));
+}
+
 // ---------------------------------------------------------------------------------------------
 // every entry of the format table (src/formats/table.ts), through the table: quantize fixed
 // weights, run the format's GEMM, and its scalar reference. Formats whose GEMM is bit for bit
@@ -1628,6 +1670,7 @@ refFp8Cases();
 refF8wCases();
 refLut4Cases();
 refFormatCases();
+refXtxCases();
 
 for (const build of buildList) {
   let rt;
@@ -1660,6 +1703,7 @@ for (const build of buildList) {
     await runF8wCases(rt, build);
     await runLut4Cases(rt, build);
     await runFormatCases(rt, build);
+    runXtxCases(rt, build);
     header.push(`# build ${build}: ${((Date.now() - t) / 1000).toFixed(1)} s`);
   } finally {
     rt.dispose();

@@ -9,6 +9,7 @@
 export { packQs8, runQs8, Qs8Weights, refMatMulInteger, refRequantize, refDequantizeAcc, QS8_W16_MIN_M, type PackQs8Options, type Qs8Output } from './kernels/qs8.js';
 export { qs8StageChan, refStageChan, stageChanVectors } from './kernels/qs8-stage-chan.js';
 export { packF32, runF32, F32Weights, refGemmF32 } from './kernels/f32.js';
+export { XtxSum, wasmSyrkLower, wasmGemmNT } from './kernels/xtx.js';
 export { runFormatGemm } from './formats/run.js';
 export { packQb4, runQb4, refQb4, runQb4F32, refQb4F32, quantizeActivations, Qb4Weights, type ActivationBlocks } from './kernels/qb4.js';
 export { encodeFp8Wasm, decodeFp8Wasm } from './kernels/fp8.js';

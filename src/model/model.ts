@@ -25,6 +25,9 @@ import { keepSource } from './source.js';
 import { fuseDynamicQuant } from './fuse-dyn-quant.js';
 import { outputTensor, type OutputTensor } from './outputs.js';
 import { ArenaHistory } from './arena-history.js';
+import { captureState, restoreState, type RunState } from './run-state.js';
+
+export type { RunState } from './run-state.js';
 
 export type { ModelInput, ModelInputs } from './feeds.js';
 
@@ -37,9 +40,26 @@ export interface StepTiming {
   ms: number;
 }
 
+/** Where a top-level step stands in its plan (RunOptions.beforeStep's third argument). */
+export interface StepPlace {
+  readonly plan: Plan;
+  readonly index: number;
+  /** copies the values live before this step, for RunOptions.resume */
+  state(): RunState;
+}
+
 export interface RunOptions {
-  /** called before each step with its float32 inputs (views: read them now or copy) */
-  beforeStep?: (step: PlanStep, inputs: (Float32Array | null)[]) => void;
+  /**
+   * called before each step with its float32 inputs (views: read them now or copy); for steps of the
+   * model's own plan (not inside If or Loop) also with the step's place
+   */
+  beforeStep?: (step: PlanStep, inputs: (Float32Array | null)[], place?: StepPlace) => void;
+  /**
+   * start at the step of a state taken by StepPlace.state() in an earlier run on the same feeds, with
+   * its live values, skipping the steps before it (the caller vouches that they would compute the
+   * same values); a state that does not fit this run's plan is ignored and the run starts from the feeds
+   */
+  resume?: RunState;
   /** called after each step with its outputs (copies are the caller's business) */
   onStep?: (step: PlanStep, outputs: Float32Array[]) => void;
   /** collect per-step wall time */
@@ -206,7 +226,7 @@ export class Model {
     const checked = checkFeeds(this.graph.inputs, feeds);
     const plan = this.planFor(checked, {}, options.runtimeInputs);
     const arena = this.arenaFor(plan.arenaBytes);
-    await this.execute(plan, arena, (v) => checked.get(v.name)!.data, options);
+    await this.execute(plan, arena, (v) => checked.get(v.name)!.data, options, true);
     const out: Record<string, OutputTensor> = {};
     plan.outputs.forEach((v, i) => {
       const name = this.graph.outputs[i];
@@ -218,13 +238,22 @@ export class Model {
   }
 
   /** Runs a plan's steps on the arena at `arena`, its runtime inputs filled from `feed`. */
-  private async execute(plan: Plan, arena: number, feed: (v: PlanValue) => HostData, options: RunOptions = {}): Promise<void> {
-    for (const v of plan.inputs) {
-      if (v.type === 'float32') this.rt.view(Float32Array, arena + v.offset, elementCount(v.dims)).set(feed(v));
-      else v.host = feed(v);
+  private async execute(plan: Plan, arena: number, feed: (v: PlanValue) => HostData, options: RunOptions = {}, top = false): Promise<void> {
+    const put = (v: PlanValue, data: HostData) => {
+      if (v.type === 'float32') this.rt.view(Float32Array, arena + v.offset, elementCount(v.dims)).set(data as Float32Array);
+      else v.host = data;
+    };
+    let start = top && options.resume ? restoreState(plan, options.resume, (v, data) => put(v, v.type === 'float32' ? data : data.slice())) : -1;
+    if (start < 0) {
+      start = 0;
+      for (const v of plan.inputs) put(v, feed(v));
     }
-    for (const step of plan.steps) {
-      if (options.beforeStep) options.beforeStep(step, step.ins.map((v) => (v && v.type === 'float32' ? (this.viewOf(v, arena) as Float32Array) : null)));
+    for (let index = start; index < plan.steps.length; index++) {
+      const step = plan.steps[index];
+      if (options.beforeStep) {
+        const place = top ? { plan, index, state: () => captureState(plan, index, (v) => this.viewOf(v, arena)) } : undefined;
+        options.beforeStep(step, step.ins.map((v) => (v && v.type === 'float32' ? (this.viewOf(v, arena) as Float32Array) : null)), place);
+      }
       const t0 = options.timings ? performance.now() : 0;
       await this.runStep(step, arena, options);
       if (options.timings) options.timings.push({ step, ms: performance.now() - t0 });

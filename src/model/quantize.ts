@@ -22,6 +22,7 @@ import { CandidateWeights } from './candidate-weights.js';
 import { layerHessians } from './layer-hessians.js';
 import { checkGptqOptions, type LayerChoice, type LayerScheme, type MixReport, type QuantizeOptions } from './quantize-options.js';
 import { GptqLayers } from './gptq-pass.js';
+import { wasmGemmNT, wasmSyrkLower } from '../kernels/xtx.js';
 
 export type { LayerChoice, LayerScheme, MixReport, QuantizeOptions } from './quantize-options.js';
 
@@ -109,8 +110,10 @@ export async function quantizeModel(float: Model, options: QuantizeOptions): Pro
   if (options.scheme === 'auto') checkAutoOptions(options); // before calibration and the Hessians
   const gptqSettings = checkGptqOptions(options);
   const auto = options.scheme === 'auto';
+  // GPTQ's products (also ANT's and auto's, which run GPTQ with its defaults) in wasm: the Cholesky rank updates and the lazy batch updates, the same bits
+  const dense = { syrk: wasmSyrkLower(float.rt), gemm: wasmGemmNT(float.rt) };
   // 'auto' with GPTQ settings: candidates from the float model's layer Hessians (candidate-weights.ts), not the sequential pass
-  const gptq = gptqSettings && !auto ? { settings: gptqSettings, layers: new GptqLayers() } : null;
+  const gptq = gptqSettings && !auto ? { settings: { ...gptqSettings, ...dense }, layers: new GptqLayers() } : null;
   const stats = await calibrate(float, options.calibration, (d, t) => options.onProgress?.(d, t, 'calibrating'));
   // per layer and scheme: per-channel activation parts only where the int8 staging applies them
   const memo = new Map<RangeStats, Map<boolean, ActivationQuant>>();
@@ -131,7 +134,7 @@ export async function quantizeModel(float: Model, options: QuantizeOptions): Pro
   const hessians = byEffect && !gptq && !auto ? await layerHessians(float, options.calibration, (node) => stats.has(node), (d, t) => options.onProgress?.(d, t, 'layer Hessians')) : undefined;
   const rt = float.rt;
   const choice = new Map<GraphNode, LayerScheme>();
-  const formatOptions = { ant4PerChannelType: options.ant4PerChannelType === true, antChoice, antClipByEffect: options.antClipByEffect, gptq: gptq?.settings, fpxSplits: options.fpxSplits, outlierThreshold: options.outlierThreshold, outlierQuantile: options.outlierQuantile, sparsity: options.sparsity, weightBits: options.weightBits };
+  const formatOptions = { ant4PerChannelType: options.ant4PerChannelType === true, antChoice, antClipByEffect: options.antClipByEffect, gptq: gptq?.settings ?? dense, fpxSplits: options.fpxSplits, outlierThreshold: options.outlierThreshold, outlierQuantile: options.outlierQuantile, sparsity: options.sparsity, weightBits: options.weightBits };
   const schemeOf = (node: GraphNode, s: RangeStats | undefined): LayerScheme => options.layerScheme?.(node) ?? choice.get(node) ?? (s ? (auto ? 'int8' : options.scheme) : 'float32');
   // 'auto': each layer's candidates quantized once; int4 by GPTQ, ant4 and fpx by effect, from Hessians of the search's part of the calibration inputs
   const candidates = auto
@@ -139,7 +142,7 @@ export async function quantizeModel(float: Model, options: QuantizeOptions): Pro
       (node, scheme, h) => {
         const spec = float.layerSpecs.get(node)!, s = stats.get(node);
         // GPTQ's settings for int4; ant4 runs GPTQ after its choice by effect with its defaults (as scheme 'ant4': 96.9% alone)
-        const opts = { ...formatOptions, gptq: scheme === 'int4' ? gptqSettings ?? undefined : undefined };
+        const opts = { ...formatOptions, gptq: scheme === 'int4' && gptqSettings ? { ...gptqSettings, ...dense } : dense };
         return quantizeLayerWeights(spec, scheme, s ? inputQuant(s, spec, scheme) : undefined, opts, h, s);
       },
       gptqSettings ? await autoHessians(float, searchPart(options.calibration, options.holdOut), (node) => stats.has(node) && !options.layerScheme?.(node), options) : undefined,

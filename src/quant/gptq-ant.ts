@@ -9,7 +9,7 @@
 
 import { ShapeError, ValueRangeError, describe } from '../errors.js';
 import { antRounding, packAntCodes, type AntQuantized, type AntType } from './ant.js';
-import { checkHessian, gptqLoop, type GptqGrid } from './gptq.js';
+import { checkHessian, gptqLoop, type GemmNT, type GptqGrid, type SyrkLower } from './gptq.js';
 
 export interface AntGptqOptions {
   /** values of a row per scale (default K: one scale per row) */
@@ -24,6 +24,10 @@ export interface AntGptqOptions {
   actOrder?: boolean;
   /** columns per lazy batch update (default 128) */
   lazyBatch?: number;
+  /** the factorization's rank updates done elsewhere with the same bits (see GptqOptions.syrk) */
+  syrk?: SyrkLower;
+  /** the lazy batch updates' products done elsewhere with the same bits (see GptqOptions.gemm) */
+  gemm?: GemmNT;
 }
 
 type Rounding = ReturnType<typeof antRounding>;

@@ -58,15 +58,28 @@ export interface GptqOptions {
    * block starts (with actOrder: on the unquantized weights); default false, the full range
    */
   clipSearch?: boolean;
+  /** the factorization's rank updates, done elsewhere with the same bits (quantizeModel passes wasm's; default syrkLower) */
+  syrk?: SyrkLower;
+  /** the lazy batch updates' products, done elsewhere with the same bits (quantizeModel passes wasm's; default gemmNT) */
+  gemm?: GemmNT;
 }
 
 /** The GPTQ settings a model's layers share (quantizeModel's options; formats read them from ctx.options.gptq). */
-export type GptqSettings = Pick<GptqOptions, 'actOrder' | 'dampPercent' | 'clipSearch'>;
+export type GptqSettings = Pick<GptqOptions, 'actOrder' | 'dampPercent' | 'clipSearch' | 'syrk' | 'gemm'>;
 
 // --- dense float64 kernels ----------------------------------------------------------------------------
 
-const KC = 256; // depth per pass (the p loop)
+/** depth per pass (the p loop): each entry adds one sum per KC of depth */
+export const GEMM_KC = 256;
+const KC = GEMM_KC;
 const NC = 96; // rows of B per tile (a multiple of 3): NC × KC doubles = 192 KiB
+
+/**
+ * gemmNT without `lower`, and an interface for faster versions that give the same bits: for each
+ * entry and each KC of depth, the sum of the products in order of p from 0, then c += alpha · sum
+ * (src/kernels/xtx.ts: wasm's).
+ */
+export type GemmNT = (a: Float64Array, aOff: number, lda: number, b: Float64Array, bOff: number, ldb: number, c: Float64Array, cOff: number, ldc: number, m: number, n: number, depth: number, alpha: number) => void;
 
 /**
  * C[i][j] += alpha · Σ_p A[i][p] · B[j][p] for i < m, j < n, p < depth; all row-major with leading
@@ -135,6 +148,16 @@ function tileEdge(a: Float64Array, ao: number, lda: number, b: Float64Array, bo:
   }
 }
 
+/**
+ * c[i][j] += alpha · Σ_p a[i][p] · a[j][p] for j <= i < m (a: m rows of `depth` at aOff, lda apart; c
+ * row-major at cOff, ldc): gemmNT(a, a, …, lower) and an interface for faster versions that give
+ * the same bits, i.e. for each entry and each KC of depth, the sum of the products in order of p
+ * from 0, then c += alpha · sum (src/kernels/xtx.ts: wasm's). Entries above the diagonal may be written.
+ */
+export type SyrkLower = (a: Float64Array, aOff: number, lda: number, c: Float64Array, cOff: number, ldc: number, m: number, depth: number, alpha: number) => void;
+
+export const syrkLower: SyrkLower = (a, aOff, lda, c, cOff, ldc, m, depth, alpha) => gemmNT(a, aOff, lda, a, aOff, lda, c, cOff, ldc, m, m, depth, alpha, true);
+
 const NB = 96; // Cholesky panel width
 
 /**
@@ -144,7 +167,7 @@ const NB = 96; // Cholesky panel width
  * Returns -1, or the first column whose pivot is not positive — not above K·2⁻⁵² of its diagonal
  * entry, i.e. numerically singular — in which case `a` is left part-factored.
  */
-export function choleskyLower(a: Float64Array, k: number): number {
+export function choleskyLower(a: Float64Array, k: number, syrk: SyrkLower = syrkLower): number {
   if (a.length !== k * k) throw new ShapeError(`choleskyLower: expected ${k}x${k} = ${k * k} values, got ${a.length}`);
   const tiny = k * 2 ** -52;
   const diag = new Float64Array(k);
@@ -179,7 +202,7 @@ export function choleskyLower(a: Float64Array, k: number): number {
     // trailing matrix: A22 -= L21 L21ᵀ (lower triangle)
     if (k1 < k) {
       const off = k1 * k + k0;
-      gemmNT(a, off, k, a, off, k, a, k1 * k + k1, k, k - k1, k - k1, k1 - k0, -1, true);
+      syrk(a, off, k, a, k1 * k + k1, k, k - k1, k1 - k0, -1);
     }
   }
   return -1;
@@ -223,9 +246,9 @@ function mirrorLowerToUpper(a: Float64Array, k: number): void {
  * row i of R is column i of Ũ, contiguous. Ũ⁻¹ is the upper Cholesky factor of H⁻¹ that the paper
  * uses. Returns -1, or the column (in H's order) where H is not numerically positive definite.
  */
-export function gptqFactor(h: Float64Array, k: number): number {
+export function gptqFactor(h: Float64Array, k: number, syrk?: SyrkLower): number {
   reverseInPlace(h); // J H J
-  const bad = choleskyLower(h, k); // J H J = L Lᵀ
+  const bad = choleskyLower(h, k, syrk); // J H J = L Lᵀ
   if (bad >= 0) return k - 1 - bad;
   reverseInPlace(h); // upper triangle: Ũ = J L J
   mirrorUpperToLower(h, k); // lower triangle: R = Ũᵀ
@@ -356,6 +379,10 @@ export interface GptqLoopOptions {
   actOrder?: boolean;
   /** columns per lazy batch update (default 128); without actOrder rounded to whole blocks */
   lazyBatch?: number;
+  /** see GptqOptions.syrk */
+  syrk?: SyrkLower;
+  /** see GptqOptions.gemm */
+  gemm?: GemmNT;
 }
 
 /**
@@ -421,7 +448,7 @@ export function gptqLoop(wd: Float64Array, n: number, k: number, h: Float64Array
   mean /= k;
   for (let i = 0; i < k; i++) h[i * k + i] += damp * mean;
 
-  const bad = gptqFactor(h, k);
+  const bad = gptqFactor(h, k, options.syrk);
   if (bad >= 0) {
     throw new ValueRangeError(
       `${what} is not positive definite even after damping ` +
@@ -444,7 +471,10 @@ export function gptqLoop(wd: Float64Array, n: number, k: number, h: Float64Array
     const i2 = Math.min(k, i1 + batch);
     const nbat = i2 - i1;
     t.fill(0);
-    if (i1 > 0) gemmNT(w0, 0, k, r, i1 * k, k, t, 0, batch, n, nbat, i1, 1, false);
+    if (i1 > 0) {
+      if (options.gemm) options.gemm(w0, 0, k, r, i1 * k, k, t, 0, batch, n, nbat, i1, 1);
+      else gemmNT(w0, 0, k, r, i1 * k, k, t, 0, batch, n, nbat, i1, 1, false);
+    }
     for (let a = 0; a < nbat; a++) for (let b = a + 1; b < nbat; b++) bt[a * batch + b] = r[(i1 + b) * k + i1 + a];
 
     for (let j = 0; j < n; j++) {

@@ -53,6 +53,10 @@ export interface KernelExports {
   f32_minmax(x: number, n: number, out: number): void;
   /** 1 when x[0..n) holds a NaN or an infinity */
   f32_nonfinite(x: number, n: number): number;
+  /** the lower triangle of XᵀX for a chunk of rows packed in panels of 4 columns (assembly/gemm/f64-xtx.ts) */
+  f64_xtx_4x4(rows: number, x: number, panel: number, i0: number, i1: number, s: number, sStride: number): void;
+  /** S = AᵀB for two such packed blocks (the rectangular product of GPTQ's lazy batches) */
+  f64_gemm_4x4(depth: number, a: number, aPanel: number, b: number, bPanel: number, m: number, n: number, s: number, sStride: number): void;
   f32_minmax_finite(x: number, n: number, out: number): number;
   qs8_row_scales(m: number, k: number, x: number, xStride: number, scales: number): number;
   qs8_stage_f32_rows_c2(m: number, k: number, kp: number, x: number, xStride: number, scales: number, out: number, rowSum: number): number;

@@ -77,6 +77,8 @@ export interface CalibrationCommandOptions extends ModelCommandOptions {
   calibrate: number;
   /** the user's consent to calibrate on random normals */
   calibrateRandom?: boolean;
+  /** how int4 (and auto's int4 candidates) are rounded: 'gptq' (default with real calibration inputs) or 'rtn' (default on random normals) */
+  method?: 'rtn' | 'gptq';
 }
 
 /**
@@ -112,6 +114,16 @@ function autoOptions(o: AutoCommandOptions): Partial<QuantizeOptions> {
   if (budget?.maxSqnrDropDb === undefined) delete budget?.maxSqnrDropDb;
   if (budget?.maxBytes === undefined) delete budget?.maxBytes;
   return { autoBudget: budget, autoCandidates: o.candidates, classifier: o.classifier, ...(o.speedCheck ? { speed: 'measured' as const } : {}) };
+}
+
+/**
+ * --method, else quantizeModel's default (GPTQ for int4 and auto) with real calibration inputs, and
+ * round to nearest on random normals (GPTQ would fit the noise's statistics, not the model's inputs)
+ */
+function methodOption(model: Model, o: CalibrationCommandOptions): Partial<QuantizeOptions> {
+  if (o.method) return { method: o.method };
+  const random = model.graph.inputs.some((gi) => !parsePairs(o.input, '--input').has(gi.name));
+  return random ? { method: 'rtn' } : {};
 }
 
 /** A layer's name for reports: its weight's name, else the node's. */
@@ -161,7 +173,7 @@ export async function quantizeModelCommand(o: CalibrationCommandOptions & AutoCo
   const { rt, model } = await open(o);
   try {
     const calibration = calibrationFeeds(model, o);
-    const q = await quantizeModel(model, { scheme: o.scheme, calibration, ...autoOptions(o) });
+    const q = await quantizeModel(model, { scheme: o.scheme, calibration, ...methodOption(model, o), ...autoOptions(o) });
     await q.run(calibration[0]);
     const counts = [...q.builtLayers.values()].reduce<Record<string, number>>((m, l) => (l && l.weightBytes > 0 ? ((m[l.scheme] = (m[l.scheme] ?? 0) + 1), m) : m), {});
     const info: Record<string, unknown> = { scheme: o.scheme, layers: counts, weightBytes: { float32: model.weightBytes, quantized: q.weightBytes }, ...mixJson(q) };
@@ -200,7 +212,7 @@ export async function compareModelCommand(o: CalibrationCommandOptions & AutoCom
   const { rt, model } = await open(o);
   try {
     const calibration = calibrationFeeds(model, o);
-    const q = await quantizeModel(model, { scheme: o.scheme, calibration, ...autoOptions(o) });
+    const q = await quantizeModel(model, { scheme: o.scheme, calibration, ...methodOption(model, o), ...autoOptions(o) });
     const bar = !o.json && process.stderr.isTTY ? new cliProgress.SingleBar({ format: 'per-layer error       {bar} {value}/{total}' }, cliProgress.Presets.shades_classic) : null;
     bar?.start(calibration.length, 0);
     const layers = await compareModels(model, q, calibration, () => bar?.increment());
