@@ -133,7 +133,7 @@ describe(`quantizeModel method 'gptq' (${SIMD} build)`, () => {
       'int4 gptq no clip': { scheme: 'int4', method: 'gptq', clipSearch: false },
       'ant4 rtn': { scheme: 'ant4', antChoice: 'error' },
       'ant4 gptq': { scheme: 'ant4', method: 'gptq' },
-      'fp8 rtn': { scheme: 'fp8' },
+      'fp8 rtn': { scheme: 'fp8', method: 'rtn' },
       'fp8 gptq': { scheme: 'fp8', method: 'gptq' },
       'fpx by effect': { scheme: 'fpx' },
       'fpx gptq': { scheme: 'fpx', method: 'gptq' },

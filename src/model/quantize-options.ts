@@ -97,10 +97,10 @@ export interface QuantizeOptions {
   antClipByEffect?: boolean;
   /**
    * How weights are rounded: 'gptq' or 'rtn' (round to nearest, each format's own rules).
-   * Default: 'gptq' for schemes 'int4' and 'auto' (quantizeModel always has calibration inputs),
-   * 'rtn' for the others; give method 'rtn' for the quick path (PP-OCRv4 test lines, int4: 41.3%
-   * exact by rounding, 97.4% by GPTQ with act-order).
-   * 'gptq' (schemes whose format uses the Hessian: int4, ant4): the layers are quantized one after
+   * Default: 'gptq' for schemes 'int4', 'fp8' and 'auto' (quantizeModel always has calibration
+   * inputs), 'rtn' for the others; give method 'rtn' for the quick path (PP-OCRv4 test lines, int4:
+   * 41.3% exact by rounding, 97.4% by GPTQ with act-order; fp8 E4M3: 94.4% and 96.9%).
+   * 'gptq' (schemes whose format uses the Hessian: int4, fp8, ant4, fpx): the layers are quantized one after
    * another in execution order with GPTQ, each from the Hessian XᵀX / rows of its input on the
    * calibration inputs as they come through the layers quantized before it (each calibration input
    * runs through the model about once: each round resumes where the one before stopped), plus
@@ -234,12 +234,14 @@ export interface MixReport {
 }
 
 const GPTQ_KNOBS = ['actOrder', 'dampPercent', 'clipSearch'] as const;
+const GPTQ_BY_DEFAULT = new Set(['int4', 'fp8', 'auto']);
 
 /** Checks method and the GPTQ options: the GPTQ settings, or null for round to nearest. */
 export function checkGptqOptions(options: QuantizeOptions): GptqSettings | null {
   const auto = options.scheme === 'auto';
-  // GPTQ by default where it pays and applies: int4 and auto (quantizeModel always has calibration inputs)
-  const method = options.method ?? (options.scheme === 'int4' || options.scheme === 'auto' ? 'gptq' : 'rtn');
+  // GPTQ by default where it pays and applies: int4, fp8 and auto (quantizeModel always has calibration
+  // inputs). ant4 and fpx choose by effect already (PP-OCRv4: float32's accuracy); GPTQ is theirs to ask.
+  const method = options.method ?? (GPTQ_BY_DEFAULT.has(String(options.scheme)) ? 'gptq' : 'rtn');
   if (method !== 'rtn' && method !== 'gptq') throw new ArgumentError(`quantize: method must be 'rtn' or 'gptq', got ${describe(method)}`);
   if (method === 'rtn') {
     for (const name of GPTQ_KNOBS) if (options[name] !== undefined) throw new ArgumentError(`quantize: ${name} is only used with method 'gptq' (method is 'rtn')`);

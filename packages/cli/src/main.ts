@@ -90,7 +90,7 @@ const calibrationOptions = (c: Command) =>
   c
     .option('--calibrate <n>', 'random calibration inputs (only with --calibrate-random; real ones come from --input files)', positiveInt('--calibrate', 1000), 4)
     .option('--calibrate-random', 'calibrate on random normals of --shape when no --input file is given (ranges fit no real input)', false)
-    .addOption(new Option('--method <method>', 'how int4 weights (and auto\'s int4 candidates) are rounded: gptq (GPTQ with act-order on the calibration inputs; the default with --input files) or rtn (round to nearest: quicker; the default with --calibrate-random)').choices(['gptq', 'rtn']))
+    .addOption(new Option('--method <method>', 'how int4 and fp8 weights (and auto\'s int4 candidates) are rounded: gptq (GPTQ with act-order on the calibration inputs; the default with --input files) or rtn (round to nearest: quicker; the default with --calibrate-random)').choices(['gptq', 'rtn']))
     .option('--max-sqnr-drop <dB>', "auto: output SQNR against float32 at most this many dB below all-int8's (default 1)", nonNegative('--max-sqnr-drop'))
     .option('--max-mib <MiB>', 'auto: weights at most this many MiB', nonNegative('--max-mib'))
     .option('--candidates <list>', `auto: formats a layer may take, comma-separated (default: ${[...WEIGHT_FORMATS.filter((f) => f.autoCandidate !== false).map((f) => f.name), 'float32'].join(',')})`, (v: string) => v.split(',').map((x) => x.trim()).filter((x) => x))

@@ -117,7 +117,7 @@ function autoOptions(o: AutoCommandOptions): Partial<QuantizeOptions> {
 }
 
 /**
- * --method, else quantizeModel's default (GPTQ for int4 and auto) with real calibration inputs, and
+ * --method, else quantizeModel's default (GPTQ for int4, fp8 and auto) with real calibration inputs, and
  * round to nearest on random normals (GPTQ would fit the noise's statistics, not the model's inputs)
  */
 function methodOption(model: Model, o: CalibrationCommandOptions): Partial<QuantizeOptions> {
