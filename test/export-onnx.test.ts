@@ -338,14 +338,13 @@ describe(`exportOnnx (${SIMD} build)`, () => {
     float.dispose();
   });
 
-  it('bad input: a float model, a model not run yet, a disposed model, no source, another file as source', async () => {
+  it('bad input: a float model, a disposed model, no source, another file as source; a quantized model exports before any run', async () => {
     const src = convNet(13);
     const float = loadModel(rts.one, src);
     await float.run({ x: normal([1, 3, 16, 16], 1) });
     expectLowbitError(() => exportOnnx(float), ArgumentError, ['no quantized layers', 'float32']);
     const q = await quantizeModel(float, { scheme: 'int8', calibration: [{ x: normal([1, 3, 16, 16], 1) }] });
-    expectLowbitError(() => exportOnnx(q), ArgumentError, ['run it once']);
-    await q.run({ x: normal([1, 3, 16, 16], 1) });
+    expect(exportOnnx(q).length).toBeGreaterThan(0); // quantizeModel builds the layers before it returns
     expectLowbitError(() => exportOnnx(q, { source: 'x' as never }), ArgumentError, ['options.source']);
     expectLowbitError(() => exportOnnx(q, { source: mlp() }), ModelError, ['options.source', 'not the file']);
     expect(exportOnnx(q, { source: src }).length).toBeGreaterThan(0);
