@@ -38,7 +38,7 @@ import { roundHalfEven } from './rounding.js';
 export interface ObcOptions {
   /** added to H's diagonal, as a fraction of its mean (default 0.01, GPTQ's) */
   dampPercent?: number;
-  /** ExactOBS when its cost (weights removed x K², multiply-adds) is at most this, else the column sweep (default 2e9) */
+  /** ExactOBS when its cost (weights removed x K², multiply-adds) is at most this, else the column sweep (default 5e8) */
   exactBudget?: number;
   /** after the sweep, the kept weights solved exactly for its mask when that costs (Σ_bands |kept|³ / 3) at most this (default 1e10) */
   solveBudget?: number;
@@ -61,7 +61,7 @@ export interface ObcInt8 extends ObcPruned {
   scales: Float32Array;
 }
 
-const DEFAULT_BUDGET = 2e9;
+const DEFAULT_BUDGET = 5e8;
 const DEFAULT_SOLVE = 1e10;
 
 /** The weights as float64 and H damped, dead inputs (H_qq = 0: never nonzero) set to H_qq = 1 with their weights 0. */
