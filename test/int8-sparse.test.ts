@@ -132,23 +132,31 @@ describe(`int8-sparse (${SIMD} build)`, () => {
       });
     }
 
-    // Σ (y - y_float)² over a fresh input, both outputs
-    const outputError = async (q: Model, float: Model) => {
-      const x = feeds(13), a = await q.run(x), b = await float.run(x);
+    // Σ (y - y_float)² over an input, both outputs
+    const outputError = async (q: Model, float: Model, x: ReturnType<typeof feeds>) => {
+      const a = await q.run(x), b = await float.run(x);
       let e = 0;
       for (const name of ['h', 'y']) (a[name].data as Float32Array).forEach((v, i) => (e += (v - (b[name].data as Float32Array)[i]) ** 2));
       return e;
     };
 
     it('OBC (the default with calibration) and magnitude: OBC with less output error on a fresh input; the method saved', async () => {
-      // 150 rows for K = 66: with fewer rows than K, H is singular and OBC fits the calibration rows (2 feeds: worse than magnitude on block4x4)
-      const many = Array.from({ length: 30 }, (_, i) => feeds(100 + i));
+      // correlated inputs (x = z M: OBS has nothing to gain over magnitude on white ones, H ≈ I), 150
+      // rows for K = 66 (with fewer rows than K, H is singular and OBC fits the calibration rows)
+      const mix = randNormal(66 * 66, rng(77), 0.5);
+      const correlated = (seed: number) => {
+        const z = randNormal(5 * 66, rng(seed)), x = new Float32Array(5 * 66);
+        for (let i = 0; i < 5; i++) for (let c = 0; c < 66; c++) for (let j = 0; j < 66; j++) x[i * 66 + c] += z[i * 66 + j] * (mix[j * 66 + c] + (j === c ? 1 : 0));
+        return { x: { type: 'float32' as const, dims: [5, 66], data: x } };
+      };
+      const many = Array.from({ length: 30 }, (_, i) => correlated(100 + i));
+      const fresh = correlated(13);
       const float = loadModel(rts.one, onnx);
       for (const pattern of PATTERNS) {
         const target = pattern === '2:4' ? 0.5 : 0.75;
         const obc = await quantizeModel(float, { scheme: 'int8-sparse', sparsity: { pattern, target }, calibration: many });
         const mag = await quantizeModel(float, { scheme: 'int8-sparse', sparsity: { pattern, target, method: 'magnitude' }, calibration: many });
-        const eObc = await outputError(obc, float), eMag = await outputError(mag, float);
+        const eObc = await outputError(obc, float, fresh), eMag = await outputError(mag, float, fresh);
         expect(eObc, pattern).toBeLessThan(eMag);
         const [wo, wm] = [weightsOf(obc), weightsOf(mag)].map((ws) => ws.sort((a, b) => b.k - a.k) as (SparseWeights & { method?: string })[]);
         for (let i = 0; i < 2; i++) {
