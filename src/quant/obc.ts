@@ -22,7 +22,10 @@
 // blocks; at a block's start its mask is chosen from w² / [chol(H⁻¹)]_cc² of the values as the
 // columns before it left them (the same budget per row or band, spread evenly over the blocks; N:M
 // per group of M); each column's error (a pruned weight's whole value) is spread over the columns
-// after it, as GPTQ does with its rounding error.
+// after it, as GPTQ does with its rounding error. The sweep's weights only moved forward along K, so
+// the kept weights are then solved exactly for its mask (per band, a Cholesky of H restricted to
+// them, within `solveBudget`), and a guard keeps, per band, magnitude's mask with solved weights
+// where that has less output error (on random strongly correlated H the sweep's mask can lose).
 //
 // Joint compression (the paper's "prune, then quantize"): the kept weights are then quantized to
 // int8 per row (scale max|w| / 127 of the pruned row) by the same column sweep with the mask fixed:
@@ -161,7 +164,7 @@ function bandCounts(mask: Uint8Array, n: number, k: number, lay: Layout): Int32A
  * ExactOBS on one band of rows (they share a mask and H⁻¹, `hinv`, consumed): removes `remove`
  * groups greedily, correcting the rows of `w` in place; returns which groups went.
  */
-export function exactObsBand(w: Float64Array, k: number, rows: readonly number[], hinv: Float64Array, lay: Layout, remove: number): Uint8Array {
+function exactObsBand(w: Float64Array, k: number, rows: readonly number[], hinv: Float64Array, lay: Layout, remove: number): Uint8Array {
   const { groups } = lay;
   const caps = lay.caps ? Int32Array.from(lay.caps) : undefined;
   const removed = new Uint8Array(groups.length);
