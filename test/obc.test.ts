@@ -78,7 +78,7 @@ function bruteForce(w: Float32Array, k: number, rows: number[], h: Float64Array,
 }
 
 const zeros = (m: Uint8Array) => m.reduce((s, v) => s + (v ? 0 : 1), 0);
-const exactOnly = { exactBudget: Infinity, dampPercent: 0 };
+const exactOnly = { exactBudget: Infinity, dampPercent: 0, rowBudget: 'magnitude' } as const;
 
 describe('OBC pruning', () => {
   it('ExactOBS equals a float64 brute force (least squares at every greedy step): unstructured, 2:4, 2x2 blocks', () => {
@@ -117,8 +117,8 @@ describe('OBC pruning', () => {
     ['block4x4 50%', { kind: 'block', rows: 4, cols: 4 }, 0.5],
   ];
 
-  for (const [engine, options] of [['ExactOBS (no guard)', { exactBudget: Infinity, solveBudget: 0 }], ['column sweep', { exactBudget: 0, blockColumns: 16 }]] as const) {
-    it(`${engine}: the pattern and target exactly as magnitude's; output error below magnitude's on every row (pruning, and pruning + int8)`, () => {
+  for (const [engine, options] of [['ExactOBS (no guard)', { exactBudget: Infinity, solveBudget: 0, rowBudget: 'magnitude' }], ['column sweep', { exactBudget: 0, blockColumns: 16, rowBudget: 'magnitude' }]] as const) {
+    it(`${engine}, magnitude's count per row: the pattern and target exactly as magnitude's; output error below magnitude's on every row (pruning, and pruning + int8)`, () => {
       for (const [name, pattern, target] of patterns) {
         for (const [n, k, seed] of [[16, 40, 1], [10, 37, 2]]) {
           const r = rng(seed * 7 + k);
@@ -161,6 +161,40 @@ describe('OBC pruning', () => {
     });
   }
 
+  for (const engine of ['ExactOBS', 'column sweep'] as const) {
+    it(`${engine}, even rows (the default): magnitude's total spread evenly over the rows (bands); below magnitude at those counts on every row, and below global magnitude in all`, () => {
+      for (const [name, pattern, target] of patterns) {
+        const n = 18, k = 40, r = rng(11);
+        const w = randNormal(n * k, r), h = randomHessian(k, r);
+        const mag = pruneMask(w, n, k, pattern, target).mask;
+        const o = obcInt8(w, n, k, h, pattern, target, engine === 'ExactOBS' ? { exactBudget: Infinity } : { exactBudget: 0, blockColumns: 16 });
+        const band = pattern.kind === 'block' ? 4 : 1;
+        const units = (m: Uint8Array, j: number) => (pattern.kind === 'block' ? Array.from({ length: k / 4 }, (_, g) => m[j * k + 4 * g]) : [...m.subarray(j * k, (j + 1) * k)]).filter((v) => !v).length;
+        const per = Array.from({ length: Math.ceil(n / band) }, (_, b) => units(o.mask, b * band));
+        expect(per.reduce((a, v) => a + v, 0), name).toBe(Array.from({ length: Math.ceil(n / band) }, (_, b) => units(mag, b * band)).reduce((a, v) => a + v, 0));
+        expect(Math.max(...per) - Math.min(...per), name).toBeLessThanOrEqual(1);
+        // magnitude at the same counts per row: the smallest |w| of each row (Σ w² of each band's blocks)
+        // (N:M: magnitude's own mask, its counts are fixed)
+        const same = pattern.kind === 'nm' ? mag : new Uint8Array(n * k).fill(1);
+        if (pattern.kind !== 'nm') per.forEach((cnt, b) => {
+          const r0 = b * band, r1 = Math.min(n, r0 + band), gw = band === 4 ? 4 : 1;
+          const score = Array.from({ length: k / gw }, (_, g) => { let t = 0; for (let j = r0; j < r1; j++) for (let c = g * gw; c < (g + 1) * gw; c++) t += w[j * k + c] ** 2; return t; });
+          const order = score.map((_, g) => g).sort((a, b2) => score[a] - score[b2] || a - b2).slice(0, cnt);
+          for (const g of order) for (let j = r0; j < r1; j++) for (let c = g * gw; c < (g + 1) * gw; c++) same[j * k + c] = 0;
+        });
+        const q8 = (m: Uint8Array) => { const t = quantizeRowsInt8(applyMask(w, m), n, k); return Float64Array.from(t.q, (v, i) => v * t.scales[Math.floor(i / k)]); };
+        const e = rowQuadForms(h, k, w, o.w, n), eSame = rowQuadForms(h, k, w, q8(same), n);
+        for (let b = 0; b * band < n; b++) {
+          let a = 0, c = 0;
+          for (let j = b * band; j < Math.min(n, (b + 1) * band); j++) (a += e[j]), (c += eSame[j]);
+          expect(a, `${name} ${engine} band ${b}`).toBeLessThan(c);
+        }
+        const sum = (x: Float64Array) => x.reduce((t, v) => t + v, 0);
+        expect(sum(e), name).toBeLessThan(sum(rowQuadForms(h, k, w, q8(mag), n)));
+      }
+    });
+  }
+
   it('the column sweep stays close to ExactOBS (within 2x of its layer error) and both far below magnitude', () => {
     const n = 24, k = 64, r = rng(5);
     const w = randNormal(n * k, r), h = randomHessian(k, r);
@@ -189,6 +223,7 @@ describe('OBC pruning', () => {
     expect(() => obcPrune(w, 3, 4, h, { kind: 'unstructured' }, 0.5)).toThrow(ShapeError);
     expect(() => obcPrune(w, 2, 4, h, { kind: 'unstructured' }, 1.5)).toThrow(ArgumentError);
     expect(() => obcPrune(w, 2, 4, h, { kind: 'unstructured' }, 0.5, { dampPercent: -1 })).toThrow(ArgumentError);
+    expect(() => obcPrune(w, 2, 4, h, { kind: 'unstructured' }, 0.5, { rowBudget: 'global' as never })).toThrow(ArgumentError);
     expect(() => obcPrune(w, 2, 4, h, { kind: 'unstructured' }, 0.5, { exactBudget: 0, blockColumns: 0 })).toThrow(ArgumentError);
     expect(() => obcPrune(Float32Array.of(1, NaN, 0, 0, 0, 0, 0, 0), 2, 4, h, { kind: 'unstructured' }, 0.5)).toThrow(ArgumentError);
   });
