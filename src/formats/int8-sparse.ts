@@ -10,8 +10,8 @@
 //   'unstructured' single weights by |w|, CSR (pays at M = 128 from ~55% sparsity)
 //   '2:4'          2 of every 4 along K, values + index nibbles (sparsity 50%; slower than dense)
 // Options (quantizeModel's `sparsity`): { pattern, target, method } (target: the fraction pruned, [0, 1)).
-// Both methods meet the same pattern and sparsity: OBC takes magnitude's count per row (band of 4
-// rows for blocks) and chooses which weights go by their effect on the layer output.
+// Both methods meet the same pattern and sparsity: OBC prunes magnitude's total, spread evenly over
+// the rows (bands of 4 rows for blocks), choosing which weights go by their effect on the layer output.
 // rt.linear({ dtype: 'int8-sparse', calibration, sparsity }): the input range from sample inputs.
 // Column indices are saved as I32 (our safetensors has no U16; the kernels pack them to uint16).
 //

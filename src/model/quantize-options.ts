@@ -125,7 +125,7 @@ export interface QuantizeOptions {
    * prunes exactly 0.5); method 'obc' (default: Optimal Brain Compression, each layer pruned and
    * quantized from the Hessian XᵀX / rows of its input on the calibration inputs as they come
    * through the layers pruned before it, GPTQ's sequential pass; slower) or 'magnitude' (by |w|,
-   * then int8 round to nearest). Both prune the same count per row (band of 4 rows for blocks).
+   * then int8 round to nearest). Both prune the same total (OBC: spread evenly over the rows).
    */
   sparsity?: { pattern?: SparsePattern; target?: number; method?: 'obc' | 'magnitude' };
   /** 'fpx': the exponent/mantissa splits to choose from per layer (default all: 'E1M6' … 'E5M2') */
