@@ -30,6 +30,7 @@ export { dynamicQuantParams } from './quant/q8.js';
 export {
   pruneMask, pruneUnstructured, pruneNM, pruneBlocks, applyMask, quantizeRowsInt8, PRUNE_BLOCKS, type PrunePattern, type PruneResult,
 } from './quant/prune.js';
+export { obcPrune, obcInt8, type ObcOptions, type ObcPruned, type ObcInt8 } from './quant/obc.js';
 export { uint8Range, type ActivationQuant } from './quant/activation-range.js';
 export { mulberry32, normalFloats } from './util/random.js';
 export {

@@ -110,6 +110,21 @@ describe.skipIf(SIMD !== 'baseline')('lowbit CLI', () => {
     }
     expect(err?.status).not.toBe(0);
     expect(err?.stderr).toMatch(/--lines must be an integer/);
+    // int8-sparse's pruning options: a fraction in [0, 1), and only with scheme int8-sparse
+    for (const [args, message] of [
+      [['--scheme', 'int8-sparse', '--sparsity', '1.5'], /--sparsity must be a fraction/],
+      [['--scheme', 'int8', '--prune', 'magnitude'], /--pattern, --sparsity and --prune are int8-sparse's options/],
+      [['--scheme', 'int8-sparse', '--prune', 'sparsegpt'], /--prune/],
+    ] as const) {
+      let e: { status: number; stderr: string } | null = null;
+      try {
+        lowbit('compare', model, '--shape', 'x=1,3,48,96', '--calibrate', '1', '--calibrate-random', '--simd', 'baseline', ...args);
+      } catch (x) {
+        e = x as { status: number; stderr: string };
+      }
+      expect(e?.status, args.join(' ')).not.toBe(0);
+      expect(e?.stderr).toMatch(message);
+    }
   });
 
   it('the binary exists (npm ci builds packages/cli/dist/)', () => {

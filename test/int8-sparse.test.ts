@@ -1,7 +1,8 @@
 // int8-sparse (src/formats/int8-sparse.ts): pruning, then int8 per channel, on the SpMM kernels.
 // The table-driven tests (test/formats.test.ts) run its default pattern on remainder shapes; here:
 // every pattern in a model against the format's reference bit for bit (with a fused Relu), the
-// sparsity it reaches, save/load, damaged saved records and bad options as typed errors.
+// sparsity it reaches, save/load, damaged saved records and bad options as typed errors; OBC (the
+// default with calibration) against magnitude pruning: the same pattern, a smaller output error.
 
 import { describe, expect, it } from 'vitest';
 import { ArgumentError, ModelError, loadModel, loadQuantized, quantizeModel, readSafetensors, saveQuantized, type Model } from '../src/index.js';
@@ -73,7 +74,25 @@ describe(`int8-sparse (${SIMD} build)`, () => {
     expect([data.pattern, data.target]).toEqual(['unstructured', 0.8]);
     expect(firstMismatch(await layer.forward(x), fmt.reference(data, x, m, bias))).toBeNull();
     layer.dispose();
-    for (const options of [{}, { calibration: new Float32Array(7) }, { calibration: x, sparsity: { pattern: 'block8x8' } }]) {
+    // OBC by default (the Hessian of the calibration rows): closer to the float layer on those rows than magnitude
+    const err = async (method: 'obc' | 'magnitude') => {
+      const l = await rts.one.linear(w, [k, n], bias, { dtype: 'int8-sparse', calibration: x, sparsity: { pattern: 'unstructured', target: 0.5, method } });
+      const got = await l.forward(x);
+      expect((l.weights.data as SparseWeights & { method?: string }).method).toBe(method);
+      l.dispose();
+      let e = 0;
+      for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) {
+        let ref = bias[j];
+        for (let c = 0; c < k; c++) ref += x[i * k + c] * w[c * n + j];
+        e += (got[i * n + j] - ref) ** 2;
+      }
+      return e;
+    };
+    expect(await err('obc')).toBeLessThan(await err('magnitude'));
+    const def = await rts.one.linear(w, [k, n], bias, { dtype: 'int8-sparse', calibration: x });
+    expect((def.weights.data as SparseWeights & { method?: string }).method).toBe('obc');
+    def.dispose();
+    for (const options of [{}, { calibration: new Float32Array(7) }, { calibration: x, sparsity: { pattern: 'block8x8' } }, { calibration: x, sparsity: { method: 'l1' } }]) {
       await expect(rts.one.linear(w, [k, n], bias, { dtype: 'int8-sparse', ...options }), JSON.stringify(options)).rejects.toThrow(ArgumentError);
     }
   });
@@ -113,6 +132,45 @@ describe(`int8-sparse (${SIMD} build)`, () => {
       });
     }
 
+    // Σ (y - y_float)² over an input, both outputs
+    const outputError = async (q: Model, float: Model, x: ReturnType<typeof feeds>) => {
+      const a = await q.run(x), b = await float.run(x);
+      let e = 0;
+      for (const name of ['h', 'y']) (a[name].data as Float32Array).forEach((v, i) => (e += (v - (b[name].data as Float32Array)[i]) ** 2));
+      return e;
+    };
+
+    it('OBC (the default with calibration) and magnitude: OBC with less output error on a fresh input; the method saved', async () => {
+      // correlated inputs (x = z M: OBS has nothing to gain over magnitude on white ones, H ≈ I), 150
+      // rows for K = 66 (with fewer rows than K, H is singular and OBC fits the calibration rows)
+      const mix = randNormal(66 * 66, rng(77), 0.5);
+      const correlated = (seed: number) => {
+        const z = randNormal(5 * 66, rng(seed)), x = new Float32Array(5 * 66);
+        for (let i = 0; i < 5; i++) for (let c = 0; c < 66; c++) for (let j = 0; j < 66; j++) x[i * 66 + c] += z[i * 66 + j] * (mix[j * 66 + c] + (j === c ? 1 : 0));
+        return { x: { type: 'float32' as const, dims: [5, 66], data: x } };
+      };
+      const many = Array.from({ length: 30 }, (_, i) => correlated(100 + i));
+      const fresh = correlated(13);
+      const float = loadModel(rts.one, onnx);
+      for (const pattern of PATTERNS) {
+        const target = pattern === '2:4' ? 0.5 : 0.75;
+        const obc = await quantizeModel(float, { scheme: 'int8-sparse', sparsity: { pattern, target }, calibration: many });
+        const mag = await quantizeModel(float, { scheme: 'int8-sparse', sparsity: { pattern, target, method: 'magnitude' }, calibration: many });
+        const eObc = await outputError(obc, float, fresh), eMag = await outputError(mag, float, fresh);
+        expect(eObc, pattern).toBeLessThan(eMag);
+        const [wo, wm] = [weightsOf(obc), weightsOf(mag)].map((ws) => ws.sort((a, b) => b.k - a.k) as (SparseWeights & { method?: string })[]);
+        for (let i = 0; i < 2; i++) {
+          expect([wo[i].method, wm[i].method]).toEqual(['obc', 'magnitude']);
+          expect(fmt.detail(wo[i])).toMatch(/, OBC$/);
+        }
+        const back = loadQuantized(float, saveQuantized(obc));
+        await back.run(feeds(12));
+        expect(weightsOf(back).map((w) => (w as SparseWeights & { method?: string }).method)).toEqual(['obc', 'obc']);
+        for (const m of [obc, mag, back]) m.dispose();
+      }
+      float.dispose();
+    });
+
     it('damaged saved records and tensors are ModelErrors naming the layer and the field', async () => {
       const float = loadModel(rts.one, onnx);
       for (const pattern of PATTERNS) {
@@ -132,6 +190,7 @@ describe(`int8-sparse (${SIMD} build)`, () => {
           [record({ pattern: '3:4' }), /pattern/],
           [record({ target: 2 }), /target/],
           [record({ input: { scale: -1, zeroPoint: 3 } }), /input/],
+          [record({ method: 'random' }), /method/],
           [tensor('values', (d) => (d[0] = -128)), /values\[0\] = -128/],
         ];
         if (pattern === '2:4') {
@@ -166,6 +225,7 @@ describe(`int8-sparse (${SIMD} build)`, () => {
         [{ pattern: '2:4', target: 0.75 }, /sparsity\.target/],
         ['half', /sparsity/],
         [{ pattern: 'block4x4', ratio: 0.5 }, /sparsity: unknown field 'ratio'/],
+        [{ method: 'sparsegpt' }, /sparsity\.method/],
       ];
       for (const [sparsity, message] of bad) {
         const p = quantizeModel(float, { scheme: 'int8-sparse', calibration, sparsity: sparsity as never });

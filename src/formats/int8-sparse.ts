@@ -1,12 +1,17 @@
-// int8-sparse: magnitude-pruned int8 weights (issue 16) on the SpMM kernels. The weights are pruned
-// in a pattern (src/quant/prune.ts), quantized symmetric int8 per output channel, and stored in the
-// pattern's encoding (src/kernels/reference/spmm.ts); activations are uint8 per tensor with int8's
-// static calibrated scale and zero point (src/layers/gemm-spmm.ts).
+// int8-sparse: pruned int8 weights (issue 16) on the SpMM kernels. The weights are pruned in a
+// pattern, quantized symmetric int8 per output channel, and stored in the pattern's encoding
+// (src/kernels/reference/spmm.ts); activations are uint8 per tensor with int8's static calibrated
+// scale and zero point (src/layers/gemm-spmm.ts). Pruning: 'obc' (the default where the layer input's
+// Hessian is known: quantizeModel's sequential pass, rt.linear's calibration rows) is Optimal Brain
+// Compression, pruning and int8 with the output error corrected (src/quant/obc.ts); 'magnitude'
+// (src/quant/prune.ts, the default without a Hessian) prunes by |w| and rounds to nearest.
 //   'block4x4'     4x4 blocks by L2 norm, block-sparse rows (the default, at 50%: the pattern that
 //                  beats dense int8, bench/RESULTS-spmm.md)
 //   'unstructured' single weights by |w|, CSR (pays at M = 128 from ~55% sparsity)
 //   '2:4'          2 of every 4 along K, values + index nibbles (sparsity 50%; slower than dense)
-// Options (quantizeModel's `sparsity`): { pattern, target } (target: the fraction pruned, [0, 1)).
+// Options (quantizeModel's `sparsity`): { pattern, target, method } (target: the fraction pruned, [0, 1)).
+// Both methods meet the same pattern and sparsity: OBC prunes magnitude's total, spread evenly over
+// the rows (bands of 4 rows for blocks), choosing which weights go by their effect on the layer output.
 // rt.linear({ dtype: 'int8-sparse', calibration, sparsity }): the input range from sample inputs.
 // Column indices are saved as I32 (our safetensors has no U16; the kernels pack them to uint16).
 //
@@ -14,7 +19,7 @@
 //     block4x4:     blockPtr I32 [ceil(N/4)+1], cols I32 [B], values I8 [B*16]      record: blocks B
 //     unstructured: rowPtr I32 [N+1], cols I32 [nnz], values I8 [nnz]                record: nnz
 //     2:4:          values I8 [N*kg*2], meta U8 [N*ceil(kg/2)] (kg = ceil(K/4))
-//   record: pattern, target, sparsity, input { scale, zeroPoint }
+//   record: pattern, target, sparsity, method, input { scale, zeroPoint }
 
 import { ArgumentError, ValueRangeError, describe } from '../errors.js';
 import { gemmRunner } from '../layers/linear-runner.js';
@@ -24,24 +29,34 @@ import { encodeBsr4, encodeCsr, encodeNm24, refSpmmBsr4, refSpmmCsr, refSpmmF32,
 import { SPMM_CSR_MAX_K } from '../kernels/spmm-csr.js';
 import { SpmmGemm, type SparseEncoding, type SparsePattern, type SparseWeights } from '../layers/gemm-spmm.js';
 import { applyMask, pruneMask, quantizeRowsInt8, type PrunePattern } from '../quant/prune.js';
+import { obcInt8 } from '../quant/obc.js';
+import { calibrationHessian } from '../quant/gptq.js';
 import { checkScales, type SavedReader, type WeightFormat } from './format.js';
 
 const f = Math.fround;
 
 export const SPARSE_PATTERNS: readonly SparsePattern[] = ['block4x4', 'unstructured', '2:4'];
+export const PRUNE_METHODS = ['obc', 'magnitude'] as const;
+export type PruneMethod = (typeof PRUNE_METHODS)[number];
+/** int8-sparse weights, with the pruning that made them (absent in files saved before OBC: magnitude) */
+type Weights = SparseWeights & { method?: PruneMethod };
 const PRUNE: Record<SparsePattern, PrunePattern> = { block4x4: { kind: 'block', rows: 4, cols: 4 }, unstructured: { kind: 'unstructured' }, '2:4': { kind: 'nm', n: 2, m: 4 } };
 
-/** quantizeModel's `sparsity` option, checked: the pattern and target, defaults filled (block4x4 at 0.5). */
-export function checkSparsity(value: unknown): { pattern: SparsePattern; target: number } {
+/**
+ * quantizeModel's `sparsity` option, checked: the pattern and target, defaults filled (block4x4 at
+ * 0.5); method as given (undefined: OBC where the layer's Hessian is known, else magnitude).
+ */
+export function checkSparsity(value: unknown): { pattern: SparsePattern; target: number; method?: PruneMethod } {
   if (value === undefined) return { pattern: 'block4x4', target: 0.5 };
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ArgumentError(`sparsity: expected { pattern, target }, got ${describe(value)}`);
-  const { pattern = 'block4x4', target, ...rest } = value as { pattern?: unknown; target?: unknown };
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ArgumentError(`sparsity: expected { pattern, target, method }, got ${describe(value)}`);
+  const { pattern = 'block4x4', target, method, ...rest } = value as { pattern?: unknown; target?: unknown; method?: unknown };
   const extra = Object.keys(rest);
-  if (extra.length) throw new ArgumentError(`sparsity: unknown field '${extra[0]}' (expected pattern, target)`);
+  if (extra.length) throw new ArgumentError(`sparsity: unknown field '${extra[0]}' (expected pattern, target, method)`);
+  if (method !== undefined && !PRUNE_METHODS.includes(method as PruneMethod)) throw new ArgumentError(`sparsity.method: expected 'obc' or 'magnitude', got ${describe(method)}`);
   if (!SPARSE_PATTERNS.includes(pattern as SparsePattern)) throw new ArgumentError(`sparsity.pattern: expected one of ${SPARSE_PATTERNS.map((p) => `'${p}'`).join(', ')}, got ${describe(pattern)}`);
   if (target !== undefined && !(typeof target === 'number' && target >= 0 && target < 1)) throw new ArgumentError(`sparsity.target: expected a fraction in [0, 1), got ${describe(target)}`);
   if (pattern === '2:4' && target !== undefined && target !== 0.5) throw new ArgumentError(`sparsity.target: pattern '2:4' prunes exactly 0.5, got ${describe(target)}`);
-  return { pattern: pattern as SparsePattern, target: (target as number | undefined) ?? 0.5 };
+  return { pattern: pattern as SparsePattern, target: (target as number | undefined) ?? 0.5, ...(method !== undefined && { method: method as PruneMethod }) };
 }
 
 /** The int8 weights as dense rows N x K, from the pattern's encoding. */
@@ -116,23 +131,24 @@ const count = (read: SavedReader, v: unknown, name: string, max: number): number
   return v as number;
 };
 
-export const int8SparseFormat: WeightFormat<SparseWeights> = {
+export const int8SparseFormat: WeightFormat<Weights> = {
   name: 'int8-sparse',
-  label: 'int8-sparse (pruned by magnitude, SpMM)',
-  summary: 'pruned int8 weights per channel (block4x4 50% by default; sparsity: { pattern, target }), uint8 activations with static calibrated ranges',
+  label: 'int8-sparse (OBC-pruned, SpMM)',
+  summary: "pruned int8 weights per channel (block4x4 50% by default; sparsity: { pattern, target, method: 'obc' | 'magnitude' }), uint8 activations with static calibrated ranges",
   needsInputRange: true,
   // pruning trades accuracy for speed: not a step on auto's size/accuracy ladder
   autoCandidate: false,
   referenceTolerance: 0,
 
-  quantize(wnk, n, k, { input, options }) {
+  quantize(wnk, n, k, { input, options, hessian }) {
     if (!input) throw new ArgumentError('int8-sparse weights need the activation quantization of the layer input (calibration)');
     if (input.channelScale || input.border) throw new ArgumentError('int8-sparse: per-channel activation scales or borders are not supported (use per-tensor activations)');
-    const { pattern, target } = checkSparsity(options?.sparsity);
-    const { mask } = pruneMask(wnk, n, k, PRUNE[pattern], target);
-    const { q, scales } = quantizeRowsInt8(applyMask(wnk, mask), n, k);
+    const { pattern, target, method: asked } = checkSparsity(options?.sparsity);
+    // OBC needs the layer's Hessian; a layer calibration never reached has none and is pruned by magnitude
+    const method: PruneMethod = hessian && asked !== 'magnitude' ? 'obc' : 'magnitude';
+    const { q, scales } = method === 'obc' ? obcInt8(wnk, n, k, hessian!, PRUNE[pattern], target) : quantizeRowsInt8(applyMask(wnk, pruneMask(wnk, n, k, PRUNE[pattern], target).mask), n, k);
     const enc: SparseEncoding = pattern === 'unstructured' ? { pattern, enc: encodeCsr(q, n, k) } : pattern === '2:4' ? { pattern, enc: encodeNm24(q, n, k) } : { pattern, enc: encodeBsr4(q, n, k) };
-    return { ...enc, k, n, scales, input, target: pattern === '2:4' ? 0.5 : target, sparsity: zeroFraction(q) };
+    return { ...enc, k, n, scales, input, target: pattern === '2:4' ? 0.5 : target, sparsity: zeroFraction(q), method };
   },
   dims: (w) => ({ k: w.k, n: w.n }),
   gemm: (host, w, bias, activation) => new SpmmGemm(host, w, bias, activation),
@@ -147,7 +163,7 @@ export const int8SparseFormat: WeightFormat<SparseWeights> = {
     const q = denseRows(w);
     return Float32Array.from(q, (v, i) => f(v * w.scales[Math.floor(i / w.k)]));
   },
-  detail: (w) => `${w.pattern}, ${+(w.sparsity * 100).toFixed(1)}% zeros`,
+  detail: (w) => `${w.pattern}, ${+(w.sparsity * 100).toFixed(1)}% zeros${w.method === 'obc' ? ', OBC' : ''}`,
   storedBytes(w) {
     const own = w.pattern === '2:4' ? w.enc.meta.length : ((w.pattern === 'unstructured' ? w.enc.rowPtr : w.enc.blockPtr).length + w.enc.cols.length) * 4;
     return w.scales.length * 4 + w.enc.values.length + own;
@@ -155,7 +171,7 @@ export const int8SparseFormat: WeightFormat<SparseWeights> = {
 
   save(w, put) {
     put('scales', { dtype: 'F32', shape: [w.n], data: w.scales });
-    const fields: Record<string, unknown> = { pattern: w.pattern, target: w.target, sparsity: w.sparsity, input: { scale: w.input.scale, zeroPoint: w.input.zeroPoint } };
+    const fields: Record<string, unknown> = { pattern: w.pattern, target: w.target, sparsity: w.sparsity, ...(w.method && { method: w.method }), input: { scale: w.input.scale, zeroPoint: w.input.zeroPoint } };
     if (w.pattern === '2:4') {
       put('values', { dtype: 'I8', shape: [w.enc.values.length], data: w.enc.values });
       put('meta', { dtype: 'U8', shape: [w.enc.meta.length], data: w.enc.meta });
@@ -178,8 +194,9 @@ export const int8SparseFormat: WeightFormat<SparseWeights> = {
     if (!input || !(typeof input.scale === 'number' && input.scale > 0 && Number.isFinite(input.scale)) || !(Number.isInteger(input.zeroPoint) && (input.zeroPoint as number) >= 0 && (input.zeroPoint as number) <= 255)) {
       throw read.error(`has input ${describe(input)}; expected { scale > 0, zeroPoint 0..255 }`);
     }
+    if (r.method !== undefined && !PRUNE_METHODS.includes(r.method as PruneMethod)) throw read.error(`has method ${describe(r.method)}; expected 'obc' or 'magnitude'`);
     const scales = checkScales(read, read.tensor('scales', 'F32', n) as Float32Array, true);
-    const base = { k, n, scales, input: { scale: input.scale as number, zeroPoint: input.zeroPoint as number }, target: r.target as number, sparsity: r.sparsity as number };
+    const base = { k, n, scales, input: { scale: input.scale as number, zeroPoint: input.zeroPoint as number }, target: r.target as number, sparsity: r.sparsity as number, ...(r.method !== undefined && { method: r.method as PruneMethod }) };
     if (pattern === '2:4') {
       const kg = Math.ceil(k / 4), mb = Math.ceil(kg / 2);
       const values = checkCodes(read, read.tensor('values', 'I8', n * kg * 2) as Int8Array), meta = read.tensor('meta', 'U8', n * mb) as Uint8Array;
@@ -208,14 +225,16 @@ export const int8SparseFormat: WeightFormat<SparseWeights> = {
   },
 
   linear: {
-    // rt.linear: the input range from sample inputs (static, as int8's 'static' activations)
+    // rt.linear: the input range from sample inputs (static, as int8's 'static' activations), and
+    // for OBC (the default) the Hessian XᵀX/rows of those rows
     options: ['sparsity', 'calibration'],
     async build(host, rows, n, k, bias, o) {
       const cal = o.calibration;
       if (!(cal instanceof Float32Array) || cal.length === 0 || cal.length % k !== 0) throw new ArgumentError(`calibration: 'int8-sparse' needs sample inputs as a Float32Array of rows of ${k}, got ${describe(cal)}`);
       const [lo, hi] = await minMaxF32(host, cal);
       if (!Number.isFinite(lo) || !Number.isFinite(hi)) throw new ValueRangeError('calibration: contains NaN or Infinity');
-      const data = int8SparseFormat.quantize(rows, n, k, { input: uint8Range(lo, hi), options: o });
+      const obc = checkSparsity(o.sparsity).method !== 'magnitude';
+      const data = int8SparseFormat.quantize(rows, n, k, { input: uint8Range(lo, hi), options: o, hessian: obc ? calibrationHessian(cal, k) : undefined });
       // NaN and infinities refused by a wasm pass over x in linear memory (not the layer's JS scan)
       return { data, runner: gemmRunner(host, int8SparseFormat.gemm(host, data, bias, null), true) };
     },

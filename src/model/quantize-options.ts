@@ -123,11 +123,14 @@ export interface QuantizeOptions {
   /** 'int8-outlier': instead, each layer's threshold is this quantile in (0, 1) of its input features' max |x| over calibration */
   outlierQuantile?: number;
   /**
-   * 'int8-sparse': the magnitude pruning before int8 quantization: pattern 'block4x4' (default),
-   * 'unstructured' or '2:4', and target, the fraction of weights pruned, in [0, 1) (default 0.5;
-   * '2:4' prunes exactly 0.5)
+   * 'int8-sparse': the pruning before int8 quantization: pattern 'block4x4' (default),
+   * 'unstructured' or '2:4'; target, the fraction of weights pruned, in [0, 1) (default 0.5; '2:4'
+   * prunes exactly 0.5); method 'obc' (default: Optimal Brain Compression, each layer pruned and
+   * quantized from the Hessian XᵀX / rows of its input on the calibration inputs as they come
+   * through the layers pruned before it, GPTQ's sequential pass; slower) or 'magnitude' (by |w|,
+   * then int8 round to nearest). Both prune the same total (OBC: spread evenly over the rows).
    */
-  sparsity?: { pattern?: SparsePattern; target?: number };
+  sparsity?: { pattern?: SparsePattern; target?: number; method?: 'obc' | 'magnitude' };
   /** 'fpx': the exponent/mantissa splits to choose from per layer (default all: 'E1M6' … 'E5M2') */
   fpxSplits?: readonly string[];
   /**

@@ -113,7 +113,11 @@ export async function quantizeModel(float: Model, options: QuantizeOptions): Pro
   // GPTQ's products (also ANT's and auto's, which run GPTQ with its defaults) in wasm: the Cholesky rank updates and the lazy batch updates, the same bits
   const dense = { syrk: wasmSyrkLower(float.rt), gemm: wasmGemmNT(float.rt) };
   // 'auto' with GPTQ settings: candidates from the float model's layer Hessians (candidate-weights.ts), not the sequential pass
-  const gptq = gptqSettings && !auto ? { settings: { ...gptqSettings, ...dense }, layers: new GptqLayers() } : null;
+  // int8-sparse by OBC (its default) prunes each layer from its input's Hessian: GPTQ's sequential pass gives them
+  const obc = options.scheme === 'int8-sparse' && checkSparsity(options.sparsity).method !== 'magnitude';
+  const gptq = (gptqSettings || obc) && !auto ? { settings: gptqSettings ? { ...gptqSettings, ...dense } : undefined, layers: new GptqLayers() } : null;
+  const sequential = (spec: LayerSpec, scheme: LayerScheme): boolean =>
+    gptqSettings ? GptqLayers.wants(spec, scheme) : obc && scheme === 'int8-sparse' && !(spec.type === 'conv' && spec.geometry.group !== 1);
   const stats = await calibrate(float, options.calibration, (d, t) => options.onProgress?.(d, t, 'calibrating'));
   // per layer and scheme: per-channel activation parts only where the int8 staging applies them
   const memo = new Map<RangeStats, Map<boolean, ActivationQuant>>();
@@ -153,7 +157,7 @@ export async function quantizeModel(float: Model, options: QuantizeOptions): Pro
     const scheme = schemeOf(node, s);
     if (candidates && s) return layerOf(brt, node, spec, candidates.get(node, scheme), options.nonFinite);
     const input = s ? inputQuant(s, spec, scheme) : undefined;
-    if (gptq && GptqLayers.wants(spec, scheme)) {
+    if (gptq && sequential(spec, scheme)) {
       return gptq.layers.layer(node, () => buildFloatLayer(brt, node, spec)!, (h) => quantizeLayerWeights(spec, scheme, input, formatOptions, h, s), (w) => layerOf(brt, node, spec, w, options.nonFinite));
     }
     const hessian = hessians?.get(node);
@@ -161,7 +165,7 @@ export async function quantizeModel(float: Model, options: QuantizeOptions): Pro
     return buildLayer(brt, node, spec, scheme, input, formatOptions, options.nonFinite, hessian, s);
   };
   const model = new Model(rt, float.graph, float.fusions, builder, options.scheme) as Model & { choices?: LayerChoice[]; mix?: MixReport; speedChoices?: SpeedChoice[] };
-  if (gptq) await gptq.layers.run(model, options.calibration, (d, t) => options.onProgress?.(d, t, 'gptq'));
+  if (gptq) await gptq.layers.run(model, options.calibration, (d, t) => options.onProgress?.(d, t, gptqSettings ? 'gptq' : 'obc'));
   if (options.speed === 'measured') {
     const decisions = await slowerQuantizedLayers(float, model, options.calibration[0]);
     const slow = decisions.filter((d) => d.kept === 'float32').map((d) => d.node);

@@ -32,6 +32,14 @@ function nonNegative(name: string) {
   };
 }
 
+function fraction(name: string) {
+  return (v: string) => {
+    const n = Number(v);
+    if (!(v.trim() !== '' && n >= 0 && n < 1)) throw new InvalidArgumentError(`${name} must be a fraction in [0, 1)`);
+    return n;
+  };
+}
+
 function schemeList(v: string): DemoScheme[] {
   const list = v.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
   const bad = list.filter((s) => !DEMO_SCHEMES.includes(s));
@@ -96,7 +104,10 @@ const calibrationOptions = (c: Command) =>
     .option('--candidates <list>', `auto: formats a layer may take, comma-separated (default: ${[...WEIGHT_FORMATS.filter((f) => f.autoCandidate !== false).map((f) => f.name), 'float32'].join(',')})`, (v: string) => v.split(',').map((x) => x.trim()).filter((x) => x))
     .option('--classifier', 'auto: the outputs are class scores (top-1 agreement counts); default: any output with a last axis > 1')
     .option('--no-classifier', 'auto: top-1 agreement means nothing for this model')
-    .option('--speed-check', 'time every layer in float32 and quantized on this engine and keep float32 where the quantized one is slower (not with auto)', false);
+    .option('--speed-check', 'time every layer in float32 and quantized on this engine and keep float32 where the quantized one is slower (not with auto)', false)
+    .addOption(new Option('--pattern <pattern>', 'int8-sparse: the sparsity pattern (default block4x4)').choices(['block4x4', 'unstructured', '2:4']))
+    .option('--sparsity <fraction>', 'int8-sparse: the fraction of weights pruned, in [0, 1) (default 0.5)', fraction('--sparsity'))
+    .addOption(new Option('--prune <method>', "int8-sparse: 'obc' (default: Optimal Brain Compression from the calibration inputs' layer Hessians, slower) or 'magnitude'").choices(['obc', 'magnitude']));
 
 calibrationOptions(modelOptions(program.command('quantize').argument('<model>', 'an .onnx file').description('quantize a model with calibration and save its quantized weights (safetensors) to reload without requantizing, or as an ONNX file for other runtimes')))
   .addOption(new Option('--scheme <scheme>', schemeHelp).choices(SCHEMES).default('int8'))

@@ -126,6 +126,22 @@ function methodOption(model: Model, o: CalibrationCommandOptions): Partial<Quant
   return random ? { method: 'rtn' } : {};
 }
 
+/** int8-sparse's pruning from the command line (--pattern, --sparsity, --prune). */
+export interface SparsityCommandOptions {
+  pattern?: string;
+  sparsity?: number;
+  prune?: 'obc' | 'magnitude';
+}
+
+function sparsityOptions(o: SparsityCommandOptions & { scheme: string }): Partial<QuantizeOptions> {
+  const given = o.pattern !== undefined || o.sparsity !== undefined || o.prune !== undefined;
+  if (!given) return {};
+  if (o.scheme !== 'int8-sparse') throw new ArgumentError(`--pattern, --sparsity and --prune are int8-sparse's options (the scheme is ${o.scheme})`);
+  const sparsity = { pattern: o.pattern, target: o.sparsity, method: o.prune } as NonNullable<QuantizeOptions['sparsity']>;
+  for (const key of Object.keys(sparsity) as (keyof typeof sparsity)[]) if (sparsity[key] === undefined) delete sparsity[key];
+  return { sparsity };
+}
+
 /** A layer's name for reports: its weight's name, else the node's. */
 const layerName = (c: { node: { name: string; inputs: readonly string[] } }) => c.node.name || c.node.inputs[1] || '?';
 
@@ -168,12 +184,12 @@ export async function runModelCommand(o: ModelCommandOptions & { quantized?: str
  * Quantize with calibration, run once (layers are built with the first plan), save as safetensors
  * (--out) and/or as an ONNX file other runtimes run (--onnx: QDQ int8, MatMulNBits int4).
  */
-export async function quantizeModelCommand(o: CalibrationCommandOptions & AutoCommandOptions & { scheme: QuantizeOptions['scheme']; out?: string; onnx?: string }): Promise<void> {
+export async function quantizeModelCommand(o: CalibrationCommandOptions & AutoCommandOptions & SparsityCommandOptions & { scheme: QuantizeOptions['scheme']; out?: string; onnx?: string }): Promise<void> {
   if (!o.out && !o.onnx) throw new ArgumentError('quantize: give -o/--out (lowbit\'s safetensors) or --onnx (an ONNX file), or both');
   const { rt, model } = await open(o);
   try {
     const calibration = calibrationFeeds(model, o);
-    const q = await quantizeModel(model, { scheme: o.scheme, calibration, ...methodOption(model, o), ...autoOptions(o) });
+    const q = await quantizeModel(model, { scheme: o.scheme, calibration, ...methodOption(model, o), ...autoOptions(o), ...sparsityOptions(o) });
     await q.run(calibration[0]);
     const counts = [...q.builtLayers.values()].reduce<Record<string, number>>((m, l) => (l && l.weightBytes > 0 ? ((m[l.scheme] = (m[l.scheme] ?? 0) + 1), m) : m), {});
     const info: Record<string, unknown> = { scheme: o.scheme, layers: counts, weightBytes: { float32: model.weightBytes, quantized: q.weightBytes }, ...mixJson(q) };
@@ -208,11 +224,11 @@ export async function quantizeModelCommand(o: CalibrationCommandOptions & AutoCo
   }
 }
 
-export async function compareModelCommand(o: CalibrationCommandOptions & AutoCommandOptions & { scheme: QuantizeOptions['scheme'] }): Promise<void> {
+export async function compareModelCommand(o: CalibrationCommandOptions & AutoCommandOptions & SparsityCommandOptions & { scheme: QuantizeOptions['scheme'] }): Promise<void> {
   const { rt, model } = await open(o);
   try {
     const calibration = calibrationFeeds(model, o);
-    const q = await quantizeModel(model, { scheme: o.scheme, calibration, ...methodOption(model, o), ...autoOptions(o) });
+    const q = await quantizeModel(model, { scheme: o.scheme, calibration, ...methodOption(model, o), ...autoOptions(o), ...sparsityOptions(o) });
     const bar = !o.json && process.stderr.isTTY ? new cliProgress.SingleBar({ format: 'per-layer error       {bar} {value}/{total}' }, cliProgress.Presets.shades_classic) : null;
     bar?.start(calibration.length, 0);
     const layers = await compareModels(model, q, calibration, () => bar?.increment());
