@@ -162,11 +162,26 @@ export function layerNorm(x: ArrayLike<number>, outer: number, n: number, g: Arr
   }
 }
 
-interface PoolSpec {
+export interface PoolSpec {
   kh: number; kw: number; sh: number; sw: number; pt: number; pl: number; pb: number; pr: number; oh: number; ow: number;
 }
 
-function poolSpec(ctx: OpContext, x: ValueInfo): PoolSpec {
+/** One spatial axis: the output size and the pads (explicit, or from auto_pad SAME_*), with ceil_mode. */
+function poolAxis(size: number, k: number, s: number, head: number, tail: number, autoPad: string, ceil: boolean): [number, number, number] {
+  if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') {
+    const out = Math.ceil(size / s), total = Math.max(0, (out - 1) * s + k - size);
+    const h = autoPad === 'SAME_UPPER' ? Math.floor(total / 2) : Math.ceil(total / 2);
+    return [out, h, total - h];
+  }
+  if (autoPad === 'VALID') head = tail = 0;
+  const span = size + head + tail - k;
+  let out = (ceil ? Math.ceil(span / s) : Math.floor(span / s)) + 1;
+  // ceil_mode: a window that would start in the right padding is dropped (ONNX since onnx/onnx#5741, as onnxruntime)
+  if (ceil && (out - 1) * s >= size + head) out--;
+  return [out, head, tail];
+}
+
+export function poolSpec(ctx: OpContext, x: { dims: readonly number[] }): PoolSpec {
   if (x.dims.length !== 4) fail(ctx, `expected a 4-D input [N, C, H, W], got [${x.dims}]`);
   const [, , h, w] = x.dims;
   const k = ints(ctx.node, 'kernel_shape');
@@ -176,12 +191,13 @@ function poolSpec(ctx: OpContext, x: ValueInfo): PoolSpec {
   if (s.length !== 2) fail(ctx, `strides must have 2 values, got [${s}]`);
   if (p.length !== 4) fail(ctx, `pads must have 4 values, got [${p}]`);
   const autoPad = attr(ctx.node, 'auto_pad', 'NOTSET');
-  if (autoPad !== 'NOTSET' && autoPad !== 'VALID') fail(ctx, `auto_pad ${autoPad} is not supported; export with explicit pads`);
-  if (attr(ctx.node, 'ceil_mode', 0)) fail(ctx, 'ceil_mode=1 is not supported');
+  if (!['NOTSET', 'VALID', 'SAME_UPPER', 'SAME_LOWER'].includes(autoPad)) fail(ctx, `auto_pad ${autoPad} is not an ONNX value`);
+  const ceil = attr(ctx.node, 'ceil_mode', 0) === 1;
   if ((ints(ctx.node, 'dilations', [1, 1]) ?? [1, 1]).some((d) => d !== 1)) fail(ctx, 'dilated pooling is not supported');
-  const oh = Math.floor((h + p[0] + p[2] - k[0]) / s[0]) + 1, ow = Math.floor((w + p[1] + p[3] - k[1]) / s[1]) + 1;
+  const [oh, pt, pb] = poolAxis(h, k[0], s[0], p[0], p[2], autoPad, ceil);
+  const [ow, pl, pr] = poolAxis(w, k[1], s[1], p[1], p[3], autoPad, ceil);
   if (oh < 1 || ow < 1) fail(ctx, `kernel [${k}] does not fit input [${h}, ${w}]`);
-  return { kh: k[0], kw: k[1], sh: s[0], sw: s[1], pt: p[0], pl: p[1], pb: p[2], pr: p[3], oh, ow };
+  return { kh: k[0], kw: k[1], sh: s[0], sw: s[1], pt, pl, pb, pr, oh, ow };
 }
 
 /**
@@ -205,8 +221,9 @@ function checkPool(ctx: OpContext): void {
     throw new UnsupportedOperatorError(`${nodeLabel(ctx.node)}: ${what} is not supported`);
   };
   const autoPad = attr(ctx.node, 'auto_pad', 'NOTSET');
-  if (autoPad !== 'NOTSET' && autoPad !== 'VALID') no(`auto_pad ${autoPad} (export with explicit pads)`);
-  if (attr(ctx.node, 'ceil_mode', 0)) no('ceil_mode=1');
+  if (!['NOTSET', 'VALID', 'SAME_UPPER', 'SAME_LOWER'].includes(autoPad)) throw new ModelError(`${nodeLabel(ctx.node)}: attribute 'auto_pad' is '${autoPad}', not an ONNX value`);
+  const ceil = attr(ctx.node, 'ceil_mode', 0);
+  if (ceil !== 0 && ceil !== 1) throw new ModelError(`${nodeLabel(ctx.node)}: attribute 'ceil_mode' is ${ceil}, must be 0 or 1`);
   if ((ints(ctx.node, 'dilations', [1, 1]) ?? [1, 1]).some((d) => d !== 1)) no('dilated pooling');
   if (ctx.node.outputs.filter(Boolean).length > 1) no('the Indices output');
 }
@@ -223,7 +240,7 @@ function poolDef(kind: 'avg' | 'max'): OpDef {
     outNhwc: (ins) => ins[0]!.nhwc,
     compute: (ctx, ins, outs) => {
       const x = ins[0]!, y = outs[0];
-      const sp = poolSpec(ctx, { type: x.type, dims: [...x.dims] });
+      const sp = poolSpec(ctx, x);
       const countPad = attr(ctx.node, 'count_include_pad', 0) === 1;
       const [n, c, h, w] = x.dims;
       const xs = logicalStrides(x.dims, x.nhwc), ys = logicalStrides(y.dims, y.nhwc);
