@@ -97,38 +97,56 @@ function reduceDef(kind: Reducer): OpDef {
   };
 }
 
-const softmaxDef: OpDef = {
-  layout: 'nchw',
-  infer: (ctx, ins) => {
-    const x = need(ctx, ins, 0, 'input');
-    normAxis(ctx, attr(ctx.node, 'axis', ctx.opset >= 13 ? -1 : 1), x.dims.length);
-    return [{ type: x.type, dims: [...x.dims] }];
-  },
-  compute: (ctx, ins, outs) => {
-    const x = ins[0]!, r = x.dims.length;
-    const axis = normAxis(ctx, attr(ctx.node, 'axis', ctx.opset >= 13 ? -1 : 1), r);
-    // before opset 13 the input is coerced to 2-D at axis; from 13 only that axis is reduced
-    const n = ctx.opset >= 13 ? x.dims[axis] : elementCount(x.dims.slice(axis));
-    const inner = ctx.opset >= 13 ? elementCount(x.dims.slice(axis + 1)) : 1;
-    const outer = x.data.length / Math.max(n * inner, 1);
-    const y = outs[0].data, xd = x.data;
-    for (let o = 0; o < outer; o++) {
-      for (let t = 0; t < inner; t++) {
-        const base = o * n * inner + t;
-        let m = -Infinity;
-        for (let i = 0; i < n; i++) m = Math.max(m, xd[base + i * inner]);
-        let s = 0;
-        for (let i = 0; i < n; i++) {
-          const e = Math.exp(xd[base + i * inner] - m);
-          y[base + i * inner] = e;
-          s += e;
+/**
+ * Softmax, LogSoftmax and Hardmax share their axis rule: before opset 13 the input is coerced to 2-D
+ * at axis (default 1), from 13 only that axis is reduced (default -1).
+ */
+function softmaxDef(kind: 'softmax' | 'log' | 'hard'): OpDef {
+  return {
+    layout: 'nchw',
+    infer: (ctx, ins) => {
+      const x = need(ctx, ins, 0, 'input');
+      normAxis(ctx, attr(ctx.node, 'axis', ctx.opset >= 13 ? -1 : 1), x.dims.length);
+      return [{ type: x.type, dims: [...x.dims] }];
+    },
+    compute: (ctx, ins, outs) => {
+      const x = ins[0]!, r = x.dims.length;
+      const axis = normAxis(ctx, attr(ctx.node, 'axis', ctx.opset >= 13 ? -1 : 1), r);
+      const n = ctx.opset >= 13 ? x.dims[axis] : elementCount(x.dims.slice(axis));
+      const inner = ctx.opset >= 13 ? elementCount(x.dims.slice(axis + 1)) : 1;
+      const outer = x.data.length / Math.max(n * inner, 1);
+      const y = outs[0].data, xd = x.data;
+      for (let o = 0; o < outer; o++) {
+        for (let t = 0; t < inner; t++) {
+          const base = o * n * inner + t;
+          let m = -Infinity, arg = 0;
+          for (let i = 0; i < n; i++) {
+            const v = xd[base + i * inner];
+            if (v > m) { m = v; arg = i; }
+          }
+          if (kind === 'hard') {
+            // 1 at the first maximum (onnxruntime), 0 elsewhere
+            for (let i = 0; i < n; i++) y[base + i * inner] = i === arg ? 1 : 0;
+            continue;
+          }
+          let s = 0;
+          for (let i = 0; i < n; i++) {
+            const e = Math.exp(xd[base + i * inner] - m);
+            if (kind === 'softmax') y[base + i * inner] = e;
+            s += e;
+          }
+          if (kind === 'log') {
+            const ls = Math.log(s);
+            for (let i = 0; i < n; i++) y[base + i * inner] = xd[base + i * inner] - m - ls;
+          } else {
+            const inv = 1 / s;
+            for (let i = 0; i < n; i++) y[base + i * inner] *= inv;
+          }
         }
-        const inv = 1 / s;
-        for (let i = 0; i < n; i++) y[base + i * inner] *= inv;
       }
-    }
-  },
-};
+    },
+  };
+}
 
 const layerNormDef: OpDef = {
   layout: 'nchw',
@@ -267,32 +285,37 @@ function poolDef(kind: 'avg' | 'max'): OpDef {
   };
 }
 
-const globalAvgDef: OpDef = {
-  layout: 'aware',
-  infer: (ctx, ins) => {
-    const x = need(ctx, ins, 0, 'X');
-    if (x.dims.length < 3) fail(ctx, `expected [N, C, spatial…], got [${x.dims}]`);
-    return [{ type: x.type, dims: [x.dims[0], x.dims[1], ...x.dims.slice(2).map(() => 1)] }];
-  },
-  outNhwc: (ins) => ins[0]!.nhwc,
-  compute: (_ctx, ins, outs) => {
-    const x = ins[0]!, y = outs[0].data;
-    const [n, c] = x.dims, hw = elementCount(x.dims.slice(2));
-    y.fill(0);
-    for (let b = 0; b < n; b++) {
-      if (x.nhwc) {
-        for (let p = 0; p < hw; p++) for (let ch = 0; ch < c; ch++) y[b * c + ch] += x.data[(b * hw + p) * c + ch];
-      } else {
-        for (let ch = 0; ch < c; ch++) {
-          let s = 0;
-          for (let p = 0; p < hw; p++) s += x.data[(b * c + ch) * hw + p];
-          y[b * c + ch] = s;
+/** GlobalAveragePool and GlobalMaxPool: every spatial axis reduced to 1 (any rank from 3). */
+function globalPoolDef(kind: 'avg' | 'max'): OpDef {
+  return {
+    layout: 'aware',
+    infer: (ctx, ins) => {
+      const x = need(ctx, ins, 0, 'X');
+      if (x.dims.length < 3) fail(ctx, `expected [N, C, spatial…], got [${x.dims}]`);
+      return [{ type: x.type, dims: [x.dims[0], x.dims[1], ...x.dims.slice(2).map(() => 1)] }];
+    },
+    outNhwc: (ins) => ins[0]!.nhwc,
+    compute: (_ctx, ins, outs) => {
+      const x = ins[0]!, y = outs[0].data;
+      const [n, c] = x.dims, hw = elementCount(x.dims.slice(2));
+      // NaN wins a max; the max starts at float32's lowest finite value, as onnxruntime's (all -Infinity gives it)
+      const add = kind === 'avg' ? (a: number, v: number) => a + v : (a: number, v: number) => (v > a || Number.isNaN(v) ? v : a);
+      y.fill(kind === 'avg' ? 0 : -3.4028234663852886e38);
+      for (let b = 0; b < n; b++) {
+        if (x.nhwc) {
+          for (let p = 0; p < hw; p++) for (let ch = 0; ch < c; ch++) y[b * c + ch] = add(y[b * c + ch], x.data[(b * hw + p) * c + ch]);
+        } else {
+          for (let ch = 0; ch < c; ch++) {
+            let s = y[b * c + ch];
+            for (let p = 0; p < hw; p++) s = add(s, x.data[(b * c + ch) * hw + p]);
+            y[b * c + ch] = s;
+          }
         }
+        if (kind === 'avg') for (let ch = 0; ch < c; ch++) y[b * c + ch] /= hw;
       }
-      for (let ch = 0; ch < c; ch++) y[b * c + ch] /= hw;
-    }
-  },
-};
+    },
+  };
+}
 
 export const REDUCE_OPS: Record<string, OpDef> = {
   ReduceMean: reduceDef('mean'),
@@ -305,9 +328,12 @@ export const REDUCE_OPS: Record<string, OpDef> = {
   ReduceSumSquare: reduceDef('sumSquare'),
   ReduceLogSum: reduceDef('logSum'),
   ReduceLogSumExp: reduceDef('logSumExp'),
-  Softmax: softmaxDef,
+  Softmax: softmaxDef('softmax'),
+  LogSoftmax: softmaxDef('log'),
+  Hardmax: softmaxDef('hard'),
   LayerNormalization: layerNormDef,
   AveragePool: poolDef('avg'),
   MaxPool: poolDef('max'),
-  GlobalAveragePool: globalAvgDef,
+  GlobalAveragePool: globalPoolDef('avg'),
+  GlobalMaxPool: globalPoolDef('max'),
 };
