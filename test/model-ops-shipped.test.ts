@@ -4,9 +4,10 @@
 
 import { describe, expect, it } from 'vitest';
 import { loadModel, UnsupportedOperatorError } from '../src/index.js';
+import { ValueRangeError } from '../src/errors.js';
 import { SIMD, useRuntimes } from './helpers.js';
 import { W, X, compareWithOrt, seeded } from './model-ort-check.js';
-import { OnnxBuilder, type Feed } from './onnx-builder.js';
+import { f, OnnxBuilder, type Feed } from './onnx-builder.js';
 
 const rts = useRuntimes();
 
@@ -88,5 +89,46 @@ describe(`operators of shipped models vs onnxruntime-web (${SIMD} build)`, () =>
       await compareWithOrt(rts.one, single(9, op, [data.length]), { x }, 2e-6);
       await compareWithOrt(rts.one, single(13, op, [2, 3]), { x: X([2, 3], 41, 0.6) }, 2e-6);
     }
+  });
+});
+
+describe(`Upsample (opsets 7-9) vs onnxruntime-web (${SIMD} build)`, () => {
+  const SCALES = [[1, 1, 2, 2], [1, 1, 3, 1.5], [1, 1, 1, 2.5], [2, 1, 2, 1]];
+  it('opset 9: scales input; nearest and linear; on an input and a conv output', async () => {
+    for (const mode of ['nearest', 'linear']) {
+      for (const s of SCALES) {
+        if (mode === 'linear' && (s[0] !== 1 || s[1] !== 1)) continue; // onnxruntime's linear Upsample takes 2-D or [N, C, H, W] with N and C kept
+        const b = new OnnxBuilder(9).input('x', [2, 3, 4, 5]).output('y').output('z');
+        b.init('s', [4], s).init('w', [4, 3, 3, 3], W(108, 51, 0.3));
+        b.node('Upsample', ['x', 's'], 'y', { mode });
+        b.node('Conv', ['x', 'w'], 'c', { kernel_shape: [3, 3], pads: [1, 1, 1, 1] }).node('Upsample', ['c', 's'], 'z', { mode });
+        await compareWithOrt(rts.one, b, { x: X([2, 3, 4, 5], 52) });
+      }
+    }
+  });
+
+  it('opset 7: scales attribute; nearest and linear; 3-D nearest', async () => {
+    for (const mode of ['nearest', 'linear']) {
+      const b = new OnnxBuilder(7).input('x', [1, 2, 3, 4]).output('y');
+      b.node('Upsample', ['x'], 'y', { mode, scales: f([1, 1, 2, 3]) });
+      await compareWithOrt(rts.one, b, { x: X([1, 2, 3, 4], 53) });
+    }
+    const b = new OnnxBuilder(8).input('x', [2, 3, 4]).output('y').node('Upsample', ['x'], 'y', { scales: f([1, 2, 2]) });
+    await compareWithOrt(rts.one, b, { x: X([2, 3, 4], 54) });
+  });
+
+  it('a bad mode or a missing scales attribute is refused at load, naming the node', () => {
+    const bad = new OnnxBuilder(9).input('x', [1, 1, 2, 2]).output('y').init('s', [4], [1, 1, 2, 2]).node('Upsample', ['x', 's'], 'y', { mode: 'cubic' }, 'up1');
+    expect(() => loadModel(rts.one, bad.build())).toThrow(/up1.*cubic/);
+    const none = new OnnxBuilder(7).input('x', [1, 1, 2, 2]).output('y').node('Upsample', ['x'], 'y', {}, 'up2');
+    expect(() => loadModel(rts.one, none.build())).toThrow(/up2.*scales/);
+  });
+
+  it('a scale below 1 is a ValueRangeError naming the node (ONNX: scales >= 1)', async () => {
+    const b = new OnnxBuilder(9).input('x', [1, 1, 4, 4]).output('y').init('s', [4], [1, 1, 0.5, 2]).node('Upsample', ['x', 's'], 'y', {}, 'up3');
+    const m = loadModel(rts.one, b.build());
+    await expect(m.run({ x: X([1, 1, 4, 4], 1) })).rejects.toThrow(ValueRangeError);
+    await expect(m.run({ x: X([1, 1, 4, 4], 1) })).rejects.toThrow(/up3.*scales/);
+    m.dispose();
   });
 });
