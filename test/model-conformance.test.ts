@@ -112,8 +112,8 @@ const CASES = [
   // (the log_sum_exp cases are double)
   ...pick(/^test_reduce_(max|min|prod|l1|l2|sum_square|log_sum)_/, /log_sum_exp/),
   ...pick(/^test_arg(max|min)_/),
-  // 2-D pooling with explicit pads (auto_pad SAME_*, ceil_mode, dilations, 1-D/3-D: not supported)
-  ...pick(/^test_(max|average)pool_2d_(default|pads|pads_count_include_pad|precomputed_pads|precomputed_pads_count_include_pad|precomputed_strides|strides|uint8)$/),
+  // 2-D pooling: pads, auto_pad, ceil_mode (dilations, 1-D/3-D: not supported)
+  ...pick(/^test_(max|average)pool_2d_(ceil|default|pads|pads_count_include_pad|precomputed_pads|precomputed_pads_count_include_pad|precomputed_same_upper|precomputed_strides|same_lower|same_upper|strides|uint8)$/),
   // integer convolutions (src/model/ops/qconv-ops.ts)
   ...pick(/^test_(basic_convinteger|convinteger_with_padding|convinteger_without_padding|qlinearconv)$/),
 ];

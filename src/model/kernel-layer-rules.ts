@@ -10,7 +10,7 @@ import { recurrentLayerFor } from './recurrent-layer.js';
 import { ACTIVATIONS, type ActivationName } from './fuse.js';
 import type { ConvActivation } from '../layers/activation.js';
 import { convTransposeSpec } from './ops/conv-transpose.js';
-import { OPS } from './ops/registry.js';
+import { poolSpec } from './ops/reduce-ops.js';
 import { dynamicQuantLayerFor } from './dyn-quant-layer.js';
 import type { ValueInfo } from './ops/types.js';
 
@@ -70,13 +70,8 @@ export function kernelLayerFor(rt: Runtime, node: GraphNode, ins: (ValueInfo | n
       if (!runtimeF32(x) || x.dims.length !== 4) return null;
       const ctx = { node, opset };
       const countPad = (node.attrs.get('count_include_pad') as number | undefined) === 1;
-      const geometry = (dims: readonly number[]) => {
-        const [out] = OPS[node.op].infer(ctx, [{ type: 'float32', dims: [...dims] }]);
-        const k = node.attrs.get('kernel_shape') as number[];
-        const st = (node.attrs.get('strides') as number[] | undefined) ?? [1, 1];
-        const p = (node.attrs.get('pads') as number[] | undefined) ?? [0, 0, 0, 0];
-        return { kh: k[0], kw: k[1], sh: st[0], sw: st[1], pt: p[0], pl: p[1], pb: p[2], pr: p[3], oh: out.dims[2], ow: out.dims[3], countPad };
-      };
+      // pads from poolSpec: auto_pad SAME_* computes them, ceil_mode changes the output size
+      const geometry = (dims: readonly number[]) => ({ ...poolSpec(ctx, { dims }), countPad });
       return new PoolLayer(rt, node.op, geometry);
     }
     case 'Mul': {

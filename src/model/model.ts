@@ -121,6 +121,18 @@ export class Model {
     return this.arena.bytes;
   }
 
+  /**
+   * Gives the activation arena back to the runtime now (the next run allocates it again). Models on
+   * one runtime share its 4 GiB: quantizeModel gives back the float model's after calibrating, so a
+   * large-image model (ISNet at 1024 x 1024: 2.3 GB) and its quantized copy need not both hold one.
+   */
+  releaseArena(): Promise<void> {
+    // queued like a run: never under a run that uses the arena
+    const next = this.queue.then(() => this.freeArena());
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
   /** The arena, grown (never while a run uses it: runs are queued) to hold `bytes`. */
   private arenaFor(bytes: number): number {
     if (bytes > this.arena.bytes) {

@@ -164,6 +164,8 @@ export async function quantizeModel(float: Model, options: QuantizeOptions): Pro
     hessians?.delete(node); // K² doubles a layer: not kept for the model's life (a rebuilt layer chooses by error)
     return buildLayer(brt, node, spec, scheme, input, formatOptions, options.nonFinite, hessian, s);
   };
+  // the quantized model gets its own arena: the float model's goes back first (both may not fit in 4 GiB)
+  await float.releaseArena();
   const model = new Model(rt, float.graph, float.fusions, builder, options.scheme) as Model & { choices?: LayerChoice[]; mix?: MixReport; speedChoices?: SpeedChoice[] };
   if (gptq) await gptq.layers.run(model, options.calibration, (d, t) => options.onProgress?.(d, t, gptqSettings ? 'gptq' : 'obc'));
   if (options.speed === 'measured') {

@@ -171,7 +171,13 @@ function row(op: BinaryOp, a: ArrayLike<number>, ia: number, sa: number, b: Arra
 export type UnaryOp =
   | 'Relu' | 'Sigmoid' | 'HardSigmoid' | 'HardSwish' | 'Clip' | 'Sqrt' | 'Tanh' | 'Erf' | 'Gelu' | 'Neg' | 'Abs' | 'Exp' | 'Identity' | 'Reciprocal' | 'LeakyRelu'
   | 'Log' | 'Sin' | 'Cos' | 'Floor' | 'Ceil' | 'Round' | 'Sign' | 'Softplus' | 'Softsign' | 'Elu' | 'Selu' | 'Celu' | 'Mish' | 'ThresholdedRelu'
-  | 'IsNaN' | 'IsInf' | 'Not';
+  | 'IsNaN' | 'IsInf' | 'Not' | Trig;
+
+/** the trigonometric and hyperbolic functions ONNX has beyond Sin and Cos, each Math's own */
+export type Trig = 'Tan' | 'Asin' | 'Acos' | 'Atan' | 'Sinh' | 'Cosh' | 'Asinh' | 'Acosh' | 'Atanh';
+const TRIG: Record<Trig, (x: number) => number> = {
+  Tan: Math.tan, Asin: Math.asin, Acos: Math.acos, Atan: Math.atan, Sinh: Math.sinh, Cosh: Math.cosh, Asinh: Math.asinh, Acosh: Math.acosh, Atanh: Math.atanh,
+};
 
 export interface UnaryParams {
   alpha?: number;
@@ -312,6 +318,10 @@ export function unary(op: UnaryOp, x: ArrayLike<number>, out: { [i: number]: num
     case 'Not':
       for (let i = 0; i < n; i++) out[i] = x[i] ? 0 : 1;
       break;
+    default: {
+      const f = TRIG[op];
+      for (let i = 0; i < n; i++) out[i] = f(x[i]);
+    }
   }
 }
 

@@ -97,38 +97,56 @@ function reduceDef(kind: Reducer): OpDef {
   };
 }
 
-const softmaxDef: OpDef = {
-  layout: 'nchw',
-  infer: (ctx, ins) => {
-    const x = need(ctx, ins, 0, 'input');
-    normAxis(ctx, attr(ctx.node, 'axis', ctx.opset >= 13 ? -1 : 1), x.dims.length);
-    return [{ type: x.type, dims: [...x.dims] }];
-  },
-  compute: (ctx, ins, outs) => {
-    const x = ins[0]!, r = x.dims.length;
-    const axis = normAxis(ctx, attr(ctx.node, 'axis', ctx.opset >= 13 ? -1 : 1), r);
-    // before opset 13 the input is coerced to 2-D at axis; from 13 only that axis is reduced
-    const n = ctx.opset >= 13 ? x.dims[axis] : elementCount(x.dims.slice(axis));
-    const inner = ctx.opset >= 13 ? elementCount(x.dims.slice(axis + 1)) : 1;
-    const outer = x.data.length / Math.max(n * inner, 1);
-    const y = outs[0].data, xd = x.data;
-    for (let o = 0; o < outer; o++) {
-      for (let t = 0; t < inner; t++) {
-        const base = o * n * inner + t;
-        let m = -Infinity;
-        for (let i = 0; i < n; i++) m = Math.max(m, xd[base + i * inner]);
-        let s = 0;
-        for (let i = 0; i < n; i++) {
-          const e = Math.exp(xd[base + i * inner] - m);
-          y[base + i * inner] = e;
-          s += e;
+/**
+ * Softmax, LogSoftmax and Hardmax share their axis rule: before opset 13 the input is coerced to 2-D
+ * at axis (default 1), from 13 only that axis is reduced (default -1).
+ */
+function softmaxDef(kind: 'softmax' | 'log' | 'hard'): OpDef {
+  return {
+    layout: 'nchw',
+    infer: (ctx, ins) => {
+      const x = need(ctx, ins, 0, 'input');
+      normAxis(ctx, attr(ctx.node, 'axis', ctx.opset >= 13 ? -1 : 1), x.dims.length);
+      return [{ type: x.type, dims: [...x.dims] }];
+    },
+    compute: (ctx, ins, outs) => {
+      const x = ins[0]!, r = x.dims.length;
+      const axis = normAxis(ctx, attr(ctx.node, 'axis', ctx.opset >= 13 ? -1 : 1), r);
+      const n = ctx.opset >= 13 ? x.dims[axis] : elementCount(x.dims.slice(axis));
+      const inner = ctx.opset >= 13 ? elementCount(x.dims.slice(axis + 1)) : 1;
+      const outer = x.data.length / Math.max(n * inner, 1);
+      const y = outs[0].data, xd = x.data;
+      for (let o = 0; o < outer; o++) {
+        for (let t = 0; t < inner; t++) {
+          const base = o * n * inner + t;
+          let m = -Infinity, arg = 0;
+          for (let i = 0; i < n; i++) {
+            const v = xd[base + i * inner];
+            if (v > m) { m = v; arg = i; }
+          }
+          if (kind === 'hard') {
+            // 1 at the first maximum (onnxruntime), 0 elsewhere
+            for (let i = 0; i < n; i++) y[base + i * inner] = i === arg ? 1 : 0;
+            continue;
+          }
+          let s = 0;
+          for (let i = 0; i < n; i++) {
+            const e = Math.exp(xd[base + i * inner] - m);
+            if (kind === 'softmax') y[base + i * inner] = e;
+            s += e;
+          }
+          if (kind === 'log') {
+            const ls = Math.log(s);
+            for (let i = 0; i < n; i++) y[base + i * inner] = xd[base + i * inner] - m - ls;
+          } else {
+            const inv = 1 / s;
+            for (let i = 0; i < n; i++) y[base + i * inner] *= inv;
+          }
         }
-        const inv = 1 / s;
-        for (let i = 0; i < n; i++) y[base + i * inner] *= inv;
       }
-    }
-  },
-};
+    },
+  };
+}
 
 const layerNormDef: OpDef = {
   layout: 'nchw',
@@ -162,11 +180,26 @@ export function layerNorm(x: ArrayLike<number>, outer: number, n: number, g: Arr
   }
 }
 
-interface PoolSpec {
+export interface PoolSpec {
   kh: number; kw: number; sh: number; sw: number; pt: number; pl: number; pb: number; pr: number; oh: number; ow: number;
 }
 
-function poolSpec(ctx: OpContext, x: ValueInfo): PoolSpec {
+/** One spatial axis: the output size and the pads (explicit, or from auto_pad SAME_*), with ceil_mode. */
+function poolAxis(size: number, k: number, s: number, head: number, tail: number, autoPad: string, ceil: boolean): [number, number, number] {
+  if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') {
+    const out = Math.ceil(size / s), total = Math.max(0, (out - 1) * s + k - size);
+    const h = autoPad === 'SAME_UPPER' ? Math.floor(total / 2) : Math.ceil(total / 2);
+    return [out, h, total - h];
+  }
+  if (autoPad === 'VALID') head = tail = 0;
+  const span = size + head + tail - k;
+  let out = (ceil ? Math.ceil(span / s) : Math.floor(span / s)) + 1;
+  // ceil_mode: a window that would start in the right padding is dropped (ONNX since onnx/onnx#5741, as onnxruntime)
+  if (ceil && (out - 1) * s >= size + head) out--;
+  return [out, head, tail];
+}
+
+export function poolSpec(ctx: OpContext, x: { dims: readonly number[] }): PoolSpec {
   if (x.dims.length !== 4) fail(ctx, `expected a 4-D input [N, C, H, W], got [${x.dims}]`);
   const [, , h, w] = x.dims;
   const k = ints(ctx.node, 'kernel_shape');
@@ -176,12 +209,13 @@ function poolSpec(ctx: OpContext, x: ValueInfo): PoolSpec {
   if (s.length !== 2) fail(ctx, `strides must have 2 values, got [${s}]`);
   if (p.length !== 4) fail(ctx, `pads must have 4 values, got [${p}]`);
   const autoPad = attr(ctx.node, 'auto_pad', 'NOTSET');
-  if (autoPad !== 'NOTSET' && autoPad !== 'VALID') fail(ctx, `auto_pad ${autoPad} is not supported; export with explicit pads`);
-  if (attr(ctx.node, 'ceil_mode', 0)) fail(ctx, 'ceil_mode=1 is not supported');
+  if (!['NOTSET', 'VALID', 'SAME_UPPER', 'SAME_LOWER'].includes(autoPad)) fail(ctx, `auto_pad ${autoPad} is not an ONNX value`);
+  const ceil = attr(ctx.node, 'ceil_mode', 0) === 1;
   if ((ints(ctx.node, 'dilations', [1, 1]) ?? [1, 1]).some((d) => d !== 1)) fail(ctx, 'dilated pooling is not supported');
-  const oh = Math.floor((h + p[0] + p[2] - k[0]) / s[0]) + 1, ow = Math.floor((w + p[1] + p[3] - k[1]) / s[1]) + 1;
+  const [oh, pt, pb] = poolAxis(h, k[0], s[0], p[0], p[2], autoPad, ceil);
+  const [ow, pl, pr] = poolAxis(w, k[1], s[1], p[1], p[3], autoPad, ceil);
   if (oh < 1 || ow < 1) fail(ctx, `kernel [${k}] does not fit input [${h}, ${w}]`);
-  return { kh: k[0], kw: k[1], sh: s[0], sw: s[1], pt: p[0], pl: p[1], pb: p[2], pr: p[3], oh, ow };
+  return { kh: k[0], kw: k[1], sh: s[0], sw: s[1], pt, pl, pb, pr, oh, ow };
 }
 
 /**
@@ -205,8 +239,9 @@ function checkPool(ctx: OpContext): void {
     throw new UnsupportedOperatorError(`${nodeLabel(ctx.node)}: ${what} is not supported`);
   };
   const autoPad = attr(ctx.node, 'auto_pad', 'NOTSET');
-  if (autoPad !== 'NOTSET' && autoPad !== 'VALID') no(`auto_pad ${autoPad} (export with explicit pads)`);
-  if (attr(ctx.node, 'ceil_mode', 0)) no('ceil_mode=1');
+  if (!['NOTSET', 'VALID', 'SAME_UPPER', 'SAME_LOWER'].includes(autoPad)) throw new ModelError(`${nodeLabel(ctx.node)}: attribute 'auto_pad' is '${autoPad}', not an ONNX value`);
+  const ceil = attr(ctx.node, 'ceil_mode', 0);
+  if (ceil !== 0 && ceil !== 1) throw new ModelError(`${nodeLabel(ctx.node)}: attribute 'ceil_mode' is ${ceil}, must be 0 or 1`);
   if ((ints(ctx.node, 'dilations', [1, 1]) ?? [1, 1]).some((d) => d !== 1)) no('dilated pooling');
   if (ctx.node.outputs.filter(Boolean).length > 1) no('the Indices output');
 }
@@ -223,7 +258,7 @@ function poolDef(kind: 'avg' | 'max'): OpDef {
     outNhwc: (ins) => ins[0]!.nhwc,
     compute: (ctx, ins, outs) => {
       const x = ins[0]!, y = outs[0];
-      const sp = poolSpec(ctx, { type: x.type, dims: [...x.dims] });
+      const sp = poolSpec(ctx, x);
       const countPad = attr(ctx.node, 'count_include_pad', 0) === 1;
       const [n, c, h, w] = x.dims;
       const xs = logicalStrides(x.dims, x.nhwc), ys = logicalStrides(y.dims, y.nhwc);
@@ -250,32 +285,37 @@ function poolDef(kind: 'avg' | 'max'): OpDef {
   };
 }
 
-const globalAvgDef: OpDef = {
-  layout: 'aware',
-  infer: (ctx, ins) => {
-    const x = need(ctx, ins, 0, 'X');
-    if (x.dims.length < 3) fail(ctx, `expected [N, C, spatial…], got [${x.dims}]`);
-    return [{ type: x.type, dims: [x.dims[0], x.dims[1], ...x.dims.slice(2).map(() => 1)] }];
-  },
-  outNhwc: (ins) => ins[0]!.nhwc,
-  compute: (_ctx, ins, outs) => {
-    const x = ins[0]!, y = outs[0].data;
-    const [n, c] = x.dims, hw = elementCount(x.dims.slice(2));
-    y.fill(0);
-    for (let b = 0; b < n; b++) {
-      if (x.nhwc) {
-        for (let p = 0; p < hw; p++) for (let ch = 0; ch < c; ch++) y[b * c + ch] += x.data[(b * hw + p) * c + ch];
-      } else {
-        for (let ch = 0; ch < c; ch++) {
-          let s = 0;
-          for (let p = 0; p < hw; p++) s += x.data[(b * c + ch) * hw + p];
-          y[b * c + ch] = s;
+/** GlobalAveragePool and GlobalMaxPool: every spatial axis reduced to 1 (any rank from 3). */
+function globalPoolDef(kind: 'avg' | 'max'): OpDef {
+  return {
+    layout: 'aware',
+    infer: (ctx, ins) => {
+      const x = need(ctx, ins, 0, 'X');
+      if (x.dims.length < 3) fail(ctx, `expected [N, C, spatial…], got [${x.dims}]`);
+      return [{ type: x.type, dims: [x.dims[0], x.dims[1], ...x.dims.slice(2).map(() => 1)] }];
+    },
+    outNhwc: (ins) => ins[0]!.nhwc,
+    compute: (_ctx, ins, outs) => {
+      const x = ins[0]!, y = outs[0].data;
+      const [n, c] = x.dims, hw = elementCount(x.dims.slice(2));
+      // NaN wins a max; the max starts at float32's lowest finite value, as onnxruntime's (all -Infinity gives it)
+      const add = kind === 'avg' ? (a: number, v: number) => a + v : (a: number, v: number) => (v > a || Number.isNaN(v) ? v : a);
+      y.fill(kind === 'avg' ? 0 : -3.4028234663852886e38);
+      for (let b = 0; b < n; b++) {
+        if (x.nhwc) {
+          for (let p = 0; p < hw; p++) for (let ch = 0; ch < c; ch++) y[b * c + ch] = add(y[b * c + ch], x.data[(b * hw + p) * c + ch]);
+        } else {
+          for (let ch = 0; ch < c; ch++) {
+            let s = y[b * c + ch];
+            for (let p = 0; p < hw; p++) s = add(s, x.data[(b * c + ch) * hw + p]);
+            y[b * c + ch] = s;
+          }
         }
+        if (kind === 'avg') for (let ch = 0; ch < c; ch++) y[b * c + ch] /= hw;
       }
-      for (let ch = 0; ch < c; ch++) y[b * c + ch] /= hw;
-    }
-  },
-};
+    },
+  };
+}
 
 export const REDUCE_OPS: Record<string, OpDef> = {
   ReduceMean: reduceDef('mean'),
@@ -288,9 +328,12 @@ export const REDUCE_OPS: Record<string, OpDef> = {
   ReduceSumSquare: reduceDef('sumSquare'),
   ReduceLogSum: reduceDef('logSum'),
   ReduceLogSumExp: reduceDef('logSumExp'),
-  Softmax: softmaxDef,
+  Softmax: softmaxDef('softmax'),
+  LogSoftmax: softmaxDef('log'),
+  Hardmax: softmaxDef('hard'),
   LayerNormalization: layerNormDef,
   AveragePool: poolDef('avg'),
   MaxPool: poolDef('max'),
-  GlobalAveragePool: globalAvgDef,
+  GlobalAveragePool: globalPoolDef('avg'),
+  GlobalMaxPool: globalPoolDef('max'),
 };

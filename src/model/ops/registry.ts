@@ -26,6 +26,8 @@ import { GATHER_SCATTER_OPS } from './gather-scatter.js';
 import { RESIZE_OPS } from './resize.js';
 import { CONV_TRANSPOSE_OPS } from './conv-transpose.js';
 import { NORM_OPS } from './norm-ops.js';
+import { DROPOUT_OPS } from './dropout.js';
+import { UPSAMPLE_OPS } from './upsample.js';
 import type { OpDef } from './types.js';
 import { schemaAt, schemaVersions } from './schemas.js';
 
@@ -50,6 +52,8 @@ const TABLES: Readonly<Record<string, OpDef>>[] = [
   RESIZE_OPS,
   CONV_TRANSPOSE_OPS,
   NORM_OPS,
+  DROPOUT_OPS,
+  UPSAMPLE_OPS,
   CONTROL_FLOW_OPS,
   ORT_DEFAULT_DOMAIN_OPS,
 ];

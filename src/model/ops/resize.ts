@@ -317,8 +317,9 @@ function resamplePass(src: ArrayLike<number>, srcStrides: number[], dims: number
  * [N, C, H, W] resized on H and W only (N and C identity), either layout. Nearest copies (whole
  * pixels when channels-last); linear and cubic sum their taps separably, rows then pixels.
  */
-function resize2d(x: HostValue, y: HostValue, th: AxisTable, tw: AxisTable, nearest: boolean): void {
+function resize2d(x: HostValue, y: HostValue, th: AxisTable, tw: AxisTable, nearest: boolean, bilinear: boolean): void {
   if (nearest) nearest2d(x, y, th, tw);
+  else if (bilinear) bilinear2d(x, y, th, tw);
   else if (x.nhwc && y.nhwc) taps2dNhwc(x.data as Float32Array, y.data as Float32Array, x.dims, y.dims, th, tw);
   else taps2d(x, y, th, tw);
 }
@@ -378,6 +379,36 @@ function taps2dNhwc(src: Float32Array, dst: Float32Array, xd: readonly number[],
   }
 }
 
+/**
+ * Bilinear (linear, no antialias) in float32, in onnxruntime's order: the four corner weights
+ * (x weight times y weight), then ((w11 x11 + w21 x21) + w12 x12) + w22 x22, each step rounded. The
+ * bits then equal onnxruntime's, which matters to what follows: a DynamicQuantizeLinear after an
+ * upsample (ISNet's decoder) rounds a value one ulp off to another integer now and then.
+ */
+function bilinear2d(x: HostValue, y: HostValue, th: AxisTable, tw: AxisTable): void {
+  const [n, c] = x.dims;
+  const [, , oh, ow] = y.dims;
+  const src = x.data, dst = y.data;
+  const xs = logicalStrides(x.dims, x.nhwc), ys = logicalStrides(y.dims, y.nhwc);
+  for (let i = 0; i < oh; i++) {
+    const r1 = th.idx[2 * i] * xs[2], r2 = th.idx[2 * i + 1] * xs[2];
+    // both taps one pixel (the last row): onnxruntime weighs each 0.5, and the rounding can differ from 1 and 0
+    const edgeY = th.idx[2 * i] === th.idx[2 * i + 1];
+    const dy2 = edgeY ? 0.5 : f(th.w[2 * i]), dy1 = edgeY ? 0.5 : f(th.w[2 * i + 1]);
+    for (let j = 0; j < ow; j++) {
+      const c1 = tw.idx[2 * j] * xs[3], c2 = tw.idx[2 * j + 1] * xs[3];
+      const edgeX = tw.idx[2 * j] === tw.idx[2 * j + 1];
+      const dx2 = edgeX ? 0.5 : f(tw.w[2 * j]), dx1 = edgeX ? 0.5 : f(tw.w[2 * j + 1]);
+      const w11 = f(dx2 * dy2), w21 = f(dx1 * dy2), w12 = f(dx2 * dy1), w22 = f(dx1 * dy1);
+      for (let b = 0; b < n; b++) for (let ch = 0; ch < c; ch++) {
+        const base = b * xs[0] + ch * xs[1];
+        const v = f(f(f(f(w11 * src[base + r1 + c1]) + f(w21 * src[base + r1 + c2])) + f(w12 * src[base + r2 + c1])) + f(w22 * src[base + r2 + c2]));
+        dst[b * ys[0] + ch * ys[1] + i * ys[2] + j * ys[3]] = v;
+      }
+    }
+  }
+}
+
 /** Any layout (the standard one in practice), separably per channel plane: rows, then pixels. */
 function taps2d(x: HostValue, y: HostValue, th: AxisTable, tw: AxisTable): void {
   const [n, c, , w] = x.dims;
@@ -417,7 +448,7 @@ function compute(ctx: OpContext, ins: (HostValue | null)[], outs: HostValue[]): 
   const nearest = at.mode === 'nearest';
 
   if (work.length === 0) stridedCopy(x.data, 0, xs, x.dims, y.data, 0, ys);
-  else if (r === 4 && tables[0].identity && tables[1].identity) resize2d(x, y, tables[2], tables[3], nearest);
+  else if (r === 4 && tables[0].identity && tables[1].identity) resize2d(x, y, tables[2], tables[3], nearest, at.mode === 'linear' && !at.antialias);
   else {
     // one pass per resized axis; intermediates in float64, standard layout
     let src: ArrayLike<number> = x.data, srcStrides = xs;

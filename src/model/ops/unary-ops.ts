@@ -1,4 +1,4 @@
-// Elementwise math beyond the activations math.ts has: Log, trigonometry, rounding, the smooth
+// Elementwise math beyond the activations math.ts has: Log, trigonometric and hyperbolic functions, rounding, the smooth
 // activations (Softplus, Elu, Selu, Celu, Mish), PRelu and Mod. The loops live in elementwise.ts.
 
 import { ValueRangeError } from '../../errors.js';
@@ -29,6 +29,15 @@ export const UNARY_OPS: Record<string, OpDef> = {
   Log: unaryDef('Log', { types: FLOAT }),
   Sin: unaryDef('Sin', { types: FLOAT }),
   Cos: unaryDef('Cos', { types: FLOAT }),
+  Tan: unaryDef('Tan', { types: FLOAT }),
+  Asin: unaryDef('Asin', { types: FLOAT }),
+  Acos: unaryDef('Acos', { types: FLOAT }),
+  Atan: unaryDef('Atan', { types: FLOAT }),
+  Sinh: unaryDef('Sinh', { types: FLOAT }),
+  Cosh: unaryDef('Cosh', { types: FLOAT }),
+  Asinh: unaryDef('Asinh', { types: FLOAT }),
+  Acosh: unaryDef('Acosh', { types: FLOAT }),
+  Atanh: unaryDef('Atanh', { types: FLOAT }),
   Floor: unaryDef('Floor', { types: FLOAT }),
   Ceil: unaryDef('Ceil', { types: FLOAT }),
   Round: unaryDef('Round', { types: FLOAT, opsets: [11, 23] }),
