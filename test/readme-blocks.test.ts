@@ -1,7 +1,7 @@
 // The README's JavaScript blocks run: each ```js block is taken from README.md, its imports of
 // 'lowbit', 'lowbit/ocr', ... are bound to the library's source, and it runs with the free names
 // it uses (onnxBytes, weightKN, chunk, ...) given real values: the models of the npm packages the
-// README names, a page and a clip from the CLI's data, and small random tensors. A block that
+// README names, a page and a clip from the CLI's data, a tiny generated decoder, and small random tensors. A block that
 // throws, or names something the library does not export, fails here.
 
 import { readFileSync } from 'node:fs';
@@ -14,6 +14,7 @@ import * as wakeword from '../src/wakeword.js';
 import { decodePngGray } from '../packages/cli/src/ocr-lines.js';
 import { ocrModelAsset } from '../packages/cli/src/ocr-assets.js';
 import { SIMD, randNormal, rng } from './helpers.js';
+import { llmModel, TINY } from './llm-model.mjs';
 
 const MODULES: Record<string, unknown> = { lowbit, 'lowbit/kernels': kernels, 'lowbit/ocr': ocr, 'lowbit/wakeword': wakeword };
 const require = createRequire(import.meta.url);
@@ -84,6 +85,8 @@ async function fixtures(rt: lowbit.Runtime): Promise<Record<string, unknown>> {
     weightKN: randNormal(K * N, r, 0.1), bias: randNormal(N, r, 0.1), calibrationRows: randNormal(256 * K, r),
     packedB: lowbit.toMatMulNBits(blocks).B, scales: lowbit.toMatMulNBits(blocks).scales, zeroPoints: null, blockSize: 32,
     q4_0Bytes: lowbit.toQ4_0(blocks),
+    // decoding: a tiny decoder in transformers.js's q4 layout (test/llm-model.mjs)
+    llmBytes: llmModel(TINY), promptIds: [1, 5, 9, 2], idsA: [3, 4, 5], idsB: [6, 7], eos: 0,
   };
 }
 
