@@ -9,13 +9,14 @@
 // The figures go to the console and to fuzz-report.json (for the closing note).
 
 import fc from 'fast-check';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { loadModel, quantizeModel, saveQuantized, writeSafetensors, type Model } from '../src/index.js';
 import { SIMD, randNormal, rng, useRuntimes } from './helpers.js';
 import { saveToCorpus, type Target } from './fuzz/corpus.js';
 import { applyBytes, applyModel, byteMutation, modelMutation, type ModelMutation } from './fuzz/mutate.js';
 import { realSeeds, seeds } from './fuzz/seeds.js';
+import { stopOrt } from './fuzz/ort-process.js';
 import { ortRunsOtherwise, runOnnx, runOrt, runSafetensors, runSaved, sameOutputs, type Outcome, type Ran } from './fuzz/targets.js';
 
 const SECONDS = Number(process.env.LOWBIT_FUZZ_SECONDS ?? 0);
@@ -44,6 +45,11 @@ function count(t: Tally, o: Outcome, target: Target, prefix: string, input: Uint
 const FUZZ_SEED = process.env.LOWBIT_FUZZ_SEED ? Number(process.env.LOWBIT_FUZZ_SEED) | 0 : Date.now() | 0;
 console.error(`fuzz: seed ${FUZZ_SEED} (LOWBIT_FUZZ_SEED=${FUZZ_SEED} replays it)`);
 
+// The input being tried, written before each lowbit run: a run that never returns (a hang no timer
+// in this process can break) leaves it behind, and .ci/run prints it when its time box kills the pass
+const IN_FLIGHT = 'fuzz-in-flight.json';
+const inFlight = (what: object) => writeFileSync(IN_FLIGHT, `${JSON.stringify({ seed: FUZZ_SEED, ...what })}\n`);
+
 /** Runs `prop` until `ms` have passed (fast-check's own time box), from FUZZ_SEED. */
 async function fuzzFor<T>(ms: number, arb: fc.Arbitrary<T>, prop: (v: T) => Promise<boolean>): Promise<void> {
   await fc.assert(fc.asyncProperty(arb, prop), { numRuns: 1e9, interruptAfterTimeLimit: ms, markInterruptAsFailure: false, seed: FUZZ_SEED, endOnFailure: true }).catch(() => {});
@@ -61,9 +67,9 @@ describe.runIf(SECONDS > 0 && SIMD === 'baseline')('fuzzing pass', () => {
     const onnx = tally();
     // ortRunsOtherwise: onnxruntime-web refuses, and another onnxruntime configuration runs it with
     // lowbit's outputs (targets.ts says which and why): counted per configuration
-    const vsOrt = { bothRun: 0, bothRunDisagree: [] as string[], onlyLowbitRuns: 0, ortRunsOtherwise: {} as Record<string, number>, onlyLowbitRunsChanged: 0, onlyOrtRuns: 0, neither: 0 };
+    const vsOrt = { ortNoAnswer: 0, bothRun: 0, bothRunDisagree: [] as string[], onlyLowbitRuns: 0, ortRunsOtherwise: {} as Record<string, number>, onlyLowbitRunsChanged: 0, onlyOrtRuns: 0, neither: 0 };
     // a few of each disagreement, as seed + mutations, to read in the report
-    const examples: Record<string, string[]> = { onlyLowbitRunsChanged: [], onlyLowbitRunsSame: [], ortRunsOtherwise: [], onlyOrtRuns: [] };
+    const examples: Record<string, string[]> = { ortNoAnswer: [], onlyLowbitRunsChanged: [], onlyLowbitRunsSame: [], ortRunsOtherwise: [], onlyOrtRuns: [] };
     const note = (k: string, what: string) => examples[k].length < 40 && examples[k].push(what);
     const want = new Map(await Promise.all(SEEDS.map(async (s) => [s.name, (await runOnnx(rt, s.bytes, s.feeds)) as Ran] as const)));
     for (const s of SEEDS) expect((want.get(s.name) as Outcome).status, `seed ${s.name} runs`).toBe('ok');
@@ -72,11 +78,16 @@ describe.runIf(SECONDS > 0 && SIMD === 'baseline')('fuzzing pass', () => {
     await fuzzFor(ms * 0.5, fc.tuple(fc.nat({ max: SEEDS.length - 1 }), fc.array(modelMutation, { minLength: 1, maxLength: 3 })), async ([i, muts]) => {
       const s = SEEDS[i];
       const bytes = applyModel(s.bytes, muts);
+      inFlight({ target: 'onnx', seed: s.name, muts });
       const o = await runOnnx(rt, bytes, s.feeds);
       if (!count(onnx, o, 'onnx', s.name, bytes, muts)) return false;
       const theirs = await runOrt(bytes, s.feeds);
       let other: string | null = null;
-      if (o.status === 'ok' && theirs) {
+      if (theirs === 'no-answer') {
+        // onnxruntime hung (its process was killed at the deadline) or died: nothing to compare with
+        vsOrt.ortNoAnswer++;
+        note('ortNoAnswer', `${s.name} ${JSON.stringify(muts)}: ${o.status === 'ok' ? 'runs here' : o.status === 'typed' ? o.error : 'crash'}`);
+      } else if (o.status === 'ok' && theirs) {
         vsOrt.bothRun++;
         if (!sameOutputs(o, theirs) && (other = await ortRunsOtherwise(o, bytes, s.feeds))) {
           // its optimized graph computes otherwise (a layer norm fused over a rewired epsilon)
@@ -112,6 +123,7 @@ describe.runIf(SECONDS > 0 && SIMD === 'baseline')('fuzzing pass', () => {
     await fuzzFor(ms * 0.15, fc.tuple(fc.nat({ max: SEEDS.length - 1 }), fc.array(byteMutation, { minLength: 1, maxLength: 4 })), async ([i, muts]) => {
       const s = SEEDS[i];
       const bytes = applyBytes(s.bytes, muts);
+      inFlight({ target: 'onnx-bytes', seed: s.name, muts });
       return count(bytesTally, await runOnnx(rt, bytes, s.feeds), 'onnx', s.name, bytes);
     });
     report.onnxBytes = bytesTally;
@@ -126,6 +138,7 @@ describe.runIf(SECONDS > 0 && SIMD === 'baseline')('fuzzing pass', () => {
     const stTally = tally();
     await fuzzFor(ms * 0.15, fc.array(byteMutation, { minLength: 1, maxLength: 4 }), async (muts) => {
       const bytes = applyBytes(st, muts);
+      inFlight({ target: 'safetensors', muts });
       return count(stTally, await runSafetensors(bytes), 'safetensors', 'st', bytes);
     });
     report.safetensors = stTally;
@@ -143,11 +156,14 @@ describe.runIf(SECONDS > 0 && SIMD === 'baseline')('fuzzing pass', () => {
     const savedTally = tally();
     await fuzzFor(ms * 0.2, fc.tuple(fc.nat({ max: files.length - 1 }), fc.array(byteMutation, { minLength: 1, maxLength: 4 })), async ([i, muts]) => {
       const bytes = applyBytes(files[i], muts);
+      inFlight({ target: 'saved', file: ['int8', 'int4'][i], muts });
       return count(savedTally, await runSaved(float, bytes, seed.feeds), 'saved', 'saved', bytes);
     });
     report.saved = savedTally;
     float.dispose();
 
+    stopOrt();
+    rmSync(IN_FLIGHT, { force: true });
     writeFileSync('fuzz-report.json', JSON.stringify(report, null, 2));
     console.log(JSON.stringify(report, null, 2));
     const crashes = [onnx, bytesTally, stTally, savedTally].flatMap((t) => t.crashes);

@@ -2,12 +2,9 @@
 // fails with a LowbitError (a typed error: what bad input must give), or anything else (a crash:
 // a TypeError, RangeError, wasm trap, ... which the fuzzer reports and saves to its corpus).
 
-import { createRequire } from 'node:module';
-import * as ort from 'onnxruntime-web';
 import { LowbitError, loadModel, loadQuantized, readSafetensors, type Model, type Runtime } from '../../src/index.js';
 import type { Feed } from '../onnx-builder.js';
-
-ort.env.logLevel = 'fatal'; // mutants make it log every refusal
+import { runInOrtProcess, type OrtResult } from './ort-process.js';
 
 /** A run's outputs: values as numbers (int64 exact: lowbit refuses any beyond 2^53), element types and shapes. */
 export interface Ran {
@@ -21,12 +18,21 @@ export type Outcome =
   | { status: 'typed'; error: string }
   | { status: 'crash'; error: Error };
 
+/** How long one lowbit run may take: past it, an unsettled run is a finding (a hang), not a wait. */
+const LOWBIT_DEADLINE_MS = 60_000;
+
 async function judge(f: () => Promise<Ran>): Promise<Outcome> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer in ${LOWBIT_DEADLINE_MS / 1000} s: the run hangs`)), LOWBIT_DEADLINE_MS);
+  });
   try {
-    return { status: 'ok', ...(await f()) };
+    return { status: 'ok', ...(await Promise.race([f(), deadline])) };
   } catch (e) {
     if (e instanceof LowbitError) return { status: 'typed', error: e.constructor.name };
     return { status: 'crash', error: e instanceof Error ? e : new Error(String(e)) };
+  } finally {
+    clearTimeout(timer);
   }
 }
 
@@ -69,45 +75,19 @@ export function runSaved(float: Model, bytes: Uint8Array, feeds: Record<string, 
 }
 
 /**
- * onnxruntime-web on the same model: its outputs, or null when it refuses the model or the run.
+ * onnxruntime-web on the same model (in a child process with a deadline: ort-process.ts): its
+ * outputs, null when it refuses the model or the run, 'no-answer' when it hangs or its process dies.
  * `optimize: false` turns its graph optimizations off: its kernels alone judge the model (see
  * ortRunsOtherwise).
  */
-export async function runOrt(bytes: Uint8Array, feeds: Record<string, Feed>, { optimize = true } = {}): Promise<Ran | null> {
-  let session: ort.InferenceSession | undefined;
-  try {
-    session = await ort.InferenceSession.create(bytes, { logSeverityLevel: 3, ...(optimize ? {} : { graphOptimizationLevel: 'disabled' }) });
-    const f: Record<string, ort.Tensor> = {};
-    for (const [k, v] of Object.entries(feeds)) f[k] = new ort.Tensor('float32', v.data, v.dims);
-    const r = await session.run(f);
-    return ran(Object.values(r));
-  } catch {
-    return null;
-  } finally {
-    await session?.release().catch(() => {});
-  }
+export function runOrt(bytes: Uint8Array, feeds: Record<string, Feed>, { optimize = true } = {}): Promise<OrtResult> {
+  return runInOrtProcess('web', bytes, feeds, optimize);
 }
 
 /** onnxruntime-node where it is installed (it is no dependency of the package): a second build. */
-const ortNode = (() => {
-  try {
-    return createRequire(import.meta.url)('onnxruntime-node') as typeof ort;
-  } catch {
-    return null;
-  }
-})();
+const runOrtNode = (bytes: Uint8Array, feeds: Record<string, Feed>) => runInOrtProcess('node', bytes, feeds, true);
 
-async function runOrtNode(bytes: Uint8Array, feeds: Record<string, Feed>): Promise<Ran | null> {
-  if (!ortNode) return null;
-  try {
-    const session = await ortNode.InferenceSession.create(bytes, { logSeverityLevel: 3 });
-    const f: Record<string, ort.Tensor> = {};
-    for (const [k, v] of Object.entries(feeds)) f[k] = new ortNode.Tensor('float32', v.data, v.dims);
-    return ran(Object.values(await session.run(f)));
-  } catch {
-    return null;
-  }
-}
+const answered = (r: OrtResult): Ran | null => (r === 'no-answer' ? null : r);
 
 /**
  * For a model onnxruntime-web refuses, or runs with other outputs, that lowbit runs: the onnxruntime
@@ -124,9 +104,9 @@ async function runOrtNode(bytes: Uint8Array, feeds: Record<string, Feed>): Promi
  *   layer-norm fusion reads that Add as the epsilon), lowbit's with the graph as written.
  */
 export async function ortRunsOtherwise(mine: Ran, bytes: Uint8Array, feeds: Record<string, Feed>): Promise<string | null> {
-  const unoptimized = await runOrt(bytes, feeds, { optimize: false });
+  const unoptimized = answered(await runOrt(bytes, feeds, { optimize: false }));
   if (unoptimized && sameOutputs(mine, unoptimized)) return 'onnxruntime-web without graph optimizations';
-  const node = await runOrtNode(bytes, feeds);
+  const node = answered(await runOrtNode(bytes, feeds));
   if (node && sameOutputs(mine, node)) return 'onnxruntime-node';
   return null;
 }
