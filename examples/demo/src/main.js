@@ -48,18 +48,21 @@ function show(r) {
   $('legend').innerHTML = BANDS.map((b) => `<span><i style="background:${b.color}"></i>${b.label}</span>`).join('') +
     '<span><i style="background:#9994;outline:1px solid #999;outline-offset:-1px"></i>pale: the layer runs in float32</span>';
   $('chart').innerHTML = layerChart(r.layers);
-  $('worst').textContent = `${r.layers.length} layers; furthest from float32: ${worstLayers(r.layers).join('; ')}`;
+  $('worst').textContent = `${r.layers.length} layers, measured on ${r.layersOn}; furthest from float32: ${worstLayers(r.layers).join('; ')}`;
   $('layers').hidden = false;
 }
 
+let last = null; // the image shown, read again when "read as" changes
+
 async function handle(blob, name) {
+  last = { blob, name };
   try {
     delete $('result').dataset.report;
     const image = await decodeImage(blob);
     showPicture(image, name);
     const m = await models;
     const mode = $('mode').value === 'auto' ? (looksLikeLine(image) ? 'line' : 'page') : $('mode').value;
-    status(mode === 'line' ? 'reading the line…' : 'finding and reading the lines of the page…');
+    status(mode === 'line' ? 'reading the line…' : 'finding and reading the lines of the page (this takes a while: the detector runs on the whole page)…');
     const r = mode === 'line' ? await readLine(m, lineImage(image)) : await readPage(m, image);
     show(r);
     status(ready);
@@ -82,6 +85,7 @@ drop.addEventListener('drop', (e) => {
 });
 window.addEventListener('dragover', (e) => e.preventDefault()); // a drop beside the zone must not open the file
 window.addEventListener('drop', (e) => e.preventDefault());
+$('mode').addEventListener('change', () => last && handle(last.blob, last.name));
 for (const [id, url] of [['sample-line', 'samples/line.png'], ['sample-page', 'samples/page.png']]) {
   $(id).addEventListener('click', async () => handle(await (await fetch(url)).blob(), url));
 }
