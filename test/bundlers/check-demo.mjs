@@ -20,6 +20,7 @@ const LABEL = fs.readFileSync(path.join(root, 'packages/cli/data/ocr-lines/label
   .map((r) => r.split('\t')).find(([f]) => f === path.basename(LINE))[1];
 
 const t0 = performance.now();
+fs.mkdirSync(path.dirname(SHOT), { recursive: true });
 const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lowbit-demo-'));
 const demo = path.join(root, 'examples/demo');
 await build({ root: demo, logLevel: 'warn', build: { outDir, emptyOutDir: true } });

@@ -6,7 +6,7 @@ import { createOcr, ctcGreedyDecode, recordingModel, toModelInput } from 'lowbit
 
 const median = (t) => [...t].sort((a, b) => a - b)[t.length >> 1];
 
-/** One text line (48 px high grey): text, confidence and median ms of 3 runs per model, and the layers. */
+/** One text line (48 px high grey): text, confidence and median ms of 5 runs per model (alternating, so a busy spell of the machine hits both), and the layers. */
 export async function readLine({ dictionary, rec }, line) {
   const feeds = { [rec.float32.inputNames[0]]: toModelInput([line]) };
   const run = async (model) => {
@@ -16,7 +16,7 @@ export async function readLine({ dictionary, rec }, line) {
   const names = ['float32', 'int8'];
   const readings = {}, times = { float32: [], int8: [] };
   for (const n of names) readings[n] = await run(rec[n]); // warm-up: the first run at a width plans it
-  for (let i = 0; i < 3; i++) {
+  for (let i = 0; i < 5; i++) {
     for (const n of names) {
       const t0 = performance.now();
       await run(rec[n]);
@@ -25,7 +25,7 @@ export async function readLine({ dictionary, rec }, line) {
   }
   const layers = await compareModels(rec.float32, rec.int8, [feeds]);
   const result = (n) => ({ text: readings[n].text.trim(), confidence: readings[n].confidence, ms: median(times[n]) });
-  return { kind: 'line', float32: result('float32'), int8: result('int8'), layers, layersOn: 'this line', timing: 'recognizer, median of 3 runs' };
+  return { kind: 'line', float32: result('float32'), int8: result('int8'), layers, layersOn: 'this line', timing: 'recognizer, median of 5 runs' };
 }
 
 /**
