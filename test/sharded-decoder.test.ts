@@ -11,8 +11,8 @@ import { SIMD } from './helpers.js';
 const TINY: DecoderShape = { hidden: 64, ffn: 96, layers: 5, heads: 4, vocab: 80, blockSize: 32, maxSeq: 8 };
 const TOKENS = [3, 41, 7, 79];
 
-async function run(shardBytes: number | undefined, threads: number): Promise<{ logits: Float32Array[]; shards: number }> {
-  const dec = await ShardedDecoder.createRandom(TINY, { seed: 7, shardBytes, runtime: { simd: SIMD, threads, minParallelWork: 0 } });
+async function run(shape: DecoderShape, shardBytes: number | undefined, threads: number): Promise<{ logits: Float32Array[]; shards: number }> {
+  const dec = await ShardedDecoder.createRandom(shape, { seed: 7, shardBytes, runtime: { simd: SIMD, threads, minParallelWork: 0 } });
   try {
     const logits: Float32Array[] = [];
     for (const t of TOKENS) logits.push(await dec.step(t));
@@ -31,11 +31,12 @@ describe(`sharded decoder (${SIMD} build)`, () => {
     expect(() => planShards([3], 2 ** 33)).toThrow(ArgumentError);
   });
 
-  it('gives bit-identical logits over 3 shards (2 threads each) and in one runtime', async () => {
-    const items = decoderItemBytes(TINY);
+  it.each([false, true])('gives bit-identical logits over 3 shards (2 threads each) and in one runtime (zero points %s)', async (zeroPoints) => {
+    const shape = { ...TINY, zeroPoints };
+    const items = decoderItemBytes(shape);
     const budget = items[1] * 2 + items[0]; // embedding and two layers per shard at most
-    const one = await run(undefined, 1);
-    const sharded = await run(budget, 2);
+    const one = await run(shape, undefined, 1);
+    const sharded = await run(shape, budget, 2);
     expect(one.shards).toBe(1);
     expect(sharded.shards).toBeGreaterThanOrEqual(3);
     for (let s = 0; s < TOKENS.length; s++) {

@@ -10,9 +10,9 @@ import { ShapeError } from '../errors.js';
 import { QB4_NR, QB4_NR_S4, Qb4Weights } from '../kernels/qb4.js';
 import type { KernelRuntime } from '../runtime/runtime.js';
 
-/** Bytes the packed weights of a K x N matrix take (nibbles and one float32 scale per block). */
-export function randomQb4Bytes(k: number, n: number, blockSize: number): number {
-  return (k * n) / 2 + (n * k * 4) / blockSize;
+/** Bytes the packed weights of a K x N matrix take (nibbles, a float32 scale per block, and a float32 zero point per block if asymmetric). */
+export function randomQb4Bytes(k: number, n: number, blockSize: number, zeroPoints = false): number {
+  return (k * n) / 2 + ((n * k * 4) / blockSize) * (zeroPoints ? 2 : 1);
 }
 
 /** xorshift32 from a 32-bit seed (0 becomes 1: xorshift never leaves 0). */
@@ -39,11 +39,12 @@ export function mixSeed(...parts: number[]): number {
 }
 
 /**
- * A K x N matrix of symmetric block-quantized 4-bit weights (zero point 8) with random nibbles and
- * scales around 1 / (4.6 sqrt(K)), so a product with unit-RMS activations has outputs of about unit
- * RMS (uniform nibbles minus 8 have RMS 4.6).
+ * A K x N matrix of block-quantized 4-bit weights with random nibbles and scales around
+ * 1 / (4.6 sqrt(K)), so a product with unit-RMS activations has outputs of about unit RMS (uniform
+ * nibbles minus 8 have RMS 4.6). Symmetric (zero point 8), or with `zeroPoints` a random zero point
+ * from 7 to 9 per block (MatMulNBits' asymmetric form, stored as float32 like the kernel reads it).
  */
-export function randomQb4(rt: KernelRuntime, k: number, n: number, blockSize: number, seed: number): Qb4Weights {
+export function randomQb4(rt: KernelRuntime, k: number, n: number, blockSize: number, seed: number, zeroPoints = false): Qb4Weights {
   const layout = rt.features.simd === 'relaxed' ? 'c4' : 's4';
   const nr = layout === 's4' ? QB4_NR_S4 : QB4_NR;
   if (n % nr !== 0) throw new ShapeError(`n: ${n} output columns are not a multiple of the ${layout} panel width ${nr}`);
@@ -51,6 +52,7 @@ export function randomQb4(rt: KernelRuntime, k: number, n: number, blockSize: nu
   const nb = k / blockSize;
   const ptr = rt.alloc((k * n) / 2);
   const scalesPtr = rt.alloc(n * nb * 4);
+  const zerosPtr = zeroPoints ? rt.alloc(n * nb * 4) : 0;
   const next = xorshift32(seed);
   // views after both allocations (an allocation may grow and detach the memory), filled in chunks
   // of 2^24 words so no view spans more than 64 MiB
@@ -62,5 +64,9 @@ export function randomQb4(rt: KernelRuntime, k: number, n: number, blockSize: nu
   const sigma = 1 / (4.6 * Math.sqrt(k));
   const sc = rt.view(Float32Array, scalesPtr, n * nb);
   for (let i = 0; i < sc.length; i++) sc[i] = sigma * (0.75 + next() / 2 ** 33);
-  return new Qb4Weights(rt, layout, k, n, blockSize, k, n, ptr, scalesPtr, 0);
+  if (zerosPtr) {
+    const zs = rt.view(Float32Array, zerosPtr, n * nb);
+    for (let i = 0; i < zs.length; i++) zs[i] = 7 + (next() % 3);
+  }
+  return new Qb4Weights(rt, layout, k, n, blockSize, k, n, ptr, scalesPtr, zerosPtr);
 }

@@ -26,6 +26,8 @@ export interface DecoderShape {
   readonly blockSize: number;
   /** positions the KV cache holds */
   readonly maxSeq: number;
+  /** a float32 zero point per 4-bit block besides its scale (asymmetric, as MatMulNBits' zero_points); default symmetric */
+  readonly zeroPoints?: boolean;
 }
 
 /** Llama-7B's shapes with 4-bit block-32 projections and lm_head, a float32 embedding table. */
@@ -58,8 +60,9 @@ interface Layer {
 /** Bytes of each item in shard order: embedding, layers (4-bit weights and KV cache), head. */
 export function decoderItemBytes(s: DecoderShape): number[] {
   const { hidden: h, ffn: f, blockSize: bs } = s;
-  const layer = randomQb4Bytes(h, 3 * h, bs) + randomQb4Bytes(h, h, bs) + randomQb4Bytes(h, 2 * f, bs) + randomQb4Bytes(f, h, bs) + 2 * s.maxSeq * h * 4;
-  return [s.vocab * h * 4, ...Array<number>(s.layers).fill(layer), randomQb4Bytes(h, s.vocab, bs)];
+  const q4 = (k: number, n: number) => randomQb4Bytes(k, n, bs, s.zeroPoints);
+  const layer = q4(h, 3 * h) + q4(h, h) + q4(h, 2 * f) + q4(f, h) + 2 * s.maxSeq * h * 4;
+  return [s.vocab * h * 4, ...Array<number>(s.layers).fill(layer), q4(h, s.vocab)];
 }
 
 function checkShape(s: DecoderShape): void {
@@ -131,17 +134,17 @@ export class ShardedDecoder {
       const layers: Layer[] = [];
       for (let l = 0; l < shape.layers; l++) {
         const rt = rtOf(l + 1), s = (m: number) => mixSeed(seed, l + 1, m);
+        const q4 = (k: number, n: number, m: number) => randomQb4(rt, k, n, bs, s(m), shape.zeroPoints);
         layers.push({
           rt,
-          qkv: randomQb4(rt, h, 3 * h, bs, s(0)), o: randomQb4(rt, h, h, bs, s(1)),
-          gateUp: randomQb4(rt, h, 2 * f, bs, s(2)), down: randomQb4(rt, f, h, bs, s(3)),
+          qkv: q4(h, 3 * h, 0), o: q4(h, h, 1), gateUp: q4(h, 2 * f, 2), down: q4(f, h, 3),
           attnNorm: randomGains(h, s(4)), ffnNorm: randomGains(h, s(5)),
           keys: rt.alloc(maxSeq * h * 4), values: rt.alloc(maxSeq * h * 4),
         });
         options.onItem?.(l + 1, plan.shardOf[l + 1]);
       }
       const headRt = rtOf(shape.layers + 1);
-      const head = randomQb4(headRt, h, vocab, bs, mixSeed(seed, shape.layers + 1, 0));
+      const head = randomQb4(headRt, h, vocab, bs, mixSeed(seed, shape.layers + 1, 0), shape.zeroPoints);
       const finalNorm = randomGains(h, mixSeed(seed, shape.layers + 1, 1));
       options.onItem?.(shape.layers + 1, plan.shardOf[shape.layers + 1]);
       return new ShardedDecoder(shape, plan, shards, embedRt, embed, layers, headRt, head, finalNorm);
