@@ -1,7 +1,8 @@
 // Which engines could hold a model past 4 GiB in ONE wasm memory (memory64), against the sharded
 // way (bench/past-4gib.mjs). Probes: does a wasm32 memory refuse a page past 4 GiB; does a module
 // with a 64-bit memory validate and instantiate; can it grow past 4 GiB and store/load at an address
-// above 2^32 (one page touched: no RAM needed). Prints one JSON line.
+// above 2^32 (one page touched: no RAM needed); and can several 3.5 GiB wasm32 memories live at
+// once (what the shards need). Prints one JSON line.
 //
 //   node bench/memory64-probe.mjs              this Node
 //   node --experimental-wasm-memory64 bench/memory64-probe.mjs
@@ -48,15 +49,34 @@ export function probeMemory64() {
   return out;
 }
 
+/**
+ * The sharded way's need: several wasm32 memories of 3.5 GiB each alive at once (more than 4 GiB in
+ * all), one byte written per 64 KiB page (so ~1/16 of it is touched, not the whole).
+ */
+export function probeShardMemories(count = 3) {
+  const pages = 3.5 * 16384, mems = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      const m = new WebAssembly.Memory({ initial: pages, maximum: 65536 });
+      const v = new Uint8Array(m.buffer);
+      for (let p = 0; p < pages; p++) v[p * 65536 + 7] = p & 255;
+      mems.push(m);
+    }
+    return { memories: mems.length, totalGiB: (mems.length * pages) / 16384 };
+  } catch (e) {
+    return { memories: mems.length, error: `${e.constructor.name}: ${e.message}` };
+  }
+}
+
 if (process.argv.includes('--chromium')) {
   const { chromium } = await import('playwright-core');
   const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu'] });
   try {
     const page = await browser.newPage();
-    console.log(JSON.stringify(await page.evaluate(`(${probeMemory64.toString()})()`)));
+    console.log(JSON.stringify({ ...(await page.evaluate(`(${probeMemory64.toString()})()`)), shards: await page.evaluate(`(${probeShardMemories.toString()})()`) }));
   } finally {
     await browser.close();
   }
 } else {
-  console.log(JSON.stringify(probeMemory64()));
+  console.log(JSON.stringify({ ...probeMemory64(), shards: probeShardMemories() }));
 }

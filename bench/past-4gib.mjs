@@ -105,8 +105,13 @@ console.log(`weights streamed per token ${gib(streamed)} GiB: ${(streamed / 1e9 
 dec.dispose();
 dec = null;
 logits = null;
-for (let i = 0; i < 3; i++) {
+// a shared memory goes when the last isolate holding it (the shards' workers end asynchronously) is
+// collected: collect until the RSS stops falling
+const tFree = performance.now();
+for (let i = 0, last = Infinity; i < 40; i++) {
   globalThis.gc();
-  await new Promise((r) => setTimeout(r, 200));
+  await new Promise((r) => setTimeout(r, 250));
+  if (rss() < rss0 + 0.1 * GiB || (i >= 4 && rss() >= last)) break;
+  last = rss();
 }
-console.log(`after dispose and GC: RSS ${gib(rss())} GiB (before loading ${gib(rss0)} GiB)`);
+console.log(`after dispose and GC: RSS ${gib(rss())} GiB after ${((performance.now() - tFree) / 1e3).toFixed(1)} s (before loading ${gib(rss0)} GiB)`);
