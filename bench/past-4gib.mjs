@@ -6,6 +6,8 @@
 // reports the RSS again.
 //
 //   node bench/past-4gib.mjs [--threads 2] [--steps 8] [--simd auto|baseline|relaxed] [--shard-gib 3.5] [--layers 32] [--zero-points]
+//   node bench/past-4gib.mjs --overhead --layers 8   the cost of the cut: the same stack in one shard and
+//                                                    in several (shards of the embedding's size), steps alternated
 //
 // Needs ~5 GiB of RAM. Build first (npx tsc -p tsconfig.json). Re-runs itself with --expose-gc
 // (and, on Node 20 with --simd relaxed, the relaxed-SIMD flags).
@@ -26,6 +28,7 @@ const { values: args } = parseArgs({
     'shard-gib': { type: 'string', default: '3.5' },
     layers: { type: 'string', default: '32' },
     'zero-points': { type: 'boolean', default: false },
+    overhead: { type: 'boolean', default: false },
     child: { type: 'boolean', default: false },
   },
 });
@@ -58,6 +61,29 @@ const total = items.reduce((a, b) => a + b, 0);
 console.log(`per layer: 4-bit QKV ${h}x${3 * h}, O ${h}x${h}, gate/up ${h}x${2 * f}, down ${f}x${h} = ${gib(layerWeights)} GiB (+ KV cache ${(kv / 2 ** 20).toFixed(1)} MiB)`);
 console.log(`embedding float32 ${shape.vocab}x${h} = ${gib(items[0])} GiB; lm_head 4-bit ${h}x${shape.vocab} = ${gib(items[items.length - 1])} GiB`);
 console.log(`4-bit weights (layers + lm_head) ${gib(layerWeights * shape.layers + items[items.length - 1])} GiB; all weights ${gib(layerWeights * shape.layers + items[0] + items[items.length - 1])} GiB; with KV cache ${gib(total)} GiB; one wasm32 memory holds 4 GiB`);
+
+if (args.overhead) {
+  // same seed, same build: the two decoders are the same model, cut differently
+  const opts = { seed: 1, runtime: { threads, simd: args.simd } };
+  const one = await ShardedDecoder.createRandom(shape, opts);
+  const cut = await ShardedDecoder.createRandom(shape, { ...opts, shardBytes: items[0] });
+  const times = [[], []];
+  let same = true;
+  for (let s = 0; s < steps; s++) {
+    const out = [];
+    for (const [i, d] of (s % 2 ? [[1, cut], [0, one]] : [[0, one], [1, cut]])) {
+      const a = performance.now();
+      out[i] = await d.step(17 + s);
+      times[i].push(performance.now() - a);
+    }
+    same &&= out[0].every((v, j) => Object.is(v, out[1][j]));
+  }
+  const [m1, mN] = times.map((t) => median(t.slice(2)));
+  console.log(`overhead: ${shape.layers} layers in 1 shard vs ${cut.shards.length} shards; median ms per step ${m1.toFixed(0)} vs ${mN.toFixed(0)} (ratio ${(mN / m1).toFixed(3)}; steps 3-${steps}, alternated); logits bit-identical: ${same}`);
+  one.dispose();
+  cut.dispose();
+  process.exit(0);
+}
 
 const rss0 = rss();
 const t0 = performance.now();
