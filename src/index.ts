@@ -53,6 +53,9 @@ export { quantizeFpxWeights, type FpxWeights, type FpxQuantizeOptions, type FpxC
 export { FLOAT8_TYPES, type Float8Type, type Float8Tensor, type CastTarget, type QuantizeLinearOptions } from './ops/onnx.js';
 export { loadModel, Model, type ModelTensor, type ModelInput, type ModelInputs, type RunOptions, type LoadOptions, type RunState, type StepPlace } from './model/model.js';
 export { generate, generateStream, decoderLayoutOf, type GenerateOptions, type GenerateResult, type GenerationStep } from './model/generate.js';
+// models past the 4 GiB of one wasm32 memory: weights over several runtimes (README "Models past 4 GiB")
+export { planShards, createShards, shardMemory, WASM32_MEMORY_BYTES, DEFAULT_SHARD_BYTES, type ShardPlan, type ShardMemory } from './runtime/shards.js';
+export { ShardedDecoder, LLAMA_7B_SHAPE, decoderItemBytes, type DecoderShape, type ShardedDecoderOptions } from './model/sharded-decoder.js';
 export type { DecoderLayout } from './model/decoder-layout.js';
 export { KvCache, type KvNames } from './model/kv-cache.js';
 export { Sampler, argmax, type SamplingOptions } from './model/sampling.js';
