@@ -212,8 +212,8 @@ export async function autoMix(float: Model, model: MixedModel, stats: Map<GraphN
   const held: MixReport['heldOut'] = heldBase && h ? { inputs: heldOut.length, int8: heldBase, mix: h, withinBudget: withinBudget(h, heldBase, bytesOf(pick)), checks } : undefined;
   await apply(pick);
 
-  /** a change the knapsack made that the measurements took back, in words */
-  const undone = (i: number) => (i < 0 || p0[i] === pick[i] ? undefined : `int8: the knapsack chose ${per[i][p0[i]].trial.scheme}, but that mix missed the budget when measured (${rounds?.some((r) => r.heldOut && !r.heldOut.ok) ? 'the held-back check sent it back to int8' : 'on the search inputs'}); mix.rounds has each round`);
+  /** a change the first round made that a later round took back to int8, in words (a later round may also choose another format: its own why) */
+  const undone = (i: number) => (i < 0 || pick[i] !== 0 || p0[i] === 0 ? undefined : `int8: the knapsack chose ${per[i][p0[i]].trial.scheme}, but that mix missed the budget when measured (${rounds?.some((r) => r.heldOut && !r.heldOut.ok) ? 'the held-back check sent it back to int8' : 'on the search inputs'}); mix.rounds has each round`);
   model.choices = [...stats.keys()].filter((n) => float.layerSpecs.has(n)).map((node) => recordChoice(float, node, choice, options, trials.get(node), per[layers.indexOf(node)]?.[pick[layers.indexOf(node)]]?.trial, undone(layers.indexOf(node))));
   const t1 = top1Budget(base);
   model.mix = {
