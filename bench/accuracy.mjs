@@ -83,15 +83,17 @@ const m0 = machine(), vnni = readFileSync('/proc/cpuinfo', 'utf8').match(/\b(avx
 log(`${m0.model}, Node ${m0.node}, ${[...new Set(vnni ?? ['no VNNI'])].join(' ')}, commit ${m0.commit}; ${rt.features.simd} build; PP-OCRv4 recognizer; calibration ${calibration.length} lines, test ${test.length} lines`);
 log(`float32: test ${(rows[0].testExact * 100).toFixed(1)}% exact`);
 for (const c of configs) {
-  const t0 = performance.now();
+  const t0 = performance.now(), c0 = process.cpuUsage();
   const m = await quantizeModel(float, { scheme: c.scheme, calibration: calibration.map(feeds), ...c.options });
   const quantizeS = (performance.now() - t0) / 1000;
+  const cu = process.cpuUsage(c0), quantizeCpuS = (cu.user + cu.system) / 1e6; // the machine may be shared: CPU seconds hold better than wall time
   const mix = m.choices ? m.choices.reduce((acc, x) => ((acc[x.scheme] = (acc[x.scheme] ?? 0) + 1), acc), {}) : undefined;
-  rows.push(row(c.label, await scoreTest(m), await score(m, calibration), m.weightBytes, quantizeS, mix ? { mix } : {}));
-  log(`${c.label}: test ${(rows.at(-1).testExact * 100).toFixed(1)}% exact (${quantizeS.toFixed(1)} s to quantize)`);
+  rows.push(row(c.label, await scoreTest(m), await score(m, calibration), m.weightBytes, quantizeS, { quantizeCpuS, ...(mix && { mix }) }));
+  log(`${c.label}: test ${(rows.at(-1).testExact * 100).toFixed(1)}% exact (${quantizeS.toFixed(1)} s to quantize, ${quantizeCpuS.toFixed(1)} CPU s)`);
   // the auto search's own figures: logit SQNR of all-int8 and of the mix on its search and held-back inputs
   const x = m.mix, db = (s) => `${s.sqnrDb.toFixed(2)} dB${s.top1 === undefined ? "" : ` top-1 ${(s.top1 * 100).toFixed(2)}%`}`;
   if (x) log(`  search (${x.search.inputs} lines): int8 ${db(x.search.int8)}, mix ${db(x.search.mix)}${x.heldOut ? `; held back (${x.heldOut.inputs}): int8 ${db(x.heldOut.int8)}, mix ${db(x.heldOut.mix)}, ${x.heldOut.checks} checks` : ''}; fallback ${x.fallback}; ${(x.bytes / 2 ** 20).toFixed(2)} MiB`);
+  for (const [i, r] of (x?.rounds ?? []).entries()) log(`  round ${i + 1}: factor ${r.factor.toFixed(2)}, ${r.changes} changes, ${(r.bytes / 2 ** 20).toFixed(2)} MiB, noise vs int8 predicted x${r.predicted.toFixed(3)}, search x${r.search.noiseRatio.toFixed(3)}${r.search.ok ? '' : ' (miss)'}${r.heldOut ? `, held back x${r.heldOut.noiseRatio.toFixed(3)}${r.heldOut.ok ? '' : ' (miss)'}` : ''}`);
   m.dispose?.();
 }
 if (values.json) console.log(JSON.stringify({ machine: machine(), calibration: calibration.length, test: test.length, rows }, null, 2));

@@ -120,21 +120,22 @@ for (const [key, s] of Object.entries(sets)) {
   const float = loadModel(rt, s.bytes);
   await float.run(s.test[0]);
   const int8 = await quantizeModel(float, { scheme: 'int8', calibration: s.calibration });
-  const t0 = performance.now();
+  const t0 = performance.now(), c0 = process.cpuUsage();
   const auto = await quantizeModel(float, { scheme: 'auto', calibration: s.calibration, ...JSON.parse(values.options) });
   const quantizeS = (performance.now() - t0) / 1000;
+  const cu = process.cpuUsage(c0), quantizeCpuS = (cu.user + cu.system) / 1e6; // the machine may be shared
   const s8 = await sqnr(float, int8, s.test), sa = await sqnr(float, auto, s.test);
   const mix = auto.choices.reduce((m, c) => ((m[c.scheme] = (m[c.scheme] ?? 0) + 1), m), {});
   const row = {
     model: key, name: s.name, calibration: s.calibration.length, test: s.test.length, int8TestSqnrDb: s8, autoTestSqnrDb: sa,
-    float32MiB: float.weightBytes / 2 ** 20, int8MiB: int8.weightBytes / 2 ** 20, autoMiB: auto.weightBytes / 2 ** 20, quantizeS, mix,
+    float32MiB: float.weightBytes / 2 ** 20, int8MiB: int8.weightBytes / 2 ** 20, autoMiB: auto.weightBytes / 2 ** 20, quantizeS, quantizeCpuS, mix, rounds: auto.mix.rounds,
     heldOut: auto.mix.heldOut && { inputs: auto.mix.heldOut.inputs, int8: auto.mix.heldOut.int8.sqnrDb, mix: auto.mix.heldOut.mix.sqnrDb, withinBudget: auto.mix.heldOut.withinBudget },
     fallback: auto.mix.fallback, top1Used: auto.mix.search.int8.top1 !== undefined,
     search: auto.mix.search,
     choices: auto.choices.map((c) => ({ layer: c.node.name, scheme: c.scheme, why: c.why, trials: c.trials?.map((t) => [t.scheme, t.bytes, +t.proxySqnrDb.toFixed(1), t.output && +t.output.sqnrDb.toFixed(2), t.skipped?.slice(0, 40)]) })),
   };
   rows.push(row);
-  console.error(`${key}: test SQNR int8 ${s8.toFixed(2)} auto ${sa.toFixed(2)}; MiB int8 ${row.int8MiB.toFixed(3)} auto ${row.autoMiB.toFixed(3)}; ${JSON.stringify(mix)}; ${quantizeS.toFixed(0)} s`);
+  console.error(`${key}: test SQNR int8 ${s8.toFixed(2)} auto ${sa.toFixed(2)}; MiB int8 ${row.int8MiB.toFixed(3)} auto ${row.autoMiB.toFixed(3)}; ${JSON.stringify(mix)}; ${quantizeS.toFixed(0)} s (${quantizeCpuS.toFixed(0)} CPU s); fallback ${auto.mix.fallback}; rounds ${JSON.stringify(auto.mix.rounds?.map((r) => [r.changes, +r.predicted.toFixed(3), +r.search.noiseRatio.toFixed(3), r.heldOut && +r.heldOut.noiseRatio.toFixed(3), r.heldOut?.ok ?? r.search.ok]))}`);
   if (!values.json) {
     console.log(`${s.name}: calibration ${row.calibration}, test ${row.test}; test SQNR int8 ${s8.toFixed(1)} dB, auto ${sa.toFixed(1)} dB (${(sa - s8).toFixed(2)}); MiB float32 ${row.float32MiB.toFixed(3)}, int8 ${row.int8MiB.toFixed(3)}, auto ${row.autoMiB.toFixed(3)}; auto ${JSON.stringify(mix)} in ${quantizeS.toFixed(0)} s; held-back ${row.heldOut ? `${row.heldOut.mix.toFixed(1)} vs int8 ${row.heldOut.int8.toFixed(1)} dB` : '-'}; fallback ${row.fallback}; top-1 used ${row.top1Used}`);
     for (const c of row.choices.filter((c) => c.scheme !== 'int8' && !c.why.startsWith('depthwise'))) console.log(`    ${c.layer}: ${c.why}`);

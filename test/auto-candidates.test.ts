@@ -155,7 +155,7 @@ describe(`'auto': logits and Hessian candidates (${SIMD} build)`, () => {
     for (const m of [all4, gptq, rtn, float]) m.dispose();
   }, 120_000);
 
-  it('failing the held-back check, takes changes back by bisection, then falls back to all-int8, and says so per layer', async () => {
+  it('failing the held-back check in every round, falls back to all-int8, and says so per layer with the rounds recorded', async () => {
     const float = loadModel(rts.one, sequenceNet());
     // a metric the held-back inputs (3 of 12) fail unless the outputs are all-int8's (its first call on them)
     let heldInt8: Float32Array | undefined;
@@ -171,15 +171,19 @@ describe(`'auto': logits and Hessian candidates (${SIMD} build)`, () => {
     const mix = q.mix!;
     expect(mix.fallback).toBe('int8');
     expect(mix.heldOut!.inputs).toBe(3);
-    // the first mix (two changes), then one (bisection's middle), then none
-    expect(mix.heldOut!.checks).toBe(2);
+    // the first mix (two changes), then single changes (chosen again under larger factors), each checked once and missing
+    expect(mix.rounds![0].changes).toBe(2);
+    expect(mix.rounds!.slice(1).every((r) => r.changes === 1)).toBe(true);
+    expect(mix.rounds!.every((r) => r.heldOut && !r.heldOut.ok)).toBe(true);
+    expect(mix.heldOut!.checks).toBe(mix.rounds!.length);
+    expect(new Set(mix.rounds!.map((r) => r.bytes)).size).toBe(mix.rounds!.length); // no mix measured twice
     expect(mix.bytes).toBe(mix.int8Bytes);
     expect(q.choices!.map((c) => c.scheme)).toEqual(['int8', 'int8']);
-    expect(q.choices!.some((c) => /int8: the knapsack chose int4, but the held-back check sent it back to int8/.test(c.why!))).toBe(true);
+    expect(q.choices!.some((c) => /int8: the knapsack chose int4, but that mix missed the budget when measured \(the held-back check sent it back to int8\)/.test(c.why!))).toBe(true);
     for (const m of [q, float]) m.dispose();
   }, 120_000);
 
-  it('failing the held-back check with every change, keeps the longest prefix of the ranked changes that passes', async () => {
+  it('failing the held-back check with every change, chooses again under a larger factor and keeps the mix that passes', async () => {
     const float = loadModel(rts.one, sequenceNet());
     // on the held-back inputs: all-int8 (the first call) and mixes with one change pass, the first mix (both changes) fails
     let heldCalls = 0;

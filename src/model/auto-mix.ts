@@ -11,16 +11,14 @@
 //    distance of the output from all-int8's (a format the proxy rates above int8, float32,
 //    removes that much instead). Differences of two total SQNRs are too noisy for this: on 16 OCR
 //    lines, float32 on one layer moved the output SQNR by -1.6 to +2.8 dB.
-// 4. mix-select.ts picks the mix for the budget from those single-layer effects; the mix is then
-//    measured. When it misses the budget (the effects did not add up), its layer changes are taken
-//    one at a time, most bytes saved per noise added first, each kept only if the measured mix
-//    stays in budget (SQNR, top-1: its disagreements may grow by the factor the noise may, and the
-//    metric). Then the held-back check: failing it, the least efficient changes go back to int8,
-//    keeping the longest prefix of the ranked changes that passes, found by bisection ('reverted';
-//    'int8' when none is left). (Halving the list until it passed kept only the first-ranked
-//    changes, the float32 ones that cost bytes, so at 1 dB on PP-OCRv4 it fell back to all-int8.
-//    Choosing the mix again with the knapsack for half the dB budget was tried too: at 3 dB every
-//    such mix failed the check.)
+// 4. With a dB budget, mix-search.ts chooses: the knapsack (mix-select.ts) on those single-layer
+//    effects under a pessimism factor (added noise counted r times, removed noise 1/r times), the
+//    mix measured on the search inputs, then on the held-back ones; a miss fits r to the measured
+//    noise and chooses again (rounds recorded; all-int8 when none passes: 'int8'). Taking changes
+//    back from a ranked list instead (halving, then bisection) kept only the float32 changes, which
+//    cost bytes, so at 1 dB on PP-OCRv4 it fell back to all-int8; re-choosing for half the dB
+//    budget failed the check at 3 dB. With a size budget only, the knapsack's mix is measured and
+//    the held-back part reports it.
 // Outputs a final Softmax/LogSoftmax makes are judged on its input, the logits (sensitivity.ts).
 // The candidates' weights come from candidate-weights.ts: int4 by GPTQ, ant4/fpx by effect.
 
@@ -35,6 +33,7 @@ import type { CandidateWeights } from './candidate-weights.js';
 import { activationQuant } from './activation-calibration.js';
 import { proxySqnrDb, sampleLayerRows } from './hessian-proxy.js';
 import { predict, selectMix, type MixOption } from './mix-select.js';
+import { searchMix, type MixRound } from './mix-search.js';
 import { transposeKN, convWeightsNK } from '../layers/conv2d-gemm.js';
 
 type MixedModel = Model & { choices?: LayerChoice[]; mix?: MixReport };
@@ -152,7 +151,6 @@ export async function autoMix(float: Model, model: MixedModel, stats: Map<GraphN
   const per = layers.map((n) => options_.get(n)!);
   const table = per.map((opts) => opts.map((o) => o.option));
   const baseOption: MixOption = { bytes: int8Bytes, noise: baseNoise };
-  const maxNoise = budget.maxSqnrDropDb === undefined ? undefined : baseNoise * 10 ** (budget.maxSqnrDropDb / 10);
   /** a mix's weight bytes (exact: each option's bytes are its built layer's) */
   const bytesOf = (pick: readonly number[]) => predict(table, pick, baseOption).bytes;
   const withinBudget = (s: OutputScore, b: OutputScore, bytes: number) =>
@@ -173,82 +171,54 @@ export async function autoMix(float: Model, model: MixedModel, stats: Map<GraphN
     progress(toMeasure.length + ++steps, toMeasure.length + layers.length);
     return score(ref, await run(model, inputs));
   };
-  const p0 = selectMix(table, baseOption, { maxNoise, maxBytes: budget.maxBytes });
-  if (!p0) {
-    const smallest = predict(table, table.map((opts) => opts.reduce((b, o, j) => (o.bytes < opts[b].bytes ? j : b), 0)), baseOption).bytes;
-    throw new ArgumentError(`quantize: autoBudget.maxBytes ${budget.maxBytes} is below the smallest mix the candidates (${candidates.join(', ')}) allow, ${smallest} bytes`);
-  }
-  // the knapsack's layer changes, those that remove noise first, then the most bytes saved per noise added
-  const moves = layers.map((_, i) => i).filter((i) => p0[i] !== 0);
-  const delta = (i: number) => ({ db: table[i][p0[i]].bytes - table[i][0].bytes, dn: table[i][p0[i]].noise - table[i][0].noise });
-  const rank = (i: number): [number, number] => {
-    const { db, dn } = delta(i);
-    return dn <= 0 ? [0, dn] : [1, db / dn];
-  };
-  moves.sort((x, y) => {
-    const [a, b] = [rank(x), rank(y)];
-    return a[0] - b[0] || a[1] - b[1];
-  });
   const sizeOnly = budget.maxSqnrDropDb === undefined;
   const int8Pick = layers.map(() => 0);
-  const pickOf = (kept: readonly number[]) => int8Pick.map((_, i) => (kept.includes(i) ? p0[i] : 0));
-  let kept = moves, mix = await measure(p0);
-  if (!sizeOnly && !withinBudget(mix, base, bytesOf(p0))) {
-    // the single-layer effects did not add up: take the changes one at a time, each kept only while the measured mix stays in budget
-    (kept = []), (mix = base);
-    for (const i of moves) {
-      const s = await measure(pickOf([...kept, i]));
-      if (withinBudget(s, base, bytesOf(pickOf([...kept, i])))) (kept = [...kept, i]), (mix = s);
-    }
-    await apply(pickOf(kept));
-  }
-  // a noise budget: never larger than all-int8, which meets it
-  if (!sizeOnly && bytesOf(pickOf(kept)) > int8Bytes) (kept = []), (mix = await measure(int8Pick));
-  // the check on the held-back inputs; failing it, the least efficient changes go back to int8 until it passes
-  let held: MixReport['heldOut'], fallback: MixReport['fallback'] = 'none';
-  if (heldOut.length) {
-    const heldRef = await run(float, heldOut);
+  const heldRef = heldOut.length ? await run(float, heldOut) : undefined;
+  let heldBase: OutputScore | undefined;
+  if (heldRef) {
     await apply(int8Pick);
-    const heldBase = score(heldRef, await run(model, heldOut));
-    let h = await measure(pickOf(kept), heldOut, heldRef), checks = 1;
-    if (!sizeOnly && kept.length > 0 && !withinBudget(h, heldBase, bytesOf(pickOf(kept)))) {
-      // the longest prefix of the ranked changes that passes, by bisection (assuming that fewer changes add less
-      // noise): the changes that remove noise rank first and always stay; the full list failed
-      const ranked = kept;
-      let lo = ranked.filter((i) => rank(i)[0] === 0).length, hi = ranked.length, hLo: OutputScore | undefined;
-      while (hi - lo > 1) {
-        const mid = (lo + hi) >> 1, s = await measure(pickOf(ranked.slice(0, mid)), heldOut, heldRef);
-        checks++;
-        if (withinBudget(s, heldBase, bytesOf(pickOf(ranked.slice(0, mid))))) (lo = mid), (hLo = s);
-        else hi = mid;
-      }
-      if (!hLo && lo > 0) {
-        // only the noise-removing changes are left, never measured: check them too
-        hLo = await measure(pickOf(ranked.slice(0, lo)), heldOut, heldRef);
-        checks++;
-        if (!withinBudget(hLo, heldBase, bytesOf(pickOf(ranked.slice(0, lo))))) lo = 0;
-      }
-      kept = ranked.slice(0, lo);
-      fallback = kept.length ? 'reverted' : 'int8';
-      h = kept.length && hLo ? hLo : heldBase;
-      mix = kept.length ? await measure(pickOf(kept)) : base;
-    }
-    // what is left may be only the changes that cost bytes: then all-int8 is smaller and meets the budget
-    if (!sizeOnly && kept.length > 0 && bytesOf(pickOf(kept)) > int8Bytes) {
-      (kept = []), (fallback = 'int8'), (mix = base), (h = heldBase);
-    }
-    held = { inputs: heldOut.length, int8: heldBase, mix: h, withinBudget: withinBudget(h, heldBase, bytesOf(pickOf(kept))), checks };
+    heldBase = score(heldRef, await run(model, heldOut));
   }
-  const pick = pickOf(kept);
+  let pick: number[], p0: number[], mix: OutputScore, h: OutputScore | undefined, checks = 0, rounds: MixRound[] | undefined;
+  if (sizeOnly) {
+    // a size budget: the least noise that fits, measured; the held-back check reports it (all-int8 may not fit the size)
+    const p = selectMix(table, baseOption, { maxBytes: budget.maxBytes });
+    if (!p) {
+      const smallest = predict(table, table.map((opts) => opts.reduce((b, o, j) => (o.bytes < opts[b].bytes ? j : b), 0)), baseOption).bytes;
+      throw new ArgumentError(`quantize: autoBudget.maxBytes ${budget.maxBytes} is below the smallest mix the candidates (${candidates.join(', ')}) allow, ${smallest} bytes`);
+    }
+    (pick = p), (p0 = p), (mix = await measure(p));
+    if (heldRef) (h = await measure(p, heldOut, heldRef)), (checks = 1);
+  } else {
+    // a dB budget: the knapsack under a pessimism factor fitted to the measured mixes (mix-search.ts)
+    const ratio = (s: OutputScore, b: OutputScore) => 10 ** ((b.sqnrDb - s.sqnrDb) / 10);
+    const scores = new Map<string, OutputScore>();
+    const found = await searchMix(table, baseOption, { maxRatio: 10 ** (budget.maxSqnrDropDb! / 10), maxBytes: budget.maxBytes }, async (p, part) => {
+      const held = part === 'heldOut';
+      const s = held ? await measure(p, heldOut, heldRef) : await measure(p);
+      if (held) checks++;
+      scores.set(`${part}:${p.join(',')}`, s);
+      const b = held ? heldBase! : base;
+      return { noiseRatio: ratio(s, b), ok: withinBudget(s, b, bytesOf(p)) };
+    }, heldOut.length > 0);
+    (pick = found.pick), (p0 = found.first), (rounds = found.rounds);
+    const changed = pick.some((j) => j !== 0);
+    mix = changed ? scores.get(`search:${pick.join(',')}`)! : base;
+    h = heldBase && (changed ? scores.get(`heldOut:${pick.join(',')}`)! : heldBase);
+  }
+  // 'reverted': a later round's mix, after a measured miss; 'int8': every round missed
+  const changedAny = pick.some((j) => j !== 0);
+  const fallback: MixReport['fallback'] = !rounds?.length ? 'none' : !changedAny ? 'int8' : rounds.length > 1 ? 'reverted' : 'none';
+  const held: MixReport['heldOut'] = heldBase && h ? { inputs: heldOut.length, int8: heldBase, mix: h, withinBudget: withinBudget(h, heldBase, bytesOf(pick)), checks } : undefined;
   await apply(pick);
 
-  /** a change the knapsack made that the measurements took back, in words */
-  const undone = (i: number) => (i < 0 || p0[i] === pick[i] ? undefined : `int8: the knapsack chose ${per[i][p0[i]].trial.scheme}, but ${fallback === 'none' ? 'the measured mix did not stay in budget with it' : 'the held-back check sent it back to int8'}`);
+  /** a change the first round made that a later round took back to int8, in words (a later round may also choose another format: its own why) */
+  const undone = (i: number) => (i < 0 || pick[i] !== 0 || p0[i] === 0 ? undefined : `int8: the knapsack chose ${per[i][p0[i]].trial.scheme}, but that mix missed the budget when measured (${rounds?.some((r) => r.heldOut && !r.heldOut.ok) ? 'the held-back check sent it back to int8' : 'on the search inputs'}); mix.rounds has each round`);
   model.choices = [...stats.keys()].filter((n) => float.layerSpecs.has(n)).map((node) => recordChoice(float, node, choice, options, trials.get(node), per[layers.indexOf(node)]?.[pick[layers.indexOf(node)]]?.trial, undone(layers.indexOf(node))));
   const t1 = top1Budget(base);
   model.mix = {
     budget, candidates, int8Bytes, bytes: bytesOf(pick), judgedOn: judgedOn(float, logits),
-    search: { inputs: search.length, int8: base, mix }, heldOut: held, fallback,
+    search: { inputs: search.length, int8: base, mix }, heldOut: held, fallback, ...(rounds && { rounds }),
     top1: mix.top1 ?? 1, outputSqnrDb: mix.sqnrDb, int8Top1: base.top1 ?? 1, int8OutputSqnrDb: base.sqnrDb, top1Budget: t1 ?? 1, probeInputs: search.length,
   };
 }

@@ -1,5 +1,6 @@
 // What quantizeModel takes (its options) and what the 'auto' search reports.
 
+import type { MixRound } from './mix-search.js';
 import type { GraphNode } from './graph.js';
 import type { Feeds } from './calibrate.js';
 import type { ModelTensor } from './model.js';
@@ -225,8 +226,10 @@ export interface MixReport {
   search: { inputs: number; int8: OutputScore; mix: OutputScore };
   /** on the calibration inputs the search held back (absent with holdOut 0 or a single calibration input) */
   heldOut?: { inputs: number; int8: OutputScore; mix: OutputScore; withinBudget: boolean; checks: number };
-  /** what the held-back check did: 'none' (passed), 'reverted' (some layer changes went back to int8 until it passed; heldOut.checks says how many checks) or 'int8' (all went back) */
+  /** what the measured checks did: 'none' (the first mix passed), 'reverted' (a mix missed on the search or held-back inputs, and a mix chosen again under a fitted pessimism factor passed; heldOut.checks says how many held-back checks) or 'int8' (every round missed: all-int8) */
   fallback: 'none' | 'reverted' | 'int8';
+  /** with a dB budget: each round of the search, its predicted and measured noise growth over all-int8 (mix-search.ts) */
+  rounds?: MixRound[];
   // the search inputs' numbers under their earlier names
   top1: number;
   outputSqnrDb: number;

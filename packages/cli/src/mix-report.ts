@@ -28,7 +28,14 @@ export function printMix(mix: MixReport, choices: readonly LayerChoice[], layerN
   const h = mix.heldOut;
   if (h) console.log(`  held back, ${h.inputs} calibration input(s) the search never measured: mix ${scoreText(h.mix)}; all-int8 ${scoreText(h.int8)}; ${h.withinBudget ? 'within' : 'NOT within'} the budget`);
   else console.log('  held back: none (one calibration input, or holdOut 0): the choice is unchecked');
-  if (mix.fallback !== 'none') console.log(`  fallback: the held-back check failed the search's mix; ${mix.fallback === 'int8' ? 'every layer went back to int8' : `the least efficient layer changes went back to int8 until it passed (${h?.checks ?? 0} checks)`}`);
+  if (mix.fallback !== 'none') console.log(`  fallback: the first mix missed the budget when measured; ${mix.fallback === 'int8' ? 'no mix chosen again passed: every layer went back to int8' : `a mix chosen again under a fitted pessimism factor passed (${h?.checks ?? 0} held-back checks)`}`);
+  // each round: the knapsack's prediction against what the mix measured (noise over all-int8's)
+  type Round = { factor: number; changes: number; bytes: number; predicted: number; search: { noiseRatio: number; ok: boolean }; heldOut?: { noiseRatio: number; ok: boolean } };
+  const rounds = 'rounds' in mix ? ((mix as { rounds?: Round[] }).rounds ?? []) : []; // (a library before it reported rounds: none)
+  for (const [i, r] of rounds.entries()) {
+    const x = (m: { noiseRatio: number; ok: boolean }) => `x${m.noiseRatio.toFixed(3)}${m.ok ? '' : ' (missed)'}`;
+    console.log(`  round ${i + 1}: factor ${r.factor.toFixed(2)}, ${r.changes} layer(s) changed, ${mib(r.bytes)}; noise over all-int8's: predicted x${r.predicted.toFixed(3)}, search ${x(r.search)}${r.heldOut ? `, held back ${x(r.heldOut)}` : ''}`);
+  }
   const judged = 'judgedOn' in mix ? (mix.judgedOn as Record<string, string>) : {}; // (a library before it reported judgedOn: none)
   const logits = Object.entries(judged).filter(([, on]) => on !== 'output');
   if (logits.length) console.log(`  judged on: ${logits.map(([name, on]) => `${name}: ${on}`).join('; ')} (SQNR, cosine and top-1 above are the logits')`);
