@@ -33,7 +33,7 @@ const { values } = parseArgs({
 });
 const budgets = (values.budget ?? ['0.7', '0.5']).map(Number);
 const patterns = values.pattern.split(',');
-const log = (s) => values.json || console.error(`[${new Date().toISOString().slice(11, 19)}] ${s}`);
+const log = (s) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${s}`);
 
 const rt = await createRuntime({ threads: 1 });
 const dict = loadDictionary();
