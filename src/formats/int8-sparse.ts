@@ -184,7 +184,7 @@ const count = (read: SavedReader, v: unknown, name: string, max: number): number
 export const int8SparseFormat: WeightFormat<Weights> = {
   name: 'int8-sparse',
   label: 'int8-sparse (OBC-pruned, SpMM)',
-  summary: "pruned int8 weights per channel (block4x4 50% by default; sparsity: { pattern, target, method: 'obc' | 'magnitude' }), uint8 activations with static calibrated ranges",
+  summary: "pruned int8 weights per channel (block4x4 50% by default; sparsity: { pattern, target, method: 'obc' | 'magnitude' }, or { latency } for a measured latency budget: lowbit prune), uint8 activations with static calibrated ranges",
   needsInputRange: true,
   // pruning trades accuracy for speed: not a step on auto's size/accuracy ladder
   autoCandidate: false,

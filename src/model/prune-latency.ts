@@ -3,7 +3,9 @@
 // the least output error. For every prunable layer (the ones int8-sparse covers: linear layers and
 // group-1 convolutions that calibration reached):
 //   - the latency table: its dense int8 GEMM and the int8-sparse GEMM of every candidate (pattern,
-//     target), built from the format table on this engine, timed on the layer's real shape (K, N and
+//     target), built from the format table on this engine with the layer's bias and activation
+//     (what differs between formats; a convolution's im2col is the same for both and not timed),
+//     timed on the layer's real shape (K, N and
 //     M = its input rows per calibration input), interleaved, least times; the timer can be injected
 //     (tests give a table, so the search is deterministic);
 //   - the accuracy cost: each candidate pruned by OBC (or magnitude) from the layer input's Hessian
@@ -143,7 +145,9 @@ export async function pruneByLatency(a: PruneByLatencyArgs): Promise<PrunePlan> 
     if (ws.some((w) => w === null)) throw new ArgumentError(`sparsity.latency: layer ${nodeLabel(node)} has no int8 weights in every candidate`);
     const lw = ws as LayerWeights[];
     const errors = lw.map((w) => rowQuadForms(h, k, wnk, w.format.dequantize(w.data), n).reduce((s, v) => s + v, 0) / signal);
-    const gemms = lw.map((w) => w.format.gemm(rt, w.data, null, null));
+    // with the layer's bias and activation: SpMM applies an activation in a pass of its own, int8 in its epilogue
+    const spec = a.float.layerSpecs.get(node)!;
+    const gemms = lw.map((w) => w.format.gemm(rt, w.data, spec.bias ?? null, spec.activation ?? null));
     const m = Math.max(1, Math.round(rows.get(node)! / a.calibration.length));
     const label = nodeLabel(node);
     let us: number[];
