@@ -19,7 +19,7 @@ import { ArgumentError } from '../errors.js';
 import type { LayerWeights } from '../formats/format.js';
 import type { GemmImpl } from '../layers/gemm.js';
 import { rowQuadForms } from '../quant/hessian.js';
-import { latencySearch, type LatencyLayer, type LatencyPlan } from '../quant/latency-search.js';
+import { latencySearch } from '../quant/latency-search.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { Feeds } from './calibrate.js';
 import { nodeLabel, type GraphNode } from './graph.js';
@@ -73,6 +73,19 @@ export interface PrunePlan {
   steps: number[];
   /** the chosen weights per node */
   weights: Map<GraphNode, LayerWeights>;
+  /**
+   * every candidate's weights per node, in the candidates' order: with the table, what another
+   * budget needs (quantizeModel's `latencyTable`: search again without measuring or pruning again)
+   */
+  candidateWeights: Map<GraphNode, LayerWeights[]>;
+}
+
+/** The plan for another budget from a plan's table and candidates (same model, calibration and candidates). */
+export function replan(table: PrunePlan, budget: number): PrunePlan {
+  const plan = latencySearch(table.layers.map((l) => ({ name: l.label, candidates: l.candidates })), budget);
+  const layers = table.layers.map((l, i) => ({ ...l, chosen: l.candidates[plan.choice[i]].label, us: l.candidates[plan.choice[i]].us, error: l.candidates[plan.choice[i]].error }));
+  const weights = new Map(layers.map((l, i) => [l.node, table.candidateWeights.get(l.node)![plan.choice[i]]]));
+  return { budget, layers, denseUs: plan.denseUs, us: plan.us, steps: plan.steps, weights, candidateWeights: table.candidateWeights };
 }
 
 /**
@@ -133,7 +146,6 @@ export async function pruneByLatency(a: PruneByLatencyArgs): Promise<PrunePlan> 
   const hessians = await layerHessians(a.float, a.calibration, (node) => a.want(node, a.float.layerSpecs.get(node)!), (d, t) => a.onProgress?.(d, t, 'layer Hessians'), rows);
   const timer = a.timer ?? latencyTimer(rt);
   const nodes = [...hessians.keys()];
-  const table: LatencyLayer[] = [];
   const reports: PruneLayerReport[] = [];
   const weights: LayerWeights[][] = [];
   for (const [li, node] of nodes.entries()) {
@@ -158,17 +170,10 @@ export async function pruneByLatency(a: PruneByLatencyArgs): Promise<PrunePlan> 
     }
     if (us.length !== gemms.length) throw new ArgumentError(`timer: expected ${gemms.length} times for layer ${label}, got ${us.length}`);
     const candidates = a.candidates.map((c, i) => ({ label: c.label, us: us[i], error: errors[i] }));
-    table.push({ name: label, candidates });
     weights.push(lw);
     reports.push({ node, label, k, n, m, chosen: 'dense', denseUs: us[0], us: us[0], denseError: errors[0], error: errors[0], candidates });
     a.onProgress?.(li + 1, nodes.length, 'latency table');
   }
-  const plan: LatencyPlan = latencySearch(table, a.budget);
-  const chosen = new Map<GraphNode, LayerWeights>();
-  for (const [i, j] of plan.choice.entries()) {
-    const r = reports[i];
-    Object.assign(r, { chosen: r.candidates[j].label, us: r.candidates[j].us, error: r.candidates[j].error });
-    chosen.set(r.node, weights[i][j]);
-  }
-  return { budget: a.budget, layers: reports, denseUs: plan.denseUs, us: plan.us, steps: plan.steps, weights: chosen };
+  const candidateWeights = new Map(reports.map((r, i) => [r.node, weights[i]]));
+  return replan({ budget: a.budget, layers: reports, denseUs: 0, us: 0, steps: [], weights: new Map(), candidateWeights }, a.budget);
 }

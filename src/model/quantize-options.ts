@@ -8,7 +8,7 @@ import type { SparsePattern } from '../layers/gemm-spmm.js';
 import { ArgumentError, describe } from '../errors.js';
 import { WEIGHT_FORMATS } from '../formats/table.js';
 import type { GptqSettings } from '../quant/gptq.js';
-import type { LayerTimer } from './prune-latency.js';
+import type { LayerTimer, PrunePlan } from './prune-latency.js';
 
 /** int8-sparse's latency budget (see QuantizeOptions.sparsity). */
 export interface SparsityLatency {
@@ -151,6 +151,12 @@ export interface QuantizeOptions {
    * engine, medians). For tests and benches that need a given latency table.
    */
   latencyTimer?: LayerTimer;
+  /**
+   * 'int8-sparse' with `sparsity.latency`: a previous result's `prunePlan` (same float model,
+   * calibration and candidates), whose latency table and candidate weights are searched again at this
+   * budget without measuring or pruning again
+   */
+  latencyTable?: PrunePlan;
   /** 'fpx': the exponent/mantissa splits to choose from per layer (default all: 'E1M6' … 'E5M2') */
   fpxSplits?: readonly string[];
   /**

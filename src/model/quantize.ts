@@ -7,7 +7,7 @@ import { ArgumentError, describe } from '../errors.js';
 import type { LayerWeights, QuantizeContext } from '../formats/format.js';
 import { FORMAT_NAMES, weightFormat } from '../formats/table.js';
 import { checkSparsity, latencyCandidates } from '../formats/int8-sparse.js';
-import { pruneByLatency, type PrunePlan } from './prune-latency.js';
+import { pruneByLatency, replan, type PrunePlan } from './prune-latency.js';
 import type { ActivationQuant } from '../quant/activation-range.js';
 import { activationQuant, checkActivationOptions } from './activation-calibration.js';
 import { convWeightsNK, transposeKN } from '../layers/conv2d-gemm.js';
@@ -144,8 +144,8 @@ export async function quantizeModel(float: Model, options: QuantizeOptions): Pro
   const formatOptions = { ant4PerChannelType: options.ant4PerChannelType === true, antChoice, antClipByEffect: options.antClipByEffect, gptq: gptq?.settings ?? dense, fpxSplits: options.fpxSplits, outlierThreshold: options.outlierThreshold, outlierQuantile: options.outlierQuantile, sparsity: options.sparsity, weightBits: options.weightBits };
   const schemeOf = (node: GraphNode, s: RangeStats | undefined): LayerScheme => options.layerScheme?.(node) ?? choice.get(node) ?? (s ? (auto ? 'int8' : options.scheme) : 'float32');
   const grouped = (spec: LayerSpec) => spec.type === 'conv' && spec.geometry.group !== 1;
-  const pruned: PrunePlan | undefined = sparsity?.latency !== undefined
-    ? await pruneByLatency({
+  if (options.latencyTable && sparsity?.latency === undefined) throw new ArgumentError("latencyTable: only with scheme 'int8-sparse' and sparsity.latency");
+  const pruned: PrunePlan | undefined = sparsity?.latency === undefined ? undefined : options.latencyTable ? replan(options.latencyTable, sparsity.latency) : await pruneByLatency({
       float, calibration: options.calibration, budget: sparsity.latency, timer: options.latencyTimer, onProgress: options.onProgress,
       candidates: [{ label: 'dense', sparsity: null }, ...latencyCandidates(sparsity)],
       want: (node, spec) => stats.has(node) && !grouped(spec) && !options.layerScheme?.(node) && !(spec.type === 'linear' && spec.fileWeights),
@@ -154,8 +154,7 @@ export async function quantizeModel(float: Model, options: QuantizeOptions): Pro
         const spec = float.layerSpecs.get(node)!, s = stats.get(node)!, scheme = c.sparsity ? 'int8-sparse' : 'int8';
         return quantizeLayerWeights(spec, scheme, inputQuant(s, spec, scheme), { ...formatOptions, sparsity: c.sparsity ?? undefined }, c.sparsity && c.sparsity.method !== 'magnitude' ? h : undefined, s);
       },
-    })
-    : undefined;
+    });
   // layers the search did not plan (no calibration rows reached them) stay dense int8
   if (pruned) for (const node of stats.keys()) if (!pruned.weights.has(node) && !options.layerScheme?.(node)) choice.set(node, 'int8');
   // 'auto': each layer's candidates quantized once; int4 by GPTQ, ant4 and fpx by effect, from Hessians of the search's part of the calibration inputs
