@@ -53,6 +53,20 @@ describe(`int8-sparse sparsity.latency (${SIMD} build)`, () => {
     });
   }
 
+  it("latencyTable: another budget searched on a plan's table and candidate weights gives the plan measured afresh, without timing again", async () => {
+    const float = loadModel(rts.one, onnx);
+    const loose = await quantizeModel(float, { scheme: 'int8-sparse', calibration, sparsity: { latency: 0.9 }, latencyTimer: timer });
+    const fresh = await quantizeModel(float, { scheme: 'int8-sparse', calibration, sparsity: { latency: 0.6 }, latencyTimer: timer });
+    seen.length = 0;
+    const reused = await quantizeModel(float, { scheme: 'int8-sparse', calibration, sparsity: { latency: 0.6 }, latencyTable: loose.prunePlan });
+    expect(seen).toEqual([]);
+    expect(reused.prunePlan!.layers.map((l) => l.chosen)).toEqual(fresh.prunePlan!.layers.map((l) => l.chosen));
+    expect(reused.prunePlan!.us).toBe(fresh.prunePlan!.us);
+    expect((await reused.run(feeds(99))).y.data).toEqual((await fresh.run(feeds(99))).y.data);
+    await expect(quantizeModel(float, { scheme: 'int8', calibration, latencyTable: loose.prunePlan })).rejects.toThrow(/latencyTable: only with scheme 'int8-sparse' and sparsity\.latency/);
+    for (const m of [loose, fresh, reused, float]) m.dispose();
+  });
+
   it('bad latency options are ArgumentErrors naming the field; an unreachable budget a ValueRangeError', async () => {
     const float = loadModel(rts.one, onnx);
     const bad: [unknown, RegExp][] = [
