@@ -26,7 +26,7 @@ describe.skipIf(SIMD !== 'baseline')('lowbit prune', () => {
   it('--latency 0.8 --json: a plan per layer within the budget, saved weights that load', { timeout: 300_000 }, async () => {
     writeFileSync(file, onnx);
     try {
-      const res = JSON.parse(lowbit('prune', file, '--latency', '0.8', '--calibrate-random', '--calibrate', '2', '--runs', '3', '--simd', 'baseline', '--json', '-o', out));
+      const res = JSON.parse(lowbit('prune', file, '--latency', '0.8', '--calibrate-random', '--calibrate', '4', '--runs', '3', '--simd', 'baseline', '--json', '-o', out));
       expect(res.layers.map((l: { k: number; n: number }) => [l.k, l.n])).toEqual([[128, 256], [256, 128]]);
       for (const l of res.layers) expect(l.chosen).toMatch(/^(dense|block4x4 (25|50|75)%)$/);
       expect(res.layersUs).toBeLessThanOrEqual(0.8 * res.layersDenseUs);
@@ -54,7 +54,7 @@ describe.skipIf(SIMD !== 'baseline')('lowbit prune', () => {
         [['--latency', '0.7', '--pattern', 'block8x8'], /--pattern must be a comma-separated list/],
         [['--latency', '0.7', '--targets', '0.5,1'], /--targets must be fractions in \(0, 1\)/],
         // a budget the fastest candidates cannot reach: the library's ValueRangeError, naming the option it checks
-        [['--latency', '0.01', '--calibrate-random', '--calibrate', '1'], /sparsity\.latency: 0\.01 is out of reach/],
+        [['--latency', '0.01', '--calibrate-random', '--calibrate', '4'], /sparsity\.latency: 0\.01 is out of reach/],
       ] as const) {
         let e: { status: number; stderr: string } | null = null;
         try {

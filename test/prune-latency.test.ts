@@ -19,7 +19,8 @@ describe(`int8-sparse sparsity.latency (${SIMD} build)`, () => {
     .node('MatMul', ['x', 'wm'], 'h').node('Gemm', ['h', 'wg'], 'y', { transB: 1 })
     .build();
   const feeds = (seed: number) => ({ x: { type: 'float32' as const, dims: [5, 64], data: randNormal(5 * 64, rng(seed)) } });
-  const calibration = Array.from({ length: 6 }, (_, i) => feeds(40 + i));
+  // 14 inputs of 5 rows: at least K rows per layer (the search leaves layers with fewer dense)
+  const calibration = Array.from({ length: 14 }, (_, i) => feeds(40 + i));
   // µs: dense K·N/100, block4x4 25/50/75% at 0.8/0.55/0.3 of it
   const speed: Record<string, number> = { dense: 1, 'block4x4 25%': 0.8, 'block4x4 50%': 0.55, 'block4x4 75%': 0.3 };
   const seen: { label: string; m: number; k: number; n: number; candidates: string[] }[] = [];

@@ -145,7 +145,11 @@ export async function pruneByLatency(a: PruneByLatencyArgs): Promise<PrunePlan> 
   const rows = new Map<GraphNode, number>();
   const hessians = await layerHessians(a.float, a.calibration, (node) => a.want(node, a.float.layerSpecs.get(node)!), (d, t) => a.onProgress?.(d, t, 'layer Hessians'), rows);
   const timer = a.timer ?? latencyTimer(rt);
-  const nodes = [...hessians.keys()];
+  // fewer input rows than K: H is singular and OBC fits the calibration rows (PP-OCRv4's squeeze-excite
+  // 1x1 convolutions, one row per line: their block4x4 25% read 60 dB there, above dense int8's 52),
+  // which the search, judging on the same rows, would believe; they stay dense (quantizeModel builds
+  // them int8). As 'auto''s candidates (quantize.ts, autoHessians).
+  const nodes = [...hessians.keys()].filter((node) => rows.get(node)! >= a.weightsOf(node).k);
   const reports: PruneLayerReport[] = [];
   const weights: LayerWeights[][] = [];
   for (const [li, node] of nodes.entries()) {
