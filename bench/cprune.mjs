@@ -24,7 +24,7 @@ import { machine } from './system.mjs';
 const { values } = parseArgs({
   options: {
     budget: { type: 'string', multiple: true },
-    pattern: { type: 'string', default: 'block4x4' },
+    pattern: { type: 'string', default: 'block4x4,unstructured' },
     lines: { type: 'string' },
     'time-lines': { type: 'string', default: '40' },
     reps: { type: 'string', default: '5' },

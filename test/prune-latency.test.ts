@@ -34,7 +34,7 @@ describe(`int8-sparse sparsity.latency (${SIMD} build)`, () => {
     it(`budget ${budget}: the plan meets it on the given table, and the model's layers are the plan's`, async () => {
       const float = loadModel(rts.one, onnx);
       seen.length = 0;
-      const q = await quantizeModel(float, { scheme: 'int8-sparse', calibration, sparsity: { latency: budget }, latencyTimer: timer });
+      const q = await quantizeModel(float, { scheme: 'int8-sparse', calibration, sparsity: { latency: budget, pattern: 'block4x4' }, latencyTimer: timer });
       const plan = q.prunePlan!;
       expect(seen.map((s) => [s.m, s.k, s.n])).toEqual([[5, 64, 48], [5, 48, 32]]);
       expect(seen[0].candidates).toEqual(['dense', 'block4x4 25%', 'block4x4 50%', 'block4x4 75%']);
@@ -56,16 +56,28 @@ describe(`int8-sparse sparsity.latency (${SIMD} build)`, () => {
 
   it("latencyTable: another budget searched on a plan's table and candidate weights gives the plan measured afresh, without timing again", async () => {
     const float = loadModel(rts.one, onnx);
-    const loose = await quantizeModel(float, { scheme: 'int8-sparse', calibration, sparsity: { latency: 0.9 }, latencyTimer: timer });
-    const fresh = await quantizeModel(float, { scheme: 'int8-sparse', calibration, sparsity: { latency: 0.6 }, latencyTimer: timer });
+    const loose = await quantizeModel(float, { scheme: 'int8-sparse', calibration, sparsity: { latency: 0.9, pattern: 'block4x4' }, latencyTimer: timer });
+    const fresh = await quantizeModel(float, { scheme: 'int8-sparse', calibration, sparsity: { latency: 0.6, pattern: 'block4x4' }, latencyTimer: timer });
     seen.length = 0;
-    const reused = await quantizeModel(float, { scheme: 'int8-sparse', calibration, sparsity: { latency: 0.6 }, latencyTable: loose.prunePlan });
+    const reused = await quantizeModel(float, { scheme: 'int8-sparse', calibration, sparsity: { latency: 0.6, pattern: 'block4x4' }, latencyTable: loose.prunePlan });
     expect(seen).toEqual([]);
     expect(reused.prunePlan!.layers.map((l) => l.chosen)).toEqual(fresh.prunePlan!.layers.map((l) => l.chosen));
     expect(reused.prunePlan!.us).toBe(fresh.prunePlan!.us);
     expect((await reused.run(feeds(99))).y.data).toEqual((await fresh.run(feeds(99))).y.data);
     await expect(quantizeModel(float, { scheme: 'int8', calibration, latencyTable: loose.prunePlan })).rejects.toThrow(/latencyTable: only with scheme 'int8-sparse' and sparsity\.latency/);
     for (const m of [loose, fresh, reused, float]) m.dispose();
+  });
+
+  it('the default candidates: block4x4 25/50/75% and unstructured 50/75/90%; sparsity.targets replaces the fractions', async () => {
+    const float = loadModel(rts.one, onnx);
+    const table: LayerTimer = (layer, candidates) => candidates.map((c, i) => 100 - i);
+    seen.length = 0;
+    const q = await quantizeModel(float, { scheme: 'int8-sparse', calibration, sparsity: { latency: 0.99 }, latencyTimer: (l, c) => (seen.push({ ...l, candidates: c.map((x) => x.label) }), table(l, c)) });
+    expect(seen[0].candidates).toEqual(['dense', 'block4x4 25%', 'block4x4 50%', 'block4x4 75%', 'unstructured 50%', 'unstructured 75%', 'unstructured 90%']);
+    seen.length = 0;
+    const t = await quantizeModel(float, { scheme: 'int8-sparse', calibration, sparsity: { latency: 0.99, pattern: ['unstructured', '2:4'], targets: [0.6] }, latencyTimer: (l, c) => (seen.push({ ...l, candidates: c.map((x) => x.label) }), table(l, c)) });
+    expect(seen[0].candidates).toEqual(['dense', 'unstructured 60%', '2:4 50%']);
+    for (const m of [q, t, float]) m.dispose();
   });
 
   it('bad latency options are ArgumentErrors naming the field; an unreachable budget a ValueRangeError', async () => {
@@ -85,7 +97,7 @@ describe(`int8-sparse sparsity.latency (${SIMD} build)`, () => {
       await expect(p, JSON.stringify(sparsity)).rejects.toThrow(ArgumentError);
       await expect(p).rejects.toThrow(message);
     }
-    const p = quantizeModel(float, { scheme: 'int8-sparse', calibration, sparsity: { latency: 0.2 }, latencyTimer: timer });
+    const p = quantizeModel(float, { scheme: 'int8-sparse', calibration, sparsity: { latency: 0.2, pattern: 'block4x4' }, latencyTimer: timer });
     await expect(p).rejects.toThrow(ValueRangeError);
     await expect(p).rejects.toThrow(/sparsity\.latency: 0\.2 is out of reach; the fastest candidates give 0\.300/);
     // one layer alone has no model to budget over

@@ -45,6 +45,8 @@ export type PruneMethod = (typeof PRUNE_METHODS)[number];
 type Weights = SparseWeights & { method?: PruneMethod };
 const PRUNE: Record<SparsePattern, PrunePattern> = { block4x4: { kind: 'block', rows: 4, cols: 4 }, unstructured: { kind: 'unstructured' }, '2:4': { kind: 'nm', n: 2, m: 4 } };
 
+/** The patterns a latency search tries by default (2:4 is slower than dense int8 on every shape measured, bench/RESULTS-spmm.md). */
+export const LATENCY_PATTERNS: readonly SparsePattern[] = ['block4x4', 'unstructured'];
 /** Each pattern's targets a latency search tries by default (2:4 has only its own). */
 export const LATENCY_TARGETS: Readonly<Record<SparsePattern, readonly number[]>> = { block4x4: [0.25, 0.5, 0.75], unstructured: [0.5, 0.75, 0.9], '2:4': [0.5] };
 
@@ -87,7 +89,9 @@ export function checkSparsity(value: unknown): SparsityOptions {
   if (latency !== undefined) {
     checkLatencyBudget(latency, 'sparsity.latency');
     if (target !== undefined) throw new ArgumentError(`sparsity.target: chosen per layer when sparsity.latency is given (list the fractions to try in sparsity.targets), got ${describe(target)}`);
-    const patterns = (Array.isArray(pattern) ? pattern : [pattern]).map((p, i) => checkPattern(p, Array.isArray(pattern) ? `sparsity.pattern[${i}]` : 'sparsity.pattern'));
+    // default: both patterns that can beat dense int8 (PP-OCRv4: unstructured alone was chosen at 0.9 and 0.8, bench/RESULTS-cprune.md)
+    const given = (value as { pattern?: unknown }).pattern ?? LATENCY_PATTERNS;
+    const patterns = (Array.isArray(given) ? given : [given]).map((p, i) => checkPattern(p, Array.isArray(given) ? `sparsity.pattern[${i}]` : 'sparsity.pattern'));
     if (patterns.length === 0) throw new ArgumentError('sparsity.pattern: expected at least one pattern, got []');
     if (targets !== undefined && !(Array.isArray(targets) && targets.length > 0 && targets.every((t) => isFraction(t) && t > 0))) throw new ArgumentError(`sparsity.targets: expected a non-empty list of fractions in (0, 1), got ${describe(targets)}`);
     return { pattern: patterns[0], target: 0.5, ...how, latency: latency as number, patterns: [...new Set(patterns)], ...(targets !== undefined && { targets: [...new Set(targets as number[])] }) };

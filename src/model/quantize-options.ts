@@ -14,7 +14,7 @@ import type { LayerTimer, PrunePlan } from './prune-latency.js';
 export interface SparsityLatency {
   /** the prunable layers' time as a fraction of their dense int8 time, in (0, 1] */
   latency: number;
-  /** the patterns to try (default block4x4) */
+  /** the patterns to try (default block4x4 and unstructured) */
   pattern?: SparsePattern | SparsePattern[];
   /** the fractions to try per pattern (default block4x4 0.25, 0.5, 0.75; unstructured 0.5, 0.75, 0.9) */
   targets?: number[];

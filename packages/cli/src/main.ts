@@ -132,7 +132,7 @@ modelOptions(program.command('prune').argument('<model>', 'an .onnx file').descr
     if (!(v.trim() !== '' && n > 0 && n <= 1)) throw new InvalidArgumentError('--latency must be a fraction in (0, 1]');
     return n;
   })
-  .option('--pattern <list>', `patterns to try, comma-separated: ${PATTERNS.join(', ')} (default block4x4)`, (v: string) => {
+  .option('--pattern <list>', `patterns to try, comma-separated: ${PATTERNS.join(', ')} (default block4x4,unstructured)`, (v: string) => {
     const list = v.split(',').map((x) => x.trim());
     if (list.some((x) => !PATTERNS.includes(x))) throw new InvalidArgumentError(`--pattern must be a comma-separated list of ${PATTERNS.join(', ')}`);
     return list;
