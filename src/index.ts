@@ -67,7 +67,9 @@ export type { Graph, GraphNode, HostTensor, Subgraph } from './model/graph.js';
 export type { Plan, PlanStep, PlanValue } from './model/plan.js';
 export { quantizeModel, type QuantizeOptions } from './model/quantize.js';
 export { layerLatencies, slowerQuantizedLayers, type LayerLatency, type SpeedChoice } from './model/speed-check.js';
-export type { AutoBudget, LayerChoice, LayerTrial, MixReport, OutputMetric, OutputScore } from './model/quantize-options.js';
+export { latencyTimer, pruneByLatency, type LayerTimer, type PrunePlan, type PruneLayerReport, type TimedCandidate } from './model/prune-latency.js';
+export { latencySearch, checkLatencyBudget, type LatencyCandidate, type LatencyLayer, type LatencyPlan } from './quant/latency-search.js';
+export type { AutoBudget, LayerChoice, LayerTrial, MixReport, OutputMetric, OutputScore, SparsityLatency } from './model/quantize-options.js';
 export { calibrate, type Feeds } from './model/calibrate.js';
 export {
   ANT_TYPE_NAMES, ANT_CLIP_RATIOS, ANT_DEFAULT_CANDIDATES, antType, antCodebook, antDecode, antEncode, antQuantizeValue,

@@ -9,7 +9,9 @@
 //                  beats dense int8, bench/RESULTS-spmm.md)
 //   'unstructured' single weights by |w|, CSR (pays at M = 128 from ~55% sparsity)
 //   '2:4'          2 of every 4 along K, values + index nibbles (sparsity 50%; slower than dense)
-// Options (quantizeModel's `sparsity`): { pattern, target, method } (target: the fraction pruned, [0, 1)).
+// Options (quantizeModel's `sparsity`): { pattern, target, method } (target: the fraction pruned, [0, 1)),
+// or { latency, pattern(s), targets, method }: each layer's pattern and target (or dense int8) chosen
+// to meet a latency budget, measured on this engine (CPrune-style; src/model/prune-latency.ts).
 // Both methods meet the same pattern and sparsity: OBC prunes magnitude's total, spread evenly over
 // the rows (bands of 4 rows for blocks), choosing which weights go by their effect on the layer output.
 // rt.linear({ dtype: 'int8-sparse', calibration, sparsity }): the input range from sample inputs.
@@ -31,6 +33,7 @@ import { SpmmGemm, type SparseEncoding, type SparsePattern, type SparseWeights }
 import { applyMask, pruneMask, quantizeRowsInt8, type PrunePattern } from '../quant/prune.js';
 import { obcInt8 } from '../quant/obc.js';
 import { calibrationHessian } from '../quant/gptq.js';
+import { checkLatencyBudget } from '../quant/latency-search.js';
 import { checkScales, type SavedReader, type WeightFormat } from './format.js';
 
 const f = Math.fround;
@@ -42,21 +45,72 @@ export type PruneMethod = (typeof PRUNE_METHODS)[number];
 type Weights = SparseWeights & { method?: PruneMethod };
 const PRUNE: Record<SparsePattern, PrunePattern> = { block4x4: { kind: 'block', rows: 4, cols: 4 }, unstructured: { kind: 'unstructured' }, '2:4': { kind: 'nm', n: 2, m: 4 } };
 
+/** The patterns a latency search tries by default (2:4 is slower than dense int8 on every shape measured, bench/RESULTS-spmm.md). */
+export const LATENCY_PATTERNS: readonly SparsePattern[] = ['block4x4', 'unstructured'];
+/** Each pattern's targets a latency search tries by default (2:4 has only its own). */
+export const LATENCY_TARGETS: Readonly<Record<SparsePattern, readonly number[]>> = { block4x4: [0.25, 0.5, 0.75], unstructured: [0.5, 0.75, 0.9], '2:4': [0.5] };
+
+/** int8-sparse's options, checked. */
+export interface SparsityOptions {
+  pattern: SparsePattern;
+  target: number;
+  method?: PruneMethod;
+  /**
+   * a latency budget: the prunable layers together at most this fraction of their dense int8 time,
+   * each layer's pattern and target (or dense int8) chosen by quantizeModel's search over `patterns`
+   * x `targets` (src/model/prune-latency.ts)
+   */
+  latency?: number;
+  patterns?: SparsePattern[];
+  targets?: number[];
+}
+
+function checkPattern(pattern: unknown, argument: string): SparsePattern {
+  if (!SPARSE_PATTERNS.includes(pattern as SparsePattern)) throw new ArgumentError(`${argument}: expected one of ${SPARSE_PATTERNS.map((p) => `'${p}'`).join(', ')}, got ${describe(pattern)}`);
+  return pattern as SparsePattern;
+}
+
+const isFraction = (v: unknown): v is number => typeof v === 'number' && v >= 0 && v < 1;
+
 /**
  * quantizeModel's `sparsity` option, checked: the pattern and target, defaults filled (block4x4 at
- * 0.5); method as given (undefined: OBC where the layer's Hessian is known, else magnitude).
+ * 0.5); method as given (undefined: OBC where the layer's Hessian is known, else magnitude). With
+ * `latency` (a fraction of dense int8's time in (0, 1]) the pattern may be a list, `targets` lists
+ * the fractions to try (default LATENCY_TARGETS), and `target` is chosen per layer, not given.
  */
-export function checkSparsity(value: unknown): { pattern: SparsePattern; target: number; method?: PruneMethod } {
+export function checkSparsity(value: unknown): SparsityOptions {
   if (value === undefined) return { pattern: 'block4x4', target: 0.5 };
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ArgumentError(`sparsity: expected { pattern, target, method }, got ${describe(value)}`);
-  const { pattern = 'block4x4', target, method, ...rest } = value as { pattern?: unknown; target?: unknown; method?: unknown };
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ArgumentError(`sparsity: expected { pattern, target, method } or { latency, pattern, targets, method }, got ${describe(value)}`);
+  const { pattern = 'block4x4', target, method, latency, targets, ...rest } = value as { pattern?: unknown; target?: unknown; method?: unknown; latency?: unknown; targets?: unknown };
   const extra = Object.keys(rest);
-  if (extra.length) throw new ArgumentError(`sparsity: unknown field '${extra[0]}' (expected pattern, target, method)`);
+  if (extra.length) throw new ArgumentError(`sparsity: unknown field '${extra[0]}' (expected pattern, target, method, latency, targets)`);
   if (method !== undefined && !PRUNE_METHODS.includes(method as PruneMethod)) throw new ArgumentError(`sparsity.method: expected 'obc' or 'magnitude', got ${describe(method)}`);
-  if (!SPARSE_PATTERNS.includes(pattern as SparsePattern)) throw new ArgumentError(`sparsity.pattern: expected one of ${SPARSE_PATTERNS.map((p) => `'${p}'`).join(', ')}, got ${describe(pattern)}`);
-  if (target !== undefined && !(typeof target === 'number' && target >= 0 && target < 1)) throw new ArgumentError(`sparsity.target: expected a fraction in [0, 1), got ${describe(target)}`);
+  const how = method !== undefined ? { method: method as PruneMethod } : {};
+  if (latency !== undefined) {
+    checkLatencyBudget(latency, 'sparsity.latency');
+    if (target !== undefined) throw new ArgumentError(`sparsity.target: chosen per layer when sparsity.latency is given (list the fractions to try in sparsity.targets), got ${describe(target)}`);
+    // default: both patterns that can beat dense int8 (PP-OCRv4: unstructured alone was chosen at 0.9 and 0.8, bench/RESULTS-cprune.md)
+    const given = (value as { pattern?: unknown }).pattern ?? LATENCY_PATTERNS;
+    const patterns = (Array.isArray(given) ? given : [given]).map((p, i) => checkPattern(p, Array.isArray(given) ? `sparsity.pattern[${i}]` : 'sparsity.pattern'));
+    if (patterns.length === 0) throw new ArgumentError('sparsity.pattern: expected at least one pattern, got []');
+    if (targets !== undefined && !(Array.isArray(targets) && targets.length > 0 && targets.every((t) => isFraction(t) && t > 0))) throw new ArgumentError(`sparsity.targets: expected a non-empty list of fractions in (0, 1), got ${describe(targets)}`);
+    return { pattern: patterns[0], target: 0.5, ...how, latency: latency as number, patterns: [...new Set(patterns)], ...(targets !== undefined && { targets: [...new Set(targets as number[])] }) };
+  }
+  if (targets !== undefined) throw new ArgumentError(`sparsity.targets: only with sparsity.latency (one fraction for every layer is sparsity.target), got ${describe(targets)}`);
+  checkPattern(pattern, 'sparsity.pattern');
+  if (target !== undefined && !isFraction(target)) throw new ArgumentError(`sparsity.target: expected a fraction in [0, 1), got ${describe(target)}`);
   if (pattern === '2:4' && target !== undefined && target !== 0.5) throw new ArgumentError(`sparsity.target: pattern '2:4' prunes exactly 0.5, got ${describe(target)}`);
-  return { pattern: pattern as SparsePattern, target: (target as number | undefined) ?? 0.5, ...(method !== undefined && { method: method as PruneMethod }) };
+  return { pattern: pattern as SparsePattern, target: (target as number | undefined) ?? 0.5, ...how };
+}
+
+/** A latency search's candidates for `sparsity` (checked, with latency): each pattern at each of its targets. */
+export function latencyCandidates(s: SparsityOptions): { label: string; sparsity: { pattern: SparsePattern; target: number; method?: PruneMethod } }[] {
+  const out = [];
+  for (const pattern of s.patterns ?? [s.pattern]) {
+    const targets = pattern === '2:4' ? [0.5] : s.targets ?? LATENCY_TARGETS[pattern];
+    for (const target of targets) out.push({ label: `${pattern} ${+(target * 100).toFixed(1)}%`, sparsity: { pattern, target, ...(s.method && { method: s.method }) } });
+  }
+  return out;
 }
 
 /** The int8 weights as dense rows N x K, from the pattern's encoding. */
@@ -134,7 +188,7 @@ const count = (read: SavedReader, v: unknown, name: string, max: number): number
 export const int8SparseFormat: WeightFormat<Weights> = {
   name: 'int8-sparse',
   label: 'int8-sparse (OBC-pruned, SpMM)',
-  summary: "pruned int8 weights per channel (block4x4 50% by default; sparsity: { pattern, target, method: 'obc' | 'magnitude' }), uint8 activations with static calibrated ranges",
+  summary: "pruned int8 weights per channel (block4x4 50% by default; sparsity: { pattern, target, method: 'obc' | 'magnitude' }, or { latency } for a measured latency budget: lowbit prune), uint8 activations with static calibrated ranges",
   needsInputRange: true,
   // pruning trades accuracy for speed: not a step on auto's size/accuracy ladder
   autoCandidate: false,
@@ -143,7 +197,8 @@ export const int8SparseFormat: WeightFormat<Weights> = {
   quantize(wnk, n, k, { input, options, hessian }) {
     if (!input) throw new ArgumentError('int8-sparse weights need the activation quantization of the layer input (calibration)');
     if (input.channelScale || input.border) throw new ArgumentError('int8-sparse: per-channel activation scales or borders are not supported (use per-tensor activations)');
-    const { pattern, target, method: asked } = checkSparsity(options?.sparsity);
+    const { pattern, target, method: asked, latency } = checkSparsity(options?.sparsity);
+    if (latency !== undefined) throw new ArgumentError('sparsity.latency: a budget over a whole model, which quantizeModel searches (one layer alone takes sparsity: { pattern, target })');
     // OBC needs the layer's Hessian; a layer calibration never reached has none and is pruned by magnitude
     const method: PruneMethod = hessian && asked !== 'magnitude' ? 'obc' : 'magnitude';
     const { q, scales } = method === 'obc' ? obcInt8(wnk, n, k, hessian!, PRUNE[pattern], target) : quantizeRowsInt8(applyMask(wnk, pruneMask(wnk, n, k, PRUNE[pattern], target).mask), n, k);

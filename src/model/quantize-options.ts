@@ -9,6 +9,18 @@ import type { SparsePattern } from '../layers/gemm-spmm.js';
 import { ArgumentError, describe } from '../errors.js';
 import { WEIGHT_FORMATS } from '../formats/table.js';
 import type { GptqSettings } from '../quant/gptq.js';
+import type { LayerTimer, PrunePlan } from './prune-latency.js';
+
+/** int8-sparse's latency budget (see QuantizeOptions.sparsity). */
+export interface SparsityLatency {
+  /** the prunable layers' time as a fraction of their dense int8 time, in (0, 1] */
+  latency: number;
+  /** the patterns to try (default block4x4 and unstructured) */
+  pattern?: SparsePattern | SparsePattern[];
+  /** the fractions to try per pattern (default block4x4 0.25, 0.5, 0.75; unstructured 0.5, 0.75, 0.9) */
+  targets?: number[];
+  method?: 'obc' | 'magnitude';
+}
 
 /** What one layer runs in: 'float32' or a weight format's name (src/formats/table.ts). Depthwise and grouped convolutions are float32 in every scheme. */
 export type LayerScheme = string;
@@ -130,8 +142,22 @@ export interface QuantizeOptions {
    * quantized from the Hessian XᵀX / rows of its input on the calibration inputs as they come
    * through the layers pruned before it, GPTQ's sequential pass; slower) or 'magnitude' (by |w|,
    * then int8 round to nearest). Both prune the same total (OBC: spread evenly over the rows).
+   * With `latency` (CPrune-style, src/model/prune-latency.ts): each layer's pattern and target, or
+   * dense int8, chosen so that the prunable layers run in at most that fraction of their dense int8
+   * time (measured here) at the least output error; `model.prunePlan` reports the choice.
    */
-  sparsity?: { pattern?: SparsePattern; target?: number; method?: 'obc' | 'magnitude' };
+  sparsity?: { pattern?: SparsePattern; target?: number; method?: 'obc' | 'magnitude' } | SparsityLatency;
+  /**
+   * 'int8-sparse' with `sparsity.latency`: times a layer's candidates (default: runs them on this
+   * engine, medians). For tests and benches that need a given latency table.
+   */
+  latencyTimer?: LayerTimer;
+  /**
+   * 'int8-sparse' with `sparsity.latency`: a previous result's `prunePlan` (same float model,
+   * calibration and candidates), whose latency table and candidate weights are searched again at this
+   * budget without measuring or pruning again
+   */
+  latencyTable?: PrunePlan;
   /** 'fpx': the exponent/mantissa splits to choose from per layer (default all: 'E1M6' … 'E5M2') */
   fpxSplits?: readonly string[];
   /**

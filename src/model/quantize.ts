@@ -6,7 +6,8 @@
 import { ArgumentError, describe } from '../errors.js';
 import type { LayerWeights, QuantizeContext } from '../formats/format.js';
 import { FORMAT_NAMES, weightFormat } from '../formats/table.js';
-import { checkSparsity } from '../formats/int8-sparse.js';
+import { checkSparsity, latencyCandidates } from '../formats/int8-sparse.js';
+import { pruneByLatency, replan, type PrunePlan } from './prune-latency.js';
 import type { ActivationQuant } from '../quant/activation-range.js';
 import { activationQuant, checkActivationOptions } from './activation-calibration.js';
 import { convWeightsNK, transposeKN } from '../layers/conv2d-gemm.js';
@@ -94,7 +95,7 @@ async function autoHessians(float: Model, inputs: Feeds[], want: (node: GraphNod
   return hessians;
 }
 
-export async function quantizeModel(float: Model, options: QuantizeOptions): Promise<Model & { choices?: LayerChoice[]; mix?: MixReport }> {
+export async function quantizeModel(float: Model, options: QuantizeOptions): Promise<Model & { choices?: LayerChoice[]; mix?: MixReport; prunePlan?: PrunePlan }> {
   if (options.scheme !== 'auto' && !FORMAT_NAMES.includes(options.scheme)) throw new ArgumentError(`quantize: scheme '${String(options.scheme)}' is not supported; ${[...FORMAT_NAMES, 'auto'].map((n) => `'${n}'`).join(', ')} are`);
   if (!Array.isArray(options.calibration) || options.calibration.length === 0) throw new ArgumentError('quantize: calibration needs at least one input (an array of feeds)');
   if (options.ant4PerChannelType !== undefined && typeof options.ant4PerChannelType !== 'boolean') throw new ArgumentError(`quantize: ant4PerChannelType must be a boolean, got ${String(options.ant4PerChannelType)}`);
@@ -114,7 +115,9 @@ export async function quantizeModel(float: Model, options: QuantizeOptions): Pro
   const dense = { syrk: wasmSyrkLower(float.rt), gemm: wasmGemmNT(float.rt) };
   // 'auto' with GPTQ settings: candidates from the float model's layer Hessians (candidate-weights.ts), not the sequential pass
   // int8-sparse by OBC (its default) prunes each layer from its input's Hessian: GPTQ's sequential pass gives them
-  const obc = options.scheme === 'int8-sparse' && checkSparsity(options.sparsity).method !== 'magnitude';
+  const sparsity = options.scheme === 'int8-sparse' ? checkSparsity(options.sparsity) : undefined;
+  // a latency budget prunes from the float model's Hessians in its own pass (prune-latency.ts), not the sequential one
+  const obc = sparsity !== undefined && sparsity.method !== 'magnitude' && sparsity.latency === undefined;
   const gptq = (gptqSettings || obc) && !auto ? { settings: gptqSettings ? { ...gptqSettings, ...dense } : undefined, layers: new GptqLayers() } : null;
   const sequential = (spec: LayerSpec, scheme: LayerScheme): boolean =>
     gptqSettings ? GptqLayers.wants(spec, scheme) : obc && scheme === 'int8-sparse' && !(spec.type === 'conv' && spec.geometry.group !== 1);
@@ -140,6 +143,20 @@ export async function quantizeModel(float: Model, options: QuantizeOptions): Pro
   const choice = new Map<GraphNode, LayerScheme>();
   const formatOptions = { ant4PerChannelType: options.ant4PerChannelType === true, antChoice, antClipByEffect: options.antClipByEffect, gptq: gptq?.settings ?? dense, fpxSplits: options.fpxSplits, outlierThreshold: options.outlierThreshold, outlierQuantile: options.outlierQuantile, sparsity: options.sparsity, weightBits: options.weightBits };
   const schemeOf = (node: GraphNode, s: RangeStats | undefined): LayerScheme => options.layerScheme?.(node) ?? choice.get(node) ?? (s ? (auto ? 'int8' : options.scheme) : 'float32');
+  const grouped = (spec: LayerSpec) => spec.type === 'conv' && spec.geometry.group !== 1;
+  if (options.latencyTable && sparsity?.latency === undefined) throw new ArgumentError("latencyTable: only with scheme 'int8-sparse' and sparsity.latency");
+  const pruned: PrunePlan | undefined = sparsity?.latency === undefined ? undefined : options.latencyTable ? replan(options.latencyTable, sparsity.latency) : await pruneByLatency({
+      float, calibration: options.calibration, budget: sparsity.latency, timer: options.latencyTimer, onProgress: options.onProgress,
+      candidates: [{ label: 'dense', sparsity: null }, ...latencyCandidates(sparsity)],
+      want: (node, spec) => stats.has(node) && !grouped(spec) && !options.layerScheme?.(node) && !(spec.type === 'linear' && spec.fileWeights),
+      weightsOf: (node) => weightRows(float.layerSpecs.get(node)!),
+      quantize: (node, c, h) => {
+        const spec = float.layerSpecs.get(node)!, s = stats.get(node)!, scheme = c.sparsity ? 'int8-sparse' : 'int8';
+        return quantizeLayerWeights(spec, scheme, inputQuant(s, spec, scheme), { ...formatOptions, sparsity: c.sparsity ?? undefined }, c.sparsity && c.sparsity.method !== 'magnitude' ? h : undefined, s);
+      },
+    });
+  // layers the search did not plan (no calibration rows reached them) stay dense int8
+  if (pruned) for (const node of stats.keys()) if (!pruned.weights.has(node) && !options.layerScheme?.(node)) choice.set(node, 'int8');
   // 'auto': each layer's candidates quantized once; int4 by GPTQ, ant4 and fpx by effect, from Hessians of the search's part of the calibration inputs
   const candidates = auto
     ? new CandidateWeights(
@@ -156,6 +173,8 @@ export async function quantizeModel(float: Model, options: QuantizeOptions): Pro
     const s = stats.get(node);
     const scheme = schemeOf(node, s);
     if (candidates && s) return layerOf(brt, node, spec, candidates.get(node, scheme), options.nonFinite);
+    const planned = pruned?.weights.get(node);
+    if (planned) return layerOf(brt, node, spec, planned, options.nonFinite);
     const input = s ? inputQuant(s, spec, scheme) : undefined;
     if (gptq && sequential(spec, scheme)) {
       return gptq.layers.layer(node, () => buildFloatLayer(brt, node, spec)!, (h) => quantizeLayerWeights(spec, scheme, input, formatOptions, h, s), (w) => layerOf(brt, node, spec, w, options.nonFinite));
@@ -166,7 +185,8 @@ export async function quantizeModel(float: Model, options: QuantizeOptions): Pro
   };
   // the quantized model gets its own arena: the float model's goes back first (both may not fit in 4 GiB)
   await float.releaseArena();
-  const model = new Model(rt, float.graph, float.fusions, builder, options.scheme) as Model & { choices?: LayerChoice[]; mix?: MixReport; speedChoices?: SpeedChoice[] };
+  const model = new Model(rt, float.graph, float.fusions, builder, options.scheme) as Model & { choices?: LayerChoice[]; mix?: MixReport; speedChoices?: SpeedChoice[]; prunePlan?: PrunePlan };
+  if (pruned) model.prunePlan = pruned;
   if (gptq) await gptq.layers.run(model, options.calibration, (d, t) => options.onProgress?.(d, t, gptqSettings ? 'gptq' : 'obc'));
   if (options.speed === 'measured') {
     const decisions = await slowerQuantizedLayers(float, model, options.calibration[0]);

@@ -9,6 +9,7 @@ import { DEMO_SCHEMES, runModelDemo, type DemoScheme } from './model-demo.js';
 import { runStudy } from './study.js';
 import { benchModelCommand, compareModelCommand, quantizeModelCommand, runModelCommand } from './model-commands.js';
 import { registerWakeword } from './wakeword-command.js';
+import { pruneCommand } from './prune-command.js';
 import { addOcrCommand } from './ocr-command.js';
 import { FORMAT_NAMES, WEIGHT_FORMATS } from 'lowbit';
 
@@ -114,6 +115,35 @@ calibrationOptions(modelOptions(program.command('quantize').argument('<model>', 
   .option('-o, --out <file>', 'where to write the quantized weights (.safetensors)')
   .option('--onnx <file>', 'also (or instead) write an ONNX file onnxruntime runs: QDQ int8, MatMulNBits int4, float32 weights for the other formats')
   .action(async (model, o) => quantizeModelCommand({ model, ...o }));
+
+/** a list of fractions in (0, 1), comma-separated */
+function fractionList(name: string) {
+  return (v: string) => {
+    const list = v.split(',').map((x) => x.trim());
+    if (list.some((x) => !(x !== '' && Number(x) > 0 && Number(x) < 1))) throw new InvalidArgumentError(`${name} must be fractions in (0, 1), comma-separated`);
+    return list.map(Number);
+  };
+}
+
+const PATTERNS = ['block4x4', 'unstructured', '2:4'];
+modelOptions(program.command('prune').argument('<model>', 'an .onnx file').description("prune and quantize to int8-sparse within a latency budget: each layer's pattern and sparsity (or dense int8) chosen from latencies measured on this engine and OBC's output error; prints the plan, the measured speed-up and the output error, and saves with -o"))
+  .requiredOption('--latency <fraction>', "the prunable layers' time as a fraction of dense int8's, in (0, 1] (e.g. 0.7)", (v: string) => {
+    const n = Number(v);
+    if (!(v.trim() !== '' && n > 0 && n <= 1)) throw new InvalidArgumentError('--latency must be a fraction in (0, 1]');
+    return n;
+  })
+  .option('--pattern <list>', `patterns to try, comma-separated: ${PATTERNS.join(', ')} (default block4x4,unstructured)`, (v: string) => {
+    const list = v.split(',').map((x) => x.trim());
+    if (list.some((x) => !PATTERNS.includes(x))) throw new InvalidArgumentError(`--pattern must be a comma-separated list of ${PATTERNS.join(', ')}`);
+    return list;
+  })
+  .option('--targets <list>', 'sparsities to try per pattern (default block4x4 0.25,0.5,0.75; unstructured 0.5,0.75,0.9)', fractionList('--targets'))
+  .addOption(new Option('--prune <method>', "'obc' (default: Optimal Brain Compression from the calibration inputs' layer Hessians) or 'magnitude'").choices(['obc', 'magnitude']))
+  .option('--calibrate <n>', 'random calibration inputs (only with --calibrate-random; real ones come from --input files)', positiveInt('--calibrate', 1000), 4)
+  .option('--calibrate-random', 'calibrate on random normals of --shape when no --input file is given (ranges fit no real input)', false)
+  .option('-r, --runs <r>', 'timed end-to-end runs of the pruned and the dense int8 model', positiveInt('--runs', 1000), 15)
+  .option('-o, --out <file>', 'where to write the pruned weights (.safetensors)')
+  .action(async (model, o) => pruneCommand({ model, ...o }));
 
 calibrationOptions(modelOptions(program.command('compare').argument('<model>', 'an .onnx file').description('quantize a model and print the error of every layer against float32')))
   .addOption(new Option('--scheme <scheme>', schemeHelp).choices(SCHEMES).default('int8'))
