@@ -20,7 +20,7 @@ export type { ActivationBlocks };
 
 export class Qb4Weights extends PackedWeights {
   constructor(
-    rt: KernelHost,
+    private readonly host: KernelHost,
     readonly layout: Qb4Layout,
     readonly k: number,
     readonly n: number,
@@ -33,7 +33,27 @@ export class Qb4Weights extends PackedWeights {
     /** 0 when symmetric (zero point 8) */
     readonly zerosPtr: number,
   ) {
-    super(rt, [ptr, scalesPtr, zerosPtr]);
+    super(host, [ptr, scalesPtr, zerosPtr]);
+  }
+
+  /** The canonical blocks these weights were packed from, read back out of linear memory (packing is lossless). */
+  unpack(): Int4Blocks {
+    if (this.disposed) throw new ArgumentError('qb4 weights: unpack() after dispose()');
+    const { host, k, n, kp, np, blockSize, blocks: nb } = this;
+    const q = new Uint8Array(n * k);
+    if (this.layout === 's4') unpackS4(host.view(Int16Array, this.ptr, (kp * np) / 4), q, k, n, kp);
+    else unpackC4(host.view(Uint8Array, this.ptr, (kp * np) / 2), q, k, n, kp);
+    const nr = this.nr, sh = Math.log2(nr);
+    const sc = host.view(Float32Array, this.scalesPtr, np * nb), zs = this.zerosPtr ? host.view(Float32Array, this.zerosPtr, np * nb) : null;
+    const scales = new Float32Array(n * nb), zeroPoints = zs ? new Uint8Array(n * nb) : null;
+    for (let j = 0; j < n; j++) {
+      for (let b = 0; b < nb; b++) {
+        const at = ((j >> sh) * nb + b) * nr + (j & (nr - 1));
+        scales[j * nb + b] = sc[at];
+        if (zeroPoints) zeroPoints[j * nb + b] = zs![at];
+      }
+    }
+    return { k, n, blockSize, q, scales, zeroPoints };
   }
 
   get blocks(): number {
@@ -109,6 +129,31 @@ function packS4(dst: Int16Array, w: Int4Blocks, kp: number): void {
       checkNibble(v, j, t);
       const at = base + (t >> 1) * 8 + (t & 1);
       dst[at] = (dst[at] & ~(15 << shift)) | ((v ^ flip) << shift);
+    }
+  }
+}
+
+/** packS4 backwards: the nibble of column j at K index t into q[j * k + t] */
+function unpackS4(src: Int16Array, q: Uint8Array, k: number, n: number, kp: number): void {
+  const panel = kp * 4;
+  for (let j = 0; j < n; j++) {
+    const c = j & 15;
+    const base = (j >> 4) * panel + (c & 3) * 2;
+    const shift = (c >> 2) * 4;
+    const flip = c >= 12 ? 8 : 0;
+    for (let t = 0; t < k; t++) q[j * k + t] = ((src[base + (t >> 1) * 8 + (t & 1)] >> shift) & 15) ^ flip;
+  }
+}
+
+/** packC4 backwards */
+function unpackC4(src: Uint8Array, q: Uint8Array, k: number, n: number, kp: number): void {
+  const panelBytes = kp * 4;
+  for (let j = 0; j < n; j++) {
+    const base = (j >> 3) * panelBytes;
+    const c = j & 7;
+    for (let t = 0; t < k; t++) {
+      const byte = src[base + (t >> 3) * 32 + (c >> 2) * 16 + (c & 3) * 4 + (t & 3)];
+      q[j * k + t] = (t & 4) !== 0 ? byte >> 4 : byte & 15;
     }
   }
 }

@@ -154,8 +154,17 @@ export class Int4FileLinearLayer implements ModelLayer {
   readonly kind = 'Linear 4-bit (W4A32)';
   readonly scheme = 'float32';
   private readonly gemm: FourBitGemm;
+  private readonly beforeDispose: (() => void)[] = [];
   constructor(rt: Runtime, blocks: Int4Blocks, bias: Float32Array | null, activation: ConvActivation | null = null) {
     this.gemm = new FourBitGemm(rt, { kernel: 'qb4', blocks, activations: 'float32' }, bias, activation);
+  }
+  /** the blocks it packed, read back out of linear memory (lossless) */
+  unpackBlocks(): Int4Blocks {
+    return this.gemm.unpackBlocks();
+  }
+  /** runs `fn` when disposed, while the packed weights are still readable */
+  whenDisposed(fn: () => void): void {
+    this.beforeDispose.push(fn);
   }
   get weightBytes(): number {
     return this.gemm.weightBytes;
@@ -170,6 +179,7 @@ export class Int4FileLinearLayer implements ModelLayer {
     return this.gemm.run(io.dims.reduce((a, b) => a * b, 1) / this.gemm.k, io.x, io.y, io.scratch);
   }
   dispose(): void {
+    for (const fn of this.beforeDispose.splice(0)) fn();
     this.gemm.dispose();
   }
 }

@@ -9,6 +9,8 @@ import { ConvLayerF32, Int4FileLinearLayer, LinearLayerF32, type ModelLayer } fr
 import { kernelLayerFor } from './kernel-layer-rules.js';
 import type { ConvActivation, ConvGeometry } from '../layers/conv2d.js';
 import { importOnnx } from './onnx.js';
+import type { ModelSource } from './onnx-source.js';
+import { releaseNBitsWeights } from './released-weights.js';
 import { fuseSubgraphs } from './fuse-subgraphs.js';
 import { convSpec } from './ops/linear-ops.js';
 import { matMulNBitsBlocks } from './ops/quant-ops.js';
@@ -148,6 +150,11 @@ export class Model {
     if (spec) this.specs.set(node, spec);
     const layer = spec ? this.builder(this.rt, node, spec) : kernelLayerFor(this.rt, node, ins, this.graph.opset);
     this.layers.set(node, layer);
+    // a 4-bit file's weights are held once: packed; the graph's tensors decode from there (released-weights.ts)
+    if (layer instanceof Int4FileLinearLayer) {
+      const restore = releaseNBitsWeights(this.graph, node, () => layer.unpackBlocks());
+      if (restore) layer.whenDisposed(restore);
+    }
     return layer;
   }
 
@@ -408,7 +415,7 @@ export interface LoadOptions {
 }
 
 /** The graph loadModel runs for these bytes and options, and what its rewrites did. */
-export function importGraph(bytes: Uint8Array, options: LoadOptions = {}): { graph: Graph; report: FuseReport } {
+export function importGraph(bytes: Uint8Array | ModelSource, options: LoadOptions = {}): { graph: Graph; report: FuseReport } {
   const imported = lowerConv1d(importOnnx(bytes));
   const none: FuseReport = { foldedBatchNorms: 0, foldedAffines: 0, activations: 0, layerNorms: 0, fusedConvs: 0, fusedMatMuls: 0, attentions: 0 };
   if (options.fuse === false) return { graph: imported, report: none };
@@ -416,9 +423,16 @@ export function importGraph(bytes: Uint8Array, options: LoadOptions = {}): { gra
   return { graph: fuseSubgraphs(graph, report), report };
 }
 
-export function loadModel(rt: Runtime, bytes: Uint8Array, options: LoadOptions = {}): Model {
+/**
+ * `bytes`: the .onnx file's bytes (float32, int8 and uint8 initializers are held as views into them
+ * where aligned: do not modify them afterwards); or a ModelSource, random access to the file, which
+ * is never read whole: large initializers are read when first used, a 4-bit weight only while its
+ * layer packs it (the source must stay readable while the model lives; exportOnnx then needs the
+ * bytes passed again).
+ */
+export function loadModel(rt: Runtime, bytes: Uint8Array | ModelSource, options: LoadOptions = {}): Model {
   rt.check();
   const { graph, report } = importGraph(bytes, options);
-  if (options.keepSource !== false) keepSource(graph, bytes);
+  if (options.keepSource !== false && bytes instanceof Uint8Array) keepSource(graph, bytes);
   return new Model(rt, graph, report);
 }
