@@ -72,6 +72,12 @@ export interface RunOptions {
    * a new plan per step. Planning fails if a shape depends on their values.
    */
   runtimeInputs?: readonly string[];
+  /**
+   * float32 outputs to write into these arrays, by output name, instead of fresh ones (used when
+   * the length matches the output's, otherwise ignored): a decoder's presents go into the buffers
+   * of the step before, so a decode step allocates no KV cache. They must not be fed in this run.
+   */
+  into?: Readonly<Record<string, Float32Array>>;
 }
 
 export class Model {
@@ -249,7 +255,11 @@ export class Model {
     const out: Record<string, OutputTensor> = {};
     plan.outputs.forEach((v, i) => {
       const name = this.graph.outputs[i];
-      out[name] = outputTensor(v.type, this.viewOf(v, arena), v.dims, `run: output '${name}'`);
+      const into = options.into?.[name];
+      if (into && v.type === 'float32' && into instanceof Float32Array && into.length === elementCount(v.dims)) {
+        into.set(this.viewOf(v, arena) as Float32Array);
+        out[name] = { type: 'float32', data: into, dims: [...v.dims] };
+      } else out[name] = outputTensor(v.type, this.viewOf(v, arena), v.dims, `run: output '${name}'`);
     });
     // outputs are copies: a large batch's arena can go back now
     if (this.arenaHistory.afterRun(this.arena.bytes, plan.arenaBytes)) this.freeArena();
