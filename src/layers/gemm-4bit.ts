@@ -12,12 +12,12 @@ import { ArgumentError } from '../errors.js';
 import { lut4GatherColumns, lut4Gemm, lut4PanelBias, packLut4, type Lut4Source } from '../kernels/lut4.js';
 import { packQb4, qb4F32Gemm, qb4Gemm } from '../kernels/qb4.js';
 import { actBlocksBytes } from '../kernels/act-blocks.js';
-import type { Int4Blocks } from '../quant/int4.js';
+import type { Int4Blocks, Int4Nibbles } from '../quant/int4.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { ChannelActivation, type ConvActivation } from './activation.js';
 import type { GemmImpl } from './conv2d-gemm.js';
 
-export type FourBitWeights = { kernel: 'qb4'; blocks: Int4Blocks; activations?: 'int8' | 'float32' } | { kernel: 'lut4'; source: Lut4Source };
+export type FourBitWeights = { kernel: 'qb4'; blocks: Int4Blocks | Int4Nibbles; activations?: 'int8' | 'float32' } | { kernel: 'lut4'; source: Lut4Source };
 
 interface Packed {
   /** the kernel's weight layout */

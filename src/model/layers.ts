@@ -11,7 +11,7 @@ import { ChannelActivation } from '../layers/activation.js';
 import type { LayerWeights } from '../formats/format.js';
 import { NonFiniteGuard, type NonFinite } from '../layers/nonfinite.js';
 import { FourBitGemm } from '../layers/gemm-4bit.js';
-import type { Int4Blocks } from '../quant/int4.js';
+import type { Int4Blocks, Int4Nibbles } from '../quant/int4.js';
 
 /** How a quantized model layer treats NaN and infinite inputs (src/layers/nonfinite.ts), and its name for errors. */
 export interface NonFiniteCheck {
@@ -155,7 +155,8 @@ export class Int4FileLinearLayer implements ModelLayer {
   readonly scheme = 'float32';
   private readonly gemm: FourBitGemm;
   private readonly beforeDispose: (() => void)[] = [];
-  constructor(rt: Runtime, blocks: Int4Blocks, bias: Float32Array | null, activation: ConvActivation | null = null) {
+  /** `blocks`: a MatMulNBits file's B as Int4Nibbles packs without expanding the codes first */
+  constructor(rt: Runtime, blocks: Int4Blocks | Int4Nibbles, bias: Float32Array | null, activation: ConvActivation | null = null) {
     this.gemm = new FourBitGemm(rt, { kernel: 'qb4', blocks, activations: 'float32' }, bias, activation);
   }
   /** the blocks it packed, read back out of linear memory (lossless) */

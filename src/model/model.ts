@@ -13,8 +13,8 @@ import type { ModelSource } from './onnx-source.js';
 import { releaseNBitsWeights } from './released-weights.js';
 import { fuseSubgraphs } from './fuse-subgraphs.js';
 import { convSpec } from './ops/linear-ops.js';
-import { matMulNBitsBlocks } from './ops/quant-ops.js';
-import { dequantizeInt4, type Int4Blocks } from '../quant/int4.js';
+import { matMulNBitsBlocks, matMulNBitsNibbles } from './ops/quant-ops.js';
+import { dequantizeInt4, type Int4Nibbles } from '../quant/int4.js';
 import type { LayerWeights } from '../formats/format.js';
 import { int4Format } from '../formats/int4.js';
 import { opDef } from './ops/registry.js';
@@ -342,20 +342,22 @@ export class Model {
 /** What a layer needs, read off a Conv/FusedConv/MatMul/Gemm node whose weights are constants. */
 export type LayerSpec =
   | { type: 'conv'; geometry: ConvGeometry; weight: Float32Array; bias: Float32Array | null; activation: ConvActivation | null; actName: string }
-  | { type: 'linear'; k: number; n: number; weight: Float32Array; bias: Float32Array | null; transposed: boolean; fileWeights?: LayerWeights; activation?: ConvActivation | null };
+  | { type: 'linear'; k: number; n: number; weight: Float32Array; bias: Float32Array | null; transposed: boolean; fileWeights?: LayerWeights; fileNibbles?: () => Int4Nibbles; activation?: ConvActivation | null };
 
 export function layerSpec(node: GraphNode, ins: (ValueInfo | null)[], opset: number): LayerSpec | null {
   if (node.op === 'MatMulNBits' && node.domain === 'com.microsoft') {
     // 4-bit weights as the file has them: the float32 model runs them as they are (W4A32), a
     // quantized scheme packs them as they are; dequantized rows only when a scheme asks for them
     if (!ins[0] || ins[0].type !== 'float32' || ins[0].value || ins[1]?.value === undefined) return null;
-    // Both are unpacked from the file's bytes on each read, not kept: the layer's packed copy and the
-    // file are all the model holds (a 4-bit model stays about twice its file, not ten times).
+    // Each is read from the graph's tensors on use, not kept. The float model's W4A32 layer packs
+    // from the file's bytes as they are (fileNibbles, codes not expanded), and then the graph's B and
+    // scales decode from its packed copy (released-weights.ts): the weights are held once.
     const blocks = () => matMulNBitsBlocks({ node, opset }, ins).blocks;
-    const { k, n } = blocks(); // read once now: a malformed file fails at planning, naming the node
+    const { k, n } = matMulNBitsNibbles({ node, opset }, ins); // checked now (codes not expanded): a malformed file fails at planning, naming the node
     const b = ins[5]?.value;
     return {
       type: 'linear', k, n, bias: b ? Float32Array.from(b.data) : null, transposed: true,
+      fileNibbles: () => matMulNBitsNibbles({ node, opset }, ins),
       fileWeights: {
         format: int4Format,
         get data() {
@@ -413,8 +415,8 @@ export type LayerBuilder = (rt: Runtime, node: GraphNode, spec: LayerSpec) => Mo
 export const buildFloatLayer: LayerBuilder = (rt, _node, spec) =>
   spec.type === 'conv'
     ? new ConvLayerF32(rt, spec.geometry, spec.weight, spec.bias, spec.activation, spec.actName)
-    : spec.fileWeights?.format === int4Format
-      ? new Int4FileLinearLayer(rt, spec.fileWeights.data as Int4Blocks, spec.bias, spec.activation ?? null)
+    : spec.fileNibbles
+      ? new Int4FileLinearLayer(rt, spec.fileNibbles(), spec.bias, spec.activation ?? null)
       : new LinearLayerF32(rt, spec.k, spec.n, spec.weight, spec.bias, spec.transposed, spec.activation ?? null);
 
 export interface LoadOptions {
