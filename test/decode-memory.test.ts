@@ -9,6 +9,7 @@ import { SIMD, rng, useRuntimes } from './helpers.js';
 import { llmModel, TINY } from './llm-model.mjs';
 import { generate, loadModel, type Model, type ModelSource } from '../src/index.js';
 import { packQb4 } from '../src/kernels.js';
+import { fromMatMulNBits, nibblesOfMatMulNBits, toMatMulNBits } from '../src/quant/int4.js';
 import { isReleased } from '../src/model/released-weights.js';
 import { importGraph } from '../src/model/model.js';
 import { graphFingerprint } from '../src/model/fingerprint.js';
@@ -102,6 +103,11 @@ describe(`decode memory (${SIMD} build)`, () => {
         expect(u.zeroPoints).toEqual(w.zeroPoints);
         p.dispose();
         expect(() => p.unpack()).toThrow(/after dispose/);
+        // a MatMulNBits file's bytes packed as they are (codes two per byte) give the same panels
+        const m = toMatMulNBits(w);
+        const fromFile = packQb4(rts.one, nibblesOfMatMulNBits(m), { layout });
+        expect(fromFile.unpack()).toEqual(fromMatMulNBits(m));
+        fromFile.dispose();
       }
     }
   });
