@@ -44,6 +44,8 @@ async function lowbitChild(c, threads, load) {
   };
   await once('shared'); // warm: layers built, plans made
   const shared = await once('shared');
+  // the peak of the default decode, before the experiments below (plans from scratch, the 'exact' cache) add theirs
+  const peakDecode = status('VmHWM:');
   // planning one decode step's dims from scratch (what every step paid before the shared cache)
   const dims = (rows) => Object.fromEntries(model.graph.inputs.map((i) => [i.name, i.name === 'input_ids' ? [1, 1] : i.name === 'attention_mask' ? [1, rows + 1] : [1, c.kvHeads, rows, c.headSize]]));
   const planMs = [];
@@ -56,7 +58,7 @@ async function lowbitChild(c, threads, load) {
   const exact = await once('exact');
   return {
     prompt: shared.promptMs, decode: (NEW * 1000) / shared.decodeMs, exactDecode: (NEW * 1000) / exact.decodeMs, planMs: median(planMs),
-    tokens: shared.tokens[0], logits, same: exact.tokens[0].every((t, i) => t === shared.tokens[0][i]), rssLoad, heap: rt.memory.buffer.byteLength,
+    tokens: shared.tokens[0], logits, same: exact.tokens[0].every((t, i) => t === shared.tokens[0][i]), rssLoad, heap: rt.memory.buffer.byteLength, peakDecode,
   };
 }
 
@@ -95,7 +97,7 @@ async function ortChild(c, threads) {
   };
   await once();
   const r = await once();
-  return { prompt: r.promptMs, decode: (NEW * 1000) / r.decodeMs, tokens: r.tokens, logits, rssLoad };
+  return { prompt: r.promptMs, decode: (NEW * 1000) / r.decodeMs, tokens: r.tokens, logits, rssLoad, peakDecode: status('VmHWM:') };
 }
 
 if (process.argv[2] === '--child') {
@@ -113,8 +115,8 @@ if (process.argv[2] === '--child') {
   console.log(`# bench/decode.mjs: ${m.model} (${flags.join(', ') || 'no VNNI'}), ${m.cores} cores; node ${process.version}; onnxruntime-web ${packageVersion('onnxruntime-web')}; commit ${m.commit}; load ${loadavg()}`);
   const c = BENCH_100M;
   console.log(`\nmodel: ${(parameterCount(c) / 1e6).toFixed(1)}M parameters (${c.layers} layers, hidden ${c.hidden}, ${c.heads} heads / ${c.kvHeads} kv heads of ${c.headSize}, ffn ${c.ffn}, vocab ${c.vocab}), file ${(file / MiB).toFixed(1)} MiB (${FILE}); ${PROMPT}-token prompt, then ${NEW} decoded tokens (greedy); median of ${values.rounds} processes per row\n`);
-  console.log('| engine | threads | prompt ms | decode tokens/s | vs onnxruntime-web | RSS after load − start | peak RSS | peak RSS − node at start | (peak − start) / file |');
-  console.log('|---|---|---|---|---|---|---|---|---|');
+  console.log('| engine | threads | prompt ms | decode tokens/s | vs onnxruntime-web | RSS after load − start | peak RSS | peak RSS − node at start | (peak − start) / file | decode peak − start | (decode peak − start) / file |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
   const extra = [];
   for (const threads of values.threads.split(',').map(Number)) {
     const rows = {};
@@ -129,7 +131,7 @@ if (process.argv[2] === '--child') {
     const ortTps = median(rows['onnxruntime-web'].map((x) => x.decode));
     for (const [engine, rs] of Object.entries(rows)) {
       const med = (k) => median(rs.map((x) => x[k]));
-      console.log(`| ${engine} | ${threads} | ${med('prompt').toFixed(0)} | ${med('decode').toFixed(1)} | ${(med('decode') / ortTps).toFixed(2)}x | ${((med('rssLoad') - med('rss0')) / MiB).toFixed(0)} MiB | ${(med('peak') / MiB).toFixed(0)} MiB | ${((med('peak') - med('rss0')) / MiB).toFixed(0)} MiB | ${((med('peak') - med('rss0')) / file).toFixed(2)}x |`);
+      console.log(`| ${engine} | ${threads} | ${med('prompt').toFixed(0)} | ${med('decode').toFixed(1)} | ${(med('decode') / ortTps).toFixed(2)}x | ${((med('rssLoad') - med('rss0')) / MiB).toFixed(0)} MiB | ${(med('peak') / MiB).toFixed(0)} MiB | ${((med('peak') - med('rss0')) / MiB).toFixed(0)} MiB | ${((med('peak') - med('rss0')) / file).toFixed(2)}x | ${((med('peakDecode') - med('rss0')) / MiB).toFixed(0)} MiB | ${((med('peakDecode') - med('rss0')) / file).toFixed(2)}x |`);
     }
     const lb = rows.lowbit;
     const ortRun = rows['onnxruntime-web'][0];
