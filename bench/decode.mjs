@@ -5,12 +5,14 @@
 // engine in its own process, at 1 and 2 threads. Reports prompt time, decode tokens/s, peak RSS
 // (VmHWM) against the file size, whether both picked the same tokens, and for lowbit the planning
 // cost per step and the decode speed with the 'exact' cache (a new plan every step: the state before
-// the shared cache) against the 'shared' one (one plan per 64-row chunk).
+// the shared cache) against the 'shared' one (one plan per 64-row chunk). lowbit loads the file two
+// ways: 'lowbit' reads it whole (readFileSync, the bytes passed to loadModel), 'lowbit-source' passes
+// a ModelSource (random access by readSync: the file is never whole in memory).
 //
 //   node bench/decode.mjs [--rounds 2] [--threads 1,2]      (dist/ must be built: npx tsc -p tsconfig.json)
 
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, openSync, readFileSync, readSync, statSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadavg, machine, packageVersion } from './system.mjs';
@@ -24,11 +26,14 @@ const PROMPT = 32, NEW = 64;
 const status = (key) => Number(/\d+/.exec(readFileSync('/proc/self/status', 'utf8').split('\n').find((l) => l.startsWith(key)))[0]) * 1024;
 const promptIds = (vocab) => Array.from({ length: PROMPT }, (_, i) => (i * 2654435761 + 12345) % vocab);
 
-async function lowbitChild(c, threads) {
+async function lowbitChild(c, threads, load) {
   const { createRuntime, loadModel, generate } = await import('../dist/index.js');
   const rt = await createRuntime({ threads });
-  // keepSource false and no reference kept here: the file's bytes can go once the model is loaded
-  const model = loadModel(rt, readFileSync(FILE), { keepSource: false });
+  // 'bytes': the whole file read first (keepSource false and no reference kept here: the bytes can go
+  // once no initializer views them); 'source': random access to the file, never read whole (ModelSource)
+  const fd = load === 'source' ? openSync(FILE, 'r') : -1;
+  const source = { size: statSync(FILE).size, read: (offset, length) => { const b = new Uint8Array(length); readSync(fd, b, 0, length, offset); return b; } };
+  const model = loadModel(rt, load === 'source' ? source : readFileSync(FILE), { keepSource: false });
   globalThis.gc?.();
   const rssLoad = status('VmRSS:');
   const prompt = promptIds(c.vocab);
@@ -39,6 +44,8 @@ async function lowbitChild(c, threads) {
   };
   await once('shared'); // warm: layers built, plans made
   const shared = await once('shared');
+  // the peak of the default decode, before the experiments below (plans from scratch, the 'exact' cache) add theirs
+  const peakDecode = status('VmHWM:');
   // planning one decode step's dims from scratch (what every step paid before the shared cache)
   const dims = (rows) => Object.fromEntries(model.graph.inputs.map((i) => [i.name, i.name === 'input_ids' ? [1, 1] : i.name === 'attention_mask' ? [1, rows + 1] : [1, c.kvHeads, rows, c.headSize]]));
   const planMs = [];
@@ -51,7 +58,7 @@ async function lowbitChild(c, threads) {
   const exact = await once('exact');
   return {
     prompt: shared.promptMs, decode: (NEW * 1000) / shared.decodeMs, exactDecode: (NEW * 1000) / exact.decodeMs, planMs: median(planMs),
-    tokens: shared.tokens[0], logits, same: exact.tokens[0].every((t, i) => t === shared.tokens[0][i]), rssLoad, heap: rt.memory.buffer.byteLength,
+    tokens: shared.tokens[0], logits, same: exact.tokens[0].every((t, i) => t === shared.tokens[0][i]), rssLoad, heap: rt.memory.buffer.byteLength, peakDecode,
   };
 }
 
@@ -90,14 +97,14 @@ async function ortChild(c, threads) {
   };
   await once();
   const r = await once();
-  return { prompt: r.promptMs, decode: (NEW * 1000) / r.decodeMs, tokens: r.tokens, logits, rssLoad };
+  return { prompt: r.promptMs, decode: (NEW * 1000) / r.decodeMs, tokens: r.tokens, logits, rssLoad, peakDecode: status('VmHWM:') };
 }
 
 if (process.argv[2] === '--child') {
   const [engine, threads] = process.argv.slice(3);
   const { BENCH_100M } = await import('../test/llm-model.mjs');
   const rss0 = status('VmRSS:');
-  const r = await (engine === 'lowbit' ? lowbitChild : ortChild)(BENCH_100M, Number(threads));
+  const r = await (engine === 'onnxruntime-web' ? ortChild : lowbitChild)(BENCH_100M, Number(threads), engine === 'lowbit' ? 'bytes' : 'source');
   process.stdout.write(JSON.stringify({ ...r, rss0, peak: status('VmHWM:') }));
 } else {
   const { values } = parseArgs({ options: { rounds: { type: 'string', default: '2' }, threads: { type: 'string', default: '1,2' } } });
@@ -108,12 +115,12 @@ if (process.argv[2] === '--child') {
   console.log(`# bench/decode.mjs: ${m.model} (${flags.join(', ') || 'no VNNI'}), ${m.cores} cores; node ${process.version}; onnxruntime-web ${packageVersion('onnxruntime-web')}; commit ${m.commit}; load ${loadavg()}`);
   const c = BENCH_100M;
   console.log(`\nmodel: ${(parameterCount(c) / 1e6).toFixed(1)}M parameters (${c.layers} layers, hidden ${c.hidden}, ${c.heads} heads / ${c.kvHeads} kv heads of ${c.headSize}, ffn ${c.ffn}, vocab ${c.vocab}), file ${(file / MiB).toFixed(1)} MiB (${FILE}); ${PROMPT}-token prompt, then ${NEW} decoded tokens (greedy); median of ${values.rounds} processes per row\n`);
-  console.log('| engine | threads | prompt ms | decode tokens/s | vs onnxruntime-web | RSS after load − start | peak RSS | peak RSS − node at start | (peak − start) / file |');
-  console.log('|---|---|---|---|---|---|---|---|---|');
+  console.log('| engine | threads | prompt ms | decode tokens/s | vs onnxruntime-web | RSS after load − start | peak RSS | peak RSS − node at start | (peak − start) / file | decode peak − start | (decode peak − start) / file |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
   const extra = [];
   for (const threads of values.threads.split(',').map(Number)) {
     const rows = {};
-    for (const engine of ['lowbit', 'onnxruntime-web']) {
+    for (const engine of ['lowbit', 'lowbit-source', 'onnxruntime-web']) {
       rows[engine] = [];
       for (let r = 0; r < Number(values.rounds); r++) {
         const p = spawnSync(process.execPath, ['--expose-gc', SELF, '--child', engine, String(threads)], { encoding: 'utf8', maxBuffer: 1 << 24 });
@@ -124,7 +131,7 @@ if (process.argv[2] === '--child') {
     const ortTps = median(rows['onnxruntime-web'].map((x) => x.decode));
     for (const [engine, rs] of Object.entries(rows)) {
       const med = (k) => median(rs.map((x) => x[k]));
-      console.log(`| ${engine} | ${threads} | ${med('prompt').toFixed(0)} | ${med('decode').toFixed(1)} | ${(med('decode') / ortTps).toFixed(2)}x | ${((med('rssLoad') - med('rss0')) / MiB).toFixed(0)} MiB | ${(med('peak') / MiB).toFixed(0)} MiB | ${((med('peak') - med('rss0')) / MiB).toFixed(0)} MiB | ${((med('peak') - med('rss0')) / file).toFixed(2)}x |`);
+      console.log(`| ${engine} | ${threads} | ${med('prompt').toFixed(0)} | ${med('decode').toFixed(1)} | ${(med('decode') / ortTps).toFixed(2)}x | ${((med('rssLoad') - med('rss0')) / MiB).toFixed(0)} MiB | ${(med('peak') / MiB).toFixed(0)} MiB | ${((med('peak') - med('rss0')) / MiB).toFixed(0)} MiB | ${((med('peak') - med('rss0')) / file).toFixed(2)}x | ${((med('peakDecode') - med('rss0')) / MiB).toFixed(0)} MiB | ${((med('peakDecode') - med('rss0')) / file).toFixed(2)}x |`);
     }
     const lb = rows.lowbit;
     const ortRun = rows['onnxruntime-web'][0];

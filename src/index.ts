@@ -51,6 +51,7 @@ export {
 export { FPX_SPLITS, fpxTable, fpxEncode, type FpxSplit } from './quant/fpx-codes.js';
 export { quantizeFpxWeights, type FpxWeights, type FpxQuantizeOptions, type FpxChoice } from './quant/fpx-weights.js';
 export { FLOAT8_TYPES, type Float8Type, type Float8Tensor, type CastTarget, type QuantizeLinearOptions } from './ops/onnx.js';
+export type { ModelSource } from './model/onnx-source.js';
 export { loadModel, Model, type ModelTensor, type ModelInput, type ModelInputs, type RunOptions, type LoadOptions, type RunState, type StepPlace } from './model/model.js';
 export { generate, generateStream, decoderLayoutOf, type GenerateOptions, type GenerateResult, type GenerationStep } from './model/generate.js';
 // models past the 4 GiB of one wasm32 memory: weights over several runtimes (README "Models past 4 GiB")

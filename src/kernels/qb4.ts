@@ -5,7 +5,7 @@
 
 import { ArgumentError, ShapeError, ValueRangeError } from '../errors.js';
 import type { KernelHost } from '../runtime/host.js';
-import { blocksOf, type Int4Blocks } from '../quant/int4.js';
+import { blocksOf, type Int4Blocks, type Int4Nibbles } from '../quant/int4.js';
 import { roundHalfEven } from '../quant/rounding.js';
 import { checkActivationScales, quantizeActBlocks, type ActivationBlocks } from './act-blocks.js';
 import { PackedWeights } from './packed.js';
@@ -20,7 +20,7 @@ export type { ActivationBlocks };
 
 export class Qb4Weights extends PackedWeights {
   constructor(
-    rt: KernelHost,
+    private readonly host: KernelHost,
     readonly layout: Qb4Layout,
     readonly k: number,
     readonly n: number,
@@ -33,7 +33,27 @@ export class Qb4Weights extends PackedWeights {
     /** 0 when symmetric (zero point 8) */
     readonly zerosPtr: number,
   ) {
-    super(rt, [ptr, scalesPtr, zerosPtr]);
+    super(host, [ptr, scalesPtr, zerosPtr]);
+  }
+
+  /** The canonical blocks these weights were packed from, read back out of linear memory (packing is lossless). */
+  unpack(): Int4Blocks {
+    if (this.disposed) throw new ArgumentError('qb4 weights: unpack() after dispose()');
+    const { host, k, n, kp, np, blockSize, blocks: nb } = this;
+    const q = new Uint8Array(n * k);
+    if (this.layout === 's4') unpackS4(host.view(Int16Array, this.ptr, (kp * np) / 4), q, k, n, kp);
+    else unpackC4(host.view(Uint8Array, this.ptr, (kp * np) / 2), q, k, n, kp);
+    const nr = this.nr, sh = Math.log2(nr);
+    const sc = host.view(Float32Array, this.scalesPtr, np * nb), zs = this.zerosPtr ? host.view(Float32Array, this.zerosPtr, np * nb) : null;
+    const scales = new Float32Array(n * nb), zeroPoints = zs ? new Uint8Array(n * nb) : null;
+    for (let j = 0; j < n; j++) {
+      for (let b = 0; b < nb; b++) {
+        const at = ((j >> sh) * nb + b) * nr + (j & (nr - 1));
+        scales[j * nb + b] = sc[at];
+        if (zeroPoints) zeroPoints[j * nb + b] = zs![at];
+      }
+    }
+    return { k, n, blockSize, q, scales, zeroPoints };
   }
 
   get blocks(): number {
@@ -51,8 +71,11 @@ export class Qb4Weights extends PackedWeights {
   }
 }
 
-/** Packs canonical 4-bit blocks for this runtime's build (c4 nibble panels on relaxed, s4 shift panels on baseline). */
-export function packQb4(rt: KernelHost, w: Int4Blocks, options: { layout?: Qb4Layout } = {}): Qb4Weights {
+/**
+ * Packs canonical 4-bit blocks for this runtime's build (c4 nibble panels on relaxed, s4 shift panels
+ * on baseline); or Int4Nibbles (a MatMulNBits file's B as it is), read without expanding the codes.
+ */
+export function packQb4(rt: KernelHost, w: Int4Blocks | Int4Nibbles, options: { layout?: Qb4Layout } = {}): Qb4Weights {
   rt.check();
   const { k, n, blockSize: bs } = w;
   if (bs % 8 !== 0 || bs < 16) throw new ArgumentError(`packQb4: block size must be a multiple of 8 from 16, got ${bs}`);
@@ -64,8 +87,9 @@ export function packQb4(rt: KernelHost, w: Int4Blocks, options: { layout?: Qb4La
   const np = Math.ceil(n / nr) * nr;
   const bytes = (kp * np) / 2;
   const ptr = rt.alloc(bytes);
-  if (layout === 's4') packS4(rt.view(Int16Array, ptr, bytes / 2), w, kp);
-  else packC4(rt.view(Uint8Array, ptr, bytes), w, kp);
+  const code = codeOf(w, kp);
+  if (layout === 's4') packS4(rt.view(Int16Array, ptr, bytes / 2), code, k, n, kp);
+  else packC4(rt.view(Uint8Array, ptr, bytes), code, k, n, kp);
   // both allocations before any view: an allocation can grow (and detach) the memory under a view
   const scalesPtr = rt.alloc(np * nb * 4);
   const zerosPtr = w.zeroPoints ? rt.alloc(np * nb * 4) : 0;
@@ -86,6 +110,16 @@ export function packQb4(rt: KernelHost, w: Int4Blocks, options: { layout?: Qb4La
   return new Qb4Weights(rt, layout, k, n, bs, kp, np, ptr, scalesPtr, zerosPtr);
 }
 
+/** the 4-bit code of column j at K index t */
+function codeOf(w: Int4Blocks | Int4Nibbles, kp: number): (j: number, t: number) => number {
+  if ('q' in w) {
+    const { q, k } = w;
+    return (j, t) => q[j * k + t];
+  }
+  const { nibbles } = w, half = kp / 2;
+  return (j, t) => (nibbles[j * half + (t >> 1)] >> ((t & 1) << 2)) & 15;
+}
+
 function checkNibble(v: number, j: number, t: number): void {
   if (!(v >= 0 && v <= 15)) throw new ValueRangeError(`weights: q[${j}][${t}] = ${v} is not a 4-bit value`);
 }
@@ -95,8 +129,7 @@ function checkNibble(v: number, j: number, t: number): void {
  * k + (l & 1) of columns g, g + 4, g + 8, g + 12 (g = l >> 1) in nibbles 0..3, the last xor 8.
  * Empty slots (padding) hold 0x8000: every nibble decodes to 0.
  */
-function packS4(dst: Int16Array, w: Int4Blocks, kp: number): void {
-  const { k, n } = w;
+function packS4(dst: Int16Array, code: (j: number, t: number) => number, k: number, n: number, kp: number): void {
   dst.fill(-0x8000);
   const panel = kp * 4; // int16 lanes per panel of 16 columns (kp / 2 pairs of K, 8 lanes each)
   for (let j = 0; j < n; j++) {
@@ -105,7 +138,7 @@ function packS4(dst: Int16Array, w: Int4Blocks, kp: number): void {
     const shift = (c >> 2) * 4;
     const flip = c >= 12 ? 8 : 0;
     for (let t = 0; t < k; t++) {
-      const v = w.q[j * k + t];
+      const v = code(j, t);
       checkNibble(v, j, t);
       const at = base + (t >> 1) * 8 + (t & 1);
       dst[at] = (dst[at] & ~(15 << shift)) | ((v ^ flip) << shift);
@@ -113,16 +146,40 @@ function packS4(dst: Int16Array, w: Int4Blocks, kp: number): void {
   }
 }
 
+/** packS4 backwards: the nibble of column j at K index t into q[j * k + t] */
+function unpackS4(src: Int16Array, q: Uint8Array, k: number, n: number, kp: number): void {
+  const panel = kp * 4;
+  for (let j = 0; j < n; j++) {
+    const c = j & 15;
+    const base = (j >> 4) * panel + (c & 3) * 2;
+    const shift = (c >> 2) * 4;
+    const flip = c >= 12 ? 8 : 0;
+    for (let t = 0; t < k; t++) q[j * k + t] = ((src[base + (t >> 1) * 8 + (t & 1)] >> shift) & 15) ^ flip;
+  }
+}
+
+/** packC4 backwards */
+function unpackC4(src: Uint8Array, q: Uint8Array, k: number, n: number, kp: number): void {
+  const panelBytes = kp * 4;
+  for (let j = 0; j < n; j++) {
+    const base = (j >> 3) * panelBytes;
+    const c = j & 7;
+    for (let t = 0; t < k; t++) {
+      const byte = src[base + (t >> 3) * 32 + (c >> 2) * 16 + (c & 3) * 4 + (t & 3)];
+      q[j * k + t] = (t & 4) !== 0 ? byte >> 4 : byte & 15;
+    }
+  }
+}
+
 /** c4 (relaxed): 8 columns per panel, 32 bytes per 8 values of K: columns 0-3 then 4-7, each column's k0..k3 in low nibbles, k4..k7 in high ones. */
-function packC4(dst: Uint8Array, w: Int4Blocks, kp: number): void {
-  const { k, n } = w;
+function packC4(dst: Uint8Array, code: (j: number, t: number) => number, k: number, n: number, kp: number): void {
   dst.fill(0);
   const panelBytes = kp * 4;
   for (let j = 0; j < n; j++) {
     const base = (j >> 3) * panelBytes;
     const c = j & 7;
     for (let t = 0; t < k; t++) {
-      const v = w.q[j * k + t];
+      const v = code(j, t);
       checkNibble(v, j, t);
       const byte = base + (t >> 3) * 32 + (c >> 2) * 16 + (c & 3) * 4 + (t & 3);
       dst[byte] |= (t & 4) !== 0 ? v << 4 : v;

@@ -12,12 +12,12 @@ import { ArgumentError } from '../errors.js';
 import { lut4GatherColumns, lut4Gemm, lut4PanelBias, packLut4, type Lut4Source } from '../kernels/lut4.js';
 import { packQb4, qb4F32Gemm, qb4Gemm } from '../kernels/qb4.js';
 import { actBlocksBytes } from '../kernels/act-blocks.js';
-import type { Int4Blocks } from '../quant/int4.js';
+import type { Int4Blocks, Int4Nibbles } from '../quant/int4.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { ChannelActivation, type ConvActivation } from './activation.js';
 import type { GemmImpl } from './conv2d-gemm.js';
 
-export type FourBitWeights = { kernel: 'qb4'; blocks: Int4Blocks; activations?: 'int8' | 'float32' } | { kernel: 'lut4'; source: Lut4Source };
+export type FourBitWeights = { kernel: 'qb4'; blocks: Int4Blocks | Int4Nibbles; activations?: 'int8' | 'float32' } | { kernel: 'lut4'; source: Lut4Source };
 
 interface Packed {
   /** the kernel's weight layout */
@@ -33,6 +33,8 @@ interface Packed {
   /** M panel-order rows at src (stride Np) -> [M][N] at dst; null: the first N of each row are the columns in order */
   gather: ((m: number, src: number, dst: number) => void) | null;
   gemm(alloc: (bytes: number) => number, call: { m: number; x: number; bias: number; out: number }): Promise<unknown>;
+  /** qb4: the Int4Blocks it was packed from, read back (lut4: null) */
+  unpack: (() => Int4Blocks) | null;
   dispose(): void;
 }
 
@@ -44,7 +46,7 @@ function pack(rt: Runtime, w: FourBitWeights): Packed {
       if (b) out.set(b);
       return out;
     };
-    const common = { layout: p.layout, kp: p.kp, np: p.np, blockSize: p.blockSize, bytes: p.bytes, panelBias, gather: null, dispose: () => p.dispose() };
+    const common = { layout: p.layout, kp: p.kp, np: p.np, blockSize: p.blockSize, bytes: p.bytes, panelBias, gather: null, unpack: () => p.unpack(), dispose: () => p.dispose() };
     if (w.activations === 'float32') {
       return { ...common, gemmScratch: () => (p.kp + p.kp / p.blockSize) * 4 + 128, gemm: (alloc, c) => qb4F32Gemm(rt, alloc, { ...c, w: p }) };
     }
@@ -57,7 +59,7 @@ function pack(rt: Runtime, w: FourBitWeights): Packed {
     panelBias: (b) => lut4PanelBias(p, b),
     // per-panel tables with regrouped columns: the outputs come back through a gather
     gather: p.columns ? (m, src, dst) => lut4GatherColumns(rt, p, m, src, dst) : null,
-    gemm: (alloc, c) => lut4Gemm(rt, alloc, { ...c, w: p }), dispose: () => p.dispose(),
+    gemm: (alloc, c) => lut4Gemm(rt, alloc, { ...c, w: p }), unpack: null, dispose: () => p.dispose(),
   };
 }
 
@@ -85,6 +87,12 @@ export class FourBitGemm implements GemmImpl {
 
   get layout(): string {
     return this.w.layout;
+  }
+
+  /** the qb4 blocks the layer packed, read back out of linear memory (lossless) */
+  unpackBlocks(): Int4Blocks {
+    if (!this.w.unpack) throw new ArgumentError(`${this.w.layout} layer: its weights cannot be unpacked to Int4Blocks`);
+    return this.w.unpack();
   }
 
   /** scratch for M rows: the GEMM's (int8/int16 activations and their block metadata, src/kernels/act-blocks.ts), and padded output rows */

@@ -122,7 +122,7 @@ class Generation {
       // the prompt runs on an empty past; decode steps on the cache (grown to hold one more row)
       if (step > 0 && this.shared) this.cache.reserve(Math.max(...this.cache.lengths) + 1, cacheChunk, this.layout.maxPositions);
       const t0 = performance.now();
-      const outs = await this.model.run(this.feeds(ids), { runtimeInputs: [this.layout.attentionMask ?? '', this.layout.positionIds ?? ''] });
+      const outs = await this.model.run(this.feeds(ids), { runtimeInputs: [this.layout.attentionMask ?? '', this.layout.positionIds ?? ''], into: this.cache.outputBuffers() });
       const ms = performance.now() - t0;
       if (step === 0) this.promptMs = ms;
       else this.decodeMs += ms;

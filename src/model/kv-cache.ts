@@ -25,6 +25,8 @@ export class KvCache {
   /** per layer, [batch, kvHeads, rows, headSize] */
   private keys: Float32Array[];
   private values: Float32Array[];
+  /** the buffers of the step before, by present output name: the next run writes its presents into them (RunOptions.into), so a step allocates no cache */
+  private spare = new Map<string, Float32Array>();
   /** rows of every buffer (the past_sequence_length fed) */
   rows = 0;
   /** tokens each sequence holds */
@@ -64,11 +66,17 @@ export class KvCache {
         if (t.dims.length !== 4 || t.dims[0] !== this.batch || t.dims[1] !== kvHeads || t.dims[3] !== headSize || !(t.data instanceof Float32Array)) {
           throw new ValueRangeError(`generate: output '${name}' is ${t.type} [${t.dims}], expected float32 [${this.batch}, ${kvHeads}, rows, ${headSize}]`);
         }
+        if (into[l].length > 0 && into[l] !== t.data) this.spare.set(name, into[l]);
         into[l] = t.data;
       }
     });
     this.rows = outputs[this.names.present[0][0]].dims[2];
     for (let b = 0; b < this.batch; b++) this.lengths[b] += added;
+  }
+
+  /** Arrays the next run may write its present outputs into (RunOptions.into): never the buffers fed as past. */
+  outputBuffers(): Record<string, Float32Array> {
+    return Object.fromEntries(this.spare);
   }
 
   /**
@@ -88,6 +96,7 @@ export class KvCache {
     };
     this.keys = this.keys.map(copy);
     this.values = this.values.map(copy);
+    this.spare.clear(); // the old size: no run writes them now
     this.rows = grown;
   }
 }

@@ -11,7 +11,7 @@ import { ChannelActivation } from '../layers/activation.js';
 import type { LayerWeights } from '../formats/format.js';
 import { NonFiniteGuard, type NonFinite } from '../layers/nonfinite.js';
 import { FourBitGemm } from '../layers/gemm-4bit.js';
-import type { Int4Blocks } from '../quant/int4.js';
+import type { Int4Blocks, Int4Nibbles } from '../quant/int4.js';
 
 /** How a quantized model layer treats NaN and infinite inputs (src/layers/nonfinite.ts), and its name for errors. */
 export interface NonFiniteCheck {
@@ -154,8 +154,18 @@ export class Int4FileLinearLayer implements ModelLayer {
   readonly kind = 'Linear 4-bit (W4A32)';
   readonly scheme = 'float32';
   private readonly gemm: FourBitGemm;
-  constructor(rt: Runtime, blocks: Int4Blocks, bias: Float32Array | null, activation: ConvActivation | null = null) {
+  private readonly beforeDispose: (() => void)[] = [];
+  /** `blocks`: a MatMulNBits file's B as Int4Nibbles packs without expanding the codes first */
+  constructor(rt: Runtime, blocks: Int4Blocks | Int4Nibbles, bias: Float32Array | null, activation: ConvActivation | null = null) {
     this.gemm = new FourBitGemm(rt, { kernel: 'qb4', blocks, activations: 'float32' }, bias, activation);
+  }
+  /** the blocks it packed, read back out of linear memory (lossless) */
+  unpackBlocks(): Int4Blocks {
+    return this.gemm.unpackBlocks();
+  }
+  /** runs `fn` when disposed, while the packed weights are still readable */
+  whenDisposed(fn: () => void): void {
+    this.beforeDispose.push(fn);
   }
   get weightBytes(): number {
     return this.gemm.weightBytes;
@@ -170,6 +180,7 @@ export class Int4FileLinearLayer implements ModelLayer {
     return this.gemm.run(io.dims.reduce((a, b) => a * b, 1) / this.gemm.k, io.x, io.y, io.scratch);
   }
   dispose(): void {
+    for (const fn of this.beforeDispose.splice(0)) fn();
     this.gemm.dispose();
   }
 }

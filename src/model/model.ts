@@ -9,10 +9,12 @@ import { ConvLayerF32, Int4FileLinearLayer, LinearLayerF32, type ModelLayer } fr
 import { kernelLayerFor } from './kernel-layer-rules.js';
 import type { ConvActivation, ConvGeometry } from '../layers/conv2d.js';
 import { importOnnx } from './onnx.js';
+import type { ModelSource } from './onnx-source.js';
+import { releaseNBitsWeights } from './released-weights.js';
 import { fuseSubgraphs } from './fuse-subgraphs.js';
 import { convSpec } from './ops/linear-ops.js';
-import { matMulNBitsBlocks } from './ops/quant-ops.js';
-import { dequantizeInt4, type Int4Blocks } from '../quant/int4.js';
+import { matMulNBitsBlocks, matMulNBitsNibbles } from './ops/quant-ops.js';
+import { dequantizeInt4, type Int4Nibbles } from '../quant/int4.js';
 import type { LayerWeights } from '../formats/format.js';
 import { int4Format } from '../formats/int4.js';
 import { opDef } from './ops/registry.js';
@@ -70,6 +72,12 @@ export interface RunOptions {
    * a new plan per step. Planning fails if a shape depends on their values.
    */
   runtimeInputs?: readonly string[];
+  /**
+   * float32 outputs to write into these arrays, by output name, instead of fresh ones (used when
+   * the length matches the output's, otherwise ignored): a decoder's presents go into the buffers
+   * of the step before, so a decode step allocates no KV cache. They must not be fed in this run.
+   */
+  into?: Readonly<Record<string, Float32Array>>;
 }
 
 export class Model {
@@ -148,6 +156,11 @@ export class Model {
     if (spec) this.specs.set(node, spec);
     const layer = spec ? this.builder(this.rt, node, spec) : kernelLayerFor(this.rt, node, ins, this.graph.opset);
     this.layers.set(node, layer);
+    // a 4-bit file's weights are held once: packed; the graph's tensors decode from there (released-weights.ts)
+    if (layer instanceof Int4FileLinearLayer) {
+      const restore = releaseNBitsWeights(this.graph, node, () => layer.unpackBlocks());
+      if (restore) layer.whenDisposed(restore);
+    }
     return layer;
   }
 
@@ -242,7 +255,11 @@ export class Model {
     const out: Record<string, OutputTensor> = {};
     plan.outputs.forEach((v, i) => {
       const name = this.graph.outputs[i];
-      out[name] = outputTensor(v.type, this.viewOf(v, arena), v.dims, `run: output '${name}'`);
+      const into = options.into?.[name];
+      if (into && v.type === 'float32' && into instanceof Float32Array && into.length === elementCount(v.dims)) {
+        into.set(this.viewOf(v, arena) as Float32Array);
+        out[name] = { type: 'float32', data: into, dims: [...v.dims] };
+      } else out[name] = outputTensor(v.type, this.viewOf(v, arena), v.dims, `run: output '${name}'`);
     });
     // outputs are copies: a large batch's arena can go back now
     if (this.arenaHistory.afterRun(this.arena.bytes, plan.arenaBytes)) this.freeArena();
@@ -325,20 +342,22 @@ export class Model {
 /** What a layer needs, read off a Conv/FusedConv/MatMul/Gemm node whose weights are constants. */
 export type LayerSpec =
   | { type: 'conv'; geometry: ConvGeometry; weight: Float32Array; bias: Float32Array | null; activation: ConvActivation | null; actName: string }
-  | { type: 'linear'; k: number; n: number; weight: Float32Array; bias: Float32Array | null; transposed: boolean; fileWeights?: LayerWeights; activation?: ConvActivation | null };
+  | { type: 'linear'; k: number; n: number; weight: Float32Array; bias: Float32Array | null; transposed: boolean; fileWeights?: LayerWeights; fileNibbles?: () => Int4Nibbles; activation?: ConvActivation | null };
 
 export function layerSpec(node: GraphNode, ins: (ValueInfo | null)[], opset: number): LayerSpec | null {
   if (node.op === 'MatMulNBits' && node.domain === 'com.microsoft') {
     // 4-bit weights as the file has them: the float32 model runs them as they are (W4A32), a
     // quantized scheme packs them as they are; dequantized rows only when a scheme asks for them
     if (!ins[0] || ins[0].type !== 'float32' || ins[0].value || ins[1]?.value === undefined) return null;
-    // Both are unpacked from the file's bytes on each read, not kept: the layer's packed copy and the
-    // file are all the model holds (a 4-bit model stays about twice its file, not ten times).
+    // Each is read from the graph's tensors on use, not kept. The float model's W4A32 layer packs
+    // from the file's bytes as they are (fileNibbles, codes not expanded), and then the graph's B and
+    // scales decode from its packed copy (released-weights.ts): the weights are held once.
     const blocks = () => matMulNBitsBlocks({ node, opset }, ins).blocks;
-    const { k, n } = blocks(); // read once now: a malformed file fails at planning, naming the node
+    const { k, n } = matMulNBitsNibbles({ node, opset }, ins); // checked now (codes not expanded): a malformed file fails at planning, naming the node
     const b = ins[5]?.value;
     return {
       type: 'linear', k, n, bias: b ? Float32Array.from(b.data) : null, transposed: true,
+      fileNibbles: () => matMulNBitsNibbles({ node, opset }, ins),
       fileWeights: {
         format: int4Format,
         get data() {
@@ -396,8 +415,8 @@ export type LayerBuilder = (rt: Runtime, node: GraphNode, spec: LayerSpec) => Mo
 export const buildFloatLayer: LayerBuilder = (rt, _node, spec) =>
   spec.type === 'conv'
     ? new ConvLayerF32(rt, spec.geometry, spec.weight, spec.bias, spec.activation, spec.actName)
-    : spec.fileWeights?.format === int4Format
-      ? new Int4FileLinearLayer(rt, spec.fileWeights.data as Int4Blocks, spec.bias, spec.activation ?? null)
+    : spec.fileNibbles
+      ? new Int4FileLinearLayer(rt, spec.fileNibbles(), spec.bias, spec.activation ?? null)
       : new LinearLayerF32(rt, spec.k, spec.n, spec.weight, spec.bias, spec.transposed, spec.activation ?? null);
 
 export interface LoadOptions {
@@ -408,7 +427,7 @@ export interface LoadOptions {
 }
 
 /** The graph loadModel runs for these bytes and options, and what its rewrites did. */
-export function importGraph(bytes: Uint8Array, options: LoadOptions = {}): { graph: Graph; report: FuseReport } {
+export function importGraph(bytes: Uint8Array | ModelSource, options: LoadOptions = {}): { graph: Graph; report: FuseReport } {
   const imported = lowerConv1d(importOnnx(bytes));
   const none: FuseReport = { foldedBatchNorms: 0, foldedAffines: 0, activations: 0, layerNorms: 0, fusedConvs: 0, fusedMatMuls: 0, attentions: 0 };
   if (options.fuse === false) return { graph: imported, report: none };
@@ -416,9 +435,16 @@ export function importGraph(bytes: Uint8Array, options: LoadOptions = {}): { gra
   return { graph: fuseSubgraphs(graph, report), report };
 }
 
-export function loadModel(rt: Runtime, bytes: Uint8Array, options: LoadOptions = {}): Model {
+/**
+ * `bytes`: the .onnx file's bytes (float32, int8 and uint8 initializers are held as views into them
+ * where aligned: do not modify them afterwards); or a ModelSource, random access to the file, which
+ * is never read whole: large initializers are read when first used, a 4-bit weight only while its
+ * layer packs it (the source must stay readable while the model lives; exportOnnx then needs the
+ * bytes passed again).
+ */
+export function loadModel(rt: Runtime, bytes: Uint8Array | ModelSource, options: LoadOptions = {}): Model {
   rt.check();
   const { graph, report } = importGraph(bytes, options);
-  if (options.keepSource !== false) keepSource(graph, bytes);
+  if (options.keepSource !== false && bytes instanceof Uint8Array) keepSource(graph, bytes);
   return new Model(rt, graph, report);
 }

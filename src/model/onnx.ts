@@ -5,10 +5,11 @@
 
 import onnxproto from 'onnx-proto';
 import { ModelError, UnsupportedOperatorError } from '../errors.js';
-import type { AttrValue, ElemType, Graph, GraphInput, GraphNode, HostTensor, Subgraph } from './graph.js';
+import type { AttrValue, ElemType, Graph, GraphInput, GraphNode, HostData, HostTensor, Subgraph } from './graph.js';
 import { elementCount, isSubgraph } from './graph.js';
 import { checkOperator, checkOperators } from './ops/registry.js';
 import { checkSchemas } from './validate-schema.js';
+import { isModelSource, skeletonOf, type DeferredRaw, type ModelSource } from './onnx-source.js';
 
 const { onnx } = onnxproto;
 
@@ -29,15 +30,18 @@ const MAX_TENSOR_ELEMENTS = 2 ** 30; // 4 GiB of float32: beyond wasm32 anyway
 type Long = { toNumber(): number };
 const num = (v: number | Long | null | undefined): number => (v == null ? 0 : typeof v === 'number' ? v : v.toNumber());
 
-export function importOnnx(bytes: Uint8Array): Graph {
-  if (!(bytes instanceof Uint8Array)) throw new ModelError(`model: expected the bytes of an .onnx file as a Uint8Array, got ${typeof bytes}`);
+/** `bytes`: the file's bytes; or a ModelSource, read in pieces: the large initializers' data is read when first used (onnx-source.ts). */
+export function importOnnx(bytes: Uint8Array | ModelSource): Graph {
+  const source = isModelSource(bytes) ? skeletonOf(bytes) : null;
+  if (!source && !(bytes instanceof Uint8Array)) throw new ModelError(`model: expected the bytes of an .onnx file as a Uint8Array (or a ModelSource), got ${typeof bytes}`);
   let model: onnxproto.onnx.ModelProto;
   try {
-    model = onnx.ModelProto.decode(bytes);
+    model = onnx.ModelProto.decode(source ? source.bytes : (bytes as Uint8Array));
   } catch (e) {
     throw new ModelError(`model: not a valid ONNX protobuf (${(e as Error).message})`);
   }
   const g = model.graph;
+  if (source) for (const [i, raw] of source.deferred) if (g?.initializer?.[i]) deferredRaw.set(g.initializer[i], raw);
   if (!g || !g.node || g.node.length === 0) throw new ModelError('model: the file has no graph or the graph has no nodes');
   let opset = 0;
   const domains = new Map<string, number>();
@@ -221,39 +225,74 @@ function tensorFromProto(t: onnxproto.onnx.ITensorProto, what: string): HostTens
   for (const d of dims) if (!Number.isSafeInteger(d) || d < 0) throw new ModelError(`${what}: bad dims [${dims.join(', ')}]`);
   const n = elementCount(dims);
   if (n > MAX_TENSOR_ELEMENTS) throw new ModelError(`${what}: ${n} elements is more than wasm32 memory can hold`);
+  const deferred = deferredRaw.get(t);
+  if (deferred) {
+    if (deferred.length !== n * dt.bytes) throw new ModelError(`${what}: raw data has ${deferred.length} bytes, dims [${dims.join(', ')}] of ${dt.name} need ${n * dt.bytes}`);
+    return deferredTensor(dt.type, dims, deferred, dt.name);
+  }
   const raw = t.rawData && t.rawData.length > 0 ? t.rawData : null;
-  let typed: ArrayLike<number> | null = null;
   if (raw) {
     if (raw.length !== n * dt.bytes) throw new ModelError(`${what}: raw data has ${raw.length} bytes, dims [${dims.join(', ')}] of ${dt.name} need ${n * dt.bytes}`);
-    const copy = new Uint8Array(raw.length); // aligned, and not a view into the file's buffer (protobufjs may hand out Node Buffer slices)
-    copy.set(raw);
-    switch (dt.name) {
-      case 'float': typed = new Float32Array(copy.buffer); break;
-      case 'double': typed = new Float64Array(copy.buffer); break;
-      case 'float16': typed = halfToFloat(new Uint16Array(copy.buffer)); break;
-      case 'int32': typed = new Int32Array(copy.buffer); break;
-      case 'int64': typed = Array.from(new BigInt64Array(copy.buffer), clampBig); break;
-      case 'int8': typed = new Int8Array(copy.buffer); break;
-      default: typed = copy;
-    }
-  } else {
-    const field: ArrayLike<number | Long> | null | undefined =
-      dt.name === 'float' ? t.floatData : dt.name === 'double' ? t.doubleData : dt.name === 'int64' ? t.int64Data : t.int32Data;
-    const src = field ?? [];
-    if (src.length !== n) throw new ModelError(`${what}: has ${src.length} values, dims [${dims.join(', ')}] need ${n}`);
-    const vals = Array.from(src, (v) => num(v as number | Long));
-    // int32_data carries the narrow integer types widened: a value outside the type's range (a zero
-    // point of 300 for uint8) is a damaged file, not something to wrap silently
-    const range = INT32_DATA_RANGES[dt.name];
-    if (range) {
-      const bad = vals.findIndex((v) => !Number.isInteger(v) || v < range[0] || v > range[1]);
-      if (bad >= 0) throw new ModelError(`${what}: value ${vals[bad]} at index ${bad} is outside ${dt.name}'s range ${range[0]}..${range[1]}`);
-    }
-    typed = dt.name === 'float16' ? halfToFloat(Uint16Array.from(vals)) : vals;
+    return { type: dt.type, dims, data: rawTensorData(raw, dt.name) };
   }
+  const field: ArrayLike<number | Long> | null | undefined =
+    dt.name === 'float' ? t.floatData : dt.name === 'double' ? t.doubleData : dt.name === 'int64' ? t.int64Data : t.int32Data;
+  const src = field ?? [];
+  if (src.length !== n) throw new ModelError(`${what}: has ${src.length} values, dims [${dims.join(', ')}] need ${n}`);
+  const vals = Array.from(src, (v) => num(v as number | Long));
+  // int32_data carries the narrow integer types widened: a value outside the type's range (a zero
+  // point of 300 for uint8) is a damaged file, not something to wrap silently
+  const range = INT32_DATA_RANGES[dt.name];
+  if (range) {
+    const bad = vals.findIndex((v) => !Number.isInteger(v) || v < range[0] || v > range[1]);
+    if (bad >= 0) throw new ModelError(`${what}: value ${vals[bad]} at index ${bad} is outside ${dt.name}'s range ${range[0]}..${range[1]}`);
+  }
+  const typed: ArrayLike<number> = dt.name === 'float16' ? halfToFloat(Uint16Array.from(vals)) : vals;
   const data = dt.type === 'float32' ? Float32Array.from(typed) : dt.type === 'int8' ? Int8Array.from(typed) : dt.type === 'uint8' || dt.type === 'bool' ? Uint8Array.from(typed) : Float64Array.from(typed);
   return { type: dt.type, dims, data };
 }
+
+/** initializers whose raw_data stays in the ModelSource until used */
+const deferredRaw = new WeakMap<onnxproto.onnx.ITensorProto, DeferredRaw>();
+
+/** A tensor whose data is read from the source on first use, then kept (released-weights.ts may hand it to a layer). */
+function deferredTensor(type: ElemType, dims: number[], raw: DeferredRaw, name: string): HostTensor {
+  let data: HostData | null = null;
+  return {
+    type, dims,
+    get data(): HostData {
+      if (!data) {
+        const bytes = raw.source.read(raw.offset, raw.length);
+        if (!(bytes instanceof Uint8Array) || bytes.length !== raw.length) throw new ModelError(`model source: read(${raw.offset}, ${raw.length}) returned ${bytes instanceof Uint8Array ? `${bytes.length} bytes` : typeof bytes}`);
+        data = rawTensorData(bytes, name);
+      }
+      return data;
+    },
+  };
+}
+
+/**
+ * raw_data as the tensor's data. float32, int8, uint8 and bool are held as they are: a view into the
+ * file's bytes (protobufjs hands out views, not copies) when the offset is aligned for the element,
+ * so a model's weights are not held twice while it loads; copied only when misaligned. The other
+ * types are converted (to float64 numbers or float32), which copies anyway.
+ */
+function rawTensorData(raw: Uint8Array, name: string): HostData {
+  const { buffer, byteOffset: at, length } = raw;
+  switch (name) {
+    case 'float': return at % 4 === 0 ? new Float32Array(buffer, at, length / 4) : new Float32Array(aligned(raw).buffer);
+    case 'int8': return new Int8Array(buffer, at, length);
+    case 'uint8': case 'bool': return new Uint8Array(buffer, at, length); // a plain Uint8Array, not a Node Buffer (whose slice() is a view)
+    case 'double': return Float64Array.from(new Float64Array(aligned(raw).buffer));
+    case 'float16': return Float64Array.from(halfToFloat(new Uint16Array(aligned(raw).buffer)));
+    case 'int32': return Float64Array.from(new Int32Array(aligned(raw).buffer));
+    case 'int64': return Float64Array.from(new BigInt64Array(aligned(raw).buffer), clampBig);
+    default: throw new ModelError(`raw data of element type ${name}: not read`);
+  }
+}
+
+/** bytes copied to a fresh buffer (offset 0, so aligned for any element type) */
+const aligned = (raw: Uint8Array): Uint8Array => new Uint8Array(raw); // not raw.slice(): a Node Buffer's slice is a view
 
 /**
  * An int64 as a number. Within ±(2^53 − 1), the range lowbit holds integers in exactly, as it is;

@@ -163,7 +163,23 @@ export interface MatMulNBitsWeights {
   blockSize: number;
 }
 
-export function fromMatMulNBits(m: MatMulNBitsWeights): Int4Blocks {
+/**
+ * 4-bit blocks with the codes still two per byte as MatMulNBits stores them: row j's codes in bytes
+ * [j * kp / 2, (j + 1) * kp / 2) (kp: K rounded up to whole blocks), element t in the low nibble of
+ * byte t >> 1 when t is even, the high one when odd. What a packer reads without expanding the
+ * codes to a byte each first (that copy is twice the file's bytes of the layer).
+ */
+export interface Int4Nibbles {
+  readonly k: number;
+  readonly n: number;
+  readonly blockSize: number;
+  readonly nibbles: Uint8Array;
+  readonly scales: Float32Array;
+  readonly zeroPoints: Uint8Array | null;
+}
+
+/** MatMulNBits' inputs checked, as Int4Nibbles: B as it is (not copied), scales and zero points one per block. */
+export function nibblesOfMatMulNBits(m: MatMulNBitsWeights): Int4Nibbles {
   const { K: k, N: n, blockSize: bs } = m;
   checkDims(k, n);
   checkBlockSize(bs, 'block_size');
@@ -177,15 +193,6 @@ export function fromMatMulNBits(m: MatMulNBitsWeights): Int4Blocks {
   scales.forEach((s, i) => {
     if (!Number.isFinite(s)) throw new ValueRangeError(`scales: element ${i} is ${s}; scales must be finite`);
   });
-  const q = new Uint8Array(n * k);
-  for (let j = 0; j < n; j++) {
-    for (let t = 0; t < k; t++) {
-      const b = Math.floor(t / bs);
-      const i = t % bs;
-      const byte = m.B[(j * nb + b) * blob + (i >> 1)];
-      q[j * k + t] = i & 1 ? byte >> 4 : byte & 15;
-    }
-  }
   let zeroPoints: Uint8Array | null = null;
   const zp = m.zeroPoints;
   if (zp) {
@@ -206,7 +213,15 @@ export function fromMatMulNBits(m: MatMulNBitsWeights): Int4Blocks {
       }
     }
   }
-  return { k, n, blockSize: bs, q, scales, zeroPoints };
+  return { k, n, blockSize: bs, nibbles: m.B, scales, zeroPoints };
+}
+
+export function fromMatMulNBits(m: MatMulNBitsWeights): Int4Blocks {
+  const { k, n, blockSize, nibbles, scales, zeroPoints } = nibblesOfMatMulNBits(m);
+  const half = (blocksOf(k, blockSize) * blockSize) / 2;
+  const q = new Uint8Array(n * k);
+  for (let j = 0; j < n; j++) for (let t = 0; t < k; t++) q[j * k + t] = (nibbles[j * half + (t >> 1)] >> ((t & 1) << 2)) & 15;
+  return { k, n, blockSize, q, scales, zeroPoints };
 }
 
 export function toMatMulNBits(b: Int4Blocks): MatMulNBitsWeights {

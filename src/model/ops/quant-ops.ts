@@ -1,7 +1,7 @@
 // com.microsoft MatMulNBits (4-bit weights) as a graph node. The default-domain quantized operators
 // are in qdq-ops.ts (QuantizeLinear & co.) and int-matmul-ops.ts (MatMulInteger, QLinearMatMul).
 
-import { dequantizeInt4, fromMatMulNBits } from '../../quant/int4.js';
+import { dequantizeInt4, fromMatMulNBits, nibblesOfMatMulNBits } from '../../quant/int4.js';
 import { elementCount } from '../graph.js';
 import { attr, fail, need, type OpContext, type OpDef, type ValueInfo } from './types.js';
 
@@ -44,6 +44,16 @@ export function matMulNBitsBlocks(ctx: OpContext, ins: (ValueInfo | null)[]) {
     zeroPoints: zp ? (zp.type === 'uint8' ? (zp.data as Uint8Array) : Float32Array.from(zp.data)) : null,
   });
   return { k, n, blocks };
+}
+
+/** MatMulNBits' constant inputs checked, B as it is (codes two per byte: what the W4A32 layer packs from). */
+export function matMulNBitsNibbles(ctx: OpContext, ins: (ValueInfo | null)[]) {
+  const k = attr(ctx.node, 'K', 0), n = attr(ctx.node, 'N', 0), bs = attr(ctx.node, 'block_size', 0);
+  const zp = ins[3]?.value, sd = ins[2]!.value!.data;
+  return nibblesOfMatMulNBits({
+    B: ins[1]!.value!.data as Uint8Array, scales: sd instanceof Float32Array ? sd : Float32Array.from(sd), K: k, N: n, blockSize: bs,
+    zeroPoints: zp ? (zp.type === 'uint8' ? (zp.data as Uint8Array) : Float32Array.from(zp.data)) : null,
+  });
 }
 
 /** MatMulNBits' constant inputs as canonical 4-bit blocks, and dequantized rows [N][K]. */
