@@ -5,8 +5,9 @@
 // multiply-add (~ M*K*N). So int8 wins only when both K and N are large enough:
 //   S/N + E/K <= LIMIT, and the call is big enough that its fixed costs do not dominate.
 // S, E and LIMIT come from timing the float32 and int8 model layers over M 1..2304, K and N 8..200
-// (Node 20 baseline build, AMD EPYC, bench/RESULTS-npm-models.md): the crossing was near K=200 N=16,
-// K=88 N=32 and K=32 N=200; LIMIT keeps a margin, as a layer near the crossing gains nothing either way.
+// (bench/int8-shape-grid.mjs; Node 20 baseline build, AMD EPYC; table in bench/RESULTS-npm-models.md):
+// the crossing was near K=200 N=16, K=88 N=32 and K=32 N=200; LIMIT keeps a margin, as a layer near
+// the crossing gains nothing either way.
 
 import { convOutSize } from '../layers/conv2d.js';
 import type { LayerSpec } from './model.js';
