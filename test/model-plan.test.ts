@@ -282,6 +282,26 @@ describe(`model plans (${SIMD} build)`, () => {
     }
   });
 
+  it('a value stored alike in both layouts (one channel, or one pixel) is converted by a view, not a step', async () => {
+    // 1-channel input into a conv (silero's audio), a 1-channel conv output read as NCHW, a GAP vector through a 1x1 conv
+    const dims = [1, 1, 5, 7];
+    const b = new OnnxBuilder(13).input('x', dims).output('y').output('z');
+    b.init('w', [4, 1, 3, 3], Array.from(randNormal(36, rng(13), 0.3))).init('w1', [1, 4, 1, 1], Array.from(randNormal(4, rng(14), 0.3)));
+    b.init('w2', [3, 4, 1, 1], Array.from(randNormal(12, rng(15), 0.3)));
+    b.node('Conv', ['x', 'w'], 'c', { kernel_shape: [3, 3], pads: [1, 1, 1, 1] }).node('Conv', ['c', 'w1'], 'o').node('Tanh', ['o'], 'y');
+    b.node('GlobalAveragePool', ['c'], 'g').node('Conv', ['g', 'w2'], 'h').node('Sigmoid', ['h'], 'z');
+    const onnx = b.build();
+    const model = loadModel(rts.one, onnx);
+    try {
+      const plan = model.plan({ x: dims });
+      expect(plan.steps.filter((s) => s.op === 'layout').map((s) => s.label)).toEqual([]);
+      expectNoOverlap(plan);
+      await runBoth(model, onnx, { x: X(dims, 16) });
+    } finally {
+      model.dispose();
+    }
+  });
+
   // run() is async (layers await the worker pool) and every run uses the model's one arena, so
   // runs are queued: two in flight must not overwrite each other's activations.
   it('two runs of one model in flight at once give the same results as one after the other', async () => {

@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { ArgumentError, loadModel, quantizeModel } from '../src/index.js';
 import { layerLatencies, slowerQuantizedLayers } from '../src/model/speed-check.js';
+import { gemmShape, int8Pays } from '../src/model/int8-shape-rule.js';
 import { SIMD, randNormal, rng, useRuntimes } from './helpers.js';
 import { OnnxBuilder, type Feed } from './onnx-builder.js';
 
@@ -48,9 +49,33 @@ describe(`speed check (${SIMD} build)`, () => {
       expect(c.floatMs).toBeGreaterThan(0);
       expect(q.builtLayers.get(c.node)!.scheme, c.label).toBe(c.kept === 'float32' ? 'float32' : 'int8');
     }
-    await expect(quantizeModel(float, { scheme: 'int8', calibration: [feeds], speed: 'fast' as never })).rejects.toThrow(/speed must be 'measured' or 'off'/);
+    await expect(quantizeModel(float, { scheme: 'int8', calibration: [feeds], speed: 'fast' as never })).rejects.toThrow(/speed must be 'measured', 'shape' or 'off'/);
     await expect(quantizeModel(float, { scheme: 'auto', calibration: [feeds], speed: 'measured' })).rejects.toThrow(/not available with scheme 'auto'/);
     q.dispose();
     float.dispose();
+  });
+
+  it("speed: 'shape' keeps float32 for the int8 layers too small to win, from the shape alone (no timing)", async () => {
+    // the crossings the rule was derived from: small K or N lose, both large win, tiny calls lose
+    expect(int8Pays(2304, 8, 200)).toBe(false);
+    expect(int8Pays(288, 16, 88)).toBe(false);
+    expect(int8Pays(288, 88, 88)).toBe(true);
+    expect(int8Pays(192, 200, 32)).toBe(true);
+    expect(int8Pays(1, 88, 88)).toBe(false);
+    expect(int8Pays(1, 200, 200)).toBe(true);
+    const float = loadModel(rts.one, net().build());
+    const q = await quantizeModel(float, { scheme: 'int8', calibration: [feeds], speed: 'shape' });
+    // (specs are read at planning) the 1x1 convolution on 8x8 pixels: M 64, K 4, N 6; the MatMul on [8, 48]: M 8, K 48, N 96
+    const specs = [...float.layerSpecs.values()];
+    expect(specs.map((s) => gemmShape(s, s.type === 'conv' ? [1, 4, 8, 8] : [8, 48]))).toEqual([[64, 4, 6], [8, 48, 96]]);
+    const forced = await quantizeModel(float, { scheme: 'int8', calibration: [feeds], layerScheme: (n) => (n.op.includes('Conv') ? 'float32' : undefined) });
+    const a = await q.run(feeds), b = await forced.run(feeds);
+    expect([...q.builtLayers.values()].filter((l) => l).map((l) => `${l!.kind.split(' ')[0]} ${l!.scheme}`).sort()).toEqual(['Conv float32', 'Linear int8']);
+    expect(Array.from(a.y.data as Float32Array)).toEqual(Array.from(b.y.data as Float32Array));
+    // other schemes are unchanged by it
+    const i4 = await quantizeModel(float, { scheme: 'int4', calibration: [feeds], speed: 'shape' });
+    expect([...i4.builtLayers.values()].some((l) => l?.scheme === 'int4')).toBe(true);
+    await expect(quantizeModel(float, { scheme: 'auto', calibration: [feeds], speed: 'shape' })).rejects.toThrow(/speed 'shape' is not available with scheme 'auto'/);
+    for (const m of [float, q, forced, i4]) m.dispose();
   });
 });

@@ -243,21 +243,15 @@ export function qs8StageF32(rt: KernelHost, w: Qs8Weights, m: number, x: number,
   rt.parallelRowsNow(m, 1, (r0, r1) => ['qs8_stage_f32_c2', [r1 - r0, w.k, w.kp, x + r0 * xStride, xStride, scale, zeroPoint, staged + r0 * w.kp * 2, rowSum + r0 * 4]], 16, m * w.k * 16);
 }
 
-/** The GEMM on buffers already in linear memory; `alloc` gives the call's scratch (staged A, params). */
-export async function qs8Gemm(rt: KernelHost, alloc: (bytes: number) => number, call: Qs8GemmCall): Promise<void> {
-  const { m, a, signed, za, w, output, out, outStride } = call;
-  if (w.disposed) throw new ArgumentError('qs8Gemm: the packed weights were disposed');
-  const { k, n, kp, np } = w;
+/**
+ * The params block of a GEMM over `w` (assembly/params.ts) without its row sums (QS8_PRM_ROW_SUM is
+ * 0): zero points folded into column terms, the output's scales, bias and activation, each array
+ * placed with `alloc`. What qs8Gemm builds per call; a layer that calls with the same output every
+ * time builds it once (src/layers/qs8-prepared.ts).
+ */
+export function qs8Params(rt: KernelHost, alloc: (bytes: number) => number, w: Qs8Weights, za: number, signed: boolean, output: Qs8Output): Int32Array {
+  const { k, n, np } = w;
   const c4 = w.layout === 'c4';
-  const rowSum = call.staged ? call.staged.rowSum : alloc(Math.max(m, 1) * 4);
-  const staged = call.staged ? call.staged.ptr : alloc(m * kp * (c4 ? 1 : 2));
-  if (!call.staged) {
-    const ab = c4 ? kp : kp * 2;
-    rt.parallelRowsNow(m, 1, (r0, r1) => (c4
-      ? ['qs8_stage_c4', [r1 - r0, k, kp, a + r0 * k, signed ? 1 : 0, staged + r0 * ab, rowSum + r0 * 4]]
-      : ['qs8_stage_c2', [r1 - r0, k, kp, a + r0 * k, signed ? 1 : 0, za, staged + r0 * ab, rowSum + r0 * 4]]), 16, m * k);
-  }
-
   // fold zero points (see the formulas in assembly/gemm/qs8.ts)
   const colBias = new Int32Array(np);
   let colFactor: Int32Array | null = null;
@@ -289,7 +283,6 @@ export async function qs8Gemm(rt: KernelHost, alloc: (bytes: number) => number, 
   const params = new Int32Array(QS8_PRM_BYTES / 4);
   params[QS8_PRM_COL_BIAS / 4] = rt.putPadded(alloc, Int32Array, colBias, np);
   params[QS8_PRM_COL_FACTOR / 4] = colFactor ? rt.putPadded(alloc, Int32Array, colFactor, np) : 0;
-  params[QS8_PRM_ROW_SUM / 4] = rowSum;
   params[QS8_PRM_OUT_KIND / 4] = OUT_KIND[output.kind];
   if (output.kind === 'uint8' || output.kind === 'int8') {
     params[QS8_PRM_COL_SCALE / 4] = rt.putPadded(alloc, Float32Array, output.multiplier, np);
@@ -314,6 +307,26 @@ export async function qs8Gemm(rt: KernelHost, alloc: (bytes: number) => number, 
       }
     }
   }
+  return params;
+}
+
+/** The GEMM on buffers already in linear memory; `alloc` gives the call's scratch (staged A, params). */
+export async function qs8Gemm(rt: KernelHost, alloc: (bytes: number) => number, call: Qs8GemmCall): Promise<void> {
+  const { m, a, signed, za, w, output, out, outStride } = call;
+  if (w.disposed) throw new ArgumentError('qs8Gemm: the packed weights were disposed');
+  const { k, n, kp, np } = w;
+  const c4 = w.layout === 'c4';
+  const rowSum = call.staged ? call.staged.rowSum : alloc(Math.max(m, 1) * 4);
+  const staged = call.staged ? call.staged.ptr : alloc(m * kp * (c4 ? 1 : 2));
+  if (!call.staged) {
+    const ab = c4 ? kp : kp * 2;
+    rt.parallelRowsNow(m, 1, (r0, r1) => (c4
+      ? ['qs8_stage_c4', [r1 - r0, k, kp, a + r0 * k, signed ? 1 : 0, staged + r0 * ab, rowSum + r0 * 4]]
+      : ['qs8_stage_c2', [r1 - r0, k, kp, a + r0 * k, signed ? 1 : 0, za, staged + r0 * ab, rowSum + r0 * 4]]), 16, m * k);
+  }
+
+  const params = qs8Params(rt, alloc, w, za, signed, output);
+  params[QS8_PRM_ROW_SUM / 4] = rowSum;
   const prm = rt.putPadded(alloc, Int32Array, params, params.length);
   // w16 reads A' in strips of 4 interleaved rows, laid out once per call from the row-major staging
   const w16 = w.layout === 'w16';

@@ -13,7 +13,8 @@
 
 import { ArgumentError } from '../errors.js';
 import type { ActivationQuant } from '../quant/activation-range.js';
-import { packQs8, qs8Gemm, qs8StageF32, type EpilogueActivation, type Qs8Weights } from '../kernels/qs8.js';
+import { packQs8, qs8StageF32, type EpilogueActivation, type Qs8Weights } from '../kernels/qs8.js';
+import { Qs8PreparedGemm } from './qs8-prepared.js';
 import { qs8StageChan, stageChanVectors } from '../kernels/qs8-stage-chan.js';
 import { qs8StageChanC4, qs8StageF32C4 } from '../kernels/qs8-stage-c4f.js';
 import { relaxedDotIsFast } from '../kernels/relaxed-speed.js';
@@ -35,8 +36,8 @@ export class Qs8Gemm implements GemmImpl {
   readonly k: number;
   readonly n: number;
   private readonly w: Qs8Weights;
-  private readonly colScale: Float32Array;
-  private readonly act: EpilogueActivation | undefined;
+  /** the GEMM with its epilogue's constants placed once (the same every call) */
+  private readonly gemm: Qs8PreparedGemm;
   private readonly input: ActivationQuant;
   /** per-column divisor and rounding offset in linear memory (qs8-stage-chan), when the input has per-channel parts */
   private readonly chan: { div: number; off: number } | null = null;
@@ -44,7 +45,7 @@ export class Qs8Gemm implements GemmImpl {
   private readonly copies: 1 | 2;
 
   /** split: run 8-bit weights as two 7-bit halves on the relaxed build (default: where relaxedDotIsFast); tests force it */
-  constructor(private readonly rt: Runtime, weights: Int8Weights, private readonly bias: Float32Array | null, activation: ConvActivation | null, split?: boolean) {
+  constructor(private readonly rt: Runtime, weights: Int8Weights, bias: Float32Array | null, activation: ConvActivation | null, split?: boolean) {
     const { k, n, q, scales, input } = weights;
     if (!input) throw new ArgumentError('int8 layer: the model GEMM needs the input quantization from calibration');
     if (q.length !== k * n || scales.length !== n) throw new ArgumentError(`int8 layer: weights of ${q.length} values and ${scales.length} scales do not make [${k}, ${n}]`);
@@ -63,8 +64,9 @@ export class Qs8Gemm implements GemmImpl {
       rt.view(Float32Array, ptr + k * 4 + 16, k).set(off);
       this.chan = { div: ptr, off: ptr + k * 4 + 16 };
     }
-    this.colScale = scales.map((s) => Math.fround(s * input.scale));
-    this.act = activation ? { kind: activation.kind, alpha: activation.alpha, beta: activation.beta, scale: activation.scale, shift: activation.shift } : undefined;
+    const colScale = scales.map((s) => Math.fround(s * input.scale));
+    const act: EpilogueActivation | undefined = activation ? { kind: activation.kind, alpha: activation.alpha, beta: activation.beta, scale: activation.scale, shift: activation.shift } : undefined;
+    this.gemm = new Qs8PreparedGemm(rt, this.w, input.zeroPoint, false, { kind: 'float32', colScale, bias: bias ?? undefined, activation: act });
   }
 
   get weightBytes(): number {
@@ -94,16 +96,12 @@ export class Qs8Gemm implements GemmImpl {
     else if (c4) qs8StageF32C4(rt, this.w, m, x, this.k * 4, this.input.scale, zp, scratch, rowSum, this.copies);
     else if (this.chan) qs8StageChan(rt, this.w, m, x, this.k * 4, this.chan.div, this.chan.off, zp, scratch, rowSum);
     else qs8StageF32(rt, this.w, m, x, this.k * 4, this.input.scale, zp, scratch, rowSum);
-    await rt.scoped((alloc) =>
-      qs8Gemm(rt, alloc, {
-        m, a: 0, signed: false, za: this.input.zeroPoint, w: this.w, staged: { ptr: scratch, rowSum },
-        output: { kind: 'float32', colScale: this.colScale, bias: this.bias ?? undefined, activation: this.act }, out: y, outStride: this.n * 4,
-      }),
-    );
+    await this.gemm.run(m, scratch, rowSum, y, this.n * 4);
   }
 
   dispose(): void {
     if (this.chan && !this.w.disposed) this.rt.free(this.chan.div);
+    this.gemm.dispose();
     this.w.dispose();
   }
 }

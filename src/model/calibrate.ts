@@ -27,6 +27,9 @@ export class RangeStats {
   private joined: Float32Array | null = null;
   private ordered: Float32Array | null = null;
 
+  /** the logical dims of the first input seen (the layer's shape: src/model/int8-shape-rule.ts) */
+  dims: readonly number[] = [];
+
   /** `channels`: the length of a row (the values' channel is their index mod channels) */
   constructor(readonly channels = 1) {
     this.channelMin = new Float32Array(channels).fill(Infinity);
@@ -106,7 +109,10 @@ export async function calibrate(model: Model, calibration: Feeds[], onProgress?:
         if (!step.layer || !step.node || !ins[0]) return;
         let s = stats.get(step.node);
         const v = step.ins[0]!;
-        if (!s) stats.set(step.node, (s = new RangeStats(inputChannels(v.dims, v.nhwc))));
+        if (!s) {
+          stats.set(step.node, (s = new RangeStats(inputChannels(v.dims, v.nhwc))));
+          s.dims = v.dims;
+        }
         s.add(ins[0]);
       },
     });

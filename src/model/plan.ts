@@ -75,8 +75,9 @@ export function makePlan(graph: Graph, inputDims: Map<string, number[]>, layerFo
     const key = `${v.name}::nchw`;
     const have = values.get(key);
     if (have) return have;
-    const out = runtime(key, v.type, v.dims, false);
-    steps.push({ label: `${v.name} → NCHW`, op: 'layout', node: null, ins: [v], outs: [out], layer: null, scratch: { bytes: 0, offset: 0 } });
+    const same = sameBytesInBothLayouts(v.dims);
+    const out = runtime(key, v.type, v.dims, false, same ? (v.root ?? v) : undefined);
+    if (!same) steps.push({ label: `${v.name} → NCHW`, op: 'layout', node: null, ins: [v], outs: [out], layer: null, scratch: { bytes: 0, offset: 0 } });
     values.set(key, out);
     return out;
   };
@@ -85,8 +86,9 @@ export function makePlan(graph: Graph, inputDims: Map<string, number[]>, layerFo
     const key = `${v.name}::nhwc`;
     const have = values.get(key);
     if (have) return have;
-    const out = runtime(key, v.type, v.dims, true);
-    steps.push({ label: `${v.name} → NHWC`, op: 'layout', node: null, ins: [v], outs: [out], layer: null, scratch: { bytes: 0, offset: 0 } });
+    const same = sameBytesInBothLayouts(v.dims);
+    const out = runtime(key, v.type, v.dims, true, same ? (v.root ?? v) : undefined);
+    if (!same) steps.push({ label: `${v.name} → NHWC`, op: 'layout', node: null, ins: [v], outs: [out], layer: null, scratch: { bytes: 0, offset: 0 } });
     values.set(key, out);
     return out;
   };
@@ -198,6 +200,15 @@ function place(steps: PlanStep[], inputs: PlanValue[], outputs: PlanValue[], ops
   // views share their root's offset (also views no step reads: a graph output that is a Reshape/Flatten)
   for (const v of [...outputs, ...steps.flatMap((s) => [...s.ins, ...s.outs])]) if (v?.root && !v.value) v.offset = v.root.offset;
   return { inputs, outputs, steps, arenaBytes: Math.max(arena.peak, ARENA_ALIGN), unsharedBytes: unshared, opset };
+}
+
+/**
+ * Whether a 4-D value is stored the same in NCHW and NHWC: one channel, or one pixel per image. Its
+ * conversion is then a view of the same buffer, not a step (silero's 1-channel audio into its first
+ * 1-D convolution, 1-channel outputs, squeeze-excitation vectors).
+ */
+function sameBytesInBothLayouts(dims: readonly number[]): boolean {
+  return dims.length === 4 && (dims[1] === 1 || dims[2] * dims[3] === 1);
 }
 
 /** Runs a layout conversion step on host views. */

@@ -179,10 +179,12 @@ export interface QuantizeOptions {
    * input (step times inside whole runs, src/model/speed-check.ts) and keep float32 where the
    * quantized layer is over 5% slower on this engine (tiny layers, where quantizing activations
    * costs more than the int8 products save); `model.speedChoices` lists the times and what was kept.
-   * Not with scheme 'auto'. Default 'off': every layer the scheme covers is quantized, and the result
-   * does not depend on timing.
+   * Not with scheme 'auto'. 'shape': keep float32 for the int8 layers whose GEMM shape (at the first
+   * calibration input's dims) is too small for int8 to win (small K or N, tiny calls: src/model/int8-shape-rule.ts),
+   * derived from the shape alone, so the result does not depend on timing; other schemes are unchanged.
+   * Default 'off': every layer the scheme covers is quantized.
    */
-  speed?: 'measured' | 'off';
+  speed?: 'measured' | 'shape' | 'off';
 }
 
 export interface AutoBudget {

@@ -16,6 +16,7 @@ import type { Runtime } from '../runtime/runtime.js';
 import { QuantConvLayer, QuantLinearLayer, type ModelLayer, type NonFiniteCheck } from './layers.js';
 import { NON_FINITE_MODES, type NonFinite } from '../layers/nonfinite.js';
 import { buildFloatLayer, Model, type LayerBuilder, type LayerSpec } from './model.js';
+import { gemmShape, int8Pays } from './int8-shape-rule.js';
 import { slowerQuantizedLayers, type SpeedChoice } from './speed-check.js';
 import { calibrate, type Feeds, type RangeStats } from './calibrate.js';
 import { autoMix, checkAutoOptions, searchPart } from './auto-mix.js';
@@ -104,8 +105,8 @@ export async function quantizeModel(float: Model, options: QuantizeOptions): Pro
   if (options.antClipByEffect !== undefined && typeof options.antClipByEffect !== 'boolean') throw new ArgumentError(`quantize: antClipByEffect must be a boolean, got ${String(options.antClipByEffect)}`);
   if (options.nonFinite !== undefined && !NON_FINITE_MODES.includes(options.nonFinite)) throw new ArgumentError(`quantize: nonFinite must be 'nan' or 'error', got ${String(options.nonFinite)}`);
   if (options.top1Budget !== undefined && !(options.top1Budget >= 0 && options.top1Budget <= 1)) throw new ArgumentError(`quantize: top1Budget must be a fraction from 0 to 1, got ${options.top1Budget}`);
-  if (options.speed !== undefined && options.speed !== 'measured' && options.speed !== 'off') throw new ArgumentError(`quantize: speed must be 'measured' or 'off', got ${describe(options.speed)}`);
-  if (options.speed === 'measured' && options.scheme === 'auto') throw new ArgumentError("quantize: speed 'measured' is not available with scheme 'auto' (it chooses per layer by accuracy); use it with a single scheme");
+  if (options.speed !== undefined && options.speed !== 'measured' && options.speed !== 'shape' && options.speed !== 'off') throw new ArgumentError(`quantize: speed must be 'measured', 'shape' or 'off', got ${describe(options.speed)}`);
+  if (options.speed !== undefined && options.speed !== 'off' && options.scheme === 'auto') throw new ArgumentError(`quantize: speed '${options.speed}' is not available with scheme 'auto' (it chooses per layer by accuracy); use it with a single scheme`);
   checkActivationOptions(options);
   if (options.sparsity !== undefined) checkSparsity(options.sparsity);
   if (options.scheme === 'auto') checkAutoOptions(options); // before calibration and the Hessians
@@ -142,7 +143,13 @@ export async function quantizeModel(float: Model, options: QuantizeOptions): Pro
   const rt = float.rt;
   const choice = new Map<GraphNode, LayerScheme>();
   const formatOptions = { ant4PerChannelType: options.ant4PerChannelType === true, antChoice, antClipByEffect: options.antClipByEffect, gptq: gptq?.settings ?? dense, fpxSplits: options.fpxSplits, outlierThreshold: options.outlierThreshold, outlierQuantile: options.outlierQuantile, sparsity: options.sparsity, weightBits: options.weightBits };
-  const schemeOf = (node: GraphNode, s: RangeStats | undefined): LayerScheme => options.layerScheme?.(node) ?? choice.get(node) ?? (s ? (auto ? 'int8' : options.scheme) : 'float32');
+  // speed 'shape': int8 layers too small for int8 to win stay float32 (src/model/int8-shape-rule.ts)
+  const tooSmall = (node: GraphNode, s: RangeStats): boolean => {
+    if (options.speed !== 'shape' || options.scheme !== 'int8') return false;
+    const shape = gemmShape(float.layerSpecs.get(node)!, s.dims);
+    return shape !== null && !int8Pays(...shape);
+  };
+  const schemeOf = (node: GraphNode, s: RangeStats | undefined): LayerScheme => options.layerScheme?.(node) ?? choice.get(node) ?? (s ? (auto ? 'int8' : tooSmall(node, s) ? 'float32' : options.scheme) : 'float32');
   const grouped = (spec: LayerSpec) => spec.type === 'conv' && spec.geometry.group !== 1;
   if (options.latencyTable && sparsity?.latency === undefined) throw new ArgumentError("latencyTable: only with scheme 'int8-sparse' and sparsity.latency");
   const pruned: PrunePlan | undefined = sparsity?.latency === undefined ? undefined : options.latencyTable ? replan(options.latencyTable, sparsity.latency) : await pruneByLatency({
