@@ -118,15 +118,26 @@ describe.runIf(SECONDS > 0 && SIMD === 'baseline')('fuzzing pass', () => {
     });
     report.onnxStructure = { ...onnx, vsOrt, examples };
 
-    // ONNX, byte-level
-    const bytesTally = tally();
+    // ONNX, byte-level: from the bytes, and through a ModelSource over them (loadModel's random-access
+    // form walks the protobuf itself first): never a crash; a verdict that differs is counted
+    const bytesTally = tally(), sourceTally = tally();
+    const sourceDiffers: string[] = [];
     await fuzzFor(ms * 0.15, fc.tuple(fc.nat({ max: SEEDS.length - 1 }), fc.array(byteMutation, { minLength: 1, maxLength: 4 })), async ([i, muts]) => {
       const s = SEEDS[i];
       const bytes = applyBytes(s.bytes, muts);
       inFlight({ target: 'onnx-bytes', seed: s.name, muts });
-      return count(bytesTally, await runOnnx(rt, bytes, s.feeds), 'onnx', s.name, bytes);
+      const fromBytes = await runOnnx(rt, bytes, s.feeds);
+      if (!count(bytesTally, fromBytes, 'onnx', s.name, bytes)) return false;
+      inFlight({ target: 'onnx-bytes-source', seed: s.name, muts });
+      const fromSource = await runOnnx(rt, bytes, s.feeds, { source: true });
+      if (!count(sourceTally, fromSource, 'onnx', s.name, bytes)) return false;
+      if (fromSource.status !== fromBytes.status || (fromBytes.status === 'ok' && !sameOutputs(fromSource as Ran, fromBytes, 0))) {
+        sourceDiffers.push(`${s.name} ${JSON.stringify(muts)}: bytes ${fromBytes.status}, source ${fromSource.status}`);
+      }
+      return true;
     });
     report.onnxBytes = bytesTally;
+    report.onnxBytesViaSource = { ...sourceTally, verdictDiffers: sourceDiffers.length, examples: sourceDiffers.slice(0, 20) };
 
     // safetensors: a small file of several dtypes
     const r = rng(7);
@@ -166,7 +177,7 @@ describe.runIf(SECONDS > 0 && SIMD === 'baseline')('fuzzing pass', () => {
     rmSync(IN_FLIGHT, { force: true });
     writeFileSync('fuzz-report.json', JSON.stringify(report, null, 2));
     console.log(JSON.stringify(report, null, 2));
-    const crashes = [onnx, bytesTally, stTally, savedTally].flatMap((t) => t.crashes);
+    const crashes = [onnx, bytesTally, sourceTally, stTally, savedTally].flatMap((t) => t.crashes);
     expect(crashes).toEqual([]);
     expect(vsOrt.bothRunDisagree).toEqual([]);
     // A model onnxruntime refuses should not run here with different outputs (src/model/validate-schema.ts

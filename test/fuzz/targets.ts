@@ -42,10 +42,17 @@ function ran(tensors: { type: string; data: unknown; dims: readonly number[] }[]
 
 const outputsOf = async (m: Model, feeds: Record<string, Feed>) => ran(Object.values(await m.run(feeds)));
 
-/** Import, plan and run an ONNX model. */
-export function runOnnx(rt: Runtime, bytes: Uint8Array, feeds: Record<string, Feed>): Promise<Outcome> {
+/**
+ * The file as a ModelSource (loadModel's random-access form, src/model/onnx-source.ts) that reads
+ * from `bytes`. The source path walks the protobuf itself before onnx-proto decodes the rest, so a
+ * mutant must give the same verdict through it.
+ */
+export const sourceOf = (bytes: Uint8Array) => ({ size: bytes.length, read: (offset: number, length: number) => bytes.slice(offset, offset + length) });
+
+/** Import, plan and run an ONNX model (from its bytes, or through a ModelSource over them). */
+export function runOnnx(rt: Runtime, bytes: Uint8Array, feeds: Record<string, Feed>, { source = false } = {}): Promise<Outcome> {
   return judge(async () => {
-    const m = loadModel(rt, bytes);
+    const m = loadModel(rt, source ? sourceOf(bytes) : bytes);
     try {
       return await outputsOf(m, feeds);
     } finally {
