@@ -9,6 +9,7 @@ import type { AttrValue, ElemType, Graph, GraphInput, GraphNode, HostData, HostT
 import { elementCount, isSubgraph } from './graph.js';
 import { checkOperator, checkOperators } from './ops/registry.js';
 import { checkSchemas } from './validate-schema.js';
+import { checkFraming } from './onnx-framing.js';
 import { isModelSource, skeletonOf, type DeferredRaw, type ModelSource } from './onnx-source.js';
 
 const { onnx } = onnxproto;
@@ -34,6 +35,7 @@ const num = (v: number | Long | null | undefined): number => (v == null ? 0 : ty
 export function importOnnx(bytes: Uint8Array | ModelSource): Graph {
   const source = isModelSource(bytes) ? skeletonOf(bytes) : null;
   if (!source && !(bytes instanceof Uint8Array)) throw new ModelError(`model: expected the bytes of an .onnx file as a Uint8Array (or a ModelSource), got ${typeof bytes}`);
+  checkFraming(source ? source.bytes : (bytes as Uint8Array));
   let model: onnxproto.onnx.ModelProto;
   try {
     model = onnx.ModelProto.decode(source ? source.bytes : (bytes as Uint8Array));
