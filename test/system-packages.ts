@@ -1,5 +1,5 @@
-// Debian packages some tests need: libonnx-testdata (ONNX's own node test cases) and chromium (the
-// browser test). Where one is missing, its tests skip and the run prints one line saying how to
+// Debian packages some tests need: libonnx-testdata (ONNX's own node test cases), chromium (the
+// browser test) and sox (a clip resampled for the wake-word reader). Where one is missing, its tests skip and the run prints one line saying how to
 // install it; with LOWBIT_REQUIRE_SYSTEM_PACKAGES=1 (.ci/run sets it, after installing them) they
 // run anyway and fail with their own message, so CI cannot pass by skipping.
 
@@ -7,10 +7,12 @@ import { existsSync } from 'node:fs';
 
 export const ONNX_TESTDATA = process.env.ONNX_TESTDATA ?? '/usr/share/libonnx-testdata/data/node';
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export const SOX = process.env.SOX_PATH ?? '/usr/bin/sox';
 
-const WHERE: Record<'libonnx-testdata' | 'chromium', { path: string; override: string }> = {
+const WHERE: Record<'libonnx-testdata' | 'chromium' | 'sox', { path: string; override: string }> = {
   'libonnx-testdata': { path: ONNX_TESTDATA, override: 'ONNX_TESTDATA' },
   chromium: { path: CHROMIUM, override: 'CHROMIUM_PATH' },
+  sox: { path: SOX, override: 'SOX_PATH' },
 };
 const warned = new Set<string>();
 
