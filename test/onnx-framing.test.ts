@@ -43,4 +43,17 @@ describe('ONNX protobuf framing', () => {
     }
     for (const s of seeds()) loadModel(rts.one, s.bytes).dispose();
   });
+
+  it('reads a negative int64 where the source reader copies fields (model_version -1: a ten-byte varint) as the framing check does', async () => {
+    const x = { type: 'float32' as const, dims: [2, 5], data: randNormal(10, rng(4)) };
+    const proto = onnxproto.onnx.ModelProto.decode(new OnnxBuilder(13).input('x', [2, 5]).output('y').node('Relu', ['x'], 'y').build());
+    proto.modelVersion = -1;
+    const bytes = onnxproto.onnx.ModelProto.encode(proto).finish();
+    expect(bytes.length).toBeGreaterThan(10);
+    for (const input of [bytes, sourceOf(bytes)]) {
+      const m = loadModel(rts.one, input);
+      expect(Array.from((await m.run({ x })).y.data as Float32Array)).toEqual(Array.from(x.data, (v) => Math.max(v, 0)));
+      m.dispose();
+    }
+  });
 });

@@ -7,6 +7,7 @@
 // field that runs past its message.
 
 import { ModelError } from '../errors.js';
+import { readVarint as varint, skipVarint } from './protobuf-varint.js';
 
 /** Which fields of a message are messages the walk descends into (by field number). */
 interface Shape {
@@ -49,23 +50,4 @@ function walk(b: Uint8Array, start: number, end: number, shape: Shape, depth: nu
     if (next > end) throw new ModelError(`model: not a valid ONNX protobuf (a field at byte ${pos} runs past its message, which ends at byte ${end})`);
     pos = next;
   }
-}
-
-function skipVarint(b: Uint8Array, pos: number, end: number): number {
-  for (let i = 0; i < 10 && pos + i < end; i++) if (b[pos + i] < 0x80) return pos + i + 1;
-  throw new ModelError(`model: not a valid ONNX protobuf (bad varint at byte ${pos})`);
-}
-
-/** A tag or a length: a safe integer. */
-function varint(b: Uint8Array, pos: number, end: number): [number, number] {
-  let v = 0;
-  for (let i = 0; i < 10 && pos + i < end; i++) {
-    const byte = b[pos + i];
-    v += (byte & 0x7f) * 2 ** (7 * i);
-    if (byte < 0x80) {
-      if (!Number.isSafeInteger(v)) break;
-      return [v, pos + i + 1];
-    }
-  }
-  throw new ModelError(`model: not a valid ONNX protobuf (bad varint at byte ${pos})`);
 }

@@ -7,6 +7,7 @@
 // only while its layer packs it, an unused initializer never.
 
 import { ModelError } from '../errors.js';
+import { readVarint, skipVarint } from './protobuf-varint.js';
 
 /** Random access to a model file: `read` returns `length` bytes from `offset` (a fresh buffer, or one the caller will not reuse). */
 export interface ModelSource {
@@ -61,7 +62,7 @@ export function skeletonOf(source: ModelSource): { bytes: Uint8Array; deferred: 
           pos = next;
           continue;
         }
-      } else if (wire === 0) next = varint(read, p1, end)[1];
+      } else if (wire === 0) next = skipValue(read, p1, end); // any 64-bit value, as the framing check
       else if (wire === 1) next = p1 + 8;
       else if (wire === 5) next = p1 + 4;
       else throw new ModelError(`model: not a valid ONNX protobuf (wire type ${wire} at byte ${pos})`);
@@ -91,17 +92,16 @@ export function skeletonOf(source: ModelSource): { bytes: Uint8Array; deferred: 
   return { bytes, deferred };
 }
 
+/** A varint read through the source: at most its 10 bytes, the same rules as the framing check. */
 function varint(read: (offset: number, length: number) => Uint8Array, pos: number, end: number): [number, number] {
   const b = read(pos, Math.min(10, end - pos));
-  let v = 0;
-  for (let i = 0; i < b.length; i++) {
-    v += (b[i] & 0x7f) * 2 ** (7 * i);
-    if (b[i] < 0x80) {
-      if (!Number.isSafeInteger(v)) break;
-      return [v, pos + i + 1];
-    }
-  }
-  throw new ModelError(`model: not a valid ONNX protobuf (bad varint at byte ${pos})`);
+  const [v, n] = readVarint(b, 0, b.length, pos);
+  return [v, pos + n];
+}
+
+function skipValue(read: (offset: number, length: number) => Uint8Array, pos: number, end: number): number {
+  const b = read(pos, Math.min(10, end - pos));
+  return pos + skipVarint(b, 0, b.length, pos);
 }
 
 function encodeVarint(v: number): Uint8Array {
