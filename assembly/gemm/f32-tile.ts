@@ -7,9 +7,11 @@
 //                  slices);  true: FP8 codes, K rows of 8 at wp, 16 bytes apart (one half of an
 //                  f8w panel row), decoded in registers (fp8Codes8, fp8Low4/fp8High4; e, mask)
 //   scaled = false: y = clamp(acc + bias, lo, hi);  true: clamp(acc * scale + bias, lo, hi)
+//   exact = false: products added with relaxedMulAdd (fused where the relaxed build's CPU fuses);
+//           true: mul then add in every build (bit-identical across builds: W4A32's rows)
 // (bias and, for scaled, scale: float32 per column, padded to whole panels; bias may be 0.)
 
-import { clampLanes, relaxedMulAdd, storeLanes8 } from '../util/simd';
+import { clampLanes, mulThenAdd, relaxedMulAdd, storeLanes8 } from '../util/simd';
 
 // 8 codes of 1 sign, e exponent and 7 - e mantissa bits at p -> int16 lanes (S << 15) | (magnitude
 // << e); mask: 0x8000 | (0x7f << e) in every lane (E4M3 0x87f0, E5M2 0x8fe0; f8w.ts explains the decode)
@@ -67,8 +69,12 @@ import { clampLanes, relaxedMulAdd, storeLanes8 } from '../util/simd';
   storeLanes8(c + nb, finishScaled(a0, s0, b0, lo, hi), finishScaled(a1, s1, b1, lo, hi), nr);
 }
 
+@inline function madd(exact: bool, a: v128, b: v128, c: v128): v128 {
+  return exact ? mulThenAdd(a, b, c) : relaxedMulAdd(a, b, c);
+}
+
 @inline export function f32Tile4x8(
-  codes: bool, e: i32, mask: v128, scaled: bool, k: i32, a0: usize, a1: usize, a2: usize, a3: usize, w: usize,
+  exact: bool, codes: bool, e: i32, mask: v128, scaled: bool, k: i32, a0: usize, a1: usize, a2: usize, a3: usize, w: usize,
   c0: usize, c1: usize, c2: usize, c3: usize, n: i32, n1: i32, scale: usize, bias: usize, lo: v128, hi: v128,
 ): void {
   let wp = w;
@@ -88,17 +94,17 @@ import { clampLanes, relaxedMulAdd, storeLanes8 } from '../util/simd';
       w1 = v128.load(wp, 16);
     }
     const v0 = v128.load32_splat(a0 + kk);
-    x00 = relaxedMulAdd(v0, w0, x00);
-    x01 = relaxedMulAdd(v0, w1, x01);
+    x00 = madd(exact, v0, w0, x00);
+    x01 = madd(exact, v0, w1, x01);
     const v1 = v128.load32_splat(a1 + kk);
-    x10 = relaxedMulAdd(v1, w0, x10);
-    x11 = relaxedMulAdd(v1, w1, x11);
+    x10 = madd(exact, v1, w0, x10);
+    x11 = madd(exact, v1, w1, x11);
     const v2 = v128.load32_splat(a2 + kk);
-    x20 = relaxedMulAdd(v2, w0, x20);
-    x21 = relaxedMulAdd(v2, w1, x21);
+    x20 = madd(exact, v2, w0, x20);
+    x21 = madd(exact, v2, w1, x21);
     const v3 = v128.load32_splat(a3 + kk);
-    x30 = relaxedMulAdd(v3, w0, x30);
-    x31 = relaxedMulAdd(v3, w1, x31);
+    x30 = madd(exact, v3, w0, x30);
+    x31 = madd(exact, v3, w1, x31);
     wp += codes ? 16 : 32;
   }
   const nr = n1 - n;

@@ -30,7 +30,7 @@ import { f32Tile4x8 } from './f32-tile';
   const panelBytes = <usize>k << 5;
   for (let n = n0; n < n1; n += 8) {
     const wp = w + <usize>(n >> 3) * panelBytes;
-    f32Tile4x8(false, 0, f32x4.splat(0), false, k, a0, a1, a2, a3, wp, c0, c1, c2, c3, n, n1, 0, bias, lo, hi);
+    f32Tile4x8(false, false, 0, f32x4.splat(0), false, k, a0, a1, a2, a3, wp, c0, c1, c2, c3, n, n1, 0, bias, lo, hi);
   }
 }
 

@@ -131,7 +131,7 @@ import { f32Tile4x8, fp8Codes8, fp8High4, fp8Low4, fpxCorr8, fpxHigh4, fpxLow4, 
   const panelBytes = <usize>k << 4;
   for (let n = n0; n < n1; n += 8) {
     const wp = w + <usize>(n >> 4) * panelBytes + <usize>(n & 15);
-    f32Tile4x8(true, e, mask, true, k, a0, a1, a2, a3, wp, c0, c1, c2, c3, n, n1, scale, bias, lo, hi);
+    f32Tile4x8(false, true, e, mask, true, k, a0, a1, a2, a3, wp, c0, c1, c2, c3, n, n1, scale, bias, lo, hi);
   }
 }
 
@@ -171,7 +171,7 @@ import { f32Tile4x8, fp8Codes8, fp8High4, fp8Low4, fpxCorr8, fpxHigh4, fpxLow4, 
     const c1 = mr > 1 ? c0 + cStride : c0;
     const c2 = mr > 2 ? c1 + cStride : c1;
     const c3 = mr > 3 ? c2 + cStride : c2;
-    f32Tile4x8(false, 0, f32x4.splat(0), true, k, a0, a1, a2, a3, d, c0, c1, c2, c3, n, n1, scale, bias, lo, hi);
+    f32Tile4x8(false, false, 0, f32x4.splat(0), true, k, a0, a1, a2, a3, d, c0, c1, c2, c3, n, n1, scale, bias, lo, hi);
   }
 }
 

@@ -49,6 +49,7 @@
 
 
 import { ACT_BLOCK_BYTES, ACT_BLOCK_SCALE, ACT_BLOCK_SCALED_SUM, ACT_BLOCK_SUM } from '../params';
+import { nibbleS4 } from './qb4-s4';
 import { highNibbles, mulThenAdd, relaxedDot16, relaxedDotAdd, storeLanes8, storeLanes16 } from '../util/simd';
 
 // y += s * (sa * float(acc) - z * asum)
@@ -512,14 +513,6 @@ export function qb4_gemm_4x8c4_relaxed(
     i8x16.shuffle(a, b, 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27),
     i8x16.shuffle(a, b, 4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31),
   );
-}
-
-// s4 nibble j of every int16 lane (the top one stored xor 8), as int16 0..15
-@inline function nibbleS4(v: v128, j: i32): v128 {
-  if (j == 0) return v128.and(v, i16x8.splat(0x0f));
-  if (j == 1) return v128.and(i16x8.shr_u(v, 4), i16x8.splat(0x0f));
-  if (j == 2) return v128.and(i16x8.shr_u(v, 8), i16x8.splat(0x0f));
-  return v128.xor(i16x8.shr_u(v, 12), i16x8.splat(8));
 }
 
 // W4A32 on the s4 layout, columns 4j..4j+3 of the panel at wp (j constant): one pass over the blocks

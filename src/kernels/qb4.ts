@@ -298,20 +298,39 @@ export async function qb4Gemm(rt: KernelHost, alloc: (bytes: number) => number, 
   return meta;
 }
 
+/** From this many rows on, W4A32 decodes each panel once and runs the f32 tile over the rows (qb4_f32_gemm). */
+export const QB4_F32_ROWS_MIN = 4;
+/** Column pieces of the multi-row W4A32 at most (each decodes into its own K x 8 float32 panel). */
+const QB4_F32_ROW_PIECES = 8;
+
+/** Scratch qb4F32Gemm needs for M rows (its `alloc` calls). */
+export function qb4F32GemmScratch(w: Qb4Weights, m: number): number {
+  const { kp, blockSize: bs } = w;
+  if (m >= QB4_F32_ROWS_MIN) return QB4_F32_ROW_PIECES * (kp * 32 + 64);
+  return (kp + kp / bs) * 4 + 128;
+}
+
 /**
- * W4A32 on buffers already in linear memory: x [M, K] float32 (row stride K) times the 4-bit weights,
- * one row at a time (the GEMV kernel reads every weight once per row: made for decoding, M small);
- * out receives M rows of N padded to whole panels (row stride Np floats), bias included. Rows are
- * copied to zero-padded `alloc`'d scratch when K is not a whole number of blocks.
+ * W4A32 on buffers already in linear memory: x [M, K] float32 (row stride K) times the 4-bit weights;
+ * out receives M rows of N padded to whole panels (row stride Np floats), bias included. Below
+ * QB4_F32_ROWS_MIN rows, one GEMV per row (it reads every weight once per row: decoding); from it on,
+ * each 8 columns are decoded to float32 once and multiplied by every row (a prompt). Rows are copied
+ * to zero-padded `alloc`'d scratch when the GEMV needs K a whole number of blocks.
  */
 export async function qb4F32Gemm(rt: KernelHost, alloc: (bytes: number) => number, call: { m: number; x: number; w: Qb4Weights; bias: number; out: number }): Promise<void> {
   const { m, x, w } = call;
   if (w.disposed) throw new ArgumentError('qb4F32Gemm: the packed weights were disposed');
   const { k, kp, np, blockSize: bs } = w;
+  const s4 = w.layout === 's4' ? 1 : 0;
+  if (m >= QB4_F32_ROWS_MIN) {
+    // at most QB4_F32_ROW_PIECES pieces, each with its own decoded panel
+    const minColumns = Math.max(w.nr, Math.ceil(w.n / QB4_F32_ROW_PIECES / w.nr) * w.nr);
+    await rt.parallelColumns(w.n, w.nr, (n0, n1) => ['qb4_f32_gemm', [m, n0, n1 === w.n ? np : n1, k, kp, bs, s4, x, k * 4, w.ptr, w.scalesPtr, w.zerosPtr, call.bias, call.out, np * 4, alloc(kp * 32)]], minColumns, m * k * w.n);
+    return;
+  }
   const nb = kp / bs;
   const px = kp === k ? 0 : alloc(kp * 4);
   const ps = alloc(nb * 4);
-  const s4 = w.layout === 's4' ? 1 : 0;
   for (let i = 0; i < m; i++) {
     const xi = x + i * k * 4;
     const row = rt.view(Float32Array, xi, k);
@@ -345,12 +364,28 @@ export async function runQb4F32(rt: KernelHost, x: Float32Array, m: number, w: Q
   return y;
 }
 
-/** The W4A32 kernel's float32 arithmetic, scalar: bit-exact with both layouts, every CPU and thread count. */
+/** The W4A32 kernel's float32 arithmetic, scalar: bit-exact with both layouts, every CPU and thread count (the GEMV per row below QB4_F32_ROWS_MIN rows, the decoded-panel path from it on). */
 export function refQb4F32(x: Float32Array, m: number, w: Int4Blocks, bias: Float32Array | null): Float32Array {
   const f = Math.fround;
   const { k, n, blockSize: bs } = w;
   const nb = blocksOf(k, bs);
   const y = new Float32Array(m * n);
+  if (m >= QB4_F32_ROWS_MIN) {
+    // the multi-row path: each weight decoded to f32 (s * (q - z)), products added in K order, then the bias
+    for (let j = 0; j < n; j++) {
+      const wj = new Float32Array(k);
+      for (let t = 0; t < k; t++) {
+        const b = Math.floor(t / bs);
+        wj[t] = (w.q[j * k + t] - (w.zeroPoints ? w.zeroPoints[j * nb + b] : 8)) * w.scales[j * nb + b];
+      }
+      for (let i = 0; i < m; i++) {
+        let acc = 0;
+        for (let t = 0; t < k; t++) acc = f(acc + f(x[i * k + t] * wj[t]));
+        y[i * n + j] = f(acc + (bias ? bias[j] : 0));
+      }
+    }
+    return y;
+  }
   for (let i = 0; i < m; i++) {
     const row = x.subarray(i * k, (i + 1) * k);
     const xs = blockSums(row, k, bs, nb);

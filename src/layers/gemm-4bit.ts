@@ -10,7 +10,7 @@
 
 import { ArgumentError } from '../errors.js';
 import { lut4GatherColumns, lut4Gemm, lut4PanelBias, packLut4, type Lut4Source } from '../kernels/lut4.js';
-import { packQb4, qb4F32Gemm, qb4Gemm } from '../kernels/qb4.js';
+import { packQb4, qb4F32Gemm, qb4F32GemmScratch, qb4Gemm } from '../kernels/qb4.js';
 import { actBlocksBytes } from '../kernels/act-blocks.js';
 import type { Int4Blocks, Int4Nibbles } from '../quant/int4.js';
 import type { Runtime } from '../runtime/runtime.js';
@@ -48,7 +48,7 @@ function pack(rt: Runtime, w: FourBitWeights): Packed {
     };
     const common = { layout: p.layout, kp: p.kp, np: p.np, blockSize: p.blockSize, bytes: p.bytes, panelBias, gather: null, unpack: () => p.unpack(), dispose: () => p.dispose() };
     if (w.activations === 'float32') {
-      return { ...common, gemmScratch: () => (p.kp + p.kp / p.blockSize) * 4 + 128, gemm: (alloc, c) => qb4F32Gemm(rt, alloc, { ...c, w: p }) };
+      return { ...common, gemmScratch: (m) => qb4F32GemmScratch(p, m), gemm: (alloc, c) => qb4F32Gemm(rt, alloc, { ...c, w: p }) };
     }
     return { ...common, gemmScratch: (m) => actBlocksBytes(m, p.kp, p.blockSize, true), gemm: (alloc, c) => qb4Gemm(rt, alloc, { ...c, w: p }) };
   }

@@ -25,6 +25,7 @@ export interface KernelExports {
   qs8_spmm_bsr4_1x4(nb0: number, nb1: number, n: number, a: number, blockPtr: number, cols: number, vals: number, out: number, kind: number, scale: number, bias: number): void;
   qb4_gemm_2x16s4(m: number, n0: number, n1: number, kp: number, bs: number, a: number, aStride: number, aMeta: number, w: number, scales: number, zeros: number, bias: number, out: number, outStride: number): void;
   qb4_gemm_4x8c4_relaxed(m: number, n0: number, n1: number, kp: number, bs: number, a: number, aStride: number, aMeta: number, w: number, scales: number, zeros: number, bias: number, out: number, outStride: number): void;
+  qb4_f32_gemm(m: number, n0: number, n1: number, k: number, kp: number, bs: number, s4: number, a: number, aStride: number, w: number, scales: number, zeros: number, bias: number, c: number, cStride: number, panel: number): void;
   qb4_f32_gemv(n0: number, n1: number, kp: number, bs: number, s4: number, x: number, xsum: number, w: number, scales: number, zeros: number, bias: number, out: number): void;
   lut4_gemm_4x8c2(m: number, n0: number, n1: number, kp: number, bs: number, a: number, aStride: number, aMeta: number, w: number, tables: number, offs: number, pmask: number, chunk: number, bias: number, out: number, outStride: number): void;
   lut4_gemm_4x8c4_relaxed(m: number, n0: number, n1: number, kp: number, bs: number, a: number, aStride: number, aMeta: number, w: number, tables: number, offs: number, pmask: number, chunk: number, bias: number, out: number, outStride: number): void;
