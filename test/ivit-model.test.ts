@@ -49,6 +49,7 @@ describe(`integerOnly on PP-OCRv4 (${SIMD} build)`, () => {
     const refOut = new Map<OcrLine, Float32Array>();
     const a = await read(int8), b = await read(io);
     expect(b.differs).toBe(true);
+    expect(io.weightBytes).toBe(int8.weightBytes); // the wrapped linear layers count theirs
     expect(b.score.accuracy).toBeGreaterThanOrEqual(a.score.accuracy - 0.02);
     int8.dispose();
     io.dispose();

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import type { Runtime } from '../src/index.js';
 import { ShapeError, ValueRangeError } from '../src/errors.js';
 import { layerNormRows, shiftGelu, shiftmaxRows } from '../src/kernels/ivit.js';
-import { floatLayerNormRows, floatSigmoidGelu, floatSoftmaxRows, refLayerNormRows, refShiftGelu, refShiftmaxRows } from '../src/kernels/reference/ivit.js';
+import { refLayerNormRows, refShiftGelu, refShiftmaxRows } from '../src/kernels/reference/ivit.js';
 import { layerNormParams, shiftGeluParams, shiftmaxParams, type LayerNormParams, type ShiftGeluParams, type ShiftmaxParams } from '../src/quant/ivit.js';
 import { SIMD, firstMismatch, randInt8, randNormal, rng, useRuntimes } from './helpers.js';
 
@@ -72,6 +72,33 @@ function quantize(x: ArrayLike<number>): { q: Int8Array; scale: number } {
   for (let i = 0; i < x.length; i++) m = Math.max(m, Math.abs(x[i]));
   const scale = m / 127 || 1;
   return { q: Int8Array.from(x, (v) => Math.max(-128, Math.min(127, Math.round(v / scale)))), scale };
+}
+
+// float references: what the integer ops approximate (for the error budgets)
+
+function floatSoftmaxRows(x: ArrayLike<number>, rows: number, n: number): Float64Array {
+  const y = new Float64Array(rows * n);
+  for (let r = 0; r < rows; r++) {
+    let mx = -Infinity, s = 0;
+    for (let j = 0; j < n; j++) mx = Math.max(mx, x[r * n + j]);
+    for (let j = 0; j < n; j++) s += y[r * n + j] = Math.exp(x[r * n + j] - mx);
+    for (let j = 0; j < n; j++) y[r * n + j] /= s;
+  }
+  return y;
+}
+
+/** x · sigmoid(alpha x) */
+const floatSigmoidGelu = (x: number, alpha: number): number => x / (1 + Math.exp(-alpha * x));
+
+function floatLayerNormRows(x: ArrayLike<number>, rows: number, n: number, gamma: ArrayLike<number>, beta: ArrayLike<number> | null, eps = 0): Float64Array {
+  const y = new Float64Array(rows * n);
+  for (let r = 0; r < rows; r++) {
+    let m = 0, v = 0;
+    for (let j = 0; j < n; j++) m += x[r * n + j] / n;
+    for (let j = 0; j < n; j++) v += (x[r * n + j] - m) ** 2 / n;
+    for (let j = 0; j < n; j++) y[r * n + j] = ((x[r * n + j] - m) / Math.sqrt(v + eps)) * gamma[j] + (beta ? beta[j] : 0);
+  }
+  return y;
 }
 
 describe(`ivit_shiftmax_rows (${SIMD} build)`, () => {

@@ -27,17 +27,17 @@ export const IVIT_Q: i32 = 15;
 // ShiftExp (I-ViT): e^x for x <= 0 given as u = x in Q15, result in Q15 (1 << 15 = 1.0).
 //   x·log2(e) by shift-and-add: u + u/2 - u/16 (1.4375 against 1.4427);
 //   split -p = z + f, z an integer, f in [0, 1): 2^-p = 2^-z · 2^(-f), 2^(-f) ~ 1 - f/2 (linear);
-//   2^-z is a right shift by z per lane (SIMD shifts take one count, so the five bits of z each
-//   select a shifted copy). z is capped at 16: the value is at most 1 << 15, so that is 0 already.
+//   2^-z as a right shift by z per lane: SIMD shifts take one count for all lanes, so the lane's
+//   2^(15 - z) comes from two byte-table lookups (swizzle) and e·2^(15-z) >> 15 is the shift
+//   (exact: e <= 2^15). z >= 16 indexes past the tables, whose swizzle gives 0: the value is 0.
 @inline export function ivitShiftExp(u: v128): v128 {
   const p = i32x4.sub(i32x4.add(u, i32x4.shr_s(u, 1)), i32x4.shr_s(u, 4));
   let z = i32x4.shr_s(i32x4.neg(p), IVIT_Q);
   const r = i32x4.add(p, i32x4.shl(z, IVIT_Q)); // (-2^15, 0]
-  let e = i32x4.add(i32x4.shr_s(r, 1), i32x4.splat(1 << IVIT_Q));
-  z = i32x4.min_s(z, i32x4.splat(16));
-  e = v128.bitselect(i32x4.shr_u(e, 1), e, i32x4.shr_s(i32x4.shl(z, 31), 31));
-  e = v128.bitselect(i32x4.shr_u(e, 2), e, i32x4.shr_s(i32x4.shl(z, 30), 31));
-  e = v128.bitselect(i32x4.shr_u(e, 4), e, i32x4.shr_s(i32x4.shl(z, 29), 31));
-  e = v128.bitselect(i32x4.shr_u(e, 8), e, i32x4.shr_s(i32x4.shl(z, 28), 31));
-  return v128.bitselect(i32x4.shr_u(e, 16), e, i32x4.shr_s(i32x4.shl(z, 27), 31));
+  const e = i32x4.add(i32x4.shr_s(r, 1), i32x4.splat(1 << IVIT_Q));
+  // byte 0 of each lane indexes the tables; bytes 1..3 (0xff) and z >= 16 read 0
+  const idx = v128.or(i32x4.min_u(z, i32x4.splat(16)), i32x4.splat(0xffffff00));
+  const lo = i8x16.swizzle(i8x16(0, 0, 0, 0, 0, 0, 0, 0, -128, 64, 32, 16, 8, 4, 2, 1), idx);
+  const hi = i8x16.swizzle(i8x16(-128, 64, 32, 16, 8, 4, 2, 1, 0, 0, 0, 0, 0, 0, 0, 0), idx);
+  return i32x4.shr_u(i32x4.mul(e, v128.or(lo, i32x4.shl(hi, 8))), IVIT_Q);
 }

@@ -33,8 +33,8 @@ function toInt8(rt: Runtime, x: Float32Array, scale: number, p: number): void {
 }
 
 abstract class IvitLayer implements ModelLayer {
-  readonly scheme = 'int8-integer-only';
-  readonly weightBytes = 0;
+  scheme = 'int8-integer-only';
+  weightBytes = 0;
   abstract readonly kind: string;
   /** until freeze(): run in float and record ranges */
   observing = true;
@@ -138,6 +138,8 @@ export class IvitActLinearLayer extends IvitLayer {
   constructor(rt: Runtime, private readonly inner: ModelLayer, private readonly alpha: number) {
     super(rt);
     this.kind = `${inner.kind} + ShiftGELU`;
+    this.scheme = inner.scheme;
+    this.weightBytes = inner.weightBytes;
   }
   get layout() {
     return this.inner.layout;

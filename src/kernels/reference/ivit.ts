@@ -70,30 +70,3 @@ export function refLayerNormRows(x: Int8Array, rows: number, n: number, p: Layer
   }
   return y;
 }
-
-// float references: what the integer ops approximate (for the error budgets)
-
-export function floatSoftmaxRows(x: ArrayLike<number>, rows: number, n: number): Float64Array {
-  const y = new Float64Array(rows * n);
-  for (let r = 0; r < rows; r++) {
-    let mx = -Infinity, s = 0;
-    for (let j = 0; j < n; j++) mx = Math.max(mx, x[r * n + j]);
-    for (let j = 0; j < n; j++) s += y[r * n + j] = Math.exp(x[r * n + j] - mx);
-    for (let j = 0; j < n; j++) y[r * n + j] /= s;
-  }
-  return y;
-}
-
-/** x · sigmoid(alpha x) */
-export const floatSigmoidGelu = (x: number, alpha: number): number => x / (1 + Math.exp(-alpha * x));
-
-export function floatLayerNormRows(x: ArrayLike<number>, rows: number, n: number, gamma: ArrayLike<number>, beta: ArrayLike<number> | null, eps = 0): Float64Array {
-  const y = new Float64Array(rows * n);
-  for (let r = 0; r < rows; r++) {
-    let m = 0, v = 0;
-    for (let j = 0; j < n; j++) m += x[r * n + j] / n;
-    for (let j = 0; j < n; j++) v += (x[r * n + j] - m) ** 2 / n;
-    for (let j = 0; j < n; j++) y[r * n + j] = ((x[r * n + j] - m) / Math.sqrt(v + eps)) * gamma[j] + (beta ? beta[j] : 0);
-  }
-  return y;
-}
