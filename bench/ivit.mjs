@@ -3,7 +3,8 @@
 // the same shapes, interleaved round by round in one process, one thread, wasm kernels called
 // directly (no pool): Shiftmax vs f32_softmax_rows; ShiftGELU vs f32_act_nhwc's x·sigmoid(1.702x)
 // (kind 3); I-LayerNorm vs the host LayerNormalization the model runs (there is no float SIMD
-// LayerNorm kernel). Prints ms per call (median and least of the rounds) and float/int ratios.
+// LayerNorm kernel). Prints ms per call (wall-clock median and least of the rounds, and the median of
+// this process's CPU time per call: the machine is shared) and the float/integer ratios of each.
 //
 //   node bench/ivit.mjs [--rounds 15]
 // It imports ../dist/: run `npm run build` (or build:wasm and tsc) first.
@@ -28,29 +29,37 @@ const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
 const int8 = (n) => Int8Array.from({ length: n }, () => Math.round((rnd() - 0.5) * 200));
 const f32 = (q, s) => Float32Array.from(q, (v) => v * s);
 
-/** ms per call of fn, as repeated `reps` times in each round; variants interleaved */
+const cpuMs = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e3;
+};
+
+/** ms per call of fn (wall and this process's CPU time), as repeated `reps` times in each round; variants interleaved */
 function timeAll(variants, reps) {
-  const times = variants.map(() => []);
+  const times = variants.map(() => ({ wall: [], cpu: [] }));
   for (let r = 0; r < rounds; r++) {
     variants.forEach(([, fn], i) => {
-      const t0 = performance.now();
+      const t0 = performance.now(), c0 = cpuMs();
       for (let j = 0; j < reps; j++) fn();
-      times[i].push((performance.now() - t0) / reps);
+      times[i].cpu.push((cpuMs() - c0) / reps);
+      times[i].wall.push((performance.now() - t0) / reps);
     });
   }
-  return times.map((t) => {
+  const stats = (t) => {
     t.sort((a, b) => a - b);
     return { median: t[t.length >> 1], least: t[0] };
-  });
+  };
+  return times.map((t) => ({ ...stats(t.wall), cpu: stats(t.cpu).median }));
 }
 
 function report(name, shape, variants, reps) {
   for (const [, fn] of variants) fn(); // warm up
   const [fl, it] = timeAll(variants, reps);
-  console.log(`| ${name} | ${shape} | ${fl.median.toFixed(4)} / ${fl.least.toFixed(4)} | ${it.median.toFixed(4)} / ${it.least.toFixed(4)} | ${(fl.median / it.median).toFixed(2)}x / ${(fl.least / it.least).toFixed(2)}x |`);
+  const f = (t) => `${t.median.toFixed(4)} / ${t.least.toFixed(4)} / ${t.cpu.toFixed(4)}`;
+  console.log(`| ${name} | ${shape} | ${f(fl)} | ${f(it)} | ${(fl.median / it.median).toFixed(2)}x / ${(fl.least / it.least).toFixed(2)}x / ${(fl.cpu / it.cpu).toFixed(2)}x |`);
 }
 
-console.log('| op | shape | float ms (median / least) | integer ms (median / least) | float / integer |');
+console.log('| op | shape | float ms (median / least / median CPU) | integer ms (median / least / median CPU) | float / integer |');
 console.log('|---|---|---|---|---|');
 const s = 0.08;
 for (const [rows, n, label] of [[320, 40, 'PP-OCRv4 SVTR: 8 heads x 40 x 40'], [12 * 197, 197, 'ViT-B: 12 heads x 197 x 197']]) {

@@ -24,17 +24,20 @@ export function ivit_shiftmax_rows(x: usize, rows: i32, n: i32, m: i32, g: i32, 
     for (let j = n16; j < n; j++) mx = max(mx, <i32>load<i8>(xr + <usize>j));
     const vmax = i32x4.splat(mx);
     let vs = i32x4.splat(0);
-    for (let j = 0; j < n; j += 4) {
-      const r = min(4, n - j);
-      const e = ivitShiftExp(i32x4.shr_s(i32x4.mul(i32x4.sub(ivitLoad4(xr + <usize>j, r), vmax), vm), g));
-      vs = i32x4.add(vs, v128.and(e, i32x4.gt_s(i32x4.splat(r), lane))); // lanes past the row add 0
+    // whole groups of 4, then one partial group whose lanes past the row add 0
+    const n4 = n & ~3;
+    for (let j = 0; j < n4; j += 4) vs = i32x4.add(vs, ivitShiftExp(i32x4.shr_s(i32x4.mul(i32x4.sub(ivitLoad4(xr + <usize>j, 4), vmax), vm), g)));
+    if (n4 < n) {
+      const r = n - n4;
+      const e = ivitShiftExp(i32x4.shr_s(i32x4.mul(i32x4.sub(ivitLoad4(xr + <usize>n4, r), vmax), vm), g));
+      vs = i32x4.add(vs, v128.and(e, i32x4.gt_s(i32x4.splat(r), lane)));
     }
     const sum = i32x4.extract_lane(vs, 0) + i32x4.extract_lane(vs, 1) + i32x4.extract_lane(vs, 2) + i32x4.extract_lane(vs, 3);
     const vf = i32x4.splat(<i32>((<u32>1 << 30) / <u32>sum));
     const sh = 30 - bits;
     const vr = i32x4.splat(1 << (sh - 1));
     for (let j = 0; j < n; j += 4) {
-      const r = min(4, n - j);
+      const r = j < n4 ? 4 : n - j; // whole groups, then the tail
       const e = ivitShiftExp(i32x4.shr_s(i32x4.mul(i32x4.sub(ivitLoad4(xr + <usize>j, r), vmax), vm), g));
       ivitStore4(yr + <usize>j, i32x4.min_s(i32x4.shr_s(i32x4.add(i32x4.mul(e, vf), vr), sh), vcap), r);
     }
