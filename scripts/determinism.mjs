@@ -1257,6 +1257,40 @@ function refElementwiseCases() {
   for (const q of MATMUL_ROWS_CASES) emit('ref', '-', `f32_matmul_rows ${q.name}`, digest(refMatmulRows(q)));
 }
 
+// ---- ivit_shiftmax_rows, ivit_shiftgelu, ivit_layernorm_rows (the I-ViT integer-only family):
+// integer lanes only, so every build and CPU must give the scalar references' bytes
+const IVIT_CASES = [[1, 1, 0.1], [3, 7, 0.37], [5, 33, 0.02], [2, 197, 4]].map(([rows, n, scale]) => {
+  const name = `rows=${rows} n=${n} scale=${scale}`;
+  const r = new Rng(`ivit ${name}`);
+  const gamma = r.floats(n, 0.5, 1.5), beta = r.floats(n, -0.3, 0.3);
+  return {
+    name, rows, n, x: r.ints(Int8Array, rows * n, -128, 127),
+    sm: lb.shiftmaxParams(scale), ge: lb.shiftGeluParams(scale, scale * 0.8, 1.702), ln: lb.layerNormParams(0.03, gamma, beta),
+  };
+});
+
+async function runIvitCases(rt, build) {
+  for (const c of IVIT_CASES) {
+    const t = c.rows * c.n;
+    const [sm, ge, ln] = await withBuffers(rt, [c.x, c.ln.gam, c.ln.bet], [[Uint8Array, t], [Int8Array, t], [Int8Array, t]], async ([x, gam, bet], [ys, yg, yl]) => {
+      await lb.shiftmaxRows(rt, x, ys, c.rows, c.n, c.sm);
+      await lb.shiftGelu(rt, x, yg, t, c.ge);
+      await lb.layerNormRows(rt, x, yl, c.rows, c.n, gam, bet, c.ln);
+    });
+    emit(build, '-', `ivit_shiftmax_rows ${c.name}`, digest(sm));
+    emit(build, '-', `ivit_shiftgelu ${c.name}`, digest(ge));
+    emit(build, '-', `ivit_layernorm_rows ${c.name}`, digest(ln));
+  }
+}
+
+function refIvitCases() {
+  for (const c of IVIT_CASES) {
+    emit('ref', '-', `ivit_shiftmax_rows ${c.name}`, digest(lb.refShiftmaxRows(c.x, c.rows, c.n, c.sm)));
+    emit('ref', '-', `ivit_shiftgelu ${c.name}`, digest(lb.refShiftGelu(c.x, c.ge)));
+    emit('ref', '-', `ivit_layernorm_rows ${c.name}`, digest(lb.refLayerNormRows(c.x, c.rows, c.n, c.ln)));
+  }
+}
+
 // ---- qs8_stage_f32_c2 (QuantizeLinear to uint8 + c2 staging) and the qs8 float32 epilogue with an
 // activation (params words 11..15); integer / plain-float paths: one name across builds and layouts ----
 
@@ -1671,6 +1705,7 @@ refF8wCases();
 refLut4Cases();
 refFormatCases();
 refXtxCases();
+refIvitCases();
 
 for (const build of buildList) {
   let rt;
@@ -1698,6 +1733,7 @@ for (const build of buildList) {
     await runActBlockCases(rt, build);
     await runConvCases(rt, build);
     await runElementwiseCases(rt, build);
+    await runIvitCases(rt, build);
     await runQs8FloatCases(rt, build);
     await runFp8Cases(rt, build);
     await runF8wCases(rt, build);

@@ -26,3 +26,6 @@ export {
   encodeCsr, encodeNm24, encodeBsr4, refSpmmCsr, refSpmmNm24, refSpmmBsr4, refSpmmF32,
   type CsrInt8, type Nm24Int8, type Bsr4Int8,
 } from './kernels/reference/spmm.js';
+export { shiftmaxRows, shiftGelu, layerNormRows } from './kernels/ivit.js';
+export { refShiftmaxRows, refShiftGelu, refLayerNormRows, refShiftExp } from './kernels/reference/ivit.js';
+export { shiftmaxParams, shiftGeluParams, layerNormParams, type ShiftmaxParams, type ShiftGeluParams, type LayerNormParams } from './quant/ivit.js';

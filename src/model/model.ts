@@ -95,6 +95,9 @@ export class Model {
   private queue: Promise<unknown> = Promise.resolve();
   private disposed = false;
 
+  /** layers for weightless nodes tried before the kernel layers (quantizeModel's integerOnly ops) */
+  opLayer?: (rt: Runtime, node: GraphNode, ins: (ValueInfo | null)[]) => ModelLayer | null;
+
   constructor(readonly rt: Runtime, readonly graph: Graph, readonly fusions: FuseReport, private readonly builder: LayerBuilder = buildFloatLayer, readonly scheme = 'float32') {
     this.valueInputs = planTimeInputs(graph);
   }
@@ -154,7 +157,7 @@ export class Model {
     if (this.layers.has(node)) return this.layers.get(node)!;
     const spec = layerSpec(node, ins, this.graph.opset);
     if (spec) this.specs.set(node, spec);
-    const layer = spec ? this.builder(this.rt, node, spec) : kernelLayerFor(this.rt, node, ins, this.graph.opset);
+    const layer = spec ? this.builder(this.rt, node, spec) : (this.opLayer?.(this.rt, node, ins) ?? kernelLayerFor(this.rt, node, ins, this.graph.opset));
     this.layers.set(node, layer);
     // a 4-bit file's weights are held once: packed; the graph's tensors decode from there (released-weights.ts)
     if (layer instanceof Int4FileLinearLayer) {

@@ -168,6 +168,12 @@ export interface QuantizeOptions {
   fpxChoice?: 'error' | 'effect';
   /** a scheme for particular nodes, overriding the rest */
   layerScheme?: (node: GraphNode) => LayerScheme | undefined;
+  /**
+   * I-ViT integer-only ops (src/model/ivit-layers.ts): attention's softmax runs as Shiftmax,
+   * LayerNormalization as I-LayerNorm, and a linear layer's x·sigmoid(αx) (Swish, GELU's sigmoid
+   * form) as ShiftGELU, on int8 with static scales calibrated on the calibration inputs. Default off.
+   */
+  integerOnly?: boolean;
   onProgress?: (done: number, total: number, phase: string) => void;
   /**
    * A NaN or infinite input to a quantized layer: 'nan' (default) makes the output rows (pixels) it

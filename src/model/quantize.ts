@@ -12,6 +12,7 @@ import type { ActivationQuant } from '../quant/activation-range.js';
 import { activationQuant, checkActivationOptions } from './activation-calibration.js';
 import { convWeightsNK, transposeKN } from '../layers/conv2d-gemm.js';
 import { nodeLabel, type GraphNode } from './graph.js';
+import { ACTIVATIONS } from './fuse.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { QuantConvLayer, QuantLinearLayer, type ModelLayer, type NonFiniteCheck } from './layers.js';
 import { NON_FINITE_MODES, type NonFinite } from '../layers/nonfinite.js';
@@ -25,6 +26,7 @@ import { layerHessians } from './layer-hessians.js';
 import { checkGptqOptions, type LayerChoice, type LayerScheme, type MixReport, type QuantizeOptions } from './quantize-options.js';
 import { GptqLayers } from './gptq-pass.js';
 import { wasmGemmNT, wasmSyrkLower } from '../kernels/xtx.js';
+import { IvitLayers } from './ivit-layers.js';
 
 export type { LayerChoice, LayerScheme, MixReport, QuantizeOptions } from './quantize-options.js';
 
@@ -176,7 +178,17 @@ export async function quantizeModel(float: Model, options: QuantizeOptions): Pro
       gptqSettings ? await autoHessians(float, searchPart(options.calibration, options.holdOut), (node) => stats.has(node) && !options.layerScheme?.(node), options) : undefined,
     )
     : undefined;
+  if (options.integerOnly !== undefined && typeof options.integerOnly !== 'boolean') throw new ArgumentError(`quantize: integerOnly must be a boolean, got ${describe(options.integerOnly)}`);
+  const ivit = options.integerOnly ? new IvitLayers() : null;
   const builder: LayerBuilder = (brt, node, spec): ModelLayer | null => {
+    // integerOnly: a linear layer's x·sigmoid(αx) epilogue (identity affine after it) runs as ShiftGELU
+    const act = spec.type === 'linear' ? spec.activation : null;
+    if (ivit && act && act.kind === ACTIVATIONS.swish && act.scale.every((v) => v === 1) && act.shift.every((v) => v === 0)) {
+      return ivit.actLinear(brt, build(brt, node, { ...spec, activation: null } as LayerSpec)!, act.alpha, (spec as { n: number }).n);
+    }
+    return build(brt, node, spec);
+  };
+  const build: LayerBuilder = (brt, node, spec): ModelLayer | null => {
     const s = stats.get(node);
     const scheme = schemeOf(node, s);
     if (candidates && s) return layerOf(brt, node, spec, candidates.get(node, scheme), options.nonFinite);
@@ -194,6 +206,11 @@ export async function quantizeModel(float: Model, options: QuantizeOptions): Pro
   await float.releaseArena();
   const model = new Model(rt, float.graph, float.fusions, builder, options.scheme) as Model & { choices?: LayerChoice[]; mix?: MixReport; speedChoices?: SpeedChoice[]; prunePlan?: PrunePlan };
   if (pruned) model.prunePlan = pruned;
+  if (ivit) {
+    model.opLayer = ivit.opLayer;
+    for (const feeds of options.calibration) await model.run(feeds); // the integer-only ops observe their ranges
+    ivit.freeze();
+  }
   if (gptq) await gptq.layers.run(model, options.calibration, (d, t) => options.onProgress?.(d, t, gptqSettings ? 'gptq' : 'obc'));
   if (options.speed === 'measured') {
     const decisions = await slowerQuantizedLayers(float, model, options.calibration[0]);

@@ -47,6 +47,10 @@ export interface KernelExports {
   f32_scale_channels_nhwc(x: number, pixels: number, c: number, s: number, y: number): void;
   f32_add_nhwc(a: number, b: number, pixels: number, c: number, y: number): void;
   f32_copy_rows(x: number, xStride: number, rows: number, n: number, y: number, yStride: number): void;
+  /** I-ViT integer-only ops (assembly/intops/ivit-*.ts; parameters from src/quant/ivit.ts) */
+  ivit_shiftmax_rows(x: number, rows: number, n: number, m: number, g: number, bits: number, y: number): void;
+  ivit_shiftgelu(x: number, count: number, ms: number, gs: number, mo: number, go: number, y: number): void;
+  ivit_layernorm_rows(x: number, rows: number, n: number, gam: number, bet: number, gs: number, y: number): void;
   f32_matmul_rows(b0: number, b1: number, m: number, k: number, n: number, a: number, b: number, c: number): void;
   f32_attention_rows(b0: number, b1: number, m: number, k: number, n: number, dv: number, scale: number, q: number, kT: number, v: number, out: number, scratch: number): void;
   q8_quantize_f32(x: number, outer: number, channels: number, inner: number, scales: number, zps: number, signed: number, y: number): void;
