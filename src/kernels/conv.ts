@@ -49,3 +49,28 @@ export function im2colNhwc(rt: KernelHost, g: ConvWindow, call: Im2colCall): Pro
   if (c > xc) throw new ArgumentError(`im2colNhwc: c = ${c} channels per tap is more than the ${xc} channels of a pixel`);
   return rt.parallelColumns(oh, 1, (r0, r1) => ['f32_im2col_nhwc', [h, w, c, xc, g.kh, g.kw, g.sh, g.sw, g.pt, g.pl, g.dh, g.dw, r0, r1, ow, x, out]], 1, oh * ow * g.kh * g.kw * c);
 }
+
+/** One staged image x [h][w][cBytes] (int8 GEMM staging, pixel sums at pixSum) gathered into GEMM rows of rowBytes with their sums. */
+export interface StagedIm2colCall {
+  x: number; pixSum: number;
+  /** a zero pixel as staged (cBytes at pad) and its sum */
+  pad: number; padSum: number;
+  h: number; w: number;
+  /** bytes of one staged pixel */
+  cBytes: number;
+  oh: number; ow: number;
+  /** rows hold their kh*kw*cBytes twice (the split-weight c4 layout) */
+  dup: boolean;
+  /** bytes per output row (>= the taps' bytes, times 2 with dup; the rest is zeroed) */
+  rowBytes: number;
+  out: number; rowSum: number;
+}
+
+/** im2col on a quantized image (assembly/conv/q-im2col.ts), output rows split across threads. */
+export function im2colStagedNhwc(rt: KernelHost, g: ConvWindow, call: StagedIm2colCall): Promise<void> {
+  const { x, pixSum, pad, padSum, h, w, cBytes, oh, ow, dup, rowBytes, out, rowSum } = call;
+  checkWindow('im2colStagedNhwc', g, { h, w, cBytes, oh, ow, rowBytes });
+  const need = g.kh * g.kw * cBytes * (dup ? 2 : 1);
+  if (rowBytes < need) throw new ArgumentError(`im2colStagedNhwc: rowBytes = ${rowBytes} is less than the ${need} bytes of ${g.kh}x${g.kw} taps of ${cBytes} bytes${dup ? ', twice' : ''}`);
+  return rt.parallelColumns(oh, 1, (r0, r1) => ['q_im2col_nhwc', [h, w, cBytes, g.kh, g.kw, g.sh, g.sw, g.pt, g.pl, g.dh, g.dw, r0, r1, ow, x, pixSum, pad, padSum, dup ? 1 : 0, rowBytes, out, rowSum]], 1, oh * ow * g.kh * g.kw * cBytes);
+}
