@@ -131,13 +131,13 @@ describe(`int8 convolution on staged pixels (${SIMD} build)`, () => {
     [geom(96, 24, [3, 3], [1, 1], [1, 1], [1, 1, 1, 1]), 6, 5],
   ];
 
-  it('gives the float32 im2col path\'s output bits: per-tensor and per-channel input, zero points 0..255, split weights, 1 and 2 threads', async () => {
+  it('gives the float32 im2col path\'s output bits: per-tensor and per-channel input, zero points 0..255, c2 / c4 / split c4 weights, 1 and 2 threads', async () => {
     let seed = 92000, runs = 0;
     for (const rt of [rts.one, rts.two]) {
       for (const [g, h, w] of LAYERS) {
         for (const variant of ['tensor', 'channel', 'border'] as const) {
           for (const zp of [0, 131, 255]) {
-            for (const split of [false, true]) {
+            for (const kind of ['full', 'split', 'seven'] as const) {
               const r = rng(seed++);
               const k = g.kh * g.kw * g.cin, n = g.cout;
               const scale = Math.fround(0.02 + r() * 0.05);
@@ -145,18 +145,24 @@ describe(`int8 convolution on staged pixels (${SIMD} build)`, () => {
               if (variant !== 'tensor') input.channelScale = Float32Array.from({ length: g.cin }, () => 0.5 + r() * 2);
               // border 0 at a channel: a zero pixel stages to 1 there, not 0 (the padding row carries it)
               if (variant === 'border') input.border = Float32Array.from({ length: g.cin }, (_, c) => (c % 4 === 0 ? 0 : 0.05 + r() * 0.9));
-              const q = Int8Array.from({ length: k * n }, (_, i) => (i % 13 === 0 ? [-127, 127][i % 2] : Math.floor((r() - 0.5) * 200)));
+              // full: -127 and 127 in a column (c2 on either build); split: 8-bit within [-126, 127] (the relaxed
+              // build's c4 split in two 7-bit halves, rows staged twice); seven: |q| <= 63 (c4 as it is)
+              const q = Int8Array.from({ length: k * n }, (_, i) => {
+                if (kind === 'seven') return i % 11 === 0 ? [-63, 63][i % 2] : Math.floor((r() - 0.5) * 120);
+                if (i % 13 === 0) return kind === 'full' ? [-127, 127][i % 2] : [-126, 127][i % 2];
+                return Math.floor((r() - 0.5) * 200);
+              });
               const weights: Int8Weights = { k, n, q, scales: Float32Array.from({ length: n }, () => 0.001 + r() * 0.01), input };
               const bias = Float32Array.from({ length: n }, () => r() - 0.5);
-              const make = (staged: boolean) => new Conv2dGemm(rt, g, new Qs8Gemm(rt, weights, bias, { kind: 'relu' } as never, split), staged);
+              const make = (staged: boolean) => new Conv2dGemm(rt, g, new Qs8Gemm(rt, weights, bias, { kind: 'relu' } as never, kind === 'split'), staged);
               const a = make(true), b = make(false);
               expect(a.staged, 'the staged path is taken').not.toBeNull();
               expect(b.staged).toBeNull();
-              if (SIMD === 'relaxed' && split) expect(a.gemm.layout).toBe('c4 split');
+              expect(a.gemm.layout).toBe(SIMD === 'baseline' || kind === 'full' ? 'c2' : kind === 'split' ? 'c4 split' : 'c4');
               const batch = 1 + (seed % 2);
               const x = makeX(batch * h * w * g.cin, scale, r);
               const ya = await convOut(rt, a, batch, h, w, x), yb = await convOut(rt, b, batch, h, w, x);
-              expect(firstMismatch(ya, yb), `${g.kh}x${g.kw}/${g.sh} cin=${g.cin} ${variant} zp=${zp} split=${split} threads=${rt.threads}`).toBeNull();
+              expect(firstMismatch(ya, yb), `${g.kh}x${g.kw}/${g.sh} cin=${g.cin} ${variant} zp=${zp} weights=${kind} threads=${rt.threads}`).toBeNull();
               a.dispose(), b.dispose();
               runs++;
             }
@@ -164,7 +170,7 @@ describe(`int8 convolution on staged pixels (${SIMD} build)`, () => {
         }
       }
     }
-    expect(runs).toBe(2 * LAYERS.length * 3 * 3 * 2);
+    expect(runs).toBe(2 * LAYERS.length * 3 * 3 * 3);
   });
 
   it('per-channel quantization that differs between taps, and inputs under 8 channels, keep the float32 im2col', () => {
