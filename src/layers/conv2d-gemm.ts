@@ -1,13 +1,16 @@
 // A group-1 convolution as a GEMM over pixels, channels-last, for any weight scheme:
 //   x [N][H][W][C_in] -> (1x1 stride 1: as is | else: f32_im2col_nhwc into scratch) -> gemm.run
+// An int8 GEMM (gemm.stagedConv) instead quantizes each pixel once and gathers the staged rows
+// (q_im2col_nhwc): a 3x3 convolution then stages 1/9 of the values and copies 2 or 1 bytes per value
+// instead of writing and reading 4; the same rows, so the same output.
 // The GEMM implementation (int8, int4, ant4, fp8: src/layers/gemm-*.ts) owns the weights, the
 // epilogue and its own scratch, which follows the im2col matrix in the scratch given to run().
 
 import { ArgumentError } from '../errors.js';
-import { im2colNhwc } from '../kernels/conv.js';
+import { im2colNhwc, im2colStagedNhwc } from '../kernels/conv.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { convOutSize, convPath, type ConvGeometry } from './conv2d.js';
-import type { GemmImpl } from './gemm.js';
+import type { GemmImpl, StagedConv } from './gemm.js';
 
 export type { GemmImpl } from './gemm.js';
 
@@ -28,13 +31,26 @@ export function transposeKN(w: Float32Array, rows: number, cols: number): Float3
   return t;
 }
 
+/** below this many input channels a staged pixel is shorter than a vector: the float32 im2col's rows (K = taps * c) stage faster */
+export const STAGED_MIN_CHANNELS = 8;
+
 export class Conv2dGemm {
   readonly im2col: boolean;
+  /** the int8 GEMM's staging, when im2col can run on the staged image (null: float32 im2col) */
+  readonly staged: StagedConv | null;
 
-  constructor(private readonly rt: Runtime, readonly geometry: ConvGeometry, readonly gemm: GemmImpl) {
+  constructor(private readonly rt: Runtime, readonly geometry: ConvGeometry, readonly gemm: GemmImpl, stagedIm2col = true) {
     const g = geometry;
     if (gemm.n !== g.cout || gemm.k !== g.kh * g.kw * g.cin) throw new ArgumentError(`conv GEMM: weights are [${gemm.k}, ${gemm.n}], the convolution needs [${g.kh * g.kw * g.cin}, ${g.cout}]`);
     this.im2col = convPath(g) !== 'pointwise';
+    this.staged = this.im2col && stagedIm2col && g.cin >= STAGED_MIN_CHANNELS ? (gemm.stagedConv?.(g.cin) ?? null) : null;
+  }
+
+  /** bytes of the staged image and its pixel sums (16-byte aligned parts) */
+  private stagedImageBytes(h: number, w: number): number {
+    if (!this.staged) return 0;
+    const up = (b: number): number => Math.ceil(b / 64) * 64;
+    return up(h * w * this.geometry.cin * this.staged.elementBytes) + up(h * w * 4);
   }
 
   get weightBytes(): number {
@@ -47,18 +63,28 @@ export class Conv2dGemm {
 
   scratchBytes(h: number, w: number): number {
     const [oh, ow] = convOutSize(this.geometry, h, w);
-    return this.im2colBytes(oh * ow) + (this.gemm.scratchBytes?.(oh * ow) ?? 0);
+    return Math.max(this.im2colBytes(oh * ow), this.stagedImageBytes(h, w)) + (this.gemm.scratchBytes?.(oh * ow) ?? 0);
   }
 
   async run(n: number, h: number, w: number, x: number, y: number, scratch: number): Promise<void> {
     const g = this.geometry;
     const [oh, ow] = convOutSize(g, h, w);
     const m = oh * ow;
-    const rest = scratch + this.im2colBytes(m);
+    const rest = scratch + Math.max(this.im2colBytes(m), this.stagedImageBytes(h, w));
+    const st = this.staged;
     for (let b = 0; b < n; b++) {
       const xb = x + b * h * w * g.cin * 4, yb = y + b * m * g.cout * 4;
       if (!this.im2col) {
         await this.gemm.run(m, xb, yb, rest);
+        continue;
+      }
+      if (st && (st.accepts?.(xb, h * w * g.cin) ?? true)) {
+        // image -> staged pixels (scratch) -> staged rows and sums (rest, as the GEMM's own stager lays them out)
+        const sums = scratch + Math.ceil((h * w * g.cin * st.elementBytes) / 64) * 64;
+        st.stagePixels(h * w, xb, scratch, sums);
+        const rowSum = rest + Math.ceil((m * st.rowBytes) / 16) * 16;
+        await im2colStagedNhwc(this.rt, g, { x: scratch, pixSum: sums, pad: st.pad, padSum: st.padSum, h, w, cBytes: g.cin * st.elementBytes, oh, ow, dup: st.copies === 2, rowBytes: st.rowBytes, out: rest, rowSum });
+        await st.runStaged(m, rest, rowSum, yb);
         continue;
       }
       await im2colNhwc(this.rt, g, { x: xb, out: scratch, h, w, c: g.cin, xc: g.cin, oh, ow });

@@ -20,7 +20,7 @@ import { qs8StageChanC4, qs8StageF32C4 } from '../kernels/qs8-stage-c4f.js';
 import { relaxedDotIsFast } from '../kernels/relaxed-speed.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { ConvActivation } from './activation.js';
-import type { GemmImpl } from './conv2d-gemm.js';
+import type { GemmImpl, StagedConv } from './gemm.js';
 
 /** int8 weights [K, N] in [-127, 127] with one float32 scale per column, and the input's quantization. */
 export interface Int8Weights {
@@ -40,7 +40,10 @@ export class Qs8Gemm implements GemmImpl {
   private readonly gemm: Qs8PreparedGemm;
   private readonly input: ActivationQuant;
   /** per-column divisor and rounding offset in linear memory (qs8-stage-chan), when the input has per-channel parts */
-  private readonly chan: { div: number; off: number } | null = null;
+  private readonly chan: { div: number; off: number; host: { div: Float32Array; off: Float32Array } } | null = null;
+  /** staged convolution inputs by channel count, and the blocks their padding rows live in */
+  private readonly staged = new Map<number, StagedConv | null>();
+  private readonly padBlocks: number[] = [];
   /** 2 when the weights are packed split in two 7-bit halves (each row of x staged twice), else 1 */
   private readonly copies: 1 | 2;
 
@@ -62,7 +65,7 @@ export class Qs8Gemm implements GemmImpl {
       const ptr = rt.alloc(k * 8 + 32);
       rt.view(Float32Array, ptr, k).set(div);
       rt.view(Float32Array, ptr + k * 4 + 16, k).set(off);
-      this.chan = { div: ptr, off: ptr + k * 4 + 16 };
+      this.chan = { div: ptr, off: ptr + k * 4 + 16, host: { div, off } };
     }
     const colScale = scales.map((s) => Math.fround(s * input.scale));
     const act: EpilogueActivation | undefined = activation ? { kind: activation.kind, alpha: activation.alpha, beta: activation.beta, scale: activation.scale, shift: activation.shift } : undefined;
@@ -99,7 +102,48 @@ export class Qs8Gemm implements GemmImpl {
     await this.gemm.run(m, scratch, rowSum, y, this.n * 4);
   }
 
+  /**
+   * Stages a convolution's pixels once (c channels each; K = taps * c) for q_im2col_nhwc: null when
+   * a per-column quantization differs between taps (then pixels do not stage the same at every tap).
+   */
+  stagedConv(c: number): StagedConv | null {
+    if (!this.staged.has(c)) this.staged.set(c, this.makeStagedConv(c));
+    return this.staged.get(c)!;
+  }
+
+  private makeStagedConv(c: number): StagedConv | null {
+    const rt = this.rt, k = this.k;
+    if (!Number.isInteger(c) || c < 1 || k % c !== 0) return null;
+    const chan = this.chan;
+    if (chan) for (let j = c; j < k; j++) if (!Object.is(chan.host.div[j], chan.host.div[j % c]) || !Object.is(chan.host.off[j], chan.host.off[j % c])) return null;
+    const c4 = this.w.layout === 'c4', eb = this.stagedBytes, zp = this.input.zeroPoint, scale = this.input.scale;
+    // the same kernels as run()'s, on rows of c values (K = kp = c, one copy)
+    const stage = (pixels: number, x: number, out: number, sums: number): void =>
+      rt.parallelRowsNow(pixels, 1, (r0, r1) => {
+        const a = [r1 - r0, c, c, x + r0 * c * 4, c * 4] as const, o = [out + r0 * c * eb, sums + r0 * 4] as const;
+        if (c4) return chan ? ['qs8_stage_chan_c4', [...a, chan.div, chan.off, zp, ...o, 1]] : ['qs8_stage_f32_c4', [...a, scale, zp, ...o, 1]];
+        return chan ? ['qs8_stage_chan_c2', [...a, chan.div, chan.off, zp, ...o]] : ['qs8_stage_f32_c2', [...a, scale, zp, ...o]];
+      }, 16, pixels * c * 16);
+    // the padding: a pixel of zeros, staged once
+    const block = rt.alloc(c * 4 + c * eb + 32);
+    this.padBlocks.push(block);
+    rt.view(Float32Array, block, c).fill(0);
+    const pad = block + c * 4 + 16;
+    stage(1, block, pad, pad - 16);
+    const padSum = rt.view(Int32Array, pad - 16, 1)[0];
+    return {
+      elementBytes: eb,
+      rowBytes: this.w.kp * eb,
+      copies: this.copies,
+      pad,
+      padSum,
+      stagePixels: stage,
+      runStaged: (m, staged, rowSum, y) => this.gemm.run(m, staged, rowSum, y, this.n * 4),
+    };
+  }
+
   dispose(): void {
+    for (const p of this.padBlocks.splice(0)) this.rt.free(p);
     if (this.chan && !this.w.disposed) this.rt.free(this.chan.div);
     this.gemm.dispose();
     this.w.dispose();

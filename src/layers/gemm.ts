@@ -15,5 +15,28 @@ export interface GemmImpl {
   run(m: number, x: number, y: number, scratch: number): Promise<void>;
   /** run() on rows gathered (im2col) from `count` floats at `source`, for a GEMM that checks its inputs (it scans the smaller source) */
   runGathered?(m: number, x: number, y: number, scratch: number, source: number, count: number): Promise<void>;
+  /** the image-staging side of an int8 GEMM, for convolutions over pixels of c channels (null: im2col in float32) */
+  stagedConv?(c: number): StagedConv | null;
   dispose(): void;
+}
+
+/**
+ * A GEMM whose A is quantized and staged before it runs (int8): a convolution stages each pixel
+ * once (stagePixels) and gathers the staged rows (q_im2col_nhwc) instead of staging kh*kw float32
+ * copies of it. The rows come out as the GEMM's own stager writes them, so the output is the same.
+ */
+export interface StagedConv {
+  /** bytes per staged value, bytes per staged row of the GEMM, and 2 when a row holds its K values twice */
+  readonly elementBytes: number;
+  readonly rowBytes: number;
+  readonly copies: 1 | 2;
+  /** a zero pixel (the padding) as staged: c values at `pad`, their sum padSum */
+  readonly pad: number;
+  readonly padSum: number;
+  /** false when the image holds values the staged path must not take (a guard's NaN rows): use run() */
+  accepts?(source: number, count: number): boolean;
+  /** stages `pixels` rows of c float32 at x into `out` (pixels * c values), each row's sum into `sums` */
+  stagePixels(pixels: number, x: number, out: number, sums: number): void;
+  /** the GEMM on m staged rows (rowBytes apart) with their sums */
+  runStaged(m: number, staged: number, rowSum: number, y: number): Promise<void>;
 }

@@ -10,7 +10,7 @@
 import { ValueRangeError } from '../errors.js';
 import { hasNonFinite } from '../kernels/q8.js';
 import type { Runtime } from '../runtime/runtime.js';
-import type { GemmImpl } from './gemm.js';
+import type { GemmImpl, StagedConv } from './gemm.js';
 
 /** What a quantized layer does with a NaN or infinite input: NaN in the rows it reaches, or a ValueRangeError. */
 export type NonFinite = 'nan' | 'error';
@@ -96,6 +96,14 @@ export class NonFiniteGuard implements GemmImpl {
     }
     const yv = rt.view(Float32Array, y, m * n);
     for (const r of rows) yv.fill(NaN, r * n, (r + 1) * n);
+  }
+
+  /** the inner GEMM's staged path, taken only for images without NaN or infinities (else run() marks the rows) */
+  stagedConv(c: number): StagedConv | null {
+    const inner = this.inner.stagedConv?.(c);
+    if (!inner) return null;
+    const rt = this.rt;
+    return { ...inner, accepts: (source: number, count: number) => !hasNonFinite(rt, source, count) };
   }
 
   dispose(): void {
