@@ -1,0 +1,248 @@
+// int8 attention (the "qs8_attn" family): one (sequence, head) at a time, query rows one by one.
+//   scores s_t = (q_i · k_t) * qScale[i]        int8 dots in int32, then float32 (qScale folds the
+//                                               query row's scale, the key head's scale and 1/sqrt(h))
+//   e_t = exp(s_t - max)  (0 for masked keys)   float32, util/act.ts's polynomial
+//   p_t = nearest(e_t * 255)                    uint8 (kept as int16)
+//   out = (Σ_t p_t v_t) * (vScale / (255 Σ e))  int32 sums, float32 out
+// Rows of q, k, v are hp int8 values (hp a multiple of 16, zeros past the head size h). Keys are
+// visited in groups of 4 (pointers may repeat at the tail); scores sit in float rows padded to a
+// multiple of 4 with -inf, so the exp sum runs in 4 lanes with a lane assignment that does not depend
+// on how many keys a row computed: a dense padded row and a ragged row give the same bits.
+// Pruned rows (SPRINT) first score every visible key approximately with 4-bit q and k (k stored
+// + 8 so a relaxed dot's second operand is in [0, 15], where every engine agrees), keep the keys
+// within theta of the best approximate score, then run the exact path over the kept keys only.
+
+import { vexp } from '../util/act';
+
+// int32 dots of the int16 row qs with 4 int8 key rows of hp values: (q·k0, q·k1, q·k2, q·k3)
+@inline function dot4(qs: usize, hp: i32, k0: usize, k1: usize, k2: usize, k3: usize): v128 {
+  let a0 = i32x4.splat(0), a1 = i32x4.splat(0), a2 = i32x4.splat(0), a3 = i32x4.splat(0);
+  for (let j = 0; j < hp; j += 8) {
+    const qv = v128.load(qs + (<usize>j << 1));
+    a0 = i32x4.add(a0, i32x4.dot_i16x8_s(qv, v128.load8x8_s(k0 + <usize>j)));
+    a1 = i32x4.add(a1, i32x4.dot_i16x8_s(qv, v128.load8x8_s(k1 + <usize>j)));
+    a2 = i32x4.add(a2, i32x4.dot_i16x8_s(qv, v128.load8x8_s(k2 + <usize>j)));
+    a3 = i32x4.add(a3, i32x4.dot_i16x8_s(qv, v128.load8x8_s(k3 + <usize>j)));
+  }
+  return reduce4(a0, a1, a2, a3);
+}
+
+// (Σ lanes of a0, … of a3)
+@inline function reduce4(a0: v128, a1: v128, a2: v128, a3: v128): v128 {
+  const s01 = i32x4.add(i32x4.shuffle(a0, a1, 0, 4, 1, 5), i32x4.shuffle(a0, a1, 2, 6, 3, 7));
+  const s23 = i32x4.add(i32x4.shuffle(a2, a3, 0, 4, 1, 5), i32x4.shuffle(a2, a3, 2, 6, 3, 7));
+  return i32x4.add(i32x4.shuffle(s01, s23, 0, 1, 4, 5), i32x4.shuffle(s01, s23, 2, 3, 6, 7));
+}
+
+// dots of the int8 row q4 (values in [-7, 7]) with 4 rows of stored 4-bit keys (k + 8, in [1, 15])
+@inline function dot4Approx(q4: usize, hp: i32, k0: usize, k1: usize, k2: usize, k3: usize): v128 {
+  let a0 = i32x4.splat(0), a1 = i32x4.splat(0), a2 = i32x4.splat(0), a3 = i32x4.splat(0);
+  for (let j = 0; j < hp; j += 16) {
+    const qv = v128.load(q4 + <usize>j);
+    const c0 = v128.load(k0 + <usize>j), c1 = v128.load(k1 + <usize>j), c2 = v128.load(k2 + <usize>j), c3 = v128.load(k3 + <usize>j);
+    if (ASC_FEATURE_RELAXED_SIMD) {
+      a0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(qv, c0, a0);
+      a1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(qv, c1, a1);
+      a2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(qv, c2, a2);
+      a3 = i32x4.relaxed_dot_i8x16_i7x16_add_s(qv, c3, a3);
+    } else {
+      // products of at most 105 summed in int16 lanes (hp <= 2048 keeps them below 2^15)
+      a0 = i16x8.add(a0, i16x8.add(i16x8.extmul_low_i8x16_s(qv, c0), i16x8.extmul_high_i8x16_s(qv, c0)));
+      a1 = i16x8.add(a1, i16x8.add(i16x8.extmul_low_i8x16_s(qv, c1), i16x8.extmul_high_i8x16_s(qv, c1)));
+      a2 = i16x8.add(a2, i16x8.add(i16x8.extmul_low_i8x16_s(qv, c2), i16x8.extmul_high_i8x16_s(qv, c2)));
+      a3 = i16x8.add(a3, i16x8.add(i16x8.extmul_low_i8x16_s(qv, c3), i16x8.extmul_high_i8x16_s(qv, c3)));
+    }
+  }
+  if (!ASC_FEATURE_RELAXED_SIMD) {
+    a0 = i32x4.extadd_pairwise_i16x8_s(a0);
+    a1 = i32x4.extadd_pairwise_i16x8_s(a1);
+    a2 = i32x4.extadd_pairwise_i16x8_s(a2);
+    a3 = i32x4.extadd_pairwise_i16x8_s(a3);
+  }
+  return reduce4(a0, a1, a2, a3);
+}
+
+// lanes t..t+3 at or past `valid` become -inf
+@inline function maskFrom(f: v128, t: i32, valid: i32): v128 {
+  const lane = i32x4.add(i32x4.splat(t), i32x4(0, 1, 2, 3));
+  return v128.bitselect(f, f32x4.splat(-Infinity), i32x4.lt_s(lane, i32x4.splat(valid)));
+}
+
+// stages the int8 row q (hp values) as int16 into qs
+function stageRow(q: usize, hp: i32, qs: usize): void {
+  for (let j = 0; j < hp; j += 8) v128.store(qs + (<usize>j << 1), v128.load8x8_s(q + <usize>j));
+}
+
+// softmax of the float row sc (n4 values, a multiple of 4) into int16 p = nearest(e * 255); returns Σ e
+function softmaxToP(sc: usize, n4: i32, ps: usize): f32 {
+  let vm = f32x4.splat(-Infinity);
+  for (let t = 0; t < n4; t += 4) vm = f32x4.pmax(vm, v128.load(sc + (<usize>t << 2)));
+  const m = max(max(f32x4.extract_lane(vm, 0), f32x4.extract_lane(vm, 1)), max(f32x4.extract_lane(vm, 2), f32x4.extract_lane(vm, 3)));
+  const vmax = f32x4.splat(m), ninf = f32x4.splat(-Infinity), k255 = f32x4.splat(255);
+  let vs = f32x4.splat(0);
+  for (let t = 0; t < n4; t += 4) {
+    const x = v128.load(sc + (<usize>t << 2));
+    const e = v128.and(vexp(f32x4.sub(x, vmax)), f32x4.gt(x, ninf));
+    vs = f32x4.add(vs, e);
+    const p = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(e, k255)));
+    v128.store64_lane(ps + (<usize>t << 1), i16x8.narrow_i32x4_s(p, p), 0);
+  }
+  return (f32x4.extract_lane(vs, 0) + f32x4.extract_lane(vs, 1)) + (f32x4.extract_lane(vs, 2) + f32x4.extract_lane(vs, 3));
+}
+
+// out[0..h) = (Σ_u p_u v[key u]) * c over n keys: key u is row u (idx 0) or row idx[u]
+function weightedValues(ps: usize, n: i32, v: usize, hp: i32, h: i32, idx: usize, c: f32, out: usize): void {
+  const vc = f32x4.splat(c);
+  for (let j0 = 0; j0 < hp; j0 += 8) {
+    let lo = i32x4.splat(0), hi = i32x4.splat(0);
+    for (let u = 0; u < n; u++) {
+      const row = idx ? load<i32>(idx + (<usize>u << 2)) : u;
+      const p = v128.load16_splat(ps + (<usize>u << 1));
+      const vv = v128.load8x8_s(v + <usize>row * <usize>hp + <usize>j0);
+      lo = i32x4.add(lo, i32x4.extmul_low_i16x8_s(vv, p));
+      hi = i32x4.add(hi, i32x4.extmul_high_i16x8_s(vv, p));
+    }
+    const flo = f32x4.mul(f32x4.convert_i32x4_s(lo), vc), fhi = f32x4.mul(f32x4.convert_i32x4_s(hi), vc);
+    const o = out + (<usize>j0 << 2);
+    if (j0 + 8 <= h) {
+      v128.store(o, flo);
+      v128.store(o, fhi, 16);
+    } else {
+      for (let j = 0; j < 4 && j0 + j < h; j++) store<f32>(o + (<usize>j << 2), lane(flo, j));
+      for (let j = 4; j < 8 && j0 + j < h; j++) store<f32>(o + (<usize>j << 2), lane(fhi, j - 4));
+    }
+  }
+}
+
+@inline function lane(v: v128, j: i32): f32 {
+  return j == 0 ? f32x4.extract_lane(v, 0) : j == 1 ? f32x4.extract_lane(v, 1) : j == 2 ? f32x4.extract_lane(v, 2) : f32x4.extract_lane(v, 3);
+}
+
+// exact scores of key rows (row u: u, or idx[u]) for u < n into sc (padded to 4 with -inf),
+// lanes at or past `valid` -inf
+function exactScores(qs: usize, hp: i32, k: usize, n: i32, valid: i32, idx: usize, qScale: f32, sc: usize): void {
+  const vq = f32x4.splat(qScale), last = n - 1;
+  for (let t = 0; t < n; t += 4) {
+    let r0 = t, r1 = min(t + 1, last), r2 = min(t + 2, last), r3 = min(t + 3, last);
+    if (idx) {
+      r0 = load<i32>(idx + (<usize>r0 << 2));
+      r1 = load<i32>(idx + (<usize>r1 << 2));
+      r2 = load<i32>(idx + (<usize>r2 << 2));
+      r3 = load<i32>(idx + (<usize>r3 << 2));
+    }
+    const hpu = <usize>hp;
+    const d = dot4(qs, hp, k + <usize>r0 * hpu, k + <usize>r1 * hpu, k + <usize>r2 * hpu, k + <usize>r3 * hpu);
+    v128.store(sc + (<usize>t << 2), maskFrom(f32x4.mul(f32x4.convert_i32x4_s(d), vq), t, valid));
+  }
+}
+
+// Scratch bytes the rows below need for rows of up to tmax keys and hp values.
+export function qs8_attn_scratch_bytes(tmax: i32, hp: i32): i32 {
+  const t4 = (tmax + 7) & ~3;
+  return t4 * 4 * 2 + t4 * 2 + t4 * 4 + hp * 2 + 64;
+}
+
+// m query rows of one (sequence, head). his[i]: keys [0, his[i]) are visible to row i. full: every
+// row computes n keys (a dense padded batch; keys past his[i] masked), else row i computes his[i].
+// out rows outStride bytes apart, h floats each.
+export function qs8_attn_rows(m: i32, h: i32, hp: i32, q: usize, qScale: usize, k: usize, v: usize, n: i32, full: i32, his: usize, vScale: f32, tmax: i32, scratch: usize, out: usize, outStride: usize): void {
+  const t4 = (tmax + 7) & ~3;
+  const sc = scratch, ps = sc + (<usize>t4 << 3), qs = ps + (<usize>t4 << 1) + (<usize>t4 << 2);
+  for (let i = 0; i < m; i++) {
+    const valid = load<i32>(his + (<usize>i << 2));
+    const cnt = full ? n : valid;
+    const o = out + <usize>i * outStride;
+    if (valid <= 0 || cnt <= 0) {
+      memory.fill(o, 0, <usize>h << 2);
+      continue;
+    }
+    stageRow(q + <usize>i * <usize>hp, hp, qs);
+    exactScores(qs, hp, k, cnt, valid, 0, load<f32>(qScale + (<usize>i << 2)), sc);
+    const n4 = (cnt + 3) & ~3;
+    const s = softmaxToP(sc, n4, ps);
+    weightedValues(ps, cnt, v, hp, h, 0, vScale / (s * <f32>255), o);
+  }
+}
+
+// Pruned rows: row i scores keys [0, his[i]) with q4 (int8 in [-7, 7], q4Scale per row) and k4
+// (stored k + 8), keeps those within theta of the best approximate score, then runs qs8_attn_rows's
+// exact path over the kept keys only. kept[i] receives how many keys row i kept.
+export function qs8_attn_rows_pruned(m: i32, h: i32, hp: i32, q: usize, qScale: usize, q4: usize, q4Scale: usize, k: usize, k4: usize, v: usize, his: usize, theta: f32, vScale: f32, tmax: i32, scratch: usize, out: usize, outStride: usize, kept: usize): void {
+  const t4 = (tmax + 7) & ~3;
+  const sc = scratch, ps = sc + (<usize>t4 << 3), idx = ps + (<usize>t4 << 1), qs = idx + (<usize>t4 << 2);
+  const hpu = <usize>hp;
+  for (let i = 0; i < m; i++) {
+    const valid = load<i32>(his + (<usize>i << 2));
+    const o = out + <usize>i * outStride;
+    if (valid <= 0) {
+      memory.fill(o, 0, <usize>h << 2);
+      store<i32>(kept + (<usize>i << 2), 0);
+      continue;
+    }
+    // approximate scores: Σ q4 (k4 + 8) - 8 Σ q4
+    const qr4 = q4 + <usize>i * hpu;
+    let qsum = 0;
+    for (let j = 0; j < hp; j++) qsum += <i32>load<i8>(qr4 + <usize>j);
+    const corr = i32x4.splat(qsum << 3), vq4 = f32x4.splat(load<f32>(q4Scale + (<usize>i << 2)));
+    const last = valid - 1;
+    let vm = f32x4.splat(-Infinity);
+    for (let t = 0; t < valid; t += 4) {
+      const d = dot4Approx(qr4, hp, k4 + <usize>t * hpu, k4 + <usize>min(t + 1, last) * hpu, k4 + <usize>min(t + 2, last) * hpu, k4 + <usize>min(t + 3, last) * hpu);
+      const f = maskFrom(f32x4.mul(f32x4.convert_i32x4_s(i32x4.sub(d, corr)), vq4), t, valid);
+      v128.store(sc + (<usize>t << 2), f);
+      vm = f32x4.pmax(vm, f);
+    }
+    const best = max(max(f32x4.extract_lane(vm, 0), f32x4.extract_lane(vm, 1)), max(f32x4.extract_lane(vm, 2), f32x4.extract_lane(vm, 3)));
+    const thr = best - theta;
+    // compaction without branches on the data
+    let nk = 0;
+    for (let t = 0; t < valid; t++) {
+      store<i32>(idx + (<usize>nk << 2), t);
+      nk += i32(load<f32>(sc + (<usize>t << 2)) >= thr);
+    }
+    store<i32>(kept + (<usize>i << 2), nk);
+    stageRow(q + <usize>i * hpu, hp, qs);
+    exactScores(qs, hp, k, nk, nk, idx, load<f32>(qScale + (<usize>i << 2)), sc);
+    const s = softmaxToP(sc, (nk + 3) & ~3, ps);
+    weightedValues(ps, nk, v, hp, h, idx, vScale / (s * <f32>255), o);
+  }
+}
+
+// absmax of m rows of h floats (xStride bytes apart) into out: one per row (perRow) or one in all
+export function qs8_attn_absmax(m: i32, h: i32, x: usize, xStride: usize, perRow: i32, out: usize): void {
+  let all = f32x4.splat(0);
+  let alls: f32 = 0;
+  for (let i = 0; i < m; i++) {
+    const r = x + <usize>i * xStride;
+    let a = f32x4.splat(0);
+    let j = 0;
+    for (; j + 4 <= h; j += 4) a = f32x4.max(a, f32x4.abs(v128.load(r + (<usize>j << 2))));
+    let s = max(max(f32x4.extract_lane(a, 0), f32x4.extract_lane(a, 1)), max(f32x4.extract_lane(a, 2), f32x4.extract_lane(a, 3)));
+    for (; j < h; j++) s = max(s, abs(load<f32>(r + (<usize>j << 2))));
+    if (perRow) store<f32>(out + (<usize>i << 2), s);
+    else alls = max(alls, s);
+  }
+  if (!perRow) store<f32>(out, alls);
+}
+
+// rows of hp int8 values: clamp(nearest(x / scale), -qmax, qmax) + offset for j < h, 0 past it;
+// scale per row (perRow) or scales[0] for all
+export function qs8_attn_quantize(m: i32, h: i32, hp: i32, x: usize, xStride: usize, scales: usize, perRow: i32, qmax: i32, offset: i32, out: usize): void {
+  const lo = i32x4.splat(-qmax), hi = i32x4.splat(qmax), off = i32x4.splat(offset);
+  for (let i = 0; i < m; i++) {
+    const r = x + <usize>i * xStride, o = out + <usize>i * <usize>hp;
+    const s = load<f32>(scales + (perRow ? <usize>i << 2 : 0));
+    const vs = f32x4.splat(s);
+    let j = 0;
+    for (; j + 4 <= h; j += 4) {
+      const qv = i32x4.add(i32x4.min_s(i32x4.max_s(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.div(v128.load(r + (<usize>j << 2)), vs))), lo), hi), off);
+      const w = i16x8.narrow_i32x4_s(qv, qv);
+      store<i32>(o + <usize>j, i32x4.extract_lane(i8x16.narrow_i16x8_s(w, w), 0));
+    }
+    for (; j < h; j++) {
+      const v = min(max(nearest(load<f32>(r + (<usize>j << 2)) / s), <f32>-qmax), <f32>qmax);
+      store<i8>(o + <usize>j, <i8>(<i32>v + offset));
+    }
+    for (; j < hp; j++) store<i8>(o + <usize>j, 0);
+  }
+}
