@@ -2,8 +2,8 @@
 //   scores s_t = (q_i · k_t) * qScale[i]        int8 dots in int32, then float32 (qScale folds the
 //                                               query row's scale, the key head's scale and 1/sqrt(h))
 //   e_t = exp(s_t - max)  (0 for masked keys)   float32, util/act.ts's polynomial
-//   p_t = nearest(e_t * 255)                    uint8 (kept as int16)
-//   out = (Σ_t p_t v_t) * (vScale / (255 Σ e))  int32 sums, float32 out
+//   p_t = nearest(e_t * 127)                    7 bits, so a relaxed dot can take p as its second operand
+//   out = (Σ_t p_t v_t) * (vScale / (127 Σ e))  int32 sums, float32 out
 // Rows of q, k, v are hp int8 values (hp a multiple of 16, zeros past the head size h). Keys are
 // visited in groups of 4 (pointers may repeat at the tail); scores sit in float rows padded to a
 // multiple of 4 with -inf, so the exp sum runs in 4 lanes with a lane assignment that does not depend
@@ -11,6 +11,9 @@
 // Pruned rows (SPRINT) first score every visible key approximately with 4-bit q and k (k stored
 // + 8 so a relaxed dot's second operand is in [0, 15], where every engine agrees), keep the keys
 // within theta of the best approximate score, then run the exact path over the kept keys only.
+// P·V takes 4 keys at a time: their 4 value rows interleaved byte by byte in registers (4 keys x 4
+// outputs per vector), then one relaxed dot (or two int16 dots) per 4 outputs: no value layout of its
+// own, so the kept keys of a pruned row (any rows) and a dense row's run the same code.
 
 import { vexp } from '../util/act';
 
@@ -73,45 +76,84 @@ function stageRow(q: usize, hp: i32, qs: usize): void {
   for (let j = 0; j < hp; j += 8) v128.store(qs + (<usize>j << 1), v128.load8x8_s(q + <usize>j));
 }
 
-// softmax of the float row sc (n4 values, a multiple of 4) into int16 p = nearest(e * 255); returns Σ e
+// softmax of the float row sc (n4 values, a multiple of 4) into uint8 p = nearest(e * 127); returns Σ e
 function softmaxToP(sc: usize, n4: i32, ps: usize): f32 {
   let vm = f32x4.splat(-Infinity);
   for (let t = 0; t < n4; t += 4) vm = f32x4.pmax(vm, v128.load(sc + (<usize>t << 2)));
   const m = max(max(f32x4.extract_lane(vm, 0), f32x4.extract_lane(vm, 1)), max(f32x4.extract_lane(vm, 2), f32x4.extract_lane(vm, 3)));
-  const vmax = f32x4.splat(m), ninf = f32x4.splat(-Infinity), k255 = f32x4.splat(255);
+  const vmax = f32x4.splat(m), ninf = f32x4.splat(-Infinity), k127 = f32x4.splat(127);
   let vs = f32x4.splat(0);
   for (let t = 0; t < n4; t += 4) {
     const x = v128.load(sc + (<usize>t << 2));
     const e = v128.and(vexp(f32x4.sub(x, vmax)), f32x4.gt(x, ninf));
     vs = f32x4.add(vs, e);
-    const p = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(e, k255)));
-    v128.store64_lane(ps + (<usize>t << 1), i16x8.narrow_i32x4_s(p, p), 0);
+    const p = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(e, k127)));
+    const p16 = i16x8.narrow_i32x4_s(p, p);
+    v128.store32_lane(ps + <usize>t, i8x16.narrow_i16x8_u(p16, p16), 0);
   }
   return (f32x4.extract_lane(vs, 0) + f32x4.extract_lane(vs, 1)) + (f32x4.extract_lane(vs, 2) + f32x4.extract_lane(vs, 3));
 }
 
-// out[0..h) = (Σ_u p_u v[key u]) * c over n keys: key u is row u (idx 0) or row idx[u]
+// 4 value rows interleaved: (r0[j], r1[j], r2[j], r3[j]) for j in [j0 + 4c, j0 + 4c + 4) in vector c
+@inline function interleave4(r0: v128, r1: v128, r2: v128, r3: v128, c: i32): v128 {
+  const lo = c < 2;
+  const a = lo ? i8x16.shuffle(r0, r1, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23) : i8x16.shuffle(r0, r1, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+  const b = lo ? i8x16.shuffle(r2, r3, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23) : i8x16.shuffle(r2, r3, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+  return (c & 1) == 0 ? i16x8.shuffle(a, b, 0, 8, 1, 9, 2, 10, 3, 11) : i16x8.shuffle(a, b, 4, 12, 5, 13, 6, 14, 7, 15);
+}
+
+// acc + the 4-key dots of x (interleave4) with the 4 probabilities in every lane of p: relaxed, one
+// vector of 4 outputs; baseline, two vectors of paired partial sums (outputs j, j, j+1, j+1 and j+2, …)
+@inline function pvAccumulate(acc: v128, acc2: v128, x: v128, p: v128, p16: v128, second: bool): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return second ? acc2 : i32x4.relaxed_dot_i8x16_i7x16_add_s(x, p, acc);
+  return second ? i32x4.add(acc2, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(x), p16)) : i32x4.add(acc, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(x), p16));
+}
+
+// out[0..h) = (Σ_u p_u v[key u]) * c over n keys (p zero past n, up to a multiple of 4): key u is
+// row u (idx 0) or row idx[u]
 function weightedValues(ps: usize, n: i32, v: usize, hp: i32, h: i32, idx: usize, c: f32, out: usize): void {
-  const vc = f32x4.splat(c);
-  for (let j0 = 0; j0 < hp; j0 += 8) {
-    let lo = i32x4.splat(0), hi = i32x4.splat(0);
-    for (let u = 0; u < n; u++) {
-      const row = idx ? load<i32>(idx + (<usize>u << 2)) : u;
-      const p = v128.load16_splat(ps + (<usize>u << 1));
-      const vv = v128.load8x8_s(v + <usize>row * <usize>hp + <usize>j0);
-      lo = i32x4.add(lo, i32x4.extmul_low_i16x8_s(vv, p));
-      hi = i32x4.add(hi, i32x4.extmul_high_i16x8_s(vv, p));
+  const vc = f32x4.splat(c), last = n - 1, hpu = <usize>hp;
+  for (let j0 = 0; j0 < hp; j0 += 16) {
+    let a0 = i32x4.splat(0), a1 = i32x4.splat(0), a2 = i32x4.splat(0), a3 = i32x4.splat(0);
+    let b0 = i32x4.splat(0), b1 = i32x4.splat(0), b2 = i32x4.splat(0), b3 = i32x4.splat(0);
+    for (let u = 0; u < n; u += 4) {
+      let r0 = u, r1 = min(u + 1, last), r2 = min(u + 2, last), r3 = min(u + 3, last);
+      if (idx) {
+        r0 = load<i32>(idx + (<usize>r0 << 2));
+        r1 = load<i32>(idx + (<usize>r1 << 2));
+        r2 = load<i32>(idx + (<usize>r2 << 2));
+        r3 = load<i32>(idx + (<usize>r3 << 2));
+      }
+      const off = <usize>j0;
+      const x0 = v128.load(v + <usize>r0 * hpu + off), x1 = v128.load(v + <usize>r1 * hpu + off);
+      const x2 = v128.load(v + <usize>r2 * hpu + off), x3 = v128.load(v + <usize>r3 * hpu + off);
+      const p = v128.load32_splat(ps + <usize>u), p16 = i16x8.extend_low_i8x16_u(p);
+      const c0 = interleave4(x0, x1, x2, x3, 0), c1 = interleave4(x0, x1, x2, x3, 1);
+      const c2 = interleave4(x0, x1, x2, x3, 2), c3 = interleave4(x0, x1, x2, x3, 3);
+      a0 = pvAccumulate(a0, b0, c0, p, p16, false); b0 = pvAccumulate(a0, b0, c0, p, p16, true);
+      a1 = pvAccumulate(a1, b1, c1, p, p16, false); b1 = pvAccumulate(a1, b1, c1, p, p16, true);
+      a2 = pvAccumulate(a2, b2, c2, p, p16, false); b2 = pvAccumulate(a2, b2, c2, p, p16, true);
+      a3 = pvAccumulate(a3, b3, c3, p, p16, false); b3 = pvAccumulate(a3, b3, c3, p, p16, true);
     }
-    const flo = f32x4.mul(f32x4.convert_i32x4_s(lo), vc), fhi = f32x4.mul(f32x4.convert_i32x4_s(hi), vc);
-    const o = out + (<usize>j0 << 2);
-    if (j0 + 8 <= h) {
-      v128.store(o, flo);
-      v128.store(o, fhi, 16);
-    } else {
-      for (let j = 0; j < 4 && j0 + j < h; j++) store<f32>(o + (<usize>j << 2), lane(flo, j));
-      for (let j = 4; j < 8 && j0 + j < h; j++) store<f32>(o + (<usize>j << 2), lane(fhi, j - 4));
+    if (!ASC_FEATURE_RELAXED_SIMD) {
+      // pairs of partial sums into outputs
+      a0 = i32x4.add(i32x4.shuffle(a0, b0, 0, 2, 4, 6), i32x4.shuffle(a0, b0, 1, 3, 5, 7));
+      a1 = i32x4.add(i32x4.shuffle(a1, b1, 0, 2, 4, 6), i32x4.shuffle(a1, b1, 1, 3, 5, 7));
+      a2 = i32x4.add(i32x4.shuffle(a2, b2, 0, 2, 4, 6), i32x4.shuffle(a2, b2, 1, 3, 5, 7));
+      a3 = i32x4.add(i32x4.shuffle(a3, b3, 0, 2, 4, 6), i32x4.shuffle(a3, b3, 1, 3, 5, 7));
     }
+    storeOut(out, j0, h, f32x4.mul(f32x4.convert_i32x4_s(a0), vc));
+    storeOut(out, j0 + 4, h, f32x4.mul(f32x4.convert_i32x4_s(a1), vc));
+    storeOut(out, j0 + 8, h, f32x4.mul(f32x4.convert_i32x4_s(a2), vc));
+    storeOut(out, j0 + 12, h, f32x4.mul(f32x4.convert_i32x4_s(a3), vc));
   }
+}
+
+// out[j .. j + 4) = lanes of f, those below h
+@inline function storeOut(out: usize, j: i32, h: i32, f: v128): void {
+  const o = out + (<usize>j << 2);
+  if (j + 4 <= h) v128.store(o, f);
+  else for (let l = 0; l < 4 && j + l < h; l++) store<f32>(o + (<usize>l << 2), lane(f, l));
 }
 
 @inline function lane(v: v128, j: i32): f32 {
@@ -160,7 +202,7 @@ export function qs8_attn_rows(m: i32, h: i32, hp: i32, q: usize, qScale: usize, 
     exactScores(qs, hp, k, cnt, valid, 0, load<f32>(qScale + (<usize>i << 2)), sc);
     const n4 = (cnt + 3) & ~3;
     const s = softmaxToP(sc, n4, ps);
-    weightedValues(ps, cnt, v, hp, h, 0, vScale / (s * <f32>255), o);
+    weightedValues(ps, cnt, v, hp, h, 0, vScale / (s * <f32>127), o);
   }
 }
 
@@ -193,18 +235,23 @@ export function qs8_attn_rows_pruned(m: i32, h: i32, hp: i32, q: usize, qScale: 
       vm = f32x4.pmax(vm, f);
     }
     const best = max(max(f32x4.extract_lane(vm, 0), f32x4.extract_lane(vm, 1)), max(f32x4.extract_lane(vm, 2), f32x4.extract_lane(vm, 3)));
-    const thr = best - theta;
-    // compaction without branches on the data
+    const thr = max(best - theta, -F32.MAX_VALUE); // never -inf: the masked lanes are
+    // the kept keys' indices, 4 scores per compare (lanes past valid are -inf: never kept)
     let nk = 0;
-    for (let t = 0; t < valid; t++) {
-      store<i32>(idx + (<usize>nk << 2), t);
-      nk += i32(load<f32>(sc + (<usize>t << 2)) >= thr);
+    const vthr = f32x4.splat(thr);
+    for (let t = 0; t < valid; t += 4) {
+      let bits = i32x4.bitmask(f32x4.ge(v128.load(sc + (<usize>t << 2)), vthr));
+      while (bits) {
+        store<i32>(idx + (<usize>nk << 2), t + ctz(bits));
+        nk++;
+        bits &= bits - 1;
+      }
     }
     store<i32>(kept + (<usize>i << 2), nk);
     stageRow(q + <usize>i * hpu, hp, qs);
     exactScores(qs, hp, k, nk, nk, idx, load<f32>(qScale + (<usize>i << 2)), sc);
     const s = softmaxToP(sc, (nk + 3) & ~3, ps);
-    weightedValues(ps, nk, v, hp, h, idx, vScale / (s * <f32>255), o);
+    weightedValues(ps, nk, v, hp, h, idx, vScale / (s * <f32>127), o);
   }
 }
 

@@ -43,7 +43,7 @@ function softmaxToP(sc: Float32Array, n4: number, p: Int32Array): number {
   for (let t = 0; t < n4; t++) {
     const e = sc[t] === -Infinity ? 0 : refExpF32(f(sc[t] - m));
     lanes[t & 3] = f(lanes[t & 3] + e);
-    p[t] = roundHalfEven(f(e * 255));
+    p[t] = roundHalfEven(f(e * 127));
   }
   return f(f(lanes[0] + lanes[1]) + f(lanes[2] + lanes[3]));
 }
@@ -63,7 +63,7 @@ function attendKeys(r: Omit<RefQs8AttnRows, 'n'>, i: number, rows: number[], val
     if (u < valid) sc[u] = f(f(dot(r.q, i * hp, r.k, row * hp, hp)) * f(r.qScale[i]));
   });
   const s = softmaxToP(sc, n4, p);
-  const c = f(f(r.vScale) / f(s * 255));
+  const c = f(f(r.vScale) / f(s * 127));
   for (let j = 0; j < h; j++) {
     let acc = 0;
     rows.forEach((row, u) => { acc += p[u] * r.v[row * hp + j]; });
