@@ -37,34 +37,6 @@ import { vexp } from '../util/act';
   return i32x4.add(i32x4.shuffle(s01, s23, 0, 1, 4, 5), i32x4.shuffle(s01, s23, 2, 3, 6, 7));
 }
 
-// dots of the int8 row q4 (values in [-7, 7]) with 4 rows of stored 4-bit keys (k + 8, in [1, 15])
-@inline function dot4Approx(q4: usize, hp: i32, k0: usize, k1: usize, k2: usize, k3: usize): v128 {
-  let a0 = i32x4.splat(0), a1 = i32x4.splat(0), a2 = i32x4.splat(0), a3 = i32x4.splat(0);
-  for (let j = 0; j < hp; j += 16) {
-    const qv = v128.load(q4 + <usize>j);
-    const c0 = v128.load(k0 + <usize>j), c1 = v128.load(k1 + <usize>j), c2 = v128.load(k2 + <usize>j), c3 = v128.load(k3 + <usize>j);
-    if (ASC_FEATURE_RELAXED_SIMD) {
-      a0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(qv, c0, a0);
-      a1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(qv, c1, a1);
-      a2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(qv, c2, a2);
-      a3 = i32x4.relaxed_dot_i8x16_i7x16_add_s(qv, c3, a3);
-    } else {
-      // products of at most 105 summed in int16 lanes (hp <= 2048 keeps them below 2^15)
-      a0 = i16x8.add(a0, i16x8.add(i16x8.extmul_low_i8x16_s(qv, c0), i16x8.extmul_high_i8x16_s(qv, c0)));
-      a1 = i16x8.add(a1, i16x8.add(i16x8.extmul_low_i8x16_s(qv, c1), i16x8.extmul_high_i8x16_s(qv, c1)));
-      a2 = i16x8.add(a2, i16x8.add(i16x8.extmul_low_i8x16_s(qv, c2), i16x8.extmul_high_i8x16_s(qv, c2)));
-      a3 = i16x8.add(a3, i16x8.add(i16x8.extmul_low_i8x16_s(qv, c3), i16x8.extmul_high_i8x16_s(qv, c3)));
-    }
-  }
-  if (!ASC_FEATURE_RELAXED_SIMD) {
-    a0 = i32x4.extadd_pairwise_i16x8_s(a0);
-    a1 = i32x4.extadd_pairwise_i16x8_s(a1);
-    a2 = i32x4.extadd_pairwise_i16x8_s(a2);
-    a3 = i32x4.extadd_pairwise_i16x8_s(a3);
-  }
-  return reduce4(a0, a1, a2, a3);
-}
-
 // lanes t..t+3 at or past `valid` become -inf
 @inline function maskFrom(f: v128, t: i32, valid: i32): v128 {
   const lane = i32x4.add(i32x4.splat(t), i32x4(0, 1, 2, 3));
@@ -208,51 +180,88 @@ export function qs8_attn_rows(m: i32, h: i32, hp: i32, q: usize, qScale: usize, 
 
 // Pruned rows: row i scores keys [0, his[i]) with q4 (int8 in [-7, 7], q4Scale per row) and k4
 // (stored k + 8), keeps those within theta of the best approximate score, then runs qs8_attn_rows's
-// exact path over the kept keys only. kept[i] receives how many keys row i kept.
+// exact path over the kept keys only. kept[i] receives how many keys row i kept. Rows go in pairs
+// through the approximate pass (each key row loaded once for two query rows).
 export function qs8_attn_rows_pruned(m: i32, h: i32, hp: i32, q: usize, qScale: usize, q4: usize, q4Scale: usize, k: usize, k4: usize, v: usize, his: usize, theta: f32, vScale: f32, tmax: i32, scratch: usize, out: usize, outStride: usize, kept: usize): void {
   const t4 = (tmax + 7) & ~3;
-  const sc = scratch, ps = sc + (<usize>t4 << 3), idx = ps + (<usize>t4 << 1), qs = idx + (<usize>t4 << 2);
+  const sc0 = scratch, sc1 = scratch + (<usize>t4 << 2);
   const hpu = <usize>hp;
-  for (let i = 0; i < m; i++) {
-    const valid = load<i32>(his + (<usize>i << 2));
-    const o = out + <usize>i * outStride;
-    if (valid <= 0) {
-      memory.fill(o, 0, <usize>h << 2);
-      store<i32>(kept + (<usize>i << 2), 0);
-      continue;
-    }
+  for (let i = 0; i < m; i += 2) {
+    const i1 = min(i + 1, m - 1);
+    const va = load<i32>(his + (<usize>i << 2)), vb = i1 > i ? load<i32>(his + (<usize>i1 << 2)) : 0;
+    const span = max(va, vb);
+    const qa = q4 + <usize>i * hpu, qb = q4 + <usize>i1 * hpu;
     // approximate scores: Σ q4 (k4 + 8) - 8 Σ q4
-    const qr4 = q4 + <usize>i * hpu;
-    let qsum = 0;
-    for (let j = 0; j < hp; j++) qsum += <i32>load<i8>(qr4 + <usize>j);
-    const corr = i32x4.splat(qsum << 3), vq4 = f32x4.splat(load<f32>(q4Scale + (<usize>i << 2)));
-    const last = valid - 1;
-    let vm = f32x4.splat(-Infinity);
-    for (let t = 0; t < valid; t += 4) {
-      const d = dot4Approx(qr4, hp, k4 + <usize>t * hpu, k4 + <usize>min(t + 1, last) * hpu, k4 + <usize>min(t + 2, last) * hpu, k4 + <usize>min(t + 3, last) * hpu);
-      const f = maskFrom(f32x4.mul(f32x4.convert_i32x4_s(i32x4.sub(d, corr)), vq4), t, valid);
-      v128.store(sc + (<usize>t << 2), f);
-      vm = f32x4.pmax(vm, f);
+    let suma = 0, sumb = 0;
+    for (let j = 0; j < hp; j++) {
+      suma += <i32>load<i8>(qa + <usize>j);
+      sumb += <i32>load<i8>(qb + <usize>j);
     }
-    const best = max(max(f32x4.extract_lane(vm, 0), f32x4.extract_lane(vm, 1)), max(f32x4.extract_lane(vm, 2), f32x4.extract_lane(vm, 3)));
-    const thr = max(best - theta, -F32.MAX_VALUE); // never -inf: the masked lanes are
-    // the kept keys' indices, 4 scores per compare (lanes past valid are -inf: never kept)
-    let nk = 0;
-    const vthr = f32x4.splat(thr);
-    for (let t = 0; t < valid; t += 4) {
-      let bits = i32x4.bitmask(f32x4.ge(v128.load(sc + (<usize>t << 2)), vthr));
-      while (bits) {
-        store<i32>(idx + (<usize>nk << 2), t + ctz(bits));
-        nk++;
-        bits &= bits - 1;
+    const corra = i32x4.splat(suma << 3), corrb = i32x4.splat(sumb << 3);
+    const sa = f32x4.splat(load<f32>(q4Scale + (<usize>i << 2))), sb = f32x4.splat(load<f32>(q4Scale + (<usize>i1 << 2)));
+    const last = span - 1;
+    let vma = f32x4.splat(-Infinity), vmb = f32x4.splat(-Infinity);
+    for (let t = 0; t < span; t += 4) {
+      const k0 = k4 + <usize>t * hpu, k1 = k4 + <usize>min(t + 1, last) * hpu, k2 = k4 + <usize>min(t + 2, last) * hpu, k3 = k4 + <usize>min(t + 3, last) * hpu;
+      let a0 = i32x4.splat(0), a1 = i32x4.splat(0), a2 = i32x4.splat(0), a3 = i32x4.splat(0);
+      let b0 = i32x4.splat(0), b1 = i32x4.splat(0), b2 = i32x4.splat(0), b3 = i32x4.splat(0);
+      for (let j = 0; j < hp; j += 16) {
+        const ju = <usize>j;
+        const x = v128.load(qa + ju), y = v128.load(qb + ju);
+        const c0 = v128.load(k0 + ju), c1 = v128.load(k1 + ju), c2 = v128.load(k2 + ju), c3 = v128.load(k3 + ju);
+        a0 = approxAcc(a0, x, c0); a1 = approxAcc(a1, x, c1); a2 = approxAcc(a2, x, c2); a3 = approxAcc(a3, x, c3);
+        b0 = approxAcc(b0, y, c0); b1 = approxAcc(b1, y, c1); b2 = approxAcc(b2, y, c2); b3 = approxAcc(b3, y, c3);
       }
+      const fa = maskFrom(f32x4.mul(f32x4.convert_i32x4_s(i32x4.sub(reduce4(widen(a0), widen(a1), widen(a2), widen(a3)), corra)), sa), t, va);
+      const fb = maskFrom(f32x4.mul(f32x4.convert_i32x4_s(i32x4.sub(reduce4(widen(b0), widen(b1), widen(b2), widen(b3)), corrb)), sb), t, vb);
+      v128.store(sc0 + (<usize>t << 2), fa);
+      v128.store(sc1 + (<usize>t << 2), fb);
+      vma = f32x4.pmax(vma, fa);
+      vmb = f32x4.pmax(vmb, fb);
     }
-    store<i32>(kept + (<usize>i << 2), nk);
-    stageRow(q + <usize>i * hpu, hp, qs);
-    exactScores(qs, hp, k, nk, nk, idx, load<f32>(qScale + (<usize>i << 2)), sc);
-    const s = softmaxToP(sc, (nk + 3) & ~3, ps);
-    weightedValues(ps, nk, v, hp, h, idx, vScale / (s * <f32>127), o);
+    keptRow(i, va, sc0, vma, h, hp, q, qScale, k, v, theta, vScale, t4, scratch, out + <usize>i * outStride, kept);
+    if (i1 > i) keptRow(i1, vb, sc1, vmb, h, hp, q, qScale, k, v, theta, vScale, t4, scratch, out + <usize>i1 * outStride, kept);
   }
+}
+
+// acc + the products of 4-bit q and stored k: int32 lanes (relaxed dot) or int16 lanes (baseline:
+// products of at most 105, hp <= 2048 keeps the sums below 2^15)
+@inline function approxAcc(acc: v128, x: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return i32x4.relaxed_dot_i8x16_i7x16_add_s(x, c, acc);
+  return i16x8.add(acc, i16x8.add(i16x8.extmul_low_i8x16_s(x, c), i16x8.extmul_high_i8x16_s(x, c)));
+}
+
+@inline function widen(acc: v128): v128 {
+  return ASC_FEATURE_RELAXED_SIMD ? acc : i32x4.extadd_pairwise_i16x8_s(acc);
+}
+
+// one pruned row after its approximate scores (in sc, lanes past valid -inf; vm their lane maxima):
+// the kept keys' indices, their exact scores (over sc), softmax and P·V over them
+function keptRow(i: i32, valid: i32, sc: usize, vm: v128, h: i32, hp: i32, q: usize, qScale: usize, k: usize, v: usize, theta: f32, vScale: f32, t4: i32, scratch: usize, o: usize, kept: usize): void {
+  if (valid <= 0) {
+    memory.fill(o, 0, <usize>h << 2);
+    store<i32>(kept + (<usize>i << 2), 0);
+    return;
+  }
+  const ps = scratch + (<usize>t4 << 3), idx = ps + (<usize>t4 << 1), qs = idx + (<usize>t4 << 2);
+  const best = max(max(f32x4.extract_lane(vm, 0), f32x4.extract_lane(vm, 1)), max(f32x4.extract_lane(vm, 2), f32x4.extract_lane(vm, 3)));
+  const thr = max(best - theta, -F32.MAX_VALUE); // never -inf: the masked lanes are
+  // the kept keys' indices, 4 scores per compare (lanes past valid are -inf: never kept)
+  let nk = 0;
+  const vthr = f32x4.splat(thr);
+  for (let t = 0; t < valid; t += 4) {
+    let bits = i32x4.bitmask(f32x4.ge(v128.load(sc + (<usize>t << 2)), vthr));
+    while (bits) {
+      store<i32>(idx + (<usize>nk << 2), t + ctz(bits));
+      nk++;
+      bits &= bits - 1;
+    }
+  }
+  store<i32>(kept + (<usize>i << 2), nk);
+  stageRow(q + <usize>i * <usize>hp, hp, qs);
+  exactScores(qs, hp, k, nk, nk, idx, load<f32>(qScale + (<usize>i << 2)), sc);
+  const s = softmaxToP(sc, (nk + 3) & ~3, ps);
+  weightedValues(ps, nk, v, hp, h, idx, vScale / (s * <f32>127), o);
 }
 
 // absmax of m rows of h floats (xStride bytes apart) into out: one per row (perRow) or one in all
