@@ -26,3 +26,8 @@ export {
   encodeCsr, encodeNm24, encodeBsr4, refSpmmCsr, refSpmmNm24, refSpmmBsr4, refSpmmF32,
   type CsrInt8, type Nm24Int8, type Bsr4Int8,
 } from './kernels/reference/spmm.js';
+export {
+  qs8AttnRows, qs8AttnRowsPruned, qs8AttnQuantize, qs8AttnAbsmax, qs8AttnRowBytes, qs8AttnScratchBytes, QS8_ATTN_MAX_KEYS, QS8_ATTN_MAX_HEAD,
+  type Qs8AttnRowsCall, type Qs8AttnPrunedCall,
+} from './kernels/qs8-attn.js';
+export { refQs8AttnRows, refQs8AttnRowsPruned, refQs8AttnQuantizeRow, refExpF32, type RefQs8AttnRows, type RefQs8AttnPruned } from './kernels/reference/qs8-attn.js';
