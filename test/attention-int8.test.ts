@@ -88,7 +88,7 @@ function batch(lengths: number[], heads: number, kvHeads: number, h: number, see
 }
 
 describe('int8 attention layer', () => {
-  // the budget: int8 Q, K, V per head and uint8 probabilities stay above 30 dB SQNR against float64
+  // the budget: int8 Q, K, V per head and 7-bit probabilities stay above 30 dB SQNR against float64
   const BUDGET_DB = 30;
 
   for (const [heads, kvHeads, h, causal] of [[4, 4, 64, false], [4, 4, 64, true], [6, 2, 32, true], [2, 1, 20, false]] as const) {
@@ -147,6 +147,18 @@ describe('int8 attention layer', () => {
     const last = new Float32Array(qs.length);
     lengths.forEach((_, b) => last.set(full.output.subarray((offsets[b + 1] - 1) * heads * h, offsets[b + 1] * heads * h), b * heads * h));
     expect(firstMismatch(step.output, last)).toBeNull();
+    // a chunk of 3 new tokens after a past (chunked prefill), keys packed by kvOffsets = the full run's rows
+    const chunk = new Float32Array(lengths.length * 3 * heads * h), want = new Float32Array(chunk.length);
+    const qOff = [0, 3, 6, 9];
+    const lens = [9, 30, 3]; // the third sequence must hold 3 tokens here
+    const c = batch(lens, heads, kvHeads, h, 13);
+    const fullC = await rt.attention(c.q, c.k, c.v, { heads, kvHeads, causal: true, offsets: c.offsets });
+    lens.forEach((_, b) => {
+      chunk.set(c.q.subarray((c.offsets[b + 1] - 3) * heads * h, c.offsets[b + 1] * heads * h), qOff[b] * heads * h);
+      want.set(fullC.output.subarray((c.offsets[b + 1] - 3) * heads * h, c.offsets[b + 1] * heads * h), qOff[b] * heads * h);
+    });
+    const stepC = await rt.attention(chunk, c.k, c.v, { heads, kvHeads, causal: true, offsets: qOff, kvOffsets: c.offsets });
+    expect(firstMismatch(stepC.output, want)).toBeNull();
   });
 
   it('pruning: theta = Infinity keeps every key and equals dense; a small theta skips keys within a stated error', async () => {

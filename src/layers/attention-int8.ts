@@ -1,12 +1,13 @@
 // The int8 attention layer: per-head dynamic quantization of Q (per row), K and V (per sequence and
 // kv head, over its valid rows), then the qs8_attn rows kernel per (sequence, head): int8 QKᵀ, float
-// softmax, uint8 probabilities times int8 V, float out. A ragged batch computes only real rows and
+// softmax, 7-bit probabilities times int8 V, float out. A ragged batch computes only real rows and
 // keys; a padded batch (the dense baseline) computes every row and key and masks the padded keys,
 // with the same bits on the real rows. With `prune`, keys are first scored with 4-bit Q and K and
 // only those within theta of a row's best approximate score are scored exactly (SPRINT).
 
 import { ValueRangeError } from '../errors.js';
 import { qs8AttnAbsmax, qs8AttnQuantize, qs8AttnRowBytes, qs8AttnRows, qs8AttnRowsPruned, qs8AttnScratchBytes } from '../kernels/qs8-attn.js';
+import { hasNonFinite } from '../kernels/q8.js';
 import type { KernelHost } from '../runtime/host.js';
 import { planAttention, type AttentionInt8Options, type AttentionPlan } from './attention-shape.js';
 
@@ -46,7 +47,7 @@ export async function attentionInt8(rt: KernelHost, q: Float32Array, k: Float32A
     rt.view(Float32Array, pk, k.length).set(k);
     rt.view(Float32Array, pv, v.length).set(v);
     for (const [name, ptr, n] of [['q', px, q.length], ['k', pk, k.length], ['v', pv, v.length]] as const) {
-      if (rt.kernels.f32_nonfinite(ptr, n)) throw new ValueRangeError(`attention: ${name} contains NaN or Infinity`);
+      if (hasNonFinite(rt, ptr, n)) throw new ValueRangeError(`attention: ${name} contains NaN or Infinity`);
     }
     const qStride = heads * h * 4;
     // Q: one scale per row of each head (a decode step's row then quantizes as in a full recompute)
