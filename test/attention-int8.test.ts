@@ -95,8 +95,12 @@ describe('int8 attention layer', () => {
     it(`heads ${heads}/${kvHeads}, h ${h}${causal ? ', causal' : ''}: ragged within ${BUDGET_DB} dB of float64, = padded on the real rows`, async () => {
       const lengths = [5, 17, 1, 33, 12];
       const { q, k, v, offsets, L, padded } = batch(lengths, heads, kvHeads, h, heads * 7 + h);
+      let first: Float32Array | null = null;
       for (const rt of [rts.one, rts.two]) {
         const ragged = await rt.attention(q, k, v, { heads, kvHeads, causal, offsets });
+        // rows split across 2 threads: the same bits as one
+        if (first) expect(firstMismatch(ragged.output, first)).toBeNull();
+        first = ragged.output;
         const ref = attentionReference(q, k, v, { heads, kvHeads, causal, offsets });
         const err = compareTo(ref, ragged.output);
         expect(err.sqnrDb).toBeGreaterThan(BUDGET_DB);
@@ -172,6 +176,9 @@ describe('int8 attention layer', () => {
     expect(firstMismatch(all.output, dense.output)).toBeNull();
     const ref = attentionReference(qs, k, v, { heads, offsets, causal: true });
     const pruned = await rt.attention(qs, k, v, { heads, offsets, causal: true, prune: { theta: 6 } });
+    const pruned2 = await rts.two.attention(qs, k, v, { heads, offsets, causal: true, prune: { theta: 6 } });
+    expect(firstMismatch(pruned2.output, pruned.output)).toBeNull();
+    expect(pruned2.skipped).toBe(pruned.skipped);
     expect(pruned.skipped).toBeGreaterThan(0.3);
     // budget: 20 dB against float64 with a third or more of the keys skipped (dense int8 is above 30)
     expect(compareTo(ref, pruned.output).sqnrDb).toBeGreaterThan(20);

@@ -72,19 +72,39 @@ function checkRows(fn: string, c: Qs8AttnRowsCall | Qs8AttnPrunedCall): void {
   if (c.outStride < c.h * 4) throw new ShapeError(`${fn}: outStride must be >= h*4 = ${c.h * 4}, got ${c.outStride}`);
 }
 
-/** The exact rows (see Qs8AttnRowsCall). */
-export function qs8AttnRows(rt: KernelHost, c: Qs8AttnRowsCall): void {
+/** Pieces a row split may make: one scratch each (what qs8AttnScratchCount says to allocate). */
+export function qs8AttnScratchCount(threads: number): number {
+  return threads > 1 ? threads * 4 : 1;
+}
+
+/**
+ * Rows [0, m) split across threads (a piece's rows are whole rows: the same bits as one call), piece i
+ * using `scratch + i * scratchStride`; `pieces` scratches (qs8AttnScratchCount) sit there. `work`
+ * (multiply-adds) keeps small calls on this thread.
+ */
+function splitRows(rt: KernelHost, fn: string, m: number, pieces: number, work: number, call: (r0: number, r1: number, scratch: number) => Parameters<KernelHost['invoke']>[0], scratch: number, scratchStride: number): void {
+  let i = 0;
+  rt.parallelRowsNow(m, 2, (r0, r1) => {
+    if (i >= pieces) throw new ShapeError(`${fn}: more row pieces than the ${pieces} scratches`);
+    return call(r0, r1, scratch + i++ * scratchStride);
+  }, 2, work);
+}
+
+/** The exact rows (see Qs8AttnRowsCall); with `pieces` scratches of `scratchStride` bytes, split across threads. */
+export function qs8AttnRows(rt: KernelHost, c: Qs8AttnRowsCall, pieces = 1, scratchStride = 0): void {
   checkRows('qs8AttnRows', c);
   if (c.n !== null) checkSizes('qs8AttnRows', { n: c.n });
   if (c.n !== null && c.n > c.tmax) throw new ShapeError(`qs8AttnRows: n ${c.n} is above tmax ${c.tmax}`);
-  rt.kernels.qs8_attn_rows(c.m, c.h, c.hp, c.q, c.qScale, c.k, c.v, c.n ?? 0, c.n === null ? 0 : 1, c.his, c.vScale, c.tmax, c.scratch, c.out, c.outStride);
+  const work = c.m * (c.n ?? c.tmax) * c.h * 2;
+  splitRows(rt, 'qs8AttnRows', c.m, pieces, work, (r0, r1, scratch) => ['qs8_attn_rows', [r1 - r0, c.h, c.hp, c.q + r0 * c.hp, c.qScale + r0 * 4, c.k, c.v, c.n ?? 0, c.n === null ? 0 : 1, c.his + r0 * 4, c.vScale, c.tmax, scratch, c.out + r0 * c.outStride, c.outStride]], c.scratch, scratchStride);
 }
 
-/** The pruned rows (see Qs8AttnPrunedCall). */
-export function qs8AttnRowsPruned(rt: KernelHost, c: Qs8AttnPrunedCall): void {
+/** The pruned rows (see Qs8AttnPrunedCall), split across threads as qs8AttnRows. */
+export function qs8AttnRowsPruned(rt: KernelHost, c: Qs8AttnPrunedCall, pieces = 1, scratchStride = 0): void {
   checkRows('qs8AttnRowsPruned', c);
   if (!(c.theta >= 0)) throw new ValueRangeError(`qs8AttnRowsPruned: theta must be >= 0, got ${c.theta}`);
-  rt.kernels.qs8_attn_rows_pruned(c.m, c.h, c.hp, c.q, c.qScale, c.q4, c.q4Scale, c.k, c.k4, c.v, c.his, c.theta, c.vScale, c.tmax, c.scratch, c.out, c.outStride, c.kept);
+  const work = c.m * c.tmax * c.h;
+  splitRows(rt, 'qs8AttnRowsPruned', c.m, pieces, work, (r0, r1, scratch) => ['qs8_attn_rows_pruned', [r1 - r0, c.h, c.hp, c.q + r0 * c.hp, c.qScale + r0 * 4, c.q4 + r0 * c.hp, c.q4Scale + r0 * 4, c.k, c.k4, c.v, c.his + r0 * 4, c.theta, c.vScale, c.tmax, scratch, c.out + r0 * c.outStride, c.outStride, c.kept + r0 * 4]], c.scratch, scratchStride);
 }
 
 /** max |x| over m rows of h floats (xStride bytes apart): into out[i] per row, or out[0] for all. */

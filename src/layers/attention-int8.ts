@@ -6,7 +6,7 @@
 // only those within theta of a row's best approximate score are scored exactly (SPRINT).
 
 import { ValueRangeError } from '../errors.js';
-import { qs8AttnAbsmax, qs8AttnQuantize, qs8AttnRowBytes, qs8AttnRows, qs8AttnRowsPruned, qs8AttnScratchBytes } from '../kernels/qs8-attn.js';
+import { qs8AttnAbsmax, qs8AttnQuantize, qs8AttnRowBytes, qs8AttnRows, qs8AttnRowsPruned, qs8AttnScratchBytes, qs8AttnScratchCount } from '../kernels/qs8-attn.js';
 import { hasNonFinite } from '../kernels/q8.js';
 import type { KernelHost } from '../runtime/host.js';
 import { planAttention, type AttentionInt8Options, type AttentionPlan } from './attention-shape.js';
@@ -42,7 +42,9 @@ export async function attentionInt8(rt: KernelHost, q: Float32Array, k: Float32A
     const q4 = prune ? alloc(heads * tokens * hp) : 0, q4S = prune ? alloc(heads * tokens * 4) : 0;
     const k4 = prune ? alloc(kvHeads * p.kvTotal * hp) : 0, kept = prune ? alloc(heads * tokens * 4) : 0;
     const blockAbs = alloc(16), blockS = alloc(16);
-    const his = alloc(tokens * 4), scratch = alloc(qs8AttnScratchBytes(tmax, hp)), out = alloc(output.length * 4);
+    // one scratch per piece of rows a thread may take
+    const pieces = qs8AttnScratchCount(rt.features.threads), stride = Math.ceil(qs8AttnScratchBytes(tmax, hp) / 64) * 64;
+    const his = alloc(tokens * 4), scratch = alloc(pieces * stride), out = alloc(output.length * 4);
     rt.view(Float32Array, px, q.length).set(q);
     rt.view(Float32Array, pk, k.length).set(k);
     rt.view(Float32Array, pv, v.length).set(v);
@@ -103,9 +105,9 @@ export async function attentionInt8(rt: KernelHost, q: Float32Array, k: Float32A
         vScale: vS[b * kvHeads + kh], tmax, scratch, out: out + (r0 * heads + n) * h * 4, outStride: qStride,
       };
       if (prune) {
-        qs8AttnRowsPruned(rt, { ...common, q4: q4 + (n * tokens + r0) * hp, q4Scale: q4S + (n * tokens + r0) * 4, k4: k4 + kv, theta: p.theta!, kept: kept + (n * tokens + r0) * 4 });
+        qs8AttnRowsPruned(rt, { ...common, q4: q4 + (n * tokens + r0) * hp, q4Scale: q4S + (n * tokens + r0) * 4, k4: k4 + kv, theta: p.theta!, kept: kept + (n * tokens + r0) * 4 }, pieces, stride);
       } else {
-        qs8AttnRows(rt, { ...common, n: p.padded });
+        qs8AttnRows(rt, { ...common, n: p.padded }, pieces, stride);
       }
     }
     output.set(rt.view(Float32Array, out, output.length));
