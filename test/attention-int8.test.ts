@@ -184,6 +184,28 @@ describe('int8 attention layer', () => {
     expect(compareTo(ref, pruned.output).sqnrDb).toBeGreaterThan(20);
   });
 
+  it('empty sequences, a padded sequence of length 0, all-zero keys and values', async () => {
+    const rt = rts.one, heads = 2, h = 8;
+    const { q, k, v } = batch([4, 3], heads, heads, h, 31);
+    // a sequence of 0 tokens between two others: no rows, nothing computed for it
+    const a = await rt.attention(q, k, v, { heads, offsets: [0, 4, 4, 7] });
+    const b = await rt.attention(q, k, v, { heads, offsets: [0, 4, 7] });
+    expect(firstMismatch(a.output, b.output)).toBeNull();
+    // a padded sequence of length 0: its rows see no key and are 0
+    const pad = (x: Float32Array) => {
+      const y = new Float32Array(8 * heads * h).fill(3);
+      y.set(x.subarray(0, 4 * heads * h));
+      return y;
+    };
+    const d = await rt.attention(pad(q), pad(k), pad(v), { heads, lengths: [4, 0], headSize: h });
+    expect(d.output.subarray(4 * heads * h).every((x) => x === 0)).toBe(true);
+    // zero keys: uniform attention; zero values: zero out
+    const z = await rt.attention(q, new Float32Array(k.length), new Float32Array(v.length), { heads, offsets: [0, 4, 7] });
+    expect(z.output.every((x) => x === 0)).toBe(true);
+    const empty = await rt.attention(new Float32Array(0), new Float32Array(0), new Float32Array(0), { heads, offsets: [0, 0] });
+    expect(empty.output.length).toBe(0);
+  });
+
   it('typed errors name the argument', async () => {
     const rt = rts.one, q = new Float32Array(4 * 8), k = new Float32Array(4 * 8), v = new Float32Array(4 * 8);
     const bad = async (o: Parameters<typeof rt.attention>[3], cls: unknown, msg: RegExp, x = q) => {
@@ -196,6 +218,7 @@ describe('int8 attention layer', () => {
     await bad({ heads: 2, offsets: [0, 2, 4], kvOffsets: [0, 1, 5] }, ShapeError, /kvOffsets ends at 5/);
     await bad({ heads: 2, offsets: [0, 3, 4], kvOffsets: [0, 2, 4] }, ValueRangeError, /sequence 0 has 3 queries but 2 keys/);
     await bad({ heads: 3, offsets: [0, 4] }, ShapeError, /q holds 32 values/);
+    await bad({ heads: 2, offsets: [0, 0] }, ShapeError, /offsets hold no query token, but q holds 32 values/);
     await bad({ heads: 2, kvHeads: 3, offsets: [0, 4] }, ArgumentError, /kvHeads/);
     await bad({ heads: 2, lengths: [2, 3], headSize: 4 }, ValueRangeError, /lengths\[1\] = 3 is above the padded length 2/);
     await bad({ heads: 2, lengths: [2, 2] }, ArgumentError, /headSize/);

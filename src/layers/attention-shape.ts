@@ -100,7 +100,9 @@ export function planAttention(q: Float32Array, k: Float32Array, v: Float32Array,
   // h from q: tokens * heads * h values
   const tokens = off[off.length - 1];
   if (!Number.isInteger(tokens) || tokens < 0) throw new ValueRangeError(`attention: offsets must end at the query token count, got ${tokens}`);
-  const h = tokens > 0 ? q.length / (tokens * heads) : NaN;
+  if (tokens === 0 && q.length !== 0) throw new ShapeError(`attention: offsets hold no query token, but q holds ${q.length} values`);
+  // no query rows: the head size from headSize (1 when not given), for checking k and v
+  const h = tokens > 0 ? q.length / (tokens * heads) : (o.headSize ?? 1);
   if (o.headSize !== undefined && tokens > 0 && h !== o.headSize) throw new ShapeError(`attention: q holds ${q.length} values: offsets' ${tokens} tokens of heads ${heads} x headSize ${o.headSize} would be ${tokens * heads * o.headSize}`);
   if (tokens > 0 && (!Number.isInteger(h) || h < 1)) throw new ShapeError(`attention: q holds ${q.length} values, not offsets' ${tokens} tokens of heads ${heads} times a head size`);
   const qOff = offsetsOf('offsets', off, tokens);
@@ -128,7 +130,7 @@ export function planAttention(q: Float32Array, k: Float32Array, v: Float32Array,
   let total = 0;
   for (const t of kvLen) { kvRowStart.push(total); total += t; }
   return {
-    heads, kvHeads, h: tokens > 0 ? h : 1, scale: scaleOf(h), causal, batch: b, tokens,
+    heads, kvHeads, h, scale: scaleOf(h), causal, batch: b, tokens,
     qStart: qOff.slice(0, b), qLen, kvLen, padded: null, kvBase, kvStride, kvTotal: total, kvRowStart, theta,
   };
 }
