@@ -23,6 +23,7 @@ export * from './elementwise/f32-copy';
 export * from './intops/ivit-shiftmax';
 export * from './intops/ivit-shiftgelu';
 export * from './intops/ivit-layernorm';
+export * from './attention/qs8-attn';
 export { spmm_stage_t8, spmm_stage_p8, spmm_stage_g6 } from './sparse/spmm-common';
 export * from './sparse/spmm-csr';
 export * from './sparse/spmm-nm';

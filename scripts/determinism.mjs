@@ -1683,6 +1683,49 @@ function refFormatCases() {
   for (const c of FORMAT_CASES) emit('ref', '-', c.name, digest(c.format.reference(c.data, c.x, c.m, c.bias)));
 }
 
+// ---- qs8_attn (int8 attention rows: exact, padded, pruned): int32 dots, the polynomial exp, plain
+// mul/add and a relaxed dot only on 7-bit operands, so one digest on both builds and 'ref'
+const attnRef = await import('../dist/kernels/reference/qs8-attn.js');
+const ATTN_CASES = [[1, 5, 3], [20, 37, 6], [64, 9, 4], [80, 64, 5]].map(([h, t, m]) => {
+  const name = `h=${h} keys=${t} m=${m}`;
+  const r = new Rng(`qs8_attn ${name}`), hp = Math.ceil(h / 16) * 16;
+  const rowsOf = (n, lo, hi) => {
+    const out = new Int8Array(n * hp);
+    for (let i = 0; i < n; i++) out.set(r.ints(Int8Array, h, lo, hi), i * hp);
+    return out;
+  };
+  const q = rowsOf(m, -127, 127), k = rowsOf(t, -127, 127), v = rowsOf(t, -127, 127), q4 = rowsOf(m, -7, 7), k4 = rowsOf(t, 1, 15);
+  const qScale = r.floats(m, 1e-4, 3e-3), q4Scale = r.floats(m, 0.01, 0.1);
+  const his = Int32Array.from({ length: m }, (_, i) => (i === 0 ? 0 : r.int(1, t)));
+  return { name, h, hp, t, m, q, k, v, q4, k4, qScale, q4Scale, his, vScale: Math.fround(0.013), theta: Math.fround(0.05) };
+});
+
+async function runQs8AttnCases(rt, build) {
+  for (const a of ATTN_CASES) {
+    const scratch = new Uint8Array(attnScratch(a.t, a.hp));
+    for (const full of [0, 1]) {
+      const [y] = await withBuffers(rt, [a.q, a.qScale, a.k, a.v, a.his, scratch], [[Float32Array, a.m * a.h]], ([q, qs, k, v, his, sc], [out]) =>
+        rt.kernels.qs8_attn_rows(a.m, a.h, a.hp, q, qs, k, v, a.t, full, his, a.vScale, a.t, sc, out, a.h * 4));
+      emit(build, '-', `qs8_attn_rows ${full ? 'padded' : 'ragged'} ${a.name}`, digest(y));
+    }
+    const [y, kept] = await withBuffers(rt, [a.q, a.qScale, a.q4, a.q4Scale, a.k, a.k4, a.v, a.his, scratch], [[Float32Array, a.m * a.h], [Int32Array, a.m]], ([q, qs, q4, q4s, k, k4, v, his, sc], [out, kept]) =>
+      rt.kernels.qs8_attn_rows_pruned(a.m, a.h, a.hp, q, qs, q4, q4s, k, k4, v, his, a.theta, a.vScale, a.t, sc, out, a.h * 4, kept));
+    emit(build, '-', `qs8_attn_rows_pruned ${a.name}`, digest(y, kept));
+  }
+}
+
+function attnScratch(tmax, hp) {
+  return ((tmax + 7) & ~3) * 14 + hp * 2 + 64;
+}
+
+function refQs8AttnCases() {
+  for (const a of ATTN_CASES) {
+    for (const full of [0, 1]) emit('ref', '-', `qs8_attn_rows ${full ? 'padded' : 'ragged'} ${a.name}`, digest(attnRef.refQs8AttnRows({ ...a, n: full ? a.t : null })));
+    const p = attnRef.refQs8AttnRowsPruned(a);
+    emit('ref', '-', `qs8_attn_rows_pruned ${a.name}`, digest(p.out, p.kept));
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 
 const header = [];
@@ -1706,6 +1749,7 @@ refLut4Cases();
 refFormatCases();
 refXtxCases();
 refIvitCases();
+refQs8AttnCases();
 
 for (const build of buildList) {
   let rt;
@@ -1740,6 +1784,7 @@ for (const build of buildList) {
     await runLut4Cases(rt, build);
     await runFormatCases(rt, build);
     runXtxCases(rt, build);
+    await runQs8AttnCases(rt, build);
     header.push(`# build ${build}: ${((Date.now() - t) / 1000).toFixed(1)} s`);
   } finally {
     rt.dispose();

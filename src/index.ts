@@ -17,6 +17,8 @@ export {
 export { tensor, type Tensor, type DType } from './tensor.js';
 export { OnnxOps } from './ops/onnx.js';
 export { Linear, type LinearOptions, type LinearComparison } from './formats/linear.js';
+export { attentionReference } from './layers/attention-reference.js';
+export type { AttentionInt8Options, AttentionInt8Result } from './layers/attention-int8.js';
 // the names of the three linear classes Linear replaced
 export { Linear as QuantizedLinear, Linear as Int4Linear, Linear as TypedLinear } from './formats/linear.js';
 export type { ActivationScheme } from './layers/int8-linear.js';

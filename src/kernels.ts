@@ -29,3 +29,8 @@ export {
 export { shiftmaxRows, shiftGelu, layerNormRows } from './kernels/ivit.js';
 export { refShiftmaxRows, refShiftGelu, refLayerNormRows, refShiftExp } from './kernels/reference/ivit.js';
 export { shiftmaxParams, shiftGeluParams, layerNormParams, type ShiftmaxParams, type ShiftGeluParams, type LayerNormParams } from './quant/ivit.js';
+export {
+  qs8AttnRows, qs8AttnRowsPruned, qs8AttnQuantize, qs8AttnAbsmax, qs8AttnRowBytes, qs8AttnScratchBytes, QS8_ATTN_MAX_KEYS, QS8_ATTN_MAX_HEAD,
+  type Qs8AttnRowsCall, type Qs8AttnPrunedCall,
+} from './kernels/qs8-attn.js';
+export { refQs8AttnRows, refQs8AttnRowsPruned, refQs8AttnQuantizeRow, refExpF32, type RefQs8AttnRows, type RefQs8AttnPruned } from './kernels/reference/qs8-attn.js';

@@ -5,6 +5,7 @@
 import { createKernelRuntime, KernelRuntime, type RuntimeOptions } from '../runtime/runtime.js';
 import { OnnxOps } from '../ops/onnx.js';
 import { Linear, type LinearOptions } from '../formats/linear.js';
+import { attentionInt8, type AttentionInt8Options, type AttentionInt8Result } from '../layers/attention-int8.js';
 
 export class Runtime extends KernelRuntime {
   private opsInstance: OnnxOps | null = null;
@@ -22,6 +23,16 @@ export class Runtime extends KernelRuntime {
    */
   linear(weight: Float32Array, dims: readonly [number, number], bias: Float32Array | null = null, options: LinearOptions = {}): Promise<Linear> {
     return Linear.create(this, weight, dims, bias, options);
+  }
+
+  /**
+   * int8 attention: q [tokens, heads * h], k and v [keys, kvHeads * h] (or the KV cache's
+   * [B, kvHeads, rows, h] with kvLengths), quantized per head at run time; QKᵀ and PV in int8, softmax
+   * in float, output float32 [tokens, heads * h]. A ragged batch (offsets) computes no padding; causal
+   * masks later keys; prune skips keys a 4-bit approximate score rules out (see AttentionInt8Options).
+   */
+  attention(q: Float32Array, k: Float32Array, v: Float32Array, options: AttentionInt8Options): Promise<AttentionInt8Result> {
+    return attentionInt8(this, q, k, v, options);
   }
 }
 

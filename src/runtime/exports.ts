@@ -56,6 +56,13 @@ export interface KernelExports {
   ivit_layernorm_rows(x: number, rows: number, n: number, gam: number, bet: number, gs: number, y: number): void;
   f32_matmul_rows(b0: number, b1: number, m: number, k: number, n: number, a: number, b: number, c: number): void;
   f32_attention_rows(b0: number, b1: number, m: number, k: number, n: number, dv: number, scale: number, q: number, kT: number, v: number, out: number, scratch: number): void;
+  /** int8 attention rows of one (sequence, head) (assembly/attention/qs8-attn.ts) */
+  qs8_attn_rows(m: number, h: number, hp: number, q: number, qScale: number, k: number, v: number, n: number, full: number, his: number, vScale: number, tmax: number, scratch: number, out: number, outStride: number): void;
+  /** the same with keys pruned by 4-bit approximate scores (SPRINT) */
+  qs8_attn_rows_pruned(m: number, h: number, hp: number, q: number, qScale: number, q4: number, q4Scale: number, k: number, k4: number, v: number, his: number, theta: number, vScale: number, tmax: number, scratch: number, out: number, outStride: number, kept: number): void;
+  qs8_attn_scratch_bytes(tmax: number, hp: number): number;
+  qs8_attn_absmax(m: number, h: number, x: number, xStride: number, perRow: number, out: number): void;
+  qs8_attn_quantize(m: number, h: number, hp: number, x: number, xStride: number, scales: number, perRow: number, qmax: number, offset: number, out: number): void;
   q8_quantize_f32(x: number, outer: number, channels: number, inner: number, scales: number, zps: number, signed: number, y: number): void;
   q8_dequantize_f32(x: number, outer: number, channels: number, inner: number, scales: number, zps: number, signed: number, y: number): void;
   f32_minmax(x: number, n: number, out: number): void;
