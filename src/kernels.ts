@@ -23,6 +23,8 @@ export { packSpmmNm, runSpmmNm, spmmNmGemm, SpmmNmWeights } from './kernels/spmm
 export { packSpmmBlock, runSpmmBlock, spmmBlockGemm, SpmmBlockWeights } from './kernels/spmm-block.js';
 export type { SpmmOutput, SpmmCall } from './kernels/spmm.js';
 export {
-  encodeCsr, encodeNm24, encodeBsr4, refSpmmCsr, refSpmmNm24, refSpmmBsr4, refSpmmF32,
-  type CsrInt8, type Nm24Int8, type Bsr4Int8,
+  encodeCsr, encodeNm24, encodeBsr4, encodeBsr4Int4, refSpmmCsr, refSpmmNm24, refSpmmBsr4, refSpmmBsr4Int4, refSpmmF32,
+  type CsrInt8, type Nm24Int8, type Bsr4Int8, type Bsr4Int4,
 } from './kernels/reference/spmm.js';
+export { packSddmmCsr, packSddmmBlock, sddmmGemm, runSddmm, SddmmMask, type SddmmCall } from './kernels/sddmm.js';
+export { sddmmMaskCsr, sddmmMaskBlock, refSddmmCsr, refSddmmBlock, type SddmmCsrMask, type SddmmBlockMask, type SddmmOutput } from './kernels/reference/sddmm.js';
