@@ -1,23 +1,26 @@
 #!/usr/bin/env node
-// spmm: sparse int8 SpMM (spmm-csr unstructured, spmm-block 4x4, spmm-nm 2:4) against the dense int8
+// spmm: sparse int8 SpMM (spmm-csr unstructured, spmm-block 4x4 with int8 or int4 values, spmm-nm 2:4) against the dense int8
 // GEMM (qs8) in the same process, same shapes, one thread: speed-up per sparsity and the break-even
 // sparsity (linear interpolation of the speed-up between the measured sparsities). Weights: normal
-// floats pruned by magnitude (src/quant/prune.ts) and quantized per row to int8; activations uint8
+// floats pruned by magnitude (src/quant/prune.ts) and quantized per row to int8 (int4: codes in
+// [-7, 7], quantizeRowsSymmetric); activations uint8
 // with zero point 128; int32 output; each call includes staging A (as the dense call does).
 // Weights are hot (the same packed weights every call). Median of timed calls, the dense and sparse
 // calls of a shape alternating so a load change hits both.
 //
-//   node bench/spmm.mjs [--simd baseline|relaxed] [--quick] [--shapes MxKxN,...] [--formats csr,block4x4,2:4]
+//   node bench/spmm.mjs [--simd baseline|relaxed] [--quick] [--shapes MxKxN,...] [--formats csr,block4x4,block4x4-int4,2:4] [--least]
+//   (--least: the least time of the alternating calls, not the median: on a crowded machine a long
+//   call is preempted more often than a short one, which the median turns into a bias)
 //
 // It imports ../dist/: run `npx tsc -p tsconfig.json` (and `npm run build:wasm`) first.
 
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
-import { createRuntime, normalFloats, mulberry32, pruneMask, applyMask, quantizeRowsInt8 } from '../dist/index.js';
-import { packQs8, encodeCsr, encodeNm24, encodeBsr4, packSpmmCsr, packSpmmNm, packSpmmBlock, spmmCsrGemm, spmmNmGemm, spmmBlockGemm } from '../dist/kernels.js';
+import { createRuntime, normalFloats, mulberry32, pruneMask, applyMask, quantizeRowsInt8, quantizeRowsSymmetric } from '../dist/index.js';
+import { packQs8, encodeCsr, encodeNm24, encodeBsr4, encodeBsr4Int4, packSpmmCsr, packSpmmNm, packSpmmBlock, spmmCsrGemm, spmmNmGemm, spmmBlockGemm } from '../dist/kernels.js';
 import { qs8Gemm } from '../dist/kernels/qs8.js';
 
-const { values } = parseArgs({ options: { simd: { type: 'string', default: 'baseline' }, quick: { type: 'boolean', default: false }, shapes: { type: 'string' }, formats: { type: 'string' } } });
+const { values } = parseArgs({ options: { simd: { type: 'string', default: 'baseline' }, quick: { type: 'boolean', default: false }, shapes: { type: 'string' }, formats: { type: 'string' }, least: { type: 'boolean', default: false } } });
 const rt = await createRuntime({ threads: 1, simd: values.simd });
 const SHAPES = values.shapes
   ? values.shapes.split(',').map((s) => s.split('x').map(Number))
@@ -25,6 +28,7 @@ const SHAPES = values.shapes
 const ALL_FORMATS = [
   { name: 'csr', pattern: { kind: 'unstructured' }, sparsities: [0.5, 0.75, 0.9, 0.95], encode: encodeCsr, pack: packSpmmCsr, gemm: spmmCsrGemm, target: [0.9, 3] },
   { name: 'block4x4', pattern: { kind: 'block', rows: 4, cols: 4 }, sparsities: [0.5, 0.75, 0.9], encode: encodeBsr4, pack: packSpmmBlock, gemm: spmmBlockGemm, target: [0.75, 2] },
+  { name: 'block4x4-int4', pattern: { kind: 'block', rows: 4, cols: 4 }, sparsities: [0.5, 0.75, 0.9], encode: encodeBsr4Int4, pack: packSpmmBlock, gemm: spmmBlockGemm, target: [0.75, 2], qmax: 7 },
   { name: '2:4', pattern: { kind: 'nm', n: 2, m: 4 }, sparsities: [0.5], encode: encodeNm24, pack: packSpmmNm, gemm: spmmNmGemm, target: [0.5, 1.5] },
 ];
 const FORMATS = values.formats ? ALL_FORMATS.filter((f) => values.formats.split(',').includes(f.name)) : ALL_FORMATS;
@@ -45,7 +49,7 @@ async function timePair(a, b) {
     }
     if (ta.length >= 200) break;
   }
-  const med = (t) => t.sort((x, y) => x - y)[t.length >> 1];
+  const med = (t) => (values.least ? Math.min(...t) : t.sort((x, y) => x - y)[t.length >> 1]);
   return [med(ta), med(tb)];
 }
 
@@ -71,7 +75,7 @@ for (const [m, k, n] of SHAPES) {
     const points = [];
     for (const s of f.sparsities) {
       const { mask } = pruneMask(wf, n, k, f.pattern, s);
-      const { q } = quantizeRowsInt8(applyMask(wf, mask), n, k);
+      const { q } = f.qmax ? quantizeRowsSymmetric(applyMask(wf, mask), n, k, f.qmax) : quantizeRowsInt8(applyMask(wf, mask), n, k);
       const w = f.pack(rt, f.encode(q, n, k));
       const [td, ts] = await timePair(runDense, () => rt.scoped((alloc) => f.gemm(rt, alloc, call, w)));
       w.dispose();
@@ -99,13 +103,13 @@ function crossing(points) {
   return `> ${s * 100}% (${v.toFixed(2)}x at ${s * 100}%)`;
 }
 console.log('\nbreak-even sparsity (speed-up = 1 against dense int8)\n');
-console.log('| M x K x N | csr | block4x4 | 2:4 |');
-console.log('|---|---|---|---|');
+console.log('| M x K x N | csr | block4x4 | block4x4-int4 | 2:4 |');
+console.log('|---|---|---|---|---|');
 const byShape = new Map();
 for (const [shape, name, points] of breakEven) {
   if (!byShape.has(shape)) byShape.set(shape, {});
   byShape.get(shape)[name] = crossing(points);
 }
-for (const [shape, v] of byShape) console.log(`| ${shape} | ${v.csr ?? '-'} | ${v.block4x4 ?? '-'} | ${v['2:4'] ?? '-'} |`);
+for (const [shape, v] of byShape) console.log(`| ${shape} | ${v.csr ?? '-'} | ${v.block4x4 ?? '-'} | ${v['block4x4-int4'] ?? '-'} | ${v['2:4'] ?? '-'} |`);
 console.log(`\nload average at end ${load()}`);
 rt.dispose?.();

@@ -19,7 +19,7 @@
 // same result everywhere: integer kernels, the q8 conversions, the qs8 float32 epilogue (with its
 // activations), qs8_stage_f32_c2, the int8 user layer's passes (f32_minmax_finite,
 // qs8_stage_f32_rows_c2) and weight quantizer (q8 weights), the fp8 codec, qb4, lut4, the SpMM families (spmm-csr, spmm-nm,
-// spmm-block; int32 and float32), their activation blocks (act_blocks),
+// spmm-block with int8 and int4 values; int32 and float32), SDDMM (sddmm-csr, sddmm-block), their activation blocks (act_blocks),
 // f8f8 and the float32 kernels that use plain mul/add in both builds (f32_act_nhwc,
 // f32_softmax_rows, f32_gap_nhwc, f32_avgpool_nhwc, f32_maxpool_nhwc, f32_scale_channels_nhwc, f32_matmul_rows,
 // f32_im2col_nhwc) carry the same name on both builds
@@ -799,6 +799,7 @@ const SPMM_FORMATS = {
   'spmm-csr': { encode: 'encodeCsr', pack: 'packSpmmCsr', run: 'runSpmmCsr', ref: 'refSpmmCsr' },
   'spmm-nm': { encode: 'encodeNm24', pack: 'packSpmmNm', run: 'runSpmmNm', ref: 'refSpmmNm24' },
   'spmm-block': { encode: 'encodeBsr4', pack: 'packSpmmBlock', run: 'runSpmmBlock', ref: 'refSpmmBsr4' },
+  'spmm-block-int4': { encode: 'encodeBsr4Int4', pack: 'packSpmmBlock', run: 'runSpmmBlock', ref: 'refSpmmBsr4Int4' },
 };
 const SPMM_CASES = [];
 for (const family of Object.keys(SPMM_FORMATS)) {
@@ -808,16 +809,17 @@ for (const family of Object.keys(SPMM_FORMATS)) {
       const r = new Rng(name);
       // dense int8 weights N x K keeping `keep` of every 4 along K (2:4-valid; random blocks for spmm-block)
       const q = new Int8Array(n * k);
+      const blocks = family.startsWith('spmm-block'), [lo, hi] = family === 'spmm-block-int4' ? [-8, 7] : [-128, 127];
       for (let row = 0; row < n; row++) {
         for (let g = 0; g < k; g += 4) {
-          if (family === 'spmm-block' && r.int(0, 3) >= keep) continue;
+          if (blocks && r.int(0, 3) >= keep) continue;
           for (let t = 0; t < keep; t++) {
             const c = g + r.int(0, 3);
-            if (c < k) q[row * k + c] = r.int(-128, 127);
+            if (c < k) q[row * k + c] = r.int(lo, hi);
           }
         }
       }
-      if (family === 'spmm-block') for (let i = 0; i < q.length; i++) if (r.int(0, 1)) q[i] = r.int(-128, 127);
+      if (blocks) for (let i = 0; i < q.length; i++) if (r.int(0, 1)) q[i] = r.int(lo, hi);
       const signed = (m + k) % 2 === 0;
       SPMM_CASES.push({
         name, family, m, n, k, q,
@@ -854,6 +856,41 @@ function refSpmmCases() {
     const acc = lb[SPMM_FORMATS[c.family].ref](c.a, c.m, c.za, spmmFormat(c));
     emit('ref', '-', `${c.name} out=int32`, digest(acc));
     emit('ref', '-', `${c.name} out=float32`, digest(lb.refSpmmF32(acc, c.m, c.n, c.scale, c.bias)));
+  }
+}
+
+// ---- SDDMM (sddmm-csr, sddmm-block): int8 A x int8 B at a mask -> int32, and float32 (f32(acc) *
+// rowScale * colScale, plain muls): one digest across builds, CPUs and threads, equal to the
+// reference (src/kernels/reference/sddmm.ts) ----
+
+const SDDMM_CASES = [];
+for (const [m, n, k] of [[1, 9, 13], [7, 33, 64], [17, 20, 37], [16, 16, 128]]) {
+  for (const kind of ['csr', 'block']) {
+    const name = `sddmm-${kind} m=${m} n=${n} k=${k}`;
+    const r = new Rng(name);
+    const dense = Uint8Array.from({ length: m * n }, () => (r.int(0, 3) === 0 ? 1 : 0));
+    const mask = kind === 'csr' ? lb.sddmmMaskCsr(dense, m, n) : lb.sddmmMaskBlock(dense, m, n, 4, 8);
+    SDDMM_CASES.push({ name, kind, k, mask, a: r.ints(Int8Array, m * k, -128, 127), b: r.ints(Int8Array, n * k, -128, 127), output: { kind: 'float32', rowScale: r.floats(m, 0.001, 0.05), colScale: r.floats(n, -0.02, 0.08) } });
+  }
+}
+
+async function runSddmmCases(rt, build) {
+  for (const c of SDDMM_CASES) {
+    const mask = c.kind === 'csr' ? lb.packSddmmCsr(rt, c.mask) : lb.packSddmmBlock(rt, c.mask);
+    try {
+      emit(build, '-', `${c.name} out=int32`, digest(await lb.runSddmm(rt, c.a, c.b, c.k, mask)));
+      emit(build, '-', `${c.name} out=float32`, digest(await lb.runSddmm(rt, c.a, c.b, c.k, mask, c.output)));
+    } finally {
+      mask.dispose();
+    }
+  }
+}
+
+function refSddmmCases() {
+  for (const c of SDDMM_CASES) {
+    const ref = c.kind === 'csr' ? lb.refSddmmCsr : lb.refSddmmBlock;
+    emit('ref', '-', `${c.name} out=int32`, digest(ref(c.a, c.b, c.k, c.mask)));
+    emit('ref', '-', `${c.name} out=float32`, digest(ref(c.a, c.b, c.k, c.mask, c.output)));
   }
 }
 
@@ -1739,6 +1776,7 @@ refFloatOpCases();
 refQuantCases();
 refQb4Cases();
 refSpmmCases();
+refSddmmCases();
 refActBlockCases();
 refConvCases();
 refElementwiseCases();
@@ -1774,6 +1812,7 @@ for (const build of buildList) {
     await runLinearCases(rt, build);
     await runQb4Cases(rt, build);
     await runSpmmCases(rt, build);
+    await runSddmmCases(rt, build);
     await runActBlockCases(rt, build);
     await runConvCases(rt, build);
     await runElementwiseCases(rt, build);

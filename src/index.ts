@@ -30,9 +30,9 @@ export type { TableWeights } from './formats/lut4-format.js';
 export { compareTo, formatReport, type ErrorReport } from './compare/metrics.js';
 export { dynamicQuantParams } from './quant/q8.js';
 export {
-  pruneMask, pruneUnstructured, pruneNM, pruneBlocks, applyMask, quantizeRowsInt8, PRUNE_BLOCKS, type PrunePattern, type PruneResult,
+  pruneMask, pruneUnstructured, pruneNM, pruneBlocks, applyMask, quantizeRowsInt8, quantizeRowsSymmetric, PRUNE_BLOCKS, type PrunePattern, type PruneResult,
 } from './quant/prune.js';
-export { obcPrune, obcInt8, type ObcOptions, type ObcPruned, type ObcInt8 } from './quant/obc.js';
+export { obcPrune, obcInt8, obcQuantized, type ObcOptions, type ObcPruned, type ObcInt8 } from './quant/obc.js';
 export { uint8Range, type ActivationQuant } from './quant/activation-range.js';
 export { mulberry32, normalFloats } from './util/random.js';
 export {

@@ -23,8 +23,8 @@ export { packSpmmNm, runSpmmNm, spmmNmGemm, SpmmNmWeights } from './kernels/spmm
 export { packSpmmBlock, runSpmmBlock, spmmBlockGemm, SpmmBlockWeights } from './kernels/spmm-block.js';
 export type { SpmmOutput, SpmmCall } from './kernels/spmm.js';
 export {
-  encodeCsr, encodeNm24, encodeBsr4, refSpmmCsr, refSpmmNm24, refSpmmBsr4, refSpmmF32,
-  type CsrInt8, type Nm24Int8, type Bsr4Int8,
+  encodeCsr, encodeNm24, encodeBsr4, encodeBsr4Int4, refSpmmCsr, refSpmmNm24, refSpmmBsr4, refSpmmBsr4Int4, refSpmmF32,
+  type CsrInt8, type Nm24Int8, type Bsr4Int8, type Bsr4Int4,
 } from './kernels/reference/spmm.js';
 export { shiftmaxRows, shiftGelu, layerNormRows } from './kernels/ivit.js';
 export { refShiftmaxRows, refShiftGelu, refLayerNormRows, refShiftExp } from './kernels/reference/ivit.js';
@@ -34,3 +34,5 @@ export {
   type Qs8AttnRowsCall, type Qs8AttnPrunedCall,
 } from './kernels/qs8-attn.js';
 export { refQs8AttnRows, refQs8AttnRowsPruned, refQs8AttnQuantizeRow, refExpF32, type RefQs8AttnRows, type RefQs8AttnPruned } from './kernels/reference/qs8-attn.js';
+export { packSddmmCsr, packSddmmBlock, sddmmGemm, runSddmm, SddmmMask, type SddmmCall } from './kernels/sddmm.js';
+export { sddmmMaskCsr, sddmmMaskBlock, refSddmmCsr, refSddmmBlock, type SddmmCsrMask, type SddmmBlockMask, type SddmmOutput } from './kernels/reference/sddmm.js';

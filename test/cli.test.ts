@@ -113,7 +113,7 @@ describe.skipIf(SIMD !== 'baseline')('lowbit CLI', () => {
     // int8-sparse's pruning options: a fraction in [0, 1), and only with scheme int8-sparse
     for (const [args, message] of [
       [['--scheme', 'int8-sparse', '--sparsity', '1.5'], /--sparsity must be a fraction/],
-      [['--scheme', 'int8', '--prune', 'magnitude'], /--pattern, --sparsity and --prune are int8-sparse's options/],
+      [['--scheme', 'int8', '--prune', 'magnitude'], /--pattern, --sparsity and --prune are int8-sparse's and int4-sparse's options/],
       [['--scheme', 'int8-sparse', '--prune', 'sparsegpt'], /--prune/],
     ] as const) {
       let e: { status: number; stderr: string } | null = null;

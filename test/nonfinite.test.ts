@@ -61,8 +61,9 @@ describe(`rt.linear with NaN and infinite inputs (${SIMD} build)`, () => {
     return d;
   };
   const variants: [string, Record<string, unknown>][] = [
-    ...FORMAT_NAMES.filter((f) => f !== 'int8' && f !== 'int8-sparse').map((f): [string, Record<string, unknown>] => [f, { dtype: f }]),
+    ...FORMAT_NAMES.filter((f) => f !== 'int8' && f !== 'int8-sparse' && f !== 'int4-sparse').map((f): [string, Record<string, unknown>] => [f, { dtype: f }]),
     ['int8-sparse', { dtype: 'int8-sparse', calibration: x }],
+    ['int4-sparse', { dtype: 'int4-sparse', calibration: x }],
     ...['dynamic-per-tensor', 'dynamic-per-row', 'static'].map((a): [string, Record<string, unknown>] => [`int8 ${a}`, { dtype: 'int8', activations: a, calibration: a === 'static' ? x : undefined }]),
     ['int4 per-row', { dtype: 'int4', activations: 'per-row' }],
   ];

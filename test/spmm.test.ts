@@ -1,15 +1,15 @@
-// SpMM kernel tester (spmm-csr, spmm-nm, spmm-block): packs seeded sparse int8 weights, runs the
+// SpMM kernel tester (spmm-csr, spmm-nm, spmm-block with int8 and int4 values): packs seeded sparse int8 weights, runs the
 // kernel and compares bit for bit with the format's scalar reference, over the GEMM tester's shapes
 // (every remainder of the 8-row tiles, the 4-row blocks, the groups of 4 along K, the 1-row GEMV),
 // at 0%, 50%, 90% and 100% sparsity with empty rows, extremes (-128/127, uint8 0/255 with extreme
-// zero points), int32 and float32 outputs, on 1 and 2 threads. The encoders are checked against the
+// zero points; int4: -8/7), int32 and float32 outputs, on 1 and 2 threads. The encoders are checked against the
 // dense reference too.
 
 import { describe, expect, it } from 'vitest';
 import { ArgumentError, ShapeError, ValueRangeError } from '../src/errors.js';
 import type { Runtime } from '../src/index.js';
 import {
-  encodeBsr4, encodeCsr, encodeNm24, packSpmmBlock, packSpmmCsr, packSpmmNm, refMatMulInteger, refSpmmBsr4, refSpmmCsr, refSpmmF32, refSpmmNm24,
+  encodeBsr4, encodeBsr4Int4, encodeCsr, encodeNm24, packSpmmBlock, packSpmmCsr, packSpmmNm, refMatMulInteger, refSpmmBsr4, refSpmmBsr4Int4, refSpmmCsr, refSpmmF32, refSpmmNm24,
   runSpmmBlock, runSpmmCsr, runSpmmNm, type SpmmOutput,
 } from '../src/kernels.js';
 import { GemmTester, type GemmCase, type GemmFamily } from './gemm-tester.js';
@@ -18,13 +18,14 @@ import { SIMD, firstMismatch, randInt8, randUint8, rng, useRuntimes } from './he
 const rts = useRuntimes();
 const SPARSITY = [0, 0.5, 0.9, 1];
 
-type Pattern = 'csr' | 'nm' | 'block';
+type Pattern = 'csr' | 'nm' | 'block' | 'block-int4';
 
 /** dense int8 weights N x K in the pattern (nm: 2 of 4 kept; csr / block: the case's sparsity), row 1 empty */
 function sparseWeights(p: Pattern, c: GemmCase, r: () => number): Int8Array {
   const { n, k, seed, extremes } = c;
   const s = SPARSITY[seed % 4];
-  const val = (i: number) => (extremes ? (i % 2 ? -128 : 127) : (randInt8(1, r)[0] || 1));
+  const int4 = p === 'block-int4';
+  const val = (i: number) => (int4 ? (extremes ? (i % 2 ? -8 : 7) : randInt8(1, r, -8, 7)[0] || 1) : extremes ? (i % 2 ? -128 : 127) : randInt8(1, r)[0] || 1);
   const q = new Int8Array(n * k);
   if (p === 'nm') {
     for (let row = 0; row < n; row++) {
@@ -35,7 +36,7 @@ function sparseWeights(p: Pattern, c: GemmCase, r: () => number): Int8Array {
         for (const i of pos) q[row * k + g + i] = val(row + g + i);
       }
     }
-  } else if (p === 'block') {
+  } else if (p === 'block' || p === 'block-int4') {
     for (let bi = 0; bi < n; bi += 4) {
       for (let bc = 0; bc < k; bc += 4) {
         if (r() < s) continue;
@@ -76,6 +77,7 @@ const FAMILIES = {
   csr: { encode: encodeCsr, pack: packSpmmCsr, run: runSpmmCsr, ref: refSpmmCsr },
   nm: { encode: encodeNm24, pack: packSpmmNm, run: runSpmmNm, ref: refSpmmNm24 },
   block: { encode: encodeBsr4, pack: packSpmmBlock, run: runSpmmBlock, ref: refSpmmBsr4 },
+  'block-int4': { encode: encodeBsr4Int4, pack: packSpmmBlock, run: runSpmmBlock, ref: refSpmmBsr4Int4 },
 } as const;
 
 function family(p: Pattern, output: (d: Data) => SpmmOutput) {
@@ -107,7 +109,7 @@ const tester = () => new GemmTester().extremes([1, 1, 1], [1, 64, 130], [4, 8, 8
 const wideTester = () => new GemmTester().m(7, 9, 16, 17, 24).k(3, 64, 131, 600).n(3, 4, 5, 13, 40).extremes().seed(1000);
 
 describe(`SpMM int8 (${SIMD} build)`, () => {
-  for (const p of ['csr', 'nm', 'block'] as const) {
+  for (const p of ['csr', 'nm', 'block', 'block-int4'] as const) {
     it(`spmm-${p}: int32 equals the format's scalar reference on every shape, sparsity 0/50/90/100%, extremes, 1 and 2 threads`, async () => {
       for (const t of [tester(), wideTester()]) {
         const { runs, failures } = await t.test(family(p, () => ({ kind: 'int32' })), [rts.one, rts.two]);
@@ -128,7 +130,7 @@ describe(`SpMM int8 (${SIMD} build)`, () => {
   }
 
   it('empty dimensions: M, K or N = 0 give an empty or all-zero output (int32 and float32)', async () => {
-    for (const p of ['csr', 'nm', 'block'] as const) {
+    for (const p of ['csr', 'nm', 'block', 'block-int4'] as const) {
       const f = FAMILIES[p] as unknown as {
         encode(q: Int8Array, n: number, k: number): unknown;
         pack(rt: Runtime, fmt: unknown): { dispose(): void };
@@ -151,7 +153,7 @@ describe(`SpMM int8 (${SIMD} build)`, () => {
   });
 
   it('the encoders keep every nonzero: the format references equal the dense reference', () => {
-    for (const p of ['csr', 'nm', 'block'] as const) {
+    for (const p of ['csr', 'nm', 'block', 'block-int4'] as const) {
       for (const [m, k, n, seed] of [[3, 13, 7, 1], [1, 64, 9, 2], [9, 5, 4, 3], [2, 1, 1, 4], [4, 8, 6, 5]]) {
         const c: GemmCase = { m, k, n, seed, extremes: false };
         const d = makeData(p, c, rng(seed));
@@ -174,6 +176,10 @@ describe(`SpMM int8 (${SIMD} build)`, () => {
     expect(() => packSpmmNm(rt, { ...nm, meta: Uint8Array.of(0x5) })).toThrow(/i1 < i2/);
     const blk = encodeBsr4(q, 2, 4);
     expect(() => packSpmmBlock(rt, { ...blk, cols: Int32Array.of(1) })).toThrow(/column 1/);
+    expect(() => encodeBsr4Int4(q, 2, 4)).not.toThrow();
+    expect(() => encodeBsr4Int4(Int8Array.of(8, 0, 0, 0), 1, 4)).toThrow(/q\[0\] = 8/);
+    const b4 = encodeBsr4Int4(q, 2, 4);
+    expect(() => packSpmmBlock(rt, { ...b4, nibbles: new Uint8Array(7) })).toThrow(/nibbles \(7\)/);
     const w = packSpmmCsr(rt, csr);
     await expect(runSpmmCsr(rt, new Int8Array(7), 2, 0, w, { kind: 'int32' })).rejects.toThrow(ShapeError);
     await expect(runSpmmCsr(rt, new Int8Array(8), 2, 0, w, { kind: 'float32', scale: new Float32Array(3) })).rejects.toThrow(/output.scale/);

@@ -156,7 +156,7 @@ function refAcc(w: SparseEncoding, a: Uint8Array, m: number, za: number): Int32A
 }
 
 /** An offsets tensor: starts at 0, never decreases, ends at `total`. */
-function checkOffsets(read: SavedReader, name: string, ptr: Int32Array, total: number): void {
+export function checkOffsets(read: SavedReader, name: string, ptr: Int32Array, total: number): void {
   for (let i = 0; i < ptr.length; i++) {
     const lo = i === 0 ? 0 : ptr[i - 1];
     if (!(ptr[i] >= lo && ptr[i] <= total) || (i === 0 && ptr[0] !== 0) || (i === ptr.length - 1 && ptr[i] !== total)) {
@@ -166,7 +166,7 @@ function checkOffsets(read: SavedReader, name: string, ptr: Int32Array, total: n
 }
 
 /** Column indices of each row (offsets `ptr`) ascending and below `limit`. */
-function checkColumns(read: SavedReader, ptr: Int32Array, cols: Int32Array, limit: number): void {
+export function checkColumns(read: SavedReader, ptr: Int32Array, cols: Int32Array, limit: number): void {
   for (let r = 0; r + 1 < ptr.length; r++) {
     for (let p = ptr[r]; p < ptr[r + 1]; p++) {
       if (!(cols[p] >= 0 && cols[p] < limit && (p === ptr[r] || cols[p] > cols[p - 1]))) throw read.error(`has cols[${p}] = ${cols[p]}; expected ascending columns in [0, ${limit}) within each row`);
@@ -180,7 +180,7 @@ function checkCodes(read: SavedReader, values: Int8Array): Int8Array {
   return values;
 }
 
-const count = (read: SavedReader, v: unknown, name: string, max: number): number => {
+export const count = (read: SavedReader, v: unknown, name: string, max: number): number => {
   if (!Number.isInteger(v) || (v as number) < 0 || (v as number) > max) throw read.error(`has ${name} ${describe(v)}; expected a count from 0 to ${max}`);
   return v as number;
 };

@@ -1,4 +1,5 @@
-// Sparse int8 GEMM for model layers (int8-sparse, src/formats/int8-sparse.ts): pruned int8 weights,
+// Sparse int8 GEMM for model layers (int8-sparse, src/formats/int8-sparse.ts; int4-sparse's 4-bit
+// 4x4 blocks, src/formats/int4-sparse.ts, on the same block kernel): pruned int8 weights,
 // one scale per output channel, in one of the SpMM kernels' encodings, and uint8 activations with a
 // static scale and zero point from calibration:
 //   x (float32) -> q8 quantize (uint8, per tensor) -> SpMM (CSR, 2:4 or 4x4 blocks) with float32
@@ -7,7 +8,7 @@
 
 import { ArgumentError } from '../errors.js';
 import { quantizeQ8At } from '../kernels/q8.js';
-import type { Bsr4Int8, CsrInt8, Nm24Int8 } from '../kernels/reference/spmm.js';
+import type { Bsr4Int4, Bsr4Int8, CsrInt8, Nm24Int8 } from '../kernels/reference/spmm.js';
 import type { SpmmCall } from '../kernels/spmm.js';
 import { packSpmmBlock, spmmBlockGemm } from '../kernels/spmm-block.js';
 import { packSpmmCsr, spmmCsrGemm } from '../kernels/spmm-csr.js';
@@ -23,6 +24,17 @@ export type SparsePattern = 'block4x4' | 'unstructured' | '2:4';
 /** A pattern's encoding of the int8 weights (N x K, a row per output channel). */
 export type SparseEncoding = { pattern: 'unstructured'; enc: CsrInt8 } | { pattern: '2:4'; enc: Nm24Int8 } | { pattern: 'block4x4'; enc: Bsr4Int8 };
 
+/** What SpmmGemm runs: an int8-sparse encoding, or int4-sparse's 4x4 blocks of int4 values. */
+export type SpmmEncoding = SparseEncoding | { pattern: 'block4x4-int4'; enc: Bsr4Int4 };
+
+/** The fields SpmmGemm needs besides the encoding. */
+export interface SpmmLayerWeights {
+  k: number;
+  n: number;
+  scales: Float32Array;
+  input: ActivationQuant;
+}
+
 /** int8-sparse weights: the encoding, a float32 scale per output channel, the input's quantization. */
 export type SparseWeights = SparseEncoding & {
   k: number;
@@ -35,7 +47,7 @@ export type SparseWeights = SparseEncoding & {
 };
 
 /** The packed weights and their GEMM, whichever the pattern. */
-function pack(rt: Runtime, w: SparseEncoding): { bytes: number; gemm: (alloc: (bytes: number) => number, call: SpmmCall) => Promise<void>; dispose(): void } {
+function pack(rt: Runtime, w: SpmmEncoding): { bytes: number; gemm: (alloc: (bytes: number) => number, call: SpmmCall) => Promise<void>; dispose(): void } {
   if (w.pattern === 'unstructured') {
     const p = packSpmmCsr(rt, w.enc);
     return { bytes: p.bytes, gemm: (alloc, call) => spmmCsrGemm(rt, alloc, call, p), dispose: () => p.dispose() };
@@ -59,7 +71,7 @@ export class SpmmGemm implements GemmImpl {
   /** the kernel's layout, for reports */
   readonly layout: string;
 
-  constructor(private readonly rt: Runtime, w: SparseWeights, private readonly bias: Float32Array | null, activation: ConvActivation | null) {
+  constructor(private readonly rt: Runtime, w: SpmmEncoding & SpmmLayerWeights, private readonly bias: Float32Array | null, activation: ConvActivation | null) {
     const { k, n, scales, input } = w;
     if (input.channelScale || input.border) throw new ArgumentError('int8-sparse layer: per-channel activation scales or borders are not supported (use per-tensor activations)');
     if (scales.length !== n) throw new ArgumentError(`int8-sparse layer: ${scales.length} scales for N = ${n}`);
@@ -68,7 +80,7 @@ export class SpmmGemm implements GemmImpl {
     this.n = n;
     this.input = input;
     this.packed = pack(rt, w);
-    this.layout = { unstructured: 'csr', '2:4': 'nm24', block4x4: 'bsr4' }[w.pattern];
+    this.layout = { unstructured: 'csr', '2:4': 'nm24', block4x4: 'bsr4', 'block4x4-int4': 'bsr4-int4' }[w.pattern];
     this.colScale = scales.map((s) => Math.fround(s * input.scale));
     this.act = new ChannelActivation(rt, n, activation, false);
   }

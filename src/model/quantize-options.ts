@@ -145,6 +145,8 @@ export interface QuantizeOptions {
    * With `latency` (CPrune-style, src/model/prune-latency.ts): each layer's pattern and target, or
    * dense int8, chosen so that the prunable layers run in at most that fraction of their dense int8
    * time (measured here) at the least output error; `model.prunePlan` reports the choice.
+   * 'int4-sparse': the same { target, method } with pattern 'block4x4' only (OBC then rounds the
+   * kept weights to int4 per channel); no latency budget.
    */
   sparsity?: { pattern?: SparsePattern; target?: number; method?: 'obc' | 'magnitude' } | SparsityLatency;
   /**

@@ -118,12 +118,13 @@ export async function quantizeModel(float: Model, options: QuantizeOptions): Pro
   const dense = { syrk: wasmSyrkLower(float.rt), gemm: wasmGemmNT(float.rt) };
   // 'auto' with GPTQ settings: candidates from the float model's layer Hessians (candidate-weights.ts), not the sequential pass
   // int8-sparse by OBC (its default) prunes each layer from its input's Hessian: GPTQ's sequential pass gives them
-  const sparsity = options.scheme === 'int8-sparse' ? checkSparsity(options.sparsity) : undefined;
+  // (int4-sparse too: OBC's pruning joint with 4-bit quantization)
+  const sparsity = options.scheme === 'int8-sparse' || options.scheme === 'int4-sparse' ? checkSparsity(options.sparsity) : undefined;
   // a latency budget prunes from the float model's Hessians in its own pass (prune-latency.ts), not the sequential one
   const obc = sparsity !== undefined && sparsity.method !== 'magnitude' && sparsity.latency === undefined;
   const gptq = (gptqSettings || obc) && !auto ? { settings: gptqSettings ? { ...gptqSettings, ...dense } : undefined, layers: new GptqLayers() } : null;
   const sequential = (spec: LayerSpec, scheme: LayerScheme): boolean =>
-    gptqSettings ? GptqLayers.wants(spec, scheme) : obc && scheme === 'int8-sparse' && !(spec.type === 'conv' && spec.geometry.group !== 1);
+    gptqSettings ? GptqLayers.wants(spec, scheme) : obc && (scheme === 'int8-sparse' || scheme === 'int4-sparse') && !(spec.type === 'conv' && spec.geometry.group !== 1);
   const stats = await calibrate(float, options.calibration, (d, t) => options.onProgress?.(d, t, 'calibrating'));
   // per layer and scheme: per-channel activation parts only where the int8 staging applies them
   const memo = new Map<RangeStats, Map<boolean, ActivationQuant>>();
@@ -153,6 +154,7 @@ export async function quantizeModel(float: Model, options: QuantizeOptions): Pro
   };
   const schemeOf = (node: GraphNode, s: RangeStats | undefined): LayerScheme => options.layerScheme?.(node) ?? choice.get(node) ?? (s ? (auto ? 'int8' : tooSmall(node, s) ? 'float32' : options.scheme) : 'float32');
   const grouped = (spec: LayerSpec) => spec.type === 'conv' && spec.geometry.group !== 1;
+  if (options.scheme === 'int4-sparse' && sparsity?.latency !== undefined) throw new ArgumentError("sparsity.latency: the latency search prunes to int8-sparse; int4-sparse takes { target, method }");
   if (options.latencyTable && sparsity?.latency === undefined) throw new ArgumentError("latencyTable: only with scheme 'int8-sparse' and sparsity.latency");
   const pruned: PrunePlan | undefined = sparsity?.latency === undefined ? undefined : options.latencyTable ? replan(options.latencyTable, sparsity.latency) : await pruneByLatency({
       float, calibration: options.calibration, budget: sparsity.latency, timer: options.latencyTimer, onProgress: options.onProgress,

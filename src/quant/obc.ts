@@ -485,6 +485,15 @@ export function obcPrune(w: ArrayLike<number>, n: number, k: number, h: Float64A
  * corrected on the columns after it (GPTQ-style, the mask fixed).
  */
 export function obcInt8(w: ArrayLike<number>, n: number, k: number, h: Float64Array, pattern: PrunePattern, target: number, options: ObcOptions = {}): ObcInt8 {
+  return obcQuantized(w, n, k, h, pattern, target, 127, options);
+}
+
+/**
+ * obcInt8 with codes in [-qmax, qmax] (scale max|w| / qmax): 127 is int8, 7 is int4 (int4-sparse's
+ * joint pruning and 4-bit quantization, the paper's "prune, then quantize" at 4 bits).
+ */
+export function obcQuantized(w: ArrayLike<number>, n: number, k: number, h: Float64Array, pattern: PrunePattern, target: number, qmax: number, options: ObcOptions = {}): ObcInt8 {
+  if (!(Number.isInteger(qmax) && qmax >= 1 && qmax <= 127)) throw new ArgumentError(`obcQuantized: qmax must be an integer in [1, 127], got ${qmax}`);
   const { wd, hd } = prepare(w, n, k, h, options.dampPercent ?? 0.01);
   let r: Float64Array | undefined;
   const fac = () => (r ??= factor(hd, k));
@@ -493,11 +502,11 @@ export function obcInt8(w: ArrayLike<number>, n: number, k: number, h: Float64Ar
   for (let j = 0; j < n; j++) {
     let max = 0;
     for (let c = 0; c < k; c++) max = Math.max(max, Math.abs(pruned.w[j * k + c]));
-    scales[j] = max > 0 ? Math.fround(max / 127) : 1;
+    scales[j] = max > 0 ? Math.fround(max / qmax) : 1;
   }
   const bs = blockColumns(options, layoutOf(pattern, k), pattern);
   const w8 = sweep(pruned.w, n, k, fac(), pruned.mask, bs, null, (j, c, v) => {
-    const code = Math.max(-127, Math.min(127, roundHalfEven(v / scales[j])));
+    const code = Math.max(-qmax, Math.min(qmax, roundHalfEven(v / scales[j])));
     q[j * k + c] = code;
     return q[j * k + c] * scales[j]; // +0, never -0
   });

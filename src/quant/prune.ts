@@ -140,15 +140,21 @@ export function applyMask(w: ArrayLike<number>, mask: Uint8Array): Float32Array 
  * (a kept weight may also round to 0: the sparse encoders then drop it).
  */
 export function quantizeRowsInt8(w: ArrayLike<number>, n: number, k: number): { q: Int8Array; scales: Float32Array } {
+  return quantizeRowsSymmetric(w, n, k, 127);
+}
+
+/** quantizeRowsInt8 with codes in [-qmax, qmax] (7: int4-sparse's 4-bit rows) */
+export function quantizeRowsSymmetric(w: ArrayLike<number>, n: number, k: number, qmax: number): { q: Int8Array; scales: Float32Array } {
+  if (!(Number.isInteger(qmax) && qmax >= 1 && qmax <= 127)) throw new ArgumentError(`quantizeRowsSymmetric: qmax must be an integer in [1, 127], got ${qmax}`);
   checkShape(w, n, k);
   const q = new Int8Array(n * k), scales = new Float32Array(n);
   for (let r = 0; r < n; r++) {
     let max = 0;
     for (let c = 0; c < k; c++) max = Math.max(max, Math.abs(w[r * k + c]));
-    if (!Number.isFinite(max)) throw new ArgumentError(`quantizeRowsInt8: row ${r} of w has a non-finite value`);
-    const s = max > 0 ? Math.fround(max / 127) : 1;
+    if (!Number.isFinite(max)) throw new ArgumentError(`quantizeRowsSymmetric: row ${r} of w has a non-finite value`);
+    const s = max > 0 ? Math.fround(max / qmax) : 1;
     scales[r] = s;
-    for (let c = 0; c < k; c++) q[r * k + c] = Math.max(-127, Math.min(127, roundHalfEven(w[r * k + c] / s)));
+    for (let c = 0; c < k; c++) q[r * k + c] = Math.max(-qmax, Math.min(qmax, roundHalfEven(w[r * k + c] / s)));
   }
   return { q, scales };
 }

@@ -126,7 +126,7 @@ function methodOption(model: Model, o: CalibrationCommandOptions): Partial<Quant
   return random ? { method: 'rtn' } : {};
 }
 
-/** int8-sparse's pruning from the command line (--pattern, --sparsity, --prune). */
+/** int8-sparse's (and int4-sparse's: block4x4 only) pruning from the command line (--pattern, --sparsity, --prune). */
 export interface SparsityCommandOptions {
   pattern?: string;
   sparsity?: number;
@@ -136,7 +136,7 @@ export interface SparsityCommandOptions {
 function sparsityOptions(o: SparsityCommandOptions & { scheme: string }): Partial<QuantizeOptions> {
   const given = o.pattern !== undefined || o.sparsity !== undefined || o.prune !== undefined;
   if (!given) return {};
-  if (o.scheme !== 'int8-sparse') throw new ArgumentError(`--pattern, --sparsity and --prune are int8-sparse's options (the scheme is ${o.scheme})`);
+  if (o.scheme !== 'int8-sparse' && o.scheme !== 'int4-sparse') throw new ArgumentError(`--pattern, --sparsity and --prune are int8-sparse's and int4-sparse's options (the scheme is ${o.scheme})`);
   const sparsity = { pattern: o.pattern, target: o.sparsity, method: o.prune } as NonNullable<QuantizeOptions['sparsity']>;
   for (const key of Object.keys(sparsity) as (keyof typeof sparsity)[]) if (sparsity[key] === undefined) delete sparsity[key];
   return { sparsity };

@@ -38,6 +38,20 @@ export interface Bsr4Int8 {
   values: Int8Array;
 }
 
+/**
+ * Block-sparse rows of 4 x 4 blocks of int4 values (int4-sparse): Bsr4Int8's block structure, 8
+ * bytes per block: byte i = v[i] & 15 | (v[i + 8] & 15) << 4, v the block's 16 values row-major
+ * (rows 0-1 in the low nibbles, rows 2-3 in the high ones), two's complement in [-8, 7].
+ */
+export interface Bsr4Int4 {
+  n: number;
+  k: number;
+  blockPtr: Int32Array;
+  cols: Int32Array;
+  /** 8 per block */
+  nibbles: Uint8Array;
+}
+
 function checkDense(fn: string, q: Int8Array, n: number, k: number): void {
   for (const [name, v] of [['n', n], ['k', k]] as const) {
     if (!Number.isInteger(v) || v < 0) throw new ShapeError(`${fn}: ${name} must be an integer >= 0, got ${v}`);
@@ -99,6 +113,22 @@ export function encodeBsr4(q: Int8Array, n: number, k: number): Bsr4Int8 {
   return { n, k, blockPtr, cols: Int32Array.from(cols), values: Int8Array.from(values) };
 }
 
+/** q (N x K, codes in [-8, 7]) as 4 x 4 blocks of int4: every block with a nonzero is stored. */
+export function encodeBsr4Int4(q: Int8Array, n: number, k: number): Bsr4Int4 {
+  const bad = q.findIndex((v) => v < -8 || v > 7);
+  if (bad >= 0) throw new ValueRangeError(`encodeBsr4Int4: q[${bad}] = ${q[bad]}, expected int4 codes in [-8, 7]`);
+  const { blockPtr, cols, values } = encodeBsr4(q, n, k);
+  const nibbles = new Uint8Array(cols.length * 8);
+  for (let b = 0; b < cols.length; b++) for (let i = 0; i < 8; i++) nibbles[b * 8 + i] = (values[b * 16 + i] & 15) | ((values[b * 16 + i + 8] & 15) << 4);
+  return { n, k, blockPtr, cols, nibbles };
+}
+
+/** value i (0..15, row-major) of int4 block b */
+export function bsr4Int4Value(nibbles: Uint8Array, b: number, i: number): number {
+  const byte = nibbles[b * 8 + (i & 7)];
+  return (((i < 8 ? byte : byte >> 4) & 15) << 28) >> 28;
+}
+
 function refOut(fn: string, a: ArrayLike<number>, m: number, k: number): void {
   if (!Number.isInteger(m) || m < 0) throw new ShapeError(`${fn}: m must be an integer >= 0, got ${m}`);
   if (a.length !== m * k) throw new ShapeError(`${fn}: A has ${a.length} elements, expected m*k = ${m}*${k}`);
@@ -155,6 +185,13 @@ export function refSpmmBsr4(a: ArrayLike<number>, m: number, za: number, w: Bsr4
     }
   }
   return out;
+}
+
+/** refSpmmBsr4 on int4 blocks: each value read from its nibble */
+export function refSpmmBsr4Int4(a: ArrayLike<number>, m: number, za: number, w: Bsr4Int4): Int32Array {
+  refOut('refSpmmBsr4Int4', a, m, w.k);
+  const values = Int8Array.from({ length: w.cols.length * 16 }, (_, i) => bsr4Int4Value(w.nibbles, i >> 4, i & 15));
+  return refSpmmBsr4(a, m, za, { n: w.n, k: w.k, blockPtr: w.blockPtr, cols: w.cols, values });
 }
 
 /** The float32 epilogue: y = f32(acc) * scale[n] (+ bias[n]), each op rounded to float32. */
