@@ -122,7 +122,8 @@ describe(`'auto' mixed precision on a non-classifier (${SIMD} build)`, () => {
     const float = loadModel(rts.one, regressionNet(8));
     const calls: number[] = [];
     const metric = { name: 'first value within 0.05', score: (ref: Record<string, { data: Float32Array }>[], got: Record<string, { data: Float32Array }>[]) => (calls.push(ref.length), ref.filter((r, i) => Math.abs(r.y.data[0] - got[i].y.data[0]) < 0.05).length / ref.length) };
-    const cls = await quantizeModel(float, { scheme: 'auto', calibration: calibration.slice(0, 8), autoCandidates: ['int4'], metric });
+    // speed not weighed: int4 may be slower than int8 on this tiny net, and the metric must be called on mixes (auto-speed.test.ts has the speed rule)
+    const cls = await quantizeModel(float, { scheme: 'auto', calibration: calibration.slice(0, 8), autoCandidates: ['int4'], autoBudget: { maxSqnrDropDb: 1, maxSlowdown: null }, metric });
     expect(cls.mix!.search.int8.top1).toBeGreaterThan(0);
     expect(cls.mix!.search.int8.metric).toBeGreaterThanOrEqual(0);
     expect(calls.length).toBeGreaterThan(2);
