@@ -48,6 +48,12 @@ export interface QuantizeOptions {
    */
   range?: 'minmax' | 'mse' | 'output' | number;
   /**
+   * Widens each side of every int8 layer's input range (after `range`) away from zero by this
+   * fraction (default 0): room for inputs past what calibration saw, at the cost of resolution
+   * (0.25: a quarter of a bit). src/model/activation-calibration.ts says what it was measured on.
+   */
+  rangeMargin?: number;
+  /**
    * int8: per-input-channel activation scales migrated into the weights (SmoothQuant), with this
    * migration strength alpha in [0, 1]: channel c is divided by max|x_c|^alpha / max|W_c|^(1-alpha)
    * before the per-tensor uint8 scale, and its weight rows multiplied by it. Default: off.
