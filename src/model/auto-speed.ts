@@ -11,7 +11,6 @@
 import type { GraphNode } from './graph.js';
 import type { Feeds } from './calibrate.js';
 import type { Model } from './model.js';
-import type { LayerScheme } from './quantize-options.js';
 
 /** One run's step time (ms) of every weight layer of `model` on `feeds`, by node. */
 export type StepTimer = (model: Model, feeds: Feeds) => Promise<Map<GraphNode, number>>;
@@ -35,11 +34,11 @@ export const DEFAULT_MAX_SLOWDOWN = 0.05;
  * switch (layers are built on the first run), then `runs` timed runs, over `passes` passes.
  */
 export async function formatLatencies(
-  model: Model, layers: readonly GraphNode[], formats: ReadonlyMap<LayerScheme, readonly GraphNode[]>,
-  set: (node: GraphNode, scheme: LayerScheme) => void, feeds: Feeds, timer: StepTimer = stepTimes, passes = 3, runs = 2,
-): Promise<Map<LayerScheme, Map<GraphNode, number>>> {
-  const configs: [LayerScheme, readonly GraphNode[]][] = [['int8', layers], ...[...formats].filter(([s, n]) => s !== 'int8' && n.length > 0)];
-  const out = new Map<LayerScheme, Map<GraphNode, number>>(configs.map(([s]) => [s, new Map()]));
+  model: Model, layers: readonly GraphNode[], formats: ReadonlyMap<string, readonly GraphNode[]>,
+  set: (node: GraphNode, scheme: string) => void, feeds: Feeds, timer: StepTimer = stepTimes, passes = 3, runs = 2,
+): Promise<Map<string, Map<GraphNode, number>>> {
+  const configs: [string, readonly GraphNode[]][] = [['int8', layers], ...[...formats].filter(([s, n]) => s !== 'int8' && n.length > 0)];
+  const out = new Map<string, Map<GraphNode, number>>(configs.map(([s]) => [s, new Map()]));
   for (let p = 0; p < passes; p++) {
     for (const [scheme, nodes] of configs) {
       for (const node of layers) set(node, 'int8');
