@@ -242,7 +242,7 @@ describe.skipIf(SIMD !== 'baseline')('lowbit quantize/compare: calibration input
     const slow = lowbit('compare', model, '--scheme', 'auto', '--input', `x=${calib}`, '--max-slowdown', '0.5', '--candidates', 'int4', '--simd', 'baseline');
     expect(slow).toMatch(/auto: budget output SQNR \(against float32\) at most 1 dB below all-int8's and each layer at most 50% slower than int8; /);
     expect(slow).toMatch(/searched layers' least step times: [\d.]+ ms \(all-int8 [\d.]+ ms, x[\d.]+\)/);
-    const off = JSON.parse(lowbit('quantize', model, '--scheme', 'auto', '--input', `x=${calib}`, '--max-slowdown', 'off', '--candidates', 'int4', '--simd', 'baseline', '--json'));
+    const off = JSON.parse(lowbit('quantize', model, '--scheme', 'auto', '--input', `x=${calib}`, '--max-slowdown', 'off', '--candidates', 'int4', '--out', join(dir, 'off.safetensors'), '--simd', 'baseline', '--json'));
     expect(off.mix.budget).toEqual({ maxSqnrDropDb: 1, maxSlowdown: null });
     expect(off.mix.speed).toBeUndefined();
     rmSync(dir, { recursive: true, force: true });
