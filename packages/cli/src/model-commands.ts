@@ -104,15 +104,15 @@ export function calibrationFeeds(model: Model, o: CalibrationCommandOptions): Fe
 export interface AutoCommandOptions {
   maxSqnrDrop?: number;
   maxMib?: number;
-  /** null: --max-slowdown off */
-  maxSlowdown?: number | null;
+  /** 'off': speed not weighed (commander would turn a parser's null into '') */
+  maxSlowdown?: number | 'off';
   candidates?: string[];
   classifier?: boolean;
   speedCheck?: boolean;
 }
 
 function autoOptions(o: AutoCommandOptions): Partial<QuantizeOptions> {
-  const budget: AutoBudget | undefined = o.maxSqnrDrop === undefined && o.maxMib === undefined && o.maxSlowdown === undefined ? undefined : { maxSqnrDropDb: o.maxSqnrDrop ?? (o.maxMib === undefined ? 1 : undefined), maxBytes: o.maxMib === undefined ? undefined : Math.floor(o.maxMib * 2 ** 20), maxSlowdown: o.maxSlowdown };
+  const budget: AutoBudget | undefined = o.maxSqnrDrop === undefined && o.maxMib === undefined && o.maxSlowdown === undefined ? undefined : { maxSqnrDropDb: o.maxSqnrDrop ?? (o.maxMib === undefined ? 1 : undefined), maxBytes: o.maxMib === undefined ? undefined : Math.floor(o.maxMib * 2 ** 20), maxSlowdown: o.maxSlowdown === 'off' ? null : o.maxSlowdown };
   if (budget?.maxSqnrDropDb === undefined) delete budget?.maxSqnrDropDb;
   if (budget?.maxBytes === undefined) delete budget?.maxBytes;
   if (budget?.maxSlowdown === undefined) delete budget?.maxSlowdown;
