@@ -9,6 +9,9 @@
 //   node bench/accuracy.mjs --config int8 --config 'int4 {"method":"gptq"}'
 //   node bench/accuracy.mjs --lines 80 --json               a quick look; machine-readable rows
 //   node bench/accuracy.mjs --sqnr --config int8             also the output SQNR vs float32 on the test part
+//   node bench/accuracy.mjs --unseen                         also score every model on packages/cli/data/ocr-unseen/:
+//                                                            fonts and conditions (size, blur, noise, contrast) the
+//                                                            calibration lines never have (scripts/render-ocr-unseen.sh)
 //
 // A configuration is a scheme name, optionally followed by a JSON object of quantizeModel options.
 // It imports ../dist/ and ../packages/cli/dist/: run `npm run build` first.
@@ -31,6 +34,7 @@ const { values } = parseArgs({
     every: { type: 'string', default: '4' },
     json: { type: 'boolean', default: false },
     sqnr: { type: 'boolean', default: false },
+    unseen: { type: 'boolean', default: false },
   },
 });
 
@@ -48,6 +52,8 @@ const dict = loadDictionary();
 let lines = loadOcrLines();
 if (values.lines) lines = lines.slice(0, Number(values.lines));
 const { calibration, test } = splitOcrLines(lines, Number(values.every));
+// lines in fonts and conditions calibration never sees (font column "font/condition")
+const unseen = values.unseen ? loadOcrLines(new URL('../packages/cli/data/ocr-unseen/', import.meta.url)) : [];
 const feeds = (l) => ({ x: toModelInput([l]) });
 const float = loadModel(rt, new Uint8Array(readFileSync(ocrModelAsset('ch_PP-OCRv4_rec_infer.onnx'))));
 
@@ -60,28 +66,38 @@ async function score(model, part) {
   for (const l of part) {
     const out = Object.values(await model.run(feeds(l)))[0];
     hyps.push(ctcGreedyDecode(out.data, out.dims, dict)[0].text);
-    if (values.sqnr && part === test) {
+    if (values.sqnr && part !== calibration) {
       const ref = floatOuts.get(l) ?? (floatOuts.set(l, out.data), out.data);
       for (let i = 0; i < ref.length; i++) ((signal += ref[i] * ref[i]), (noise += (out.data[i] - ref[i]) ** 2));
     }
   }
-  return scoreReadings(part.map((l) => l.label), hyps);
+  return { ...scoreReadings(part.map((l) => l.label), hyps), hyps };
 }
-/** the test part's score, and with --sqnr its output SQNR vs float32 */
+/** the test part's score, and with --sqnr its output SQNR vs float32; with --unseen the same on the unseen set, and exact per condition there */
 async function scoreTest(model) {
   noise = signal = 0;
   const s = await score(model, test);
-  return values.sqnr ? { ...s, sqnrDb: 10 * Math.log10(signal / noise) } : s;
+  const out = values.sqnr ? { ...s, sqnrDb: 10 * Math.log10(signal / noise) } : s;
+  if (!values.unseen) return out;
+  noise = signal = 0;
+  const u = await score(model, unseen);
+  const byCondition = {};
+  for (const c of new Set(unseen.map((l) => l.font.split('/')[1]))) {
+    const at = unseen.flatMap((l, i) => (l.font.endsWith(`/${c}`) ? [i] : []));
+    byCondition[c] = scoreReadings(at.map((i) => unseen[i].label), at.map((i) => u.hyps[i])).accuracy;
+  }
+  return { ...out, unseen: { exact: u.accuracy, cer: u.meanCer, ...(values.sqnr && { sqnrDb: 10 * Math.log10(signal / noise) }), byCondition } };
 }
 
 const row = (label, s, c, weightBytes, quantizeS, extra) => ({
-  config: label, testExact: s.accuracy, testCer: s.meanCer, calibrationExact: c.accuracy, weightMiB: weightBytes / 2 ** 20, quantizeS, ...(s.sqnrDb !== undefined && { sqnrDb: s.sqnrDb }), ...extra,
+  config: label, testExact: s.accuracy, testCer: s.meanCer, ...(s.unseen && { unseen: s.unseen }), calibrationExact: c.accuracy, weightMiB: weightBytes / 2 ** 20, quantizeS, ...(s.sqnrDb !== undefined && { sqnrDb: s.sqnrDb }), ...extra,
 });
 const rows = [row('float32', await scoreTest(float), await score(float, calibration), float.weightBytes, 0)];
 const log = (s) => values.json || console.error(s);
 const m0 = machine(), vnni = readFileSync('/proc/cpuinfo', 'utf8').match(/\b(avx512_vnni|avx_vnni)\b/g);
 log(`${m0.model}, Node ${m0.node}, ${[...new Set(vnni ?? ['no VNNI'])].join(' ')}, commit ${m0.commit}; ${rt.features.simd} build; PP-OCRv4 recognizer; calibration ${calibration.length} lines, test ${test.length} lines`);
-log(`float32: test ${(rows[0].testExact * 100).toFixed(1)}% exact`);
+const unseenNote = (r) => (r.unseen ? `; unseen ${(r.unseen.exact * 100).toFixed(1)}% exact (${Object.entries(r.unseen.byCondition).map(([k, v]) => `${k} ${(v * 100).toFixed(0)}%`).join(', ')})` : '');
+log(`float32: test ${(rows[0].testExact * 100).toFixed(1)}% exact${unseenNote(rows[0])}`);
 for (const c of configs) {
   const t0 = performance.now(), c0 = process.cpuUsage();
   const m = await quantizeModel(float, { scheme: c.scheme, calibration: calibration.map(feeds), ...c.options });
@@ -89,14 +105,14 @@ for (const c of configs) {
   const cu = process.cpuUsage(c0), quantizeCpuS = (cu.user + cu.system) / 1e6; // the machine may be shared: CPU seconds hold better than wall time
   const mix = m.choices ? m.choices.reduce((acc, x) => ((acc[x.scheme] = (acc[x.scheme] ?? 0) + 1), acc), {}) : undefined;
   rows.push(row(c.label, await scoreTest(m), await score(m, calibration), m.weightBytes, quantizeS, { quantizeCpuS, ...(mix && { mix }) }));
-  log(`${c.label}: test ${(rows.at(-1).testExact * 100).toFixed(1)}% exact (${quantizeS.toFixed(1)} s to quantize, ${quantizeCpuS.toFixed(1)} CPU s)`);
+  log(`${c.label}: test ${(rows.at(-1).testExact * 100).toFixed(1)}% exact${unseenNote(rows.at(-1))} (${quantizeS.toFixed(1)} s to quantize, ${quantizeCpuS.toFixed(1)} CPU s)`);
   // the auto search's own figures: logit SQNR of all-int8 and of the mix on its search and held-back inputs
   const x = m.mix, db = (s) => `${s.sqnrDb.toFixed(2)} dB${s.top1 === undefined ? "" : ` top-1 ${(s.top1 * 100).toFixed(2)}%`}`;
   if (x) log(`  search (${x.search.inputs} lines): int8 ${db(x.search.int8)}, mix ${db(x.search.mix)}${x.heldOut ? `; held back (${x.heldOut.inputs}): int8 ${db(x.heldOut.int8)}, mix ${db(x.heldOut.mix)}, ${x.heldOut.checks} checks` : ''}; fallback ${x.fallback}; ${(x.bytes / 2 ** 20).toFixed(2)} MiB`);
   for (const [i, r] of (x?.rounds ?? []).entries()) log(`  round ${i + 1}: factor ${r.factor.toFixed(2)}, ${r.changes} changes, ${(r.bytes / 2 ** 20).toFixed(2)} MiB, noise vs int8 predicted x${r.predicted.toFixed(3)}, search x${r.search.noiseRatio.toFixed(3)}${r.search.ok ? '' : ' (miss)'}${r.heldOut ? `, held back x${r.heldOut.noiseRatio.toFixed(3)}${r.heldOut.ok ? '' : ' (miss)'}` : ''}`);
   m.dispose?.();
 }
-if (values.json) console.log(JSON.stringify({ machine: machine(), calibration: calibration.length, test: test.length, rows }, null, 2));
+if (values.json) console.log(JSON.stringify({ machine: machine(), calibration: calibration.length, test: test.length, unseen: unseen.length, rows }, null, 2));
 else {
   const f = rows[0];
   console.log(`${m0.model}; ${m0.cores} cores; Node ${m0.node}; ${[...new Set(vnni ?? ['no VNNI'])].join(' ')}; commit ${m0.commit}; calibration ${calibration.length} lines, test ${test.length} lines`);
@@ -106,6 +122,16 @@ else {
   for (const r of rows) {
     const pts = ((r.testExact - f.testExact) * 100).toFixed(1);
     console.log(`| ${r.config}${r.mix ? ` (${Object.entries(r.mix).map(([k, v]) => `${v} ${k}`).join(', ')})` : ''} | ${(r.testExact * 100).toFixed(1)}% | ${r === f ? '' : pts} | ${(r.testCer * 100).toFixed(2)}% | ${(r.calibrationExact * 100).toFixed(1)}% | ${r.weightMiB.toFixed(2)} | ${r.quantizeS.toFixed(1)} |${sq ? ` ${r === f ? '' : r.sqnrDb.toFixed(2)} |` : ''}`);
+  }
+  if (values.unseen) {
+    const conds = Object.keys(f.unseen.byCondition);
+    console.log(`\nunseen fonts and conditions (${unseen.length} lines, packages/cli/data/ocr-unseen/):\n`);
+    console.log(`| configuration | unseen exact | vs float32 | unseen CER |${values.sqnr ? ' output SQNR dB |' : ''} ${conds.join(' | ')} |`);
+    console.log(`|---|---|---|---|${values.sqnr ? '---|' : ''}${conds.map(() => '---|').join('')}`);
+    for (const r of rows) {
+      const u = r.unseen;
+      console.log(`| ${r.config} | ${(u.exact * 100).toFixed(1)}% | ${r === f ? '' : ((u.exact - f.unseen.exact) * 100).toFixed(1)} | ${(u.cer * 100).toFixed(2)}% |${values.sqnr ? ` ${r === f ? '' : u.sqnrDb.toFixed(2)} |` : ''} ${conds.map((c) => `${(u.byCondition[c] * 100).toFixed(0)}%`).join(' | ')} |`);
+    }
   }
 }
 rt.dispose?.();

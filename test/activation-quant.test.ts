@@ -9,6 +9,7 @@ import { ArgumentError, loadModel, loadQuantized, quantizeModel, saveQuantized, 
 import { int8Format } from '../src/formats/int8.js';
 import { runFormatGemm } from '../src/kernels.js';
 import { RangeStats } from '../src/model/calibrate.js';
+import { activationQuant, widenRange } from '../src/model/activation-calibration.js';
 import { activationQuantMse, mseRange, percentileRange, uint8Range, type ActivationQuant } from '../src/quant/activation-range.js';
 import { smoothingScales } from '../src/quant/channel-scales.js';
 import { learnBorder } from '../src/quant/rounding-border.js';
@@ -55,6 +56,19 @@ describe('activation ranges', () => {
     expect(percentileRange(sorted(x), 99.99, -5000, 5000)).toEqual([-4999, 4999]);
     expect(percentileRange(sorted(x), 99, -10, 10)).toEqual([-10, 10]); // clamped to the true extremes
     expect(percentileRange(new Float32Array(0), 99, -1, 1)).toEqual([-1, 1]);
+  });
+
+  it('rangeMargin widens each side away from zero (a positive min and a negative max stay), after the clip', () => {
+    expect(widenRange([-2, 4], 0.25)).toEqual([-2.5, 5]);
+    expect(widenRange([0.5, 4], 0.25)).toEqual([0.5, 5]);
+    expect(widenRange([-3, -1], 0.5)).toEqual([-4.5, -1]);
+    expect(widenRange([-2, 4], 0)).toEqual([-2, 4]);
+    expect(widenRange([-2, 4])).toEqual([-2, 4]);
+    const s = new RangeStats(4);
+    s.add(Float32Array.from({ length: 400 }, (_, i) => (i % 7) - 1)); // values -1..5
+    const base = activationQuant(s, {} as never), wide = activationQuant(s, { rangeMargin: 0.5 } as never);
+    expect(wide.scale).toBeCloseTo(base.scale * 1.5, 6);
+    expect(wide.zeroPoint * wide.scale).toBeCloseTo(1.5, 1); // min -1 -> -1.5
   });
 
   it('RangeStats samples whole rows: every channel is seen even when the row count is a power of two', () => {
@@ -221,6 +235,25 @@ describe(`quantizeModel's activation options (${SIMD} build)`, () => {
     two.dispose();
   });
 
+  it('rangeMargin: inputs 1.5x louder than the calibration inputs lose less with a margin (min/max clips them); within the range, a little more', async () => {
+    const rt = rts.one, r = rng(8);
+    const float = loadModel(rt, mlp(r, true));
+    // plain Gaussian rows (no planted outliers): the calibrated max is the sample's own, ~3.5 sigma
+    const gauss = (gain = 1) => Array.from({ length: 4 }, () => ({ x: tensor('float32', randNormal(32 * 16, r).map((v) => v * gain), [32, 16]) }));
+    const calibration = gauss(), louder = gauss(1.5), quiet = gauss();
+    const err = async (o: object, t: ReturnType<typeof inputs>) => {
+      const q = await quantizeModel(float, { scheme: 'int8', calibration, ...o });
+      try {
+        return await outputError(float, q, t);
+      } finally {
+        q.dispose();
+      }
+    };
+    expect(await err({ rangeMargin: 0.3 }, louder)).toBeLessThan((await err({}, louder)) * 0.5);
+    expect(await err({ rangeMargin: 0.3 }, quiet)).toBeGreaterThan(await err({}, quiet));
+    float.dispose();
+  });
+
   it('a model with channel scales and borders saves and loads to the same outputs', async () => {
     const rt = rts.one, r = rng(6);
     const float = loadModel(rt, mlp(r));
@@ -248,6 +281,9 @@ describe(`quantizeModel's activation options (${SIMD} build)`, () => {
       [{ smoothing: '0.5' }, /smoothing must be/],
       [{ roundingBorder: 'up' }, /roundingBorder must be/],
       [{ roundingBorder: true }, /roundingBorder must be/],
+      [{ rangeMargin: -0.1 }, /rangeMargin must be a fraction from 0 to 4/],
+      [{ rangeMargin: '0.2' }, /rangeMargin must be/],
+      [{ rangeMargin: 5 }, /rangeMargin must be/],
     ];
     for (const [o, msg] of bad) {
       const p = quantizeModel(float, { scheme: 'int8', calibration, ...(o as object) });

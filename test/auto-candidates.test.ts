@@ -167,7 +167,7 @@ describe(`'auto': logits and Hessian candidates (${SIMD} build)`, () => {
         return got[0].y.data.every((v, i) => v === heldInt8![i]) ? 1 : 0;
       },
     };
-    const q = await quantizeModel(float, { scheme: 'auto', calibration, autoCandidates: ['int4'], autoBudget: { maxSqnrDropDb: 30 }, metric });
+    const q = await quantizeModel(float, { scheme: 'auto', calibration, autoCandidates: ['int4'], autoBudget: { maxSqnrDropDb: 30, maxSlowdown: null }, metric });
     const mix = q.mix!;
     expect(mix.fallback).toBe('int8');
     expect(mix.heldOut!.inputs).toBe(3);
@@ -188,7 +188,7 @@ describe(`'auto': logits and Hessian candidates (${SIMD} build)`, () => {
     // on the held-back inputs: all-int8 (the first call) and mixes with one change pass, the first mix (both changes) fails
     let heldCalls = 0;
     const metric = { name: 'the held-back check fails only the full mix', score: (ref: unknown[]) => (ref.length !== 3 ? 1 : ++heldCalls === 2 ? 0 : 1) };
-    const q = await quantizeModel(float, { scheme: 'auto', calibration, autoCandidates: ['int4'], autoBudget: { maxSqnrDropDb: 30 }, metric });
+    const q = await quantizeModel(float, { scheme: 'auto', calibration, autoCandidates: ['int4'], autoBudget: { maxSqnrDropDb: 30, maxSlowdown: null }, metric });
     const mix = q.mix!;
     expect(mix.fallback).toBe('reverted');
     expect(mix.heldOut!.checks).toBe(2);

@@ -122,7 +122,8 @@ describe(`'auto' mixed precision on a non-classifier (${SIMD} build)`, () => {
     const float = loadModel(rts.one, regressionNet(8));
     const calls: number[] = [];
     const metric = { name: 'first value within 0.05', score: (ref: Record<string, { data: Float32Array }>[], got: Record<string, { data: Float32Array }>[]) => (calls.push(ref.length), ref.filter((r, i) => Math.abs(r.y.data[0] - got[i].y.data[0]) < 0.05).length / ref.length) };
-    const cls = await quantizeModel(float, { scheme: 'auto', calibration: calibration.slice(0, 8), autoCandidates: ['int4'], metric });
+    // speed not weighed: int4 may be slower than int8 on this tiny net, and the metric must be called on mixes (auto-speed.test.ts has the speed rule)
+    const cls = await quantizeModel(float, { scheme: 'auto', calibration: calibration.slice(0, 8), autoCandidates: ['int4'], autoBudget: { maxSqnrDropDb: 1, maxSlowdown: null }, metric });
     expect(cls.mix!.search.int8.top1).toBeGreaterThan(0);
     expect(cls.mix!.search.int8.metric).toBeGreaterThanOrEqual(0);
     expect(calls.length).toBeGreaterThan(2);
@@ -223,6 +224,8 @@ describe.skipIf(SIMD !== 'baseline')('lowbit quantize/compare: calibration input
     const out = join(dir, 'auto.safetensors');
     const j = JSON.parse(lowbit('quantize', model, '--scheme', 'auto', '--input', `x=${calib}`, '--max-sqnr-drop', '2', '--candidates', 'int4,fp8', '--out', out, '--simd', 'baseline', '--json'));
     expect(j.mix.budget).toEqual({ maxSqnrDropDb: 2 });
+    expect(j.mix.speed.maxSlowdown).toBe(0.05); // a dB budget weighs speed by default
+    expect(j.mix.speed.int8Ms).toBeGreaterThan(0);
     expect(j.mix.candidates).toEqual(['int8', 'int4', 'fp8']);
     expect(j.mix.search.inputs).toBe(6); // 8 records, every 4th held back
     expect(j.mix.heldOut.inputs).toBe(2);
@@ -235,6 +238,13 @@ describe.skipIf(SIMD !== 'baseline')('lowbit quantize/compare: calibration input
     expect(text).toMatch(/auto: budget weights at most 0\.15 MiB; candidates int8, /);
     expect(text).toMatch(/held back, 2 calibration input\(s\) the search never measured: mix SQNR [\d.]+ dB/);
     expect(text).toMatch(/\nwhy:\n {2}Conv_0\S*: \w+: /);
+    // --max-slowdown: a fraction, or off (speed not weighed); the text report says which
+    const slow = lowbit('compare', model, '--scheme', 'auto', '--input', `x=${calib}`, '--max-slowdown', '0.5', '--candidates', 'int4', '--simd', 'baseline');
+    expect(slow).toMatch(/auto: budget output SQNR \(against float32\) at most 1 dB below all-int8's and each layer at most 50% slower than int8; /);
+    expect(slow).toMatch(/searched layers' least step times: [\d.]+ ms \(all-int8 [\d.]+ ms, x[\d.]+\)/);
+    const off = JSON.parse(lowbit('quantize', model, '--scheme', 'auto', '--input', `x=${calib}`, '--max-slowdown', 'off', '--candidates', 'int4', '--out', join(dir, 'off.safetensors'), '--simd', 'baseline', '--json'));
+    expect(off.mix.budget).toEqual({ maxSqnrDropDb: 1, maxSlowdown: null });
+    expect(off.mix.speed).toBeUndefined();
     rmSync(dir, { recursive: true, force: true });
-  }, 120_000);
+  }, 240_000);
 });

@@ -35,6 +35,7 @@ import { proxySqnrDb, sampleLayerRows } from './hessian-proxy.js';
 import { predict, selectMix, type MixOption } from './mix-select.js';
 import { searchMix, type MixRound } from './mix-search.js';
 import { transposeKN, convWeightsNK } from '../layers/conv2d-gemm.js';
+import { DEFAULT_MAX_SLOWDOWN, formatLatencies, tooSlow } from './auto-speed.js';
 
 type MixedModel = Model & { choices?: LayerChoice[]; mix?: MixReport };
 
@@ -43,8 +44,9 @@ export function checkAutoOptions(o: QuantizeOptions): void {
   const b = o.autoBudget;
   if (b !== undefined) {
     if (typeof b !== 'object' || b === null) throw new ArgumentError(`quantize: autoBudget must be { maxSqnrDropDb?, maxBytes? }, got ${describe(b)}`);
-    const unknown = Object.keys(b).filter((k) => k !== 'maxSqnrDropDb' && k !== 'maxBytes');
-    if (unknown.length) throw new ArgumentError(`quantize: autoBudget has unknown field(s) ${unknown.join(', ')}; it takes maxSqnrDropDb and maxBytes`);
+    const unknown = Object.keys(b).filter((k) => k !== 'maxSqnrDropDb' && k !== 'maxBytes' && k !== 'maxSlowdown');
+    if (unknown.length) throw new ArgumentError(`quantize: autoBudget has unknown field(s) ${unknown.join(', ')}; it takes maxSqnrDropDb, maxBytes and maxSlowdown`);
+    if (b.maxSlowdown !== undefined && b.maxSlowdown !== null && !(typeof b.maxSlowdown === 'number' && b.maxSlowdown >= 0 && Number.isFinite(b.maxSlowdown))) throw new ArgumentError(`quantize: autoBudget.maxSlowdown must be a finite fraction >= 0 (0.05: at most 5% slower than int8 per layer) or null (speed not weighed), got ${describe(b.maxSlowdown)}`);
     if (b.maxSqnrDropDb !== undefined && !(typeof b.maxSqnrDropDb === 'number' && b.maxSqnrDropDb >= 0 && Number.isFinite(b.maxSqnrDropDb))) throw new ArgumentError(`quantize: autoBudget.maxSqnrDropDb must be a finite number of dB >= 0, got ${describe(b.maxSqnrDropDb)}`);
     if (b.maxBytes !== undefined && !(typeof b.maxBytes === 'number' && b.maxBytes > 0 && Number.isFinite(b.maxBytes))) throw new ArgumentError(`quantize: autoBudget.maxBytes must be a finite number of bytes > 0, got ${describe(b.maxBytes)}`);
     if (b.maxSqnrDropDb === undefined && b.maxBytes === undefined) throw new ArgumentError('quantize: autoBudget needs maxSqnrDropDb or maxBytes');
@@ -53,6 +55,7 @@ export function checkAutoOptions(o: QuantizeOptions): void {
     if (!Array.isArray(o.autoCandidates) || o.autoCandidates.length === 0) throw new ArgumentError(`quantize: autoCandidates must be a non-empty list of format names, got ${describe(o.autoCandidates)}`);
     for (const c of o.autoCandidates) if (c !== 'float32' && !FORMAT_NAMES.includes(c)) throw new ArgumentError(`quantize: autoCandidates: '${String(c)}' is not a format; expected ${[...FORMAT_NAMES, 'float32'].map((n) => `'${n}'`).join(', ')}`);
   }
+  if (o.autoStepTimer !== undefined && typeof o.autoStepTimer !== 'function') throw new ArgumentError(`quantize: autoStepTimer must be a function (model, feeds) => Promise<Map<node, ms>>, got ${describe(o.autoStepTimer)}`);
   if (o.autoJudge !== undefined && o.autoJudge !== 'logits' && o.autoJudge !== 'outputs') throw new ArgumentError(`quantize: autoJudge must be 'logits' or 'outputs', got ${describe(o.autoJudge)}`);
   if (o.holdOut !== undefined && !(typeof o.holdOut === 'number' && o.holdOut >= 0 && o.holdOut < 1)) throw new ArgumentError(`quantize: holdOut must be a fraction from 0 to below 1, got ${describe(o.holdOut)}`);
   if (o.sensitivityInputs !== undefined && !(Number.isInteger(o.sensitivityInputs) && o.sensitivityInputs >= 1)) throw new ArgumentError(`quantize: sensitivityInputs must be an integer >= 1, got ${describe(o.sensitivityInputs)}`);
@@ -123,13 +126,33 @@ export async function autoMix(float: Model, model: MixedModel, stats: Map<GraphN
     weights.release(node);
   }
 
+  // every layer's int8 bytes, while the all-int8 model is built (the timing below rebuilds its layers)
+  const int8LayerBytes = new Map(layers.map((n) => [n, layerBytes(n)]));
+
+  // 2b. speed: formats slower than int8 at a layer are not its candidates (auto-speed.ts)
+  const maxSlowdown = budget.maxSlowdown !== undefined ? budget.maxSlowdown : budget.maxBytes === undefined ? DEFAULT_MAX_SLOWDOWN : null;
+  let int8Ms: Map<GraphNode, number> | undefined, times: Map<LayerScheme, Map<GraphNode, number>> | undefined;
+  if (maxSlowdown !== null) {
+    const byFormat = new Map<LayerScheme, GraphNode[]>();
+    for (const node of layers) for (const t of trials.get(node)!) if (!t.skipped && t.scheme !== 'int8') byFormat.set(t.scheme, [...(byFormat.get(t.scheme) ?? []), node]);
+    options.onProgress?.(0, 1, 'timing formats');
+    times = await formatLatencies(model, layers, byFormat, (node, scheme) => (scheme === 'int8' ? choice.delete(node) : choice.set(node, scheme)), search[0], options.autoStepTimer);
+    int8Ms = times.get('int8')!;
+    for (const node of layers) {
+      for (const t of trials.get(node)!) {
+        t.ms = times.get(t.scheme)?.get(node);
+        if (t.scheme !== 'int8' && !t.skipped && tooSlow(t.ms, int8Ms.get(node), maxSlowdown)) t.skipped = `slower than int8 at this layer: ${t.ms!.toFixed(3)} vs ${int8Ms.get(node)!.toFixed(3)} ms (maxSlowdown ${maxSlowdown})`;
+      }
+    }
+  }
+
   // 3. each layer's remaining formats measured with the rest int8
   const int8Proxy = (node: GraphNode) => trials.get(node)!.find((t) => t.scheme === 'int8')!.proxySqnrDb;
   const toMeasure = layers.flatMap((node) => trials.get(node)!.filter((t) => !t.skipped && t.scheme !== 'int8').map((t) => [node, t] as const));
   const options_ = new Map<GraphNode, { trial: LayerTrial; option: MixOption }[]>();
   for (const node of layers) {
     const int8 = trials.get(node)!.find((t) => t.scheme === 'int8')!;
-    int8.bytes = layerBytes(node);
+    int8.bytes = int8LayerBytes.get(node)!;
     int8.output = base;
     options_.set(node, [{ trial: int8, option: { bytes: int8.bytes, noise: baseNoise } }]);
   }
@@ -219,9 +242,12 @@ export async function autoMix(float: Model, model: MixedModel, stats: Map<GraphN
   model.mix = {
     budget, candidates, int8Bytes, bytes: bytesOf(pick), judgedOn: judgedOn(float, logits),
     search: { inputs: search.length, int8: base, mix }, heldOut: held, fallback, ...(rounds && { rounds }),
+    ...(int8Ms && { speed: { maxSlowdown: maxSlowdown!, int8Ms: sum(layers.map((n) => int8Ms!.get(n) ?? 0)), ms: sum(layers.map((n, i) => per[i][pick[i]].trial.ms ?? int8Ms!.get(n) ?? 0)) } }),
     top1: mix.top1 ?? 1, outputSqnrDb: mix.sqnrDb, int8Top1: base.top1 ?? 1, int8OutputSqnrDb: base.sqnrDb, top1Budget: t1 ?? 1, probeInputs: search.length,
   };
 }
+
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 
 /** Each candidate's bytes and proxy for one layer (its weights as the search will build them), the ones the proxy prunes marked `skipped`. */
 function proxyTrials(float: Model, node: GraphNode, candidates: string[], rows: Float32Array[], weights: CandidateWeights, inputStep: number): LayerTrial[] {
@@ -259,7 +285,7 @@ function whyChosen(scheme: string, trials: LayerTrial[], chosen: LayerTrial | un
   const alone = (t: LayerTrial) => `${t.output!.sqnrDb.toFixed(1)} dB`;
   if (scheme === 'int8') {
     const others = trials.filter((t) => t.scheme !== 'int8' && t.output && !t.skipped);
-    if (!others.length) return 'int8: no other candidate was eligible (pruned by the proxy, or loses top-1 or the metric alone)';
+    if (!others.length) return `int8: no other candidate was eligible (pruned by the proxy${trials.some((t) => t.skipped?.startsWith('slower')) ? ', slower than int8' : ''}, or loses top-1 or the metric alone)`;
     return `int8: the others cost more than the budget allows (output SQNR with this layer alone: int8 ${alone(int8)}, ${others.map((t) => `${t.scheme} ${alone(t)} at ${t.bytes < int8.bytes ? '-' : '+'}${kib(t.bytes - int8.bytes)}`).join(', ')})`;
   }
   const d = c.bytes - int8.bytes;

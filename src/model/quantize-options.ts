@@ -1,6 +1,7 @@
 // What quantizeModel takes (its options) and what the 'auto' search reports.
 
 import type { MixRound } from './mix-search.js';
+import type { StepTimer } from './auto-speed.js';
 import type { GraphNode } from './graph.js';
 import type { Feeds } from './calibrate.js';
 import type { ModelTensor } from './model.js';
@@ -46,6 +47,12 @@ export interface QuantizeOptions {
    * weighted by the layer's weights; src/quant/output-error.ts).
    */
   range?: 'minmax' | 'mse' | 'output' | number;
+  /**
+   * Widens each side of every int8 layer's input range (after `range`) away from zero by this
+   * fraction (default 0): room for inputs past what calibration saw, at the cost of resolution
+   * (0.25: a quarter of a bit). src/model/activation-calibration.ts says what it was measured on.
+   */
+  rangeMargin?: number;
   /**
    * int8: per-input-channel activation scales migrated into the weights (SmoothQuant), with this
    * migration strength alpha in [0, 1]: channel c is divided by max|x_c|^alpha / max|W_c|^(1-alpha)
@@ -193,6 +200,8 @@ export interface QuantizeOptions {
    * Default 'off': every layer the scheme covers is quantized.
    */
   speed?: 'measured' | 'shape' | 'off';
+  /** 'auto': times each weight layer's step in one run (default: Model.run's step timings, src/model/auto-speed.ts); a test passes a table */
+  autoStepTimer?: StepTimer;
 }
 
 export interface AutoBudget {
@@ -200,6 +209,12 @@ export interface AutoBudget {
   maxSqnrDropDb?: number;
   /** weight bytes (Model.weightBytes) at most this */
   maxBytes?: number;
+  /**
+   * how much slower than int8 a layer's format may be, a fraction of int8's step time measured at
+   * that layer (so the mix is at most that much slower than all-int8); null: speed is not weighed.
+   * Default 0.05 with a dB budget, null with a size budget (maxBytes given: the size comes first).
+   */
+  maxSlowdown?: number | null;
 }
 
 /** A task metric: a score (higher is better) of the quantized outputs against float32's, one record per input. */
@@ -231,7 +246,9 @@ export interface LayerTrial {
   proxySqnrDb: number;
   /** the model's output with this layer in this format and the rest int8, on the search inputs (absent when pruned) */
   output?: OutputScore;
-  /** why it was not measured (pruned by the proxy), if so */
+  /** this layer's least step time (ms) in this format, inside whole runs (with the speed rule on: auto-speed.ts) */
+  ms?: number;
+  /** why it was not measured (pruned by the proxy, or slower than int8), if so */
   skipped?: string;
 }
 
@@ -264,6 +281,8 @@ export interface MixReport {
   heldOut?: { inputs: number; int8: OutputScore; mix: OutputScore; withinBudget: boolean; checks: number };
   /** what the measured checks did: 'none' (the first mix passed), 'reverted' (a mix missed on the search or held-back inputs, and a mix chosen again under a fitted pessimism factor passed; heldOut.checks says how many held-back checks) or 'int8' (every round missed: all-int8) */
   fallback: 'none' | 'reverted' | 'int8';
+  /** the speed rule (auto-speed.ts; absent when maxSlowdown is null): the allowance, and the searched layers' summed least step times (ms) all-int8 and in the mix */
+  speed?: { maxSlowdown: number; int8Ms: number; ms: number };
   /** with a dB budget: each round of the search, its predicted and measured noise growth over all-int8 (mix-search.ts) */
   rounds?: MixRound[];
   // the search inputs' numbers under their earlier names

@@ -102,6 +102,7 @@ const calibrationOptions = (c: Command) =>
     .addOption(new Option('--method <method>', 'how int4 and fp8 weights (and auto\'s int4 candidates) are rounded: gptq (GPTQ with act-order on the calibration inputs; the default with --input files) or rtn (round to nearest: quicker; the default with --calibrate-random)').choices(['gptq', 'rtn']))
     .option('--max-sqnr-drop <dB>', "auto: output SQNR against float32 at most this many dB below all-int8's (default 1)", nonNegative('--max-sqnr-drop'))
     .option('--max-mib <MiB>', 'auto: weights at most this many MiB', nonNegative('--max-mib'))
+    .option('--max-slowdown <fraction>', "auto: each layer's format at most this much slower than int8 there, measured (default 0.05 with a dB budget; 'off': speed not weighed)", (v: string) => (v === 'off' ? 'off' : nonNegative('--max-slowdown')(v)))
     .option('--candidates <list>', `auto: formats a layer may take, comma-separated (default: ${[...WEIGHT_FORMATS.filter((f) => f.autoCandidate !== false).map((f) => f.name), 'float32'].join(',')})`, (v: string) => v.split(',').map((x) => x.trim()).filter((x) => x))
     .option('--classifier', 'auto: the outputs are class scores (top-1 agreement counts); default: any output with a last axis > 1')
     .option('--no-classifier', 'auto: top-1 agreement means nothing for this model')

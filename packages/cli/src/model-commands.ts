@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import cliProgress from 'cli-progress';
 import {
   ArgumentError, FORMAT_NAMES, ShapeError, compareModels, createRuntime, exportOnnxWithReport, loadModel, loadQuantized, mulberry32, outputValues, quantizeModel, saveQuantized,
-  type Feeds, type Model, type ModelInput, type QuantizeOptions, type SimdChoice, type Graph,
+  type Feeds, type Model, type ModelInput, type QuantizeOptions, type AutoBudget, type SimdChoice, type Graph,
 } from 'lowbit';
 import { printColumns } from './model-demo.js';
 import { printMix } from './mix-report.js';
@@ -104,15 +104,18 @@ export function calibrationFeeds(model: Model, o: CalibrationCommandOptions): Fe
 export interface AutoCommandOptions {
   maxSqnrDrop?: number;
   maxMib?: number;
+  /** 'off': speed not weighed (commander would turn a parser's null into '') */
+  maxSlowdown?: number | 'off';
   candidates?: string[];
   classifier?: boolean;
   speedCheck?: boolean;
 }
 
 function autoOptions(o: AutoCommandOptions): Partial<QuantizeOptions> {
-  const budget = o.maxSqnrDrop === undefined && o.maxMib === undefined ? undefined : { maxSqnrDropDb: o.maxSqnrDrop, maxBytes: o.maxMib === undefined ? undefined : Math.floor(o.maxMib * 2 ** 20) };
+  const budget: AutoBudget | undefined = o.maxSqnrDrop === undefined && o.maxMib === undefined && o.maxSlowdown === undefined ? undefined : { maxSqnrDropDb: o.maxSqnrDrop ?? (o.maxMib === undefined ? 1 : undefined), maxBytes: o.maxMib === undefined ? undefined : Math.floor(o.maxMib * 2 ** 20), maxSlowdown: o.maxSlowdown === 'off' ? null : o.maxSlowdown };
   if (budget?.maxSqnrDropDb === undefined) delete budget?.maxSqnrDropDb;
   if (budget?.maxBytes === undefined) delete budget?.maxBytes;
+  if (budget?.maxSlowdown === undefined) delete budget?.maxSlowdown;
   return { autoBudget: budget, autoCandidates: o.candidates, classifier: o.classifier, ...(o.speedCheck ? { speed: 'measured' as const } : {}) };
 }
 

@@ -1,0 +1,141 @@
+// 'auto''s speed rule (src/model/auto-speed.ts): a format slower than int8 at a layer, by more than
+// autoBudget.maxSlowdown, is not that layer's candidate. The step times come from a timer the test
+// passes (a table by format), so the choice does not depend on this machine.
+
+import { describe, expect, it } from 'vitest';
+import { ArgumentError, loadModel, quantizeModel, tensor, type Feeds, type Model } from '../src/index.js';
+import { formatLatencies, stepTimes, tooSlow, type StepTimer } from '../src/model/auto-speed.js';
+import type { GraphNode } from '../src/model/graph.js';
+import { SIMD, randNormal, rng, useRuntimes } from './helpers.js';
+import { OnnxBuilder } from './onnx-builder.js';
+
+const rts = useRuntimes();
+
+/** x [1, 8, 10, 10] -> Conv 3x3 (8->64) Relu -> [1, 100, 64] -> MatMul 64->32 + b: two layers where int4 alone keeps the output within 30 dB */
+function net(): Uint8Array {
+  const r = rng(11);
+  return new OnnxBuilder()
+    .input('x', [1, 8, 10, 10])
+    .init('w1', [64, 8, 3, 3], randNormal(64 * 8 * 9, r, Math.sqrt(2 / 72)))
+    .init('b1', [64], randNormal(64, r, 0.1))
+    .ints('shape', [1, 64, 100])
+    .init('w2', [64, 32], randNormal(64 * 32, r, Math.sqrt(2 / 64)))
+    .init('b2', [32], randNormal(32, r, 0.1))
+    .node('Conv', ['x', 'w1', 'b1'], 'c1', { pads: [1, 1, 1, 1] })
+    .node('Relu', ['c1'], 'r1')
+    .node('Reshape', ['r1', 'shape'], 's')
+    .node('Transpose', ['s'], 't', { perm: [0, 2, 1] })
+    .node('MatMul', ['t', 'w2'], 'm')
+    .node('Add', ['m', 'b2'], 'y')
+    .output('y')
+    .build();
+}
+
+const inputs = (count: number, seed: number): Feeds[] => {
+  const r = rng(seed);
+  return Array.from({ length: count }, () => ({ x: tensor('float32', randNormal(800, r), [1, 8, 10, 10]) }));
+};
+
+/** a timer that reads each built layer's scheme and answers from a table (ms per layer) */
+function tableTimer(ms: Record<string, number>, calls: string[] = []): StepTimer {
+  return async (model: Model, feeds: Feeds) => {
+    await model.run(feeds); // builds the layers as the real timer's run does
+    const out = new Map<GraphNode, number>();
+    const built = [...model.builtLayers].filter(([, l]) => l);
+    for (const [node, layer] of built) out.set(node, ms[layer!.scheme] ?? 1);
+    calls.push(built.map(([, l]) => l!.scheme).join(','));
+    return out;
+  };
+}
+
+describe(`'auto' weighs speed (${SIMD} build)`, () => {
+  const calibration = inputs(12, 1);
+
+  it('tooSlow: slower than int8 by more than the allowance; an unmeasured layer is never too slow', () => {
+    expect(tooSlow(1.06, 1, 0.05)).toBe(true);
+    expect(tooSlow(1.05, 1, 0.05)).toBe(false);
+    expect(tooSlow(0.5, 1, 0)).toBe(false);
+    expect(tooSlow(1.01, 1, 0)).toBe(true);
+    expect(tooSlow(undefined, 1, 0)).toBe(false);
+    expect(tooSlow(2, undefined, 0)).toBe(false);
+  });
+
+  it('a format slower than int8 at every layer is no candidate by default: all-int8, each trial says why, and the times are reported', async () => {
+    const float = loadModel(rts.one, net());
+    const opts = { scheme: 'auto', calibration, autoCandidates: ['int4'], autoBudget: { maxSqnrDropDb: 30 } } as const;
+    // without the rule (the old search): int4 at both layers (30 dB lets it)
+    const ignored = await quantizeModel(float, { ...opts, autoBudget: { maxSqnrDropDb: 30, maxSlowdown: null }, autoStepTimer: tableTimer({ int8: 1, int4: 1.5 }) });
+    expect(ignored.choices!.map((c) => c.scheme)).toEqual(['int4', 'int4']);
+    expect(ignored.mix!.speed).toBeUndefined();
+    const slow = await quantizeModel(float, { ...opts, autoStepTimer: tableTimer({ int8: 1, int4: 1.5 }) });
+    expect(slow.choices!.map((c) => c.scheme)).toEqual(['int8', 'int8']);
+    for (const c of slow.choices!) {
+      const t = c.trials!.find((x) => x.scheme === 'int4')!;
+      expect(t.ms).toBe(1.5);
+      expect(t.skipped).toMatch(/^slower than int8 at this layer: 1\.500 vs 1\.000 ms \(maxSlowdown 0\.05\)/);
+      expect(c.why).toMatch(/no other candidate was eligible \(pruned by the proxy, slower than int8/);
+    }
+    expect(slow.mix!.speed).toEqual({ maxSlowdown: 0.05, int8Ms: 2, ms: 2 });
+    // a looser allowance lets int4 in again; so does int4 being the faster format
+    const loose = await quantizeModel(float, { ...opts, autoBudget: { maxSqnrDropDb: 30, maxSlowdown: 0.6 }, autoStepTimer: tableTimer({ int8: 1, int4: 1.5 }) });
+    expect(loose.choices!.map((c) => c.scheme)).toEqual(['int4', 'int4']);
+    expect(loose.mix!.speed).toEqual({ maxSlowdown: 0.6, int8Ms: 2, ms: 3 });
+    const fast = await quantizeModel(float, { ...opts, autoStepTimer: tableTimer({ int8: 1, int4: 0.8 }) });
+    expect(fast.choices!.map((c) => c.scheme)).toEqual(['int4', 'int4']);
+    expect(fast.mix!.speed!.ms).toBeCloseTo(1.6, 10);
+    for (const m of [ignored, slow, loose, fast, float]) m.dispose();
+  }, 120_000);
+
+  it('a size budget alone does not weigh speed unless maxSlowdown is given', async () => {
+    const float = loadModel(rts.one, net());
+    const int4 = await quantizeModel(float, { scheme: 'int4', calibration });
+    await int4.run(calibration[0]);
+    const calls: string[] = [];
+    const q = await quantizeModel(float, { scheme: 'auto', calibration, autoCandidates: ['int4'], autoBudget: { maxBytes: int4.weightBytes + 100 }, autoStepTimer: tableTimer({ int8: 1, int4: 1.5 }, calls) });
+    expect(calls).toHaveLength(0);
+    expect(q.choices!.map((c) => c.scheme)).toEqual(['int4', 'int4']);
+    const err = await quantizeModel(float, { scheme: 'auto', calibration, autoCandidates: ['int4'], autoBudget: { maxBytes: int4.weightBytes + 100, maxSlowdown: 0 }, autoStepTimer: tableTimer({ int8: 1, int4: 1.5 }) }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ArgumentError); // int4 is too slow everywhere: no mix fits that size
+    expect((err as Error).message).toMatch(/maxBytes \d+ is below the smallest mix/);
+    for (const m of [int4, q, float]) m.dispose();
+  }, 120_000);
+
+  it('formatLatencies times int8 at every layer and each format at its layers, interleaved, and leaves every layer int8', async () => {
+    const float = loadModel(rts.one, net());
+    const q = await quantizeModel(float, { scheme: 'auto', calibration, autoCandidates: ['int4'], autoBudget: { maxSqnrDropDb: 0, maxSlowdown: null } });
+    const layers = [...q.builtLayers].filter(([, l]) => l).map(([n]) => n);
+    const calls: string[] = [];
+    const choice = new Map<GraphNode, string>();
+    // the test's own choice map stands in for the search's: the model here is already built, so read the schemes from `choice`
+    const timer: StepTimer = async () => (calls.push(layers.map((n) => choice.get(n) ?? 'int8').join(',')), new Map(layers.map((n) => [n, choice.get(n) === 'int4' ? 3 + calls.length : 1 + calls.length])));
+    const set = (node: GraphNode, s: string) => (s === 'int8' ? choice.delete(node) : choice.set(node, s));
+    const t = await formatLatencies(q, layers, new Map([['int4', [layers[1]]], ['fp8', []]]), set, calibration[0], timer, 2, 2);
+    // per pass: int8 (warm-up + 2), int4 at layer 2 (warm-up + 2); fp8 has no layer, not timed
+    expect(calls).toEqual(['int8,int8', 'int8,int8', 'int8,int8', 'int8,int4', 'int8,int4', 'int8,int4', 'int8,int8', 'int8,int8', 'int8,int8', 'int8,int4', 'int8,int4', 'int8,int4']);
+    expect([...t.keys()]).toEqual(['int8', 'int4']);
+    expect(t.get('int8')!.get(layers[0])).toBe(3); // the least of calls 2, 3, 8, 9 (warm-ups not counted)
+    expect(t.get('int4')!.get(layers[1])).toBe(8); // 3 + call 5
+    expect(t.get('int4')!.has(layers[0])).toBe(false);
+    expect(choice.size).toBe(0);
+    // the real timer: a time for every weight layer
+    const real = await stepTimes(q, calibration[0]);
+    expect([...real.keys()].sort()).toEqual(layers.sort());
+    for (const ms of real.values()) expect(ms).toBeGreaterThanOrEqual(0);
+    for (const m of [q, float]) m.dispose();
+  }, 120_000);
+
+  it('a bad maxSlowdown or timer is an ArgumentError naming it', async () => {
+    const float = loadModel(rts.one, net());
+    for (const [o, re] of [
+      [{ autoBudget: { maxSqnrDropDb: 1, maxSlowdown: -0.1 } }, /autoBudget\.maxSlowdown must be a finite fraction >= 0 .* got -0\.1/],
+      [{ autoBudget: { maxSqnrDropDb: 1, maxSlowdown: Infinity } }, /autoBudget\.maxSlowdown must be/],
+      [{ autoBudget: { maxSqnrDropDb: 1, maxSlowdown: '5%' as never } }, /autoBudget\.maxSlowdown must be/],
+      [{ autoStepTimer: 3 as never }, /autoStepTimer must be a function/],
+    ] as const) {
+      const err = await quantizeModel(float, { scheme: 'auto', calibration: calibration.slice(0, 3), ...o }).catch((e: unknown) => e);
+      expect(err, JSON.stringify(o)).toBeInstanceOf(ArgumentError);
+      expect((err as Error).message).toMatch(re);
+    }
+    float.dispose();
+  });
+});
