@@ -3,6 +3,7 @@
 import { ArgumentError, ShapeError, describe } from '../errors.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { lowerConv1d } from './lower-conv1d.js';
+import { keepConv1dChains } from './conv1d-chains.js';
 import { ACTIVATIONS, fuseGraph, type ActivationName, type FuseReport } from './fuse.js';
 import { elementCount, hostArray, type Graph, type GraphNode, type HostData, type HostTensor } from './graph.js';
 import { ConvLayerF32, Int4FileLinearLayer, LinearLayerF32, type ModelLayer } from './layers.js';
@@ -428,7 +429,7 @@ export interface LoadOptions {
 
 /** The graph loadModel runs for these bytes and options, and what its rewrites did. */
 export function importGraph(bytes: Uint8Array | ModelSource, options: LoadOptions = {}): { graph: Graph; report: FuseReport } {
-  const imported = lowerConv1d(importOnnx(bytes));
+  const imported = keepConv1dChains(lowerConv1d(importOnnx(bytes)));
   const none: FuseReport = { foldedBatchNorms: 0, foldedAffines: 0, activations: 0, layerNorms: 0, fusedConvs: 0, fusedMatMuls: 0, attentions: 0 };
   if (options.fuse === false) return { graph: imported, report: none };
   const { graph, report } = fuseGraph(fuseDynamicQuant(imported).graph);
