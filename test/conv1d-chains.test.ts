@@ -55,6 +55,14 @@ describe(`1-D convolution chains stay channels-last (${SIMD} build)`, () => {
     }
   });
 
+  it('an elementwise node with an operand that has no 4-D twin (a [C, 1] constant, a graph input) reads the 3-D value', async () => {
+    const b = new OnnxBuilder(13).input('x', [2, 4, L]).input('u', [2, C, L]).output('y').output('v');
+    b.init('w', [C, 4, 3], W(C * 12, 3, 0.3)).init('s', [C, 1], W(C, 4, 1));
+    b.node('Conv', ['x', 'w'], 'c', { kernel_shape: [3], pads: [1, 1] }).node('Relu', ['c'], 'r');
+    b.node('Mul', ['r', 's'], 'y').node('Add', ['u', 'r'], 'v');
+    for (const fuse of [true, false]) await compareWithOrt(rts.one, b, { x: seeded([2, 4, L], 11), u: seeded([2, C, L], 12) }, 1e-5, fuse);
+  });
+
   it('inside If branches that read the outer input and their own weights', async () => {
     const b = new OnnxBuilder(13).input('x', [2, 4, L]).input('c', [], 'bool').output('y').output('z');
     const branch = (tag: string, seed: number) => chain(new OnnxBuilder(13).output(`y${tag}`).output(`z${tag}`), 'x', `y${tag}`, `z${tag}`, tag, seed);
