@@ -25,7 +25,7 @@ describe(`saved quantized models (${SIMD} build)`, () => {
       // search falls back to all-int8, which is not what this test saves: any top-1 change is allowed
       // here, and no line is held back
       const auto = { sensitivityInputs: 2, autoCandidates: ['int4', 'float32'], autoBudget: { maxSqnrDropDb: 6 }, holdOut: 0, top1Allowance: 1 };
-      const q = await quantizeModel(float, { scheme, calibration: [feeds(0), feeds(8)], ...(scheme === 'auto' ? auto : {}) });
+      const q = await quantizeModel(float, { scheme, speed: 'off', calibration: [feeds(0), feeds(8)], ...(scheme === 'auto' ? auto : {}) }); // every layer quantized
       if (scheme === 'auto') expect(q.choices!.map((c) => c.scheme)).toContain('int4');
       const want = Object.values(await q.run(feeds(3)))[0].data;
       const file = saveQuantized(q);
@@ -62,7 +62,7 @@ describe(`saved quantized models (${SIMD} build)`, () => {
     await float.prepare(feeds(0));
     expect(() => saveQuantized(float)).toThrow(/no quantized layers/);
     // quantizeModel returns the layers built (prepared on the first calibration input): saved before any run
-    const q = await quantizeModel(float, { scheme: 'int8', calibration: [feeds(0)] });
+    const q = await quantizeModel(float, { scheme: 'int8', speed: 'off', calibration: [feeds(0)] });
     const file = saveQuantized(q);
     const { tensors, metadata } = readSafetensors(file);
     expect(() => loadQuantized(float, writeSafetensors(tensors, { ...metadata, format: 'other' }))).toThrow(ModelError);
