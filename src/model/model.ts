@@ -95,6 +95,8 @@ export class Model {
   /** runs go one at a time: they share the arena */
   private queue: Promise<unknown> = Promise.resolve();
   private disposed = false;
+  /** host steps' input and output views, by step (a plan's steps live as long as the plan) */
+  private readonly hostCache = new WeakMap<PlanStep, { arena: number; buffer: ArrayBufferLike; ins: (HostValue | null)[]; outs: HostValue[] }>();
 
   constructor(readonly rt: Runtime, readonly graph: Graph, readonly fusions: FuseReport, private readonly builder: LayerBuilder = buildFloatLayer, readonly scheme = 'float32') {
     this.valueInputs = planTimeInputs(graph);
@@ -310,15 +312,38 @@ export class Model {
       const sub = { beforeStep: options.beforeStep, onStep: options.onStep };
       return runControlStep(step, arena, { execute: (p, at, feed) => this.execute(p, at, feed, sub), read: (v, at) => this.viewOf(v, at), alloc: (n) => rt.alloc(n), free: (p) => rt.free(p) });
     }
-    const hv = (v: PlanValue): HostValue => ({ type: v.type, dims: v.dims, data: this.viewOf(v, arena), nhwc: v.nhwc });
     for (const o of step.outs) if (o.type !== 'float32') o.host = hostArray(o.type, elementCount(o.dims));
-    const ins = step.ins.map((v) => (v ? hv(v) : null));
-    const outs = step.outs.map(hv);
+    const { ins, outs } = this.hostValues(step, arena);
     if (step.op === 'layout') {
       convertLayout(ins[0]!, outs[0]);
       return;
     }
     opDef(step.node!)!.compute!({ node: step.node!, opset: this.graph.opset }, ins, outs);
+  }
+
+  /**
+   * A host step's inputs and outputs. The float32 ones are views of the arena, made once per step
+   * and arena (a small model's run is mostly host steps on tiny tensors, where making the views and
+   * their wrappers each run was a visible share); the others are the values' current host arrays
+   * (fresh each run: Loop iterations and scan outputs keep them).
+   */
+  private hostValues(step: PlanStep, arena: number): { ins: (HostValue | null)[]; outs: HostValue[] } {
+    const buffer = this.rt.memory.buffer;
+    let c = this.hostCache.get(step);
+    if (!c || c.arena !== arena || c.buffer !== buffer) {
+      const hv = (v: PlanValue): HostValue => ({ type: v.type, dims: v.dims, data: this.viewOf(v, arena), nhwc: v.nhwc });
+      c = { arena, buffer, ins: step.ins.map((v) => (v ? hv(v) : null)), outs: step.outs.map(hv) };
+      this.hostCache.set(step, c);
+      return c;
+    }
+    // values that are not arena views (constants are fixed; host arrays change per run)
+    step.ins.forEach((v, i) => {
+      if (v && v.type !== 'float32' && !v.value) c!.ins[i]!.data = this.viewOf(v, arena);
+    });
+    step.outs.forEach((o, i) => {
+      if (o.type !== 'float32') c!.outs[i].data = this.viewOf(o, arena);
+    });
+    return c;
   }
 
   /** whether dispose() was called */
