@@ -275,7 +275,7 @@ describe(`exportOnnx (${SIMD} build)`, () => {
     const float = loadModel(rts.one, src);
     const calibration = [1, 2].map((s) => ({ x: normal([2, 3, k], s) }));
     for (const scheme of ['int4', 'int8']) {
-      const q = await quantizeModel(float, { scheme, calibration });
+      const q = await quantizeModel(float, { scheme, calibration, speed: 'off' });
       await q.run(calibration[0]);
       const { bytes, layers } = exportOnnxWithReport(q);
       expect(layers.map((l) => l.as), scheme).toEqual([scheme === 'int4' ? 'unchanged' : 'QDQ int8']);
@@ -399,7 +399,8 @@ describe(`exportOnnx on real models (${SIMD} build)`, () => {
     const { bytes, layers, warnings, opset } = exportOnnxWithReport(q);
     expect(opset).toBe(13); // raised from 9
     expect(warnings).toEqual([]);
-    expect(layers.length).toBeGreaterThan(30);
+    // int8's default: 28 of its 33 dense layers int8, 5 kept float32 by the shape rule (as the file has them)
+    expect(layers.length).toBeGreaterThan(25);
     expect(layers.every((l) => l.as === 'QDQ int8')).toBe(true);
     expect(bytes.length).toBeLessThan(src.length * 0.45);
     const budget = new Budget();
@@ -501,7 +502,7 @@ describe.skipIf(SIMD !== 'baseline')('lowbit quantize --onnx', () => {
     const model = ocrModelAsset('ch_ppocr_mobile_v2.0_cls_infer.onnx');
     const out = join(tmpdir(), `lowbit-export-${process.pid}.onnx`);
     try {
-      const info = JSON.parse(execFileSync(process.execPath, [bin, 'quantize', model, '--shape', 'x=1,3,48,192', '--calibrate', '2', '--calibrate-random', '--onnx', out, '--simd', 'baseline', '--json'], { encoding: 'utf8', timeout: 300_000 }));
+      const info = JSON.parse(execFileSync(process.execPath, [bin, 'quantize', model, '--shape', 'x=1,3,48,192', '--calibrate', '2', '--calibrate-random', '--every-layer', '--onnx', out, '--simd', 'baseline', '--json'], { encoding: 'utf8', timeout: 300_000 }));
       expect(info.onnx.opset).toBe(13);
       expect(info.onnx.layers['QDQ int8']).toBeGreaterThan(10);
       expect(info.out).toBeUndefined(); // no safetensors asked for
