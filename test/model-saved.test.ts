@@ -28,7 +28,7 @@ describe(`saved quantized models (${SIMD} build)`, () => {
       // the sparse formats prune by magnitude here: what is saved is the same kind of record, and OBC's
       // pass (a minute of CPU for int4-sparse) is tested with the formats
       const sparse = scheme.endsWith('-sparse') ? { sparsity: { method: 'magnitude' as const } } : {};
-      const q = await quantizeModel(float, { scheme, calibration: [feeds(0), feeds(8)], ...(scheme === 'auto' ? auto : {}), ...sparse });
+      const q = await quantizeModel(float, { scheme, calibration: [feeds(0), feeds(8)], ...(scheme === 'auto' ? auto : {}), ...sparse, speed: 'off' }); // every layer quantized
       if (scheme === 'auto') expect(q.choices!.map((c) => c.scheme)).toContain('int4');
       const want = Object.values(await q.run(feeds(3)))[0].data;
       const file = saveQuantized(q);
@@ -65,7 +65,7 @@ describe(`saved quantized models (${SIMD} build)`, () => {
     await float.prepare(feeds(0));
     expect(() => saveQuantized(float)).toThrow(/no quantized layers/);
     // quantizeModel returns the layers built (prepared on the first calibration input): saved before any run
-    const q = await quantizeModel(float, { scheme: 'int8', calibration: [feeds(0)] });
+    const q = await quantizeModel(float, { scheme: 'int8', speed: 'off', calibration: [feeds(0)] });
     const file = saveQuantized(q);
     const { tensors, metadata } = readSafetensors(file);
     expect(() => loadQuantized(float, writeSafetensors(tensors, { ...metadata, format: 'other' }))).toThrow(ModelError);

@@ -3,7 +3,7 @@
 // the table's shape and that the decisions are applied as recorded, not which layer wins.
 
 import { describe, expect, it } from 'vitest';
-import { ArgumentError, loadModel, quantizeModel } from '../src/index.js';
+import { ArgumentError, compareModels, loadModel, quantizeModel } from '../src/index.js';
 import { layerLatencies, slowerQuantizedLayers } from '../src/model/speed-check.js';
 import { gemmShape, int8Pays } from '../src/model/int8-shape-rule.js';
 import { SIMD, randNormal, rng, useRuntimes } from './helpers.js';
@@ -24,7 +24,7 @@ const feeds = { x: { type: 'float32', dims: [1, 4, 8, 8], data: randNormal(256, 
 describe(`speed check (${SIMD} build)`, () => {
   it('times every layer in each model (the least of the runs), keyed by node', async () => {
     const float = loadModel(rts.one, net().build());
-    const q = await quantizeModel(float, { scheme: 'int8', calibration: [feeds] });
+    const q = await quantizeModel(float, { scheme: 'int8', calibration: [feeds], speed: 'off' }); // both layers int8
     const table = await layerLatencies({ float32: float, int8: q }, feeds, 3);
     expect(table.size).toBe(2);
     for (const l of table.values()) {
@@ -77,5 +77,31 @@ describe(`speed check (${SIMD} build)`, () => {
     expect([...i4.builtLayers.values()].some((l) => l?.scheme === 'int4')).toBe(true);
     await expect(quantizeModel(float, { scheme: 'auto', calibration: [feeds], speed: 'shape' })).rejects.toThrow(/speed 'shape' is not available with scheme 'auto'/);
     for (const m of [float, q, forced, i4]) m.dispose();
+  });
+
+  it("is int8's default; speed 'off' quantizes every layer; the model and compareModels say why a layer stayed float32", async () => {
+    const float = loadModel(rts.one, net().build());
+    const byDefault = await quantizeModel(float, { scheme: 'int8', calibration: [feeds] });
+    const shape = await quantizeModel(float, { scheme: 'int8', calibration: [feeds], speed: 'shape' });
+    const every = await quantizeModel(float, { scheme: 'int8', calibration: [feeds], speed: 'off' });
+    const schemes = (m: typeof float) => [...m.builtLayers.values()].filter((l) => l).map((l) => `${l!.kind.split(' ')[0]} ${l!.scheme}`).sort();
+    await byDefault.run(feeds);
+    await shape.run(feeds);
+    await every.run(feeds);
+    expect(schemes(byDefault)).toEqual(['Conv float32', 'Linear int8']);
+    expect(schemes(every)).toEqual(['Conv int8', 'Linear int8']);
+    expect(Array.from((await byDefault.run(feeds)).y.data)).toEqual(Array.from((await shape.run(feeds)).y.data));
+    // the reason names the rule, the GEMM shape and the way out
+    const conv = [...float.layerSpecs.keys()].find((n) => n.op.includes('Conv'))!;
+    expect(byDefault.keptFloat!.get(conv)).toMatch(/int8 shape rule: GEMM 64x4x6 .*speed 'off'/);
+    expect(byDefault.keptFloat!.size).toBe(1);
+    expect(every.keptFloat!.size).toBe(0);
+    const layers = await compareModels(float, byDefault, [feeds]);
+    expect(layers.filter((l) => l.why).map((l) => [l.scheme, l.why!.split(':')[0]])).toEqual([['float32', 'int8 shape rule']]);
+    expect((await compareModels(float, every, [feeds])).some((l) => l.why)).toBe(false);
+    // other reasons: a grouped convolution; layerScheme
+    const forced = await quantizeModel(float, { scheme: 'int8', calibration: [feeds], speed: 'off', layerScheme: (n) => (n === conv ? 'float32' : undefined) });
+    expect(forced.keptFloat!.get(conv)).toBe('layerScheme chose float32');
+    for (const m of [float, byDefault, shape, every, forced]) m.dispose();
   });
 });

@@ -14,19 +14,24 @@ export interface LayerError {
   /** output dims on the last input */
   dims: readonly number[];
   weightBytes: number;
+  /** a float32 weight layer of a quantized model: why it stayed float32 (quantizeModel's keptFloat) */
+  why?: string;
   sqnrDb: number;
   cosine: number;
   maxAbs: number;
 }
 
 interface Acc {
-  name: string; kind: string; scheme: string; dims: readonly number[]; weightBytes: number;
+  name: string; kind: string; scheme: string; dims: readonly number[]; weightBytes: number; why?: string;
   sig: number; noise: number; dot: number; xx: number; maxAbs: number;
 }
 
-async function capture(model: Model, feeds: Feeds): Promise<Map<string, { label: string; data: Float32Array; kind: string; scheme: string; dims: readonly number[]; weightBytes: number }>> {
-  const out = new Map<string, { label: string; data: Float32Array; kind: string; scheme: string; dims: readonly number[]; weightBytes: number }>();
+interface Captured { label: string; data: Float32Array; kind: string; scheme: string; dims: readonly number[]; weightBytes: number; why?: string }
+
+async function capture(model: Model, feeds: Feeds): Promise<Map<string, Captured>> {
+  const out = new Map<string, Captured>();
   const outputs = new Set(model.outputNames);
+  const keptFloat = (model as { keptFloat?: Map<unknown, string> }).keptFloat;
   await model.run(feeds, {
     onStep: (step, values) => {
       if (!step.node) return;
@@ -40,6 +45,7 @@ async function capture(model: Model, feeds: Feeds): Promise<Map<string, { label:
         scheme: step.layer ? step.layer.scheme : 'float32',
         dims: step.outs[0].dims,
         weightBytes: step.layer?.weightBytes ?? 0,
+        why: weighted && step.layer!.scheme === 'float32' ? keptFloat?.get(step.node) : undefined,
       });
     },
   });
@@ -56,7 +62,7 @@ export async function compareModels(reference: Model, model: Model, inputs: Feed
       const r = ref.get(name);
       if (!r || r.data.length !== g.data.length) continue;
       let a = acc.get(name);
-      if (!a) acc.set(name, (a = { name: g.label, kind: g.kind, scheme: g.scheme, dims: g.dims, weightBytes: g.weightBytes, sig: 0, noise: 0, dot: 0, xx: 0, maxAbs: 0 }));
+      if (!a) acc.set(name, (a = { name: g.label, kind: g.kind, scheme: g.scheme, dims: g.dims, weightBytes: g.weightBytes, why: g.why, sig: 0, noise: 0, dot: 0, xx: 0, maxAbs: 0 }));
       a.dims = g.dims;
       for (let j = 0; j < r.data.length; j++) {
         const x = r.data[j], y = g.data[j], d = x - y;
@@ -71,7 +77,7 @@ export async function compareModels(reference: Model, model: Model, inputs: Feed
     onProgress?.(i + 1, inputs.length);
   }
   return [...acc.values()].map((a) => ({
-    name: a.name, kind: a.kind, scheme: a.scheme, dims: a.dims, weightBytes: a.weightBytes,
+    name: a.name, kind: a.kind, scheme: a.scheme, dims: a.dims, weightBytes: a.weightBytes, ...(a.why ? { why: a.why } : {}),
     sqnrDb: a.noise === 0 ? Infinity : 10 * Math.log10(a.sig / a.noise),
     cosine: a.sig === 0 || a.xx === 0 ? (a.sig === a.xx ? 1 : 0) : a.dot / Math.sqrt(a.sig * a.xx),
     maxAbs: a.maxAbs,

@@ -22,6 +22,7 @@ import { importGraph, Model } from './model.js';
 import { DT, node, ProtoGraph, tensorProto } from './export-proto.js';
 import { exportLayer } from './export-layers.js';
 import { upgradeOpset } from './export-opset.js';
+import { TWIN_SUFFIX } from './conv1d-chains.js';
 import { sourceOf } from './source.js';
 
 const { onnx } = onnxproto;
@@ -107,12 +108,17 @@ export function exportOnnxWithReport(model: Model, options: ExportOnnxOptions = 
       continue;
     }
     // a 1-D Conv runs as Unsqueeze -> 2-D Conv -> Squeeze (lower-conv1d.ts): the file's Conv reads the Unsqueeze's input
+    // between lowered 1-D convolutions the 4-D twins `<name>::4d` stand for the file's 3-D values (conv1d-chains.ts)
     let x = gn.inputs[0], y = gn.outputs[0], conv1d = false;
     const pre = producer.get(x);
-    if (pre && pre.op === 'Unsqueeze' && pre.name.endsWith('::conv1d.unsqueeze')) {
+    if (gn.inputs[1]?.endsWith('::conv1d.weight')) {
       const squeeze = model.graph.nodes.find((n) => n.op === 'Squeeze' && n.inputs[0] === y);
-      if (!squeeze) throw new ModelError(`exportOnnx: ${gn.op} node '${gn.name}': its 1-D form has no Squeeze`);
-      [x, y, conv1d] = [pre.inputs[0], squeeze.outputs[0], true];
+      if (!squeeze && !y.endsWith(TWIN_SUFFIX)) throw new ModelError(`exportOnnx: ${gn.op} node '${gn.name}': its 1-D form has no Squeeze`);
+      const unsqueezed = pre && pre.op === 'Unsqueeze' && pre.name.endsWith('::conv1d.unsqueeze');
+      if (!unsqueezed && !x.endsWith(TWIN_SUFFIX)) throw new ModelError(`exportOnnx: ${gn.op} node '${gn.name}': its 1-D form reads neither an Unsqueeze nor a 4-D twin`);
+      x = unsqueezed ? pre.inputs[0] : x.slice(0, -TWIN_SUFFIX.length);
+      y = squeeze ? squeeze.outputs[0] : y.slice(0, -TWIN_SUFFIX.length);
+      conv1d = true;
     }
     const site = locate(g, gn, x, y);
     if (spec.type === 'linear' && spec.fileWeights && spec.fileWeights === layer.weights && site.core.opType === 'MatMulNBits') {

@@ -59,8 +59,9 @@ function conv2dForm(node: GraphNode, w: HostTensor, constants: Map<string, HostT
   const attrs = conv2dAttrs(node.attrs);
   return [
     { name: `${id}.unsqueeze`, op: 'Unsqueeze', domain: '', inputs: [node.inputs[0], ...axesIn], outputs: [`${id}.x`], attrs: axesAttr },
-    { ...node, inputs: [`${id}.x`, `${id}.weight`, ...node.inputs.slice(2)], outputs: [`${id}.y`], attrs },
-    { name: `${id}.squeeze`, op: 'Squeeze', domain: '', inputs: [`${id}.y`, ...axesIn], outputs: [node.outputs[0]], attrs: axesAttr },
+    // the 4-D output is named as conv1d-chains.ts names the 4-D twin of a 3-D value
+    { ...node, inputs: [`${id}.x`, `${id}.weight`, ...node.inputs.slice(2)], outputs: [`${node.outputs[0]}::4d`], attrs },
+    { name: `${id}.squeeze`, op: 'Squeeze', domain: '', inputs: [`${node.outputs[0]}::4d`, ...axesIn], outputs: [node.outputs[0]], attrs: axesAttr },
   ];
 }
 

@@ -3,6 +3,7 @@
 import { ArgumentError, ShapeError, describe } from '../errors.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { lowerConv1d } from './lower-conv1d.js';
+import { keepConv1dChains } from './conv1d-chains.js';
 import { ACTIVATIONS, fuseGraph, type ActivationName, type FuseReport } from './fuse.js';
 import { elementCount, hostArray, type Graph, type GraphNode, type HostData, type HostTensor } from './graph.js';
 import { ConvLayerF32, Int4FileLinearLayer, LinearLayerF32, type ModelLayer } from './layers.js';
@@ -94,6 +95,8 @@ export class Model {
   /** runs go one at a time: they share the arena */
   private queue: Promise<unknown> = Promise.resolve();
   private disposed = false;
+  /** host steps' input and output views, by step (a plan's steps live as long as the plan) */
+  private readonly hostCache = new WeakMap<PlanStep, { arena: number; buffer: ArrayBufferLike; ins: (HostValue | null)[]; outs: HostValue[] }>();
 
   /** layers for weightless nodes tried before the kernel layers (quantizeModel's integerOnly ops) */
   opLayer?: (rt: Runtime, node: GraphNode, ins: (ValueInfo | null)[]) => ModelLayer | null;
@@ -312,15 +315,38 @@ export class Model {
       const sub = { beforeStep: options.beforeStep, onStep: options.onStep };
       return runControlStep(step, arena, { execute: (p, at, feed) => this.execute(p, at, feed, sub), read: (v, at) => this.viewOf(v, at), alloc: (n) => rt.alloc(n), free: (p) => rt.free(p) });
     }
-    const hv = (v: PlanValue): HostValue => ({ type: v.type, dims: v.dims, data: this.viewOf(v, arena), nhwc: v.nhwc });
     for (const o of step.outs) if (o.type !== 'float32') o.host = hostArray(o.type, elementCount(o.dims));
-    const ins = step.ins.map((v) => (v ? hv(v) : null));
-    const outs = step.outs.map(hv);
+    const { ins, outs } = this.hostValues(step, arena);
     if (step.op === 'layout') {
       convertLayout(ins[0]!, outs[0]);
       return;
     }
     opDef(step.node!)!.compute!({ node: step.node!, opset: this.graph.opset }, ins, outs);
+  }
+
+  /**
+   * A host step's inputs and outputs. The float32 ones are views of the arena, made once per step
+   * and arena (a small model's run is mostly host steps on tiny tensors, where making the views and
+   * their wrappers each run was a visible share); the others are the values' current host arrays
+   * (fresh each run: Loop iterations and scan outputs keep them).
+   */
+  private hostValues(step: PlanStep, arena: number): { ins: (HostValue | null)[]; outs: HostValue[] } {
+    const buffer = this.rt.memory.buffer;
+    let c = this.hostCache.get(step);
+    if (!c || c.arena !== arena || c.buffer !== buffer) {
+      const hv = (v: PlanValue): HostValue => ({ type: v.type, dims: v.dims, data: this.viewOf(v, arena), nhwc: v.nhwc });
+      c = { arena, buffer, ins: step.ins.map((v) => (v ? hv(v) : null)), outs: step.outs.map(hv) };
+      this.hostCache.set(step, c);
+      return c;
+    }
+    // values that are not arena views (constants are fixed; host arrays change per run)
+    step.ins.forEach((v, i) => {
+      if (v && v.type !== 'float32' && !v.value) c!.ins[i]!.data = this.viewOf(v, arena);
+    });
+    step.outs.forEach((o, i) => {
+      if (o.type !== 'float32') c!.outs[i].data = this.viewOf(o, arena);
+    });
+    return c;
   }
 
   /** whether dispose() was called */
@@ -431,7 +457,7 @@ export interface LoadOptions {
 
 /** The graph loadModel runs for these bytes and options, and what its rewrites did. */
 export function importGraph(bytes: Uint8Array | ModelSource, options: LoadOptions = {}): { graph: Graph; report: FuseReport } {
-  const imported = lowerConv1d(importOnnx(bytes));
+  const imported = keepConv1dChains(lowerConv1d(importOnnx(bytes)));
   const none: FuseReport = { foldedBatchNorms: 0, foldedAffines: 0, activations: 0, layerNorms: 0, fusedConvs: 0, fusedMatMuls: 0, attentions: 0 };
   if (options.fuse === false) return { graph: imported, report: none };
   const { graph, report } = fuseGraph(fuseDynamicQuant(imported).graph);

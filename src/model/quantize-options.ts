@@ -197,7 +197,9 @@ export interface QuantizeOptions {
    * Not with scheme 'auto'. 'shape': keep float32 for the int8 layers whose GEMM shape (at the first
    * calibration input's dims) is too small for int8 to win (small K or N, tiny calls: src/model/int8-shape-rule.ts),
    * derived from the shape alone, so the result does not depend on timing; other schemes are unchanged.
-   * Default 'off': every layer the scheme covers is quantized.
+   * 'off': every layer the scheme covers is quantized. Default: 'shape' for scheme 'int8' (int8 is
+   * then never slower than float32 by its shapes), 'off' for the others. The quantized model's
+   * `keptFloat` says why each float32 weight layer stayed float32.
    */
   speed?: 'measured' | 'shape' | 'off';
   /** 'auto': times each weight layer's step in one run (default: Model.run's step timings, src/model/auto-speed.ts); a test passes a table */

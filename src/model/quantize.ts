@@ -18,6 +18,7 @@ import { QuantConvLayer, QuantLinearLayer, type ModelLayer, type NonFiniteCheck 
 import { NON_FINITE_MODES, type NonFinite } from '../layers/nonfinite.js';
 import { buildFloatLayer, Model, type LayerBuilder, type LayerSpec } from './model.js';
 import { gemmShape, int8Pays } from './int8-shape-rule.js';
+import { keptFloatReason } from './kept-float.js';
 import { slowerQuantizedLayers, type SpeedChoice } from './speed-check.js';
 import { calibrate, type Feeds, type RangeStats } from './calibrate.js';
 import { autoMix, checkAutoOptions, searchPart } from './auto-mix.js';
@@ -98,7 +99,7 @@ async function autoHessians(float: Model, inputs: Feeds[], want: (node: GraphNod
   return hessians;
 }
 
-export async function quantizeModel(float: Model, options: QuantizeOptions): Promise<Model & { choices?: LayerChoice[]; mix?: MixReport; prunePlan?: PrunePlan }> {
+export async function quantizeModel(float: Model, options: QuantizeOptions): Promise<Model & { choices?: LayerChoice[]; mix?: MixReport; prunePlan?: PrunePlan; keptFloat?: Map<GraphNode, string> }> {
   if (options.scheme !== 'auto' && !FORMAT_NAMES.includes(options.scheme)) throw new ArgumentError(`quantize: scheme '${String(options.scheme)}' is not supported; ${[...FORMAT_NAMES, 'auto'].map((n) => `'${n}'`).join(', ')} are`);
   if (!Array.isArray(options.calibration) || options.calibration.length === 0) throw new ArgumentError('quantize: calibration needs at least one input (an array of feeds)');
   if (options.ant4PerChannelType !== undefined && typeof options.ant4PerChannelType !== 'boolean') throw new ArgumentError(`quantize: ant4PerChannelType must be a boolean, got ${String(options.ant4PerChannelType)}`);
@@ -147,8 +148,10 @@ export async function quantizeModel(float: Model, options: QuantizeOptions): Pro
   const choice = new Map<GraphNode, LayerScheme>();
   const formatOptions = { ant4PerChannelType: options.ant4PerChannelType === true, antChoice, antClipByEffect: options.antClipByEffect, gptq: gptq?.settings ?? dense, fpxSplits: options.fpxSplits, outlierThreshold: options.outlierThreshold, outlierQuantile: options.outlierQuantile, sparsity: options.sparsity, weightBits: options.weightBits };
   // speed 'shape': int8 layers too small for int8 to win stay float32 (src/model/int8-shape-rule.ts)
+  // the default for int8 (int8 never slower than float32 by shape); 'off' quantizes every layer
+  const speed = options.speed ?? (options.scheme === 'int8' ? 'shape' : 'off');
   const tooSmall = (node: GraphNode, s: RangeStats): boolean => {
-    if (options.speed !== 'shape' || options.scheme !== 'int8') return false;
+    if (speed !== 'shape' || options.scheme !== 'int8') return false;
     const shape = gemmShape(float.layerSpecs.get(node)!, s.dims);
     return shape !== null && !int8Pays(...shape);
   };
@@ -182,6 +185,7 @@ export async function quantizeModel(float: Model, options: QuantizeOptions): Pro
     : undefined;
   if (options.integerOnly !== undefined && typeof options.integerOnly !== 'boolean') throw new ArgumentError(`quantize: integerOnly must be a boolean, got ${describe(options.integerOnly)}`);
   const ivit = options.integerOnly ? new IvitLayers() : null;
+  const keptFloat = new Map<GraphNode, string>();
   const builder: LayerBuilder = (brt, node, spec): ModelLayer | null => {
     // integerOnly: a linear layer's x·sigmoid(αx) epilogue (identity affine after it) runs as ShiftGELU
     const act = spec.type === 'linear' ? spec.activation : null;
@@ -193,6 +197,9 @@ export async function quantizeModel(float: Model, options: QuantizeOptions): Pro
   const build: LayerBuilder = (brt, node, spec): ModelLayer | null => {
     const s = stats.get(node);
     const scheme = schemeOf(node, s);
+    const why = keptFloatReason(spec, s, scheme, options.scheme, options.layerScheme?.(node) !== undefined, scheme === 'float32' && !!s && tooSmall(node, s));
+    if (why) keptFloat.set(node, why);
+    else keptFloat.delete(node);
     if (candidates && s) return layerOf(brt, node, spec, candidates.get(node, scheme), options.nonFinite);
     const planned = pruned?.weights.get(node);
     if (planned) return layerOf(brt, node, spec, planned, options.nonFinite);
@@ -206,7 +213,8 @@ export async function quantizeModel(float: Model, options: QuantizeOptions): Pro
   };
   // the quantized model gets its own arena: the float model's goes back first (both may not fit in 4 GiB)
   await float.releaseArena();
-  const model = new Model(rt, float.graph, float.fusions, builder, options.scheme) as Model & { choices?: LayerChoice[]; mix?: MixReport; speedChoices?: SpeedChoice[]; prunePlan?: PrunePlan };
+  const model = new Model(rt, float.graph, float.fusions, builder, options.scheme) as Model & { choices?: LayerChoice[]; mix?: MixReport; speedChoices?: SpeedChoice[]; prunePlan?: PrunePlan; keptFloat?: Map<GraphNode, string> };
+  model.keptFloat = keptFloat;
   if (pruned) model.prunePlan = pruned;
   if (ivit) {
     model.opLayer = ivit.opLayer;
@@ -214,11 +222,12 @@ export async function quantizeModel(float: Model, options: QuantizeOptions): Pro
     ivit.freeze();
   }
   if (gptq) await gptq.layers.run(model, options.calibration, (d, t) => options.onProgress?.(d, t, gptqSettings ? 'gptq' : 'obc'));
-  if (options.speed === 'measured') {
+  if (speed === 'measured') {
     const decisions = await slowerQuantizedLayers(float, model, options.calibration[0]);
-    const slow = decisions.filter((d) => d.kept === 'float32').map((d) => d.node);
-    for (const node of slow) choice.set(node, 'float32');
-    await model.rebuild(slow);
+    const slow = decisions.filter((d) => d.kept === 'float32');
+    for (const d of slow) choice.set(d.node, 'float32');
+    await model.rebuild(slow.map((d) => d.node));
+    for (const d of slow) keptFloat.set(d.node, `speed 'measured': its ${options.scheme} step took ${d.quantizedMs.toFixed(3)} ms against float32's ${d.floatMs.toFixed(3)} ms here`);
     model.speedChoices = decisions;
   }
   if (candidates) await autoMix(float, model, stats, choice, options, candidates);

@@ -109,6 +109,7 @@ export interface AutoCommandOptions {
   candidates?: string[];
   classifier?: boolean;
   speedCheck?: boolean;
+  everyLayer?: boolean;
 }
 
 function autoOptions(o: AutoCommandOptions): Partial<QuantizeOptions> {
@@ -116,7 +117,7 @@ function autoOptions(o: AutoCommandOptions): Partial<QuantizeOptions> {
   if (budget?.maxSqnrDropDb === undefined) delete budget?.maxSqnrDropDb;
   if (budget?.maxBytes === undefined) delete budget?.maxBytes;
   if (budget?.maxSlowdown === undefined) delete budget?.maxSlowdown;
-  return { autoBudget: budget, autoCandidates: o.candidates, classifier: o.classifier, ...(o.speedCheck ? { speed: 'measured' as const } : {}) };
+  return { autoBudget: budget, autoCandidates: o.candidates, classifier: o.classifier, ...(o.speedCheck ? { speed: 'measured' as const } : o.everyLayer ? { speed: 'off' as const } : {}) };
 }
 
 /**
@@ -197,6 +198,12 @@ export async function quantizeModelCommand(o: CalibrationCommandOptions & AutoCo
     const counts = [...q.builtLayers.values()].reduce<Record<string, number>>((m, l) => (l && l.weightBytes > 0 ? ((m[l.scheme] = (m[l.scheme] ?? 0) + 1), m) : m), {});
     const info: Record<string, unknown> = { scheme: o.scheme, layers: counts, weightBytes: { float32: model.weightBytes, quantized: q.weightBytes }, ...mixJson(q) };
     if (!o.json && q.mix && q.choices) printMix(q.mix, q.choices, layerName);
+    // why weight layers stayed float32 (the int8 shape rule, grouped convolutions, ...), by reason
+    const reasons = [...(q.keptFloat ?? new Map()).values()].reduce<Record<string, number>>((m, why) => ((m[why] = (m[why] ?? 0) + 1), m), {});
+    if (Object.keys(reasons).length) {
+      info.keptFloat = reasons;
+      if (!o.json) for (const [why, n] of Object.entries(reasons)) console.log(`${n} layer(s) float32: ${why}`);
+    }
     const speed = (q as { speedChoices?: { node: { name: string; inputs: readonly string[] }; floatMs: number; quantizedMs: number; kept: string }[] }).speedChoices;
     if (speed) {
       info.speed = speed.map((c) => ({ layer: layerName(c), floatMs: c.floatMs, quantizedMs: c.quantizedMs, kept: c.kept }));
@@ -244,6 +251,12 @@ export async function compareModelCommand(o: CalibrationCommandOptions & AutoCom
       }
       console.log(`${o.scheme}: weights ${(q.weightBytes / 2 ** 20).toFixed(2)} MiB (float32 ${(model.weightBytes / 2 ** 20).toFixed(2)} MiB); error accumulated through the model, ${calibration.length} input(s)`);
       printColumns(['layer', 'kind', 'scheme', 'output', 'SQNR dB', 'cosine', 'max |err|'], layers.map((l) => [l.name, l.kind, l.scheme, `[${l.dims.join(',')}]`, l.sqnrDb.toFixed(1), l.cosine.toFixed(5), l.maxAbs.toExponential(2)]));
+      // why a weight layer stayed float32 (grouped convolution, int8 shape rule, ...): one line each, not a wide column
+      const kept = layers.filter((l) => l.why);
+      if (kept.length) {
+        console.log(`\n${kept.length} weight layer(s) stayed float32:`);
+        for (const l of kept) console.log(`  ${l.name}: ${l.why}`);
+      }
     }
     q.dispose();
     model.dispose();
