@@ -124,3 +124,23 @@ import { clampLanes, mulThenAdd, relaxedMulAdd, storeLanes8 } from '../util/simd
     storeLanes8(c0 + nb, finish(x00, b0, lo, hi), finish(x01, b1, lo, hi), nr);
   }
 }
+
+// rows [0, m) x columns [n, min(n + 8, n1)) from float32 weights decoded at d (K rows of 8): the
+// tile over strips of 4 rows (for paths that decode a panel once and run every row over it)
+@inline export function f32TileRows(
+  exact: bool, scaled: bool, m: i32, n: i32, n1: i32, k: i32, a: usize, aStride: usize, d: usize,
+  c: usize, cStride: usize, scale: usize, bias: usize, lo: v128, hi: v128,
+): void {
+  for (let m0 = 0; m0 < m; m0 += 4) {
+    const mr = min(4, m - m0);
+    const a0 = a + <usize>m0 * aStride;
+    const a1 = mr > 1 ? a0 + aStride : a0;
+    const a2 = mr > 2 ? a1 + aStride : a1;
+    const a3 = mr > 3 ? a2 + aStride : a2;
+    const c0 = c + <usize>m0 * cStride;
+    const c1 = mr > 1 ? c0 + cStride : c0;
+    const c2 = mr > 2 ? c1 + cStride : c1;
+    const c3 = mr > 3 ? c2 + cStride : c2;
+    f32Tile4x8(exact, false, 0, f32x4.splat(0), scaled, k, a0, a1, a2, a3, d, c0, c1, c2, c3, n, n1, scale, bias, lo, hi);
+  }
+}

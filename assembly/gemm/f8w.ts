@@ -87,7 +87,7 @@
 //   2026-12, E4M3 GEMV 1x4096x4096, baseline: 1.7 GOPS with 6% subnormal codes, 4.7 with none.
 
 import { relaxedMulAdd } from '../util/simd';
-import { f32Tile4x8, fp8Codes8, fp8High4, fp8Low4, fpxCorr8, fpxHigh4, fpxLow4, fpxNormal8, fpxSub8, storeScaledRow8 } from './f32-tile';
+import { f32Tile4x8, f32TileRows, fp8Codes8, fp8High4, fp8Low4, fpxCorr8, fpxHigh4, fpxLow4, fpxNormal8, fpxSub8, storeScaledRow8 } from './f32-tile';
 
 // one row x columns [n0, n1), n0 a multiple of 16: one whole panel per step, 4 accumulator chains
 @inline function gemv1x16(
@@ -156,25 +156,6 @@ import { f32Tile4x8, fp8Codes8, fp8High4, fp8Low4, fpxCorr8, fpxHigh4, fpxLow4, 
   }
 }
 
-// rows [0, m) x columns [n, min(n + 8, n1)) from decoded weights at d (K rows of 8 float32): the f32 4x8 tile
-@inline function gemmDecoded(
-  m: i32, n: i32, n1: i32, k: i32, a: usize, aStride: usize, d: usize,
-  c: usize, cStride: usize, scale: usize, bias: usize, lo: v128, hi: v128,
-): void {
-  for (let m0 = 0; m0 < m; m0 += 4) {
-    const mr = min(4, m - m0);
-    const a0 = a + <usize>m0 * aStride;
-    const a1 = mr > 1 ? a0 + aStride : a0;
-    const a2 = mr > 2 ? a1 + aStride : a1;
-    const a3 = mr > 3 ? a2 + aStride : a2;
-    const c0 = c + <usize>m0 * cStride;
-    const c1 = mr > 1 ? c0 + cStride : c0;
-    const c2 = mr > 2 ? c1 + cStride : c1;
-    const c3 = mr > 3 ? c2 + cStride : c2;
-    f32Tile4x8(false, false, 0, f32x4.splat(0), true, k, a0, a1, a2, a3, d, c0, c1, c2, c3, n, n1, scale, bias, lo, hi);
-  }
-}
-
 const W_BLOCK_BYTES: i32 = 256 * 1024;
 
 @inline function drive(
@@ -193,7 +174,7 @@ const W_BLOCK_BYTES: i32 = 256 * 1024;
     // 128x768x3072 +25% baseline, +7% relaxed; at M = 8 decoding inline was as fast or faster)
     for (let n = n0; n < n1; n += 8) {
       decode8(e, n, k, w, scratch, mask);
-      gemmDecoded(m, n, n1, k, x, xStride, scratch, c, cStride, scale, bias, vlo, vhi);
+      f32TileRows(false, true, m, n, n1, k, x, xStride, scratch, c, cStride, scale, bias, vlo, vhi);
     }
     return;
   }

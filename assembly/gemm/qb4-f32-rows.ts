@@ -5,7 +5,7 @@
 // pays from a few rows on (bench/int4.mjs --rows). Rounding differs from the GEMV's (a product
 // per weight instead of one per block): the results agree within float32 error, not bit for bit.
 
-import { f32Tile4x8 } from './f32-tile';
+import { f32TileRows } from './f32-tile';
 import { nibbleS4 } from './qb4-s4';
 
 // an integer 0..65535 in the low 16 bits of each i32 lane -> that value as float32
@@ -103,17 +103,6 @@ export function qb4_f32_gemm(
       const p = <usize>(n >> 3);
       decodeC4(kp, bs, w + p * (<usize>kp << 2), scales + p * <usize>blocks * 32, zeros != 0 ? zeros + p * <usize>blocks * 32 : 0, panel);
     }
-    for (let m0 = 0; m0 < m; m0 += 4) {
-      const mr = min(4, m - m0);
-      const a0 = a + <usize>m0 * aStride;
-      const a1 = mr > 1 ? a0 + aStride : a0;
-      const a2 = mr > 2 ? a1 + aStride : a1;
-      const a3 = mr > 3 ? a2 + aStride : a2;
-      const c0 = c + <usize>m0 * cStride;
-      const c1 = mr > 1 ? c0 + cStride : c0;
-      const c2 = mr > 2 ? c1 + cStride : c1;
-      const c3 = mr > 3 ? c2 + cStride : c2;
-      f32Tile4x8(true, false, 0, f32x4.splat(0), false, k, a0, a1, a2, a3, panel, c0, c1, c2, c3, n, n + 8, 0, bias, ninf, inf);
-    }
+    f32TileRows(true, false, m, n, n + 8, k, a, aStride, panel, c, cStride, 0, bias, ninf, inf);
   }
 }
