@@ -16,6 +16,11 @@ export interface IvitRecord extends IvitScales {
   op: IvitOp;
 }
 
+/** The ops of a model (built so far) that run integer-only, in build order: for reports. */
+export function integerOnlyOps(model: Model): { node: GraphNode; op: IvitOp; kind: string }[] {
+  return [...model.builtLayers].filter((e): e is [GraphNode, IvitLayer] => e[1] instanceof IvitLayer).map(([node, l]) => ({ node, op: l.op, kind: l.kind }));
+}
+
 /** The records of the model's integer-only ops, or null when it has none. */
 export function ivitRecords(model: Model): Record<string, IvitRecord> | null {
   const out: Record<string, IvitRecord> = {};
