@@ -83,6 +83,7 @@ export {
 export { studyTensor, summarizeStudy, weightTensors, STUDY_FORMATS, type StudyRow, type StudySummary, type StudyFormat } from './compare/format-study.js';
 export { compareModels, type LayerError } from './compare/model-compare.js';
 export { saveQuantized, loadQuantized, type LoadQuantizedOptions } from './model/saved.js';
+export { integerOnlyOps } from './model/ivit-saved.js';
 export { exportOnnx, exportOnnxWithReport, type ExportOnnxOptions, type ExportedLayer, type OnnxExport } from './model/export-onnx.js';
 export type { NonFinite } from './layers/nonfinite.js';
 export { readSafetensors, writeSafetensors, type SafeTensor } from './formats/safetensors.js';

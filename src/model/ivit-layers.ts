@@ -15,6 +15,8 @@ import { layerNormParams, shiftGeluParams, shiftmaxParams, type LayerNormParams,
 import type { Runtime } from '../runtime/runtime.js';
 import type { GraphNode } from './graph.js';
 import type { LayerIO, ModelLayer } from './layers.js';
+import { ACTIVATIONS } from './fuse.js';
+import type { LayerSpec } from './model.js';
 import { layerNorm } from './ops/reduce-ops.js';
 import type { ValueInfo } from './ops/types.js';
 
@@ -32,14 +34,27 @@ function toInt8(rt: Runtime, x: Float32Array, scale: number, p: number): void {
   for (let i = 0; i < x.length; i++) q[i] = Math.max(-128, Math.min(127, Math.round(x[i] * inv)));
 }
 
-abstract class IvitLayer implements ModelLayer {
+/** An integer-only op's static scales: what a saved model keeps to rebuild its integer parameters. */
+export interface IvitScales {
+  inScale: number;
+  /** absent for Shiftmax (its output scale is 2^-bits) */
+  outScale?: number;
+}
+
+/** The op names saved records carry. */
+export type IvitOp = 'I-LayerNorm' | 'Shiftmax' | 'ShiftGELU';
+
+export abstract class IvitLayer implements ModelLayer {
   scheme = 'int8-integer-only';
   weightBytes = 0;
   abstract readonly kind: string;
+  abstract readonly op: IvitOp;
   /** until freeze(): run in float and record ranges */
   observing = true;
   protected inAbs = 0;
   protected outAbs = 0;
+  /** the frozen scales (set by freeze() from the observed ranges, or by freezeAt() from a saved file) */
+  scales: IvitScales | null = null;
   constructor(protected readonly rt: Runtime) {}
   macs(_dims: readonly number[]): number {
     return 0;
@@ -48,7 +63,12 @@ abstract class IvitLayer implements ModelLayer {
     return 0;
   }
   abstract run(io: LayerIO): Promise<void>;
-  abstract freeze(): void;
+  /** the scales observed on the calibration inputs, frozen */
+  freeze(): void {
+    this.freezeAt(this.op === 'Shiftmax' ? { inScale: scaleOf(this.inAbs) } : { inScale: scaleOf(this.inAbs), outScale: scaleOf(this.outAbs) });
+  }
+  /** integer parameters from given scales (throws the parameter functions' ValueRangeError) */
+  abstract freezeAt(scales: IvitScales): void;
   dispose(): void {}
   /** int8 in, one kernel, int8/uint8 out dequantized with outScale into y (n values) */
   protected async integer(x: number, y: number, n: number, inScale: number, outScale: number, signed: boolean, op: (px: number, py: number) => Promise<void>): Promise<void> {
@@ -68,6 +88,7 @@ const scaleOf = (abs: number) => (abs > 0 ? abs / 127 : 1);
 /** LayerNormalization over the last axis -> I-LayerNorm (eps is below int8's resolution: dropped). */
 export class IvitLayerNormLayer extends IvitLayer {
   readonly kind = 'I-LayerNorm';
+  readonly op = 'I-LayerNorm';
   private p: LayerNormParams | null = null;
   private gb = [0, 0];
   constructor(rt: Runtime, private readonly gamma: Float32Array, private readonly beta: Float32Array | null, private readonly eps: number) {
@@ -83,12 +104,15 @@ export class IvitLayerNormLayer extends IvitLayer {
       return;
     }
     const p = this.p!;
-    await this.integer(io.x, io.y, total, scaleOf(this.inAbs), scaleOf(this.outAbs), true, (px, py) => layerNormRows(this.rt, px, py, rows, n, this.gb[0], this.gb[1], p));
+    await this.integer(io.x, io.y, total, this.scales!.inScale, this.scales!.outScale!, true, (px, py) => layerNormRows(this.rt, px, py, rows, n, this.gb[0], this.gb[1], p));
   }
-  freeze(): void {
+  freezeAt(scales: IvitScales): void {
+    const p = layerNormParams(scales.outScale!, this.gamma, this.beta);
+    this.dispose();
+    this.p = p;
+    this.gb = [this.rt.put(p.gam), this.rt.put(p.bet)];
+    this.scales = scales;
     this.observing = false;
-    this.p = layerNormParams(scaleOf(this.outAbs), this.gamma, this.beta);
-    this.gb = [this.rt.put(this.p.gam), this.rt.put(this.p.bet)];
   }
   dispose(): void {
     if (this.p) for (const p of this.gb) this.rt.free(p);
@@ -99,6 +123,7 @@ export class IvitLayerNormLayer extends IvitLayer {
 /** lowbit.Attention: softmax(scale · Q Kᵀ) V with Shiftmax on int8 scores (uint8 probabilities, scale 1/256). */
 export class IvitAttentionLayer extends IvitLayer {
   readonly kind = 'Attention (Shiftmax)';
+  readonly op = 'Shiftmax';
   readonly inputs = 3;
   private p: ShiftmaxParams | null = null;
   constructor(rt: Runtime, private readonly scale: number) {
@@ -120,22 +145,24 @@ export class IvitAttentionLayer extends IvitLayer {
         await softmaxRows(rt, s, s, heads * m, n);
       } else {
         const p = this.p!;
-        await this.integer(s, s, total, scaleOf(this.inAbs), 2 ** -p.bits, false, (px, py) => shiftmaxRows(rt, px, py, heads * m, n, p));
+        await this.integer(s, s, total, this.scales!.inScale, 2 ** -p.bits, false, (px, py) => shiftmaxRows(rt, px, py, heads * m, n, p));
       }
       await matmulRows(rt, s, io.xs[2], io.y, heads, m, n, dv);
     });
   }
-  freeze(): void {
+  freezeAt(scales: IvitScales): void {
+    this.p = shiftmaxParams(scales.inScale);
+    this.scales = scales;
     this.observing = false;
-    this.p = shiftmaxParams(scaleOf(this.inAbs));
   }
 }
 
 /** A linear layer built without its x·sigmoid(αx) epilogue, then ShiftGELU on its requantized output. */
 export class IvitActLinearLayer extends IvitLayer {
   readonly kind: string;
+  readonly op = 'ShiftGELU';
   private p: ShiftGeluParams | null = null;
-  constructor(rt: Runtime, private readonly inner: ModelLayer, private readonly alpha: number) {
+  constructor(rt: Runtime, readonly inner: ModelLayer, private readonly alpha: number) {
     super(rt);
     this.kind = `${inner.kind} + ShiftGELU`;
     this.scheme = inner.scheme;
@@ -164,22 +191,38 @@ export class IvitActLinearLayer extends IvitLayer {
       return;
     }
     const p = this.p!;
-    await this.integer(io.y, io.y, n, scaleOf(this.inAbs), scaleOf(this.outAbs), true, (px, py) => shiftGelu(this.rt, px, py, n, p));
+    await this.integer(io.y, io.y, n, this.scales!.inScale, this.scales!.outScale!, true, (px, py) => shiftGelu(this.rt, px, py, n, p));
   }
   /** the output row length (the layer's N) */
   cols = 0;
-  freeze(): void {
+  freezeAt(scales: IvitScales): void {
+    this.p = shiftGeluParams(scales.inScale, scales.outScale!, this.alpha);
+    this.scales = scales;
     this.observing = false;
-    this.p = shiftGeluParams(scaleOf(this.inAbs), scaleOf(this.outAbs), this.alpha);
   }
   dispose(): void {
     this.inner.dispose();
   }
 }
 
+/** α of a linear layer's x·sigmoid(αx) epilogue with an identity affine after it (what runs as ShiftGELU), else null */
+export function shiftGeluAlpha(spec: LayerSpec): number | null {
+  const act = spec.type === 'linear' ? spec.activation : null;
+  return act && act.kind === ACTIVATIONS.swish && act.scale.every((v) => v === 1) && act.shift.every((v) => v === 0) ? act.alpha : null;
+}
+
 /** The integer-only layers of one quantized model: built by its hooks, frozen after calibration. */
 export class IvitLayers {
   readonly layers: IvitLayer[] = [];
+
+  /** `restore`: a loaded model's hook that freezes each new layer at its saved scales (src/model/ivit-saved.ts) */
+  constructor(private readonly restore?: (node: GraphNode, layer: IvitLayer) => void) {}
+
+  private add<L extends IvitLayer>(node: GraphNode, layer: L): L {
+    this.restore?.(node, layer);
+    this.layers.push(layer);
+    return layer;
+  }
 
   /** the weightless nodes that run integer-only: LayerNormalization (last axis), lowbit.Attention */
   opLayer = (rt: Runtime, node: GraphNode, ins: (ValueInfo | null)[]): ModelLayer | null => {
@@ -195,16 +238,14 @@ export class IvitLayers {
       if (axis !== undefined && axis !== -1 && axis !== x.dims.length - 1) return null;
       layer = new IvitAttentionLayer(rt, (node.attrs.get('scale') as number | undefined) ?? 1);
     }
-    if (layer) this.layers.push(layer);
-    return layer;
+    return layer && this.add(node, layer);
   };
 
   /** a linear layer's x·sigmoid(αx) epilogue as ShiftGELU: wraps `inner` (built without it) */
-  actLinear(rt: Runtime, inner: ModelLayer, alpha: number, cols: number): ModelLayer {
+  actLinear(rt: Runtime, node: GraphNode, inner: ModelLayer, alpha: number, cols: number): ModelLayer {
     const layer = new IvitActLinearLayer(rt, inner, alpha);
     layer.cols = cols;
-    this.layers.push(layer);
-    return layer;
+    return this.add(node, layer);
   }
 
   freeze(): void {

@@ -12,7 +12,6 @@ import type { ActivationQuant } from '../quant/activation-range.js';
 import { activationQuant, checkActivationOptions } from './activation-calibration.js';
 import { convWeightsNK, transposeKN } from '../layers/conv2d-gemm.js';
 import { nodeLabel, type GraphNode } from './graph.js';
-import { ACTIVATIONS } from './fuse.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { QuantConvLayer, QuantLinearLayer, type ModelLayer, type NonFiniteCheck } from './layers.js';
 import { NON_FINITE_MODES, type NonFinite } from '../layers/nonfinite.js';
@@ -27,7 +26,7 @@ import { layerHessians } from './layer-hessians.js';
 import { checkGptqOptions, type LayerChoice, type LayerScheme, type MixReport, type QuantizeOptions } from './quantize-options.js';
 import { GptqLayers } from './gptq-pass.js';
 import { wasmGemmNT, wasmSyrkLower } from '../kernels/xtx.js';
-import { IvitLayers } from './ivit-layers.js';
+import { IvitLayers, shiftGeluAlpha } from './ivit-layers.js';
 
 export type { LayerChoice, LayerScheme, MixReport, QuantizeOptions } from './quantize-options.js';
 
@@ -188,10 +187,8 @@ export async function quantizeModel(float: Model, options: QuantizeOptions): Pro
   const keptFloat = new Map<GraphNode, string>();
   const builder: LayerBuilder = (brt, node, spec): ModelLayer | null => {
     // integerOnly: a linear layer's x·sigmoid(αx) epilogue (identity affine after it) runs as ShiftGELU
-    const act = spec.type === 'linear' ? spec.activation : null;
-    if (ivit && act && act.kind === ACTIVATIONS.swish && act.scale.every((v) => v === 1) && act.shift.every((v) => v === 0)) {
-      return ivit.actLinear(brt, build(brt, node, { ...spec, activation: null } as LayerSpec)!, act.alpha, (spec as { n: number }).n);
-    }
+    const alpha = ivit ? shiftGeluAlpha(spec) : null;
+    if (ivit && alpha !== null) return ivit.actLinear(brt, node, build(brt, node, { ...spec, activation: null } as LayerSpec)!, alpha, (spec as { n: number }).n);
     return build(brt, node, spec);
   };
   const build: LayerBuilder = (brt, node, spec): ModelLayer | null => {

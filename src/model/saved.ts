@@ -13,6 +13,10 @@
 // graph, a checksum that fails, a name given twice, a tensor no layer owns, a field out of range
 // (each format's reader), and a weight layer of the model that the file neither quantizes nor
 // lists as float32.
+//
+// A model quantized with integerOnly also saves its integer-only ops' static scales under the
+// metadata key `integerOnly` (src/model/ivit-saved.ts); the metadata checksum covers it when present,
+// so a file without it keeps the checksum it had.
 
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
@@ -25,6 +29,7 @@ import { QuantConvLayer, QuantLinearLayer } from './layers.js';
 import { buildFloatLayer, Model, type LayerBuilder } from './model.js';
 import { allNodes } from './graph.js';
 import { layerFromWeights, nonFiniteCheck, weightRowsDims } from './quantize.js';
+import { ivitRecords, parseIvitRecords, restoredIvit, weightLayerOf } from './ivit-saved.js';
 import { NON_FINITE_MODES, type NonFinite } from '../layers/nonfinite.js';
 
 const FORMAT = 'lowbit.quantized-model';
@@ -32,7 +37,9 @@ const VERSION = '2';
 
 /** SHA-256 (hex) of the metadata that decides how the tensors are read. */
 export function metadataChecksum(m: Record<string, string>): string {
-  return bytesToHex(sha256(utf8ToBytes(JSON.stringify([m.format, m.version, m.scheme, m.graph, m.layers, m.float]))));
+  const parts = [m.format, m.version, m.scheme, m.graph, m.layers, m.float];
+  if (m.integerOnly !== undefined) parts.push(m.integerOnly);
+  return bytesToHex(sha256(utf8ToBytes(JSON.stringify(parts))));
 }
 
 /** The quantized weights of every layer the model has built (run or plan it once first). */
@@ -40,8 +47,8 @@ export function saveQuantized(model: Model): Uint8Array {
   const tensors = new Map<string, SafeTensor>();
   const records: Record<string, SavedRecord> = {};
   const float: string[] = [];
-  for (const [node, layer] of model.builtLayers) {
-    const key = node.outputs[0];
+  for (const [node, built] of model.builtLayers) {
+    const key = node.outputs[0], layer = weightLayerOf(built);
     if (!(layer instanceof QuantConvLayer) && !(layer instanceof QuantLinearLayer)) {
       // a weight layer left float32 (grouped convolutions, layers calibration did not reach)
       if (model.layerSpecs.has(node)) float.push(key);
@@ -57,6 +64,8 @@ export function saveQuantized(model: Model): Uint8Array {
   }
   if (Object.keys(records).length === 0) throw new ModelError('save: the model has no quantized layers (a float model, or one whose layers are not built yet: prepare() or run() it once)');
   const metadata: Record<string, string> = { format: FORMAT, version: VERSION, scheme: model.scheme, graph: graphFingerprint(model.graph), layers: JSON.stringify(records), float: JSON.stringify(float) };
+  const ivit = ivitRecords(model);
+  if (ivit) metadata.integerOnly = JSON.stringify(ivit);
   return writeSafetensors(tensors, { ...metadata, sha256: metadataChecksum(metadata) });
 }
 
@@ -104,9 +113,10 @@ export function loadQuantized(float: Model, bytes: Uint8Array, options: LoadQuan
   for (const name of tensors.keys()) if (!used.has(name)) throw new ModelError(`load: tensor '${name}' belongs to no layer record`);
   // a file saved from another model must not load and quietly run in float32
   if (weights.size === 0) throw new ModelError('load: the file has no quantized layers');
-  const outputs = new Set([...allNodes(float.graph.nodes)].map((node) => node.outputs[0])); // layers inside If/Loop too
-  for (const key of [...weights.keys(), ...floatKeys]) if (!outputs.has(key)) throw new ModelError(`load: layer '${key}' is not in this model (was the file saved from another model?)`);
-  const builder: LayerBuilder = (rt, node, spec) => {
+  const nodes = new Map([...allNodes(float.graph.nodes)].map((node) => [node.outputs[0], node])); // layers inside If/Loop too
+  for (const key of [...weights.keys(), ...floatKeys]) if (!nodes.has(key)) throw new ModelError(`load: layer '${key}' is not in this model (was the file saved from another model?)`);
+  const ivit = metadata.integerOnly === undefined ? null : restoredIvit(parseIvitRecords(metadata.integerOnly, nodes, new Set([...weights.keys(), ...floatKeys])));
+  const weightLayer: LayerBuilder = (rt, node, spec) => {
     const key = node.outputs[0], w = weights.get(key);
     if (!w) {
       if (floatKeys.has(key)) return buildFloatLayer(rt, node, spec);
@@ -117,7 +127,11 @@ export function loadQuantized(float: Model, bytes: Uint8Array, options: LoadQuan
     if (want.k !== got.k || want.n !== got.n) throw new ModelError(`load: layer '${key}' has weights [K=${got.k}, N=${got.n}], the model's layer needs [K=${want.k}, N=${want.n}] (was the file saved from another model?)`);
     return layerFromWeights(rt, spec, w, nonFiniteCheck(node, options.nonFinite));
   };
-  return new Model(float.rt, float.graph, float.fusions, builder, metadata.scheme ?? 'saved');
+  // integerOnly: a linear layer's x·sigmoid(αx) epilogue wraps the layer as quantizeModel built it
+  const builder: LayerBuilder = ivit ? (rt, node, spec) => ivit.wrap(rt, node, spec, (s) => weightLayer(rt, node, s)!) : weightLayer;
+  const model = new Model(float.rt, float.graph, float.fusions, builder, metadata.scheme ?? 'saved');
+  if (ivit) model.opLayer = ivit.layers.opLayer;
+  return model;
 }
 
 function parseObject(text: string | undefined, what: string): Record<string, unknown> {

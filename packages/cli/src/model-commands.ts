@@ -6,7 +6,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import cliProgress from 'cli-progress';
 import {
-  ArgumentError, FORMAT_NAMES, ShapeError, compareModels, createRuntime, exportOnnxWithReport, loadModel, loadQuantized, mulberry32, outputValues, quantizeModel, saveQuantized,
+  ArgumentError, FORMAT_NAMES, ShapeError, compareModels, createRuntime, exportOnnxWithReport, integerOnlyOps, loadModel, loadQuantized, mulberry32, outputValues, quantizeModel, saveQuantized,
   type Feeds, type Model, type ModelInput, type QuantizeOptions, type AutoBudget, type SimdChoice, type Graph,
 } from 'lowbit';
 import { printColumns } from './model-demo.js';
@@ -110,6 +110,8 @@ export interface AutoCommandOptions {
   classifier?: boolean;
   speedCheck?: boolean;
   everyLayer?: boolean;
+  /** --integer-only: quantizeModel's integerOnly (I-ViT ops) */
+  integerOnly?: boolean;
 }
 
 function autoOptions(o: AutoCommandOptions): Partial<QuantizeOptions> {
@@ -117,7 +119,17 @@ function autoOptions(o: AutoCommandOptions): Partial<QuantizeOptions> {
   if (budget?.maxSqnrDropDb === undefined) delete budget?.maxSqnrDropDb;
   if (budget?.maxBytes === undefined) delete budget?.maxBytes;
   if (budget?.maxSlowdown === undefined) delete budget?.maxSlowdown;
-  return { autoBudget: budget, autoCandidates: o.candidates, classifier: o.classifier, ...(o.speedCheck ? { speed: 'measured' as const } : o.everyLayer ? { speed: 'off' as const } : {}) };
+  return { autoBudget: budget, autoCandidates: o.candidates, classifier: o.classifier, ...(o.speedCheck ? { speed: 'measured' as const } : o.everyLayer ? { speed: 'off' as const } : {}), ...(o.integerOnly ? { integerOnly: true } : {}) };
+}
+
+/** Which ops run integer-only (--integer-only): for --json by layer, and one line of counts by op. */
+function integerOnlyReport(q: Model): { json: Record<string, unknown>; line: string | null } {
+  const ops = integerOnlyOps(q);
+  if (ops.length === 0) return { json: {}, line: null };
+  const counts: Record<string, number> = {};
+  for (const o of ops) counts[o.op] = (counts[o.op] ?? 0) + 1;
+  const line = `integer-only: ${Object.entries(counts).map(([op, n]) => `${n} ${op}`).join(', ')} (${ops.map((o) => `${layerName(o)}: ${o.op}`).join('; ')})`;
+  return { json: { integerOnly: ops.map((o) => ({ layer: layerName(o), op: o.op, kind: o.kind })) }, line };
 }
 
 /**
@@ -196,7 +208,9 @@ export async function quantizeModelCommand(o: CalibrationCommandOptions & AutoCo
     const q = await quantizeModel(model, { scheme: o.scheme, calibration, ...methodOption(model, o), ...autoOptions(o), ...sparsityOptions(o) });
     await q.run(calibration[0]);
     const counts = [...q.builtLayers.values()].reduce<Record<string, number>>((m, l) => (l && l.weightBytes > 0 ? ((m[l.scheme] = (m[l.scheme] ?? 0) + 1), m) : m), {});
-    const info: Record<string, unknown> = { scheme: o.scheme, layers: counts, weightBytes: { float32: model.weightBytes, quantized: q.weightBytes }, ...mixJson(q) };
+    const io = integerOnlyReport(q);
+    const info: Record<string, unknown> = { scheme: o.scheme, layers: counts, weightBytes: { float32: model.weightBytes, quantized: q.weightBytes }, ...mixJson(q), ...io.json };
+    if (!o.json && io.line) console.log(io.line);
     if (!o.json && q.mix && q.choices) printMix(q.mix, q.choices, layerName);
     // why weight layers stayed float32 (the int8 shape rule, grouped convolutions, ...), by reason
     const reasons = [...(q.keptFloat ?? new Map()).values()].reduce<Record<string, number>>((m, why) => ((m[why] = (m[why] ?? 0) + 1), m), {});
@@ -243,8 +257,10 @@ export async function compareModelCommand(o: CalibrationCommandOptions & AutoCom
     bar?.start(calibration.length, 0);
     const layers = await compareModels(model, q, calibration, () => bar?.increment());
     bar?.stop();
-    if (o.json) console.log(JSON.stringify({ scheme: o.scheme, weightBytes: { float32: model.weightBytes, quantized: q.weightBytes }, layers, ...mixJson(q) }, null, 2));
+    const io = integerOnlyReport(q);
+    if (o.json) console.log(JSON.stringify({ scheme: o.scheme, weightBytes: { float32: model.weightBytes, quantized: q.weightBytes }, layers, ...mixJson(q), ...io.json }, null, 2));
     else {
+      if (io.line) console.log(io.line);
       if (q.mix && q.choices) {
         printMix(q.mix, q.choices, layerName);
         console.log('');
