@@ -59,4 +59,11 @@ describe(`integerOnly on PP-OCRv4 (${SIMD} build)`, () => {
     await expect(quantizeModel(float, { scheme: 'int8', calibration: [feeds(lines[0])], integerOnly: 1 as unknown as boolean })).rejects.toThrow(ArgumentError);
     await expect(quantizeModel(float, { scheme: 'int8', calibration: [feeds(lines[0])], integerOnly: 'yes' as unknown as boolean })).rejects.toThrow(/quantize: integerOnly must be a boolean, got/);
   });
+
+  it('integerOnly is refused where layers would be rebuilt after its scales freeze (another scheme, speed measured)', async () => {
+    // a rebuilt integer-only layer would not be frozen and would run float: refused up front, before any work
+    await expect(quantizeModel(float, { scheme: 'int4', calibration: [feeds(lines[0])], integerOnly: true })).rejects.toThrow(/integerOnly runs with scheme 'int8' .* got scheme int4/);
+    await expect(quantizeModel(float, { scheme: 'auto', calibration: [feeds(lines[0])], integerOnly: true })).rejects.toThrow(ArgumentError);
+    await expect(quantizeModel(float, { scheme: 'int8', calibration: [feeds(lines[0])], integerOnly: true, speed: 'measured' })).rejects.toThrow(/with speed measured/);
+  });
 });

@@ -149,6 +149,13 @@ export async function quantizeModel(float: Model, options: QuantizeOptions): Pro
   // speed 'shape': int8 layers too small for int8 to win stay float32 (src/model/int8-shape-rule.ts)
   // the default for int8 (int8 never slower than float32 by shape); 'off' quantizes every layer
   const speed = options.speed ?? (options.scheme === 'int8' ? 'shape' : 'off');
+  if (options.integerOnly !== undefined && typeof options.integerOnly !== 'boolean') throw new ArgumentError(`quantize: integerOnly must be a boolean, got ${describe(options.integerOnly)}`);
+  // the integer-only ops freeze their scales once, after the calibration runs below: a scheme or a
+  // speed check that rebuilds layers later (GPTQ's pass, auto's search, speed 'measured') would leave
+  // the rebuilt ones unfrozen, running float
+  if (options.integerOnly && (options.scheme !== 'int8' || speed === 'measured')) {
+    throw new ArgumentError(`quantize: integerOnly runs with scheme 'int8' and speed 'shape' or 'off', got scheme ${describe(options.scheme)} with speed ${describe(speed)}`);
+  }
   const tooSmall = (node: GraphNode, s: RangeStats): boolean => {
     if (speed !== 'shape' || options.scheme !== 'int8') return false;
     const shape = gemmShape(float.layerSpecs.get(node)!, s.dims);
@@ -182,7 +189,6 @@ export async function quantizeModel(float: Model, options: QuantizeOptions): Pro
       gptqSettings ? await autoHessians(float, searchPart(options.calibration, options.holdOut), (node) => stats.has(node) && !options.layerScheme?.(node), options) : undefined,
     )
     : undefined;
-  if (options.integerOnly !== undefined && typeof options.integerOnly !== 'boolean') throw new ArgumentError(`quantize: integerOnly must be a boolean, got ${describe(options.integerOnly)}`);
   const ivit = options.integerOnly ? new IvitLayers() : null;
   const keptFloat = new Map<GraphNode, string>();
   const builder: LayerBuilder = (brt, node, spec): ModelLayer | null => {
