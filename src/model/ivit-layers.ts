@@ -16,6 +16,7 @@ import type { Runtime } from '../runtime/runtime.js';
 import type { GraphNode } from './graph.js';
 import type { LayerIO, ModelLayer } from './layers.js';
 import { ACTIVATIONS } from './fuse.js';
+import { attentionDims } from './kernel-layers.js';
 import type { LayerSpec } from './model.js';
 import { layerNorm } from './ops/reduce-ops.js';
 import type { ValueInfo } from './ops/types.js';
@@ -130,10 +131,8 @@ export class IvitAttentionLayer extends IvitLayer {
     super(rt);
   }
   async run(io: LayerIO): Promise<void> {
-    const [qd, kd, vd] = io.inDims;
-    const r = qd.length;
-    const m = qd[r - 2], k = qd[r - 1], n = kd[r - 1], dv = vd[r - 1];
-    const heads = count(qd.slice(0, -2)), total = heads * m * n;
+    const { heads, m, k, n, dv } = attentionDims(io);
+    const total = heads * m * n;
     const rt = this.rt;
     await rt.scoped(async (alloc) => {
       const s = alloc(total * 4 + 16);

@@ -134,6 +134,13 @@ export class BatchedMatMulLayer extends KernelLayer {
   }
 }
 
+/** Q [..., m, k], Kᵀ [..., k, n], V [..., n, dv]: the leading dimensions multiply into heads. */
+export function attentionDims(io: LayerIO): { heads: number; m: number; k: number; n: number; dv: number } {
+  const [qd, kd, vd] = io.inDims;
+  const r = qd.length;
+  return { heads: count(qd.slice(0, -2)), m: qd[r - 2], k: qd[r - 1], n: kd[r - 1], dv: vd[r - 1] };
+}
+
 /** Fused attention: softmax(scale · Q Kᵀ) V, heads split across threads (src: lowbit.Attention). */
 export class AttentionLayer extends KernelLayer {
   readonly kind = 'Attention';
@@ -142,10 +149,7 @@ export class AttentionLayer extends KernelLayer {
     super(rt);
   }
   async run(io: LayerIO): Promise<void> {
-    const [qd, kd, vd] = io.inDims;
-    const r = qd.length;
-    const m = qd[r - 2], k = qd[r - 1], n = kd[r - 1], dv = vd[r - 1];
-    const heads = count(qd.slice(0, -2));
+    const { heads, m, k, n, dv } = attentionDims(io);
     await attentionRows(this.rt, { q: io.xs[0], kT: io.xs[1], v: io.xs[2], out: io.y, heads, m, k, n, dv, scale: this.scale });
   }
 }
