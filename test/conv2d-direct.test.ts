@@ -12,13 +12,12 @@ import { convDirectNhwc, padNhwc } from '../src/kernels/conv.js';
 import { packF32 } from '../src/kernels/f32.js';
 import { ArgumentError } from '../src/errors.js';
 import { SIMD, firstMismatch, rng, useRuntimes } from './helpers.js';
+import { convGeometry } from './conv-geometry.js';
 
 const rts = useRuntimes();
 const RELU = 1, HARDSWISH = 2;
 
-function geom(cin: number, cout: number, k: [number, number], s: [number, number], d: [number, number], p: [number, number, number, number]): ConvGeometry {
-  return { cin, cout, group: 1, kh: k[0], kw: k[1], sh: s[0], sw: s[1], dh: d[0], dw: d[1], pt: p[0], pl: p[1], pb: p[2], pr: p[3] };
-}
+const geom = convGeometry;
 
 async function run(rt: Runtime, conv: Conv2dF32, n: number, h: number, w: number, x: Float32Array): Promise<Uint32Array> {
   const g = conv.geometry, [oh, ow] = convOutSize(g, h, w);

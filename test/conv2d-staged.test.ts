@@ -16,12 +16,11 @@ import { NonFiniteGuard } from '../src/layers/nonfinite.js';
 import { uint8Range } from '../src/quant/activation-range.js';
 import { ArgumentError, ShapeError } from '../src/errors.js';
 import { SIMD, firstMismatch, rng, useRuntimes } from './helpers.js';
+import { convGeometry } from './conv-geometry.js';
 
 const rts = useRuntimes();
 
-function geom(cin: number, cout: number, k: [number, number], s: [number, number], d: [number, number], p: [number, number, number, number]): ConvGeometry {
-  return { cin, cout, group: 1, kh: k[0], kw: k[1], sh: s[0], sw: s[1], dh: d[0], dw: d[1], pt: p[0], pl: p[1], pb: p[2], pr: p[3] };
-}
+const geom = convGeometry;
 
 /** scalar q_im2col_nhwc: rows of the taps' pixel bytes (pad outside), twice with dup, zeros to rowBytes; sums wrap at 32 bits */
 function refGather(img: Uint8Array, pixSum: Int32Array, pad: Uint8Array, padSum: number, g: ConvGeometry, h: number, w: number, cBytes: number, dup: boolean, rowBytes: number) {

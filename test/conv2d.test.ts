@@ -19,6 +19,7 @@ import { describe, expect, it } from 'vitest';
 import { Conv2dF32, convOutSize, type ConvActivation, type ConvGeometry, type ConvPath } from '../src/layers/conv2d.js';
 import type { Runtime } from '../src/index.js';
 import { SIMD, firstMismatch, rng, useRuntimes } from './helpers.js';
+import { convGeometry } from './conv-geometry.js';
 
 const rts = useRuntimes();
 const U = 2 ** -24;
@@ -271,10 +272,6 @@ async function check(c: Case): Promise<ConvPath> {
   return one.path;
 }
 
-function geometry(cin: number, cout: number, group: number, kh: number, kw: number, s: [number, number], d: [number, number], pads: [number, number, number, number]): ConvGeometry {
-  return { cin, cout, group, kh, kw, sh: s[0], sw: s[1], dh: d[0], dw: d[1], pt: pads[0], pl: pads[1], pb: pads[2], pr: pads[3] };
-}
-
 /** Padding patterns: symmetric "same", asymmetric, none, and more than the kernel reaches (rows of pure padding). */
 function pads(kind: number, kh: number, kw: number, dh: number, dw: number): [number, number, number, number] {
   const ph = ((kh - 1) * dh) >> 1, pw = ((kw - 1) * dw) >> 1;
@@ -309,7 +306,7 @@ describe(`Conv2dF32 (${SIMD} build)`, () => {
           seed++;
           const d: [number, number] = seed % 3 === 0 ? [2, 2] : seed % 5 === 0 ? [1, 2] : [1, 1];
           const h = SIZES[seed % 5], w = SIZES[(seed >> 1) % 5];
-          const c = valid({ n: 1 + (seed % 2), h, w, g: geometry(ch, ch, ch, k, k, s, d, pads(seed >> 2, k, k, d[0], d[1])), bias: seed % 4 !== 1, act: null, seed });
+          const c = valid({ n: 1 + (seed % 2), h, w, g: convGeometry(ch, ch, [k, k], s, d, pads(seed >> 2, k, k, d[0], d[1]), ch), bias: seed % 4 !== 1, act: null, seed });
           if (ch === 1) expect(await check(c)).toBe('im2col'); // group 1: not depthwise
           else expect(await check(c)).toBe('depthwise');
           cases++;
@@ -329,7 +326,7 @@ describe(`Conv2dF32 (${SIMD} build)`, () => {
     ] as [number, [number, number], [number, number], number, number, number][]) {
       for (const p of [0, 1, 3]) {
         seed++;
-        const c = valid({ n: 1 + (seed % 2), h, w, g: geometry(ch, ch, ch, k, k, s, d, pads(p, k, k, d[0], d[1])), bias: true, act: null, seed });
+        const c = valid({ n: 1 + (seed % 2), h, w, g: convGeometry(ch, ch, [k, k], s, d, pads(p, k, k, d[0], d[1]), ch), bias: true, act: null, seed });
         expect(await check(c)).toBe('depthwise');
       }
     }
@@ -342,7 +339,7 @@ describe(`Conv2dF32 (${SIMD} build)`, () => {
         seed++;
         const p = pads(seed, kh, kw, 1, 1);
         if (kh === 1 && kw === 1) p[1] = 1; // 1x1 depthwise with padding
-        const c = valid({ n: 1, h, w, g: geometry(ch, ch, ch, kh, kw, s, [1, 1], p), bias: true, act: null, seed });
+        const c = valid({ n: 1, h, w, g: convGeometry(ch, ch, [kh, kw], s, [1, 1], p, ch), bias: true, act: null, seed });
         expect(await check(c)).toBe('depthwise');
       }
     }
@@ -353,7 +350,7 @@ describe(`Conv2dF32 (${SIMD} build)`, () => {
     for (const [cin, cout] of [[1, 1], [3, 5], [5, 13], [9, 7], [13, 17], [17, 9], [20, 3], [33, 40]]) {
       for (const [h, w] of [[1, 1], [3, 7], [13, 2]]) {
         seed++;
-        const c: Case = { n: 1 + (seed % 2), h, w, g: geometry(cin, cout, 1, 1, 1, [1, 1], [1, 1], [0, 0, 0, 0]), bias: seed % 3 !== 0, act: null, seed };
+        const c: Case = { n: 1 + (seed % 2), h, w, g: convGeometry(cin, cout, [1, 1], [1, 1], [1, 1], [0, 0, 0, 0], 1), bias: seed % 3 !== 0, act: null, seed };
         expect(await check(c)).toBe('pointwise');
       }
     }
@@ -370,7 +367,7 @@ describe(`Conv2dF32 (${SIMD} build)`, () => {
         const h = [3, 7, 13, 5][seed % 4], w = [7, 13, 2, 9][(seed >> 1) % 4];
         let p = pads(seed >> 1, kh, kw, d[0], d[1]);
         if (kh === 1 && kw === 1 && s[0] === 1 && s[1] === 1 && p.every((v) => v === 0)) p = [1, 0, 0, 1]; // keep it off the pointwise path
-        const c = valid({ n: 1 + (seed % 2), h, w, g: geometry(cin, cout, 1, kh, kw, s, d, p), bias: seed % 4 !== 2, act: null, seed });
+        const c = valid({ n: 1 + (seed % 2), h, w, g: convGeometry(cin, cout, [kh, kw], s, d, p, 1), bias: seed % 4 !== 2, act: null, seed });
         expect(await check(c)).toBe('im2col');
       }
     }
@@ -383,7 +380,7 @@ describe(`Conv2dF32 (${SIMD} build)`, () => {
     ]) {
       for (const s of [[1, 1], [2, 2]] as [number, number][]) {
         seed++;
-        const c = valid({ n: 1 + (seed % 2), h: 7, w: 13 - (seed % 3), g: geometry(cin, cout, group, k, k, s, [1, 1], pads(seed, k, k, 1, 1)), bias: seed % 2 === 0, act: null, seed });
+        const c = valid({ n: 1 + (seed % 2), h: 7, w: 13 - (seed % 3), g: convGeometry(cin, cout, [k, k], s, [1, 1], pads(seed, k, k, 1, 1), group), bias: seed % 2 === 0, act: null, seed });
         expect(await check(c)).toBe('im2col');
       }
     }
@@ -392,11 +389,11 @@ describe(`Conv2dF32 (${SIMD} build)`, () => {
   it('every fused activation, with and without a per-channel affine, on every path', async () => {
     let seed = 6000;
     const shapes: [string, ConvGeometry, number, number][] = [
-      ['depthwise', geometry(13, 13, 13, 3, 3, [1, 1], [1, 1], [1, 1, 1, 1]), 5, 11],
-      ['depthwise', geometry(8, 8, 8, 5, 5, [2, 1], [1, 1], [2, 2, 2, 2]), 7, 9],
-      ['pointwise', geometry(7, 9, 1, 1, 1, [1, 1], [1, 1], [0, 0, 0, 0]), 3, 5],
-      ['im2col', geometry(5, 11, 1, 3, 3, [2, 2], [1, 1], [1, 0, 1, 1]), 7, 7],
-      ['im2col', geometry(6, 9, 3, 3, 3, [1, 1], [1, 1], [1, 1, 1, 1]), 4, 6],
+      ['depthwise', convGeometry(13, 13, [3, 3], [1, 1], [1, 1], [1, 1, 1, 1], 13), 5, 11],
+      ['depthwise', convGeometry(8, 8, [5, 5], [2, 1], [1, 1], [2, 2, 2, 2], 8), 7, 9],
+      ['pointwise', convGeometry(7, 9, [1, 1], [1, 1], [1, 1], [0, 0, 0, 0], 1), 3, 5],
+      ['im2col', convGeometry(5, 11, [3, 3], [2, 2], [1, 1], [1, 0, 1, 1], 1), 7, 7],
+      ['im2col', convGeometry(6, 9, [3, 3], [1, 1], [1, 1], [1, 1, 1, 1], 3), 4, 6],
     ];
     for (const act of ACTS) {
       for (const [path, g, h, w] of shapes) {
@@ -411,7 +408,7 @@ describe(`Conv2dF32 (${SIMD} build)`, () => {
     for (const act of ACTS.filter((a) => a.kind === SWISH || a.kind === SIGMOID)) {
       seed++;
       const big = { ...act, alpha: act.alpha * 12 };
-      expect(await check({ n: 1, h: 6, w: 9, g: geometry(12, 12, 12, 5, 5, [1, 1], [1, 1], [2, 2, 2, 2]), bias: true, act: big, seed })).toBe('depthwise');
+      expect(await check({ n: 1, h: 6, w: 9, g: convGeometry(12, 12, [5, 5], [1, 1], [1, 1], [2, 2, 2, 2], 12), bias: true, act: big, seed })).toBe('depthwise');
     }
   });
 
