@@ -45,26 +45,14 @@ HEIGHT=48
 SEED=20241129   # xorshift32 state (never 0)
 # shellcheck source=ocr-text.sh
 source "$HERE/ocr-text.sh"
+# shellcheck source=ocr-render.sh
+source "$HERE/ocr-render.sh"
 
 # ---- render --------------------------------------------------------------------------------------
 mkdir -p "$OUT"
 rm -f "$OUT"/[0-9][0-9][0-9][0-9].png "$OUT/labels.tsv"
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
-
-declare -A REF_Y REF_H   # per font+size: vertical extent of the tallest ink
-ref_box() { # ref_box FONTFILE SIZE -> RY RH
-  local key="$1:$2"
-  if [ -z "${REF_Y[$key]:-}" ]; then
-    local box
-    box=$("$CONVERT" -font "$1" -pointsize "$2" 'label:Hgjy()|$Q' -format '%@' info:)
-    # box = WxH+X+Y
-    local wh=${box%%+*} xy=${box#*+}
-    REF_H[$key]=${wh#*x}
-    REF_Y[$key]=${xy#*+}
-  fi
-  RY=${REF_Y[$key]}; RH=${REF_H[$key]}
-}
 
 declare -A SEEN
 printf '' > "$OUT/labels.tsv"
@@ -83,21 +71,8 @@ while [ $i -lt "$COUNT" ]; do
   pick SIZES; size=$P
   rand 3; margin=$(( 4 + R ))         # 4..6 px of white left and right of the ink
   rand 5; shift_y=$(( R - 2 ))        # -2..2 px vertical jitter
-  ref_box "$font" "$size"
-  im_escape "$T"
   file=$(printf '%04d.png' $((i + 1)))
-  # Horizontal ink extent of this text (its label: canvas has the font's fixed line height).
-  box=$("$CONVERT" -font "$font" -pointsize "$size" "label:$E" -format '%@' info:)
-  wh=${box%%+*}; xy=${box#*+}
-  w=${wh%%x*}; x=${xy%%+*}
-  # Crop: ink columns +- margin, rows = reference ink box centred in 48 px (+ jitter).
-  top=$(( RY - (HEIGHT - RH) / 2 + shift_y ))
-  cw=$(( w + 2 * margin ))
-  "$CONVERT" -font "$font" -pointsize "$size" -background white -fill black "label:$E" \
-    -bordercolor white -border 64 \
-    -crop "${cw}x${HEIGHT}+$(( x - margin + 64 ))+$(( top + 64 ))" +repage \
-    -colorspace Gray -depth 8 -strip -define png:color-type=0 -define png:bit-depth=8 \
-    "$OUT/$file"
+  render_line "$font" "$size" "$T" "$margin" "$shift_y" "$OUT/$file"
   printf '%s\t%s\t%s\n' "$file" "$T" "$fname" >> "$OUT/labels.tsv"
   i=$((i + 1))
 done

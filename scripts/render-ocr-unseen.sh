@@ -37,21 +37,13 @@ HEIGHT=48
 SEED=20261206
 # shellcheck source=ocr-text.sh
 source "$HERE/ocr-text.sh"
+# shellcheck source=ocr-render.sh
+source "$HERE/ocr-render.sh"
 
 mkdir -p "$OUT"
 rm -f "$OUT"/[0-9][0-9][0-9][0-9].png "$OUT/labels.tsv"
-declare -A SEEN REF_Y REF_H
+declare -A SEEN
 while IFS=$'\t' read -r _ t _; do SEEN[$t]=1; done < "$ROOT/packages/cli/data/ocr-lines/labels.tsv"
-ref_box() {
-  local key="$1:$2"
-  if [ -z "${REF_Y[$key]:-}" ]; then
-    local box wh xy
-    box=$("$CONVERT" -font "$1" -pointsize "$2" 'label:Hgjy()|$Q' -format '%@' info:)
-    wh=${box%%+*}; xy=${box#*+}
-    REF_H[$key]=${wh#*x}; REF_Y[$key]=${xy#*+}
-  fi
-  RY=${REF_Y[$key]}; RH=${REF_H[$key]}
-}
 
 printf '' > "$OUT/labels.tsv"
 i=0 tries=0
@@ -74,25 +66,14 @@ while [ $i -lt "$COUNT" ]; do
   pick S2; size=$P
   rand 3; margin=$(( 4 + R ))
   rand 5; shift_y=$(( R - 2 ))
-  ref_box "$font" "$size"
-  im_escape "$T"
-  file=$(printf '%04d.png' $((i + 1)))
-  box=$("$CONVERT" -font "$font" -pointsize "$size" "label:$E" -format '%@' info:)
-  wh=${box%%+*}; xy=${box#*+}
-  w=${wh%%x*}; x=${xy%%+*}
-  top=$(( RY - (HEIGHT - RH) / 2 + shift_y ))
-  cw=$(( w + 2 * margin ))
   case $cond in
     blur) EFFECT=(-blur 0x0.9) ;;
     noise) EFFECT=(-seed $((i + 1)) -attenuate 0.5 +noise Gaussian) ;;
     faint) EFFECT=(+level 35%,78%) ;;
     *) EFFECT=() ;;
   esac
-  "$CONVERT" -font "$font" -pointsize "$size" -background white -fill black "label:$E" \
-    -bordercolor white -border 64 \
-    -crop "${cw}x${HEIGHT}+$(( x - margin + 64 ))+$(( top + 64 ))" +repage \
-    -colorspace Gray "${EFFECT[@]}" -depth 8 -strip -define png:color-type=0 -define png:bit-depth=8 \
-    "$OUT/$file"
+  file=$(printf '%04d.png' $((i + 1)))
+  render_line "$font" "$size" "$T" "$margin" "$shift_y" "$OUT/$file" "${EFFECT[@]}"
   printf '%s\t%s\t%s\n' "$file" "$T" "${FONT_NAMES[$fi_]}/$cond" >> "$OUT/labels.tsv"
   i=$((i + 1))
 done
