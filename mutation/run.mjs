@@ -6,6 +6,8 @@
 //
 //   node mutation/run.mjs                                  the whole scope of the config
 //   node mutation/run.mjs src/quant/q8.ts src/quant/int4.ts  only these files
+//   node mutation/run.mjs src/quant/int4.ts --tests test/qb4.test.ts,test/gptq.test.ts
+//                                                          score against those test files only
 //   node mutation/run.mjs --summary                        summarise the last report only
 
 import { spawnSync } from 'node:child_process';
@@ -21,9 +23,11 @@ if (!args.includes('--summary')) {
     console.error('mutation/run.mjs: run `npm run build` first (the tests need build/ and dist/)');
     process.exit(1);
   }
-  const files = args.filter((a) => !a.startsWith('--'));
+  const t = args.indexOf('--tests');
+  const tests = t >= 0 ? args[t + 1] ?? '' : '';
+  const files = args.filter((a, i) => !a.startsWith('--') && !(t >= 0 && i === t + 1));
   const res = spawnSync('npx', ['stryker', 'run', 'mutation/stryker.config.mjs'], {
-    cwd: root, stdio: 'inherit', env: { ...process.env, MUTATE: files.join(',') },
+    cwd: root, stdio: 'inherit', env: { ...process.env, MUTATE: files.join(','), MUTATION_TESTS: tests },
   });
   if (res.status !== 0) process.exit(res.status ?? 1);
 }

@@ -4,6 +4,10 @@
 import { configDefaults, defineConfig } from 'vitest/config';
 import { alias } from '../vitest.config.js';
 
+// MUTATION_TESTS=test/a.test.ts,test/b.test.ts scores the mutants against those files only: a focused
+// run (minutes, not hours) whose score is a lower bound for the whole suite.
+const only = (process.env.MUTATION_TESTS ?? '').split(',').filter(Boolean);
+
 export default defineConfig({
   resolve: { alias },
   test: {
@@ -11,6 +15,7 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    ...(only.length ? { include: only } : {}),
     exclude: [...configDefaults.exclude, 'test/browser/**', 'test/cli.test.ts', 'test/types/**'],
     env: { LOWBIT_TEST_SIMD: 'baseline' },
   },
