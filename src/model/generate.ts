@@ -28,7 +28,11 @@ export interface GenerateOptions {
   padToken?: number;
   /** 'auto' (default): 'shared' when the layout allows it, else 'exact' */
   cache?: 'auto' | 'shared' | 'exact';
-  /** rows the shared cache grows by (default 64) */
+  /**
+   * rows the shared cache grows by; default: sized once, at the first decode step, for the whole
+   * generation (the longest prompt plus maxNewTokens), so its buffers are made once and reused, and
+   * one plan serves every step
+   */
   cacheChunk?: number;
 }
 
@@ -112,9 +116,15 @@ class Generation {
   }
 
   async *steps(): AsyncGenerator<GenerationStep> {
-    const { maxNewTokens, stopTokens = [], cacheChunk = 64 } = this.options;
+    const { maxNewTokens, stopTokens = [] } = this.options;
     const batch = this.prompts.length, vocab = this.layout.vocab;
     const width = Math.max(...this.prompts.map((p) => p.length));
+    // the rows every step will have fed by the last one (its own token is not fed back)
+    const cacheChunk = this.options.cacheChunk ?? Math.min(this.layout.maxPositions, width + maxNewTokens - 1);
+    // per-step arrays made once: the logits rows handed to the sampler and the caller, and the
+    // decode steps' logits output (run() writes it there: RunOptions.into)
+    let rows = new Float32Array(batch * (vocab ?? 0));
+    const into: Record<string, Float32Array> = {};
     let ids = this.prompts.map((p) => [...p, ...new Array<number>(width - p.length).fill(this.options.padToken ?? 0)]);
     let last = this.prompts.map((p) => p.length - 1);
     for (let step = 0; step < maxNewTokens && this.finish.includes(null); step++) {
@@ -122,7 +132,8 @@ class Generation {
       // the prompt runs on an empty past; decode steps on the cache (grown to hold one more row)
       if (step > 0 && this.shared) this.cache.reserve(Math.max(...this.cache.lengths) + 1, cacheChunk, this.layout.maxPositions);
       const t0 = performance.now();
-      const outs = await this.model.run(this.feeds(ids), { runtimeInputs: [this.layout.attentionMask ?? '', this.layout.positionIds ?? ''], into: this.cache.outputBuffers() });
+      if (step > 0 && vocab !== null) into[this.layout.logits] ??= new Float32Array(batch * vocab);
+      const outs = await this.model.run(this.feeds(ids), { runtimeInputs: [this.layout.attentionMask ?? '', this.layout.positionIds ?? ''], into: this.cache.outputBuffers(into) });
       const ms = performance.now() - t0;
       if (step === 0) this.promptMs = ms;
       else this.decodeMs += ms;
@@ -133,7 +144,7 @@ class Generation {
       if (logits.type !== 'float32' || logits.dims.length !== 3 || logits.dims[0] !== batch || logits.dims[1] !== s || (vocab !== null && v !== vocab)) {
         throw new ValueRangeError(`generate: output 'logits' is ${logits.type} [${logits.dims}], expected float32 [${batch}, ${s}, ${vocab ?? 'vocab'}]`);
       }
-      const rows = new Float32Array(batch * v);
+      if (rows.length !== batch * v) rows = new Float32Array(batch * v);
       const tokens = this.prompts.map((_, b) => {
         rows.set(logits.data.subarray((b * s + last[b]) * v, (b * s + last[b] + 1) * v), b * v);
         if (this.finish[b]) return null;

@@ -74,9 +74,11 @@ export class KvCache {
     for (let b = 0; b < this.batch; b++) this.lengths[b] += added;
   }
 
-  /** Arrays the next run may write its present outputs into (RunOptions.into): never the buffers fed as past. */
-  outputBuffers(): Record<string, Float32Array> {
-    return Object.fromEntries(this.spare);
+  /** Arrays the next run may write its present outputs into (RunOptions.into): never the buffers fed as past; added to `into`. */
+  outputBuffers(into: Record<string, Float32Array> = {}): Record<string, Float32Array> {
+    for (const pair of this.names.present) for (const name of pair) delete into[name];
+    for (const [name, buf] of this.spare) into[name] = buf;
+    return into;
   }
 
   /**

@@ -18,6 +18,8 @@ export interface HostValue {
   dims: readonly number[];
   data: HostData;
   nhwc: boolean;
+  /** a constant still in its ModelSource: rows of its first axis read on demand (Gather uses it instead of `data`, which reads it whole) */
+  readRows?: (first: number, count: number) => HostData;
 }
 
 export interface OpContext {
