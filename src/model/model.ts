@@ -76,7 +76,8 @@ export interface RunOptions {
   /**
    * float32 outputs to write into these arrays, by output name, instead of fresh ones (used when
    * the length matches the output's, otherwise ignored): a decoder's presents go into the buffers
-   * of the step before, so a decode step allocates no KV cache. They must not be fed in this run.
+   * it fed as past, so a decode step allocates no KV cache. They may be this run's float32 feeds
+   * (those are copied into the arena before any step), not its other feeds.
    */
   into?: Readonly<Record<string, Float32Array>>;
 }
