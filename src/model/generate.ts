@@ -3,9 +3,11 @@
 // sampled tokens, stop tokens, and each step streamed (an async iterator, or an onToken callback).
 //
 // Every run after the prompt feeds a past of `cache.rows` rows. When the layout is 'shared' (see
-// DecoderLayout.shared) those rows grow by chunks and attention_mask is as wide as the buffer (its
-// sum still gives each sequence's length): the input dims change once per chunk, and attention_mask
-// and position_ids stay run-time values, so one plan serves a whole chunk of steps. Otherwise ('exact')
+// DecoderLayout.shared) the buffers are sized once for the whole generation (or grown by
+// options.cacheChunk rows) and attention_mask is as wide as the buffer (its sum still gives each
+// sequence's length): the input dims stay the same, and attention_mask and position_ids stay run-time
+// values, so one plan serves every decode step, and its arena is sized once (wasm memory never
+// shrinks: growing step by step would leave every smaller size's arena behind). Otherwise ('exact')
 // the past is as long as the sequences and each step plans again.
 
 import { ArgumentError, ValueRangeError, describe } from '../errors.js';

@@ -5,10 +5,12 @@
 // A model's present outputs come back in the cache's own buffers: a run copies its float32 feeds into
 // the activation arena before any step, so it may write the presents over the past it was fed
 // (RunOptions.into); a step allocates no cache, and the cache exists once in JS. The prompt's presents
-// (no past) come back as fresh arrays, which the cache takes over as they are. With a 'shared' layout (every past is read by GroupQueryAttention only, which takes a past
-// longer than the sequence: present has max(total, past) rows) the buffers are `capacity` rows, grown
-// by whole chunks, so the rows a step feeds change once per chunk, not per token: the model keeps one
-// plan per chunk instead of one per step.
+// (no past) come back as fresh arrays, which the cache takes over as they are.
+//
+// With a 'shared' layout (every past is read by GroupQueryAttention only, which takes a past longer
+// than the sequence: present has max(total, past) rows) the buffers are sized once for the
+// whole generation (or grown by whole chunks), so the rows a step feeds do not change per token: the
+// model keeps one plan for the decode instead of one per step.
 
 import { ValueRangeError } from '../errors.js';
 import type { ModelInput } from './feeds.js';
