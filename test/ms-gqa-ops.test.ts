@@ -3,7 +3,8 @@
 // steps, each feeding its own present_key / present_value back as past (lowbit's into lowbit,
 // onnxruntime's into onnxruntime), in the growing layout (past = the tokens so far) and in the
 // fixed-buffer layout with a ragged batch (seqlens_k differ per sequence), with rotary; a prompt after
-// past context; the present planned over its past only when nothing else reads it; bad inputs refused with typed errors naming the node and the argument.
+// past context; the present planned over its past only when nothing else reads it; bad inputs
+// refused with typed errors naming the node and the argument.
 
 import { describe, it } from 'vitest';
 import { ShapeError, UnsupportedOperatorError, ValueRangeError } from '../src/errors.js';
