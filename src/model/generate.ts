@@ -3,8 +3,8 @@
 // sampled tokens, stop tokens, and each step streamed (an async iterator, or an onToken callback).
 //
 // Every run after the prompt feeds a past of `cache.rows` rows. When the layout is 'shared' (see
-// DecoderLayout.shared) the buffers are sized once for the whole generation (or grown by
-// options.cacheChunk rows) and attention_mask is as wide as the buffer (its sum still gives each
+// DecoderLayout.shared) the buffers are sized once for the whole generation (up to 256 rows, or
+// grown by options.cacheChunk rows) and attention_mask is as wide as the buffer (its sum still gives each
 // sequence's length): the input dims stay the same, and attention_mask and position_ids stay run-time
 // values, so one plan serves every decode step, and its arena is sized once (wasm memory never
 // shrinks: growing step by step would leave every smaller size's arena behind). Otherwise ('exact')
@@ -32,8 +32,8 @@ export interface GenerateOptions {
   cache?: 'auto' | 'shared' | 'exact';
   /**
    * rows the shared cache grows by; default: sized once, at the first decode step, for the whole
-   * generation (the longest prompt plus maxNewTokens), so its buffers are made once and reused, and
-   * one plan serves every step
+   * generation (the longest prompt plus maxNewTokens, up to 256 rows, then grown by 256), so its
+   * buffers are made once and reused, and one plan serves every step
    */
   cacheChunk?: number;
 }
@@ -60,6 +60,13 @@ export interface GenerateResult {
   /** the cache mode used */
   readonly cache: 'shared' | 'exact';
 }
+
+/**
+ * The most rows the shared cache is sized for at once (past it, it grows by this many): every step
+ * copies the whole buffer into the arena and back, so a generation that may stop early (a large
+ * maxNewTokens, stop tokens) must not pay for thousands of rows it never fills.
+ */
+const CACHE_ROWS_AT_ONCE = 256;
 
 const layouts = new WeakMap<Model, DecoderLayout>();
 
@@ -122,7 +129,7 @@ class Generation {
     const batch = this.prompts.length, vocab = this.layout.vocab;
     const width = Math.max(...this.prompts.map((p) => p.length));
     // the rows every step will have fed by the last one (its own token is not fed back)
-    const cacheChunk = this.options.cacheChunk ?? Math.min(this.layout.maxPositions, width + maxNewTokens - 1);
+    const cacheChunk = this.options.cacheChunk ?? Math.min(this.layout.maxPositions, width + maxNewTokens - 1, CACHE_ROWS_AT_ONCE);
     // per-step arrays made once: the logits rows handed to the sampler and the caller, and the
     // decode steps' logits output (run() writes it there: RunOptions.into)
     let rows = new Float32Array(batch * (vocab ?? 0));
