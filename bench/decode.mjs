@@ -9,12 +9,15 @@
 // ways: 'lowbit' reads it whole (readFileSync, the bytes passed to loadModel), 'lowbit-source' passes
 // a ModelSource (random access by readSync: the file is never whole in memory).
 //
-//   node bench/decode.mjs [--rounds 2] [--threads 1,2]      (dist/ must be built: npx tsc -p tsconfig.json)
+//   node bench/decode.mjs [--rounds 2] [--threads 1,2] [--engines lowbit,lowbit-source,onnxruntime-web] [--before DIST]
+//   (dist/ must be built: npx tsc -p tsconfig.json; --before adds 'before' rows of lowbit loaded from another build's dist/index.js,
+//   run interleaved with this build's, for before/after figures in the same conditions)
 
 import { spawnSync } from 'node:child_process';
 import { existsSync, openSync, readFileSync, readSync, statSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { resolve } from 'node:path';
 import { loadavg, machine, packageVersion } from './system.mjs';
 import { median } from './timing.mjs';
 
@@ -26,8 +29,8 @@ const PROMPT = 32, NEW = 64;
 const status = (key) => Number(/\d+/.exec(readFileSync('/proc/self/status', 'utf8').split('\n').find((l) => l.startsWith(key)))[0]) * 1024;
 const promptIds = (vocab) => Array.from({ length: PROMPT }, (_, i) => (i * 2654435761 + 12345) % vocab);
 
-async function lowbitChild(c, threads, load) {
-  const { createRuntime, loadModel, generate } = await import('../dist/index.js');
+async function lowbitChild(c, threads, load, dist) {
+  const { createRuntime, loadModel, generate } = await import(dist ? pathToFileURL(dist).href : '../dist/index.js');
   const rt = await createRuntime({ threads });
   // 'bytes': the whole file read first (keepSource false and no reference kept here: the bytes can go
   // once no initializer views them); 'source': random access to the file, never read whole (ModelSource)
@@ -101,13 +104,13 @@ async function ortChild(c, threads) {
 }
 
 if (process.argv[2] === '--child') {
-  const [engine, threads] = process.argv.slice(3);
+  const [engine, threads, dist] = process.argv.slice(3);
   const { BENCH_100M } = await import('../test/llm-model.mjs');
   const rss0 = status('VmRSS:');
-  const r = await (engine === 'onnxruntime-web' ? ortChild : lowbitChild)(BENCH_100M, Number(threads), engine === 'lowbit' ? 'bytes' : 'source');
+  const r = await (engine === 'onnxruntime-web' ? ortChild : lowbitChild)(BENCH_100M, Number(threads), engine.startsWith('lowbit-source') ? 'source' : 'bytes', dist);
   process.stdout.write(JSON.stringify({ ...r, rss0, peak: status('VmHWM:') }));
 } else {
-  const { values } = parseArgs({ options: { rounds: { type: 'string', default: '2' }, threads: { type: 'string', default: '1,2' } } });
+  const { values } = parseArgs({ options: { rounds: { type: 'string', default: '2' }, threads: { type: 'string', default: '1,2' }, engines: { type: 'string', default: 'lowbit,lowbit-source,onnxruntime-web' }, before: { type: 'string' } } });
   const { BENCH_100M, llmModel, parameterCount } = await import('../test/llm-model.mjs');
   if (!existsSync(FILE)) writeFileSync(FILE, llmModel(BENCH_100M));
   const file = statSync(FILE).size;
@@ -120,21 +123,24 @@ if (process.argv[2] === '--child') {
   const extra = [];
   for (const threads of values.threads.split(',').map(Number)) {
     const rows = {};
-    for (const engine of ['lowbit', 'lowbit-source', 'onnxruntime-web']) {
-      rows[engine] = [];
-      for (let r = 0; r < Number(values.rounds); r++) {
-        const p = spawnSync(process.execPath, ['--expose-gc', SELF, '--child', engine, String(threads)], { encoding: 'utf8', maxBuffer: 1 << 24 });
+    const engines = values.engines.split(',').flatMap((e) => (values.before && e.startsWith('lowbit') ? [e, `${e} (before)`] : [e]));
+    // rounds interleave the engines: a change in the machine's load falls on all of them
+    for (let r = 0; r < Number(values.rounds); r++) {
+      for (const engine of engines) {
+        const dist = engine.endsWith('(before)') ? [resolve(values.before)] : [];
+        const p = spawnSync(process.execPath, ['--expose-gc', SELF, '--child', engine, String(threads), ...dist], { encoding: 'utf8', maxBuffer: 1 << 24 });
         if (p.status !== 0) throw new Error(`${engine}: ${p.stderr}`);
-        rows[engine].push(JSON.parse(p.stdout));
+        (rows[engine] ??= []).push(JSON.parse(p.stdout));
       }
     }
-    const ortTps = median(rows['onnxruntime-web'].map((x) => x.decode));
+    const ortTps = rows['onnxruntime-web'] ? median(rows['onnxruntime-web'].map((x) => x.decode)) : NaN;
     for (const [engine, rs] of Object.entries(rows)) {
       const med = (k) => median(rs.map((x) => x[k]));
       console.log(`| ${engine} | ${threads} | ${med('prompt').toFixed(0)} | ${med('decode').toFixed(1)} | ${(med('decode') / ortTps).toFixed(2)}x | ${((med('rssLoad') - med('rss0')) / MiB).toFixed(0)} MiB | ${(med('peak') / MiB).toFixed(0)} MiB | ${((med('peak') - med('rss0')) / MiB).toFixed(0)} MiB | ${((med('peak') - med('rss0')) / file).toFixed(2)}x | ${((med('peakDecode') - med('rss0')) / MiB).toFixed(0)} MiB | ${((med('peakDecode') - med('rss0')) / file).toFixed(2)}x |`);
     }
-    const lb = rows.lowbit;
-    const ortRun = rows['onnxruntime-web'][0];
+    const lb = rows.lowbit ?? rows['lowbit-source'];
+    const ortRun = rows['onnxruntime-web']?.[0];
+    if (!lb || !ortRun) continue;
     const agree = lb[0].tokens.filter((t, i) => t === ortRun.tokens[i]).length;
     const rel = (a, b) => Math.max(...a.map((x, i) => Math.abs(x - b[i]))) / Math.max(...b.map(Math.abs));
     const distinct = new Set(lb[0].tokens).size;

@@ -27,12 +27,13 @@ const nbitsTensors = (g: Graph): HostTensor[] => g.nodes.filter((n) => n.op === 
 const ownBytes = (g: Graph, file: Uint8Array) => [...g.constants.values()].filter((t) => !isReleased(t) && t.data.buffer !== file.buffer).reduce((s, t) => s + t.data.byteLength, 0);
 const heldBytes = (g: Graph) => [...g.constants.values()].filter((t) => !isReleased(t)).reduce((s, t) => s + t.data.byteLength, 0);
 
-function sourceOf(file: Uint8Array): ModelSource & { reads: number; bytesRead: number } {
+function sourceOf(file: Uint8Array): ModelSource & { reads: number; bytesRead: number; largest: number } {
   const s = {
-    size: file.length, reads: 0, bytesRead: 0,
+    size: file.length, reads: 0, bytesRead: 0, largest: 0,
     read(offset: number, length: number) {
       s.reads++;
       s.bytesRead += length;
+      s.largest = Math.max(s.largest, length);
       return file.slice(offset, offset + length);
     },
   };
@@ -84,6 +85,40 @@ describe(`decode memory (${SIMD} build)`, () => {
     expect(source.bytesRead).toBeLessThanOrEqual(bytes.length * 1.05);
     expect(nbitsTensors(fromSource.graph).every(isReleased)).toBe(true);
     for (const m of [fromSource, fromBytes] as Model[]) m.dispose();
+  });
+
+  it('gathers the embedding from a ModelSource row by row: the table is never read whole', async () => {
+    const tableBytes = C.vocab * C.hidden * 4; // float32, as transformers.js q4 exports store it
+    const fresh = sourceOf(bytes), m2 = loadModel(rts.one, fresh);
+    const r = await generate(m2, prompt, { maxNewTokens: 5 });
+    expect(r.tokens[0]).toHaveLength(5);
+    // every other initializer read once, the table's rows only for the tokens fed (prompt + 4): far below the table
+    const fed = prompt.length + 4, rowBytes = tableBytes / C.vocab;
+    expect(fresh.largest).toBeLessThan(tableBytes);
+    expect(fresh.bytesRead).toBeLessThanOrEqual(bytes.length * 1.05 - tableBytes + fed * rowBytes);
+    m2.dispose();
+  });
+
+  it('sizes the KV cache once per generation, updates it in place in the arena, and reuses the per-step arrays', async () => {
+    const model = loadModel(rts.one, bytes, { keepSource: false });
+    const seen = new Set<Float32Array>();
+    const news = 70; // 6 + 70 rows: more than one 64-row chunk, within the 96 rotary positions
+    await generate(model, prompt, { maxNewTokens: news, onToken: (s) => seen.add(s.logits as Float32Array) });
+    // one plan for the prompt, one for every decode step (growing by chunks made one per chunk, each a larger arena and cache)
+    expect(model.plans.size).toBe(2);
+    expect(seen.size).toBe(1);
+    // the decode plan writes each present over its past: the step's arena holds the cache once
+    const rows = prompt.length + news - 1;
+    const dims: Record<string, number[]> = { input_ids: [1, 1], attention_mask: [1, rows] };
+    for (let l = 0; l < C.layers; l++) for (const kv of ['key', 'value']) dims[`past_key_values.${l}.${kv}`] = [1, C.kvHeads, rows, C.headSize];
+    const plan = model.plan(dims);
+    expect(model.plans.size).toBe(2); // the same plan the generation used
+    for (let l = 0; l < C.layers; l++) for (const kv of ['key', 'value']) {
+      const past = plan.inputs.find((v) => v.name === `past_key_values.${l}.${kv}`)!;
+      const present = plan.outputs[model.graph.outputs.indexOf(`present.${l}.${kv}`)];
+      expect(present.offset).toBe(past.offset);
+    }
+    model.dispose();
   });
 
   it('unpacks qb4 weights to the blocks they were packed from', () => {

@@ -3,7 +3,8 @@
 // steps, each feeding its own present_key / present_value back as past (lowbit's into lowbit,
 // onnxruntime's into onnxruntime), in the growing layout (past = the tokens so far) and in the
 // fixed-buffer layout with a ragged batch (seqlens_k differ per sequence), with rotary; a prompt after
-// past context; bad inputs refused with typed errors naming the node and the argument.
+// past context; the present planned over its past only when nothing else reads it; bad inputs
+// refused with typed errors naming the node and the argument.
 
 import { describe, it } from 'vitest';
 import { ShapeError, UnsupportedOperatorError, ValueRangeError } from '../src/errors.js';
@@ -113,6 +114,30 @@ describe(`com.microsoft GroupQueryAttention vs onnxruntime-web (${SIMD} build)`,
     const firstB = biased(0, first.pk, first.pv);
     const bb = gqa(['q', 'k', 'v', 'pk', 'pv', 'sk', 'tl', 'cos', 'sin', '', 'ab', 'hs'], firstB, { do_rotary: 1 }, { cos, sin, hs: [[N], [0, 1, -1, 0.5]] }, OUTS, [N, nk], { ab: [B, 1, 1, 'total'] });
     await decode(rts.one, bb.build(), firstB, (t, p) => biased(t, p.pk, p.pv), 3, 'fixed buffer + attention_bias + head_sink', CARRY);
+  });
+
+  it('the present is written over its past only when nothing else reads the past (OpDef.inPlace)', async () => {
+    const [B, P] = [1, 8];
+    const feeds = { ...prompt(B, 1, 40), pk: X([B, NK, P, H], 41), pv: X([B, NK, P, H], 42), sk: i32([B], [4]), tl: i32([1], [5]) };
+    const offsets = (bytes: Uint8Array) => {
+      const model = loadModel(rts.one, bytes);
+      // total_sequence_length is a plan constant (its value sizes the present), as run() folds it
+      const plan = model.plan(Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, v.dims])), { tl: { type: 'int32', dims: [1], data: Float64Array.of(5) } });
+      const at = (name: string) => plan.outputs[model.graph.outputs.indexOf(name)].offset;
+      const r = [plan.inputs.find((v) => v.name === 'pk')!.offset, at('present_key')];
+      model.dispose();
+      return r;
+    };
+    const alone = gqa(['q', 'k', 'v', 'pk', 'pv', 'sk', 'tl'], feeds);
+    const [pastAlone, presentAlone] = offsets(alone.build());
+    if (pastAlone !== presentAlone) throw new Error('the present should be planned over a past only GroupQueryAttention reads');
+    // another reader of the past (an output of its own): no aliasing, and the past it reads is the one fed
+    const shared = gqa(['q', 'k', 'v', 'pk', 'pv', 'sk', 'tl'], feeds);
+    shared.node('Identity', ['pk'], ['pk_copy'], {}, 'n2');
+    shared.output('pk_copy');
+    const [pastShared, presentShared] = offsets(shared.build());
+    if (pastShared === presentShared) throw new Error('the present must not be planned over a past another node reads');
+    await checkMs(rts.one, shared, feeds, 1e-5, 'past read by GroupQueryAttention and Identity');
   });
 
   it('a ragged first prompt (sequences of 5 and 3 tokens, right-padded): the presents and every valid row as onnxruntime', async () => {

@@ -3,9 +3,11 @@
 // sampled tokens, stop tokens, and each step streamed (an async iterator, or an onToken callback).
 //
 // Every run after the prompt feeds a past of `cache.rows` rows. When the layout is 'shared' (see
-// DecoderLayout.shared) those rows grow by chunks and attention_mask is as wide as the buffer (its
-// sum still gives each sequence's length): the input dims change once per chunk, and attention_mask
-// and position_ids stay run-time values, so one plan serves a whole chunk of steps. Otherwise ('exact')
+// DecoderLayout.shared) the buffers are sized once for the whole generation (up to 256 rows, or
+// grown by options.cacheChunk rows) and attention_mask is as wide as the buffer (its sum still gives each
+// sequence's length): the input dims stay the same, and attention_mask and position_ids stay run-time
+// values, so one plan serves every decode step, and its arena is sized once (wasm memory never
+// shrinks: growing step by step would leave every smaller size's arena behind). Otherwise ('exact')
 // the past is as long as the sequences and each step plans again.
 
 import { ArgumentError, ValueRangeError, describe } from '../errors.js';
@@ -28,7 +30,11 @@ export interface GenerateOptions {
   padToken?: number;
   /** 'auto' (default): 'shared' when the layout allows it, else 'exact' */
   cache?: 'auto' | 'shared' | 'exact';
-  /** rows the shared cache grows by (default 64) */
+  /**
+   * rows the shared cache grows by; default: sized once, at the first decode step, for the whole
+   * generation (the longest prompt plus maxNewTokens, up to 256 rows, then grown by 256), so its
+   * buffers are made once and reused, and one plan serves every step
+   */
   cacheChunk?: number;
 }
 
@@ -54,6 +60,13 @@ export interface GenerateResult {
   /** the cache mode used */
   readonly cache: 'shared' | 'exact';
 }
+
+/**
+ * The most rows the shared cache is sized for at once (past it, it grows by this many): every step
+ * copies the whole buffer into the arena and back, so a generation that may stop early (a large
+ * maxNewTokens, stop tokens) must not pay for thousands of rows it never fills.
+ */
+const CACHE_ROWS_AT_ONCE = 256;
 
 const layouts = new WeakMap<Model, DecoderLayout>();
 
@@ -112,9 +125,15 @@ class Generation {
   }
 
   async *steps(): AsyncGenerator<GenerationStep> {
-    const { maxNewTokens, stopTokens = [], cacheChunk = 64 } = this.options;
+    const { maxNewTokens, stopTokens = [] } = this.options;
     const batch = this.prompts.length, vocab = this.layout.vocab;
     const width = Math.max(...this.prompts.map((p) => p.length));
+    // the rows every step will have fed by the last one (its own token is not fed back)
+    const cacheChunk = this.options.cacheChunk ?? Math.min(this.layout.maxPositions, width + maxNewTokens - 1, CACHE_ROWS_AT_ONCE);
+    // per-step arrays made once: the logits rows handed to the sampler and the caller, and the
+    // decode steps' logits output (run() writes it there: RunOptions.into)
+    let rows = new Float32Array(batch * (vocab ?? 0));
+    const into: Record<string, Float32Array> = {};
     let ids = this.prompts.map((p) => [...p, ...new Array<number>(width - p.length).fill(this.options.padToken ?? 0)]);
     let last = this.prompts.map((p) => p.length - 1);
     for (let step = 0; step < maxNewTokens && this.finish.includes(null); step++) {
@@ -122,7 +141,8 @@ class Generation {
       // the prompt runs on an empty past; decode steps on the cache (grown to hold one more row)
       if (step > 0 && this.shared) this.cache.reserve(Math.max(...this.cache.lengths) + 1, cacheChunk, this.layout.maxPositions);
       const t0 = performance.now();
-      const outs = await this.model.run(this.feeds(ids), { runtimeInputs: [this.layout.attentionMask ?? '', this.layout.positionIds ?? ''], into: this.cache.outputBuffers() });
+      if (step > 0 && vocab !== null) into[this.layout.logits] ??= new Float32Array(batch * vocab);
+      const outs = await this.model.run(this.feeds(ids), { runtimeInputs: [this.layout.attentionMask ?? '', this.layout.positionIds ?? ''], into: this.cache.outputBuffers(into) });
       const ms = performance.now() - t0;
       if (step === 0) this.promptMs = ms;
       else this.decodeMs += ms;
@@ -133,7 +153,7 @@ class Generation {
       if (logits.type !== 'float32' || logits.dims.length !== 3 || logits.dims[0] !== batch || logits.dims[1] !== s || (vocab !== null && v !== vocab)) {
         throw new ValueRangeError(`generate: output 'logits' is ${logits.type} [${logits.dims}], expected float32 [${batch}, ${s}, ${vocab ?? 'vocab'}]`);
       }
-      const rows = new Float32Array(batch * v);
+      if (rows.length !== batch * v) rows = new Float32Array(batch * v);
       const tokens = this.prompts.map((_, b) => {
         rows.set(logits.data.subarray((b * s + last[b]) * v, (b * s + last[b] + 1) * v), b * v);
         if (this.finish[b]) return null;

@@ -2,11 +2,15 @@
 // model's past_key_values inputs are ([batch, kv_heads, rows, head_size]), each sequence's tokens in
 // rows [0, lengths[b]) of every head.
 //
-// A model's present outputs come back as fresh arrays, which the cache takes over as they are (no
-// copy). With a 'shared' layout (every past is read by GroupQueryAttention only, which takes a past
-// longer than the sequence: present has max(total, past) rows) the buffers are `capacity` rows, grown
-// by whole chunks, so the rows a step feeds change once per chunk, not per token: the model keeps one
-// plan per chunk instead of one per step.
+// A model's present outputs come back in the cache's own buffers: a run copies its float32 feeds into
+// the activation arena before any step, so it may write the presents over the past it was fed
+// (RunOptions.into); a step allocates no cache, and the cache exists once in JS. The prompt's presents
+// (no past) come back as fresh arrays, which the cache takes over as they are.
+//
+// With a 'shared' layout (every past is read by GroupQueryAttention only, which takes a past longer
+// than the sequence: present has max(total, past) rows) the buffers are sized once for the
+// whole generation (or grown by whole chunks), so the rows a step feeds do not change per token: the
+// model keeps one plan for the decode instead of one per step.
 
 import { ValueRangeError } from '../errors.js';
 import type { ModelInput } from './feeds.js';
@@ -25,8 +29,6 @@ export class KvCache {
   /** per layer, [batch, kvHeads, rows, headSize] */
   private keys: Float32Array[];
   private values: Float32Array[];
-  /** the buffers of the step before, by present output name: the next run writes its presents into them (RunOptions.into), so a step allocates no cache */
-  private spare = new Map<string, Float32Array>();
   /** rows of every buffer (the past_sequence_length fed) */
   rows = 0;
   /** tokens each sequence holds */
@@ -66,7 +68,6 @@ export class KvCache {
         if (t.dims.length !== 4 || t.dims[0] !== this.batch || t.dims[1] !== kvHeads || t.dims[3] !== headSize || !(t.data instanceof Float32Array)) {
           throw new ValueRangeError(`generate: output '${name}' is ${t.type} [${t.dims}], expected float32 [${this.batch}, ${kvHeads}, rows, ${headSize}]`);
         }
-        if (into[l].length > 0 && into[l] !== t.data) this.spare.set(name, into[l]);
         into[l] = t.data;
       }
     });
@@ -74,9 +75,13 @@ export class KvCache {
     for (let b = 0; b < this.batch; b++) this.lengths[b] += added;
   }
 
-  /** Arrays the next run may write its present outputs into (RunOptions.into): never the buffers fed as past. */
-  outputBuffers(): Record<string, Float32Array> {
-    return Object.fromEntries(this.spare);
+  /** The arrays the next run writes its present outputs into (RunOptions.into): the past it is fed (used when the sizes match); added to `into`. */
+  outputBuffers(into: Record<string, Float32Array> = {}): Record<string, Float32Array> {
+    this.names.present.forEach(([k, v], l) => {
+      into[k] = this.keys[l];
+      into[v] = this.values[l];
+    });
+    return into;
   }
 
   /**
@@ -96,7 +101,6 @@ export class KvCache {
     };
     this.keys = this.keys.map(copy);
     this.values = this.values.map(copy);
-    this.spare.clear(); // the old size: no run writes them now
     this.rows = grown;
   }
 }

@@ -9,7 +9,7 @@ import { elementCount, hostArray, type Graph, type GraphNode, type HostData, typ
 import { ConvLayerF32, Int4FileLinearLayer, LinearLayerF32, type ModelLayer } from './layers.js';
 import { kernelLayerFor } from './kernel-layer-rules.js';
 import type { ConvActivation, ConvGeometry } from '../layers/conv2d.js';
-import { importOnnx } from './onnx.js';
+import { importOnnx, rowReaderOf } from './onnx.js';
 import type { ModelSource } from './onnx-source.js';
 import { releaseNBitsWeights } from './released-weights.js';
 import { fuseSubgraphs } from './fuse-subgraphs.js';
@@ -76,7 +76,8 @@ export interface RunOptions {
   /**
    * float32 outputs to write into these arrays, by output name, instead of fresh ones (used when
    * the length matches the output's, otherwise ignored): a decoder's presents go into the buffers
-   * of the step before, so a decode step allocates no KV cache. They must not be fed in this run.
+   * it fed as past, so a decode step allocates no KV cache. They may be this run's float32 feeds
+   * (those are copied into the arena before any step), not its other feeds.
    */
   into?: Readonly<Record<string, Float32Array>>;
 }
@@ -334,7 +335,12 @@ export class Model {
     const buffer = this.rt.memory.buffer;
     let c = this.hostCache.get(step);
     if (!c || c.arena !== arena || c.buffer !== buffer) {
-      const hv = (v: PlanValue): HostValue => ({ type: v.type, dims: v.dims, data: this.viewOf(v, arena), nhwc: v.nhwc });
+      const hv = (v: PlanValue): HostValue => {
+        // a constant still in its ModelSource is read whole only if an op reads `data` (Gather reads rows)
+        const readRows = v.value ? rowReaderOf(v.value) : null;
+        if (readRows) return { type: v.type, dims: v.dims, get data() { return v.value!.data; }, nhwc: v.nhwc, readRows };
+        return { type: v.type, dims: v.dims, data: this.viewOf(v, arena), nhwc: v.nhwc };
+      };
       c = { arena, buffer, ins: step.ins.map((v) => (v ? hv(v) : null)), outs: step.outs.map(hv) };
       this.hostCache.set(step, c);
       return c;

@@ -260,17 +260,38 @@ const deferredRaw = new WeakMap<onnxproto.onnx.ITensorProto, DeferredRaw>();
 /** A tensor whose data is read from the source on first use, then kept (released-weights.ts may hand it to a layer). */
 function deferredTensor(type: ElemType, dims: number[], raw: DeferredRaw, name: string): HostTensor {
   let data: HostData | null = null;
-  return {
+  const t: HostTensor = {
     type, dims,
     get data(): HostData {
-      if (!data) {
-        const bytes = raw.source.read(raw.offset, raw.length);
-        if (!(bytes instanceof Uint8Array) || bytes.length !== raw.length) throw new ModelError(`model source: read(${raw.offset}, ${raw.length}) returned ${bytes instanceof Uint8Array ? `${bytes.length} bytes` : typeof bytes}`);
-        data = rawTensorData(bytes, name);
-      }
+      if (!data) data = readRaw(raw, 0, raw.length, name);
       return data;
     },
   };
+  // rows along the first axis straight from the source: a decoder's embedding table (a quarter of a
+  // q4 file) is gathered a few rows per token, never held whole
+  if (dims.length > 0 && dims[0] > 0 && ROW_READABLE.includes(name)) rowReaders.set(t, rowsOf(raw, raw.length / dims[0], name));
+  return t;
+}
+
+function readRaw(raw: DeferredRaw, offset: number, length: number, name: string): HostData {
+  const bytes = raw.source.read(raw.offset + offset, length);
+  if (!(bytes instanceof Uint8Array) || bytes.length !== length) throw new ModelError(`model source: read(${raw.offset + offset}, ${length}) returned ${bytes instanceof Uint8Array ? `${bytes.length} bytes` : typeof bytes}`);
+  return rawTensorData(bytes, name);
+}
+
+// its own scope: a closure beside the getter's would keep the tensor's whole data alive after
+// released-weights.ts has handed it to a layer
+const rowsOf = (raw: DeferredRaw, rowBytes: number, name: string) => (first: number, count: number): HostData => readRaw(raw, first * rowBytes, count * rowBytes, name);
+
+const ROW_READABLE = ['float', 'int8', 'uint8', 'bool'];
+const rowReaders = new WeakMap<HostTensor, (first: number, count: number) => HostData>();
+
+/**
+ * For an initializer a ModelSource holds (float32, int8, uint8, bool): a function returning rows
+ * [first, first + count) of its first axis, read from the source (no whole copy), else null.
+ */
+export function rowReaderOf(t: HostTensor): ((first: number, count: number) => HostData) | null {
+  return rowReaders.get(t) ?? null;
 }
 
 /**

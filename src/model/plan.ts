@@ -51,6 +51,17 @@ export function makePlan(graph: Graph, inputDims: Map<string, number[]>, layerFo
     name, type, dims, nhwc: nhwc && dims.length === 4, offset: -1, bytes: elementCount(dims) * 4, root, lastUse: -1,
   });
   for (const [name, t] of graph.constants) values.set(name, constant(name, t));
+  // who reads each value (OpDef.inPlace writes over a value only its own node reads)
+  const readers = new Map<string, number>();
+  for (const n of graph.nodes) for (const name of n.inputs) readers.set(name, (readers.get(name) ?? 0) + 1);
+  const topNodes = new Set(graph.nodes), graphOutputs = new Set(graph.outputs);
+  const overwritable = (node: GraphNode, ins: (PlanValue | null)[], j: number | undefined, type: ElemType, dims: readonly number[]): PlanValue | undefined => {
+    const v = j === undefined ? null : ins[j];
+    if (!v || v.value || v.root || v.nhwc || v.type !== type || v.dims.length !== dims.length || v.dims.some((d, k) => d !== dims[k])) return undefined;
+    const name = node.inputs[j!];
+    const alone = topNodes.has(node) && readers.get(name) === 1 && !graphOutputs.has(name) && ins.filter((x) => x === v).length === 1;
+    return alone ? v : undefined;
+  };
 
   const inputs: PlanValue[] = [];
   for (const gi of graph.inputs) {
@@ -142,7 +153,7 @@ export function makePlan(graph: Graph, inputDims: Map<string, number[]>, layerFo
     const layoutIns = ins.map((v) => v && { type: v.type, dims: v.dims, value: v.value, nhwc: v.nhwc });
     const outNhwc = def.layout === 'any' ? !!ins[0]?.nhwc : def.layout === 'aware' ? !!def.outNhwc?.(layoutIns, outInfo.map((o) => o.dims)) : false;
     const outs = outInfo.map((o, i) => {
-      const alias = def.alias && ins[0]!.type === o.type ? (ins[0]!.root ?? ins[0]!) : undefined;
+      const alias = def.alias && ins[0]!.type === o.type ? (ins[0]!.root ?? ins[0]!) : overwritable(node, ins, def.inPlace?.find(([out]) => out === i)?.[1], o.type, o.dims);
       const v = runtime(node.outputs[i], o.type, o.dims, outNhwc, alias);
       values.set(node.outputs[i], v);
       return v;

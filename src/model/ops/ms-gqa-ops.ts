@@ -87,6 +87,8 @@ function gqaShape(ctx: OpContext, ins: (ValueInfo | null)[]): GqaShape {
 
 const groupQueryAttentionDef: OpDef = {
   layout: 'nchw',
+  // a past as long as the present (a decoder's preallocated cache) is updated where it lies
+  inPlace: [[1, 3], [2, 4]],
   check: (ctx) => {
     refuseOutputs(ctx, 3, ['output_qk']);
     onlyValue(ctx, 'causal', 1, 1);
@@ -139,7 +141,9 @@ const groupQueryAttentionDef: OpDef = {
       // block copies (a decode step moves the whole cache: element loops made it a fifth of the step)
       for (let bi = 0; bi < b; bi++) for (let ki = 0; ki < nk; ki++) {
         const base = (bi * nk + ki) * present * h, from = (bi * nk + ki) * p * h, keep = starts[bi] * h;
-        if (past instanceof Float32Array) buf.set(past.subarray(from, from + keep), base);
+        if (past instanceof Float32Array && past.buffer === buf.buffer && past.byteOffset === buf.byteOffset && from === base) {
+          // in place (OpDef.inPlace): the kept rows are where they are
+        } else if (past instanceof Float32Array) buf.set(past.subarray(from, from + keep), base);
         else if (past) for (let i = 0; i < keep; i++) buf[base + i] = past[from + i];
         for (let si = 0; si < s; si++) buf.set(rows.subarray(((bi * s + si) * nk + ki) * h, ((bi * s + si) * nk + ki + 1) * h), base + (starts[bi] + si) * h);
         buf.fill(0, base + (starts[bi] + s) * h, base + present * h);

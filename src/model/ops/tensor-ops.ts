@@ -225,6 +225,11 @@ const gatherDef: OpDef = {
     const axis = normAxis(ctx, attr(ctx.node, 'axis', 0), x.dims.length);
     const outer = elementCount(x.dims.slice(0, axis)), inner = elementCount(x.dims.slice(axis + 1)), d = x.dims[axis];
     const y = outs[0].data;
+    if (x.readRows && axis === 0 && x.type === 'float32' && y instanceof Float32Array) {
+      // an embedding table left in the model file: only the rows asked for are read
+      for (let j = 0; j < idx.length; j++) y.set(x.readRows(wrapIndex(ctx, idx[j], d, 'indices', j, axis), 1) as Float32Array, j * inner);
+      return;
+    }
     let o = 0;
     for (let a = 0; a < outer; a++) {
       for (let j = 0; j < idx.length; j++) {

@@ -18,6 +18,8 @@ export interface HostValue {
   dims: readonly number[];
   data: HostData;
   nhwc: boolean;
+  /** a constant still in its ModelSource: rows of its first axis read on demand (Gather uses it instead of `data`, which reads it whole) */
+  readRows?: (first: number, count: number) => HostData;
 }
 
 export interface OpContext {
@@ -56,6 +58,13 @@ export interface OpDef {
   outNhwc?(ins: (HostValue | ValueInfoWithLayout | null)[], outDims: number[][]): boolean;
   /** output i may share input 0's buffer (Reshape & co.): no copy, no new buffer */
   alias?: boolean;
+  /**
+   * [output, input] pairs: the output may be written over the input's buffer when both have one
+   * type and shape and nothing else reads the input (the op must then read each element before it
+   * writes that element of the output): GroupQueryAttention's present over its past, so a decode
+   * step's arena holds the KV cache once
+   */
+  inPlace?: readonly (readonly [number, number])[];
 }
 
 export interface ValueInfoWithLayout extends ValueInfo {
