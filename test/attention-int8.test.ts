@@ -216,7 +216,7 @@ describe('int8 attention layer', () => {
     await bad({ heads: 2, offsets: [1, 4] }, ValueRangeError, /offsets\[0\] must be 0/);
     await bad({ heads: 2, offsets: [0, 1.5, 4] }, ValueRangeError, /offsets\[1\]/);
     await bad({ heads: 2, offsets: [0, 2, 4], kvOffsets: [0, 1, 5] }, ShapeError, /kvOffsets ends at 5/);
-    await bad({ heads: 2, offsets: [0, 3, 4], kvOffsets: [0, 2, 4] }, ValueRangeError, /sequence 0 has 3 queries but 2 keys/);
+    await bad({ heads: 2, causal: true, offsets: [0, 3, 4], kvOffsets: [0, 2, 4] }, ValueRangeError, /sequence 0 has 3 queries but 2 keys/);
     await bad({ heads: 3, offsets: [0, 4] }, ShapeError, /q holds 32 values/);
     await bad({ heads: 2, offsets: [0, 0] }, ShapeError, /offsets hold no query token, but q holds 32 values/);
     await bad({ heads: 2, kvHeads: 3, offsets: [0, 4] }, ArgumentError, /kvHeads/);

@@ -29,6 +29,12 @@ export interface AttentionInt8Options {
   headSize?: number;
   /** SPRINT pruning: keep keys whose 4-bit approximate score is within theta of the row's best */
   prune?: { theta: number };
+  /**
+   * static K and V scales, one per kv head (calibrated): keys and values quantize as
+   * clamp(nearest(x / scale), ±127) instead of by each sequence's absmax, so a cached row quantizes the
+   * same at every step (an int8 KV cache) and a decode step reads the int8 values a full recompute would
+   */
+  kvScales?: { k: ArrayLike<number>; v: ArrayLike<number> };
 }
 
 export interface AttentionPlan {
@@ -45,6 +51,7 @@ export interface AttentionPlan {
   /** key rows in all (sizes the int8 buffers) and where sequence b's rows start among them */
   kvTotal: number; kvRowStart: number[];
   theta: number | null;
+  kvScales: { k: Float32Array; v: Float32Array } | null;
 }
 
 function ints(name: string, a: ArrayLike<number>): number[] {
@@ -64,6 +71,20 @@ function offsetsOf(name: string, a: ArrayLike<number>, total: number): number[] 
   return o;
 }
 
+function staticScales(s: { k: ArrayLike<number>; v: ArrayLike<number> }, kvHeads: number): { k: Float32Array; v: Float32Array } {
+  if (!s || typeof s !== 'object') throw new ArgumentError('attention: kvScales must be { k, v }, one scale per kv head each');
+  const one = (name: 'k' | 'v') => {
+    const a = s[name];
+    if (!a || typeof a.length !== 'number' || a.length !== kvHeads) throw new ShapeError(`attention: kvScales.${name} must hold ${kvHeads} scales (one per kv head), got ${a && typeof a.length === 'number' ? a.length : String(a)}`);
+    const out = Float32Array.from(a);
+    out.forEach((x, i) => {
+      if (!(Number.isFinite(x) && x > 0)) throw new ValueRangeError(`attention: kvScales.${name}[${i}] must be a finite number > 0, got ${a[i]}`);
+    });
+    return out;
+  };
+  return { k: one('k'), v: one('v') };
+}
+
 export function planAttention(q: Float32Array, k: Float32Array, v: Float32Array, o: AttentionInt8Options): AttentionPlan {
   const heads = o.heads, kvHeads = o.kvHeads ?? heads;
   if (!Number.isInteger(heads) || heads < 1) throw new ArgumentError(`attention: heads must be a positive integer, got ${heads}`);
@@ -77,6 +98,7 @@ export function planAttention(q: Float32Array, k: Float32Array, v: Float32Array,
   const scaleOf = (h: number) => o.scale ?? Math.fround(1 / Math.sqrt(h));
   if (o.scale !== undefined && !Number.isFinite(o.scale)) throw new ValueRangeError(`attention: scale must be finite, got ${o.scale}`);
   const causal = o.causal ?? false;
+  const kvScales = o.kvScales === undefined ? null : staticScales(o.kvScales, kvHeads);
 
   if (o.lengths) {
     const lengths = ints('lengths', o.lengths), b = lengths.length;
@@ -91,7 +113,7 @@ export function planAttention(q: Float32Array, k: Float32Array, v: Float32Array,
       heads, kvHeads, h, scale: scaleOf(h), causal, batch: b, tokens: b * padded,
       qStart: lengths.map((_, i) => i * padded), qLen: lengths.map(() => padded), kvLen: lengths, padded,
       kvBase: (bi, kh) => bi * padded * kvHeads * h + kh * h, kvStride: kvHeads * h,
-      kvTotal: b * padded, kvRowStart: lengths.map((_, i) => i * padded), theta,
+      kvTotal: b * padded, kvRowStart: lengths.map((_, i) => i * padded), theta, kvScales,
     };
   }
 
@@ -125,12 +147,13 @@ export function planAttention(q: Float32Array, k: Float32Array, v: Float32Array,
     kvBase = (bi, kh) => kvOff[bi] * kvHeads * h + kh * h;
     kvStride = kvHeads * h;
   }
-  for (let i = 0; i < b; i++) if (qLen[i] > kvLen[i]) throw new ValueRangeError(`attention: sequence ${i} has ${qLen[i]} queries but ${kvLen[i]} keys (the queries are the last keys' positions)`);
+  // causal rows sit at the last keys' positions; without causal any number of queries may see the keys
+  if (causal) for (let i = 0; i < b; i++) if (qLen[i] > kvLen[i]) throw new ValueRangeError(`attention: sequence ${i} has ${qLen[i]} queries but ${kvLen[i]} keys (the queries are the last keys' positions)`);
   kvRowStart = [];
   let total = 0;
   for (const t of kvLen) { kvRowStart.push(total); total += t; }
   return {
     heads, kvHeads, h, scale: scaleOf(h), causal, batch: b, tokens,
-    qStart: qOff.slice(0, b), qLen, kvLen, padded: null, kvBase, kvStride, kvTotal: total, kvRowStart, theta,
+    qStart: qOff.slice(0, b), qLen, kvLen, padded: null, kvBase, kvStride, kvTotal: total, kvRowStart, theta, kvScales,
   };
 }
