@@ -184,6 +184,24 @@ describe('int8 attention layer', () => {
     expect(compareTo(ref, pruned.output).sqnrDb).toBeGreaterThan(20);
   });
 
+  it('static kvScales: equal to the dynamic scales they copy (same bits), and a value past the range clamps as the kernel does', async () => {
+    const rt = rts.one, heads = 4, kvHeads = 2, h = 16, lengths = [11];
+    const { q, k, v, offsets } = batch(lengths, heads, kvHeads, h, 41);
+    const absOf = (x: Float32Array, kh: number) => {
+      let m = 0;
+      for (let t = 0; t < 11; t++) for (let j = 0; j < h; j++) m = Math.max(m, Math.abs(x[(t * kvHeads + kh) * h + j]));
+      return Math.fround(m / 127);
+    };
+    const kvScales = { k: [absOf(k, 0), absOf(k, 1)], v: [absOf(v, 0), absOf(v, 1)] };
+    const dyn = await rt.attention(q, k, v, { heads, kvHeads, causal: true, offsets });
+    const fixed = await rt.attention(q, k, v, { heads, kvHeads, causal: true, offsets, kvScales });
+    expect(firstMismatch(fixed.output, dyn.output)).toBeNull();
+    // halved scales clip half the range: still a valid run, and further from float64 than the exact scales
+    const ref = attentionReference(q, k, v, { heads, kvHeads, causal: true, offsets });
+    const clipped = await rt.attention(q, k, v, { heads, kvHeads, causal: true, offsets, kvScales: { k: kvScales.k.map((x) => x / 2), v: kvScales.v.map((x) => x / 2) } });
+    expect(compareTo(ref, clipped.output).sqnrDb).toBeLessThan(compareTo(ref, fixed.output).sqnrDb);
+  });
+
   it('empty sequences, a padded sequence of length 0, all-zero keys and values', async () => {
     const rt = rts.one, heads = 2, h = 8;
     const { q, k, v } = batch([4, 3], heads, heads, h, 31);
@@ -225,6 +243,10 @@ describe('int8 attention layer', () => {
     await bad({ heads: 2, offsets: [0, 4], lengths: [4] }, ArgumentError, /exactly one of offsets/);
     await bad({ heads: 2, offsets: [0, 4], prune: { theta: -1 } }, ValueRangeError, /prune.theta/);
     await bad({ heads: 2, offsets: [0, 2], kvLengths: [5] }, ValueRangeError, /kvLengths\[0\] = 5 is above the cache's 4 rows/, new Float32Array(2 * 8));
+    await bad({ heads: 2, offsets: [0, 4], kvScales: { k: [1], v: [1, 1] } }, ShapeError, /kvScales.k must hold 2 scales/);
+    await bad({ heads: 2, offsets: [0, 4], kvScales: { k: [1, 1], v: [1, 0] } }, ValueRangeError, /kvScales.v\[1\] must be a finite number > 0, got 0/);
+    // without causal, more queries than keys is fine (each sees every key)
+    await expect(rt.attention(q, k.subarray(0, 2 * 8), v.subarray(0, 2 * 8), { heads: 2, offsets: [0, 4], kvOffsets: [0, 2] })).resolves.toBeTruthy();
     const nan = q.slice();
     nan[5] = NaN;
     await bad({ heads: 2, offsets: [0, 4] }, ValueRangeError, /q contains NaN/, nan);
