@@ -5,7 +5,7 @@
 // in one process on one runtime and alternate in every round; each cell is the median over --rounds of
 // the prompt run's CPU time and of the mean per-token CPU time of --new decoded tokens (greedy), at
 // each prompt length. Also: how many greedy tokens agree, and the last step's logits cosine.
-//   npx tsc -p tsconfig.json && node bench/attention-model.mjs [--rounds 5] [--prompts 64,512] [--new 16] [--threads 1]
+//   npx tsc -p tsconfig.json && node bench/attention-model.mjs [--rounds 5] [--prompts 64,448] [--new 16] [--threads 1]
 // Results: bench/RESULTS-attention.md.
 
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -14,7 +14,7 @@ import { createRuntime, generate, loadModel, quantizeModel } from '../dist/index
 import { BENCH_100M, llmModel } from '../test/llm-model.mjs';
 import { loadavg, machine } from './system.mjs';
 
-const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, prompts: { type: 'string', default: '64,512' }, new: { type: 'string', default: '16' }, threads: { type: 'string', default: '1' } } });
+const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, prompts: { type: 'string', default: '64,448' }, new: { type: 'string', default: '16' }, threads: { type: 'string', default: '1' } } });
 const c = BENCH_100M, FILE = '/tmp/lowbit-decode-100m.onnx', NEW = Number(values.new);
 if (!existsSync(FILE)) writeFileSync(FILE, llmModel(c));
 const bytes = readFileSync(FILE);
