@@ -3,7 +3,7 @@
 // softmax, 7-bit probabilities times int8 V, float out. A ragged batch computes only real rows and
 // keys; a padded batch (the dense baseline) computes every row and key and masks the padded keys,
 // with the same bits on the real rows. With `prune`, keys are first scored with 4-bit Q and K and
-// only those within theta of a row's best approximate score are scored exactly (SPRINT). With
+// only those within theta of a row's best approximate score (or its top k) are scored exactly (SPRINT). With
 // `kvScales` (calibrated, per kv head) K and V quantize by those instead: an int8 KV cache.
 
 import { ValueRangeError } from '../errors.js';
@@ -106,7 +106,7 @@ export async function attentionInt8(rt: KernelHost, q: Float32Array, k: Float32A
         vScale: vS[b * kvHeads + kh], tmax, scratch, out: out + (r0 * heads + n) * h * 4, outStride: qStride,
       };
       if (prune) {
-        qs8AttnRowsPruned(rt, { ...common, q4: q4 + (n * tokens + r0) * hp, q4Scale: q4S + (n * tokens + r0) * 4, k4: k4 + kv, theta: p.theta!, kept: kept + (n * tokens + r0) * 4 }, pieces, stride);
+        qs8AttnRowsPruned(rt, { ...common, q4: q4 + (n * tokens + r0) * hp, q4Scale: q4S + (n * tokens + r0) * 4, k4: k4 + kv, theta: p.theta!, topk: p.topk, kept: kept + (n * tokens + r0) * 4 }, pieces, stride);
       } else {
         qs8AttnRows(rt, { ...common, n: p.padded }, pieces, stride);
       }
