@@ -109,6 +109,13 @@ describe(`attention 'int8' in models (${SIMD} build)`, () => {
       const step = await qm.run(feeds(T - 1, T, head.present_key as Feed, head.present_value as Feed) as never);
       expect(Array.from(step.y.data)).toEqual(Array.from(full.y.data.slice((T - 1) * n * h)));
       expect(Array.from(step.present_key.data)).toEqual(Array.from(full.present_key.data));
+      // 2 threads (a shared memory: the present buffers are read in place, not copied): the same bits
+      const q2 = await quantizeModel(loadModel(rts.two, node.build()), { scheme: 'int8', attention: 'int8', calibration: [f0] as never });
+      try {
+        expect(Array.from((await q2.run(f0 as never)).y.data)).toEqual(Array.from(full.y.data));
+      } finally {
+        q2.dispose();
+      }
     } finally {
       qm.dispose();
     }
