@@ -1746,8 +1746,12 @@ async function runQs8AttnCases(rt, build) {
       emit(build, '-', `qs8_attn_rows ${full ? 'padded' : 'ragged'} ${a.name}`, digest(y));
     }
     const [y, kept] = await withBuffers(rt, [a.q, a.qScale, a.q4, a.q4Scale, a.k, a.k4, a.v, a.his, scratch], [[Float32Array, a.m * a.h], [Int32Array, a.m]], ([q, qs, q4, q4s, k, k4, v, his, sc], [out, kept]) =>
-      rt.kernels.qs8_attn_rows_pruned(a.m, a.h, a.hp, q, qs, q4, q4s, k, k4, v, his, a.theta, a.vScale, a.t, sc, out, a.h * 4, kept));
+      rt.kernels.qs8_attn_rows_pruned(a.m, a.h, a.hp, q, qs, q4, q4s, k, k4, v, his, a.theta, 0, a.vScale, a.t, sc, out, a.h * 4, kept));
     emit(build, '-', `qs8_attn_rows_pruned ${a.name}`, digest(y, kept));
+    // top-k: the 3 highest approximate scores per row
+    const [yk, keptk] = await withBuffers(rt, [a.q, a.qScale, a.q4, a.q4Scale, a.k, a.k4, a.v, a.his, scratch], [[Float32Array, a.m * a.h], [Int32Array, a.m]], ([q, qs, q4, q4s, k, k4, v, his, sc], [out, kept]) =>
+      rt.kernels.qs8_attn_rows_pruned(a.m, a.h, a.hp, q, qs, q4, q4s, k, k4, v, his, a.theta, 3, a.vScale, a.t, sc, out, a.h * 4, kept));
+    emit(build, '-', `qs8_attn_rows_pruned top-3 ${a.name}`, digest(yk, keptk));
   }
 }
 
@@ -1760,6 +1764,8 @@ function refQs8AttnCases() {
     for (const full of [0, 1]) emit('ref', '-', `qs8_attn_rows ${full ? 'padded' : 'ragged'} ${a.name}`, digest(attnRef.refQs8AttnRows({ ...a, n: full ? a.t : null })));
     const p = attnRef.refQs8AttnRowsPruned(a);
     emit('ref', '-', `qs8_attn_rows_pruned ${a.name}`, digest(p.out, p.kept));
+    const pk = attnRef.refQs8AttnRowsPruned({ ...a, topk: 3 });
+    emit('ref', '-', `qs8_attn_rows_pruned top-3 ${a.name}`, digest(pk.out, pk.kept));
   }
 }
 

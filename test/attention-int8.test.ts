@@ -1,7 +1,8 @@
 // int8 attention: the qs8_attn kernels bit-exact against their scalar references (every tail of the
 // 4-key groups and of the head's 16-value rows), the layer against a float64 reference within its
 // budget, ragged = padded-and-masked on the real rows (same bits), causal masking, a KV-cache decode
-// step = the full recompute's last row, pruning that keeps every key = dense, and typed errors.
+// step = the full recompute's last row, pruning (threshold and top-k) that keeps every key = dense,
+// static kvScales, and typed errors.
 
 import { describe, expect, it } from 'vitest';
 import { attentionReference, compareTo, ArgumentError, ShapeError, ValueRangeError } from '../src/index.js';
@@ -40,18 +41,20 @@ describe('qs8_attn kernels = scalar references', () => {
         });
         expect(firstMismatch(got, want), `n ${n}`).toBeNull();
       }
-      for (const theta of [0, 0.05, Infinity]) {
-        const want = refQs8AttnRowsPruned({ m, h, hp, q, qScale, k, v, his, vScale, q4, q4Scale, k4, theta });
+      // threshold mode (topk 0), then top-k (with theta ignored): 1, 2, 3 keys, and more than a row has
+      for (const [theta, topk] of [[0, 0], [0.05, 0], [Infinity, 0], [0, 1], [0.05, 2], [0, 3], [0, 64]]) {
+        const want = refQs8AttnRowsPruned({ m, h, hp, q, qScale, k, v, his, vScale, q4, q4Scale, k4, theta, topk });
         const got = await rt.scoped((alloc) => {
           const ptrs = [q, k, v, q4, k4].map((x) => rt.put(x, 16)), [ps, p4, ph] = [rt.put(qScale), rt.put(q4Scale), rt.put(his)];
           const scratch = alloc(qs8AttnScratchBytes(t, hp)), out = alloc(m * h * 4), kept = alloc(m * 4);
-          qs8AttnRowsPruned(rt, { m, h, hp, q: ptrs[0], qScale: ps, k: ptrs[1], v: ptrs[2], q4: ptrs[3], k4: ptrs[4], q4Scale: p4, his: ph, theta, vScale, tmax: t, scratch, out, outStride: h * 4, kept });
+          qs8AttnRowsPruned(rt, { m, h, hp, q: ptrs[0], qScale: ps, k: ptrs[1], v: ptrs[2], q4: ptrs[3], k4: ptrs[4], q4Scale: p4, his: ph, theta, topk, vScale, tmax: t, scratch, out, outStride: h * 4, kept });
           const res = { out: rt.read(Float32Array, out, m * h), kept: rt.read(Int32Array, kept, m) };
           for (const p of [...ptrs, ps, p4, ph]) rt.free(p);
           return res;
         });
-        expect(firstMismatch(got.kept, want.kept), `kept, theta ${theta}`).toBeNull();
-        expect(firstMismatch(got.out, want.out), `theta ${theta}`).toBeNull();
+        expect(firstMismatch(got.kept, want.kept), `kept, theta ${theta}, topk ${topk}`).toBeNull();
+        if (topk > 0) for (let i = 0; i < m; i++) expect(got.kept[i], `row ${i} kept`).toBeGreaterThanOrEqual(Math.min(topk, his[i]));
+        expect(firstMismatch(got.out, want.out), `theta ${theta}, topk ${topk}`).toBeNull();
       }
     });
   }
@@ -182,6 +185,34 @@ describe('int8 attention layer', () => {
     expect(pruned.skipped).toBeGreaterThan(0.3);
     // budget: 20 dB against float64 with a third or more of the keys skipped (dense int8 is above 30)
     expect(compareTo(ref, pruned.output).sqnrDb).toBeGreaterThan(20);
+    // top-k: k at least the longest row keeps every key (= dense); k = 32 of up to 200 keys: ties may
+    // keep a few more, the rest skipped, within the same budget; 2 threads the same bits
+    const allK = await rt.attention(qs, k, v, { heads, offsets, causal: true, prune: { topk: 200 } });
+    expect(allK.skipped).toBe(0);
+    expect(firstMismatch(allK.output, dense.output)).toBeNull();
+    const top = await rt.attention(qs, k, v, { heads, offsets, causal: true, prune: { topk: 32 } });
+    const top2 = await rts.two.attention(qs, k, v, { heads, offsets, causal: true, prune: { topk: 32 } });
+    expect(firstMismatch(top2.output, top.output)).toBeNull();
+    expect(top.skipped).toBeGreaterThan(0.5);
+    expect(compareTo(ref, top.output).sqnrDb).toBeGreaterThan(20);
+  });
+
+  it('static kvScales: equal to the dynamic scales they copy (same bits), and a value past the range clamps as the kernel does', async () => {
+    const rt = rts.one, heads = 4, kvHeads = 2, h = 16, lengths = [11];
+    const { q, k, v, offsets } = batch(lengths, heads, kvHeads, h, 41);
+    const absOf = (x: Float32Array, kh: number) => {
+      let m = 0;
+      for (let t = 0; t < 11; t++) for (let j = 0; j < h; j++) m = Math.max(m, Math.abs(x[(t * kvHeads + kh) * h + j]));
+      return Math.fround(m / 127);
+    };
+    const kvScales = { k: [absOf(k, 0), absOf(k, 1)], v: [absOf(v, 0), absOf(v, 1)] };
+    const dyn = await rt.attention(q, k, v, { heads, kvHeads, causal: true, offsets });
+    const fixed = await rt.attention(q, k, v, { heads, kvHeads, causal: true, offsets, kvScales });
+    expect(firstMismatch(fixed.output, dyn.output)).toBeNull();
+    // halved scales clip half the range: still a valid run, and further from float64 than the exact scales
+    const ref = attentionReference(q, k, v, { heads, kvHeads, causal: true, offsets });
+    const clipped = await rt.attention(q, k, v, { heads, kvHeads, causal: true, offsets, kvScales: { k: kvScales.k.map((x) => x / 2), v: kvScales.v.map((x) => x / 2) } });
+    expect(compareTo(ref, clipped.output).sqnrDb).toBeLessThan(compareTo(ref, fixed.output).sqnrDb);
   });
 
   it('empty sequences, a padded sequence of length 0, all-zero keys and values', async () => {
@@ -216,7 +247,7 @@ describe('int8 attention layer', () => {
     await bad({ heads: 2, offsets: [1, 4] }, ValueRangeError, /offsets\[0\] must be 0/);
     await bad({ heads: 2, offsets: [0, 1.5, 4] }, ValueRangeError, /offsets\[1\]/);
     await bad({ heads: 2, offsets: [0, 2, 4], kvOffsets: [0, 1, 5] }, ShapeError, /kvOffsets ends at 5/);
-    await bad({ heads: 2, offsets: [0, 3, 4], kvOffsets: [0, 2, 4] }, ValueRangeError, /sequence 0 has 3 queries but 2 keys/);
+    await bad({ heads: 2, causal: true, offsets: [0, 3, 4], kvOffsets: [0, 2, 4] }, ValueRangeError, /sequence 0 has 3 queries but 2 keys/);
     await bad({ heads: 3, offsets: [0, 4] }, ShapeError, /q holds 32 values/);
     await bad({ heads: 2, offsets: [0, 0] }, ShapeError, /offsets hold no query token, but q holds 32 values/);
     await bad({ heads: 2, kvHeads: 3, offsets: [0, 4] }, ArgumentError, /kvHeads/);
@@ -224,7 +255,14 @@ describe('int8 attention layer', () => {
     await bad({ heads: 2, lengths: [2, 2] }, ArgumentError, /headSize/);
     await bad({ heads: 2, offsets: [0, 4], lengths: [4] }, ArgumentError, /exactly one of offsets/);
     await bad({ heads: 2, offsets: [0, 4], prune: { theta: -1 } }, ValueRangeError, /prune.theta/);
+    await bad({ heads: 2, offsets: [0, 4], prune: { topk: 0 } }, ValueRangeError, /prune.topk must be an integer from 1/);
+    await bad({ heads: 2, offsets: [0, 4], prune: { topk: 2.5 } }, ValueRangeError, /prune.topk must be an integer from 1/);
+    await bad({ heads: 2, offsets: [0, 4], prune: { topk: 2, theta: 1 } as never }, ArgumentError, /exactly one of theta/);
     await bad({ heads: 2, offsets: [0, 2], kvLengths: [5] }, ValueRangeError, /kvLengths\[0\] = 5 is above the cache's 4 rows/, new Float32Array(2 * 8));
+    await bad({ heads: 2, offsets: [0, 4], kvScales: { k: [1], v: [1, 1] } }, ShapeError, /kvScales.k must hold 2 scales/);
+    await bad({ heads: 2, offsets: [0, 4], kvScales: { k: [1, 1], v: [1, 0] } }, ValueRangeError, /kvScales.v\[1\] must be a finite number > 0, got 0/);
+    // without causal, more queries than keys is fine (each sees every key)
+    await expect(rt.attention(q, k.subarray(0, 2 * 8), v.subarray(0, 2 * 8), { heads: 2, offsets: [0, 4], kvOffsets: [0, 2] })).resolves.toBeTruthy();
     const nan = q.slice();
     nan[5] = NaN;
     await bad({ heads: 2, offsets: [0, 4] }, ValueRangeError, /q contains NaN/, nan);

@@ -179,10 +179,11 @@ export function qs8_attn_rows(m: i32, h: i32, hp: i32, q: usize, qScale: usize, 
 }
 
 // Pruned rows: row i scores keys [0, his[i]) with q4 (int8 in [-7, 7], q4Scale per row) and k4
-// (stored k + 8), keeps those within theta of the best approximate score, then runs qs8_attn_rows's
-// exact path over the kept keys only. kept[i] receives how many keys row i kept. Rows go in pairs
+// (stored k + 8), keeps those within theta of the best approximate score (topk 0) or those at or
+// above the topk-th highest approximate score (topk > 0: ties at the boundary are all kept), then
+// runs qs8_attn_rows's exact path over the kept keys only. kept[i] receives how many keys row i kept. Rows go in pairs
 // through the approximate pass (each key row loaded once for two query rows).
-export function qs8_attn_rows_pruned(m: i32, h: i32, hp: i32, q: usize, qScale: usize, q4: usize, q4Scale: usize, k: usize, k4: usize, v: usize, his: usize, theta: f32, vScale: f32, tmax: i32, scratch: usize, out: usize, outStride: usize, kept: usize): void {
+export function qs8_attn_rows_pruned(m: i32, h: i32, hp: i32, q: usize, qScale: usize, q4: usize, q4Scale: usize, k: usize, k4: usize, v: usize, his: usize, theta: f32, topk: i32, vScale: f32, tmax: i32, scratch: usize, out: usize, outStride: usize, kept: usize): void {
   const t4 = (tmax + 7) & ~3;
   const sc0 = scratch, sc1 = scratch + (<usize>t4 << 2);
   const hpu = <usize>hp;
@@ -219,8 +220,8 @@ export function qs8_attn_rows_pruned(m: i32, h: i32, hp: i32, q: usize, qScale: 
       vma = f32x4.pmax(vma, fa);
       vmb = f32x4.pmax(vmb, fb);
     }
-    keptRow(i, va, sc0, vma, h, hp, q, qScale, k, v, theta, vScale, t4, scratch, out + <usize>i * outStride, kept);
-    if (i1 > i) keptRow(i1, vb, sc1, vmb, h, hp, q, qScale, k, v, theta, vScale, t4, scratch, out + <usize>i1 * outStride, kept);
+    keptRow(i, va, sc0, vma, h, hp, q, qScale, k, v, theta, topk, vScale, t4, scratch, out + <usize>i * outStride, kept);
+    if (i1 > i) keptRow(i1, vb, sc1, vmb, h, hp, q, qScale, k, v, theta, topk, vScale, t4, scratch, out + <usize>i1 * outStride, kept);
   }
 }
 
@@ -237,7 +238,7 @@ export function qs8_attn_rows_pruned(m: i32, h: i32, hp: i32, q: usize, qScale: 
 
 // one pruned row after its approximate scores (in sc, lanes past valid -inf; vm their lane maxima):
 // the kept keys' indices, their exact scores (over sc), softmax and P·V over them
-function keptRow(i: i32, valid: i32, sc: usize, vm: v128, h: i32, hp: i32, q: usize, qScale: usize, k: usize, v: usize, theta: f32, vScale: f32, t4: i32, scratch: usize, o: usize, kept: usize): void {
+function keptRow(i: i32, valid: i32, sc: usize, vm: v128, h: i32, hp: i32, q: usize, qScale: usize, k: usize, v: usize, theta: f32, topk: i32, vScale: f32, t4: i32, scratch: usize, o: usize, kept: usize): void {
   if (valid <= 0) {
     memory.fill(o, 0, <usize>h << 2);
     store<i32>(kept + (<usize>i << 2), 0);
@@ -245,7 +246,8 @@ function keptRow(i: i32, valid: i32, sc: usize, vm: v128, h: i32, hp: i32, q: us
   }
   const ps = scratch + (<usize>t4 << 3), idx = ps + (<usize>t4 << 1), qs = idx + (<usize>t4 << 2);
   const best = max(max(f32x4.extract_lane(vm, 0), f32x4.extract_lane(vm, 1)), max(f32x4.extract_lane(vm, 2), f32x4.extract_lane(vm, 3)));
-  const thr = max(best - theta, -F32.MAX_VALUE); // never -inf: the masked lanes are
+  // never -inf: the masked lanes are
+  const thr = topk <= 0 ? max(best - theta, -F32.MAX_VALUE) : topk >= valid ? -F32.MAX_VALUE : kthLargest(sc, valid, topk, idx);
   // the kept keys' indices, 4 scores per compare (lanes past valid are -inf: never kept)
   let nk = 0;
   const vthr = f32x4.splat(thr);
@@ -262,6 +264,33 @@ function keptRow(i: i32, valid: i32, sc: usize, vm: v128, h: i32, hp: i32, q: us
   exactScores(qs, hp, k, nk, nk, idx, load<f32>(qScale + (<usize>i << 2)), sc);
   const s = softmaxToP(sc, (nk + 3) & ~3, ps);
   weightedValues(ps, nk, v, hp, h, idx, vScale / (s * <f32>127), o);
+}
+
+// the k-th highest of n finite scores (1 <= k < n), selected in a copy at tmp (Hoare quickselect,
+// middle pivot: the value does not depend on the order the partitions leave)
+function kthLargest(sc: usize, n: i32, k: i32, tmp: usize): f32 {
+  memory.copy(tmp, sc, <usize>n << 2);
+  let lo = 0, hi = n - 1;
+  const want = k - 1; // index in descending order
+  while (lo < hi) {
+    const pivot = load<f32>(tmp + (<usize>((lo + hi) >>> 1) << 2));
+    let a = lo, b = hi;
+    while (a <= b) {
+      while (load<f32>(tmp + (<usize>a << 2)) > pivot) a++;
+      while (load<f32>(tmp + (<usize>b << 2)) < pivot) b--;
+      if (a <= b) {
+        const x = load<f32>(tmp + (<usize>a << 2));
+        store<f32>(tmp + (<usize>a << 2), load<f32>(tmp + (<usize>b << 2)));
+        store<f32>(tmp + (<usize>b << 2), x);
+        a++;
+        b--;
+      }
+    }
+    if (want <= b) hi = b;
+    else if (want >= a) lo = a;
+    else break;
+  }
+  return load<f32>(tmp + (<usize>want << 2));
 }
 
 // absmax of m rows of h floats (xStride bytes apart) into out: one per row (perRow) or one in all

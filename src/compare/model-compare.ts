@@ -28,7 +28,7 @@ interface Acc {
 
 interface Captured { label: string; data: Float32Array; kind: string; scheme: string; dims: readonly number[]; weightBytes: number; why?: string }
 
-async function capture(model: Model, feeds: Feeds): Promise<Map<string, Captured>> {
+async function capture(model: Model, feeds: Feeds, also: ReadonlySet<string> = new Set()): Promise<Map<string, Captured>> {
   const out = new Map<string, Captured>();
   const outputs = new Set(model.outputNames);
   const keptFloat = (model as { keptFloat?: Map<unknown, string> }).keptFloat;
@@ -37,12 +37,14 @@ async function capture(model: Model, feeds: Feeds): Promise<Map<string, Captured
       if (!step.node) return;
       const name = step.outs[0].name;
       const weighted = !!step.layer && step.layer.weightBytes > 0;
-      if (!weighted && !outputs.has(name)) return;
+      // a host step the model computes its own way (int8 attention) is reported like a layer, by its output
+      const own = step.layer ? null : (model.hostOp?.(step.node) ?? null);
+      if (!weighted && !own && !outputs.has(name) && !also.has(name)) return;
       out.set(name, {
         label: weighted && step.node.inputs[1] ? step.node.inputs[1].split('::')[0] : name,
         data: Float32Array.from(values[0]),
-        kind: step.layer ? step.layer.kind : step.op,
-        scheme: step.layer ? step.layer.scheme : 'float32',
+        kind: step.layer ? step.layer.kind : own ? own.kind : step.op,
+        scheme: step.layer ? step.layer.scheme : own ? own.scheme : 'float32',
         dims: step.outs[0].dims,
         weightBytes: step.layer?.weightBytes ?? 0,
         why: weighted && step.layer!.scheme === 'float32' ? keptFloat?.get(step.node) : undefined,
@@ -56,8 +58,8 @@ async function capture(model: Model, feeds: Feeds): Promise<Map<string, Captured
 export async function compareModels(reference: Model, model: Model, inputs: Feeds[], onProgress?: (done: number, total: number) => void): Promise<LayerError[]> {
   const acc = new Map<string, Acc>();
   for (const [i, feeds] of inputs.entries()) {
-    const ref = await capture(reference, feeds);
     const got = await capture(model, feeds);
+    const ref = await capture(reference, feeds, new Set(got.keys()));
     for (const [name, g] of got) {
       const r = ref.get(name);
       if (!r || r.data.length !== g.data.length) continue;

@@ -53,8 +53,10 @@ export interface Qs8AttnPrunedCall extends Omit<Qs8AttnRowsCall, 'n'> {
   q4: number;
   q4Scale: number;
   k4: number;
-  /** keep keys whose approximate score is within theta of the row's best */
+  /** keep keys whose approximate score is within theta of the row's best (topk 0) */
   theta: number;
+  /** > 0: keep instead the keys at or above the row's topk-th highest approximate score (ties at the boundary all kept) */
+  topk?: number;
   /** m int32: how many keys each row kept */
   kept: number;
 }
@@ -103,8 +105,10 @@ export function qs8AttnRows(rt: KernelHost, c: Qs8AttnRowsCall, pieces = 1, scra
 export function qs8AttnRowsPruned(rt: KernelHost, c: Qs8AttnPrunedCall, pieces = 1, scratchStride = 0): void {
   checkRows('qs8AttnRowsPruned', c);
   if (!(c.theta >= 0)) throw new ValueRangeError(`qs8AttnRowsPruned: theta must be >= 0, got ${c.theta}`);
+  const topk = c.topk ?? 0;
+  if (!Number.isInteger(topk) || topk < 0 || topk > QS8_ATTN_MAX_KEYS) throw new ValueRangeError(`qs8AttnRowsPruned: topk must be an integer from 0 (threshold mode) to ${QS8_ATTN_MAX_KEYS}, got ${c.topk}`);
   const work = c.m * c.tmax * c.h;
-  splitRows(rt, 'qs8AttnRowsPruned', c.m, pieces, work, (r0, r1, scratch) => ['qs8_attn_rows_pruned', [r1 - r0, c.h, c.hp, c.q + r0 * c.hp, c.qScale + r0 * 4, c.q4 + r0 * c.hp, c.q4Scale + r0 * 4, c.k, c.k4, c.v, c.his + r0 * 4, c.theta, c.vScale, c.tmax, scratch, c.out + r0 * c.outStride, c.outStride, c.kept + r0 * 4]], c.scratch, scratchStride);
+  splitRows(rt, 'qs8AttnRowsPruned', c.m, pieces, work, (r0, r1, scratch) => ['qs8_attn_rows_pruned', [r1 - r0, c.h, c.hp, c.q + r0 * c.hp, c.qScale + r0 * 4, c.q4 + r0 * c.hp, c.q4Scale + r0 * 4, c.k, c.k4, c.v, c.his + r0 * 4, c.theta, topk, c.vScale, c.tmax, scratch, c.out + r0 * c.outStride, c.outStride, c.kept + r0 * 4]], c.scratch, scratchStride);
 }
 
 /** max |x| over m rows of h floats (xStride bytes apart): into out[i] per row, or out[0] for all. */

@@ -3,7 +3,8 @@
 // softmax, 7-bit probabilities times int8 V, float out. A ragged batch computes only real rows and
 // keys; a padded batch (the dense baseline) computes every row and key and masks the padded keys,
 // with the same bits on the real rows. With `prune`, keys are first scored with 4-bit Q and K and
-// only those within theta of a row's best approximate score are scored exactly (SPRINT).
+// only those within theta of a row's best approximate score (or its top k) are scored exactly (SPRINT). With
+// `kvScales` (calibrated, per kv head) K and V quantize by those instead: an int8 KV cache.
 
 import { ValueRangeError } from '../errors.js';
 import { qs8AttnAbsmax, qs8AttnQuantize, qs8AttnRowBytes, qs8AttnRows, qs8AttnRowsPruned, qs8AttnScratchBytes, qs8AttnScratchCount } from '../kernels/qs8-attn.js';
@@ -67,15 +68,15 @@ export async function attentionInt8(rt: KernelHost, q: Float32Array, k: Float32A
     const rowsOf = (b: number) => p.padded ?? p.kvLen[b];
     for (let b = 0; b < batch; b++) for (let kh = 0; kh < kvHeads; kh++) {
       const base = p.kvBase(b, kh) * 4, stride = p.kvStride * 4, dst = (kh * p.kvTotal + p.kvRowStart[b]) * hp;
-      const block = (src: number, qmax: number, offset: number, into: number): number => {
-        qs8AttnAbsmax(rt, p.kvLen[b], h, src + base, stride, false, blockAbs);
-        const s = scaleOf(rt.view(Float32Array, blockAbs, 1)[0], qmax);
+      const block = (src: number, qmax: number, offset: number, into: number, fixed?: number): number => {
+        if (fixed === undefined) qs8AttnAbsmax(rt, p.kvLen[b], h, src + base, stride, false, blockAbs);
+        const s = fixed ?? scaleOf(rt.view(Float32Array, blockAbs, 1)[0], qmax);
         rt.view(Float32Array, blockS, 1)[0] = s;
         qs8AttnQuantize(rt, rowsOf(b), h, src + base, stride, blockS, false, qmax, offset, into + dst);
         return s;
       };
-      kS[b * kvHeads + kh] = block(pk, 127, 0, k8);
-      vS[b * kvHeads + kh] = block(pv, 127, 0, v8);
+      kS[b * kvHeads + kh] = block(pk, 127, 0, k8, p.kvScales?.k[kh]);
+      vS[b * kvHeads + kh] = block(pv, 127, 0, v8, p.kvScales?.v[kh]);
       if (prune) k4S[b * kvHeads + kh] = block(pk, 7, 8, k4);
     }
     // visible keys per query row (causal: up to its own position)
@@ -105,7 +106,7 @@ export async function attentionInt8(rt: KernelHost, q: Float32Array, k: Float32A
         vScale: vS[b * kvHeads + kh], tmax, scratch, out: out + (r0 * heads + n) * h * 4, outStride: qStride,
       };
       if (prune) {
-        qs8AttnRowsPruned(rt, { ...common, q4: q4 + (n * tokens + r0) * hp, q4Scale: q4S + (n * tokens + r0) * 4, k4: k4 + kv, theta: p.theta!, kept: kept + (n * tokens + r0) * 4 }, pieces, stride);
+        qs8AttnRowsPruned(rt, { ...common, q4: q4 + (n * tokens + r0) * hp, q4Scale: q4S + (n * tokens + r0) * 4, k4: k4 + kv, theta: p.theta!, topk: p.topk, kept: kept + (n * tokens + r0) * 4 }, pieces, stride);
       } else {
         qs8AttnRows(rt, { ...common, n: p.padded }, pieces, stride);
       }

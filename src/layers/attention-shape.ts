@@ -9,6 +9,7 @@
 // at position T - S + i, and with `causal` sees keys [0, T - S + i].
 
 import { ArgumentError, ShapeError, ValueRangeError } from '../errors.js';
+import { QS8_ATTN_MAX_KEYS } from '../kernels/qs8-attn.js';
 
 export interface AttentionInt8Options {
   /** query heads; kvHeads (default heads) divides it: head n reads kv head n / (heads / kvHeads) */
@@ -27,8 +28,18 @@ export interface AttentionInt8Options {
   kvLengths?: ArrayLike<number>;
   /** head size: needed with lengths (a padded batch), checked when given otherwise */
   headSize?: number;
-  /** SPRINT pruning: keep keys whose 4-bit approximate score is within theta of the row's best */
-  prune?: { theta: number };
+  /**
+   * SPRINT pruning, one of: theta, keep keys whose 4-bit approximate score is within theta of the
+   * row's best; topk, keep the keys at or above the row's topk-th highest approximate score (ties at
+   * the boundary all kept, so a row may keep more)
+   */
+  prune?: { theta: number; topk?: undefined } | { topk: number; theta?: undefined };
+  /**
+   * static K and V scales, one per kv head (calibrated): keys and values quantize as
+   * clamp(nearest(x / scale), ±127) instead of by each sequence's absmax, so a cached row quantizes the
+   * same at every step (an int8 KV cache) and a decode step reads the int8 values a full recompute would
+   */
+  kvScales?: { k: ArrayLike<number>; v: ArrayLike<number> };
 }
 
 export interface AttentionPlan {
@@ -44,7 +55,10 @@ export interface AttentionPlan {
   kvStride: number;
   /** key rows in all (sizes the int8 buffers) and where sequence b's rows start among them */
   kvTotal: number; kvRowStart: number[];
+  /** pruning: theta (threshold mode, topk 0) or topk > 0; null: dense */
   theta: number | null;
+  topk: number;
+  kvScales: { k: Float32Array; v: Float32Array } | null;
 }
 
 function ints(name: string, a: ArrayLike<number>): number[] {
@@ -64,6 +78,31 @@ function offsetsOf(name: string, a: ArrayLike<number>, total: number): number[] 
   return o;
 }
 
+function pruneOf(p: AttentionInt8Options['prune']): { theta: number | null; topk: number } {
+  if (p === undefined) return { theta: null, topk: 0 };
+  if (!p || typeof p !== 'object' || (p.theta === undefined) === (p.topk === undefined)) throw new ArgumentError('attention: prune must give exactly one of theta (a threshold) and topk (keys per row)');
+  if (p.topk !== undefined) {
+    if (!Number.isInteger(p.topk) || p.topk < 1 || p.topk > QS8_ATTN_MAX_KEYS) throw new ValueRangeError(`attention: prune.topk must be an integer from 1 to ${QS8_ATTN_MAX_KEYS}, got ${p.topk}`);
+    return { theta: 0, topk: p.topk };
+  }
+  if (!(p.theta! >= 0)) throw new ValueRangeError(`attention: prune.theta must be >= 0, got ${p.theta}`);
+  return { theta: p.theta!, topk: 0 };
+}
+
+function staticScales(s: { k: ArrayLike<number>; v: ArrayLike<number> }, kvHeads: number): { k: Float32Array; v: Float32Array } {
+  if (!s || typeof s !== 'object') throw new ArgumentError('attention: kvScales must be { k, v }, one scale per kv head each');
+  const one = (name: 'k' | 'v') => {
+    const a = s[name];
+    if (!a || typeof a.length !== 'number' || a.length !== kvHeads) throw new ShapeError(`attention: kvScales.${name} must hold ${kvHeads} scales (one per kv head), got ${a && typeof a.length === 'number' ? a.length : String(a)}`);
+    const out = Float32Array.from(a);
+    out.forEach((x, i) => {
+      if (!(Number.isFinite(x) && x > 0)) throw new ValueRangeError(`attention: kvScales.${name}[${i}] must be a finite number > 0, got ${a[i]}`);
+    });
+    return out;
+  };
+  return { k: one('k'), v: one('v') };
+}
+
 export function planAttention(q: Float32Array, k: Float32Array, v: Float32Array, o: AttentionInt8Options): AttentionPlan {
   const heads = o.heads, kvHeads = o.kvHeads ?? heads;
   if (!Number.isInteger(heads) || heads < 1) throw new ArgumentError(`attention: heads must be a positive integer, got ${heads}`);
@@ -72,11 +111,11 @@ export function planAttention(q: Float32Array, k: Float32Array, v: Float32Array,
   const layouts = [o.offsets, o.lengths].filter((x) => x !== undefined).length;
   if (layouts !== 1) throw new ArgumentError('attention: give exactly one of offsets (ragged batch) and lengths (padded batch)');
   if (o.kvLengths && o.lengths) throw new ArgumentError('attention: kvLengths (cached keys) goes with offsets, not lengths');
-  const theta = o.prune ? o.prune.theta : null;
-  if (theta !== null && !(theta >= 0)) throw new ValueRangeError(`attention: prune.theta must be >= 0, got ${theta}`);
+  const { theta, topk } = pruneOf(o.prune);
   const scaleOf = (h: number) => o.scale ?? Math.fround(1 / Math.sqrt(h));
   if (o.scale !== undefined && !Number.isFinite(o.scale)) throw new ValueRangeError(`attention: scale must be finite, got ${o.scale}`);
   const causal = o.causal ?? false;
+  const kvScales = o.kvScales === undefined ? null : staticScales(o.kvScales, kvHeads);
 
   if (o.lengths) {
     const lengths = ints('lengths', o.lengths), b = lengths.length;
@@ -91,7 +130,7 @@ export function planAttention(q: Float32Array, k: Float32Array, v: Float32Array,
       heads, kvHeads, h, scale: scaleOf(h), causal, batch: b, tokens: b * padded,
       qStart: lengths.map((_, i) => i * padded), qLen: lengths.map(() => padded), kvLen: lengths, padded,
       kvBase: (bi, kh) => bi * padded * kvHeads * h + kh * h, kvStride: kvHeads * h,
-      kvTotal: b * padded, kvRowStart: lengths.map((_, i) => i * padded), theta,
+      kvTotal: b * padded, kvRowStart: lengths.map((_, i) => i * padded), theta, topk, kvScales,
     };
   }
 
@@ -125,12 +164,13 @@ export function planAttention(q: Float32Array, k: Float32Array, v: Float32Array,
     kvBase = (bi, kh) => kvOff[bi] * kvHeads * h + kh * h;
     kvStride = kvHeads * h;
   }
-  for (let i = 0; i < b; i++) if (qLen[i] > kvLen[i]) throw new ValueRangeError(`attention: sequence ${i} has ${qLen[i]} queries but ${kvLen[i]} keys (the queries are the last keys' positions)`);
+  // causal rows sit at the last keys' positions; without causal any number of queries may see the keys
+  if (causal) for (let i = 0; i < b; i++) if (qLen[i] > kvLen[i]) throw new ValueRangeError(`attention: sequence ${i} has ${qLen[i]} queries but ${kvLen[i]} keys (the queries are the last keys' positions)`);
   kvRowStart = [];
   let total = 0;
   for (const t of kvLen) { kvRowStart.push(total); total += t; }
   return {
     heads, kvHeads, h, scale: scaleOf(h), causal, batch: b, tokens,
-    qStart: qOff.slice(0, b), qLen, kvLen, padded: null, kvBase, kvStride, kvTotal: total, kvRowStart, theta,
+    qStart: qOff.slice(0, b), qLen, kvLen, padded: null, kvBase, kvStride, kvTotal: total, kvRowStart, theta, topk, kvScales,
   };
 }

@@ -19,7 +19,7 @@ import { dequantizeInt4, type Int4Nibbles } from '../quant/int4.js';
 import type { LayerWeights } from '../formats/format.js';
 import { int4Format } from '../formats/int4.js';
 import { opDef } from './ops/registry.js';
-import type { HostValue, ValueInfo } from './ops/types.js';
+import type { HostValue, OpContext, ValueInfo } from './ops/types.js';
 import { convertLayout, makePlan, planTimeInputs, PLAN_VALUE_MAX_ELEMENTS, type Plan, type PlanStep, type PlanValue } from './plan.js';
 import { PlanCache } from './plan-cache.js';
 import { runControlStep } from './control-flow.js';
@@ -101,6 +101,8 @@ export class Model {
 
   /** layers for weightless nodes tried before the kernel layers (quantizeModel's integerOnly ops) */
   opLayer?: (rt: Runtime, node: GraphNode, ins: (ValueInfo | null)[]) => ModelLayer | null;
+  /** host steps this model computes its own way (quantizeModel's attention 'int8'), by node; null: the operator's compute */
+  hostOp?: (node: GraphNode) => HostOp | null;
 
   constructor(readonly rt: Runtime, readonly graph: Graph, readonly fusions: FuseReport, private readonly builder: LayerBuilder = buildFloatLayer, readonly scheme = 'float32') {
     this.valueInputs = planTimeInputs(graph);
@@ -322,7 +324,9 @@ export class Model {
       convertLayout(ins[0]!, outs[0]);
       return;
     }
-    opDef(step.node!)!.compute!({ node: step.node!, opset: this.graph.opset }, ins, outs);
+    const ctx = { node: step.node!, opset: this.graph.opset }, own = this.hostOp?.(step.node!);
+    if (own) await own.compute(ctx, ins, outs);
+    else opDef(step.node!)!.compute!(ctx, ins, outs);
   }
 
   /**
@@ -375,6 +379,13 @@ export class Model {
 }
 
 /** What a layer needs, read off a Conv/FusedConv/MatMul/Gemm node whose weights are constants. */
+/** A host step computed another way than its operator's compute (same inputs, outputs and checks); kind and scheme name it in reports. */
+export interface HostOp {
+  readonly kind: string;
+  readonly scheme: string;
+  compute(ctx: OpContext, ins: (HostValue | null)[], outs: HostValue[]): Promise<void> | void;
+}
+
 export type LayerSpec =
   | { type: 'conv'; geometry: ConvGeometry; weight: Float32Array; bias: Float32Array | null; activation: ConvActivation | null; actName: string }
   | { type: 'linear'; k: number; n: number; weight: Float32Array; bias: Float32Array | null; transposed: boolean; fileWeights?: LayerWeights; fileNibbles?: () => Int4Nibbles; activation?: ConvActivation | null };

@@ -183,6 +183,13 @@ export interface QuantizeOptions {
    * form) as ShiftGELU, on int8 with static scales calibrated on the calibration inputs. Default off.
    */
   integerOnly?: boolean;
+  /**
+   * How com.microsoft MultiHeadAttention and GroupQueryAttention nodes attend: 'float32' (default) or
+   * 'int8': the int8 attention layer (QKᵀ and PV in int8, src/layers/attention-int8.ts) with static
+   * K and V scales per kv head calibrated on the calibration inputs (widened by rangeMargin), Q
+   * per row; the KV cache rows they write stay on that int8 grid (src/model/attention-int8-ops.ts).
+   */
+  attention?: 'float32' | 'int8';
   onProgress?: (done: number, total: number, phase: string) => void;
   /**
    * A NaN or infinite input to a quantized layer: 'nan' (default) makes the output rows (pixels) it
@@ -321,4 +328,11 @@ export function checkGptqOptions(options: QuantizeOptions): GptqSettings | null 
   if (damp !== undefined && !(typeof damp === 'number' && Number.isFinite(damp) && damp >= 0)) throw new ArgumentError(`quantize: dampPercent must be a finite number >= 0 (a fraction of H's mean diagonal, e.g. 0.01), got ${describe(damp)}`);
   // act-order by default (PP-OCRv4 test lines, int4 alone: 97.4% exact with it, 94.9% without)
   return { actOrder: options.actOrder ?? true, dampPercent: damp ?? 0.01, clipSearch: options.clipSearch ?? true };
+}
+
+/** The attention option, checked: 'float32' (default) or 'int8'. */
+export function checkAttentionOption(options: QuantizeOptions): 'float32' | 'int8' {
+  const a = options.attention ?? 'float32';
+  if (a !== 'float32' && a !== 'int8') throw new ArgumentError(`quantize: attention must be 'float32' or 'int8', got ${describe(a)}`);
+  return a;
 }

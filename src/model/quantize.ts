@@ -23,10 +23,11 @@ import { calibrate, type Feeds, type RangeStats } from './calibrate.js';
 import { autoMix, checkAutoOptions, searchPart } from './auto-mix.js';
 import { CandidateWeights } from './candidate-weights.js';
 import { layerHessians } from './layer-hessians.js';
-import { checkGptqOptions, type LayerChoice, type LayerScheme, type MixReport, type QuantizeOptions } from './quantize-options.js';
+import { checkAttentionOption, checkGptqOptions, type LayerChoice, type LayerScheme, type MixReport, type QuantizeOptions } from './quantize-options.js';
 import { GptqLayers } from './gptq-pass.js';
 import { wasmGemmNT, wasmSyrkLower } from '../kernels/xtx.js';
 import { IvitLayers, shiftGeluAlpha } from './ivit-layers.js';
+import { AttentionInt8Ops } from './attention-int8-ops.js';
 
 export type { LayerChoice, LayerScheme, MixReport, QuantizeOptions } from './quantize-options.js';
 
@@ -98,7 +99,7 @@ async function autoHessians(float: Model, inputs: Feeds[], want: (node: GraphNod
   return hessians;
 }
 
-export async function quantizeModel(float: Model, options: QuantizeOptions): Promise<Model & { choices?: LayerChoice[]; mix?: MixReport; prunePlan?: PrunePlan; keptFloat?: Map<GraphNode, string> }> {
+export async function quantizeModel(float: Model, options: QuantizeOptions): Promise<Model & { choices?: LayerChoice[]; mix?: MixReport; prunePlan?: PrunePlan; keptFloat?: Map<GraphNode, string>; attentionInt8?: AttentionInt8Ops }> {
   if (options.scheme !== 'auto' && !FORMAT_NAMES.includes(options.scheme)) throw new ArgumentError(`quantize: scheme '${String(options.scheme)}' is not supported; ${[...FORMAT_NAMES, 'auto'].map((n) => `'${n}'`).join(', ')} are`);
   if (!Array.isArray(options.calibration) || options.calibration.length === 0) throw new ArgumentError('quantize: calibration needs at least one input (an array of feeds)');
   if (options.ant4PerChannelType !== undefined && typeof options.ant4PerChannelType !== 'boolean') throw new ArgumentError(`quantize: ant4PerChannelType must be a boolean, got ${String(options.ant4PerChannelType)}`);
@@ -113,6 +114,7 @@ export async function quantizeModel(float: Model, options: QuantizeOptions): Pro
   if (options.sparsity !== undefined) checkSparsity(options.sparsity);
   if (options.scheme === 'auto') checkAutoOptions(options); // before calibration and the Hessians
   const gptqSettings = checkGptqOptions(options);
+  const attentionMode = checkAttentionOption(options);
   const auto = options.scheme === 'auto';
   // GPTQ's products (also ANT's and auto's, which run GPTQ with its defaults) in wasm: the Cholesky rank updates and the lazy batch updates, the same bits
   const dense = { syrk: wasmSyrkLower(float.rt), gemm: wasmGemmNT(float.rt) };
@@ -216,13 +218,20 @@ export async function quantizeModel(float: Model, options: QuantizeOptions): Pro
   };
   // the quantized model gets its own arena: the float model's goes back first (both may not fit in 4 GiB)
   await float.releaseArena();
-  const model = new Model(rt, float.graph, float.fusions, builder, options.scheme) as Model & { choices?: LayerChoice[]; mix?: MixReport; speedChoices?: SpeedChoice[]; prunePlan?: PrunePlan; keptFloat?: Map<GraphNode, string> };
+  const model = new Model(rt, float.graph, float.fusions, builder, options.scheme) as Model & { choices?: LayerChoice[]; mix?: MixReport; speedChoices?: SpeedChoice[]; prunePlan?: PrunePlan; keptFloat?: Map<GraphNode, string>; attentionInt8?: AttentionInt8Ops };
   model.keptFloat = keptFloat;
   if (pruned) model.prunePlan = pruned;
-  if (ivit) {
-    model.opLayer = ivit.opLayer;
-    for (const feeds of options.calibration) await model.run(feeds); // the integer-only ops observe their ranges
-    ivit.freeze();
+  const attention = attentionMode === 'int8' ? new AttentionInt8Ops(rt) : null;
+  if (attention) {
+    model.attentionInt8 = attention;
+    model.hostOp = attention.hostOp;
+  }
+  if (ivit) model.opLayer = ivit.opLayer;
+  if (ivit || attention) {
+    // the integer-only ops and the int8 attention nodes observe their ranges, then freeze
+    for (const feeds of options.calibration) await model.run(feeds);
+    ivit?.freeze();
+    attention?.freeze(options.rangeMargin ?? 0);
   }
   if (gptq) await gptq.layers.run(model, options.calibration, (d, t) => options.onProgress?.(d, t, gptqSettings ? 'gptq' : 'obc'));
   if (speed === 'measured') {

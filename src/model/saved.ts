@@ -16,7 +16,8 @@
 //
 // A model quantized with integerOnly also saves its integer-only ops' static scales under the
 // metadata key `integerOnly` (src/model/ivit-saved.ts); the metadata checksum covers it when present,
-// so a file without it keeps the checksum it had.
+// so a file without it keeps the checksum it had. A model quantized with attention 'int8' saves its
+// attention nodes' static K and V scales under `attention` (src/model/attention-saved.ts), the same way.
 
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
@@ -31,6 +32,8 @@ import { allNodes } from './graph.js';
 import { layerFromWeights, nonFiniteCheck, weightRowsDims } from './quantize.js';
 import { ivitRecords, parseIvitRecords, restoredIvit, weightLayerOf } from './ivit-saved.js';
 import { NON_FINITE_MODES, type NonFinite } from '../layers/nonfinite.js';
+import { attentionRecords, parseAttentionRecords, restoredAttention } from './attention-saved.js';
+import type { AttentionInt8Ops } from './attention-int8-ops.js';
 
 const FORMAT = 'lowbit.quantized-model';
 const VERSION = '2';
@@ -39,6 +42,8 @@ const VERSION = '2';
 export function metadataChecksum(m: Record<string, string>): string {
   const parts = [m.format, m.version, m.scheme, m.graph, m.layers, m.float];
   if (m.integerOnly !== undefined) parts.push(m.integerOnly);
+  // tagged: a file with attention records and none for integerOnly must not check as one with integerOnly
+  if (m.attention !== undefined) parts.push(`attention:${m.attention}`);
   return bytesToHex(sha256(utf8ToBytes(JSON.stringify(parts))));
 }
 
@@ -66,6 +71,8 @@ export function saveQuantized(model: Model): Uint8Array {
   const metadata: Record<string, string> = { format: FORMAT, version: VERSION, scheme: model.scheme, graph: graphFingerprint(model.graph), layers: JSON.stringify(records), float: JSON.stringify(float) };
   const ivit = ivitRecords(model);
   if (ivit) metadata.integerOnly = JSON.stringify(ivit);
+  const attention = attentionRecords(model);
+  if (attention) metadata.attention = JSON.stringify(attention);
   return writeSafetensors(tensors, { ...metadata, sha256: metadataChecksum(metadata) });
 }
 
@@ -131,6 +138,11 @@ export function loadQuantized(float: Model, bytes: Uint8Array, options: LoadQuan
   const builder: LayerBuilder = ivit ? (rt, node, spec) => ivit.wrap(rt, node, spec, (s) => weightLayer(rt, node, s)!) : weightLayer;
   const model = new Model(float.rt, float.graph, float.fusions, builder, metadata.scheme ?? 'saved');
   if (ivit) model.opLayer = ivit.layers.opLayer;
+  if (metadata.attention !== undefined) {
+    const attention = restoredAttention(float.rt, parseAttentionRecords(metadata.attention, nodes));
+    (model as Model & { attentionInt8?: AttentionInt8Ops }).attentionInt8 = attention;
+    model.hostOp = attention.hostOp;
+  }
   return model;
 }
 

@@ -61,7 +61,7 @@ export interface KernelExports {
   /** int8 attention rows of one (sequence, head) (assembly/attention/qs8-attn.ts) */
   qs8_attn_rows(m: number, h: number, hp: number, q: number, qScale: number, k: number, v: number, n: number, full: number, his: number, vScale: number, tmax: number, scratch: number, out: number, outStride: number): void;
   /** the same with keys pruned by 4-bit approximate scores (SPRINT) */
-  qs8_attn_rows_pruned(m: number, h: number, hp: number, q: number, qScale: number, q4: number, q4Scale: number, k: number, k4: number, v: number, his: number, theta: number, vScale: number, tmax: number, scratch: number, out: number, outStride: number, kept: number): void;
+  qs8_attn_rows_pruned(m: number, h: number, hp: number, q: number, qScale: number, q4: number, q4Scale: number, k: number, k4: number, v: number, his: number, theta: number, topk: number, vScale: number, tmax: number, scratch: number, out: number, outStride: number, kept: number): void;
   qs8_attn_scratch_bytes(tmax: number, hp: number): number;
   qs8_attn_absmax(m: number, h: number, x: number, xStride: number, perRow: number, out: number): void;
   qs8_attn_quantize(m: number, h: number, hp: number, x: number, xStride: number, scales: number, perRow: number, qmax: number, offset: number, out: number): void;

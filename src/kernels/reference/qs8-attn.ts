@@ -84,6 +84,8 @@ export function refQs8AttnRows(r: RefQs8AttnRows): Float32Array {
 
 export interface RefQs8AttnPruned extends Omit<RefQs8AttnRows, 'n'> {
   q4: Int8Array; q4Scale: ArrayLike<number>; k4: Int8Array; theta: number;
+  /** > 0: keep the keys at or above the topk-th highest approximate score */
+  topk?: number;
 }
 
 /** qs8_attn_rows_pruned: the output rows and how many keys each row kept. */
@@ -96,7 +98,8 @@ export function refQs8AttnRowsPruned(r: RefQs8AttnPruned): { out: Float32Array; 
     let qsum = 0;
     for (let j = 0; j < hp; j++) qsum += r.q4[i * hp + j];
     const approx = Array.from({ length: valid }, (_, t) => f(f(dot(r.q4, i * hp, r.k4, t * hp, hp) - 8 * qsum) * f(r.q4Scale[i])));
-    const thr = f(Math.max(...approx) - r.theta);
+    const topk = r.topk ?? 0;
+    const thr = topk <= 0 ? f(Math.max(...approx) - r.theta) : topk >= valid ? -Infinity : [...approx].sort((a, b) => b - a)[topk - 1];
     const rows = approx.flatMap((a, t) => (a >= thr ? [t] : []));
     kept[i] = rows.length;
     attendKeys(r, i, rows, rows.length, out);

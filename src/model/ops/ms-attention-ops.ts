@@ -6,7 +6,7 @@
 
 import { UnsupportedOperatorError } from '../../errors.js';
 import { checkType, FLOAT } from './math.js';
-import { attr, fail, need, type OpContext, type OpDef, type ValueInfo } from './types.js';
+import { attr, fail, need, type HostValue, type OpContext, type OpDef, type ValueInfo } from './types.js';
 
 /**
  * One query row: out[oo + j] = Σ_t p_t · v[vo + t·hv + j] (j < hv) with p the softmax over t in [lo, hi)
@@ -56,7 +56,7 @@ export function onlyValue(ctx: OpContext, name: string, fallback: number, allowe
   if (v !== allowed) fail(ctx, `${name} ${v} is not supported (${allowed} is)`, UnsupportedOperatorError);
 }
 
-interface MhaShape {
+export interface MhaShape {
   b: number; s: number; n: number; h: number; hv: number; l: number; p: number; t: number;
   /** key and value given as (B, N, L, H): no bias, no past */
   bnsh: boolean;
@@ -148,43 +148,66 @@ const multiHeadAttentionDef: OpDef = {
     const all = [[sp.b, sp.s, sp.n * sp.hv], [sp.b, sp.n, sp.t, sp.h], [sp.b, sp.n, sp.t, sp.hv]];
     return all.slice(0, ctx.node.outputs.length).map((dims) => ({ type: 'float32', dims }));
   },
-  compute: (ctx, ins, outs) => {
-    const sp = mhaShape(ctx, ins.map((v) => v && { type: v.type, dims: [...v.dims] }));
-    const { b, s, n, h, hv, l, p, t } = sp;
-    const bias = ins[3]?.data ?? null, d = n * h;
-    const Q = new Float32Array(b * n * s * h);
-    toHeads(ins[0]!.data, bias, 0, null, b, s, n, h, 0, Q);
-    // K and V as (B, N, T, H): the present outputs when asked for
-    const K = ctx.node.outputs[1] ? (outs[1].data as Float32Array) : new Float32Array(b * n * t * h);
-    const V = ctx.node.outputs[2] ? (outs[2].data as Float32Array) : new Float32Array(b * n * t * hv);
-    if (sp.bnsh) {
-      K.set(ins[1]!.data);
-      V.set(ins[2]!.data);
-    } else {
-      toHeads(ins[1]!.data, bias, d, ins[6]?.data ?? null, b, l, n, h, p, K);
-      toHeads(ins[2]!.data, bias, 2 * d, ins[7]?.data ?? null, b, l, n, hv, p, V);
-    }
-    const scaleAttr = attr(ctx.node, 'scale', 0);
-    const scale = scaleAttr === 0 ? Math.fround(1 / Math.sqrt(h)) : scaleAttr;
-    const filter = attr(ctx.node, 'mask_filter_value', -10000);
-    const causal = attr(ctx.node, 'unidirectional', 0) === 1 && s > 1;
-    const m = ins[4]?.data, ab = ins[5], y = outs[0].data;
-    const buf = new Float64Array(t);
-    for (let bi = 0; bi < b; bi++) for (let ni = 0; ni < n; ni++) for (let si = 0; si < s; si++) {
-      const abo = ab ? ((ab.dims[0] === 1 ? 0 : bi * ab.dims[1]) + (ab.dims[1] === 1 ? 0 : ni)) * s * t + si * t : 0;
-      const add = (ti: number) => {
-        let a = 0;
-        if (sp.mask === 'lengths') a = ti >= m![bi] ? filter : 0;
-        else if (sp.mask === 'keys') a = m![bi * t + ti] > 0 ? 0 : filter;
-        else if (sp.mask === 'rows') a = m![(bi * s + si) * t + ti] > 0 ? 0 : filter;
-        return ab ? Math.fround(ab.data[abo + ti] + a) : a;
-      };
-      // causal: later keys get no weight at all (not mask_filter_value); as onnxruntime, the last query
-      // row is not limited (that matters when kv_sequence > sequence)
-      const hi = causal && si < s - 1 ? p + si + 1 : t;
-      attendRow(Q, ((bi * n + ni) * s + si) * h, K, (bi * n + ni) * t * h, V, (bi * n + ni) * t * hv, h, hv, 0, hi, scale, 0, sp.mask !== 'none' || ab ? add : null, y, (bi * s + si) * n * hv + ni * hv, buf);
-    }
-  },
+  compute: (ctx, ins, outs) => mhaAttendFloat(mhaPrepare(ctx, ins, outs), outs[0].data),
 };
+
+/** A MultiHeadAttention call ready to attend: Q (B, N, S, H), K and V (B, N, T, H) with bias and past, and its masks. */
+export interface MhaPrepared {
+  sp: MhaShape;
+  Q: Float32Array;
+  /** the present outputs when the node has them */
+  K: Float32Array; V: Float32Array;
+  scale: number; filter: number; causal: boolean;
+  mask: ArrayLike<number> | null;
+  bias: HostValue | null;
+}
+
+export function mhaPrepare(ctx: OpContext, ins: (HostValue | null)[], outs: HostValue[]): MhaPrepared {
+  const sp = mhaShape(ctx, ins.map((v) => v && { type: v.type, dims: [...v.dims] }));
+  const { b, s, n, h, hv, l, p, t } = sp;
+  const bias = ins[3]?.data ?? null, d = n * h;
+  const Q = new Float32Array(b * n * s * h);
+  toHeads(ins[0]!.data, bias, 0, null, b, s, n, h, 0, Q);
+  // K and V as (B, N, T, H): the present outputs when asked for
+  const K = ctx.node.outputs[1] ? (outs[1].data as Float32Array) : new Float32Array(b * n * t * h);
+  const V = ctx.node.outputs[2] ? (outs[2].data as Float32Array) : new Float32Array(b * n * t * hv);
+  if (sp.bnsh) {
+    K.set(ins[1]!.data);
+    V.set(ins[2]!.data);
+  } else {
+    toHeads(ins[1]!.data, bias, d, ins[6]?.data ?? null, b, l, n, h, p, K);
+    toHeads(ins[2]!.data, bias, 2 * d, ins[7]?.data ?? null, b, l, n, hv, p, V);
+  }
+  const scaleAttr = attr(ctx.node, 'scale', 0);
+  return {
+    sp, Q, K, V, scale: scaleAttr === 0 ? Math.fround(1 / Math.sqrt(h)) : scaleAttr, filter: attr(ctx.node, 'mask_filter_value', -10000),
+    causal: attr(ctx.node, 'unidirectional', 0) === 1 && s > 1, mask: ins[4]?.data ?? null, bias: ins[5] ?? null,
+  };
+}
+
+/** The keys query row si sees without masks: [0, hi). Causal: later keys get no weight; as onnxruntime, the last query row is not limited (that matters when kv_sequence > sequence). */
+export function mhaRowEnd(m: MhaPrepared, si: number): number {
+  return m.causal && si < m.sp.s - 1 ? m.sp.p + si + 1 : m.sp.t;
+}
+
+/** Float attention of the sequences `only` says yes to (default all), into y (B, S, N·Hv). */
+export function mhaAttendFloat(m: MhaPrepared, y: { [i: number]: number }, only?: (bi: number) => boolean): void {
+  const { sp, Q, K, V, scale, filter, mask } = m;
+  const { b, s, n, h, hv, t } = sp;
+  const ab = m.bias;
+  const buf = new Float64Array(t);
+  for (let bi = 0; bi < b; bi++) for (let ni = 0; ni < n; ni++) for (let si = 0; si < s; si++) {
+    if (only && !only(bi)) continue;
+    const abo = ab ? ((ab.dims[0] === 1 ? 0 : bi * ab.dims[1]) + (ab.dims[1] === 1 ? 0 : ni)) * s * t + si * t : 0;
+    const add = (ti: number) => {
+      let a = 0;
+      if (sp.mask === 'lengths') a = ti >= mask![bi] ? filter : 0;
+      else if (sp.mask === 'keys') a = mask![bi * t + ti] > 0 ? 0 : filter;
+      else if (sp.mask === 'rows') a = mask![(bi * s + si) * t + ti] > 0 ? 0 : filter;
+      return ab ? Math.fround(ab.data[abo + ti] + a) : a;
+    };
+    attendRow(Q, ((bi * n + ni) * s + si) * h, K, (bi * n + ni) * t * h, V, (bi * n + ni) * t * hv, h, hv, 0, mhaRowEnd(m, si), scale, 0, sp.mask !== 'none' || ab ? add : null, y, (bi * s + si) * n * hv + ni * hv, buf);
+  }
+}
 
 export const MS_ATTENTION_OPS: Record<string, OpDef> = { MultiHeadAttention: multiHeadAttentionDef };

@@ -16,7 +16,7 @@ import { UnsupportedOperatorError, ValueRangeError } from '../../errors.js';
 import { attendRow, onlyValue, refuseInput, refuseOutputs } from './ms-attention-ops.js';
 import { checkPosition, rotateRow } from './ms-rotary-ops.js';
 import { checkType, FLOAT } from './math.js';
-import { attr, constInts, fail, need, type OpContext, type OpDef, type ValueInfo } from './types.js';
+import { attr, constInts, fail, need, type HostValue, type OpContext, type OpDef, type ValueInfo } from './types.js';
 
 interface GqaShape {
   b: number; s: number; n: number; nk: number; h: number;
@@ -105,68 +105,103 @@ const groupQueryAttentionDef: OpDef = {
     const all = [[sp.b, sp.s, sp.n * sp.h], [sp.b, sp.nk, sp.present, sp.h], [sp.b, sp.nk, sp.present, sp.h]];
     return all.slice(0, ctx.node.outputs.length).map((dims) => ({ type: 'float32', dims }));
   },
-  compute: (ctx, ins, outs) => {
-    const sp = gqaShape(ctx, ins.map((v) => v && { type: v.type, dims: [...v.dims], value: v }));
-    const { b, s, n, nk, h, p, present } = sp;
-    const seqlens = ins[5]!.data;
-    // where this step's tokens start in each sequence, checked against the buffers
-    const starts = Array.from({ length: b }, (_, bi) => {
-      const total = seqlens[bi] + 1, start = sp.firstPrompt ? 0 : total - s;
-      const ok = Number.isInteger(total) && (sp.firstPrompt ? total >= 1 && total <= s : start >= 0 && start <= p && total <= present);
-      if (!ok) fail(ctx, `seqlens_k[${bi}] = ${seqlens[bi]} does not fit ${sp.firstPrompt ? `a first prompt of ${s} tokens` : `${s} new token${s > 1 ? 's' : ''} after a past of ${p} rows (present ${present})`}`, ValueRangeError);
-      return start;
-    });
-    // the new rows, per head (B, S, heads, H), rotated when do_rotary
-    const rowLen = sp.packed ? (n + 2 * nk) * h : n * h;
-    const heads = (x: ArrayLike<number>, stride: number, off: number, count: number, rotate: boolean) => {
-      const out = new Float32Array(b * s * count * h);
-      for (let bi = 0; bi < b; bi++) for (let si = 0; si < s; si++) {
-        const pos = sp.firstPrompt ? si : starts[bi] + si;
-        if (rotate) checkPosition(ctx, pos, sp.cacheRows, `rotary position of token ${si} in sequence ${bi}`);
-        for (let hi = 0; hi < count; hi++) {
-          const src = (bi * s + si) * stride + off + hi * h, dst = ((bi * s + si) * count + hi) * h;
-          for (let j = 0; j < h; j++) out[dst + j] = x[src + j];
-          if (rotate) rotateRow(x, src, out, dst, sp.rot, ins[7]!.data, ins[8]!.data, pos, attr(ctx.node, 'rotary_interleaved', 0) === 1);
-        }
-      }
-      return out;
-    };
-    const q = ins[0]!.data;
-    const Q = heads(q, rowLen, 0, n, sp.rot > 0);
-    const Kn = sp.packed ? heads(q, rowLen, n * h, nk, sp.rot > 0) : heads(ins[1]!.data, nk * h, 0, nk, sp.rot > 0);
-    const Vn = sp.packed ? heads(q, rowLen, (n + nk) * h, nk, false) : heads(ins[2]!.data, nk * h, 0, nk, false);
-    // present buffers (B, kv_heads, present, H): the outputs when asked for
-    const cache = (o: number, past: ArrayLike<number> | undefined, rows: Float32Array) => {
-      const buf = ctx.node.outputs[o] ? (outs[o].data as Float32Array) : new Float32Array(b * nk * present * h);
-      // block copies (a decode step moves the whole cache: element loops made it a fifth of the step)
-      for (let bi = 0; bi < b; bi++) for (let ki = 0; ki < nk; ki++) {
-        const base = (bi * nk + ki) * present * h, from = (bi * nk + ki) * p * h, keep = starts[bi] * h;
-        if (past instanceof Float32Array && past.buffer === buf.buffer && past.byteOffset === buf.byteOffset && from === base) {
-          // in place (OpDef.inPlace): the kept rows are where they are
-        } else if (past instanceof Float32Array) buf.set(past.subarray(from, from + keep), base);
-        else if (past) for (let i = 0; i < keep; i++) buf[base + i] = past[from + i];
-        for (let si = 0; si < s; si++) buf.set(rows.subarray(((bi * s + si) * nk + ki) * h, ((bi * s + si) * nk + ki + 1) * h), base + (starts[bi] + si) * h);
-        buf.fill(0, base + (starts[bi] + s) * h, base + present * h);
-      }
-      return buf;
-    };
-    const K = cache(1, ins[3]?.data, Kn), V = cache(2, ins[4]?.data, Vn);
-    const scaleAttr = attr(ctx.node, 'scale', 0);
-    const scale = scaleAttr === 0 ? Math.fround(1 / Math.sqrt(h)) : scaleAttr;
-    const softcap = attr(ctx.node, 'softcap', 0), window = attr(ctx.node, 'local_window_size', -1);
-    const y = outs[0].data, buf = new Float64Array(present), group = n / nk;
-    // head_sink: one more score per head in the softmax's denominator; smooth_softmax: a sink of 0
-    const sinks = ins[11]?.data, smooth = attr(ctx.node, 'smooth_softmax', 0) === 1;
-    const ab = ins[10];
-    for (let bi = 0; bi < b; bi++) for (let ni = 0; ni < n; ni++) for (let si = 0; si < s; si++) {
-      const hi = Math.min(starts[bi] + si + 1, seqlens[bi] + 1);
-      const lo = window > 0 && hi > window ? hi - window : 0;
-      const kv = (bi * nk + Math.floor(ni / group)) * present * h;
-      const abo = ab ? (((ab.dims[0] === 1 ? 0 : bi) * ab.dims[1] + (ab.dims[1] === 1 ? 0 : ni)) * s + si) * sp.total : 0;
-      const add = ab ? (t: number) => ab.data[abo + t] : null;
-      attendRow(Q, ((bi * s + si) * n + ni) * h, K, kv, V, kv, h, h, lo, hi, scale, softcap, add, y, ((bi * s + si) * n + ni) * h, buf, sinks ? sinks[ni] : smooth ? 0 : null);
-    }
-  },
+  compute: (ctx, ins, outs) => gqaAttendFloat(gqaPrepare(ctx, ins, outs), outs[0].data),
 };
+
+/** A GroupQueryAttention step ready to attend: rotated Q, the present K and V, and where each row looks. */
+export interface GqaPrepared {
+  ctx: OpContext;
+  b: number; s: number; n: number; nk: number; h: number;
+  /** present rows (the cache buffers' third axis) */
+  present: number;
+  total: number;
+  /** (B, S, heads, H) */
+  Q: Float32Array;
+  /** (B, kv_heads, present, H): the present outputs when the node has them */
+  K: Float32Array; V: Float32Array;
+  /** per sequence: where this step's tokens start, and seqlens_k */
+  starts: number[]; seqlens: ArrayLike<number>;
+  scale: number; softcap: number; window: number;
+  /** head_sink's scores, or null */
+  sinks: ArrayLike<number> | null; smooth: boolean;
+  bias: HostValue | null;
+}
+
+/** The shape checks, rotary, and the present buffers of one step (what both the float and the int8 attention read). */
+export function gqaPrepare(ctx: OpContext, ins: (HostValue | null)[], outs: HostValue[]): GqaPrepared {
+  const sp = gqaShape(ctx, ins.map((v) => v && { type: v.type, dims: [...v.dims], value: v }));
+  const { b, s, n, nk, h, p, present } = sp;
+  const seqlens = ins[5]!.data;
+  // where this step's tokens start in each sequence, checked against the buffers
+  const starts = Array.from({ length: b }, (_, bi) => {
+    const total = seqlens[bi] + 1, start = sp.firstPrompt ? 0 : total - s;
+    const ok = Number.isInteger(total) && (sp.firstPrompt ? total >= 1 && total <= s : start >= 0 && start <= p && total <= present);
+    if (!ok) fail(ctx, `seqlens_k[${bi}] = ${seqlens[bi]} does not fit ${sp.firstPrompt ? `a first prompt of ${s} tokens` : `${s} new token${s > 1 ? 's' : ''} after a past of ${p} rows (present ${present})`}`, ValueRangeError);
+    return start;
+  });
+  // the new rows, per head (B, S, heads, H), rotated when do_rotary
+  const rowLen = sp.packed ? (n + 2 * nk) * h : n * h;
+  const heads = (x: ArrayLike<number>, stride: number, off: number, count: number, rotate: boolean) => {
+    const out = new Float32Array(b * s * count * h);
+    for (let bi = 0; bi < b; bi++) for (let si = 0; si < s; si++) {
+      const pos = sp.firstPrompt ? si : starts[bi] + si;
+      if (rotate) checkPosition(ctx, pos, sp.cacheRows, `rotary position of token ${si} in sequence ${bi}`);
+      for (let hi = 0; hi < count; hi++) {
+        const src = (bi * s + si) * stride + off + hi * h, dst = ((bi * s + si) * count + hi) * h;
+        for (let j = 0; j < h; j++) out[dst + j] = x[src + j];
+        if (rotate) rotateRow(x, src, out, dst, sp.rot, ins[7]!.data, ins[8]!.data, pos, attr(ctx.node, 'rotary_interleaved', 0) === 1);
+      }
+    }
+    return out;
+  };
+  const q = ins[0]!.data;
+  const Q = heads(q, rowLen, 0, n, sp.rot > 0);
+  const Kn = sp.packed ? heads(q, rowLen, n * h, nk, sp.rot > 0) : heads(ins[1]!.data, nk * h, 0, nk, sp.rot > 0);
+  const Vn = sp.packed ? heads(q, rowLen, (n + nk) * h, nk, false) : heads(ins[2]!.data, nk * h, 0, nk, false);
+  // present buffers (B, kv_heads, present, H): the outputs when asked for
+  const cache = (o: number, past: ArrayLike<number> | undefined, rows: Float32Array) => {
+    const buf = ctx.node.outputs[o] ? (outs[o].data as Float32Array) : new Float32Array(b * nk * present * h);
+    // block copies (a decode step moves the whole cache: element loops made it a fifth of the step)
+    for (let bi = 0; bi < b; bi++) for (let ki = 0; ki < nk; ki++) {
+      const base = (bi * nk + ki) * present * h, from = (bi * nk + ki) * p * h, keep = starts[bi] * h;
+      if (past instanceof Float32Array && past.buffer === buf.buffer && past.byteOffset === buf.byteOffset && from === base) {
+        // in place (OpDef.inPlace): the kept rows are where they are
+      } else if (past instanceof Float32Array) buf.set(past.subarray(from, from + keep), base);
+      else if (past) for (let i = 0; i < keep; i++) buf[base + i] = past[from + i];
+      for (let si = 0; si < s; si++) buf.set(rows.subarray(((bi * s + si) * nk + ki) * h, ((bi * s + si) * nk + ki + 1) * h), base + (starts[bi] + si) * h);
+      buf.fill(0, base + (starts[bi] + s) * h, base + present * h);
+    }
+    return buf;
+  };
+  const K = cache(1, ins[3]?.data, Kn), V = cache(2, ins[4]?.data, Vn);
+  const scaleAttr = attr(ctx.node, 'scale', 0);
+  const scale = scaleAttr === 0 ? Math.fround(1 / Math.sqrt(h)) : scaleAttr;
+  return {
+    ctx, b, s, n, nk, h, present, total: sp.total, Q, K, V, starts, seqlens, scale,
+    softcap: attr(ctx.node, 'softcap', 0), window: attr(ctx.node, 'local_window_size', -1),
+    sinks: ins[11]?.data ?? null, smooth: attr(ctx.node, 'smooth_softmax', 0) === 1, bias: ins[10] ?? null,
+  };
+}
+
+/** The keys query row si of sequence bi sees: [lo, hi) (causal, local window). */
+export function gqaRowKeys(g: GqaPrepared, bi: number, si: number): [number, number] {
+  const hi = Math.min(g.starts[bi] + si + 1, g.seqlens[bi] + 1);
+  return [g.window > 0 && hi > g.window ? hi - g.window : 0, hi];
+}
+
+/** Float attention of rows (bi, ni, si) for which `only` says yes (default all), into y (B, S, heads·H). */
+export function gqaAttendFloat(g: GqaPrepared, y: { [i: number]: number }, only?: (bi: number, si: number) => boolean): void {
+  const { b, s, n, nk, h, Q, K, V, present, bias: ab } = g;
+  const buf = new Float64Array(present), group = n / nk;
+  // head_sink: one more score per head in the softmax's denominator; smooth_softmax: a sink of 0
+  for (let bi = 0; bi < b; bi++) for (let ni = 0; ni < n; ni++) for (let si = 0; si < s; si++) {
+    if (only && !only(bi, si)) continue;
+    const [lo, hi] = gqaRowKeys(g, bi, si);
+    const kv = (bi * nk + Math.floor(ni / group)) * present * h;
+    const abo = ab ? (((ab.dims[0] === 1 ? 0 : bi) * ab.dims[1] + (ab.dims[1] === 1 ? 0 : ni)) * s + si) * g.total : 0;
+    const add = ab ? (t: number) => ab.data[abo + t] : null;
+    attendRow(Q, ((bi * s + si) * n + ni) * h, K, kv, V, kv, h, h, lo, hi, g.scale, g.softcap, add, y, ((bi * s + si) * n + ni) * h, buf, g.sinks ? g.sinks[ni] : g.smooth ? 0 : null);
+  }
+}
 
 export const MS_GQA_OPS: Record<string, OpDef> = { GroupQueryAttention: groupQueryAttentionDef };
