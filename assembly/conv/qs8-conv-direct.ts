@@ -48,7 +48,7 @@ function storeStrip(
   }
 }
 
-// output rows [oy0, oy1) x columns [n0, n1) of out [oh*ow][outStride bytes]; pixel (oy, ox) reads
+// output rows [oy0, oy1) x columns [n0, n1) of out [oh*ow][outStride bytes] (pixel m = oy * ow + ox); pixel (oy, ox) reads
 // runs at xp + (oy*sh + u*dh) * rowBytes + ox * pixStep
 @inline function conv4x8(
   relaxed: bool, oy0: i32, oy1: i32, ow: i32, n0: i32, n1: i32, kh: i32, kw: i32, sh: i32, sw: i32, dh: i32, copies: i32,
@@ -58,46 +58,60 @@ function storeStrip(
   const panelBytes = <usize>(kh * copies * segBytes) << (relaxed ? 3 : 2);
   const needSums = load<usize>(prm, QS8_PRM_COL_FACTOR) != 0;
   const rowSum = load<usize>(prm, QS8_PRM_ROW_SUM);
-  for (let oy = oy0; oy < oy1; oy++) {
-    if (needSums) rowSums(oy, ow, kh, kw, sh, sw, dh, psRow, copies, ps, rowSum);
-    const base = xp + <usize>(oy * sh) * <usize>rowBytes;
-    for (let ox = 0; ox < ow; ox += 4) {
-      const mr = min(4, ow - ox);
-      const a0 = base + <usize>ox * step;
-      const a1 = mr > 1 ? a0 + step : a0;
-      const a2 = mr > 2 ? a1 + step : a1;
-      const a3 = mr > 3 ? a2 + step : a2;
-      for (let n = n0; n < n1; n += 8) {
-        let wp = w + <usize>(n >> 3) * panelBytes;
-        let c00 = i32x4.splat(0), c01 = i32x4.splat(0);
-        let c10 = i32x4.splat(0), c11 = i32x4.splat(0);
-        let c20 = i32x4.splat(0), c21 = i32x4.splat(0);
-        let c30 = i32x4.splat(0), c31 = i32x4.splat(0);
-        for (let u = 0; u < kh; u++) {
-          const t = <usize>u * tapRow;
-          const p0 = a0 + t, p1 = a1 + t, p2 = a2 + t, p3 = a3 + t;
-          for (let cp = 0; cp < copies; cp++) {
-            for (let kk: usize = 0; kk < seg; kk += 4) {
-              const w0 = weights(relaxed, wp, 0);
-              const w1 = weights(relaxed, wp, 8);
-              const x0 = v128.load32_splat(p0 + kk);
-              c00 = dotAdd(relaxed, c00, x0, w0);
-              c01 = dotAdd(relaxed, c01, x0, w1);
-              const x1 = v128.load32_splat(p1 + kk);
-              c10 = dotAdd(relaxed, c10, x1, w0);
-              c11 = dotAdd(relaxed, c11, x1, w1);
-              const x2 = v128.load32_splat(p2 + kk);
-              c20 = dotAdd(relaxed, c20, x2, w0);
-              c21 = dotAdd(relaxed, c21, x2, w1);
-              const x3 = v128.load32_splat(p3 + kk);
-              c30 = dotAdd(relaxed, c30, x3, w0);
-              c31 = dotAdd(relaxed, c31, x3, w1);
-              wp += relaxed ? 32 : 16;
-            }
+  if (needSums) for (let oy = oy0; oy < oy1; oy++) rowSums(oy, ow, kh, kw, sh, sw, dh, psRow, copies, ps, rowSum);
+  // strips of 4 consecutive output pixels, wrapping from one output row to the next (a narrow map
+  // wastes no lanes); (oy, ox) walks the pixels, a0..a3 are their windows' first runs
+  const m1 = oy1 * ow;
+  let oy = oy0, ox = 0;
+  for (let m = oy0 * ow; m < m1; m += 4) {
+    const mr = min(4, m1 - m);
+    const a0 = xp + <usize>(oy * sh) * <usize>rowBytes + <usize>ox * step;
+    if (++ox == ow) { ox = 0; oy++; }
+    let a1 = a0;
+    if (mr > 1) {
+      a1 = xp + <usize>(oy * sh) * <usize>rowBytes + <usize>ox * step;
+      if (++ox == ow) { ox = 0; oy++; }
+    }
+    let a2 = a1;
+    if (mr > 2) {
+      a2 = xp + <usize>(oy * sh) * <usize>rowBytes + <usize>ox * step;
+      if (++ox == ow) { ox = 0; oy++; }
+    }
+    let a3 = a2;
+    if (mr > 3) {
+      a3 = xp + <usize>(oy * sh) * <usize>rowBytes + <usize>ox * step;
+      if (++ox == ow) { ox = 0; oy++; }
+    }
+    for (let n = n0; n < n1; n += 8) {
+      let wp = w + <usize>(n >> 3) * panelBytes;
+      let c00 = i32x4.splat(0), c01 = i32x4.splat(0);
+      let c10 = i32x4.splat(0), c11 = i32x4.splat(0);
+      let c20 = i32x4.splat(0), c21 = i32x4.splat(0);
+      let c30 = i32x4.splat(0), c31 = i32x4.splat(0);
+      for (let u = 0; u < kh; u++) {
+        const t = <usize>u * tapRow;
+        const p0 = a0 + t, p1 = a1 + t, p2 = a2 + t, p3 = a3 + t;
+        for (let cp = 0; cp < copies; cp++) {
+          for (let kk: usize = 0; kk < seg; kk += 4) {
+            const w0 = weights(relaxed, wp, 0);
+            const w1 = weights(relaxed, wp, 8);
+            const x0 = v128.load32_splat(p0 + kk);
+            c00 = dotAdd(relaxed, c00, x0, w0);
+            c01 = dotAdd(relaxed, c01, x0, w1);
+            const x1 = v128.load32_splat(p1 + kk);
+            c10 = dotAdd(relaxed, c10, x1, w0);
+            c11 = dotAdd(relaxed, c11, x1, w1);
+            const x2 = v128.load32_splat(p2 + kk);
+            c20 = dotAdd(relaxed, c20, x2, w0);
+            c21 = dotAdd(relaxed, c21, x2, w1);
+            const x3 = v128.load32_splat(p3 + kk);
+            c30 = dotAdd(relaxed, c30, x3, w0);
+            c31 = dotAdd(relaxed, c31, x3, w1);
+            wp += relaxed ? 32 : 16;
           }
         }
-        storeStrip(mr, c00, c01, c10, c11, c20, c21, c30, c31, prm, oy * ow + ox, n, n1 - n, out, outStride);
       }
+      storeStrip(mr, c00, c01, c10, c11, c20, c21, c30, c31, prm, m, n, n1 - n, out, outStride);
     }
   }
 }
