@@ -1,6 +1,7 @@
 // int8 convolutions: qs8-conv-direct (the staged image read in place) against the gathered rows
 // (q_im2col_nhwc + the qs8 GEMM) and float32 (Conv2dF32, its direct way), per shape, 1 thread,
-// variants interleaved per round, least of N wall ms. The grid behind src/layers/qconv-direct-rule.ts.
+// variants interleaved per round, least of N process CPU ms per call (steadier than wall time on a
+// shared machine; at 1 thread it is this thread's time). The grid behind src/layers/qconv-direct-rule.ts.
 //   npx tsc -p tsconfig.json && node bench/qs8-conv-direct.mjs [--runs 9] [--threads 1]
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -25,13 +26,14 @@ const SHAPES = [
 ];
 let seed = 1;
 const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
-console.log('| cin->cout k/s | h x w | direct ms | gathered ms | float32 ms | direct vs gathered | direct vs float32 | layout |');
+console.log('| cin->cout k/s | h x w | direct CPU ms | gathered CPU ms | float32 CPU ms | direct vs gathered | direct vs float32 | layout |');
 console.log('|---|---|---|---|---|---|---|---|');
 for (const [cin, cout, k, s, h, w] of SHAPES) {
   const p = (k - 1) >> 1;
   const g = { cin, cout, group: 1, kh: k, kw: k, sh: s, sw: s, dh: 1, dw: 1, pt: p, pl: p, pb: p, pr: p };
   const K = k * k * cin;
-  const q = Int8Array.from({ length: K * cout }, () => Math.floor(rnd() * 255) - 127);
+  // a quantized column reaches one end of [-127, 127], not both (what the split 7-bit c4 layout needs)
+  const q = Int8Array.from({ length: K * cout }, () => Math.floor(rnd() * 254) - 126);
   const weights = { k: K, n: cout, q, scales: new Float32Array(cout).fill(0.01), input: uint8Range(-1, 1) };
   const wf = new Float32Array(cout * K).map(() => rnd() - 0.5);
   const layers = {
@@ -45,12 +47,12 @@ for (const [cin, cout, k, s, h, w] of SHAPES) {
   const px = rt.alloc(h * w * cin * 4 + 64), py = rt.alloc(oh * ow * cout * 4 + 64), ps = rt.alloc(scratch + 64);
   rt.view(Float32Array, px, h * w * cin).set(Float32Array.from({ length: h * w * cin }, () => rnd() * 2 - 1));
   const best = { direct: Infinity, gathered: Infinity, float32: Infinity };
-  const reps = Math.max(1, Math.round(2e7 / (oh * ow * K * cout)));
+  const reps = Math.max(1, Math.round(1e8 / (oh * ow * K * cout)));
   for (let i = 0; i <= RUNS; i++) {
     for (const [name, l] of Object.entries(layers)) {
-      const t0 = performance.now();
+      const c0 = process.cpuUsage();
       for (let r = 0; r < reps; r++) await l.run(1, h, w, px, py, ps);
-      const t = (performance.now() - t0) / reps;
+      const c = process.cpuUsage(c0), t = (c.user + c.system) / 1000 / reps;
       if (i > 0) best[name] = Math.min(best[name], t);
     }
   }
