@@ -1117,7 +1117,7 @@ function refConvCases() {
 // staged, bordered image in place; integer sums (int32 out) and the requantizing epilogue (uint8 out),
 // so one digest per case on every build and layout, equal to 'ref' (refQs8ConvDirectAcc) ----
 
-const qcd = { ...(await import('../dist/kernels/qs8-conv-direct.js')), ...(await import('../dist/kernels/qs8.js')), ...(await import('../dist/kernels/params.js')) };
+const qcd = { ...(await import('../dist/kernels/qs8-conv-direct.js')), ...(await import('../dist/kernels/reference/qs8-conv-direct.js')), ...(await import('../dist/kernels/qs8.js')), ...(await import('../dist/kernels/params.js')) };
 const QCD_CASES = [
   // [c, n, kh, kw, sh, sw, dh, oh, ow, copies, za]
   [5, 9, 3, 3, 1, 1, 1, 3, 7, 1, 131],

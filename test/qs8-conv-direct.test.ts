@@ -8,12 +8,14 @@
 import { describe, expect, it } from 'vitest';
 import type { Runtime } from '../src/index.js';
 import type { ConvWindow } from '../src/kernels/conv.js';
-import { packQs8ConvDirect, qs8ConvDirect, refQs8ConvDirectAcc } from '../src/kernels/qs8-conv-direct.js';
+import { packQs8ConvDirect, qs8ConvDirect } from '../src/kernels/qs8-conv-direct.js';
+import { refQs8ConvDirectAcc } from '../src/kernels/reference/qs8-conv-direct.js';
 import { packQs8, qs8Params, refRequantize, type Qs8Output } from '../src/kernels/qs8.js';
 import { QS8_PRM_ROW_SUM } from '../src/kernels/params.js';
 import { Conv2dGemm } from '../src/layers/conv2d-gemm.js';
 import { convOutSize, type ConvGeometry } from '../src/layers/conv2d.js';
 import { Qs8Gemm, type Int8Weights } from '../src/layers/gemm-qs8.js';
+import { NonFiniteGuard } from '../src/layers/nonfinite.js';
 import { uint8Range } from '../src/quant/activation-range.js';
 import { ArgumentError } from '../src/errors.js';
 import { SIMD, firstMismatch, rng, useRuntimes } from './helpers.js';
@@ -195,5 +197,23 @@ describe(`int8 convolution, direct (${SIMD} build)`, () => {
       }
     }
     expect(runs).toBe(2 * LAYERS.length * 2 * 3 * 3);
+  });
+
+  it('NaN and infinite inputs behind the guard fall back to the float32 im2col path: the same NaN rows', async () => {
+    const rt = rts.one, g = geom(16, 8, 3, 1, 1), [h, w] = [5, 6];
+    const r = rng(133000), k = 144, n = 8;
+    const weights: Int8Weights = { k, n, q: Int8Array.from({ length: k * n }, () => Math.floor((r() - 0.5) * 250)), scales: new Float32Array(n).fill(0.01), input: uint8Range(-2, 3) };
+    const make = (direct: boolean) => new Conv2dGemm(rt, g, new NonFiniteGuard(rt, new Qs8Gemm(rt, weights, null, null), 'nan', 'Conv'), direct, direct);
+    const d = make(true), f = make(false);
+    expect(d.direct).not.toBeNull();
+    const x = makeX(h * w * 16, 0.02, r);
+    const clean = await convOut(rt, d, 1, h, w, x);
+    expect(firstMismatch(clean, await convOut(rt, f, 1, h, w, x))).toBeNull();
+    x[77] = NaN;
+    x[300] = -Infinity;
+    const yd = await convOut(rt, d, 1, h, w, x), yf = await convOut(rt, f, 1, h, w, x);
+    expect(firstMismatch(yd, yf)).toBeNull();
+    expect(new Float32Array(yd.buffer).some(Number.isNaN)).toBe(true);
+    d.dispose(), f.dispose();
   });
 });
