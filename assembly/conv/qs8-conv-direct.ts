@@ -1,8 +1,9 @@
 // int8 convolution without the gathered rows (the "qs8-conv-direct" family), for windows whose taps
 // along a row are adjacent pixels (dilation 1 across): the qs8 GEMM's staged image, bordered once
 // with the staged zero pixel, is read in place. Each output pixel's GEMM row is then kh runs of
-// kw * c staged values, rowBytes apart; the 4x8 tile walks those runs (each `copies` times: the split
-// 7-bit c4 layout's [x, x]) over panels packed for it:
+// kw * c staged values, rowBytes apart; the 4x8 tile (4 consecutive output pixels, wrapping across
+// output rows, x 8 columns) walks those runs (each `copies` times: the split 7-bit c4 layout's
+// [x, x]) over panels packed for it:
 //
 //   panel p (columns 8p..8p+7): run (u = 0, copy 0) | (u = 0, copy 1) | (u = 1, copy 0) | ...
 //   each run segBytes of A' (kw * c values rounded up to whole k-groups: pairs on c2, quads on c4),
