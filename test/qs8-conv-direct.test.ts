@@ -46,6 +46,8 @@ async function kernelCase(rt: Runtime, q: Case, layout: 'c2' | 'c4', copies: 1 |
   const w = packQs8(rt, wq, k, q.n, zb, { allowSevenBit: layout === 'c4' });
   expect(w.layout).toBe(layout);
   const dw = packQs8ConvDirect(rt, w, q.kh, q.kw, q.c, copies);
+  // runs of whole k-groups (or a single run) share the GEMM's panels; others are re-laid
+  expect(dw.source === w).toBe((q.kw * q.c * (layout === 'c4' ? 1 : 2)) % 4 === 0 || copies * q.kh === 1);
   const output: Qs8Output = out === 'int32' ? { kind: 'int32' } : { kind: 'uint8', multiplier: Float32Array.from({ length: q.n }, () => 1e-5 + r() * 3e-4), zeroPoint: ext ? 255 : 77, relu: seed % 2 === 0 };
   const m = q.oh * q.ow, elem = out === 'int32' ? 4 : 1;
   const blocks: number[] = [];
@@ -116,7 +118,11 @@ describe(`qs8_conv_direct (${SIMD} build)`, () => {
     expect(() => qs8ConvDirect(rt, g, { ...call, hp: 5 })).toThrow(ArgumentError);
     dw.dispose();
     expect(() => qs8ConvDirect(rt, g, call)).toThrow(ArgumentError);
+    // shared panels (c = 4: runs of 12 int16) die with the GEMM's weights
+    const shared = packQs8ConvDirect(rt, w, 3, 3, 4, 1);
+    expect(shared.source).toBe(w);
     w.dispose();
+    expect(() => qs8ConvDirect(rt, g, { ...call, w: shared })).toThrow(ArgumentError);
   });
 });
 

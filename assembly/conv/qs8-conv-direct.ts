@@ -5,10 +5,12 @@
 // output rows, x 8 columns) walks those runs (each `copies` times: the split 7-bit c4 layout's
 // [x, x]) over panels packed for it:
 //
-//   panel p (columns 8p..8p+7): run (u = 0, copy 0) | (u = 0, copy 1) | (u = 1, copy 0) | ...
+//   panel p (columns 8p..8p+7): run (copy 0, u = 0) | (copy 0, u = 1) | ... | (copy 1, u = 0) | ...
 //   each run segBytes of A' (kw * c values rounded up to whole k-groups: pairs on c2, quads on c4),
 //   its k-groups laid out as assembly/gemm/qs8.ts lays out c2 / c4 panels; the rounding's
-//   weights are 0, so the few bytes read past a run (the next pixel) add nothing.
+//   weights are 0, so the few bytes read past a run (the next pixel) add nothing. When no run
+//   needs rounding this is the GEMM's own panel order (K tap-major, the copies stacked along K),
+//   so the layer shares the GEMM's packed weights.
 //
 // The sums are int32 and exact modulo 2^32, so any order gives the GEMM's accumulators; row sums
 // come from the bordered per-pixel sums. Same accumulators, same epilogue (qs8-epilogue.ts, the
@@ -89,10 +91,10 @@ function storeStrip(
       let c10 = i32x4.splat(0), c11 = i32x4.splat(0);
       let c20 = i32x4.splat(0), c21 = i32x4.splat(0);
       let c30 = i32x4.splat(0), c31 = i32x4.splat(0);
-      for (let u = 0; u < kh; u++) {
-        const t = <usize>u * tapRow;
-        const p0 = a0 + t, p1 = a1 + t, p2 = a2 + t, p3 = a3 + t;
-        for (let cp = 0; cp < copies; cp++) {
+      for (let cp = 0; cp < copies; cp++) {
+        for (let u = 0; u < kh; u++) {
+          const t = <usize>u * tapRow;
+          const p0 = a0 + t, p1 = a1 + t, p2 = a2 + t, p3 = a3 + t;
           for (let kk: usize = 0; kk < seg; kk += 4) {
             const w0 = weights(relaxed, wp, 0);
             const w1 = weights(relaxed, wp, 8);

@@ -30,9 +30,17 @@ export class Qs8ConvDirectWeights extends PackedWeights {
     readonly segBytes: number,
     readonly n: number,
     readonly ptr: number,
+    /** bytes these weights own: 0 when they are the GEMM's own panels (source) */
     readonly bytes: number,
+    /** the GEMM weights whose panels these are, when shared (runs need no rounding) */
+    readonly source: Qs8Weights | null,
   ) {
-    super(host, [ptr]);
+    super(host, source ? [] : [ptr]);
+  }
+
+  /** disposed, or sharing GEMM weights that were */
+  get unusable(): boolean {
+    return this.disposed || !!this.source?.disposed;
   }
 }
 
@@ -49,17 +57,19 @@ export function packQs8ConvDirect(rt: KernelHost, w: Qs8Weights, kh: number, kw:
   const c4 = w.layout === 'c4', eb = c4 ? 1 : 2, run = kw * c;
   const segBytes = Math.ceil((run * eb) / 4) * 4, segElems = segBytes / eb;
   const kd = kh * copies * segElems, panel = kd * 8, bytes = panel * w.np;
+  // whole k-groups per run (or a single run): the GEMM's panels are already in this order
+  if ((segElems === run || copies * kh === 1) && kd === w.kp) return new Qs8ConvDirectWeights(rt, w.layout, kh, kw, c, copies, segBytes, w.n, w.ptr, 0, w);
   const src = rt.read(Int8Array, w.ptr, w.kp * w.np);
   const out = new Int8Array(bytes);
-  for (let u = 0; u < kh; u++) {
-    for (let cp = 0; cp < copies; cp++) {
-      const d0 = (u * copies + cp) * segElems, k0 = cp * taps + u * run;
+  for (let cp = 0; cp < copies; cp++) {
+    for (let u = 0; u < kh; u++) {
+      const d0 = (cp * kh + u) * segElems, k0 = cp * taps + u * run;
       for (let e = 0; e < run; e++) for (let j = 0; j < w.n; j++) out[panelOffset(c4, kd, d0 + e, j)] = src[panelOffset(c4, w.kp, k0 + e, j)];
     }
   }
   const ptr = rt.alloc(bytes + 16);
   rt.view(Int8Array, ptr, bytes).set(out);
-  return new Qs8ConvDirectWeights(rt, w.layout, kh, kw, c, copies, segBytes, w.n, ptr, bytes);
+  return new Qs8ConvDirectWeights(rt, w.layout, kh, kw, c, copies, segBytes, w.n, ptr, bytes, null);
 }
 
 /** One image: the staged, bordered image and pixel sums, and where the output goes. */
@@ -82,7 +92,7 @@ export function qs8ConvDirect(rt: KernelHost, g: ConvWindow, call: Qs8ConvDirect
   const { xp, ps, hp, wp, w, prm, y, oh, ow, outStride } = call;
   checkSizes('qs8ConvDirect', { hp, wp, oh, ow, outStride });
   checkSizes('qs8ConvDirect', { sh: g.sh, sw: g.sw, dh: g.dh }, 1);
-  if (w.disposed) throw new ArgumentError('qs8ConvDirect: the packed weights were disposed');
+  if (w.unusable) throw new ArgumentError('qs8ConvDirect: the packed weights were disposed');
   if (g.kh !== w.kh || g.kw !== w.kw) throw new ArgumentError(`qs8ConvDirect: weights are for a ${w.kh}x${w.kw} window, got ${g.kh}x${g.kw}`);
   if (g.dw !== 1 && g.kw !== 1) throw new ArgumentError(`qs8ConvDirect: a window dilated across (dw = ${g.dw}) has no contiguous runs`);
   if (oh > 0 && ((oh - 1) * g.sh + (g.kh - 1) * g.dh >= hp || (ow - 1) * g.sw + g.kw > wp)) throw new ArgumentError(`qs8ConvDirect: a ${hp}x${wp} bordered image does not cover ${oh}x${ow} outputs of this window`);
