@@ -15,6 +15,7 @@ export * from './gemm/f64-xtx';
 export * from './conv/f32-conv';
 export * from './conv/q-im2col';
 export * from './conv/f32-conv-direct';
+export * from './conv/qs8-conv-direct';
 export * from './elementwise/f32-act';
 export * from './elementwise/f32-softmax';
 export * from './elementwise/f32-pool';

@@ -22,7 +22,7 @@
 // spmm-block with int8 and int4 values; int32 and float32), SDDMM (sddmm-csr, sddmm-block), their activation blocks (act_blocks),
 // f8f8 and the float32 kernels that use plain mul/add in both builds (f32_act_nhwc,
 // f32_softmax_rows, f32_gap_nhwc, f32_avgpool_nhwc, f32_maxpool_nhwc, f32_scale_channels_nhwc, f32_matmul_rows,
-// f32_im2col_nhwc) carry the same name on both builds
+// f32_im2col_nhwc) and qs8_conv_direct carry the same name on both builds
 // (they must agree bit for bit with each other and with 'ref'), while the float32 kernels that use
 // f32x4.relaxed_madd (fused) in the relaxed build (f32_gemm, onnx.MatMul/Gemm, f32_dwconv_nhwc,
 // f8w) are named '*.relaxed' there and only have to agree across CPUs and runs. So the rule
@@ -1113,6 +1113,66 @@ function refConvCases() {
   for (const q of IM2COL_CASES) emit('ref', '-', `f32_im2col_nhwc ${q.name}`, digest(refIm2col(q)));
 }
 
+// ---- qs8-conv-direct (qs8_conv_direct_4x8c2, _4x8c4_relaxed): the int8 convolution reading the
+// staged, bordered image in place; integer sums (int32 out) and the requantizing epilogue (uint8 out),
+// so one digest per case on every build and layout, equal to 'ref' (refQs8ConvDirectAcc) ----
+
+const qcd = { ...(await import('../dist/kernels/qs8-conv-direct.js')), ...(await import('../dist/kernels/reference/qs8-conv-direct.js')), ...(await import('../dist/kernels/qs8.js')), ...(await import('../dist/kernels/params.js')) };
+const QCD_CASES = [
+  // [c, n, kh, kw, sh, sw, dh, oh, ow, copies, za]
+  [5, 9, 3, 3, 1, 1, 1, 3, 7, 1, 131],
+  [16, 24, 3, 3, 2, 2, 1, 5, 5, 1, 0],
+  [7, 8, 3, 3, 1, 2, 1, 2, 13, 2, 255],
+  [12, 17, 1, 3, 1, 1, 1, 4, 6, 1, 7],
+  [3, 5, 3, 1, 2, 1, 2, 3, 9, 2, 200],
+].map(([c, n, kh, kw, sh, sw, dh, oh, ow, copies, za]) => {
+  const name = `qs8_conv_direct c=${c} n=${n} k=${kh}x${kw} s=${sh},${sw} dh=${dh} out=${oh}x${ow} copies=${copies} za=${za}`;
+  const r = new Rng(name);
+  const hp = (oh - 1) * sh + (kh - 1) * dh + 1, wp = (ow - 1) * sw + kw + 1, k = copies * kh * kw * c;
+  const a = r.ints(Uint8Array, hp * wp * c, 0, 255);
+  // 7-bit weights: c4 on the relaxed build, c2 on baseline; zero points 0 (c4 packs symmetric columns)
+  const b = r.ints(Int8Array, k * n, -64, 63);
+  const multiplier = r.floats(n, 1e-5, 3e-4);
+  return { name, c, n, g: { kh, kw, sh, sw, dh, dw: 1, pt: 0, pl: 0 }, oh, ow, hp, wp, copies, za, k, a, b, multiplier };
+});
+
+async function runQcdCases(rt, build) {
+  for (const q of QCD_CASES) {
+    const packs = [lb.packQs8(rt, q.b, q.k, q.n, new Int32Array(q.n))];
+    if (packs[0].layout === 'c4') packs.push(lb.packQs8(rt, q.b, q.k, q.n, new Int32Array(q.n), { allowSevenBit: false }));
+    for (const w of packs) {
+      const c4 = w.layout === 'c4';
+      const staged = c4 ? Int8Array.from(q.a, (v) => v - 128) : Int16Array.from(q.a, (v) => v - q.za);
+      const ps = new Int32Array(q.hp * q.wp);
+      for (let p = 0; p < ps.length; p++) for (let ci = 0; ci < q.c; ci++) ps[p] += staged[p * q.c + ci];
+      const dw = qcd.packQs8ConvDirect(rt, w, q.g.kh, q.g.kw, q.c, q.copies);
+      for (const out of [{ kind: 'int32' }, { kind: 'uint8', multiplier: q.multiplier, zeroPoint: 9 }]) {
+        const elem = out.kind === 'int32' ? 4 : 1, m = q.oh * q.ow;
+        const y = await rt.scoped(async (alloc) => {
+          const params = qcd.qs8Params(rt, alloc, w, q.za, false, out);
+          params[qcd.QS8_PRM_ROW_SUM / 4] = alloc(m * 4 + 16);
+          const prm = rt.putPadded(alloc, Int32Array, params, params.length);
+          const xp = rt.putPadded(alloc, staged.constructor, staged, staged.length + 16), pps = rt.putPadded(alloc, Int32Array, ps, ps.length);
+          const yp = alloc(m * q.n * elem + 16);
+          await qcd.qs8ConvDirect(rt, q.g, { xp, ps: pps, hp: q.hp, wp: q.wp, w: dw, prm, y: yp, oh: q.oh, ow: q.ow, outStride: q.n * elem });
+          return rt.read(elem === 4 ? Int32Array : Uint8Array, yp, m * q.n);
+        });
+        emit(build, w.layout, `${q.name} out=${out.kind}`, digest(y));
+      }
+      dw.dispose();
+      w.dispose();
+    }
+  }
+}
+
+function refQcdCases() {
+  for (const q of QCD_CASES) {
+    const acc = qcd.refQs8ConvDirectAcc(Int32Array.from(q.a, (v) => v - q.za), q.wp, q.c, q.b, q.n, q.g, q.oh, q.ow, q.copies);
+    emit('ref', '-', `${q.name} out=int32`, digest(acc));
+    emit('ref', '-', `${q.name} out=uint8`, digest(lb.refRequantize(acc, q.oh * q.ow, q.n, q.multiplier, 9, false)));
+  }
+}
+
 // ---- f32_act_nhwc, f32_softmax_rows, f32_gap_nhwc, f32_avgpool_nhwc, f32_scale_channels_nhwc,
 // f32_add_nhwc, f32_copy_rows, f32_matmul_rows: plain IEEE mul/add in both builds (no relaxed_madd), so one name across builds ----
 
@@ -1794,6 +1854,7 @@ refFormatCases();
 refXtxCases();
 refIvitCases();
 refQs8AttnCases();
+refQcdCases();
 
 for (const build of buildList) {
   let rt;
@@ -1821,6 +1882,7 @@ for (const build of buildList) {
     await runSddmmCases(rt, build);
     await runActBlockCases(rt, build);
     await runConvCases(rt, build);
+    await runQcdCases(rt, build);
     await runElementwiseCases(rt, build);
     await runIvitCases(rt, build);
     await runQs8FloatCases(rt, build);

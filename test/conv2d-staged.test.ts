@@ -5,6 +5,7 @@
 // taps, sums wrapping at 32 bits); then whole layers: the staged path gives the same output bits as
 // the float32 im2col path, per-tensor and per-channel input quantization, zero points at both ends,
 // saturating values and ties, the split 7-bit layout, NaN inputs behind the guard, 1 and 2 threads.
+// (The layers here gather rows: direct = false; the direct kernel's layers are in qs8-conv-direct.test.ts.)
 
 import { describe, expect, it } from 'vitest';
 import type { Runtime } from '../src/index.js';
@@ -153,7 +154,7 @@ describe(`int8 convolution on staged pixels (${SIMD} build)`, () => {
               });
               const weights: Int8Weights = { k, n, q, scales: Float32Array.from({ length: n }, () => 0.001 + r() * 0.01), input };
               const bias = Float32Array.from({ length: n }, () => r() - 0.5);
-              const make = (staged: boolean) => new Conv2dGemm(rt, g, new Qs8Gemm(rt, weights, bias, { kind: 'relu' } as never, kind === 'split'), staged);
+              const make = (staged: boolean) => new Conv2dGemm(rt, g, new Qs8Gemm(rt, weights, bias, { kind: 'relu' } as never, kind === 'split'), staged, false);
               const a = make(true), b = make(false);
               expect(a.staged, 'the staged path is taken').not.toBeNull();
               expect(b.staged).toBeNull();
@@ -188,7 +189,7 @@ describe(`int8 convolution on staged pixels (${SIMD} build)`, () => {
     const rt = rts.one, g = geom(16, 8, [3, 3], [1, 1], [1, 1], [1, 1, 1, 1]), [h, w] = [5, 6];
     const r = rng(93000), k = 144, n = 8;
     const weights: Int8Weights = { k, n, q: Int8Array.from({ length: k * n }, () => Math.floor((r() - 0.5) * 250)), scales: new Float32Array(n).fill(0.01), input: uint8Range(-2, 3) };
-    const make = (staged: boolean) => new Conv2dGemm(rt, g, new NonFiniteGuard(rt, new Qs8Gemm(rt, weights, null, null), 'nan', 'Conv'), staged);
+    const make = (staged: boolean) => new Conv2dGemm(rt, g, new NonFiniteGuard(rt, new Qs8Gemm(rt, weights, null, null), 'nan', 'Conv'), staged, false);
     const a = make(true), b = make(false);
     expect(a.staged).not.toBeNull();
     const x = makeX(h * w * 16, 0.02, r);

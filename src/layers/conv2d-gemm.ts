@@ -2,15 +2,19 @@
 //   x [N][H][W][C_in] -> (1x1 stride 1: as is | else: f32_im2col_nhwc into scratch) -> gemm.run
 // An int8 GEMM (gemm.stagedConv) instead quantizes each pixel once and gathers the staged rows
 // (q_im2col_nhwc): a 3x3 convolution then stages 1/9 of the values and copies 2 or 1 bytes per value
-// instead of writing and reading 4; the same rows, so the same output.
+// instead of writing and reading 4; the same rows, so the same output. Where it pays
+// (qconv-direct-rule.ts) the int8 GEMM instead reads the staged image in place (qs8-conv-direct):
+// the float32 image is zero-bordered (f32_pad_nhwc), staged whole (the border stages to the padding
+// pixel), and each output pixel's row is its window's runs there: the same sums, no gathered rows.
 // The GEMM implementation (int8, int4, ant4, fp8: src/layers/gemm-*.ts) owns the weights, the
 // epilogue and its own scratch, which follows the im2col matrix in the scratch given to run().
 
 import { ArgumentError } from '../errors.js';
-import { im2colNhwc, im2colStagedNhwc } from '../kernels/conv.js';
+import { im2colNhwc, im2colStagedNhwc, padNhwc } from '../kernels/conv.js';
 import type { Runtime } from '../runtime/runtime.js';
-import { convOutSize, convPath, type ConvGeometry } from './conv2d.js';
-import type { GemmImpl, StagedConv } from './gemm.js';
+import { convOutSize, convPath, paddedSize, type ConvGeometry } from './conv2d.js';
+import type { GemmImpl, StagedConv, StagedDirectConv } from './gemm.js';
+import { qconvDirectPays } from './qconv-direct-rule.js';
 
 export type { GemmImpl } from './gemm.js';
 
@@ -38,12 +42,24 @@ export class Conv2dGemm {
   readonly im2col: boolean;
   /** the int8 GEMM's staging, when im2col can run on the staged image (null: float32 im2col) */
   readonly staged: StagedConv | null;
+  /** the int8 GEMM's kernel reading the staged, bordered image in place (null: gathered rows or float32 im2col) */
+  readonly direct: StagedDirectConv | null;
 
-  constructor(private readonly rt: Runtime, readonly geometry: ConvGeometry, readonly gemm: GemmImpl, stagedIm2col = true) {
+  /** stagedIm2col, direct: allow those paths (tests turn them off to compare) */
+  constructor(private readonly rt: Runtime, readonly geometry: ConvGeometry, readonly gemm: GemmImpl, stagedIm2col = true, direct = true) {
     const g = geometry;
     if (gemm.n !== g.cout || gemm.k !== g.kh * g.kw * g.cin) throw new ArgumentError(`conv GEMM: weights are [${gemm.k}, ${gemm.n}], the convolution needs [${g.kh * g.kw * g.cin}, ${g.cout}]`);
     this.im2col = convPath(g) !== 'pointwise';
     this.staged = this.im2col && stagedIm2col && g.cin >= STAGED_MIN_CHANNELS ? (gemm.stagedConv?.(g.cin) ?? null) : null;
+    this.direct = this.staged && direct && qconvDirectPays(g) ? (this.staged.direct?.(g) ?? null) : null;
+  }
+
+  /** bytes of the direct way's bordered float32 image, its staging and pixel sums, and the row sums (64-byte aligned parts) */
+  private directParts(h: number, w: number): [number, number, number, number] {
+    if (!this.direct || !this.staged) return [0, 0, 0, 0];
+    const up = (b: number): number => Math.ceil(b / 64) * 64;
+    const [hp, wp] = paddedSize(this.geometry, h, w), [oh, ow] = convOutSize(this.geometry, h, w), px = hp * wp;
+    return [up(px * this.geometry.cin * 4), up(px * this.geometry.cin * this.staged.elementBytes + 16), up(px * 4), up(oh * ow * 4)];
   }
 
   /** bytes of the staged image and its pixel sums (16-byte aligned parts) */
@@ -63,7 +79,8 @@ export class Conv2dGemm {
 
   scratchBytes(h: number, w: number): number {
     const [oh, ow] = convOutSize(this.geometry, h, w);
-    return Math.max(this.im2colBytes(oh * ow), this.stagedImageBytes(h, w)) + (this.gemm.scratchBytes?.(oh * ow) ?? 0);
+    const direct = this.directParts(h, w).reduce((a, b) => a + b, 0);
+    return Math.max(this.im2colBytes(oh * ow) + (this.gemm.scratchBytes?.(oh * ow) ?? 0), this.stagedImageBytes(h, w) + (this.gemm.scratchBytes?.(oh * ow) ?? 0), direct);
   }
 
   async run(n: number, h: number, w: number, x: number, y: number, scratch: number): Promise<void> {
@@ -76,6 +93,17 @@ export class Conv2dGemm {
       const xb = x + b * h * w * g.cin * 4, yb = y + b * m * g.cout * 4;
       if (!this.im2col) {
         await this.gemm.run(m, xb, yb, rest);
+        continue;
+      }
+      const direct = this.direct;
+      if (direct && st && (st.accepts?.(xb, h * w * g.cin) ?? true)) {
+        // image -> zero-bordered float32 -> staged pixels and sums (the border stages to the padding pixel) -> conv in place
+        const [hp, wp] = paddedSize(g, h, w);
+        const [fBytes, sBytes, pBytes] = this.directParts(h, w);
+        const staged = scratch + fBytes, sums = staged + sBytes, rowSum = sums + pBytes;
+        await padNhwc(this.rt, xb, scratch, h, w, g.cin, g.pt, g.pl, hp, wp);
+        st.stagePixels(hp * wp, scratch, staged, sums);
+        await direct.run(g, staged, sums, hp, wp, oh, ow, rowSum, yb);
         continue;
       }
       if (st && (st.accepts?.(xb, h * w * g.cin) ?? true)) {

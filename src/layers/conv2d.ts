@@ -49,7 +49,7 @@ export function convOutSize(g: ConvGeometry, h: number, w: number): [number, num
 }
 
 /** the padded image the direct way reads: rows and columns covering every window, and the image */
-function paddedSize(g: ConvGeometry, h: number, w: number): [number, number] {
+export function paddedSize(g: ConvGeometry, h: number, w: number): [number, number] {
   const [oh, ow] = convOutSize(g, h, w);
   return [Math.max(h + g.pt, (oh - 1) * g.sh + (g.kh - 1) * g.dh + 1), Math.max(w + g.pl, (ow - 1) * g.sw + (g.kw - 1) * g.dw + 1)];
 }

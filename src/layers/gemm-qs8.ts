@@ -18,9 +18,10 @@ import { Qs8PreparedGemm } from './qs8-prepared.js';
 import { qs8StageChan, stageChanVectors } from '../kernels/qs8-stage-chan.js';
 import { qs8StageChanC4, qs8StageF32C4 } from '../kernels/qs8-stage-c4f.js';
 import { relaxedDotIsFast } from '../kernels/relaxed-speed.js';
+import { packQs8ConvDirect, qs8ConvDirect, type Qs8ConvDirectWeights } from '../kernels/qs8-conv-direct.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { ConvActivation } from './activation.js';
-import type { GemmImpl, StagedConv } from './gemm.js';
+import type { GemmImpl, StagedConv, StagedDirectConv } from './gemm.js';
 
 /** int8 weights [K, N] in [-127, 127] with one float32 scale per column, and the input's quantization. */
 export interface Int8Weights {
@@ -44,6 +45,8 @@ export class Qs8Gemm implements GemmImpl {
   /** staged convolution inputs by channel count, and the blocks their padding rows live in */
   private readonly staged = new Map<number, StagedConv | null>();
   private readonly padBlocks: number[] = [];
+  /** the direct convolution's panels by window and channels (packed on first use) */
+  private readonly directWeights = new Map<string, Qs8ConvDirectWeights>();
   /** 2 when the weights are packed split in two 7-bit halves (each row of x staged twice), else 1 */
   private readonly copies: 1 | 2;
 
@@ -73,7 +76,9 @@ export class Qs8Gemm implements GemmImpl {
   }
 
   get weightBytes(): number {
-    return this.w.bytes + this.n * 8 + (this.chan ? this.k * 8 : 0);
+    let direct = 0;
+    for (const d of this.directWeights.values()) direct += d.bytes;
+    return this.w.bytes + this.n * 8 + (this.chan ? this.k * 8 : 0) + direct;
   }
 
   /** 'c2', 'c4', or 'c4 split' (8-bit weights as two 7-bit halves) */
@@ -139,11 +144,31 @@ export class Qs8Gemm implements GemmImpl {
       padSum,
       stagePixels: stage,
       runStaged: (m, staged, rowSum, y) => this.gemm.run(m, staged, rowSum, y, this.n * 4),
+      direct: (g) => this.makeDirect(c, g.kh, g.kw, g.dw),
+    };
+  }
+
+  /** qs8-conv-direct over the staged image: the GEMM's panels re-laid per run of kw * c values, the GEMM's params */
+  private makeDirect(c: number, kh: number, kw: number, dw: number): StagedDirectConv | null {
+    if (dw !== 1 && kw !== 1) return null;
+    if (kh * kw * c * this.copies !== this.w.k || this.w.layout === 'w16') return null;
+    const key = `${kh}x${kw}x${c}`;
+    let dw8 = this.directWeights.get(key);
+    if (!dw8) {
+      dw8 = packQs8ConvDirect(this.rt, this.w, kh, kw, c, this.copies);
+      this.directWeights.set(key, dw8);
+    }
+    const w = dw8;
+    return {
+      run: (g, xp, ps, hp, wp, oh, ow, rowSum, y) =>
+        qs8ConvDirect(this.rt, g, { xp, ps, hp, wp, w, prm: this.gemm.paramsWithRowSum(rowSum), y, oh, ow, outStride: this.n * 4 }),
     };
   }
 
   dispose(): void {
     for (const p of this.padBlocks.splice(0)) this.rt.free(p);
+    for (const d of this.directWeights.values()) d.dispose();
+    this.directWeights.clear();
     if (this.chan && !this.w.disposed) this.rt.free(this.chan.div);
     this.gemm.dispose();
     this.w.dispose();

@@ -1,6 +1,8 @@
 // The contract every weight format's GEMM meets, so that one linear layer and one convolution
 // layer (im2col, then this) serve every format.
 
+import type { ConvWindow } from '../kernels/conv.js';
+
 /** y[M, N] = x[M, K] W + bias (then the layer's activation), on buffers in linear memory. */
 export interface GemmImpl {
   readonly k: number;
@@ -39,4 +41,12 @@ export interface StagedConv {
   stagePixels(pixels: number, x: number, out: number, sums: number): void;
   /** the GEMM on m staged rows (rowBytes apart) with their sums */
   runStaged(m: number, staged: number, rowSum: number, y: number): Promise<void>;
+  /** a kernel reading the staged image in place for this window (dilation 1 across), or null */
+  direct?(g: ConvWindow): StagedDirectConv | null;
+}
+
+/** A convolution over a staged image bordered with the staged zero pixel (qs8-conv-direct): no gathered rows. */
+export interface StagedDirectConv {
+  /** y [oh*ow][N] from the staged pixels [hp][wp] at xp and their sums at ps; rowSum: scratch for oh*ow int32 */
+  run(g: ConvWindow, xp: number, ps: number, hp: number, wp: number, oh: number, ow: number, rowSum: number, y: number): Promise<void>;
 }

@@ -58,6 +58,13 @@ export class Qs8PreparedGemm {
     }
   }
 
+  /** the params block with its row sums at rowSum, for a kernel that indexes rows of the whole output (qs8-conv-direct) */
+  paramsWithRowSum(rowSum: number): number {
+    if (this.w.disposed) throw new ArgumentError('Qs8PreparedGemm: the packed weights were disposed');
+    this.rt.view(Int32Array, this.prm, QS8_PRM_BYTES / 4)[QS8_PRM_ROW_SUM / 4] = rowSum;
+    return this.prm;
+  }
+
   dispose(): void {
     for (const p of this.blocks.splice(0)) this.rt.free(p);
   }

@@ -44,6 +44,8 @@ export interface KernelExports {
   q_im2col_nhwc(h: number, w: number, cBytes: number, kh: number, kw: number, sh: number, sw: number, pt: number, pl: number, dh: number, dw: number, oh0: number, oh1: number, ow: number, x: number, pixSum: number, pad: number, padSum: number, dup: number, kpBytes: number, out: number, rowSum: number): void;
   f32_pad_nhwc(h: number, w: number, c: number, pt: number, pl: number, hp: number, wp: number, r0: number, r1: number, x: number, out: number): void;
   f32_conv_direct_4x8(oy0: number, oy1: number, ow: number, n0: number, n1: number, kh: number, sh: number, dh: number, segBytes: number, rowBytes: number, pixStep: number, xp: number, w: number, c: number, cStride: number, bias: number, lo: number, hi: number): void;
+  qs8_conv_direct_4x8c2(oy0: number, oy1: number, ow: number, n0: number, n1: number, kh: number, kw: number, sh: number, sw: number, dh: number, copies: number, segBytes: number, rowBytes: number, pixStep: number, xp: number, ps: number, psRow: number, w: number, prm: number, out: number, outStride: number): void;
+  qs8_conv_direct_4x8c4_relaxed(oy0: number, oy1: number, ow: number, n0: number, n1: number, kh: number, kw: number, sh: number, sw: number, dh: number, copies: number, segBytes: number, rowBytes: number, pixStep: number, xp: number, ps: number, psRow: number, w: number, prm: number, out: number, outStride: number): void;
   f32_act_nhwc(x: number, pixels: number, c: number, kind: number, alpha: number, beta: number, scale: number, shift: number, y: number): void;
   f32_softmax_rows(x: number, rows: number, n: number, y: number): void;
   f32_gap_nhwc(x: number, hw: number, c: number, y: number): void;
