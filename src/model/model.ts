@@ -19,6 +19,7 @@ import { dequantizeInt4, type Int4Nibbles } from '../quant/int4.js';
 import type { LayerWeights } from '../formats/format.js';
 import { int4Format } from '../formats/int4.js';
 import { opDef } from './ops/registry.js';
+import { checkExactInputs, checkExactOutputs } from './int64-exact.js';
 import type { HostValue, ValueInfo } from './ops/types.js';
 import { convertLayout, makePlan, planTimeInputs, PLAN_VALUE_MAX_ELEMENTS, type Plan, type PlanStep, type PlanValue } from './plan.js';
 import { PlanCache } from './plan-cache.js';
@@ -321,7 +322,9 @@ export class Model {
       convertLayout(ins[0]!, outs[0]);
       return;
     }
+    checkExactInputs(step.node!, ins);
     opDef(step.node!)!.compute!({ node: step.node!, opset: this.graph.opset }, ins, outs);
+    checkExactOutputs(step.node!, outs);
   }
 
   /**
