@@ -137,6 +137,14 @@ describe(`saved-model integrity (${SIMD} build)`, () => {
       const bad = new Map(tensors).set(`${key}/scales`, { ...s, data: Float32Array.from(s.data, (x, i) => (i === 1 ? v : x)) });
       expect(() => loadQuantized(float, forge(bad, metadata)), String(v)).toThrow(new RegExp(`int8 layer '${key}' has scales\\[1\\] = ${v}`));
     }
+    // in range but forged: a weight scale of 1e30 (or 30x) passes the reader, not the fit against the float weights (saved-fit.ts)
+    for (const factor of [1e30 / 0.01, 30]) {
+      const s = tensors.get(`${key}/scales`)!;
+      const bad = new Map(tensors).set(`${key}/scales`, { ...s, data: Float32Array.from(s.data, (x, i) => (i === 1 ? x * factor : x)) });
+      const m = loadQuantized(float, forge(bad, metadata));
+      await expect(m.run(feed(5)), String(factor)).rejects.toThrow(new RegExp(`int8 layer '${key}' row 1: its stored weights do not fit the model's`));
+      m.dispose();
+    }
     float.dispose();
   });
 

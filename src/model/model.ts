@@ -19,6 +19,7 @@ import { dequantizeInt4, type Int4Nibbles } from '../quant/int4.js';
 import type { LayerWeights } from '../formats/format.js';
 import { int4Format } from '../formats/int4.js';
 import { opDef } from './ops/registry.js';
+import { checkExactInputs, checkExactOutputs } from './int64-exact.js';
 import type { HostValue, OpContext, ValueInfo } from './ops/types.js';
 import { convertLayout, makePlan, planTimeInputs, PLAN_VALUE_MAX_ELEMENTS, type Plan, type PlanStep, type PlanValue } from './plan.js';
 import { PlanCache } from './plan-cache.js';
@@ -325,8 +326,10 @@ export class Model {
       return;
     }
     const ctx = { node: step.node!, opset: this.graph.opset }, own = this.hostOp?.(step.node!);
+    checkExactInputs(step.node!, ins);
     if (own) await own.compute(ctx, ins, outs);
     else opDef(step.node!)!.compute!(ctx, ins, outs);
+    checkExactOutputs(step.node!, outs);
   }
 
   /**

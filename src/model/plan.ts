@@ -8,6 +8,7 @@ import { ARENA_ALIGN, ArenaPlanner } from './arena.js';
 import { elementCount, hostArray, isFloat8, isSubgraph, nodeLabel, type ElemType, type Graph, type GraphNode, type HostData, type HostTensor } from './graph.js';
 import { logicalStrides, stridedCopy } from './ops/layout.js';
 import { opDef } from './ops/registry.js';
+import { checkExactInputs, checkExactOutputs } from './int64-exact.js';
 import { planIf, planLoop, type PlanScope } from './plan-control.js';
 import type { HostValue, OpContext, ValueInfo } from './ops/types.js';
 import type { ModelLayer } from './layers.js';
@@ -132,7 +133,9 @@ export function makePlan(graph: Graph, inputDims: Map<string, number[]>, layerFo
     if (node.op === 'Shape' || ins.every((v) => v === null || v.value)) {
       const hostIns = ins.map((v) => (v ? { type: v.type, dims: v.dims, data: v.value?.data ?? new Float32Array(0), nhwc: false } : null));
       const outs = outInfo.map((o) => ({ type: o.type, dims: o.dims, data: hostArray(o.type, elementCount(o.dims)), nhwc: false }));
+      checkExactInputs(node, hostIns);
       def.compute!(ctx, hostIns, outs);
+      checkExactOutputs(node, outs);
       node.outputs.forEach((name, i) => name && values.set(name, constant(name, { type: outs[i].type, dims: outs[i].dims, data: outs[i].data })));
       return;
     }

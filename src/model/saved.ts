@@ -30,6 +30,7 @@ import { QuantConvLayer, QuantLinearLayer } from './layers.js';
 import { buildFloatLayer, Model, type LayerBuilder } from './model.js';
 import { allNodes } from './graph.js';
 import { layerFromWeights, nonFiniteCheck, weightRowsDims } from './quantize.js';
+import { checkWeightsFit } from './saved-fit.js';
 import { ivitRecords, parseIvitRecords, restoredIvit, weightLayerOf } from './ivit-saved.js';
 import { NON_FINITE_MODES, type NonFinite } from '../layers/nonfinite.js';
 import { attentionRecords, parseAttentionRecords, restoredAttention } from './attention-saved.js';
@@ -132,6 +133,7 @@ export function loadQuantized(float: Model, bytes: Uint8Array, options: LoadQuan
     if (spec.type === 'conv' && spec.geometry.group !== 1) throw new ModelError(`load: layer '${key}' is a grouped convolution, which runs in float32; the file has ${w.format.name} weights for it`);
     const want = weightRowsDims(spec), got = w.format.dims(w.data);
     if (want.k !== got.k || want.n !== got.n) throw new ModelError(`load: layer '${key}' has weights [K=${got.k}, N=${got.n}], the model's layer needs [K=${want.k}, N=${want.n}] (was the file saved from another model?)`);
+    checkWeightsFit(key, w, spec);
     return layerFromWeights(rt, spec, w, nonFiniteCheck(node, options.nonFinite));
   };
   // integerOnly: a linear layer's x·sigmoid(αx) epilogue wraps the layer as quantizeModel built it

@@ -2,6 +2,7 @@
 // fails with a LowbitError (a typed error: what bad input must give), or anything else (a crash:
 // a TypeError, RangeError, wasm trap, ... which the fuzzer reports and saves to its corpus).
 
+import onnxproto from 'onnx-proto';
 import { LowbitError, loadModel, loadQuantized, readSafetensors, type Model, type Runtime } from '../../src/index.js';
 import type { Feed } from '../onnx-builder.js';
 import { runInOrtProcess, type OrtResult } from './ort-process.js';
@@ -109,15 +110,74 @@ const answered = (r: OrtResult): Ran | null => (r === 'no-answer' ? null : r);
  * - onnxruntime-web without graph optimizations, where the optimized run differs: a layer norm whose
  *   epsilon Add was rewired to another value gave the unmutated model's output optimized (its
  *   layer-norm fusion reads that Add as the epsilon), lowbit's with the graph as written.
+ * - onnxruntime-web with the dead Resize nodes (no graph output depends on them) of linear or cubic
+ *   mode set to nearest: its CPU Resize kernel refuses those modes unless the input is 2-D, or 4-D or
+ *   5-D with scale 1 on the outer two axes (upsamplebase.h, when the kernel is created: at session
+ *   init, dead node or not). ONNX's Resize is N-linear over any axes, and so is lowbit's
+ *   (test/model-ops-resize.test.ts). Seen: mutants of the resize-pad seed whose Resize became dead
+ *   with Sigmoid(scales) wired in as its scales. lowbit plans dead nodes as live ones (a dead reflect
+ *   Pad of an empty axis is refused here as there); a dead node's mode changes no output, and every
+ *   other node stays, so only that kernel limit is set aside.
  */
 export async function ortRunsOtherwise(mine: Ran, bytes: Uint8Array, feeds: Record<string, Feed>): Promise<string | null> {
   const unoptimized = answered(await runOrt(bytes, feeds, { optimize: false }));
   if (unoptimized && sameOutputs(mine, unoptimized)) return 'onnxruntime-web without graph optimizations';
   const node = answered(await runOrtNode(bytes, feeds));
   if (node && sameOutputs(mine, node)) return 'onnxruntime-node';
+  const nearest = deadResizeAsNearest(bytes);
+  const asNearest = nearest && answered(await runOrt(nearest, feeds));
+  if (asNearest && sameOutputs(mine, asNearest)) return "onnxruntime-web with its dead linear/cubic Resize set to nearest (its kernel's rank limit, not ONNX's)";
   return null;
 }
 
+/**
+ * The model with the main graph's dead Resize nodes (no graph output depends on them; a subgraph's
+ * reads of outer values count as its node's) of linear or cubic mode set to nearest, re-encoded;
+ * null when there is none or it does not decode.
+ */
+export function deadResizeAsNearest(bytes: Uint8Array): Uint8Array | null {
+  let model: onnxproto.onnx.ModelProto;
+  try {
+    model = onnxproto.onnx.ModelProto.decode(bytes);
+  } catch {
+    return null;
+  }
+  const g = model.graph;
+  if (!g) return null;
+  const reads = (n: onnxproto.onnx.INodeProto): string[] => {
+    const names = [...(n.input ?? [])];
+    const walk = (sg: onnxproto.onnx.IGraphProto) => {
+      for (const m of sg.node ?? []) {
+        names.push(...(m.input ?? []));
+        for (const a of m.attribute ?? []) for (const x of [a.g, ...(a.graphs ?? [])]) if (x) walk(x);
+      }
+    };
+    for (const a of n.attribute ?? []) for (const x of [a.g, ...(a.graphs ?? [])]) if (x) walk(x);
+    return names;
+  };
+  const needed = new Set((g.output ?? []).map((o) => o.name ?? ''));
+  const live = new Set<onnxproto.onnx.INodeProto>();
+  for (let changed = true; changed;) {
+    changed = false;
+    for (const n of g.node ?? []) {
+      if (live.has(n) || !(n.output ?? []).some((o) => needed.has(o))) continue;
+      live.add(n);
+      for (const x of reads(n)) needed.add(x);
+      changed = true;
+    }
+  }
+  let edited = 0;
+  for (const n of g.node ?? []) {
+    if (live.has(n) || n.opType !== 'Resize' || (n.domain ?? '') !== '') continue;
+    const mode = (n.attribute ?? []).find((a) => a.name === 'mode');
+    const text = mode?.s ? new TextDecoder().decode(mode.s) : 'nearest';
+    if (mode && (text === 'linear' || text === 'cubic')) {
+      mode.s = new TextEncoder().encode('nearest');
+      edited++;
+    }
+  }
+  return edited ? onnxproto.onnx.ModelProto.encode(model).finish() : null;
+}
 /** The same element types and shapes, and values equal within float rounding (NaN equal to NaN). */
 export function sameOutputs(ra: Ran, rb: Ran, tol = 1e-4): boolean {
   const [a, b] = [ra.outputs, rb.outputs];

@@ -28,6 +28,7 @@ import { CONV_TRANSPOSE_OPS } from './conv-transpose.js';
 import { NORM_OPS } from './norm-ops.js';
 import { DROPOUT_OPS } from './dropout.js';
 import { UPSAMPLE_OPS } from './upsample.js';
+import { NONZERO_OPS } from './nonzero.js';
 import type { OpDef } from './types.js';
 import { schemaAt, schemaVersions } from './schemas.js';
 
@@ -54,6 +55,7 @@ const TABLES: Readonly<Record<string, OpDef>>[] = [
   NORM_OPS,
   DROPOUT_OPS,
   UPSAMPLE_OPS,
+  NONZERO_OPS,
   CONTROL_FLOW_OPS,
   ORT_DEFAULT_DOMAIN_OPS,
 ];
