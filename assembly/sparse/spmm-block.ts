@@ -21,9 +21,11 @@
 // 2-3: one zero-extending load and two i16 shift pairs give the int16 rows the int8 path loads.
 // Both paths then splat the weight pairs from these two registers (one i32 shuffle per pair).
 //
-// Per-block int4 scales (int4-sparse's default): subs = uint8[B], block b's integer multiplier
-// (1..63) of the row scales. The nibble rows are multiplied by it as int16 (|code * sub| <= 8 * 63),
-// so the sums stay exact int32 over a whole row and the epilogue is unchanged; subs = 0: none.
+// Per-block int4 scales (int4-sparse's default): subs = uint16[B], block b's integer multiplier
+// (1..63) of the row scales, splat by one load. M >= 2: the nibble rows are multiplied by it as
+// int16 (|code * sub| <= 8 * 63); M = 1: the activations instead (|a' * sub| <= 255 * 63 fits int16),
+// one multiply per block, not two. Either way the sums stay exact int32 over a whole row and the
+// epilogue is unchanged; subs = 0: none.
 
 import { storeColumn, SPMM_OUT_F32 } from './spmm-common';
 
@@ -61,7 +63,7 @@ export function qs8_spmm_bsr4_8x4(
           r01 = low4(x4);
           r23 = high4(x4);
           if (subs != 0) {
-            const s = i16x8.splat(<i16>load<u8>(subs + b));
+            const s = v128.load16_splat(subs + (b << 1));
             r01 = i16x8.mul(r01, s);
             r23 = i16x8.mul(r23, s);
           }
@@ -106,10 +108,10 @@ export function qs8_spmm_bsr4_1x4(
     // one loop per value width: this loop is a few instructions, a test per block would show
     if (bits == 4 && subs != 0) {
       for (let b = b0; b < b1; b++) {
-        const x = v128.load64_splat(a + (<usize>load<u16>(cols + (b << 1)) << 3)), w = nibbles(vals, b);
-        const s = i16x8.splat(<i16>load<u8>(subs + b));
-        c01 = i32x4.add(c01, i32x4.dot_i16x8_s(x, i16x8.mul(low4(w), s)));
-        c23 = i32x4.add(c23, i32x4.dot_i16x8_s(x, i16x8.mul(high4(w), s)));
+        const x = i16x8.mul(v128.load64_splat(a + (<usize>load<u16>(cols + (b << 1)) << 3)), v128.load16_splat(subs + (b << 1)));
+        const w = nibbles(vals, b);
+        c01 = i32x4.add(c01, i32x4.dot_i16x8_s(x, low4(w)));
+        c23 = i32x4.add(c23, i32x4.dot_i16x8_s(x, high4(w)));
       }
     } else if (bits == 4) {
       for (let b = b0; b < b1; b++) {

@@ -23,15 +23,15 @@ export class SpmmBlockWeights extends PackedWeights implements SpmmWeights {
     readonly vals: number,
     /** 8 (int8 values) or 4 (int4) */
     readonly bits: 8 | 4 = 8,
-    /** int4 blocks' multipliers (one byte a block), 0 for none */
+    /** int4 blocks' multipliers (uint16 in linear memory, for a one-load splat), 0 for none */
     readonly subs: number = 0,
   ) {
     super(rt, subs ? [blockPtr, cols, vals, subs] : [blockPtr, cols, vals]);
   }
 
-  /** bytes of packed weights: 16 values (int8: 16 bytes, int4: 8) + a 2-byte column (+ a multiplier) per block, 4 per block-row pointer */
+  /** bytes of packed weights: 16 values (int8: 16 bytes, int4: 8) + a 2-byte column (+ a 2-byte multiplier) per block, 4 per block-row pointer */
   get bytes(): number {
-    return this.blocks * (this.bits * 2 + 2 + (this.subs ? 1 : 0)) + (Math.ceil(this.n / 4) + 1) * 4;
+    return this.blocks * (this.bits * 2 + 2 + (this.subs ? 2 : 0)) + (Math.ceil(this.n / 4) + 1) * 4;
   }
 }
 
@@ -57,7 +57,7 @@ export function packSpmmBlock(rt: KernelHost, f: Bsr4Int8 | Bsr4Int4): SpmmBlock
     const bad = subs.findIndex((s) => s < 1 || s > BSR4_SUB_MAX);
     if (bad >= 0) throw new ShapeError(`packSpmmBlock: subs[${bad}] = ${subs[bad]}, expected [1, ${BSR4_SUB_MAX}]`);
   }
-  return new SpmmBlockWeights(rt, n, k, kb * 4, blocks, rt.put(f.blockPtr, 16), rt.put(cols, 16), rt.put(vals, 16), int4 ? 4 : 8, subs ? rt.put(subs, 16) : 0);
+  return new SpmmBlockWeights(rt, n, k, kb * 4, blocks, rt.put(f.blockPtr, 16), rt.put(cols, 16), rt.put(vals, 16), int4 ? 4 : 8, subs ? rt.put(Uint16Array.from(subs), 16) : 0);
 }
 
 export async function spmmBlockGemm(rt: KernelHost, alloc: (bytes: number) => number, call: SpmmCall, w: SpmmBlockWeights): Promise<void> {
