@@ -19,6 +19,7 @@ import { readFileSync } from 'node:fs';
 import { createRuntime, normalFloats, mulberry32, pruneMask, applyMask, quantizeRowsInt8, quantizeRowsSymmetric } from '../dist/index.js';
 import { packQs8, encodeCsr, encodeNm24, encodeBsr4, encodeBsr4Int4, packSpmmCsr, packSpmmNm, packSpmmBlock, spmmCsrGemm, spmmNmGemm, spmmBlockGemm } from '../dist/kernels.js';
 import { qs8Gemm } from '../dist/kernels/qs8.js';
+import { int4BlockGrid, quantizeInt4Grid } from '../dist/quant/int4-blocks.js';
 
 const { values } = parseArgs({ options: { simd: { type: 'string', default: 'baseline' }, quick: { type: 'boolean', default: false }, shapes: { type: 'string' }, formats: { type: 'string' }, least: { type: 'boolean', default: false } } });
 const rt = await createRuntime({ threads: 1, simd: values.simd });
@@ -29,6 +30,8 @@ const ALL_FORMATS = [
   { name: 'csr', pattern: { kind: 'unstructured' }, sparsities: [0.5, 0.75, 0.9, 0.95], encode: encodeCsr, pack: packSpmmCsr, gemm: spmmCsrGemm, target: [0.9, 3] },
   { name: 'block4x4', pattern: { kind: 'block', rows: 4, cols: 4 }, sparsities: [0.5, 0.75, 0.9], encode: encodeBsr4, pack: packSpmmBlock, gemm: spmmBlockGemm, target: [0.75, 2] },
   { name: 'block4x4-int4', pattern: { kind: 'block', rows: 4, cols: 4 }, sparsities: [0.5, 0.75, 0.9], encode: encodeBsr4Int4, pack: packSpmmBlock, gemm: spmmBlockGemm, target: [0.75, 2], qmax: 7 },
+  // int4-sparse's per-block scales: a multiplier per block (src/quant/int4-blocks.ts), one i16 multiply pair more per block
+  { name: 'block4x4-int4s', pattern: { kind: 'block', rows: 4, cols: 4 }, sparsities: [0.5, 0.75, 0.9], encode: encodeBsr4Int4, pack: packSpmmBlock, gemm: spmmBlockGemm, target: [0.75, 2], blockScales: true },
   { name: '2:4', pattern: { kind: 'nm', n: 2, m: 4 }, sparsities: [0.5], encode: encodeNm24, pack: packSpmmNm, gemm: spmmNmGemm, target: [0.5, 1.5] },
 ];
 const FORMATS = values.formats ? ALL_FORMATS.filter((f) => values.formats.split(',').includes(f.name)) : ALL_FORMATS;
@@ -75,8 +78,15 @@ for (const [m, k, n] of SHAPES) {
     const points = [];
     for (const s of f.sparsities) {
       const { mask } = pruneMask(wf, n, k, f.pattern, s);
-      const { q } = f.qmax ? quantizeRowsSymmetric(applyMask(wf, mask), n, k, f.qmax) : quantizeRowsInt8(applyMask(wf, mask), n, k);
-      const w = f.pack(rt, f.encode(q, n, k));
+      let enc;
+      if (f.blockScales) {
+        const pruned = applyMask(wf, mask), grid = int4BlockGrid(pruned, n, k);
+        enc = f.encode(quantizeInt4Grid(pruned, n, k, grid), n, k, grid.subs);
+      } else {
+        const { q } = f.qmax ? quantizeRowsSymmetric(applyMask(wf, mask), n, k, f.qmax) : quantizeRowsInt8(applyMask(wf, mask), n, k);
+        enc = f.encode(q, n, k);
+      }
+      const w = f.pack(rt, enc);
       const [td, ts] = await timePair(runDense, () => rt.scoped((alloc) => f.gemm(rt, alloc, call, w)));
       w.dispose();
       const speed = td / ts;
@@ -103,13 +113,13 @@ function crossing(points) {
   return `> ${s * 100}% (${v.toFixed(2)}x at ${s * 100}%)`;
 }
 console.log('\nbreak-even sparsity (speed-up = 1 against dense int8)\n');
-console.log('| M x K x N | csr | block4x4 | block4x4-int4 | 2:4 |');
-console.log('|---|---|---|---|---|');
+console.log('| M x K x N | csr | block4x4 | block4x4-int4 | block4x4-int4s | 2:4 |');
+console.log('|---|---|---|---|---|---|');
 const byShape = new Map();
 for (const [shape, name, points] of breakEven) {
   if (!byShape.has(shape)) byShape.set(shape, {});
   byShape.get(shape)[name] = crossing(points);
 }
-for (const [shape, v] of byShape) console.log(`| ${shape} | ${v.csr ?? '-'} | ${v.block4x4 ?? '-'} | ${v['block4x4-int4'] ?? '-'} | ${v['2:4'] ?? '-'} |`);
+for (const [shape, v] of byShape) console.log(`| ${shape} | ${v.csr ?? '-'} | ${v.block4x4 ?? '-'} | ${v['block4x4-int4'] ?? '-'} | ${v['block4x4-int4s'] ?? '-'} | ${v['2:4'] ?? '-'} |`);
 console.log(`\nload average at end ${load()}`);
 rt.dispose?.();

@@ -800,6 +800,8 @@ const SPMM_FORMATS = {
   'spmm-nm': { encode: 'encodeNm24', pack: 'packSpmmNm', run: 'runSpmmNm', ref: 'refSpmmNm24' },
   'spmm-block': { encode: 'encodeBsr4', pack: 'packSpmmBlock', run: 'runSpmmBlock', ref: 'refSpmmBsr4' },
   'spmm-block-int4': { encode: 'encodeBsr4Int4', pack: 'packSpmmBlock', run: 'runSpmmBlock', ref: 'refSpmmBsr4Int4' },
+  // int4 blocks with per-block multipliers (int4-sparse's block scales), 1..63 seeded per case
+  'spmm-block-int4s': { encode: 'encodeBsr4Int4', pack: 'packSpmmBlock', run: 'runSpmmBlock', ref: 'refSpmmBsr4Int4', subs: true },
 };
 const SPMM_CASES = [];
 for (const family of Object.keys(SPMM_FORMATS)) {
@@ -809,7 +811,7 @@ for (const family of Object.keys(SPMM_FORMATS)) {
       const r = new Rng(name);
       // dense int8 weights N x K keeping `keep` of every 4 along K (2:4-valid; random blocks for spmm-block)
       const q = new Int8Array(n * k);
-      const blocks = family.startsWith('spmm-block'), [lo, hi] = family === 'spmm-block-int4' ? [-8, 7] : [-128, 127];
+      const blocks = family.startsWith('spmm-block'), [lo, hi] = family.startsWith('spmm-block-int4') ? [-8, 7] : [-128, 127];
       for (let row = 0; row < n; row++) {
         for (let g = 0; g < k; g += 4) {
           if (blocks && r.int(0, 3) >= keep) continue;
@@ -827,6 +829,7 @@ for (const family of Object.keys(SPMM_FORMATS)) {
         za: signed ? 0 : r.int(0, 255),
         scale: r.floats(n, 0.0001, 0.01),
         bias: (m + n) % 2 ? r.floats(n, -1, 1) : undefined,
+        subs: SPMM_FORMATS[family].subs ? r.ints(Uint8Array, Math.ceil(n / 4) * Math.ceil(k / 4), 1, 63) : undefined,
       });
     }
   }
@@ -835,7 +838,7 @@ for (const family of Object.keys(SPMM_FORMATS)) {
 // 2:4 needs at most 2 nonzeros per group: the keep=2 cases can collide into fewer, never more
 function spmmFormat(c) {
   const f = SPMM_FORMATS[c.family];
-  return lb[f.encode](c.q, c.n, c.k);
+  return c.subs ? lb[f.encode](c.q, c.n, c.k, c.subs) : lb[f.encode](c.q, c.n, c.k);
 }
 
 async function runSpmmCases(rt, build) {

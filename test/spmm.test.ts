@@ -2,11 +2,12 @@
 // kernel and compares bit for bit with the format's scalar reference, over the GEMM tester's shapes
 // (every remainder of the 8-row tiles, the 4-row blocks, the groups of 4 along K, the 1-row GEMV),
 // at 0%, 50%, 90% and 100% sparsity with empty rows, extremes (-128/127, uint8 0/255 with extreme
-// zero points; int4: -8/7), int32 and float32 outputs, on 1 and 2 threads. The encoders are checked against the
-// dense reference too.
+// zero points; int4: -8/7, with per-block multipliers 1/63), int32 and float32 outputs, on 1 and 2 threads. The
+// encoders are checked against the dense reference too.
 
 import { describe, expect, it } from 'vitest';
 import { ArgumentError, ShapeError, ValueRangeError } from '../src/errors.js';
+import { BSR4_SUB_MAX } from '../src/kernels/reference/spmm.js';
 import type { Runtime } from '../src/index.js';
 import {
   encodeBsr4, encodeBsr4Int4, encodeCsr, encodeNm24, packSpmmBlock, packSpmmCsr, packSpmmNm, refMatMulInteger, refSpmmBsr4, refSpmmBsr4Int4, refSpmmCsr, refSpmmF32, refSpmmNm24,
@@ -18,13 +19,14 @@ import { SIMD, firstMismatch, randInt8, randUint8, rng, useRuntimes } from './he
 const rts = useRuntimes();
 const SPARSITY = [0, 0.5, 0.9, 1];
 
-type Pattern = 'csr' | 'nm' | 'block' | 'block-int4';
+type Pattern = 'csr' | 'nm' | 'block' | 'block-int4' | 'block-int4s';
+const PATTERNS = ['csr', 'nm', 'block', 'block-int4', 'block-int4s'] as const;
 
 /** dense int8 weights N x K in the pattern (nm: 2 of 4 kept; csr / block: the case's sparsity), row 1 empty */
 function sparseWeights(p: Pattern, c: GemmCase, r: () => number): Int8Array {
   const { n, k, seed, extremes } = c;
   const s = SPARSITY[seed % 4];
-  const int4 = p === 'block-int4';
+  const int4 = p.startsWith('block-int4');
   const val = (i: number) => (int4 ? (extremes ? (i % 2 ? -8 : 7) : randInt8(1, r, -8, 7)[0] || 1) : extremes ? (i % 2 ? -128 : 127) : randInt8(1, r)[0] || 1);
   const q = new Int8Array(n * k);
   if (p === 'nm') {
@@ -36,7 +38,7 @@ function sparseWeights(p: Pattern, c: GemmCase, r: () => number): Int8Array {
         for (const i of pos) q[row * k + g + i] = val(row + g + i);
       }
     }
-  } else if (p === 'block' || p === 'block-int4') {
+  } else if (p.startsWith('block')) {
     for (let bi = 0; bi < n; bi += 4) {
       for (let bc = 0; bc < k; bc += 4) {
         if (r() < s) continue;
@@ -77,12 +79,18 @@ const FAMILIES = {
   csr: { encode: encodeCsr, pack: packSpmmCsr, run: runSpmmCsr, ref: refSpmmCsr },
   nm: { encode: encodeNm24, pack: packSpmmNm, run: runSpmmNm, ref: refSpmmNm24 },
   block: { encode: encodeBsr4, pack: packSpmmBlock, run: runSpmmBlock, ref: refSpmmBsr4 },
-  'block-int4': { encode: encodeBsr4Int4, pack: packSpmmBlock, run: runSpmmBlock, ref: refSpmmBsr4Int4 },
+  'block-int4': { encode: (q: Int8Array, n: number, k: number) => encodeBsr4Int4(q, n, k), pack: packSpmmBlock, run: runSpmmBlock, ref: refSpmmBsr4Int4 },
+  // per-block multipliers: seeded in [1, 63] (extremes: 63 and 1, so code x sub reaches -8 x 63)
+  'block-int4s': {
+    encode: (q: Int8Array, n: number, k: number, extremes = false, r = rng(n * 31 + k)) =>
+      encodeBsr4Int4(q, n, k, Uint8Array.from({ length: Math.ceil(n / 4) * Math.ceil(k / 4) }, (_, i) => (extremes ? (i % 3 ? BSR4_SUB_MAX : 1) : 1 + Math.floor(r() * BSR4_SUB_MAX)))),
+    pack: packSpmmBlock, run: runSpmmBlock, ref: refSpmmBsr4Int4,
+  },
 } as const;
 
 function family(p: Pattern, output: (d: Data) => SpmmOutput) {
   const f = FAMILIES[p] as unknown as {
-    encode(q: Int8Array, n: number, k: number): unknown;
+    encode(q: Int8Array, n: number, k: number, extremes?: boolean, r?: () => number): unknown;
     pack(rt: Runtime, fmt: unknown): { dispose(): void };
     run(rt: Runtime, a: Int8Array | Uint8Array, m: number, za: number, w: unknown, o: SpmmOutput): Promise<Int32Array | Float32Array>;
     ref(a: ArrayLike<number>, m: number, za: number, fmt: unknown): Int32Array;
@@ -90,7 +98,7 @@ function family(p: Pattern, output: (d: Data) => SpmmOutput) {
   const fam: GemmFamily<Data & { fmt: unknown }, { dispose(): void }> = {
     data: (c, r) => {
       const d = makeData(p, c, r);
-      return { ...d, fmt: f.encode(d.q, c.n, c.k) };
+      return { ...d, fmt: f.encode(d.q, c.n, c.k, c.extremes, r) };
     },
     pack: (rt, d) => f.pack(rt, d.fmt),
     run: (rt, d, w) => f.run(rt, d.a, d.c.m, d.za, w, output(d)),
@@ -109,7 +117,7 @@ const tester = () => new GemmTester().extremes([1, 1, 1], [1, 64, 130], [4, 8, 8
 const wideTester = () => new GemmTester().m(7, 9, 16, 17, 24).k(3, 64, 131, 600).n(3, 4, 5, 13, 40).extremes().seed(1000);
 
 describe(`SpMM int8 (${SIMD} build)`, () => {
-  for (const p of ['csr', 'nm', 'block', 'block-int4'] as const) {
+  for (const p of PATTERNS) {
     it(`spmm-${p}: int32 equals the format's scalar reference on every shape, sparsity 0/50/90/100%, extremes, 1 and 2 threads`, async () => {
       for (const t of [tester(), wideTester()]) {
         const { runs, failures } = await t.test(family(p, () => ({ kind: 'int32' })), [rts.one, rts.two]);
@@ -130,7 +138,7 @@ describe(`SpMM int8 (${SIMD} build)`, () => {
   }
 
   it('empty dimensions: M, K or N = 0 give an empty or all-zero output (int32 and float32)', async () => {
-    for (const p of ['csr', 'nm', 'block', 'block-int4'] as const) {
+    for (const p of PATTERNS) {
       const f = FAMILIES[p] as unknown as {
         encode(q: Int8Array, n: number, k: number): unknown;
         pack(rt: Runtime, fmt: unknown): { dispose(): void };
@@ -164,6 +172,17 @@ describe(`SpMM int8 (${SIMD} build)`, () => {
     }
   });
 
+  it("int4 blocks' multipliers: the reference scales each block's codes by its own (the dense reference on code x sub)", () => {
+    const [m, k, n] = [3, 9, 6];
+    const r = rng(5);
+    const q = randInt8(n * k, r, -8, 7), a = randUint8(m * k, r);
+    const kb = Math.ceil(k / 4), subs = Uint8Array.from({ length: Math.ceil(n / 4) * kb }, (_, i) => 1 + ((i * 17) % BSR4_SUB_MAX));
+    const enc = encodeBsr4Int4(q, n, k, subs);
+    const want = new Int32Array(m * n);
+    for (let i = 0; i < m; i++) for (let row = 0; row < n; row++) for (let c = 0; c < k; c++) want[i * n + row] += (a[i * k + c] - 7) * q[row * k + c] * subs[(row >> 2) * kb + (c >> 2)];
+    expect(firstMismatch(refSpmmBsr4Int4(a, m, 7, enc), want)).toBeNull();
+  });
+
   it('bad arguments are typed errors naming the argument', async () => {
     const rt = rts.one;
     const q = Int8Array.of(1, 2, 3, 0, 0, 0, 0, 4);
@@ -180,6 +199,10 @@ describe(`SpMM int8 (${SIMD} build)`, () => {
     expect(() => encodeBsr4Int4(Int8Array.of(8, 0, 0, 0), 1, 4)).toThrow(/q\[0\] = 8/);
     const b4 = encodeBsr4Int4(q, 2, 4);
     expect(() => packSpmmBlock(rt, { ...b4, nibbles: new Uint8Array(7) })).toThrow(/nibbles \(7\)/);
+    expect(() => encodeBsr4Int4(q, 2, 4, Uint8Array.of(0))).toThrow(/blockSubs\[0\] = 0/);
+    expect(() => encodeBsr4Int4(q, 2, 4, Uint8Array.of(1, 1))).toThrow(ShapeError);
+    expect(() => packSpmmBlock(rt, { ...b4, subs: Uint8Array.of(64) })).toThrow(/subs\[0\] = 64/);
+    expect(() => packSpmmBlock(rt, { ...b4, subs: Uint8Array.of(1, 1) })).toThrow(/one per block/);
     const w = packSpmmCsr(rt, csr);
     await expect(runSpmmCsr(rt, new Int8Array(7), 2, 0, w, { kind: 'int32' })).rejects.toThrow(ShapeError);
     await expect(runSpmmCsr(rt, new Int8Array(8), 2, 0, w, { kind: 'float32', scale: new Float32Array(3) })).rejects.toThrow(/output.scale/);

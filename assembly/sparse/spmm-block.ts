@@ -20,6 +20,12 @@
 // values row-major, two's complement nibbles), so the low nibbles are rows 0-1 and the high ones rows
 // 2-3: one zero-extending load and two i16 shift pairs give the int16 rows the int8 path loads.
 // Both paths then splat the weight pairs from these two registers (one i32 shuffle per pair).
+//
+// Per-block int4 scales (int4-sparse's default): subs = uint16[B], block b's integer multiplier
+// (1..63) of the row scales, splat by one load. M >= 2: the nibble rows are multiplied by it as
+// int16 (|code * sub| <= 8 * 63); M = 1: the activations instead (|a' * sub| <= 255 * 63 fits int16),
+// one multiply per block, not two. Either way the sums stay exact int32 over a whole row and the
+// epilogue is unchanged; subs = 0: none.
 
 import { storeColumn, SPMM_OUT_F32 } from './spmm-common';
 
@@ -36,7 +42,7 @@ import { storeColumn, SPMM_OUT_F32 } from './spmm-common';
 }
 
 export function qs8_spmm_bsr4_8x4(
-  m: i32, nb0: i32, nb1: i32, n: i32, kp: i32, a: usize, blockPtr: usize, cols: usize, vals: usize, bits: i32,
+  m: i32, nb0: i32, nb1: i32, n: i32, kp: i32, a: usize, blockPtr: usize, cols: usize, vals: usize, bits: i32, subs: usize,
   out: usize, outStride: usize, kind: i32, scale: usize, bias: usize,
 ): void {
   const tileBytes = <usize>kp << 4;
@@ -56,6 +62,11 @@ export function qs8_spmm_bsr4_8x4(
           const x4 = nibbles(vals, b);
           r01 = low4(x4);
           r23 = high4(x4);
+          if (subs != 0) {
+            const s = v128.load16_splat(subs + (b << 1));
+            r01 = i16x8.mul(r01, s);
+            r23 = i16x8.mul(r23, s);
+          }
         } else {
           r01 = v128.load8x8_s(vals + (b << 4));
           r23 = v128.load8x8_s(vals + (b << 4), 8);
@@ -87,7 +98,7 @@ export function qs8_spmm_bsr4_8x4(
 
 // M = 1. a: one int16 row of kp values (A - za, zero padded); scale and bias padded to N rounded up to 4
 export function qs8_spmm_bsr4_1x4(
-  nb0: i32, nb1: i32, n: i32, a: usize, blockPtr: usize, cols: usize, vals: usize, bits: i32,
+  nb0: i32, nb1: i32, n: i32, a: usize, blockPtr: usize, cols: usize, vals: usize, bits: i32, subs: usize,
   out: usize, kind: i32, scale: usize, bias: usize,
 ): void {
   for (let bi = nb0; bi < nb1; bi++) {
@@ -95,7 +106,14 @@ export function qs8_spmm_bsr4_1x4(
     const b1 = <usize>load<i32>(blockPtr + (<usize>bi << 2), 4);
     const b0 = <usize>load<i32>(blockPtr + (<usize>bi << 2));
     // one loop per value width: this loop is a few instructions, a test per block would show
-    if (bits == 4) {
+    if (bits == 4 && subs != 0) {
+      for (let b = b0; b < b1; b++) {
+        const x = i16x8.mul(v128.load64_splat(a + (<usize>load<u16>(cols + (b << 1)) << 3)), v128.load16_splat(subs + (b << 1)));
+        const w = nibbles(vals, b);
+        c01 = i32x4.add(c01, i32x4.dot_i16x8_s(x, low4(w)));
+        c23 = i32x4.add(c23, i32x4.dot_i16x8_s(x, high4(w)));
+      }
+    } else if (bits == 4) {
       for (let b = b0; b < b1; b++) {
         const x = v128.load64_splat(a + (<usize>load<u16>(cols + (b << 1)) << 3)), w = nibbles(vals, b);
         c01 = i32x4.add(c01, i32x4.dot_i16x8_s(x, low4(w)));

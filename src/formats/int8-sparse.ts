@@ -63,6 +63,8 @@ export interface SparsityOptions {
   latency?: number;
   patterns?: SparsePattern[];
   targets?: number[];
+  /** int4-sparse's scaling: a multiplier per kept block ('block') or the row scales alone ('channel'); int8-sparse refuses it */
+  scales?: 'block' | 'channel';
 }
 
 function checkPattern(pattern: unknown, argument: string): SparsePattern {
@@ -81,11 +83,12 @@ const isFraction = (v: unknown): v is number => typeof v === 'number' && v >= 0 
 export function checkSparsity(value: unknown): SparsityOptions {
   if (value === undefined) return { pattern: 'block4x4', target: 0.5 };
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ArgumentError(`sparsity: expected { pattern, target, method } or { latency, pattern, targets, method }, got ${describe(value)}`);
-  const { pattern = 'block4x4', target, method, latency, targets, ...rest } = value as { pattern?: unknown; target?: unknown; method?: unknown; latency?: unknown; targets?: unknown };
+  const { pattern = 'block4x4', target, method, latency, targets, scales, ...rest } = value as { pattern?: unknown; target?: unknown; method?: unknown; latency?: unknown; targets?: unknown; scales?: unknown };
   const extra = Object.keys(rest);
-  if (extra.length) throw new ArgumentError(`sparsity: unknown field '${extra[0]}' (expected pattern, target, method, latency, targets)`);
+  if (extra.length) throw new ArgumentError(`sparsity: unknown field '${extra[0]}' (expected pattern, target, method, latency, targets, scales)`);
   if (method !== undefined && !PRUNE_METHODS.includes(method as PruneMethod)) throw new ArgumentError(`sparsity.method: expected 'obc' or 'magnitude', got ${describe(method)}`);
-  const how = method !== undefined ? { method: method as PruneMethod } : {};
+  if (scales !== undefined && scales !== 'block' && scales !== 'channel') throw new ArgumentError(`sparsity.scales: expected 'block' or 'channel', got ${describe(scales)}`);
+  const how = { ...(method !== undefined && { method: method as PruneMethod }), ...(scales !== undefined && { scales: scales as 'block' | 'channel' }) };
   if (latency !== undefined) {
     checkLatencyBudget(latency, 'sparsity.latency');
     if (target !== undefined) throw new ArgumentError(`sparsity.target: chosen per layer when sparsity.latency is given (list the fractions to try in sparsity.targets), got ${describe(target)}`);
@@ -197,7 +200,8 @@ export const int8SparseFormat: WeightFormat<Weights> = {
   quantize(wnk, n, k, { input, options, hessian }) {
     if (!input) throw new ArgumentError('int8-sparse weights need the activation quantization of the layer input (calibration)');
     if (input.channelScale || input.border) throw new ArgumentError('int8-sparse: per-channel activation scales or borders are not supported (use per-tensor activations)');
-    const { pattern, target, method: asked, latency } = checkSparsity(options?.sparsity);
+    const { pattern, target, method: asked, latency, scales: scaling } = checkSparsity(options?.sparsity);
+    if (scaling !== undefined) throw new ArgumentError(`sparsity.scales: int8-sparse has one scale per output channel (per-block scales are int4-sparse's), got ${describe(scaling)}`);
     if (latency !== undefined) throw new ArgumentError('sparsity.latency: a budget over a whole model, which quantizeModel searches (one layer alone takes sparsity: { pattern, target })');
     // OBC needs the layer's Hessian; a layer calibration never reached has none and is pruned by magnitude
     const method: PruneMethod = hessian && asked !== 'magnitude' ? 'obc' : 'magnitude';

@@ -2,12 +2,12 @@
 // (assembly/sparse/spmm-block.ts; why 4x4 first: see there). The kernel reads a Bsr4Int8
 // (src/kernels/reference/spmm.ts) with uint16 block columns; A is staged p8 (M >= 2) or as one
 // int16 row (M = 1, qs8_stage_c2). A Bsr4Int4 (int4 values, 8 bytes a block) runs the same kernels
-// with bits = 4.
+// with bits = 4, and with its per-block multipliers (subs, one byte a block) when it has them.
 
 import { ShapeError } from '../errors.js';
 import type { KernelHost } from '../runtime/host.js';
 import { PackedWeights } from './packed.js';
-import type { Bsr4Int4, Bsr4Int8 } from './reference/spmm.js';
+import { BSR4_SUB_MAX, type Bsr4Int4, type Bsr4Int8 } from './reference/spmm.js';
 import { runSpmmOn, spmmPrepare, type SpmmCall, type SpmmOutput, type SpmmWeights } from './spmm.js';
 
 export class SpmmBlockWeights extends PackedWeights implements SpmmWeights {
@@ -23,13 +23,15 @@ export class SpmmBlockWeights extends PackedWeights implements SpmmWeights {
     readonly vals: number,
     /** 8 (int8 values) or 4 (int4) */
     readonly bits: 8 | 4 = 8,
+    /** int4 blocks' multipliers (uint16 in linear memory, for a one-load splat), 0 for none */
+    readonly subs: number = 0,
   ) {
-    super(rt, [blockPtr, cols, vals]);
+    super(rt, subs ? [blockPtr, cols, vals, subs] : [blockPtr, cols, vals]);
   }
 
-  /** bytes of packed weights: 16 values (int8: 16 bytes, int4: 8) + a 2-byte column per block, 4 per block-row pointer */
+  /** bytes of packed weights: 16 values (int8: 16 bytes, int4: 8) + a 2-byte column (+ a 2-byte multiplier) per block, 4 per block-row pointer */
   get bytes(): number {
-    return this.blocks * (this.bits * 2 + 2) + (Math.ceil(this.n / 4) + 1) * 4;
+    return this.blocks * (this.bits * 2 + 2 + (this.subs ? 2 : 0)) + (Math.ceil(this.n / 4) + 1) * 4;
   }
 }
 
@@ -49,7 +51,13 @@ export function packSpmmBlock(rt: KernelHost, f: Bsr4Int8 | Bsr4Int4): SpmmBlock
     if (!(f.cols[b] >= 0 && f.cols[b] < kb)) throw new ShapeError(`packSpmmBlock: block ${b} has column ${f.cols[b]}, outside [0, ${kb})`);
     cols[b] = f.cols[b];
   }
-  return new SpmmBlockWeights(rt, n, k, kb * 4, blocks, rt.put(f.blockPtr, 16), rt.put(cols, 16), rt.put(vals, 16), int4 ? 4 : 8);
+  const subs = int4 ? f.subs : undefined;
+  if (subs) {
+    if (subs.length !== blocks) throw new ShapeError(`packSpmmBlock: subs has ${subs.length} elements, expected one per block (${blocks})`);
+    const bad = subs.findIndex((s) => s < 1 || s > BSR4_SUB_MAX);
+    if (bad >= 0) throw new ShapeError(`packSpmmBlock: subs[${bad}] = ${subs[bad]}, expected [1, ${BSR4_SUB_MAX}]`);
+  }
+  return new SpmmBlockWeights(rt, n, k, kb * 4, blocks, rt.put(f.blockPtr, 16), rt.put(cols, 16), rt.put(vals, 16), int4 ? 4 : 8, subs ? rt.put(Uint16Array.from(subs), 16) : 0);
 }
 
 export async function spmmBlockGemm(rt: KernelHost, alloc: (bytes: number) => number, call: SpmmCall, w: SpmmBlockWeights): Promise<void> {
@@ -62,12 +70,12 @@ export async function spmmBlockGemm(rt: KernelHost, alloc: (bytes: number) => nu
     // one int16 row of A - za (the row sum qs8_stage_c2 also writes is unused)
     const row = alloc(kp * 2 + 16), rowSum = alloc(16);
     rt.kernels.qs8_stage_c2(1, k, kp, call.a, signed, call.za, row, rowSum);
-    await rt.parallelColumns(n, 4, (n0, n1) => ['qs8_spmm_bsr4_1x4', [n0 / 4, Math.ceil(n1 / 4), n, row, w.blockPtr, w.cols, w.vals, w.bits, call.out, kind, scale, bias]], 64, w.blocks * 16);
+    await rt.parallelColumns(n, 4, (n0, n1) => ['qs8_spmm_bsr4_1x4', [n0 / 4, Math.ceil(n1 / 4), n, row, w.blockPtr, w.cols, w.vals, w.bits, w.subs, call.out, kind, scale, bias]], 64, w.blocks * 16);
     return;
   }
   const staged = alloc(Math.ceil(m / 8) * kp * 16 + 16);
   rt.kernels.spmm_stage_p8(m, k, kp, call.a, signed, call.za, staged);
-  await rt.parallelColumns(n, 4, (n0, n1) => ['qs8_spmm_bsr4_8x4', [m, n0 / 4, Math.ceil(n1 / 4), n, kp, staged, w.blockPtr, w.cols, w.vals, w.bits, call.out, call.outStride, kind, scale, bias]], 4, m * w.blocks * 16);
+  await rt.parallelColumns(n, 4, (n0, n1) => ['qs8_spmm_bsr4_8x4', [m, n0 / 4, Math.ceil(n1 / 4), n, kp, staged, w.blockPtr, w.cols, w.vals, w.bits, w.subs, call.out, call.outStride, kind, scale, bias]], 4, m * w.blocks * 16);
 }
 
 export function runSpmmBlock(rt: KernelHost, a: Int8Array | Uint8Array, m: number, za: number, w: SpmmBlockWeights, output: SpmmOutput): Promise<Int32Array | Float32Array> {

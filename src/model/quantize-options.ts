@@ -153,9 +153,10 @@ export interface QuantizeOptions {
    * dense int8, chosen so that the prunable layers run in at most that fraction of their dense int8
    * time (measured here) at the least output error; `model.prunePlan` reports the choice.
    * 'int4-sparse': the same { target, method } with pattern 'block4x4' only (OBC then rounds the
-   * kept weights to int4 per channel); no latency budget.
+   * kept weights to int4), and `scales`: 'block' (default: a multiplier per kept block of the row
+   * scales) or 'channel' (the row scales alone); no latency budget.
    */
-  sparsity?: { pattern?: SparsePattern; target?: number; method?: 'obc' | 'magnitude' } | SparsityLatency;
+  sparsity?: { pattern?: SparsePattern; target?: number; method?: 'obc' | 'magnitude'; scales?: 'block' | 'channel' } | SparsityLatency;
   /**
    * 'int8-sparse' with `sparsity.latency`: times a layer's candidates (default: runs them on this
    * engine, medians). For tests and benches that need a given latency table.

@@ -494,21 +494,37 @@ export function obcInt8(w: ArrayLike<number>, n: number, k: number, h: Float64Ar
  */
 export function obcQuantized(w: ArrayLike<number>, n: number, k: number, h: Float64Array, pattern: PrunePattern, target: number, qmax: number, options: ObcOptions = {}): ObcInt8 {
   if (!(Number.isInteger(qmax) && qmax >= 1 && qmax <= 127)) throw new ArgumentError(`obcQuantized: qmax must be an integer in [1, 127], got ${qmax}`);
+  const scales = new Float32Array(n);
+  const out = obcOnGrid(w, n, k, h, pattern, target, options, qmax, (pw) => {
+    for (let j = 0; j < n; j++) {
+      let max = 0;
+      for (let c = 0; c < k; c++) max = Math.max(max, Math.abs(pw[j * k + c]));
+      scales[j] = max > 0 ? Math.fround(max / qmax) : 1;
+    }
+    return (j) => scales[j];
+  });
+  return { ...out, scales };
+}
+
+/**
+ * obcQuantized on a grid chosen from the pruned weights: `gridOf` gets them (N x K, corrected) and
+ * returns the step of each weight (row j, column c); codes in [-qmax, qmax] of that step (int4-sparse's
+ * per-block scales: src/quant/int4-blocks.ts).
+ */
+export function obcOnGrid(
+  w: ArrayLike<number>, n: number, k: number, h: Float64Array, pattern: PrunePattern, target: number, options: ObcOptions, qmax: number,
+  gridOf: (pruned: Float64Array) => (j: number, c: number) => number,
+): ObcPruned & { q: Int8Array } {
   const { wd, hd } = prepare(w, n, k, h, options.dampPercent ?? 0.01);
   let r: Float64Array | undefined;
   const fac = () => (r ??= factor(hd, k));
   const pruned = pruneWith(wd, n, k, hd, pattern, target, options, fac);
-  const scales = new Float32Array(n), q = new Int8Array(n * k);
-  for (let j = 0; j < n; j++) {
-    let max = 0;
-    for (let c = 0; c < k; c++) max = Math.max(max, Math.abs(pruned.w[j * k + c]));
-    scales[j] = max > 0 ? Math.fround(max / qmax) : 1;
-  }
+  const step = gridOf(pruned.w), q = new Int8Array(n * k);
   const bs = blockColumns(options, layoutOf(pattern, k), pattern);
   const w8 = sweep(pruned.w, n, k, fac(), pruned.mask, bs, null, (j, c, v) => {
-    const code = Math.max(-qmax, Math.min(qmax, roundHalfEven(v / scales[j])));
-    q[j * k + c] = code;
-    return q[j * k + c] * scales[j]; // +0, never -0
+    const s = step(j, c);
+    q[j * k + c] = Math.max(-qmax, Math.min(qmax, roundHalfEven(v / s)));
+    return q[j * k + c] * s; // +0, never -0
   });
-  return { ...pruned, w: w8, q, scales };
+  return { ...pruned, w: w8, q };
 }

@@ -50,7 +50,15 @@ export interface Bsr4Int4 {
   cols: Int32Array;
   /** 8 per block */
   nibbles: Uint8Array;
+  /**
+   * per-block int4 scales: block b's values are its codes times subs[b] (an integer in [1, 63], a
+   * multiplier of the row scales), so the sums stay exact int32; absent: codes only (per-row scales)
+   */
+  subs?: Uint8Array;
 }
+
+/** the largest per-block multiplier of Bsr4Int4.subs (|code * sub| <= 8 * 63 fits int16) */
+export const BSR4_SUB_MAX = 63;
 
 function checkDense(fn: string, q: Int8Array, n: number, k: number): void {
   for (const [name, v] of [['n', n], ['k', k]] as const) {
@@ -113,14 +121,28 @@ export function encodeBsr4(q: Int8Array, n: number, k: number): Bsr4Int8 {
   return { n, k, blockPtr, cols: Int32Array.from(cols), values: Int8Array.from(values) };
 }
 
-/** q (N x K, codes in [-8, 7]) as 4 x 4 blocks of int4: every block with a nonzero is stored. */
-export function encodeBsr4Int4(q: Int8Array, n: number, k: number): Bsr4Int4 {
+/**
+ * q (N x K, codes in [-8, 7]) as 4 x 4 blocks of int4: every block with a nonzero is stored. With
+ * `blockSubs` (ceil(N/4) x ceil(K/4), block row-major, each in [1, 63]) the stored blocks keep theirs.
+ */
+export function encodeBsr4Int4(q: Int8Array, n: number, k: number, blockSubs?: Uint8Array): Bsr4Int4 {
   const bad = q.findIndex((v) => v < -8 || v > 7);
   if (bad >= 0) throw new ValueRangeError(`encodeBsr4Int4: q[${bad}] = ${q[bad]}, expected int4 codes in [-8, 7]`);
   const { blockPtr, cols, values } = encodeBsr4(q, n, k);
   const nibbles = new Uint8Array(cols.length * 8);
   for (let b = 0; b < cols.length; b++) for (let i = 0; i < 8; i++) nibbles[b * 8 + i] = (values[b * 16 + i] & 15) | ((values[b * 16 + i + 8] & 15) << 4);
-  return { n, k, blockPtr, cols, nibbles };
+  if (!blockSubs) return { n, k, blockPtr, cols, nibbles };
+  const kb = Math.ceil(k / 4);
+  if (blockSubs.length !== Math.ceil(n / 4) * kb) throw new ShapeError(`encodeBsr4Int4: blockSubs has ${blockSubs.length} elements, expected ceil(n/4)*ceil(k/4) = ${Math.ceil(n / 4) * kb}`);
+  const subs = new Uint8Array(cols.length);
+  for (let bi = 0; bi + 1 < blockPtr.length; bi++) {
+    for (let b = blockPtr[bi]; b < blockPtr[bi + 1]; b++) {
+      const s = blockSubs[bi * kb + cols[b]];
+      if (!(s >= 1 && s <= BSR4_SUB_MAX)) throw new ValueRangeError(`encodeBsr4Int4: blockSubs[${bi * kb + cols[b]}] = ${s}, expected [1, ${BSR4_SUB_MAX}]`);
+      subs[b] = s;
+    }
+  }
+  return { n, k, blockPtr, cols, nibbles, subs };
 }
 
 /** value i (0..15, row-major) of int4 block b */
@@ -171,6 +193,11 @@ export function refSpmmNm24(a: ArrayLike<number>, m: number, za: number, w: Nm24
 /** sum over the blocks of each block row, rows past N dropped */
 export function refSpmmBsr4(a: ArrayLike<number>, m: number, za: number, w: Bsr4Int8): Int32Array {
   refOut('refSpmmBsr4', a, m, w.k);
+  return bsr4Sums(a, m, za, w);
+}
+
+/** refSpmmBsr4's sums, the values any integers (int4 codes times their block's multiplier) */
+function bsr4Sums(a: ArrayLike<number>, m: number, za: number, w: { n: number; k: number; blockPtr: Int32Array; cols: Int32Array; values: ArrayLike<number> }): Int32Array {
   const out = new Int32Array(m * w.n);
   const x = (i: number, c: number) => (c < w.k ? a[i * w.k + c] - za : 0);
   for (let bi = 0; bi + 1 < w.blockPtr.length; bi++) {
@@ -187,11 +214,11 @@ export function refSpmmBsr4(a: ArrayLike<number>, m: number, za: number, w: Bsr4
   return out;
 }
 
-/** refSpmmBsr4 on int4 blocks: each value read from its nibble */
+/** refSpmmBsr4 on int4 blocks: each value read from its nibble, times its block's multiplier when subs are given */
 export function refSpmmBsr4Int4(a: ArrayLike<number>, m: number, za: number, w: Bsr4Int4): Int32Array {
   refOut('refSpmmBsr4Int4', a, m, w.k);
-  const values = Int8Array.from({ length: w.cols.length * 16 }, (_, i) => bsr4Int4Value(w.nibbles, i >> 4, i & 15));
-  return refSpmmBsr4(a, m, za, { n: w.n, k: w.k, blockPtr: w.blockPtr, cols: w.cols, values });
+  const values = Int16Array.from({ length: w.cols.length * 16 }, (_, i) => bsr4Int4Value(w.nibbles, i >> 4, i & 15) * (w.subs ? w.subs[i >> 4] : 1));
+  return bsr4Sums(a, m, za, { n: w.n, k: w.k, blockPtr: w.blockPtr, cols: w.cols, values });
 }
 
 /** The float32 epilogue: y = f32(acc) * scale[n] (+ bias[n]), each op rounded to float32. */
