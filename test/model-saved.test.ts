@@ -58,7 +58,7 @@ describe(`saved quantized models (${SIMD} build)`, () => {
       back.dispose();
     }
     float.dispose();
-  }, 240_000);
+  }, 600_000);
 
   it('refuses a model with no quantized layers, a foreign file, and a file whose layers do not fit', async () => {
     const float = loadModel(rts.one, bytes);
@@ -85,7 +85,7 @@ describe(`saved quantized models (${SIMD} build)`, () => {
     expect(() => loadQuantized(float, relabel(48))).toThrow(new RegExp(`ant4 layer '${name}' has block size 48`));
     a4.dispose();
     float.dispose();
-  }, 120_000);
+  }, 300_000);
 });
 
 describe(`saved ant4 models with a type per channel (${SIMD} build)`, () => {
