@@ -35,7 +35,8 @@ import { proxySqnrDb, sampleLayerRows } from './hessian-proxy.js';
 import { predict, selectMix, type MixOption } from './mix-select.js';
 import { searchMix, type MixRound } from './mix-search.js';
 import { transposeKN, convWeightsNK } from '../layers/conv2d-gemm.js';
-import { DEFAULT_MAX_SLOWDOWN, formatLatencies, tooSlow } from './auto-speed.js';
+import { DEFAULT_MAX_SLOWDOWN, formatLatencies, shapeLatencies, tooSlow } from './auto-speed.js';
+import { fitTime, pickMs } from './mix-speed.js';
 
 type MixedModel = Model & { choices?: LayerChoice[]; mix?: MixReport };
 
@@ -129,19 +130,24 @@ export async function autoMix(float: Model, model: MixedModel, stats: Map<GraphN
   // every layer's int8 bytes, while the all-int8 model is built (the timing below rebuilds its layers)
   const int8LayerBytes = new Map(layers.map((n) => [n, layerBytes(n)]));
 
-  // 2b. speed: formats slower than int8 at a layer are not its candidates (auto-speed.ts)
-  const maxSlowdown = budget.maxSlowdown !== undefined ? budget.maxSlowdown : budget.maxBytes === undefined ? DEFAULT_MAX_SLOWDOWN : null;
-  let int8Ms: Map<GraphNode, number> | undefined, times: Map<LayerScheme, Map<GraphNode, number>> | undefined;
+  // 2b. speed: the mix at most maxSlowdown slower than all-int8 over these layers, by the cost table or measured (auto-speed.ts)
+  const speedFrom = options.speed === 'measured' ? 'measured' : 'shape';
+  const maxSlowdown = options.speed === 'off' ? null : budget.maxSlowdown !== undefined ? budget.maxSlowdown : budget.maxBytes === undefined ? DEFAULT_MAX_SLOWDOWN : null;
+  let int8Ms: Map<GraphNode, number> | undefined, int8Total = 0, allowance = Infinity;
   if (maxSlowdown !== null) {
     const byFormat = new Map<LayerScheme, GraphNode[]>();
     for (const node of layers) for (const t of trials.get(node)!) if (!t.skipped && t.scheme !== 'int8') byFormat.set(t.scheme, [...(byFormat.get(t.scheme) ?? []), node]);
-    options.onProgress?.(0, 1, 'timing formats');
-    times = await formatLatencies(model, layers, byFormat, (node, scheme) => (scheme === 'int8' ? choice.delete(node) : choice.set(node, scheme)), search[0], options.autoStepTimer);
+    options.onProgress?.(0, 1, speedFrom === 'measured' ? 'timing formats' : 'costing formats');
+    const times = speedFrom === 'measured'
+      ? await formatLatencies(model, layers, byFormat, (node, scheme) => (scheme === 'int8' ? choice.delete(node) : choice.set(node, scheme)), search[0], options.autoStepTimer)
+      : shapeLatencies(float, layers, byFormat, stats);
     int8Ms = times.get('int8')!;
+    int8Total = sum(layers.map((n) => int8Ms!.get(n) ?? 0));
+    allowance = maxSlowdown * int8Total;
     for (const node of layers) {
       for (const t of trials.get(node)!) {
         t.ms = times.get(t.scheme)?.get(node);
-        if (t.scheme !== 'int8' && !t.skipped && tooSlow(t.ms, int8Ms.get(node), maxSlowdown)) t.skipped = `slower than int8 at this layer: ${t.ms!.toFixed(3)} vs ${int8Ms.get(node)!.toFixed(3)} ms (maxSlowdown ${maxSlowdown})`;
+        if (t.scheme !== 'int8' && !t.skipped && tooSlow(t.ms, int8Ms.get(node), allowance)) t.skipped = `slower than int8 at this layer by more than the model's allowance: ${t.ms!.toFixed(3)} vs ${int8Ms.get(node)!.toFixed(3)} ms (maxSlowdown ${maxSlowdown} of all-int8's ${int8Total.toFixed(3)} ms, ${speedFrom})`;
       }
     }
   }
@@ -173,6 +179,9 @@ export async function autoMix(float: Model, model: MixedModel, stats: Map<GraphN
   // 4. the knapsack's mix for the budget, measured
   const per = layers.map((n) => options_.get(n)!);
   const table = per.map((opts) => opts.map((o) => o.option));
+  // each option's step time (a layer or format without one: int8's, adding nothing); the mix's summed time may not pass all-int8's plus the allowance
+  const msTable = per.map((opts, i) => opts.map((o) => o.trial.ms ?? int8Ms?.get(layers[i]) ?? 0));
+  const fit = (p: number[]) => (maxSlowdown === null ? p : fitTime(table, msTable, p, int8Total + allowance));
   const baseOption: MixOption = { bytes: int8Bytes, noise: baseNoise };
   /** a mix's weight bytes (exact: each option's bytes are its built layer's) */
   const bytesOf = (pick: readonly number[]) => predict(table, pick, baseOption).bytes;
@@ -205,7 +214,8 @@ export async function autoMix(float: Model, model: MixedModel, stats: Map<GraphN
   let pick: number[], p0: number[], mix: OutputScore, h: OutputScore | undefined, checks = 0, rounds: MixRound[] | undefined;
   if (sizeOnly) {
     // a size budget: the least noise that fits, measured; the held-back check reports it (all-int8 may not fit the size)
-    const p = selectMix(table, baseOption, { maxBytes: budget.maxBytes });
+    const chosen = selectMix(table, baseOption, { maxBytes: budget.maxBytes });
+    const p = chosen && fit(chosen);
     if (!p) {
       const smallest = predict(table, table.map((opts) => opts.reduce((b, o, j) => (o.bytes < opts[b].bytes ? j : b), 0)), baseOption).bytes;
       throw new ArgumentError(`quantize: autoBudget.maxBytes ${budget.maxBytes} is below the smallest mix the candidates (${candidates.join(', ')}) allow, ${smallest} bytes`);
@@ -223,7 +233,7 @@ export async function autoMix(float: Model, model: MixedModel, stats: Map<GraphN
       scores.set(`${part}:${p.join(',')}`, s);
       const b = held ? heldBase! : base;
       return { noiseRatio: ratio(s, b), ok: withinBudget(s, b, bytesOf(p)) };
-    }, heldOut.length > 0);
+    }, heldOut.length > 0, fit);
     (pick = found.pick), (p0 = found.first), (rounds = found.rounds);
     const changed = pick.some((j) => j !== 0);
     mix = changed ? scores.get(`search:${pick.join(',')}`)! : base;
@@ -242,7 +252,7 @@ export async function autoMix(float: Model, model: MixedModel, stats: Map<GraphN
   model.mix = {
     budget, candidates, int8Bytes, bytes: bytesOf(pick), judgedOn: judgedOn(float, logits),
     search: { inputs: search.length, int8: base, mix }, heldOut: held, fallback, ...(rounds && { rounds }),
-    ...(int8Ms && { speed: { maxSlowdown: maxSlowdown!, int8Ms: sum(layers.map((n) => int8Ms!.get(n) ?? 0)), ms: sum(layers.map((n, i) => per[i][pick[i]].trial.ms ?? int8Ms!.get(n) ?? 0)) } }),
+    ...(int8Ms && { speed: { maxSlowdown: maxSlowdown!, from: speedFrom, int8Ms: int8Total, ms: pickMs(msTable, pick) } }),
     top1: mix.top1 ?? 1, outputSqnrDb: mix.sqnrDb, int8Top1: base.top1 ?? 1, int8OutputSqnrDb: base.sqnrDb, top1Budget: t1 ?? 1, probeInputs: search.length,
   };
 }
