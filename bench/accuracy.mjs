@@ -42,17 +42,20 @@ const { values } = parseArgs({
   },
 });
 
-/** 'int4 {"method":"gptq"}' -> { scheme: 'int4', options: { method: 'gptq' }, label } */
+/** 'int4 {"method":"gptq"}' -> { scheme: 'int4', options: { method: 'gptq' }, label }; "ocrMetric": true passes the demo's task metric (lines read as float32 reads them) */
 function parseConfig(text) {
   const space = text.indexOf(' ');
   const scheme = space < 0 ? text : text.slice(0, space);
-  const options = space < 0 ? {} : JSON.parse(text.slice(space + 1));
-  return { scheme, options, label: text };
+  const { ocrMetric, ...options } = space < 0 ? {} : JSON.parse(text.slice(space + 1));
+  return { scheme, options: ocrMetric ? { ...options, metric: sameText } : options, label: text };
 }
 
-const configs = (values.config ?? DEFAULT_CONFIGS).map(parseConfig);
 const rt = await createRuntime({ threads: 1 });
 const dict = loadDictionary();
+// the demo's metric for auto (packages/cli/src/model-demo.ts): the share of lines whose greedy reading is float32's
+const text = (t) => ctcGreedyDecode(t.data, t.dims, dict)[0].text;
+const sameText = { name: 'lines read as float32 reads them', score: (ref, got) => ref.filter((r, i) => text(Object.values(r)[0]) === text(Object.values(got[i])[0])).length / Math.max(ref.length, 1) };
+const configs = (values.config ?? DEFAULT_CONFIGS).map(parseConfig);
 let lines = loadOcrLines();
 if (values.lines) lines = lines.slice(0, Number(values.lines));
 /** --calibrate-fonts: fonts A calibrate (every 2nd line of each, about the default split's count), every line in the other fonts tests */
