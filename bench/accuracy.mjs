@@ -125,6 +125,8 @@ for (const c of configs) {
   const x = m.mix, db = (s) => `${s.sqnrDb.toFixed(2)} dB${s.top1 === undefined ? "" : ` top-1 ${(s.top1 * 100).toFixed(2)}%`}`;
   if (x?.speed) log(`  speed (${x.speed.from}): searched layers ${x.speed.ms.toFixed(2)} ms vs all-int8 ${x.speed.int8Ms.toFixed(2)} ms (x${(x.speed.ms / x.speed.int8Ms).toFixed(3)}, allowed x${(1 + x.speed.maxSlowdown).toFixed(3)})`);
   if (x) log(`  search (${x.search.inputs} lines): int8 ${db(x.search.int8)}, mix ${db(x.search.mix)}${x.heldOut ? `; held back (${x.heldOut.inputs}): int8 ${db(x.heldOut.int8)}, mix ${db(x.heldOut.mix)}, ${x.heldOut.checks} checks` : ''}; fallback ${x.fallback}; ${(x.bytes / 2 ** 20).toFixed(2)} MiB`);
+  const gs = (s) => `${s.inputs} lines all frames, ${s.frames}/${s.totalFrames} frames${s.metric === undefined ? '' : `, metric ${s.metric.toFixed(4)}`}`;
+  if (x?.gate) log(`  gate (${x.gate.inputs} lines): int8 ${gs(x.gate.int8)}; mix ${gs(x.gate.mix)}; ${x.gate.outcome}${x.gate.gaveBack.length ? ` (gave back ${x.gate.gaveBack.join(', ')})` : ''}; ${x.gate.checks} checks${x.gate.misses.length ? `; misses: ${x.gate.misses.join(' | ')}` : ''}`);
   for (const [i, r] of (x?.rounds ?? []).entries()) log(`  round ${i + 1}: factor ${r.factor.toFixed(2)}, ${r.changes} changes, ${(r.bytes / 2 ** 20).toFixed(2)} MiB, noise vs int8 predicted x${r.predicted.toFixed(3)}, search x${r.search.noiseRatio.toFixed(3)}${r.search.ok ? '' : ' (miss)'}${r.heldOut ? `, held back x${r.heldOut.noiseRatio.toFixed(3)}${r.heldOut.ok ? '' : ' (miss)'}` : ''}`);
   m.dispose?.();
 }

@@ -34,6 +34,7 @@ import { activationQuant } from './activation-calibration.js';
 import { proxySqnrDb, sampleLayerRows } from './hessian-proxy.js';
 import { predict, selectMix, type MixOption } from './mix-select.js';
 import { searchMix, type MixRound } from './mix-search.js';
+import { gateMiss, gateScore, giveBackBatches } from './mix-gate.js';
 import { transposeKN, convWeightsNK } from '../layers/conv2d-gemm.js';
 import { DEFAULT_MAX_SLOWDOWN, formatLatencies, shapeLatencies, tooSlow } from './auto-speed.js';
 import { fitTime, pickMs } from './mix-speed.js';
@@ -239,19 +240,60 @@ export async function autoMix(float: Model, model: MixedModel, stats: Map<GraphN
     mix = changed ? scores.get(`search:${pick.join(',')}`)! : base;
     h = heldBase && (changed ? scores.get(`heldOut:${pick.join(',')}`)! : heldBase);
   }
-  // 'reverted': a later round's mix, after a measured miss; 'int8': every round missed
+  // 5. the final gate (mix-gate.ts): with a dB budget, the mix no worse than int8 per input and per frame on every
+  // calibration input the search did not measure on; else layers go back to int8, largest error first, or all of them
+  let gate: MixReport['gate'];
+  const gaveBack = new Set<number>();
+  const searchPick = pick;
+  if (!sizeOnly && pick.some((j) => j !== 0)) {
+    const measured = new Set(search);
+    const gateInputs = options.calibration.filter((f) => !measured.has(f));
+    if (gateInputs.length) {
+      const gateRef = await run(float, gateInputs);
+      const gateOf = async (p: readonly number[]) => {
+        await apply(p);
+        progress(toMeasure.length + ++steps, toMeasure.length + layers.length);
+        return gateScore(gateRef, await run(model, gateInputs), options.classifier, options.metric);
+      };
+      const g8 = await gateOf(int8Pick);
+      let current = pick, g = await gateOf(current), checks = 1;
+      let miss = gateMiss(g, g8, budget.maxSqnrDropDb, options.metric);
+      const misses: string[] = [];
+      for (const batch of giveBackBatches(pick.map((j, i) => ({ index: i, noise: table[i][j].noise - table[i][0].noise })))) {
+        if (!miss) break;
+        misses.push(miss);
+        for (const i of batch) gaveBack.add(i);
+        current = current.map((j, i) => (batch.includes(i) ? 0 : j));
+        if (bytesOf(current) >= int8Bytes) break; // what is left (float32 changes) is no smaller than int8
+        (g = await gateOf(current)), checks++;
+        miss = gateMiss(g, g8, budget.maxSqnrDropDb, options.metric);
+      }
+      if (miss && !misses.includes(miss)) misses.push(miss);
+      const outcome = !miss && bytesOf(current) < int8Bytes ? (gaveBack.size ? 'gave-back' : 'pass') : 'int8';
+      if (outcome === 'int8') (current = int8Pick), (g = g8);
+      gate = { inputs: gateInputs.length, int8: g8, mix: g, outcome, gaveBack: [...gaveBack].map((i) => layers[i].name), checks, misses };
+      if (outcome !== 'pass') {
+        // the report's search and held-back scores are the final mix's
+        pick = current;
+        const changed = pick.some((j) => j !== 0);
+        mix = changed ? await measure(pick) : base;
+        h = heldBase && (changed ? await measure(pick, heldOut, heldRef) : heldBase);
+      }
+    }
+  }
+  // 'reverted': a later round's mix, after a measured miss; 'int8': every round missed, or the gate sent it back
   const changedAny = pick.some((j) => j !== 0);
-  const fallback: MixReport['fallback'] = !rounds?.length ? 'none' : !changedAny ? 'int8' : rounds.length > 1 ? 'reverted' : 'none';
+  const fallback: MixReport['fallback'] = !rounds?.length ? 'none' : !changedAny ? 'int8' : rounds.length > 1 || gate?.outcome === 'gave-back' ? 'reverted' : 'none';
   const held: MixReport['heldOut'] = heldBase && h ? { inputs: heldOut.length, int8: heldBase, mix: h, withinBudget: withinBudget(h, heldBase, bytesOf(pick)), checks } : undefined;
   await apply(pick);
 
   /** a change the first round made that a later round took back to int8, in words (a later round may also choose another format: its own why) */
-  const undone = (i: number) => (i < 0 || pick[i] !== 0 || p0[i] === 0 ? undefined : `int8: the knapsack chose ${per[i][p0[i]].trial.scheme}, but that mix missed the budget when measured (${rounds?.some((r) => r.heldOut && !r.heldOut.ok) ? 'the held-back check sent it back to int8' : 'on the search inputs'}); mix.rounds has each round`);
+  const undone = (i: number) => (i >= 0 && pick[i] === 0 && gaveBack.has(i) ? `int8: the search chose ${per[i][searchPick[i]].trial.scheme}, but the final gate found the mix worse than int8 per input or frame and gave this layer back (mix.gate)` : i < 0 || pick[i] !== 0 || p0[i] === 0 ? undefined : `int8: the knapsack chose ${per[i][p0[i]].trial.scheme}, but that mix missed the budget when measured (${rounds?.some((r) => r.heldOut && !r.heldOut.ok) ? 'the held-back check sent it back to int8' : 'on the search inputs'}); mix.rounds has each round`);
   model.choices = [...stats.keys()].filter((n) => float.layerSpecs.has(n)).map((node) => recordChoice(float, node, choice, options, trials.get(node), per[layers.indexOf(node)]?.[pick[layers.indexOf(node)]]?.trial, undone(layers.indexOf(node))));
   const t1 = top1Budget(base);
   model.mix = {
     budget, candidates, int8Bytes, bytes: bytesOf(pick), judgedOn: judgedOn(float, logits),
-    search: { inputs: search.length, int8: base, mix }, heldOut: held, fallback, ...(rounds && { rounds }),
+    search: { inputs: search.length, int8: base, mix }, heldOut: held, fallback, ...(rounds && { rounds }), ...(gate && { gate }),
     ...(int8Ms && { speed: { maxSlowdown: maxSlowdown!, from: speedFrom, int8Ms: int8Total, ms: pickMs(msTable, pick) } }),
     top1: mix.top1 ?? 1, outputSqnrDb: mix.sqnrDb, int8Top1: base.top1 ?? 1, int8OutputSqnrDb: base.sqnrDb, top1Budget: t1 ?? 1, probeInputs: search.length,
   };

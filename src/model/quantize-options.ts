@@ -269,6 +269,15 @@ export interface LayerChoice {
   outputSqnrDbWhenInt4?: number;
 }
 
+/** The final gate's score of a model on its inputs (mix-gate.ts): inputs whose every output frame has float32's top-1, such frames of all, pooled SQNR, the metric. */
+export interface GateScore {
+  inputs: number;
+  frames: number;
+  totalFrames: number;
+  sqnrDb: number;
+  metric?: number;
+}
+
 /** What the 'auto' search measured (top-1 agreement with float32 is 0..1). */
 export interface MixReport {
   /** the budget the search met, as given (or defaulted) */
@@ -286,6 +295,13 @@ export interface MixReport {
   heldOut?: { inputs: number; int8: OutputScore; mix: OutputScore; withinBudget: boolean; checks: number };
   /** what the measured checks did: 'none' (the first mix passed), 'reverted' (a mix missed on the search or held-back inputs, and a mix chosen again under a fitted pessimism factor passed; heldOut.checks says how many held-back checks) or 'int8' (every round missed: all-int8) */
   fallback: 'none' | 'reverted' | 'int8';
+  /**
+   * the final gate (mix-gate.ts; absent when the search chose all-int8 or no input was left): every calibration input the
+   * search did not measure on, scored per input and per frame, the mix no worse than int8. 'pass': the search's mix;
+   * 'gave-back': layers (`gaveBack`, node names, largest error first) returned to int8 until it passed; 'int8': it never
+   * passed (or the rest was no smaller than int8), so the model is all-int8. `misses`: why each failed check failed.
+   */
+  gate?: { inputs: number; int8: GateScore; mix: GateScore; outcome: 'pass' | 'gave-back' | 'int8'; gaveBack: string[]; checks: number; misses: string[] };
   /** the speed budget (auto-speed.ts; absent when maxSlowdown is null or speed 'off'): the allowance, where the times came from (the cost table by shape, or measured here), and the searched layers' summed step times (ms) all-int8 and in the mix */
   speed?: { maxSlowdown: number; from: 'shape' | 'measured'; int8Ms: number; ms: number };
   /** with a dB budget: each round of the search, its predicted and measured noise growth over all-int8 (mix-search.ts) */

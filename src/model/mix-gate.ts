@@ -1,0 +1,73 @@
+// The final gate on an 'auto' mix: is it worse than all-int8 where the search did not look?
+//
+// The search's own checks (mix-search.ts) compare pooled output SQNR on 16 inputs. On PP-OCRv4 a
+// mix passed them and then read 1.5 points fewer test lines than int8: a few frames flipping in a
+// few lines barely move a pooled SQNR. This gate scores per input and per output frame on every
+// calibration input the search did not measure on, and requires the mix to be no worse than int8:
+//   - inputs whose every output frame has float32's top-1 (a line read as float32 reads it): at
+//     least int8's count (tolerance 0 inputs);
+//   - output frames with float32's top-1: at least int8's count less GATE_FRAME_TOLERANCE of them;
+//   - the user's metric, when given: at least int8's less its allowance.
+// Outputs with no top-1 (not a classifier's) are gated by pooled SQNR within the dB budget instead.
+
+import type { Measured } from './sensitivity.js';
+import { isClassifierOutput, noiseAndSignal, sqnrDb } from './sensitivity.js';
+import { outputValues } from './outputs.js';
+import type { GateScore, OutputMetric } from './quantize-options.js';
+
+/** Share of frames the mix may lose against int8 (0.1%: one frame in a thousand, noise in a decoder's blank frames). */
+export const GATE_FRAME_TOLERANCE = 0.001;
+
+/** Per input: frames (rows along the last axis of classifier outputs) with float32's top-1, and whether all of them have it. */
+export function gateScore(ref: Measured, got: Measured, classifier: boolean | undefined, metric?: OutputMetric): GateScore {
+  let frames = 0, total = 0, inputs = 0;
+  ref.judged.forEach((r, i) => {
+    let all = true;
+    for (const [name, t] of Object.entries(r)) {
+      if (!isClassifierOutput(t, classifier)) continue;
+      const x = outputValues(t), g = outputValues(got.judged[i][name]), n = t.dims[t.dims.length - 1];
+      for (let o = 0; o + n <= x.length; o += n) {
+        const same = argmax(x, o, n) === argmax(g, o, n);
+        frames += same ? 1 : 0;
+        all &&= same;
+        total++;
+      }
+    }
+    inputs += all ? 1 : 0;
+  });
+  const { noise, signal } = noiseAndSignal(ref.judged, got.judged);
+  const s: GateScore = { inputs, frames, totalFrames: total, sqnrDb: sqnrDb(noise, signal) };
+  if (metric) s.metric = metric.score(ref.outputs, got.outputs);
+  return s;
+}
+
+/** Whether the mix's gate score is no worse than int8's (see the header); a reason in words when it is. */
+export function gateMiss(mix: GateScore, int8: GateScore, maxSqnrDropDb: number | undefined, metric?: OutputMetric): string | undefined {
+  if (int8.totalFrames > 0) {
+    if (mix.inputs < int8.inputs) return `${mix.inputs} inputs with every frame's top-1 as float32's, int8 ${int8.inputs}`;
+    const tol = Math.floor(GATE_FRAME_TOLERANCE * int8.totalFrames);
+    if (mix.frames < int8.frames - tol) return `${mix.frames} of ${int8.totalFrames} frames with float32's top-1, int8 ${int8.frames} (tolerance ${tol})`;
+  } else if (maxSqnrDropDb !== undefined && mix.sqnrDb < int8.sqnrDb - maxSqnrDropDb) {
+    return `output SQNR ${mix.sqnrDb.toFixed(2)} dB, int8 ${int8.sqnrDb.toFixed(2)} (budget ${maxSqnrDropDb} dB)`;
+  }
+  if (int8.metric !== undefined && (mix.metric ?? -Infinity) < int8.metric - (metric?.allowance ?? 0)) return `${metric?.name ?? 'metric'} ${mix.metric}, int8 ${int8.metric}`;
+  return undefined;
+}
+
+/**
+ * The layers to give back to int8, in order: the changes that add noise, largest single-layer
+ * effect first (float32 changes remove noise and stay). Batches of 1, 1, 2, 4, ... changes, so a
+ * long list costs few checks.
+ */
+export function giveBackBatches(added: readonly { index: number; noise: number }[]): number[][] {
+  const order = added.filter((a) => a.noise > 0).sort((a, b) => b.noise - a.noise).map((a) => a.index);
+  const batches: number[][] = [];
+  for (let at = 0, size = 1; at < order.length; at += size, size = batches.length < 2 ? 1 : size * 2) batches.push(order.slice(at, at + size));
+  return batches;
+}
+
+function argmax(x: ArrayLike<number>, o: number, n: number): number {
+  let a = o;
+  for (let j = o + 1; j < o + n; j++) if (x[j] > x[a]) a = j;
+  return a;
+}
