@@ -256,8 +256,9 @@ export async function autoMix(float: Model, model: MixedModel, stats: Map<GraphN
         return gateScore(gateRef, await run(model, gateInputs), options.classifier, options.metric);
       };
       const g8 = await gateOf(int8Pick);
+      const userTop1 = { allowance: options.top1Allowance, budget: options.top1Budget };
       let current = pick, g = await gateOf(current), checks = 1;
-      let miss = gateMiss(g, g8, budget.maxSqnrDropDb, options.metric);
+      let miss = gateMiss(g, g8, budget.maxSqnrDropDb, options.metric, userTop1);
       const misses: string[] = [];
       for (const batch of giveBackBatches(pick.map((j, i) => ({ index: i, noise: table[i][j].noise - table[i][0].noise })))) {
         if (!miss) break;
@@ -266,7 +267,7 @@ export async function autoMix(float: Model, model: MixedModel, stats: Map<GraphN
         current = current.map((j, i) => (batch.includes(i) ? 0 : j));
         if (bytesOf(current) >= int8Bytes) break; // what is left (float32 changes) is no smaller than int8
         (g = await gateOf(current)), checks++;
-        miss = gateMiss(g, g8, budget.maxSqnrDropDb, options.metric);
+        miss = gateMiss(g, g8, budget.maxSqnrDropDb, options.metric, userTop1);
       }
       if (miss && !misses.includes(miss)) misses.push(miss);
       const outcome = !miss && bytesOf(current) < int8Bytes ? (gaveBack.size ? 'gave-back' : 'pass') : 'int8';

@@ -8,6 +8,8 @@
 //     least int8's count (tolerance 0 inputs);
 //   - output frames with float32's top-1: at least int8's count less GATE_FRAME_TOLERANCE of them;
 //   - the user's metric, when given: at least int8's less its allowance.
+// A user who loosens top-1 (top1Allowance: frames' share it may lose; top1Budget: the share to keep)
+// gets that instead of the two top-1 rules: a dB budget alone does not loosen them.
 // Outputs with no top-1 (not a classifier's) are gated by pooled SQNR within the dB budget instead.
 
 import type { Measured } from './sensitivity.js';
@@ -42,8 +44,11 @@ export function gateScore(ref: Measured, got: Measured, classifier: boolean | un
 }
 
 /** Whether the mix's gate score is no worse than int8's (see the header); a reason in words when it is. */
-export function gateMiss(mix: GateScore, int8: GateScore, maxSqnrDropDb: number | undefined, metric?: OutputMetric): string | undefined {
-  if (int8.totalFrames > 0) {
+export function gateMiss(mix: GateScore, int8: GateScore, maxSqnrDropDb: number | undefined, metric?: OutputMetric, top1?: { allowance?: number; budget?: number }): string | undefined {
+  if (int8.totalFrames > 0 && (top1?.budget !== undefined || top1?.allowance !== undefined)) {
+    const keep = top1.budget ?? int8.frames / int8.totalFrames - top1.allowance!;
+    if (mix.frames / mix.totalFrames < keep) return `top-1 as float32's on ${(100 * mix.frames / mix.totalFrames).toFixed(2)}% of frames, the user's top-1 budget ${(100 * keep).toFixed(2)}%`;
+  } else if (int8.totalFrames > 0) {
     if (mix.inputs < int8.inputs) return `${mix.inputs} inputs with every frame's top-1 as float32's, int8 ${int8.inputs}`;
     const tol = Math.floor(GATE_FRAME_TOLERANCE * int8.totalFrames);
     if (mix.frames < int8.frames - tol) return `${mix.frames} of ${int8.totalFrames} frames with float32's top-1, int8 ${int8.frames} (tolerance ${tol})`;
