@@ -275,6 +275,8 @@ export interface GateScore {
   frames: number;
   totalFrames: number;
   sqnrDb: number;
+  /** where a final softmax makes the output: SQNR of the output itself (sqnrDb is the logits') */
+  outputSqnrDb?: number;
   metric?: number;
 }
 
