@@ -31,6 +31,19 @@ describe('auto final gate: scores', () => {
     expect(gateMiss({ ...int8, sqnrDb: 10 }, int8, 1)).toBeUndefined();
   });
 
+  it('where a softmax makes the output (logits judged), its own SQNR may be at most 0.5 dB under int8s', () => {
+    const logits = measured([[[2, 0], [0, 2]]]), probs = measured([[[0.9, 0.1], [0.1, 0.9]]]);
+    const ref: Measured = { outputs: probs.outputs, judged: logits.judged };
+    const got: Measured = { outputs: measured([[[0.8, 0.2], [0.1, 0.9]]]).outputs, judged: logits.judged };
+    const s = gateScore(ref, got, undefined);
+    expect(s.sqnrDb).toBe(Infinity);
+    expect(s.outputSqnrDb).toBeCloseTo(10 * Math.log10(1.64 / 0.02), 5);
+    expect(gateScore(logits, logits, undefined).outputSqnrDb).toBeUndefined(); // no softmax: the logits are the output
+    const int8 = { inputs: 1, frames: 2, totalFrames: 2, sqnrDb: 30, outputSqnrDb: 20 };
+    expect(gateMiss({ ...int8, outputSqnrDb: 19.6 }, int8, 1)).toBeUndefined();
+    expect(gateMiss({ ...int8, outputSqnrDb: 19.4 }, int8, 1)).toMatch(/softmax output SQNR 19\.40 dB, int8 20\.00/);
+  });
+
   it("a user's top-1 allowance or budget replaces the per-input and per-frame rules", () => {
     const int8 = { inputs: 10, frames: 900, totalFrames: 1000, sqnrDb: 20 };
     const mix = { ...int8, inputs: 5, frames: 880 };
