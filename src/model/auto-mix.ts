@@ -246,8 +246,9 @@ export async function autoMix(float: Model, model: MixedModel, stats: Map<GraphN
   const gaveBack = new Set<number>();
   const searchPick = pick;
   if (!sizeOnly && pick.some((j) => j !== 0)) {
-    const measured = new Set(search);
-    const gateInputs = options.calibration.filter((f) => !measured.has(f));
+    // every held-back input, and only those: the candidates' weights (GPTQ) were fitted on the rest, where a mix
+    // of them looks better than it is (PP-OCRv4: better than int8 on those 52 lines, 1.5 points worse on the test lines)
+    const gateInputs = splitCalibration(options.calibration, options.holdOut ?? DEFAULT_HOLD_OUT, Infinity).heldOut;
     if (gateInputs.length) {
       const gateRef = await run(float, gateInputs);
       const gateOf = async (p: readonly number[]) => {
