@@ -9,6 +9,9 @@
 //   node bench/accuracy.mjs --config int8 --config 'int4 {"method":"gptq"}'
 //   node bench/accuracy.mjs --lines 80 --json               a quick look; machine-readable rows
 //   node bench/accuracy.mjs --sqnr --config int8             also the output SQNR vs float32 on the test part
+//   node bench/accuracy.mjs --calibrate-fonts DejaVuSans,LiberationSerif
+//                                                            a split by font: calibrate on every 2nd line of those
+//                                                            fonts (66 lines), test on every line of the other fonts
 //   node bench/accuracy.mjs --unseen                         also score every model on packages/cli/data/ocr-unseen/:
 //                                                            fonts and conditions (size, blur, noise, contrast) the
 //                                                            calibration lines never have (scripts/render-ocr-unseen.sh)
@@ -35,23 +38,35 @@ const { values } = parseArgs({
     json: { type: 'boolean', default: false },
     sqnr: { type: 'boolean', default: false },
     unseen: { type: 'boolean', default: false },
+    'calibrate-fonts': { type: 'string' },
   },
 });
 
-/** 'int4 {"method":"gptq"}' -> { scheme: 'int4', options: { method: 'gptq' }, label } */
+/** 'int4 {"method":"gptq"}' -> { scheme: 'int4', options: { method: 'gptq' }, label }; "ocrMetric": true passes the demo's task metric (lines read as float32 reads them) */
 function parseConfig(text) {
   const space = text.indexOf(' ');
   const scheme = space < 0 ? text : text.slice(0, space);
-  const options = space < 0 ? {} : JSON.parse(text.slice(space + 1));
-  return { scheme, options, label: text };
+  const { ocrMetric, ...options } = space < 0 ? {} : JSON.parse(text.slice(space + 1));
+  return { scheme, options: ocrMetric ? { ...options, metric: sameText } : options, label: text };
 }
 
-const configs = (values.config ?? DEFAULT_CONFIGS).map(parseConfig);
 const rt = await createRuntime({ threads: 1 });
 const dict = loadDictionary();
+// the demo's metric for auto (packages/cli/src/model-demo.ts): the share of lines whose greedy reading is float32's
+const text = (t) => ctcGreedyDecode(t.data, t.dims, dict)[0].text;
+const sameText = { name: 'lines read as float32 reads them', score: (ref, got) => ref.filter((r, i) => text(Object.values(r)[0]) === text(Object.values(got[i])[0])).length / Math.max(ref.length, 1) };
+const configs = (values.config ?? DEFAULT_CONFIGS).map(parseConfig);
 let lines = loadOcrLines();
 if (values.lines) lines = lines.slice(0, Number(values.lines));
-const { calibration, test } = splitOcrLines(lines, Number(values.every));
+/** --calibrate-fonts: fonts A calibrate (every 2nd line of each, about the default split's count), every line in the other fonts tests */
+function fontSplit(names) {
+  const a = new Set(names.split(',')), fonts = new Set(lines.map((l) => l.font));
+  for (const f of a) if (!fonts.has(f)) throw new Error(`--calibrate-fonts: no line in font '${f}'; the fonts are ${[...fonts].join(', ')}`);
+  if (a.size >= fonts.size) throw new Error('--calibrate-fonts: leave at least one font to test on');
+  return { calibration: splitOcrLines(lines.filter((l) => a.has(l.font)), 2).calibration, test: lines.filter((l) => !a.has(l.font)) };
+}
+const { calibration, test } = values['calibrate-fonts'] ? fontSplit(values['calibrate-fonts']) : splitOcrLines(lines, Number(values.every));
+const splitNote = values['calibrate-fonts'] ? `; split by font: calibration in ${values['calibrate-fonts']}, test in ${[...new Set(test.map((l) => l.font))].join(',')}` : '';
 // lines in fonts and conditions calibration never sees (font column "font/condition")
 const unseen = values.unseen ? loadOcrLines(new URL('../packages/cli/data/ocr-unseen/', import.meta.url)) : [];
 const feeds = (l) => ({ x: toModelInput([l]) });
@@ -95,7 +110,7 @@ const row = (label, s, c, weightBytes, quantizeS, extra) => ({
 const rows = [row('float32', await scoreTest(float), await score(float, calibration), float.weightBytes, 0)];
 const log = (s) => values.json || console.error(s);
 const m0 = machine(), vnni = readFileSync('/proc/cpuinfo', 'utf8').match(/\b(avx512_vnni|avx_vnni)\b/g);
-log(`${m0.model}, Node ${m0.node}, ${[...new Set(vnni ?? ['no VNNI'])].join(' ')}, commit ${m0.commit}; ${rt.features.simd} build; PP-OCRv4 recognizer; calibration ${calibration.length} lines, test ${test.length} lines`);
+log(`${m0.model}, Node ${m0.node}, ${[...new Set(vnni ?? ['no VNNI'])].join(' ')}, commit ${m0.commit}; ${rt.features.simd} build; PP-OCRv4 recognizer; calibration ${calibration.length} lines, test ${test.length} lines${splitNote}`);
 const unseenNote = (r) => (r.unseen ? `; unseen ${(r.unseen.exact * 100).toFixed(1)}% exact (${Object.entries(r.unseen.byCondition).map(([k, v]) => `${k} ${(v * 100).toFixed(0)}%`).join(', ')})` : '');
 log(`float32: test ${(rows[0].testExact * 100).toFixed(1)}% exact${unseenNote(rows[0])}`);
 for (const c of configs) {
@@ -108,14 +123,17 @@ for (const c of configs) {
   log(`${c.label}: test ${(rows.at(-1).testExact * 100).toFixed(1)}% exact${unseenNote(rows.at(-1))} (${quantizeS.toFixed(1)} s to quantize, ${quantizeCpuS.toFixed(1)} CPU s)`);
   // the auto search's own figures: logit SQNR of all-int8 and of the mix on its search and held-back inputs
   const x = m.mix, db = (s) => `${s.sqnrDb.toFixed(2)} dB${s.top1 === undefined ? "" : ` top-1 ${(s.top1 * 100).toFixed(2)}%`}`;
+  if (x?.speed) log(`  speed (${x.speed.from}): searched layers ${x.speed.ms.toFixed(2)} ms vs all-int8 ${x.speed.int8Ms.toFixed(2)} ms (x${(x.speed.ms / x.speed.int8Ms).toFixed(3)}, allowed x${(1 + x.speed.maxSlowdown).toFixed(3)})`);
   if (x) log(`  search (${x.search.inputs} lines): int8 ${db(x.search.int8)}, mix ${db(x.search.mix)}${x.heldOut ? `; held back (${x.heldOut.inputs}): int8 ${db(x.heldOut.int8)}, mix ${db(x.heldOut.mix)}, ${x.heldOut.checks} checks` : ''}; fallback ${x.fallback}; ${(x.bytes / 2 ** 20).toFixed(2)} MiB`);
+  const gs = (s) => `${s.inputs} lines all frames, ${s.frames}/${s.totalFrames} frames, logits ${s.sqnrDb.toFixed(2)} dB${s.outputSqnrDb === undefined ? '' : `, softmax ${s.outputSqnrDb.toFixed(2)} dB`}${s.metric === undefined ? '' : `, metric ${s.metric.toFixed(4)}`}`;
+  if (x?.gate) log(`  gate (${x.gate.inputs} lines): int8 ${gs(x.gate.int8)}; mix ${gs(x.gate.mix)}; ${x.gate.outcome}${x.gate.gaveBack.length ? ` (gave back ${x.gate.gaveBack.join(', ')})` : ''}; ${x.gate.checks} checks${x.gate.misses.length ? `; misses: ${x.gate.misses.join(' | ')}` : ''}`);
   for (const [i, r] of (x?.rounds ?? []).entries()) log(`  round ${i + 1}: factor ${r.factor.toFixed(2)}, ${r.changes} changes, ${(r.bytes / 2 ** 20).toFixed(2)} MiB, noise vs int8 predicted x${r.predicted.toFixed(3)}, search x${r.search.noiseRatio.toFixed(3)}${r.search.ok ? '' : ' (miss)'}${r.heldOut ? `, held back x${r.heldOut.noiseRatio.toFixed(3)}${r.heldOut.ok ? '' : ' (miss)'}` : ''}`);
   m.dispose?.();
 }
 if (values.json) console.log(JSON.stringify({ machine: machine(), calibration: calibration.length, test: test.length, unseen: unseen.length, rows }, null, 2));
 else {
   const f = rows[0];
-  console.log(`${m0.model}; ${m0.cores} cores; Node ${m0.node}; ${[...new Set(vnni ?? ['no VNNI'])].join(' ')}; commit ${m0.commit}; calibration ${calibration.length} lines, test ${test.length} lines`);
+  console.log(`${m0.model}; ${m0.cores} cores; Node ${m0.node}; ${[...new Set(vnni ?? ['no VNNI'])].join(' ')}; commit ${m0.commit}; calibration ${calibration.length} lines, test ${test.length} lines${splitNote}`);
   const sq = values.sqnr ? ' output SQNR dB |' : '';
   console.log(`\n| configuration | test exact | vs float32 | test CER | calibration exact | weights MiB | quantize s |${sq}`);
   console.log(`|---|---|---|---|---|---|---|${sq ? '---|' : ''}`);

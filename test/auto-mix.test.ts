@@ -224,7 +224,8 @@ describe.skipIf(SIMD !== 'baseline')('lowbit quantize/compare: calibration input
     const out = join(dir, 'auto.safetensors');
     const j = JSON.parse(lowbit('quantize', model, '--scheme', 'auto', '--input', `x=${calib}`, '--max-sqnr-drop', '2', '--candidates', 'int4,fp8', '--out', out, '--simd', 'baseline', '--json'));
     expect(j.mix.budget).toEqual({ maxSqnrDropDb: 2 });
-    expect(j.mix.speed.maxSlowdown).toBe(0.05); // a dB budget weighs speed by default
+    expect(j.mix.speed.maxSlowdown).toBe(0.05); // a dB budget weighs speed by default, by the cost table
+    expect(j.mix.speed.from).toBe('shape');
     expect(j.mix.speed.int8Ms).toBeGreaterThan(0);
     expect(j.mix.candidates).toEqual(['int8', 'int4', 'fp8']);
     expect(j.mix.search.inputs).toBe(6); // 8 records, every 4th held back
@@ -240,8 +241,8 @@ describe.skipIf(SIMD !== 'baseline')('lowbit quantize/compare: calibration input
     expect(text).toMatch(/\nwhy:\n {2}Conv_0\S*: \w+: /);
     // --max-slowdown: a fraction, or off (speed not weighed); the text report says which
     const slow = lowbit('compare', model, '--scheme', 'auto', '--input', `x=${calib}`, '--max-slowdown', '0.5', '--candidates', 'int4', '--simd', 'baseline');
-    expect(slow).toMatch(/auto: budget output SQNR \(against float32\) at most 1 dB below all-int8's and each layer at most 50% slower than int8; /);
-    expect(slow).toMatch(/searched layers' least step times: [\d.]+ ms \(all-int8 [\d.]+ ms, x[\d.]+\)/);
+    expect(slow).toMatch(/auto: budget output SQNR \(against float32\) at most 1 dB below all-int8's and at most 50% slower than all-int8 \(by the cost table\); /);
+    expect(slow).toMatch(/searched layers' step times \(the cost table by GEMM shape\): [\d.]+ ms \(all-int8 [\d.]+ ms, x[\d.]+, allowed x1\.500\)/);
     const off = JSON.parse(lowbit('quantize', model, '--scheme', 'auto', '--input', `x=${calib}`, '--max-slowdown', 'off', '--candidates', 'int4', '--out', join(dir, 'off.safetensors'), '--simd', 'baseline', '--json'));
     expect(off.mix.budget).toEqual({ maxSqnrDropDb: 1, maxSlowdown: null });
     expect(off.mix.speed).toBeUndefined();

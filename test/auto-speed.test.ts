@@ -1,10 +1,13 @@
-// 'auto''s speed rule (src/model/auto-speed.ts): a format slower than int8 at a layer, by more than
-// autoBudget.maxSlowdown, is not that layer's candidate. The step times come from a timer the test
-// passes (a table by format), so the choice does not depend on this machine.
+// 'auto''s speed budget (src/model/auto-speed.ts, mix-speed.ts): the mix's summed step time may pass
+// all-int8's by at most autoBudget.maxSlowdown. By default the times come from the cost table by GEMM
+// shape (format-cost.ts), so the choice is the same on every machine and under any timer; with speed
+// 'measured' from a timer the test passes (a table by format).
 
 import { describe, expect, it } from 'vitest';
 import { ArgumentError, loadModel, quantizeModel, tensor, type Feeds, type Model } from '../src/index.js';
 import { formatLatencies, stepTimes, tooSlow, type StepTimer } from '../src/model/auto-speed.js';
+import { FORMAT_COSTS, stepCostMs } from '../src/model/format-cost.js';
+import { fitTime, pickMs } from '../src/model/mix-speed.js';
 import type { GraphNode } from '../src/model/graph.js';
 import { SIMD, randNormal, rng, useRuntimes } from './helpers.js';
 import { OnnxBuilder } from './onnx-builder.js';
@@ -51,19 +54,63 @@ function tableTimer(ms: Record<string, number>, calls: string[] = []): StepTimer
 describe(`'auto' weighs speed (${SIMD} build)`, () => {
   const calibration = inputs(12, 1);
 
-  it('tooSlow: slower than int8 by more than the allowance; an unmeasured layer is never too slow', () => {
-    expect(tooSlow(1.06, 1, 0.05)).toBe(true);
-    expect(tooSlow(1.05, 1, 0.05)).toBe(false);
+  it('tooSlow: a format whose extra time at one layer is over the whole allowance; an unmeasured layer is never too slow', () => {
+    expect(tooSlow(1.6, 1, 0.5)).toBe(true);
+    expect(tooSlow(1.5, 1, 0.5)).toBe(false);
     expect(tooSlow(0.5, 1, 0)).toBe(false);
     expect(tooSlow(1.01, 1, 0)).toBe(true);
     expect(tooSlow(undefined, 1, 0)).toBe(false);
     expect(tooSlow(2, undefined, 0)).toBe(false);
   });
 
-  it('a format slower than int8 at every layer is no candidate by default: all-int8, each trial says why, and the times are reported', async () => {
+  it('the cost table: the fitted formula, int8 ahead of the FP8 kernels at a large GEMM, float32 ahead of int8 at the smallest, unknown formats uncosted', () => {
+    const c = FORMAT_COSTS.int8;
+    expect(stepCostMs('int8', 10, 20, 30)).toBeCloseTo((c.fixed + c.input * 200 + c.output * 300 + c.mac * 6000 + c.weight * 600) / 1000, 12);
+    expect(stepCostMs('fpx', 480, 480, 480)!).toBeGreaterThan(1.5 * stepCostMs('int8', 480, 480, 480)!);
+    expect(stepCostMs('float32', 2928, 27, 16)!).toBeLessThan(stepCostMs('int8', 2928, 27, 16)!);
+    expect(stepCostMs('int8-sparse', 10, 10, 10)).toBeUndefined();
+  });
+
+  it('fitTime gives back the change that saves the fewest bytes per ms it adds until the summed time fits', () => {
+    // layer 0: int4 saves 100 bytes for +1 ms; layer 1: int4 saves 100 for +2 ms, float32 costs 300 for +1 ms
+    const table = [[{ bytes: 200, noise: 1 }, { bytes: 100, noise: 2 }], [{ bytes: 200, noise: 1 }, { bytes: 100, noise: 2 }, { bytes: 500, noise: 0.5 }]];
+    const ms = [[1, 2], [1, 3, 2]];
+    expect(pickMs(ms, [1, 1])).toBe(5);
+    expect(fitTime(table, ms, [1, 1], 5)).toEqual([1, 1]);
+    expect(fitTime(table, ms, [1, 1], 4)).toEqual([1, 0]); // layer 1 saves 50 bytes per ms, layer 0 100
+    expect(fitTime(table, ms, [1, 2], 3)).toEqual([1, 0]); // the float32 change (it costs bytes) goes first
+    expect(fitTime(table, ms, [1, 1], 2)).toEqual([0, 0]);
+    expect(fitTime(table, [[1, 0.5], [1, 3, 2]], [1, 1], 2.5)).toEqual([1, 0]); // a faster format is never given back
+  });
+
+  it('by default the choice comes from the cost table: the same in two runs, under a slow and a fast timer, and the timer is never called', async () => {
     const float = loadModel(rts.one, net());
-    const opts = { scheme: 'auto', calibration, autoCandidates: ['int4'], autoBudget: { maxSqnrDropDb: 30 } } as const;
-    // without the rule (the old search): int4 at both layers (30 dB lets it)
+    // 50%: the table lets int4 in at either layer alone, not at both; the MatMul's int4 saves more bytes per ms (the conv's K, 72, pads to int4's blocks of 32)
+    // top-1 loosened too: the final gate (mix-gate.ts) would otherwise give back any change that flips a frame
+    const opts = { scheme: 'auto', calibration, autoCandidates: ['int4'], autoBudget: { maxSqnrDropDb: 30, maxSlowdown: 0.5 }, top1Allowance: 1 } as const;
+    const calls: string[] = [];
+    const runs = [];
+    for (const timer of [tableTimer({ int8: 1, int4: 100 }, calls), tableTimer({ int8: 1, int4: 0.01 }, calls), undefined]) runs.push(await quantizeModel(float, { ...opts, autoStepTimer: timer }));
+    expect(calls).toHaveLength(0);
+    for (const q of runs) {
+      expect(q.choices!.map((c) => c.scheme)).toEqual(['int8', 'int4']);
+      expect(q.mix!.speed!.from).toBe('shape');
+      expect(q.mix!.speed).toEqual(runs[0].mix!.speed);
+      expect(q.mix!.speed!.ms).toBeLessThanOrEqual(1.5 * q.mix!.speed!.int8Ms);
+      expect(q.mix!.speed!.ms).toBeGreaterThan(q.mix!.speed!.int8Ms);
+      expect(q.choices!.map((c) => c.trials!.map((t) => t.ms))).toEqual(runs[0].choices!.map((c) => c.trials!.map((t) => t.ms)));
+    }
+    // the default 5%: int4 adds more than that at either layer here (its input staging): all-int8, each trial says why
+    const strict = await quantizeModel(float, { ...opts, autoBudget: { maxSqnrDropDb: 30 } });
+    expect(strict.choices!.map((c) => c.scheme)).toEqual(['int8', 'int8']);
+    for (const c of strict.choices!) expect(c.trials!.find((t) => t.scheme === 'int4')!.skipped).toMatch(/^slower than int8 at this layer by more than the model's allowance: .* \(maxSlowdown 0\.05 of all-int8's [\d.]+ ms, shape\)$/);
+    for (const m of [...runs, strict, float]) m.dispose();
+  }, 120_000);
+
+  it("speed 'measured': a format too slow for the whole allowance is no candidate; a looser one takes what fits; the times are reported", async () => {
+    const float = loadModel(rts.one, net());
+    const opts = { scheme: 'auto', calibration, autoCandidates: ['int4'], autoBudget: { maxSqnrDropDb: 30 }, speed: 'measured', top1Allowance: 1 } as const;
+    // without the budget (the old search): int4 at both layers (30 dB lets it)
     const ignored = await quantizeModel(float, { ...opts, autoBudget: { maxSqnrDropDb: 30, maxSlowdown: null }, autoStepTimer: tableTimer({ int8: 1, int4: 1.5 }) });
     expect(ignored.choices!.map((c) => c.scheme)).toEqual(['int4', 'int4']);
     expect(ignored.mix!.speed).toBeUndefined();
@@ -72,18 +119,21 @@ describe(`'auto' weighs speed (${SIMD} build)`, () => {
     for (const c of slow.choices!) {
       const t = c.trials!.find((x) => x.scheme === 'int4')!;
       expect(t.ms).toBe(1.5);
-      expect(t.skipped).toMatch(/^slower than int8 at this layer: 1\.500 vs 1\.000 ms \(maxSlowdown 0\.05\)/);
+      expect(t.skipped).toMatch(/^slower than int8 at this layer by more than the model's allowance: 1\.500 vs 1\.000 ms \(maxSlowdown 0\.05 of all-int8's 2\.000 ms, measured\)/);
       expect(c.why).toMatch(/no other candidate was eligible \(pruned by the proxy, slower than int8/);
     }
-    expect(slow.mix!.speed).toEqual({ maxSlowdown: 0.05, int8Ms: 2, ms: 2 });
-    // a looser allowance lets int4 in again; so does int4 being the faster format
+    expect(slow.mix!.speed).toEqual({ maxSlowdown: 0.05, from: 'measured', int8Ms: 2, ms: 2 });
+    // 30% of 2 ms: int4 fits at one layer (+0.5 ms), not at both (+1 ms): the conv keeps it (more bytes saved)
+    const one = await quantizeModel(float, { ...opts, autoBudget: { maxSqnrDropDb: 30, maxSlowdown: 0.3 }, autoStepTimer: tableTimer({ int8: 1, int4: 1.5 }) });
+    expect(one.choices!.map((c) => c.scheme)).toEqual(['int4', 'int8']);
+    expect(one.mix!.speed).toEqual({ maxSlowdown: 0.3, from: 'measured', int8Ms: 2, ms: 2.5 });
     const loose = await quantizeModel(float, { ...opts, autoBudget: { maxSqnrDropDb: 30, maxSlowdown: 0.6 }, autoStepTimer: tableTimer({ int8: 1, int4: 1.5 }) });
     expect(loose.choices!.map((c) => c.scheme)).toEqual(['int4', 'int4']);
-    expect(loose.mix!.speed).toEqual({ maxSlowdown: 0.6, int8Ms: 2, ms: 3 });
+    expect(loose.mix!.speed).toEqual({ maxSlowdown: 0.6, from: 'measured', int8Ms: 2, ms: 3 });
     const fast = await quantizeModel(float, { ...opts, autoStepTimer: tableTimer({ int8: 1, int4: 0.8 }) });
     expect(fast.choices!.map((c) => c.scheme)).toEqual(['int4', 'int4']);
     expect(fast.mix!.speed!.ms).toBeCloseTo(1.6, 10);
-    for (const m of [ignored, slow, loose, fast, float]) m.dispose();
+    for (const m of [ignored, slow, one, loose, fast, float]) m.dispose();
   }, 120_000);
 
   it('a size budget alone does not weigh speed unless maxSlowdown is given', async () => {
@@ -91,12 +141,14 @@ describe(`'auto' weighs speed (${SIMD} build)`, () => {
     const int4 = await quantizeModel(float, { scheme: 'int4', calibration });
     await int4.run(calibration[0]);
     const calls: string[] = [];
-    const q = await quantizeModel(float, { scheme: 'auto', calibration, autoCandidates: ['int4'], autoBudget: { maxBytes: int4.weightBytes + 100 }, autoStepTimer: tableTimer({ int8: 1, int4: 1.5 }, calls) });
+    const q = await quantizeModel(float, { scheme: 'auto', calibration, autoCandidates: ['int4'], autoBudget: { maxBytes: int4.weightBytes + 100 }, speed: 'measured', autoStepTimer: tableTimer({ int8: 1, int4: 1.5 }, calls) });
     expect(calls).toHaveLength(0);
     expect(q.choices!.map((c) => c.scheme)).toEqual(['int4', 'int4']);
-    const err = await quantizeModel(float, { scheme: 'auto', calibration, autoCandidates: ['int4'], autoBudget: { maxBytes: int4.weightBytes + 100, maxSlowdown: 0 }, autoStepTimer: tableTimer({ int8: 1, int4: 1.5 }) }).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(ArgumentError); // int4 is too slow everywhere: no mix fits that size
-    expect((err as Error).message).toMatch(/maxBytes \d+ is below the smallest mix/);
+    for (const speed of ['measured', 'shape'] as const) {
+      const err = await quantizeModel(float, { scheme: 'auto', calibration, autoCandidates: ['int4'], autoBudget: { maxBytes: int4.weightBytes + 100, maxSlowdown: 0 }, speed, autoStepTimer: tableTimer({ int8: 1, int4: 1.5 }) }).catch((e: unknown) => e);
+      expect(err, speed).toBeInstanceOf(ArgumentError); // int4 is too slow everywhere: no mix fits that size
+      expect((err as Error).message).toMatch(/maxBytes \d+ is below the smallest mix/);
+    }
     for (const m of [int4, q, float]) m.dispose();
   }, 120_000);
 

@@ -109,4 +109,19 @@ describe('auto mix search: rounds with a fitted pessimism factor', () => {
     expect(fitFactor(0.4, 0, 1.8)).toBeCloseTo(2, 10);
     expect(fitFactor(0, 0.2, 1.1)).toBe(Infinity);
   });
+
+  it('a speed fit sees every knapsack pick before it is measured: only fitted picks are measured and returned', async () => {
+    const k = { search: 1, heldOut: 1 };
+    const m = model(k, 1.3);
+    const measured: string[] = [];
+    // a time budget that lets at most one layer change: keep the first changed layer only
+    const fit = (p: number[]) => p.map((j, i) => (j && p.indexOf(1) === i ? 1 : 0));
+    const r = await searchMix(table, BASE, { maxRatio: 1.3 }, async (p, part) => (measured.push(p.join(',')), m.measure(p, part)), true, fit);
+    expect(r.pick.filter((j) => j).length).toBe(1);
+    for (const p of measured) expect(p.split(',').filter((j) => j === '1').length).toBeLessThanOrEqual(1);
+    // a fit that gives everything back: no round, all-int8
+    const none = await searchMix(table, BASE, { maxRatio: 1.3 }, m.measure, true, (p) => p.map(() => 0));
+    expect(none.pick).toEqual([0, 0, 0, 0, 0]);
+    expect(none.rounds).toHaveLength(0);
+  });
 });

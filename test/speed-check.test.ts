@@ -50,7 +50,7 @@ describe(`speed check (${SIMD} build)`, () => {
       expect(q.builtLayers.get(c.node)!.scheme, c.label).toBe(c.kept === 'float32' ? 'float32' : 'int8');
     }
     await expect(quantizeModel(float, { scheme: 'int8', calibration: [feeds], speed: 'fast' as never })).rejects.toThrow(/speed must be 'measured', 'shape' or 'off'/);
-    await expect(quantizeModel(float, { scheme: 'auto', calibration: [feeds], speed: 'measured' })).rejects.toThrow(/not available with scheme 'auto'/);
+    // (with scheme 'auto', speed says where its speed budget's times come from: auto-speed.test.ts)
     q.dispose();
     float.dispose();
   });
@@ -75,7 +75,6 @@ describe(`speed check (${SIMD} build)`, () => {
     // other schemes are unchanged by it
     const i4 = await quantizeModel(float, { scheme: 'int4', calibration: [feeds], speed: 'shape' });
     expect([...i4.builtLayers.values()].some((l) => l?.scheme === 'int4')).toBe(true);
-    await expect(quantizeModel(float, { scheme: 'auto', calibration: [feeds], speed: 'shape' })).rejects.toThrow(/speed 'shape' is not available with scheme 'auto'/);
     for (const m of [float, q, forced, i4]) m.dispose();
   });
 

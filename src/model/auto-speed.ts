@@ -1,16 +1,23 @@
-// 'auto''s speed rule: a format is a candidate for a layer only where its step is not slower than
-// int8's there by more than the budget's maxSlowdown (default 5%), so the mix is not slower than
-// all-int8 (the sum of the per-layer bounds). On PP-OCRv4 the search without it returned a mix 18%
-// smaller than int8 but at 0.93x float32's speed against int8's 1.26x: its fpx layers ran the FP8
-// kernel and 15 layers stayed float32. Times are measured here, each layer's step inside whole runs
-// (its real input, cache state and neighbours): the model is built with every layer that has a
-// candidate in one format, then the next format, passes interleaved so drift on a shared machine
-// hits them alike, and the least time kept (other processes only ever add time). A test passes its
-// own timer: the choice then does not depend on the machine.
+// 'auto''s speed budget: the mix's step time, summed over the searched layers, may exceed all-int8's
+// by at most autoBudget.maxSlowdown (default 5%); a format whose extra time at one layer alone is over
+// that allowance is not that layer's candidate, and a chosen mix over it gives back its changes
+// (mix-speed.ts). On PP-OCRv4 the search without a speed budget returned a mix 18% smaller than
+// int8 but at 0.93x float32's speed against int8's 1.26x: its fpx layers ran the FP8 kernel and 15
+// layers stayed float32.
+// Where the times come from (QuantizeOptions.speed):
+// - 'shape' (the default): the cost table by GEMM shape (format-cost.ts), so the choice is the same
+//   on every machine and under any load;
+// - 'measured': each layer's step timed here inside whole runs (its real input, cache state and
+//   neighbours): the model is built with every layer that has a candidate in one format, then the
+//   next format, passes interleaved so drift on a shared machine hits them alike, the least time
+//   kept (other processes only ever add time). A test passes its own timer (autoStepTimer).
 
 import type { GraphNode } from './graph.js';
 import type { Feeds } from './calibrate.js';
 import type { Model } from './model.js';
+import type { RangeStats } from './calibrate.js';
+import { gemmShape } from './int8-shape-rule.js';
+import { stepCostMs } from './format-cost.js';
 
 /** One run's step time (ms) of every weight layer of `model` on `feeds`, by node. */
 export type StepTimer = (model: Model, feeds: Feeds) => Promise<Map<GraphNode, number>>;
@@ -24,7 +31,7 @@ export const stepTimes: StepTimer = async (model, feeds) => {
   return out;
 };
 
-/** The default slowdown a dB budget allows against int8, per layer (and so overall). */
+/** The default slowdown a dB budget allows against all-int8, over the searched layers. */
 export const DEFAULT_MAX_SLOWDOWN = 0.05;
 
 /**
@@ -60,7 +67,32 @@ export async function formatLatencies(
   return out;
 }
 
-/** Whether a layer's step in a format is slower than int8's there beyond the allowance. */
-export function tooSlow(ms: number | undefined, int8Ms: number | undefined, maxSlowdown: number): boolean {
-  return ms !== undefined && int8Ms !== undefined && ms > int8Ms * (1 + maxSlowdown);
+/**
+ * The cost table's step times (format-cost.ts), in formatLatencies' shape: 'int8' for every layer,
+ * each format of `formats` (and float32) for its layers, at the GEMM shape of the layer's
+ * calibrated input dims. A layer or format the table cannot cost is left out (never too slow).
+ */
+export function shapeLatencies(
+  model: Model, layers: readonly GraphNode[], formats: ReadonlyMap<string, readonly GraphNode[]>, stats: ReadonlyMap<GraphNode, RangeStats>,
+): Map<string, Map<GraphNode, number>> {
+  const configs: [string, readonly GraphNode[]][] = [['int8', layers], ...[...formats].filter(([s]) => s !== 'int8')];
+  const out = new Map<string, Map<GraphNode, number>>(configs.map(([s]) => [s, new Map()]));
+  for (const [scheme, nodes] of configs) {
+    for (const node of nodes) {
+      const spec = model.layerSpecs.get(node), dims = stats.get(node)?.dims;
+      const shape = spec && dims ? gemmShape(spec, dims) : null;
+      const ms = shape ? stepCostMs(scheme, ...shape) : undefined;
+      if (ms !== undefined) out.get(scheme)!.set(node, ms);
+    }
+  }
+  return out;
+}
+
+/**
+ * Whether a layer's format adds more time over int8's there than the whole model's allowance
+ * (`allowanceMs`: maxSlowdown times all-int8's summed time), so it can never be part of a mix
+ * within the budget. An unmeasured (uncosted) layer is never too slow.
+ */
+export function tooSlow(ms: number | undefined, int8Ms: number | undefined, allowanceMs: number): boolean {
+  return ms !== undefined && int8Ms !== undefined && ms - int8Ms > allowanceMs;
 }

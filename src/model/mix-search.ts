@@ -11,7 +11,8 @@
 // measured (never smaller, at least 1.25x; more while the knapsack would choose a mix that already
 // missed, as when only top-1 or the metric missed) and chooses again. Only this one number flows from the
 // held-back inputs into the choice, so the check stays a check. Rounds end at all-int8 (its bytes)
-// or after MAX_ROUNDS, and every round is recorded (predicted and measured noise growth).
+// or after MAX_ROUNDS, and every round is recorded (predicted and measured noise growth). A speed
+// budget (`fit`, mix-speed.ts) takes changes back from each knapsack pick before it is measured.
 
 import { predict, selectMix, type MixOption } from './mix-select.js';
 
@@ -83,19 +84,24 @@ export function fitFactor(a: number, m: number, measured: number): number {
 export async function searchMix(
   table: readonly MixOption[][], base: MixOption, target: { maxRatio: number; maxBytes?: number },
   measure: (pick: readonly number[], part: 'search' | 'heldOut') => Promise<MixMeasure>, heldOut: boolean,
+  fit: (pick: number[]) => number[] = (p) => p,
 ): Promise<MixSearchResult> {
+  const choose = (t: MixOption[][]) => {
+    const p = selectMix(t, base, { maxNoise: base.noise * target.maxRatio, maxBytes: target.maxBytes });
+    return p && fit(p);
+  };
   const int8 = table.map(() => 0);
   const rounds: MixRound[] = [];
   const failed = new Set<string>();
   let r = 1, first = int8;
   for (let round = 0; round < MAX_ROUNDS && Number.isFinite(r); round++) {
     let seen = pessimistic(table, r);
-    let pick = selectMix(seen, base, { maxNoise: base.noise * target.maxRatio, maxBytes: target.maxBytes });
+    let pick = choose(seen);
     // a pick that missed once misses again (the measurement is deterministic): grow the factor until the choice differs
     for (let n = 0; pick && failed.has(pick.join(',')) && n < MAX_GROWTH; n++) {
       r *= MIN_STEP;
       seen = pessimistic(table, r);
-      pick = selectMix(seen, base, { maxNoise: base.noise * target.maxRatio, maxBytes: target.maxBytes });
+      pick = choose(seen);
     }
     if (!pick || failed.has(pick.join(','))) break;
     const bytes = predict(table, pick, base).bytes;

@@ -202,15 +202,18 @@ export interface QuantizeOptions {
    * input (step times inside whole runs, src/model/speed-check.ts) and keep float32 where the
    * quantized layer is over 5% slower on this engine (tiny layers, where quantizing activations
    * costs more than the int8 products save); `model.speedChoices` lists the times and what was kept.
-   * Not with scheme 'auto'. 'shape': keep float32 for the int8 layers whose GEMM shape (at the first
+   * 'shape': keep float32 for the int8 layers whose GEMM shape (at the first
    * calibration input's dims) is too small for int8 to win (small K or N, tiny calls: src/model/int8-shape-rule.ts),
    * derived from the shape alone, so the result does not depend on timing; other schemes are unchanged.
    * 'off': every layer the scheme covers is quantized. Default: 'shape' for scheme 'int8' (int8 is
    * then never slower than float32 by its shapes), 'off' for the others. The quantized model's
    * `keptFloat` says why each float32 weight layer stayed float32.
+   * With scheme 'auto' it says where autoBudget.maxSlowdown's step times come from: 'shape' (the
+   * default) the cost table by GEMM shape (src/model/format-cost.ts: the same choice on any machine),
+   * 'measured' timing each format here (src/model/auto-speed.ts; autoStepTimer), 'off' speed not weighed.
    */
   speed?: 'measured' | 'shape' | 'off';
-  /** 'auto': times each weight layer's step in one run (default: Model.run's step timings, src/model/auto-speed.ts); a test passes a table */
+  /** 'auto' with speed 'measured': times each weight layer's step in one run (default: Model.run's step timings, src/model/auto-speed.ts); a test passes a table */
   autoStepTimer?: StepTimer;
 }
 
@@ -220,9 +223,9 @@ export interface AutoBudget {
   /** weight bytes (Model.weightBytes) at most this */
   maxBytes?: number;
   /**
-   * how much slower than int8 a layer's format may be, a fraction of int8's step time measured at
-   * that layer (so the mix is at most that much slower than all-int8); null: speed is not weighed.
-   * Default 0.05 with a dB budget, null with a size budget (maxBytes given: the size comes first).
+   * how much slower than all-int8 the mix may be, a fraction of all-int8's step time summed over the
+   * searched layers (from the cost table by shape, or measured with speed 'measured'); null: speed
+   * is not weighed. Default 0.05 with a dB budget, null with a size budget (maxBytes given: the size comes first).
    */
   maxSlowdown?: number | null;
 }
@@ -256,7 +259,7 @@ export interface LayerTrial {
   proxySqnrDb: number;
   /** the model's output with this layer in this format and the rest int8, on the search inputs (absent when pruned) */
   output?: OutputScore;
-  /** this layer's least step time (ms) in this format, inside whole runs (with the speed rule on: auto-speed.ts) */
+  /** this layer's step time (ms) in this format: the cost table's by shape, or the least measured inside whole runs (with the speed budget on: auto-speed.ts) */
   ms?: number;
   /** why it was not measured (pruned by the proxy, or slower than int8), if so */
   skipped?: string;
@@ -272,6 +275,17 @@ export interface LayerChoice {
   /** with this layer int4 and the rest int8: top-1 agreement with float32, and output SQNR (dB) */
   top1WhenInt4?: number;
   outputSqnrDbWhenInt4?: number;
+}
+
+/** The final gate's score of a model on its inputs (mix-gate.ts): inputs whose every output frame has float32's top-1, such frames of all, pooled SQNR, the metric. */
+export interface GateScore {
+  inputs: number;
+  frames: number;
+  totalFrames: number;
+  sqnrDb: number;
+  /** where a final softmax makes the output: SQNR of the output itself (sqnrDb is the logits') */
+  outputSqnrDb?: number;
+  metric?: number;
 }
 
 /** What the 'auto' search measured (top-1 agreement with float32 is 0..1). */
@@ -291,8 +305,15 @@ export interface MixReport {
   heldOut?: { inputs: number; int8: OutputScore; mix: OutputScore; withinBudget: boolean; checks: number };
   /** what the measured checks did: 'none' (the first mix passed), 'reverted' (a mix missed on the search or held-back inputs, and a mix chosen again under a fitted pessimism factor passed; heldOut.checks says how many held-back checks) or 'int8' (every round missed: all-int8) */
   fallback: 'none' | 'reverted' | 'int8';
-  /** the speed rule (auto-speed.ts; absent when maxSlowdown is null): the allowance, and the searched layers' summed least step times (ms) all-int8 and in the mix */
-  speed?: { maxSlowdown: number; int8Ms: number; ms: number };
+  /**
+   * the final gate (mix-gate.ts; absent when the search chose all-int8 or no input was left): every calibration input the
+   * search did not measure on, scored per input and per frame, the mix no worse than int8. 'pass': the search's mix;
+   * 'gave-back': layers (`gaveBack`, node names, largest error first) returned to int8 until it passed; 'int8': it never
+   * passed (or the rest was no smaller than int8), so the model is all-int8. `misses`: why each failed check failed.
+   */
+  gate?: { inputs: number; int8: GateScore; mix: GateScore; outcome: 'pass' | 'gave-back' | 'int8'; gaveBack: string[]; checks: number; misses: string[] };
+  /** the speed budget (auto-speed.ts; absent when maxSlowdown is null or speed 'off'): the allowance, where the times came from (the cost table by shape, or measured here), and the searched layers' summed step times (ms) all-int8 and in the mix */
+  speed?: { maxSlowdown: number; from: 'shape' | 'measured'; int8Ms: number; ms: number };
   /** with a dB budget: each round of the search, its predicted and measured noise growth over all-int8 (mix-search.ts) */
   rounds?: MixRound[];
   // the search inputs' numbers under their earlier names

@@ -109,7 +109,6 @@ export async function quantizeModel(float: Model, options: QuantizeOptions): Pro
   if (options.nonFinite !== undefined && !NON_FINITE_MODES.includes(options.nonFinite)) throw new ArgumentError(`quantize: nonFinite must be 'nan' or 'error', got ${String(options.nonFinite)}`);
   if (options.top1Budget !== undefined && !(options.top1Budget >= 0 && options.top1Budget <= 1)) throw new ArgumentError(`quantize: top1Budget must be a fraction from 0 to 1, got ${options.top1Budget}`);
   if (options.speed !== undefined && options.speed !== 'measured' && options.speed !== 'shape' && options.speed !== 'off') throw new ArgumentError(`quantize: speed must be 'measured', 'shape' or 'off', got ${describe(options.speed)}`);
-  if (options.speed !== undefined && options.speed !== 'off' && options.scheme === 'auto') throw new ArgumentError(`quantize: speed '${options.speed}' is not available with scheme 'auto' (auto weighs speed itself: autoBudget.maxSlowdown); use it with a single scheme`);
   checkActivationOptions(options);
   if (options.sparsity !== undefined) checkSparsity(options.sparsity);
   if (options.scheme === 'auto') checkAutoOptions(options); // before calibration and the Hessians
@@ -234,7 +233,7 @@ export async function quantizeModel(float: Model, options: QuantizeOptions): Pro
     attention?.freeze(options.rangeMargin ?? 0);
   }
   if (gptq) await gptq.layers.run(model, options.calibration, (d, t) => options.onProgress?.(d, t, gptqSettings ? 'gptq' : 'obc'));
-  if (speed === 'measured') {
+  if (speed === 'measured' && !auto) {
     const decisions = await slowerQuantizedLayers(float, model, options.calibration[0]);
     const slow = decisions.filter((d) => d.kept === 'float32');
     for (const d of slow) choice.set(d.node, 'float32');

@@ -19,7 +19,7 @@ export function budgetText(mix: MixReport): string {
   if (b.maxSqnrDropDb !== undefined) parts.push(`output SQNR (against float32) at most ${b.maxSqnrDropDb} dB below all-int8's`);
   if (b.maxBytes !== undefined) parts.push(`weights at most ${mib(b.maxBytes)}`);
   const speed = 'speed' in mix ? mix.speed : undefined; // (a library before it weighed speed: none)
-  if (speed) parts.push(`each layer at most ${(speed.maxSlowdown * 100).toFixed(0)}% slower than int8`);
+  if (speed) parts.push(`at most ${(speed.maxSlowdown * 100).toFixed(0)}% slower than all-int8${'from' in speed && speed.from === 'measured' ? ' (timed here)' : ' (by the cost table)'}`);
   return parts.join(' and ');
 }
 
@@ -30,7 +30,11 @@ export function printMix(mix: MixReport, choices: readonly LayerChoice[], layerN
   const h = mix.heldOut;
   if (h) console.log(`  held back, ${h.inputs} calibration input(s) the search never measured: mix ${scoreText(h.mix)}; all-int8 ${scoreText(h.int8)}; ${h.withinBudget ? 'within' : 'NOT within'} the budget`);
   else console.log('  held back: none (one calibration input, or holdOut 0): the choice is unchecked');
-  if (mix.fallback !== 'none') console.log(`  fallback: the first mix missed the budget when measured; ${mix.fallback === 'int8' ? 'no mix chosen again passed: every layer went back to int8' : `a mix chosen again under a fitted pessimism factor passed (${h?.checks ?? 0} held-back checks)`}`);
+  type Gate = { inputs: number; int8: { inputs: number; frames: number; totalFrames: number }; mix: { inputs: number; frames: number; totalFrames: number }; outcome: string; gaveBack: string[]; checks: number; misses: string[] };
+  const gate = 'gate' in mix ? (mix as { gate?: Gate }).gate : undefined; // (a library before the final gate: none)
+  const gateText = (g: Gate) => `every calibration input the search did not measure on (${g.inputs}), per input and per frame: mix ${g.mix.inputs} inputs read as float32 reads them, ${g.mix.frames}/${g.mix.totalFrames} frames; all-int8 ${g.int8.inputs}, ${g.int8.frames}/${g.int8.totalFrames}`;
+  if (mix.fallback !== 'none' && gate?.outcome !== 'int8') console.log(`  fallback: the first mix missed the budget when measured; ${mix.fallback === 'int8' ? 'no mix chosen again passed: every layer went back to int8' : `a mix chosen again ${gate?.outcome === 'gave-back' ? 'or given back by the final gate ' : ''}passed (${h?.checks ?? 0} held-back checks)`}`);
+  if (gate) console.log(`  final gate: ${gateText(gate)}; ${gate.outcome === 'pass' ? 'no worse than int8' : gate.outcome === 'gave-back' ? `worse than int8, passed after ${gate.gaveBack.length} layer(s) went back to int8 (${gate.gaveBack.join(', ')})` : 'worse than int8 until every change went back: the model is all-int8'}${gate.misses.length ? ` [${gate.misses.join('; ')}]` : ''}`);
   // each round: the knapsack's prediction against what the mix measured (noise over all-int8's)
   type Round = { factor: number; changes: number; bytes: number; predicted: number; search: { noiseRatio: number; ok: boolean }; heldOut?: { noiseRatio: number; ok: boolean } };
   const rounds = 'rounds' in mix ? ((mix as { rounds?: Round[] }).rounds ?? []) : []; // (a library before it reported rounds: none)
@@ -43,7 +47,7 @@ export function printMix(mix: MixReport, choices: readonly LayerChoice[], layerN
   if (logits.length) console.log(`  judged on: ${logits.map(([name, on]) => `${name}: ${on}`).join('; ')} (SQNR, cosine and top-1 above are the logits')`);
   console.log(`  weights ${mib(mix.bytes)} (all-int8 ${mib(mix.int8Bytes)})`);
   const speed = 'speed' in mix ? mix.speed : undefined;
-  if (speed) console.log(`  searched layers' least step times: ${speed.ms.toFixed(2)} ms (all-int8 ${speed.int8Ms.toFixed(2)} ms, x${(speed.ms / speed.int8Ms).toFixed(3)}); a format slower than int8 at a layer by more than ${(speed.maxSlowdown * 100).toFixed(0)}% was not a candidate there`);
+  if (speed) console.log(`  searched layers' step times${'from' in speed && speed.from === 'measured' ? ' (least, timed here)' : ' (the cost table by GEMM shape)'}: ${speed.ms.toFixed(2)} ms (all-int8 ${speed.int8Ms.toFixed(2)} ms, x${(speed.ms / speed.int8Ms).toFixed(3)}, allowed x${(1 + speed.maxSlowdown).toFixed(3)})`);
   const searched = choices.filter((c) => c.trials);
   const cands = mix.candidates;
   console.log(`\nper layer: output SQNR with only that layer in a format (the rest int8) / the Hessian proxy's layer SQNR, dB; '-' pruned by the proxy`);
