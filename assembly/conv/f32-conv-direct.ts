@@ -5,8 +5,7 @@
 // panels (K tap-major, as im2col lays rows out), so every output is the same sum in the same order
 // as im2col followed by f32_gemm_4x8: the same bits, on either build.
 
-import { relaxedMulAdd } from '../util/simd';
-import { storeBiasRow8 } from '../gemm/f32-tile';
+import { clampLanes, relaxedMulAdd, storeLanes8 } from '../util/simd';
 
 // padded rows [r0, r1) of out [hp][wp][c] from x [h][w][c] placed at (pt, pl); zeros elsewhere
 export function f32_pad_nhwc(h: i32, w: i32, c: i32, pt: i32, pl: i32, hp: i32, wp: i32, r0: i32, r1: i32, x: usize, out: usize): void {
@@ -24,6 +23,10 @@ export function f32_pad_nhwc(h: i32, w: i32, c: i32, pt: i32, pl: i32, hp: i32, 
     memory.copy(dst + left, x + <usize>iy * inRow, inRow);
     memory.fill(dst + left + inRow, 0, outRow - left - inRow);
   }
+}
+
+@inline function finish(acc: v128, bias: v128, lo: v128, hi: v128): v128 {
+  return clampLanes(f32x4.add(acc, bias), lo, hi);
 }
 
 // output rows [oy0, oy1) x columns [n0, n1) (n0 a multiple of 8) of y [oh][ow][cStride bytes]:
@@ -73,12 +76,14 @@ export function f32_conv_direct_4x8(
             wp += 32;
           }
         }
-        const nr = n1 - n;
+        const nb = <usize>n << 2, nr = n1 - n;
+        const b0 = bias != 0 ? v128.load(bias + nb) : f32x4.splat(0);
+        const b1 = bias != 0 ? v128.load(bias + nb, 16) : f32x4.splat(0);
         // aliased rows (a short strip) recompute a real row, so storing them again writes the same values
-        storeBiasRow8(c3, n, nr, x30, x31, bias, vlo, vhi);
-        storeBiasRow8(c2, n, nr, x20, x21, bias, vlo, vhi);
-        storeBiasRow8(c1, n, nr, x10, x11, bias, vlo, vhi);
-        storeBiasRow8(c0, n, nr, x00, x01, bias, vlo, vhi);
+        storeLanes8(c3 + nb, finish(x30, b0, vlo, vhi), finish(x31, b1, vlo, vhi), nr);
+        storeLanes8(c2 + nb, finish(x20, b0, vlo, vhi), finish(x21, b1, vlo, vhi), nr);
+        storeLanes8(c1 + nb, finish(x10, b0, vlo, vhi), finish(x11, b1, vlo, vhi), nr);
+        storeLanes8(c0 + nb, finish(x00, b0, vlo, vhi), finish(x01, b1, vlo, vhi), nr);
       }
     }
   }

@@ -69,15 +69,6 @@ import { clampLanes, mulThenAdd, relaxedMulAdd, storeLanes8 } from '../util/simd
   storeLanes8(c + nb, finishScaled(a0, s0, b0, lo, hi), finishScaled(a1, s1, b1, lo, hi), nr);
 }
 
-// one output row's columns [n, n + nr) (nr <= 0: none) at c: clamp(acc + bias, lo, hi)
-@inline export function storeBiasRow8(c: usize, n: i32, nr: i32, a0: v128, a1: v128, bias: usize, lo: v128, hi: v128): void {
-  if (nr <= 0) return;
-  const nb = <usize>n << 2;
-  const b0 = bias != 0 ? v128.load(bias + nb) : f32x4.splat(0);
-  const b1 = bias != 0 ? v128.load(bias + nb, 16) : f32x4.splat(0);
-  storeLanes8(c + nb, finish(a0, b0, lo, hi), finish(a1, b1, lo, hi), nr);
-}
-
 @inline function madd(exact: bool, a: v128, b: v128, c: v128): v128 {
   return exact ? mulThenAdd(a, b, c) : relaxedMulAdd(a, b, c);
 }
@@ -124,10 +115,13 @@ import { clampLanes, mulThenAdd, relaxedMulAdd, storeLanes8 } from '../util/simd
     storeScaledRow8(c1, n, nr, x10, x11, scale, bias, lo, hi);
     storeScaledRow8(c0, n, nr, x00, x01, scale, bias, lo, hi);
   } else {
-    storeBiasRow8(c3, n, nr, x30, x31, bias, lo, hi);
-    storeBiasRow8(c2, n, nr, x20, x21, bias, lo, hi);
-    storeBiasRow8(c1, n, nr, x10, x11, bias, lo, hi);
-    storeBiasRow8(c0, n, nr, x00, x01, bias, lo, hi);
+    const nb = <usize>n << 2;
+    const b0 = bias != 0 ? v128.load(bias + nb) : f32x4.splat(0);
+    const b1 = bias != 0 ? v128.load(bias + nb, 16) : f32x4.splat(0);
+    storeLanes8(c3 + nb, finish(x30, b0, lo, hi), finish(x31, b1, lo, hi), nr);
+    storeLanes8(c2 + nb, finish(x20, b0, lo, hi), finish(x21, b1, lo, hi), nr);
+    storeLanes8(c1 + nb, finish(x10, b0, lo, hi), finish(x11, b1, lo, hi), nr);
+    storeLanes8(c0 + nb, finish(x00, b0, lo, hi), finish(x01, b1, lo, hi), nr);
   }
 }
 

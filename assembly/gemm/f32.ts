@@ -7,8 +7,12 @@
 // The baseline build multiplies then adds (IEEE results, identical on every CPU); the relaxed
 // build uses f32x4.relaxed_madd, which fuses on CPUs with FMA, so its low bits may differ.
 
-import { relaxedMulAdd } from '../util/simd';
-import { f32Tile4x8, storeBiasRow8 } from './f32-tile';
+import { clampLanes, relaxedMulAdd, storeLanes8 } from '../util/simd';
+import { f32Tile4x8 } from './f32-tile';
+
+@inline function finish(acc: v128, bias: v128, lo: v128, hi: v128): v128 {
+  return clampLanes(f32x4.add(acc, bias), lo, hi);
+}
 
 // rows [0, mr) (mr <= 4) times columns [n0, n1), n0 a multiple of 8
 @inline function gemm4x8(
@@ -49,9 +53,11 @@ import { f32Tile4x8, storeBiasRow8 } from './f32-tile';
       wp += 32;
       wq += 32;
     }
+    const nb = <usize>n << 2;
+    const zero = f32x4.splat(0);
     const nr = n1 - n;
-    storeBiasRow8(c, n, nr, x0, x1, bias, lo, hi);
-    storeBiasRow8(c, n + 8, nr - 8, x2, x3, bias, lo, hi);
+    storeLanes8(c + nb, finish(x0, bias != 0 ? v128.load(bias + nb) : zero, lo, hi), finish(x1, bias != 0 ? v128.load(bias + nb, 16) : zero, lo, hi), nr);
+    storeLanes8(c + nb + 32, finish(x2, bias != 0 ? v128.load(bias + nb, 32) : zero, lo, hi), finish(x3, bias != 0 ? v128.load(bias + nb, 48) : zero, lo, hi), nr - 8);
   }
   if (n < n1) gemm4x8(1, n, n1, k, a, 0, w, c, 0, bias, lo, hi);
 }
