@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { packF32, runF32, refGemmF32, type F32Weights } from '../src/kernels.js';
 import { refF32Gemm } from '../src/kernels/reference/elementwise.js';
+import { f32Gemv } from '../src/kernels/f32.js';
 import { GEMM_K, GEMM_M, GEMM_N, GemmTester, type GemmCase, type GemmFamily } from './gemm-tester.js';
 import { SIMD, firstMismatch, randNormal, rng, useRuntimes } from './helpers.js';
 
@@ -86,6 +87,30 @@ describe(`f32 GEMM (${SIMD} build)`, () => {
       p1.dispose();
       p2.dispose();
       expect(firstMismatch(two, one)).toBeNull();
+    }
+  });
+});
+
+describe(`f32 GEMV with its bias as its output (${SIMD} build)`, () => {
+  // the recurrent layer accumulates in place, out = v·R + out (src/model/recurrent-layer.ts): every
+  // column's bias must be read before any row store of the tile, aliased short-strip rows included
+  it('out = a·W + out for every N remainder (the wide panel pair and the 4x8 tail), K 1 to 17', async () => {
+    const r = rng(2026);
+    const rt = rts.one;
+    for (const k of [1, 3, 17]) {
+      for (const n of [1, 7, 8, 9, 15, 16, 17, 24, 25, 33, 40]) {
+        const a = randNormal(k, r), w = randNormal(k * n, r), b = randNormal(Math.ceil(n / 8) * 8, r);
+        const pw = packF32(rt, w, k, n);
+        const pa = rt.alloc(k * 4 + 64), pc = rt.alloc(b.length * 4 + 64);
+        rt.view(Float32Array, pa, k).set(a);
+        rt.view(Float32Array, pc, b.length).set(b);
+        f32Gemv(rt, pa, pw, pc, pc);
+        const got = rt.read(Float32Array, pc, n), want = refGemmF32(a, w, 1, k, n, b);
+        for (const p of [pa, pc]) rt.free(p);
+        pw.dispose();
+        const worst = Math.max(...Array.from(got, (v, i) => Math.abs(v - want[i]) / Math.max(1, Math.abs(want[i]))));
+        expect(worst, `K ${k}, N ${n}`).toBeLessThan(1e-5);
+      }
     }
   });
 });
