@@ -8,7 +8,6 @@
 // (The layers here gather rows: direct = false; the direct kernel's layers are in qs8-conv-direct.test.ts.)
 
 import { describe, expect, it } from 'vitest';
-import type { Runtime } from '../src/index.js';
 import { im2colStagedNhwc } from '../src/kernels/conv.js';
 import { Conv2dGemm } from '../src/layers/conv2d-gemm.js';
 import { convOutSize, type ConvGeometry } from '../src/layers/conv2d.js';
@@ -17,7 +16,7 @@ import { NonFiniteGuard } from '../src/layers/nonfinite.js';
 import { uint8Range } from '../src/quant/activation-range.js';
 import { ArgumentError, ShapeError } from '../src/errors.js';
 import { SIMD, firstMismatch, rng, useRuntimes } from './helpers.js';
-import { convGeometry } from './conv-geometry.js';
+import { convGeometry, convOut, makeX } from './conv-geometry.js';
 
 const rts = useRuntimes();
 
@@ -100,26 +99,6 @@ describe(`q_im2col_nhwc (${SIMD} build)`, () => {
   });
 });
 
-/** x with plain values, ties (half a quantum), saturating values, signed zeros */
-function makeX(n: number, scale: number, r: () => number): Float32Array {
-  return Float32Array.from({ length: n }, (_, i) => {
-    const t = (i * 7 + 3) % 11;
-    if (t === 0) return (Math.floor(r() * 40) - 20 + 0.5) * scale;
-    if (t === 1) return (r() < 0.5 ? -1 : 1) * 1e7;
-    if (t === 2) return i % 2 ? -0 : 0;
-    return (r() * 2 - 1) * 200 * scale;
-  });
-}
-
-async function convOut(rt: Runtime, conv: Conv2dGemm, n: number, h: number, w: number, x: Float32Array): Promise<Uint32Array> {
-  const g = conv.geometry, [oh, ow] = convOutSize(g, h, w);
-  const px = rt.alloc(x.length * 4 + 64), py = rt.alloc(n * oh * ow * g.cout * 4 + 64), ps = rt.alloc(conv.scratchBytes(h, w) + 64);
-  rt.view(Float32Array, px, x.length).set(x);
-  await conv.run(n, h, w, px, py, ps);
-  const y = rt.read(Uint32Array, py, n * oh * ow * g.cout);
-  for (const p of [px, py, ps]) rt.free(p);
-  return y;
-}
 
 describe(`int8 convolution on staged pixels (${SIMD} build)`, () => {
   const LAYERS: [ConvGeometry, number, number][] = [

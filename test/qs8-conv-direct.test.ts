@@ -13,12 +13,13 @@ import { refQs8ConvDirectAcc } from '../src/kernels/reference/qs8-conv-direct.js
 import { packQs8, qs8Params, refRequantize, type Qs8Output } from '../src/kernels/qs8.js';
 import { QS8_PRM_ROW_SUM } from '../src/kernels/params.js';
 import { Conv2dGemm } from '../src/layers/conv2d-gemm.js';
-import { convOutSize, type ConvGeometry } from '../src/layers/conv2d.js';
+import type { ConvGeometry } from '../src/layers/conv2d.js';
 import { Qs8Gemm, type Int8Weights } from '../src/layers/gemm-qs8.js';
 import { NonFiniteGuard } from '../src/layers/nonfinite.js';
 import { uint8Range } from '../src/quant/activation-range.js';
 import { ArgumentError } from '../src/errors.js';
 import { SIMD, firstMismatch, rng, useRuntimes } from './helpers.js';
+import { convOut, makeX } from './conv-geometry.js';
 
 const rts = useRuntimes();
 
@@ -130,26 +131,6 @@ function geom(cin: number, cout: number, k: number, s: number, p: number): ConvG
   return { cin, cout, group: 1, kh: k, kw: k, sh: s, sw: s, dh: 1, dw: 1, pt: p, pl: p, pb: p, pr: p };
 }
 
-/** x with plain values, ties, saturating values, signed zeros */
-function makeX(n: number, scale: number, r: () => number): Float32Array {
-  return Float32Array.from({ length: n }, (_, i) => {
-    const t = (i * 7 + 3) % 11;
-    if (t === 0) return (Math.floor(r() * 40) - 20 + 0.5) * scale;
-    if (t === 1) return (r() < 0.5 ? -1 : 1) * 1e7;
-    if (t === 2) return i % 2 ? -0 : 0;
-    return (r() * 2 - 1) * 200 * scale;
-  });
-}
-
-async function convOut(rt: Runtime, conv: Conv2dGemm, n: number, h: number, w: number, x: Float32Array): Promise<Uint32Array> {
-  const g = conv.geometry, [oh, ow] = convOutSize(g, h, w);
-  const px = rt.alloc(x.length * 4 + 64), py = rt.alloc(n * oh * ow * g.cout * 4 + 64), ps = rt.alloc(conv.scratchBytes(h, w) + 64);
-  rt.view(Float32Array, px, x.length).set(x);
-  await conv.run(n, h, w, px, py, ps);
-  const y = rt.read(Uint32Array, py, n * oh * ow * g.cout);
-  for (const p of [px, py, ps]) rt.free(p);
-  return y;
-}
 
 describe(`int8 convolution, direct (${SIMD} build)`, () => {
   // [geometry, h, w]: pads 0 / 1, strides 1 / 2, odd heights, widths 1..17, channels off the vector width
