@@ -28,7 +28,8 @@ function reduceRows(kind: Reducer, x: ArrayLike<number>, n: number, y: { [i: num
       case 'mean':
       case 'logSum':
         for (let i = 0; i < n; i++) s += x[b + i];
-        s = kind === 'mean' ? s / n : kind === 'logSum' ? Math.log(s) : s;
+        // the mean of nothing is 0 in onnxruntime (not 0/0)
+        s = kind === 'mean' ? (n > 0 ? s / n : 0) : kind === 'logSum' ? Math.log(s) : s;
         break;
       case 'max':
         s = -Infinity;
