@@ -23,6 +23,7 @@ import { checkExactInputs, checkExactOutputs } from './int64-exact.js';
 import type { HostValue, OpContext, ValueInfo } from './ops/types.js';
 import { convertLayout, makePlan, planTimeInputs, PLAN_VALUE_MAX_ELEMENTS, type Plan, type PlanStep, type PlanValue } from './plan.js';
 import { PlanCache } from './plan-cache.js';
+import { isStage, planStaged, restInputs, stageOutputs, type StagedPlan } from './staged-plan.js';
 import { runControlStep } from './control-flow.js';
 import { checkFeeds, type Feed, type ModelInputs } from './feeds.js';
 import { keepSource } from './source.js';
@@ -86,8 +87,11 @@ export interface RunOptions {
 export class Model {
   private readonly layers = new Map<GraphNode, ModelLayer | null>();
   private readonly specs = new Map<GraphNode, LayerSpec>();
-  /** plans by input dims and plan-time input values; `plans.capacity` bounds them (LRU, default 16) */
-  readonly plans = new PlanCache<Plan>();
+  /**
+   * plans by input dims and plan-time input values, and the later stages of staged plans by the
+   * run-time values they were planned on (staged-plan.ts); `plans.capacity` bounds them all (LRU, default 16)
+   */
+  readonly plans = new PlanCache<StagedPlan>();
   /** small integer inputs whose values are constants of the plan (see planTimeInputs) */
   private readonly valueInputs: Set<string>;
   /** one activation arena for every plan (plans hold offsets), grown to the largest plan run so far */
@@ -124,14 +128,32 @@ export class Model {
    */
   plan(inputDims: Record<string, readonly number[]>, inputValues: Record<string, HostTensor> = {}): Plan {
     if (this.disposed) throw new ArgumentError('model: used after dispose()');
-    const key = JSON.stringify(this.graph.inputs.map((i) => [inputDims[i.name], inputValues[i.name] ? Array.from(inputValues[i.name].data) : null]));
+    const key = this.planKey(inputDims, inputValues);
+    const have = this.plans.get(key);
+    if (have && !isStage(have)) return have;
+    // a graph that needs run-time values to plan has no one plan: this throws, naming the node
+    const plan = makePlan(this.graph, this.dimsMap(inputDims), (node, ins) => this.layerFor(node, ins), new Map(Object.entries(inputValues)));
+    this.plans.set(key, plan);
+    return plan;
+  }
+
+  /** The plan for these inputs, or its first stage when a shape depends on a run-time value (run() goes on through the stages). */
+  private stagedPlan(inputDims: Record<string, readonly number[]>, inputValues: Record<string, HostTensor>): { plan: StagedPlan; key: string } {
+    const key = this.planKey(inputDims, inputValues);
     let plan = this.plans.get(key);
     if (!plan) {
-      const dims = new Map(Object.entries(inputDims).map(([k, v]) => [k, [...v]]));
-      plan = makePlan(this.graph, dims, (node, ins) => this.layerFor(node, ins), new Map(Object.entries(inputValues)));
+      plan = planStaged(this.graph, this.dimsMap(inputDims), (node, ins) => this.layerFor(node, ins), new Map(Object.entries(inputValues)));
       this.plans.set(key, plan);
     }
-    return plan;
+    return { plan, key };
+  }
+
+  private planKey(inputDims: Record<string, readonly number[]>, inputValues: Record<string, HostTensor>): string {
+    return JSON.stringify(this.graph.inputs.map((i) => [inputDims[i.name], inputValues[i.name] ? Array.from(inputValues[i.name].data) : null]));
+  }
+
+  private dimsMap(inputDims: Record<string, readonly number[]>): Map<string, number[]> {
+    return new Map(Object.entries(inputDims).map(([k, v]) => [k, [...v]]));
   }
 
   /** Bytes of the activation arena the model holds now (0 before the first run, or after one was given back). */
@@ -243,8 +265,8 @@ export class Model {
     this.planFor(checkFeeds(this.graph.inputs.filter((gi) => !(gi.name in dimsOnly)), given, 'prepare'), dimsOnly);
   }
 
-  /** The plan for checked feeds and inputs given by dims alone; small integer inputs' values fold (planTimeInputs) unless named in runtimeInputs. */
-  private planFor(checked: ReadonlyMap<string, Feed>, dimsOnly: Readonly<Record<string, readonly number[]>> = {}, runtimeInputs?: readonly string[]): Plan {
+  /** The (first stage of the) plan for checked feeds and inputs given by dims alone; small integer inputs' values fold (planTimeInputs) unless named in runtimeInputs. */
+  private planFor(checked: ReadonlyMap<string, Feed>, dimsOnly: Readonly<Record<string, readonly number[]>> = {}, runtimeInputs?: readonly string[]): { plan: StagedPlan; key: string } {
     const dims: Record<string, readonly number[]> = { ...dimsOnly };
     const values: Record<string, HostTensor> = {};
     for (const gi of this.graph.inputs) {
@@ -253,15 +275,35 @@ export class Model {
       dims[gi.name] = f.dims;
       if (this.valueInputs.has(gi.name) && !runtimeInputs?.includes(gi.name) && f.data.length <= PLAN_VALUE_MAX_ELEMENTS) values[gi.name] = { type: gi.type, dims: f.dims, data: f.data };
     }
-    return this.plan(dims, values);
+    return this.stagedPlan(dims, values);
   }
 
   private async runNow(feeds: ModelInputs, options: RunOptions): Promise<Record<string, OutputTensor>> {
     if (this.disposed) throw new ArgumentError('model: used after dispose()');
     const checked = checkFeeds(this.graph.inputs, feeds);
-    const plan = this.planFor(checked, {}, options.runtimeInputs);
+    let { plan: staged, key } = this.planFor(checked, {}, options.runtimeInputs);
+    let feed = (v: PlanValue) => checked.get(v.name)!.data;
+    let peak = 0;
+    // a staged plan: run the stage, read the value its cut needs, plan (or reuse) the rest on it
+    while (isStage(staged)) {
+      const stage = staged;
+      const at = this.arenaFor(stage.prefix.arenaBytes);
+      peak = Math.max(peak, stage.prefix.arenaBytes);
+      await this.execute(stage.prefix, at, feed, options, true);
+      const outs = stageOutputs(stage, (i) => this.viewOf(stage.prefix.outputs[i], at));
+      const next = restInputs(stage, outs);
+      key += next.key;
+      let rest = this.plans.get(key);
+      if (!rest) {
+        rest = planStaged(stage.rest, next.dims, (node, ins) => this.layerFor(node, ins), next.values);
+        this.plans.set(key, rest);
+      }
+      staged = rest;
+      feed = (v) => outs.get(v.name)!.data;
+    }
+    const plan = staged;
     const arena = this.arenaFor(plan.arenaBytes);
-    await this.execute(plan, arena, (v) => checked.get(v.name)!.data, options, true);
+    await this.execute(plan, arena, feed, options, true);
     const out: Record<string, OutputTensor> = {};
     plan.outputs.forEach((v, i) => {
       const name = this.graph.outputs[i];
@@ -272,7 +314,7 @@ export class Model {
       } else out[name] = outputTensor(v.type, this.viewOf(v, arena), v.dims, `run: output '${name}'`);
     });
     // outputs are copies: a large batch's arena can go back now
-    if (this.arenaHistory.afterRun(this.arena.bytes, plan.arenaBytes)) this.freeArena();
+    if (this.arenaHistory.afterRun(this.arena.bytes, Math.max(peak, plan.arenaBytes))) this.freeArena();
     return out;
   }
 

@@ -10,7 +10,7 @@ import { logicalStrides, stridedCopy } from './ops/layout.js';
 import { opDef } from './ops/registry.js';
 import { checkExactInputs, checkExactOutputs } from './int64-exact.js';
 import { planIf, planLoop, type PlanScope } from './plan-control.js';
-import type { HostValue, OpContext, ValueInfo } from './ops/types.js';
+import { RuntimeValueNeeded, type HostValue, type OpContext, type ValueInfo } from './ops/types.js';
 import type { ModelLayer } from './layers.js';
 import type { Plan, PlanStep, PlanValue } from './plan-types.js';
 
@@ -45,6 +45,26 @@ export function planTimeInputs(graph: Graph): Set<string> {
  * dims must agree); the others are runtime values.
  */
 export function makePlan(graph: Graph, inputDims: Map<string, number[]>, layerFor: LayerFactory, inputValues: ReadonlyMap<string, HostTensor> = new Map()): Plan {
+  return planGraph(graph, inputDims, layerFor, inputValues, false).plan;
+}
+
+/**
+ * Where planning stopped: top-level node `at` needs the contents of the run-time value `need`. The
+ * plan made so far outputs `live` (by name, in order): every value computed before the cut that a
+ * later node or the graph's outputs read.
+ */
+export interface PlanCut {
+  readonly at: number;
+  readonly need: string;
+  readonly live: readonly string[];
+  readonly error: RuntimeValueNeeded;
+}
+
+/**
+ * makePlan, or with `staged` the plan up to the first top-level node that needs a run-time value's
+ * contents (RuntimeValueNeeded), and where it stopped (staged-plan.ts goes on from there).
+ */
+export function planGraph(graph: Graph, inputDims: Map<string, number[]>, layerFor: LayerFactory, inputValues: ReadonlyMap<string, HostTensor>, staged: boolean): { plan: Plan; cut?: PlanCut } {
   const values = new Map<string, PlanValue>();
   const steps: PlanStep[] = [];
   const constant = (name: string, t: HostTensor): PlanValue => ({ name, type: t.type, dims: [...t.dims], nhwc: false, value: t, offset: -1, bytes: 0, lastUse: -1 });
@@ -164,15 +184,36 @@ export function makePlan(graph: Graph, inputDims: Map<string, number[]>, layerFo
     if (outs.every((o) => o.root)) return; // a pure view: no work
     steps.push({ label: node.name, op: node.op, node, ins, outs, layer: null, scratch: { bytes: 0, offset: 0 } });
   };
-  planNodes(graph.nodes);
+  let cut: PlanCut | undefined;
+  if (!staged) planNodes(graph.nodes);
+  for (let at = 0; staged && !cut && at < graph.nodes.length; at++) {
+    const before = steps.length;
+    try {
+      planNode(graph.nodes[at]);
+    } catch (e) {
+      if (!(e instanceof RuntimeValueNeeded)) throw e;
+      const live = liveNames(graph, at, values);
+      const need = e.node.inputs[e.input];
+      // a value only a subgraph knows (inside an If or Loop body) cannot be read between stages
+      if (!live.includes(need)) throw e;
+      steps.length = before; // an inlined If's branch may have planned some of its nodes
+      cut = { at, need, live, error: e };
+    }
+  }
 
-  const outputs = graph.outputs.map((name) => {
+  const outputs = (cut ? cut.live : graph.outputs).map((name) => {
     let v = values.get(name);
     if (!v) throw new ModelError(`graph output '${name}' was not computed`);
     if (v.nhwc) v = toStandard(v);
     return v;
   });
-  return place(steps, inputs, outputs, graph.opset);
+  return { plan: place(steps, inputs, outputs, graph.opset), cut };
+}
+
+/** The values planned before node `at` (not the graph's own constants) that it, a later node or the graph's outputs read. */
+function liveNames(graph: Graph, at: number, values: ReadonlyMap<string, PlanValue>): string[] {
+  const read = new Set([...graph.nodes.slice(at).flatMap((n) => n.inputs), ...graph.outputs]);
+  return [...read].filter((name) => name !== '' && values.has(name) && !graph.constants.has(name));
 }
 
 /** Lifetimes and arena offsets; graph inputs and outputs live for the whole run. */

@@ -1,6 +1,5 @@
 // Index-driven operators beside Gather: GatherElements, ScatterElements (and Scatter, its name
-// before opset 11), ScatterND. Indices may be
-// runtime values; negative ones count from the end of their axis, and one out of range is a
+// before opset 11), GatherND, ScatterND. Indices may be runtime values; negative ones count from the end of their axis, and one out of range is a
 // ValueRangeError naming the node, the index and the valid range. Scatter reductions (opset 16:
 // add, mul; 18: max, min) apply in index order, so with reduction 'none' the last duplicate wins,
 // as in onnxruntime.
@@ -130,8 +129,41 @@ const scatterNDDef: OpDef = {
   },
 };
 
+/**
+ * GatherND: with b = batch_dims, indices [...batch, ..., k] address slices data[batch, i0, …, ik-1, :]
+ * of the same batch; the output is indices' dims but the last, then data's dims from b + k.
+ */
+const gatherNDDef: OpDef = {
+  layout: 'nchw',
+  opsets: [11, 23],
+  infer: (ctx, ins) => {
+    const data = need(ctx, ins, 0, 'data'), idx = need(ctx, ins, 1, 'indices');
+    if (idx.type !== 'int64') fail(ctx, `indices must be int64, got ${idx.type}`);
+    const b = attr(ctx.node, 'batch_dims', 0), r = data.dims.length, q = idx.dims.length;
+    if (!Number.isInteger(b) || b < 0 || b >= Math.min(r, q)) fail(ctx, `batch_dims ${b} must be in [0, ${Math.min(r, q) - 1}] (data rank ${r}, indices rank ${q})`, ArgumentError);
+    const k = idx.dims[q - 1];
+    if (r === 0 || q === 0 || k < 1 || k > r - b) fail(ctx, `indices dims [${idx.dims}]: the last dim must be from 1 to the data's rank less batch_dims (${r - b})`);
+    for (let i = 0; i < b; i++) if (idx.dims[i] !== data.dims[i]) fail(ctx, `indices dims [${idx.dims}] and data dims [${data.dims}] differ in batch dim ${i}`);
+    return [{ type: data.type, dims: [...idx.dims.slice(0, -1), ...data.dims.slice(b + k)] }];
+  },
+  compute: (ctx, ins, outs) => {
+    const x = ins[0]!, idx = ins[1]!, y = outs[0].data, b = attr(ctx.node, 'batch_dims', 0);
+    const k = idx.dims[idx.dims.length - 1], ds = logicalStrides(x.dims, false);
+    const batches = elementCount(x.dims.slice(0, b)), slab = elementCount(x.dims.slice(b));
+    const perBatch = elementCount(idx.dims.slice(b, -1)), size = elementCount(x.dims.slice(b + k));
+    for (let bi = 0, s = 0; bi < batches; bi++) {
+      for (let i = 0; i < perBatch; i++, s++) {
+        let at = bi * slab;
+        for (let j = 0; j < k; j++) at += wrapIndex(ctx, idx.data[s * k + j], x.dims[b + j], 'indices', s * k + j, b + j) * ds[b + j];
+        for (let t = 0; t < size; t++) y[s * size + t] = x.data[at + t];
+      }
+    }
+  },
+};
+
 export const GATHER_SCATTER_OPS: Record<string, OpDef> = {
   GatherElements: gatherElementsDef,
+  GatherND: gatherNDDef,
   ScatterElements: scatterElementsDef,
   Scatter: { ...scatterElementsDef, opsets: [9, 11] }, // ScatterElements under its old name
   ScatterND: scatterNDDef,

@@ -1,12 +1,11 @@
 // NonZero (opsets 9, 13): the indices of the non-zero elements, int64 [rank, count], one column per
 // element in row-major order (NaN counts as non-zero). Its output shape depends on the input's values
 // and lowbit makes every shape when it plans, so the input must be known then: a constant, computed
-// from constants and shapes, or a plan-time input (small integer and bool inputs, plan.ts). A run-time
-// input is refused at plan time, naming the node.
+// from constants and shapes, a plan-time input (small integer and bool inputs, plan.ts), or, in a
+// model run, a run-time value read between plan stages (staged-plan.ts, up to NONZERO_MAX_ELEMENTS).
 
-import { UnsupportedOperatorError } from '../../errors.js';
 import { logicalStrides } from './layout.js';
-import { fail, need, type HostValue, type OpDef } from './types.js';
+import { need, opLabel, RuntimeValueNeeded, type HostValue, type OpDef } from './types.js';
 
 /** The flat (row-major) positions of the non-zero elements. */
 function nonZeroAt(data: ArrayLike<number>, count: number, order: (i: number) => number): number[] {
@@ -36,7 +35,7 @@ const nonZero: OpDef = {
   opsets: [9, 23],
   infer: (ctx, ins) => {
     const x = need(ctx, ins, 0, 'X');
-    if (!x.value) fail(ctx, 'input 0 (X) must be known when the plan is made (a constant, computed from constants and shapes, or a small integer or bool model input): the output shape depends on its values, and lowbit plans every shape before a run', UnsupportedOperatorError);
+    if (!x.value) throw new RuntimeValueNeeded(`${opLabel(ctx)}: input 0 (X) must be known when the plan is made (a constant, computed from constants and shapes, or a small integer or bool model input): the output shape depends on its values, and lowbit plans every shape before a run`, ctx.node, 0);
     const n = nonZeroAt(x.value.data, count(x.dims), (i) => i).length;
     // a scalar counts as one axis of length 1 (numpy's nonzero, ONNX's reference and onnxruntime: [1, n])
     return [{ type: 'int64', dims: [Math.max(x.dims.length, 1), n] }];

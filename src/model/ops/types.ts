@@ -94,11 +94,23 @@ export function need(ctx: OpContext, ins: (ValueInfo | null)[], i: number, what:
   return v;
 }
 
+/**
+ * An operator needs the contents of input `input`, a run-time value, to know its output dims. A
+ * model run plans in stages on it (staged-plan.ts): the graph up to the node runs, the value is read
+ * and the rest is planned with it as a constant. Elsewhere (Model.plan, If and Loop bodies) it stays
+ * the refusal it always was.
+ */
+export class RuntimeValueNeeded extends UnsupportedOperatorError {
+  constructor(message: string, readonly node: GraphNode, readonly input: number) {
+    super(message);
+  }
+}
+
 /** Contents of a constant input as numbers (shape operands), or an error naming the input. */
 export function constInts(ctx: OpContext, ins: (ValueInfo | null)[], i: number, what: string): number[] | null {
   const v = ins[i];
   if (!v) return null;
-  if (!v.value) throw new UnsupportedOperatorError(`${nodeLabel(ctx.node)}: input ${i} (${what}) must be known when the plan is made (a constant or computed from shapes), it is a runtime value`);
+  if (!v.value) throw new RuntimeValueNeeded(`${nodeLabel(ctx.node)}: input ${i} (${what}) must be known when the plan is made (a constant or computed from shapes), it is a runtime value`, ctx.node, i);
   return Array.from(v.value.data);
 }
 
