@@ -1,10 +1,11 @@
 // NonZero against onnxruntime-web: int64 [rank, count] indices in row-major order for float, int and
 // bool inputs, NaN counted as non-zero, an empty result, a scalar; folded from constants and from a
-// plan-time int64 input. A run-time float input (its output shape would depend on the data) is a
-// typed error naming the node.
+// plan-time int64 input; of a run-time float input (its output shape depends on the data: the run
+// plans in stages, src/model/staged-plan.ts), and past the read bound a typed error naming the node.
 
 import { describe, expect, it } from 'vitest';
 import { UnsupportedOperatorError } from '../src/index.js';
+import { NONZERO_MAX_ELEMENTS } from '../src/model/staged-plan.js';
 import { SIMD, useRuntimes } from './helpers.js';
 import { OnnxBuilder, runOrtModel, type DType, type IntFeed } from './onnx-builder.js';
 import { compareWithOrt, expectLowbitRejection, seeded, withModel } from './model-ort-check.js';
@@ -72,8 +73,14 @@ describe(`NonZero (${SIMD} build)`, () => {
     }
   });
 
-  it('of a run-time float input: a typed error naming the node (its output shape depends on the data)', async () => {
-    const bytes = new OnnxBuilder(13).input('x', [2, 3]).output('y', 'int64').node('NonZero', ['x'], 'y', {}, 'nz_runtime').build();
-    await withModel(rts.one, bytes, (m) => expectLowbitRejection(m.run({ x: seeded([2, 3]) }), UnsupportedOperatorError, ["NonZero node 'nz_runtime'", 'must be known when the plan is made']));
+  it('of a run-time float input (planned in stages on its values): as onnxruntime-web, for several inputs', async () => {
+    const b = new OnnxBuilder(13).input('x', [2, 3]).output('y', 'int64').node('Relu', ['x'], 'r').node('NonZero', ['r'], 'y', {}, 'nz_runtime');
+    for (const seed of [1, 2, 3]) await compareWithOrt(rts.one, b, { x: seeded([2, 3], seed) }, 0);
+  });
+
+  it(`of a run-time input past NONZERO_MAX_ELEMENTS (${NONZERO_MAX_ELEMENTS}): a typed error naming the node`, async () => {
+    const n = NONZERO_MAX_ELEMENTS + 1;
+    const bytes = new OnnxBuilder(13).input('x', [n]).output('y', 'int64').node('NonZero', ['x'], 'y', {}, 'nz_runtime').build();
+    await withModel(rts.one, bytes, (m) => expectLowbitRejection(m.run({ x: { type: 'float32', dims: [n], data: new Float32Array(n) } }), UnsupportedOperatorError, ["NonZero node 'nz_runtime'", 'must be known when the plan is made', 'NONZERO_MAX_ELEMENTS']));
   });
 });

@@ -1,5 +1,5 @@
 // ONNX's own node test cases (Debian libonnx-testdata) for the tensor operators: ConstantOfShape,
-// Size, Range, Tile, Split, TopK, CumSum, DepthToSpace, SpaceToDepth, Pad, Cast, CastLike, Gather, GatherElements,
+// Size, Range, Tile, Split, TopK, CumSum, DepthToSpace, SpaceToDepth, Pad, Cast, CastLike, Gather, GatherElements, GatherND,
 // ScatterElements, Scatter, ScatterND.
 // Each case's model.onnx runs through lowbit's import and planner: its inputs become initializers
 // (so every input type the importer reads works, int64 and double too), a dummy float input is
@@ -78,6 +78,7 @@ const CASES = [
   'test_castlike_DOUBLE_to_FLOAT', 'test_castlike_DOUBLE_to_FLOAT16', 'test_castlike_FLOAT16_to_DOUBLE', 'test_castlike_FLOAT16_to_FLOAT',
   'test_castlike_FLOAT_to_DOUBLE', 'test_castlike_FLOAT_to_FLOAT16',
   'test_gather_0', 'test_gather_1', 'test_gather_2d_indices', 'test_gather_negative_indices',
+  'test_gathernd_example_float32', 'test_gathernd_example_int32', 'test_gathernd_example_int32_batch_dim1',
   'test_gather_elements_0', 'test_gather_elements_1', 'test_gather_elements_negative_indices',
   'test_scatter_elements_with_axis', 'test_scatter_elements_with_duplicate_indices', 'test_scatter_elements_with_negative_indices',
   'test_scatter_elements_without_axis', 'test_scatter_with_axis', 'test_scatter_without_axis',

@@ -359,7 +359,7 @@ describe(`tensor operators vs onnxruntime-web (${SIMD} build)`, () => {
     });
   });
 
-  describe('GatherElements, ScatterElements, ScatterND (runtime indices)', () => {
+  describe('GatherElements, ScatterElements, GatherND, ScatterND (runtime indices)', () => {
     /** integer-valued float feed in [lo, hi] */
     const I = (dims: number[], lo: number, hi: number, seed: number): Feed => {
       const r = rng(seed);
@@ -385,6 +385,15 @@ describe(`tensor operators vs onnxruntime-web (${SIMD} build)`, () => {
       b.node('ScatterElements', ['x', 'ji', 'u'], 'e', { axis: -1, reduction: 'min' });
       // distinct positions per column for 'none' (duplicates there are order-defined only in onnxruntime)
       await check(b, { x: X([3, 5]), u: X([2, 5], 2), j: { type: 'float32', dims: [2, 5], data: Float32Array.of(0, -1, 2, 1, -3, 1, 0, -2, 2, 2) } });
+    });
+
+    it('GatherND: elements and slices, negative indices, batch_dims 1, runtime indices', async () => {
+      const b = new OnnxBuilder(13).input('x', [4, 3, 2]).input('j', [2, 2]).output('a').output('b').output('c').output('d');
+      b.node('Cast', ['j'], 'ji', { to: 7 }).node('GatherND', ['x', 'ji'], 'a'); // rows x[j0, j1, :]
+      b.init('i1', [3, 1], [2, -4, 3], 'int64').node('GatherND', ['x', 'i1'], 'b');
+      b.init('i3', [2, 2, 3], [0, 0, 0, 3, -1, 1, 1, 1, 0, 2, 2, -2], 'int64').node('GatherND', ['x', 'i3'], 'c');
+      b.init('ib', [4, 2, 1], [0, 2, 1, -1, 2, 0, 0, 0], 'int64').node('GatherND', ['x', 'ib'], 'd', { batch_dims: 1 });
+      await check(b, { x: X([4, 3, 2]), j: I([2, 2], -3, 2, 3) });
     });
 
     it('ScatterND: element and slice updates, negative indices, add (16), max (18)', async () => {
