@@ -8,6 +8,7 @@ import { ShapeError, UnsupportedOperatorError } from '../errors.js';
 import { elementCount, hostArray, nodeLabel, type ElemType, type Graph, type GraphInput, type GraphNode, type HostTensor, type Subgraph } from './graph.js';
 import { declaredInputs, subgraphAttr } from './ops/control-flow.js';
 import type { Plan, PlanStep, PlanValue } from './plan-types.js';
+import { RuntimeValueNeeded } from './ops/types.js';
 
 /** A Loop on known values runs when planning up to this many iterations (more: at run time). */
 const MAX_FOLDED_ITERATIONS = 1024;
@@ -119,7 +120,15 @@ export function planLoop(s: PlanScope, node: GraphNode, ins: (PlanValue | null)[
   const c = plan.outputs[0].value;
   if (m?.value && (!cond || (cond.value && cond.value.data[0] !== 0 && c && c.data[0] !== 0))) tripCount = Math.max(0, m.value.data[0]);
   if (outs.length > n && tripCount === undefined) {
-    throw new UnsupportedOperatorError(`${nodeLabel(node)}: has scan outputs, and its trip count is only known at run time (M must be known when planning and the body's condition always true)`);
+    const msg = `${nodeLabel(node)}: has scan outputs, and its trip count is only known at run time (M must be known when planning and the body's condition always true)`;
+    // M or cond only known at run time, the body's condition always true: a model run reads them
+    // and plans the rest on them (staged-plan.ts), M first
+    const later = (v: PlanValue | null) => !!v && !v.value;
+    if (c && c.data[0] !== 0 && m && (m.value || later(m)) && (!cond || later(cond) || cond.value!.data[0] !== 0)) {
+      if (later(m)) throw new RuntimeValueNeeded(msg, node, 0);
+      if (later(cond)) throw new RuntimeValueNeeded(msg, node, 1);
+    }
+    throw new UnsupportedOperatorError(msg);
   }
   const outInfo = outs.map((o, i) => ({ type: o.type, dims: i < n ? o.dims : [tripCount!, ...o.dims] }));
   controlStep(s, node, ins, [plan], outInfo, tripCount, perIteration);
