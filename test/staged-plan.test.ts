@@ -67,6 +67,19 @@ describe(`staged plans: shapes from run-time values (${SIMD} build)`, () => {
     await sameAsOrt(b, [{ x: seeded([1, 3], 8), sf: f32([3], [2, 4, 1]) }, { x: seeded([1, 3], 9), sf: f32([3], [1, 1, 3]) }]);
   });
 
+  it('Slice (run-time starts and ends: two stages at one node), Tile, Pad and ConstantOfShape on run-time values: as onnxruntime-web', async () => {
+    const b = new OnnxBuilder(13).input('x', [4, 5]).input('se', [4]).input('rp', [2]).output('s').output('t').output('p').output('c')
+      .ints('two', [2]).ints('lo', [0]).ints('hi', [2]).ints('four', [4]).ints('zero', [0]).node('Cast', ['se'], 'sei', { to: 7 })
+      .node('Slice', ['sei', 'lo', 'hi'], 'starts').node('Slice', ['sei', 'hi', 'four'], 'ends').node('Slice', ['x', 'starts', 'ends'], 's')
+      .node('Cast', ['rp'], 'rpi', { to: 7 }).node('Tile', ['x', 'rpi'], 't')
+      .node('Concat', ['rpi', 'rpi'], 'pads', { axis: 0 }).node('Pad', ['x', 'pads'], 'p', { mode: 'reflect' })
+      .node('ConstantOfShape', ['rpi'], 'c', { value: { dims: [1], data: [1.5], type: 'float32' } });
+    await sameAsOrt(b, [
+      { x: seeded([4, 5], 11), se: f32([4], [1, 0, 3, -1]), rp: f32([2], [1, 2]) },
+      { x: seeded([4, 5], 12), se: f32([4], [0, 2, 4, 5]), rp: f32([2], [2, 1]) },
+    ]);
+  });
+
   it('two stages (NonZero, then Range) and values from both: as onnxruntime-web, plans reused for the same values', async () => {
     const b = nonZeroGather().input('n', []).output('z').ints('zero', [0], []).ints('one', [1], [])
       .node('Cast', ['n'], 'ni', { to: 7 }).node('Range', ['zero', 'ni', 'one'], 'rg').node('Cast', ['rg'], 'rf', { to: 1 })

@@ -72,7 +72,8 @@ export interface RunOptions {
   /**
    * Small integer inputs to keep as run-time values rather than plan constants (planTimeInputs): a
    * decoder's attention_mask and position_ids change every step, and as constants they would key
-   * a new plan per step. Planning fails if a shape depends on their values.
+   * a new plan per step. If a shape depends on their values, the run reads them and plans the rest
+   * per value (staged-plan.ts), which defeats the purpose.
    */
   runtimeInputs?: readonly string[];
   /**
