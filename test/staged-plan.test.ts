@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { loadModel, loadQuantized, quantizeModel, saveQuantized, UnsupportedOperatorError, type Model } from '../src/index.js';
 import { NONZERO_MAX_ELEMENTS } from '../src/model/staged-plan.js';
 import { SIMD, useRuntimes } from './helpers.js';
-import { OnnxBuilder, runOrtModel, type Feed, type IntFeed } from './onnx-builder.js';
+import { OnnxBuilder, g, runOrtModel, type Feed, type IntFeed } from './onnx-builder.js';
 import { expectLowbitRejection, expectOutputsClose, seeded, W, withModel } from './model-ort-check.js';
 
 const rts = useRuntimes();
@@ -96,6 +96,14 @@ describe(`staged plans: shapes from run-time values (${SIMD} build)`, () => {
     await withModel(rts.one, big, (m) => expectLowbitRejection(m.run({ x: f32([NONZERO_MAX_ELEMENTS + 1], []) }), UnsupportedOperatorError, ["NonZero node 'nz_big'", `'x' has ${NONZERO_MAX_ELEMENTS + 1} elements`, 'NONZERO_MAX_ELEMENTS']));
     const long = new OnnxBuilder(13).input('x', [1]).input('sf', [65]).output('y').node('Cast', ['sf'], 's', { to: 7 }).node('Reshape', ['x', 's'], 'y', {}, 'rs_long').build();
     await withModel(rts.one, long, (m) => expectLowbitRejection(m.run({ x: seeded([1]), sf: f32([65], new Array(65).fill(1)) }), UnsupportedOperatorError, ["Reshape node 'rs_long'", "'s' has 65 elements", 'PLAN_VALUE_MAX_ELEMENTS']));
+  });
+
+  it('a value computed inside an If branch (a subgraph) cannot be read between stages: still refused, naming the node', async () => {
+    const branch = () => new OnnxBuilder(13).output('o', 'int64').node('Relu', ['x'], 'rl').node('NonZero', ['rl'], 'o', {}, 'nz_in_branch');
+    const b = new OnnxBuilder(13).input('x', [2, 3]).output('y', 'int64').init('zero', [], [0])
+      .node('ReduceSum', ['x'], 's', { keepdims: 0 }).node('Greater', ['s', 'zero'], 'c')
+      .node('If', ['c'], 'y', { then_branch: g(branch()), else_branch: g(branch()) });
+    await withModel(rts.one, b.build(), (m) => expectLowbitRejection(m.run({ x: seeded([2, 3]) }), UnsupportedOperatorError, ["NonZero node 'nz_in_branch'", 'must be known when the plan is made']));
   });
 
   it('Model.plan() of a staged graph still refuses it (it has no one plan), naming the node', async () => {
