@@ -296,7 +296,7 @@ export class Model {
       key += next.key;
       let rest = this.plans.get(key);
       if (!rest) {
-        rest = planStaged(stage.rest, next.dims, (node, ins) => this.layerFor(node, ins), next.values);
+        rest = planStaged(stage.rest, next.dims, (node, ins) => this.layerFor(node, ins), next.values, next.counts);
         this.plans.set(key, rest);
       }
       staged = rest;

@@ -63,8 +63,9 @@ export interface PlanCut {
 /**
  * makePlan, or with `staged` the plan up to the first top-level node that needs a run-time value's
  * contents (RuntimeValueNeeded), and where it stopped (staged-plan.ts goes on from there).
+ * `nonZeroCounts`: how many elements of these run-time values are non-zero (read by a stage before).
  */
-export function planGraph(graph: Graph, inputDims: Map<string, number[]>, layerFor: LayerFactory, inputValues: ReadonlyMap<string, HostTensor>, staged: boolean): { plan: Plan; cut?: PlanCut } {
+export function planGraph(graph: Graph, inputDims: Map<string, number[]>, layerFor: LayerFactory, inputValues: ReadonlyMap<string, HostTensor>, staged: boolean, nonZeroCounts?: ReadonlyMap<string, number>): { plan: Plan; cut?: PlanCut } {
   const values = new Map<string, PlanValue>();
   const steps: PlanStep[] = [];
   const constant = (name: string, t: HostTensor): PlanValue => ({ name, type: t.type, dims: [...t.dims], nhwc: false, value: t, offset: -1, bytes: 0, lastUse: -1 });
@@ -146,7 +147,7 @@ export function planGraph(graph: Graph, inputDims: Map<string, number[]>, layerF
     });
     if (node.domain === '' && node.op === 'If') return planIf(scope, node, ins);
     if (node.domain === '' && node.op === 'Loop') return planLoop(scope, node, ins);
-    const info = (v: PlanValue | null): ValueInfo | null => (v ? { type: v.type, dims: v.dims, value: v.value } : null);
+    const info = (v: PlanValue | null): ValueInfo | null => (v ? { type: v.type, dims: v.dims, value: v.value, nonZeroCount: nonZeroCounts?.get(v.name) } : null);
     const outInfo = def.infer(ctx, ins.map(info));
 
     // fold: every input known (Shape only needs dims)

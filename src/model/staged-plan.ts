@@ -3,15 +3,14 @@
 // segmentation post-processing does). Planning stops at the first node that needs a run-time value's
 // contents; the model runs the plan so far, reads that value, and plans the rest of the graph with it
 // as a constant: a new graph whose inputs are the values live at the cut. The rest may stop again.
-// Each stage's plan is cached under its parent's key plus the value read, so runs with the same values
+// NonZero needs only its input's count of non-zero elements: the rest is planned for that count and
+// NonZero runs at run time (a mask of any size; masks with the same count share the plan).
+// Each stage's plan is cached under its parent's key plus what was read, so runs with the same values
 // reuse every stage. Graphs without such a node get one plan, as makePlan makes it.
 
 import { UnsupportedOperatorError } from '../errors.js';
 import { elementCount, type Graph, type GraphInput, type HostData, type HostTensor } from './graph.js';
 import { planGraph, PLAN_VALUE_MAX_ELEMENTS, type LayerFactory, type Plan, type PlanCut } from './plan.js';
-
-/** NonZero's input (a mask, a score map) read between stages has at most this many elements. */
-export const NONZERO_MAX_ELEMENTS = 1 << 18;
 
 /** A plan that stops at a cut: run `prefix`, read `cut.need` from its outputs, then plan `rest`. */
 export interface PlanStage {
@@ -28,8 +27,8 @@ export function isStage(p: StagedPlan): p is PlanStage {
 }
 
 /** The plan of `graph`, or its first stage when a node needs a run-time value's contents. */
-export function planStaged(graph: Graph, inputDims: Map<string, number[]>, layerFor: LayerFactory, inputValues: ReadonlyMap<string, HostTensor>): StagedPlan {
-  const { plan, cut } = planGraph(graph, inputDims, layerFor, inputValues, true);
+export function planStaged(graph: Graph, inputDims: Map<string, number[]>, layerFor: LayerFactory, inputValues: ReadonlyMap<string, HostTensor>, nonZeroCounts?: ReadonlyMap<string, number>): StagedPlan {
+  const { plan, cut } = planGraph(graph, inputDims, layerFor, inputValues, true, nonZeroCounts);
   if (!cut) return plan;
   const inputs: GraphInput[] = [];
   const constants = new Map(graph.constants);
@@ -58,19 +57,24 @@ export function stageOutputs(stage: PlanStage, read: (i: number) => HostData): M
 
 /**
  * What the rest of the graph is planned on: the dims of every live value, and the value the cut
- * needs (bounded: it becomes a constant of the plan and part of its key); with the key's suffix.
+ * needs (bounded: it becomes a constant of the plan and part of its key) or, for NonZero, only its
+ * count of non-zero elements (any size: the plan holds the count, NonZero runs at run time, and
+ * masks with the same count share the plan); with the key's suffix.
  */
-export function restInputs(stage: PlanStage, outs: ReadonlyMap<string, HostTensor>): { dims: Map<string, number[]>; values: Map<string, HostTensor>; key: string } {
+export function restInputs(stage: PlanStage, outs: ReadonlyMap<string, HostTensor>): { dims: Map<string, number[]>; values: Map<string, HostTensor>; counts: Map<string, number>; key: string } {
   const { need, error } = stage.cut;
   const t = outs.get(need)!;
-  const nonZero = error.node.op === 'NonZero';
-  const max = nonZero ? NONZERO_MAX_ELEMENTS : PLAN_VALUE_MAX_ELEMENTS;
-  const n = elementCount(t.dims);
-  if (n > max) {
-    throw new UnsupportedOperatorError(`${error.message}; lowbit reads such a value during the run and plans the rest with it, but '${need}' has ${n} elements at run time (dims [${t.dims.join(', ')}]) and at most ${max} are read${nonZero ? ' for NonZero (NONZERO_MAX_ELEMENTS)' : ' (PLAN_VALUE_MAX_ELEMENTS)'}`);
-  }
   const dims = new Map(stage.rest.inputs.map((i) => [i.name, [...(i.dims as number[])]]));
-  return { dims, values: new Map([[need, t]]), key: `\n${stage.cut.at}:${need}=${valueKey(t.data)}` };
+  if (error.wants === 'count') {
+    let n = 0;
+    for (let i = 0; i < t.data.length; i++) if (t.data[i] !== 0) n++; // NaN counts, as in NonZero
+    return { dims, values: new Map(), counts: new Map([[need, n]]), key: `\n${stage.cut.at}:${need}#${n}` };
+  }
+  const n = elementCount(t.dims);
+  if (n > PLAN_VALUE_MAX_ELEMENTS) {
+    throw new UnsupportedOperatorError(`${error.message}; lowbit reads such a value during the run and plans the rest with it, but '${need}' has ${n} elements at run time (dims [${t.dims.join(', ')}]) and at most ${PLAN_VALUE_MAX_ELEMENTS} are read (PLAN_VALUE_MAX_ELEMENTS)`);
+  }
+  return { dims, values: new Map([[need, t]]), counts: new Map(), key: `\n${stage.cut.at}:${need}=${valueKey(t.data)}` };
 }
 
 /** The exact contents as a string (float bits, so -0, NaN and Infinity stay distinct): a cache key. */

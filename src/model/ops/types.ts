@@ -10,6 +10,8 @@ export interface ValueInfo {
   type: ElemType;
   dims: number[];
   value?: HostTensor;
+  /** how many elements are non-zero, when a staged plan read that of a run-time value (NonZero's dims) */
+  nonZeroCount?: number;
 }
 
 /** A host array with its logical dims and physical layout. */
@@ -101,7 +103,8 @@ export function need(ctx: OpContext, ins: (ValueInfo | null)[], i: number, what:
  * the refusal it always was.
  */
 export class RuntimeValueNeeded extends UnsupportedOperatorError {
-  constructor(message: string, readonly node: GraphNode, readonly input: number) {
+  /** `count`: only how many of its elements are non-zero (NonZero), not the contents */
+  constructor(message: string, readonly node: GraphNode, readonly input: number, readonly wants: 'value' | 'count' = 'value') {
     super(message);
   }
 }
