@@ -93,6 +93,10 @@ export class Model {
    * run-time values they were planned on (staged-plan.ts); `plans.capacity` bounds them all (LRU, default 16)
    */
   readonly plans = new PlanCache<StagedPlan>();
+  /** the constant inputs each cached layer was built from (layerFor: rebuilt when they change) */
+  private readonly layerConstants = new Map<GraphNode, (HostTensor | undefined)[]>();
+  /** layers replaced for other folded constants, still held by cached plans */
+  private retired: (ModelLayer | null)[] = [];
   /** small integer inputs whose values are constants of the plan (see planTimeInputs) */
   private readonly valueInputs: Set<string>;
   /** one activation arena for every plan (plans hold offsets), grown to the largest plan run so far */
@@ -184,7 +188,21 @@ export class Model {
   }
 
   private layerFor(node: GraphNode, ins: (ValueInfo | null)[]): ModelLayer | null {
-    if (this.layers.has(node)) return this.layers.get(node)!;
+    if (this.layers.has(node)) {
+      if (sameConstants(this.layerConstants.get(node), ins)) return this.layers.get(node)!;
+      // its weights were folded from an input's values (a plan-time integer input, a staged read) and
+      // those differ now: the cached layer would compute with the old ones. Build another; cached plans
+      // keep the old one (theirs) until too many pile up, then those plans go with them (runs are
+      // queued, so none is using them)
+      this.retired.push(this.layers.get(node)!);
+      this.layers.delete(node);
+      if (this.retired.length > 2 * this.plans.capacity) {
+        this.plans.clear();
+        this.disposeRetired();
+      }
+    }
+    // the graph's own initializers never change; values folded during planning may
+    this.layerConstants.set(node, ins.map((v, i) => (this.graph.constants.has(node.inputs[i]) ? undefined : v?.value)));
     const spec = layerSpec(node, ins, this.graph.opset);
     if (spec) this.specs.set(node, spec);
     const layer = spec ? this.builder(this.rt, node, spec) : (this.opLayer?.(this.rt, node, ins) ?? kernelLayerFor(this.rt, node, ins, this.graph.opset));
@@ -195,6 +213,11 @@ export class Model {
       if (restore) layer.whenDisposed(restore);
     }
     return layer;
+  }
+
+  private disposeRetired(): void {
+    for (const l of this.retired) l?.dispose();
+    this.retired = [];
   }
 
   /**
@@ -208,6 +231,7 @@ export class Model {
       this.layers.delete(node);
     }
     this.plans.clear();
+    this.disposeRetired();
   }
 
   /** What each weight layer planned so far is made of (weights, geometry), by node. */
@@ -414,6 +438,7 @@ export class Model {
     if (this.disposed) return;
     this.disposed = true;
     for (const l of this.layers.values()) l?.dispose();
+    this.disposeRetired();
     this.freeArena();
     this.plans.clear();
   }
@@ -539,4 +564,18 @@ export function loadModel(rt: Runtime, bytes: Uint8Array | ModelSource, options:
   const { graph, report } = importGraph(bytes, options);
   if (options.keepSource !== false && bytes instanceof Uint8Array) keepSource(graph, bytes);
   return new Model(rt, graph, report);
+}
+
+/** Whether a layer built from constants `was` may serve inputs `ins`: the same tensors, or equal ones. */
+function sameConstants(was: readonly (HostTensor | undefined)[] | undefined, ins: readonly (ValueInfo | null)[]): boolean {
+  if (!was) return true;
+  return ins.every((v, i) => {
+    const a = was[i], b = v?.value;
+    if (a === undefined || a === b) return true;
+    if (!a || !b || a.type !== b.type || a.dims.length !== b.dims.length || a.dims.some((d, j) => d !== b.dims[j])) return false;
+    const x = a.data, y = b.data;
+    if (x.length !== y.length) return false;
+    for (let j = 0; j < x.length; j++) if (!Object.is(x[j], y[j])) return false;
+    return true;
+  });
 }
