@@ -22,14 +22,34 @@ export interface HugeRow {
 /** The rows of x [m][k] at byte address x holding some |v| >= 2^HUGE_LOG2 (finite: the NaN guard ran before), or null. */
 export function hugeRows(rt: KernelHost, x: number, m: number, k: number): HugeRow[] | null {
   if (!rt.kernels.f32_exp_at_least(x, m * k, (127 + HUGE_LOG2) << 23)) return null;
-  const v = rt.view(Float32Array, x, m * k);
+  return hugeRowsOf(rt.view(Float32Array, x, m * k), m, k);
+}
+
+/** hugeRows on a host array (no scan first: for callers that saw a non-finite output) */
+export function hugeRowsOf(v: Float32Array, m: number, k: number): HugeRow[] | null {
   const rows: HugeRow[] = [];
   for (let i = 0; i < m; i++) {
     let amax = 0;
     for (let j = i * k; j < (i + 1) * k; j++) amax = Math.max(amax, Math.abs(v[j]));
-    if (amax >= 2 ** HUGE_LOG2) rows.push({ row: i, shift: Math.floor(Math.log2(amax)) - (HUGE_LOG2 - 2) });
+    if (amax >= 2 ** HUGE_LOG2 && amax < Infinity) rows.push({ row: i, shift: Math.floor(Math.log2(amax)) - (HUGE_LOG2 - 2) });
   }
   return rows.length ? rows : null;
+}
+
+/** x's huge rows times 2^-shift, in place (exact: a power of two) */
+export function scaleRows(v: Float32Array, rows: HugeRow[], k: number): void {
+  for (const { row, shift } of rows) {
+    const f = 2 ** -shift;
+    for (let j = row * k; j < (row + 1) * k; j++) v[j] *= f;
+  }
+}
+
+/** y's huge rows back: (y' - bias) * 2^shift + bias, in place */
+export function unscaleRows(out: Float32Array, rows: HugeRow[], n: number, bias: Float32Array | null): void {
+  for (const { row, shift } of rows) {
+    const f = 2 ** shift;
+    for (let j = row * n, c = 0; c < n; j++, c++) out[j] = bias ? (out[j] - bias[c]) * f + bias[c] : out[j] * f;
+  }
 }
 
 /**
@@ -42,23 +62,15 @@ export async function runHugeRows(
 ): Promise<void> {
   const { x, k, y, n, m, bias } = call;
   const lo = Math.fround(call.lo), hi = Math.fround(call.hi);
-  const saved = rows.map(({ row, shift }) => {
-    const v = rt.view(Float32Array, x + row * k * 4, k);
-    const copy = v.slice();
-    const f = 2 ** -shift;
-    for (let j = 0; j < k; j++) v[j] *= f;
-    return copy;
-  });
+  const saved = rows.map(({ row }) => rt.view(Float32Array, x + row * k * 4, k).slice());
+  scaleRows(rt.view(Float32Array, x, m * k), rows, k);
   try {
     await gemm();
   } finally {
     rows.forEach(({ row }, i) => rt.view(Float32Array, x + row * k * 4, k).set(saved[i])); // memory may have grown
   }
   const out = rt.view(Float32Array, y, m * n);
-  for (const { row, shift } of rows) {
-    const f = 2 ** shift;
-    for (let j = row * n, c = 0; c < n; j++, c++) out[j] = bias ? (out[j] - bias[c]) * f + bias[c] : out[j] * f;
-  }
+  unscaleRows(out, rows, n, bias);
   // the kernels' clamp: pmin(pmax(v, lo), hi), so NaN and -0 come out as they would have
   if (lo > -Infinity || hi < Infinity) {
     for (let j = 0; j < m * n; j++) {
