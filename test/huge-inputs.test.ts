@@ -3,10 +3,12 @@
 // scale) and fp8/fpx (activations staged as x * 2^(63 - bias)). Both gave NaN where float32 gives a
 // finite answer. Rows holding |x| >= 2^64 now run scaled by a power of two (src/layers/huge-rows.ts):
 // a row scaled by 2^s gives the outputs of the unscaled row times 2^s (exactly, without bias), and
-// every other row keeps its bits.
+// every other row keeps its bits. Layers with a static int8 input range (int8, int8-sparse,
+// int4-sparse) saturated 3.4e38 at the calibrated end and answered confidently wrong: a value over
+// 2^16 times that range is now a ValueRangeError naming the node (src/layers/nonfinite.ts).
 
 import { describe, expect, it } from 'vitest';
-import { loadModel, quantizeModel } from '../src/index.js';
+import { ValueRangeError, loadModel, quantizeModel } from '../src/index.js';
 import { SIMD, randNormal, rng, useRuntimes } from './helpers.js';
 import { OnnxBuilder } from './onnx-builder.js';
 
@@ -68,6 +70,39 @@ describe(`huge finite inputs, quantized models (${SIMD} build)`, () => {
         });
       }
       q.dispose();
+    }
+    float.dispose();
+  }, 60_000);
+});
+
+describe(`huge finite inputs, static int8 input ranges (${SIMD} build)`, () => {
+  const r = rng(24);
+  const onnx = new OnnxBuilder(13).input('x', [1, 4, 8, 8]).output('y')
+    .init('wc', [6, 4, 3, 3], randNormal(6 * 4 * 9, r, 0.3)).init('bc', [6], randNormal(6, r, 0.1))
+    .node('Conv', ['x', 'wc', 'bc'], 'y', { pads: [1, 1, 1, 1] })
+    .build();
+  const feed = (d: Float32Array) => ({ x: { type: 'float32', dims: [1, 4, 8, 8], data: d } });
+  const base = randNormal(256, rng(25));
+
+  it('int8, int8-sparse, int4-sparse: ±3.4e38 is a ValueRangeError naming the node and the range, in either nonFinite mode; 100x beyond still saturates and runs', async () => {
+    const float = loadModel(rts.one, onnx);
+    for (const scheme of ['int8', 'int8-sparse', 'int4-sparse']) {
+      for (const nonFinite of ['nan', 'error'] as const) {
+        const q = await quantizeModel(float, { scheme, speed: 'off', nonFinite, calibration: [feed(randNormal(256, rng(1)))] });
+        const want = Array.from((await q.run(feed(base))).y.data);
+        for (const v of [3.4e38, -3.4e38, 1e6]) {
+          const d = base.slice();
+          d[2 * 64 + 3 * 8 + 4] = v;
+          const e = await q.run(feed(d)).then(() => null, (err: unknown) => err);
+          expect(e, `${scheme} ${nonFinite} ${v}`).toBeInstanceOf(ValueRangeError);
+          expect((e as Error).message).toMatch(/Conv node '\w+': input row \d+ holds -?\d.*over 2\^16 times the range \[-?[\d.]+, [\d.]+\]/);
+        }
+        const d = base.slice();
+        d[2 * 64 + 3 * 8 + 4] = 300; // ~100x the calibrated end: saturates, as QuantizeLinear does
+        expect((await q.run(feed(d))).y.data.every(Number.isFinite), scheme).toBe(true);
+        expect(Array.from((await q.run(feed(base))).y.data), `${scheme}: ordinary inputs keep their bits`).toEqual(want);
+        q.dispose();
+      }
     }
     float.dispose();
   }, 60_000);
