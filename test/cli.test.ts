@@ -91,6 +91,15 @@ describe.skipIf(SIMD !== 'baseline')('lowbit CLI', () => {
     }
     expect(err?.status).toBe(2);
     expect(err?.stderr).toMatch(/input 'x' has symbolic dims .* give --shape x=/);
+    // a --shape for an input the model does not take: refused, as run() refuses such a feed
+    err = null;
+    try {
+      lowbit('run', model, '--shape', 'x=1,3,48,96', '--shape', 'X=1,3,48,96');
+    } catch (e) {
+      err = e as { status: number; stderr: string };
+    }
+    expect(err?.status).toBe(2);
+    expect(err?.stderr).toMatch(/--shape X: the model has no input 'X' \(its inputs: 'x'\)/);
   }, 300_000);
 
   it('study prints the format table as JSON', () => {

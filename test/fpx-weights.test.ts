@@ -4,7 +4,7 @@
 // per-channel clip search, quantizeModel-style options, and the saved record's validation.
 
 import { describe, expect, it } from 'vitest';
-import { ArgumentError, FPX_SPLITS, ModelError, WEIGHT_FORMATS, fpxEncode, fpxFormat, fpxQuantize, fpxTable, quantizeFpxWeights, type FpxSplit, type SafeTensor, type SavedRecord } from '../src/index.js';
+import { ArgumentError, FPX_SPLITS, ModelError, ValueRangeError, WEIGHT_FORMATS, fpxEncode, fpxFormat, fpxQuantize, fpxTable, quantizeFpxWeights, type FpxSplit, type SafeTensor, type SavedRecord } from '../src/index.js';
 import type { SavedReader } from '../src/formats/format.js';
 import { rng } from './helpers.js';
 
@@ -113,6 +113,22 @@ describe('fpx weights', () => {
       const plain = error(w, fpx.dequantize({ ...weights, codes, scales: absmax }) as Float32Array, n, k);
       expect(error(w, fpx.dequantize(weights) as Float32Array, n, k)).toBeLessThanOrEqual(factor * plain);
     }
+  });
+
+  it('a channel too large for any split\'s scale (the f8w kernels stop at 2^62) is a ValueRangeError naming it, never clipped', () => {
+    const [n, k] = [3, 32];
+    const w = gaussian(n * k, rng(6));
+    expect(() => quantizeFpxWeights(w, n, k)).not.toThrow();
+    for (const big of [1e30, -3.4e38]) {
+      const bad = w.slice();
+      bad[1 * k + 5] = big;
+      expect(() => quantizeFpxWeights(bad, n, k), `${big}`).toThrow(ValueRangeError);
+      expect(() => quantizeFpxWeights(bad, n, k)).toThrow(/fpx: output channel 1 holds \|w\| = .*cannot be represented/);
+    }
+    const fine = w.slice();
+    fine[1 * k + 5] = 1e18; // its scale stays below 2^62 in the widest split: quantized as usual
+    const { weights } = quantizeFpxWeights(fine, n, k);
+    expect(Math.abs((fpx.dequantize(weights) as Float32Array)[1 * k + 5] / 1e18 - 1)).toBeLessThan(0.1);
   });
 
   it('with the input Hessian the choice follows the output error tr(dW H dW^T), not the weights\' error', () => {

@@ -131,4 +131,23 @@ describe(`model inputs (${SIMD} build)`, () => {
       expect((await m.run(ok as ModelInputs)).y.dims).toEqual([2]);
     });
   });
+
+  it('a feed name the model does not take is an ArgumentError naming it and the inputs (onnxruntime refuses it too), in run() and prepare()', async () => {
+    const bytes = new OnnxBuilder(13).input('x', [2]).input('y0', [2]).output('y').node('Add', ['x', 'y0'], 'y').build();
+    const x = X([2]);
+    await withModel(bytes, async (m) => {
+      for (const [feeds, name] of [[{ x, y0: x, nosuch: x }, 'nosuch'], [{ x, y0: x, Y0: x }, 'Y0'], [{ x, y0: x, y: x }, 'y']] as const) {
+        const e = await rejection(m.run(feeds as unknown as ModelInputs));
+        expect(e, name).toBeInstanceOf(ArgumentError);
+        expect(e.message).toBe(`run: '${name}' is not an input of the model (the model takes 'x', 'y0')`);
+      }
+      const p = await rejection(m.prepare({ x: [2], y0: x, extra: [2] } as never));
+      expect(p).toBeInstanceOf(ArgumentError);
+      expect(p.message).toMatch(/prepare: 'extra' is not an input of the model \(the model takes 'x', 'y0'\)/);
+      await m.prepare({ x: [2], y0: x } as never); // dims for one, a tensor for the other: still fine
+      expect(Array.from((await m.run({ x, y0: x } as ModelInputs)).y.data)).toEqual(Array.from(x.data, (v) => Math.fround(v + v)));
+    });
+    // onnxruntime-web refuses the same feed
+    await expect(runOrtModel(bytes, { x, y0: x, nosuch: x })).rejects.toThrow(/nosuch/);
+  });
 });

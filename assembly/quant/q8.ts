@@ -104,6 +104,19 @@ export function f32_nonfinite(x: usize, n: i32): i32 {
   return bad;
 }
 
+// 1 when some |x[i]| has an exponent field >= bits >> 23 (NaN and infinities included): the scan
+// for finite values too large for a quantized GEMM's float32 arithmetic (src/layers/huge-rows.ts).
+export function f32_exp_at_least(x: usize, n: i32, bits: i32): i32 {
+  const mask = i32x4.splat(0x7f800000);
+  const lim = i32x4.splat(bits);
+  let acc = i32x4.splat(0);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) acc = v128.or(acc, i32x4.ge_s(v128.and(v128.load(x + (<usize>i << 2)), mask), lim));
+  let hit = v128.any_true(acc) ? 1 : 0;
+  for (; i < n; i++) if (<i32>(load<u32>(x + (<usize>i << 2)) & 0x7f800000) >= bits) hit = 1;
+  return hit;
+}
+
 // --- min and max of a float32 array (NaN propagates) -------------------------------------------------
 
 export function f32_minmax(x: usize, n: i32, out: usize): void {

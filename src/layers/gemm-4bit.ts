@@ -16,6 +16,7 @@ import type { Int4Blocks, Int4Nibbles } from '../quant/int4.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { ChannelActivation, type ConvActivation } from './activation.js';
 import type { GemmImpl } from './conv2d-gemm.js';
+import { hugeRows, runHugeRows } from './huge-rows.js';
 
 export type FourBitWeights = { kernel: 'qb4'; blocks: Int4Blocks | Int4Nibbles; activations?: 'int8' | 'float32' } | { kernel: 'lut4'; source: Lut4Source };
 
@@ -69,6 +70,7 @@ export class FourBitGemm implements GemmImpl {
   private readonly w: Packed;
   private readonly biasPtr: number;
   private readonly act: ChannelActivation;
+  private readonly bias: Float32Array | null;
 
   constructor(private readonly rt: Runtime, weights: FourBitWeights, bias: Float32Array | null, activation: ConvActivation | null) {
     const src = weights.kernel === 'qb4' ? weights.blocks : weights.source;
@@ -76,6 +78,7 @@ export class FourBitGemm implements GemmImpl {
     this.n = src.n;
     if (bias && bias.length !== this.n) throw new ArgumentError(`${weights.kernel} layer: bias has ${bias.length} values, expected ${this.n}`);
     this.w = pack(rt, weights);
+    this.bias = bias ? bias.slice() : null;
     this.biasPtr = rt.alloc(this.w.np * 4);
     rt.view(Float32Array, this.biasPtr, this.w.np).set(this.w.panelBias(bias));
     this.act = new ChannelActivation(rt, this.n, activation, false);
@@ -102,6 +105,14 @@ export class FourBitGemm implements GemmImpl {
   }
 
   async run(m: number, x: number, y: number, scratch: number): Promise<void> {
+    // rows with |x| >= 2^64 would overflow the kernels' float32 block arithmetic (huge-rows.ts)
+    const huge = hugeRows(this.rt, x, m, this.k);
+    if (huge) await runHugeRows(this.rt, huge, { x, k: this.k, y, n: this.n, m, bias: this.bias, lo: -Infinity, hi: Infinity }, () => this.gemm(m, x, y, scratch));
+    else await this.gemm(m, x, y, scratch);
+    await this.act.apply(y, m);
+  }
+
+  private async gemm(m: number, x: number, y: number, scratch: number): Promise<void> {
     const rt = this.rt, { np, gather } = this.w, n = this.n;
     // rows are written panel-padded: straight into y when N is a multiple of the panel width (M > 1)
     // and the columns are in order
@@ -121,7 +132,6 @@ export class FourBitGemm implements GemmImpl {
       if (m === 1) dst.set(src.subarray(0, n));
       else for (let i = 0; i < m; i++) dst.set(src.subarray(i * np, i * np + n), i * n);
     }
-    await this.act.apply(y, m);
   }
 
   dispose(): void {

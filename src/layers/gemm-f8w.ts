@@ -7,6 +7,7 @@ import { f8wGemm, packF8w, type F8wQuantized, type F8wWeights } from '../kernels
 import type { Runtime } from '../runtime/runtime.js';
 import { ChannelActivation, type ConvActivation } from './activation.js';
 import type { GemmImpl } from './conv2d-gemm.js';
+import { hugeRows, runHugeRows } from './huge-rows.js';
 
 export class F8wGemm implements GemmImpl {
   readonly k: number;
@@ -14,6 +15,7 @@ export class F8wGemm implements GemmImpl {
   private readonly w: F8wWeights;
   private readonly biasPtr: number;
   private readonly act: ChannelActivation;
+  private readonly bias: Float32Array | null;
 
   constructor(private readonly rt: Runtime, weights: F8wQuantized, bias: Float32Array | null, activation: ConvActivation | null) {
     this.k = weights.k;
@@ -21,6 +23,7 @@ export class F8wGemm implements GemmImpl {
     if (bias && bias.length !== this.n) throw new ArgumentError(`fp8 layer: bias has ${bias.length} values, expected ${this.n}`);
     this.w = packF8w(rt, weights, weights.k, weights.n);
     this.biasPtr = bias ? rt.put(bias) : 0;
+    this.bias = bias ? bias.slice() : null;
     this.act = new ChannelActivation(rt, this.n, activation);
   }
 
@@ -30,7 +33,11 @@ export class F8wGemm implements GemmImpl {
 
   async run(m: number, x: number, y: number): Promise<void> {
     const [lo, hi] = this.act.clamp;
-    await f8wGemm(this.rt, { m, x, w: this.w, out: y, outStride: this.n * 4, bias: this.biasPtr || null, lo, hi });
+    const gemm = (lo: number, hi: number) => f8wGemm(this.rt, { m, x, w: this.w, out: y, outStride: this.n * 4, bias: this.biasPtr || null, lo, hi });
+    // rows with |x| >= 2^64 would overflow the staging x * 2^(63 - bias) (huge-rows.ts): scaled, clamped after
+    const huge = hugeRows(this.rt, x, m, this.k);
+    if (huge) await runHugeRows(this.rt, huge, { x, k: this.k, y, n: this.n, m, bias: this.bias, lo, hi }, () => gemm(-Infinity, Infinity));
+    else await gemm(lo, hi);
     await this.act.apply(y, m);
   }
 

@@ -6,6 +6,7 @@ import { packQb4, runQb4, runQb4F32, type ActivationBlocks, type Qb4Weights } fr
 import type { Int4Blocks } from '../quant/int4.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { LinearRunner } from './linear-runner.js';
+import { hugeRowsOf, scaleRows, unscaleRows } from './huge-rows.js';
 
 /** How a 4-bit layer treats its inputs: int8 with a scale per block of K or per row, or float32. */
 export type Int4Activations = ActivationBlocks | 'float32';
@@ -31,7 +32,27 @@ export class Int4LinearRunner implements LinearRunner {
     return this.activations !== 'float32';
   }
 
-  forward(x: Float32Array, m: number): Promise<Float32Array> {
+  async forward(x: Float32Array, m: number): Promise<Float32Array> {
+    const y = await this.run(x, m);
+    for (let i = 0; i < y.length; i++) if (!Number.isFinite(y[i])) return this.rerunHuge(x, m, y);
+    return y;
+  }
+
+  /** a non-finite output from finite rows is float32 overflow inside the kernel (|x| near 3.4e38):
+   * those rows again, scaled by a power of two (huge-rows.ts) */
+  private async rerunHuge(x: Float32Array, m: number, y: Float32Array): Promise<Float32Array> {
+    const k = this.w.k, n = this.w.n;
+    const rows = hugeRowsOf(x, m, k);
+    if (!rows) return y;
+    const xs = x.slice();
+    scaleRows(xs, rows, k);
+    const ys = await this.run(xs, m);
+    unscaleRows(ys, rows, n, this.bias);
+    for (const { row } of rows) y.set(ys.subarray(row * n, (row + 1) * n), row * n);
+    return y;
+  }
+
+  private run(x: Float32Array, m: number): Promise<Float32Array> {
     if (this.activations === 'float32') return runQb4F32(this.rt, x, m, this.w, this.bias);
     return runQb4(this.rt, x, m, this.w, { bias: this.bias, activations: this.activations });
   }

@@ -9,6 +9,7 @@
 
 import { ValueRangeError } from '../errors.js';
 import { hasNonFinite } from '../kernels/q8.js';
+import type { ActivationQuant } from '../quant/activation-range.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { GemmImpl, StagedConv } from './gemm.js';
 
@@ -16,6 +17,17 @@ import type { GemmImpl, StagedConv } from './gemm.js';
 export type NonFinite = 'nan' | 'error';
 
 export const NON_FINITE_MODES: readonly NonFinite[] = ['nan', 'error'];
+
+/** how far beyond a static input range's ends a value may go (saturated) before it is refused: 2^16 */
+export const STATIC_HEADROOM_LOG2 = 16;
+
+/** The static uint8 input range of a layer's weights ([lo, hi] it quantizes without saturating, per-channel scales at their largest), or null. */
+export function staticInputRange(weights: unknown): [number, number] | null {
+  const input = (weights as { input?: ActivationQuant } | null)?.input;
+  if (!input || !(input.scale > 0)) return null;
+  const cs = input.channelScale ? Math.max(...input.channelScale) : 1;
+  return [-input.zeroPoint * input.scale * cs, (255 - input.zeroPoint) * input.scale * cs];
+}
 
 /** The rows of x [M][K] holding a NaN or an infinity, with the first bad value of each. */
 export function nonFiniteRows(x: Float32Array, m: number, k: number): { rows: number[]; first: number } {
@@ -54,7 +66,32 @@ export async function forwardNonFinite(x: Float32Array, m: number, k: number, n:
 
 /** A quantized GEMM on linear memory that never turns a NaN or infinite input row into a number. */
 export class NonFiniteGuard implements GemmImpl {
-  constructor(private readonly rt: Runtime, readonly inner: GemmImpl, readonly mode: NonFinite, private readonly label: string) {}
+  /** |x| from which a finite input is refused: the first power of two >= 2^16 x the static range's larger end (Infinity: none) */
+  readonly limit: number;
+  /** exponent bits from which the scan reports a value: non-finite, or |x| >= limit */
+  private readonly bits: number;
+
+  constructor(private readonly rt: Runtime, readonly inner: GemmImpl, readonly mode: NonFinite, private readonly label: string, private readonly range: [number, number] | null = null) {
+    const e = range ? Math.ceil(Math.log2(Math.max(-range[0], range[1]))) + STATIC_HEADROOM_LOG2 : 128;
+    this.limit = e >= 128 ? Infinity : 2 ** Math.max(e, -126);
+    this.bits = this.limit === Infinity ? 0x7f800000 : (127 + Math.max(e, -126)) << 23;
+  }
+
+  /** whether `count` floats at `ptr` hold a value this guard must look at */
+  private flagged(ptr: number, count: number): boolean {
+    return this.limit === Infinity ? hasNonFinite(this.rt, ptr, count) : this.rt.kernels.f32_exp_at_least(ptr, count, this.bits) !== 0;
+  }
+
+  /** a finite value past the static range's headroom: an error in either mode */
+  private checkRange(x: number, m: number, k: number): void {
+    if (this.limit === Infinity) return;
+    const v = this.rt.view(Float32Array, x, m * k);
+    for (let j = 0; j < m * k; j++) {
+      if (Number.isFinite(v[j]) && Math.abs(v[j]) >= this.limit) {
+        throw new ValueRangeError(`${this.label}: input row ${Math.floor(j / k)} holds ${v[j]}, over 2^${STATIC_HEADROOM_LOG2} times the range [${this.range![0].toPrecision(4)}, ${this.range![1].toPrecision(4)}] its int8 input quantization was calibrated for; saturating it would give a wrong answer. Calibrate on inputs like this one, or use a scheme with dynamic activations (int4, fp8, int8-outlier)`);
+      }
+    }
+  }
 
   get k(): number {
     return this.inner.k;
@@ -79,7 +116,8 @@ export class NonFiniteGuard implements GemmImpl {
   /** run() for rows gathered (im2col) from `count` floats at `source`: when those are finite, so are the rows */
   async runGathered(m: number, x: number, y: number, scratch: number, source: number, count: number): Promise<void> {
     const rt = this.rt, k = this.k, n = this.n;
-    if (!hasNonFinite(rt, source, count)) return this.inner.run(m, x, y, scratch);
+    if (!this.flagged(source, count)) return this.inner.run(m, x, y, scratch);
+    this.checkRange(x, m, k);
     // rare: find the rows, run them as zeros, put the input back, write NaN
     const { rows, first } = nonFiniteRows(rt.view(Float32Array, x, m * k), m, k);
     if (rows.length === 0) return this.inner.run(m, x, y, scratch); // no row reaches the bad values (strides)
@@ -102,8 +140,7 @@ export class NonFiniteGuard implements GemmImpl {
   stagedConv(c: number): StagedConv | null {
     const inner = this.inner.stagedConv?.(c);
     if (!inner) return null;
-    const rt = this.rt;
-    return { ...inner, accepts: (source: number, count: number) => !hasNonFinite(rt, source, count) };
+    return { ...inner, accepts: (source: number, count: number) => !this.flagged(source, count) };
   }
 
   dispose(): void {

@@ -44,11 +44,18 @@ const TYPED: Record<string, readonly (new (n: number) => ArrayLike<number | bigi
   bool: [Uint8Array],
 };
 
-/** Checks `feeds` against the graph's inputs; the host data of each, by name. */
-export function checkFeeds(inputs: readonly GraphInput[], feeds: unknown, verb = 'run'): Map<string, Feed> {
-  const names = () => inputs.map((i) => `'${i.name}'`).join(', ');
+/**
+ * Checks `feeds` against the graph's inputs; the host data of each, by name. A name that is not one
+ * of `known` (the graph's inputs) is an ArgumentError, as in onnxruntime: a misspelt optional input
+ * would otherwise be dropped without a word.
+ */
+export function checkFeeds(inputs: readonly GraphInput[], feeds: unknown, verb = 'run', known: readonly string[] = inputs.map((i) => i.name)): Map<string, Feed> {
+  const names = () => known.map((n) => `'${n}'`).join(', ');
   if (feeds === null || typeof feeds !== 'object' || Array.isArray(feeds)) {
     throw new ArgumentError(`${verb}: feeds must be an object of input tensors by name (the model takes ${names()}), got ${describe(feeds)}`);
+  }
+  for (const name of Object.keys(feeds)) {
+    if (!known.includes(name)) throw new ArgumentError(`${verb}: '${name}' is not an input of the model (the model takes ${names()})`);
   }
   const out = new Map<string, Feed>();
   for (const gi of inputs) {

@@ -9,7 +9,7 @@ import type { Runtime } from '../runtime/runtime.js';
 import { Conv2dGemm, type GemmImpl } from '../layers/conv2d-gemm.js';
 import { ChannelActivation } from '../layers/activation.js';
 import type { LayerWeights } from '../formats/format.js';
-import { NonFiniteGuard, type NonFinite } from '../layers/nonfinite.js';
+import { NonFiniteGuard, staticInputRange, type NonFinite } from '../layers/nonfinite.js';
 import { FourBitGemm } from '../layers/gemm-4bit.js';
 import type { Int4Blocks, Int4Nibbles } from '../quant/int4.js';
 
@@ -192,7 +192,7 @@ export class QuantConvLayer extends ConvModelLayer {
   constructor(rt: Runtime, geometry: ConvGeometry, readonly weights: LayerWeights, bias: Float32Array | null, activation: ConvActivation | null, actName = '', check: NonFiniteCheck = { mode: 'nan', label: 'Conv' }) {
     super(geometry, actName);
     this.scheme = weights.format.name;
-    this.conv = new Conv2dGemm(rt, geometry, new NonFiniteGuard(rt, weights.format.gemm(rt, weights.data, bias, activation), check.mode, check.label));
+    this.conv = new Conv2dGemm(rt, geometry, new NonFiniteGuard(rt, weights.format.gemm(rt, weights.data, bias, activation), check.mode, check.label, staticInputRange(weights.data)));
   }
   protected get path(): string {
     return this.conv.im2col ? 'im2col' : 'pointwise';
@@ -206,7 +206,7 @@ export class QuantLinearLayer implements ModelLayer {
   private readonly gemm: GemmImpl;
   constructor(rt: Runtime, readonly weights: LayerWeights, bias: Float32Array | null, activation: ConvActivation | null = null, check: NonFiniteCheck = { mode: 'nan', label: 'Linear' }) {
     this.scheme = weights.format.name;
-    this.gemm = new NonFiniteGuard(rt, weights.format.gemm(rt, weights.data, bias, activation), check.mode, check.label);
+    this.gemm = new NonFiniteGuard(rt, weights.format.gemm(rt, weights.data, bias, activation), check.mode, check.label, staticInputRange(weights.data));
   }
   get weightBytes(): number {
     return this.gemm.weightBytes;

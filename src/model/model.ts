@@ -287,7 +287,8 @@ export class Model {
       if (!d.every((x) => Number.isSafeInteger(x) && x >= 0)) throw new ShapeError(`prepare: input '${gi.name}' has dims ${describe(d)}, expected non-negative integers`);
       dimsOnly[gi.name] = d;
     }
-    this.planFor(checkFeeds(this.graph.inputs.filter((gi) => !(gi.name in dimsOnly)), given, 'prepare'), dimsOnly);
+    const known = this.graph.inputs.map((gi) => gi.name);
+    this.planFor(checkFeeds(this.graph.inputs.filter((gi) => !(gi.name in dimsOnly)), given, 'prepare', known), dimsOnly);
   }
 
   /** The (first stage of the) plan for checked feeds and inputs given by dims alone; small integer inputs' values fold (planTimeInputs) unless named in runtimeInputs. */

@@ -53,6 +53,14 @@ export function quantizeFpxWeights(wnk: Float32Array, n: number, k: number, opti
   const h = options.hessian;
   if (h !== undefined && (!(h instanceof Float64Array) || h.length !== k * k)) throw new ShapeError(`fpx: the Hessian must be a Float64Array of K*K = ${k * k} values`);
   const weight = channelWeights(h, k);
+  // the f8w kernels fold 2^64 into each column scale, so scales stop at 2^62 (channelScale caps
+  // them): a channel past that in every split would be clipped into a wrong answer, so it is refused
+  const widest = Math.max(...splits.map((sp) => fpxFormat(sp).standardMax));
+  for (let j = 0; j < n; j++) {
+    let a = 0;
+    for (let t = j * k; t < (j + 1) * k; t++) a = Math.max(a, Math.abs(wnk[t]));
+    if (a / widest >= F8W_MAX_SCALE / 2) throw new ValueRangeError(`fpx: output channel ${j} holds |w| = ${a}; FPx scales stop at 2^62 (the f8w kernels fold 2^64 into them), so it cannot be represented: keep this layer float32`);
+  }
   const errors: Partial<Record<FpxSplit, number>> = {};
   let best: { split: FpxSplit; scales: Float32Array; err: number } | null = null;
   for (const split of splits) {

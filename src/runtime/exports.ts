@@ -72,6 +72,8 @@ export interface KernelExports {
   f32_minmax(x: number, n: number, out: number): void;
   /** 1 when x[0..n) holds a NaN or an infinity */
   f32_nonfinite(x: number, n: number): number;
+  /** 1 when some |x[i]| in x[0..n) has a float32 exponent field >= bits >> 23 (NaN and infinities too) */
+  f32_exp_at_least(x: number, n: number, bits: number): number;
   /** the lower triangle of XᵀX for a chunk of rows packed in panels of 4 columns (assembly/gemm/f64-xtx.ts) */
   f64_xtx_4x4(rows: number, x: number, panel: number, i0: number, i1: number, s: number, sStride: number): void;
   /** S = AᵀB for two such packed blocks (the rectangular product of GPTQ's lazy batches) */

@@ -33,6 +33,15 @@ function parsePairs(list: string[] | undefined, what: string): Map<string, strin
   return m;
 }
 
+/** An --input or --shape for a name the model does not take: an error, as run() gives for such a feed. */
+function checkPairNames(model: Model, pairs: Map<string, string>, what: string): Map<string, string> {
+  const names = model.graph.inputs.map((gi) => gi.name);
+  for (const name of pairs.keys()) {
+    if (!names.includes(name)) throw new ArgumentError(`${what} ${name}: the model has no input '${name}' (its inputs: ${names.map((n) => `'${n}'`).join(', ')})`);
+  }
+  return pairs;
+}
+
 /** The records of an --input file: one { dims, data } object, or an array of them. */
 function readInputs(file: string, gi: Graph['inputs'][number]): ModelInput[] {
   const j = JSON.parse(readFileSync(file, 'utf8')) as unknown;
@@ -47,8 +56,8 @@ function readInputs(file: string, gi: Graph['inputs'][number]): ModelInput[] {
 
 /** Inputs for a model: from --input JSON files (their first record), else random normals of --shape (one set per seed). */
 export function makeFeeds(model: Model, o: ModelCommandOptions, seed: number): Feeds {
-  const files = parsePairs(o.input, '--input');
-  const shapes = parsePairs(o.shape, '--shape');
+  const files = checkPairNames(model, parsePairs(o.input, '--input'), '--input');
+  const shapes = checkPairNames(model, parsePairs(o.shape, '--shape'), '--shape');
   const feeds: Record<string, ModelInput> = {};
   for (const gi of model.graph.inputs) {
     const file = files.get(gi.name);
@@ -87,7 +96,7 @@ export interface CalibrationCommandOptions extends ModelCommandOptions {
  * random ones only with --calibrate-random: ranges calibrated on noise fit no real input.
  */
 export function calibrationFeeds(model: Model, o: CalibrationCommandOptions): Feeds[] {
-  const files = parsePairs(o.input, '--input');
+  const files = checkPairNames(model, parsePairs(o.input, '--input'), '--input');
   const missing = model.graph.inputs.filter((gi) => !files.has(gi.name)).map((gi) => gi.name);
   if (missing.length > 0) {
     if (!o.calibrateRandom) throw new ArgumentError(`refusing to calibrate on random noise: give real calibration inputs with ${missing.map((n) => `--input ${n}=file.json`).join(' ')} (a JSON { "dims": [...], "data": [...] } or an array of them, one per input), or pass --calibrate-random to calibrate on random normals anyway`);
