@@ -4,20 +4,34 @@
 // before, bit for bit: channel counts around the vector widths, widths and heights that leave
 // remainder rows, strides 1 and 2, uneven pads, int8 and uint8 weights with per-tensor and
 // per-channel zero points at both ends, the run's zero point at 0 and 255 with saturating inputs,
-// bias and activations, 1 and 2 threads. Then whole graphs of the chain against onnxruntime-web.
+// bias and activations, 1 and 2 threads, nothing written past the scratch the layer asks for. Then whole graphs of the chain against onnxruntime-web.
 
 import { describe, expect, it } from 'vitest';
 import { loadModel } from '../src/index.js';
 import { Conv2dGemm } from '../src/layers/conv2d-gemm.js';
-import type { ConvGeometry } from '../src/layers/conv2d.js';
+import { convOutSize, type ConvGeometry } from '../src/layers/conv2d.js';
 import { DynamicQs8Gemm } from '../src/model/dyn-quant-gemm.js';
 import { ACTIVATIONS } from '../src/model/fuse.js';
 import { SIMD, firstMismatch, rng, useRuntimes } from './helpers.js';
 import { convGeometry as geom, convOut, makeX } from './conv-geometry.js';
 import { OnnxBuilder, runOrtModel } from './onnx-builder.js';
+import type { Runtime } from '../src/index.js';
 import { expectOutputsClose, seeded, W } from './model-ort-check.js';
 
 const rts = useRuntimes();
+
+/** convOut (conv-geometry.ts) with a canary after the scratch scratchBytes() asks for: a path writing past it fails */
+async function convOutFenced(rt: Runtime, conv: Conv2dGemm, n: number, h: number, w: number, x: Float32Array): Promise<Uint32Array> {
+  const g = conv.geometry, [oh, ow] = convOutSize(g, h, w), bytes = conv.scratchBytes(h, w);
+  const px = rt.alloc(x.length * 4 + 64), py = rt.alloc(n * oh * ow * g.cout * 4 + 64), ps = rt.alloc(bytes + 256);
+  rt.view(Float32Array, px, x.length).set(x);
+  rt.view(Uint8Array, ps + bytes, 256).fill(0x5a);
+  await conv.run(n, h, w, px, py, ps);
+  const y = rt.read(Uint32Array, py, n * oh * ow * g.cout), canary = rt.read(Uint8Array, ps + bytes, 256);
+  for (const p of [px, py, ps]) rt.free(p);
+  expect(canary.every((v) => v === 0x5a), 'a write past the scratch').toBe(true);
+  return y;
+}
 
 // [geometry, h, w]: direct where the window is wider than a pixel and not dilated across, else gathered
 const LAYERS: [ConvGeometry, number, number][] = [
@@ -71,8 +85,8 @@ describe(`dynamically quantized conv on the int8 conv paths (${SIMD} build)`, ()
             const batch = 1 + (seed % 2);
             const x = makeX(batch * h * w * g.cin, scale, r);
             const want = await convOut(rt, old, batch, h, w, x);
-            expect(firstMismatch(await convOut(rt, direct, batch, h, w, x), want), `direct ${label}`).toBeNull();
-            expect(firstMismatch(await convOut(rt, gathered, batch, h, w, x), want), `gathered ${label}`).toBeNull();
+            expect(firstMismatch(await convOutFenced(rt, direct, batch, h, w, x), want), `direct ${label}`).toBeNull();
+            expect(firstMismatch(await convOutFenced(rt, gathered, batch, h, w, x), want), `gathered ${label}`).toBeNull();
             direct.dispose(), gathered.dispose(), old.dispose();
             runs++;
           }
