@@ -109,5 +109,5 @@ for (let i = 0; i < runs; i++) {
 }
 if (opt.save) save(opt.save, outputs);
 const f = (v) => v.map((x) => x.toFixed(0)).join(' ');
-console.log(JSON.stringify({ engine: opt.engine, dist: opt.dist ?? 'this', simd: opt.simd, size, threads, wallMs: f(wall), cpuMs: f(cpu), leastWall: Math.min(...wall).toFixed(0), leastCpu: Math.min(...cpu).toFixed(0), load: `${load0.map((x) => x.toFixed(1)).join(' ')} -> ${loadavg().map((x) => x.toFixed(1)).join(' ')}` }));
+console.log(JSON.stringify({ engine: opt.engine, dist: opt.dist ?? 'this', simd: opt.simd, size, threads, wallMs: f(wall), cpuMs: f(cpu), leastWall: Math.min(...wall).toFixed(0), leastCpu: Math.min(...cpu).toFixed(0), maxRssMB: Math.round(process.resourceUsage().maxRSS / 1024), load: `${load0.map((x) => x.toFixed(1)).join(' ')} -> ${loadavg().map((x) => x.toFixed(1)).join(' ')}` }));
 process.exit(0);
