@@ -198,9 +198,9 @@ describe(`a dynamically quantized CNN (quantize_dynamic's pattern) against onnxr
       for (const rt of [rts.one, rts.two]) {
         const m = loadModel(rt, bytes);
         try {
-          // each chain is one int8 layer; only the pool and the flatten stay separate steps
+          // each chain is one int8 layer (3 input channels: float32 im2col; 8: the direct int8 conv); only the pool and the flatten stay separate steps
           expect(m.plan({ x: [1, 3, h, w] }).steps.map((s) => s.op)).toEqual([
-            'layout', 'DynamicQuantConv im2col 3x3', 'MaxPool', 'DynamicQuantConv im2col 3x3', 'layout', 'DynamicQuantMatMul',
+            'layout', 'DynamicQuantConv im2col 3x3', 'MaxPool', 'DynamicQuantConv direct 3x3', 'layout', 'DynamicQuantMatMul',
           ]);
           // every step rounds as onnxruntime's does: the same float32 values
           expectOutputsClose(await m.run(feeds), want, 0, `${h}x${w}`);

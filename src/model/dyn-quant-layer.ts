@@ -1,21 +1,22 @@
 // The layers of lowbit.DynamicQuantConv and DynamicQuantMatMul (quantize_dynamic's chains, made by
-// src/model/fuse-dyn-quant.ts) on the int8 GEMM: per run, x's range (f32_minmax) gives
+// src/model/fuse-dyn-quant.ts) on the int8 GEMM (dyn-quant-gemm.ts): per run, x's range (f32_minmax) gives
 // DynamicQuantizeLinear's scale and zero point; x is quantized while staged (qs8_stage_f32_c2: x /
 // scale rounded half to even, as QuantizeLinear does); the GEMM's integer sums are exact, and its
 // float32 epilogue is the Cast, the Mul by x_scale * w_scale, the bias Add and the activation, each
 // rounded as those nodes round. So the layer's output equals the chain's (dyn-quant-ops.ts compute();
 // activations other than relu, clip and leaky relu within their wasm approximation).
 // Grouped convolutions take the float32 conv, whose sums of these integers are exact (see
-// DynamicQuantGroupConvLayer). Group-1 convolutions: 2-D, through im2col (src/layers/conv2d-gemm.ts), whose zero padding
-// quantizes to the zero point and so adds nothing, as ConvInteger's padding does.
+// DynamicQuantGroupConvLayer). Group-1 convolutions: 2-D, through Conv2dGemm (src/layers/conv2d-gemm.ts):
+// pixels staged once and read in place (qs8-conv-direct) or gathered, or (under 8 channels) a float32
+// im2col; its zero padding quantizes to the zero point and so adds nothing, as ConvInteger's padding does.
 
 import { ValueRangeError } from '../errors.js';
 import { minMaxF32At, refQuantize } from '../kernels/q8.js';
-import { packQs8, qs8Gemm, qs8StageF32, type EpilogueActivation, type Qs8Weights } from '../kernels/qs8.js';
+import type { EpilogueActivation } from '../kernels/qs8.js';
+import { DynamicQs8Gemm } from './dyn-quant-gemm.js';
 import { ACTIVATIONS, type ActivationName } from './fuse.js';
 import { Conv2dF32, convOutSize, type ConvGeometry } from '../layers/conv2d.js';
 import { Conv2dGemm, convWeightsNK, transposeKN } from '../layers/conv2d-gemm.js';
-import type { GemmImpl } from '../layers/gemm.js';
 import { dynamicQuantParams } from '../quant/q8.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { nodeLabel, type GraphNode, type HostData } from './graph.js';
@@ -28,43 +29,6 @@ const count = (d: readonly number[]) => d.reduce((a, b) => a * b, 1);
 
 /** n values from a scalar or n-vector constant */
 const perColumn = (data: HostData | undefined, n: number): Float64Array => (!data ? new Float64Array(n) : data.length === 1 ? new Float64Array(n).fill(data[0]) : Float64Array.from(data));
-
-/** The int8 GEMM with the input quantized at run time (uint8, the scale and zero point set before each run). */
-class DynamicQs8Gemm implements GemmImpl {
-  private readonly w: Qs8Weights;
-  input = { scale: 1, zeroPoint: 0 };
-  constructor(
-    private readonly rt: Runtime, b: Int8Array | Uint8Array, readonly k: number, readonly n: number, zw: ArrayLike<number>,
-    private readonly wScale: Float32Array, private readonly bias: Float32Array | null, private readonly act: EpilogueActivation | undefined,
-  ) {
-    this.w = packQs8(rt, b, k, n, zw, { allowSevenBit: false });
-  }
-  get weightBytes(): number {
-    return this.w.bytes + this.n * 8;
-  }
-  get layout(): string {
-    return this.w.layout;
-  }
-  scratchBytes(m: number): number {
-    return m * this.w.kp * 2 + m * 4 + 64;
-  }
-  async run(m: number, x: number, y: number, scratch: number): Promise<void> {
-    const rt = this.rt, { scale, zeroPoint } = this.input;
-    const rowSum = scratch + Math.ceil((m * this.w.kp * 2) / 16) * 16;
-    qs8StageF32(rt, this.w, m, x, this.k * 4, scale, zeroPoint, scratch, rowSum);
-    // Mul(x_scale, w_scale) in float32, then the Cast's float32(acc) times it, + bias, the activation
-    const colScale = Float32Array.from(this.wScale, (s) => scale * s);
-    await rt.scoped((alloc) =>
-      qs8Gemm(rt, alloc, {
-        m, a: 0, signed: false, za: zeroPoint, w: this.w, staged: { ptr: scratch, rowSum },
-        output: { kind: 'float32', colScale, bias: this.bias ?? undefined, activation: this.act }, out: y, outStride: this.n * 4,
-      }),
-    );
-  }
-  dispose(): void {
-    this.w.dispose();
-  }
-}
 
 /** DynamicQuantizeLinear's scale and zero point for the `n` floats at x (its range, which then includes 0). */
 async function quantParams(rt: Runtime, x: number, n: number, label: string): Promise<{ scale: number; zeroPoint: number }> {
@@ -83,7 +47,7 @@ abstract class DynamicQuantLayer implements ModelLayer {
     return this.gemm.weightBytes;
   }
   protected async setInput(io: LayerIO): Promise<void> {
-    this.gemm.input = await quantParams(this.rt, io.x, count(io.dims), this.label);
+    this.gemm.setInput(await quantParams(this.rt, io.x, count(io.dims), this.label));
   }
   abstract run(io: LayerIO): Promise<void>;
   dispose(): void {
@@ -99,7 +63,8 @@ class DynamicQuantConvLayer extends DynamicQuantLayer {
     this.conv = new Conv2dGemm(rt, g, gemm);
   }
   get kind(): string {
-    return `DynamicQuantConv ${this.conv.im2col ? 'im2col' : 'pointwise'} ${this.g.kh}x${this.g.kw}`;
+    const path = this.conv.direct ? 'direct' : this.conv.staged ? 'staged' : this.conv.im2col ? 'im2col' : 'pointwise';
+    return `DynamicQuantConv ${path} ${this.g.kh}x${this.g.kw}`;
   }
   macs(dims: readonly number[]): number {
     const [oh, ow] = convOutSize(this.g, dims[2], dims[3]);
