@@ -73,8 +73,9 @@ export function qs8_spmm_srbcrs_1x4(
     const v1 = <usize>load<i32>(vecPtr + (<usize>bi << 2), 4);
     for (let v = <usize>load<i32>(vecPtr + (<usize>bi << 2)); v < v1; v += 2) {
       const c = load<u32>(cols + (v << 1));
-      const x = <u32>load<u16>(a + (<usize>(c & 0xffff) << 1)) | (<u32>load<u16>(a + (<usize>(c >>> 16) << 1)) << 16);
-      acc = i32x4.add(acc, i32x4.dot_i16x8_s(i32x4.splat(x), v128.load8x8_s(vals + (v << 2))));
+      // (a'[k1], a'[k2]) in lanes 0-1 by two lane loads, then splat as one i32
+      const x = v128.load16_lane(a + (<usize>(c >>> 16) << 1), v128.load16_splat(a + (<usize>(c & 0xffff) << 1)), 1);
+      acc = i32x4.add(acc, i32x4.dot_i16x8_s(i32x4.shuffle(x, x, 0, 0, 0, 0), v128.load8x8_s(vals + (v << 2))));
     }
     const r0 = <usize>bi << 2;
     if (kind == SPMM_OUT_F32) {
