@@ -190,20 +190,24 @@ function checkCodes(read: SavedReader, values: Int8Array): Int8Array {
   return values;
 }
 
-/** srbcrs's arrays, checked: counts a multiple of the stride, columns ascending (padding repeats the last) below K */
+/** srbcrs's arrays, checked: counts a multiple of the stride, columns ascending below K (a repeated one only as a zero padding vector) */
 function loadSrbcrs(r: Record<string, unknown>, read: SavedReader, n: number, k: number) {
   if (k > SPMM_SRBCRS_MAX_K) throw read.error(`has K = ${k}; the srbcrs kernel takes K <= ${SPMM_SRBCRS_MAX_K}`);
   const nb = Math.ceil(n / SRBCRS_V);
   const vectors = count(read, r.vectors, 'vectors', nb * (k + SRBCRS_STRIDE));
   const vecPtr = read.tensor('vecPtr', 'I32', nb + 1) as Int32Array, cols = read.tensor('cols', 'I32', vectors) as Int32Array;
   checkOffsets(read, 'vecPtr', vecPtr, vectors);
+  const values = checkCodes(read, read.tensor('values', 'I8', vectors * SRBCRS_V) as Int8Array);
   for (let bi = 0; bi < nb; bi++) {
     if ((vecPtr[bi + 1] - vecPtr[bi]) % SRBCRS_STRIDE !== 0) throw read.error(`has ${vecPtr[bi + 1] - vecPtr[bi]} vectors in row block ${bi}; expected a multiple of ${SRBCRS_STRIDE}`);
     for (let v = vecPtr[bi]; v < vecPtr[bi + 1]; v++) {
-      if (!(cols[v] >= 0 && cols[v] < k && (v === vecPtr[bi] || cols[v] >= cols[v - 1]))) throw read.error(`has cols[${v}] = ${cols[v]}; expected non-decreasing columns in [0, ${k}) within each row block`);
+      const repeat = v > vecPtr[bi] && cols[v] === cols[v - 1];
+      if (!(cols[v] >= 0 && cols[v] < k && (v === vecPtr[bi] || cols[v] >= cols[v - 1])) || (repeat && values.subarray(v * SRBCRS_V, (v + 1) * SRBCRS_V).some((x) => x !== 0))) {
+        throw read.error(`has cols[${v}] = ${cols[v]}; expected ascending columns in [0, ${k}) within each row block (a repeat only for a zero padding vector)`);
+      }
     }
   }
-  return { n, k, vecPtr, cols, values: checkCodes(read, read.tensor('values', 'I8', vectors * SRBCRS_V) as Int8Array) };
+  return { n, k, vecPtr, cols, values };
 }
 
 export const count = (read: SavedReader, v: unknown, name: string, max: number): number => {
