@@ -29,6 +29,7 @@ export { spmm_stage_t8, spmm_stage_p8, spmm_stage_g6 } from './sparse/spmm-commo
 export * from './sparse/spmm-csr';
 export * from './sparse/spmm-nm';
 export * from './sparse/spmm-block';
+export * from './sparse/spmm-srbcrs';
 export { qs8_sddmm_csr_1x4, qs8_sddmm_block_1x4 } from './sparse/sddmm';
 export * from './quant/q8';
 export * from './quant/fp8';

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// spmm: sparse int8 SpMM (spmm-csr unstructured, spmm-block 4x4 with int8 or int4 values, spmm-nm 2:4) against the dense int8
+// spmm: sparse int8 SpMM (spmm-csr unstructured, spmm-block 4x4 with int8 or int4 values, spmm-nm 2:4, spmm-srbcrs 4x1 vector rows) against the dense int8
 // GEMM (qs8) in the same process, same shapes, one thread: speed-up per sparsity and the break-even
 // sparsity (linear interpolation of the speed-up between the measured sparsities). Weights: normal
 // floats pruned by magnitude (src/quant/prune.ts) and quantized per row to int8 (int4: codes in
@@ -8,7 +8,7 @@
 // Weights are hot (the same packed weights every call). Median of timed calls, the dense and sparse
 // calls of a shape alternating so a load change hits both.
 //
-//   node bench/spmm.mjs [--simd baseline|relaxed] [--quick] [--shapes MxKxN,...] [--formats csr,block4x4,block4x4-int4,2:4] [--least]
+//   node bench/spmm.mjs [--simd baseline|relaxed] [--quick] [--shapes MxKxN,...] [--formats csr,block4x4,block4x4-int4,2:4,srbcrs] [--least]
 //   (--least: the least time of the alternating calls, not the median: on a crowded machine a long
 //   call is preempted more often than a short one, which the median turns into a bias)
 //
@@ -17,7 +17,7 @@
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { createRuntime, normalFloats, mulberry32, pruneMask, applyMask, quantizeRowsInt8, quantizeRowsSymmetric } from '../dist/index.js';
-import { packQs8, encodeCsr, encodeNm24, encodeBsr4, encodeBsr4Int4, packSpmmCsr, packSpmmNm, packSpmmBlock, spmmCsrGemm, spmmNmGemm, spmmBlockGemm } from '../dist/kernels.js';
+import { packQs8, encodeCsr, encodeNm24, encodeBsr4, encodeBsr4Int4, packSpmmCsr, packSpmmNm, packSpmmBlock, spmmCsrGemm, spmmNmGemm, spmmBlockGemm, encodeSrbcrs4, packSpmmSrbcrs, spmmSrbcrsGemm } from '../dist/kernels.js';
 import { qs8Gemm } from '../dist/kernels/qs8.js';
 import { int4BlockGrid, quantizeInt4Grid } from '../dist/quant/int4-blocks.js';
 
@@ -33,6 +33,8 @@ const ALL_FORMATS = [
   // int4-sparse's per-block scales: a multiplier per block (src/quant/int4-blocks.ts), one i16 multiply pair more per block
   { name: 'block4x4-int4s', pattern: { kind: 'block', rows: 4, cols: 4 }, sparsities: [0.5, 0.75, 0.9], encode: encodeBsr4Int4, pack: packSpmmBlock, gemm: spmmBlockGemm, target: [0.75, 2], blockScales: true },
   { name: '2:4', pattern: { kind: 'nm', n: 2, m: 4 }, sparsities: [0.5], encode: encodeNm24, pack: packSpmmNm, gemm: spmmNmGemm, target: [0.5, 1.5] },
+  // SR-BCRS-like: 4x1 vectors (4 output channels at one k) pruned by L2 norm, row blocks padded to 2 vectors
+  { name: 'srbcrs', pattern: { kind: 'block', rows: 4, cols: 1 }, sparsities: [0.5, 0.75, 0.9], encode: encodeSrbcrs4, pack: packSpmmSrbcrs, gemm: spmmSrbcrsGemm, target: [0.75, 2] },
 ];
 const FORMATS = values.formats ? ALL_FORMATS.filter((f) => values.formats.split(',').includes(f.name)) : ALL_FORMATS;
 const budgetMs = values.quick ? 150 : 400;
@@ -113,13 +115,13 @@ function crossing(points) {
   return `> ${s * 100}% (${v.toFixed(2)}x at ${s * 100}%)`;
 }
 console.log('\nbreak-even sparsity (speed-up = 1 against dense int8)\n');
-console.log('| M x K x N | csr | block4x4 | block4x4-int4 | block4x4-int4s | 2:4 |');
-console.log('|---|---|---|---|---|---|');
+console.log('| M x K x N | csr | block4x4 | block4x4-int4 | block4x4-int4s | 2:4 | srbcrs |');
+console.log('|---|---|---|---|---|---|---|');
 const byShape = new Map();
 for (const [shape, name, points] of breakEven) {
   if (!byShape.has(shape)) byShape.set(shape, {});
   byShape.get(shape)[name] = crossing(points);
 }
-for (const [shape, v] of byShape) console.log(`| ${shape} | ${v.csr ?? '-'} | ${v.block4x4 ?? '-'} | ${v['block4x4-int4'] ?? '-'} | ${v['block4x4-int4s'] ?? '-'} | ${v['2:4'] ?? '-'} |`);
+for (const [shape, v] of byShape) console.log(`| ${shape} | ${v.csr ?? '-'} | ${v.block4x4 ?? '-'} | ${v['block4x4-int4'] ?? '-'} | ${v['block4x4-int4s'] ?? '-'} | ${v['2:4'] ?? '-'} | ${v.srbcrs ?? '-'} |`);
 console.log(`\nload average at end ${load()}`);
 rt.dispose?.();

@@ -19,7 +19,7 @@
 // same result everywhere: integer kernels, the q8 conversions, the qs8 float32 epilogue (with its
 // activations), qs8_stage_f32_c2, the int8 user layer's passes (f32_minmax_finite,
 // qs8_stage_f32_rows_c2) and weight quantizer (q8 weights), the fp8 codec, qb4, lut4, the SpMM families (spmm-csr, spmm-nm,
-// spmm-block with int8 and int4 values; int32 and float32), SDDMM (sddmm-csr, sddmm-block), their activation blocks (act_blocks),
+// spmm-block with int8 and int4 values, spmm-srbcrs; int32 and float32), SDDMM (sddmm-csr, sddmm-block), their activation blocks (act_blocks),
 // f8f8 and the float32 kernels that use plain mul/add in both builds (f32_act_nhwc,
 // f32_softmax_rows, f32_gap_nhwc, f32_avgpool_nhwc, f32_maxpool_nhwc, f32_scale_channels_nhwc, f32_matmul_rows,
 // f32_im2col_nhwc) and qs8_conv_direct carry the same name on both builds
@@ -791,7 +791,7 @@ function refQb4Cases() {
   }
 }
 
-// ---- SpMM (spmm-csr, spmm-nm 2:4, spmm-block 4x4): sparse int8 weights x int8 activations ->
+// ---- SpMM (spmm-csr, spmm-nm 2:4, spmm-block 4x4, spmm-srbcrs 4x1 vector rows): sparse int8 weights x int8 activations ->
 // int32, and float32 (f32(acc) * scale + bias, plain mul/add): one digest across builds, CPUs and
 // threads, equal to the format's scalar reference (src/kernels/reference/spmm.ts) ----
 
@@ -802,6 +802,8 @@ const SPMM_FORMATS = {
   'spmm-block-int4': { encode: 'encodeBsr4Int4', pack: 'packSpmmBlock', run: 'runSpmmBlock', ref: 'refSpmmBsr4Int4' },
   // int4 blocks with per-block multipliers (int4-sparse's block scales), 1..63 seeded per case
   'spmm-block-int4s': { encode: 'encodeBsr4Int4', pack: 'packSpmmBlock', run: 'runSpmmBlock', ref: 'refSpmmBsr4Int4', subs: true },
+  // SR-BCRS-like vector rows: the scattered weights make vectors of 1-4 nonzeros, odd counts padded
+  'spmm-srbcrs': { encode: 'encodeSrbcrs4', pack: 'packSpmmSrbcrs', run: 'runSpmmSrbcrs', ref: 'refSpmmSrbcrs4' },
 };
 const SPMM_CASES = [];
 for (const family of Object.keys(SPMM_FORMATS)) {

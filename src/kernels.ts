@@ -21,6 +21,8 @@ export {
 export { packSpmmCsr, runSpmmCsr, spmmCsrGemm, SpmmCsrWeights, SPMM_CSR_MAX_K } from './kernels/spmm-csr.js';
 export { packSpmmNm, runSpmmNm, spmmNmGemm, SpmmNmWeights } from './kernels/spmm-nm.js';
 export { packSpmmBlock, runSpmmBlock, spmmBlockGemm, SpmmBlockWeights } from './kernels/spmm-block.js';
+export { packSpmmSrbcrs, runSpmmSrbcrs, spmmSrbcrsGemm, SpmmSrbcrsWeights, SPMM_SRBCRS_MAX_K } from './kernels/spmm-srbcrs.js';
+export { encodeSrbcrs4, refSpmmSrbcrs4, srbcrs4Dense, SRBCRS_V, SRBCRS_STRIDE, type Srbcrs4Int8 } from './kernels/reference/spmm-srbcrs.js';
 export type { SpmmOutput, SpmmCall } from './kernels/spmm.js';
 export {
   encodeCsr, encodeNm24, encodeBsr4, encodeBsr4Int4, refSpmmCsr, refSpmmNm24, refSpmmBsr4, refSpmmBsr4Int4, refSpmmF32,

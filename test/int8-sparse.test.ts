@@ -15,7 +15,7 @@ import { OnnxBuilder } from './onnx-builder.js';
 import { forge } from './saved-forge.js';
 
 const rts = useRuntimes();
-const PATTERNS = ['block4x4', 'unstructured', '2:4'] as const;
+const PATTERNS = ['block4x4', 'unstructured', '2:4', 'srbcrs'] as const;
 
 const zeros = (w: Float32Array) => w.reduce((s, v) => s + (v === 0 ? 1 : 0), 0);
 
@@ -30,8 +30,9 @@ describe(`int8-sparse (${SIMD} build)`, () => {
       for (const target of pattern === '2:4' ? [0.5] : [0, 0.5, 0.75, 0.9]) {
         const data = fmt.quantize(w, n, k, { input, options: { sparsity: { pattern, target } } });
         const z = zeros(fmt.dequantize(data));
-        // blocks: the target rounds to whole blocks (0.9 of 128 blocks: 115)
-        expect(z, `${pattern} ${target}`).toBe(pattern === 'block4x4' ? Math.round(target * (n * k) / 16) * 16 : Math.round(target * n * k));
+        // blocks: the target rounds to whole blocks (0.9 of 128 blocks: 115), srbcrs to whole 4x1 vectors
+        const unit = pattern === 'block4x4' ? 16 : pattern === 'srbcrs' ? 4 : 1;
+        expect(z, `${pattern} ${target}`).toBe(Math.round(target * (n * k) / unit) * unit);
         expect(data.sparsity).toBe(z / (n * k));
         expect(fmt.detail(data)).toBe(`${pattern}, ${+((z / (n * k)) * 100).toFixed(1)}% zeros`);
       }
@@ -196,15 +197,18 @@ describe(`int8-sparse (${SIMD} build)`, () => {
         if (pattern === '2:4') {
           bad.push([tensor('meta', (d) => (d[1] = 0x33)), /meta nibble/]);
         } else {
-          const ptr = pattern === 'unstructured' ? 'rowPtr' : 'blockPtr', count = pattern === 'unstructured' ? 'nnz' : 'blocks';
+          const [ptr, count] = pattern === 'unstructured' ? ['rowPtr', 'nnz'] : pattern === 'srbcrs' ? ['vecPtr', 'vectors'] : ['blockPtr', 'blocks'];
           bad.push(
             [tensor(ptr, (d) => (d[2] = d[1] - 1)), new RegExp(`${ptr}\\[2\\]`)],
             [tensor(ptr, (d) => (d[0] = 1)), new RegExp(`${ptr}\\[0\\]`)],
-            [tensor('cols', (d) => (d[0] = pattern === 'unstructured' ? 66 : 17)), /cols\[0\]/],
+            [tensor('cols', (d) => (d[0] = pattern === 'block4x4' ? 17 : 66)), /cols\[0\]/],
             [tensor('cols', (d) => (d[0] = -1)), /cols\[0\]/],
             [record({ [count]: (layers[name][count] as number) + 1 }), /needs|expected/],
             [record({ [count]: -1 }), new RegExp(count)],
           );
+          // srbcrs: a row block's vector count off the stride of 2 (the kernel's step)
+          // and a repeated column on a kept (nonzero) vector: only zero padding may repeat one
+          if (pattern === 'srbcrs') bad.push([tensor('vecPtr', (d) => (d[1] += 1)), /vecPtr\[1\]|row block 0/], [tensor('cols', (d) => (d[1] = d[0])), /cols\[1\]/]);
         }
         for (const [file, message] of bad) {
           expect(() => loadQuantized(float, file), `${pattern} ${message}`).toThrow(ModelError);

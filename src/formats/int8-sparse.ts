@@ -9,6 +9,8 @@
 //                  beats dense int8, bench/RESULTS-spmm.md)
 //   'unstructured' single weights by |w|, CSR (pays at M = 128 from ~55% sparsity)
 //   '2:4'          2 of every 4 along K, values + index nibbles (sparsity 50%; slower than dense)
+//   'srbcrs'       4x1 vectors (4 output channels at one k) by L2 norm, SR-BCRS-like vector rows
+//                  padded to 2 vectors a row block (finer than 4x4 blocks, near their speed at M >= 2)
 // Options (quantizeModel's `sparsity`): { pattern, target, method } (target: the fraction pruned, [0, 1)),
 // or { latency, pattern(s), targets, method }: each layer's pattern and target (or dense int8) chosen
 // to meet a latency budget, measured on this engine (CPrune-style; src/model/prune-latency.ts).
@@ -21,6 +23,7 @@
 //     block4x4:     blockPtr I32 [ceil(N/4)+1], cols I32 [B], values I8 [B*16]      record: blocks B
 //     unstructured: rowPtr I32 [N+1], cols I32 [nnz], values I8 [nnz]                record: nnz
 //     2:4:          values I8 [N*kg*2], meta U8 [N*ceil(kg/2)] (kg = ceil(K/4))
+//     srbcrs:       vecPtr I32 [ceil(N/4)+1], cols I32 [V], values I8 [V*4]        record: vectors V
 //   record: pattern, target, sparsity, method, input { scale, zeroPoint }
 
 import { ArgumentError, ValueRangeError, describe } from '../errors.js';
@@ -29,6 +32,8 @@ import { minMaxF32, refQuantize } from '../kernels/q8.js';
 import { uint8Range } from '../quant/activation-range.js';
 import { encodeBsr4, encodeCsr, encodeNm24, refSpmmBsr4, refSpmmCsr, refSpmmF32, refSpmmNm24 } from '../kernels/reference/spmm.js';
 import { SPMM_CSR_MAX_K } from '../kernels/spmm-csr.js';
+import { SPMM_SRBCRS_MAX_K } from '../kernels/spmm-srbcrs.js';
+import { encodeSrbcrs4, refSpmmSrbcrs4, srbcrs4Dense, SRBCRS_STRIDE, SRBCRS_V } from '../kernels/reference/spmm-srbcrs.js';
 import { SpmmGemm, type SparseEncoding, type SparsePattern, type SparseWeights } from '../layers/gemm-spmm.js';
 import { applyMask, pruneMask, quantizeRowsInt8, type PrunePattern } from '../quant/prune.js';
 import { obcInt8 } from '../quant/obc.js';
@@ -38,17 +43,17 @@ import { checkScales, type SavedReader, type WeightFormat } from './format.js';
 
 const f = Math.fround;
 
-export const SPARSE_PATTERNS: readonly SparsePattern[] = ['block4x4', 'unstructured', '2:4'];
+export const SPARSE_PATTERNS: readonly SparsePattern[] = ['block4x4', 'unstructured', '2:4', 'srbcrs'];
 export const PRUNE_METHODS = ['obc', 'magnitude'] as const;
 export type PruneMethod = (typeof PRUNE_METHODS)[number];
 /** int8-sparse weights, with the pruning that made them (absent in files saved before OBC: magnitude) */
 type Weights = SparseWeights & { method?: PruneMethod };
-const PRUNE: Record<SparsePattern, PrunePattern> = { block4x4: { kind: 'block', rows: 4, cols: 4 }, unstructured: { kind: 'unstructured' }, '2:4': { kind: 'nm', n: 2, m: 4 } };
+const PRUNE: Record<SparsePattern, PrunePattern> = { block4x4: { kind: 'block', rows: 4, cols: 4 }, unstructured: { kind: 'unstructured' }, '2:4': { kind: 'nm', n: 2, m: 4 }, srbcrs: { kind: 'block', rows: SRBCRS_V, cols: 1 } };
 
 /** The patterns a latency search tries by default (2:4 is slower than dense int8 on every shape measured, bench/RESULTS-spmm.md). */
 export const LATENCY_PATTERNS: readonly SparsePattern[] = ['block4x4', 'unstructured'];
 /** Each pattern's targets a latency search tries by default (2:4 has only its own). */
-export const LATENCY_TARGETS: Readonly<Record<SparsePattern, readonly number[]>> = { block4x4: [0.25, 0.5, 0.75], unstructured: [0.5, 0.75, 0.9], '2:4': [0.5] };
+export const LATENCY_TARGETS: Readonly<Record<SparsePattern, readonly number[]>> = { block4x4: [0.25, 0.5, 0.75], unstructured: [0.5, 0.75, 0.9], '2:4': [0.5], srbcrs: [0.5, 0.75, 0.9] };
 
 /** int8-sparse's options, checked. */
 export interface SparsityOptions {
@@ -119,6 +124,7 @@ export function latencyCandidates(s: SparsityOptions): { label: string; sparsity
 /** The int8 weights as dense rows N x K, from the pattern's encoding. */
 function denseRows(w: SparseEncoding): Int8Array {
   const { n, k } = w.enc;
+  if (w.pattern === 'srbcrs') return srbcrs4Dense(w.enc);
   const q = new Int8Array(n * k);
   if (w.pattern === 'unstructured') {
     const { rowPtr, cols, values } = w.enc;
@@ -155,6 +161,7 @@ function zeroFraction(q: Int8Array): number {
 function refAcc(w: SparseEncoding, a: Uint8Array, m: number, za: number): Int32Array {
   if (w.pattern === 'unstructured') return refSpmmCsr(a, m, za, w.enc);
   if (w.pattern === '2:4') return refSpmmNm24(a, m, za, w.enc);
+  if (w.pattern === 'srbcrs') return refSpmmSrbcrs4(a, m, za, w.enc);
   return refSpmmBsr4(a, m, za, w.enc);
 }
 
@@ -183,6 +190,26 @@ function checkCodes(read: SavedReader, values: Int8Array): Int8Array {
   return values;
 }
 
+/** srbcrs's arrays, checked: counts a multiple of the stride, columns ascending below K (a repeated one only as a zero padding vector) */
+function loadSrbcrs(r: Record<string, unknown>, read: SavedReader, n: number, k: number) {
+  if (k > SPMM_SRBCRS_MAX_K) throw read.error(`has K = ${k}; the srbcrs kernel takes K <= ${SPMM_SRBCRS_MAX_K}`);
+  const nb = Math.ceil(n / SRBCRS_V);
+  const vectors = count(read, r.vectors, 'vectors', nb * (k + SRBCRS_STRIDE));
+  const vecPtr = read.tensor('vecPtr', 'I32', nb + 1) as Int32Array, cols = read.tensor('cols', 'I32', vectors) as Int32Array;
+  checkOffsets(read, 'vecPtr', vecPtr, vectors);
+  const values = checkCodes(read, read.tensor('values', 'I8', vectors * SRBCRS_V) as Int8Array);
+  for (let bi = 0; bi < nb; bi++) {
+    if ((vecPtr[bi + 1] - vecPtr[bi]) % SRBCRS_STRIDE !== 0) throw read.error(`has ${vecPtr[bi + 1] - vecPtr[bi]} vectors in row block ${bi}; expected a multiple of ${SRBCRS_STRIDE}`);
+    for (let v = vecPtr[bi]; v < vecPtr[bi + 1]; v++) {
+      const repeat = v > vecPtr[bi] && cols[v] === cols[v - 1];
+      if (!(cols[v] >= 0 && cols[v] < k && (v === vecPtr[bi] || cols[v] >= cols[v - 1])) || (repeat && values.subarray(v * SRBCRS_V, (v + 1) * SRBCRS_V).some((x) => x !== 0))) {
+        throw read.error(`has cols[${v}] = ${cols[v]}; expected ascending columns in [0, ${k}) within each row block (a repeat only for a zero padding vector)`);
+      }
+    }
+  }
+  return { n, k, vecPtr, cols, values };
+}
+
 export const count = (read: SavedReader, v: unknown, name: string, max: number): number => {
   if (!Number.isInteger(v) || (v as number) < 0 || (v as number) > max) throw read.error(`has ${name} ${describe(v)}; expected a count from 0 to ${max}`);
   return v as number;
@@ -206,7 +233,8 @@ export const int8SparseFormat: WeightFormat<Weights> = {
     // OBC needs the layer's Hessian; a layer calibration never reached has none and is pruned by magnitude
     const method: PruneMethod = hessian && asked !== 'magnitude' ? 'obc' : 'magnitude';
     const { q, scales } = method === 'obc' ? obcInt8(wnk, n, k, hessian!, PRUNE[pattern], target) : quantizeRowsInt8(applyMask(wnk, pruneMask(wnk, n, k, PRUNE[pattern], target).mask), n, k);
-    const enc: SparseEncoding = pattern === 'unstructured' ? { pattern, enc: encodeCsr(q, n, k) } : pattern === '2:4' ? { pattern, enc: encodeNm24(q, n, k) } : { pattern, enc: encodeBsr4(q, n, k) };
+    const enc: SparseEncoding =
+      pattern === 'unstructured' ? { pattern, enc: encodeCsr(q, n, k) } : pattern === '2:4' ? { pattern, enc: encodeNm24(q, n, k) } : pattern === 'srbcrs' ? { pattern, enc: encodeSrbcrs4(q, n, k) } : { pattern, enc: encodeBsr4(q, n, k) };
     return { ...enc, k, n, scales, input, target: pattern === '2:4' ? 0.5 : target, sparsity: zeroFraction(q), method };
   },
   dims: (w) => ({ k: w.k, n: w.n }),
@@ -224,7 +252,7 @@ export const int8SparseFormat: WeightFormat<Weights> = {
   },
   detail: (w) => `${w.pattern}, ${+(w.sparsity * 100).toFixed(1)}% zeros${w.method === 'obc' ? ', OBC' : ''}`,
   storedBytes(w) {
-    const own = w.pattern === '2:4' ? w.enc.meta.length : ((w.pattern === 'unstructured' ? w.enc.rowPtr : w.enc.blockPtr).length + w.enc.cols.length) * 4;
+    const own = w.pattern === '2:4' ? w.enc.meta.length : ((w.pattern === 'unstructured' ? w.enc.rowPtr : w.pattern === 'srbcrs' ? w.enc.vecPtr : w.enc.blockPtr).length + w.enc.cols.length) * 4;
     return w.scales.length * 4 + w.enc.values.length + own;
   },
 
@@ -236,11 +264,11 @@ export const int8SparseFormat: WeightFormat<Weights> = {
       put('meta', { dtype: 'U8', shape: [w.enc.meta.length], data: w.enc.meta });
       return fields;
     }
-    const ptr = w.pattern === 'unstructured' ? w.enc.rowPtr : w.enc.blockPtr;
-    put(w.pattern === 'unstructured' ? 'rowPtr' : 'blockPtr', { dtype: 'I32', shape: [ptr.length], data: ptr });
+    const [ptrName, ptr, countName] = w.pattern === 'unstructured' ? ['rowPtr', w.enc.rowPtr, 'nnz'] : w.pattern === 'srbcrs' ? ['vecPtr', w.enc.vecPtr, 'vectors'] : ['blockPtr', w.enc.blockPtr, 'blocks'];
+    put(ptrName, { dtype: 'I32', shape: [ptr.length], data: ptr });
     put('cols', { dtype: 'I32', shape: [w.enc.cols.length], data: w.enc.cols });
     put('values', { dtype: 'I8', shape: [w.enc.values.length], data: w.enc.values });
-    return { ...fields, ...(w.pattern === 'unstructured' ? { nnz: w.enc.cols.length } : { blocks: w.enc.cols.length }) };
+    return { ...fields, [countName]: w.enc.cols.length };
   },
   load(r, read) {
     const { k, n } = r;
@@ -275,6 +303,7 @@ export const int8SparseFormat: WeightFormat<Weights> = {
       checkColumns(read, rowPtr, cols, k);
       return { ...base, pattern, enc: { n, k, rowPtr, cols, values: checkCodes(read, read.tensor('values', 'I8', nnz) as Int8Array) } };
     }
+    if (pattern === 'srbcrs') return { ...base, pattern, enc: loadSrbcrs(r, read, n, k) };
     const nb = Math.ceil(n / 4), kb = Math.ceil(k / 4);
     const blocks = count(read, r.blocks, 'blocks', nb * kb);
     const blockPtr = read.tensor('blockPtr', 'I32', nb + 1) as Int32Array, cols = read.tensor('cols', 'I32', blocks) as Int32Array;

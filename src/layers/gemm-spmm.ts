@@ -2,7 +2,7 @@
 // 4x4 blocks, src/formats/int4-sparse.ts, on the same block kernel): pruned int8 weights,
 // one scale per output channel, in one of the SpMM kernels' encodings, and uint8 activations with a
 // static scale and zero point from calibration:
-//   x (float32) -> q8 quantize (uint8, per tensor) -> SpMM (CSR, 2:4 or 4x4 blocks) with float32
+//   x (float32) -> q8 quantize (uint8, per tensor) -> SpMM (CSR, 2:4, 4x4 blocks or 4x1 vector rows) with float32
 //   epilogue acc * s_w[n] * s_x + bias[n] -> the layer's activation as a pass of its own
 // (the SpMM kernels have no activation in their epilogue).
 
@@ -13,16 +13,18 @@ import type { SpmmCall } from '../kernels/spmm.js';
 import { packSpmmBlock, spmmBlockGemm } from '../kernels/spmm-block.js';
 import { packSpmmCsr, spmmCsrGemm } from '../kernels/spmm-csr.js';
 import { packSpmmNm, spmmNmGemm } from '../kernels/spmm-nm.js';
+import { packSpmmSrbcrs, spmmSrbcrsGemm } from '../kernels/spmm-srbcrs.js';
+import type { Srbcrs4Int8 } from '../kernels/reference/spmm-srbcrs.js';
 import type { ActivationQuant } from '../quant/activation-range.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { ChannelActivation, type ConvActivation } from './activation.js';
 import type { GemmImpl } from './gemm.js';
 
 /** The sparsity patterns and the kernel each runs on. */
-export type SparsePattern = 'block4x4' | 'unstructured' | '2:4';
+export type SparsePattern = 'block4x4' | 'unstructured' | '2:4' | 'srbcrs';
 
 /** A pattern's encoding of the int8 weights (N x K, a row per output channel). */
-export type SparseEncoding = { pattern: 'unstructured'; enc: CsrInt8 } | { pattern: '2:4'; enc: Nm24Int8 } | { pattern: 'block4x4'; enc: Bsr4Int8 };
+export type SparseEncoding = { pattern: 'unstructured'; enc: CsrInt8 } | { pattern: '2:4'; enc: Nm24Int8 } | { pattern: 'block4x4'; enc: Bsr4Int8 } | { pattern: 'srbcrs'; enc: Srbcrs4Int8 };
 
 /** What SpmmGemm runs: an int8-sparse encoding, or int4-sparse's 4x4 blocks of int4 values. */
 export type SpmmEncoding = SparseEncoding | { pattern: 'block4x4-int4'; enc: Bsr4Int4 };
@@ -56,6 +58,10 @@ function pack(rt: Runtime, w: SpmmEncoding): { bytes: number; gemm: (alloc: (byt
     const p = packSpmmNm(rt, w.enc);
     return { bytes: p.bytes, gemm: (alloc, call) => spmmNmGemm(rt, alloc, call, p), dispose: () => p.dispose() };
   }
+  if (w.pattern === 'srbcrs') {
+    const p = packSpmmSrbcrs(rt, w.enc);
+    return { bytes: p.bytes, gemm: (alloc, call) => spmmSrbcrsGemm(rt, alloc, call, p), dispose: () => p.dispose() };
+  }
   const p = packSpmmBlock(rt, w.enc);
   return { bytes: p.bytes, gemm: (alloc, call) => spmmBlockGemm(rt, alloc, call, p), dispose: () => p.dispose() };
 }
@@ -80,7 +86,7 @@ export class SpmmGemm implements GemmImpl {
     this.n = n;
     this.input = input;
     this.packed = pack(rt, w);
-    this.layout = { unstructured: 'csr', '2:4': 'nm24', block4x4: 'bsr4', 'block4x4-int4': 'bsr4-int4' }[w.pattern];
+    this.layout = { unstructured: 'csr', '2:4': 'nm24', block4x4: 'bsr4', 'block4x4-int4': 'bsr4-int4', srbcrs: 'srbcrs4' }[w.pattern];
     this.colScale = scales.map((s) => Math.fround(s * input.scale));
     this.act = new ChannelActivation(rt, n, activation, false);
   }

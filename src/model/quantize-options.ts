@@ -144,7 +144,8 @@ export interface QuantizeOptions {
   outlierQuantile?: number;
   /**
    * 'int8-sparse': the pruning before int8 quantization: pattern 'block4x4' (default),
-   * 'unstructured' or '2:4'; target, the fraction of weights pruned, in [0, 1) (default 0.5; '2:4'
+   * 'unstructured', '2:4' or 'srbcrs' (4x1 vectors: 4 output channels at one k, SR-BCRS-like vector
+   * rows); target, the fraction of weights pruned, in [0, 1) (default 0.5; '2:4'
    * prunes exactly 0.5); method 'obc' (default: Optimal Brain Compression, each layer pruned and
    * quantized from the Hessian XᵀX / rows of its input on the calibration inputs as they come
    * through the layers pruned before it, GPTQ's sequential pass; slower) or 'magnitude' (by |w|,

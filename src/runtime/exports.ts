@@ -23,6 +23,8 @@ export interface KernelExports {
   qs8_spmm_nm24_8x1(m: number, n0: number, n1: number, kg: number, a: number, vals: number, meta: number, acc: number, out: number, outStride: number, kind: number, scale: number, bias: number): void;
   qs8_spmm_bsr4_8x4(m: number, nb0: number, nb1: number, n: number, kp: number, a: number, blockPtr: number, cols: number, vals: number, bits: number, subs: number, out: number, outStride: number, kind: number, scale: number, bias: number): void;
   qs8_spmm_bsr4_1x4(nb0: number, nb1: number, n: number, a: number, blockPtr: number, cols: number, vals: number, bits: number, subs: number, out: number, kind: number, scale: number, bias: number): void;
+  qs8_spmm_srbcrs_8x4(m: number, nb0: number, nb1: number, n: number, k: number, a: number, vecPtr: number, cols: number, vals: number, out: number, outStride: number, kind: number, scale: number, bias: number): void;
+  qs8_spmm_srbcrs_1x4(nb0: number, nb1: number, n: number, a: number, vecPtr: number, cols: number, vals: number, out: number, kind: number, scale: number, bias: number): void;
   qs8_sddmm_csr_1x4(m0: number, m1: number, k: number, a: number, lda: number, b: number, ldb: number, rowPtr: number, cols: number, out: number, kind: number, rs: number, cs: number): void;
   qs8_sddmm_block_1x4(bi0: number, bi1: number, m: number, n: number, bm: number, bn: number, k: number, a: number, lda: number, b: number, ldb: number, blockPtr: number, cols: number, out: number, kind: number, rs: number, cs: number): void;
   qb4_gemm_2x16s4(m: number, n0: number, n1: number, kp: number, bs: number, a: number, aStride: number, aMeta: number, w: number, scales: number, zeros: number, bias: number, out: number, outStride: number): void;

@@ -109,7 +109,7 @@ const calibrationOptions = (c: Command) =>
     .option('--speed-check', 'time every layer in float32 and quantized on this engine and keep float32 where the quantized one is slower (auto: its speed budget timed here, not from the cost table)', false)
     .option('--every-layer', "int8: quantize every layer, also those whose GEMM is too small for int8 to beat float32 (by default they stay float32: speed 'shape')", false)
     .option('--integer-only', "I-ViT: attention's softmax (Shiftmax), LayerNormalization (I-LayerNorm) and a linear layer's x·sigmoid(αx) (ShiftGELU) run on integer-only kernels with static scales from the calibration inputs", false)
-    .addOption(new Option('--pattern <pattern>', 'int8-sparse: the sparsity pattern (default block4x4)').choices(['block4x4', 'unstructured', '2:4']))
+    .addOption(new Option('--pattern <pattern>', 'int8-sparse: the sparsity pattern (default block4x4)').choices(['block4x4', 'unstructured', '2:4', 'srbcrs']))
     .option('--sparsity <fraction>', 'int8-sparse: the fraction of weights pruned, in [0, 1) (default 0.5)', fraction('--sparsity'))
     .addOption(new Option('--prune <method>', "int8-sparse: 'obc' (default: Optimal Brain Compression from the calibration inputs' layer Hessians, slower) or 'magnitude'").choices(['obc', 'magnitude']));
 
@@ -128,7 +128,7 @@ function fractionList(name: string) {
   };
 }
 
-const PATTERNS = ['block4x4', 'unstructured', '2:4'];
+const PATTERNS = ['block4x4', 'unstructured', '2:4', 'srbcrs'];
 modelOptions(program.command('prune').argument('<model>', 'an .onnx file').description("prune and quantize to int8-sparse within a latency budget: each layer's pattern and sparsity (or dense int8) chosen from latencies measured on this engine and OBC's output error; prints the plan, the measured speed-up and the output error, and saves with -o"))
   .requiredOption('--latency <fraction>', "the prunable layers' time as a fraction of dense int8's, in (0, 1] (e.g. 0.7)", (v: string) => {
     const n = Number(v);
