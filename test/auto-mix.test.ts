@@ -255,7 +255,7 @@ describe.skipIf(SIMD !== 'baseline')('lowbit quantize/compare: calibration input
     }
     const text = lowbit('compare', model, '--scheme', 'auto', '--input', `x=${calib}`, '--max-mib', '0.15', '--simd', 'baseline');
     expect(text).toMatch(/auto: budget weights at most 0\.15 MiB; candidates int8, /);
-    expect(text).toMatch(/held back, 2 calibration input\(s\) the search never measured: mix SQNR [\d.]+ dB/);
+    expect(text).toMatch(/held back, 3 calibration input\(s\) the search never measured: mix SQNR [\d.]+ dB/);
     expect(text).toMatch(/\nwhy:\n {2}Conv_0\S*: \w+: /);
     // --max-slowdown: a fraction, or off (speed not weighed); the text report says which
     const slow = lowbit('compare', model, '--scheme', 'auto', '--input', `x=${calib}`, '--max-slowdown', '0.5', '--candidates', 'int4', '--simd', 'baseline');
