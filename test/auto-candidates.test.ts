@@ -5,7 +5,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { ArgumentError, dequantizeInt4, loadModel, quantizeInt4GptqHessian, quantizeModel, tensor, type Feeds, type Int4Blocks, type Model } from '../src/index.js';
-import { searchPart } from '../src/model/auto-mix.js';
+import { fitPart } from '../src/model/auto-mix.js';
 import { CandidateWeights } from '../src/model/candidate-weights.js';
 import type { GraphNode } from '../src/model/graph.js';
 import { layerHessians } from '../src/model/layer-hessians.js';
@@ -117,7 +117,7 @@ describe(`'auto': logits and Hessian candidates (${SIMD} build)`, () => {
     for (const m of [onLogits, onOutputs, float]) m.dispose();
   }, 120_000);
 
-  it("int4 candidates are GPTQ's (act-order) on the float model's Hessian of the search inputs, with less layer output error than round to nearest", async () => {
+  it("int4 candidates are GPTQ's (act-order) on the float model's Hessian of the fit part of the calibration inputs, with less layer output error than round to nearest", async () => {
     const float = loadModel(rts.one, sequenceNet());
     const int4 = await quantizeModel(float, { scheme: 'int4', calibration });
     await int4.run(calibration[0]);
@@ -125,7 +125,7 @@ describe(`'auto': logits and Hessian candidates (${SIMD} build)`, () => {
     const opts = { scheme: 'auto', method: 'gptq', calibration, autoCandidates: ['int4'], autoBudget: { maxBytes: int4.weightBytes + 100 } } as const;
     const gptq = await quantizeModel(float, opts);
     const rtn = await quantizeModel(float, { ...opts, method: 'rtn' });
-    const hessians = await layerHessians(float, searchPart(calibration));
+    const hessians = await layerHessians(float, fitPart(calibration));
     expect(gptq.choices!.map((c) => c.scheme)).toEqual(['int4', 'int4']);
     for (const [i, c] of gptq.choices!.entries()) {
       const { wnk, n, k } = weightRows(float.layerSpecs.get(c.node)!);
@@ -157,7 +157,7 @@ describe(`'auto': logits and Hessian candidates (${SIMD} build)`, () => {
 
   it('failing the held-back check in every round, falls back to all-int8, and says so per layer with the rounds recorded', async () => {
     const float = loadModel(rts.one, sequenceNet());
-    // a metric the held-back inputs (3 of 12) fail unless the outputs are all-int8's (its first call on them)
+    // a metric the held-back inputs (3 of 12 with holdOut 0.25; the search measures on 5) fail unless the outputs are all-int8's (its first call on them)
     let heldInt8: Float32Array | undefined;
     const metric = {
       name: 'held-back outputs are all-int8\'s',
@@ -167,7 +167,7 @@ describe(`'auto': logits and Hessian candidates (${SIMD} build)`, () => {
         return got[0].y.data.every((v, i) => v === heldInt8![i]) ? 1 : 0;
       },
     };
-    const q = await quantizeModel(float, { scheme: 'auto', calibration, autoCandidates: ['int4'], autoBudget: { maxSqnrDropDb: 30, maxSlowdown: null }, metric });
+    const q = await quantizeModel(float, { scheme: 'auto', calibration, autoCandidates: ['int4'], autoBudget: { maxSqnrDropDb: 30, maxSlowdown: null }, metric, holdOut: 0.25 });
     const mix = q.mix!;
     expect(mix.fallback).toBe('int8');
     expect(mix.heldOut!.inputs).toBe(3);
@@ -189,7 +189,7 @@ describe(`'auto': logits and Hessian candidates (${SIMD} build)`, () => {
     let heldCalls = 0;
     const metric = { name: 'the held-back check fails only the full mix', score: (ref: unknown[]) => (ref.length !== 3 ? 1 : ++heldCalls === 2 ? 0 : 1) };
     // any top-1 change is allowed: the final gate (mix-gate.ts) would otherwise give the int4 layer back, which its own tests cover
-    const q = await quantizeModel(float, { scheme: 'auto', calibration, autoCandidates: ['int4'], autoBudget: { maxSqnrDropDb: 30, maxSlowdown: null }, metric, top1Allowance: 1 });
+    const q = await quantizeModel(float, { scheme: 'auto', calibration, autoCandidates: ['int4'], autoBudget: { maxSqnrDropDb: 30, maxSlowdown: null }, metric, top1Allowance: 1, holdOut: 0.25 });
     const mix = q.mix!;
     expect(mix.fallback).toBe('reverted');
     expect(mix.heldOut!.checks).toBe(2);

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ArgumentError, loadModel, quantizeModel, tensor, type Feeds, type Model, type QuantizeOptions } from '../src/index.js';
-import { splitCalibration } from '../src/model/auto-mix.js';
+import { fitPart, splitCalibration } from '../src/model/auto-mix.js';
 import { predict, selectMix } from '../src/model/mix-select.js';
 import { SIMD, randNormal, rng, useRuntimes } from './helpers.js';
 import { OnnxBuilder } from './onnx-builder.js';
@@ -78,9 +78,9 @@ describe(`'auto' mixed precision on a non-classifier (${SIMD} build)`, () => {
     expect(mix.search.mix.cosine).toBeGreaterThan(0.99);
     expect(mix.search.mix.sqnrDb).toBeGreaterThanOrEqual(mix.search.int8.sqnrDb - 1);
     expect(mix.budget).toEqual({ maxSqnrDropDb: 1 });
-    // the held-back check: a quarter of the calibration inputs, measured and within budget
-    expect(mix.heldOut!.inputs).toBe(6);
-    expect(mix.search.inputs).toBe(18); // one output value per input: every search input (up to 64)
+    // the held-back check: a third of the calibration inputs, measured and within budget; the search measures on another third
+    expect(mix.heldOut!.inputs).toBe(8);
+    expect(mix.search.inputs).toBe(8); // one output value per input: every search input (up to 64)
     expect(mix.heldOut!.withinBudget).toBe(true);
     expect(mix.heldOut!.mix.sqnrDb).toBeGreaterThanOrEqual(mix.heldOut!.int8.sqnrDb - 1);
     expect(mix.bytes).toBe(auto.weightBytes);
@@ -114,7 +114,7 @@ describe(`'auto' mixed precision on a non-classifier (${SIMD} build)`, () => {
     expect(auto.choices!.some((c) => c.scheme !== 'int8')).toBe(true);
     // better than all-int4 at a smaller size than int8
     expect(await sqnr(float, auto, test)).toBeGreaterThan(await sqnr(float, int4, test));
-    expect(auto.mix!.heldOut!.inputs).toBe(6);
+    expect(auto.mix!.heldOut!.inputs).toBe(8);
     for (const m of [int8, int4, auto, float]) m.dispose();
   }, 120_000);
 
@@ -161,14 +161,32 @@ describe(`'auto' mixed precision on a non-classifier (${SIMD} build)`, () => {
     float.dispose();
   }, 120_000);
 
-  it('splits calibration inputs into search and held-back parts that share no input and both span the set', () => {
-    const c = Array.from({ length: 10 }, (_, i) => ({ i }) as unknown as Feeds);
-    const { search, heldOut } = splitCalibration(c, 0.25, 16);
-    expect(heldOut.map((f) => (f as unknown as { i: number }).i)).toEqual([3, 7]);
-    expect(search.map((f) => (f as unknown as { i: number }).i)).toEqual([0, 1, 2, 4, 5, 6, 8, 9]);
-    expect(splitCalibration(c, 0, 16).heldOut).toEqual([]);
-    expect(splitCalibration(c.slice(0, 1), 0.25, 16)).toEqual({ search: c.slice(0, 1), heldOut: [] });
-    expect(splitCalibration(c, 0.25, 3).search.map((f) => (f as unknown as { i: number }).i)).toEqual([1, 5, 8]);
+  it('splits calibration inputs three ways (fit, search, held back) with no input in two parts, each part spanning an interleaved set', () => {
+    const c = Array.from({ length: 68 }, (_, i) => ({ i }) as unknown as Feeds);
+    const ids = (l: Feeds[]) => l.map((f) => (f as unknown as { i: number }).i);
+    const { fit, search, heldOut, check } = splitCalibration(c, undefined, Infinity);
+    expect([fit.length, search.length, heldOut.length]).toEqual([22, 23, 23]);
+    expect(new Set([...ids(fit), ...ids(search), ...ids(heldOut)]).size).toBe(68);
+    expect(ids(fitPart(c))).toEqual(ids(fit));
+    expect(check).toEqual(heldOut);
+    // inputs interleaved by source (the demo's lines cycle through 4 fonts; every 4th held back only one): every source in every part, 5 or 6 of its 17
+    for (const period of [2, 3, 4, 5]) {
+      for (const part of [fit, search, heldOut]) {
+        const per = Array.from({ length: period }, (_, f) => ids(part).filter((i) => i % period === f).length);
+        expect(Math.min(...per), `period ${period}`).toBeGreaterThanOrEqual(Math.floor(part.length / period) - 1);
+      }
+    }
+    // the same split on every call; limits spread over the part
+    expect(splitCalibration(c)).toEqual(splitCalibration(c));
+    expect(ids(splitCalibration(c, undefined, 4).search)).toEqual([2, 8, 14, 20].map((j) => ids(search)[j]));
+    expect(splitCalibration(c, undefined, 4).heldOut).toHaveLength(23); // the gate takes every held-back input
+    expect(splitCalibration(c, undefined, 4).check).toHaveLength(4);
+    // holdOut 0: no check, the search measures on everything; one input: no check; under 6 inputs: fit = search
+    expect(splitCalibration(c, 0).heldOut).toEqual([]);
+    expect(splitCalibration(c.slice(0, 1))).toEqual({ fit: c.slice(0, 1), search: c.slice(0, 1), heldOut: [], check: [] });
+    const few = splitCalibration(c.slice(0, 5));
+    expect(few.fit).toEqual(few.search);
+    expect(few.heldOut).toHaveLength(2);
   });
 
   it('selectMix: the fewest bytes within a noise budget, the least noise within a byte budget', () => {
@@ -228,8 +246,8 @@ describe.skipIf(SIMD !== 'baseline')('lowbit quantize/compare: calibration input
     expect(j.mix.speed.from).toBe('shape');
     expect(j.mix.speed.int8Ms).toBeGreaterThan(0);
     expect(j.mix.candidates).toEqual(['int8', 'int4', 'fp8']);
-    expect(j.mix.search.inputs).toBe(6); // 8 records, every 4th held back
-    expect(j.mix.heldOut.inputs).toBe(2);
+    expect(j.mix.search.inputs).toBe(3); // 8 records: 3 held back, 3 searched on, 2 fit the candidates' weights
+    expect(j.mix.heldOut.inputs).toBe(3);
     expect(j.choices).toHaveLength(4);
     for (const c of j.choices) {
       expect(c.why).toMatch(new RegExp(`^${c.scheme}: `));
@@ -237,7 +255,7 @@ describe.skipIf(SIMD !== 'baseline')('lowbit quantize/compare: calibration input
     }
     const text = lowbit('compare', model, '--scheme', 'auto', '--input', `x=${calib}`, '--max-mib', '0.15', '--simd', 'baseline');
     expect(text).toMatch(/auto: budget weights at most 0\.15 MiB; candidates int8, /);
-    expect(text).toMatch(/held back, 2 calibration input\(s\) the search never measured: mix SQNR [\d.]+ dB/);
+    expect(text).toMatch(/held back, 3 calibration input\(s\) the search never measured: mix SQNR [\d.]+ dB/);
     expect(text).toMatch(/\nwhy:\n {2}Conv_0\S*: \w+: /);
     // --max-slowdown: a fraction, or off (speed not weighed); the text report says which
     const slow = lowbit('compare', model, '--scheme', 'auto', '--input', `x=${calib}`, '--max-slowdown', '0.5', '--candidates', 'int4', '--simd', 'baseline');

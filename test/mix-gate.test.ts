@@ -44,6 +44,25 @@ describe('auto final gate: scores', () => {
     expect(gateMiss({ ...int8, outputSqnrDb: 19.9 }, int8, 1)).toMatch(/softmax output SQNR 19\.90 dB, int8 20\.00/);
   });
 
+  it('the CTC logit margin: a frame nearer a flip costs more; where input counts tie, a mix with more margin loss than int8 misses, one that reads more inputs does not', () => {
+    const ref1 = measured([[[3, 0, 0], [0, 3, 0]]]);
+    const near = gateScore(ref1, measured([[[1, 0.8, 0], [0, 3, 0]]]), undefined), far = gateScore(ref1, ref1, undefined);
+    // log(1 + e^-margin) per frame: margins 0.2 and 3 vs 3 and 3
+    expect(near.marginLoss).toBeCloseTo(Math.log1p(Math.exp(-0.2)) + Math.log1p(Math.exp(-3)), 6);
+    expect(far.marginLoss).toBeCloseTo(2 * Math.log1p(Math.exp(-3)), 6);
+    expect([near.inputs, near.frames]).toEqual([far.inputs, far.frames]); // top-1 alone does not see it
+    // a flipped frame (negative margin) costs more than any kept one
+    expect(gateScore(ref1, measured([[[0, 1, 0], [0, 3, 0]]]), undefined).marginLoss!).toBeGreaterThan(near.marginLoss!);
+    // not a classifier output (one value per frame, or classifier: false): none reported
+    expect(gateScore(measured([[[1], [2]]]), measured([[[1], [2]]]), undefined).marginLoss).toBeUndefined();
+    expect(gateScore(ref1, ref1, false).marginLoss).toBeUndefined();
+    const int8 = { inputs: 10, frames: 900, totalFrames: 900, sqnrDb: 20, marginLoss: 5 };
+    expect(gateMiss({ ...int8, marginLoss: 5 }, int8, 1)).toBeUndefined();
+    expect(gateMiss({ ...int8, marginLoss: 5.01 }, int8, 1)).toMatch(/10 inputs as int8's, and a larger logit margin loss: 5\.01, int8 5\.00/);
+    expect(gateMiss({ ...int8, inputs: 11, marginLoss: 6, outputSqnrDb: 1 }, { ...int8, outputSqnrDb: 2 }, 1)).toBeUndefined();
+    expect(gateMiss({ ...int8, inputs: 9, marginLoss: 1 }, int8, 1)).toMatch(/9 inputs/);
+  });
+
   it("a user's top-1 allowance or budget replaces the per-input and per-frame rules", () => {
     const int8 = { inputs: 10, frames: 900, totalFrames: 1000, sqnrDb: 20 };
     const mix = { ...int8, inputs: 5, frames: 880 };
@@ -93,10 +112,10 @@ function net(): Uint8Array {
 describe('auto final gate: in the search', () => {
   const r = rng(5);
   const calibration: Feeds[] = Array.from({ length: 24 }, () => ({ x: tensor('float32', randNormal(800, r), [1, 8, 10, 10]) }));
-  // 4 search inputs, 4 in the search's held-back check: the gate scores all 6 held back. The metric answers the gate (6 inputs) from a script, the search always 1.
+  // 4 search inputs, 4 in the search's held-back check: the gate scores all 8 held back. The metric answers the gate (8 inputs) from a script, the search always 1.
   const scripted = (answers: number[]) => {
     let gateCalls = 0;
-    return { name: 'scripted', score: (ref: unknown[]) => (ref.length === 6 ? answers[Math.min(gateCalls++, answers.length - 1)] : 1) };
+    return { name: 'scripted', score: (ref: unknown[]) => (ref.length === 8 ? answers[Math.min(gateCalls++, answers.length - 1)] : 1) };
   };
   const options = (metric: ReturnType<typeof scripted>) => ({ scheme: 'auto' as const, calibration, sensitivityInputs: 4, autoCandidates: ['int4' as const], autoBudget: { maxSqnrDropDb: 20, maxSlowdown: null }, top1Allowance: 1, metric });
 
@@ -106,7 +125,7 @@ describe('auto final gate: in the search', () => {
     const q = await quantizeModel(float, options(scripted([1, 0])));
     const mix = q.mix!;
     expect(mix.rounds!.length).toBeGreaterThan(0);
-    expect(mix.gate!.inputs).toBe(6);
+    expect(mix.gate!.inputs).toBe(8);
     expect(mix.gate!.outcome).toBe('int8');
     expect(mix.gate!.misses.every((m) => /^scripted 0, int8 1$/.test(m))).toBe(true);
     expect(mix.gate!.checks).toBeGreaterThan(1);

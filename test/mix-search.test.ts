@@ -1,7 +1,7 @@
 // The 'auto' search's rounds (mix-search.ts) on a synthetic model whose true per-layer costs are known:
 // each measured mix's noise is computed from those costs, so the mix the budget allows is known too.
 import { describe, expect, it } from 'vitest';
-import { fitFactor, pessimistic, searchMix, type MixMeasure } from '../src/model/mix-search.js';
+import { fitFactor, MAX_ROUNDS, pessimistic, searchMix, type MixMeasure } from '../src/model/mix-search.js';
 import type { MixOption } from '../src/model/mix-select.js';
 
 const BASE: MixOption = { bytes: 5000, noise: 1 };
@@ -72,7 +72,7 @@ describe('auto mix search: rounds with a fitted pessimism factor', () => {
     const r = await searchMix(table, BASE, { maxRatio: 1.3 }, m.measure, true);
     expect(r.pick).toEqual([0, 0, 0, 0, 0]);
     expect(r.rounds.length).toBeGreaterThanOrEqual(1);
-    expect(r.rounds.length).toBeLessThanOrEqual(6);
+    expect(r.rounds.length).toBeLessThanOrEqual(MAX_ROUNDS);
     expect(r.rounds.every((x) => x.heldOut && !x.heldOut.ok)).toBe(true);
     // each round changes fewer layers (the factor only grows)
     for (let i = 1; i < r.rounds.length; i++) expect(r.rounds[i].changes).toBeLessThanOrEqual(r.rounds[i - 1].changes);

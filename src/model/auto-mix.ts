@@ -1,7 +1,8 @@
 // The 'auto' scheme's search: a format per layer, judged by the model's real output.
 //
-// 1. The calibration inputs are split: the search measures on one part, the held-back part checks
-//    the final choice (and the mix falls back toward int8 when that check fails the budget).
+// 1. The calibration inputs are split three ways (calibration-split.ts): the candidates' weights are
+//    fitted on one part, the search measures on another, the held-back part checks the final choice
+//    (and the mix falls back toward int8 when that check fails the budget).
 // 2. The Hessian proxy (hessian-proxy.ts) rates every candidate format of every layer by the
 //    layer's own output error on sampled calibration rows; it prunes, per layer, a format when
 //    another of about its size (within 10%) or smaller is better by the proxy, so only the best
@@ -41,6 +42,7 @@ import { gateMiss, gateScore, giveBackBatches } from './mix-gate.js';
 import { transposeKN, convWeightsNK } from '../layers/conv2d-gemm.js';
 import { DEFAULT_MAX_SLOWDOWN, formatLatencies, shapeLatencies, tooSlow } from './auto-speed.js';
 import { fitTime, pickMs } from './mix-speed.js';
+import { DEFAULT_HOLD_OUT, splitCalibration } from './calibration-split.js';
 
 type MixedModel = Model & { choices?: LayerChoice[]; mix?: MixReport };
 
@@ -69,25 +71,7 @@ export function checkAutoOptions(o: QuantizeOptions): void {
   if (o.metric?.allowance !== undefined && !(o.metric.allowance >= 0)) throw new ArgumentError(`quantize: metric.allowance must be >= 0, got ${describe(o.metric.allowance)}`);
 }
 
-/** The calibration inputs split into the search's and the held-back check's (every k-th input, so both see the whole set). */
-export function splitCalibration(calibration: readonly Feeds[], holdOut: number, limit: number): { search: Feeds[]; heldOut: Feeds[] } {
-  const k = holdOut > 0 && calibration.length >= 2 ? Math.max(2, Math.round(1 / holdOut)) : 0;
-  const heldOut = k ? calibration.filter((_, i) => i % k === k - 1) : [];
-  return { search: evenly(searchPart(calibration, holdOut), limit), heldOut: evenly(heldOut, limit) };
-}
-
-/** All the calibration inputs the check does not hold back (the candidates' Hessians come from these). */
-export function searchPart(calibration: readonly Feeds[], holdOut = DEFAULT_HOLD_OUT): Feeds[] {
-  const k = holdOut > 0 && calibration.length >= 2 ? Math.max(2, Math.round(1 / holdOut)) : 0;
-  return k ? calibration.filter((_, i) => i % k !== k - 1) : [...calibration];
-}
-
-const DEFAULT_HOLD_OUT = 0.25;
-
-function evenly<T>(list: T[], count: number): T[] {
-  if (list.length <= count) return list;
-  return Array.from({ length: count }, (_, i) => list[Math.floor(((i + 0.5) * list.length) / count)]);
-}
+export { splitCalibration, fitPart } from './calibration-split.js';
 
 /** Runs the search on `model` (built with every layer int8 unless `choice` says otherwise), filling `choice`, model.choices and model.mix. */
 export async function autoMix(float: Model, model: MixedModel, stats: Map<GraphNode, RangeStats>, choice: Map<GraphNode, LayerScheme>, options: QuantizeOptions, weights: CandidateWeights): Promise<void> {
@@ -97,7 +81,7 @@ export async function autoMix(float: Model, model: MixedModel, stats: Map<GraphN
   // enough inputs that the outputs measured hold a few thousand values (16 to 64 inputs): a head with one output per input needs more
   const values = Object.values(await float.run(options.calibration[0])).reduce((n, t) => n + t.data.length, 0);
   const limit = options.sensitivityInputs ?? Math.min(64, Math.max(16, Math.ceil(4096 / Math.max(values, 1))));
-  const { search, heldOut } = splitCalibration(options.calibration, options.holdOut ?? DEFAULT_HOLD_OUT, limit);
+  const { search, check: heldOut, heldOut: gateInputs } = splitCalibration(options.calibration, options.holdOut ?? DEFAULT_HOLD_OUT, limit);
   const score = (ref: Measured, got: Measured) => scoreOutputs(ref, got, options.classifier, options.metric);
   const progress = (d: number, t: number) => options.onProgress?.(d, t, 'measuring layers');
   const logits = options.autoJudge !== 'outputs';
@@ -249,11 +233,11 @@ export async function autoMix(float: Model, model: MixedModel, stats: Map<GraphN
   const gaveBack = new Set<number>();
   const searchPick = pick;
   if (!sizeOnly && pick.some((j) => j !== 0)) {
-    // every held-back input, and only those: the candidates' weights (GPTQ) were fitted on the rest, where a mix
-    // of them looks better than it is (PP-OCRv4: better than int8 on those 52 lines, 1.5 points worse on the test lines)
-    const gateInputs = splitCalibration(options.calibration, options.holdOut ?? DEFAULT_HOLD_OUT, Infinity).heldOut;
+    // every held-back input, and only those: the candidates' weights were fitted on another part, where a mix
+    // of them looks better than it is (PP-OCRv4: better than int8 on those lines, 1.5 points worse on the test lines),
+    // and the search chose on a third
     if (gateInputs.length) {
-      const gateRef = await run(float, gateInputs);
+      const gateRef = gateInputs.length === heldOut.length ? heldRef! : await run(float, gateInputs);
       const gateOf = async (p: readonly number[]) => {
         await apply(p);
         progress(toMeasure.length + ++steps, toMeasure.length + layers.length);

@@ -9,10 +9,16 @@
 //     least int8's count (tolerance 0 inputs);
 //   - output frames with float32's top-1: at least int8's count less GATE_FRAME_TOLERANCE of them;
 //   - the user's metric, when given: at least int8's less its allowance.
-//   - where a final softmax makes the output (the search judges its logits): the output's own SQNR
-//     no lower than int8's (GATE_SOFTMAX_DB). A probability's error is large only at frames near a
-//     tie, the frames that flip a reading; on PP-OCRv4 a mix read 3 of 196 test lines fewer than
-//     int8 with its test softmax SQNR 2.3 dB under int8's, while its logit SQNR matched int8's.
+//   - where the mix reads as many inputs as int8 (whole-input counts tie, as they mostly do on a few
+//     dozen lines), finer signals decide:
+//     - the CTC logit margin: per frame, how far float32's top-1 stands above the best other class
+//       in the judged output (logits), as a loss log(1 + e^-margin) summed over frames; no more
+//       than int8's (GATE_MARGIN_TOLERANCE). It grows as frames near a flip, before any flips;
+//     - where a final softmax makes the output (the search judges its logits): the output's own SQNR
+//       no lower than int8's (GATE_SOFTMAX_DB). A probability's error is large only at frames near a
+//       tie, the frames that flip a reading; on PP-OCRv4 a mix read 3 of 196 test lines fewer than
+//       int8 with its test softmax SQNR 2.3 dB under int8's, while its logit SQNR matched int8's.
+//     A mix that reads more inputs than int8 is not held to them.
 // A user who loosens top-1 (top1Allowance: frames' share it may lose; top1Budget: the share to keep)
 // gets that instead of the two top-1 rules: a dB budget alone does not loosen them.
 // Outputs with no top-1 (not a classifier's) are gated by pooled SQNR within the dB budget instead.
@@ -26,17 +32,21 @@ import type { GateScore, OutputMetric } from './quantize-options.js';
 export const GATE_FRAME_TOLERANCE = 0.001;
 /** dB the softmax output's SQNR may be under int8's: none (the rule the 17 held-back PP-OCRv4 lines can still resolve). */
 export const GATE_SOFTMAX_DB = 0;
+/** Share by which the mix's margin loss may exceed int8's where whole-input counts tie: none. */
+export const GATE_MARGIN_TOLERANCE = 0;
 
 /** Per input: frames (rows along the last axis of classifier outputs) with float32's top-1, and whether all of them have it. */
 export function gateScore(ref: Measured, got: Measured, classifier: boolean | undefined, metric?: OutputMetric): GateScore {
-  let frames = 0, total = 0, inputs = 0;
+  let frames = 0, total = 0, inputs = 0, marginLoss = 0;
   ref.judged.forEach((r, i) => {
     let all = true;
     for (const [name, t] of Object.entries(r)) {
       if (!isClassifierOutput(t, classifier)) continue;
       const x = outputValues(t), g = outputValues(got.judged[i][name]), n = t.dims[t.dims.length - 1];
       for (let o = 0; o + n <= x.length; o += n) {
-        const same = argmax(x, o, n) === argmax(g, o, n);
+        const top = argmax(x, o, n);
+        const same = top === argmax(g, o, n);
+        marginLoss += softplus(-margin(g, o, n, top));
         frames += same ? 1 : 0;
         all &&= same;
         total++;
@@ -45,7 +55,7 @@ export function gateScore(ref: Measured, got: Measured, classifier: boolean | un
     inputs += all ? 1 : 0;
   });
   const { noise, signal } = noiseAndSignal(ref.judged, got.judged);
-  const s: GateScore = { inputs, frames, totalFrames: total, sqnrDb: sqnrDb(noise, signal) };
+  const s: GateScore = { inputs, frames, totalFrames: total, sqnrDb: sqnrDb(noise, signal), ...(total > 0 && { marginLoss }) };
   if (ref.judged.some((r, i) => r !== ref.outputs[i])) {
     const o = noiseAndSignal(ref.outputs, got.outputs);
     s.outputSqnrDb = sqnrDb(o.noise, o.signal);
@@ -63,7 +73,9 @@ export function gateMiss(mix: GateScore, int8: GateScore, maxSqnrDropDb: number 
     if (mix.inputs < int8.inputs) return `${mix.inputs} inputs with every frame's top-1 as float32's, int8 ${int8.inputs}`;
     const tol = Math.floor(GATE_FRAME_TOLERANCE * int8.totalFrames);
     if (mix.frames < int8.frames - tol) return `${mix.frames} of ${int8.totalFrames} frames with float32's top-1, int8 ${int8.frames} (tolerance ${tol})`;
-    if (int8.outputSqnrDb !== undefined && (mix.outputSqnrDb ?? -Infinity) < int8.outputSqnrDb - GATE_SOFTMAX_DB) return `softmax output SQNR ${mix.outputSqnrDb!.toFixed(2)} dB, int8 ${int8.outputSqnrDb.toFixed(2)} (tolerance ${GATE_SOFTMAX_DB} dB)`;
+    const tie = mix.inputs === int8.inputs;
+    if (tie && int8.marginLoss !== undefined && (mix.marginLoss ?? Infinity) > int8.marginLoss * (1 + GATE_MARGIN_TOLERANCE)) return `${mix.inputs} inputs as int8's, and a larger logit margin loss: ${mix.marginLoss!.toFixed(2)}, int8 ${int8.marginLoss.toFixed(2)} (frames nearer a flip)`;
+    if (tie && int8.outputSqnrDb !== undefined && (mix.outputSqnrDb ?? -Infinity) < int8.outputSqnrDb - GATE_SOFTMAX_DB) return `softmax output SQNR ${mix.outputSqnrDb!.toFixed(2)} dB, int8 ${int8.outputSqnrDb.toFixed(2)} (tolerance ${GATE_SOFTMAX_DB} dB)`;
   } else if (maxSqnrDropDb !== undefined && mix.sqnrDb < int8.sqnrDb - maxSqnrDropDb) {
     return `output SQNR ${mix.sqnrDb.toFixed(2)} dB, int8 ${int8.sqnrDb.toFixed(2)} (budget ${maxSqnrDropDb} dB)`;
   }
@@ -81,6 +93,18 @@ export function giveBackBatches(added: readonly { index: number; noise: number }
   const batches: number[][] = [];
   for (let at = 0, size = 1; at < order.length; at += size, size = batches.length < 2 ? 1 : size * 2) batches.push(order.slice(at, at + size));
   return batches;
+}
+
+/** float32's top-1 class's lead over the best other class in x's frame at o (Infinity with one class) */
+function margin(x: ArrayLike<number>, o: number, n: number, top: number): number {
+  let other = -Infinity;
+  for (let j = o; j < o + n; j++) if (j !== top && x[j] > other) other = x[j];
+  return x[top] - other;
+}
+
+/** log(1 + e^v) without overflow */
+function softplus(v: number): number {
+  return v > 0 ? v + Math.log1p(Math.exp(-v)) : Math.log1p(Math.exp(v));
 }
 
 function argmax(x: ArrayLike<number>, o: number, n: number): number {

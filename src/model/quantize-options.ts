@@ -101,7 +101,7 @@ export interface QuantizeOptions {
    * the outputs. The metric always gets the outputs.
    */
   autoJudge?: 'logits' | 'outputs';
-  /** 'auto': the fraction of calibration inputs held back to check the search's choice (default 0.25; 0 turns the check off) */
+  /** 'auto': the fraction of calibration inputs held back to check the search's choice (default 1/3; the rest split evenly between the inputs the candidates' weights are fitted on and those the search measures on; 0 turns the check off) */
   holdOut?: number;
   /** 'ant4': ANT's type chosen per output channel, not per tensor (LUT4 then runs a table per panel of 8 columns) */
   ant4PerChannelType?: boolean;
@@ -286,6 +286,8 @@ export interface GateScore {
   sqnrDb: number;
   /** where a final softmax makes the output: SQNR of the output itself (sqnrDb is the logits') */
   outputSqnrDb?: number;
+  /** classifier outputs: Σ over frames of log(1 + e^-margin), margin = float32's top-1 class minus the best other in the judged output (how near frames are to a flip) */
+  marginLoss?: number;
   metric?: number;
 }
 

@@ -20,7 +20,7 @@ import { gemmShape, int8Pays } from './int8-shape-rule.js';
 import { keptFloatReason } from './kept-float.js';
 import { slowerQuantizedLayers, type SpeedChoice } from './speed-check.js';
 import { calibrate, type Feeds, type RangeStats } from './calibrate.js';
-import { autoMix, checkAutoOptions, searchPart } from './auto-mix.js';
+import { autoMix, checkAutoOptions, fitPart } from './auto-mix.js';
 import { CandidateWeights } from './candidate-weights.js';
 import { layerHessians } from './layer-hessians.js';
 import { checkAttentionOption, checkGptqOptions, type LayerChoice, type LayerScheme, type MixReport, type QuantizeOptions } from './quantize-options.js';
@@ -178,7 +178,7 @@ export async function quantizeModel(float: Model, options: QuantizeOptions): Pro
     });
   // layers the search did not plan (no calibration rows reached them) stay dense int8
   if (pruned) for (const node of stats.keys()) if (!pruned.weights.has(node) && !options.layerScheme?.(node)) choice.set(node, 'int8');
-  // 'auto': each layer's candidates quantized once; int4 by GPTQ, ant4 and fpx by effect, from Hessians of the search's part of the calibration inputs
+  // 'auto': each layer's candidates quantized once; int4 by GPTQ, ant4 and fpx by effect, from Hessians of the calibration inputs' fit part (the search and the gate measure on the other two)
   const candidates = auto
     ? new CandidateWeights(
       (node, scheme, h) => {
@@ -187,7 +187,7 @@ export async function quantizeModel(float: Model, options: QuantizeOptions): Pro
         const opts = { ...formatOptions, gptq: scheme === 'int4' && gptqSettings ? { ...gptqSettings, ...dense } : dense };
         return quantizeLayerWeights(spec, scheme, s ? inputQuant(s, spec, scheme) : undefined, opts, h, s);
       },
-      gptqSettings ? await autoHessians(float, searchPart(options.calibration, options.holdOut), (node) => stats.has(node) && !options.layerScheme?.(node), options) : undefined,
+      gptqSettings ? await autoHessians(float, fitPart(options.calibration, options.holdOut), (node) => stats.has(node) && !options.layerScheme?.(node), options) : undefined,
     )
     : undefined;
   const ivit = options.integerOnly ? new IvitLayers() : null;
