@@ -123,14 +123,17 @@ describe(`'auto' mixed precision on a non-classifier (${SIMD} build)`, () => {
     const calls: number[] = [];
     const metric = { name: 'first value within 0.05', score: (ref: Record<string, { data: Float32Array }>[], got: Record<string, { data: Float32Array }>[]) => (calls.push(ref.length), ref.filter((r, i) => Math.abs(r.y.data[0] - got[i].y.data[0]) < 0.05).length / ref.length) };
     // speed not weighed: int4 may be slower than int8 on this tiny net, and the metric must be called on mixes (auto-speed.test.ts has the speed rule)
-    const cls = await quantizeModel(float, { scheme: 'auto', calibration: calibration.slice(0, 8), autoCandidates: ['int4'], autoBudget: { maxSqnrDropDb: 1, maxSlowdown: null }, metric });
+    const cls = await quantizeModel(float, { scheme: 'auto', calibration: calibration.slice(0, 8), autoCandidates: ['int4'], autoBudget: { maxSqnrDropDb: 1, maxSlowdown: null }, metric, classifier: true });
     expect(cls.mix!.search.int8.top1).toBeGreaterThan(0);
     expect(cls.mix!.search.int8.metric).toBeGreaterThanOrEqual(0);
     expect(calls.length).toBeGreaterThan(2);
     expect(cls.mix!.candidates).toEqual(['int8', 'int4']);
     const notCls = await quantizeModel(float, { scheme: 'auto', calibration: calibration.slice(0, 8), autoCandidates: ['int4'], classifier: false });
     expect(notCls.mix!.search.int8.top1).toBeUndefined();
-    for (const m of [cls, notCls, float]) m.dispose();
+    // by default only an output a final Softmax makes is a classifier's: this net's y is not
+    const byDefault = await quantizeModel(float, { scheme: 'auto', calibration: calibration.slice(0, 8), autoCandidates: ['int4'] });
+    expect(byDefault.mix!.search.int8.top1).toBeUndefined();
+    for (const m of [cls, notCls, byDefault, float]) m.dispose();
   }, 120_000);
 
   it('bad budgets and options are ArgumentErrors naming the option', async () => {

@@ -10,7 +10,7 @@ import { OnnxBuilder } from './onnx-builder.js';
 /** one output [frames, classes] per input, frames given as lists of logits */
 const measured = (inputs: number[][][]): Measured => {
   const judged = inputs.map((frames) => ({ y: tensor('float32', new Float32Array(frames.flat()), [frames.length, frames[0].length]) }));
-  return { outputs: judged, judged };
+  return { outputs: judged, judged, softmaxMade: new Set(['y']) };
 };
 
 describe('auto final gate: scores', () => {

@@ -41,7 +41,7 @@ export function gateScore(ref: Measured, got: Measured, classifier: boolean | un
   ref.judged.forEach((r, i) => {
     let all = true;
     for (const [name, t] of Object.entries(r)) {
-      if (!isClassifierOutput(t, classifier)) continue;
+      if (!isClassifierOutput(t, classifier, ref.softmaxMade?.has(name) ?? false)) continue;
       const x = outputValues(t), g = outputValues(got.judged[i][name]), n = t.dims[t.dims.length - 1];
       for (let o = 0; o + n <= x.length; o += n) {
         const top = argmax(x, o, n);

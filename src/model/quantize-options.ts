@@ -88,8 +88,9 @@ export interface QuantizeOptions {
   autoCandidates?: readonly string[];
   /**
    * 'auto': whether top-1 agreement (argmax along the last axis) means something for this model:
-   * true: every output with a last axis > 1 is a classifier's; false: never (an embedding, a
-   * regression); default: outputs whose last axis is > 1.
+   * true: every output with a last axis > 1 is a classifier's (raw logits too); false: never (an
+   * embedding, a regression); default: outputs a final Softmax/LogSoftmax makes (last axis > 1). Other
+   * outputs are judged by output SQNR alone.
    */
   classifier?: boolean;
   /** 'auto': a task metric on whole outputs (higher is better) the mix must keep (within its allowance of all-int8's) */

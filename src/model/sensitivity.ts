@@ -17,6 +17,8 @@ export type Outputs = Record<string, ModelTensor>[];
 export interface Measured {
   outputs: Outputs;
   judged: Outputs;
+  /** outputs a final Softmax/LogSoftmax makes: by default the only ones top-1 is taken of */
+  softmaxMade?: ReadonlySet<string>;
 }
 
 /** The ops whose input (the logits) is judged in place of their output, when they make a model output. */
@@ -46,13 +48,18 @@ export async function outputsOf(model: Model, inputs: readonly Feeds[], logits =
     outputs.push(out);
     judged.push(Object.keys(before).length ? { ...out, ...before } : out);
   }
-  return { outputs, judged };
+  const made = new Map(model.graph.nodes.flatMap((n) => n.outputs.map((o) => [o, n.op] as const)));
+  return { outputs, judged, softmaxMade: new Set([...names].filter((o) => SOFTMAX_OPS.has(made.get(o) ?? ''))) };
 }
 
-/** Whether top-1 along the last axis means something for this output (see QuantizeOptions.classifier). */
-export function isClassifierOutput(t: ModelTensor, classifier: boolean | undefined): boolean {
+/**
+ * Whether top-1 along the last axis means something for this output (see QuantizeOptions.classifier):
+ * by default only where a final Softmax/LogSoftmax makes it. A detector's map or an embedding has a
+ * last axis > 1 too, and its "top-1 along the width" let a mix 4 dB under int8's SQNR through.
+ */
+export function isClassifierOutput(t: ModelTensor, classifier: boolean | undefined, softmaxMade: boolean): boolean {
   const last = t.dims[t.dims.length - 1] ?? 1;
-  return classifier !== false && last > 1;
+  return classifier !== false && last > 1 && (classifier === true || softmaxMade);
 }
 
 /** Output noise and signal energy (sums of squares over every output value). */
@@ -86,7 +93,7 @@ export function scoreOutputs(measuredRef: Measured, measuredGot: Measured, class
     cos += cosine(ref.map((r) => outputValues(r[name])), got.map((g) => outputValues(g[name])));
     for (const [i, r] of ref.entries()) {
       const t = r[name];
-      if (!isClassifierOutput(t, classifier)) continue;
+      if (!isClassifierOutput(t, classifier, measuredRef.softmaxMade?.has(name) ?? false)) continue;
       const x = outputValues(t), g = outputValues(got[i][name]), n = t.dims[t.dims.length - 1];
       for (let o = 0; o + n <= x.length; o += n) {
         if (argmax(x, o, n) === argmax(g, o, n)) same++;
