@@ -6,7 +6,7 @@ import { lowerConv1d } from './lower-conv1d.js';
 import { keepConv1dChains } from './conv1d-chains.js';
 import { ACTIVATIONS, fuseGraph, type ActivationName, type FuseReport } from './fuse.js';
 import { elementCount, hostArray, type Graph, type GraphNode, type HostData, type HostTensor } from './graph.js';
-import { ConvLayerF32, Int4FileLinearLayer, LinearLayerF32, type ModelLayer } from './layers.js';
+import { ConvLayerF32, Int4FileLinearLayer, LinearLayerF32, type LayerIO, type ModelLayer } from './layers.js';
 import { kernelLayerFor } from './kernel-layer-rules.js';
 import type { ConvActivation, ConvGeometry } from '../layers/conv2d.js';
 import { importOnnx, rowReaderOf } from './onnx.js';
@@ -99,6 +99,8 @@ export class Model {
   private disposed = false;
   /** host steps' input and output views, by step (a plan's steps live as long as the plan) */
   private readonly hostCache = new WeakMap<PlanStep, { arena: number; buffer: ArrayBufferLike; ins: (HostValue | null)[]; outs: HostValue[] }>();
+  /** layer steps' addresses, by step */
+  private readonly ioCache = new WeakMap<PlanStep, { arena: number; io: LayerIO }>();
 
   /** layers for weightless nodes tried before the kernel layers (quantizeModel's integerOnly ops) */
   opLayer?: (rt: Runtime, node: GraphNode, ins: (ValueInfo | null)[]) => ModelLayer | null;
@@ -294,7 +296,9 @@ export class Model {
         options.beforeStep(step, step.ins.map((v) => (v && v.type === 'float32' ? (this.viewOf(v, arena) as Float32Array) : null)), place);
       }
       const t0 = options.timings ? performance.now() : 0;
-      await this.runStep(step, arena, options);
+      // awaited only when a step is asynchronous (a decode step's layers are not: no garbage per step)
+      const pending = this.runStep(step, arena, options);
+      if (pending) await pending;
       if (options.timings) options.timings.push({ step, ms: performance.now() - t0 });
       if (options.onStep) options.onStep(step, step.outs.map((o) => (o.type === 'float32' ? this.viewOf(o, arena) as Float32Array : Float32Array.from(o.host!))));
     }
@@ -306,13 +310,24 @@ export class Model {
     return v.host ?? (v.root?.host as HostData);
   }
 
-  private async runStep(step: PlanStep, arena: number, options: RunOptions): Promise<void> {
-    if (step.layer) {
+  private runStep(step: PlanStep, arena: number, options: RunOptions): Promise<void> | void {
+    if (step.layer) return step.layer.run(this.layerIO(step, arena));
+    return this.runHostStep(step, arena, options);
+  }
+
+  /** A layer step's addresses, made once per step and arena (layers only read them). */
+  private layerIO(step: PlanStep, arena: number): LayerIO {
+    let c = this.ioCache.get(step);
+    if (!c || c.arena !== arena) {
       const x = step.ins[0]!;
-      const xs = step.ins.map((v) => arena + v!.offset);
-      await step.layer.run({ x: arena + x.offset, xs, inDims: step.ins.map((v) => v!.dims), y: arena + step.outs[0].offset, ys: step.outs.map((o) => arena + o.offset), scratch: arena + step.scratch.offset, dims: x.dims });
-      return;
+      const io = { x: arena + x.offset, xs: step.ins.map((v) => arena + v!.offset), inDims: step.ins.map((v) => v!.dims), y: arena + step.outs[0].offset, ys: step.outs.map((o) => arena + o.offset), scratch: arena + step.scratch.offset, dims: x.dims };
+      this.ioCache.set(step, (c = { arena, io }));
     }
+    return c.io;
+  }
+
+  /** A step on the host: synchronous (no promise) unless it is a control-flow step or a HostOp that returns one. */
+  private runHostStep(step: PlanStep, arena: number, options: RunOptions): Promise<void> | void {
     if (step.sub) {
       const rt = this.rt;
       // the sub-plans' steps are observed too (calibration sees layers inside If and Loop), not timed twice
@@ -327,8 +342,10 @@ export class Model {
     }
     const ctx = { node: step.node!, opset: this.graph.opset }, own = this.hostOp?.(step.node!);
     checkExactInputs(step.node!, ins);
-    if (own) await own.compute(ctx, ins, outs);
-    else opDef(step.node!)!.compute!(ctx, ins, outs);
+    if (own) {
+      const pending = own.compute(ctx, ins, outs);
+      if (pending instanceof Promise) return pending.then(() => checkExactOutputs(step.node!, outs));
+    } else opDef(step.node!)!.compute!(ctx, ins, outs);
     checkExactOutputs(step.node!, outs);
   }
 
