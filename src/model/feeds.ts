@@ -45,7 +45,7 @@ const TYPED: Record<string, readonly (new (n: number) => ArrayLike<number | bigi
 };
 
 /** Checks `feeds` against the graph's inputs; the host data of each, by name. */
-export function checkFeeds(inputs: readonly GraphInput[], feeds: unknown, verb = 'run'): Map<string, Feed> {
+export function checkFeeds(inputs: readonly GraphInput[], feeds: unknown, verb = 'run', carried?: ReadonlySet<string>): Map<string, Feed> {
   const names = () => inputs.map((i) => `'${i.name}'`).join(', ');
   if (feeds === null || typeof feeds !== 'object' || Array.isArray(feeds)) {
     throw new ArgumentError(`${verb}: feeds must be an object of input tensors by name (the model takes ${names()}), got ${describe(feeds)}`);
@@ -54,12 +54,13 @@ export function checkFeeds(inputs: readonly GraphInput[], feeds: unknown, verb =
   for (const gi of inputs) {
     const t = (feeds as Record<string, unknown>)[gi.name];
     if (t === undefined) throw new ArgumentError(`${verb}: input '${gi.name}' is missing (the model takes ${names()})`);
-    out.set(gi.name, checkFeed(gi, t, verb));
+    out.set(gi.name, checkFeed(gi, t, verb, carried?.has(gi.name) ?? false));
   }
   return out;
 }
 
-function checkFeed(gi: GraphInput, t: unknown, verb: string): Feed {
+/** `carried`: a float32 input the arena may already hold (RunOptions.carry): its data may be empty, its dims still count */
+function checkFeed(gi: GraphInput, t: unknown, verb: string, carried = false): Feed {
   const what = `${verb}: input '${gi.name}'`;
   if (t === null || typeof t !== 'object') throw new ArgumentError(`${what}: expected a tensor { type, data, dims }, got ${describe(t)}`);
   const { type, data, dims } = t as { type?: unknown; data?: unknown; dims?: unknown };
@@ -77,7 +78,7 @@ function checkFeed(gi: GraphInput, t: unknown, verb: string): Feed {
   }
   const values = data as ArrayLike<number | bigint | boolean>;
   const n = elementCount(d);
-  if (values.length !== n) throw new ShapeError(`${what} has ${values.length} values, dims [${d}] need ${n}`);
+  if (values.length !== n && !(carried && gi.type === 'float32' && values.length === 0)) throw new ShapeError(`${what} has ${values.length} values, dims [${d}] need ${n}`);
   if (gi.type === 'float32') return { dims: d, data: values as Float32Array };
   const host = hostArray(gi.type, n);
   const [lo, hi] = RANGE[gi.type];

@@ -1,6 +1,6 @@
 // A loaded model: the graph, its layers (built once), one plan per input shape, and run().
 
-import { ArgumentError, ShapeError, describe } from '../errors.js';
+import { ArgumentError, ModelError, ShapeError, describe } from '../errors.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { lowerConv1d } from './lower-conv1d.js';
 import { keepConv1dChains } from './conv1d-chains.js';
@@ -30,6 +30,7 @@ import { fuseDynamicQuant } from './fuse-dyn-quant.js';
 import { outputTensor, type OutputTensor } from './outputs.js';
 import { ArenaHistory } from './arena-history.js';
 import { captureState, restoreState, type RunState } from './run-state.js';
+import type { ArenaCarry } from './arena-carry.js';
 
 export type { RunState } from './run-state.js';
 
@@ -81,6 +82,13 @@ export interface RunOptions {
    * (those are copied into the arena before any step), not its other feeds.
    */
   into?: Readonly<Record<string, Float32Array>>;
+  /**
+   * outputs written in place over inputs that the next run of the same plan reads again (a decoder's
+   * KV cache): left in the arena, not copied out (they come back as views of the arena, valid until
+   * the next run), and not copied in on that next run (see arena-carry.ts); the carried inputs' feeds
+   * may then have empty data
+   */
+  carry?: ArenaCarry;
 }
 
 export class Model {
@@ -99,6 +107,8 @@ export class Model {
   private disposed = false;
   /** host steps' input and output views, by step (a plan's steps live as long as the plan) */
   private readonly hostCache = new WeakMap<PlanStep, { arena: number; buffer: ArrayBufferLike; ins: (HostValue | null)[]; outs: HostValue[] }>();
+  /** the carry whose values the arena holds now, with the plan that left them there (RunOptions.carry) */
+  private carried: { carry: ArenaCarry; plan: Plan; ptr: number } | null = null;
   /** layer steps' addresses, by step */
   private readonly ioCache = new WeakMap<PlanStep, { arena: number; io: LayerIO }>();
 
@@ -260,26 +270,64 @@ export class Model {
 
   private async runNow(feeds: ModelInputs, options: RunOptions): Promise<Record<string, OutputTensor>> {
     if (this.disposed) throw new ArgumentError('model: used after dispose()');
-    const checked = checkFeeds(this.graph.inputs, feeds);
+    const carry = options.carry;
+    const checked = checkFeeds(this.graph.inputs, feeds, 'run', carry ? new Set(carry.pairs.map(([, i]) => i)) : undefined);
     const plan = this.planFor(checked, {}, options.runtimeInputs);
+    // the arena holds this carry's inputs from the run before only when that run had this plan and arena
+    const c = this.carried;
+    const continuing = !!c && c.carry === carry && c.plan === plan && c.ptr === this.arena.ptr && plan.arenaBytes <= this.arena.bytes;
+    if (c && !continuing) this.spill();
     const arena = this.arenaFor(plan.arenaBytes);
-    await this.execute(plan, arena, (v) => checked.get(v.name)!.data, options, true);
+    const pairs = carry ? carriedPairs(plan, this.graph.outputs, carry) : [];
+    const kept = new Set(continuing ? pairs.map(([, v]) => v) : []);
+    const feed = (v: PlanValue) => {
+      const f = checked.get(v.name)!.data;
+      if (!carry || f.length === elementCount(v.dims)) return f;
+      // an empty carried feed: its values are the carry's (spilled since) or already in the arena (kept)
+      const own = carry.valuesOf(v.name);
+      if (!own || own.length !== elementCount(v.dims)) throw new ModelError(`run: carried input '${v.name}' has ${own ? own.length : 'no'} values outside the arena and the arena does not hold it`);
+      return own;
+    };
+    await this.execute(plan, arena, feed, options, true, kept);
     const out: Record<string, OutputTensor> = {};
+    const left = new Set(pairs.map(([o]) => o));
     plan.outputs.forEach((v, i) => {
       const name = this.graph.outputs[i];
       const into = options.into?.[name];
-      if (into && v.type === 'float32' && into instanceof Float32Array && into.length === elementCount(v.dims)) {
+      if (left.has(v)) out[name] = { type: 'float32', data: this.viewOf(v, arena) as Float32Array, dims: [...v.dims] };
+      else if (into && v.type === 'float32' && into instanceof Float32Array && into.length === elementCount(v.dims)) {
         into.set(this.viewOf(v, arena) as Float32Array);
         out[name] = { type: 'float32', data: into, dims: [...v.dims] };
       } else out[name] = outputTensor(v.type, this.viewOf(v, arena), v.dims, `run: output '${name}'`);
     });
-    // outputs are copies: a large batch's arena can go back now
+    if (carry && pairs.length) {
+      this.carried = { carry, plan, ptr: arena };
+      carry.held();
+    }
+    // outputs are copies (carried ones are spilled first): a large batch's arena can go back now
     if (this.arenaHistory.afterRun(this.arena.bytes, plan.arenaBytes)) this.freeArena();
     return out;
   }
 
+  /** Copies the carried values out of the arena to their owner (before the arena is used otherwise). */
+  private spill(): void {
+    const c = this.carried;
+    if (!c) return;
+    this.carried = null;
+    for (const [o, , name] of carriedPairs(c.plan, this.graph.outputs, c.carry)) {
+      const copy = new Float32Array(elementCount(o.dims));
+      copy.set(this.viewOf(o, c.ptr) as Float32Array);
+      c.carry.spill(name, copy);
+    }
+  }
+
+  /** Forgets a carry without copying its values out (its owner is done with them: a generation's end). */
+  dropCarry(carry: ArenaCarry): void {
+    if (this.carried?.carry === carry) this.carried = null;
+  }
+
   /** Runs a plan's steps on the arena at `arena`, its runtime inputs filled from `feed`. */
-  private async execute(plan: Plan, arena: number, feed: (v: PlanValue) => HostData, options: RunOptions = {}, top = false): Promise<void> {
+  private async execute(plan: Plan, arena: number, feed: (v: PlanValue) => HostData, options: RunOptions = {}, top = false, kept?: ReadonlySet<PlanValue>): Promise<void> {
     const put = (v: PlanValue, data: HostData) => {
       if (v.type === 'float32') this.rt.view(Float32Array, arena + v.offset, elementCount(v.dims)).set(data as Float32Array);
       else v.host = data;
@@ -287,7 +335,7 @@ export class Model {
     let start = top && options.resume ? restoreState(plan, options.resume, (v, data) => put(v, v.type === 'float32' ? data : data.slice())) : -1;
     if (start < 0) {
       start = 0;
-      for (const v of plan.inputs) put(v, feed(v));
+      for (const v of plan.inputs) if (!kept?.has(v)) put(v, feed(v));
     }
     for (let index = start; index < plan.steps.length; index++) {
       const step = plan.steps[index];
@@ -387,15 +435,32 @@ export class Model {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    this.carried = null;
     for (const l of this.layers.values()) l?.dispose();
     this.freeArena();
     this.plans.clear();
   }
 
   private freeArena(): void {
+    this.spill();
     if (this.arena.ptr) this.rt.free(this.arena.ptr);
     this.arena = { ptr: 0, bytes: 0 };
   }
+}
+
+/**
+ * The carry's pairs this plan writes in place: [output value, input value] where both are float32
+ * runtime values on the same arena bytes (a present planned over its past), by the carry's names.
+ */
+function carriedPairs(plan: Plan, outputs: readonly string[], carry: ArenaCarry): [PlanValue, PlanValue, string][] {
+  const out: [PlanValue, PlanValue, string][] = [];
+  for (const [o, i] of carry.pairs) {
+    const ov = plan.outputs[outputs.indexOf(o)], iv = plan.inputs.find((v) => v.name === i);
+    if (!ov || !iv || ov.type !== 'float32' || iv.type !== 'float32' || ov.value || iv.value) continue;
+    const root = (v: PlanValue) => v.root ?? v;
+    if (root(ov).offset === root(iv).offset && elementCount(ov.dims) === elementCount(iv.dims)) out.push([ov, iv, o]);
+  }
+  return out;
 }
 
 /** What a layer needs, read off a Conv/FusedConv/MatMul/Gemm node whose weights are constants. */
