@@ -1,13 +1,14 @@
 // The shared KV cache stays in the model's arena between decode steps (RunOptions.carry,
 // src/model/arena-carry.ts): no JS copy of it while decoding, and the same tokens and logits as the
 // 'exact' cache (which feeds and copies everything each step) when the carry is broken: by another
-// generation interleaved on the same model, by the cache growing while in the arena, and by a
-// generation that stops early and a new one that starts.
+// generation interleaved on the same model, by the cache growing while in the arena, by a
+// generation that stops early and a new one that starts, and by the arena given back after a step.
 
 import { describe, expect, it } from 'vitest';
 import { SIMD, useRuntimes } from './helpers.js';
 import { llmModel, TINY } from './llm-model.mjs';
 import { generateStream, KvCache, loadModel, type GenerateOptions, type Model } from '../src/index.js';
+import { ArenaHistory } from '../src/model/arena-history.js';
 
 const rts = useRuntimes();
 const bytes: Uint8Array = llmModel(TINY);
@@ -67,5 +68,18 @@ describe(`KV cache kept in the arena (${SIMD} build)`, () => {
     await early.return(undefined);
     expect((await run(model, promptB, { maxNewTokens: 9 })).logits).toEqual(wb.logits);
     model.dispose();
+  });
+
+  it('gives the same bits when the arena is given back after every step (the cache copied out first)', async () => {
+    const model = loadModel(rts.one, bytes);
+    const want = await run(model, promptA, { maxNewTokens: 9, cache: 'exact' });
+    const afterRun = ArenaHistory.prototype.afterRun;
+    ArenaHistory.prototype.afterRun = () => true;
+    try {
+      expect((await run(model, promptA, { maxNewTokens: 9 })).logits).toEqual(want.logits);
+    } finally {
+      ArenaHistory.prototype.afterRun = afterRun;
+      model.dispose();
+    }
   });
 });

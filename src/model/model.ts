@@ -304,21 +304,27 @@ export class Model {
       this.carried = { carry, plan, ptr: arena };
       carry.held();
     }
-    // outputs are copies (carried ones are spilled first): a large batch's arena can go back now
-    if (this.arenaHistory.afterRun(this.arena.bytes, plan.arenaBytes)) this.freeArena();
+    // outputs are copies: a large batch's arena can go back now (carried ones are copied out first,
+    // and returned as those copies, not as views of the freed arena)
+    if (this.arenaHistory.afterRun(this.arena.bytes, plan.arenaBytes)) {
+      for (const [name, data] of this.spill()) out[name] = { type: 'float32', data, dims: out[name].dims };
+      this.freeArena();
+    }
     return out;
   }
 
-  /** Copies the carried values out of the arena to their owner (before the arena is used otherwise). */
-  private spill(): void {
-    const c = this.carried;
-    if (!c) return;
+  /** Copies the carried values out of the arena to their owner (before the arena is used otherwise); the copies by output name. */
+  private spill(): Map<string, Float32Array> {
+    const c = this.carried, copies = new Map<string, Float32Array>();
+    if (!c) return copies;
     this.carried = null;
     for (const [o, , name] of carriedPairs(c.plan, this.graph.outputs, c.carry)) {
       const copy = new Float32Array(elementCount(o.dims));
       copy.set(this.viewOf(o, c.ptr) as Float32Array);
       c.carry.spill(name, copy);
+      copies.set(name, copy);
     }
+    return copies;
   }
 
   /** Forgets a carry without copying its values out (its owner is done with them: a generation's end). */
