@@ -255,8 +255,7 @@ export async function runQb4(
 }
 
 /** float32 sums of x per block of a row, added in order (the W4A32 kernel's xsum). */
-function blockSums(x: Float32Array, k: number, bs: number, nb: number): Float32Array {
-  const out = new Float32Array(nb);
+function blockSums(x: Float32Array, k: number, bs: number, nb: number, out = new Float32Array(nb)): Float32Array {
   for (let b = 0; b < nb; b++) {
     let s = 0;
     for (let t = b * bs; t < Math.min(k, (b + 1) * bs); t++) s = Math.fround(s + x[t]);
@@ -317,7 +316,7 @@ export function qb4F32GemmScratch(w: Qb4Weights, m: number): number {
  * each 8 columns are decoded to float32 once and multiplied by every row (a prompt). Rows are copied
  * to zero-padded `alloc`'d scratch when the GEMV needs K a whole number of blocks.
  */
-export async function qb4F32Gemm(rt: KernelHost, alloc: (bytes: number) => number, call: { m: number; x: number; w: Qb4Weights; bias: number; out: number }): Promise<void> {
+export function qb4F32Gemm(rt: KernelHost, alloc: (bytes: number) => number, call: { m: number; x: number; w: Qb4Weights; bias: number; out: number }): void {
   const { m, x, w } = call;
   if (w.disposed) throw new ArgumentError('qb4F32Gemm: the packed weights were disposed');
   const { k, kp, np, blockSize: bs } = w;
@@ -325,7 +324,7 @@ export async function qb4F32Gemm(rt: KernelHost, alloc: (bytes: number) => numbe
   if (m >= QB4_F32_ROWS_MIN) {
     // at most QB4_F32_ROW_PIECES pieces, each with its own decoded panel
     const minColumns = Math.max(w.nr, Math.ceil(w.n / QB4_F32_ROW_PIECES / w.nr) * w.nr);
-    await rt.parallelColumns(w.n, w.nr, (n0, n1) => ['qb4_f32_gemm', [m, n0, n1 === w.n ? np : n1, k, kp, bs, s4, x, k * 4, w.ptr, w.scalesPtr, w.zerosPtr, call.bias, call.out, np * 4, alloc(kp * 32)]], minColumns, m * k * w.n);
+    rt.parallelColumnsNow(w.n, w.nr, (n0, n1) => ['qb4_f32_gemm', [m, n0, n1 === w.n ? np : n1, k, kp, bs, s4, x, k * 4, w.ptr, w.scalesPtr, w.zerosPtr, call.bias, call.out, np * 4, alloc(kp * 32)]], minColumns, m * k * w.n);
     return;
   }
   const nb = kp / bs;
@@ -334,14 +333,14 @@ export async function qb4F32Gemm(rt: KernelHost, alloc: (bytes: number) => numbe
   for (let i = 0; i < m; i++) {
     const xi = x + i * k * 4;
     const row = rt.view(Float32Array, xi, k);
-    rt.view(Float32Array, ps, nb).set(blockSums(row, k, bs, nb));
+    blockSums(row, k, bs, nb, rt.view(Float32Array, ps, nb));
     if (px) {
       const xv = rt.view(Float32Array, px, kp);
       xv.set(row);
       xv.fill(0, k);
     }
     const out = call.out + i * np * 4;
-    await rt.parallelColumns(w.n, w.nr, (n0, n1) => ['qb4_f32_gemv', [n0, n1, kp, bs, s4, px || xi, ps, w.ptr, w.scalesPtr, w.zerosPtr, call.bias, out]], 64, k * w.n);
+    rt.parallelColumnsNow(w.n, w.nr, (n0, n1) => ['qb4_f32_gemv', [n0, n1, kp, bs, s4, px || xi, ps, w.ptr, w.scalesPtr, w.zerosPtr, call.bias, out]], 64, k * w.n);
   }
 }
 
@@ -357,7 +356,7 @@ export async function runQb4F32(rt: KernelHost, x: Float32Array, m: number, w: Q
     const pb = bias ? rt.putPadded(alloc, Float32Array, bias, np) : 0;
     const out = alloc(Math.max(m, 1) * np * 4);
     rt.view(Float32Array, px, m * k).set(x);
-    await qb4F32Gemm(rt, alloc, { m, x: px, w, bias: pb, out });
+    qb4F32Gemm(rt, alloc, { m, x: px, w, bias: pb, out });
     const o = rt.view(Float32Array, out, m * np);
     for (let i = 0; i < m; i++) y.set(o.subarray(i * np, i * np + n), i * n);
   });

@@ -35,11 +35,12 @@ export class ChannelActivation {
   }
 
   /** y[pixels][channels] = act(y) * scale + shift, in place, split across threads by pixels. */
-  async apply(y: number, pixels: number): Promise<void> {
+  apply(y: number, pixels: number): Promise<void> | void {
+    // nothing to do: no promise either (a decode step's layers run synchronously)
     if (!this.ptr) return;
     const { kind, alpha, beta } = this.activation!;
     const c = this.channels, cp = Math.ceil(c / 4) * 4;
-    await activateNhwc(this.rt, { x: y, y, pixels, channels: c, kind, alpha, beta, scale: this.ptr, shift: this.ptr + cp * 4 });
+    return activateNhwc(this.rt, { x: y, y, pixels, channels: c, kind, alpha, beta, scale: this.ptr, shift: this.ptr + cp * 4 });
   }
 
   dispose(): void {

@@ -155,7 +155,7 @@ export class Conv2dF32 {
     }
   }
 
-  private activate(y: number, pixels: number): Promise<void> {
+  private activate(y: number, pixels: number): Promise<void> | void {
     return this.act.apply(y, pixels);
   }
 

@@ -33,7 +33,8 @@ interface Packed {
   gemmScratch(m: number): number;
   /** M panel-order rows at src (stride Np) -> [M][N] at dst; null: the first N of each row are the columns in order */
   gather: ((m: number, src: number, dst: number) => void) | null;
-  gemm(alloc: (bytes: number) => number, call: { m: number; x: number; bias: number; out: number }): Promise<unknown>;
+  /** a promise when the kernel family runs asynchronously, nothing when it ran (W4A32) */
+  gemm(alloc: (bytes: number) => number, call: { m: number; x: number; bias: number; out: number }): Promise<unknown> | void;
   /** qb4: the Int4Blocks it was packed from, read back (lut4: null) */
   unpack: (() => Int4Blocks) | null;
   dispose(): void;
@@ -104,16 +105,21 @@ export class FourBitGemm implements GemmImpl {
     return this.w.gemmScratch(m) + (np !== this.n || m === 1 || this.w.gather ? m * np * 4 : 0) + 256;
   }
 
-  async run(m: number, x: number, y: number, scratch: number): Promise<void> {
+  /**
+   * Synchronous (no promise) when the kernel and the activation pass are: a decode step runs ~100
+   * of these, and an async call each was most of the JS garbage a token made (issue 15).
+   */
+  run(m: number, x: number, y: number, scratch: number): Promise<void> | void {
     // rows with |x| >= 2^64 would overflow the kernels' float32 block arithmetic (huge-rows.ts)
     const huge = hugeRows(this.rt, x, m, this.k);
-    if (huge) await runHugeRows(this.rt, huge, { x, k: this.k, y, n: this.n, m, bias: this.bias, lo: -Infinity, hi: Infinity }, () => this.gemm(m, x, y, scratch));
-    else await this.gemm(m, x, y, scratch);
-    await this.act.apply(y, m);
+    if (huge) return runHugeRows(this.rt, huge, { x, k: this.k, y, n: this.n, m, bias: this.bias, lo: -Infinity, hi: Infinity }, async () => this.gemm(m, x, y, scratch)).then(() => this.act.apply(y, m));
+    const pending = this.gemm(m, x, y, scratch);
+    if (pending) return pending.then(() => this.act.apply(y, m));
+    return this.act.apply(y, m);
   }
 
-  private async gemm(m: number, x: number, y: number, scratch: number): Promise<void> {
-    const rt = this.rt, { np, gather } = this.w, n = this.n;
+  private gemm(m: number, x: number, y: number, scratch: number): Promise<void> | void {
+    const { np, gather } = this.w, n = this.n;
     // rows are written panel-padded: straight into y when N is a multiple of the panel width (M > 1)
     // and the columns are in order
     const direct = np === n && m > 1 && !gather;
@@ -125,7 +131,14 @@ export class FourBitGemm implements GemmImpl {
       used += Math.ceil(bytes / 64) * 64;
       return p;
     };
-    await this.w.gemm(alloc, { m, x, bias: this.biasPtr, out: padded });
+    const pending = this.w.gemm(alloc, { m, x, bias: this.biasPtr, out: padded });
+    if (pending) return pending.then(() => this.finish(m, padded, y, direct));
+    return this.finish(m, padded, y, direct);
+  }
+
+  /** Padded rows to y (or the column gather). */
+  private finish(m: number, padded: number, y: number, direct: boolean): void {
+    const rt = this.rt, { np, gather } = this.w, n = this.n;
     if (gather) gather(m, padded, y);
     else if (!direct) {
       const src = rt.view(Float32Array, padded, m * np), dst = rt.view(Float32Array, y, m * n);

@@ -13,8 +13,8 @@ export interface GemmImpl {
   readonly layout?: string;
   /** bytes of scratch run() needs for M rows */
   scratchBytes?(m: number): number;
-  /** x, y, scratch: byte addresses in linear memory */
-  run(m: number, x: number, y: number, scratch: number): Promise<void>;
+  /** x, y, scratch: byte addresses in linear memory; nothing (no promise) when it ran synchronously */
+  run(m: number, x: number, y: number, scratch: number): Promise<void> | void;
   /** run() on rows gathered (im2col) from `count` floats at `source`, for a GEMM that checks its inputs (it scans the smaller source) */
   runGathered?(m: number, x: number, y: number, scratch: number, source: number, count: number): Promise<void>;
   /** the image-staging side of an int8 GEMM, for convolutions over pixels of c channels (null: im2col in float32) */

@@ -47,9 +47,9 @@ const TYPED: Record<string, readonly (new (n: number) => ArrayLike<number | bigi
 /**
  * Checks `feeds` against the graph's inputs; the host data of each, by name. A name that is not one
  * of `known` (the graph's inputs) is an ArgumentError, as in onnxruntime: a misspelt optional input
- * would otherwise be dropped without a word.
+ * would otherwise be dropped without a word. `carried`: inputs the arena may already hold (checkFeed).
  */
-export function checkFeeds(inputs: readonly GraphInput[], feeds: unknown, verb = 'run', known: readonly string[] = inputs.map((i) => i.name)): Map<string, Feed> {
+export function checkFeeds(inputs: readonly GraphInput[], feeds: unknown, verb = 'run', known: readonly string[] = inputs.map((i) => i.name), carried?: ReadonlySet<string>): Map<string, Feed> {
   const names = () => known.map((n) => `'${n}'`).join(', ');
   if (feeds === null || typeof feeds !== 'object' || Array.isArray(feeds)) {
     throw new ArgumentError(`${verb}: feeds must be an object of input tensors by name (the model takes ${names()}), got ${describe(feeds)}`);
@@ -61,12 +61,13 @@ export function checkFeeds(inputs: readonly GraphInput[], feeds: unknown, verb =
   for (const gi of inputs) {
     const t = (feeds as Record<string, unknown>)[gi.name];
     if (t === undefined) throw new ArgumentError(`${verb}: input '${gi.name}' is missing (the model takes ${names()})`);
-    out.set(gi.name, checkFeed(gi, t, verb));
+    out.set(gi.name, checkFeed(gi, t, verb, carried?.has(gi.name) ?? false));
   }
   return out;
 }
 
-function checkFeed(gi: GraphInput, t: unknown, verb: string): Feed {
+/** `carried`: a float32 input the arena may already hold (RunOptions.carry): its data may be empty, its dims still count */
+function checkFeed(gi: GraphInput, t: unknown, verb: string, carried = false): Feed {
   const what = `${verb}: input '${gi.name}'`;
   if (t === null || typeof t !== 'object') throw new ArgumentError(`${what}: expected a tensor { type, data, dims }, got ${describe(t)}`);
   const { type, data, dims } = t as { type?: unknown; data?: unknown; dims?: unknown };
@@ -84,7 +85,7 @@ function checkFeed(gi: GraphInput, t: unknown, verb: string): Feed {
   }
   const values = data as ArrayLike<number | bigint | boolean>;
   const n = elementCount(d);
-  if (values.length !== n) throw new ShapeError(`${what} has ${values.length} values, dims [${d}] need ${n}`);
+  if (values.length !== n && !(carried && gi.type === 'float32' && values.length === 0)) throw new ShapeError(`${what} has ${values.length} values, dims [${d}] need ${n}`);
   if (gi.type === 'float32') return { dims: d, data: values as Float32Array };
   const host = hostArray(gi.type, n);
   const [lo, hi] = RANGE[gi.type];

@@ -125,24 +125,36 @@ class Generation {
   }
 
   async *steps(): AsyncGenerator<GenerationStep> {
-    const { maxNewTokens, stopTokens = [] } = this.options;
+    const { maxNewTokens } = this.options;
     const batch = this.prompts.length, vocab = this.layout.vocab;
     const width = Math.max(...this.prompts.map((p) => p.length));
     // the rows every step will have fed by the last one (its own token is not fed back)
     const cacheChunk = this.options.cacheChunk ?? Math.min(this.layout.maxPositions, width + maxNewTokens - 1, CACHE_ROWS_AT_ONCE);
     // per-step arrays made once: the logits rows handed to the sampler and the caller, and the
     // decode steps' logits output (run() writes it there: RunOptions.into)
-    let rows = new Float32Array(batch * (vocab ?? 0));
+    const rows = new Float32Array(batch * (vocab ?? 0));
     const into: Record<string, Float32Array> = {};
-    let ids = this.prompts.map((p) => [...p, ...new Array<number>(width - p.length).fill(this.options.padToken ?? 0)]);
-    let last = this.prompts.map((p) => p.length - 1);
+    const ids = this.prompts.map((p) => [...p, ...new Array<number>(width - p.length).fill(this.options.padToken ?? 0)]);
+    const last = this.prompts.map((p) => p.length - 1);
+    // the shared cache stays in the model's arena between decode steps (kv-cache.ts, arena-carry.ts)
+    const carry = this.shared ? this.cache : undefined;
+    try {
+      yield* this.stepsWith(ids, last, rows, into, cacheChunk, carry);
+    } finally {
+      if (carry) this.model.dropCarry(carry);
+    }
+  }
+
+  private async *stepsWith(ids: number[][], last: number[], rows: Float32Array, into: Record<string, Float32Array>, cacheChunk: number, carry: KvCache | undefined): AsyncGenerator<GenerationStep> {
+    const { maxNewTokens, stopTokens = [] } = this.options;
+    const batch = this.prompts.length, vocab = this.layout.vocab;
     for (let step = 0; step < maxNewTokens && this.finish.includes(null); step++) {
       const s = ids[0].length;
       // the prompt runs on an empty past; decode steps on the cache (grown to hold one more row)
       if (step > 0 && this.shared) this.cache.reserve(Math.max(...this.cache.lengths) + 1, cacheChunk, this.layout.maxPositions);
       const t0 = performance.now();
       if (step > 0 && vocab !== null) into[this.layout.logits] ??= new Float32Array(batch * vocab);
-      const outs = await this.model.run(this.feeds(ids), { runtimeInputs: [this.layout.attentionMask ?? '', this.layout.positionIds ?? ''], into: this.cache.outputBuffers(into) });
+      const outs = await this.model.run(this.feeds(ids), { runtimeInputs: [this.layout.attentionMask ?? '', this.layout.positionIds ?? ''], into: this.cache.outputBuffers(into), carry });
       const ms = performance.now() - t0;
       if (step === 0) this.promptMs = ms;
       else this.decodeMs += ms;

@@ -49,7 +49,8 @@ export interface ModelLayer {
   /** multiply-adds for an input of these dims */
   macs(dims: readonly number[]): number;
   scratchBytes(dims: readonly number[]): number;
-  run(io: LayerIO): Promise<void>;
+  /** a promise, or nothing when it ran synchronously (the callers await only a promise) */
+  run(io: LayerIO): Promise<void> | void;
   dispose(): void;
 }
 
@@ -176,7 +177,7 @@ export class Int4FileLinearLayer implements ModelLayer {
   scratchBytes(dims: readonly number[]): number {
     return this.gemm.scratchBytes(dims.reduce((a, b) => a * b, 1) / this.gemm.k);
   }
-  run(io: LayerIO): Promise<void> {
+  run(io: LayerIO): Promise<void> | void {
     return this.gemm.run(io.dims.reduce((a, b) => a * b, 1) / this.gemm.k, io.x, io.y, io.scratch);
   }
   dispose(): void {
@@ -217,7 +218,7 @@ export class QuantLinearLayer implements ModelLayer {
   scratchBytes(dims: readonly number[]): number {
     return this.gemm.scratchBytes?.(dims.reduce((a, b) => a * b, 1) / this.gemm.k) ?? 0;
   }
-  run(io: LayerIO): Promise<void> {
+  run(io: LayerIO): Promise<void> | void {
     return this.gemm.run(io.dims.reduce((a, b) => a * b, 1) / this.gemm.k, io.x, io.y, io.scratch);
   }
   dispose(): void {

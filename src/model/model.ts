@@ -1,12 +1,12 @@
 // A loaded model: the graph, its layers (built once), one plan per input shape, and run().
 
-import { ArgumentError, ShapeError, describe } from '../errors.js';
+import { ArgumentError, ModelError, ShapeError, describe } from '../errors.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { lowerConv1d } from './lower-conv1d.js';
 import { keepConv1dChains } from './conv1d-chains.js';
 import { ACTIVATIONS, fuseGraph, type ActivationName, type FuseReport } from './fuse.js';
 import { elementCount, hostArray, type Graph, type GraphNode, type HostData, type HostTensor } from './graph.js';
-import { ConvLayerF32, Int4FileLinearLayer, LinearLayerF32, type ModelLayer } from './layers.js';
+import { ConvLayerF32, Int4FileLinearLayer, LinearLayerF32, type LayerIO, type ModelLayer } from './layers.js';
 import { kernelLayerFor } from './kernel-layer-rules.js';
 import type { ConvActivation, ConvGeometry } from '../layers/conv2d.js';
 import { importOnnx, rowReaderOf } from './onnx.js';
@@ -31,6 +31,7 @@ import { fuseDynamicQuant } from './fuse-dyn-quant.js';
 import { outputTensor, type OutputTensor } from './outputs.js';
 import { ArenaHistory } from './arena-history.js';
 import { captureState, restoreState, type RunState } from './run-state.js';
+import type { ArenaCarry } from './arena-carry.js';
 
 export type { RunState } from './run-state.js';
 
@@ -83,6 +84,13 @@ export interface RunOptions {
    * (those are copied into the arena before any step), not its other feeds.
    */
   into?: Readonly<Record<string, Float32Array>>;
+  /**
+   * outputs written in place over inputs that the next run of the same plan reads again (a decoder's
+   * KV cache): left in the arena, not copied out (they come back as views of the arena, valid until
+   * the next run), and not copied in on that next run (see arena-carry.ts); the carried inputs' feeds
+   * may then have empty data
+   */
+  carry?: ArenaCarry;
 }
 
 export class Model {
@@ -108,6 +116,10 @@ export class Model {
   private disposed = false;
   /** host steps' input and output views, by step (a plan's steps live as long as the plan) */
   private readonly hostCache = new WeakMap<PlanStep, { arena: number; buffer: ArrayBufferLike; ins: (HostValue | null)[]; outs: HostValue[] }>();
+  /** the carry whose values the arena holds now, with the plan that left them there (RunOptions.carry) */
+  private carried: { carry: ArenaCarry; plan: Plan; ptr: number } | null = null;
+  /** layer steps' addresses, by step */
+  private readonly ioCache = new WeakMap<PlanStep, { arena: number; io: LayerIO }>();
 
   /** layers for weightless nodes tried before the kernel layers (quantizeModel's integerOnly ops) */
   opLayer?: (rt: Runtime, node: GraphNode, ins: (ValueInfo | null)[]) => ModelLayer | null;
@@ -306,10 +318,21 @@ export class Model {
 
   private async runNow(feeds: ModelInputs, options: RunOptions): Promise<Record<string, OutputTensor>> {
     if (this.disposed) throw new ArgumentError('model: used after dispose()');
-    const checked = checkFeeds(this.graph.inputs, feeds);
+    const carry = options.carry;
+    const checked = checkFeeds(this.graph.inputs, feeds, 'run', undefined, carry ? new Set(carry.pairs.map(([, i]) => i)) : undefined);
     let { plan: staged, key } = this.planFor(checked, {}, options.runtimeInputs);
-    let feed = (v: PlanValue) => checked.get(v.name)!.data;
+    let feed = (v: PlanValue): HostData => {
+      const f = checked.get(v.name)!.data;
+      if (!carry || f.length === elementCount(v.dims)) return f;
+      // an empty carried feed: its values are the carry's (spilled since) or already in the arena (kept)
+      const own = carry.valuesOf(v.name);
+      if (!own || own.length !== elementCount(v.dims)) throw new ModelError(`run: carried input '${v.name}' has ${own ? own.length : 'no'} values outside the arena and the arena does not hold it`);
+      return own;
+    };
     let peak = 0;
+    // a staged plan uses the arena for its stages first: carried values go back to their owner before
+    const stagedRun = isStage(staged);
+    if (stagedRun) this.spill();
     // a staged plan: run the stage, read the value its cut needs, plan (or reuse) the rest on it
     while (isStage(staged)) {
       const stage = staged;
@@ -328,24 +351,60 @@ export class Model {
       feed = (v) => outs.get(v.name)!.data;
     }
     const plan = staged;
+    // the arena holds this carry's inputs from the run before only when that run had this plan and arena
+    const c = this.carried;
+    const continuing = !!c && c.carry === carry && c.plan === plan && c.ptr === this.arena.ptr && plan.arenaBytes <= this.arena.bytes;
+    if (c && !continuing) this.spill();
     const arena = this.arenaFor(plan.arenaBytes);
-    await this.execute(plan, arena, feed, options, true);
+    // a staged run's outputs are copies (its carried inputs came through the stages)
+    const pairs = carry && !stagedRun ? carriedPairs(plan, this.graph.outputs, carry) : [];
+    const kept = new Set(continuing ? pairs.map(([, v]) => v) : []);
+    await this.execute(plan, arena, feed, options, true, kept);
     const out: Record<string, OutputTensor> = {};
+    const left = new Set(pairs.map(([o]) => o));
     plan.outputs.forEach((v, i) => {
       const name = this.graph.outputs[i];
       const into = options.into?.[name];
-      if (into && v.type === 'float32' && into instanceof Float32Array && into.length === elementCount(v.dims)) {
+      if (left.has(v)) out[name] = { type: 'float32', data: this.viewOf(v, arena) as Float32Array, dims: [...v.dims] };
+      else if (into && v.type === 'float32' && into instanceof Float32Array && into.length === elementCount(v.dims)) {
         into.set(this.viewOf(v, arena) as Float32Array);
         out[name] = { type: 'float32', data: into, dims: [...v.dims] };
       } else out[name] = outputTensor(v.type, this.viewOf(v, arena), v.dims, `run: output '${name}'`);
     });
-    // outputs are copies: a large batch's arena can go back now
-    if (this.arenaHistory.afterRun(this.arena.bytes, Math.max(peak, plan.arenaBytes))) this.freeArena();
+    if (carry && pairs.length) {
+      this.carried = { carry, plan, ptr: arena };
+      carry.held();
+    }
+    // outputs are copies: a large batch's arena can go back now (carried ones are copied out first,
+    // and returned as those copies, not as views of the freed arena)
+    if (this.arenaHistory.afterRun(this.arena.bytes, Math.max(peak, plan.arenaBytes))) {
+      for (const [name, data] of this.spill()) out[name] = { type: 'float32', data, dims: out[name].dims };
+      this.freeArena();
+    }
     return out;
   }
 
+  /** Copies the carried values out of the arena to their owner (before the arena is used otherwise); the copies by output name. */
+  private spill(): Map<string, Float32Array> {
+    const c = this.carried, copies = new Map<string, Float32Array>();
+    if (!c) return copies;
+    this.carried = null;
+    for (const [o, , name] of carriedPairs(c.plan, this.graph.outputs, c.carry)) {
+      const copy = new Float32Array(elementCount(o.dims));
+      copy.set(this.viewOf(o, c.ptr) as Float32Array);
+      c.carry.spill(name, copy);
+      copies.set(name, copy);
+    }
+    return copies;
+  }
+
+  /** Forgets a carry without copying its values out (its owner is done with them: a generation's end). */
+  dropCarry(carry: ArenaCarry): void {
+    if (this.carried?.carry === carry) this.carried = null;
+  }
+
   /** Runs a plan's steps on the arena at `arena`, its runtime inputs filled from `feed`. */
-  private async execute(plan: Plan, arena: number, feed: (v: PlanValue) => HostData, options: RunOptions = {}, top = false): Promise<void> {
+  private async execute(plan: Plan, arena: number, feed: (v: PlanValue) => HostData, options: RunOptions = {}, top = false, kept?: ReadonlySet<PlanValue>): Promise<void> {
     const put = (v: PlanValue, data: HostData) => {
       if (v.type === 'float32') this.rt.view(Float32Array, arena + v.offset, elementCount(v.dims)).set(data as Float32Array);
       else v.host = data;
@@ -353,7 +412,7 @@ export class Model {
     let start = top && options.resume ? restoreState(plan, options.resume, (v, data) => put(v, v.type === 'float32' ? data : data.slice())) : -1;
     if (start < 0) {
       start = 0;
-      for (const v of plan.inputs) put(v, feed(v));
+      for (const v of plan.inputs) if (!kept?.has(v)) put(v, feed(v));
     }
     for (let index = start; index < plan.steps.length; index++) {
       const step = plan.steps[index];
@@ -362,7 +421,9 @@ export class Model {
         options.beforeStep(step, step.ins.map((v) => (v && v.type === 'float32' ? (this.viewOf(v, arena) as Float32Array) : null)), place);
       }
       const t0 = options.timings ? performance.now() : 0;
-      await this.runStep(step, arena, options);
+      // awaited only when a step is asynchronous (a decode step's layers are not: no garbage per step)
+      const pending = this.runStep(step, arena, options);
+      if (pending) await pending;
       if (options.timings) options.timings.push({ step, ms: performance.now() - t0 });
       if (options.onStep) options.onStep(step, step.outs.map((o) => (o.type === 'float32' ? this.viewOf(o, arena) as Float32Array : Float32Array.from(o.host!))));
     }
@@ -374,13 +435,24 @@ export class Model {
     return v.host ?? (v.root?.host as HostData);
   }
 
-  private async runStep(step: PlanStep, arena: number, options: RunOptions): Promise<void> {
-    if (step.layer) {
+  private runStep(step: PlanStep, arena: number, options: RunOptions): Promise<void> | void {
+    if (step.layer) return step.layer.run(this.layerIO(step, arena));
+    return this.runHostStep(step, arena, options);
+  }
+
+  /** A layer step's addresses, made once per step and arena (layers only read them). */
+  private layerIO(step: PlanStep, arena: number): LayerIO {
+    let c = this.ioCache.get(step);
+    if (!c || c.arena !== arena) {
       const x = step.ins[0]!;
-      const xs = step.ins.map((v) => arena + v!.offset);
-      await step.layer.run({ x: arena + x.offset, xs, inDims: step.ins.map((v) => v!.dims), y: arena + step.outs[0].offset, ys: step.outs.map((o) => arena + o.offset), scratch: arena + step.scratch.offset, dims: x.dims });
-      return;
+      const io = { x: arena + x.offset, xs: step.ins.map((v) => arena + v!.offset), inDims: step.ins.map((v) => v!.dims), y: arena + step.outs[0].offset, ys: step.outs.map((o) => arena + o.offset), scratch: arena + step.scratch.offset, dims: x.dims };
+      this.ioCache.set(step, (c = { arena, io }));
     }
+    return c.io;
+  }
+
+  /** A step on the host: synchronous (no promise) unless it is a control-flow step or a HostOp that returns one. */
+  private runHostStep(step: PlanStep, arena: number, options: RunOptions): Promise<void> | void {
     if (step.sub) {
       const rt = this.rt;
       // the sub-plans' steps are observed too (calibration sees layers inside If and Loop), not timed twice
@@ -395,8 +467,10 @@ export class Model {
     }
     const ctx = { node: step.node!, opset: this.graph.opset }, own = this.hostOp?.(step.node!);
     checkExactInputs(step.node!, ins);
-    if (own) await own.compute(ctx, ins, outs);
-    else opDef(step.node!)!.compute!(ctx, ins, outs);
+    if (own) {
+      const pending = own.compute(ctx, ins, outs);
+      if (pending instanceof Promise) return pending.then(() => checkExactOutputs(step.node!, outs));
+    } else opDef(step.node!)!.compute!(ctx, ins, outs);
     checkExactOutputs(step.node!, outs);
   }
 
@@ -438,6 +512,7 @@ export class Model {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    this.carried = null;
     for (const l of this.layers.values()) l?.dispose();
     this.disposeRetired();
     this.freeArena();
@@ -445,9 +520,25 @@ export class Model {
   }
 
   private freeArena(): void {
+    this.spill();
     if (this.arena.ptr) this.rt.free(this.arena.ptr);
     this.arena = { ptr: 0, bytes: 0 };
   }
+}
+
+/**
+ * The carry's pairs this plan writes in place: [output value, input value] where both are float32
+ * runtime values on the same arena bytes (a present planned over its past), by the carry's names.
+ */
+function carriedPairs(plan: Plan, outputs: readonly string[], carry: ArenaCarry): [PlanValue, PlanValue, string][] {
+  const out: [PlanValue, PlanValue, string][] = [];
+  for (const [o, i] of carry.pairs) {
+    const ov = plan.outputs[outputs.indexOf(o)], iv = plan.inputs.find((v) => v.name === i);
+    if (!ov || !iv || ov.type !== 'float32' || iv.type !== 'float32' || ov.value || iv.value) continue;
+    const root = (v: PlanValue) => v.root ?? v;
+    if (root(ov).offset === root(iv).offset && elementCount(ov.dims) === elementCount(iv.dims)) out.push([ov, iv, o]);
+  }
+  return out;
 }
 
 /** What a layer needs, read off a Conv/FusedConv/MatMul/Gemm node whose weights are constants. */

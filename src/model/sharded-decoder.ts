@@ -209,7 +209,7 @@ function linear(rt: KernelRuntime, w: Qb4Weights, x: Float32Array): Promise<Floa
     const px = alloc(w.k * 4);
     rt.view(Float32Array, px, w.k).set(x);
     const out = alloc(w.np * 4);
-    await qb4F32Gemm(rt, alloc, { m: 1, x: px, w, bias: 0, out });
+    qb4F32Gemm(rt, alloc, { m: 1, x: px, w, bias: 0, out });
     return rt.read(Float32Array, out, w.n);
   });
 }

@@ -29,6 +29,8 @@ export interface KernelHost {
   scoped<R>(fn: (alloc: (bytes: number) => number) => Promise<R> | R): Promise<R>;
   /** Runs call(n0, n1) over columns [0, n) split at multiples of `align`, across the pool's threads. */
   parallelColumns(n: number, align: number, call: (n0: number, n1: number) => KernelCall, minColumnsPerThread?: number, work?: number): Promise<void>;
+  /** parallelColumns, synchronously. */
+  parallelColumnsNow(n: number, align: number, call: (n0: number, n1: number) => KernelCall, minColumnsPerThread?: number, work?: number): void;
   /** Runs call(m0, m1) over rows [0, m) split at multiples of `align` (a short tail joins the piece before it). */
   parallelRows(m: number, align: number, call: (m0: number, m1: number) => KernelCall, minRowsPerThread?: number, work?: number): Promise<void>;
   /** parallelRows, synchronously. */

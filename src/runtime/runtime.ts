@@ -143,7 +143,14 @@ export class KernelRuntime implements KernelHost {
    * this thread.
    */
   async parallelColumns(n: number, align: number, call: (n0: number, n1: number) => KernelCall, minColumnsPerThread = align, work = Infinity): Promise<void> {
-    this.runPieces(this.pieces(n, align, minColumnsPerThread, work, false), call);
+    this.parallelColumnsNow(n, align, call, minColumnsPerThread, work);
+  }
+
+  /** parallelColumns, synchronously: a decode step's GEMVs, where an async call per layer was most of the step's garbage. */
+  parallelColumnsNow(n: number, align: number, call: (n0: number, n1: number) => KernelCall, minColumnsPerThread = align, work = Infinity): void {
+    if (this.onePiece(work)) {
+      if (n > 0) this.invoke(call(0, n));
+    } else this.runPieces(this.pieces(n, align, minColumnsPerThread, work, false), call);
   }
 
   /**
@@ -158,7 +165,9 @@ export class KernelRuntime implements KernelHost {
 
   /** parallelRows, synchronously: for passes whose callers do not await (activation staging). */
   parallelRowsNow(m: number, align: number, call: (m0: number, m1: number) => KernelCall, minRowsPerThread = align, work = Infinity): void {
-    this.runPieces(this.pieces(m, align, minRowsPerThread, work, true), call);
+    if (this.onePiece(work)) {
+      if (m > 0) this.invoke(call(0, m));
+    } else this.runPieces(this.pieces(m, align, minRowsPerThread, work, true), call);
   }
 
   /**
@@ -183,10 +192,15 @@ export class KernelRuntime implements KernelHost {
     return rowTiles >= panels || panels < this.threads * PIECES_PER_THREAD;
   }
 
+  /** Whether a call of this much work runs as one piece on this thread (what pieces() then gives: [[0, n]], without making it). */
+  private onePiece(work: number): boolean {
+    return !this.pool || work < this.minParallelWork;
+  }
+
   /** The pieces a parallel call splits [0, n) into: one unless the call is big enough and there is a pool. */
   private pieces(n: number, align: number, minPer: number, work: number, mergeTail: boolean): [number, number][] {
     // handing work to the pool costs microseconds: small calls run on this thread alone
-    const parts = !this.pool || work < this.minParallelWork ? 1 : Math.min(this.threads * PIECES_PER_THREAD, POOL_MAX_CALLS);
+    const parts = this.onePiece(work) ? 1 : Math.min(this.threads * PIECES_PER_THREAD, POOL_MAX_CALLS);
     const out = splitRange(n, align, parts, minPer);
     const last = out[out.length - 1];
     if (mergeTail && out.length > 1 && last[1] - last[0] < align) {
@@ -198,7 +212,7 @@ export class KernelRuntime implements KernelHost {
 
   private runPieces(pieces: [number, number][], call: (a: number, b: number) => KernelCall): void {
     if (!this.pool || pieces.length === 1) {
-      for (const [a, b] of pieces) this.invoke(call(a, b));
+      for (let i = 0; i < pieces.length; i++) this.invoke(call(pieces[i][0], pieces[i][1]));
       return;
     }
     this.pool.run(pieces.map(([a, b]) => call(a, b)), (c) => this.invoke(c));

@@ -109,6 +109,7 @@ const calibrationOptions = (c: Command) =>
     .option('--speed-check', 'time every layer in float32 and quantized on this engine and keep float32 where the quantized one is slower (auto: its speed budget timed here, not from the cost table)', false)
     .option('--every-layer', "int8: quantize every layer, also those whose GEMM is too small for int8 to beat float32 (by default they stay float32: speed 'shape')", false)
     .option('--integer-only', "I-ViT: attention's softmax (Shiftmax), LayerNormalization (I-LayerNorm) and a linear layer's x·sigmoid(αx) (ShiftGELU) run on integer-only kernels with static scales from the calibration inputs", false)
+    .addOption(new Option('--attention <kind>', "com.microsoft MultiHeadAttention and GroupQueryAttention: 'int8' runs QKᵀ and PV in int8 with K/V scales per kv head from the calibration inputs (a decoder's KV cache rows stay on that grid); default float32").choices(['float32', 'int8']))
     .addOption(new Option('--pattern <pattern>', 'int8-sparse: the sparsity pattern (default block4x4)').choices(['block4x4', 'unstructured', '2:4', 'srbcrs']))
     .option('--sparsity <fraction>', 'int8-sparse: the fraction of weights pruned, in [0, 1) (default 0.5)', fraction('--sparsity'))
     .addOption(new Option('--prune <method>', "int8-sparse: 'obc' (default: Optimal Brain Compression from the calibration inputs' layer Hessians, slower) or 'magnitude'").choices(['obc', 'magnitude']));

@@ -121,6 +121,8 @@ export interface AutoCommandOptions {
   everyLayer?: boolean;
   /** --integer-only: quantizeModel's integerOnly (I-ViT ops) */
   integerOnly?: boolean;
+  /** --attention: quantizeModel's attention ('int8': the int8 attention layer for MultiHeadAttention and GroupQueryAttention) */
+  attention?: 'float32' | 'int8';
 }
 
 function autoOptions(o: AutoCommandOptions): Partial<QuantizeOptions> {
@@ -128,7 +130,17 @@ function autoOptions(o: AutoCommandOptions): Partial<QuantizeOptions> {
   if (budget?.maxSqnrDropDb === undefined) delete budget?.maxSqnrDropDb;
   if (budget?.maxBytes === undefined) delete budget?.maxBytes;
   if (budget?.maxSlowdown === undefined) delete budget?.maxSlowdown;
-  return { autoBudget: budget, autoCandidates: o.candidates, classifier: o.classifier, ...(o.speedCheck ? { speed: 'measured' as const } : o.everyLayer ? { speed: 'off' as const } : {}), ...(o.integerOnly ? { integerOnly: true } : {}) };
+  return { autoBudget: budget, autoCandidates: o.candidates, classifier: o.classifier, ...(o.speedCheck ? { speed: 'measured' as const } : o.everyLayer ? { speed: 'off' as const } : {}), ...(o.integerOnly ? { integerOnly: true } : {}), ...(o.attention ? { attention: o.attention } : {}) };
+}
+
+/** The attention nodes that run in int8 (--attention int8): for --json by node, and one line. */
+function attentionReport(q: Model): { json: Record<string, unknown>; line: string | null } {
+  const nodes = q.graph.nodes.flatMap((node) => {
+    const own = q.hostOp?.(node);
+    return own && own.scheme === 'int8' ? [{ node: node.name || node.outputs[0], kind: own.kind }] : [];
+  });
+  if (nodes.length === 0) return { json: {}, line: null };
+  return { json: { attention: nodes }, line: `int8 attention: ${nodes.length} node(s) (${nodes.map((n) => `${n.node}: ${n.kind}`).join('; ')})` };
 }
 
 /** Which ops run integer-only (--integer-only): for --json by layer, and one line of counts by op. */
@@ -217,9 +229,10 @@ export async function quantizeModelCommand(o: CalibrationCommandOptions & AutoCo
     const q = await quantizeModel(model, { scheme: o.scheme, calibration, ...methodOption(model, o), ...autoOptions(o), ...sparsityOptions(o) });
     await q.run(calibration[0]);
     const counts = [...q.builtLayers.values()].reduce<Record<string, number>>((m, l) => (l && l.weightBytes > 0 ? ((m[l.scheme] = (m[l.scheme] ?? 0) + 1), m) : m), {});
-    const io = integerOnlyReport(q);
-    const info: Record<string, unknown> = { scheme: o.scheme, layers: counts, weightBytes: { float32: model.weightBytes, quantized: q.weightBytes }, ...mixJson(q), ...io.json };
+    const io = integerOnlyReport(q), att = attentionReport(q);
+    const info: Record<string, unknown> = { scheme: o.scheme, layers: counts, weightBytes: { float32: model.weightBytes, quantized: q.weightBytes }, ...mixJson(q), ...io.json, ...att.json };
     if (!o.json && io.line) console.log(io.line);
+    if (!o.json && att.line) console.log(att.line);
     if (!o.json && q.mix && q.choices) printMix(q.mix, q.choices, layerName);
     // why weight layers stayed float32 (the int8 shape rule, grouped convolutions, ...), by reason
     const reasons = [...(q.keptFloat ?? new Map()).values()].reduce<Record<string, number>>((m, why) => ((m[why] = (m[why] ?? 0) + 1), m), {});
@@ -266,10 +279,11 @@ export async function compareModelCommand(o: CalibrationCommandOptions & AutoCom
     bar?.start(calibration.length, 0);
     const layers = await compareModels(model, q, calibration, () => bar?.increment());
     bar?.stop();
-    const io = integerOnlyReport(q);
-    if (o.json) console.log(JSON.stringify({ scheme: o.scheme, weightBytes: { float32: model.weightBytes, quantized: q.weightBytes }, layers, ...mixJson(q), ...io.json }, null, 2));
+    const io = integerOnlyReport(q), att = attentionReport(q);
+    if (o.json) console.log(JSON.stringify({ scheme: o.scheme, weightBytes: { float32: model.weightBytes, quantized: q.weightBytes }, layers, ...mixJson(q), ...io.json, ...att.json }, null, 2));
     else {
       if (io.line) console.log(io.line);
+      if (att.line) console.log(att.line);
       if (q.mix && q.choices) {
         printMix(q.mix, q.choices, layerName);
         console.log('');

@@ -28,12 +28,14 @@ interface GqaShape {
 }
 
 const REFUSED_INPUTS: [number, string][] = [[9, 'position_ids'], [12, 'k_scale'], [13, 'v_scale'], [14, 'q_norm_weight'], [15, 'k_norm_weight']];
+const FLOAT_INPUTS: [number, string][] = [[0, 'query'], [1, 'key'], [2, 'value'], [3, 'past_key'], [4, 'past_value'], [7, 'cos_cache'], [8, 'sin_cache']];
 
 function gqaShape(ctx: OpContext, ins: (ValueInfo | null)[]): GqaShape {
   const q = need(ctx, ins, 0, 'query');
   const n = attr(ctx.node, 'num_heads', 0), nk = attr(ctx.node, 'kv_num_heads', 0);
   if (!Number.isInteger(n) || !Number.isInteger(nk) || n < 1 || nk < 1 || n % nk !== 0) fail(ctx, `num_heads ${n} must be a positive multiple of kv_num_heads ${nk}`);
-  for (const [i, what] of [[0, 'query'], [1, 'key'], [2, 'value'], [3, 'past_key'], [4, 'past_value'], [7, 'cos_cache'], [8, 'sin_cache']] as const) if (ins[i]) checkType(ctx, ins[i]!, what, FLOAT);
+  // index loops over module-level lists: this runs per layer per decoded token (for…of over literals made most of its garbage)
+  for (let j = 0; j < FLOAT_INPUTS.length; j++) if (ins[FLOAT_INPUTS[j][0]]) checkType(ctx, ins[FLOAT_INPUTS[j][0]]!, FLOAT_INPUTS[j][1], FLOAT);
   if (q.dims.length !== 3) fail(ctx, `query must be 3-D (batch, sequence, hidden), got [${q.dims}]`);
   const [b, s, d] = q.dims;
   const k = ins[1], v = ins[2];
@@ -41,14 +43,16 @@ function gqaShape(ctx: OpContext, ins: (ValueInfo | null)[]): GqaShape {
   const packed = !k;
   const h = d / (packed ? n + 2 * nk : n);
   if (!Number.isInteger(h)) fail(ctx, `query's hidden size ${d} does not split into ${packed ? `num_heads + 2·kv_num_heads = ${n + 2 * nk}` : `num_heads ${n}`} heads`);
-  for (const [x, what] of [[k, 'key'], [v, 'value']] as const) {
-    if (x && (x.dims.length !== 3 || x.dims[0] !== b || x.dims[1] !== s || x.dims[2] !== nk * h)) fail(ctx, `${what} must be [${b}, ${s}, ${nk * h}] (kv_num_heads · head_size), got [${x.dims}]`);
+  for (let j = 1; j <= 2; j++) {
+    const x = ins[j];
+    if (x && (x.dims.length !== 3 || x.dims[0] !== b || x.dims[1] !== s || x.dims[2] !== nk * h)) fail(ctx, `${j === 1 ? 'key' : 'value'} must be [${b}, ${s}, ${nk * h}] (kv_num_heads · head_size), got [${x.dims}]`);
   }
   const pk = ins[3], pv = ins[4];
   if (!pk !== !pv) fail(ctx, 'past_key and past_value must be both present or both absent');
   const p = pk ? pk.dims[2] : 0;
-  for (const [x, what] of [[pk, 'past_key'], [pv, 'past_value']] as const) {
-    if (x && (x.dims.length !== 4 || x.dims[0] !== b || x.dims[1] !== nk || x.dims[2] !== p || x.dims[3] !== h)) fail(ctx, `${what} must be [${b}, ${nk}, ${p}, ${h}] (batch, kv_num_heads, past, head_size), got [${x.dims}]`);
+  for (let j = 3; j <= 4; j++) {
+    const x = ins[j];
+    if (x && (x.dims.length !== 4 || x.dims[0] !== b || x.dims[1] !== nk || x.dims[2] !== p || x.dims[3] !== h)) fail(ctx, `${j === 3 ? 'past_key' : 'past_value'} must be [${b}, ${nk}, ${p}, ${h}] (batch, kv_num_heads, past, head_size), got [${x.dims}]`);
   }
   const sk = need(ctx, ins, 5, 'seqlens_k'), ts = need(ctx, ins, 6, 'total_sequence_length');
   if (sk.type !== 'int32' || sk.dims.length !== 1 || sk.dims[0] !== b) fail(ctx, `seqlens_k must be int32 [${b}] (batch), got ${sk.type} [${sk.dims}]`);
@@ -70,7 +74,7 @@ function gqaShape(ctx: OpContext, ins: (ValueInfo | null)[]): GqaShape {
     [rot, cacheRows] = [attr(ctx.node, 'do_rotary', 0) === 1 ? cos.dims[1] * 2 : 0, cos.dims[0]];
   }
   if (attr(ctx.node, 'do_rotary', 0) === 1 && !cos) fail(ctx, 'do_rotary needs cos_cache and sin_cache');
-  for (const [i, name] of REFUSED_INPUTS) refuseInput(ctx, ins, i, name);
+  for (let j = 0; j < REFUSED_INPUTS.length; j++) refuseInput(ctx, ins, REFUSED_INPUTS[j][0], REFUSED_INPUTS[j][1]);
   const ab = ins[10], sinks = ins[11];
   if (ab) {
     checkType(ctx, ab, 'attention_bias', FLOAT);
