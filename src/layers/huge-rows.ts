@@ -8,6 +8,7 @@
 // The GEMM must run without its epilogue clamp; the caller clamps after. Other rows keep their bits.
 // Finite inputs below 2^64 cost one scan (f32_exp_at_least, at memory speed).
 
+import { hasExpAtLeast } from '../kernels/q8.js';
 import type { KernelHost } from '../runtime/host.js';
 
 /** |x| from 2^HUGE_LOG2 on is scaled before a quantized GEMM (each kernel is safe up to 2^72 or more) */
@@ -21,7 +22,7 @@ export interface HugeRow {
 
 /** The rows of x [m][k] at byte address x holding some |v| >= 2^HUGE_LOG2 (finite: the NaN guard ran before), or null. */
 export function hugeRows(rt: KernelHost, x: number, m: number, k: number): HugeRow[] | null {
-  if (!rt.kernels.f32_exp_at_least(x, m * k, (127 + HUGE_LOG2) << 23)) return null;
+  if (!hasExpAtLeast(rt, x, m * k, (127 + HUGE_LOG2) << 23)) return null;
   return hugeRowsOf(rt.view(Float32Array, x, m * k), m, k);
 }
 

@@ -8,7 +8,7 @@
 // bits as before. Finite values beyond the calibrated range saturate, as QuantizeLinear does.
 
 import { ValueRangeError } from '../errors.js';
-import { hasNonFinite } from '../kernels/q8.js';
+import { hasExpAtLeast, hasNonFinite } from '../kernels/q8.js';
 import type { ActivationQuant } from '../quant/activation-range.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { GemmImpl, StagedConv } from './gemm.js';
@@ -79,7 +79,7 @@ export class NonFiniteGuard implements GemmImpl {
 
   /** whether `count` floats at `ptr` hold a value this guard must look at */
   private flagged(ptr: number, count: number): boolean {
-    return this.limit === Infinity ? hasNonFinite(this.rt, ptr, count) : this.rt.kernels.f32_exp_at_least(ptr, count, this.bits) !== 0;
+    return this.limit === Infinity ? hasNonFinite(this.rt, ptr, count) : hasExpAtLeast(this.rt, ptr, count, this.bits);
   }
 
   /** a finite value past the static range's headroom: an error in either mode */
