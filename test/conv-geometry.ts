@@ -2,7 +2,6 @@
 // [h, w] pairs, pads as [top, left, bottom, right]), test inputs, and one run of an int8 conv layer.
 
 import type { Runtime } from '../src/index.js';
-import type { Conv2dGemm } from '../src/layers/conv2d-gemm.js';
 import { convOutSize, type ConvGeometry } from '../src/layers/conv2d.js';
 
 type Pair = [number, number];
@@ -22,8 +21,15 @@ export function makeX(n: number, scale: number, r: () => number): Float32Array {
   });
 }
 
-/** one run of an int8 conv layer on x [n][h][w][cin]: the output's bits */
-export async function convOut(rt: Runtime, conv: Conv2dGemm, n: number, h: number, w: number, x: Float32Array): Promise<Uint32Array> {
+/** what convOut needs of a conv layer: the int8 (Conv2dGemm) and float32 (Conv2dF32) classes both fit */
+interface ConvLayer {
+  readonly geometry: ConvGeometry;
+  scratchBytes(h: number, w: number): number;
+  run(n: number, h: number, w: number, x: number, y: number, scratch: number): unknown;
+}
+
+/** one run of a conv layer on x [n][h][w][cin]: the output's bits */
+export async function convOut(rt: Runtime, conv: ConvLayer, n: number, h: number, w: number, x: Float32Array): Promise<Uint32Array> {
   const g = conv.geometry, [oh, ow] = convOutSize(g, h, w);
   const px = rt.alloc(x.length * 4 + 64), py = rt.alloc(n * oh * ow * g.cout * 4 + 64), ps = rt.alloc(conv.scratchBytes(h, w) + 64);
   rt.view(Float32Array, px, x.length).set(x);

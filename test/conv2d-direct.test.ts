@@ -6,28 +6,19 @@
 // batches, 1 and 2 threads. Then where the direct way does not apply, and the wrappers' refusals.
 
 import { describe, expect, it } from 'vitest';
-import type { Runtime } from '../src/index.js';
-import { Conv2dF32, convOutSize, type ConvActivation, type ConvGeometry } from '../src/layers/conv2d.js';
+import { Conv2dF32, type ConvActivation, type ConvGeometry } from '../src/layers/conv2d.js';
 import { convDirectNhwc, padNhwc } from '../src/kernels/conv.js';
 import { packF32 } from '../src/kernels/f32.js';
 import { ArgumentError } from '../src/errors.js';
 import { SIMD, firstMismatch, rng, useRuntimes } from './helpers.js';
-import { convGeometry } from './conv-geometry.js';
+import { convGeometry, convOut } from './conv-geometry.js';
 
 const rts = useRuntimes();
 const RELU = 1, HARDSWISH = 2;
 
 const geom = convGeometry;
 
-async function run(rt: Runtime, conv: Conv2dF32, n: number, h: number, w: number, x: Float32Array): Promise<Uint32Array> {
-  const g = conv.geometry, [oh, ow] = convOutSize(g, h, w);
-  const px = rt.alloc(x.length * 4 + 64), py = rt.alloc(n * oh * ow * g.cout * 4 + 64), ps = rt.alloc(conv.scratchBytes(h, w) + 64);
-  rt.view(Float32Array, px, x.length).set(x);
-  await conv.run(n, h, w, px, py, ps);
-  const y = rt.read(Uint32Array, py, n * oh * ow * g.cout);
-  for (const p of [px, py, ps]) rt.free(p);
-  return y;
-}
+const run = convOut;
 
 describe(`float32 convolution without im2col (${SIMD} build)`, () => {
   const CASES: [ConvGeometry, number, number][] = [

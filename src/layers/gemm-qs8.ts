@@ -18,6 +18,7 @@ import { Qs8PreparedGemm } from './qs8-prepared.js';
 import { qs8StageChan, stageChanVectors } from '../kernels/qs8-stage-chan.js';
 import { qs8StageChanC4, qs8StageF32C4 } from '../kernels/qs8-stage-c4f.js';
 import { relaxedDotIsFast } from '../kernels/relaxed-speed.js';
+import { qs8StagePixels } from '../kernels/qs8-stage-pixels.js';
 import { packQs8ConvDirect, qs8ConvDirect, type Qs8ConvDirectWeights } from '../kernels/qs8-conv-direct.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { ConvActivation } from './activation.js';
@@ -121,14 +122,9 @@ export class Qs8Gemm implements GemmImpl {
     if (!Number.isInteger(c) || c < 1 || k % c !== 0) return null;
     const chan = this.chan;
     if (chan) for (let j = c; j < k; j++) if (!Object.is(chan.host.div[j], chan.host.div[j % c]) || !Object.is(chan.host.off[j], chan.host.off[j % c])) return null;
-    const c4 = this.w.layout === 'c4', eb = this.stagedBytes, zp = this.input.zeroPoint, scale = this.input.scale;
+    const eb = this.stagedBytes, layout = this.w.layout, q = { scale: this.input.scale, zeroPoint: this.input.zeroPoint, chan };
     // the same kernels as run()'s, on rows of c values (K = kp = c, one copy)
-    const stage = (pixels: number, x: number, out: number, sums: number): void =>
-      rt.parallelRowsNow(pixels, 1, (r0, r1) => {
-        const a = [r1 - r0, c, c, x + r0 * c * 4, c * 4] as const, o = [out + r0 * c * eb, sums + r0 * 4] as const;
-        if (c4) return chan ? ['qs8_stage_chan_c4', [...a, chan.div, chan.off, zp, ...o, 1]] : ['qs8_stage_f32_c4', [...a, scale, zp, ...o, 1]];
-        return chan ? ['qs8_stage_chan_c2', [...a, chan.div, chan.off, zp, ...o]] : ['qs8_stage_f32_c2', [...a, scale, zp, ...o]];
-      }, 16, pixels * c * 16);
+    const stage = (pixels: number, x: number, out: number, sums: number): void => qs8StagePixels(rt, layout, c, pixels, x, q, out, sums);
     // the padding: a pixel of zeros, staged once
     const block = rt.alloc(c * 4 + c * eb + 32);
     this.padBlocks.push(block);

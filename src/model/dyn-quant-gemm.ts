@@ -13,6 +13,7 @@
 import { ArgumentError } from '../errors.js';
 import { packQs8, qs8Gemm, qs8StageF32, type EpilogueActivation, type Qs8Weights } from '../kernels/qs8.js';
 import { packQs8ConvDirect, qs8ConvDirect, type Qs8ConvDirectWeights } from '../kernels/qs8-conv-direct.js';
+import { qs8StagePixels } from '../kernels/qs8-stage-pixels.js';
 import type { GemmImpl, StagedConv, StagedDirectConv } from '../layers/gemm.js';
 import { Qs8PreparedGemm } from '../layers/qs8-prepared.js';
 import type { Runtime } from '../runtime/runtime.js';
@@ -97,10 +98,7 @@ export class DynamicQs8Gemm implements GemmImpl {
   private makeStagedConv(c: number): StagedConv | null {
     const rt = this.rt, k = this.k;
     if (!Number.isInteger(c) || c < 1 || k % c !== 0) return null;
-    const stage = (pixels: number, x: number, out: number, sums: number): void => {
-      const { scale, zeroPoint } = this.current;
-      rt.parallelRowsNow(pixels, 1, (r0, r1) => ['qs8_stage_f32_c2', [r1 - r0, c, c, x + r0 * c * 4, c * 4, scale, zeroPoint, out + r0 * c * 2, sums + r0 * 4]], 16, pixels * c * 16);
-    };
+    const stage = (pixels: number, x: number, out: number, sums: number): void => qs8StagePixels(rt, 'c2', c, pixels, x, this.current, out, sums);
     // the padding pixel: 0.0 quantizes to the zero point, staged as q - zero point = 0 whatever the
     // run's scale and zero point (ConvInteger pads with x_zero_point: it adds nothing)
     const pad = rt.alloc(c * 2 + 16);
