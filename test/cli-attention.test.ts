@@ -5,12 +5,13 @@
 // (packages/cli/dist/), as cli.test.ts runs it.
 
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createRuntime, loadModel, loadQuantized, quantizeModel, type ModelInput } from '../src/index.js';
-import { SIMD, firstMismatch } from './helpers.js';
+import type { ModelInput } from '../src/index.js';
+import { SIMD } from './helpers.js';
+import { expectSavedMatchesInPlace } from './saved-matches-in-place.js';
 import { B, D, S, encoder } from './ms-encoder-model.js';
 
 const bin = new URL('../packages/cli/dist/main.js', import.meta.url).pathname;
@@ -34,20 +35,7 @@ describe.skipIf(SIMD !== 'baseline')('lowbit --attention', () => {
     const out = join(dir, 'q.safetensors');
     const saved = JSON.parse(lowbit('quantize', model, '--scheme', 'int8', '--attention', 'int8', ...inputs, '--out', out, '--json'));
     expect(saved.attention).toEqual([{ node: 'l0_mha', kind: 'MultiHeadAttention (int8)' }]);
-    const rt = await createRuntime({ simd: 'baseline' });
-    try {
-      const float = loadModel(rt, bytes);
-      const q = await quantizeModel(float, { scheme: 'int8', attention: 'int8', speed: 'off', calibration: [feeds()] });
-      const want = (await q.run(feeds())).y.data as Float32Array;
-      const back = loadQuantized(float, new Uint8Array(readFileSync(out)));
-      const got = (await back.run(feeds())).y.data as Float32Array;
-      expect(firstMismatch(got, want)).toBeNull();
-      q.dispose();
-      back.dispose();
-      float.dispose();
-    } finally {
-      rt.dispose();
-    }
+    await expectSavedMatchesInPlace(bytes, out, () => ({ scheme: 'int8', attention: 'int8', speed: 'off', calibration: [feeds()] }), feeds);
   }, 120_000);
 
   it('compare lists the int8 attention node (and none without the flag)', () => {

@@ -7,10 +7,10 @@ import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createRuntime, loadModel, loadQuantized, quantizeModel } from '../src/index.js';
 import { makeFeeds } from '../packages/cli/src/model-commands.js';
 import { ocrModelAsset } from '../packages/cli/src/ocr-assets.js';
-import { SIMD, firstMismatch } from './helpers.js';
+import { SIMD } from './helpers.js';
+import { expectSavedMatchesInPlace } from './saved-matches-in-place.js';
 
 const bin = new URL('../packages/cli/dist/main.js', import.meta.url).pathname;
 const lowbit = (...args: string[]) => execFileSync(process.execPath, [bin, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000 });
@@ -25,20 +25,10 @@ describe.skipIf(SIMD !== 'baseline')('lowbit --integer-only', () => {
     for (const o of saved.integerOnly) ops[o.op] = (ops[o.op] ?? 0) + 1;
     expect(ops).toEqual({ 'I-LayerNorm': 5, Shiftmax: 2, ShiftGELU: 2 });
     expect(saved.integerOnly.find((o: { op: string }) => o.op === 'ShiftGELU').kind).toBe('Linear + ShiftGELU');
-    const rt = await createRuntime({ simd: 'baseline' });
     try {
-      const float = loadModel(rt, new Uint8Array(readFileSync(model)));
       const o = { model, shape: ['x=1,3,48,96'], threads: 1, simd: 'baseline' as const, json: true };
-      const q = await quantizeModel(float, { scheme: 'int8', integerOnly: true, calibration: [makeFeeds(float, o, 1), makeFeeds(float, o, 2)] });
-      const want = Object.values(await q.run(makeFeeds(float, o, 3)))[0].data as Float32Array;
-      const back = loadQuantized(float, new Uint8Array(readFileSync(out)));
-      const got = Object.values(await back.run(makeFeeds(float, o, 3)))[0].data as Float32Array;
-      expect(firstMismatch(got, want)).toBeNull();
-      q.dispose();
-      back.dispose();
-      float.dispose();
+      await expectSavedMatchesInPlace(new Uint8Array(readFileSync(model)), out, (float) => ({ scheme: 'int8', integerOnly: true, calibration: [makeFeeds(float, o, 1), makeFeeds(float, o, 2)] }), (float) => makeFeeds(float, o, 3));
     } finally {
-      rt.dispose();
       rmSync(out);
     }
   }, 300_000);
