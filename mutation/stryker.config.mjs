@@ -20,6 +20,8 @@ export default {
   ignorePatterns: ['.stryker-tmp', 'reports', '!build/**', '!dist/**'],
   concurrency: Number(process.env.STRYKER_CONCURRENCY ?? 2),
   timeoutMS: 60_000,
+  // the initial run is the whole suite over src/ (25+ minutes here): Stryker's 5-minute default refused it
+  dryRunTimeoutMinutes: 90,
   reporters: ['clear-text', 'json', 'progress'],
   jsonReporter: { fileName: 'reports/mutation/mutation.json' },
   thresholds: { high: 80, low: 60, break: null },
