@@ -3,6 +3,8 @@
 // summary of its JSON report: the score per file and every surviving mutant (file:line, mutator,
 // replacement), so each survivor can be killed by a test or judged harmless in mutation/RESULTS.md.
 // Not part of CI: a run takes from minutes (one file) to hours (the whole scope) on 2 cores.
+// node_modules must be a real folder (Stryker links it into its sandbox; a link to a folder is not
+// seen, and tests that read model files under ../node_modules then fail the initial run).
 //
 //   node mutation/run.mjs                                  the whole scope of the config
 //   node mutation/run.mjs src/quant/q8.ts src/quant/int4.ts  only these files
