@@ -9,7 +9,8 @@
 // fold into colBias (src/kernels/qs8-c4a.ts); the epilogue is qs8's.
 
 import { relaxedDotAdd } from '../util/simd';
-import { stripEpilogue } from './qs8-epilogue';
+// the epilogue, called: qs8-conv-direct's one copy of it (the relaxed module's size budget)
+import { storeStrip } from '../conv/qs8-conv-direct';
 
 @inline function nearestQ(v: v128, vs: v128, lo: v128, hi: v128): v128 {
   return i32x4.min_s(i32x4.max_s(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.div(v, vs))), lo), hi);
@@ -17,12 +18,13 @@ import { stripEpilogue } from './qs8-epilogue';
 
 // Quantizes m float32 rows (q = clamp(nearest(x / scale) + zp, 0, 255), NaN to zp: qs8_stage_f32_c4's
 // q) into lo (q & 127) and hi (q >> 7) bytes, rows of kp (zero-padded), and per strip of 4 rows the
-// list at list + s * (kp + 4): its count, then the byte offsets (in a row) of the k-quads with hi set.
-export function qs8_stage_f32_c4a(m: i32, k: i32, kp: i32, x: usize, xStride: usize, scale: f32, zp: i32, lo: usize, hi: usize, list: usize): void {
-  if (ASC_FEATURE_RELAXED_SIMD) stage(m, k, kp, x, xStride, scale, zp, lo, hi, list);
+// list at list + s * (kp + 4): its count, then the byte offsets (in a row) of the k-quads with hi set;
+// and at ids the byte offset of every k-quad (0, 4, .. kp - 4: the lo pass's list).
+export function qs8_stage_f32_c4a(m: i32, k: i32, kp: i32, x: usize, xStride: usize, scale: f32, zp: i32, lo: usize, hi: usize, list: usize, ids: usize): void {
+  if (ASC_FEATURE_RELAXED_SIMD) stage(m, k, kp, x, xStride, scale, zp, lo, hi, list, ids);
 }
 
-@inline function stage(m: i32, k: i32, kp: i32, x: usize, xStride: usize, scale: f32, zp: i32, lo: usize, hi: usize, list: usize): void {
+@inline function stage(m: i32, k: i32, kp: i32, x: usize, xStride: usize, scale: f32, zp: i32, lo: usize, hi: usize, list: usize, ids: usize): void {
   const vs = f32x4.splat(scale);
   const qlo = i32x4.splat(-zp), qhi = i32x4.splat(255 - zp), vzp = i32x4.splat(zp);
   const m7 = i8x16.splat(127);
@@ -49,6 +51,7 @@ export function qs8_stage_f32_c4a(m: i32, k: i32, kp: i32, x: usize, xStride: us
       store<u8>(hi + off + j, 0);
     }
   }
+  for (let q = 0; q < kp; q += 4) store<i32>(ids + <usize>q, q);
   for (let m0 = 0; m0 < m; m0 += 4) {
     const r0 = hi + <usize>m0 * <usize>kp;
     const r1 = m0 + 1 < m ? r0 + <usize>kp : r0;
@@ -66,9 +69,10 @@ export function qs8_stage_f32_c4a(m: i32, k: i32, kp: i32, x: usize, xStride: us
   }
 }
 
-// rows [m0, m0 + mr) x columns [n0, n1): the listed hi quads, x128, then every lo quad
+// rows [m0, m0 + mr) x columns [n0, n1): two passes of one loop (one copy of it: the module's size
+// budget), over the strip's list of hi quads, x128, then over every lo quad (the identity list at ids)
 @inline function gemm4x8a(
-  mr: i32, m0: i32, n0: i32, n1: i32, kp: i32, lo: usize, hi: usize, list: usize, aStride: usize, w: usize,
+  mr: i32, m0: i32, n0: i32, n1: i32, kp: i32, lo: usize, hi: usize, list: usize, ids: usize, aStride: usize, w: usize,
   prm: usize, out: usize, outStride: usize,
 ): void {
   const o0 = <usize>m0 * aStride;
@@ -84,52 +88,38 @@ export function qs8_stage_f32_c4a(m: i32, k: i32, kp: i32, x: usize, xStride: us
     let c10 = i32x4.splat(0), c11 = i32x4.splat(0);
     let c20 = i32x4.splat(0), c21 = i32x4.splat(0);
     let c30 = i32x4.splat(0), c31 = i32x4.splat(0);
-    if (count > 0) {
-      for (let i = 0; i < count; i++) {
-        const k = <usize>load<i32>(l + 4 + (<usize>i << 2));
+    for (let pass = count > 0 ? 0 : 1; pass < 2; pass++) {
+      const a = pass == 0 ? hi : lo, ks = pass == 0 ? l + 4 : ids, end = ks + (<usize>(pass == 0 ? count : kp >> 2) << 2);
+      const a0 = a + o0, a1 = a + o1, a2 = a + o2, a3 = a + o3;
+      for (let p = ks; p < end; p += 4) {
+        const k = <usize>load<i32>(p);
         const wp = panel + (k << 3);
         const w0 = v128.load(wp), w1 = v128.load(wp, 16);
-        const x0 = v128.load32_splat(hi + o0 + k);
+        const x0 = v128.load32_splat(a0 + k);
         c00 = relaxedDotAdd(w0, x0, c00);
         c01 = relaxedDotAdd(w1, x0, c01);
-        const x1 = v128.load32_splat(hi + o1 + k);
+        const x1 = v128.load32_splat(a1 + k);
         c10 = relaxedDotAdd(w0, x1, c10);
         c11 = relaxedDotAdd(w1, x1, c11);
-        const x2 = v128.load32_splat(hi + o2 + k);
+        const x2 = v128.load32_splat(a2 + k);
         c20 = relaxedDotAdd(w0, x2, c20);
         c21 = relaxedDotAdd(w1, x2, c21);
-        const x3 = v128.load32_splat(hi + o3 + k);
+        const x3 = v128.load32_splat(a3 + k);
         c30 = relaxedDotAdd(w0, x3, c30);
         c31 = relaxedDotAdd(w1, x3, c31);
       }
-      c00 = i32x4.shl(c00, 7);
-      c01 = i32x4.shl(c01, 7);
-      c10 = i32x4.shl(c10, 7);
-      c11 = i32x4.shl(c11, 7);
-      c20 = i32x4.shl(c20, 7);
-      c21 = i32x4.shl(c21, 7);
-      c30 = i32x4.shl(c30, 7);
-      c31 = i32x4.shl(c31, 7);
+      if (pass == 0) {
+        c00 = i32x4.shl(c00, 7);
+        c01 = i32x4.shl(c01, 7);
+        c10 = i32x4.shl(c10, 7);
+        c11 = i32x4.shl(c11, 7);
+        c20 = i32x4.shl(c20, 7);
+        c21 = i32x4.shl(c21, 7);
+        c30 = i32x4.shl(c30, 7);
+        c31 = i32x4.shl(c31, 7);
+      }
     }
-    let wp = panel;
-    const a0 = lo + o0, a1 = lo + o1, a2 = lo + o2, a3 = lo + o3;
-    for (let k: usize = 0; k < <usize>kp; k += 4) {
-      const w0 = v128.load(wp), w1 = v128.load(wp, 16);
-      const x0 = v128.load32_splat(a0 + k);
-      c00 = relaxedDotAdd(w0, x0, c00);
-      c01 = relaxedDotAdd(w1, x0, c01);
-      const x1 = v128.load32_splat(a1 + k);
-      c10 = relaxedDotAdd(w0, x1, c10);
-      c11 = relaxedDotAdd(w1, x1, c11);
-      const x2 = v128.load32_splat(a2 + k);
-      c20 = relaxedDotAdd(w0, x2, c20);
-      c21 = relaxedDotAdd(w1, x2, c21);
-      const x3 = v128.load32_splat(a3 + k);
-      c30 = relaxedDotAdd(w0, x3, c30);
-      c31 = relaxedDotAdd(w1, x3, c31);
-      wp += 32;
-    }
-    stripEpilogue(mr, c00, c01, c10, c11, c20, c21, c30, c31, prm, m0, n, n1 - n, out, outStride);
+    storeStrip(mr, c00, c01, c10, c11, c20, c21, c30, c31, prm, m0, n, n1 - n, out, outStride);
   }
 }
 
@@ -138,18 +128,18 @@ const W_BLOCK_BYTES: i32 = 256 * 1024;
 // m rows (a multiple of 4 from row 0 of the staging: lo, hi and list start at this call's row 0) x
 // columns [n0, n1); lo and hi rows aStride (= kp) bytes apart
 export function qs8_gemm_4x8c4a_relaxed(
-  m: i32, n0: i32, n1: i32, kp: i32, lo: usize, hi: usize, list: usize, aStride: usize, w: usize, prm: usize, out: usize, outStride: usize,
+  m: i32, n0: i32, n1: i32, kp: i32, lo: usize, hi: usize, list: usize, ids: usize, aStride: usize, w: usize, prm: usize, out: usize, outStride: usize,
 ): void {
-  if (ASC_FEATURE_RELAXED_SIMD) drive(m, n0, n1, kp, lo, hi, list, aStride, w, prm, out, outStride);
+  if (ASC_FEATURE_RELAXED_SIMD) drive(m, n0, n1, kp, lo, hi, list, ids, aStride, w, prm, out, outStride);
 }
 
 @inline function drive(
-  m: i32, n0: i32, n1: i32, kp: i32, lo: usize, hi: usize, list: usize, aStride: usize, w: usize, prm: usize, out: usize, outStride: usize,
+  m: i32, n0: i32, n1: i32, kp: i32, lo: usize, hi: usize, list: usize, ids: usize, aStride: usize, w: usize, prm: usize, out: usize, outStride: usize,
 ): void {
   let nc = (W_BLOCK_BYTES / (kp << 3)) << 3;
   if (nc < 8) nc = 8;
   for (let nb = n0; nb < n1; nb += nc) {
     const ne = min(nb + nc, n1);
-    for (let m0 = 0; m0 < m; m0 += 4) gemm4x8a(min(4, m - m0), m0, nb, ne, kp, lo, hi, list, aStride, w, prm, out, outStride);
+    for (let m0 = 0; m0 < m; m0 += 4) gemm4x8a(min(4, m - m0), m0, nb, ne, kp, lo, hi, list, ids, aStride, w, prm, out, outStride);
   }
 }

@@ -29,10 +29,10 @@ export function packQs8C4a(rt: KernelHost, q: Int8Array, k: number, n: number): 
   return new Qs8Weights(rt, 'c4', k, n, kp, np, ptr, new Int32Array(np), new Int32Array(np), sum);
 }
 
-/** Byte offsets in a c4a scratch of m rows: lo, hi (m * kp bytes each), the per-strip lists. */
-export function c4aScratch(m: number, kp: number): { lo: number; hi: number; list: number; bytes: number } {
-  const rows = Math.ceil((m * kp) / 16) * 16;
-  return { lo: 0, hi: rows, list: 2 * rows, bytes: 2 * rows + Math.ceil(m / 4) * (kp + 4) + 16 };
+/** Byte offsets in a c4a scratch of m rows: lo, hi (m * kp bytes each), the per-strip lists, the identity list (kp bytes). */
+export function c4aScratch(m: number, kp: number): { lo: number; hi: number; list: number; ids: number; bytes: number } {
+  const rows = Math.ceil((m * kp) / 16) * 16, lists = Math.ceil(m / 4) * (kp + 4);
+  return { lo: 0, hi: rows, list: 2 * rows, ids: 2 * rows + lists, bytes: 2 * rows + lists + kp + 16 };
 }
 
 /** A c4a GEMM with its epilogue's constants placed once: float32 rows in, the output the epilogue writes. */
@@ -62,12 +62,12 @@ export class Qs8C4aGemm {
     if (!Number.isInteger(m) || m < 0) throw new ArgumentError(`Qs8C4aGemm: m must be a non-negative integer, got ${m}`);
     if (m === 0 || w.n === 0) return;
     const kp = w.kp, s = c4aScratch(m, kp);
-    const lo = scratch + s.lo, hi = scratch + s.hi, list = scratch + s.list;
-    rt.kernels.qs8_stage_f32_c4a(m, w.k, kp, x, w.k * 4, this.scale, this.zp, lo, hi, list);
+    const lo = scratch + s.lo, hi = scratch + s.hi, list = scratch + s.list, ids = scratch + s.ids;
+    rt.kernels.qs8_stage_f32_c4a(m, w.k, kp, x, w.k * 4, this.scale, this.zp, lo, hi, list, ids);
     // pieces of rows start at multiples of 4 (mr), so at a strip's list
     await rt.parallelGemm(m, w.n, 4, QS8_NR, (m0, m1, n0, n1) => [
       'qs8_gemm_4x8c4a_relaxed',
-      [m1 - m0, n0, n1, kp, lo + m0 * kp, hi + m0 * kp, list + (m0 / 4) * (kp + 4), kp, w.ptr, this.prm, out + m0 * outStride, outStride],
+      [m1 - m0, n0, n1, kp, lo + m0 * kp, hi + m0 * kp, list + (m0 / 4) * (kp + 4), ids, kp, w.ptr, this.prm, out + m0 * outStride, outStride],
     ], m * w.k * w.n);
   }
 
