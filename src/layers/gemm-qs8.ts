@@ -41,7 +41,7 @@ export class Qs8Gemm implements GemmImpl {
   readonly n: number;
   private readonly w: Qs8Weights;
   /** the GEMM with its epilogue's constants placed once (the same every call) */
-  private readonly gemm: Qs8PreparedGemm;
+  private readonly gemm: Qs8PreparedGemm | null = null;
   private readonly input: ActivationQuant;
   /** per-column divisor and rounding offset in linear memory (qs8-stage-chan), when the input has per-channel parts */
   private readonly chan: { div: number; off: number; host: { div: Float32Array; off: Float32Array } } | null = null;
@@ -77,7 +77,6 @@ export class Qs8Gemm implements GemmImpl {
       this.c4a = new Qs8C4aGemm(rt, packQs8C4a(rt, q, k, n), input.scale, input.zeroPoint, output);
       this.w = this.c4a.w;
       this.copies = 1;
-      this.gemm = null as unknown as Qs8PreparedGemm; // never run: run() takes c4a
       return;
     }
     this.copies = halves ? 2 : 1;
@@ -123,7 +122,7 @@ export class Qs8Gemm implements GemmImpl {
     else if (c4) qs8StageF32C4(rt, this.w, m, x, this.k * 4, this.input.scale, zp, scratch, rowSum, this.copies);
     else if (this.chan) qs8StageChan(rt, this.w, m, x, this.k * 4, this.chan.div, this.chan.off, zp, scratch, rowSum);
     else qs8StageF32(rt, this.w, m, x, this.k * 4, this.input.scale, zp, scratch, rowSum);
-    await this.gemm.run(m, scratch, rowSum, y, this.n * 4);
+    await this.gemm!.run(m, scratch, rowSum, y, this.n * 4);
   }
 
   /**
@@ -164,7 +163,7 @@ export class Qs8Gemm implements GemmImpl {
       pad,
       padSum,
       stagePixels: stage,
-      runStaged: (m, staged, rowSum, y) => this.gemm.run(m, staged, rowSum, y, this.n * 4),
+      runStaged: (m, staged, rowSum, y) => this.gemm!.run(m, staged, rowSum, y, this.n * 4),
       direct: (g) => this.makeDirect(c, g.kh, g.kw, g.dw),
     };
   }
@@ -182,7 +181,7 @@ export class Qs8Gemm implements GemmImpl {
     const w = dw8;
     return {
       run: (g, xp, ps, hp, wp, oh, ow, rowSum, y) =>
-        qs8ConvDirect(this.rt, g, { xp, ps, hp, wp, w, prm: this.gemm.paramsWithRowSum(rowSum), y, oh, ow, outStride: this.n * 4 }),
+        qs8ConvDirect(this.rt, g, { xp, ps, hp, wp, w, prm: this.gemm!.paramsWithRowSum(rowSum), y, oh, ow, outStride: this.n * 4 }),
     };
   }
 
@@ -193,7 +192,7 @@ export class Qs8Gemm implements GemmImpl {
     for (const d of this.directWeights.values()) d.dispose();
     this.directWeights.clear();
     if (this.chan && !this.w.disposed) this.rt.free(this.chan.div);
-    this.gemm.dispose();
+    this.gemm?.dispose();
     this.w.dispose();
   }
 }
