@@ -55,12 +55,14 @@ export class Qs8Gemm implements GemmImpl {
   /** c4a (8-bit weights, activations split): run() takes this; stagedConv() a split twin made on first use */
   private readonly c4a: Qs8C4aGemm | null = null;
   private twin: Qs8Gemm | null = null;
+  /** c4a only: what makes the twin (the int8 weights stay referenced only on c4a layers) */
+  private readonly twinArgs: ConstructorParameters<typeof Qs8Gemm> | null = null;
 
   /**
    * split: run 8-bit weights as two 7-bit halves on the relaxed build (default: where relaxedDotIsFast); tests force it.
    * c4a: where the split would run and the input has one scale, split the activations instead (default: true).
    */
-  constructor(private readonly rt: Runtime, private readonly weights: Int8Weights, private readonly bias: Float32Array | null, private readonly activation: ConvActivation | null, private readonly split?: boolean, c4a = true) {
+  constructor(private readonly rt: Runtime, weights: Int8Weights, bias: Float32Array | null, activation: ConvActivation | null, split?: boolean, c4a = true) {
     const { k, n, q, scales, input } = weights;
     if (!input) throw new ArgumentError('int8 layer: the model GEMM needs the input quantization from calibration');
     if (q.length !== k * n || scales.length !== n) throw new ArgumentError(`int8 layer: weights of ${q.length} values and ${scales.length} scales do not make [${k}, ${n}]`);
@@ -77,6 +79,7 @@ export class Qs8Gemm implements GemmImpl {
       this.c4a = new Qs8C4aGemm(rt, packQs8C4a(rt, q, k, n), input.scale, input.zeroPoint, output);
       this.w = this.c4a.w;
       this.copies = 1;
+      this.twinArgs = [rt, weights, bias, activation, split, false];
       return;
     }
     this.copies = halves ? 2 : 1;
@@ -131,7 +134,7 @@ export class Qs8Gemm implements GemmImpl {
    */
   stagedConv(c: number): StagedConv | null {
     // pixels staged once need the c4 split layout: a twin holding it, made once
-    if (this.c4a) return (this.twin ??= new Qs8Gemm(this.rt, this.weights, this.bias, this.activation, this.split, false)).stagedConv(c);
+    if (this.c4a) return (this.twin ??= new Qs8Gemm(...this.twinArgs!)).stagedConv(c);
     if (!this.staged.has(c)) this.staged.set(c, this.makeStagedConv(c));
     return this.staged.get(c)!;
   }
