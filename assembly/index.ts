@@ -6,6 +6,7 @@ export * from './gemm/qs8';
 export * from './gemm/qs8-w16';
 export * from './gemm/qs8-stage-chan';
 export * from './gemm/qs8-stage-c4f';
+export * from './gemm/qs8-c4a';
 export * from './gemm/qb4';
 export * from './gemm/qb4-f32-rows';
 export * from './gemm/lut4';

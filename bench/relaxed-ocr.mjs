@@ -4,9 +4,10 @@
 // weights (the relaxed dot product's c4 kernels where the runtime is relaxed), and onnxruntime-web
 // float32. Prints the engine, the CPU's VNNI flags, the build lowbit picked, and per engine the
 // least and the median over rounds of each round's median run (ms).
-// On a relaxed runtime 8-bit weights run split in two 7-bit halves ('c4 split'), 7-bit ones on 'c4'.
-// --before DIR adds 'lowbit int8 before' from another build of lowbit (DIR/dist, e.g. the commit
-// before this change, where int8 model layers ran c2 on every build).
+// On a relaxed runtime where the relaxed dot is fast, 8-bit weights run 'c4a' (activations split,
+// src/kernels/qs8-c4a.ts; before that, 'c4 split': weights in two 7-bit halves), 7-bit ones 'c4'.
+// --before DIR adds 'lowbit int8 before' from another build of lowbit (DIR/dist, e.g. another
+// checkout: what its int8 layers run is that build's default).
 // --split times each of the model's int8 GEMM shapes (recorded from one run) on the baseline
 // build's c2 layer, and on the relaxed build's c4 split (8-bit) and c4 (7-bit) layers.
 //
@@ -48,7 +49,7 @@ const engines = {
   'lowbit float32': () => float.run(feeds),
   'lowbit int8 (8-bit weights)': () => int8.run(feeds),
   'lowbit int8 (7-bit weights)': () => int7.run(feeds),
-  ...(before && { 'lowbit int8 before (8-bit, c2)': () => before.run(feeds) }),
+  ...(before && { 'lowbit int8 before (--before DIR)': () => before.run(feeds) }),
   'onnxruntime-web float32': () => session.run(ortFeeds),
 };
 // which layouts the int8 models' GEMMs run (relaxed: c4 for 7-bit weights, c4 split for 8-bit)

@@ -30,8 +30,8 @@ import { QS8_PRM_COL_FACTOR, QS8_PRM_ROW_SUM } from '../params';
   return relaxed ? relaxedDotAdd(x, w, c) : i32x4.add(c, i32x4.dot_i16x8_s(x, w));
 }
 
-// the strip's epilogue, one copy for both kernels (a call per strip costs little beside its K loop)
-function storeStrip(
+// the strip's epilogue, one copy for both kernels and qs8-c4a (a call per strip costs little beside its K loop)
+export function storeStrip(
   mr: i32, c00: v128, c01: v128, c10: v128, c11: v128, c20: v128, c21: v128, c30: v128, c31: v128,
   prm: usize, m0: i32, n: i32, nr: i32, out: usize, outStride: usize,
 ): void {

@@ -8,7 +8,9 @@
 // 8-bit weights are split exactly into two 7-bit halves stacked along K, [x, x] . [W1; W2] = x . W
 // (splitSevenBit), twice the multiply-adds of the relaxed dot: fewer cycles than c2's sign-extended
 // i16 dots where the engine fuses the relaxed dot (relaxedDotIsFast: Node 24 on AVX-VNNI), more
-// where it emulates it (Node 20), which then stays on c2. The baseline build runs c2. The stagers of both layouts quantize x to
+// where it emulates it (Node 20), which then stays on c2. There, too, layers with one scale per
+// tensor run c4a instead (src/kernels/qs8-c4a.ts): the activations split, not the weights, one
+// relaxed dot per 16 multiply-adds plus the rare activations >= 128. The baseline build runs c2. The stagers of both layouts quantize x to
 // the same integers and every GEMM is exact, so the output is the same bits on either build.
 
 import { ArgumentError } from '../errors.js';
@@ -19,6 +21,7 @@ import { qs8StageChan, stageChanVectors } from '../kernels/qs8-stage-chan.js';
 import { qs8StageChanC4, qs8StageF32C4 } from '../kernels/qs8-stage-c4f.js';
 import { relaxedDotIsFast } from '../kernels/relaxed-speed.js';
 import { qs8StagePixels } from '../kernels/qs8-stage-pixels.js';
+import { Qs8C4aGemm, packQs8C4a } from '../kernels/qs8-c4a.js';
 import { packQs8ConvDirect, qs8ConvDirect, type Qs8ConvDirectWeights } from '../kernels/qs8-conv-direct.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { ConvActivation } from './activation.js';
@@ -39,7 +42,7 @@ export class Qs8Gemm implements GemmImpl {
   readonly n: number;
   private readonly w: Qs8Weights;
   /** the GEMM with its epilogue's constants placed once (the same every call) */
-  private readonly gemm: Qs8PreparedGemm;
+  private readonly gemm: Qs8PreparedGemm | null = null;
   private readonly input: ActivationQuant;
   /** per-column divisor and rounding offset in linear memory (qs8-stage-chan), when the input has per-channel parts */
   private readonly chan: { div: number; off: number; host: { div: Float32Array; off: Float32Array } } | null = null;
@@ -50,9 +53,17 @@ export class Qs8Gemm implements GemmImpl {
   private readonly directWeights = new Map<string, Qs8ConvDirectWeights>();
   /** 2 when the weights are packed split in two 7-bit halves (each row of x staged twice), else 1 */
   private readonly copies: 1 | 2;
+  /** c4a (8-bit weights, activations split): run() takes this; stagedConv() a split twin made on first use */
+  private readonly c4a: Qs8C4aGemm | null = null;
+  private twin: Qs8Gemm | null = null;
+  /** c4a only: what makes the twin (the int8 weights stay referenced only on c4a layers) */
+  private readonly twinArgs: ConstructorParameters<typeof Qs8Gemm> | null = null;
 
-  /** split: run 8-bit weights as two 7-bit halves on the relaxed build (default: where relaxedDotIsFast); tests force it */
-  constructor(private readonly rt: Runtime, weights: Int8Weights, bias: Float32Array | null, activation: ConvActivation | null, split?: boolean) {
+  /**
+   * split: run 8-bit weights as two 7-bit halves on the relaxed build (default: where relaxedDotIsFast); tests force it.
+   * c4a: where the split would run and the input has one scale, split the activations instead (default: true).
+   */
+  constructor(private readonly rt: Runtime, weights: Int8Weights, bias: Float32Array | null, activation: ConvActivation | null, split?: boolean, c4a = true) {
     const { k, n, q, scales, input } = weights;
     if (!input) throw new ArgumentError('int8 layer: the model GEMM needs the input quantization from calibration');
     if (q.length !== k * n || scales.length !== n) throw new ArgumentError(`int8 layer: weights of ${q.length} values and ${scales.length} scales do not make [${k}, ${n}]`);
@@ -62,6 +73,16 @@ export class Qs8Gemm implements GemmImpl {
     this.input = input;
     // the split doubles the relaxed dots: only where the engine fuses them (src/kernels/relaxed-speed.ts)
     const halves = rt.features.simd === 'relaxed' && (split ?? relaxedDotIsFast(rt)) ? splitSevenBit(q, k, n) : null;
+    const colScale = scales.map((s) => Math.fround(s * input.scale));
+    const act: EpilogueActivation | undefined = activation ? { kind: activation.kind, alpha: activation.alpha, beta: activation.beta, scale: activation.scale, shift: activation.shift } : undefined;
+    const output = { kind: 'float32', colScale, bias: bias ?? undefined, activation: act } as const;
+    if (halves && c4a && !input.channelScale && !input.border) {
+      this.c4a = new Qs8C4aGemm(rt, packQs8C4a(rt, q, k, n), input.scale, input.zeroPoint, output);
+      this.w = this.c4a.w;
+      this.copies = 1;
+      this.twinArgs = [rt, weights, bias, activation, split, false];
+      return;
+    }
     this.copies = halves ? 2 : 1;
     this.w = packQs8(rt, halves ?? q, halves ? 2 * k : k, n, new Int32Array(n));
     if (input.channelScale || input.border) {
@@ -71,20 +92,18 @@ export class Qs8Gemm implements GemmImpl {
       rt.view(Float32Array, ptr + k * 4 + 16, k).set(off);
       this.chan = { div: ptr, off: ptr + k * 4 + 16, host: { div, off } };
     }
-    const colScale = scales.map((s) => Math.fround(s * input.scale));
-    const act: EpilogueActivation | undefined = activation ? { kind: activation.kind, alpha: activation.alpha, beta: activation.beta, scale: activation.scale, shift: activation.shift } : undefined;
-    this.gemm = new Qs8PreparedGemm(rt, this.w, input.zeroPoint, false, { kind: 'float32', colScale, bias: bias ?? undefined, activation: act });
+    this.gemm = new Qs8PreparedGemm(rt, this.w, input.zeroPoint, false, output);
   }
 
   get weightBytes(): number {
     let direct = 0;
     for (const d of this.directWeights.values()) direct += d.bytes;
-    return this.w.bytes + this.n * 8 + (this.chan ? this.k * 8 : 0) + direct;
+    return this.w.bytes + this.n * 8 + (this.chan ? this.k * 8 : 0) + direct + (this.twin?.weightBytes ?? 0);
   }
 
   /** 'c2', 'c4', or 'c4 split' (8-bit weights as two 7-bit halves) */
   get layout(): string {
-    return this.copies === 2 ? `${this.w.layout} split` : this.w.layout;
+    return this.c4a ? 'c4a' : this.copies === 2 ? `${this.w.layout} split` : this.w.layout;
   }
 
   /** bytes per staged element: int16 (c2) or int8 (c4) */
@@ -94,10 +113,12 @@ export class Qs8Gemm implements GemmImpl {
 
   /** bytes of scratch for M rows: x quantized and staged (K rounded up to the layout's k-group), and row sums */
   scratchBytes(m: number): number {
+    if (this.c4a) return this.c4a.scratchBytes(m);
     return m * this.w.kp * this.stagedBytes + m * 4 + 64;
   }
 
   async run(m: number, x: number, y: number, scratch: number): Promise<void> {
+    if (this.c4a) return this.c4a.run(m, x, scratch, y, this.n * 4);
     const rt = this.rt, kp = this.w.kp;
     const rowSum = scratch + Math.ceil((m * kp * this.stagedBytes) / 16) * 16;
     const c4 = this.w.layout === 'c4', zp = this.input.zeroPoint;
@@ -105,7 +126,7 @@ export class Qs8Gemm implements GemmImpl {
     else if (c4) qs8StageF32C4(rt, this.w, m, x, this.k * 4, this.input.scale, zp, scratch, rowSum, this.copies);
     else if (this.chan) qs8StageChan(rt, this.w, m, x, this.k * 4, this.chan.div, this.chan.off, zp, scratch, rowSum);
     else qs8StageF32(rt, this.w, m, x, this.k * 4, this.input.scale, zp, scratch, rowSum);
-    await this.gemm.run(m, scratch, rowSum, y, this.n * 4);
+    await this.gemm!.run(m, scratch, rowSum, y, this.n * 4);
   }
 
   /**
@@ -113,6 +134,8 @@ export class Qs8Gemm implements GemmImpl {
    * a per-column quantization differs between taps (then pixels do not stage the same at every tap).
    */
   stagedConv(c: number): StagedConv | null {
+    // pixels staged once need the c4 split layout: a twin holding it, made once
+    if (this.c4a) return (this.twin ??= new Qs8Gemm(...this.twinArgs!)).stagedConv(c);
     if (!this.staged.has(c)) this.staged.set(c, this.makeStagedConv(c));
     return this.staged.get(c)!;
   }
@@ -139,7 +162,7 @@ export class Qs8Gemm implements GemmImpl {
       pad,
       padSum,
       stagePixels: stage,
-      runStaged: (m, staged, rowSum, y) => this.gemm.run(m, staged, rowSum, y, this.n * 4),
+      runStaged: (m, staged, rowSum, y) => this.gemm!.run(m, staged, rowSum, y, this.n * 4),
       direct: (g) => this.makeDirect(c, g.kh, g.kw, g.dw),
     };
   }
@@ -157,16 +180,18 @@ export class Qs8Gemm implements GemmImpl {
     const w = dw8;
     return {
       run: (g, xp, ps, hp, wp, oh, ow, rowSum, y) =>
-        qs8ConvDirect(this.rt, g, { xp, ps, hp, wp, w, prm: this.gemm.paramsWithRowSum(rowSum), y, oh, ow, outStride: this.n * 4 }),
+        qs8ConvDirect(this.rt, g, { xp, ps, hp, wp, w, prm: this.gemm!.paramsWithRowSum(rowSum), y, oh, ow, outStride: this.n * 4 }),
     };
   }
 
   dispose(): void {
+    this.twin?.dispose();
+    if (this.c4a) return this.c4a.dispose();
     for (const p of this.padBlocks.splice(0)) this.rt.free(p);
     for (const d of this.directWeights.values()) d.dispose();
     this.directWeights.clear();
     if (this.chan && !this.w.disposed) this.rt.free(this.chan.div);
-    this.gemm.dispose();
+    this.gemm?.dispose();
     this.w.dispose();
   }
 }

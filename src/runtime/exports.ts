@@ -14,6 +14,8 @@ export interface KernelExports {
   qs8_stage_c4(m: number, k: number, kp: number, a: number, signed: number, out: number, rowSum: number): void;
   qs8_stage_f32_c4(m: number, k: number, kp: number, x: number, xStride: number, scale: number, zp: number, out: number, rowSum: number, copies: number): void;
   qs8_stage_chan_c4(m: number, k: number, kp: number, x: number, xStride: number, div: number, off: number, zp: number, out: number, rowSum: number, copies: number): void;
+  qs8_stage_f32_c4a(m: number, k: number, kp: number, x: number, xStride: number, scale: number, zp: number, lo: number, hi: number, list: number, ids: number): void;
+  qs8_gemm_4x8c4a_relaxed(m: number, n0: number, n1: number, kp: number, lo: number, hi: number, list: number, ids: number, aStride: number, w: number, prm: number, out: number, outStride: number): void;
   spmm_stage_t8(m: number, k: number, a: number, signed: number, za: number, out: number): void;
   spmm_stage_p8(m: number, k: number, kp: number, a: number, signed: number, za: number, out: number): void;
   spmm_stage_g6(m: number, k: number, kg: number, a: number, signed: number, za: number, out: number): void;
