@@ -92,8 +92,7 @@ export function kernelLayerFor(rt: Runtime, node: GraphNode, ins: (ValueInfo | n
     case 'Relu':
     case 'LeakyRelu':
     case 'Clip': {
-      // on a channels-last image (a Relu after a residual Add: no layout change); Clip's bounds
-      // constant, as attributes before opset 11
+      // a channels-last image only (no layout change); Clip's bounds constant
       const [, lo, hi] = ins;
       if (!runtimeF32(x) || !(x as { nhwc?: boolean }).nhwc || x.dims.length !== 4 || !count(x.dims) || (lo && !lo.value) || (hi && !hi.value)) return null;
       const attr = (k: string, d: number) => (node.attrs.get(k) as number | undefined) ?? d;

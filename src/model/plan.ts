@@ -147,7 +147,6 @@ export function planGraph(graph: Graph, inputDims: Map<string, number[]>, layerF
     });
     if (node.domain === '' && node.op === 'If') return planIf(scope, node, ins);
     if (node.domain === '' && node.op === 'Loop') return planLoop(scope, node, ins);
-    // nhwc: a layer rule may take a value only in the layout it is already in
     const info = (v: PlanValue | null): (ValueInfo & { nhwc?: boolean }) | null => (v ? { type: v.type, dims: v.dims, value: v.value, nonZeroCount: nonZeroCounts?.get(v.name), nhwc: v.nhwc } : null);
     const outInfo = def.infer(ctx, ins.map(info));
 
