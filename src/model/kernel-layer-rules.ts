@@ -3,7 +3,7 @@
 
 import type { Runtime } from '../runtime/runtime.js';
 import type { GraphNode } from './graph.js';
-import { AddLayer, AttentionLayer, PoolLayer, BatchedMatMulLayer, ChannelScaleLayer, ConcatChannelsLayer, GlobalAveragePoolLayer, SoftmaxLayer } from './kernel-layers.js';
+import { ActivationLayer, AddLayer, AttentionLayer, PoolLayer, BatchedMatMulLayer, ChannelScaleLayer, ConcatChannelsLayer, GlobalAveragePoolLayer, SoftmaxLayer } from './kernel-layers.js';
 import type { ModelLayer } from './layers.js';
 import { ConvTransposeLayerF32 } from './conv-transpose-layer.js';
 import { recurrentLayerFor } from './recurrent-layer.js';
@@ -88,6 +88,19 @@ export function kernelLayerFor(rt: Runtime, node: GraphNode, ins: (ValueInfo | n
       const [a, b] = ins;
       const same = runtimeF32(a) && runtimeF32(b) && a.dims.length === 4 && a.dims.every((d, i) => d === b.dims[i]) && b.dims.length === 4;
       return same && count(a.dims) > 0 ? new AddLayer(rt) : null;
+    }
+    case 'Relu':
+    case 'LeakyRelu':
+    case 'Clip': {
+      // a channels-last image only (no layout change); Clip's bounds constant
+      const [, lo, hi] = ins;
+      if (!runtimeF32(x) || !(x as { nhwc?: boolean }).nhwc || x.dims.length !== 4 || !count(x.dims) || (lo && !lo.value) || (hi && !hi.value)) return null;
+      const attr = (k: string, d: number) => (node.attrs.get(k) as number | undefined) ?? d;
+      if (node.op === 'Relu') return new ActivationLayer(rt, 'Relu', 1, 0, 0);
+      if (node.op === 'LeakyRelu') return new ActivationLayer(rt, 'LeakyRelu', 7, attr('alpha', 0.01), -Infinity);
+      const F = 3.4028234663852886e38;
+      const [min, max] = opset < 11 ? [attr('min', -F), attr('max', F)] : [lo ? Number(lo.value!.data[0]) : -Infinity, hi ? Number(hi.value!.data[0]) : Infinity];
+      return new ActivationLayer(rt, 'Clip', 6, min, max);
     }
     case 'Concat': {
       // channels-last images along C: strided row copies

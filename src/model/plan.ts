@@ -147,7 +147,7 @@ export function planGraph(graph: Graph, inputDims: Map<string, number[]>, layerF
     });
     if (node.domain === '' && node.op === 'If') return planIf(scope, node, ins);
     if (node.domain === '' && node.op === 'Loop') return planLoop(scope, node, ins);
-    const info = (v: PlanValue | null): ValueInfo | null => (v ? { type: v.type, dims: v.dims, value: v.value, nonZeroCount: nonZeroCounts?.get(v.name) } : null);
+    const info = (v: PlanValue | null): (ValueInfo & { nhwc?: boolean }) | null => (v ? { type: v.type, dims: v.dims, value: v.value, nonZeroCount: nonZeroCounts?.get(v.name), nhwc: v.nhwc } : null);
     const outInfo = def.infer(ctx, ins.map(info));
 
     // fold: every input known (Shape only needs dims)
