@@ -115,7 +115,7 @@ export class Model {
   private queue: Promise<unknown> = Promise.resolve();
   private disposed = false;
   /** host steps' input and output views, by step (a plan's steps live as long as the plan) */
-  private readonly hostCache = new WeakMap<PlanStep, { arena: number; buffer: ArrayBufferLike; ins: (HostValue | null)[]; outs: HostValue[] }>();
+  private readonly hostCache = new WeakMap<PlanStep, HostValues>();
   /** the carry whose values the arena holds now, with the plan that left them there (RunOptions.carry) */
   private carried: { carry: ArenaCarry; plan: Plan; ptr: number } | null = null;
   /** layer steps' addresses, by step */
@@ -459,13 +459,16 @@ export class Model {
       const sub = { beforeStep: options.beforeStep, onStep: options.onStep };
       return runControlStep(step, arena, { execute: (p, at, feed) => this.execute(p, at, feed, sub), read: (v, at) => this.viewOf(v, at), alloc: (n) => rt.alloc(n), free: (p) => rt.free(p) });
     }
-    for (const o of step.outs) if (o.type !== 'float32') o.host = hostArray(o.type, elementCount(o.dims));
-    const { ins, outs } = this.hostValues(step, arena);
+    for (let i = 0; i < step.outs.length; i++) {
+      const o = step.outs[i];
+      if (o.type !== 'float32') o.host = hostArray(o.type, elementCount(o.dims));
+    }
+    const c = this.hostValues(step, arena), ins = c.ins, outs = c.outs;
     if (step.op === 'layout') {
       convertLayout(ins[0]!, outs[0]);
       return;
     }
-    const ctx = { node: step.node!, opset: this.graph.opset }, own = this.hostOp?.(step.node!);
+    const ctx = c.ctx, own = this.hostOp?.(step.node!);
     checkExactInputs(step.node!, ins);
     if (own) {
       const pending = own.compute(ctx, ins, outs);
@@ -480,7 +483,7 @@ export class Model {
    * their wrappers each run was a visible share); the others are the values' current host arrays
    * (fresh each run: Loop iterations and scan outputs keep them).
    */
-  private hostValues(step: PlanStep, arena: number): { ins: (HostValue | null)[]; outs: HostValue[] } {
+  private hostValues(step: PlanStep, arena: number): HostValues {
     const buffer = this.rt.memory.buffer;
     let c = this.hostCache.get(step);
     if (!c || c.arena !== arena || c.buffer !== buffer) {
@@ -490,17 +493,19 @@ export class Model {
         if (readRows) return { type: v.type, dims: v.dims, get data() { return v.value!.data; }, nhwc: v.nhwc, readRows };
         return { type: v.type, dims: v.dims, data: this.viewOf(v, arena), nhwc: v.nhwc };
       };
-      c = { arena, buffer, ins: step.ins.map((v) => (v ? hv(v) : null)), outs: step.outs.map(hv) };
+      c = { arena, buffer, ins: step.ins.map((v) => (v ? hv(v) : null)), outs: step.outs.map(hv), ctx: { node: step.node!, opset: this.graph.opset } };
       this.hostCache.set(step, c);
       return c;
     }
-    // values that are not arena views (constants are fixed; host arrays change per run)
-    step.ins.forEach((v, i) => {
-      if (v && v.type !== 'float32' && !v.value) c!.ins[i]!.data = this.viewOf(v, arena);
-    });
-    step.outs.forEach((o, i) => {
-      if (o.type !== 'float32') c!.outs[i].data = this.viewOf(o, arena);
-    });
+    // values that are not arena views (constants are fixed; host arrays change per run); index loops, no closures
+    for (let i = 0; i < step.ins.length; i++) {
+      const v = step.ins[i];
+      if (v && v.type !== 'float32' && !v.value) c.ins[i]!.data = this.viewOf(v, arena);
+    }
+    for (let i = 0; i < step.outs.length; i++) {
+      const o = step.outs[i];
+      if (o.type !== 'float32') c.outs[i].data = this.viewOf(o, arena);
+    }
     return c;
   }
 
@@ -524,6 +529,15 @@ export class Model {
     if (this.arena.ptr) this.rt.free(this.arena.ptr);
     this.arena = { ptr: 0, bytes: 0 };
   }
+}
+
+/** A host step's values and op context, made once per step and arena (hostValues). */
+interface HostValues {
+  arena: number;
+  buffer: ArrayBufferLike;
+  ins: (HostValue | null)[];
+  outs: HostValue[];
+  ctx: { node: GraphNode; opset: number };
 }
 
 /**
