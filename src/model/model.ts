@@ -319,7 +319,7 @@ export class Model {
   private async runNow(feeds: ModelInputs, options: RunOptions): Promise<Record<string, OutputTensor>> {
     if (this.disposed) throw new ArgumentError('model: used after dispose()');
     const carry = options.carry;
-    const checked = checkFeeds(this.graph.inputs, feeds, 'run', undefined, carry ? new Set(carry.pairs.map(([, i]) => i)) : undefined);
+    const checked = checkFeeds(this.graph.inputs, feeds, 'run', undefined, carry ? carriedInputs(carry) : undefined);
     let { plan: staged, key } = this.planFor(checked, {}, options.runtimeInputs);
     let feed = (v: PlanValue): HostData => {
       const f = checked.get(v.name)!.data;
@@ -357,11 +357,10 @@ export class Model {
     if (c && !continuing) this.spill();
     const arena = this.arenaFor(plan.arenaBytes);
     // a staged run's outputs are copies (its carried inputs came through the stages)
-    const pairs = carry && !stagedRun ? carriedPairs(plan, this.graph.outputs, carry) : [];
-    const kept = new Set(continuing ? pairs.map(([, v]) => v) : []);
-    await this.execute(plan, arena, feed, options, true, kept);
+    const pairs = carry && !stagedRun ? carriedPairs(plan, this.graph.outputs, carry) : NO_PAIRS;
+    await this.execute(plan, arena, feed, options, true, continuing ? pairs.ins : undefined);
     const out: Record<string, OutputTensor> = {};
-    const left = new Set(pairs.map(([o]) => o));
+    const left = pairs.outs;
     plan.outputs.forEach((v, i) => {
       const name = this.graph.outputs[i];
       const into = options.into?.[name];
@@ -371,7 +370,7 @@ export class Model {
         out[name] = { type: 'float32', data: into, dims: [...v.dims] };
       } else out[name] = outputTensor(v.type, this.viewOf(v, arena), v.dims, `run: output '${name}'`);
     });
-    if (carry && pairs.length) {
+    if (carry && pairs.list.length) {
       this.carried = { carry, plan, ptr: arena };
       carry.held();
     }
@@ -389,7 +388,7 @@ export class Model {
     const c = this.carried, copies = new Map<string, Float32Array>();
     if (!c) return copies;
     this.carried = null;
-    for (const [o, , name] of carriedPairs(c.plan, this.graph.outputs, c.carry)) {
+    for (const [o, , name] of carriedPairs(c.plan, this.graph.outputs, c.carry).list) {
       const copy = new Float32Array(elementCount(o.dims));
       copy.set(this.viewOf(o, c.ptr) as Float32Array);
       c.carry.spill(name, copy);
@@ -544,7 +543,36 @@ interface HostValues {
  * The carry's pairs this plan writes in place: [output value, input value] where both are float32
  * runtime values on the same arena bytes (a present planned over its past), by the carry's names.
  */
-function carriedPairs(plan: Plan, outputs: readonly string[], carry: ArenaCarry): [PlanValue, PlanValue, string][] {
+function carriedPairs(plan: Plan, outputs: readonly string[], carry: ArenaCarry): CarriedPairs {
+  // made once per plan and carry (each decode step asked again: a list, two sets and a search per pair)
+  const cached = pairCache.get(plan);
+  if (cached && cached.carry.deref() === carry && cached.outputs === outputs) return cached.pairs;
+  const pairs = findCarriedPairs(plan, outputs, carry);
+  const made = { list: pairs, ins: new Set(pairs.map(([, v]) => v)), outs: new Set(pairs.map(([o]) => o)) };
+  // the carry held weakly: a cached plan must not keep a finished generation's cache alive
+  pairCache.set(plan, { carry: new WeakRef(carry), outputs, pairs: made });
+  return made;
+}
+
+interface CarriedPairs {
+  readonly list: readonly [PlanValue, PlanValue, string][];
+  /** the carried inputs (kept in the arena by a continuing run), and the outputs left there */
+  readonly ins: ReadonlySet<PlanValue>;
+  readonly outs: ReadonlySet<PlanValue>;
+}
+
+const NO_PAIRS: CarriedPairs = { list: [], ins: new Set(), outs: new Set() };
+const pairCache = new WeakMap<Plan, { carry: WeakRef<ArenaCarry>; outputs: readonly string[]; pairs: CarriedPairs }>();
+const carriedNames = new WeakMap<ArenaCarry, ReadonlySet<string>>();
+
+/** the input names a carry may leave in the arena (checkFeeds lets them be empty) */
+function carriedInputs(carry: ArenaCarry): ReadonlySet<string> {
+  let names = carriedNames.get(carry);
+  if (!names) carriedNames.set(carry, (names = new Set(carry.pairs.map(([, i]) => i))));
+  return names;
+}
+
+function findCarriedPairs(plan: Plan, outputs: readonly string[], carry: ArenaCarry): [PlanValue, PlanValue, string][] {
   const out: [PlanValue, PlanValue, string][] = [];
   for (const [o, i] of carry.pairs) {
     const ov = plan.outputs[outputs.indexOf(o)], iv = plan.inputs.find((v) => v.name === i);
