@@ -37,7 +37,7 @@ function gqaShape(ctx: OpContext, ins: (ValueInfo | null)[]): GqaShape {
   // index loops over module-level lists: this runs per layer per decoded token (for…of over literals made most of its garbage)
   for (let j = 0; j < FLOAT_INPUTS.length; j++) if (ins[FLOAT_INPUTS[j][0]]) checkType(ctx, ins[FLOAT_INPUTS[j][0]]!, FLOAT_INPUTS[j][1], FLOAT);
   if (q.dims.length !== 3) fail(ctx, `query must be 3-D (batch, sequence, hidden), got [${q.dims}]`);
-  const [b, s, d] = q.dims;
+  const b = q.dims[0], s = q.dims[1], d = q.dims[2]; // no array destructuring: an iterator per call
   const k = ins[1], v = ins[2];
   if (!k !== !v) fail(ctx, 'key and value must be both present or both absent (absent: query packs Q, K and V)');
   const packed = !k;
