@@ -62,7 +62,8 @@ export async function dequantizeQ8(
 /** Whether the `count` float32 values at byte address `ptr` hold a NaN or an infinity (f32_nonfinite: at memory speed). */
 /** Whether any of `count` float32 values at `ptr` has a biased exponent field of at least `bits` >> 23 (|x| that large, Inf or NaN). */
 export function hasExpAtLeast(rt: KernelHost, ptr: number, count: number, bits: number): boolean {
-  checkSizes('hasExpAtLeast', { ptr, count });
+  // checked without an object when valid: every 4-bit layer of a decode step scans its rows
+  if (!(Number.isInteger(ptr) && ptr >= 0 && Number.isInteger(count) && count >= 0)) checkSizes('hasExpAtLeast', { ptr, count });
   if (ptr % 4 !== 0 || ptr + count * 4 > rt.memory.buffer.byteLength) throw new ShapeError(`hasExpAtLeast: ${count} floats at ${ptr} are not inside linear memory`);
   return rt.kernels.f32_exp_at_least(ptr, count, bits) !== 0;
 }

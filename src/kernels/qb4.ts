@@ -330,17 +330,28 @@ export function qb4F32Gemm(rt: KernelHost, alloc: (bytes: number) => number, cal
   const nb = kp / bs;
   const px = kp === k ? 0 : alloc(kp * 4);
   const ps = alloc(nb * 4);
+  // a decode step runs ~100 of these: one thread's call allocates nothing (no views, closures or argument lists)
+  const alone = rt.runsAlone(k * w.n);
   for (let i = 0; i < m; i++) {
     const xi = x + i * k * 4;
-    const row = rt.view(Float32Array, xi, k);
-    blockSums(row, k, bs, nb, rt.view(Float32Array, ps, nb));
+    const mem = rt.f32();
+    blockSumsAt(mem, xi >> 2, k, bs, nb, ps >> 2);
     if (px) {
-      const xv = rt.view(Float32Array, px, kp);
-      xv.set(row);
-      xv.fill(0, k);
+      mem.copyWithin(px >> 2, xi >> 2, (xi >> 2) + k);
+      mem.fill(0, (px >> 2) + k, (px >> 2) + kp);
     }
     const out = call.out + i * np * 4;
-    rt.parallelColumnsNow(w.n, w.nr, (n0, n1) => ['qb4_f32_gemv', [n0, n1, kp, bs, s4, px || xi, ps, w.ptr, w.scalesPtr, w.zerosPtr, call.bias, out]], 64, k * w.n);
+    if (alone) rt.kernels.qb4_f32_gemv(0, w.n, kp, bs, s4, px || xi, ps, w.ptr, w.scalesPtr, w.zerosPtr, call.bias, out);
+    else rt.parallelColumnsNow(w.n, w.nr, (n0, n1) => ['qb4_f32_gemv', [n0, n1, kp, bs, s4, px || xi, ps, w.ptr, w.scalesPtr, w.zerosPtr, call.bias, out]], 64, k * w.n);
+  }
+}
+
+/** blockSums of the K floats at mem[x..] into mem[out..] (indices, not addresses): the same sums, in place in linear memory. */
+function blockSumsAt(mem: Float32Array, x: number, k: number, bs: number, nb: number, out: number): void {
+  for (let b = 0; b < nb; b++) {
+    let s = 0;
+    for (let t = b * bs; t < Math.min(k, (b + 1) * bs); t++) s = Math.fround(s + mem[x + t]);
+    mem[out + b] = s;
   }
 }
 

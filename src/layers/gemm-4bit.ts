@@ -33,6 +33,8 @@ interface Packed {
   gemmScratch(m: number): number;
   /** M panel-order rows at src (stride Np) -> [M][N] at dst; null: the first N of each row are the columns in order */
   gather: ((m: number, src: number, dst: number) => void) | null;
+  /** whether gemm() runs synchronously (W4A32): it then keeps nothing of its arguments past the call */
+  readonly sync: boolean;
   /** a promise when the kernel family runs asynchronously, nothing when it ran (W4A32) */
   gemm(alloc: (bytes: number) => number, call: { m: number; x: number; bias: number; out: number }): Promise<unknown> | void;
   /** qb4: the Int4Blocks it was packed from, read back (lut4: null) */
@@ -50,13 +52,22 @@ function pack(rt: Runtime, w: FourBitWeights): Packed {
     };
     const common = { layout: p.layout, kp: p.kp, np: p.np, blockSize: p.blockSize, bytes: p.bytes, panelBias, gather: null, unpack: () => p.unpack(), dispose: () => p.dispose() };
     if (w.activations === 'float32') {
-      return { ...common, gemmScratch: (m) => qb4F32GemmScratch(p, m), gemm: (alloc, c) => qb4F32Gemm(rt, alloc, { ...c, w: p }) };
+      // synchronous: one argument object per layer, refilled each call (a decode step makes no garbage here)
+      const call = { m: 0, x: 0, bias: 0, out: 0, w: p };
+      const gemm = (alloc: (bytes: number) => number, c: { m: number; x: number; bias: number; out: number }) => {
+        call.m = c.m;
+        call.x = c.x;
+        call.bias = c.bias;
+        call.out = c.out;
+        qb4F32Gemm(rt, alloc, call);
+      };
+      return { ...common, sync: true, gemmScratch: (m) => qb4F32GemmScratch(p, m), gemm };
     }
-    return { ...common, gemmScratch: (m) => actBlocksBytes(m, p.kp, p.blockSize, true), gemm: (alloc, c) => qb4Gemm(rt, alloc, { ...c, w: p }) };
+    return { ...common, sync: false, gemmScratch: (m) => actBlocksBytes(m, p.kp, p.blockSize, true), gemm: (alloc, c) => qb4Gemm(rt, alloc, { ...c, w: p }) };
   }
   const p = packLut4(rt, w.source);
   return {
-    layout: p.layout, kp: p.kp, np: p.np, blockSize: p.blockSize, bytes: p.bytes,
+    layout: p.layout, kp: p.kp, np: p.np, blockSize: p.blockSize, bytes: p.bytes, sync: false,
     gemmScratch: (m) => actBlocksBytes(m, p.kp, p.blockSize, true),
     panelBias: (b) => lut4PanelBias(p, b),
     // per-panel tables with regrouped columns: the outputs come back through a gather
@@ -124,8 +135,20 @@ export class FourBitGemm implements GemmImpl {
     // and the columns are in order
     const direct = np === n && m > 1 && !gather;
     const padded = direct ? y : scratch;
-    let used = direct ? 0 : m * np * 4 + 64;
     // the GEMM's own scratch (int8 activations, block metadata) comes from ours
+    this.scratchAt = scratch;
+    this.used = direct ? 0 : m * np * 4 + 64;
+    if (this.w.sync) {
+      // no closure or argument object per call: the bump allocator and the call object are the layer's
+      const c = this.call;
+      c.m = m;
+      c.x = x;
+      c.bias = this.biasPtr;
+      c.out = padded;
+      this.w.gemm(this.bump, c);
+      return this.finish(m, padded, y, direct);
+    }
+    let used = this.used;
     const alloc = (bytes: number) => {
       const p = scratch + used;
       used += Math.ceil(bytes / 64) * 64;
@@ -136,14 +159,22 @@ export class FourBitGemm implements GemmImpl {
     return this.finish(m, padded, y, direct);
   }
 
-  /** Padded rows to y (or the column gather). */
+  private scratchAt = 0;
+  private used = 0;
+  private readonly call = { m: 0, x: 0, bias: 0, out: 0 };
+  private readonly bump = (bytes: number): number => {
+    const p = this.scratchAt + this.used;
+    this.used += Math.ceil(bytes / 64) * 64;
+    return p;
+  };
+
+  /** Padded rows to y (or the column gather): copied within linear memory, no views made. */
   private finish(m: number, padded: number, y: number, direct: boolean): void {
-    const rt = this.rt, { np, gather } = this.w, n = this.n;
+    const { np, gather } = this.w, n = this.n;
     if (gather) gather(m, padded, y);
     else if (!direct) {
-      const src = rt.view(Float32Array, padded, m * np), dst = rt.view(Float32Array, y, m * n);
-      if (m === 1) dst.set(src.subarray(0, n));
-      else for (let i = 0; i < m; i++) dst.set(src.subarray(i * np, i * np + n), i * n);
+      const mem = this.rt.f32(), src = padded >> 2, dst = y >> 2;
+      for (let i = 0; i < m; i++) mem.copyWithin(dst + i * n, src + i * np, src + i * np + n);
     }
   }
 

@@ -66,26 +66,30 @@ export function checkFeeds(inputs: readonly GraphInput[], feeds: unknown, verb =
   return out;
 }
 
+/** how errors name a feed: made only for an error (a decode step checks ~30 feeds per token) */
+const label = (verb: string, gi: GraphInput) => `${verb}: input '${gi.name}'`;
+
 /** `carried`: a float32 input the arena may already hold (RunOptions.carry): its data may be empty, its dims still count */
 function checkFeed(gi: GraphInput, t: unknown, verb: string, carried = false): Feed {
-  const what = `${verb}: input '${gi.name}'`;
-  if (t === null || typeof t !== 'object') throw new ArgumentError(`${what}: expected a tensor { type, data, dims }, got ${describe(t)}`);
+  if (t === null || typeof t !== 'object') throw new ArgumentError(`${label(verb, gi)}: expected a tensor { type, data, dims }, got ${describe(t)}`);
   const { type, data, dims } = t as { type?: unknown; data?: unknown; dims?: unknown };
   if (type !== gi.type) {
     const hint = gi.type === 'float32' ? '' : ` (lowbit takes float32, int64, int32, int8, uint8 and bool inputs, as the model declares them)`;
-    throw new DTypeError(`${what} is declared ${gi.type}, got a tensor of type ${describe(type)}${hint}`);
+    throw new DTypeError(`${label(verb, gi)} is declared ${gi.type}, got a tensor of type ${describe(type)}${hint}`);
   }
-  if (!Array.isArray(dims) && !ArrayBuffer.isView(dims)) throw new ShapeError(`${what} needs dims, got ${describe(dims)}`);
+  if (!Array.isArray(dims) && !ArrayBuffer.isView(dims)) throw new ShapeError(`${label(verb, gi)} needs dims, got ${describe(dims)}`);
   const d = Array.from(dims as ArrayLike<number>);
-  if (d.some((x) => !Number.isSafeInteger(x) || x < 0)) throw new ShapeError(`${what} has dims [${d}], expected non-negative integers`);
-  const typedOk = TYPED[gi.type].some((C) => data instanceof C);
+  for (let i = 0; i < d.length; i++) if (!Number.isSafeInteger(d[i]) || d[i] < 0) throw new ShapeError(`${label(verb, gi)} has dims [${d}], expected non-negative integers`);
+  const accepted = TYPED[gi.type];
+  let typedOk = false;
+  for (let i = 0; i < accepted.length; i++) if (data instanceof accepted[i]) typedOk = true;
   // float32 keeps the strict rule: its data is copied straight into wasm memory
   if (!typedOk && (gi.type === 'float32' || !Array.isArray(data))) {
-    throw new DTypeError(`${what}: type ${gi.type} needs data as ${TYPED[gi.type].map((C) => C.name).join(' or ')}${gi.type === 'float32' ? '' : ' or an array of numbers'}, got ${describe(data)}`);
+    throw new DTypeError(`${label(verb, gi)}: type ${gi.type} needs data as ${TYPED[gi.type].map((C) => C.name).join(' or ')}${gi.type === 'float32' ? '' : ' or an array of numbers'}, got ${describe(data)}`);
   }
   const values = data as ArrayLike<number | bigint | boolean>;
   const n = elementCount(d);
-  if (values.length !== n && !(carried && gi.type === 'float32' && values.length === 0)) throw new ShapeError(`${what} has ${values.length} values, dims [${d}] need ${n}`);
+  if (values.length !== n && !(carried && gi.type === 'float32' && values.length === 0)) throw new ShapeError(`${label(verb, gi)} has ${values.length} values, dims [${d}] need ${n}`);
   if (gi.type === 'float32') return { dims: d, data: values as Float32Array };
   const host = hostArray(gi.type, n);
   const [lo, hi] = RANGE[gi.type];
@@ -94,7 +98,7 @@ function checkFeed(gi: GraphInput, t: unknown, verb: string, carried = false): F
     const x = typeof v === 'bigint' ? Number(v) : typeof v === 'boolean' && gi.type === 'bool' ? +v : v;
     if (typeof x !== 'number' || !Number.isInteger(x) || x < lo || x > hi) {
       const why = gi.type === 'int64' && typeof x === 'number' && Number.isInteger(x) ? ': lowbit holds int64 exactly only within ±(2^53 − 1), and does not round' : '';
-      throw new ValueRangeError(`${what}: value ${describe(v)} at index ${i} is not ${gi.type === 'bool' ? 'a bool (0, 1, false, true)' : `an ${gi.type} (an integer in ${lo}…${hi})`}${why}`);
+      throw new ValueRangeError(`${label(verb, gi)}: value ${describe(v)} at index ${i} is not ${gi.type === 'bool' ? 'a bool (0, 1, false, true)' : `an ${gi.type} (an integer in ${lo}…${hi})`}${why}`);
     }
     host[i] = x;
   }

@@ -44,19 +44,22 @@ const WHY = 'beyond ±(2^53 − 1), the integers lowbit holds exactly, where its
 
 /** Before a host step: every 64-bit integer input the node computes with is exact. */
 export function checkExactInputs(node: GraphNode, ins: readonly ({ type: ElemType; data: HostData } | null)[]): void {
-  ins.forEach((v, i) => {
-    if (!v || !wide(v.type) || carried(node, i)) return;
+  // index loops, no closure: this runs for every host step of every decoded token
+  for (let i = 0; i < ins.length; i++) {
+    const v = ins[i];
+    if (!v || !wide(v.type) || carried(node, i)) continue;
     const j = firstInexact(v.data);
     if (j >= 0) throw new ValueRangeError(`${nodeLabel(node)}: input ${i} ('${node.inputs[i]}') holds ${v.data[j] > 0 ? 'a value' : 'a negative value'} at index ${j} ${WHY}`);
-  });
+  }
 }
 
 /** After a host step: no 64-bit integer result of arithmetic went past the exact range. */
 export function checkExactOutputs(node: GraphNode, outs: readonly { type: ElemType; data: HostData }[]): void {
   if (carriesOutputs(node)) return;
-  outs.forEach((v, i) => {
-    if (!wide(v.type)) return;
+  for (let i = 0; i < outs.length; i++) {
+    const v = outs[i];
+    if (!wide(v.type)) continue;
     const j = firstInexact(v.data);
     if (j >= 0) throw new ValueRangeError(`${nodeLabel(node)}: output ${i} ('${node.outputs[i]}') reaches ${v.data[j]} at index ${j}, ${WHY}`);
-  });
+  }
 }

@@ -3,6 +3,7 @@
 // the scheme (float32, int8, …) is the layer's business, the plan only places buffers.
 
 import { ArgumentError } from '../errors.js';
+import { elementCount } from './graph.js';
 import { F32_NR, f32Gemm, packF32, type F32Weights } from '../kernels/f32.js';
 import { Conv2dF32, convOutSize, type ConvActivation, type ConvGeometry, type ConvPath } from '../layers/conv2d.js';
 import type { Runtime } from '../runtime/runtime.js';
@@ -178,7 +179,7 @@ export class Int4FileLinearLayer implements ModelLayer {
     return this.gemm.scratchBytes(dims.reduce((a, b) => a * b, 1) / this.gemm.k);
   }
   run(io: LayerIO): Promise<void> | void {
-    return this.gemm.run(io.dims.reduce((a, b) => a * b, 1) / this.gemm.k, io.x, io.y, io.scratch);
+    return this.gemm.run(elementCount(io.dims) / this.gemm.k, io.x, io.y, io.scratch);
   }
   dispose(): void {
     for (const fn of this.beforeDispose.splice(0)) fn();
@@ -219,7 +220,7 @@ export class QuantLinearLayer implements ModelLayer {
     return this.gemm.scratchBytes?.(dims.reduce((a, b) => a * b, 1) / this.gemm.k) ?? 0;
   }
   run(io: LayerIO): Promise<void> | void {
-    return this.gemm.run(io.dims.reduce((a, b) => a * b, 1) / this.gemm.k, io.x, io.y, io.scratch);
+    return this.gemm.run(elementCount(io.dims) / this.gemm.k, io.x, io.y, io.scratch);
   }
   dispose(): void {
     this.gemm.dispose();

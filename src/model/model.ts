@@ -115,7 +115,7 @@ export class Model {
   private queue: Promise<unknown> = Promise.resolve();
   private disposed = false;
   /** host steps' input and output views, by step (a plan's steps live as long as the plan) */
-  private readonly hostCache = new WeakMap<PlanStep, { arena: number; buffer: ArrayBufferLike; ins: (HostValue | null)[]; outs: HostValue[] }>();
+  private readonly hostCache = new WeakMap<PlanStep, HostValues>();
   /** the carry whose values the arena holds now, with the plan that left them there (RunOptions.carry) */
   private carried: { carry: ArenaCarry; plan: Plan; ptr: number } | null = null;
   /** layer steps' addresses, by step */
@@ -319,7 +319,7 @@ export class Model {
   private async runNow(feeds: ModelInputs, options: RunOptions): Promise<Record<string, OutputTensor>> {
     if (this.disposed) throw new ArgumentError('model: used after dispose()');
     const carry = options.carry;
-    const checked = checkFeeds(this.graph.inputs, feeds, 'run', undefined, carry ? new Set(carry.pairs.map(([, i]) => i)) : undefined);
+    const checked = checkFeeds(this.graph.inputs, feeds, 'run', undefined, carry ? carriedInputs(carry) : undefined);
     let { plan: staged, key } = this.planFor(checked, {}, options.runtimeInputs);
     let feed = (v: PlanValue): HostData => {
       const f = checked.get(v.name)!.data;
@@ -357,11 +357,10 @@ export class Model {
     if (c && !continuing) this.spill();
     const arena = this.arenaFor(plan.arenaBytes);
     // a staged run's outputs are copies (its carried inputs came through the stages)
-    const pairs = carry && !stagedRun ? carriedPairs(plan, this.graph.outputs, carry) : [];
-    const kept = new Set(continuing ? pairs.map(([, v]) => v) : []);
-    await this.execute(plan, arena, feed, options, true, kept);
+    const pairs = carry && !stagedRun ? carriedPairs(plan, this.graph.outputs, carry) : NO_PAIRS;
+    await this.execute(plan, arena, feed, options, true, continuing ? pairs.ins : undefined);
     const out: Record<string, OutputTensor> = {};
-    const left = new Set(pairs.map(([o]) => o));
+    const left = pairs.outs;
     plan.outputs.forEach((v, i) => {
       const name = this.graph.outputs[i];
       const into = options.into?.[name];
@@ -371,7 +370,7 @@ export class Model {
         out[name] = { type: 'float32', data: into, dims: [...v.dims] };
       } else out[name] = outputTensor(v.type, this.viewOf(v, arena), v.dims, `run: output '${name}'`);
     });
-    if (carry && pairs.length) {
+    if (carry && pairs.list.length) {
       this.carried = { carry, plan, ptr: arena };
       carry.held();
     }
@@ -389,7 +388,7 @@ export class Model {
     const c = this.carried, copies = new Map<string, Float32Array>();
     if (!c) return copies;
     this.carried = null;
-    for (const [o, , name] of carriedPairs(c.plan, this.graph.outputs, c.carry)) {
+    for (const [o, , name] of carriedPairs(c.plan, this.graph.outputs, c.carry).list) {
       const copy = new Float32Array(elementCount(o.dims));
       copy.set(this.viewOf(o, c.ptr) as Float32Array);
       c.carry.spill(name, copy);
@@ -459,13 +458,16 @@ export class Model {
       const sub = { beforeStep: options.beforeStep, onStep: options.onStep };
       return runControlStep(step, arena, { execute: (p, at, feed) => this.execute(p, at, feed, sub), read: (v, at) => this.viewOf(v, at), alloc: (n) => rt.alloc(n), free: (p) => rt.free(p) });
     }
-    for (const o of step.outs) if (o.type !== 'float32') o.host = hostArray(o.type, elementCount(o.dims));
-    const { ins, outs } = this.hostValues(step, arena);
+    for (let i = 0; i < step.outs.length; i++) {
+      const o = step.outs[i];
+      if (o.type !== 'float32') o.host = hostArray(o.type, elementCount(o.dims));
+    }
+    const c = this.hostValues(step, arena), ins = c.ins, outs = c.outs;
     if (step.op === 'layout') {
       convertLayout(ins[0]!, outs[0]);
       return;
     }
-    const ctx = { node: step.node!, opset: this.graph.opset }, own = this.hostOp?.(step.node!);
+    const ctx = c.ctx, own = this.hostOp?.(step.node!);
     checkExactInputs(step.node!, ins);
     if (own) {
       const pending = own.compute(ctx, ins, outs);
@@ -480,7 +482,7 @@ export class Model {
    * their wrappers each run was a visible share); the others are the values' current host arrays
    * (fresh each run: Loop iterations and scan outputs keep them).
    */
-  private hostValues(step: PlanStep, arena: number): { ins: (HostValue | null)[]; outs: HostValue[] } {
+  private hostValues(step: PlanStep, arena: number): HostValues {
     const buffer = this.rt.memory.buffer;
     let c = this.hostCache.get(step);
     if (!c || c.arena !== arena || c.buffer !== buffer) {
@@ -490,17 +492,19 @@ export class Model {
         if (readRows) return { type: v.type, dims: v.dims, get data() { return v.value!.data; }, nhwc: v.nhwc, readRows };
         return { type: v.type, dims: v.dims, data: this.viewOf(v, arena), nhwc: v.nhwc };
       };
-      c = { arena, buffer, ins: step.ins.map((v) => (v ? hv(v) : null)), outs: step.outs.map(hv) };
+      c = { arena, buffer, ins: step.ins.map((v) => (v ? hv(v) : null)), outs: step.outs.map(hv), ctx: { node: step.node!, opset: this.graph.opset } };
       this.hostCache.set(step, c);
       return c;
     }
-    // values that are not arena views (constants are fixed; host arrays change per run)
-    step.ins.forEach((v, i) => {
-      if (v && v.type !== 'float32' && !v.value) c!.ins[i]!.data = this.viewOf(v, arena);
-    });
-    step.outs.forEach((o, i) => {
-      if (o.type !== 'float32') c!.outs[i].data = this.viewOf(o, arena);
-    });
+    // values that are not arena views (constants are fixed; host arrays change per run); index loops, no closures
+    for (let i = 0; i < step.ins.length; i++) {
+      const v = step.ins[i];
+      if (v && v.type !== 'float32' && !v.value) c.ins[i]!.data = this.viewOf(v, arena);
+    }
+    for (let i = 0; i < step.outs.length; i++) {
+      const o = step.outs[i];
+      if (o.type !== 'float32') c.outs[i].data = this.viewOf(o, arena);
+    }
     return c;
   }
 
@@ -526,11 +530,49 @@ export class Model {
   }
 }
 
+/** A host step's values and op context, made once per step and arena (hostValues). */
+interface HostValues {
+  arena: number;
+  buffer: ArrayBufferLike;
+  ins: (HostValue | null)[];
+  outs: HostValue[];
+  ctx: { node: GraphNode; opset: number };
+}
+
 /**
  * The carry's pairs this plan writes in place: [output value, input value] where both are float32
  * runtime values on the same arena bytes (a present planned over its past), by the carry's names.
  */
-function carriedPairs(plan: Plan, outputs: readonly string[], carry: ArenaCarry): [PlanValue, PlanValue, string][] {
+function carriedPairs(plan: Plan, outputs: readonly string[], carry: ArenaCarry): CarriedPairs {
+  // made once per plan and carry (each decode step asked again: a list, two sets and a search per pair)
+  const cached = pairCache.get(plan);
+  if (cached && cached.carry.deref() === carry && cached.outputs === outputs) return cached.pairs;
+  const pairs = findCarriedPairs(plan, outputs, carry);
+  const made = { list: pairs, ins: new Set(pairs.map(([, v]) => v)), outs: new Set(pairs.map(([o]) => o)) };
+  // the carry held weakly: a cached plan must not keep a finished generation's cache alive
+  pairCache.set(plan, { carry: new WeakRef(carry), outputs, pairs: made });
+  return made;
+}
+
+interface CarriedPairs {
+  readonly list: readonly [PlanValue, PlanValue, string][];
+  /** the carried inputs (kept in the arena by a continuing run), and the outputs left there */
+  readonly ins: ReadonlySet<PlanValue>;
+  readonly outs: ReadonlySet<PlanValue>;
+}
+
+const NO_PAIRS: CarriedPairs = { list: [], ins: new Set(), outs: new Set() };
+const pairCache = new WeakMap<Plan, { carry: WeakRef<ArenaCarry>; outputs: readonly string[]; pairs: CarriedPairs }>();
+const carriedNames = new WeakMap<ArenaCarry, ReadonlySet<string>>();
+
+/** the input names a carry may leave in the arena (checkFeeds lets them be empty) */
+function carriedInputs(carry: ArenaCarry): ReadonlySet<string> {
+  let names = carriedNames.get(carry);
+  if (!names) carriedNames.set(carry, (names = new Set(carry.pairs.map(([, i]) => i))));
+  return names;
+}
+
+function findCarriedPairs(plan: Plan, outputs: readonly string[], carry: ArenaCarry): [PlanValue, PlanValue, string][] {
   const out: [PlanValue, PlanValue, string][] = [];
   for (const [o, i] of carry.pairs) {
     const ov = plan.outputs[outputs.indexOf(o)], iv = plan.inputs.find((v) => v.name === i);

@@ -39,4 +39,8 @@ export interface KernelHost {
   parallelGemm(m: number, n: number, mr: number, nr: number, call: (m0: number, m1: number, n0: number, n1: number) => KernelCall, work?: number): Promise<void>;
   /** Runs one kernel call on this thread. */
   invoke(call: KernelCall): void;
+  /** Whether a parallel call of this much work runs as one piece on this thread (the caller may then call the export itself, allocating nothing). */
+  runsAlone(work: number): boolean;
+  /** All of linear memory as float32 (index = address / 4), made again only when the memory's buffer changes: per-call views cost garbage. */
+  f32(): Float32Array;
 }

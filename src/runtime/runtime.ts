@@ -197,6 +197,18 @@ export class KernelRuntime implements KernelHost {
     return !this.pool || work < this.minParallelWork;
   }
 
+  runsAlone(work: number): boolean {
+    return this.onePiece(work);
+  }
+
+  private f32Cache = new Float32Array(0);
+
+  f32(): Float32Array {
+    const b = this.memory.buffer;
+    if (this.f32Cache.buffer !== b || this.f32Cache.byteLength !== b.byteLength) this.f32Cache = new Float32Array(b);
+    return this.f32Cache;
+  }
+
   /** The pieces a parallel call splits [0, n) into: one unless the call is big enough and there is a pool. */
   private pieces(n: number, align: number, minPer: number, work: number, mergeTail: boolean): [number, number][] {
     // handing work to the pool costs microseconds: small calls run on this thread alone

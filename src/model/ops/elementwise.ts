@@ -88,6 +88,11 @@ export function binary(op: BinaryOp, a: Operand, b: Operand, dims: readonly numb
   forEachRow([a.strides, b.strides], dims, order, (off, s, o, n) => row(op, a.data, off[0], s[0], b.data, off[1], s[1], out, o, n));
 }
 
+/** out = a op b over n elements of one shape and layout: binary() without its strides and closures (a decode step's SwiGLU Mul). */
+export function binarySame(op: BinaryOp, a: ArrayLike<number>, b: ArrayLike<number>, out: { [i: number]: number }, n: number): void {
+  row(op, a, 0, 1, b, 0, 1, out, 0, n);
+}
+
 /** out = cond ? x : y, numpy broadcasting over the three (Where). */
 export function where(c: Operand, x: Operand, y: Operand, dims: readonly number[], order: readonly number[], out: { [i: number]: number }): void {
   const cd = c.data, xd = x.data, yd = y.data;

@@ -3,7 +3,7 @@
 
 import { DTypeError } from '../../errors.js';
 import { elementCount, type ElemType } from '../graph.js';
-import { binary, broadcastDims, broadcastStrides, unary, type BinaryOp, type UnaryOp, type UnaryParams } from './elementwise.js';
+import { binary, binarySame, broadcastDims, broadcastStrides, unary, type BinaryOp, type UnaryOp, type UnaryParams } from './elementwise.js';
 import { logicalStrides, physicalOrder } from './layout.js';
 import { attr, fail, need, type HostValue, type OpContext, type OpDef, type ValueInfo } from './types.js';
 
@@ -107,6 +107,10 @@ export function binaryDef(op: BinaryOp | ((ctx: OpContext) => BinaryOp), o: Bina
     outNhwc: (ins, outDims) => outDims[0].length === 4 && ins.some((v) => v !== null && v.dims.length === 4 && v.nhwc),
     compute: (ctx, ins, outs) => {
       const out = outs[0], f = typeof op === 'string' ? op : op(ctx);
+      if (ins.length === 2 && sameLayout(ins[0]!, out) && sameLayout(ins[1]!, out)) {
+        binarySame(f, ins[0]!.data, ins[1]!.data, out.data, out.data.length);
+        return;
+      }
       const r = out.dims.length, order = physicalOrder(r, out.nhwc);
       const operand = (v: HostValue) => ({ data: v.data, strides: broadcastStrides(v.dims, logicalStrides(v.dims, v.nhwc), r) });
       binary(f, operand(ins[0]!), operand(ins[Math.min(1, ins.length - 1)]!), out.dims, order, out.data);
@@ -114,6 +118,13 @@ export function binaryDef(op: BinaryOp | ((ctx: OpContext) => BinaryOp), o: Bina
       for (let i = 2; i < ins.length; i++) binary(f, self, operand(ins[i]!), out.dims, order, out.data);
     },
   };
+}
+
+/** whether v is laid out exactly as out (same dims; the same layout where it matters): elementwise needs no strides */
+function sameLayout(v: HostValue, out: HostValue): boolean {
+  if (v.dims.length !== out.dims.length || v.data.length !== out.data.length) return false;
+  for (let i = 0; i < v.dims.length; i++) if (v.dims[i] !== out.dims[i]) return false;
+  return v.dims.length !== 4 || !!v.nhwc === !!out.nhwc;
 }
 
 /**

@@ -13,7 +13,8 @@ import { attr, fail, need, type OpContext, type OpDef, type ValueInfo } from './
 export function rotateRow(x: ArrayLike<number>, xo: number, y: { [i: number]: number }, yo: number, dim: number, cos: ArrayLike<number>, sin: ArrayLike<number>, pos: number, interleaved: boolean): void {
   const half = dim / 2, c0 = pos * half;
   for (let i = 0; i < half; i++) {
-    const [a, b] = interleaved ? [2 * i, 2 * i + 1] : [i, i + half];
+    // no [a, b] literal: this runs per rotated pair of every decoded token
+    const a = interleaved ? 2 * i : i, b = interleaved ? 2 * i + 1 : i + half;
     const c = cos[c0 + i], s = sin[c0 + i], xa = x[xo + a], xb = x[xo + b];
     y[yo + a] = xa * c - xb * s;
     y[yo + b] = xa * s + xb * c;
