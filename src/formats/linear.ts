@@ -16,7 +16,7 @@ import type { LayerWeights, WeightFormat } from './format.js';
 import { int4Format } from './int4.js';
 import { weightFormat } from './table.js';
 import type { Int4Activations } from '../layers/int4-linear.js';
-import { forwardNonFinite, NON_FINITE_MODES, type NonFinite } from '../layers/nonfinite.js';
+import { forwardNonFinite, NON_FINITE_MODES, staticInputRange, type NonFinite } from '../layers/nonfinite.js';
 
 export interface LinearOptions {
   /** the weight format (src/formats/table.ts): 'int8' (default), 'int4', 'fp8', 'ant4', 'nf4' */
@@ -92,7 +92,7 @@ export class Linear<W = unknown> {
     const b = bias ? bias.slice() : null;
     const { nonFinite, ...own } = options;
     const mode = checkNonFinite(nonFinite);
-    const runner = format.linear?.runner ? format.linear.runner(rt, data, b, own) : gemmRunner(rt, format.gemm(rt, data, b, null));
+    const runner = format.linear?.runner ? format.linear.runner(rt, data, b, own) : gemmRunner(rt, format.gemm(rt, data, b, null), false, staticInputRange(data));
     return new Linear(k, n, { format, data }, runner, new FloatReference(rt, () => format.dequantize(data), k, n, true), b, false, mode);
   }
 
