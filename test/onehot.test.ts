@@ -56,4 +56,15 @@ describe(`OneHot (${SIMD} build)`, () => {
       .node('If', ['c'], 'y', { then_branch: g(branch()), else_branch: g(branch()) });
     await withModel(rts.one, b.build(), (m) => expectLowbitRejection(m.run({ x: seeded([3], 1, 5), k: i64([2], [0, 1]) }), UnsupportedOperatorError, ["OneHot node 'oh_in_branch'", 'must be known when the plan is made']));
   });
+
+  it('a run-time depth inside a Loop body is a typed error naming the node', async () => {
+    // body: carried x [3] passes through; scan output: ReduceSum over OneHot(k, depth = ReduceMax(Cast(x)))
+    const body = new OnnxBuilder(13).input('iter', [], 'int64').input('cond_in', [], 'bool').input('xi', [3]).output('cond_out', 'bool').output('xo').output('s')
+      .init('values', [2], [0, 1]).node('Identity', ['cond_in'], 'cond_out').node('Identity', ['xi'], 'xo')
+      .node('Cast', ['xi'], 'dx', { to: 7 }).node('ReduceMax', ['dx'], 'dm', { keepdims: 0 }).node('OneHot', ['k', 'dm', 'values'], 'oh', {}, 'oh_in_loop')
+      .node('ReduceSum', ['oh'], 's', { keepdims: 0 });
+    const b = new OnnxBuilder(13).input('x', [3]).input('k', [2], 'int64').output('xf').output('ss').init('trips', [], [2], 'int64').init('yes', [], [1], 'bool')
+      .node('Loop', ['trips', 'yes', 'x'], ['xf', 'ss'], { body: g(body) });
+    await withModel(rts.one, b.build(), (m) => expectLowbitRejection(m.run({ x: f32([3], [1, 4, 2]), k: i64([2], [0, 1]) }), UnsupportedOperatorError, ["OneHot node 'oh_in_loop'", 'must be known when the plan is made']));
+  });
 });
