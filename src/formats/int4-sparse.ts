@@ -19,7 +19,6 @@
 //   record: target, sparsity, method, blocks, input { scale, zeroPoint }, scaling ('block' | 'channel'; absent: 'channel')
 
 import { ArgumentError, ValueRangeError, describe } from '../errors.js';
-import { checkCrushedWeights } from '../quant/crushed-weights.js';
 import { gemmRunner } from '../layers/linear-runner.js';
 import { staticInputRange } from '../layers/nonfinite.js';
 import { minMaxF32, refQuantize } from '../kernels/q8.js';
@@ -104,7 +103,6 @@ export const int4SparseFormat: WeightFormat<Int4SparseWeights> = {
   quantize(wnk, n, k, { input, options, hessian }) {
     if (!input) throw new ArgumentError('int4-sparse weights need the activation quantization of the layer input (calibration)');
     if (input.channelScale || input.border) throw new ArgumentError('int4-sparse: per-channel activation scales or borders are not supported (use per-tensor activations)');
-    checkCrushedWeights('int4-sparse', wnk, n, k);
     const { target, method: asked, scaling } = checkInt4Sparsity(options?.sparsity);
     const method: PruneMethod = hessian && asked !== 'magnitude' ? 'obc' : 'magnitude';
     const { q, scales, subs } = compress(wnk, n, k, hessian, target, method, scaling);

@@ -27,7 +27,6 @@
 //   record: pattern, target, sparsity, method, input { scale, zeroPoint }
 
 import { ArgumentError, ValueRangeError, describe } from '../errors.js';
-import { checkCrushedWeights } from '../quant/crushed-weights.js';
 import { gemmRunner } from '../layers/linear-runner.js';
 import { staticInputRange } from '../layers/nonfinite.js';
 import { minMaxF32, refQuantize } from '../kernels/q8.js';
@@ -229,7 +228,6 @@ export const int8SparseFormat: WeightFormat<Weights> = {
   quantize(wnk, n, k, { input, options, hessian }) {
     if (!input) throw new ArgumentError('int8-sparse weights need the activation quantization of the layer input (calibration)');
     if (input.channelScale || input.border) throw new ArgumentError('int8-sparse: per-channel activation scales or borders are not supported (use per-tensor activations)');
-    checkCrushedWeights('int8-sparse', wnk, n, k);
     const { pattern, target, method: asked, latency, scales: scaling } = checkSparsity(options?.sparsity);
     if (scaling !== undefined) throw new ArgumentError(`sparsity.scales: int8-sparse has one scale per output channel (per-block scales are int4-sparse's), got ${describe(scaling)}`);
     if (latency !== undefined) throw new ArgumentError('sparsity.latency: a budget over a whole model, which quantizeModel searches (one layer alone takes sparsity: { pattern, target })');

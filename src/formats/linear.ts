@@ -16,6 +16,7 @@ import type { LayerWeights, WeightFormat } from './format.js';
 import { int4Format } from './int4.js';
 import { weightFormat } from './table.js';
 import type { Int4Activations } from '../layers/int4-linear.js';
+import { checkCrushedWeights } from '../quant/crushed-weights.js';
 import { forwardNonFinite, NON_FINITE_MODES, staticInputRange, type NonFinite } from '../layers/nonfinite.js';
 
 export interface LinearOptions {
@@ -62,6 +63,7 @@ export class Linear<W = unknown> {
     checkOptions(format, options);
     const nonFinite = checkNonFinite(options.nonFinite);
     for (let i = 0; i < weight.length; i++) if (!Number.isFinite(weight[i])) throw new ValueRangeError(`weight: element ${i} is ${weight[i]}; weights must be finite`);
+    checkCrushedWeights(`weight (${format.name})`, weight, n, k, options.transposed !== true);
     const b = bias ? bias.slice() : null;
     const transposed = options.transposed === true;
     if (format.linear?.buildFrom) {

@@ -26,6 +26,7 @@ import { layerHessians } from './layer-hessians.js';
 import { checkAttentionOption, checkGptqOptions, type LayerChoice, type LayerScheme, type MixReport, type QuantizeOptions } from './quantize-options.js';
 import { GptqLayers } from './gptq-pass.js';
 import { namingNode } from './node-errors.js';
+import { checkCrushedWeights } from '../quant/crushed-weights.js';
 import { wasmGemmNT, wasmSyrkLower } from '../kernels/xtx.js';
 import { IvitLayers, shiftGeluAlpha } from './ivit-layers.js';
 import { AttentionInt8Ops } from './attention-int8-ops.js';
@@ -75,6 +76,7 @@ export function quantizeLayerWeights(spec: LayerSpec, scheme: LayerScheme, input
   // weights quantized in the file (MatMulNBits) stay as they are in their own format's scheme
   if (spec.type === 'linear' && spec.fileWeights?.format === format) return spec.fileWeights;
   const { wnk, n, k } = weightRows(spec);
+  checkCrushedWeights(scheme, wnk, n, k);
   return { format, data: format.quantize(wnk, n, k, { input, options, hessian, inputChannels }) };
 }
 
