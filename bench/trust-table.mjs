@@ -212,6 +212,71 @@ async function nonFinite() {
 /** huge inputs that ran: top-1 agreement with float32 (a flip at 1e4 too is the scheme's weight rounding) */
 const hugeTop1 = { tries: 0, agree: 0, flips: [] };
 
+
+// ------------------------------------------------------------------ 2b. rt.linear's static ranges, huge weights
+
+async function linearAndWeights() {
+  // rt.linear with a static (calibrated) int8 input range, ±3.4e38 or 1e6 in one row: a typed error,
+  // or outputs whose top-1 per row is float32's (saturating at the calibrated end was not)
+  const cls = 'huge finite inputs (±3.4e38)';
+  const [m, k, n] = [3, 64, 10];
+  const r = mulberry32(41);
+  const w = normalFloats(r, k * n, 0.1), x = normalFloats(r, m * k, 1), calibration = normalFloats(r, 8 * k, 1);
+  const argmax = (a) => a.reduce((b, v, i) => (v > a[b] ? i : b), 0);
+  for (const [name, opts] of [['int8 static', { dtype: 'int8', activations: 'static', calibration }], ['int8-sparse', { dtype: 'int8-sparse', calibration }], ['int4-sparse', { dtype: 'int4-sparse', calibration }]]) {
+    const layer = await rt.linear(w, [k, n], null, opts);
+    for (const bad of [3.4e38, -3.4e38, 1e6]) {
+      for (const at of [0, k + 17, 3 * k - 1]) {
+        const d = x.slice();
+        d[at] = bad;
+        const o = await attempt(() => layer.forward(d));
+        if (!o.value) { tally(cls, o.typed ? 'typed' : 'crash', `rt.linear ${name} ${bad}@${at}: ${o.crash?.message}`); continue; }
+        const row = Math.floor(at / k), want = new Float64Array(n);
+        for (let j = 0; j < n; j++) for (let i = 0; i < k; i++) want[j] += d[row * k + i] * w[i * n + j];
+        const got = Array.from(o.value.subarray(row * n, (row + 1) * n));
+        tally(cls, argmax(got) === argmax(Array.from(want)) ? 'right' : 'wrong', `rt.linear ${name} ${bad}@${at}: ran, top-1 of its row not float32's`);
+      }
+    }
+    layer.dispose();
+  }
+  // a 1e30 weight in the Conv or the MatMul: each scheme a typed error naming the node, or no top-1
+  // flip the scheme does not make without it (on 5 inputs: flips from the scheme's ordinary weight
+  // rounding on this small random net are not the huge weight's doing)
+  const wcls = 'huge weights (1e30)';
+  const plain = loadModel(rt, convNet(1));
+  const plainQ = new Map();
+  for (const scheme of FORMAT_NAMES) plainQ.set(scheme, await quantizeModel(plain, { scheme, speed: 'off', calibration: [feed(1), feed(2)] }));
+  for (const [init, at, node] of [['w1', 5 * 36 + 7, 'Conv'], ['w3', 300 * 10 + 2, 'MatMul']]) {
+    const decoded = onnx.ModelProto.decode(convNet(1));
+    const t = decoded.graph.initializer.find((i) => i.name === init);
+    const v = new Float32Array(Uint8Array.from(t.rawData).buffer);
+    v[at] = 1e30;
+    t.rawData = new Uint8Array(v.buffer);
+    const float = loadModel(rt, onnx.ModelProto.encode(decoded).finish());
+    for (const scheme of FORMAT_NAMES) {
+      const q = await attempt(() => quantizeModel(float, { scheme, speed: 'off', calibration: [feed(1), feed(2)] }));
+      if (!q.value) {
+        tally(wcls, q.typed ? 'typed' : 'crash', `${scheme}, 1e30 in ${node}: ${q.crash?.message}`);
+        if (q.typed && !q.typed.message.includes(' node ')) wNamed.push(`${scheme} ${node}: ${q.typed.message.slice(0, 80)}`);
+        continue;
+      }
+      let ok = true;
+      for (const s of [11, 12, 13, 14, 15]) {
+        const want = await outputs(float, feed(s)), got = await outputs(q.value, feed(s));
+        const ownRight = argmax(await outputs(plain, feed(s))) === argmax(await outputs(plainQ.get(scheme), feed(s)));
+        if ((ownRight && argmax(want) !== argmax(got)) || got.some((g, i) => Number.isFinite(g) !== Number.isFinite(want[i]))) ok = false;
+      }
+      tally(wcls, ok ? 'right' : 'wrong', `${scheme}, 1e30 in ${node}: ran, top-1 not float32's where the scheme's is without the huge weight`);
+      q.value.dispose();
+    }
+    float.dispose();
+  }
+  for (const q of plainQ.values()) q.dispose();
+  plain.dispose();
+}
+/** typed quantize-time errors for huge weights that do not name a node */
+const wNamed = [];
+
 // ------------------------------------------------------------------ 3. hostile graphs
 
 async function hostileGraphs() {
@@ -244,7 +309,6 @@ async function hostileGraphs() {
     ['int64 Sub of 2^60+5 and 2^60', int64Op('Sub', INT64)],
     ['int64 Equal of 2^60+5 and 2^60', int64Op('Equal', 9)],
     ['Cast int64 2^60+5 to float', int64Op('Cast', FLOAT, [{ name: 'to', type: 2, i: FLOAT }])],
-    ['NonZero of a run-time input', model({ inputs: [x], outputs: [vi('y', INT64)], nodes: [{ opType: 'NonZero', input: ['x'], output: ['y'] }] })],
     ['a cycle', model({ inputs: [x], outputs: [y], nodes: [{ opType: 'Add', input: ['x', 'z'], output: ['y'] }, { opType: 'Relu', input: ['y'], output: ['z'] }] })],
     ['an unknown operator', model({ inputs: [x], outputs: [y], nodes: [{ opType: 'NoSuchOp', input: ['x'], output: ['y'] }] })],
     ['a value read before it exists', model({ inputs: [x], outputs: [y], nodes: [{ opType: 'Relu', input: ['nowhere'], output: ['y'] }] })],
@@ -263,6 +327,18 @@ async function hostileGraphs() {
     // every one is refused by onnxruntime too (test/graph-validation.test.ts, test/int64-range.test.ts …): running is wrong
     tally(cls, o.typed ? 'typed' : o.crash ? 'crash' : 'wrong', `${what}: ${o.crash ? o.crash.message : 'ran'}`);
   }
+  // NonZero of a run-time input: valid (onnxruntime runs it); refused before staged plans, now it
+  // must give the indices of the non-zeros, row-major, int64 [4, count]
+  const nz = model({ inputs: [x], outputs: [vi('y', INT64)], nodes: [{ opType: 'NonZero', input: ['x'], output: ['y'] }] });
+  const nzm = loadModel(rt, nz);
+  const nzIn = feed(3);
+  nzIn.x.data[5] = 0;
+  const o = await attempt(async () => (await nzm.run(nzIn)).y);
+  nzm.dispose();
+  const at = [...nzIn.x.data.keys()].filter((i) => nzIn.x.data[i] !== 0);
+  const want = [0, 1, 2, 3].flatMap((d) => at.map((i) => Math.floor(i / [256, 64, 8, 1][d]) % [1, 4, 8, 8][d]));
+  const right = o.value && o.value.dims.join() === `4,${at.length}` && Array.from(o.value.data, Number).every((v, i) => v === want[i]);
+  tally(cls, o.typed ? 'typed' : o.crash ? 'crash' : right ? 'right' : 'wrong', `NonZero of a run-time input: ${o.crash ? o.crash.message : 'ran, not the indices of the non-zeros'}`);
   // a run-time Gather index out of range
   const gather = model({ inputs: [vi('i', INT64, [2])], outputs: [vi('y', FLOAT)], inits: [f32('t', [5, 3], 4, 1)], nodes: [{ opType: 'Gather', input: ['t', 'i'], output: ['y'] }] });
   for (const idx of [[0, 5], [-6, 0], [2 ** 40, 0]]) {
@@ -385,7 +461,7 @@ async function memory() {
 // ------------------------------------------------------------------ run and print
 
 const t0 = Date.now();
-for (const [name, fn] of [['saved', savedFiles], ['nonfinite', nonFinite], ['hostile', hostileGraphs], ['inputs', badInputs], ['newcomer', newcomer], ['memory', memory]]) {
+for (const [name, fn] of [['saved', savedFiles], ['nonfinite', nonFinite], ['linear-weights', linearAndWeights], ['hostile', hostileGraphs], ['inputs', badInputs], ['newcomer', newcomer], ['memory', memory]]) {
   const t = Date.now();
   await fn();
   console.error(`${name}: ${((Date.now() - t) / 1000).toFixed(1)} s`);
@@ -403,6 +479,7 @@ for (const [cls, r] of table) {
   bad += r.crash + r.wrong;
 }
 console.log(`\nhuge finite inputs that ran: top-1 as float32 in ${hugeTop1.agree} of ${hugeTop1.tries}; the others (the same flip at 1e4 = the scheme's weight rounding): ${hugeTop1.flips.join('; ') || 'none'}`);
+console.log(`\nhuge-weight refusals that name no node: ${wNamed.length ? wNamed.join('; ') : 'none'}`);
 console.log('\n"right answers": a huge finite input giving the scheme\'s own answer at 1e4 (top-1) and finite where float32 is; NaN/Inf where the float32 model (and onnxruntime) give them; a damaged saved file whose outputs stay bit-identical (a header flip in a field no check reads); a bounded plan cache, a shrunk arena, every wasm byte back after dispose; `--version`; prepare.');
 for (const [cls, r] of table) for (const e of r.examples) console.log(`- ${cls}: ${e}`);
 console.error(`total ${((Date.now() - t0) / 1000).toFixed(0)} s; ${bad} crashes or silent wrong answers`);

@@ -8,7 +8,8 @@
 // 2^16 times that range is now a ValueRangeError naming the node (src/layers/nonfinite.ts).
 
 import { describe, expect, it } from 'vitest';
-import { ValueRangeError, loadModel, quantizeModel } from '../src/index.js';
+import { Linear, ValueRangeError, loadModel, quantizeModel } from '../src/index.js';
+import { int8Format } from '../src/formats/int8.js';
 import { SIMD, randNormal, rng, useRuntimes } from './helpers.js';
 import { OnnxBuilder } from './onnx-builder.js';
 
@@ -106,4 +107,43 @@ describe(`huge finite inputs, static int8 input ranges (${SIMD} build)`, () => {
     }
     float.dispose();
   }, 60_000);
+});
+
+describe(`huge finite inputs, rt.linear with static int8 input ranges (${SIMD} build)`, () => {
+  // as the model layers above: rt.linear saturated 3.4e38 at the calibrated end and answered wrong
+  const [m, k, n] = [4, 64, 12];
+  const r = rng(26);
+  const w = randNormal(k * n, r, 0.1), bias = randNormal(n, r), x = randNormal(m * k, r), calibration = randNormal(8 * k, r);
+  const layers = async (nonFinite: 'nan' | 'error'): Promise<[string, Linear][]> => {
+    const int8 = await rts.one.linear(w, [k, n], bias, { dtype: 'int8', activations: 'static', calibration, nonFinite });
+    const data = int8.weights.data as { k: number; n: number; q: Int8Array; scales: Float32Array; input: unknown };
+    return [
+      ['int8 static', int8],
+      // weights with their input quantization: the model layer's GEMM, and the user runner's 'static'
+      ['int8 fromWeights', await Linear.fromWeights(rts.one, int8Format, data as never, bias, { nonFinite })],
+      ['int8 fromWeights static', await Linear.fromWeights(rts.one, int8Format, data as never, bias, { activations: 'static', nonFinite })],
+      ['int8-sparse', await rts.one.linear(w, [k, n], bias, { dtype: 'int8-sparse', calibration, nonFinite })],
+      ['int4-sparse', await rts.one.linear(w, [k, n], bias, { dtype: 'int4-sparse', calibration, nonFinite })],
+    ];
+  };
+
+  it('int8 static, int8-sparse, int4-sparse: ±3.4e38 is a ValueRangeError naming x, the row and the range, in either nonFinite mode; 100x beyond saturates and runs', async () => {
+    for (const nonFinite of ['nan', 'error'] as const) {
+      for (const [name, layer] of await layers(nonFinite)) {
+        const want = Array.from(await layer.forward(x));
+        for (const v of [3.4e38, -3.4e38, 1e6]) {
+          const d = x.slice();
+          d[2 * k + 5] = v;
+          const e = await layer.forward(d).then(() => null, (err: unknown) => err);
+          expect(e, `${name} ${nonFinite} ${v}`).toBeInstanceOf(ValueRangeError);
+          expect((e as Error).message, name).toMatch(/^x: input row 2 holds -?\d.*over 2\^16 times the range \[-?[\d.]+, [\d.]+\]/);
+        }
+        const d = x.slice();
+        d[2 * k + 5] = 300; // ~100x the calibrated end: saturates, as QuantizeLinear does
+        expect((await layer.forward(d)).every(Number.isFinite), name).toBe(true);
+        expect(Array.from(await layer.forward(x)), `${name}: ordinary inputs keep their bits`).toEqual(want);
+        layer.dispose();
+      }
+    }
+  });
 });

@@ -20,6 +20,7 @@
 
 import { ArgumentError, ValueRangeError, describe } from '../errors.js';
 import { gemmRunner } from '../layers/linear-runner.js';
+import { staticInputRange } from '../layers/nonfinite.js';
 import { minMaxF32, refQuantize } from '../kernels/q8.js';
 import { uint8Range } from '../quant/activation-range.js';
 import { bsr4Int4Value, encodeBsr4Int4, refSpmmBsr4Int4, refSpmmF32, type Bsr4Int4 } from '../kernels/reference/spmm.js';
@@ -170,7 +171,7 @@ export const int4SparseFormat: WeightFormat<Int4SparseWeights> = {
       if (!Number.isFinite(lo) || !Number.isFinite(hi)) throw new ValueRangeError('calibration: contains NaN or Infinity');
       const obc = checkInt4Sparsity(o.sparsity).method !== 'magnitude';
       const data = int4SparseFormat.quantize(rows, n, k, { input: uint8Range(lo, hi), options: o, hessian: obc ? calibrationHessian(cal, k) : undefined });
-      return { data, runner: gemmRunner(host, int4SparseFormat.gemm(host, data, bias, null), true) };
+      return { data, runner: gemmRunner(host, int4SparseFormat.gemm(host, data, bias, null), true, staticInputRange(data)) };
     },
   },
 };

@@ -28,6 +28,7 @@
 
 import { ArgumentError, ValueRangeError, describe } from '../errors.js';
 import { gemmRunner } from '../layers/linear-runner.js';
+import { staticInputRange } from '../layers/nonfinite.js';
 import { minMaxF32, refQuantize } from '../kernels/q8.js';
 import { uint8Range } from '../quant/activation-range.js';
 import { encodeBsr4, encodeCsr, encodeNm24, refSpmmBsr4, refSpmmCsr, refSpmmF32, refSpmmNm24 } from '../kernels/reference/spmm.js';
@@ -324,7 +325,7 @@ export const int8SparseFormat: WeightFormat<Weights> = {
       const obc = checkSparsity(o.sparsity).method !== 'magnitude';
       const data = int8SparseFormat.quantize(rows, n, k, { input: uint8Range(lo, hi), options: o, hessian: obc ? calibrationHessian(cal, k) : undefined });
       // NaN and infinities refused by a wasm pass over x in linear memory (not the layer's JS scan)
-      return { data, runner: gemmRunner(host, int8SparseFormat.gemm(host, data, bias, null), true) };
+      return { data, runner: gemmRunner(host, int8SparseFormat.gemm(host, data, bias, null), true, staticInputRange(data)) };
     },
   },
 };

@@ -16,6 +16,7 @@ import { quantizeWeightsQ8 } from '../kernels/q8-weights.js';
 import { ArgumentError, ValueRangeError, describe } from '../errors.js';
 import { Int8LinearRunner, type ActivationScheme } from '../layers/int8-linear.js';
 import { gemmRunner } from '../layers/linear-runner.js';
+import { staticInputRange } from '../layers/nonfinite.js';
 import type { KernelHost } from '../runtime/host.js';
 import { dynamicQuantParams, quantizeColumnsSymmetric, symmetricColumnScales } from '../quant/q8.js';
 import { checkScales, type WeightFormat } from './format.js';
@@ -141,7 +142,7 @@ export const int8Format: WeightFormat<Int8Weights> = {
     // the user layer's runner; weights with a static input quantization and no activations option run as
     // the model layer does (Qs8Gemm: its per-channel input parts included)
     runner(host, w, bias, o) {
-      if (w.input && o.activations === undefined) return gemmRunner(host, new Qs8Gemm(host, w, bias, null), true);
+      if (w.input && o.activations === undefined) return gemmRunner(host, new Qs8Gemm(host, w, bias, null), true, staticInputRange(w));
       const activations = checkActivations(o.activations ?? (w.input ? 'static' : 'dynamic-per-tensor'));
       if (activations === 'static' && !w.input) throw new ArgumentError(`activations: 'static' needs the weights' input quantization (input: { scale, zeroPoint })`);
       if (w.q.length !== w.k * w.n || w.scales.length !== w.n) throw new ArgumentError(`weights: q of ${w.q.length} values and ${w.scales.length} scales do not make [${w.k}, ${w.n}]`);

@@ -16,7 +16,8 @@ import type { LayerWeights, WeightFormat } from './format.js';
 import { int4Format } from './int4.js';
 import { weightFormat } from './table.js';
 import type { Int4Activations } from '../layers/int4-linear.js';
-import { forwardNonFinite, NON_FINITE_MODES, type NonFinite } from '../layers/nonfinite.js';
+import { checkCrushedWeights } from '../quant/crushed-weights.js';
+import { forwardNonFinite, NON_FINITE_MODES, staticInputRange, type NonFinite } from '../layers/nonfinite.js';
 
 export interface LinearOptions {
   /** the weight format (src/formats/table.ts): 'int8' (default), 'int4', 'fp8', 'ant4', 'nf4' */
@@ -62,6 +63,7 @@ export class Linear<W = unknown> {
     checkOptions(format, options);
     const nonFinite = checkNonFinite(options.nonFinite);
     for (let i = 0; i < weight.length; i++) if (!Number.isFinite(weight[i])) throw new ValueRangeError(`weight: element ${i} is ${weight[i]}; weights must be finite`);
+    checkCrushedWeights(`weight (${format.name})`, weight, n, k, options.transposed !== true);
     const b = bias ? bias.slice() : null;
     const transposed = options.transposed === true;
     if (format.linear?.buildFrom) {
@@ -92,7 +94,7 @@ export class Linear<W = unknown> {
     const b = bias ? bias.slice() : null;
     const { nonFinite, ...own } = options;
     const mode = checkNonFinite(nonFinite);
-    const runner = format.linear?.runner ? format.linear.runner(rt, data, b, own) : gemmRunner(rt, format.gemm(rt, data, b, null));
+    const runner = format.linear?.runner ? format.linear.runner(rt, data, b, own) : gemmRunner(rt, format.gemm(rt, data, b, null), false, staticInputRange(data));
     return new Linear(k, n, { format, data }, runner, new FloatReference(rt, () => format.dequantize(data), k, n, true), b, false, mode);
   }
 

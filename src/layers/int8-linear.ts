@@ -9,12 +9,14 @@
 // on the heap per call: the arena (linear-arena.ts) is kept between calls and grows with M.
 
 import { ValueRangeError } from '../errors.js';
+import { hasExpAtLeast } from '../kernels/q8.js';
 import { packQs8, qs8Gemm, qs8StageF32, type Qs8Weights } from '../kernels/qs8.js';
 import type { ActivationQuant } from '../quant/activation-range.js';
 import { dynamicQuantParams } from '../quant/q8.js';
 import type { KernelHost } from '../runtime/host.js';
 import { LinearArena } from './linear-arena.js';
 import type { LinearRunner } from './linear-runner.js';
+import { checkStaticRange, staticInputRange, staticLimit } from './nonfinite.js';
 
 export type ActivationScheme = 'dynamic-per-tensor' | 'dynamic-per-row' | 'static';
 
@@ -23,6 +25,9 @@ const NON_FINITE = 'x: contains NaN or Infinity';
 export class Int8LinearRunner implements LinearRunner {
   private readonly w: Qs8Weights;
   private readonly arena: LinearArena;
+  /** 'static': the calibrated range, and the 2^16x-beyond limit a finite input is refused at (as the model layer) */
+  private readonly range: [number, number] | null;
+  private readonly limit: { limit: number; bits: number };
 
   /** q [K, N] int8 with one scale per column; `input`: the static activation parameters ('static') */
   constructor(
@@ -31,6 +36,8 @@ export class Int8LinearRunner implements LinearRunner {
   ) {
     this.w = packQs8(rt, q, k, n, new Int32Array(n));
     this.arena = new LinearArena(rt, (m) => this.regions(m));
+    this.range = staticInputRange({ input });
+    this.limit = staticLimit(this.range);
   }
 
   get weightBytes(): number {
@@ -86,7 +93,11 @@ export class Int8LinearRunner implements LinearRunner {
           if (kern.f32_minmax_finite(r.x, x.length, aux)) throw new ValueRangeError(NON_FINITE);
           const [lo, hi] = rt.view(Float32Array, aux, 2);
           params = dynamicQuantParams(lo, hi, 0, 255);
-        } else if (kern.f32_nonfinite(r.x, x.length)) throw new ValueRangeError(NON_FINITE);
+        } else if (hasExpAtLeast(rt, r.x, x.length, this.limit.bits)) {
+          // rare: non-finite, or finite but far past the calibrated range (saturating it would answer wrong)
+          if (x.some((v) => !Number.isFinite(v))) throw new ValueRangeError(NON_FINITE);
+          if (this.range) checkStaticRange('x', x, k, this.limit.limit, this.range);
+        }
         if (c2) qs8StageF32(rt, w, m, r.x, k * 4, params.scale, params.zeroPoint, r.staged, rowSum);
         else {
           rt.view(Float32Array, aux, 1)[0] = params.scale;

@@ -29,6 +29,22 @@ export function staticInputRange(weights: unknown): [number, number] | null {
   return [-input.zeroPoint * input.scale * cs, (255 - input.zeroPoint) * input.scale * cs];
 }
 
+/** A static range's limit: the first power of two >= 2^16 x its larger end (Infinity: no range), and the exponent bits from which f32_exp_at_least reports a value (non-finite, or |x| >= limit). */
+export function staticLimit(range: [number, number] | null): { limit: number; bits: number } {
+  const e = range ? Math.ceil(Math.log2(Math.max(-range[0], range[1]))) + STATIC_HEADROOM_LOG2 : 128;
+  const limit = e >= 128 ? Infinity : 2 ** Math.max(e, -126);
+  return { limit, bits: limit === Infinity ? 0x7f800000 : (127 + Math.max(e, -126)) << 23 };
+}
+
+/** Refuses a finite value of x (rows of k) at or past `limit`: saturating it at the static range's end would answer confidently wrong. */
+export function checkStaticRange(label: string, x: Float32Array, k: number, limit: number, range: [number, number]): void {
+  for (let j = 0; j < x.length; j++) {
+    if (Number.isFinite(x[j]) && Math.abs(x[j]) >= limit) {
+      throw new ValueRangeError(`${label}: input row ${Math.floor(j / k)} holds ${x[j]}, over 2^${STATIC_HEADROOM_LOG2} times the range [${range[0].toPrecision(4)}, ${range[1].toPrecision(4)}] its int8 input quantization was calibrated for; saturating it would give a wrong answer. Calibrate on inputs like this one, or use a scheme with dynamic activations (int4, fp8, int8-outlier)`);
+    }
+  }
+}
+
 /** The rows of x [M][K] holding a NaN or an infinity, with the first bad value of each. */
 export function nonFiniteRows(x: Float32Array, m: number, k: number): { rows: number[]; first: number } {
   const rows: number[] = [];
@@ -72,9 +88,7 @@ export class NonFiniteGuard implements GemmImpl {
   private readonly bits: number;
 
   constructor(private readonly rt: Runtime, readonly inner: GemmImpl, readonly mode: NonFinite, private readonly label: string, private readonly range: [number, number] | null = null) {
-    const e = range ? Math.ceil(Math.log2(Math.max(-range[0], range[1]))) + STATIC_HEADROOM_LOG2 : 128;
-    this.limit = e >= 128 ? Infinity : 2 ** Math.max(e, -126);
-    this.bits = this.limit === Infinity ? 0x7f800000 : (127 + Math.max(e, -126)) << 23;
+    ({ limit: this.limit, bits: this.bits } = staticLimit(range));
   }
 
   /** whether `count` floats at `ptr` hold a value this guard must look at */
@@ -84,13 +98,7 @@ export class NonFiniteGuard implements GemmImpl {
 
   /** a finite value past the static range's headroom: an error in either mode */
   private checkRange(x: number, m: number, k: number): void {
-    if (this.limit === Infinity) return;
-    const v = this.rt.view(Float32Array, x, m * k);
-    for (let j = 0; j < m * k; j++) {
-      if (Number.isFinite(v[j]) && Math.abs(v[j]) >= this.limit) {
-        throw new ValueRangeError(`${this.label}: input row ${Math.floor(j / k)} holds ${v[j]}, over 2^${STATIC_HEADROOM_LOG2} times the range [${this.range![0].toPrecision(4)}, ${this.range![1].toPrecision(4)}] its int8 input quantization was calibrated for; saturating it would give a wrong answer. Calibrate on inputs like this one, or use a scheme with dynamic activations (int4, fp8, int8-outlier)`);
-      }
-    }
+    if (this.range) checkStaticRange(this.label, this.rt.view(Float32Array, x, m * k), k, this.limit, this.range);
   }
 
   get k(): number {

@@ -68,7 +68,7 @@ export class GptqLayers {
         w = quantize(h);
       } catch (e) {
         // a Hessian GPTQ cannot factor (too few calibration rows for K, dampPercent 0): name the layer
-        if (h && e instanceof ValueRangeError) throw new ValueRangeError(`gptq: layer ${nodeLabel(node)}: ${e.message}`);
+        if (h && e instanceof ValueRangeError && /positive definite|^hessian/i.test(e.message)) throw new ValueRangeError(`gptq: layer ${nodeLabel(node)}: ${e.message}`);
         throw e;
       }
       this.weights.set(node, w);

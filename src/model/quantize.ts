@@ -25,6 +25,8 @@ import { CandidateWeights } from './candidate-weights.js';
 import { layerHessians } from './layer-hessians.js';
 import { checkAttentionOption, checkGptqOptions, type LayerChoice, type LayerScheme, type MixReport, type QuantizeOptions } from './quantize-options.js';
 import { GptqLayers } from './gptq-pass.js';
+import { namingNode } from './node-errors.js';
+import { checkCrushedWeights } from '../quant/crushed-weights.js';
 import { wasmGemmNT, wasmSyrkLower } from '../kernels/xtx.js';
 import { IvitLayers, shiftGeluAlpha } from './ivit-layers.js';
 import { AttentionInt8Ops } from './attention-int8-ops.js';
@@ -74,6 +76,7 @@ export function quantizeLayerWeights(spec: LayerSpec, scheme: LayerScheme, input
   // weights quantized in the file (MatMulNBits) stay as they are in their own format's scheme
   if (spec.type === 'linear' && spec.fileWeights?.format === format) return spec.fileWeights;
   const { wnk, n, k } = weightRows(spec);
+  checkCrushedWeights(scheme, wnk, n, k);
   return { format, data: format.quantize(wnk, n, k, { input, options, hessian, inputChannels }) };
 }
 
@@ -173,7 +176,7 @@ export async function quantizeModel(float: Model, options: QuantizeOptions): Pro
       weightsOf: (node) => weightRows(float.layerSpecs.get(node)!),
       quantize: (node, c, h) => {
         const spec = float.layerSpecs.get(node)!, s = stats.get(node)!, scheme = c.sparsity ? 'int8-sparse' : 'int8';
-        return quantizeLayerWeights(spec, scheme, inputQuant(s, spec, scheme), { ...formatOptions, sparsity: c.sparsity ?? undefined }, c.sparsity && c.sparsity.method !== 'magnitude' ? h : undefined, s);
+        return namingNode(node, scheme, () => quantizeLayerWeights(spec, scheme, inputQuant(s, spec, scheme), { ...formatOptions, sparsity: c.sparsity ?? undefined }, c.sparsity && c.sparsity.method !== 'magnitude' ? h : undefined, s));
       },
     });
   // layers the search did not plan (no calibration rows reached them) stay dense int8
@@ -185,7 +188,7 @@ export async function quantizeModel(float: Model, options: QuantizeOptions): Pro
         const spec = float.layerSpecs.get(node)!, s = stats.get(node);
         // GPTQ's settings for int4; ant4 runs GPTQ after its choice by effect with its defaults (as scheme 'ant4': 96.9% alone)
         const opts = { ...formatOptions, gptq: scheme === 'int4' && gptqSettings ? { ...gptqSettings, ...dense } : dense };
-        return quantizeLayerWeights(spec, scheme, s ? inputQuant(s, spec, scheme) : undefined, opts, h, s);
+        return namingNode(node, scheme, () => quantizeLayerWeights(spec, scheme, s ? inputQuant(s, spec, scheme) : undefined, opts, h, s));
       },
       gptqSettings ? await autoHessians(float, fitPart(options.calibration, options.holdOut), (node) => stats.has(node) && !options.layerScheme?.(node), options) : undefined,
     )
@@ -194,9 +197,11 @@ export async function quantizeModel(float: Model, options: QuantizeOptions): Pro
   const keptFloat = new Map<GraphNode, string>();
   const builder: LayerBuilder = (brt, node, spec): ModelLayer | null => {
     // integerOnly: a linear layer's x·sigmoid(αx) epilogue (identity affine after it) runs as ShiftGELU
-    const alpha = ivit ? shiftGeluAlpha(spec) : null;
-    if (ivit && alpha !== null) return ivit.actLinear(brt, node, build(brt, node, { ...spec, activation: null } as LayerSpec)!, alpha, (spec as { n: number }).n);
-    return build(brt, node, spec);
+    return namingNode(node, schemeOf(node, stats.get(node)), () => {
+      const alpha = ivit ? shiftGeluAlpha(spec) : null;
+      if (ivit && alpha !== null) return ivit.actLinear(brt, node, build(brt, node, { ...spec, activation: null } as LayerSpec)!, alpha, (spec as { n: number }).n);
+      return build(brt, node, spec);
+    });
   };
   const build: LayerBuilder = (brt, node, spec): ModelLayer | null => {
     const s = stats.get(node);

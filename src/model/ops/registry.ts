@@ -29,6 +29,7 @@ import { NORM_OPS } from './norm-ops.js';
 import { DROPOUT_OPS } from './dropout.js';
 import { UPSAMPLE_OPS } from './upsample.js';
 import { NONZERO_OPS } from './nonzero.js';
+import { ONEHOT_OPS } from './onehot.js';
 import type { OpDef } from './types.js';
 import { schemaAt, schemaVersions } from './schemas.js';
 
@@ -56,6 +57,7 @@ const TABLES: Readonly<Record<string, OpDef>>[] = [
   DROPOUT_OPS,
   UPSAMPLE_OPS,
   NONZERO_OPS,
+  ONEHOT_OPS,
   CONTROL_FLOW_OPS,
   ORT_DEFAULT_DOMAIN_OPS,
 ];
