@@ -11,11 +11,15 @@
 // calibration and test; pages and lines likewise.
 
 import { parseArgs } from 'node:util';
+import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { createRuntime, loadModel, quantizeModel } from '../dist/index.js';
 import { modelSets } from './auto-model-sets.mjs';
 
 const { values } = parseArgs({ options: { model: { type: 'string', multiple: true }, json: { type: 'boolean', default: false }, options: { type: 'string', default: '{"method":"gptq"}' } } });
 const rt = await createRuntime({ threads: 1 });
+const vnni = [...new Set(readFileSync('/proc/cpuinfo', 'utf8').match(/\b(avx512_vnni|avx_vnni)\b/g) ?? ['no VNNI'])].join(' ');
+console.error(`Node ${process.version}, ${vnni}, ${rt.features.simd} build, 1 thread, load ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
 
 const sets = await modelSets(rt, new Set(values.model ?? ['cls', 'det', 'embedding', 'alexa', 'hey_jarvis', 'hey_mycroft', 'timer']));
 
@@ -48,6 +52,7 @@ for (const [key, s] of Object.entries(sets)) {
     float32MiB: float.weightBytes / 2 ** 20, int8MiB: int8.weightBytes / 2 ** 20, autoMiB: auto.weightBytes / 2 ** 20, quantizeS, quantizeCpuS, mix, rounds: auto.mix.rounds,
     heldOut: auto.mix.heldOut && { inputs: auto.mix.heldOut.inputs, int8: auto.mix.heldOut.int8.sqnrDb, mix: auto.mix.heldOut.mix.sqnrDb, withinBudget: auto.mix.heldOut.withinBudget },
     fallback: auto.mix.fallback, top1Used: auto.mix.search.int8.top1 !== undefined,
+    gate: auto.mix.gate && { inputs: auto.mix.gate.inputs, outcome: auto.mix.gate.outcome, int8: auto.mix.gate.int8.sqnrDb, mix: auto.mix.gate.mix.sqnrDb, paired: auto.mix.gate.paired, misses: auto.mix.gate.misses, gaveBack: auto.mix.gate.gaveBack },
     search: auto.mix.search,
     choices: auto.choices.map((c) => ({ layer: c.node.name, scheme: c.scheme, why: c.why, trials: c.trials?.map((t) => [t.scheme, t.bytes, +t.proxySqnrDb.toFixed(1), t.output && +t.output.sqnrDb.toFixed(2), t.skipped?.slice(0, 40)]) })),
   };
@@ -55,7 +60,9 @@ for (const [key, s] of Object.entries(sets)) {
   console.error(`${key}: test SQNR int8 ${s8.toFixed(2)} auto ${sa.toFixed(2)}; MiB int8 ${row.int8MiB.toFixed(3)} auto ${row.autoMiB.toFixed(3)}; ${JSON.stringify(mix)}; ${quantizeS.toFixed(0)} s (${quantizeCpuS.toFixed(0)} CPU s); fallback ${auto.mix.fallback}; rounds ${JSON.stringify(auto.mix.rounds?.map((r) => [r.changes, +r.predicted.toFixed(3), +r.search.noiseRatio.toFixed(3), r.heldOut && +r.heldOut.noiseRatio.toFixed(3), r.heldOut?.ok ?? r.search.ok]))}`);
   if (!values.json) {
     console.log(`${s.name}: calibration ${row.calibration}, test ${row.test}; test SQNR int8 ${s8.toFixed(1)} dB, auto ${sa.toFixed(1)} dB (${(sa - s8).toFixed(2)}); MiB float32 ${row.float32MiB.toFixed(3)}, int8 ${row.int8MiB.toFixed(3)}, auto ${row.autoMiB.toFixed(3)}; auto ${JSON.stringify(mix)} in ${quantizeS.toFixed(0)} s; held-back ${row.heldOut ? `${row.heldOut.mix.toFixed(1)} vs int8 ${row.heldOut.int8.toFixed(1)} dB` : '-'}; fallback ${row.fallback}; top-1 used ${row.top1Used}`);
-    for (const c of row.choices.filter((c) => c.scheme !== 'int8' && !c.why.startsWith('depthwise'))) console.log(`    ${c.layer}: ${c.why}`);
+    const g = row.gate, p = g?.paired;
+    if (g) console.log(`  gate (${g.inputs} held-back inputs): ${g.outcome}; pooled int8 ${g.int8.toFixed(2)} dB, mix ${g.mix.toFixed(2)} dB${p ? `; per input mix - int8 mean ${p.meanDb.toFixed(2)} dB, sd ${p.sdDb.toFixed(2)}, 95% lower bound ${p.lowerDb.toFixed(2)}, within budget on ${p.within}/${p.inputs}` : ''}${g.misses.length ? `; misses: ${g.misses.join(' | ')}` : ''}`);
+    for (const c of row.choices.filter((c) => c.scheme !== 'int8' && !c.why.startsWith('depthwise') && !c.why.includes('shape rule'))) console.log(`    ${c.layer}: ${c.why}`);
   }
   for (const m of [float, int8, auto]) m.dispose();
 }
