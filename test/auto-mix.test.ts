@@ -109,7 +109,8 @@ describe(`'auto' mixed precision on a non-classifier (${SIMD} build)`, () => {
     const kept = auto.choices!.filter((c) => !c.trials);
     expect(kept.map((c) => c.scheme)).toEqual(['float32', 'float32', 'float32']);
     for (const c of kept) expect(c.why).toMatch(/^float32 as in scheme 'int8', not searched: int8 shape rule: GEMM \d+x\d+x\d+ too small/);
-    expect(auto.choices!.filter((c) => c.trials).map((c) => c.node.name)).toEqual([...int8.builtLayers.keys()].filter((n) => !int8.keptFloat!.has(n)).map((n) => n.name));
+    expect(auto.choices!.filter((c) => c.trials).map((c) => c.node.name)).toEqual(auto.choices!.filter((c) => !int8.keptFloat!.has(c.node)).map((c) => c.node.name));
+    expect(kept.map((c) => int8.keptFloat!.get(c.node))).toEqual(kept.map((c) => c.why!.replace(/^float32 as in scheme 'int8', not searched: /, '')));
     expect(auto.mix!.int8Bytes).toBe(int8.weightBytes);
     // the all-int8 baseline would be the other model
     const all = await quantizeModel(float, { scheme: 'auto', autoBaseline: 'all-int8', calibration, autoBudget: { maxSqnrDropDb: 1, maxSlowdown: null } });

@@ -1,7 +1,7 @@
 // The final gate on an 'auto' mix (mix-gate.ts): per input and per frame against float32's top-1, the
 // mix no worse than all-int8, else layers given back to int8 (largest error first), else all-int8.
 import { describe, expect, it } from 'vitest';
-import { gateMiss, gateScore, giveBackBatches, pairedGate, tooFewToGate, GATE_FRAME_TOLERANCE, GATE_MIN_INPUTS } from '../src/model/mix-gate.js';
+import { gateMiss, gateScore, giveBackBatches, pairedGate, unresolved, GATE_FRAME_TOLERANCE, GATE_MIN_INPUTS } from '../src/model/mix-gate.js';
 import type { Measured } from '../src/model/sensitivity.js';
 import { loadModel, quantizeModel, tensor, type Feeds } from '../src/index.js';
 import { randNormal, rng, useRuntimes } from './helpers.js';
@@ -91,9 +91,12 @@ describe('auto final gate: scores', () => {
     expect(v.within).toBe(1);
     expect(v.miss).toMatch(/95% lower bound -6\.\d\d dB under the -1 dB budget \(4 inputs\)/);
     expect(gateMiss(mix, int8, 1)).toBe(v.miss);
-    expect(tooFewToGate(4, 1)).toMatch(/4 held-back inputs are too few to resolve a 1 dB budget \(the gate needs 8/);
-    expect(tooFewToGate(GATE_MIN_INPUTS, 1)).toBeUndefined();
-    expect(tooFewToGate(4, undefined)).toBeUndefined(); // a size budget is not gated
+    // and 4 such inputs cannot resolve 1 dB at all: the gate does not judge, auto stays int8
+    expect(unresolved(mix.inputDb, int8.inputDb, 1)).toMatch(/^4 held-back inputs resolve the mix's per-input SQNR difference from int8 to ±8\.24 dB \(95%; spread 7\.00 dB\), wider than the 1 dB budget: too few to judge it/);
+    expect(unresolved(mix.inputDb, int8.inputDb, 10)).toBeUndefined(); // a 10 dB budget they can
+    expect(unresolved([21, 22], [20, 20], 1)).toMatch(/^2 held-back inputs are too few to judge a mix \(the gate needs 3\)/);
+    expect(GATE_MIN_INPUTS).toBe(3);
+    expect(unresolved(mix.inputDb, int8.inputDb, undefined)).toBeUndefined(); // a size budget is not gated
   });
 
   it('per input: within the budget with 95% confidence on most inputs passes; a confident mean with most inputs out of budget does not', () => {
@@ -103,6 +106,7 @@ describe('auto final gate: scores', () => {
     const v = pairedGate(win, base(12), 1);
     expect(v.miss).toBeUndefined();
     expect(v.lowerDb).toBeGreaterThan(1);
+    expect(unresolved(win, base(12), 1)).toBeUndefined();
     expect(gateMiss({ inputs: 0, frames: 0, totalFrames: 0, sqnrDb: 22, inputDb: win }, { inputs: 0, frames: 0, totalFrames: 0, sqnrDb: 20, inputDb: base(12) }, 1)).toBeUndefined();
     // slightly worse but inside 1 dB on 16 inputs: passes (the budget allows it)
     expect(pairedGate(base(16).map((x, i) => x - 0.3 + (i % 2 ? 0.2 : -0.2)), base(16), 1).miss).toBeUndefined();
@@ -173,14 +177,14 @@ describe('auto final gate: in the search', () => {
     for (const m of [q, float]) m.dispose();
   }, 120_000);
 
-  it('with 4 held-back inputs (12 calibration inputs) the gate does not judge: all-int8, and the reason is reported', async () => {
+  it('with 2 held-back inputs (6 calibration inputs) the gate does not judge: all-int8, and the reason is reported', async () => {
     const float = loadModel(rts.one, net());
-    const q = await quantizeModel(float, { ...options(scripted([1])), calibration: calibration.slice(0, 12), classifier: false });
+    const q = await quantizeModel(float, { ...options(scripted([1])), calibration: calibration.slice(0, 6), classifier: false });
     const mix = q.mix!;
-    expect(mix.gate!.inputs).toBe(4);
+    expect(mix.gate!.inputs).toBe(2);
     expect(mix.gate!.outcome).toBe('int8');
     expect(mix.gate!.checks).toBe(1);
-    expect(mix.gate!.misses).toEqual([expect.stringMatching(/^4 held-back inputs are too few to resolve a 20 dB budget/)]);
+    expect(mix.gate!.misses).toEqual([expect.stringMatching(/^2 held-back inputs are too few to judge a mix/)]);
     expect(mix.bytes).toBe(mix.int8Bytes);
     for (const m of [q, float]) m.dispose();
   }, 120_000);

@@ -23,8 +23,8 @@
 // 5. A final gate (mix-gate.ts) on every held-back input, per input and per frame: the mix no worse
 //    than int8, else its noise-adding layers go back to int8 (largest first), else all-int8. The
 //    pooled checks above passed a PP-OCRv4 mix that read 1.5 points under int8 on the test lines.
-//    Per input too: the mix within the budget of int8 with 95% confidence, on most inputs; too few
-//    held-back inputs (under 8) to resolve the budget: all-int8, and mix.gate.misses says so.
+//    Per input too: the mix within the budget of int8 with 95% confidence, on most inputs; held-back
+//    inputs too few to resolve the budget (95% bound wider than it): all-int8, mix.gate.misses says so.
 // "int8" throughout is the model scheme 'int8' gives: layers its shape rule keeps float32 stay float32
 // and are not searched (quantize.ts; autoBaseline 'all-int8' quantizes them all).
 // Outputs a final Softmax/LogSoftmax makes are judged on its input, the logits (sensitivity.ts).
@@ -42,7 +42,7 @@ import { activationQuant } from './activation-calibration.js';
 import { proxySqnrDb, sampleLayerRows } from './hessian-proxy.js';
 import { predict, selectMix, type MixOption } from './mix-select.js';
 import { searchMix, type MixRound } from './mix-search.js';
-import { gateMiss, gateScore, giveBackBatches, pairedGate, tooFewToGate } from './mix-gate.js';
+import { gateMiss, gateScore, giveBackBatches, pairedGate, unresolved } from './mix-gate.js';
 import { transposeKN, convWeightsNK } from '../layers/conv2d-gemm.js';
 import { DEFAULT_MAX_SLOWDOWN, formatLatencies, shapeLatencies, tooSlow } from './auto-speed.js';
 import { fitTime, pickMs } from './mix-speed.js';
@@ -252,8 +252,8 @@ export async function autoMix(float: Model, model: MixedModel, stats: Map<GraphN
       const g8 = await gateOf(int8Pick);
       const userTop1 = { allowance: options.top1Allowance, budget: options.top1Budget };
       let current = pick, g = await gateOf(current), checks = 1;
-      // too few held-back inputs to resolve the budget: no verdict, and so no mix (giving layers back would not help)
-      const few = tooFewToGate(gateInputs.length, budget.maxSqnrDropDb);
+      // held-back inputs too few to resolve the budget for the search's mix: no verdict, and so no mix (giving layers back would not tell)
+      const few = g.inputDb && g8.inputDb ? unresolved(g.inputDb, g8.inputDb, budget.maxSqnrDropDb) : undefined;
       let miss = few ?? gateMiss(g, g8, budget.maxSqnrDropDb, options.metric, userTop1);
       const misses: string[] = [];
       for (const batch of giveBackBatches(pick.map((j, i) => ({ index: i, noise: table[i][j].noise - table[i][0].noise })))) {

@@ -26,13 +26,14 @@
 // input, d = the mix's SQNR minus int8's; the one-sided 95% lower bound of d's mean (Student t) must
 // be at least -B, and d >= -B on more than half the inputs. A pooled figure is decided by its loudest
 // inputs: on the wake-word embedding a mix pooled 0.1 dB over all-int8 on 21 held-back inputs while
-// 11 of them lost (mean -1.3 dB). Under GATE_MIN_INPUTS held-back inputs the gate does not judge at
-// all (tooFewToGate): auto stays int8 and says so (the detector's 12 pages gave 4).
+// 11 of them lost (mean -1.3 dB). Where the held-back inputs cannot resolve the budget (unresolved:
+// the bound's half-width over the budget, or under GATE_MIN_INPUTS inputs) the gate does not judge:
+// auto stays int8 and says so (the detector's 12 pages give 4 held back: ±2.6 dB for 1 dB).
 
 import type { Measured } from './sensitivity.js';
 import { isClassifierOutput, noiseAndSignal, sqnrDb } from './sensitivity.js';
 import { outputValues } from './outputs.js';
-import type { GateScore, OutputMetric } from './quantize-options.js';
+import type { GateScore, OutputMetric, PairedGate } from './quantize-options.js';
 
 /** Share of frames the mix may lose against int8 (0.1%: one frame in a thousand, noise in a decoder's blank frames). */
 export const GATE_FRAME_TOLERANCE = 0.001;
@@ -41,20 +42,27 @@ export const GATE_SOFTMAX_DB = 0;
 /** Share by which the mix's margin loss may exceed int8's where whole-input counts tie: none. */
 export const GATE_MARGIN_TOLERANCE = 0;
 
-/** Fewer held-back inputs than this cannot resolve a dB budget: the mix is refused, auto stays int8 (t's 95% bound on 7 inputs is 1.9 standard errors). */
-export const GATE_MIN_INPUTS = 8;
+/** Fewer held-back inputs than this give no spread to judge by: the mix is refused, auto stays int8. */
+export const GATE_MIN_INPUTS = 3;
 /** one-sided 95% Student t quantiles, 1 to 30 degrees of freedom */
 const T95 = [6.314, 2.92, 2.353, 2.132, 2.015, 1.943, 1.895, 1.86, 1.833, 1.812, 1.796, 1.782, 1.771, 1.761, 1.753, 1.746, 1.74, 1.734, 1.729, 1.725, 1.721, 1.717, 1.714, 1.711, 1.708, 1.706, 1.703, 1.701, 1.699, 1.697];
 /** per-input SQNR is capped here (a noiseless input would make d infinite) */
 const INPUT_DB_CAP = 150;
 
-/** The paired per-input verdict: d = mix dB - int8 dB per input, its mean, standard deviation and 95% lower bound, how many inputs are within the budget, and why it misses. */
-export interface PairedGate { inputs: number; meanDb: number; sdDb: number; lowerDb: number; within: number; miss?: string }
-
-/** Why the gate cannot judge `inputs` held-back inputs for a dB budget, or undefined when it can. */
-export function tooFewToGate(inputs: number, maxSqnrDropDb: number | undefined): string | undefined {
-  if (maxSqnrDropDb === undefined || inputs >= GATE_MIN_INPUTS) return undefined;
-  return `${inputs} held-back inputs are too few to resolve a ${maxSqnrDropDb} dB budget (the gate needs ${GATE_MIN_INPUTS}: give more calibration inputs or a larger holdOut); all-int8`;
+/**
+ * Why the held-back inputs cannot resolve the dB budget for this mix, or undefined when they can: fewer than
+ * GATE_MIN_INPUTS, or the 95% bound's half-width on the per-input difference wider than the budget (it could
+ * not tell a mix as good as int8 from one the budget's width under it). The detector's 4 held-back pages:
+ * ±2.6 dB for a 1 dB budget.
+ */
+export function unresolved(mixDb: readonly number[], int8Db: readonly number[], maxSqnrDropDb: number | undefined): string | undefined {
+  if (maxSqnrDropDb === undefined) return undefined;
+  const n = mixDb.length;
+  const more = 'give more calibration inputs or a larger holdOut; all-int8';
+  if (n < GATE_MIN_INPUTS) return `${n} held-back inputs are too few to judge a mix (the gate needs ${GATE_MIN_INPUTS}): ${more}`;
+  const v = pairedGate(mixDb, int8Db, maxSqnrDropDb), half = v.meanDb - v.lowerDb;
+  if (half > maxSqnrDropDb) return `${n} held-back inputs resolve the mix's per-input SQNR difference from int8 to ±${half.toFixed(2)} dB (95%; spread ${v.sdDb.toFixed(2)} dB), wider than the ${maxSqnrDropDb} dB budget: too few to judge it; ${more}`;
+  return undefined;
 }
 
 /** The paired rule (see the header) on per-input SQNRs of the mix and int8 over the same inputs. */

@@ -1,7 +1,6 @@
 // What quantizeModel takes (its options) and what the 'auto' search reports.
 
 import type { MixRound } from './mix-search.js';
-import type { PairedGate } from './mix-gate.js';
 import type { StepTimer } from './auto-speed.js';
 import type { GraphNode } from './graph.js';
 import type { Feeds } from './calibrate.js';
@@ -300,6 +299,9 @@ export interface GateScore {
   /** each input's SQNR (dB, capped at ±150) of what is judged: the paired rule's data */
   inputDb?: number[];
 }
+
+/** The paired per-input verdict: d = mix dB - int8 dB per input, its mean, standard deviation and 95% lower bound, how many inputs are within the budget, and why it misses. */
+export interface PairedGate { inputs: number; meanDb: number; sdDb: number; lowerDb: number; within: number; miss?: string }
 
 /** What the 'auto' search measured (top-1 agreement with float32 is 0..1). */
 export interface MixReport {
