@@ -24,7 +24,8 @@
 //    than int8, else its noise-adding layers go back to int8 (largest first), else all-int8. The
 //    pooled checks above passed a PP-OCRv4 mix that read 1.5 points under int8 on the test lines.
 //    Per input too: the mix within the budget of int8 with 95% confidence, on most inputs; held-back
-//    inputs too few to resolve the budget (95% bound wider than it): all-int8, mix.gate.misses says so.
+//    inputs too few to resolve the budget (95% bound wider than it) are a miss too; all-int8 when
+//    nothing passes, mix.gate.misses says why.
 // "int8" throughout is the model scheme 'int8' gives: layers its shape rule keeps float32 stay float32
 // and are not searched (quantize.ts; autoBaseline 'all-int8' quantizes them all).
 // Outputs a final Softmax/LogSoftmax makes are judged on its input, the logits (sensitivity.ts).
@@ -35,14 +36,14 @@ import { FORMAT_NAMES, WEIGHT_FORMATS, findFormat } from '../formats/table.js';
 import type { GraphNode } from './graph.js';
 import type { Feeds, RangeStats } from './calibrate.js';
 import type { Model } from './model.js';
-import type { AutoBudget, LayerChoice, LayerScheme, LayerTrial, MixReport, OutputScore, QuantizeOptions } from './quantize-options.js';
+import type { AutoBudget, GateScore, LayerChoice, LayerScheme, LayerTrial, MixReport, OutputScore, QuantizeOptions } from './quantize-options.js';
 import { judgedOn, noiseAndSignal, outputsOf, scoreOutputs, type Measured } from './sensitivity.js';
 import type { CandidateWeights } from './candidate-weights.js';
 import { activationQuant } from './activation-calibration.js';
 import { proxySqnrDb, sampleLayerRows } from './hessian-proxy.js';
 import { predict, selectMix, type MixOption } from './mix-select.js';
 import { searchMix, type MixRound } from './mix-search.js';
-import { gateMiss, gateScore, giveBackBatches, pairedGate, unresolved } from './mix-gate.js';
+import { gateMiss, gateScore, giveBackBatches, pairedGate, unresolved, GATE_MIN_INPUTS } from './mix-gate.js';
 import { transposeKN, convWeightsNK } from '../layers/conv2d-gemm.js';
 import { DEFAULT_MAX_SLOWDOWN, formatLatencies, shapeLatencies, tooSlow } from './auto-speed.js';
 import { fitTime, pickMs } from './mix-speed.js';
@@ -252,9 +253,11 @@ export async function autoMix(float: Model, model: MixedModel, stats: Map<GraphN
       const g8 = await gateOf(int8Pick);
       const userTop1 = { allowance: options.top1Allowance, budget: options.top1Budget };
       let current = pick, g = await gateOf(current), checks = 1;
-      // held-back inputs too few to resolve the budget for the search's mix: no verdict, and so no mix (giving layers back would not tell)
-      const few = g.inputDb && g8.inputDb ? unresolved(g.inputDb, g8.inputDb, budget.maxSqnrDropDb) : undefined;
-      let miss = few ?? gateMiss(g, g8, budget.maxSqnrDropDb, options.metric, userTop1);
+      // held-back inputs that cannot resolve the budget for a mix are a miss (a mix with layers given back may spread less);
+      // under GATE_MIN_INPUTS there is no spread to judge by: no verdict, and so no mix
+      const judge = (s: GateScore) => (s.inputDb && g8.inputDb ? unresolved(s.inputDb, g8.inputDb, budget.maxSqnrDropDb) : undefined) ?? gateMiss(s, g8, budget.maxSqnrDropDb, options.metric, userTop1);
+      const few = budget.maxSqnrDropDb !== undefined && gateInputs.length < GATE_MIN_INPUTS;
+      let miss = judge(g);
       const misses: string[] = [];
       for (const batch of giveBackBatches(pick.map((j, i) => ({ index: i, noise: table[i][j].noise - table[i][0].noise })))) {
         if (!miss || few) break;
@@ -263,7 +266,7 @@ export async function autoMix(float: Model, model: MixedModel, stats: Map<GraphN
         current = current.map((j, i) => (batch.includes(i) ? 0 : j));
         if (bytesOf(current) >= int8Bytes) break; // what is left (float32 changes) is no smaller than int8
         (g = await gateOf(current)), checks++;
-        miss = gateMiss(g, g8, budget.maxSqnrDropDb, options.metric, userTop1);
+        miss = judge(g);
       }
       if (miss && !misses.includes(miss)) misses.push(miss);
       const outcome = !miss && bytesOf(current) < int8Bytes ? (gaveBack.size ? 'gave-back' : 'pass') : 'int8';
