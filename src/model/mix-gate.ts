@@ -58,7 +58,7 @@ const INPUT_DB_CAP = 150;
 export function unresolved(mixDb: readonly number[], int8Db: readonly number[], maxSqnrDropDb: number | undefined): string | undefined {
   if (maxSqnrDropDb === undefined) return undefined;
   const n = mixDb.length;
-  const more = 'give more calibration inputs or a larger holdOut; all-int8';
+  const more = 'give more calibration inputs or a larger holdOut';
   if (n < GATE_MIN_INPUTS) return `${n} held-back inputs are too few to judge a mix (the gate needs ${GATE_MIN_INPUTS}): ${more}`;
   const v = pairedGate(mixDb, int8Db, maxSqnrDropDb), half = v.meanDb - v.lowerDb;
   if (half > maxSqnrDropDb) return `${n} held-back inputs resolve the mix's per-input SQNR difference from int8 to ±${half.toFixed(2)} dB (95%; spread ${v.sdDb.toFixed(2)} dB), wider than the ${maxSqnrDropDb} dB budget: too few to judge it; ${more}`;
