@@ -102,7 +102,7 @@ describe(`'auto': logits and Hessian candidates (${SIMD} build)`, () => {
 
   it('reports what it judged on; autoJudge: outputs judges the probabilities (a different SQNR)', async () => {
     const float = loadModel(rts.one, classifierNet(true));
-    const opts = { scheme: 'auto', method: 'gptq', calibration, autoCandidates: ['int4'] } as const;
+    const opts = { scheme: 'auto', autoBaseline: 'all-int8', method: 'gptq', calibration, autoCandidates: ['int4'] } as const;
     const onLogits = await quantizeModel(float, opts);
     const onOutputs = await quantizeModel(float, { ...opts, method: 'rtn', autoJudge: 'outputs' });
     expect(onLogits.mix!.judgedOn).toEqual({ y: expect.stringMatching(/^logits \(the input of Softmax '/) });
@@ -122,7 +122,7 @@ describe(`'auto': logits and Hessian candidates (${SIMD} build)`, () => {
     const int4 = await quantizeModel(float, { scheme: 'int4', calibration });
     await int4.run(calibration[0]);
     // a size only all-int4 meets: every searched layer int4
-    const opts = { scheme: 'auto', method: 'gptq', calibration, autoCandidates: ['int4'], autoBudget: { maxBytes: int4.weightBytes + 100 } } as const;
+    const opts = { scheme: 'auto', autoBaseline: 'all-int8', method: 'gptq', calibration, autoCandidates: ['int4'], autoBudget: { maxBytes: int4.weightBytes + 100 } } as const;
     const gptq = await quantizeModel(float, opts);
     const rtn = await quantizeModel(float, { ...opts, method: 'rtn' });
     const hessians = await layerHessians(float, fitPart(calibration));
@@ -145,7 +145,7 @@ describe(`'auto': logits and Hessian candidates (${SIMD} build)`, () => {
     const float = loadModel(rts.one, classifierNet(true)); // the Gemm: K 1600, one row per input
     const all4 = await quantizeModel(float, { scheme: 'int4', calibration });
     await all4.run(calibration[0]);
-    const opts = { scheme: 'auto', method: 'gptq', calibration, autoCandidates: ['int4'], autoBudget: { maxBytes: all4.weightBytes + 100 } } as const;
+    const opts = { scheme: 'auto', autoBaseline: 'all-int8', method: 'gptq', calibration, autoCandidates: ['int4'], autoBudget: { maxBytes: all4.weightBytes + 100 } } as const;
     const gptq = await quantizeModel(float, opts);
     const rtn = await quantizeModel(float, { ...opts, method: 'rtn' });
     expect(gptq.choices!.map((c) => [c.node.op, c.scheme])).toEqual([['FusedConv', 'int4'], ['Gemm', 'int4']]);
@@ -167,7 +167,7 @@ describe(`'auto': logits and Hessian candidates (${SIMD} build)`, () => {
         return got[0].y.data.every((v, i) => v === heldInt8![i]) ? 1 : 0;
       },
     };
-    const q = await quantizeModel(float, { scheme: 'auto', calibration, autoCandidates: ['int4'], autoBudget: { maxSqnrDropDb: 30, maxSlowdown: null }, metric, holdOut: 0.25 });
+    const q = await quantizeModel(float, { scheme: 'auto', autoBaseline: 'all-int8', calibration, autoCandidates: ['int4'], autoBudget: { maxSqnrDropDb: 30, maxSlowdown: null }, metric, holdOut: 0.25 });
     const mix = q.mix!;
     expect(mix.fallback).toBe('int8');
     expect(mix.heldOut!.inputs).toBe(3);
@@ -189,7 +189,7 @@ describe(`'auto': logits and Hessian candidates (${SIMD} build)`, () => {
     let heldCalls = 0;
     const metric = { name: 'the held-back check fails only the full mix', score: (ref: unknown[]) => (ref.length !== 3 ? 1 : ++heldCalls === 2 ? 0 : 1) };
     // any top-1 change is allowed: the final gate (mix-gate.ts) would otherwise give the int4 layer back, which its own tests cover
-    const q = await quantizeModel(float, { scheme: 'auto', calibration, autoCandidates: ['int4'], autoBudget: { maxSqnrDropDb: 30, maxSlowdown: null }, metric, top1Allowance: 1, holdOut: 0.25 });
+    const q = await quantizeModel(float, { scheme: 'auto', autoBaseline: 'all-int8', calibration, autoCandidates: ['int4'], autoBudget: { maxSqnrDropDb: 30, maxSlowdown: null }, metric, top1Allowance: 1, holdOut: 0.25 });
     const mix = q.mix!;
     expect(mix.fallback).toBe('reverted');
     expect(mix.heldOut!.checks).toBe(2);

@@ -65,7 +65,7 @@ describe(`'auto' mixed precision on a non-classifier (${SIMD} build)`, () => {
     const float = loadModel(rts.one, regressionNet());
     const int8 = await quantizeModel(float, { scheme: 'int8', speed: 'off', calibration });
     const int4 = await quantizeModel(float, { scheme: 'int4', calibration });
-    const auto = await quantizeModel(float, { scheme: 'auto', calibration });
+    const auto = await quantizeModel(float, { scheme: 'auto', autoBaseline: 'all-int8', calibration });
     const [s8, s4, sa] = [await sqnr(float, int8, test), await sqnr(float, int4, test), await sqnr(float, auto, test)];
     expect(s8 - s4).toBeGreaterThan(5); // int4 everywhere is far outside a 1 dB budget
     expect(sa).toBeGreaterThan(s8 - 1);
@@ -101,6 +101,27 @@ describe(`'auto' mixed precision on a non-classifier (${SIMD} build)`, () => {
     for (const m of [int8, int4, auto, float]) m.dispose();
   }, 120_000);
 
+  it("by default compares against scheme 'int8's model: the layers its shape rule keeps float32 stay float32, unsearched, and say why", async () => {
+    const float = loadModel(rts.one, regressionNet());
+    const int8 = await quantizeModel(float, { scheme: 'int8', calibration }); // the shape rule: only the 3200x64 Gemm pays
+    const auto = await quantizeModel(float, { scheme: 'auto', calibration, autoBudget: { maxSqnrDropDb: 1, maxSlowdown: null } });
+    await int8.run(test[0]);
+    const kept = auto.choices!.filter((c) => !c.trials);
+    expect(kept.map((c) => c.scheme)).toEqual(['float32', 'float32', 'float32']);
+    for (const c of kept) expect(c.why).toMatch(/^float32 as in scheme 'int8', not searched: int8 shape rule: GEMM \d+x\d+x\d+ too small/);
+    expect(auto.choices!.filter((c) => c.trials).map((c) => c.node.name)).toEqual(auto.choices!.filter((c) => !int8.keptFloat!.has(c.node)).map((c) => c.node.name));
+    expect(kept.map((c) => int8.keptFloat!.get(c.node))).toEqual(kept.map((c) => c.why!.replace(/^float32 as in scheme 'int8', not searched: /, '')));
+    expect(auto.mix!.int8Bytes).toBe(int8.weightBytes);
+    // the all-int8 baseline would be the other model
+    const all = await quantizeModel(float, { scheme: 'auto', autoBaseline: 'all-int8', calibration, autoBudget: { maxSqnrDropDb: 1, maxSlowdown: null } });
+    expect(all.choices!.every((c) => c.trials)).toBe(true);
+    expect(all.mix!.int8Bytes).toBeLessThan(int8.weightBytes);
+    const err = await quantizeModel(float, { scheme: 'auto', calibration, autoBaseline: 'int4' as never }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ArgumentError);
+    expect((err as Error).message).toMatch(/autoBaseline must be 'int8' or 'all-int8', got/);
+    for (const m of [int8, auto, all, float]) m.dispose();
+  }, 120_000);
+
   it('meets a size budget with the best SQNR that fits', async () => {
     const float = loadModel(rts.one, regressionNet());
     const int8 = await quantizeModel(float, { scheme: 'int8', speed: 'off', calibration });
@@ -108,7 +129,7 @@ describe(`'auto' mixed precision on a non-classifier (${SIMD} build)`, () => {
     await int8.run(test[0]);
     await int4.run(test[0]);
     const maxBytes = Math.round((int8.weightBytes + int4.weightBytes) / 2);
-    const auto = await quantizeModel(float, { scheme: 'auto', calibration, autoBudget: { maxBytes } });
+    const auto = await quantizeModel(float, { scheme: 'auto', autoBaseline: 'all-int8', calibration, autoBudget: { maxBytes } });
     expect(auto.weightBytes).toBeLessThanOrEqual(maxBytes);
     expect(auto.mix!.bytes).toBe(auto.weightBytes);
     expect(auto.choices!.some((c) => c.scheme !== 'int8')).toBe(true);
@@ -123,15 +144,15 @@ describe(`'auto' mixed precision on a non-classifier (${SIMD} build)`, () => {
     const calls: number[] = [];
     const metric = { name: 'first value within 0.05', score: (ref: Record<string, { data: Float32Array }>[], got: Record<string, { data: Float32Array }>[]) => (calls.push(ref.length), ref.filter((r, i) => Math.abs(r.y.data[0] - got[i].y.data[0]) < 0.05).length / ref.length) };
     // speed not weighed: int4 may be slower than int8 on this tiny net, and the metric must be called on mixes (auto-speed.test.ts has the speed rule)
-    const cls = await quantizeModel(float, { scheme: 'auto', calibration: calibration.slice(0, 8), autoCandidates: ['int4'], autoBudget: { maxSqnrDropDb: 1, maxSlowdown: null }, metric, classifier: true });
+    const cls = await quantizeModel(float, { scheme: 'auto', autoBaseline: 'all-int8', calibration: calibration.slice(0, 8), autoCandidates: ['int4'], autoBudget: { maxSqnrDropDb: 1, maxSlowdown: null }, metric, classifier: true });
     expect(cls.mix!.search.int8.top1).toBeGreaterThan(0);
     expect(cls.mix!.search.int8.metric).toBeGreaterThanOrEqual(0);
     expect(calls.length).toBeGreaterThan(2);
     expect(cls.mix!.candidates).toEqual(['int8', 'int4']);
-    const notCls = await quantizeModel(float, { scheme: 'auto', calibration: calibration.slice(0, 8), autoCandidates: ['int4'], classifier: false });
+    const notCls = await quantizeModel(float, { scheme: 'auto', autoBaseline: 'all-int8', calibration: calibration.slice(0, 8), autoCandidates: ['int4'], classifier: false });
     expect(notCls.mix!.search.int8.top1).toBeUndefined();
     // by default only an output a final Softmax makes is a classifier's: this net's y is not
-    const byDefault = await quantizeModel(float, { scheme: 'auto', calibration: calibration.slice(0, 8), autoCandidates: ['int4'] });
+    const byDefault = await quantizeModel(float, { scheme: 'auto', autoBaseline: 'all-int8', calibration: calibration.slice(0, 8), autoCandidates: ['int4'] });
     expect(byDefault.mix!.search.int8.top1).toBeUndefined();
     for (const m of [cls, notCls, byDefault, float]) m.dispose();
   }, 120_000);
@@ -157,7 +178,7 @@ describe(`'auto' mixed precision on a non-classifier (${SIMD} build)`, () => {
       [{ autoBudget: { maxBytes: 10 } }, /maxBytes 10 is below the smallest mix .* allow, \d+ bytes/],
     ];
     for (const [o, message] of bad) {
-      const err = await quantizeModel(float, { scheme: 'auto', calibration: calib, ...o }).catch((e: unknown) => e);
+      const err = await quantizeModel(float, { scheme: 'auto', autoBaseline: 'all-int8', calibration: calib, ...o }).catch((e: unknown) => e);
       expect(err, JSON.stringify(o)).toBeInstanceOf(ArgumentError);
       expect((err as Error).message).toMatch(message);
     }

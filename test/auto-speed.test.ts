@@ -87,7 +87,7 @@ describe(`'auto' weighs speed (${SIMD} build)`, () => {
     const float = loadModel(rts.one, net());
     // 50%: the table lets int4 in at either layer alone, not at both; the MatMul's int4 saves more bytes per ms (the conv's K, 72, pads to int4's blocks of 32)
     // top-1 loosened too: the final gate (mix-gate.ts) would otherwise give back any change that flips a frame
-    const opts = { scheme: 'auto', calibration, autoCandidates: ['int4'], autoBudget: { maxSqnrDropDb: 30, maxSlowdown: 0.5 }, top1Allowance: 1 } as const;
+    const opts = { scheme: 'auto', autoBaseline: 'all-int8', calibration, autoCandidates: ['int4'], autoBudget: { maxSqnrDropDb: 30, maxSlowdown: 0.5 }, top1Allowance: 1 } as const;
     const calls: string[] = [];
     const runs = [];
     for (const timer of [tableTimer({ int8: 1, int4: 100 }, calls), tableTimer({ int8: 1, int4: 0.01 }, calls), undefined]) runs.push(await quantizeModel(float, { ...opts, autoStepTimer: timer }));
@@ -109,7 +109,7 @@ describe(`'auto' weighs speed (${SIMD} build)`, () => {
 
   it("speed 'measured': a format too slow for the whole allowance is no candidate; a looser one takes what fits; the times are reported", async () => {
     const float = loadModel(rts.one, net());
-    const opts = { scheme: 'auto', calibration, autoCandidates: ['int4'], autoBudget: { maxSqnrDropDb: 30 }, speed: 'measured', top1Allowance: 1 } as const;
+    const opts = { scheme: 'auto', autoBaseline: 'all-int8', calibration, autoCandidates: ['int4'], autoBudget: { maxSqnrDropDb: 30 }, speed: 'measured', top1Allowance: 1 } as const;
     // without the budget (the old search): int4 at both layers (30 dB lets it)
     const ignored = await quantizeModel(float, { ...opts, autoBudget: { maxSqnrDropDb: 30, maxSlowdown: null }, autoStepTimer: tableTimer({ int8: 1, int4: 1.5 }) });
     expect(ignored.choices!.map((c) => c.scheme)).toEqual(['int4', 'int4']);
@@ -141,11 +141,11 @@ describe(`'auto' weighs speed (${SIMD} build)`, () => {
     const int4 = await quantizeModel(float, { scheme: 'int4', calibration });
     await int4.run(calibration[0]);
     const calls: string[] = [];
-    const q = await quantizeModel(float, { scheme: 'auto', calibration, autoCandidates: ['int4'], autoBudget: { maxBytes: int4.weightBytes + 100 }, speed: 'measured', autoStepTimer: tableTimer({ int8: 1, int4: 1.5 }, calls) });
+    const q = await quantizeModel(float, { scheme: 'auto', autoBaseline: 'all-int8', calibration, autoCandidates: ['int4'], autoBudget: { maxBytes: int4.weightBytes + 100 }, speed: 'measured', autoStepTimer: tableTimer({ int8: 1, int4: 1.5 }, calls) });
     expect(calls).toHaveLength(0);
     expect(q.choices!.map((c) => c.scheme)).toEqual(['int4', 'int4']);
     for (const speed of ['measured', 'shape'] as const) {
-      const err = await quantizeModel(float, { scheme: 'auto', calibration, autoCandidates: ['int4'], autoBudget: { maxBytes: int4.weightBytes + 100, maxSlowdown: 0 }, speed, autoStepTimer: tableTimer({ int8: 1, int4: 1.5 }) }).catch((e: unknown) => e);
+      const err = await quantizeModel(float, { scheme: 'auto', autoBaseline: 'all-int8', calibration, autoCandidates: ['int4'], autoBudget: { maxBytes: int4.weightBytes + 100, maxSlowdown: 0 }, speed, autoStepTimer: tableTimer({ int8: 1, int4: 1.5 }) }).catch((e: unknown) => e);
       expect(err, speed).toBeInstanceOf(ArgumentError); // int4 is too slow everywhere: no mix fits that size
       expect((err as Error).message).toMatch(/maxBytes \d+ is below the smallest mix/);
     }
@@ -154,7 +154,7 @@ describe(`'auto' weighs speed (${SIMD} build)`, () => {
 
   it('formatLatencies times int8 at every layer and each format at its layers, interleaved, and leaves every layer int8', async () => {
     const float = loadModel(rts.one, net());
-    const q = await quantizeModel(float, { scheme: 'auto', calibration, autoCandidates: ['int4'], autoBudget: { maxSqnrDropDb: 0, maxSlowdown: null } });
+    const q = await quantizeModel(float, { scheme: 'auto', autoBaseline: 'all-int8', calibration, autoCandidates: ['int4'], autoBudget: { maxSqnrDropDb: 0, maxSlowdown: null } });
     const layers = [...q.builtLayers].filter(([, l]) => l).map(([n]) => n);
     const calls: string[] = [];
     const choice = new Map<GraphNode, string>();
@@ -184,7 +184,7 @@ describe(`'auto' weighs speed (${SIMD} build)`, () => {
       [{ autoBudget: { maxSqnrDropDb: 1, maxSlowdown: '5%' as never } }, /autoBudget\.maxSlowdown must be/],
       [{ autoStepTimer: 3 as never }, /autoStepTimer must be a function/],
     ] as const) {
-      const err = await quantizeModel(float, { scheme: 'auto', calibration: calibration.slice(0, 3), ...o }).catch((e: unknown) => e);
+      const err = await quantizeModel(float, { scheme: 'auto', autoBaseline: 'all-int8', calibration: calibration.slice(0, 3), ...o }).catch((e: unknown) => e);
       expect(err, JSON.stringify(o)).toBeInstanceOf(ArgumentError);
       expect((err as Error).message).toMatch(re);
     }

@@ -1,7 +1,7 @@
 // The final gate on an 'auto' mix (mix-gate.ts): per input and per frame against float32's top-1, the
 // mix no worse than all-int8, else layers given back to int8 (largest error first), else all-int8.
 import { describe, expect, it } from 'vitest';
-import { gateMiss, gateScore, giveBackBatches, GATE_FRAME_TOLERANCE } from '../src/model/mix-gate.js';
+import { gateMiss, gateScore, giveBackBatches, pairedGate, unresolved, GATE_FRAME_TOLERANCE, GATE_MIN_INPUTS } from '../src/model/mix-gate.js';
 import type { Measured } from '../src/model/sensitivity.js';
 import { loadModel, quantizeModel, tensor, type Feeds } from '../src/index.js';
 import { randNormal, rng, useRuntimes } from './helpers.js';
@@ -81,6 +81,46 @@ describe('auto final gate: scores', () => {
     expect(gateMiss({ ...int8, metric: 0.8 }, int8, 1, metric)).toMatch(/^m /);
   });
 
+  it('per input: a mix that wins on the mean of 4 inputs but loses on most is refused; 4 inputs are too few to judge at all', () => {
+    // one loud input carries the pooled and the mean figure; the other three lose 2 dB, past the 1 dB budget
+    const int8 = { inputs: 0, frames: 0, totalFrames: 0, sqnrDb: 20, inputDb: [20, 20, 20, 20] };
+    const mix = { ...int8, sqnrDb: 20.5, inputDb: [32, 18, 18, 18] };
+    expect(gateMiss({ ...mix, inputDb: undefined }, { ...int8, inputDb: undefined }, 1)).toBeUndefined(); // the pooled rule alone passed it
+    const v = pairedGate(mix.inputDb, int8.inputDb, 1);
+    expect(v.meanDb).toBeCloseTo(1.5, 9);
+    expect(v.within).toBe(1);
+    expect(v.miss).toMatch(/95% lower bound -6\.\d\d dB under the -1 dB budget \(4 inputs\)/);
+    expect(gateMiss(mix, int8, 1)).toBe(v.miss);
+    // and 4 such inputs cannot resolve 1 dB at all: the gate does not judge, auto stays int8
+    expect(unresolved(mix.inputDb, int8.inputDb, 1)).toMatch(/^4 held-back inputs resolve the mix's per-input SQNR difference from int8 to ±8\.24 dB \(95%; spread 7\.00 dB\), wider than the 1 dB budget: too few to judge it/);
+    expect(unresolved(mix.inputDb, int8.inputDb, 10)).toBeUndefined(); // a 10 dB budget they can
+    expect(unresolved([21, 22], [20, 20], 1)).toMatch(/^2 held-back inputs are too few to judge a mix \(the gate needs 3\)/);
+    expect(GATE_MIN_INPUTS).toBe(3);
+    expect(unresolved(mix.inputDb, int8.inputDb, undefined)).toBeUndefined(); // a size budget is not gated
+  });
+
+  it('per input: within the budget with 95% confidence on most inputs passes; a confident mean with most inputs out of budget does not', () => {
+    const base = (n: number) => Array.from({ length: n }, (_, i) => 20 + (i % 5));
+    // a clear win on 12 inputs: +2 dB, spread ±0.5
+    const win = base(12).map((x, i) => x + 2 + (i % 2 ? 0.5 : -0.5));
+    const v = pairedGate(win, base(12), 1);
+    expect(v.miss).toBeUndefined();
+    expect(v.lowerDb).toBeGreaterThan(1);
+    expect(unresolved(win, base(12), 1)).toBeUndefined();
+    expect(gateMiss({ inputs: 0, frames: 0, totalFrames: 0, sqnrDb: 22, inputDb: win }, { inputs: 0, frames: 0, totalFrames: 0, sqnrDb: 20, inputDb: base(12) }, 1)).toBeUndefined();
+    // slightly worse but inside 1 dB on 16 inputs: passes (the budget allows it)
+    expect(pairedGate(base(16).map((x, i) => x - 0.3 + (i % 2 ? 0.2 : -0.2)), base(16), 1).miss).toBeUndefined();
+    // 9 of 20 inputs +3 dB, 11 at -1.2 dB: the lower bound is inside the budget, but most inputs are not
+    const split = base(20).map((x, i) => x + (i < 9 ? 3 : -1.2));
+    const s = pairedGate(split, base(20), 1);
+    expect(s.lowerDb).toBeGreaterThan(-1);
+    expect(s.within).toBe(9);
+    expect(s.miss).toMatch(/within the 1 dB budget of int8 on 9 of 20 inputs only/);
+    // a classifier's gate applies it too, after its top-1 rules
+    const cls = { inputs: 10, frames: 900, totalFrames: 900, sqnrDb: 20, marginLoss: 5, inputDb: base(20) };
+    expect(gateMiss({ ...cls, inputDb: split }, cls, 1)).toBe(s.miss);
+  });
+
   it('gives back the noise-adding changes largest first in batches of 1, 1, 2, 4; noise-removing changes stay', () => {
     const added = [0.1, 0.5, -0.2, 0.3, 0.05, 0.2, 0.01, 0.02, 0.03].map((noise, index) => ({ index, noise }));
     expect(giveBackBatches(added)).toEqual([[1], [3], [5, 0], [4, 8, 7, 6]]);
@@ -112,12 +152,13 @@ function net(): Uint8Array {
 describe('auto final gate: in the search', () => {
   const r = rng(5);
   const calibration: Feeds[] = Array.from({ length: 24 }, () => ({ x: tensor('float32', randNormal(800, r), [1, 8, 10, 10]) }));
+  // autoBaseline 'all-int8': every layer searched (by default the shape rule keeps this net's small layers float32, as int8 does).
   // 4 search inputs, 4 in the search's held-back check: the gate scores all 8 held back. The metric answers the gate (8 inputs) from a script, the search always 1.
   const scripted = (answers: number[]) => {
     let gateCalls = 0;
     return { name: 'scripted', score: (ref: unknown[]) => (ref.length === 8 ? answers[Math.min(gateCalls++, answers.length - 1)] : 1) };
   };
-  const options = (metric: ReturnType<typeof scripted>) => ({ scheme: 'auto' as const, calibration, sensitivityInputs: 4, autoCandidates: ['int4' as const], autoBudget: { maxSqnrDropDb: 20, maxSlowdown: null }, top1Allowance: 1, metric });
+  const options = (metric: ReturnType<typeof scripted>) => ({ scheme: 'auto' as const, calibration, sensitivityInputs: 4, autoCandidates: ['int4' as const], autoBudget: { maxSqnrDropDb: 20, maxSlowdown: null }, top1Allowance: 1, metric, autoBaseline: 'all-int8' as const });
 
   it('a mix the gate finds worse than int8 each time is all-int8, and says so', async () => {
     const float = loadModel(rts.one, net());
@@ -133,6 +174,18 @@ describe('auto final gate: in the search', () => {
     expect(q.choices!.every((c) => c.scheme === 'int8')).toBe(true);
     expect(mix.bytes).toBe(mix.int8Bytes);
     expect(q.choices!.filter((c) => mix.gate!.gaveBack.includes(c.node.name)).every((c) => /final gate/.test(c.why!))).toBe(true);
+    for (const m of [q, float]) m.dispose();
+  }, 120_000);
+
+  it('with 2 held-back inputs (6 calibration inputs) the gate does not judge: all-int8, and the reason is reported', async () => {
+    const float = loadModel(rts.one, net());
+    const q = await quantizeModel(float, { ...options(scripted([1])), calibration: calibration.slice(0, 6), classifier: false });
+    const mix = q.mix!;
+    expect(mix.gate!.inputs).toBe(2);
+    expect(mix.gate!.outcome).toBe('int8');
+    expect(mix.gate!.checks).toBe(1);
+    expect(mix.gate!.misses).toEqual([expect.stringMatching(/^2 held-back inputs are too few to judge a mix/)]);
+    expect(mix.bytes).toBe(mix.int8Bytes);
     for (const m of [q, float]) m.dispose();
   }, 120_000);
 

@@ -23,6 +23,11 @@
 // 5. A final gate (mix-gate.ts) on every held-back input, per input and per frame: the mix no worse
 //    than int8, else its noise-adding layers go back to int8 (largest first), else all-int8. The
 //    pooled checks above passed a PP-OCRv4 mix that read 1.5 points under int8 on the test lines.
+//    Per input too: the mix within the budget of int8 with 95% confidence, on most inputs; held-back
+//    inputs too few to resolve the budget (95% bound wider than it) are a miss too; all-int8 when
+//    nothing passes, mix.gate.misses says why.
+// "int8" throughout is the model scheme 'int8' gives: layers its shape rule keeps float32 stay float32
+// and are not searched (quantize.ts; autoBaseline 'all-int8' quantizes them all).
 // Outputs a final Softmax/LogSoftmax makes are judged on its input, the logits (sensitivity.ts).
 // The candidates' weights come from candidate-weights.ts: int4 by GPTQ, ant4/fpx by effect.
 
@@ -31,14 +36,14 @@ import { FORMAT_NAMES, WEIGHT_FORMATS, findFormat } from '../formats/table.js';
 import type { GraphNode } from './graph.js';
 import type { Feeds, RangeStats } from './calibrate.js';
 import type { Model } from './model.js';
-import type { AutoBudget, LayerChoice, LayerScheme, LayerTrial, MixReport, OutputScore, QuantizeOptions } from './quantize-options.js';
+import type { AutoBudget, GateScore, LayerChoice, LayerScheme, LayerTrial, MixReport, OutputScore, QuantizeOptions } from './quantize-options.js';
 import { judgedOn, noiseAndSignal, outputsOf, scoreOutputs, type Measured } from './sensitivity.js';
 import type { CandidateWeights } from './candidate-weights.js';
 import { activationQuant } from './activation-calibration.js';
 import { proxySqnrDb, sampleLayerRows } from './hessian-proxy.js';
 import { predict, selectMix, type MixOption } from './mix-select.js';
 import { searchMix, type MixRound } from './mix-search.js';
-import { gateMiss, gateScore, giveBackBatches } from './mix-gate.js';
+import { gateMiss, gateScore, giveBackBatches, pairedGate, unresolved, GATE_MIN_INPUTS } from './mix-gate.js';
 import { transposeKN, convWeightsNK } from '../layers/conv2d-gemm.js';
 import { DEFAULT_MAX_SLOWDOWN, formatLatencies, shapeLatencies, tooSlow } from './auto-speed.js';
 import { fitTime, pickMs } from './mix-speed.js';
@@ -63,6 +68,7 @@ export function checkAutoOptions(o: QuantizeOptions): void {
     for (const c of o.autoCandidates) if (c !== 'float32' && !FORMAT_NAMES.includes(c)) throw new ArgumentError(`quantize: autoCandidates: '${String(c)}' is not a format; expected ${[...FORMAT_NAMES, 'float32'].map((n) => `'${n}'`).join(', ')}`);
   }
   if (o.autoStepTimer !== undefined && typeof o.autoStepTimer !== 'function') throw new ArgumentError(`quantize: autoStepTimer must be a function (model, feeds) => Promise<Map<node, ms>>, got ${describe(o.autoStepTimer)}`);
+  if (o.autoBaseline !== undefined && o.autoBaseline !== 'int8' && o.autoBaseline !== 'all-int8') throw new ArgumentError(`quantize: autoBaseline must be 'int8' or 'all-int8', got ${describe(o.autoBaseline)}`);
   if (o.autoJudge !== undefined && o.autoJudge !== 'logits' && o.autoJudge !== 'outputs') throw new ArgumentError(`quantize: autoJudge must be 'logits' or 'outputs', got ${describe(o.autoJudge)}`);
   if (o.holdOut !== undefined && !(typeof o.holdOut === 'number' && o.holdOut >= 0 && o.holdOut < 1)) throw new ArgumentError(`quantize: holdOut must be a fraction from 0 to below 1, got ${describe(o.holdOut)}`);
   if (o.sensitivityInputs !== undefined && !(Number.isInteger(o.sensitivityInputs) && o.sensitivityInputs >= 1)) throw new ArgumentError(`quantize: sensitivityInputs must be an integer >= 1, got ${describe(o.sensitivityInputs)}`);
@@ -74,7 +80,8 @@ export function checkAutoOptions(o: QuantizeOptions): void {
 export { splitCalibration, fitPart } from './calibration-split.js';
 
 /** Runs the search on `model` (built with every layer int8 unless `choice` says otherwise), filling `choice`, model.choices and model.mix. */
-export async function autoMix(float: Model, model: MixedModel, stats: Map<GraphNode, RangeStats>, choice: Map<GraphNode, LayerScheme>, options: QuantizeOptions, weights: CandidateWeights): Promise<void> {
+/** `shapeKept`: why scheme 'int8' keeps a layer float32 by its shape (int8-shape-rule.ts), or undefined: such a layer is float32 in the baseline and not searched. */
+export async function autoMix(float: Model, model: MixedModel, stats: Map<GraphNode, RangeStats>, choice: Map<GraphNode, LayerScheme>, options: QuantizeOptions, weights: CandidateWeights, shapeKept: (node: GraphNode) => string | undefined = () => undefined): Promise<void> {
   checkAutoOptions(options);
   const budget: AutoBudget = options.autoBudget ?? { maxSqnrDropDb: 1 };
   const candidates = [...new Set(['int8', ...(options.autoCandidates ?? [...WEIGHT_FORMATS.filter((f) => f.autoCandidate !== false).map((f) => f.name), 'float32'])])];
@@ -93,7 +100,7 @@ export async function autoMix(float: Model, model: MixedModel, stats: Map<GraphN
   const baseNoise = noiseAndSignal(reference.judged, baseOut.judged).noise;
   const layers = [...stats.keys()].filter((n) => {
     const spec = float.layerSpecs.get(n);
-    return spec && !(spec.type === 'conv' && spec.geometry.group !== 1) && !options.layerScheme?.(n);
+    return spec && !(spec.type === 'conv' && spec.geometry.group !== 1) && !options.layerScheme?.(n) && !shapeKept(n);
   });
   const int8Bytes = model.weightBytes;
   const layerBytes = (node: GraphNode) => model.builtLayers.get(node)?.weightBytes ?? 0;
@@ -246,21 +253,27 @@ export async function autoMix(float: Model, model: MixedModel, stats: Map<GraphN
       const g8 = await gateOf(int8Pick);
       const userTop1 = { allowance: options.top1Allowance, budget: options.top1Budget };
       let current = pick, g = await gateOf(current), checks = 1;
-      let miss = gateMiss(g, g8, budget.maxSqnrDropDb, options.metric, userTop1);
+      // held-back inputs that cannot resolve the budget for a mix are a miss (a mix with layers given back may spread less);
+      // under GATE_MIN_INPUTS there is no spread to judge by: no verdict, and so no mix
+      const judge = (s: GateScore) => (s.inputDb && g8.inputDb ? unresolved(s.inputDb, g8.inputDb, budget.maxSqnrDropDb) : undefined) ?? gateMiss(s, g8, budget.maxSqnrDropDb, options.metric, userTop1);
+      const few = budget.maxSqnrDropDb !== undefined && gateInputs.length < GATE_MIN_INPUTS;
+      let miss = judge(g);
       const misses: string[] = [];
       for (const batch of giveBackBatches(pick.map((j, i) => ({ index: i, noise: table[i][j].noise - table[i][0].noise })))) {
-        if (!miss) break;
+        if (!miss || few) break;
         misses.push(miss);
         for (const i of batch) gaveBack.add(i);
         current = current.map((j, i) => (batch.includes(i) ? 0 : j));
         if (bytesOf(current) >= int8Bytes) break; // what is left (float32 changes) is no smaller than int8
         (g = await gateOf(current)), checks++;
-        miss = gateMiss(g, g8, budget.maxSqnrDropDb, options.metric, userTop1);
+        miss = judge(g);
       }
       if (miss && !misses.includes(miss)) misses.push(miss);
       const outcome = !miss && bytesOf(current) < int8Bytes ? (gaveBack.size ? 'gave-back' : 'pass') : 'int8';
+      // the paired verdict on the last mix checked (the report's `mix` is int8's when it went back)
+      const paired = budget.maxSqnrDropDb !== undefined && g.inputDb && g8.inputDb ? pairedGate(g.inputDb, g8.inputDb, budget.maxSqnrDropDb) : undefined;
       if (outcome === 'int8') (current = int8Pick), (g = g8);
-      gate = { inputs: gateInputs.length, int8: g8, mix: g, outcome, gaveBack: [...gaveBack].map((i) => layers[i].name), checks, misses };
+      gate = { inputs: gateInputs.length, int8: g8, mix: g, outcome, gaveBack: [...gaveBack].map((i) => layers[i].name), checks, misses, ...(paired && { paired }) };
       if (outcome !== 'pass') {
         // the report's search and held-back scores are the final mix's
         pick = current;
@@ -278,7 +291,7 @@ export async function autoMix(float: Model, model: MixedModel, stats: Map<GraphN
 
   /** a change the first round made that a later round took back to int8, in words (a later round may also choose another format: its own why) */
   const undone = (i: number) => (i >= 0 && pick[i] === 0 && gaveBack.has(i) ? `int8: the search chose ${per[i][searchPick[i]].trial.scheme}, but the final gate found the mix worse than int8 per input or frame and gave this layer back (mix.gate)` : i < 0 || pick[i] !== 0 || p0[i] === 0 ? undefined : `int8: the knapsack chose ${per[i][p0[i]].trial.scheme}, but that mix missed the budget when measured (${rounds?.some((r) => r.heldOut && !r.heldOut.ok) ? 'the held-back check sent it back to int8' : 'on the search inputs'}); mix.rounds has each round`);
-  model.choices = [...stats.keys()].filter((n) => float.layerSpecs.has(n)).map((node) => recordChoice(float, node, choice, options, trials.get(node), per[layers.indexOf(node)]?.[pick[layers.indexOf(node)]]?.trial, undone(layers.indexOf(node))));
+  model.choices = [...stats.keys()].filter((n) => float.layerSpecs.has(n)).map((node) => recordChoice(float, node, choice, options, trials.get(node), per[layers.indexOf(node)]?.[pick[layers.indexOf(node)]]?.trial, undone(layers.indexOf(node)), shapeKept(node)));
   const t1 = top1Budget(base);
   model.mix = {
     budget, candidates, int8Bytes, bytes: bytesOf(pick), judgedOn: judgedOn(float, logits),
@@ -309,13 +322,13 @@ function proxyTrials(float: Model, node: GraphNode, candidates: string[], rows: 
   return trials;
 }
 
-function recordChoice(float: Model, node: GraphNode, choice: Map<GraphNode, LayerScheme>, options: QuantizeOptions, trials: LayerTrial[] | undefined, chosen: LayerTrial | undefined, undone: string | undefined): LayerChoice {
+function recordChoice(float: Model, node: GraphNode, choice: Map<GraphNode, LayerScheme>, options: QuantizeOptions, trials: LayerTrial[] | undefined, chosen: LayerTrial | undefined, undone: string | undefined, kept?: string): LayerChoice {
   const spec = float.layerSpecs.get(node)!;
   const fixed = options.layerScheme?.(node);
   const grouped = spec.type === 'conv' && spec.geometry.group !== 1;
-  const scheme: LayerScheme = fixed ?? (grouped ? 'float32' : choice.get(node) ?? 'int8');
+  const scheme: LayerScheme = fixed ?? (grouped || kept ? 'float32' : choice.get(node) ?? 'int8');
   const int4 = trials?.find((t) => t.scheme === 'int4')?.output;
-  const why = fixed ? 'set by layerScheme' : grouped ? 'depthwise/grouped convolution: float32 in every scheme' : !trials ? 'not searched' : undone ?? whyChosen(scheme, trials, chosen);
+  const why = fixed ? 'set by layerScheme' : grouped ? 'depthwise/grouped convolution: float32 in every scheme' : kept ? `float32 as in scheme 'int8', not searched: ${kept}` : !trials ? 'not searched' : undone ?? whyChosen(scheme, trials, chosen);
   return { node, scheme, trials, why, top1WhenInt4: int4?.top1, outputSqnrDbWhenInt4: int4?.sqnrDb };
 }
 

@@ -102,6 +102,12 @@ export interface QuantizeOptions {
    * the outputs. The metric always gets the outputs.
    */
   autoJudge?: 'logits' | 'outputs';
+  /**
+   * 'auto': the int8 model the budget and the final gate compare against, and fall back to. 'int8' (default): the
+   * model scheme 'int8' gives, whose shape rule keeps layers too small for int8 to pay float32 (int8-shape-rule.ts);
+   * those stay float32 and are not searched. 'all-int8': every layer int8 (as scheme 'int8' with speed 'off').
+   */
+  autoBaseline?: 'int8' | 'all-int8';
   /** 'auto': the fraction of calibration inputs held back to check the search's choice (default 1/3; the rest split evenly between the inputs the candidates' weights are fitted on and those the search measures on; 0 turns the check off) */
   holdOut?: number;
   /** 'ant4': ANT's type chosen per output channel, not per tensor (LUT4 then runs a table per panel of 8 columns) */
@@ -290,7 +296,12 @@ export interface GateScore {
   /** classifier outputs: Σ over frames of log(1 + e^-margin), margin = float32's top-1 class minus the best other in the judged output (how near frames are to a flip) */
   marginLoss?: number;
   metric?: number;
+  /** each input's SQNR (dB, capped at ±150) of what is judged: the paired rule's data */
+  inputDb?: number[];
 }
+
+/** The paired per-input verdict: d = mix dB - int8 dB per input, its mean, standard deviation and 95% lower bound, how many inputs are within the budget, and why it misses. */
+export interface PairedGate { inputs: number; meanDb: number; sdDb: number; lowerDb: number; within: number; miss?: string }
 
 /** What the 'auto' search measured (top-1 agreement with float32 is 0..1). */
 export interface MixReport {
@@ -315,7 +326,7 @@ export interface MixReport {
    * 'gave-back': layers (`gaveBack`, node names, largest error first) returned to int8 until it passed; 'int8': it never
    * passed (or the rest was no smaller than int8), so the model is all-int8. `misses`: why each failed check failed.
    */
-  gate?: { inputs: number; int8: GateScore; mix: GateScore; outcome: 'pass' | 'gave-back' | 'int8'; gaveBack: string[]; checks: number; misses: string[] };
+  gate?: { inputs: number; int8: GateScore; mix: GateScore; outcome: 'pass' | 'gave-back' | 'int8'; gaveBack: string[]; checks: number; misses: string[]; paired?: PairedGate };
   /** the speed budget (auto-speed.ts; absent when maxSlowdown is null or speed 'off'): the allowance, where the times came from (the cost table by shape, or measured here), and the searched layers' summed step times (ms) all-int8 and in the mix */
   speed?: { maxSlowdown: number; from: 'shape' | 'measured'; int8Ms: number; ms: number };
   /** with a dB budget: each round of the search, its predicted and measured noise growth over all-int8 (mix-search.ts) */
