@@ -129,6 +129,25 @@ describe(`int8-sparse (${SIMD} build)`, () => {
         const again = await back.run(x);
         expect(firstMismatch(again.h.data as Float32Array, h)).toBeNull();
         expect(firstMismatch(again.y.data as Float32Array, y)).toBeNull();
+        if (pattern === 'srbcrs') {
+          // columns saved as U16 'cols16' (2 bytes in storedBytes); a file saved before them (I32 'cols') loads to the same bits
+          const { tensors, metadata } = readSafetensors(saveQuantized(q));
+          const names = [...tensors.keys()].filter((t) => t.endsWith('/cols16'));
+          expect(names.length).toBe(2);
+          for (const d of [qm, qg]) expect(fmt.storedBytes(d)).toBe(d.n * 4 + d.enc.values.length + (d.enc as { vecPtr: Int32Array }).vecPtr.length * 4 + d.enc.cols.length * 2);
+          const old = new Map(tensors);
+          for (const t of names) {
+            old.delete(t);
+            old.set(t.replace(/cols16$/, 'cols'), { dtype: 'I32', shape: tensors.get(t)!.shape, data: Int32Array.from(tensors.get(t)!.data) });
+          }
+          const layers = JSON.parse(metadata.layers) as Record<string, { sha256: Record<string, string> }>;
+          for (const r of Object.values(layers)) delete r.sha256.cols16;
+          const legacy = loadQuantized(float, forge(old, metadata, layers));
+          const y2 = await legacy.run(x);
+          expect(firstMismatch(y2.h.data as Float32Array, h)).toBeNull();
+          expect(firstMismatch(y2.y.data as Float32Array, y)).toBeNull();
+          legacy.dispose();
+        }
         for (const m of [q, back, float]) m.dispose();
       });
     }
@@ -181,7 +200,7 @@ describe(`int8-sparse (${SIMD} build)`, () => {
         const layers = JSON.parse(metadata.layers) as Record<string, Record<string, unknown>>;
         const name = Object.keys(layers).find((key) => layers[key].k === 66)!;
         const record = (fields: Record<string, unknown>) => forge(tensors, metadata, { ...layers, [name]: { ...layers[name], ...fields } });
-        const tensor = (part: string, edit: (d: Int32Array | Uint8Array | Int8Array) => void) => {
+        const tensor = (part: string, edit: (d: Int32Array | Uint16Array | Uint8Array | Int8Array) => void) => {
           const t = tensors.get(`${name}/${part}`)!;
           const data = (t.data as Int32Array).slice();
           edit(data);
@@ -198,17 +217,18 @@ describe(`int8-sparse (${SIMD} build)`, () => {
           bad.push([tensor('meta', (d) => (d[1] = 0x33)), /meta nibble/]);
         } else {
           const [ptr, count] = pattern === 'unstructured' ? ['rowPtr', 'nnz'] : pattern === 'srbcrs' ? ['vecPtr', 'vectors'] : ['blockPtr', 'blocks'];
+          const cols = pattern === 'srbcrs' ? 'cols16' : 'cols';
           bad.push(
             [tensor(ptr, (d) => (d[2] = d[1] - 1)), new RegExp(`${ptr}\\[2\\]`)],
             [tensor(ptr, (d) => (d[0] = 1)), new RegExp(`${ptr}\\[0\\]`)],
-            [tensor('cols', (d) => (d[0] = pattern === 'block4x4' ? 17 : 66)), /cols\[0\]/],
-            [tensor('cols', (d) => (d[0] = -1)), /cols\[0\]/],
+            [tensor(cols, (d) => (d[0] = pattern === 'block4x4' ? 17 : 66)), /cols\[0\]/],
+            [tensor(cols, (d) => (d[0] = -1)), /cols\[0\]/],
             [record({ [count]: (layers[name][count] as number) + 1 }), /needs|expected/],
             [record({ [count]: -1 }), new RegExp(count)],
           );
           // srbcrs: a row block's vector count off the stride of 2 (the kernel's step)
           // and a repeated column on a kept (nonzero) vector: only zero padding may repeat one
-          if (pattern === 'srbcrs') bad.push([tensor('vecPtr', (d) => (d[1] += 1)), /vecPtr\[1\]|row block 0/], [tensor('cols', (d) => (d[1] = d[0])), /cols\[1\]/]);
+          if (pattern === 'srbcrs') bad.push([tensor('vecPtr', (d) => (d[1] += 1)), /vecPtr\[1\]|row block 0/], [tensor(cols, (d) => (d[1] = d[0])), /cols\[1\]/]);
         }
         for (const [file, message] of bad) {
           expect(() => loadQuantized(float, file), `${pattern} ${message}`).toThrow(ModelError);

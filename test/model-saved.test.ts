@@ -168,6 +168,8 @@ describe.skipIf(SIMD !== 'baseline')('safetensors container', () => {
       ['b', { dtype: 'I8', shape: [3], data: Int8Array.of(-128, 0, 127) }],
       ['c', { dtype: 'U8', shape: [0], data: new Uint8Array(0) }],
       ['d', { dtype: 'I32', shape: [1], data: Int32Array.of(-7) }],
+      // at an odd byte offset: the reader copies each tensor out aligned
+      ['e', { dtype: 'U16', shape: [3], data: Uint16Array.of(0, 32768, 65535) }],
     ]);
     const file = writeSafetensors(t, { hello: 'world' });
     const n = Number(new DataView(file.buffer).getBigUint64(0, true));

@@ -130,10 +130,50 @@ describe(`SpMM srbcrs (${SIMD} build)`, () => {
   it('bad packed arrays are ShapeErrors naming the field', () => {
     const rt = rts.one;
     const f = encodeSrbcrs4(Int8Array.of(1, 2, 0, 0, 0, 0, 3, 4), 2, 4);
-    expect(() => packSpmmSrbcrs(rt, { ...f, cols: Int32Array.of(0, 4, 2, 3) })).toThrow(/column 4/);
+    expect(() => packSpmmSrbcrs(rt, { ...f, cols: Uint16Array.of(0, 4, 2, 3) })).toThrow(/column 4/);
     expect(() => packSpmmSrbcrs(rt, { ...f, vecPtr: Int32Array.of(0, 3) })).toThrow(ShapeError);
     expect(() => packSpmmSrbcrs(rt, { ...f, n: 5, vecPtr: Int32Array.of(0, 1, 4) })).toThrow(/row block 0 has 1 vectors/);
     expect(() => packSpmmSrbcrs(rt, { ...f, values: new Int8Array(3) })).toThrow(/values \(3\)/);
     expect(() => encodeSrbcrs4(new Int8Array(3), 2, 2)).toThrow(ShapeError);
+    // columns are uint16: K past 65536 refused by the encoder (the packer checks columns < K)
+    expect(() => encodeSrbcrs4(new Int8Array(0), 0, 65537)).toThrow(/k must be <= 65536/);
+  });
+
+  it('M = 1: every vector count a row block can have mod the 4-step unroll (0 to 22 vectors), at every N remainder, 1 and 2 threads', async () => {
+    // row block bi keeps 2 * (bi % 12) vectors at seeded columns; N >= 128 splits over 2 threads
+    for (const n of [44, 47, 133, 134]) {
+      const k = 40, r = rng(n);
+      const q = new Int8Array(n * k);
+      for (let bi = 0; bi * 4 < n; bi++) {
+        const keep = [...Array(k).keys()].sort(() => r() - 0.5).slice(0, 2 * (bi % 12));
+        for (const col of keep) for (let row = bi * 4; row < Math.min(n, bi * 4 + 4); row++) q[row * k + col] = (randInt8(1, r)[0] | 1);
+      }
+      const fmt = encodeSrbcrs4(q, n, k);
+      const a = randUint8(k, r);
+      for (const rt of [rts.one, rts.two]) {
+        const w = packSpmmSrbcrs(rt, fmt);
+        const scale = Float32Array.from({ length: n }, (_, i) => Math.fround(0.001 * (i + 1)));
+        expect(firstMismatch(await runSpmmSrbcrs(rt, a, 1, 77, w, { kind: 'int32' }), refSpmmSrbcrs4(a, 1, 77, fmt)), `n ${n}`).toBeNull();
+        expect(firstMismatch(await runSpmmSrbcrs(rt, a, 1, 77, w, { kind: 'float32', scale }), refSpmmF32(refSpmmSrbcrs4(a, 1, 77, fmt), 1, n, scale)), `n ${n} float32`).toBeNull();
+        w.dispose();
+      }
+    }
+  });
+
+  it('K = 65536 (the uint16 columns\' limit): columns up to 65535, M = 1, 2 and 9, extremes', async () => {
+    const k = 65536, n = 6, r = rng(5);
+    const q = new Int8Array(n * k);
+    // kept vectors near both ends of K (columns above 32767 would break a signed 16-bit index), extremes in the last
+    for (const col of [0, 1, 300, 32767, 32768, 40000, 65534, 65535]) for (let row = 0; row < n; row++) q[row * k + col] = col === 65535 ? (row % 2 ? -128 : 127) : randInt8(1, r)[0];
+    const fmt = encodeSrbcrs4(q, n, k);
+    expect(Math.max(...fmt.cols)).toBe(65535);
+    for (const m of [1, 2, 9]) {
+      const a = Uint8Array.from({ length: m * k }, (_, i) => (i % k === 65535 ? 255 : r() * 256));
+      for (const rt of [rts.one, rts.two]) {
+        const w = packSpmmSrbcrs(rt, fmt);
+        expect(firstMismatch(await runSpmmSrbcrs(rt, a, m, 0, w, { kind: 'int32' }), refSpmmSrbcrs4(a, m, 0, fmt)), `m ${m}`).toBeNull();
+        w.dispose();
+      }
+    }
   });
 });

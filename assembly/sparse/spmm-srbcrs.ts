@@ -20,7 +20,8 @@
 // M >= 2: A staged t8 (spmm-common.ts); a step loads k1's and k2's 8 rows, interleaves them into
 // (k1, k2) pairs for rows 0-3 and 4-7 (two i16 shuffles), splats each channel's weight pair (one i32
 // shuffle) and does 8 dots. M = 1: A staged as one int16 row (qs8_stage_c2); a step splats the pair
-// (a'[k1], a'[k2]) and does one dot against the step's 8 weights: 4 channel sums at once.
+// (a'[k1], a'[k2]) and does one dot against the step's 8 weights: 4 channel sums at once (four steps
+// a loop iteration).
 
 import { storeColumn, SPMM_OUT_F32 } from './spmm-common';
 
@@ -63,20 +64,27 @@ export function qs8_spmm_srbcrs_8x4(
   }
 }
 
-// M = 1. a: one int16 row of A - za; scale and bias padded to N rounded up to 4
+// M = 1. a: one int16 row of A - za; scale and bias padded to N rounded up to 4. Four steps a loop
+// iteration into two accumulators, the rest one step at a time: the one-step loop was 0.7-0.85x dense
+// int8 at 50% (bench/RESULTS-srbcrs.md), its cost per step mostly the loop's own (V8's back-edge check,
+// the index and the branch) around a 4-instruction body.
 export function qs8_spmm_srbcrs_1x4(
   nb0: i32, nb1: i32, n: i32, a: usize, vecPtr: usize, cols: usize, vals: usize,
   out: usize, kind: i32, scale: usize, bias: usize,
 ): void {
   for (let bi = nb0; bi < nb1; bi++) {
-    let acc = i32x4.splat(0);
+    let acc = i32x4.splat(0), acc2 = i32x4.splat(0);
     const v1 = <usize>load<i32>(vecPtr + (<usize>bi << 2), 4);
-    for (let v = <usize>load<i32>(vecPtr + (<usize>bi << 2)); v < v1; v += 2) {
-      const c = load<u32>(cols + (v << 1));
-      // (a'[k1], a'[k2]) in lanes 0-1 by two lane loads, then splat as one i32
-      const x = v128.load16_lane(a + (<usize>(c >>> 16) << 1), v128.load16_splat(a + (<usize>(c & 0xffff) << 1)), 1);
-      acc = i32x4.add(acc, i32x4.dot_i16x8_s(i32x4.shuffle(x, x, 0, 0, 0, 0), v128.load8x8_s(vals + (v << 2))));
+    let v = <usize>load<i32>(vecPtr + (<usize>bi << 2));
+    for (; v + 8 <= v1; v += 8) {
+      const c = cols + (v << 1), w = vals + (v << 2);
+      acc = gemvStep(acc, a, load<u32>(c), w);
+      acc2 = gemvStep(acc2, a, load<u32>(c, 4), w + 8);
+      acc = gemvStep(acc, a, load<u32>(c, 8), w + 16);
+      acc2 = gemvStep(acc2, a, load<u32>(c, 12), w + 24);
     }
+    for (; v < v1; v += 2) acc = gemvStep(acc, a, load<u32>(cols + (v << 1)), vals + (v << 2));
+    acc = i32x4.add(acc, acc2);
     const r0 = <usize>bi << 2;
     if (kind == SPMM_OUT_F32) {
       acc = f32x4.mul(f32x4.convert_i32x4_s(acc), v128.load(scale + (r0 << 2)));
@@ -92,4 +100,12 @@ export function qs8_spmm_srbcrs_1x4(
       if (nr > 2) store<i32>(p, i32x4.extract_lane(acc, 2), 8);
     }
   }
+}
+
+// one step (vectors v, v+1; c: their two k): (a'[k1], a'[k2]) in lanes 0-1 by two lane loads, splat
+// as one i32, one dot against the step's 8 weights gives 4 channel sums
+// @ts-ignore: decorator
+@inline function gemvStep(acc: v128, a: usize, c: u32, w: usize): v128 {
+  const x = v128.load16_lane(a + (<usize>(c >>> 16) << 1), v128.load16_splat(a + (<usize>(c & 0xffff) << 1)), 1);
+  return i32x4.add(acc, i32x4.dot_i16x8_s(i32x4.shuffle(x, x, 0, 0, 0, 0), v128.load8x8_s(w)));
 }

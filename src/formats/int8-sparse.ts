@@ -17,13 +17,14 @@
 // Both methods meet the same pattern and sparsity: OBC prunes magnitude's total, spread evenly over
 // the rows (bands of 4 rows for blocks), choosing which weights go by their effect on the layer output.
 // rt.linear({ dtype: 'int8-sparse', calibration, sparsity }): the input range from sample inputs.
-// Column indices are saved as I32 (our safetensors has no U16; the kernels pack them to uint16).
+// Column indices are saved as I32, but srbcrs's as U16 ('cols16': K <= 65536, the kernel's own width;
+// files saved before it have I32 'cols', which load to the same bits).
 //
 //   saved: scales F32 [N], and per pattern
 //     block4x4:     blockPtr I32 [ceil(N/4)+1], cols I32 [B], values I8 [B*16]      record: blocks B
 //     unstructured: rowPtr I32 [N+1], cols I32 [nnz], values I8 [nnz]                record: nnz
 //     2:4:          values I8 [N*kg*2], meta U8 [N*ceil(kg/2)] (kg = ceil(K/4))
-//     srbcrs:       vecPtr I32 [ceil(N/4)+1], cols I32 [V], values I8 [V*4]        record: vectors V
+//     srbcrs:       vecPtr I32 [ceil(N/4)+1], cols16 U16 [V], values I8 [V*4]      record: vectors V
 //   record: pattern, target, sparsity, method, input { scale, zeroPoint }
 
 import { ArgumentError, ValueRangeError, describe } from '../errors.js';
@@ -196,7 +197,9 @@ function loadSrbcrs(r: Record<string, unknown>, read: SavedReader, n: number, k:
   if (k > SPMM_SRBCRS_MAX_K) throw read.error(`has K = ${k}; the srbcrs kernel takes K <= ${SPMM_SRBCRS_MAX_K}`);
   const nb = Math.ceil(n / SRBCRS_V);
   const vectors = count(read, r.vectors, 'vectors', nb * (k + SRBCRS_STRIDE));
-  const vecPtr = read.tensor('vecPtr', 'I32', nb + 1) as Int32Array, cols = read.tensor('cols', 'I32', vectors) as Int32Array;
+  const vecPtr = read.tensor('vecPtr', 'I32', nb + 1) as Int32Array;
+  // 'cols' I32: a file saved before the U16 columns (checked below K <= 65536, so the same bits as uint16)
+  const cols = read.has('cols16') ? (read.tensor('cols16', 'U16', vectors) as Uint16Array) : (read.tensor('cols', 'I32', vectors) as Int32Array);
   checkOffsets(read, 'vecPtr', vecPtr, vectors);
   const values = checkCodes(read, read.tensor('values', 'I8', vectors * SRBCRS_V) as Int8Array);
   for (let bi = 0; bi < nb; bi++) {
@@ -208,7 +211,7 @@ function loadSrbcrs(r: Record<string, unknown>, read: SavedReader, n: number, k:
       }
     }
   }
-  return { n, k, vecPtr, cols, values };
+  return { n, k, vecPtr, cols: cols instanceof Uint16Array ? cols : Uint16Array.from(cols), values };
 }
 
 export const count = (read: SavedReader, v: unknown, name: string, max: number): number => {
@@ -253,7 +256,8 @@ export const int8SparseFormat: WeightFormat<Weights> = {
   },
   detail: (w) => `${w.pattern}, ${+(w.sparsity * 100).toFixed(1)}% zeros${w.method === 'obc' ? ', OBC' : ''}`,
   storedBytes(w) {
-    const own = w.pattern === '2:4' ? w.enc.meta.length : ((w.pattern === 'unstructured' ? w.enc.rowPtr : w.pattern === 'srbcrs' ? w.enc.vecPtr : w.enc.blockPtr).length + w.enc.cols.length) * 4;
+    // cols: 2 bytes each for srbcrs (U16), 4 for the others
+    const own = w.pattern === '2:4' ? w.enc.meta.length : (w.pattern === 'unstructured' ? w.enc.rowPtr : w.pattern === 'srbcrs' ? w.enc.vecPtr : w.enc.blockPtr).length * 4 + w.enc.cols.byteLength;
     return w.scales.length * 4 + w.enc.values.length + own;
   },
 
@@ -267,7 +271,8 @@ export const int8SparseFormat: WeightFormat<Weights> = {
     }
     const [ptrName, ptr, countName] = w.pattern === 'unstructured' ? ['rowPtr', w.enc.rowPtr, 'nnz'] : w.pattern === 'srbcrs' ? ['vecPtr', w.enc.vecPtr, 'vectors'] : ['blockPtr', w.enc.blockPtr, 'blocks'];
     put(ptrName, { dtype: 'I32', shape: [ptr.length], data: ptr });
-    put('cols', { dtype: 'I32', shape: [w.enc.cols.length], data: w.enc.cols });
+    if (w.pattern === 'srbcrs') put('cols16', { dtype: 'U16', shape: [w.enc.cols.length], data: w.enc.cols });
+    else put('cols', { dtype: 'I32', shape: [w.enc.cols.length], data: w.enc.cols });
     put('values', { dtype: 'I8', shape: [w.enc.values.length], data: w.enc.values });
     return { ...fields, [countName]: w.enc.cols.length };
   },

@@ -5,8 +5,8 @@
 
 import { ModelError } from '../errors.js';
 
-export type SafeDtype = 'F32' | 'I8' | 'U8' | 'I32';
-export type SafeData = Float32Array | Int8Array | Uint8Array | Int32Array;
+export type SafeDtype = 'F32' | 'I8' | 'U8' | 'U16' | 'I32';
+export type SafeData = Float32Array | Int8Array | Uint8Array | Uint16Array | Int32Array;
 
 export interface SafeTensor {
   dtype: SafeDtype;
@@ -14,7 +14,7 @@ export interface SafeTensor {
   data: SafeData;
 }
 
-const BYTES: Record<SafeDtype, number> = { F32: 4, I8: 1, U8: 1, I32: 4 };
+const BYTES: Record<SafeDtype, number> = { F32: 4, I8: 1, U8: 1, U16: 2, I32: 4 };
 const MAX_HEADER = 64 * 2 ** 20;
 
 export function writeSafetensors(tensors: Map<string, SafeTensor>, metadata: Record<string, string> = {}): Uint8Array {
@@ -64,7 +64,7 @@ export function readSafetensors(bytes: Uint8Array): { tensors: Map<string, SafeT
     }
     const t = v as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     const dtype = t?.dtype as SafeDtype;
-    if (!(dtype in BYTES)) throw new ModelError(`safetensors: tensor '${name}' has dtype ${String(t?.dtype)}; lowbit reads F32, I8, U8, I32`);
+    if (!(dtype in BYTES)) throw new ModelError(`safetensors: tensor '${name}' has dtype ${String(t?.dtype)}; lowbit reads F32, I8, U8, U16, I32`);
     const shape = t.shape, offs = t.data_offsets;
     if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw new ModelError(`safetensors: tensor '${name}' has a bad shape`);
     if (!Array.isArray(offs) || offs.length !== 2 || !offs.every((d) => Number.isSafeInteger(d) && d >= 0) || offs[0] > offs[1] || offs[1] > data.length) {
@@ -73,7 +73,7 @@ export function readSafetensors(bytes: Uint8Array): { tensors: Map<string, SafeT
     const count = (shape as number[]).reduce((a, b) => a * b, 1);
     if (count * BYTES[dtype] !== offs[1] - offs[0]) throw new ModelError(`safetensors: tensor '${name}' has ${offs[1] - offs[0]} bytes, shape [${shape}] of ${dtype} needs ${count * BYTES[dtype]}`);
     const raw = data.slice(offs[0], offs[1]); // a copy: aligned, independent of the file buffer
-    const arr = dtype === 'F32' ? new Float32Array(raw.buffer) : dtype === 'I32' ? new Int32Array(raw.buffer) : dtype === 'I8' ? new Int8Array(raw.buffer) : raw;
+    const arr = dtype === 'F32' ? new Float32Array(raw.buffer) : dtype === 'I32' ? new Int32Array(raw.buffer) : dtype === 'U16' ? new Uint16Array(raw.buffer) : dtype === 'I8' ? new Int8Array(raw.buffer) : raw;
     tensors.set(name, { dtype, shape: shape as number[], data: arr });
   }
   return { tensors, metadata };

@@ -7,11 +7,11 @@
 import { ShapeError } from '../errors.js';
 import type { KernelHost } from '../runtime/host.js';
 import { PackedWeights } from './packed.js';
-import { SRBCRS_STRIDE, SRBCRS_V, type Srbcrs4Int8 } from './reference/spmm-srbcrs.js';
+import { SRBCRS_MAX_K, SRBCRS_STRIDE, SRBCRS_V, type Srbcrs4Int8 } from './reference/spmm-srbcrs.js';
 import { runSpmmOn, spmmPrepare, type SpmmCall, type SpmmOutput, type SpmmWeights } from './spmm.js';
 
 /** the largest K (the kernel's uint16 columns) */
-export const SPMM_SRBCRS_MAX_K = 65536;
+export const SPMM_SRBCRS_MAX_K = SRBCRS_MAX_K;
 
 export class SpmmSrbcrsWeights extends PackedWeights implements SpmmWeights {
   constructor(
@@ -45,10 +45,8 @@ export function packSpmmSrbcrs(rt: KernelHost, f: Srbcrs4Int8): SpmmSrbcrsWeight
     const d = f.vecPtr[bi + 1] - f.vecPtr[bi];
     if (d < 0 || d % SRBCRS_STRIDE !== 0) throw new ShapeError(`packSpmmSrbcrs: row block ${bi} has ${d} vectors, expected a multiple of ${SRBCRS_STRIDE} >= 0`);
   }
-  const cols = new Uint16Array(vectors);
   for (let v = 0; v < vectors; v++) {
     if (!(f.cols[v] >= 0 && f.cols[v] < k)) throw new ShapeError(`packSpmmSrbcrs: vector ${v} has column ${f.cols[v]}, outside [0, ${k})`);
-    cols[v] = f.cols[v];
   }
   // a step's two vectors as | r0: v v+1 | r1 | r2 | r3 |: the kernel's weight pairs
   const vals = new Int8Array(vectors * SRBCRS_V);
@@ -58,7 +56,7 @@ export function packSpmmSrbcrs(rt: KernelHost, f: Srbcrs4Int8): SpmmSrbcrsWeight
       vals[v * 4 + r * 2 + 1] = f.values[(v + 1) * 4 + r];
     }
   }
-  return new SpmmSrbcrsWeights(rt, n, k, vectors, rt.put(f.vecPtr, 16), rt.put(cols, 16), rt.put(vals, 16));
+  return new SpmmSrbcrsWeights(rt, n, k, vectors, rt.put(f.vecPtr, 16), rt.put(Uint16Array.from(f.cols), 16), rt.put(vals, 16));
 }
 
 export async function spmmSrbcrsGemm(rt: KernelHost, alloc: (bytes: number) => number, call: SpmmCall, w: SpmmSrbcrsWeights): Promise<void> {

@@ -10,14 +10,16 @@ import { ShapeError } from '../../errors.js';
 export const SRBCRS_V = 4;
 /** the multiple of vectors each row block stores (the kernel's step) */
 export const SRBCRS_STRIDE = 2;
+/** the largest K: columns are uint16 (in the kernel and in saved files) */
+export const SRBCRS_MAX_K = 65536;
 
 export interface Srbcrs4Int8 {
   n: number;
   k: number;
   /** ceil(N / 4) + 1 offsets into cols (vectors), every difference a multiple of SRBCRS_STRIDE */
   vecPtr: Int32Array;
-  /** k of each vector: ascending within a row block, padding repeating the last */
-  cols: Int32Array;
+  /** k of each vector: ascending within a row block, padding repeating the last (uint16: K <= SRBCRS_MAX_K) */
+  cols: Uint16Array;
   /** 4 per vector: rows 0..3 of the row block (rows past N are 0) */
   values: Int8Array;
 }
@@ -26,6 +28,7 @@ function checkDense(q: Int8Array, n: number, k: number): void {
   for (const [name, v] of [['n', n], ['k', k]] as const) {
     if (!Number.isInteger(v) || v < 0) throw new ShapeError(`encodeSrbcrs4: ${name} must be an integer >= 0, got ${v}`);
   }
+  if (k > SRBCRS_MAX_K) throw new ShapeError(`encodeSrbcrs4: k must be <= ${SRBCRS_MAX_K} (uint16 columns), got ${k}`);
   if (q.length !== n * k) throw new ShapeError(`encodeSrbcrs4: the weights have ${q.length} elements, expected n*k = ${n}*${k}`);
 }
 
@@ -43,7 +46,7 @@ export function encodeSrbcrs4(q: Int8Array, n: number, k: number): Srbcrs4Int8 {
     while ((cols.length - start) % SRBCRS_STRIDE !== 0) cols.push(cols[cols.length - 1]), values.push(0, 0, 0, 0);
     vecPtr[bi + 1] = cols.length;
   }
-  return { n, k, vecPtr, cols: Int32Array.from(cols), values: Int8Array.from(values) };
+  return { n, k, vecPtr, cols: Uint16Array.from(cols), values: Int8Array.from(values) };
 }
 
 /** sum over the stored vectors (padding included) of each row block, rows past N dropped, wrapping like int32 */
