@@ -264,7 +264,7 @@ describe.skipIf(SIMD !== 'baseline')('lowbit quantize/compare: calibration input
 
   it("quantize --scheme auto calibrates on every record of an --input file and reports the search's decisions", () => {
     const out = join(dir, 'auto.safetensors');
-    const j = JSON.parse(lowbit('quantize', model, '--scheme', 'auto', '--input', `x=${calib}`, '--max-sqnr-drop', '2', '--candidates', 'int4,fp8', '--out', out, '--simd', 'baseline', '--json'));
+    const j = JSON.parse(lowbit('quantize', model, '--scheme', 'auto', '--input', `x=${calib}`, '--max-sqnr-drop', '2', '--candidates', 'int4,fp8', '--auto-baseline', 'all-int8', '--out', out, '--simd', 'baseline', '--json'));
     expect(j.mix.budget).toEqual({ maxSqnrDropDb: 2 });
     expect(j.mix.speed.maxSlowdown).toBe(0.05); // a dB budget weighs speed by default, by the cost table
     expect(j.mix.speed.from).toBe('shape');
@@ -277,15 +277,15 @@ describe.skipIf(SIMD !== 'baseline')('lowbit quantize/compare: calibration input
       expect(c.why).toMatch(new RegExp(`^${c.scheme}: `));
       expect(c.trials.map((t: { scheme: string }) => t.scheme)).toEqual(['int8', 'int4', 'fp8']);
     }
-    const text = lowbit('compare', model, '--scheme', 'auto', '--input', `x=${calib}`, '--max-mib', '0.15', '--simd', 'baseline');
+    const text = lowbit('compare', model, '--scheme', 'auto', '--input', `x=${calib}`, '--max-mib', '0.15', '--auto-baseline', 'all-int8', '--simd', 'baseline');
     expect(text).toMatch(/auto: budget weights at most 0\.15 MiB; candidates int8, /);
     expect(text).toMatch(/held back, 3 calibration input\(s\) the search never measured: mix SQNR [\d.]+ dB/);
     expect(text).toMatch(/\nwhy:\n {2}Conv_0\S*: \w+: /);
     // --max-slowdown: a fraction, or off (speed not weighed); the text report says which
-    const slow = lowbit('compare', model, '--scheme', 'auto', '--input', `x=${calib}`, '--max-slowdown', '0.5', '--candidates', 'int4', '--simd', 'baseline');
-    expect(slow).toMatch(/auto: budget output SQNR \(against float32\) at most 1 dB below all-int8's and at most 50% slower than all-int8 \(by the cost table\); /);
+    const slow = lowbit('compare', model, '--scheme', 'auto', '--input', `x=${calib}`, '--max-slowdown', '0.5', '--candidates', 'int4', '--auto-baseline', 'all-int8', '--simd', 'baseline');
+    expect(slow).toMatch(/auto: budget output SQNR \(against float32\) at most 1 dB below the int8 baseline's and at most 50% slower than the int8 baseline \(by the cost table\); /);
     expect(slow).toMatch(/searched layers' step times \(the cost table by GEMM shape\): [\d.]+ ms \(all-int8 [\d.]+ ms, x[\d.]+, allowed x1\.500\)/);
-    const off = JSON.parse(lowbit('quantize', model, '--scheme', 'auto', '--input', `x=${calib}`, '--max-slowdown', 'off', '--candidates', 'int4', '--out', join(dir, 'off.safetensors'), '--simd', 'baseline', '--json'));
+    const off = JSON.parse(lowbit('quantize', model, '--scheme', 'auto', '--input', `x=${calib}`, '--max-slowdown', 'off', '--candidates', 'int4', '--auto-baseline', 'all-int8', '--out', join(dir, 'off.safetensors'), '--simd', 'baseline', '--json'));
     expect(off.mix.budget).toEqual({ maxSqnrDropDb: 1, maxSlowdown: null });
     expect(off.mix.speed).toBeUndefined();
     rmSync(dir, { recursive: true, force: true });

@@ -16,10 +16,10 @@ function scoreText(s: OutputScore): string {
 export function budgetText(mix: MixReport): string {
   const b = mix.budget;
   const parts: string[] = [];
-  if (b.maxSqnrDropDb !== undefined) parts.push(`output SQNR (against float32) at most ${b.maxSqnrDropDb} dB below all-int8's`);
+  if (b.maxSqnrDropDb !== undefined) parts.push(`output SQNR (against float32) at most ${b.maxSqnrDropDb} dB below the int8 baseline's`);
   if (b.maxBytes !== undefined) parts.push(`weights at most ${mib(b.maxBytes)}`);
   const speed = 'speed' in mix ? mix.speed : undefined; // (a library before it weighed speed: none)
-  if (speed) parts.push(`at most ${(speed.maxSlowdown * 100).toFixed(0)}% slower than all-int8${'from' in speed && speed.from === 'measured' ? ' (timed here)' : ' (by the cost table)'}`);
+  if (speed) parts.push(`at most ${(speed.maxSlowdown * 100).toFixed(0)}% slower than the int8 baseline${'from' in speed && speed.from === 'measured' ? ' (timed here)' : ' (by the cost table)'}`);
   return parts.join(' and ');
 }
 

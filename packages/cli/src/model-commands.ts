@@ -119,6 +119,8 @@ export interface AutoCommandOptions {
   classifier?: boolean;
   speedCheck?: boolean;
   everyLayer?: boolean;
+  /** --auto-baseline: quantizeModel's autoBaseline */
+  autoBaseline?: 'int8' | 'all-int8';
   /** --integer-only: quantizeModel's integerOnly (I-ViT ops) */
   integerOnly?: boolean;
   /** --attention: quantizeModel's attention ('int8': the int8 attention layer for MultiHeadAttention and GroupQueryAttention) */
@@ -130,7 +132,7 @@ function autoOptions(o: AutoCommandOptions): Partial<QuantizeOptions> {
   if (budget?.maxSqnrDropDb === undefined) delete budget?.maxSqnrDropDb;
   if (budget?.maxBytes === undefined) delete budget?.maxBytes;
   if (budget?.maxSlowdown === undefined) delete budget?.maxSlowdown;
-  return { autoBudget: budget, autoCandidates: o.candidates, classifier: o.classifier, ...(o.speedCheck ? { speed: 'measured' as const } : o.everyLayer ? { speed: 'off' as const } : {}), ...(o.integerOnly ? { integerOnly: true } : {}), ...(o.attention ? { attention: o.attention } : {}) };
+  return { autoBudget: budget, autoCandidates: o.candidates, classifier: o.classifier, ...(o.autoBaseline ? { autoBaseline: o.autoBaseline } : {}), ...(o.speedCheck ? { speed: 'measured' as const } : o.everyLayer ? { speed: 'off' as const } : {}), ...(o.integerOnly ? { integerOnly: true } : {}), ...(o.attention ? { attention: o.attention } : {}) };
 }
 
 /** The attention nodes that run in int8 (--attention int8): for --json by node, and one line. */
