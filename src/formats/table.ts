@@ -15,7 +15,7 @@ import { int4SparseFormat } from './int4-sparse.js';
 import { nf4Format } from './nf4.js';
 
 /** Every weight format, in the order reports list them. */
-export const WEIGHT_FORMATS: readonly WeightFormat<any>[] = Object.freeze([int8Format, int8DynamicFormat, int4Format, fp8Format, ant4Format, nf4Format, fpxWeightFormat, int8OutlierFormat, int8SparseFormat, int4SparseFormat]); // eslint-disable-line @typescript-eslint/no-explicit-any
+export const WEIGHT_FORMATS: readonly WeightFormat<any>[] = Object.freeze([int8Format, int4Format, fp8Format, ant4Format, nf4Format, fpxWeightFormat, int8OutlierFormat, int8SparseFormat, int4SparseFormat, int8DynamicFormat]); // eslint-disable-line @typescript-eslint/no-explicit-any
 
 /** Every format's name. */
 export const FORMAT_NAMES: readonly string[] = Object.freeze(WEIGHT_FORMATS.map((f) => f.name));
