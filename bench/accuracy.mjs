@@ -15,6 +15,13 @@
 //   node bench/accuracy.mjs --unseen                         also score every model on packages/cli/data/ocr-unseen/:
 //                                                            fonts and conditions (size, blur, noise, contrast) the
 //                                                            calibration lines never have (scripts/render-ocr-unseen.sh)
+//   node bench/accuracy.mjs --speed --config int8 --config int8-dynamic
+//                                                            also each model's time per line in this run: rounds over the
+//                                                            same 16 test lines, the models interleaved, least CPU and wall
+//                                                            time of 5 rounds (one thread; the machine may be shared)
+//   node bench/accuracy.mjs --config 'int8-dynamic {"uncalibrated":true}'
+//                                                            a calibration-free scheme quantized without calibration
+//                                                            inputs (without them the int8 shape rule sees K and N only)
 //
 // A configuration is a scheme name, optionally followed by a JSON object of quantizeModel options.
 // It imports ../dist/ and ../packages/cli/dist/: run `npm run build` first.
@@ -39,6 +46,7 @@ const { values } = parseArgs({
     sqnr: { type: 'boolean', default: false },
     unseen: { type: 'boolean', default: false },
     'calibrate-fonts': { type: 'string' },
+    speed: { type: 'boolean', default: false },
   },
 });
 
@@ -46,8 +54,8 @@ const { values } = parseArgs({
 function parseConfig(text) {
   const space = text.indexOf(' ');
   const scheme = space < 0 ? text : text.slice(0, space);
-  const { ocrMetric, ...options } = space < 0 ? {} : JSON.parse(text.slice(space + 1));
-  return { scheme, options: ocrMetric ? { ...options, metric: sameText } : options, label: text };
+  const { ocrMetric, uncalibrated, ...options } = space < 0 ? {} : JSON.parse(text.slice(space + 1));
+  return { scheme, options: ocrMetric ? { ...options, metric: sameText } : options, label: text, uncalibrated: uncalibrated === true };
 }
 
 const rt = await createRuntime({ threads: 1 });
@@ -107,6 +115,30 @@ async function scoreTest(model) {
 const row = (label, s, c, weightBytes, quantizeS, extra) => ({
   config: label, testExact: s.accuracy, testCer: s.meanCer, ...(s.unseen && { unseen: s.unseen }), calibrationExact: c.accuracy, weightMiB: weightBytes / 2 ** 20, quantizeS, ...(s.sqnrDb !== undefined && { sqnrDb: s.sqnrDb }), ...extra,
 });
+/** --speed: the models kept for timing, [label, model] */
+const timed = [['float32', float]];
+/** least CPU and wall ms per line of each kept model over 5 rounds of the same 16 test lines, models interleaved within a round */
+async function timeModels() {
+  const part = test.slice(0, 16).map(feeds), best = new Map(timed.map(([label]) => [label, { cpu: Infinity, wall: Infinity }]));
+  for (const [, m] of timed) for (const f of part.slice(0, 2)) await m.run(f); // plans and first-run costs out of the way
+  for (let r = 0; r < 5; r++) {
+    for (const [label, m] of timed) {
+      const c0 = process.cpuUsage(), t0 = performance.now();
+      for (const f of part) await m.run(f);
+      const cu = process.cpuUsage(c0), b = best.get(label);
+      b.cpu = Math.min(b.cpu, (cu.user + cu.system) / 1000 / part.length);
+      b.wall = Math.min(b.wall, (performance.now() - t0) / part.length);
+    }
+  }
+  for (const row of rows) if (best.has(row.config)) row.speed = best.get(row.config);
+  const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+  log(`speed (ms per line, least of 5 rounds over 16 test lines, models interleaved; load average ${load}):`);
+  const ref = best.get(timed.find(([l]) => l === 'int8')?.[0] ?? 'float32');
+  for (const [label] of timed) {
+    const b = best.get(label);
+    log(`  ${label}: CPU ${b.cpu.toFixed(2)} ms/line, wall ${b.wall.toFixed(2)} ms/line (CPU x${(b.cpu / ref.cpu).toFixed(3)} of ${timed.some(([l]) => l === 'int8') ? 'int8' : 'float32'})`);
+  }
+}
 const rows = [row('float32', await scoreTest(float), await score(float, calibration), float.weightBytes, 0)];
 const log = (s) => values.json || console.error(s);
 const m0 = machine(), vnni = readFileSync('/proc/cpuinfo', 'utf8').match(/\b(avx512_vnni|avx_vnni)\b/g);
@@ -115,7 +147,7 @@ const unseenNote = (r) => (r.unseen ? `; unseen ${(r.unseen.exact * 100).toFixed
 log(`float32: test ${(rows[0].testExact * 100).toFixed(1)}% exact${unseenNote(rows[0])}`);
 for (const c of configs) {
   const t0 = performance.now(), c0 = process.cpuUsage();
-  const m = await quantizeModel(float, { scheme: c.scheme, calibration: calibration.map(feeds), ...c.options });
+  const m = await quantizeModel(float, { scheme: c.scheme, ...(!c.uncalibrated && { calibration: calibration.map(feeds) }), ...c.options });
   const quantizeS = (performance.now() - t0) / 1000;
   const cu = process.cpuUsage(c0), quantizeCpuS = (cu.user + cu.system) / 1e6; // the machine may be shared: CPU seconds hold better than wall time
   const mix = m.choices ? m.choices.reduce((acc, x) => ((acc[x.scheme] = (acc[x.scheme] ?? 0) + 1), acc), {}) : undefined;
@@ -130,8 +162,10 @@ for (const c of configs) {
   if (pg) log(`  gate per line, mix - int8 logit SQNR: mean ${pg.meanDb.toFixed(2)} dB, sd ${pg.sdDb.toFixed(2)}, 95% lower bound ${pg.lowerDb.toFixed(2)}, within budget on ${pg.within}/${pg.inputs}`);
   if (x?.gate) log(`  gate (${x.gate.inputs} lines): int8 ${gs(x.gate.int8)}; mix ${gs(x.gate.mix)}; ${x.gate.outcome}${x.gate.gaveBack.length ? ` (gave back ${x.gate.gaveBack.join(', ')})` : ''}; ${x.gate.checks} checks${x.gate.misses.length ? `; misses: ${x.gate.misses.join(' | ')}` : ''}`);
   for (const [i, r] of (x?.rounds ?? []).entries()) log(`  round ${i + 1}: factor ${r.factor.toFixed(2)}, ${r.changes} changes, ${(r.bytes / 2 ** 20).toFixed(2)} MiB, noise vs int8 predicted x${r.predicted.toFixed(3)}, search x${r.search.noiseRatio.toFixed(3)}${r.search.ok ? '' : ' (miss)'}${r.heldOut ? `, held back x${r.heldOut.noiseRatio.toFixed(3)}${r.heldOut.ok ? '' : ' (miss)'}` : ''}`);
-  m.dispose?.();
+  if (values.speed) timed.push([c.label, m]);
+  else m.dispose?.();
 }
+if (values.speed) await timeModels();
 if (values.json) console.log(JSON.stringify({ machine: machine(), calibration: calibration.length, test: test.length, unseen: unseen.length, rows }, null, 2));
 else {
   const f = rows[0];

@@ -68,7 +68,7 @@ export { importOnnx } from './model/onnx.js';
 export { fuseGraph } from './model/fuse.js';
 export type { Graph, GraphNode, HostTensor, Subgraph } from './model/graph.js';
 export type { Plan, PlanStep, PlanValue } from './model/plan.js';
-export { quantizeModel, type QuantizeOptions } from './model/quantize.js';
+export { quantizeModel, type QuantizeOptions, type CalibrationFreeOptions } from './model/quantize.js';
 export { layerLatencies, slowerQuantizedLayers, type LayerLatency, type SpeedChoice } from './model/speed-check.js';
 export { latencyTimer, pruneByLatency, type LayerTimer, type PrunePlan, type PruneLayerReport, type TimedCandidate } from './model/prune-latency.js';
 export { latencySearch, checkLatencyBudget, type LatencyCandidate, type LatencyLayer, type LatencyPlan } from './quant/latency-search.js';

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { loadModel } from '../src/index.js';
 import { Conv2dGemm } from '../src/layers/conv2d-gemm.js';
 import { convOutSize, type ConvGeometry } from '../src/layers/conv2d.js';
-import { DynamicQs8Gemm } from '../src/model/dyn-quant-gemm.js';
+import { DynamicQs8Gemm } from '../src/layers/gemm-qs8-dynamic.js';
 import { ACTIVATIONS } from '../src/model/fuse.js';
 import { SIMD, firstMismatch, rng, useRuntimes } from './helpers.js';
 import { convGeometry as geom, convOut, makeX } from './conv-geometry.js';

@@ -15,7 +15,7 @@ import { SIMD, firstMismatch, randNormal, rng, useRuntimes, withinTolerance } fr
 const rts = useRuntimes();
 
 /** SQNR (dB) each format's weights must keep on Gaussian weights (measured: int8 ~40, fp8 ~31, fpx ~38, 4-bit 19-21; int8-sparse, half the 4x4 blocks pruned: 4.4) */
-const WEIGHT_SQNR_DB: Record<string, number> = { int8: 38, 'int8-outlier': 38, 'int8-sparse': 3.5, 'int4-sparse': 3, int4: 17, fp8: 29, ant4: 17, nf4: 17, fpx: 35 };
+const WEIGHT_SQNR_DB: Record<string, number> = { int8: 38, 'int8-dynamic': 38, 'int8-outlier': 38, 'int8-sparse': 3.5, 'int4-sparse': 3, int4: 17, fp8: 29, ant4: 17, nf4: 17, fpx: 35 };
 
 /** [M, K, N]: below, at and above the kernels' tiles and blocks; K < 32 takes the small-block paths */
 const SHAPES: [number, number, number][] = [[1, 64, 24], [1, 20, 8], [3, 96, 17], [5, 40, 9], [4, 33, 16], [9, 256, 33], [2, 130, 7]];

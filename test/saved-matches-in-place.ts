@@ -3,13 +3,13 @@
 
 import { readFileSync } from 'node:fs';
 import { expect } from 'vitest';
-import { createRuntime, loadModel, loadQuantized, quantizeModel, type Model, type ModelInput, type QuantizeOptions } from '../src/index.js';
+import { createRuntime, loadModel, loadQuantized, quantizeModel, type CalibrationFreeOptions, type Model, type ModelInput, type QuantizeOptions } from '../src/index.js';
 import { firstMismatch } from './helpers.js';
 
 type Feeds = Record<string, ModelInput>;
 
 /** first output of the reloaded file vs the in-place model, on the feeds `test(float)` gives */
-export async function expectSavedMatchesInPlace(modelBytes: Uint8Array, savedPath: string, options: (float: Model) => QuantizeOptions, test: (float: Model) => Feeds): Promise<void> {
+export async function expectSavedMatchesInPlace(modelBytes: Uint8Array, savedPath: string, options: (float: Model) => QuantizeOptions | CalibrationFreeOptions, test: (float: Model) => Feeds): Promise<void> {
   const rt = await createRuntime({ simd: 'baseline' });
   try {
     const float = loadModel(rt, modelBytes);

@@ -54,6 +54,8 @@ export interface WeightFormat<W = unknown> {
   readonly summary: string;
   /** whether quantize() needs the layer input's calibrated range (ctx.input) */
   readonly needsInputRange: boolean;
+  /** whether its activations are quantized per run from the input's own range, so quantizeModel and the CLI need no calibration inputs for it */
+  readonly calibrationFree?: boolean;
   /** whether quantize() uses ctx.hessian (GPTQ): quantizeModel's method 'gptq' takes such formats */
   readonly usesHessian?: boolean;
   /** whether 'auto' tries it on every layer by default (default true; autoCandidates can still name it) */

@@ -19,7 +19,8 @@ import { gemmRunner } from '../layers/linear-runner.js';
 import { staticInputRange } from '../layers/nonfinite.js';
 import type { KernelHost } from '../runtime/host.js';
 import { dynamicQuantParams, quantizeColumnsSymmetric, symmetricColumnScales } from '../quant/q8.js';
-import { checkScales, type WeightFormat } from './format.js';
+import { checkScales, type SavedReader, type SavedRecord, type WeightFormat } from './format.js';
+import type { SafeTensor } from './safetensors.js';
 import type { ActivationQuant } from '../quant/activation-range.js';
 
 const f = Math.fround;
@@ -54,6 +55,32 @@ function weightQmax(bits: unknown): number {
   return bits === 8 ? 127 : 63;
 }
 
+/**
+ * int8's weights: rows [N][K] (times per-channel activation scales cs, which migrate into them) as
+ * symmetric int8 columns [K, N] with one scale each (weightBits 8 or 7; default 8). int8-dynamic shares them.
+ */
+export function int8WeightColumns(wnk: Float32Array, n: number, k: number, weightBits: unknown, cs?: Float32Array): Pick<Int8Weights, 'k' | 'n' | 'q' | 'scales'> {
+  const qmax = weightQmax(weightBits ?? INT8_MODEL_WEIGHT_BITS);
+  // per-channel activation scales migrate into the weights: x / c[ch] times W[k] * c[ch]
+  const wkn = transposeKN(cs ? wnk.map((v, i) => f(v * cs[(i % k) % cs.length])) : wnk, n, k);
+  const scales = symmetricColumnScales(wkn, k, n, qmax);
+  const q = quantizeColumnsSymmetric(wkn, k, n, scales, qmax);
+  if (qmax === 127) oneEndPerColumn(q, scales, wkn, k, n);
+  return { k, n, q, scales };
+}
+
+/** The saved weight parts of int8 and int8-dynamic: q I8 [K, N], scales F32 [N]. */
+export function saveInt8Columns(w: Int8Weights, put: (part: string, t: SafeTensor) => void): void {
+  put('q', { dtype: 'I8', shape: [w.k, w.n], data: w.q });
+  put('scales', { dtype: 'F32', shape: [w.n], data: w.scales });
+}
+
+/** Those parts read back, checked (scales finite and > 0, sizes from the record's K and N). */
+export function loadInt8Columns(r: SavedRecord, read: SavedReader): Pick<Int8Weights, 'k' | 'n' | 'q' | 'scales'> {
+  const scales = checkScales(read, read.tensor('scales', 'F32', r.n) as Float32Array, true);
+  return { k: r.k, n: r.n, q: read.tensor('q', 'I8', r.k * r.n) as Int8Array, scales };
+}
+
 export const int8Format: WeightFormat<Int8Weights> = {
   name: 'int8',
   label: 'int8 (static, per-channel)',
@@ -63,14 +90,7 @@ export const int8Format: WeightFormat<Int8Weights> = {
 
   quantize(wnk, n, k, { input, options }) {
     if (!input) throw new ArgumentError('int8 weights need the activation quantization of the layer input (calibration)');
-    const qmax = weightQmax(options?.weightBits ?? INT8_MODEL_WEIGHT_BITS);
-    // per-channel activation scales migrate into the weights: x / c[ch] times W[k] * c[ch]
-    const cs = input.channelScale;
-    const wkn = transposeKN(cs ? wnk.map((v, i) => f(v * cs[(i % k) % cs.length])) : wnk, n, k);
-    const scales = symmetricColumnScales(wkn, k, n, qmax);
-    const q = quantizeColumnsSymmetric(wkn, k, n, scales, qmax);
-    if (qmax === 127) oneEndPerColumn(q, scales, wkn, k, n);
-    return { k, n, q, scales, input };
+    return { ...int8WeightColumns(wnk, n, k, options?.weightBits, input.channelScale), input };
   },
   dims: (w) => ({ k: w.k, n: w.n }),
   gemm: (host, w, bias, activation) => new Qs8Gemm(host, w, bias, activation),
@@ -103,8 +123,7 @@ export const int8Format: WeightFormat<Int8Weights> = {
   storedBytes: (w) => w.q.length + w.scales.length * 4,
 
   save(w, put) {
-    put('q', { dtype: 'I8', shape: [w.k, w.n], data: w.q });
-    put('scales', { dtype: 'F32', shape: [w.n], data: w.scales });
+    saveInt8Columns(w, put);
     if (!w.input) throw new ArgumentError('save: int8 weights without a static input quantization (a dynamic rt.linear layer) cannot be saved');
     // per-channel activation parts: the weights carry channelScale, so they are saved with them
     if (w.input.channelScale) put('inputChannelScale', { dtype: 'F32', shape: [w.input.channelScale.length], data: w.input.channelScale });
@@ -117,7 +136,6 @@ export const int8Format: WeightFormat<Int8Weights> = {
     if (!input || !Number.isFinite(input.scale) || !Number.isInteger(input.zeroPoint)) throw read.error('lacks its input quantization');
     const scale = input.scale as number, zeroPoint = input.zeroPoint as number;
     if (!(scale > 0) || zeroPoint < 0 || zeroPoint > 255) throw read.error(`has input scale ${scale} and zero point ${zeroPoint}; expected a scale > 0 and a zero point 0..255`);
-    const scales = checkScales(read, read.tensor('scales', 'F32', r.n) as Float32Array, true);
     const q: ActivationQuant = { scale, zeroPoint };
     const channels = (field: 'channelScale' | 'border', part: string): Float32Array | undefined => {
       const c = input[field];
@@ -131,7 +149,7 @@ export const int8Format: WeightFormat<Int8Weights> = {
       for (let i = 0; i < border.length; i++) if (!(border[i] > 0 && border[i] < 1)) throw read.error(`has inputBorder[${i}] = ${border[i]}; expected a rounding border in (0, 1)`);
       q.border = border;
     }
-    return { k: r.k, n: r.n, q: read.tensor('q', 'I8', r.k * r.n) as Int8Array, scales, input: q };
+    return { ...loadInt8Columns(r, read), input: q };
   },
 
   linear: {

@@ -93,6 +93,19 @@ export async function minMaxF32At(rt: KernelHost, x: number, n: number): Promise
   });
 }
 
+/**
+ * minMaxF32At without a promise, its result written to 8 bytes at `out`: for a stager that must
+ * know the range before it stages (a convolution's pixels, int8-dynamic).
+ */
+export function minMaxF32Now(rt: KernelHost, x: number, n: number, out: number): [number, number] {
+  checkSizes('minMaxF32Now', { x, n, out });
+  const bytes = rt.memory.buffer.byteLength;
+  if (x % 4 !== 0 || x + n * 4 > bytes || out % 4 !== 0 || out + 8 > bytes) throw new ShapeError(`minMaxF32Now: ${n} floats at ${x} or the result at ${out} are not inside linear memory`);
+  rt.kernels.f32_minmax(x, n, out);
+  const r = rt.view(Float32Array, out, 2);
+  return [r[0], r[1]];
+}
+
 // --- scalar references ---
 
 export function refQuantize(x: ArrayLike<number>, axis: Q8Axis, scales: ArrayLike<number>, zps: ArrayLike<number>, signed: boolean): Int8Array | Uint8Array {

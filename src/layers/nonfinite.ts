@@ -124,7 +124,8 @@ export class NonFiniteGuard implements GemmImpl {
   /** run() for rows gathered (im2col) from `count` floats at `source`: when those are finite, so are the rows */
   async runGathered(m: number, x: number, y: number, scratch: number, source: number, count: number): Promise<void> {
     const rt = this.rt, k = this.k, n = this.n;
-    if (!this.flagged(source, count)) return this.inner.run(m, x, y, scratch);
+    // a GEMM that quantizes by its input's range (int8-dynamic) takes that range from the source
+    if (!this.flagged(source, count)) return this.inner.runGathered ? this.inner.runGathered(m, x, y, scratch, source, count) : this.inner.run(m, x, y, scratch);
     this.checkRange(x, m, k);
     // rare: find the rows, run them as zeros, put the input back, write NaN
     const { rows, first } = nonFiniteRows(rt.view(Float32Array, x, m * k), m, k);

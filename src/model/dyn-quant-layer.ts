@@ -1,5 +1,5 @@
 // The layers of lowbit.DynamicQuantConv and DynamicQuantMatMul (quantize_dynamic's chains, made by
-// src/model/fuse-dyn-quant.ts) on the int8 GEMM (dyn-quant-gemm.ts): per run, x's range (f32_minmax) gives
+// src/model/fuse-dyn-quant.ts) on the int8 GEMM (src/layers/gemm-qs8-dynamic.ts): per run, x's range (f32_minmax) gives
 // DynamicQuantizeLinear's scale and zero point; x is quantized while staged (qs8_stage_f32_c2: x /
 // scale rounded half to even, as QuantizeLinear does); the GEMM's integer sums are exact, and its
 // float32 epilogue is the Cast, the Mul by x_scale * w_scale, the bias Add and the activation, each
@@ -13,7 +13,7 @@
 import { ValueRangeError } from '../errors.js';
 import { minMaxF32At, refQuantize } from '../kernels/q8.js';
 import type { EpilogueActivation } from '../kernels/qs8.js';
-import { DynamicQs8Gemm } from './dyn-quant-gemm.js';
+import { DynamicQs8Gemm } from '../layers/gemm-qs8-dynamic.js';
 import { ACTIVATIONS, type ActivationName } from './fuse.js';
 import { Conv2dF32, convOutSize, type ConvGeometry } from '../layers/conv2d.js';
 import { Conv2dGemm, convWeightsNK, transposeKN } from '../layers/conv2d-gemm.js';

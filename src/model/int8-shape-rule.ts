@@ -12,6 +12,9 @@
 import { convOutSize } from '../layers/conv2d.js';
 import type { LayerSpec } from './model.js';
 
+/** the schemes the rule applies to by default (speed 'shape'): int8's kernels, static or dynamic activations */
+export const SHAPE_RULE_SCHEMES: readonly string[] = ['int8', 'int8-dynamic'];
+
 const S = 14;
 const E = 30;
 const LIMIT = 0.8;

@@ -26,6 +26,9 @@ export interface SparsityLatency {
 /** What one layer runs in: 'float32' or a weight format's name (src/formats/table.ts). Depthwise and grouped convolutions are float32 in every scheme. */
 export type LayerScheme = string;
 
+/** quantizeModel's options for a calibration-free scheme ('int8-dynamic'): calibration may be left out (any other scheme throws without it). */
+export type CalibrationFreeOptions = Omit<QuantizeOptions, 'calibration'> & { calibration?: Feeds[] };
+
 export interface QuantizeOptions {
   /**
    * A weight format's name (src/formats/table.ts: 'int8', 'int4', 'fp8', 'ant4', 'nf4'; each
@@ -37,7 +40,7 @@ export interface QuantizeOptions {
    * is chosen to meet autoBudget, then checked on the calibration inputs the search held back.
    */
   scheme: string;
-  /** inputs to calibrate on (at least one) */
+  /** inputs to calibrate on (at least one; scheme 'int8-dynamic' takes none: CalibrationFreeOptions) */
   calibration: Feeds[];
   /**
    * How an int8 layer's input range is chosen from what calibration saw: 'minmax' (default), a

@@ -5,7 +5,7 @@
 
 import { ArgumentError, describe } from '../errors.js';
 import type { LayerWeights, QuantizeContext } from '../formats/format.js';
-import { FORMAT_NAMES, weightFormat } from '../formats/table.js';
+import { FORMAT_NAMES, WEIGHT_FORMATS, findFormat, weightFormat } from '../formats/table.js';
 import { checkSparsity, latencyCandidates } from '../formats/int8-sparse.js';
 import { pruneByLatency, replan, type PrunePlan } from './prune-latency.js';
 import type { ActivationQuant } from '../quant/activation-range.js';
@@ -16,14 +16,14 @@ import type { Runtime } from '../runtime/runtime.js';
 import { QuantConvLayer, QuantLinearLayer, type ModelLayer, type NonFiniteCheck } from './layers.js';
 import { NON_FINITE_MODES, type NonFinite } from '../layers/nonfinite.js';
 import { buildFloatLayer, Model, type LayerBuilder, type LayerSpec } from './model.js';
-import { gemmShape, int8Pays } from './int8-shape-rule.js';
+import { SHAPE_RULE_SCHEMES, gemmShape, int8Pays } from './int8-shape-rule.js';
 import { keptFloatReason } from './kept-float.js';
 import { slowerQuantizedLayers, type SpeedChoice } from './speed-check.js';
 import { calibrate, type Feeds, type RangeStats } from './calibrate.js';
 import { autoMix, checkAutoOptions, fitPart } from './auto-mix.js';
 import { CandidateWeights } from './candidate-weights.js';
 import { layerHessians } from './layer-hessians.js';
-import { checkAttentionOption, checkGptqOptions, type LayerChoice, type LayerScheme, type MixReport, type QuantizeOptions } from './quantize-options.js';
+import { checkAttentionOption, checkGptqOptions, type CalibrationFreeOptions, type LayerChoice, type LayerScheme, type MixReport, type QuantizeOptions } from './quantize-options.js';
 import { GptqLayers } from './gptq-pass.js';
 import { namingNode } from './node-errors.js';
 import { checkCrushedWeights } from '../quant/crushed-weights.js';
@@ -31,7 +31,7 @@ import { wasmGemmNT, wasmSyrkLower } from '../kernels/xtx.js';
 import { IvitLayers, shiftGeluAlpha } from './ivit-layers.js';
 import { AttentionInt8Ops } from './attention-int8-ops.js';
 
-export type { LayerChoice, LayerScheme, MixReport, QuantizeOptions } from './quantize-options.js';
+export type { CalibrationFreeOptions, LayerChoice, LayerScheme, MixReport, QuantizeOptions } from './quantize-options.js';
 
 export { calibrate, RangeStats, type Feeds } from './calibrate.js';
 
@@ -102,9 +102,26 @@ async function autoHessians(float: Model, inputs: Feeds[], want: (node: GraphNod
   return hessians;
 }
 
-export async function quantizeModel(float: Model, options: QuantizeOptions): Promise<Model & { choices?: LayerChoice[]; mix?: MixReport; prunePlan?: PrunePlan; keptFloat?: Map<GraphNode, string>; attentionInt8?: AttentionInt8Ops }> {
-  if (options.scheme !== 'auto' && !FORMAT_NAMES.includes(options.scheme)) throw new ArgumentError(`quantize: scheme '${String(options.scheme)}' is not supported; ${[...FORMAT_NAMES, 'auto'].map((n) => `'${n}'`).join(', ')} are`);
-  if (!Array.isArray(options.calibration) || options.calibration.length === 0) throw new ArgumentError('quantize: calibration needs at least one input (an array of feeds)');
+/**
+ * Checks the calibration option: required (at least one input) except for a calibration-free
+ * scheme (int8-dynamic), where it may be left out or empty; with it given, such a scheme uses it
+ * only for the int8 shape rule's layer shapes.
+ */
+function checkCalibration(given: QuantizeOptions | CalibrationFreeOptions): QuantizeOptions {
+  const free = given.scheme !== 'auto' && findFormat(given.scheme)?.calibrationFree === true;
+  if (free && given.calibration === undefined) return { ...given, calibration: [] };
+  if (!Array.isArray(given.calibration) || (given.calibration.length === 0 && !free)) {
+    const none = WEIGHT_FORMATS.filter((f) => f.calibrationFree).map((f) => `'${f.name}'`).join(', ');
+    throw new ArgumentError(`quantize: calibration needs at least one input (an array of feeds) for scheme ${describe(given.scheme)}; only ${none} quantizes without calibration`);
+  }
+  return given as QuantizeOptions;
+}
+
+export async function quantizeModel(float: Model, given: QuantizeOptions | CalibrationFreeOptions): Promise<Model & { choices?: LayerChoice[]; mix?: MixReport; prunePlan?: PrunePlan; keptFloat?: Map<GraphNode, string>; attentionInt8?: AttentionInt8Ops }> {
+  if (given.scheme !== 'auto' && !FORMAT_NAMES.includes(given.scheme)) throw new ArgumentError(`quantize: scheme '${String(given.scheme)}' is not supported; ${[...FORMAT_NAMES, 'auto'].map((n) => `'${n}'`).join(', ')} are`);
+  const options = checkCalibration(given);
+  // no calibration inputs (int8-dynamic): every layer the scheme covers is quantized; nothing measures ranges or shapes
+  const uncalibrated = options.calibration.length === 0;
   if (options.ant4PerChannelType !== undefined && typeof options.ant4PerChannelType !== 'boolean') throw new ArgumentError(`quantize: ant4PerChannelType must be a boolean, got ${String(options.ant4PerChannelType)}`);
   if (options.antChoice !== undefined && options.antChoice !== 'error' && options.antChoice !== 'effect') throw new ArgumentError(`quantize: antChoice must be 'error' or 'effect', got ${String(options.antChoice)}`);
   if (options.fpxChoice !== undefined && options.fpxChoice !== 'error' && options.fpxChoice !== 'effect') throw new ArgumentError(`quantize: fpxChoice must be 'error' or 'effect', got ${String(options.fpxChoice)}`);
@@ -117,6 +134,9 @@ export async function quantizeModel(float: Model, options: QuantizeOptions): Pro
   if (options.scheme === 'auto') checkAutoOptions(options); // before calibration and the Hessians
   const gptqSettings = checkGptqOptions(options);
   const attentionMode = checkAttentionOption(options);
+  if (uncalibrated && (gptqSettings || attentionMode === 'int8' || options.integerOnly || options.speed === 'measured' || options.sparsity !== undefined)) {
+    throw new ArgumentError("quantize: GPTQ, attention 'int8', integerOnly, sparsity and speed 'measured' measure on calibration inputs: give calibration");
+  }
   const auto = options.scheme === 'auto';
   // GPTQ's products (also ANT's and auto's, which run GPTQ with its defaults) in wasm: the Cholesky rank updates and the lazy batch updates, the same bits
   const dense = { syrk: wasmSyrkLower(float.rt), gemm: wasmGemmNT(float.rt) };
@@ -152,7 +172,7 @@ export async function quantizeModel(float: Model, options: QuantizeOptions): Pro
   const formatOptions = { ant4PerChannelType: options.ant4PerChannelType === true, antChoice, antClipByEffect: options.antClipByEffect, gptq: gptq?.settings ?? dense, fpxSplits: options.fpxSplits, outlierThreshold: options.outlierThreshold, outlierQuantile: options.outlierQuantile, sparsity: options.sparsity, weightBits: options.weightBits };
   // speed 'shape': int8 layers too small for int8 to win stay float32 (src/model/int8-shape-rule.ts)
   // the default for int8 (int8 never slower than float32 by shape); 'off' quantizes every layer
-  const speed = options.speed ?? (options.scheme === 'int8' ? 'shape' : 'off');
+  const speed = options.speed ?? (SHAPE_RULE_SCHEMES.includes(options.scheme) ? 'shape' : 'off');
   if (options.integerOnly !== undefined && typeof options.integerOnly !== 'boolean') throw new ArgumentError(`quantize: integerOnly must be a boolean, got ${describe(options.integerOnly)}`);
   // the integer-only ops freeze their scales once, after the calibration runs below: a scheme or a
   // speed check that rebuilds layers later (GPTQ's pass, auto's search, speed 'measured') would leave
@@ -164,12 +184,18 @@ export async function quantizeModel(float: Model, options: QuantizeOptions): Pro
   // compare against that model. Against all-int8 instead, auto's mixes on the PP-OCRv4 detector and the wake-word
   // embedding were "within 1 dB" of a baseline 8 and 4.5 dB under the user's int8 (one K=16 layer: +7 dB as float32)
   const autoShape = auto && (options.autoBaseline ?? 'int8') === 'int8';
-  const tooSmall = (node: GraphNode, s: RangeStats): boolean => {
-    if (!autoShape && (speed !== 'shape' || options.scheme !== 'int8')) return false;
-    const shape = gemmShape(float.layerSpecs.get(node)!, s.dims);
+  const tooSmall = (spec: LayerSpec, s: RangeStats | undefined): boolean => {
+    if (!autoShape && (speed !== 'shape' || !SHAPE_RULE_SCHEMES.includes(options.scheme))) return false;
+    if (!s) {
+      // no calibration, so no M: K and N decide (grouped convolutions stay float32 anyway)
+      const { k, n } = weightRowsDims(spec);
+      return !int8Pays(Number.POSITIVE_INFINITY, k, n);
+    }
+    const shape = gemmShape(spec, s.dims);
     return shape !== null && !int8Pays(...shape);
   };
-  const schemeOf = (node: GraphNode, s: RangeStats | undefined): LayerScheme => options.layerScheme?.(node) ?? choice.get(node) ?? (s ? (tooSmall(node, s) ? 'float32' : auto ? 'int8' : options.scheme) : 'float32');
+  const covered = (s: RangeStats | undefined): boolean => s !== undefined || uncalibrated;
+  const schemeOf = (node: GraphNode, spec: LayerSpec, s: RangeStats | undefined): LayerScheme => options.layerScheme?.(node) ?? choice.get(node) ?? (covered(s) ? (tooSmall(spec, s) ? 'float32' : auto ? 'int8' : options.scheme) : 'float32');
   const grouped = (spec: LayerSpec) => spec.type === 'conv' && spec.geometry.group !== 1;
   if (options.scheme === 'int4-sparse' && sparsity?.latency !== undefined) throw new ArgumentError("sparsity.latency: the latency search prunes to int8-sparse; int4-sparse takes { target, method }");
   if (options.latencyTable && sparsity?.latency === undefined) throw new ArgumentError("latencyTable: only with scheme 'int8-sparse' and sparsity.latency");
@@ -194,14 +220,14 @@ export async function quantizeModel(float: Model, options: QuantizeOptions): Pro
         const opts = { ...formatOptions, gptq: scheme === 'int4' && gptqSettings ? { ...gptqSettings, ...dense } : dense };
         return namingNode(node, scheme, () => quantizeLayerWeights(spec, scheme, s ? inputQuant(s, spec, scheme) : undefined, opts, h, s));
       },
-      gptqSettings ? await autoHessians(float, fitPart(options.calibration, options.holdOut), (node) => stats.has(node) && !options.layerScheme?.(node) && !tooSmall(node, stats.get(node)!), options) : undefined,
+      gptqSettings ? await autoHessians(float, fitPart(options.calibration, options.holdOut), (node) => stats.has(node) && !options.layerScheme?.(node) && !tooSmall(float.layerSpecs.get(node)!, stats.get(node)!), options) : undefined,
     )
     : undefined;
   const ivit = options.integerOnly ? new IvitLayers() : null;
   const keptFloat = new Map<GraphNode, string>();
   const builder: LayerBuilder = (brt, node, spec): ModelLayer | null => {
     // integerOnly: a linear layer's x·sigmoid(αx) epilogue (identity affine after it) runs as ShiftGELU
-    return namingNode(node, schemeOf(node, stats.get(node)), () => {
+    return namingNode(node, schemeOf(node, spec, stats.get(node)), () => {
       const alpha = ivit ? shiftGeluAlpha(spec) : null;
       if (ivit && alpha !== null) return ivit.actLinear(brt, node, build(brt, node, { ...spec, activation: null } as LayerSpec)!, alpha, (spec as { n: number }).n);
       return build(brt, node, spec);
@@ -209,8 +235,8 @@ export async function quantizeModel(float: Model, options: QuantizeOptions): Pro
   };
   const build: LayerBuilder = (brt, node, spec): ModelLayer | null => {
     const s = stats.get(node);
-    const scheme = schemeOf(node, s);
-    const why = keptFloatReason(spec, s, scheme, options.scheme, options.layerScheme?.(node) !== undefined, scheme === 'float32' && !!s && tooSmall(node, s));
+    const scheme = schemeOf(node, spec, s);
+    const why = keptFloatReason(spec, s, scheme, options.scheme, options.layerScheme?.(node) !== undefined, scheme === 'float32' && covered(s) && tooSmall(spec, s), uncalibrated);
     if (why) keptFloat.set(node, why);
     else keptFloat.delete(node);
     if (candidates && s) return layerOf(brt, node, spec, candidates.get(node, scheme), options.nonFinite);
@@ -250,9 +276,9 @@ export async function quantizeModel(float: Model, options: QuantizeOptions): Pro
     for (const d of slow) keptFloat.set(d.node, `speed 'measured': its ${options.scheme} step took ${d.quantizedMs.toFixed(3)} ms against float32's ${d.floatMs.toFixed(3)} ms here`);
     model.speedChoices = decisions;
   }
-  if (candidates) await autoMix(float, model, stats, choice, options, candidates, (node) => (tooSmall(node, stats.get(node)!) ? keptFloat.get(node) : undefined));
+  if (candidates) await autoMix(float, model, stats, choice, options, candidates, (node) => (tooSmall(float.layerSpecs.get(node)!, stats.get(node)!) ? keptFloat.get(node) : undefined));
   // the layers are built here, where their cost shows (ant4 quantizes for seconds), not in the first run
-  await model.prepare(options.calibration[0]);
+  if (!uncalibrated) await model.prepare(options.calibration[0]);
   return model;
 }
 

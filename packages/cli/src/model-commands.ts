@@ -6,7 +6,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import cliProgress from 'cli-progress';
 import {
-  ArgumentError, FORMAT_NAMES, ShapeError, compareModels, createRuntime, exportOnnxWithReport, integerOnlyOps, loadModel, loadQuantized, mulberry32, outputValues, quantizeModel, saveQuantized,
+  ArgumentError, FORMAT_NAMES, ShapeError, WEIGHT_FORMATS, compareModels, createRuntime, exportOnnxWithReport, integerOnlyOps, loadModel, loadQuantized, mulberry32, outputValues, quantizeModel, saveQuantized,
   type Feeds, type Model, type ModelInput, type QuantizeOptions, type AutoBudget, type SimdChoice, type Graph,
 } from 'lowbit';
 import { printColumns } from './model-demo.js';
@@ -156,6 +156,17 @@ function integerOnlyReport(q: Model): { json: Record<string, unknown>; line: str
 }
 
 /**
+ * A calibration-free scheme's inputs (int8-dynamic quantizes each input by its own range): the
+ * --input files when every model input has one (the int8 shape rule's layer shapes, compare's
+ * measurement), else none; any other scheme's calibration inputs (calibrationFeeds).
+ */
+export function schemeFeeds(model: Model, o: CalibrationCommandOptions & { scheme: string }): Feeds[] | undefined {
+  if (!WEIGHT_FORMATS.find((f) => f.name === o.scheme)?.calibrationFree) return calibrationFeeds(model, o);
+  const files = parsePairs(o.input, '--input');
+  return model.graph.inputs.every((gi) => files.has(gi.name)) ? calibrationFeeds(model, o) : undefined;
+}
+
+/**
  * --method, else quantizeModel's default (GPTQ for int4, fp8 and auto) with real calibration inputs, and
  * round to nearest on random normals (GPTQ would fit the noise's statistics, not the model's inputs)
  */
@@ -227,9 +238,10 @@ export async function quantizeModelCommand(o: CalibrationCommandOptions & AutoCo
   if (!o.out && !o.onnx) throw new ArgumentError('quantize: give -o/--out (lowbit\'s safetensors) or --onnx (an ONNX file), or both');
   const { rt, model } = await open(o);
   try {
-    const calibration = calibrationFeeds(model, o);
-    const q = await quantizeModel(model, { scheme: o.scheme, calibration, ...methodOption(model, o), ...autoOptions(o), ...sparsityOptions(o) });
-    await q.run(calibration[0]);
+    const calibration = schemeFeeds(model, o);
+    const q = await quantizeModel(model, { scheme: o.scheme, ...(calibration && { calibration }), ...methodOption(model, o), ...autoOptions(o), ...sparsityOptions(o) });
+    // one run builds the layers (a calibration-free scheme without --input files: on random normals of --shape, which calibrate nothing)
+    await q.run(calibration?.[0] ?? makeFeeds(model, o, 1));
     const counts = [...q.builtLayers.values()].reduce<Record<string, number>>((m, l) => (l && l.weightBytes > 0 ? ((m[l.scheme] = (m[l.scheme] ?? 0) + 1), m) : m), {});
     const io = integerOnlyReport(q), att = attentionReport(q);
     const info: Record<string, unknown> = { scheme: o.scheme, layers: counts, weightBytes: { float32: model.weightBytes, quantized: q.weightBytes }, ...mixJson(q), ...io.json, ...att.json };
@@ -275,8 +287,10 @@ export async function quantizeModelCommand(o: CalibrationCommandOptions & AutoCo
 export async function compareModelCommand(o: CalibrationCommandOptions & AutoCommandOptions & SparsityCommandOptions & { scheme: QuantizeOptions['scheme'] }): Promise<void> {
   const { rt, model } = await open(o);
   try {
-    const calibration = calibrationFeeds(model, o);
-    const q = await quantizeModel(model, { scheme: o.scheme, calibration, ...methodOption(model, o), ...autoOptions(o), ...sparsityOptions(o) });
+    const given = schemeFeeds(model, o);
+    const q = await quantizeModel(model, { scheme: o.scheme, ...(given && { calibration: given }), ...methodOption(model, o), ...autoOptions(o), ...sparsityOptions(o) });
+    // a calibration-free scheme without --input files is measured on --calibrate random normals (nothing was calibrated on them)
+    const calibration = given ?? Array.from({ length: o.calibrate }, (_, i) => makeFeeds(model, o, i + 1));
     const bar = !o.json && process.stderr.isTTY ? new cliProgress.SingleBar({ format: 'per-layer error       {bar} {value}/{total}' }, cliProgress.Presets.shades_classic) : null;
     bar?.start(calibration.length, 0);
     const layers = await compareModels(model, q, calibration, () => bar?.increment());
@@ -290,7 +304,7 @@ export async function compareModelCommand(o: CalibrationCommandOptions & AutoCom
         printMix(q.mix, q.choices, layerName);
         console.log('');
       }
-      console.log(`${o.scheme}: weights ${(q.weightBytes / 2 ** 20).toFixed(2)} MiB (float32 ${(model.weightBytes / 2 ** 20).toFixed(2)} MiB); error accumulated through the model, ${calibration.length} input(s)`);
+      console.log(`${o.scheme}: weights ${(q.weightBytes / 2 ** 20).toFixed(2)} MiB (float32 ${(model.weightBytes / 2 ** 20).toFixed(2)} MiB); error accumulated through the model, ${calibration.length} ${given ? 'input(s)' : 'random normal input(s) (no --input files; the scheme needs no calibration)'}`);
       printColumns(['layer', 'kind', 'scheme', 'output', 'SQNR dB', 'cosine', 'max |err|'], layers.map((l) => [l.name, l.kind, l.scheme, `[${l.dims.join(',')}]`, l.sqnrDb.toFixed(1), l.cosine.toFixed(5), l.maxAbs.toExponential(2)]));
       // why a weight layer stayed float32 (grouped convolution, int8 shape rule, ...): one line each, not a wide column
       const kept = layers.filter((l) => l.why);

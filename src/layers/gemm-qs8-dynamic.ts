@@ -1,4 +1,5 @@
-// The int8 GEMM of lowbit.DynamicQuantConv / DynamicQuantMatMul (dyn-quant-layer.ts): weights int8
+// The int8 GEMM of lowbit.DynamicQuantConv / DynamicQuantMatMul (src/model/dyn-quant-layer.ts) and of
+// scheme int8-dynamic (gemm-qs8-per-run.ts): weights int8
 // or uint8 with their own zero points (packQs8 stores uint8 as W - 128 with the zero point shifted
 // alike: the same differences), x quantized per run to uint8 with DynamicQuantizeLinear's scale and
 // zero point (set by setInput before each run). Always the c2 layout: its staged values are
@@ -14,8 +15,8 @@ import { ArgumentError } from '../errors.js';
 import { packQs8, qs8Gemm, qs8StageF32, type EpilogueActivation, type Qs8Weights } from '../kernels/qs8.js';
 import { packQs8ConvDirect, qs8ConvDirect, type Qs8ConvDirectWeights } from '../kernels/qs8-conv-direct.js';
 import { qs8StagePixels } from '../kernels/qs8-stage-pixels.js';
-import type { GemmImpl, StagedConv, StagedDirectConv } from '../layers/gemm.js';
-import { Qs8PreparedGemm } from '../layers/qs8-prepared.js';
+import type { GemmImpl, StagedConv, StagedDirectConv } from './gemm.js';
+import { Qs8PreparedGemm } from './qs8-prepared.js';
 import type { Runtime } from '../runtime/runtime.js';
 
 export interface DynamicInput {
