@@ -34,6 +34,17 @@ describe(`weights that crush their channel (${SIMD} build)`, () => {
     }
   });
 
+  it("a channel whose other weights are negligible in the layer quantizes (PP-OCRv4's detector: one 2.6e-7 weight, the rest < 6e-17); one output channel of a 1e30 weight is still refused", async () => {
+    const tiny = w.slice();
+    for (let i = 0; i < k; i++) tiny[i * n + 3] = 1e-17 * (i % 3); // W [K, N]: channel 3 at 1e-17 ...
+    tiny[7 * n + 3] = -2.55e-7; // ... but one weight 2^33 times the rest
+    (await rts.one.linear(tiny, [k, n], null, { dtype: 'int8' })).dispose();
+    const one = w.slice(0, k); // [K, 1]: the layer's only channel is its own yardstick
+    one[4] = 1e30;
+    const e = await rts.one.linear(one, [k, 1], null, { dtype: 'int8' }).then(() => null, (err: unknown) => err);
+    expect(e).toBeInstanceOf(ValueRangeError);
+  });
+
   it('rt.linear, every dtype: the same refusal for [K, N] and transposed [N, K] weights; a channel of one non-zero weight is fine', async () => {
     for (const dtype of SCHEMES) {
       const opts = SPARSE.includes(dtype) ? { dtype, calibration } : { dtype };
